@@ -1,0 +1,148 @@
+"""What the engine knows about a post, and what the evaluator decides: plain frozen values.
+
+These are the seam between the pure core (``evaluate``) and the shell: the engine builds
+``PostFacts`` from the API and the store, passes the stored ``RuleState``, and persists the
+``Decision``'s new state. All times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+__all__ = [
+    "EMPTY",
+    "Decision",
+    "HourlySeries",
+    "LeafTrace",
+    "Outcome",
+    "PostFacts",
+    "RuleState",
+    "Snapshot",
+    "Truth",
+    "post_created_at",
+    "post_url",
+]
+
+EMPTY: Mapping[str, float] = MappingProxyType({})
+_TWITTER_EPOCH_MS = 1288834974657
+
+
+def post_created_at(post_id: str) -> datetime:
+    """The creation time encoded in a snowflake post ID (every post since late 2010)."""
+    ms = (int(post_id) >> 22) + _TWITTER_EPOCH_MS
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def post_url(post_id: str, username: str | None = None) -> str:
+    return f"https://x.com/{username or 'i'}/status/{post_id}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Totals as read at ``at``. The store keeps one only when a value changed."""
+
+    at: datetime
+    values: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class HourlySeries:
+    """Per-hour counts from ``/28hr`` for one metric: ``buckets`` are (hour start, count),
+    oldest first, one per hour with zeros present. ``read_at`` is when it was fetched."""
+
+    buckets: tuple[tuple[datetime, float], ...]
+    read_at: datetime
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    """Everything the evaluator may use about one post.
+
+    ``account`` is the owned account name that wrote it, or None for a public post.
+    ``totals`` maps canonical metric names to current values; a missing name is unknown.
+    ``hourly`` maps metric names to their /28hr series (owned posts a windowed rule needs).
+    ``snapshots`` are earlier totals, oldest first, for windows on other posts.
+    """
+
+    post_id: str
+    account: str | None
+    created_at: datetime
+    totals: Mapping[str, float] = EMPTY
+    hourly: Mapping[str, HourlySeries] = field(default_factory=lambda: MappingProxyType({}))
+    snapshots: tuple[Snapshot, ...] = ()
+    url: str = ""
+
+    @property
+    def owned(self) -> bool:
+        return self.account is not None
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.created_at
+
+
+@dataclass(frozen=True)
+class RuleState:
+    """What the evaluator remembers between polls for one (rule, post).
+
+    ``fingerprint`` is the rule version this state belongs to; ``holding_since`` starts
+    a ``for`` period; ``last_truth`` is the last known result (for rearm transitions);
+    ``last_fired_at`` bounds rearm cooldowns; ``milestone`` is the highest multiple already
+    fired or seeded for ``every``; ``done`` is set once a ``once`` rule fired or seeded;
+    ``fires`` counts firings, making rearm firing keys unique.
+    """
+
+    fingerprint: str = ""
+    holding_since: datetime | None = None
+    last_truth: bool | None = None
+    last_fired_at: datetime | None = None
+    milestone: int = 0
+    done: bool = False
+    fires: int = 0
+
+
+class Truth(enum.Enum):
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"
+
+
+class Outcome(enum.Enum):
+    NOTHING = "nothing"  # condition false or unknown, or already fired
+    PENDING = "pending"  # holds, but not yet for the whole ``for`` period
+    SEED = "seed"  # would fire, but the rule is new or changed: recorded as seen
+    FIRE = "fire"
+
+
+@dataclass(frozen=True)
+class LeafTrace:
+    """One leaf as evaluated: its value, threshold, result, and why when unknown."""
+
+    description: str
+    metric: str
+    value: float | None
+    threshold: float
+    truth: Truth
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The evaluator's answer for one (rule, post) at one poll.
+
+    ``key`` is the firing key (unique per rule and post in the ledger) for SEED and FIRE;
+    ``milestone`` is set for ``every`` rules; ``metrics`` are the values used, by the name
+    the rule wrote, for templates and webhooks; ``reason`` is a sentence for ``explain``.
+    """
+
+    outcome: Outcome
+    state: RuleState
+    truth: Truth
+    trace: tuple[LeafTrace, ...] = ()
+    key: str | None = None
+    milestone: int | None = None
+    metrics: Mapping[str, float] = EMPTY
+    reason: str = ""
