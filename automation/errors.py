@@ -163,9 +163,7 @@ class MalformedResponse(ApiError):
 class ActionFailed(AutomationError):
     """An action (repost, webhook, ...) failed; ``retryable`` decides retry or dead."""
 
-    def __init__(
-        self, message: str, *, retryable: bool, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         self.retryable = retryable
         self.retry_after = retry_after
         super().__init__(message)

@@ -156,7 +156,9 @@ class HttpClient:
         except httpx.DecodingError as exc:
             raise MalformedResponse(f"{method} {_safe(url)}: undecodable body: {exc}") from None
         except httpx.HTTPError as exc:
-            raise TransportFailed(f"{method} {_safe(url)}: {exc.__class__.__name__}: {exc}") from None
+            raise TransportFailed(
+                f"{method} {_safe(url)}: {exc.__class__.__name__}: {exc}"
+            ) from None
         except UnicodeError as exc:  # a body that claims an encoding it does not have
             raise MalformedResponse(f"{method} {_safe(url)}: undecodable response: {exc}") from None
         return HttpResponse(

@@ -50,8 +50,15 @@ DERIVED: dict[str, tuple[str, str]] = {"engagement_rate": ("engagements", "impre
 
 # /totals accepts only these.
 TOTALS_METRICS: frozenset[str] = frozenset(
-    {"impressions", "engagements", "favorites", "retweets", "quote_tweets", "replies",
-     "video_views"}
+    {
+        "impressions",
+        "engagements",
+        "favorites",
+        "retweets",
+        "quote_tweets",
+        "replies",
+        "video_views",
+    }
 )
 # /totals with an app-only bearer token: any public post.
 PUBLIC_TOTALS_METRICS: frozenset[str] = frozenset(
