@@ -56,7 +56,7 @@ BAD = [
         "deep by alias",
         "a: &a " + "[" * 40 + "]" * 40 + "\nb: " + "[" * 30 + "*a" + "]" * 30,
         2,
-        4,
+        33,
         "counting aliases",
     ),
     ("billion laughs", _billion_laughs(), 6, 4, "expands to more than"),
