@@ -71,7 +71,7 @@ class PostFacts:
     post_id: str
     account: str | None
     created_at: datetime
-    totals: Mapping[str, float] = EMPTY
+    totals: Mapping[str, float] = field(default_factory=lambda: EMPTY)
     hourly: Mapping[str, HourlySeries] = field(default_factory=lambda: MappingProxyType({}))
     snapshots: tuple[Snapshot, ...] = ()
     url: str = ""
@@ -144,5 +144,5 @@ class Decision:
     trace: tuple[LeafTrace, ...] = ()
     key: str | None = None
     milestone: int | None = None
-    metrics: Mapping[str, float] = EMPTY
+    metrics: Mapping[str, float] = field(default_factory=lambda: EMPTY)
     reason: str = ""
