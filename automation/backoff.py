@@ -5,9 +5,12 @@ Pure: the random source is passed in, so tests get exact delays.
 
 from __future__ import annotations
 
+import email.utils
+import math
 import random
+from datetime import UTC
 
-__all__ = ["backoff_delay"]
+__all__ = ["backoff_delay", "parse_retry_after"]
 
 
 def backoff_delay(
@@ -30,3 +33,27 @@ def backoff_delay(
     if retry_after is not None:
         delay = max(delay, retry_after)
     return delay
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from ``now`` (Unix time) that a ``Retry-After`` header asks us to wait.
+
+    RFC 9110 allows delay-seconds or an HTTP-date; both occur in the wild. A value we
+    cannot read is ignored (None) rather than trusted, and a date in the past means 0.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
