@@ -1,0 +1,183 @@
+"""The engine's state behind one interface, so the engine, the dry run and the tests can
+swap a SQLite file for plain dicts without noticing.
+
+Two implementations keep the same contract (``tests/test_store_contract.py`` runs against
+both): ``MemoryStore`` and ``SqliteStore``. Neither reads a clock: every time is passed in,
+as a timezone-aware datetime (a naive one raises ``ValueError``), and comes back in UTC.
+
+Metric snapshots are kept per post *only when something changed*, so a week of five-minute
+cycles over thousands of slow-moving posts stays small. Totals given to ``record_totals``
+are merged into the post's latest values: a metric missing from one reading keeps its last
+known value, because "not reported this time" is not "zero".
+
+A store is used from one thread only (the engine loop); SQLite connections refuse other
+threads. Failures of the storage itself raise ``errors.StoreError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from automation.facts import RuleState, Snapshot
+from automation.store.records import (
+    AttemptOutcome,
+    AttemptRecord,
+    CommitResult,
+    CycleWrite,
+    HistoryEntry,
+    OutboxItem,
+    RuleVersion,
+    WatchedPostRecord,
+)
+
+__all__ = ["Store"]
+
+
+class Store(Protocol):
+    """Everything the engine remembers between cycles and across restarts."""
+
+    # -- watched posts ------------------------------------------------------------------
+
+    def upsert_posts(self, records: Iterable[WatchedPostRecord]) -> None:
+        """Add posts or update them. An existing post keeps its earliest ``first_seen``;
+        every other field takes the new record's value (so a post seen again on the
+        timeline becomes available again when ``unavailable_at`` is None)."""
+        ...
+
+    def posts(self, include_unavailable: bool = False) -> list[WatchedPostRecord]:
+        """Watched posts, oldest ``created_at`` first (ties by post id)."""
+        ...
+
+    def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
+        """Stop polling posts the API says are gone; they stay for history. Unknown ids
+        are ignored; a post already unavailable keeps its first ``unavailable_at``."""
+        ...
+
+    def since_id(self, account: str) -> str | None:
+        """The newest timeline post id already seen for ``account``, for the next poll."""
+        ...
+
+    def set_since_id(self, account: str, post_id: str) -> None: ...
+
+    # -- metric snapshots ---------------------------------------------------------------
+
+    def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
+        """Store the totals read at ``at``, per post only if a value differs from its
+        latest. Returns how many posts got a new snapshot."""
+        ...
+
+    def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
+        """The latest known values of each post that has any; others are absent."""
+        ...
+
+    def snapshots(
+        self, post_ids: Iterable[str], since: datetime
+    ) -> dict[str, tuple[Snapshot, ...]]:
+        """Each post's snapshots, oldest first: the latest one at or before ``since`` as the
+        baseline (if there is one), then every later one. Each holds the post's full values
+        as of its time. Posts without any snapshot map to ``()``."""
+        ...
+
+    def prune_snapshots(self, before: datetime) -> int:
+        """Forget history older than ``before``, keeping for each post the values as of
+        ``before`` (so baselines for any ``since >= before`` stay right, and the latest
+        values are never lost). Returns the number of stored metric values deleted."""
+        ...
+
+    def top(self, metric: str, n: int) -> list[tuple[str, float]]:
+        """The ``n`` available watched posts highest in ``metric`` by latest value, highest
+        first (ties by post id); posts without that metric are left out."""
+        ...
+
+    # -- rules and their per-post state -------------------------------------------------
+
+    def rule_versions(self) -> dict[str, RuleVersion]: ...
+
+    def set_rule_version(self, rule_id: str, fingerprint: str, at: datetime) -> None:
+        """Record the rule's fingerprint; ``since`` moves to ``at`` only when it changed."""
+        ...
+
+    def rule_states(self, rule_id: str) -> dict[str, RuleState]:
+        """Every post's state for ``rule_id``."""
+        ...
+
+    def rule_state(self, rule_id: str, post_id: str) -> RuleState | None: ...
+
+    # -- the ledger and the outbox, written together ------------------------------------
+
+    def commit_cycle(self, write: CycleWrite) -> CommitResult:
+        """Persist a cycle in one transaction: rule versions, states, firings and their
+        actions. A firing whose (rule, post, key) is already in the ledger (and not
+        rearmed) is skipped with its actions; a seeded firing is recorded but queues
+        nothing. On any error nothing of ``write`` is kept and ``StoreError`` is raised."""
+        ...
+
+    def due_actions(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """Pending actions whose next attempt is due, the longest-waiting first."""
+        ...
+
+    def record_attempt(
+        self,
+        action_id: str,
+        *,
+        at: datetime,
+        outcome: AttemptOutcome,
+        error: str | None,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """Record one try at a pending action: ``sent`` and ``dead`` are final, ``retry``
+        keeps it pending until ``next_attempt_at`` (required then). Raises ``StoreError``
+        for an unknown or not-pending action."""
+        ...
+
+    def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
+        """Outbox rows, newest first, optionally of one status."""
+        ...
+
+    def action(self, action_id: str) -> OutboxItem | None: ...
+
+    def retry_action(self, action_id: str, now: datetime) -> bool:
+        """Re-queue a dead action, due at ``now``; its attempts are kept. False when the
+        action does not exist or is not dead."""
+        ...
+
+    def action_counts(self) -> dict[str, int]:
+        """How many actions are in each status; every status is present, zero included."""
+        ...
+
+    def attempts(self, action_id: str) -> list[AttemptRecord]:
+        """Every try at an action, oldest first."""
+        ...
+
+    # -- history and rearm --------------------------------------------------------------
+
+    def history(
+        self, rule_id: str | None = None, post_id: str | None = None, limit: int = 20
+    ) -> list[HistoryEntry]:
+        """Firings (seeded and rearmed ones included), newest first."""
+        ...
+
+    def rearm(self, rule_id: str, post_id: str | None, at: datetime) -> int:
+        """Let a rule fire again: matching firings are marked rearmed (kept for history,
+        no longer blocking their key) and matching rule states are forgotten. Returns how
+        many firings were rearmed."""
+        ...
+
+    # -- request budget and status ------------------------------------------------------
+
+    def budget_load(self, api: str, since: float) -> list[float]:
+        """Epoch times of requests to ``api`` at or after ``since``, oldest first."""
+        ...
+
+    def budget_record(self, api: str, at: float) -> None:
+        """Record a request at epoch ``at``; entries older than ``BUDGET_KEEP_SECONDS``
+        before it are dropped."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def meta(self, key: str) -> str | None: ...
+
+    def close(self) -> None: ...

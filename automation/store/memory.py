@@ -1,0 +1,368 @@
+"""The store in plain dicts: for tests, and for the dry run's "what would happen" pass,
+which must never touch the real database.
+
+It keeps the same shapes as the SQLite store (per-metric change history, a ledger with
+rearm marks, an outbox with attempts) so the contract tests hold for both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from automation.errors import StoreError
+from automation.facts import RuleState, Snapshot
+from automation.store.records import (
+    ACTION_STATUSES,
+    BUDGET_KEEP_SECONDS,
+    ActionRecord,
+    AttemptOutcome,
+    AttemptRecord,
+    CommitResult,
+    CycleWrite,
+    FiringRecord,
+    HistoryEntry,
+    OutboxItem,
+    RuleVersion,
+    WatchedPostRecord,
+    check_attempt,
+    compose_snapshots,
+    utc,
+)
+
+__all__ = ["MemoryStore"]
+
+
+@dataclass
+class _Firing:
+    record: FiringRecord
+    seq: int
+    rearmed_at: datetime | None = None
+
+
+@dataclass
+class _Data:
+    posts: dict[str, WatchedPostRecord] = field(default_factory=dict)
+    since_ids: dict[str, str] = field(default_factory=dict)
+    latest: dict[str, dict[str, float]] = field(default_factory=dict)
+    # post -> metric -> [(at, value)], oldest first: one entry per change.
+    history: dict[str, dict[str, list[tuple[datetime, float]]]] = field(default_factory=dict)
+    versions: dict[str, RuleVersion] = field(default_factory=dict)
+    states: dict[tuple[str, str], RuleState] = field(default_factory=dict)
+    firings: dict[str, _Firing] = field(default_factory=dict)
+    active: dict[tuple[str, str, str], str] = field(default_factory=dict)  # key -> firing id
+    outbox: dict[str, tuple[int, OutboxItem]] = field(default_factory=dict)
+    attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
+    budget: dict[str, list[float]] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+class MemoryStore:
+    """``Store`` kept in memory; lost when the process ends. One thread only."""
+
+    def __init__(self) -> None:
+        self._d = _Data()
+        self._seq = itertools.count(1)
+
+    # -- watched posts ------------------------------------------------------------------
+
+    def upsert_posts(self, records: Iterable[WatchedPostRecord]) -> None:
+        for rec in records:
+            old = self._d.posts.get(rec.post_id)
+            first_seen = utc(rec.first_seen)
+            if old is not None:
+                first_seen = min(first_seen, old.first_seen)
+            self._d.posts[rec.post_id] = dataclasses.replace(
+                rec,
+                created_at=utc(rec.created_at),
+                first_seen=first_seen,
+                unavailable_at=utc(rec.unavailable_at) if rec.unavailable_at else None,
+            )
+
+    def posts(self, include_unavailable: bool = False) -> list[WatchedPostRecord]:
+        found = [
+            p for p in self._d.posts.values() if include_unavailable or p.unavailable_at is None
+        ]
+        return sorted(found, key=lambda p: (p.created_at, p.post_id))
+
+    def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
+        when = utc(at)
+        for post_id in post_ids:
+            post = self._d.posts.get(post_id)
+            if post is not None and post.unavailable_at is None:
+                self._d.posts[post_id] = dataclasses.replace(post, unavailable_at=when)
+
+    def since_id(self, account: str) -> str | None:
+        return self._d.since_ids.get(account)
+
+    def set_since_id(self, account: str, post_id: str) -> None:
+        self._d.since_ids[account] = post_id
+
+    # -- metric snapshots ---------------------------------------------------------------
+
+    def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
+        when = utc(at)
+        written = 0
+        for post_id, values in totals.items():
+            latest = self._d.latest.setdefault(post_id, {})
+            changed = {m: float(v) for m, v in values.items() if latest.get(m) != v}
+            if not changed:
+                continue
+            written += 1
+            latest.update(changed)
+            series = self._d.history.setdefault(post_id, {})
+            for metric, value in changed.items():
+                points = series.setdefault(metric, [])
+                if points and points[-1][0] == when:
+                    points.pop()  # the same reading given twice: the last one counts
+                points.append((when, value))
+        return written
+
+    def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
+        return {p: dict(self._d.latest[p]) for p in post_ids if self._d.latest.get(p)}
+
+    def snapshots(
+        self, post_ids: Iterable[str], since: datetime
+    ) -> dict[str, tuple[Snapshot, ...]]:
+        start = utc(since)
+        out: dict[str, tuple[Snapshot, ...]] = {}
+        for post_id in post_ids:
+            baseline: dict[str, tuple[datetime, float]] = {}
+            changes: list[tuple[datetime, str, float]] = []
+            for metric, points in self._d.history.get(post_id, {}).items():
+                before = [p for p in points if p[0] <= start]
+                if before:
+                    baseline[metric] = before[-1]
+                changes.extend((at, metric, v) for at, v in points if at > start)
+            changes.sort(key=lambda c: c[0])
+            out[post_id] = compose_snapshots(baseline, changes)
+        return out
+
+    def prune_snapshots(self, before: datetime) -> int:
+        cutoff = utc(before)
+        deleted = 0
+        for series in self._d.history.values():
+            for metric, points in series.items():
+                keep_from = max((i for i, p in enumerate(points) if p[0] <= cutoff), default=0)
+                deleted += keep_from
+                series[metric] = points[keep_from:]
+        return deleted
+
+    def top(self, metric: str, n: int) -> list[tuple[str, float]]:
+        found = [
+            (post_id, self._d.latest[post_id][metric])
+            for post_id, post in self._d.posts.items()
+            if post.unavailable_at is None and metric in self._d.latest.get(post_id, {})
+        ]
+        return sorted(found, key=lambda pv: (-pv[1], pv[0]))[:n]
+
+    # -- rules ----------------------------------------------------------------------------
+
+    def rule_versions(self) -> dict[str, RuleVersion]:
+        return dict(self._d.versions)
+
+    def set_rule_version(self, rule_id: str, fingerprint: str, at: datetime) -> None:
+        _set_version(self._d, rule_id, fingerprint, utc(at))
+
+    def rule_states(self, rule_id: str) -> dict[str, RuleState]:
+        return {post: state for (rule, post), state in self._d.states.items() if rule == rule_id}
+
+    def rule_state(self, rule_id: str, post_id: str) -> RuleState | None:
+        return self._d.states.get((rule_id, post_id))
+
+    # -- ledger and outbox ----------------------------------------------------------------
+
+    def commit_cycle(self, write: CycleWrite) -> CommitResult:
+        when = utc(write.at)
+        new, duplicate, queued = self._plan(write)
+        # Everything that can fail was checked above, so applying is all or nothing.
+        for rule_id, fingerprint in write.rule_versions:
+            _set_version(self._d, rule_id, fingerprint, when)
+        for rule_id, post_id, state in write.states:
+            self._d.states[(rule_id, post_id)] = state
+        for firing in new:
+            self._d.firings[firing.id] = _Firing(_normalised(firing), next(self._seq))
+            self._d.active[(firing.rule_id, firing.post_id, firing.key)] = firing.id
+            if firing.kind == "fired":
+                for action in firing.actions:
+                    item = _new_item(firing, action, when)
+                    self._d.outbox[item.id] = (next(self._seq), item)
+        return CommitResult(tuple(f.id for f in new), tuple(duplicate), tuple(queued))
+
+    def _plan(self, write: CycleWrite) -> tuple[list[FiringRecord], list[str], list[str]]:
+        """Split firings into new and duplicate, and refuse ids that are already taken."""
+        new: list[FiringRecord] = []
+        duplicate: list[str] = []
+        queued: list[str] = []
+        keys: set[tuple[str, str, str]] = set()
+        for firing in write.firings:
+            key = (firing.rule_id, firing.post_id, firing.key)
+            if key in self._d.active or key in keys:
+                duplicate.append(firing.id)
+                continue
+            if firing.id in self._d.firings or any(f.id == firing.id for f in new):
+                raise StoreError(f"firing id {firing.id!r} is already in the ledger")
+            keys.add(key)
+            new.append(firing)
+            if firing.kind != "fired":
+                continue
+            for action in firing.actions:
+                action_id = f"{firing.id}.{action.index}"
+                if action_id in self._d.outbox or action_id in queued:
+                    raise StoreError(f"action id {action_id!r} is already in the outbox")
+                queued.append(action_id)
+        return new, duplicate, queued
+
+    def due_actions(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        when = utc(now)
+        due = [
+            (item.next_attempt_at, seq, item)
+            for seq, item in self._d.outbox.values()
+            if item.status == "pending" and item.next_attempt_at and item.next_attempt_at <= when
+        ]
+        return [item for _, _, item in sorted(due, key=lambda t: (t[0], t[1]))][:limit]
+
+    def record_attempt(
+        self,
+        action_id: str,
+        *,
+        at: datetime,
+        outcome: AttemptOutcome,
+        error: str | None,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        found = self._d.outbox.get(action_id)
+        if found is None:
+            raise StoreError(f"no action {action_id!r} in the outbox")
+        seq, item = found
+        when = utc(at)
+        retry_at = check_attempt(item, outcome, next_attempt_at)
+        attempt = AttemptRecord(action_id, item.attempts + 1, when, outcome, error, retry_at)
+        self._d.attempts.setdefault(action_id, []).append(attempt)
+        updated = dataclasses.replace(
+            item,
+            status="pending" if outcome == "retry" else outcome,
+            attempts=item.attempts + 1,
+            next_attempt_at=retry_at,
+            last_error=error,
+        )
+        self._d.outbox[action_id] = (seq, updated)
+
+    def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
+        found = [
+            (item.created_at, seq, item)
+            for seq, item in self._d.outbox.values()
+            if status is None or item.status == status
+        ]
+        found.sort(key=lambda t: (t[0], t[1]), reverse=True)
+        return [item for _, _, item in found][:limit]
+
+    def action(self, action_id: str) -> OutboxItem | None:
+        found = self._d.outbox.get(action_id)
+        return found[1] if found else None
+
+    def retry_action(self, action_id: str, now: datetime) -> bool:
+        found = self._d.outbox.get(action_id)
+        if found is None or found[1].status != "dead":
+            return False
+        seq, item = found
+        self._d.outbox[action_id] = (
+            seq,
+            dataclasses.replace(item, status="pending", next_attempt_at=utc(now)),
+        )
+        return True
+
+    def action_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(ACTION_STATUSES, 0)
+        for _, item in self._d.outbox.values():
+            counts[item.status] += 1
+        return counts
+
+    def attempts(self, action_id: str) -> list[AttemptRecord]:
+        return list(self._d.attempts.get(action_id, []))
+
+    # -- history and rearm ----------------------------------------------------------------
+
+    def history(
+        self, rule_id: str | None = None, post_id: str | None = None, limit: int = 20
+    ) -> list[HistoryEntry]:
+        found = [
+            f
+            for f in self._d.firings.values()
+            if (rule_id is None or f.record.rule_id == rule_id)
+            and (post_id is None or f.record.post_id == post_id)
+        ]
+        found.sort(key=lambda f: (f.record.at, f.seq), reverse=True)
+        entries = []
+        for f in found[:limit]:
+            items = sorted(
+                (item for _, item in self._d.outbox.values() if item.firing_id == f.record.id),
+                key=lambda item: item.index,
+            )
+            entries.append(HistoryEntry(f.record, f.rearmed_at, tuple(items)))
+        return entries
+
+    def rearm(self, rule_id: str, post_id: str | None, at: datetime) -> int:
+        when = utc(at)
+        count = 0
+        for f in self._d.firings.values():
+            rec = f.record
+            if rec.rule_id == rule_id and post_id in (None, rec.post_id) and not f.rearmed_at:
+                f.rearmed_at = when
+                del self._d.active[(rec.rule_id, rec.post_id, rec.key)]
+                count += 1
+        for key in [k for k in self._d.states if k[0] == rule_id and post_id in (None, k[1])]:
+            del self._d.states[key]
+        return count
+
+    # -- budget and meta ------------------------------------------------------------------
+
+    def budget_load(self, api: str, since: float) -> list[float]:
+        return sorted(t for t in self._d.budget.get(api, []) if t >= since)
+
+    def budget_record(self, api: str, at: float) -> None:
+        kept = [t for t in self._d.budget.get(api, []) if t >= at - BUDGET_KEEP_SECONDS]
+        self._d.budget[api] = [*kept, at]
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._d.meta[key] = value
+
+    def meta(self, key: str) -> str | None:
+        return self._d.meta.get(key)
+
+    def close(self) -> None:
+        """Nothing to release; present so callers treat every store alike."""
+
+
+def _set_version(d: _Data, rule_id: str, fingerprint: str, at: datetime) -> None:
+    old = d.versions.get(rule_id)
+    if old is None or old.fingerprint != fingerprint:
+        d.versions[rule_id] = RuleVersion(fingerprint, at)
+
+
+def _new_item(firing: FiringRecord, action: ActionRecord, when: datetime) -> OutboxItem:
+    return OutboxItem(
+        id=f"{firing.id}.{action.index}",
+        firing_id=firing.id,
+        rule_id=firing.rule_id,
+        post_id=firing.post_id,
+        index=action.index,
+        kind=action.kind,
+        payload=action.payload,
+        status="pending",
+        attempts=0,
+        created_at=when,
+        next_attempt_at=when,
+    )
+
+
+def _normalised(firing: FiringRecord) -> FiringRecord:
+    """The firing as history gives it back: UTC time, plain metrics, queued actions only."""
+    actions = tuple(sorted(firing.actions, key=lambda a: a.index))
+    if firing.kind != "fired":
+        actions = ()
+    metrics = {k: float(v) for k, v in firing.metrics.items()}
+    return dataclasses.replace(firing, at=utc(firing.at), metrics=metrics, actions=actions)

@@ -1,0 +1,140 @@
+"""The state database's schema, as sqlite-utils migrations: applied in order, each once,
+each in a transaction with its record, so an upgraded engine brings an old file up to date.
+
+Never edit an applied migration; add the next one. Times are epoch seconds (REAL), as
+``records.to_epoch`` makes them. No table has a place for credentials: actions store
+rendered payloads that only name secrets.
+
+Snapshots are the bulk of the file. They hold one row per (post, metric, time) and only
+for values that changed, keyed by small integers for the post (``series``) and the metric
+(``metric_names``), in a WITHOUT ROWID table whose key is the index the reads use.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS = Migrations("automation")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    db["posts"].create(
+        {
+            "post_id": str,
+            "account": str,
+            "created_at": float,
+            "source": str,
+            "first_seen": float,
+            "unavailable_at": float,
+        },
+        pk="post_id",
+        not_null={"created_at", "source", "first_seen"},
+    )
+    db["since_ids"].create({"account": str, "post_id": str}, pk="account", not_null={"post_id"})
+    _create_snapshot_tables(db)
+    db["rule_versions"].create(
+        {"rule_id": str, "fingerprint": str, "since": float},
+        pk="rule_id",
+        not_null={"fingerprint", "since"},
+    )
+    db["rule_states"].create(
+        {
+            "rule_id": str,
+            "post_id": str,
+            "fingerprint": str,
+            "holding_since": float,
+            "last_truth": int,
+            "last_fired_at": float,
+            "milestone": int,
+            "done": int,
+            "fires": int,
+        },
+        pk=("rule_id", "post_id"),
+        not_null={"fingerprint", "milestone", "done", "fires"},
+    )
+    _create_ledger_tables(db)
+    db["budget"].create({"api": str, "at": float}, not_null={"api", "at"})
+    db["budget"].create_index(["api", "at"])
+    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+
+
+def _create_snapshot_tables(db: Database) -> None:
+    db["series"].create(
+        {"id": int, "post_id": str, "latest": str, "latest_at": float},
+        pk="id",
+        not_null={"post_id", "latest", "latest_at"},
+    )
+    db["series"].create_index(["post_id"], unique=True)
+    db["metric_names"].create({"id": int, "name": str}, pk="id", not_null={"name"})
+    db["metric_names"].create_index(["name"], unique=True)
+    # sqlite-utils cannot declare WITHOUT ROWID; without it the key would be stored twice.
+    db.execute(
+        "CREATE TABLE snapshots ("
+        " series INTEGER NOT NULL, metric INTEGER NOT NULL, at REAL NOT NULL,"
+        " value REAL NOT NULL, PRIMARY KEY (series, metric, at)) WITHOUT ROWID"
+    )
+
+
+def _create_ledger_tables(db: Database) -> None:
+    db["firings"].create(
+        {
+            "seq": int,
+            "id": str,
+            "rule_id": str,
+            "post_id": str,
+            "key": str,
+            "kind": str,
+            "at": float,
+            "milestone": int,
+            "metrics": str,
+            "rearmed_at": float,
+        },
+        pk="seq",
+        not_null={"id", "rule_id", "post_id", "key", "kind", "at", "metrics"},
+    )
+    db["firings"].create_index(["id"], unique=True)
+    db["firings"].create_index(["rule_id", "at"])
+    db["firings"].create_index(["post_id", "at"])
+    db["firings"].create_index(["at"])
+    # The ledger's promise: one live firing per (rule, post, key); rearmed ones step aside.
+    db.execute(
+        "CREATE UNIQUE INDEX firings_live_key ON firings (rule_id, post_id, key)"
+        " WHERE rearmed_at IS NULL"
+    )
+    db["outbox"].create(
+        {
+            "seq": int,
+            "id": str,
+            "firing_id": str,
+            "rule_id": str,
+            "post_id": str,
+            "idx": int,
+            "kind": str,
+            "payload": str,
+            "status": str,
+            "attempts": int,
+            "created_at": float,
+            "next_attempt_at": float,
+            "last_error": str,
+        },
+        pk="seq",
+        not_null={"id", "firing_id", "rule_id", "post_id", "idx", "kind", "payload", "status"},
+    )
+    db["outbox"].create_index(["id"], unique=True)
+    db["outbox"].create_index(["firing_id"])
+    db["outbox"].create_index(["status", "next_attempt_at"])
+    db["attempts"].create(
+        {
+            "action_id": str,
+            "number": int,
+            "at": float,
+            "outcome": str,
+            "error": str,
+            "next_attempt_at": float,
+        },
+        pk=("action_id", "number"),
+        not_null={"at", "outcome"},
+    )
