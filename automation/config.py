@@ -218,7 +218,8 @@ class _Loader:
         self.doc, self.path, self.env = doc, path, env
         self.name = str(path)
         self.issues: list[_Issue] = []
-        self.sources: dict[PathParts, str] = {}  # secret path -> "${NAME}"
+        self.sources: dict[PathParts, str] = {}  # path of a lone reference -> "${NAME}"
+        self.substituted: dict[PathParts, str] = {}  # path -> the references it used
         self.unresolved: set[PathParts] = set()
 
     def load(self) -> Config:
@@ -264,6 +265,8 @@ class _Loader:
             return match.group(0) if resolved is None else resolved
 
         result = _REFERENCE.sub(replace, value)
+        if names:
+            self.substituted[parts] = ", ".join(f"${{{n}}}" for n in names)
         if len(names) == 1 and value.strip() == f"${{{names[0]}}}":
             self.sources[parts] = f"${{{names[0]}}}"
         return result
@@ -320,9 +323,13 @@ class _Loader:
             )
         else:
             expected = schema.get("x-expected", error.message)
-            secret = schema.get("x-secret", False) or _is_secret(parts)
+            # A value that came from the environment or a credential file is never quoted:
+            # it may be a secret put in the wrong place.
+            source = self.substituted.get(parts)
+            secret = schema.get("x-secret", False) or _is_secret(parts) or source is not None
             text = schema.get("type") == "string"
             got = _describe(error.instance, secret=secret, wants_text=text)
+            got += f" from {source}" if source else ""
             self._issue(parts, f"expected {expected}, got {got}")
 
     # ----------------------------------------------------------------- building
@@ -411,7 +418,7 @@ def _describe(value: Any, *, secret: bool, wants_text: bool) -> str:
         return f"{value} without quotes" if wants_text else f"{value}"
     if isinstance(value, str):
         if secret:
-            return "an empty string" if not value else "a string of the wrong form"
+            return "an empty string" if not value else "text of the wrong form"
         return repr(value)
     if isinstance(value, dict):
         return "a mapping"

@@ -446,7 +446,16 @@ def test_empty_secret_is_refused_without_echo() -> None:
     err = _error(BASE, {**SECRETS, "X_BEARER_TOKEN": ""})
     assert str(err) == (
         f"automation.yaml:{_line(BASE, 'bearer_token')}: app.bearer_token: expected a "
-        "non-empty string, usually ${NAME}, got an empty string"
+        "non-empty string, usually ${NAME}, got an empty string from ${X_BEARER_TOKEN}"
+    )
+
+
+def test_a_referenced_value_in_the_wrong_place_is_not_quoted() -> None:
+    text = BASE.replace("base_url: https://api.x.com", "base_url: ${X_BEARER_TOKEN}")
+    err = _error(text)
+    assert str(err) == (
+        f"automation.yaml:{_line(text, 'x_api') + 1}: x_api.base_url: expected an http:// or "
+        "https:// URL such as https://api.x.com, got text of the wrong form from ${X_BEARER_TOKEN}"
     )
 
 
