@@ -1,0 +1,61 @@
+"""An ``automation.yaml`` (spec §4) that points the engine at a running sandbox.
+
+The sandbox's credentials are public test values, so they are written literally instead of
+as ``${NAME}`` references: the file works with no environment set up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from automation.sandbox import credentials
+
+__all__ = ["write_config"]
+
+_HEADER = (
+    "# Engagement Automation config for the local sandbox (written by `automation sandbox`).\n"
+    "# The credentials below are the sandbox's documented test values, not real secrets.\n"
+)
+
+
+def config_text(base_url: str, *, requests_per_minute: int = 60, poll_interval: str = "1m") -> str:
+    doc = {
+        "database": "automation.db",
+        "rules": ["rules/"],
+        "poll_interval": poll_interval,
+        "engagement_api": {"base_url": base_url, "requests_per_minute": requests_per_minute},
+        "x_api": {"base_url": base_url},
+        "app": {
+            "consumer_key": credentials.CONSUMER_KEY,
+            "consumer_secret": credentials.CONSUMER_SECRET,
+            "bearer_token": credentials.BEARER_TOKEN,
+        },
+        "accounts": {
+            a.name: {
+                "user_id": a.user_id,
+                "access_token": a.access_token,
+                "access_token_secret": a.access_token_secret,
+            }
+            for a in credentials.ACCOUNTS
+        },
+    }
+    return _HEADER + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
+def write_config(
+    path: Path | str,
+    base_url: str,
+    *,
+    requests_per_minute: int = 60,
+    poll_interval: str = "1m",
+) -> Path:
+    """Write the config to ``path`` (parent directories created) and return the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = config_text(
+        base_url, requests_per_minute=requests_per_minute, poll_interval=poll_interval
+    )
+    target.write_text(text, encoding="utf-8")
+    return target

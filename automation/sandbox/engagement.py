@@ -1,0 +1,193 @@
+"""The three Engagement API endpoints as pure functions: checked query in, reply out.
+
+Authorization follows reference §6: app-only bearer tokens read /totals public metrics of
+any public post; user context reads only the token owner's posts. Partial problems come
+back inside a 200 (``errors`` as plain strings, ``unavailable_tweet_ids``,
+``unsupported_for_*_tweet_ids``); protected posts refuse the whole request with 400.
+Counts are strings and groupings nest in ``group_by`` order, hours with no activity
+present as "0".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from automation.metrics import USER_CONTEXT_METRICS
+from automation.sandbox.engagement_request import Grouping, Query
+from automation.sandbox.messages import Reply
+from automation.sandbox.oauth_verify import Caller
+from automation.sandbox.options import Options
+from automation.sandbox.world import Post, World
+
+__all__ = ["respond"]
+
+IMPRESSIONS_DAYS = 90
+VIDEO_DAYS = 1800
+PRE_2015_ZERO = {"favorites", "replies", "retweets"}
+PRE_2015_CUTOFF = datetime(2015, 9, 15, tzinfo=UTC)
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def respond(query: Query, caller: Caller, world: World, now: datetime, options: Options) -> Reply:
+    """Answer a checked query for ``caller`` as of simulated time ``now``."""
+    refusal = _refuse(query, caller)
+    if refusal:
+        return refusal
+    posts: list[Post] = []
+    unavailable: list[str] = []
+    for pid in query.tweet_ids:
+        post = world.get(pid, now)
+        if post is None:
+            unavailable.append(pid)
+        elif post.protected:
+            return Reply(400, {"errors": ["Tweet ID(s) are unavailable"]})
+        else:
+            posts.append(post)
+    errors: list[str] = []
+    if caller.user_context:
+        foreign = [p for p in posts if p.author_id != caller.user_id]
+        if foreign:
+            messages = _forbidden(foreign, options)
+            if options.unowned == "reject":
+                return Reply(403, {"errors": messages})
+            errors += messages
+            posts = [p for p in posts if p.author_id == caller.user_id]
+    body: dict[str, Any] = {}
+    if query.start is not None and query.end is not None:
+        body["start"], body["end"] = query.start.strftime(_STAMP), query.end.strftime(_STAMP)
+    if unavailable:
+        body["unavailable_tweet_ids"] = unavailable
+        errors.insert(0, f"{len(unavailable)} Tweet ID(s) are unavailable")
+    zeroed = _unsupported(query, posts, now, body, errors)
+    cube = _cube(query, posts, world, now, zeroed)
+    for grouping in query.groupings:
+        body[grouping.name] = _finish(_nest(grouping, cube, query, options), options)
+    if errors:
+        body["errors"] = errors
+    return Reply(200, body)
+
+
+def _refuse(query: Query, caller: Caller) -> Reply | None:
+    if not caller.user_context and query.endpoint != "totals":
+        reason = "Your account could not be authenticated. Reason: Unknown Authorization Type"
+        return Reply(403, {"errors": [reason]})
+    if not caller.user_context:
+        private = [m for m in query.metrics if m in USER_CONTEXT_METRICS]
+        if private:
+            return Reply(403, {"errors": [f"Forbidden to access metrics: {', '.join(private)}"]})
+    return None
+
+
+def _forbidden(foreign: list[Post], options: Options) -> list[str]:
+    if options.forbidden_text == "ids":
+        return [f"Forbidden to access tweets: {','.join(p.id for p in foreign)}"]
+    by_author: dict[str, list[str]] = {}
+    for p in foreign:
+        by_author.setdefault(p.author_id, []).append(p.id)
+    return [
+        f"Forbidden to access tweets for author id {author}: {','.join(ids)}"
+        for author, ids in by_author.items()
+    ]
+
+
+def _unsupported(
+    query: Query, posts: list[Post], now: datetime, body: dict[str, Any], errors: list[str]
+) -> set[tuple[str, str]]:
+    """Posts too old for some metrics: listed, and their values read as zero."""
+    zeroed: set[tuple[str, str]] = set()
+    wants_ie = [m for m in ("impressions", "engagements") if m in query.metrics]
+    if query.endpoint == "totals" and wants_ie:
+        cutoff = now - timedelta(days=IMPRESSIONS_DAYS)
+        old = [p.id for p in posts if p.created_at < cutoff]
+        if old:
+            body["unsupported_for_impressions_engagements_tweet_ids"] = old
+            errors.append(
+                f"Impressions & engagements for tweets older than {IMPRESSIONS_DAYS} days "
+                f"({cutoff:%Y-%m-%d}) are not supported"
+            )
+            zeroed |= {(pid, m) for pid in old for m in wants_ie}
+    if "video_views" in query.metrics:
+        cutoff = now - timedelta(days=VIDEO_DAYS)
+        old = [p.id for p in posts if p.created_at < cutoff]
+        if old:
+            body["unsupported_for_video_views_tweet_ids"] = old
+            zeroed |= {(pid, "video_views") for pid in old}
+    return zeroed
+
+
+# A cube cell: (post id, metric, hour index or -1 for totals, count).
+Cell = tuple[str, str, int, int]
+
+
+def _cube(
+    query: Query, posts: list[Post], world: World, now: datetime, zeroed: set[tuple[str, str]]
+) -> list[Cell]:
+    cells: list[Cell] = []
+    if query.start is None or query.end is None:
+        for post in posts:
+            values = world.values(post, query.metrics, now)
+            cells += [
+                (post.id, m, -1, 0 if (post.id, m) in zeroed else values[m]) for m in query.metrics
+            ]
+        return cells
+    hours = int((query.end - query.start).total_seconds() // 3600)
+    early = sum(1 for h in range(hours) if query.start + timedelta(hours=h) < PRE_2015_CUTOFF)
+    for post in posts:
+        series = world.series(post, query.metrics, query.start, hours)
+        for m in query.metrics:
+            counts = series[m]
+            if (post.id, m) in zeroed:
+                counts = [0] * hours
+            elif m in PRE_2015_ZERO and early:
+                counts = [0] * early + counts[early:]
+            cells += [(post.id, m, h, c) for h, c in enumerate(counts)]
+    return cells
+
+
+def _levels(grouping: Grouping, options: Options) -> tuple[str, ...]:
+    """The nesting levels; an hour level without a day level gets one ("dated")."""
+    levels = grouping.group_by
+    dated = options.hour_only_shape == "dated"
+    if dated and "engagement.hour" in levels and "engagement.day" not in levels:
+        i = levels.index("engagement.hour")
+        levels = (*levels[:i], "engagement.day", *levels[i:])
+    return levels
+
+
+def _nest(grouping: Grouping, cube: list[Cell], query: Query, options: Options) -> dict:
+    levels = _levels(grouping, options)
+    days: list[str] = []
+    hours: list[str] = []
+    if query.start is not None and query.end is not None:
+        n = int((query.end - query.start).total_seconds() // 3600)
+        stamps = [query.start + timedelta(hours=h) for h in range(n)]
+        days = [s.strftime("%Y-%m-%d") for s in stamps]
+        hours = [s.strftime("%H") for s in stamps]
+    root: dict = {}
+    pick = {
+        "tweet.id": lambda c: c[0],
+        "engagement.type": lambda c: c[1],
+        "engagement.day": lambda c: days[c[2]],
+        "engagement.hour": lambda c: hours[c[2]],
+    }
+    getters = [pick[level] for level in levels]
+    *inner, last = getters
+    for cell in cube:
+        node = root
+        for get in inner:
+            key = get(cell)
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            node = child
+        key = last(cell)
+        node[key] = node.get(key, 0) + cell[3]
+    return root
+
+
+def _finish(node: dict, options: Options) -> dict:
+    """Counts become strings, as every documented response shows them."""
+    if options.numeric_counts:
+        return node
+    return {k: _finish(v, options) if isinstance(v, dict) else str(v) for k, v in node.items()}

@@ -1,0 +1,133 @@
+"""Who is calling: an app-only bearer token or an OAuth 1.0a HMAC-SHA1 user signature.
+
+The signature base string is rebuilt with Authlib's RFC 5849 helpers from the method, the
+URL as addressed (scheme, Host, path), the query and the ``oauth_*`` header parameters;
+form bodies take part, JSON bodies do not (RFC 5849 §3.4.1.3). Timestamps are checked
+against real time, not simulated time: the client signs with its own wall clock.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from authlib.oauth1.rfc5849.signature import (
+    generate_signature_base_string,
+    hmac_sha1_signature,
+)
+from authlib.oauth1.rfc5849.wrapper import OAuth1Request
+
+from automation.sandbox import credentials
+
+__all__ = ["Caller", "Denied", "identify"]
+
+MAX_SKEW_SECONDS = 300
+_FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: ``user_id`` is None for app-only (bearer) calls."""
+
+    app: str
+    user_id: str | None = None
+    account: str | None = None
+
+    @property
+    def user_context(self) -> bool:
+        return self.user_id is not None
+
+
+@dataclass(frozen=True)
+class Denied:
+    """Authentication failed; ``reason`` is safe to show (never a credential)."""
+
+    reason: str
+
+
+class _Nonces:
+    """Nonces seen in the last few minutes: a replayed signed request is refused."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def fresh(self, key: tuple[str, str], now: float) -> bool:
+        with self._lock:
+            if len(self._seen) > 10_000:
+                cutoff = now - 2 * MAX_SKEW_SECONDS
+                self._seen = {k: t for k, t in self._seen.items() if t > cutoff}
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+
+_NONCES = _Nonces()
+
+
+def identify(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: Callable[[], float] = time.time,
+) -> Caller | Denied:
+    """Check the Authorization header (names in ``headers`` are lower-case)."""
+    header = headers.get("authorization", "")
+    scheme = header.split(" ", 1)[0].lower()
+    if scheme == "bearer":
+        token = header[len("bearer ") :].strip()
+        if hmac.compare_digest(token.encode(), credentials.BEARER_TOKEN.encode()):
+            return Caller(app=credentials.CONSUMER_KEY)
+        return Denied("Invalid or expired token")
+    if scheme == "oauth":
+        return _verify_oauth1(method, url, headers, body, now())
+    return Denied("Unknown Authorization Type")
+
+
+def _verify_oauth1(
+    method: str, url: str, headers: Mapping[str, str], body: bytes, now: float
+) -> Caller | Denied:
+    form = headers.get("content-type", "").startswith(_FORM)
+    wrapped = {"Authorization": headers["authorization"]}
+    if "host" in headers:
+        wrapped["Host"] = headers["host"]
+    try:
+        req = OAuth1Request(method, url, body.decode() if form and body else None, wrapped)
+    except Exception:  # malformed header or duplicated parameters: Authlib raises many kinds
+        return Denied("Malformed OAuth Authorization header")
+    params = req.oauth_params
+    missing = [
+        p
+        for p in ("oauth_consumer_key", "oauth_nonce", "oauth_signature", "oauth_timestamp")
+        if not params.get(p)
+    ]
+    if missing:
+        return Denied(f"Missing OAuth parameter(s): {', '.join(missing)}")
+    if params.get("oauth_signature_method") != "HMAC-SHA1":
+        return Denied("Unsupported signature method")
+    if params.get("oauth_version", "1.0") != "1.0":
+        return Denied("Unsupported OAuth version")
+    if params["oauth_consumer_key"] != credentials.CONSUMER_KEY:
+        return Denied("Invalid consumer key")
+    account = credentials.account_for_token(params.get("oauth_token", ""))
+    if account is None:
+        return Denied("Access token not found")
+    try:
+        stamp = int(params["oauth_timestamp"])
+    except ValueError:
+        return Denied("Invalid timestamp")
+    if abs(now - stamp) > MAX_SKEW_SECONDS:
+        return Denied("Timestamp out of bounds")
+    base = generate_signature_base_string(req)
+    expected = hmac_sha1_signature(base, credentials.CONSUMER_SECRET, account.access_token_secret)
+    if not hmac.compare_digest(expected, params["oauth_signature"]):
+        return Denied("Invalid signature")
+    if not _NONCES.fresh((params["oauth_nonce"], params["oauth_timestamp"]), now):
+        return Denied("Nonce already used")
+    return Caller(app=credentials.CONSUMER_KEY, user_id=account.user_id, account=account.name)
