@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -460,3 +461,12 @@ def test_meta_values(store: Store) -> None:
     store.set_meta("last_cycle", '{"posts": 3}')
     store.set_meta("last_cycle", '{"posts": 4}')
     assert store.meta("last_cycle") == '{"posts": 4}'
+
+
+@pytest.mark.parametrize("cls", [MemoryStore, SqliteStore])
+def test_every_protocol_method_exists_with_the_same_signature(cls: type) -> None:
+    methods = [n for n, v in vars(Store).items() if callable(v) and not n.startswith("_")]
+    assert "commit_cycle" in methods
+    for name in methods:
+        expected = inspect.signature(getattr(Store, name))
+        assert inspect.signature(getattr(cls, name)) == expected, name

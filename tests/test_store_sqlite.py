@@ -226,3 +226,27 @@ def test_a_place_where_no_file_can_be_created_is_named() -> None:
     # /proc refuses new files even to root, so this runs where chmod cannot stop anyone.
     with pytest.raises(StoreError, match=r"/proc/state\.db.*writable"):
         SqliteStore.open(Path("/proc/state.db"))
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        (
+            "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= 0"
+            " ORDER BY next_attempt_at",
+            "idx_outbox_status_next_attempt_at",
+        ),
+        (
+            "SELECT 1 FROM firings WHERE rule_id = 'r' AND post_id = 'p' AND key = 'k'"
+            " AND rearmed_at IS NULL",
+            "firings_live_key",
+        ),
+        ("SELECT id FROM firings WHERE rule_id = 'r' ORDER BY at DESC", "idx_firings_rule_id_at"),
+        ("SELECT id FROM series WHERE post_id = '1'", "idx_series_post_id"),
+        ("SELECT at FROM budget WHERE api = 'a' AND at >= 0", "idx_budget_api_at"),
+    ],
+)
+def test_hot_queries_use_an_index(path: Path, sql: str, index: str) -> None:
+    with SqliteStore.open(path) as store:
+        plan = " ".join(row[-1] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert index in plan
