@@ -193,9 +193,10 @@ class EngagementClient:
         requests = plan_historical(post_ids, account, frozenset(metrics), start, end, now=now)
         if not requests:
             return _Merged().build(0, None)
-        window = (requests[0].start, requests[-1].end)
-        assert window[0] is not None and window[1] is not None
-        return self._run(list(requests), window=(window[0], window[1]))
+        lo, hi = requests[0].start, requests[-1].end
+        if lo is None or hi is None:  # plan_historical always sets both
+            raise ValueError("historical requests without a window")
+        return self._run(list(requests), window=(lo, hi))
 
     # -- the loop -------------------------------------------------------------------------
 
