@@ -88,10 +88,10 @@ def hourly_increase(
     for start, count in reversed(series.buckets):
         if start > now:
             continue
-        if start >= lo:
+        if start > lo:
             total += count
             continue
-        end = start + HOUR
+        end = start + HOUR  # this bucket holds lo: count the part inside the window
         if end > lo:
             total += count * ((end - lo) / HOUR)
         return total
