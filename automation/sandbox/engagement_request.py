@@ -94,14 +94,13 @@ def parse_query(endpoint: str, raw: bytes, now: datetime, options: Options) -> Q
 def _tweet_ids(endpoint: str, raw: object, options: Options) -> tuple[str, ...] | Reply:
     if not isinstance(raw, list) or not raw:
         return _bad("tweet_ids is required: a non-empty array of Tweet IDs as strings")
-    ids: list[str] = []
+    ids: dict[str, None] = {}
     for item in raw:
         if isinstance(item, int) and not isinstance(item, bool) and options.integer_ids:
             item = str(item)
         if not isinstance(item, str) or not item.isascii() or not item.isdigit():
             return _bad(f"Invalid Tweet ID {json.dumps(item)}: Tweet IDs must be strings of digits")
-        if item not in ids:
-            ids.append(item)
+        ids[item] = None
     if len(ids) > MAX_IDS[endpoint]:
         return _bad(
             f"Too many Tweet IDs: {len(ids)}. /{endpoint} accepts at most "

@@ -8,6 +8,7 @@ is on (HTTP/1.1) so a pooled client reuses its connections, as it would with X.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,7 @@ HOST = "127.0.0.1"
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server_version = "sandbox"
     sys_version = ""
     app: SandboxApp  # set on the subclass made per server
@@ -56,6 +58,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up (e.g. after its timeout) is normal, not worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class Sandbox:
@@ -96,10 +108,11 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Listen on 127.0.0.1 and serve from a daemon thread. OSError if the port is taken."""
         handler = type("Handler", (_Handler,), {"app": self.app})
-        server = ThreadingHTTPServer((HOST, self._port), handler)
-        server.daemon_threads = True
+        server = _Server((HOST, self._port), handler)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox", daemon=True
+        )
         self._thread.start()
         return self
 

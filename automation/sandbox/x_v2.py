@@ -153,7 +153,7 @@ def handle(
             "Context, OAuth 2.0 User Context].",
             "unsupported-authentication",
         )
-    if args[0] != caller.user_id:
+    if args and args[0] != caller.user_id:
         return problem(
             403,
             "Forbidden",
