@@ -17,6 +17,7 @@ from automation.errors import TemplateError
 from automation.reporter import Reporter
 from automation.rules import (
     Action,
+    JsonObject,
     LikeAction,
     LogAction,
     QuoteAction,
@@ -157,11 +158,13 @@ def _headers(rep: Reporter, path: Path, raw: Any) -> tuple[tuple[str, Template],
 
 
 def _json_value(rep: Reporter, path: Path, value: Any) -> Any:
-    """An immutable JSON value whose strings are Templates (mappings as (key, value) pairs)."""
+    """An immutable JSON value whose strings are Templates and objects JsonObject."""
     if isinstance(value, str):
         return template(rep, path, value)
     if isinstance(value, dict):
-        return tuple((key, _json_value(rep, [*path, key], item)) for key, item in value.items())
+        return JsonObject(
+            tuple((key, _json_value(rep, [*path, key], item)) for key, item in value.items())
+        )
     if isinstance(value, list):
         return tuple(_json_value(rep, [*path, i], item) for i, item in enumerate(value))
     problem = check_threshold(value)

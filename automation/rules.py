@@ -22,6 +22,7 @@ __all__ = [
     "Condition",
     "Every",
     "FirePolicy",
+    "JsonObject",
     "Leaf",
     "LikeAction",
     "LogAction",
@@ -187,8 +188,19 @@ class QuoteAction:
 
 
 @dataclass(frozen=True)
+class JsonObject:
+    """A JSON object in a webhook body, frozen: ``items`` keeps the author's key order.
+
+    A distinct type (rather than a tuple of pairs) keeps ``{}`` apart from ``[]`` and an
+    object apart from a list of two-item lists."""
+
+    items: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class WebhookAction:
-    """``body`` is a JSON value whose strings are Templates; mappings are tuples of pairs."""
+    """``body`` is a JSON value whose strings are Templates, objects JsonObject and arrays
+    tuples."""
 
     url: Template
     body: Any = None

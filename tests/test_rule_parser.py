@@ -12,6 +12,7 @@ from automation.rules import (
     AllOf,
     AnyOf,
     Every,
+    JsonObject,
     Leaf,
     LikeAction,
     LogAction,
@@ -121,13 +122,13 @@ def test_every_field_of_a_good_rule() -> None:
 def test_webhook_body_is_an_immutable_json_of_templates() -> None:
     rules, _ = parse(GOOD)
     body = rules[0].actions[4].body
-    assert isinstance(body, tuple)
-    as_dict = dict(body)
+    assert isinstance(body, JsonObject)
+    as_dict = dict(body.items)
     assert isinstance(as_dict["text"], Template) and as_dict["text"].names == ("post.url",)
     numbers = as_dict["n"]
     assert numbers[:4] == (1, 2.5, True, None)
     assert numbers[4].render({}) == "{x}"
-    assert dict(as_dict["deep"])["a"].names == ("post.id",)
+    assert dict(as_dict["deep"].items)["a"].names == ("post.id",)
     hash(body)  # immutable all the way down
 
 
