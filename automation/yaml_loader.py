@@ -108,7 +108,7 @@ class _StrictConstructor(SafeConstructor):
             raise ConstructorError(
                 None,
                 None,
-                f"cannot read this value as {node.tag.rsplit(':', 1)[-1]}: {exc}",
+                _unreadable(node, exc),
                 node.start_mark,
             ) from None
 
@@ -144,6 +144,13 @@ class _StrictConstructor(SafeConstructor):
         for key_node, _ in node.value:
             if isinstance(key_node, ScalarNode):
                 key_node.tag = _STR_TAG
+
+
+def _unreadable(node: Node, exc: Exception) -> str:
+    kind = node.tag.rsplit(":", 1)[-1]
+    if kind == "int" and "digits" in str(exc):
+        return "this number has too many digits to be read"
+    return f"cannot read this value as {kind}: {exc}"
 
 
 class _Resolver(Resolver):

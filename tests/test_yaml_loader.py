@@ -45,6 +45,7 @@ BAD = [
     ("unclosed flow", "a: [1,\n", 2, 1, "invalid YAML"),
     ("two documents", "a: 1\n---\nb: 1\n", 2, 1, "a file holds one YAML document"),
     ("bad float tag", "a: !!float abc\n", 1, 4, "cannot read this value as float"),
+    ("endless number", "a: " + "9" * 5000 + "\n", 1, 4, "too many digits"),
     ("python tag", "a: !!python/object:os.system x\n", 1, 4, "unknown tag !!python/object"),
     ("binary tag", "a: !!binary aGk=\n", 1, 4, "unknown tag !!binary"),
     ("control char", "a: \x00\n", 1, 4, "character #x0000 is not allowed"),
