@@ -4,8 +4,8 @@ Five-minute cycles over 10,000 watched posts: 8,000 owned (seven /totals metrics
 public (five). Each cycle a random 10-30 % of posts move, each in one to three metrics
 (impressions most often, then engagements, then likes and the rest); the others are read
 unchanged, as most posts are once they are a few days old. Snapshots older than the
-retention are pruned every hour. Every day the table prints the size on disk (database plus
-WAL), rows kept and timings.
+retention are pruned every hour. Every day, right after a prune, the table prints the size
+on disk of the database and of its WAL, rows kept and timings.
 
     python benchmarks/bench_store.py                      # a full week: 2,016 cycles
     python benchmarks/bench_store.py --cycles 864         # three days; size plateaus after
@@ -63,7 +63,8 @@ def simulate(args: argparse.Namespace, path: Path) -> None:
     written_today = 0
     cycles_per_day = int(timedelta(days=1) / CYCLE)
     print(
-        f"{'day':>4} {'cycles':>7} {'db+wal MB':>10} {'snapshot rows':>14} {'written/day':>12}"
+        f"{'day':>4} {'cycles':>7} {'db MB':>6} {'wal MB':>6}"
+        f" {'snapshot rows':>14} {'written/day':>12}"
         f" {'write ms (mean/p95)':>20} {'prune ms':>9} {'window read ms':>15}"
     )
     with SqliteStore.open(path) as store:
@@ -88,7 +89,8 @@ def simulate(args: argparse.Namespace, path: Path) -> None:
                 per_day, written_today = written_today, 0
                 read_ms = _window_read_ms(store, posts[-2000:], now)
                 print(
-                    f"{(cycle + 1) / cycles_per_day:>4.1f} {cycle + 1:>7} {_size_mb(path):>10.1f}"
+                    f"{(cycle + 1) / cycles_per_day:>4.1f} {cycle + 1:>7}"
+                    f" {_size_mb(path, ''):>6.1f} {_size_mb(path, '-wal'):>6.1f}"
                     f" {rows:>14,} {per_day:>12,}"
                     f" {statistics.mean(write_ms[-cycles_per_day:]):>11.1f}"
                     f" / {_p95(write_ms[-cycles_per_day:]):>6.1f}"
@@ -100,7 +102,8 @@ def simulate(args: argparse.Namespace, path: Path) -> None:
             for name in ("page_count", "freelist_count")
         )
     print(
-        f"\nfinal: {_size_mb(path):.1f} MB on disk, {pages:,} pages of which {free:,} free;"
+        f"\nafter close: {_size_mb(path, ''):.1f} MB on disk,"
+        f" {pages:,} pages of which {free:,} free;"
         f" retention {args.retention_hours} h, {args.posts:,} posts, {args.cycles:,} cycles"
     )
 
@@ -112,8 +115,9 @@ def _window_read_ms(store: SqliteStore, post_ids: list[str], now: datetime) -> f
     return (time.perf_counter() - started) * 1000
 
 
-def _size_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+def _size_mb(path: Path, suffix: str) -> float:
+    target = path.with_name(path.name + suffix)
+    return target.stat().st_size / 1e6 if target.exists() else 0.0
 
 
 def _p95(samples: list[float]) -> float:

@@ -41,8 +41,10 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "state.db"
 
 
-def test_the_file_runs_in_wal_mode(path: Path) -> None:
-    SqliteStore.open(path).close()
+def test_the_file_runs_in_wal_mode_with_a_bounded_wal(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        limit = store._conn.execute("PRAGMA journal_size_limit").fetchone()[0]
+        assert 0 < limit <= 16 * 1024 * 1024
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

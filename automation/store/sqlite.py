@@ -47,6 +47,7 @@ from automation.store.records import (
 
 __all__ = ["SqliteStore"]
 
+_WAL_LIMIT_BYTES = 8 * 1024 * 1024
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -120,6 +121,9 @@ class SqliteStore:
             conn = sqlite3.connect(path, timeout=timeout)
             db = Database(conn, execute_plugins=False)
             db.enable_wal()
+            # An hourly prune touches most snapshot pages in one transaction; without a
+            # limit the WAL file would stay that large (as big as the database) for good.
+            db.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT_BYTES}")
             MIGRATIONS.apply(db)
         except sqlite3.Error as exc:
             if conn is not None:
