@@ -1,10 +1,177 @@
-"""The ``automation`` command line (placeholder until the commands land)."""
+"""The ``automation`` command line: parse arguments, run one command, map errors to exit codes.
+
+Exit codes: 0 success; 1 the command ran and found a failure; 2 usage error or unusable
+config. Every AutomationError becomes its message on stderr; a traceback is shown only
+with ``--debug``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from automation import __version__
+from automation.errors import AutomationError, UsageError
+
+__all__ = ["build_parser", "main"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    print("automation: commands are being built", file=sys.stderr)
-    return 2
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="automation", description="Act on X posts when they perform.")
+    p.add_argument(
+        "--config", help="config file (default: $AUTOMATION_CONFIG, else ./automation.yaml)"
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    p.add_argument("--version", action="version", version=f"automation {__version__}")
+    # --config is accepted after the command too (``automation check --config FILE``).
+    common = _Parser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        return _add(name, parents=[common], **kwargs)  # type: ignore[arg-type]
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
+
+    c = sub.add_parser("check", help="validate rule files")
+    c.add_argument("paths", nargs="*", type=Path)
+    r = sub.add_parser("run", help="the polling loop")
+    r.add_argument("--once", action="store_true", help="one cycle, then exit")
+    r.add_argument("--dry-run", action="store_true", help="read the API, record and do nothing")
+    r.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
+    t = sub.add_parser("test", help="run rule unit tests")
+    t.add_argument("files", nargs="*", type=Path)
+    e = sub.add_parser("explain", help="why a rule did or did not fire for a post")
+    e.add_argument("rule_id")
+    e.add_argument("post_id")
+    h = sub.add_parser("history", help="firings, newest first")
+    h.add_argument("--rule")
+    h.add_argument("--post")
+    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--json", action="store_true")
+    s = sub.add_parser("status", help="last cycle, posts, rules, actions, budget")
+    s.add_argument("--json", action="store_true")
+    tp = sub.add_parser("top", help="watched posts highest in a metric")
+    tp.add_argument("--metric", required=True)
+    tp.add_argument("-n", type=int, default=10)
+    a = sub.add_parser("actions", help="the outbox; 'actions retry ID' re-queues a dead one")
+    a.add_argument("verb", nargs="?", choices=("retry",))
+    a.add_argument("action_id", nargs="?")
+    a.add_argument("--dead", action="store_true")
+    a.add_argument("--json", action="store_true")
+    ra = sub.add_parser("rearm", help="forget firings so the rule may fire again")
+    ra.add_argument("rule_id")
+    ra.add_argument("post_id", nargs="?")
+    d = sub.add_parser("demo", help="the whole engine against the built-in sandbox")
+    d.add_argument("--seconds", type=float, default=30.0, help=argparse.SUPPRESS)
+    sb = sub.add_parser("sandbox", help="serve the simulated X API on 127.0.0.1")
+    sb.add_argument("--port", type=int, default=8099)
+    sb.add_argument("--write-config", type=Path)
+    sb.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    sb.add_argument("--fault-rate", type=float, default=0.0)
+    sub.add_parser("schema", help="print the rule files' JSON Schema")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = None
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.command:
+            raise UsageError("automation: a COMMAND is required (try 'automation --help')")
+        _setup_logs(args)
+        return _dispatch(args)
+    except AutomationError as exc:
+        if args is not None and args.debug:
+            traceback.print_exc()
+        print(
+            f"automation: {exc}" if not str(exc).startswith("automation") else str(exc),
+            file=sys.stderr,
+        )
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug, not a user error: say so briefly
+        if args is not None and args.debug:
+            traceback.print_exc()
+        print(
+            f"automation: internal error: {exc.__class__.__name__}: {exc} "
+            "(run with --debug for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _setup_logs(args: argparse.Namespace) -> None:
+    from automation.logs import setup_logging
+
+    level = logging.DEBUG if args.debug else logging.INFO
+    setup_logging(args.log_format, level=level, stream=sys.stderr)
+
+
+def _config(args: argparse.Namespace, *, required: bool = True):
+    from automation.config import config_path, load_config
+
+    path = config_path(args.config, os.environ)
+    if not required and not path.exists():
+        return None
+    return load_config(path)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    cmd = args.command
+    if cmd == "schema":
+        from automation.schema import schema_text
+
+        print(schema_text())
+        return 0
+    if cmd == "check":
+        return _check(args)
+    if cmd == "run":
+        from automation.run_command import run
+
+        return run(_config(args), once=args.once, dry_run=args.dry_run, json_out=args.json)
+    if cmd == "demo":
+        from automation.demo import run_demo
+
+        return run_demo(seconds=args.seconds)
+    if cmd == "sandbox":
+        from automation.sandbox import serve
+
+        return serve(
+            port=args.port,
+            write_config=args.write_config,
+            speed=args.speed,
+            fault_rate=args.fault_rate,
+        )
+    if cmd == "test":
+        raise UsageError("automation test: rule unit tests are not available in this version")
+    from automation import inspect_commands
+
+    return inspect_commands.dispatch(args, _config(args))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from automation.check import run_check
+
+    config = None
+    if args.config or os.environ.get("AUTOMATION_CONFIG") or not args.paths:
+        config = _config(args, required=bool(args.config or not args.paths))
+    paths = list(args.paths) or (list(config.rules) if config else [Path("rules")])
+    return run_check(paths, config=config, err=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -14,7 +14,7 @@ Per RFC 5849 §3.4.1.3 only form-encoded bodies take part in the signature.
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +109,11 @@ class HttpClient:
         timeout: float = 30.0,
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
+        rewrite: Callable[[str], str] | None = None,
     ) -> None:
+        # ``rewrite`` maps a URL before it is sent: the demo uses it to deliver webhooks
+        # meant for example.com hosts to its local receiver, keeping traffic on 127.0.0.1.
+        self._rewrite = rewrite
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(
@@ -134,6 +138,8 @@ class HttpClient:
     ) -> HttpResponse:
         """Send one request; network errors and timeouts raise TransportFailed."""
         kwargs: dict[str, Any] = {}
+        if self._rewrite is not None:
+            url = self._rewrite(url)
         if timeout is not None:
             kwargs["timeout"] = httpx.Timeout(timeout)
         if json is not None:

@@ -6,6 +6,7 @@ as ``${NAME}`` references: the file works with no environment set up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -20,10 +21,17 @@ _HEADER = (
 )
 
 
-def config_text(base_url: str, *, requests_per_minute: int = 60, poll_interval: str = "1m") -> str:
+def config_text(
+    base_url: str,
+    *,
+    requests_per_minute: int = 60,
+    poll_interval: str = "1m",
+    database: str = "automation.db",
+    rules: Sequence[str] = ("rules/",),
+) -> str:
     doc = {
-        "database": "automation.db",
-        "rules": ["rules/"],
+        "database": database,
+        "rules": list(rules),
         "poll_interval": poll_interval,
         "engagement_api": {"base_url": base_url, "requests_per_minute": requests_per_minute},
         "x_api": {"base_url": base_url},
@@ -40,6 +48,7 @@ def config_text(base_url: str, *, requests_per_minute: int = 60, poll_interval: 
             }
             for a in credentials.ACCOUNTS
         },
+        "webhook_secrets": dict(credentials.WEBHOOK_SECRETS),
     }
     return _HEADER + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
@@ -50,12 +59,18 @@ def write_config(
     *,
     requests_per_minute: int = 60,
     poll_interval: str = "1m",
+    database: str = "automation.db",
+    rules: Sequence[str] = ("rules/",),
 ) -> Path:
     """Write the config to ``path`` (parent directories created) and return the path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = config_text(
-        base_url, requests_per_minute=requests_per_minute, poll_interval=poll_interval
+        base_url,
+        requests_per_minute=requests_per_minute,
+        poll_interval=poll_interval,
+        database=database,
+        rules=rules,
     )
     target.write_text(text, encoding="utf-8")
     return target

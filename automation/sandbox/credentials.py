@@ -15,6 +15,10 @@ Owned accounts (OAuth 1.0a user context; the token prefix is the user id, as on 
                                  token secret sandbox-brand-token-secret-Mk4r
     support  user_id 783214      access token 783214-SandboxSupportAccessToken
                                  token secret sandbox-support-token-secret-Pz8e
+
+Webhook signing secret the sandbox config names ``team-chat`` (used by the example rules):
+
+    team-chat        sandbox-team-chat-webhook-secret
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "BEARER_TOKEN",
     "CONSUMER_KEY",
     "CONSUMER_SECRET",
+    "WEBHOOK_SECRETS",
     "AccountCredentials",
     "account_for_token",
 ]
@@ -33,6 +38,7 @@ __all__ = [
 CONSUMER_KEY = "sandbox-consumer-key-7Xq2"
 CONSUMER_SECRET = "sandbox-consumer-secret-h3Jv9LwQ"
 BEARER_TOKEN = "AAAAAAAAAAAAAAAAAAAAASandboxBearerToken0000"
+WEBHOOK_SECRETS = {"team-chat": "sandbox-team-chat-webhook-secret"}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,505 @@
+"""One polling cycle, step by step: the imperative shell around the pure core.
+
+    reload changed rules → discover posts → plan and fetch metrics → store snapshots →
+    evaluate every rule → record firings, seeds and outbox rows in one transaction →
+    perform due actions → report
+
+A failing step is reported as an ``error`` event and the cycle goes on where it can;
+nothing already recorded is lost, because recording is one transaction and actions are
+performed only from the outbox. The clock, the store, the API clients and the event sink
+are all passed in, so tests drive a cycle with a fake clock against the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from automation.config import Config
+from automation.errors import AutomationError, RuleError
+from automation.evaluate import CompiledRule, compile_rule
+from automation.events import CycleEvent, ErrorEvent, FiredEvent, Sink
+from automation.facts import Decision, HourlySeries, Outcome, PostFacts, post_created_at, post_url
+from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
+from automation.render import FiringContext, iso, number, render_action
+from automation.rule_parser import load_rules
+from automation.rules import Rule
+
+__all__ = ["CycleResult", "Engine", "LoadedRules"]
+
+log = logging.getLogger("automation.engine")
+SNAPSHOT_RETENTION = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class LoadedRules:
+    rules: tuple[CompiledRule, ...]
+    files: tuple[tuple[str, float], ...]  # (path, mtime) to notice edits
+
+    @property
+    def enabled(self) -> tuple[CompiledRule, ...]:
+        return tuple(r for r in self.rules if r.rule.enabled)
+
+
+@dataclass
+class CycleResult:
+    posts: int = 0
+    requests: int = 0
+    fired: int = 0
+    seeded: int = 0
+    actions_sent: int = 0
+    errors: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+
+def load_compiled(config: Config) -> LoadedRules:
+    """Load and compile the config's rules; raises RuleError listing every error."""
+    ruleset = load_rules(list(config.rules), config=config)
+    for warning in ruleset.warnings:
+        log.warning("%s", warning)
+    if ruleset.errors:
+        raise RuleError(ruleset.errors)
+    return LoadedRules(
+        rules=tuple(compile_rule(r) for r in ruleset.rules),
+        files=tuple((str(p), _mtime(p)) for p in ruleset.files),
+    )
+
+
+def _mtime(path: Any) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        rules: LoadedRules,
+        store: Any,
+        engagement: Any,
+        x_client: Any,
+        dispatcher: Any,
+        clock: Callable[[], datetime],
+        emit: Sink,
+        dry_run: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.config = config
+        self.rules = rules
+        self._store = store
+        self._engagement = engagement
+        self._x = x_client
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._emit = emit
+        self.dry_run = dry_run
+        self._should_stop = should_stop
+        self._dry_posts: dict[str, Any] = {}
+
+    # --- reloading ---------------------------------------------------------------------
+
+    def rules_changed_on_disk(self) -> bool:
+        current = {p: _mtime(_path(p)) for p, _ in self.rules.files}
+        if any(current[p] != m for p, m in self.rules.files):
+            return True
+        try:
+            listed = load_rules_files(self.config)
+        except OSError:
+            return False
+        return set(listed) != set(current)
+
+    def reload(self, config: Config | None = None) -> bool:
+        """Swap in fresh rules (and config); on errors keep the running ones and say why."""
+        config = config or self.config
+        try:
+            fresh = load_compiled(config)
+        except RuleError as exc:
+            text = "\n".join(str(p) for p in exc.problems if p.is_error)
+            log.error("reload failed, keeping the running rules:\n%s", text)
+            self._set_meta("reload_error", json.dumps({"at": iso(self._clock()), "errors": text}))
+            return False
+        self.config, self.rules = config, fresh
+        self._set_meta("reload_error", "")
+        log.info("loaded %d rules", len(fresh.rules))
+        return True
+
+    # --- the cycle ---------------------------------------------------------------------
+
+    def cycle(self) -> CycleResult:
+        started = time.monotonic()
+        now = self._clock()
+        result = CycleResult()
+        if self.rules_changed_on_disk():
+            self.reload()
+        self._step("discover", result, lambda: self._discover(now))
+        posts = self._step("posts", result, lambda: self._polled_posts(now)) or {}
+        result.posts = len(posts)
+        fetched = self._step("fetch", result, lambda: self._fetch(posts, result)) if posts else None
+        if fetched is not None:
+            self._step("store", result, lambda: self._record(now, fetched))
+            self._step("evaluate", result, lambda: self._evaluate(now, posts, fetched, result))
+        if not self.dry_run and not self._should_stop():
+            sent = self._step(
+                "actions", result, lambda: self._dispatcher.run_due(should_stop=self._should_stop)
+            )
+            result.actions_sent = sent or 0
+        result.duration = time.monotonic() - started
+        self._report(now, result)
+        return result
+
+    def _step(self, name: str, result: CycleResult, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except AutomationError as exc:
+            result.errors.append(f"{name}: {exc}")
+            retryable = bool(getattr(exc, "retryable", True))
+            log.error("%s failed: %s", name, exc)
+            self._emit(
+                ErrorEvent(step=name, error=str(exc), retryable=retryable, at=iso(self._clock()))
+            )
+            return None
+
+    # --- discovery ---------------------------------------------------------------------
+
+    def _discover(self, now: datetime) -> None:
+        """New posts of the watched accounts, plus the explicit posts rules name.
+
+        A dry run keeps what it finds in memory only: it must leave the database as it was.
+        """
+        accounts = sorted({a for r in self.rules.enabled for a in r.rule.watch.accounts})
+        records = self._explicit_posts(now)
+        for account in accounts:
+            since = self._store.since_id(account)
+            oldest = now - timedelta(seconds=self._max_age(account))
+            found = self._x.discover(account, since_id=since, start_time=None if since else oldest)
+            records += [
+                _post_record(p.post_id, account, p.created_at, "timeline", now)
+                for p in found.posts
+                if p.created_at >= oldest
+            ]
+            if found.newest_id and not self.dry_run:
+                self._store.set_since_id(account, found.newest_id)
+        if self.dry_run:
+            self._dry_posts.update({r.post_id: r for r in records})
+        elif records:
+            self._store.upsert_posts(records)
+
+    def _max_age(self, account: str) -> int:
+        ages = [
+            r.rule.watch.max_age for r in self.rules.enabled if account in r.rule.watch.accounts
+        ]
+        return max(ages, default=7 * 86400)
+
+    def _explicit_posts(self, now: datetime) -> list[Any]:
+        owners: dict[str, str | None] = {}
+        for r in self.rules.enabled:
+            for pid in r.rule.watch.posts:
+                if owners.get(pid) is None:
+                    owners[pid] = r.rule.watch.owner
+        return [
+            _post_record(pid, acct, post_created_at(pid), "explicit", now)
+            for pid, acct in owners.items()
+        ]
+
+    def _polled_posts(self, now: datetime) -> dict[str, Any]:
+        """Posts some enabled rule watches and that are young enough for it."""
+        known = {p.post_id: p for p in self._store.posts()}
+        known.update(self._dry_posts)
+        out: dict[str, Any] = {}
+        for r in self.rules.enabled:
+            for rec in self._watched_by(r.rule, known.values()):
+                if now - rec.created_at <= timedelta(seconds=r.rule.watch.max_age):
+                    out[rec.post_id] = rec
+        return out
+
+    @staticmethod
+    def _watched_by(rule: Rule, posts: Iterable[Any]) -> Iterable[Any]:
+        accounts, explicit = set(rule.watch.accounts), set(rule.watch.posts)
+        for rec in posts:
+            if getattr(rec, "unavailable_at", None):
+                continue
+            if rec.post_id in explicit or (rec.account in accounts and rec.source == "timeline"):
+                yield rec
+
+    # --- metrics -----------------------------------------------------------------------
+
+    def _fetch(self, posts: Mapping[str, Any], result: CycleResult) -> Any:
+        from automation.engagement_plan import WatchedPost, plan_requests
+
+        totals: set[str] = set()
+        window: set[str] = set()
+        hourly_posts: set[str] = set()
+        for r in self.rules.enabled:
+            totals |= r.totals_metrics
+            window |= r.window_metrics
+            if r.window_metrics & HOURLY_METRICS:
+                hourly_posts |= {
+                    p.post_id
+                    for p in self._watched_by(r.rule, posts.values())
+                    if p.account is not None
+                }
+        totals |= window & TOTALS_METRICS
+        requests = plan_requests(
+            [WatchedPost(p.post_id, p.account) for p in posts.values()],
+            totals_metrics=frozenset(totals),
+            hourly_posts=hourly_posts,
+            hourly_metrics=frozenset(window & HOURLY_METRICS),
+        )
+        fetched = self._engagement.fetch(requests)
+        result.requests = fetched.requests_sent
+        for failure in fetched.failures:
+            result.errors.append(f"fetch: {failure}")
+            self._emit(
+                ErrorEvent(
+                    step="fetch",
+                    error=str(failure),
+                    retryable=bool(failure.retryable),
+                    at=iso(self._clock()),
+                )
+            )
+        return fetched
+
+    def _record(self, now: datetime, fetched: Any) -> None:
+        if self.dry_run:
+            return
+        if fetched.unavailable:
+            self._store.mark_unavailable(sorted(fetched.unavailable), now)
+        self._store.record_totals(now, fetched.totals)
+        self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
+
+    # --- evaluation --------------------------------------------------------------------
+
+    def _evaluate(
+        self, now: datetime, posts: Mapping[str, Any], fetched: Any, result: CycleResult
+    ) -> None:
+        versions = self._store.rule_versions()
+        facts = self._facts(now, posts, fetched)
+        states: list[tuple[str, str, Any]] = []
+        firings: list[Any] = []
+        new_versions: list[tuple[str, str]] = []
+        for compiled in self.rules.enabled:
+            rule = compiled.rule
+            known = versions.get(rule.id)
+            changed = known is None or known.fingerprint != compiled.fingerprint
+            seeding = changed and not rule.backfill
+            rule_states = self._store.rule_states(rule.id)
+            watched = [p.post_id for p in self._watched_by(rule, posts.values())]
+            complete = all(pid in facts for pid in watched)
+            for pid in watched:
+                if pid not in facts:
+                    continue
+                decision = compiled.evaluate(facts[pid], rule_states.get(pid), now, seeding=seeding)
+                if decision is None:
+                    continue
+                states.append((rule.id, pid, decision.state))
+                if decision.outcome in (Outcome.FIRE, Outcome.SEED):
+                    firings.append(
+                        (self._firing(compiled, facts[pid], decision, now), decision.reason)
+                    )
+            if changed and complete:
+                new_versions.append((rule.id, compiled.fingerprint))
+        self._commit(now, states, firings, new_versions, result)
+
+    def _facts(self, now: datetime, posts: Mapping[str, Any], fetched: Any) -> dict[str, PostFacts]:
+        need_snapshots = max((r.max_window for r in self.rules.enabled), default=0)
+        snaps: Mapping[str, Any] = {}
+        if need_snapshots:
+            snaps = self._store.snapshots(
+                list(fetched.totals), since=now - timedelta(seconds=need_snapshots)
+            )
+        out: dict[str, PostFacts] = {}
+        for pid, totals in fetched.totals.items():
+            rec = posts.get(pid)
+            if rec is None:
+                continue
+            account = None if pid in getattr(fetched, "forbidden", ()) else rec.account
+            hourly: Mapping[str, HourlySeries] = fetched.hourly.get(pid, {})
+            out[pid] = PostFacts(
+                post_id=pid,
+                account=account,
+                created_at=rec.created_at,
+                totals=_with_young_hourly(totals, hourly, rec.created_at, now),
+                hourly=hourly,
+                snapshots=tuple(snaps.get(pid, ())),
+                url=post_url(pid),
+            )
+        return out
+
+    def _firing(
+        self, compiled: CompiledRule, facts: PostFacts, decision: Decision, now: datetime
+    ) -> Any:
+        from automation.store.records import ActionRecord, FiringRecord
+
+        rule = compiled.rule
+        firing_id = uuid.uuid4().hex[:16]
+        kind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
+        actions: tuple[Any, ...] = ()
+        if kind == "fired":
+            ctx = FiringContext(
+                firing_id=firing_id,
+                rule=rule,
+                post_id=facts.post_id,
+                post_url=facts.url,
+                post_account=facts.account,
+                post_created_at=facts.created_at,
+                fired_at=now,
+                metrics=decision.metrics,
+                totals=facts.totals,
+                milestone=decision.milestone,
+            )
+            actions = tuple(
+                ActionRecord(index=i, kind=a.kind, payload=render_action(a, ctx))
+                for i, a in enumerate(rule.actions)
+            )
+        return FiringRecord(
+            id=firing_id,
+            rule_id=rule.id,
+            post_id=facts.post_id,
+            key=decision.key or "",
+            kind=kind,
+            at=now,
+            milestone=decision.milestone,
+            metrics=dict(decision.metrics),
+            actions=actions,
+        )
+
+    def _commit(
+        self,
+        now: datetime,
+        states: list[tuple[str, str, Any]],
+        firings: list[tuple[Any, str]],
+        versions: list[tuple[str, str]],
+        result: CycleResult,
+    ) -> None:
+        from automation.store.records import CycleWrite
+
+        if self.dry_run:
+            new_ids = {f.id for f, _ in firings}
+        else:
+            done = self._store.commit_cycle(
+                CycleWrite(
+                    states=tuple(states),
+                    firings=tuple(f for f, _ in firings),
+                    rule_versions=tuple(versions),
+                    at=now,
+                )
+            )
+            new_ids = set(done.new)
+        for f, reason in firings:
+            if f.id not in new_ids:
+                continue
+            name = {"fired": "fired", "seeded": "seeded"}[f.kind]
+            if self.dry_run:
+                name = "would_fire" if f.kind == "fired" else "would_seed"
+            if f.kind == "fired":
+                result.fired += 1
+            else:
+                result.seeded += 1
+            self._emit(
+                FiredEvent(
+                    event=name,
+                    rule=f.rule_id,
+                    post=f.post_id,
+                    key=f.key,
+                    metrics={k: number(v) for k, v in f.metrics.items()},
+                    id=f.id,
+                    reason=reason,
+                    at=iso(now),
+                )
+            )
+
+    # --- reporting ---------------------------------------------------------------------
+
+    def _report(self, now: datetime, result: CycleResult) -> None:
+        event = CycleEvent(
+            posts=result.posts,
+            requests=result.requests,
+            duration=round(result.duration, 3),
+            fired=result.fired,
+            seeded=result.seeded,
+            actions_sent=result.actions_sent,
+            errors=len(result.errors),
+            at=iso(now),
+        )
+        self._emit(event)
+        self._set_meta(
+            "last_cycle",
+            json.dumps(
+                {
+                    "at": iso(now),
+                    "posts": result.posts,
+                    "requests": result.requests,
+                    "fired": result.fired,
+                    "seeded": result.seeded,
+                    "actions_sent": result.actions_sent,
+                    "duration": round(result.duration, 3),
+                    "errors": result.errors[:20],
+                    "dry_run": self.dry_run,
+                }
+            ),
+        )
+
+    def _set_meta(self, key: str, value: str) -> None:
+        if not self.dry_run:
+            try:
+                self._store.set_meta(key, value)
+            except AutomationError as exc:
+                log.error("could not record %s: %s", key, exc)
+
+
+def load_rules_files(config: Config) -> list[str]:
+    """The rule files the config's ``rules`` entries name right now."""
+    out: list[str] = []
+    for entry in config.rules:
+        if entry.is_dir():
+            out += [str(p) for p in sorted(entry.iterdir()) if p.suffix in (".yaml", ".yml")]
+        elif entry.exists():
+            out.append(str(entry))
+    return out
+
+
+def _path(text: str) -> Any:
+    from pathlib import Path
+
+    return Path(text)
+
+
+def _post_record(
+    post_id: str, account: str | None, created_at: datetime, source: str, now: datetime
+) -> Any:
+    from automation.store.records import WatchedPostRecord
+
+    return WatchedPostRecord(
+        post_id=post_id,
+        account=account,
+        created_at=created_at,
+        source=source,
+        first_seen=now,
+        unavailable_at=None,
+    )
+
+
+def _with_young_hourly(
+    totals: Mapping[str, float],
+    hourly: Mapping[str, HourlySeries],
+    created_at: datetime,
+    now: datetime,
+) -> Mapping[str, float]:
+    """For posts younger than 28h the /28hr series holds their whole life, so metrics that
+    /totals does not serve (url_clicks, ...) are known as the sum of their buckets."""
+    if not hourly or now - created_at > timedelta(hours=27):
+        return totals
+    out = dict(totals)
+    for metric, series in hourly.items():
+        if metric not in out:
+            out[metric] = float(sum(v for _, v in series.buckets))
+    return out

@@ -1,0 +1,80 @@
+"""What the engine reports as it works: one frozen event per thing that happened.
+
+The engine emits events to a sink; the sink decides whether they become log lines, JSON
+lines on stdout (``run --json``) or a live table (``demo``). Keeping the engine ignorant of
+presentation is what lets one engine serve all three.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ActionEvent", "CycleEvent", "ErrorEvent", "Event", "FiredEvent", "Sink", "to_json"]
+
+
+@dataclass(frozen=True)
+class CycleEvent:
+    posts: int
+    requests: int
+    duration: float
+    fired: int = 0
+    seeded: int = 0
+    actions_sent: int = 0
+    errors: int = 0
+    at: str = ""
+    event: str = "cycle"
+
+
+@dataclass(frozen=True)
+class FiredEvent:
+    """A firing (``fired``), a seed (``seeded``), or their dry-run twins (``would_*``)."""
+
+    event: str  # fired | would_fire | seeded | would_seed
+    rule: str
+    post: str
+    key: str
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    id: str = ""
+    reason: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class ActionEvent:
+    id: str
+    kind: str
+    status: str  # sent | retry | dead
+    error: str | None = None
+    rule: str = ""
+    post: str = ""
+    detail: str = ""
+    attempt: int = 0
+    at: str = ""
+    event: str = "action"
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    step: str
+    error: str
+    retryable: bool = True
+    at: str = ""
+    event: str = "error"
+
+
+Event = CycleEvent | FiredEvent | ActionEvent | ErrorEvent
+Sink = Callable[[Event], None]
+
+
+def to_json(event: Event) -> str:
+    """One line of ``run --json`` output, ``event`` first."""
+    data: dict[str, Any] = {"event": event.event}
+    for name in event.__dataclass_fields__:
+        value = getattr(event, name)
+        if name == "event" or value in ("", None):
+            continue
+        data[name] = dict(value) if isinstance(value, Mapping) else value
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
