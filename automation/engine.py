@@ -19,9 +19,11 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from automation.config import Config
+from automation.engagement_plan import WatchedPost, plan_requests
 from automation.errors import AutomationError, RuleError
 from automation.evaluate import CompiledRule, compile_rule
 from automation.events import CycleEvent, ErrorEvent, FiredEvent, Sink
@@ -30,6 +32,7 @@ from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
 from automation.render import FiringContext, iso, number, render_action
 from automation.rule_parser import load_rules
 from automation.rules import Rule
+from automation.store.records import ActionRecord, CycleWrite, FiringRecord, WatchedPostRecord
 
 __all__ = ["CycleResult", "Engine", "LoadedRules"]
 
@@ -71,7 +74,7 @@ def load_compiled(config: Config) -> LoadedRules:
     )
 
 
-def _mtime(path: Any) -> float:
+def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
     except OSError:
@@ -105,10 +108,14 @@ class Engine:
         self._should_stop = should_stop
         self._dry_posts: dict[str, Any] = {}
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
+
     # --- reloading ---------------------------------------------------------------------
 
     def rules_changed_on_disk(self) -> bool:
-        current = {p: _mtime(_path(p)) for p, _ in self.rules.files}
+        current = {p: _mtime(Path(p)) for p, _ in self.rules.files}
         if any(current[p] != m for p, m in self.rules.files):
             return True
         try:
@@ -233,8 +240,6 @@ class Engine:
     # --- metrics -----------------------------------------------------------------------
 
     def _fetch(self, posts: Mapping[str, Any], result: CycleResult) -> Any:
-        from automation.engagement_plan import WatchedPost, plan_requests
-
         totals: set[str] = set()
         window: set[str] = set()
         hourly_posts: set[str] = set()
@@ -337,8 +342,6 @@ class Engine:
     def _firing(
         self, compiled: CompiledRule, facts: PostFacts, decision: Decision, now: datetime
     ) -> Any:
-        from automation.store.records import ActionRecord, FiringRecord
-
         rule = compiled.rule
         firing_id = uuid.uuid4().hex[:16]
         kind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
@@ -380,8 +383,6 @@ class Engine:
         versions: list[tuple[str, str]],
         result: CycleResult,
     ) -> None:
-        from automation.store.records import CycleWrite
-
         if self.dry_run:
             new_ids = {f.id for f, _ in firings}
         else:
@@ -467,17 +468,9 @@ def load_rules_files(config: Config) -> list[str]:
     return out
 
 
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
-
-
 def _post_record(
     post_id: str, account: str | None, created_at: datetime, source: str, now: datetime
 ) -> Any:
-    from automation.store.records import WatchedPostRecord
-
     return WatchedPostRecord(
         post_id=post_id,
         account=account,

@@ -111,7 +111,7 @@ def _reload(holder: dict[str, Runtime], emit, dry_run: bool, controls: Controls)
         http=rt.http,
         emit=emit,
         dry_run=dry_run,
-        clock=rt.engine._clock,
+        clock=rt.engine.clock,
         sleep=controls.sleep,
         should_stop=controls.should_stop,
     )
