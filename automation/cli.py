@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from automation import __version__
@@ -114,20 +114,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _setup_logs(args: argparse.Namespace) -> None:
+def _setup_logs(args: argparse.Namespace, *, redact: Callable[[str], str] | None = None) -> None:
+    """Logs on stderr; once the config is known, its secret values are masked as well."""
     from automation.logs import setup_logging
 
     level = logging.DEBUG if args.debug else logging.INFO
-    setup_logging(args.log_format, level=level, stream=sys.stderr)
+    setup_logging(args.log_format, level=level, stream=sys.stderr, redact=redact)
 
 
 def _config(args: argparse.Namespace, *, required: bool = True):
-    from automation.config import config_path, load_config
+    from automation.config import config_path, load_config, redactor
 
     path = config_path(args.config, os.environ)
     if not required and not path.exists():
         return None
-    return load_config(path)
+    config = load_config(path)
+    _setup_logs(args, redact=redactor(config))
+    return config
 
 
 def _dispatch(args: argparse.Namespace) -> int:
