@@ -37,7 +37,8 @@ from automation.store.records import ActionRecord, CycleWrite, FiringRecord, Wat
 __all__ = ["CycleResult", "Engine", "LoadedRules"]
 
 log = logging.getLogger("automation.engine")
-SNAPSHOT_RETENTION = timedelta(hours=48)
+SNAPSHOT_RETENTION = timedelta(hours=48)  # windows reach back at most 28h
+PRUNE_EVERY = timedelta(hours=1)  # pruning touches many pages: once an hour is plenty
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Engine:
         self.dry_run = dry_run
         self._should_stop = should_stop
         self._dry_posts: dict[str, Any] = {}
+        self._pruned_at: datetime | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -279,7 +281,9 @@ class Engine:
         if fetched.unavailable:
             self._store.mark_unavailable(sorted(fetched.unavailable), now)
         self._store.record_totals(now, fetched.totals)
-        self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
+            self._pruned_at = now
 
     # --- evaluation --------------------------------------------------------------------
 

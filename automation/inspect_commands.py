@@ -199,7 +199,11 @@ def _explain(args: argparse.Namespace, config: Config, store: Any) -> int:
     rows = [[t.description, t.value, t.threshold, t.truth.value, t.reason] for t in decision.trace]
     if rows:
         print(table(["condition", "value", "threshold", "result", "why"], rows))
-    print(f"result: {decision.truth.value}; {decision.reason}")
-    for e in store.history(rule_id=rule.id, post_id=args.post_id, limit=5):
+    recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
+    reason = decision.reason
+    if recorded and recorded[0].firing.kind == "seeded" and reason.startswith("already fired"):
+        reason = "already recorded: seeded when the rule was added or changed, so it won't fire"
+    print(f"result: {decision.truth.value}; {reason}")
+    for e in recorded:
         print(f"recorded: {e.firing.kind} {e.firing.key} at {iso(e.firing.at)}")
     return 0
