@@ -4,8 +4,8 @@ Two kinds:
 
 - contract tests take the ``api`` fixture: a base URL, credentials, which posts exist and
   who owns them, an optional in-process transport, and the log of requests the API saw.
-  The only variant here is ``FakeEngagementApi`` served through respx; any other server
-  that offers the same (e.g. an in-process simulator) can be added as a fixture param;
+  They run twice: against ``FakeEngagementApi`` served through respx, and against the
+  sandbox on 127.0.0.1 (``sandbox_api``), so the client and the sandbox agree;
 - canned tests use respx routes with the exact bodies and statuses of reference §4.
 """
 
@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import pytest
 import respx
+from sandbox_api import SandboxTarget, public_user_id
 
 from automation import metrics as m
 from automation.config import Account, ApiSettings, AppCredentials
@@ -49,6 +50,7 @@ from automation.errors import (
 )
 from automation.http import HttpClient
 from automation.rate_budget import MemoryLedger, RateBudget
+from automation.sandbox import credentials as sandbox_credentials
 from automation.secret import Secret
 
 BASE = "https://data-api.x.com"
@@ -117,6 +119,7 @@ class ApiTarget:
     seen: Callable[[], list[Seen]]  # requests received so far, oldest first
     value: Callable[[str, str], float]  # what the API reports for (post, metric) now
     transport: httpx.BaseTransport | None = None  # None: the base URL is mocked or real
+    clients: list[HttpClient] = field(default_factory=list)  # closed when the test ends
 
 
 def value(post_id: str, metric: str) -> float:
@@ -279,8 +282,11 @@ OWNED = {
 PUBLIC = [str(BIG + 50_000 + i) for i in range(4)]
 
 
-@pytest.fixture(params=["respx"])
+@pytest.fixture(params=["respx", "sandbox"])
 def api(request: pytest.FixtureRequest, clock: Clock) -> Iterator[ApiTarget]:
+    if request.param == "sandbox":
+        yield from sandbox_api(clock)
+        return
     owner: dict[str, str | None] = {i: a for a, ids in OWNED.items() for i in ids}
     owner.update(dict.fromkeys(PUBLIC))
     fake = FakeEngagementApi(clock, owner)
@@ -289,6 +295,54 @@ def api(request: pytest.FixtureRequest, clock: Clock) -> Iterator[ApiTarget]:
             side_effect=fake.handle
         )
         yield ApiTarget(BASE, APP, dict(ACCOUNTS), OWNED, PUBLIC, lambda: list(fake.log), value)
+
+
+SANDBOX_APP = AppCredentials(
+    consumer_key=Secret(sandbox_credentials.CONSUMER_KEY, "${X_CONSUMER_KEY}"),
+    consumer_secret=Secret(sandbox_credentials.CONSUMER_SECRET, "${X_CONSUMER_SECRET}"),
+    bearer_token=Secret(sandbox_credentials.BEARER_TOKEN, "${X_BEARER_TOKEN}"),
+)
+SANDBOX_ACCOUNTS = {
+    a.name: Account(
+        a.name,
+        a.user_id,
+        Secret(a.access_token, f"${{{a.name.upper()}_T}}"),
+        Secret(a.access_token_secret, f"${{{a.name.upper()}_TS}}"),
+    )
+    for a in sandbox_credentials.ACCOUNTS
+}
+SECRETS += [
+    sandbox_credentials.CONSUMER_SECRET,
+    *(a.access_token_secret for a in sandbox_credentials.ACCOUNTS),
+]
+
+
+def sandbox_api(clock: Clock) -> Iterator[ApiTarget]:
+    """The same posts as the fake's (260 brand, 3 support, 4 public), in a real sandbox."""
+    target = SandboxTarget(clock).start()
+    try:
+        age = timedelta(hours=3)
+        owned = {
+            name: target.add_posts(SANDBOX_ACCOUNTS[name].user_id, len(ids), age=age)
+            for name, ids in OWNED.items()
+        }
+        public = target.add_posts(public_user_id(), len(PUBLIC), age=age)
+
+        def seen() -> list[Seen]:
+            return [
+                Seen(r.at, r.path.rsplit("/", 1)[-1], r.scheme, r.headers, r.body)
+                for r in target.received
+                if r.path.startswith("/insights/engagement/")
+            ]
+
+        api = ApiTarget(
+            target.base_url, SANDBOX_APP, dict(SANDBOX_ACCOUNTS), owned, public, seen, target.value
+        )
+        yield api
+        for http in api.clients:  # real sockets: close them before the server goes
+            http.close()
+    finally:
+        target.stop()
 
 
 def make_client(
@@ -301,6 +355,8 @@ def make_client(
     max_attempts: int = 4,
 ) -> EngagementClient:
     http = HttpClient(transport=target.transport if target else None)
+    if target is not None:
+        target.clients.append(http)
     return EngagementClient(
         http,
         settings=ApiSettings(
