@@ -185,7 +185,14 @@ class Engine:
         A dry run keeps what it finds in memory only: it must leave the database as it was.
         """
         accounts = sorted({a for r in self.rules.enabled for a in r.rule.watch.accounts})
-        records = self._explicit_posts(now)
+        known = {p.post_id: p.account for p in self._store.posts(include_unavailable=True)}
+        # explicit posts are (re)written only when new or re-owned, so a post the API
+        # reported gone stays unwatched instead of being revived every cycle
+        records = [
+            r
+            for r in self._explicit_posts(now)
+            if r.post_id not in known or known[r.post_id] != r.account
+        ]
         for account in accounts:
             since = self._store.since_id(account)
             oldest = now - timedelta(seconds=self._max_age(account))

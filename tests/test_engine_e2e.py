@@ -300,3 +300,18 @@ def _store_dump(env: Env) -> tuple[object, ...]:
         )
     finally:
         store.close()
+
+
+def test_a_deleted_post_stops_being_watched(env: Env) -> None:
+    gone, kept = env.post(20), env.post(30)
+    threshold_rule(env, [gone, kept])
+    env.open()
+    env.cycle()
+    env.sandbox.world.delete_post(gone)
+    env.cycle()
+    env.cycle()
+    assert env.runtime is not None
+    store = env.runtime.store
+    assert [p.post_id for p in store.posts()] == [kept]
+    [record] = [p for p in store.posts(include_unavailable=True) if p.post_id == gone]
+    assert record.unavailable_at is not None
