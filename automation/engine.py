@@ -19,36 +19,38 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from automation.config import Config
+from automation.engagement_client import FetchResult
 from automation.engagement_plan import WatchedPost, plan_requests
 from automation.errors import AutomationError, RuleError
-from automation.evaluate import CompiledRule, compile_rule
+from automation.evaluate import CompiledRule
 from automation.events import CycleEvent, ErrorEvent, FiredEvent, Sink
-from automation.facts import Decision, HourlySeries, Outcome, PostFacts, post_created_at, post_url
+from automation.facts import (
+    Decision,
+    HourlySeries,
+    Outcome,
+    PostFacts,
+    RuleState,
+    Snapshot,
+    post_created_at,
+    post_url,
+)
 from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
+from automation.ports import ActionRunner, MetricsSource, PostSource
 from automation.render import FiringContext, iso, number, render_action
-from automation.rule_parser import load_rules
 from automation.rules import Rule
+from automation.ruleset import LoadedRules, files_changed, load_compiled
+from automation.store.base import Store
 from automation.store.records import ActionRecord, CycleWrite, FiringRecord, WatchedPostRecord
+from automation.store.records import PostSource as PostOrigin
 
-__all__ = ["CycleResult", "Engine", "LoadedRules"]
+__all__ = ["CycleResult", "Engine", "LoadedRules", "load_compiled"]
 
 log = logging.getLogger("automation.engine")
 SNAPSHOT_RETENTION = timedelta(hours=48)  # windows reach back at most 28h
 PRUNE_EVERY = timedelta(hours=1)  # pruning touches many pages: once an hour is plenty
-
-
-@dataclass(frozen=True)
-class LoadedRules:
-    rules: tuple[CompiledRule, ...]
-    files: tuple[tuple[str, float], ...]  # (path, mtime) to notice edits
-
-    @property
-    def enabled(self) -> tuple[CompiledRule, ...]:
-        return tuple(r for r in self.rules if r.rule.enabled)
 
 
 @dataclass
@@ -62,36 +64,16 @@ class CycleResult:
     duration: float = 0.0
 
 
-def load_compiled(config: Config) -> LoadedRules:
-    """Load and compile the config's rules; raises RuleError listing every error."""
-    ruleset = load_rules(list(config.rules), config=config)
-    for warning in ruleset.warnings:
-        log.warning("%s", warning)
-    if ruleset.errors:
-        raise RuleError(ruleset.errors)
-    return LoadedRules(
-        rules=tuple(compile_rule(r) for r in ruleset.rules),
-        files=tuple((str(p), _mtime(p)) for p in ruleset.files),
-    )
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
 class Engine:
     def __init__(
         self,
         *,
         config: Config,
         rules: LoadedRules,
-        store: Any,
-        engagement: Any,
-        x_client: Any,
-        dispatcher: Any,
+        store: Store,
+        engagement: MetricsSource,
+        x_client: PostSource,
+        dispatcher: ActionRunner,
         clock: Callable[[], datetime],
         emit: Sink,
         dry_run: bool = False,
@@ -107,7 +89,7 @@ class Engine:
         self._emit = emit
         self.dry_run = dry_run
         self._should_stop = should_stop
-        self._dry_posts: dict[str, Any] = {}
+        self._dry_posts: dict[str, WatchedPostRecord] = {}
         self._pruned_at: datetime | None = None
 
     @property
@@ -117,14 +99,7 @@ class Engine:
     # --- reloading ---------------------------------------------------------------------
 
     def rules_changed_on_disk(self) -> bool:
-        current = {p: _mtime(Path(p)) for p, _ in self.rules.files}
-        if any(current[p] != m for p, m in self.rules.files):
-            return True
-        try:
-            listed = load_rules_files(self.config)
-        except OSError:
-            return False
-        return set(listed) != set(current)
+        return files_changed(self.rules, self.config)
 
     def reload(self, config: Config | None = None) -> bool:
         """Swap in fresh rules (and config); on errors keep the running ones and say why."""
@@ -215,7 +190,7 @@ class Engine:
         ]
         return max(ages, default=7 * 86400)
 
-    def _explicit_posts(self, now: datetime) -> list[Any]:
+    def _explicit_posts(self, now: datetime) -> list[WatchedPostRecord]:
         owners: dict[str, str | None] = {}
         for r in self.rules.enabled:
             for pid in r.rule.watch.posts:
@@ -226,11 +201,11 @@ class Engine:
             for pid, acct in owners.items()
         ]
 
-    def _polled_posts(self, now: datetime) -> dict[str, Any]:
+    def _polled_posts(self, now: datetime) -> dict[str, WatchedPostRecord]:
         """Posts some enabled rule watches and that are young enough for it."""
         known = {p.post_id: p for p in self._store.posts()}
         known.update(self._dry_posts)
-        out: dict[str, Any] = {}
+        out: dict[str, WatchedPostRecord] = {}
         for r in self.rules.enabled:
             for rec in self._watched_by(r.rule, known.values()):
                 if now - rec.created_at <= timedelta(seconds=r.rule.watch.max_age):
@@ -238,7 +213,7 @@ class Engine:
         return out
 
     @staticmethod
-    def _watched_by(rule: Rule, posts: Iterable[Any]) -> Iterable[Any]:
+    def _watched_by(rule: Rule, posts: Iterable[WatchedPostRecord]) -> Iterable[WatchedPostRecord]:
         accounts, explicit = set(rule.watch.accounts), set(rule.watch.posts)
         for rec in posts:
             if getattr(rec, "unavailable_at", None):
@@ -248,7 +223,7 @@ class Engine:
 
     # --- metrics -----------------------------------------------------------------------
 
-    def _fetch(self, posts: Mapping[str, Any], result: CycleResult) -> Any:
+    def _fetch(self, posts: Mapping[str, WatchedPostRecord], result: CycleResult) -> FetchResult:
         totals: set[str] = set()
         window: set[str] = set()
         hourly_posts: set[str] = set()
@@ -282,7 +257,7 @@ class Engine:
             )
         return fetched
 
-    def _record(self, now: datetime, fetched: Any) -> None:
+    def _record(self, now: datetime, fetched: FetchResult) -> None:
         if self.dry_run:
             return
         if fetched.unavailable:
@@ -295,12 +270,16 @@ class Engine:
     # --- evaluation --------------------------------------------------------------------
 
     def _evaluate(
-        self, now: datetime, posts: Mapping[str, Any], fetched: Any, result: CycleResult
+        self,
+        now: datetime,
+        posts: Mapping[str, WatchedPostRecord],
+        fetched: FetchResult,
+        result: CycleResult,
     ) -> None:
         versions = self._store.rule_versions()
         facts = self._facts(now, posts, fetched)
-        states: list[tuple[str, str, Any]] = []
-        firings: list[Any] = []
+        states: list[tuple[str, str, RuleState]] = []
+        firings: list[tuple[FiringRecord, str]] = []
         new_versions: list[tuple[str, str]] = []
         for compiled in self.rules.enabled:
             rule = compiled.rule
@@ -325,9 +304,11 @@ class Engine:
                 new_versions.append((rule.id, compiled.fingerprint))
         self._commit(now, states, firings, new_versions, result)
 
-    def _facts(self, now: datetime, posts: Mapping[str, Any], fetched: Any) -> dict[str, PostFacts]:
+    def _facts(
+        self, now: datetime, posts: Mapping[str, WatchedPostRecord], fetched: FetchResult
+    ) -> dict[str, PostFacts]:
         need_snapshots = max((r.max_window for r in self.rules.enabled), default=0)
-        snaps: Mapping[str, Any] = {}
+        snaps: Mapping[str, tuple[Snapshot, ...]] = {}
         if need_snapshots:
             snaps = self._store.snapshots(
                 list(fetched.totals), since=now - timedelta(seconds=need_snapshots)
@@ -337,7 +318,8 @@ class Engine:
             rec = posts.get(pid)
             if rec is None:
                 continue
-            account = None if pid in getattr(fetched, "forbidden", ()) else rec.account
+            # not owned after all: the client fetched it as public, so judge it as public
+            account = None if pid in fetched.forbidden else rec.account
             hourly: Mapping[str, HourlySeries] = fetched.hourly.get(pid, {})
             out[pid] = PostFacts(
                 post_id=pid,
@@ -352,11 +334,11 @@ class Engine:
 
     def _firing(
         self, compiled: CompiledRule, facts: PostFacts, decision: Decision, now: datetime
-    ) -> Any:
+    ) -> FiringRecord:
         rule = compiled.rule
         firing_id = uuid.uuid4().hex[:16]
         kind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
-        actions: tuple[Any, ...] = ()
+        actions: tuple[ActionRecord, ...] = ()
         if kind == "fired":
             ctx = FiringContext(
                 firing_id=firing_id,
@@ -389,8 +371,8 @@ class Engine:
     def _commit(
         self,
         now: datetime,
-        states: list[tuple[str, str, Any]],
-        firings: list[tuple[Any, str]],
+        states: list[tuple[str, str, RuleState]],
+        firings: list[tuple[FiringRecord, str]],
         versions: list[tuple[str, str]],
         result: CycleResult,
     ) -> None:
@@ -468,20 +450,9 @@ class Engine:
                 log.error("could not record %s: %s", key, exc)
 
 
-def load_rules_files(config: Config) -> list[str]:
-    """The rule files the config's ``rules`` entries name right now."""
-    out: list[str] = []
-    for entry in config.rules:
-        if entry.is_dir():
-            out += [str(p) for p in sorted(entry.iterdir()) if p.suffix in (".yaml", ".yml")]
-        elif entry.exists():
-            out.append(str(entry))
-    return out
-
-
 def _post_record(
-    post_id: str, account: str | None, created_at: datetime, source: str, now: datetime
-) -> Any:
+    post_id: str, account: str | None, created_at: datetime, source: PostOrigin, now: datetime
+) -> WatchedPostRecord:
     return WatchedPostRecord(
         post_id=post_id,
         account=account,

@@ -17,7 +17,8 @@ from typing import Any
 from automation.config import Config
 from automation.dispatch import Dispatcher, make_performers
 from automation.engagement_client import EngagementClient
-from automation.engine import Engine, LoadedRules, load_compiled
+from automation.engine import Engine
+from automation.ruleset import LoadedRules, load_compiled
 from automation.events import Sink
 from automation.http import HttpClient
 from automation.instance_lock import InstanceLock
