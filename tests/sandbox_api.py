@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from automation.sandbox import Options, Sandbox
-from automation.sandbox import credentials as cred
 from automation.sandbox.app import Encoded
 from automation.sandbox.messages import Request
 from automation.sandbox.world import Post
@@ -41,6 +40,7 @@ class Received:
     at: float
     method: str
     path: str
+    query: tuple[tuple[str, str], ...]
     scheme: str  # "OAuth" or "Bearer" (or whatever else was sent)
     headers: dict[str, str]
     body: Any
@@ -102,10 +102,6 @@ class SandboxTarget:
         return float(self.world.value(post, metric, self.sandbox.clock.now()))
 
 
-def owned_user_ids() -> dict[str, str]:
-    return {a.name: a.user_id for a in cred.ACCOUNTS}
-
-
 def _received(at: float, request: Request) -> Received:
     raw = request.body
     if request.headers.get("content-encoding", "").lower() == "gzip":
@@ -115,4 +111,12 @@ def _received(at: float, request: Request) -> Received:
     except ValueError:
         body = raw
     scheme = request.headers.get("authorization", "").split(" ")[0]
-    return Received(at, request.method, request.path, scheme, dict(request.headers), body)
+    return Received(
+        at,
+        request.method,
+        request.path,
+        tuple(request.query()),
+        scheme,
+        dict(request.headers),
+        body,
+    )
