@@ -18,11 +18,11 @@ from automation.config import Config
 from automation.dispatch import Dispatcher, make_performers
 from automation.engagement_client import EngagementClient
 from automation.engine import Engine
-from automation.ruleset import LoadedRules, load_compiled
 from automation.events import Sink
 from automation.http import HttpClient
 from automation.instance_lock import InstanceLock
 from automation.rate_budget import RateBudget
+from automation.ruleset import LoadedRules, load_compiled
 from automation.store.sqlite import SqliteStore
 from automation.write_limits import WriteLimits
 from automation.x_client import XClient
