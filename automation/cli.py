@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from automation import __version__
-from automation.errors import AutomationError, UsageError
+from automation.errors import AutomationError, ConfigError, UsageError
 
 __all__ = ["build_parser", "main"]
 
@@ -126,8 +126,13 @@ def _config(args: argparse.Namespace, *, required: bool = True):
     from automation.config import config_path, load_config, redactor
 
     path = config_path(args.config, os.environ)
-    if not required and not path.exists():
-        return None
+    if not path.exists():
+        if not required:
+            return None
+        raise ConfigError(
+            f"no config file at {path}: give --config FILE or set AUTOMATION_CONFIG "
+            "(to try the sandbox: automation sandbox --write-config automation.yaml)"
+        )
     config = load_config(path)
     _setup_logs(args, redact=redactor(config))
     return config
@@ -167,12 +172,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Paths given: check them, cross-checking names when a config is found. No paths:
+    the config's rules, so the config is required."""
     from automation.check import run_check
 
-    config = None
-    if args.config or os.environ.get("AUTOMATION_CONFIG") or not args.paths:
-        config = _config(args, required=bool(args.config or not args.paths))
-    paths = list(args.paths) or (list(config.rules) if config else [Path("rules")])
+    explicit = bool(args.config or os.environ.get("AUTOMATION_CONFIG"))
+    config = _config(args, required=explicit or not args.paths)
+    paths = list(args.paths) or list(config.rules)
     return run_check(paths, config=config, err=sys.stderr)
 
 
