@@ -22,7 +22,10 @@ __all__ = ["describe", "json_sink", "log_sink", "run"]
 log = logging.getLogger("automation")
 
 
-def json_sink(out: TextIO = sys.stdout):
+def json_sink(out: TextIO | None = None):
+    # stdout is looked up now, not when this module was imported: it may have been replaced.
+    out = out if out is not None else sys.stdout
+
     def emit(event: Event) -> None:
         out.write(to_json(event) + "\n")
         out.flush()
