@@ -23,6 +23,7 @@ from automation.http import HttpClient
 from automation.instance_lock import InstanceLock
 from automation.rate_budget import RateBudget
 from automation.ruleset import LoadedRules, load_compiled
+from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
 from automation.write_limits import WriteLimits
 from automation.x_client import XClient
@@ -95,7 +96,9 @@ def open_runtime(
         lock = InstanceLock(config.database)
         lock.acquire()
     try:
-        store = SqliteStore.open(config.database)
+        # A dry run records nothing, so without a database it must not create one either.
+        fresh = dry_run and not config.database.exists()
+        store = MemoryStore() if fresh else SqliteStore.open(config.database)
     except BaseException:
         if lock is not None:
             lock.release()
