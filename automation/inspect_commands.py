@@ -81,7 +81,7 @@ def _status(args: argparse.Namespace, config: Config, store: Any) -> int:
 
     ruleset = load_rules(list(config.rules), config=config)
     last = json.loads(store.meta("last_cycle") or "null")
-    reload_error = store.meta("reload_error") or ""
+    reload_error = _reload_error(store.meta("reload_error"))
     counts = store.action_counts()
     now = _now().timestamp()
     used = len(store.budget_load("engagement", now - 60))
@@ -90,7 +90,7 @@ def _status(args: argparse.Namespace, config: Config, store: Any) -> int:
         "posts_watched": len(store.posts()),
         "rules_loaded": len(ruleset.rules),
         "rule_errors": [str(p) for p in ruleset.errors],
-        "reload_error": reload_error or None,
+        "reload_error": reload_error,
         "actions": {"pending": counts.get("pending", 0), "dead": counts.get("dead", 0),
                     "sent": counts.get("sent", 0)},
         "api_budget": {"requests_last_minute": used,
@@ -109,11 +109,27 @@ def _status(args: argparse.Namespace, config: Config, store: Any) -> int:
                        "requests in the last minute"],
     ]
     if reload_error:
-        rows.append(["failed reload", reload_error.splitlines()[0][:120]])
+        first = (reload_error["errors"].splitlines() or [""])[0][:120]
+        when = f"{reload_error['at']}: " if reload_error.get("at") else ""
+        rows.append(["failed reload", when + first])
     for problem in data["rule_errors"][:5]:
         rows.append(["rule error", problem])
     print(table(["", ""], rows).split("\n", 2)[2])
     return 0
+
+
+def _reload_error(raw: str | None) -> dict[str, Any] | None:
+    """A failed rules reload is recorded as JSON ({"at", "errors"}), a failed config reload
+    as plain text; both are shown the same way."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("errors"), str):
+        return {"at": data.get("at"), "errors": data["errors"]}
+    return {"at": None, "errors": raw}
 
 
 def _last_cycle_text(last: dict[str, Any] | None) -> str:
