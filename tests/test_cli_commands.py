@@ -8,6 +8,7 @@ Each scenario writes its own rules, runs ``automation run --once`` cycles in thi
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +29,11 @@ from cli_helpers import (
 )
 from jsonschema import Draft202012Validator
 
+from automation.config import load_config
 from automation.demo_receiver import Receiver
 from automation.sandbox import Sandbox
+from automation.store.sqlite import SqliteStore
+from automation.wiring import open_runtime
 
 
 @pytest.fixture(autouse=True)
@@ -338,6 +342,52 @@ def test_status_reports_last_cycle_posts_rules_actions_and_budget(
     assert rows["actions dead"] == "0"
     used = data["api_budget"]["requests_last_minute"]
     assert rows["API budget"] == f"{used} of 600 requests in the last minute"
+
+
+def test_status_shows_a_failed_reload_until_a_good_one(
+    project: Project, cli: Cli, receiver: Receiver
+) -> None:
+    post = project.new_post(favorites=5)
+    path = project.write_rules(two_rules([post], receiver.url))
+    runtime = open_runtime(load_config(project.config), emit=lambda event: None)
+    try:
+        runtime.engine.cycle()
+        _edit(path, "likes >= 100", "lieks >= 100")
+        runtime.engine.cycle()  # notices the edit, refuses it, keeps the running rules
+        broken = cli("status", "--json").json()
+        table = cli("status").out
+        _edit(path, "lieks >= 100", "likes >= 100")
+        runtime.engine.cycle()
+    finally:
+        runtime.close()
+
+    failed = broken["reload_error"]
+    line = _line_of(path, "likes >= 100")
+    assert failed["at"] == broken["last_cycle"]["at"]
+    assert re.search(rf"{re.escape(str(path))}:{line}:\d+: error: .*lieks", failed["errors"])
+    assert broken["rule_errors"] and "lieks" in broken["rule_errors"][0]
+    row = next(r for r in table.splitlines() if r.startswith("failed reload"))
+    assert failed["at"] in row and f"{path.name}:{line}:" in row
+    assert cli("status", "--json").json()["reload_error"] is None
+    assert "failed reload" not in cli("status").out
+
+    # A failed config reload is recorded as plain text; it is shown the same way.
+    with SqliteStore.open(project.database) as store:
+        store.set_meta("reload_error", "automation.yaml:3: poll_interval: expected a duration")
+    assert cli("status", "--json").json()["reload_error"] == {
+        "at": None,
+        "errors": "automation.yaml:3: poll_interval: expected a duration",
+    }
+    assert "poll_interval: expected a duration" in cli("status").out
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    """Change a rule file so that its modification time moves on, as an editor's save."""
+    text = path.read_text()
+    assert old in text
+    before = path.stat().st_mtime
+    path.write_text(text.replace(old, new))
+    os.utime(path, (before + 2, before + 2))
 
 
 # --- top -------------------------------------------------------------------------------
