@@ -127,7 +127,9 @@ class Engine:
         self._step("discover", result, lambda: self._discover(now))
         posts = self._step("posts", result, lambda: self._polled_posts(now)) or {}
         result.posts = len(posts)
-        fetched = self._step("fetch", result, lambda: self._fetch(posts, result)) if posts else None
+        fetched = (
+            self._step("fetch", result, lambda: self._fetch(now, posts, result)) if posts else None
+        )
         if fetched is not None:
             self._step("store", result, lambda: self._record(now, fetched))
             self._step("evaluate", result, lambda: self._evaluate(now, posts, fetched, result))
@@ -223,7 +225,9 @@ class Engine:
 
     # --- metrics -----------------------------------------------------------------------
 
-    def _fetch(self, posts: Mapping[str, WatchedPostRecord], result: CycleResult) -> FetchResult:
+    def _fetch(
+        self, now: datetime, posts: Mapping[str, WatchedPostRecord], result: CycleResult
+    ) -> FetchResult:
         totals: set[str] = set()
         window: set[str] = set()
         hourly_posts: set[str] = set()
@@ -231,10 +235,13 @@ class Engine:
             totals |= r.totals_metrics
             window |= r.window_metrics
             if r.window_metrics & HOURLY_METRICS:
+                # Only posts young enough for this rule: it never evaluates older ones, and
+                # a /28hr request carries 25 posts against /totals' 250.
+                oldest = now - timedelta(seconds=r.rule.watch.max_age)
                 hourly_posts |= {
                     p.post_id
                     for p in self._watched_by(r.rule, posts.values())
-                    if p.account is not None
+                    if p.account is not None and p.created_at >= oldest
                 }
         totals |= window & TOTALS_METRICS
         requests = plan_requests(
