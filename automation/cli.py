@@ -26,6 +26,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}\n{self.format_usage().rstrip()}")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="automation", description="Act on X posts when they perform.")
     p.add_argument(
@@ -59,13 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("history", help="firings, newest first")
     h.add_argument("--rule")
     h.add_argument("--post")
-    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--limit", type=_positive, default=20)
     h.add_argument("--json", action="store_true")
     s = sub.add_parser("status", help="last cycle, posts, rules, actions, budget")
     s.add_argument("--json", action="store_true")
     tp = sub.add_parser("top", help="watched posts highest in a metric")
     tp.add_argument("--metric", required=True)
-    tp.add_argument("-n", type=int, default=10)
+    tp.add_argument("-n", type=_positive, default=10)
     a = sub.add_parser("actions", help="the outbox; 'actions retry ID' re-queues a dead one")
     a.add_argument("verb", nargs="?", choices=("retry",))
     a.add_argument("action_id", nargs="?")
@@ -103,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # ``automation schema | head``: the reader left, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug, not a user error: say so briefly
         if args is not None and args.debug:
             traceback.print_exc()

@@ -24,7 +24,6 @@ from automation.render import iso
 
 __all__ = ["ActionPerformer", "Dispatcher", "Performers"]
 
-log = logging.getLogger("automation.actions")
 
 
 class ActionPerformer(Protocol):
@@ -118,7 +117,6 @@ class Dispatcher:
             error = f"{error} (gave up after {attempt} attempts)"
         self._store.record_attempt(item.id, at=now, outcome=outcome, error=error,
                                    next_attempt_at=next_at)
-        log.warning("action %s %s: %s", item.id, outcome, error)
         self._emit(ActionEvent(id=item.id, kind=item.kind, status=outcome, error=error,
                                rule=item.rule_id, post=item.post_id, attempt=attempt,
                                at=iso(now)))

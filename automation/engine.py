@@ -445,6 +445,7 @@ class Engine:
                     "duration": round(result.duration, 3),
                     "errors": result.errors[:20],
                     "dry_run": self.dry_run,
+                    "rules": len(self.rules.rules),
                 }
             ),
         )

@@ -88,7 +88,8 @@ def _status(args: argparse.Namespace, config: Config, store: Any) -> int:
     data = {
         "last_cycle": last,
         "posts_watched": len(store.posts()),
-        "rules_loaded": len(ruleset.rules),
+        # what the engine runs (it keeps its rules when a reload fails), else what is on disk
+        "rules_loaded": (last or {}).get("rules", len(ruleset.rules)),
         "rule_errors": [str(p) for p in ruleset.errors],
         "reload_error": reload_error,
         "actions": {"pending": counts.get("pending", 0), "dead": counts.get("dead", 0),
@@ -184,6 +185,10 @@ def _actions(args: argparse.Namespace, config: Config, store: Any) -> int:
 def _rearm(args: argparse.Namespace, config: Config, store: Any) -> int:
     count = store.rearm(args.rule_id, args.post_id, _now())
     target = f"{args.rule_id} on post {args.post_id}" if args.post_id else args.rule_id
+    if count == 0:
+        print(f"automation: nothing to rearm: no firings of {target} are recorded",
+              file=sys.stderr)
+        return 1
     print(f"re-armed {target}: {count} firing(s) forgotten; it may fire again")
     return 0
 
