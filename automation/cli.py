@@ -178,7 +178,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             fault_rate=args.fault_rate,
         )
     if cmd == "test":
-        raise UsageError("automation test: rule unit tests are not available in this version")
+        return _test(args)
     from automation import inspect_commands
 
     return inspect_commands.dispatch(args, _config(args))
@@ -193,6 +193,25 @@ def _check(args: argparse.Namespace) -> int:
     config = _config(args, required=explicit or not args.paths)
     paths = list(args.paths) or list(config.rules)
     return run_check(paths, config=config, err=sys.stderr)
+
+
+def _test(args: argparse.Namespace) -> int:
+    """Rule unit tests. Without FILE: ``rule-tests/*.yaml`` next to the config file when one
+    is named (``--config`` or ``$AUTOMATION_CONFIG``), else in the current directory. The
+    config itself is not read: tests bring their own fakes and need no credentials."""
+    from automation.rule_tests import default_files, run_files
+
+    files = list(args.files)
+    if not files:
+        named = args.config or os.environ.get("AUTOMATION_CONFIG")
+        base = Path(named).parent if named else Path()
+        files = default_files(base)
+        if not files:
+            raise UsageError(
+                f"automation test: no rule test files (*.yaml) in {base / 'rule-tests'}; "
+                "name them: automation test FILE ..."
+            )
+    return run_files(files, out=sys.stdout, err=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
