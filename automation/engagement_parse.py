@@ -236,7 +236,7 @@ def _parse_hourly(
     grouping: dict[str, Any], where: str, read_at: datetime
 ) -> dict[str, dict[str, HourlySeries]]:
     type_first = _type_first(grouping)
-    days: dict[str, datetime] = {}
+    days: dict[tuple[str, str], datetime] = {}
     out: dict[str, dict[str, HourlySeries]] = {}
     for outer, inner in grouping.items():
         if type(inner) is not dict:
@@ -250,25 +250,37 @@ def _parse_hourly(
 
 
 def _series(
-    by_day: Any, where: str, path: str, days: dict[str, datetime]
+    by_day: Any, where: str, path: str, days: dict[tuple[str, str], datetime]
 ) -> list[tuple[datetime, float]]:
+    """Runs once per post and metric of every /28hr answer: the error path is built only
+    on error, and each (day, hour) moment is made once per response (``days`` caches it)."""
     if type(by_day) is not dict:
         raise _bad(where, path, "expected an object of days", by_day)
     buckets: list[tuple[datetime, float]] = []
     for day, hours in by_day.items():
-        base = days.get(day)
-        if base is None:
-            try:
-                d = date.fromisoformat(day)
-            except ValueError:
-                raise _bad(where, f"{path}[{day!r}]", "day is not YYYY-MM-DD", day) from None
-            base = days[day] = datetime(d.year, d.month, d.day, tzinfo=UTC)
         if type(hours) is not dict:
             raise _bad(where, f"{path}[{day!r}]", "expected an object of hours", hours)
         for hour, value in hours.items():
-            offset = _HOURS.get(hour)
-            if offset is None:
-                raise _bad(where, f"{path}[{day!r}]", "hour is not 00-23", hour)
-            buckets.append((base + offset, _count(value, where, f"{path}[{day!r}][{hour!r}]")))
-    buckets.sort(key=lambda b: b[0])
+            moment = days.get((day, hour))
+            if moment is None:
+                moment = days[(day, hour)] = _moment(day, hour, where, f"{path}[{day!r}]")
+            try:
+                f = float(value)
+            except (TypeError, ValueError):
+                f = -1.0
+            if not 0.0 <= f < _INF or value is True or value is False:
+                _count(value, where, f"{path}[{day!r}][{hour!r}]")  # raises with the path
+            buckets.append((moment, f))
+    buckets.sort()  # moments are unique, so the counts are never compared
     return buckets
+
+
+def _moment(day: str, hour: str, where: str, path: str) -> datetime:
+    offset = _HOURS.get(hour)
+    if offset is None:
+        raise _bad(where, path, "hour is not 00-23", hour)
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        raise _bad(where, path, "day is not YYYY-MM-DD", day) from None
+    return datetime(d.year, d.month, d.day, tzinfo=UTC) + offset
