@@ -215,13 +215,15 @@ class Engine:
         return out
 
     @staticmethod
-    def _watched_by(rule: Rule, posts: Iterable[WatchedPostRecord]) -> Iterable[WatchedPostRecord]:
+    def _watched_by(rule: Rule, posts: Iterable[WatchedPostRecord]) -> list[WatchedPostRecord]:
+        # runs over every post for every rule, several times a cycle: keep it one comprehension
         accounts, explicit = set(rule.watch.accounts), set(rule.watch.posts)
-        for rec in posts:
-            if getattr(rec, "unavailable_at", None):
-                continue
-            if rec.post_id in explicit or (rec.account in accounts and rec.source == "timeline"):
-                yield rec
+        return [
+            rec
+            for rec in posts
+            if not rec.unavailable_at
+            and (rec.post_id in explicit or (rec.account in accounts and rec.source == "timeline"))
+        ]
 
     # --- metrics -----------------------------------------------------------------------
 
@@ -314,12 +316,19 @@ class Engine:
     def _facts(
         self, now: datetime, posts: Mapping[str, WatchedPostRecord], fetched: FetchResult
     ) -> dict[str, PostFacts]:
-        need_snapshots = max((r.max_window for r in self.rules.enabled), default=0)
+        windowed = [r for r in self.rules.enabled if r.max_window]
         snaps: Mapping[str, tuple[Snapshot, ...]] = {}
-        if need_snapshots:
-            snaps = self._store.snapshots(
-                list(fetched.totals), since=now - timedelta(seconds=need_snapshots)
-            )
+        if windowed:
+            # only windows read snapshots: skip the posts no windowed rule evaluates
+            wanted = {
+                p.post_id
+                for r in windowed
+                for p in self._watched_by(r.rule, posts.values())
+                if now - p.created_at <= timedelta(seconds=r.rule.watch.max_age)
+                and p.post_id in fetched.totals
+            }
+            since = now - timedelta(seconds=max(r.max_window for r in windowed))
+            snaps = self._store.snapshots(sorted(wanted), since=since)
         out: dict[str, PostFacts] = {}
         for pid, totals in fetched.totals.items():
             rec = posts.get(pid)
