@@ -70,11 +70,12 @@ class _Parser:
         if self.pos >= len(self.text):
             return NotationProblem(f"no values: write one per poll, {_EXAMPLE}", self.pos)
         while self.pos < len(self.text):
+            start = self.pos
             problem = self.item()
             if problem is not None:
                 return problem
             if len(self.values) > MAX_POLLS:
-                return NotationProblem(f"more than {MAX_POLLS:,} polls", self.pos)
+                return NotationProblem(f"more than {MAX_POLLS:,} polls", start)
             if self.pos < len(self.text) and self.text[self.pos] not in _SEPARATORS:
                 return self.unexpected("separate values with spaces")
             self.skip_separators()

@@ -273,6 +273,7 @@ class _TestLoader:
         self.interval = interval
         self.raw_rules = copy.deepcopy(file.raw_rules)
         self.rules = file.rules
+        self.series_failed = False
 
     def at(self, *parts: PathPart) -> PathList:
         return [*self.path, *parts]
@@ -321,6 +322,7 @@ class _TestLoader:
                     continue
                 path = self.at("posts", index, name)
                 if name == "engagement_rate":
+                    self.series_failed = True
                     self.rep.error(
                         path,
                         "engagement_rate is computed (engagements / impressions): script "
@@ -340,6 +342,7 @@ class _TestLoader:
                 parsed = parse_series(raw)
                 if isinstance(parsed, NotationProblem):
                     self.rep.error(path, parsed.message, offset=parsed.offset)
+                    self.series_failed = True
                     continue
                 values[metric] = parsed
             out.append(values)
@@ -354,7 +357,7 @@ class _TestLoader:
                 f"a post has values for {longest} polls, but the test runs {polls}: "
                 "raise 'polls' or remove values",
             )
-        if polls == 0:
+        if polls == 0 and not self.series_failed:
             self.rep.error(
                 self.at("name"),
                 "no polls: give a post metric values (e.g. likes: 80+5x6) or set 'polls'",
