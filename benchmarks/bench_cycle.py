@@ -1,0 +1,373 @@
+"""The engine's own cost for one cycle: 10,000 watched posts, 20 typical rules, the sandbox.
+
+The sandbox runs in a child process, so ``time.process_time()`` here counts only the
+engine (discovery, planning, parsing, the store, evaluation, firing, the outbox), never
+the simulated API answering it. Posts: 3,000 brand and 3,000 support posts found through
+timeline discovery, plus 4,000 public posts named explicitly by four rules, all created
+over the last seven days (plus the few the simulated world makes itself). Rules are the
+shipped examples' kinds: thresholds, milestones, windows over snapshots and hourly series,
+``for`` periods, rearming, log and repost actions.
+
+Two passes over a fresh database and sandbox each: the first times every cycle, the second
+runs under ``tracemalloc`` for each cycle's peak of Python memory. The first cycle seeds
+(every rule is new, so conditions already true are recorded, not fired); later cycles are
+the steady state, five simulated minutes apart. Targets: at most 1 s CPU per cycle, peak
+memory under 150 MB.
+
+    python benchmarks/bench_cycle.py                 # 1 seeding + 3 steady cycles
+    python benchmarks/bench_cycle.py --steady 12     # an hour of steady cycles
+    python benchmarks/bench_cycle.py --profile 2     # cProfile of cycle 2, top 25 entries
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import logging
+import multiprocessing
+import pstats
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from automation.config import load_config
+from automation.sandbox import Options, Sandbox, write_config
+from automation.sandbox import credentials as cred
+from automation.wiring import open_runtime
+
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CYCLE = timedelta(minutes=5)
+PUBLIC_AUTHOR = "11348282"  # a public account of the simulated world
+OWNED_PER_ACCOUNT = 3_000  # the timeline serves at most 3,200
+PUBLIC_POSTS = 4_000
+EXPLICIT_RULES = 4
+CPU_TARGET = 1.0
+MEMORY_TARGET_MB = 150.0
+
+OWNED_RULES = """\
+  - id: repost-at-100-likes
+    watch: {accounts: [brand], max_age: 7d}
+    when: likes >= 100
+    actions:
+      - repost: {as: support}
+      - log: {message: "{post.url} reached {metrics.likes} likes"}
+  - id: like-milestones
+    watch: {accounts: [brand, support]}
+    fire: {every: 1000, metric: likes}
+    actions: [{log: {message: "{post.url} passed {milestone} likes"}}]
+  - id: viral-hour
+    watch: {accounts: [brand], max_age: 2d}
+    when:
+      all:
+        - retweets over 1h >= 50
+        - {metric: engagement_rate, gte: 0.05}
+        - not: {metric: impressions, lt: 1000}
+    for: 15m
+    fire: {rearm: true, cooldown: 6h}
+    actions: [{log: {message: "{post.url} is taking off"}}]
+  - id: impressions-10k
+    watch: {accounts: [brand, support]}
+    when: impressions >= 10000
+    actions: [{log: {message: "{post.url}: {metrics.impressions} impressions"}}]
+  - id: many-replies
+    watch: {accounts: [support], max_age: 3d}
+    when: replies >= 20
+    actions: [{log: {message: "{post.url} has {metrics.replies} replies"}}]
+  - id: quoted
+    watch: {accounts: [brand, support]}
+    when: quotes >= 5
+    actions: [{log: {message: "{post.url} quoted {metrics.quotes} times"}}]
+  - id: engaging
+    watch: {accounts: [brand, support], max_age: 3d}
+    when: {all: [engagement_rate >= 0.08, impressions >= 500]}
+    actions: [{log: {message: "{post.url} engages"}}]
+  - id: clicks-hour
+    watch: {accounts: [brand], max_age: 1d}
+    when: url_clicks over 1h >= 20
+    fire: {rearm: true, cooldown: 3h}
+    actions: [{log: {message: "{post.url} is clicked"}}]
+  - id: impressions-hour
+    watch: {accounts: [brand, support], max_age: 2d}
+    when: impressions over 1h >= 2000
+    fire: {rearm: true, cooldown: 2h}
+    actions: [{log: {message: "{post.url} is seen"}}]
+  - id: impression-milestones
+    watch: {accounts: [brand]}
+    fire: {every: 10000, metric: impressions}
+    actions: [{log: {message: "{post.url} passed {milestone} impressions"}}]
+  - id: video-1k
+    watch: {accounts: [brand, support]}
+    when: video_views >= 1000
+    actions: [{log: {message: "{post.url} video seen {metrics.video_views} times"}}]
+  - id: popular
+    watch: {accounts: [brand, support]}
+    when: {any: [likes >= 500, reposts >= 100]}
+    actions: [{log: {message: "{post.url} is popular"}}]
+  - id: reposted-steadily
+    watch: {accounts: [brand], max_age: 2d}
+    when: reposts >= 20
+    for: 10m
+    actions: [{log: {message: "{post.url} keeps being reposted"}}]
+  - id: quiet-post
+    watch: {accounts: [support], max_age: 1d}
+    when: {all: [impressions >= 200, engagements < 2]}
+    actions: [{log: {message: "{post.url} gets no engagement"}}]
+  - id: engagements-hour
+    watch: {accounts: [brand], max_age: 2d}
+    when: engagements over 1h >= 100
+    fire: {rearm: true, cooldown: 6h}
+    actions: [{log: {message: "{post.url} engaged {metrics.engagements} times"}}]
+  - id: likes-surge
+    watch: {accounts: [brand, support], max_age: 2d}
+    when: likes over 30m >= 30
+    fire: {rearm: true, cooldown: 1h}
+    actions: [{log: {message: "{post.url} likes surge"}}]
+"""
+
+EXPLICIT_RULES_TEXT = (
+    "  - id: public-likes-{n}\n    watch: {{posts: [{ids}]}}\n    when: likes >= 50\n"
+    '    actions: [{{log: {{message: "{{post.url}} liked"}}}}]\n',
+    "  - id: public-reposts-hour-{n}\n    watch: {{posts: [{ids}]}}\n"
+    "    when: reposts over 1h >= 10\n    fire: {{rearm: true, cooldown: 6h}}\n"
+    '    actions: [{{log: {{message: "{{post.url}} reposted"}}}}]\n',
+    "  - id: public-like-milestones-{n}\n    watch: {{posts: [{ids}]}}\n"
+    "    fire: {{every: 100, metric: likes}}\n"
+    '    actions: [{{log: {{message: "{{post.url}} {{milestone}} likes"}}}}]\n',
+    "  - id: public-replies-{n}\n    watch: {{posts: [{ids}]}}\n    when: replies >= 10\n"
+    '    actions: [{{log: {{message: "{{post.url}} replied"}}}}]\n',
+)
+
+
+# --- the sandbox, in its own process ---------------------------------------------------------
+
+
+def _sandbox_process(conn: Connection) -> None:
+    """Serve the simulated APIs; answer ``advance`` and ``stop`` commands from the engine."""
+    logging.disable(logging.CRITICAL)
+    sandbox = Sandbox(seed=5, start=START, speed=0, options=Options(per_minute_limit=1_000_000))
+    world = sandbox.world
+    span = timedelta(days=7) - timedelta(minutes=10)
+    public: list[str] = []
+    for author, count, out in (
+        (cred.ACCOUNTS[0].user_id, OWNED_PER_ACCOUNT, None),
+        (cred.ACCOUNTS[1].user_id, OWNED_PER_ACCOUNT, None),
+        (PUBLIC_AUTHOR, PUBLIC_POSTS, public),
+    ):
+        for i in range(count):
+            post = world.add_post(author, created_at=START - span * (i + 0.5) / count)
+            if out is not None:
+                out.append(post.id)
+    sandbox.start()
+    conn.send((sandbox.base_url, public))
+    try:
+        while True:
+            command, arg = conn.recv()
+            if command == "advance":
+                conn.send(sandbox.clock.advance(arg))
+            else:
+                break
+    finally:
+        sandbox.stop()
+
+
+@dataclass
+class SandboxProcess:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    base_url: str
+    public: list[str]
+
+    @classmethod
+    def start(cls) -> SandboxProcess:
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_sandbox_process, args=(child,), daemon=True)
+        process.start()
+        base_url, public = parent.recv()
+        return cls(process, parent, base_url, public)
+
+    def advance(self, seconds: float) -> None:
+        self.conn.send(("advance", seconds))
+        self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.send(("stop", None))
+        self.process.join(timeout=10)
+
+
+# --- one pass ------------------------------------------------------------------------------
+
+
+@dataclass
+class CycleRow:
+    number: int
+    kind: str
+    cpu: float
+    wall: float
+    peak_mb: float | None
+    posts: int
+    requests: int
+    fired: int
+    seeded: int
+    actions: int
+    errors: int
+
+
+def write_rules(path: Path, public: list[str]) -> None:
+    chunk = len(public) // EXPLICIT_RULES
+    parts = ["version: 1\nrules:\n", OWNED_RULES]
+    for n, template in enumerate(EXPLICIT_RULES_TEXT):
+        ids = ", ".join(f'"{i}"' for i in public[n * chunk : (n + 1) * chunk])
+        parts.append(template.format(n=n, ids=ids))
+    path.write_text("".join(parts), encoding="utf-8")
+
+
+def run_pass(
+    args: argparse.Namespace, tmp: Path, *, memory: bool
+) -> tuple[list[CycleRow], dict[str, object]]:
+    sandbox = SandboxProcess.start()
+    try:
+        rules = tmp / "rules.yaml"
+        write_rules(rules, sandbox.public)
+        db = tmp / ("memory.db" if memory else "cpu.db")
+        config_file = write_config(
+            tmp / "automation.yaml",
+            sandbox.base_url,
+            requests_per_minute=1_000_000,
+            poll_interval="5m",
+            database=str(db),
+            rules=[str(rules)],
+        )
+        now = [START]
+        if memory:
+            tracemalloc.start()
+        runtime = open_runtime(
+            load_config(config_file), emit=lambda event: None, clock=lambda: now[0]
+        )
+        rows: list[CycleRow] = []
+        try:
+            for number in range(1, args.steady + 2):
+                if number > 1:
+                    now[0] += CYCLE
+                    sandbox.advance(CYCLE.total_seconds())
+                rows.append(_timed_cycle(runtime.engine, number, memory, args.profile))
+            info = _database_info(db) if not memory else {}
+        finally:
+            runtime.close()
+            if memory:
+                tracemalloc.stop()
+        return rows, info
+    finally:
+        sandbox.stop()
+
+
+def _timed_cycle(engine: object, number: int, memory: bool, profile: int | None) -> CycleRow:
+    if memory:
+        tracemalloc.reset_peak()
+    profiler = cProfile.Profile(time.process_time) if profile == number and not memory else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    result = engine.cycle()  # type: ignore[attr-defined]
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    peak = tracemalloc.get_traced_memory()[1] / 1e6 if memory else None
+    if profiler:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    return CycleRow(
+        number,
+        "seeding" if number == 1 else "steady",
+        cpu,
+        wall,
+        peak,
+        result.posts,
+        result.requests,
+        result.fired,
+        result.seeded,
+        result.actions_sent,
+        len(result.errors),
+    )
+
+
+def _database_info(db: Path) -> dict[str, object]:
+    conn = sqlite3.connect(db)
+    try:
+        tables = conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        rows = {
+            name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for (name,) in tables
+        }
+        sizes = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+    finally:
+        conn.close()
+    wal = db.with_name(db.name + "-wal")
+    return {
+        "db_mb": db.stat().st_size / 1e6,
+        "wal_mb": wal.stat().st_size / 1e6 if wal.exists() else 0.0,
+        "rows": rows,
+        "sizes": sizes,
+    }
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def print_report(
+    cpu_rows: list[CycleRow], mem_rows: list[CycleRow], info: dict, rss: float
+) -> None:
+    print(
+        f"{'cycle':>5} {'kind':<8} {'CPU s':>6} {'wall s':>7} {'peak MB':>8} {'posts':>6}"
+        f" {'requests':>8} {'fired':>6} {'seeded':>6} {'actions':>7} {'errors':>6}"
+    )
+    for row, mem in zip(cpu_rows, mem_rows, strict=True):
+        print(
+            f"{row.number:>5} {row.kind:<8} {row.cpu:>6.3f} {row.wall:>7.3f}"
+            f" {mem.peak_mb or 0:>8.1f} {row.posts:>6,} {row.requests:>8}"
+            f" {row.fired:>6} {row.seeded:>6} {row.actions:>7} {row.errors:>6}"
+        )
+    steady = [r.cpu for r in cpu_rows[1:]]
+    peak = max(r.peak_mb or 0 for r in mem_rows)
+    print(
+        f"\nseeding cycle CPU {cpu_rows[0].cpu:.3f} s; steady median"
+        f" {statistics.median(steady):.3f} s (target <= {CPU_TARGET:.1f} s)"
+    )
+    print(
+        f"peak traced memory {peak:.1f} MB; max RSS of the engine process {rss:.1f} MB"
+        " (before the tracemalloc pass)"
+        f" (target < {MEMORY_TARGET_MB:.0f} MB)"
+    )
+    print(
+        f"database after {len(cpu_rows)} cycles: {info['db_mb']:.1f} MB"
+        f" + WAL {info['wal_mb']:.1f} MB"
+    )
+    for name, size in sorted(info["sizes"].items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  {name:<40} {size / 1e6:>7.2f} MB  {info['rows'].get(name, ''):>10}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steady", type=int, default=3, help="steady cycles after seeding")
+    parser.add_argument("--profile", type=int, help="cProfile this cycle number (1 = seeding)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu_rows, info = run_pass(args, Path(tmp), memory=False)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        mem_rows, _ = run_pass(args, Path(tmp), memory=True)
+    print_report(cpu_rows, mem_rows, info, rss)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
