@@ -94,6 +94,7 @@ def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
         )
     finally:
         holder["rt"].close()
+        log.info("engine stopped")
 
 
 def _reload(holder: dict[str, Runtime], emit, dry_run: bool, controls: Controls) -> None:
