@@ -2,7 +2,8 @@
 
 It does what the README tells a real receiver to do: read the raw body, verify
 ``X-Automation-Signature`` with the shared secret, and remember the ``Idempotency-Key``.
-It can refuse the first N deliveries with 503 to show that the outbox retries them.
+It can refuse the first N deliveries with 503 to show that the outbox retries them, and
+answer slowly (``delay``) so a test can stop the engine while a delivery is in flight.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ class Receiver:
         *,
         fail_first: int = 0,
         fail_status: int = 503,
+        delay: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._secret = secret
+        self._delay = delay
         self._fail_left = fail_first
         self._fail_status = fail_status
         self._clock = clock
@@ -83,6 +86,8 @@ class Receiver:
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status = receiver._answer(self.path, headers, body)
+                if receiver._delay > 0:  # recorded on arrival, answered late
+                    time.sleep(receiver._delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
