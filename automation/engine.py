@@ -133,6 +133,11 @@ class Engine:
         if fetched is not None:
             self._step("store", result, lambda: self._record(now, fetched))
             self._step("evaluate", result, lambda: self._evaluate(now, posts, fetched, result))
+        elif not posts and not result.errors:
+            # Nothing to watch yet, so nothing to seed: posts found from now on fire.
+            self._step(
+                "evaluate", result, lambda: self._commit(now, [], [], self._unseen(), result)
+            )
         if not self.dry_run and not self._should_stop():
             sent = self._step(
                 "actions", result, lambda: self._dispatcher.run_due(should_stop=self._should_stop)
@@ -312,6 +317,15 @@ class Engine:
             if changed and complete:
                 new_versions.append((rule.id, compiled.fingerprint))
         self._commit(now, states, firings, new_versions, result)
+
+    def _unseen(self) -> list[tuple[str, str]]:
+        """Enabled rules whose current version has not completed a cycle yet."""
+        versions = self._store.rule_versions()
+        return [
+            (r.rule.id, r.fingerprint)
+            for r in self.rules.enabled
+            if (known := versions.get(r.rule.id)) is None or known.fingerprint != r.fingerprint
+        ]
 
     def _facts(
         self, now: datetime, posts: Mapping[str, WatchedPostRecord], fetched: FetchResult
