@@ -1,25 +1,26 @@
 """The X API v2 endpoints the engine uses: an owned account's timeline, repost, like, and
 posting replies and quotes. Errors are RFC 7807 problem objects; "not found" for a named
-resource is a partial error inside a 200, as v2 answers it.
+resource is a partial error inside a 200, as v2 answers it. The timeline's query is read
+and checked by ``timeline_query``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from automation.sandbox.messages import Reply
 from automation.sandbox.oauth_verify import Caller
 from automation.sandbox.options import Options
+from automation.sandbox.timeline_query import ID_PATTERN, QueryProblem, parse_timeline_query
 from automation.sandbox.world import Post, World
 
 __all__ = ["PROBLEMS", "handle", "problem", "route"]
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
 MAX_REACH = 3200
-_ID = re.compile(r"^[0-9]{1,19}$")
 _PROBLEM_JSON = "application/problem+json"
 _ROUTES = (
     ("GET", re.compile(r"^/2/users/([^/]+)/tweets$"), "timeline"),
@@ -29,49 +30,6 @@ _ROUTES = (
     ("DELETE", re.compile(r"^/2/users/([^/]+)/likes/([^/]+)$"), "unlike"),
     ("POST", re.compile(r"^/2/tweets$"), "post"),
 )
-_TIMELINE_PARAMS = {
-    "max_results",
-    "pagination_token",
-    "since_id",
-    "until_id",
-    "start_time",
-    "end_time",
-    "exclude",
-    "tweet.fields",
-    "post.fields",
-    "expansions",
-    "user.fields",
-    "media.fields",
-    "poll.fields",
-    "place.fields",
-}
-_TWEET_FIELDS = {
-    "attachments",
-    "author_id",
-    "card_uri",
-    "context_annotations",
-    "conversation_id",
-    "created_at",
-    "edit_controls",
-    "edit_history_tweet_ids",
-    "entities",
-    "geo",
-    "id",
-    "in_reply_to_user_id",
-    "lang",
-    "non_public_metrics",
-    "note_tweet",
-    "organic_metrics",
-    "possibly_sensitive",
-    "promoted_metrics",
-    "public_metrics",
-    "referenced_tweets",
-    "reply_settings",
-    "scopes",
-    "source",
-    "text",
-    "withheld",
-}
 _POST_FIELDS = {
     "text",
     "reply",
@@ -91,6 +49,16 @@ _POST_FIELDS = {
     "direct_message_deep_link",
 }
 _REF_TYPE = {"reply": "replied_to", "repost": "retweeted", "quote": "quoted"}
+_METRIC_VALUES = (
+    "impressions",
+    "engagements",
+    "favorites",
+    "retweets",
+    "replies",
+    "quote_tweets",
+    "url_clicks",
+    "user_profile_clicks",
+)
 
 
 def problem(status: int, title: str, detail: str, kind: str = "", **extra: Any) -> Reply:
@@ -191,7 +159,7 @@ def _repost_or_like(
     tweet_id = payload.get("tweet_id")
     if tweet_id is None:
         return _invalid("$.tweet_id: is missing but it is required")
-    if not isinstance(tweet_id, str) or not _ID.match(tweet_id):
+    if not isinstance(tweet_id, str) or not ID_PATTERN.match(tweet_id):
         return _invalid("$.tweet_id: does not match the regex pattern ^[0-9]{1,19}$")
     post = world.get(tweet_id)
     if post is None or (post.protected and post.author_id != caller.user_id):
@@ -209,7 +177,7 @@ def _repost_or_like(
 
 
 def _undo(endpoint: str, tweet_id: str, caller: Caller, world: World) -> Reply:
-    if not _ID.match(tweet_id):
+    if not ID_PATTERN.match(tweet_id):
         return _invalid(f"The `id` path parameter value [{tweet_id}] is not valid")
     assert caller.user_id is not None
     if world.find(tweet_id) is None:
@@ -235,10 +203,11 @@ def _create(payload: dict[str, Any], caller: Caller, world: World) -> Reply:
         return problem(400, "Invalid Request", "Your Tweet text is too long.", "invalid-request")
     reply, quote = payload.get("reply"), payload.get("quote_tweet_id")
     if reply is not None and (
-        not isinstance(reply, dict) or not _ID.match(str(reply.get("in_reply_to_tweet_id", "")))
+        not isinstance(reply, dict)
+        or not ID_PATTERN.match(str(reply.get("in_reply_to_tweet_id", "")))
     ):
         return _invalid("$.reply.in_reply_to_tweet_id: a Post ID string is required")
-    if quote is not None and (not isinstance(quote, str) or not _ID.match(quote)):
+    if quote is not None and (not isinstance(quote, str) or not ID_PATTERN.match(quote)):
         return _invalid("$.quote_tweet_id: does not match the regex pattern ^[0-9]{1,19}$")
     if quote is not None and any(k in payload for k in ("media", "poll", "card_uri")):
         return _invalid("quote_tweet_id cannot be combined with media, poll or card_uri")
@@ -264,10 +233,10 @@ def _create(payload: dict[str, Any], caller: Caller, world: World) -> Reply:
 def _timeline(
     user_id: str, query: list[tuple[str, str]], caller: Caller, world: World, now: datetime
 ) -> Reply:
-    params = _timeline_params(query)
-    if isinstance(params, Reply):
-        return params
-    user = world.user(user_id) if _ID.match(user_id) else None
+    params = parse_timeline_query(query)
+    if isinstance(params, QueryProblem):
+        return _invalid(params.message, params.parameters)
+    user = world.user(user_id) if ID_PATTERN.match(user_id) else None
     if user is None:
         return Reply(200, {"errors": [_not_found("user", user_id, "id")]})
     if user.protected and caller.user_id != user_id:
@@ -298,74 +267,6 @@ def _timeline(
         body["errors"] = errors
     body["meta"] = meta
     return Reply(200, body)
-
-
-def _timeline_params(query: list[tuple[str, str]]) -> dict[str, Any] | Reply:
-    raw: dict[str, str] = {}
-    for key, value in query:
-        if key not in _TIMELINE_PARAMS:
-            allowed = ",".join(sorted(_TIMELINE_PARAMS))
-            return _invalid(
-                f"The query parameter [{key}] is not one of [{allowed}]", {key: [value]}
-            )
-        raw[key] = value
-    out: dict[str, Any] = {"max_results": 10}
-    if "max_results" in raw:
-        value = raw["max_results"]
-        if not value.isdigit() or not 5 <= int(value) <= 100:
-            return _invalid(
-                f"The `max_results` query parameter value [{value}] is not between 5 and 100",
-                {"max_results": [value]},
-            )
-        out["max_results"] = int(value)
-    for key in ("since_id", "until_id"):
-        if key in raw and not _ID.match(raw[key]):
-            return _invalid(
-                f"The `{key}` query parameter value [{raw[key]}] does not match ^[0-9]{{1,19}}$",
-                {key: [raw[key]]},
-            )
-        out[key] = int(raw[key]) if key in raw else None
-    for key in ("start_time", "end_time"):
-        out[key] = None
-        if key in raw:
-            try:
-                out[key] = datetime.fromisoformat(raw[key]).astimezone(UTC)
-            except ValueError:
-                return _invalid(
-                    f"Invalid `{key}` [{raw[key]}]: use YYYY-MM-DDTHH:mm:ssZ", {key: [raw[key]]}
-                )
-    excluded = {e for e in raw.get("exclude", "").split(",") if e}
-    if excluded - {"replies", "retweets"}:
-        value = raw["exclude"]
-        return _invalid(
-            f"The `exclude` query parameter value [{value}] is not one of [replies,retweets]",
-            {"exclude": [value]},
-        )
-    out["exclude"] = excluded
-    fields = {f for key in ("tweet.fields", "post.fields") for f in raw.get(key, "").split(",")}
-    fields.discard("")
-    if fields - _TWEET_FIELDS:
-        bad = sorted(fields - _TWEET_FIELDS)[0]
-        return _invalid(
-            f"The `tweet.fields` query parameter value [{bad}] is not one of "
-            f"[{','.join(sorted(_TWEET_FIELDS))}]",
-            {"tweet.fields": [bad]},
-        )
-    out["fields"] = fields
-    token = raw.get("pagination_token")
-    out["token"] = None
-    if token is not None:
-        if len(token) < 2 or token[0] not in "np" or not _is_hex(token[1:]):
-            return _invalid(
-                f"The `pagination_token` query parameter value [{token}] is not valid",
-                {"pagination_token": [token]},
-            )
-        out["token"] = (token[0], int(token[1:], 16))
-    return out
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text) and bool(text)
 
 
 def _select(posts: list[Post], params: dict[str, Any]) -> list[Post]:
@@ -417,6 +318,29 @@ def _render(
     now: datetime,
     errors: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    """One post with the fields asked for; a metric the caller may not read is an error."""
+    out = _post_fields(post, fields, world)
+    v = world.values(post, _METRIC_VALUES, now)
+    if "public_metrics" in fields:
+        out["public_metrics"] = {
+            "retweet_count": v["retweets"],
+            "reply_count": v["replies"],
+            "like_count": v["favorites"],
+            "quote_count": v["quote_tweets"],
+            "bookmark_count": v["favorites"] // 20,
+            "impression_count": v["impressions"],
+        }
+    private = fields & {"non_public_metrics", "organic_metrics"}
+    allowed = caller.user_id == post.author_id and now - post.created_at <= timedelta(days=30)
+    for name in sorted(private):
+        if allowed:
+            out[name] = _private_metrics(name, v)
+        else:
+            errors.append(_field_not_authorized(post.id, name))
+    return out
+
+
+def _post_fields(post: Post, fields: set[str], world: World) -> dict[str, Any]:
     out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}
     if "created_at" in fields:
         out["created_at"] = post.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -432,60 +356,36 @@ def _render(
             out["in_reply_to_user_id"] = target.author_id
     if "lang" in fields:
         out["lang"] = "en"
-    v = world.values(
-        post,
-        (
-            "impressions",
-            "engagements",
-            "favorites",
-            "retweets",
-            "replies",
-            "quote_tweets",
-            "url_clicks",
-            "user_profile_clicks",
-        ),
-        now,
-    )
-    if "public_metrics" in fields:
-        out["public_metrics"] = {
-            "retweet_count": v["retweets"],
-            "reply_count": v["replies"],
-            "like_count": v["favorites"],
-            "quote_count": v["quote_tweets"],
-            "bookmark_count": v["favorites"] // 20,
-            "impression_count": v["impressions"],
-        }
-    private = fields & {"non_public_metrics", "organic_metrics"}
-    allowed = caller.user_id == post.author_id and now - post.created_at <= timedelta(days=30)
-    for name in sorted(private):
-        if not allowed:
-            errors.append(
-                {
-                    "resource_id": post.id,
-                    "resource_type": "tweet",
-                    "field": name,
-                    "parameter": "tweet.fields",
-                    "section": "data",
-                    "title": "Field Authorization Error",
-                    "detail": f"Sorry, you are not authorized to access '{name}' on a Tweet.",
-                    "value": name,
-                    "type": PROBLEMS + "not-authorized-for-field",
-                }
-            )
-        elif name == "non_public_metrics":
-            out[name] = {
-                "impression_count": v["impressions"],
-                "url_link_clicks": v["url_clicks"],
-                "user_profile_clicks": v["user_profile_clicks"],
-                "engagements": v["engagements"],
-            }
-        else:
-            out[name] = {
-                "impression_count": v["impressions"],
-                "like_count": v["favorites"],
-                "reply_count": v["replies"],
-                "retweet_count": v["retweets"],
-                "url_link_clicks": v["url_clicks"],
-                "user_profile_clicks": v["user_profile_clicks"],
-            }
     return out
+
+
+def _private_metrics(name: str, v: dict[str, int]) -> dict[str, int]:
+    if name == "non_public_metrics":
+        return {
+            "impression_count": v["impressions"],
+            "url_link_clicks": v["url_clicks"],
+            "user_profile_clicks": v["user_profile_clicks"],
+            "engagements": v["engagements"],
+        }
+    return {
+        "impression_count": v["impressions"],
+        "like_count": v["favorites"],
+        "reply_count": v["replies"],
+        "retweet_count": v["retweets"],
+        "url_link_clicks": v["url_clicks"],
+        "user_profile_clicks": v["user_profile_clicks"],
+    }
+
+
+def _field_not_authorized(post_id: str, name: str) -> dict[str, Any]:
+    return {
+        "resource_id": post_id,
+        "resource_type": "tweet",
+        "field": name,
+        "parameter": "tweet.fields",
+        "section": "data",
+        "title": "Field Authorization Error",
+        "detail": f"Sorry, you are not authorized to access '{name}' on a Tweet.",
+        "value": name,
+        "type": PROBLEMS + "not-authorized-for-field",
+    }
