@@ -41,7 +41,7 @@ from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
 from automation.ports import ActionRunner, MetricsSource, PostSource
 from automation.render import FiringContext, iso, number, render_action
 from automation.rules import Rule
-from automation.ruleset import LoadedRules, files_changed, load_compiled
+from automation.ruleset import LoadedRules, files_changed, files_state, load_compiled
 from automation.store.base import Store
 from automation.store.records import ActionRecord, CycleWrite, FiringRecord, WatchedPostRecord
 from automation.store.records import PostSource as PostOrigin
@@ -91,6 +91,7 @@ class Engine:
         self._should_stop = should_stop
         self._dry_posts: dict[str, WatchedPostRecord] = {}
         self._pruned_at: datetime | None = None
+        self._failed_files: frozenset[tuple[str, float]] | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -99,6 +100,9 @@ class Engine:
     # --- reloading ---------------------------------------------------------------------
 
     def rules_changed_on_disk(self) -> bool:
+        """Edited since loaded, and not the same broken state a reload already reported."""
+        if self._failed_files is not None and files_state(self.config) == self._failed_files:
+            return False
         return files_changed(self.rules, self.config)
 
     def reload(self, config: Config | None = None) -> bool:
@@ -109,9 +113,11 @@ class Engine:
         except RuleError as exc:
             text = "\n".join(str(p) for p in exc.problems if p.is_error)
             log.error("reload failed, keeping the running rules:\n%s", text)
+            self._failed_files = files_state(config)
             self._set_meta("reload_error", json.dumps({"at": iso(self._clock()), "errors": text}))
             return False
         self.config, self.rules = config, fresh
+        self._failed_files = None
         self._set_meta("reload_error", "")
         log.info("loaded %d rules", len(fresh.rules))
         return True
@@ -261,6 +267,7 @@ class Engine:
         result.requests = fetched.requests_sent
         for failure in fetched.failures:
             result.errors.append(f"fetch: {failure}")
+            log.error("fetch failed: %s", failure)
             self._emit(
                 ErrorEvent(
                     step="fetch",

@@ -15,7 +15,7 @@ from automation.errors import RuleError
 from automation.evaluate import CompiledRule, compile_rule
 from automation.rule_parser import load_rules
 
-__all__ = ["LoadedRules", "files_changed", "load_compiled", "rule_files"]
+__all__ = ["LoadedRules", "files_changed", "files_state", "load_compiled", "rule_files"]
 
 log = logging.getLogger("automation.engine")
 
@@ -61,13 +61,14 @@ def rule_files(config: Config) -> list[str]:
     return out
 
 
+def files_state(config: Config) -> frozenset[tuple[str, float]]:
+    """Every rule file the config names now, with its modification time."""
+    try:
+        return frozenset((p, _mtime(Path(p))) for p in rule_files(config))
+    except OSError:
+        return frozenset()
+
+
 def files_changed(rules: LoadedRules, config: Config) -> bool:
     """True when a rule file was edited, added or removed since ``rules`` were loaded."""
-    current = {p: _mtime(Path(p)) for p, _ in rules.files}
-    if any(current[p] != m for p, m in rules.files):
-        return True
-    try:
-        listed = rule_files(config)
-    except OSError:
-        return False
-    return set(listed) != set(current)
+    return files_state(config) != frozenset(rules.files)

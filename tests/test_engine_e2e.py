@@ -315,3 +315,23 @@ def test_a_deleted_post_stops_being_watched(env: Env) -> None:
     assert [p.post_id for p in store.posts()] == [kept]
     [record] = [p for p in store.posts(include_unavailable=True) if p.post_id == gone]
     assert record.unavailable_at is not None
+
+
+def test_a_broken_rule_edit_is_reported_once_and_the_running_rules_keep_working(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    crossing = env.post(20)
+    threshold_rule(env, [crossing])
+    env.open()
+    env.cycle()
+    rules_file = env.tmp / "rules" / "rules.yaml"
+    rules_file.write_text(rules_file.read_text().replace("likes >= 100", "lieks >= 100"))
+    with caplog.at_level("ERROR", logger="automation.engine"):
+        env.cycle()
+        env.cycle()
+        env.sandbox.world.set_metric(crossing, "favorites", 150)
+        env.cycle()
+    failures = [r for r in caplog.records if "reload failed" in r.getMessage()]
+    assert len(failures) == 1
+    assert "lieks" in failures[0].getMessage()
+    assert [e.post for e in env.fired()] == [crossing]
