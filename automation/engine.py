@@ -154,16 +154,23 @@ class Engine:
         return result
 
     def _step(self, name: str, result: CycleResult, fn: Callable[[], Any]) -> Any:
+        """Run one step; a failure is reported and the cycle goes on where it can.
+
+        An unexpected exception is a bug, but a service that runs for months must not die
+        of one step's bug: it is logged with its traceback and the step is skipped. Nothing
+        recorded is lost, since recording is a single transaction.
+        """
         try:
             return fn()
         except AutomationError as exc:
-            result.errors.append(f"{name}: {exc}")
-            retryable = bool(getattr(exc, "retryable", True))
+            error, retryable = str(exc), bool(getattr(exc, "retryable", True))
             log.error("%s failed: %s", name, exc)
-            self._emit(
-                ErrorEvent(step=name, error=str(exc), retryable=retryable, at=iso(self._clock()))
-            )
-            return None
+        except Exception as exc:
+            error, retryable = f"internal error: {exc.__class__.__name__}: {exc}", True
+            log.exception("%s failed with an internal error", name)
+        result.errors.append(f"{name}: {error}")
+        self._emit(ErrorEvent(step=name, error=error, retryable=retryable, at=iso(self._clock())))
+        return None
 
     # --- discovery ---------------------------------------------------------------------
 
