@@ -7,6 +7,7 @@ itself only sees small interfaces.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -104,8 +105,17 @@ def open_runtime(
             lock.release()
         raise
     http = http or HttpClient(timeout=min(config.engagement_api.timeout, 10.0))
-    engine = build_engine(config, rules=rules, store=store, http=http, emit=emit,
-                          dry_run=dry_run, clock=clock, sleep=sleep, should_stop=should_stop)
+    engine = build_engine(
+        config,
+        rules=rules,
+        store=store,
+        http=http,
+        emit=emit,
+        dry_run=dry_run,
+        clock=clock,
+        sleep=sleep,
+        should_stop=should_stop,
+    )
     return Runtime(config=config, engine=engine, store=store, http=http, lock=lock)
 
 
@@ -123,14 +133,75 @@ def build_engine(
 ) -> Engine:
     accounts = {a.name: a for a in config.accounts}
     ledger = _NullLedger(store) if dry_run else StoreLedger(store)
-    budget = RateBudget(config.engagement_api.requests_per_minute,
-                        clock=lambda: clock().timestamp(), ledger=ledger)
-    engagement = EngagementClient(http, settings=config.engagement_api, app=config.app,
-                                  accounts=accounts, budget=budget, sleep=sleep)
-    x_client = XClient(http, settings=config.x_api, app=config.app, accounts=accounts,
-                       limits=WriteLimits(), clock=lambda: clock().timestamp())
-    dispatcher = Dispatcher(store=store, performers=make_performers(config, x_client, http),
-                            settings=config.actions, clock=clock, emit=emit)
-    return Engine(config=config, rules=rules, store=store, engagement=engagement,
-                  x_client=x_client, dispatcher=dispatcher, clock=clock, emit=emit,
-                  dry_run=dry_run, should_stop=should_stop)
+    budget = RateBudget(
+        config.engagement_api.requests_per_minute, clock=lambda: clock().timestamp(), ledger=ledger
+    )
+    engagement = EngagementClient(
+        http,
+        settings=config.engagement_api,
+        app=config.app,
+        accounts=accounts,
+        budget=budget,
+        sleep=sleep,
+    )
+    limits = _load_limits(store)
+    x_client = XClient(
+        http,
+        settings=config.x_api,
+        app=config.app,
+        accounts=accounts,
+        limits=limits,
+        clock=lambda: clock().timestamp(),
+    )
+    dispatcher = Dispatcher(
+        store=store,
+        performers=make_performers(config, x_client, http),
+        settings=config.actions,
+        clock=clock,
+        emit=emit,
+    )
+    runner = dispatcher if dry_run else _KeepingLimits(dispatcher, limits, store, clock)
+    return Engine(
+        config=config,
+        rules=rules,
+        store=store,
+        engagement=engagement,
+        x_client=x_client,
+        dispatcher=runner,
+        clock=clock,
+        emit=emit,
+        dry_run=dry_run,
+        should_stop=should_stop,
+    )
+
+
+_LIMITS_KEY = "write_limits"
+
+
+def _load_limits(store: Any) -> WriteLimits:
+    """X's per-user write limits span processes too (``run --once`` back to back)."""
+    raw = store.meta(_LIMITS_KEY)
+    if not raw:
+        return WriteLimits()
+    try:
+        events, blocks = json.loads(raw)
+        return WriteLimits.restore((tuple(map(tuple, events)), tuple(map(tuple, blocks))))
+    except (ValueError, TypeError):
+        log.warning("ignoring an unreadable saved write-limit state")
+        return WriteLimits()
+
+
+class _KeepingLimits:
+    """Runs the outbox, then saves the write-limit state so a restart still respects it."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, limits: WriteLimits, store: Any, clock: Callable[[], datetime]
+    ) -> None:
+        self._dispatcher, self._limits, self._store, self._clock = dispatcher, limits, store, clock
+
+    def run_due(self, *, should_stop: Callable[[], bool] = lambda: False) -> int:
+        try:
+            return self._dispatcher.run_due(should_stop=should_stop)
+        finally:
+            state = self._limits.snapshot(self._clock().timestamp())
+            self._store.set_meta(_LIMITS_KEY, json.dumps(state))

@@ -335,3 +335,18 @@ def test_a_broken_rule_edit_is_reported_once_and_the_running_rules_keep_working(
     assert len(failures) == 1
     assert "lieks" in failures[0].getMessage()
     assert [e.post for e in env.fired()] == [crossing]
+
+
+def test_write_limits_survive_a_restart(env: Env) -> None:
+    crossing = env.post(20)
+    threshold_rule(env, [crossing])
+    env.open()
+    env.cycle()
+    env.sandbox.world.set_metric(crossing, "favorites", 150)
+    env.cycle()
+    env.close()
+    runtime = env.open()
+    limits = runtime.engine._x._limits  # the client the restarted engine writes with
+    now = env.sandbox.clock.now().timestamp()
+    events, _ = limits.snapshot(now)
+    assert [(account, kind) for account, kind, _ in events] == [("support", "repost")]
