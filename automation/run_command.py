@@ -56,7 +56,11 @@ def describe(event: Event) -> str:
 
 
 def log_sink(event: Event) -> None:
-    level = logging.WARNING if isinstance(event, ErrorEvent) else logging.INFO
+    """Events as log lines. Errors are skipped: the engine logs each one where it happens,
+    with more detail, and saying it twice helps nobody."""
+    if isinstance(event, ErrorEvent):
+        return
+    level = logging.INFO
     if isinstance(event, ActionEvent) and event.status != "sent":
         level = logging.WARNING
     log.log(level, "%s", describe(event))
