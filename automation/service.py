@@ -37,9 +37,19 @@ class Controls:
     reload: threading.Event = field(default_factory=threading.Event)
 
     def sleep(self, seconds: float) -> None:
-        """A wait that ends early, by raising Stopping, when a stop is requested."""
-        if self.stop.wait(max(0.0, seconds)):
-            raise Stopping
+        """A wait that ends early, by raising Stopping, when a stop is requested.
+
+        Waits inside a cycle (the API's request budget) can be long, so the watchdog is
+        pinged while waiting: a patient engine is not a hung one.
+        """
+        deadline = time.monotonic() + max(0.0, seconds)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self.stop.wait(min(left, 5.0)):
+                raise Stopping
+            sdnotify.watchdog()
 
     def should_stop(self) -> bool:
         return self.stop.is_set()
