@@ -79,12 +79,12 @@ class _Outcome:
 
 
 class _Merged:
-    """Accumulates results; hour buckets are keyed by hour so overlaps count once."""
+    """Accumulates results; when a series came in parts (historical windows), its hour
+    buckets are merged by hour so overlaps count once."""
 
     def __init__(self) -> None:
         self.totals: dict[str, dict[str, float]] = {}
-        self.buckets: dict[str, dict[str, dict[datetime, float]]] = {}
-        self.read_at: dict[tuple[str, str], datetime] = {}
+        self.series: dict[str, dict[str, list[HourlySeries]]] = {}
         self.unavailable: set[str] = set()
         self.unsupported: dict[str, set[str]] = {}
         self.forbidden: set[str] = set()
@@ -95,10 +95,9 @@ class _Merged:
         for pid, values in result.totals.items():
             self.totals.setdefault(pid, {}).update(values)
         for pid, per_metric in result.hourly.items():
+            mine = self.series.setdefault(pid, {})
             for metric, series in per_metric.items():
-                self.buckets.setdefault(pid, {}).setdefault(metric, {}).update(series.buckets)
-                key = (pid, metric)
-                self.read_at[key] = max(self.read_at.get(key, series.read_at), series.read_at)
+                mine.setdefault(metric, []).append(series)
         self.unavailable |= result.unavailable
         for metric, ids in result.unsupported.items():
             self.unsupported.setdefault(metric, set()).update(ids)
@@ -108,17 +107,17 @@ class _Merged:
     def build(self, sent: int, window: tuple[datetime, datetime] | None) -> FetchResult:
         hourly: dict[str, Mapping[str, HourlySeries]] = {}
         totals = {pid: dict(v) for pid, v in self.totals.items()}
-        for pid, per_metric in self.buckets.items():
+        for pid, per_metric in self.series.items():
             series: dict[str, HourlySeries] = {}
-            for metric, buckets in per_metric.items():
-                kept = sorted(
-                    (t, v)
-                    for t, v in buckets.items()
-                    if window is None or window[0] <= t < window[1]
-                )
-                series[metric] = HourlySeries(tuple(kept), self.read_at[(pid, metric)])
+            for metric, parts in per_metric.items():
+                if window is None and len(parts) == 1:
+                    # one answer's series is already in order, one bucket an hour: the
+                    # common case (/28hr), taken as it is
+                    series[metric] = parts[0]
+                    continue
+                series[metric] = merged = _merge(parts, window)
                 if window is not None:  # /historical totals are the sum of its hours
-                    totals.setdefault(pid, {})[metric] = float(sum(v for _, v in kept))
+                    totals.setdefault(pid, {})[metric] = float(sum(v for _, v in merged.buckets))
             hourly[pid] = MappingProxyType(series)
         return FetchResult(
             totals=MappingProxyType({k: MappingProxyType(v) for k, v in totals.items()}),
@@ -130,6 +129,17 @@ class _Merged:
             failures=tuple(self.failures),
             requests_sent=sent,
         )
+
+
+def _merge(parts: list[HourlySeries], window: tuple[datetime, datetime] | None) -> HourlySeries:
+    """One series from several answers' parts: later answers win an hour read twice."""
+    buckets: dict[datetime, float] = {}
+    for part in parts:
+        buckets.update(part.buckets)
+    kept = sorted(
+        (t, v) for t, v in buckets.items() if window is None or window[0] <= t < window[1]
+    )
+    return HourlySeries(tuple(kept), max(p.read_at for p in parts))
 
 
 class EngagementClient:
