@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +45,7 @@ from automation.ruleset import LoadedRules, files_changed, files_state, load_com
 from automation.store.base import Store
 from automation.store.records import ActionRecord, CycleWrite, FiringRecord, WatchedPostRecord
 from automation.store.records import PostSource as PostOrigin
+from automation.watched import WatchIndex
 
 __all__ = ["CycleResult", "Engine", "LoadedRules", "load_compiled"]
 
@@ -91,6 +92,7 @@ class Engine:
         self._should_stop = should_stop
         self._dry_posts: dict[str, WatchedPostRecord] = {}
         self._pruned_at: datetime | None = None
+        self._index: WatchIndex | None = None
         self._failed_files: frozenset[tuple[str, float]] | None = None
 
     @property
@@ -144,6 +146,7 @@ class Engine:
             self._step(
                 "evaluate", result, lambda: self._commit(now, [], [], self._unseen(), result)
             )
+        self._index = None  # this cycle's posts: not kept alive into the next
         if not self.dry_run and not self._should_stop():
             sent = self._step(
                 "actions", result, lambda: self._dispatcher.run_due(should_stop=self._should_stop)
@@ -225,23 +228,21 @@ class Engine:
         """Posts some enabled rule watches and that are young enough for it."""
         known = {p.post_id: p for p in self._store.posts()}
         known.update(self._dry_posts)
+        index = WatchIndex(known)
         out: dict[str, WatchedPostRecord] = {}
         for r in self.rules.enabled:
-            for rec in self._watched_by(r.rule, known.values()):
-                if now - rec.created_at <= timedelta(seconds=r.rule.watch.max_age):
-                    out[rec.post_id] = rec
+            oldest = now - timedelta(seconds=r.rule.watch.max_age)
+            young = [rec for rec in index.covered(r.rule.watch) if rec.created_at >= oldest]
+            out.update((rec.post_id, rec) for rec in young)
         return out
 
-    @staticmethod
-    def _watched_by(rule: Rule, posts: Iterable[WatchedPostRecord]) -> list[WatchedPostRecord]:
-        # runs over every post for every rule, several times a cycle: keep it one comprehension
-        accounts, explicit = set(rule.watch.accounts), set(rule.watch.posts)
-        return [
-            rec
-            for rec in posts
-            if not rec.unavailable_at
-            and (rec.post_id in explicit or (rec.account in accounts and rec.source == "timeline"))
-        ]
+    def _watched_by(
+        self, rule: Rule, posts: Mapping[str, WatchedPostRecord]
+    ) -> list[WatchedPostRecord]:
+        """The posts of ``posts`` that ``rule`` watches, from an index built once a cycle."""
+        if self._index is None or self._index.posts is not posts:
+            self._index = WatchIndex(posts)
+        return self._index.covered(rule.watch)
 
     # --- metrics -----------------------------------------------------------------------
 
@@ -260,7 +261,7 @@ class Engine:
                 oldest = now - timedelta(seconds=r.rule.watch.max_age)
                 hourly_posts |= {
                     p.post_id
-                    for p in self._watched_by(r.rule, posts.values())
+                    for p in self._watched_by(r.rule, posts)
                     if p.account is not None and p.created_at >= oldest
                 }
         totals |= window & TOTALS_METRICS
@@ -315,7 +316,7 @@ class Engine:
             changed = known is None or known.fingerprint != compiled.fingerprint
             seeding = changed and not rule.backfill
             rule_states = self._store.rule_states(rule.id)
-            watched = [p.post_id for p in self._watched_by(rule, posts.values())]
+            watched = [p.post_id for p in self._watched_by(rule, posts)]
             complete = all(pid in facts for pid in watched)
             for pid in watched:
                 if pid not in facts:
@@ -348,13 +349,14 @@ class Engine:
         snaps: Mapping[str, tuple[Snapshot, ...]] = {}
         if windowed:
             # only windows read snapshots: skip the posts no windowed rule evaluates
-            wanted = {
-                p.post_id
-                for r in windowed
-                for p in self._watched_by(r.rule, posts.values())
-                if now - p.created_at <= timedelta(seconds=r.rule.watch.max_age)
-                and p.post_id in fetched.totals
-            }
+            wanted: set[str] = set()
+            for r in windowed:
+                oldest = now - timedelta(seconds=r.rule.watch.max_age)
+                wanted.update(
+                    p.post_id
+                    for p in self._watched_by(r.rule, posts)
+                    if p.created_at >= oldest and p.post_id in fetched.totals
+                )
             since = now - timedelta(seconds=max(r.max_window for r in windowed))
             snaps = self._store.snapshots(sorted(wanted), since=since)
         out: dict[str, PostFacts] = {}
