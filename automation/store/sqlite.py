@@ -95,6 +95,23 @@ def _datetime_or_none(seconds: float | None) -> datetime | None:
     return from_epoch(seconds) if seconds is not None else None
 
 
+def _moments() -> Callable[[float | None], datetime | None]:
+    """``_datetime_or_none`` that converts each distinct value once. The rows of one hot
+    read share few times (a cycle's clock stamps its snapshots, seeds and first sightings),
+    and building datetimes was most of what those reads cost."""
+    seen: dict[float, datetime] = {}
+
+    def moment(seconds: float | None) -> datetime | None:
+        if seconds is None:
+            return None
+        found = seen.get(seconds)
+        if found is None:
+            found = seen[seconds] = from_epoch(seconds)
+        return found
+
+    return moment
+
+
 class SqliteStore:
     """``Store`` in a SQLite file. Open with ``SqliteStore.open(path)``; one thread only."""
 
@@ -186,14 +203,15 @@ class SqliteStore:
             "SELECT post_id, account, created_at, source, first_seen, unavailable_at"
             f" FROM posts{where} ORDER BY created_at, post_id"
         )
+        moment = _moments()
         return [
             WatchedPostRecord(
                 post_id=post_id,
                 account=account,
                 created_at=from_epoch(created),
                 source=source,
-                first_seen=from_epoch(first),
-                unavailable_at=_datetime_or_none(gone),
+                first_seen=moment(first),  # type: ignore[arg-type]  # never NULL
+                unavailable_at=gone if gone is None else moment(gone),
             )
             for post_id, account, created, source, first, gone in rows
         ]
@@ -286,6 +304,7 @@ class SqliteStore:
                 [_json_ids(wanted)],
             )
         }
+        moment = _moments()
         baselines: dict[str, dict[str, tuple[datetime, float]]] = {}
         # SQLite takes the bare ``value`` from the row holding max(at).
         for series, metric, at, value in self._rows(
@@ -293,14 +312,14 @@ class SqliteStore:
             f" WHERE series IN {chosen} AND at <= ? GROUP BY series, metric",
             [_json_ids(wanted), start],
         ):
-            baselines.setdefault(ids[series], {})[names[metric]] = (from_epoch(at), value)
+            baselines.setdefault(ids[series], {})[names[metric]] = (moment(at), value)
         changes: dict[str, list[tuple[datetime, str, float]]] = {}
         for series, metric, at, value in self._rows(
             "SELECT series, metric, at, value FROM snapshots"
             f" WHERE series IN {chosen} AND at > ? ORDER BY series, at, metric",
             [_json_ids(wanted), start],
         ):
-            changes.setdefault(ids[series], []).append((from_epoch(at), names[metric], value))
+            changes.setdefault(ids[series], []).append((moment(at), names[metric], value))
         return {p: compose_snapshots(baselines.get(p, {}), changes.get(p, [])) for p in wanted}
 
     @_guarded
@@ -342,7 +361,8 @@ class SqliteStore:
         rows = self._rows(
             f"SELECT post_id, {_STATE_COLUMNS} FROM rule_states WHERE rule_id = ?", [rule_id]
         )
-        return {row[0]: _state(row[1:]) for row in rows}
+        moment = _moments()
+        return {row[0]: _state(row[1:], moment) for row in rows}
 
     @_guarded
     def rule_state(self, rule_id: str, post_id: str) -> RuleState | None:
@@ -541,13 +561,16 @@ def _state_row(state: RuleState) -> tuple[Any, ...]:
     )
 
 
-def _state(row: tuple[Any, ...]) -> RuleState:
+def _state(
+    row: tuple[Any, ...],
+    moment: Callable[[float | None], datetime | None] = _datetime_or_none,
+) -> RuleState:
     fingerprint, holding, truth, fired, milestone, done, fires = row
     return RuleState(
         fingerprint=fingerprint,
-        holding_since=_datetime_or_none(holding),
+        holding_since=moment(holding),
         last_truth=None if truth is None else bool(truth),
-        last_fired_at=_datetime_or_none(fired),
+        last_fired_at=moment(fired),
         milestone=milestone,
         done=bool(done),
         fires=fires,
