@@ -1,0 +1,63 @@
+"""What every part of the SQLite store shares: the connection, write transactions, and
+turning sqlite3's errors into ``StoreError`` naming the file.
+
+``SqliteStore`` is assembled from query classes built on ``SqliteConnection``, one per
+job (``sqlite_snapshots``, ``sqlite_ledger``), so each stays readable on its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlite_utils import Database
+
+from automation.errors import StoreError
+
+__all__ = ["SqliteConnection", "guarded"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_S = TypeVar("_S", bound="SqliteConnection")
+
+
+def guarded(
+    method: Callable[Concatenate[_S, _P], _R],
+) -> Callable[Concatenate[_S, _P], _R]:
+    """Turn sqlite3's errors into StoreError naming the file, so callers catch one class."""
+
+    @functools.wraps(method)
+    def wrapper(self: _S, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"state database {self.path}: {exc}") from exc
+
+    return wrapper
+
+
+class SqliteConnection:
+    """One open database file; the query classes add the methods."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self._db = db
+        self._conn = db.conn
+        self.path = path
+
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that takes the write lock up front; rolled back on error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, tuple(params)).fetchall()

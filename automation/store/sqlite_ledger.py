@@ -1,0 +1,250 @@
+"""The firing ledger and the action outbox in the SQLite store: a cycle's states,
+firings and queued actions in one transaction, attempts, history and rearming."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from automation.errors import StoreError
+from automation.store.records import (
+    ACTION_STATUSES,
+    AttemptOutcome,
+    AttemptRecord,
+    CommitResult,
+    CycleWrite,
+    FiringRecord,
+    HistoryEntry,
+    OutboxItem,
+    check_attempt,
+    from_epoch,
+    to_epoch,
+)
+from automation.store.sqlite_connection import SqliteConnection, guarded
+from automation.store.sqlite_rows import (
+    FIRING_COLUMNS,
+    OUTBOX_COLUMNS,
+    STATE_COLUMNS,
+    datetime_or_none,
+    epoch_or_none,
+    history_entry,
+    json_ids,
+    outbox_item,
+    state_row,
+)
+
+__all__ = ["LedgerQueries", "set_version"]
+
+
+class LedgerQueries(SqliteConnection):
+    @guarded
+    def commit_cycle(self, write: CycleWrite) -> CommitResult:
+        when = to_epoch(write.at)
+        new: list[str] = []
+        duplicate: list[str] = []
+        queued: list[str] = []
+        with self._immediate() as conn:
+            for rule_id, fingerprint in write.rule_versions:
+                set_version(conn, rule_id, fingerprint, when)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO rule_states (rule_id, post_id, {STATE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(rule, post, *state_row(state)) for rule, post, state in write.states],
+            )
+            for firing in write.firings:
+                if _live_key_exists(conn, firing):
+                    duplicate.append(firing.id)
+                    continue
+                _insert_firing(conn, firing)
+                new.append(firing.id)
+                if firing.kind == "fired":
+                    queued.extend(_queue_actions(conn, firing, when))
+        return CommitResult(tuple(new), tuple(duplicate), tuple(queued))
+
+    @guarded
+    def due_actions(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        rows = self._rows(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending'"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
+            [to_epoch(now), limit],
+        )
+        return [outbox_item(row) for row in rows]
+
+    @guarded
+    def record_attempt(
+        self,
+        action_id: str,
+        *,
+        at: datetime,
+        outcome: AttemptOutcome,
+        error: str | None,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        when = to_epoch(at)
+        with self._immediate() as conn:
+            item = self._action(action_id)
+            if item is None:
+                raise StoreError(f"no action {action_id!r} in the outbox")
+            retry_at = epoch_or_none(check_attempt(item, outcome, next_attempt_at))
+            number = item.attempts + 1
+            conn.execute(
+                "INSERT INTO attempts (action_id, number, at, outcome, error, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (action_id, number, when, outcome, error, retry_at),
+            )
+            conn.execute(
+                "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?,"
+                " last_error = ? WHERE id = ?",
+                ("pending" if outcome == "retry" else outcome, number, retry_at, error, action_id),
+            )
+
+    @guarded
+    def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
+        where = "" if status is None else " WHERE status = ?"
+        params: list[Any] = [] if status is None else [status]
+        rows = self._rows(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox{where} ORDER BY created_at DESC, seq DESC"
+            " LIMIT ?",
+            [*params, limit],
+        )
+        return [outbox_item(row) for row in rows]
+
+    @guarded
+    def action(self, action_id: str) -> OutboxItem | None:
+        return self._action(action_id)
+
+    def _action(self, action_id: str) -> OutboxItem | None:
+        rows = self._rows(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?", [action_id])
+        return outbox_item(rows[0]) if rows else None
+
+    @guarded
+    def retry_action(self, action_id: str, now: datetime) -> bool:
+        cursor = self._db.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?"
+            " WHERE id = ? AND status = 'dead'",
+            [to_epoch(now), action_id],
+        )
+        return cursor.rowcount == 1
+
+    @guarded
+    def action_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(ACTION_STATUSES, 0)
+        counts.update(self._rows("SELECT status, count(*) FROM outbox GROUP BY status"))
+        return counts
+
+    @guarded
+    def attempts(self, action_id: str) -> list[AttemptRecord]:
+        rows = self._rows(
+            "SELECT number, at, outcome, error, next_attempt_at FROM attempts"
+            " WHERE action_id = ? ORDER BY number",
+            [action_id],
+        )
+        return [
+            AttemptRecord(action_id, number, from_epoch(at), outcome, error, datetime_or_none(nxt))
+            for number, at, outcome, error, nxt in rows
+        ]
+
+    # -- history and rearm ----------------------------------------------------------------
+
+    @guarded
+    def history(
+        self, rule_id: str | None = None, post_id: str | None = None, limit: int = 20
+    ) -> list[HistoryEntry]:
+        given = [
+            (c, v) for c, v in (("rule_id = ?", rule_id), ("post_id = ?", post_id)) if v is not None
+        ]
+        clauses = [c for c, _ in given]
+        params = [v for _, v in given]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        firings = self._rows(
+            f"SELECT {FIRING_COLUMNS} FROM firings{where} ORDER BY at DESC, seq DESC LIMIT ?",
+            [*params, limit],
+        )
+        items: dict[str, list[OutboxItem]] = {}
+        for row in self._rows(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox"
+            " WHERE firing_id IN (SELECT value FROM json_each(?)) ORDER BY idx",
+            [json_ids(row[0] for row in firings)],
+        ):
+            item = outbox_item(row)
+            items.setdefault(item.firing_id, []).append(item)
+        return [history_entry(row, tuple(items.get(row[0], ()))) for row in firings]
+
+    @guarded
+    def rearm(self, rule_id: str, post_id: str | None, at: datetime) -> int:
+        match = "rule_id = ?" + ("" if post_id is None else " AND post_id = ?")
+        params = [rule_id] if post_id is None else [rule_id, post_id]
+        with self._immediate() as conn:
+            cursor = conn.execute(
+                f"UPDATE firings SET rearmed_at = ? WHERE {match} AND rearmed_at IS NULL",
+                [to_epoch(at), *params],
+            )
+            conn.execute(f"DELETE FROM rule_states WHERE {match}", params)
+            return cursor.rowcount
+
+
+def set_version(conn: sqlite3.Connection, rule_id: str, fingerprint: str, at: float) -> None:
+    # In an UPDATE, every right-hand side sees the old row, so ``since`` moves only when
+    # the fingerprint really changed.
+    conn.execute(
+        "INSERT INTO rule_versions (rule_id, fingerprint, since) VALUES (?, ?, ?)"
+        " ON CONFLICT (rule_id) DO UPDATE SET fingerprint = excluded.fingerprint,"
+        " since = CASE WHEN fingerprint = excluded.fingerprint THEN since"
+        " ELSE excluded.since END",
+        (rule_id, fingerprint, at),
+    )
+
+
+def _live_key_exists(conn: sqlite3.Connection, firing: FiringRecord) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM firings WHERE rule_id = ? AND post_id = ? AND key = ?"
+            " AND rearmed_at IS NULL",
+            (firing.rule_id, firing.post_id, firing.key),
+        ).fetchone()
+        is not None
+    )
+
+
+def _insert_firing(conn: sqlite3.Connection, firing: FiringRecord) -> None:
+    conn.execute(
+        "INSERT INTO firings (id, rule_id, post_id, key, kind, at, milestone, metrics)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            firing.id,
+            firing.rule_id,
+            firing.post_id,
+            firing.key,
+            firing.kind,
+            to_epoch(firing.at),
+            firing.milestone,
+            json.dumps(dict(firing.metrics), separators=(",", ":")),
+        ),
+    )
+
+
+def _queue_actions(conn: sqlite3.Connection, firing: FiringRecord, when: float) -> list[str]:
+    rows = [
+        (
+            f"{firing.id}.{a.index}",
+            firing.id,
+            firing.rule_id,
+            firing.post_id,
+            a.index,
+            a.kind,
+            a.payload,
+            "pending",
+            0,
+            when,
+            when,
+        )
+        for a in firing.actions
+    ]
+    conn.executemany(
+        "INSERT INTO outbox (id, firing_id, rule_id, post_id, idx, kind, payload, status,"
+        " attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return [row[0] for row in rows]

@@ -1,0 +1,145 @@
+"""Rows of the SQLite store to records and back: epoch seconds, JSON columns, states,
+outbox items and history entries. Pure functions; the queries live with their jobs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from automation.facts import RuleState
+from automation.store.records import (
+    ActionRecord,
+    FiringRecord,
+    HistoryEntry,
+    OutboxItem,
+    from_epoch,
+    to_epoch,
+)
+
+__all__ = [
+    "FIRING_COLUMNS",
+    "OUTBOX_COLUMNS",
+    "STATE_COLUMNS",
+    "compact",
+    "datetime_or_none",
+    "epoch_or_none",
+    "history_entry",
+    "json_ids",
+    "moments",
+    "outbox_item",
+    "state_from_row",
+    "state_row",
+]
+
+OUTBOX_COLUMNS = (
+    "id, firing_id, rule_id, post_id, idx, kind, payload, status, attempts,"
+    " created_at, next_attempt_at, last_error"
+)
+FIRING_COLUMNS = "id, rule_id, post_id, key, kind, at, milestone, metrics, rearmed_at"
+
+
+def json_ids(ids: Iterable[str]) -> str:
+    """Ids as one JSON parameter for ``IN (SELECT value FROM json_each(?))``: any number of
+    ids, one placeholder."""
+    return json.dumps(list(ids))
+
+
+def compact(values: Mapping[str, float]) -> str:
+    return json.dumps(
+        {k: int(v) if float(v).is_integer() else v for k, v in values.items()},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def epoch_or_none(moment: datetime | None) -> float | None:
+    return to_epoch(moment) if moment is not None else None
+
+
+def datetime_or_none(seconds: float | None) -> datetime | None:
+    return from_epoch(seconds) if seconds is not None else None
+
+
+def moments() -> Callable[[float | None], datetime | None]:
+    """``datetime_or_none`` that converts each distinct value once. The rows of one hot
+    read share few times (a cycle's clock stamps its snapshots, seeds and first sightings),
+    and building datetimes was most of what those reads cost."""
+    seen: dict[float, datetime] = {}
+
+    def moment(seconds: float | None) -> datetime | None:
+        if seconds is None:
+            return None
+        found = seen.get(seconds)
+        if found is None:
+            found = seen[seconds] = from_epoch(seconds)
+        return found
+
+    return moment
+
+
+STATE_COLUMNS = "fingerprint, holding_since, last_truth, last_fired_at, milestone, done, fires"
+
+
+def state_row(state: RuleState) -> tuple[Any, ...]:
+    return (
+        state.fingerprint,
+        epoch_or_none(state.holding_since),
+        None if state.last_truth is None else int(state.last_truth),
+        epoch_or_none(state.last_fired_at),
+        state.milestone,
+        int(state.done),
+        state.fires,
+    )
+
+
+def state_from_row(
+    row: tuple[Any, ...],
+    moment: Callable[[float | None], datetime | None] = datetime_or_none,
+) -> RuleState:
+    fingerprint, holding, truth, fired, milestone, done, fires = row
+    return RuleState(
+        fingerprint=fingerprint,
+        holding_since=moment(holding),
+        last_truth=None if truth is None else bool(truth),
+        last_fired_at=moment(fired),
+        milestone=milestone,
+        done=bool(done),
+        fires=fires,
+    )
+
+
+def outbox_item(row: tuple[Any, ...]) -> OutboxItem:
+    action_id, firing_id, rule_id, post_id, idx, kind, payload, status, attempts = row[:9]
+    created, next_at, last_error = row[9:]
+    return OutboxItem(
+        id=action_id,
+        firing_id=firing_id,
+        rule_id=rule_id,
+        post_id=post_id,
+        index=idx,
+        kind=kind,
+        payload=payload,
+        status=status,
+        attempts=attempts,
+        created_at=from_epoch(created),
+        next_attempt_at=datetime_or_none(next_at),
+        last_error=last_error,
+    )
+
+
+def history_entry(row: tuple[Any, ...], items: tuple[OutboxItem, ...]) -> HistoryEntry:
+    firing_id, rule_id, post_id, key, kind, at, milestone, metrics, rearmed_at = row
+    firing = FiringRecord(
+        id=firing_id,
+        rule_id=rule_id,
+        post_id=post_id,
+        key=key,
+        kind=kind,
+        at=from_epoch(at),
+        milestone=milestone,
+        metrics={k: float(v) for k, v in json.loads(metrics).items()},
+        actions=tuple(ActionRecord(i.index, i.kind, i.payload) for i in items),
+    )
+    return HistoryEntry(firing, datetime_or_none(rearmed_at), items)

@@ -1,0 +1,126 @@
+"""Metric snapshots in the SQLite store: one row per changed value, each post's latest
+values in ``series``, baselines and changes for windows, hourly pruning, ``top``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from automation.facts import Snapshot
+from automation.store.records import compose_snapshots, to_epoch
+from automation.store.sqlite_connection import SqliteConnection, guarded
+from automation.store.sqlite_rows import compact, json_ids, moments
+
+__all__ = ["SnapshotQueries"]
+
+
+class SnapshotQueries(SqliteConnection):
+    @guarded
+    def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
+        when = to_epoch(at)
+        if not totals:
+            return 0
+        with self._immediate() as conn:
+            metric_ids = self._metric_ids({m for values in totals.values() for m in values})
+            known = {
+                post_id: (series, json.loads(latest))
+                for series, post_id, latest in self._rows(
+                    "SELECT id, post_id, latest FROM series"
+                    " WHERE post_id IN (SELECT value FROM json_each(?))",
+                    [json_ids(totals)],
+                )
+            }
+            updates: list[tuple[str, float, int]] = []
+            points: list[tuple[int, int, float, float]] = []
+            for post_id, values in totals.items():
+                series, latest = known.get(post_id, (None, {}))
+                changed = {m: float(v) for m, v in values.items() if latest.get(m) != v}
+                if not changed:
+                    continue
+                latest.update(changed)
+                if series is None:
+                    series = conn.execute(
+                        "INSERT INTO series (post_id, latest, latest_at) VALUES (?, ?, ?)",
+                        (post_id, compact(latest), when),
+                    ).lastrowid
+                else:
+                    updates.append((compact(latest), when, series))
+                points.extend((series, metric_ids[m], when, v) for m, v in changed.items())
+            conn.executemany("UPDATE series SET latest = ?, latest_at = ? WHERE id = ?", updates)
+            conn.executemany("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", points)
+        return len({p[0] for p in points})
+
+    def _metric_ids(self, names: set[str]) -> dict[str, int]:
+        """Small integer ids for metric names, adding new names (inside the caller's
+        transaction)."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO metric_names (name) VALUES (?)", [(n,) for n in names]
+        )
+        return {name: mid for mid, name in self._rows("SELECT id, name FROM metric_names")}
+
+    @guarded
+    def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
+        rows = self._rows(
+            "SELECT post_id, latest FROM series WHERE post_id IN (SELECT value FROM json_each(?))",
+            [json_ids(post_ids)],
+        )
+        return {
+            post_id: {m: float(v) for m, v in json.loads(latest).items()}
+            for post_id, latest in rows
+        }
+
+    @guarded
+    def snapshots(
+        self, post_ids: Iterable[str], since: datetime
+    ) -> dict[str, tuple[Snapshot, ...]]:
+        start = to_epoch(since)
+        wanted = list(post_ids)
+        names = {mid: name for mid, name in self._rows("SELECT id, name FROM metric_names")}
+        chosen = "(SELECT id FROM series WHERE post_id IN (SELECT value FROM json_each(?)))"
+        ids = {
+            series: post_id
+            for series, post_id in self._rows(
+                "SELECT id, post_id FROM series WHERE post_id IN (SELECT value FROM json_each(?))",
+                [json_ids(wanted)],
+            )
+        }
+        moment = moments()
+        baselines: dict[str, dict[str, tuple[datetime, float]]] = {}
+        # SQLite takes the bare ``value`` from the row holding max(at).
+        for series, metric, at, value in self._rows(
+            "SELECT series, metric, max(at), value FROM snapshots"
+            f" WHERE series IN {chosen} AND at <= ? GROUP BY series, metric",
+            [json_ids(wanted), start],
+        ):
+            baselines.setdefault(ids[series], {})[names[metric]] = (moment(at), value)
+        changes: dict[str, list[tuple[datetime, str, float]]] = {}
+        for series, metric, at, value in self._rows(
+            "SELECT series, metric, at, value FROM snapshots"
+            f" WHERE series IN {chosen} AND at > ? ORDER BY series, at, metric",
+            [json_ids(wanted), start],
+        ):
+            changes.setdefault(ids[series], []).append((moment(at), names[metric], value))
+        return {p: compose_snapshots(baselines.get(p, {}), changes.get(p, [])) for p in wanted}
+
+    @guarded
+    def prune_snapshots(self, before: datetime) -> int:
+        with self._immediate() as conn:
+            cursor = conn.execute(
+                "DELETE FROM snapshots AS old WHERE old.at < :before AND EXISTS ("
+                " SELECT 1 FROM snapshots AS newer WHERE newer.series = old.series"
+                " AND newer.metric = old.metric AND newer.at > old.at"
+                " AND newer.at <= :before)",
+                {"before": to_epoch(before)},
+            )
+            return cursor.rowcount
+
+    @guarded
+    def top(self, metric: str, n: int) -> list[tuple[str, float]]:
+        rows = self._rows(
+            "SELECT s.post_id, j.value FROM series AS s JOIN posts AS p ON p.post_id = s.post_id,"
+            " json_each(s.latest) AS j WHERE p.unavailable_at IS NULL AND j.key = ?"
+            " ORDER BY j.value DESC, s.post_id LIMIT ?",
+            [metric, n],
+        )
+        return [(post_id, float(value)) for post_id, value in rows]
