@@ -260,6 +260,9 @@ def _check(rule: Rule) -> None:
 
 
 # --- the hot path ---------------------------------------------------------------------------
+# The three paths repeat their opening (the state if current, the max_age cut-off memoised
+# per ``now``) on purpose: a shared helper costs a call per evaluation, about 5% of
+# benchmarks/bench_evaluate.py, so keep the copies in step by hand.
 
 
 def _hot_path(compiled: CompiledRule, test: Test) -> Evaluate:
