@@ -15,6 +15,12 @@ from automation.store.sqlite_rows import compact, json_ids, moments
 __all__ = ["SnapshotQueries"]
 
 
+def _decoded(rows: list[tuple[int, str, str]]) -> list[dict[str, float]]:
+    """Each row's ``latest`` JSON object, decoded in one ``json.loads`` of them all: a
+    cycle reads 10,000 of them, and one call costs less than half of 10,000 calls."""
+    return json.loads("[" + ",".join(latest for _, _, latest in rows) + "]")
+
+
 class SnapshotQueries(SqliteConnection):
     @guarded
     def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
@@ -23,13 +29,14 @@ class SnapshotQueries(SqliteConnection):
             return 0
         with self._immediate() as conn:
             metric_ids = self._metric_ids({m for values in totals.values() for m in values})
+            rows = self._rows(
+                "SELECT id, post_id, latest FROM series"
+                " WHERE post_id IN (SELECT value FROM json_each(?))",
+                [json_ids(totals)],
+            )
             known = {
-                post_id: (series, json.loads(latest))
-                for series, post_id, latest in self._rows(
-                    "SELECT id, post_id, latest FROM series"
-                    " WHERE post_id IN (SELECT value FROM json_each(?))",
-                    [json_ids(totals)],
-                )
+                post_id: (series, latest)
+                for (series, post_id, _), latest in zip(rows, _decoded(rows), strict=True)
             }
             updates: list[tuple[str, float, int]] = []
             points: list[tuple[int, int, float, float]] = []
