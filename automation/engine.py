@@ -93,6 +93,7 @@ class Engine:
         self._dry_posts: dict[str, WatchedPostRecord] = {}
         self._pruned_at: datetime | None = None
         self._index: WatchIndex | None = None
+        self._read_posts: list[WatchedPostRecord] | None = None
         self._failed_files: frozenset[tuple[str, float]] | None = None
 
     @property
@@ -183,7 +184,9 @@ class Engine:
         A dry run keeps what it finds in memory only: it must leave the database as it was.
         """
         accounts = sorted({a for r in self.rules.enabled for a in r.rule.watch.accounts})
-        known = {p.post_id: p.account for p in self._store.posts(include_unavailable=True)}
+        self._read_posts = None
+        read = self._store.posts(include_unavailable=True)
+        known = {p.post_id: p.account for p in read}
         # explicit posts are (re)written only when new or re-owned, so a post the API
         # reported gone stays unwatched instead of being revived every cycle
         records = [
@@ -206,6 +209,8 @@ class Engine:
             self._dry_posts.update({r.post_id: r for r in records})
         elif records:
             self._store.upsert_posts(records)
+        if self.dry_run or not records:
+            self._read_posts = read  # still what the store holds: spare _polled_posts a read
 
     def _max_age(self, account: str) -> int:
         ages = [
@@ -226,7 +231,10 @@ class Engine:
 
     def _polled_posts(self, now: datetime) -> dict[str, WatchedPostRecord]:
         """Posts some enabled rule watches and that are young enough for it."""
-        known = {p.post_id: p for p in self._store.posts()}
+        read, self._read_posts = self._read_posts, None
+        if read is None:
+            read = self._store.posts()
+        known = {p.post_id: p for p in read if p.unavailable_at is None}
         known.update(self._dry_posts)
         index = WatchIndex(known)
         out: dict[str, WatchedPostRecord] = {}
