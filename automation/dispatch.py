@@ -25,7 +25,6 @@ from automation.render import iso
 __all__ = ["ActionPerformer", "Dispatcher", "Performers"]
 
 
-
 class ActionPerformer(Protocol):
     """Performs one action payload; raises ActionFailed or ApiError when it cannot."""
 
@@ -81,18 +80,29 @@ class Dispatcher:
             self._failed(item, payload, attempt, ActionFailed(str(exc), retryable=False))
             return False
         now = self._clock()
-        self._store.record_attempt(item.id, at=now, outcome="sent", error=None,
-                                   next_attempt_at=None)
-        self._emit(ActionEvent(id=item.id, kind=item.kind, status="sent", detail=detail,
-                               rule=item.rule_id, post=item.post_id, attempt=attempt,
-                               at=iso(now)))
+        self._store.record_attempt(
+            item.id, at=now, outcome="sent", error=None, next_attempt_at=None
+        )
+        self._emit(
+            ActionEvent(
+                id=item.id,
+                kind=item.kind,
+                status="sent",
+                detail=detail,
+                rule=item.rule_id,
+                post=item.post_id,
+                attempt=attempt,
+                at=iso(now),
+            )
+        )
         return True
 
     def _perform(self, action_id: str, payload: dict[str, Any]) -> str:
         kind = payload["kind"]
         if kind in ("repost", "like", "reply", "quote"):
-            return self._performers.x_write(kind, payload["as"], payload["post_id"],
-                                            payload.get("text"))
+            return self._performers.x_write(
+                kind, payload["as"], payload["post_id"], payload.get("text")
+            )
         if kind == "webhook":
             return self._performers.webhook(action_id, payload)
         if kind == "log":
@@ -100,26 +110,41 @@ class Dispatcher:
             return "logged"
         raise ActionFailed(f"unknown action kind {kind!r}", retryable=False)
 
-    def _failed(self, item: Any, payload: dict[str, Any], attempt: int,
-                exc: ActionFailed | ApiError) -> None:
+    def _failed(
+        self, item: Any, payload: dict[str, Any], attempt: int, exc: ActionFailed | ApiError
+    ) -> None:
         now = self._clock()
         retry_after = getattr(exc, "retry_after", None)
         dead = not exc.retryable or attempt >= self._settings.max_attempts
         next_at = None
         if not dead:
-            delay = backoff_delay(attempt, first=self._settings.first_retry,
-                                  cap=self._settings.max_retry_interval, rng=self._rng,
-                                  retry_after=retry_after)
+            delay = backoff_delay(
+                attempt,
+                first=self._settings.first_retry,
+                cap=self._settings.max_retry_interval,
+                rng=self._rng,
+                retry_after=retry_after,
+            )
             next_at = now + timedelta(seconds=delay)
         outcome = "dead" if dead else "retry"
         error = str(exc)
         if dead and exc.retryable:
             error = f"{error} (gave up after {attempt} attempts)"
-        self._store.record_attempt(item.id, at=now, outcome=outcome, error=error,
-                                   next_attempt_at=next_at)
-        self._emit(ActionEvent(id=item.id, kind=item.kind, status=outcome, error=error,
-                               rule=item.rule_id, post=item.post_id, attempt=attempt,
-                               at=iso(now)))
+        self._store.record_attempt(
+            item.id, at=now, outcome=outcome, error=error, next_attempt_at=next_at
+        )
+        self._emit(
+            ActionEvent(
+                id=item.id,
+                kind=item.kind,
+                status=outcome,
+                error=error,
+                rule=item.rule_id,
+                post=item.post_id,
+                attempt=attempt,
+                at=iso(now),
+            )
+        )
 
 
 def make_performers(config: Config, x_client: Any, http: Any) -> Performers:

@@ -23,9 +23,7 @@ __all__ = ["dispatch"]
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
     if not config.database.exists():
-        raise UsageError(
-            f"no database at {config.database} yet: run 'automation run --once' first"
-        )
+        raise UsageError(f"no database at {config.database} yet: run 'automation run --once' first")
     store = SqliteStore.open(config.database)
     try:
         handler = {
@@ -69,10 +67,24 @@ def _history(args: argparse.Namespace, config: Config, store: Any) -> int:
 def _entry_dict(e: Any) -> dict[str, Any]:
     f = e.firing
     return {
-        "id": f.id, "rule": f.rule_id, "post": f.post_id, "kind": f.kind, "key": f.key,
-        "at": iso(f.at), "milestone": f.milestone, "metrics": dict(f.metrics),
-        "actions": [{"id": a.id, "kind": a.kind, "status": a.status, "attempts": a.attempts,
-                     "last_error": a.last_error} for a in e.actions],
+        "id": f.id,
+        "rule": f.rule_id,
+        "post": f.post_id,
+        "kind": f.kind,
+        "key": f.key,
+        "at": iso(f.at),
+        "milestone": f.milestone,
+        "metrics": dict(f.metrics),
+        "actions": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "status": a.status,
+                "attempts": a.attempts,
+                "last_error": a.last_error,
+            }
+            for a in e.actions
+        ],
     }
 
 
@@ -92,10 +104,15 @@ def _status(args: argparse.Namespace, config: Config, store: Any) -> int:
         "rules_loaded": (last or {}).get("rules", len(ruleset.rules)),
         "rule_errors": [str(p) for p in ruleset.errors],
         "reload_error": reload_error,
-        "actions": {"pending": counts.get("pending", 0), "dead": counts.get("dead", 0),
-                    "sent": counts.get("sent", 0)},
-        "api_budget": {"requests_last_minute": used,
-                       "limit_per_minute": config.engagement_api.requests_per_minute},
+        "actions": {
+            "pending": counts.get("pending", 0),
+            "dead": counts.get("dead", 0),
+            "sent": counts.get("sent", 0),
+        },
+        "api_budget": {
+            "requests_last_minute": used,
+            "limit_per_minute": config.engagement_api.requests_per_minute,
+        },
     }
     if args.json:
         _emit_json(data)
@@ -106,8 +123,10 @@ def _status(args: argparse.Namespace, config: Config, store: Any) -> int:
         ["rules loaded", data["rules_loaded"]],
         ["actions pending", data["actions"]["pending"]],
         ["actions dead", data["actions"]["dead"]],
-        ["API budget", f"{used} of {config.engagement_api.requests_per_minute} "
-                       "requests in the last minute"],
+        [
+            "API budget",
+            f"{used} of {config.engagement_api.requests_per_minute} requests in the last minute",
+        ],
     ]
     if reload_error:
         first = (reload_error["errors"].splitlines() or [""])[0][:120]
@@ -136,8 +155,10 @@ def _reload_error(raw: str | None) -> dict[str, Any] | None:
 def _last_cycle_text(last: dict[str, Any] | None) -> str:
     if not last:
         return "never"
-    text = (f"{last['at']}: {last['posts']} posts, {last['fired']} fired, "
-            f"{last['seeded']} seeded, {last['actions_sent']} actions sent")
+    text = (
+        f"{last['at']}: {last['posts']} posts, {last['fired']} fired, "
+        f"{last['seeded']} seeded, {last['actions_sent']} actions sent"
+    )
     if last.get("errors"):
         text += f", {len(last['errors'])} errors"
     return text
@@ -147,8 +168,9 @@ def _top(args: argparse.Namespace, config: Config, store: Any) -> int:
     metric = canonical(args.metric)
     if metric is None:
         hint = suggest(args.metric)
-        raise UsageError(f"unknown metric {args.metric!r}"
-                         + (f" (did you mean {hint!r}?)" if hint else ""))
+        raise UsageError(
+            f"unknown metric {args.metric!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+        )
     rows = store.top(metric, args.n)
     if not rows:
         print(f"no watched post has a recorded value for {args.metric}")
@@ -168,16 +190,34 @@ def _actions(args: argparse.Namespace, config: Config, store: Any) -> int:
         return 0
     items = store.actions(status="dead" if args.dead else None)
     if args.json:
-        _emit_json([{"id": i.id, "kind": i.kind, "status": i.status, "attempts": i.attempts,
-                     "next_attempt_at": i.next_attempt_at and iso(i.next_attempt_at),
-                     "last_error": i.last_error} for i in items])
+        _emit_json(
+            [
+                {
+                    "id": i.id,
+                    "kind": i.kind,
+                    "status": i.status,
+                    "attempts": i.attempts,
+                    "next_attempt_at": i.next_attempt_at and iso(i.next_attempt_at),
+                    "last_error": i.last_error,
+                }
+                for i in items
+            ]
+        )
         return 0
     if not items:
         print("no dead actions" if args.dead else "the outbox is empty")
         return 0
-    rows = [[i.id, i.kind, i.status, i.attempts,
-             iso(i.next_attempt_at) if i.next_attempt_at else "-", (i.last_error or "")[:60]]
-            for i in items]
+    rows = [
+        [
+            i.id,
+            i.kind,
+            i.status,
+            i.attempts,
+            iso(i.next_attempt_at) if i.next_attempt_at else "-",
+            (i.last_error or "")[:60],
+        ]
+        for i in items
+    ]
     print(table(["id", "kind", "status", "attempts", "next attempt", "last error"], rows))
     return 0
 
@@ -186,8 +226,7 @@ def _rearm(args: argparse.Namespace, config: Config, store: Any) -> int:
     count = store.rearm(args.rule_id, args.post_id, _now())
     target = f"{args.rule_id} on post {args.post_id}" if args.post_id else args.rule_id
     if count == 0:
-        print(f"automation: nothing to rearm: no firings of {target} are recorded",
-              file=sys.stderr)
+        print(f"automation: nothing to rearm: no firings of {target} are recorded", file=sys.stderr)
         return 1
     print(f"re-armed {target}: {count} firing(s) forgotten; it may fire again")
     return 0
@@ -203,15 +242,18 @@ def _explain(args: argparse.Namespace, config: Config, store: Any) -> int:
         raise UsageError(f"no rule {args.rule_id!r} in {', '.join(map(str, config.rules))}")
     compiled = compile_rule(rule)
     now = _now()
-    post = next((p for p in store.posts(include_unavailable=True) if p.post_id == args.post_id),
-                None)
+    post = next(
+        (p for p in store.posts(include_unavailable=True) if p.post_id == args.post_id), None
+    )
     totals = store.latest_totals([args.post_id]).get(args.post_id, {})
     snaps = store.snapshots([args.post_id], since=now - timedelta(hours=28)).get(args.post_id, ())
     facts = PostFacts(
         post_id=args.post_id,
         account=post.account if post else rule.watch.owner,
         created_at=post.created_at if post else post_created_at(args.post_id),
-        totals=totals, snapshots=tuple(snaps), url=post_url(args.post_id),
+        totals=totals,
+        snapshots=tuple(snaps),
+        url=post_url(args.post_id),
     )
     decision = compiled.explain(facts, store.rule_state(rule.id, args.post_id), now)
     print(f"rule {rule.id} on post {args.post_id} ({facts.url})")

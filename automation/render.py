@@ -114,9 +114,7 @@ def render_action(action: Action, ctx: FiringContext) -> str:
         payload["message"] = action.message.render(values)
     elif isinstance(action, WebhookAction):
         body = (
-            default_webhook_body(ctx)
-            if action.body is None
-            else _render_tree(action.body, values)
+            default_webhook_body(ctx) if action.body is None else _render_tree(action.body, values)
         )
         payload.update(
             url=action.url.render(values),
