@@ -240,6 +240,10 @@ def _explain(args: argparse.Namespace, config: Config, store: Any) -> int:
     rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
     if rule is None:
         raise UsageError(f"no rule {args.rule_id!r} in {', '.join(map(str, config.rules))}")
+    if not (args.post_id.isascii() and args.post_id.isdigit() and len(args.post_id) <= 19):
+        raise UsageError(
+            f"not a post ID: {args.post_id!r} (expected its digits, e.g. 1260294888811347969)"
+        )
     compiled = compile_rule(rule)
     now = _now()
     post = next(

@@ -544,6 +544,14 @@ def test_explain_unknown_rule_or_unwatched_post(scenario: Scenario, cli: Cli) ->
     assert "result: unknown" in unwatched.out
 
 
+@pytest.mark.parametrize("post_id", ["abc", "12345678901234567890123", "-5"])
+def test_explain_refuses_what_is_not_a_post_id(scenario: Scenario, cli: Cli, post_id: str) -> None:
+    result = cli("explain", "likes-100", post_id)
+    assert_clean_failure(result, 2)
+    assert "internal error" not in result.err
+    assert f"not a post ID: {post_id!r}" in result.err
+
+
 # --- before any database, and bad usage ------------------------------------------------
 
 
