@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from automation.errors import TemplateError
-from automation.metrics import all_names
+from automation.metrics import all_names, suggest
 
 __all__ = ["FIXED_NAMES", "Template", "known_name", "parse_template"]
 
@@ -101,7 +101,12 @@ def _check_name(name: str, offset: int) -> None:
         )
     hint = ""
     if name.startswith("metrics."):
-        hint = " (metric names are the rule metrics, e.g. {metrics.likes})"
+        close = suggest(name.removeprefix("metrics."))
+        hint = (
+            f" (did you mean '{{metrics.{close}}}'?)"
+            if close
+            else " (after 'metrics.' comes a metric name, e.g. {metrics.likes})"
+        )
     else:
         hint = " (known: " + ", ".join("{" + n + "}" for n in sorted(FIXED_NAMES)) + ")"
     raise TemplateError(f"unknown template name '{{{name}}}'{hint}", offset)

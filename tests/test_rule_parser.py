@@ -301,6 +301,7 @@ BAD: list[tuple[str, str, int, int, str, str]] = [
     ("zero max_age", _rule("watch: {accounts: [brand], max_age: 0s}"), 4, 41, "'max_age' must be longer than 0s", E),
     ("template name", _rule("actions: [{log: {message: 'at {post.idd}'}}]"), 6, 35, "unknown template name '{post.idd}'", E),
     ("template plain", _rule("actions:\n  - log:\n      message: at {post.idd}"), 8, 23, "unknown template name", E),
+    ("template metric", _rule("actions: [{log: {message: 'at {metrics.likse}'}}]"), 6, 35, "unknown template name '{metrics.likse}' (did you mean '{metrics.likes}'?)", E),
     ("template brace", _rule('actions: [{reply: {as: brand, text: "a {b"}}]'), 6, 44, "unclosed '{'", E),
     ("template format spec", _rule("actions: [{log: {message: '{post.id:>10}'}}]"), 6, 32, "templates substitute plain names only", E),
     ("template in body", _rule("actions: [{webhook: {url: 'https://x', body: {a: [1, '{zz}']}}}]"), 6, 59, "unknown template name '{zz}'", E),
