@@ -14,7 +14,7 @@ from automation.config import Config
 from automation.errors import UsageError
 from automation.facts import PostFacts, post_created_at, post_url
 from automation.metrics import canonical, suggest
-from automation.render import iso
+from automation.render import iso, number
 from automation.store.sqlite import SqliteStore
 from automation.tables import table
 
@@ -74,7 +74,7 @@ def _entry_dict(e: Any) -> dict[str, Any]:
         "key": f.key,
         "at": iso(f.at),
         "milestone": f.milestone,
-        "metrics": dict(f.metrics),
+        "metrics": {k: number(v) for k, v in f.metrics.items()},
         "actions": [
             {
                 "id": a.id,

@@ -281,6 +281,8 @@ def test_history_lists_firings_newest_first_with_action_statuses(
     ]
     newest, middle, oldest = entries
     assert newest["metrics"] == {"reposts": 12, "likes": 30}
+    # as in run --json and webhook payloads: 30 likes, not 30.0
+    assert all(type(v) is int for v in newest["metrics"].values()), newest["metrics"]
     assert [(a["kind"], a["status"]) for a in middle["actions"]] == [
         ("repost", "sent"),
         ("webhook", "sent"),
