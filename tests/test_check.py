@@ -109,6 +109,19 @@ def test_example_shows_every_feature() -> None:
         assert feature in text, feature
 
 
+def test_example_uses_post_account_only_where_an_owned_account_wrote_the_post() -> None:
+    # {post.account} names the owned account; for a public post it renders empty, so a
+    # reply "Thanks for sharing, {post.account}!" would read "Thanks for sharing, !".
+    from automation.rule_parser import load_rules
+
+    for rule in load_rules([ROOT / "rules.example.yaml"]).rules:
+        if rule.watch.accounts or rule.watch.owner:
+            continue
+        texts = [getattr(a, "text", None) or getattr(a, "message", None) for a in rule.actions]
+        names = {n for t in texts if t is not None for n in t.names}
+        assert "post.account" not in names, rule.id
+
+
 def test_problems_are_printed_sorted_with_a_summary(tmp_path: Path) -> None:
     bad = tmp_path / "b.yaml"
     bad.write_text(
