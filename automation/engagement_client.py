@@ -299,7 +299,11 @@ class EngagementClient:
     def _interpret(self, request: EngagementRequest, response: HttpResponse) -> _Outcome:
         now = datetime.fromtimestamp(self._budget.clock(), UTC)
         if response.status == 200:
-            result = parse_response(response.json(), request, read_at=now)
+            try:
+                result = parse_response(response.json(), request, read_at=now)
+            except MalformedResponse as exc:
+                text = f"Engagement API /{request.endpoint} ({_who(request)}): HTTP 200: {exc}"
+                raise MalformedResponse(self._scrub(text), status=200) from None
             if result.errors:
                 result = replace(result, errors=tuple(map(self._scrub, result.errors)))
             return _Outcome(result)
@@ -323,7 +327,7 @@ class EngagementClient:
         self, request: EngagementRequest, response: HttpResponse, messages: Sequence[str]
     ) -> ApiError:
         status = response.status
-        who = f"account '{request.account}'" if request.account else "app bearer token"
+        who = _who(request)
         detail = self._scrub("; ".join(messages) or _snippet(response.body))
         text = f"Engagement API /{request.endpoint} ({who}): HTTP {status}: {detail}"
         if status in (401, 403):
@@ -341,6 +345,10 @@ class EngagementClient:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return text
+
+
+def _who(request: EngagementRequest) -> str:
+    return f"account '{request.account}'" if request.account else "app bearer token"
 
 
 def _unavailable(request: EngagementRequest, body: Any) -> _Outcome:
