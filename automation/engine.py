@@ -39,7 +39,7 @@ from automation.facts import (
 )
 from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
 from automation.ports import ActionRunner, MetricsSource, PostSource
-from automation.render import FiringContext, iso, number, render_action
+from automation.render import FiringContext, action_metrics, iso, number, render_action
 from automation.rules import Rule
 from automation.ruleset import LoadedRules, files_changed, files_state, load_compiled
 from automation.store.base import Store
@@ -261,7 +261,7 @@ class Engine:
         window: set[str] = set()
         hourly_posts: set[str] = set()
         for r in self.rules.enabled:
-            totals |= r.totals_metrics
+            totals |= r.totals_metrics | action_metrics(r.rule)
             window |= r.window_metrics
             if r.window_metrics & HOURLY_METRICS:
                 # Only posts young enough for this rule: it never evaluates older ones, and

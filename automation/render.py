@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from automation.metrics import ALIASES, DERIVED
+from automation.metrics import ALIASES, DERIVED, canonical
 from automation.rules import (
     Action,
     JsonObject,
@@ -30,6 +30,7 @@ from automation.templates import Template
 
 __all__ = [
     "FiringContext",
+    "action_metrics",
     "default_webhook_body",
     "iso",
     "number",
@@ -136,3 +137,31 @@ def _render_tree(value: Any, values: Mapping[str, str]) -> Any:
     if isinstance(value, tuple):
         return [_render_tree(v, values) for v in value]
     return value
+
+
+def action_metrics(rule: Rule) -> frozenset[str]:
+    """The API metrics a rule's action templates mention (``{metrics.impressions}``), so the
+    engine fetches them even when no condition needs them and they never render empty."""
+    names: set[str] = set()
+    for action in rule.actions:
+        for template in _templates(action):
+            for name in template.names:
+                if name.startswith("metrics."):
+                    metric = canonical(name.removeprefix("metrics."))
+                    if metric is not None:
+                        names.update(DERIVED.get(metric, (metric,)))
+    return frozenset(names)
+
+
+def _templates(value: Any) -> list[Template]:
+    """Every Template inside an action or a webhook body."""
+    if isinstance(value, Template):
+        return [value]
+    if isinstance(value, JsonObject):
+        return [t for _, v in value.items for t in _templates(v)]
+    if isinstance(value, tuple):
+        return [t for v in value for t in _templates(v)]
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is None:
+        return []
+    return [t for name in fields for t in _templates(getattr(value, name))]

@@ -350,3 +350,25 @@ def test_write_limits_survive_a_restart(env: Env) -> None:
     now = env.sandbox.clock.now().timestamp()
     events, _ = limits.snapshot(now)
     assert [(account, kind) for account, kind, _ in events] == [("support", "repost")]
+
+
+def test_metrics_named_only_in_an_action_are_fetched_and_rendered(env: Env) -> None:
+    crossing = env.post(20)
+    env.sandbox.world.set_metrics(crossing, {"impressions": 5000, "retweets": 7})
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: at-100
+            watch: {{posts: ["{crossing}"], owner: brand}}
+            when: likes >= 100
+            actions:
+              - webhook:
+                  url: "{env.receiver.url}/hook"
+                  body: {{text: "{{metrics.impressions}} seen, {{metrics.reposts}} reposts"}}
+        """)
+    env.open()
+    env.cycle()
+    env.sandbox.world.set_metric(crossing, "favorites", 120)
+    env.cycle()
+    [delivery] = env.receiver.deliveries()
+    assert json.loads(delivery.body) == {"text": "5000 seen, 7 reposts"}

@@ -168,3 +168,28 @@ def test_table_aligns_columns_and_numbers() -> None:
     assert lines[0] == "rule         fired"
     assert lines[2] == "a                1"
     assert lines[3] == "longer-name  1,200"
+
+
+def test_action_metrics_are_the_api_metrics_templates_mention() -> None:
+    from automation.render import action_metrics
+
+    rule = Rule(
+        id="r",
+        watch=Watch(accounts=("brand",)),
+        when=None,
+        actions=(
+            WebhookAction(
+                url=parse_template("https://h.example.com/{metrics.likes}"),
+                body=JsonObject((("a", (parse_template("{metrics.engagement_rate}"),)),)),
+                headers=(("X", parse_template("{metrics.quotes}")),),
+            ),
+            LogAction(parse_template("{metrics.url_clicks} {post.id}")),
+        ),
+    )
+    assert action_metrics(rule) == {
+        "favorites",
+        "engagements",
+        "impressions",
+        "quote_tweets",
+        "url_clicks",
+    }
