@@ -112,7 +112,11 @@ def _reload(holder: dict[str, Runtime], emit, dry_run: bool, controls: Controls)
         log.error("reload failed, keeping the running config: %s", exc)
         rt.store.set_meta("reload_error", str(exc))
         return
-    engine = build_engine(
+    # Rules first, on the running engine: a broken edit is then reported once, and that
+    # engine remembers it instead of retrying the same files at its next cycle.
+    if not rt.engine.reload(fresh):
+        return
+    rt.engine = build_engine(
         fresh,
         rules=rt.engine.rules,
         store=rt.store,
@@ -123,5 +127,4 @@ def _reload(holder: dict[str, Runtime], emit, dry_run: bool, controls: Controls)
         sleep=controls.sleep,
         should_stop=controls.should_stop,
     )
-    if engine.reload(fresh):
-        rt.engine, rt.config = engine, fresh
+    rt.config = fresh
