@@ -135,7 +135,7 @@ def _setup_logs(args: argparse.Namespace, *, redact: Callable[[str], str] | None
     setup_logging(args.log_format, level=level, stream=sys.stderr, redact=redact)
 
 
-def _config(args: argparse.Namespace, *, required: bool = True):
+def _config(args: argparse.Namespace, *, required: bool = True, names_only: bool = False):
     from automation.config import config_path, load_config, redactor
 
     path = config_path(args.config, os.environ)
@@ -146,7 +146,7 @@ def _config(args: argparse.Namespace, *, required: bool = True):
             f"no config file at {path}: give --config FILE or set AUTOMATION_CONFIG "
             "(to try the sandbox: automation sandbox --write-config automation.yaml)"
         )
-    config = load_config(path)
+    config = load_config(path, names_only=names_only)
     _setup_logs(args, redact=redactor(config))
     return config
 
@@ -190,7 +190,7 @@ def _check(args: argparse.Namespace) -> int:
     from automation.check import run_check
 
     explicit = bool(args.config or os.environ.get("AUTOMATION_CONFIG"))
-    config = _config(args, required=explicit or not args.paths)
+    config = _config(args, required=explicit or not args.paths, names_only=True)
     paths = list(args.paths) or list(config.rules)
     return run_check(paths, config=config, err=sys.stderr)
 

@@ -142,10 +142,15 @@ def config_path(cli_value: str | None, env: Mapping[str, str] | None = None) -> 
     return Path(cli_value or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
-def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, *, env: Mapping[str, str] | None = None, names_only: bool = False
+) -> Config:
     """Read, resolve and validate the config file, or raise ConfigError (exit code 2).
 
     Every problem found is reported at once, each as ``FILE:LINE: KEY: MESSAGE``.
+    ``names_only`` is for ``check``, which cross-checks account and secret *names*: a
+    secret that is not set where check runs (a marketer's laptop) is then not an error,
+    and its value is a placeholder.
     """
     path = Path(path)
     env = os.environ if env is None else env
@@ -155,7 +160,7 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
         raise _config_error(
             str(path), [_Issue(p.line, "", p.message) for p in exc.problems if p.is_error]
         ) from None
-    return _Loader(doc, path, env).load()
+    return _Loader(doc, path, env, names_only=names_only).load()
 
 
 def redactor(config: Config) -> Callable[[str], str]:
@@ -214,8 +219,11 @@ def _is_secret(parts: Sequence[str | int]) -> bool:
 class _Loader:
     """One load of one file: collects every issue, then builds the Config."""
 
-    def __init__(self, doc: YamlDocument, path: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, doc: YamlDocument, path: Path, env: Mapping[str, str], *, names_only: bool = False
+    ) -> None:
         self.doc, self.path, self.env = doc, path, env
+        self.names_only = names_only
         self.name = str(path)
         self.issues: list[_Issue] = []
         self.sources: dict[PathParts, str] = {}  # path of a lone reference -> "${NAME}"
@@ -288,6 +296,8 @@ class _Loader:
                 return None
             else:
                 return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+        if self.names_only and _is_secret(parts):
+            return f"(unset {name})"
         self._issue(
             parts,
             f"${{{name}}} is not set: set the environment variable {name}, or provide the "
