@@ -17,6 +17,7 @@ Messages name the account, never a credential.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -47,6 +48,8 @@ from automation.http import Auth, BearerAuth, HttpClient, HttpResponse, OAuth1Au
 from automation.rate_budget import RateBudget
 
 __all__ = ["EngagementClient", "FetchResult"]
+
+log = logging.getLogger("automation.api")
 
 _HEADERS = {"Accept-Encoding": "gzip", "Content-Type": "application/json"}
 _UNAVAILABLE = "tweet id(s) are unavailable"
@@ -272,6 +275,8 @@ class EngagementClient:
             wait = self._budget.wait_time()
             if wait <= 0:
                 return
+            if wait >= 5:  # long enough that someone watching wonders why nothing happens
+                log.info("waiting %.0fs for the Engagement API request budget", wait)
             self._sleep(wait)
         raise RateLimited("Engagement API budget did not free up", retry_after=60.0, status=None)
 
