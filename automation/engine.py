@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,10 +24,8 @@ from automation.config import Config
 from automation.engagement_client import FetchResult
 from automation.engagement_plan import WatchedPost, plan_requests
 from automation.errors import AutomationError, RuleError
-from automation.evaluate import CompiledRule
 from automation.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.facts import (
-    Decision,
     HourlySeries,
     Outcome,
     PostFacts,
@@ -37,13 +34,14 @@ from automation.facts import (
     post_created_at,
     post_url,
 )
+from automation.firings import firing_record
 from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
 from automation.ports import ActionRunner, MetricsSource, PostSource
-from automation.render import FiringContext, action_metrics, iso, number, render_action
+from automation.render import action_metrics, iso, number
 from automation.rules import Rule
 from automation.ruleset import LoadedRules, files_changed, files_state, load_compiled
 from automation.store.base import Store
-from automation.store.records import ActionRecord, CycleWrite, FiringRecord, WatchedPostRecord
+from automation.store.records import CycleWrite, FiringRecord, WatchedPostRecord
 from automation.store.records import PostSource as PostOrigin
 from automation.watched import WatchIndex
 
@@ -335,7 +333,7 @@ class Engine:
                 states.append((rule.id, pid, decision.state))
                 if decision.outcome in (Outcome.FIRE, Outcome.SEED):
                     firings.append(
-                        (self._firing(compiled, facts[pid], decision, now), decision.reason)
+                        (firing_record(compiled.rule, facts[pid], decision, now), decision.reason)
                     )
             if changed and complete:
                 new_versions.append((rule.id, compiled.fingerprint))
@@ -385,42 +383,6 @@ class Engine:
                 url=post_url(pid),
             )
         return out
-
-    def _firing(
-        self, compiled: CompiledRule, facts: PostFacts, decision: Decision, now: datetime
-    ) -> FiringRecord:
-        rule = compiled.rule
-        firing_id = uuid.uuid4().hex[:16]
-        kind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
-        actions: tuple[ActionRecord, ...] = ()
-        if kind == "fired":
-            ctx = FiringContext(
-                firing_id=firing_id,
-                rule=rule,
-                post_id=facts.post_id,
-                post_url=facts.url,
-                post_account=facts.account,
-                post_created_at=facts.created_at,
-                fired_at=now,
-                metrics=decision.metrics,
-                totals=facts.totals,
-                milestone=decision.milestone,
-            )
-            actions = tuple(
-                ActionRecord(index=i, kind=a.kind, payload=render_action(a, ctx))
-                for i, a in enumerate(rule.actions)
-            )
-        return FiringRecord(
-            id=firing_id,
-            rule_id=rule.id,
-            post_id=facts.post_id,
-            key=decision.key or "",
-            kind=kind,
-            at=now,
-            milestone=decision.milestone,
-            metrics=dict(decision.metrics),
-            actions=actions,
-        )
 
     def _commit(
         self,
