@@ -6,31 +6,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from config_helpers import make_config
 
 from automation.check import format_problems, run_check
-from automation.config import Account, ApiSettings, AppCredentials, Config
+from automation.config import Config
 from automation.errors import Problem
-from automation.secret import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def make_config() -> Config:
-    secret = Secret("not-used")
-    return Config(
-        path=Path("automation.yaml"),
-        database=Path("automation.db"),
-        rules=(),
-        poll_interval=300,
-        engagement_api=ApiSettings("https://data-api.x.com"),
-        x_api=ApiSettings("https://api.x.com"),
-        app=AppCredentials(secret, secret, secret),
-        accounts=(
-            Account("brand", "2244994945", secret, secret),
-            Account("support", "783214", secret, secret),
-        ),
-        webhook_secrets=(("team-chat", secret),),
-    )
 
 
 def check(paths: list[Path], config: Config | None = None) -> tuple[int, list[str]]:

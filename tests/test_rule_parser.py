@@ -4,8 +4,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from config_helpers import make_config
 
-from automation.config import Account, ApiSettings, AppCredentials, Config
+from automation.config import Config
 from automation.errors import Problem, RuleError
 from automation.rule_parser import RuleSet, load_rules, parse_rule_file
 from automation.rules import (
@@ -24,27 +25,8 @@ from automation.rules import (
     RepostAction,
     WebhookAction,
 )
-from automation.secret import Secret
 from automation.templates import Template
 from automation.yaml_loader import parse_document
-
-
-def make_config() -> Config:
-    secret = Secret("not-used")
-    return Config(
-        path=Path("automation.yaml"),
-        database=Path("automation.db"),
-        rules=(),
-        poll_interval=300,
-        engagement_api=ApiSettings("https://data-api.x.com"),
-        x_api=ApiSettings("https://api.x.com"),
-        app=AppCredentials(secret, secret, secret),
-        accounts=(
-            Account("brand", "2244994945", secret, secret),
-            Account("support", "783214", secret, secret),
-        ),
-        webhook_secrets=(("team-chat", secret),),
-    )
 
 
 def parse(text: str, *, config: Config | None = None) -> tuple[tuple, tuple[Problem, ...]]:
