@@ -13,12 +13,12 @@ from typing import Any
 from automation.config import Config
 from automation.errors import UsageError
 from automation.facts import PostFacts, post_created_at, post_url
-from automation.metrics import canonical, suggest
+from automation.metrics import DERIVED, canonical, suggest
 from automation.render import iso, number
 from automation.store.sqlite import SqliteStore
 from automation.tables import table
 
-__all__ = ["dispatch"]
+__all__ = ["dispatch", "top_values"]
 
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
@@ -171,12 +171,27 @@ def _top(args: argparse.Namespace, config: Config, store: Any) -> int:
         raise UsageError(
             f"unknown metric {args.metric!r}" + (f" (did you mean {hint!r}?)" if hint else "")
         )
-    rows = store.top(metric, args.n)
+    rows = top_values(store, metric, args.n)
     if not rows:
         print(f"no watched post has a recorded value for {args.metric}")
         return 0
     print(table(["post", args.metric, "url"], [[p, v, post_url(p)] for p, v in rows]))
     return 0
+
+
+def top_values(store: Any, metric: str, n: int) -> list[tuple[str, float]]:
+    """The watched posts highest in ``metric``; a derived metric (engagement_rate) is not
+    stored, so it is computed from the stored values it is made of."""
+    if metric not in DERIVED:
+        return list(store.top(metric, n))
+    numerator, denominator = DERIVED[metric]
+    ids = [p.post_id for p in store.posts()]
+    rows = [
+        (pid, values[numerator] / values[denominator])
+        for pid, values in store.latest_totals(ids).items()
+        if values.get(denominator) and numerator in values
+    ]
+    return sorted(rows, key=lambda row: (-row[1], row[0]))[:n]
 
 
 def _actions(args: argparse.Namespace, config: Config, store: Any) -> int:
