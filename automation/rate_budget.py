@@ -118,6 +118,8 @@ class RateBudget:
         """Seconds until one more request may go; 0 means now."""
         now = self.clock()
         waits = [self._blocked_until - now]
+        # a 429's pause, as recorded by this or an earlier process
+        waits += [until - now for until in self._ledger.load(self._pause_key, now)]
         sent = sorted(self._ledger.load(self.api, now - WINDOW))
         allowance = self.allowance
         if len(sent) >= allowance:
@@ -133,7 +135,8 @@ class RateBudget:
     def remaining(self) -> int:
         """Requests that could go right now without waiting (for ``status``)."""
         now = self.clock()
-        if now < self._blocked_until:
+        paused = any(until > now for until in self._ledger.load(self._pause_key, now))
+        if now < self._blocked_until or paused:
             return 0
         left = self.allowance - len(self._ledger.load(self.api, now - WINDOW))
         if self._remaining is not None and now < self._remaining_until:
@@ -190,4 +193,10 @@ class RateBudget:
             pause = DEFAULT_PENALTY
         pause = min(max(pause, 1.0), MAX_PAUSE)
         self._blocked_until = max(self._blocked_until, now + pause)
+        # kept in the ledger too, so a restarted engine still honours the API's "slow down"
+        self._ledger.record(self._pause_key, now + pause)
         return pause
+
+    @property
+    def _pause_key(self) -> str:
+        return f"{self.api}:paused-until"

@@ -77,6 +77,20 @@ def test_the_ledger_carries_the_budget_across_processes() -> None:
     assert times[0] == pytest.approx(T0 + 60)
 
 
+def test_a_429_pause_is_honoured_by_a_restarted_process() -> None:
+    clock = Clock()
+    ledger = MemoryLedger()
+    first = RateBudget(60, clock=clock, ledger=ledger)
+    assert first.penalise("120") == 120
+    clock.sleep(30)
+    second = RateBudget(60, clock=clock, ledger=ledger)  # restarted within the pause
+    assert second.wait_time() == pytest.approx(90)
+    assert second.remaining() == 0
+    clock.sleep(90)
+    assert second.wait_time() == 0
+    assert second.remaining() == 60  # the pause was never counted as sent requests
+
+
 def test_ledgers_keep_apis_apart() -> None:
     clock = Clock()
     ledger = MemoryLedger()
