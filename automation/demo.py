@@ -62,6 +62,7 @@ class _Demo:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.viral_post: str | None = None
         self.seeded: Counter[str] = Counter()
+        self.announced: set[str] = set()  # firing ids shown in the current cycle
 
     def run(self) -> int:
         with self.sandbox, self.receiver:
@@ -133,6 +134,7 @@ class _Demo:
             self._say(f"{self._time()}  error in {event.step}: {event.error}")
         elif isinstance(event, CycleEvent):
             self._show_seeded()
+            self.announced.clear()
             if event.fired or event.seeded:
                 self._say(
                     f"{self._time()}  cycle: {event.posts} posts watched, "
@@ -146,6 +148,7 @@ class _Demo:
             self.seeded[event.rule] += 1
             return
         self._say(f"{self._time()}  FIRED {event.rule} for post {event.post} ({values})")
+        self.announced.add(event.id)
         if event.reason:
             self._say(f"          why: {event.reason}")
 
@@ -158,6 +161,9 @@ class _Demo:
         self.seeded.clear()
 
     def _show_action(self, event: ActionEvent) -> None:
+        # actions of this cycle's firings sit under their firing; a retry of an earlier
+        # firing's action gets its own time stamp
+        indent = "          " if event.id.split(".")[0] in self.announced else f"{self._time()}  "
         if event.kind == "webhook":
             last = self.receiver.last()
             verdict = ""
@@ -167,12 +173,12 @@ class _Demo:
                     f"{'verified' if last.verified else 'INVALID'}"
                 )
             detail = event.error or event.detail
-            self._say(f"          -> webhook {event.status}: {detail}{verdict}")
+            self._say(f"{indent}-> webhook {event.status}: {detail}{verdict}")
             return
         if event.kind in ("repost", "like") and event.status == "sent":
-            self._say(f"          -> {event.kind} as support at the sandbox: {event.detail}")
+            self._say(f"{indent}-> {event.kind} as support at the sandbox: {event.detail}")
             return
-        self._say(f"          -> {event.kind} {event.status}: {event.error or event.detail}")
+        self._say(f"{indent}-> {event.kind} {event.status}: {event.error or event.detail}")
 
     def _summary(self, store: object) -> None:
         rules = sorted({rule for rule, _ in self.counts})

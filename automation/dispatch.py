@@ -107,7 +107,7 @@ class Dispatcher:
             return self._performers.webhook(action_id, payload)
         if kind == "log":
             self._performers.log_message(payload["message"])
-            return "logged"
+            return f"logged: {payload['message']}"
         raise ActionFailed(f"unknown action kind {kind!r}", retryable=False)
 
     def _failed(
