@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import datetime
 
 from automation.facts import Decision, Outcome, PostFacts
@@ -16,7 +16,9 @@ __all__ = ["firing_record"]
 def firing_record(rule: Rule, facts: PostFacts, decision: Decision, now: datetime) -> FiringRecord:
     """The ledger entry for a FIRE or SEED decision; a firing carries its rendered actions,
     a seed none (it only marks the post as already past the rule)."""
-    firing_id = uuid.uuid4().hex[:16]
+    # 64 random bits, as unique across processes as a uuid4 prefix, at a quarter of the
+    # cost: a first cycle records thousands of seeds
+    firing_id = os.urandom(8).hex()
     kind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
     actions: tuple[ActionRecord, ...] = ()
     if kind == "fired":
