@@ -327,20 +327,19 @@ class Engine:
             known = versions.get(rule.id)
             changed = known is None or known.fingerprint != compiled.fingerprint
             seeding = changed and not rule.backfill
-            rule_states = self._store.rule_states(rule.id)
-            watched = [p.post_id for p in self._watched_by(rule, posts)]
-            complete = all(pid in facts for pid in watched)
-            for pid in watched:
-                if pid not in facts:
-                    continue
-                decision = compiled.evaluate(facts[pid], rule_states.get(pid), now, seeding=seeding)
+            state_of = self._store.rule_states(rule.id).get
+            watched = self._watched_by(rule, posts)
+            present = [facts[p.post_id] for p in watched if p.post_id in facts]
+            complete = len(present) == len(watched)
+            evaluate = compiled.evaluate
+            for post in present:
+                pid = post.post_id
+                decision = evaluate(post, state_of(pid), now, seeding=seeding)
                 if decision is None:
                     continue
                 states.append((rule.id, pid, decision.state))
                 if decision.outcome in (Outcome.FIRE, Outcome.SEED):
-                    firings.append(
-                        (firing_record(compiled.rule, facts[pid], decision, now), decision.reason)
-                    )
+                    firings.append((firing_record(rule, post, decision, now), decision.reason))
             if changed and complete:
                 new_versions.append((rule.id, compiled.fingerprint))
         self._commit(now, states, firings, new_versions, result)
