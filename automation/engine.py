@@ -12,12 +12,10 @@ are all passed in, so tests drive a cycle with a fake clock against the sandbox.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +35,7 @@ from automation.facts import (
     post_url,
 )
 from automation.firings import firing_record
+from automation.gc_pause import collector_paused
 from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
 from automation.ports import ActionRunner, MetricsSource, PostSource
 from automation.render import action_metrics, iso, number
@@ -46,6 +45,7 @@ from automation.store.base import Store
 from automation.store.records import CycleWrite, FiringRecord, WatchedPostRecord
 from automation.store.records import PostSource as PostOrigin
 from automation.watched import WatchIndex
+from automation.windows import young_post_totals
 
 __all__ = ["CycleResult", "Engine", "LoadedRules", "load_compiled"]
 
@@ -128,7 +128,7 @@ class Engine:
     # --- the cycle ---------------------------------------------------------------------
 
     def cycle(self) -> CycleResult:
-        with _collector_paused():
+        with collector_paused():
             return self._cycle()
 
     def _cycle(self) -> CycleResult:
@@ -382,7 +382,7 @@ class Engine:
                 post_id=pid,
                 account=account,
                 created_at=rec.created_at,
-                totals=_with_young_hourly(totals, hourly, rec.created_at, now),
+                totals=young_post_totals(totals, hourly, rec.created_at, now),
                 hourly=hourly,
                 snapshots=tuple(snaps.get(pid, ())),
                 url=post_url(pid),
@@ -472,27 +472,6 @@ class Engine:
                 log.error("could not record %s: %s", key, exc)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold off Python's cyclic garbage collector for one cycle.
-
-    A cycle keeps hundreds of thousands of objects alive at once (parsed answers, facts,
-    records for 10,000 posts), so the collector's allocation thresholds set off three or
-    four full collections a cycle, each walking all of them: about a fifth of a cycle's
-    CPU, to find almost nothing, since the cycle's data is freed by reference counting as
-    soon as it ends. Collection resumes afterwards as before; a caller that had the
-    collector off keeps it off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _post_record(
     post_id: str, account: str | None, created_at: datetime, source: PostOrigin, now: datetime
 ) -> WatchedPostRecord:
@@ -504,20 +483,3 @@ def _post_record(
         first_seen=now,
         unavailable_at=None,
     )
-
-
-def _with_young_hourly(
-    totals: Mapping[str, float],
-    hourly: Mapping[str, HourlySeries],
-    created_at: datetime,
-    now: datetime,
-) -> Mapping[str, float]:
-    """For posts younger than 28h the /28hr series holds their whole life, so metrics that
-    /totals does not serve (url_clicks, ...) are known as the sum of their buckets."""
-    if not hourly or now - created_at > timedelta(hours=27):
-        return totals
-    out = dict(totals)
-    for metric, series in hourly.items():
-        if metric not in out:
-            out[metric] = float(sum(v for _, v in series.buckets))
-    return out

@@ -8,6 +8,7 @@ when unknown); ``explain`` passes a list and gets the reason appended as a sente
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from automation.durations import format_duration
@@ -23,6 +24,7 @@ __all__ = [
     "missing_total_reason",
     "rate_increase",
     "snapshot_increase",
+    "young_post_totals",
 ]
 
 HOUR = timedelta(hours=1)
@@ -151,3 +153,20 @@ def _since_creation(
 def _no_data(lo: datetime, now: datetime) -> str:
     window = format_duration((now - lo).total_seconds())
     return f"no data before {moment_text(lo, now)} for the {window} window"
+
+
+def young_post_totals(
+    totals: Mapping[str, float],
+    hourly: Mapping[str, HourlySeries],
+    created_at: datetime,
+    now: datetime,
+) -> Mapping[str, float]:
+    """For posts younger than 28h the /28hr series holds their whole life, so metrics that
+    /totals does not serve (url_clicks, ...) are known as the sum of their buckets."""
+    if not hourly or now - created_at > timedelta(hours=27):
+        return totals
+    out = dict(totals)
+    for metric, series in hourly.items():
+        if metric not in out:
+            out[metric] = float(sum(v for _, v in series.buckets))
+    return out
