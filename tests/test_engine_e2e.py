@@ -92,7 +92,16 @@ def env(tmp_path: Path) -> Iterator[Env]:
         sandbox.stop()
 
 
-def threshold_rule(env: Env, posts: list[str], *, extra: str = "") -> None:
+def start_below_threshold(env: Env) -> str:
+    """A post under the threshold rule's 100 likes, after the rule's first cycle."""
+    crossing = env.post(20)
+    threshold_rule(env, [crossing])
+    env.open()
+    env.cycle()
+    return crossing
+
+
+def threshold_rule(env: Env, posts: list[str]) -> None:
     ids = ", ".join(f'"{p}"' for p in posts)
     env.write_rules(f"""\
         version: 1
@@ -103,7 +112,7 @@ def threshold_rule(env: Env, posts: list[str], *, extra: str = "") -> None:
             actions:
               - repost: {{as: support}}
               - webhook: {{url: "{env.receiver.url}/hook", secret: team-chat}}
-        {extra}""")
+        """)
 
 
 def test_first_cycle_seeds_posts_already_past_the_threshold(env: Env) -> None:
@@ -138,10 +147,7 @@ def test_a_crossing_fires_exactly_once_with_its_actions(env: Env) -> None:
 
 
 def test_repeated_cycles_and_a_restart_add_nothing(env: Env) -> None:
-    crossing = env.post(20)
-    threshold_rule(env, [crossing])
-    env.open()
-    env.cycle()
+    crossing = start_below_threshold(env)
     env.sandbox.world.set_metric(crossing, "favorites", 120)
     env.cycle()
     env.cycle()
@@ -216,10 +222,7 @@ def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_the_same_key
 ) -> None:
     env.receiver.stop()
     env.receiver = Receiver(Secret(WEBHOOK_SECRETS["team-chat"], "team-chat"), fail_first=2).start()
-    crossing = env.post(20)
-    threshold_rule(env, [crossing])
-    env.open()
-    env.cycle()
+    crossing = start_below_threshold(env)
     env.sandbox.world.set_metric(crossing, "favorites", 101)
     for _ in range(4):
         env.cycle(advance=600)
@@ -237,10 +240,7 @@ def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_the_same_key
 def test_a_dead_webhook_is_kept_and_can_be_retried_by_hand(env: Env) -> None:
     env.receiver.stop()
     env.receiver = Receiver(None, fail_first=1, fail_status=404).start()
-    crossing = env.post(20)
-    threshold_rule(env, [crossing])
-    env.open()
-    env.cycle()
+    crossing = start_below_threshold(env)
     env.sandbox.world.set_metric(crossing, "favorites", 101)
     env.cycle()
     assert env.runtime is not None
@@ -253,13 +253,9 @@ def test_a_dead_webhook_is_kept_and_can_be_retried_by_hand(env: Env) -> None:
 
 
 def test_editing_only_an_action_never_refires(env: Env) -> None:
-    crossing = env.post(20)
-    threshold_rule(env, [crossing])
-    env.open()
-    env.cycle()
+    crossing = start_below_threshold(env)
     env.sandbox.world.set_metric(crossing, "favorites", 150)
     env.cycle()
-    threshold_rule(env, [crossing], extra="")
     text = (
         (env.tmp / "rules" / "rules.yaml")
         .read_text()
@@ -320,10 +316,7 @@ def test_a_deleted_post_stops_being_watched(env: Env) -> None:
 def test_a_broken_rule_edit_is_reported_once_and_the_running_rules_keep_working(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
-    crossing = env.post(20)
-    threshold_rule(env, [crossing])
-    env.open()
-    env.cycle()
+    crossing = start_below_threshold(env)
     rules_file = env.tmp / "rules" / "rules.yaml"
     rules_file.write_text(rules_file.read_text().replace("likes >= 100", "lieks >= 100"))
     with caplog.at_level("ERROR", logger="automation.engine"):
@@ -338,10 +331,7 @@ def test_a_broken_rule_edit_is_reported_once_and_the_running_rules_keep_working(
 
 
 def test_write_limits_survive_a_restart(env: Env) -> None:
-    crossing = env.post(20)
-    threshold_rule(env, [crossing])
-    env.open()
-    env.cycle()
+    crossing = start_below_threshold(env)
     env.sandbox.world.set_metric(crossing, "favorites", 150)
     env.cycle()
     env.close()
