@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from automation.rule_parser import load_rules
-from automation.yaml_loader import load_document
+from automation.rulefiles.rule_parser import load_rules
+from automation.rulefiles.yaml_loader import load_document
 
 FILES = 50
 RULES_PER_FILE = 20

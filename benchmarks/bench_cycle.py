@@ -38,10 +38,10 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from automation.config import load_config
+from automation.config.loader import load_config
 from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox import credentials as cred
-from automation.wiring import open_runtime
+from automation.service.runtime import open_runtime
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CYCLE = timedelta(minutes=5)

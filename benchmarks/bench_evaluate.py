@@ -15,9 +15,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
-from automation.evaluate import CompiledRule, compile_rules
-from automation.facts import HourlySeries, PostFacts, RuleState, Snapshot
-from automation.rules import AllOf, AnyOf, Every, Leaf, Not, Once, Rearm, Rule, Watch
+from automation.core.evaluate import CompiledRule, compile_rules
+from automation.core.facts import HourlySeries, PostFacts, RuleState, Snapshot
+from automation.core.rules import AllOf, AnyOf, Every, Leaf, Not, Once, Rearm, Rule, Watch
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(minutes=5)

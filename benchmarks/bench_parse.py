@@ -13,8 +13,8 @@ import random
 import time
 from datetime import UTC, datetime
 
-from automation.engagement_parse import parse_body, parse_response
-from automation.engagement_plan import EngagementRequest
+from automation.x.engagement_parse import parse_body, parse_response
+from automation.x.engagement_plan import EngagementRequest
 
 METRICS = (
     "impressions",

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from automation.http import BearerAuth, OAuth1Auth
+from automation.config.secret import Secret
 from automation.sandbox import Options, Sandbox, credentials
-from automation.secret import Secret
+from automation.x.http import BearerAuth, OAuth1Auth
 
 TOTALS = "/insights/engagement/totals"
 ALL_TOTALS = [

@@ -2,7 +2,7 @@
 
 The CLI reads the real clock, so the sandbox runs at speed 1.0 (simulated time = real
 time) and a post crosses a threshold when a test sets its metric in the sandbox world.
-Commands run in-process through ``automation.cli.main`` (output captured by pytest's
+Commands run in-process through ``automation.cli.main.main`` (output captured by pytest's
 ``capsys``), or as a child process with ``run_subprocess``.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from automation.cli import main
+from automation.cli.main import main
 from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox import credentials as creds
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automation.config import Account, ApiSettings, AppCredentials, Config
-from automation.secret import Secret
+from automation.config.loader import Account, ApiSettings, AppCredentials, Config
+from automation.config.secret import Secret
 
 
 def make_config() -> Config:

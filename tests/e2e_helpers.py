@@ -22,11 +22,11 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from automation.demo_receiver import Receiver
+from automation.config.secret import Secret
 from automation.sandbox import Options, Sandbox
 from automation.sandbox.config_writer import config_text
 from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
-from automation.secret import Secret
+from automation.sandbox.webhook_receiver import Receiver
 
 __all__ = [
     "BRAND",

@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from automation.durations import format_duration, parse_duration
+from automation.core.durations import format_duration, parse_duration
+from automation.core.rules import Rule
 from automation.rule_tests.model import Expectation, ExpectedAction
 from automation.rule_tests.scope import PathList, TestScope, offset_text, suggest
-from automation.rules import Rule
 
 __all__ = ["read_expectations"]
 

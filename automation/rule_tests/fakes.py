@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from automation.dispatch import Performers
-from automation.engagement_client import FetchResult
-from automation.engagement_plan import EngagementRequest, floor_hour
-from automation.facts import HourlySeries
+from automation.core.facts import HourlySeries
+from automation.engine.dispatch import Performers
 from automation.rule_tests.model import ScriptedPost
-from automation.x_client import DiscoveredPost, Discovery, WriteResult
+from automation.x.engagement_client import FetchResult
+from automation.x.engagement_plan import EngagementRequest, floor_hour
+from automation.x.v2_client import DiscoveredPost, Discovery, WriteResult
 
 __all__ = ["FakeEngagement", "FakeX", "ManualClock", "Performed", "World", "recording_performers"]
 

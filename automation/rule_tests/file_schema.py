@@ -16,9 +16,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from automation.reporter import Reporter
 from automation.rule_tests.scope import PathList
-from automation.schema import describe_value
+from automation.rulefiles.problems import Reporter
+from automation.rulefiles.schema import describe_value
 
 __all__ = ["schema", "validate"]
 
@@ -36,7 +36,11 @@ _REQUIRED_HINTS = {
 
 @cache
 def _schema() -> dict[str, Any]:
-    text = resources.files("automation").joinpath("rule_test_schema.json").read_text("utf-8")
+    text = (
+        resources.files("automation.rule_tests")
+        .joinpath("rule_test_schema.json")
+        .read_text("utf-8")
+    )
     return json.loads(text)
 
 

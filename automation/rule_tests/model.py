@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from automation.core.rules import Rule
 from automation.rule_tests.notation import Series
-from automation.rules import Rule
 
 __all__ = [
     "Expectation",

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from automation.durations import parse_duration
-from automation.facts import post_created_at
-from automation.metrics import canonical
+from automation.core.durations import parse_duration
+from automation.core.facts import post_created_at
+from automation.core.metric_names import canonical
 from automation.rule_tests.model import ScriptedPost
 from automation.rule_tests.notation import NotationProblem, Series, parse_series
 from automation.rule_tests.scope import PathList, TestScope, offset_text, suggest

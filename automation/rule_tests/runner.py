@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from automation.config import Account, ApiSettings, AppCredentials, Config
-from automation.dispatch import Dispatcher
-from automation.engine import Engine, LoadedRules
-from automation.errors import AutomationError, Problem, RuleError
-from automation.evaluate import compile_rules
-from automation.events import ErrorEvent, Event
+from automation.config.loader import Account, ApiSettings, AppCredentials, Config
+from automation.config.secret import Secret
+from automation.core.errors import AutomationError, Problem, RuleError
+from automation.core.evaluate import compile_rules
+from automation.core.rules import Rule, WebhookAction
+from automation.engine.cycle import Engine, LoadedRules
+from automation.engine.dispatch import Dispatcher
+from automation.engine.events import ErrorEvent, Event
 from automation.rule_tests.fakes import (
     FakeEngagement,
     FakeX,
@@ -35,8 +37,6 @@ from automation.rule_tests.fakes import (
 from automation.rule_tests.model import RuleTest, RuleTestFile
 from automation.rule_tests.report import Outcome, judge, write_outcome, write_summary
 from automation.rule_tests.test_file import load_test_file
-from automation.rules import Rule, WebhookAction
-from automation.secret import Secret
 from automation.store.memory import MemoryStore
 
 __all__ = ["ActualAction", "ActualFiring", "Run", "default_files", "run_files", "run_test"]

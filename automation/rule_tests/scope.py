@@ -10,9 +10,9 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from automation.reporter import Reporter
 from automation.rule_tests.model import Where
-from automation.yaml_loader import PathPart, YamlDocument
+from automation.rulefiles.problems import Reporter
+from automation.rulefiles.yaml_loader import PathPart, YamlDocument
 
 __all__ = ["PathList", "TestScope", "offset_text", "suggest"]
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
-from automation.durations import parse_duration
-from automation.rule_parser import parse_rule_file
+from automation.core.durations import parse_duration
+from automation.core.rules import Rule
 from automation.rule_tests.model import Step
 from automation.rule_tests.scope import PathList, TestScope, suggest
-from automation.rules import Rule
-from automation.yaml_loader import parse_document
+from automation.rulefiles.rule_parser import parse_rule_file
+from automation.rulefiles.yaml_loader import parse_document
 
 __all__ = ["poll_times", "read_steps"]
 

@@ -14,19 +14,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from automation.durations import parse_duration
-from automation.errors import Problem, RuleError
-from automation.facts import post_created_at
-from automation.reporter import Reporter
-from automation.rule_parser import load_rules
+from automation.core.durations import parse_duration
+from automation.core.errors import Problem, RuleError
+from automation.core.facts import post_created_at
+from automation.core.rules import Rule
 from automation.rule_tests.expectations import read_expectations
 from automation.rule_tests.file_schema import schema, validate
 from automation.rule_tests.model import RuleTest, RuleTestFile
 from automation.rule_tests.posts import poll_count, read_posts, read_series
 from automation.rule_tests.scope import PathList, TestScope, offset_text
 from automation.rule_tests.steps import poll_times, read_steps
-from automation.rules import Rule
-from automation.yaml_loader import YamlDocument, load_document
+from automation.rulefiles.problems import Reporter
+from automation.rulefiles.rule_parser import load_rules
+from automation.rulefiles.yaml_loader import YamlDocument, load_document
 
 __all__ = ["DEFAULT_START", "load_test_file", "offset_text", "schema"]
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from automation.errors import UsageError
+from automation.core.errors import UsageError
 from automation.sandbox import credentials
 from automation.sandbox.config_writer import write_config as write_config_file
 from automation.sandbox.options import Options

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from automation.metrics import API_METRICS
+from automation.core.metric_names import API_METRICS
 
 __all__ = ["Profile", "draw_profile"]
 

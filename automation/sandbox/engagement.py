@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from automation.metrics import USER_CONTEXT_METRICS
+from automation.core.metric_names import USER_CONTEXT_METRICS
 from automation.sandbox.engagement_request import Grouping, Query
 from automation.sandbox.messages import Reply
 from automation.sandbox.oauth_verify import Caller

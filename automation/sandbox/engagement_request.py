@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from automation.metrics import HOURLY_METRICS, TOTALS_METRICS
+from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
 from automation.sandbox.messages import Reply
 from automation.sandbox.options import Options
 

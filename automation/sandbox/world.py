@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from automation.metrics import API_METRICS
+from automation.core.metric_names import API_METRICS
 from automation.sandbox.clock import SimClock
 from automation.sandbox.credentials import ACCOUNTS
 from automation.sandbox.curves import Profile, draw_profile

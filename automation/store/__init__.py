@@ -3,9 +3,7 @@ action outbox, the request budget and status values, behind the ``Store`` interf
 
 from __future__ import annotations
 
-from automation.store.base import Store
-from automation.store.memory import MemoryStore
-from automation.store.records import (
+from automation.core.records import (
     ACTION_STATUSES,
     BUDGET_KEEP_SECONDS,
     ActionRecord,
@@ -18,6 +16,8 @@ from automation.store.records import (
     RuleVersion,
     WatchedPostRecord,
 )
+from automation.store.base import Store
+from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
 
 __all__ = [

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
-from automation.facts import RuleState, Snapshot
-from automation.store.records import (
+from automation.core.facts import RuleState, Snapshot
+from automation.core.records import (
     AttemptOutcome,
     AttemptRecord,
     CommitResult,

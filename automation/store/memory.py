@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from automation.errors import StoreError
-from automation.facts import RuleState, Snapshot
-from automation.store.records import (
+from automation.core.errors import StoreError
+from automation.core.facts import RuleState, Snapshot
+from automation.core.records import (
     ACTION_STATUSES,
     BUDGET_KEEP_SECONDS,
     ActionRecord,

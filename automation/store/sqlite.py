@@ -19,16 +19,16 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from automation.errors import StoreError
-from automation.facts import RuleState
-from automation.store.migrations import MIGRATIONS
-from automation.store.records import (
+from automation.core.errors import StoreError
+from automation.core.facts import RuleState
+from automation.core.records import (
     BUDGET_KEEP_SECONDS,
     RuleVersion,
     WatchedPostRecord,
     from_epoch,
     to_epoch,
 )
+from automation.store.migrations import MIGRATIONS
 from automation.store.sqlite_connection import guarded
 from automation.store.sqlite_ledger import LedgerQueries, set_version
 from automation.store.sqlite_rows import (

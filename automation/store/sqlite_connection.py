@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from automation.errors import StoreError
+from automation.core.errors import StoreError
 
 __all__ = ["SqliteConnection", "guarded"]
 

@@ -8,8 +8,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from automation.errors import StoreError
-from automation.store.records import (
+from automation.core.errors import StoreError
+from automation.core.records import (
     ACTION_STATUSES,
     AttemptOutcome,
     AttemptRecord,

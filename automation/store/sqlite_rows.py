@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from automation.facts import RuleState
-from automation.store.records import (
+from automation.core.facts import RuleState
+from automation.core.records import (
     ActionRecord,
     FiringRecord,
     HistoryEntry,

@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from automation.facts import Snapshot
-from automation.store.records import compose_snapshots, to_epoch
+from automation.core.facts import Snapshot
+from automation.core.records import compose_snapshots, to_epoch
 from automation.store.sqlite_connection import SqliteConnection, guarded
 from automation.store.sqlite_rows import compact, json_ids, moments
 

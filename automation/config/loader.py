@@ -1,0 +1,437 @@
+"""The config file (``automation.yaml``): its model as frozen values, and its loader.
+
+The loader reads the file with the same strict YAML loader as rule files, resolves
+``${NAME}`` from the environment or from ``$CREDENTIALS_DIRECTORY/NAME`` (systemd
+``LoadCredential=``), and reports every problem with the file, line and key. Secret values
+are wrapped in ``Secret`` and never printed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+
+from automation.config.secret import Secret
+from automation.core.durations import parse_duration
+from automation.core.errors import ConfigError, RuleError
+from automation.rulefiles.yaml_loader import YamlDocument, load_document
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
+    "Account",
+    "ActionSettings",
+    "ApiSettings",
+    "AppCredentials",
+    "Config",
+    "config_path",
+    "config_schema",
+    "load_config",
+    "redactor",
+]
+
+CONFIG_ENV = "AUTOMATION_CONFIG"
+DEFAULT_CONFIG = "automation.yaml"
+DEFAULT_POLL_INTERVAL = 300
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    base_url: str
+    requests_per_minute: int = 60
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    consumer_key: Secret
+    consumer_secret: Secret
+    bearer_token: Secret
+
+
+@dataclass(frozen=True)
+class Account:
+    """An owned account: ``name`` is the short name rules use."""
+
+    name: str
+    user_id: str
+    access_token: Secret
+    access_token_secret: Secret
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    first_retry: int = 10  # seconds; then doubling with jitter
+    max_retry_interval: int = 3600
+    max_attempts: int = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database: Path
+    rules: tuple[Path, ...]
+    poll_interval: int
+    engagement_api: ApiSettings
+    x_api: ApiSettings
+    app: AppCredentials
+    accounts: tuple[Account, ...] = ()
+    webhook_secrets: tuple[tuple[str, Secret], ...] = ()
+    actions: ActionSettings = field(default_factory=ActionSettings)
+
+    def account(self, name: str) -> Account | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+    def account_names(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.accounts)
+
+    def webhook_secret(self, name: str) -> Secret | None:
+        return dict(self.webhook_secrets).get(name)
+
+
+# --------------------------------------------------------------------------- loading
+
+PathParts = tuple[str | int, ...]
+
+_SECRET_FIELDS = {
+    ("app", "consumer_key"),
+    ("app", "consumer_secret"),
+    ("app", "bearer_token"),
+    ("accounts", "*", "access_token"),
+    ("accounts", "*", "access_token_secret"),
+    ("webhook_secrets", "*"),
+}
+_OPTIONAL_SECTIONS = ("accounts", "webhook_secrets", "actions")
+# ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
+_REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_FORMATS = FormatChecker()
+
+
+@_FORMATS.checks("http-url")
+def _is_http_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+
+
+def config_schema() -> dict[str, Any]:
+    """The config file's JSON Schema (Draft 2020-12)."""
+    text = resources.files("automation.config").joinpath("config_schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+_VALIDATOR = Draft202012Validator(config_schema(), format_checker=_FORMATS)
+
+
+def config_path(cli_value: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """``--config``, else ``$AUTOMATION_CONFIG``, else ``./automation.yaml``."""
+    env = os.environ if env is None else env
+    return Path(cli_value or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(
+    path: Path, *, env: Mapping[str, str] | None = None, names_only: bool = False
+) -> Config:
+    """Read, resolve and validate the config file, or raise ConfigError (exit code 2).
+
+    Every problem found is reported at once, each as ``FILE:LINE: KEY: MESSAGE``.
+    ``names_only`` is for ``check``, which cross-checks account and secret *names*: a
+    secret that is not set where check runs (a marketer's laptop) is then not an error,
+    and its value is a placeholder.
+    """
+    path = Path(path)
+    env = os.environ if env is None else env
+    try:
+        doc = load_document(path)
+    except RuleError as exc:
+        raise _config_error(
+            str(path), [_Issue(p.line, "", p.message) for p in exc.problems if p.is_error]
+        ) from None
+    return _Loader(doc, path, env, names_only=names_only).load()
+
+
+def redactor(config: Config) -> Callable[[str], str]:
+    """A function that replaces every secret value of ``config`` in a text with ``***``."""
+    values = sorted({s.reveal() for s in _secrets(config) if s.reveal()}, key=len, reverse=True)
+    if not values:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(v) for v in values))
+    return lambda text: pattern.sub("***", text)
+
+
+def _secrets(config: Config) -> Iterator[Secret]:
+    yield config.app.consumer_key
+    yield config.app.consumer_secret
+    yield config.app.bearer_token
+    for account in config.accounts:
+        yield account.access_token
+        yield account.access_token_secret
+    for _, secret in config.webhook_secrets:
+        yield secret
+
+
+@dataclass(frozen=True, order=True)
+class _Issue:
+    line: int
+    key: str
+    message: str
+
+    def text(self) -> str:
+        return f"{self.key}: {self.message}" if self.key else self.message
+
+
+def _config_error(name: str, issues: Sequence[_Issue]) -> ConfigError:
+    issues = sorted(set(issues)) or [_Issue(1, "", "cannot be used")]
+    first, rest = issues[0], issues[1:]
+    message = "\n".join([first.text(), *(f"{name}:{i.line}: {i.text()}" for i in rest)])
+    return ConfigError(message, path=name, line=first.line, key=first.key)
+
+
+def _dotted(parts: Sequence[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _is_secret(parts: Sequence[str | int]) -> bool:
+    def matches(pattern: tuple[str, ...]) -> bool:
+        return len(parts) == len(pattern) and all(
+            p in ("*", q) for p, q in zip(pattern, parts, strict=True)
+        )
+
+    return any(matches(pattern) for pattern in _SECRET_FIELDS)
+
+
+class _Loader:
+    """One load of one file: collects every issue, then builds the Config."""
+
+    def __init__(
+        self, doc: YamlDocument, path: Path, env: Mapping[str, str], *, names_only: bool = False
+    ) -> None:
+        self.doc, self.path, self.env = doc, path, env
+        self.names_only = names_only
+        self.name = str(path)
+        self.issues: list[_Issue] = []
+        self.sources: dict[PathParts, str] = {}  # path of a lone reference -> "${NAME}"
+        self.substituted: dict[PathParts, str] = {}  # path -> the references it used
+        self.unresolved: set[PathParts] = set()
+
+    def load(self) -> Config:
+        data = self.doc.data
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if not (k in _OPTIONAL_SECTIONS and v is None)}
+        data = self._substitute(data, ())
+        for error in _VALIDATOR.iter_errors(data):
+            self._schema_issue(error)
+        if self.issues:
+            raise _config_error(self.name, self.issues)
+        return self._build(data)
+
+    def _issue(self, parts: PathParts, message: str, *, key: bool = False) -> None:
+        line, _ = self.doc.position(list(parts), key=key)
+        self.issues.append(_Issue(line, _dotted(parts), message))
+
+    # ----------------------------------------------------------------- ${NAME}
+
+    def _substitute(self, value: Any, parts: PathParts) -> Any:
+        if isinstance(value, dict):
+            return {k: self._substitute(v, (*parts, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._substitute(v, (*parts, i)) for i, v in enumerate(value)]
+        if not isinstance(value, str) or "$" not in value:
+            return value
+        names: list[str] = []
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            name = match.group(1)
+            if name is None or not _NAME.fullmatch(name):
+                shown = "" if _is_secret(parts) else f" {match.group(0)!r}"
+                self._issue(
+                    parts,
+                    f"bad variable reference{shown}: write ${{NAME}} with letters, digits and '_'",
+                )
+                self.unresolved.add(parts)
+                return match.group(0)
+            names.append(name)
+            resolved = self._lookup(name, parts)
+            return match.group(0) if resolved is None else resolved
+
+        result = _REFERENCE.sub(replace, value)
+        if names:
+            self.substituted[parts] = ", ".join(f"${{{n}}}" for n in names)
+        if len(names) == 1 and value.strip() == f"${{{names[0]}}}":
+            self.sources[parts] = f"${{{names[0]}}}"
+        return result
+
+    def _lookup(self, name: str, parts: PathParts) -> str | None:
+        if name in self.env:
+            return self.env[name]
+        directory = self.env.get("CREDENTIALS_DIRECTORY")
+        if directory:
+            file = Path(directory) / name
+            try:
+                text = file.read_text("utf-8")
+            except FileNotFoundError:
+                pass
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+                self._issue(parts, f"${{{name}}}: cannot read {file}: {reason}")
+                self.unresolved.add(parts)
+                return None
+            else:
+                return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+        if self.names_only and _is_secret(parts):
+            return f"(unset {name})"
+        self._issue(
+            parts,
+            f"${{{name}}} is not set: set the environment variable {name}, or provide the "
+            f"file {name} in $CREDENTIALS_DIRECTORY (systemd LoadCredential={name}:FILE)",
+        )
+        self.unresolved.add(parts)
+        return None
+
+    # ----------------------------------------------------------------- schema errors
+
+    def _schema_issue(self, error: ValidationError) -> None:
+        parts: PathParts = tuple(error.absolute_path)
+        if any(parts[: len(u)] == u for u in self.unresolved):
+            return  # already reported as an unset variable
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        if error.validator == "additionalProperties":
+            known = sorted(schema.get("properties", {}))
+            for extra in sorted(set(error.instance) - set(known)):
+                self._issue((*parts, extra), _unknown_key(str(extra), known), key=True)
+        elif error.validator == "required":
+            line, _ = self.doc.position(list(parts), key=bool(parts))
+            for missing in error.validator_value:
+                if missing not in error.instance:
+                    self.issues.append(
+                        _Issue(line, _dotted((*parts, missing)), "missing; it is required")
+                    )
+        elif "propertyNames" in error.relative_schema_path:
+            name = error.instance
+            self._issue(
+                (*parts, name),
+                f"{name!r} is not a valid name: expected {schema.get('x-expected', 'a name')}",
+                key=True,
+            )
+        else:
+            expected = schema.get("x-expected", error.message)
+            # A value that came from the environment or a credential file is never quoted:
+            # it may be a secret put in the wrong place.
+            source = self.substituted.get(parts)
+            secret = schema.get("x-secret", False) or _is_secret(parts) or source is not None
+            text = schema.get("type") == "string"
+            got = _describe(error.instance, secret=secret, wants_text=text)
+            got += f" from {source}" if source else ""
+            self._issue(parts, f"expected {expected}, got {got}")
+
+    # ----------------------------------------------------------------- building
+
+    def _path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.path.absolute().parent / path
+
+    def _secret(self, parts: PathParts, value: str) -> Secret:
+        source = self.sources.get(parts, f"{_dotted(parts)} in {self.name}")
+        return Secret(value, source=source)
+
+    def _build(self, data: dict[str, Any]) -> Config:
+        app = data["app"]
+        accounts = data.get("accounts") or {}
+        secrets = data.get("webhook_secrets") or {}
+        actions = data.get("actions") or {}
+        return Config(
+            path=self.path.absolute(),
+            database=self._path(data["database"]),
+            rules=tuple(self._path(item) for item in data["rules"]),
+            poll_interval=_seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL),
+            engagement_api=_api(data["engagement_api"]),
+            x_api=_api(data["x_api"]),
+            app=AppCredentials(
+                **{k: self._secret(("app", k), v) for k, v in app.items()},
+            ),
+            accounts=tuple(
+                Account(
+                    name=name,
+                    user_id=item["user_id"],
+                    access_token=self._secret(
+                        ("accounts", name, "access_token"), item["access_token"]
+                    ),
+                    access_token_secret=self._secret(
+                        ("accounts", name, "access_token_secret"), item["access_token_secret"]
+                    ),
+                )
+                for name, item in accounts.items()
+            ),
+            webhook_secrets=tuple(
+                (name, self._secret(("webhook_secrets", name), value))
+                for name, value in secrets.items()
+            ),
+            actions=ActionSettings(
+                first_retry=_seconds(actions.get("first_retry"), ActionSettings.first_retry),
+                max_attempts=actions.get("max_attempts", ActionSettings.max_attempts),
+            ),
+        )
+
+
+def _seconds(value: str | None, default: int) -> int:
+    seconds = parse_duration(value) if value is not None else None
+    return default if seconds is None else seconds
+
+
+def _api(section: dict[str, Any]) -> ApiSettings:
+    timeout = section.get("timeout", ApiSettings.timeout)
+    if isinstance(timeout, str):
+        timeout = _seconds(timeout, int(ApiSettings.timeout))
+    return ApiSettings(
+        base_url=section["base_url"].rstrip("/"),
+        requests_per_minute=section.get("requests_per_minute", ApiSettings.requests_per_minute),
+        timeout=float(timeout),
+    )
+
+
+def _unknown_key(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean {close[0]!r}?"
+    if known:
+        return f"unknown key; expected one of: {', '.join(known)}"
+    return "unknown key"
+
+
+def _describe(value: Any, *, secret: bool, wants_text: bool) -> str:
+    """How a wrong value is shown in a message; secret values are never shown."""
+    if value is None:
+        return "nothing (the value is empty)"
+    if isinstance(value, bool):
+        return "true/false" if secret else f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, int | float):
+        if secret:
+            return "a number"
+        return f"{value} without quotes" if wants_text else f"{value}"
+    if isinstance(value, str):
+        if secret:
+            return "an empty string" if not value else "text of the wrong form"
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    return type(value).__name__

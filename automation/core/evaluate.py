@@ -1,0 +1,405 @@
+"""The evaluation core: a rule compiled once into closures, then evaluated per post.
+
+``CompiledRule.evaluate`` is the hot path the engine calls for every (rule, post) at every
+poll. It returns None when nothing happens and the stored state would not change, so the
+engine writes nothing, and it builds no trace, reason or state object on that path.
+Whenever something might happen it hands over to ``policies.step``, the same decision
+function ``explain`` uses, so the two can never disagree. No I/O and no clock: ``now`` is
+always an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from automation.core.conditions import (
+    CompiledLeaf,
+    Getter,
+    Test,
+    compile_condition,
+    compiled_leaves,
+    describe,
+    format_number,
+    leaf_traces,
+    tree_truth,
+    value_getter,
+)
+from automation.core.durations import format_duration
+from automation.core.errors import Problem, RuleError
+from automation.core.facts import Decision, LeafTrace, Outcome, PostFacts, RuleState, Truth
+from automation.core.metric_names import API_METRICS, DERIVED
+from automation.core.policies import Step, fresh_state, step
+from automation.core.rules import OPERATORS, Every, Once, Rearm, Rule, condition_metrics
+from automation.core.timetext import moment_text
+
+__all__ = ["CompiledRule", "Needs", "compile_rule", "compile_rules", "needs"]
+
+Evaluate = Callable[..., Decision | None]
+_TRUTH = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}
+_BOOL = {Truth.TRUE: True, Truth.FALSE: False, Truth.UNKNOWN: None}
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a set of rules needs fetched: current totals, hourly series, and how far back."""
+
+    totals_metrics: frozenset[str]
+    window_metrics: frozenset[str]
+    max_window: int
+
+
+class CompiledRule:
+    """A rule ready to evaluate. ``evaluate(facts, state, now, *, seeding)`` is a closure
+    stored on the instance, so calling it costs no method binding."""
+
+    __slots__ = (
+        "_description",
+        "_every_getter",
+        "_every_name",
+        "_fresh",
+        "_leaves",
+        "_max_age",
+        "_metric_getters",
+        "evaluate",
+        "fingerprint",
+        "max_window",
+        "rule",
+        "totals_metrics",
+        "window_metrics",
+    )
+
+    def __init__(self, rule: Rule) -> None:
+        _check(rule)
+        self.rule = rule
+        self.fingerprint = rule.fingerprint
+        leaves = condition_metrics(rule.when)
+        every = rule.fire if isinstance(rule.fire, Every) else None
+        self.totals_metrics = frozenset(
+            name
+            for metric in [*(leaf.metric for leaf in leaves), *([every.metric] if every else [])]
+            for name in _expand(metric)
+        )
+        self.window_metrics = frozenset(
+            name for leaf in leaves if leaf.over for name in _expand(leaf.metric)
+        )
+        self.max_window = max((leaf.over or 0 for leaf in leaves), default=0)
+        self._fresh = RuleState(fingerprint=self.fingerprint)
+        self._max_age = timedelta(seconds=rule.watch.max_age)
+        self._leaves: tuple[CompiledLeaf, ...] = compiled_leaves(rule.when)
+        self._description = describe(rule.when)
+        self._every_name = (every.written or every.metric) if every else ""
+        self._every_getter: Getter | None = value_getter(every.metric) if every else None
+        self._metric_getters = _metric_getters(rule)
+        self.evaluate: Evaluate = _hot_path(self, compile_condition(rule.when))
+
+    def __repr__(self) -> str:
+        return f"CompiledRule({self.rule.id!r}, fingerprint={self.fingerprint!r})"
+
+    # --- shared by both paths -----------------------------------------------------------
+
+    def _step(
+        self, facts: PostFacts, state: RuleState, now: datetime, truth: bool | None, seeding: bool
+    ) -> Step:
+        every_value = self._every_getter(facts, now, None) if self._every_getter else None
+        return step(
+            self.rule.fire,
+            self.rule.for_,
+            state,
+            truth,
+            now,
+            seeding=seeding,
+            every_value=every_value,
+            every_name=self._every_name,
+        )
+
+    def _decide(
+        self,
+        facts: PostFacts,
+        state: RuleState | None,
+        now: datetime,
+        seeding: bool,
+        truth: bool | None,
+    ) -> Decision | None:
+        """The hot path's hand-over once something may happen or change."""
+        start = state if state is not None else self._fresh
+        result = self._step(facts, start, now, truth, seeding)
+        if result.outcome is Outcome.NOTHING and result.state == start:
+            return None
+        trace: tuple[LeafTrace, ...] = ()
+        reason = ""
+        if result.outcome is Outcome.FIRE or result.outcome is Outcome.SEED:
+            # Rare and worth a log line: say why, with the values that decided it.
+            trace = leaf_traces(self._leaves, facts, now)
+            reason = self._reason(result, _TRUTH[truth], trace)
+        return Decision(
+            outcome=result.outcome,
+            state=result.state,
+            truth=_TRUTH[truth],
+            trace=trace,
+            key=result.key,
+            milestone=result.milestone,
+            metrics=self._metrics(facts, now),
+            reason=reason,
+        )
+
+    def _metrics(self, facts: PostFacts, now: datetime) -> MappingProxyType:
+        values = {}
+        for name, getter in self._metric_getters:
+            value = getter(facts, now, None)
+            if value is not None:
+                values[name] = value
+        return MappingProxyType(values)
+
+    # --- explain ------------------------------------------------------------------------
+
+    def explain(
+        self, facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool = False
+    ) -> Decision:
+        """A full account of one evaluation: every leaf traced, and a sentence saying why."""
+        start = fresh_state(state, self.fingerprint)
+        trace = leaf_traces(self._leaves, facts, now)
+        truth = tree_truth(self.rule.when, iter(t.truth for t in trace))
+        metrics = self._metrics(facts, now)
+        idle = self._idle_reason(facts, now)
+        if idle:
+            return Decision(Outcome.NOTHING, start, truth, trace, metrics=metrics, reason=idle)
+        result = self._step(facts, start, now, _BOOL[truth], seeding)
+        return Decision(
+            outcome=result.outcome,
+            state=result.state,
+            truth=truth,
+            trace=trace,
+            key=result.key,
+            milestone=result.milestone,
+            metrics=metrics,
+            reason=self._reason(result, truth, trace),
+        )
+
+    def _idle_reason(self, facts: PostFacts, now: datetime) -> str:
+        if not self.rule.enabled:
+            return "disabled"
+        if facts.created_at < now - self._max_age:
+            age = format_duration(self.rule.watch.max_age)
+            return f"older than max_age {age} (created {moment_text(facts.created_at, now)})"
+        return ""
+
+    def _reason(self, result: Step, truth: Truth, trace: tuple[LeafTrace, ...]) -> str:
+        if result.outcome is Outcome.FIRE:
+            return f"fired: {self._why_fired(result, trace)}"
+        if result.outcome is Outcome.SEED:
+            return (
+                f"seeded: {self._why_fired(result, trace)}; the rule is new or changed, so this"
+                " post is recorded as seen and not fired"
+            )
+        if result.note:
+            return result.note
+        return (
+            f"not fired: {self._description} is {truth.value}{_details(truth, self._leaves, trace)}"
+        )
+
+    def _why_fired(self, result: Step, trace: tuple[LeafTrace, ...]) -> str:
+        held = f" for {format_duration(self.rule.for_)}" if self.rule.for_ else ""
+        condition = f"{self._description} is true{held}{_details(Truth.TRUE, self._leaves, trace)}"
+        if isinstance(self.rule.fire, Every):
+            reached = f"{self._every_name} reached {result.milestone} (every {self.rule.fire.n})"
+            return reached if self.rule.when is None else f"{reached}; {condition}"
+        return condition
+
+
+def _details(truth: Truth, leaves: tuple[CompiledLeaf, ...], trace: tuple[LeafTrace, ...]) -> str:
+    """Known values for a true or false result; the reasons for an unknown one."""
+    if truth is Truth.UNKNOWN:
+        reasons = [t.reason for t in trace if t.truth is Truth.UNKNOWN and t.reason]
+        return f" ({'; '.join(dict.fromkeys(reasons))})" if reasons else ""
+    values = dict.fromkeys(
+        f"{leaf.label}={format_number(t.value)}"
+        for leaf, t in zip(leaves, trace, strict=True)
+        if t.value is not None
+    )
+    return f" ({', '.join(values)})" if values else ""
+
+
+def _expand(metric: str) -> tuple[str, ...]:
+    return DERIVED.get(metric, (metric,))
+
+
+def _metric_getters(rule: Rule) -> tuple[tuple[str, Getter], ...]:
+    """The values a firing reports, by the names the rule wrote (windows report totals)."""
+    named: dict[str, Getter] = {}
+    for leaf in condition_metrics(rule.when):
+        name = leaf.written or leaf.metric
+        named.setdefault(name, value_getter(leaf.metric, None, name))
+    if isinstance(rule.fire, Every):
+        name = rule.fire.written or rule.fire.metric
+        named.setdefault(name, value_getter(rule.fire.metric, None, name))
+    return tuple(named.items())
+
+
+def _check(rule: Rule) -> None:
+    """Refuse models the parser should never produce, rather than evaluate them wrongly."""
+    problems = []
+    where = rule.pos
+    if rule.when is None and not isinstance(rule.fire, Every):
+        problems.append(f"rule {rule.id!r} has no condition; only `fire: every` may leave it out")
+    if isinstance(rule.fire, Every) and rule.fire.n <= 0:
+        problems.append(f"rule {rule.id!r}: `every` must be a positive integer")
+    metrics = [leaf.metric for leaf in condition_metrics(rule.when)]
+    if isinstance(rule.fire, Every):
+        metrics.append(rule.fire.metric)
+    for metric in metrics:
+        if metric not in API_METRICS and metric not in DERIVED:
+            problems.append(f"rule {rule.id!r}: unknown metric {metric!r}")
+    for leaf in condition_metrics(rule.when):
+        if leaf.op not in OPERATORS:
+            problems.append(f"rule {rule.id!r}: unknown comparison {leaf.op!r}")
+    if problems:
+        raise RuleError([Problem(where.path, where.line, where.column, p) for p in problems])
+
+
+# --- the hot path ---------------------------------------------------------------------------
+# The three paths repeat their opening (the state if current, the max_age cut-off memoised
+# per ``now``) on purpose: a shared helper costs a call per evaluation, about 5% of
+# benchmarks/bench_evaluate.py, so keep the copies in step by hand.
+
+
+def _hot_path(compiled: CompiledRule, test: Test) -> Evaluate:
+    rule = compiled.rule
+    if not rule.enabled:
+        return _idle
+    if isinstance(rule.fire, Once):
+        return _once_path(compiled, test)
+    if isinstance(rule.fire, Every):
+        return _every_path(compiled, test)
+    if isinstance(rule.fire, Rearm):
+        return _rearm_path(compiled, test)
+    raise TypeError(f"unknown firing policy {rule.fire!r}")
+
+
+def _idle(facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool) -> None:
+    return None
+
+
+def _once_path(compiled: CompiledRule, test: Test) -> Evaluate:
+    """Done posts and false conditions leave at once; with no ``for`` nothing else changes."""
+    fingerprint, max_age, decide = compiled.fingerprint, compiled._max_age, compiled._decide
+    memo: tuple = (None, None)
+
+    def evaluate(
+        facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool
+    ) -> Decision | None:
+        nonlocal memo
+        if state is not None and state.fingerprint == fingerprint:
+            if state.done:
+                return None
+            held = state.holding_since
+        else:
+            state = held = None
+        cut = memo
+        if cut[0] is not now:
+            cut = memo = (now, now - max_age)
+        if facts.created_at < cut[1]:
+            return None
+        truth = test(facts, facts.totals, now)
+        if truth is not True and held is None:
+            return None
+        return decide(facts, state, now, seeding, truth)
+
+    return evaluate
+
+
+def _every_path(compiled: CompiledRule, test: Test) -> Evaluate:
+    """Leaves early unless the metric passed a new multiple or a ``for`` period changes."""
+    fingerprint, max_age, decide = compiled.fingerprint, compiled._max_age, compiled._decide
+    every = compiled.rule.fire
+    assert isinstance(every, Every)
+    n, metric, timed = every.n, every.metric, compiled.rule.for_ > 0
+    getter = compiled._every_getter if metric in DERIVED else None
+    memo: tuple = (None, None)
+
+    def evaluate(
+        facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool
+    ) -> Decision | None:
+        nonlocal memo
+        if state is not None and state.fingerprint == fingerprint:
+            held, milestone = state.holding_since, state.milestone
+        else:
+            state = held = None
+            milestone = 0
+        cut = memo
+        if cut[0] is not now:
+            cut = memo = (now, now - max_age)
+        if facts.created_at < cut[1]:
+            return None
+        totals = facts.totals
+        truth = test(facts, totals, now)
+        if truth is not True:
+            if held is None:
+                return None
+        elif held is not None or not timed:
+            value = getter(facts, now, None) if getter else totals.get(metric)
+            if value is None:
+                return None
+            reached = value // n * n
+            if reached < n or reached <= milestone:
+                return None
+        return decide(facts, state, now, seeding, truth)
+
+    return evaluate
+
+
+def _rearm_path(compiled: CompiledRule, test: Test) -> Evaluate:
+    """Leaves early while the truth stays what it was and no ``for`` period changes."""
+    fingerprint, max_age, decide = compiled.fingerprint, compiled._max_age, compiled._decide
+    timed = compiled.rule.for_ > 0
+    memo: tuple = (None, None)
+
+    def evaluate(
+        facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool
+    ) -> Decision | None:
+        nonlocal memo
+        if state is not None and state.fingerprint == fingerprint:
+            held, last = state.holding_since, state.last_truth
+        else:
+            state = held = last = None
+        cut = memo
+        if cut[0] is not now:
+            cut = memo = (now, now - max_age)
+        if facts.created_at < cut[1]:
+            return None
+        truth = test(facts, facts.totals, now)
+        if truth is None:
+            if held is None:
+                return None
+        elif truth is False:
+            if last is False and held is None:
+                return None
+        elif last is True and (held is not None or not timed):
+            return None
+        return decide(facts, state, now, seeding, truth)
+
+    return evaluate
+
+
+# --- many rules -----------------------------------------------------------------------------
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    """Compile ``rule`` once; raises RuleError for a model no rule file can produce."""
+    return CompiledRule(rule)
+
+
+def compile_rules(rules: Iterable[Rule]) -> tuple[CompiledRule, ...]:
+    return tuple(CompiledRule(rule) for rule in rules)
+
+
+def needs(compiled: Sequence[CompiledRule]) -> Needs:
+    """What the enabled rules need fetched (a disabled rule is idle and needs nothing)."""
+    active = [c for c in compiled if c.rule.enabled]
+    return Needs(
+        totals_metrics=frozenset().union(*(c.totals_metrics for c in active)),
+        window_metrics=frozenset().union(*(c.window_metrics for c in active)),
+        max_window=max((c.max_window for c in active), default=0),
+    )

@@ -1,0 +1,213 @@
+"""The values the store takes and gives back: frozen records, never rows or dicts.
+
+Both stores (memory and SQLite) speak only these, so the engine and the command line never
+see a database row. Times are timezone-aware UTC datetimes; the helpers here are the one
+place where they are checked and turned into the epoch seconds SQLite keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from automation.core.errors import StoreError
+from automation.core.facts import EMPTY, RuleState, Snapshot
+
+__all__ = [
+    "ACTION_STATUSES",
+    "BUDGET_KEEP_SECONDS",
+    "ActionRecord",
+    "ActionStatus",
+    "AttemptOutcome",
+    "AttemptRecord",
+    "CommitResult",
+    "CycleWrite",
+    "FiringKind",
+    "FiringRecord",
+    "HistoryEntry",
+    "OutboxItem",
+    "PostSource",
+    "RuleVersion",
+    "WatchedPostRecord",
+    "check_attempt",
+    "compose_snapshots",
+    "from_epoch",
+    "to_epoch",
+    "utc",
+]
+
+PostSource = Literal["timeline", "explicit"]
+FiringKind = Literal["fired", "seeded"]
+ActionStatus = Literal["pending", "sent", "dead"]
+AttemptOutcome = Literal["sent", "retry", "dead"]
+ACTION_STATUSES: tuple[ActionStatus, ...] = ("pending", "sent", "dead")
+
+# The longest request-budget window is a day (X API v2 action limits); keep a little more.
+BUDGET_KEEP_SECONDS = 26 * 3600.0
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive datetime is refused because its zone would be a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} given to the store; pass UTC")
+    return moment.astimezone(UTC)
+
+
+def to_epoch(moment: datetime) -> float:
+    """Seconds since the epoch: compact, ordered, and exact to the microsecond on the way back."""
+    return utc(moment).timestamp()
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+@dataclass(frozen=True)
+class WatchedPostRecord:
+    """A post the engine polls. ``account`` is the owned account that wrote it, else None;
+    ``unavailable_at`` is set once the API said the post is gone (deleted, protected)."""
+
+    post_id: str
+    account: str | None
+    created_at: datetime
+    source: PostSource
+    first_seen: datetime
+    unavailable_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    """The fingerprint a rule has now, and since when: firings before ``since`` belong to an
+    older version of the rule, which is how a changed rule is seeded instead of fired."""
+
+    fingerprint: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """One action of a firing, as the engine rendered it. ``payload`` is JSON text that names
+    secrets but never holds their values, so it is safe on disk."""
+
+    index: int
+    kind: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class FiringRecord:
+    """A firing (or a seeding) of a rule for a post. ``id`` is made by the engine and becomes
+    the prefix of its actions' ids and idempotency keys."""
+
+    id: str
+    rule_id: str
+    post_id: str
+    key: str
+    kind: FiringKind
+    at: datetime
+    milestone: int | None = None
+    metrics: Mapping[str, float] = field(default_factory=lambda: EMPTY)
+    actions: tuple[ActionRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class CycleWrite:
+    """Everything one evaluation cycle persists, written in one transaction so that a state
+    never advances without its firing, nor a firing exist without its queued actions."""
+
+    at: datetime
+    states: tuple[tuple[str, str, RuleState], ...] = ()  # (rule_id, post_id, state)
+    firings: tuple[FiringRecord, ...] = ()
+    rule_versions: tuple[tuple[str, str], ...] = ()  # (rule_id, fingerprint)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """Which firings were recorded and which were already in the ledger (their actions were
+    not queued again), and the ids of the actions queued."""
+
+    new: tuple[str, ...] = ()
+    duplicate: tuple[str, ...] = ()
+    queued: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One action in the outbox. ``id`` is ``<firing id>.<index>``, the idempotency key."""
+
+    id: str
+    firing_id: str
+    rule_id: str
+    post_id: str
+    index: int
+    kind: str
+    payload: str
+    status: ActionStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One try at performing an action, kept so ``actions`` can show what went wrong."""
+
+    action_id: str
+    number: int
+    at: datetime
+    outcome: AttemptOutcome
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A firing as ``history`` shows it: the firing (with the actions it queued), whether it
+    was rearmed, and where each of its actions stands."""
+
+    firing: FiringRecord
+    rearmed_at: datetime | None = None
+    actions: tuple[OutboxItem, ...] = field(default=())
+
+
+def compose_snapshots(
+    baseline: Mapping[str, tuple[datetime, float]],
+    changes: Iterable[tuple[datetime, str, float]],
+) -> tuple[Snapshot, ...]:
+    """Full snapshots from per-metric history, as both stores keep it.
+
+    ``baseline`` maps each metric to its last (time, value) at or before the window start;
+    ``changes`` are later (time, metric, value) rows in time order. Each snapshot carries
+    every value known at its time, which is what windowed conditions compare against.
+    """
+    values = {metric: value for metric, (_, value) in baseline.items()}
+    out: list[Snapshot] = []
+    if baseline:
+        out.append(Snapshot(at=max(at for at, _ in baseline.values()), values=dict(values)))
+    pending_at: datetime | None = None
+    for at, metric, value in changes:
+        if pending_at is not None and at != pending_at:
+            out.append(Snapshot(at=pending_at, values=dict(values)))
+        values[metric] = value
+        pending_at = at
+    if pending_at is not None:
+        out.append(Snapshot(at=pending_at, values=dict(values)))
+    return tuple(out)
+
+
+def check_attempt(
+    item: OutboxItem, outcome: AttemptOutcome, next_attempt_at: datetime | None
+) -> datetime | None:
+    """The next due time after this attempt; refuses impossible transitions."""
+    if item.status != "pending":
+        raise StoreError(f"action {item.id!r} is {item.status}, not pending")
+    if outcome not in ("sent", "retry", "dead"):
+        raise StoreError(f"unknown attempt outcome {outcome!r}")
+    if outcome != "retry":
+        return None
+    if next_attempt_at is None:
+        raise StoreError(f"a retry of action {item.id!r} needs next_attempt_at")
+    return utc(next_attempt_at)

@@ -1,0 +1,275 @@
+"""The rule model: what a rule file means, as frozen values.
+
+Parsing (``rule_parser``) produces these; the evaluator (``evaluate``) compiles them; the
+engine stores their ``fingerprint``. Nothing here does I/O. Durations are whole seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from automation.core.durations import format_duration
+from automation.core.templates import Template
+
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "Action",
+    "AllOf",
+    "AnyOf",
+    "Condition",
+    "Every",
+    "FirePolicy",
+    "JsonObject",
+    "Leaf",
+    "LikeAction",
+    "LogAction",
+    "Not",
+    "Once",
+    "Position",
+    "QuoteAction",
+    "Rearm",
+    "ReplyAction",
+    "RepostAction",
+    "Rule",
+    "Watch",
+    "WebhookAction",
+    "condition_metrics",
+]
+
+DEFAULT_MAX_AGE = 7 * 86400
+OPERATORS = ("gte", "gt", "lte", "lt", "eq")
+OPERATOR_SYMBOLS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "eq": "=="}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where something was written: 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+_NOWHERE = Position("", 0, 0)
+
+
+# --- conditions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """``metric op threshold``, or with ``over`` the metric's increase within that window.
+
+    ``metric`` is canonical (aliases resolved); ``written`` is what the author wrote, for
+    traces and messages.
+    """
+
+    metric: str
+    op: str
+    threshold: float
+    over: int | None = None
+    written: str = ""
+    pos: Position = field(default=_NOWHERE, compare=False)
+
+    def describe(self) -> str:
+        name = self.written or self.metric
+        window = f" over {_fmt_seconds(self.over)}" if self.over else ""
+        return f"{name}{window} {OPERATOR_SYMBOLS[self.op]} {_fmt_number(self.threshold)}"
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Condition, ...]
+    pos: Position = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+    pos: Position = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+    pos: Position = field(default=_NOWHERE, compare=False)
+
+
+Condition = Leaf | AllOf | AnyOf | Not
+
+
+def condition_metrics(cond: Condition | None) -> tuple[Leaf, ...]:
+    """Every leaf of a condition, in order."""
+    if cond is None:
+        return ()
+    if isinstance(cond, Leaf):
+        return (cond,)
+    if isinstance(cond, Not):
+        return condition_metrics(cond.item)
+    return tuple(leaf for item in cond.items for leaf in condition_metrics(item))
+
+
+# --- firing policies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Once:
+    """At most once per rule and post, ever (the default)."""
+
+
+@dataclass(frozen=True)
+class Every:
+    """Each new multiple of ``n`` of ``metric`` (canonical); a jump fires once, for the highest."""
+
+    n: int
+    metric: str
+    written: str = ""
+
+
+@dataclass(frozen=True)
+class Rearm:
+    """On every false→true change of the condition, at most once per ``cooldown`` seconds."""
+
+    cooldown: int = 0
+
+
+FirePolicy = Once | Every | Rearm
+
+
+# --- watch --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Which posts a rule looks at: recent originals of owned accounts, plus explicit IDs.
+
+    ``owner`` names the owned account that wrote ``posts``; without it they are public.
+    """
+
+    accounts: tuple[str, ...] = ()
+    posts: tuple[str, ...] = ()
+    owner: str | None = None
+    max_age: int = DEFAULT_MAX_AGE
+
+
+# --- actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepostAction:
+    as_account: str
+    kind: str = "repost"
+
+
+@dataclass(frozen=True)
+class LikeAction:
+    as_account: str
+    kind: str = "like"
+
+
+@dataclass(frozen=True)
+class ReplyAction:
+    as_account: str
+    text: Template
+    kind: str = "reply"
+
+
+@dataclass(frozen=True)
+class QuoteAction:
+    as_account: str
+    text: Template
+    kind: str = "quote"
+
+
+@dataclass(frozen=True)
+class JsonObject:
+    """A JSON object in a webhook body, frozen: ``items`` keeps the author's key order.
+
+    A distinct type (rather than a tuple of pairs) keeps ``{}`` apart from ``[]`` and an
+    object apart from a list of two-item lists."""
+
+    items: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class WebhookAction:
+    """``body`` is a JSON value whose strings are Templates, objects JsonObject and arrays
+    tuples."""
+
+    url: Template
+    body: Any = None
+    headers: tuple[tuple[str, Template], ...] = ()
+    secret: str | None = None
+    timeout: float = 10.0
+    kind: str = "webhook"
+
+
+@dataclass(frozen=True)
+class LogAction:
+    message: Template
+    kind: str = "log"
+
+
+Action = RepostAction | LikeAction | ReplyAction | QuoteAction | WebhookAction | LogAction
+
+
+# --- the rule -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    watch: Watch
+    when: Condition | None
+    fire: FirePolicy = Once()
+    for_: int = 0
+    actions: tuple[Action, ...] = ()
+    description: str = ""
+    enabled: bool = True
+    backfill: bool = False
+    pos: Position = field(default=_NOWHERE, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes with what decides firing (watch, condition, for, policy), not with the
+        description, actions, ``enabled`` or ``backfill``, so editing an action never
+        re-fires or re-seeds anything."""
+        decisive = {
+            "watch": _plain(self.watch),
+            "when": _plain(self.when),
+            "for": self.for_,
+            "fire": _plain(self.fire),
+        }
+        blob = json.dumps(decisive, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of a model value, without positions or author spellings."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is None:
+        return repr(value)
+    out: dict[str, Any] = {"type": type(value).__name__}
+    for name, f in fields.items():
+        if name in ("pos", "written") or not f.compare:
+            continue
+        out[name] = _plain(getattr(value, name))
+    return out
+
+
+def _fmt_seconds(seconds: int) -> str:
+    return format_duration(seconds)
+
+
+def _fmt_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)

@@ -1,0 +1,112 @@
+"""Action templates: plain substitution of a fixed set of names, nothing else.
+
+A rule author controls the template text, so it must never reach ``str.format`` (which
+allows ``{post.__class__}``, indexing and format specs). A template is parsed once, at
+load time, into literal text and known names; rendering only looks names up in a flat
+mapping of strings. Nothing a rule author writes can run code or read a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from automation.core.errors import TemplateError
+from automation.core.metric_names import all_names, suggest
+
+__all__ = ["FIXED_NAMES", "Template", "known_name", "parse_template"]
+
+FIXED_NAMES: frozenset[str] = frozenset(
+    {
+        "post.id",
+        "post.url",
+        "post.account",
+        "post.created_at",
+        "rule.id",
+        "rule.description",
+        "milestone",
+        "fired_at",
+    }
+)
+_METRIC_NAMES = frozenset(f"metrics.{name}" for name in all_names())
+_NAME_SHAPE = re.compile(r"^[a-z_]+(\.[a-z_]+)?$")
+
+
+def known_name(name: str) -> bool:
+    return name in FIXED_NAMES or name in _METRIC_NAMES
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed template: ``parts`` alternates literal text (str) and names (as ``("name",)``)."""
+
+    source: str
+    parts: tuple[str | tuple[str], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p[0] for p in self.parts if isinstance(p, tuple))
+
+    def render(self, values: Mapping[str, str]) -> str:
+        """Substitute names; a name without a value renders as an empty string."""
+        out: list[str] = []
+        for part in self.parts:
+            out.append(values.get(part[0], "") if isinstance(part, tuple) else part)
+        return "".join(out)
+
+
+def parse_template(text: str) -> Template:
+    """Parse ``text`` or raise TemplateError with the offset of the first problem."""
+    parts: list[str | tuple[str]] = []
+    literal: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "{" and text.startswith("{{", i):
+            literal.append("{")
+            i += 2
+        elif ch == "}" and text.startswith("}}", i):
+            literal.append("}")
+            i += 2
+        elif ch == "}":
+            raise TemplateError("single '}' in template: write '}}' for a literal brace", i)
+        elif ch == "{":
+            end = text.find("}", i + 1)
+            if end < 0:
+                raise TemplateError("unclosed '{' in template: close it, or write '{{'", i)
+            name = text[i + 1 : end].strip()
+            _check_name(name, i)
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append((name,))
+            i = end + 1
+        else:
+            literal.append(ch)
+            i += 1
+    if literal:
+        parts.append("".join(literal))
+    return Template(text, tuple(parts))
+
+
+def _check_name(name: str, offset: int) -> None:
+    if known_name(name):
+        return
+    if any(c in name for c in ":!") or not _NAME_SHAPE.match(name):
+        raise TemplateError(
+            f"'{{{name}}}' is not allowed: templates substitute plain names only "
+            "(no format specs, indexing or attribute access)",
+            offset,
+        )
+    hint = ""
+    if name.startswith("metrics."):
+        close = suggest(name.removeprefix("metrics."))
+        hint = (
+            f" (did you mean '{{metrics.{close}}}'?)"
+            if close
+            else " (after 'metrics.' comes a metric name, e.g. {metrics.likes})"
+        )
+    else:
+        hint = " (known: " + ", ".join("{" + n + "}" for n in sorted(FIXED_NAMES)) + ")"
+    raise TemplateError(f"unknown template name '{{{name}}}'{hint}", offset)

@@ -1,0 +1,180 @@
+"""Perform due actions from the outbox, one row at a time, each retried on its own.
+
+A recorded firing's actions live in the outbox until they are sent or dead, so a crash,
+a restart or a dead receiver only delays them. Each row is attempted independently: a
+sibling's failure never re-sends a row that succeeded. Retries reuse the payload rendered
+at firing time, hence the same body and idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from automation.config.loader import ActionSettings, Config
+from automation.core.errors import ActionFailed, ApiError, AutomationError
+from automation.core.payloads import iso
+from automation.engine.events import ActionEvent, Sink
+from automation.x.backoff import backoff_delay
+
+__all__ = ["ActionPerformer", "Dispatcher", "Performers"]
+
+
+class ActionPerformer(Protocol):
+    """Performs one action payload; raises ActionFailed or ApiError when it cannot."""
+
+    def __call__(self, action_id: str, payload: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class Performers:
+    """The side-effecting edges, replaceable in tests."""
+
+    x_write: Callable[[str, str, str, str | None], str]  # (kind, account, post_id, text)
+    webhook: Callable[[str, dict[str, Any]], str]  # (action_id, payload) -> detail
+    log_message: Callable[[str], None]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        store: Any,
+        performers: Performers,
+        settings: ActionSettings,
+        clock: Callable[[], datetime],
+        emit: Sink,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._performers = performers
+        self._settings = settings
+        self._clock = clock
+        self._emit = emit
+        self._rng = rng or random.Random()
+
+    def run_due(self, *, limit: int = 100, should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Attempt every due action; returns how many were sent."""
+        sent = 0
+        for item in self._store.due_actions(self._clock(), limit=limit):
+            if should_stop():
+                break
+            if self._attempt(item):
+                sent += 1
+        return sent
+
+    def _attempt(self, item: Any) -> bool:
+        payload = json.loads(item.payload)
+        attempt = item.attempts + 1
+        try:
+            detail = self._perform(item.id, payload)
+        except (ActionFailed, ApiError) as exc:
+            self._failed(item, payload, attempt, exc)
+            return False
+        except AutomationError as exc:  # e.g. an unknown account after a config edit
+            self._failed(item, payload, attempt, ActionFailed(str(exc), retryable=False))
+            return False
+        now = self._clock()
+        self._store.record_attempt(
+            item.id, at=now, outcome="sent", error=None, next_attempt_at=None
+        )
+        self._emit(
+            ActionEvent(
+                id=item.id,
+                kind=item.kind,
+                status="sent",
+                detail=detail,
+                rule=item.rule_id,
+                post=item.post_id,
+                attempt=attempt,
+                at=iso(now),
+            )
+        )
+        return True
+
+    def _perform(self, action_id: str, payload: dict[str, Any]) -> str:
+        kind = payload["kind"]
+        if kind in ("repost", "like", "reply", "quote"):
+            return self._performers.x_write(
+                kind, payload["as"], payload["post_id"], payload.get("text")
+            )
+        if kind == "webhook":
+            return self._performers.webhook(action_id, payload)
+        if kind == "log":
+            self._performers.log_message(payload["message"])
+            return f"logged: {payload['message']}"
+        raise ActionFailed(f"unknown action kind {kind!r}", retryable=False)
+
+    def _failed(
+        self, item: Any, payload: dict[str, Any], attempt: int, exc: ActionFailed | ApiError
+    ) -> None:
+        now = self._clock()
+        retry_after = getattr(exc, "retry_after", None)
+        dead = not exc.retryable or attempt >= self._settings.max_attempts
+        next_at = None
+        if not dead:
+            delay = backoff_delay(
+                attempt,
+                first=self._settings.first_retry,
+                cap=self._settings.max_retry_interval,
+                rng=self._rng,
+                retry_after=retry_after,
+            )
+            next_at = now + timedelta(seconds=delay)
+        outcome = "dead" if dead else "retry"
+        error = str(exc)
+        if dead and exc.retryable:
+            error = f"{error} (gave up after {attempt} attempts)"
+        self._store.record_attempt(
+            item.id, at=now, outcome=outcome, error=error, next_attempt_at=next_at
+        )
+        self._emit(
+            ActionEvent(
+                id=item.id,
+                kind=item.kind,
+                status=outcome,
+                error=error,
+                rule=item.rule_id,
+                post=item.post_id,
+                attempt=attempt,
+                at=iso(now),
+            )
+        )
+
+
+def make_performers(config: Config, x_client: Any, http: Any) -> Performers:
+    """Wire the real X client and webhook sender to the dispatcher."""
+    from automation.engine import webhook
+
+    def x_write(kind: str, account: str, post_id: str, text: str | None) -> str:
+        method = getattr(x_client, kind)
+        result = method(account, post_id) if text is None else method(account, post_id, text)
+        return "already done" if result.already else f"done ({result.detail})".strip()
+
+    def send_webhook(action_id: str, payload: dict[str, Any]) -> str:
+        secret = None
+        if payload.get("secret"):
+            secret = config.webhook_secret(payload["secret"])
+            if secret is None:
+                raise ActionFailed(
+                    f"webhook secret {payload['secret']!r} is not in the config", retryable=False
+                )
+        request = webhook.build_request(
+            url=payload["url"],
+            body=payload["body"].encode(),
+            idempotency_key=action_id,
+            headers=payload.get("headers") or {},
+            secret=secret,
+        )
+        webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0))
+        return f"delivered to {payload['url']}"
+
+    def log_message(message: str) -> None:
+        logging.getLogger("automation.rules").info("%s", message)
+
+    return Performers(x_write=x_write, webhook=send_webhook, log_message=log_message)

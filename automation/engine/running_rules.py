@@ -1,0 +1,74 @@
+"""The running rule set: loaded, compiled once, and able to tell when its files changed.
+
+The engine swaps a ``LoadedRules`` as a whole on reload, so a broken edit never leaves it
+with half a rule set.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from automation.config.loader import Config
+from automation.core.errors import RuleError
+from automation.core.evaluate import CompiledRule, compile_rule
+from automation.rulefiles.rule_parser import load_rules
+
+__all__ = ["LoadedRules", "files_changed", "files_state", "load_compiled", "rule_files"]
+
+log = logging.getLogger("automation.engine")
+
+
+@dataclass(frozen=True)
+class LoadedRules:
+    rules: tuple[CompiledRule, ...]
+    files: tuple[tuple[str, float], ...]  # (path, mtime) to notice edits
+
+    @property
+    def enabled(self) -> tuple[CompiledRule, ...]:
+        return tuple(r for r in self.rules if r.rule.enabled)
+
+
+def load_compiled(config: Config) -> LoadedRules:
+    """Load and compile the config's rules; raises RuleError listing every error."""
+    ruleset = load_rules(list(config.rules), config=config)
+    for warning in ruleset.warnings:
+        log.warning("%s", warning)
+    if ruleset.errors:
+        raise RuleError(ruleset.errors)
+    return LoadedRules(
+        rules=tuple(compile_rule(r) for r in ruleset.rules),
+        files=tuple((str(p), _mtime(p)) for p in ruleset.files),
+    )
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def rule_files(config: Config) -> list[str]:
+    """The rule files the config's ``rules`` entries name right now."""
+    out: list[str] = []
+    for entry in config.rules:
+        if entry.is_dir():
+            out += [str(p) for p in sorted(entry.iterdir()) if p.suffix in (".yaml", ".yml")]
+        elif entry.exists():
+            out.append(str(entry))
+    return out
+
+
+def files_state(config: Config) -> frozenset[tuple[str, float]]:
+    """Every rule file the config names now, with its modification time."""
+    try:
+        return frozenset((p, _mtime(Path(p))) for p in rule_files(config))
+    except OSError:
+        return frozenset()
+
+
+def files_changed(rules: LoadedRules, config: Config) -> bool:
+    """True when a rule file was edited, added or removed since ``rules`` were loaded."""
+    return files_state(config) != frozenset(rules.files)

@@ -1,0 +1,183 @@
+"""Actions of a rule, from YAML data to frozen Action values.
+
+The schema has already checked the shape of each action, so a value of the wrong type is
+skipped here without a second message; this module checks what the schema cannot: the
+templates inside every string, header names, and (with a config) account and secret names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from automation.core.errors import TemplateError
+from automation.core.rules import (
+    Action,
+    JsonObject,
+    LikeAction,
+    LogAction,
+    QuoteAction,
+    ReplyAction,
+    RepostAction,
+    WebhookAction,
+)
+from automation.core.templates import Template, parse_template
+from automation.rulefiles.condition_text import check_threshold
+from automation.rulefiles.problems import Reporter
+from automation.rulefiles.yaml_loader import PathPart
+
+__all__ = ["Names", "parse_actions", "unknown_name"]
+
+Path = list[PathPart]
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+class Names:
+    """Account and webhook-secret names a config offers; None when there is no config."""
+
+    def __init__(
+        self, accounts: Sequence[str] | None = None, secrets: Sequence[str] | None = None
+    ) -> None:
+        self.accounts = None if accounts is None else tuple(sorted(accounts))
+        self.secrets = None if secrets is None else tuple(sorted(secrets))
+
+
+def unknown_name(kind: str, name: str, known: Sequence[str]) -> str:
+    """ "unknown account 'brnd' (did you mean 'brand'?)", listing the choices otherwise."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown {kind} '{name}' (did you mean '{close[0]}'?)"
+    if not known:
+        return f"unknown {kind} '{name}' (the config defines none)"
+    return f"unknown {kind} '{name}' (the config has: {', '.join(known)})"
+
+
+def check_account(rep: Reporter, path: Path, value: Any, names: Names) -> str | None:
+    """The account name at ``path``, reporting it when the config does not know it."""
+    if not isinstance(value, str) or not value:
+        return None
+    if names.accounts is not None and value not in names.accounts:
+        rep.error(path, unknown_name("account", value, names.accounts))
+    return value
+
+
+def template(rep: Reporter, path: Path, value: Any) -> Template | None:
+    """Parse the template at ``path``; a bad one is reported at its exact character."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_template(value)
+    except TemplateError as exc:
+        rep.error(path, str(exc), offset=exc.offset)
+        return None
+
+
+def parse_actions(rep: Reporter, path: Path, raw: Any, names: Names) -> tuple[Action, ...]:
+    if not isinstance(raw, list):
+        return ()
+    actions: list[Action] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        ((kind, body),) = item.items()
+        parser = _PARSERS.get(kind)
+        if parser is None or not isinstance(body, dict):
+            continue
+        action = parser(rep, [*path, index, kind], body, names)
+        if action is not None:
+            actions.append(action)
+    return tuple(actions)
+
+
+def _repost(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Action | None:
+    account = check_account(rep, [*path, "as"], body.get("as"), names)
+    return RepostAction(account) if account else None
+
+
+def _like(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Action | None:
+    account = check_account(rep, [*path, "as"], body.get("as"), names)
+    return LikeAction(account) if account else None
+
+
+def _reply(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Action | None:
+    account = check_account(rep, [*path, "as"], body.get("as"), names)
+    text = template(rep, [*path, "text"], body.get("text"))
+    return ReplyAction(account, text) if account and text else None
+
+
+def _quote(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Action | None:
+    account = check_account(rep, [*path, "as"], body.get("as"), names)
+    text = template(rep, [*path, "text"], body.get("text"))
+    return QuoteAction(account, text) if account and text else None
+
+
+def _log(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Action | None:
+    message = template(rep, [*path, "message"], body.get("message"))
+    return LogAction(message) if message else None
+
+
+def _webhook(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Action | None:
+    url = template(rep, [*path, "url"], body.get("url"))
+    payload = _json_value(rep, [*path, "body"], body.get("body"))
+    headers = _headers(rep, [*path, "headers"], body.get("headers"))
+    secret = body.get("secret")
+    if isinstance(secret, str) and names.secrets is not None and secret not in names.secrets:
+        rep.error([*path, "secret"], unknown_name("webhook secret", secret, names.secrets))
+    timeout = body.get("timeout", 10.0)
+    problem = check_threshold(timeout)
+    if problem:
+        rep.error([*path, "timeout"], problem)
+    if url is None or isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        return None
+    return WebhookAction(
+        url=url,
+        body=payload,
+        headers=headers,
+        secret=secret if isinstance(secret, str) else None,
+        timeout=float(timeout),
+    )
+
+
+def _headers(rep: Reporter, path: Path, raw: Any) -> tuple[tuple[str, Template], ...]:
+    if not isinstance(raw, dict):
+        return ()
+    pairs: list[tuple[str, Template]] = []
+    for name, value in raw.items():
+        if not _HEADER_NAME.match(name):
+            rep.error([*path, name], f"'{name}' is not a valid HTTP header name", key=True)
+            continue
+        if isinstance(value, str) and ("\n" in value or "\r" in value):
+            rep.error([*path, name], "a header value must be a single line")
+            continue
+        parsed = template(rep, [*path, name], value)
+        if parsed is not None:
+            pairs.append((name, parsed))
+    return tuple(pairs)
+
+
+def _json_value(rep: Reporter, path: Path, value: Any) -> Any:
+    """An immutable JSON value whose strings are Templates and objects JsonObject."""
+    if isinstance(value, str):
+        return template(rep, path, value)
+    if isinstance(value, dict):
+        return JsonObject(
+            tuple((key, _json_value(rep, [*path, key], item)) for key, item in value.items())
+        )
+    if isinstance(value, list):
+        return tuple(_json_value(rep, [*path, i], item) for i, item in enumerate(value))
+    problem = check_threshold(value)
+    if problem:
+        rep.error(path, problem)
+    return value
+
+
+_PARSERS = {
+    "repost": _repost,
+    "like": _like,
+    "reply": _reply,
+    "quote": _quote,
+    "webhook": _webhook,
+    "log": _log,
+}

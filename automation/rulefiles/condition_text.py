@@ -1,0 +1,151 @@
+"""The one-line condition form, ``"likes >= 100"`` or ``"retweets over 1h >= 50"``.
+
+Parsing is pure and never raises: it returns a Leaf or a ``SyntaxProblem`` carrying the
+character offset of the bad token, which the rule parser turns into a column. The checks
+shared with the mapping form (metric names, windows, thresholds) live here too, so both
+forms say the same thing about the same mistake.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from automation.core.durations import format_duration, parse_duration
+from automation.core.metric_names import canonical, suggest
+from automation.core.rules import OPERATOR_SYMBOLS, Leaf
+
+__all__ = [
+    "MAX_WINDOW",
+    "SyntaxProblem",
+    "check_threshold",
+    "check_window",
+    "metric_problem",
+    "parse_condition",
+]
+
+MAX_WINDOW = 28 * 3600  # the /28hr series and the snapshots kept reach this far back
+_INT64_MAX = 2**63 - 1
+_OPS = {symbol: op for op, symbol in OPERATOR_SYMBOLS.items()}
+_TOKEN = re.compile(r"\s*(?:(?P<op>=>|=<|[<>=!]=?)|(?P<word>[^\s<>=!]+))")
+_NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+_EXAMPLE = "write e.g. 'likes >= 100' or 'retweets over 1h >= 50'"
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """What is wrong, and at which character of the condition text."""
+
+    message: str
+    offset: int
+
+
+def metric_problem(name: str) -> str | None:
+    """Why ``name`` is not a metric (with a suggestion), or None when it is one."""
+    if canonical(name) is not None:
+        return None
+    close = suggest(name)
+    hint = f" (did you mean '{close}'?)" if close else " (run 'automation schema' for the list)"
+    return f"unknown metric '{name}'{hint}"
+
+
+def check_window(seconds: int) -> str | None:
+    """Why an ``over`` window is unusable, or None."""
+    if seconds <= 0:
+        return "'over' must be longer than 0s"
+    if seconds > MAX_WINDOW:
+        return f"'over' can look back at most 28h, got {format_duration(seconds)}"
+    return None
+
+
+def check_threshold(value: object, written: str = "") -> str | None:
+    """Why ``value`` cannot be compared with, or None. Booleans are not numbers here."""
+    shown = written or repr(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # a wrong type is the schema's to report
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"the number must be finite, got {shown}"
+    if abs(value) > _INT64_MAX:
+        return f"the number must fit in 64 bits (at most {_INT64_MAX}), got {shown}"
+    return None
+
+
+def parse_condition(text: str) -> Leaf | SyntaxProblem:
+    """``METRIC [over DURATION] OP NUMBER``, as a Leaf without a position."""
+    tokens = [
+        (m.group("op") or m.group("word"), m.start("op") if m.group("op") else m.start("word"))
+        for m in _TOKEN.finditer(text)
+        if m.group("op") or m.group("word")
+    ]
+    if not tokens:
+        return SyntaxProblem(f"empty condition: {_EXAMPLE}", 0)
+    (name, start), rest = tokens[0], tokens[1:]
+    if name in _OPS or name in ("=", "!=", "=>", "=<", "!"):
+        return SyntaxProblem(f"a condition starts with a metric name: {_EXAMPLE}", start)
+    problem = metric_problem(name)
+    if problem:
+        return SyntaxProblem(problem, start)
+    over: int | None = None
+    if rest and rest[0][0] == "over":
+        window = _window(rest[1:], rest[0][1] + len("over"))
+        if isinstance(window, SyntaxProblem):
+            return window
+        over, rest = window, rest[2:]
+    if not rest:
+        return SyntaxProblem(
+            f"expected a comparison (>=, >, <=, <, ==) after '{name}'", len(text.rstrip())
+        )
+    op = _operator(*rest[0])
+    if isinstance(op, SyntaxProblem):
+        return op
+    threshold = _threshold(rest[1:], rest[0], len(text.rstrip()))
+    if isinstance(threshold, SyntaxProblem):
+        return threshold
+    if len(rest) > 2:
+        return _trailing(*rest[2])
+    return Leaf(canonical(name) or name, op, threshold, over, written=name)
+
+
+def _window(rest: list[tuple[str, int]], end: int) -> int | SyntaxProblem:
+    if not rest:
+        return SyntaxProblem("expected a duration after 'over', like 1h", end)
+    word, start = rest[0]
+    seconds = parse_duration(word)
+    if seconds is None:
+        return SyntaxProblem(
+            f"expected a duration like 30s, 15m, 1h or 7d after 'over', got '{word}'", start
+        )
+    problem = check_window(seconds)
+    return SyntaxProblem(problem, start) if problem else seconds
+
+
+def _operator(token: str, start: int) -> str | SyntaxProblem:
+    if token in _OPS:
+        return _OPS[token]
+    if token == "=":
+        return SyntaxProblem("use '==' to compare for equality", start)
+    if token in ("=>", "=<"):
+        return SyntaxProblem(f"write '{token[::-1]}', not '{token}'", start)
+    if token in ("!=", "!"):
+        return SyntaxProblem("'!=' is not supported: use not: {metric: ..., eq: ...}", start)
+    return SyntaxProblem(f"expected a comparison (>=, >, <=, <, ==), got '{token}'", start)
+
+
+def _threshold(rest: list[tuple[str, int]], op: tuple[str, int], end: int) -> float | SyntaxProblem:
+    if not rest:
+        return SyntaxProblem(f"expected a number after '{op[0]}'", end)
+    word, start = rest[0]
+    if not _NUMBER.match(word):
+        return SyntaxProblem(f"expected a number after '{op[0]}', got '{word}'", start)
+    value = float(word)
+    problem = check_threshold(value, word)
+    return SyntaxProblem(problem, start) if problem else value
+
+
+def _trailing(word: str, start: int) -> SyntaxProblem:
+    if word.lower() in ("and", "or", "&&", "||"):
+        return SyntaxProblem(
+            f"'{word}' cannot join conditions here: list them under all: or any:", start
+        )
+    return SyntaxProblem(f"unexpected '{word}' after the condition", start)

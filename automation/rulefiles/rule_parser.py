@@ -1,0 +1,368 @@
+"""Rule files to Rule values, with every problem of every file found in one pass.
+
+Order of work per file: the strict YAML loader (syntax), the JSON Schema (shape, reworded
+by ``schema``), then the checks here that the schema cannot express: condition text,
+durations, windows, numbers, templates, unique IDs across files, names from the config, and
+warnings for rules that can never know a value they need. A rule with any error is left out
+of the result; the caller decides whether a partial set may run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from automation.config.loader import Config
+from automation.core.durations import parse_duration
+from automation.core.errors import Problem, RuleError
+from automation.core.metric_names import (
+    HOURLY_METRICS,
+    TOTALS_METRICS,
+    USER_CONTEXT_METRICS,
+    canonical,
+)
+from automation.core.rules import (
+    OPERATORS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Every,
+    FirePolicy,
+    Leaf,
+    Not,
+    Once,
+    Position,
+    Rearm,
+    Rule,
+    Watch,
+)
+from automation.rulefiles.action_parser import Names, check_account, parse_actions
+from automation.rulefiles.condition_text import (
+    MAX_WINDOW,
+    SyntaxProblem,
+    check_threshold,
+    check_window,
+    parse_condition,
+)
+from automation.rulefiles.problems import Reporter
+from automation.rulefiles.schema import validate
+from automation.rulefiles.yaml_loader import PathPart, YamlDocument, load_document
+
+__all__ = ["RuleSet", "expand_paths", "load_rules", "parse_rule_file"]
+
+RULE_SUFFIXES = (".yaml", ".yml")
+_PRIVATE = USER_CONTEXT_METRICS | {"engagement_rate"}
+_HOURLY_ONLY = HOURLY_METRICS - TOTALS_METRICS
+
+PathList = list[PathPart]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every rule that loaded cleanly, every problem found, and the files that were read."""
+
+    rules: tuple[Rule, ...]
+    problems: tuple[Problem, ...]
+    files: tuple[Path, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.is_error)
+
+    def raise_for_errors(self) -> None:
+        """Raise RuleError carrying every error, for callers that need a clean set."""
+        if self.errors:
+            raise RuleError(self.errors)
+
+
+def expand_paths(paths: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[Problem, ...]]:
+    """Files to read: files as given, directories as their sorted *.yaml / *.yml files."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
+            if not found:
+                problems.append(
+                    Problem(str(path), 1, 1, "no rule files (*.yaml, *.yml) here", "warning")
+                )
+        elif path.exists():
+            found = [path]
+        else:
+            problems.append(Problem(str(path), 1, 1, "no such file or directory"))
+            continue
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
+    return tuple(files), tuple(problems)
+
+
+def load_rules(paths: Sequence[Path], *, config: Config | None = None) -> RuleSet:
+    """Read and check every rule file under ``paths``; IDs must be unique across all."""
+    files, found = expand_paths(paths)
+    problems = list(found)
+    rules: list[Rule] = []
+    first_seen: dict[str, Position] = {}
+    names = _names(config)
+    for file in files:
+        try:
+            doc = load_document(file)
+        except RuleError as exc:
+            problems.extend(exc.problems)
+            continue
+        file_rules, file_problems, ids = _parse_document(doc, names)
+        problems.extend(file_problems)
+        clashes: set[str] = set()
+        for rule_id, pos in ids:
+            first = first_seen.get(rule_id)
+            if first is None:
+                first_seen[rule_id] = pos
+            elif first.path != pos.path:
+                problems.append(_duplicate(rule_id, pos, first))
+                clashes.add(rule_id)
+        rules.extend(rule for rule in file_rules if rule.id not in clashes)
+    return RuleSet(tuple(rules), tuple(problems), files)
+
+
+def parse_rule_file(
+    doc: YamlDocument, *, config: Config | None = None
+) -> tuple[tuple[Rule, ...], tuple[Problem, ...]]:
+    """The rules of one document that have no error, and every problem found in it."""
+    rules, problems, _ = _parse_document(doc, _names(config))
+    return rules, problems
+
+
+def _parse_document(
+    doc: YamlDocument, names: Names
+) -> tuple[tuple[Rule, ...], tuple[Problem, ...], list[tuple[str, Position]]]:
+    rep = Reporter(doc)
+    if doc.data is None:
+        rep.warning([], "empty file: no rules here (start with 'version: 1' and 'rules:')")
+        return (), tuple(rep.problems), []
+    validate(doc.data, rep)
+    raw_rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
+    rules: list[Rule] = []
+    ids: list[tuple[str, Position]] = []
+    first_seen: dict[str, Position] = {}
+    for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else ()):
+        if not isinstance(raw, dict):
+            continue
+        path: PathList = ["rules", index]
+        rule_id = raw.get("id")
+        if isinstance(rule_id, str):
+            pos = Position(doc.name, *doc.position([*path, "id"]))
+            first = first_seen.setdefault(rule_id, pos)
+            ids.append((rule_id, pos))
+            if first is not pos:
+                rep.error([*path, "id"], _duplicate(rule_id, pos, first).message)
+        rule = _RuleParser(rep, path, raw, names).parse()
+        if rule is not None and not rep.has_errors_under(path):
+            rules.append(rule)
+    if rep.has_errors_outside(["rules"]):
+        rules = []
+    return tuple(rules), tuple(rep.problems), ids
+
+
+def _duplicate(rule_id: str, pos: Position, first: Position) -> Problem:
+    return Problem(
+        pos.path,
+        pos.line,
+        pos.column,
+        f"duplicate rule id '{rule_id}' (first used at {first.path}:{first.line}): "
+        "rule ids must be unique across all rule files",
+    )
+
+
+def _names(config: Config | None) -> Names:
+    if config is None:
+        return Names()
+    return Names(sorted(config.account_names()), [name for name, _ in config.webhook_secrets])
+
+
+class _RuleParser:
+    """Builds one Rule, reporting every problem the schema could not see."""
+
+    def __init__(self, rep: Reporter, path: PathList, raw: dict[str, Any], names: Names) -> None:
+        self.rep, self.path, self.raw, self.names = rep, path, raw, names
+        self.leaves: list[tuple[Leaf, PathList]] = []
+
+    def at(self, *parts: PathPart) -> PathList:
+        return [*self.path, *parts]
+
+    def parse(self) -> Rule | None:
+        raw = self.raw
+        watch = self.watch(raw.get("watch"))
+        when = self.condition(raw["when"], self.at("when")) if "when" in raw else None
+        fire = self.fire(raw.get("fire", "once"))
+        wait = self.duration(raw.get("for", "0s"), self.at("for"), allow_zero=True)
+        actions = parse_actions(self.rep, self.at("actions"), raw.get("actions"), self.names)
+        rule_id = raw.get("id")
+        if watch is None or fire is None or wait is None or not isinstance(rule_id, str):
+            return None
+        if "when" in raw and when is None:
+            return None
+        self.warn_unknowable(watch, fire)
+        doc = self.rep.doc
+        return Rule(
+            id=rule_id,
+            watch=watch,
+            when=when,
+            fire=fire,
+            for_=wait,
+            actions=actions,
+            description=_text(raw.get("description")),
+            enabled=raw.get("enabled", True) is not False,
+            backfill=raw.get("backfill", False) is True,
+            pos=Position(doc.name, *doc.position(self.at("id"))),
+        )
+
+    # --- watch ------------------------------------------------------------------------
+
+    def watch(self, raw: Any) -> Watch | None:
+        if not isinstance(raw, dict):
+            return None
+        path = self.at("watch")
+        accounts = tuple(
+            name
+            for i, value in enumerate(_list(raw.get("accounts")))
+            if (name := check_account(self.rep, [*path, "accounts", i], value, self.names))
+        )
+        posts = tuple(p for p in _list(raw.get("posts")) if isinstance(p, str))
+        owner = check_account(self.rep, [*path, "owner"], raw.get("owner"), self.names)
+        max_age = self.duration(raw.get("max_age", "7d"), [*path, "max_age"])
+        if max_age is None:
+            return None
+        return Watch(accounts, posts, owner if "posts" in raw else None, max_age)
+
+    def duration(self, raw: Any, path: PathList, *, allow_zero: bool = False) -> int | None:
+        """Seconds, or None (reporting a zero duration where one makes no sense)."""
+        seconds = parse_duration(raw)
+        if seconds == 0 and not allow_zero:
+            self.rep.error(path, f"'{path[-1]}' must be longer than 0s")
+            return None
+        return seconds
+
+    # --- conditions -------------------------------------------------------------------
+
+    def condition(self, raw: Any, path: PathList) -> Condition | None:
+        doc = self.rep.doc
+        pos = Position(doc.name, *doc.position(path))
+        if isinstance(raw, str):
+            return self.text_leaf(raw, path, pos)
+        if not isinstance(raw, dict):
+            return None
+        if "metric" in raw:
+            return self.mapping_leaf(raw, path, pos)
+        if isinstance(raw.get("all"), list) or isinstance(raw.get("any"), list):
+            word = "all" if "all" in raw else "any"
+            items = [self.condition(item, [*path, word, i]) for i, item in enumerate(raw[word])]
+            if not items or any(item is None for item in items):
+                return None
+            kind = AllOf if word == "all" else AnyOf
+            return kind(tuple(i for i in items if i is not None), pos)
+        if "not" in raw:
+            item = self.condition(raw["not"], [*path, "not"])
+            return Not(item, pos) if item is not None else None
+        return None
+
+    def text_leaf(self, raw: str, path: PathList, pos: Position) -> Leaf | None:
+        parsed = parse_condition(raw)
+        if isinstance(parsed, SyntaxProblem):
+            self.rep.error(path, parsed.message, offset=parsed.offset)
+            return None
+        leaf = Leaf(parsed.metric, parsed.op, parsed.threshold, parsed.over, parsed.written, pos)
+        self.leaves.append((leaf, path))
+        return leaf
+
+    def mapping_leaf(self, raw: dict[str, Any], path: PathList, pos: Position) -> Leaf | None:
+        written = raw.get("metric")
+        metric = canonical(written) if isinstance(written, str) else None
+        ops = [op for op in OPERATORS if op in raw]
+        if metric is None or len(ops) != 1:
+            return None
+        threshold = raw[ops[0]]
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            return None
+        problem = check_threshold(threshold)
+        if problem:
+            self.rep.error([*path, ops[0]], problem)
+            return None
+        over = None
+        if "over" in raw:
+            over = parse_duration(raw["over"])
+            window_problem = check_window(over) if over is not None else None
+            if window_problem:
+                self.rep.error([*path, "over"], window_problem)
+            if over is None or window_problem:
+                return None
+        leaf = Leaf(metric, ops[0], float(threshold), over, str(written), pos)
+        self.leaves.append((leaf, [*path, "metric"]))
+        return leaf
+
+    # --- firing policy ----------------------------------------------------------------
+
+    def fire(self, raw: Any) -> FirePolicy | None:
+        if raw == "once":
+            return Once()
+        if not isinstance(raw, dict):
+            return None
+        path = self.at("fire")
+        if "every" in raw:
+            n, written = raw["every"], raw.get("metric")
+            metric = canonical(written) if isinstance(written, str) else None
+            if isinstance(n, bool) or not isinstance(n, int | float) or metric is None:
+                return None
+            problem = check_threshold(n)
+            if problem:
+                self.rep.error([*path, "every"], problem)
+                return None
+            if n != int(n) or n < 1:
+                return None  # the schema said it must be a positive whole number
+            self.leaves.append(
+                (Leaf(metric, "gte", float(n), None, str(written)), [*path, "metric"])
+            )
+            return Every(int(n), metric, str(written))
+        if raw.get("rearm") is True:
+            cooldown = self.duration(
+                raw.get("cooldown", "0s"), [*path, "cooldown"], allow_zero=True
+            )
+            return Rearm(cooldown) if cooldown is not None else None
+        return None
+
+    # --- warnings ---------------------------------------------------------------------
+
+    def warn_unknowable(self, watch: Watch, fire: FirePolicy) -> None:
+        """Warn about values the engine can never know for the posts this rule watches."""
+        public_only = bool(watch.posts) and watch.owner is None and not watch.accounts
+        for leaf, path in self.leaves:
+            name = leaf.written or leaf.metric
+            if public_only and leaf.metric in _PRIVATE:
+                self.rep.warning(
+                    path,
+                    f"'{name}' is known only for posts of owned accounts, and this rule "
+                    "watches public posts only: set watch.owner if an owned account wrote them",
+                )
+            elif leaf.metric in _HOURLY_ONLY and leaf.over is None and watch.max_age > MAX_WINDOW:
+                self.rep.warning(
+                    path,
+                    f"'{name}' is known only for owned posts younger than 28h (it comes from "
+                    "the hourly series, not the totals): set watch.max_age to 28h or less, "
+                    "or compare its increase with 'over'",
+                )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,136 @@
+"""The long-running loop: cycles on a schedule, signals, reloads and systemd notifications.
+
+SIGTERM and SIGINT finish the step in progress and leave; SIGHUP reloads the config and
+rules (a broken reload keeps the running ones). Waiting is done on an Event, so a stop
+request is noticed at once, and the watchdog is pinged while waiting. Waits inside a
+cycle (the API budget) raise ``Stopping`` so a long fetch does not delay shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+
+from automation.engine.cycle import CycleResult, Engine
+from automation.service import sdnotify
+
+__all__ = ["Controls", "Stopping", "run_loop"]
+
+log = logging.getLogger("automation.service")
+
+
+class Stopping(BaseException):
+    """Raised inside a wait when a stop was requested; never an error."""
+
+
+@dataclass
+class Controls:
+    """Flags set by signal handlers and read by the loop."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    reload: threading.Event = field(default_factory=threading.Event)
+
+    def sleep(self, seconds: float) -> None:
+        """A wait that ends early, by raising Stopping, when a stop is requested.
+
+        Waits inside a cycle (the API's request budget) can be long, so the watchdog is
+        pinged while waiting: a patient engine is not a hung one.
+        """
+        deadline = time.monotonic() + max(0.0, seconds)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self.stop.wait(min(left, 5.0)):
+                raise Stopping
+            sdnotify.watchdog()
+
+    def should_stop(self) -> bool:
+        return self.stop.is_set()
+
+    def install(self) -> None:
+        """Route SIGTERM/SIGINT to stop and SIGHUP to reload (main thread only)."""
+
+        def on_stop(signum: int, frame: FrameType | None) -> None:
+            log.info("received %s, finishing the current step", signal.Signals(signum).name)
+            self.stop.set()
+
+        def on_hup(signum: int, frame: FrameType | None) -> None:
+            self.reload.set()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_hup)
+
+
+def run_loop(
+    engine_ref: Callable[[], Engine],
+    *,
+    controls: Controls,
+    poll_interval: Callable[[], float],
+    reload: Callable[[], None],
+    once: bool = False,
+    on_cycle: Callable[[CycleResult], None] = lambda r: None,
+) -> int:
+    """Run cycles until stopped (or once). Returns the exit code for the CLI."""
+    sdnotify.ready()
+    watchdog = sdnotify.watchdog_interval()
+    exit_code = 0
+    try:
+        while not controls.should_stop():
+            if controls.reload.is_set():
+                controls.reload.clear()
+                _reload(reload)
+            started = time.monotonic()
+            result = engine_ref().cycle()
+            on_cycle(result)
+            sdnotify.status(_status_line(result))
+            if once:
+                exit_code = 1 if result.errors else 0
+                break
+            _wait(controls, poll_interval() - (time.monotonic() - started), watchdog)
+    except Stopping:
+        log.info("stopped during a wait")
+    finally:
+        sdnotify.stopping()
+    return exit_code
+
+
+def _reload(reload: Callable[[], None]) -> None:
+    sdnotify.reloading()
+    try:
+        reload()
+    finally:
+        sdnotify.ready()
+
+
+def _wait(controls: Controls, seconds: float, watchdog: float | None) -> None:
+    """Sleep until the next cycle, pinging the watchdog, waking for stop or reload."""
+    deadline = time.monotonic() + max(0.0, seconds)
+    slice_ = (watchdog / 2) if watchdog else 5.0
+    while not controls.should_stop() and not controls.reload.is_set():
+        sdnotify.watchdog()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        controls.stop.wait(min(slice_, left, 1.0))
+
+
+def _status_line(result: CycleResult) -> str:
+    text = (
+        f"{result.posts} posts, {result.fired} fired, {result.seeded} seeded, "
+        f"{result.actions_sent} actions sent"
+    )
+    if result.errors:
+        text += f", {len(result.errors)} errors: {result.errors[0][:80]}"
+    return text
+
+
+def summary_json(result: CycleResult) -> str:
+    return json.dumps(result.__dict__, default=str)

@@ -1,0 +1,130 @@
+"""``automation run``: wire the engine to the service loop and to an event sink.
+
+With ``--json`` every event is one JSON line on stdout (logs stay on stderr, so stdout
+holds nothing else); otherwise events become human-readable log lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TextIO
+
+from automation.config.loader import Config, config_path, load_config
+from automation.core.errors import AutomationError
+from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, Event, FiredEvent, to_json
+from automation.service.loop import Controls, run_loop
+from automation.service.runtime import Runtime, build_engine, open_runtime
+
+__all__ = ["describe", "json_sink", "log_sink", "run"]
+
+log = logging.getLogger("automation")
+
+
+def json_sink(out: TextIO | None = None):
+    # stdout is looked up now, not when this module was imported: it may have been replaced.
+    out = out if out is not None else sys.stdout
+
+    def emit(event: Event) -> None:
+        out.write(to_json(event) + "\n")
+        out.flush()
+
+    return emit
+
+
+def describe(event: Event) -> str:
+    """One readable line per event."""
+    if isinstance(event, FiredEvent):
+        values = ", ".join(f"{k}={_num(v)}" for k, v in event.metrics.items())
+        return (
+            f"{event.event.replace('_', ' ')} rule={event.rule} post={event.post} "
+            f"key={event.key}" + (f" ({values})" if values else "")
+        )
+    if isinstance(event, ActionEvent):
+        tail = f": {event.error}" if event.error else (f": {event.detail}" if event.detail else "")
+        return f"action {event.id} {event.kind} {event.status}{tail}"
+    if isinstance(event, CycleEvent):
+        return (
+            f"cycle posts={event.posts} requests={event.requests} fired={event.fired} "
+            f"seeded={event.seeded} actions_sent={event.actions_sent} "
+            f"errors={event.errors} duration={event.duration}s"
+        )
+    if isinstance(event, ErrorEvent):
+        return f"error in {event.step}: {event.error}"
+    return str(event)
+
+
+def log_sink(event: Event) -> None:
+    """Events as log lines. Errors are skipped: the engine logs each one where it happens,
+    with more detail, and saying it twice helps nobody."""
+    if isinstance(event, ErrorEvent):
+        return
+    level = logging.INFO
+    if isinstance(event, ActionEvent) and event.status != "sent":
+        level = logging.WARNING
+    log.log(level, "%s", describe(event))
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
+
+
+def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
+    controls = Controls()
+    controls.install()
+    emit = json_sink() if json_out else log_sink
+    runtime = open_runtime(
+        config, emit=emit, dry_run=dry_run, sleep=controls.sleep, should_stop=controls.should_stop
+    )
+    holder = {"rt": runtime}
+
+    def reload() -> None:
+        _reload(holder, emit, dry_run, controls)
+
+    try:
+        log.info(
+            "engine started: %d rules, database %s%s",
+            len(runtime.engine.rules.rules),
+            config.database,
+            " (dry run)" if dry_run else "",
+        )
+        return run_loop(
+            lambda: holder["rt"].engine,
+            controls=controls,
+            poll_interval=lambda: holder["rt"].config.poll_interval,
+            reload=reload,
+            once=once,
+        )
+    finally:
+        holder["rt"].close()
+        log.info("engine stopped")
+
+
+def _reload(holder: dict[str, Runtime], emit, dry_run: bool, controls: Controls) -> None:
+    """SIGHUP: re-read the config and rules; keep everything running if either is bad."""
+    rt = holder["rt"]
+    try:
+        fresh = load_config(
+            config_path(None if not rt.config.path else str(rt.config.path), os.environ)
+        )
+    except AutomationError as exc:
+        log.error("reload failed, keeping the running config: %s", exc)
+        rt.store.set_meta("reload_error", str(exc))
+        return
+    # Rules first, on the running engine: a broken edit is then reported once, and that
+    # engine remembers it instead of retrying the same files at its next cycle.
+    if not rt.engine.reload(fresh):
+        return
+    rt.engine = build_engine(
+        fresh,
+        rules=rt.engine.rules,
+        store=rt.store,
+        http=rt.http,
+        emit=emit,
+        dry_run=dry_run,
+        clock=rt.engine.clock,
+        sleep=controls.sleep,
+        should_stop=controls.should_stop,
+    )
+    rt.config = fresh

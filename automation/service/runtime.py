@@ -1,0 +1,207 @@
+"""Assemble a working engine from a config: store, HTTP, API clients, outbox, rules.
+
+Commands that need the engine (``run``, ``demo``) call ``open_runtime``; everything that
+touches the outside world is created here and closed by ``Runtime.close``, so the engine
+itself only sees small interfaces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from automation.config.loader import Config
+from automation.engine.cycle import Engine
+from automation.engine.dispatch import Dispatcher, make_performers
+from automation.engine.events import Sink
+from automation.engine.running_rules import LoadedRules, load_compiled
+from automation.service.instance_lock import InstanceLock
+from automation.store.memory import MemoryStore
+from automation.store.sqlite import SqliteStore
+from automation.x.engagement_client import EngagementClient
+from automation.x.http import HttpClient
+from automation.x.rate_budget import RateBudget
+from automation.x.v2_client import XClient
+from automation.x.write_limits import WriteLimits
+
+__all__ = ["Runtime", "StoreLedger", "open_runtime", "utc_now"]
+
+log = logging.getLogger("automation")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreLedger:
+    """Lets the API budget keep its request times in the store, across restarts."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def load(self, api: str, since: float) -> list[float]:
+        return self._store.budget_load(api, since)
+
+    def record(self, api: str, at: float) -> None:
+        self._store.budget_record(api, at)
+
+
+class _NullLedger:
+    """A dry run records nothing, not even its requests."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def load(self, api: str, since: float) -> list[float]:
+        return self._store.budget_load(api, since)
+
+    def record(self, api: str, at: float) -> None:
+        return None
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    store: Any
+    http: HttpClient
+    lock: InstanceLock | None
+
+    def close(self) -> None:
+        self.http.close()
+        self.store.close()
+        if self.lock is not None:
+            self.lock.release()
+
+
+def open_runtime(
+    config: Config,
+    *,
+    emit: Sink,
+    dry_run: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+    should_stop: Callable[[], bool] = lambda: False,
+    rules: LoadedRules | None = None,
+    http: HttpClient | None = None,
+) -> Runtime:
+    """Open the store (taking the instance lock unless dry-running) and build the engine."""
+    rules = rules or load_compiled(config)
+    lock = None
+    if not dry_run:
+        lock = InstanceLock(config.database)
+        lock.acquire()
+    try:
+        # A dry run records nothing, so without a database it must not create one either.
+        fresh = dry_run and not config.database.exists()
+        store = MemoryStore() if fresh else SqliteStore.open(config.database)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    http = http or HttpClient(timeout=min(config.engagement_api.timeout, 10.0))
+    engine = build_engine(
+        config,
+        rules=rules,
+        store=store,
+        http=http,
+        emit=emit,
+        dry_run=dry_run,
+        clock=clock,
+        sleep=sleep,
+        should_stop=should_stop,
+    )
+    return Runtime(config=config, engine=engine, store=store, http=http, lock=lock)
+
+
+def build_engine(
+    config: Config,
+    *,
+    rules: LoadedRules,
+    store: Any,
+    http: HttpClient,
+    emit: Sink,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    should_stop: Callable[[], bool],
+) -> Engine:
+    accounts = {a.name: a for a in config.accounts}
+    ledger = _NullLedger(store) if dry_run else StoreLedger(store)
+    budget = RateBudget(
+        config.engagement_api.requests_per_minute, clock=lambda: clock().timestamp(), ledger=ledger
+    )
+    engagement = EngagementClient(
+        http,
+        settings=config.engagement_api,
+        app=config.app,
+        accounts=accounts,
+        budget=budget,
+        sleep=sleep,
+    )
+    limits = _load_limits(store)
+    x_client = XClient(
+        http,
+        settings=config.x_api,
+        app=config.app,
+        accounts=accounts,
+        limits=limits,
+        clock=lambda: clock().timestamp(),
+    )
+    dispatcher = Dispatcher(
+        store=store,
+        performers=make_performers(config, x_client, http),
+        settings=config.actions,
+        clock=clock,
+        emit=emit,
+    )
+    runner = dispatcher if dry_run else _KeepingLimits(dispatcher, limits, store, clock)
+    return Engine(
+        config=config,
+        rules=rules,
+        store=store,
+        engagement=engagement,
+        x_client=x_client,
+        dispatcher=runner,
+        clock=clock,
+        emit=emit,
+        dry_run=dry_run,
+        should_stop=should_stop,
+    )
+
+
+_LIMITS_KEY = "write_limits"
+
+
+def _load_limits(store: Any) -> WriteLimits:
+    """X's per-user write limits span processes too (``run --once`` back to back)."""
+    raw = store.meta(_LIMITS_KEY)
+    if not raw:
+        return WriteLimits()
+    try:
+        events, blocks = json.loads(raw)
+        return WriteLimits.restore((tuple(map(tuple, events)), tuple(map(tuple, blocks))))
+    except (ValueError, TypeError):
+        log.warning("ignoring an unreadable saved write-limit state")
+        return WriteLimits()
+
+
+class _KeepingLimits:
+    """Runs the outbox, then saves the write-limit state so a restart still respects it."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, limits: WriteLimits, store: Any, clock: Callable[[], datetime]
+    ) -> None:
+        self._dispatcher, self._limits, self._store, self._clock = dispatcher, limits, store, clock
+
+    def run_due(self, *, should_stop: Callable[[], bool] = lambda: False) -> int:
+        try:
+            return self._dispatcher.run_due(should_stop=should_stop)
+        finally:
+            state = self._limits.snapshot(self._clock().timestamp())
+            self._store.set_meta(_LIMITS_KEY, json.dumps(state))

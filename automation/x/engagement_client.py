@@ -1,0 +1,385 @@
+"""The Engagement API client: sends planned requests within the budget, merges results.
+
+One failing request is reported in ``FetchResult.failures`` and the others still count,
+so one bad chunk never blinds the engine to the rest. What the reference documents is
+mapped to what the engine can act on:
+
+- posts a token's account does not own ("Forbidden to access tweets ...") are asked again
+  with the bearer token in the same fetch and reported as ``forbidden``, so the engine
+  can treat them as public;
+- a 400 "Tweet ID(s) are unavailable" (protected posts) marks the named IDs unavailable,
+  or, when the body names none, narrows the chunk down by halves to find them;
+- 429, 5xx, timeouts and malformed bodies are retried with backoff, a bounded number of
+  times; 401/403/406 and other 4xx are not.
+
+Messages name the account, never a credential.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.core.errors import (
+    ApiError,
+    AuthFailed,
+    MalformedResponse,
+    RateLimited,
+    RequestRejected,
+    ServerFailed,
+)
+from automation.core.facts import HourlySeries
+from automation.x.backoff import backoff_delay
+from automation.x.engagement_parse import (
+    EngagementResult,
+    error_messages,
+    parse_response,
+    split_forbidden,
+)
+from automation.x.engagement_plan import EngagementRequest, plan_historical, plan_public_totals
+from automation.x.http import Auth, BearerAuth, HttpClient, HttpResponse, OAuth1Auth
+from automation.x.rate_budget import RateBudget
+
+__all__ = ["EngagementClient", "FetchResult"]
+
+log = logging.getLogger("automation.api")
+
+_HEADERS = {"Accept-Encoding": "gzip", "Content-Type": "application/json"}
+_UNAVAILABLE = "tweet id(s) are unavailable"
+_GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
+_MAX_BUDGET_WAITS = 1000
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Everything one fetch learned; see ``EngagementResult`` for the fields it merges.
+
+    ``failures`` are the requests that failed for good (after retries); ``requests_sent``
+    counts HTTP requests including retries, for the status page.
+    """
+
+    totals: Mapping[str, Mapping[str, float]]
+    hourly: Mapping[str, Mapping[str, HourlySeries]]
+    unavailable: frozenset[str]
+    unsupported: Mapping[str, frozenset[str]]
+    forbidden: frozenset[str]
+    errors: tuple[str, ...]
+    failures: tuple[ApiError, ...]
+    requests_sent: int = 0
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    result: EngagementResult
+    follow_ups: tuple[EngagementRequest, ...] = ()
+
+
+class _Merged:
+    """Accumulates results; when a series came in parts (historical windows), its hour
+    buckets are merged by hour so overlaps count once."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, dict[str, float]] = {}
+        self.series: dict[str, dict[str, list[HourlySeries]]] = {}
+        self.unavailable: set[str] = set()
+        self.unsupported: dict[str, set[str]] = {}
+        self.forbidden: set[str] = set()
+        self.errors: dict[str, None] = {}
+        self.failures: list[ApiError] = []
+
+    def add(self, result: EngagementResult) -> None:
+        for pid, values in result.totals.items():
+            self.totals.setdefault(pid, {}).update(values)
+        for pid, per_metric in result.hourly.items():
+            mine = self.series.setdefault(pid, {})
+            for metric, series in per_metric.items():
+                mine.setdefault(metric, []).append(series)
+        self.unavailable |= result.unavailable
+        for metric, ids in result.unsupported.items():
+            self.unsupported.setdefault(metric, set()).update(ids)
+        self.forbidden |= result.forbidden
+        self.errors.update(dict.fromkeys(result.errors))
+
+    def build(self, sent: int, window: tuple[datetime, datetime] | None) -> FetchResult:
+        hourly: dict[str, Mapping[str, HourlySeries]] = {}
+        totals = {pid: dict(v) for pid, v in self.totals.items()}
+        for pid, per_metric in self.series.items():
+            series: dict[str, HourlySeries] = {}
+            for metric, parts in per_metric.items():
+                if window is None and len(parts) == 1:
+                    # one answer's series is already in order, one bucket an hour: the
+                    # common case (/28hr), taken as it is
+                    series[metric] = parts[0]
+                    continue
+                series[metric] = merged = _merge(parts, window)
+                if window is not None:  # /historical totals are the sum of its hours
+                    totals.setdefault(pid, {})[metric] = float(sum(v for _, v in merged.buckets))
+            hourly[pid] = MappingProxyType(series)
+        return FetchResult(
+            totals=MappingProxyType({k: MappingProxyType(v) for k, v in totals.items()}),
+            hourly=MappingProxyType(hourly),
+            unavailable=frozenset(self.unavailable),
+            unsupported=MappingProxyType({k: frozenset(v) for k, v in self.unsupported.items()}),
+            forbidden=frozenset(self.forbidden),
+            errors=tuple(self.errors),
+            failures=tuple(self.failures),
+            requests_sent=sent,
+        )
+
+
+def _merge(parts: list[HourlySeries], window: tuple[datetime, datetime] | None) -> HourlySeries:
+    """One series from several answers' parts: later answers win an hour read twice."""
+    buckets: dict[datetime, float] = {}
+    for part in parts:
+        buckets.update(part.buckets)
+    kept = sorted(
+        (t, v) for t, v in buckets.items() if window is None or window[0] <= t < window[1]
+    )
+    return HourlySeries(tuple(kept), max(p.read_at for p in parts))
+
+
+class EngagementClient:
+    """Talks to ``{base_url}/insights/engagement/{totals,28hr,historical}``."""
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        settings: ApiSettings,
+        app: AppCredentials,
+        accounts: Mapping[str, Account],
+        budget: RateBudget,
+        sleep: Callable[[float], None],
+        max_attempts: int = 4,
+        rng: random.Random | None = None,
+        first_retry: float = 1.0,
+        max_retry: float = 60.0,
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._app = app
+        self._accounts = dict(accounts)
+        self._budget = budget
+        self._sleep = sleep
+        self._max_attempts = max(1, max_attempts)
+        self._rng = rng
+        self._first_retry = first_retry
+        self._max_retry = max_retry
+        self._auths: dict[str | None, Auth] = {}
+        self._sent = 0
+        self._secrets = tuple(
+            s.reveal()
+            for s in (
+                app.consumer_key,
+                app.consumer_secret,
+                app.bearer_token,
+                *(t for a in accounts.values() for t in (a.access_token, a.access_token_secret)),
+            )
+            if len(s.reveal()) >= 4
+        )
+
+    # -- public -------------------------------------------------------------------------
+
+    def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
+        """Send every request; posts forbidden to their account are re-read as public."""
+        return self._run(list(requests), window=None)
+
+    def fetch_historical(
+        self,
+        post_ids: Sequence[str],
+        account: str,
+        metrics: Iterable[str],
+        start: datetime,
+        end: datetime,
+        *,
+        now: datetime,
+    ) -> FetchResult:
+        """Hourly history over [start, end), stitched from 4-week windows; ``totals`` are
+        the sums of the hours inside the range, each hour counted once."""
+        requests = plan_historical(post_ids, account, frozenset(metrics), start, end, now=now)
+        if not requests:
+            return _Merged().build(0, None)
+        lo, hi = requests[0].start, requests[-1].end
+        if lo is None or hi is None:  # plan_historical always sets both
+            raise ValueError("historical requests without a window")
+        return self._run(list(requests), window=(lo, hi))
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _run(
+        self, requests: list[EngagementRequest], window: tuple[datetime, datetime] | None
+    ) -> FetchResult:
+        merged = _Merged()
+        queue = deque(requests)
+        sent_before = self._sent
+        public: dict[tuple[str, ...], list[str]] = {}
+        while queue:
+            request = queue.popleft()
+            try:
+                outcome = self._send(request)
+            except ApiError as exc:
+                merged.failures.append(exc)
+            else:
+                merged.add(outcome.result)
+                queue.extend(outcome.follow_ups)
+                if request.account is not None and request.endpoint == "totals":
+                    ids = [i for i in request.tweet_ids if i in outcome.result.forbidden]
+                    public.setdefault(request.engagement_types, []).extend(ids)
+            if not queue:
+                for metrics, ids in public.items():
+                    queue.extend(plan_public_totals(list(dict.fromkeys(ids)), metrics))
+                public.clear()
+        return merged.build(self._sent - sent_before, window)
+
+    def _send(self, request: EngagementRequest) -> _Outcome:
+        auth = self._auth(request.account)
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                self._wait_for_budget()
+                self._budget.acquire()
+                self._sent += 1
+                response = self._http.request(
+                    "POST",
+                    f"{self._settings.base_url.rstrip('/')}/insights/engagement/{request.endpoint}",
+                    json=request.body(),
+                    headers=_HEADERS,
+                    auth=auth,
+                    timeout=self._settings.timeout,
+                )
+                self._budget.observe(response.headers)
+                return self._interpret(request, response)
+            except ApiError as exc:
+                if not exc.retryable or attempt >= self._max_attempts:
+                    raise
+                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+                self._sleep(
+                    backoff_delay(
+                        attempt,
+                        first=self._first_retry,
+                        cap=self._max_retry,
+                        rng=self._rng,
+                        retry_after=retry_after,
+                    )
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait_for_budget(self) -> None:
+        for _ in range(_MAX_BUDGET_WAITS):
+            wait = self._budget.wait_time()
+            if wait <= 0:
+                return
+            if wait >= 5:  # long enough that someone watching wonders why nothing happens
+                log.info("waiting %.0fs for the Engagement API request budget", wait)
+            self._sleep(wait)
+        raise RateLimited("Engagement API budget did not free up", retry_after=60.0, status=None)
+
+    def _auth(self, account: str | None) -> Auth:
+        auth = self._auths.get(account)
+        if auth is not None:
+            return auth
+        if account is None:
+            auth = BearerAuth(self._app.bearer_token)
+        else:
+            creds = self._accounts.get(account)
+            if creds is None:
+                raise AuthFailed(f"Engagement API: no credentials configured for '{account}'")
+            auth = OAuth1Auth(
+                self._app.consumer_key,
+                self._app.consumer_secret,
+                creds.access_token,
+                creds.access_token_secret,
+            )
+        self._auths[account] = auth
+        return auth
+
+    # -- responses ------------------------------------------------------------------------
+
+    def _interpret(self, request: EngagementRequest, response: HttpResponse) -> _Outcome:
+        now = datetime.fromtimestamp(self._budget.clock(), UTC)
+        if response.status == 200:
+            try:
+                result = parse_response(response.json(), request, read_at=now)
+            except MalformedResponse as exc:
+                text = f"Engagement API /{request.endpoint} ({_who(request)}): HTTP 200: {exc}"
+                raise MalformedResponse(self._scrub(text), status=200) from None
+            if result.errors:
+                result = replace(result, errors=tuple(map(self._scrub, result.errors)))
+            return _Outcome(result)
+        body = _json_or_none(response)
+        try:
+            messages = error_messages(body)
+        except MalformedResponse:
+            messages = ()
+        forbidden, rest = split_forbidden(messages)
+        forbidden &= set(request.tweet_ids)
+        if forbidden and request.account is not None and response.status in (400, 403):
+            # The whole request was refused for some IDs: re-send the others.
+            left = [i for i in request.tweet_ids if i not in forbidden]
+            follow = (request.with_ids(left),) if left else ()
+            return _Outcome(EngagementResult(forbidden=frozenset(forbidden)), follow)
+        if response.status == 400 and any(_UNAVAILABLE in m.lower() for m in messages):
+            return _unavailable(request, body)
+        raise self._error(request, response, rest or messages)
+
+    def _error(
+        self, request: EngagementRequest, response: HttpResponse, messages: Sequence[str]
+    ) -> ApiError:
+        status = response.status
+        who = _who(request)
+        detail = self._scrub("; ".join(messages) or _snippet(response.body))
+        text = f"Engagement API /{request.endpoint} ({who}): HTTP {status}: {detail}"
+        if status in (401, 403):
+            return AuthFailed(f"{text}; check the credentials of {who}", status=status)
+        if status == 406:
+            return RequestRejected(f"{text} ({_GZIP_HINT})", status=status)
+        if status == 429:
+            pause = self._budget.penalise(response.headers.get("retry-after"))
+            return RateLimited(f"{text}; retrying in {pause:.0f}s", retry_after=pause)
+        if status >= 500:
+            return ServerFailed(text, status=status)
+        return RequestRejected(text, status=status)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def _who(request: EngagementRequest) -> str:
+    return f"account '{request.account}'" if request.account else "app bearer token"
+
+
+def _unavailable(request: EngagementRequest, body: Any) -> _Outcome:
+    """A 400 for protected posts: mark the named ones, or halve the chunk to find them."""
+    named = body.get("unavailable_tweet_ids") if isinstance(body, dict) else None
+    ids = request.tweet_ids
+    if isinstance(named, list):
+        gone = frozenset(str(i) for i in named) & set(ids)
+        if gone:
+            left = [i for i in ids if i not in gone]
+            follow = (request.with_ids(left),) if left else ()
+            return _Outcome(EngagementResult(unavailable=gone), follow)
+    if len(ids) == 1:
+        return _Outcome(EngagementResult(unavailable=frozenset(ids)))
+    half = len(ids) // 2
+    return _Outcome(
+        EngagementResult(), (request.with_ids(ids[:half]), request.with_ids(ids[half:]))
+    )
+
+
+def _json_or_none(response: HttpResponse) -> Any:
+    try:
+        return response.json()
+    except MalformedResponse:
+        return None
+
+
+def _snippet(body: bytes) -> str:
+    return body[:120].decode("utf-8", "replace").strip() or "(empty body)"

@@ -1,0 +1,370 @@
+"""Engagement API response bodies -> frozen ``EngagementResult`` values.
+
+Pure, and written for speed: a large watch list means hundreds of /totals responses of
+250 posts each per poll. It follows the reference's shapes and accepts every variant it
+marks as unconfirmed: counts as strings or numbers, ``errors`` as strings or objects,
+both 4-level nesting orders, both "Forbidden to access tweets" texts. Anything else is a
+``MalformedResponse`` naming where in the body the problem is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from types import MappingProxyType
+from typing import Any
+
+from automation.core.errors import MalformedResponse
+from automation.core.facts import HourlySeries
+from automation.x.engagement_plan import EngagementRequest
+
+__all__ = [
+    "UNSUPPORTED_KEYS",
+    "EngagementResult",
+    "error_messages",
+    "parse_body",
+    "parse_response",
+    "split_forbidden",
+]
+
+# Which metrics each "unsupported" list makes unknown for the posts it names.
+UNSUPPORTED_KEYS: dict[str, tuple[str, ...]] = {
+    "unsupported_for_impressions_engagements_tweet_ids": ("impressions", "engagements"),
+    "unsupported_for_video_views_tweet_ids": ("video_views",),
+}
+_FORBIDDEN = re.compile(r"forbidden to access tweets(?: for author id \d+)?\s*:\s*([\d,\s]+)", re.I)
+_INF = math.inf
+_HOURS: dict[str, timedelta] = {
+    **{f"{h:02d}": timedelta(hours=h) for h in range(24)},
+    **{str(h): timedelta(hours=h) for h in range(10)},
+}
+_FLOATS: dict[Any, float] = {}  # count as sent -> float, see _floats
+_FLOATS_MAX = 1 << 16
+_NO_TOTALS: Mapping[str, Mapping[str, float]] = MappingProxyType({})
+_NO_HOURLY: Mapping[str, Mapping[str, HourlySeries]] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class EngagementResult:
+    """What one response says.
+
+    ``totals``: post ID -> metric -> value (2-level groupings). ``hourly``: post ID ->
+    metric -> series (4-level groupings). ``unavailable``: posts that are gone or
+    protected. ``unsupported``: metric -> posts for which that metric cannot be known
+    (already dropped from totals and hourly). ``forbidden``: posts the token's account does
+    not own. ``errors``: every other error message, as sent.
+    """
+
+    totals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: _NO_TOTALS)
+    hourly: Mapping[str, Mapping[str, HourlySeries]] = field(default_factory=lambda: _NO_HOURLY)
+    unavailable: frozenset[str] = frozenset()
+    unsupported: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    forbidden: frozenset[str] = frozenset()
+    errors: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def parse_body(body: bytes, request: EngagementRequest, *, read_at: datetime) -> EngagementResult:
+    """Decode and parse a raw body; a truncated or non-JSON body is MalformedResponse."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedResponse(
+            f"/{request.endpoint} response is not JSON ({exc}): "
+            f"{body[:80].decode('utf-8', 'replace')!r}"
+        ) from None
+    return parse_response(data, request, read_at=read_at)
+
+
+def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) -> EngagementResult:
+    """Parse a decoded 200 body for ``request``; errors inside it are part of the result."""
+    where = f"/{request.endpoint} response"
+    if not isinstance(data, dict):
+        raise MalformedResponse(f"{where}: expected a JSON object, got {_kind(data)}")
+    forbidden, errors = split_forbidden(error_messages(data, where))
+    unavailable = frozenset(_id_list(data, "unavailable_tweet_ids", where))
+    unsupported: dict[str, set[str]] = {}
+    for key, names in UNSUPPORTED_KEYS.items():
+        ids = _id_list(data, key, where)
+        if ids:
+            for name in names:
+                unsupported.setdefault(name, set()).update(ids)
+
+    grouping = data.get(request.grouping)
+    totals: dict[str, dict[str, float]] = {}
+    hourly: dict[str, dict[str, HourlySeries]] = {}
+    if grouping is None:
+        if not (errors or forbidden or unavailable or unsupported):
+            raise MalformedResponse(
+                f"{where}: no grouping {request.grouping!r} and no error explaining why "
+                f"(keys: {', '.join(sorted(data)) or 'none'})"
+            )
+    elif not isinstance(grouping, dict):
+        raise MalformedResponse(
+            f"{where}: grouping {request.grouping!r} is {_kind(grouping)}, not an object"
+        )
+    elif request.hourly:
+        hourly = _parse_hourly(grouping, f"{where}: {request.grouping}", read_at)
+    else:
+        totals = _parse_totals(grouping, f"{where}: {request.grouping}")
+
+    for metric, ids in unsupported.items():
+        for post_id in ids:
+            totals.get(post_id, {}).pop(metric, None)
+            hourly.get(post_id, {}).pop(metric, None)
+    return EngagementResult(
+        totals=MappingProxyType({k: MappingProxyType(v) for k, v in totals.items()}),
+        hourly=MappingProxyType({k: MappingProxyType(v) for k, v in hourly.items()}),
+        unavailable=unavailable,
+        unsupported=MappingProxyType({k: frozenset(v) for k, v in unsupported.items()}),
+        forbidden=forbidden,
+        errors=errors,
+        start=_time(data.get("start"), "start", where),
+        end=_time(data.get("end"), "end", where),
+    )
+
+
+def error_messages(data: Any, where: str = "response") -> tuple[str, ...]:
+    """The ``errors`` of a body as strings: documented as strings, seen as objects too."""
+    if not isinstance(data, dict) or "errors" not in data:
+        return ()
+    raw = data["errors"]
+    if isinstance(raw, str | dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise MalformedResponse(f"{where}: 'errors' is {_kind(raw)}, not a list")
+    out: list[str] = []
+    for item in raw:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            text = item.get("message") or item.get("detail") or item.get("title")
+            out.append(str(text) if text else json.dumps(item, sort_keys=True))
+        else:
+            out.append(json.dumps(item))
+    return tuple(out)
+
+
+def split_forbidden(messages: Iterable[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Post IDs named by "Forbidden to access tweets[ for author id X]: 1,2", and the rest."""
+    ids: set[str] = set()
+    rest: list[str] = []
+    for text in messages:
+        found = _FORBIDDEN.search(text)
+        if found:
+            ids.update(re.findall(r"\d+", found.group(1)))
+        else:
+            rest.append(text)
+    return frozenset(ids), tuple(rest)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _id_list(data: dict[str, Any], key: str, where: str) -> list[str]:
+    raw = data.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(
+        isinstance(i, str | int) and not isinstance(i, bool) for i in raw
+    ):
+        raise MalformedResponse(f"{where}: {key!r} is not a list of post IDs: {raw!r:.80}")
+    return [str(i) for i in raw]
+
+
+def _time(raw: Any, key: str, where: str) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        t = datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise MalformedResponse(f"{where}: {key!r} is not a timestamp: {raw!r:.40}") from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _bad(where: str, path: str, what: str, value: Any) -> MalformedResponse:
+    return MalformedResponse(f"{where}{path}: {what}: {value!r:.60}")
+
+
+def _count(value: Any, where: str, path: str) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise _bad(where, path, "count is not a number", value) from None
+    if not 0.0 <= f < _INF or value is True or value is False:
+        raise _bad(where, path, "count is not a non-negative number", value)
+    return f
+
+
+def _counts(per: Any, where: str, path: str) -> dict[str, float]:
+    """One {name: count} object; the loop is inline because it runs 10**6 times a poll."""
+    if type(per) is not dict:
+        raise _bad(where, path, "expected an object of counts", per)
+    out: dict[str, float] = {}
+    for key, value in per.items():
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            raise _bad(where, f"{path}[{key!r}]", "count is not a number", value) from None
+        if not 0.0 <= f < _INF or value is True or value is False:
+            raise _bad(where, f"{path}[{key!r}]", "count is not a non-negative number", value)
+        out[key] = f
+    return out
+
+
+def _type_first(grouping: dict[str, Any]) -> bool:
+    """True for {metric: {post: ...}}: post IDs are digits, metric names never are."""
+    first = next(iter(grouping), None)
+    return first is not None and not first.isdigit()
+
+
+def _parse_totals(grouping: dict[str, Any], where: str) -> dict[str, dict[str, float]]:
+    if not _type_first(grouping):
+        return {pid: _counts(per, where, f"[{pid!r}]") for pid, per in grouping.items()}
+    totals: dict[str, dict[str, float]] = {}
+    for metric, per_post in grouping.items():
+        for pid, value in _counts(per_post, where, f"[{metric!r}]").items():
+            totals.setdefault(pid, {})[metric] = value
+    return totals
+
+
+def _parse_hourly(
+    grouping: dict[str, Any], where: str, read_at: datetime
+) -> dict[str, dict[str, HourlySeries]]:
+    type_first = _type_first(grouping)
+    plans: dict[tuple[tuple[str, tuple[str, ...]], ...], _Plan] = {}
+    out: dict[str, dict[str, HourlySeries]] = {}
+    for outer, inner in grouping.items():
+        if type(inner) is not dict:
+            raise _bad(where, f"[{outer!r}]", "expected an object", inner)
+        for key, by_day in inner.items():
+            pid, metric = (key, outer) if type_first else (outer, key)
+            buckets = _series(by_day, where, outer, key, plans)
+            out.setdefault(pid, {})[metric] = HourlySeries(buckets, read_at)
+    return out
+
+
+# The moments of one series shape (its days and their hour keys) in the order the body
+# lists them, and the order that sorts them, or None when they already are sorted.
+_Plan = tuple[tuple[datetime, ...], list[int] | None]
+
+
+def _series(
+    by_day: Any,
+    where: str,
+    outer: str,
+    key: str,
+    plans: dict[tuple[tuple[str, tuple[str, ...]], ...], _Plan],
+) -> tuple[tuple[datetime, float], ...]:
+    """Runs once per post and metric of every /28hr answer (~8,600 a cycle for 10,000
+    posts), so the common case is a few C-level passes: every series of an answer has
+    the same days and hours, so their moments and order are worked out once per answer
+    (``plans``), and the counts are converted and range-checked in bulk. Anything odd goes
+    to ``_checked_series``, which finds the first fault in body order and names its path."""
+    if type(by_day) is not dict:
+        return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
+    shape: list[tuple[str, tuple[str, ...]]] = []
+    raw: list[Any] = []
+    for day, hours in by_day.items():
+        if type(hours) is not dict:
+            return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
+        shape.append((day, tuple(hours)))
+        raw.extend(hours.values())
+    form = tuple(shape)
+    plan = plans.get(form)
+    if plan is None:
+        plan = _plan(form)
+        if plan is None:
+            return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
+        plans[form] = plan
+    try:
+        values = _floats(raw)
+    except (TypeError, ValueError):
+        return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
+    # min catches negatives; a NaN or an infinity makes the sum NaN or infinite
+    if bool in set(map(type, raw)) or (values and not (min(values) >= 0.0 and sum(values) < _INF)):
+        return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
+    moments, order = plan
+    if order is None:
+        return tuple(zip(moments, values, strict=True))
+    return _sorted_buckets(moments, values, order)
+
+
+def _floats(raw: list[Any]) -> list[Any]:
+    """``float`` of each count, through a cache: hourly counts repeat so much ("0", "12")
+    that converting each text once beats converting every bucket. Raises TypeError (an
+    unhashable value: a list or an object) or ValueError (not a number) for bad counts."""
+    values = list(map(_FLOATS.get, raw))
+    if None in values:
+        if len(_FLOATS) > _FLOATS_MAX:
+            _FLOATS.clear()
+        for i, value in enumerate(values):
+            if value is None:
+                values[i] = _FLOATS[raw[i]] = float(raw[i])
+    return values
+
+
+def _plan(form: tuple[tuple[str, tuple[str, ...]], ...]) -> _Plan | None:
+    """None when a day or an hour is not valid (``_checked_series`` then says which)."""
+    moments: list[datetime] = []
+    for day, hours in form:
+        try:
+            d = date.fromisoformat(day)
+        except ValueError:
+            return None
+        midnight = datetime(d.year, d.month, d.day, tzinfo=UTC)
+        for hour in hours:
+            offset = _HOURS.get(hour)
+            if offset is None:
+                return None
+            moments.append(midnight + offset)
+    if all(a < b for a, b in pairwise(moments)):
+        return tuple(moments), None
+    return tuple(moments), sorted(range(len(moments)), key=moments.__getitem__)
+
+
+def _sorted_buckets(
+    moments: tuple[datetime, ...], values: list[float], order: list[int]
+) -> tuple[tuple[datetime, float], ...]:
+    """Buckets oldest first; an hour named twice ("0" and "00", or a day in two spellings)
+    keeps one bucket, with the larger count."""
+    buckets: dict[datetime, float] = {}
+    for i in order:
+        moment, value = moments[i], values[i]
+        if buckets.get(moment, -1.0) < value:
+            buckets[moment] = value
+    return tuple(buckets.items())
+
+
+def _checked_series(by_day: Any, where: str, path: str) -> tuple[tuple[datetime, float], ...]:
+    """The slow, exact path: raises at the first malformed day, hour or count."""
+    if type(by_day) is not dict:
+        raise _bad(where, path, "expected an object of days", by_day)
+    moments: list[datetime] = []
+    values: list[float] = []
+    for day, hours in by_day.items():
+        if type(hours) is not dict:
+            raise _bad(where, f"{path}[{day!r}]", "expected an object of hours", hours)
+        for hour, value in hours.items():
+            moments.append(_moment(day, hour, where, f"{path}[{day!r}]"))
+            values.append(_count(value, where, f"{path}[{day!r}][{hour!r}]"))
+    order = sorted(range(len(moments)), key=moments.__getitem__)
+    return _sorted_buckets(tuple(moments), values, order)
+
+
+def _moment(day: str, hour: str, where: str, path: str) -> datetime:
+    offset = _HOURS.get(hour)
+    if offset is None:
+        raise _bad(where, path, "hour is not 00-23", hour)
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        raise _bad(where, path, "day is not YYYY-MM-DD", day) from None
+    return datetime(d.year, d.month, d.day, tzinfo=UTC) + offset

@@ -1,0 +1,281 @@
+"""Which Engagement API requests a poll needs: the fewest the API's rules allow.
+
+Pure: it turns the watched posts and the metrics the rules need into frozen
+``EngagementRequest`` values. The rules it encodes (reference §1.4, §2, §3, §6):
+
+- owned posts are read with the owner's OAuth 1.0a user context, one account per request,
+  because a token only sees its own account's private metrics;
+- public posts are read with the app's bearer token, and only the public /totals metrics
+  exist for them;
+- /totals takes 250 IDs, /28hr and /historical take 25;
+- hourly data comes from the one 4-level grouping whose nesting is unambiguous;
+- /historical windows are hour-aligned, at most 4 weeks, not before 2014-09-01 and never
+  in the future.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from automation.core import metric_names as m
+from automation.core.errors import UsageError
+
+__all__ = [
+    "EARLIEST_HISTORICAL",
+    "HOURLY_GROUPING",
+    "HOURLY_GROUP_BY",
+    "HOURLY_GROUP_BY_TYPE_FIRST",
+    "MAX_HISTORICAL_WINDOW",
+    "MAX_IDS",
+    "TOTALS_GROUPING",
+    "TOTALS_GROUP_BY",
+    "Endpoint",
+    "EngagementRequest",
+    "WatchedPost",
+    "ceil_hour",
+    "chunked",
+    "floor_hour",
+    "plan_historical",
+    "plan_public_totals",
+    "plan_requests",
+]
+
+Endpoint = Literal["totals", "28hr", "historical"]
+
+MAX_IDS: dict[str, int] = {"totals": 250, "28hr": 25, "historical": 25}
+TOTALS_GROUPING = "per_post"
+TOTALS_GROUP_BY: tuple[str, ...] = ("tweet.id", "engagement.type")
+HOURLY_GROUPING = "hourly"
+HOURLY_GROUP_BY: tuple[str, ...] = (
+    "tweet.id",
+    "engagement.type",
+    "engagement.day",
+    "engagement.hour",
+)
+# The only other 4-level order the API accepts (reference §3.1).
+HOURLY_GROUP_BY_TYPE_FIRST: tuple[str, ...] = (
+    "engagement.type",
+    "tweet.id",
+    "engagement.day",
+    "engagement.hour",
+)
+_VALID_GROUP_BYS = frozenset(
+    {
+        TOTALS_GROUP_BY,
+        ("engagement.type", "tweet.id"),
+        HOURLY_GROUP_BY,
+        HOURLY_GROUP_BY_TYPE_FIRST,
+    }
+)
+EARLIEST_HISTORICAL = datetime(2014, 9, 1, tzinfo=UTC)
+MAX_HISTORICAL_WINDOW = timedelta(weeks=4)
+_HOUR = timedelta(hours=1)
+_METRIC_ORDER = {name: i for i, name in enumerate(m.API_METRICS)}
+
+
+@dataclass(frozen=True)
+class WatchedPost:
+    """A post to poll. ``account`` is the owned account's short name, None for public."""
+
+    post_id: str
+    account: str | None
+
+
+@dataclass(frozen=True)
+class EngagementRequest:
+    """One POST to ``/insights/engagement/{endpoint}``; ``account`` None means bearer."""
+
+    endpoint: Endpoint
+    account: str | None
+    tweet_ids: tuple[str, ...]
+    engagement_types: tuple[str, ...]
+    grouping: str = TOTALS_GROUPING
+    group_by: tuple[str, ...] = TOTALS_GROUP_BY
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Invariants the planner guarantees; a violation is a bug, not a user error.
+        if self.endpoint not in MAX_IDS:
+            raise ValueError(f"unknown endpoint {self.endpoint!r}")
+        if not self.tweet_ids or len(self.tweet_ids) > MAX_IDS[self.endpoint]:
+            raise ValueError(f"/{self.endpoint} takes 1..{MAX_IDS[self.endpoint]} ids")
+        if not all(isinstance(i, str) and i.isdigit() for i in self.tweet_ids):
+            raise ValueError("tweet_ids must be strings of digits")
+        if not self.engagement_types:
+            raise ValueError("a request needs at least one metric")
+        if self.group_by not in _VALID_GROUP_BYS:
+            raise ValueError(f"unsupported group_by {self.group_by!r}")
+        if self.endpoint != "totals" and self.account is None:
+            raise ValueError(f"/{self.endpoint} needs user context")
+        if (self.start is None) != (self.end is None) or (
+            self.start is not None and self.endpoint != "historical"
+        ):
+            raise ValueError("start and end go together, and only on /historical")
+
+    @property
+    def hourly(self) -> bool:
+        return len(self.group_by) == 4
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body. IDs stay strings: above 2**53 JSON numbers lose digits."""
+        body: dict[str, Any] = {
+            "tweet_ids": [str(i) for i in self.tweet_ids],
+            "engagement_types": list(self.engagement_types),
+            "groupings": {self.grouping: {"group_by": list(self.group_by)}},
+        }
+        if self.start is not None and self.end is not None:
+            body["start"] = _iso_hour(self.start)
+            body["end"] = _iso_hour(self.end)
+        return body
+
+    def with_ids(self, tweet_ids: Sequence[str]) -> EngagementRequest:
+        """The same request for other IDs (used to re-send what a partial failure left)."""
+        return EngagementRequest(
+            self.endpoint,
+            self.account,
+            tuple(tweet_ids),
+            self.engagement_types,
+            self.grouping,
+            self.group_by,
+            self.start,
+            self.end,
+        )
+
+
+def chunked(items: Sequence[str], size: int) -> Iterable[tuple[str, ...]]:
+    for i in range(0, len(items), size):
+        yield tuple(items[i : i + size])
+
+
+def _ordered(metrics: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(metrics), key=lambda x: _METRIC_ORDER.get(x, len(_METRIC_ORDER))))
+
+
+def plan_requests(
+    posts: Iterable[WatchedPost],
+    *,
+    totals_metrics: frozenset[str],
+    hourly_posts: Collection[str],
+    hourly_metrics: frozenset[str],
+) -> tuple[EngagementRequest, ...]:
+    """The requests for one poll: per owned account /totals (250 a request) and /28hr
+    (25 a request, only ``hourly_posts``), then bearer /totals for public posts when a
+    public metric is needed. A post listed twice is asked for once."""
+    by_account: dict[str, list[str]] = {}
+    public: list[str] = []
+    seen: set[str] = set()
+    for post in posts:
+        if post.post_id in seen:
+            continue
+        seen.add(post.post_id)
+        if post.account is None:
+            public.append(post.post_id)
+        else:
+            by_account.setdefault(post.account, []).append(post.post_id)
+
+    owned_totals = _ordered(totals_metrics & m.TOTALS_METRICS)
+    hourly = _ordered(hourly_metrics & m.HOURLY_METRICS)
+    hourly_set = set(hourly_posts)
+    out: list[EngagementRequest] = []
+    for account in sorted(by_account):
+        ids = by_account[account]
+        if owned_totals:
+            out.extend(
+                EngagementRequest("totals", account, chunk, owned_totals)
+                for chunk in chunked(ids, MAX_IDS["totals"])
+            )
+        wanted = [i for i in ids if i in hourly_set]
+        if hourly and wanted:
+            out.extend(
+                EngagementRequest("28hr", account, chunk, hourly, HOURLY_GROUPING, HOURLY_GROUP_BY)
+                for chunk in chunked(wanted, MAX_IDS["28hr"])
+            )
+    out.extend(plan_public_totals(public, totals_metrics))
+    return tuple(out)
+
+
+def plan_public_totals(
+    post_ids: Sequence[str], totals_metrics: Collection[str]
+) -> tuple[EngagementRequest, ...]:
+    """Bearer /totals for posts read without user context; none if no public metric."""
+    public = _ordered(set(totals_metrics) & m.PUBLIC_TOTALS_METRICS)
+    if not public or not post_ids:
+        return ()
+    return tuple(
+        EngagementRequest("totals", None, chunk, public)
+        for chunk in chunked(post_ids, MAX_IDS["totals"])
+    )
+
+
+def floor_hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(t: datetime) -> datetime:
+    down = floor_hour(t)
+    return down if down == t else down + _HOUR
+
+
+def _utc(t: datetime, name: str) -> datetime:
+    if t.tzinfo is None:
+        raise UsageError(f"historical {name} {t.isoformat()} has no timezone; give it in UTC")
+    return t.astimezone(UTC)
+
+
+def _iso_hour(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+
+
+def plan_historical(
+    post_ids: Sequence[str],
+    account: str,
+    metrics: Collection[str],
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+) -> tuple[EngagementRequest, ...]:
+    """/historical requests covering [start, end) hour by hour.
+
+    The range is widened to whole hours as the API would, clipped to 2014-09-01 and to
+    the last complete hour before ``now``, and cut into consecutive windows of at most
+    4 weeks that meet at a boundary hour without sharing it: each window's ``end`` is
+    the next one's ``start``. Whether the API counts the ``end`` hour is not documented,
+    so the caller also drops duplicate hour buckets when merging.
+    """
+    lo = max(floor_hour(_utc(start, "start")), EARLIEST_HISTORICAL)
+    hi = min(ceil_hour(_utc(end, "end")), floor_hour(_utc(now, "now")))
+    if hi <= lo:
+        raise UsageError(
+            f"historical range {_iso_hour(lo)} .. {_iso_hour(hi)} is empty: it must end after "
+            "it starts, not before 2014-09-01 and not in the future"
+        )
+    wanted = _ordered(set(metrics) & m.HOURLY_METRICS)
+    if not wanted:
+        raise UsageError(
+            "no metric /historical can read among: " + ", ".join(sorted(metrics) or ["(none)"])
+        )
+    ids = list(dict.fromkeys(post_ids))
+    out: list[EngagementRequest] = []
+    w_start = lo
+    while w_start < hi:
+        w_end = min(w_start + MAX_HISTORICAL_WINDOW, hi)
+        out.extend(
+            EngagementRequest(
+                "historical",
+                account,
+                chunk,
+                wanted,
+                HOURLY_GROUPING,
+                HOURLY_GROUP_BY,
+                w_start,
+                w_end,
+            )
+            for chunk in chunked(ids, MAX_IDS["historical"])
+        )
+        w_start = w_end
+    return tuple(out)

@@ -1,0 +1,189 @@
+"""The one place that talks HTTP: an httpx client behind a tiny interface.
+
+Every other module sends ``HttpClient.request(...)`` and gets back an ``HttpResponse``
+(status, lower-cased headers, raw body); transport failures become ``TransportFailed``.
+Keeping httpx here means the rest of the package, and a later switch of HTTP library,
+never depends on its types. Tests replace the network with respx or a ``transport``.
+
+Authentication is attached per request: ``BearerAuth`` for app-only calls and
+``OAuth1Auth`` for user context. ``OAuth1Auth`` uses Authlib's core signer only and never
+touches the body: Authlib's httpx integration empties JSON bodies when it signs them.
+Per RFC 5849 §3.4.1.3 only form-encoded bodies take part in the signature.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from authlib.oauth1 import ClientAuth
+
+from automation import __version__
+from automation.config.secret import Secret
+from automation.core.errors import MalformedResponse, TransportFailed
+
+__all__ = ["USER_AGENT", "Auth", "BearerAuth", "HttpClient", "HttpResponse", "OAuth1Auth"]
+
+USER_AGENT = f"engagement-automation/{__version__}"
+_FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]  # names lower-cased
+    body: bytes
+    url: str = ""
+
+    def json(self) -> Any:
+        """The decoded JSON body; a body that is not JSON is a MalformedResponse."""
+        try:
+            return jsonlib.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            snippet = self.body[:80].decode("utf-8", "replace")
+            raise MalformedResponse(
+                f"{self.url or 'response'}: body is not JSON ({exc.__class__.__name__}): "
+                f"{snippet!r}",
+                status=self.status,
+            ) from None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Auth(httpx.Auth):
+    """Base of the auth objects other modules pass to ``HttpClient.request``."""
+
+
+class BearerAuth(Auth):
+    """App-only OAuth 2.0 bearer token."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        yield request
+
+
+class OAuth1Auth(Auth):
+    """OAuth 1.0a user context, HMAC-SHA1, signature in the Authorization header."""
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        consumer_key: Secret,
+        consumer_secret: Secret,
+        token: Secret,
+        token_secret: Secret,
+    ) -> None:
+        self._signer = ClientAuth(
+            consumer_key.reveal(),
+            consumer_secret.reveal(),
+            token=token.reveal(),
+            token_secret=token_secret.reveal(),
+        )
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        ctype = request.headers.get("Content-Type", "")
+        if ctype.startswith(_FORM):
+            headers, body = {"Content-Type": _FORM}, request.content.decode()
+        else:
+            headers, body = {}, ""
+        _, signed, _ = self._signer.sign(request.method, str(request.url), headers, body)
+        request.headers["Authorization"] = signed["Authorization"]
+        yield request
+
+
+class HttpClient:
+    """A long-lived, pooled HTTP client. ``transport`` lets tests serve requests in-process."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        max_connections: int = 10,
+        transport: httpx.BaseTransport | None = None,
+        rewrite: Callable[[str], str] | None = None,
+    ) -> None:
+        # ``rewrite`` maps a URL before it is sent: the demo uses it to deliver webhooks
+        # meant for example.com hosts to its local receiver, keeping traffic on 127.0.0.1.
+        self._rewrite = rewrite
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Auth | None = None,
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        """Send one request; network errors and timeouts raise TransportFailed."""
+        kwargs: dict[str, Any] = {}
+        if self._rewrite is not None:
+            url = self._rewrite(url)
+        if timeout is not None:
+            kwargs["timeout"] = httpx.Timeout(timeout)
+        if json is not None:
+            content = jsonlib.dumps(json, separators=(",", ":")).encode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        try:
+            resp = self._client.request(
+                method,
+                url,
+                content=content,
+                params=params,
+                headers=headers,
+                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                **kwargs,
+            )
+        except httpx.TimeoutException as exc:
+            raise TransportFailed(
+                f"{method} {_safe(url)}: timed out ({exc.__class__.__name__})"
+            ) from None
+        except httpx.DecodingError as exc:
+            raise MalformedResponse(f"{method} {_safe(url)}: undecodable body: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise TransportFailed(
+                f"{method} {_safe(url)}: {exc.__class__.__name__}: {exc}"
+            ) from None
+        except UnicodeError as exc:  # a body that claims an encoding it does not have
+            raise MalformedResponse(f"{method} {_safe(url)}: undecodable response: {exc}") from None
+        return HttpResponse(
+            status=resp.status_code,
+            headers={k.lower(): v for k, v in resp.headers.items()},
+            body=resp.content,
+            url=_safe(url),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its query string, which could carry a token in someone's setup."""
+    return url.split("?", 1)[0]

@@ -1,0 +1,202 @@
+"""A per-API request budget: never more requests a minute than the config allows.
+
+The contract's per-minute limit is the hard ceiling. The API can lower it for a while
+(``x-per-minute-*`` on the Engagement API, ``x-rate-limit-*`` on v2) and a 429 stops us
+for its ``Retry-After``. Sends are recorded in a ``BudgetLedger`` so that a restarted or
+back-to-back process still counts the requests of the last minute; the state store
+implements it, ``MemoryLedger`` serves tests and one-off runs.
+
+Pure except for the injected clock (epoch seconds, so ledgers of different processes and
+the API's epoch ``reset`` headers agree).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+from automation.core.errors import RateLimited
+
+__all__ = ["WINDOW", "BudgetLedger", "MemoryLedger", "RateBudget", "retry_after_seconds"]
+
+WINDOW = 60.0
+DEFAULT_PENALTY = 60.0
+# A server's reset or Retry-After beyond this is treated as this: v2 windows are 15 min,
+# and a garbled header must not stop the engine for a day.
+MAX_PAUSE = 15 * 60.0
+
+
+class BudgetLedger(Protocol):
+    """Where sends are remembered across processes."""
+
+    def load(self, api: str, since: float) -> list[float]:
+        """Send times for ``api`` at or after ``since``."""
+        ...
+
+    def record(self, api: str, at: float) -> None:
+        """Remember one send at ``at``."""
+        ...
+
+
+class MemoryLedger:
+    """A ledger that lives as long as the process; forgets what no window can need."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, list[float]] = {}
+
+    def load(self, api: str, since: float) -> list[float]:
+        kept = [t for t in self._times.get(api, ()) if t >= since]
+        self._times[api] = kept
+        return list(kept)
+
+    def record(self, api: str, at: float) -> None:
+        self._times.setdefault(api, []).append(at)
+
+
+def retry_after_seconds(value: str | float | None, now: float) -> float | None:
+    """A Retry-After value (delta seconds or HTTP-date) as seconds from ``now``."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return max(0.0, float(value))
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+class RateBudget:
+    """Sliding 60-second window over recorded sends, lowered by what the API reports."""
+
+    def __init__(
+        self,
+        limit_per_minute: int,
+        *,
+        clock: Callable[[], float],
+        ledger: BudgetLedger | None = None,
+        api: str = "engagement",
+    ) -> None:
+        if limit_per_minute < 1:
+            raise ValueError("limit_per_minute must be at least 1")
+        self.limit = limit_per_minute
+        self.clock = clock
+        self.api = api
+        self._ledger: BudgetLedger = ledger if ledger is not None else MemoryLedger()
+        self._server_limit: int | None = None  # x-per-minute-limit, never above ours
+        self._remaining: int | None = None  # what the API said was left ...
+        self._remaining_until = 0.0  # ... until this time
+        self._sent_since_report = 0
+        self._blocked_until = 0.0  # after a 429
+
+    @property
+    def allowance(self) -> int:
+        """Requests allowed per sliding minute right now."""
+        return min(self.limit, self._server_limit or self.limit)
+
+    def wait_time(self) -> float:
+        """Seconds until one more request may go; 0 means now."""
+        now = self.clock()
+        waits = [self._blocked_until - now]
+        # a 429's pause, as recorded by this or an earlier process
+        waits += [until - now for until in self._ledger.load(self._pause_key, now)]
+        sent = sorted(self._ledger.load(self.api, now - WINDOW))
+        allowance = self.allowance
+        if len(sent) >= allowance:
+            waits.append(sent[len(sent) - allowance] + WINDOW - now)
+        if (
+            self._remaining is not None
+            and now < self._remaining_until
+            and self._sent_since_report >= self._remaining
+        ):
+            waits.append(self._remaining_until - now)
+        return max(0.0, *waits)
+
+    def remaining(self) -> int:
+        """Requests that could go right now without waiting (for ``status``)."""
+        now = self.clock()
+        paused = any(until > now for until in self._ledger.load(self._pause_key, now))
+        if now < self._blocked_until or paused:
+            return 0
+        left = self.allowance - len(self._ledger.load(self.api, now - WINDOW))
+        if self._remaining is not None and now < self._remaining_until:
+            left = min(left, self._remaining - self._sent_since_report)
+        return max(0, left)
+
+    def acquire(self) -> None:
+        """Record one send now; refuses (RateLimited) if the budget says wait."""
+        wait = self.wait_time()
+        if wait > 0:
+            raise RateLimited(
+                f"{self.api} request budget spent; next request in {wait:.1f}s",
+                retry_after=wait,
+                status=None,
+            )
+        self._ledger.record(self.api, self.clock())
+        self._sent_since_report += 1
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Take in the rate headers of a response (names lower-cased); only ever lowers."""
+        now = self.clock()
+        limit = _number(headers, "x-per-minute-limit")
+        if limit is not None:
+            self._server_limit = max(1, min(self.limit, int(limit)))
+        remaining = _number(headers, "x-per-minute-remaining")
+        reset = _number(headers, "x-per-minute-reset")
+        cap = WINDOW
+        if remaining is None:  # v2 headers count per endpoint window, not per minute
+            remaining = _number(headers, "x-rate-limit-remaining")
+            reset = _number(headers, "x-rate-limit-reset")
+            cap = MAX_PAUSE
+        if remaining is None:
+            return
+        self._remaining = int(remaining)
+        self._remaining_until = now + min(cap, self._reset_in(reset, now))
+        self._sent_since_report = 0
+
+    @staticmethod
+    def _reset_in(reset: float | None, now: float) -> float:
+        """Seconds until a reset header's moment: epoch seconds, epoch ms, or a delta."""
+        if reset is None:
+            return WINDOW
+        if reset > 1e12:
+            reset /= 1000.0
+        if reset > 1e9:
+            return max(0.0, reset - now)
+        return reset
+
+    def penalise(self, retry_after: str | float | None = None) -> float:
+        """After a 429: no request before Retry-After (default 60 s). Returns the pause."""
+        now = self.clock()
+        pause = retry_after_seconds(retry_after, now)
+        if pause is None:
+            pause = DEFAULT_PENALTY
+        pause = min(max(pause, 1.0), MAX_PAUSE)
+        self._blocked_until = max(self._blocked_until, now + pause)
+        # kept in the ledger too, so a restarted engine still honours the API's "slow down"
+        self._ledger.record(self._pause_key, now + pause)
+        return pause
+
+    @property
+    def _pause_key(self) -> str:
+        return f"{self.api}:paused-until"

@@ -1,0 +1,454 @@
+"""X API v2 client: discover an owned account's recent posts, and write as an owned account.
+
+Discovery reads ``GET /2/users/:id/tweets`` with the app's bearer token; writes (repost,
+like, reply, quote) are signed with OAuth 1.0a as the acting account. Every answer becomes
+either a frozen result or one typed ``ApiError`` whose ``retryable`` tells the outbox what
+to do, and whose message names the account and the post, never a credential.
+
+X reports a write that was already done in several ways (engagement-api.md §7, §9): a 200
+saying ``retweeted``/``liked`` true, a 403 "already retweeted" (v1 code 327 style), or a
+403 about duplicate content for a repeated reply. All of them mean the action's effect
+exists, so they count as done: the outbox must not retry or kill such an action.
+
+Per-user write limits are checked locally before sending (``WriteLimits``), so a burst of
+firings waits for the window instead of earning 429s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.core.errors import (
+    AuthFailed,
+    MalformedResponse,
+    RateLimited,
+    RequestRejected,
+    ServerFailed,
+    TransportFailed,
+)
+from automation.core.facts import post_created_at
+from automation.x.backoff import parse_retry_after
+from automation.x.http import BearerAuth, HttpClient, HttpResponse, OAuth1Auth
+from automation.x.write_limits import WriteLimits
+
+__all__ = ["MAX_TIMELINE", "DiscoveredPost", "Discovery", "WriteResult", "XClient"]
+
+MAX_TIMELINE = 3200  # the API serves only an account's most recent 3,200 posts
+_PAGE_SIZE = 100
+_POST_ID = re.compile(r"^[0-9]{1,19}$")
+_DEFAULT_RATE_WAIT = 60.0  # a 429 that says nothing about when to come back
+_EXCERPT = 200
+
+# How X says "this write already happened": v1 codes and phrases seen in v1 and v2 bodies.
+_ALREADY_CODES = frozenset({327, 139})  # already retweeted / already favorited
+_DUPLICATE_CODES = frozenset({187})  # status is a duplicate
+_ALREADY_PHRASES = ("already retweeted", "already reposted", "already liked", "already favorited")
+_DUPLICATE_PHRASES = ("duplicate content", "status is a duplicate")
+# 403s that are about credentials rather than about the request.
+_AUTH_TYPES = ("unsupported-authentication", "client-forbidden", "not-authorized")
+_AUTH_CODES = frozenset({32, 89, 99, 215, 220, 261, 326})
+
+
+@dataclass(frozen=True)
+class DiscoveredPost:
+    post_id: str
+    created_at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Posts newest first as X listed them; ``newest_id`` is the next ``since_id`` (None
+    when nothing new was found, so the caller keeps its own)."""
+
+    posts: tuple[DiscoveredPost, ...]
+    newest_id: str | None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """A write that took effect. ``already`` is True when X said it was done before;
+    ``post_id`` is the post the write created (the repost or reply), when X names it.
+    Failures are never results: they are raised, so nothing mistakes one for success."""
+
+    done: bool
+    already: bool
+    detail: str
+    post_id: str | None
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """What an error body says, from problem+json, a v2 ``errors`` list or v1 ``errors``."""
+
+    title: str = ""
+    detail: str = ""
+    type: str = ""
+    codes: tuple[int, ...] = ()
+    texts: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        parts = [p for p in (self.title, self.detail) if p]
+        if not parts and self.codes:
+            parts = [f"code {self.codes[0]}"]
+        return ": ".join(parts)[:_EXCERPT]
+
+    def says(self, codes: frozenset[int], phrases: tuple[str, ...]) -> bool:
+        text = " ".join(self.texts).lower()
+        return any(c in codes for c in self.codes) or any(p in text for p in phrases)
+
+
+class XClient:
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        settings: ApiSettings,
+        app: AppCredentials,
+        accounts: Mapping[str, Account],
+        limits: WriteLimits,
+        clock: Callable[[], float],
+    ) -> None:
+        self._http = http
+        self._base = settings.base_url.rstrip("/")
+        self._timeout = settings.timeout
+        self._accounts = dict(accounts)
+        self._limits = limits
+        self._clock = clock
+        self._bearer = BearerAuth(app.bearer_token)
+        self._oauth = {
+            name: OAuth1Auth(
+                app.consumer_key,
+                app.consumer_secret,
+                account.access_token,
+                account.access_token_secret,
+            )
+            for name, account in self._accounts.items()
+        }
+
+    # --- discovery ----------------------------------------------------------------------
+
+    def discover(
+        self,
+        account: str,
+        *,
+        since_id: str | None,
+        max_pages: int = 32,
+        start_time: datetime | None = None,
+    ) -> Discovery:
+        """The account's original posts newer than ``since_id``, at most 3,200.
+
+        ``start_time`` bounds a first discovery (no ``since_id`` yet) to posts young enough
+        to be watched, instead of paging through the whole reachable timeline.
+        """
+        label = f"timeline of {account}"
+        user = self._account(account, label)
+        params = {
+            "max_results": str(_PAGE_SIZE),
+            "exclude": "replies,retweets",
+            "tweet.fields": "created_at",
+        }
+        if since_id is not None:
+            params["since_id"] = _checked_id(since_id, label)
+        if start_time is not None:
+            params["start_time"] = _iso(start_time)
+        url = f"{self._base}/2/users/{user.user_id}/tweets"
+        posts: dict[str, DiscoveredPost] = {}
+        token: str | None = None
+        for _ in range(max(1, max_pages)):
+            page_params = params if token is None else {**params, "pagination_token": token}
+            resp = self._send(label, "GET", url, params=page_params, auth=self._bearer)
+            if resp.status != 200:
+                self._fail(label, resp)
+            page, token = _parse_page(label, _json(label, resp))
+            for post in page:
+                posts.setdefault(post.post_id, post)
+            if len(posts) >= MAX_TIMELINE or token is None:
+                break
+        found = tuple(posts.values())[:MAX_TIMELINE]
+        newest = max((p.post_id for p in found), key=int, default=None)
+        return Discovery(posts=found, newest_id=newest)
+
+    # --- writes -------------------------------------------------------------------------
+
+    def repost(self, account: str, post_id: str) -> WriteResult:
+        label = f"repost of {post_id} as {account}"
+        outcome = self._write("repost", label, account, post_id, "retweets", {"tweet_id": post_id})
+        if isinstance(outcome, WriteResult):
+            return outcome
+        data = _data(label, outcome)
+        if data.get("retweeted") is not True:
+            raise MalformedResponse(
+                f"{label}: X answered {outcome.status} without retweeted=true: "
+                f"{_excerpt(outcome.body)}",
+                status=outcome.status,
+            )
+        rest_id = data.get("rest_id")
+        return WriteResult(True, False, "reposted", rest_id if isinstance(rest_id, str) else None)
+
+    def like(self, account: str, post_id: str) -> WriteResult:
+        label = f"like of {post_id} as {account}"
+        outcome = self._write("like", label, account, post_id, "likes", {"tweet_id": post_id})
+        if isinstance(outcome, WriteResult):
+            return outcome
+        if _data(label, outcome).get("liked") is not True:
+            raise MalformedResponse(
+                f"{label}: X answered {outcome.status} without liked=true: "
+                f"{_excerpt(outcome.body)}",
+                status=outcome.status,
+            )
+        return WriteResult(True, False, "liked", None)
+
+    def reply(self, account: str, post_id: str, text: str) -> WriteResult:
+        label = f"reply to {post_id} as {account}"
+        body = {"text": text, "reply": {"in_reply_to_tweet_id": post_id}}
+        return self._create("reply", label, account, post_id, body)
+
+    def quote(self, account: str, post_id: str, text: str) -> WriteResult:
+        label = f"quote of {post_id} as {account}"
+        body = {"text": text, "quote_tweet_id": post_id}
+        return self._create("quote", label, account, post_id, body)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _create(
+        self, kind: str, label: str, account: str, post_id: str, body: dict[str, Any]
+    ) -> WriteResult:
+        outcome = self._write(kind, label, account, post_id, None, body)
+        if isinstance(outcome, WriteResult):
+            return outcome
+        new_id = _data(label, outcome).get("id")
+        if not isinstance(new_id, str) or not _POST_ID.match(new_id):
+            raise MalformedResponse(
+                f"{label}: X answered {outcome.status} without the new post's id: "
+                f"{_excerpt(outcome.body)}",
+                status=outcome.status,
+            )
+        return WriteResult(True, False, f"posted {new_id}", new_id)
+
+    def _write(
+        self,
+        kind: str,
+        label: str,
+        account: str,
+        post_id: str,
+        users_path: str | None,
+        body: dict[str, Any],
+    ) -> HttpResponse | WriteResult:
+        """Send one write within the local limits; an "already done" answer is a result,
+        any other failure raises, and a 2xx is returned for the caller to read."""
+        user = self._account(account, label)
+        _checked_id(post_id, label)
+        now = self._clock()
+        wait = self._limits.wait_time(account, kind, now)
+        if wait > 0:
+            why = self._limits.blocking_window(account, kind, now) or "limit"
+            raise RateLimited(
+                f"{label}: {account}'s write limit for {kind} ({why}) is used up; "
+                f"retry in {math.ceil(wait)}s",
+                retry_after=wait,
+                status=None,
+            )
+        if users_path is None:
+            url = f"{self._base}/2/tweets"
+        else:
+            url = f"{self._base}/2/users/{user.user_id}/{users_path}"
+        self._limits.record(account, kind, now)
+        resp = self._send(label, "POST", url, json=body, auth=self._oauth[account])
+        self._limits.observe(account, kind, resp.headers, self._clock())
+        if resp.ok:
+            return resp
+        if resp.status == 403:
+            problem = _problem(resp.body)
+            if problem.says(_ALREADY_CODES, _ALREADY_PHRASES) or problem.says(
+                _DUPLICATE_CODES, _DUPLICATE_PHRASES
+            ):
+                return WriteResult(True, True, f"already done: {problem.summary}", None)
+        self._fail(label, resp, account=account, kind=kind)
+
+    def _account(self, name: str, label: str) -> Account:
+        account = self._accounts.get(name)
+        if account is None:
+            known = ", ".join(sorted(self._accounts)) or "none"
+            raise AuthFailed(f"{label}: no account {name!r} in the config (known: {known})")
+        return account
+
+    def _send(self, label: str, method: str, url: str, **kwargs: Any) -> HttpResponse:
+        try:
+            return self._http.request(method, url, timeout=self._timeout, **kwargs)
+        except TransportFailed as exc:
+            raise TransportFailed(f"{label}: {exc}", status=exc.status) from None
+        except MalformedResponse as exc:
+            raise MalformedResponse(f"{label}: {exc}", status=exc.status) from None
+
+    def _fail(
+        self, label: str, resp: HttpResponse, *, account: str = "", kind: str = ""
+    ) -> NoReturn:
+        """Raise the typed error for a failed answer."""
+        problem = _problem(resp.body)
+        status = resp.status
+        message = f"{label}: X answered {status}"
+        if problem.summary:
+            message += f" ({problem.summary})"
+        if status == 429:
+            now = self._clock()
+            wait = _rate_wait(resp.headers, now)
+            if account and kind:
+                self._limits.block(account, kind, now + wait)
+            raise RateLimited(f"{message}; retry in {math.ceil(wait)}s", retry_after=wait)
+        if status == 401 or (status == 403 and _is_auth_problem(problem)):
+            raise AuthFailed(message, status=status)
+        if status >= 500:
+            raise ServerFailed(message, status=status)
+        if 400 <= status < 500:
+            raise RequestRejected(message, status=status)
+        raise MalformedResponse(f"{message}: unexpected status", status=status)
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+
+
+def _checked_id(post_id: str, label: str) -> str:
+    if not isinstance(post_id, str) or not _POST_ID.match(post_id):
+        raise RequestRejected(f"{label}: {post_id!r} is not a post ID (1 to 19 digits)")
+    return post_id
+
+
+def _iso(when: datetime) -> str:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json(label: str, resp: HttpResponse) -> Any:
+    try:
+        return resp.json()
+    except MalformedResponse as exc:
+        raise MalformedResponse(f"{label}: {exc}", status=exc.status) from None
+
+
+def _data(label: str, resp: HttpResponse) -> dict[str, Any]:
+    body = _json(label, resp)
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise MalformedResponse(
+            f"{label}: X answered {resp.status} without a 'data' object: {_excerpt(resp.body)}",
+            status=resp.status,
+        )
+    return data
+
+
+def _parse_page(label: str, body: Any) -> tuple[list[DiscoveredPost], str | None]:
+    """One timeline page: its posts and the next page's token (None on the last page)."""
+    if not isinstance(body, dict):
+        raise MalformedResponse(f"{label}: the timeline answer is not a JSON object")
+    meta = body.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    data = body.get("data")
+    if data is None:
+        # No posts: a quiet account ({"meta":{"result_count":0}}), or a 200 that carries
+        # only errors, such as an unknown or suspended user.
+        if body.get("errors") and meta.get("result_count") != 0:
+            problem = _problem_of(body)
+            raise RequestRejected(f"{label}: X answered 200 with errors ({problem.summary})")
+        return [], None
+    if not isinstance(data, list):
+        raise MalformedResponse(f"{label}: 'data' is not a list")
+    token = meta.get("next_token")
+    posts = [_parse_post(label, item) for item in data]
+    return posts, token if isinstance(token, str) and token else None
+
+
+def _parse_post(label: str, item: Any) -> DiscoveredPost:
+    raw_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    if not isinstance(raw_id, str) or not _POST_ID.match(raw_id):
+        raise MalformedResponse(f"{label}: a post without a valid 'id': {str(item)[:_EXCERPT]}")
+    text = item.get("text")
+    return DiscoveredPost(
+        post_id=raw_id,
+        created_at=_created_at(item.get("created_at"), raw_id),
+        text=text if isinstance(text, str) else "",
+    )
+
+
+def _created_at(value: Any, post_id: str) -> datetime:
+    """``created_at`` as sent, else the time inside the snowflake ID, which is exact."""
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return post_created_at(post_id)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return post_created_at(post_id)
+
+
+def _problem(body: bytes) -> _Problem:
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        decoded = None
+    if not isinstance(decoded, dict):
+        text = _excerpt(body)
+        return _Problem(detail=text, texts=(text,))
+    return _problem_of(decoded)
+
+
+def _problem_of(decoded: dict[str, Any]) -> _Problem:
+    entries = [decoded]
+    errors = decoded.get("errors")
+    if isinstance(errors, list):
+        entries += [e for e in errors if isinstance(e, dict)]
+
+    def first(*keys: str) -> str:
+        for entry in entries:
+            for key in keys:
+                value = entry.get(key)
+                if isinstance(value, str) and value:
+                    return value
+        return ""
+
+    texts = tuple(
+        e[k] for e in entries for k in ("title", "detail", "message") if isinstance(e.get(k), str)
+    )
+    codes = tuple(e["code"] for e in entries if isinstance(e.get("code"), int))
+    return _Problem(
+        title=first("title"),
+        detail=first("detail", "message"),
+        type=first("type"),
+        codes=codes,
+        texts=texts,
+    )
+
+
+def _is_auth_problem(problem: _Problem) -> bool:
+    return any(t in problem.type for t in _AUTH_TYPES) or any(
+        c in _AUTH_CODES for c in problem.codes
+    )
+
+
+def _rate_wait(headers: Mapping[str, str], now: float) -> float:
+    """How long a 429 asks us to wait: ``x-rate-limit-reset`` (epoch), else ``Retry-After``."""
+    reset = headers.get("x-rate-limit-reset")
+    if reset is not None:
+        try:
+            value = float(reset)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            return max(0.0, value - now)
+    wait = parse_retry_after(headers.get("retry-after"), now)
+    return _DEFAULT_RATE_WAIT if wait is None else wait
+
+
+def _excerpt(body: bytes) -> str:
+    return " ".join(body[:_EXCERPT].decode("utf-8", "replace").split())

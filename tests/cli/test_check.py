@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import io
+import random
+import textwrap
+from pathlib import Path
+
+import pytest
+from config_helpers import make_config
+
+from automation.cli.check import format_problems, run_check
+from automation.config.loader import Config
+from automation.core.errors import Problem
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def check(paths: list[Path], config: Config | None = None) -> tuple[int, list[str]]:
+    err = io.StringIO()
+    code = run_check(paths, config=config, err=err)
+    return code, err.getvalue().splitlines()
+
+
+def test_shipped_rule_files_are_clean() -> None:
+    files = [ROOT / "rules.example.yaml", ROOT / "rules"]
+    code, lines = check(files, make_config())
+    assert lines == ["checked 7 rules in 4 files: 0 errors, 0 warnings"]
+    assert code == 0
+
+
+def test_shipped_files_point_editors_at_the_schema() -> None:
+    example = (ROOT / "rules.example.yaml").read_text().splitlines()[0]
+    assert example == "# yaml-language-server: $schema=automation/rulefiles/rule_schema.json"
+    for path in sorted((ROOT / "rules").glob("*.yaml")):
+        first = path.read_text().splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../automation/rulefiles/rule_schema.json"
+        assert (path.parent / first.split("=", 1)[1]).resolve().is_file()
+
+
+def test_example_shows_every_feature() -> None:
+    text = (ROOT / "rules.example.yaml").read_text()
+    for feature in (
+        "accounts:",
+        "posts:",
+        "owner:",
+        "max_age:",
+        " over ",
+        "gte:",
+        "gt:",
+        "lt:",
+        "eq:",
+        ">=",
+        " > ",
+        "<=",
+        "all:",
+        "any:",
+        "not:",
+        "for:",
+        "fire: once",
+        "every:",
+        "rearm: true",
+        "cooldown:",
+        "repost:",
+        "like:",
+        "reply:",
+        "quote:",
+        "webhook:",
+        "log:",
+        "secret:",
+        "headers:",
+        "body:",
+        "timeout:",
+        "enabled: false",
+        "backfill: true",
+        "description:",
+        "{{",
+        "{post.id}",
+        "{post.url}",
+        "{post.account}",
+        "{post.created_at}",
+        "{rule.id}",
+        "{rule.description}",
+        "{metrics.",
+        "{milestone}",
+        "{fired_at}",
+        "engagement_rate",
+        "likes",
+        "reposts",
+        "quotes",
+    ):
+        assert feature in text, feature
+
+
+def test_example_uses_post_account_only_where_an_owned_account_wrote_the_post() -> None:
+    # {post.account} names the owned account; for a public post it renders empty, so a
+    # reply "Thanks for sharing, {post.account}!" would read "Thanks for sharing, !".
+    from automation.rulefiles.rule_parser import load_rules
+
+    for rule in load_rules([ROOT / "rules.example.yaml"]).rules:
+        if rule.watch.accounts or rule.watch.owner:
+            continue
+        texts = [getattr(a, "text", None) or getattr(a, "message", None) for a in rule.actions]
+        names = {n for t in texts if t is not None for n in t.names}
+        assert "post.account" not in names, rule.id
+
+
+def test_problems_are_printed_sorted_with_a_summary(tmp_path: Path) -> None:
+    bad = tmp_path / "b.yaml"
+    bad.write_text(
+        textwrap.dedent("""\
+            version: 1
+            rules:
+              - id: one
+                watch: {posts: ["1"]}
+                when: impressions >= 5
+                actions: [{repost: {as: brnd}}]
+              - id: two
+                whn: likes > 1
+                watch: {accounts: [brand]}
+                actions: [{log: {message: hi}}]
+            """)
+    )
+    code, lines = check([bad], make_config())
+    assert lines == [
+        f"{bad}:5:11: warning: 'impressions' is known only for posts of owned accounts, "
+        "and this rule watches public posts only: set watch.owner if an owned account "
+        "wrote them",
+        f"{bad}:6:29: error: unknown account 'brnd' (did you mean 'brand'?)",
+        f"{bad}:8:5: error: unknown key 'whn' in rule (did you mean 'when'?)",
+        "checked 0 rules in 1 file: 2 errors, 1 warning",
+    ]
+    assert code == 1
+
+
+def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "version: 1\nrules:\n  - id: w\n    watch: {accounts: [brand]}\n"
+        "    when: url_clicks >= 5\n    actions: [{log: {message: x}}]\n"
+    )
+    code, lines = check([path])
+    assert code == 0
+    assert lines[-1] == "checked 1 rule in 1 file: 0 errors, 1 warning"
+    assert lines[0].startswith(f"{path}:5:11: warning: 'url_clicks' is known only")
+
+
+def test_missing_path_is_a_message(tmp_path: Path) -> None:
+    code, lines = check([tmp_path / "nope"])
+    assert lines == [
+        f"{tmp_path / 'nope'}:1:1: error: no such file or directory",
+        "checked 0 rules in 0 files: 1 error, 0 warnings",
+    ]
+    assert code == 1
+
+
+def test_format_problems_orders_by_file_given_then_line() -> None:
+    problems = [
+        Problem("b.yaml", 9, 1, "late"),
+        Problem("a.yaml", 2, 5, "x"),
+        Problem("b.yaml", 3, 7, "early"),
+        Problem("a.yaml", 2, 1, "first"),
+    ]
+    assert format_problems(problems) == [
+        "b.yaml:3:7: error: early",
+        "b.yaml:9:1: error: late",
+        "a.yaml:2:1: error: first",
+        "a.yaml:2:5: error: x",
+    ]
+
+
+# --- garbage in, clean problems out --------------------------------------------------------
+
+VALID = (ROOT / "rules.example.yaml").read_text()
+
+# ruff: noqa: E501 - one garbage file per line reads best
+GARBAGE: list[tuple[str, bytes]] = [
+    ("binary", bytes(range(256)) * 4),
+    ("png header", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+    ("latin-1", "version: 1\nrules: [caf\xe9]\n".encode("latin-1")),
+    ("utf-16", "version: 1\n".encode("utf-16")),
+    ("nul byte", b"version: 1\x00\n"),
+    ("deep list", b"[" * 50_000 + b"]" * 50_000),
+    ("deep mapping", b"a: " + b"{a: " * 5_000 + b"1" + b"}" * 5_000),
+    ("deep rule", b"version: 1\nrules:\n  - when: " + b"{not: " * 40 + b"likes > 1" + b"}" * 40),
+    (
+        "huge numbers",
+        b"version: 1e999999\nrules:\n  - id: 9"
+        + b"9" * 5000
+        + b"\n    when: {metric: likes, gte: 1"
+        + b"0" * 400
+        + b"}\n    fire: {every: -.inf, metric: 0x1F}\n",
+    ),
+    (
+        "wrong types",
+        b"version: [1]\nrules:\n  - id: {a: 1}\n    watch: [accounts]\n    when: [likes]\n    for: {}\n    fire: [once]\n    actions: {log: x}\n    enabled: []\n    description: {}\n",
+    ),
+    ("wrong types 2", b"version: true\nrules: 5\n"),
+    (
+        "wrong types 3",
+        b"version: 1\nrules:\n  - id: a\n    watch: {accounts: [[1]], posts: [{}], owner: [], max_age: []}\n    when: {all: [[], 5, null, {not: []}, {any: {}}]}\n    actions: [[], null, 5, {webhook: []}, {webhook: {url: 5, headers: [], body: {a: {b: [{}]}}, secret: 1, timeout: 'x'}}, {reply: {as: 1, text: 2}}]\n",
+    ),
+    ("nulls", b"version:\nrules:\n  -\n  - id:\n    watch:\n    when:\n    actions:\n"),
+    (
+        "keys of every type",
+        b"version: 1\nrules:\n  - 1: a\n    null: b\n    yes: c\n    1.5: d\n    ~: e\n",
+    ),
+    ("tags", b"version: !!str 1\nrules: !!set {a, b}\n"),
+    (
+        "anchors everywhere",
+        b"version: &v 1\nrules:\n  - &r {id: a, watch: {accounts: [brand]}, when: likes > 1, actions: [{log: {message: x}}]}\n  - *r\n  - {<<: *r, id: b}\n",
+    ),
+    ("only a scalar", b"hello"),
+    ("only a document marker", b"---\n...\n"),
+    ("comments and spaces", b"   \n# x\n\n"),
+    (
+        "template madness",
+        b"version: 1\nrules:\n  - id: a\n    watch: {accounts: [brand]}\n    when: likes > 1\n    actions: [{log: {message: '{{{}}}{{{'}}, {log: {message: '{'}}, {log: {message: '}'}}, {log: {message: '{a.b.c}'}}]\n",
+    ),
+    (
+        "condition madness",
+        b"version: 1\nrules:\n  - id: a\n    watch: {accounts: [brand]}\n    when: {any: ['', '>=', 'likes >= >= 1', 'likes over over', 'over 1h', '1 >= likes', 'likes >= 1 1', '\\t', 'likes over 0s > 1', 'likes >= -0', 'likes>=+.5e-3']}\n    actions: [{log: {message: x}}]\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("content", [g[1] for g in GARBAGE], ids=[g[0] for g in GARBAGE])
+def test_garbage_gives_clean_problems(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_bytes(content)
+    code, lines = check([path], make_config())
+    assert lines[-1].startswith("checked ")
+    for line in lines[:-1]:
+        assert line.startswith(f"{path}:"), line
+        assert ": error: " in line or ": warning: " in line, line
+        assert "Traceback" not in line
+    assert code in (0, 1)
+
+
+def test_random_mutations_of_a_valid_file_never_crash(tmp_path: Path) -> None:
+    rng = random.Random(20261126)
+    alphabet = list(":{}[]-,'\"#&*!|>%@`\t\n 0123456789abcxyz.")
+    path = tmp_path / "m.yaml"
+    for _ in range(300):
+        text = list(VALID)
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(len(text))
+            choice = rng.random()
+            if choice < 0.4:
+                text[at] = rng.choice(alphabet)
+            elif choice < 0.7:
+                del text[at]
+            else:
+                text.insert(at, rng.choice(alphabet))
+        path.write_text("".join(text), encoding="utf-8")
+        code, lines = check([path], make_config())
+        assert lines[-1].startswith("checked ")
+        assert code in (0, 1)

@@ -1,0 +1,678 @@
+"""The inspection commands, driven through the real command line against the sandbox.
+
+Each scenario writes its own rules, runs ``automation run --once`` cycles in this process
+(the sandbox runs in real time, like the CLI's clock) and then reads the results back with
+``history``, ``status``, ``top``, ``actions``, ``rearm`` and ``explain``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_helpers import (
+    SUPPORT_ID,
+    Cli,
+    Project,
+    Result,
+    database_dump,
+    isolated_process_state,
+    make_project,
+    run_subprocess,
+    start_sandbox,
+    table_rows,
+)
+from jsonschema import Draft202012Validator
+
+from automation.config.loader import load_config
+from automation.sandbox import Sandbox
+from automation.sandbox.webhook_receiver import Receiver
+from automation.service.runtime import open_runtime
+from automation.store.sqlite import SqliteStore
+
+
+@pytest.fixture(autouse=True)
+def _process_state() -> Iterator[None]:
+    with isolated_process_state():
+        yield
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    sb = start_sandbox()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver(None) as rec:
+        yield rec
+
+
+@pytest.fixture
+def project(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Project:
+    # No stray ./automation.yaml or $AUTOMATION_CONFIG may stand in for the one under test.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+    return make_project(tmp_path / "project", sandbox)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], project: Project) -> Cli:
+    return Cli(capsys, project.config)
+
+
+def assert_clean_failure(result: Result, code: int) -> None:
+    assert result.code == code, result
+    assert result.err.strip(), "a failure must say why"
+    assert "Traceback" not in result.err + result.out
+
+
+def run_once(cli: Cli, *extra: str) -> list[dict]:
+    """One cycle with ``--json``; returns its events."""
+    result = cli("run", "--once", "--json", *extra)
+    assert result.code == 0, result
+    return result.json_lines()
+
+
+def two_rules(posts: list[str], webhook_url: str) -> str:
+    ids = ", ".join(f'"{p}"' for p in posts)
+    return f"""
+        version: 1
+        rules:
+          - id: likes-100
+            description: Repost a brand post at 100 likes
+            watch: {{posts: [{ids}], owner: brand}}
+            when: likes >= 100
+            actions:
+              - repost: {{as: support}}
+              - webhook: {{url: "{webhook_url}/likes", secret: team-chat}}
+          - id: reposts-10
+            watch: {{posts: [{ids}], owner: brand}}
+            when:
+              all:
+                - reposts >= 10
+                - likes >= 25
+            actions:
+              - log: {{message: "{{post.id}} has {{metrics.reposts}} reposts"}}
+        """
+
+
+class Scenario:
+    """Four explicit brand posts: A starts past the likes threshold (seeded), then B
+    crosses it (fires likes-100), then C crosses the reposts threshold (fires reposts-10)."""
+
+    def __init__(self, project: Project, cli: Cli, receiver: Receiver) -> None:
+        self.project, self.cli = project, cli
+        self.a = project.new_post(favorites=500, retweets=1)
+        self.b = project.new_post(favorites=20)
+        self.c = project.new_post(favorites=30, retweets=2)
+        self.d = project.new_post(favorites=40)
+        project.write_rules(two_rules([self.a, self.b, self.c, self.d], receiver.url))
+        self.events = [run_once(cli)]
+        project.set_metric(self.b, "favorites", 150)
+        self.events.append(run_once(cli))
+        project.set_metric(self.c, "retweets", 12)
+        self.events.append(run_once(cli))
+
+    @property
+    def likes(self) -> dict[str, int]:
+        return {self.a: 500, self.b: 150, self.c: 30, self.d: 40}
+
+
+@pytest.fixture
+def scenario(project: Project, cli: Cli, receiver: Receiver) -> Scenario:
+    return Scenario(project, cli, receiver)
+
+
+# --- check and schema ------------------------------------------------------------------
+
+GOOD_RULES = """
+    version: 1
+    rules:
+      - id: good
+        watch: {accounts: [brand]}
+        when: likes >= 100
+        actions:
+          - repost: {as: support}
+          - webhook: {url: "https://chat.example.com/hooks/1", secret: team-chat}
+    """
+
+
+def test_check_passes_good_rules_with_and_without_a_config(project: Project, cli: Cli) -> None:
+    project.write_rules(GOOD_RULES)
+    alone = cli("check", str(project.rules_dir), config=False)
+    assert alone.code == 0, alone
+    assert "checked 1 rule in 1 file: 0 errors" in alone.err
+    with_config = cli("check")  # the config's `rules` are the default paths
+    assert with_config.code == 0, with_config
+    assert "checked 1 rule in 1 file: 0 errors" in with_config.err
+    assert with_config.out == ""
+
+
+def _line_of(path: Path, needle: str) -> int:
+    lines = path.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def test_check_reports_each_problem_at_its_line(project: Project, cli: Cli) -> None:
+    path = project.write_rules(
+        """
+        version: 1
+        rules:
+          - id: bad-metric
+            watch: {accounts: [brand]}
+            when: lieks >= 100
+            actions: [{log: {message: hi}}]
+          - id: bad-post
+            watch: {posts: [1260294888811347969]}
+            when: likes >= 1
+            actions: [{log: {message: "{post.nope}"}}]
+        """
+    )
+    result = cli("check", str(path), config=False)
+    assert_clean_failure(result, 1)
+    errors = [line for line in result.err.splitlines() if ": error: " in line]
+    pattern = re.compile(rf"^{re.escape(str(path))}:(\d+):(\d+): error: (.+)$")
+    found = {}
+    for line in errors:
+        match = pattern.match(line)
+        assert match, line
+        found[int(match.group(1))] = match.group(3)
+    assert "likes" in found[_line_of(path, "lieks")]  # did you mean likes
+    assert "quote" in found[_line_of(path, "1260294888811347969")]
+    assert "post.nope" in found[_line_of(path, "post.nope")]
+    assert re.search(r"\b3 errors\b", result.err)
+
+
+def test_check_with_config_cross_checks_accounts_and_secrets(project: Project, cli: Cli) -> None:
+    path = project.write_rules(
+        """
+        version: 1
+        rules:
+          - id: unknown-names
+            watch: {accounts: [brand]}
+            when: likes >= 100
+            actions:
+              - repost: {as: marketing}
+              - webhook: {url: "https://chat.example.com/x", secret: crm-hook}
+        """
+    )
+    alone = cli("check", str(path), config=False)
+    assert alone.code == 0, alone  # without a config the names cannot be known
+    result = cli("check", str(path))
+    assert_clean_failure(result, 1)
+    by_line = {
+        int(line.split(":")[1]): line for line in result.err.splitlines() if ": error: " in line
+    }
+    assert "marketing" in by_line[_line_of(path, "marketing")]
+    assert "crm-hook" in by_line[_line_of(path, "crm-hook")]
+
+
+def test_check_needs_a_usable_config_when_one_is_named(
+    project: Project, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_rules(GOOD_RULES)
+    missing = cli("--config", str(tmp_path / "nope.yaml"), "check", config=False)
+    assert_clean_failure(missing, 2)
+    assert "nope.yaml" in missing.err
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(project.config.read_text() + "pol_interval: 5m\n")
+    invalid = cli("check", "--config", str(broken), str(project.rules_dir), config=False)
+    assert_clean_failure(invalid, 2)
+    assert "pol_interval" in invalid.err and "poll_interval" in invalid.err  # did you mean
+    assert re.search(rf"{re.escape(str(broken))}:\d+", invalid.err)
+
+    # No paths and no config: the default ./automation.yaml is required.
+    default = cli("check", config=False)
+    assert_clean_failure(default, 2)
+    assert "automation.yaml" in default.err
+
+
+def test_schema_is_a_draft_2020_12_schema_for_rule_files(cli: Cli) -> None:
+    result = cli("schema", config=False)
+    assert result.code == 0
+    schema = json.loads(result.out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    good = yaml.safe_load(GOOD_RULES.replace("\n    ", "\n"))
+    assert list(validator.iter_errors(good)) == []
+    bad = {**good, "rules": [{**good["rules"][0], "colour": "red"}]}
+    assert list(validator.iter_errors(bad))
+
+
+# --- history ---------------------------------------------------------------------------
+
+
+def test_history_lists_firings_newest_first_with_action_statuses(
+    scenario: Scenario, cli: Cli
+) -> None:
+    s = scenario
+    fired = [e for batch in s.events for e in batch if e["event"] in ("fired", "seeded")]
+    assert [(e["event"], e["rule"], e["post"]) for e in fired] == [
+        ("seeded", "likes-100", s.a),
+        ("fired", "likes-100", s.b),
+        ("fired", "reposts-10", s.c),
+    ]
+
+    table = cli("history")
+    assert table.code == 0, table
+    rows = table_rows(table.out)
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("reposts-10", s.c, "fired"),
+        ("likes-100", s.b, "fired"),
+        ("likes-100", s.a, "seeded"),
+    ]
+    assert rows[0][5] == "log:sent"
+    assert rows[1][5] == "repost:sent, webhook:sent"
+
+    entries = cli("history", "--json").json()
+    assert [e["at"] for e in entries] == sorted((e["at"] for e in entries), reverse=True)
+    assert [(e["rule"], e["post"], e["kind"]) for e in entries] == [
+        (r[1], r[2], r[3]) for r in rows
+    ]
+    newest, middle, oldest = entries
+    assert newest["metrics"] == {"reposts": 12, "likes": 30}
+    # as in run --json and webhook payloads: 30 likes, not 30.0
+    assert all(type(v) is int for v in newest["metrics"].values()), newest["metrics"]
+    assert [(a["kind"], a["status"]) for a in middle["actions"]] == [
+        ("repost", "sent"),
+        ("webhook", "sent"),
+    ]
+    assert all(a["attempts"] == 1 and a["last_error"] is None for a in middle["actions"])
+    assert oldest["actions"] == []  # a seeded firing queues nothing
+    assert {e["id"] for e in entries} == {e["id"] for e in fired}
+
+
+def test_history_filters_by_rule_post_and_limit(scenario: Scenario, cli: Cli) -> None:
+    s = scenario
+    by_rule = cli("history", "--json", "--rule", "likes-100").json()
+    assert [(e["rule"], e["post"]) for e in by_rule] == [("likes-100", s.b), ("likes-100", s.a)]
+    by_post = cli("history", "--json", "--post", s.c).json()
+    assert [(e["rule"], e["post"]) for e in by_post] == [("reposts-10", s.c)]
+    both = cli("history", "--json", "--rule", "likes-100", "--post", s.a).json()
+    assert [e["kind"] for e in both] == ["seeded"]
+    limited = cli("history", "--json", "--limit", "1").json()
+    assert [(e["rule"], e["post"]) for e in limited] == [("reposts-10", s.c)]
+    nothing = cli("history", "--rule", "no-such-rule")
+    assert nothing.code == 0
+    assert nothing.out.strip() == "no firings recorded"
+
+
+# --- status ----------------------------------------------------------------------------
+
+
+def test_status_reports_last_cycle_posts_rules_actions_and_budget(
+    scenario: Scenario, cli: Cli
+) -> None:
+    cycles = [e for batch in scenario.events for e in batch if e["event"] == "cycle"]
+    data = cli("status", "--json").json()
+    last = cycles[-1]
+    assert data["last_cycle"]["at"] == last["at"]
+    assert (data["last_cycle"]["fired"], data["last_cycle"]["seeded"]) == (1, 0)
+    assert data["last_cycle"]["posts"] == last["posts"] == 4
+    assert data["posts_watched"] == 4
+    assert data["rules_loaded"] == 2
+    assert data["rule_errors"] == [] and data["reload_error"] is None
+    assert (data["actions"]["pending"], data["actions"]["dead"]) == (0, 0)
+    assert data["actions"]["sent"] == 3
+    # The budget is kept in the database: it holds every request the three runs made.
+    assert data["api_budget"] == {
+        "requests_last_minute": sum(c["requests"] for c in cycles),
+        "limit_per_minute": 600,
+    }
+
+    table = cli("status")
+    assert table.code == 0
+    rows = {}
+    for line in table.out.splitlines():
+        key, _, value = line.partition("  ")
+        rows[key.strip()] = value.strip()
+    assert rows["last cycle"].startswith(last["at"])
+    assert "1 fired" in rows["last cycle"]
+    assert rows["posts watched"] == "4"
+    assert rows["rules loaded"] == "2"
+    assert rows["actions pending"] == "0"
+    assert rows["actions dead"] == "0"
+    used = data["api_budget"]["requests_last_minute"]
+    assert rows["API budget"] == f"{used} of 600 requests in the last minute"
+
+
+def test_status_shows_a_failed_reload_until_a_good_one(
+    project: Project, cli: Cli, receiver: Receiver
+) -> None:
+    post = project.new_post(favorites=5)
+    path = project.write_rules(two_rules([post], receiver.url))
+    runtime = open_runtime(load_config(project.config), emit=lambda event: None)
+    try:
+        runtime.engine.cycle()
+        _edit(path, "likes >= 100", "lieks >= 100")
+        runtime.engine.cycle()  # notices the edit, refuses it, keeps the running rules
+        broken = cli("status", "--json").json()
+        table = cli("status").out
+        _edit(path, "lieks >= 100", "likes >= 100")
+        runtime.engine.cycle()
+    finally:
+        runtime.close()
+
+    failed = broken["reload_error"]
+    line = _line_of(path, "likes >= 100")
+    assert failed["at"] == broken["last_cycle"]["at"]
+    assert re.search(rf"{re.escape(str(path))}:{line}:\d+: error: .*lieks", failed["errors"])
+    assert broken["rule_errors"] and "lieks" in broken["rule_errors"][0]
+    row = next(r for r in table.splitlines() if r.startswith("failed reload"))
+    assert failed["at"] in row and f"{path.name}:{line}:" in row
+    assert cli("status", "--json").json()["reload_error"] is None
+    assert "failed reload" not in cli("status").out
+
+    # A failed config reload is recorded as plain text; it is shown the same way.
+    with SqliteStore.open(project.database) as store:
+        store.set_meta("reload_error", "automation.yaml:3: poll_interval: expected a duration")
+    assert cli("status", "--json").json()["reload_error"] == {
+        "at": None,
+        "errors": "automation.yaml:3: poll_interval: expected a duration",
+    }
+    assert "poll_interval: expected a duration" in cli("status").out
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    """Change a rule file so that its modification time moves on, as an editor's save."""
+    text = path.read_text()
+    assert old in text
+    before = path.stat().st_mtime
+    path.write_text(text.replace(old, new))
+    os.utime(path, (before + 2, before + 2))
+
+
+# --- top -------------------------------------------------------------------------------
+
+
+def test_top_orders_watched_posts_by_value(scenario: Scenario, cli: Cli) -> None:
+    result = cli("top", "--metric", "likes", "-n", "3")
+    assert result.code == 0, result
+    rows = table_rows(result.out)
+    expected = sorted(scenario.likes.items(), key=lambda kv: -kv[1])[:3]
+    assert [(r[0], int(r[1].replace(",", ""))) for r in rows] == expected
+    assert all(r[2] == f"https://x.com/i/status/{r[0]}" for r in rows)
+    # The API name and the alias are the same metric.
+    assert table_rows(cli("top", "--metric", "favorites", "-n", "3").out) == [
+        [r[0], r[1], r[2]] for r in rows
+    ]
+
+
+def test_top_unknown_metric_suggests_the_right_one(scenario: Scenario, cli: Cli) -> None:
+    result = cli("top", "--metric", "lieks")
+    assert_clean_failure(result, 2)
+    assert "lieks" in result.err and "did you mean 'likes'" in result.err
+    assert result.out == ""
+
+
+# --- actions ---------------------------------------------------------------------------
+
+
+def test_dead_action_is_listed_retried_and_then_delivered(project: Project, cli: Cli) -> None:
+    with Receiver(None, fail_first=1, fail_status=404) as hook:
+        post = project.new_post(favorites=5)
+        project.write_rules(two_rules([post], hook.url))
+        run_once(cli)
+        project.set_metric(post, "favorites", 120)
+        events = run_once(cli)
+        action_events = {e["kind"]: e for e in events if e["event"] == "action"}
+        assert action_events["webhook"]["status"] == "dead"
+        assert action_events["repost"]["status"] == "sent"
+
+        listed = cli("actions", "--json").json()
+        by_kind = {a["kind"]: a for a in listed}
+        dead = by_kind["webhook"]
+        assert (dead["status"], dead["attempts"]) == ("dead", 1)
+        assert "404" in dead["last_error"]
+        assert by_kind["repost"]["status"] == "sent"
+
+        table = cli("actions")
+        assert {r[0]: r[2] for r in table_rows(table.out)} == {a["id"]: a["status"] for a in listed}
+        only_dead = cli("actions", "--dead")
+        assert [r[0] for r in table_rows(only_dead.out)] == [dead["id"]]
+        assert cli("actions", "--dead", "--json").json() == [dead]
+        assert cli("status", "--json").json()["actions"]["dead"] == 1
+
+        retried = cli("actions", "retry", dead["id"])
+        assert retried.code == 0, retried
+        assert dead["id"] in retried.out
+        again = {a["id"]: a for a in cli("actions", "--json").json()}[dead["id"]]
+        assert again["status"] == "pending"
+        assert again["attempts"] == 1  # attempts are kept
+        status = cli("status", "--json").json()["actions"]
+        assert (status["pending"], status["dead"]) == (1, 0)
+        assert cli("actions", "--dead").out.strip() == "no dead actions"
+
+        # The next cycle delivers it, with the same idempotency key as the first try.
+        events = run_once(cli)
+        assert [(e["id"], e["status"]) for e in events if e["event"] == "action"] == [
+            (dead["id"], "sent")
+        ]
+        keys = [d.idempotency_key for d in hook.deliveries()]
+        assert [d.status for d in hook.deliveries()] == [404, 200]
+        assert keys == [keys[0], keys[0]]
+
+        # Only a dead action can be re-queued.
+        sent = cli("actions", "retry", dead["id"])
+        assert_clean_failure(sent, 1)
+        assert dead["id"] in sent.err
+
+
+def test_retry_of_an_unknown_action_fails(scenario: Scenario, cli: Cli) -> None:
+    result = cli("actions", "retry", "0123456789abcdef.9")
+    assert_clean_failure(result, 1)
+    assert "0123456789abcdef.9" in result.err
+    no_id = cli("actions", "retry")
+    assert_clean_failure(no_id, 2)
+
+
+# --- rearm -----------------------------------------------------------------------------
+
+
+def test_rearm_lets_a_rule_fire_again_for_the_post(scenario: Scenario, cli: Cli) -> None:
+    s = scenario
+    quiet = run_once(cli)
+    assert not [e for e in quiet if e["event"] in ("fired", "seeded")]
+
+    result = cli("rearm", "likes-100", s.b)
+    assert result.code == 0, result
+    assert "1 firing(s) forgotten" in result.out
+
+    events = run_once(cli)
+    assert [(e["event"], e["rule"], e["post"]) for e in events if e["event"] == "fired"] == [
+        ("fired", "likes-100", s.b)
+    ]
+    entries = cli("history", "--json", "--rule", "likes-100", "--post", s.b).json()
+    assert [e["kind"] for e in entries] == ["fired", "fired"]
+    assert entries[0]["id"] != entries[1]["id"]
+    # The other rule and the other posts were left alone.
+    assert len(cli("history", "--json", "--rule", "reposts-10").json()) == 1
+    assert len(cli("history", "--json", "--post", s.a).json()) == 1
+
+
+def test_rearm_of_a_whole_rule_forgets_every_post(scenario: Scenario, cli: Cli) -> None:
+    s = scenario
+    result = cli("rearm", "likes-100")
+    assert result.code == 0, result
+    assert "2 firing(s) forgotten" in result.out  # B's firing and A's seed
+    events = run_once(cli)
+    fired = sorted(e["post"] for e in events if e["event"] == "fired")
+    assert fired == sorted([s.a, s.b])
+
+
+# --- explain ---------------------------------------------------------------------------
+
+
+def test_explain_shows_each_condition_and_the_firing_state(scenario: Scenario, cli: Cli) -> None:
+    s = scenario
+    before = cli("explain", "reposts-10", s.d)
+    assert before.code == 0, before
+    rows = {r[0]: r for r in table_rows(before.out)}
+    assert rows["reposts >= 10"][1:4] == ["0", "10", "false"]
+    assert rows["likes >= 25"][1:4] == ["40", "25", "true"]
+    assert "result: false" in before.out
+    assert "not fired" in before.out
+    assert "recorded:" not in before.out
+
+    after = cli("explain", "reposts-10", s.c)
+    assert after.code == 0, after
+    rows = {r[0]: r for r in table_rows(after.out)}
+    assert rows["reposts >= 10"][1:4] == ["12", "10", "true"]
+    assert rows["likes >= 25"][1:4] == ["30", "25", "true"]
+    assert "already fired" in after.out
+    assert re.search(r"^recorded: fired once at \S+", after.out, re.M)
+
+    seeded = cli("explain", "likes-100", s.a)
+    assert "recorded: seeded once" in seeded.out
+
+
+def test_explain_unknown_rule_or_unwatched_post(scenario: Scenario, cli: Cli) -> None:
+    unknown = cli("explain", "no-such-rule", scenario.a)
+    assert_clean_failure(unknown, 2)
+    assert "no-such-rule" in unknown.err
+    unwatched = cli("explain", "likes-100", "1260294888811347969")
+    assert unwatched.code == 0
+    assert "no metrics recorded" in unwatched.out
+    assert "result: unknown" in unwatched.out
+
+
+@pytest.mark.parametrize("post_id", ["abc", "12345678901234567890123", "-5"])
+def test_explain_refuses_what_is_not_a_post_id(scenario: Scenario, cli: Cli, post_id: str) -> None:
+    result = cli("explain", "likes-100", post_id)
+    assert_clean_failure(result, 2)
+    assert "internal error" not in result.err
+    assert f"not a post ID: {post_id!r}" in result.err
+
+
+# --- before any database, and bad usage ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history"],
+        ["status", "--json"],
+        ["top", "--metric", "likes"],
+        ["actions"],
+        ["actions", "retry", "abc.0"],
+        ["rearm", "likes-100"],
+        ["explain", "likes-100", "1"],
+    ],
+)
+def test_commands_before_any_database_say_what_to_do(
+    project: Project, cli: Cli, args: list[str]
+) -> None:
+    project.write_rules(GOOD_RULES.replace("good", "likes-100"))
+    result = cli(*args)
+    assert_clean_failure(result, 2)
+    assert "no database" in result.err and "automation run --once" in result.err
+    assert result.out == ""
+    assert not project.database.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "mentions"),
+    [
+        (["frobnicate"], "frobnicate"),
+        (["history", "--bogus"], "--bogus"),
+        (["history", "--limit", "many"], "many"),
+        (["top"], "--metric"),
+        (["top", "--metric"], "--metric"),
+        (["actions", "resend", "x"], "resend"),
+        ([], "COMMAND"),
+        (["--log-format", "xml", "status"], "xml"),
+    ],
+)
+def test_bad_usage_exits_2_with_a_message(cli: Cli, args: list[str], mentions: str) -> None:
+    result = cli(*args, config=False)
+    assert_clean_failure(result, 2)
+    assert mentions in result.err
+    assert "usage:" in result.err or "try 'automation --help'" in result.err
+    assert result.out == ""
+
+
+def test_missing_config_for_an_inspection_command(cli: Cli, tmp_path: Path) -> None:
+    result = cli("--config", str(tmp_path / "absent.yaml"), "status", config=False)
+    assert_clean_failure(result, 2)
+    assert "absent.yaml" in result.err
+    assert result.err.startswith("automation: ")
+
+
+# --- dry run ---------------------------------------------------------------------------
+
+
+def test_dry_run_reports_but_records_and_does_nothing(
+    project: Project, cli: Cli, receiver: Receiver
+) -> None:
+    seeded = project.new_post(favorites=300)
+    post = project.new_post(favorites=10)
+    project.write_rules(two_rules([seeded, post], receiver.url))
+    run_once(cli)
+    project.set_metric(post, "favorites", 250)
+    before = database_dump(project.database)
+    status_before = cli("status", "--json").json()
+
+    events = run_once(cli, "--dry-run")
+    assert [(e["event"], e["rule"], e["post"]) for e in events if "rule" in e] == [
+        ("would_fire", "likes-100", post)
+    ]
+    assert not [e for e in events if e["event"] in ("fired", "seeded", "action")]
+
+    assert database_dump(project.database) == before
+    assert cli("status", "--json").json() == status_before
+    assert project.sandbox.world.actions_by(SUPPORT_ID) == []
+    assert not project.sandbox.world.has_reposted(SUPPORT_ID, post)
+    assert receiver.deliveries() == []
+
+    # The real run afterwards does fire: the dry run did not use the firing up.
+    real = run_once(cli)
+    assert [(e["event"], e["post"]) for e in real if e["event"] == "fired"] == [("fired", post)]
+    assert project.sandbox.world.has_reposted(SUPPORT_ID, post)
+
+
+def test_dry_run_without_a_database_leaves_none_behind(
+    project: Project, cli: Cli, receiver: Receiver
+) -> None:
+    seeded = project.new_post(favorites=300)
+    project.write_rules(two_rules([seeded, project.new_post(favorites=1)], receiver.url))
+    events = run_once(cli, "--dry-run")
+    assert [(e["event"], e["post"]) for e in events if "rule" in e] == [("would_seed", seeded)]
+    assert sorted(p.name for p in project.root.iterdir()) == ["automation.yaml", "rules"]
+    assert_clean_failure(cli("status"), 2)
+
+
+# --- as a separate process -------------------------------------------------------------
+
+
+def test_subprocess_run_and_inspect(project: Project, receiver: Receiver) -> None:
+    post = project.new_post(favorites=50)
+    project.write_rules(two_rules([post], receiver.url))
+    args = ["--config", str(project.config)]
+    first = run_subprocess([*args, "run", "--once", "--json"], cwd=project.root)
+    assert first.code == 0, first
+    assert [e["event"] for e in first.json_lines()] == ["cycle"]  # stdout holds only events
+    assert "engine started" in first.err  # logs go to stderr
+
+    project.set_metric(post, "favorites", 101)
+    second = run_subprocess([*args, "--log-format", "json", "run", "--once"], cwd=project.root)
+    assert second.code == 0, second
+    assert second.out == ""
+    logs = [json.loads(line) for line in second.err.splitlines()]
+    assert any(line["event"].startswith("fired rule=likes-100") for line in logs)
+
+    history = run_subprocess([*args, "history", "--json"], cwd=project.root)
+    assert [(e["kind"], e["post"]) for e in history.json()] == [("fired", post)]
+    assert [a["status"] for a in history.json()[0]["actions"]] == ["sent", "sent"]
+
+    bad = run_subprocess(["frobnicate"], cwd=project.root)
+    assert_clean_failure(bad, 2)

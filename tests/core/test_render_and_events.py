@@ -1,0 +1,200 @@
+"""Rendering firings into action payloads, the event lines of ``run --json``, and tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from automation.cli.tables import table
+from automation.core.payloads import (
+    FiringContext,
+    default_webhook_body,
+    render_action,
+    template_values,
+)
+from automation.core.rules import (
+    JsonObject,
+    Leaf,
+    LikeAction,
+    LogAction,
+    QuoteAction,
+    ReplyAction,
+    RepostAction,
+    Rule,
+    Watch,
+    WebhookAction,
+)
+from automation.core.templates import parse_template
+from automation.engine.events import ActionEvent, CycleEvent, FiredEvent, to_json
+
+AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+RULE = Rule(
+    id="at-100",
+    description="Repost at 100",
+    watch=Watch(accounts=("brand",)),
+    when=Leaf("favorites", "gte", 100, written="likes"),
+)
+
+
+def ctx(**overrides: object) -> FiringContext:
+    values: dict[str, object] = {
+        "firing_id": "f1",
+        "rule": RULE,
+        "post_id": "123",
+        "post_url": "https://x.com/i/status/123",
+        "post_account": "brand",
+        "post_created_at": datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+        "fired_at": AT,
+        "metrics": {"likes": 100.0},
+        "totals": {"favorites": 100.0, "impressions": 2000.0, "engagements": 150.0},
+        "milestone": None,
+    }
+    values.update(overrides)
+    return FiringContext(**values)  # type: ignore[arg-type]
+
+
+def test_template_values_offer_aliases_rate_and_fixed_names() -> None:
+    values = template_values(ctx(milestone=1000))
+    assert values["metrics.likes"] == "100"
+    assert values["metrics.favorites"] == "100"
+    assert values["metrics.engagement_rate"] == "0.075"
+    assert values["post.created_at"] == "2026-11-26T10:00:00Z"
+    assert values["fired_at"] == "2026-11-26T12:00:00Z"
+    assert values["milestone"] == "1000"
+    assert values["rule.description"] == "Repost at 100"
+    assert "metrics.retweets" not in values  # unknown stays unknown
+
+
+def test_default_webhook_body_matches_the_spec() -> None:
+    assert default_webhook_body(ctx()) == {
+        "event": "rule.fired",
+        "id": "f1",
+        "rule": {"id": "at-100", "description": "Repost at 100"},
+        "post": {"id": "123", "url": "https://x.com/i/status/123", "account": "brand"},
+        "metrics": {"likes": 100},
+        "fired_at": "2026-11-26T12:00:00Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        (RepostAction("support"), {"kind": "repost", "post_id": "123", "as": "support"}),
+        (LikeAction("support"), {"kind": "like", "post_id": "123", "as": "support"}),
+        (
+            ReplyAction("support", parse_template("Thanks! {metrics.likes} likes")),
+            {"kind": "reply", "post_id": "123", "as": "support", "text": "Thanks! 100 likes"},
+        ),
+        (
+            QuoteAction("brand", parse_template("{{wow}} {post.url}")),
+            {
+                "kind": "quote",
+                "post_id": "123",
+                "as": "brand",
+                "text": "{wow} https://x.com/i/status/123",
+            },
+        ),
+        (
+            LogAction(parse_template("{rule.id} fired for {post.id}")),
+            {"kind": "log", "post_id": "123", "message": "at-100 fired for 123"},
+        ),
+    ],
+)
+def test_render_action_payloads(action: object, expected: dict[str, object]) -> None:
+    assert json.loads(render_action(action, ctx())) == expected  # type: ignore[arg-type]
+
+
+def test_render_webhook_with_body_headers_and_secret_name() -> None:
+    body = JsonObject(
+        (
+            ("text", parse_template("{post.url} reached {metrics.likes}")),
+            ("tags", (parse_template("a"), 1, True, None)),
+            ("empty_object", JsonObject(())),
+            ("empty_list", ()),
+        )
+    )
+    action = WebhookAction(
+        url=parse_template("https://hooks.example.com/{rule.id}"),
+        body=body,
+        headers=(("X-Post", parse_template("{post.id}")),),
+        secret="team-chat",
+        timeout=5.0,
+    )
+    payload = json.loads(render_action(action, ctx()))
+    assert payload["url"] == "https://hooks.example.com/at-100"
+    assert payload["headers"] == {"X-Post": "123"}
+    assert payload["secret"] == "team-chat"  # the name, never a value
+    assert json.loads(payload["body"]) == {
+        "text": "https://x.com/i/status/123 reached 100",
+        "tags": ["a", 1, True, None],
+        "empty_object": {},
+        "empty_list": [],
+    }
+
+
+def test_render_webhook_without_body_uses_the_default_payload() -> None:
+    action = WebhookAction(url=parse_template("https://h.example.com/x"))
+    payload = json.loads(render_action(action, ctx()))
+    assert json.loads(payload["body"]) == default_webhook_body(ctx())
+
+
+def test_events_serialise_as_one_json_object_with_event_first() -> None:
+    line = to_json(
+        FiredEvent(event="fired", rule="r", post="1", key="once", metrics={"likes": 100}, id="f1")
+    )
+    assert line.startswith('{"event":"fired"')
+    assert json.loads(line) == {
+        "event": "fired",
+        "rule": "r",
+        "post": "1",
+        "key": "once",
+        "metrics": {"likes": 100},
+        "id": "f1",
+    }
+    assert json.loads(to_json(CycleEvent(posts=3, requests=2, duration=0.5)))["event"] == "cycle"
+    action = json.loads(
+        to_json(ActionEvent(id="f1.0", kind="webhook", status="retry", error="503"))
+    )
+    assert action == {
+        "event": "action",
+        "id": "f1.0",
+        "kind": "webhook",
+        "status": "retry",
+        "error": "503",
+        "attempt": 0,
+    }
+
+
+def test_table_aligns_columns_and_numbers() -> None:
+    text = table(["rule", "fired"], [["a", 1], ["longer-name", 1200]])
+    lines = text.splitlines()
+    assert lines[0] == "rule         fired"
+    assert lines[2] == "a                1"
+    assert lines[3] == "longer-name  1,200"
+
+
+def test_action_metrics_are_the_api_metrics_templates_mention() -> None:
+    from automation.core.payloads import action_metrics
+
+    rule = Rule(
+        id="r",
+        watch=Watch(accounts=("brand",)),
+        when=None,
+        actions=(
+            WebhookAction(
+                url=parse_template("https://h.example.com/{metrics.likes}"),
+                body=JsonObject((("a", (parse_template("{metrics.engagement_rate}"),)),)),
+                headers=(("X", parse_template("{metrics.quotes}")),),
+            ),
+            LogAction(parse_template("{metrics.url_clicks} {post.id}")),
+        ),
+    )
+    assert action_metrics(rule) == {
+        "favorites",
+        "engagements",
+        "impressions",
+        "quote_tweets",
+        "url_clicks",
+    }

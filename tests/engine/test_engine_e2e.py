@@ -1,0 +1,364 @@
+"""The engine end to end, in-process: real engine, real SQLite, the sandbox over loopback
+and a local webhook receiver, on a hand-driven simulated clock."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from automation.config.loader import load_config
+from automation.config.secret import Secret
+from automation.engine.events import ActionEvent, Event, FiredEvent
+from automation.sandbox import Options, Sandbox, write_config
+from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
+from automation.sandbox.webhook_receiver import Receiver
+from automation.service.runtime import Runtime, open_runtime
+
+BRAND = next(a.user_id for a in ACCOUNTS if a.name == "brand")
+SUPPORT = next(a.user_id for a in ACCOUNTS if a.name == "support")
+QUIET = {"impressions": 0, "engagements": 0, "favorites": 0, "retweets": 0}
+
+
+@dataclass
+class Env:
+    tmp: Path
+    sandbox: Sandbox
+    receiver: Receiver
+    events: list[Event] = field(default_factory=list)
+    runtime: Runtime | None = None
+
+    def write_rules(self, text: str) -> None:
+        (self.tmp / "rules" / "rules.yaml").write_text(textwrap.dedent(text))
+
+    def open(self, *, dry_run: bool = False) -> Runtime:
+        config = load_config(self.tmp / "automation.yaml", env={})
+        self.runtime = open_runtime(
+            config, emit=self.events.append, dry_run=dry_run, clock=self.sandbox.clock.now
+        )
+        return self.runtime
+
+    def close(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+
+    def cycle(self, *, advance: float = 300.0) -> None:
+        assert self.runtime is not None
+        self.runtime.engine.cycle()
+        self.sandbox.clock.advance(advance)
+
+    def fired(self, kind: str = "fired") -> list[FiredEvent]:
+        return [e for e in self.events if isinstance(e, FiredEvent) and e.event == kind]
+
+    def actions(self, status: str | None = None) -> list[ActionEvent]:
+        return [
+            e
+            for e in self.events
+            if isinstance(e, ActionEvent) and (status is None or e.status == status)
+        ]
+
+    def post(self, likes: int) -> str:
+        """A brand post whose like count stays where we put it."""
+        post = self.sandbox.world.add_post(BRAND, text=f"post {likes}", finals=QUIET)
+        if likes:
+            self.sandbox.world.set_metric(post.id, "favorites", likes)
+        return post.id
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    sandbox = Sandbox(seed=11, speed=0.0, options=Options(per_minute_limit=6000)).start()
+    receiver = Receiver(Secret(WEBHOOK_SECRETS["team-chat"], "team-chat")).start()
+    (tmp_path / "rules").mkdir()
+    write_config(
+        tmp_path / "automation.yaml",
+        sandbox.base_url,
+        requests_per_minute=6000,
+        poll_interval="5m",
+        database=str(tmp_path / "automation.db"),
+        rules=[str(tmp_path / "rules")],
+    )
+    e = Env(tmp_path, sandbox, receiver)
+    try:
+        yield e
+    finally:
+        e.close()
+        receiver.stop()
+        sandbox.stop()
+
+
+def start_below_threshold(env: Env) -> str:
+    """A post under the threshold rule's 100 likes, after the rule's first cycle."""
+    crossing = env.post(20)
+    threshold_rule(env, [crossing])
+    env.open()
+    env.cycle()
+    return crossing
+
+
+def threshold_rule(env: Env, posts: list[str]) -> None:
+    ids = ", ".join(f'"{p}"' for p in posts)
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: at-100
+            watch: {{posts: [{ids}], owner: brand}}
+            when: likes >= 100
+            actions:
+              - repost: {{as: support}}
+              - webhook: {{url: "{env.receiver.url}/hook", secret: team-chat}}
+        """)
+
+
+def test_first_cycle_seeds_posts_already_past_the_threshold(env: Env) -> None:
+    past, below = env.post(150), env.post(20)
+    threshold_rule(env, [past, below])
+    env.open()
+    env.cycle()
+    assert [e.post for e in env.fired("seeded")] == [past]
+    assert env.fired("fired") == []
+    assert env.sandbox.world.actions_by(SUPPORT, "repost") == []
+    assert env.receiver.deliveries() == []
+
+
+def test_a_crossing_fires_exactly_once_with_its_actions(env: Env) -> None:
+    past, crossing = env.post(150), env.post(20)
+    threshold_rule(env, [past, crossing])
+    env.open()
+    env.cycle()
+    env.sandbox.world.set_metric(crossing, "favorites", 130)
+    for _ in range(4):
+        env.cycle()
+    assert [(e.rule, e.post, e.key) for e in env.fired()] == [("at-100", crossing, "once")]
+    assert env.fired()[0].metrics == {"likes": 130}
+    reposted = [a.post_id for a in env.sandbox.world.actions_by(SUPPORT, "repost")]
+    assert reposted == [crossing]
+    [delivery] = env.receiver.deliveries()
+    assert delivery.verified
+    payload = json.loads(delivery.body)
+    assert payload["event"] == "rule.fired" and payload["post"]["id"] == crossing
+    assert payload["metrics"] == {"likes": 130}
+    assert delivery.idempotency_key == f"{payload['id']}.1"
+
+
+def test_repeated_cycles_and_a_restart_add_nothing(env: Env) -> None:
+    crossing = start_below_threshold(env)
+    env.sandbox.world.set_metric(crossing, "favorites", 120)
+    env.cycle()
+    env.cycle()
+    env.close()
+    env.open()
+    env.sandbox.world.set_metric(crossing, "favorites", 400)
+    env.cycle()
+    env.cycle()
+    assert len(env.fired()) == 1
+    assert len(env.sandbox.world.actions_by(SUPPORT, "repost")) == 1
+    assert len(env.receiver.deliveries()) == 1
+    history = env.runtime.store.history(rule_id="at-100") if env.runtime else []
+    assert [h.firing.kind for h in history] == ["fired"]
+    assert {a.status for a in history[0].actions} == {"sent"}
+
+
+def test_milestones_fire_once_per_multiple_and_once_for_a_jump(env: Env) -> None:
+    post = env.post(500)
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: milestones
+            watch: {{posts: ["{post}"], owner: brand}}
+            fire: {{every: 1000, metric: likes}}
+            actions:
+              - log: {{message: "{{post.id}} passed {{milestone}}"}}
+        """)
+    env.open()
+    env.cycle()
+    for likes in (999, 1000, 1500, 2100, 5300, 5400):
+        env.sandbox.world.set_metric(post, "favorites", likes)
+        env.cycle()
+    keys = [e.key for e in env.fired()]
+    assert keys == ["every:favorites:1000", "every:favorites:2000", "every:favorites:5000"]
+    assert len(env.actions("sent")) == 3
+
+
+def test_a_dry_run_leaves_the_database_and_the_world_untouched(env: Env) -> None:
+    past, crossing = env.post(150), env.post(20)
+    threshold_rule(env, [past, crossing])
+    env.open()
+    env.cycle()
+    env.close()
+    db = env.tmp / "automation.db"
+    store_before = _store_dump(env)
+    env.sandbox.world.set_metric(crossing, "favorites", 300)
+    env.open(dry_run=True)
+    env.cycle()
+    env.close()
+    assert [e.post for e in env.fired("would_fire")] == [crossing]
+    assert env.fired("fired") == []
+    assert env.sandbox.world.actions_by(SUPPORT, "repost") == []
+    assert env.receiver.deliveries() == []
+    assert _store_dump(env) == store_before
+    assert db.exists()
+
+
+def test_a_dry_run_of_a_new_rule_says_what_would_be_seeded(env: Env) -> None:
+    past = env.post(150)
+    threshold_rule(env, [past])
+    env.open(dry_run=True)
+    env.cycle()
+    assert [e.post for e in env.fired("would_seed")] == [past]
+    env.close()
+    env.open()
+    env.cycle()
+    assert [e.post for e in env.fired("seeded")] == [past]
+
+
+def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_the_same_key(
+    env: Env,
+) -> None:
+    env.receiver.stop()
+    env.receiver = Receiver(Secret(WEBHOOK_SECRETS["team-chat"], "team-chat"), fail_first=2).start()
+    crossing = start_below_threshold(env)
+    env.sandbox.world.set_metric(crossing, "favorites", 101)
+    for _ in range(4):
+        env.cycle(advance=600)
+    deliveries = env.receiver.deliveries()
+    assert [d.status for d in deliveries] == [503, 503, 200]
+    assert len({d.idempotency_key for d in deliveries}) == 1
+    assert len({d.body for d in deliveries}) == 1
+    assert all(d.verified for d in deliveries)
+    webhook = [a for a in env.actions() if a.kind == "webhook"]
+    assert [a.status for a in webhook] == ["retry", "retry", "sent"]
+    # the repost succeeded once and was never repeated by the webhook's retries
+    assert len(env.sandbox.world.actions_by(SUPPORT, "repost")) == 1
+
+
+def test_a_dead_webhook_is_kept_and_can_be_retried_by_hand(env: Env) -> None:
+    env.receiver.stop()
+    env.receiver = Receiver(None, fail_first=1, fail_status=404).start()
+    crossing = start_below_threshold(env)
+    env.sandbox.world.set_metric(crossing, "favorites", 101)
+    env.cycle()
+    assert env.runtime is not None
+    store = env.runtime.store
+    [dead] = store.actions(status="dead")
+    assert dead.kind == "webhook" and "404" in (dead.last_error or "")
+    assert store.retry_action(dead.id, env.sandbox.clock.now())
+    env.cycle()
+    assert store.action(dead.id).status == "sent"
+
+
+def test_editing_only_an_action_never_refires(env: Env) -> None:
+    crossing = start_below_threshold(env)
+    env.sandbox.world.set_metric(crossing, "favorites", 150)
+    env.cycle()
+    text = (
+        (env.tmp / "rules" / "rules.yaml")
+        .read_text()
+        .replace("repost: {as: support}", "like: {as: support}")
+    )
+    (env.tmp / "rules" / "rules.yaml").write_text(text)
+    env.cycle()
+    env.cycle()
+    assert len(env.fired()) == 1
+    assert env.fired("seeded") == []
+
+
+def test_changing_a_condition_seeds_instead_of_firing(env: Env) -> None:
+    a, b = env.post(150), env.post(20)
+    threshold_rule(env, [a, b])
+    env.open()
+    env.cycle()
+    text = (env.tmp / "rules" / "rules.yaml").read_text().replace("likes >= 100", "likes >= 10")
+    (env.tmp / "rules" / "rules.yaml").write_text(text)
+    env.cycle()
+    assert env.fired("fired") == []
+    assert sorted(e.post for e in env.fired("seeded")) == sorted([a, b])
+
+
+def _store_dump(env: Env) -> tuple[object, ...]:
+    from automation.store.sqlite import SqliteStore
+
+    store = SqliteStore.open(env.tmp / "automation.db")
+    try:
+        posts = store.posts(include_unavailable=True)
+        return (
+            tuple(posts),
+            tuple(store.history(limit=1000)),
+            tuple(store.actions(limit=1000)),
+            store.rule_versions(),
+            store.latest_totals([p.post_id for p in posts]),
+            store.meta("last_cycle"),
+        )
+    finally:
+        store.close()
+
+
+def test_a_deleted_post_stops_being_watched(env: Env) -> None:
+    gone, kept = env.post(20), env.post(30)
+    threshold_rule(env, [gone, kept])
+    env.open()
+    env.cycle()
+    env.sandbox.world.delete_post(gone)
+    env.cycle()
+    env.cycle()
+    assert env.runtime is not None
+    store = env.runtime.store
+    assert [p.post_id for p in store.posts()] == [kept]
+    [record] = [p for p in store.posts(include_unavailable=True) if p.post_id == gone]
+    assert record.unavailable_at is not None
+
+
+def test_a_broken_rule_edit_is_reported_once_and_the_running_rules_keep_working(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    crossing = start_below_threshold(env)
+    rules_file = env.tmp / "rules" / "rules.yaml"
+    rules_file.write_text(rules_file.read_text().replace("likes >= 100", "lieks >= 100"))
+    with caplog.at_level("ERROR", logger="automation.engine"):
+        env.cycle()
+        env.cycle()
+        env.sandbox.world.set_metric(crossing, "favorites", 150)
+        env.cycle()
+    failures = [r for r in caplog.records if "reload failed" in r.getMessage()]
+    assert len(failures) == 1
+    assert "lieks" in failures[0].getMessage()
+    assert [e.post for e in env.fired()] == [crossing]
+
+
+def test_write_limits_survive_a_restart(env: Env) -> None:
+    crossing = start_below_threshold(env)
+    env.sandbox.world.set_metric(crossing, "favorites", 150)
+    env.cycle()
+    env.close()
+    runtime = env.open()
+    limits = runtime.engine._x._limits  # the client the restarted engine writes with
+    now = env.sandbox.clock.now().timestamp()
+    events, _ = limits.snapshot(now)
+    assert [(account, kind) for account, kind, _ in events] == [("support", "repost")]
+
+
+def test_metrics_named_only_in_an_action_are_fetched_and_rendered(env: Env) -> None:
+    crossing = env.post(20)
+    env.sandbox.world.set_metrics(crossing, {"impressions": 5000, "retweets": 7})
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: at-100
+            watch: {{posts: ["{crossing}"], owner: brand}}
+            when: likes >= 100
+            actions:
+              - webhook:
+                  url: "{env.receiver.url}/hook"
+                  body: {{text: "{{metrics.impressions}} seen, {{metrics.reposts}} reposts"}}
+        """)
+    env.open()
+    env.cycle()
+    env.sandbox.world.set_metric(crossing, "favorites", 120)
+    env.cycle()
+    [delivery] = env.receiver.deliveries()
+    assert json.loads(delivery.body) == {"text": "5000 seen, 7 reposts"}

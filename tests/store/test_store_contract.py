@@ -1,0 +1,472 @@
+"""The Store contract, run against every implementation: what one store does, all do."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from automation.core.errors import StoreError
+from automation.core.facts import RuleState, Snapshot
+from automation.store import (
+    ActionRecord,
+    CycleWrite,
+    FiringRecord,
+    MemoryStore,
+    SqliteStore,
+    Store,
+    WatchedPostRecord,
+)
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def minutes(n: float) -> datetime:
+    return T0 + timedelta(minutes=n)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
+    if request.param == "memory":
+        s: Store = MemoryStore()
+    else:
+        s = SqliteStore.open(tmp_path / "state.db")
+    yield s
+    s.close()
+
+
+def post(post_id: str, *, account: str | None = "brand", source: str = "timeline", **kw):
+    fields = {"created_at": minutes(-60), "first_seen": T0, **kw}
+    return WatchedPostRecord(post_id=post_id, account=account, source=source, **fields)
+
+
+def firing(
+    fid: str,
+    *,
+    rule: str = "r1",
+    post_id: str = "p1",
+    key: str = "once",
+    kind: str = "fired",
+    at: datetime = T0,
+    n_actions: int = 2,
+    milestone: int | None = None,
+) -> FiringRecord:
+    actions = tuple(
+        ActionRecord(i, "webhook", f'{{"url":"https://hooks.example/{i}"}}')
+        for i in range(n_actions)
+    )
+    return FiringRecord(
+        id=fid,
+        rule_id=rule,
+        post_id=post_id,
+        key=key,
+        kind=kind,
+        at=at,
+        milestone=milestone,
+        metrics={"likes": 100.0},
+        actions=actions,
+    )
+
+
+# -- watched posts ---------------------------------------------------------------------------
+
+
+def test_posts_upsert_keeps_first_seen_and_lists_oldest_first(store: Store) -> None:
+    store.upsert_posts([post("2", created_at=minutes(-10)), post("1", created_at=minutes(-20))])
+    store.upsert_posts(
+        [post("2", created_at=minutes(-10), source="explicit", first_seen=minutes(5))]
+    )
+    posts = store.posts()
+    assert [p.post_id for p in posts] == ["1", "2"]
+    assert posts[1].source == "explicit"
+    assert posts[1].first_seen == T0
+    assert posts[0].created_at == minutes(-20)
+
+
+def test_unavailable_posts_are_hidden_unless_asked(store: Store) -> None:
+    store.upsert_posts([post("1"), post("2", account=None, source="explicit")])
+    store.mark_unavailable(["2", "unknown"], minutes(1))
+    store.mark_unavailable(["2"], minutes(9))
+    assert [p.post_id for p in store.posts()] == ["1"]
+    hidden = {p.post_id: p for p in store.posts(include_unavailable=True)}
+    assert hidden["2"].unavailable_at == minutes(1)
+    assert hidden["2"].account is None
+
+
+def test_times_come_back_in_utc(store: Store) -> None:
+    plus2 = timezone(timedelta(hours=2))
+    store.upsert_posts([post("1", created_at=datetime(2026, 11, 26, 14, 0, tzinfo=plus2))])
+    created = store.posts()[0].created_at
+    assert created == T0
+    assert created.utcoffset() == timedelta(0)
+
+
+def test_naive_times_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        store.record_totals(datetime(2026, 1, 1), {"1": {"likes": 1}})
+
+
+def test_since_id_per_account(store: Store) -> None:
+    assert store.since_id("brand") is None
+    store.set_since_id("brand", "100")
+    store.set_since_id("brand", "200")
+    store.set_since_id("support", "150")
+    assert store.since_id("brand") == "200"
+    assert store.since_id("support") == "150"
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+
+
+def test_totals_are_written_only_when_changed(store: Store) -> None:
+    assert (
+        store.record_totals(minutes(0), {"1": {"likes": 1, "replies": 0}, "2": {"likes": 5}}) == 2
+    )
+    assert (
+        store.record_totals(minutes(5), {"1": {"likes": 1, "replies": 0}, "2": {"likes": 6}}) == 1
+    )
+    assert store.record_totals(minutes(10), {"1": {"likes": 1.0}, "2": {"likes": 6}}) == 0
+    assert store.latest_totals(["1", "2", "3"]) == {
+        "1": {"likes": 1.0, "replies": 0.0},
+        "2": {"likes": 6.0},
+    }
+    snaps = store.snapshots(["1", "2"], since=minutes(-1))
+    assert [s.at for s in snaps["1"]] == [minutes(0)]
+    assert [s.at for s in snaps["2"]] == [minutes(0), minutes(5)]
+
+
+def test_a_missing_metric_keeps_its_last_value(store: Store) -> None:
+    store.record_totals(minutes(0), {"1": {"likes": 1, "impressions": 50}})
+    assert store.record_totals(minutes(5), {"1": {"likes": 2}}) == 1
+    assert store.latest_totals(["1"]) == {"1": {"likes": 2.0, "impressions": 50.0}}
+
+
+def test_snapshots_start_with_the_baseline_at_or_before_since(store: Store) -> None:
+    store.record_totals(minutes(0), {"1": {"likes": 1, "replies": 7}})
+    store.record_totals(minutes(5), {"1": {"likes": 2, "replies": 7}})
+    store.record_totals(minutes(10), {"1": {"likes": 2, "replies": 8}})
+    store.record_totals(minutes(15), {"1": {"likes": 4, "replies": 8}})
+    snaps = store.snapshots(["1", "absent"], since=minutes(7))
+    assert snaps["absent"] == ()
+    assert snaps["1"] == (
+        Snapshot(minutes(5), {"likes": 2.0, "replies": 7.0}),
+        Snapshot(minutes(10), {"likes": 2.0, "replies": 8.0}),
+        Snapshot(minutes(15), {"likes": 4.0, "replies": 8.0}),
+    )
+    exact = store.snapshots(["1"], since=minutes(10))["1"]
+    assert [s.at for s in exact] == [minutes(10), minutes(15)]
+    before_all = store.snapshots(["1"], since=minutes(-5))["1"]
+    assert before_all[0] == Snapshot(minutes(0), {"likes": 1.0, "replies": 7.0})
+    assert len(before_all) == 4
+
+
+def test_pruning_keeps_the_values_as_of_the_cutoff_and_the_latest(store: Store) -> None:
+    store.record_totals(minutes(0), {"1": {"likes": 1}, "2": {"likes": 9}})
+    store.record_totals(minutes(5), {"1": {"likes": 2}})
+    store.record_totals(minutes(10), {"1": {"likes": 3}})
+    store.record_totals(minutes(20), {"1": {"likes": 4}})
+    deleted = store.prune_snapshots(before=minutes(12))
+    assert deleted == 2  # likes at 0 and 5 for post 1; post 2's only value stays
+    snaps = store.snapshots(["1", "2"], since=minutes(12))
+    assert snaps["1"] == (
+        Snapshot(minutes(10), {"likes": 3.0}),
+        Snapshot(minutes(20), {"likes": 4.0}),
+    )
+    assert snaps["2"] == (Snapshot(minutes(0), {"likes": 9.0}),)
+    assert store.prune_snapshots(before=minutes(12)) == 0
+    assert store.prune_snapshots(before=minutes(100)) == 1
+    assert store.latest_totals(["1", "2"]) == {"1": {"likes": 4.0}, "2": {"likes": 9.0}}
+    assert store.snapshots(["1"], since=minutes(100))["1"] == (
+        Snapshot(minutes(20), {"likes": 4.0}),
+    )
+
+
+def test_top_ranks_available_watched_posts_by_latest_value(store: Store) -> None:
+    store.upsert_posts([post("1"), post("2"), post("3"), post("4")])
+    store.record_totals(
+        minutes(0),
+        {
+            "1": {"likes": 10},
+            "2": {"likes": 30},
+            "3": {"likes": 20, "replies": 1},
+            "4": {"likes": 99},
+            "5": {"likes": 500},  # not watched
+        },
+    )
+    store.record_totals(minutes(5), {"1": {"likes": 40}})
+    store.mark_unavailable(["4"], minutes(6))
+    assert store.top("likes", 2) == [("1", 40.0), ("2", 30.0)]
+    assert store.top("replies", 5) == [("3", 1.0)]
+    assert store.top("quote_tweets", 5) == []
+
+
+# -- rule versions and state ------------------------------------------------------------------
+
+
+def test_rule_version_since_moves_only_when_the_fingerprint_changes(store: Store) -> None:
+    store.set_rule_version("r1", "aaa", minutes(0))
+    store.set_rule_version("r1", "aaa", minutes(5))
+    assert store.rule_versions()["r1"].since == minutes(0)
+    store.set_rule_version("r1", "bbb", minutes(10))
+    version = store.rule_versions()["r1"]
+    assert (version.fingerprint, version.since) == ("bbb", minutes(10))
+
+
+def test_rule_states_round_trip(store: Store) -> None:
+    full = RuleState(
+        fingerprint="f",
+        holding_since=minutes(1),
+        last_truth=False,
+        last_fired_at=minutes(2),
+        milestone=3,
+        done=True,
+        fires=4,
+    )
+    store.commit_cycle(
+        CycleWrite(
+            at=T0, states=(("r1", "p1", full), ("r1", "p2", RuleState()), ("r2", "p1", full))
+        )
+    )
+    assert store.rule_states("r1") == {"p1": full, "p2": RuleState()}
+    assert store.rule_state("r2", "p1") == full
+    assert store.rule_state("r2", "p2") is None
+    assert store.rule_states("nope") == {}
+
+
+# -- ledger and outbox ------------------------------------------------------------------------
+
+
+def test_commit_cycle_records_firings_and_queues_their_actions(store: Store) -> None:
+    result = store.commit_cycle(
+        CycleWrite(
+            at=T0,
+            firings=(firing("f1"), firing("f2", post_id="p2", kind="seeded")),
+            rule_versions=(("r1", "fp1"),),
+        )
+    )
+    assert result.new == ("f1", "f2")
+    assert result.duplicate == ()
+    assert result.queued == ("f1.0", "f1.1")
+    assert store.rule_versions()["r1"].fingerprint == "fp1"
+    assert [a.id for a in store.due_actions(T0)] == ["f1.0", "f1.1"]
+    assert store.action_counts() == {"pending": 2, "sent": 0, "dead": 0}
+
+
+def test_the_same_key_fires_once_and_queues_once(store: Store) -> None:
+    first = store.commit_cycle(CycleWrite(at=T0, firings=(firing("f1"),)))
+    again = store.commit_cycle(CycleWrite(at=minutes(5), firings=(firing("f2"),)))
+    twice = store.commit_cycle(
+        CycleWrite(at=minutes(6), firings=(firing("f3", key="k"), firing("f4", key="k")))
+    )
+    assert first.new == ("f1",)
+    assert (again.new, again.duplicate, again.queued) == ((), ("f2",), ())
+    assert (twice.new, twice.duplicate) == (("f3",), ("f4",))
+    assert [e.firing.id for e in store.history()] == ["f3", "f1"]
+    assert len(store.actions()) == 4
+    assert store.action("f2.0") is None
+
+
+def test_a_seeded_firing_blocks_its_key_and_queues_nothing(store: Store) -> None:
+    result = store.commit_cycle(CycleWrite(at=T0, firings=(firing("s1", kind="seeded"),)))
+    assert (result.new, result.queued) == (("s1",), ())
+    assert store.actions() == []
+    later = store.commit_cycle(CycleWrite(at=minutes(5), firings=(firing("f1"),)))
+    assert later.duplicate == ("f1",)
+    [entry] = store.history()
+    assert entry.firing.kind == "seeded"
+    assert entry.actions == ()
+    assert entry.firing.actions == ()
+
+
+def test_commit_cycle_is_all_or_nothing(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("f1"),)))
+    clash = FiringRecord(
+        id="f9",
+        rule_id="r1",
+        post_id="p9",
+        key="once",
+        kind="fired",
+        at=minutes(5),
+        actions=(ActionRecord(0, "log", "{}"), ActionRecord(0, "log", "{}")),
+    )
+    bad = CycleWrite(
+        at=minutes(5),
+        states=(("r1", "p9", RuleState(fingerprint="x", done=True)),),
+        firings=(firing("f8", post_id="p8"), clash),
+        rule_versions=(("r1", "changed"),),
+    )
+    with pytest.raises(StoreError):
+        store.commit_cycle(bad)
+    assert store.rule_state("r1", "p9") is None
+    assert "r1" not in store.rule_versions()
+    assert [e.firing.id for e in store.history()] == ["f1"]
+    assert store.action_counts()["pending"] == 2
+    # The store is still usable, and the failed firings can be recorded later.
+    ok = store.commit_cycle(CycleWrite(at=minutes(6), firings=(firing("f8", post_id="p8"),)))
+    assert ok.new == ("f8",)
+
+
+def test_a_reused_firing_id_is_refused(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("f1"),)))
+    with pytest.raises(StoreError):
+        store.commit_cycle(CycleWrite(at=minutes(1), firings=(firing("f1", key="other"),)))
+    assert len(store.history()) == 1
+
+
+def test_due_actions_are_pending_and_due_oldest_first(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("a", n_actions=1),)))
+    store.commit_cycle(CycleWrite(at=minutes(5), firings=(firing("b", key="k2", n_actions=1),)))
+    assert [a.id for a in store.due_actions(minutes(1))] == ["a.0"]
+    assert [a.id for a in store.due_actions(minutes(5))] == ["a.0", "b.0"]
+    assert [a.id for a in store.due_actions(minutes(5), limit=1)] == ["a.0"]
+    store.record_attempt(
+        "a.0", at=minutes(6), outcome="retry", error="503", next_attempt_at=minutes(20)
+    )
+    assert [a.id for a in store.due_actions(minutes(10))] == ["b.0"]
+    assert [a.id for a in store.due_actions(minutes(20))] == ["b.0", "a.0"]
+
+
+def test_outbox_state_machine_with_attempts_and_manual_retry(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("f1"),)))
+    store.record_attempt(
+        "f1.0", at=minutes(1), outcome="retry", error="timeout", next_attempt_at=minutes(2)
+    )
+    store.record_attempt(
+        "f1.0", at=minutes(2), outcome="dead", error="410 Gone", next_attempt_at=None
+    )
+    store.record_attempt("f1.1", at=minutes(1), outcome="sent", error=None, next_attempt_at=None)
+    dead = store.action("f1.0")
+    assert dead is not None
+    assert (dead.status, dead.attempts, dead.last_error) == ("dead", 2, "410 Gone")
+    sibling = store.action("f1.1")
+    assert sibling is not None and (sibling.status, sibling.attempts) == ("sent", 1)
+    assert store.action_counts() == {"pending": 0, "sent": 1, "dead": 1}
+    assert [a.id for a in store.actions("dead")] == ["f1.0"]
+    attempts = store.attempts("f1.0")
+    assert [(a.number, a.outcome, a.error) for a in attempts] == [
+        (1, "retry", "timeout"),
+        (2, "dead", "410 Gone"),
+    ]
+    assert attempts[0].next_attempt_at == minutes(2)
+    assert attempts[1].at == minutes(2)
+
+    assert store.retry_action("f1.1", minutes(3)) is False  # sent stays sent
+    assert store.retry_action("nope", minutes(3)) is False
+    assert store.retry_action("f1.0", minutes(3)) is True
+    again = store.action("f1.0")
+    assert again is not None and (again.status, again.attempts) == ("pending", 2)
+    assert [a.id for a in store.due_actions(minutes(3))] == ["f1.0"]
+    store.record_attempt("f1.0", at=minutes(4), outcome="sent", error=None, next_attempt_at=None)
+    assert [a.number for a in store.attempts("f1.0")] == [1, 2, 3]
+    assert store.action_counts() == {"pending": 0, "sent": 2, "dead": 0}
+
+
+def test_record_attempt_refuses_impossible_transitions(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("f1", n_actions=1),)))
+    with pytest.raises(StoreError, match="no action"):
+        store.record_attempt("zz.0", at=T0, outcome="sent", error=None, next_attempt_at=None)
+    with pytest.raises(StoreError, match="next_attempt_at"):
+        store.record_attempt("f1.0", at=T0, outcome="retry", error="x", next_attempt_at=None)
+    store.record_attempt("f1.0", at=T0, outcome="sent", error=None, next_attempt_at=None)
+    with pytest.raises(StoreError, match="not pending"):
+        store.record_attempt("f1.0", at=T0, outcome="dead", error="x", next_attempt_at=None)
+    assert [a.outcome for a in store.attempts("f1.0")] == ["sent"]
+
+
+def test_actions_lists_newest_first_and_filters(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("a", n_actions=1),)))
+    store.commit_cycle(CycleWrite(at=minutes(5), firings=(firing("b", key="2", n_actions=2),)))
+    assert [a.id for a in store.actions()] == ["b.1", "b.0", "a.0"]
+    assert [a.id for a in store.actions(limit=1)] == ["b.1"]
+    assert store.actions("sent") == []
+    item = store.action("b.0")
+    assert item is not None
+    assert (item.firing_id, item.rule_id, item.post_id, item.index) == ("b", "r1", "p1", 0)
+    assert item.payload == '{"url":"https://hooks.example/0"}'
+    assert item.created_at == minutes(5)
+
+
+# -- history and rearm -------------------------------------------------------------------------
+
+
+def test_history_is_newest_first_with_action_statuses(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("a", milestone=100),)))
+    store.commit_cycle(
+        CycleWrite(
+            at=minutes(5),
+            firings=(
+                firing("b", post_id="p2", at=minutes(5)),
+                firing("c", rule="r2", at=minutes(5), n_actions=0),
+            ),
+        )
+    )
+    store.record_attempt("a.1", at=minutes(6), outcome="dead", error="400", next_attempt_at=None)
+    entries = store.history()
+    assert [e.firing.id for e in entries] == ["c", "b", "a"]
+    oldest = entries[-1]
+    assert oldest.firing.milestone == 100
+    assert oldest.firing.metrics == {"likes": 100.0}
+    assert oldest.firing.at == T0
+    assert [(i.id, i.status) for i in oldest.actions] == [("a.0", "pending"), ("a.1", "dead")]
+    assert [a.index for a in oldest.firing.actions] == [0, 1]
+    assert [e.firing.id for e in store.history(rule_id="r1")] == ["b", "a"]
+    assert [e.firing.id for e in store.history(post_id="p1")] == ["c", "a"]
+    assert [e.firing.id for e in store.history(rule_id="r1", post_id="p2")] == ["b"]
+    assert [e.firing.id for e in store.history(limit=1)] == ["c"]
+
+
+def test_rearm_lets_the_same_key_fire_again(store: Store) -> None:
+    state = RuleState(fingerprint="f", done=True, fires=1)
+    store.commit_cycle(
+        CycleWrite(
+            at=T0,
+            states=(("r1", "p1", state), ("r1", "p2", state), ("r2", "p1", state)),
+            firings=(firing("a"), firing("b", post_id="p2"), firing("c", rule="r2")),
+        )
+    )
+    assert store.rearm("r1", "p1", minutes(1)) == 1
+    assert store.rearm("r1", "p1", minutes(2)) == 0
+    assert store.rule_state("r1", "p1") is None
+    assert store.rule_state("r1", "p2") == state
+    again = store.commit_cycle(
+        CycleWrite(at=minutes(3), firings=(firing("a2"), firing("b2", post_id="p2")))
+    )
+    assert (again.new, again.duplicate) == (("a2",), ("b2",))
+    history = {e.firing.id: e for e in store.history(limit=10)}
+    assert history["a"].rearmed_at == minutes(1)
+    assert history["a2"].rearmed_at is None
+    assert store.rearm("r1", None, minutes(4)) == 2  # a2 and b
+    assert store.rule_states("r1") == {}
+    assert store.rule_state("r2", "p1") == state
+
+
+# -- budget and meta ---------------------------------------------------------------------------
+
+
+def test_budget_ledger_loads_a_window_and_forgets_old_entries(store: Store) -> None:
+    base = 1_800_000_000.0
+    for t in (base, base + 10, base + 20):
+        store.budget_record("totals", t)
+    store.budget_record("28hr", base + 15)
+    assert store.budget_load("totals", base + 10) == [base + 10, base + 20]
+    assert store.budget_load("28hr", 0) == [base + 15]
+    store.budget_record("totals", base + 3 * 86400)
+    assert store.budget_load("totals", 0) == [base + 3 * 86400]
+
+
+def test_meta_values(store: Store) -> None:
+    assert store.meta("last_cycle") is None
+    store.set_meta("last_cycle", '{"posts": 3}')
+    store.set_meta("last_cycle", '{"posts": 4}')
+    assert store.meta("last_cycle") == '{"posts": 4}'
+
+
+@pytest.mark.parametrize("cls", [MemoryStore, SqliteStore])
+def test_every_protocol_method_exists_with_the_same_signature(cls: type) -> None:
+    methods = [n for n, v in vars(Store).items() if callable(v) and not n.startswith("_")]
+    assert "commit_cycle" in methods
+    for name in methods:
+        expected = inspect.signature(getattr(Store, name))
+        assert inspect.signature(getattr(cls, name)) == expected, name

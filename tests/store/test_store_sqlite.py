@@ -1,0 +1,254 @@
+"""What only the SQLite store promises: a durable file, WAL, migrations, locking, clear errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from automation.core.errors import StoreError
+from automation.core.facts import RuleState
+from automation.store import ActionRecord, CycleWrite, FiringRecord, SqliteStore, WatchedPostRecord
+from automation.store.migrations import MIGRATIONS
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+FAKE_SECRET = "whsec-FAKE-3c9a7e01d5b24f68"
+
+
+def fired(fid: str, key: str = "once") -> FiringRecord:
+    return FiringRecord(
+        id=fid,
+        rule_id="r1",
+        post_id="p1",
+        key=key,
+        kind="fired",
+        at=T0,
+        metrics={"likes": 100.0},
+        actions=(
+            ActionRecord(0, "webhook", '{"url":"https://hooks.example","secret":"${HOOK_SECRET}"}'),
+        ),
+    )
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "state.db"
+
+
+def test_the_file_runs_in_wal_mode_with_a_bounded_wal(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        limit = store._conn.execute("PRAGMA journal_size_limit").fetchone()[0]
+        assert 0 < limit <= 16 * 1024 * 1024
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+
+
+def test_migrations_apply_once(path: Path) -> None:
+    SqliteStore.open(path).close()
+    SqliteStore.open(path).close()
+    db = Database(sqlite3.connect(path), execute_plugins=False)
+    try:
+        MIGRATIONS.apply(db)
+        names = [m.name for m in MIGRATIONS.applied(db)]
+        assert names == ["m001_initial"]
+        assert MIGRATIONS.pending(db) == []
+    finally:
+        db.close()
+
+
+def test_data_survives_close_and_reopen(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store.upsert_posts([WatchedPostRecord("1", "brand", T0, "timeline", T0)])
+        store.record_totals(T0, {"1": {"likes": 5}})
+        store.commit_cycle(
+            CycleWrite(at=T0, states=(("r1", "p1", RuleState(done=True)),), firings=(fired("f1"),))
+        )
+        store.set_meta("last_cycle", "{}")
+    with SqliteStore.open(path) as store:
+        assert [p.post_id for p in store.posts()] == ["1"]
+        assert store.latest_totals(["1"]) == {"1": {"likes": 5.0}}
+        assert store.rule_state("r1", "p1") == RuleState(done=True)
+        assert [a.id for a in store.due_actions(T0)] == ["f1.0"]
+        assert store.meta("last_cycle") == "{}"
+        # The ledger holds across restarts: the same key is still a duplicate.
+        assert store.commit_cycle(CycleWrite(at=T0, firings=(fired("f2"),))).duplicate == ("f2",)
+
+
+def test_a_second_connection_sees_committed_data(path: Path) -> None:
+    with SqliteStore.open(path) as writer, SqliteStore.open(path) as reader:
+        writer.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+        assert [e.firing.id for e in reader.history()] == ["f1"]
+        assert reader.action_counts()["pending"] == 1
+
+
+def test_readers_are_not_blocked_by_an_open_write(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store.set_meta("k", "old")
+        other = sqlite3.connect(path, timeout=0.1)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE meta SET value = 'new' WHERE key = 'k'")
+            assert store.meta("k") == "old"  # WAL: the committed version, no waiting
+            other.execute("COMMIT")
+            assert store.meta("k") == "new"
+        finally:
+            other.close()
+
+
+def test_commit_cycle_takes_the_write_lock_up_front(path: Path) -> None:
+    with SqliteStore.open(path, timeout=0.2) as store:
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+        store._conn.set_trace_callback(None)
+        assert statements[0] == "BEGIN IMMEDIATE"
+        assert statements[-1] == "COMMIT"
+
+
+def test_a_held_write_lock_becomes_a_store_error(path: Path) -> None:
+    with SqliteStore.open(path, timeout=0.2) as store:
+        other = sqlite3.connect(path)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreError, match=r"state\.db.*locked"):
+                store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+        finally:
+            other.rollback()
+            other.close()
+        assert store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),))).new == ("f1",)
+
+
+def test_an_injected_failure_rolls_the_whole_cycle_back(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store._conn.execute(
+            "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN"
+            " SELECT RAISE(ABORT, 'injected failure'); END"
+        )
+        write = CycleWrite(
+            at=T0,
+            states=(("r1", "p1", RuleState(done=True)),),
+            firings=(fired("f1"),),
+            rule_versions=(("r1", "fp"),),
+        )
+        with pytest.raises(StoreError, match="injected failure"):
+            store.commit_cycle(write)
+        assert store.history() == []
+        assert store.rule_state("r1", "p1") is None
+        assert store.rule_versions() == {}
+        assert not store._conn.in_transaction
+
+
+def test_use_from_another_thread_is_refused(path: Path) -> None:
+    errors: list[BaseException] = []
+    with SqliteStore.open(path) as store:
+        worker = threading.Thread(target=lambda: _call_meta(store, errors))
+        worker.start()
+        worker.join()
+    assert len(errors) == 1
+    assert isinstance(errors[0], StoreError)
+
+
+def _call_meta(store: SqliteStore, errors: list[BaseException]) -> None:
+    try:
+        store.meta("x")
+    except BaseException as exc:
+        errors.append(exc)
+
+
+def test_no_column_can_hold_a_credential(path: Path) -> None:
+    SqliteStore.open(path).close()
+    db = Database(sqlite3.connect(path), execute_plugins=False)
+    try:
+        columns = [f"{t.name}.{c.name}" for t in db.tables for c in t.columns]
+    finally:
+        db.close()
+    assert "outbox.payload" in columns
+    credential = re.compile(r"secret|token|password|credential|bearer|consumer|auth", re.I)
+    assert [c for c in columns if credential.search(c)] == []
+
+
+def test_the_file_never_contains_a_secret_value(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+        store.record_attempt(
+            "f1.0",
+            at=T0 + timedelta(seconds=1),
+            outcome="retry",
+            error="503 from https://hooks.example",
+            next_attempt_at=T0 + timedelta(minutes=1),
+        )
+        blob = b"".join(p.read_bytes() for p in path.parent.glob("state.db*"))
+    assert b"${HOOK_SECRET}" in blob  # the name is there, so the scan reads real content
+    assert FAKE_SECRET.encode() not in blob
+
+
+def test_missing_directory_is_named(tmp_path: Path) -> None:
+    target = tmp_path / "nope" / "state.db"
+    with pytest.raises(StoreError, match=r"nope.*does not exist"):
+        SqliteStore.open(target)
+
+
+def test_a_file_that_is_not_a_database_is_named(path: Path) -> None:
+    path.write_bytes(b"this is a config file, not a database\n" * 200)
+    with pytest.raises(StoreError, match=r"state\.db is not a SQLite database"):
+        SqliteStore.open(path)
+
+
+def test_a_directory_in_place_of_the_file_is_named(path: Path) -> None:
+    path.mkdir()
+    with pytest.raises(StoreError, match=r"state\.db.*is a directory"):
+        SqliteStore.open(path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
+def test_a_read_only_file_is_named(path: Path) -> None:
+    SqliteStore.open(path).close()
+    path.parent.chmod(0o500)
+    path.chmod(0o400)
+    try:
+        with pytest.raises(StoreError, match=r"state\.db.*writable"):
+            store = SqliteStore.open(path)
+            store.set_meta("k", "v")
+    finally:
+        path.parent.chmod(0o700)
+        path.chmod(0o600)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_a_place_where_no_file_can_be_created_is_named() -> None:
+    # /proc refuses new files even to root, so this runs where chmod cannot stop anyone.
+    with pytest.raises(StoreError, match=r"/proc/state\.db.*writable"):
+        SqliteStore.open(Path("/proc/state.db"))
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        (
+            "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= 0"
+            " ORDER BY next_attempt_at",
+            "idx_outbox_status_next_attempt_at",
+        ),
+        (
+            "SELECT 1 FROM firings WHERE rule_id = 'r' AND post_id = 'p' AND key = 'k'"
+            " AND rearmed_at IS NULL",
+            "firings_live_key",
+        ),
+        ("SELECT id FROM firings WHERE rule_id = 'r' ORDER BY at DESC", "idx_firings_rule_id_at"),
+        ("SELECT id FROM series WHERE post_id = '1'", "idx_series_post_id"),
+        ("SELECT at FROM budget WHERE api = 'a' AND at >= 0", "idx_budget_api_at"),
+    ],
+)
+def test_hot_queries_use_an_index(path: Path, sql: str, index: str) -> None:
+    with SqliteStore.open(path) as store:
+        plan = " ".join(row[-1] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert index in plan

@@ -1,0 +1,291 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from automation.core.errors import MalformedResponse
+from automation.x.engagement_parse import (
+    EngagementResult,
+    error_messages,
+    parse_body,
+    parse_response,
+    split_forbidden,
+)
+from automation.x.engagement_plan import (
+    HOURLY_GROUP_BY,
+    HOURLY_GROUP_BY_TYPE_FIRST,
+    HOURLY_GROUPING,
+    EngagementRequest,
+)
+
+READ_AT = datetime(2015, 9, 15, 22, 5, tzinfo=UTC)
+TOTALS = EngagementRequest(
+    "totals",
+    "brand",
+    ("1045709644067471360", "479311209565413376", "1397568983931392004"),
+    (
+        "impressions",
+        "engagements",
+        "favorites",
+        "retweets",
+        "quote_tweets",
+        "replies",
+        "video_views",
+    ),
+)
+HOURLY = EngagementRequest(
+    "28hr",
+    "brand",
+    ("123456789",),
+    ("impressions", "engagements"),
+    HOURLY_GROUPING,
+    HOURLY_GROUP_BY,
+)
+
+
+def totals(data: object) -> EngagementResult:
+    return parse_response(data, TOTALS, read_at=READ_AT)
+
+
+def test_per_post_totals_from_the_reference_example_strings_become_floats() -> None:
+    result = totals(
+        {
+            TOTALS.grouping: {
+                "1045709644067471360": {
+                    "engagements": "2",
+                    "favorites": "0",
+                    "impressions": "47",
+                    "replies": "0",
+                    "retweets": "8",
+                    "quote_tweets": "5",
+                    "video_views": "0",
+                }
+            }
+        }
+    )
+    assert dict(result.totals["1045709644067471360"]) == {
+        "engagements": 2.0,
+        "favorites": 0.0,
+        "impressions": 47.0,
+        "replies": 0.0,
+        "retweets": 8.0,
+        "quote_tweets": 5.0,
+        "video_views": 0.0,
+    }
+    assert result.errors == () and result.unavailable == frozenset()
+
+
+def test_numbers_as_counts_are_accepted() -> None:
+    result = totals({TOTALS.grouping: {"479311209565413376": {"favorites": 67, "retweets": 26.0}}})
+    assert dict(result.totals["479311209565413376"]) == {"favorites": 67.0, "retweets": 26.0}
+
+
+def test_type_first_totals_nesting_is_accepted() -> None:
+    result = totals({TOTALS.grouping: {"favorites": {"479311209565413376": "3", "1": "4"}}})
+    assert result.totals["479311209565413376"]["favorites"] == 3.0
+    assert result.totals["1"]["favorites"] == 4.0
+
+
+def test_unavailable_ids_with_partial_data_and_window() -> None:
+    result = totals(
+        {
+            "start": "2015-11-17T22:00:00Z",
+            "end": "2015-11-19T02:00:00Z",
+            "errors": ["1 Tweet ID(s) are unavailable"],
+            "unavailable_tweet_ids": ["479311209565413376"],
+            TOTALS.grouping: {"1045709644067471360": {"favorites": "67", "retweets": 26}},
+        }
+    )
+    assert result.unavailable == {"479311209565413376"}
+    assert result.totals["1045709644067471360"]["retweets"] == 26.0
+    assert result.start == datetime(2015, 11, 17, 22, tzinfo=UTC)
+    assert result.end == datetime(2015, 11, 19, 2, tzinfo=UTC)
+    assert result.errors == ("1 Tweet ID(s) are unavailable",)
+
+
+def test_unsupported_video_views_are_dropped_for_those_posts_only() -> None:
+    result = totals(
+        {
+            "unsupported_for_video_views_tweet_ids": ["479311209565413376"],
+            TOTALS.grouping: {
+                "479311209565413376": {
+                    "favorites": "69",
+                    "impressions": "1692",
+                    "video_views": "0",
+                },
+                "1397568983931392004": {"favorites": "268", "video_views": "17902"},
+            },
+        }
+    )
+    assert dict(result.totals["479311209565413376"]) == {"favorites": 69.0, "impressions": 1692.0}
+    assert result.totals["1397568983931392004"]["video_views"] == 17902.0
+    assert dict(result.unsupported) == {"video_views": {"479311209565413376"}}
+
+
+def test_unsupported_impressions_engagements_drop_both_metrics() -> None:
+    result = totals(
+        {
+            "errors": [
+                "Impressions & engagements for tweets older than 90 days (*TIME_PERIOD*) are not "
+                "supported"
+            ],
+            "unsupported_for_impressions_engagements_tweet_ids": [479311209565413376],
+            TOTALS.grouping: {
+                "479311209565413376": {"impressions": "0", "engagements": "0", "favorites": "9"}
+            },
+        }
+    )
+    assert dict(result.totals["479311209565413376"]) == {"favorites": 9.0}
+    assert result.unsupported["impressions"] == {"479311209565413376"}
+    assert result.unsupported["engagements"] == {"479311209565413376"}
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Forbidden to access tweets: 1054424731825229824", {"1054424731825229824"}),
+        ("Forbidden to access tweets: 1,2, 3", {"1", "2", "3"}),
+        (
+            "Forbidden to access tweets for author id 1114564404: 640022366307745792",
+            {"640022366307745792"},
+        ),
+        ("forbidden to access tweets for author id 9: 10,11", {"10", "11"}),
+    ],
+)
+def test_forbidden_ids_are_parsed_from_both_texts(message: str, expected: set[str]) -> None:
+    result = totals({"errors": [message, "internal server error"]})
+    assert result.forbidden == expected
+    assert result.errors == ("internal server error",)
+
+
+def test_forbidden_metrics_is_not_mistaken_for_forbidden_posts() -> None:
+    forbidden, rest = split_forbidden(["Forbidden to access metrics: retweets"])
+    assert forbidden == frozenset()
+    assert rest == ("Forbidden to access metrics: retweets",)
+
+
+def test_errors_as_objects_and_as_a_single_string_are_accepted() -> None:
+    data = {
+        "errors": [
+            {"message": "Sorry, that page does not exist", "code": 34},
+            {"title": "Forbidden", "detail": "Forbidden to access tweets: 77"},
+            {"code": 1},
+        ]
+    }
+    messages = error_messages(data)
+    assert messages[0] == "Sorry, that page does not exist"
+    assert messages[2] == '{"code": 1}'
+    assert totals(data).forbidden == {"77"}
+    assert error_messages({"errors": "Your account could not be authenticated."}) == (
+        "Your account could not be authenticated.",
+    )
+
+
+def test_hourly_series_from_the_4_level_grouping() -> None:
+    body = {
+        "start": "2015-09-14T17:00:00Z",
+        "end": "2015-09-15T22:00:00Z",
+        HOURLY_GROUPING: {
+            "123456789": {
+                "impressions": {
+                    "2015-09-15": {"00": "5", "01": "2"},
+                    "2015-09-14": {"23": "6", "17": "551", "18": 412},
+                },
+                "engagements": {"2015-09-14": {"17": "0"}},
+            }
+        },
+    }
+    result = parse_response(body, HOURLY, read_at=READ_AT)
+    series = result.hourly["123456789"]["impressions"]
+    assert series.read_at == READ_AT
+    assert series.buckets == (
+        (datetime(2015, 9, 14, 17, tzinfo=UTC), 551.0),
+        (datetime(2015, 9, 14, 18, tzinfo=UTC), 412.0),
+        (datetime(2015, 9, 14, 23, tzinfo=UTC), 6.0),
+        (datetime(2015, 9, 15, 0, tzinfo=UTC), 5.0),
+        (datetime(2015, 9, 15, 1, tzinfo=UTC), 2.0),
+    )
+    assert result.hourly["123456789"]["engagements"].buckets == (
+        (datetime(2015, 9, 14, 17, tzinfo=UTC), 0.0),
+    )
+    assert result.totals == {}
+
+
+def test_hourly_series_in_type_first_order() -> None:
+    request = EngagementRequest(
+        "28hr", "brand", ("1", "2"), ("favorites",), "g", HOURLY_GROUP_BY_TYPE_FIRST
+    )
+    body = {"g": {"favorites": {"1": {"2016-02-10": {"17": "3"}}, "2": {"2016-02-10": {"18": 4}}}}}
+    result = parse_response(body, request, read_at=READ_AT)
+    assert result.hourly["1"]["favorites"].buckets == (
+        (datetime(2016, 2, 10, 17, tzinfo=UTC), 3.0),
+    )
+    assert result.hourly["2"]["favorites"].buckets == (
+        (datetime(2016, 2, 10, 18, tzinfo=UTC), 4.0),
+    )
+
+
+def test_parse_body_decodes_bytes() -> None:
+    body = json.dumps({TOTALS.grouping: {"1": {"favorites": "1"}}}).encode()
+    assert parse_body(body, TOTALS, read_at=READ_AT).totals["1"]["favorites"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "expected a JSON object, got list"),
+        ("oops", "expected a JSON object, got str"),
+        ({TOTALS.grouping: ["1"]}, "is list, not an object"),
+        ({TOTALS.grouping: {"1": {"favorites": "lots"}}}, r"\['1'\]\['favorites'\]: count is not"),
+        ({TOTALS.grouping: {"1": {"favorites": None}}}, "count is not a number"),
+        ({TOTALS.grouping: {"1": {"favorites": True}}}, "non-negative"),
+        ({TOTALS.grouping: {"1": {"favorites": "-3"}}}, "non-negative"),
+        ({TOTALS.grouping: {"1": {"favorites": "nan"}}}, "non-negative"),
+        ({TOTALS.grouping: {"1": "5"}}, "expected an object of counts"),
+        ({"something": {}}, "no grouping 'per_post'"),
+        ({"unavailable_tweet_ids": "1"}, "not a list of post IDs"),
+        ({"errors": 5}, "'errors' is int"),
+        ({"start": 5, TOTALS.grouping: {}}, "'start' is not a timestamp"),
+    ],
+)
+def test_malformed_totals_say_where(data: object, message: str) -> None:
+    with pytest.raises(MalformedResponse, match=message):
+        totals(data)
+
+
+@pytest.mark.parametrize(
+    ("inner", "message"),
+    [
+        ({"impressions": {"15-09-2015": {"00": "1"}}}, "day is not YYYY-MM-DD"),
+        ({"impressions": {"2015-09-15": {"24": "1"}}}, "hour is not 00-23"),
+        ({"impressions": {"2015-09-15": ["1"]}}, "expected an object of hours"),
+        ({"impressions": ["2015-09-15"]}, "expected an object of days"),
+        ({"impressions": {"2015-09-15": {"00": "x"}}}, "count is not a number"),
+    ],
+)
+def test_malformed_hourly_say_where(inner: dict, message: str) -> None:
+    with pytest.raises(MalformedResponse, match=message):
+        parse_response({HOURLY_GROUPING: {"123456789": inner}}, HOURLY, read_at=READ_AT)
+
+
+@pytest.mark.parametrize("cut", [1, 10, 40])
+def test_truncated_bodies_are_malformed(cut: int) -> None:
+    body = json.dumps({TOTALS.grouping: {"1": {"favorites": "1", "retweets": "2"}}}).encode()
+    with pytest.raises(MalformedResponse, match="not JSON"):
+        parse_body(body[:cut], TOTALS, read_at=READ_AT)
+
+
+def test_an_error_only_body_is_a_result_not_a_failure() -> None:
+    result = totals({"errors": ["Your account could not be authenticated. Reason: x"]})
+    assert result.totals == {}
+    assert result.errors == ("Your account could not be authenticated. Reason: x",)
+
+
+def test_results_are_frozen() -> None:
+    result = totals({TOTALS.grouping: {"1": {"favorites": "1"}}})
+    with pytest.raises(TypeError):
+        result.totals["1"]["favorites"] = 2.0  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        result.errors = ()  # type: ignore[misc]

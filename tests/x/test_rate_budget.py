@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import pytest
+
+from automation.core.errors import RateLimited
+from automation.x.rate_budget import MemoryLedger, RateBudget, retry_after_seconds
+
+T0 = 1_700_000_000.0
+
+
+class Clock:
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.t += seconds
+
+
+def drive(budget: RateBudget, clock: Clock, n: int) -> list[float]:
+    """Send n requests as the client does: wait, then acquire. Returns the send times."""
+    times = []
+    for _ in range(n):
+        while (w := budget.wait_time()) > 0:
+            clock.sleep(w)
+        budget.acquire()
+        times.append(clock.t)
+    return times
+
+
+def max_in_any_minute(times: list[float]) -> int:
+    return max(sum(1 for u in times if t <= u < t + 60) for t in times)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 7, 60])
+def test_never_more_than_the_limit_in_any_sliding_minute(limit: int) -> None:
+    clock = Clock()
+    budget = RateBudget(limit, clock=clock)
+    times = drive(budget, clock, limit * 4 + 3)
+    assert max_in_any_minute(times) == limit
+    assert times[limit] == pytest.approx(times[0] + 60)  # the next slot opens exactly then
+
+
+def test_first_requests_go_at_once() -> None:
+    clock = Clock()
+    budget = RateBudget(3, clock=clock)
+    assert budget.wait_time() == 0
+    assert drive(budget, clock, 3) == [T0, T0, T0]
+    assert budget.wait_time() == pytest.approx(60)
+    assert budget.remaining() == 0
+
+
+def test_acquire_refuses_when_the_budget_says_wait() -> None:
+    clock = Clock()
+    budget = RateBudget(1, clock=clock)
+    budget.acquire()
+    with pytest.raises(RateLimited) as info:
+        budget.acquire()
+    assert info.value.retry_after == pytest.approx(60)
+
+
+def test_the_ledger_carries_the_budget_across_processes() -> None:
+    clock = Clock()
+    ledger = MemoryLedger()
+    first = RateBudget(5, clock=clock, ledger=ledger)
+    drive(first, clock, 5)
+    clock.sleep(10)
+    second = RateBudget(5, clock=clock, ledger=ledger)  # a restarted process
+    assert second.wait_time() == pytest.approx(50)
+    times = drive(second, clock, 5)
+    assert times[0] == pytest.approx(T0 + 60)
+
+
+def test_a_429_pause_is_honoured_by_a_restarted_process() -> None:
+    clock = Clock()
+    ledger = MemoryLedger()
+    first = RateBudget(60, clock=clock, ledger=ledger)
+    assert first.penalise("120") == 120
+    clock.sleep(30)
+    second = RateBudget(60, clock=clock, ledger=ledger)  # restarted within the pause
+    assert second.wait_time() == pytest.approx(90)
+    assert second.remaining() == 0
+    clock.sleep(90)
+    assert second.wait_time() == 0
+    assert second.remaining() == 60  # the pause was never counted as sent requests
+
+
+def test_ledgers_keep_apis_apart() -> None:
+    clock = Clock()
+    ledger = MemoryLedger()
+    drive(RateBudget(2, clock=clock, ledger=ledger, api="engagement"), clock, 2)
+    assert RateBudget(2, clock=clock, ledger=ledger, api="x").wait_time() == 0
+
+
+def test_per_minute_limit_header_lowers_but_never_raises_the_allowance() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    budget.observe({"x-per-minute-limit": "100"})
+    assert budget.allowance == 10
+    budget.observe({"x-per-minute-limit": "3"})
+    assert budget.allowance == 3
+    assert max_in_any_minute(drive(budget, clock, 9)) == 3
+
+
+def test_remaining_zero_waits_for_the_reset() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    budget.acquire()
+    budget.observe({"x-per-minute-remaining": "0", "x-per-minute-reset": str(T0 + 20)})
+    assert budget.wait_time() == pytest.approx(20)
+    clock.sleep(20)
+    assert budget.wait_time() == 0
+
+
+def test_remaining_counts_down_with_our_own_sends() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    budget.observe({"x-per-minute-limit": "10", "x-per-minute-remaining": "2"})
+    drive(budget, clock, 2)
+    assert budget.wait_time() == pytest.approx(60)  # no reset header: a minute
+
+
+@pytest.mark.parametrize(
+    ("reset", "wait"), [(str(T0 + 30), 30), (str((T0 + 12) * 1000), 12), ("7", 7)]
+)
+def test_reset_may_be_epoch_seconds_epoch_ms_or_a_delta(reset: str, wait: float) -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    budget.observe({"x-per-minute-remaining": "0", "x-per-minute-reset": reset})
+    assert budget.wait_time() == pytest.approx(wait)
+
+
+def test_v2_rate_limit_headers_are_honoured() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    budget.observe(
+        {
+            "x-rate-limit-limit": "50",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(T0 + 400),
+        }
+    )
+    assert budget.allowance == 10  # a 15-minute limit is not a per-minute one
+    assert budget.wait_time() == pytest.approx(400)
+
+
+def test_garbage_headers_are_ignored() -> None:
+    clock = Clock()
+    budget = RateBudget(4, clock=clock)
+    budget.observe({"x-per-minute-limit": "many", "x-per-minute-remaining": "-1"})
+    assert budget.allowance == 4 and budget.wait_time() == 0
+
+
+def test_penalise_honours_retry_after_seconds_dates_and_defaults_to_a_minute() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    assert budget.penalise("17") == 17
+    assert budget.wait_time() == pytest.approx(17)
+    date = format_datetime(datetime.fromtimestamp(T0 + 42, UTC), usegmt=True)
+    assert budget.penalise(date) == pytest.approx(42)
+    assert budget.wait_time() == pytest.approx(42)
+    assert budget.penalise(None) == 60
+    assert budget.penalise("not a date") == 60
+    assert budget.wait_time() == pytest.approx(60)
+    assert budget.remaining() == 0
+
+
+def test_retry_after_parsing() -> None:
+    assert retry_after_seconds("3", T0) == 3
+    assert retry_after_seconds(4.5, T0) == 4.5
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", T0) == 0  # in the past
+    assert retry_after_seconds("soon", T0) is None
+    assert retry_after_seconds(None, T0) is None
+
+
+def test_a_limit_below_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        RateBudget(0, clock=Clock())
