@@ -19,7 +19,7 @@ __all__ = ["format_problems", "run_check"]
 
 def run_check(paths: Sequence[Path], *, config: Config | None, err: TextIO) -> int:
     """Check ``paths`` (files or directories) and print the findings to ``err``."""
-    ruleset = load_rules(paths, config=config)
+    ruleset = load_rules(paths, names=config.rule_names() if config else None)
     for line in format_problems(ruleset.problems):
         print(line, file=err)
     errors, warnings = len(ruleset.errors), len(ruleset.warnings)

@@ -91,7 +91,7 @@ def _entry_dict(e: Any) -> dict[str, Any]:
 def _status(args: argparse.Namespace, config: Config, store: Any) -> int:
     from automation.rulefiles.rule_parser import load_rules
 
-    ruleset = load_rules(list(config.rules), config=config)
+    ruleset = load_rules(list(config.rules), names=config.rule_names())
     last = json.loads(store.meta("last_cycle") or "null")
     reload_error = _reload_error(store.meta("reload_error"))
     counts = store.action_counts()
@@ -251,7 +251,7 @@ def _explain(args: argparse.Namespace, config: Config, store: Any) -> int:
     from automation.core.evaluate import compile_rule
     from automation.rulefiles.rule_parser import load_rules
 
-    ruleset = load_rules(list(config.rules), config=config)
+    ruleset = load_rules(list(config.rules), names=config.rule_names())
     rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
     if rule is None:
         raise UsageError(f"no rule {args.rule_id!r} in {', '.join(map(str, config.rules))}")

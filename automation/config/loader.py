@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from automation.config.secret import Secret
 from automation.core.durations import parse_duration
 from automation.core.errors import ConfigError, RuleError
+from automation.rulefiles.action_parser import Names
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
 
 __all__ = [
@@ -97,6 +98,10 @@ class Config:
 
     def webhook_secret(self, name: str) -> Secret | None:
         return dict(self.webhook_secrets).get(name)
+
+    def rule_names(self) -> Names:
+        """The account and webhook-secret names rule files may use."""
+        return Names(sorted(self.account_names()), [name for name, _ in self.webhook_secrets])
 
 
 # --------------------------------------------------------------------------- loading

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from automation.core.facts import Decision, Outcome, PostFacts
@@ -13,12 +12,12 @@ from automation.core.rules import Rule
 __all__ = ["firing_record"]
 
 
-def firing_record(rule: Rule, facts: PostFacts, decision: Decision, now: datetime) -> FiringRecord:
+def firing_record(
+    rule: Rule, facts: PostFacts, decision: Decision, now: datetime, firing_id: str
+) -> FiringRecord:
     """The ledger entry for a FIRE or SEED decision; a firing carries its rendered actions,
-    a seed none (it only marks the post as already past the rule)."""
-    # 64 random bits, as unique across processes as a uuid4 prefix, at a quarter of the
-    # cost: a first cycle records thousands of seeds
-    firing_id = os.urandom(8).hex()
+    a seed none (it only marks the post as already past the rule). ``firing_id`` comes from
+    the caller's source of unique ids: the core makes none itself."""
     kind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
     actions: tuple[ActionRecord, ...] = ()
     if kind == "fired":

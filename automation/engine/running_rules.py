@@ -32,7 +32,7 @@ class LoadedRules:
 
 def load_compiled(config: Config) -> LoadedRules:
     """Load and compile the config's rules; raises RuleError listing every error."""
-    ruleset = load_rules(list(config.rules), config=config)
+    ruleset = load_rules(list(config.rules), names=config.rule_names())
     for warning in ruleset.warnings:
         log.warning("%s", warning)
     if ruleset.errors:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automation.config.loader import Config
 from automation.core.durations import parse_duration
 from automation.core.errors import Problem, RuleError
 from automation.core.metric_names import (
@@ -106,13 +105,16 @@ def expand_paths(paths: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[Problem
     return tuple(files), tuple(problems)
 
 
-def load_rules(paths: Sequence[Path], *, config: Config | None = None) -> RuleSet:
-    """Read and check every rule file under ``paths``; IDs must be unique across all."""
+def load_rules(paths: Sequence[Path], *, names: Names | None = None) -> RuleSet:
+    """Read and check every rule file under ``paths``; IDs must be unique across all.
+
+    With ``names`` (a config's accounts and webhook secrets), the names rules use are
+    cross-checked against them."""
     files, found = expand_paths(paths)
     problems = list(found)
     rules: list[Rule] = []
     first_seen: dict[str, Position] = {}
-    names = _names(config)
+    names = names or Names()
     for file in files:
         try:
             doc = load_document(file)
@@ -134,10 +136,10 @@ def load_rules(paths: Sequence[Path], *, config: Config | None = None) -> RuleSe
 
 
 def parse_rule_file(
-    doc: YamlDocument, *, config: Config | None = None
+    doc: YamlDocument, *, names: Names | None = None
 ) -> tuple[tuple[Rule, ...], tuple[Problem, ...]]:
     """The rules of one document that have no error, and every problem found in it."""
-    rules, problems, _ = _parse_document(doc, _names(config))
+    rules, problems, _ = _parse_document(doc, names or Names())
     return rules, problems
 
 
@@ -180,12 +182,6 @@ def _duplicate(rule_id: str, pos: Position, first: Position) -> Problem:
         f"duplicate rule id '{rule_id}' (first used at {first.path}:{first.line}): "
         "rule ids must be unique across all rule files",
     )
-
-
-def _names(config: Config | None) -> Names:
-    if config is None:
-        return Names()
-    return Names(sorted(config.account_names()), [name for name, _ in config.webhook_secrets])
 
 
 class _RuleParser:

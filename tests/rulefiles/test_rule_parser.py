@@ -31,7 +31,7 @@ from automation.rulefiles.yaml_loader import parse_document
 
 def parse(text: str, *, config: Config | None = None) -> tuple[tuple, tuple[Problem, ...]]:
     doc = parse_document(textwrap.dedent(text).lstrip("\n"), "r.yaml")
-    return parse_rule_file(doc, config=config)
+    return parse_rule_file(doc, names=config.rule_names() if config else None)
 
 
 def one_rule(body: str, *, config: Config | None = None):
