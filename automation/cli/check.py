@@ -6,19 +6,41 @@ one summary line. The exit status is 1 when there is any error, so CI can gate o
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from automation.config.loader import Config
+from automation.cli.context import command_config
 from automation.core.errors import Problem
-from automation.rulefiles.rule_parser import load_rules
 
-__all__ = ["format_problems", "run_check"]
+if TYPE_CHECKING:
+    from automation.config.loader import Config
+
+__all__ = ["format_problems", "register", "run_check"]
+
+
+def register(sub: Any) -> None:
+    c = sub.add_parser("check", help="validate rule files")
+    c.add_argument("paths", nargs="*", type=Path)
+    c.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Paths given: check them, cross-checking names when a config is found. No paths:
+    the config's rules, so the config is required."""
+    explicit = bool(args.config or os.environ.get("AUTOMATION_CONFIG"))
+    config = command_config(args, required=explicit or not args.paths, names_only=True)
+    paths = list(args.paths) or list(config.rules if config else ())
+    return run_check(paths, config=config, err=sys.stderr)
 
 
 def run_check(paths: Sequence[Path], *, config: Config | None, err: TextIO) -> int:
     """Check ``paths`` (files or directories) and print the findings to ``err``."""
+    from automation.rulefiles.rule_parser import load_rules
+
     ruleset = load_rules(paths, names=config.rule_names() if config else None)
     for line in format_problems(ruleset.problems):
         print(line, file=err)

@@ -31,6 +31,7 @@ from automation.x.http import HttpClient
 
 __all__ = ["run_demo"]
 
+
 CYCLE_MINUTES = 5
 EXAMPLE = Path(__file__).resolve().parents[2] / "rules.example.yaml"
 VIRAL_FINALS = {

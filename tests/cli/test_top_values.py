@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from automation.cli.inspect import top_values
+from automation.cli.top import top_values
 from automation.core.records import WatchedPostRecord
 from automation.store.memory import MemoryStore
 

@@ -1,0 +1,67 @@
+"""``automation actions``: the outbox; ``actions retry ID`` re-queues a dead action."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from automation.cli.context import emit_json, now, open_store, required_config
+from automation.cli.tables import table
+from automation.core.errors import UsageError
+from automation.core.payloads import iso
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    a = sub.add_parser("actions", help="the outbox; 'actions retry ID' re-queues a dead one")
+    a.add_argument("verb", nargs="?", choices=("retry",))
+    a.add_argument("action_id", nargs="?")
+    a.add_argument("--dead", action="store_true")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_store(required_config(args)) as store:
+        if args.verb == "retry":
+            if not args.action_id:
+                raise UsageError("automation actions retry: give the action ID to re-queue")
+            if not store.retry_action(args.action_id, now()):
+                print(f"automation: no dead action {args.action_id}", file=sys.stderr)
+                return 1
+            print(f"re-queued {args.action_id}")
+            return 0
+        items = store.actions(status="dead" if args.dead else None)
+    if args.json:
+        emit_json(
+            [
+                {
+                    "id": i.id,
+                    "kind": i.kind,
+                    "status": i.status,
+                    "attempts": i.attempts,
+                    "next_attempt_at": i.next_attempt_at and iso(i.next_attempt_at),
+                    "last_error": i.last_error,
+                }
+                for i in items
+            ]
+        )
+        return 0
+    if not items:
+        print("no dead actions" if args.dead else "the outbox is empty")
+        return 0
+    rows = [
+        [
+            i.id,
+            i.kind,
+            i.status,
+            i.attempts,
+            iso(i.next_attempt_at) if i.next_attempt_at else "-",
+            (i.last_error or "")[:60],
+        ]
+        for i in items
+    ]
+    print(table(["id", "kind", "status", "attempts", "next attempt", "last error"], rows))
+    return 0

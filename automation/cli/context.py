@@ -1,0 +1,83 @@
+"""What every command shares: the config it names, the database, the time, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from automation.core.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load them all
+    from automation.config.loader import Config
+    from automation.store.sqlite import SqliteStore
+
+__all__ = ["command_config", "emit_json", "now", "open_store", "setup_logs"]
+
+
+def setup_logs(args: argparse.Namespace, config: Config | None = None) -> None:
+    """Logs on stderr; once the config is known, its secret values are masked as well."""
+    import logging
+    import sys
+
+    from automation.config.loader import redactor
+    from automation.service.logs import setup_logging
+
+    level = logging.DEBUG if args.debug else logging.INFO
+    redact = redactor(config) if config is not None else None
+    setup_logging(args.log_format, level=level, stream=sys.stderr, redact=redact)
+
+
+def command_config(
+    args: argparse.Namespace, *, required: bool = True, names_only: bool = False
+) -> Config | None:
+    """The config named by ``--config``, ``$AUTOMATION_CONFIG`` or ``./automation.yaml``.
+
+    Returns None when there is none and ``required`` is false."""
+    from automation.config.loader import config_path, load_config
+
+    path = config_path(args.config, os.environ)
+    if not path.exists():
+        if not required:
+            return None
+        raise ConfigError(
+            f"no config file at {path}: give --config FILE or set AUTOMATION_CONFIG "
+            "(to try the sandbox: automation sandbox --write-config automation.yaml)"
+        )
+    config = load_config(path, names_only=names_only)
+    setup_logs(args, config)
+    return config
+
+
+def required_config(args: argparse.Namespace) -> Config:
+    config = command_config(args)
+    assert config is not None
+    return config
+
+
+@contextmanager
+def open_store(config: Config) -> Iterator[SqliteStore]:
+    """The engine's database for a command that reads or adjusts it. No engine lock is
+    taken, so these commands work while the service runs (SQLite's WAL keeps reads
+    consistent)."""
+    from automation.store.sqlite import SqliteStore
+
+    if not config.database.exists():
+        raise UsageError(f"no database at {config.database} yet: run 'automation run --once' first")
+    store = SqliteStore.open(config.database)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))

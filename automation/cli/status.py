@@ -1,0 +1,96 @@
+"""``automation status``: the last cycle, posts watched, rules, the outbox and the budget."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from automation.cli.context import emit_json, now, open_store, required_config
+from automation.cli.tables import table
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    s = sub.add_parser("status", help="last cycle, posts, rules, actions, budget")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from automation.rulefiles.rule_parser import load_rules
+
+    config = required_config(args)
+    ruleset = load_rules(list(config.rules), names=config.rule_names())
+    with open_store(config) as store:
+        last = json.loads(store.meta("last_cycle") or "null")
+        reload_error = _reload_error(store.meta("reload_error"))
+        counts = store.action_counts()
+        used = len(store.budget_load("engagement", now().timestamp() - 60))
+        posts_watched = len(store.posts())
+    data = {
+        "last_cycle": last,
+        "posts_watched": posts_watched,
+        # what the engine runs (it keeps its rules when a reload fails), else what is on disk
+        "rules_loaded": (last or {}).get("rules", len(ruleset.rules)),
+        "rule_errors": [str(p) for p in ruleset.errors],
+        "reload_error": reload_error,
+        "actions": {
+            "pending": counts.get("pending", 0),
+            "dead": counts.get("dead", 0),
+            "sent": counts.get("sent", 0),
+        },
+        "api_budget": {
+            "requests_last_minute": used,
+            "limit_per_minute": config.engagement_api.requests_per_minute,
+        },
+    }
+    if args.json:
+        emit_json(data)
+        return 0
+    rows: list[list[Any]] = [
+        ["last cycle", _last_cycle_text(last)],
+        ["posts watched", posts_watched],
+        ["rules loaded", data["rules_loaded"]],
+        ["actions pending", counts.get("pending", 0)],
+        ["actions dead", counts.get("dead", 0)],
+        [
+            "API budget",
+            f"{used} of {config.engagement_api.requests_per_minute} requests in the last minute",
+        ],
+    ]
+    if reload_error:
+        first = (reload_error["errors"].splitlines() or [""])[0][:120]
+        when = f"{reload_error['at']}: " if reload_error.get("at") else ""
+        rows.append(["failed reload", when + first])
+    for problem in data["rule_errors"][:5]:
+        rows.append(["rule error", problem])
+    print(table(["", ""], rows).split("\n", 2)[2])
+    return 0
+
+
+def _reload_error(raw: str | None) -> dict[str, Any] | None:
+    """A failed rules reload is recorded as JSON ({"at", "errors"}), a failed config reload
+    as plain text; both are shown the same way."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("errors"), str):
+        return {"at": data.get("at"), "errors": data["errors"]}
+    return {"at": None, "errors": raw}
+
+
+def _last_cycle_text(last: dict[str, Any] | None) -> str:
+    if not last:
+        return "never"
+    text = (
+        f"{last['at']}: {last['posts']} posts, {last['fired']} fired, "
+        f"{last['seeded']} seeded, {last['actions_sent']} actions sent"
+    )
+    if last.get("errors"):
+        text += f", {len(last['errors'])} errors"
+    return text
