@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
@@ -33,6 +34,9 @@ __all__ = ["run_demo"]
 
 
 CYCLE_MINUTES = 5
+# The simulated clock starts here, not at the wall clock's now: the world, the story and the
+# summary are then the same whenever and wherever the demo runs.
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).resolve().parents[2] / "rules.example.yaml"
 VIRAL_FINALS = {
     "impressions": 180_000,
@@ -57,7 +61,9 @@ def run_demo(*, seconds: float = 30.0, out: TextIO = sys.stdout, cycles: int = 3
 class _Demo:
     def __init__(self, tmp: Path, out: TextIO, *, pause: float, cycles: int) -> None:
         self.tmp, self.out, self.pause, self.cycles = tmp, out, pause, cycles
-        self.sandbox = Sandbox(seed=7, speed=0.0, options=Options(per_minute_limit=6000))
+        self.sandbox = Sandbox(
+            seed=7, start=START, speed=0.0, options=Options(per_minute_limit=6000)
+        )
         secret = WEBHOOK_SECRETS["team-chat"]
         self.receiver = Receiver(Secret(secret, "team-chat"), fail_first=1)
         self.counts: Counter[tuple[str, str]] = Counter()
