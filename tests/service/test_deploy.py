@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,41 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     # test; lines about other units installed on this machine do not.
     own = [line for line in output.splitlines() if "automation.service" in line]
     assert not own, output
+
+
+# ------------------------------------------------------------------ one install path
+
+README = DEPLOY.parent / "README.md"
+PYPROJECT = DEPLOY.parent / "pyproject.toml"
+
+
+def _unit_install_steps() -> list[str]:
+    """The commands in the unit's install comment: ``#   COMMAND`` lines."""
+    return [line[4:] for line in UNIT.read_text().splitlines() if line.startswith("#   ")]
+
+
+def _readme_install_steps() -> list[str]:
+    section = README.read_text().split("## Deployment", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_the_unit_and_the_readme_give_the_same_install_steps() -> None:
+    steps = _unit_install_steps()
+    assert steps and steps == _readme_install_steps()
+
+
+def test_the_install_steps_install_this_distribution_where_execstart_runs_it() -> None:
+    pyproject = tomllib.loads(PYPROJECT.read_text())
+    assert pyproject["project"]["name"] == "engagement-automation"
+    assert "automation" in pyproject["project"]["scripts"]
+    install = next(step for step in _unit_install_steps() if "pip install" in step)
+    venv = re.search(r"venv (\S+)", install)
+    assert venv and f"{venv.group(1)}/bin/pip install ." in install
+    binary = _unit()["Service"]["ExecStart"].split()[0]
+    assert binary == f"{venv.group(1)}/bin/automation"
+
+
+def test_nothing_tells_operators_to_install_the_unrelated_automation_package() -> None:
+    for path in (UNIT, README, EXAMPLE):
+        assert not re.search(r"pip install +automation\b", path.read_text()), path
