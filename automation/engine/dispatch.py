@@ -8,27 +8,24 @@ at firing time, hence the same body and idempotency key.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from automation.config.loader import ActionSettings, Config
 from automation.core.errors import ActionFailed, ApiError, AutomationError
 from automation.core.payloads import iso
+from automation.core.records import OutboxItem
 from automation.engine.events import ActionEvent, Sink
+from automation.engine.outbox_actions import POST_KINDS, OutboxAction, decode_action
 from automation.x.backoff import backoff_delay
 
-__all__ = ["ActionPerformer", "Dispatcher", "Performers"]
+__all__ = ["Dispatcher", "Performers"]
 
-
-class ActionPerformer(Protocol):
-    """Performs one action payload; raises ActionFailed or ApiError when it cannot."""
-
-    def __call__(self, action_id: str, payload: dict[str, Any]) -> str: ...
+log = logging.getLogger("automation.actions")
 
 
 @dataclass(frozen=True)
@@ -64,20 +61,28 @@ class Dispatcher:
         for item in self._store.due_actions(self._clock(), limit=limit):
             if should_stop():
                 break
-            if self._attempt(item):
-                sent += 1
+            try:
+                sent += self._attempt(item)
+            except AutomationError as exc:  # the store could not record it: go on
+                log.error("could not record the attempt at action %s: %s", item.id, exc)
         return sent
 
-    def _attempt(self, item: Any) -> bool:
-        payload = json.loads(item.payload)
+    def _attempt(self, item: OutboxItem) -> bool:
+        """Perform one action and record what happened, whatever happens: an action that
+        cannot be read or performed is recorded as failed and the queue moves on."""
         attempt = item.attempts + 1
         try:
-            detail = self._perform(item.id, payload)
+            detail = self._perform(item.id, decode_action(item))
         except (ActionFailed, ApiError) as exc:
-            self._failed(item, payload, attempt, exc)
+            self._failed(item, attempt, exc)
             return False
         except AutomationError as exc:  # e.g. an unknown account after a config edit
-            self._failed(item, payload, attempt, ActionFailed(str(exc), retryable=False))
+            self._failed(item, attempt, ActionFailed(str(exc), retryable=False))
+            return False
+        except Exception as exc:  # a bug must not block the outbox: record it and go on
+            log.exception("action %s failed with an internal error", item.id)
+            reason = f"internal error: {exc.__class__.__name__}: {exc}"
+            self._failed(item, attempt, ActionFailed(reason, retryable=True))
             return False
         now = self._clock()
         self._store.record_attempt(
@@ -97,22 +102,18 @@ class Dispatcher:
         )
         return True
 
-    def _perform(self, action_id: str, payload: dict[str, Any]) -> str:
-        kind = payload["kind"]
-        if kind in ("repost", "like", "reply", "quote"):
+    def _perform(self, action_id: str, action: OutboxAction) -> str:
+        if action.kind in POST_KINDS:
             return self._performers.x_write(
-                kind, payload["as"], payload["post_id"], payload.get("text")
+                action.kind, action.account, action.post_id, action.text
             )
-        if kind == "webhook":
-            return self._performers.webhook(action_id, payload)
-        if kind == "log":
-            self._performers.log_message(payload["message"])
-            return f"logged: {payload['message']}"
-        raise ActionFailed(f"unknown action kind {kind!r}", retryable=False)
+        if action.kind == "webhook":
+            return self._performers.webhook(action_id, dict(action.payload))
+        message = str(action.payload["message"])
+        self._performers.log_message(message)
+        return f"logged: {message}"
 
-    def _failed(
-        self, item: Any, payload: dict[str, Any], attempt: int, exc: ActionFailed | ApiError
-    ) -> None:
+    def _failed(self, item: OutboxItem, attempt: int, exc: ActionFailed | ApiError) -> None:
         now = self._clock()
         retry_after = getattr(exc, "retry_after", None)
         dead = not exc.retryable or attempt >= self._settings.max_attempts

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.dispatch import Dispatcher, Performers
 from automation.engine.events import ActionEvent, Event
 from automation.store.memory import MemoryStore
+from automation.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -154,3 +157,74 @@ def test_an_unknown_kind_is_dead_not_a_crash() -> None:
     )
     dispatcher.run_due()
     assert store.action("f9.0").status == "dead"
+
+
+def _corrupt(path: Path, action_id: str, payload: str) -> None:
+    """What a hand edit or a half-restored file leaves behind."""
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE outbox SET payload = ? WHERE id = ?", (payload, action_id))
+    conn.close()
+
+
+CORRUPTIONS = {
+    "not json": "{'kind': 'repost'",
+    "not an object": "[1, 2, 3]",
+    "missing fields": '{"kind": "repost", "post_id": "1"}',
+    "wrong types": '{"kind": "repost", "as": ["support"], "post_id": "1"}',
+    "kind disagrees": '{"kind": "log", "message": "hello"}',
+}
+
+
+def test_corrupted_outbox_rows_are_dead_with_the_reason_and_the_good_ones_are_sent(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    repost = {"kind": "repost", "as": "support", "post_id": "1"}
+    firings = [
+        FiringRecord(
+            id=f"f{n}",
+            rule_id="r",
+            post_id=str(n),
+            key="once",
+            kind="fired",
+            at=T0,
+            actions=(ActionRecord(0, "repost", json.dumps({**repost, "post_id": str(n)})),),
+        )
+        for n in range(len(CORRUPTIONS) * 2)
+    ]
+    with SqliteStore.open(path) as store:
+        store.commit_cycle(CycleWrite(at=T0, firings=tuple(firings)))
+    bad = {f"f{2 * n}.0": text for n, text in enumerate(CORRUPTIONS.values())}
+    for action_id, text in bad.items():
+        _corrupt(path, action_id, text)
+
+    fake = Fake({})
+    with SqliteStore.open(path) as store:
+        dispatcher = Dispatcher(
+            store=store,
+            performers=fake.performers(),
+            settings=ActionSettings(),
+            clock=Clock(),
+            emit=lambda event: None,
+        )
+        assert dispatcher.run_due() == len(firings) - len(bad)
+        assert dispatcher.run_due() == 0  # nothing is left to block a later cycle
+        good = {f.id + ".0" for f in firings} - bad.keys()
+        assert sorted(post for _, post in fake.calls) == sorted(
+            store.action(a).post_id for a in good
+        )
+        assert {a: store.action(a).status for a in good} == dict.fromkeys(good, "sent")
+        for action_id in bad:
+            item = store.action(action_id)
+            assert item.status == "dead" and item.attempts == 1, action_id
+            assert (item.last_error or "").startswith(("unreadable outbox row", "unknown"))
+
+
+def test_a_performer_that_crashes_is_recorded_for_a_retry_and_the_queue_moves_on() -> None:
+    store, dispatcher, _clock, events, _fake = setup({"repost": [KeyError("as")]})
+    assert dispatcher.run_due() == 1
+    assert store.action("f1.0").status == "pending"
+    assert "internal error: KeyError" in (store.action("f1.0").last_error or "")
+    assert store.action("f1.1").status == "sent"
+    assert statuses(events) == [("f1.0", "retry"), ("f1.1", "sent")]
