@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     """Paths given: check them, cross-checking names when a config is found. No paths:
     the config's rules, so the config is required."""
     explicit = bool(args.config or os.environ.get("AUTOMATION_CONFIG"))
-    config = command_config(args, required=explicit or not args.paths, names_only=True)
+    config = command_config(args, required=explicit or not args.paths)
     paths = list(args.paths) or list(config.rules if config else ())
     return run_check(paths, config=config, err=sys.stderr)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from automation.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load them all
-    from automation.config.loader import Config
+    from automation.config.loader import Config, SecretMode
     from automation.store.sqlite import SqliteStore
 
 __all__ = ["command_config", "emit_json", "now", "open_store", "setup_logs"]
@@ -33,11 +33,15 @@ def setup_logs(args: argparse.Namespace, config: Config | None = None) -> None:
 
 
 def command_config(
-    args: argparse.Namespace, *, required: bool = True, names_only: bool = False
+    args: argparse.Namespace, *, required: bool = True, secrets: SecretMode = "when_used"
 ) -> Config | None:
     """The config named by ``--config``, ``$AUTOMATION_CONFIG`` or ``./automation.yaml``.
 
-    Returns None when there is none and ``required`` is false."""
+    Returns None when there is none and ``required`` is false. Secrets are resolved only
+    when used, so a command that never calls X works where they are not set (an
+    administrator's shell beside a service that gets them through ``LoadCredential=``);
+    a command that calls X asks for ``secrets="required"`` and fails at once without them.
+    """
     from automation.config.loader import config_path, load_config
 
     path = config_path(args.config, os.environ)
@@ -48,13 +52,13 @@ def command_config(
             f"no config file at {path}: give --config FILE or set AUTOMATION_CONFIG "
             "(to try the sandbox: automation sandbox --write-config automation.yaml)"
         )
-    config = load_config(path, names_only=names_only)
+    config = load_config(path, secrets=secrets)
     setup_logs(args, config)
     return config
 
 
-def required_config(args: argparse.Namespace) -> Config:
-    config = command_config(args)
+def required_config(args: argparse.Namespace, *, secrets: SecretMode = "when_used") -> Config:
+    config = command_config(args, secrets=secrets)
     assert config is not None
     return config
 

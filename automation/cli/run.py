@@ -22,5 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from automation.service.run import run as run_service
 
     return run_service(
-        required_config(args), once=args.once, dry_run=args.dry_run, json_out=args.json
+        required_config(args, secrets="required"),
+        once=args.once,
+        dry_run=args.dry_run,
+        json_out=args.json,
     )

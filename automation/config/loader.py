@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
@@ -35,6 +35,7 @@ __all__ = [
     "ApiSettings",
     "AppCredentials",
     "Config",
+    "SecretMode",
     "config_path",
     "config_schema",
     "load_config",
@@ -147,15 +148,19 @@ def config_path(cli_value: str | None, env: Mapping[str, str] | None = None) -> 
     return Path(cli_value or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
+SecretMode = Literal["required", "when_used"]
+
+
 def load_config(
-    path: Path, *, env: Mapping[str, str] | None = None, names_only: bool = False
+    path: Path, *, env: Mapping[str, str] | None = None, secrets: SecretMode = "required"
 ) -> Config:
     """Read, resolve and validate the config file, or raise ConfigError (exit code 2).
 
     Every problem found is reported at once, each as ``FILE:LINE: KEY: MESSAGE``.
-    ``names_only`` is for ``check``, which cross-checks account and secret *names*: a
-    secret that is not set where check runs (a marketer's laptop) is then not an error,
-    and its value is a placeholder.
+    ``secrets="when_used"`` is for commands that never call X (``status``, ``check``, ...):
+    a secret that is not set where they run (an administrator's shell, a marketer's
+    laptop) is then left unresolved instead of being an error, and only revealing it
+    raises that error. Everything else is checked as strictly as for ``run``.
     """
     path = Path(path)
     env = os.environ if env is None else env
@@ -165,12 +170,13 @@ def load_config(
         raise _config_error(
             str(path), [_Issue(p.line, "", p.message) for p in exc.problems if p.is_error]
         ) from None
-    return _Loader(doc, path, env, names_only=names_only).load()
+    return _Loader(doc, path, env, secrets=secrets).load()
 
 
 def redactor(config: Config) -> Callable[[str], str]:
     """A function that replaces every secret value of ``config`` in a text with ``***``."""
-    values = sorted({s.reveal() for s in _secrets(config) if s.reveal()}, key=len, reverse=True)
+    known = (s.reveal() for s in _secrets(config) if s.is_set)
+    values = sorted({v for v in known if v}, key=len, reverse=True)
     if not values:
         return lambda text: text
     pattern = re.compile("|".join(re.escape(v) for v in values))
@@ -225,15 +231,16 @@ class _Loader:
     """One load of one file: collects every issue, then builds the Config."""
 
     def __init__(
-        self, doc: YamlDocument, path: Path, env: Mapping[str, str], *, names_only: bool = False
+        self, doc: YamlDocument, path: Path, env: Mapping[str, str], *, secrets: SecretMode
     ) -> None:
         self.doc, self.path, self.env = doc, path, env
-        self.names_only = names_only
+        self.defer_secrets = secrets == "when_used"
         self.name = str(path)
         self.issues: list[_Issue] = []
         self.sources: dict[PathParts, str] = {}  # path of a lone reference -> "${NAME}"
         self.substituted: dict[PathParts, str] = {}  # path -> the references it used
         self.unresolved: set[PathParts] = set()
+        self.deferred: dict[PathParts, str] = {}  # secret path -> why it is not available
 
     def load(self) -> Config:
         data = self.doc.data
@@ -296,18 +303,24 @@ class _Loader:
                 pass
             except (OSError, UnicodeDecodeError) as exc:
                 reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-                self._issue(parts, f"${{{name}}}: cannot read {file}: {reason}")
-                self.unresolved.add(parts)
-                return None
+                return self._unavailable(name, parts, f"${{{name}}}: cannot read {file}: {reason}")
             else:
                 return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
-        if self.names_only and _is_secret(parts):
-            return f"(unset {name})"
-        self._issue(
+        return self._unavailable(
+            name,
             parts,
             f"${{{name}}} is not set: set the environment variable {name}, or provide the "
             f"file {name} in $CREDENTIALS_DIRECTORY (systemd LoadCredential={name}:FILE)",
         )
+
+    def _unavailable(self, name: str, parts: PathParts, message: str) -> str | None:
+        """An error now, or for a secret when it is only needed if used, a placeholder
+        that passes validation and an error kept for the moment it is revealed."""
+        if self.defer_secrets and _is_secret(parts):
+            line, _ = self.doc.position(list(parts))
+            self.deferred[parts] = f"{self.name}:{line}: {_dotted(parts)}: {message}"
+            return f"(unset {name})"
+        self._issue(parts, message)
         self.unresolved.add(parts)
         return None
 
@@ -355,6 +368,8 @@ class _Loader:
 
     def _secret(self, parts: PathParts, value: str) -> Secret:
         source = self.sources.get(parts, f"{_dotted(parts)} in {self.name}")
+        if parts in self.deferred:
+            return Secret.unset(source, self.deferred[parts])
         return Secret(value, source=source)
 
     def _build(self, data: dict[str, Any]) -> Config:

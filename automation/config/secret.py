@@ -3,21 +3,43 @@
 ``Secret`` prints as its source (``${X_BEARER_TOKEN}``), never as its value, in ``repr``,
 ``str``, f-strings, logs and tracebacks. Code that must send it calls ``reveal()``, which
 makes every use easy to find.
+
+A config loaded for a command that never calls X leaves secrets that are not set where it
+runs unresolved (``Secret.unset``): such a secret prints like any other, and ``reveal()``
+raises the ConfigError that loading would have raised, so a missing secret is an error
+only for the code that actually needs its value.
 """
 
 from __future__ import annotations
+
+from automation.core.errors import ConfigError
 
 __all__ = ["Secret"]
 
 
 class Secret:
-    __slots__ = ("_source", "_value")
+    __slots__ = ("_missing", "_source", "_value")
 
     def __init__(self, value: str, source: str = "secret") -> None:
         self._value = value
         self._source = source
+        self._missing: str | None = None
+
+    @classmethod
+    def unset(cls, source: str, reason: str) -> Secret:
+        """A secret the config names but that is not available here; ``reason`` is the
+        error ``reveal()`` raises (it says where the secret is named and how to set it)."""
+        secret = cls("", source)
+        secret._missing = reason
+        return secret
+
+    @property
+    def is_set(self) -> bool:
+        return self._missing is None
 
     def reveal(self) -> str:
+        if self._missing is not None:
+            raise ConfigError(self._missing)
         return self._value
 
     @property
@@ -33,7 +55,11 @@ class Secret:
         return repr(self)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
+        return (
+            isinstance(other, Secret)
+            and other._value == self._value
+            and other._missing == self._missing
+        )
 
     def __hash__(self) -> int:
         return hash(self._value)

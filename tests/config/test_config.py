@@ -252,6 +252,38 @@ def test_missing_credential_file_is_an_unset_variable(creds: Path) -> None:
     assert "${X_BEARER_TOKEN} is not set" in str(err)
 
 
+# ------------------------------------------------------------------ secrets only when used
+
+
+def test_secrets_left_unset_are_an_error_only_when_revealed(creds: Path) -> None:
+    (creds / "X_BEARER_TOKEN").write_text("from-file-888")
+    env = {"X_CONSUMER_KEY": SECRETS["X_CONSUMER_KEY"], "CREDENTIALS_DIRECTORY": str(creds)}
+    Path("automation.yaml").write_text(BASE)
+    config = load_config(Path("automation.yaml"), env=env, secrets="when_used")
+    assert config.app.consumer_key.reveal() == SECRETS["X_CONSUMER_KEY"]
+    assert config.app.bearer_token.reveal() == "from-file-888"
+    token = config.accounts[0].access_token
+    assert not token.is_set and config.app.bearer_token.is_set
+    assert str(token) == "Secret(${BRAND_ACCESS_TOKEN})"
+    with pytest.raises(ConfigError) as caught:
+        token.reveal()
+    line = _line(BASE, "access_token: ${BRAND_ACCESS_TOKEN}")
+    assert str(caught.value).startswith(
+        f"automation.yaml:{line}: accounts.brand.access_token: ${{BRAND_ACCESS_TOKEN}} is not set"
+    )
+    assert caught.value.exit_code == 2
+    # the rest of the file is checked as strictly as ever, and redacting still works
+    assert redactor(config)(f"a {SECRETS['X_CONSUMER_KEY']} b") == "a *** b"
+    assert config.rule_names().accounts == ("brand",)
+
+
+def test_an_unset_variable_outside_the_secrets_is_still_an_error_when_used() -> None:
+    text = BASE.replace("base_url: https://api.x.com", "base_url: ${API_URL}")
+    Path("automation.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=r"x_api\.base_url: \$\{API_URL\} is not set"):
+        load_config(Path("automation.yaml"), env={}, secrets="when_used")
+
+
 # ------------------------------------------------------------------ errors
 
 

@@ -170,3 +170,18 @@ def test_the_install_steps_install_this_distribution_where_execstart_runs_it() -
 def test_nothing_tells_operators_to_install_the_unrelated_automation_package() -> None:
     for path in (UNIT, README, EXAMPLE):
         assert not re.search(r"pip install +automation\b", path.read_text()), path
+
+
+def test_the_readme_runs_inspection_commands_as_the_services_own_user() -> None:
+    text = README.read_text()
+    section = text.split("### Inspect the running service", 1)[1].split("\n## ", 1)[0]
+    command = section.split("```sh\n", 1)[1].split("```", 1)[0].replace("\\\n", " ").split()
+    service = _unit()["Service"]
+    assert service["DynamicUser"] == "yes"
+    assert f"/var/lib/private/{service['StateDirectory']}" in section
+    properties = [command[i + 1] for i, word in enumerate(command) if word == "-p"]
+    assert "DynamicUser=yes" in properties
+    assert f"User={UNIT.stem}" in properties  # the user DynamicUser= derives from the unit
+    assert f"StateDirectory={service['StateDirectory']}" in properties
+    run = service["ExecStart"].replace("%E", "/etc").split()
+    assert command[-4:-1] == run[:3]  # the same program and config as the service
