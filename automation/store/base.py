@@ -176,6 +176,22 @@ class Store(Protocol):
         before it are dropped."""
         ...
 
+    # -- fetched parts of ``metrics`` exports, for resuming ----------------------------
+
+    def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
+        """Keep one fetched part (a JSON text) of the export ``run``, replacing an earlier
+        one of the same name."""
+        ...
+
+    def export_parts(self, run: str, since: datetime) -> dict[str, str]:
+        """The parts of ``run`` saved at or after ``since``, by name."""
+        ...
+
+    def forget_export_parts(self, *, run: str | None = None, before: datetime | None = None) -> int:
+        """Drop every part of ``run`` and every part saved before ``before`` (at least one
+        is required). Returns how many were dropped."""
+        ...
+
     def set_meta(self, key: str, value: str) -> None: ...
 
     def meta(self, key: str) -> str | None: ...

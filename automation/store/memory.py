@@ -58,6 +58,7 @@ class _Data:
     attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
     budget: dict[str, list[float]] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    export_parts: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -332,6 +333,30 @@ class MemoryStore:
 
     def meta(self, key: str) -> str | None:
         return self._d.meta.get(key)
+
+    def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
+        self._d.export_parts[(run, part)] = (utc(at), data)
+
+    def export_parts(self, run: str, since: datetime) -> dict[str, str]:
+        since = utc(since)
+        return {
+            part: data
+            for (r, part), (at, data) in self._d.export_parts.items()
+            if r == run and at >= since
+        }
+
+    def forget_export_parts(self, *, run: str | None = None, before: datetime | None = None) -> int:
+        if run is None and before is None:
+            raise ValueError("forget_export_parts needs run or before")
+        limit = utc(before) if before is not None else None
+        gone = [
+            key
+            for key, (at, _) in self._d.export_parts.items()
+            if key[0] == run or (limit is not None and at < limit)
+        ]
+        for key in gone:
+            del self._d.export_parts[key]
+        return len(gone)
 
     def close(self) -> None:
         """Nothing to release; present so callers treat every store alike."""

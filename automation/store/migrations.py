@@ -138,3 +138,15 @@ def _create_ledger_tables(db: Database) -> None:
         pk=("action_id", "number"),
         not_null={"at", "outcome"},
     )
+
+
+@MIGRATIONS()
+def m002_export_parts(db: Database) -> None:
+    """What an interrupted ``metrics`` export already fetched, kept for a day so that
+    running the same command again resumes instead of asking the API twice."""
+    db["export_parts"].create(
+        {"run": str, "part": str, "at": float, "data": str},
+        pk=("run", "part"),
+        not_null={"at", "data"},
+    )
+    db["export_parts"].create_index(["at"])

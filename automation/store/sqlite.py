@@ -30,6 +30,7 @@ from automation.core.records import (
 )
 from automation.store.migrations import MIGRATIONS
 from automation.store.sqlite_connection import guarded
+from automation.store.sqlite_export_parts import ExportPartQueries
 from automation.store.sqlite_ledger import LedgerQueries, set_version
 from automation.store.sqlite_rows import (
     STATE_COLUMNS,
@@ -45,7 +46,7 @@ __all__ = ["SqliteStore"]
 _WAL_LIMIT_BYTES = 8 * 1024 * 1024
 
 
-class SqliteStore(SnapshotQueries, LedgerQueries):
+class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries):
     """``Store`` in a SQLite file. Open with ``SqliteStore.open(path)``; one thread only.
 
     The snapshot and the ledger queries are in their own modules; watched posts, rule

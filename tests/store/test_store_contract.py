@@ -463,6 +463,25 @@ def test_meta_values(store: Store) -> None:
     assert store.meta("last_cycle") == '{"posts": 4}'
 
 
+# -- fetched parts of exports ---------------------------------------------------------------
+
+
+def test_export_parts_are_kept_per_run_and_forgotten_by_run_or_age(store: Store) -> None:
+    store.save_export_part("run-a", "p1", minutes(0), '{"v": 1}')
+    store.save_export_part("run-a", "p1", minutes(1), '{"v": 2}')  # replaces
+    store.save_export_part("run-a", "p2", minutes(5), "{}")
+    store.save_export_part("run-b", "p1", minutes(2), "[]")
+    assert store.export_parts("run-a", minutes(0)) == {"p1": '{"v": 2}', "p2": "{}"}
+    assert store.export_parts("run-a", minutes(2)) == {"p2": "{}"}  # p1 saved too long ago
+    assert store.export_parts("run-c", minutes(0)) == {}
+    assert store.forget_export_parts(before=minutes(3)) == 2  # a/p1 and b/p1
+    assert store.export_parts("run-b", minutes(0)) == {}
+    assert store.forget_export_parts(run="run-a") == 1
+    assert store.export_parts("run-a", minutes(0)) == {}
+    with pytest.raises(ValueError):
+        store.forget_export_parts()
+
+
 @pytest.mark.parametrize("cls", [MemoryStore, SqliteStore])
 def test_every_protocol_method_exists_with_the_same_signature(cls: type) -> None:
     methods = [n for n, v in vars(Store).items() if callable(v) and not n.startswith("_")]

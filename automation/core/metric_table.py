@@ -1,0 +1,69 @@
+"""The values of a ``metrics`` export: one row per listed post, in the order listed.
+
+A row holds the metrics as the API answered them, by reference (a 100,000-post export
+keeps each post's values once, never a second copy per output format); a metric the
+API did not give is unknown (None), never 0. ``ranked`` gives the rows highest in one
+metric without sorting copies of the rows: ``--top N`` keeps a heap of N.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator, Mapping, Sequence
+
+from automation.core.metric_names import DERIVED
+
+__all__ = ["MetricTable"]
+
+_NOTHING: Mapping[str, float] = {}
+
+
+class MetricTable:
+    """Rows for ``post_ids`` (each listed once); ``put`` fills them as answers arrive."""
+
+    def __init__(self, post_ids: Sequence[str]) -> None:
+        self.post_ids = post_ids
+        self._row = {pid: i for i, pid in enumerate(post_ids)}
+        self._values: list[Mapping[str, float] | None] = [None] * len(post_ids)
+
+    def __len__(self) -> int:
+        return len(self.post_ids)
+
+    def put(self, post_id: str, values: Mapping[str, float]) -> None:
+        """Record what the API said for one post; a second answer adds to the first."""
+        row = self._row.get(post_id)
+        if row is None:
+            return
+        old = self._values[row]
+        self._values[row] = values if old is None else {**old, **values}
+
+    def read(self, row: int) -> bool:
+        """Whether any answer for this row's post arrived."""
+        return self._values[row] is not None
+
+    def value(self, row: int, metric: str) -> float | None:
+        """The row's value of ``metric`` (an API or derived name); None when unknown."""
+        values = self._values[row] or _NOTHING
+        parts = DERIVED.get(metric)
+        if parts is None:
+            return values.get(metric)
+        numerator, denominator = values.get(parts[0]), values.get(parts[1])
+        if numerator is None or not denominator:
+            return None
+        return numerator / denominator
+
+    def rows_read(self) -> Iterator[int]:
+        """The rows with an answer, in the order listed."""
+        return (row for row, values in enumerate(self._values) if values is not None)
+
+    def ranked(self, metric: str, n: int | None = None) -> list[int]:
+        """Rows highest in ``metric`` first, ties by post ID (lowest first); rows where it
+        is unknown are left out. With ``n``, only the first ``n``, found with a heap."""
+        keyed = (
+            (-value, int(self.post_ids[row]), row)
+            for row in self.rows_read()
+            if (value := self.value(row, metric)) is not None and not math.isnan(value)
+        )
+        best = heapq.nsmallest(n, keyed) if n is not None else sorted(keyed)
+        return [row for _, _, row in best]

@@ -1,0 +1,105 @@
+"""A period as people give it on the command line: ``--since 30d`` or ``--from T --to T``.
+
+Engagement history is hourly, so a period is whole UTC hours: its start is rounded down
+to the hour, its end up, and it stops at the last complete hour before now (history of
+the hour still running is not final). ``--from``/``--to`` take a date (``2026-07-01``)
+or a time (``2026-07-01T09:00``, UTC unless it carries an offset such as ``Z`` or
+``+02:00``); a ``--to`` date includes that whole day, so ``--from 2026-07-01 --to
+2026-09-30`` is the third quarter. Without ``--to`` the period runs until now.
+
+Pure: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from automation.core.durations import parse_duration
+from automation.core.errors import UsageError
+
+__all__ = ["Period", "parse_period"]
+
+_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole hours from ``start`` (included) to ``end`` (excluded), UTC."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def hours(self) -> int:
+        return int((self.end - self.start) / _HOUR)
+
+    def text(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M} UTC"
+
+
+def parse_period(
+    *, since: str | None, start: str | None, end: str | None, now: datetime
+) -> Period | None:
+    """The period the options name, or None when none is given."""
+    if since is not None and (start is not None or end is not None):
+        raise UsageError("give either --since or --from/--to, not both")
+    if end is not None and start is None:
+        raise UsageError("--to needs --from (or use --since D for the last D until now)")
+    if since is None and start is None:
+        return None
+    now = now.astimezone(UTC)
+    if since is not None:
+        seconds = parse_duration(since)
+        if not seconds:
+            raise UsageError(
+                f"--since {since!r}: expected a duration such as 12h, 30d or 90d "
+                "(for a date use --from 2026-07-01)"
+            )
+        lo, hi = now - timedelta(seconds=seconds), now
+    else:
+        assert start is not None
+        lo = _moment(start, "--from", end_of_day=False)
+        hi = _moment(end, "--to", end_of_day=True) if end is not None else now
+    first = _floor(lo)
+    last = min(_ceil(hi), _floor(now))
+    if first >= _floor(now):
+        raise UsageError(
+            f"the period starts at {first:%Y-%m-%d %H:%M} UTC, which is not yet over: "
+            "it must start before the current hour"
+        )
+    if last <= first:
+        raise UsageError(
+            f"the period {first:%Y-%m-%d %H:%M} .. {_ceil(hi):%Y-%m-%d %H:%M} UTC is empty: "
+            "--to must come after --from"
+        )
+    return Period(first, last)
+
+
+def _moment(text: str, option: str, *, end_of_day: bool) -> datetime:
+    raw = text.strip()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        pass
+    else:  # a date alone: from its start, or to its end (the whole day is included)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return midnight + timedelta(days=1) if end_of_day else midnight
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(
+            f"{option} {text!r}: expected a date (2026-07-01) or a UTC time (2026-07-01T09:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _floor(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil(t: datetime) -> datetime:
+    down = _floor(t)
+    return down if down == t else down + _HOUR

@@ -1,0 +1,181 @@
+"""Post IDs as people hand them over: one a line, or a column of a spreadsheet export.
+
+A list is one ID a line, or a CSV (comma, semicolon or tab) whose first line is a header
+naming an ``id``, ``tweet_id`` or ``post_id`` column (any case; ``Tweet id`` as X's own
+analytics export writes it is the same). A post's link (``https://x.com/USER/status/ID``)
+counts as its ID. Blank lines and repeated IDs are ignored; a line that holds no valid ID
+is skipped and reported with its line number, never fatal. Only a file whose header names
+no ID column at all is refused, since none of its lines could be read.
+
+Pure: lines in (any iterable of text), a ``PostIdList`` out.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from automation.core.errors import UsageError
+
+__all__ = ["ID_COLUMNS", "PostIdList", "SkippedLine", "is_post_id", "read_post_ids"]
+
+# In order of preference when a header names several (``id`` is often a row number).
+ID_COLUMNS = ("post_id", "tweet_id", "id")
+_DELIMITERS = (",", ";", "\t")
+_MAX_ID = 2**63 - 1
+_LINK = re.compile(
+    r"https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[A-Za-z0-9_]+|i(?:/web)?)"
+    r"/status(?:es)?/([0-9]+)(?:[/?#].*)?",
+    re.IGNORECASE,
+)
+_ROUNDED = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]+")
+
+
+@dataclass(frozen=True)
+class SkippedLine:
+    """A line that held no valid post ID: its number (1-based), text and why."""
+
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PostIdList:
+    """The IDs in the order first listed, each once; what was skipped; ``column`` is the
+    CSV column read, None for one ID a line."""
+
+    ids: tuple[str, ...]
+    skipped: tuple[SkippedLine, ...] = ()
+    duplicates: int = 0
+    column: str | None = None
+
+
+def is_post_id(text: str) -> bool:
+    """A post ID as X writes it: 1 to 19 digits, no leading zero, within 64 bits."""
+    return (
+        text.isascii()
+        and text.isdigit()
+        and len(text) <= 19
+        and text[0] != "0"
+        and (len(text) < 19 or int(text) <= _MAX_ID)
+    )
+
+
+def read_post_ids(lines: Iterable[str]) -> PostIdList:
+    """Read a list of post IDs; see the module's docstring for the accepted forms."""
+    ids: dict[str, None] = {}
+    skipped: list[SkippedLine] = []
+    duplicates = 0
+    column, records = _records(iter(lines))
+    for number, text in records:
+        found = _post_id(text) if text is not None else _Why(f"no {column} value")
+        if isinstance(found, _Why):
+            skipped.append(SkippedLine(number, text or "", found.reason))
+        elif found in ids:
+            duplicates += 1
+        else:
+            ids[found] = None
+    return PostIdList(tuple(ids), tuple(skipped), duplicates, column)
+
+
+@dataclass(frozen=True)
+class _Why:
+    reason: str
+
+
+_Records = Iterator[tuple[int, str | None]]
+
+
+def _records(lines: Iterator[str]) -> tuple[str | None, _Records]:
+    """The CSV column read (None for one ID a line), and (line number, the text that
+    should be an ID) for each non-blank record; None when a row lacks the column."""
+    number = 0
+    for raw in lines:
+        number += 1
+        first = raw.lstrip("\ufeff").strip()
+        if first:
+            break
+    else:
+        return None, iter(())
+    header = _header(first)
+    if header is None:
+        return None, _single_ids(first, number, lines)
+    delimiter, index, name = header
+    return name, _column(lines, number, delimiter, index)
+
+
+def _column(lines: Iterator[str], header_line: int, delimiter: str, index: int) -> _Records:
+    reader = csv.reader(lines, delimiter=delimiter)
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            text = cells[index].strip() if index < len(cells) else None
+            yield header_line + reader.line_num, text
+
+
+def _single_ids(first: str, number: int, rest: Iterator[str]) -> _Records:
+    yield number, _unquoted(first)
+    for raw in rest:
+        number += 1
+        text = raw.strip()
+        if text:
+            yield number, _unquoted(text)
+
+
+def _unquoted(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1].strip()
+    return text
+
+
+def _header(line: str) -> tuple[str, int, str] | None:
+    """(delimiter, column index, column name) when ``line`` is a CSV header naming an ID
+    column; None when it is data. A header naming no ID column is refused."""
+    for delimiter in _DELIMITERS:
+        if delimiter != "," and delimiter not in line:
+            continue
+        cells = next(csv.reader([line], delimiter=delimiter))
+        names = [_column_name(c) for c in cells]
+        for wanted in ID_COLUMNS:
+            if wanted in names:
+                return delimiter, names.index(wanted), cells[names.index(wanted)].strip()
+        if len(cells) > 1 and not any(isinstance(_post_id(c.strip()), str) for c in cells):
+            shown = ", ".join(c.strip() for c in cells if c.strip())[:120]
+            raise UsageError(
+                f"the first line looks like a CSV header ({shown}) but names no id, "
+                "tweet_id or post_id column: rename the column that holds the post IDs to "
+                "tweet_id, or give one ID a line"
+            )
+    return None
+
+
+def _column_name(cell: str) -> str:
+    return re.sub(r"[\s-]+", "_", cell.strip().strip("\"'").lower())
+
+
+def _post_id(text: str) -> str | _Why:
+    """The post ID in one cell, or why there is none."""
+    if is_post_id(text):
+        return text
+    if not text:
+        return _Why("the ID cell is empty")
+    link = _LINK.fullmatch(text)
+    if link and is_post_id(link.group(1)):
+        return link.group(1)
+    if _ROUNDED.fullmatch(text):
+        return _Why(
+            "a number a spreadsheet rounded: its last digits are lost; export the column "
+            "as text and read the IDs again"
+        )
+    if text.isascii() and text.isdigit():
+        if text[0] == "0":
+            return _Why("a post ID does not start with 0")
+        return _Why("too long for a post ID (at most 19 digits, below 2^63)")
+    if any(d in text for d in _DELIMITERS):
+        return _Why(
+            "expected one post ID a line, or a CSV whose first line names an id, "
+            "tweet_id or post_id column"
+        )
+    return _Why("not a post ID (digits, or a link to a post)")

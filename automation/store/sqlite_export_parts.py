@@ -1,0 +1,44 @@
+"""Fetched parts of ``metrics`` exports in the SQLite store, kept so a run can resume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from automation.core.records import to_epoch
+from automation.store.sqlite_connection import SqliteConnection, guarded
+
+__all__ = ["ExportPartQueries"]
+
+
+class ExportPartQueries(SqliteConnection):
+    @guarded
+    def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
+        with self._immediate() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO export_parts (run, part, at, data) VALUES (?, ?, ?, ?)",
+                (run, part, to_epoch(at), data),
+            )
+
+    @guarded
+    def export_parts(self, run: str, since: datetime) -> dict[str, str]:
+        rows = self._rows(
+            "SELECT part, data FROM export_parts WHERE run = ? AND at >= ?",
+            [run, to_epoch(since)],
+        )
+        return dict(rows)
+
+    @guarded
+    def forget_export_parts(self, *, run: str | None = None, before: datetime | None = None) -> int:
+        if run is None and before is None:
+            raise ValueError("forget_export_parts needs run or before")
+        where, params = [], []
+        if run is not None:
+            where.append("run = ?")
+            params.append(run)
+        if before is not None:
+            where.append("at < ?")
+            params.append(to_epoch(before))
+        with self._immediate() as conn:
+            return conn.execute(
+                f"DELETE FROM export_parts WHERE {' OR '.join(where)}", params
+            ).rowcount

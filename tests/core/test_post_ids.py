@@ -1,0 +1,92 @@
+"""Reading post IDs from a list or a spreadsheet export: what is read, what is skipped."""
+
+from __future__ import annotations
+
+import pytest
+
+from automation.core.errors import UsageError
+from automation.core.post_ids import SkippedLine, is_post_id, read_post_ids
+
+BIG = "1260294888811347969"
+
+
+def test_one_id_a_line_ignores_blank_lines_and_duplicates_and_reports_bad_lines() -> None:
+    got = read_post_ids([BIG, "", "  ", "850006245121695744", BIG, "12x", "  42  "])
+    assert got.ids == (BIG, "850006245121695744", "42")
+    assert got.duplicates == 1
+    assert got.column is None
+    assert got.skipped == (SkippedLine(6, "12x", "not a post ID (digits, or a link to a post)"),)
+
+
+def test_a_csv_header_names_the_column_in_any_case_and_the_line_numbers_count_it() -> None:
+    lines = ["\ufeffdate,Tweet ID,likes", "2026-07-01,1001,3", "", "2026-07-02,,4", "x,1002"]
+    got = read_post_ids(lines)
+    assert got.column == "Tweet ID"
+    assert got.ids == ("1001", "1002")
+    assert [(s.line, s.reason) for s in got.skipped] == [(4, "the ID cell is empty")]
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "column"),
+    [
+        ("id;text", "1001;hello, world", "id"),
+        ("text\tpost_id", "a\t1001", "post_id"),
+        ("id,tweet_id", "7,1001", "tweet_id"),  # tweet_id wins over a row number
+        ("tweet_id", "1001", "tweet_id"),
+    ],
+)
+def test_header_forms(header: str, row: str, column: str) -> None:
+    got = read_post_ids([header, row])
+    assert (got.column, got.ids) == (column, ("1001",))
+
+
+def test_a_short_csv_row_and_a_quoted_multiline_cell_keep_true_line_numbers() -> None:
+    lines = ["note,tweet_id\n", '"two\n', 'lines",1001\n', "only-a-note\n", "x,abc\n"]
+    got = read_post_ids(lines)
+    assert got.ids == ("1001",)
+    assert [(s.line, s.reason) for s in got.skipped] == [
+        (4, "no tweet_id value"),
+        (5, "not a post ID (digits, or a link to a post)"),
+    ]
+
+
+def test_links_to_posts_count_as_their_ids() -> None:
+    got = read_post_ids(
+        [
+            f"https://x.com/brand/status/{BIG}?s=20",
+            "https://twitter.com/i/web/status/1001",
+            '"1002"',
+        ]
+    )
+    assert got.ids == (BIG, "1001", "1002")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1.26029E+18", "a number a spreadsheet rounded"),
+        ("0123", "does not start with 0"),
+        ("99999999999999999999", "too long"),
+        ("9223372036854775808", "too long"),  # 2^63: 19 digits, still too big
+        ("1001,1002", "expected one post ID a line"),
+    ],
+)
+def test_malformed_ids_say_why(text: str, reason: str) -> None:
+    got = read_post_ids(["1", text])
+    assert got.ids == ("1",)
+    assert len(got.skipped) == 1 and reason in got.skipped[0].reason
+    assert got.skipped[0].line == 2
+
+
+def test_a_header_without_an_id_column_is_refused_saying_what_to_do() -> None:
+    with pytest.raises(UsageError, match=r"\(url, likes\).*tweet_id"):
+        read_post_ids(["url,likes", "https://x.com/a/status/1,3"])
+
+
+def test_nothing_listed() -> None:
+    assert read_post_ids(["", " "]).ids == ()
+
+
+def test_is_post_id_bounds() -> None:
+    assert is_post_id("9223372036854775807")
+    assert not is_post_id("") and not is_post_id("0") and not is_post_id("١٢")
