@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from automation.core.durations import format_duration
@@ -156,6 +157,11 @@ class Watch:
     posts: tuple[str, ...] = ()
     owner: str | None = None
     max_age: int = DEFAULT_MAX_AGE
+
+    def oldest(self, now: datetime) -> datetime:
+        """The max_age cut-off at ``now``: a post created before it is too old to watch.
+        The one place the cut-off is computed (the cycle's plan and the evaluator ask)."""
+        return now - timedelta(seconds=self.max_age)
 
 
 # --- actions ------------------------------------------------------------------------------

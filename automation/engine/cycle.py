@@ -1,48 +1,47 @@
 """One polling cycle, step by step: the imperative shell around the pure core.
 
-    reload changed rules → discover posts → plan and fetch metrics → store snapshots →
-    evaluate every rule → record firings, seeds and outbox rows in one transaction →
-    perform due actions → report
+    reload changed rules → discover posts → plan (core.fetch_plan) → fetch metrics →
+    store readings → assemble facts (core.cycle_facts) and decide (core.cycle_decisions)
+    → record firings, seeds and outbox rows in one transaction → perform due actions →
+    report
 
-A failing step is reported as an ``error`` event and the cycle goes on where it can;
-nothing already recorded is lost, because recording is one transaction and actions are
-performed only from the outbox. The clock, the store, the API clients and the event sink
-are all passed in, so tests drive a cycle with a fake clock against the sandbox.
+Each step's result is passed to the next. A failing step is reported as an ``error``
+event and the cycle goes on where it can; nothing already recorded is lost, because
+recording is one transaction and actions are performed only from the outbox. The clock,
+the source of firing ids, the store, the recorder, the API clients and the event sink are
+all passed in, so tests drive a cycle with a fake clock against the sandbox, and a dry run
+is a recorder that records nothing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from automation.config.loader import Config
+from automation.core.cycle_decisions import CycleDecisions, decide_cycle
+from automation.core.cycle_facts import assemble_facts
 from automation.core.errors import AutomationError, RuleError
-from automation.core.facts import (
-    HourlySeries,
-    Outcome,
-    PostFacts,
-    RuleState,
-    Snapshot,
-    post_created_at,
-    post_url,
+from automation.core.evaluate import CompiledRule
+from automation.core.fetch_plan import FetchPlan, plan_fetch
+from automation.core.payloads import iso, number
+from automation.core.post_discovery import (
+    discovery_start,
+    explicit_posts,
+    merge_posts,
+    timeline_posts,
+    watched_accounts,
 )
-from automation.core.firings import firing_record
-from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
-from automation.core.payloads import action_metrics, iso, number
-from automation.core.records import CycleWrite, FiringRecord, WatchedPostRecord
-from automation.core.records import PostSource as PostOrigin
-from automation.core.rules import Rule
-from automation.core.watch_index import WatchIndex
-from automation.core.windows import young_post_totals
+from automation.core.records import WatchedPostRecord
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.engine.gc_pause import collector_paused
 from automation.engine.ports import ActionRunner, MetricsSource, PostSource
+from automation.engine.recorder import Recorder, StoreRecorder
 from automation.engine.running_rules import LoadedRules, files_changed, files_state, load_compiled
 from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
@@ -51,16 +50,6 @@ from automation.x.engagement_plan import WatchedPost, plan_requests
 __all__ = ["CycleResult", "Engine", "LoadedRules", "load_compiled"]
 
 log = logging.getLogger("automation.engine")
-
-
-def random_id() -> str:
-    """A firing id: 64 random bits, as unique across processes as a uuid4 prefix at a
-    quarter of the cost (a first cycle records thousands of seeds)."""
-    return os.urandom(8).hex()
-
-
-SNAPSHOT_RETENTION = timedelta(hours=48)  # windows reach back at most 28h
-PRUNE_EVERY = timedelta(hours=1)  # pruning touches many pages: once an hour is plenty
 
 
 @dataclass
@@ -85,31 +74,33 @@ class Engine:
         x_client: PostSource,
         dispatcher: ActionRunner,
         clock: Callable[[], datetime],
+        new_id: Callable[[], str],
         emit: Sink,
-        dry_run: bool = False,
+        recorder: Recorder | None = None,
         should_stop: Callable[[], bool] = lambda: False,
-        new_id: Callable[[], str] = random_id,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.rules = rules
         self._store = store
+        self._recorder: Recorder = recorder if recorder is not None else StoreRecorder(store)
         self._engagement = engagement
         self._x = x_client
         self._dispatcher = dispatcher
         self._clock = clock
-        self._emit = emit
-        self.dry_run = dry_run
-        self._should_stop = should_stop
         self._new_id = new_id
-        self._dry_posts: dict[str, WatchedPostRecord] = {}
-        self._pruned_at: datetime | None = None
-        self._index: WatchIndex | None = None
-        self._read_posts: list[WatchedPostRecord] | None = None
+        self._emit = emit
+        self._should_stop = should_stop
+        self._timer = timer
         self._failed_files: frozenset[tuple[str, float]] | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
         return self._clock
+
+    @property
+    def dry_run(self) -> bool:
+        return self._recorder.dry
 
     # --- reloading ---------------------------------------------------------------------
 
@@ -143,32 +134,29 @@ class Engine:
             return self._cycle()
 
     def _cycle(self) -> CycleResult:
-        started = time.monotonic()
+        started = self._timer()
         now = self._clock()
         result = CycleResult()
         if self.rules_changed_on_disk():
             self.reload()
-        self._step("discover", result, lambda: self._discover(now))
-        posts = self._step("posts", result, lambda: self._polled_posts(now)) or {}
-        result.posts = len(posts)
-        fetched = (
-            self._step("fetch", result, lambda: self._fetch(now, posts, result)) if posts else None
-        )
-        if fetched is not None:
-            self._step("store", result, lambda: self._record(now, fetched))
-            self._step("evaluate", result, lambda: self._evaluate(now, posts, fetched, result))
-        elif not posts and not result.errors:
+        rules = self.rules.enabled
+        known = self._step("discover", result, lambda: self._discover(now, rules))
+        plan = self._step("posts", result, lambda: self._plan(now, rules, known))
+        result.posts = len(plan.posts) if plan is not None else 0
+        if plan is not None and plan.posts:
+            fetched = self._step("fetch", result, lambda: self._fetch(plan, result))
+            if fetched is not None:
+                self._step("store", result, lambda: self._recorder.record_readings(now, fetched))
+                self._step("evaluate", result, lambda: self._evaluate(now, plan, fetched, result))
+        elif plan is not None and not result.errors:
             # Nothing to watch yet, so nothing to seed: posts found from now on fire.
-            self._step(
-                "evaluate", result, lambda: self._commit(now, [], [], self._unseen(), result)
-            )
-        self._index = None  # this cycle's posts: not kept alive into the next
-        if not self.dry_run and not self._should_stop():
+            self._step("evaluate", result, lambda: self._evaluate(now, plan, None, result))
+        if not self._should_stop():
             sent = self._step(
                 "actions", result, lambda: self._dispatcher.run_due(should_stop=self._should_stop)
             )
             result.actions_sent = sent or 0
-        result.duration = time.monotonic() - started
+        result.duration = self._timer() - started
         self._report(now, result)
         return result
 
@@ -191,108 +179,43 @@ class Engine:
         self._emit(ErrorEvent(step=name, error=error, retryable=retryable, at=iso(self._clock())))
         return None
 
-    # --- discovery ---------------------------------------------------------------------
+    # --- discovery and planning --------------------------------------------------------
 
-    def _discover(self, now: datetime) -> None:
-        """New posts of the watched accounts, plus the explicit posts rules name.
-
-        A dry run keeps what it finds in memory only: it must leave the database as it was.
-        """
-        accounts = sorted({a for r in self.rules.enabled for a in r.rule.watch.accounts})
-        self._read_posts = None
-        read = self._store.posts(include_unavailable=True)
-        known = {p.post_id: p.account for p in read}
-        # explicit posts are (re)written only when new or re-owned, so a post the API
-        # reported gone stays unwatched instead of being revived every cycle
-        records = [
-            r
-            for r in self._explicit_posts(now)
-            if r.post_id not in known or known[r.post_id] != r.account
-        ]
-        for account in accounts:
+    def _discover(self, now: datetime, rules: Sequence[CompiledRule]) -> list[WatchedPostRecord]:
+        """Every post the store knows (the unavailable too), plus the new posts of the
+        watched accounts and the named posts not watched yet, which are recorded."""
+        known = self._store.posts(include_unavailable=True)
+        records = explicit_posts(rules, known, now)
+        for account in watched_accounts(rules):
             since = self._store.since_id(account)
-            oldest = now - timedelta(seconds=self._max_age(account))
+            oldest = discovery_start(rules, account, now)
             found = self._x.discover(account, since_id=since, start_time=None if since else oldest)
-            records += [
-                _post_record(p.post_id, account, p.created_at, "timeline", now)
-                for p in found.posts
-                if p.created_at >= oldest
-            ]
-            if found.newest_id and not self.dry_run:
-                self._store.set_since_id(account, found.newest_id)
-        if self.dry_run:
-            self._dry_posts.update({r.post_id: r for r in records})
-        elif records:
-            self._store.upsert_posts(records)
-        if self.dry_run or not records:
-            self._read_posts = read  # still what the store holds: spare _polled_posts a read
+            records += timeline_posts(
+                account, ((p.post_id, p.created_at) for p in found.posts), oldest, now
+            )
+            if found.newest_id:
+                self._recorder.set_since_id(account, found.newest_id)
+        if records:
+            self._recorder.add_posts(records)
+        return merge_posts(known, records)
 
-    def _max_age(self, account: str) -> int:
-        ages = [
-            r.rule.watch.max_age for r in self.rules.enabled if account in r.rule.watch.accounts
-        ]
-        return max(ages, default=7 * 86400)
-
-    def _explicit_posts(self, now: datetime) -> list[WatchedPostRecord]:
-        owners: dict[str, str | None] = {}
-        for r in self.rules.enabled:
-            for pid in r.rule.watch.posts:
-                if owners.get(pid) is None:
-                    owners[pid] = r.rule.watch.owner
-        return [
-            _post_record(pid, acct, post_created_at(pid), "explicit", now)
-            for pid, acct in owners.items()
-        ]
-
-    def _polled_posts(self, now: datetime) -> dict[str, WatchedPostRecord]:
-        """Posts some enabled rule watches and that are young enough for it."""
-        read, self._read_posts = self._read_posts, None
-        if read is None:
-            read = self._store.posts()
-        known = {p.post_id: p for p in read if p.unavailable_at is None}
-        known.update(self._dry_posts)
-        index = WatchIndex(known)
-        out: dict[str, WatchedPostRecord] = {}
-        for r in self.rules.enabled:
-            oldest = now - timedelta(seconds=r.rule.watch.max_age)
-            young = [rec for rec in index.covered(r.rule.watch) if rec.created_at >= oldest]
-            out.update((rec.post_id, rec) for rec in young)
-        return out
-
-    def _watched_by(
-        self, rule: Rule, posts: Mapping[str, WatchedPostRecord]
-    ) -> list[WatchedPostRecord]:
-        """The posts of ``posts`` that ``rule`` watches, from an index built once a cycle."""
-        if self._index is None or self._index.posts is not posts:
-            self._index = WatchIndex(posts)
-        return self._index.covered(rule.watch)
+    def _plan(
+        self,
+        now: datetime,
+        rules: Sequence[CompiledRule],
+        known: Sequence[WatchedPostRecord] | None,
+    ) -> FetchPlan:
+        """The cycle's plan; when discovery failed, over the posts the store holds."""
+        return plan_fetch(rules, self._store.posts() if known is None else known, now)
 
     # --- metrics -----------------------------------------------------------------------
 
-    def _fetch(
-        self, now: datetime, posts: Mapping[str, WatchedPostRecord], result: CycleResult
-    ) -> FetchResult:
-        totals: set[str] = set()
-        window: set[str] = set()
-        hourly_posts: set[str] = set()
-        for r in self.rules.enabled:
-            totals |= r.totals_metrics | action_metrics(r.rule)
-            window |= r.window_metrics
-            if r.window_metrics & HOURLY_METRICS:
-                # Only posts young enough for this rule: it never evaluates older ones, and
-                # a /28hr request carries 25 posts against /totals' 250.
-                oldest = now - timedelta(seconds=r.rule.watch.max_age)
-                hourly_posts |= {
-                    p.post_id
-                    for p in self._watched_by(r.rule, posts)
-                    if p.account is not None and p.created_at >= oldest
-                }
-        totals |= window & TOTALS_METRICS
+    def _fetch(self, plan: FetchPlan, result: CycleResult) -> FetchResult:
         requests = plan_requests(
-            [WatchedPost(p.post_id, p.account) for p in posts.values()],
-            totals_metrics=frozenset(totals),
-            hourly_posts=hourly_posts,
-            hourly_metrics=frozenset(window & HOURLY_METRICS),
+            [WatchedPost(p.post_id, p.account) for p in plan.posts.values()],
+            totals_metrics=plan.totals_metrics,
+            hourly_posts=plan.hourly_posts,
+            hourly_metrics=plan.hourly_metrics,
         )
         fetched = self._engagement.fetch(requests)
         result.requests = fetched.requests_sent
@@ -309,138 +232,50 @@ class Engine:
             )
         return fetched
 
-    def _record(self, now: datetime, fetched: FetchResult) -> None:
-        if self.dry_run:
-            return
-        if fetched.unavailable:
-            self._store.mark_unavailable(sorted(fetched.unavailable), now)
-        self._store.record_totals(now, fetched.totals)
-        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-            self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
-            self._pruned_at = now
-
     # --- evaluation --------------------------------------------------------------------
 
     def _evaluate(
-        self,
-        now: datetime,
-        posts: Mapping[str, WatchedPostRecord],
-        fetched: FetchResult,
-        result: CycleResult,
+        self, now: datetime, plan: FetchPlan, fetched: FetchResult | None, result: CycleResult
     ) -> None:
-        versions = self._store.rule_versions()
-        facts = self._facts(now, posts, fetched)
-        states: list[tuple[str, str, RuleState]] = []
-        firings: list[tuple[FiringRecord, str]] = []
-        new_versions: list[tuple[str, str]] = []
-        for compiled in self.rules.enabled:
-            rule = compiled.rule
-            known = versions.get(rule.id)
-            changed = known is None or known.fingerprint != compiled.fingerprint
-            seeding = changed and not rule.backfill
-            state_of = self._store.rule_states(rule.id).get
-            watched = self._watched_by(rule, posts)
-            present = [facts[p.post_id] for p in watched if p.post_id in facts]
-            complete = len(present) == len(watched)
-            evaluate = compiled.evaluate
-            for post in present:
-                pid = post.post_id
-                decision = evaluate(post, state_of(pid), now, seeding=seeding)
-                if decision is None:
-                    continue
-                states.append((rule.id, pid, decision.state))
-                if decision.outcome in (Outcome.FIRE, Outcome.SEED):
-                    firings.append(
-                        (firing_record(rule, post, decision, now, self._new_id()), decision.reason)
-                    )
-            if changed and complete:
-                new_versions.append((rule.id, compiled.fingerprint))
-        self._commit(now, states, firings, new_versions, result)
-
-    def _unseen(self) -> list[tuple[str, str]]:
-        """Enabled rules whose current version has not completed a cycle yet."""
-        versions = self._store.rule_versions()
-        return [
-            (r.rule.id, r.fingerprint)
-            for r in self.rules.enabled
-            if (known := versions.get(r.rule.id)) is None or known.fingerprint != r.fingerprint
-        ]
-
-    def _facts(
-        self, now: datetime, posts: Mapping[str, WatchedPostRecord], fetched: FetchResult
-    ) -> dict[str, PostFacts]:
-        windowed = [r for r in self.rules.enabled if r.max_window]
-        snaps: Mapping[str, tuple[Snapshot, ...]] = {}
-        if windowed:
-            # only windows read snapshots: skip the posts no windowed rule evaluates
-            wanted: set[str] = set()
-            for r in windowed:
-                oldest = now - timedelta(seconds=r.rule.watch.max_age)
-                wanted.update(
-                    p.post_id
-                    for p in self._watched_by(r.rule, posts)
-                    if p.created_at >= oldest and p.post_id in fetched.totals
-                )
-            since = now - timedelta(seconds=max(r.max_window for r in windowed))
-            snaps = self._store.snapshots(sorted(wanted), since=since)
-        out: dict[str, PostFacts] = {}
-        for pid, totals in fetched.totals.items():
-            rec = posts.get(pid)
-            if rec is None:
-                continue
-            # not owned after all: the client fetched it as public, so judge it as public
-            account = None if pid in fetched.forbidden else rec.account
-            hourly: Mapping[str, HourlySeries] = fetched.hourly.get(pid, {})
-            out[pid] = PostFacts(
-                post_id=pid,
-                account=account,
-                created_at=rec.created_at,
-                totals=young_post_totals(totals, hourly, rec.created_at, now),
-                hourly=hourly,
-                snapshots=tuple(snaps.get(pid, ())),
-                url=post_url(pid),
+        facts = {}
+        if fetched is not None:
+            snapshots = {}
+            if plan.window_start is not None:
+                # only windows read snapshots: skip the posts no windowed rule evaluates
+                wanted = plan.snapshot_posts(fetched.totals)
+                snapshots = self._store.snapshots(wanted, since=plan.window_start)
+            facts = assemble_facts(
+                plan.posts, fetched.totals, fetched.hourly, fetched.forbidden, snapshots, now
             )
-        return out
+        decided = decide_cycle(
+            plan.watched,
+            facts,
+            self._store.rule_versions(),
+            self._store.rule_states,
+            now,
+            self._new_id,
+        )
+        self._commit(now, decided, result)
 
-    def _commit(
-        self,
-        now: datetime,
-        states: list[tuple[str, str, RuleState]],
-        firings: list[tuple[FiringRecord, str]],
-        versions: list[tuple[str, str]],
-        result: CycleResult,
-    ) -> None:
-        if self.dry_run:
-            new_ids = {f.id for f, _ in firings}
-        else:
-            done = self._store.commit_cycle(
-                CycleWrite(
-                    states=tuple(states),
-                    firings=tuple(f for f, _ in firings),
-                    rule_versions=tuple(versions),
-                    at=now,
-                )
-            )
-            new_ids = set(done.new)
-        for f, reason in firings:
+    def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
+        new_ids = self._recorder.commit(decided.write)
+        names = self._recorder.event_names
+        for f in decided.write.firings:
             if f.id not in new_ids:
                 continue
-            name = {"fired": "fired", "seeded": "seeded"}[f.kind]
-            if self.dry_run:
-                name = "would_fire" if f.kind == "fired" else "would_seed"
             if f.kind == "fired":
                 result.fired += 1
             else:
                 result.seeded += 1
             self._emit(
                 FiredEvent(
-                    event=name,
+                    event=names[f.kind],
                     rule=f.rule_id,
                     post=f.post_id,
                     key=f.key,
                     metrics={k: number(v) for k, v in f.metrics.items()},
                     id=f.id,
-                    reason=reason,
+                    reason=decided.reasons.get(f.id, ""),
                     at=iso(now),
                 )
             )
@@ -471,28 +306,14 @@ class Engine:
                     "actions_sent": result.actions_sent,
                     "duration": round(result.duration, 3),
                     "errors": result.errors[:20],
-                    "dry_run": self.dry_run,
+                    "dry_run": self._recorder.dry,
                     "rules": len(self.rules.rules),
                 }
             ),
         )
 
     def _set_meta(self, key: str, value: str) -> None:
-        if not self.dry_run:
-            try:
-                self._store.set_meta(key, value)
-            except AutomationError as exc:
-                log.error("could not record %s: %s", key, exc)
-
-
-def _post_record(
-    post_id: str, account: str | None, created_at: datetime, source: PostOrigin, now: datetime
-) -> WatchedPostRecord:
-    return WatchedPostRecord(
-        post_id=post_id,
-        account=account,
-        created_at=created_at,
-        source=source,
-        first_seen=now,
-        unavailable_at=None,
-    )
+        try:
+            self._recorder.set_meta(key, value)
+        except AutomationError as exc:
+            log.error("could not record %s: %s", key, exc)

@@ -11,6 +11,7 @@ the payloads rendered at firing time, so templates render exactly as in producti
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -85,6 +86,7 @@ def run_test(test: RuleTest) -> Run:
     events: list[tuple[int, Event]] = []
     rules = test.rules
     config = _config(test)
+    numbers = itertools.count(1)  # firing ids: unique in the test's store, and the same every run
 
     def build() -> Engine:
         dispatcher = Dispatcher(
@@ -102,6 +104,7 @@ def run_test(test: RuleTest) -> Run:
             x_client=x,
             dispatcher=dispatcher,
             clock=clock,
+            new_id=lambda: f"{next(numbers):016x}",
             emit=lambda e: events.append((world.poll, e)),
         )
 

@@ -126,5 +126,6 @@ def _reload(holder: dict[str, Runtime], emit, dry_run: bool, controls: Controls)
         clock=rt.engine.clock,
         sleep=controls.sleep,
         should_stop=controls.should_stop,
+        chance=rt.chance,
     )
     rt.config = fresh

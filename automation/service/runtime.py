@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +21,8 @@ from automation.config.loader import Config
 from automation.engine.cycle import Engine
 from automation.engine.dispatch import Dispatcher, make_performers
 from automation.engine.events import Sink
+from automation.engine.ports import ActionRunner
+from automation.engine.recorder import DryRun, NoActions
 from automation.engine.running_rules import LoadedRules, load_compiled
 from automation.service.instance_lock import InstanceLock
 from automation.store.memory import MemoryStore
@@ -29,13 +33,28 @@ from automation.x.rate_budget import RateBudget
 from automation.x.v2_client import XClient
 from automation.x.write_limits import WriteLimits
 
-__all__ = ["Runtime", "StoreLedger", "open_runtime", "utc_now"]
+__all__ = ["Chance", "Runtime", "StoreLedger", "open_runtime", "random_id", "utc_now"]
 
 log = logging.getLogger("automation")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def random_id() -> str:
+    """A firing id: 64 random bits, as unique across processes as a uuid4 prefix at a
+    quarter of the cost (a first cycle records thousands of seeds)."""
+    return os.urandom(8).hex()
+
+
+@dataclass(frozen=True)
+class Chance:
+    """The engine's only sources of chance: firing ids and retry jitter. Tests pass
+    seeded ones, so a run replays."""
+
+    new_id: Callable[[], str] = random_id
+    rng: random.Random = field(default_factory=random.Random)
 
 
 class StoreLedger:
@@ -71,6 +90,7 @@ class Runtime:
     store: Any
     http: HttpClient
     lock: InstanceLock | None
+    chance: Chance = field(default_factory=Chance)
 
     def close(self) -> None:
         self.http.close()
@@ -89,6 +109,7 @@ def open_runtime(
     should_stop: Callable[[], bool] = lambda: False,
     rules: LoadedRules | None = None,
     http: HttpClient | None = None,
+    chance: Chance | None = None,
 ) -> Runtime:
     """Open the store (taking the instance lock unless dry-running) and build the engine."""
     rules = rules or load_compiled(config)
@@ -105,6 +126,7 @@ def open_runtime(
             lock.release()
         raise
     http = http or HttpClient(timeout=min(config.engagement_api.timeout, 10.0))
+    chance = chance or Chance()
     engine = build_engine(
         config,
         rules=rules,
@@ -115,8 +137,9 @@ def open_runtime(
         clock=clock,
         sleep=sleep,
         should_stop=should_stop,
+        chance=chance,
     )
-    return Runtime(config=config, engine=engine, store=store, http=http, lock=lock)
+    return Runtime(config=config, engine=engine, store=store, http=http, lock=lock, chance=chance)
 
 
 def build_engine(
@@ -130,6 +153,7 @@ def build_engine(
     clock: Callable[[], datetime],
     sleep: Callable[[float], None],
     should_stop: Callable[[], bool],
+    chance: Chance,
 ) -> Engine:
     accounts = {a.name: a for a in config.accounts}
     ledger = _NullLedger(store) if dry_run else StoreLedger(store)
@@ -143,6 +167,7 @@ def build_engine(
         accounts=accounts,
         budget=budget,
         sleep=sleep,
+        rng=chance.rng,
     )
     limits = _load_limits(store)
     x_client = XClient(
@@ -159,18 +184,22 @@ def build_engine(
         settings=config.actions,
         clock=clock,
         emit=emit,
+        rng=chance.rng,
     )
-    runner = dispatcher if dry_run else _KeepingLimits(dispatcher, limits, store, clock)
+    runner: ActionRunner = (
+        NoActions() if dry_run else _KeepingLimits(dispatcher, limits, store, clock)
+    )
     return Engine(
         config=config,
         rules=rules,
         store=store,
+        recorder=DryRun() if dry_run else None,
         engagement=engagement,
         x_client=x_client,
         dispatcher=runner,
         clock=clock,
+        new_id=chance.new_id,
         emit=emit,
-        dry_run=dry_run,
         should_stop=should_stop,
     )
 

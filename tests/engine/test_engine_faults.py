@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ import yaml
 
 from automation.config.loader import load_config
 from automation.config.secret import Secret
-from automation.engine import dispatch
 from automation.engine.events import ActionEvent, ErrorEvent, Event, FiredEvent
 from automation.sandbox import FaultInjector, Options, Sandbox, write_config
 from automation.sandbox.app import ENGAGEMENT_PATHS, Encoded
@@ -29,8 +27,7 @@ from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
 from automation.sandbox.faults import FAULT_KINDS as FAULT_MIX
 from automation.sandbox.messages import Request
 from automation.sandbox.webhook_receiver import Receiver
-from automation.service.runtime import Runtime, open_runtime
-from automation.x import backoff
+from automation.service.runtime import Chance, Runtime, open_runtime
 
 BRAND = next(a.user_id for a in ACCOUNTS if a.name == "brand")
 SUPPORT = next(a.user_id for a in ACCOUNTS if a.name == "support")
@@ -62,6 +59,7 @@ class Chaos:
     sandbox: Sandbox
     faults: FaultInjector
     receiver: FlakyReceiver
+    chance: Chance
     events: list[tuple[int, Event]] = field(default_factory=list)
     engagement_requests: list[float] = field(default_factory=list)  # simulated epoch seconds
     runtime: Runtime | None = None
@@ -75,6 +73,7 @@ class Chaos:
             emit=lambda e: self.events.append((self.cycle_no, e)),
             clock=self.sandbox.clock.now,
             sleep=self.sandbox.clock.advance,  # the engine waits in simulated time
+            chance=self.chance,
         )
         return self.runtime
 
@@ -134,11 +133,11 @@ def _write_config(tmp: Path, base_url: str) -> None:
 
 
 @pytest.fixture
-def chaos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chaos]:
-    # Retry jitter is the only other chance in the engine: seed it, so a run replays.
-    jitter = random.Random(5)
-    monkeypatch.setattr(backoff, "random", random.Random(6))
-    monkeypatch.setattr(dispatch, "random", SimpleNamespace(Random=lambda: jitter))
+def chaos(tmp_path: Path) -> Iterator[Chaos]:
+    # Firing ids and retry jitter are the only other chance in the engine: seed them, so a
+    # run replays (across restarts too: every runtime shares them).
+    ids = random.Random(6)
+    chance = Chance(new_id=lambda: f"{ids.getrandbits(64):016x}", rng=random.Random(5))
     faults = FaultInjector(0.0, seed=1234, slow_seconds=SLOW)
     sandbox = Sandbox(seed=3, speed=0.0, options=Options(per_minute_limit=6000), faults=faults)
     sandbox.start()
@@ -146,7 +145,7 @@ def chaos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chaos]:
     receiver.start()
     (tmp_path / "rules").mkdir()
     _write_config(tmp_path, sandbox.base_url)
-    env = Chaos(tmp_path, sandbox, faults, receiver)
+    env = Chaos(tmp_path, sandbox, faults, receiver, chance)
     handle = sandbox.app.handle
 
     def counted(request: Request) -> Encoded:

@@ -1,0 +1,71 @@
+"""Every enabled rule over the posts it evaluates: what one cycle records.
+
+Pure: the engine passes the plan's (rule, posts) pairs, the assembled facts, the stored
+rule versions and a way to read a rule's stored states, plus the source of firing ids;
+the result is the one ``CycleWrite`` the store commits, and the reason for each firing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from automation.core.evaluate import CompiledRule
+from automation.core.facts import Outcome, PostFacts, RuleState
+from automation.core.firings import firing_record
+from automation.core.records import CycleWrite, FiringRecord, RuleVersion, WatchedPostRecord
+
+__all__ = ["CycleDecisions", "decide_cycle"]
+
+
+@dataclass(frozen=True)
+class CycleDecisions:
+    """What to record, and why each firing (or seed) of ``write`` happened, by firing id."""
+
+    write: CycleWrite
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+
+def decide_cycle(
+    watched: Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]],
+    facts: Mapping[str, PostFacts],
+    versions: Mapping[str, RuleVersion],
+    states_of: Callable[[str], Mapping[str, RuleState]],
+    now: datetime,
+    new_id: Callable[[], str],
+) -> CycleDecisions:
+    """Evaluate each rule on its posts that have facts.
+
+    A rule that is new or changed (its fingerprint differs from the stored version) seeds
+    instead of firing unless it backfills, and its version is recorded once every post it
+    watches was evaluated, so a cycle that missed some of them seeds again next time.
+    """
+    states: list[tuple[str, str, RuleState]] = []
+    firings: list[FiringRecord] = []
+    reasons: dict[str, str] = {}
+    new_versions: list[tuple[str, str]] = []
+    for compiled, posts in watched:
+        rule = compiled.rule
+        known = versions.get(rule.id)
+        changed = known is None or known.fingerprint != compiled.fingerprint
+        present = [facts[p.post_id] for p in posts if p.post_id in facts]
+        if present:
+            state_of = states_of(rule.id).get
+            seeding = changed and not rule.backfill
+            evaluate = compiled.evaluate
+            for post in present:
+                decision = evaluate(post, state_of(post.post_id), now, seeding=seeding)
+                if decision is None:
+                    continue
+                states.append((rule.id, post.post_id, decision.state))
+                if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
+                    firing = firing_record(rule, post, decision, now, new_id())
+                    firings.append(firing)
+                    reasons[firing.id] = decision.reason
+        if changed and len(present) == len(posts):
+            new_versions.append((rule.id, compiled.fingerprint))
+    write = CycleWrite(
+        states=tuple(states), firings=tuple(firings), rule_versions=tuple(new_versions), at=now
+    )
+    return CycleDecisions(write=write, reasons=reasons)

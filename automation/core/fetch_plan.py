@@ -1,0 +1,92 @@
+"""What one cycle polls: which posts, which rule evaluates which, and what to fetch for them.
+
+Pure: the engine passes the enabled rules, the watched posts and the time, then turns the
+plan into API requests (``x.engagement_plan``) and store reads. Every "which of these
+posts does this rule look at now" of a cycle is answered here, once, with the max_age
+cut-off from ``Watch.oldest``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from automation.core.evaluate import CompiledRule
+from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
+from automation.core.payloads import action_metrics
+from automation.core.records import WatchedPostRecord
+from automation.core.rules import Watch
+from automation.core.watch_index import WatchIndex
+
+__all__ = ["FetchPlan", "plan_fetch"]
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    """One cycle's plan.
+
+    ``posts`` are the posts some enabled rule looks at now, in polling order; ``watched``
+    pairs each enabled rule with the posts it evaluates (young enough for it). /totals is
+    asked for ``totals_metrics`` of every post, /28hr for ``hourly_metrics`` of
+    ``hourly_posts``; snapshots since ``window_start`` are read for ``window_posts`` only,
+    the posts a windowed rule evaluates.
+    """
+
+    posts: Mapping[str, WatchedPostRecord]
+    watched: tuple[tuple[CompiledRule, tuple[WatchedPostRecord, ...]], ...]
+    totals_metrics: frozenset[str] = frozenset()
+    hourly_metrics: frozenset[str] = frozenset()
+    hourly_posts: frozenset[str] = frozenset()
+    window_posts: frozenset[str] = frozenset()
+    window_start: datetime | None = None
+
+    def snapshot_posts(self, fetched: Collection[str]) -> list[str]:
+        """The posts whose snapshots the windows need, of those ``fetched`` read."""
+        return sorted(p for p in self.window_posts if p in fetched)
+
+
+def plan_fetch(
+    rules: Sequence[CompiledRule], known: Iterable[WatchedPostRecord], now: datetime
+) -> FetchPlan:
+    """Plan a cycle of the enabled ``rules`` over the ``known`` watched posts at ``now``.
+
+    A post is polled when some rule watches it and it is young enough for that rule; an
+    unavailable post is never polled.
+    """
+    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None})
+    polled: dict[str, WatchedPostRecord] = {}
+    for r in rules:
+        watch = r.rule.watch
+        polled.update((p.post_id, p) for p in _young(index.covered(watch), watch, now))
+    evaluated = WatchIndex(polled)
+    watched = tuple((r, _young(evaluated.covered(r.rule.watch), r.rule.watch, now)) for r in rules)
+    totals: set[str] = set()
+    window: set[str] = set()
+    hourly_posts: set[str] = set()
+    window_posts: set[str] = set()
+    for r, posts in watched:
+        totals |= r.totals_metrics | action_metrics(r.rule)
+        window |= r.window_metrics
+        if r.window_metrics & HOURLY_METRICS:
+            # a /28hr request carries 25 posts against /totals' 250: only the posts it evaluates
+            hourly_posts.update(p.post_id for p in posts if p.account is not None)
+        if r.max_window:
+            window_posts.update(p.post_id for p in posts)
+    longest = max((r.max_window for r in rules), default=0)
+    return FetchPlan(
+        posts=polled,
+        watched=watched,
+        totals_metrics=frozenset(totals | (window & TOTALS_METRICS)),
+        hourly_metrics=frozenset(window & HOURLY_METRICS),
+        hourly_posts=frozenset(hourly_posts),
+        window_posts=frozenset(window_posts),
+        window_start=now - timedelta(seconds=longest) if longest else None,
+    )
+
+
+def _young(
+    posts: Sequence[WatchedPostRecord], watch: Watch, now: datetime
+) -> tuple[WatchedPostRecord, ...]:
+    oldest = watch.oldest(now)
+    return tuple(p for p in posts if p.created_at >= oldest)

@@ -1,0 +1,97 @@
+"""Which posts a cycle looks for, and how the posts it finds join the watched ones.
+
+Pure: the engine asks X for the timelines and reads the store; these functions say which
+accounts to read and how far back, which named posts to add, and what the store holds
+once the new records are in, so the next step needs no second read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from automation.core.evaluate import CompiledRule
+from automation.core.facts import post_created_at
+from automation.core.records import PostSource, WatchedPostRecord
+
+__all__ = [
+    "discovery_start",
+    "explicit_posts",
+    "merge_posts",
+    "timeline_posts",
+    "watched_accounts",
+]
+
+
+def watched_accounts(rules: Sequence[CompiledRule]) -> list[str]:
+    """The owned accounts whose timelines the rules watch, in a stable order."""
+    return sorted({a for r in rules for a in r.rule.watch.accounts})
+
+
+def discovery_start(rules: Sequence[CompiledRule], account: str, now: datetime) -> datetime:
+    """The oldest creation time any rule watching ``account`` still looks at."""
+    return min(r.rule.watch.oldest(now) for r in rules if account in r.rule.watch.accounts)
+
+
+def explicit_posts(
+    rules: Sequence[CompiledRule], known: Iterable[WatchedPostRecord], now: datetime
+) -> list[WatchedPostRecord]:
+    """The posts rules name by ID that are not watched yet, or whose owner changed.
+
+    A named post already watched is left as it is, so a post the API reported gone stays
+    unwatched instead of being revived every cycle.
+    """
+    owners: dict[str, str | None] = {}
+    for r in rules:
+        for pid in r.rule.watch.posts:
+            if owners.get(pid) is None:
+                owners[pid] = r.rule.watch.owner
+    accounts = {p.post_id: p.account for p in known}
+    return [
+        _record(pid, account, post_created_at(pid), "explicit", now)
+        for pid, account in owners.items()
+        if pid not in accounts or accounts[pid] != account
+    ]
+
+
+def timeline_posts(
+    account: str, found: Iterable[tuple[str, datetime]], oldest: datetime, now: datetime
+) -> list[WatchedPostRecord]:
+    """Records for the (post id, creation time) pairs found on ``account``'s timeline that
+    are young enough to watch."""
+    return [
+        _record(pid, account, created_at, "timeline", now)
+        for pid, created_at in found
+        if created_at >= oldest
+    ]
+
+
+def merge_posts(
+    known: Sequence[WatchedPostRecord], records: Sequence[WatchedPostRecord]
+) -> list[WatchedPostRecord]:
+    """What the store holds once ``records`` are upserted into ``known``, in its order
+    (oldest first, ties by post id): a post keeps its earliest ``first_seen`` and takes
+    every other field from the newer record."""
+    if not records:
+        return list(known)
+    merged = {p.post_id: p for p in known}
+    for rec in records:
+        old = merged.get(rec.post_id)
+        if old is not None and old.first_seen < rec.first_seen:
+            rec = replace(rec, first_seen=old.first_seen)
+        merged[rec.post_id] = rec
+    return sorted(merged.values(), key=lambda p: (p.created_at, p.post_id))
+
+
+def _record(
+    post_id: str, account: str | None, created_at: datetime, source: PostSource, now: datetime
+) -> WatchedPostRecord:
+    return WatchedPostRecord(
+        post_id=post_id,
+        account=account,
+        created_at=created_at,
+        source=source,
+        first_seen=now,
+        unavailable_at=None,
+    )

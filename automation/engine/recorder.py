@@ -1,0 +1,106 @@
+"""Where a cycle's results go: the store, or nowhere at all for a dry run.
+
+The cycle reads from the store and writes only through a ``Recorder``. ``StoreRecorder``
+writes; ``DryRun`` records nothing and reports every firing as one that would happen, so
+a dry run is the same cycle with a different recorder (and no actions), not a branch in
+every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from automation.core.records import CycleWrite, FiringKind, WatchedPostRecord
+from automation.store.base import Store
+from automation.x.engagement_client import FetchResult
+
+__all__ = ["DryRun", "NoActions", "Recorder", "StoreRecorder"]
+
+SNAPSHOT_RETENTION = timedelta(hours=48)  # windows reach back at most 28h
+PRUNE_EVERY = timedelta(hours=1)  # pruning touches many pages: once an hour is plenty
+
+
+class Recorder(Protocol):
+    """What a cycle writes. ``dry`` says whether anything is kept; ``event_names`` name a
+    firing's event by its kind."""
+
+    dry: bool
+    event_names: Mapping[FiringKind, str]
+
+    def add_posts(self, records: Sequence[WatchedPostRecord]) -> None: ...
+
+    def set_since_id(self, account: str, post_id: str) -> None: ...
+
+    def record_readings(self, now: datetime, fetched: FetchResult) -> None:
+        """Keep what a fetch read: the totals, and which posts are gone."""
+        ...
+
+    def commit(self, write: CycleWrite) -> frozenset[str]:
+        """Record a cycle's decisions in one transaction; returns the ids of the firings
+        that are new (a firing already in the ledger is not recorded twice)."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
+class StoreRecorder:
+    """Writes to the store, pruning old snapshots once an hour as it records totals."""
+
+    dry = False
+    event_names: Mapping[FiringKind, str] = {"fired": "fired", "seeded": "seeded"}
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pruned_at: datetime | None = None
+
+    def add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
+        self._store.upsert_posts(records)
+
+    def set_since_id(self, account: str, post_id: str) -> None:
+        self._store.set_since_id(account, post_id)
+
+    def record_readings(self, now: datetime, fetched: FetchResult) -> None:
+        if fetched.unavailable:
+            self._store.mark_unavailable(sorted(fetched.unavailable), now)
+        self._store.record_totals(now, fetched.totals)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
+            self._pruned_at = now
+
+    def commit(self, write: CycleWrite) -> frozenset[str]:
+        return frozenset(self._store.commit_cycle(write).new)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._store.set_meta(key, value)
+
+
+class DryRun:
+    """Records nothing: the database stays as it was, and every firing is one that would
+    happen."""
+
+    dry = True
+    event_names: Mapping[FiringKind, str] = {"fired": "would_fire", "seeded": "would_seed"}
+
+    def add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
+        return None
+
+    def set_since_id(self, account: str, post_id: str) -> None:
+        return None
+
+    def record_readings(self, now: datetime, fetched: FetchResult) -> None:
+        return None
+
+    def commit(self, write: CycleWrite) -> frozenset[str]:
+        return frozenset(f.id for f in write.firings)
+
+    def set_meta(self, key: str, value: str) -> None:
+        return None
+
+
+class NoActions:
+    """A dry run's outbox: it performs nothing."""
+
+    def run_due(self, *, should_stop: Callable[[], bool] = lambda: False) -> int:
+        return 0

@@ -1,0 +1,140 @@
+"""The cycle's pure steps: which posts to look for, what to poll and fetch, and the facts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from automation.core.cycle_facts import assemble_facts
+from automation.core.evaluate import compile_rule
+from automation.core.facts import HourlySeries, Snapshot, post_created_at
+from automation.core.fetch_plan import plan_fetch
+from automation.core.post_discovery import (
+    discovery_start,
+    explicit_posts,
+    merge_posts,
+    timeline_posts,
+    watched_accounts,
+)
+from automation.core.records import WatchedPostRecord
+from automation.core.rules import Every, Leaf, Rule, Watch
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+def post(pid: str, account: str | None, age: timedelta, source: str = "timeline", **kw):
+    return WatchedPostRecord(
+        post_id=pid,
+        account=account,
+        created_at=NOW - age,
+        source=source,  # type: ignore[arg-type]
+        first_seen=kw.pop("first_seen", NOW),
+        **kw,
+    )
+
+
+def rule(rid: str, watch: Watch, when: Leaf | None = None, **kw):
+    when = when or Leaf("favorites", "gte", 10)
+    return compile_rule(Rule(id=rid, watch=watch, when=when, **kw))
+
+
+def ids(posts) -> list[str]:
+    return [p.post_id for p in posts]
+
+
+def test_each_rule_evaluates_only_posts_young_enough_for_it_and_the_rest_are_polled_once():
+    short = rule("short", Watch(accounts=("brand",), max_age=2 * 86400))
+    long = rule("long", Watch(accounts=("brand", "support")))
+    known = [
+        post("1", "brand", 6 * DAY),
+        post("2", "support", 3 * DAY),
+        post("3", "brand", DAY),
+        post("4", "brand", 8 * DAY),  # older than every rule's max_age
+        post("5", "brand", HOUR, unavailable_at=NOW - HOUR),
+    ]
+    plan = plan_fetch([short, long], known, NOW)
+    assert list(plan.posts) == ["3", "1", "2"]  # the first rule's posts first
+    assert [(r.rule.id, ids(p)) for r, p in plan.watched] == [
+        ("short", ["3"]),
+        ("long", ["3", "1", "2"]),
+    ]
+    assert plan.window_start is None and plan.hourly_posts == frozenset()
+    assert plan.totals_metrics == frozenset({"favorites"})
+
+
+def test_series_and_snapshots_only_for_the_posts_windowed_rules_evaluate():
+    hourly = rule(
+        "clicks",
+        Watch(accounts=("brand",), max_age=86400),
+        Leaf("url_clicks", "gte", 5, over=3600),
+    )
+    snap = rule(
+        "public", Watch(posts=("7", "8"), max_age=3 * 86400), Leaf("retweets", "gte", 5, over=1800)
+    )
+    plain = rule("milestone", Watch(accounts=("brand",)), None, fire=Every(100, "favorites"))
+    known = [
+        post("1", "brand", 2 * DAY),
+        post("2", "brand", HOUR),
+        post("7", None, DAY, source="explicit"),
+        post("8", None, 4 * DAY, source="explicit"),
+    ]
+    plan = plan_fetch([hourly, snap, plain], known, NOW)
+    assert plan.hourly_posts == {"2"}
+    assert plan.hourly_metrics == {"url_clicks", "retweets"}
+    assert plan.window_posts == {"2", "7"}
+    assert plan.window_start == NOW - HOUR
+    assert plan.snapshot_posts(["7", "1"]) == ["7"]
+    assert {"retweets", "favorites"} <= plan.totals_metrics
+
+
+def test_discovery_reads_back_as_far_as_the_longest_max_age_of_the_account():
+    rules = [
+        rule("a", Watch(accounts=("brand",), max_age=86400)),
+        rule("b", Watch(accounts=("support", "brand"), max_age=3 * 86400)),
+        rule("c", Watch(posts=("1",))),
+    ]
+    assert watched_accounts(rules) == ["brand", "support"]
+    assert discovery_start(rules, "brand", NOW) == NOW - 3 * DAY
+    found = [("10", NOW - 2 * DAY), ("11", NOW - 4 * DAY)]
+    assert ids(timeline_posts("brand", found, NOW - 3 * DAY, NOW)) == ["10"]
+
+
+def test_named_posts_are_added_when_new_or_re_owned_only():
+    named = "1260294888811347969"
+    gone = "1260294888811347970"
+    rules = [
+        rule("a", Watch(posts=(named, gone))),
+        rule("b", Watch(posts=(named,), owner="brand")),
+    ]
+    known = [post(gone, None, DAY, "explicit", unavailable_at=NOW - HOUR)]
+    [added] = explicit_posts(rules, known, NOW)
+    assert (added.post_id, added.account, added.source) == (named, "brand", "explicit")
+    assert added.created_at == post_created_at(named)
+    owned = [post(named, "brand", DAY, "explicit"), *known]
+    assert explicit_posts(rules, owned, NOW) == []
+
+
+def test_merged_posts_are_what_the_store_holds_after_the_upsert():
+    old = post("2", "brand", DAY, first_seen=NOW - DAY, unavailable_at=NOW - HOUR)
+    known = [old, post("3", "brand", 2 * HOUR)]
+    seen_again = post("2", "brand", DAY)
+    new = post("1", "brand", 3 * DAY)
+    merged = merge_posts(known, [seen_again, new])
+    assert ids(merged) == ["1", "2", "3"]  # oldest first
+    assert merged[1] == replace(seen_again, first_seen=NOW - DAY)  # available again
+    assert merge_posts(known, []) == known
+
+
+def test_facts_judge_a_refused_owned_post_as_public_and_skip_unplanned_ones():
+    posts = {"1": post("1", "brand", HOUR), "2": post("2", "brand", 2 * DAY)}
+    series = HourlySeries(buckets=((NOW - HOUR, 4.0), (NOW, 3.0)), read_at=NOW)
+    snaps = {"2": (Snapshot(NOW - HOUR, {"favorites": 1.0}),)}
+    totals = {"2": {"favorites": 5.0}, "1": {"favorites": 2.0}, "9": {"favorites": 1.0}}
+    facts = assemble_facts(posts, totals, {"1": {"url_clicks": series}}, {"2"}, snaps, NOW)
+    assert list(facts) == ["2", "1"]
+    assert (facts["2"].account, facts["2"].snapshots) == (None, snaps["2"])
+    assert facts["1"].account == "brand"
+    assert facts["1"].totals["url_clicks"] == 7.0  # a young post's series is its whole life
+    assert facts["1"].url == "https://x.com/i/status/1"
