@@ -35,6 +35,7 @@ __all__ = [
     "ApiSettings",
     "AppCredentials",
     "Config",
+    "HistorySettings",
     "SecretMode",
     "config_path",
     "config_schema",
@@ -79,6 +80,11 @@ class ActionSettings:
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    keep: int = 90 * 86400  # seconds of hourly history kept per post
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -90,6 +96,7 @@ class Config:
     accounts: tuple[Account, ...] = ()
     webhook_secrets: tuple[tuple[str, Secret], ...] = ()
     actions: ActionSettings = field(default_factory=ActionSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -117,7 +124,7 @@ _SECRET_FIELDS = {
     ("accounts", "*", "access_token_secret"),
     ("webhook_secrets", "*"),
 }
-_OPTIONAL_SECTIONS = ("accounts", "webhook_secrets", "actions")
+_OPTIONAL_SECTIONS = ("accounts", "webhook_secrets", "actions", "history")
 # ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -407,6 +414,9 @@ class _Loader:
             actions=ActionSettings(
                 first_retry=_seconds(actions.get("first_retry"), ActionSettings.first_retry),
                 max_attempts=actions.get("max_attempts", ActionSettings.max_attempts),
+            ),
+            history=HistorySettings(
+                keep=_seconds((data.get("history") or {}).get("keep"), HistorySettings.keep)
             ),
         )
 

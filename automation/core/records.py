@@ -27,6 +27,7 @@ __all__ = [
     "FiringKind",
     "FiringRecord",
     "HistoryEntry",
+    "HourlyHistory",
     "OutboxItem",
     "PostSource",
     "RuleVersion",
@@ -171,6 +172,25 @@ class HistoryEntry:
     firing: FiringRecord
     rearmed_at: datetime | None = None
     actions: tuple[OutboxItem, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class HourlyHistory:
+    """One post's stored hourly history of one metric, over the hours asked for
+    (``automation.core.hours`` says what an hour, a total and a count are).
+
+    ``totals`` are (hour start, last reading in that hour), oldest first, kept only where
+    the value changed; the first may lie before the hours asked for: it is the value held
+    when they begin. A total holds until the next one, within the ``polled`` spans
+    (``[from, to)`` hour starts) of hours in which the post was read. ``counts`` are
+    (hour start, increase within it), only those that are not zero; ``counted`` spans the
+    hours whose count is known, so an hour inside them without a count had none.
+    """
+
+    totals: tuple[tuple[datetime, float], ...] = ()
+    polled: tuple[tuple[datetime, datetime], ...] = ()
+    counts: tuple[tuple[datetime, float], ...] = ()
+    counted: tuple[tuple[datetime, datetime], ...] = ()
 
 
 def compose_snapshots(

@@ -27,6 +27,7 @@ from automation.core.records import (
     CommitResult,
     CycleWrite,
     HistoryEntry,
+    HourlyHistory,
     OutboxItem,
     RuleVersion,
     WatchedPostRecord,
@@ -89,6 +90,59 @@ class Store(Protocol):
     def top(self, metric: str, n: int) -> list[tuple[str, float]]:
         """The ``n`` available watched posts highest in ``metric`` by latest value, highest
         first (ties by post id); posts without that metric are left out."""
+        ...
+
+    # -- hourly history (``automation.core.hours`` defines hours, totals and counts) ------
+    # Ranges are ``[start, end)`` widened to whole hours: start rounded down, end up.
+
+    def record_hourly_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
+        """Keep readings taken at ``at``: each value becomes its post's total for the hour
+        ``at`` closes (a later reading in that hour replaces it) and marks the hour polled
+        for that metric. A value equal to the last one stored for the post and metric is
+        not stored again. Returns how many values were stored."""
+        ...
+
+    def record_hourly_counts(
+        self,
+        start: datetime,
+        end: datetime,
+        counts: Mapping[str, Mapping[str, Iterable[tuple[datetime, float]]]],
+    ) -> None:
+        """Keep hourly increases (``/28hr``, ``/historical``) over ``[start, end)``: for each
+        post and metric listed, its (hour start, count) pairs, every other hour of the range
+        having had none. They replace what was stored for those hours, so an hour read
+        twice counts once; pairs outside the range are ignored."""
+        ...
+
+    def hourly(
+        self,
+        post_ids: Iterable[str],
+        metrics: Iterable[str] | None,
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, dict[str, HourlyHistory]]:
+        """The stored history of each post and metric (None: every metric) over
+        ``[start, end)``; posts and metrics with nothing stored there are absent."""
+        ...
+
+    def missing_hours(
+        self, post_ids: Iterable[str], metrics: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, tuple[tuple[datetime, datetime], ...]]:
+        """The hours of ``[start, end)`` for which some of ``metrics`` has no count stored,
+        as ``[from, to)`` spans per post; posts missing nothing are absent."""
+        ...
+
+    def count_sums(
+        self, post_ids: Iterable[str], metrics: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, dict[str, float]]:
+        """Each post's stored counts of each metric summed over ``[start, end)``; a post and
+        metric with no counted hour there is absent (``missing_hours`` tells whether every
+        hour is)."""
+        ...
+
+    def prune_hourly(self, before: datetime) -> int:
+        """Forget the hours before ``before`` (rounded down), keeping a metric's last total
+        before it while the post is still polled after it. Returns how many values went."""
         ...
 
     # -- rules and their per-post state -------------------------------------------------

@@ -32,6 +32,7 @@ from automation.core.records import (
     compose_snapshots,
     utc,
 )
+from automation.store.memory_hourly import MemoryHourly
 
 __all__ = ["MemoryStore"]
 
@@ -61,10 +62,12 @@ class _Data:
     export_parts: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
 
 
-class MemoryStore:
-    """``Store`` kept in memory; lost when the process ends. One thread only."""
+class MemoryStore(MemoryHourly):
+    """``Store`` kept in memory; lost when the process ends. One thread only. The hourly
+    history's methods are in ``MemoryHourly``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._d = _Data()
         self._seq = itertools.count(1)
 

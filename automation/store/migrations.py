@@ -150,3 +150,25 @@ def m002_export_parts(db: Database) -> None:
         not_null={"at", "data"},
     )
     db["export_parts"].create_index(["at"])
+
+
+@MIGRATIONS()
+def m003_hourly_history(db: Database) -> None:
+    """The hourly history (``automation.core.hours``): totals as polled and counts as the
+    API reports them, one row per (post, metric, hour) and only where there is something
+    to say; ``hourly_spans`` says which hours are known (kind 0 polled, 1 counted), so a
+    missing row means "unchanged" or "none", never "not known"."""
+    db.table("hourly_posts").create({"id": int, "post_id": str}, pk="id", not_null={"post_id"})
+    db.table("hourly_posts").create_index(["post_id"], unique=True)
+    for table in ("hourly_totals", "hourly_counts"):
+        db.execute(
+            f"CREATE TABLE {table} ("
+            " post INTEGER NOT NULL, metric INTEGER NOT NULL, hour INTEGER NOT NULL,"
+            " value REAL NOT NULL, PRIMARY KEY (post, metric, hour)) WITHOUT ROWID"
+        )
+    db.execute(
+        "CREATE TABLE hourly_spans ("
+        " post INTEGER NOT NULL, metric INTEGER NOT NULL, kind INTEGER NOT NULL,"
+        " lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
+        " PRIMARY KEY (post, metric, kind, lo)) WITHOUT ROWID"
+    )

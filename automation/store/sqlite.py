@@ -31,6 +31,7 @@ from automation.core.records import (
 from automation.store.migrations import MIGRATIONS
 from automation.store.sqlite_connection import guarded
 from automation.store.sqlite_export_parts import ExportPartQueries
+from automation.store.sqlite_hourly import HourlyQueries
 from automation.store.sqlite_ledger import LedgerQueries, set_version
 from automation.store.sqlite_rows import (
     STATE_COLUMNS,
@@ -46,11 +47,11 @@ __all__ = ["SqliteStore"]
 _WAL_LIMIT_BYTES = 8 * 1024 * 1024
 
 
-class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries):
+class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueries):
     """``Store`` in a SQLite file. Open with ``SqliteStore.open(path)``; one thread only.
 
-    The snapshot and the ledger queries are in their own modules; watched posts, rule
-    versions and states, the request budget and status values are here.
+    The snapshot, ledger and hourly-history queries are in their own modules; watched
+    posts, rule versions and states, the request budget and status values are here.
     """
 
     @classmethod

@@ -61,3 +61,11 @@ class SqliteConnection:
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def _metric_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """Small integer ids for metric names, adding new names (inside the caller's
+        transaction)."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO metric_names (name) VALUES (?)", [(n,) for n in names]
+        )
+        return {name: mid for mid, name in self._rows("SELECT id, name FROM metric_names")}

@@ -58,14 +58,6 @@ class SnapshotQueries(SqliteConnection):
             conn.executemany("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", points)
         return len({p[0] for p in points})
 
-    def _metric_ids(self, names: set[str]) -> dict[str, int]:
-        """Small integer ids for metric names, adding new names (inside the caller's
-        transaction)."""
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO metric_names (name) VALUES (?)", [(n,) for n in names]
-        )
-        return {name: mid for mid, name in self._rows("SELECT id, name FROM metric_names")}
-
     @guarded
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
         rows = self._rows(

@@ -133,7 +133,18 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.webhook_secrets == ()
     assert config.actions.first_retry == 10
     assert config.actions.max_attempts == 10
+    assert config.history.keep == 90 * 86400
     assert config.database == tmp_path / "automation.db"
+
+
+def test_how_long_hourly_history_is_kept() -> None:
+    assert _load(MINIMAL + "history: {keep: 30d}\n").history.keep == 30 * 86400
+    assert _load(MINIMAL + "history:\n").history.keep == 90 * 86400
+    text = MINIMAL + "history: {keep: forever}\n"
+    assert str(_error(text)) == (
+        f"automation.yaml:{_line(text, 'keep')}: history.keep: "
+        "expected a duration such as 30s, 5m, 1h or 7d, got 'forever'"
+    )
 
 
 def test_empty_optional_sections_mean_none(tmp_path: Path) -> None:
@@ -203,6 +214,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
         "accounts",
         "webhook_secrets",
         "actions",
+        "history",
     }
 
 
@@ -336,7 +348,7 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     err = _error(text)
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
-        "accounts, actions, app, database, engagement_api, poll_interval, rules, "
+        "accounts, actions, app, database, engagement_api, history, poll_interval, rules, "
         "webhook_secrets, x_api"
     )
 

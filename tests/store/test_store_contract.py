@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -25,16 +24,6 @@ T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 def minutes(n: float) -> datetime:
     return T0 + timedelta(minutes=n)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
-    if request.param == "memory":
-        s: Store = MemoryStore()
-    else:
-        s = SqliteStore.open(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 def post(post_id: str, *, account: str | None = "brand", source: str = "timeline", **kw):

@@ -59,7 +59,7 @@ def test_migrations_apply_once(path: Path) -> None:
     try:
         MIGRATIONS.apply(db)
         names = [m.name for m in MIGRATIONS.applied(db)]
-        assert names == ["m001_initial", "m002_export_parts"]
+        assert names == ["m001_initial", "m002_export_parts", "m003_hourly_history"]
         assert MIGRATIONS.pending(db) == []
     finally:
         db.close()

@@ -1,0 +1,116 @@
+"""Hours as the hourly history counts them: whole UTC hours, numbered from the epoch.
+
+Hour ``h`` is the time from ``hour_start(h)`` to ``hour_start(h + 1)``. Two kinds of value
+are kept per hour. A *count* is the increase within the hour, as ``/28hr`` and
+``/historical`` report it. A *total* is the last reading taken in the hour, standing for
+the value the post had when the hour ended; a reading at exactly 13:00 closes the hour
+12:00-13:00 (``reading_hour``), so readings on the hour land where their counts would.
+
+Which hours are known is kept as spans: ``(lo, hi)`` means hours ``lo`` up to but not
+including ``hi``. The helpers here merge and subtract them; they are pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from automation.core.facts import HourlySeries
+
+__all__ = [
+    "HOUR",
+    "Span",
+    "add_span",
+    "complete_counts",
+    "hour_index",
+    "hour_start",
+    "reading_hour",
+    "spans_of",
+    "uncovered",
+]
+
+HOUR = timedelta(hours=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Span = tuple[int, int]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: pass UTC")
+    return moment
+
+
+def hour_index(moment: datetime) -> int:
+    """The hour that contains ``moment``."""
+    return (_aware(moment) - _EPOCH) // HOUR
+
+
+def hour_start(index: int) -> datetime:
+    return _EPOCH + index * HOUR
+
+
+def reading_hour(moment: datetime) -> int:
+    """The hour a reading at ``moment`` closes: the one ending at or after it."""
+    since = _aware(moment) - _EPOCH
+    return -(-since // HOUR) - 1
+
+
+def add_span(spans: Sequence[Span], new: Span) -> list[Span]:
+    """``spans`` (sorted, disjoint, not touching) with ``new`` merged in, still so."""
+    lo, hi = new
+    if hi <= lo:
+        return list(spans)
+    out: list[Span] = []
+    for a, b in spans:
+        if b < lo or a > hi:
+            out.append((a, b))
+        else:
+            lo, hi = min(lo, a), max(hi, b)
+    out.append((lo, hi))
+    out.sort()
+    return out
+
+
+def uncovered(lo: int, hi: int, spans: Iterable[Span]) -> list[Span]:
+    """The hours of ``[lo, hi)`` that no span covers, as sorted spans."""
+    out: list[Span] = []
+    at = lo
+    for a, b in sorted(spans):
+        if b <= at:
+            continue
+        if a >= hi:
+            break
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < hi:
+        out.append((at, hi))
+    return out
+
+
+def spans_of(hours: Iterable[int]) -> list[Span]:
+    """Runs of consecutive hours, as sorted spans."""
+    out: list[Span] = []
+    for h in sorted(set(hours)):
+        if out and out[-1][1] == h:
+            out[-1] = (out[-1][0], h + 1)
+        else:
+            out.append((h, h + 1))
+    return out
+
+
+def complete_counts(series: HourlySeries) -> tuple[Span, list[tuple[int, float]]]:
+    """The hours of a ``/28hr`` answer that are whole: those that ended by the time it was
+    read and began no earlier than 28 hours before (the first bucket may hold only part of
+    its hour). Returns their span and their (hour, count) buckets."""
+    last = hour_index(series.read_at)  # the hour still running when it was read
+    first = reading_hour(series.read_at - 28 * HOUR) + 1
+    buckets = [
+        (h, count)
+        for start, count in series.buckets
+        if first <= (h := hour_index(start)) < last and start == hour_start(h)
+    ]
+    if not buckets:
+        return (last, last), []
+    return (buckets[0][0], last), buckets

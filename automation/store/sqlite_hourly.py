@@ -1,0 +1,328 @@
+"""The hourly history in the SQLite store (migration ``m002_hourly_history``).
+
+Totals and counts are rows keyed by small integers (post, metric, hour), stored only where
+there is something to say: a total when it changed, a count when it is not zero. The spans
+of known hours (kind 0 polled, 1 counted) are few per post and metric, so they are read
+and rewritten whole per post and metric. Reads and prunes go through the primary keys,
+never a scan of the history, which over 90 days is the bulk of the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from automation.core.hours import Span, add_span, hour_index, reading_hour, spans_of, uncovered
+from automation.core.records import HourlyHistory
+from automation.store.hourly_rows import history_of, hour_range, span_times
+from automation.store.sqlite_connection import SqliteConnection, guarded
+
+__all__ = ["HourlyQueries"]
+
+_POLLED, _COUNTED = 0, 1
+_Key = tuple[int, int]  # (post, metric) ids
+
+
+class HourlyQueries(SqliteConnection):
+    def __init__(self, db: Database, path: Path) -> None:
+        super().__init__(db, path)
+        self._post_ids: dict[str, int] = {}
+        # post -> metric -> (last total stored, last hour marked polled), so that a cycle
+        # writes only what changed without reading it back first; read from the file
+        # once per post (after a restart, or when a post is new).
+        self._last_polled: dict[str, dict[str, tuple[float, int]]] = {}
+
+    @contextmanager
+    def _hourly_write(self) -> Iterator[Any]:
+        """A write transaction; on failure the remembered ids and totals are dropped, since
+        they may name rows that were rolled back."""
+        try:
+            with self._immediate() as conn:
+                yield conn
+        except BaseException:
+            self._post_ids.clear()
+            self._last_polled.clear()
+            raise
+
+    def _ids(self, post_ids: Collection[str], *, create: bool) -> dict[str, int]:
+        missing = [p for p in post_ids if p not in self._post_ids]
+        if missing:
+            if create:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO hourly_posts (post_id) VALUES (?)",
+                    [(p,) for p in missing],
+                )
+            for pid, post_id in self._rows(
+                "SELECT id, post_id FROM hourly_posts"
+                " WHERE post_id IN (SELECT value FROM json_each(?))",
+                [json.dumps(missing)],
+            ):
+                self._post_ids[post_id] = pid
+        return {p: self._post_ids[p] for p in post_ids if p in self._post_ids}
+
+    def _known_metrics(self, names: Iterable[str] | None) -> dict[str, int]:
+        known = {name: mid for mid, name in self._rows("SELECT id, name FROM metric_names")}
+        if names is None:
+            return known
+        return {n: known[n] for n in dict.fromkeys(names) if n in known}
+
+    # -- writing --------------------------------------------------------------------------
+
+    @guarded
+    def record_hourly_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
+        hour = reading_hour(at)
+        if not totals:
+            return 0
+        rows: list[tuple[int, int, int, float]] = []
+        spans: dict[_Key, Span] = {}
+        with self._hourly_write():
+            ids = self._ids(list(totals), create=True)
+            mids = self._metric_ids({m for values in totals.values() for m in values})
+            self._recall_polled([p for p in totals if p not in self._last_polled], ids, mids)
+            for post_id, values in totals.items():
+                pid, last = ids[post_id], self._last_polled.setdefault(post_id, {})
+                for metric, value in values.items():
+                    value = float(value)
+                    stored, polled = last.get(metric, (None, None))
+                    if stored != value or polled is None or polled > hour:
+                        rows.append((pid, mids[metric], hour, value))
+                    if polled != hour:
+                        spans[(pid, mids[metric])] = (hour, hour + 1)
+                    last[metric] = (value, hour)
+            self._conn.executemany(
+                "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO UPDATE SET value = excluded.value",
+                rows,
+            )
+            self._add_spans(_POLLED, spans)
+        return len(rows)
+
+    def _recall_polled(
+        self, post_ids: list[str], ids: Mapping[str, int], mids: Mapping[str, int]
+    ) -> None:
+        """Load the last stored total and polled hour of posts not remembered yet."""
+        if not post_ids:
+            return
+        names = {mid: name for name, mid in mids.items()}
+        posts = {ids[p]: p for p in post_ids}
+        for post_id in post_ids:
+            self._last_polled[post_id] = {}
+        for p, m, hour, value in self._rows(
+            "WITH k(post, metric, hour) AS (SELECT post, metric, max(hi) - 1 FROM hourly_spans"
+            " WHERE kind = 0 AND post IN (SELECT value FROM json_each(?)) GROUP BY post, metric)"
+            " SELECT post, metric, hour, (SELECT value FROM hourly_totals AS t"
+            " WHERE t.post = k.post AND t.metric = k.metric ORDER BY hour DESC LIMIT 1) FROM k",
+            [json.dumps(list(posts))],
+        ):
+            if m in names and value is not None:
+                self._last_polled[posts[p]][names[m]] = (value, hour)
+
+    @guarded
+    def record_hourly_counts(
+        self,
+        start: datetime,
+        end: datetime,
+        counts: Mapping[str, Mapping[str, Iterable[tuple[datetime, float]]]],
+    ) -> None:
+        lo, hi = hour_range(start, end)
+        if hi <= lo or not counts:
+            return
+        with self._hourly_write():
+            ids = self._ids(list(counts), create=True)
+            mids = self._metric_ids({m for per in counts.values() for m in per})
+            keys = [(ids[p], mids[m]) for p, per in counts.items() for m in per]
+            self._conn.executemany(
+                "DELETE FROM hourly_counts"
+                " WHERE post = ? AND metric = ? AND hour >= ? AND hour < ?",
+                [(p, m, lo, hi) for p, m in keys],
+            )
+            rows = [
+                (ids[post_id], mids[metric], h, float(count))
+                for post_id, per in counts.items()
+                for metric, pairs in per.items()
+                for moment, count in pairs
+                if count and lo <= (h := hour_index(moment)) < hi
+            ]
+            self._conn.executemany("INSERT OR REPLACE INTO hourly_counts VALUES (?, ?, ?, ?)", rows)
+            self._add_spans(_COUNTED, dict.fromkeys(keys, (lo, hi)))
+
+    def _add_spans(self, kind: int, new: Mapping[_Key, Span]) -> None:
+        """Merge one span per (post, metric) into the known ones (inside a transaction)."""
+        if not new:
+            return
+        posts = sorted({p for p, _ in new})
+        existing: dict[_Key, list[Span]] = {}
+        for p, m, lo, hi in self._rows(
+            "SELECT post, metric, lo, hi FROM hourly_spans WHERE kind = ?"
+            " AND post IN (SELECT value FROM json_each(?)) ORDER BY post, metric, lo",
+            [kind, json.dumps(posts)],
+        ):
+            existing.setdefault((p, m), []).append((lo, hi))
+        changed: list[tuple[int, int, int]] = []
+        rows: list[tuple[int, int, int, int, int]] = []
+        for (p, m), span in new.items():
+            old = existing.get((p, m), [])
+            merged = add_span(old, span)
+            if merged != old:
+                changed.append((p, m, kind))
+                rows.extend((p, m, kind, a, b) for a, b in merged)
+        self._conn.executemany(
+            "DELETE FROM hourly_spans WHERE post = ? AND metric = ? AND kind = ?", changed
+        )
+        self._conn.executemany("INSERT INTO hourly_spans VALUES (?, ?, ?, ?, ?)", rows)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _spans(
+        self, kind: int | None, pids: Iterable[int], lo: int, hi: int
+    ) -> dict[tuple[int, int, int], list[Span]]:
+        """Known spans that meet ``[lo, hi)``, clipped to it, by (post, metric, kind)."""
+        out: dict[tuple[int, int, int], list[Span]] = {}
+        for p, m, k, a, b in self._rows(
+            "SELECT post, metric, kind, lo, hi FROM hourly_spans"
+            " WHERE post IN (SELECT value FROM json_each(?)) AND hi > ? AND lo < ?"
+            " ORDER BY post, metric, kind, lo",
+            [json.dumps(list(pids)), lo, hi],
+        ):
+            if kind is None or k == kind:
+                out.setdefault((p, m, k), []).append((max(a, lo), min(b, hi)))
+        return out
+
+    @guarded
+    def hourly(
+        self,
+        post_ids: Iterable[str],
+        metrics: Iterable[str] | None,
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, dict[str, HourlyHistory]]:
+        lo, hi = hour_range(start, end)
+        ids = self._ids(list(dict.fromkeys(post_ids)), create=False)
+        mids = self._known_metrics(metrics)
+        names = {mid: name for name, mid in mids.items()}
+        posts = {pid: post_id for post_id, pid in ids.items()}
+        spans = self._spans(None, posts, lo, hi)
+        keys = sorted({(p, m) for p, m, _ in spans if m in names})
+        totals = self._key_rows("hourly_totals", keys, lo, hi, baseline=True)
+        counts = self._key_rows("hourly_counts", keys, lo, hi, baseline=False)
+        out: dict[str, dict[str, HourlyHistory]] = {}
+        for p, m in keys:
+            found = history_of(
+                totals.get((p, m), []),
+                spans.get((p, m, _POLLED), []),
+                counts.get((p, m), []),
+                spans.get((p, m, _COUNTED), []),
+            )
+            if found is not None:
+                out.setdefault(posts[p], {})[names[m]] = found
+        return out
+
+    def _key_rows(
+        self, table: str, keys: list[_Key], lo: int, hi: int, *, baseline: bool
+    ) -> dict[_Key, list[tuple[int, float]]]:
+        """Rows of each key in ``[lo, hi)``, after the last one before ``lo`` if asked."""
+        out: dict[_Key, list[tuple[int, float]]] = {}
+        if not keys:
+            return out
+        first = (
+            f"coalesce((SELECT max(hour) FROM {table} AS b WHERE b.post = k.post"
+            " AND b.metric = k.metric AND b.hour < :lo), :lo)"
+            if baseline
+            else ":lo"
+        )
+        for p, m, h, v in self._conn.execute(
+            "WITH k(post, metric) AS (SELECT json_extract(value, '$[0]'),"
+            " json_extract(value, '$[1]') FROM json_each(:keys))"
+            f" SELECT t.post, t.metric, t.hour, t.value FROM k JOIN {table} AS t"
+            f" ON t.post = k.post AND t.metric = k.metric AND t.hour >= {first}"
+            " AND t.hour < :hi ORDER BY t.post, t.metric, t.hour",
+            {"keys": json.dumps(keys), "lo": lo, "hi": hi},
+        ):
+            out.setdefault((p, m), []).append((h, v))
+        return out
+
+    @guarded
+    def missing_hours(
+        self, post_ids: Iterable[str], metrics: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, tuple[tuple[datetime, datetime], ...]]:
+        lo, hi = hour_range(start, end)
+        wanted = list(dict.fromkeys(post_ids))
+        names = list(dict.fromkeys(metrics))
+        if hi <= lo or not names:
+            return {}
+        ids = self._ids(wanted, create=False)
+        mids = self._known_metrics(names)
+        spans = self._spans(_COUNTED, ids.values(), lo, hi)
+        out: dict[str, tuple[tuple[datetime, datetime], ...]] = {}
+        for post_id in wanted:
+            pid = ids.get(post_id)
+            gaps: list[int] = []
+            for name in names:
+                mid = mids.get(name)
+                known = spans.get((pid, mid, _COUNTED), []) if pid and mid else []
+                gaps.extend(h for a, b in uncovered(lo, hi, known) for h in range(a, b))
+            if gaps:
+                out[post_id] = span_times(spans_of(gaps))
+        return out
+
+    @guarded
+    def count_sums(
+        self, post_ids: Iterable[str], metrics: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, dict[str, float]]:
+        lo, hi = hour_range(start, end)
+        ids = self._ids(list(dict.fromkeys(post_ids)), create=False)
+        mids = self._known_metrics(metrics)
+        posts = {pid: post_id for post_id, pid in ids.items()}
+        names = {mid: name for name, mid in mids.items()}
+        out: dict[str, dict[str, float]] = {}
+        for p, m, _ in self._spans(_COUNTED, posts, lo, hi):
+            if m in names:
+                out.setdefault(posts[p], {})[names[m]] = 0.0
+        for p, m, total in self._rows(
+            "SELECT post, metric, sum(value) FROM hourly_counts"
+            " WHERE post IN (SELECT value FROM json_each(?))"
+            " AND metric IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ?"
+            " GROUP BY post, metric",
+            [json.dumps(list(posts)), json.dumps(list(names)), lo, hi],
+        ):
+            out.setdefault(posts[p], {})[names[m]] = float(total)
+        return out
+
+    # -- pruning --------------------------------------------------------------------------
+
+    @guarded
+    def prune_hourly(self, before: datetime) -> int:
+        cut = hour_index(before)
+        with self._hourly_write() as conn:
+            old = self._rows(
+                "SELECT post, metric, kind, max(hi) > ? FROM hourly_spans"
+                " GROUP BY post, metric, kind HAVING min(lo) < ?",
+                [cut, cut],
+            )
+            keep_last = (
+                "coalesce((SELECT max(hour) FROM hourly_totals"
+                " WHERE post = :p AND metric = :m AND hour < :cut), :cut)"
+            )
+            deleted = conn.executemany(
+                "DELETE FROM hourly_totals WHERE post = :p AND metric = :m AND hour <"
+                f" CASE WHEN :after THEN {keep_last} ELSE :cut END",
+                [
+                    {"p": p, "m": m, "cut": cut, "after": after}
+                    for p, m, kind, after in old
+                    if kind == _POLLED
+                ],
+            ).rowcount
+            deleted += conn.executemany(
+                "DELETE FROM hourly_counts WHERE post = ? AND metric = ? AND hour < ?",
+                [(p, m, cut) for p, m, kind, _ in old if kind == _COUNTED],
+            ).rowcount
+            conn.execute("DELETE FROM hourly_spans WHERE hi <= ?", (cut,))
+            conn.execute("UPDATE hourly_spans SET lo = ? WHERE lo < ?", (cut, cut))
+        self._last_polled.clear()
+        return max(deleted, 0)

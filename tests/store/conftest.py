@@ -1,0 +1,20 @@
+"""The store under test: every contract test runs once per implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from automation.store import MemoryStore, SqliteStore, Store
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "memory":
+        s: Store = MemoryStore()
+    else:
+        s = SqliteStore.open(tmp_path / "state.db")
+    yield s
+    s.close()

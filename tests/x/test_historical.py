@@ -1,0 +1,245 @@
+"""Filling the hourly history from /historical: the fewest requests, only missing hours,
+each hour stored once, within the shared budget."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import respx
+
+from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.secret import Secret
+from automation.core.errors import UsageError
+from automation.store import MemoryStore
+from automation.x.engagement_client import EngagementClient
+from automation.x.engagement_plan import HOURLY_GROUPING
+from automation.x.historical import fetch_history, plan_history, plan_missing
+from automation.x.http import HttpClient
+from automation.x.rate_budget import MemoryLedger, RateBudget
+
+BASE = "https://data-api.x.com"
+URL = f"{BASE}/insights/engagement/historical"
+NOW = datetime(2026, 11, 26, 12, 40, tzinfo=UTC)
+START = datetime(2026, 10, 15, 12, tzinfo=UTC)  # six weeks before 12:00 today
+END = datetime(2026, 11, 26, 12, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+GONE = "1860000000000009999"
+_S = Secret("s3cr3t-value", "${X}")
+APP = AppCredentials(_S, _S, _S)
+ACCOUNTS = {n: Account(n, str(i), _S, _S) for i, n in enumerate(("brand", "support"), 1)}
+
+
+def ids(n: int, first: int = 0) -> list[str]:
+    return [str(1_860_000_000_000_000_000 + i) for i in range(first, first + n)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = NOW.timestamp()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class KeepingLedger(MemoryLedger):
+    """The budget's ledger, remembering every send for the test to read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[float] = []
+
+    def record(self, api: str, at: float) -> None:
+        super().record(api, at)
+        self.sent.append(at)
+
+
+def client(clock: Clock, ledger: MemoryLedger | None = None, limit: int = 60) -> EngagementClient:
+    return EngagementClient(
+        HttpClient(),
+        settings=ApiSettings(base_url=BASE, requests_per_minute=limit),
+        app=APP,
+        accounts=ACCOUNTS,
+        budget=RateBudget(limit, clock=clock, ledger=ledger),
+        sleep=clock.sleep,
+        max_attempts=1,
+        rng=random.Random(1),
+    )
+
+
+def answer(request: httpx.Request) -> httpx.Response:
+    """One engagement an hour per post and metric, the ``end`` hour included (as an
+    inclusive reading of ``end`` would answer); ``GONE`` is unavailable."""
+    body = json.loads(request.content)
+    lo, hi = (datetime.fromisoformat(body[k]) for k in ("start", "end"))
+    hours = [lo + h * HOUR for h in range((hi - lo) // HOUR + 1)]
+    data: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+    gone = [i for i in body["tweet_ids"] if i == GONE]
+    for post_id in body["tweet_ids"]:
+        if post_id in gone:
+            continue
+        for metric in body["engagement_types"]:
+            days = data.setdefault(post_id, {}).setdefault(metric, {})
+            for h in hours:
+                days.setdefault(h.strftime("%Y-%m-%d"), {})[h.strftime("%H")] = "1"
+    out: dict[str, object] = {"start": body["start"], "end": body["end"], HOURLY_GROUPING: data}
+    if gone:
+        out |= {
+            "unavailable_tweet_ids": gone,
+            "errors": [f"{len(gone)} Tweet ID(s) are unavailable"],
+        }
+    return httpx.Response(200, json=out)
+
+
+@pytest.fixture
+def api() -> Iterator[respx.Route]:
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock.post(URL).mock(side_effect=answer)
+
+
+def windows(route: respx.Route) -> list[tuple[str, str, int]]:
+    bodies = [json.loads(c.request.content) for c in route.calls]
+    return [(b["start"], b["end"], len(b["tweet_ids"])) for b in bodies]
+
+
+def test_six_weeks_make_two_ranges_per_25_posts_and_count_no_hour_twice(api) -> None:
+    store, clock = MemoryStore(), Clock()
+    owners = dict.fromkeys(ids(60), "brand")
+    plan = plan_history(store, owners, ["impressions", "quote_tweets"], START, END, now=NOW)
+    assert [(r.start, r.end, len(r.tweet_ids)) for r in plan.requests] == [
+        (START, START + timedelta(weeks=4), 25),
+        (START, START + timedelta(weeks=4), 25),
+        (START, START + timedelta(weeks=4), 10),
+        (START + timedelta(weeks=4), END, 25),
+        (START + timedelta(weeks=4), END, 25),
+        (START + timedelta(weeks=4), END, 10),
+    ]
+    assert all(r.engagement_types == ("impressions",) for r in plan.requests)
+    assert plan.minutes(60) == 1 and "6 /historical requests for 60 owned posts" in plan.describe(
+        60
+    )
+    done = fetch_history(plan, client(clock), store)
+    assert done.requests_sent == 6 and done.stored == 6 and not done.failures
+    hours = (END - START) // HOUR
+    sums = store.count_sums(list(owners), ["impressions"], START, END)
+    assert sums == {p: {"impressions": float(hours)} for p in owners}
+    # the API's extra end hour was not kept either
+    assert store.count_sums(list(owners), ["impressions"], END, END + HOUR) == {}
+
+
+def test_a_second_plan_of_the_same_period_sends_nothing(api) -> None:
+    store, clock = MemoryStore(), Clock()
+    owners = dict.fromkeys(ids(30), "brand")
+    fetch_history(
+        plan_history(store, owners, ["favorites"], START, END, now=NOW), client(clock), store
+    )
+    sent = api.call_count
+    again = plan_history(store, owners, ["favorites"], START, END, now=NOW)
+    assert again.requests == () and again.missing == {}
+    assert fetch_history(again, client(clock), store).requests_sent == 0
+    assert api.call_count == sent
+    assert "no /historical request" in again.describe(60)
+
+
+def test_only_the_hours_not_stored_are_asked_for(api) -> None:
+    store, clock = MemoryStore(), Clock()
+    owners = dict.fromkeys(ids(3), "brand")
+    week = START + timedelta(weeks=1)
+    fetch_history(
+        plan_history(store, owners, ["favorites"], START, week, now=NOW), client(clock), store
+    )
+    # the engine's /28hr already brought the last day of one post
+    store.record_hourly_counts(END - timedelta(days=1), END, {ids(1)[0]: {"favorites": []}})
+    before = len(windows(api))
+    plan = plan_history(store, owners, ["favorites"], START, END, now=NOW)
+    fetch_history(plan, client(clock), store)
+    assert windows(api)[before:] == [
+        ("2026-10-22T12:00:00Z", "2026-11-19T12:00:00Z", 3),
+        ("2026-11-19T12:00:00Z", "2026-11-26T12:00:00Z", 3),
+    ]
+    assert plan.missing[ids(1)[0]] == ((week, END - timedelta(days=1)),)
+
+
+def test_each_account_asks_for_its_own_posts_and_the_rest_are_not_asked(api) -> None:
+    store = MemoryStore()
+    owners = {**dict.fromkeys(ids(2), "brand"), **dict.fromkeys(ids(2, 10), "support")}
+    requests = plan_missing(
+        {p: ((START, END),) for p in [*owners, "public"]}, owners, ["favorites"], now=NOW
+    )
+    assert [(r.account, r.tweet_ids) for r in requests] == [
+        ("brand", tuple(ids(2))),
+        ("brand", tuple(ids(2))),
+        ("support", tuple(ids(2, 10))),
+        ("support", tuple(ids(2, 10))),
+    ]
+    assert store.missing_hours(["x"], ["favorites"], START, END)  # nothing fetched by planning
+
+
+def test_hours_the_api_cannot_serve_are_left_out() -> None:
+    early = datetime(2014, 8, 30, tzinfo=UTC)
+    requests = plan_missing(
+        {"1": ((early, datetime(2014, 9, 2, tzinfo=UTC)),), "2": ((NOW - HOUR, NOW + HOUR),)},
+        {"1": "brand", "2": "brand"},
+        ["favorites"],
+        now=NOW,
+    )
+    assert [(r.start, r.end) for r in requests] == [
+        (datetime(2014, 9, 1, tzinfo=UTC), datetime(2014, 9, 2, tzinfo=UTC)),
+        (NOW.replace(minute=0) - HOUR, NOW.replace(minute=0)),
+    ]
+
+
+def test_gone_posts_and_failed_requests_stay_missing(api) -> None:
+    store, clock = MemoryStore(), Clock()
+    owners = dict.fromkeys([*ids(2), GONE], "brand")
+    fetch_history(
+        plan_history(store, owners, ["favorites"], START, END, now=NOW), client(clock), store
+    )
+    assert set(store.missing_hours(list(owners), ["favorites"], START, END)) == {GONE}
+    api.side_effect = lambda request: httpx.Response(503, json={"errors": ["busy"]})
+    later = dict.fromkeys(ids(2, 20), "brand")
+    done = fetch_history(
+        plan_history(store, later, ["favorites"], START, END, now=NOW), client(clock), store
+    )
+    assert len(done.failures) == 2 and done.stored == 0
+    assert set(store.missing_hours(list(later), ["favorites"], START, END)) == set(later)
+
+
+def test_requests_wait_for_the_shared_budget_and_report_progress(api) -> None:
+    store, clock = MemoryStore(), Clock()
+    ledger = KeepingLedger()
+    ledger.record("engagement", clock())  # a running engine's request, just now
+    owners = dict.fromkeys(ids(75), "brand")
+    plan = plan_history(store, owners, ["favorites"], START, END, now=NOW)
+    seen: list[tuple[int, int]] = []
+    started = clock()
+    fetch_history(
+        plan, client(clock, ledger, limit=2), store, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(i, 6) for i in range(1, 7)]
+    sent = ledger.sent
+    assert len(sent) == 7 and sent[0] == started
+    assert all(sent[i + 2] - sent[i] >= 60 for i in range(len(sent) - 2))
+
+
+def test_a_stopped_fetch_keeps_what_it_stored_and_resumes(api) -> None:
+    store, clock = MemoryStore(), Clock()
+    owners = dict.fromkeys(ids(50), "brand")
+    plan = plan_history(store, owners, ["favorites"], START, END, now=NOW)
+    asked = iter([False, False, True])
+    done = fetch_history(plan, client(clock), store, should_stop=lambda: next(asked))
+    assert done.stopped and done.stored == 2
+    rest = plan_history(store, owners, ["favorites"], START, END, now=NOW)
+    assert len(rest.requests) == len(plan.requests) - 2
+
+
+def test_a_plan_needs_a_metric_historical_serves() -> None:
+    with pytest.raises(UsageError, match="no metric /historical can read among: quote_tweets"):
+        plan_history(MemoryStore(), {"1": "brand"}, ["quote_tweets"], START, END, now=NOW)
