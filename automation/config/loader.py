@@ -25,6 +25,7 @@ from automation.config.secret import Secret
 from automation.core.durations import parse_duration
 from automation.core.errors import ConfigError, RuleError
 from automation.rulefiles.action_parser import Names
+from automation.rulefiles.schema import failed_value, keyword_value
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
 
 __all__ = [
@@ -143,7 +144,8 @@ def _is_http_url(value: object) -> bool:
 def config_schema() -> dict[str, Any]:
     """The config file's JSON Schema (Draft 2020-12)."""
     text = resources.files("automation.config").joinpath("config_schema.json").read_text("utf-8")
-    return json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 _VALIDATOR = Draft202012Validator(config_schema(), format_checker=_FORMATS)
@@ -340,17 +342,17 @@ class _Loader:
         schema = error.schema if isinstance(error.schema, dict) else {}
         if error.validator == "additionalProperties":
             known = sorted(schema.get("properties", {}))
-            for extra in sorted(set(error.instance) - set(known)):
+            for extra in sorted(set(failed_value(error)) - set(known)):
                 self._issue((*parts, extra), _unknown_key(str(extra), known), key=True)
         elif error.validator == "required":
             line, _ = self.doc.position(list(parts), key=bool(parts))
-            for missing in error.validator_value:
-                if missing not in error.instance:
+            for missing in keyword_value(error):
+                if missing not in failed_value(error):
                     self.issues.append(
                         _Issue(line, _dotted((*parts, missing)), "missing; it is required")
                     )
         elif "propertyNames" in error.relative_schema_path:
-            name = error.instance
+            name = failed_value(error)
             self._issue(
                 (*parts, name),
                 f"{name!r} is not a valid name: expected {schema.get('x-expected', 'a name')}",

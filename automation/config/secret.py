@@ -12,6 +12,8 @@ only for the code that actually needs its value.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from automation.core.errors import ConfigError
 
 __all__ = ["Secret"]
@@ -64,5 +66,5 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret cannot be pickled")

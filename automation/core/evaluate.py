@@ -145,8 +145,8 @@ class CompiledRule:
             reason=reason,
         )
 
-    def _metrics(self, facts: PostFacts, now: datetime) -> MappingProxyType:
-        values = {}
+    def _metrics(self, facts: PostFacts, now: datetime) -> MappingProxyType[str, float]:
+        values: dict[str, float] = {}
         for name, getter in self._metric_getters:
             value = getter(facts, now, None)
             if value is not None:
@@ -285,7 +285,7 @@ def _idle(facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: 
 def _once_path(compiled: CompiledRule, test: Test) -> Evaluate:
     """Done posts and false conditions leave at once; with no ``for`` nothing else changes."""
     fingerprint, max_age, decide = compiled.fingerprint, compiled._max_age, compiled._decide
-    memo: tuple = (None, None)
+    memo: tuple[datetime | None, datetime] = (None, datetime.min)
 
     def evaluate(
         facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool
@@ -317,7 +317,7 @@ def _every_path(compiled: CompiledRule, test: Test) -> Evaluate:
     assert isinstance(every, Every)
     n, metric, timed = every.n, every.metric, compiled.rule.for_ > 0
     getter = compiled._every_getter if metric in DERIVED else None
-    memo: tuple = (None, None)
+    memo: tuple[datetime | None, datetime] = (None, datetime.min)
 
     def evaluate(
         facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool
@@ -354,7 +354,7 @@ def _rearm_path(compiled: CompiledRule, test: Test) -> Evaluate:
     """Leaves early while the truth stays what it was and no ``for`` period changes."""
     fingerprint, max_age, decide = compiled.fingerprint, compiled._max_age, compiled._decide
     timed = compiled.rule.for_ > 0
-    memo: tuple = (None, None)
+    memo: tuple[datetime | None, datetime] = (None, datetime.min)
 
     def evaluate(
         facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: bool

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from automation.core.facts import Decision, Outcome, PostFacts
 from automation.core.payloads import FiringContext, render_action
-from automation.core.records import ActionRecord, FiringRecord
+from automation.core.records import ActionRecord, FiringKind, FiringRecord
 from automation.core.rules import Rule
 
 __all__ = ["firing_record"]
@@ -18,7 +18,7 @@ def firing_record(
     """The ledger entry for a FIRE or SEED decision; a firing carries its rendered actions,
     a seed none (it only marks the post as already past the rule). ``firing_id`` comes from
     the caller's source of unique ids: the core makes none itself."""
-    kind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
+    kind: FiringKind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
     actions: tuple[ActionRecord, ...] = ()
     if kind == "fired":
         ctx = FiringContext(

@@ -66,7 +66,9 @@ def step(
     raise TypeError(f"unknown firing policy {policy!r}")
 
 
-def _hold(for_: int, state: RuleState, truth: bool | None, now: datetime) -> tuple:
+def _hold(
+    for_: int, state: RuleState, truth: bool | None, now: datetime
+) -> tuple[datetime | None, bool]:
     """(holding_since, holds): a ``for`` period starts at the first true poll and any
     false or unknown poll restarts it."""
     if for_ <= 0:

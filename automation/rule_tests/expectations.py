@@ -12,12 +12,12 @@ from typing import Any
 
 from automation.core.durations import format_duration, parse_duration
 from automation.core.rules import Rule
-from automation.rule_tests.model import Expectation, ExpectedAction
+from automation.rule_tests.model import Expectation, ExpectationKind, ExpectedAction
 from automation.rule_tests.scope import PathList, TestScope, offset_text, suggest
 
 __all__ = ["read_expectations"]
 
-_KINDS = ("fired", "seeded", "not_fired")
+_KINDS: tuple[ExpectationKind, ...] = ("fired", "seeded", "not_fired")
 
 
 def read_expectations(

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from automation.rule_tests.scope import PathList
 from automation.rulefiles.problems import Reporter
-from automation.rulefiles.schema import describe_value
+from automation.rulefiles.schema import describe_value, keyword_value
 
 __all__ = ["schema", "validate"]
 
@@ -41,7 +41,8 @@ def _schema() -> dict[str, Any]:
         .joinpath("rule_test_schema.json")
         .read_text("utf-8")
     )
-    return json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def schema() -> dict[str, Any]:
@@ -76,7 +77,7 @@ def _explain(error: ValidationError, sub: dict[str, Any], path: PathList, rep: R
                 hint = f" (known: {', '.join(known)})"
             rep.error([*path, key], f"unknown key '{key}' in {title}{hint}", key=True)
     elif error.validator == "required" and isinstance(value, dict):
-        for key in (k for k in error.validator_value if k not in value):
+        for key in (k for k in keyword_value(error) if k not in value):
             hint = _REQUIRED_HINTS.get(key, "")
             rep.error(path, f"missing '{key}' in {title}{hint}", slot=f"missing {key}")
     elif sub.get("x-kind") == "post_id" and isinstance(value, int) and not isinstance(value, bool):

@@ -82,7 +82,7 @@ def poll_count(
 ) -> int:
     """How many polls the test runs: as given, or as many as the longest series."""
     longest = max((len(v) for post in series for v in post.values()), default=0)
-    polls = raw_test.get("polls", longest)
+    polls: int = raw_test.get("polls", longest)
     if "polls" in raw_test and longest > polls:
         scope.rep.error(
             scope.at("polls"),

@@ -185,7 +185,7 @@ def _firings(store: MemoryStore, test: RuleTest) -> tuple[ActualFiring, ...]:
 
 
 def _payload(text: str) -> dict[str, Any]:
-    payload = json.loads(text)
+    payload: dict[str, Any] = json.loads(text)
     if payload.get("kind") == "webhook" and isinstance(payload.get("body"), str):
         with contextlib.suppress(ValueError):
             payload["body"] = json.loads(payload["body"])

@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError
 from automation.core.metric_names import suggest
 from automation.rulefiles.problems import Reporter
 
-__all__ = ["describe_value", "schema", "schema_text", "validate"]
+__all__ = ["describe_value", "failed_value", "keyword_value", "schema", "schema_text", "validate"]
 
 _TYPE_WORDS = {
     "object": "a mapping (key: value lines)",
@@ -51,7 +51,19 @@ _REQUIRED_HINTS = {
 @cache
 def _loaded() -> dict[str, Any]:
     text = resources.files("automation.rulefiles").joinpath("rule_schema.json").read_text("utf-8")
-    return json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def keyword_value(error: ValidationError) -> Any:
+    """The schema's value for the keyword that failed (JSON). jsonschema sets it on every
+    error it reports; its type leaves room for errors built by hand without one."""
+    return error.validator_value
+
+
+def failed_value(error: ValidationError) -> Any:
+    """The value that failed validation (JSON); set on every error jsonschema reports."""
+    return error.instance
 
 
 def schema() -> dict[str, Any]:
@@ -136,7 +148,7 @@ def _required(error: ValidationError, sub: dict[str, Any], path: list[Any], rep:
     title = _title(sub)
     known = sub.get("properties", {})
     written = [str(k) for k in error.instance if k not in known]
-    for key in error.validator_value:
+    for key in keyword_value(error):
         if key not in error.instance and not difflib.get_close_matches(key, written, 1, 0.6):
             # a misspelt key is reported as unknown, with "did you mean" this one
             hint = _REQUIRED_HINTS.get(key, "")
@@ -184,7 +196,7 @@ def _enum(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: Rep
             return
         rep.error(path, f"unknown metric '{value}'{hint}")
         return
-    options = ", ".join(str(v) for v in error.validator_value)
+    options = ", ".join(str(v) for v in keyword_value(error))
     rep.error(path, f"expected one of {options} for '{_name(path)}', got {describe_value(value)}")
 
 
@@ -228,8 +240,9 @@ def _sizes(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: Re
 
 
 def _dependent(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: Reporter) -> None:
-    for key, needs in error.validator_value.items():
-        if key in error.instance and not all(n in error.instance for n in needs):
+    instance = failed_value(error)
+    for key, needs in keyword_value(error).items():
+        if key in instance and not all(n in instance for n in needs):
             rep.error(
                 [*path, key],
                 f"'{key}' names the owned account that wrote '{needs[0]}': "
@@ -243,7 +256,7 @@ def _choice(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: R
     branches: dict[int, list[ValidationError]] = defaultdict(list)
     for sub_error in error.context or ():
         branches[int(sub_error.relative_schema_path[0])].append(sub_error)
-    options = error.validator_value
+    options = keyword_value(error)
     keys = [b["required"][0] for b in options if set(b) == {"required"}]
     if len(keys) == len(options):
         _choice_of_keys(error, sub, path, rep, keys)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 import yaml.parser
@@ -21,7 +21,7 @@ import yaml.reader
 import yaml.scanner
 from yaml.composer import Composer, ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import ParserError
 from yaml.resolver import Resolver
@@ -68,19 +68,29 @@ class _Composer(Composer):
         self._depth = 0
         self._aliases = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    if TYPE_CHECKING:  # the parser this is mixed with supplies the events
+
+        def peek_event(self) -> Event: ...
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 raise _LimitExceeded(
-                    None, None, f"too many aliases (at most {MAX_ALIASES})", event.start_mark
+                    None,
+                    None,
+                    f"too many aliases (at most {MAX_ALIASES})",
+                    event.start_mark,  # type: ignore[arg-type]  # a libyaml Mark, which the stubs leave out
                 )
             return super().compose_node(parent, index)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise _LimitExceeded(
-                None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+                None,
+                None,
+                f"nested more than {MAX_DEPTH} levels deep",
+                event.start_mark,  # type: ignore[arg-type]  # a libyaml Mark, which the stubs leave out
             )
         try:
             return super().compose_node(parent, index)
@@ -112,7 +122,7 @@ class _StrictConstructor(SafeConstructor):
                 node.start_mark,
             ) from None
 
-    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, MappingNode):
             seen: dict[str, Node] = {}
             for key_node, _ in node.value:
@@ -163,9 +173,11 @@ _Resolver.yaml_implicit_resolvers = {
 }
 
 if yaml.__with_libyaml__:
-    from yaml.cyaml import CParser
+    from yaml._yaml import CParser
 
-    class _Loader(_Composer, CParser, _StrictConstructor, _Resolver):  # type: ignore[misc]
+    class _Loader(_Composer, CParser, _StrictConstructor, _Resolver):
+        name: str  # set by parse_document; only the pure-Python Reader below puts it in marks
+
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             _Composer.__init__(self)
@@ -174,7 +186,7 @@ if yaml.__with_libyaml__:
 
 else:  # pragma: no cover - libyaml is present wherever PyYAML ships wheels
 
-    class _Loader(  # type: ignore[no-redef]
+    class _Loader(  # type: ignore[no-redef]  # the same loader, parsing in Python
         yaml.reader.Reader,
         yaml.scanner.Scanner,
         yaml.parser.Parser,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from automation.core.errors import UsageError
 from automation.sandbox import credentials
@@ -65,7 +67,11 @@ def serve(
     return 0
 
 
-def _install_signals(done: threading.Event) -> dict[int, object]:
+# what signal.signal takes and returns: a function, SIG_DFL, SIG_IGN, or None if unknown
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
+def _install_signals(done: threading.Event) -> dict[int, _Handler]:
     if threading.current_thread() is not threading.main_thread():
         return {}
 
@@ -75,6 +81,6 @@ def _install_signals(done: threading.Event) -> dict[int, object]:
     return {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
-def _restore_signals(previous: dict[int, object]) -> None:
+def _restore_signals(previous: dict[int, _Handler]) -> None:
     for sig, handler in previous.items():
-        signal.signal(sig, handler)  # type: ignore[arg-type]
+        signal.signal(sig, handler)

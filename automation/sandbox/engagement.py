@@ -10,6 +10,7 @@ present as "0".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -158,7 +159,7 @@ def _levels(grouping: Grouping, options: Options) -> tuple[str, ...]:
     return levels
 
 
-def _nest(grouping: Grouping, cube: list[Cell], query: Query, options: Options) -> dict:
+def _nest(grouping: Grouping, cube: list[Cell], query: Query, options: Options) -> dict[str, Any]:
     levels = _levels(grouping, options)
     days: list[str] = []
     hours: list[str] = []
@@ -167,8 +168,8 @@ def _nest(grouping: Grouping, cube: list[Cell], query: Query, options: Options) 
         stamps = [query.start + timedelta(hours=h) for h in range(n)]
         days = [s.strftime("%Y-%m-%d") for s in stamps]
         hours = [s.strftime("%H") for s in stamps]
-    root: dict = {}
-    pick = {
+    root: dict[str, Any] = {}
+    pick: dict[str, Callable[[Cell], str]] = {
         "tweet.id": lambda c: c[0],
         "engagement.type": lambda c: c[1],
         "engagement.day": lambda c: days[c[2]],
@@ -189,7 +190,7 @@ def _nest(grouping: Grouping, cube: list[Cell], query: Query, options: Options) 
     return root
 
 
-def _per_post(cube: list[Cell], options: Options) -> dict:
+def _per_post(cube: list[Cell], options: Options) -> dict[str, Any]:
     """The common per-post, per-metric shape, built in one pass (no sums needed)."""
     out: dict[str, dict[str, Any]] = {}
     show = (lambda v: v) if options.numeric_counts else str
@@ -201,7 +202,7 @@ def _per_post(cube: list[Cell], options: Options) -> dict:
     return out
 
 
-def _finish(node: dict, options: Options) -> dict:
+def _finish(node: dict[str, Any], options: Options) -> dict[str, Any]:
     """Counts become strings, as every documented response shows them."""
     if options.numeric_counts:
         return node

@@ -8,10 +8,12 @@ is on (HTTP/1.1) so a pooled client reuses its connections, as it would with X.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from automation.sandbox.app import Encoded, SandboxApp
 from automation.sandbox.clock import SimClock
@@ -32,6 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "sandbox"
     sys_version = ""
     app: SandboxApp  # set on the subclass made per server
+    server: ThreadingHTTPServer  # what http.server runs it under, not any socketserver
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -63,11 +66,13 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
         """A client that hung up (e.g. after its timeout) is normal, not worth a traceback."""
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
+        super().handle_error(request, client_address)
 
 
 class Sandbox:

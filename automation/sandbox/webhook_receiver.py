@@ -64,8 +64,10 @@ class Receiver:
 
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
         signature = headers.get("x-automation-signature", "")
-        ok = bool(self._secret and signature) and verify(
-            self._secret, signature, body, self._clock()
+        ok = (
+            self._secret is not None
+            and bool(signature)
+            and verify(self._secret, signature, body, self._clock())
         )
         with self._lock:
             status = 200

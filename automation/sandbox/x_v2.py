@@ -224,7 +224,9 @@ def _create(payload: dict[str, Any], caller: Caller, world: World) -> Reply:
         return problem(
             403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
         )
-    post = world.create_post(caller.user_id, text, reply_to=reply and target, quote_of=quote)
+    post = world.create_post(
+        caller.user_id, text, reply_to=target if reply else None, quote_of=quote
+    )
     return Reply(
         201, {"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}}
     )

@@ -140,6 +140,12 @@ class RedactingFilter(logging.Filter):
         return self._redact(str(value))
 
 
+class _OwnHandler(logging.StreamHandler[TextIO]):
+    """The handler ``setup_logging`` installs, marked so that the next call replaces it."""
+
+    _automation = True
+
+
 def setup_logging(
     fmt: LogFormat = "text",
     *,
@@ -157,8 +163,7 @@ def setup_logging(
     for old in [h for h in root.handlers if getattr(h, "_automation", False)]:
         root.removeHandler(old)
         old.close()
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler._automation = True  # type: ignore[attr-defined]
+    handler = _OwnHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     if redact is not None:
         handler.addFilter(RedactingFilter(redact))

@@ -13,7 +13,15 @@ from typing import TextIO
 
 from automation.config.loader import Config, config_path, load_config
 from automation.core.errors import AutomationError
-from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, Event, FiredEvent, to_json
+from automation.engine.events import (
+    ActionEvent,
+    CycleEvent,
+    ErrorEvent,
+    Event,
+    FiredEvent,
+    Sink,
+    to_json,
+)
 from automation.service.loop import Controls, run_loop
 from automation.service.runtime import Runtime, build_engine, open_runtime
 
@@ -22,7 +30,7 @@ __all__ = ["describe", "json_sink", "log_sink", "run"]
 log = logging.getLogger("automation")
 
 
-def json_sink(out: TextIO | None = None):
+def json_sink(out: TextIO | None = None) -> Sink:
     # stdout is looked up now, not when this module was imported: it may have been replaced.
     out = out if out is not None else sys.stdout
 
@@ -101,7 +109,7 @@ def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
         log.info("engine stopped")
 
 
-def _reload(holder: dict[str, Runtime], emit, dry_run: bool, controls: Controls) -> None:
+def _reload(holder: dict[str, Runtime], emit: Sink, dry_run: bool, controls: Controls) -> None:
     """SIGHUP: re-read the config and rules; keep everything running if either is bad."""
     rt = holder["rt"]
     try:

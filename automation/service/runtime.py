@@ -25,6 +25,7 @@ from automation.engine.ports import ActionRunner
 from automation.engine.recorder import DryRun, NoActions
 from automation.engine.running_rules import LoadedRules, load_compiled
 from automation.service.instance_lock import InstanceLock
+from automation.store.base import Store
 from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
 from automation.x.engagement_client import EngagementClient
@@ -60,7 +61,7 @@ class Chance:
 class StoreLedger:
     """Lets the API budget keep its request times in the store, across restarts."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def load(self, api: str, since: float) -> list[float]:
@@ -73,7 +74,7 @@ class StoreLedger:
 class _NullLedger:
     """A dry run records nothing, not even its requests."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def load(self, api: str, since: float) -> list[float]:

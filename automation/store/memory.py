@@ -280,7 +280,7 @@ class MemoryStore(MemoryHourly):
         return True
 
     def action_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTION_STATUSES, 0)
+        counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)
         for _, item in self._d.outbox.values():
             counts[item.status] += 1
         return counts

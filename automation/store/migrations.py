@@ -21,7 +21,7 @@ MIGRATIONS = Migrations("automation")
 
 @MIGRATIONS()
 def m001_initial(db: Database) -> None:
-    db["posts"].create(
+    db.table("posts").create(
         {
             "post_id": str,
             "account": str,
@@ -33,14 +33,16 @@ def m001_initial(db: Database) -> None:
         pk="post_id",
         not_null={"created_at", "source", "first_seen"},
     )
-    db["since_ids"].create({"account": str, "post_id": str}, pk="account", not_null={"post_id"})
+    db.table("since_ids").create(
+        {"account": str, "post_id": str}, pk="account", not_null={"post_id"}
+    )
     _create_snapshot_tables(db)
-    db["rule_versions"].create(
+    db.table("rule_versions").create(
         {"rule_id": str, "fingerprint": str, "since": float},
         pk="rule_id",
         not_null={"fingerprint", "since"},
     )
-    db["rule_states"].create(
+    db.table("rule_states").create(
         {
             "rule_id": str,
             "post_id": str,
@@ -56,20 +58,20 @@ def m001_initial(db: Database) -> None:
         not_null={"fingerprint", "milestone", "done", "fires"},
     )
     _create_ledger_tables(db)
-    db["budget"].create({"api": str, "at": float}, not_null={"api", "at"})
-    db["budget"].create_index(["api", "at"])
-    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("budget").create({"api": str, "at": float}, not_null={"api", "at"})
+    db.table("budget").create_index(["api", "at"])
+    db.table("meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
 
 
 def _create_snapshot_tables(db: Database) -> None:
-    db["series"].create(
+    db.table("series").create(
         {"id": int, "post_id": str, "latest": str, "latest_at": float},
         pk="id",
         not_null={"post_id", "latest", "latest_at"},
     )
-    db["series"].create_index(["post_id"], unique=True)
-    db["metric_names"].create({"id": int, "name": str}, pk="id", not_null={"name"})
-    db["metric_names"].create_index(["name"], unique=True)
+    db.table("series").create_index(["post_id"], unique=True)
+    db.table("metric_names").create({"id": int, "name": str}, pk="id", not_null={"name"})
+    db.table("metric_names").create_index(["name"], unique=True)
     # sqlite-utils cannot declare WITHOUT ROWID; without it the key would be stored twice.
     db.execute(
         "CREATE TABLE snapshots ("
@@ -79,7 +81,7 @@ def _create_snapshot_tables(db: Database) -> None:
 
 
 def _create_ledger_tables(db: Database) -> None:
-    db["firings"].create(
+    db.table("firings").create(
         {
             "seq": int,
             "id": str,
@@ -95,16 +97,16 @@ def _create_ledger_tables(db: Database) -> None:
         pk="seq",
         not_null={"id", "rule_id", "post_id", "key", "kind", "at", "metrics"},
     )
-    db["firings"].create_index(["id"], unique=True)
-    db["firings"].create_index(["rule_id", "at"])
-    db["firings"].create_index(["post_id", "at"])
-    db["firings"].create_index(["at"])
+    db.table("firings").create_index(["id"], unique=True)
+    db.table("firings").create_index(["rule_id", "at"])
+    db.table("firings").create_index(["post_id", "at"])
+    db.table("firings").create_index(["at"])
     # The ledger's promise: one live firing per (rule, post, key); rearmed ones step aside.
     db.execute(
         "CREATE UNIQUE INDEX firings_live_key ON firings (rule_id, post_id, key)"
         " WHERE rearmed_at IS NULL"
     )
-    db["outbox"].create(
+    db.table("outbox").create(
         {
             "seq": int,
             "id": str,
@@ -123,10 +125,10 @@ def _create_ledger_tables(db: Database) -> None:
         pk="seq",
         not_null={"id", "firing_id", "rule_id", "post_id", "idx", "kind", "payload", "status"},
     )
-    db["outbox"].create_index(["id"], unique=True)
-    db["outbox"].create_index(["firing_id"])
-    db["outbox"].create_index(["status", "next_attempt_at"])
-    db["attempts"].create(
+    db.table("outbox").create_index(["id"], unique=True)
+    db.table("outbox").create_index(["firing_id"])
+    db.table("outbox").create_index(["status", "next_attempt_at"])
+    db.table("attempts").create(
         {
             "action_id": str,
             "number": int,
@@ -144,12 +146,12 @@ def _create_ledger_tables(db: Database) -> None:
 def m002_export_parts(db: Database) -> None:
     """What an interrupted ``metrics`` export already fetched, kept for a day so that
     running the same command again resumes instead of asking the API twice."""
-    db["export_parts"].create(
+    db.table("export_parts").create(
         {"run": str, "part": str, "at": float, "data": str},
         pk=("run", "part"),
         not_null={"at", "data"},
     )
-    db["export_parts"].create_index(["at"])
+    db.table("export_parts").create_index(["at"])
 
 
 @MIGRATIONS()

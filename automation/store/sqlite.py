@@ -130,7 +130,7 @@ class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueri
                 account=account,
                 created_at=from_epoch(created),
                 source=source,
-                first_seen=moment(first),  # type: ignore[arg-type]  # never NULL
+                first_seen=moment(first),
                 unavailable_at=gone if gone is None else moment(gone),
             )
             for post_id, account, created, source, first, gone in rows
@@ -151,7 +151,7 @@ class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueri
 
     @guarded
     def set_since_id(self, account: str, post_id: str) -> None:
-        self._db["since_ids"].upsert({"account": account, "post_id": post_id}, pk="account")
+        self._db.table("since_ids").upsert({"account": account, "post_id": post_id}, pk="account")
 
     # -- rules ----------------------------------------------------------------------------
 
@@ -200,7 +200,7 @@ class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueri
 
     @guarded
     def set_meta(self, key: str, value: str) -> None:
-        self._db["meta"].upsert({"key": key, "value": value}, pk="key")
+        self._db.table("meta").upsert({"key": key, "value": value}, pk="key")
 
     @guarded
     def meta(self, key: str) -> str | None:

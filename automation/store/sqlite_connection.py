@@ -31,7 +31,7 @@ def guarded(
     """Turn sqlite3's errors into StoreError naming the file, so callers catch one class."""
 
     @functools.wraps(method)
-    def wrapper(self: _S, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:

@@ -31,7 +31,8 @@ class ExportPartQueries(SqliteConnection):
     def forget_export_parts(self, *, run: str | None = None, before: datetime | None = None) -> int:
         if run is None and before is None:
             raise ValueError("forget_export_parts needs run or before")
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | float] = []
         if run is not None:
             where.append("run = ?")
             params.append(run)

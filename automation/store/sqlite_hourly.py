@@ -309,7 +309,7 @@ class HourlyQueries(SqliteConnection):
                 "coalesce((SELECT max(hour) FROM hourly_totals"
                 " WHERE post = :p AND metric = :m AND hour < :cut), :cut)"
             )
-            deleted = conn.executemany(
+            deleted: int = conn.executemany(
                 "DELETE FROM hourly_totals WHERE post = :p AND metric = :m AND hour <"
                 f" CASE WHEN :after THEN {keep_last} ELSE :cut END",
                 [

@@ -130,7 +130,7 @@ class LedgerQueries(SqliteConnection):
 
     @guarded
     def action_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTION_STATUSES, 0)
+        counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)
         counts.update(self._rows("SELECT status, count(*) FROM outbox GROUP BY status"))
         return counts
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, overload
 
 from automation.core.facts import RuleState
 from automation.core.records import (
@@ -22,6 +22,7 @@ __all__ = [
     "FIRING_COLUMNS",
     "OUTBOX_COLUMNS",
     "STATE_COLUMNS",
+    "Moments",
     "compact",
     "datetime_or_none",
     "epoch_or_none",
@@ -62,13 +63,30 @@ def datetime_or_none(seconds: float | None) -> datetime | None:
     return from_epoch(seconds) if seconds is not None else None
 
 
-def moments() -> Callable[[float | None], datetime | None]:
+class Moments(Protocol):
+    """Epoch seconds to a datetime, None to None."""
+
+    @overload
+    def __call__(self, seconds: float, /) -> datetime: ...
+    @overload
+    def __call__(self, seconds: None, /) -> None: ...
+    @overload
+    def __call__(self, seconds: float | None, /) -> datetime | None: ...
+
+
+def moments() -> Moments:
     """``datetime_or_none`` that converts each distinct value once. The rows of one hot
     read share few times (a cycle's clock stamps its snapshots, seeds and first sightings),
     and building datetimes was most of what those reads cost."""
     seen: dict[float, datetime] = {}
 
-    def moment(seconds: float | None) -> datetime | None:
+    @overload
+    def moment(seconds: float, /) -> datetime: ...
+    @overload
+    def moment(seconds: None, /) -> None: ...
+    @overload
+    def moment(seconds: float | None, /) -> datetime | None: ...
+    def moment(seconds: float | None, /) -> datetime | None:
         if seconds is None:
             return None
         found = seen.get(seconds)

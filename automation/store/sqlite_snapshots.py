@@ -18,7 +18,10 @@ __all__ = ["SnapshotQueries"]
 def _decoded(rows: list[tuple[int, str, str]]) -> list[dict[str, float]]:
     """Each row's ``latest`` JSON object, decoded in one ``json.loads`` of them all: a
     cycle reads 10,000 of them, and one call costs less than half of 10,000 calls."""
-    return json.loads("[" + ",".join(latest for _, _, latest in rows) + "]")
+    decoded: list[dict[str, float]] = json.loads(
+        "[" + ",".join(latest for _, _, latest in rows) + "]"
+    )
+    return decoded
 
 
 class SnapshotQueries(SqliteConnection):

@@ -27,8 +27,8 @@ def backoff_delay(
     so retries spread out without collapsing to zero. A server's ``Retry-After`` is a
     floor: we never come back sooner than asked.
     """
-    base = min(cap, first * (2 ** max(0, attempt - 1)))
-    r = (rng or random).random()
+    base: float = min(cap, first * (2 ** max(0, attempt - 1)))
+    r = rng.random() if rng is not None else random.random()
     delay = base / 2 + r * base / 2
     if retry_after is not None:
         delay = max(delay, retry_after)

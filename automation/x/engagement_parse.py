@@ -114,8 +114,8 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
     else:
         totals = _parse_totals(grouping, f"{where}: {request.grouping}")
 
-    for metric, ids in unsupported.items():
-        for post_id in ids:
+    for metric, dropped in unsupported.items():
+        for post_id in dropped:
             totals.get(post_id, {}).pop(metric, None)
             hourly.get(post_id, {}).pop(metric, None)
     return EngagementResult(
