@@ -183,20 +183,27 @@ class Engine:
 
     def _discover(self, now: datetime, rules: Sequence[CompiledRule]) -> list[WatchedPostRecord]:
         """Every post the store knows (the unavailable too), plus the new posts of the
-        watched accounts and the named posts not watched yet, which are recorded."""
+        watched accounts and the named posts not watched yet, which are recorded.
+
+        An account's posts are recorded before its ``since_id`` moves past them, so a
+        later account's failure never loses them.
+        """
         known = self._store.posts(include_unavailable=True)
         records = explicit_posts(rules, known, now)
+        if records:
+            self._recorder.add_posts(records)
         for account in watched_accounts(rules):
             since = self._store.since_id(account)
             oldest = discovery_start(rules, account, now)
             found = self._x.discover(account, since_id=since, start_time=None if since else oldest)
-            records += timeline_posts(
+            posts = timeline_posts(
                 account, ((p.post_id, p.created_at) for p in found.posts), oldest, now
             )
+            if posts:
+                self._recorder.add_posts(posts)
             if found.newest_id:
                 self._recorder.set_since_id(account, found.newest_id)
-        if records:
-            self._recorder.add_posts(records)
+            records += posts
         return merge_posts(known, records)
 
     def _plan(
