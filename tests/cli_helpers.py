@@ -37,6 +37,7 @@ __all__ = [
     "Cli",
     "Project",
     "Result",
+    "assert_no_traceback",
     "database_bytes",
     "database_dump",
     "isolated_process_state",
@@ -77,6 +78,14 @@ class Result:
 
     def json_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+def assert_no_traceback(*texts: str) -> None:
+    """What output must never show for a user's mistake: a Python traceback, or the short
+    "internal error" line the command line prints for a bug instead of one."""
+    for text in texts:
+        assert "Traceback (most recent call last)" not in text, text
+        assert "internal error" not in text, text
 
 
 class Cli:

@@ -16,7 +16,7 @@ from automation.config.loader import (
     redactor,
 )
 from automation.core.errors import ConfigError
-from automation.service.logs import event, setup_logging
+from automation.service.logs import setup_logging
 
 SECRETS = {
     "X_CONSUMER_KEY": "ck-value-111",
@@ -539,15 +539,15 @@ def test_secrets_never_reach_log_output(fmt: str) -> None:
     out = io.StringIO()
     setup_logging(fmt, level=logging.DEBUG, stream=out, redact=redactor(config))  # type: ignore[arg-type]
     log = logging.getLogger("automation.test")
-    event(log, "loaded", config=config, app=config.app, token=config.app.bearer_token)
+    log.info("loaded %s %s %s", config, config.app, config.app.bearer_token)
     log.warning("server said: bad token %s", config.app.bearer_token.reveal())
-    event(log, "webhook", headers={"X-Signature": config.webhook_secrets[0][1].reveal()})
+    log.info("webhook headers %s", {"X-Signature": config.webhook_secrets[0][1].reveal()})
     try:
         raise RuntimeError(f"echo {config.accounts[0].access_token.reveal()}")
     except RuntimeError:
         log.exception("action failed")
     text = out.getvalue()
-    assert len(text.splitlines()) == 4
+    assert "Traceback" in text
     _all_secret_values_absent(text)
     assert "${X_BEARER_TOKEN}" in text
     if fmt == "json":

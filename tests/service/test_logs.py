@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from automation.config.secret import Secret
-from automation.service.logs import event, setup_logging
+from automation.service.logs import setup_logging
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (?P<level>[A-Z]+) (?P<rest>.*)$")
 
@@ -32,104 +32,100 @@ def _redact_token(text: str) -> str:
     return text.replace("s3cr3t-token", "***")
 
 
-def test_text_line_has_time_level_event_and_fields() -> None:
+def test_text_line_has_time_level_and_message() -> None:
     out = io.StringIO()
     setup_logging("text", level=logging.INFO, stream=out)
-    event(logging.getLogger("automation.engine"), "fired", rule="repost-at-100-likes", post="123")
+    logging.getLogger("automation.engine").info("fired rule=%s post=%s", "repost-at-100", "123")
     line = out.getvalue()
     assert line.endswith("\n") and line.count("\n") == 1
     match = LINE.match(line.rstrip("\n"))
     assert match, line
     assert match["level"] == "INFO"
-    assert match["rest"] == "fired rule=repost-at-100-likes post=123"
+    assert match["rest"] == "fired rule=repost-at-100 post=123"
 
 
-def test_text_values_with_spaces_or_newlines_stay_on_one_line() -> None:
-    out = io.StringIO()
-    setup_logging("text", level=logging.INFO, stream=out)
-    event(
-        logging.getLogger("t"),
-        "action",
-        error="boom\nsecond line",
-        ok=True,
-        missing=None,
-        count=3,
-        level=logging.WARNING,
-    )
-    line = out.getvalue()
-    assert line.count("\n") == 1
-    assert " WARNING action " in line
-    assert 'error="boom\\nsecond line" ok=true missing=- count=3' in line
-
-
-def test_json_lines_carry_the_same_fields() -> None:
+def test_json_lines_have_time_level_event_and_logger() -> None:
     out = io.StringIO()
     setup_logging("json", level=logging.INFO, stream=out)
-    event(logging.getLogger("automation.engine"), "cycle", posts=12, requests=3, event="x")
+    logging.getLogger("automation.engine").info("loaded %d rules", 3)
     data = json.loads(out.getvalue())
-    assert list(data)[:3] == ["time", "level", "event"]
+    assert list(data) == ["time", "level", "event", "logger"]
     assert data["level"] == "info"
-    assert data["event"] == "cycle"
-    assert data["posts"] == 12
-    assert data["requests"] == 3
-    assert data["event_"] == "x"  # a field cannot overwrite the event name
+    assert data["event"] == "loaded 3 rules"
     assert data["logger"] == "automation.engine"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["time"])
 
 
-def test_level_filters_events() -> None:
+def test_level_filters_records() -> None:
     out = io.StringIO()
     setup_logging("text", level="WARNING", stream=out)
     log = logging.getLogger("automation.x")
-    event(log, "quiet")
-    event(log, "loud", level=logging.ERROR)
+    log.info("quiet")
+    log.error("loud")
     assert "quiet" not in out.getvalue()
     assert " ERROR loud" in out.getvalue()
 
 
-def test_plain_logger_calls_and_exceptions_are_one_line() -> None:
-    out = io.StringIO()
-    setup_logging("text", level=logging.INFO, stream=out)
-    log = logging.getLogger("automation.y")
+def _log_a_bug(log: logging.Logger, secret: str = "") -> None:
+    def broken_step() -> None:
+        raise ValueError(f"bad thing {secret}".strip())
+
     try:
-        raise ValueError("bad thing")
+        broken_step()
     except ValueError:
         log.exception("cycle failed for %s", "brand")
-    line = out.getvalue()
-    assert line.count("\n") == 1
-    assert 'ERROR cycle failed for brand error="ValueError: bad thing"' in line
+
+
+def test_an_exception_keeps_its_traceback_below_the_line() -> None:
+    out = io.StringIO()
+    setup_logging("text", level=logging.INFO, stream=out)
+    _log_a_bug(logging.getLogger("automation.y"))
+    first, *rest = out.getvalue().splitlines()
+    assert first.endswith('ERROR cycle failed for brand error="ValueError: bad thing"')
+    assert rest[0] == "  Traceback (most recent call last):"
+    assert any("in broken_step" in line for line in rest)
+    assert rest[-1] == "  ValueError: bad thing"
+    assert all(line.startswith("  ") for line in rest)
+
+
+def test_an_exception_in_json_carries_its_traceback_as_a_field() -> None:
+    out = io.StringIO()
+    setup_logging("json", level=logging.INFO, stream=out)
+    _log_a_bug(logging.getLogger("automation.y"))
+    assert out.getvalue().count("\n") == 1
+    data = json.loads(out.getvalue())
+    assert data["error"] == "ValueError: bad thing"
+    assert data["traceback"].startswith("Traceback (most recent call last):")
+    assert "in broken_step" in data["traceback"]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_redactor_scrubs_message_fields_and_exceptions(fmt: str) -> None:
+def test_redactor_scrubs_messages_errors_and_tracebacks(fmt: str) -> None:
     out = io.StringIO()
     setup_logging(fmt, level=logging.INFO, stream=out, redact=_redact_token)  # type: ignore[arg-type]
     log = logging.getLogger("automation.z")
     log.info("header was Bearer %s", "s3cr3t-token")
-    event(log, "action", body={"auth": "s3cr3t-token", "list": ["x s3cr3t-token"]})
-    try:
-        raise RuntimeError("server echoed s3cr3t-token")
-    except RuntimeError:
-        log.exception("failed")
+    _log_a_bug(log, secret="s3cr3t-token")
     text = out.getvalue()
     assert "s3cr3t-token" not in text
-    assert text.count("***") == 4
-    assert len(text.splitlines()) == 3
+    assert "Traceback" in text
+    # the message, the one-line error, and the traceback's last line
+    assert text.count("***") == 3
 
 
 def test_secret_objects_log_as_their_source() -> None:
     out = io.StringIO()
     setup_logging("json", level=logging.INFO, stream=out, redact=_redact_token)
-    event(logging.getLogger("t"), "auth", token=Secret("s3cr3t-token", "${X_BEARER_TOKEN}"))
+    logging.getLogger("t").info("auth with %s", Secret("s3cr3t-token", "${X_BEARER_TOKEN}"))
     data = json.loads(out.getvalue())
-    assert data["token"] == "Secret(${X_BEARER_TOKEN})"
+    assert data["event"] == "auth with Secret(${X_BEARER_TOKEN})"
 
 
 def test_calling_again_replaces_the_handler() -> None:
     first, second = io.StringIO(), io.StringIO()
     setup_logging("text", level=logging.INFO, stream=first)
     setup_logging("json", level=logging.INFO, stream=second)
-    event(logging.getLogger("t"), "once")
+    logging.getLogger("t").info("once")
     assert first.getvalue() == ""
     assert json.loads(second.getvalue())["event"] == "once"
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_no_traceback
 from e2e_helpers import (
     BRAND,
     HIGH,
@@ -60,10 +61,6 @@ def _ready(s: Scene, rules: list[dict] | None = None) -> str:
     return post
 
 
-def _no_traceback(text: str) -> None:
-    assert "Traceback" not in text, text
-
-
 # --- 1. one engine per database -----------------------------------------------------------
 
 
@@ -77,7 +74,7 @@ def test_a_second_instance_on_the_same_database_is_refused(world: Scene) -> None
     assert second.code == 2, second.stderr
     assert f"pid {first.pid}" in second.stderr
     assert str(world.database) in second.stderr
-    _no_traceback(second.stderr)
+    assert_no_traceback(second.stderr)
     first.wait_cycles(1)  # the first one did not notice and goes on
     assert first.running()
 
@@ -107,7 +104,7 @@ def test_a_stop_signal_ends_the_loop_with_exit_0_within_10s(
     log = engine.stderr
     assert f"received {signum.name}" in log
     assert log.rstrip().endswith("engine stopped"), log[-500:]
-    _no_traceback(log)
+    assert_no_traceback(log)
 
 
 def test_a_stop_during_a_slow_delivery_finishes_it_then_exits(slower_world: Scene) -> None:
@@ -159,7 +156,7 @@ def test_sighup_with_a_broken_rule_file_keeps_the_running_rules(world: Scene, br
     assert "rules.yaml:" in json.dumps(status["reload_error"])
     text = world.cli("status")
     assert "failed reload" in text.stdout
-    _no_traceback(engine.stderr)
+    assert_no_traceback(engine.stderr)
 
 
 def test_a_valid_rule_file_edit_is_picked_up_at_the_next_cycle_without_a_signal(
@@ -270,7 +267,7 @@ def test_sigkill_while_dispatching_loses_no_action_and_reposts_once(slow_world: 
 
     for _ in range(3):
         run = s.cli("run", "--once")
-        _no_traceback(run.stderr)
+        assert_no_traceback(run.stderr)
         after = s.cli_json("actions")
         statuses = {a["id"]: a["status"] for a in after}
         if set(statuses.values()) == {"sent"}:
@@ -319,7 +316,7 @@ def test_run_once_json_prints_only_events_and_survives_a_dead_api(world: Scene) 
     down = world.cli("run", "--once", "--json")
 
     assert down.code == 1, down.stderr
-    _no_traceback(down.stderr)
+    assert_no_traceback(down.stderr)
     errors = [e for e in _events(down.stdout) if e["event"] == "error"]
     assert errors and all(e["error"] for e in errors), down.stdout
     assert "127.0.0.1" in errors[0]["error"] or "connect" in errors[0]["error"].lower()
@@ -342,7 +339,7 @@ def test_a_bad_config_exits_2_with_file_line_and_key(world: Scene) -> None:
 
     assert run.code == 2, run.stderr
     assert re.search(rf"automation\.yaml:{line}:(\d+:)? poll_interval: ", run.stderr), run.stderr
-    _no_traceback(run.stderr)
+    assert_no_traceback(run.stderr)
     assert not world.database.exists()
 
 
@@ -352,7 +349,7 @@ def test_a_missing_config_exits_2_naming_it(tmp_path: Path) -> None:
 
     assert explicit.code == 2 and "nowhere.yaml" in explicit.stderr, explicit.stderr
     assert default.code == 2 and "automation.yaml" in default.stderr, default.stderr
-    _no_traceback(explicit.stderr + default.stderr)
+    assert_no_traceback(explicit.stderr + default.stderr)
 
 
 # --- a rule that starts with nothing to watch -----------------------------------------------
