@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import TemplateError
 from automation.core.rules import (
     Action,
@@ -32,6 +33,7 @@ __all__ = ["Names", "parse_actions", "unknown_name"]
 
 Path = list[PathPart]
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+MAX_WEBHOOK_TIMEOUT = 300  # seconds; the schema says the same of numbers
 
 
 class Names:
@@ -125,19 +127,39 @@ def _webhook(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> A
     secret = body.get("secret")
     if isinstance(secret, str) and names.secrets is not None and secret not in names.secrets:
         rep.error([*path, "secret"], unknown_name("webhook secret", secret, names.secrets))
-    timeout = body.get("timeout", 10.0)
-    problem = check_threshold(timeout)
-    if problem:
-        rep.error([*path, "timeout"], problem)
-    if url is None or isinstance(timeout, bool) or not isinstance(timeout, int | float):
+    timeout = _timeout(rep, [*path, "timeout"], body.get("timeout", WebhookAction.timeout))
+    if url is None or timeout is None:
         return None
     return WebhookAction(
         url=url,
         body=payload,
         headers=headers,
         secret=secret if isinstance(secret, str) else None,
-        timeout=float(timeout),
+        timeout=timeout,
     )
+
+
+def _timeout(rep: Reporter, path: Path, raw: Any) -> float | None:
+    """A webhook's timeout in seconds: a duration like every other in a rule file, or a
+    bare number of seconds. A value of the wrong form is the schema's to report."""
+    if isinstance(raw, str):
+        seconds = parse_duration(raw)
+        if seconds is None:
+            return None
+        if seconds == 0:
+            rep.error(path, "'timeout' must be longer than 0s")
+            return None
+        if seconds > MAX_WEBHOOK_TIMEOUT:
+            limit = format_duration(MAX_WEBHOOK_TIMEOUT)
+            rep.error(path, f"'timeout' must be at most {limit}, got {raw}")
+            return None
+        return float(seconds)
+    problem = check_threshold(raw)
+    if problem:
+        rep.error(path, problem)
+    if problem or isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    return float(raw) if 0 < raw <= MAX_WEBHOOK_TIMEOUT else None
 
 
 def _headers(rep: Reporter, path: Path, raw: Any) -> tuple[tuple[str, Template], ...]:

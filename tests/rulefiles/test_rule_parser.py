@@ -101,6 +101,19 @@ def test_every_field_of_a_good_rule() -> None:
     assert isinstance(log, LogAction) and log.message.names == ("fired_at",)
 
 
+@pytest.mark.parametrize(
+    ("written", "seconds"), [("5s", 5.0), ("1m", 60.0), ("5m", 300.0), ("2.5", 2.5), ("7", 7.0)]
+)
+def test_a_webhook_timeout_is_a_duration_or_a_number_of_seconds(
+    written: str, seconds: float
+) -> None:
+    text = _rule(f"actions: [{{webhook: {{url: 'https://x', timeout: {written}}}}}]")
+    rules, problems = parse(text)
+    assert problems == ()
+    (webhook,) = rules[0].actions
+    assert isinstance(webhook, WebhookAction) and webhook.timeout == seconds
+
+
 def test_webhook_body_is_an_immutable_json_of_templates() -> None:
     rules, _ = parse(GOOD)
     body = rules[0].actions[4].body
@@ -247,6 +260,9 @@ BAD: list[tuple[str, str, int, int, str, str]] = [
     ("unknown action field", _rule("actions: [{log: {message: a, level: info}}]"), 6, 34, "unknown key 'level' in log action", E),
     ("webhook url scheme", _rule("actions: [{webhook: {url: ftp://x}}]"), 6, 31, "expected a URL starting with https:// or http://, got 'ftp://x'", E),
     ("webhook timeout", _rule("actions: [{webhook: {url: 'https://x', timeout: 0}}]"), 6, 53, "'timeout' must be more than 0, got 0", E),
+    ("webhook timeout 0s", _rule("actions: [{webhook: {url: 'https://x', timeout: 0s}}]"), 6, 53, "'timeout' must be longer than 0s", E),
+    ("webhook timeout long", _rule("actions: [{webhook: {url: 'https://x', timeout: 10m}}]"), 6, 53, "'timeout' must be at most 5m, got 10m", E),
+    ("webhook timeout words", _rule("actions: [{webhook: {url: 'https://x', timeout: 5 secs}}]"), 6, 53, "expected a duration such as 5s or 1m, or a number of seconds, got '5 secs'", E),
     ("duration words", _rule("for: 15 minutes"), 7, 10, "expected a duration like 30s, 15m, 1h or 7d, got '15 minutes'", E),
     ("duration number", _rule("for: 15"), 7, 10, "expected a duration like 30s, 15m, 1h or 7d, got 15", E),
     ("enabled text", _rule("enabled: 'no'"), 7, 14, "expected true or false for 'enabled', got 'no'", E),
