@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Protocol
 
 from automation.core.facts import RuleState, Snapshot
+from automation.core.pauses import PauseRecord
 from automation.core.records import (
     AttemptOutcome,
     AttemptRecord,
@@ -217,6 +218,21 @@ class Store(Protocol):
         """Let a rule fire again: matching firings are marked rearmed (kept for history,
         no longer blocking their key) and matching rule states are forgotten. Returns how
         many firings were rearmed."""
+        ...
+
+    # -- pauses ---------------------------------------------------------------------------
+
+    def pauses(self) -> list[PauseRecord]:
+        """Every pause record, active or ended but not yet settled, by rule id."""
+        ...
+
+    def set_pause(self, record: PauseRecord) -> None:
+        """Add the record, or replace the one for its rule id (``ALL_RULES`` included)."""
+        ...
+
+    def clear_pause(self, rule_id: str, paused_at: datetime) -> bool:
+        """Forget the record of ``rule_id`` if it is still the one paused at ``paused_at``
+        (a pause set again meanwhile is kept). True when one was forgotten."""
         ...
 
     # -- request budget and status ------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from automation.core.errors import StoreError
 from automation.core.facts import RuleState, Snapshot
+from automation.core.pauses import PauseRecord
 from automation.core.records import (
     ACTION_STATUSES,
     BUDGET_KEEP_SECONDS,
@@ -60,6 +61,7 @@ class _Data:
     budget: dict[str, list[float]] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     export_parts: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
+    pauses: dict[str, PauseRecord] = field(default_factory=dict)
 
 
 class MemoryStore(MemoryHourly):
@@ -330,6 +332,24 @@ class MemoryStore(MemoryHourly):
     def budget_record(self, api: str, at: float) -> None:
         kept = [t for t in self._d.budget.get(api, []) if t >= at - BUDGET_KEEP_SECONDS]
         self._d.budget[api] = [*kept, at]
+
+    def pauses(self) -> list[PauseRecord]:
+        return [self._d.pauses[k] for k in sorted(self._d.pauses)]
+
+    def set_pause(self, record: PauseRecord) -> None:
+        self._d.pauses[record.rule_id] = dataclasses.replace(
+            record,
+            paused_at=utc(record.paused_at),
+            until=None if record.until is None else utc(record.until),
+            resumed_at=None if record.resumed_at is None else utc(record.resumed_at),
+        )
+
+    def clear_pause(self, rule_id: str, paused_at: datetime) -> bool:
+        record = self._d.pauses.get(rule_id)
+        if record is None or record.paused_at != utc(paused_at):
+            return False
+        del self._d.pauses[rule_id]
+        return True
 
     def set_meta(self, key: str, value: str) -> None:
         self._d.meta[key] = value

@@ -174,3 +174,14 @@ def m003_hourly_history(db: Database) -> None:
         " lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
         " PRIMARY KEY (post, metric, kind, lo)) WITHOUT ROWID"
     )
+
+
+@MIGRATIONS()
+def m004_pauses(db: Database) -> None:
+    """Rules paused by hand (``rule_id`` ``*`` for all of them), and who did it."""
+    db.execute(
+        "CREATE TABLE pauses ("
+        " rule_id TEXT PRIMARY KEY, paused_at REAL NOT NULL, paused_by TEXT NOT NULL,"
+        " until REAL, reason TEXT NOT NULL DEFAULT '', resumed_at REAL, resumed_by TEXT,"
+        " catch_up INTEGER NOT NULL DEFAULT 0)"
+    )

@@ -33,6 +33,7 @@ from automation.store.sqlite_connection import guarded
 from automation.store.sqlite_export_parts import ExportPartQueries
 from automation.store.sqlite_hourly import HourlyQueries
 from automation.store.sqlite_ledger import LedgerQueries, set_version
+from automation.store.sqlite_pauses import PauseQueries
 from automation.store.sqlite_rows import (
     STATE_COLUMNS,
     epoch_or_none,
@@ -47,11 +48,11 @@ __all__ = ["SqliteStore"]
 _WAL_LIMIT_BYTES = 8 * 1024 * 1024
 
 
-class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueries):
+class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueries, PauseQueries):
     """``Store`` in a SQLite file. Open with ``SqliteStore.open(path)``; one thread only.
 
-    The snapshot, ledger and hourly-history queries are in their own modules; watched
-    posts, rule versions and states, the request budget and status values are here.
+    The snapshot, ledger, hourly-history and pause queries are in their own modules;
+    watched posts, rule versions and states, the request budget and status values are here.
     """
 
     @classmethod

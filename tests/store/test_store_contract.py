@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -9,6 +10,7 @@ import pytest
 
 from automation.core.errors import StoreError
 from automation.core.facts import RuleState, Snapshot
+from automation.core.pauses import ALL_RULES, PauseRecord
 from automation.store import (
     ActionRecord,
     CycleWrite,
@@ -429,6 +431,39 @@ def test_rearm_lets_the_same_key_fire_again(store: Store) -> None:
     assert store.rearm("r1", None, minutes(4)) == 2  # a2 and b
     assert store.rule_states("r1") == {}
     assert store.rule_state("r2", "p1") == state
+
+
+# -- pauses ------------------------------------------------------------------------------------
+
+
+def test_pauses_are_kept_replaced_and_listed_by_rule(store: Store) -> None:
+    assert store.pauses() == []
+    held = PauseRecord("r2", minutes(1), "alice", until=minutes(121), reason="launch day")
+    store.set_pause(held)
+    store.set_pause(PauseRecord(ALL_RULES, minutes(2), "dashboard"))
+    assert store.pauses() == [PauseRecord(ALL_RULES, minutes(2), "dashboard"), held]
+    resumed = dataclasses.replace(held, resumed_at=minutes(3), resumed_by="bob", catch_up=True)
+    store.set_pause(resumed)
+    assert store.pauses()[1] == resumed
+    assert store.pauses()[1].until is not None and store.pauses()[1].until.tzinfo == UTC
+
+
+def test_clearing_a_pause_spares_one_set_again_meanwhile(store: Store) -> None:
+    store.set_pause(PauseRecord("r1", minutes(1), "alice", resumed_at=minutes(2), resumed_by="a"))
+    store.set_pause(PauseRecord("r1", minutes(3), "bob"))  # paused again before it settled
+    assert store.clear_pause("r1", minutes(1)) is False
+    assert [p.paused_by for p in store.pauses()] == ["bob"]
+    assert store.clear_pause("r1", minutes(3)) is True
+    assert store.pauses() == []
+    assert store.clear_pause("r1", minutes(3)) is False
+
+
+def test_pauses_survive_reopening(tmp_path) -> None:
+    path = tmp_path / "state.db"
+    with SqliteStore.open(path) as first:
+        first.set_pause(PauseRecord("r1", minutes(1), "alice", reason="ünïcode"))
+    with SqliteStore.open(path) as again:
+        assert again.pauses() == [PauseRecord("r1", minutes(1), "alice", reason="ünïcode")]
 
 
 # -- budget and meta ---------------------------------------------------------------------------

@@ -59,7 +59,12 @@ def test_migrations_apply_once(path: Path) -> None:
     try:
         MIGRATIONS.apply(db)
         names = [m.name for m in MIGRATIONS.applied(db)]
-        assert names == ["m001_initial", "m002_export_parts", "m003_hourly_history"]
+        assert names == [
+            "m001_initial",
+            "m002_export_parts",
+            "m003_hourly_history",
+            "m004_pauses",
+        ]
         assert MIGRATIONS.pending(db) == []
     finally:
         db.close()
