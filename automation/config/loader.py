@@ -37,6 +37,7 @@ __all__ = [
     "AppCredentials",
     "Config",
     "HistorySettings",
+    "MetricsSettings",
     "SecretMode",
     "config_path",
     "config_schema",
@@ -86,6 +87,18 @@ class HistorySettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """Where ``/metrics`` and ``/healthz`` are served (``metrics.listen``)."""
+
+    host: str
+    port: int
+
+    @property
+    def listen(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -98,6 +111,7 @@ class Config:
     webhook_secrets: tuple[tuple[str, Secret], ...] = ()
     actions: ActionSettings = field(default_factory=ActionSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    metrics: MetricsSettings | None = None
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -125,7 +139,7 @@ _SECRET_FIELDS = {
     ("accounts", "*", "access_token_secret"),
     ("webhook_secrets", "*"),
 }
-_OPTIONAL_SECTIONS = ("accounts", "webhook_secrets", "actions", "history")
+_OPTIONAL_SECTIONS = ("accounts", "webhook_secrets", "actions", "history", "metrics")
 # ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -258,6 +272,8 @@ class _Loader:
         data = self._substitute(data, ())
         for error in _VALIDATOR.iter_errors(data):
             self._schema_issue(error)
+        if not self.issues:
+            self._cross_check(data)
         if self.issues:
             raise _config_error(self.name, self.issues)
         return self._build(data)
@@ -369,6 +385,12 @@ class _Loader:
             got += f" from {source}" if source else ""
             self._issue(parts, f"expected {expected}, got {got}")
 
+    def _cross_check(self, data: dict[str, Any]) -> None:
+        """What the schema cannot say: a real port."""
+        listen = (data.get("metrics") or {}).get("listen")
+        if listen is not None and int(listen.rpartition(":")[2]) > 65535:
+            self._issue(("metrics", "listen"), f"port {listen.rpartition(':')[2]} is above 65535")
+
     # ----------------------------------------------------------------- building
 
     def _path(self, value: str) -> Path:
@@ -420,12 +442,20 @@ class _Loader:
             history=HistorySettings(
                 keep=_seconds((data.get("history") or {}).get("keep"), HistorySettings.keep)
             ),
+            metrics=_metrics(data.get("metrics")),
         )
 
 
 def _seconds(value: str | None, default: int) -> int:
     seconds = parse_duration(value) if value is not None else None
     return default if seconds is None else seconds
+
+
+def _metrics(section: dict[str, Any] | None) -> MetricsSettings | None:
+    if section is None:
+        return None
+    host, _, port = section["listen"].rpartition(":")
+    return MetricsSettings(host=host.removeprefix("[").removesuffix("]"), port=int(port))
 
 
 def _api(section: dict[str, Any]) -> ApiSettings:

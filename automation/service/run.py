@@ -23,7 +23,8 @@ from automation.engine.events import (
     to_json,
 )
 from automation.service.loop import Controls, run_loop
-from automation.service.runtime import Runtime, build_engine, open_runtime
+from automation.service.observers import Observers
+from automation.service.runtime import Runtime, build_engine, open_runtime, utc_now
 
 __all__ = ["describe", "json_sink", "log_sink", "run"]
 
@@ -81,16 +82,28 @@ def _num(v: float) -> str:
 def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
     controls = Controls()
     controls.install()
-    emit = json_sink() if json_out else log_sink
+    observers = Observers(config, clock=utc_now)
+    emit = observers.sink(json_sink() if json_out else log_sink)
     runtime = open_runtime(
-        config, emit=emit, dry_run=dry_run, sleep=controls.sleep, should_stop=controls.should_stop
+        config,
+        emit=emit,
+        dry_run=dry_run,
+        sleep=controls.sleep,
+        should_stop=controls.should_stop,
+        observe_http=observers.observe_request,
     )
     holder = {"rt": runtime}
 
     def reload() -> None:
         _reload(holder, emit, dry_run, controls)
 
+    def after_cycle(result: object) -> None:
+        rt = holder["rt"]
+        rules = [r.rule.id for r in rt.engine.rules.rules]
+        observers.after_cycle(rt.store, rules=rules, config=rt.config)
+
     try:
+        observers.start()
         log.info(
             "engine started: %d rules, database %s%s",
             len(runtime.engine.rules.rules),
@@ -103,8 +116,10 @@ def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
             poll_interval=lambda: holder["rt"].config.poll_interval,
             reload=reload,
             once=once,
+            on_cycle=after_cycle,
         )
     finally:
+        observers.close()
         holder["rt"].close()
         log.info("engine stopped")
 

@@ -111,6 +111,7 @@ def open_runtime(
     rules: LoadedRules | None = None,
     http: HttpClient | None = None,
     chance: Chance | None = None,
+    observe_http: Callable[[str, str, int | None], None] | None = None,
 ) -> Runtime:
     """Open the store (taking the instance lock unless dry-running) and build the engine."""
     rules = rules or load_compiled(config)
@@ -126,7 +127,9 @@ def open_runtime(
         if lock is not None:
             lock.release()
         raise
-    http = http or HttpClient(timeout=min(config.engagement_api.timeout, 10.0))
+    http = http or HttpClient(
+        timeout=min(config.engagement_api.timeout, 10.0), observe=observe_http
+    )
     chance = chance or Chance()
     engine = build_engine(
         config,

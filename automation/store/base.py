@@ -202,6 +202,10 @@ class Store(Protocol):
         """How many actions are in each status; every status is present, zero included."""
         ...
 
+    def oldest_pending_at(self) -> datetime | None:
+        """When the longest-waiting pending action was queued; None when none is pending."""
+        ...
+
     def attempts(self, action_id: str) -> list[AttemptRecord]:
         """Every try at an action, oldest first."""
         ...

@@ -287,6 +287,10 @@ class MemoryStore(MemoryHourly):
             counts[item.status] += 1
         return counts
 
+    def oldest_pending_at(self) -> datetime | None:
+        queued = [i.created_at for _, i in self._d.outbox.values() if i.status == "pending"]
+        return min(queued, default=None)
+
     def attempts(self, action_id: str) -> list[AttemptRecord]:
         return list(self._d.attempts.get(action_id, []))
 

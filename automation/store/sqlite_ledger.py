@@ -135,6 +135,11 @@ class LedgerQueries(SqliteConnection):
         return counts
 
     @guarded
+    def oldest_pending_at(self) -> datetime | None:
+        [(at,)] = self._rows("SELECT min(created_at) FROM outbox WHERE status = 'pending'")
+        return datetime_or_none(at)
+
+    @guarded
     def attempts(self, action_id: str) -> list[AttemptRecord]:
         rows = self._rows(
             "SELECT number, at, outcome, error, next_attempt_at FROM attempts"

@@ -110,10 +110,14 @@ class HttpClient:
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
         rewrite: Callable[[str], str] | None = None,
+        observe: Callable[[str, str, int | None], None] | None = None,
     ) -> None:
         # ``rewrite`` maps a URL before it is sent: the demo uses it to deliver webhooks
         # meant for example.com hosts to its local receiver, keeping traffic on 127.0.0.1.
+        # ``observe(method, url, status)`` hears of every exchange (status None: no answer),
+        # for metrics; the URL comes without its query string.
         self._rewrite = rewrite
+        self._observe = observe
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(
@@ -145,6 +149,7 @@ class HttpClient:
         if json is not None:
             content = jsonlib.dumps(json, separators=(",", ":")).encode()
             headers = {"Content-Type": "application/json", **(headers or {})}
+        status: int | None = None
         try:
             resp = self._client.request(
                 method,
@@ -167,6 +172,11 @@ class HttpClient:
             ) from None
         except UnicodeError as exc:  # a body that claims an encoding it does not have
             raise MalformedResponse(f"{method} {_safe(url)}: undecodable response: {exc}") from None
+        else:
+            status = resp.status_code
+        finally:
+            if self._observe is not None:
+                self._observe(method, _safe(url), status)
         return HttpResponse(
             status=resp.status_code,
             headers={k.lower(): v for k, v in resp.headers.items()},

@@ -215,6 +215,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
         "webhook_secrets",
         "actions",
         "history",
+        "metrics",
     }
 
 
@@ -348,8 +349,8 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     err = _error(text)
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
-        "accounts, actions, app, database, engagement_api, history, poll_interval, rules, "
-        "webhook_secrets, x_api"
+        "accounts, actions, app, database, engagement_api, history, metrics, poll_interval, "
+        "rules, webhook_secrets, x_api"
     )
 
 

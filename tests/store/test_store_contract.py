@@ -433,6 +433,15 @@ def test_rearm_lets_the_same_key_fire_again(store: Store) -> None:
     assert store.rule_state("r2", "p1") == state
 
 
+def test_the_oldest_pending_action_is_known(store: Store) -> None:
+    assert store.oldest_pending_at() is None
+    store.commit_cycle(CycleWrite(at=minutes(1), firings=(firing("f1", n_actions=1),)))
+    store.commit_cycle(CycleWrite(at=minutes(5), firings=(firing("f2", post_id="p2"),)))
+    assert store.oldest_pending_at() == minutes(1)
+    store.record_attempt("f1.0", at=minutes(6), outcome="dead", error="gone", next_attempt_at=None)
+    assert store.oldest_pending_at() == minutes(5)
+
+
 # -- pauses ------------------------------------------------------------------------------------
 
 

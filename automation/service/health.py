@@ -1,0 +1,66 @@
+"""The engine's health as ``/healthz`` answers it: a small value the service sets.
+
+The loop reports each finished cycle; a standby engine (one that does not lead) says so.
+``check`` is healthy while a cycle finished within three poll intervals; an engine that has
+just started gets the same three intervals for its first cycle.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from automation.core.durations import format_duration
+from automation.core.payloads import iso
+
+__all__ = ["STALE_AFTER_INTERVALS", "Health"]
+
+STALE_AFTER_INTERVALS = 3
+
+
+class Health:
+    def __init__(self, *, poll_interval: float, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = clock()
+        self._poll_interval = poll_interval
+        self._last_cycle: datetime | None = None
+        self._standby = False
+
+    def cycle_finished(self, at: datetime | None = None) -> None:
+        with self._lock:
+            self._last_cycle = at or self._clock()
+
+    def set_poll_interval(self, seconds: float) -> None:
+        with self._lock:
+            self._poll_interval = seconds
+
+    def set_standby(self, standby: bool) -> None:
+        """Another engine leads: healthy, and says so."""
+        with self._lock:
+            self._standby = standby
+
+    def check(self) -> tuple[int, str]:
+        """(HTTP status, reason): 200 or 503, with a line of text saying why."""
+        with self._lock:
+            last, standby, interval = self._last_cycle, self._standby, self._poll_interval
+        now = self._clock()
+        if standby:
+            return 200, "standby: another engine is acting on this database"
+        limit = STALE_AFTER_INTERVALS * interval
+        window = f"{format_duration(limit)} ({STALE_AFTER_INTERVALS} poll intervals)"
+        if last is None:
+            waited = (now - self._started).total_seconds()
+            if waited <= limit:
+                return 200, f"starting: the first cycle is running (started {iso(self._started)})"
+            return 503, (
+                f"stale: no cycle finished within {window}; none since the engine started "
+                f"at {iso(self._started)}"
+            )
+        age = (now - last).total_seconds()
+        if age <= limit:
+            return 200, f"ok: the last cycle finished at {iso(last)}"
+        return 503, (
+            f"stale: no cycle finished within {window}; the last one finished at {iso(last)}"
+        )

@@ -1,0 +1,200 @@
+"""The engine's Prometheus metrics: counted from its events, read from its store.
+
+``EngineMetrics`` is an event sink (cycles, firings, actions), an observer of the HTTP
+client (API requests by endpoint and outcome), and after each cycle it reads the store for
+what only the store knows (the outbox, the budget, pauses). Nothing in the engine knows it
+exists. Every name starts with ``automation_``. Scrapes are served from another thread;
+prometheus-client's metrics are safe to update and read concurrently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
+
+from automation import __version__
+from automation.config.loader import Config
+from automation.core.pauses import pause_state
+from automation.engine.events import ActionEvent, CycleEvent, Event, FiredEvent
+from automation.store.base import Store
+
+__all__ = ["EngineMetrics", "api_endpoint", "outcome_of"]
+
+_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+_ID = re.compile(r"^[0-9]+$")
+
+
+class EngineMetrics:
+    """One registry per engine, so tests (and several engines in one process) never mix."""
+
+    def __init__(self, config: Config) -> None:
+        self.registry = r = CollectorRegistry()
+        self._bases = (config.engagement_api.base_url, config.x_api.base_url)
+        Info("automation_build", "The running engine's version.", registry=r).info(
+            {"version": __version__}
+        )
+        ProcessCollector(namespace="automation", registry=r)
+        self.cycles = Counter("automation_cycles", "Engine cycles finished.", registry=r)
+        self.cycles_failed = Counter(
+            "automation_cycles_failed", "Engine cycles that finished with errors.", registry=r
+        )
+        self.cycle_duration = Histogram(
+            "automation_cycle_duration_seconds",
+            "How long each cycle took.",
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.last_cycle = Gauge(
+            "automation_last_cycle_timestamp_seconds", "When the last cycle finished.", registry=r
+        )
+        self.last_success = Gauge(
+            "automation_last_successful_cycle_timestamp_seconds",
+            "When the last cycle without errors finished.",
+            registry=r,
+        )
+        self.poll_interval = Gauge(
+            "automation_poll_interval_seconds", "The configured poll interval.", registry=r
+        )
+        self.api_requests = Counter(
+            "automation_api_requests",
+            "Requests to the X APIs by endpoint and outcome.",
+            ["endpoint", "outcome"],
+            registry=r,
+        )
+        self.budget_remaining = Gauge(
+            "automation_api_budget_remaining_requests",
+            "Engagement API requests the per-minute budget still allows now.",
+            registry=r,
+        )
+        self.budget_limit = Gauge(
+            "automation_api_budget_limit_requests",
+            "The configured Engagement API requests per minute.",
+            registry=r,
+        )
+        self.posts_watched = Gauge(
+            "automation_posts_watched", "Posts polled in the last cycle.", registry=r
+        )
+        self.rules_loaded = Gauge("automation_rules_loaded", "Rules the engine runs.", registry=r)
+        self.rules_paused = Gauge(
+            "automation_rules_paused", "Rules held back by a pause.", registry=r
+        )
+        self.reload_failed = Gauge(
+            "automation_reload_failed",
+            "1 while the last reload of the config or rules failed (the previous ones run).",
+            registry=r,
+        )
+        self.firings = Counter(
+            "automation_firings",
+            "Firings and seeds recorded, by rule (kind: fired, seeded, would_fire, would_seed).",
+            ["rule", "kind"],
+            registry=r,
+        )
+        self.actions = Counter(
+            "automation_actions",
+            "Attempts at actions by kind and outcome (sent, retry, dead).",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.actions_pending = Gauge(
+            "automation_actions_pending", "Actions waiting in the outbox.", registry=r
+        )
+        self.actions_dead = Gauge(
+            "automation_actions_dead", "Actions that gave up (retry them by hand).", registry=r
+        )
+        self.oldest_pending = Gauge(
+            "automation_outbox_oldest_pending_age_seconds",
+            "How long the longest-waiting pending action has waited (0 when none).",
+            registry=r,
+        )
+        self.poll_interval.set(config.poll_interval)
+        self.budget_limit.set(config.engagement_api.requests_per_minute)
+
+    # -- events --------------------------------------------------------------------------
+
+    def __call__(self, event: Event) -> None:
+        """The event sink."""
+        if isinstance(event, CycleEvent):
+            self.cycles.inc()
+            self.cycle_duration.observe(event.duration)
+            self.posts_watched.set(event.posts)
+            at = _epoch(event.at)
+            if at is not None:
+                self.last_cycle.set(at)
+            if event.errors:
+                self.cycles_failed.inc()
+            elif at is not None:
+                self.last_success.set(at)
+        elif isinstance(event, FiredEvent):
+            self.firings.labels(rule=event.rule, kind=event.event).inc()
+        elif isinstance(event, ActionEvent):
+            self.actions.labels(kind=event.kind, outcome=event.status).inc()
+
+    # -- the HTTP client -----------------------------------------------------------------
+
+    def observe_request(self, method: str, url: str, status: int | None) -> None:
+        """``HttpClient``'s observer: counts X API requests; webhooks are not API requests."""
+        endpoint = api_endpoint(url, self._bases)
+        if endpoint is not None:
+            self.api_requests.labels(endpoint=endpoint, outcome=outcome_of(status)).inc()
+
+    # -- the store, after each cycle -----------------------------------------------------
+
+    def refresh(self, store: Store, *, rules: Iterable[str], config: Config, now: datetime) -> None:
+        """What only the store knows, read in the engine's thread after a cycle."""
+        rule_ids = list(rules)
+        self.rules_loaded.set(len(rule_ids))
+        for rule in rule_ids:  # every rule's series exists from the start, at zero
+            self.firings.labels(rule=rule, kind="fired")
+            self.firings.labels(rule=rule, kind="seeded")
+        self.rules_paused.set(len(pause_state(store.pauses(), rule_ids, now).paused))
+        self.reload_failed.set(1 if store.meta("reload_error") else 0)
+        counts = store.action_counts()
+        self.actions_pending.set(counts.get("pending", 0))
+        self.actions_dead.set(counts.get("dead", 0))
+        oldest = store.oldest_pending_at()
+        self.oldest_pending.set(0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
+        limit = config.engagement_api.requests_per_minute
+        self.poll_interval.set(config.poll_interval)
+        self.budget_limit.set(limit)
+        used = len(store.budget_load("engagement", now.timestamp() - 60))
+        self.budget_remaining.set(max(0, limit - used))
+
+
+def api_endpoint(url: str, bases: Iterable[str]) -> str | None:
+    """The endpoint of an X API URL with its ids folded (``users/:id/tweets``), so labels
+    stay few; None for any other URL (a webhook)."""
+    for base in bases:
+        if url.startswith(base.rstrip("/") + "/"):
+            path = url[len(base.rstrip("/")) + 1 :].split("?", 1)[0]
+            parts = [p for p in path.split("/") if p]
+            if parts[:1] == ["2"]:  # the v2 API's version prefix
+                parts = parts[1:]
+            parts = [":id" if _ID.match(p) else p for p in parts]
+            if parts[:2] == ["insights", "engagement"]:
+                parts = ["engagement", *parts[2:]]
+            return "/".join(parts) or "/"
+    return None
+
+
+def outcome_of(status: int | None) -> str:
+    if status is None:
+        return "network_error"
+    if 200 <= status < 300:
+        return "ok"
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    return "client_error"
+
+
+def _epoch(text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,72 @@
+"""What watches the running engine from outside: metrics, health and alerts.
+
+They see the engine only through its events, its HTTP client's observer hook and its
+store, read after each cycle; the engine itself knows none of them. ``run`` builds one
+``Observers`` from the config and closes it on the way out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from automation.config.loader import Config
+from automation.engine.events import Event, Sink
+from automation.service.health import Health
+from automation.service.metrics import EngineMetrics
+from automation.service.metrics_server import MetricsServer
+from automation.store.base import Store
+
+__all__ = ["Observers"]
+
+log = logging.getLogger("automation.service")
+
+
+class Observers:
+    def __init__(self, config: Config, *, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self.health = Health(poll_interval=config.poll_interval, clock=clock)
+        self.metrics: EngineMetrics | None = None
+        self.server: MetricsServer | None = None
+        if config.metrics is not None:
+            self.metrics = EngineMetrics(config)
+            self.server = MetricsServer(
+                config.metrics, registry=self.metrics.registry, health=self.health
+            )
+
+    def start(self) -> Observers:
+        if self.server is not None:
+            self.server.start()
+        return self
+
+    def sink(self, emit: Sink) -> Sink:
+        """``emit`` and, beside it, every observer that counts events."""
+        metrics = self.metrics
+        if metrics is None:
+            return emit
+
+        def both(event: Event) -> None:
+            emit(event)
+            metrics(event)
+
+        return both
+
+    def observe_request(self, method: str, url: str, status: int | None) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_request(method, url, status)
+
+    def after_cycle(self, store: Store, *, rules: list[str], config: Config) -> None:
+        """Read what only the store knows; an observer's failure never stops the engine."""
+        now = self._clock()
+        self.health.set_poll_interval(config.poll_interval)
+        self.health.cycle_finished(now)
+        if self.metrics is not None:
+            try:
+                self.metrics.refresh(store, rules=rules, config=config, now=now)
+            except Exception:
+                log.exception("could not refresh the metrics from the database")
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()

@@ -1,0 +1,63 @@
+"""The config's ``metrics`` section (spec §4): parsed, checked, optional."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from automation.config.loader import Config, MetricsSettings, load_config
+from automation.core.errors import ConfigError
+
+BASE = """\
+database: automation.db
+rules: [rules/]
+engagement_api: {base_url: https://data-api.x.com}
+x_api: {base_url: https://api.x.com}
+app: {consumer_key: k, consumer_secret: s, bearer_token: b}
+webhook_secrets: {team-chat: t0ps3cret}
+"""
+
+
+def _load(tmp_path: Path, extra: str) -> Config:
+    path = tmp_path / "automation.yaml"
+    path.write_text(BASE + extra, encoding="utf-8")
+    return load_config(path, env={})
+
+
+def _error(tmp_path: Path, extra: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, extra)
+    return str(caught.value)
+
+
+def test_both_sections_are_off_when_absent(tmp_path: Path) -> None:
+    config = _load(tmp_path, "")
+    assert config.metrics is None
+
+
+@pytest.mark.parametrize(
+    ("listen", "host", "port"),
+    [
+        ("127.0.0.1:9464", "127.0.0.1", 9464),
+        ("[::1]:0", "::1", 0),
+        ("localhost:80", "localhost", 80),
+    ],
+)
+def test_metrics_listen_is_an_address_and_port(
+    tmp_path: Path, listen: str, host: str, port: int
+) -> None:
+    config = _load(tmp_path, f'metrics: {{listen: "{listen}"}}\n')
+    assert config.metrics == MetricsSettings(host=host, port=port)
+    assert config.metrics.listen == listen
+
+
+@pytest.mark.parametrize("listen", ["9464", "127.0.0.1", "127.0.0.1:http", "a b:1"])
+def test_a_listen_value_without_a_port_says_what_is_expected(tmp_path: Path, listen: str) -> None:
+    message = _error(tmp_path, f'metrics: {{listen: "{listen}"}}\n')
+    assert "metrics.listen: expected ADDRESS:PORT, such as 127.0.0.1:9464" in message
+
+
+def test_a_port_above_65535_is_refused(tmp_path: Path) -> None:
+    message = _error(tmp_path, "metrics: {listen: '127.0.0.1:70000'}\n")
+    assert message.endswith("automation.yaml:7: metrics.listen: port 70000 is above 65535")

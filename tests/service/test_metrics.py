@@ -1,0 +1,234 @@
+"""The engine's metrics and health: counted from events, read from the store, served over
+HTTP by a real server, checked by promtool; health judged against an injected clock."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from promtool import promtool, promtool_check
+
+from automation.config.loader import Config, MetricsSettings, load_config
+from automation.core.errors import ConfigError
+from automation.core.pauses import PauseRecord
+from automation.core.records import ActionRecord, CycleWrite, FiringRecord
+from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, FiredEvent
+from automation.service.health import Health
+from automation.service.metrics import EngineMetrics, api_endpoint, outcome_of
+from automation.service.observers import Observers
+from automation.store.memory import MemoryStore
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CONFIG = """\
+database: automation.db
+rules: [rules/]
+poll_interval: 1m
+engagement_api: {base_url: "https://data-api.x.com", requests_per_minute: 60}
+x_api: {base_url: "https://api.x.com"}
+app: {consumer_key: k, consumer_secret: s, bearer_token: b}
+metrics: {listen: "127.0.0.1:0"}
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    path = tmp_path / "automation.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return load_config(path, env={})
+
+
+def samples(text: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text.decode()):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_events_and_the_store_become_metrics(config: Config) -> None:
+    metrics = EngineMetrics(config)
+    store = MemoryStore()
+    firing = FiringRecord(
+        "f1", "likes-100", "p1", "once", "fired", T0, actions=(ActionRecord(0, "log", "{}"),)
+    )
+    store.commit_cycle(CycleWrite(at=T0 - timedelta(minutes=5), firings=(firing,)))
+    store.set_pause(PauseRecord("likes-100", T0, "alice"))
+    for t in range(20):
+        store.budget_record("engagement", T0.timestamp() - 30 + t)
+    for event in (
+        FiredEvent("fired", "likes-100", "p1", "once"),
+        FiredEvent("seeded", "likes-100", "p2", "once"),
+        ActionEvent("f1.0", "webhook", "dead", error="410"),
+        ActionEvent("f0.0", "repost", "sent"),
+        ErrorEvent("fetch", "boom"),
+        CycleEvent(posts=7, requests=3, duration=1.5, errors=1, at="2026-11-26T11:59:00Z"),
+        CycleEvent(posts=8, requests=3, duration=0.5, at="2026-11-26T12:00:00Z"),
+    ):
+        metrics(event)
+    metrics.observe_request("POST", "https://data-api.x.com/insights/engagement/totals", 200)
+    metrics.observe_request("POST", "https://data-api.x.com/insights/engagement/28hr", 429)
+    metrics.observe_request("GET", "https://api.x.com/2/users/2244994945/tweets", None)
+    metrics.observe_request("POST", "https://hooks.example.com/secret-token", 200)
+    metrics.refresh(store, rules=["likes-100", "quiet-rule"], config=config, now=T0)
+
+    got = samples(metrics_text(metrics))
+    assert got[("automation_cycles_total", ())] == 2
+    assert got[("automation_cycles_failed_total", ())] == 1
+    assert got[("automation_cycle_duration_seconds_count", ())] == 2
+    assert got[("automation_cycle_duration_seconds_sum", ())] == 2.0
+    assert got[("automation_last_successful_cycle_timestamp_seconds", ())] == T0.timestamp()
+    assert got[("automation_last_cycle_timestamp_seconds", ())] == T0.timestamp()
+    assert got[("automation_posts_watched", ())] == 8
+    assert got[("automation_firings_total", (("kind", "fired"), ("rule", "likes-100")))] == 1
+    assert got[("automation_firings_total", (("kind", "seeded"), ("rule", "likes-100")))] == 1
+    assert got[("automation_firings_total", (("kind", "fired"), ("rule", "quiet-rule")))] == 0
+    assert got[("automation_actions_total", (("kind", "webhook"), ("outcome", "dead")))] == 1
+    assert got[("automation_actions_total", (("kind", "repost"), ("outcome", "sent")))] == 1
+    api = "automation_api_requests_total"
+    assert got[(api, (("endpoint", "engagement/totals"), ("outcome", "ok")))] == 1
+    assert got[(api, (("endpoint", "engagement/28hr"), ("outcome", "rate_limited")))] == 1
+    assert got[(api, (("endpoint", "users/:id/tweets"), ("outcome", "network_error")))] == 1
+    assert not any("hooks.example.com" in str(k) or "secret-token" in str(k) for k in got)
+    assert got[("automation_actions_pending", ())] == 1
+    assert got[("automation_actions_dead", ())] == 0
+    assert got[("automation_outbox_oldest_pending_age_seconds", ())] == 300
+    assert got[("automation_rules_loaded", ())] == 2
+    assert got[("automation_rules_paused", ())] == 1
+    assert got[("automation_reload_failed", ())] == 0
+    assert got[("automation_api_budget_remaining_requests", ())] == 40
+    assert got[("automation_api_budget_limit_requests", ())] == 60
+    assert got[("automation_poll_interval_seconds", ())] == 60
+    assert all(name.startswith("automation_") for name, _ in got)
+    promtool_check(metrics_text(metrics))
+
+
+def metrics_text(metrics: EngineMetrics) -> bytes:
+    from prometheus_client import generate_latest
+
+    return generate_latest(metrics.registry)
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("https://data-api.x.com/insights/engagement/historical", "engagement/historical"),
+        ("https://api.x.com/2/users/783214/retweets", "users/:id/retweets"),
+        ("https://api.x.com/2/tweets", "tweets"),
+        ("https://api.x.com.evil.example/2/tweets", None),
+        ("http://127.0.0.1:8099/hook", None),
+    ],
+)
+def test_api_endpoints_fold_ids_and_leave_other_hosts_out(url: str, endpoint: str | None) -> None:
+    assert api_endpoint(url, ["https://data-api.x.com", "https://api.x.com/"]) == endpoint
+
+
+def test_outcomes_by_status() -> None:
+    assert [outcome_of(s) for s in (204, 404, 429, 503, None)] == [
+        "ok",
+        "client_error",
+        "rate_limited",
+        "server_error",
+        "network_error",
+    ]
+
+
+def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
+    clock = Clock()
+    health = Health(poll_interval=60, clock=clock)
+    assert health.check() == (
+        200,
+        "starting: the first cycle is running (started 2026-11-26T12:00:00Z)",
+    )
+    clock.now = T0 + timedelta(minutes=3, seconds=1)
+    status, reason = health.check()
+    assert status == 503
+    assert reason == (
+        "stale: no cycle finished within 3m (3 poll intervals); none since the engine started "
+        "at 2026-11-26T12:00:00Z"
+    )
+    health.cycle_finished()
+    assert health.check() == (200, "ok: the last cycle finished at 2026-11-26T12:03:01Z")
+    clock.now += timedelta(minutes=3)
+    assert health.check()[0] == 200
+    clock.now += timedelta(seconds=1)
+    assert health.check() == (
+        503,
+        "stale: no cycle finished within 3m (3 poll intervals); the last one finished at "
+        "2026-11-26T12:03:01Z",
+    )
+    health.set_standby(True)
+    assert health.check() == (200, "standby: another engine is acting on this database")
+
+
+@pytest.fixture
+def served(config: Config) -> Iterator[tuple[Observers, Clock]]:
+    clock = Clock()
+    observers = Observers(config, clock=clock).start()
+    try:
+        yield observers, clock
+    finally:
+        observers.close()
+
+
+def test_the_server_answers_metrics_health_and_nothing_else(
+    served: tuple[Observers, Clock], config: Config
+) -> None:
+    observers, clock = served
+    assert observers.server is not None
+    base = observers.server.url
+    observers.sink(lambda e: None)(
+        CycleEvent(posts=1, requests=1, duration=0.1, at="2026-11-26T12:00:00Z")
+    )
+    observers.after_cycle(MemoryStore(), rules=["r"], config=config)
+    status, body = get(base + "/metrics")
+    assert status == 200
+    assert samples(body)[("automation_cycles_total", ())] == 1
+    promtool_check(body)
+    assert get(base + "/healthz") == (200, b"ok: the last cycle finished at 2026-11-26T12:00:00Z\n")
+    clock.now += timedelta(minutes=4)
+    status, body = get(base + "/healthz")
+    assert status == 503 and body.startswith(b"stale: no cycle finished within 3m")
+    assert get(base + "/")[0] == 404
+
+
+def test_an_address_in_use_is_a_config_error(
+    served: tuple[Observers, Clock], config: Config
+) -> None:
+    observers, _ = served
+    assert observers.server is not None
+    port = int(observers.server.url.rpartition(":")[2])
+    taken = Config(**{**config.__dict__, "metrics": MetricsSettings("127.0.0.1", port)})
+    with pytest.raises(ConfigError) as caught:
+        Observers(taken, clock=Clock()).start()
+    assert f"metrics.listen 127.0.0.1:{port}: cannot serve there" in str(caught.value)
+
+
+def test_the_readme_alerting_rules_are_valid_prometheus_rules(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\ngroups:", 1)[1].split("```", 1)[0]
+    rules = tmp_path / "rules.yml"
+    rules.write_text("groups:" + block, encoding="utf-8")
+    done = promtool("check", "rules", str(rules))
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
+    assert b"SUCCESS: 2 rules found" in done.stdout

@@ -1,0 +1,62 @@
+"""``/metrics`` and ``/healthz`` scraped from a real running engine (spec §13)."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_helpers import HIGH, Scene, likes_rule, quiet_post, rule_file, scene, wait_for
+from prometheus_client.parser import text_string_to_metric_families
+from promtool import promtool_check
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[Scene]:
+    yield from scene(tmp_path)
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    return 0.0
+
+
+def test_a_running_engine_serves_metrics_and_health(world: Scene) -> None:
+    post = quiet_post(world.sandbox)
+    world.write_config(metrics={"listen": "127.0.0.1:0"})
+    world.write_rules(rule_file([likes_rule()]))
+    engine = world.engine()
+    engine.wait_log("serving /metrics and /healthz on ")
+    base = re.search(r"serving /metrics and /healthz on (http://\S+)", engine.stderr)
+    assert base is not None
+    url = base.group(1)
+    engine.wait_cycles(1)
+    world.sandbox.world.set_metric(post, "favorites", HIGH)
+
+    def fired() -> str | None:
+        status, text = get(url + "/metrics")
+        assert status == 200
+        return text if value(text, "automation_firings_total", rule="big-likes") >= 1 else None
+
+    text = wait_for(fired, timeout=15, what="the firing in /metrics")
+    assert value(text, "automation_cycles_total") >= 2
+    assert value(text, "automation_api_requests_total", endpoint="engagement/totals", outcome="ok")
+    assert value(text, "automation_rules_loaded") == 1
+    assert value(text, "automation_last_successful_cycle_timestamp_seconds") > 0
+    promtool_check(text.encode())
+    status, reason = get(url + "/healthz")
+    assert (status, reason.startswith("ok: the last cycle finished at ")) == (200, True)
