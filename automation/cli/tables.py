@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-__all__ = ["table"]
+__all__ = ["cell_text", "table", "table_lines"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns separated by two spaces; numbers right-aligned."""
-    cells = [[_text(c) for c in row] for row in rows]
+    return "\n".join(table_lines(headers, lambda: rows))
+
+
+def table_lines(
+    headers: Sequence[str], rows: Callable[[], Iterable[Sequence[object]]]
+) -> Iterator[str]:
+    """The lines of ``table``, reading ``rows()`` twice (widths first, then the lines), so
+    a long table is never held as text. A column is numeric when every value in it that
+    is not None is a number; None shows as "-"."""
     widths = [len(h) for h in headers]
-    for row in cells:
-        for i, c in enumerate(row):
-            widths[i] = max(widths[i], len(c))
-    numeric = [
-        all(isinstance(r[i], int | float) for r in rows) and bool(rows) for i in range(len(headers))
-    ]
+    kinds = [0] * len(headers)  # bit 1: a number seen; bit 2: something else seen
+    for row in rows():
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(cell_text(value)))
+            if value is not None:
+                kinds[i] |= 1 if isinstance(value, int | float) else 2
+    numeric = [kind == 1 for kind in kinds]
 
     def line(values: Sequence[str]) -> str:
         parts = [
@@ -24,12 +33,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         ]
         return "  ".join(parts).rstrip()
 
-    out = [line(list(headers)), line(["-" * w for w in widths])]
-    out += [line(r) for r in cells]
-    return "\n".join(out)
+    yield line(list(headers))
+    yield line(["-" * w for w in widths])
+    for row in rows():
+        yield line([cell_text(c) for c in row])
 
 
-def _text(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A value as a table shows it: thousands separated, at most 3 decimals, None as "-"."""
     if value is None:
         return "-"
     if isinstance(value, float):

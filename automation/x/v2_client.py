@@ -143,23 +143,29 @@ class XClient:
         since_id: str | None,
         max_pages: int = 32,
         start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        replies: bool = False,
     ) -> Discovery:
         """The account's original posts newer than ``since_id``, at most 3,200.
 
         ``start_time`` bounds a first discovery (no ``since_id`` yet) to posts young enough
-        to be watched, instead of paging through the whole reachable timeline.
+        to be watched, instead of paging through the whole reachable timeline; with
+        ``end_time`` it reads the posts of a period. ``replies`` includes the account's
+        replies, which are its posts too (reposts never are).
         """
         label = f"timeline of {account}"
         user = self._account(account, label)
         params = {
             "max_results": str(_PAGE_SIZE),
-            "exclude": "replies,retweets",
+            "exclude": "retweets" if replies else "replies,retweets",
             "tweet.fields": "created_at",
         }
         if since_id is not None:
             params["since_id"] = _checked_id(since_id, label)
         if start_time is not None:
             params["start_time"] = _iso(start_time)
+        if end_time is not None:
+            params["end_time"] = _iso(end_time)
         url = f"{self._base}/2/users/{user.user_id}/tweets"
         posts: dict[str, DiscoveredPost] = {}
         token: str | None = None

@@ -1,0 +1,205 @@
+"""``automation metrics``: engagement of any list of posts, with the top N by a metric.
+
+Reads the IDs (a file, standard input, ``--account`` timelines), runs the export
+(``automation.export``) and writes the rows. Everything the user should know that is not
+a row goes to stderr: skipped input lines with their numbers, posts the API could not
+read with its reason, requests that failed. Exit 0 when the rows were written, even if
+lines were skipped; 1 when requests failed for good (a rerun reads just those); 130 on
+Ctrl-C, after saying how to resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from automation.cli.args import positive
+from automation.cli.context import now, required_config
+from automation.cli.metrics_output import (
+    FORMATS,
+    atomic_output,
+    check_output,
+    format_for,
+    write_rows,
+)
+from automation.cli.progress_bar import NoProgress, ProgressBar
+from automation.core.errors import UsageError
+from automation.core.metric_columns import choose_columns
+from automation.core.metric_names import canonical
+from automation.core.post_ids import PostIdList, read_post_ids
+
+if TYPE_CHECKING:
+    from automation.config.loader import Config
+    from automation.export.job import ExportJob, ExportResult
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "metrics",
+        help="engagement of any list of posts, now or over a period; top N",
+        description="Current totals of any list of posts (owned posts with every metric, "
+        "others with the public ones), as a table, CSV or JSON lines.",
+    )
+    p.add_argument(
+        "--ids",
+        metavar="FILE|-",
+        help="post IDs one a line, or a CSV with an id, tweet_id or post_id column ('-': stdin)",
+    )
+    p.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="add this owned account's posts (repeatable)",
+    )
+    p.add_argument("--metrics", metavar="M,...", help="metrics to show (names or aliases)")
+    p.add_argument("--top", type=positive, metavar="N", help="only the N highest --by")
+    p.add_argument("--by", metavar="M", help="order by this metric, highest first")
+    p.add_argument("--format", choices=FORMATS, help="default: table (or --output's suffix)")
+    p.add_argument("--output", metavar="FILE", help="write here (atomically), not to stdout")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.ids is None and not args.account:
+        raise UsageError(
+            "metrics needs posts: --ids FILE (or --ids - for standard input) and/or --account NAME"
+        )
+    if args.top is not None and args.by is None:
+        raise UsageError("--top N needs --by METRIC, the metric to rank by")
+    fmt = format_for(args.format, args.output)
+    target = check_output(args.output) if args.output is not None else None
+    columns = choose_columns(args.metrics, by=args.by, period=False)
+    by = canonical(args.by) if args.by is not None else None
+    config = required_config(args, secrets="required")
+    unknown = [a for a in args.account if config.account(a) is None]
+    if unknown:
+        known = ", ".join(sorted(config.account_names())) or "none configured"
+        raise UsageError(f"--account {unknown[0]}: no such owned account (known: {known})")
+    listed = _read_ids(args.ids) if args.ids is not None else PostIdList(())
+    _report_input(args.ids, listed)
+    from automation.export.job import ExportJob
+
+    job = ExportJob(listed.ids, tuple(dict.fromkeys(args.account)), columns, None)
+    result = _export(job, config)
+    if result is None:
+        return 130
+    rows = result.table.ranked(by, args.top) if by else list(result.table.rows_read())
+    with _destination(target) as out:
+        write_rows(out, fmt, result.table, rows, columns, result.owner, job.period)
+    if target is not None:
+        print(
+            f"wrote {len(rows):,} row{'' if len(rows) == 1 else 's'} to {target}", file=sys.stderr
+        )
+    _report_result(result)
+    return 0 if result.complete else 1
+
+
+def _read_ids(source: str) -> PostIdList:
+    if source == "-":
+        return read_post_ids(sys.stdin)
+    path = Path(source)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            return read_post_ids(file)
+    except FileNotFoundError:
+        raise UsageError(f"--ids {source}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"--ids {source}: it is a directory; give a file of post IDs") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--ids {source}: not UTF-8 text (byte {exc.start}); save it as UTF-8 or CSV UTF-8"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"--ids {source}: cannot read it: {exc.strerror}") from None
+
+
+def _report_input(source: str | None, listed: PostIdList) -> None:
+    name = "<stdin>" if source == "-" else source
+    for skip in listed.skipped:
+        shown = skip.text if len(skip.text) <= 40 else skip.text[:37] + "..."
+        print(f"{name}:{skip.line}: skipped {shown!r}: {skip.reason}", file=sys.stderr)
+    if listed.duplicates:
+        plural = "s" if listed.duplicates > 1 else ""
+        print(f"{name}: ignored {listed.duplicates:,} repeated ID{plural}", file=sys.stderr)
+
+
+def _export(job: ExportJob, config: Config) -> ExportResult | None:
+    """Run the export with a progress bar on a terminal; None after Ctrl-C."""
+    from automation.export.job import Interrupted, run_export
+    from automation.store.sqlite import SqliteStore
+    from automation.x.http import HttpClient
+
+    progress: ProgressBar | NoProgress = (
+        ProgressBar(sys.stderr) if sys.stderr.isatty() else NoProgress()
+    )
+    try:
+        with (
+            SqliteStore.open(config.database) as store,
+            HttpClient(timeout=config.engagement_api.timeout) as http,
+        ):
+            return run_export(
+                job,
+                config=config,
+                store=store,
+                http=http,
+                clock=now,
+                sleep=time.sleep,
+                progress=progress,
+            )
+    except KeyboardInterrupt as exc:
+        progress.close()
+        how_far = (
+            f" after {exc.done:,} of {exc.planned:,} requests"
+            if isinstance(exc, Interrupted)
+            else ""
+        )
+        print(
+            f"automation: interrupted{how_far}; what was fetched is kept for a day: run the "
+            "same command again to resume",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        progress.close()
+
+
+@contextmanager
+def _destination(target: Path | None) -> Iterator[IO[str]]:
+    if target is None:
+        yield sys.stdout
+        return
+    try:
+        with atomic_output(target) as out:
+            yield out
+    except OSError as exc:
+        raise UsageError(f"--output {target}: cannot write it: {exc.strerror}") from None
+
+
+def _report_result(result: ExportResult) -> None:
+    say = sys.stderr.write
+    if result.resumed:
+        say(
+            f"resumed: {result.resumed:,} of {result.planned:,} requests came from an "
+            "interrupted run of this command\n"
+        )
+    for note in result.notes:
+        say(f"note: {note}\n")
+    if result.problems:
+        count = len(result.problems)
+        say(f"{count:,} post{'s' if count > 1 else ''} with no values, or fewer than asked:\n")
+        for post_id, reason in result.problems.items():
+            say(f"  {post_id}  {reason}\n")
+    for message in result.errors:
+        say(f"the API also said: {message}\n")
+    for message, posts in result.failed:
+        say(f"failed for good ({posts:,} posts not read): {message}\n")
+    if result.failed:
+        say("run the same command again to read what failed; the rest is kept for a day\n")

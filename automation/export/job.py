@@ -1,0 +1,242 @@
+"""One ``metrics`` export from start to end: which posts are owned, the fewest requests,
+sent within the shared per-minute budget, saved as they arrive so a rerun resumes.
+
+Everything that touches the world is passed in (config, store, HTTP client, clock,
+sleep, progress), so tests run an export against respx or the sandbox on a fake clock.
+The command line only reads the input and prints the result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from automation.config.loader import Config
+from automation.core.metric_columns import Column, api_metrics
+from automation.core.metric_table import MetricTable
+from automation.core.periods import Period
+from automation.core.request_eta import request_eta
+from automation.export.ownership import Owners, find_owners
+from automation.export.saved_parts import SavedParts, part_name, run_key
+from automation.export.tally import Tally
+from automation.service.runtime import StoreLedger
+from automation.store.base import Store
+from automation.x.engagement_client import EngagementClient
+from automation.x.engagement_plan import EngagementRequest, WatchedPost, plan_requests
+from automation.x.http import HttpClient
+from automation.x.rate_budget import RateBudget
+from automation.x.v2_client import XClient
+from automation.x.write_limits import WriteLimits
+
+__all__ = ["ExportJob", "ExportResult", "Interrupted", "Progress", "run_export"]
+
+_OWNERS_PART = "owners"
+
+
+class Progress(Protocol):
+    """Where an export reports how far it is (a progress bar, or nothing)."""
+
+    def update(self, done: int, planned: int, eta: Callable[[], float]) -> None:
+        """``done`` of ``planned`` requests; ``eta()`` computes seconds left when asked."""
+        ...
+
+    def waiting(self, seconds: float) -> None:
+        """The next request waits ``seconds`` for the request budget."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """What the command asked for. ``listed``: post IDs in the order given, each once."""
+
+    listed: tuple[str, ...]
+    add_accounts: tuple[str, ...]
+    columns: tuple[Column, ...]
+    period: Period | None
+    period_text: str = ""  # the period as the user gave it: part of the run's identity
+
+    def key(self) -> str:
+        metrics = sorted(api_metrics(self.columns))
+        return run_key(self.listed, self.add_accounts, metrics, self.period_text)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """``table`` rows: the listed posts, then those the ``--account`` timelines added."""
+
+    table: MetricTable
+    owner: Mapping[str, str]
+    problems: Mapping[str, str]
+    notes: tuple[str, ...]
+    errors: tuple[str, ...]
+    failed: tuple[tuple[str, int], ...]
+    planned: int
+    resumed: int
+    sent: int
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during an export: how far it got (what was fetched is saved)."""
+
+    def __init__(self, done: int, planned: int) -> None:
+        super().__init__(done, planned)
+        self.done, self.planned = done, planned
+
+
+def run_export(
+    job: ExportJob,
+    *,
+    config: Config,
+    store: Store,
+    http: HttpClient,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    progress: Progress,
+) -> ExportResult:
+    """Run the export; Ctrl-C raises ``Interrupted`` after saving what arrived."""
+    now = clock()
+    saved = SavedParts(store, job.key(), now)
+    accounts = {a.name: a for a in config.accounts}
+    owners = _owners(job, saved, store, config, http, clock, sleep, now)
+    ids = [*job.listed, *owners.added]
+    tally = Tally(MetricTable(ids), dict(owners.owner))
+    requests = plan_requests(
+        [WatchedPost(pid, tally.owner.get(pid)) for pid in ids],
+        totals_metrics=api_metrics(job.columns),
+        hourly_posts=(),
+        hourly_metrics=frozenset(),
+    )
+    budget = RateBudget(
+        config.engagement_api.requests_per_minute,
+        clock=lambda: clock().timestamp(),
+        ledger=StoreLedger(store),
+    )
+
+    def pause(seconds: float) -> None:
+        progress.waiting(seconds)
+        sleep(seconds)
+
+    client = EngagementClient(
+        http,
+        settings=config.engagement_api,
+        app=config.app,
+        accounts=accounts,
+        budget=budget,
+        sleep=pause,
+    )
+    resumed = _fetch(requests, client, budget, saved, tally, clock, progress)
+    if tally.complete:
+        saved.finish()
+    return ExportResult(
+        table=tally.table,
+        owner=tally.owner,
+        problems=tally.problems,
+        notes=owners.notes,
+        errors=tuple(tally.errors),
+        failed=tuple(tally.failed),
+        planned=len(requests),
+        resumed=resumed,
+        sent=tally.sent,
+    )
+
+
+def _owners(
+    job: ExportJob,
+    saved: SavedParts,
+    store: Store,
+    config: Config,
+    http: HttpClient,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    now: datetime,
+) -> Owners:
+    """The owned/public split, as saved by an earlier try of this run, else found now."""
+    text = saved.text(_OWNERS_PART)
+    if text is not None:
+        data = json.loads(text)
+        return Owners(data["owner"], tuple(data["added"]), tuple(data["notes"]))
+    listed = set(job.listed)
+    known = {
+        p.post_id: p.account
+        for p in store.posts(include_unavailable=True)
+        if p.account is not None and p.post_id in listed
+    }
+    timeline = XClient(
+        http,
+        settings=config.x_api,
+        app=config.app,
+        accounts={a.name: a for a in config.accounts},
+        limits=WriteLimits(),
+        clock=lambda: clock().timestamp(),
+    )
+    owners = find_owners(
+        job.listed,
+        known=known,
+        accounts=[a.name for a in config.accounts],
+        add_accounts=job.add_accounts,
+        period=job.period,
+        timeline=timeline,
+        now=now,
+        sleep=sleep,
+    )
+    record = {"owner": dict(owners.owner), "added": owners.added, "notes": owners.notes}
+    saved.save_text(_OWNERS_PART, json.dumps(record), now)
+    return owners
+
+
+def _fetch(
+    requests: Sequence[EngagementRequest],
+    client: EngagementClient,
+    budget: RateBudget,
+    saved: SavedParts,
+    tally: Tally,
+    clock: Callable[[], datetime],
+    progress: Progress,
+) -> int:
+    """Send each planned request not already saved, saving each answer as it comes.
+    Returns how many answers came from an earlier try."""
+    names = [part_name(r) for r in requests]
+    todo: list[tuple[EngagementRequest, str]] = []
+    for request, name in zip(requests, names, strict=True):
+        result = saved.result(name)
+        if result is None:
+            todo.append((request, name))
+        else:
+            tally.add(result, request.account)
+    resumed = len(requests) - len(todo)
+    done, planned = resumed, len(requests)
+    started = clock()
+
+    def eta() -> float:
+        fetched = done - resumed
+        each = (clock() - started).total_seconds() / fetched if fetched else 0.0
+        return request_eta(
+            planned - done,
+            available_now=budget.remaining(),
+            per_minute=budget.allowance,
+            seconds_each=each,
+        )
+
+    progress.update(done, planned, eta)
+    try:
+        for request, name in todo:
+            result = client.fetch([request])
+            tally.add(result, request.account)
+            if result.failures:  # not saved: a rerun asks again for what is missing
+                got = result.totals.keys() | result.unavailable
+                missing = [i for i in request.tweet_ids if i not in got]
+                tally.fail(str(result.failures[0]), missing)
+            else:
+                saved.save_result(name, result, clock())
+            done += 1
+            progress.update(done, planned, eta)
+    except KeyboardInterrupt:
+        raise Interrupted(done, planned) from None
+    return resumed

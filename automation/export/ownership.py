@@ -1,0 +1,146 @@
+"""Which listed posts are owned, and by which configured account; the rest are public.
+
+Owned posts are read with their owner's user context and every metric, public ones with
+the app's bearer token and the public metrics only, so the split decides what an export
+can show. It comes from two sources (spec §13):
+
+- the store's watched posts, which already know their account;
+- each configured account's timeline, paged back to the oldest listed post not known
+  yet. A post's creation time is in its ID, so the pages asked for are only those of
+  the period the unknown posts span. X serves an account's newest 3,200 posts only;
+  older posts it does not reach are read as public, and a note says so.
+
+``--account NAME`` adds that account's posts of the period (all it can reach without
+one), which also tells their owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from automation.core.errors import ApiError, RateLimited
+from automation.core.facts import post_created_at
+from automation.core.periods import Period
+from automation.x.backoff import backoff_delay
+from automation.x.v2_client import MAX_TIMELINE, Discovery
+
+__all__ = ["Owners", "Timeline", "find_owners"]
+
+_MARGIN = timedelta(seconds=1)  # timeline bounds are whole seconds, maybe exclusive
+_EARLIEST = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC)  # X's first allowed start_time
+_SETTLING = timedelta(minutes=1)  # an end_time this close to now is left out
+_ATTEMPTS = 4
+
+
+class Timeline(Protocol):
+    """The part of ``XClient`` that reads an account's timeline."""
+
+    def discover(
+        self,
+        account: str,
+        *,
+        since_id: str | None,
+        max_pages: int = 32,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        replies: bool = False,
+    ) -> Discovery: ...
+
+
+@dataclass(frozen=True)
+class Owners:
+    """``owner``: listed or added post -> its account. ``added``: posts the ``--account``
+    timelines contributed that were not listed, newest first. ``notes``: what the user
+    should know about the split (a timeline that did not reach far enough)."""
+
+    owner: Mapping[str, str]
+    added: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def find_owners(
+    listed: Sequence[str],
+    *,
+    known: Mapping[str, str],
+    accounts: Sequence[str],
+    add_accounts: Sequence[str],
+    period: Period | None,
+    timeline: Timeline,
+    now: datetime,
+    sleep: Callable[[float], None],
+) -> Owners:
+    """Split ``listed`` (and the posts of ``add_accounts``) into owned and public.
+
+    ``known`` maps the store's watched posts to their accounts; ``accounts`` are all
+    configured owned accounts."""
+    reader = _Reader(timeline, sleep)
+    owner = {pid: known[pid] for pid in listed if pid in known}
+    added: list[str] = []
+    listed_set = set(listed)
+    covered: dict[str, Period | None] = {}
+    for account in add_accounts:
+        lo, hi = (period.start, period.end) if period is not None else (None, None)
+        found = reader.read(account, lo, hi, now)
+        for pid in found:
+            owner.setdefault(pid, account)
+            if pid not in listed_set:
+                added.append(pid)
+        covered[account] = period
+    unknown = [pid for pid in listed if pid not in owner]
+    if unknown:
+        times = [post_created_at(pid) for pid in unknown]
+        lo, hi = max(min(times) - _MARGIN, _EARLIEST), max(times) + _MARGIN
+        wanted = set(unknown)
+        for account in accounts:
+            if account in covered and _covers(covered[account], lo, hi):
+                continue  # its --account read reached these posts already
+            for pid in reader.read(account, lo, hi, now):
+                if pid in wanted:
+                    owner.setdefault(pid, account)
+    return Owners(owner, tuple(added), tuple(reader.notes))
+
+
+def _covers(period: Period | None, lo: datetime, hi: datetime) -> bool:
+    """Whether a timeline read over ``period`` (None: all it can reach) saw [lo, hi]."""
+    return period is None or (period.start <= lo and hi < period.end)
+
+
+class _Reader:
+    """Reads timelines with a few retries, noting where X's reach ended."""
+
+    def __init__(self, timeline: Timeline, sleep: Callable[[float], None]) -> None:
+        self._timeline, self._sleep = timeline, sleep
+        self.notes: list[str] = []
+
+    def read(
+        self, account: str, lo: datetime | None, hi: datetime | None, now: datetime
+    ) -> list[str]:
+        end = hi if hi is not None and hi < now - _SETTLING else None
+        found = self._discover(account, lo, end)
+        ids = [p.post_id for p in found.posts]
+        if len(ids) >= MAX_TIMELINE:
+            oldest = min(found.posts, key=lambda p: int(p.post_id)).created_at
+            self.notes.append(
+                f"{account}'s timeline reaches back only to {oldest:%Y-%m-%d %H:%M} UTC (X "
+                f"serves an account's newest {MAX_TIMELINE:,} posts): its older posts count "
+                "as public unless the engine watches them"
+            )
+        return ids
+
+    def _discover(self, account: str, lo: datetime | None, hi: datetime | None) -> Discovery:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return self._timeline.discover(
+                    account, since_id=None, start_time=lo, end_time=hi, replies=True
+                )
+            except ApiError as exc:
+                if not exc.retryable or attempt == _ATTEMPTS:
+                    raise ApiError(
+                        f"cannot learn which posts {account} wrote: {exc}", status=exc.status
+                    ) from None
+                wait = exc.retry_after if isinstance(exc, RateLimited) else None
+                self._sleep(backoff_delay(attempt, first=1.0, cap=60.0, retry_after=wait))
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,96 @@
+"""What an export already fetched, kept in the store for a day so that running the same
+command again resumes instead of asking the API twice.
+
+A run is named by a hash of what the command asked for (its listed IDs, accounts,
+metrics and period); each part by a hash of one planned request. A part is saved as soon
+as its answer is read, so Ctrl-C at any moment loses at most the request in flight. A
+run that finishes forgets its parts: the next run reads fresh numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from automation.store.base import Store
+from automation.x.engagement_client import FetchResult
+from automation.x.engagement_plan import EngagementRequest
+
+__all__ = ["KEEP", "SavedParts", "part_name", "run_key"]
+
+KEEP = timedelta(days=1)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def run_key(*fields: str | Iterable[str]) -> str:
+    """A short stable name for a run from what identifies it."""
+    digest = hashlib.sha256()
+    for item in fields:
+        text = item if isinstance(item, str) else "\n".join(item)
+        digest.update(text.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]
+
+
+def part_name(request: EngagementRequest) -> str:
+    body = json.dumps([request.endpoint, request.account, request.body()], sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+class SavedParts:
+    """The saved parts of one run. Opening it forgets every part older than a day."""
+
+    def __init__(self, store: Store, run: str, now: datetime) -> None:
+        self._store, self._run = store, run
+        store.forget_export_parts(before=now - KEEP)
+        self._saved = store.export_parts(run, now - KEEP)
+
+    def __len__(self) -> int:
+        return len(self._saved)
+
+    def text(self, name: str) -> str | None:
+        return self._saved.get(name)
+
+    def result(self, name: str) -> FetchResult | None:
+        """A saved answer, as the client gave it (without what it did not keep)."""
+        text = self._saved.pop(name, None)
+        return None if text is None else _decoded(text)
+
+    def save_text(self, name: str, text: str, at: datetime) -> None:
+        self._store.save_export_part(self._run, name, at, text)
+
+    def save_result(self, name: str, result: FetchResult, at: datetime) -> None:
+        self.save_text(name, _encoded(result), at)
+
+    def finish(self) -> None:
+        """The run is complete: forget its parts."""
+        self._store.forget_export_parts(run=self._run)
+
+
+def _encoded(result: FetchResult) -> str:
+    return json.dumps(
+        {
+            "t": {pid: dict(values) for pid, values in result.totals.items()},
+            "u": sorted(result.unavailable),
+            "f": sorted(result.forbidden),
+            "e": list(result.errors),
+        },
+        separators=(",", ":"),
+    )
+
+
+def _decoded(text: str) -> FetchResult:
+    data = json.loads(text)
+    return FetchResult(
+        totals=data["t"],
+        hourly=_EMPTY,
+        unavailable=frozenset(data["u"]),
+        unsupported=_EMPTY,
+        forbidden=frozenset(data["f"]),
+        errors=tuple(data["e"]),
+        failures=(),
+    )

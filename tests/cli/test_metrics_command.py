@@ -1,0 +1,260 @@
+"""``automation metrics`` through the real command line against the sandbox.
+
+The sandbox stands still (speed 0, a fixed start), so the values a test expects are the
+simulated world's own; the command's wall clock only stamps the request budget.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from cli_helpers import Cli, isolated_process_state
+from export_helpers import BRAND, NASA, engagement_requests
+from sandbox_api import SandboxTarget
+
+from automation.cli.main import main
+from automation.sandbox import write_config
+from automation.sandbox.messages import Request
+
+
+@pytest.fixture(autouse=True)
+def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+    with isolated_process_state():
+        yield
+
+
+@pytest.fixture
+def target() -> Iterator[SandboxTarget]:
+    t = SandboxTarget(lambda: 0.0).start()
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget) -> Cli:
+    config = write_config(
+        tmp_path / "automation.yaml", target.base_url, requests_per_minute=6000, database="s.db"
+    )
+    return Cli(capsys, config)
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def unquoted(cell: str) -> str:
+    assert cell.startswith('="') and cell.endswith('"'), cell
+    return cell[2:-1]
+
+
+def test_a_csv_of_1000_mixed_ids_takes_ceil_owned_and_ceil_public_requests(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    owned = target.add_posts(BRAND, 620, age=timedelta(days=2))
+    public = target.add_posts(NASA, 380, age=timedelta(days=2))
+    listed = owned + public
+    random.Random(4).shuffle(listed)
+    ids = tmp_path / "campaign.csv"
+    ids.write_text(
+        "date,tweet_id,text\n" + "".join(f'2026-11-18,{pid},"hello, world"\n' for pid in listed),
+        encoding="utf-8",
+    )
+
+    result = cli("metrics", "--ids", str(ids), "--format", "csv")
+
+    assert result.code == 0, result.err
+    sent = [r for r in engagement_requests(target) if r.path.endswith("/totals")]
+    assert sum(r.scheme == "OAuth" for r in sent) == math.ceil(620 / 250)
+    assert sum(r.scheme == "Bearer" for r in sent) == math.ceil(380 / 250)
+    rows = csv_rows(result.out)
+    assert [unquoted(r["id"]) for r in rows] == listed  # in the order listed
+    assert rows[0]["url"] == f"https://x.com/i/status/{listed[0]}"
+    for row in rows:
+        pid = unquoted(row["id"])
+        assert int(row["favorites"]) == target.value(pid, "favorites")
+        if pid in owned:
+            assert row["account"] == "brand"
+            assert int(row["impressions"]) == target.value(pid, "impressions")
+        else:
+            assert row["account"] == "" and row["impressions"] == ""  # unknown, not 0
+    assert result.err == ""
+
+
+def test_top_10_equals_the_true_top_10_of_the_sandbox_world(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    world = target.world
+    now = target.sandbox.clock.now()
+    posts = [world.add_post(BRAND, created_at=now - timedelta(hours=40 + i)) for i in range(60)]
+    posts += [world.add_post(NASA, created_at=now - timedelta(hours=30 + i)) for i in range(60)]
+    for post in posts[::7]:  # ties, broken by post ID
+        world.set_metric(post.id, "favorites", 500)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(p.id for p in posts), encoding="utf-8")
+
+    result = cli("metrics", "--ids", str(ids), "--top", "10", "--by", "likes", "--format", "json")
+
+    assert result.code == 0, result.err
+    truth = sorted(posts, key=lambda p: (-world.value(p, "favorites", now), int(p.id)))[:10]
+    lines = result.json_lines()
+    assert [line["id"] for line in lines] == [p.id for p in truth]
+    assert [line["favorites"] for line in lines] == [
+        world.value(p, "favorites", now) for p in truth
+    ]
+    assert all(line["impressions"] is None for line in lines if line["account"] is None)
+
+
+def test_a_malformed_line_a_duplicate_and_a_deleted_post(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    good, gone = target.add_posts(NASA, 2, age=timedelta(hours=6))
+    target.world.delete_post(gone)
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{good}\n12ab\n\n{good}\n{gone}\n", encoding="utf-8")
+
+    result = cli("metrics", "--ids", str(ids), "--metrics", "likes,impressions")
+
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[2].split() == [
+        good,
+        "public",
+        f"{target.value(good, 'favorites'):,.0f}",
+        "-",
+    ]
+    assert len(result.out.splitlines()) == 3  # header, rule, one row
+    assert f"{ids}:2: skipped '12ab': not a post ID" in result.err
+    assert f"{ids}: ignored 1 repeated ID" in result.err
+    assert f"  {gone}  Tweet ID(s) are unavailable" in result.err
+
+
+def _in_process(target: SandboxTarget, interrupt_at: int | None) -> respx.MockRouter:
+    """respx answering from the sandbox app with no socket; Ctrl-C on the Nth /totals."""
+    calls = {"totals": 0}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/totals"):
+            calls["totals"] += 1
+            if calls["totals"] == interrupt_at:
+                raise KeyboardInterrupt
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        reply = target.sandbox.handle(
+            Request(request.method, str(request.url), headers, request.content)
+        )
+        return httpx.Response(
+            reply.status, headers=dict(reply.headers), stream=httpx.ByteStream(reply.body)
+        )
+
+    router = respx.mock(assert_all_called=False)
+    router.route().mock(side_effect=answer)
+    return router
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
+    capsys: pytest.CaptureFixture[str], target: SandboxTarget, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "a.yaml", "https://data-api.x.com", database="s.db")
+    cli = Cli(capsys, config)
+    listed = target.add_posts(BRAND, 300, age=timedelta(days=1))
+    listed += target.add_posts(NASA, 700, age=timedelta(days=1))
+    ids, out = tmp_path / "ids.txt", tmp_path / "out.csv"
+    ids.write_text("\n".join(listed), encoding="utf-8")
+    out.write_text("the previous export\n", encoding="utf-8")
+    command = ("metrics", "--ids", str(ids), "--output", str(out))
+
+    with _in_process(target, interrupt_at=3):
+        stopped = cli(*command)
+    assert stopped.code == 130
+    assert "interrupted after 2 of 5 requests" in stopped.err
+    assert "run the same command again to resume" in stopped.err
+    assert out.read_text(encoding="utf-8") == "the previous export\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file
+    target.received.clear()
+
+    with _in_process(target, interrupt_at=None):
+        resumed = cli(*command)
+
+    assert resumed.code == 0, resumed.err
+    assert len(engagement_requests(target)) == 3
+    assert len(target.received) == 3, "the timelines are not paged again either"
+    assert "resumed: 2 of 5 requests came from an interrupted run" in resumed.err
+    rows = csv_rows(out.read_text(encoding="utf-8"))
+    assert [unquoted(r["id"]) for r in rows] == listed
+    assert all(int(r["favorites"]) == target.value(unquoted(r["id"]), "favorites") for r in rows)
+
+
+def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    (post,) = target.add_posts(NASA, 1, age=timedelta(hours=2))
+    ids, out = tmp_path / "ids.txt", tmp_path / "top.jsonl"
+    ids.write_text(post, encoding="utf-8")
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o640)
+    result = cli("metrics", "--ids", str(ids), "--output", str(out), "--metrics", "replies")
+    assert result.code == 0 and result.out == ""
+    assert "wrote 1 rows" not in result.err and "wrote 1 row" in result.err
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [
+        {"id": post, "account": None, "replies": target.value(post, "replies")}
+    ]
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "metrics needs posts: --ids FILE"),
+        (("--ids", "ids.txt", "--top", "5"), "--top N needs --by METRIC"),
+        (("--ids", "ids.txt", "--metrics", "lieks"), "did you mean 'likes'"),
+        (("--ids", "ids.txt", "--by", "url_clicks"), "url_clicks has no current total"),
+        (("--ids", "ids.txt", "--account", "brnad"), "--account brnad: no such owned account"),
+        (("--ids", "missing.txt"), "--ids missing.txt: no such file"),
+        (("--ids", "header.csv"), "names no id, tweet_id or post_id column"),
+        (("--ids", "ids.txt", "--output", "no/such/dir/x.csv"), "directory no/such/dir"),
+        (("--ids", "ids.txt", "--top", "0", "--by", "likes"), "at least 1"),
+    ],
+)
+def test_usage_errors_say_what_to_do_and_send_nothing(
+    cli: Cli, target: SandboxTarget, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    (tmp_path / "ids.txt").write_text("1260294888811347969\n", encoding="utf-8")
+    (tmp_path / "header.csv").write_text("url,likes\nx,1\n", encoding="utf-8")
+    result = cli("metrics", *args)
+    assert result.code == 2
+    assert message in result.err and "Traceback" not in result.err
+    assert target.received == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_on_a_terminal_and_nothing_extra_when_not(
+    cli: Cli, target: SandboxTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(target.add_posts(NASA, 600, age=timedelta(days=1))), "utf-8")
+    piped = cli("metrics", "--ids", str(ids), "--format", "csv")
+    assert piped.code == 0 and piped.err == ""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code = main(["--config", str(cli.config), "metrics", "--ids", str(ids), "--format", "csv"])
+    assert code == 0
+    shown = terminal.getvalue()
+    assert "\r[........................] 0/3 requests" in shown
+    assert "3/3 requests" in shown
+    assert shown.endswith("\r\x1b[K")  # erased before the output is read

@@ -1,0 +1,241 @@
+"""Exports against the sandbox over loopback, on a clock the test moves: the owned/public
+split, the fewest requests each with its own token, unknown values, the shared budget,
+resuming after Ctrl-C, and requests that fail for good."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from export_helpers import BRAND, NASA, SUPPORT, Clock, engagement_requests, export_config
+from sandbox_api import START, SandboxTarget
+
+from automation.core.metric_columns import Column, choose_columns
+from automation.core.metric_names import PUBLIC_TOTALS_METRICS, TOTALS_METRICS
+from automation.core.records import WatchedPostRecord
+from automation.export.job import ExportJob, ExportResult, Interrupted, run_export
+from automation.export.tally import FORBIDDEN, UNAVAILABLE
+from automation.sandbox.app import Encoded
+from automation.sandbox.messages import Request
+from automation.store.sqlite import SqliteStore
+from automation.x.http import HttpClient
+
+ALL = choose_columns(None, by=None, period=False)
+
+
+class Recorder:
+    """A progress that remembers what it was told (and can play Ctrl-C)."""
+
+    def __init__(self, interrupt_at: int | None = None) -> None:
+        self.updates: list[tuple[int, int, float]] = []
+        self.waits: list[float] = []
+        self._interrupt_at = interrupt_at
+
+    def update(self, done: int, planned: int, eta: Callable[[], float]) -> None:
+        self.updates.append((done, planned, eta()))
+        if done == self._interrupt_at:
+            raise KeyboardInterrupt
+
+    def waiting(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def target() -> Iterator[SandboxTarget]:
+    t = SandboxTarget(lambda: 0.0).start()
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    with SqliteStore.open(tmp_path / "state.db") as s:
+        yield s
+
+
+def export(
+    target: SandboxTarget,
+    store: SqliteStore,
+    listed: Sequence[str],
+    *,
+    accounts: Sequence[str] = (),
+    columns: tuple[Column, ...] = ALL,
+    clock: Clock | None = None,
+    rpm: int = 6000,
+    progress: Recorder | None = None,
+) -> ExportResult:
+    clock = clock or Clock(START)
+    config = export_config(target.base_url, store.path, rpm=rpm)
+    with HttpClient(timeout=10.0) as http:
+        return run_export(
+            ExportJob(tuple(listed), tuple(accounts), columns, None),
+            config=config,
+            store=store,
+            http=http,
+            clock=clock,
+            sleep=clock.sleep,
+            progress=progress or Recorder(),
+        )
+
+
+def values(result: ExportResult, metric: str) -> dict[str, float | None]:
+    table = result.table
+    return {table.post_ids[r]: table.value(r, metric) for r in range(len(table))}
+
+
+def test_owned_and_public_posts_are_read_in_the_fewest_requests_each_with_its_token(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    brand = target.add_posts(BRAND, 30, age=timedelta(days=3))
+    support = target.add_posts(SUPPORT, 20, age=timedelta(days=2))
+    public = target.add_posts(NASA, 40, age=timedelta(days=2))
+    # the engine already watches the ten oldest brand posts: no timeline is read for them
+    store.upsert_posts(WatchedPostRecord(p, "brand", START, "timeline", START) for p in brand[:10])
+    listed = [p for trio in zip(brand, support + brand[20:], public, strict=False) for p in trio]
+    listed += [p for p in public + brand + support if p not in listed]
+
+    result = export(target, store, listed)
+
+    assert result.owner == {**dict.fromkeys(brand, "brand"), **dict.fromkeys(support, "support")}
+    sent = engagement_requests(target)
+    by_kind = sorted((r.scheme, len(r.body["tweet_ids"])) for r in sent)
+    assert by_kind == [("Bearer", 40), ("OAuth", 20), ("OAuth", 30)]
+    for request in sent:
+        owned = {result.owner.get(i) for i in request.body["tweet_ids"]}
+        assert len(owned) == 1, "a request never mixes owners, or owned and public posts"
+        wanted = PUBLIC_TOTALS_METRICS if owned == {None} else TOTALS_METRICS
+        assert set(request.body["engagement_types"]) == wanted
+    oldest_unknown = min(brand[10:] + support, key=int)
+    for user in (BRAND, SUPPORT):
+        (query,) = [dict(r.query) for r in target.received if r.path == f"/2/users/{user}/tweets"]
+        assert (
+            query["start_time"]
+            <= f"{target.world.find(oldest_unknown).created_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+        assert query["exclude"] == "retweets"  # an account's replies are its posts too
+    likes, impressions = values(result, "favorites"), values(result, "impressions")
+    for post_id in listed:
+        assert likes[post_id] == target.value(post_id, "favorites")
+    assert all(impressions[p] == target.value(p, "impressions") for p in brand + support)
+    assert all(impressions[p] is None for p in public), "unknown, not 0"
+    assert result.complete and not result.problems
+
+
+def test_a_metric_a_post_cannot_have_is_unknown_not_zero(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    old = next(p.id for p in target.world.timeline(BRAND) if "(100 days)" in p.text)
+    (young,) = target.add_posts(BRAND, 1, age=timedelta(hours=5))
+    result = export(target, store, [old, young])
+    impressions, likes = values(result, "impressions"), values(result, "favorites")
+    assert impressions[old] is None  # older than 90 days: the API does not say
+    assert impressions[young] == target.value(young, "impressions")
+    assert likes[old] == target.value(old, "favorites")
+    assert values(result, "engagement_rate")[old] is None
+
+
+def test_an_account_adds_its_posts_and_a_post_not_owned_after_all_is_read_as_public(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    public = target.add_posts(NASA, 3, age=timedelta(hours=3))
+    store.upsert_posts([WatchedPostRecord(public[0], "brand", START, "explicit", START)])
+
+    result = export(target, store, public, accounts=["support"])
+
+    support = [p.id for p in target.world.timeline(SUPPORT) if p.kind != "repost"]
+    assert list(result.table.post_ids) == public + support  # listed first, then added
+    assert all(result.owner[p] == "support" for p in support)
+    assert public[0] not in result.owner
+    assert result.problems == {public[0]: FORBIDDEN.format(account="brand")}
+    assert values(result, "favorites")[public[0]] == target.value(public[0], "favorites")
+
+
+def test_the_per_minute_budget_is_shared_with_the_engine_through_the_database(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    public = target.add_posts(NASA, 1250, age=timedelta(days=1))  # five requests
+    engine_sent = START.timestamp() - 30
+    store.budget_record("engagement", engine_sent)
+    store.budget_record("engagement", engine_sent)
+    clock, progress = Clock(START), Recorder()
+
+    result = export(target, store, public, clock=clock, rpm=4, progress=progress)
+
+    assert result.complete and len(engagement_requests(target)) == 5
+    times = store.budget_load("engagement", 0)
+    assert len(times) == 7
+    assert all(sum(1 for s in times if t - 60 < s <= t) <= 4 for t in times)
+    assert progress.waits and clock.sleeps
+    assert progress.updates[0] == (0, 5, 60.0)  # 2 may go now, then 3 in the next minute
+
+
+def test_an_interrupted_export_resumes_without_fetching_twice(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    brand = target.add_posts(BRAND, 600, age=timedelta(days=1))
+    public = target.add_posts(NASA, 300, age=timedelta(days=1))
+    listed = brand + public
+    with pytest.raises(Interrupted) as stopped:
+        export(target, store, listed, progress=Recorder(interrupt_at=2))
+    assert (stopped.value.done, stopped.value.planned) == (2, 5)
+    first = engagement_requests(target)
+    paged = len(target.received) - len(first)
+    target.received.clear()
+
+    result = export(target, store, listed)
+
+    again = engagement_requests(target)
+    assert len(again) == 3 and len(target.received) == 3, "no timeline paged again either"
+    assert not {tuple(r.body["tweet_ids"]) for r in first} & {
+        tuple(r.body["tweet_ids"]) for r in again
+    }
+    assert result.resumed == 2 and result.complete and paged > 0
+    assert values(result, "favorites") == {p: target.value(p, "favorites") for p in listed}
+    target.received.clear()
+    export(target, store, listed)  # a finished run forgot its parts: fresh numbers
+    assert len(engagement_requests(target)) == 5
+
+
+def test_what_an_interrupted_run_fetched_is_kept_for_a_day_only(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    listed = target.add_posts(NASA, 500, age=timedelta(days=1))
+    with pytest.raises(Interrupted):
+        export(target, store, listed, progress=Recorder(interrupt_at=1))
+    target.received.clear()
+    later = Clock(START + timedelta(hours=25))
+    result = export(target, store, listed, clock=later)
+    assert result.resumed == 0 and len(engagement_requests(target)) == 2
+
+
+def test_deleted_posts_and_requests_that_fail_for_good_are_listed_and_retried_by_a_rerun(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    public = target.add_posts(NASA, 260, age=timedelta(days=1))
+    target.world.delete_post(public[5])
+    failing = {"on": True}
+    answer = target.sandbox.app.handle
+
+    def second_chunk_down(request: Request) -> Encoded:
+        if failing["on"] and public[-1].encode() in request.body:
+            return Encoded(503, {"content-type": "application/json"}, b'{"errors":["busy"]}')
+        return answer(request)
+
+    target.sandbox.app.handle = second_chunk_down  # type: ignore[method-assign]
+    result = export(target, store, public)
+
+    assert not result.complete
+    ((message, posts),) = result.failed
+    assert posts == 10 and "HTTP 503" in message
+    assert result.problems[public[5]] == UNAVAILABLE
+    assert all(result.problems[p].startswith("not read: ") for p in public[250:])
+    assert result.errors == ()  # the count of unavailable posts is not repeated
+    failing["on"] = False
+    target.received.clear()
+    result = export(target, store, public)
+    assert result.complete and result.resumed == 1
+    (request,) = engagement_requests(target)
+    assert request.body["tweet_ids"] == public[250:]
+    assert values(result, "favorites")[public[-1]] == target.value(public[-1], "favorites")
