@@ -58,13 +58,16 @@ class Dispatcher:
     def run_due(self, *, limit: int = 100, should_stop: Callable[[], bool] = lambda: False) -> int:
         """Attempt every due action; returns how many were sent."""
         sent = 0
-        for item in self._store.due_actions(self._clock(), limit=limit):
+        claimed = self._store.claim_actions(self._clock(), limit)
+        for n, item in enumerate(claimed):
             if should_stop():
+                self._store.release_actions(i.id for i in claimed[n:])
                 break
             try:
                 sent += self._attempt(item)
             except AutomationError as exc:  # the store could not record it: go on
                 log.error("could not record the attempt at action %s: %s", item.id, exc)
+                self._store.release_actions([item.id])
         return sent
 
     def _attempt(self, item: OutboxItem) -> bool:

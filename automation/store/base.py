@@ -169,8 +169,21 @@ class Store(Protocol):
         nothing. On any error nothing of ``write`` is kept and ``StoreError`` is raised."""
         ...
 
-    def due_actions(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """Pending actions whose next attempt is due, the longest-waiting first."""
+    def claim_actions(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Hand out at most ``limit`` pending actions due at ``now`` that are not already
+        handed out, the longest-waiting first (by due time, then in the order queued).
+
+        A handed-out action is held until an attempt at it is recorded or it is released,
+        so it is handed out once however often this is asked: whoever claimed it performs
+        it. Claims last as long as this open store; a restarted engine finds every pending
+        action free. A row that cannot be read is recorded dead with the reason instead
+        of being handed out."""
+        ...
+
+    def release_actions(self, action_ids: Iterable[str], *, due_at: datetime | None = None) -> None:
+        """Give claimed actions back without an attempt (a stop, a write limit to wait for):
+        due again at ``due_at``, or as before when None. Unknown ids and actions that are
+        not pending are ignored."""
         ...
 
     def record_attempt(
@@ -183,8 +196,8 @@ class Store(Protocol):
         next_attempt_at: datetime | None,
     ) -> None:
         """Record one try at a pending action: ``sent`` and ``dead`` are final, ``retry``
-        keeps it pending until ``next_attempt_at`` (required then). Raises ``StoreError``
-        for an unknown or not-pending action."""
+        keeps it pending until ``next_attempt_at`` (required then). The action's claim
+        ends. Raises ``StoreError`` for an unknown or not-pending action."""
         ...
 
     def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:

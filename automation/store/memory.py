@@ -72,6 +72,7 @@ class MemoryStore(MemoryHourly):
         super().__init__()
         self._d = _Data()
         self._seq = itertools.count(1)
+        self._held: set[str] = set()  # actions handed out by claim_actions
 
     # -- watched posts ------------------------------------------------------------------
 
@@ -222,14 +223,30 @@ class MemoryStore(MemoryHourly):
                 queued.append(action_id)
         return new, duplicate, queued
 
-    def due_actions(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+    def claim_actions(self, now: datetime, limit: int) -> list[OutboxItem]:
         when = utc(now)
         due = [
             (item.next_attempt_at, seq, item)
             for seq, item in self._d.outbox.values()
-            if item.status == "pending" and item.next_attempt_at and item.next_attempt_at <= when
+            if item.status == "pending"
+            and item.next_attempt_at
+            and item.next_attempt_at <= when
+            and item.id not in self._held
         ]
-        return [item for _, _, item in sorted(due, key=lambda t: (t[0], t[1]))][:limit]
+        claimed = [item for _, _, item in sorted(due, key=lambda t: (t[0], t[1]))][:limit]
+        self._held.update(item.id for item in claimed)
+        return claimed
+
+    def release_actions(self, action_ids: Iterable[str], *, due_at: datetime | None = None) -> None:
+        for action_id in action_ids:
+            self._held.discard(action_id)
+            found = self._d.outbox.get(action_id)
+            if due_at is not None and found is not None and found[1].status == "pending":
+                seq, item = found
+                self._d.outbox[action_id] = (
+                    seq,
+                    dataclasses.replace(item, next_attempt_at=utc(due_at)),
+                )
 
     def record_attempt(
         self,
@@ -248,6 +265,7 @@ class MemoryStore(MemoryHourly):
         retry_at = check_attempt(item, outcome, next_attempt_at)
         attempt = AttemptRecord(action_id, item.attempts + 1, when, outcome, error, retry_at)
         self._d.attempts.setdefault(action_id, []).append(attempt)
+        self._held.discard(action_id)
         updated = dataclasses.replace(
             item,
             status="pending" if outcome == "retry" else outcome,

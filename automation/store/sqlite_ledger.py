@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from sqlite_utils import Database
 
 from automation.core.errors import StoreError
 from automation.core.records import (
@@ -39,6 +43,10 @@ __all__ = ["LedgerQueries", "set_version"]
 
 
 class LedgerQueries(SqliteConnection):
+    def __init__(self, db: Database, path: Path) -> None:
+        super().__init__(db, path)
+        self._held: set[str] = set()  # actions handed out by claim_actions
+
     @guarded
     def commit_cycle(self, write: CycleWrite) -> CommitResult:
         when = to_epoch(write.at)
@@ -64,13 +72,43 @@ class LedgerQueries(SqliteConnection):
         return CommitResult(tuple(new), tuple(duplicate), tuple(queued))
 
     @guarded
-    def due_actions(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+    def claim_actions(self, now: datetime, limit: int) -> list[OutboxItem]:
         rows = self._rows(
-            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending'"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
-            [to_epoch(now), limit],
+            f"SELECT seq, {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending'"
+            " AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))"
+            " ORDER BY next_attempt_at, seq LIMIT ?",
+            [to_epoch(now), json_ids(self._held), limit],
         )
-        return [outbox_item(row) for row in rows]
+        claimed: list[OutboxItem] = []
+        for seq, *row in rows:
+            try:
+                item = outbox_item(tuple(row))
+            except (TypeError, ValueError, OverflowError) as exc:
+                self._bury(seq, exc)
+                continue
+            claimed.append(item)
+            self._held.add(item.id)
+        return claimed
+
+    def _bury(self, seq: int, exc: Exception) -> None:
+        """A row damaged outside the engine (a hand edit) is dead, never handed out."""
+        reason = f"unreadable outbox row: {exc.__class__.__name__}: {exc}"
+        with self._immediate() as conn:
+            conn.execute(
+                "UPDATE outbox SET status = 'dead', last_error = ? WHERE seq = ?", (reason, seq)
+            )
+
+    @guarded
+    def release_actions(self, action_ids: Iterable[str], *, due_at: datetime | None = None) -> None:
+        ids = list(action_ids)
+        self._held.difference_update(ids)
+        if due_at is not None and ids:
+            with self._immediate() as conn:
+                conn.execute(
+                    "UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'"
+                    " AND id IN (SELECT value FROM json_each(?))",
+                    (to_epoch(due_at), json_ids(ids)),
+                )
 
     @guarded
     def record_attempt(
@@ -99,6 +137,7 @@ class LedgerQueries(SqliteConnection):
                 " last_error = ? WHERE id = ?",
                 ("pending" if outcome == "retry" else outcome, number, retry_at, error, action_id),
             )
+        self._held.discard(action_id)
 
     @guarded
     def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:

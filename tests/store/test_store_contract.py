@@ -241,7 +241,7 @@ def test_commit_cycle_records_firings_and_queues_their_actions(store: Store) -> 
     assert result.duplicate == ()
     assert result.queued == ("f1.0", "f1.1")
     assert store.rule_versions()["r1"].fingerprint == "fp1"
-    assert [a.id for a in store.due_actions(T0)] == ["f1.0", "f1.1"]
+    assert [a.id for a in store.claim_actions(T0, 10)] == ["f1.0", "f1.1"]
     assert store.action_counts() == {"pending": 2, "sent": 0, "dead": 0}
 
 
@@ -306,17 +306,40 @@ def test_a_reused_firing_id_is_refused(store: Store) -> None:
     assert len(store.history()) == 1
 
 
-def test_due_actions_are_pending_and_due_oldest_first(store: Store) -> None:
+def ids(items: list) -> list[str]:
+    return [a.id for a in items]
+
+
+def test_claims_hand_out_due_actions_oldest_first_and_each_once(store: Store) -> None:
     store.commit_cycle(CycleWrite(at=T0, firings=(firing("a", n_actions=1),)))
     store.commit_cycle(CycleWrite(at=minutes(5), firings=(firing("b", key="k2", n_actions=1),)))
-    assert [a.id for a in store.due_actions(minutes(1))] == ["a.0"]
-    assert [a.id for a in store.due_actions(minutes(5))] == ["a.0", "b.0"]
-    assert [a.id for a in store.due_actions(minutes(5), limit=1)] == ["a.0"]
+    store.commit_cycle(CycleWrite(at=minutes(5), firings=(firing("c", key="k3", n_actions=1),)))
+    assert ids(store.claim_actions(minutes(1), 10)) == ["a.0"]
+    assert ids(store.claim_actions(minutes(5), 1)) == ["b.0"]  # a.0 is held already
+    assert ids(store.claim_actions(minutes(5), 10)) == ["c.0"]
+    assert store.claim_actions(minutes(9), 10) == []
+    # A recorded attempt ends the claim: a retry is handed out again once it is due.
     store.record_attempt(
         "a.0", at=minutes(6), outcome="retry", error="503", next_attempt_at=minutes(20)
     )
-    assert [a.id for a in store.due_actions(minutes(10))] == ["b.0"]
-    assert [a.id for a in store.due_actions(minutes(20))] == ["b.0", "a.0"]
+    store.record_attempt("b.0", at=minutes(6), outcome="sent", error=None, next_attempt_at=None)
+    assert store.claim_actions(minutes(10), 10) == []
+    assert ids(store.claim_actions(minutes(20), 10)) == ["a.0"]
+
+
+def test_released_actions_are_handed_out_again_without_an_attempt(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("a"),)))
+    assert ids(store.claim_actions(T0, 10)) == ["a.0", "a.1"]
+    store.release_actions(["a.0"])
+    store.release_actions(["a.1"], due_at=minutes(15))  # e.g. waiting for a write limit
+    store.release_actions(["nope", "a.0"])  # unknown or already free: nothing happens
+    assert ids(store.claim_actions(minutes(1), 10)) == ["a.0"]
+    assert store.action("a.1").next_attempt_at == minutes(15)
+    assert store.action("a.1").attempts == 0 and store.attempts("a.1") == []
+    assert ids(store.claim_actions(minutes(15), 10)) == ["a.1"]
+    store.record_attempt("a.1", at=minutes(16), outcome="sent", error=None, next_attempt_at=None)
+    store.release_actions(["a.1"], due_at=minutes(30))  # no longer pending: left alone
+    assert store.action("a.1").status == "sent" and store.action("a.1").next_attempt_at is None
 
 
 def test_outbox_state_machine_with_attempts_and_manual_retry(store: Store) -> None:
@@ -348,7 +371,7 @@ def test_outbox_state_machine_with_attempts_and_manual_retry(store: Store) -> No
     assert store.retry_action("f1.0", minutes(3)) is True
     again = store.action("f1.0")
     assert again is not None and (again.status, again.attempts) == ("pending", 2)
-    assert [a.id for a in store.due_actions(minutes(3))] == ["f1.0"]
+    assert [a.id for a in store.claim_actions(minutes(3), 10)] == ["f1.0"]
     store.record_attempt("f1.0", at=minutes(4), outcome="sent", error=None, next_attempt_at=None)
     assert [a.number for a in store.attempts("f1.0")] == [1, 2, 3]
     assert store.action_counts() == {"pending": 0, "sent": 2, "dead": 0}

@@ -82,7 +82,7 @@ def test_data_survives_close_and_reopen(path: Path) -> None:
         assert [p.post_id for p in store.posts()] == ["1"]
         assert store.latest_totals(["1"]) == {"1": {"likes": 5.0}}
         assert store.rule_state("r1", "p1") == RuleState(done=True)
-        assert [a.id for a in store.due_actions(T0)] == ["f1.0"]
+        assert [a.id for a in store.claim_actions(T0, 10)] == ["f1.0"]
         assert store.meta("last_cycle") == "{}"
         # The ledger holds across restarts: the same key is still a duplicate.
         assert store.commit_cycle(CycleWrite(at=T0, firings=(fired("f2"),))).duplicate == ("f2",)
@@ -257,3 +257,29 @@ def test_hot_queries_use_an_index(path: Path, sql: str, index: str) -> None:
     with SqliteStore.open(path) as store:
         plan = " ".join(row[-1] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
     assert index in plan
+
+
+def test_claims_end_with_the_open_store(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+        assert [a.id for a in store.claim_actions(T0, 10)] == ["f1.0"]
+        assert store.claim_actions(T0, 10) == []
+    with SqliteStore.open(path) as store:  # the engine that held it is gone
+        assert [a.id for a in store.claim_actions(T0, 10)] == ["f1.0"]
+
+
+def test_an_unreadable_outbox_row_is_dead_with_the_reason_not_handed_out(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store.commit_cycle(
+            CycleWrite(at=T0, firings=(fired("f1"), fired("f2", key="k2"), fired("f3", key="k3")))
+        )
+    conn = sqlite3.connect(path)
+    with conn:  # a hand edit: SQLite keeps text in a REAL column
+        conn.execute("UPDATE outbox SET created_at = 'yesterday' WHERE id = 'f2.0'")
+    conn.close()
+    with SqliteStore.open(path) as store:
+        assert [a.id for a in store.claim_actions(T0, 10)] == ["f1.0", "f3.0"]
+        assert store.claim_actions(T0, 10) == []
+        assert store.action_counts()["dead"] == 1
+        [row] = store._rows("SELECT id, last_error FROM outbox WHERE status = 'dead'")
+        assert row[0] == "f2.0" and row[1].startswith("unreadable outbox row: TypeError")
