@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 from automation.cli.tables import table
 from automation.config.loader import Config, load_config
 from automation.config.secret import Secret
-from automation.core.errors import UsageError
 from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, Event, FiredEvent
+from automation.rulefiles.shipped import EXAMPLE_NAME, example_rules
 from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
@@ -37,7 +37,6 @@ CYCLE_MINUTES = 5
 # The simulated clock starts here, not at the wall clock's now: the world, the story and the
 # summary are then the same whenever and wherever the demo runs.
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-EXAMPLE = Path(__file__).resolve().parents[2] / "rules.example.yaml"
 VIRAL_FINALS = {
     "impressions": 180_000,
     "engagements": 14_000,
@@ -52,8 +51,6 @@ VIRAL_FINALS = {
 
 
 def run_demo(*, seconds: float = 30.0, out: TextIO = sys.stdout, cycles: int = 30) -> int:
-    if not EXAMPLE.exists():
-        raise UsageError(f"the demo needs {EXAMPLE.name}; run it from a clone of the repository")
     with tempfile.TemporaryDirectory(prefix="automation-demo-") as tmp:
         return _Demo(Path(tmp), out, pause=max(0.0, seconds / cycles), cycles=cycles).run()
 
@@ -79,7 +76,7 @@ class _Demo:
             try:
                 self._say(
                     f"sandbox on {self.sandbox.base_url}, webhook receiver on "
-                    f"{self.receiver.url}, rules from {EXAMPLE.name}"
+                    f"{self.receiver.url}, rules from {EXAMPLE_NAME}"
                 )
                 self._say(f"one cycle every {CYCLE_MINUTES} simulated minutes\n")
                 for number in range(1, self.cycles + 1):
@@ -94,13 +91,15 @@ class _Demo:
         return 0
 
     def _config(self) -> Config:
+        rules = self.tmp / EXAMPLE_NAME  # the package's copy, wherever it is installed
+        rules.write_text(example_rules(), encoding="utf-8")
         path = write_config(
             self.tmp / "automation.yaml",
             self.sandbox.base_url,
             requests_per_minute=6000,
             poll_interval=f"{CYCLE_MINUTES}m",
             database=str(self.tmp / "automation.db"),
-            rules=[str(EXAMPLE)],
+            rules=[str(rules)],
         )
         return load_config(path, env={})
 

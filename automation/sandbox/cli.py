@@ -13,6 +13,7 @@ from typing import Any
 from automation.core.errors import UsageError
 from automation.sandbox import credentials
 from automation.sandbox.config_writer import write_config as write_config_file
+from automation.sandbox.config_writer import write_starter_rules
 from automation.sandbox.options import Options
 from automation.sandbox.server import Sandbox
 
@@ -53,6 +54,12 @@ def serve(
                 requests_per_minute=sandbox.app.options.per_minute_limit,
             )
             print(f"wrote {write_config}", flush=True)
+            starter = write_starter_rules(write_config)
+            if starter is not None:
+                names = ", ".join(sorted(p.name for p in starter.iterdir()))
+                print(
+                    f"{starter} did not exist: wrote the starter rules there ({names})", flush=True
+                )
         print(
             f"bearer token {credentials.BEARER_TOKEN}; accounts: "
             + ", ".join(f"{a.name} ({a.user_id})" for a in credentials.ACCOUNTS),

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import yaml
 
+from automation.rulefiles.shipped import starter_rules
 from automation.sandbox import credentials
 
-__all__ = ["write_config"]
+__all__ = ["STARTER_RULES_DIR", "write_config", "write_starter_rules"]
+
+STARTER_RULES_DIR = "rules/"  # the rules path a written config names by default
 
 _HEADER = (
     "# Engagement Automation config for the local sandbox (written by `automation sandbox`).\n"
@@ -27,7 +30,7 @@ def config_text(
     requests_per_minute: int = 60,
     poll_interval: str = "1m",
     database: str = "automation.db",
-    rules: Sequence[str] = ("rules/",),
+    rules: Sequence[str] = (STARTER_RULES_DIR,),
 ) -> str:
     doc = {
         "database": database,
@@ -60,7 +63,7 @@ def write_config(
     requests_per_minute: int = 60,
     poll_interval: str = "1m",
     database: str = "automation.db",
-    rules: Sequence[str] = ("rules/",),
+    rules: Sequence[str] = (STARTER_RULES_DIR,),
 ) -> Path:
     """Write the config to ``path`` (parent directories created) and return the path."""
     target = Path(path)
@@ -74,3 +77,15 @@ def write_config(
     )
     target.write_text(text, encoding="utf-8")
     return target
+
+
+def write_starter_rules(config: Path) -> Path | None:
+    """Give a written config the rules it names: when ``rules/`` beside ``config`` does not
+    exist, create it with the starter rules and return it; None when it already exists."""
+    directory = Path(config).parent / STARTER_RULES_DIR
+    if directory.exists():
+        return None
+    directory.mkdir(parents=True)
+    for name, text in starter_rules().items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
