@@ -12,7 +12,7 @@ including ``hi``. The helpers here merge and subtract them; they are pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from automation.core.facts import HourlySeries
@@ -27,6 +27,7 @@ __all__ = [
     "reading_hour",
     "spans_of",
     "uncovered",
+    "whole_hours",
 ]
 
 HOUR = timedelta(hours=1)
@@ -114,3 +115,18 @@ def complete_counts(series: HourlySeries) -> tuple[Span, list[tuple[int, float]]
     if not buckets:
         return (last, last), []
     return (buckets[0][0], last), buckets
+
+
+def whole_hours(
+    hourly: Mapping[str, Mapping[str, HourlySeries]],
+) -> dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]]:
+    """The whole hours of a poll's ``/28hr`` answers, grouped by the span they cover (one
+    span for all the answers of a poll, in practice), each (hour start, count)."""
+    out: dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]] = {}
+    for post_id, per_metric in hourly.items():
+        for metric, series in per_metric.items():
+            span, counts = complete_counts(series)
+            if counts:
+                pairs = [(hour_start(h), count) for h, count in counts]
+                out.setdefault(span, {}).setdefault(post_id, {})[metric] = pairs
+    return out

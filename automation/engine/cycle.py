@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from automation.config.loader import Config
@@ -83,7 +83,11 @@ class Engine:
         self.config = config
         self.rules = rules
         self._store = store
-        self._recorder: Recorder = recorder if recorder is not None else StoreRecorder(store)
+        self._recorder: Recorder = (
+            recorder
+            if recorder is not None
+            else StoreRecorder(store, timedelta(seconds=config.history.keep))
+        )
         self._engagement = engagement
         self._x = x_client
         self._dispatcher = dispatcher

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from automation.core.hours import hour_start, whole_hours
 from automation.core.records import CycleWrite, FiringKind, WatchedPostRecord
 from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
@@ -20,6 +21,7 @@ __all__ = ["DryRun", "NoActions", "Recorder", "StoreRecorder"]
 
 SNAPSHOT_RETENTION = timedelta(hours=48)  # windows reach back at most 28h
 PRUNE_EVERY = timedelta(hours=1)  # pruning touches many pages: once an hour is plenty
+PRUNE_HISTORY_EVERY = timedelta(days=1)  # it visits every post and metric kept
 
 
 class Recorder(Protocol):
@@ -46,14 +48,17 @@ class Recorder(Protocol):
 
 
 class StoreRecorder:
-    """Writes to the store, pruning old snapshots once an hour as it records totals."""
+    """Writes to the store, pruning old snapshots once an hour as it records totals; the
+    readings also go to the hourly history, kept for ``history_keep``."""
 
     dry = False
     event_names: Mapping[FiringKind, str] = {"fired": "fired", "seeded": "seeded"}
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, history_keep: timedelta = timedelta(days=90)) -> None:
         self._store = store
+        self._history_keep = history_keep
         self._pruned_at: datetime | None = None
+        self._history_pruned_at: datetime | None = None
 
     def add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
         self._store.upsert_posts(records)
@@ -65,9 +70,15 @@ class StoreRecorder:
         if fetched.unavailable:
             self._store.mark_unavailable(sorted(fetched.unavailable), now)
         self._store.record_totals(now, fetched.totals)
+        self._store.record_hourly_totals(now, fetched.totals)
+        for (lo, hi), counts in whole_hours(fetched.hourly).items():
+            self._store.record_hourly_counts(hour_start(lo), hour_start(hi), counts)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
             self._pruned_at = now
+        if self._history_pruned_at is None or now - self._history_pruned_at >= PRUNE_HISTORY_EVERY:
+            self._store.prune_hourly(now - self._history_keep)
+            self._history_pruned_at = now
 
     def commit(self, write: CycleWrite) -> frozenset[str]:
         return frozenset(self._store.commit_cycle(write).new)

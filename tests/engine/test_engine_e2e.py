@@ -7,6 +7,7 @@ import json
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,33 @@ def test_metrics_named_only_in_an_action_are_fetched_and_rendered(env: Env) -> N
     env.cycle()
     [delivery] = env.receiver.deliveries()
     assert json.loads(delivery.body) == {"text": "5000 seen, 7 reposts"}
+
+
+def test_readings_and_28hr_series_become_the_hourly_history(env: Env) -> None:
+    post = env.post(20)
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: busy-hour
+            watch: {{posts: ["{post}"], owner: brand}}
+            when: {{all: ["likes >= 100", "impressions over 1h >= 10"]}}
+            actions: [{{log: {{message: "busy"}}}}]
+        """)
+    env.open()
+    assert env.runtime is not None
+    store = env.runtime.store
+    start = env.sandbox.clock.now()
+    env.cycle(advance=3600)
+    env.sandbox.world.set_metric(post, "favorites", 40)
+    env.cycle(advance=3600)
+    env.cycle()
+    history = store.hourly([post], None, start - timedelta(days=2), start + timedelta(hours=3))
+    likes = history[post]["favorites"]
+    assert [v for _, v in likes.totals] == [20.0, 40.0]
+    (polled,) = likes.polled
+    assert polled == (likes.totals[0][0], likes.totals[0][0] + timedelta(hours=3))
+    # the /28hr answers' whole hours are counted, up to the hour still running
+    impressions = history[post]["impressions"]
+    (counted,) = impressions.counted
+    assert counted[1] == env.sandbox.clock.now().replace(minute=0, second=0, microsecond=0)
+    assert counted[1] - counted[0] >= timedelta(hours=27)
