@@ -31,6 +31,7 @@ from automation.cli import (
     schema,
     status,
     top,
+    try_action,
 )
 from automation.cli.context import setup_logs
 from automation.core.errors import AutomationError, UsageError
@@ -48,6 +49,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     metrics,
     actions,
     rearm,
+    try_action,
     demo_command,
     sandbox_command,
     schema,

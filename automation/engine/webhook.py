@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from automation.config.secret import Secret
 from automation.core.errors import ActionFailed, MalformedResponse, TransportFailed
 from automation.x.backoff import parse_retry_after
-from automation.x.http import USER_AGENT, HttpClient
+from automation.x.http import USER_AGENT, HttpClient, HttpResponse
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -38,6 +38,7 @@ __all__ = [
     "build_request",
     "encode_body",
     "idempotency_key",
+    "origin",
     "send",
     "sign",
     "verify",
@@ -169,29 +170,30 @@ def send(
     timeout: float,
     *,
     clock: Callable[[], float] = time.time,
-) -> None:
-    """POST the request once. Returns on 2xx; otherwise raises ActionFailed, retryable for
-    network errors, timeouts, 408, 429 and 5xx (with ``Retry-After`` as ``retry_after``)."""
-    origin = _origin(request.url)
+) -> HttpResponse:
+    """POST the request once. Returns the answer on 2xx; otherwise raises ActionFailed,
+    retryable for network errors, timeouts, 408, 429 and 5xx (with ``Retry-After`` as
+    ``retry_after``)."""
+    where_to = origin(request.url)
     try:
         resp = http.request(
             "POST", request.url, content=request.body, headers=request.headers, timeout=timeout
         )
     except (TransportFailed, MalformedResponse) as exc:
         path_url = request.url.split("?", 1)[0]
-        detail = str(exc).removeprefix(f"POST {path_url}: ").replace(path_url, origin)
-        raise ActionFailed(f"webhook to {origin}: {detail}", retryable=True) from None
+        detail = str(exc).removeprefix(f"POST {path_url}: ").replace(path_url, where_to)
+        raise ActionFailed(f"webhook to {where_to}: {detail}", retryable=True) from None
     if 200 <= resp.status < 300:
-        return
+        return resp
     excerpt = _redacted_excerpt(resp.body, request)
-    message = f"webhook to {origin} answered {resp.status}"
+    message = f"webhook to {where_to} answered {resp.status}"
     if excerpt:
         message += f": {excerpt}"
     if resp.status in (408, 429) or resp.status >= 500:
         wait = parse_retry_after(resp.headers.get("retry-after"), clock())
         raise ActionFailed(message, retryable=True, retry_after=wait)
     if 300 <= resp.status < 400:
-        where = _origin(resp.headers.get("location", "")) or "elsewhere"
+        where = origin(resp.headers.get("location", "")) or "elsewhere"
         message += f" (a redirect to {where}; redirects are not followed: update the url)"
     raise ActionFailed(message, retryable=False)
 
@@ -214,8 +216,8 @@ def _utc_text(when: datetime) -> str:
 
 
 def _check_url(url: str) -> None:
-    if not _origin(url) or urlsplit(url).scheme not in ("http", "https"):
-        shown = _origin(url) or "the value"
+    if not origin(url) or urlsplit(url).scheme not in ("http", "https"):
+        shown = origin(url) or "the value"
         raise ActionFailed(
             f"webhook url: {shown} is not an http:// or https:// URL with a host",
             retryable=False,
@@ -233,7 +235,7 @@ def _check_header(name: str, value: str) -> None:
         )
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     """``scheme://host[:port]``: enough to say where, without a path that may hold a token."""
     try:
         parts = urlsplit(url)

@@ -1,0 +1,132 @@
+"""``automation try-action``: render one action of a rule with a real post and try it now."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from automation.cli.args import positive
+from automation.cli.context import now, required_config
+from automation.core.errors import ActionFailed, AutomationError, UsageError
+
+__all__ = ["register", "run"]
+
+_ANSWER_LINES = 10
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "try-action",
+        help="render one action with a real post and send a webhook now",
+        description="Render an action of a rule for a watched post (or a sample) and, for a "
+        "webhook, send it now. Post actions are shown, and performed only with --really. "
+        "Nothing is recorded.",
+    )
+    p.add_argument("rule_id", metavar="RULE_ID")
+    p.add_argument("--action", type=positive, default=1, metavar="N", help="which (default 1)")
+    p.add_argument("--post", metavar="ID", help="the post to render with (default: newest)")
+    p.add_argument("--really", action="store_true", help="perform a post action for real")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from automation.engine import trial
+    from automation.rulefiles.rule_parser import load_rules
+
+    config = required_config(args, secrets="required")
+    ruleset = load_rules(list(config.rules), names=config.rule_names())
+    rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
+    if rule is None:
+        names = ", ".join(r.id for r in ruleset.rules) or "none"
+        raise UsageError(f"no rule {args.rule_id!r} (rules: {names})")
+    if args.post is not None and not (args.post.isascii() and args.post.isdigit()):
+        raise UsageError(f"--post: not a post ID: {args.post!r} (expected its digits)")
+    moment = now()
+    posts, totals = _stored_posts(config, args.post)
+    post, sample = trial.trial_post(rule, args.post, posts, totals)
+    attempt = trial.render(rule, args.action, post, sample=sample, now=moment)
+    kind = attempt.action.kind
+    print(f"rule {rule.id}, action {args.action} of {len(rule.actions)}: {kind}")
+    note = " (a sample: no values are recorded for it)" if sample else ""
+    print(f"post {post.post_id} ({post.url}){note}")
+    if kind == "webhook":
+        return _webhook(attempt, config)
+    if kind == "log":
+        print(f"would log: {attempt.action.payload['message']}")
+        return 0
+    return _post_action(attempt, config, really=args.really)
+
+
+def _stored_posts(config: Any, post_id: str | None) -> tuple[list[Any], dict[str, Any]]:
+    """Watched posts and their latest values, when the engine has a database yet."""
+    from automation.store.sqlite import SqliteStore
+
+    if not config.database.exists():
+        return [], {}
+    with SqliteStore.open(config.database) as store:
+        posts = store.posts()
+        ids = [post_id] if post_id else [p.post_id for p in posts[-200:]]
+        return posts, store.latest_totals(ids)
+
+
+def _webhook(attempt: Any, config: Any) -> int:
+    from automation.engine import trial
+    from automation.engine.webhook import SIGNATURE_HEADER, origin
+    from automation.x.http import HttpClient
+
+    print(f"POST {origin(attempt.action.payload['url'])}/…")
+    with HttpClient(timeout=10.0) as http:
+        try:
+            done = trial.send_webhook(attempt, config, http)
+        except ActionFailed as exc:
+            print(f"failed: {exc}")
+            return 1
+    for name, value in done.request.headers.items():
+        if name == SIGNATURE_HEADER:
+            stamp = value.partition(",")[0]
+            secret = attempt.action.payload.get("secret")
+            value = f"{stamp},v1=… (HMAC-SHA256 of the body with secret {secret!r})"
+        print(f"> {name}: {value}")
+    print(f"> {done.request.body.decode('utf-8', 'replace')}")
+    print(f"< {done.response.status}")
+    text = done.response.body.decode("utf-8", "replace")
+    lines = text.splitlines()
+    for line in lines[:_ANSWER_LINES]:
+        print(f"< {line[:200]}")
+    if len(lines) > _ANSWER_LINES:
+        print(f"< … ({len(lines) - _ANSWER_LINES} more lines)")
+    return 0
+
+
+def _post_action(attempt: Any, config: Any, *, really: bool) -> int:
+    payload = attempt.action.payload
+    what = f"{attempt.action.kind} post {payload['post_id']} as {payload['as']}"
+    if payload.get("text"):
+        what += f": {payload['text']}"
+    if not really:
+        print(f"would {what}")
+        print("not sent: add --really to perform it on X now")
+        return 0
+    from automation.engine.dispatch import make_performers
+    from automation.x.http import HttpClient
+    from automation.x.v2_client import XClient
+    from automation.x.write_limits import WriteLimits
+
+    with HttpClient(timeout=min(config.x_api.timeout, 10.0)) as http:
+        x_client = XClient(
+            http,
+            settings=config.x_api,
+            app=config.app,
+            accounts={a.name: a for a in config.accounts},
+            limits=WriteLimits(),
+            clock=lambda: now().timestamp(),
+        )
+        performers = make_performers(config, x_client, http)
+        action = attempt.action
+        try:
+            detail = performers.x_write(action.kind, action.account, action.post_id, action.text)
+        except AutomationError as exc:
+            print(f"failed: {exc}")
+            return 1
+    print(f"{what}: {detail}")
+    return 0

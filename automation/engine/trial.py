@@ -1,0 +1,150 @@
+"""Try one action of a rule now, outside any firing: render it exactly as a firing would,
+for a real watched post (or a sample), and send it if it is a webhook.
+
+Nothing is recorded: the trial's firing id starts with ``try-`` so a receiver never
+mistakes it for a real firing's idempotency key. Post actions are only performed when the
+caller asks (``automation try-action --really``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from automation.config.loader import Config
+from automation.core.errors import ActionFailed, UsageError
+from automation.core.evaluate import compile_rule
+from automation.core.facts import PostFacts, post_created_at, post_url
+from automation.core.payloads import FiringContext, render_action
+from automation.core.records import WatchedPostRecord
+from automation.core.rules import Rule
+from automation.engine import webhook
+from automation.engine.outbox_actions import OutboxAction
+from automation.x.http import HttpClient, HttpResponse
+
+__all__ = ["SAMPLE_POST", "Trial", "WebhookTrial", "render", "send_webhook", "trial_post"]
+
+SAMPLE_POST = "1860000000000000000"
+# Plausible totals for a sample post, so every template renders a number.
+SAMPLE_TOTALS: Mapping[str, float] = {
+    "impressions": 12000,
+    "engagements": 480,
+    "favorites": 120,
+    "retweets": 14,
+    "replies": 9,
+    "quote_tweets": 3,
+    "bookmarks": 6,
+    "video_views": 0,
+    "url_clicks": 25,
+}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One rendered action: which, for which post, and whether the post is a sample."""
+
+    rule: Rule
+    index: int  # 0-based, as in the idempotency key
+    firing_id: str
+    post: PostFacts
+    sample: bool
+    action: OutboxAction
+
+    @property
+    def key(self) -> str:
+        return webhook.idempotency_key(self.firing_id, self.index)
+
+
+@dataclass(frozen=True)
+class WebhookTrial:
+    request: webhook.WebhookRequest
+    response: HttpResponse
+
+
+def trial_post(
+    rule: Rule,
+    post_id: str | None,
+    posts: list[WatchedPostRecord],
+    totals: Mapping[str, Mapping[str, float]],
+) -> tuple[PostFacts, bool]:
+    """The post to render with: ``post_id`` or the newest post the rule watches, with its
+    latest values; a sample (True) when there is none or it has no values yet."""
+    known = {p.post_id: p for p in posts}
+    if post_id is None:
+        watched = [
+            p
+            for p in posts
+            if (p.source == "timeline" and p.account in rule.watch.accounts)
+            or p.post_id in rule.watch.posts
+        ]
+        post_id = watched[-1].post_id if watched else None
+    record = known.get(post_id) if post_id else None
+    values = dict(totals.get(post_id, {})) if post_id else {}
+    pid = post_id or SAMPLE_POST
+    sample = record is None or not values
+    account = (
+        record.account if record else rule.watch.owner or next(iter(rule.watch.accounts), None)
+    )
+    return (
+        PostFacts(
+            post_id=pid,
+            account=account,
+            created_at=record.created_at if record else post_created_at(pid),
+            totals=values or dict(SAMPLE_TOTALS),
+            url=post_url(pid),
+        ),
+        sample,
+    )
+
+
+def render(rule: Rule, number: int, post: PostFacts, *, sample: bool, now: datetime) -> Trial:
+    """Render action ``number`` (1-based, as people count) of ``rule`` for ``post``."""
+    if not 1 <= number <= len(rule.actions):
+        kinds = ", ".join(f"{i} {a.kind}" for i, a in enumerate(rule.actions, 1))
+        raise UsageError(f"rule {rule.id} has no action {number}; its actions: {kinds}")
+    index = number - 1
+    firing_id = f"try-{os.urandom(6).hex()}"
+    decision = compile_rule(rule).explain(post, None, now)
+    ctx = FiringContext(
+        firing_id=firing_id,
+        rule=rule,
+        post_id=post.post_id,
+        post_url=post.url,
+        post_account=post.account,
+        post_created_at=post.created_at,
+        fired_at=now,
+        metrics=decision.metrics,
+        totals=post.totals,
+        milestone=decision.milestone,
+    )
+    payload = render_action(rule.actions[index], ctx)
+    action = OutboxAction(
+        kind=rule.actions[index].kind, payload=MappingProxyType(json.loads(payload))
+    )
+    return Trial(rule, index, firing_id, post, sample, action)
+
+
+def send_webhook(trial: Trial, config: Config, http: HttpClient) -> WebhookTrial:
+    """Sign and send the trial's webhook once, as the outbox would; ActionFailed when the
+    receiver refuses it or cannot be reached."""
+    payload = trial.action.payload
+    secret = None
+    if payload.get("secret"):
+        secret = config.webhook_secret(str(payload["secret"]))
+        if secret is None:
+            raise ActionFailed(
+                f"webhook secret {payload['secret']!r} is not in the config", retryable=False
+            )
+    request = webhook.build_request(
+        url=str(payload["url"]),
+        body=str(payload["body"]).encode(),
+        idempotency_key=trial.key,
+        headers=payload.get("headers") or {},
+        secret=secret,
+    )
+    response = webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0))
+    return WebhookTrial(request, response)
