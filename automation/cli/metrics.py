@@ -31,6 +31,7 @@ from automation.cli.progress_bar import NoProgress, ProgressBar
 from automation.core.errors import UsageError
 from automation.core.metric_columns import choose_columns
 from automation.core.metric_names import canonical
+from automation.core.periods import Period, parse_period
 from automation.core.post_ids import PostIdList, read_post_ids
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ def register(sub: Any) -> None:
         "metrics",
         help="engagement of any list of posts, now or over a period; top N",
         description="Current totals of any list of posts (owned posts with every metric, "
-        "others with the public ones), as a table, CSV or JSON lines.",
+        "others with the public ones), or owned posts' sums over a period, as a table, "
+        "CSV or JSON lines.",
     )
     p.add_argument(
         "--ids",
@@ -59,6 +61,9 @@ def register(sub: Any) -> None:
         metavar="NAME",
         help="add this owned account's posts (repeatable)",
     )
+    p.add_argument("--since", metavar="D", help="sum over the last D (30d, 12h): owned posts")
+    p.add_argument("--from", dest="start", metavar="T", help="sum from this date or UTC time")
+    p.add_argument("--to", dest="end", metavar="T", help="... to this one (a date: its end)")
     p.add_argument("--metrics", metavar="M,...", help="metrics to show (names or aliases)")
     p.add_argument("--top", type=positive, metavar="N", help="only the N highest --by")
     p.add_argument("--by", metavar="M", help="order by this metric, highest first")
@@ -76,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--top N needs --by METRIC, the metric to rank by")
     fmt = format_for(args.format, args.output)
     target = check_output(args.output) if args.output is not None else None
-    columns = choose_columns(args.metrics, by=args.by, period=False)
+    period = parse_period(since=args.since, start=args.start, end=args.end, now=now())
+    columns = choose_columns(args.metrics, by=args.by, period=period is not None)
     by = canonical(args.by) if args.by is not None else None
     config = required_config(args, secrets="required")
     unknown = [a for a in args.account if config.account(a) is None]
@@ -87,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     _report_input(args.ids, listed)
     from automation.export.job import ExportJob
 
-    job = ExportJob(listed.ids, tuple(dict.fromkeys(args.account)), columns, None)
+    asked = f"{args.since}|{args.start}|{args.end}" if period is not None else ""
+    job = ExportJob(listed.ids, tuple(dict.fromkeys(args.account)), columns, period, asked)
     result = _export(job, config)
     if result is None:
         return 130
@@ -98,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {len(rows):,} row{'' if len(rows) == 1 else 's'} to {target}", file=sys.stderr
         )
-    _report_result(result)
+    _report_result(result, period)
     return 0 if result.complete else 1
 
 
@@ -183,8 +190,10 @@ def _destination(target: Path | None) -> Iterator[IO[str]]:
         raise UsageError(f"--output {target}: cannot write it: {exc.strerror}") from None
 
 
-def _report_result(result: ExportResult) -> None:
+def _report_result(result: ExportResult, period: Period | None) -> None:
     say = sys.stderr.write
+    if period is not None:
+        say(f"sums over {period.text()} ({period.hours:,} hours)\n")
     if result.resumed:
         say(
             f"resumed: {result.resumed:,} of {result.planned:,} requests came from an "

@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import Protocol
 
 from automation.config.loader import Config
+from automation.core.errors import UsageError
 from automation.core.metric_columns import Column, api_metrics
 from automation.core.metric_table import MetricTable
 from automation.core.periods import Period
 from automation.core.request_eta import request_eta
 from automation.export.ownership import Owners, find_owners
+from automation.export.period_sums import sum_period
 from automation.export.saved_parts import SavedParts, part_name, run_key
 from automation.export.tally import Tally
 from automation.service.runtime import StoreLedger
@@ -107,12 +109,13 @@ def run_export(
     owners = _owners(job, saved, store, config, http, clock, sleep, now)
     ids = [*job.listed, *owners.added]
     tally = Tally(MetricTable(ids), dict(owners.owner))
-    requests = plan_requests(
-        [WatchedPost(pid, tally.owner.get(pid)) for pid in ids],
-        totals_metrics=api_metrics(job.columns),
-        hourly_posts=(),
-        hourly_metrics=frozenset(),
-    )
+    if job.period is not None and ids and not tally.owner:
+        names = ", ".join(a.name for a in config.accounts) or "none configured"
+        raise UsageError(
+            f"none of the {len(ids):,} posts is owned by a configured account ({names}): the "
+            "Engagement API keeps history only for owned posts; leave out --since/--from "
+            "for their current totals"
+        )
     budget = RateBudget(
         config.engagement_api.requests_per_minute,
         clock=lambda: clock().timestamp(),
@@ -131,7 +134,28 @@ def run_export(
         budget=budget,
         sleep=pause,
     )
-    resumed = _fetch(requests, client, budget, saved, tally, clock, progress)
+    meter = _Meter(progress, budget, clock)
+    metrics = api_metrics(job.columns)
+    resumed = 0
+    try:
+        if job.period is None:
+            posts = [WatchedPost(pid, tally.owner.get(pid)) for pid in ids]
+            requests = plan_requests(
+                posts, totals_metrics=metrics, hourly_posts=(), hourly_metrics=frozenset()
+            )
+            resumed = _fetch(requests, client, saved, tally, clock, meter)
+        else:
+            sum_period(
+                job.period,
+                metrics,
+                tally=tally,
+                client=client,
+                store=store,
+                now=now,
+                progress=meter,
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(meter.done, meter.planned) from None
     if tally.complete:
         saved.finish()
     return ExportResult(
@@ -141,10 +165,37 @@ def run_export(
         notes=owners.notes,
         errors=tuple(tally.errors),
         failed=tuple(tally.failed),
-        planned=len(requests),
+        planned=meter.planned,
         resumed=resumed,
         sent=tally.sent,
     )
+
+
+class _Meter:
+    """Passes progress on with an ETA paced by the shared budget and by the time the
+    requests sent so far took."""
+
+    def __init__(self, progress: Progress, budget: RateBudget, clock: Callable[[], datetime]):
+        self._progress, self._budget, self._clock = progress, budget, clock
+        self.done = self.planned = 0
+        self._first: int | None = None
+        self._started = clock()
+
+    def __call__(self, done: int, planned: int) -> None:
+        if self._first is None:
+            self._first, self._started = done, self._clock()
+        self.done, self.planned = done, planned
+        self._progress.update(done, planned, self.eta)
+
+    def eta(self) -> float:
+        sent = self.done - (self._first or 0)
+        each = (self._clock() - self._started).total_seconds() / sent if sent else 0.0
+        return request_eta(
+            self.planned - self.done,
+            available_now=self._budget.remaining(),
+            per_minute=self._budget.allowance,
+            seconds_each=each,
+        )
 
 
 def _owners(
@@ -194,49 +245,30 @@ def _owners(
 def _fetch(
     requests: Sequence[EngagementRequest],
     client: EngagementClient,
-    budget: RateBudget,
     saved: SavedParts,
     tally: Tally,
     clock: Callable[[], datetime],
-    progress: Progress,
+    meter: _Meter,
 ) -> int:
     """Send each planned request not already saved, saving each answer as it comes.
     Returns how many answers came from an earlier try."""
-    names = [part_name(r) for r in requests]
     todo: list[tuple[EngagementRequest, str]] = []
-    for request, name in zip(requests, names, strict=True):
+    for request in requests:
+        name = part_name(request)
         result = saved.result(name)
         if result is None:
             todo.append((request, name))
         else:
             tally.add(result, request.account)
     resumed = len(requests) - len(todo)
-    done, planned = resumed, len(requests)
-    started = clock()
-
-    def eta() -> float:
-        fetched = done - resumed
-        each = (clock() - started).total_seconds() / fetched if fetched else 0.0
-        return request_eta(
-            planned - done,
-            available_now=budget.remaining(),
-            per_minute=budget.allowance,
-            seconds_each=each,
-        )
-
-    progress.update(done, planned, eta)
-    try:
-        for request, name in todo:
-            result = client.fetch([request])
-            tally.add(result, request.account)
-            if result.failures:  # not saved: a rerun asks again for what is missing
-                got = result.totals.keys() | result.unavailable
-                missing = [i for i in request.tweet_ids if i not in got]
-                tally.fail(str(result.failures[0]), missing)
-            else:
-                saved.save_result(name, result, clock())
-            done += 1
-            progress.update(done, planned, eta)
-    except KeyboardInterrupt:
-        raise Interrupted(done, planned) from None
+    meter(resumed, len(requests))
+    for done, (request, name) in enumerate(todo, start=resumed + 1):
+        result = client.fetch([request])
+        tally.add(result, request.account)
+        if result.failures:  # not saved: a rerun asks again for what is missing
+            got = result.totals.keys() | result.unavailable
+            tally.fail(str(result.failures[0]), [i for i in request.tweet_ids if i not in got])
+        else:
+            saved.save_result(name, result, clock())
+        meter(done, len(requests))
     return resumed

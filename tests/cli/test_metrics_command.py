@@ -13,15 +13,16 @@ import math
 import random
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import respx
+import time_machine
 from cli_helpers import Cli, isolated_process_state
 from export_helpers import BRAND, NASA, engagement_requests
-from sandbox_api import SandboxTarget
+from sandbox_api import START, SandboxTarget
 
 from automation.cli.main import main
 from automation.sandbox import write_config
@@ -225,6 +226,9 @@ def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
         (("--ids", "header.csv"), "names no id, tweet_id or post_id column"),
         (("--ids", "ids.txt", "--output", "no/such/dir/x.csv"), "directory no/such/dir"),
         (("--ids", "ids.txt", "--top", "0", "--by", "likes"), "at least 1"),
+        (("--ids", "ids.txt", "--since", "30d", "--metrics", "quotes"), "no hourly history"),
+        (("--ids", "ids.txt", "--since", "30d", "--to", "2026-11-01"), "not both"),
+        (("--ids", "ids.txt", "--from", "last week"), "expected a date"),
     ],
 )
 def test_usage_errors_say_what_to_do_and_send_nothing(
@@ -258,3 +262,36 @@ def test_a_progress_bar_on_a_terminal_and_nothing_extra_when_not(
     assert "\r[........................] 0/3 requests" in shown
     assert "3/3 requests" in shown
     assert shown.endswith("\r\x1b[K")  # erased before the output is read
+
+
+def test_owned_posts_summed_over_a_45_day_period(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    owned = target.add_posts(BRAND, 25, age=timedelta(days=60))
+    (public,) = target.add_posts(NASA, 1, age=timedelta(days=60))
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join([*owned, public]), encoding="utf-8")
+
+    with time_machine.travel(START + timedelta(minutes=30), tick=True):
+        result = cli(
+            "metrics", "--ids", str(ids), "--from", "2026-10-01", "--to", "2026-11-14",
+            "--metrics", "likes,impressions", "--format", "csv",
+        )  # fmt: skip
+
+    assert result.code == 0, result.err
+    sent = engagement_requests(target)
+    assert [(r.body["start"], r.body["end"]) for r in sent] == [
+        ("2026-10-01T00:00:00Z", "2026-10-29T00:00:00Z"),
+        ("2026-10-29T00:00:00Z", "2026-11-15T00:00:00Z"),
+    ]
+    world = target.world
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 15, tzinfo=UTC)
+    rows = csv_rows(result.out)
+    assert [unquoted(r["id"]) for r in rows] == owned
+    for row in rows:
+        post = world.find(unquoted(row["id"]))
+        for name, metric in (("likes", "favorites"), ("impressions", "impressions")):
+            own = world.value(post, metric, end) - world.value(post, metric, start)
+            assert int(row[name]) == own
+    assert "sums over 2026-10-01 00:00 .. 2026-11-15 00:00 UTC (1,080 hours)" in result.err
+    assert f"  {public}  not an owned post: the Engagement API keeps no history" in result.err

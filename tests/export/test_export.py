@@ -12,10 +12,13 @@ import pytest
 from export_helpers import BRAND, NASA, SUPPORT, Clock, engagement_requests, export_config
 from sandbox_api import START, SandboxTarget
 
+from automation.core.errors import UsageError
 from automation.core.metric_columns import Column, choose_columns
 from automation.core.metric_names import PUBLIC_TOTALS_METRICS, TOTALS_METRICS
+from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
 from automation.export.job import ExportJob, ExportResult, Interrupted, run_export
+from automation.export.period_sums import NO_HISTORY
 from automation.export.tally import FORBIDDEN, UNAVAILABLE
 from automation.sandbox.app import Encoded
 from automation.sandbox.messages import Request
@@ -62,6 +65,7 @@ def export(
     *,
     accounts: Sequence[str] = (),
     columns: tuple[Column, ...] = ALL,
+    period: Period | None = None,
     clock: Clock | None = None,
     rpm: int = 6000,
     progress: Recorder | None = None,
@@ -70,7 +74,7 @@ def export(
     config = export_config(target.base_url, store.path, rpm=rpm)
     with HttpClient(timeout=10.0) as http:
         return run_export(
-            ExportJob(tuple(listed), tuple(accounts), columns, None),
+            ExportJob(tuple(listed), tuple(accounts), columns, period),
             config=config,
             store=store,
             http=http,
@@ -239,3 +243,101 @@ def test_deleted_posts_and_requests_that_fail_for_good_are_listed_and_retried_by
     (request,) = engagement_requests(target)
     assert request.body["tweet_ids"] == public[250:]
     assert values(result, "favorites")[public[-1]] == target.value(public[-1], "favorites")
+
+
+SUMMED = choose_columns(None, by=None, period=True)
+
+
+def test_a_45_day_period_sends_2_ranges_per_25_owned_posts_and_sums_to_the_worlds_own(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    owned = target.add_posts(BRAND, 50, age=timedelta(days=60))
+    public = target.add_posts(NASA, 3, age=timedelta(days=60))
+    period = Period(START - timedelta(days=50), START - timedelta(days=5))
+
+    result = export(target, store, owned + public, columns=SUMMED, period=period)
+
+    sent = engagement_requests(target)
+    assert [(len(r.body["tweet_ids"]), r.body["start"], r.body["end"]) for r in sent] == [
+        (25, "2026-10-01T12:00:00Z", "2026-10-29T12:00:00Z"),
+        (25, "2026-10-01T12:00:00Z", "2026-10-29T12:00:00Z"),
+        (25, "2026-10-29T12:00:00Z", "2026-11-15T12:00:00Z"),
+        (25, "2026-10-29T12:00:00Z", "2026-11-15T12:00:00Z"),
+    ]
+    assert all(r.path.endswith("/historical") and r.scheme == "OAuth" for r in sent)
+    world = target.world
+    for post_id in owned:
+        post = world.find(post_id)
+        for column in SUMMED:
+            if column.metric == "engagement_rate":
+                continue
+            own = world.value(post, column.metric, period.end) - world.value(
+                post, column.metric, period.start
+            )
+            assert values(result, column.metric)[post_id] == own, (post_id, column.metric)
+    assert result.problems == dict.fromkeys(public, NO_HISTORY)
+    assert all(result.table.value(r, "favorites") is None for r in range(50, 53))
+    target.received.clear()
+    again = export(target, store, owned, columns=SUMMED, period=period)
+    assert engagement_requests(target) == [], "hours the store holds are not asked again"
+    assert {p: values(again, "impressions")[p] for p in owned} == {
+        p: values(result, "impressions")[p] for p in owned
+    }
+
+
+def test_an_interrupted_period_resumes_from_the_hours_already_stored(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    owned = target.add_posts(SUPPORT, 30, age=timedelta(days=40))
+    period = Period(START - timedelta(days=35), START - timedelta(days=1))
+    with pytest.raises(Interrupted) as stopped:
+        export(target, store, owned, columns=SUMMED, period=period, progress=Recorder(2))
+    assert (stopped.value.done, stopped.value.planned) == (2, 4)
+    target.received.clear()
+    result = export(target, store, owned, columns=SUMMED, period=period)
+    assert len(engagement_requests(target)) == 2 and result.complete
+    post = target.world.find(owned[0])
+    expected = target.world.value(post, "retweets", period.end) - target.world.value(
+        post, "retweets", period.start
+    )
+    assert values(result, "retweets")[owned[0]] == expected
+
+
+def test_a_period_over_public_posts_only_is_refused_saying_why(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    public = target.add_posts(NASA, 2, age=timedelta(days=3))
+    with pytest.raises(UsageError, match="keeps history only for owned posts"):
+        export(
+            target,
+            store,
+            public,
+            columns=SUMMED,
+            period=Period(START - timedelta(days=2), START - timedelta(days=1)),
+        )
+    assert engagement_requests(target) == []
+
+
+def test_an_account_adds_its_posts_of_the_period(target: SandboxTarget, store: SqliteStore) -> None:
+    target.add_posts(BRAND, 3, age=timedelta(days=40))
+    recent = target.add_posts(BRAND, 3, age=timedelta(days=10))
+    period = Period(START - timedelta(days=20), START - timedelta(days=2))
+
+    result = export(target, store, [], accounts=["brand"], columns=SUMMED, period=period)
+
+    in_period = [
+        p.id
+        for p in target.world.timeline(BRAND)
+        if period.start <= p.created_at < period.end and p.kind != "repost"
+    ]
+    assert set(recent) <= set(in_period)
+    assert sorted(result.table.post_ids) == sorted(in_period)
+    (timeline,) = [dict(r.query) for r in target.received if r.path == f"/2/users/{BRAND}/tweets"]
+    assert (timeline["start_time"], timeline["end_time"]) == (
+        "2026-10-31T12:00:00Z",
+        "2026-11-18T12:00:00Z",
+    )
+    post = target.world.find(recent[0])
+    assert values(result, "favorites")[recent[0]] == target.world.value(
+        post, "favorites", period.end
+    ) - target.world.value(post, "favorites", period.start)
