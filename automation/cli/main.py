@@ -19,6 +19,7 @@ from typing import Any
 from automation import __version__
 from automation.cli import (
     actions,
+    backtest,
     check,
     demo_command,
     explain,
@@ -50,6 +51,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     actions,
     rearm,
     try_action,
+    backtest,
     demo_command,
     sandbox_command,
     schema,

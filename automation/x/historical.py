@@ -31,6 +31,7 @@ from typing import Protocol
 
 from automation.core import metric_names as m
 from automation.core.errors import ApiError, UsageError
+from automation.core.facts import post_created_at
 from automation.core.hours import HOUR, Span, hour_index, hour_start
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import (
@@ -147,12 +148,15 @@ def plan_missing(
     *,
     now: datetime,
 ) -> tuple[EngagementRequest, ...]:
-    """Requests covering every missing hour that ``/historical`` can serve at ``now``."""
+    """Requests covering every missing hour that ``/historical`` can serve at ``now``:
+    none before 2014-09-01, before the post was written (its ID says when), or in the
+    hour still running."""
     lowest, highest = hour_index(EARLIEST_HISTORICAL), hour_index(now)  # complete hours only
     by_account: dict[str, dict[str, list[Span]]] = {}
     for post_id, spans in missing.items():
         account = owners.get(post_id)
-        hours = [(max(hour_index(a), lowest), min(hour_index(b), highest)) for a, b in spans]
+        born = max(lowest, hour_index(post_created_at(post_id)))  # nothing to ask before
+        hours = [(max(hour_index(a), born), min(hour_index(b), highest)) for a, b in spans]
         hours = [(a, b) for a, b in hours if a < b]
         if account is not None and hours:
             by_account.setdefault(account, {})[post_id] = hours

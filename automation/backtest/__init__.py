@@ -1,0 +1,29 @@
+"""Backtests: rules replayed over the past, as the engine would have run them.
+
+``plan_backtest`` finds the posts and plans the ``/historical`` requests; ``run_backtest``
+fetches them and replays, returning a ``BacktestResult`` of plain values that the command
+line prints and a web page can show.
+"""
+
+from __future__ import annotations
+
+from automation.backtest.job import (
+    BacktestPlan,
+    BacktestSpec,
+    open_clients,
+    plan_backtest,
+    run_backtest,
+)
+from automation.backtest.replay import WouldFire
+from automation.backtest.result import BacktestResult, RuleResult
+
+__all__ = [
+    "BacktestPlan",
+    "BacktestResult",
+    "BacktestSpec",
+    "RuleResult",
+    "WouldFire",
+    "open_clients",
+    "plan_backtest",
+    "run_backtest",
+]

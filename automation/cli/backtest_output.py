@@ -1,0 +1,137 @@
+"""How ``automation backtest`` shows a result: a page per rule for people, JSON lines for
+machines (one ``would_fire`` / ``would_seed`` event per line, then a ``summary``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, TextIO
+
+from automation.backtest import BacktestResult, RuleResult, WouldFire
+from automation.cli.tables import table
+from automation.core.durations import format_duration
+from automation.core.payloads import iso, number
+from automation.core.records import FiringRecord
+
+__all__ = ["print_json", "print_table", "sparkline"]
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def print_json(result: BacktestResult, out: TextIO) -> None:
+    for event in result.events:
+        out.write(json.dumps(_event(event)) + "\n")
+    summary = {
+        "event": "summary",
+        "from": iso(result.period.start),
+        "to": iso(result.period.end),
+        "poll_interval": result.poll_interval,
+        "requests": {"planned": result.requests_planned, "sent": result.requests_sent},
+        "rules": [_rule_json(r) for r in result.rules],
+        "notes": list(result.notes),
+    }
+    out.write(json.dumps(summary) + "\n")
+
+
+def _event(event: WouldFire) -> dict[str, Any]:
+    return {
+        "event": "would_fire" if event.kind == "fired" else "would_seed",
+        "rule": event.rule,
+        "post": event.post,
+        "key": event.key,
+        "at": iso(event.at),
+        "metrics": {k: number(v) for k, v in event.metrics.items()},
+    }
+
+
+def _rule_json(rule: RuleResult) -> dict[str, Any]:
+    return {
+        "rule": rule.rule,
+        "posts": rule.posts,
+        "would_fire": rule.would_fire,
+        "would_seed": rule.would_seed,
+        "per_day": {d.isoformat(): n for d, n in rule.per_day},
+        "live_fired": rule.live_fired,
+        "unknown": list(rule.unknown),
+    }
+
+
+def print_table(result: BacktestResult, out: TextIO) -> None:
+    period = result.period
+    days = (period.end - period.start).total_seconds() / 86400
+    out.write(
+        f"backtest {period.text()} ({days:g} days), a poll every"
+        f" {format_duration(result.poll_interval)}; times are to the hour (the history is"
+        " hourly)\n"
+    )
+    for note in result.notes:
+        out.write(f"note: {note}\n")
+    for rule in result.rules:
+        out.write("\n" + "\n".join(_rule_lines(rule)) + "\n")
+
+
+def _rule_lines(rule: RuleResult) -> list[str]:
+    live = _difference(rule.would_fire, rule.live_fired)
+    lines = [
+        f"{rule.rule}: would fire {rule.would_fire}, would seed {rule.would_seed}"
+        f" ({rule.posts} post{'s' * (rule.posts != 1)} watched); the live engine fired"
+        f" {rule.live_fired}{live}",
+    ]
+    if rule.would_fire:
+        lines.append(f"  per day  {_per_day(rule.per_day)}")
+    if rule.first:
+        shown = len(rule.first)
+        lines.append(
+            f"  first {shown} firing{'s' * (shown != 1)}:"
+            if shown < rule.would_fire
+            else "  firings:"
+        )
+        lines += _indent(table(["when", "post", "values"], [_row(e) for e in rule.first]))
+    if rule.live:
+        lines.append("  the live engine fired:")
+        lines += _indent(table(["when", "post", "values"], [_live_row(f) for f in rule.live]))
+    lines += [f"  cannot know: {text}" for text in rule.unknown]
+    return lines
+
+
+def _difference(backtest: int, live: int) -> str:
+    if backtest == live:
+        return ""
+    return f" ({backtest - live:+d} in the backtest)"
+
+
+def _row(event: WouldFire) -> list[object]:
+    return [iso(event.at), event.post, _values(event.metrics)]
+
+
+def _live_row(firing: FiringRecord) -> list[object]:
+    return [iso(firing.at), firing.post_id, _values(firing.metrics)]
+
+
+def _values(metrics: Any) -> str:
+    return " ".join(f"{k}={number(v)}" for k, v in metrics.items()) or "-"
+
+
+def _indent(text: str) -> list[str]:
+    return ["    " + line for line in text.splitlines()]
+
+
+def _per_day(per_day: Sequence[tuple[date, int]]) -> str:
+    counts = [n for _, n in per_day]
+    busiest = max(counts, default=0)
+    first, last = per_day[0][0], per_day[-1][0]
+    return (
+        f"{first:%b %d} {sparkline(counts)} {last:%b %d}  (at most {busiest} a day,"
+        f" {sum(counts) / max(1, len(counts)):.1f} on average)"
+    )
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """One bar per value, the highest full; a zero is the lowest bar."""
+    top = max(counts, default=0)
+    if top <= 0:
+        return _BARS[0] * len(counts)
+    return "".join(
+        _BARS[0 if n <= 0 else max(1, round(n / top * (len(_BARS) - 1)))] for n in counts
+    )

@@ -1,0 +1,193 @@
+"""``automation backtest`` through the real command line against the sandbox.
+
+The sandbox stands still at a fixed time and its world has four months of posts with
+hourly history; the command's clock is the sandbox's, so every period is the same run to
+run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cli_helpers import BRAND_ID, Cli, assert_no_traceback, database_dump, isolated_process_state
+from sandbox_api import SandboxTarget
+
+from automation.core.records import ActionRecord, CycleWrite, FiringRecord
+from automation.sandbox import write_config
+from automation.store.sqlite import SqliteStore
+
+RULES = """\
+version: 1
+rules:
+  - id: popular
+    watch: {accounts: [brand, support]}
+    when: likes >= 40
+    actions: [{repost: {as: support}}]
+  - id: quick-burst
+    watch: {accounts: [brand], max_age: 2d}
+    when: likes over 1h >= 5
+    fire: {rearm: true, cooldown: 6h}
+    actions: [{log: {message: "{post.id} took off"}}]
+"""
+LEDGER = ("firings", "outbox", "attempts", "rule_states", "rule_versions", "posts", "meta")
+
+
+@pytest.fixture(autouse=True)
+def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+    with isolated_process_state():
+        yield
+
+
+@pytest.fixture
+def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxTarget]:
+    t = SandboxTarget(lambda: 0.0).start()
+    monkeypatch.setattr("automation.cli.backtest.now", t.sandbox.clock.now)
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget) -> Cli:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "rules.yaml").write_text(RULES)
+    config = write_config(
+        tmp_path / "automation.yaml",
+        target.base_url,
+        requests_per_minute=6000,
+        poll_interval="5m",
+        database="s.db",
+        rules=["rules/"],
+    )
+    return Cli(capsys, config)
+
+
+def historical(target: SandboxTarget) -> list[object]:
+    return [r for r in target.received if r.path.endswith("/historical")]
+
+
+def test_a_backtest_fetches_once_and_a_second_one_sends_nothing(
+    cli: Cli, target: SandboxTarget
+) -> None:
+    first = cli("backtest", "--since", "7d", "--json", "--yes")
+    assert first.code == 0, first.err
+    *events, summary = first.json_lines()
+    assert summary["event"] == "summary"
+    planned = summary["requests"]["planned"]
+    assert planned == len(historical(target)) > 0
+    assert {e["event"] for e in events} <= {"would_fire", "would_seed"}
+    fired = [e for e in events if e["event"] == "would_fire"]
+    assert fired and all(e["at"].endswith("Z") and e["metrics"] for e in fired)
+    rules = {r["rule"]: r for r in summary["rules"]}
+    assert rules["popular"]["would_fire"] == sum(e["rule"] == "popular" for e in fired)
+    assert sum(rules["popular"]["per_day"].values()) == rules["popular"]["would_fire"]
+
+    again = cli("backtest", "--since", "7d", "--json", "--yes")
+    assert again.code == 0, again.err
+    assert len(historical(target)) == planned  # not one more request
+    assert "no /historical request" in again.err
+    assert again.json_lines()[:-1] == events
+
+
+def test_a_backtest_leaves_the_ledger_and_outbox_as_they_were(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    with SqliteStore.open(tmp_path / "s.db") as store:
+        now = target.sandbox.clock.now()
+        store.commit_cycle(
+            CycleWrite(
+                at=now - timedelta(days=2),
+                firings=(
+                    FiringRecord(
+                        "f1",
+                        "popular",
+                        "123",
+                        "once",
+                        "fired",
+                        now - timedelta(days=2),
+                        actions=(ActionRecord(0, "repost", '{"as": "support"}'),),
+                    ),
+                ),
+                rule_versions=(("popular", "old-fingerprint"),),
+            )
+        )
+        store.set_meta("last_cycle", '{"posts": 1}')
+    before = ledger_rows(tmp_path / "s.db")
+    result = cli("backtest", "--since", "3d", "--yes")
+    assert result.code == 0, result.err
+    assert ledger_rows(tmp_path / "s.db") == before
+    writes = [r for r in target.received if r.method != "GET" and "/insights/" not in r.path]
+    assert writes == []  # nothing performed: no repost, like or reply reached X
+    assert "the live engine fired 1" in result.out
+
+
+def ledger_rows(path: Path) -> list[str]:
+    return [
+        line
+        for line in database_dump(path)
+        if line.startswith(tuple(f'INSERT INTO "{t}"' for t in LEDGER))
+    ]
+
+
+def test_the_table_shows_each_rule_beside_the_live_engine(cli: Cli) -> None:
+    result = cli("backtest", "popular", "--from", "2026-11-13", "--to", "2026-11-19")
+    assert result.code == 0, result.err
+    assert result.out.startswith("backtest 2026-11-13 00:00 .. 2026-11-20 00:00 UTC (7 days)")
+    assert "popular: would fire" in result.out and "quick-burst" not in result.out
+    assert "per day  Nov 13 " in result.out
+    assert "the live engine fired 0" in result.out
+
+
+def test_a_large_plan_is_asked_about_on_a_terminal(
+    cli: Cli, target: SandboxTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+        def readline(self) -> str:
+            return "n\n"
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    target.add_posts(BRAND_ID, 600, age=timedelta(days=3))  # 24 requests of 25 posts
+    result = cli("backtest", "--since", "2d")
+    assert result.code == 1
+    assert "/historical requests for" in result.err and "nothing fetched" in result.err
+    assert historical(target) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["nope"], 2, "no rule 'nope' in the rules loaded (they are: popular, quick-burst)"),
+        (["--since", "a while"], 2, "--since 'a while': expected a duration"),
+        (["--since", "2d", "--from", "2026-11-01"], 2, "either --since or --from/--to"),
+        (["--rules", "missing.yaml"], 1, "missing.yaml:1:1: error: no such file or directory"),
+    ],
+)
+def test_mistakes_are_told_without_a_traceback(
+    cli: Cli, args: list[str], code: int, message: str
+) -> None:
+    result = cli("backtest", *args)
+    assert result.code == code, result.err
+    assert message in result.err
+    assert_no_traceback(result.out, result.err)
+
+
+def test_rule_files_not_deployed_yet_can_be_backtested(cli: Cli, tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(RULES.replace("popular", "draft-rule").replace("40", "400"))
+    result = cli("backtest", "--rules", str(draft), "--since", "2d", "--json", "--yes")
+    assert result.code == 0, result.err
+    names = [r["rule"] for r in result.json_lines()[-1]["rules"]]
+    assert names == ["draft-rule", "quick-burst"]
+    connection = sqlite3.connect(tmp_path / "s.db")
+    try:
+        assert connection.execute("SELECT count(*) FROM rule_versions").fetchone() == (0,)
+    finally:
+        connection.close()
