@@ -24,6 +24,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from automation.core.evaluate import compile_rule
+    from automation.engine.pauses import current, describe
     from automation.rulefiles.rule_parser import load_rules
 
     config = required_config(args)
@@ -54,7 +55,15 @@ def run(args: argparse.Namespace) -> int:
         )
         decision = compiled.explain(facts, store.rule_state(rule.id, args.post_id), moment)
         recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
+        held = current(store, [rule.id], moment)
     print(f"rule {rule.id} on post {args.post_id} ({facts.url})")
+    if rule.id in held.paused:
+        print(
+            f"  {describe(held.paused[rule.id], moment)}: it is evaluated, but records and "
+            "performs nothing until resumed"
+        )
+    elif rule.id in held.resuming:
+        print("  resumed: the engine's next cycle seeds what crossed while it was paused")
     if not totals:
         print("  no metrics recorded for this post yet (values below are unknown)")
     rows = [[t.description, t.value, t.threshold, t.truth.value, t.reason] for t in decision.trace]

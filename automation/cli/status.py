@@ -19,15 +19,18 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from automation.engine.pauses import describe
     from automation.rulefiles.rule_parser import load_rules
 
     config = required_config(args)
     ruleset = load_rules(list(config.rules), names=config.rule_names())
+    moment = now()
     with open_store(config) as store:
+        paused = [p for p in store.pauses() if p.active(moment)]
         last = json.loads(store.meta("last_cycle") or "null")
         reload_error = _reload_error(store.meta("reload_error"))
         counts = store.action_counts()
-        used = len(store.budget_load("engagement", now().timestamp() - 60))
+        used = len(store.budget_load("engagement", moment.timestamp() - 60))
         posts_watched = len(store.posts())
     data = {
         "last_cycle": last,
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
             "dead": counts.get("dead", 0),
             "sent": counts.get("sent", 0),
         },
+        "paused": [_pause_json(p) for p in paused],
         "api_budget": {
             "requests_last_minute": used,
             "limit_per_minute": config.engagement_api.requests_per_minute,
@@ -60,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
             f"{used} of {config.engagement_api.requests_per_minute} requests in the last minute",
         ],
     ]
+    for record in paused:
+        rows.append(["paused", describe(record, moment)])
     if reload_error:
         first = (reload_error["errors"].splitlines() or [""])[0][:120]
         when = f"{reload_error['at']}: " if reload_error.get("at") else ""
@@ -68,6 +74,19 @@ def run(args: argparse.Namespace) -> int:
         rows.append(["rule error", problem])
     print(table(["", ""], rows).split("\n", 2)[2])
     return 0
+
+
+def _pause_json(record: Any) -> dict[str, Any]:
+    from automation.core.payloads import iso
+
+    return {
+        "rule": None if record.all_rules else record.rule_id,
+        "all_rules": record.all_rules,
+        "by": record.paused_by,
+        "since": iso(record.paused_at),
+        "until": iso(record.until) if record.until else None,
+        "reason": record.reason or None,
+    }
 
 
 def _reload_error(raw: str | None) -> dict[str, Any] | None:

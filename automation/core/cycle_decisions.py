@@ -14,6 +14,7 @@ from datetime import datetime
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import Outcome, PostFacts, RuleState
 from automation.core.firings import firing_record
+from automation.core.pauses import PauseState
 from automation.core.records import CycleWrite, FiringRecord, RuleVersion, WatchedPostRecord
 
 __all__ = ["CycleDecisions", "decide_cycle"]
@@ -21,10 +22,17 @@ __all__ = ["CycleDecisions", "decide_cycle"]
 
 @dataclass(frozen=True)
 class CycleDecisions:
-    """What to record, and why each firing (or seed) of ``write`` happened, by firing id."""
+    """What to record, and why each firing (or seed) of ``write`` happened, by firing id.
+
+    ``held``: the firings paused rules would have made (not recorded, not acted on);
+    ``resumed``: the resuming rules whose every watched post was evaluated, so their pause
+    can be settled.
+    """
 
     write: CycleWrite
     reasons: Mapping[str, str] = field(default_factory=dict)
+    held: tuple[FiringRecord, ...] = ()
+    resumed: frozenset[str] = frozenset()
 
 
 def decide_cycle(
@@ -34,38 +42,56 @@ def decide_cycle(
     states_of: Callable[[str], Mapping[str, RuleState]],
     now: datetime,
     new_id: Callable[[], str],
+    pauses: PauseState | None = None,
 ) -> CycleDecisions:
     """Evaluate each rule on its posts that have facts.
 
     A rule that is new or changed (its fingerprint differs from the stored version) seeds
     instead of firing unless it backfills, and its version is recorded once every post it
     watches was evaluated, so a cycle that missed some of them seeds again next time.
+    A paused rule is evaluated but records nothing (what it would fire is ``held``); a
+    resuming rule seeds, as a new one does, unless its resume asked to catch up.
     """
     states: list[tuple[str, str, RuleState]] = []
     firings: list[FiringRecord] = []
+    held: list[FiringRecord] = []
     reasons: dict[str, str] = {}
     new_versions: list[tuple[str, str]] = []
+    resumed: set[str] = set()
+    paused = pauses.paused if pauses is not None else {}
+    resuming = pauses.resuming if pauses is not None else {}
     for compiled, posts in watched:
         rule = compiled.rule
         known = versions.get(rule.id)
         changed = known is None or known.fingerprint != compiled.fingerprint
+        holding = rule.id in paused
         present = [facts[p.post_id] for p in posts if p.post_id in facts]
         if present:
             state_of = states_of(rule.id).get
-            seeding = changed and not rule.backfill
+            seeding = (changed and not rule.backfill) or resuming.get(rule.id) is False
             evaluate = compiled.evaluate
             for post in present:
                 decision = evaluate(post, state_of(post.post_id), now, seeding=seeding)
                 if decision is None:
                     continue
+                fires = decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED
+                if holding:
+                    if decision.outcome is Outcome.FIRE:
+                        held.append(firing_record(rule, post, decision, now, new_id()))
+                    continue
                 states.append((rule.id, post.post_id, decision.state))
-                if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
+                if fires:
                     firing = firing_record(rule, post, decision, now, new_id())
                     firings.append(firing)
                     reasons[firing.id] = decision.reason
-        if changed and len(present) == len(posts):
+        complete = len(present) == len(posts)
+        if changed and complete and not holding:
             new_versions.append((rule.id, compiled.fingerprint))
+        if rule.id in resuming and complete:
+            resumed.add(rule.id)
     write = CycleWrite(
         states=tuple(states), firings=tuple(firings), rule_versions=tuple(new_versions), at=now
     )
-    return CycleDecisions(write=write, reasons=reasons)
+    return CycleDecisions(
+        write=write, reasons=reasons, held=tuple(held), resumed=frozenset(resumed)
+    )

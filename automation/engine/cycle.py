@@ -40,6 +40,7 @@ from automation.core.post_discovery import (
 from automation.core.records import WatchedPostRecord
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.engine.gc_pause import collector_paused
+from automation.engine.pauses import PauseKeeper, current
 from automation.engine.ports import ActionRunner, MetricsSource, PostSource
 from automation.engine.recorder import Recorder, StoreRecorder
 from automation.engine.running_rules import LoadedRules, files_changed, files_state, load_compiled
@@ -97,6 +98,7 @@ class Engine:
         self._should_stop = should_stop
         self._timer = timer
         self._failed_files: frozenset[tuple[str, float]] | None = None
+        self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -258,6 +260,7 @@ class Engine:
             facts = assemble_facts(
                 plan.posts, fetched.totals, fetched.hourly, fetched.forbidden, snapshots, now
             )
+        pauses = current(self._store, [rule.rule.id for rule, _ in plan.watched], now)
         decided = decide_cycle(
             plan.watched,
             facts,
@@ -265,8 +268,10 @@ class Engine:
             self._store.rule_states,
             now,
             self._new_id,
+            pauses,
         )
         self._commit(now, decided, result)
+        self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
         new_ids = self._recorder.commit(decided.write)

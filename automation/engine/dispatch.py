@@ -21,6 +21,7 @@ from automation.core.payloads import iso
 from automation.core.records import OutboxItem
 from automation.engine.events import ActionEvent, Sink
 from automation.engine.outbox_actions import POST_KINDS, OutboxAction, decode_action
+from automation.engine.pauses import held_rules
 from automation.x.backoff import backoff_delay
 
 __all__ = ["Dispatcher", "Performers"]
@@ -58,7 +59,10 @@ class Dispatcher:
     def run_due(self, *, limit: int = 100, should_stop: Callable[[], bool] = lambda: False) -> int:
         """Attempt every due action; returns how many were sent."""
         sent = 0
-        claimed = self._store.claim_actions(self._clock(), limit)
+        paused = held_rules(self._store, self._clock())  # a paused rule performs nothing
+        if paused is None:
+            return 0
+        claimed = self._store.claim_actions(self._clock(), limit, skip_rules=paused)
         for n, item in enumerate(claimed):
             if should_stop():
                 self._store.release_actions(i.id for i in claimed[n:])

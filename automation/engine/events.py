@@ -12,7 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ActionEvent", "CycleEvent", "ErrorEvent", "Event", "FiredEvent", "Sink", "to_json"]
+__all__ = [
+    "ActionEvent",
+    "CycleEvent",
+    "ErrorEvent",
+    "Event",
+    "FiredEvent",
+    "PauseEvent",
+    "Sink",
+    "to_json",
+]
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,23 @@ class ErrorEvent:
     event: str = "error"
 
 
-Event = CycleEvent | FiredEvent | ActionEvent | ErrorEvent
+@dataclass(frozen=True)
+class PauseEvent:
+    """A pause the engine began to honour (``paused``) or settled (``resumed``); ``rule``
+    is ``*`` for every rule. A ``held`` event is a firing a paused rule did not make."""
+
+    event: str  # paused | resumed | held
+    rule: str
+    by: str = ""
+    reason: str = ""
+    until: str = ""
+    post: str = ""
+    key: str = ""
+    catch_up: bool | None = None
+    at: str = ""
+
+
+Event = CycleEvent | FiredEvent | ActionEvent | ErrorEvent | PauseEvent
 Sink = Callable[[Event], None]
 
 

@@ -19,6 +19,7 @@ from automation.engine.events import (
     ErrorEvent,
     Event,
     FiredEvent,
+    PauseEvent,
     Sink,
     to_json,
 )
@@ -61,7 +62,21 @@ def describe(event: Event) -> str:
         )
     if isinstance(event, ErrorEvent):
         return f"error in {event.step}: {event.error}"
+    if isinstance(event, PauseEvent):
+        return _describe_pause(event)
     return str(event)
+
+
+def _describe_pause(event: PauseEvent) -> str:
+    which = "every rule" if event.rule == "*" else f"rule={event.rule}"
+    if event.event == "held":
+        return f"held rule={event.rule} post={event.post} key={event.key} (the rule is paused)"
+    if event.event == "resumed":
+        then = "fires" if event.catch_up else "seeds"
+        return f"resumed {which} by {event.by}: this cycle {then} what crossed while paused"
+    text = f"paused {which} by {event.by}"
+    text += f" until {event.until}" if event.until else ""
+    return text + (f": {event.reason}" if event.reason else "")
 
 
 def log_sink(event: Event) -> None:

@@ -16,7 +16,7 @@ threads. Failures of the storage itself raise ``errors.StoreError``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -169,9 +169,12 @@ class Store(Protocol):
         nothing. On any error nothing of ``write`` is kept and ``StoreError`` is raised."""
         ...
 
-    def claim_actions(self, now: datetime, limit: int) -> list[OutboxItem]:
+    def claim_actions(
+        self, now: datetime, limit: int, *, skip_rules: Collection[str] = ()
+    ) -> list[OutboxItem]:
         """Hand out at most ``limit`` pending actions due at ``now`` that are not already
         handed out, the longest-waiting first (by due time, then in the order queued).
+        Actions of the rules in ``skip_rules`` (paused ones) stay where they are.
 
         A handed-out action is held until an attempt at it is recorded or it is released,
         so it is handed out once however often this is asked: whoever claimed it performs

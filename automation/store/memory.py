@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -223,7 +223,9 @@ class MemoryStore(MemoryHourly):
                 queued.append(action_id)
         return new, duplicate, queued
 
-    def claim_actions(self, now: datetime, limit: int) -> list[OutboxItem]:
+    def claim_actions(
+        self, now: datetime, limit: int, *, skip_rules: Collection[str] = ()
+    ) -> list[OutboxItem]:
         when = utc(now)
         due = [
             (item.next_attempt_at, seq, item)
@@ -232,6 +234,7 @@ class MemoryStore(MemoryHourly):
             and item.next_attempt_at
             and item.next_attempt_at <= when
             and item.id not in self._held
+            and item.rule_id not in skip_rules
         ]
         claimed = [item for _, _, item in sorted(due, key=lambda t: (t[0], t[1]))][:limit]
         self._held.update(item.id for item in claimed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,15 @@ class LedgerQueries(SqliteConnection):
         return CommitResult(tuple(new), tuple(duplicate), tuple(queued))
 
     @guarded
-    def claim_actions(self, now: datetime, limit: int) -> list[OutboxItem]:
+    def claim_actions(
+        self, now: datetime, limit: int, *, skip_rules: Collection[str] = ()
+    ) -> list[OutboxItem]:
         rows = self._rows(
             f"SELECT seq, {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending'"
             " AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))"
+            " AND rule_id NOT IN (SELECT value FROM json_each(?))"
             " ORDER BY next_attempt_at, seq LIMIT ?",
-            [to_epoch(now), json_ids(self._held), limit],
+            [to_epoch(now), json_ids(self._held), json_ids(skip_rules), limit],
         )
         claimed: list[OutboxItem] = []
         for seq, *row in rows:

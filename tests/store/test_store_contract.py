@@ -327,6 +327,14 @@ def test_claims_hand_out_due_actions_oldest_first_and_each_once(store: Store) ->
     assert ids(store.claim_actions(minutes(20), 10)) == ["a.0"]
 
 
+def test_claims_leave_the_actions_of_paused_rules_where_they_are(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("a", rule="held"),)))
+    store.commit_cycle(CycleWrite(at=minutes(1), firings=(firing("b", n_actions=1),)))
+    assert ids(store.claim_actions(minutes(2), 1, skip_rules={"held"})) == ["b.0"]
+    assert store.claim_actions(minutes(2), 10, skip_rules=["held", "r1"]) == []
+    assert ids(store.claim_actions(minutes(2), 10)) == ["a.0", "a.1"]
+
+
 def test_released_actions_are_handed_out_again_without_an_attempt(store: Store) -> None:
     store.commit_cycle(CycleWrite(at=T0, firings=(firing("a"),)))
     assert ids(store.claim_actions(T0, 10)) == ["a.0", "a.1"]

@@ -1,0 +1,124 @@
+"""``automation pause`` and ``resume`` set and lift pauses in the database, with who did it,
+and ``status`` and ``explain`` show them; all without any secret set (spec §3, §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import SECRET_ENV, Cli, Result, isolated_process_state, write_env_config
+
+from automation.store.sqlite import SqliteStore
+
+RULES = """\
+version: 1
+rules:
+  - id: likes-100
+    watch: {accounts: [brand]}
+    when: likes >= 100
+    actions: [{log: {message: "{post.id}"}}]
+  - id: reposts-10
+    watch: {accounts: [brand]}
+    when: reposts >= 10
+    actions: [{log: {message: "{post.id}"}}]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _process_state() -> Iterator[None]:
+    with isolated_process_state():
+        yield
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    monkeypatch.chdir(tmp_path)
+    for name in [*SECRET_ENV, "AUTOMATION_CONFIG", "CREDENTIALS_DIRECTORY"]:
+        monkeypatch.delenv(name, raising=False)  # no secret is set in this shell
+    monkeypatch.setenv("LOGNAME", "alice")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "rules.yaml").write_text(RULES, encoding="utf-8")
+    config = write_env_config(tmp_path / "automation.yaml", "http://127.0.0.1:9")
+    SqliteStore.open(tmp_path / "state.db").close()
+    return Cli(capsys, config)
+
+
+def status_rows(result: Result) -> list[tuple[str, str]]:
+    rows = []
+    for line in result.out.splitlines():
+        key, _, value = line.partition("  ")
+        rows.append((key.strip(), value.strip()))
+    return rows
+
+
+def test_pause_shows_in_status_and_explain_and_resume_lifts_it(cli: Cli) -> None:
+    paused = cli("pause", "likes-100", "--for", "2h", "--reason", "launch  day\nfreeze")
+    assert paused.code == 0, paused.err
+    assert "rule likes-100 paused by alice since" in paused.out
+    assert paused.out.splitlines()[0].endswith(": launch day freeze")
+
+    data = cli("status", "--json").json()
+    [record] = data["paused"]
+    assert record["rule"] == "likes-100" and record["by"] == "alice"
+    assert record["reason"] == "launch day freeze"
+    assert record["until"] is not None and record["until"] > record["since"]
+    rows = [v for k, v in status_rows(cli("status")) if k == "paused"]
+    assert len(rows) == 1 and rows[0].startswith("rule likes-100 paused by alice since")
+
+    explained = cli("explain", "likes-100", "1260294888811347969")
+    assert explained.code == 0, explained.err
+    assert "paused by alice" in explained.out and "records and performs nothing" in explained.out
+    assert "paused" not in cli("explain", "reposts-10", "1260294888811347969").out
+
+    resumed = cli("resume", "likes-100")
+    assert resumed.code == 0, resumed.err
+    assert "resumed rule likes-100" in resumed.out and "seeds" in resumed.out
+    assert cli("status", "--json").json()["paused"] == []
+    assert "settles next cycle" not in cli("status").out  # status lists active pauses only
+    assert "next cycle seeds" in cli("explain", "likes-100", "1260294888811347969").out
+
+    again = cli("resume", "likes-100")
+    assert again.code == 1 and "not paused" in again.err
+
+
+def test_pausing_all_rules_and_resuming_one_says_what_still_holds_it(cli: Cli) -> None:
+    assert cli("pause", "--all", "--reason", "incident").code == 0
+    one = cli("resume", "likes-100")
+    assert one.code == 1
+    assert "stays paused: every rule paused by alice" in one.err
+    assert "resume --all" in one.err
+    everything = cli("resume", "--all", "--catch-up")
+    assert everything.code == 0 and "fires for the posts" in everything.out
+    with SqliteStore.open(cli.config.parent / "state.db") as store:
+        [record] = store.pauses()
+    assert (record.rule_id, record.resumed_by, record.catch_up) == ("*", "alice", True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("pause",), "give a RULE_ID or --all"),
+        (("pause", "likes-100", "--all"), "give a RULE_ID or --all"),
+        (("pause", "no-such-rule"), "no rule 'no-such-rule' (rules: likes-100, reposts-10)"),
+        (("pause", "likes-100", "--for", "soon"), "--for: expected a duration"),
+        (("pause", "likes-100", "--for", "0m"), "--for: expected a duration"),
+        (("resume",), "give a RULE_ID or --all"),
+    ],
+)
+def test_mistakes_are_usage_errors_that_say_how_to_fix_them(
+    cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    result = cli(*args)
+    assert result.code == 2
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert cli("status", "--json").json()["paused"] == []
+
+
+def test_a_rule_the_engine_ran_can_be_paused_when_no_file_names_it_any_more(cli: Cli) -> None:
+    from datetime import UTC, datetime
+
+    with SqliteStore.open(cli.config.parent / "state.db") as store:
+        store.set_rule_version("old-rule", "fp", datetime(2026, 1, 1, tzinfo=UTC))
+    assert cli("pause", "old-rule").code == 0
