@@ -10,10 +10,32 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    sb = sub.add_parser("sandbox", help="serve the simulated X API on 127.0.0.1")
-    sb.add_argument("--port", type=int, default=8099)
-    sb.add_argument("--write-config", type=Path)
-    sb.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    sb = sub.add_parser(
+        "sandbox",
+        help="serve the simulated X API on 127.0.0.1",
+        description=(
+            "Serve the simulated X API and a webhook receiver on 127.0.0.1. With "
+            "--write-config FILE, also write a config that points the engine at them."
+        ),
+    )
+    sb.add_argument("--port", type=int, default=8099, help="the API's port (default 8099)")
+    sb.add_argument(
+        "--write-config",
+        type=Path,
+        metavar="FILE",
+        help="write a config for the engine (and rules/ beside it, if missing)",
+    )
+    sb.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help=(
+            "simulated seconds per real second: post metrics grow X times faster "
+            "(default 1, real time; 3600 runs an hour per second, so a rule fires "
+            "within a minute or two)"
+        ),
+    )
     sb.add_argument("--fault-rate", type=float, default=0.0)
     sb.set_defaults(handler=run)
 

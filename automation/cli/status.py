@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             "requests_last_minute": used,
             "limit_per_minute": config.engagement_api.requests_per_minute,
         },
+        "webhooks_redirected_to": config.webhooks.redirect_to,
     }
     if args.json:
         emit_json(data)
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     for record in paused:
         rows.append(["paused", describe(record, moment)])
+    if config.webhooks.redirect_to:
+        rows.append(["webhooks", f"all delivered to {config.webhooks.redirect_to} (redirect_to)"])
     if reload_error:
         first = (reload_error["errors"].splitlines() or [""])[0][:120]
         when = f"{reload_error['at']}: " if reload_error.get("at") else ""

@@ -39,6 +39,7 @@ __all__ = [
     "HistorySettings",
     "MetricsSettings",
     "SecretMode",
+    "WebhookSettings",
     "config_path",
     "config_schema",
     "load_config",
@@ -99,6 +100,14 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """The ``webhooks`` section. ``redirect_to``: for staging, deliver every webhook to this
+    URL instead of its own (signed and keyed as ever), so nothing reaches real receivers."""
+
+    redirect_to: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -112,6 +121,7 @@ class Config:
     actions: ActionSettings = field(default_factory=ActionSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     metrics: MetricsSettings | None = None
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -139,7 +149,14 @@ _SECRET_FIELDS = {
     ("accounts", "*", "access_token_secret"),
     ("webhook_secrets", "*"),
 }
-_OPTIONAL_SECTIONS = ("accounts", "webhook_secrets", "actions", "history", "metrics")
+_OPTIONAL_SECTIONS = (
+    "accounts",
+    "webhook_secrets",
+    "actions",
+    "history",
+    "metrics",
+    "webhooks",
+)
 # ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -443,6 +460,7 @@ class _Loader:
                 keep=_seconds((data.get("history") or {}).get("keep"), HistorySettings.keep)
             ),
             metrics=_metrics(data.get("metrics")),
+            webhooks=_webhooks(data.get("webhooks") or {}),
         )
 
 
@@ -456,6 +474,10 @@ def _metrics(section: dict[str, Any] | None) -> MetricsSettings | None:
         return None
     host, _, port = section["listen"].rpartition(":")
     return MetricsSettings(host=host.removeprefix("[").removesuffix("]"), port=int(port))
+
+
+def _webhooks(section: dict[str, Any]) -> WebhookSettings:
+    return WebhookSettings(redirect_to=section.get("redirect_to"))
 
 
 def _api(section: dict[str, Any]) -> ApiSettings:

@@ -172,15 +172,19 @@ def make_performers(config: Config, x_client: Any, http: Any) -> Performers:
                 raise ActionFailed(
                     f"webhook secret {payload['secret']!r} is not in the config", retryable=False
                 )
+        url = config.webhooks.redirect_to or payload["url"]
         request = webhook.build_request(
-            url=payload["url"],
+            url=url,
             body=payload["body"].encode(),
             idempotency_key=action_id,
             headers=payload.get("headers") or {},
             secret=secret,
         )
         webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0))
-        return f"delivered to {payload['url']}"
+        if url != payload["url"]:
+            meant = webhook.origin(payload["url"])
+            return f"delivered to {url} (webhooks.redirect_to) instead of {meant}"
+        return f"delivered to {url}"
 
     def log_message(message: str) -> None:
         logging.getLogger("automation.rules").info("%s", message)

@@ -31,8 +31,10 @@ def config_text(
     poll_interval: str = "1m",
     database: str = "automation.db",
     rules: Sequence[str] = (STARTER_RULES_DIR,),
+    webhooks_to: str | None = None,
 ) -> str:
-    doc = {
+    """``webhooks_to``: deliver every webhook there (``webhooks.redirect_to``)."""
+    doc: dict[str, object] = {
         "database": database,
         "rules": list(rules),
         "poll_interval": poll_interval,
@@ -53,6 +55,8 @@ def config_text(
         },
         "webhook_secrets": dict(credentials.WEBHOOK_SECRETS),
     }
+    if webhooks_to is not None:
+        doc["webhooks"] = {"redirect_to": webhooks_to}
     return _HEADER + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 
@@ -64,6 +68,7 @@ def write_config(
     poll_interval: str = "1m",
     database: str = "automation.db",
     rules: Sequence[str] = (STARTER_RULES_DIR,),
+    webhooks_to: str | None = None,
 ) -> Path:
     """Write the config to ``path`` (parent directories created) and return the path."""
     target = Path(path)
@@ -74,6 +79,7 @@ def write_config(
         poll_interval=poll_interval,
         database=database,
         rules=rules,
+        webhooks_to=webhooks_to,
     )
     target.write_text(text, encoding="utf-8")
     return target

@@ -1,7 +1,8 @@
-"""A local webhook receiver that checks signatures, for the demo and the end-to-end tests.
+"""A local webhook receiver that checks signatures: the sandbox's, the demo's and the tests'.
 
 It does what the README tells a real receiver to do: read the raw body, verify
-``X-Automation-Signature`` with the shared secret, and remember the ``Idempotency-Key``.
+``X-Automation-Signature`` with the shared secret, and remember the ``Idempotency-Key``;
+``on_delivery`` is told of each request (``automation sandbox`` prints it).
 It can refuse the first N deliveries with 503 to show that the outbox retries them, and
 answer slowly (``delay``) so a test can stop the engine while a delivery is in flight.
 """
@@ -27,6 +28,7 @@ class Delivery:
     body: bytes
     verified: bool
     status: int
+    signed: bool = False
 
 
 class Receiver:
@@ -38,12 +40,14 @@ class Receiver:
         fail_status: int = 503,
         delay: float = 0.0,
         clock: Callable[[], float] = time.time,
+        on_delivery: Callable[[Delivery], None] | None = None,
     ) -> None:
         self._secret = secret
         self._delay = delay
         self._fail_left = fail_first
         self._fail_status = fail_status
         self._clock = clock
+        self._on_delivery = on_delivery
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self.refused = 0
@@ -76,7 +80,10 @@ class Receiver:
                 self.refused += 1
                 status = self._fail_status
             key = headers.get("idempotency-key", "")
-            self._deliveries.append(Delivery(path, key, body, ok, status))
+            delivery = Delivery(path, key, body, ok, status, signed=bool(signature))
+            self._deliveries.append(delivery)
+        if self._on_delivery is not None:
+            self._on_delivery(delivery)
         return status
 
     def start(self) -> Receiver:

@@ -125,6 +125,7 @@ def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
             config.database,
             " (dry run)" if dry_run else "",
         )
+        _announce_redirect(config, None)
         return run_loop(
             lambda: holder["rt"].engine,
             controls=controls,
@@ -137,6 +138,17 @@ def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
         observers.close()
         holder["rt"].close()
         log.info("engine stopped")
+
+
+def _announce_redirect(config: Config, before: Config | None) -> None:
+    """Say at start-up, and when a reload changes it, that webhooks go somewhere else."""
+    target = config.webhooks.redirect_to
+    if before is not None and before.webhooks.redirect_to == target:
+        return
+    if target:
+        log.warning("webhooks.redirect_to: every webhook is delivered to %s instead", target)
+    elif before is not None:
+        log.info("webhooks.redirect_to removed: webhooks go to their own URLs again")
 
 
 def _reload(holder: dict[str, Runtime], emit: Sink, dry_run: bool, controls: Controls) -> None:
@@ -166,4 +178,5 @@ def _reload(holder: dict[str, Runtime], emit: Sink, dry_run: bool, controls: Con
         should_stop=controls.should_stop,
         chance=rt.chance,
     )
+    _announce_redirect(fresh, rt.config)
     rt.config = fresh

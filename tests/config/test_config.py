@@ -216,6 +216,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
         "actions",
         "history",
         "metrics",
+        "webhooks",
     }
 
 
@@ -350,7 +351,7 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
         "accounts, actions, app, database, engagement_api, history, metrics, poll_interval, "
-        "rules, webhook_secrets, x_api"
+        "rules, webhook_secrets, webhooks, x_api"
     )
 
 
@@ -379,6 +380,28 @@ def test_bad_url(url: str) -> None:
         f"automation.yaml:{_line(text, 'x_api:') + 1}: x_api.base_url: "
         "expected an http:// or https:// URL such as https://api.x.com, got '"
     )
+
+
+def test_webhooks_redirect_to_is_a_staging_setting_of_its_own() -> None:
+    assert _load(BASE).webhooks.redirect_to is None
+    assert _load(BASE + "webhooks:\n").webhooks.redirect_to is None
+    config = _load(BASE + "webhooks:\n  redirect_to: http://127.0.0.1:8099/hooks\n")
+    assert config.webhooks.redirect_to == "http://127.0.0.1:8099/hooks"
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("  redirect_to: hooks.local", "webhooks.redirect_to: expected an http:// or https:// URL"),
+        (
+            "  redirect: http://127.0.0.1/",
+            "webhooks.redirect: unknown key; did you mean 'redirect_to'?",
+        ),
+    ],
+)
+def test_webhooks_section_errors(section: str, message: str) -> None:
+    text = BASE + "webhooks:\n" + section + "\n"
+    assert str(_error(text)).startswith(f"automation.yaml:{_line(text, section)}: {message}")
 
 
 def test_missing_required_section() -> None:

@@ -3,18 +3,28 @@ The config it writes must work as it is: ``automation run --once`` right after i
 
 from __future__ import annotations
 
+import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cli_helpers import isolated_process_state
 
 from automation.cli.main import main
+from automation.config.loader import load_config
+from automation.core.durations import parse_duration
+from automation.engine.events import FiredEvent
 from automation.rulefiles.shipped import starter_rules
-from automation.sandbox import serve
+from automation.sandbox import Sandbox, serve, write_config
+from automation.sandbox.cli import POLL_INTERVAL
+from automation.sandbox.config_writer import write_starter_rules
+from automation.service.runtime import open_runtime
+from automation.x.http import HttpClient
 
 
 @contextmanager
@@ -64,3 +74,108 @@ def test_write_config_leaves_an_existing_rules_directory_alone(
     with sandbox_command(tmp_path / "automation.yaml", capsys) as printed:
         assert [p.name for p in rules.iterdir()] == ["mine.yaml"]
         assert not any("starter rules" in line for line in printed)
+
+
+TRY_WEBHOOK = """\
+version: 1
+rules:
+  - id: try-webhook
+    watch: {accounts: [brand], max_age: 2d}
+    when: likes >= 0
+    backfill: true
+    actions:
+      - webhook: {url: "http://127.0.0.1:9/hooks/T999", secret: team-chat}
+"""
+
+
+def test_the_sandbox_receiver_prints_each_webhook_the_written_config_redirects_to_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "automation.yaml"
+    with sandbox_command(config, capsys) as printed:
+        receiver = next(line for line in printed if line.startswith("webhook receiver on "))
+        hooks = receiver.split()[3].rstrip(":")
+        assert f"redirect_to: {hooks}" in config.read_text()
+        (tmp_path / "rules" / "try.yaml").write_text(TRY_WEBHOOK)
+        assert main(["--config", str(config), "run", "--once"]) == 0
+        run = capsys.readouterr()
+        assert main(["--config", str(config), "status"]) == 0
+        status = capsys.readouterr().out
+    deliveries = [line for line in run.out.splitlines() if line.startswith("webhook received")]
+    assert deliveries, run.out
+    assert all("POST /hooks" in d and "signature verified" in d for d in deliveries)
+    assert '"rule":{"id":"try-webhook"' in run.out.replace(" ", "")
+    assert f"every webhook is delivered to {hooks} instead" in run.err  # at start-up
+    assert "(webhooks.redirect_to) instead of http://127.0.0.1:9" in run.err
+    assert f"all delivered to {hooks}" in status
+
+
+# --- the README's how-to: a rule visibly fires within two minutes ------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _howto_speed() -> float:
+    section = README.read_text().split("### Point the engine at the sandbox", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    match = re.search(r"automation sandbox .*--speed (\S+)", block)
+    assert match, block
+    return float(match.group(1))
+
+
+def _seconds_to_first_firing(start: datetime, speed: float, horizon: int = 120) -> int | None:
+    """The how-to replayed without waiting: the engine's clock moves one poll interval of
+    real time per cycle while the sandbox's moves ``speed`` times as far."""
+    poll = parse_duration(POLL_INTERVAL)
+    assert poll is not None
+    elapsed = [0]
+    fired: list[FiredEvent] = []
+
+    def emit(event: object) -> None:
+        if isinstance(event, FiredEvent) and event.event == "fired":
+            fired.append(event)
+
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(start=start, speed=0) as sandbox:
+        path = write_config(
+            Path(tmp) / "automation.yaml", sandbox.base_url, poll_interval=POLL_INTERVAL
+        )
+        write_starter_rules(path)
+        runtime = open_runtime(
+            load_config(path, env={}),
+            emit=emit,
+            clock=lambda: start + timedelta(seconds=elapsed[0]),
+            http=HttpClient(timeout=5.0),
+        )
+        try:
+            while elapsed[0] <= horizon:
+                runtime.engine.cycle()
+                if fired:
+                    return elapsed[0]
+                elapsed[0] += poll
+                sandbox.clock.advance(speed * poll)
+        finally:
+            runtime.close()
+    return None
+
+
+def test_sandbox_help_explains_speed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["sandbox", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--speed X simulated seconds per real second" in text
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2026, 1, 5, 0, 0, tzinfo=UTC),
+        datetime(2026, 3, 4, 14, 26, tzinfo=UTC),
+        datetime(2026, 4, 2, 21, 39, tzinfo=UTC),
+    ],
+    ids=lambda d: d.date().isoformat(),
+)
+def test_the_readme_sandbox_speed_fires_a_starter_rule_within_two_minutes(
+    start: datetime,
+) -> None:
+    seconds = _seconds_to_first_firing(start, _howto_speed())
+    assert seconds is not None and seconds <= 120

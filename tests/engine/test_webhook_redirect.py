@@ -1,0 +1,65 @@
+"""``webhooks: {redirect_to: URL}`` (spec §4): a staging copy delivers every webhook to one
+URL instead of its own, signed and keyed exactly as it would have been."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from automation.config.loader import Config, WebhookSettings, load_config
+from automation.config.secret import Secret
+from automation.engine.dispatch import make_performers
+from automation.sandbox import write_config
+from automation.sandbox.credentials import WEBHOOK_SECRETS
+from automation.sandbox.webhook_receiver import Receiver
+from automation.x.http import HttpClient
+
+SECRET = Secret(WEBHOOK_SECRETS["team-chat"], "team-chat")
+PAYLOAD = {
+    "url": "https://chat.example.com/hooks/T123",
+    "body": '{"text": "post 1 reached 100 likes"}',
+    "secret": "team-chat",
+    "headers": {"X-Team": "growth"},
+}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return load_config(write_config(tmp_path / "automation.yaml", "http://127.0.0.1:9"), env={})
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver(SECRET) as rec:
+        yield rec
+
+
+def test_every_webhook_goes_to_redirect_to_signed_and_keyed(
+    config: Config, receiver: Receiver
+) -> None:
+    staged = replace(config, webhooks=WebhookSettings(redirect_to=f"{receiver.url}/hooks"))
+    with HttpClient(timeout=5.0) as http:
+        detail = make_performers(staged, None, http).webhook("f1.0", PAYLOAD)
+    [delivery] = receiver.deliveries()
+    assert delivery.path == "/hooks"
+    assert delivery.body == PAYLOAD["body"].encode()
+    assert delivery.idempotency_key == "f1.0"
+    assert delivery.verified
+    assert detail == (
+        f"delivered to {receiver.url}/hooks (webhooks.redirect_to) "
+        "instead of https://chat.example.com"
+    )
+    assert "T123" not in detail  # a hook URL's path may hold a token
+
+
+def test_without_redirect_to_the_webhook_goes_to_its_own_url(
+    config: Config, receiver: Receiver
+) -> None:
+    own = {**PAYLOAD, "url": f"{receiver.url}/own"}
+    with HttpClient(timeout=5.0) as http:
+        detail = make_performers(config, None, http).webhook("f1.0", own)
+    assert [d.path for d in receiver.deliveries()] == ["/own"]
+    assert detail == f"delivered to {receiver.url}/own"
