@@ -106,6 +106,10 @@ class WebhookSettings:
 
     redirect_to: str | None = None
 
+    def target(self, url: str) -> str:
+        """Where a webhook meant for ``url`` is delivered."""
+        return self.redirect_to or url
+
 
 @dataclass(frozen=True)
 class Config:

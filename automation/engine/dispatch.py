@@ -172,7 +172,7 @@ def make_performers(config: Config, x_client: Any, http: Any) -> Performers:
                 raise ActionFailed(
                     f"webhook secret {payload['secret']!r} is not in the config", retryable=False
                 )
-        url = config.webhooks.redirect_to or payload["url"]
+        url = config.webhooks.target(payload["url"])
         request = webhook.build_request(
             url=url,
             body=payload["body"].encode(),

@@ -140,7 +140,7 @@ def send_webhook(trial: Trial, config: Config, http: HttpClient) -> WebhookTrial
                 f"webhook secret {payload['secret']!r} is not in the config", retryable=False
             )
     request = webhook.build_request(
-        url=str(payload["url"]),
+        url=config.webhooks.target(str(payload["url"])),
         body=str(payload["body"]).encode(),
         idempotency_key=trial.key,
         headers=payload.get("headers") or {},

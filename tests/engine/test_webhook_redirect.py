@@ -8,7 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cli_helpers import isolated_process_state
 
+from automation.cli.main import main
 from automation.config.loader import Config, WebhookSettings, load_config
 from automation.config.secret import Secret
 from automation.engine.dispatch import make_performers
@@ -63,3 +65,22 @@ def test_without_redirect_to_the_webhook_goes_to_its_own_url(
         detail = make_performers(config, None, http).webhook("f1.0", own)
     assert [d.path for d in receiver.deliveries()] == ["/own"]
     assert detail == f"delivered to {receiver.url}/own"
+
+
+def test_try_action_delivers_its_webhook_to_redirect_to_as_well(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text(
+        "version: 1\nrules:\n  - id: hook\n    watch: {accounts: [brand]}\n"
+        "    when: likes >= 100\n    actions:\n"
+        '      - webhook: {url: "http://127.0.0.1:9/hooks/T123", secret: team-chat}\n'
+    )
+    path = write_config(tmp_path / "automation.yaml", "http://127.0.0.1:9")
+    with path.open("a") as file:
+        file.write(f"webhooks:\n  redirect_to: {receiver.url}/staging\n")
+    with isolated_process_state():
+        assert main(["--config", str(path), "try-action", "hook"]) == 0, capsys.readouterr()
+    [delivery] = receiver.deliveries()
+    assert delivery.path == "/staging" and delivery.verified
