@@ -43,7 +43,7 @@ from automation.x.engagement_parse import (
     parse_response,
     split_forbidden,
 )
-from automation.x.engagement_plan import EngagementRequest, plan_historical, plan_public_totals
+from automation.x.engagement_plan import EngagementRequest, plan_public_totals
 from automation.x.http import Auth, BearerAuth, HttpClient, HttpResponse, OAuth1Auth
 from automation.x.rate_budget import RateBudget
 
@@ -82,12 +82,11 @@ class _Outcome:
 
 
 class _Merged:
-    """Accumulates results; when a series came in parts (historical windows), its hour
-    buckets are merged by hour so overlaps count once."""
+    """Accumulates the results of one fetch's requests."""
 
     def __init__(self) -> None:
         self.totals: dict[str, dict[str, float]] = {}
-        self.series: dict[str, dict[str, list[HourlySeries]]] = {}
+        self.hourly: dict[str, dict[str, HourlySeries]] = {}
         self.unavailable: set[str] = set()
         self.unsupported: dict[str, set[str]] = {}
         self.forbidden: set[str] = set()
@@ -98,33 +97,17 @@ class _Merged:
         for pid, values in result.totals.items():
             self.totals.setdefault(pid, {}).update(values)
         for pid, per_metric in result.hourly.items():
-            mine = self.series.setdefault(pid, {})
-            for metric, series in per_metric.items():
-                mine.setdefault(metric, []).append(series)
+            self.hourly.setdefault(pid, {}).update(per_metric)
         self.unavailable |= result.unavailable
         for metric, ids in result.unsupported.items():
             self.unsupported.setdefault(metric, set()).update(ids)
         self.forbidden |= result.forbidden
         self.errors.update(dict.fromkeys(result.errors))
 
-    def build(self, sent: int, window: tuple[datetime, datetime] | None) -> FetchResult:
-        hourly: dict[str, Mapping[str, HourlySeries]] = {}
-        totals = {pid: dict(v) for pid, v in self.totals.items()}
-        for pid, per_metric in self.series.items():
-            series: dict[str, HourlySeries] = {}
-            for metric, parts in per_metric.items():
-                if window is None and len(parts) == 1:
-                    # one answer's series is already in order, one bucket an hour: the
-                    # common case (/28hr), taken as it is
-                    series[metric] = parts[0]
-                    continue
-                series[metric] = merged = _merge(parts, window)
-                if window is not None:  # /historical totals are the sum of its hours
-                    totals.setdefault(pid, {})[metric] = float(sum(v for _, v in merged.buckets))
-            hourly[pid] = MappingProxyType(series)
+    def build(self, sent: int) -> FetchResult:
         return FetchResult(
-            totals=MappingProxyType({k: MappingProxyType(v) for k, v in totals.items()}),
-            hourly=MappingProxyType(hourly),
+            totals=MappingProxyType({k: MappingProxyType(v) for k, v in self.totals.items()}),
+            hourly=MappingProxyType({k: MappingProxyType(v) for k, v in self.hourly.items()}),
             unavailable=frozenset(self.unavailable),
             unsupported=MappingProxyType({k: frozenset(v) for k, v in self.unsupported.items()}),
             forbidden=frozenset(self.forbidden),
@@ -132,17 +115,6 @@ class _Merged:
             failures=tuple(self.failures),
             requests_sent=sent,
         )
-
-
-def _merge(parts: list[HourlySeries], window: tuple[datetime, datetime] | None) -> HourlySeries:
-    """One series from several answers' parts: later answers win an hour read twice."""
-    buckets: dict[datetime, float] = {}
-    for part in parts:
-        buckets.update(part.buckets)
-    kept = sorted(
-        (t, v) for t, v in buckets.items() if window is None or window[0] <= t < window[1]
-    )
-    return HourlySeries(tuple(kept), max(p.read_at for p in parts))
 
 
 class EngagementClient:
@@ -189,33 +161,11 @@ class EngagementClient:
 
     def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
         """Send every request; posts forbidden to their account are re-read as public."""
-        return self._run(list(requests), window=None)
-
-    def fetch_historical(
-        self,
-        post_ids: Sequence[str],
-        account: str,
-        metrics: Iterable[str],
-        start: datetime,
-        end: datetime,
-        *,
-        now: datetime,
-    ) -> FetchResult:
-        """Hourly history over [start, end), stitched from 4-week windows; ``totals`` are
-        the sums of the hours inside the range, each hour counted once."""
-        requests = plan_historical(post_ids, account, frozenset(metrics), start, end, now=now)
-        if not requests:
-            return _Merged().build(0, None)
-        lo, hi = requests[0].start, requests[-1].end
-        if lo is None or hi is None:  # plan_historical always sets both
-            raise ValueError("historical requests without a window")
-        return self._run(list(requests), window=(lo, hi))
+        return self._run(list(requests))
 
     # -- the loop -------------------------------------------------------------------------
 
-    def _run(
-        self, requests: list[EngagementRequest], window: tuple[datetime, datetime] | None
-    ) -> FetchResult:
+    def _run(self, requests: list[EngagementRequest]) -> FetchResult:
         merged = _Merged()
         queue = deque(requests)
         sent_before = self._sent
@@ -236,7 +186,7 @@ class EngagementClient:
                 for metrics, ids in public.items():
                     queue.extend(plan_public_totals(list(dict.fromkeys(ids)), metrics))
                 public.clear()
-        return merged.build(self._sent - sent_before, window)
+        return merged.build(self._sent - sent_before)
 
     def _send(self, request: EngagementRequest) -> _Outcome:
         auth = self._auth(request.account)

@@ -10,7 +10,7 @@ Pure: it turns the watched posts and the metrics the rules need into frozen
 - /totals takes 250 IDs, /28hr and /historical take 25;
 - hourly data comes from the one 4-level grouping whose nesting is unambiguous;
 - /historical windows are hour-aligned, at most 4 weeks, not before 2014-09-01 and never
-  in the future.
+  in the future (``x.historical`` plans them).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from automation.core import metric_names as m
-from automation.core.errors import UsageError
 
 __all__ = [
     "EARLIEST_HISTORICAL",
@@ -35,10 +34,8 @@ __all__ = [
     "Endpoint",
     "EngagementRequest",
     "WatchedPost",
-    "ceil_hour",
     "chunked",
     "floor_hour",
-    "plan_historical",
     "plan_public_totals",
     "plan_requests",
 ]
@@ -215,67 +212,5 @@ def floor_hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
 
-def ceil_hour(t: datetime) -> datetime:
-    down = floor_hour(t)
-    return down if down == t else down + _HOUR
-
-
-def _utc(t: datetime, name: str) -> datetime:
-    if t.tzinfo is None:
-        raise UsageError(f"historical {name} {t.isoformat()} has no timezone; give it in UTC")
-    return t.astimezone(UTC)
-
-
 def _iso_hour(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
-
-
-def plan_historical(
-    post_ids: Sequence[str],
-    account: str,
-    metrics: Collection[str],
-    start: datetime,
-    end: datetime,
-    *,
-    now: datetime,
-) -> tuple[EngagementRequest, ...]:
-    """/historical requests covering [start, end) hour by hour.
-
-    The range is widened to whole hours as the API would, clipped to 2014-09-01 and to
-    the last complete hour before ``now``, and cut into consecutive windows of at most
-    4 weeks that meet at a boundary hour without sharing it: each window's ``end`` is
-    the next one's ``start``. Whether the API counts the ``end`` hour is not documented,
-    so the caller also drops duplicate hour buckets when merging.
-    """
-    lo = max(floor_hour(_utc(start, "start")), EARLIEST_HISTORICAL)
-    hi = min(ceil_hour(_utc(end, "end")), floor_hour(_utc(now, "now")))
-    if hi <= lo:
-        raise UsageError(
-            f"historical range {_iso_hour(lo)} .. {_iso_hour(hi)} is empty: it must end after "
-            "it starts, not before 2014-09-01 and not in the future"
-        )
-    wanted = _ordered(set(metrics) & m.HOURLY_METRICS)
-    if not wanted:
-        raise UsageError(
-            "no metric /historical can read among: " + ", ".join(sorted(metrics) or ["(none)"])
-        )
-    ids = list(dict.fromkeys(post_ids))
-    out: list[EngagementRequest] = []
-    w_start = lo
-    while w_start < hi:
-        w_end = min(w_start + MAX_HISTORICAL_WINDOW, hi)
-        out.extend(
-            EngagementRequest(
-                "historical",
-                account,
-                chunk,
-                wanted,
-                HOURLY_GROUPING,
-                HOURLY_GROUP_BY,
-                w_start,
-                w_end,
-            )
-            for chunk in chunked(ids, MAX_IDS["historical"])
-        )
-        w_start = w_end
-    return tuple(out)

@@ -15,7 +15,6 @@ import base64
 import gzip
 import hashlib
 import hmac
-import itertools
 import json
 import random
 import re
@@ -44,7 +43,6 @@ from automation.core.errors import (
 from automation.sandbox import credentials as sandbox_credentials
 from automation.x.engagement_client import EngagementClient, FetchResult
 from automation.x.engagement_plan import (
-    HOURLY_GROUPING,
     TOTALS_GROUPING,
     EngagementRequest,
     WatchedPost,
@@ -753,59 +751,6 @@ def test_remaining_zero_makes_the_next_request_wait(clock: Clock) -> None:
     start = clock()
     canned(clock, [respond(200, per({}), headers), respond(200, per({}))], [REQ, PUB])
     assert clock.sleeps == [60.0] and clock() - start == 60
-
-
-# -- /historical -------------------------------------------------------------------------------
-
-
-def test_historical_windows_are_stitched_without_counting_an_hour_twice(clock: Clock) -> None:
-    now = datetime.fromtimestamp(clock(), UTC)
-    start = datetime(2023, 8, 1, tzinfo=UTC)
-    end = datetime(2023, 9, 26, 12, 30, tzinfo=UTC)  # 8 weeks + 12.5 h: three windows
-
-    def server(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        lo = datetime.fromisoformat(body["start"])
-        hi = datetime.fromisoformat(body["end"])
-        # Answer with the end hour included, as an inclusive reading of `end` would.
-        hours = [lo + timedelta(hours=h) for h in range(int((hi - lo) / timedelta(hours=1)) + 1)]
-        data = {i: {"impressions": _days(hours, lambda h: "1")} for i in body["tweet_ids"]}
-        return respond(200, {"start": body["start"], "end": body["end"], HOURLY_GROUPING: data})
-
-    url = f"{BASE}/insights/engagement/historical"
-    with respx.mock(assert_all_called=True) as mock:
-        route = mock.post(url).mock(side_effect=server)
-        result = make_client(None, clock).fetch_historical(
-            ["5", "6"], "brand", {"impressions", "quote_tweets"}, start, end, now=now
-        )
-    assert route.call_count == 3
-    bodies = [json.loads(c.request.content) for c in route.calls]
-    assert [(b["start"], b["end"]) for b in bodies] == [
-        ("2023-08-01T00:00:00Z", "2023-08-29T00:00:00Z"),
-        ("2023-08-29T00:00:00Z", "2023-09-26T00:00:00Z"),
-        ("2023-09-26T00:00:00Z", "2023-09-26T13:00:00Z"),
-    ]
-    assert all(b["engagement_types"] == ["impressions"] for b in bodies)
-    assert all(c.request.headers["Authorization"].startswith("OAuth ") for c in route.calls)
-    hours = (datetime(2023, 9, 26, 13, tzinfo=UTC) - start) // timedelta(hours=1)
-    series = result.hourly["5"]["impressions"]
-    assert len(series.buckets) == hours
-    assert len({t for t, _ in series.buckets}) == hours
-    assert result.totals["5"]["impressions"] == hours
-
-
-def test_historical_over_more_than_25_posts_chunks_per_window(clock: Clock) -> None:
-    now = datetime.fromtimestamp(clock(), UTC)
-    ids = [str(BIG + i) for i in range(30)]
-    with respx.mock(assert_all_called=True) as mock:
-        route = mock.post(f"{BASE}/insights/engagement/historical").mock(
-            side_effect=itertools.repeat(respond(200, {HOURLY_GROUPING: {}}))
-        )
-        result = make_client(None, clock).fetch_historical(
-            ids, "brand", {"favorites"}, now - timedelta(days=2), now, now=now
-        )
-    assert result.failures == ()
-    assert [len(json.loads(c.request.content)["tweet_ids"]) for c in route.calls] == [25, 5]
 
 
 def test_a_wrong_token_secret_breaks_the_signature_and_fails(api: ApiTarget, clock: Clock) -> None:

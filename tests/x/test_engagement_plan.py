@@ -1,21 +1,15 @@
 from __future__ import annotations
 
-import itertools
 import json
 import math
-from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from automation.core import metric_names as m
-from automation.core.errors import UsageError
 from automation.x.engagement_plan import (
-    EARLIEST_HISTORICAL,
     HOURLY_GROUP_BY,
-    MAX_HISTORICAL_WINDOW,
     EngagementRequest,
     WatchedPost,
-    plan_historical,
     plan_requests,
 )
 
@@ -146,72 +140,3 @@ def test_request_refuses_what_the_api_would_reject(kwargs: dict, message: str) -
     }
     with pytest.raises(ValueError, match=message):
         EngagementRequest(**{**base, **kwargs})
-
-
-NOW = datetime(2024, 6, 30, 12, 30, tzinfo=UTC)
-
-
-def test_historical_aligns_to_whole_hours_and_formats_utc() -> None:
-    start = datetime(2024, 6, 1, 12, 24, tzinfo=UTC)
-    end = datetime(2024, 6, 2, 8, 37, tzinfo=UTC)
-    (req,) = plan_historical(["5"], "brand", {"impressions"}, start, end, now=NOW)
-    assert req.start == datetime(2024, 6, 1, 12, tzinfo=UTC)
-    assert req.end == datetime(2024, 6, 2, 9, tzinfo=UTC)
-    body = req.body()
-    assert (body["start"], body["end"]) == ("2024-06-01T12:00:00Z", "2024-06-02T09:00:00Z")
-    assert req.group_by == HOURLY_GROUP_BY
-
-
-def test_historical_converts_other_timezones_and_rejects_naive_times() -> None:
-    start = datetime(2024, 6, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
-    end = start + timedelta(hours=3)
-    (req,) = plan_historical(["5"], "brand", {"impressions"}, start, end, now=NOW)
-    assert req.body()["start"] == "2024-06-01T12:00:00Z"
-    with pytest.raises(UsageError, match="timezone"):
-        plan_historical(["5"], "brand", {"impressions"}, start.replace(tzinfo=None), end, now=NOW)
-
-
-def test_long_ranges_are_stitched_from_4_week_windows_that_share_no_hour() -> None:
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    end = datetime(2024, 5, 1, tzinfo=UTC)
-    plan = plan_historical(ids(30), "brand", {"favorites"}, start, end, now=NOW)
-    windows = list(dict.fromkeys((r.start, r.end) for r in plan))
-    assert len(plan) == 2 * len(windows)  # 30 ids = chunks of 25 + 5 per window
-    assert windows[0][0] == start and windows[-1][1] == end
-    for (_, e), (next_s, _) in itertools.pairwise(windows):
-        assert e == next_s  # consecutive: the boundary hour belongs to the later window
-    assert all(s < e <= s + MAX_HISTORICAL_WINDOW for s, e in windows)
-    hours = [
-        s + timedelta(hours=h) for s, e in windows for h in range((e - s) // timedelta(hours=1))
-    ]
-    assert len(hours) == len(set(hours)) == (end - start) // timedelta(hours=1)
-
-
-def test_historical_is_clipped_to_2014_09_01_and_to_the_past() -> None:
-    plan = plan_historical(
-        ["5"],
-        "brand",
-        {"favorites"},
-        datetime(2014, 8, 1, tzinfo=UTC),
-        datetime(2014, 9, 3, 5, tzinfo=UTC),
-        now=NOW,
-    )
-    assert plan[0].start == EARLIEST_HISTORICAL
-    future = plan_historical(
-        ["5"], "brand", {"favorites"}, NOW - timedelta(days=1), NOW + timedelta(days=3), now=NOW
-    )
-    assert future[-1].end == datetime(2024, 6, 30, 12, tzinfo=UTC)  # last complete hour
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "metrics", "message"),
-    [
-        (NOW, NOW - timedelta(days=1), {"favorites"}, "empty"),
-        (datetime(2010, 1, 1, tzinfo=UTC), datetime(2014, 1, 1, tzinfo=UTC), {"favorites"}, "2014"),
-        (NOW + timedelta(hours=2), NOW + timedelta(days=2), {"favorites"}, "future"),
-        (NOW - timedelta(days=2), NOW, {"quote_tweets"}, "quote_tweets"),
-    ],
-)
-def test_historical_bad_ranges_and_metrics_say_why(start, end, metrics, message) -> None:
-    with pytest.raises(UsageError, match=message):
-        plan_historical(["5"], "brand", metrics, start, end, now=NOW)

@@ -7,10 +7,14 @@ import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 import respx
+from export_helpers import BRAND, engagement_requests, export_config
+from sandbox_api import START as SANDBOX_NOW
+from sandbox_api import SandboxTarget
 
 from automation.config.loader import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
@@ -243,3 +247,42 @@ def test_a_stopped_fetch_keeps_what_it_stored_and_resumes(api) -> None:
 def test_a_plan_needs_a_metric_historical_serves() -> None:
     with pytest.raises(UsageError, match="no metric /historical can read among: quote_tweets"):
         plan_history(MemoryStore(), {"1": "brand"}, ["quote_tweets"], START, END, now=NOW)
+
+
+def test_45_days_from_the_sandbox_sum_to_its_world_in_two_ranges_per_25_posts() -> None:
+    target = SandboxTarget(lambda: 0.0).start()
+    try:
+        owned = target.add_posts(BRAND, 30, age=timedelta(days=50))
+        start, end = SANDBOX_NOW - timedelta(days=45), SANDBOX_NOW
+        store, clock = MemoryStore(), Clock()
+        config = export_config(target.base_url, Path("unused.db"))
+        with HttpClient(timeout=10.0) as http:
+            sandbox = EngagementClient(
+                http,
+                settings=config.engagement_api,
+                app=config.app,
+                accounts={a.name: a for a in config.accounts},
+                budget=RateBudget(6000, clock=clock),
+                sleep=clock.sleep,
+            )
+            metrics = ["impressions", "favorites"]
+            owners = dict.fromkeys(owned, "brand")
+            plan = plan_history(store, owners, metrics, start, end, now=SANDBOX_NOW)
+            assert [(r.end - r.start, len(r.tweet_ids)) for r in plan.requests] == [
+                (timedelta(weeks=4), 25),
+                (timedelta(weeks=4), 5),
+                (end - start - timedelta(weeks=4), 25),
+                (end - start - timedelta(weeks=4), 5),
+            ]
+            assert not fetch_history(plan, sandbox, store).failures
+            again = plan_history(store, owners, metrics, start, end, now=SANDBOX_NOW)
+            assert fetch_history(again, sandbox, store).requests_sent == 0
+        assert len(engagement_requests(target)) == 4
+        hours = (end - start) // HOUR
+        sums = store.count_sums(owned, metrics, start, end)
+        for post_id in owned:
+            post = target.world.find(post_id)
+            truth = target.world.series(post, metrics, start, hours)
+            assert sums[post_id] == {m: float(sum(truth[m])) for m in metrics}
+    finally:
+        target.stop()
