@@ -31,7 +31,7 @@ from automation.core.hours import hour_start
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
-from automation.service.runtime import StoreLedger
+from automation.service.api_clients import engagement_client, timeline_client
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
 from automation.x.historical import (
@@ -42,9 +42,7 @@ from automation.x.historical import (
     plan_missing,
 )
 from automation.x.http import HttpClient
-from automation.x.rate_budget import RateBudget
 from automation.x.v2_client import XClient
-from automation.x.write_limits import WriteLimits
 
 __all__ = ["BacktestPlan", "BacktestSpec", "open_clients", "plan_backtest", "run_backtest"]
 
@@ -83,29 +81,8 @@ def open_clients(
 ) -> tuple[EngagementClient, XClient]:
     """The Engagement API client (its budget kept in ``store``, so a running engine and
     the backtest share it) and the X API client that reads timelines."""
-    accounts = {a.name: a for a in config.accounts}
-    budget = RateBudget(
-        config.engagement_api.requests_per_minute,
-        clock=lambda: clock().timestamp(),
-        ledger=StoreLedger(store),
-    )
-    engagement = EngagementClient(
-        http,
-        settings=config.engagement_api,
-        app=config.app,
-        accounts=accounts,
-        budget=budget,
-        sleep=sleep,
-    )
-    timeline = XClient(
-        http,
-        settings=config.x_api,
-        app=config.app,
-        accounts=accounts,
-        limits=WriteLimits(),
-        clock=lambda: clock().timestamp(),
-    )
-    return engagement, timeline
+    engagement = engagement_client(config, store, http, clock=clock, sleep=sleep)
+    return engagement, timeline_client(config, http, clock=clock)
 
 
 def plan_backtest(

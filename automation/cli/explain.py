@@ -1,16 +1,28 @@
-"""``automation explain``: why a rule did or did not fire for a post."""
+"""``automation explain``: why a rule did or did not fire for a post.
+
+By default it explains from what the engine stored; ``--live`` first reads the post's
+current values from the Engagement API (and, for an owned post, the /28hr series its
+windows need), within the request budget a running engine shares, so a window is not
+unknown only because nothing was stored for it.
+"""
 
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
-from automation.core.facts import PostFacts, post_created_at, post_url
+from automation.core.facts import PostFacts, Snapshot, post_created_at, post_url
 from automation.core.payloads import iso
+from automation.core.records import WatchedPostRecord
+
+if TYPE_CHECKING:
+    from automation.config.loader import Config
+    from automation.core.evaluate import CompiledRule
+    from automation.store.base import Store
 
 __all__ = ["register"]
 
@@ -19,6 +31,9 @@ def register(sub: Any) -> None:
     e = sub.add_parser("explain", help="why a rule did or did not fire for a post")
     e.add_argument("rule_id")
     e.add_argument("post_id")
+    e.add_argument(
+        "--live", action="store_true", help="read the post's current values from the API first"
+    )
     e.set_defaults(handler=run)
 
 
@@ -27,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from automation.engine.pauses import current, describe
     from automation.rulefiles.rule_parser import load_rules
 
-    config = required_config(args)
+    config = required_config(args, secrets="required" if args.live else "when_used")
     with open_store(config) as store:
         ruleset = load_rules(list(config.rules), names=config.rule_names())
         rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
@@ -42,17 +57,23 @@ def run(args: argparse.Namespace) -> int:
         post = next(
             (p for p in store.posts(include_unavailable=True) if p.post_id == args.post_id), None
         )
-        totals = store.latest_totals([args.post_id]).get(args.post_id, {})
         since = moment - timedelta(hours=28)
         snaps = store.snapshots([args.post_id], since=since).get(args.post_id, ())
-        facts = PostFacts(
-            post_id=args.post_id,
-            account=post.account if post else rule.watch.owner,
-            created_at=post.created_at if post else post_created_at(args.post_id),
-            totals=totals,
-            snapshots=tuple(snaps),
-            url=post_url(args.post_id),
+        record = post or WatchedPostRecord(
+            args.post_id, rule.watch.owner, post_created_at(args.post_id), "explicit", moment
         )
+        if args.live:
+            facts = _live_facts(config, store, compiled, record, snaps, moment)
+        else:
+            facts = PostFacts(
+                post_id=args.post_id,
+                account=record.account,
+                created_at=record.created_at,
+                totals=store.latest_totals([args.post_id]).get(args.post_id, {}),
+                snapshots=tuple(snaps),
+                url=post_url(args.post_id),
+            )
+        totals = facts.totals
         decision = compiled.explain(facts, store.rule_state(rule.id, args.post_id), moment)
         recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
         held = current(store, [rule.id], moment)
@@ -64,8 +85,11 @@ def run(args: argparse.Namespace) -> int:
         )
     elif rule.id in held.resuming:
         print("  resumed: the engine's next cycle seeds what crossed while it was paused")
+    if args.live:
+        print(f"  values read from the API at {iso(moment)}")
     if not totals:
-        print("  no metrics recorded for this post yet (values below are unknown)")
+        gone = "the API has no values for this post" if args.live else "no metrics recorded"
+        print(f"  {gone} for this post yet (values below are unknown)")
     rows = [[t.description, t.value, t.threshold, t.truth.value, t.reason] for t in decision.trace]
     if rows:
         print(table(["condition", "value", "threshold", "result", "why"], rows))
@@ -76,3 +100,46 @@ def run(args: argparse.Namespace) -> int:
     for e in recorded:
         print(f"recorded: {e.firing.kind} {e.firing.key} at {iso(e.firing.at)}")
     return 0
+
+
+def _live_facts(
+    config: Config,
+    store: Store,
+    compiled: CompiledRule,
+    record: WatchedPostRecord,
+    snapshots: tuple[Snapshot, ...],
+    moment: datetime,
+) -> PostFacts:
+    """The facts a cycle would assemble for the post right now, read from the API."""
+    from automation.core.cycle_facts import assemble_facts
+    from automation.core.metric_names import HOURLY_METRICS
+    from automation.core.payloads import action_metrics
+    from automation.service.api_clients import engagement_client
+    from automation.x.engagement_plan import WatchedPost, plan_requests
+    from automation.x.http import HttpClient
+
+    window = compiled.window_metrics
+    requests = plan_requests(
+        [WatchedPost(record.post_id, record.account)],
+        totals_metrics=compiled.totals_metrics | action_metrics(compiled.rule) | window,
+        hourly_posts=[record.post_id] if record.account is not None else [],
+        hourly_metrics=window & HOURLY_METRICS,
+    )
+    with HttpClient(timeout=config.engagement_api.timeout) as http:
+        fetched = engagement_client(config, store, http, clock=now).fetch(requests)
+    if fetched.failures:
+        raise fetched.failures[0]
+    found = assemble_facts(
+        {record.post_id: record},
+        fetched.totals,
+        fetched.hourly,
+        fetched.forbidden,
+        {record.post_id: snapshots},
+        moment,
+    )
+    return found.get(record.post_id) or PostFacts(
+        post_id=record.post_id,
+        account=record.account,
+        created_at=record.created_at,
+        url=post_url(record.post_id),
+    )

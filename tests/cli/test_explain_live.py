@@ -1,0 +1,65 @@
+"""``automation explain --live`` reads the post's values and /28hr series from the API
+before explaining, so a window on an owned post is known even if nothing was stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cli_helpers import BRAND_ID, Cli, isolated_process_state, table_rows
+from sandbox_api import SandboxTarget
+
+from automation.sandbox import write_config
+from automation.store.sqlite import SqliteStore
+
+
+@pytest.fixture(autouse=True)
+def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+    with isolated_process_state():
+        yield
+
+
+@pytest.fixture
+def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxTarget]:
+    t = SandboxTarget(lambda: 0.0).start()
+    monkeypatch.setattr("automation.cli.explain.now", t.sandbox.clock.now)
+    yield t
+    t.stop()
+
+
+def test_a_window_on_an_owned_post_is_known_live(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget
+) -> None:
+    (post,) = target.add_posts(BRAND_ID, 1, age=timedelta(hours=30))
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(
+        "version: 1\nrules:\n  - id: busy\n"
+        f'    watch: {{posts: ["{post}"], owner: brand}}\n'
+        '    when: {all: ["likes over 2h >= 1", "likes >= 1"]}\n'
+        "    actions: [{log: {message: busy}}]\n"
+    )
+    config = write_config(
+        tmp_path / "automation.yaml", target.base_url, database="s.db", rules=["rules/"]
+    )
+    SqliteStore.open(tmp_path / "s.db").close()
+    cli = Cli(capsys, config)
+
+    stored = cli("explain", "busy", post)
+    assert stored.code == 0, stored.err
+    assert "result: unknown" in stored.out
+
+    live = cli("explain", "busy", post, "--live")
+    assert live.code == 0, live.err
+    assert "values read from the API at 2026-11-20T12:00:00Z" in live.out
+    rows = {r[0]: r for r in table_rows(live.out)}
+    assert rows["likes over 2h >= 1"][3] in ("true", "false")
+    assert float(rows["likes >= 1"][1]) == target.value(post, "favorites")
+    assert "result: unknown" not in live.out
+    paths = sorted(r.path.rsplit("/", 1)[-1] for r in target.received)
+    assert paths == ["28hr", "totals"]
+    with SqliteStore.open(tmp_path / "s.db") as store:  # within the shared budget
+        assert len(store.budget_load("engagement", 0)) == 2
