@@ -1,11 +1,22 @@
-"""``automation run``: the polling loop, once or for good, for real or as a dry run."""
+"""``automation run``: the polling loop, once or for good, for real or as a dry run.
+
+A dry run ends with a table per rule: would fire, would seed, and the posts whose
+condition could not be known, with the commonest reason (``--json``: a ``summary``
+event), so a rule that can never know its values shows at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import sys
+from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import required_config
+from automation.cli.tables import table
+
+if TYPE_CHECKING:
+    from automation.engine.dry_run_tally import DryRunTally
 
 __all__ = ["register"]
 
@@ -26,4 +37,24 @@ def run(args: argparse.Namespace) -> int:
         once=args.once,
         dry_run=args.dry_run,
         json_out=args.json,
+        report=_json_summary if args.json else _table_summary,
     )
+
+
+def _rows(tally: DryRunTally) -> list[list[object]]:
+    return [
+        [rule, t.would_fire, t.would_seed, len(t.unknown), t.commonest or None]
+        for rule, t in tally.rules.items()
+    ]
+
+
+def _table_summary(tally: DryRunTally) -> None:
+    headers = ["rule", "would fire", "would seed", "unknown", "commonest reason it was unknown"]
+    print("dry run, per rule (unknown: posts whose condition could not be known)")
+    print(table(headers, _rows(tally)))
+
+
+def _json_summary(tally: DryRunTally) -> None:
+    names = ("rule", "would_fire", "would_seed", "unknown", "reason")
+    rules = [dict(zip(names, row, strict=True)) for row in _rows(tally)]
+    sys.stdout.write(json.dumps({"event": "summary", "rules": rules}) + "\n")

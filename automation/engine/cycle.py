@@ -108,6 +108,10 @@ class Engine:
     def dry_run(self) -> bool:
         return self._recorder.dry
 
+    @property
+    def recorder(self) -> Recorder:
+        return self._recorder
+
     # --- reloading ---------------------------------------------------------------------
 
     def rules_changed_on_disk(self) -> bool:
@@ -260,6 +264,7 @@ class Engine:
             facts = assemble_facts(
                 plan.posts, fetched.totals, fetched.hourly, fetched.forbidden, snapshots, now
             )
+        self._recorder.evaluated(plan.watched, facts, now)
         pauses = current(self._store, [rule.rule.id for rule, _ in plan.watched], now)
         decided = decide_cycle(
             plan.watched,

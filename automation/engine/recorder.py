@@ -12,12 +12,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from automation.core.evaluate import CompiledRule
+from automation.core.facts import PostFacts
 from automation.core.hours import hour_start, whole_hours
 from automation.core.records import CycleWrite, FiringKind, WatchedPostRecord
+from automation.engine.dry_run_tally import DryRunTally
 from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
 
 __all__ = ["DryRun", "NoActions", "Recorder", "StoreRecorder"]
+
+Watched = Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
 
 SNAPSHOT_RETENTION = timedelta(hours=48)  # windows reach back at most 28h
 PRUNE_EVERY = timedelta(hours=1)  # pruning touches many pages: once an hour is plenty
@@ -37,6 +42,10 @@ class Recorder(Protocol):
 
     def record_readings(self, now: datetime, fetched: FetchResult) -> None:
         """Keep what a fetch read: the totals, and which posts are gone."""
+        ...
+
+    def evaluated(self, watched: Watched, facts: Mapping[str, PostFacts], now: datetime) -> None:
+        """The posts each rule was about to be evaluated on, and their facts."""
         ...
 
     def commit(self, write: CycleWrite) -> frozenset[str]:
@@ -80,6 +89,9 @@ class StoreRecorder:
             self._store.prune_hourly(now - self._history_keep)
             self._history_pruned_at = now
 
+    def evaluated(self, watched: Watched, facts: Mapping[str, PostFacts], now: datetime) -> None:
+        return None
+
     def commit(self, write: CycleWrite) -> frozenset[str]:
         return frozenset(self._store.commit_cycle(write).new)
 
@@ -89,10 +101,16 @@ class StoreRecorder:
 
 class DryRun:
     """Records nothing: the database stays as it was, and every firing is one that would
-    happen."""
+    happen. It keeps a ``tally`` per rule for the summary a dry run ends with."""
 
     dry = True
     event_names: Mapping[FiringKind, str] = {"fired": "would_fire", "seeded": "would_seed"}
+
+    def __init__(self) -> None:
+        self.tally = DryRunTally()
+
+    def evaluated(self, watched: Watched, facts: Mapping[str, PostFacts], now: datetime) -> None:
+        self.tally.evaluated(watched, facts, now)
 
     def add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
         return None
@@ -104,6 +122,7 @@ class DryRun:
         return None
 
     def commit(self, write: CycleWrite) -> frozenset[str]:
+        self.tally.committed(write)
         return frozenset(f.id for f in write.firings)
 
     def set_meta(self, key: str, value: str) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from automation.config.loader import Config, config_path, load_config
 from automation.core.errors import AutomationError
+from automation.engine.dry_run_tally import DryRunTally
 from automation.engine.events import (
     ActionEvent,
     CycleEvent,
@@ -23,6 +25,7 @@ from automation.engine.events import (
     Sink,
     to_json,
 )
+from automation.engine.recorder import DryRun
 from automation.service.loop import Controls, run_loop
 from automation.service.observers import Observers
 from automation.service.runtime import Runtime, build_engine, open_runtime, utc_now
@@ -94,7 +97,16 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
 
 
-def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
+def run(
+    config: Config,
+    *,
+    once: bool,
+    dry_run: bool,
+    json_out: bool,
+    report: Callable[[DryRunTally], None] | None = None,
+) -> int:
+    """Run the loop until stopped (or one cycle); a dry run ends by handing its per-rule
+    tally to ``report``."""
     controls = Controls()
     controls.install()
     observers = Observers(config, clock=utc_now)
@@ -126,7 +138,7 @@ def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
             " (dry run)" if dry_run else "",
         )
         _announce_redirect(config, None)
-        return run_loop(
+        code = run_loop(
             lambda: holder["rt"].engine,
             controls=controls,
             poll_interval=lambda: holder["rt"].config.poll_interval,
@@ -134,6 +146,10 @@ def run(config: Config, *, once: bool, dry_run: bool, json_out: bool) -> int:
             once=once,
             on_cycle=after_cycle,
         )
+        recorder = holder["rt"].engine.recorder
+        if report is not None and isinstance(recorder, DryRun):
+            report(recorder.tally)
+        return code
     finally:
         observers.close()
         holder["rt"].close()
@@ -166,6 +182,7 @@ def _reload(holder: dict[str, Runtime], emit: Sink, dry_run: bool, controls: Con
     # engine remembers it instead of retrying the same files at its next cycle.
     if not rt.engine.reload(fresh):
         return
+    old = rt.engine.recorder
     rt.engine = build_engine(
         fresh,
         rules=rt.engine.rules,
@@ -179,4 +196,7 @@ def _reload(holder: dict[str, Runtime], emit: Sink, dry_run: bool, controls: Con
         chance=rt.chance,
     )
     _announce_redirect(fresh, rt.config)
+    new = rt.engine.recorder
+    if isinstance(old, DryRun) and isinstance(new, DryRun):
+        new.tally = old.tally  # a dry run's summary spans its reloads
     rt.config = fresh

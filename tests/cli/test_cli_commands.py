@@ -651,6 +651,40 @@ def test_dry_run_without_a_database_leaves_none_behind(
     assert_clean_failure(cli("status"), 2)
 
 
+def test_a_dry_run_ends_with_what_each_rule_would_do_and_could_not_know(
+    project: Project, cli: Cli, receiver: Receiver
+) -> None:
+    seeded, post = project.new_post(favorites=300), project.new_post(favorites=10)
+    public = project.sandbox.world.add_post("11348282").id  # a public account's post
+    rules = (
+        two_rules([seeded, post], receiver.url)
+        + f"""
+          - id: seen-a-lot
+            watch: {{posts: ["{public}"]}}
+            when: impressions >= 1000
+            actions: [{{log: {{message: seen}}}}]
+        """
+    )
+    project.write_rules(rules)
+    result = cli("run", "--once", "--dry-run")
+    assert result.code == 0, result
+    assert result.out.startswith("dry run, per rule")
+    rows = {r[0]: r[1:] for r in table_rows(result.out.split("\n", 1)[1])}
+    assert rows["likes-100"][:3] == ["0", "1", "0"]
+    assert rows["seen-a-lot"] == ["0", "0", "1", "impressions are known only for owned posts"]
+
+    events = run_once(cli, "--dry-run")
+    summary = events[-1]
+    assert summary["event"] == "summary"
+    assert summary["rules"][-1] == {
+        "rule": "seen-a-lot",
+        "would_fire": 0,
+        "would_seed": 0,
+        "unknown": 1,
+        "reason": "impressions are known only for owned posts",
+    }
+
+
 # --- as a separate process -------------------------------------------------------------
 
 
