@@ -38,6 +38,7 @@ __all__ = [
     "Config",
     "HistorySettings",
     "MetricsSettings",
+    "RetentionSettings",
     "SecretMode",
     "WebhookSettings",
     "config_path",
@@ -112,6 +113,11 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    firings: int = 400 * 86400  # seconds; older firings and their actions are pruned
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -126,6 +132,7 @@ class Config:
     history: HistorySettings = field(default_factory=HistorySettings)
     metrics: MetricsSettings | None = None
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -160,6 +167,7 @@ _OPTIONAL_SECTIONS = (
     "history",
     "metrics",
     "webhooks",
+    "retention",
 )
 # ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
@@ -465,6 +473,11 @@ class _Loader:
             ),
             metrics=_metrics(data.get("metrics")),
             webhooks=_webhooks(data.get("webhooks") or {}),
+            retention=RetentionSettings(
+                firings=_seconds(
+                    (data.get("retention") or {}).get("firings"), RetentionSettings.firings
+                )
+            ),
         )
 
 

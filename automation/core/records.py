@@ -28,6 +28,7 @@ __all__ = [
     "FiringRecord",
     "HistoryEntry",
     "HourlyHistory",
+    "LedgerPruned",
     "OutboxItem",
     "PostSource",
     "RuleVersion",
@@ -122,6 +123,14 @@ class CycleWrite:
     states: tuple[tuple[str, str, RuleState], ...] = ()  # (rule_id, post_id, state)
     firings: tuple[FiringRecord, ...] = ()
     rule_versions: tuple[tuple[str, str], ...] = ()  # (rule_id, fingerprint)
+
+
+@dataclass(frozen=True)
+class LedgerPruned:
+    """How many firings and outbox actions a prune of the ledger forgot."""
+
+    firings: int = 0
+    actions: int = 0
 
 
 @dataclass(frozen=True)

@@ -57,15 +57,23 @@ class Recorder(Protocol):
 
 
 class StoreRecorder:
-    """Writes to the store, pruning old snapshots once an hour as it records totals; the
+    """Writes to the store, pruning once an hour as it records totals: snapshots older
+    than any window needs, and firings older than ``ledger_retention`` (none without). The
     readings also go to the hourly history, kept for ``history_keep``."""
 
     dry = False
     event_names: Mapping[FiringKind, str] = {"fired": "fired", "seeded": "seeded"}
 
-    def __init__(self, store: Store, history_keep: timedelta = timedelta(days=90)) -> None:
+    def __init__(
+        self,
+        store: Store,
+        history_keep: timedelta = timedelta(days=90),
+        *,
+        ledger_retention: timedelta | None = None,
+    ) -> None:
         self._store = store
         self._history_keep = history_keep
+        self._ledger_retention = ledger_retention
         self._pruned_at: datetime | None = None
         self._history_pruned_at: datetime | None = None
 
@@ -84,6 +92,8 @@ class StoreRecorder:
             self._store.record_hourly_counts(hour_start(lo), hour_start(hi), counts)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
+            if self._ledger_retention is not None:
+                self._store.prune_ledger(now - self._ledger_retention)
             self._pruned_at = now
         if self._history_pruned_at is None or now - self._history_pruned_at >= PRUNE_HISTORY_EVERY:
             self._store.prune_hourly(now - self._history_keep)

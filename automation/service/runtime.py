@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from automation.config.loader import Config
@@ -22,7 +22,7 @@ from automation.engine.cycle import Engine
 from automation.engine.dispatch import Dispatcher, make_performers
 from automation.engine.events import Sink
 from automation.engine.ports import ActionRunner
-from automation.engine.recorder import DryRun, NoActions
+from automation.engine.recorder import DryRun, NoActions, StoreRecorder
 from automation.engine.running_rules import LoadedRules, load_compiled
 from automation.service.instance_lock import InstanceLock
 from automation.store.base import Store
@@ -190,6 +190,11 @@ def build_engine(
         emit=emit,
         rng=chance.rng,
     )
+    recorder = StoreRecorder(
+        store,
+        timedelta(seconds=config.history.keep),
+        ledger_retention=timedelta(seconds=config.retention.firings),
+    )
     runner: ActionRunner = (
         NoActions() if dry_run else _KeepingLimits(dispatcher, limits, store, clock)
     )
@@ -197,7 +202,7 @@ def build_engine(
         config=config,
         rules=rules,
         store=store,
-        recorder=DryRun() if dry_run else None,
+        recorder=DryRun() if dry_run else recorder,
         engagement=engagement,
         x_client=x_client,
         dispatcher=runner,

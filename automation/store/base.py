@@ -29,6 +29,7 @@ from automation.core.records import (
     CycleWrite,
     HistoryEntry,
     HourlyHistory,
+    LedgerPruned,
     OutboxItem,
     RuleVersion,
     WatchedPostRecord,
@@ -212,6 +213,13 @@ class Store(Protocol):
     def retry_action(self, action_id: str, now: datetime) -> bool:
         """Re-queue a dead action, due at ``now``; its attempts are kept. False when the
         action does not exist or is not dead."""
+        ...
+
+    def prune_ledger(self, before: datetime) -> LedgerPruned:
+        """Forget firings recorded before ``before`` with their actions and attempts, so
+        the ledger does not grow for ever. A firing with an action still pending is kept
+        whole: what is still to be done stays until it is sent or dead. The rule states
+        remember what fired, so a forgotten firing does not fire again."""
         ...
 
     def action_counts(self) -> dict[str, int]:

@@ -26,6 +26,7 @@ from automation.core.records import (
     CycleWrite,
     FiringRecord,
     HistoryEntry,
+    LedgerPruned,
     OutboxItem,
     RuleVersion,
     WatchedPostRecord,
@@ -301,6 +302,25 @@ class MemoryStore(MemoryHourly):
             dataclasses.replace(item, status="pending", next_attempt_at=utc(now)),
         )
         return True
+
+    def prune_ledger(self, before: datetime) -> LedgerPruned:
+        when = utc(before)
+        pending = {
+            item.firing_id for _, item in self._d.outbox.values() if item.status == "pending"
+        }
+        gone = {
+            fid for fid, f in self._d.firings.items() if f.record.at < when and fid not in pending
+        }
+        actions = [aid for aid, (_, item) in self._d.outbox.items() if item.firing_id in gone]
+        for action_id in actions:
+            del self._d.outbox[action_id]
+            self._d.attempts.pop(action_id, None)
+        for firing_id in gone:
+            rec = self._d.firings.pop(firing_id).record
+            key = (rec.rule_id, rec.post_id, rec.key)
+            if self._d.active.get(key) == firing_id:
+                del self._d.active[key]
+        return LedgerPruned(firings=len(gone), actions=len(actions))
 
     def action_counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)

@@ -21,6 +21,7 @@ from automation.core.records import (
     CycleWrite,
     FiringRecord,
     HistoryEntry,
+    LedgerPruned,
     OutboxItem,
     check_attempt,
     from_epoch,
@@ -230,6 +231,23 @@ class LedgerQueries(SqliteConnection):
             )
             conn.execute(f"DELETE FROM rule_states WHERE {match}", params)
             return cursor.rowcount
+
+    @guarded
+    def prune_ledger(self, before: datetime) -> LedgerPruned:
+        done = (
+            "SELECT f.id FROM firings f WHERE f.at < :before AND NOT EXISTS"
+            " (SELECT 1 FROM outbox p WHERE p.firing_id = f.id AND p.status = 'pending')"
+        )
+        params = {"before": to_epoch(before)}
+        with self._immediate() as conn:
+            conn.execute(
+                "DELETE FROM attempts WHERE action_id IN"
+                f" (SELECT id FROM outbox WHERE firing_id IN ({done}))",
+                params,
+            )
+            actions = conn.execute(f"DELETE FROM outbox WHERE firing_id IN ({done})", params)
+            firings = conn.execute(f"DELETE FROM firings WHERE id IN ({done})", params)
+            return LedgerPruned(firings=firings.rowcount, actions=actions.rowcount)
 
 
 def set_version(conn: sqlite3.Connection, rule_id: str, fingerprint: str, at: float) -> None:

@@ -134,6 +134,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.actions.first_retry == 10
     assert config.actions.max_attempts == 10
     assert config.history.keep == 90 * 86400
+    assert config.retention.firings == 400 * 86400
     assert config.database == tmp_path / "automation.db"
 
 
@@ -144,6 +145,16 @@ def test_how_long_hourly_history_is_kept() -> None:
     assert str(_error(text)) == (
         f"automation.yaml:{_line(text, 'keep')}: history.keep: "
         "expected a duration such as 30s, 5m, 1h or 7d, got 'forever'"
+    )
+
+
+def test_how_long_firings_and_actions_are_kept() -> None:
+    assert _load(MINIMAL + "retention: {firings: 30d}\n").retention.firings == 30 * 86400
+    assert _load(MINIMAL + "retention:\n").retention.firings == 400 * 86400
+    text = MINIMAL + "retention: {firings: 1y}\n"
+    assert str(_error(text)) == (
+        f"automation.yaml:{_line(text, 'firings')}: retention.firings: "
+        "expected a duration such as 30s, 5m, 1h or 7d, got '1y'"
     )
 
 
@@ -217,6 +228,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
         "history",
         "metrics",
         "webhooks",
+        "retention",
     }
 
 
@@ -351,7 +363,7 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
         "accounts, actions, app, database, engagement_api, history, metrics, poll_interval, "
-        "rules, webhook_secrets, webhooks, x_api"
+        "retention, rules, webhook_secrets, webhooks, x_api"
     )
 
 

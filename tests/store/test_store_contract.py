@@ -506,6 +506,57 @@ def test_pauses_survive_reopening(tmp_path) -> None:
         assert again.pauses() == [PauseRecord("r1", minutes(1), "alice", reason="ünïcode")]
 
 
+def _settle(store: Store, action_id: str, outcome: str, at: datetime) -> None:
+    retry_at = at + timedelta(minutes=1) if outcome == "retry" else None
+    store.record_attempt(action_id, at=at, outcome=outcome, error=None, next_attempt_at=retry_at)  # type: ignore[arg-type]
+
+
+def test_prune_ledger_forgets_old_firings_and_actions_but_never_a_pending_one(
+    store: Store,
+) -> None:
+    old, recent = minutes(-3 * 24 * 60), minutes(-60)
+    store.commit_cycle(
+        CycleWrite(
+            at=old,
+            firings=(
+                firing("sent", at=old, post_id="p1"),
+                firing("dead", at=old, post_id="p2"),
+                firing("pending", at=old, post_id="p3"),
+                firing("seeded", at=old, post_id="p4", kind="seeded"),
+            ),
+        )
+    )
+    store.commit_cycle(CycleWrite(at=recent, firings=(firing("recent", at=recent, post_id="p5"),)))
+    for action_id in ("sent.0", "sent.1", "recent.0", "recent.1", "pending.0"):
+        _settle(store, action_id, "sent", recent)
+    _settle(store, "dead.0", "retry", recent)
+    _settle(store, "dead.0", "dead", recent)
+    _settle(store, "dead.1", "dead", recent)
+    _settle(store, "pending.1", "retry", recent)
+
+    pruned = store.prune_ledger(minutes(-24 * 60))
+
+    assert (pruned.firings, pruned.actions) == (3, 4)
+    assert {e.firing.id for e in store.history(limit=10)} == {"pending", "recent"}
+    assert {a.id for a in store.actions()} == {"pending.0", "pending.1", "recent.0", "recent.1"}
+    assert store.attempts("dead.0") == [] and store.action("sent.0") is None
+    assert [a.id for a in store.claim_actions(minutes(10), 10)] == ["pending.1"]
+    assert store.action_counts() == {"pending": 1, "sent": 3, "dead": 0}
+    assert store.prune_ledger(minutes(-24 * 60)) == pruned.__class__(0, 0)
+
+
+def test_a_pruned_key_is_free_and_the_rest_of_the_ledger_still_blocks(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("f1", n_actions=0),)))
+    store.commit_cycle(
+        CycleWrite(at=minutes(5), firings=(firing("f2", key="k2", at=minutes(5), n_actions=0),))
+    )
+    store.prune_ledger(minutes(1))
+    again = store.commit_cycle(
+        CycleWrite(at=minutes(6), firings=(firing("f3", n_actions=0), firing("f4", key="k2")))
+    )
+    assert again.new == ("f3",) and again.duplicate == ("f4",)
+
+
 # -- budget and meta ---------------------------------------------------------------------------
 
 
