@@ -17,7 +17,7 @@ from datetime import datetime
 from automation.core.periods import Period
 from automation.export.tally import UNAVAILABLE, Tally
 from automation.store.base import Store
-from automation.x.historical import HistorySource, fetch_history, plan_history
+from automation.x.historical import HistorySource, fetch_history, plan_history, written_hour
 
 __all__ = ["FORBIDDEN_HISTORY", "NO_HISTORY", "sum_period"]
 
@@ -61,8 +61,11 @@ def sum_period(
         tally.problems[post_id] = FORBIDDEN_HISTORY.format(account=owned[post_id])
     gaps: dict[str, list[str]] = {}
     for metric in sorted(metrics):
-        for post_id in store.missing_hours(owned, [metric], period.start, period.end):
-            gaps.setdefault(post_id, []).append(metric)
+        missing = store.missing_hours(owned, [metric], period.start, period.end)
+        for post_id, spans in missing.items():
+            # the hours before a post was written count nothing, and are never asked for
+            if any(end > written_hour(post_id) for _, end in spans):
+                gaps.setdefault(post_id, []).append(metric)
     _failures(tally, fetched.failures, gaps, gone)
     sums = store.count_sums(owned, metrics, period.start, period.end)
     for post_id in owned:

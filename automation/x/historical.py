@@ -50,6 +50,7 @@ __all__ = [
     "fetch_history",
     "plan_history",
     "plan_missing",
+    "written_hour",
 ]
 
 _WINDOW_HOURS = int(MAX_HISTORICAL_WINDOW.total_seconds()) // 3600
@@ -141,6 +142,12 @@ def plan_history(
     return HistoryPlan(plan_missing(missing, owners, wanted, now=now), missing)
 
 
+def written_hour(post_id: str) -> datetime:
+    """The first hour ``/historical`` can have counts for: the post's own (its ID says
+    when it was written), and never before 2014-09-01."""
+    return max(EARLIEST_HISTORICAL, hour_start(hour_index(post_created_at(post_id))))
+
+
 def plan_missing(
     missing: Mapping[str, Sequence[tuple[datetime, datetime]]],
     owners: Mapping[str, str],
@@ -151,11 +158,11 @@ def plan_missing(
     """Requests covering every missing hour that ``/historical`` can serve at ``now``:
     none before 2014-09-01, before the post was written (its ID says when), or in the
     hour still running."""
-    lowest, highest = hour_index(EARLIEST_HISTORICAL), hour_index(now)  # complete hours only
+    highest = hour_index(now)  # complete hours only
     by_account: dict[str, dict[str, list[Span]]] = {}
     for post_id, spans in missing.items():
         account = owners.get(post_id)
-        born = max(lowest, hour_index(post_created_at(post_id)))  # nothing to ask before
+        born = hour_index(written_hour(post_id))  # nothing to ask before
         hours = [(max(hour_index(a), born), min(hour_index(b), highest)) for a, b in spans]
         hours = [(a, b) for a, b in hours if a < b]
         if account is not None and hours:
