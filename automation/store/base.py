@@ -27,6 +27,7 @@ from automation.core.records import (
     AttemptRecord,
     CommitResult,
     CycleWrite,
+    FiringRecord,
     HistoryEntry,
     HourlyHistory,
     LedgerPruned,
@@ -242,10 +243,21 @@ class Store(Protocol):
         """Firings (seeded and rearmed ones included), newest first."""
         ...
 
-    def rearm(self, rule_id: str, post_id: str | None, at: datetime) -> int:
-        """Let a rule fire again: matching firings are marked rearmed (kept for history,
-        no longer blocking their key) and matching rule states are forgotten. Returns how
-        many firings were rearmed."""
+    def rearm(
+        self,
+        rule_id: str,
+        post_id: str | None,
+        at: datetime,
+        *,
+        include_seeded: bool = False,
+        dry_run: bool = False,
+    ) -> list[FiringRecord]:
+        """Let a rule fire again for ``post_id`` (every post when None): its live firings
+        are marked rearmed (kept for history, no longer blocking their key) and its states
+        for the posts of those firings are forgotten. Seeded firings stay, since those posts
+        were already past the rule when it was added, unless ``include_seeded``. Returns
+        the firings rearmed, oldest first (without their actions); with ``dry_run`` the
+        ones that would be, changing nothing."""
         ...
 
     # -- pauses ---------------------------------------------------------------------------

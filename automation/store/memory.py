@@ -356,18 +356,35 @@ class MemoryStore(MemoryHourly):
             entries.append(HistoryEntry(f.record, f.rearmed_at, tuple(items)))
         return entries
 
-    def rearm(self, rule_id: str, post_id: str | None, at: datetime) -> int:
-        when = utc(at)
-        count = 0
-        for f in self._d.firings.values():
-            rec = f.record
-            if rec.rule_id == rule_id and post_id in (None, rec.post_id) and not f.rearmed_at:
+    def rearm(
+        self,
+        rule_id: str,
+        post_id: str | None,
+        at: datetime,
+        *,
+        include_seeded: bool = False,
+        dry_run: bool = False,
+    ) -> list[FiringRecord]:
+        kinds = ("fired", "seeded") if include_seeded else ("fired",)
+        found = sorted(
+            (
+                f
+                for f in self._d.firings.values()
+                if f.record.rule_id == rule_id
+                and post_id in (None, f.record.post_id)
+                and f.record.kind in kinds
+                and not f.rearmed_at
+            ),
+            key=lambda f: (f.record.at, f.seq),
+        )
+        if not dry_run:
+            when = utc(at)
+            for f in found:
                 f.rearmed_at = when
-                del self._d.active[(rec.rule_id, rec.post_id, rec.key)]
-                count += 1
-        for key in [k for k in self._d.states if k[0] == rule_id and post_id in (None, k[1])]:
-            del self._d.states[key]
-        return count
+                del self._d.active[(rule_id, f.record.post_id, f.record.key)]
+            for post in {f.record.post_id for f in found}:
+                self._d.states.pop((rule_id, post), None)
+        return [dataclasses.replace(f.record, actions=()) for f in found]
 
     # -- budget and meta ------------------------------------------------------------------
 

@@ -221,16 +221,34 @@ class LedgerQueries(SqliteConnection):
         return [history_entry(row, tuple(items.get(row[0], ()))) for row in firings]
 
     @guarded
-    def rearm(self, rule_id: str, post_id: str | None, at: datetime) -> int:
-        match = "rule_id = ?" + ("" if post_id is None else " AND post_id = ?")
+    def rearm(
+        self,
+        rule_id: str,
+        post_id: str | None,
+        at: datetime,
+        *,
+        include_seeded: bool = False,
+        dry_run: bool = False,
+    ) -> list[FiringRecord]:
+        match = "rule_id = ? AND rearmed_at IS NULL" + (
+            "" if post_id is None else " AND post_id = ?"
+        )
+        match += "" if include_seeded else " AND kind = 'fired'"
         params = [rule_id] if post_id is None else [rule_id, post_id]
         with self._immediate() as conn:
-            cursor = conn.execute(
-                f"UPDATE firings SET rearmed_at = ? WHERE {match} AND rearmed_at IS NULL",
-                [to_epoch(at), *params],
-            )
-            conn.execute(f"DELETE FROM rule_states WHERE {match}", params)
-            return cursor.rowcount
+            rows = conn.execute(
+                f"SELECT {FIRING_COLUMNS} FROM firings WHERE {match} ORDER BY at, seq", params
+            ).fetchall()
+            if not dry_run:
+                conn.execute(
+                    f"UPDATE firings SET rearmed_at = ? WHERE {match}", [to_epoch(at), *params]
+                )
+                conn.execute(
+                    "DELETE FROM rule_states WHERE rule_id = ?"
+                    " AND post_id IN (SELECT value FROM json_each(?))",
+                    [rule_id, json_ids({row[2] for row in rows})],
+                )
+        return [history_entry(row, ()).firing for row in rows]
 
     @guarded
     def prune_ledger(self, before: datetime) -> LedgerPruned:

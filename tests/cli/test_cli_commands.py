@@ -7,6 +7,7 @@ Each scenario writes its own rules, runs ``automation run --once`` cycles in thi
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -487,7 +488,9 @@ def test_rearm_lets_a_rule_fire_again_for_the_post(scenario: Scenario, cli: Cli)
 
     result = cli("rearm", "likes-100", s.b)
     assert result.code == 0, result
-    assert "1 firing(s) forgotten" in result.out
+    assert (
+        "re-armed likes-100 on post" in result.out and "1 firing of 1 post forgotten" in result.out
+    )
 
     events = run_once(cli)
     assert [(e["event"], e["rule"], e["post"]) for e in events if e["event"] == "fired"] == [
@@ -501,14 +504,74 @@ def test_rearm_lets_a_rule_fire_again_for_the_post(scenario: Scenario, cli: Cli)
     assert len(cli("history", "--json", "--post", s.a).json()) == 1
 
 
-def test_rearm_of_a_whole_rule_forgets_every_post(scenario: Scenario, cli: Cli) -> None:
+def test_rearm_of_a_whole_rule_forgets_its_firings_but_keeps_its_seeds(
+    scenario: Scenario, cli: Cli
+) -> None:
     s = scenario
     result = cli("rearm", "likes-100")
     assert result.code == 0, result
-    assert "2 firing(s) forgotten" in result.out  # B's firing and A's seed
+    assert "1 firing of 1 post forgotten" in result.out  # B's firing; A stays seeded
+    assert "1 post stay seeded" in result.out
+    events = run_once(cli)
+    assert [e["post"] for e in events if e["event"] == "fired"] == [s.b]
+
+
+def test_rearm_include_seeded_forgets_the_seeds_too(scenario: Scenario, cli: Cli) -> None:
+    s = scenario
+    result = cli("rearm", "likes-100", "--include-seeded")
+    assert result.code == 0, result
+    assert "2 firings of 2 posts forgotten" in result.out  # B's firing and A's seed
     events = run_once(cli)
     fired = sorted(e["post"] for e in events if e["event"] == "fired")
     assert fired == sorted([s.a, s.b])
+
+
+def test_rearm_dry_run_lists_what_would_fire_again_and_changes_nothing(
+    scenario: Scenario, cli: Cli
+) -> None:
+    s = scenario
+    before = cli("history", "--json").json()
+    result = cli("rearm", "likes-100", "--dry-run", "--include-seeded")
+    assert result.code == 0, result
+    assert "the rule may fire again for 2 posts" in result.out
+    rows = [r for r in table_rows(result.out) if len(r) == 4]
+    assert sorted((r[0], r[1]) for r in rows) == sorted([(s.a, "seeded"), (s.b, "fired")])
+    assert "dry run: nothing was changed" in result.out
+    assert cli("history", "--json").json() == before
+    assert not [e for e in run_once(cli) if e["event"] == "fired"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "code", "fires"), [("n\n", 1, False), ("y\n", 0, True)])
+def test_rearm_asks_first_on_a_terminal(
+    scenario: Scenario,
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    code: int,
+    fires: bool,
+) -> None:
+    s = scenario
+    monkeypatch.setattr("sys.stdin", _Terminal(answer))
+    result = cli("rearm", "likes-100")
+    assert result.code == code, result
+    assert "re-arm likes-100? [y/N]" in result.out
+    assert "the rule may fire again for 1 post" in result.out
+    fired = [e["post"] for e in run_once(cli) if e["event"] == "fired"]
+    assert fired == ([s.b] if fires else [])
+
+
+def test_rearm_yes_does_not_ask(
+    scenario: Scenario, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal(""))
+    result = cli("rearm", "likes-100", "--yes")
+    assert result.code == 0, result
+    assert "[y/N]" not in result.out and "1 firing of 1 post forgotten" in result.out
 
 
 # --- explain ---------------------------------------------------------------------------

@@ -448,8 +448,8 @@ def test_rearm_lets_the_same_key_fire_again(store: Store) -> None:
             firings=(firing("a"), firing("b", post_id="p2"), firing("c", rule="r2")),
         )
     )
-    assert store.rearm("r1", "p1", minutes(1)) == 1
-    assert store.rearm("r1", "p1", minutes(2)) == 0
+    assert [f.id for f in store.rearm("r1", "p1", minutes(1))] == ["a"]
+    assert store.rearm("r1", "p1", minutes(2)) == []
     assert store.rule_state("r1", "p1") is None
     assert store.rule_state("r1", "p2") == state
     again = store.commit_cycle(
@@ -459,9 +459,35 @@ def test_rearm_lets_the_same_key_fire_again(store: Store) -> None:
     history = {e.firing.id: e for e in store.history(limit=10)}
     assert history["a"].rearmed_at == minutes(1)
     assert history["a2"].rearmed_at is None
-    assert store.rearm("r1", None, minutes(4)) == 2  # a2 and b
+    assert [f.id for f in store.rearm("r1", None, minutes(4))] == ["b", "a2"]  # oldest first
     assert store.rule_states("r1") == {}
     assert store.rule_state("r2", "p1") == state
+
+
+def test_rearm_keeps_seeds_unless_asked_and_a_dry_run_changes_nothing(store: Store) -> None:
+    state = RuleState(fingerprint="f", done=True, fires=1)
+    store.commit_cycle(
+        CycleWrite(
+            at=T0,
+            states=(("r1", "p1", state), ("r1", "p2", state)),
+            firings=(firing("s", kind="seeded", n_actions=0), firing("f", post_id="p2")),
+        )
+    )
+    would = store.rearm("r1", None, minutes(1), dry_run=True)
+    assert [(f.id, f.post_id, f.kind) for f in would] == [("f", "p2", "fired")]
+    assert store.rule_state("r1", "p2") == state  # the dry run changed nothing
+    assert all(e.rearmed_at is None for e in store.history(limit=10))
+
+    assert [f.id for f in store.rearm("r1", None, minutes(2))] == ["f"]
+    assert store.rule_state("r1", "p2") is None
+    assert store.rule_state("r1", "p1") == state  # the seeded post keeps its state
+    history = {e.firing.id: e.rearmed_at for e in store.history(limit=10)}
+    assert history == {"s": None, "f": minutes(2)}
+    again = store.commit_cycle(CycleWrite(at=minutes(3), firings=(firing("s2"),)))
+    assert again.duplicate == ("s2",)  # the seed still blocks its key
+
+    assert [f.id for f in store.rearm("r1", "p1", minutes(4), include_seeded=True)] == ["s"]
+    assert store.rule_state("r1", "p1") is None
 
 
 def test_the_oldest_pending_action_is_known(store: Store) -> None:
