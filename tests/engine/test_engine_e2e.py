@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fixed_time import SANDBOX_START
 
 from automation.config.loader import load_config
 from automation.config.secret import Secret
@@ -73,7 +74,9 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
-    sandbox = Sandbox(seed=11, speed=0.0, options=Options(per_minute_limit=6000)).start()
+    sandbox = Sandbox(
+        seed=11, start=SANDBOX_START, speed=0.0, options=Options(per_minute_limit=6000)
+    ).start()
     receiver = Receiver(Secret(WEBHOOK_SECRETS["team-chat"], "team-chat")).start()
     (tmp_path / "rules").mkdir()
     write_config(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fixed_time import SANDBOX_START
 
 from automation.config.loader import load_config
 from automation.config.secret import Secret
@@ -139,7 +140,13 @@ def chaos(tmp_path: Path) -> Iterator[Chaos]:
     ids = random.Random(6)
     chance = Chance(new_id=lambda: f"{ids.getrandbits(64):016x}", rng=random.Random(5))
     faults = FaultInjector(0.0, seed=1234, slow_seconds=SLOW)
-    sandbox = Sandbox(seed=3, speed=0.0, options=Options(per_minute_limit=6000), faults=faults)
+    sandbox = Sandbox(
+        seed=3,
+        start=SANDBOX_START,
+        speed=0.0,
+        options=Options(per_minute_limit=6000),
+        faults=faults,
+    )
     sandbox.start()
     receiver = FlakyReceiver(Secret(WEBHOOK_SECRETS["team-chat"], "team-chat"), rate=0.0, seed=9)
     receiver.start()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixed_time import SANDBOX_START
 
 from automation.config.loader import load_config
 from automation.engine.events import Event, FiredEvent
@@ -29,7 +30,9 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(seed=11, speed=0.0, options=Options(per_minute_limit=6000)).start()
+    sb = Sandbox(
+        seed=11, start=SANDBOX_START, speed=0.0, options=Options(per_minute_limit=6000)
+    ).start()
     yield sb
     sb.stop()
 
