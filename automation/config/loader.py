@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "Account",
     "ActionSettings",
+    "AlertSettings",
     "ApiSettings",
     "AppCredentials",
     "Config",
@@ -101,6 +102,16 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts about the engine itself go: a §6-signed webhook. ``after`` is how many
+    failed cycles in a row, or poll intervals stalled by the API budget, make an alert."""
+
+    webhook: str
+    secret: str | None = None
+    after: int = 3
+
+
+@dataclass(frozen=True)
 class WebhookSettings:
     """The ``webhooks`` section. ``redirect_to``: for staging, deliver every webhook to this
     URL instead of its own (signed and keyed as ever), so nothing reaches real receivers."""
@@ -133,6 +144,7 @@ class Config:
     metrics: MetricsSettings | None = None
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    alerts: AlertSettings | None = None
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -168,6 +180,7 @@ _OPTIONAL_SECTIONS = (
     "metrics",
     "webhooks",
     "retention",
+    "alerts",
 )
 # ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
@@ -415,10 +428,18 @@ class _Loader:
             self._issue(parts, f"expected {expected}, got {got}")
 
     def _cross_check(self, data: dict[str, Any]) -> None:
-        """What the schema cannot say: a real port."""
+        """What the schema cannot say: a real port, and names that must exist."""
         listen = (data.get("metrics") or {}).get("listen")
         if listen is not None and int(listen.rpartition(":")[2]) > 65535:
             self._issue(("metrics", "listen"), f"port {listen.rpartition(':')[2]} is above 65535")
+        secret = (data.get("alerts") or {}).get("secret")
+        known = sorted(data.get("webhook_secrets") or {})
+        if secret is not None and secret not in known:
+            names = ", ".join(known) or "none are defined"
+            self._issue(
+                ("alerts", "secret"),
+                f"no webhook secret named {secret!r} under webhook_secrets ({names})",
+            )
 
     # ----------------------------------------------------------------- building
 
@@ -478,6 +499,7 @@ class _Loader:
                     (data.get("retention") or {}).get("firings"), RetentionSettings.firings
                 )
             ),
+            alerts=_alerts(data.get("alerts")),
         )
 
 
@@ -491,6 +513,16 @@ def _metrics(section: dict[str, Any] | None) -> MetricsSettings | None:
         return None
     host, _, port = section["listen"].rpartition(":")
     return MetricsSettings(host=host.removeprefix("[").removesuffix("]"), port=int(port))
+
+
+def _alerts(section: dict[str, Any] | None) -> AlertSettings | None:
+    if section is None:
+        return None
+    return AlertSettings(
+        webhook=section["webhook"],
+        secret=section.get("secret"),
+        after=section.get("after", AlertSettings.after),
+    )
 
 
 def _webhooks(section: dict[str, Any]) -> WebhookSettings:

@@ -8,15 +8,17 @@ store, read after each cycle; the engine itself knows none of them. ``run`` buil
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from automation.config.loader import Config
 from automation.engine.events import Event, Sink
+from automation.service.alerts import AlertMonitor
 from automation.service.health import Health
 from automation.service.metrics import EngineMetrics
 from automation.service.metrics_server import MetricsServer
 from automation.store.base import Store
+from automation.x.http import HttpClient
 
 __all__ = ["Observers"]
 
@@ -24,8 +26,17 @@ log = logging.getLogger("automation.service")
 
 
 class Observers:
-    def __init__(self, config: Config, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, config: Config, *, clock: Callable[[], datetime], dry_run: bool = False
+    ) -> None:
         self._clock = clock
+        # a dry run changes nothing, so it has nothing to alert about and keeps no state
+        self._alert_http = HttpClient(timeout=5.0) if not dry_run else None
+        self.alerts = (
+            AlertMonitor(http=self._alert_http, clock=clock)
+            if self._alert_http is not None
+            else None
+        )
         self.health = Health(poll_interval=config.poll_interval, clock=clock)
         self.metrics: EngineMetrics | None = None
         self.server: MetricsServer | None = None
@@ -42,21 +53,24 @@ class Observers:
 
     def sink(self, emit: Sink) -> Sink:
         """``emit`` and, beside it, every observer that counts events."""
-        metrics = self.metrics
-        if metrics is None:
+        watchers: list[Sink] = [w for w in (self.metrics, self.alerts) if w is not None]
+        if not watchers:
             return emit
 
-        def both(event: Event) -> None:
+        def all_of(event: Event) -> None:
             emit(event)
-            metrics(event)
+            for watch in watchers:
+                watch(event)
 
-        return both
+        return all_of
 
     def observe_request(self, method: str, url: str, status: int | None) -> None:
         if self.metrics is not None:
             self.metrics.observe_request(method, url, status)
 
-    def after_cycle(self, store: Store, *, rules: list[str], config: Config) -> None:
+    def after_cycle(
+        self, store: Store, *, rules: list[str], config: Config, errors: Sequence[str] = ()
+    ) -> None:
         """Read what only the store knows; an observer's failure never stops the engine."""
         now = self._clock()
         self.health.set_poll_interval(config.poll_interval)
@@ -66,7 +80,14 @@ class Observers:
                 self.metrics.refresh(store, rules=rules, config=config, now=now)
             except Exception:
                 log.exception("could not refresh the metrics from the database")
+        if self.alerts is not None:
+            try:
+                self.alerts.after_cycle(store, config, list(errors))
+            except Exception:
+                log.exception("could not decide on alerts about the engine")
 
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self._alert_http is not None:
+            self._alert_http.close()

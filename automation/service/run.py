@@ -14,6 +14,7 @@ from typing import TextIO
 
 from automation.config.loader import Config, config_path, load_config
 from automation.core.errors import AutomationError
+from automation.engine.cycle import CycleResult
 from automation.engine.dry_run_tally import DryRunTally
 from automation.engine.events import (
     ActionEvent,
@@ -109,7 +110,7 @@ def run(
     tally to ``report``."""
     controls = Controls()
     controls.install()
-    observers = Observers(config, clock=utc_now)
+    observers = Observers(config, clock=utc_now, dry_run=dry_run)
     emit = observers.sink(json_sink() if json_out else log_sink)
     runtime = open_runtime(
         config,
@@ -124,10 +125,10 @@ def run(
     def reload() -> None:
         _reload(holder, emit, dry_run, controls)
 
-    def after_cycle(result: object) -> None:
+    def after_cycle(result: CycleResult) -> None:
         rt = holder["rt"]
         rules = [r.rule.id for r in rt.engine.rules.rules]
-        observers.after_cycle(rt.store, rules=rules, config=rt.config)
+        observers.after_cycle(rt.store, rules=rules, config=rt.config, errors=result.errors)
 
     try:
         observers.start()

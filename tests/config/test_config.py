@@ -229,6 +229,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
         "metrics",
         "webhooks",
         "retention",
+        "alerts",
     }
 
 
@@ -362,8 +363,8 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     err = _error(text)
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
-        "accounts, actions, app, database, engagement_api, history, metrics, poll_interval, "
-        "retention, rules, webhook_secrets, webhooks, x_api"
+        "accounts, actions, alerts, app, database, engagement_api, history, metrics, "
+        "poll_interval, retention, rules, webhook_secrets, webhooks, x_api"
     )
 
 

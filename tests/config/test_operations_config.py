@@ -1,4 +1,4 @@
-"""The config's ``metrics`` section (spec §4): parsed, checked, optional."""
+"""The config's ``metrics`` and ``alerts`` sections (spec §4): parsed, checked, optional."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.config.loader import Config, MetricsSettings, load_config
+from automation.config.loader import AlertSettings, Config, MetricsSettings, load_config
 from automation.core.errors import ConfigError
 
 BASE = """\
@@ -33,7 +33,7 @@ def _error(tmp_path: Path, extra: str) -> str:
 
 def test_both_sections_are_off_when_absent(tmp_path: Path) -> None:
     config = _load(tmp_path, "")
-    assert config.metrics is None
+    assert config.metrics is None and config.alerts is None
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,23 @@ def test_a_listen_value_without_a_port_says_what_is_expected(tmp_path: Path, lis
 def test_a_port_above_65535_is_refused(tmp_path: Path) -> None:
     message = _error(tmp_path, "metrics: {listen: '127.0.0.1:70000'}\n")
     assert message.endswith("automation.yaml:7: metrics.listen: port 70000 is above 65535")
+
+
+def test_alerts_name_their_webhook_secret_and_default_to_three_cycles(tmp_path: Path) -> None:
+    config = _load(tmp_path, "alerts: {webhook: 'https://ops.example.com/h', secret: team-chat}\n")
+    assert config.alerts == AlertSettings("https://ops.example.com/h", "team-chat", after=3)
+    unsigned = _load(tmp_path, "alerts: {webhook: 'http://127.0.0.1:8099/', after: 5}\n")
+    assert unsigned.alerts == AlertSettings("http://127.0.0.1:8099/", None, after=5)
+
+
+def test_an_alert_secret_must_be_one_of_the_webhook_secrets(tmp_path: Path) -> None:
+    message = _error(tmp_path, "alerts: {webhook: 'https://ops.example.com/h', secret: ops}\n")
+    assert message.endswith(
+        ":7: alerts.secret: no webhook secret named 'ops' under webhook_secrets (team-chat)"
+    )
+    assert "t0ps3cret" not in message
+
+
+def test_alerts_need_a_url(tmp_path: Path) -> None:
+    assert "alerts.webhook: missing" in _error(tmp_path, "alerts: {secret: team-chat}\n")
+    assert "alerts.webhook: expected an http://" in _error(tmp_path, "alerts: {webhook: nope}\n")
