@@ -50,6 +50,12 @@ def run_check(paths: Sequence[Path], *, config: Config | None, err: TextIO) -> i
         f"{_count(errors, 'error')}, {_count(warnings, 'warning')}",
         file=err,
     )
+    if config is None:
+        print(
+            "account and webhook-secret names were not cross-checked (no config): "
+            "add --config automation.yaml to check them too",
+            file=err,
+        )
     return 1 if errors else 0
 
 

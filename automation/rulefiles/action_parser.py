@@ -8,9 +8,11 @@ templates inside every string, header names, and (with a config) account and sec
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import TemplateError
@@ -122,6 +124,8 @@ def _log(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Actio
 
 def _webhook(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> Action | None:
     url = template(rep, [*path, "url"], body.get("url"))
+    if url is not None:
+        _warn_in_clear(rep, [*path, "url"], body["url"])
     payload = _json_value(rep, [*path, "body"], body.get("body"))
     headers = _headers(rep, [*path, "headers"], body.get("headers"))
     secret = body.get("secret")
@@ -137,6 +141,27 @@ def _webhook(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> A
         secret=secret if isinstance(secret, str) else None,
         timeout=timeout,
     )
+
+
+def _warn_in_clear(rep: Reporter, path: Path, url: str) -> None:
+    """A webhook over plain http:// to another machine can be read and replayed on the way."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or _is_loopback(parts.hostname or ""):
+        return
+    rep.warning(
+        path,
+        "webhook url uses http://: its body and signature travel in clear, so anyone on the "
+        "way can read them and replay the request; use https://",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _timeout(rep: Reporter, path: Path, raw: Any) -> float | None:

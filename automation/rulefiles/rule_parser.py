@@ -207,6 +207,7 @@ class _RuleParser:
         if "when" in raw and when is None:
             return None
         self.warn_unknowable(watch, fire)
+        self.warn_rate_as_percent()
         doc = self.rep.doc
         return Rule(
             id=rule_id,
@@ -353,6 +354,19 @@ class _RuleParser:
                     f"'{name}' is known only for owned posts younger than 28h (it comes from "
                     "the hourly series, not the totals): set watch.max_age to 28h or less, "
                     "or compare its increase with 'over'",
+                )
+
+
+    def warn_rate_as_percent(self) -> None:
+        """engagement_rate is a fraction: a threshold above 1 was most likely a percentage."""
+        for leaf, path in self.leaves:
+            if leaf.metric == "engagement_rate" and leaf.threshold > 1:
+                written = f"{leaf.threshold:g}"
+                self.rep.warning(
+                    path,
+                    f"engagement_rate is a fraction (engagements / impressions), so "
+                    f"{written} means {leaf.threshold * 100:g}%: did you mean "
+                    f"{leaf.threshold / 100:g} for {written}%?",
                 )
 
 

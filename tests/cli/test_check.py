@@ -14,6 +14,10 @@ from automation.config.loader import Config
 from automation.core.errors import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
+NOT_CROSS_CHECKED = (
+    "account and webhook-secret names were not cross-checked (no config): "
+    "add --config automation.yaml to check them too"
+)
 
 
 def check(paths: list[Path], config: Config | None = None) -> tuple[int, list[str]]:
@@ -141,8 +145,63 @@ def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
     )
     code, lines = check([path])
     assert code == 0
-    assert lines[-1] == "checked 1 rule in 1 file: 0 errors, 1 warning"
+    assert lines[-2:] == ["checked 1 rule in 1 file: 0 errors, 1 warning", NOT_CROSS_CHECKED]
     assert lines[0].startswith(f"{path}:5:11: warning: 'url_clicks' is known only")
+
+
+def test_the_summary_says_when_names_were_not_cross_checked(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "version: 1\nrules:\n  - id: r\n    watch: {accounts: [brnd]}\n"
+        "    when: likes >= 5\n    actions: [{repost: {as: nobody}}]\n"
+    )
+    assert check([path]) == (
+        0,
+        ["checked 1 rule in 1 file: 0 errors, 0 warnings", NOT_CROSS_CHECKED],
+    )
+    code, lines = check([path], make_config())
+    assert code == 1 and NOT_CROSS_CHECKED not in lines
+    assert "unknown account 'brnd'" in lines[0]
+
+
+RISKY = """\
+version: 1
+rules:
+  - id: r
+    watch: {accounts: [brand]}
+    when:
+      all:
+        - engagement_rate > 5
+        - {metric: engagement_rate, gte: 2.5}
+        - engagement_rate >= 0.05
+        - likes > 5
+    actions:
+      - webhook: {url: "http://hooks.example.com/in", secret: team-chat}
+      - webhook: {url: "http://{post.account}.example.com/in"}
+      - webhook: {url: "https://hooks.example.com/in"}
+      - webhook: {url: "http://127.0.0.1:8099/hooks"}
+      - webhook: {url: "http://localhost/hooks"}
+"""
+
+
+def test_check_warns_about_a_rate_written_as_a_percentage_and_webhooks_in_clear(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "risky.yaml"
+    path.write_text(RISKY)
+    code, lines = check([path], make_config())
+    assert code == 0
+    assert lines == [
+        f"{path}:7:11: warning: engagement_rate is a fraction (engagements / impressions), so "
+        "5 means 500%: did you mean 0.05 for 5%?",
+        f"{path}:8:20: warning: engagement_rate is a fraction (engagements / impressions), so "
+        "2.5 means 250%: did you mean 0.025 for 2.5%?",
+        f"{path}:12:24: warning: webhook url uses http://: its body and signature travel in "
+        "clear, so anyone on the way can read them and replay the request; use https://",
+        f"{path}:13:24: warning: webhook url uses http://: its body and signature travel in "
+        "clear, so anyone on the way can read them and replay the request; use https://",
+        "checked 1 rule in 1 file: 0 errors, 4 warnings",
+    ]
 
 
 def test_missing_path_is_a_message(tmp_path: Path) -> None:
@@ -150,6 +209,7 @@ def test_missing_path_is_a_message(tmp_path: Path) -> None:
     assert lines == [
         f"{tmp_path / 'nope'}:1:1: error: no such file or directory",
         "checked 0 rules in 0 files: 1 error, 0 warnings",
+        NOT_CROSS_CHECKED,
     ]
     assert code == 1
 
