@@ -1,9 +1,14 @@
-"""``automation actions``: the outbox; ``actions retry ID`` re-queues a dead action."""
+"""``automation actions``: the outbox; ``actions retry ID`` re-queues a dead action.
+
+Each action is listed with its rule and post; the last error of each is shown whole below
+the table, wrapped at spaces, so no message is cut."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import textwrap
 from typing import Any
 
 from automation.cli.context import emit_json, now, open_store, required_config
@@ -39,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
             [
                 {
                     "id": i.id,
+                    "rule": i.rule_id,
+                    "post": i.post_id,
                     "kind": i.kind,
                     "status": i.status,
                     "attempts": i.attempts,
@@ -55,13 +62,32 @@ def run(args: argparse.Namespace) -> int:
     rows = [
         [
             i.id,
+            i.rule_id,
+            i.post_id,
             i.kind,
             i.status,
             i.attempts,
             iso(i.next_attempt_at) if i.next_attempt_at else "-",
-            (i.last_error or "")[:60],
         ]
         for i in items
     ]
-    print(table(["id", "kind", "status", "attempts", "next attempt", "last error"], rows))
+    print(table(["id", "rule", "post", "kind", "status", "attempts", "next attempt"], rows))
+    errors = [(i.id, i.last_error) for i in items if i.last_error]
+    if errors:
+        print("\nlast errors")
+        for action_id, error in errors:
+            print(_wrapped(action_id, error))
     return 0
+
+
+def _wrapped(action_id: str, error: str) -> str:
+    """The whole error beside its action, wrapped at spaces only: no word is ever cut."""
+    width = max(60, shutil.get_terminal_size((100, 24)).columns)
+    return textwrap.fill(
+        error,
+        width=width,
+        initial_indent=f"{action_id}  ",
+        subsequent_indent=" " * (len(action_id) + 2),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

@@ -356,7 +356,6 @@ class _RuleParser:
                     "or compare its increase with 'over'",
                 )
 
-
     def warn_rate_as_percent(self) -> None:
         """engagement_rate is a fraction: a threshold above 1 was most likely a percentage."""
         for leaf, path in self.leaves:

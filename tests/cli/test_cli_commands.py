@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -439,9 +440,10 @@ def test_dead_action_is_listed_retried_and_then_delivered(project: Project, cli:
         assert by_kind["repost"]["status"] == "sent"
 
         table = cli("actions")
-        assert {r[0]: r[2] for r in table_rows(table.out)} == {a["id"]: a["status"] for a in listed}
+        rows = [r for r in table_rows(table.out.split("\n\n")[0])]
+        assert {r[0]: r[4] for r in rows} == {a["id"]: a["status"] for a in listed}
         only_dead = cli("actions", "--dead")
-        assert [r[0] for r in table_rows(only_dead.out)] == [dead["id"]]
+        assert [r[0] for r in table_rows(only_dead.out.split("\n\n")[0])] == [dead["id"]]
         assert cli("actions", "--dead", "--json").json() == [dead]
         assert cli("status", "--json").json()["actions"]["dead"] == 1
 
@@ -468,6 +470,33 @@ def test_dead_action_is_listed_retried_and_then_delivered(project: Project, cli:
         sent = cli("actions", "retry", dead["id"])
         assert_clean_failure(sent, 1)
         assert dead["id"] in sent.err
+
+
+def test_actions_show_rule_and_post_and_whole_errors(
+    project: Project, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: every delivery is refused
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/a-rather-long-hook-path"
+    post = project.new_post(favorites=5)
+    project.write_rules(two_rules([post], closed))
+    run_once(cli)
+    project.set_metric(post, "favorites", 120)
+    run_once(cli)
+    listed = {a["id"]: a for a in cli("actions", "--json").json()}
+    assert {(a["rule"], a["post"]) for a in listed.values()} == {("likes-100", post)}
+    [failed] = [a for a in listed.values() if a["last_error"]]
+    assert len(failed["last_error"]) > 60  # longer than the column that used to cut it
+
+    monkeypatch.setenv("COLUMNS", "60")
+    out = cli("actions").out
+    table, errors = out.split("\n\nlast errors\n")
+    rows = {r[0]: r for r in table_rows(table)}
+    assert {i: (r[1], r[2]) for i, r in rows.items()} == {i: ("likes-100", post) for i in listed}
+    lines = errors.splitlines()
+    assert len(lines) > 1 and all(len(line) <= 60 or " " not in line.strip() for line in lines)
+    assert lines[0].startswith(f"{failed['id']}  ")
+    assert " ".join(errors.split()) == f"{failed['id']} {failed['last_error']}"
 
 
 def test_retry_of_an_unknown_action_fails(scenario: Scenario, cli: Cli) -> None:
