@@ -70,6 +70,9 @@ class StoreLedger:
     def record(self, api: str, at: float) -> None:
         self._store.budget_record(api, at)
 
+    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+        return self._store.budget_claim(api, at, since, allowance)
+
 
 class _NullLedger:
     """A dry run records nothing, not even its requests."""
@@ -82,6 +85,9 @@ class _NullLedger:
 
     def record(self, api: str, at: float) -> None:
         return None
+
+    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+        return sum(1 for t in self._store.budget_load(api, since) if t > since) < allowance
 
 
 @dataclass

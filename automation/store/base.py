@@ -54,6 +54,11 @@ class Store(Protocol):
         """Watched posts, oldest ``created_at`` first (ties by post id)."""
         ...
 
+    def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
+        """The owned account of each of ``post_ids`` that is a watched post of one
+        (unavailable or not); public and unknown posts are absent."""
+        ...
+
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         """Stop polling posts the API says are gone; they stay for history. Unknown ids
         are ignored; a post already unavailable keeps its first ``unavailable_at``."""
@@ -284,6 +289,13 @@ class Store(Protocol):
     def budget_record(self, api: str, at: float) -> None:
         """Record a request at epoch ``at``; entries older than ``BUDGET_KEEP_SECONDS``
         before it are dropped."""
+        ...
+
+    def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+        """``budget_record`` unless ``allowance`` requests to ``api`` are recorded after
+        ``since`` (one at exactly ``since`` has left the window): checked and recorded in
+        one transaction, so processes sharing the database never exceed the allowance
+        together. True when recorded."""
         ...
 
     # -- fetched parts of ``metrics`` exports, for resuming ----------------------------

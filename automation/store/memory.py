@@ -96,6 +96,14 @@ class MemoryStore(MemoryHourly):
         ]
         return sorted(found, key=lambda p: (p.created_at, p.post_id))
 
+    def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
+        posts = self._d.posts
+        return {
+            pid: account
+            for pid in post_ids
+            if (post := posts.get(pid)) is not None and (account := post.account) is not None
+        }
+
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         when = utc(at)
         for post_id in post_ids:
@@ -418,6 +426,12 @@ class MemoryStore(MemoryHourly):
 
     def meta(self, key: str) -> str | None:
         return self._d.meta.get(key)
+
+    def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+        if sum(1 for t in self.budget_load(api, since) if t > since) >= allowance:
+            return False
+        self.budget_record(api, at)
+        return True
 
     def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
         self._d.export_parts[(run, part)] = (utc(at), data)

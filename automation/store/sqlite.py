@@ -46,6 +46,7 @@ from automation.store.sqlite_snapshots import SnapshotQueries
 __all__ = ["SqliteStore"]
 
 _WAL_LIMIT_BYTES = 8 * 1024 * 1024
+_LOOKUPS = 2_000  # post_accounts looks IDs up one by one below this many
 
 
 class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueries, PauseQueries):
@@ -138,6 +139,18 @@ class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueri
         ]
 
     @guarded
+    def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
+        wanted = set(post_ids)
+        owned = "SELECT post_id, account FROM posts WHERE account IS NOT NULL"
+        if len(wanted) < _LOOKUPS:
+            rows = self._rows(
+                f"{owned} AND post_id IN (SELECT value FROM json_each(?))", [json_ids(wanted)]
+            )
+            return dict(rows)
+        # a long list: one pass over the owned posts costs less than a lookup per ID
+        return {post_id: account for post_id, account in self._rows(owned) if post_id in wanted}
+
+    @guarded
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         self._db.execute(
             "UPDATE posts SET unavailable_at = ? WHERE unavailable_at IS NULL"
@@ -198,6 +211,20 @@ class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueri
             conn.execute(
                 "DELETE FROM budget WHERE api = ? AND at < ?", (api, at - BUDGET_KEEP_SECONDS)
             )
+
+    @guarded
+    def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+        with self._immediate() as conn:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM budget WHERE api = ? AND at > ?", (api, since)
+            ).fetchone()
+            if count >= allowance:
+                return False
+            conn.execute("INSERT INTO budget (api, at) VALUES (?, ?)", (api, at))
+            conn.execute(
+                "DELETE FROM budget WHERE api = ? AND at < ?", (api, at - BUDGET_KEEP_SECONDS)
+            )
+        return True
 
     @guarded
     def set_meta(self, key: str, value: str) -> None:

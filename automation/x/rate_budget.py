@@ -26,6 +26,9 @@ DEFAULT_PENALTY = 60.0
 # A server's reset or Retry-After beyond this is treated as this: v2 windows are 15 min,
 # and a garbled header must not stop the engine for a day.
 MAX_PAUSE = 15 * 60.0
+# After a claim another process won: look again this soon even if its send already left
+# the window by the time we looked.
+_RECHECK = 0.05
 
 
 class BudgetLedger(Protocol):
@@ -37,6 +40,12 @@ class BudgetLedger(Protocol):
 
     def record(self, api: str, at: float) -> None:
         """Remember one send at ``at``."""
+        ...
+
+    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+        """Remember one send at ``at`` unless ``allowance`` sends are remembered after
+        ``since`` (one at exactly ``since`` has left the window), in one step no other
+        process can come between. True if kept."""
         ...
 
 
@@ -53,6 +62,12 @@ class MemoryLedger:
 
     def record(self, api: str, at: float) -> None:
         self._times.setdefault(api, []).append(at)
+
+    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+        if sum(1 for t in self.load(api, since) if t > since) >= allowance:
+            return False
+        self.record(api, at)
+        return True
 
 
 def retry_after_seconds(value: str | float | None, now: float) -> float | None:
@@ -117,13 +132,16 @@ class RateBudget:
     def wait_time(self) -> float:
         """Seconds until one more request may go; 0 means now."""
         now = self.clock()
-        waits = [self._blocked_until - now]
-        # a 429's pause, as recorded by this or an earlier process
-        waits += [until - now for until in self._ledger.load(self._pause_key, now)]
         sent = sorted(self._ledger.load(self.api, now - WINDOW))
         allowance = self.allowance
-        if len(sent) >= allowance:
-            waits.append(sent[len(sent) - allowance] + WINDOW - now)
+        window = sent[len(sent) - allowance] + WINDOW - now if len(sent) >= allowance else 0.0
+        return max(window, self._other_waits(now))
+
+    def _other_waits(self, now: float) -> float:
+        """Seconds to wait for anything but the sliding window: a 429's pause (kept by
+        this or an earlier process) and what the API said was left."""
+        waits = [self._blocked_until - now]
+        waits += [until - now for until in self._ledger.load(self._pause_key, now)]
         if (
             self._remaining is not None
             and now < self._remaining_until
@@ -144,16 +162,20 @@ class RateBudget:
         return max(0, left)
 
     def acquire(self) -> None:
-        """Record one send now; refuses (RateLimited) if the budget says wait."""
-        wait = self.wait_time()
-        if wait > 0:
-            raise RateLimited(
-                f"{self.api} request budget spent; next request in {wait:.1f}s",
-                retry_after=wait,
-                status=None,
-            )
-        self._ledger.record(self.api, self.clock())
-        self._sent_since_report += 1
+        """Record one send now; refuses (RateLimited) if the budget says wait. The window
+        is checked and the send recorded in one step of the ledger, so processes sharing
+        it (an engine and a ``metrics`` export) never exceed the limit together."""
+        now = self.clock()
+        wait = self._other_waits(now)
+        if wait <= 0 and self._ledger.claim(self.api, now, now - WINDOW, self.allowance):
+            self._sent_since_report += 1
+            return
+        wait = max(wait, self.wait_time(), _RECHECK)
+        raise RateLimited(
+            f"{self.api} request budget spent; next request in {wait:.1f}s",
+            retry_after=wait,
+            status=None,
+        )
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Take in the rate headers of a response (names lower-cased); only ever lowers."""

@@ -597,11 +597,33 @@ def test_budget_ledger_loads_a_window_and_forgets_old_entries(store: Store) -> N
     assert store.budget_load("totals", 0) == [base + 3 * 86400]
 
 
+def test_a_budget_claim_records_only_below_the_allowance(store: Store) -> None:
+    base = 1_800_000_000.0
+    assert store.budget_claim("engagement", base, base - 60, 2)
+    assert store.budget_claim("engagement", base + 1, base - 59, 2)
+    assert not store.budget_claim("engagement", base + 2, base - 58, 2)
+    assert store.budget_claim("engagement", base + 60, base, 2)  # the first just left
+    assert not store.budget_claim("engagement", base + 60.5, base + 0.5, 2)
+    assert store.budget_load("engagement", 0) == [base, base + 1, base + 60]
+    later = base + 3 * 86400
+    assert store.budget_claim("engagement", later, later - 60, 2)  # and old ones pruned
+    assert store.budget_load("engagement", 0) == [later]
+
+
 def test_meta_values(store: Store) -> None:
     assert store.meta("last_cycle") is None
     store.set_meta("last_cycle", '{"posts": 3}')
     store.set_meta("last_cycle", '{"posts": 4}')
     assert store.meta("last_cycle") == '{"posts": 4}'
+
+
+def test_post_accounts_name_the_owner_of_watched_owned_posts_only(store: Store) -> None:
+    store.upsert_posts([post("1"), post("2", account=None), post("3", account="support")])
+    store.mark_unavailable(["3"], T0)
+    assert store.post_accounts(["1", "2", "3", "4"]) == {"1": "brand", "3": "support"}
+    assert store.post_accounts([]) == {}
+    many = [str(n) for n in range(3, 5000)]  # a long list is read another way
+    assert store.post_accounts(iter(many)) == {"3": "support"}
 
 
 # -- fetched parts of exports ---------------------------------------------------------------

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
 from automation.core.errors import RateLimited
+from automation.service.runtime import StoreLedger
+from automation.store.sqlite import SqliteStore
 from automation.x.rate_budget import MemoryLedger, RateBudget, retry_after_seconds
 
 T0 = 1_700_000_000.0
@@ -63,6 +67,33 @@ def test_acquire_refuses_when_the_budget_says_wait() -> None:
     with pytest.raises(RateLimited) as info:
         budget.acquire()
     assert info.value.retry_after == pytest.approx(60)
+
+
+def test_another_process_sending_while_this_one_checks_cannot_push_the_minute_over(
+    tmp_path: Path,
+) -> None:
+    """The engine and a metrics export share the budget through the database: the check
+    and the record of a send are one transaction, so no send slips in between."""
+    clock = Clock()
+    mine, other = SqliteStore.open(tmp_path / "s.db"), SqliteStore.open(tmp_path / "s.db")
+
+    class OtherSendsWhileILook(StoreLedger):
+        looked = False
+
+        def load(self, api: str, since: float) -> list[float]:
+            seen = super().load(api, since)
+            if api == "engagement" and not self.looked:
+                self.looked = True  # the other process saw one free slot too, and takes it
+                other.budget_record(api, clock())
+            return seen
+
+    budget = RateBudget(2, clock=clock, ledger=OtherSendsWhileILook(mine))
+    other.budget_record("engagement", clock())
+    with contextlib.suppress(RateLimited):
+        budget.acquire()
+    assert len(other.budget_load("engagement", T0 - 60)) == 2
+    mine.close()
+    other.close()
 
 
 def test_the_ledger_carries_the_budget_across_processes() -> None:
