@@ -12,7 +12,6 @@ complete, so a reader never sees half a file and an interrupted run leaves the o
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import tempfile
@@ -23,10 +22,10 @@ from typing import IO
 
 from automation.cli.tables import table_lines
 from automation.core.errors import UsageError
-from automation.core.facts import post_url
 from automation.core.metric_columns import Column
+from automation.core.metric_names import DERIVED
 from automation.core.metric_table import MetricTable
-from automation.core.payloads import iso, number
+from automation.core.payloads import iso
 from automation.core.periods import Period
 
 __all__ = ["FORMATS", "atomic_output", "check_output", "format_for", "write_rows"]
@@ -54,54 +53,62 @@ def write_rows(
     period: Period | None,
 ) -> None:
     """Write ``rows`` (row numbers of ``table``, in output order) in format ``fmt``."""
-    writer = {"csv": _csv, "json": _json_lines}.get(fmt, _table)
-    writer(out, _Rows(table, rows, columns, owner), period)
+    metrics = [c.metric for c in columns]
+    names = [c.name for c in columns]
+    found = table.values_of(rows, metrics)
+    write = out.write
+    if fmt == "csv":
+        write(",".join(["id", "url", "account", *names]) + "\n")
+        numbers = _Numbers(metrics, [""] * len(names), unknown="", separator=",")
+        for pid, values in found:
+            account = owner.get(pid, "")
+            write(f'"=""{pid}""",https://x.com/i/status/{pid},{account},{numbers(values)}\n')
+    elif fmt == "json":
+        labels = [f"{json.dumps(n)}: " for n in names]
+        fields = _Numbers(metrics, labels, unknown="null", separator=", ")
+        when = (
+            "" if period is None else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
+        )
+        for pid, values in found:
+            account = f'"{owner[pid]}"' if pid in owner else "null"
+            write(f'{{"id": "{pid}", "account": {account}, {when}{fields(values)}}}\n')
+    else:
+
+        def cells() -> Iterator[list[object]]:  # read twice: widths, then lines
+            for pid, values in table.values_of(rows, metrics):
+                yield [pid, owner.get(pid, "public"), *values]
+
+        for line in table_lines(["post", "account", *names], cells):
+            write(line + "\n")
 
 
-class _Rows:
-    """The rows to write: post ID, owner (None for public) and values, formatted lazily."""
+class _Numbers:
+    """A row's values as one text, by one ``%`` format: counts as whole numbers (``%.15g``
+    prints 47.0 as 47), rates to six significant digits, unknown values as ``unknown``.
+    The format for each pattern of unknown values is built once; account names, metric
+    names and post IDs never need quoting (they are letters, digits, '-' and '_')."""
 
     def __init__(
-        self,
-        table: MetricTable,
-        rows: Sequence[int],
-        columns: Sequence[Column],
-        owner: Mapping[str, str],
+        self, metrics: Sequence[str], labels: Sequence[str], *, unknown: str, separator: str
     ) -> None:
-        self.table, self.rows, self.columns, self.owner = table, rows, columns, owner
-        self.names = [c.name for c in columns]
+        self._specs = [
+            label.replace("%", "%%") + ("%.6g" if m in DERIVED else "%.15g")
+            for m, label in zip(metrics, labels, strict=True)
+        ]
+        self._unknown = [label.replace("%", "%%") + unknown for label in labels]
+        self._separator = separator
+        self._complete = separator.join(self._specs)
+        self._formats: dict[tuple[bool, ...], str] = {}
 
-    def __iter__(self) -> Iterator[tuple[str, str | None, list[int | float | None]]]:
-        ids, value, columns = self.table.post_ids, self.table.value, self.columns
-        for row in self.rows:
-            pid = ids[row]
-            cells = [None if (v := value(row, c.metric)) is None else number(v) for c in columns]
-            yield pid, self.owner.get(pid), cells
-
-
-def _csv(out: IO[str], rows: _Rows, period: Period | None) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "url", "account", *rows.names])
-    for pid, owner, values in rows:
-        cells = ["" if v is None else str(v) for v in values]
-        writer.writerow([f'="{pid}"', post_url(pid), owner or "", *cells])
-
-
-def _json_lines(out: IO[str], rows: _Rows, period: Period | None) -> None:
-    extra = {} if period is None else {"from": iso(period.start), "to": iso(period.end)}
-    for pid, owner, values in rows:
-        record: dict[str, object] = {"id": pid, "account": owner, **extra}
-        record.update(zip(rows.names, values, strict=True))
-        out.write(json.dumps(record) + "\n")
-
-
-def _table(out: IO[str], rows: _Rows, period: Period | None) -> None:
-    def cells() -> Iterator[list[object]]:
-        for pid, owner, values in rows:
-            yield [pid, owner or "public", *values]
-
-    for line in table_lines(["post", "account", *rows.names], cells):
-        out.write(line + "\n")
+    def __call__(self, values: list[float | None]) -> str:
+        if None not in values:
+            return self._complete % tuple(values)
+        gaps = tuple([v is None for v in values])
+        fmt = self._formats.get(gaps)
+        if fmt is None:
+            parts = zip(self._specs, self._unknown, gaps, strict=True)
+            fmt = self._formats[gaps] = self._separator.join(u if g else s for s, u, g in parts)
+        return fmt % tuple([v for v in values if v is not None])
 
 
 def check_output(path: str) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from automation.core.metric_names import DERIVED
 
@@ -32,11 +32,17 @@ class MetricTable:
 
     def put(self, post_id: str, values: Mapping[str, float]) -> None:
         """Record what the API said for one post; a second answer adds to the first."""
-        row = self._row.get(post_id)
-        if row is None:
-            return
-        old = self._values[row]
-        self._values[row] = values if old is None else {**old, **values}
+        self.put_all({post_id: values})
+
+    def put_all(self, answers: Mapping[str, Mapping[str, float]]) -> None:
+        """``put`` for each post of one answer (posts not listed are ignored)."""
+        rows, values = self._row, self._values
+        for post_id, found in answers.items():
+            row = rows.get(post_id)
+            if row is None:
+                continue
+            old = values[row]
+            values[row] = found if old is None else {**old, **found}
 
     def read(self, row: int) -> bool:
         """Whether any answer for this row's post arrived."""
@@ -52,6 +58,21 @@ class MetricTable:
         if numerator is None or not denominator:
             return None
         return numerator / denominator
+
+    def values_of(
+        self, rows: Iterable[int], metrics: Sequence[str]
+    ) -> Iterator[tuple[str, list[float | None]]]:
+        """Each row's post ID and its values of ``metrics`` in that order (None: unknown):
+        the bulk read that writers use, ``value`` without a call per cell."""
+        derived = [(i, DERIVED[m]) for i, m in enumerate(metrics) if m in DERIVED]
+        ids, answers = self.post_ids, self._values
+        for row in rows:
+            values = answers[row] or _NOTHING
+            out = [values.get(m) for m in metrics]
+            for i, (numerator, denominator) in derived:
+                a, b = values.get(numerator), values.get(denominator)
+                out[i] = a / b if a is not None and b else None
+            yield ids[row], out
 
     def rows_read(self) -> Iterator[int]:
         """The rows with an answer, in the order listed."""

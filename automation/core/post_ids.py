@@ -24,7 +24,7 @@ __all__ = ["ID_COLUMNS", "PostIdList", "SkippedLine", "is_post_id", "read_post_i
 # In order of preference when a header names several (``id`` is often a row number).
 ID_COLUMNS = ("post_id", "tweet_id", "id")
 _DELIMITERS = (",", ";", "\t")
-_MAX_ID = 2**63 - 1
+_MAX_ID = str(2**63 - 1)
 _LINK = re.compile(
     r"https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[A-Za-z0-9_]+|i(?:/web)?)"
     r"/status(?:es)?/([0-9]+)(?:[/?#].*)?",
@@ -60,7 +60,7 @@ def is_post_id(text: str) -> bool:
         and text.isdigit()
         and len(text) <= 19
         and text[0] != "0"
-        and (len(text) < 19 or int(text) <= _MAX_ID)
+        and (len(text) < 19 or text <= _MAX_ID)  # same length: text order is number order
     )
 
 
@@ -71,7 +71,10 @@ def read_post_ids(lines: Iterable[str]) -> PostIdList:
     duplicates = 0
     column, records = _records(iter(lines))
     for number, text in records:
-        found = _post_id(text) if text is not None else _Why(f"no {column} value")
+        if text is not None and is_post_id(text):  # the common case, checked first
+            found: str | _Why = text
+        else:
+            found = _post_id(text) if text is not None else _Why(f"no {column} value")
         if isinstance(found, _Why):
             skipped.append(SkippedLine(number, text or "", found.reason))
         elif found in ids:
@@ -110,8 +113,8 @@ def _records(lines: Iterator[str]) -> tuple[str | None, _Records]:
 def _column(lines: Iterator[str], header_line: int, delimiter: str, index: int) -> _Records:
     reader = csv.reader(lines, delimiter=delimiter)
     for cells in reader:
-        if any(c.strip() for c in cells):
-            text = cells[index].strip() if index < len(cells) else None
+        text = cells[index].strip() if index < len(cells) else None
+        if text or any(c.strip() for c in cells):  # a blank row is no record
             yield header_line + reader.line_num, text
 
 

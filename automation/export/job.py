@@ -213,12 +213,7 @@ def _owners(
     if text is not None:
         data = json.loads(text)
         return Owners(data["owner"], tuple(data["added"]), tuple(data["notes"]))
-    listed = set(job.listed)
-    known = {
-        p.post_id: p.account
-        for p in store.posts(include_unavailable=True)
-        if p.account is not None and p.post_id in listed
-    }
+    known = store.post_accounts(job.listed)
     timeline = XClient(
         http,
         settings=config.x_api,
@@ -269,6 +264,6 @@ def _fetch(
             got = result.totals.keys() | result.unavailable
             tally.fail(str(result.failures[0]), [i for i in request.tweet_ids if i not in got])
         else:
-            saved.save_result(name, result, clock())
+            saved.save_result(name, result, request.engagement_types, clock())
         meter(done, len(requests))
     return resumed

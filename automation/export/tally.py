@@ -36,9 +36,7 @@ class Tally:
 
     def add(self, result: FetchResult, account: str | None) -> None:
         """Take in one request's answer (``account``: whose token it used)."""
-        put = self.table.put
-        for post_id, values in result.totals.items():
-            put(post_id, values)
+        self.table.put_all(result.totals)
         for post_id in result.unavailable:
             self.problems[post_id] = UNAVAILABLE
         for post_id in result.forbidden:
