@@ -58,8 +58,7 @@ def decide_cycle(
     reasons: dict[str, str] = {}
     new_versions: list[tuple[str, str]] = []
     resumed: set[str] = set()
-    paused = pauses.paused if pauses is not None else {}
-    resuming = pauses.resuming if pauses is not None else {}
+    paused, resuming = (pauses.paused, pauses.resuming) if pauses else ({}, {})
     for compiled, posts in watched:
         rule = compiled.rule
         known = versions.get(rule.id)
@@ -74,13 +73,12 @@ def decide_cycle(
                 decision = evaluate(post, state_of(post.post_id), now, seeding=seeding)
                 if decision is None:
                     continue
-                fires = decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED
-                if holding:
+                if holding:  # evaluated, but a paused rule records nothing
                     if decision.outcome is Outcome.FIRE:
                         held.append(firing_record(rule, post, decision, now, new_id()))
                     continue
                 states.append((rule.id, post.post_id, decision.state))
-                if fires:
+                if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
                     firing = firing_record(rule, post, decision, now, new_id())
                     firings.append(firing)
                     reasons[firing.id] = decision.reason

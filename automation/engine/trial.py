@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
 from automation.config.loader import Config
 from automation.core.errors import ActionFailed, UsageError
 from automation.core.evaluate import compile_rule
-from automation.core.facts import PostFacts, post_created_at, post_url
-from automation.core.payloads import FiringContext, render_action
+from automation.core.facts import Outcome, PostFacts, post_created_at, post_url
+from automation.core.firings import firing_record
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Rule
 from automation.engine import webhook
@@ -108,20 +108,9 @@ def render(rule: Rule, number: int, post: PostFacts, *, sample: bool, now: datet
         raise UsageError(f"rule {rule.id} has no action {number}; its actions: {kinds}")
     index = number - 1
     firing_id = f"try-{os.urandom(6).hex()}"
-    decision = compile_rule(rule).explain(post, None, now)
-    ctx = FiringContext(
-        firing_id=firing_id,
-        rule=rule,
-        post_id=post.post_id,
-        post_url=post.url,
-        post_account=post.account,
-        post_created_at=post.created_at,
-        fired_at=now,
-        metrics=decision.metrics,
-        totals=post.totals,
-        milestone=decision.milestone,
-    )
-    payload = render_action(rule.actions[index], ctx)
+    # rendered as a firing would render it, whatever the rule says of the post right now
+    decision = replace(compile_rule(rule).explain(post, None, now), outcome=Outcome.FIRE)
+    payload = firing_record(rule, post, decision, now, firing_id).actions[index].payload
     action = OutboxAction(
         kind=rule.actions[index].kind, payload=MappingProxyType(json.loads(payload))
     )

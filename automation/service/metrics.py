@@ -37,6 +37,13 @@ class EngineMetrics:
             {"version": __version__}
         )
         ProcessCollector(namespace="automation", registry=r)
+        self._cycle_metrics(r)
+        self._api_metrics(r)
+        self._rule_and_outbox_metrics(r)
+        self.poll_interval.set(config.poll_interval)
+        self.budget_limit.set(config.engagement_api.requests_per_minute)
+
+    def _cycle_metrics(self, r: CollectorRegistry) -> None:
         self.cycles = Counter("automation_cycles", "Engine cycles finished.", registry=r)
         self.cycles_failed = Counter(
             "automation_cycles_failed", "Engine cycles that finished with errors.", registry=r
@@ -58,6 +65,8 @@ class EngineMetrics:
         self.poll_interval = Gauge(
             "automation_poll_interval_seconds", "The configured poll interval.", registry=r
         )
+
+    def _api_metrics(self, r: CollectorRegistry) -> None:
         self.api_requests = Counter(
             "automation_api_requests",
             "Requests to the X APIs by endpoint and outcome.",
@@ -77,6 +86,8 @@ class EngineMetrics:
         self.posts_watched = Gauge(
             "automation_posts_watched", "Posts polled in the last cycle.", registry=r
         )
+
+    def _rule_and_outbox_metrics(self, r: CollectorRegistry) -> None:
         self.rules_loaded = Gauge("automation_rules_loaded", "Rules the engine runs.", registry=r)
         self.rules_paused = Gauge(
             "automation_rules_paused", "Rules held back by a pause.", registry=r
@@ -109,8 +120,6 @@ class EngineMetrics:
             "How long the longest-waiting pending action has waited (0 when none).",
             registry=r,
         )
-        self.poll_interval.set(config.poll_interval)
-        self.budget_limit.set(config.engagement_api.requests_per_minute)
 
     # -- events --------------------------------------------------------------------------
 
