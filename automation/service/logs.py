@@ -2,6 +2,8 @@
 
 ``2026-11-26T12:00:00Z INFO loaded 3 rules`` or
 ``{"time": "...", "level": "info", "event": "loaded 3 rules", "logger": "automation"}``.
+A message of several lines (a failed reload lists one problem a line) gives one text line
+each, every one with the time and level, or one JSON record with the others in ``details``.
 stdout stays free for command output (``run --json``).
 
 A record logged with an exception (``log.exception``: a bug, not a user error) keeps its
@@ -61,9 +63,13 @@ class TextFormatter(_Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         parts = self.parts(record)
-        line = f"{parts['time']} {parts['level']} {_one_line(parts['message'])}"
+        head = f"{parts['time']} {parts['level']} "
+        first, *more = _lines(parts["message"])
+        line = head + first
         if "error" in parts:
             line += f" error={json.dumps(parts['error'], ensure_ascii=False)}"
+        for detail in more:  # each line of a multi-line message, as a line of its own
+            line += f"\n{head}  {detail}"
         if "traceback" in parts:
             line += "\n" + textwrap.indent(parts["traceback"].rstrip("\n"), "  ")
         return line
@@ -74,11 +80,14 @@ class JsonFormatter(_Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         parts = self.parts(record)
+        first, *more = _lines(parts["message"])
         out: dict[str, Any] = {
             "time": parts["time"],
             "level": parts["level"].lower(),
-            "event": parts["message"],
+            "event": first,
         }
+        if more:  # a multi-line message: its first line, then the others as a list
+            out["details"] = more
         if record.name != "root":
             out["logger"] = record.name
         for key in ("error", "traceback"):
@@ -87,8 +96,9 @@ class JsonFormatter(_Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+def _lines(text: str) -> list[str]:
+    """A message's lines (one at least), blank ones dropped."""
+    return [line for line in text.splitlines() if line.strip()] or [""]
 
 
 class _OwnHandler(logging.StreamHandler[TextIO]):

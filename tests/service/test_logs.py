@@ -56,6 +56,41 @@ def test_json_lines_have_time_level_event_and_logger() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["time"])
 
 
+RELOAD_PROBLEMS = "rules/a.yaml:3:11: error: unknown metric 'lieks'\nrules/b.yaml:7:5: error: x"
+
+
+def test_a_multi_line_message_is_one_text_line_per_line_never_a_literal_newline() -> None:
+    out = io.StringIO()
+    setup_logging("text", level=logging.INFO, stream=out)
+    logging.getLogger("automation.engine").error(
+        "reload failed, keeping the running rules:\n%s", RELOAD_PROBLEMS
+    )
+    lines = out.getvalue().splitlines()
+    assert "\\n" not in out.getvalue()
+    matches = [LINE.match(line) for line in lines]
+    assert all(m and m["level"] == "ERROR" for m in matches), lines
+    assert [m["rest"] for m in matches if m] == [
+        "reload failed, keeping the running rules:",
+        "  rules/a.yaml:3:11: error: unknown metric 'lieks'",
+        "  rules/b.yaml:7:5: error: x",
+    ]
+
+
+def test_a_multi_line_message_is_one_json_record_with_a_list() -> None:
+    out = io.StringIO()
+    setup_logging("json", level=logging.INFO, stream=out)
+    logging.getLogger("automation").error(
+        "reload failed, keeping the running config: %s", RELOAD_PROBLEMS
+    )
+    [line] = out.getvalue().splitlines()
+    data = json.loads(line)
+    assert data["event"] == (
+        "reload failed, keeping the running config: "
+        "rules/a.yaml:3:11: error: unknown metric 'lieks'"
+    )
+    assert data["details"] == ["rules/b.yaml:7:5: error: x"]
+
+
 def test_level_filters_records() -> None:
     out = io.StringIO()
     setup_logging("text", level="WARNING", stream=out)

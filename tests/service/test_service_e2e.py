@@ -147,6 +147,9 @@ def test_sighup_with_a_broken_rule_file_keeps_the_running_rules(world: Scene, br
     engine.signal(signal.SIGHUP)
     engine.wait_log("reload failed, keeping the running rules")
     assert "rules.yaml:" in engine.stderr  # the problem is located in the file
+    # one log line per problem, each with its time and level; never a literal "\n"
+    assert "\\n" not in engine.stderr
+    assert re.search(r"^\S+Z ERROR +\S*rules\.yaml:\d+", engine.stderr, re.M), engine.stderr
 
     world.sandbox.world.set_metric(post, "favorites", HIGH + 1)
     engine.wait_log(f"fired rule=big-likes post={post}")  # the old rule still works
