@@ -13,6 +13,7 @@ from automation.core.hours import hour_index, reading_hour
 from automation.core.metric_names import USER_CONTEXT_METRICS
 from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
+from automation.core.wording import counted
 
 __all__ = ["unknowns"]
 
@@ -38,7 +39,7 @@ def unknowns(
         private = sorted((compiled.totals_metrics | compiled.window_metrics) & USER_CONTEXT_METRICS)
         if public and private:
             notes.append(
-                f"{_count(len(public), 'public post')}: {', '.join(private)} known only for"
+                f"{counted(len(public), 'public post')}: {', '.join(private)} known only for"
                 " owned posts"
             )
         for owned, words in _GAPS:
@@ -48,7 +49,7 @@ def unknowns(
                 if (p.account is not None) is owned and p.post_id in readings
             )
             if missing:
-                notes.append(f"{_count(missing, 'post-hour')} of {words}")
+                notes.append(f"{counted(missing, 'post-hour')} of {words}")
         if notes:
             out[compiled.rule.id] = notes
     return out
@@ -61,7 +62,3 @@ def _hours_unknown(
     last = reading_hour(period.end)  # the polls of the period see the hours before it
     hi = min(hour_index(post.created_at + timedelta(seconds=max_age)) + 1, last)
     return sum(1 for h in range(lo, hi) if readings.totals_at(h) is None)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'s' * (n != 1)}"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from automation.cli.context import command_config
 from automation.core.errors import Problem
+from automation.core.wording import counted
 
 if TYPE_CHECKING:
     from automation.config.loader import Config
@@ -46,8 +47,8 @@ def run_check(paths: Sequence[Path], *, config: Config | None, err: TextIO) -> i
         print(line, file=err)
     errors, warnings = len(ruleset.errors), len(ruleset.warnings)
     print(
-        f"checked {_count(len(ruleset.rules), 'rule')} in {_count(len(ruleset.files), 'file')}: "
-        f"{_count(errors, 'error')}, {_count(warnings, 'warning')}",
+        f"checked {counted(len(ruleset.rules), 'rule')} in {counted(len(ruleset.files), 'file')}: "
+        f"{counted(errors, 'error')}, {counted(warnings, 'warning')}",
         file=err,
     )
     if config is None:
@@ -66,7 +67,3 @@ def format_problems(problems: Sequence[Problem]) -> list[str]:
         order.setdefault(problem.path, len(order))
     ranked = sorted(problems, key=lambda p: (order[p.path], p.line, p.column))
     return [str(problem) for problem in ranked]
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

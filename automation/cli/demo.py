@@ -10,10 +10,13 @@ by the receiver, then retried with the same idempotency key) and a milestone.
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from automation.cli.tables import table
 from automation.config.loader import Config, load_config
 from automation.config.secret import Secret
+from automation.core.wording import counted
 from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, Event, FiredEvent
 from automation.rulefiles.shipped import EXAMPLE_NAME, example_rules
 from automation.sandbox import Options, Sandbox, write_config
@@ -50,9 +54,24 @@ VIRAL_FINALS = {
 }
 
 
-def run_demo(*, seconds: float = 30.0, out: TextIO = sys.stdout, cycles: int = 30) -> int:
+def run_demo(*, seconds: float = 30.0, out: TextIO | None = None, cycles: int = 30) -> int:
+    # stdout is looked up now, not when this module was imported: it may have been replaced
+    target = out if out is not None else sys.stdout
     with tempfile.TemporaryDirectory(prefix="automation-demo-") as tmp:
-        return _Demo(Path(tmp), out, pause=max(0.0, seconds / cycles), cycles=cycles).run()
+        return _Demo(Path(tmp), target, pause=max(0.0, seconds / cycles), cycles=cycles).run()
+
+
+@contextmanager
+def _engine_info_held_back() -> Iterator[None]:
+    """The engine's INFO log lines carry the real time and would interrupt the simulated
+    timeline; the demo shows what they say itself. Warnings and errors still get through."""
+    engine_log = logging.getLogger("automation")
+    level = engine_log.level
+    engine_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        engine_log.setLevel(level)
 
 
 class _Demo:
@@ -69,7 +88,7 @@ class _Demo:
         self.announced: set[str] = set()  # firing ids shown in the current cycle
 
     def run(self) -> int:
-        with self.sandbox, self.receiver:
+        with self.sandbox, self.receiver, _engine_info_held_back():
             config = self._config()
             http = HttpClient(timeout=5.0, rewrite=self._route)
             runtime = open_runtime(config, emit=self._show, clock=self.sandbox.clock.now, http=http)
@@ -143,8 +162,8 @@ class _Demo:
             self.announced.clear()
             if event.fired or event.seeded:
                 self._say(
-                    f"{self._time()}  cycle: {event.posts} posts watched, "
-                    f"{event.requests} API requests, {event.fired} fired, "
+                    f"{self._time()}  cycle: {counted(event.posts, 'post')} watched, "
+                    f"{counted(event.requests, 'API request')}, {event.fired} fired, "
                     f"{event.seeded} seeded"
                 )
 
@@ -161,7 +180,7 @@ class _Demo:
     def _show_seeded(self) -> None:
         for rule, count in sorted(self.seeded.items()):
             self._say(
-                f"{self._time()}  seeded {rule}: {count} posts were already past it "
+                f"{self._time()}  seeded {rule}: {counted(count, 'post')} already past it "
                 "when the rule was added; recorded as seen, not fired"
             )
         self.seeded.clear()

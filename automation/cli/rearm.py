@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.payloads import iso
+from automation.core.wording import counted
 
 if TYPE_CHECKING:
     from automation.core.records import FiringRecord
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"automation: {_seeded_note(kept)}", file=sys.stderr)
             return 1
         print(
-            f"{target}: {_count(len(plan), 'firing')} to forget; the rule may fire again "
+            f"{target}: {counted(len(plan), 'firing')} to forget; the rule may fire again "
             f"for {_posts(plan)} at its next cycle"
         )
         if kept:
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             print("nothing was changed")
             return 1
         done = store.rearm(args.rule_id, args.post_id, now(), include_seeded=args.include_seeded)
-    print(f"re-armed {target}: {_count(len(done), 'firing')} of {_posts(done)} forgotten")
+    print(f"re-armed {target}: {counted(len(done), 'firing')} of {_posts(done)} forgotten")
     return 0
 
 
@@ -99,8 +100,4 @@ def _confirmed(rule_id: str) -> bool:
 
 
 def _posts(firings: list[FiringRecord]) -> str:
-    return _count(len({f.post_id for f in firings}), "post")
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    return counted(len({f.post_id for f in firings}), "post")

@@ -5,13 +5,18 @@ world starts from a fixed point, so the story is the same at any hour, date and 
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from cli_helpers import isolated_process_state
 
-from automation.cli.demo import START, run_demo
+from automation.cli.demo import START, _Demo, run_demo
+from automation.cli.main import main
+from automation.engine.events import CycleEvent, FiredEvent
 
 # one wall-clock time in each three hours of a day, then another date and another zone
 WALL_CLOCKS = [datetime(2026, 12, 2, hour, 30, tzinfo=UTC) for hour in range(1, 24, 3)] + [
@@ -37,3 +42,26 @@ def test_the_demo_shows_the_whole_story_and_exits_0(wall_clock: datetime) -> Non
     summary = text[text.index("summary") :]
     assert "reposts recorded at the sandbox: 1;" in summary
     assert "2 with a valid signature, 1 refused on purpose and retried" in summary
+
+
+def test_the_demo_prints_no_real_time_log_line_in_its_timeline(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with isolated_process_state():  # main installs a log handler, as on the command line
+        assert main(["demo", "--seconds", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "passed 1000 likes" in captured.out  # the log action is shown in the timeline
+    stamped = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (INFO|DEBUG)")
+    assert not stamped.search(captured.out + captured.err), captured
+
+
+def test_the_demo_counts_one_post_in_the_singular(tmp_path: Path) -> None:
+    out = io.StringIO()
+    demo = _Demo(tmp_path, out, pause=0, cycles=1)
+    demo._show(FiredEvent("seeded", "r", "1", "once"))
+    demo._show(CycleEvent(posts=1, requests=1, duration=0.1, seeded=1))
+    assert out.getvalue() == (
+        f"{START:%H:%M}  seeded r: 1 post already past it when the rule was added; "
+        "recorded as seen, not fired\n"
+        f"{START:%H:%M}  cycle: 1 post watched, 1 API request, 0 fired, 1 seeded\n"
+    )
