@@ -27,7 +27,7 @@ from automation.export.tally import Tally
 from automation.service.runtime import StoreLedger
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
-from automation.x.engagement_plan import EngagementRequest, WatchedPost, plan_requests
+from automation.x.engagement_plan import EngagementRequest, plan_totals
 from automation.x.http import HttpClient
 from automation.x.rate_budget import RateBudget
 from automation.x.v2_client import XClient
@@ -139,10 +139,7 @@ def run_export(
     resumed = 0
     try:
         if job.period is None:
-            posts = [WatchedPost(pid, tally.owner.get(pid)) for pid in ids]
-            requests = plan_requests(
-                posts, totals_metrics=metrics, hourly_posts=(), hourly_metrics=frozenset()
-            )
+            requests = plan_totals(ids, tally.owner, metrics)
             resumed = _fetch(requests, client, saved, tally, clock, meter)
         else:
             sum_period(

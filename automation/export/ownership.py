@@ -91,8 +91,10 @@ def find_owners(
         covered[account] = period
     unknown = [pid for pid in listed if pid not in owner]
     if unknown:
-        times = [post_created_at(pid) for pid in unknown]
-        lo, hi = max(min(times) - _MARGIN, _EARLIEST), max(times) + _MARGIN
+        # a post's time is in the top bits of its ID: the lowest ID is the oldest post
+        oldest, newest = min(unknown, key=int), max(unknown, key=int)
+        lo = max(post_created_at(oldest) - _MARGIN, _EARLIEST)
+        hi = post_created_at(newest) + _MARGIN
         wanted = set(unknown)
         for account in accounts:
             if account in covered and _covers(covered[account], lo, hi):

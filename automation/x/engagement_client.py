@@ -85,7 +85,9 @@ class _Merged:
     """Accumulates the results of one fetch's requests."""
 
     def __init__(self) -> None:
-        self.totals: dict[str, dict[str, float]] = {}
+        # each post's values as the answer gave them (read-only), merged only when a post
+        # is answered twice: a fetch of 100,000 posts copies nothing
+        self.totals: dict[str, Mapping[str, float]] = {}
         self.hourly: dict[str, dict[str, HourlySeries]] = {}
         self.unavailable: set[str] = set()
         self.unsupported: dict[str, set[str]] = {}
@@ -94,8 +96,10 @@ class _Merged:
         self.failures: list[ApiError] = []
 
     def add(self, result: EngagementResult) -> None:
+        totals = self.totals
         for pid, values in result.totals.items():
-            self.totals.setdefault(pid, {}).update(values)
+            mine = totals.get(pid)
+            totals[pid] = values if mine is None else {**mine, **values}
         for pid, per_metric in result.hourly.items():
             self.hourly.setdefault(pid, {}).update(per_metric)
         self.unavailable |= result.unavailable
@@ -106,7 +110,7 @@ class _Merged:
 
     def build(self, sent: int) -> FetchResult:
         return FetchResult(
-            totals=MappingProxyType({k: MappingProxyType(v) for k, v in self.totals.items()}),
+            totals=MappingProxyType({k: _read_only(v) for k, v in self.totals.items()}),
             hourly=MappingProxyType({k: MappingProxyType(v) for k, v in self.hourly.items()}),
             unavailable=frozenset(self.unavailable),
             unsupported=MappingProxyType({k: frozenset(v) for k, v in self.unsupported.items()}),
@@ -115,6 +119,10 @@ class _Merged:
             failures=tuple(self.failures),
             requests_sent=sent,
         )
+
+
+def _read_only(values: Mapping[str, float]) -> Mapping[str, float]:
+    return values if type(values) is MappingProxyType else MappingProxyType(values)
 
 
 class EngagementClient:

@@ -15,7 +15,7 @@ Pure: it turns the watched posts and the metrics the rules need into frozen
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -38,6 +38,7 @@ __all__ = [
     "floor_hour",
     "plan_public_totals",
     "plan_requests",
+    "plan_totals",
 ]
 
 Endpoint = Literal["totals", "28hr", "historical"]
@@ -162,21 +163,44 @@ def plan_requests(
     """The requests for one poll: per owned account /totals (250 a request) and /28hr
     (25 a request, only ``hourly_posts``), then bearer /totals for public posts when a
     public metric is needed. A post listed twice is asked for once."""
+    by_account, public = _by_owner((post.post_id, post.account) for post in posts)
+    return _planned(by_account, public, totals_metrics, set(hourly_posts), hourly_metrics)
+
+
+def plan_totals(
+    post_ids: Iterable[str], owner: Mapping[str, str], totals_metrics: frozenset[str]
+) -> tuple[EngagementRequest, ...]:
+    """``plan_requests`` for /totals alone, the owners given as a mapping (a post not in
+    it is public): no ``WatchedPost`` per post, for lists of 100,000."""
+    by_account, public = _by_owner((pid, owner.get(pid)) for pid in post_ids)
+    return _planned(by_account, public, totals_metrics, set(), frozenset())
+
+
+def _by_owner(posts: Iterable[tuple[str, str | None]]) -> tuple[dict[str, list[str]], list[str]]:
+    """Post IDs per owned account and the public ones, in order, each post once."""
     by_account: dict[str, list[str]] = {}
     public: list[str] = []
     seen: set[str] = set()
-    for post in posts:
-        if post.post_id in seen:
+    for post_id, account in posts:
+        if post_id in seen:
             continue
-        seen.add(post.post_id)
-        if post.account is None:
-            public.append(post.post_id)
+        seen.add(post_id)
+        if account is None:
+            public.append(post_id)
         else:
-            by_account.setdefault(post.account, []).append(post.post_id)
+            by_account.setdefault(account, []).append(post_id)
+    return by_account, public
 
+
+def _planned(
+    by_account: Mapping[str, list[str]],
+    public: Sequence[str],
+    totals_metrics: frozenset[str],
+    hourly_set: Collection[str],
+    hourly_metrics: frozenset[str],
+) -> tuple[EngagementRequest, ...]:
     owned_totals = _ordered(totals_metrics & m.TOTALS_METRICS)
     hourly = _ordered(hourly_metrics & m.HOURLY_METRICS)
-    hourly_set = set(hourly_posts)
     out: list[EngagementRequest] = []
     for account in sorted(by_account):
         ids = by_account[account]

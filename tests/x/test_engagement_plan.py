@@ -11,6 +11,7 @@ from automation.x.engagement_plan import (
     EngagementRequest,
     WatchedPost,
     plan_requests,
+    plan_totals,
 )
 
 ALL = frozenset(m.API_METRICS)
@@ -105,6 +106,20 @@ def test_a_post_listed_twice_is_requested_once() -> None:
     posts = owned(2) + owned(2) + [WatchedPost(ids(1)[0], None)]
     plan = plan_requests(posts, totals_metrics=ALL, hourly_posts=(), hourly_metrics=ALL)
     assert [r.tweet_ids for r in plan] == [tuple(ids(2))]
+
+
+def test_plan_totals_plans_what_plan_requests_does_from_an_owner_mapping() -> None:
+    ids = [str(1000 + i) for i in range(700)]
+    owner = {pid: ("brand" if i % 3 else "support") for i, pid in enumerate(ids) if i % 5}
+    metrics = frozenset(m.TOTALS_METRICS)
+    posts = [WatchedPost(pid, owner.get(pid)) for pid in [*ids, ids[0]]]
+    expected = plan_requests(
+        posts, totals_metrics=metrics, hourly_posts=(), hourly_metrics=frozenset()
+    )
+    assert plan_totals([*ids, ids[0]], owner, metrics) == expected
+    assert [(r.account, len(r.tweet_ids)) for r in expected] == [
+        ("brand", 250), ("brand", 123), ("support", 187), (None, 140)
+    ]  # fmt: skip
 
 
 def test_body_keeps_ids_as_strings_and_matches_the_reference_shape() -> None:
