@@ -95,7 +95,7 @@ class AlertMonitor:
         where = webhook.origin(settings.webhook)
         try:
             request = webhook.build_request(
-                url=settings.webhook,
+                url=config.webhooks.target(settings.webhook),
                 body=body,
                 idempotency_key=f"alert.{notice.kind}.{notice.status}.{int(now.timestamp())}",
                 secret=secret,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from automation.config.loader import Config, load_config
+from automation.config.loader import Config, WebhookSettings, load_config
 from automation.config.secret import Secret
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.events import ActionEvent, CycleEvent
@@ -173,3 +174,16 @@ def test_an_alert_that_cannot_be_delivered_is_tried_again_after_the_next_cycle(
     assert statuses == [503, 200]
     assert "could not send the reload_failed alert" in caplog.text
     assert "T0KEN" not in caplog.text
+
+
+def test_alerts_go_to_webhooks_redirect_to_like_every_webhook(
+    tmp_path: Path, clock: Clock, receiver: Receiver, http: HttpClient
+) -> None:
+    config = make_config(tmp_path, "http://127.0.0.1:9")  # nothing listens there
+    staged = replace(config, webhooks=WebhookSettings(redirect_to=f"{receiver.url}/staging"))
+    engine = Engine(staged, clock, http)
+    engine.cycle(errors=("fetch: HTTP 503",))
+    engine.cycle(errors=("fetch: HTTP 503",))
+    engine.close()
+    assert told(receiver) == [("cycles_failing", "alert.firing")]
+    assert [(d.path, d.verified) for d in receiver.deliveries()] == [("/staging", True)]
