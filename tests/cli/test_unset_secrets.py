@@ -82,6 +82,8 @@ def test_commands_that_do_not_call_x_work_without_the_secrets(
         ["explain", "likes-100", post],
         ["check"],
         ["check", str(project.rules_dir)],
+        ["pause", "likes-100", "--for", "1h"],
+        ["resume", "likes-100"],
         ["rearm", "likes-100", post],
     ]
     for args in commands:
