@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from automation.core.durations import format_duration
@@ -161,7 +162,12 @@ class Watch:
     def oldest(self, now: datetime) -> datetime:
         """The max_age cut-off at ``now``: a post created before it is too old to watch.
         The one place the cut-off is computed (the cycle's plan and the evaluator ask)."""
-        return now - timedelta(seconds=self.max_age)
+        return now - self._max_age
+
+    @cached_property
+    def _max_age(self) -> timedelta:
+        # made once: building a timedelta costs more than the rest of an evaluation
+        return timedelta(seconds=self.max_age)
 
 
 # --- actions ------------------------------------------------------------------------------
