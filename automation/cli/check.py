@@ -10,10 +10,11 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from automation.cli.context import command_config
+from automation.cli.context import command_config, now
 from automation.core.errors import Problem
 from automation.core.wording import counted
 
@@ -35,14 +36,17 @@ def run(args: argparse.Namespace) -> int:
     explicit = bool(args.config or os.environ.get("AUTOMATION_CONFIG"))
     config = command_config(args, required=explicit or not args.paths)
     paths = list(args.paths) or list(config.rules if config else ())
-    return run_check(paths, config=config, err=sys.stderr)
+    return run_check(paths, config=config, err=sys.stderr, now=now())
 
 
-def run_check(paths: Sequence[Path], *, config: Config | None, err: TextIO) -> int:
-    """Check ``paths`` (files or directories) and print the findings to ``err``."""
+def run_check(
+    paths: Sequence[Path], *, config: Config | None, err: TextIO, now: datetime | None = None
+) -> int:
+    """Check ``paths`` (files or directories) and print the findings to ``err``; with
+    ``now``, also the ages of the posts rules name against their max_age."""
     from automation.rulefiles.rule_parser import load_rules
 
-    ruleset = load_rules(paths, names=config.rule_names() if config else None)
+    ruleset = load_rules(paths, names=config.rule_names() if config else None, now=now)
     for line in format_problems(ruleset.problems):
         print(line, file=err)
     errors, warnings = len(ruleset.errors), len(ruleset.warnings)

@@ -179,7 +179,8 @@ class CompiledRule:
     def _idle_reason(self, facts: PostFacts, now: datetime) -> str:
         if not self.rule.enabled:
             return "disabled"
-        if facts.created_at < self.rule.watch.oldest(now):
+        watch = self.rule.watch
+        if facts.created_at < watch.oldest(now) and watch.ages_out(facts.post_id):
             age = format_duration(self.rule.watch.max_age)
             return f"older than max_age {age} (created {moment_text(facts.created_at, now)})"
         return ""
@@ -281,7 +282,7 @@ def _hot_path(compiled: CompiledRule, test: Test) -> Evaluate:
     ) -> Decision | None:
         if state is not None and state.fingerprint != fingerprint:
             state = None  # a state of an earlier version of the rule: start afresh
-        if facts.created_at < watch.oldest(now):
+        if facts.created_at < watch.oldest(now) and watch.ages_out(facts.post_id):
             return None
         truth = test(facts, facts.totals, now)
         if quiet(state, truth, facts, now):

@@ -89,4 +89,4 @@ def _young(
     posts: Sequence[WatchedPostRecord], watch: Watch, now: datetime
 ) -> tuple[WatchedPostRecord, ...]:
     oldest = watch.oldest(now)
-    return tuple(p for p in posts if p.created_at >= oldest)
+    return tuple(p for p in posts if p.created_at >= oldest or not watch.ages_out(p.post_id))

@@ -152,22 +152,36 @@ class Watch:
     """Which posts a rule looks at: recent originals of owned accounts, plus explicit IDs.
 
     ``owner`` names the owned account that wrote ``posts``; without it they are public.
+    ``max_age`` cuts off the discovered posts; the posts named by ID only when the rule
+    set it (``max_age_set``): naming a post says to watch it, however old. Whether it was
+    set is left out of the fingerprint, so no rule re-seeds for this alone.
     """
 
     accounts: tuple[str, ...] = ()
     posts: tuple[str, ...] = ()
     owner: str | None = None
     max_age: int = DEFAULT_MAX_AGE
+    max_age_set: bool = field(default=False, compare=False)
 
     def oldest(self, now: datetime) -> datetime:
-        """The max_age cut-off at ``now``: a post created before it is too old to watch.
-        The one place the cut-off is computed (the cycle's plan and the evaluator ask)."""
+        """The max_age cut-off at ``now``: a post created before it is too old to watch,
+        unless ``ages_out`` says max_age does not apply to it. The one place the cut-off
+        is computed (the cycle's plan and the evaluator ask)."""
         return now - self._max_age
+
+    def ages_out(self, post_id: str) -> bool:
+        """Whether max_age applies to ``post_id``: to every discovered post, and to a post
+        named by ID only when the rule set max_age itself."""
+        return self.max_age_set or post_id not in self._named
 
     @cached_property
     def _max_age(self) -> timedelta:
         # made once: building a timedelta costs more than the rest of an evaluation
         return timedelta(seconds=self.max_age)
+
+    @cached_property
+    def _named(self) -> frozenset[str]:
+        return frozenset(self.posts)
 
 
 # --- actions ------------------------------------------------------------------------------

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from automation.core.durations import parse_duration
+from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import Problem, RuleError
+from automation.core.facts import post_created_at
 from automation.core.metric_names import (
     HOURLY_METRICS,
     TOTALS_METRICS,
@@ -23,6 +25,7 @@ from automation.core.metric_names import (
     canonical,
 )
 from automation.core.rules import (
+    DEFAULT_MAX_AGE,
     OPERATORS,
     AllOf,
     AnyOf,
@@ -56,6 +59,9 @@ _PRIVATE = USER_CONTEXT_METRICS | {"engagement_rate"}
 _HOURLY_ONLY = HOURLY_METRICS - TOTALS_METRICS
 
 PathList = list[PathPart]
+# Post IDs carry their creation time since late 2010; the older, sequential IDs all read
+# as within seconds of that start.
+_SNOWFLAKE_START = post_created_at("0") + timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -105,11 +111,14 @@ def expand_paths(paths: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[Problem
     return tuple(files), tuple(problems)
 
 
-def load_rules(paths: Sequence[Path], *, names: Names | None = None) -> RuleSet:
+def load_rules(
+    paths: Sequence[Path], *, names: Names | None = None, now: datetime | None = None
+) -> RuleSet:
     """Read and check every rule file under ``paths``; IDs must be unique across all.
 
     With ``names`` (a config's accounts and webhook secrets), the names rules use are
-    cross-checked against them."""
+    cross-checked against them; with ``now``, posts named by ID are checked against the
+    rule's max_age."""
     files, found = expand_paths(paths)
     problems = list(found)
     rules: list[Rule] = []
@@ -121,7 +130,7 @@ def load_rules(paths: Sequence[Path], *, names: Names | None = None) -> RuleSet:
         except RuleError as exc:
             problems.extend(exc.problems)
             continue
-        file_rules, file_problems, ids = _parse_document(doc, names)
+        file_rules, file_problems, ids = _parse_document(doc, names, now)
         problems.extend(file_problems)
         clashes: set[str] = set()
         for rule_id, pos in ids:
@@ -144,7 +153,7 @@ def parse_rule_file(
 
 
 def _parse_document(
-    doc: YamlDocument, names: Names
+    doc: YamlDocument, names: Names, now: datetime | None = None
 ) -> tuple[tuple[Rule, ...], tuple[Problem, ...], list[tuple[str, Position]]]:
     rep = Reporter(doc)
     if doc.data is None:
@@ -166,7 +175,7 @@ def _parse_document(
             ids.append((rule_id, pos))
             if first is not pos:
                 rep.error([*path, "id"], _duplicate(rule_id, pos, first).message)
-        rule = _RuleParser(rep, path, raw, names).parse()
+        rule = _RuleParser(rep, path, raw, names, now).parse()
         if rule is not None and not rep.has_errors_under(path):
             rules.append(rule)
     if rep.has_errors_outside(["rules"]):
@@ -187,8 +196,15 @@ def _duplicate(rule_id: str, pos: Position, first: Position) -> Problem:
 class _RuleParser:
     """Builds one Rule, reporting every problem the schema could not see."""
 
-    def __init__(self, rep: Reporter, path: PathList, raw: dict[str, Any], names: Names) -> None:
-        self.rep, self.path, self.raw, self.names = rep, path, raw, names
+    def __init__(
+        self,
+        rep: Reporter,
+        path: PathList,
+        raw: dict[str, Any],
+        names: Names,
+        now: datetime | None = None,
+    ) -> None:
+        self.rep, self.path, self.raw, self.names, self.now = rep, path, raw, names, now
         self.leaves: list[tuple[Leaf, PathList]] = []
 
     def at(self, *parts: PathPart) -> PathList:
@@ -235,10 +251,15 @@ class _RuleParser:
         )
         posts = tuple(p for p in _list(raw.get("posts")) if isinstance(p, str))
         owner = check_account(self.rep, [*path, "owner"], raw.get("owner"), self.names)
-        max_age = self.duration(raw.get("max_age", "7d"), [*path, "max_age"])
+        max_age: int | None = DEFAULT_MAX_AGE
+        if "max_age" in raw:
+            max_age = self.duration(raw["max_age"], [*path, "max_age"])
+            if max_age is not None:
+                self.warn_too_old(posts, max_age, [*path, "posts"])
         if max_age is None:
             return None
-        return Watch(accounts, posts, owner if "posts" in raw else None, max_age)
+        owned_by = owner if "posts" in raw else None
+        return Watch(accounts, posts, owned_by, max_age, max_age_set="max_age" in raw)
 
     def duration(self, raw: Any, path: PathList, *, allow_zero: bool = False) -> int | None:
         """Seconds, or None (reporting a zero duration where one makes no sense)."""
@@ -337,6 +358,25 @@ class _RuleParser:
 
     # --- warnings ---------------------------------------------------------------------
 
+    def warn_too_old(self, posts: Sequence[str], max_age: int, path: PathList) -> None:
+        """Warn about named posts that are already older than the rule's own max_age: the
+        rule will never watch them (their IDs tell when they were written)."""
+        if self.now is None:
+            return
+        now = self.now
+        for index, pid in enumerate(posts):
+            if not pid.isdigit():
+                continue  # the schema reports it
+            created = post_created_at(pid)
+            if now - created <= timedelta(seconds=max_age):
+                continue
+            self.rep.warning(
+                [*path, index],
+                f"post {pid} was written {_written(created)} (its ID says so), longer ago "
+                f"than max_age {format_duration(max_age)}: this rule never watches it; "
+                "remove max_age to watch a named post whatever its age",
+            )
+
     def warn_unknowable(self, watch: Watch, fire: FirePolicy) -> None:
         """Warn about values the engine can never know for the posts this rule watches."""
         public_only = bool(watch.posts) and watch.owner is None and not watch.accounts
@@ -367,6 +407,13 @@ class _RuleParser:
                     f"{written} means {leaf.threshold * 100:g}%: did you mean "
                     f"{leaf.threshold / 100:g} for {written}%?",
                 )
+
+
+def _written(created: datetime) -> str:
+    """When a post was written, from its ID; IDs from before late 2010 tell no date."""
+    if created < _SNOWFLAKE_START:
+        return "before 2010-11-04"
+    return f"on {created.strftime('%Y-%m-%d')}"
 
 
 def _list(value: Any) -> list[Any]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import random
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,12 @@ NOT_CROSS_CHECKED = (
     "account and webhook-secret names were not cross-checked (no config): "
     "add --config automation.yaml to check them too"
 )
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def check(paths: list[Path], config: Config | None = None) -> tuple[int, list[str]]:
     err = io.StringIO()
-    code = run_check(paths, config=config, err=err)
+    code = run_check(paths, config=config, err=err, now=NOW)
     return code, err.getvalue().splitlines()
 
 
@@ -201,6 +203,30 @@ def test_check_warns_about_a_rate_written_as_a_percentage_and_webhooks_in_clear(
         f"{path}:13:24: warning: webhook url uses http://: its body and signature travel in "
         "clear, so anyone on the way can read them and replay the request; use https://",
         "checked 1 rule in 1 file: 0 errors, 4 warnings",
+    ]
+
+
+def test_a_named_post_older_than_the_rules_own_max_age_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "named.yaml"
+    path.write_text(
+        "version: 1\nrules:\n"
+        "  - id: set\n"
+        '    watch: {posts: ["1260294888811347969", "20", "2123204606161846272"], max_age: 30d}\n'
+        "    when: likes >= 5\n    actions: [{log: {message: x}}]\n"
+        "  - id: default\n"
+        '    watch: {posts: ["1260294888811347969"]}\n'
+        "    when: likes >= 5\n    actions: [{log: {message: x}}]\n"
+    )
+    code, lines = check([path], make_config())
+    assert code == 0
+    assert lines == [
+        f"{path}:4:21: warning: post 1260294888811347969 was written on 2020-05-12 (its ID"
+        " says so), longer ago than max_age 30d: this rule never watches it; remove max_age"
+        " to watch a named post whatever its age",
+        f"{path}:4:44: warning: post 20 was written before 2010-11-04 (its ID says so), longer"
+        " ago than max_age 30d: this rule never watches it; remove max_age to watch a named"
+        " post whatever its age",
+        "checked 2 rules in 1 file: 0 errors, 2 warnings",
     ]
 
 

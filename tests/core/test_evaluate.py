@@ -347,6 +347,18 @@ def test_max_age(age, acts):
         assert explained.outcome is Outcome.NOTHING
 
 
+@pytest.mark.parametrize("max_age_set", [False, True])
+def test_a_post_named_by_id_ages_out_only_when_the_rule_sets_max_age(max_age_set):
+    watch = Watch(accounts=("brand",), posts=("1",), max_age=86400, max_age_set=max_age_set)
+    compiled = compile_rule(Rule(id="r", watch=watch, when=leaf("favorites", "gte", 1)))
+    old = post({"favorites": 10}, created=NOW - timedelta(days=400))
+    assert (run(compiled, old) is None) is max_age_set
+    explained = compiled.explain(old, None, NOW)
+    assert explained.reason.startswith("older than max_age 1d") is max_age_set
+    # a discovered post of the same age (not named) is too old either way
+    assert run(compiled, replace(old, post_id="2")) is None
+
+
 def test_seeding_records_instead_of_firing_and_prevents_later_firing():
     compiled = compile_rule(rule(leaf("favorites", "gte", 100, written="likes")))
     seeded = run(compiled, post({"favorites": 130}), seeding=True)

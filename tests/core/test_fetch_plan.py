@@ -71,7 +71,9 @@ def test_series_and_snapshots_only_for_the_posts_windowed_rules_evaluate():
         Leaf("url_clicks", "gte", 5, over=3600),
     )
     snap = rule(
-        "public", Watch(posts=("7", "8"), max_age=3 * 86400), Leaf("retweets", "gte", 5, over=1800)
+        "public",
+        Watch(posts=("7", "8"), max_age=3 * 86400, max_age_set=True),
+        Leaf("retweets", "gte", 5, over=1800),
     )
     plain = rule("milestone", Watch(accounts=("brand",)), None, fire=Every(100, "favorites"))
     known = [
@@ -138,3 +140,16 @@ def test_facts_judge_a_refused_owned_post_as_public_and_skip_unplanned_ones():
     assert facts["1"].account == "brand"
     assert facts["1"].totals["url_clicks"] == 7.0  # a young post's series is its whole life
     assert facts["1"].url == "https://x.com/i/status/1"
+
+
+def test_a_post_named_by_id_is_polled_whatever_its_age_unless_the_rule_sets_max_age():
+    named = Watch(accounts=("brand",), posts=("1",), max_age=86400)
+    limited = replace(named, posts=("2",), max_age_set=True)
+    known = [
+        post("1", None, 900 * DAY, source="explicit"),
+        post("2", None, 900 * DAY, source="explicit"),
+        post("3", "brand", 2 * DAY),
+    ]
+    plan = plan_fetch([rule("named", named), rule("limited", limited)], known, NOW)
+    assert list(plan.posts) == ["1"]
+    assert [(r.rule.id, ids(p)) for r, p in plan.watched] == [("named", ["1"]), ("limited", [])]

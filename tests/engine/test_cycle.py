@@ -23,3 +23,16 @@ def test_posts_found_before_another_timeline_fails_are_kept_with_their_since_id(
     assert world.store.since_id("brand") == "2000"
     assert [p.post_id for p in world.store.posts()] == ["2000"]
     assert result.posts == 1 and world.metrics.asked() == {"2000"}
+
+
+def test_a_rule_fires_for_a_post_it_names_however_old() -> None:
+    named = "1260294888811347969"  # written in May 2020
+    world = CycleWorld([Rule(id="r", watch=Watch(posts=(named,)), when=LIKED)])
+    world.metrics.values = {"favorites": 0.0}
+    engine = world.engine()
+    assert engine.cycle().posts == 1
+    world.metrics.values = {"favorites": 3.0}
+    world.now += timedelta(minutes=5)
+    fired = engine.cycle()
+    assert (fired.posts, fired.fired) == (1, 1)
+    assert [(f.firing.rule_id, f.firing.post_id) for f in world.store.history()] == [("r", named)]

@@ -22,6 +22,7 @@ from automation.core.rules import (
     Rearm,
     ReplyAction,
     RepostAction,
+    Rule,
     WebhookAction,
 )
 from automation.core.templates import Template
@@ -112,6 +113,21 @@ def test_a_webhook_timeout_is_a_duration_or_a_number_of_seconds(
     assert problems == ()
     (webhook,) = rules[0].actions
     assert isinstance(webhook, WebhookAction) and webhook.timeout == seconds
+
+
+def test_max_age_is_known_to_be_set_only_when_written() -> None:
+    def watch(text: str) -> Rule:
+        (rule,), problems = parse(_rule(text))
+        assert problems == ()
+        return rule
+
+    written = watch('watch: {posts: ["1260294888811347969"], max_age: 2d}')
+    assert (written.watch.max_age, written.watch.max_age_set) == (2 * 86400, True)
+    default = watch('watch: {posts: ["1260294888811347969"]}')
+    assert (default.watch.max_age, default.watch.max_age_set) == (7 * 86400, False)
+    # not part of what decides firing: writing the default re-seeds nothing
+    seven = watch('watch: {posts: ["1260294888811347969"], max_age: 7d}')
+    assert seven.watch.max_age_set and seven.fingerprint == default.fingerprint
 
 
 def test_webhook_body_is_an_immutable_json_of_templates() -> None:
