@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
         reload_error = _reload_error(store.meta("reload_error"))
         counts = store.action_counts()
         used = len(store.budget_load("engagement", moment.timestamp() - 60))
-        posts_watched = len(store.posts())
+    # what the engine polls (a post some rule watches, young enough for it), as its last
+    # cycle counted it: the store also keeps posts no rule looks at any more
+    posts_watched = (last or {}).get("posts", 0)
     data = {
         "last_cycle": last,
         "posts_watched": posts_watched,

@@ -43,7 +43,7 @@ from automation.engine.gc_pause import collector_paused
 from automation.engine.pauses import PauseKeeper, current
 from automation.engine.ports import ActionRunner, MetricsSource, PostSource
 from automation.engine.recorder import Recorder, StoreRecorder
-from automation.engine.running_rules import LoadedRules, files_changed, files_state, load_compiled
+from automation.engine.running_rules import LoadedRules, files_state, load_compiled
 from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import WatchedPost, plan_requests
@@ -99,6 +99,7 @@ class Engine:
         self._timer = timer
         self._failed_files: frozenset[tuple[str, float]] | None = None
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
+        self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -114,11 +115,25 @@ class Engine:
 
     # --- reloading ---------------------------------------------------------------------
 
-    def rules_changed_on_disk(self) -> bool:
-        """Edited since loaded, and not the same broken state a reload already reported."""
-        if self._failed_files is not None and files_state(self.config) == self._failed_files:
-            return False
-        return files_changed(self.rules, self.config)
+    def follow_rule_files(self) -> None:
+        """Reload the rules when their files changed on disk.
+
+        A failed reload is reported once, not again for the same broken files. It is over
+        at the next good load, or once the files are back to the ones running (a broken
+        file taken away again); the rules an engine starts with are a good load too, so a
+        restart clears a failure recorded before it.
+        """
+        state = files_state(self.config)
+        if self._failed_files is not None:
+            if state == self._failed_files:
+                return
+            if state == frozenset(self.rules.files):
+                self._good_load()
+                return
+        if state != frozenset(self.rules.files):
+            self.reload()
+        elif self._load_unrecorded:
+            self._good_load()
 
     def reload(self, config: Config | None = None) -> bool:
         """Swap in fresh rules (and config); on errors keep the running ones and say why."""
@@ -132,10 +147,15 @@ class Engine:
             self._set_meta("reload_error", json.dumps({"at": iso(self._clock()), "errors": text}))
             return False
         self.config, self.rules = config, fresh
-        self._failed_files = None
-        self._set_meta("reload_error", "")
+        self._good_load()
         log.info("loaded %d rules", len(fresh.rules))
         return True
+
+    def _good_load(self) -> None:
+        """The running rules are what the files say: no failed reload stands."""
+        self._failed_files = None
+        self._load_unrecorded = False
+        self._set_meta("reload_error", "")
 
     # --- the cycle ---------------------------------------------------------------------
 
@@ -147,8 +167,7 @@ class Engine:
         started = self._timer()
         now = self._clock()
         result = CycleResult()
-        if self.rules_changed_on_disk():
-            self.reload()
+        self.follow_rule_files()
         rules = self.rules.enabled
         known = self._step("discover", result, lambda: self._discover(now, rules))
         plan = self._step("posts", result, lambda: self._plan(now, rules, known))

@@ -15,7 +15,7 @@ from automation.core.errors import RuleError
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.rulefiles.rule_parser import load_rules
 
-__all__ = ["LoadedRules", "files_changed", "files_state", "load_compiled", "rule_files"]
+__all__ = ["LoadedRules", "files_state", "load_compiled", "rule_files"]
 
 log = logging.getLogger("automation.engine")
 
@@ -67,8 +67,3 @@ def files_state(config: Config) -> frozenset[tuple[str, float]]:
         return frozenset((p, _mtime(Path(p))) for p in rule_files(config))
     except OSError:
         return frozenset()
-
-
-def files_changed(rules: LoadedRules, config: Config) -> bool:
-    """True when a rule file was edited, added or removed since ``rules`` were loaded."""
-    return files_state(config) != frozenset(rules.files)

@@ -13,6 +13,7 @@ import os
 import re
 import socket
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ from cli_helpers import (
 from jsonschema import Draft202012Validator
 
 from automation.config.loader import load_config
+from automation.core.records import WatchedPostRecord
 from automation.sandbox import Sandbox
 from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import open_runtime
@@ -314,9 +316,13 @@ def test_history_filters_by_rule_post_and_limit(scenario: Scenario, cli: Cli) ->
 
 
 def test_status_reports_last_cycle_posts_rules_actions_and_budget(
-    scenario: Scenario, cli: Cli
+    scenario: Scenario, cli: Cli, project: Project
 ) -> None:
     cycles = [e for batch in scenario.events for e in batch if e["event"] == "cycle"]
+    with SqliteStore.open(project.database) as store:  # a post no rule watches any more
+        last_at = datetime.fromisoformat(cycles[-1]["at"])
+        old = WatchedPostRecord("1", "brand", last_at - timedelta(days=30), "timeline", last_at)
+        store.upsert_posts([old])
     data = cli("status", "--json").json()
     last = cycles[-1]
     assert data["last_cycle"]["at"] == last["at"]

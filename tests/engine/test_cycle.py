@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+from config_helpers import make_config
 from cycle_world import NOW, CycleWorld
 
 from automation.core.rules import Leaf, Rule, Watch
+from automation.engine.running_rules import load_compiled
 from automation.x.v2_client import DiscoveredPost
 
 HOUR = timedelta(hours=1)
@@ -36,3 +41,42 @@ def test_a_rule_fires_for_a_post_it_names_however_old() -> None:
     fired = engine.cycle()
     assert (fired.posts, fired.fired) == (1, 1)
     assert [(f.firing.rule_id, f.firing.post_id) for f in world.store.history()] == [("r", named)]
+
+
+GOOD_RULES = """\
+version: 1
+rules:
+  - id: liked
+    watch: {accounts: [brand]}
+    when: likes >= 1
+    actions: [{log: {message: liked}}]
+"""
+
+
+def test_a_failed_reload_from_before_a_restart_is_cleared_by_the_good_load() -> None:
+    world = CycleWorld([Rule(id="r", watch=Watch(accounts=("brand",)), when=LIKED)])
+    failed = {"at": "2026-11-20T11:00:00Z", "errors": "rules.yaml:3:5: error: bad"}
+    world.store.set_meta("reload_error", json.dumps(failed))
+    world.engine().cycle()  # a new engine: its rules loaded cleanly
+    assert not world.store.meta("reload_error")
+
+
+def test_a_failed_reload_is_cleared_when_the_files_are_back_to_the_running_rules(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "good.yaml").write_text(GOOD_RULES)
+    world = CycleWorld([])
+    engine = world.engine()
+    engine.config = replace(make_config(), rules=(folder,))
+    engine.rules = load_compiled(engine.config)
+    engine.cycle()
+    broken = folder / "broken.yaml"
+    broken.write_text("version: 1\nrules: [{id: x}]\n")
+    engine.cycle()
+    assert "broken.yaml" in json.loads(world.store.meta("reload_error") or "{}")["errors"]
+    broken.unlink()  # back to exactly the files that run: nothing to reload
+    engine.cycle()
+    assert not world.store.meta("reload_error")
+    assert [r.rule.id for r in engine.rules.rules] == ["liked"]
