@@ -6,7 +6,7 @@ mapped to what the engine can act on:
 
 - posts a token's account does not own ("Forbidden to access tweets ...") are asked again
   with the bearer token in the same fetch and reported as ``forbidden``, so the engine
-  can treat them as public;
+  can treat them as public; posts refused to the bearer token too are ``unavailable``;
 - a 400 "Tweet ID(s) are unavailable" (protected posts) marks the named IDs unavailable,
   or, when the body names none, narrows the chunk down by halves to find them;
 - 429, 5xx, timeouts and malformed bodies are retried with backoff, a bounded number of
@@ -269,6 +269,10 @@ class EngagementClient:
                 raise MalformedResponse(self._scrub(text), status=200) from None
             if result.errors:
                 result = replace(result, errors=tuple(map(self._scrub, result.errors)))
+            if result.forbidden and request.account is None:
+                # refused to the app's bearer token too: no token of ours can read them
+                gone = result.unavailable | result.forbidden
+                result = replace(result, unavailable=gone, forbidden=frozenset())
             return _Outcome(result)
         body = _json_or_none(response)
         try:
@@ -277,10 +281,13 @@ class EngagementClient:
             messages = ()
         forbidden, rest = split_forbidden(messages)
         forbidden &= set(request.tweet_ids)
-        if forbidden and request.account is not None and response.status in (400, 403):
-            # The whole request was refused for some IDs: re-send the others.
+        if forbidden and response.status in (400, 403):
+            # The whole request was refused for some IDs: re-send the others. Refused to an
+            # account, they are read as public; refused to the bearer token, they are gone.
             left = [i for i in request.tweet_ids if i not in forbidden]
             follow = (request.with_ids(left),) if left else ()
+            if request.account is None:
+                return _Outcome(EngagementResult(unavailable=frozenset(forbidden)), follow)
             return _Outcome(EngagementResult(forbidden=frozenset(forbidden)), follow)
         if response.status == 400 and any(_UNAVAILABLE in m.lower() for m in messages):
             return _unavailable(request, body)

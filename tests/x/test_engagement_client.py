@@ -580,6 +580,22 @@ def test_forbidden_posts_are_fetched_again_as_public(
         assert json.loads(calls[1].request.content)["tweet_ids"] == ["1"]
 
 
+@pytest.mark.parametrize("status", [200, 403])
+def test_posts_refused_to_the_bearer_token_are_unavailable(clock: Clock, status: int) -> None:
+    message = "Forbidden to access tweets: 2"
+    responses = [respond(status, {"errors": [message], **per({"1": {"favorites": "1"}})})]
+    if status == 403:  # whole request rejected: the others are asked again
+        responses = [
+            respond(403, {"errors": [message]}),
+            respond(200, per({"1": {"favorites": "1"}, "3": {"favorites": "3"}})),
+        ]
+    result, route = canned(clock, responses, (PUB,))
+    assert result.failures == ()
+    assert (result.unavailable, result.forbidden) == ({"2"}, frozenset())
+    assert "2" not in result.totals and result.totals["1"]["favorites"] == 1.0
+    assert route.call_count == len(responses)
+
+
 def test_protected_posts_named_in_a_400_are_unavailable_and_the_rest_asked_again(
     clock: Clock,
 ) -> None:
