@@ -115,7 +115,7 @@ class Engine:
 
     # --- reloading ---------------------------------------------------------------------
 
-    def follow_rule_files(self) -> None:
+    def follow_rule_files(self, now: datetime) -> None:
         """Reload the rules when their files changed on disk.
 
         A failed reload is reported once, not again for the same broken files. It is over
@@ -131,12 +131,13 @@ class Engine:
                 self._good_load()
                 return
         if state != frozenset(self.rules.files):
-            self.reload()
+            self.reload(at=now)
         elif self._load_unrecorded:
             self._good_load()
 
-    def reload(self, config: Config | None = None) -> bool:
-        """Swap in fresh rules (and config); on errors keep the running ones and say why."""
+    def reload(self, config: Config | None = None, *, at: datetime | None = None) -> bool:
+        """Swap in fresh rules (and config); on errors keep the running ones and say why
+        (a failure is dated ``at``, the cycle's time, else now)."""
         config = config or self.config
         try:
             fresh = load_compiled(config)
@@ -144,7 +145,8 @@ class Engine:
             text = "\n".join(str(p) for p in exc.problems if p.is_error)
             log.error("reload failed, keeping the running rules:\n%s", text)
             self._failed_files = files_state(config)
-            self._set_meta("reload_error", json.dumps({"at": iso(self._clock()), "errors": text}))
+            failed = {"at": iso(at or self._clock()), "errors": text}
+            self._set_meta("reload_error", json.dumps(failed))
             return False
         self.config, self.rules = config, fresh
         self._good_load()
@@ -167,7 +169,7 @@ class Engine:
         started = self._timer()
         now = self._clock()
         result = CycleResult()
-        self.follow_rule_files()
+        self.follow_rule_files(now)
         rules = self.rules.enabled
         known = self._step("discover", result, lambda: self._discover(now, rules))
         plan = self._step("posts", result, lambda: self._plan(now, rules, known))
