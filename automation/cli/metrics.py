@@ -201,11 +201,13 @@ def _report_result(result: ExportResult, period: Period | None) -> None:
         )
     for note in result.notes:
         say(f"note: {note}\n")
-    if result.problems:
-        count = len(result.problems)
-        say(f"{count:,} post{'s' if count > 1 else ''} with no values, or fewer than asked:\n")
-        for post_id, reason in result.problems.items():
-            say(f"  {post_id}  {reason}\n")
+    by_reason: dict[str, list[str]] = {}
+    for post_id, reason in result.problems.items():
+        by_reason.setdefault(reason, []).append(post_id)
+    for reason, post_ids in by_reason.items():
+        count = len(post_ids)
+        say(f"{count:,} post{'s' if count > 1 else ''}: {reason}:\n")
+        say("".join(f"  {post_id}\n" for post_id in post_ids))
     for message in result.errors:
         say(f"the API also said: {message}\n")
     for message, posts in result.failed:

@@ -2,8 +2,10 @@
 
 It redraws in place (carriage return, erase to end of line) at most ten times a second,
 and steps aside for log lines: while it is shown, a log record first erases the bar,
-which the next update draws again below the record. ``NoProgress`` is used when stderr
-is not a terminal, so piped or logged output gets nothing extra.
+which the next update draws again below the record. The API client's informational
+lines (waiting for the budget) are left out while it shows: the bar says the same.
+``NoProgress`` is used when stderr is not a terminal, so piped or logged output gets
+nothing extra.
 """
 
 from __future__ import annotations
@@ -98,5 +100,7 @@ class _ClearFirst(logging.Filter):
         self._bar = bar
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "automation.api" and record.levelno < logging.WARNING:
+            return False
         self._bar.clear()
         return True

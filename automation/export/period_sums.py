@@ -23,7 +23,7 @@ __all__ = ["FORBIDDEN_HISTORY", "NO_HISTORY", "sum_period"]
 
 NO_HISTORY = (
     "not an owned post: the Engagement API keeps no history for posts you do not own "
-    "(leave out --since/--from for its current totals)"
+    "(leave out --since/--from for current totals)"
 )
 FORBIDDEN_HISTORY = (
     "Forbidden to access tweets with {account}'s token: not its post, and the Engagement "

@@ -20,8 +20,8 @@ import httpx
 import pytest
 import respx
 import time_machine
-from cli_helpers import Cli, isolated_process_state
-from export_helpers import BRAND, NASA, engagement_requests
+from cli_helpers import SECRET_ENV, Cli, database_bytes, isolated_process_state, write_env_config
+from export_helpers import BRAND, NASA, SUPPORT, engagement_requests
 from sandbox_api import START, SandboxTarget
 
 from automation.cli.main import main
@@ -138,7 +138,8 @@ def test_a_malformed_line_a_duplicate_and_a_deleted_post(
     assert len(result.out.splitlines()) == 3  # header, rule, one row
     assert f"{ids}:2: skipped '12ab': not a post ID" in result.err
     assert f"{ids}: ignored 1 repeated ID" in result.err
-    assert f"  {gone}  Tweet ID(s) are unavailable" in result.err
+    unavailable = "Tweet ID(s) are unavailable (deleted, protected, or its author suspended)"
+    assert f"1 post: {unavailable}:\n  {gone}\n" in result.err
 
 
 def _in_process(target: SandboxTarget, interrupt_at: int | None) -> respx.MockRouter:
@@ -294,4 +295,31 @@ def test_owned_posts_summed_over_a_45_day_period(
             own = world.value(post, metric, end) - world.value(post, metric, start)
             assert int(row[name]) == own
     assert "sums over 2026-10-01 00:00 .. 2026-11-15 00:00 UTC (1,080 hours)" in result.err
-    assert f"  {public}  not an owned post: the Engagement API keeps no history" in result.err
+    assert "1 post: not an owned post: the Engagement API keeps no history" in result.err
+    assert result.err.endswith(f"current totals):\n  {public}\n")
+
+
+def test_no_secret_appears_in_output_logs_or_the_database(
+    capsys: pytest.CaptureFixture[str],
+    target: SandboxTarget,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secrets = {**SECRET_ENV, "SUPPORT_ACCESS_TOKEN": "783214-wrong-token-9f8e7d6c5b4a"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    config = write_env_config(tmp_path / "automation.yaml", target.base_url)
+    cli = Cli(capsys, config)
+    listed = target.add_posts(BRAND, 3, age=timedelta(hours=5))
+    listed += target.add_posts(SUPPORT, 3, age=timedelta(hours=5))  # its token is refused
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(listed), encoding="utf-8")
+    outputs = [
+        cli("--debug", "metrics", "--ids", str(ids)),
+        cli("--debug", "--log-format", "json", "metrics", "--ids", str(ids), "--format", "json"),
+    ]
+    assert outputs[0].code == 1  # support's requests failed for good
+    assert "check the credentials of account 'support'" in outputs[0].err
+    everything = "".join(r.out + r.err for r in outputs).encode()
+    everything += database_bytes(tmp_path / "state.db")
+    assert [n for n, v in secrets.items() if v.encode() in everything] == []

@@ -52,11 +52,13 @@ def test_it_redraws_in_place_with_the_time_left_and_at_most_ten_times_a_second(
 def test_a_log_line_erases_the_bar_first(stream: io.StringIO) -> None:
     with isolated_process_state():
         root = logging.getLogger()
+        root.setLevel(logging.INFO)
         handler = logging.StreamHandler(stream)
         root.addHandler(handler)
         try:
             bar = ProgressBar(stream, clock=Ticks())
             bar.update(1, 2, lambda: 1.0)
+            logging.getLogger("automation.api").info("waiting 60s")  # the bar says so
             logging.getLogger("automation.api").warning("retrying")
             bar.close()
             logging.getLogger("automation.api").warning("after")
