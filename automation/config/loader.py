@@ -37,6 +37,7 @@ __all__ = [
     "ApiSettings",
     "AppCredentials",
     "Config",
+    "DashboardSettings",
     "HistorySettings",
     "MetricsSettings",
     "RetentionSettings",
@@ -129,6 +130,13 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """``dashboard:``; without a password the dashboard listens on loopback only."""
+
+    password: Secret | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -145,6 +153,7 @@ class Config:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     alerts: AlertSettings | None = None
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -171,6 +180,7 @@ _SECRET_FIELDS = {
     ("accounts", "*", "access_token"),
     ("accounts", "*", "access_token_secret"),
     ("webhook_secrets", "*"),
+    ("dashboard", "password"),
 }
 _OPTIONAL_SECTIONS = (
     "accounts",
@@ -181,6 +191,7 @@ _OPTIONAL_SECTIONS = (
     "webhooks",
     "retention",
     "alerts",
+    "dashboard",
 )
 # ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
@@ -257,6 +268,8 @@ def _secrets(config: Config) -> Iterator[Secret]:
         yield account.access_token_secret
     for _, secret in config.webhook_secrets:
         yield secret
+    if config.dashboard.password is not None:
+        yield config.dashboard.password
 
 
 @dataclass(frozen=True, order=True)
@@ -500,7 +513,14 @@ class _Loader:
                 )
             ),
             alerts=_alerts(data.get("alerts")),
+            dashboard=self._dashboard(data.get("dashboard") or {}),
         )
+
+    def _dashboard(self, section: dict[str, Any]) -> DashboardSettings:
+        password = section.get("password")
+        if password is None:
+            return DashboardSettings()
+        return DashboardSettings(password=self._secret(("dashboard", "password"), password))
 
 
 def _seconds(value: str | None, default: int) -> int:

@@ -22,6 +22,7 @@ __all__ = [
     "ActionStatus",
     "AttemptOutcome",
     "AttemptRecord",
+    "ChangeRecord",
     "CommitResult",
     "CycleWrite",
     "FiringKind",
@@ -171,6 +172,18 @@ class AttemptRecord:
     outcome: AttemptOutcome
     error: str | None = None
     next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """A change someone made by hand (``retry`` of an action, ``pause`` or ``resume`` of a
+    rule, ...): who (a login, ``dashboard``), when, what and to which ``target``."""
+
+    at: datetime
+    by: str
+    what: str
+    target: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)

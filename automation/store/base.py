@@ -25,6 +25,7 @@ from automation.core.pauses import PauseRecord
 from automation.core.records import (
     AttemptOutcome,
     AttemptRecord,
+    ChangeRecord,
     CommitResult,
     CycleWrite,
     FiringRecord,
@@ -210,8 +211,18 @@ class Store(Protocol):
         ends. Raises ``StoreError`` for an unknown or not-pending action."""
         ...
 
-    def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
-        """Outbox rows, newest first, optionally of one status."""
+    def actions(
+        self,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        rule_id: str | None = None,
+        post_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[OutboxItem]:
+        """Outbox rows, newest first, optionally of one status, rule and post, queued in
+        ``[since, until)``."""
         ...
 
     def action(self, action_id: str) -> OutboxItem | None: ...
@@ -243,9 +254,22 @@ class Store(Protocol):
     # -- history and rearm --------------------------------------------------------------
 
     def history(
-        self, rule_id: str | None = None, post_id: str | None = None, limit: int = 20
+        self,
+        rule_id: str | None = None,
+        post_id: str | None = None,
+        limit: int = 20,
+        *,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[HistoryEntry]:
-        """Firings (seeded and rearmed ones included), newest first."""
+        """Firings (seeded and rearmed ones included), newest first, optionally of one rule,
+        post and kind, recorded in ``[since, until)``."""
+        ...
+
+    def firing_counts(self, since: datetime, kind: str = "fired") -> dict[str, int]:
+        """How many firings of ``kind`` each rule recorded at or after ``since`` (rearmed
+        ones included); rules with none are absent."""
         ...
 
     def rearm(
@@ -278,6 +302,16 @@ class Store(Protocol):
     def clear_pause(self, rule_id: str, paused_at: datetime) -> bool:
         """Forget the record of ``rule_id`` if it is still the one paused at ``paused_at``
         (a pause set again meanwhile is kept). True when one was forgotten."""
+        ...
+
+    # -- changes made by hand ---------------------------------------------------------------
+
+    def record_change(self, change: ChangeRecord) -> None:
+        """Keep who changed what, and when (the dashboard's controls record each change)."""
+        ...
+
+    def changes(self, limit: int = 20) -> list[ChangeRecord]:
+        """Changes made by hand, newest first."""
         ...
 
     # -- request budget and status ------------------------------------------------------

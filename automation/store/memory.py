@@ -22,6 +22,7 @@ from automation.core.records import (
     ActionRecord,
     AttemptOutcome,
     AttemptRecord,
+    ChangeRecord,
     CommitResult,
     CycleWrite,
     FiringRecord,
@@ -63,6 +64,7 @@ class _Data:
     meta: dict[str, str] = field(default_factory=dict)
     export_parts: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
     pauses: dict[str, PauseRecord] = field(default_factory=dict)
+    changes: list[ChangeRecord] = field(default_factory=list)
 
 
 class MemoryStore(MemoryHourly):
@@ -287,11 +289,23 @@ class MemoryStore(MemoryHourly):
         )
         self._d.outbox[action_id] = (seq, updated)
 
-    def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
+    def actions(
+        self,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        rule_id: str | None = None,
+        post_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[OutboxItem]:
         found = [
             (item.created_at, seq, item)
             for seq, item in self._d.outbox.values()
-            if status is None or item.status == status
+            if (status is None or item.status == status)
+            and (rule_id is None or item.rule_id == rule_id)
+            and (post_id is None or item.post_id == post_id)
+            and _within(item.created_at, since, until)
         ]
         found.sort(key=lambda t: (t[0], t[1]), reverse=True)
         return [item for _, _, item in found][:limit]
@@ -346,13 +360,22 @@ class MemoryStore(MemoryHourly):
     # -- history and rearm ----------------------------------------------------------------
 
     def history(
-        self, rule_id: str | None = None, post_id: str | None = None, limit: int = 20
+        self,
+        rule_id: str | None = None,
+        post_id: str | None = None,
+        limit: int = 20,
+        *,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[HistoryEntry]:
         found = [
             f
             for f in self._d.firings.values()
             if (rule_id is None or f.record.rule_id == rule_id)
             and (post_id is None or f.record.post_id == post_id)
+            and (kind is None or f.record.kind == kind)
+            and _within(f.record.at, since, until)
         ]
         found.sort(key=lambda f: (f.record.at, f.seq), reverse=True)
         entries = []
@@ -363,6 +386,20 @@ class MemoryStore(MemoryHourly):
             )
             entries.append(HistoryEntry(f.record, f.rearmed_at, tuple(items)))
         return entries
+
+    def firing_counts(self, since: datetime, kind: str = "fired") -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self._d.firings.values():
+            if f.record.kind == kind and _within(f.record.at, since, None):
+                counts[f.record.rule_id] = counts.get(f.record.rule_id, 0) + 1
+        return counts
+
+    def record_change(self, change: ChangeRecord) -> None:
+        self._d.changes.append(dataclasses.replace(change, at=utc(change.at)))
+
+    def changes(self, limit: int = 20) -> list[ChangeRecord]:
+        ordered = sorted(enumerate(self._d.changes), key=lambda t: (t[1].at, t[0]), reverse=True)
+        return [change for _, change in ordered][:limit]
 
     def rearm(
         self,
@@ -481,6 +518,10 @@ def _new_item(firing: FiringRecord, action: ActionRecord, when: datetime) -> Out
         created_at=when,
         next_attempt_at=when,
     )
+
+
+def _within(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
+    return (since is None or moment >= utc(since)) and (until is None or moment < utc(until))
 
 
 def _normalised(firing: FiringRecord) -> FiringRecord:

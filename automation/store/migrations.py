@@ -185,3 +185,13 @@ def m004_pauses(db: Database) -> None:
         " until REAL, reason TEXT NOT NULL DEFAULT '', resumed_at REAL, resumed_by TEXT,"
         " catch_up INTEGER NOT NULL DEFAULT 0)"
     )
+
+
+@MIGRATIONS()
+def m005_changes(db: Database) -> None:
+    """Changes made by hand (``what``: retry, pause, resume, ...), who made them and when."""
+    db.execute(
+        "CREATE TABLE changes (at REAL NOT NULL, by TEXT NOT NULL, what TEXT NOT NULL,"
+        " target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')"
+    )
+    db.execute("CREATE INDEX changes_at ON changes (at)")

@@ -29,6 +29,7 @@ from automation.core.records import (
     to_epoch,
 )
 from automation.store.migrations import MIGRATIONS
+from automation.store.sqlite_changes import ChangeQueries
 from automation.store.sqlite_connection import guarded
 from automation.store.sqlite_export_parts import ExportPartQueries
 from automation.store.sqlite_hourly import HourlyQueries
@@ -49,10 +50,12 @@ _WAL_LIMIT_BYTES = 8 * 1024 * 1024
 _LOOKUPS = 2_000  # post_accounts looks IDs up one by one below this many
 
 
-class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueries, PauseQueries):
+class SqliteStore(
+    SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueries, PauseQueries, ChangeQueries
+):
     """``Store`` in a SQLite file. Open with ``SqliteStore.open(path)``; one thread only.
 
-    The snapshot, ledger, hourly-history and pause queries are in their own modules;
+    The snapshot, ledger, hourly-history, pause and change queries are in their own modules;
     watched posts, rule versions and states, the request budget and status values are here.
     """
 
@@ -83,6 +86,24 @@ class SqliteStore(SnapshotQueries, LedgerQueries, ExportPartQueries, HourlyQueri
                 conn.close()
             raise StoreError(_open_failure(path, exc)) from exc
         return cls(db, path)
+
+    @classmethod
+    def open_readonly(cls, path: Path | str, *, timeout: float = 5.0) -> SqliteStore:
+        """Open an existing, migrated database only to read it (the dashboard's pages): no
+        migration, and every write fails. In WAL mode a reader never takes the write lock,
+        so it never holds up the engine."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"no state database at {path}")
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=timeout)
+            conn.execute("PRAGMA query_only = 1")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise StoreError(_open_failure(path, exc)) from exc
+        return cls(Database(conn, execute_plugins=False), path)
 
     def close(self) -> None:
         self._db.close()

@@ -144,9 +144,23 @@ class LedgerQueries(SqliteConnection):
         self._held.discard(action_id)
 
     @guarded
-    def actions(self, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
-        where = "" if status is None else " WHERE status = ?"
-        params: list[Any] = [] if status is None else [status]
+    def actions(
+        self,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        rule_id: str | None = None,
+        post_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[OutboxItem]:
+        where, params = _where(
+            ("status = ?", status),
+            ("rule_id = ?", rule_id),
+            ("post_id = ?", post_id),
+            ("created_at >= ?", epoch_or_none(since)),
+            ("created_at < ?", epoch_or_none(until)),
+        )
         rows = self._rows(
             f"SELECT {OUTBOX_COLUMNS} FROM outbox{where} ORDER BY created_at DESC, seq DESC"
             " LIMIT ?",
@@ -198,14 +212,22 @@ class LedgerQueries(SqliteConnection):
 
     @guarded
     def history(
-        self, rule_id: str | None = None, post_id: str | None = None, limit: int = 20
+        self,
+        rule_id: str | None = None,
+        post_id: str | None = None,
+        limit: int = 20,
+        *,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[HistoryEntry]:
-        given = [
-            (c, v) for c, v in (("rule_id = ?", rule_id), ("post_id = ?", post_id)) if v is not None
-        ]
-        clauses = [c for c, _ in given]
-        params = [v for _, v in given]
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(
+            ("rule_id = ?", rule_id),
+            ("post_id = ?", post_id),
+            ("kind = ?", kind),
+            ("at >= ?", epoch_or_none(since)),
+            ("at < ?", epoch_or_none(until)),
+        )
         firings = self._rows(
             f"SELECT {FIRING_COLUMNS} FROM firings{where} ORDER BY at DESC, seq DESC LIMIT ?",
             [*params, limit],
@@ -219,6 +241,14 @@ class LedgerQueries(SqliteConnection):
             item = outbox_item(row)
             items.setdefault(item.firing_id, []).append(item)
         return [history_entry(row, tuple(items.get(row[0], ()))) for row in firings]
+
+    @guarded
+    def firing_counts(self, since: datetime, kind: str = "fired") -> dict[str, int]:
+        rows = self._rows(
+            "SELECT rule_id, count(*) FROM firings WHERE at >= ? AND kind = ? GROUP BY rule_id",
+            [to_epoch(since), kind],
+        )
+        return dict(rows)
 
     @guarded
     def rearm(
@@ -278,6 +308,14 @@ def set_version(conn: sqlite3.Connection, rule_id: str, fingerprint: str, at: fl
         " ELSE excluded.since END",
         (rule_id, fingerprint, at),
     )
+
+
+def _where(*given: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """A WHERE clause of the conditions whose value is given, and their parameters."""
+    chosen = [(clause, value) for clause, value in given if value is not None]
+    if not chosen:
+        return "", []
+    return " WHERE " + " AND ".join(c for c, _ in chosen), [v for _, v in chosen]
 
 
 def _live_key_exists(conn: sqlite3.Connection, firing: FiringRecord) -> bool:

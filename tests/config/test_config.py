@@ -158,6 +158,23 @@ def test_how_long_firings_and_actions_are_kept() -> None:
     )
 
 
+def test_the_dashboard_password_is_a_secret_needed_only_when_used() -> None:
+    assert _load(MINIMAL).dashboard.password is None
+    text = MINIMAL + "dashboard:\n  password: ${DASHBOARD_PASSWORD}\n"
+    password = _load(text, {**SECRETS, "DASHBOARD_PASSWORD": "pw-value-777"}).dashboard.password
+    assert password is not None and password.reveal() == "pw-value-777"
+    assert str(password) == "Secret(${DASHBOARD_PASSWORD})"
+    config = _load(text, {**SECRETS, "DASHBOARD_PASSWORD": "pw-value-777"})
+    assert redactor(config)("login pw-value-777") == "login ***"
+    Path("automation.yaml").write_text(text)
+    unset = load_config(Path("automation.yaml"), env=SECRETS, secrets="when_used")
+    assert unset.dashboard.password is not None and not unset.dashboard.password.is_set
+    with pytest.raises(ConfigError, match=r"dashboard\.password: \$\{DASHBOARD_PASSWORD\} is not"):
+        unset.dashboard.password.reveal()
+    bad = MINIMAL + "dashboard: {pasword: x}\n"
+    assert "dashboard.pasword: unknown key; did you mean 'password'?" in str(_error(bad))
+
+
 def test_empty_optional_sections_mean_none(tmp_path: Path) -> None:
     config = _load(MINIMAL + "accounts:\nwebhook_secrets:\nactions:\n")
     assert config.accounts == ()
@@ -230,6 +247,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
         "webhooks",
         "retention",
         "alerts",
+        "dashboard",
     }
 
 
@@ -363,7 +381,8 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     err = _error(text)
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
-        "accounts, actions, alerts, app, database, engagement_api, history, metrics, "
+        "accounts, actions, alerts, app, dashboard, database, engagement_api, history, "
+        "metrics, "
         "poll_interval, retention, rules, webhook_secrets, webhooks, x_api"
     )
 

@@ -13,6 +13,7 @@ from automation.core.facts import RuleState, Snapshot
 from automation.core.pauses import ALL_RULES, PauseRecord
 from automation.store import (
     ActionRecord,
+    ChangeRecord,
     CycleWrite,
     FiringRecord,
     MemoryStore,
@@ -410,7 +411,61 @@ def test_actions_lists_newest_first_and_filters(store: Store) -> None:
     assert item.created_at == minutes(5)
 
 
+def test_actions_filter_by_rule_post_status_and_time(store: Store) -> None:
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("a", n_actions=1),)))
+    store.commit_cycle(
+        CycleWrite(at=minutes(5), firings=(firing("b", rule="r2", post_id="p2", n_actions=1),))
+    )
+    store.record_attempt("a.0", at=minutes(6), outcome="dead", error="400", next_attempt_at=None)
+    assert [a.id for a in store.actions(rule_id="r2")] == ["b.0"]
+    assert [a.id for a in store.actions(post_id="p1")] == ["a.0"]
+    assert [a.id for a in store.actions("dead", rule_id="r1")] == ["a.0"]
+    assert store.actions("dead", rule_id="r2") == []
+    assert [a.id for a in store.actions(since=minutes(5))] == ["b.0"]
+    assert [a.id for a in store.actions(until=minutes(5))] == ["a.0"]
+
+
 # -- history and rearm -------------------------------------------------------------------------
+
+
+def test_history_filters_by_kind_and_time_and_counts_firings_per_rule(store: Store) -> None:
+    store.commit_cycle(
+        CycleWrite(
+            at=T0,
+            firings=(firing("a"), firing("s", post_id="p2", kind="seeded", n_actions=0)),
+        )
+    )
+    store.commit_cycle(CycleWrite(at=minutes(60), firings=(firing("b", at=minutes(60), key="2"),)))
+    store.commit_cycle(
+        CycleWrite(at=minutes(90), firings=(firing("c", rule="r2", at=minutes(90)),))
+    )
+    assert [e.firing.id for e in store.history(kind="seeded")] == ["s"]
+    assert [e.firing.id for e in store.history(kind="fired", since=minutes(30))] == ["c", "b"]
+    assert [e.firing.id for e in store.history(until=minutes(60))] == ["s", "a"]
+    assert [e.firing.id for e in store.history(rule_id="r1", since=T0, until=minutes(61))] == [
+        "b",
+        "s",
+        "a",
+    ]
+    assert store.firing_counts(T0) == {"r1": 2, "r2": 1}
+    assert store.firing_counts(minutes(30)) == {"r1": 1, "r2": 1}
+    assert store.firing_counts(T0, kind="seeded") == {"r1": 1}
+    assert store.firing_counts(minutes(91)) == {}
+
+
+def test_changes_made_by_hand_are_kept_newest_first(store: Store) -> None:
+    assert store.changes() == []
+    store.record_change(ChangeRecord(T0, "alice", "pause", "r1", "launch day"))
+    store.record_change(ChangeRecord(minutes(5), "dashboard", "retry", "f1.0"))
+    store.record_change(ChangeRecord(minutes(5), "bob", "resume", "r1"))
+    changes = store.changes()
+    assert [(c.by, c.what, c.target) for c in changes] == [
+        ("bob", "resume", "r1"),
+        ("dashboard", "retry", "f1.0"),
+        ("alice", "pause", "r1"),
+    ]
+    assert changes[-1].detail == "launch day" and changes[-1].at == T0
+    assert len(store.changes(limit=1)) == 1
 
 
 def test_history_is_newest_first_with_action_statuses(store: Store) -> None:

@@ -64,6 +64,7 @@ def test_migrations_apply_once(path: Path) -> None:
             "m002_export_parts",
             "m003_hourly_history",
             "m004_pauses",
+            "m005_changes",
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
@@ -107,6 +108,23 @@ def test_readers_are_not_blocked_by_an_open_write(path: Path) -> None:
             assert store.meta("k") == "new"
         finally:
             other.close()
+
+
+def test_a_read_only_store_reads_beside_a_writer_and_never_writes(path: Path) -> None:
+    with SqliteStore.open(path, timeout=0.2) as writer:
+        writer.set_meta("k", "old")
+        with SqliteStore.open_readonly(path, timeout=0.2) as reader:
+            reader._conn.execute("BEGIN")
+            assert reader.meta("k") == "old"  # a read transaction stays open...
+            writer.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))  # ...never blocking
+            writer.set_meta("k", "new")
+            reader._conn.execute("COMMIT")
+            assert reader.meta("k") == "new"
+            assert [e.firing.id for e in reader.history()] == ["f1"]
+            with pytest.raises(StoreError, match="readonly"):
+                reader.retry_action("f1.0", T0)
+    with pytest.raises(StoreError, match="no state database"):
+        SqliteStore.open_readonly(path.with_name("absent.db"))
 
 
 def test_commit_cycle_takes_the_write_lock_up_front(path: Path) -> None:
@@ -250,6 +268,8 @@ def test_a_place_where_no_file_can_be_created_is_named() -> None:
         ),
         ("SELECT id FROM firings WHERE rule_id = 'r' ORDER BY at DESC", "idx_firings_rule_id_at"),
         ("SELECT id FROM series WHERE post_id = '1'", "idx_series_post_id"),
+        ("SELECT rule_id FROM firings WHERE at >= 0 AND kind = 'fired'", "idx_firings_at"),
+        ("SELECT at FROM changes ORDER BY at DESC", "changes_at"),
         ("SELECT at FROM budget WHERE api = 'a' AND at >= 0", "idx_budget_api_at"),
     ],
 )
