@@ -1,0 +1,98 @@
+"""The filters of the history and actions pages, read from the query string.
+
+Every value is optional; a value that cannot be read is dropped and named in ``problems``
+so the page can say so instead of failing. Days are whole UTC days, ``to`` included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+from automation.core.records import ACTION_STATUSES
+
+__all__ = ["KINDS", "Filters", "read_filters"]
+
+KINDS = ("fired", "seeded")
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    rule: str | None = None
+    post: str | None = None
+    status: str | None = None  # a firing kind on the history page, an action status on actions
+    day_from: date | None = None
+    day_to: date | None = None
+    before: datetime | None = None  # paging: only rows older than this
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def since(self) -> datetime | None:
+        return _midnight(self.day_from) if self.day_from else None
+
+    @property
+    def until(self) -> datetime | None:
+        end = _midnight(self.day_to) + timedelta(days=1) if self.day_to else None
+        if self.before is not None and (end is None or self.before < end):
+            return self.before
+        return end
+
+    def query(self, **changes: object) -> str:
+        """This page's query string with ``changes``, for links (older rows, other statuses)."""
+        values: dict[str, object] = {
+            "rule": self.rule,
+            "post": self.post,
+            "status": self.status,
+            "from": self.day_from,
+            "to": self.day_to,
+            "before": self.before.timestamp() if self.before else None,
+        }
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def read_filters(params: Mapping[str, str], statuses: tuple[str, ...]) -> Filters:
+    problems: list[str] = []
+    post = params.get("post", "").strip() or None
+    if post is not None and not (post.isdigit() and len(post) <= 19):
+        problems.append(f"{post!r} is not a post ID (its digits, such as 1260294888811347969)")
+        post = None
+    status = params.get("status") or None
+    if status is not None and status not in statuses:
+        problems.append(f"unknown status {status!r}: choose one of {', '.join(statuses)}")
+        status = None
+    before = None
+    if params.get("before"):
+        try:
+            before = datetime.fromtimestamp(float(params["before"]), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            problems.append("the page link was damaged; showing the newest rows")
+    return Filters(
+        rule=params.get("rule") or None,
+        post=post,
+        status=status,
+        day_from=_day(params.get("from"), "from", problems),
+        day_to=_day(params.get("to"), "to", problems),
+        before=before,
+        problems=tuple(problems),
+    )
+
+
+def _day(text: str | None, name: str, problems: list[str]) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(f"{name}: {text!r} is not a day such as 2026-03-02")
+        return None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+ACTION_STATUS_CHOICES = ACTION_STATUSES

@@ -1,0 +1,59 @@
+"""How pages write times, numbers and durations: short, for people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from automation.core.payloads import iso
+
+__all__ = ["ago", "eta", "number", "when"]
+
+
+def when(moment: datetime | None) -> str:
+    """``2026-03-02 09:05 UTC``: pages show UTC, as the engine's logs and events do."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    if seconds < 0:
+        return "in " + _span(-seconds)
+    if seconds < 60:
+        return "just now"
+    return _span(seconds) + " ago"
+
+
+def eta(hours: float | None) -> str:
+    if hours is None:
+        return "not rising"
+    if hours < 1:
+        return "within the hour"
+    return "in about " + _span(hours * 3600)
+
+
+def _span(seconds: float) -> str:
+    minutes = seconds / 60
+    if minutes < 60:
+        return f"{max(1, round(minutes))} min"
+    hours = minutes / 60
+    if hours < 48:
+        return f"{round(hours)} h"
+    return f"{round(hours / 24)} days"
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    if abs(value) < 1:
+        return f"{value:.3g}"
+    return f"{value:,.1f}"
+
+
+def stamp(moment: datetime | None) -> str:
+    return iso(moment) if moment is not None else ""

@@ -1,0 +1,121 @@
+"""The overview: is the engine running, what fired lately, what waits or failed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
+from automation.dashboard.site import Site
+from automation.store.sqlite import SqliteStore
+
+__all__ = ["EngineState", "Overview", "engine_state", "overview"]
+
+DAY = timedelta(days=1)
+# Like /healthz: no cycle within three poll intervals means the engine is not keeping up.
+STALE_AFTER_INTERVALS = 3
+
+
+@dataclass(frozen=True)
+class EngineState:
+    state: str  # running | stale | never | paused
+    last_cycle: dict[str, Any] | None
+    last_at: datetime | None
+    reload_error: dict[str, Any] | None
+    budget_used: int
+    budget_limit: int
+
+
+@dataclass(frozen=True)
+class RuleCounts:
+    rule_id: str
+    known: bool  # still in the rule files
+    day: int
+    week: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    engine: EngineState
+    rules: list[RuleCounts]
+    actions: dict[str, int]
+    posts_watched: int
+    unavailable: list[WatchedPostRecord]
+    recent: list[HistoryEntry]
+    changes: list[ChangeRecord] = field(default_factory=list)
+    rule_errors: list[str] = field(default_factory=list)
+
+
+def engine_state(site: Site, store: SqliteStore, now: datetime) -> EngineState:
+    last = _json(store.meta("last_cycle"))
+    last_at = _time(last.get("at")) if isinstance(last, dict) else None
+    if last_at is None:
+        state = "never"
+    elif now - last_at > timedelta(seconds=STALE_AFTER_INTERVALS * site.config.poll_interval):
+        state = "stale"
+    else:
+        state = "running"
+    limit = site.config.engagement_api.requests_per_minute
+    used = len(store.budget_load("engagement", now.timestamp() - 60))
+    return EngineState(
+        state=state,
+        last_cycle=last if isinstance(last, dict) else None,
+        last_at=last_at,
+        reload_error=_reload_error(store.meta("reload_error")),
+        budget_used=used,
+        budget_limit=limit,
+    )
+
+
+def overview(site: Site, store: SqliteStore, now: datetime) -> Overview:
+    day = store.firing_counts(now - DAY)
+    week = store.firing_counts(now - 7 * DAY)
+    known = [rule.id for rule in site.rules()]
+    names = dict.fromkeys([*known, *sorted(week)])
+    posts = store.posts(include_unavailable=True)
+    unavailable = [p for p in posts if p.unavailable_at is not None]
+    unavailable.sort(key=lambda p: (p.unavailable_at, p.post_id), reverse=True)
+    return Overview(
+        engine=engine_state(site, store, now),
+        rules=[
+            RuleCounts(rule_id, rule_id in known, day.get(rule_id, 0), week.get(rule_id, 0))
+            for rule_id in names
+        ],
+        actions=store.action_counts(),
+        posts_watched=len(posts) - len(unavailable),
+        unavailable=unavailable,
+        recent=store.history(limit=8),
+        changes=store.changes(limit=5),
+        rule_errors=[str(p) for p in site.ruleset().errors],
+    )
+
+
+def _json(raw: str | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _time(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _reload_error(raw: str | None) -> dict[str, Any] | None:
+    """A failed rules reload is kept as JSON ({"at", "errors"}), a failed config reload as
+    plain text; both are shown alike."""
+    if not raw:
+        return None
+    data = _json(raw)
+    if isinstance(data, dict) and isinstance(data.get("errors"), str):
+        return {"at": _time(data.get("at")), "errors": data["errors"]}
+    return {"at": None, "errors": raw}

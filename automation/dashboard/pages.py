@@ -1,0 +1,197 @@
+"""The pages people read: overview, rules, a rule, a post, history and actions.
+
+Each handler reads the database through one read-only connection, builds plain values
+and renders a template; it runs in Starlette's thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from automation.core.facts import post_url
+from automation.core.records import ACTION_STATUSES, WatchedPostRecord
+from automation.core.rules import Rule
+from automation.dashboard.filters import KINDS, PAGE, read_filters
+from automation.dashboard.nearest import nearest, rule_target, watched
+from automation.dashboard.overview import engine_state, overview
+from automation.dashboard.post_charts import post_charts
+from automation.dashboard.rule_text import rule_text
+from automation.dashboard.site import Site
+from automation.dashboard.templates import render
+from automation.store.sqlite import SqliteStore
+
+__all__ = ["actions_page", "history_page", "overview_page", "post_page", "rule_page", "rules_page"]
+
+DAY = timedelta(days=1)
+
+
+def _site(request: Request) -> Site:
+    site: Site = request.app.state.site
+    return site
+
+
+def overview_page(request: Request) -> Response:
+    site = _site(request)
+    now = site.clock()
+    with site.reading() as store:
+        data = overview(site, store, now)
+    return render(request, "overview.html", {"o": data, "now": now})
+
+
+def rules_page(request: Request) -> Response:
+    site = _site(request)
+    now = site.clock()
+    with site.reading() as store:
+        day = store.firing_counts(now - DAY)
+        week = store.firing_counts(now - 7 * DAY)
+        engine = engine_state(site, store, now)
+    rules = [
+        {"rule": r, "text": rule_text(r), "day": day.get(r.id, 0), "week": week.get(r.id, 0)}
+        for r in site.rules()
+    ]
+    errors = [str(p) for p in site.ruleset().errors]
+    context = {"rules": rules, "errors": errors, "engine": engine, "now": now}
+    return render(request, "rules.html", context)
+
+
+def rule_page(request: Request) -> Response:
+    site = _site(request)
+    rule = site.rule(request.path_params["rule_id"])
+    if rule is None:
+        raise HTTPException(404, f"no rule {request.path_params['rule_id']!r} in the rule files")
+    now = site.clock()
+    target = rule_target(rule)
+    with site.reading() as store:
+        posts = watched(rule, store.posts(), now)
+        close: list[Any] = []
+        past = 0
+        if target is not None:
+            totals = store.latest_totals(p.post_id for p in posts)
+            close, past = nearest(target, posts, totals, store.snapshots, now)
+        firings = store.history(rule_id=rule.id, limit=50)
+        day = store.firing_counts(now - DAY).get(rule.id, 0)
+        week = store.firing_counts(now - 7 * DAY).get(rule.id, 0)
+    context = {
+        "rule": rule,
+        "text": rule_text(rule),
+        "target": target,
+        "nearest": close,
+        "past": past,
+        "watched": len(posts),
+        "firings": firings,
+        "day": day,
+        "week": week,
+        "now": now,
+    }
+    return render(request, "rule.html", context)
+
+
+def _post_id(request: Request) -> str:
+    post_id: str = request.path_params["post_id"]
+    if not (post_id.isascii() and post_id.isdigit() and len(post_id) <= 19):
+        raise HTTPException(404, f"{post_id!r} is not a post ID")
+    return post_id
+
+
+def _post_data(site: Site, store: SqliteStore, post_id: str) -> dict[str, Any]:
+    now = site.clock()
+    record = _post_record(store, post_id)
+    firings = store.history(post_id=post_id, limit=200)
+    fired_rules = {e.firing.rule_id for e in firings}
+    rules = [r for r in site.rules() if r.id in fired_rules or _watches(r, record, post_id)]
+    start = now - timedelta(seconds=site.config.history.keep)
+    if record is not None:
+        start = max(start, record.created_at - timedelta(hours=1))
+    history = store.hourly([post_id], None, start, now).get(post_id, {})
+    recent = store.snapshots([post_id], since=start).get(post_id, ())
+    charts = post_charts(history, recent, rules, firings, now)
+    return {
+        "post_id": post_id,
+        "record": record,
+        "url": post_url(post_id),
+        "rules": rules,
+        "firings": firings,
+        "charts": charts,
+        "latest": store.latest_totals([post_id]).get(post_id, {}),
+        "now": now,
+    }
+
+
+def _post_record(store: SqliteStore, post_id: str) -> WatchedPostRecord | None:
+    return next((p for p in store.posts(include_unavailable=True) if p.post_id == post_id), None)
+
+
+def _watches(rule: Rule, record: WatchedPostRecord | None, post_id: str) -> bool:
+    if post_id in rule.watch.posts:
+        return True
+    return (
+        record is not None
+        and record.source == "timeline"
+        and (record.account in rule.watch.accounts)
+    )
+
+
+def post_page(request: Request) -> Response:
+    site = _site(request)
+    post_id = _post_id(request)
+    with site.reading() as store:
+        data = _post_data(site, store, post_id)
+    if data["record"] is None and not data["firings"] and not data["charts"]:
+        raise HTTPException(404, f"the engine has not watched post {post_id}")
+    data["charts_json"] = [c.as_json() for c in data["charts"]]
+    return render(request, "post.html", data)
+
+
+def post_charts_json(request: Request) -> Response:
+    site = _site(request)
+    post_id = _post_id(request)
+    with site.reading() as store:
+        data = _post_data(site, store, post_id)
+    return JSONResponse({"post": post_id, "charts": [c.as_json() for c in data["charts"]]})
+
+
+def history_page(request: Request) -> Response:
+    site = _site(request)
+    f = read_filters(request.query_params, KINDS)
+    with site.reading() as store:
+        entries = store.history(f.rule, f.post, PAGE, kind=f.status, since=f.since, until=f.until)
+    older = f.query(before=entries[-1].firing.at.timestamp()) if len(entries) == PAGE else None
+    context = {
+        "entries": entries,
+        "f": f,
+        "older": older,
+        "statuses": KINDS,
+        "rule_ids": _rule_ids(site),
+        "now": site.clock(),
+    }
+    return render(request, "history.html", context)
+
+
+def actions_page(request: Request) -> Response:
+    site = _site(request)
+    f = read_filters(request.query_params, ACTION_STATUSES)
+    with site.reading() as store:
+        items = store.actions(
+            f.status, PAGE, rule_id=f.rule, post_id=f.post, since=f.since, until=f.until
+        )
+        counts = store.action_counts()
+    older = f.query(before=items[-1].created_at.timestamp()) if len(items) == PAGE else None
+    context = {
+        "items": items,
+        "f": f,
+        "older": older,
+        "counts": counts,
+        "statuses": ACTION_STATUSES,
+        "rule_ids": _rule_ids(site),
+        "now": site.clock(),
+    }
+    return render(request, "actions.html", context)
+
+
+def _rule_ids(site: Site) -> list[str]:
+    return [r.id for r in site.rules()]

@@ -1,0 +1,82 @@
+"""Serving the dashboard with uvicorn, in the foreground (the command) or in a thread
+(tests, benchmarks)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import uvicorn
+
+from automation.config.loader import Config
+from automation.dashboard.access import Listen, password_for
+from automation.dashboard.app import create_app
+from automation.dashboard.site import Site
+from automation.store.sqlite import SqliteStore
+
+__all__ = ["Running", "prepare", "serve", "start"]
+
+log = logging.getLogger("automation.dashboard")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def prepare(config: Config, listen: Listen, clock: Callable[[], datetime] = _now) -> uvicorn.Config:
+    """Check access and the database, and make the server's settings. Refuses (with a
+    ConfigError) to listen beyond loopback without a password."""
+    password = password_for(config, listen)
+    # Bring the file to the current schema once, as every command does; pages then read it
+    # through read-only connections.
+    SqliteStore.open(config.database).close()
+    app = create_app(Site(config, clock), password)
+    return uvicorn.Config(
+        app,
+        host=listen.host,
+        port=listen.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        lifespan="off",
+    )
+
+
+def serve(config: Config, listen: Listen) -> None:
+    """Serve until SIGTERM or Ctrl-C."""
+    settings = prepare(config, listen)
+    gate = "with a password" if config.dashboard.password is not None else "loopback only"
+    log.info("dashboard on http://%s/ (%s), database %s", listen, gate, config.database)
+    uvicorn.Server(settings).run()
+
+
+class Running:
+    """A dashboard served from a thread, for tests and benchmarks: ``url``, ``stop()``."""
+
+    def __init__(self, settings: uvicorn.Config) -> None:
+        self.server = uvicorn.Server(settings)
+        self.thread = threading.Thread(target=self.server.run, name="dashboard", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the dashboard did not start")
+            time.sleep(0.02)
+        sock = self.server.servers[0].sockets[0]
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start(
+    config: Config, listen: Listen | None = None, clock: Callable[[], datetime] = _now
+) -> Running:
+    """A dashboard on a free port of 127.0.0.1 (or ``listen``), served from a thread."""
+    return Running(prepare(config, listen or Listen("127.0.0.1", 0), clock))

@@ -1,0 +1,76 @@
+"""What every page of the dashboard shares: the config, the clock, the database and the
+rules as they are on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from threading import Lock
+
+from automation.config.loader import Config
+from automation.core.rules import Rule
+from automation.rulefiles.rule_parser import RuleSet, expand_paths, load_rules
+from automation.store.sqlite import SqliteStore
+
+__all__ = ["Site"]
+
+# A control's write waits at most this long for the engine's write lock, then fails with a
+# message instead of holding a request (and the engine) up.
+WRITE_TIMEOUT = 3.0
+
+
+@dataclass
+class Site:
+    """The dashboard's view of one deployment. ``clock`` is injected so pages say "5 min
+    ago" against the same time as the engine in tests."""
+
+    config: Config
+    clock: Callable[[], datetime]
+    _rules: tuple[tuple[tuple[Path, float], ...], RuleSet] | None = field(default=None, repr=False)
+    _lock: Lock = field(default_factory=Lock, repr=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[SqliteStore]:
+        """The database for one page: read-only, so a page can never hold the engine up."""
+        store = SqliteStore.open_readonly(self.config.database)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[SqliteStore]:
+        """The database for one control: each write is one short transaction."""
+        store = SqliteStore.open(self.config.database, timeout=WRITE_TIMEOUT)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def ruleset(self) -> RuleSet:
+        """The rule files as they are now, read again only when one of them changed."""
+        files, _ = expand_paths(list(self.config.rules))
+        stamp = tuple((f, _mtime(f)) for f in files) + tuple(
+            (p, _mtime(p)) for p in self.config.rules
+        )
+        with self._lock:
+            if self._rules is None or self._rules[0] != stamp:
+                loaded = load_rules(list(self.config.rules), names=self.config.rule_names())
+                self._rules = (stamp, loaded)
+            return self._rules[1]
+
+    def rules(self) -> tuple[Rule, ...]:
+        return self.ruleset().rules
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules() if r.id == rule_id), None)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime_ns / 1e9
+    except OSError:
+        return -1.0

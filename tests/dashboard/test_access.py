@@ -1,0 +1,221 @@
+"""Who may reach the dashboard and change things: loopback, the password, CSRF, secrets."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from dashboard_scene import World, browsing, serving
+from e2e_helpers import run_cli
+
+from automation.dashboard.access import Listen
+from automation.dashboard.app import create_app
+from automation.dashboard.site import Site
+from automation.sandbox.credentials import WEBHOOK_SECRETS
+
+PASSWORD = "correct-horse-7"
+
+
+def _with_password(world: World) -> dict[str, str]:
+    doc = yaml.safe_load(world.config_path.read_text())
+    doc["dashboard"] = {"password": "${DASHBOARD_PASSWORD}"}
+    world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return {"DASHBOARD_PASSWORD": PASSWORD}
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_listen_addresses_and_loopback() -> None:
+    assert Listen.parse("127.0.0.1:8080") == Listen("127.0.0.1", 8080)
+    assert Listen.parse("[::1]:9000").loopback
+    assert Listen.parse("localhost:1").loopback
+    assert not Listen.parse("0.0.0.0:8080").loopback
+    assert not Listen.parse("dash.example.com:80").loopback
+    assert str(Listen.parse("[::]:8080")) == "[::]:8080"
+
+
+@pytest.mark.parametrize("text", ["8080", "127.0.0.1", "127.0.0.1:http", ":8080", "h:70000"])
+def test_a_bad_listen_address_is_a_usage_error(text: str) -> None:
+    from automation.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="expected ADDRESS:PORT"):
+        Listen.parse(text)
+
+
+def test_it_refuses_to_listen_beyond_loopback_without_a_password(own_world: World) -> None:
+    result = run_cli(
+        ["--config", str(own_world.config_path), "dashboard", "--listen", "0.0.0.0:0"],
+        cwd=own_world.folder,
+    )
+    assert result.code == 2
+    assert "without a password" in result.stderr and "Traceback" not in result.stderr
+    assert "DASHBOARD_PASSWORD" in result.stderr
+
+
+def test_a_password_whose_variable_is_unset_is_named_not_guessed(own_world: World) -> None:
+    _with_password(own_world)
+    result = run_cli(
+        ["--config", str(own_world.config_path), "dashboard", "--listen", "0.0.0.0:0"],
+        cwd=own_world.folder,
+    )
+    assert result.code == 2
+    assert "${DASHBOARD_PASSWORD} is not set" in result.stderr
+
+
+def test_the_command_serves_with_the_other_secrets_unset(own_world: World) -> None:
+    """The sandbox config names no secrets; a real one's are left unset here."""
+    import subprocess
+    import time
+
+    doc = yaml.safe_load(own_world.config_path.read_text())
+    doc["app"]["bearer_token"] = "${X_BEARER_TOKEN_NOT_SET}"
+    own_world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "automation",
+            "--config",
+            str(own_world.config_path),
+            "dashboard",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        deadline = time.monotonic() + 20
+        while "Uvicorn running on" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert url is not None, line
+        assert httpx.get(url.group(0) + "/", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def test_every_post_without_a_valid_token_is_refused(client: httpx.Client, world: World) -> None:
+    posts = [
+        r.path.replace("{action_id}", "x.0").replace("{rule_id}", "at-100-likes")
+        for r in create_app(Site(world.config(), lambda: world.end), None).routes
+        if "POST" in getattr(r, "methods", ())
+    ]
+    assert "/actions/x.0/retry" in posts and "/login" in posts
+    client.get("/")  # a session with a token exists; the form just does not carry it
+    for path in posts:
+        assert client.post(path, data={}).status_code == 403, path
+        assert client.post(path, data={"csrf_token": "forged"}).status_code == 403, path
+
+
+def test_a_token_from_another_session_is_refused(own_world: World) -> None:
+    with serving(own_world) as running, browsing(running) as alice, browsing(running) as eve:
+        token = _csrf(alice.get("/actions?status=dead").text)
+        action = re.search(r'action="(/actions/[^"]+/retry)"', alice.get("/actions").text)
+        assert action is not None
+        assert eve.post(action.group(1), data={"csrf_token": token}).status_code == 403
+        assert alice.post(action.group(1), data={"csrf_token": token}).status_code == 303
+
+
+def test_the_password_gate_holds(own_world: World) -> None:
+    env = _with_password(own_world)
+    with serving(own_world, env=env) as running, browsing(running) as c:
+        for path in ("/", "/rules", f"/posts/{own_world.crossing}", "/actions"):
+            refused = c.get(path)
+            assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
+        assert c.get("/api/posts/1/charts").status_code == 401
+        assert c.get("/static/dashboard.css").status_code == 200  # the sign-in page's style
+        login = c.get("/login?next=/rules")
+        token = _csrf(login.text)
+        wrong = c.post("/login", data={"csrf_token": token, "password": "guess", "next": "/"})
+        assert wrong.status_code == 401 and "not right" in wrong.text
+        assert c.get("/").status_code == 303
+        ok = c.post("/login", data={"csrf_token": token, "password": PASSWORD, "next": "/rules"})
+        assert ok.status_code == 303 and ok.headers["location"] == "/rules"
+        assert c.get("/").status_code == 200
+        assert PASSWORD not in c.get("/").text
+        token = _csrf(c.get("/").text)
+        assert c.post("/logout", data={"csrf_token": token}).status_code == 303
+        assert c.get("/").status_code == 303
+
+
+def test_sign_in_never_sends_anyone_to_another_site(own_world: World) -> None:
+    env = _with_password(own_world)
+    with serving(own_world, env=env) as running:
+        for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+            with browsing(running) as c:
+                token = _csrf(c.get("/login").text)
+                done = c.post(
+                    "/login", data={"csrf_token": token, "password": PASSWORD, "next": target}
+                )
+                assert done.headers["location"] == "/"
+
+
+def test_no_page_shows_a_secret_and_none_allows_other_hosts(
+    client: httpx.Client, world: World
+) -> None:
+    secret = WEBHOOK_SECRETS["team-chat"]
+    for path in (
+        "/",
+        "/rules",
+        "/rules/at-100-likes",
+        f"/posts/{world.crossing}",
+        "/history",
+        "/actions",
+        f"/api/posts/{world.crossing}/charts",
+        "/rules/nope",
+    ):
+        page = client.get(path)
+        assert secret not in page.text, path
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy
+
+
+def test_a_retry_is_recorded_with_who_and_when(own_world: World) -> None:
+    from automation.store import SqliteStore
+
+    with serving(own_world) as running, browsing(running) as c:
+        page = c.get("/actions?status=dead").text
+        action = re.search(r'action="/actions/([^"]+)/retry"', page)
+        assert action is not None
+        done = c.post(f"/actions/{action.group(1)}/retry", data={"csrf_token": _csrf(page)})
+        assert done.status_code == 303
+        assert "re-queued" in c.get("/actions").text
+        again = c.post(f"/actions/{action.group(1)}/retry", data={"csrf_token": _csrf(page)})
+        assert again.status_code == 303
+        assert "not a dead action" in c.get("/actions").text
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        item = store.action(action.group(1))
+        assert item is not None and item.status == "pending"
+        [change] = store.changes()
+        assert (change.by, change.what, change.target, change.at) == (
+            "dashboard",
+            "retry",
+            action.group(1),
+            own_world.end,
+        )
+
+
+def test_a_missing_database_is_created_not_a_traceback(tmp_path: Path, world: World) -> None:
+    doc = yaml.safe_load(world.config_path.read_text())
+    doc["database"] = str(tmp_path / "fresh.db")
+    doc["rules"] = [str(world.folder / "rules")]
+    (tmp_path / "automation.yaml").write_text(yaml.safe_dump(doc))
+    fresh = World(tmp_path, world.crossing, world.past, world.deleted, world.end)
+    with serving(fresh) as running, browsing(running) as c:
+        page = c.get("/")
+        assert page.status_code == 200 and "No cycle yet" in page.text
