@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -28,6 +29,7 @@ from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import open_runtime
+from automation.x.http import HttpClient
 
 __all__ = ["CYCLE", "START", "World", "browsing", "copy_world", "make_world", "serving"]
 
@@ -64,7 +66,7 @@ def likes_at(cycle: int) -> int:
     return 10 + 8 * cycle + cycle * cycle // 4
 
 
-def _rules(receiver: str, crossing: str, past: str, deleted: str) -> str:
+def _rules(crossing: str, past: str, deleted: str) -> str:
     return textwrap.dedent(f"""\
         version: 1
         rules:
@@ -74,7 +76,7 @@ def _rules(receiver: str, crossing: str, past: str, deleted: str) -> str:
             when: likes >= 100
             actions:
               - repost: {{as: support}}
-              - webhook: {{url: "{receiver}/hooks/team-chat", secret: team-chat}}
+              - webhook: {{url: "https://chat.example.com/hooks/team-chat", secret: team-chat}}
           - id: like-milestones
             description: Tell the log every 50 likes of a launch post
             watch: {{posts: ["{crossing}"], owner: brand}}
@@ -107,7 +109,7 @@ def make_world(folder: Path) -> World:
         world.set_metric(deleted, "favorites", 30)
         (folder / "rules").mkdir(exist_ok=True)
         (folder / "rules" / "rules.yaml").write_text(
-            _rules(receiver.url, crossing, past, deleted), encoding="utf-8"
+            _rules(crossing, past, deleted), encoding="utf-8"
         )
         write_config(
             folder / "automation.yaml",
@@ -117,10 +119,22 @@ def make_world(folder: Path) -> World:
             database="automation.db",
             rules=["rules/"],
         )
+        # Webhooks for chat.example.com reach the local receiver (as in the demo), so what
+        # the pages show names no port that changes from run to run.
+        target = urlsplit(receiver.url)
+        http = HttpClient(
+            timeout=5.0,
+            rewrite=lambda url: (
+                urlunsplit(urlsplit(url)._replace(scheme="http", netloc=target.netloc))
+                if "example.com" in url
+                else url
+            ),
+        )
         runtime = open_runtime(
             load_config(folder / "automation.yaml", env={}),
             emit=lambda event: None,
             clock=sandbox.clock.now,
+            http=http,
         )
         try:
             for cycle in range(CYCLES):

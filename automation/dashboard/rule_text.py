@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from automation.core.conditions import describe, format_number
@@ -27,7 +28,7 @@ class RuleText:
     policy: str
     actions: tuple[str, ...]
     watch: str
-    source: str  # file:line, where to edit it
+    source: str  # file name:line, where to edit it
 
 
 def rule_text(rule: Rule) -> RuleText:
@@ -36,12 +37,15 @@ def rule_text(rule: Rule) -> RuleText:
         policy=_policy(rule),
         actions=tuple(_action(a) for a in rule.actions),
         watch=_watch(rule),
-        source=f"{rule.pos.path}:{rule.pos.line}" if rule.pos.path else "",
+        source=f"{Path(rule.pos.path).name}:{rule.pos.line}" if rule.pos.path else "",
     )
 
 
 def _condition(rule: Rule) -> str:
-    text = describe(rule.when) if rule.when is not None else "every milestone"
+    if rule.when is None and isinstance(rule.fire, Every):
+        text = f"{rule.fire.written or rule.fire.metric} passes a multiple of {rule.fire.n}"
+    else:
+        text = describe(rule.when)
     if rule.for_:
         text += f", held for {format_duration(rule.for_)}"
     return text

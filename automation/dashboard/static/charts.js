@@ -10,6 +10,9 @@
   var utc = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); };
   var colours = { fired: "#dc2626", seeded: "#6b7280" };
 
+  var compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
+  function axis(u, vals) { return vals.map(function (v) { return compact.format(v); }); }
+
   function fmt(v) {
     if (v == null) return "–";
     return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en") : String(+v.toFixed(3));
@@ -76,8 +79,7 @@
     }];
     var data = [chart.times, chart.totals];
     var axes = [{ stroke: "#6b7280", grid: { stroke: "#eef0f4" } },
-      { stroke: "#6b7280", grid: { stroke: "#eef0f4" }, size: 56,
-        values: function (u, vals) { return vals.map(fmt); } }];
+      { stroke: "#6b7280", grid: { stroke: "#eef0f4" }, size: 50, values: axis }];
     if (chart.per_hour) {
       series.push({
         label: "per hour", scale: "hourly", stroke: "#f59e0b", fill: "rgba(245,158,11,0.35)",
@@ -85,12 +87,12 @@
         value: function (u, v) { return fmt(v); }
       });
       data.push(chart.per_hour);
-      axes.push({ scale: "hourly", side: 1, stroke: "#b45309", grid: { show: false }, size: 48,
-        values: function (u, vals) { return vals.map(fmt); } });
+      axes.push({ scale: "hourly", side: 1, stroke: "#b45309", grid: { show: false }, size: 44,
+        values: axis });
     }
     var opts = {
       width: width, height: window.innerWidth < 600 ? 180 : 220, tzDate: utc,
-      series: series, axes: axes, legend: { live: true },
+      series: series, axes: axes, legend: { show: false },
       scales: { x: { time: true }, y: { range: yRange(chart) } },
       cursor: { drag: { x: true, y: false } },
       hooks: { draw: [function (u) { overlay(u, chart); }] }

@@ -1,0 +1,251 @@
+"""The dashboard in a real browser: headless Chromium (Debian's ``chromium`` package)
+driven by Playwright, over a database the real engine filled.
+
+Every page must load with no console error, no failed request and no request to any other
+host. The run writes a 1280x800 screenshot of each page to ``docs/screenshots/`` (linked
+from the README). Without Chromium these tests skip, naming the package; in CI
+(``CI=true``) they fail instead, since ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from dashboard_scene import World, serving
+
+from automation.core.payloads import iso
+from automation.dashboard.server import Running
+from automation.store import SqliteStore
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# As root Chromium needs --no-sandbox; the rest keep it from calling Google's services.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
+
+
+def _chromium() -> str | None:
+    for candidate in (
+        os.environ.get("CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+        "/usr/lib/chromium/chromium",
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    if executable is None:
+        message = "needs Chromium: install Debian's chromium package (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; .ci/run installs it in CI")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Watched:
+    """A page with everything that went wrong on it collected."""
+
+    page: Any
+    origin: str
+    problems: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Any:
+        response = self.page.goto(self.origin + path, wait_until="networkidle")
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        return response
+
+    def assert_clean(self) -> None:
+        assert self.problems == []
+
+
+def watch(page: Any, origin: str) -> Watched:
+    w = Watched(page, origin)
+    host = urlsplit(origin).netloc
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            w.problems.append(f"console: {message.text}")
+
+    def on_request(request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme != "data" and parts.netloc != host:
+            w.problems.append(f"request to another host: {request.url}")
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            w.problems.append(f"{response.status} for {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
+    page.on("request", on_request)
+    page.on("requestfailed", lambda r: w.problems.append(f"failed: {r.url} {r.failure}"))
+    page.on("response", on_response)
+    return w
+
+
+@pytest.fixture
+def tab(browser: Any, shared_dashboard: Running) -> Iterator[Watched]:
+    context = browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="UTC")
+    try:
+        yield watch(context.new_page(), shared_dashboard.url)
+    finally:
+        context.close()
+
+
+def _pages(world: World) -> list[tuple[str, str]]:
+    return [
+        ("overview", "/"),
+        ("rules", "/rules"),
+        ("rule", "/rules/like-milestones"),
+        ("post", f"/posts/{world.crossing}"),
+        ("history", "/history"),
+        ("actions", "/actions"),
+    ]
+
+
+def test_every_page_loads_clean_and_is_photographed(tab: Watched, world: World) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, path in _pages(world):
+        tab.open(path)
+        assert tab.page.locator("main h1, main .cards").count() > 0, path
+        tab.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    # the overview links every other page with plain links
+    tab.open("/")
+    hrefs = tab.page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    for wanted in ("/rules", "/history", "/actions", "/rules/at-100-likes"):
+        assert wanted in hrefs
+    assert any(h.startswith("/posts/") for h in hrefs)
+    tab.assert_clean()
+
+
+def test_the_post_chart_draws_the_threshold_and_the_firing_when_it_crossed(
+    tab: Watched, world: World
+) -> None:
+    tab.open(f"/posts/{world.crossing}")
+    chart = tab.page.locator("#chart-favorites")
+    line = chart.locator('.threshold[data-rule="at-100-likes"]')
+    marker = chart.locator('.marker.fired[data-rule="at-100-likes"]')
+    assert line.count() == 1 and marker.count() == 1
+    fired_at = world.crossing_time()
+    assert float(marker.get_attribute("data-at")) == fired_at.timestamp()
+    assert iso(fired_at)[11:16] + " UTC" in marker.get_attribute("title")
+    # Positions measured on the page: the marker stands where the chart's time axis puts
+    # the firing's time, and the line where its value axis puts 100 likes; the likes line
+    # is below the threshold before the firing and on or above it at the firing.
+    geometry = tab.page.evaluate(
+        """([at]) => {
+          const u = window.dashboardCharts.favorites;
+          const over = u.over.getBoundingClientRect();
+          const px = (v, lo, hi, size) => (v - lo) / (hi - lo) * size;
+          const x = u.scales.x, y = u.scales.y;
+          const i = u.data[0].indexOf(at);
+          const chart = document.querySelector('#chart-favorites');
+          const own = (what) => chart.querySelector(what + '[data-rule="at-100-likes"]')
+            .getBoundingClientRect();
+          return {
+            expectX: px(at, x.min, x.max, over.width),
+            expectY: over.height - px(100, y.min, y.max, over.height),
+            markerX: own('.marker.fired').left - over.left,
+            lineY: own('.threshold').top - over.top,
+            before: u.data[1][i - 1], at: u.data[1][i],
+          };
+        }""",
+        [fired_at.timestamp()],
+    )
+    assert abs(geometry["markerX"] - geometry["expectX"]) <= 2, geometry
+    assert abs(geometry["lineY"] - geometry["expectY"]) <= 2, geometry
+    assert geometry["before"] < 100 <= geometry["at"], geometry
+    tab.assert_clean()
+
+
+def test_retrying_a_dead_action_in_the_browser_requeues_it(browser: Any, own_world: World) -> None:
+    with serving(own_world) as running:
+        context = browser.new_context(viewport=LAPTOP)
+        tab = watch(context.new_page(), running.url)
+        tab.open("/actions?status=dead")
+        row = tab.page.locator("tr", has=tab.page.locator("button", has_text="Retry"))
+        action_id = row.get_attribute("id").removeprefix("action-")
+        row.locator("button").click()
+        tab.page.wait_for_load_state("networkidle")
+        assert "re-queued" in tab.page.locator(".notice").inner_text()
+        tab.assert_clean()
+        context.close()
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        item = store.action(action_id)
+        assert item is not None and item.status == "pending"
+
+
+def test_a_form_whose_token_was_tampered_with_is_refused(browser: Any, own_world: World) -> None:
+    with serving(own_world) as running:
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        page.goto(running.url + "/actions?status=dead", wait_until="networkidle")
+        page.eval_on_selector("input[name=csrf_token]", "el => el.value = 'forged'")
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.locator("button", has_text="Retry").click()
+        assert answer.value.status == 403
+        assert "Refused" in page.locator("h1").inner_text()
+        context.close()
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        assert store.action_counts()["dead"] == 1
+
+
+def test_the_password_gate_holds_in_the_browser(browser: Any, own_world: World) -> None:
+    doc = yaml.safe_load(own_world.config_path.read_text())
+    doc["dashboard"] = {"password": "${DASHBOARD_PASSWORD}"}
+    own_world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with serving(own_world, env={"DASHBOARD_PASSWORD": "open-sesame-5"}) as running:
+        context = browser.new_context(viewport=LAPTOP)
+        tab = watch(context.new_page(), running.url)
+        tab.open("/actions")
+        assert tab.page.url.startswith(running.url + "/login")
+        tab.page.screenshot(path=str(SCREENSHOTS / "login.png"))
+        tab.page.fill("input[name=password]", "open-sesame-5")
+        tab.page.click("button[type=submit]")
+        tab.page.wait_for_load_state("networkidle")
+        assert tab.page.url == running.url + "/actions"
+        assert tab.page.locator("h1").inner_text().startswith("Actions")
+        tab.assert_clean()
+        context.close()
+
+
+def test_pages_fit_a_phone_screen(browser: Any, shared_dashboard: Running, world: World) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    tab = watch(context.new_page(), shared_dashboard.url)
+    for name, path in _pages(world):
+        tab.open(path)
+        width = tab.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide on a phone"
+        if name in ("overview", "post"):
+            tab.page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"))
+    tab.assert_clean()
+    context.close()
