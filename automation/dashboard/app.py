@@ -8,6 +8,7 @@ Content-Security-Policy of ``'self'``), so a page cannot reach the internet even
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,19 +39,24 @@ _WRONG_PASSWORD_DELAY = 1.0
 
 
 class _Headers:
-    """Security headers on every response."""
+    """Security headers on every response, and ``Server-Timing``: how long the dashboard
+    took to answer (a browser's developer tools show it; the benchmark reads it)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
                 headers = list(message.get("headers", []))
                 headers += [
                     (b"content-security-policy", _POLICY.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
+                    (b"server-timing", f"app;dur={took:.1f}".encode()),
                 ]
                 message["headers"] = headers
             await send(message)
@@ -68,6 +74,8 @@ def create_app(site: Site, password: str | None) -> Starlette:
         Route("/history", pages.history_page),
         Route("/actions", pages.actions_page),
         Route("/actions/{action_id}/retry", controls.retry_action, methods=["POST"]),
+        Route("/rules/{rule_id}/pause", controls.pause_rule, methods=["POST"]),
+        Route("/rules/{rule_id}/resume", controls.resume_rule, methods=["POST"]),
         Route("/login", _login_page),
         Route("/login", _login, methods=["POST"]),
         Route("/logout", _logout, methods=["POST"]),

@@ -1,21 +1,34 @@
 """The controls: every change is a POST from a dashboard form with the session's CSRF
-token, done in one short transaction, and recorded with who and when."""
+token, done in one short transaction, and recorded with who and when.
+
+Pausing writes the same pause record as ``automation pause`` (``core.pauses``): the engine
+reads it at its next cycle, keeps evaluating the rule but records and performs nothing, and
+after a resume seeds what crossed meanwhile, so nothing floods.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import StoreError
+from automation.core.pauses import ALL_RULES, PauseRecord
 from automation.core.records import ChangeRecord
 from automation.dashboard.security import checked_form
 from automation.dashboard.site import Site
 
-__all__ = ["retry_action"]
+__all__ = ["pause_rule", "resume_rule", "retry_action"]
 
 WHO = "dashboard"
+NAME = "name"  # the form field (and session key) for who is making the change
 
 
 def _site(request: Request) -> Site:
@@ -32,23 +45,103 @@ def _back(request: Request, fallback: str, message: str) -> Response:
     return RedirectResponse(path or fallback, status_code=303)
 
 
+def _who(request: Request, form: FormData) -> str:
+    """``alice (dashboard)`` when the form says who, else ``dashboard``; the name is kept
+    in the session for the next form."""
+    given = form.get(NAME)
+    name = " ".join(given.split())[:40] if isinstance(given, str) else ""
+    if name:
+        request.session[NAME] = name
+    return f"{name} ({WHO})" if name else WHO
+
+
+async def _write(what: str, change: Callable[[], bool]) -> bool:
+    """Run one change in the thread pool; a database that stays locked is a 503 that says
+    so, never a hung page."""
+    try:
+        return await run_in_threadpool(change)
+    except StoreError as exc:
+        raise HTTPException(503, f"could not {what}: {exc}") from exc
+
+
 async def retry_action(request: Request) -> Response:
-    await checked_form(request)
+    form = await checked_form(request)
     action_id = request.path_params["action_id"]
     site = _site(request)
+    who = _who(request, form)
 
     def retry() -> bool:
         now = site.clock()
         with site.writing() as store:
             if not store.retry_action(action_id, now):
                 return False
-            store.record_change(ChangeRecord(now, WHO, "retry", action_id))
+            store.record_change(ChangeRecord(now, who, "retry", action_id))
             return True
 
-    try:
-        done = await run_in_threadpool(retry)
-    except StoreError as exc:
-        raise HTTPException(503, f"could not re-queue {action_id}: {exc}") from exc
+    done = await _write(f"re-queue {action_id}", retry)
     if not done:
         return _back(request, "/actions", f"{action_id} is not a dead action; nothing to retry")
     return _back(request, "/actions", f"re-queued {action_id}: the engine tries it next cycle")
+
+
+def _rule_id(request: Request) -> str:
+    rule_id: str = request.path_params["rule_id"]
+    if rule_id != ALL_RULES and _site(request).rule(rule_id) is None:
+        raise HTTPException(404, f"no rule {rule_id!r} in the rule files")
+    return rule_id
+
+
+async def pause_rule(request: Request) -> Response:
+    form = await checked_form(request)
+    rule_id = _rule_id(request)
+    site = _site(request)
+    who = _who(request, form)
+    raw_for = form.get("for")
+    seconds = parse_duration(raw_for) if raw_for else None
+    if raw_for and not seconds:
+        raise HTTPException(400, f"'for' must be a duration such as 2h, not {raw_for!r}")
+    reason = " ".join(str(form.get("reason") or "").split())[:200]
+    target = "every rule" if rule_id == ALL_RULES else rule_id
+
+    def pause() -> bool:
+        now = site.clock()
+        until = now + timedelta(seconds=seconds) if seconds else None
+        with site.writing() as store:
+            store.set_pause(PauseRecord(rule_id, now, who, until=until, reason=reason))
+            detail = f"for {format_duration(seconds)}" if seconds else "until resumed"
+            store.record_change(ChangeRecord(now, who, "pause", rule_id, _join(detail, reason)))
+        return True
+
+    await _write(f"pause {target}", pause)
+    how_long = f" for {format_duration(seconds)}" if seconds else " until someone resumes it"
+    return _back(request, "/rules", f"paused {target}{how_long}: it acts on nothing meanwhile")
+
+
+async def resume_rule(request: Request) -> Response:
+    form = await checked_form(request)
+    rule_id = _rule_id(request)
+    site = _site(request)
+    who = _who(request, form)
+    target = "every rule" if rule_id == ALL_RULES else rule_id
+
+    def resume() -> bool:
+        now = site.clock()
+        with site.writing() as store:
+            record = next((p for p in store.pauses() if p.rule_id == rule_id), None)
+            if record is None or not record.active(now):
+                return False
+            store.set_pause(dataclasses.replace(record, resumed_at=now, resumed_by=who))
+            store.record_change(ChangeRecord(now, who, "resume", rule_id))
+        return True
+
+    if not await _write(f"resume {target}", resume):
+        return _back(request, "/rules", f"{target} was not paused")
+    return _back(
+        request,
+        "/rules",
+        f"resumed {target}: posts that crossed meanwhile are recorded as seen, not fired",
+    )
+
+
+def _join(*parts: str) -> str:
+    return ": ".join(p for p in parts if p)

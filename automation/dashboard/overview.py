@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from automation.core.pauses import describe_pause
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
 from automation.dashboard.site import Site
 from automation.store.sqlite import SqliteStore
@@ -26,6 +27,7 @@ class EngineState:
     reload_error: dict[str, Any] | None
     budget_used: int
     budget_limit: int
+    paused: str | None = None  # every rule's pause, in words
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,11 @@ class Overview:
 def engine_state(site: Site, store: SqliteStore, now: datetime) -> EngineState:
     last = _json(store.meta("last_cycle"))
     last_at = _time(last.get("at")) if isinstance(last, dict) else None
+    everything = next((p for p in store.pauses() if p.all_rules and p.active(now)), None)
     if last_at is None:
         state = "never"
+    elif everything is not None:
+        state = "paused"
     elif now - last_at > timedelta(seconds=STALE_AFTER_INTERVALS * site.config.poll_interval):
         state = "stale"
     else:
@@ -66,6 +71,7 @@ def engine_state(site: Site, store: SqliteStore, now: datetime) -> EngineState:
         reload_error=_reload_error(store.meta("reload_error")),
         budget_used=used,
         budget_limit=limit,
+        paused=describe_pause(everything, now) if everything else None,
     )
 
 

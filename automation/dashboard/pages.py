@@ -6,7 +6,7 @@ and renders a template; it runs in Starlette's thread pool, never on the event l
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from automation.core.facts import post_url
+from automation.core.pauses import ALL_RULES, PauseRecord, describe_pause, pause_state
 from automation.core.records import ACTION_STATUSES, WatchedPostRecord
 from automation.core.rules import Rule
 from automation.dashboard.filters import KINDS, PAGE, read_filters
@@ -43,6 +44,16 @@ def overview_page(request: Request) -> Response:
     return render(request, "overview.html", {"o": data, "now": now})
 
 
+def _pauses(
+    records: list[PauseRecord], rule_ids: list[str], now: datetime
+) -> tuple[dict[str, str], str | None]:
+    """Each paused rule's pause in words, and the all-rules pause's, if any."""
+    state = pause_state(records, rule_ids, now)
+    every = next((r for r in records if r.all_rules and r.active(now)), None)
+    paused = {rule_id: describe_pause(record, now) for rule_id, record in state.paused.items()}
+    return paused, describe_pause(every, now) if every else None
+
+
 def rules_page(request: Request) -> Response:
     site = _site(request)
     now = site.clock()
@@ -50,12 +61,27 @@ def rules_page(request: Request) -> Response:
         day = store.firing_counts(now - DAY)
         week = store.firing_counts(now - 7 * DAY)
         engine = engine_state(site, store, now)
+        records = store.pauses()
+    paused, everything = _pauses(records, _rule_ids(site), now)
     rules = [
-        {"rule": r, "text": rule_text(r), "day": day.get(r.id, 0), "week": week.get(r.id, 0)}
+        {
+            "rule": r,
+            "text": rule_text(r),
+            "day": day.get(r.id, 0),
+            "week": week.get(r.id, 0),
+            "paused": paused.get(r.id),
+        }
         for r in site.rules()
     ]
     errors = [str(p) for p in site.ruleset().errors]
-    context = {"rules": rules, "errors": errors, "engine": engine, "now": now}
+    context = {
+        "rules": rules,
+        "errors": errors,
+        "engine": engine,
+        "all_paused": everything,
+        "all_rules": ALL_RULES,
+        "now": now,
+    }
     return render(request, "rules.html", context)
 
 
@@ -76,7 +102,9 @@ def rule_page(request: Request) -> Response:
         firings = store.history(rule_id=rule.id, limit=50)
         day = store.firing_counts(now - DAY).get(rule.id, 0)
         week = store.firing_counts(now - 7 * DAY).get(rule.id, 0)
+        paused, _ = _pauses(store.pauses(), [rule.id], now)
     context = {
+        "paused": paused.get(rule.id),
         "rule": rule,
         "text": rule_text(rule),
         "target": target,

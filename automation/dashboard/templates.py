@@ -43,6 +43,7 @@ def _common(request: Request) -> dict[str, Any]:
         "password_required": request.app.state.password is not None,
         "path": request.url.path,
         "notice": request.session.pop("notice", None),
+        "who": request.session.get("name", ""),
     }
 
 

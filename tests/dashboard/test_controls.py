@@ -1,0 +1,81 @@
+"""Pausing and resuming rules from the dashboard: the same pause record the engine reads,
+recorded with who and when."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+from dashboard_scene import World, browsing, serving
+
+from automation.core.pauses import ALL_RULES
+from automation.store import SqliteStore
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _post(c: httpx.Client, path: str, **data: str) -> httpx.Response:
+    token = _csrf(c.get("/rules").text)
+    return c.post(path, data={"csrf_token": token, **data})
+
+
+def test_pausing_a_rule_keeps_who_when_why_and_until(own_world: World) -> None:
+    with serving(own_world) as running, browsing(running) as c:
+        done = _post(
+            c, "/rules/at-100-likes/pause", reason="launch day", name="Alice", **{"for": "4h"}
+        )
+        assert done.status_code == 303
+        page = c.get("/rules/at-100-likes").text
+        assert "paused by Alice (dashboard)" in page and "launch day" in page
+        assert 'action="/rules/at-100-likes/resume"' in page
+        assert 'value="Alice"' in page  # the name is remembered for the next form
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        [record] = store.pauses()
+        assert record.rule_id == "at-100-likes" and record.paused_by == "Alice (dashboard)"
+        assert record.paused_at == own_world.end
+        assert record.until == own_world.end + timedelta(hours=4)
+        assert record.reason == "launch day"
+        [change] = store.changes()
+        assert (change.by, change.what, change.target, change.detail) == (
+            "Alice (dashboard)",
+            "pause",
+            "at-100-likes",
+            "for 4h: launch day",
+        )
+
+
+def test_resuming_marks_the_pause_ended_for_the_engine_to_settle(own_world: World) -> None:
+    with serving(own_world) as running, browsing(running) as c:
+        _post(c, "/rules/at-100-likes/pause")
+        assert _post(c, "/rules/at-100-likes/resume", name="Bob").status_code == 303
+        assert "resumed at-100-likes" in c.get("/rules").text
+        assert _post(c, "/rules/at-100-likes/resume").status_code == 303
+        assert "at-100-likes was not paused" in c.get("/rules").text
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        [record] = store.pauses()
+        assert record.resumed_by == "Bob (dashboard)" and record.resumed_at == own_world.end
+        assert [c.what for c in store.changes()] == ["resume", "pause"]
+
+
+def test_pausing_every_rule_shows_on_the_overview(own_world: World) -> None:
+    with serving(own_world) as running, browsing(running) as c:
+        assert _post(c, f"/rules/{ALL_RULES}/pause").status_code == 303
+        overview = c.get("/").text
+        assert "Paused" in overview and "Every rule is paused by dashboard" in overview
+        assert c.get("/rules").text.count('class="pill paused"') >= 3
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        assert [p.rule_id for p in store.pauses()] == [ALL_RULES]
+
+
+def test_a_pause_of_an_unknown_rule_or_for_a_bad_time_changes_nothing(own_world: World) -> None:
+    with serving(own_world) as running, browsing(running) as c:
+        assert _post(c, "/rules/nope/pause").status_code == 404
+        bad = _post(c, "/rules/at-100-likes/pause", **{"for": "soon"})
+        assert bad.status_code == 400 and "such as 2h" in bad.text
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        assert store.pauses() == [] and store.changes() == []
