@@ -44,6 +44,7 @@ class Overview:
     rules: list[RuleCounts]
     actions: dict[str, int]
     posts_watched: int
+    unavailable_count: int
     unavailable: list[WatchedPostRecord]
     recent: list[HistoryEntry]
     changes: list[ChangeRecord] = field(default_factory=list)
@@ -80,9 +81,7 @@ def overview(site: Site, store: SqliteStore, now: datetime) -> Overview:
     week = store.firing_counts(now - 7 * DAY)
     known = [rule.id for rule in site.rules()]
     names = dict.fromkeys([*known, *sorted(week)])
-    posts = store.posts(include_unavailable=True)
-    unavailable = [p for p in posts if p.unavailable_at is not None]
-    unavailable.sort(key=lambda p: (p.unavailable_at, p.post_id), reverse=True)
+    counts = store.post_counts()
     return Overview(
         engine=engine_state(site, store, now),
         rules=[
@@ -90,8 +89,9 @@ def overview(site: Site, store: SqliteStore, now: datetime) -> Overview:
             for rule_id in names
         ],
         actions=store.action_counts(),
-        posts_watched=len(posts) - len(unavailable),
-        unavailable=unavailable,
+        posts_watched=counts["available"],
+        unavailable_count=counts["unavailable"],
+        unavailable=store.unavailable_posts(limit=20),
         recent=store.history(limit=8),
         changes=store.changes(limit=5),
         rule_errors=[str(p) for p in site.ruleset().errors],

@@ -128,7 +128,7 @@ def _post_id(request: Request) -> str:
 
 def _post_data(site: Site, store: SqliteStore, post_id: str) -> dict[str, Any]:
     now = site.clock()
-    record = _post_record(store, post_id)
+    record = store.post(post_id)
     firings = store.history(post_id=post_id, limit=200)
     fired_rules = {e.firing.rule_id for e in firings}
     rules = [r for r in site.rules() if r.id in fired_rules or _watches(r, record, post_id)]
@@ -148,10 +148,6 @@ def _post_data(site: Site, store: SqliteStore, post_id: str) -> dict[str, Any]:
         "latest": store.latest_totals([post_id]).get(post_id, {}),
         "now": now,
     }
-
-
-def _post_record(store: SqliteStore, post_id: str) -> WatchedPostRecord | None:
-    return next((p for p in store.posts(include_unavailable=True) if p.post_id == post_id), None)
 
 
 def _watches(rule: Rule, record: WatchedPostRecord | None, post_id: str) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from automation.core.facts import Snapshot
-from automation.core.hours import hour_index, hour_start
+from automation.core.hours import HOUR, hour_index
 from automation.core.metric_names import ALIASES, API_METRICS
 from automation.core.records import HistoryEntry, HourlyHistory
 from automation.core.rules import Rule, condition_metrics
@@ -39,15 +39,20 @@ class MetricChart:
     markers: list[dict[str, object]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
+        """Whole numbers as integers: a 90-day chart is thousands of points per metric."""
         return {
             "metric": self.metric,
             "label": self.label,
-            "times": self.times,
-            "totals": self.totals,
-            "per_hour": self.per_hour,
+            "times": [_whole(t) for t in self.times],
+            "totals": [_whole(v) for v in self.totals],
+            "per_hour": [_whole(v) for v in self.per_hour] if self.per_hour else None,
             "thresholds": self.thresholds,
             "markers": self.markers,
         }
+
+
+def _whole(value: float | None) -> float | int | None:
+    return int(value) if value is not None and value.is_integer() else value
 
 
 def metric_label(metric: str) -> str:
@@ -99,7 +104,8 @@ def _series(
     _rebuild_from_counts(hours, totals, counts, counted)
     per_hour = [counts.get(h, 0.0) if h in counted else None for h in hours] if counted else None
     end = now.timestamp()
-    times = [min(hour_start(h + 1).timestamp(), end) for h in hours]
+    hour = HOUR.total_seconds()  # hours are numbered from the epoch (core.hours)
+    times = [min((h + 1) * hour, end) for h in hours]
     return times, [totals.get(h) for h in hours], per_hour
 
 

@@ -60,6 +60,18 @@ class Store(Protocol):
         (unavailable or not); public and unknown posts are absent."""
         ...
 
+    def post(self, post_id: str) -> WatchedPostRecord | None:
+        """One watched post, available or not."""
+        ...
+
+    def post_counts(self) -> dict[str, int]:
+        """How many watched posts are ``available`` and ``unavailable``."""
+        ...
+
+    def unavailable_posts(self, limit: int = 20) -> list[WatchedPostRecord]:
+        """Posts the API said are gone, the most recently gone first."""
+        ...
+
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         """Stop polling posts the API says are gone; they stay for history. Unknown ids
         are ignored; a post already unavailable keeps its first ``unavailable_at``."""

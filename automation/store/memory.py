@@ -106,6 +106,18 @@ class MemoryStore(MemoryHourly):
             if (post := posts.get(pid)) is not None and (account := post.account) is not None
         }
 
+    def post(self, post_id: str) -> WatchedPostRecord | None:
+        return self._d.posts.get(post_id)
+
+    def post_counts(self) -> dict[str, int]:
+        gone = sum(1 for p in self._d.posts.values() if p.unavailable_at is not None)
+        return {"available": len(self._d.posts) - gone, "unavailable": gone}
+
+    def unavailable_posts(self, limit: int = 20) -> list[WatchedPostRecord]:
+        gone = [p for p in self._d.posts.values() if p.unavailable_at is not None]
+        gone.sort(key=lambda p: (p.unavailable_at, p.post_id), reverse=True)
+        return gone[:limit]
+
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         when = utc(at)
         for post_id in post_ids:

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -142,9 +143,30 @@ class SqliteStore(
     @guarded
     def posts(self, include_unavailable: bool = False) -> list[WatchedPostRecord]:
         where = "" if include_unavailable else " WHERE unavailable_at IS NULL"
+        return self._post_records(f"{where} ORDER BY created_at, post_id")
+
+    @guarded
+    def post(self, post_id: str) -> WatchedPostRecord | None:
+        found = self._post_records(" WHERE post_id = ?", [post_id])
+        return found[0] if found else None
+
+    @guarded
+    def post_counts(self) -> dict[str, int]:
+        [(total, gone)] = self._rows("SELECT count(*), count(unavailable_at) FROM posts")
+        return {"available": total - gone, "unavailable": gone}
+
+    @guarded
+    def unavailable_posts(self, limit: int = 20) -> list[WatchedPostRecord]:
+        return self._post_records(
+            " WHERE unavailable_at IS NOT NULL ORDER BY unavailable_at DESC, post_id DESC LIMIT ?",
+            [limit],
+        )
+
+    def _post_records(self, clauses: str, params: Iterable[Any] = ()) -> list[WatchedPostRecord]:
         rows = self._rows(
             "SELECT post_id, account, created_at, source, first_seen, unavailable_at"
-            f" FROM posts{where} ORDER BY created_at, post_id"
+            f" FROM posts{clauses}",
+            params,
         )
         moment = moments()
         return [

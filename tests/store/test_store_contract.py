@@ -87,6 +87,20 @@ def test_unavailable_posts_are_hidden_unless_asked(store: Store) -> None:
     assert hidden["2"].account is None
 
 
+def test_one_post_counts_and_the_posts_gone_most_recently(store: Store) -> None:
+    store.upsert_posts([post(str(n)) for n in range(1, 6)])
+    store.mark_unavailable(["2"], minutes(1))
+    store.mark_unavailable(["4"], minutes(3))
+    store.mark_unavailable(["3"], minutes(2))
+    assert store.post_counts() == {"available": 2, "unavailable": 3}
+    assert [p.post_id for p in store.unavailable_posts()] == ["4", "3", "2"]
+    assert [p.post_id for p in store.unavailable_posts(limit=1)] == ["4"]
+    gone = store.post("3")
+    assert gone is not None and gone.unavailable_at == minutes(2) and gone.account == "brand"
+    assert store.post("1") == store.posts()[0]
+    assert store.post("9") is None
+
+
 def test_times_come_back_in_utc(store: Store) -> None:
     plus2 = timezone(timedelta(hours=2))
     store.upsert_posts([post("1", created_at=datetime(2026, 11, 26, 14, 0, tzinfo=plus2))])
