@@ -25,13 +25,24 @@ from automation.config.loader import Config, load_config
 from automation.config.secret import Secret
 from automation.dashboard.access import Listen
 from automation.dashboard.server import Running, start
+from automation.engine.events import Event
 from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import open_runtime
 from automation.x.http import HttpClient
 
-__all__ = ["CYCLE", "START", "World", "browsing", "copy_world", "make_world", "serving"]
+__all__ = [
+    "CYCLE",
+    "START",
+    "Live",
+    "World",
+    "browsing",
+    "copy_world",
+    "live_world",
+    "make_world",
+    "serving",
+]
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CYCLE = timedelta(minutes=30)
@@ -92,8 +103,9 @@ def _rules(crossing: str, past: str, deleted: str) -> str:
         """)
 
 
-def make_world(folder: Path) -> World:
-    """Run the engine and leave its database, config and rules in ``folder``."""
+@contextmanager
+def live_world(folder: Path) -> Iterator[tuple[World, Live]]:
+    """The world, with its sandbox and engine still running for more cycles."""
     folder.mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox(seed=5, start=START, speed=0.0, options=Options(per_minute_limit=6000))
     # Every webhook is refused with 400: such an action is dead at once (spec §6).
@@ -130,23 +142,43 @@ def make_world(folder: Path) -> World:
                 else url
             ),
         )
+        live = Live(sandbox, [])
         runtime = open_runtime(
             load_config(folder / "automation.yaml", env={}),
-            emit=lambda event: None,
+            emit=live.events.append,
             clock=sandbox.clock.now,
             http=http,
         )
+        live.cycle = runtime.engine.cycle
         try:
             for cycle in range(CYCLES):
                 world.set_metric(crossing, "favorites", likes_at(cycle))
                 if cycle == 20:
                     world.delete_post(deleted)
-                runtime.engine.cycle()
-                sandbox.clock.advance(CYCLE.total_seconds())
+                live.next_cycle()
+            yield World(folder, crossing, past, deleted, sandbox.clock.now()), live
         finally:
             runtime.close()
-        end = sandbox.clock.now()
-    return World(folder, crossing, past, deleted, end)
+
+
+@dataclass
+class Live:
+    """The running sandbox and engine of a ``live_world``, and every event it emitted."""
+
+    sandbox: Sandbox
+    events: list[Event]
+    cycle: Callable[[], object] = lambda: None
+
+    def next_cycle(self) -> None:
+        """One engine cycle now, then the sandbox's clock moves on one poll interval."""
+        self.cycle()
+        self.sandbox.clock.advance(CYCLE.total_seconds())
+
+
+def make_world(folder: Path) -> World:
+    """Run the engine and leave its database, config and rules in ``folder``."""
+    with live_world(folder) as (world, _):
+        return world
 
 
 def copy_world(world: World, folder: Path) -> World:

@@ -1,16 +1,17 @@
 """The controls: every change is a POST from a dashboard form with the session's CSRF
 token, done in one short transaction, and recorded with who and when.
 
-Pausing writes the same pause record as ``automation pause`` (``core.pauses``): the engine
+Pausing and resuming are the operations ``automation pause`` and ``resume`` use
+(``engine.pauses``), writing the same pause record: the engine
 reads it at its next cycle, keeps evaluating the rule but records and performs nothing, and
 after a resume seeds what crossed meanwhile, so nothing floods.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -19,11 +20,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from automation.core.durations import format_duration, parse_duration
-from automation.core.errors import StoreError
-from automation.core.pauses import ALL_RULES, PauseRecord
+from automation.core.errors import StoreError, UsageError
+from automation.core.pauses import ALL_RULES
 from automation.core.records import ChangeRecord
 from automation.dashboard.security import checked_form
 from automation.dashboard.site import Site
+from automation.engine import pauses
 
 __all__ = ["pause_rule", "resume_rule", "retry_action"]
 
@@ -55,11 +57,16 @@ def _who(request: Request, form: FormData) -> str:
     return f"{name} ({WHO})" if name else WHO
 
 
-async def _write(what: str, change: Callable[[], bool]) -> bool:
-    """Run one change in the thread pool; a database that stays locked is a 503 that says
-    so, never a hung page."""
+_T = TypeVar("_T")
+
+
+async def _write(what: str, change: Callable[[], _T]) -> _T:
+    """Run one change in the thread pool. A change the operation refuses is a 400 with its
+    reason; a database that stays locked is a 503 that says so, never a hung page."""
     try:
         return await run_in_threadpool(change)
+    except UsageError as exc:
+        raise HTTPException(400, f"could not {what}: {exc}") from exc
     except StoreError as exc:
         raise HTTPException(503, f"could not {what}: {exc}") from exc
 
@@ -100,16 +107,21 @@ async def pause_rule(request: Request) -> Response:
     seconds = parse_duration(raw_for) if raw_for else None
     if raw_for and not seconds:
         raise HTTPException(400, f"'for' must be a duration such as 2h, not {raw_for!r}")
-    reason = " ".join(str(form.get("reason") or "").split())[:200]
+    reason = str(form.get("reason") or "")
     target = "every rule" if rule_id == ALL_RULES else rule_id
 
     def pause() -> bool:
         now = site.clock()
         until = now + timedelta(seconds=seconds) if seconds else None
+        known = [r.id for r in site.rules()]
         with site.writing() as store:
-            store.set_pause(PauseRecord(rule_id, now, who, until=until, reason=reason))
+            record = pauses.pause(
+                store, rule_id, who=who, now=now, until=until, reason=reason, known_rules=known
+            )
             detail = f"for {format_duration(seconds)}" if seconds else "until resumed"
-            store.record_change(ChangeRecord(now, who, "pause", rule_id, _join(detail, reason)))
+            store.record_change(
+                ChangeRecord(now, who, "pause", rule_id, _join(detail, record.reason))
+            )
         return True
 
     await _write(f"pause {target}", pause)
@@ -124,17 +136,18 @@ async def resume_rule(request: Request) -> Response:
     who = _who(request, form)
     target = "every rule" if rule_id == ALL_RULES else rule_id
 
-    def resume() -> bool:
+    def resume() -> pauses.ResumeResult:
         now = site.clock()
         with site.writing() as store:
-            record = next((p for p in store.pauses() if p.rule_id == rule_id), None)
-            if record is None or not record.active(now):
-                return False
-            store.set_pause(dataclasses.replace(record, resumed_at=now, resumed_by=who))
-            store.record_change(ChangeRecord(now, who, "resume", rule_id))
-        return True
+            result = pauses.resume(store, rule_id, who=who, now=now)
+            if result.lifted:
+                store.record_change(ChangeRecord(now, who, "resume", rule_id))
+        return result
 
-    if not await _write(f"resume {target}", resume):
+    result = await _write(f"resume {target}", resume)
+    if result.still_paused_by is not None:
+        return _back(request, "/rules", f"{target} is still held by the pause of every rule")
+    if not result.lifted:
         return _back(request, "/rules", f"{target} was not paused")
     return _back(
         request,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from dashboard_scene import World, serving
+from dashboard_scene import World, live_world, serving
 
 from automation.core.payloads import iso
 from automation.dashboard.server import Running
@@ -249,3 +249,44 @@ def test_pages_fit_a_phone_screen(browser: Any, shared_dashboard: Running, world
             tab.page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"))
     tab.assert_clean()
     context.close()
+
+
+def test_pausing_a_rule_in_the_browser_makes_the_next_cycle_skip_it(
+    browser: Any, tmp_path: Path
+) -> None:
+    from automation.engine.events import FiredEvent, PauseEvent
+
+    with live_world(tmp_path / "live") as (world, live):
+        clock = live.sandbox.clock.now
+        with serving(world, clock=clock) as running:
+            context = browser.new_context(viewport=LAPTOP)
+            tab = watch(context.new_page(), running.url)
+            tab.open("/rules/like-milestones")
+            tab.page.click("summary:has-text('Pause this rule')")
+            tab.page.fill("input[name=reason]", "launch review")
+            tab.page.fill("input[name=name]", "Mia")
+            tab.page.click("button:has-text('Pause')")
+            tab.page.wait_for_load_state("networkidle")
+            assert "paused like-milestones" in tab.page.locator(".notice").inner_text()
+            assert "paused by Mia (dashboard)" in tab.page.locator("main").inner_text()
+
+            live.events.clear()
+            live.sandbox.world.set_metric(world.crossing, "favorites", 530)  # past 500
+            live.next_cycle()
+            fired = [e for e in live.events if isinstance(e, FiredEvent)]
+            assert [(e.rule, e.event) for e in fired] == []  # the engine skipped it...
+            held = [e for e in live.events if isinstance(e, PauseEvent)]
+            assert ("paused", "like-milestones", "Mia (dashboard)") in [
+                (e.event, e.rule, e.by) for e in held
+            ]
+            assert ("held", "like-milestones") in [(e.event, e.rule) for e in held]
+
+            tab.open("/rules/like-milestones")
+            tab.page.click("button:has-text('Resume this rule')")
+            tab.page.wait_for_load_state("networkidle")
+            live.events.clear()
+            live.next_cycle()
+            seeded = [(e.rule, e.event) for e in live.events if isinstance(e, FiredEvent)]
+            assert seeded == [("like-milestones", "seeded")]  # ...and resuming does not flood
+            tab.assert_clean()
+            context.close()
