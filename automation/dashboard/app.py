@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from automation.core.errors import AutomationError
-from automation.dashboard import controls, pages
+from automation.dashboard import backtest_page, controls, pages
 from automation.dashboard.access import passwords_match
 from automation.dashboard.security import SIGNED_IN, PasswordGate, checked_form, session_key
 from automation.dashboard.site import Site
@@ -76,6 +76,8 @@ def create_app(site: Site, password: str | None) -> Starlette:
         Route("/actions/{action_id}/retry", controls.retry_action, methods=["POST"]),
         Route("/rules/{rule_id}/pause", controls.pause_rule, methods=["POST"]),
         Route("/rules/{rule_id}/resume", controls.resume_rule, methods=["POST"]),
+        Route("/backtest", backtest_page.backtest_form),
+        Route("/backtest", backtest_page.backtest_run, methods=["POST"]),
         Route("/login", _login_page),
         Route("/login", _login, methods=["POST"]),
         Route("/logout", _logout, methods=["POST"]),

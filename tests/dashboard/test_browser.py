@@ -129,6 +129,7 @@ def _pages(world: World) -> list[tuple[str, str]]:
         ("post", f"/posts/{world.crossing}"),
         ("history", "/history"),
         ("actions", "/actions"),
+        ("backtest-form", "/backtest"),
     ]
 
 
@@ -137,11 +138,12 @@ def test_every_page_loads_clean_and_is_photographed(tab: Watched, world: World) 
     for name, path in _pages(world):
         tab.open(path)
         assert tab.page.locator("main h1, main .cards").count() > 0, path
-        tab.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        if name != "backtest-form":  # the result is photographed below, with its charts
+            tab.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     # the overview links every other page with plain links
     tab.open("/")
     hrefs = tab.page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
-    for wanted in ("/rules", "/history", "/actions", "/rules/at-100-likes"):
+    for wanted in ("/rules", "/history", "/actions", "/backtest", "/rules/at-100-likes"):
         assert wanted in hrefs
     assert any(h.startswith("/posts/") for h in hrefs)
     tab.assert_clean()
@@ -290,3 +292,24 @@ def test_pausing_a_rule_in_the_browser_makes_the_next_cycle_skip_it(
             assert seeded == [("like-milestones", "seeded")]  # ...and resuming does not flood
             tab.assert_clean()
             context.close()
+
+
+def test_a_backtest_run_in_the_browser_charts_each_rule(browser: Any, tmp_path: Path) -> None:
+    with (
+        live_world(tmp_path / "live") as (world, live),
+        serving(world, clock=live.sandbox.clock.now) as running,
+    ):
+        context = browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="UTC")
+        tab = watch(context.new_page(), running.url)
+        tab.open("/backtest")
+        tab.page.check("input[name=rule][value=at-100-likes]")
+        tab.page.check("input[name=rule][value=like-milestones]")
+        tab.page.select_option("select[name=since]", "7d")
+        tab.page.click("button:has-text('Run backtest')")
+        tab.page.wait_for_load_state("networkidle")
+        drawn = tab.page.evaluate("Object.keys(window.dashboardCharts || {})")
+        assert sorted(drawn) == ["at-100-likes", "like-milestones"]
+        assert tab.page.locator(".backtest-rule canvas").count() == 2
+        tab.page.screenshot(path=str(SCREENSHOTS / "backtest.png"))
+        tab.assert_clean()
+        context.close()
