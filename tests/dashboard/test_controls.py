@@ -79,3 +79,41 @@ def test_a_pause_of_an_unknown_rule_or_for_a_bad_time_changes_nothing(own_world:
         assert bad.status_code == 400 and "such as 2h" in bad.text
     with SqliteStore.open(own_world.folder / "automation.db") as store:
         assert store.pauses() == [] and store.changes() == []
+
+
+def test_pages_read_while_the_engine_holds_the_write_lock_and_controls_give_up_soon(
+    own_world: World,
+) -> None:
+    import sqlite3
+    import time
+
+    with serving(own_world) as running, browsing(running) as c:
+        token = _csrf(c.get("/actions?status=dead").text)
+        action = re.search(r'action="(/actions/[^"]+/retry)"', c.get("/actions").text)
+        assert action is not None
+        engine = sqlite3.connect(own_world.folder / "automation.db")
+        try:
+            engine.execute("BEGIN IMMEDIATE")  # as during an engine's cycle commit
+            for path in ("/", "/rules", f"/posts/{own_world.crossing}", "/history", "/actions"):
+                assert c.get(path).status_code == 200, path
+            started = time.monotonic()
+            refused = c.post(action.group(1), data={"csrf_token": token})
+            waited = time.monotonic() - started
+        finally:
+            engine.rollback()
+            engine.close()
+        assert refused.status_code == 503 and "locked" in refused.text
+        assert 2.5 <= waited < 15  # waited its few seconds, then said so
+        assert c.post(action.group(1), data={"csrf_token": token}).status_code == 303
+
+
+def test_a_failed_reload_is_shown_with_its_errors(own_world: World) -> None:
+    import json
+
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        errors = "rules/rules.yaml:4:11: error: unknown metric 'lieks'; did you mean 'likes'?"
+        store.set_meta("reload_error", json.dumps({"at": "2026-03-02T23:50:00Z", "errors": errors}))
+    with serving(own_world) as running, browsing(running) as c:
+        page = c.get("/").text
+        assert "The last reload failed" in page and "10 min ago" in page
+        assert "unknown metric &#39;lieks&#39;; did you mean &#39;likes&#39;?" in page
