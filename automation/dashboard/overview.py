@@ -82,14 +82,18 @@ def overview(site: Site, store: SqliteStore, now: datetime) -> Overview:
     known = [rule.id for rule in site.rules()]
     names = dict.fromkeys([*known, *sorted(week)])
     counts = store.post_counts()
+    engine = engine_state(site, store, now)
+    # as status counts them: the posts the last cycle polled (the store also keeps posts no
+    # rule looks at any more), else the available posts stored
+    last_posts = (engine.last_cycle or {}).get("posts")
     return Overview(
-        engine=engine_state(site, store, now),
+        engine=engine,
         rules=[
             RuleCounts(rule_id, rule_id in known, day.get(rule_id, 0), week.get(rule_id, 0))
             for rule_id in names
         ],
         actions=store.action_counts(),
-        posts_watched=counts["available"],
+        posts_watched=last_posts if isinstance(last_posts, int) else counts["available"],
         unavailable_count=counts["unavailable"],
         unavailable=store.unavailable_posts(limit=20),
         recent=store.history(limit=8),
