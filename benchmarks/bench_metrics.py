@@ -42,18 +42,12 @@ from typing import Any
 
 import httpx
 
+from automation.core.metric_names import API_METRICS, PUBLIC_TOTALS_METRICS, TOTALS_METRICS
+
 OWNED = 60_000
 PUBLIC = 40_000
-TOTALS = (
-    "impressions",
-    "engagements",
-    "favorites",
-    "retweets",
-    "quote_tweets",
-    "replies",
-    "video_views",
-)
-PUBLIC_METRICS = ("favorites", "retweets", "quote_tweets", "replies", "video_views")
+TOTALS = tuple(m for m in API_METRICS if m in TOTALS_METRICS)
+PUBLIC_METRICS = tuple(m for m in API_METRICS if m in PUBLIC_TOTALS_METRICS)
 BASE = "https://data-api.x.com"
 GROUPING = "per_post"  # the name the planner gives its /totals grouping
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

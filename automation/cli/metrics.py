@@ -110,19 +110,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_ids(source: str) -> PostIdList:
-    if source == "-":
-        return read_post_ids(sys.stdin)
-    path = Path(source)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as file:
+        if source == "-":
+            return read_post_ids(sys.stdin)
+        with Path(source).open(encoding="utf-8-sig", newline="") as file:
             return read_post_ids(file)
     except FileNotFoundError:
         raise UsageError(f"--ids {source}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"--ids {source}: it is a directory; give a file of post IDs") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise UsageError(
-            f"--ids {source}: not UTF-8 text (byte {exc.start}); save it as UTF-8 or CSV UTF-8"
+            f"--ids {source}: not UTF-8 text; save it as UTF-8 (Excel: CSV UTF-8)"
         ) from None
     except OSError as exc:
         raise UsageError(f"--ids {source}: cannot read it: {exc.strerror}") from None

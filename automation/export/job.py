@@ -1,5 +1,7 @@
-"""One ``metrics`` export from start to end: which posts are owned, the fewest requests,
-sent within the shared per-minute budget, saved as they arrive so a rerun resumes.
+"""One ``metrics`` export from start to end: which posts are owned; their current totals
+in the fewest ``/totals`` requests, each answer saved as it arrives so a rerun resumes,
+or their sums over a period (``period_sums``); all within the per-minute budget the
+engine keeps in the database.
 
 Everything that touches the world is passed in (config, store, HTTP client, clock,
 sleep, progress), so tests run an export against respx or the sandbox on a fake clock.
@@ -24,14 +26,12 @@ from automation.export.ownership import Owners, find_owners
 from automation.export.period_sums import sum_period
 from automation.export.saved_parts import SavedParts, part_name, run_key
 from automation.export.tally import Tally
-from automation.service.runtime import StoreLedger
+from automation.service.api_clients import engagement_client, timeline_client
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
 from automation.x.engagement_plan import EngagementRequest, plan_totals
 from automation.x.http import HttpClient
 from automation.x.rate_budget import RateBudget
-from automation.x.v2_client import XClient
-from automation.x.write_limits import WriteLimits
 
 __all__ = ["ExportJob", "ExportResult", "Interrupted", "Progress", "run_export"]
 
@@ -105,36 +105,18 @@ def run_export(
     """Run the export; Ctrl-C raises ``Interrupted`` after saving what arrived."""
     now = clock()
     saved = SavedParts(store, job.key(), now)
-    accounts = {a.name: a for a in config.accounts}
     owners = _owners(job, saved, store, config, http, clock, sleep, now)
     ids = [*job.listed, *owners.added]
     tally = Tally(MetricTable(ids), dict(owners.owner))
     if job.period is not None and ids and not tally.owner:
-        names = ", ".join(a.name for a in config.accounts) or "none configured"
-        raise UsageError(
-            f"none of the {len(ids):,} posts is owned by a configured account ({names}): the "
-            "Engagement API keeps history only for owned posts; leave out --since/--from "
-            "for their current totals"
-        )
-    budget = RateBudget(
-        config.engagement_api.requests_per_minute,
-        clock=lambda: clock().timestamp(),
-        ledger=StoreLedger(store),
-    )
+        raise _no_owned_post(len(ids), config)
 
     def pause(seconds: float) -> None:
         progress.waiting(seconds)
         sleep(seconds)
 
-    client = EngagementClient(
-        http,
-        settings=config.engagement_api,
-        app=config.app,
-        accounts=accounts,
-        budget=budget,
-        sleep=pause,
-    )
-    meter = _Meter(progress, budget, clock)
+    client = engagement_client(config, store, http, clock=clock, sleep=pause)
+    meter = _Meter(progress, client.budget, clock)
     metrics = api_metrics(job.columns)
     resumed = 0
     try:
@@ -165,6 +147,15 @@ def run_export(
         planned=meter.planned,
         resumed=resumed,
         sent=tally.sent,
+    )
+
+
+def _no_owned_post(count: int, config: Config) -> UsageError:
+    names = ", ".join(a.name for a in config.accounts) or "none configured"
+    return UsageError(
+        f"none of the {count:,} posts is owned by a configured account ({names}): the "
+        "Engagement API keeps history only for owned posts; leave out --since/--from "
+        "for their current totals"
     )
 
 
@@ -211,14 +202,7 @@ def _owners(
         data = json.loads(text)
         return Owners(data["owner"], tuple(data["added"]), tuple(data["notes"]))
     known = store.post_accounts(job.listed)
-    timeline = XClient(
-        http,
-        settings=config.x_api,
-        app=config.app,
-        accounts={a.name: a for a in config.accounts},
-        limits=WriteLimits(),
-        clock=lambda: clock().timestamp(),
-    )
+    timeline = timeline_client(config, http, clock=clock)
     owners = find_owners(
         job.listed,
         known=known,

@@ -19,35 +19,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from automation.core.errors import ApiError, RateLimited
 from automation.core.facts import post_created_at
 from automation.core.periods import Period
 from automation.x.backoff import backoff_delay
-from automation.x.v2_client import MAX_TIMELINE, Discovery
+from automation.x.v2_client import MAX_TIMELINE, Discovery, XClient
 
-__all__ = ["Owners", "Timeline", "find_owners"]
+__all__ = ["Owners", "find_owners"]
 
 _MARGIN = timedelta(seconds=1)  # timeline bounds are whole seconds, maybe exclusive
 _EARLIEST = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC)  # X's first allowed start_time
 _SETTLING = timedelta(minutes=1)  # an end_time this close to now is left out
 _ATTEMPTS = 4
-
-
-class Timeline(Protocol):
-    """The part of ``XClient`` that reads an account's timeline."""
-
-    def discover(
-        self,
-        account: str,
-        *,
-        since_id: str | None,
-        max_pages: int = 32,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        replies: bool = False,
-    ) -> Discovery: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +52,7 @@ def find_owners(
     accounts: Sequence[str],
     add_accounts: Sequence[str],
     period: Period | None,
-    timeline: Timeline,
+    timeline: XClient,
     now: datetime,
     sleep: Callable[[float], None],
 ) -> Owners:
@@ -113,7 +97,7 @@ def _covers(period: Period | None, lo: datetime, hi: datetime) -> bool:
 class _Reader:
     """Reads timelines with a few retries, noting where X's reach ended."""
 
-    def __init__(self, timeline: Timeline, sleep: Callable[[float], None]) -> None:
+    def __init__(self, timeline: XClient, sleep: Callable[[float], None]) -> None:
         self._timeline, self._sleep = timeline, sleep
         self.notes: list[str] = []
 

@@ -167,6 +167,11 @@ class EngagementClient:
 
     # -- public -------------------------------------------------------------------------
 
+    @property
+    def budget(self) -> RateBudget:
+        """The per-minute budget this client sends within (progress displays read it)."""
+        return self._budget
+
     def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
         """Send every request; posts forbidden to their account are re-read as public."""
         return self._run(list(requests))

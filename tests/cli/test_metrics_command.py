@@ -225,6 +225,7 @@ def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
         (("--ids", "ids.txt", "--account", "brnad"), "--account brnad: no such owned account"),
         (("--ids", "missing.txt"), "--ids missing.txt: no such file"),
         (("--ids", "header.csv"), "names no id, tweet_id or post_id column"),
+        (("--ids", "latin1.csv"), "--ids latin1.csv: not UTF-8 text; save it as UTF-8"),
         (("--ids", "ids.txt", "--output", "no/such/dir/x.csv"), "directory no/such/dir"),
         (("--ids", "ids.txt", "--top", "0", "--by", "likes"), "at least 1"),
         (("--ids", "ids.txt", "--since", "30d", "--metrics", "quotes"), "no hourly history"),
@@ -237,6 +238,7 @@ def test_usage_errors_say_what_to_do_and_send_nothing(
 ) -> None:
     (tmp_path / "ids.txt").write_text("1260294888811347969\n", encoding="utf-8")
     (tmp_path / "header.csv").write_text("url,likes\nx,1\n", encoding="utf-8")
+    (tmp_path / "latin1.csv").write_bytes("tweet_id,caf\u00e9\n1,2\n".encode("latin-1"))
     result = cli("metrics", *args)
     assert result.code == 2
     assert message in result.err and "Traceback" not in result.err
@@ -266,12 +268,13 @@ def test_a_progress_bar_on_a_terminal_and_nothing_extra_when_not(
 
 
 def test_owned_posts_summed_over_a_45_day_period(
-    cli: Cli, target: SandboxTarget, tmp_path: Path
+    cli: Cli, target: SandboxTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owned = target.add_posts(BRAND, 25, age=timedelta(days=60))
     (public,) = target.add_posts(NASA, 1, age=timedelta(days=60))
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join([*owned, public]), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(ids.read_text(encoding="utf-8")))
 
     with time_machine.travel(START + timedelta(minutes=30), tick=True):
         result = cli(
@@ -295,6 +298,16 @@ def test_owned_posts_summed_over_a_45_day_period(
             own = world.value(post, metric, end) - world.value(post, metric, start)
             assert int(row[name]) == own
     assert "sums over 2026-10-01 00:00 .. 2026-11-15 00:00 UTC (1,080 hours)" in result.err
+    target.received.clear()
+    with time_machine.travel(START + timedelta(minutes=40), tick=True):
+        again = cli(
+            "metrics", "--ids", "-", "--from", "2026-10-01", "--to", "2026-11-14",
+            "--metrics", "likes", "--format", "json", "--top", "1", "--by", "likes",
+        )  # fmt: skip
+    assert engagement_requests(target) == [], "the hours are stored: nothing is asked again"
+    (line,) = again.json_lines()
+    assert (line["from"], line["to"]) == ("2026-10-01T00:00:00Z", "2026-11-15T00:00:00Z")
+    assert line["likes"] == max(int(r["likes"]) for r in rows)
     assert "1 post: not an owned post: the Engagement API keeps no history" in result.err
     assert result.err.endswith(f"current totals):\n  {public}\n")
 
