@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from automation.config.secret import Secret
-from automation.core.durations import parse_duration
+from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import ConfigError, RuleError
 from automation.rulefiles.action_parser import Names
 from automation.rulefiles.schema import failed_value, keyword_value
@@ -52,6 +52,7 @@ __all__ = [
 CONFIG_ENV = "AUTOMATION_CONFIG"
 DEFAULT_CONFIG = "automation.yaml"
 DEFAULT_POLL_INTERVAL = 300
+DEFAULT_MAX_STALENESS = 3600
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,9 @@ class Config:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     alerts: AlertSettings | None = None
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    # seconds: when the request budget cannot refresh every post each cycle, none waits
+    # longer than this between two readings
+    max_staleness: int = DEFAULT_MAX_STALENESS
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -453,6 +457,14 @@ class _Loader:
                 ("alerts", "secret"),
                 f"no webhook secret named {secret!r} under webhook_secrets ({names})",
             )
+        staleness = data.get("max_staleness")
+        interval = _seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL)
+        if staleness is not None and _seconds(staleness, 0) < interval:
+            self._issue(
+                ("max_staleness",),
+                f"{staleness} is shorter than poll_interval ({format_duration(interval)}): a post"
+                " is read at most once a cycle; make it at least the poll interval",
+            )
 
     # ----------------------------------------------------------------- building
 
@@ -514,6 +526,7 @@ class _Loader:
             ),
             alerts=_alerts(data.get("alerts")),
             dashboard=self._dashboard(data.get("dashboard") or {}),
+            max_staleness=_seconds(data.get("max_staleness"), DEFAULT_MAX_STALENESS),
         )
 
     def _dashboard(self, section: dict[str, Any]) -> DashboardSettings:

@@ -135,6 +135,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.actions.max_attempts == 10
     assert config.history.keep == 90 * 86400
     assert config.retention.firings == 400 * 86400
+    assert config.max_staleness == 3600
     assert config.database == tmp_path / "automation.db"
 
 
@@ -145,6 +146,21 @@ def test_how_long_hourly_history_is_kept() -> None:
     assert str(_error(text)) == (
         f"automation.yaml:{_line(text, 'keep')}: history.keep: "
         "expected a duration such as 30s, 5m, 1h or 7d, got 'forever'"
+    )
+
+
+def test_how_stale_a_post_may_grow_when_the_budget_is_short() -> None:
+    assert _load(MINIMAL + "max_staleness: 30m\n").max_staleness == 1800
+    text = MINIMAL + "max_staleness: an hour\n"
+    assert str(_error(text)) == (
+        f"automation.yaml:{_line(text, 'max_staleness')}: max_staleness: "
+        "expected a duration such as 30s, 5m, 1h or 7d, got 'an hour'"
+    )
+    text = MINIMAL + "poll_interval: 10m\nmax_staleness: 5m\n"
+    assert str(_error(text)) == (
+        f"automation.yaml:{_line(text, 'max_staleness')}: max_staleness: 5m is shorter than"
+        " poll_interval (10m): a post is read at most once a cycle; make it at least the poll"
+        " interval"
     )
 
 
@@ -236,6 +252,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
         "database",
         "rules",
         "poll_interval",
+        "max_staleness",
         "engagement_api",
         "x_api",
         "app",
@@ -382,8 +399,8 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
         "accounts, actions, alerts, app, dashboard, database, engagement_api, history, "
-        "metrics, "
-        "poll_interval, retention, rules, webhook_secrets, webhooks, x_api"
+        "max_staleness, metrics, poll_interval, retention, rules, webhook_secrets, webhooks, "
+        "x_api"
     )
 
 
