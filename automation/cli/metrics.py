@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -95,16 +95,18 @@ def run(args: argparse.Namespace) -> int:
 
     asked = f"{args.since}|{args.start}|{args.end}" if period is not None else ""
     job = ExportJob(listed.ids, tuple(dict.fromkeys(args.account)), columns, period, asked)
-    result = _export(job, config)
+
+    def deliver(result: ExportResult) -> None:
+        rows = result.table.ranked(by, args.top) if by else list(result.table.rows_read())
+        with _destination(target) as out:
+            write_rows(out, fmt, result.table, rows, columns, result.owner, job.period)
+        if target is not None:
+            plural = "" if len(rows) == 1 else "s"
+            print(f"wrote {len(rows):,} row{plural} to {target}", file=sys.stderr)
+
+    result = _export(job, config, deliver)
     if result is None:
         return 130
-    rows = result.table.ranked(by, args.top) if by else list(result.table.rows_read())
-    with _destination(target) as out:
-        write_rows(out, fmt, result.table, rows, columns, result.owner, job.period)
-    if target is not None:
-        print(
-            f"wrote {len(rows):,} row{'' if len(rows) == 1 else 's'} to {target}", file=sys.stderr
-        )
     _report_result(result, period)
     return 0 if result.complete else 1
 
@@ -137,8 +139,11 @@ def _report_input(source: str | None, listed: PostIdList) -> None:
         print(f"{name}: ignored {listed.duplicates:,} repeated ID{plural}", file=sys.stderr)
 
 
-def _export(job: ExportJob, config: Config) -> ExportResult | None:
-    """Run the export with a progress bar on a terminal; None after Ctrl-C."""
+def _export(
+    job: ExportJob, config: Config, deliver: Callable[[ExportResult], None]
+) -> ExportResult | None:
+    """Run the export with a progress bar on a terminal, ``deliver`` writing its result;
+    None after Ctrl-C."""
     from automation.export.job import Interrupted, run_export
     from automation.store.sqlite import SqliteStore
     from automation.x.http import HttpClient
@@ -159,6 +164,7 @@ def _export(job: ExportJob, config: Config) -> ExportResult | None:
                 clock=now,
                 sleep=time.sleep,
                 progress=progress,
+                deliver=_after(progress.close, deliver),
             )
     except KeyboardInterrupt as exc:
         progress.close()
@@ -175,6 +181,18 @@ def _export(job: ExportJob, config: Config) -> ExportResult | None:
         return None
     finally:
         progress.close()
+
+
+def _after(
+    first: Callable[[], None], then: Callable[[ExportResult], None]
+) -> Callable[[ExportResult], None]:
+    """``then``, once ``first`` ran (the progress bar is erased before output is written)."""
+
+    def both(result: ExportResult) -> None:
+        first()
+        then(result)
+
+    return both
 
 
 @contextmanager

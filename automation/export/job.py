@@ -101,8 +101,11 @@ def run_export(
     clock: Callable[[], datetime],
     sleep: Callable[[float], None],
     progress: Progress,
+    deliver: Callable[[ExportResult], None] = lambda result: None,
 ) -> ExportResult:
-    """Run the export; Ctrl-C raises ``Interrupted`` after saving what arrived."""
+    """Run the export and hand the result to ``deliver`` (which writes it). What was
+    fetched is forgotten only once it is delivered complete, so Ctrl-C at any moment,
+    writing included, leaves it saved; fetching, it raises ``Interrupted``."""
     now = clock()
     saved = SavedParts(store, job.key(), now)
     owners = _owners(job, saved, store, config, http, clock, sleep, now)
@@ -135,9 +138,7 @@ def run_export(
             )
     except KeyboardInterrupt:
         raise Interrupted(meter.done, meter.planned) from None
-    if tally.complete:
-        saved.finish()
-    return ExportResult(
+    result = ExportResult(
         table=tally.table,
         owner=tally.owner,
         problems=tally.problems,
@@ -148,6 +149,10 @@ def run_export(
         resumed=resumed,
         sent=tally.sent,
     )
+    deliver(result)
+    if result.complete:
+        saved.finish()
+    return result
 
 
 def _no_owned_post(count: int, config: Config) -> UsageError:

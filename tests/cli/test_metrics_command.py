@@ -197,6 +197,27 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
     assert all(int(r["favorites"]) == target.value(unquoted(r["id"]), "favorites") for r in rows)
 
 
+def test_ctrl_c_while_writing_keeps_what_was_fetched(
+    cli: Cli, target: SandboxTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = target.add_posts(NASA, 300, age=timedelta(hours=9))
+    ids, out = tmp_path / "ids.txt", tmp_path / "out.csv"
+    ids.write_text("\n".join(listed), encoding="utf-8")
+    command = ("metrics", "--ids", str(ids), "--output", str(out))
+
+    def ctrl_c(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr("automation.cli.metrics.write_rows", ctrl_c)
+        assert cli(*command).code == 130
+    assert not out.exists()
+    target.received.clear()
+    again = cli(*command)
+    assert again.code == 0 and target.received == []
+    assert len(csv_rows(out.read_text(encoding="utf-8"))) == 300
+
+
 def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
     cli: Cli, target: SandboxTarget, tmp_path: Path
 ) -> None:

@@ -20,6 +20,7 @@ from automation.core.records import WatchedPostRecord
 from automation.export.job import ExportJob, ExportResult, Interrupted, run_export
 from automation.export.period_sums import NO_HISTORY
 from automation.export.tally import FORBIDDEN, UNAVAILABLE
+from automation.sandbox import Options
 from automation.sandbox.app import Encoded
 from automation.sandbox.messages import Request
 from automation.store.sqlite import SqliteStore
@@ -140,9 +141,25 @@ def test_a_metric_a_post_cannot_have_is_unknown_not_zero(
     assert values(result, "engagement_rate")[old] is None
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        Options(per_minute_limit=10_000),
+        Options(per_minute_limit=10_000, unowned="reject", forbidden_text="author"),
+    ],
+    ids=["partial answer", "whole request refused"],
+)
 def test_an_account_adds_its_posts_and_a_post_not_owned_after_all_is_read_as_public(
-    target: SandboxTarget, store: SqliteStore
+    options: Options, store: SqliteStore
 ) -> None:
+    target = SandboxTarget(lambda: 0.0, options=options).start()
+    try:
+        _account_and_forbidden(target, store)
+    finally:
+        target.stop()
+
+
+def _account_and_forbidden(target: SandboxTarget, store: SqliteStore) -> None:
     public = target.add_posts(NASA, 3, age=timedelta(hours=3))
     store.upsert_posts([WatchedPostRecord(public[0], "brand", START, "explicit", START)])
 
