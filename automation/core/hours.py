@@ -119,14 +119,21 @@ def complete_counts(series: HourlySeries) -> tuple[Span, list[tuple[int, float]]
 
 def whole_hours(
     hourly: Mapping[str, Mapping[str, HourlySeries]],
+    stored_to: Mapping[str, int] | None = None,
 ) -> dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]]:
     """The whole hours of a poll's ``/28hr`` answers, grouped by the span they cover (one
-    span for all the answers of a poll, in practice), each (hour start, count)."""
+    span for most posts of a poll), each (hour start, count). A whole hour's count is
+    final, so hours before ``stored_to[post]`` (already kept) are left out."""
     out: dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]] = {}
+    stored_to = stored_to or {}
     for post_id, per_metric in hourly.items():
+        start = stored_to.get(post_id)
         for metric, series in per_metric.items():
-            span, counts = complete_counts(series)
+            (lo, hi), counts = complete_counts(series)
+            if start is not None:
+                lo = max(lo, start)
+                counts = [(h, c) for h, c in counts if h >= lo]
             if counts:
                 pairs = [(hour_start(h), count) for h, count in counts]
-                out.setdefault(span, {}).setdefault(post_id, {})[metric] = pairs
+                out.setdefault((lo, hi), {}).setdefault(post_id, {})[metric] = pairs
     return out

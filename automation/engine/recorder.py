@@ -76,6 +76,8 @@ class StoreRecorder:
         self._ledger_retention = ledger_retention
         self._pruned_at: datetime | None = None
         self._history_pruned_at: datetime | None = None
+        # post -> the hour its stored /28hr counts reach: a cycle writes only newer hours
+        self._counted_to: dict[str, int] = {}
 
     def add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
         self._store.upsert_posts(records)
@@ -88,8 +90,9 @@ class StoreRecorder:
             self._store.mark_unavailable(sorted(fetched.unavailable), now)
         self._store.record_totals(now, fetched.totals)
         self._store.record_hourly_totals(now, fetched.totals)
-        for (lo, hi), counts in whole_hours(fetched.hourly).items():
+        for (lo, hi), counts in whole_hours(fetched.hourly, self._counted_to).items():
             self._store.record_hourly_counts(hour_start(lo), hour_start(hi), counts)
+            self._counted_to.update(dict.fromkeys(counts, hi))
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
             if self._ledger_retention is not None:

@@ -3,9 +3,11 @@ each pruned at its own pace."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from automation.core.facts import HourlySeries
 from automation.engine.recorder import StoreRecorder
 from automation.store import MemoryStore
 from automation.x.engagement_client import FetchResult
@@ -37,3 +39,43 @@ def test_hourly_history_is_kept_for_history_keep_and_pruned_by_the_day() -> None
     assert [a for a, _ in likes.polled] == [
         T0.replace(minute=0) + timedelta(days=d) for d in (2, 3, 4)
     ]
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counted: list[tuple[datetime, datetime, int]] = []
+
+    def record_hourly_counts(self, start, end, counts) -> None:  # type: ignore[no-untyped-def]
+        hours = sum(len(list(pairs)) for per in counts.values() for pairs in per.values())
+        self.counted.append((start, end, hours))
+        super().record_hourly_counts(start, end, counts)
+
+
+def series_at(now: datetime) -> FetchResult:
+    first = now.replace(minute=0) - timedelta(hours=27)
+    buckets = tuple((first + timedelta(hours=h), float(h)) for h in range(28))
+    return replace(
+        reading(1),
+        hourly=MappingProxyType({"1": {"impressions": HourlySeries(buckets, now)}}),
+    )
+
+
+def test_each_whole_hour_of_28hr_answers_is_written_once() -> None:
+    store = CountingStore()
+    recorder = StoreRecorder(store)
+    for minutes in (0, 5, 10, 65, 70):
+        recorder.record_readings(
+            T0 + timedelta(minutes=minutes), series_at(T0 + timedelta(minutes=minutes))
+        )
+    hour = T0.replace(minute=0)
+    assert store.counted == [
+        (hour - timedelta(hours=27), hour, 27),  # the first answer's whole hours
+        (hour, hour + timedelta(hours=1), 1),  # an hour later, only the new one
+    ]
+    history = store.hourly(
+        ["1"], ["impressions"], hour - timedelta(days=2), hour + timedelta(hours=2)
+    )
+    assert history["1"]["impressions"].counted == (
+        (hour - timedelta(hours=27), hour + timedelta(hours=1)),
+    )
