@@ -68,6 +68,7 @@ class BacktestPlan:
     hours: Mapping[str, tuple[int, int]]
     history: HistoryPlan
     metrics: frozenset[str]  # the API metrics the rules read
+    totals_metrics: frozenset[str]  # those read as totals
     notes: tuple[str, ...] = ()
 
 
@@ -115,7 +116,13 @@ def plan_backtest(
                 missing[post_id] = inside
     requests = plan_missing(missing, owners, hourly, now=now) if hourly else ()
     return BacktestPlan(
-        spec, tuple(posts), hours, HistoryPlan(requests, missing), frozenset(metrics), tuple(notes)
+        spec,
+        tuple(posts),
+        hours,
+        HistoryPlan(requests, missing),
+        frozenset(metrics),
+        needs.totals_metrics,
+        tuple(notes),
     )
 
 
@@ -175,7 +182,7 @@ def load_readings(store: Store, plan: BacktestPlan) -> dict[str, PostReadings]:
     found = store.hourly(ids, sorted(plan.metrics), hour_start(lo), hour_start(hi))
     return {
         p.post_id: build_readings(
-            p, found.get(p.post_id, {}), plan.hours[p.post_id][1] - 1, plan.metrics
+            p, found.get(p.post_id, {}), plan.hours[p.post_id][1] - 1, plan.totals_metrics
         )
         for p in plan.posts
     }

@@ -10,6 +10,7 @@ of a copy, since it is read for every rule at every poll.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from automation.core.facts import RuleState
 from automation.core.records import CycleWrite, RuleVersion
@@ -22,8 +23,8 @@ class ThrowawayLedger:
         self.versions: dict[str, RuleVersion] = {}
         self._states: dict[str, dict[str, RuleState]] = {}
         self._keys: set[tuple[str, str, str]] = set()
-        # posts whose ``for`` period is running, per rule: they need every poll
-        self.holding: dict[str, set[str]] = {}
+        # per rule, the posts whose condition holds, with since when (``for`` counts it)
+        self.holding: dict[str, dict[str, datetime]] = {}
 
     def states_of(self, rule_id: str) -> Mapping[str, RuleState]:
         return self._states.get(rule_id, {})
@@ -36,11 +37,11 @@ class ThrowawayLedger:
                 self.versions[rule_id] = RuleVersion(fingerprint, write.at)
         for rule_id, post_id, state in write.states:
             self._states.setdefault(rule_id, {})[post_id] = state
-            holding = self.holding.setdefault(rule_id, set())
-            if state.holding_since is None:
-                holding.discard(post_id)
+            holding = self.holding.setdefault(rule_id, {})
+            if state.holding_since is None or state.done:
+                holding.pop(post_id, None)
             else:
-                holding.add(post_id)
+                holding[post_id] = state.holding_since
         new: list[str] = []
         for firing in write.firings:
             key = (firing.rule_id, firing.post_id, firing.key)

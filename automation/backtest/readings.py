@@ -3,7 +3,8 @@ history: the ``/totals`` values, the ``/28hr`` series and the stored snapshots.
 
 History is hourly, so the replay sees the past in steps: an hour's values become known
 when the hour ends (a poll at 13:05 sees the world as of 13:00), and nothing moves until
-the next hour ends. For an owned post the totals are its hourly counts added up from the
+the next hour ends; the replay moves what a poll inside the hour sees forward to its time
+(``shift``). For an owned post the totals are its hourly counts added up from the
 hour it was written (where a count is missing, continued from a reading the engine took);
 for a public post they are what the engine polled, unknown in hours nobody polled. Only
 what the engine could have read is offered: ``/totals`` metrics (public ones for a public
@@ -18,7 +19,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from automation.core.facts import HourlySeries, Snapshot
@@ -31,6 +32,7 @@ __all__ = ["SERIES_HOURS", "PostReadings", "build_readings"]
 SERIES_HOURS = 28  # a /28hr answer: the hour still running and the 27 before it
 _SNAPSHOT_HOURS = 30  # windows reach back 28h; a little more for the baseline
 _NO_SERIES: Mapping[str, HourlySeries] = MappingProxyType({})
+_NO_SHIFT = timedelta(0)
 
 
 @dataclass
@@ -53,10 +55,12 @@ class PostReadings:
         i = hour - self.first
         return self.totals[i] if 0 <= i < len(self.totals) else None
 
-    def series_at(self, hour: int, metrics: Collection[str]) -> Mapping[str, HourlySeries]:
-        """The /28hr series a poll in hour ``hour + 1`` would have read: the 27 hours up to
-        ``hour`` and the running one, in which nothing has happened yet (the history is
-        hourly). A metric with an hour not known is left out."""
+    def series_at(
+        self, hour: int, metrics: Collection[str], shift: timedelta = _NO_SHIFT
+    ) -> Mapping[str, HourlySeries]:
+        """The /28hr series read when ``hour`` ended: the 27 hours up to ``hour`` and the
+        one starting, still empty; with ``shift``, as if read that much later (each bucket
+        moved with it). A metric with an hour not known is left out."""
         if not self.buckets:
             return _NO_SERIES
         read_at = hour_start(hour + 1)
@@ -70,15 +74,22 @@ class PostReadings:
             part = found[max(0, lo - self.first) : hour + 1 - self.first]
             gaps = self.unknown[metric]
             if len(part) + len(before) == hour + 1 - lo and not _any_between(gaps, lo, hour):
-                out[metric] = HourlySeries((*before, *part, (read_at, 0.0)), read_at)
+                buckets = (*before, *part, (read_at, 0.0))
+                if shift:
+                    buckets = tuple((at + shift, count) for at, count in buckets)
+                out[metric] = HourlySeries(buckets, read_at + shift)
         return MappingProxyType(out)
 
-    def snapshots_at(self, hour: int) -> tuple[Snapshot, ...]:
-        """Snapshots as the store would hold them: each hour's end where a value changed,
-        from the values held ``_SNAPSHOT_HOURS`` before ``hour``."""
+    def snapshots_at(self, hour: int, shift: timedelta = _NO_SHIFT) -> tuple[Snapshot, ...]:
+        """Snapshots as the store would hold them when ``hour`` ended: each hour's end
+        where a value changed, from the values held ``_SNAPSHOT_HOURS`` before; with
+        ``shift``, each moved that much later."""
         hi = bisect.bisect_right(self._changes, hour)
         lo = max(0, bisect.bisect_right(self._changes, hour - _SNAPSHOT_HOURS) - 1)
-        return tuple(self._snapshots[lo:hi])
+        found = self._snapshots[lo:hi]
+        if shift:
+            return tuple(Snapshot(s.at + shift, s.values) for s in found)
+        return tuple(found)
 
 
 def build_readings(

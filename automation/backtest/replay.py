@@ -7,19 +7,22 @@ rule is new, ``for``, windows, every firing policy), committing into a
 seeded; posts that appear later fire. A post appears once its first hour of history is
 known, as the engine would have discovered it on its timeline.
 
-The history is hourly, so within an hour nothing a rule reads changes but the time
-itself. At a poll inside an hour the replay evaluates only what the time can change:
-windowed rules (a window slides), rules still seeding, posts whose ``for`` period is
-running, and posts turning 27 hours old (when the /28hr series stops standing in for
-totals /totals lacks). Any other evaluation there would return "nothing changes";
+The history is hourly: a poll sees the post as it was when the last hour ended, its
+series, snapshots and age moved forward to the poll's time, as if just read (so a window
+does not shrink as the hour goes on for want of newer data, which is not what the engine
+would have seen). Within an hour a poll's facts are then the same as at its first poll,
+and an evaluation can only change something where time itself counts: a running ``for``
+period, or a rule that is still seeding. Those are all a poll inside an hour evaluates;
 ``every_poll=True`` evaluates everything at every poll, which the tests compare against.
 Pure: the readings are prepared beforehand, the clock is the polls.
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,12 +33,12 @@ from automation.core.cycle_facts import assemble_facts
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts
 from automation.core.fetch_plan import FetchPlan, plan_fetch
-from automation.core.hours import hour_index
+from automation.core.hours import hour_index, hour_start
 from automation.core.records import FiringKind, WatchedPostRecord
 
 __all__ = ["WouldFire", "poll_times", "replay"]
 
-_YOUNG = timedelta(hours=27)  # windows.young_post_totals' age limit
+Watched = Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
 
 
 @dataclass(frozen=True)
@@ -78,25 +81,28 @@ def replay(
     ledger = ThrowawayLedger()
     oldest = timedelta(seconds=max((r.rule.watch.max_age for r in rules), default=0))
     by_age = sorted(readings.values(), key=lambda r: (r.post.created_at, r.post.post_id))
+    born = [r.post.created_at for r in by_age]
     out: list[WouldFire] = []
     hour: int | None = None
     plan = plan_fetch(rules, (), start)
     facts: dict[str, PostFacts] = {}
-    watched: Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
     previous = start
     for now in poll_times(start, end, interval):
         visible = hour_index(now) - 1  # the last hour that has ended
         if visible != hour:
             hour = visible
-            young = [r for r in by_age if r.post.created_at >= now - oldest]
+            young = by_age[bisect.bisect_left(born, now - oldest) :]
             known = [r.post for r in young if r.totals_at(visible) is not None]
             plan = plan_fetch(rules, known, now)
-            facts = _facts(plan, readings, list(plan.posts), visible, now)
+            facts = _facts(plan, readings, plan.posts, visible, now)
+            watched: Watched = plan.watched
+        elif every_poll:
+            facts = _facts(plan, readings, plan.posts, visible, now)
             watched = plan.watched
         else:
-            turning = [p for p in plan.posts.values() if previous < p.created_at + _YOUNG <= now]
-            facts.update(_facts(plan, readings, [p.post_id for p in turning], visible, now))
-            watched = plan.watched if every_poll else _changing(plan, ledger, turning)
+            watched = _changing(plan, ledger, previous)
+            posts = {p.post_id for _, chosen in watched for p in chosen}
+            facts = _facts(plan, readings, posts, visible, now)
         previous = now
         decided = decide_cycle(watched, facts, ledger.versions, ledger.states_of, now, new_id)
         new = ledger.commit(decided.write)
@@ -111,11 +117,15 @@ def replay(
 def _facts(
     plan: FetchPlan,
     readings: Mapping[str, PostReadings],
-    post_ids: Sequence[str],
+    post_ids: Iterable[str],
     hour: int,
     now: datetime,
 ) -> dict[str, PostFacts]:
-    """The facts of ``post_ids`` as the cycle would assemble them from what it read."""
+    """The facts of ``post_ids`` as the cycle would assemble them from what it read: the
+    post as when ``hour`` ended, moved forward to ``now``."""
+    shift = now - hour_start(hour + 1)
+    posts: Mapping[str, WatchedPostRecord] = plan.posts
+    moved: dict[str, WatchedPostRecord] = {}
     totals = {}
     hourly = {}
     snapshots = {}
@@ -124,27 +134,33 @@ def _facts(
         values = found.totals_at(hour)
         if values is None:
             continue
-        totals[post_id] = {m: v for m, v in values.items() if m in plan.totals_metrics}
+        if shift:
+            post = plan.posts[post_id]
+            moved[post_id] = dataclasses.replace(post, created_at=post.created_at + shift)
+        totals[post_id] = values
         if post_id in plan.hourly_posts:
-            hourly[post_id] = found.series_at(hour, plan.hourly_metrics)
+            hourly[post_id] = found.series_at(hour, plan.hourly_metrics, shift)
         if post_id in plan.window_posts:
-            snapshots[post_id] = found.snapshots_at(hour)
-    return assemble_facts(plan.posts, totals, hourly, (), snapshots, now)
+            snapshots[post_id] = found.snapshots_at(hour, shift)
+    return assemble_facts(moved if shift else posts, totals, hourly, (), snapshots, now)
 
 
 def _changing(
-    plan: FetchPlan, ledger: ThrowawayLedger, turning: Sequence[WatchedPostRecord]
+    plan: FetchPlan, ledger: ThrowawayLedger, previous: datetime
 ) -> list[tuple[CompiledRule, Sequence[WatchedPostRecord]]]:
-    """What a poll inside an hour can change: see the module's docstring."""
+    """What a poll inside an hour can change: rules still seeding (all their posts), and
+    posts whose ``for`` period had not run out at the previous poll."""
     out: list[tuple[CompiledRule, Sequence[WatchedPostRecord]]] = []
-    ages = {p.post_id for p in turning}
     for compiled, posts in plan.watched:
         rule_id = compiled.rule.id
-        if compiled.max_window or rule_id not in ledger.versions:
+        if rule_id not in ledger.versions:
             out.append((compiled, posts))
             continue
-        holding = ledger.holding.get(rule_id, ())
-        chosen = [p for p in posts if p.post_id in holding or p.post_id in ages]
-        if chosen:
-            out.append((compiled, chosen))
+        holding = ledger.holding.get(rule_id)
+        if holding:
+            period = timedelta(seconds=compiled.rule.for_)
+            running = {p for p, since in holding.items() if since + period > previous}
+            chosen = [p for p in posts if p.post_id in running] if running else []
+            if chosen:
+                out.append((compiled, chosen))
     return out

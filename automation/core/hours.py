@@ -42,13 +42,30 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
+# Histories name the same few thousand hours over and over (a backtest converts millions
+# of them): each conversion is remembered, up to a bound.
+_CACHE_LIMIT = 100_000
+_INDEX: dict[datetime, int] = {}
+_START: dict[int, datetime] = {}
+
+
 def hour_index(moment: datetime) -> int:
     """The hour that contains ``moment``."""
-    return (_aware(moment) - _EPOCH) // HOUR
+    found = _INDEX.get(moment)
+    if found is None:
+        if len(_INDEX) > _CACHE_LIMIT:
+            _INDEX.clear()
+        found = _INDEX[moment] = (_aware(moment) - _EPOCH) // HOUR
+    return found
 
 
 def hour_start(index: int) -> datetime:
-    return _EPOCH + index * HOUR
+    found = _START.get(index)
+    if found is None:
+        if len(_START) > _CACHE_LIMIT:
+            _START.clear()
+        found = _START[index] = _EPOCH + index * HOUR
+    return found
 
 
 def reading_hour(moment: datetime) -> int:
