@@ -33,10 +33,10 @@ class HourlyQueries(SqliteConnection):
     def __init__(self, db: Database, path: Path) -> None:
         super().__init__(db, path)
         self._post_ids: dict[str, int] = {}
-        # post -> metric -> (last total stored, last hour marked polled), so that a cycle
-        # writes only what changed without reading it back first; read from the file
-        # once per post (after a restart, or when a post is new).
-        self._last_polled: dict[str, dict[str, tuple[float, int]]] = {}
+        # post -> (hour, values) of its last reading, so that a cycle writes only what
+        # changed and lengthens the polled spans in place, without reading either back
+        # first; read from the file once per post (after a restart, or when it is new).
+        self._last_read: dict[str, tuple[int | None, dict[str, float]]] = {}
 
     @contextmanager
     def _hourly_write(self) -> Iterator[Any]:
@@ -47,7 +47,7 @@ class HourlyQueries(SqliteConnection):
                 yield conn
         except BaseException:
             self._post_ids.clear()
-            self._last_polled.clear()
+            self._last_read.clear()
             raise
 
     def _ids(self, post_ids: Collection[str], *, create: bool) -> dict[str, int]:
@@ -80,48 +80,67 @@ class HourlyQueries(SqliteConnection):
         if not totals:
             return 0
         rows: list[tuple[int, int, int, float]] = []
+        longer: dict[tuple[int, ...], list[int]] = {}  # metric ids -> posts read last hour
         spans: dict[_Key, Span] = {}
         with self._hourly_write():
             ids = self._ids(list(totals), create=True)
             mids = self._metric_ids({m for values in totals.values() for m in values})
-            self._recall_polled([p for p in totals if p not in self._last_polled], ids, mids)
+            self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
             for post_id, values in totals.items():
-                pid, last = ids[post_id], self._last_polled.setdefault(post_id, {})
+                polled, before = self._last_read[post_id]
+                if polled == hour and before == values:
+                    continue  # most posts, most cycles: nothing new within the hour
+                pid = ids[post_id]
                 for metric, value in values.items():
-                    value = float(value)
-                    stored, polled = last.get(metric, (None, None))
-                    if stored != value or polled is None or polled > hour:
-                        rows.append((pid, mids[metric], hour, value))
-                    if polled != hour:
-                        spans[(pid, mids[metric])] = (hour, hour + 1)
-                    last[metric] = (value, hour)
+                    if before.get(metric) != value or polled is None or polled > hour:
+                        rows.append((pid, mids[metric], hour, float(value)))
+                if polled == hour:
+                    pass
+                elif polled is not None and polled + 1 == hour and before.keys() == values.keys():
+                    longer.setdefault(tuple(sorted(mids[m] for m in values)), []).append(pid)
+                else:
+                    spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
+                self._last_read[post_id] = (hour, dict(values))
             self._conn.executemany(
                 "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
                 " ON CONFLICT DO UPDATE SET value = excluded.value",
                 rows,
             )
+            for metrics, pids in longer.items():  # one statement for all the posts alike
+                self._conn.execute(
+                    "UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = ?"
+                    " AND post IN (SELECT value FROM json_each(?))"
+                    " AND metric IN (SELECT value FROM json_each(?))",
+                    (hour, json.dumps(pids), json.dumps(metrics)),
+                )
             self._add_spans(_POLLED, spans)
         return len(rows)
 
-    def _recall_polled(
+    def _recall_read(
         self, post_ids: list[str], ids: Mapping[str, int], mids: Mapping[str, int]
     ) -> None:
-        """Load the last stored total and polled hour of posts not remembered yet."""
-        if not post_ids:
-            return
+        """Load what the file says of the last reading of posts not remembered yet: each
+        metric's last total, and the hour they were all last polled (None when they were
+        not polled together, so that their spans are merged one by one)."""
         names = {mid: name for name, mid in mids.items()}
         posts = {ids[p]: p for p in post_ids}
-        for post_id in post_ids:
-            self._last_polled[post_id] = {}
-        for p, m, hour, value in self._rows(
-            "WITH k(post, metric, hour) AS (SELECT post, metric, max(hi) - 1 FROM hourly_spans"
-            " WHERE kind = 0 AND post IN (SELECT value FROM json_each(?)) GROUP BY post, metric)"
-            " SELECT post, metric, hour, (SELECT value FROM hourly_totals AS t"
-            " WHERE t.post = k.post AND t.metric = k.metric ORDER BY hour DESC LIMIT 1) FROM k",
-            [json.dumps(list(posts))],
-        ):
-            if m in names and value is not None:
-                self._last_polled[posts[p]][names[m]] = (value, hour)
+        found: dict[str, tuple[set[int], dict[str, float]]] = {p: (set(), {}) for p in post_ids}
+        if post_ids:
+            for p, m, hi, value in self._rows(
+                "WITH k(post, metric, hi) AS (SELECT post, metric, max(hi) FROM hourly_spans"
+                " WHERE kind = 0 AND post IN (SELECT value FROM json_each(?))"
+                " GROUP BY post, metric)"
+                " SELECT post, metric, hi, (SELECT value FROM hourly_totals AS t"
+                " WHERE t.post = k.post AND t.metric = k.metric ORDER BY hour DESC LIMIT 1)"
+                " FROM k",
+                [json.dumps(list(posts))],
+            ):
+                hours, values = found[posts[p]]
+                hours.add(hi - 1)
+                if m in names and value is not None:
+                    values[names[m]] = value
+        for post_id, (hours, values) in found.items():
+            self._last_read[post_id] = (hours.pop() if len(hours) == 1 else None, values)
 
     @guarded
     def record_hourly_counts(
@@ -324,5 +343,5 @@ class HourlyQueries(SqliteConnection):
             ).rowcount
             conn.execute("DELETE FROM hourly_spans WHERE hi <= ?", (cut,))
             conn.execute("UPDATE hourly_spans SET lo = ? WHERE lo < ?", (cut, cut))
-        self._last_polled.clear()
+        self._last_read.clear()
         return max(deleted, 0)
