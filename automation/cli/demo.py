@@ -172,6 +172,9 @@ class _Demo:
         if event.event == "seeded":
             self.seeded[event.rule] += 1
             return
+        if event.event == "capped":
+            self._say(f"{self._time()}  CAPPED {event.rule} for post {event.post}: over its limit")
+            return
         self._say(f"{self._time()}  FIRED {event.rule} for post {event.post} ({values})")
         self.announced.add(event.id)
         if event.reason:

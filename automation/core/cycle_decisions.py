@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from automation.core.caps import room, window_start
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import Outcome, PostFacts, RuleState
 from automation.core.firings import firing_record
@@ -43,6 +44,7 @@ def decide_cycle(
     now: datetime,
     new_id: Callable[[], str],
     pauses: PauseState | None = None,
+    fired_since: Callable[[str, datetime], int] | None = None,
 ) -> CycleDecisions:
     """Evaluate each rule on its posts that have facts.
 
@@ -51,6 +53,8 @@ def decide_cycle(
     watches was evaluated, so a cycle that missed some of them seeds again next time.
     A paused rule is evaluated but records nothing (what it would fire is ``held``); a
     resuming rule seeds, as a new one does, unless its resume asked to catch up.
+    A rule with a ``limit`` fires as long as ``fired_since(rule id, window start)`` leaves
+    room; its further firings this cycle are recorded as ``capped``, acting on nothing.
     """
     states: list[tuple[str, str, RuleState]] = []
     firings: list[FiringRecord] = []
@@ -69,6 +73,7 @@ def decide_cycle(
             state_of = states_of(rule.id).get
             seeding = (changed and not rule.backfill) or resuming.get(rule.id) is False
             evaluate = compiled.evaluate
+            left: int | None = None  # room under the rule's cap, counted at its first firing
             for post in present:
                 decision = evaluate(post, state_of(post.post_id), now, seeding=seeding)
                 if decision is None:
@@ -78,8 +83,13 @@ def decide_cycle(
                         held.append(firing_record(rule, post, decision, now, new_id()))
                     continue
                 states.append((rule.id, post.post_id, decision.state))
+                capped = False
+                if decision.outcome is Outcome.FIRE and rule.limit and fired_since:
+                    if left is None:
+                        left = room(rule.limit, fired_since(rule.id, window_start(rule.limit, now)))
+                    capped, left = left <= 0, left - 1
                 if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
-                    firing = firing_record(rule, post, decision, now, new_id())
+                    firing = firing_record(rule, post, decision, now, new_id(), capped=capped)
                     firings.append(firing)
                     reasons[firing.id] = decision.reason
         complete = len(present) == len(posts)

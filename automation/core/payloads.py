@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from automation.core.digests import DigestWindow
 from automation.core.metric_names import ALIASES, DERIVED, canonical
 from automation.core.rules import (
     Action,
@@ -102,8 +103,9 @@ def default_webhook_body(ctx: FiringContext) -> dict[str, Any]:
     }
 
 
-def render_action(action: Action, ctx: FiringContext) -> str:
-    """The action's payload as compact JSON text, ready for the outbox."""
+def render_action(action: Action, ctx: FiringContext, digest: DigestWindow | None = None) -> str:
+    """The action's payload as compact JSON text, ready for the outbox. A webhook sent in
+    a ``digest`` also carries what the digest request says of the rule and its window."""
     values = template_values(ctx)
     payload: dict[str, Any] = {"kind": action.kind, "post_id": ctx.post_id}
     if isinstance(action, RepostAction | LikeAction):
@@ -125,6 +127,14 @@ def render_action(action: Action, ctx: FiringContext) -> str:
             timeout=action.timeout,
             firing_id=ctx.firing_id,
         )
+        if digest is not None:
+            payload["digest"] = {
+                "key": digest.key,
+                "rule": ctx.rule.id,
+                "description": ctx.rule.description,
+                "from": iso(digest.start),
+                "to": iso(digest.end),
+            }
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 

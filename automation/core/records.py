@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 PostSource = Literal["timeline", "explicit"]
-FiringKind = Literal["fired", "seeded"]
+FiringKind = Literal["fired", "seeded", "capped"]
 ActionStatus = Literal["pending", "sent", "dead"]
 AttemptOutcome = Literal["sent", "retry", "dead"]
 ACTION_STATUSES: tuple[ActionStatus, ...] = ("pending", "sent", "dead")
@@ -92,11 +92,15 @@ class RuleVersion:
 @dataclass(frozen=True)
 class ActionRecord:
     """One action of a firing, as the engine rendered it. ``payload`` is JSON text that names
-    secrets but never holds their values, so it is safe on disk."""
+    secrets but never holds their values, so it is safe on disk. ``due_at``: not to be
+    performed before (quiet hours, a digest's window); None is at once. ``digest``: the
+    key of the digest request the action is sent in, with the others of its window."""
 
     index: int
     kind: str
     payload: str
+    due_at: datetime | None = None
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ class OutboxItem:
     created_at: datetime
     next_attempt_at: datetime | None
     last_error: str | None = None
+    digest: str | None = None  # sent in one request with the others of this digest
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 from typing import Any
 
@@ -27,10 +27,12 @@ __all__ = [
     "JsonObject",
     "Leaf",
     "LikeAction",
+    "Limit",
     "LogAction",
     "Not",
     "Once",
     "Position",
+    "Quiet",
     "QuoteAction",
     "Rearm",
     "ReplyAction",
@@ -233,6 +235,8 @@ class WebhookAction:
     headers: tuple[tuple[str, Template], ...] = ()
     secret: str | None = None
     timeout: float = 10.0
+    digest: int | None = None  # seconds: one request per rule and window, listing its firings
+    quiet: bool = True  # False: sent during the rule's quiet hours too
     kind: str = "webhook"
 
 
@@ -243,6 +247,29 @@ class LogAction:
 
 
 Action = RepostAction | LikeAction | ReplyAction | QuoteAction | WebhookAction | LogAction
+
+
+# --- caps and quiet hours -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``max`` firings of the rule within any ``per`` seconds; more are ``capped``."""
+
+    max: int
+    per: int
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """Quiet hours: from ``start`` to ``end`` (minutes after midnight, local time in
+    ``tz``) a firing's actions wait in the outbox. ``end`` before ``start`` spans midnight.
+    ``zone`` is ``tz`` resolved by the parser (``zoneinfo``)."""
+
+    start: int
+    end: int
+    tz: str
+    zone: tzinfo = field(compare=False, repr=False)
 
 
 # --- the rule -----------------------------------------------------------------------------
@@ -259,13 +286,15 @@ class Rule:
     description: str = ""
     enabled: bool = True
     backfill: bool = False
+    limit: Limit | None = None
+    quiet: Quiet | None = None
     pos: Position = field(default=_NOWHERE, compare=False)
 
     @property
     def fingerprint(self) -> str:
         """Changes with what decides firing (watch, condition, for, policy), not with the
-        description, actions, ``enabled`` or ``backfill``, so editing an action never
-        re-fires or re-seeds anything."""
+        description, actions, ``enabled``, ``backfill``, ``limit`` or ``quiet``, so
+        editing an action or a cap never re-fires or re-seeds anything."""
         decisive = {
             "watch": _plain(self.watch),
             "when": _plain(self.when),

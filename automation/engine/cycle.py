@@ -59,6 +59,7 @@ class CycleResult:
     requests: int = 0
     fired: int = 0
     seeded: int = 0
+    capped: int = 0
     actions_sent: int = 0
     errors: list[str] = field(default_factory=list)
     duration: float = 0.0
@@ -295,6 +296,7 @@ class Engine:
             now,
             self._new_id,
             pauses,
+            self._store.fired_count,
         )
         self._commit(now, decided, result)
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
@@ -307,6 +309,8 @@ class Engine:
                 continue
             if f.kind == "fired":
                 result.fired += 1
+            elif f.kind == "capped":
+                result.capped += 1
             else:
                 result.seeded += 1
             self._emit(
@@ -331,6 +335,7 @@ class Engine:
             duration=round(result.duration, 3),
             fired=result.fired,
             seeded=result.seeded,
+            capped=result.capped,
             actions_sent=result.actions_sent,
             errors=len(result.errors),
             at=iso(now),

@@ -66,7 +66,7 @@ class DryRunTally:
             tally = self.rules.setdefault(firing.rule_id, RuleTally())
             if firing.kind == "fired":
                 tally.would_fire += 1
-            else:
+            elif firing.kind == "seeded":
                 tally.would_seed += 1
 
 

@@ -31,6 +31,7 @@ class CycleEvent:
     duration: float
     fired: int = 0
     seeded: int = 0
+    capped: int = 0
     actions_sent: int = 0
     errors: int = 0
     at: str = ""
@@ -39,9 +40,10 @@ class CycleEvent:
 
 @dataclass(frozen=True)
 class FiredEvent:
-    """A firing (``fired``), a seed (``seeded``), or their dry-run twins (``would_*``)."""
+    """A firing (``fired``), a seed (``seeded``), a firing over its rule's ``limit``
+    (``capped``: recorded, acting on nothing), or their dry-run twins (``would_*``)."""
 
-    event: str  # fired | would_fire | seeded | would_seed
+    event: str  # fired | would_fire | seeded | would_seed | capped | would_cap
     rule: str
     post: str
     key: str

@@ -62,7 +62,11 @@ class StoreRecorder:
     readings also go to the hourly history, kept for ``history_keep``."""
 
     dry = False
-    event_names: Mapping[FiringKind, str] = {"fired": "fired", "seeded": "seeded"}
+    event_names: Mapping[FiringKind, str] = {
+        "fired": "fired",
+        "seeded": "seeded",
+        "capped": "capped",
+    }
 
     def __init__(
         self,
@@ -117,7 +121,11 @@ class DryRun:
     happen. It keeps a ``tally`` per rule for the summary a dry run ends with."""
 
     dry = True
-    event_names: Mapping[FiringKind, str] = {"fired": "would_fire", "seeded": "would_seed"}
+    event_names: Mapping[FiringKind, str] = {
+        "fired": "would_fire",
+        "seeded": "would_seed",
+        "capped": "would_cap",
+    }
 
     def __init__(self) -> None:
         self.tally = DryRunTally()

@@ -11,7 +11,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from automation.core.durations import format_duration, parse_duration
@@ -36,6 +36,8 @@ __all__ = ["Names", "parse_actions", "unknown_name"]
 Path = list[PathPart]
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 MAX_WEBHOOK_TIMEOUT = 300  # seconds; the schema says the same of numbers
+MIN_DIGEST, MAX_DIGEST = 60, 86400  # a digest's window, in seconds
+_DIGEST_NAMES = frozenset({"rule.id", "rule.description"})
 
 
 class Names:
@@ -132,7 +134,8 @@ def _webhook(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> A
     if isinstance(secret, str) and names.secrets is not None and secret not in names.secrets:
         rep.error([*path, "secret"], unknown_name("webhook secret", secret, names.secrets))
     timeout = _timeout(rep, [*path, "timeout"], body.get("timeout", WebhookAction.timeout))
-    if url is None or timeout is None:
+    digest = _digest(rep, path, body, url, headers)
+    if url is None or timeout is None or digest is False:
         return None
     return WebhookAction(
         url=url,
@@ -140,7 +143,50 @@ def _webhook(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> A
         headers=headers,
         secret=secret if isinstance(secret, str) else None,
         timeout=timeout,
+        digest=digest,
+        quiet=body.get("quiet", True) is not False,
     )
+
+
+def _digest(
+    rep: Reporter,
+    path: Path,
+    body: dict[str, Any],
+    url: Template | None,
+    headers: tuple[tuple[str, Template], ...],
+) -> int | Literal[False] | None:
+    """A digest's window in seconds; None without one, False when it is wrong (reported).
+
+    One digest request stands for many firings, so its url and headers can name the rule
+    but nothing of one firing."""
+    if "digest" not in body:
+        return None
+    seconds = parse_duration(body["digest"])
+    if seconds is None:
+        return False  # the schema said what a duration looks like
+    if not MIN_DIGEST <= seconds <= MAX_DIGEST:
+        rep.error(
+            [*path, "digest"],
+            f"'digest' must be from {format_duration(MIN_DIGEST)} to "
+            f"{format_duration(MAX_DIGEST)}, got {body['digest']}",
+        )
+        return False
+    wrong = False
+    fields = [("url", url), *((f"headers.{n}", t) for n, t in headers)]
+    for where, text in fields:
+        personal = [n for n in (text.names if text else ()) if n not in _DIGEST_NAMES]
+        if personal:
+            at = [*path, "url"] if where == "url" else [*path, "headers", where[8:]]
+            source = text.source if text else ""
+            rep.error(
+                at,
+                f"a digest sends one request for many firings, so its {where} cannot use "
+                f"{{{personal[0]}}}: only {{rule.id}} and {{rule.description}} (put what "
+                "each firing says in the body)",
+                offset=max(0, source.find("{" + personal[0])),
+            )
+            wrong = True
+    return False if wrong else seconds
 
 
 def _warn_in_clear(rep: Reporter, path: Path, url: str) -> None:

@@ -9,9 +9,13 @@ of the result; the caller decides whether a partial set may run.
 
 from __future__ import annotations
 
+import difflib
+import re
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +37,11 @@ from automation.core.rules import (
     Every,
     FirePolicy,
     Leaf,
+    Limit,
     Not,
     Once,
     Position,
+    Quiet,
     Rearm,
     Rule,
     Watch,
@@ -217,13 +223,18 @@ class _RuleParser:
         fire = self.fire(raw.get("fire", "once"))
         wait = self.duration(raw.get("for", "0s"), self.at("for"), allow_zero=True)
         actions = parse_actions(self.rep, self.at("actions"), raw.get("actions"), self.names)
+        limit = self.limit(raw.get("limit"))
+        quiet = self.quiet(raw.get("quiet"))
         rule_id = raw.get("id")
         if watch is None or fire is None or wait is None or not isinstance(rule_id, str):
             return None
         if "when" in raw and when is None:
             return None
+        if ("limit" in raw and limit is None) or ("quiet" in raw and quiet is None):
+            return None
         self.warn_unknowable(watch, fire)
         self.warn_rate_as_percent()
+        self.warn_quiet_opt_out(quiet, raw.get("actions"))
         doc = self.rep.doc
         return Rule(
             id=rule_id,
@@ -235,6 +246,8 @@ class _RuleParser:
             description=_text(raw.get("description")),
             enabled=raw.get("enabled", True) is not False,
             backfill=raw.get("backfill", False) is True,
+            limit=limit,
+            quiet=quiet,
             pos=Position(doc.name, *doc.position(self.at("id"))),
         )
 
@@ -356,6 +369,46 @@ class _RuleParser:
             return Rearm(cooldown) if cooldown is not None else None
         return None
 
+    # --- caps and quiet hours ----------------------------------------------------------
+
+    def limit(self, raw: Any) -> Limit | None:
+        if not isinstance(raw, dict):
+            return None
+        most, per = raw.get("max"), self.duration(raw.get("per"), self.at("limit", "per"))
+        if isinstance(most, bool) or not isinstance(most, int) or most < 1 or per is None:
+            return None  # the schema said what max and per must be
+        return Limit(most, per)
+
+    def quiet(self, raw: Any) -> Quiet | None:
+        if not isinstance(raw, dict):
+            return None
+        start, end = _clock_time(raw.get("from")), _clock_time(raw.get("to"))
+        zone = self.zone(raw.get("tz"))
+        if start is None or end is None or zone is None:
+            return None
+        if start == end:
+            self.rep.error(
+                self.at("quiet", "to"),
+                f"quiet hours from {raw['from']} to {raw['to']} are empty: 'to' must differ "
+                'from \'from\' (from: "22:00", to: "07:00" spans the night)',
+            )
+            return None
+        return Quiet(start, end, raw["tz"], zone)
+
+    def zone(self, raw: Any) -> zoneinfo.ZoneInfo | None:
+        if not isinstance(raw, str):
+            return None
+        try:
+            return zoneinfo.ZoneInfo(raw)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+        close = difflib.get_close_matches(raw, _zone_names(), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "e.g. Europe/Berlin or America/New_York"
+        self.rep.error(
+            self.at("quiet", "tz"), f"unknown time zone '{raw}': use an IANA name ({hint})"
+        )
+        return None
+
     # --- warnings ---------------------------------------------------------------------
 
     def warn_too_old(self, posts: Sequence[str], max_age: int, path: PathList) -> None:
@@ -376,6 +429,20 @@ class _RuleParser:
                 f"than max_age {format_duration(max_age)}: this rule never watches it; "
                 "remove max_age to watch a named post whatever its age",
             )
+
+    def warn_quiet_opt_out(self, quiet: Quiet | None, raw_actions: Any) -> None:
+        """``quiet: false`` on a webhook means nothing when the rule has no quiet hours."""
+        if quiet is not None or not isinstance(raw_actions, list):
+            return
+        for index, item in enumerate(raw_actions):
+            hook = item.get("webhook") if isinstance(item, dict) else None
+            if isinstance(hook, dict) and hook.get("quiet") is False:
+                self.rep.warning(
+                    self.at("actions", index, "webhook", "quiet"),
+                    "'quiet: false' has no effect: this rule has no quiet hours "
+                    "(add quiet: {from: ..., to: ..., tz: ...} to the rule, or remove it)",
+                    key=True,
+                )
 
     def warn_unknowable(self, watch: Watch, fire: FirePolicy) -> None:
         """Warn about values the engine can never know for the posts this rule watches."""
@@ -414,6 +481,20 @@ def _written(created: datetime) -> str:
     if created < _SNOWFLAKE_START:
         return "before 2010-11-04"
     return f"on {created.strftime('%Y-%m-%d')}"
+
+
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def _clock_time(value: Any) -> int | None:
+    """Minutes after midnight for ``"22:00"``; None for anything else (the schema says so)."""
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) * 60 + int(match.group(2)) if match else None
+
+
+@cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
 
 
 def _list(value: Any) -> list[Any]:

@@ -165,6 +165,12 @@ def _type(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: Rep
             "so unquoted numbers are not accepted)",
         )
         return
+    if sub.get("x-kind") == "clock_time" and isinstance(value, int) and not isinstance(value, bool):
+        shown = f"{value // 60:02d}:{value % 60:02d}"  # YAML read 22:00 as 22 * 60 + 0
+        rep.error(
+            path, f'quote times of day: write "{shown}" (unquoted, YAML reads it as a number)'
+        )
+        return
     rep.error(path, _expected(sub, path, value))
 
 

@@ -61,7 +61,7 @@ def describe(event: Event) -> str:
     if isinstance(event, CycleEvent):
         return (
             f"cycle posts={event.posts} requests={event.requests} fired={event.fired} "
-            f"seeded={event.seeded} actions_sent={event.actions_sent} "
+            f"seeded={event.seeded} capped={event.capped} actions_sent={event.actions_sent} "
             f"errors={event.errors} duration={event.duration}s"
         )
     if isinstance(event, ErrorEvent):

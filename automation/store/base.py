@@ -263,6 +263,11 @@ class Store(Protocol):
         """Every try at an action, oldest first."""
         ...
 
+    def fired_count(self, rule_id: str, since: datetime) -> int:
+        """How many firings of ``rule_id`` that acted (``fired``, rearmed ones included;
+        not seeded or capped) were recorded after ``since``: what its cap counts."""
+        ...
+
     # -- history and rearm --------------------------------------------------------------
 
     def history(
@@ -294,9 +299,10 @@ class Store(Protocol):
         dry_run: bool = False,
     ) -> list[FiringRecord]:
         """Let a rule fire again for ``post_id`` (every post when None): its live firings
-        are marked rearmed (kept for history, no longer blocking their key) and its states
-        for the posts of those firings are forgotten. Seeded firings stay, since those posts
-        were already past the rule when it was added, unless ``include_seeded``. Returns
+        (capped ones too) are marked rearmed (kept for history, no longer blocking their
+        key) and its states for the posts of those firings are forgotten. Seeded firings
+        stay, since those posts were already past the rule when it was added, unless
+        ``include_seeded``. Returns
         the firings rearmed, oldest first (without their actions); with ``dry_run`` the
         ones that would be, changing nothing."""
         ...

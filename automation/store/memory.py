@@ -259,9 +259,25 @@ class MemoryStore(MemoryHourly):
             and item.id not in self._held
             and item.rule_id not in skip_rules
         ]
-        claimed = [item for _, _, item in sorted(due, key=lambda t: (t[0], t[1]))][:limit]
-        self._held.update(item.id for item in claimed)
+        claimed: list[OutboxItem] = []
+        for _, _, item in sorted(due, key=lambda t: (t[0], t[1]))[:limit]:
+            if item.id in self._held:
+                continue  # came with its digest already
+            claimed.append(item)
+            self._held.add(item.id)
+            if item.digest is not None:
+                claimed.extend(self._claim_digest(item.digest))
         return claimed
+
+    def _claim_digest(self, digest: str) -> list[OutboxItem]:
+        """The other pending actions of ``digest``: they go out in one request with it."""
+        members = [
+            item
+            for _, item in sorted(self._d.outbox.values(), key=lambda t: t[0])
+            if item.digest == digest and item.status == "pending" and item.id not in self._held
+        ]
+        self._held.update(item.id for item in members)
+        return members
 
     def release_actions(self, action_ids: Iterable[str], *, due_at: datetime | None = None) -> None:
         for action_id in action_ids:
@@ -330,11 +346,14 @@ class MemoryStore(MemoryHourly):
         found = self._d.outbox.get(action_id)
         if found is None or found[1].status != "dead":
             return False
-        seq, item = found
-        self._d.outbox[action_id] = (
-            seq,
-            dataclasses.replace(item, status="pending", next_attempt_at=utc(now)),
-        )
+        digest = found[1].digest
+        for member_id, (seq, item) in list(self._d.outbox.items()):
+            same = member_id == action_id or (digest is not None and item.digest == digest)
+            if same and item.status == "dead":  # the rest of its digest goes with it
+                self._d.outbox[member_id] = (
+                    seq,
+                    dataclasses.replace(item, status="pending", next_attempt_at=utc(now)),
+                )
         return True
 
     def prune_ledger(self, before: datetime) -> LedgerPruned:
@@ -368,6 +387,14 @@ class MemoryStore(MemoryHourly):
 
     def attempts(self, action_id: str) -> list[AttemptRecord]:
         return list(self._d.attempts.get(action_id, []))
+
+    def fired_count(self, rule_id: str, since: datetime) -> int:
+        when = utc(since)
+        return sum(
+            1
+            for f in self._d.firings.values()
+            if f.record.rule_id == rule_id and f.record.kind == "fired" and f.record.at > when
+        )
 
     # -- history and rearm ----------------------------------------------------------------
 
@@ -422,7 +449,7 @@ class MemoryStore(MemoryHourly):
         include_seeded: bool = False,
         dry_run: bool = False,
     ) -> list[FiringRecord]:
-        kinds = ("fired", "seeded") if include_seeded else ("fired",)
+        kinds = ("fired", "capped", "seeded") if include_seeded else ("fired", "capped")
         found = sorted(
             (
                 f
@@ -528,7 +555,8 @@ def _new_item(firing: FiringRecord, action: ActionRecord, when: datetime) -> Out
         status="pending",
         attempts=0,
         created_at=when,
-        next_attempt_at=when,
+        next_attempt_at=when if action.due_at is None else utc(action.due_at),
+        digest=action.digest,
     )
 
 
@@ -538,7 +566,9 @@ def _within(moment: datetime, since: datetime | None, until: datetime | None) ->
 
 def _normalised(firing: FiringRecord) -> FiringRecord:
     """The firing as history gives it back: UTC time, plain metrics, queued actions only."""
-    actions = tuple(sorted(firing.actions, key=lambda a: a.index))
+    actions = tuple(
+        dataclasses.replace(a, due_at=None) for a in sorted(firing.actions, key=lambda a: a.index)
+    )
     if firing.kind != "fired":
         actions = ()
     metrics = {k: float(v) for k, v in firing.metrics.items()}

@@ -195,3 +195,11 @@ def m005_changes(db: Database) -> None:
         " target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')"
     )
     db.execute("CREATE INDEX changes_at ON changes (at)")
+
+
+@MIGRATIONS()
+def m006_digests(db: Database) -> None:
+    """The digest an action is sent in (``digest: 15m`` webhooks): its actions are handed
+    out, sent and retried together."""
+    db.execute("ALTER TABLE outbox ADD COLUMN digest TEXT")
+    db.execute("CREATE INDEX outbox_digest ON outbox (digest) WHERE digest IS NOT NULL")

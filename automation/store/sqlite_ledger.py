@@ -90,9 +90,24 @@ class LedgerQueries(SqliteConnection):
             except (TypeError, ValueError, OverflowError) as exc:
                 self._bury(seq, exc)
                 continue
+            if item.id in self._held:
+                continue  # came with its digest already
             claimed.append(item)
             self._held.add(item.id)
+            if item.digest is not None:
+                claimed.extend(self._claim_digest(item.digest))
         return claimed
+
+    def _claim_digest(self, digest: str) -> list[OutboxItem]:
+        """The other pending actions of ``digest``: they go out in one request with it."""
+        rows = self._rows(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE digest = ? AND status = 'pending'"
+            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            [digest, json_ids(self._held)],
+        )
+        members = [outbox_item(row) for row in rows]
+        self._held.update(item.id for item in members)
+        return members
 
     def _bury(self, seq: int, exc: Exception) -> None:
         """A row damaged outside the engine (a hand edit) is dead, never handed out."""
@@ -178,12 +193,21 @@ class LedgerQueries(SqliteConnection):
 
     @guarded
     def retry_action(self, action_id: str, now: datetime) -> bool:
-        cursor = self._db.execute(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ?"
-            " WHERE id = ? AND status = 'dead'",
-            [to_epoch(now), action_id],
-        )
-        return cursor.rowcount == 1
+        with self._immediate() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?"
+                " WHERE id = ? AND status = 'dead'",
+                [to_epoch(now), action_id],
+            )
+            if cursor.rowcount != 1:
+                return False
+            conn.execute(  # the rest of its digest goes with it, as one request
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?"
+                " WHERE status = 'dead' AND digest IS NOT NULL"
+                " AND digest = (SELECT digest FROM outbox WHERE id = ?)",
+                [to_epoch(now), action_id],
+            )
+        return True
 
     @guarded
     def action_counts(self) -> dict[str, int]:
@@ -207,6 +231,14 @@ class LedgerQueries(SqliteConnection):
             AttemptRecord(action_id, number, from_epoch(at), outcome, error, datetime_or_none(nxt))
             for number, at, outcome, error, nxt in rows
         ]
+
+    @guarded
+    def fired_count(self, rule_id: str, since: datetime) -> int:
+        [(count,)] = self._rows(
+            "SELECT count(*) FROM firings WHERE rule_id = ? AND kind = 'fired' AND at > ?",
+            [rule_id, to_epoch(since)],
+        )
+        return int(count)
 
     # -- history and rearm ----------------------------------------------------------------
 
@@ -263,7 +295,7 @@ class LedgerQueries(SqliteConnection):
         match = "rule_id = ? AND rearmed_at IS NULL" + (
             "" if post_id is None else " AND post_id = ?"
         )
-        match += "" if include_seeded else " AND kind = 'fired'"
+        match += "" if include_seeded else " AND kind != 'seeded'"
         params = [rule_id] if post_id is None else [rule_id, post_id]
         with self._immediate() as conn:
             rows = conn.execute(
@@ -359,13 +391,15 @@ def _queue_actions(conn: sqlite3.Connection, firing: FiringRecord, when: float) 
             "pending",
             0,
             when,
-            when,
+            when if a.due_at is None else to_epoch(a.due_at),
+            a.digest,
         )
         for a in firing.actions
     ]
     conn.executemany(
         "INSERT INTO outbox (id, firing_id, rule_id, post_id, idx, kind, payload, status,"
-        " attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " attempts, created_at, next_attempt_at, digest)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     return [row[0] for row in rows]

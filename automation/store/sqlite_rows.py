@@ -36,7 +36,7 @@ __all__ = [
 
 OUTBOX_COLUMNS = (
     "id, firing_id, rule_id, post_id, idx, kind, payload, status, attempts,"
-    " created_at, next_attempt_at, last_error"
+    " created_at, next_attempt_at, last_error, digest"
 )
 FIRING_COLUMNS = "id, rule_id, post_id, key, kind, at, milestone, metrics, rearmed_at"
 
@@ -130,7 +130,7 @@ def state_from_row(
 
 def outbox_item(row: tuple[Any, ...]) -> OutboxItem:
     action_id, firing_id, rule_id, post_id, idx, kind, payload, status, attempts = row[:9]
-    created, next_at, last_error = row[9:]
+    created, next_at, last_error, digest = row[9:]
     return OutboxItem(
         id=action_id,
         firing_id=firing_id,
@@ -144,6 +144,7 @@ def outbox_item(row: tuple[Any, ...]) -> OutboxItem:
         created_at=from_epoch(created),
         next_attempt_at=datetime_or_none(next_at),
         last_error=last_error,
+        digest=digest,
     )
 
 
@@ -158,6 +159,6 @@ def history_entry(row: tuple[Any, ...], items: tuple[OutboxItem, ...]) -> Histor
         at=from_epoch(at),
         milestone=milestone,
         metrics={k: float(v) for k, v in json.loads(metrics).items()},
-        actions=tuple(ActionRecord(i.index, i.kind, i.payload) for i in items),
+        actions=tuple(ActionRecord(i.index, i.kind, i.payload, digest=i.digest) for i in items),
     )
     return HistoryEntry(firing, datetime_or_none(rearmed_at), items)

@@ -65,6 +65,7 @@ def test_migrations_apply_once(path: Path) -> None:
             "m003_hourly_history",
             "m004_pauses",
             "m005_changes",
+            "m006_digests",
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
