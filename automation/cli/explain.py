@@ -78,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
         recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
         held = current(store, [rule.id], moment)
     print(f"rule {rule.id} on post {args.post_id} ({facts.url})")
+    if post is not None and post.unavailable_at is not None:
+        print(
+            f"  the API reports this post unavailable since {iso(post.unavailable_at)}"
+            " (deleted, protected or not readable with our tokens): it is no longer polled,"
+            " and the values below are the last ones read"
+        )
     if rule.id in held.paused:
         print(
             f"  {describe(held.paused[rule.id], moment)}: it is evaluated, but records and "

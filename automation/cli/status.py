@@ -31,12 +31,15 @@ def run(args: argparse.Namespace) -> int:
         reload_error = _reload_error(store.meta("reload_error"))
         counts = store.action_counts()
         used = len(store.budget_load("engagement", moment.timestamp() - 60))
+        unavailable = sum(1 for p in store.posts(include_unavailable=True) if p.unavailable_at)
     # what the engine polls (a post some rule watches, young enough for it), as its last
     # cycle counted it: the store also keeps posts no rule looks at any more
     posts_watched = (last or {}).get("posts", 0)
     data = {
         "last_cycle": last,
         "posts_watched": posts_watched,
+        # posts the API reported deleted, protected or unreadable: no longer polled
+        "posts_unavailable": unavailable,
         # what the engine runs (it keeps its rules when a reload fails), else what is on disk
         "rules_loaded": (last or {}).get("rules", len(ruleset.rules)),
         "rule_errors": [str(p) for p in ruleset.errors],
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[list[Any]] = [
         ["last cycle", _last_cycle_text(last)],
         ["posts watched", posts_watched],
+        ["posts unavailable", unavailable],
         ["rules loaded", data["rules_loaded"]],
         ["actions pending", counts.get("pending", 0)],
         ["actions dead", counts.get("dead", 0)],

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +38,7 @@ from automation.core.post_discovery import (
     watched_accounts,
 )
 from automation.core.records import WatchedPostRecord
+from automation.core.wording import counted
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.engine.gc_pause import collector_paused
 from automation.engine.pauses import PauseKeeper, current
@@ -178,7 +179,7 @@ class Engine:
         if plan is not None and plan.posts:
             fetched = self._step("fetch", result, lambda: self._fetch(plan, result))
             if fetched is not None:
-                self._step("store", result, lambda: self._recorder.record_readings(now, fetched))
+                self._step("store", result, lambda: self._record(now, fetched))
                 self._step("evaluate", result, lambda: self._evaluate(now, plan, fetched, result))
         elif plan is not None and not result.errors:
             # Nothing to watch yet, so nothing to seed: posts found from now on fire.
@@ -270,6 +271,13 @@ class Engine:
                 )
             )
         return fetched
+
+    def _record(self, now: datetime, fetched: FetchResult) -> None:
+        """Keep what the fetch read. Posts the API reports unavailable are said once: they
+        are no longer polled from now on."""
+        if fetched.unavailable:
+            log.warning("%s", unavailable_text(fetched.unavailable))
+        self._recorder.record_readings(now, fetched)
 
     # --- evaluation --------------------------------------------------------------------
 
@@ -364,3 +372,13 @@ class Engine:
             self._recorder.set_meta(key, value)
         except AutomationError as exc:
             log.error("could not record %s: %s", key, exc)
+
+
+def unavailable_text(post_ids: Collection[str]) -> str:
+    """The log line for posts the API newly reports unavailable, the first 20 by ID."""
+    ids = sorted(post_ids, key=int)
+    shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20:,} more" if len(ids) > 20 else "")
+    return (
+        f"the API reports {counted(len(ids), 'post')} unavailable (deleted, protected or not"
+        f" readable with our tokens), no longer polled: {shown}"
+    )

@@ -635,6 +635,26 @@ def test_explain_shows_each_condition_and_the_firing_state(scenario: Scenario, c
     assert "recorded: seeded once" in seeded.out
 
 
+def test_a_post_the_api_reports_unavailable_is_shown_in_status_and_explain(
+    project: Project, cli: Cli, receiver: Receiver
+) -> None:
+    gone, kept = project.new_post(favorites=5), project.new_post(favorites=5)
+    project.write_rules(two_rules([gone, kept], receiver.url))
+    run_once(cli)
+    project.sandbox.world.delete_post(gone)
+    at = next(e["at"] for e in run_once(cli) if e["event"] == "cycle")
+    assert cli("status", "--json").json()["posts_unavailable"] == 1
+    rows = {}
+    for line in cli("status").out.splitlines():
+        key, _, value = line.partition("  ")
+        rows[key.strip()] = value.strip()
+    assert rows["posts unavailable"] == "1"
+    explained = cli("explain", "likes-100", gone)
+    assert explained.code == 0
+    assert f"the API reports this post unavailable since {at} (deleted" in explained.out
+    assert "unavailable" not in cli("explain", "likes-100", kept).out
+
+
 def test_explain_unknown_rule_or_unwatched_post(scenario: Scenario, cli: Cli) -> None:
     unknown = cli("explain", "no-such-rule", scenario.a)
     assert_clean_failure(unknown, 2)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from config_helpers import make_config
 from cycle_world import NOW, CycleWorld
 
@@ -80,3 +82,28 @@ def test_a_failed_reload_is_cleared_when_the_files_are_back_to_the_running_rules
     engine.cycle()
     assert not world.store.meta("reload_error")
     assert [r.rule.id for r in engine.rules.rules] == ["liked"]
+
+
+def test_a_post_the_api_reports_unavailable_is_logged_once_and_no_longer_polled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world = CycleWorld([Rule(id="r", watch=Watch(accounts=("brand",)), when=LIKED)])
+    world.timelines.posts["brand"] = [
+        DiscoveredPost("3000", NOW - HOUR, ""),
+        DiscoveredPost("2000", NOW - 2 * HOUR, ""),
+    ]
+    world.metrics.unavailable = {"2000"}
+    engine = world.engine()
+    with caplog.at_level(logging.WARNING, logger="automation.engine"):
+        engine.cycle()
+        world.now += timedelta(minutes=5)
+        world.metrics.requests.clear()
+        second = engine.cycle()
+    said = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
+    assert said == [
+        "the API reports 1 post unavailable (deleted, protected or not readable with our"
+        " tokens), no longer polled: 2000"
+    ]
+    assert second.posts == 1 and world.metrics.asked() == {"3000"}
+    [gone] = [p for p in world.store.posts(include_unavailable=True) if p.unavailable_at]
+    assert (gone.post_id, gone.unavailable_at) == ("2000", NOW)
