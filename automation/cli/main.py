@@ -20,6 +20,7 @@ from automation import __version__
 from automation.cli import (
     actions,
     backtest,
+    backup,
     check,
     dashboard,
     demo_command,
@@ -57,6 +58,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     resume,
     try_action,
     backtest,
+    backup,
     dashboard,
     demo_command,
     sandbox_command,

@@ -1,0 +1,52 @@
+"""``automation backup FILE``: a consistent copy of the state database, while the engine runs.
+
+Only the database is read, so the config's secrets need not be set (an administrator's
+shell beside a service that gets them through ``LoadCredential=``). The README says how
+to restore a copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from automation.cli.context import required_config
+from automation.core.wording import counted
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    b = sub.add_parser(
+        "backup",
+        help="copy the database consistently, even while the engine runs",
+        description=(
+            "Copy the state database to FILE (replacing it) with SQLite's online backup: "
+            "a consistent copy even while the engine runs. To restore, stop the engine "
+            "and put the copy in the database's place (see the README)."
+        ),
+    )
+    b.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    b.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from automation.store.sqlite_backup import backup_database
+
+    config = required_config(args)
+    done = backup_database(config.database, args.file)
+    print(
+        f"backed up {config.database} to {done.path}: {_size(done.size)}, "
+        f"{counted(done.firings, 'firing')}, {counted(done.actions, 'action')} "
+        f"({done.pending} pending)"
+    )
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.1f} GiB"  # pragma: no cover

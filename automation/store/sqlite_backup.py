@@ -1,0 +1,93 @@
+"""A consistent copy of the SQLite state database, taken while the engine writes to it.
+
+SQLite's online backup API copies the database in one step under one read transaction,
+so the copy is the database as of one moment: every cycle's firings come with their
+queued actions, or not at all. In WAL mode the engine goes on writing meanwhile. The copy
+is written beside its destination, checked, flushed to disk and only then renamed into
+place, so the destination is never half a database; it is readable by its owner only.
+
+The source is opened read-write without being created (``mode=rw``): a read-only
+connection would leave ``-wal`` and ``-shm`` files behind, owned by whoever ran the
+backup, which the engine's own user then could not write.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from automation.core.errors import StoreError, UsageError
+
+__all__ = ["BackupResult", "backup_database"]
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    size: int  # bytes
+    firings: int
+    actions: int
+    pending: int
+
+
+def backup_database(source: Path, target: Path) -> BackupResult:
+    """Copy the database at ``source`` to ``target`` (replacing it); see the module."""
+    _check_paths(source, target)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        result = _copy(source, partial, target)
+        with partial.open("rb+") as f:
+            os.fsync(f.fileno())
+        partial.replace(target)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot back up {source} to {target}: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot write the backup {target}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
+
+
+def _check_paths(source: Path, target: Path) -> None:
+    if not source.is_file():
+        raise UsageError(f"no database at {source} to back up (has the engine run yet?)")
+    if target.is_dir():
+        raise UsageError(
+            f"{target} is a directory: name the backup file, e.g. {target / 'automation.db'}"
+        )
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
+    if target.exists() and target.resolve() == source.resolve():
+        raise UsageError(f"{target} is the database itself: back it up to another file")
+
+
+def _copy(source: Path, partial: Path, target: Path) -> BackupResult:
+    src = sqlite3.connect(f"file:{quote(str(source.absolute()))}?mode=rw", uri=True, timeout=30)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)  # every page in one step: one read transaction, one moment
+            problems = [row[0] for row in dst.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise StoreError(f"the copy of {source} failed its check: {problems[0]}")
+            firings, actions, pending = _counts(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return BackupResult(target, partial.stat().st_size, firings, actions, pending)
+
+
+def _counts(db: sqlite3.Connection) -> tuple[int, int, int]:
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"firings", "outbox"} <= tables:
+        raise StoreError("not a state database of this engine: it has no firings or outbox")
+    (firings,) = db.execute("SELECT count(*) FROM firings").fetchone()
+    actions, pending = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'pending') FROM outbox"
+    ).fetchone()
+    return int(firings), int(actions), int(pending or 0)
