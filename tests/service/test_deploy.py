@@ -9,7 +9,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cli_helpers import isolated_process_state
 
+from automation.cli.main import main
 from automation.config.loader import config_schema, load_config
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -101,6 +103,58 @@ def test_unit_has_the_required_directives() -> None:
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
 
+# ------------------------------------------------------------------ checked before it starts
+
+CHECKED = """\
+version: 1
+rules:
+  - id: fine
+    watch: {accounts: [brand]}
+    when: likes >= 100
+    actions: [{repost: {as: support}}]
+"""
+
+
+def _start_check(etc: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """The unit's ExecStartPre= as systemd runs it, with %E (/etc) at ``etc``."""
+    pre = _unit()["Service"]["ExecStartPre"].replace("%E", str(etc)).split()
+    capsys.readouterr()
+    with isolated_process_state():
+        code = main(pre[1:])
+    return code, capsys.readouterr().err
+
+
+def test_the_unit_checks_the_config_and_rules_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = _unit()["Service"]
+    pre, start = service["ExecStartPre"].split(), service["ExecStart"].split()
+    assert pre[:3] == start[:3] and pre[3:] == ["check"]  # same program, same config
+    for name in _references(EXAMPLE.read_text()):  # checking needs no secret
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    home = tmp_path / "automation"
+    (home / "rules").mkdir(parents=True)
+    rules = home / "rules" / "rules.yaml"
+    rules.write_text(CHECKED)
+    config = home / "automation.yaml"
+    text = EXAMPLE.read_text().replace("/etc/automation/rules/", "rules/")
+    config.write_text(text.replace("/var/lib/automation/", ""))
+
+    assert _start_check(tmp_path, capsys) == (0, "checked 1 rule in 1 file: 0 errors, 0 warnings\n")
+
+    rules.write_text(CHECKED.replace("likes >= 100", "likes >= lots"))
+    code, err = _start_check(tmp_path, capsys)
+    assert code == 1
+    assert f"{rules}:5:20: error: expected a number after '>=', got 'lots'" in err
+
+    rules.write_text(CHECKED)
+    config.write_text(text.replace("poll_interval: 5m", "poll_interval: often"))
+    code, err = _start_check(tmp_path, capsys)
+    assert code == 2
+    assert f"{config}:" in err and "poll_interval: expected a duration" in err
+
+
 def test_unit_loads_a_credential_for_every_secret_of_the_example() -> None:
     credentials = {value.split(":", 1)[0] for value in _unit_values("LoadCredential")}
     # the dashboard's password is its own unit's (automation-dashboard.service)
@@ -121,7 +175,7 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     binary = shutil.which("automation") or f"{sys.executable} -m automation"
     text = UNIT.read_text()
     copy = tmp_path / "automation.service"
-    copy.write_text(re.sub(r"^ExecStart=\S+", f"ExecStart={binary}", text, flags=re.M))
+    copy.write_text(re.sub(r"^(ExecStart(?:Pre)?)=\S+", rf"\1={binary}", text, flags=re.M))
     result = subprocess.run(
         ["systemd-analyze", "verify", str(copy)],
         capture_output=True,
