@@ -13,12 +13,13 @@ on disk of the database and of its WAL, rows kept and timings.
     python benchmarks/bench_store.py --history-days 95    # the hourly history instead
 
 With ``--history-days`` it measures the hourly history the engine keeps beside the
-snapshots (``history: {keep: 90d}``): the same 10,000 posts moving the same way, the last
-reading of each hour recorded for each of them, and the hourly counts of two metrics of
-2,000 owned posts (the /28hr series windowed rules read), pruned to 90 days once a day.
-Every ten days (and on the last) it prints the database's size, the rows kept, the time
-of an hour's writes, of a day's prune, and of reading 28 days of 1,000 posts (what a
-backtest reads).
+snapshots (``history: {keep: 90d}``): 10,000 posts watched at every moment, each for the
+7 days of the default ``max_age`` (so about 1,430 new posts a day, 80 % owned), growing as
+the sandbox's posts do; the last reading of each hour of each watched post, and for owned
+posts younger than two days (those a windowed rule reads) the hourly counts of two
+metrics, pruned to 90 days once a day. Every ten days (and on the last) it prints the
+database's size, the rows kept, the time of an hour's writes, of a day's prune, and of
+reading 28 days of 1,000 posts (what a backtest reads).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from automation.sandbox.curves import Profile, draw_profile
 from automation.store import SqliteStore
 
 OWNED_METRICS = (
@@ -117,31 +119,39 @@ def simulate(args: argparse.Namespace, path: Path) -> None:
     )
 
 
-def _hourly_chances(weights: dict[str, float]) -> dict[str, float]:
-    """The chance that a metric moves within an hour under the per-cycle model above: a
-    post moves in 20 % of cycles (on average), in 1-3 picks of its metrics by weight."""
-    total = sum(weights.values())
-    out = {}
-    for metric, weight in weights.items():
-        picked = 1 - sum((1 - weight / total) ** k for k in (1, 2, 3)) / 3
-        out[metric] = 1 - (1 - 0.2 * picked) ** 12
-    return out
+class _Watched:
+    """Posts written at a steady pace and watched for ``max_age``, each growing as the
+    sandbox's posts do (``sandbox.curves``): most of it in the first hours, a few late."""
+
+    def __init__(self, rng: random.Random, watched: int, max_age: timedelta) -> None:
+        self.rng = rng
+        self.every = max_age / watched  # one new post this often keeps ``watched`` watched
+        self.max_age = max_age
+        self.next_id = 0
+        self.posts: list[tuple[str, datetime, bool, Profile]] = []
+
+    def at(self, now: datetime) -> list[tuple[str, datetime, bool, Profile]]:
+        """The posts watched at ``now``: those written within ``max_age`` before it."""
+        first = self.posts[-1][1] + self.every if self.posts else now - self.max_age
+        while first <= now:
+            owned = self.rng.random() < 0.8
+            profile = draw_profile(
+                self.rng, audience=20_000.0 if owned else 50_000.0, has_video=False, has_media=True
+            )
+            post_id = str(1_860_000_000_000_000_000 + self.next_id * 4_194_304)
+            self.posts.append((post_id, first, owned, profile))
+            self.next_id += 1
+            first += self.every
+        self.posts = [p for p in self.posts if p[1] >= now - self.max_age]
+        return self.posts
 
 
 def simulate_history(args: argparse.Namespace, path: Path) -> None:
-    rng = random.Random(args.seed)
-    posts = [str(1_860_000_000_000_000_000 + i * 4_194_304) for i in range(args.posts)]
-    owned = posts[: int(len(posts) * 0.8)]
-    windowed = set(owned[: len(owned) // 4])
-    chances = {
-        "owned": _hourly_chances(WEIGHTS),
-        "public": _hourly_chances({m: WEIGHTS[m] for m in PUBLIC_METRICS}),
-    }
-    kind = {p: "owned" if i < len(owned) else "public" for i, p in enumerate(posts)}
-    values = {p: {m: float(rng.randint(0, 50)) for m in chances[kind[p]]} for p in posts}
+    watched = _Watched(random.Random(args.seed), args.posts, timedelta(days=7))
     keep = timedelta(days=90)
     write_ms: list[float] = []
     prune_ms: list[float] = []
+    last: dict[str, dict[str, int]] = {}
     print(
         f"{'day':>4} {'db MB':>7} {'wal MB':>6} {'total rows':>12} {'count rows':>11}"
         f" {'hour write ms (mean/p95)':>25} {'prune ms':>9} {'28-day read of 1,000 posts ms':>30}"
@@ -149,39 +159,40 @@ def simulate_history(args: argparse.Namespace, path: Path) -> None:
     with SqliteStore.open(path) as store:
         for hour in range(args.history_days * 24):
             at = START + timedelta(hours=hour, minutes=55)  # the hour's last cycle
-            counts: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
-            for p in posts:
-                mine = values[p]
-                for metric, chance in chances[kind[p]].items():
-                    if rng.random() < chance:
-                        step = 1 + int(rng.random() * (40 if metric == "impressions" else 3))
-                        mine[metric] += step
-                        if p in windowed and metric in ("impressions", "retweets"):
-                            counts.setdefault(p, {}).setdefault(metric, []).append(
-                                (at.replace(minute=0), float(step))
-                            )
-            started = time.perf_counter()
-            store.record_hourly_totals(at, values)
             first = at.replace(minute=0)
-            store.record_hourly_counts(
-                first,
-                first + timedelta(hours=1),
-                {p: counts.get(p, {"impressions": [], "retweets": []}) for p in windowed},
-            )
+            readings: dict[str, dict[str, float]] = {}
+            counts: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
+            for post_id, written, owned, profile in watched.at(at):
+                share = profile.fraction((at - written).total_seconds() / 3600)
+                metrics = OWNED_METRICS if owned else PUBLIC_METRICS
+                now = {m: int(profile.finals[m] * share) for m in metrics}
+                readings[post_id] = {m: float(v) for m, v in now.items()}
+                if owned and at - written <= timedelta(days=2):  # a windowed rule's /28hr
+                    before = last.get(post_id, {})
+                    counts[post_id] = {
+                        m: [(first, float(now[m] - before.get(m, 0)))]
+                        for m in ("impressions", "retweets")
+                    }
+                last[post_id] = now
+            started = time.perf_counter()
+            store.record_hourly_totals(at, readings)
+            store.record_hourly_counts(first, first + timedelta(hours=1), counts)
             write_ms.append((time.perf_counter() - started) * 1000)
+            last = {p: v for p, v in last.items() if p in readings}
             if hour % 24 == 23:
                 started = time.perf_counter()
                 store.prune_hourly(at - keep)
                 prune_ms.append((time.perf_counter() - started) * 1000)
                 day = (hour + 1) // 24
                 if day % 10 == 0 or day == args.history_days:
-                    _history_line(store, path, day, at, owned, write_ms, prune_ms)
+                    _history_line(store, path, day, at, list(readings), write_ms, prune_ms)
         # what a daily prune costs once the history is full: the oldest day goes
         started = time.perf_counter()
         gone = store.prune_hourly(at - timedelta(days=args.history_days - 1))
         print(
             f"\npruning the oldest day of {args.history_days}: {gone:,} values in"
-            f" {(time.perf_counter() - started) * 1000:.0f} ms"
+            f" {(time.perf_counter() - started) * 1000:.0f} ms;"
+            f" {watched.next_id:,} posts written in all"
         )
     print(f"after close: {_size_mb(path, ''):.1f} MB on disk")
 

@@ -118,20 +118,17 @@ def spans_of(hours: Iterable[int]) -> list[Span]:
     return out
 
 
-def complete_counts(series: HourlySeries) -> tuple[Span, list[tuple[int, float]]]:
+def complete_counts(series: HourlySeries) -> tuple[Span, list[tuple[datetime, float]]]:
     """The hours of a ``/28hr`` answer that are whole: those that ended by the time it was
     read and began no earlier than 28 hours before (the first bucket may hold only part of
-    its hour). Returns their span and their (hour, count) buckets."""
+    its hour). Returns their span and their (hour start, count) buckets."""
     last = hour_index(series.read_at)  # the hour still running when it was read
     first = reading_hour(series.read_at - 28 * HOUR) + 1
-    buckets = [
-        (h, count)
-        for start, count in series.buckets
-        if first <= (h := hour_index(start)) < last and start == hour_start(h)
-    ]
+    lo, hi = hour_start(first), hour_start(last)
+    buckets = [(start, count) for start, count in series.buckets if lo <= start < hi]
     if not buckets:
         return (last, last), []
-    return (buckets[0][0], last), buckets
+    return (hour_index(buckets[0][0]), last), buckets
 
 
 def whole_hours(
@@ -147,10 +144,9 @@ def whole_hours(
         start = stored_to.get(post_id)
         for metric, series in per_metric.items():
             (lo, hi), counts = complete_counts(series)
-            if start is not None:
-                lo = max(lo, start)
-                counts = [(h, c) for h, c in counts if h >= lo]
+            if start is not None and start > lo:
+                lo, after = start, hour_start(start)
+                counts = [(t, c) for t, c in counts if t >= after]
             if counts:
-                pairs = [(hour_start(h), count) for h, count in counts]
-                out.setdefault((lo, hi), {}).setdefault(post_id, {})[metric] = pairs
+                out.setdefault((lo, hi), {}).setdefault(post_id, {})[metric] = counts
     return out

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts
-from automation.core.hours import hour_start, whole_hours
+from automation.core.hours import hour_index, hour_start, reading_hour, whole_hours
 from automation.core.records import CycleWrite, FiringKind, WatchedPostRecord
 from automation.engine.dry_run_tally import DryRunTally
 from automation.store.base import Store
@@ -94,6 +94,7 @@ class StoreRecorder:
             self._store.mark_unavailable(sorted(fetched.unavailable), now)
         self._store.record_totals(now, fetched.totals)
         self._store.record_hourly_totals(now, fetched.totals)
+        self._recall_counted(now, fetched)
         for (lo, hi), counts in whole_hours(fetched.hourly, self._counted_to).items():
             self._store.record_hourly_counts(hour_start(lo), hour_start(hi), counts)
             self._counted_to.update(dict.fromkeys(counts, hi))
@@ -108,6 +109,18 @@ class StoreRecorder:
 
     def evaluated(self, watched: Watched, facts: Mapping[str, PostFacts], now: datetime) -> None:
         return None
+
+    def _recall_counted(self, now: datetime, fetched: FetchResult) -> None:
+        """For posts this process has not written counts for yet: those whose last 28
+        hours are all stored already (a restart) need only newer hours."""
+        new = [p for p in fetched.hourly if p not in self._counted_to]
+        if not new:
+            return
+        metrics = {m for p in new for m in fetched.hourly[p]}
+        done = hour_index(now)  # the hour still running: /28hr's whole hours end there
+        first = hour_start(reading_hour(now - timedelta(hours=28)) + 1)
+        lacking = self._store.missing_hours(new, metrics, first, hour_start(done))
+        self._counted_to.update((p, done) for p in new if p not in lacking)
 
     def commit(self, write: CycleWrite) -> frozenset[str]:
         return frozenset(self._store.commit_cycle(write).new)

@@ -189,7 +189,8 @@ class HourlyQueries(SqliteConnection):
             old = existing.get((p, m), [])
             merged = add_span(old, span)
             if merged != old:
-                changed.append((p, m, kind))
+                if old:
+                    changed.append((p, m, kind))
                 rows.extend((p, m, kind, a, b) for a, b in merged)
         self._conn.executemany(
             "DELETE FROM hourly_spans WHERE post = ? AND metric = ? AND kind = ?", changed

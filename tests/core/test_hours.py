@@ -47,5 +47,5 @@ def test_only_whole_hours_of_a_28hr_answer_count() -> None:
     span, counts = complete_counts(HourlySeries(buckets, read_at))
     # 08:00 the day before began before the 28 hours read (08:20); 12:00 is still running
     assert span == (H - 27, H)
-    assert counts[0] == (H - 27, 27.0) and counts[-1] == (H - 1, 1.0)
+    assert counts[0] == (hour_start(H - 27), 27.0) and counts[-1] == (hour_start(H - 1), 1.0)
     assert complete_counts(HourlySeries((), read_at)) == ((H, H), [])

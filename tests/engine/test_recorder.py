@@ -79,3 +79,17 @@ def test_each_whole_hour_of_28hr_answers_is_written_once() -> None:
     assert history["1"]["impressions"].counted == (
         (hour - timedelta(hours=27), hour + timedelta(hours=1)),
     )
+
+
+def test_a_restarted_engine_does_not_write_the_stored_hours_again() -> None:
+    store = CountingStore()
+    StoreRecorder(store).record_readings(T0, series_at(T0))
+    restarted = StoreRecorder(store)
+    restarted.record_readings(T0 + timedelta(minutes=5), series_at(T0 + timedelta(minutes=5)))
+    later = T0 + timedelta(minutes=65)
+    restarted.record_readings(later, series_at(later))
+    hour = T0.replace(minute=0)
+    assert [(start, hours) for start, _, hours in store.counted] == [
+        (hour - timedelta(hours=27), 27),
+        (hour, 1),
+    ]
