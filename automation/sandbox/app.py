@@ -59,11 +59,15 @@ class SandboxApp:
         *,
         real_now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        limits_now: Callable[[], float] | None = None,
     ) -> None:
+        """``real_now`` checks OAuth timestamps (clients sign with their wall clock);
+        request limits count on ``limits_now``, real time too unless a client paces itself
+        on the sandbox's simulated clock."""
         self.world = world
         self.options = options or Options()
         self.faults = faults or FaultInjector(0.0)
-        self.budget = Budget(real_now)
+        self.budget = Budget(limits_now or real_now)
         self._real_now = real_now
         self._sleep = sleep
 

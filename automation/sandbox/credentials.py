@@ -15,6 +15,10 @@ Owned accounts (OAuth 1.0a user context; the token prefix is the user id, as on 
                                  token secret sandbox-brand-token-secret-Mk4r
     support  user_id 783214      access token 783214-SandboxSupportAccessToken
                                  token secret sandbox-support-token-secret-Pz8e
+    news     user_id 1600000003  access token 1600000003-SandboxNewsAccessToken
+                                 token secret sandbox-news-token-secret-Qw7t
+    careers  user_id 1600000004  access token 1600000004-SandboxCareersAccessToken
+                                 token secret sandbox-careers-token-secret-Zr2n
 
 Webhook signing secret the sandbox config names ``team-chat`` (used by the example rules):
 
@@ -64,6 +68,20 @@ ACCOUNTS: tuple[AccountCredentials, ...] = (
         "support",
         "783214-SandboxSupportAccessToken",
         "sandbox-support-token-secret-Pz8e",
+    ),
+    AccountCredentials(
+        "news",
+        "1600000003",
+        "brand_news",
+        "1600000003-SandboxNewsAccessToken",
+        "sandbox-news-token-secret-Qw7t",
+    ),
+    AccountCredentials(
+        "careers",
+        "1600000004",
+        "brand_careers",
+        "1600000004-SandboxCareersAccessToken",
+        "sandbox-careers-token-secret-Zr2n",
     ),
 )
 

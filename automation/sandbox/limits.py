@@ -1,10 +1,11 @@
-"""Request budgets in fixed real-time windows, as X counts them.
+"""Request budgets in fixed time windows, as X counts them.
 
 The Engagement API allows a contract-set number of requests per app per minute and reports
 it in ``x-per-minute-limit`` / ``x-per-minute-remaining``. X API v2 counts per user (or per
 app for app-only calls) in 15-minute windows, with longer caps on top, and reports the
 15-minute window in ``x-rate-limit-limit`` / ``-remaining`` / ``-reset`` (epoch seconds).
-Windows run on real time: clients pace themselves by their own clocks.
+Windows run on real time, since clients pace themselves by their own clocks, or on the
+simulated clock for a client that paces itself on that (``Sandbox(simulated_limits=True)``).
 """
 
 from __future__ import annotations

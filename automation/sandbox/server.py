@@ -90,11 +90,18 @@ class Sandbox:
         fault_seed: int = 0,
         faults: FaultInjector | None = None,
         history_days: int = 120,
+        simulated_limits: bool = False,
     ) -> None:
+        """``simulated_limits``: count request limits on the simulated clock, for a client
+        that paces itself on it (a simulated day served in minutes); OAuth timestamps are
+        checked against real time either way."""
         self.clock = SimClock(start, speed)
         self.world = World(seed, self.clock, history_days=history_days)
         self.app = SandboxApp(
-            self.world, options, faults or FaultInjector(fault_rate, seed=fault_seed)
+            self.world,
+            options,
+            faults or FaultInjector(fault_rate, seed=fault_seed),
+            limits_now=(lambda: self.clock.now().timestamp()) if simulated_limits else None,
         )
         self._port = port
         self._server: ThreadingHTTPServer | None = None

@@ -98,7 +98,12 @@ _PUBLIC = (
     User("17471979", "natgeo", "National Geographic", posts_per_day=1.5, audience=90_000),
     User("1500000001", "quiet_fan", "Quiet Fan", protected=True, posts_per_day=0.5, audience=300),
 )
-_OWNED_SHAPE = {"brand": (3.0, 20_000.0, 0.1, 0.1), "support": (4.0, 3_000.0, 0.7, 0.05)}
+_OWNED_SHAPE = {
+    "brand": (3.0, 20_000.0, 0.1, 0.1),
+    "support": (4.0, 3_000.0, 0.7, 0.05),
+    "news": (5.0, 8_000.0, 0.05, 0.1),
+    "careers": (1.0, 1_500.0, 0.05, 0.02),
+}
 
 
 class World:
@@ -190,13 +195,15 @@ class World:
         has_video: bool = False,
         finals: Mapping[str, int] | None = None,
         tau_hours: float = 6.0,
+        profile: Profile | None = None,
     ) -> Post:
-        """Add a post (tests, and posts created through the v2 API). ``finals`` fixes the
-        eventual totals; without it they are drawn like a generated post's."""
+        """Add a post (tests, benchmarks, and posts created through the v2 API). ``finals``
+        fixes the eventual totals, ``profile`` the whole curve; without either they are
+        drawn like a generated post's, without late take-offs."""
         user = self._users[author_id]
         with self._lock:
             at = created_at or self.now()
-            if finals is None:
+            if profile is None and finals is None:
                 rng = random.Random(f"{self.seed}/added/{len(self._posts)}")
                 profile = draw_profile(
                     rng,
@@ -205,8 +212,8 @@ class World:
                     has_media=has_video,
                     viral_chance=0.0,
                 )
-            else:
-                full = {m: int(finals.get(m, 0)) for m in API_METRICS}
+            elif profile is None:
+                full = {m: int((finals or {}).get(m, 0)) for m in API_METRICS}
                 profile = Profile(full, tau_hours=tau_hours)
             return self._insert(
                 user,

@@ -15,13 +15,20 @@ import pytest
 import yaml
 
 from automation.config.secret import Secret
-from automation.sandbox import Options, Sandbox, credentials, serve, write_config
+from automation.sandbox import (
+    Options,
+    Sandbox,
+    SandboxTransport,
+    credentials,
+    serve,
+    write_config,
+)
 from automation.sandbox.app import SandboxApp
 from automation.sandbox.clock import SimClock
 from automation.sandbox.faults import FaultInjector
 from automation.sandbox.messages import Request
 from automation.sandbox.world import World
-from automation.x.http import BearerAuth, OAuth1Auth
+from automation.x.http import BearerAuth, HttpClient, OAuth1Auth
 
 START = datetime(2026, 11, 1, 12, 30, tzinfo=UTC)
 BRAND, SUPPORT, NASA = credentials.ACCOUNTS[0], credentials.ACCOUNTS[1], "11348282"
@@ -414,3 +421,49 @@ def test_serve_runs_until_stopped(tmp_path: Path, capsys: pytest.CaptureFixture[
     thread.join(5)
     assert result == [0]
     assert base in capsys.readouterr().out
+
+
+def test_an_http_client_reaches_the_sandbox_in_process_through_its_transport() -> None:
+    sandbox = Sandbox(seed=5, start=START, speed=0)
+    seen: list[tuple[str, int, float]] = []
+    transport = SandboxTransport(
+        sandbox.app, observe=lambda req, answer, cpu: seen.append((req.path, answer.status, cpu))
+    )
+    ids = owned_ids(sandbox, BRAND.user_id, 3)
+    with HttpClient(transport=transport) as http:
+        answer = http.request(
+            "POST",
+            "https://127.0.0.1" + TOTALS,
+            json=totals_body(ids, ["impressions", "favorites"]),
+            headers={"Accept-Encoding": "gzip"},
+            auth=oauth(),
+        )
+    assert answer.status == 200
+    assert set(answer.json()["per_post"]) == set(ids)
+    assert [(path, status) for path, status, _ in seen] == [(TOTALS, 200)]
+    assert seen[0][2] >= 0
+
+
+def test_simulated_limits_count_requests_on_the_simulated_clock() -> None:
+    """A client pacing itself on simulated time sees minutes pass as the clock is moved,
+    while OAuth signatures made with the real clock are still accepted a day later."""
+    sandbox = Sandbox(
+        seed=5, start=START, speed=0, options=Options(per_minute_limit=2), simulated_limits=True
+    )
+    ids = owned_ids(sandbox, BRAND.user_id, 1)
+    with HttpClient(transport=SandboxTransport(sandbox.app)) as http:
+
+        def status() -> int:
+            return http.request(
+                "POST",
+                "https://127.0.0.1" + TOTALS,
+                json=totals_body(ids, ["favorites"]),
+                headers={"Accept-Encoding": "gzip"},
+                auth=oauth(),
+            ).status
+
+        assert [status(), status(), status()] == [200, 200, 429]
+        sandbox.clock.advance(60)
+        assert status() == 200
+        sandbox.clock.advance(86_400)
+        assert [status(), status(), status()] == [200, 200, 429]

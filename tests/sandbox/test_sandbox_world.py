@@ -10,10 +10,12 @@ import pytest
 from automation.core.facts import post_created_at
 from automation.core.metric_names import API_METRICS
 from automation.sandbox.clock import SimClock
+from automation.sandbox.curves import Profile
 from automation.sandbox.world import World, snowflake
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 BRAND, SUPPORT, NASA = "2244994945", "783214", "11348282"
+NEWS, CAREERS = "1600000003", "1600000004"
 
 
 def make_world(seed: int = 7) -> World:
@@ -42,9 +44,10 @@ def test_post_ids_are_snowflakes_encoding_creation_time() -> None:
     assert post_created_at(str(snowflake(START))) == START
 
 
-def test_both_owned_accounts_and_public_ones_have_posts_of_several_kinds() -> None:
+def test_every_owned_account_and_public_ones_have_posts_of_several_kinds() -> None:
     world = make_world()
-    assert world.owned_user_ids() == {BRAND, SUPPORT}
+    assert world.owned_user_ids() == {BRAND, SUPPORT, NEWS, CAREERS}
+    assert all(world.timeline(user) for user in (NEWS, CAREERS))
     support_kinds = {p.kind for p in world.timeline(SUPPORT)}
     assert {"post", "reply"} <= support_kinds
     assert "repost" in {p.kind for p in world.timeline(BRAND)}
@@ -139,3 +142,13 @@ def test_clock_speed_and_manual_advance() -> None:
         clock.advance(-1)
     with pytest.raises(ValueError):
         SimClock(START, speed=-1)
+
+
+def test_an_added_post_can_follow_a_given_curve_with_a_late_take_off() -> None:
+    world = make_world()
+    finals = {m: 0 for m in API_METRICS} | {"favorites": 1000}
+    late = Profile(finals, tau_hours=3.0, viral=True, midpoint_hours=20.0, width_hours=2.0)
+    post = world.add_post(BRAND, created_at=START, profile=late)
+    likes = [world.value(post, "favorites", START + timedelta(hours=h)) for h in (1, 10, 30)]
+    assert likes == [int(1000 * late.fraction(h)) for h in (1, 10, 30)]
+    assert likes[1] < 100 < 800 < likes[2]  # flat for half a day, then most of it
