@@ -1,0 +1,382 @@
+"""Detection latency when the API budget cannot refresh every watched post: a simulated day.
+
+The real engine (``open_runtime``: SQLite store, HTTP client, OAuth, the per-minute budget
+ledger, discovery, evaluation, the outbox) runs in this process against the sandbox, which
+answers through an in-process transport on a simulated clock: the engine's budget waits
+move the clock, nothing else does, so a day passes in minutes. The sandbox counts its
+limit of 60 requests a minute on the same clock. See ``latency_world.py`` for the posts
+and rules (100,000 watched posts over four owned accounts and public posts, 20 rules) and
+``latency_truth.py`` for how true crossings are found in the sandbox's world.
+
+The engine starts at the simulated moment START; crossings are measured over the day
+that follows one hour of warm-up (the first cycle seeds every new rule), and the engine
+runs on for max_staleness plus two poll intervals after it so that late detections count.
+
+Reported: detection latency (median, p95, max) of young (< 6 h) and older posts beside
+the period that refreshing every post in turn allows (N / (250 × requests per minute));
+the Engagement API requests sent against the budget (the most in any 60 s, which must
+never exceed the limit); the engine's CPU per simulated hour and per cycle, and on sampled
+cycles beside a floor client that only sends the same requests, gunzips and parses the
+answers; peak RSS; how stale posts grew; and the wall time of the run.
+
+    python benchmarks/bench_latency.py                      # the full day (several minutes)
+    python benchmarks/bench_latency.py --posts 10000 --hours 3   # a quick look
+    python benchmarks/bench_latency.py --save today.json    # keep the figures as JSON
+    python benchmarks/bench_latency.py --baseline today.json    # and print them beside
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from latency_truth import Detection, crossings, detect
+from latency_world import World, build_world, rules_files
+
+from automation.config.loader import load_config
+from automation.engine.events import CycleEvent, ErrorEvent, Event, FiredEvent
+from automation.sandbox import SandboxTransport, write_config
+from automation.sandbox.app import ENGAGEMENT_PATHS, Encoded
+from automation.sandbox.messages import Request
+from automation.service.runtime import Chance, open_runtime
+from automation.x.http import HttpClient
+
+START = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+INTERVAL = timedelta(minutes=5)
+WARM_UP = timedelta(hours=1)
+PER_MINUTE = 60
+FLOOR_EVERY = 12  # compare a cycle with the floor client once a simulated hour
+IDS_PER_TOTALS = 250
+
+
+# --- what the sandbox saw -----------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    """Hears every exchange with the sandbox: its CPU, each Engagement API request's
+    simulated moment, when each post was last read, and (on sampled cycles) the requests
+    and answers a floor client replays."""
+
+    clock: Callable[[], datetime]
+    sandbox_cpu: float = 0.0
+    overhead: float = 0.0  # this probe's own CPU, not the engine's
+    sent: list[float] = field(default_factory=list)  # epoch seconds of each request
+    statuses: dict[int, int] = field(default_factory=dict)
+    last_read: dict[str, float] = field(default_factory=dict)
+    longest_gap: float = 0.0
+    capture: list[tuple[str, dict[str, str], bytes, Encoded]] | None = None
+
+    def __call__(self, request: Request, answer: Encoded, cpu: float) -> None:
+        self.sandbox_cpu += cpu
+        if request.path not in ENGAGEMENT_PATHS:
+            return
+        started = time.process_time()
+        at = self.clock().timestamp()
+        self.sent.append(at)
+        self.statuses[answer.status] = self.statuses.get(answer.status, 0) + 1
+        if answer.status == 200 and request.path.endswith("/totals"):
+            last = self.last_read
+            for pid in json.loads(request.body)["tweet_ids"]:
+                before = last.get(pid)
+                if before is not None and at - before > self.longest_gap:
+                    self.longest_gap = at - before
+                last[pid] = at
+        if self.capture is not None:
+            self.capture.append((request.url, dict(request.headers), request.body, answer))
+        self.overhead += time.process_time() - started
+
+
+def most_in_a_minute(sent: list[float]) -> int:
+    """The most requests within any 60 seconds (a request exactly 60 s later is outside)."""
+    most, first = 0, 0
+    for last, at in enumerate(sent):
+        while at - sent[first] >= 60:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+# --- the floor client -----------------------------------------------------------------------
+
+
+def floor_cpu(captured: list[tuple[str, dict[str, str], bytes, Encoded]]) -> float:
+    """CPU to send the same requests, gunzip and parse every count: nothing else."""
+    answers = iter([answer for *_, answer in captured])
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        return httpx.Response(answer.status, headers=dict(answer.headers), content=answer.body)
+
+    with httpx.Client(transport=httpx.MockTransport(reply)) as client:
+        started = time.process_time()
+        for url, headers, body, _ in captured:
+            _numbers(json.loads(client.post(url, content=body, headers=headers).content))
+        return time.process_time() - started
+
+
+def _numbers(node: Any) -> int:
+    """Turn every count in an answer into a number, as any client must."""
+    if isinstance(node, dict):
+        return sum(_numbers(v) for v in node.values())
+    if isinstance(node, str) and node.isdigit():
+        return int(node)
+    return 0
+
+
+# --- one simulated day ----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    world: World
+    probe: Probe
+    fired: dict[tuple[str, str], list[tuple[datetime, str]]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)  # error events by step
+    cycles: list[dict[str, Any]] = field(default_factory=list)
+    floors: list[tuple[float, float]] = field(default_factory=list)  # (engine, floor) CPU
+    wall: float = 0.0
+    rss_before_mb: float = 0.0
+
+
+def run_day(args: argparse.Namespace, tmp: Path) -> tuple[Run, Any]:
+    run_for = WARM_UP + timedelta(hours=args.hours) + timedelta(hours=1) + 2 * INTERVAL
+    world = build_world(args.posts, START, run_for + INTERVAL, args.seed)
+    rules = tmp / "rules"
+    rules.mkdir()
+    for name, text in rules_files(world).items():
+        (rules / name).write_text(text, encoding="utf-8")
+    config = load_config(
+        write_config(
+            tmp / "automation.yaml",
+            "http://127.0.0.1:1",
+            requests_per_minute=PER_MINUTE,
+            poll_interval="5m",
+            database=str(tmp / "automation.db"),
+            rules=[str(rules)],
+        )
+    )
+    clock = world.sandbox.clock
+    probe = Probe(clock.now)
+    run = Run(world, probe, rss_before_mb=_rss_now_mb())
+
+    def emit(event: Event) -> None:
+        if isinstance(event, FiredEvent) and event.event == "fired":
+            run.fired.setdefault((event.rule, event.post), []).append((clock.now(), event.key))
+        elif isinstance(event, CycleEvent):
+            run.cycles.append({"event": event, "ended": clock.now()})
+        elif isinstance(event, ErrorEvent):
+            run.errors[event.step] = run.errors.get(event.step, 0) + 1
+
+    http = HttpClient(transport=SandboxTransport(world.sandbox.app, observe=probe))
+    runtime = open_runtime(
+        config,
+        emit=emit,
+        clock=clock.now,
+        sleep=clock.advance,
+        http=http,
+        chance=Chance(rng=random.Random(args.seed)),
+    )
+    try:
+        run.wall = _cycles(runtime.engine, run, START + run_for)
+        return run, runtime
+    except BaseException:
+        runtime.close()
+        raise
+
+
+def _cycles(engine: Any, run: Run, until: datetime) -> float:
+    clock, probe = run.world.sandbox.clock, run.probe
+    wall = time.perf_counter()
+    next_start = clock.now()
+    number = 0
+    while True:
+        now = clock.now()
+        if now < next_start:
+            now = clock.advance((next_start - now).total_seconds())
+        if now >= until:
+            return time.perf_counter() - wall
+        number += 1
+        probe.capture = [] if number % FLOOR_EVERY == 0 else None
+        cpu, sandbox, overhead = time.process_time(), probe.sandbox_cpu, probe.overhead
+        engine.cycle()
+        spent = time.process_time() - cpu - (probe.sandbox_cpu - sandbox)
+        spent -= probe.overhead - overhead
+        run.cycles[-1]["cpu"] = spent
+        if probe.capture:
+            run.floors.append((spent, floor_cpu(probe.capture)))
+        probe.capture = None
+        next_start = now + INTERVAL
+
+
+def _rss_now_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
+    day_start = START + WARM_UP
+    day_end = day_start + timedelta(hours=args.hours)
+    watched = runtime.store.posts(include_unavailable=True)
+    found = crossings(
+        run.world.sandbox.world, runtime.engine.rules.rules, watched, day_start, day_end
+    )
+    detections = detect(found, run.fired)
+    probe = run.probe
+    sim_hours = (run.world.sandbox.clock.now() - START).total_seconds() / 3600
+    cpus = [c["cpu"] for c in run.cycles if "cpu" in c]
+    ratios = [engine / floor for engine, floor in run.floors if floor > 0]
+    ages = [getattr(c["event"], "refresh_age_oldest", None) for c in run.cycles]
+    return {
+        "posts": args.posts,
+        "watched_at_start": len([p for p in watched if p.first_seen <= START + INTERVAL]),
+        "hours": args.hours,
+        "uniform_refresh_minutes": args.posts / (IDS_PER_TOTALS * PER_MINUTE),
+        "latency": {
+            "all": _stats(detections),
+            "young": _stats([d for d in detections if d.crossing.young]),
+            "older": _stats([d for d in detections if not d.crossing.young]),
+        },
+        "requests": len(probe.sent),
+        "budget": round(PER_MINUTE * sim_hours * 60),
+        "most_in_a_minute": most_in_a_minute(probe.sent),
+        "statuses": {str(k): v for k, v in sorted(probe.statuses.items())},
+        "cycles": len(run.cycles),
+        "errors": run.errors,
+        "engine_cpu_per_sim_hour": sum(cpus) / sim_hours,
+        "engine_cpu_per_cycle": {"median": statistics.median(cpus), "max": max(cpus)},
+        "floor_ratio": {
+            "median": statistics.median(ratios) if ratios else None,
+            "min": min(ratios, default=None),
+            "max": max(ratios, default=None),
+            "samples": len(ratios),
+        },
+        "rss_mb": {
+            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "before_engine": run.rss_before_mb,
+        },
+        "longest_gap_between_reads_min": probe.longest_gap / 60,
+        "engine_oldest_refresh_age_min": max((a for a in ages if a is not None), default=None),
+        "sim_hours": sim_hours,
+        "wall_seconds": run.wall,
+    }
+
+
+def _stats(detections: list[Detection]) -> dict[str, Any]:
+    seen = sorted(d.latency / 60 for d in detections if d.latency is not None)
+    missed = sum(1 for d in detections if d.latency is None)
+    if not seen:
+        return {"crossings": len(detections), "missed": missed}
+    return {
+        "crossings": len(detections),
+        "missed": missed,
+        "median": statistics.median(seen),
+        "p95": seen[min(len(seen) - 1, int(0.95 * len(seen)))],
+        "max": seen[-1],
+    }
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def report(now: dict[str, Any], before: dict[str, Any] | None) -> None:
+    runs = [("today", before), ("this run", now)] if before else [("this run", now)]
+    print(
+        f"{now['posts']:,} watched posts, {PER_MINUTE} requests a minute, poll interval 5m,"
+        f" {now['hours']} h measured after 1 h of warm-up"
+    )
+    print(
+        f"refreshing every post in turn: each every {now['uniform_refresh_minutes']:.1f} min"
+        " (N / (250 x requests per minute))\n"
+    )
+    print(f"{'detection latency, min':<26}" + "".join(f"{name:>30}" for name, _ in runs))
+    for group in ("all", "young", "older"):
+        cells = [_latency_cell(r["latency"][group]) for _, r in runs]
+        print(f"  {group:<24}" + "".join(f"{c:>30}" for c in cells))
+    rows = [
+        ("requests sent / budget", lambda r: f"{r['requests']:,} / {r['budget']:,}"),
+        ("most in any 60 s", lambda r: f"{r['most_in_a_minute']} (limit {PER_MINUTE})"),
+        ("answers by status", lambda r: ", ".join(f"{k}: {v:,}" for k, v in r["statuses"].items())),
+        ("cycles", lambda r: f"{r['cycles']}"),
+        ("error events", lambda r: ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"),
+        ("engine CPU per sim. hour", lambda r: f"{r['engine_cpu_per_sim_hour']:.1f} s"),
+        (
+            "engine CPU per cycle",
+            lambda r: "median {median:.2f} s, max {max:.2f} s".format(**r["engine_cpu_per_cycle"]),
+        ),
+        ("x floor client", _floor_cell),
+        (
+            "peak RSS",
+            lambda r: "{peak:.0f} MB ({before_engine:.0f} before the engine)".format(**r["rss_mb"]),
+        ),
+        ("longest gap between reads", lambda r: f"{r['longest_gap_between_reads_min']:.1f} min"),
+        ("wall time of the run", lambda r: f"{r['wall_seconds']:.0f} s"),
+    ]
+    for label, cell in rows:
+        print(f"{label:<26}" + "".join(f"{cell(r):>30}" for _, r in runs))
+    if before:
+        ratio = now["latency"]["all"].get("median", 0) / before["latency"]["all"]["median"]
+        print(
+            f"\nmedian latency: {ratio:.2f} x today's (target <= 0.33); p95"
+            f" {now['latency']['all'].get('p95', 0):.1f} vs {before['latency']['all']['p95']:.1f}"
+            " min (target: no worse)"
+        )
+
+
+def _latency_cell(s: dict[str, Any]) -> str:
+    if "median" not in s:
+        return f"{s['crossings']} crossings"
+    missed = f", {s['missed']} missed" if s["missed"] else ""
+    return f"{s['median']:.1f} / {s['p95']:.1f} / {s['max']:.1f} (n={s['crossings']}{missed})"
+
+
+def _floor_cell(r: dict[str, Any]) -> str:
+    f = r["floor_ratio"]
+    if f["median"] is None:
+        return "n/a"
+    return f"{f['median']:.1f} ({f['min']:.1f}-{f['max']:.1f}, {f['samples']} cycles)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=100_000, help="watched posts at the start")
+    parser.add_argument("--hours", type=int, default=24, help="simulated hours measured")
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
+    parser.add_argument("--baseline", type=Path, help="a saved run to print beside this one")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("automation").setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory() as tmp:
+        run, runtime = run_day(args, Path(tmp))
+        try:
+            result = figures(args, run, runtime)
+        finally:
+            runtime.close()
+    if args.save:
+        args.save.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    before = json.loads(args.baseline.read_text()) if args.baseline else None
+    report(result, before)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
