@@ -22,6 +22,7 @@ from automation.core.records import WatchedPostRecord
 if TYPE_CHECKING:
     from automation.config.loader import Config
     from automation.core.evaluate import CompiledRule
+    from automation.core.pauses import PauseState
     from automation.store.base import Store
 
 __all__ = ["register"]
@@ -39,7 +40,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from automation.core.evaluate import compile_rule
-    from automation.engine.pauses import current, describe
+    from automation.engine.pauses import current
     from automation.rulefiles.rule_parser import load_rules
 
     config = required_config(args, secrets="required" if args.live else "when_used")
@@ -78,19 +79,8 @@ def run(args: argparse.Namespace) -> int:
         recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
         held = current(store, [rule.id], moment)
     print(f"rule {rule.id} on post {args.post_id} ({facts.url})")
-    if post is not None and post.unavailable_at is not None:
-        print(
-            f"  the API reports this post unavailable since {iso(post.unavailable_at)}"
-            " (deleted, protected or not readable with our tokens): it is no longer polled,"
-            " and the values below are the last ones read"
-        )
-    if rule.id in held.paused:
-        print(
-            f"  {describe(held.paused[rule.id], moment)}: it is evaluated, but records and "
-            "performs nothing until resumed"
-        )
-    elif rule.id in held.resuming:
-        print("  resumed: the engine's next cycle seeds what crossed while it was paused")
+    for note in _notes(post, rule.id, held, moment):
+        print(f"  {note}")
     if args.live:
         print(f"  values read from the API at {iso(moment)}")
     if not totals:
@@ -106,6 +96,29 @@ def run(args: argparse.Namespace) -> int:
     for e in recorded:
         print(f"recorded: {e.firing.kind} {e.firing.key} at {iso(e.firing.at)}")
     return 0
+
+
+def _notes(
+    post: WatchedPostRecord | None, rule_id: str, held: PauseState, moment: datetime
+) -> list[str]:
+    """What stands in the way of acting on the post: it is gone, or the rule is paused."""
+    from automation.engine.pauses import describe
+
+    notes = []
+    if post is not None and post.unavailable_at is not None:
+        notes.append(
+            f"the API reports this post unavailable since {iso(post.unavailable_at)}"
+            " (deleted, protected or not readable with our tokens): it is no longer polled,"
+            " and the values below are the last ones read"
+        )
+    if rule_id in held.paused:
+        notes.append(
+            f"{describe(held.paused[rule_id], moment)}: it is evaluated, but records and "
+            "performs nothing until resumed"
+        )
+    elif rule_id in held.resuming:
+        notes.append("resumed: the engine's next cycle seeds what crossed while it was paused")
+    return notes
 
 
 def _live_facts(

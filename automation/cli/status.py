@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from typing import Any
 
 from automation.cli.context import emit_json, now, open_store, required_config
@@ -19,7 +20,6 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from automation.engine.pauses import describe
     from automation.rulefiles.rule_parser import load_rules
 
     config = required_config(args)
@@ -59,22 +59,34 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(data)
         return 0
+    _show(data, paused, moment)
+    return 0
+
+
+def _show(data: dict[str, Any], paused: list[Any], moment: datetime) -> None:
+    """The status as a two-column table."""
+    from automation.engine.pauses import describe
+
+    budget, actions = data["api_budget"], data["actions"]
     rows: list[list[Any]] = [
-        ["last cycle", _last_cycle_text(last)],
-        ["posts watched", posts_watched],
-        ["posts unavailable", unavailable],
+        ["last cycle", _last_cycle_text(data["last_cycle"])],
+        ["posts watched", data["posts_watched"]],
+        ["posts unavailable", data["posts_unavailable"]],
         ["rules loaded", data["rules_loaded"]],
-        ["actions pending", counts.get("pending", 0)],
-        ["actions dead", counts.get("dead", 0)],
+        ["actions pending", actions["pending"]],
+        ["actions dead", actions["dead"]],
         [
             "API budget",
-            f"{used} of {config.engagement_api.requests_per_minute} requests in the last minute",
+            f"{budget['requests_last_minute']} of {budget['limit_per_minute']} requests in the"
+            " last minute",
         ],
     ]
     for record in paused:
         rows.append(["paused", describe(record, moment)])
-    if config.webhooks.redirect_to:
-        rows.append(["webhooks", f"all delivered to {config.webhooks.redirect_to} (redirect_to)"])
+    if data["webhooks_redirected_to"]:
+        redirect = data["webhooks_redirected_to"]
+        rows.append(["webhooks", f"all delivered to {redirect} (redirect_to)"])
+    reload_error = data["reload_error"]
     if reload_error:
         first = (reload_error["errors"].splitlines() or [""])[0][:120]
         when = f"{reload_error['at']}: " if reload_error.get("at") else ""
@@ -82,7 +94,6 @@ def run(args: argparse.Namespace) -> int:
     for problem in data["rule_errors"][:5]:
         rows.append(["rule error", problem])
     print(table(["", ""], rows).split("\n", 2)[2])
-    return 0
 
 
 def _pause_json(record: Any) -> dict[str, Any]:

@@ -56,10 +56,7 @@ def decide_cycle(
     A rule with a ``limit`` fires as long as ``fired_since(rule id, window start)`` leaves
     room; its further firings this cycle are recorded as ``capped``, acting on nothing.
     """
-    states: list[tuple[str, str, RuleState]] = []
-    firings: list[FiringRecord] = []
-    held: list[FiringRecord] = []
-    reasons: dict[str, str] = {}
+    tally = _Tally()
     new_versions: list[tuple[str, str]] = []
     resumed: set[str] = set()
     paused, resuming = (pauses.paused, pauses.resuming) if pauses else ({}, {})
@@ -70,36 +67,66 @@ def decide_cycle(
         holding = rule.id in paused
         present = [facts[p.post_id] for p in posts if p.post_id in facts]
         if present:
-            state_of = states_of(rule.id).get
             seeding = (changed and not rule.backfill) or resuming.get(rule.id) is False
-            evaluate = compiled.evaluate
-            left: int | None = None  # room under the rule's cap, counted at its first firing
-            for post in present:
-                decision = evaluate(post, state_of(post.post_id), now, seeding=seeding)
-                if decision is None:
-                    continue
-                if holding:  # evaluated, but a paused rule records nothing
-                    if decision.outcome is Outcome.FIRE:
-                        held.append(firing_record(rule, post, decision, now, new_id()))
-                    continue
-                states.append((rule.id, post.post_id, decision.state))
-                capped = False
-                if decision.outcome is Outcome.FIRE and rule.limit and fired_since:
-                    if left is None:
-                        left = room(rule.limit, fired_since(rule.id, window_start(rule.limit, now)))
-                    capped, left = left <= 0, left - 1
-                if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
-                    firing = firing_record(rule, post, decision, now, new_id(), capped=capped)
-                    firings.append(firing)
-                    reasons[firing.id] = decision.reason
+            stored = states_of(rule.id)
+            _decide_rule(
+                compiled, present, stored, now, seeding, holding, new_id, fired_since, tally
+            )
         complete = len(present) == len(posts)
         if changed and complete and not holding:
             new_versions.append((rule.id, compiled.fingerprint))
         if rule.id in resuming and complete:
             resumed.add(rule.id)
     write = CycleWrite(
-        states=tuple(states), firings=tuple(firings), rule_versions=tuple(new_versions), at=now
+        states=tuple(tally.states),
+        firings=tuple(tally.firings),
+        rule_versions=tuple(new_versions),
+        at=now,
     )
     return CycleDecisions(
-        write=write, reasons=reasons, held=tuple(held), resumed=frozenset(resumed)
+        write=write, reasons=tally.reasons, held=tuple(tally.held), resumed=frozenset(resumed)
     )
+
+
+@dataclass
+class _Tally:
+    """What the rules decided so far this cycle."""
+
+    states: list[tuple[str, str, RuleState]] = field(default_factory=list)
+    firings: list[FiringRecord] = field(default_factory=list)
+    held: list[FiringRecord] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def _decide_rule(
+    compiled: CompiledRule,
+    present: Sequence[PostFacts],
+    stored: Mapping[str, RuleState],
+    now: datetime,
+    seeding: bool,
+    holding: bool,
+    new_id: Callable[[], str],
+    fired_since: Callable[[str, datetime], int] | None,
+    tally: _Tally,
+) -> None:
+    """One rule over its posts that have facts, added to ``tally``."""
+    rule, state_of, evaluate = compiled.rule, stored.get, compiled.evaluate
+    left: int | None = None  # room under the rule's cap, counted at its first firing
+    for post in present:
+        decision = evaluate(post, state_of(post.post_id), now, seeding=seeding)
+        if decision is None:
+            continue
+        if holding:  # evaluated, but a paused rule records nothing
+            if decision.outcome is Outcome.FIRE:
+                tally.held.append(firing_record(rule, post, decision, now, new_id()))
+            continue
+        tally.states.append((rule.id, post.post_id, decision.state))
+        capped = False
+        if decision.outcome is Outcome.FIRE and rule.limit and fired_since:
+            if left is None:
+                left = room(rule.limit, fired_since(rule.id, window_start(rule.limit, now)))
+            capped, left = left <= 0, left - 1
+        if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
+            firing = firing_record(rule, post, decision, now, new_id(), capped=capped)
+            tally.firings.append(firing)
+            tally.reasons[firing.id] = decision.reason

@@ -14,14 +14,13 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from automation.core.durations import format_duration, parse_duration
+from automation.core.durations import parse_duration
 from automation.core.errors import Problem, RuleError
-from automation.core.facts import post_created_at
 from automation.core.metric_names import (
     HOURLY_METRICS,
     TOTALS_METRICS,
@@ -54,6 +53,7 @@ from automation.rulefiles.condition_text import (
     check_window,
     parse_condition,
 )
+from automation.rulefiles.post_ages import too_old
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.schema import validate
 from automation.rulefiles.yaml_loader import PathPart, YamlDocument, load_document
@@ -65,9 +65,6 @@ _PRIVATE = USER_CONTEXT_METRICS | {"engagement_rate"}
 _HOURLY_ONLY = HOURLY_METRICS - TOTALS_METRICS
 
 PathList = list[PathPart]
-# Post IDs carry their creation time since late 2010; the older, sequential IDs all read
-# as within seconds of that start.
-_SNOWFLAKE_START = post_created_at("0") + timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -412,23 +409,10 @@ class _RuleParser:
     # --- warnings ---------------------------------------------------------------------
 
     def warn_too_old(self, posts: Sequence[str], max_age: int, path: PathList) -> None:
-        """Warn about named posts that are already older than the rule's own max_age: the
-        rule will never watch them (their IDs tell when they were written)."""
-        if self.now is None:
-            return
-        now = self.now
-        for index, pid in enumerate(posts):
-            if not pid.isdigit():
-                continue  # the schema reports it
-            created = post_created_at(pid)
-            if now - created <= timedelta(seconds=max_age):
-                continue
-            self.rep.warning(
-                [*path, index],
-                f"post {pid} was written {_written(created)} (its ID says so), longer ago "
-                f"than max_age {format_duration(max_age)}: this rule never watches it; "
-                "remove max_age to watch a named post whatever its age",
-            )
+        """Warn about named posts already older than the rule's own max_age."""
+        if self.now is not None:
+            for index, message in too_old(posts, max_age, self.now):
+                self.rep.warning([*path, index], message)
 
     def warn_quiet_opt_out(self, quiet: Quiet | None, raw_actions: Any) -> None:
         """``quiet: false`` on a webhook means nothing when the rule has no quiet hours."""
@@ -474,13 +458,6 @@ class _RuleParser:
                     f"{written} means {leaf.threshold * 100:g}%: did you mean "
                     f"{leaf.threshold / 100:g} for {written}%?",
                 )
-
-
-def _written(created: datetime) -> str:
-    """When a post was written, from its ID; IDs from before late 2010 tell no date."""
-    if created < _SNOWFLAKE_START:
-        return "before 2010-11-04"
-    return f"on {created.strftime('%Y-%m-%d')}"
 
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")

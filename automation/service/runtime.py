@@ -22,7 +22,7 @@ from automation.engine.cycle import Engine
 from automation.engine.dispatch import Dispatcher, make_performers
 from automation.engine.events import Sink
 from automation.engine.ports import ActionRunner
-from automation.engine.recorder import DryRun, NoActions, StoreRecorder
+from automation.engine.recorder import DryRun, NoActions, Recorder, StoreRecorder
 from automation.engine.running_rules import LoadedRules, load_compiled
 from automation.service.instance_lock import InstanceLock
 from automation.store.base import Store
@@ -165,26 +165,12 @@ def build_engine(
     should_stop: Callable[[], bool],
     chance: Chance,
 ) -> Engine:
-    accounts = {a.name: a for a in config.accounts}
-    ledger = _NullLedger(store) if dry_run else StoreLedger(store)
-    budget = RateBudget(
-        config.engagement_api.requests_per_minute, clock=lambda: clock().timestamp(), ledger=ledger
-    )
-    engagement = EngagementClient(
-        http,
-        settings=config.engagement_api,
-        app=config.app,
-        accounts=accounts,
-        budget=budget,
-        sleep=sleep,
-        rng=chance.rng,
-    )
     limits = _load_limits(store)
     x_client = XClient(
         http,
         settings=config.x_api,
         app=config.app,
-        accounts=accounts,
+        accounts={a.name: a for a in config.accounts},
         limits=limits,
         clock=lambda: clock().timestamp(),
     )
@@ -196,26 +182,54 @@ def build_engine(
         emit=emit,
         rng=chance.rng,
     )
-    recorder = StoreRecorder(
-        store,
-        timedelta(seconds=config.history.keep),
-        ledger_retention=timedelta(seconds=config.retention.firings),
-    )
-    runner: ActionRunner = (
-        NoActions() if dry_run else _KeepingLimits(dispatcher, limits, store, clock)
-    )
+    recorder: Recorder = DryRun()
+    runner: ActionRunner = NoActions()
+    if not dry_run:
+        recorder = StoreRecorder(
+            store,
+            timedelta(seconds=config.history.keep),
+            ledger_retention=timedelta(seconds=config.retention.firings),
+        )
+        runner = _KeepingLimits(dispatcher, limits, store, clock)
     return Engine(
         config=config,
         rules=rules,
         store=store,
-        recorder=DryRun() if dry_run else recorder,
-        engagement=engagement,
+        recorder=recorder,
+        engagement=_engagement_client(config, store, http, dry_run, clock, sleep, chance),
         x_client=x_client,
         dispatcher=runner,
         clock=clock,
         new_id=chance.new_id,
         emit=emit,
         should_stop=should_stop,
+    )
+
+
+def _engagement_client(
+    config: Config,
+    store: Any,
+    http: HttpClient,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    chance: Chance,
+) -> EngagementClient:
+    """The engine's Engagement API client; a dry run keeps within the shared request
+    budget but records none of its own requests."""
+    budget = RateBudget(
+        config.engagement_api.requests_per_minute,
+        clock=lambda: clock().timestamp(),
+        ledger=_NullLedger(store) if dry_run else StoreLedger(store),
+    )
+    return EngagementClient(
+        http,
+        settings=config.engagement_api,
+        app=config.app,
+        accounts={a.name: a for a in config.accounts},
+        budget=budget,
+        sleep=sleep,
+        rng=chance.rng,
     )
 
 
