@@ -225,6 +225,7 @@ def write_env_config(
         },
         "webhook_secrets": {"team-chat": "${TEAM_CHAT_WEBHOOK_SECRET}"},
         "actions": {"first_retry": "30s", "max_attempts": 3},
+        "webhooks": {"allow_hosts": ["127.0.0.1", "*.example.com"]},  # local receivers
     }
     doc.update(overrides or {})
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from automation.config.secret import Secret
+from automation.core.destinations import HostPolicy, bad_pattern
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import ConfigError, RuleError
 from automation.rulefiles.action_parser import Names
@@ -115,10 +116,17 @@ class AlertSettings:
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """The ``webhooks`` section. ``redirect_to``: for staging, deliver every webhook to this
-    URL instead of its own (signed and keyed as ever), so nothing reaches real receivers."""
+    """The ``webhooks`` section. ``allow_hosts``: where rules' webhooks may go (else any
+    public host). ``redirect_to``: for staging, deliver every webhook to this URL instead of
+    its own (signed and keyed as ever), so nothing reaches real receivers; it is the
+    operator's own and trusted, as ``alerts.webhook`` is."""
 
     redirect_to: str | None = None
+    allow_hosts: tuple[str, ...] = ()
+
+    @property
+    def policy(self) -> HostPolicy:
+        return HostPolicy(self.allow_hosts)
 
     def target(self, url: str) -> str:
         """Where a webhook meant for ``url`` is delivered."""
@@ -170,7 +178,11 @@ class Config:
 
     def rule_names(self) -> Names:
         """The account and webhook-secret names rule files may use."""
-        return Names(sorted(self.account_names()), [name for name, _ in self.webhook_secrets])
+        return Names(
+            sorted(self.account_names()),
+            [name for name, _ in self.webhook_secrets],
+            hosts=self.webhooks.policy,
+        )
 
 
 # --------------------------------------------------------------------------- loading
@@ -449,6 +461,10 @@ class _Loader:
         listen = (data.get("metrics") or {}).get("listen")
         if listen is not None and int(listen.rpartition(":")[2]) > 65535:
             self._issue(("metrics", "listen"), f"port {listen.rpartition(':')[2]} is above 65535")
+        for index, pattern in enumerate((data.get("webhooks") or {}).get("allow_hosts") or []):
+            problem = bad_pattern(pattern)
+            if problem:
+                self._issue(("webhooks", "allow_hosts", index), problem)
         secret = (data.get("alerts") or {}).get("secret")
         known = sorted(data.get("webhook_secrets") or {})
         if secret is not None and secret not in known:
@@ -559,7 +575,10 @@ def _alerts(section: dict[str, Any] | None) -> AlertSettings | None:
 
 
 def _webhooks(section: dict[str, Any]) -> WebhookSettings:
-    return WebhookSettings(redirect_to=section.get("redirect_to"))
+    return WebhookSettings(
+        redirect_to=section.get("redirect_to"),
+        allow_hosts=tuple(section.get("allow_hosts") or ()),
+    )
 
 
 def _api(section: dict[str, Any]) -> ApiSettings:

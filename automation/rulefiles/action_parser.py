@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from automation.core.destinations import HostPolicy
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import TemplateError
 from automation.core.rules import (
@@ -41,13 +42,19 @@ _DIGEST_NAMES = frozenset({"rule.id", "rule.description"})
 
 
 class Names:
-    """Account and webhook-secret names a config offers; None when there is no config."""
+    """Account and webhook-secret names a config offers, and where its webhooks may go;
+    None when there is no config."""
 
     def __init__(
-        self, accounts: Sequence[str] | None = None, secrets: Sequence[str] | None = None
+        self,
+        accounts: Sequence[str] | None = None,
+        secrets: Sequence[str] | None = None,
+        *,
+        hosts: HostPolicy | None = None,
     ) -> None:
         self.accounts = None if accounts is None else tuple(sorted(accounts))
         self.secrets = None if secrets is None else tuple(sorted(secrets))
+        self.hosts = hosts
 
 
 def unknown_name(kind: str, name: str, known: Sequence[str]) -> str:
@@ -128,6 +135,8 @@ def _webhook(rep: Reporter, path: Path, body: dict[str, Any], names: Names) -> A
     url = template(rep, [*path, "url"], body.get("url"))
     if url is not None:
         _warn_in_clear(rep, [*path, "url"], body["url"])
+        if names.hosts is not None:
+            _check_host(rep, [*path, "url"], url, names.hosts)
     payload = _json_value(rep, [*path, "body"], body.get("body"))
     headers = _headers(rep, [*path, "headers"], body.get("headers"))
     secret = body.get("secret")
@@ -199,6 +208,32 @@ def _warn_in_clear(rep: Reporter, path: Path, url: str) -> None:
         "webhook url uses http://: its body and signature travel in clear, so anyone on the "
         "way can read them and replay the request; use https://",
     )
+
+
+def _check_host(rep: Reporter, path: Path, url: Template, hosts: HostPolicy) -> None:
+    """The config's webhooks.allow_hosts, and no address inside the network unless listed.
+    A host made by a template is known only when sent, and checked then."""
+    try:
+        parts = urlsplit(url.source)
+        host = parts.hostname or ""
+    except ValueError:
+        return
+    if "{" in parts.netloc:
+        rep.warning(
+            path,
+            "the webhook's host comes from a template, so webhooks.allow_hosts can only "
+            "be checked when it is sent: write the host itself",
+        )
+        return
+    problem = hosts.name_problem(host) if host else None
+    if problem:
+        rep.error(
+            path,
+            f"webhook refused: {problem}; add the host to webhooks.allow_hosts in the config "
+            "if it is meant",
+            offset=max(0, url.source.lower().find(host)),
+            slot="host",
+        )
 
 
 def _is_loopback(host: str) -> bool:

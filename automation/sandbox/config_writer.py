@@ -17,6 +17,7 @@ from automation.sandbox import credentials
 __all__ = ["STARTER_RULES_DIR", "write_config", "write_starter_rules"]
 
 STARTER_RULES_DIR = "rules/"  # the rules path a written config names by default
+SANDBOX_HOSTS = ("*.example.com", "127.0.0.1")  # the shipped rules' hosts, the local receiver
 
 _HEADER = (
     "# Engagement Automation config for the local sandbox (written by `automation sandbox`).\n"
@@ -55,8 +56,12 @@ def config_text(
         },
         "webhook_secrets": dict(credentials.WEBHOOK_SECRETS),
     }
+    # The rules' hosts, and the local receiver by its address: webhooks.allow_hosts refuses
+    # addresses inside the network unless they are listed explicitly.
+    webhooks: dict[str, object] = {"allow_hosts": list(SANDBOX_HOSTS)}
     if webhooks_to is not None:
-        doc["webhooks"] = {"redirect_to": webhooks_to}
+        webhooks["redirect_to"] = webhooks_to
+    doc["webhooks"] = webhooks
     return _HEADER + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 import textwrap
@@ -11,7 +12,7 @@ from cli_helpers import assert_no_traceback
 from config_helpers import make_config
 
 from automation.cli.check import format_problems, run_check
-from automation.config.loader import Config
+from automation.config.loader import Config, WebhookSettings
 from automation.core.errors import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +192,8 @@ def test_check_warns_about_a_rate_written_as_a_percentage_and_webhooks_in_clear(
 ) -> None:
     path = tmp_path / "risky.yaml"
     path.write_text(RISKY)
-    code, lines = check([path], make_config())
+    loopback = WebhookSettings(allow_hosts=("*.example.com", "127.0.0.1", "localhost"))
+    code, lines = check([path], dataclasses.replace(make_config(), webhooks=loopback))
     assert code == 0
     assert lines == [
         f"{path}:7:11: warning: engagement_rate is a fraction (engagements / impressions), so "

@@ -77,9 +77,11 @@ def test_try_action_delivers_its_webhook_to_redirect_to_as_well(
         "    when: likes >= 100\n    actions:\n"
         '      - webhook: {url: "http://127.0.0.1:9/hooks/T123", secret: team-chat}\n'
     )
-    path = write_config(tmp_path / "automation.yaml", "http://127.0.0.1:9")
-    with path.open("a") as file:
-        file.write(f"webhooks:\n  redirect_to: {receiver.url}/staging\n")
+    path = write_config(
+        tmp_path / "automation.yaml",
+        "http://127.0.0.1:9",
+        webhooks_to=f"{receiver.url}/staging",
+    )
     with isolated_process_state():
         assert main(["--config", str(path), "try-action", "hook"]) == 0, capsys.readouterr()
     [delivery] = receiver.deliveries()

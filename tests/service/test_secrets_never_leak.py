@@ -231,7 +231,14 @@ MISPLACED = {
 def test_config_errors_never_quote_a_secret(
     project: Project, cli: Cli, case: str, args: list[str]
 ) -> None:
-    project.write_rules(_rules(["1260294888811347969"], "http://a", "http://b", "http://c"))
+    project.write_rules(
+        _rules(
+            ["1260294888811347969"],
+            "http://a.example.com",
+            "http://b.example.com",
+            "http://c.example.com",
+        )
+    )
     write_env_config(project.config, project.sandbox.base_url, overrides=MISPLACED[case])
     result = cli(*args)
     assert result.code == 2, result
@@ -244,7 +251,14 @@ def test_config_errors_never_quote_a_secret(
 def test_an_unset_variable_is_named_without_showing_the_others(
     project: Project, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project.write_rules(_rules(["1260294888811347969"], "http://a", "http://b", "http://c"))
+    project.write_rules(
+        _rules(
+            ["1260294888811347969"],
+            "http://a.example.com",
+            "http://b.example.com",
+            "http://c.example.com",
+        )
+    )
     monkeypatch.delenv("X_BEARER_TOKEN")
     result = cli("run", "--once")
     assert result.code == 2, result
@@ -256,7 +270,14 @@ def test_check_needs_secret_names_not_their_values(
     project: Project, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A marketer checks rules against the production config without its secrets set."""
-    project.write_rules(_rules(["1260294888811347969"], "http://a", "http://b", "http://c"))
+    project.write_rules(
+        _rules(
+            ["1260294888811347969"],
+            "http://a.example.com",
+            "http://b.example.com",
+            "http://c.example.com",
+        )
+    )
     for name in ("X_BEARER_TOKEN", "X_CONSUMER_SECRET"):
         monkeypatch.delenv(name)
     result = cli("check")
