@@ -107,7 +107,7 @@ def _post_action(attempt: Any, config: Any, *, really: bool) -> int:
         print(f"would {what}")
         print("not sent: add --really to perform it on X now")
         return 0
-    from automation.engine.dispatch import make_performers
+    from automation.engine.performers import make_performers
     from automation.x.http import HttpClient
     from automation.x.v2_client import XClient
     from automation.x.write_limits import WriteLimits

@@ -1,192 +1,434 @@
-"""Perform due actions from the outbox, one row at a time, each retried on its own.
+"""Perform the outbox's due actions as soon as they are due: claim, perform, record.
 
-A recorded firing's actions live in the outbox until they are sent or dead, so a crash,
-a restart or a dead receiver only delays them. Each row is attempted independently: a
-sibling's failure never re-sends a row that succeeded. Retries reuse the payload rendered
-at firing time, hence the same body and idempotency key.
+A recorded firing's actions live in the outbox until they are sent or dead, so a crash, a
+restart or a dead receiver only delays them. The dispatcher claims due actions from the
+store (which hands each one out once), performs them on a bounded pool of workers and
+records each outcome on the engine's own thread, the only one that touches the store.
+
+Actions go in lanes, so nothing slow holds up the rest:
+
+- webhooks by receiver (``scheme://host:port``), at most ``per_receiver`` at once each:
+  a receiver that hangs until its timeout ties up its own lane, never another's;
+- post actions (repost, like, reply, quote) by acting account, one at a time in the order
+  queued, within X's per-user write limits. A write whose limit is used up is handed back
+  to the store, due when the limit allows, without counting an attempt: that limit is the
+  only reason an action due now waits. The account's other kinds of write go on meanwhile;
+- log lines, which never wait.
+
+Each action is attempted on its own: a sibling's failure never re-sends one that
+succeeded, and retries reuse the payload rendered at firing time, hence the same body and
+idempotency key. Whatever goes wrong with one action is recorded against it, and the
+queue moves on.
+
+The engine drives it three ways: ``run_due`` in each cycle (claim, start, and record what
+finishes within ``settle`` seconds), ``work`` between cycles, and ``drain`` for
+``run --once``. ``close`` gives back what was never started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol, TypeVar
 
-from automation.config.loader import ActionSettings, Config
-from automation.core.errors import ActionFailed, ApiError, AutomationError
+from automation.config.loader import ActionSettings
+from automation.core.errors import ActionFailed, AutomationError
 from automation.core.payloads import iso
 from automation.core.records import OutboxItem
-from automation.engine.events import ActionEvent, Sink
+from automation.engine.events import Sink
 from automation.engine.outbox_actions import POST_KINDS, OutboxAction, decode_action
+from automation.engine.outcomes import Outcomes, as_failure
 from automation.engine.pauses import held_rules
-from automation.x.backoff import backoff_delay
+from automation.engine.performers import Performers
+from automation.engine.webhook import origin
+from automation.engine.workers import Finished, InlineWorkers, Workers
+from automation.store.base import Store
 
-__all__ = ["Dispatcher", "Performers"]
+__all__ = ["DispatchLimits", "Dispatcher", "DrainReport", "WritePacing"]
 
 log = logging.getLogger("automation.actions")
 
+_TICK = 0.25  # the longest a wait goes without looking at its stop condition
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
-class Performers:
-    """The side-effecting edges, replaceable in tests."""
+class DispatchLimits:
+    """How much runs at once, and how patient the dispatcher is."""
 
-    x_write: Callable[[str, str, str, str | None], str]  # (kind, account, post_id, text)
-    webhook: Callable[[str, dict[str, Any]], str]  # (action_id, payload) -> detail
-    log_message: Callable[[str], None]
+    per_receiver: int = 16  # webhooks in flight to one receiver
+    batch: int = 200  # actions claimed from the store at a time
+    max_held: int = 5_000  # claimed but not started: a bound on memory
+    settle: float = 1.0  # how long a cycle waits for the actions it started
+    refresh: float = 1.0  # how soon to ask the store again after it had nothing more
+
+
+class WritePacing(Protocol):
+    """X's per-user write limits, as the dispatcher consults them (``WriteLimits``)."""
+
+    def wait_time(self, account: str, kind: str, now: float) -> float: ...
+
+    def blocking_window(self, account: str, kind: str, now: float) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    """What ``drain`` left behind: ``stopped`` when it was asked to stop before the end."""
+
+    sent: int
+    stopped: bool
+    pending: int  # still pending in the outbox
+    waiting: int = 0  # of which handed back to wait for a write limit during this drain
+    waiting_until: datetime | None = None
+
+    def summary(self) -> str:
+        if self.stopped:
+            return (
+                f"stopped with {self.pending} actions left in the outbox; they go out, "
+                "with the same idempotency keys, when the engine runs again"
+            )
+        text = f"every due action performed ({self.sent} sent)"
+        if self.pending:
+            text += f"; {self.pending} pending for later (retries, or waiting for a limit)"
+        if self.waiting and self.waiting_until is not None:
+            text += (
+                f": {self.waiting} wait for X's write limits, the first until "
+                f"{iso(self.waiting_until)}"
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class _Job:
+    item: OutboxItem
+    action: OutboxAction
+    lane: str
+
+
+@dataclass
+class _Deferred:
+    """Actions given back to wait for one (account, kind)'s write limit: since it was
+    used up, the first time one of them is due again, and the latest."""
+
+    first: datetime
+    latest: datetime
+    ids: set[str] = field(default_factory=set)
 
 
 class Dispatcher:
     def __init__(
         self,
         *,
-        store: Any,
+        store: Store,
         performers: Performers,
         settings: ActionSettings,
         clock: Callable[[], datetime],
         emit: Sink,
         rng: random.Random | None = None,
+        workers: Workers | None = None,
+        pacing: WritePacing | None = None,
+        after_writes: Callable[[], None] = lambda: None,
+        limits: DispatchLimits = DispatchLimits(),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._performers = performers
-        self._settings = settings
+        self._outcomes = Outcomes(
+            store=store, settings=settings, clock=clock, emit=emit, rng=rng or random.Random()
+        )
         self._clock = clock
-        self._emit = emit
-        self._rng = rng or random.Random()
+        self._workers: Workers = workers or InlineWorkers()
+        self._pacing = pacing
+        self._after_writes = after_writes
+        self._limits = limits
+        self._monotonic = monotonic
+        self._held: dict[str, deque[_Job]] = {}  # lane -> claimed jobs in queue order
+        self._held_count = 0
+        self._running: dict[str, _Job] = {}
+        self._launched: set[str] = set()  # started since run_due began
+        self._busy: Counter[str] = Counter()
+        self._waiting: dict[tuple[str, str], _Deferred] = {}  # write limits used up
+        self._claim_after = -math.inf  # monotonic time before which the store is not asked
+        self._sent = 0  # since the last run_due
+        self._sent_in_all = 0
+        self._closed = False
 
-    def run_due(self, *, limit: int = 100, should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Attempt every due action; returns how many were sent."""
-        sent = 0
-        paused = held_rules(self._store, self._clock())  # a paused rule performs nothing
-        if paused is None:
-            return 0
-        claimed = self._store.claim_actions(self._clock(), limit, skip_rules=paused)
-        for n, item in enumerate(claimed):
-            if should_stop():
-                self._store.release_actions(i.id for i in claimed[n:])
-                break
-            try:
-                sent += self._attempt(item)
-            except AutomationError as exc:  # the store could not record it: go on
-                log.error("could not record the attempt at action %s: %s", item.id, exc)
-                self._store.release_actions([item.id])
+    def configure(self, *, performers: Performers, settings: ActionSettings) -> None:
+        """Use a reloaded config from the next action started; running ones finish as
+        they began."""
+        self._performers, self._outcomes.settings = performers, settings
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    # --- the ways the engine drives it ----------------------------------------------------
+
+    def run_due(self, *, should_stop: Callable[[], bool] = lambda: False) -> int:
+        """A cycle's step: claim what is due (the cycle may just have queued it), start it,
+        and record what finishes within ``settle`` seconds; the rest is recorded as it
+        finishes, between cycles. Returns how many actions were sent since the last call.
+        With synchronous workers every due action is performed before it returns."""
+        self._claim_after = -math.inf
+        self._launched.clear()
+        patience = math.inf if self._workers.synchronous else self._limits.settle
+        self._run(patience, should_stop, idle=lambda: self._launched.isdisjoint(self._running))
+        sent, self._sent = self._sent, 0
         return sent
 
-    def _attempt(self, item: OutboxItem) -> bool:
-        """Perform one action and record what happened, whatever happens: an action that
-        cannot be read or performed is recorded as failed and the queue moves on."""
-        attempt = item.attempts + 1
+    def work(self, seconds: float, *, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Between cycles: for ``seconds``, record what finishes and start what comes due
+        (retries, deferred writes); returns early when ``should_stop()``."""
+        self._run(seconds, should_stop, idle=lambda: False)
+
+    def drain(
+        self, *, should_stop: Callable[[], bool] = lambda: False, grace: float = 5.0
+    ) -> DrainReport:
+        """Perform every action due now and wait for each to finish (``run --once``).
+        Retries scheduled for later and writes waiting for a limit stay in the outbox.
+        Asked to stop, it gives the actions in flight ``grace`` seconds to finish and
+        hands everything else back."""
+        self._claim_after = -math.inf
+        self._run(math.inf, should_stop, idle=lambda: not self._running)
+        stopped = should_stop()
+        if stopped:
+            self._stop(grace)
         try:
-            detail = self._perform(item.id, decode_action(item))
-        except (ActionFailed, ApiError) as exc:
-            self._failed(item, attempt, exc)
-            return False
-        except AutomationError as exc:  # e.g. an unknown account after a config edit
-            self._failed(item, attempt, ActionFailed(str(exc), retryable=False))
-            return False
-        except Exception as exc:  # a bug must not block the outbox: record it and go on
-            log.exception("action %s failed with an internal error", item.id)
-            reason = f"internal error: {exc.__class__.__name__}: {exc}"
-            self._failed(item, attempt, ActionFailed(reason, retryable=True))
-            return False
-        now = self._clock()
-        self._store.record_attempt(
-            item.id, at=now, outcome="sent", error=None, next_attempt_at=None
+            pending = self._store.action_counts()["pending"]
+        except AutomationError as exc:
+            log.error("could not count the pending actions: %s", exc)
+            pending = 0
+        waits = self._waiting.values()
+        return DrainReport(
+            sent=self._sent_in_all,
+            stopped=stopped,
+            pending=pending,
+            waiting=sum(len(w.ids) for w in waits),
+            waiting_until=min((w.first for w in waits), default=None),
         )
-        self._emit(
-            ActionEvent(
-                id=item.id,
-                kind=item.kind,
-                status="sent",
-                detail=detail,
-                rule=item.rule_id,
-                post=item.post_id,
-                attempt=attempt,
-                at=iso(now),
-            )
-        )
-        return True
 
-    def _perform(self, action_id: str, action: OutboxAction) -> str:
+    def close(self, grace: float = 5.0) -> None:
+        """Stop: start nothing more, record what finishes within ``grace`` seconds, and
+        give everything else back to the store with its idempotency key."""
+        if not self._closed:
+            self._stop(grace)
+        self._workers.close()
+
+    def _stop(self, grace: float) -> None:
+        self._closed = True
+        deadline = self._monotonic() + grace
+        while self._running and (left := deadline - self._monotonic()) > 0:
+            self._record(self._workers.take(min(_TICK, left)))
+        unfinished = list(self._running)
+        held = [job.item.id for lane in self._held.values() for job in lane]
+        self._running.clear()
+        self._held.clear()
+        self._held_count = 0
+        if unfinished:
+            log.warning(
+                "stopped with %d actions in flight; they are sent again, with the same "
+                "idempotency keys, when the engine runs again",
+                len(unfinished),
+            )
+        try:
+            self._store.release_actions([*unfinished, *held])
+        except AutomationError as exc:
+            log.error("could not give back the unstarted actions: %s", exc)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def _run(
+        self, seconds: float, should_stop: Callable[[], bool], *, idle: Callable[[], bool]
+    ) -> None:
+        """Start and record until ``idle()`` (checked after each start), ``seconds`` pass,
+        or ``should_stop()``."""
+        deadline = self._monotonic() + max(0.0, seconds)
+        while not self._closed and not should_stop():
+            self._fill()
+            if idle():
+                return
+            left = deadline - self._monotonic()
+            if left <= 0:
+                return
+            finished = self._workers.take(min(_TICK, left))
+            self._record(finished, refill=lambda: None if should_stop() else self._fill())
+
+    def _fill(self) -> None:
+        """Start what can start; claim more while workers are free and the store has more.
+        After the store had nothing more, it is asked again ``refresh`` seconds later."""
+        now = self._clock()
+        self._start(now)
+        while self._free() and self._held_count < self._limits.max_held:
+            if self._monotonic() < self._claim_after:
+                return
+            try:
+                paused = held_rules(self._store, now)  # a paused rule's actions wait
+                if paused is None:
+                    self._claim_after = self._monotonic() + self._limits.refresh
+                    return
+                claimed = self._store.claim_actions(now, self._limits.batch, skip_rules=paused)
+            except AutomationError as exc:
+                log.error("could not read the outbox: %s", exc)
+                claimed = []
+            for item in claimed:
+                self._hold(item)
+            self._start(now)
+            if len(claimed) < self._limits.batch:
+                self._claim_after = self._monotonic() + self._limits.refresh
+                return
+            self._claim_after = -math.inf
+
+    def _free(self) -> bool:
+        return len(self._running) < self._workers.size
+
+    def _hold(self, item: OutboxItem) -> None:
+        try:
+            action = decode_action(item)
+        except ActionFailed as exc:
+            self._guarded(item, self._outcomes.failed, exc)
+            return
         if action.kind in POST_KINDS:
-            return self._performers.x_write(
-                action.kind, action.account, action.post_id, action.text
+            lane = f"account {action.account}"
+        elif action.kind == "webhook":
+            url = self._performers.destination(str(action.payload["url"]))
+            lane = f"receiver {origin(url)}"
+        else:
+            lane = "log"
+        self._held.setdefault(lane, deque()).append(_Job(item, action, lane))
+        self._held_count += 1
+
+    def _capacity(self, lane: str) -> int:
+        if lane.startswith("account "):
+            return 1
+        if lane.startswith("receiver "):
+            return self._limits.per_receiver
+        return self._workers.size
+
+    def _start(self, now: datetime) -> None:
+        """Start held jobs, one per lane in turn (lanes in the order first claimed), so a
+        lane with a long queue does not take every free worker before the others."""
+        deferred: dict[datetime, list[str]] = {}
+        started = True
+        while started and self._free():
+            started = False
+            for lane in list(self._held):
+                queue = self._held[lane]
+                if self._busy[lane] < self._capacity(lane):
+                    job = queue.popleft()
+                    self._held_count -= 1
+                    started = True
+                    until = self._write_wait(job, now)
+                    if until is None:
+                        self._launch(job)
+                    else:
+                        deferred.setdefault(until, []).append(job.item.id)
+                if not queue:
+                    del self._held[lane]
+                if not self._free():
+                    break
+        for until, ids in deferred.items():
+            self._give_back(ids, until)
+
+    def _write_wait(self, job: _Job, now: datetime) -> datetime | None:
+        """When a post action must wait for its account's write limit: until when."""
+        if self._pacing is None or job.action.kind not in POST_KINDS:
+            return None
+        account, kind = job.action.account, job.action.kind
+        try:
+            wait = self._pacing.wait_time(account, kind, now.timestamp())
+        except ValueError:
+            return None  # not a write the limits know: let the performer say so
+        key = (account, kind)
+        if wait <= 0:
+            self._waiting.pop(key, None)
+            return None
+        until = now + timedelta(seconds=wait)
+        waiting = self._waiting.get(key)
+        if waiting is None or waiting.latest != until:
+            why = self._pacing.blocking_window(account, kind, now.timestamp()) or "limit"
+            log.info(
+                "%s's %s writes wait for X's write limit (%s) until %s",
+                account,
+                kind,
+                why,
+                iso(until),
             )
+            waiting = self._waiting.setdefault(key, _Deferred(until, until))
+            waiting.latest = until
+        waiting.ids.add(job.item.id)
+        return until
+
+    def _give_back(self, ids: list[str], until: datetime) -> None:
+        try:
+            self._store.release_actions(ids, due_at=until)
+        except AutomationError as exc:
+            log.error("could not postpone %d actions: %s", len(ids), exc)
+
+    def _launch(self, job: _Job) -> None:
+        self._busy[job.lane] += 1
+        self._running[job.item.id] = job
+        self._launched.add(job.item.id)
+        self._workers.submit(job.item.id, self._performer(job.item.id, job.action))
+
+    def _performer(self, action_id: str, action: OutboxAction) -> Callable[[], str]:
+        performers = self._performers
+        if action.kind in POST_KINDS:
+            kind, account, post_id, text = action.kind, action.account, action.post_id, action.text
+            return lambda: performers.x_write(kind, account, post_id, text)
         if action.kind == "webhook":
-            return self._performers.webhook(action_id, dict(action.payload))
+            payload = dict(action.payload)
+            return lambda: performers.webhook(action_id, payload)
         message = str(action.payload["message"])
-        self._performers.log_message(message)
-        return f"logged: {message}"
 
-    def _failed(self, item: OutboxItem, attempt: int, exc: ActionFailed | ApiError) -> None:
-        now = self._clock()
-        retry_after = getattr(exc, "retry_after", None)
-        dead = not exc.retryable or attempt >= self._settings.max_attempts
-        next_at = None
-        if not dead:
-            delay = backoff_delay(
-                attempt,
-                first=self._settings.first_retry,
-                cap=self._settings.max_retry_interval,
-                rng=self._rng,
-                retry_after=retry_after,
-            )
-            next_at = now + timedelta(seconds=delay)
-        outcome = "dead" if dead else "retry"
-        error = str(exc)
-        if dead and exc.retryable:
-            error = f"{error} (gave up after {attempt} attempts)"
-        self._store.record_attempt(
-            item.id, at=now, outcome=outcome, error=error, next_attempt_at=next_at
-        )
-        self._emit(
-            ActionEvent(
-                id=item.id,
-                kind=item.kind,
-                status=outcome,
-                error=error,
-                rule=item.rule_id,
-                post=item.post_id,
-                attempt=attempt,
-                at=iso(now),
-            )
-        )
+        def log_line() -> str:
+            performers.log_message(message)
+            return f"logged: {message}"
 
+        return log_line
 
-def make_performers(config: Config, x_client: Any, http: Any) -> Performers:
-    """Wire the real X client and webhook sender to the dispatcher."""
-    from automation.engine import webhook
+    # --- recording ------------------------------------------------------------------------
 
-    def x_write(kind: str, account: str, post_id: str, text: str | None) -> str:
-        method = getattr(x_client, kind)
-        result = method(account, post_id) if text is None else method(account, post_id, text)
-        return "already done" if result.already else f"done ({result.detail})".strip()
+    def _record(
+        self, finished: Iterable[Finished], *, refill: Callable[[], object] = lambda: None
+    ) -> None:
+        """Record what finished. ``refill`` runs once their lanes are free and before the
+        store is written, so the next actions are on their way while it is."""
+        ended = [(job, done) for done in finished if (job := self._running.pop(done.job_id, None))]
+        for job, _ in ended:
+            self._busy[job.lane] -= 1
+        if ended:
+            refill()
+        wrote = False
+        for job, done in ended:
+            wrote = wrote or job.action.kind in POST_KINDS
+            if done.error is None:
+                if self._guarded(job.item, self._outcomes.sent, done.detail):
+                    self._sent += 1
+                    self._sent_in_all += 1
+            else:
+                self._guarded(job.item, self._outcomes.failed, as_failure(job.item, done.error))
+        if wrote:
+            try:
+                self._after_writes()
+            except AutomationError as exc:
+                log.error("could not save the write-limit state: %s", exc)
 
-    def send_webhook(action_id: str, payload: dict[str, Any]) -> str:
-        secret = None
-        if payload.get("secret"):
-            secret = config.webhook_secret(payload["secret"])
-            if secret is None:
-                raise ActionFailed(
-                    f"webhook secret {payload['secret']!r} is not in the config", retryable=False
-                )
-        url = config.webhooks.target(payload["url"])
-        request = webhook.build_request(
-            url=url,
-            body=payload["body"].encode(),
-            idempotency_key=action_id,
-            headers=payload.get("headers") or {},
-            secret=secret,
-        )
-        webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0))
-        if url != payload["url"]:
-            meant = webhook.origin(payload["url"])
-            return f"delivered to {url} (webhooks.redirect_to) instead of {meant}"
-        return f"delivered to {url}"
-
-    def log_message(message: str) -> None:
-        logging.getLogger("automation.rules").info("%s", message)
-
-    return Performers(x_write=x_write, webhook=send_webhook, log_message=log_message)
+    def _guarded(
+        self, item: OutboxItem, record: Callable[[OutboxItem, _T], None], outcome: _T
+    ) -> bool:
+        """Record; when the store cannot, give the action back so it is tried again."""
+        try:
+            record(item, outcome)
+        except AutomationError as exc:
+            log.error("could not record the attempt at action %s: %s", item.id, exc)
+            with contextlib.suppress(AutomationError):  # else the claim ends with the process
+                self._store.release_actions([item.id])
+            return False
+        return True

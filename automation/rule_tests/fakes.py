@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from automation.core.facts import HourlySeries
-from automation.engine.dispatch import Performers
+from automation.engine.performers import Performers
 from automation.rule_tests.model import ScriptedPost
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import EngagementRequest, floor_hour

@@ -16,8 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Protocol
 
 from automation.engine.cycle import CycleResult, Engine
+from automation.engine.dispatch import DrainReport
 from automation.service import sdnotify
 
 __all__ = ["Controls", "Stopping", "run_loop"]
@@ -27,6 +29,14 @@ log = logging.getLogger("automation.service")
 
 class Stopping(BaseException):
     """Raised inside a wait when a stop was requested; never an error."""
+
+
+class Actions(Protocol):
+    """The outbox as the loop drives it (``engine.dispatch.Dispatcher``)."""
+
+    def work(self, seconds: float, *, should_stop: Callable[[], bool]) -> None: ...
+
+    def drain(self, *, should_stop: Callable[[], bool]) -> DrainReport: ...
 
 
 @dataclass
@@ -77,8 +87,12 @@ def run_loop(
     reload: Callable[[], None],
     once: bool = False,
     on_cycle: Callable[[CycleResult], None] = lambda r: None,
+    actions: Actions | None = None,
 ) -> int:
-    """Run cycles until stopped (or once). Returns the exit code for the CLI."""
+    """Run cycles until stopped (or once). Returns the exit code for the CLI.
+
+    Between cycles ``actions`` go on: what finishes is recorded and what comes due is
+    started. With ``once``, every action due is performed before the loop ends."""
     sdnotify.ready()
     watchdog = sdnotify.watchdog_interval()
     exit_code = 0
@@ -93,8 +107,11 @@ def run_loop(
             sdnotify.status(_status_line(result))
             if once:
                 exit_code = 1 if result.errors else 0
+                if actions is not None:  # asked to stop, it only says what is left
+                    report = actions.drain(should_stop=controls.should_stop)
+                    log.info("outbox: %s", report.summary())
                 break
-            _wait(controls, poll_interval() - (time.monotonic() - started), watchdog)
+            _wait(controls, poll_interval() - (time.monotonic() - started), watchdog, actions)
     except Stopping:
         log.info("stopped during a wait")
     finally:
@@ -110,16 +127,26 @@ def _reload(reload: Callable[[], None]) -> None:
         sdnotify.ready()
 
 
-def _wait(controls: Controls, seconds: float, watchdog: float | None) -> None:
-    """Sleep until the next cycle, pinging the watchdog, waking for stop or reload."""
+def _wait(
+    controls: Controls, seconds: float, watchdog: float | None, actions: Actions | None
+) -> None:
+    """Until the next cycle, perform actions as they come due, pinging the watchdog and
+    waking for stop or reload."""
     deadline = time.monotonic() + max(0.0, seconds)
     slice_ = (watchdog / 2) if watchdog else 5.0
-    while not controls.should_stop() and not controls.reload.is_set():
+
+    def interrupted() -> bool:
+        return controls.should_stop() or controls.reload.is_set()
+
+    while not interrupted():
         sdnotify.watchdog()
         left = deadline - time.monotonic()
         if left <= 0:
             return
-        controls.stop.wait(min(slice_, left, 1.0))
+        if actions is None:
+            controls.stop.wait(min(slice_, left, 1.0))
+        else:
+            actions.work(min(slice_, left, 1.0), should_stop=interrupted)
 
 
 def _status_line(result: CycleResult) -> str:

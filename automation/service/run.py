@@ -146,6 +146,7 @@ def run(
             reload=reload,
             once=once,
             on_cycle=after_cycle,
+            actions=runtime.outbox.dispatcher if runtime.outbox is not None else None,
         )
         recorder = holder["rt"].engine.recorder
         if report is not None and isinstance(recorder, DryRun):
@@ -195,6 +196,7 @@ def _reload(holder: dict[str, Runtime], emit: Sink, dry_run: bool, controls: Con
         sleep=controls.sleep,
         should_stop=controls.should_stop,
         chance=rt.chance,
+        outbox=rt.outbox,
     )
     _announce_redirect(fresh, rt.config)
     new = rt.engine.recorder

@@ -7,7 +7,6 @@ itself only sees small interfaces.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -19,12 +18,13 @@ from typing import Any
 
 from automation.config.loader import Config
 from automation.engine.cycle import Engine
-from automation.engine.dispatch import Dispatcher, make_performers
 from automation.engine.events import Sink
 from automation.engine.ports import ActionRunner
 from automation.engine.recorder import DryRun, NoActions, Recorder, StoreRecorder
 from automation.engine.running_rules import LoadedRules, load_compiled
+from automation.engine.workers import Workers
 from automation.service.instance_lock import InstanceLock
+from automation.service.outbox import ACTION_WORKERS, Outbox
 from automation.store.base import Store
 from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
@@ -98,9 +98,14 @@ class Runtime:
     http: HttpClient
     lock: InstanceLock | None
     chance: Chance = field(default_factory=Chance)
+    outbox: Outbox | None = None  # None in a dry run, which performs nothing
 
     def close(self) -> None:
+        if self.outbox is not None:
+            self.outbox.close()  # first: what finishes in time is still recorded
         self.http.close()
+        if self.outbox is not None and self.outbox.http is not self.http:
+            self.outbox.http.close()
         self.store.close()
         if self.lock is not None:
             self.lock.release()
@@ -118,8 +123,13 @@ def open_runtime(
     http: HttpClient | None = None,
     chance: Chance | None = None,
     observe_http: Callable[[str, str, int | None], None] | None = None,
+    workers: Workers | None = None,
 ) -> Runtime:
-    """Open the store (taking the instance lock unless dry-running) and build the engine."""
+    """Open the store (taking the instance lock unless dry-running) and build the engine.
+
+    Actions get an HTTP client of their own, with a connection for every worker, so a
+    burst of deliveries never queues the cycle's fetching behind it. A given ``http``
+    (tests, the demo) serves both."""
     rules = rules or load_compiled(config)
     lock = None
     if not dry_run:
@@ -133,10 +143,24 @@ def open_runtime(
         if lock is not None:
             lock.release()
         raise
+    action_http = http or HttpClient(
+        timeout=10.0, max_connections=ACTION_WORKERS, observe=observe_http
+    )
     http = http or HttpClient(
         timeout=min(config.engagement_api.timeout, 10.0), observe=observe_http
     )
     chance = chance or Chance()
+    outbox = None
+    if not dry_run:
+        outbox = Outbox(
+            config,
+            store=store,
+            http=action_http,
+            clock=clock,
+            emit=emit,
+            rng=chance.rng,
+            workers=workers,
+        )
     engine = build_engine(
         config,
         rules=rules,
@@ -148,8 +172,17 @@ def open_runtime(
         sleep=sleep,
         should_stop=should_stop,
         chance=chance,
+        outbox=outbox,
     )
-    return Runtime(config=config, engine=engine, store=store, http=http, lock=lock, chance=chance)
+    return Runtime(
+        config=config,
+        engine=engine,
+        store=store,
+        http=http,
+        lock=lock,
+        chance=chance,
+        outbox=outbox,
+    )
 
 
 def build_engine(
@@ -164,23 +197,16 @@ def build_engine(
     sleep: Callable[[float], None],
     should_stop: Callable[[], bool],
     chance: Chance,
+    outbox: Outbox | None,
 ) -> Engine:
-    limits = _load_limits(store)
-    x_client = XClient(
+    """The engine for ``config``; the outbox (None in a dry run) is re-wired to it."""
+    x_client = XClient(  # discovery only: writes are the outbox's
         http,
         settings=config.x_api,
         app=config.app,
         accounts={a.name: a for a in config.accounts},
-        limits=limits,
+        limits=outbox.limits if outbox is not None else WriteLimits(),
         clock=lambda: clock().timestamp(),
-    )
-    dispatcher = Dispatcher(
-        store=store,
-        performers=make_performers(config, x_client, http),
-        settings=config.actions,
-        clock=clock,
-        emit=emit,
-        rng=chance.rng,
     )
     recorder: Recorder = DryRun()
     runner: ActionRunner = NoActions()
@@ -190,7 +216,9 @@ def build_engine(
             timedelta(seconds=config.history.keep),
             ledger_retention=timedelta(seconds=config.retention.firings),
         )
-        runner = _KeepingLimits(dispatcher, limits, store, clock)
+    if outbox is not None:
+        outbox.configure(config)
+        runner = outbox.dispatcher
     return Engine(
         config=config,
         rules=rules,
@@ -231,35 +259,3 @@ def _engagement_client(
         sleep=sleep,
         rng=chance.rng,
     )
-
-
-_LIMITS_KEY = "write_limits"
-
-
-def _load_limits(store: Any) -> WriteLimits:
-    """X's per-user write limits span processes too (``run --once`` back to back)."""
-    raw = store.meta(_LIMITS_KEY)
-    if not raw:
-        return WriteLimits()
-    try:
-        events, blocks = json.loads(raw)
-        return WriteLimits.restore((tuple(map(tuple, events)), tuple(map(tuple, blocks))))
-    except (ValueError, TypeError):
-        log.warning("ignoring an unreadable saved write-limit state")
-        return WriteLimits()
-
-
-class _KeepingLimits:
-    """Runs the outbox, then saves the write-limit state so a restart still respects it."""
-
-    def __init__(
-        self, dispatcher: Dispatcher, limits: WriteLimits, store: Any, clock: Callable[[], datetime]
-    ) -> None:
-        self._dispatcher, self._limits, self._store, self._clock = dispatcher, limits, store, clock
-
-    def run_due(self, *, should_stop: Callable[[], bool] = lambda: False) -> int:
-        try:
-            return self._dispatcher.run_due(should_stop=should_stop)
-        finally:
-            state = self._limits.snapshot(self._clock().timestamp())
-            self._store.set_meta(_LIMITS_KEY, json.dumps(state))

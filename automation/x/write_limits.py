@@ -10,14 +10,17 @@ The server knows better than our count (writes made elsewhere, a restart that lo
 state), so ``observe`` learns from the ``x-rate-limit-*`` headers of each answer: a
 remaining count of zero blocks the endpoint until its reset time.
 
-Pure: every method takes ``now`` (Unix seconds), and the whole state can be exported as
-plain tuples and restored, so the engine may persist it across restarts.
+Every method takes ``now`` (Unix seconds), and the whole state can be exported as plain
+tuples and restored, so the engine may persist it across restarts. One ``WriteLimits`` is
+shared by the dispatcher, which asks before starting a write, and the X client, which
+counts each write from a worker thread: a lock keeps their views whole.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -76,45 +79,50 @@ class WriteLimits:
         }
         self._events: dict[tuple[str, str], list[float]] = {}
         self._blocks: dict[tuple[str, str], float] = {}
+        self._lock = threading.RLock()
 
     # --- queries ------------------------------------------------------------------------
 
     def wait_time(self, account: str, kind: str, now: float) -> float:
         """Seconds until one more ``kind`` write by ``account`` fits every window (0 = now)."""
-        _check_kind(kind)
-        wait = max(0.0, self._blocks.get((account, ENDPOINTS[kind]), 0.0) - now)
-        for window in self._windows:
-            if kind in window.kinds:
-                wait = max(wait, self._window_wait(account, window, now))
-        return wait
+        with self._lock:
+            _check_kind(kind)
+            wait = max(0.0, self._blocks.get((account, ENDPOINTS[kind]), 0.0) - now)
+            for window in self._windows:
+                if kind in window.kinds:
+                    wait = max(wait, self._window_wait(account, window, now))
+            return wait
 
     def used(self, account: str, window: Window, now: float) -> int:
         """Writes by ``account`` counted in ``window`` at ``now``."""
-        start = now - window.seconds
-        return sum(
-            len(times) - bisect.bisect_right(times, start)
-            for kind in window.kinds
-            if (times := self._events.get((account, kind)))
-        )
+        with self._lock:
+            start = now - window.seconds
+            return sum(
+                len(times) - bisect.bisect_right(times, start)
+                for kind in window.kinds
+                if (times := self._events.get((account, kind)))
+            )
 
     def blocking_window(self, account: str, kind: str, now: float) -> str | None:
         """The name of a window (or ``"server"``) that makes ``kind`` wait, for messages."""
-        _check_kind(kind)
-        if self._blocks.get((account, ENDPOINTS[kind]), 0.0) > now:
-            return "server"
-        for window in self._windows:
-            if kind in window.kinds and self._window_wait(account, window, now) > 0:
-                return f"{window.limit} per {window.name.split()[-1]}"
-        return None
+        with self._lock:
+            _check_kind(kind)
+            if self._blocks.get((account, ENDPOINTS[kind]), 0.0) > now:
+                return "server"
+            for window in self._windows:
+                if kind in window.kinds and self._window_wait(account, window, now) > 0:
+                    return f"{window.limit} per {window.name.split()[-1]}"
+            return None
 
     # --- updates ------------------------------------------------------------------------
 
     def record(self, account: str, kind: str, now: float) -> None:
         """Count one write about to be sent (X counts it whether or not it succeeds)."""
-        _check_kind(kind)
-        times = self._events.setdefault((account, kind), [])
-        bisect.insort(times, now)
-        self._prune(account, kind, now)
+        with self._lock:
+            _check_kind(kind)
+            times = self._events.setdefault((account, kind), [])
+            bisect.insort(times, now)
+            self._prune(account, kind, now)
 
     def observe(self, account: str, kind: str, headers: Mapping[str, str], now: float) -> None:
         """Learn from an answer's lower-cased ``x-rate-limit-*`` headers.
@@ -130,26 +138,28 @@ class WriteLimits:
 
     def block(self, account: str, kind: str, until: float) -> None:
         """Refuse ``kind``'s endpoint for ``account`` until ``until`` (after a 429)."""
-        _check_kind(kind)
-        key = (account, ENDPOINTS[kind])
-        self._blocks[key] = max(until, self._blocks.get(key, 0.0))
+        with self._lock:
+            _check_kind(kind)
+            key = (account, ENDPOINTS[kind])
+            self._blocks[key] = max(until, self._blocks.get(key, 0.0))
 
     # --- persistence --------------------------------------------------------------------
 
     def snapshot(self, now: float) -> WriteLimitsState:
         """The state that still matters at ``now``, as plain sorted tuples."""
-        events = tuple(
-            (account, kind, at)
-            for (account, kind), times in sorted(self._events.items())
-            for at in times
-            if at > now - self._keep[kind]
-        )
-        blocks = tuple(
-            (account, endpoint, until)
-            for (account, endpoint), until in sorted(self._blocks.items())
-            if until > now
-        )
-        return events, blocks
+        with self._lock:
+            events = tuple(
+                (account, kind, at)
+                for (account, kind), times in sorted(self._events.items())
+                for at in times
+                if at > now - self._keep[kind]
+            )
+            blocks = tuple(
+                (account, endpoint, until)
+                for (account, endpoint), until in sorted(self._blocks.items())
+                if until > now
+            )
+            return events, blocks
 
     @classmethod
     def restore(

@@ -13,7 +13,7 @@ from cli_helpers import isolated_process_state
 from automation.cli.main import main
 from automation.config.loader import Config, WebhookSettings, load_config
 from automation.config.secret import Secret
-from automation.engine.dispatch import make_performers
+from automation.engine.performers import make_performers
 from automation.sandbox import write_config
 from automation.sandbox.credentials import WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
@@ -64,7 +64,7 @@ def test_without_redirect_to_the_webhook_goes_to_its_own_url(
     with HttpClient(timeout=5.0) as http:
         detail = make_performers(config, None, http).webhook("f1.0", own)
     assert [d.path for d in receiver.deliveries()] == ["/own"]
-    assert detail == f"delivered to {receiver.url}/own"
+    assert detail == f"delivered to {receiver.url}"  # not the path, which may hold a token
 
 
 def test_try_action_delivers_its_webhook_to_redirect_to_as_well(
