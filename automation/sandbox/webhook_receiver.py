@@ -104,7 +104,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -124,3 +124,11 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    """Takes a burst of deliveries at once (the default backlog of 5 makes the sixth
+    connection wait a second for a SYN retry), and never waits for a slow answer to stop."""
+
+    daemon_threads = True
+    request_queue_size = 128
