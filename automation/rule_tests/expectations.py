@@ -17,7 +17,7 @@ from automation.rule_tests.scope import PathList, TestScope, offset_text, sugges
 
 __all__ = ["read_expectations"]
 
-_KINDS: tuple[ExpectationKind, ...] = ("fired", "seeded", "not_fired")
+_KINDS: tuple[ExpectationKind, ...] = ("fired", "seeded", "capped", "not_fired")
 
 
 def read_expectations(
@@ -36,7 +36,8 @@ def read_expectations(
             where = [*path, kinds[1]] if len(kinds) > 1 else path
             scope.rep.error(
                 where,
-                "an expectation starts with one of fired: RULE, seeded: RULE or not_fired: RULE",
+                "an expectation starts with one of fired: RULE, seeded: RULE, capped: RULE "
+                "or not_fired: RULE",
                 key=len(kinds) > 1,
             )
             continue
@@ -54,6 +55,7 @@ def read_expectations(
                 actions=_actions(scope, [*path, "actions"], raw["actions"])
                 if "actions" in raw
                 else None,
+                performed_at=_at(scope, [*path, "performed_at"], raw.get("performed_at"), times),
             )
         )
     return out
@@ -77,8 +79,9 @@ def _check(
         scope.rep.error([*path, "post"], f"post '{post}' is not in this test ({listed})")
     if post is None and kind != "not_fired":
         scope.rep.error(path, f"missing 'post' in expectation (which post {kind})")
-    if "actions" in raw and kind != "fired":
-        scope.rep.error([*path, "actions"], "only a firing has actions", key=True)
+    for only_fired in ("actions", "performed_at"):
+        if only_fired in raw and kind != "fired":
+            scope.rep.error([*path, only_fired], "only a firing has actions", key=True)
 
 
 def _poll(
@@ -91,17 +94,19 @@ def _poll(
         if raw["poll"] > len(times):
             scope.rep.error([*path, "poll"], f"the test runs only {len(times)} polls")
         return int(raw["poll"])
-    if "at" not in raw or not times:
+    return _at(scope, [*path, "at"], raw.get("at"), times)
+
+
+def _at(scope: TestScope, path: PathList, raw: Any, times: list[datetime]) -> int | None:
+    """The poll at the time ``raw`` (a duration from the start) names."""
+    if raw is None or not times:
         return None
     offsets = [(t - times[0]).total_seconds() for t in times]
-    wanted = parse_duration(raw["at"])
+    wanted = parse_duration(raw)
     if wanted in offsets:
         return offsets.index(wanted) + 1
     shown = ", ".join(offset_text(o) for o in offsets[:8]) + (" ..." if len(times) > 8 else "")
-    scope.rep.error(
-        [*path, "at"],
-        f"no poll at +{format_duration(wanted or 0)}: the polls are at {shown}",
-    )
+    scope.rep.error(path, f"no poll at +{format_duration(wanted or 0)}: the polls are at {shown}")
     return None
 
 

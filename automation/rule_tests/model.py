@@ -24,7 +24,7 @@ __all__ = [
     "Where",
 ]
 
-ExpectationKind = Literal["fired", "seeded", "not_fired"]
+ExpectationKind = Literal["fired", "seeded", "capped", "not_fired"]
 StepKind = Literal["restart", "advance", "edit"]
 
 
@@ -83,6 +83,7 @@ class Expectation:
     key: str | None = None
     milestone: int | None = None
     actions: tuple[ExpectedAction, ...] | None = None
+    performed_at: int | None = None  # the poll at which its actions were performed
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,9 @@ def judge(run: Run) -> Outcome:
     for exp in (e for e in test.expectations if e.kind == "not_fired"):
         findings += _forbidden(test, exp, firings, used)
     for index, firing in enumerate(firings):
-        if firing.kind == "fired" and index not in used:
+        if firing.kind in ("fired", "capped") and index not in used:
             findings.append(
-                f"unexpected: {firing.rule} fired for post {firing.post} at "
+                f"unexpected: {firing.rule} {firing.kind} for post {firing.post} at "
                 f"{_poll(test, firing.poll)} (key {firing.key}); list it under expect: "
                 "if it is right"
             )
@@ -78,7 +78,7 @@ def _expected(
         i for i, f in enumerate(firings) if i not in used and f.kind == exp.kind and _fits(exp, f)
     ]
     exact = [i for i in pool if exp.poll is None or firings[i].poll == exp.poll]
-    verb = "fire" if exp.kind == "fired" else "be seeded"
+    verb = {"fired": "fire", "seeded": "be seeded", "capped": "be capped"}[exp.kind]
     wanted = f"{exp.rule} to {verb} for post {exp.post}"
     if exp.milestone is not None:
         wanted += f" at milestone {exp.milestone}"
@@ -88,9 +88,10 @@ def _expected(
         wanted += f" at {_poll(test, exp.poll)}"
     if exact:
         used.add(exact[0])
+        found = _performed_findings(test, exp, firings[exact[0]])
         if exp.actions is None:
-            return []
-        return _action_findings(test, exp.actions, firings[exact[0]])
+            return found
+        return found + _action_findings(test, exp.actions, firings[exact[0]])
     if pool:
         used.add(pool[0])
         other = firings[pool[0]]
@@ -108,6 +109,12 @@ def _hint(test: RuleTest, exp: Expectation, firings: list[ActualFiring]) -> str:
             f" (it was seeded at {_poll(test, seeded[0].poll)}: the post already met the "
             "condition while the rule was new; see 'New rules do not flood', or set "
             "backfill: true on the rule)"
+        )
+    capped = [f for f in related if f.kind == "capped"]
+    if exp.kind == "fired" and capped:
+        return (
+            f" (it was capped at {_poll(test, capped[0].poll)}: the rule had fired as often "
+            "as its limit allows within the period; list it as capped: if that is right)"
         )
     other = [f for f in related if f.kind == exp.kind]
     if other:
@@ -132,6 +139,26 @@ def _forbidden(
         f"{firings[i].post} at {_poll(test, firings[i].poll)}"
         for i in hits
     ]
+
+
+def _performed_findings(test: RuleTest, exp: Expectation, firing: ActualFiring) -> list[str]:
+    """``performed_at``: every action of the firing was performed at that poll."""
+    if exp.performed_at is None:
+        return []
+    label = f"{firing.rule} for post {firing.post} at {_poll(test, firing.poll)}"
+    out = []
+    for action in firing.actions:
+        if action.performed == exp.performed_at:
+            continue
+        if action.performed is None:
+            actual = "it was still waiting in the outbox when the test ended"
+        else:
+            actual = f"it was performed at {_poll(test, action.performed)}"
+        out.append(
+            f"{label}: expected action {action.index + 1} ({action.kind}) to be performed at "
+            f"{_poll(test, exp.performed_at)} ({exp.where}); {actual}"
+        )
+    return out
 
 
 # --- payloads --------------------------------------------------------------------------------
@@ -242,11 +269,16 @@ def _table(run: Run) -> list[str]:
     expected: dict[int, list[str]] = {}
     for exp in test.expectations:
         if exp.poll is not None:
-            verb = {"fired": "fires", "seeded": "seeded", "not_fired": "must not fire"}[exp.kind]
+            verb = {
+                "fired": "fires",
+                "seeded": "seeded",
+                "capped": "capped",
+                "not_fired": "must not fire",
+            }[exp.kind]
             expected.setdefault(exp.poll, []).append(f"{exp.rule} {verb} {exp.post or 'any'}")
     actual: dict[int, list[str]] = {}
     for f in run.firings:
-        verb = "fired" if f.kind == "fired" else "seeded"
+        verb = f.kind
         milestone = f" ({f.milestone})" if f.milestone is not None else ""
         actual.setdefault(f.poll, []).append(f"{f.rule} {verb} {f.post}{milestone}")
     steps: dict[int, list[str]] = {}

@@ -53,11 +53,12 @@ class ActualAction:
     index: int
     kind: str
     payload: dict[str, Any]
+    performed: int | None = None  # the poll at which it was performed; None: not yet
 
 
 @dataclass(frozen=True)
 class ActualFiring:
-    kind: str  # fired | seeded
+    kind: str  # fired | seeded | capped
     rule: str
     post: str
     poll: int
@@ -109,10 +110,13 @@ def run_test(test: RuleTest) -> Run:
         )
 
     engine = build()
+    performed: dict[str, int] = {}  # action id -> the poll it was performed at
     for poll in range(1, test.polls + 1):
         world.poll = poll
         clock.now = test.times[poll - 1]
         engine.cycle()
+        for item in store.actions(status="sent", limit=1_000_000):
+            performed.setdefault(item.id, poll)
         for step in (s for s in test.steps if s.after_poll == poll):
             if step.kind == "edit":
                 rules = step.rules
@@ -122,7 +126,7 @@ def run_test(test: RuleTest) -> Run:
     errors = tuple(
         (poll, f"{e.step}: {e.error}") for poll, e in events if isinstance(e, ErrorEvent)
     )
-    return Run(test, _firings(store, test), errors, tuple(x.performed))
+    return Run(test, _firings(store, test, performed), errors, tuple(x.performed))
 
 
 def _loaded(rules: Sequence[Rule]) -> LoadedRules:
@@ -159,13 +163,17 @@ def _config(test: RuleTest) -> Config:
     )
 
 
-def _firings(store: MemoryStore, test: RuleTest) -> tuple[ActualFiring, ...]:
+def _firings(
+    store: MemoryStore, test: RuleTest, performed: dict[str, int]
+) -> tuple[ActualFiring, ...]:
     polls = {moment: index + 1 for index, moment in enumerate(test.times)}
     out = []
     for entry in reversed(store.history(limit=1_000_000)):
         record = entry.firing
         actions = tuple(
-            ActualAction(a.index, a.kind, _payload(a.payload))
+            ActualAction(
+                a.index, a.kind, _payload(a.payload), performed.get(f"{record.id}.{a.index}")
+            )
             for a in sorted(record.actions, key=lambda a: a.index)
         )
         out.append(
