@@ -38,7 +38,8 @@ def backoff_delay(
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds from ``now`` (Unix time) that a ``Retry-After`` header asks us to wait.
 
-    RFC 9110 allows delay-seconds or an HTTP-date; both occur in the wild. A value we
+    RFC 9110 allows delay-seconds or an HTTP-date; both occur in the wild. An HTTP-date
+    is always GMT, so one written without a zone (``-0000``) is read as UTC. A value we
     cannot read is ignored (None) rather than trusted, and a date in the past means 0.
     """
     if value is None or not value.strip():
@@ -49,7 +50,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)

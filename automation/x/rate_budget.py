@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from automation.core.errors import RateLimited
+from automation.x.backoff import parse_retry_after
 
-__all__ = ["WINDOW", "BudgetLedger", "MemoryLedger", "RateBudget", "retry_after_seconds"]
+__all__ = ["WINDOW", "BudgetLedger", "MemoryLedger", "RateBudget"]
 
 WINDOW = 60.0
 DEFAULT_PENALTY = 60.0
@@ -68,26 +68,6 @@ class MemoryLedger:
             return False
         self.record(api, at)
         return True
-
-
-def retry_after_seconds(value: str | float | None, now: float) -> float | None:
-    """A Retry-After value (delta seconds or HTTP-date) as seconds from ``now``."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return max(0.0, float(value))
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -207,10 +187,10 @@ class RateBudget:
             return max(0.0, reset - now)
         return reset
 
-    def penalise(self, retry_after: str | float | None = None) -> float:
+    def penalise(self, retry_after: str | None = None) -> float:
         """After a 429: no request before Retry-After (default 60 s). Returns the pause."""
         now = self.clock()
-        pause = retry_after_seconds(retry_after, now)
+        pause = parse_retry_after(retry_after, now)
         if pause is None:
             pause = DEFAULT_PENALTY
         pause = min(max(pause, 1.0), MAX_PAUSE)

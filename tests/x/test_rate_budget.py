@@ -10,7 +10,8 @@ import pytest
 from automation.core.errors import RateLimited
 from automation.service.runtime import StoreLedger
 from automation.store.sqlite import SqliteStore
-from automation.x.rate_budget import MemoryLedger, RateBudget, retry_after_seconds
+from automation.x.backoff import parse_retry_after
+from automation.x.rate_budget import MemoryLedger, RateBudget
 
 T0 = 1_700_000_000.0
 
@@ -202,12 +203,29 @@ def test_penalise_honours_retry_after_seconds_dates_and_defaults_to_a_minute() -
     assert budget.remaining() == 0
 
 
-def test_retry_after_parsing() -> None:
-    assert retry_after_seconds("3", T0) == 3
-    assert retry_after_seconds(4.5, T0) == 4.5
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", T0) == 0  # in the past
-    assert retry_after_seconds("soon", T0) is None
-    assert retry_after_seconds(None, T0) is None
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("3", 3),
+        (" 4.5 ", 4.5),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0),  # in the past
+        (format_datetime(datetime.fromtimestamp(T0 + 30, UTC), usegmt=True), 30),
+        ("Tue, 14 Nov 2023 22:13:50 -0000", 30),  # T0 + 30 s, without a zone
+        ("soon", None),
+        ("", None),
+        ("nan", None),
+        (None, None),
+    ],
+)
+def test_retry_after_parsing(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value, T0) == (None if seconds is None else pytest.approx(seconds))
+
+
+def test_penalise_reads_a_date_without_a_zone_as_gmt() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    when = datetime.fromtimestamp(T0 + 90, UTC)
+    assert budget.penalise(when.strftime("%a, %d %b %Y %H:%M:%S -0000")) == pytest.approx(90)
 
 
 def test_a_limit_below_one_is_refused() -> None:
