@@ -13,9 +13,9 @@ from pathlib import Path
 from automation.config.loader import Config
 from automation.core.errors import RuleError
 from automation.core.evaluate import CompiledRule, compile_rule
-from automation.rulefiles.rule_parser import load_rules
+from automation.rulefiles.rule_parser import expand_paths, load_rules
 
-__all__ = ["LoadedRules", "files_state", "load_compiled", "rule_files"]
+__all__ = ["LoadedRules", "files_state", "load_compiled"]
 
 log = logging.getLogger("automation.engine")
 
@@ -50,20 +50,10 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def rule_files(config: Config) -> list[str]:
-    """The rule files the config's ``rules`` entries name right now."""
-    out: list[str] = []
-    for entry in config.rules:
-        if entry.is_dir():
-            out += [str(p) for p in sorted(entry.iterdir()) if p.suffix in (".yaml", ".yml")]
-        elif entry.exists():
-            out.append(str(entry))
-    return out
-
-
 def files_state(config: Config) -> frozenset[tuple[str, float]]:
     """Every rule file the config names now, with its modification time."""
     try:
-        return frozenset((p, _mtime(Path(p))) for p in rule_files(config))
+        files, _ = expand_paths(list(config.rules))
+        return frozenset((str(p), _mtime(p)) for p in files)
     except OSError:
         return frozenset()
