@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from automation.config.secret import Secret
+from automation.config.secret import redactor as secret_redactor
 from automation.core.destinations import HostPolicy, bad_pattern
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import ConfigError, RuleError
@@ -267,12 +268,7 @@ def load_config(
 
 def redactor(config: Config) -> Callable[[str], str]:
     """A function that replaces every secret value of ``config`` in a text with ``***``."""
-    known = (s.reveal() for s in _secrets(config) if s.is_set)
-    values = sorted({v for v in known if v}, key=len, reverse=True)
-    if not values:
-        return lambda text: text
-    pattern = re.compile("|".join(re.escape(v) for v in values))
-    return lambda text: pattern.sub("***", text)
+    return secret_redactor(_secrets(config))
 
 
 def _secrets(config: Config) -> Iterator[Secret]:

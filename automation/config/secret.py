@@ -12,11 +12,13 @@ only for the code that actually needs its value.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 from automation.core.errors import ConfigError
 
-__all__ = ["Secret"]
+__all__ = ["Secret", "redactor"]
 
 
 class Secret:
@@ -68,3 +70,22 @@ class Secret:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret cannot be pickled")
+
+
+def redactor(secrets: Iterable[Secret]) -> Callable[[str], str]:
+    """A function that replaces the value of every one of ``secrets`` in a text by ``***``.
+
+    The last line of defence for a value that reaches a message some other way than
+    through ``Secret`` (a server echoing a token, an exception quoting a request). Longer
+    values are matched first, so a secret that contains another is hidden whole. Secrets
+    that are not set here have no value to hide.
+    """
+    values = sorted({s.reveal() for s in secrets if s.is_set} - {""}, key=len, reverse=True)
+    if not values:
+        return _unchanged
+    pattern = re.compile("|".join(re.escape(v) for v in values))
+    return lambda text: pattern.sub("***", text)
+
+
+def _unchanged(text: str) -> str:
+    return text

@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.secret import redactor
 from automation.core.errors import (
     ApiError,
     AuthFailed,
@@ -154,15 +155,13 @@ class EngagementClient:
         self._max_retry = max_retry
         self._auths: dict[str | None, Auth] = {}
         self._sent = 0
-        self._secrets = tuple(
-            s.reveal()
-            for s in (
+        self._scrub = redactor(
+            (
                 app.consumer_key,
                 app.consumer_secret,
                 app.bearer_token,
                 *(t for a in accounts.values() for t in (a.access_token, a.access_token_secret)),
             )
-            if len(s.reveal()) >= 4
         )
 
     # -- public -------------------------------------------------------------------------
@@ -315,11 +314,6 @@ class EngagementClient:
         if status >= 500:
             return ServerFailed(text, status=status)
         return RequestRejected(text, status=status)
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
 
 
 def _who(request: EngagementRequest) -> str:

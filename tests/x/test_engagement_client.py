@@ -641,8 +641,20 @@ def test_auth_failures_are_not_retried_and_name_the_account(clock: Clock, status
 def test_a_secret_echoed_by_the_server_is_redacted(clock: Clock) -> None:
     echoed = f"bad token {ACCOUNTS['brand'].access_token.reveal()} / {APP.consumer_key.reveal()}"
     result, _ = canned(clock, [respond(401, {"errors": [echoed]})])
-    assert "[redacted]" in str(result.failures[0])
+    assert "***" in str(result.failures[0])
     assert_no_secret(str(result.failures[0]))
+
+
+def test_a_secret_that_contains_another_is_redacted_whole(clock: Clock) -> None:
+    short = Secret("tok-1234", "${SHORT}")
+    long = Secret("tok-1234-and-the-rest-5678", "${LONG}")
+    accounts = {"brand": Account("brand", "111", short, long)}
+    with respx.mock(assert_all_called=True) as mock:
+        mock.post(TOTALS_URL).mock(return_value=respond(401, {"errors": [f"bad {long.reveal()}"]}))
+        result = make_client(None, clock, accounts=accounts).fetch([REQ])
+    text = str(result.failures[0])
+    assert "and-the-rest" not in text and "5678" not in text
+    assert "bad ***" in text
 
 
 def test_406_says_gzip_and_is_not_retried(clock: Clock) -> None:
