@@ -41,7 +41,13 @@ __all__ = [
 
 
 def iso(at: datetime) -> str:
-    """UTC timestamps as people and JSON tools expect them: ``2026-11-26T12:00:00Z``."""
+    """UTC timestamps as people and JSON tools expect them: ``2026-11-26T12:00:00Z``.
+
+    The one formatter of moments for output, requests and payloads. A naive datetime has
+    no defined moment (``astimezone`` would take it as the machine's local time), so it
+    is refused."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: pass a timezone-aware one")
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

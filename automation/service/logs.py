@@ -25,6 +25,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
+from automation.core.payloads import iso
+
 __all__ = ["JsonFormatter", "TextFormatter", "setup_logging"]
 
 LogFormat = Literal["text", "json"]
@@ -47,7 +49,7 @@ class _Formatter(logging.Formatter):
 
     def parts(self, record: logging.LogRecord) -> dict[str, str]:
         out = {
-            "time": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": iso(datetime.fromtimestamp(record.created, UTC)),
             "level": record.levelname,
             "message": self.redact(record.getMessage()),
         }

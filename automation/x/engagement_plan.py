@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from automation.core import metric_names as m
+from automation.core.payloads import iso
 
 __all__ = [
     "EARLIEST_HISTORICAL",
@@ -237,4 +238,4 @@ def floor_hour(t: datetime) -> datetime:
 
 
 def _iso_hour(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+    return iso(floor_hour(t.astimezone(UTC)))

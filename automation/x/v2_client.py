@@ -34,6 +34,7 @@ from automation.core.errors import (
     TransportFailed,
 )
 from automation.core.facts import post_created_at
+from automation.core.payloads import iso
 from automation.x.backoff import parse_retry_after
 from automation.x.http import BearerAuth, HttpClient, HttpResponse, OAuth1Auth
 from automation.x.write_limits import WriteLimits
@@ -163,9 +164,9 @@ class XClient:
         if since_id is not None:
             params["since_id"] = _checked_id(since_id, label)
         if start_time is not None:
-            params["start_time"] = _iso(start_time)
+            params["start_time"] = iso(start_time)
         if end_time is not None:
-            params["end_time"] = _iso(end_time)
+            params["end_time"] = iso(end_time)
         url = f"{self._base}/2/users/{user.user_id}/tweets"
         posts: dict[str, DiscoveredPost] = {}
         token: str | None = None
@@ -326,12 +327,6 @@ def _checked_id(post_id: str, label: str) -> str:
     if not isinstance(post_id, str) or not _POST_ID.match(post_id):
         raise RequestRejected(f"{label}: {post_id!r} is not a post ID (1 to 19 digits)")
     return post_id
-
-
-def _iso(when: datetime) -> str:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _json(label: str, resp: HttpResponse) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -11,6 +11,7 @@ from automation.cli.tables import table
 from automation.core.payloads import (
     FiringContext,
     default_webhook_body,
+    iso,
     render_action,
     template_values,
 )
@@ -53,6 +54,13 @@ def ctx(**overrides: object) -> FiringContext:
     }
     values.update(overrides)
     return FiringContext(**values)  # type: ignore[arg-type]
+
+
+def test_moments_read_in_utc_with_z_and_a_naive_one_is_refused() -> None:
+    berlin = timezone(timedelta(hours=1))
+    assert iso(datetime(2026, 11, 26, 13, 0, 5, 999, tzinfo=berlin)) == "2026-11-26T12:00:05Z"
+    with pytest.raises(ValueError, match="naive datetime"):
+        iso(datetime(2026, 11, 26, 12, 0))  # whose noon? not the machine's
 
 
 def test_template_values_offer_aliases_rate_and_fixed_names() -> None:
