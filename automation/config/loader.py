@@ -8,7 +8,6 @@ are wrapped in ``Secret`` and never printed.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from automation.config.secret import redactor as secret_redactor
 from automation.core.destinations import HostPolicy, bad_pattern
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import ConfigError, RuleError
+from automation.core.wording import closest
 from automation.rulefiles.action_parser import Names
 from automation.rulefiles.schema import failed_value, keyword_value
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
@@ -589,9 +589,9 @@ def _api(section: dict[str, Any]) -> ApiSettings:
 
 
 def _unknown_key(key: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    close = closest(key, known)
     if close:
-        return f"unknown key; did you mean {close[0]!r}?"
+        return f"unknown key; did you mean {close!r}?"
     if known:
         return f"unknown key; expected one of: {', '.join(known)}"
     return "unknown key"

@@ -6,7 +6,7 @@ be known for which post" is decided in one place.
 
 from __future__ import annotations
 
-import difflib
+from automation.core.wording import closest
 
 __all__ = [
     "ALIASES",
@@ -86,5 +86,4 @@ def canonical(name: str) -> str | None:
 
 def suggest(name: str) -> str | None:
     """The closest known name, for "did you mean" messages."""
-    close = difflib.get_close_matches(name.lower(), all_names(), n=1, cutoff=0.6)
-    return close[0] if close else None
+    return closest(name, all_names())

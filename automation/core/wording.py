@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-__all__ = ["counted"]
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["closest", "counted"]
 
 
 def counted(n: int, noun: str) -> str:
     """``1 post``, ``2 posts``, ``1,200 posts``: a count with its noun, singular for one."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name a misspelt ``word`` most likely means, for "did you mean" hints, or
+    None when none is close. Case is ignored ('BRAND' means 'brand'); the known name comes
+    back as it is spelt."""
+    spelt: dict[str, str] = {}
+    for name in known:
+        spelt.setdefault(name.lower(), name)
+    match = difflib.get_close_matches(word.lower(), list(spelt), n=1, cutoff=0.6)
+    return spelt[match[0]] if match else None

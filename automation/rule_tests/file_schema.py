@@ -8,7 +8,6 @@ key or value it concerns and a hint at what to write instead.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from functools import cache
 from importlib import resources
@@ -16,6 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from automation.core.wording import closest
 from automation.rule_tests.scope import PathList
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.schema import describe_value, keyword_value
@@ -68,9 +68,9 @@ def _explain(error: ValidationError, sub: dict[str, Any], path: PathList, rep: R
     if error.validator == "additionalProperties" and isinstance(value, dict):
         known = list(sub.get("properties", {}))
         for key in (k for k in value if k not in known):
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            close = closest(str(key), known)
             if close:
-                hint = f" (did you mean '{close[0]}'?)"
+                hint = f" (did you mean '{close}'?)"
             elif title == "post":
                 hint = " (a post has id, account, created and metric names such as likes)"
             else:

@@ -6,10 +6,10 @@ at the same test's paths and name rules and times the same way, so that lives he
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from automation.core.wording import closest
 from automation.rule_tests.model import Where
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.yaml_loader import PathPart, YamlDocument
@@ -36,9 +36,9 @@ class TestScope:
 
 def suggest(value: str, known: Sequence[str], what: str) -> str:
     """Say that a rule or account is unknown, with the closest known name if there is one."""
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    close = closest(value, known)
     if close:
-        return f"{what} '{value}' is not in the rules under test (did you mean '{close[0]}'?)"
+        return f"{what} '{value}' is not in the rules under test (did you mean '{close}'?)"
     listed = ", ".join(known) or "none"
     return f"{what} '{value}' is not in the rules under test (known: {listed})"
 

@@ -7,7 +7,6 @@ templates inside every string, header names, and (with a config) account and sec
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from automation.core.rules import (
     WebhookAction,
 )
 from automation.core.templates import Template, parse_template
+from automation.core.wording import closest
 from automation.rulefiles.condition_text import check_threshold
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.yaml_loader import PathPart
@@ -59,9 +59,9 @@ class Names:
 
 def unknown_name(kind: str, name: str, known: Sequence[str]) -> str:
     """ "unknown account 'brnd' (did you mean 'brand'?)", listing the choices otherwise."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = closest(name, known)
     if close:
-        return f"unknown {kind} '{name}' (did you mean '{close[0]}'?)"
+        return f"unknown {kind} '{name}' (did you mean '{close}'?)"
     if not known:
         return f"unknown {kind} '{name}' (the config defines none)"
     return f"unknown {kind} '{name}' (the config has: {', '.join(known)})"

@@ -9,7 +9,6 @@ of the result; the caller decides whether a partial set may run.
 
 from __future__ import annotations
 
-import difflib
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -45,6 +44,7 @@ from automation.core.rules import (
     Rule,
     Watch,
 )
+from automation.core.wording import closest
 from automation.rulefiles.action_parser import Names, check_account, parse_actions
 from automation.rulefiles.condition_text import (
     MAX_WINDOW,
@@ -399,8 +399,8 @@ class _RuleParser:
             return zoneinfo.ZoneInfo(raw)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             pass
-        close = difflib.get_close_matches(raw, _zone_names(), n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else "e.g. Europe/Berlin or America/New_York"
+        close = closest(raw, _zone_names())
+        hint = f"did you mean '{close}'?" if close else "e.g. Europe/Berlin or America/New_York"
         self.rep.error(
             self.at("quiet", "tz"), f"unknown time zone '{raw}': use an IANA name ({hint})"
         )

@@ -11,7 +11,6 @@ marked ``"x-semantic": true`` are left to it, so no mistake is reported twice.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from collections import defaultdict
 from functools import cache
@@ -22,6 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from automation.core.metric_names import suggest
+from automation.core.wording import closest
 from automation.rulefiles.problems import Reporter
 
 __all__ = ["describe_value", "failed_value", "keyword_value", "schema", "schema_text", "validate"]
@@ -134,9 +134,9 @@ def _additional(
     for key in error.instance:
         if key in known:
             continue
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        close = closest(str(key), known)
         if close:
-            hint = f" (did you mean '{close[0]}'?)"
+            hint = f" (did you mean '{close}'?)"
         else:
             hint = f" (known: {', '.join(known)})" if len(known) <= 10 else ""
         rep.error([*path, key], f"unknown key '{key}' in {_title(sub)}{hint}", key=True)
@@ -149,7 +149,7 @@ def _required(error: ValidationError, sub: dict[str, Any], path: list[Any], rep:
     known = sub.get("properties", {})
     written = [str(k) for k in error.instance if k not in known]
     for key in keyword_value(error):
-        if key not in error.instance and not difflib.get_close_matches(key, written, 1, 0.6):
+        if key not in error.instance and closest(key, written) is None:
             # a misspelt key is reported as unknown, with "did you mean" this one
             hint = _REQUIRED_HINTS.get(key, "")
             rep.error(path, f"missing '{key}' in {title}{hint}", slot=f"missing {key}")

@@ -393,6 +393,14 @@ def test_unknown_key_suggests_the_close_one() -> None:
     )
 
 
+def test_a_key_in_capitals_gets_the_key_it_means() -> None:
+    text = BASE + "POLL_INTERVAL: 5m\n"
+    assert str(_error(text)) == (
+        f"automation.yaml:{_line(text, 'POLL_INTERVAL')}: POLL_INTERVAL: unknown key; "
+        "did you mean 'poll_interval'?"
+    )
+
+
 def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> None:
     text = BASE + "colour: blue\n"
     err = _error(text)

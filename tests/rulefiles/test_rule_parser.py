@@ -265,6 +265,7 @@ BAD: list[tuple[str, str, int, int, str, str]] = [
     ("rule not a mapping", "version: 1\nrules:\n  - likes > 1\n", 3, 5, "expected a mapping", E),
     ("missing watch", _rule("watch:"), 3, 5, "missing 'watch' in rule", E),
     ("missing when", _rule("when:"), 3, 5, "missing 'when' in rule", E),
+    ("when in capitals", _rule("when:\nWHEN: likes > 1"), 6, 5, "unknown key 'WHEN' in rule (did you mean 'when'?)", E),
     ("misspelt when", _rule("when:\nwen: likes > 1"), 6, 5, "unknown key 'wen' in rule (did you mean 'when'?)", E),
     ("bad id", _rule("id: Repost 100"), 3, 9, "expected a rule id of lowercase letters", E),
     ("id too long", _rule("id: " + "a" * 65), 3, 9, "at most 64", E),
@@ -390,6 +391,13 @@ CONFIG_BAD = [
         6,
         29,
         "unknown account 'suport' (did you mean 'support'?)",
+    ),
+    (
+        "account in capitals",
+        _rule("watch: {accounts: [BRAND]}"),
+        4,
+        24,
+        "unknown account 'BRAND' (did you mean 'brand'?)",
     ),
     (
         "unknown secret",
