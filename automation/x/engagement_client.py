@@ -45,7 +45,7 @@ from automation.x.engagement_parse import (
     split_forbidden,
 )
 from automation.x.engagement_plan import EngagementRequest, plan_public_totals
-from automation.x.http import Auth, BearerAuth, HttpClient, HttpResponse, OAuth1Auth
+from automation.x.http import Auth, Credentials, HttpClient, HttpResponse
 from automation.x.rate_budget import RateBudget
 
 __all__ = ["EngagementClient", "FetchResult"]
@@ -145,15 +145,13 @@ class EngagementClient:
     ) -> None:
         self._http = http
         self._settings = settings
-        self._app = app
-        self._accounts = dict(accounts)
         self._budget = budget
         self._sleep = sleep
         self._max_attempts = max(1, max_attempts)
         self._rng = rng
         self._first_retry = first_retry
         self._max_retry = max_retry
-        self._auths: dict[str | None, Auth] = {}
+        self._credentials = Credentials(app, accounts)
         self._sent = 0
         self._scrub = redactor(
             (
@@ -243,23 +241,9 @@ class EngagementClient:
         raise RateLimited("Engagement API budget did not free up", retry_after=60.0, status=None)
 
     def _auth(self, account: str | None) -> Auth:
-        auth = self._auths.get(account)
-        if auth is not None:
-            return auth
         if account is None:
-            auth = BearerAuth(self._app.bearer_token)
-        else:
-            creds = self._accounts.get(account)
-            if creds is None:
-                raise AuthFailed(f"Engagement API: no credentials configured for '{account}'")
-            auth = OAuth1Auth(
-                self._app.consumer_key,
-                self._app.consumer_secret,
-                creds.access_token,
-                creds.access_token_secret,
-            )
-        self._auths[account] = auth
-        return auth
+            return self._credentials.app()
+        return self._credentials.user(account, "Engagement API")
 
     # -- responses ------------------------------------------------------------------------
 

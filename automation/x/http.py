@@ -22,10 +22,19 @@ import httpx
 from authlib.oauth1 import ClientAuth
 
 from automation import __version__
+from automation.config.loader import Account, AppCredentials
 from automation.config.secret import Secret
-from automation.core.errors import MalformedResponse, TransportFailed
+from automation.core.errors import AuthFailed, MalformedResponse, TransportFailed
 
-__all__ = ["USER_AGENT", "Auth", "BearerAuth", "HttpClient", "HttpResponse", "OAuth1Auth"]
+__all__ = [
+    "USER_AGENT",
+    "Auth",
+    "BearerAuth",
+    "Credentials",
+    "HttpClient",
+    "HttpResponse",
+    "OAuth1Auth",
+]
 
 USER_AGENT = f"engagement-automation/{__version__}"
 _FORM = "application/x-www-form-urlencoded"
@@ -98,6 +107,41 @@ class OAuth1Auth(Auth):
         _, signed, _ = self._signer.sign(request.method, str(request.url), headers, body)
         request.headers["Authorization"] = signed["Authorization"]
         yield request
+
+
+class Credentials:
+    """The auth of each request: the app's bearer token (app-only), or an owned account's
+    OAuth 1.0a user context. Each is built on first use and kept, so a secret is read
+    only when a request needs it: an account whose tokens are not set here breaks only
+    the requests made as that account."""
+
+    def __init__(self, app: AppCredentials, accounts: Mapping[str, Account]) -> None:
+        self._app = app
+        self._accounts = dict(accounts)
+        self._bearer: BearerAuth | None = None
+        self._users: dict[str, OAuth1Auth] = {}
+
+    def app(self) -> BearerAuth:
+        if self._bearer is None:
+            self._bearer = BearerAuth(self._app.bearer_token)
+        return self._bearer
+
+    def user(self, account: str, label: str) -> OAuth1Auth:
+        """``account``'s user context; an account the config does not have is AuthFailed."""
+        auth = self._users.get(account)
+        if auth is None:
+            creds = self._accounts.get(account)
+            if creds is None:
+                known = ", ".join(sorted(self._accounts)) or "none"
+                raise AuthFailed(f"{label}: no account {account!r} in the config (known: {known})")
+            auth = OAuth1Auth(
+                self._app.consumer_key,
+                self._app.consumer_secret,
+                creds.access_token,
+                creds.access_token_secret,
+            )
+            self._users[account] = auth
+        return auth
 
 
 class HttpClient:

@@ -36,7 +36,7 @@ from automation.core.errors import (
 from automation.core.facts import post_created_at
 from automation.core.payloads import iso
 from automation.x.backoff import parse_retry_after
-from automation.x.http import BearerAuth, HttpClient, HttpResponse, OAuth1Auth
+from automation.x.http import Credentials, HttpClient, HttpResponse
 from automation.x.write_limits import WriteLimits
 
 __all__ = ["MAX_TIMELINE", "DiscoveredPost", "Discovery", "WriteResult", "XClient"]
@@ -124,16 +124,7 @@ class XClient:
         self._accounts = dict(accounts)
         self._limits = limits
         self._clock = clock
-        self._bearer = BearerAuth(app.bearer_token)
-        self._oauth = {
-            name: OAuth1Auth(
-                app.consumer_key,
-                app.consumer_secret,
-                account.access_token,
-                account.access_token_secret,
-            )
-            for name, account in self._accounts.items()
-        }
+        self._credentials = Credentials(app, accounts)
 
     # --- discovery ----------------------------------------------------------------------
 
@@ -172,7 +163,7 @@ class XClient:
         token: str | None = None
         for _ in range(max(1, max_pages)):
             page_params = params if token is None else {**params, "pagination_token": token}
-            resp = self._send(label, "GET", url, params=page_params, auth=self._bearer)
+            resp = self._send(label, "GET", url, params=page_params, auth=self._credentials.app())
             if resp.status != 200:
                 self._fail(label, resp)
             page, token = _parse_page(label, _json(label, resp))
@@ -269,7 +260,9 @@ class XClient:
         else:
             url = f"{self._base}/2/users/{user.user_id}/{users_path}"
         self._limits.record(account, kind, now)
-        resp = self._send(label, "POST", url, json=body, auth=self._oauth[account])
+        resp = self._send(
+            label, "POST", url, json=body, auth=self._credentials.user(account, label)
+        )
         self._limits.observe(account, kind, resp.headers, self._clock())
         if resp.ok:
             return resp

@@ -13,6 +13,7 @@ from automation.config.secret import Secret
 from automation.core.errors import (
     ApiError,
     AuthFailed,
+    ConfigError,
     MalformedResponse,
     RateLimited,
     RequestRejected,
@@ -317,6 +318,26 @@ def test_repost_signs_as_the_acting_account(client: XClient, api: respx.MockRout
     for secret in (APP.consumer_secret, *(a.access_token_secret for a in ACCOUNTS.values())):
         assert secret.reveal() not in header
     assert APP.bearer_token.reveal() not in header
+
+
+def test_an_account_whose_tokens_are_not_set_here_fails_only_when_it_acts(
+    clock: FakeClock, limits: WriteLimits, api: respx.MockRouter
+) -> None:
+    unset = Secret.unset("${SUPPORT_TOKEN}", "${SUPPORT_TOKEN} is not set")
+    accounts = {**ACCOUNTS, "support": Account("support", SUPPORT_ID, unset, unset)}
+    api.post(f"/2/users/{BRAND_ID}/retweets").respond(200, json={"data": {"retweeted": True}})
+    with HttpClient() as http:
+        client = XClient(
+            http,
+            settings=ApiSettings(base_url=BASE, timeout=5.0),
+            app=APP,
+            accounts=accounts,
+            limits=limits,
+            clock=clock,
+        )
+        assert client.repost("brand", POST).done
+        with pytest.raises(ConfigError, match="SUPPORT_TOKEN"):
+            client.repost("support", POST)
 
 
 def test_repost_with_rest_id(client: XClient, api: respx.MockRouter) -> None:
