@@ -42,6 +42,7 @@ from automation.config.loader import ActionSettings
 from automation.core.errors import ActionFailed, AutomationError
 from automation.core.payloads import iso
 from automation.core.records import OutboxItem
+from automation.engine.digest_jobs import digest_payload, in_order
 from automation.engine.events import Sink
 from automation.engine.outbox_actions import POST_KINDS, OutboxAction, decode_action
 from automation.engine.outcomes import Outcomes, as_failure
@@ -107,9 +108,17 @@ class DrainReport:
 
 @dataclass(frozen=True)
 class _Job:
+    """One thing to perform: an action, or a digest's first action with the rest of its
+    window (``more``), sent as one request."""
+
     item: OutboxItem
     action: OutboxAction
     lane: str
+    more: tuple[tuple[OutboxItem, OutboxAction], ...] = ()
+
+    @property
+    def items(self) -> tuple[OutboxItem, ...]:
+        return (self.item, *(item for item, _ in self.more))
 
 
 @dataclass
@@ -226,8 +235,8 @@ class Dispatcher:
         deadline = self._monotonic() + grace
         while self._running and (left := deadline - self._monotonic()) > 0:
             self._record(self._workers.take(min(_TICK, left)))
-        unfinished = list(self._running)
-        held = [job.item.id for lane in self._held.values() for job in lane]
+        unfinished = [item.id for job in self._running.values() for item in job.items]
+        held = [item.id for lane in self._held.values() for job in lane for item in job.items]
         self._running.clear()
         self._held.clear()
         self._held_count = 0
@@ -277,8 +286,8 @@ class Dispatcher:
             except AutomationError as exc:
                 log.error("could not read the outbox: %s", exc)
                 claimed = []
-            for item in claimed:
-                self._hold(item)
+            for group in in_order(claimed):
+                self._hold(group)
             self._start(now)
             if len(claimed) < self._limits.batch:
                 self._claim_after = self._monotonic() + self._limits.refresh
@@ -288,12 +297,17 @@ class Dispatcher:
     def _free(self) -> bool:
         return len(self._running) < self._workers.size
 
-    def _hold(self, item: OutboxItem) -> None:
-        try:
-            action = decode_action(item)
-        except ActionFailed as exc:
-            self._guarded(item, self._outcomes.failed, exc)
+    def _hold(self, group: tuple[OutboxItem, ...]) -> None:
+        """Hold one claimed action, or a digest's (those that can be read) as one job."""
+        readable: list[tuple[OutboxItem, OutboxAction]] = []
+        for member in group:
+            try:
+                readable.append((member, decode_action(member)))
+            except ActionFailed as exc:
+                self._guarded(member, self._outcomes.failed, exc)
+        if not readable:
             return
+        (item, action), more = readable[0], tuple(readable[1:])
         if action.kind in POST_KINDS:
             lane = f"account {action.account}"
         elif action.kind == "webhook":
@@ -301,7 +315,7 @@ class Dispatcher:
             lane = f"receiver {origin(url)}"
         else:
             lane = "log"
-        self._held.setdefault(lane, deque()).append(_Job(item, action, lane))
+        self._held.setdefault(lane, deque()).append(_Job(item, action, lane, more))
         self._held_count += 1
 
     def _capacity(self, lane: str) -> int:
@@ -375,10 +389,15 @@ class Dispatcher:
         self._busy[job.lane] += 1
         self._running[job.item.id] = job
         self._launched.add(job.item.id)
-        self._workers.submit(job.item.id, self._performer(job.item.id, job.action))
+        self._workers.submit(job.item.id, self._performer(job))
 
-    def _performer(self, action_id: str, action: OutboxAction) -> Callable[[], str]:
+    def _performer(self, job: _Job) -> Callable[[], str]:
         performers = self._performers
+        action_id, action = job.item.id, job.action
+        if job.item.digest is not None and action.kind == "webhook":
+            key = job.item.digest
+            digest = digest_payload(key, [action, *(a for _, a in job.more)])
+            return lambda: performers.webhook(key, digest)
         if action.kind in POST_KINDS:
             kind, account, post_id, text = action.kind, action.account, action.post_id, action.text
             return lambda: performers.x_write(kind, account, post_id, text)
@@ -408,12 +427,13 @@ class Dispatcher:
         wrote = False
         for job, done in ended:
             wrote = wrote or job.action.kind in POST_KINDS
-            if done.error is None:
-                if self._guarded(job.item, self._outcomes.sent, done.detail):
-                    self._sent += 1
-                    self._sent_in_all += 1
-            else:
-                self._guarded(job.item, self._outcomes.failed, as_failure(job.item, done.error))
+            for item in job.items:  # a digest's outcome is each of its actions'
+                if done.error is None:
+                    if self._guarded(item, self._outcomes.sent, done.detail):
+                        self._sent += 1
+                        self._sent_in_all += 1
+                else:
+                    self._guarded(item, self._outcomes.failed, as_failure(item, done.error))
         if wrote:
             try:
                 self._after_writes()

@@ -188,7 +188,7 @@ def recording_performers(x: FakeX) -> Performers:
         return "recorded"
 
     def webhook(action_id: str, payload: dict[str, Any]) -> str:
-        detail = {"url": payload["url"], "body": json.loads(payload["body"])}
+        detail = {"url": payload["url"], "body": json.loads(payload["body"]), "key": action_id}
         x.performed.append(Performed("webhook", payload["post_id"], detail))
         return "recorded"
 

@@ -102,8 +102,9 @@ def test_performed_at_says_when_an_action_was_really_performed(tmp_path: Path) -
     tests = QUIET.replace("performed_at: 9h", "performed_at: 10m")
     _, findings, _ = play(tmp_path, tests)
     assert findings == [
-        "night-log for post 2001 at poll 2 (+5m): expected action 1 (log) to be performed "
-        f"at poll 3 (+10m) ({tmp_path / 't.test.yaml'}:12:10); it was performed at poll 5 (+9h)"
+        "night-log for post 2001 at poll 2 (+5m): expected its actions to be performed by "
+        f"poll 3 (+10m) ({tmp_path / 't.test.yaml'}:12:10); the last was performed at poll 5 "
+        "(+9h)"
     ]
 
 
@@ -113,4 +114,60 @@ def test_an_action_still_held_when_the_test_ends_is_named(tmp_path: Path) -> Non
     )
     _, findings, _ = play(tmp_path, tests)
     assert len(findings) == 1
-    assert findings[0].endswith("it was still waiting in the outbox when the test ended")
+    assert findings[0].endswith(
+        "action 1 (log) was still waiting in the outbox when the test ended"
+    )
+
+
+DIGEST_RULES = """\
+version: 1
+rules:
+  - id: roundup
+    description: Every post past 100 likes, a quarter of an hour at a time
+    watch: {accounts: [brand]}
+    when: likes >= 100
+    actions:
+      - webhook: {url: "https://chat.example.com/hooks/{rule.id}", digest: 15m}
+      - log: {message: "{post.id}"}
+"""
+
+DIGEST = """\
+  - name: a digest sends one request per window, listing its firings, across a restart
+    posts:
+      - {id: "3001", account: brand, created: 1m, likes: _ 120}
+      - {id: "3002", account: brand, created: 6m, likes: _ _ 130}
+      - {id: "3003", account: brand, created: 16m, likes: _ _ _ _ 140 140x3}
+    steps:
+      - {after_poll: 2, restart: true}      # in the middle of the first window
+    expect:
+      - {fired: roundup, post: "3001", at: 5m, performed_at: 15m}
+      - {fired: roundup, post: "3002", at: 10m, performed_at: 15m}
+      - {fired: roundup, post: "3003", at: 20m, performed_at: 30m}
+"""
+
+
+def test_a_digest_sends_one_request_per_window_and_nothing_twice(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(DIGEST_RULES)
+    path = tmp_path / "t.test.yaml"
+    path.write_text("version: 1\nrules: [rules.yaml]\ntests:\n" + DIGEST)
+    (test,) = load_test_file(path).tests
+    run = run_test(test)
+    assert judge(run).findings == ()
+    hooks = [p.detail for p in run.performed if p.kind == "webhook"]
+    assert [h["key"] for h in hooks] == [
+        "digest.roundup.0.20260105T120000Z",
+        "digest.roundup.0.20260105T121500Z",
+    ]
+    first = hooks[0]["body"]
+    assert first["event"] == "rule.digest" and first["count"] == 2
+    assert first["rule"] == {
+        "id": "roundup",
+        "description": "Every post past 100 likes, a quarter of an hour at a time",
+    }
+    assert first["window"] == {"from": "2026-01-05T12:00:00Z", "to": "2026-01-05T12:15:00Z"}
+    assert [f["post"]["id"] for f in first["firings"]] == ["3001", "3002"]
+    assert first["firings"][0]["event"] == "rule.fired"
+    assert hooks[0]["url"] == "https://chat.example.com/hooks/roundup"
+    assert [f["post"]["id"] for f in hooks[1]["body"]["firings"]] == ["3003"]
+    logs = [p.detail["message"] for p in run.performed if p.kind == "log"]
+    assert logs == ["3001", "3002", "3003"]  # the rule's other actions are not batched
