@@ -9,6 +9,7 @@ in the database stays free of credentials. Pure: no I/O, the time is passed in.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,7 +105,8 @@ def default_webhook_body(ctx: FiringContext) -> dict[str, Any]:
         "id": ctx.firing_id,
         "rule": {"id": ctx.rule.id, "description": ctx.rule.description},
         "post": {"id": ctx.post_id, "url": ctx.post_url, "account": ctx.post_account},
-        "metrics": {k: number(v) for k, v in ctx.metrics.items()},
+        # a value JSON cannot carry (NaN, infinity) is null: receivers must parse the body
+        "metrics": {k: number(v) if math.isfinite(v) else None for k, v in ctx.metrics.items()},
         "fired_at": iso(ctx.fired_at),
     }
 

@@ -1,7 +1,9 @@
-"""Webhook actions (spec §6): the default payload, the signed request, and its delivery.
+"""Webhook actions (spec §6): the signed request, and its delivery.
 
-The pure part builds the exact bytes and headers: a receiver verifies the signature over
-the raw body it got, so the body is serialized once, signed, and sent as those very bytes.
+The body is rendered when a rule fires (``core.payloads``; the default one is spec §6's)
+and kept in the outbox. The pure part here builds the exact bytes and headers: a receiver
+verifies the signature over the raw body it got, so the body is serialized once, signed,
+and sent as those very bytes.
 The ``Idempotency-Key`` comes from the firing and the action's index, so every retry of
 one action carries the same key and a receiver can drop duplicates.
 
@@ -16,12 +18,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +34,6 @@ from automation.x.http import USER_AGENT, HttpClient, HttpResponse
 __all__ = [
     "SIGNATURE_HEADER",
     "WebhookRequest",
-    "build_payload",
     "build_request",
     "encode_body",
     "idempotency_key",
@@ -61,27 +60,6 @@ class WebhookRequest:
 
 
 # --- pure part ------------------------------------------------------------------------------
-
-
-def build_payload(
-    firing_id: str,
-    rule_id: str,
-    rule_description: str,
-    post_id: str,
-    post_url: str,
-    post_account: str | None,
-    metrics: Mapping[str, float],
-    fired_at: datetime,
-) -> dict[str, Any]:
-    """The default body of a webhook without ``body``, exactly as spec §6 shows it."""
-    return {
-        "event": "rule.fired",
-        "id": firing_id,
-        "rule": {"id": rule_id, "description": rule_description},
-        "post": {"id": post_id, "url": post_url, "account": post_account},
-        "metrics": {name: _json_number(metrics[name]) for name in sorted(metrics)},
-        "fired_at": _utc_text(fired_at),
-    }
 
 
 def encode_body(body: Any) -> bytes:
@@ -199,20 +177,6 @@ def send(
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _json_number(value: float) -> int | float | None:
-    """Whole numbers as integers (100, not 100.0); a value JSON cannot carry as null."""
-    number = float(value)
-    if not math.isfinite(number):
-        return None
-    return int(number) if number.is_integer() else number
-
-
-def _utc_text(when: datetime) -> str:
-    if when.tzinfo is None:
-        raise ValueError("fired_at must be timezone-aware")
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_url(url: str) -> None:
