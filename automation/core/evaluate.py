@@ -10,8 +10,7 @@ always an argument.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import MappingProxyType
 
@@ -35,20 +34,11 @@ from automation.core.policies import Step, fresh_state, step
 from automation.core.rules import OPERATORS, Every, Once, Rearm, Rule, condition_metrics
 from automation.core.timetext import moment_text
 
-__all__ = ["CompiledRule", "Needs", "compile_rule", "compile_rules", "needs"]
+__all__ = ["CompiledRule", "compile_rule", "compile_rules"]
 
 Evaluate = Callable[..., Decision | None]
 _TRUTH = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}
 _BOOL = {Truth.TRUE: True, Truth.FALSE: False, Truth.UNKNOWN: None}
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What a set of rules needs fetched: current totals, hourly series, and how far back."""
-
-    totals_metrics: frozenset[str]
-    window_metrics: frozenset[str]
-    max_window: int
 
 
 class CompiledRule:
@@ -362,13 +352,3 @@ def compile_rule(rule: Rule) -> CompiledRule:
 
 def compile_rules(rules: Iterable[Rule]) -> tuple[CompiledRule, ...]:
     return tuple(CompiledRule(rule) for rule in rules)
-
-
-def needs(compiled: Sequence[CompiledRule]) -> Needs:
-    """What the enabled rules need fetched (a disabled rule is idle and needs nothing)."""
-    active = [c for c in compiled if c.rule.enabled]
-    return Needs(
-        totals_metrics=frozenset().union(*(c.totals_metrics for c in active)),
-        window_metrics=frozenset().union(*(c.window_metrics for c in active)),
-        max_window=max((c.max_window for c in active), default=0),
-    )

@@ -8,7 +8,6 @@ cycle (the API budget) raise ``Stopping`` so a long fetch does not delay shutdow
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -157,7 +156,3 @@ def _status_line(result: CycleResult) -> str:
     if result.errors:
         text += f", {len(result.errors)} errors: {result.errors[0][:80]}"
     return text
-
-
-def summary_json(result: CycleResult) -> str:
-    return json.dumps(result.__dict__, default=str)

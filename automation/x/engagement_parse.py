@@ -27,7 +27,6 @@ __all__ = [
     "UNSUPPORTED_KEYS",
     "EngagementResult",
     "error_messages",
-    "parse_body",
     "parse_response",
     "split_forbidden",
 ]
@@ -68,18 +67,6 @@ class EngagementResult:
     errors: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
-
-
-def parse_body(body: bytes, request: EngagementRequest, *, read_at: datetime) -> EngagementResult:
-    """Decode and parse a raw body; a truncated or non-JSON body is MalformedResponse."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedResponse(
-            f"/{request.endpoint} response is not JSON ({exc}): "
-            f"{body[:80].decode('utf-8', 'replace')!r}"
-        ) from None
-    return parse_response(data, request, read_at=read_at)
 
 
 def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) -> EngagementResult:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from automation.core.errors import RuleError
-from automation.core.evaluate import CompiledRule, Needs, compile_rule, compile_rules, needs
+from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.facts import HourlySeries, Outcome, PostFacts, RuleState, Snapshot, Truth
 from automation.core.policies import fresh_state
 from automation.core.rules import AllOf, AnyOf, Every, Leaf, Not, Once, Rearm, Rule, Watch
@@ -470,24 +470,7 @@ def test_hot_decisions_carry_no_trace_unless_firing():
     assert len(fired.trace) == 1 and fired.reason.startswith("fired:")
 
 
-# --- compile, needs ---------------------------------------------------------------------------
-
-
-def test_needs_unions_enabled_rules():
-    rules = [
-        rule(leaf("favorites", "gte", 1), rid="a"),
-        rule(leaf("engagement_rate", "gte", 0.1, over=7200), rid="b"),
-        rule(None, fire=Every(10, "replies"), rid="c"),
-        rule(leaf("video_views", "gte", 1, over=86400), enabled=False, rid="d"),
-    ]
-    compiled = compile_rules(rules)
-    assert [c.rule.id for c in compiled] == ["a", "b", "c", "d"]
-    assert needs(compiled) == Needs(
-        totals_metrics=frozenset({"favorites", "engagements", "impressions", "replies"}),
-        window_metrics=frozenset({"engagements", "impressions"}),
-        max_window=7200,
-    )
-    assert needs([]) == Needs(frozenset(), frozenset(), 0)
+# --- compile ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from automation.core.errors import MalformedResponse
 from automation.x.engagement_parse import (
     EngagementResult,
     error_messages,
-    parse_body,
     parse_response,
     split_forbidden,
 )
@@ -19,6 +18,7 @@ from automation.x.engagement_plan import (
     HOURLY_GROUPING,
     EngagementRequest,
 )
+from automation.x.http import HttpResponse
 
 READ_AT = datetime(2015, 9, 15, 22, 5, tzinfo=UTC)
 TOTALS = EngagementRequest(
@@ -227,11 +227,6 @@ def test_hourly_series_in_type_first_order() -> None:
     )
 
 
-def test_parse_body_decodes_bytes() -> None:
-    body = json.dumps({TOTALS.grouping: {"1": {"favorites": "1"}}}).encode()
-    assert parse_body(body, TOTALS, read_at=READ_AT).totals["1"]["favorites"] == 1.0
-
-
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -274,7 +269,7 @@ def test_malformed_hourly_say_where(inner: dict, message: str) -> None:
 def test_truncated_bodies_are_malformed(cut: int) -> None:
     body = json.dumps({TOTALS.grouping: {"1": {"favorites": "1", "retweets": "2"}}}).encode()
     with pytest.raises(MalformedResponse, match="not JSON"):
-        parse_body(body[:cut], TOTALS, read_at=READ_AT)
+        HttpResponse(200, {}, body[:cut], url="https://data-api.x.com/totals").json()
 
 
 def test_an_error_only_body_is_a_result_not_a_failure() -> None:
