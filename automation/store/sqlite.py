@@ -30,19 +30,19 @@ from automation.core.records import (
     to_epoch,
 )
 from automation.store.migrations import MIGRATIONS
-from automation.store.sqlite_changes import ChangeQueries
-from automation.store.sqlite_connection import guarded
-from automation.store.sqlite_export_parts import ExportPartQueries
-from automation.store.sqlite_hourly import HourlyQueries
-from automation.store.sqlite_ledger import LedgerQueries, set_version
-from automation.store.sqlite_pauses import PauseQueries
-from automation.store.sqlite_rows import (
+from automation.store.rows import (
     STATE_COLUMNS,
     epoch_or_none,
     json_ids,
     moments,
     state_from_row,
 )
+from automation.store.sqlite_changes import ChangeQueries
+from automation.store.sqlite_connection import guarded
+from automation.store.sqlite_export_parts import ExportPartQueries
+from automation.store.sqlite_hourly import HourlyQueries
+from automation.store.sqlite_ledger import LedgerQueries, set_version
+from automation.store.sqlite_pauses import PauseQueries
 from automation.store.sqlite_snapshots import SnapshotQueries
 
 __all__ = ["SqliteStore"]

@@ -27,8 +27,7 @@ from automation.core.records import (
     from_epoch,
     to_epoch,
 )
-from automation.store.sqlite_connection import SqliteConnection, guarded
-from automation.store.sqlite_rows import (
+from automation.store.rows import (
     FIRING_COLUMNS,
     OUTBOX_COLUMNS,
     STATE_COLUMNS,
@@ -39,6 +38,7 @@ from automation.store.sqlite_rows import (
     outbox_item,
     state_row,
 )
+from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["LedgerQueries", "set_version"]
 

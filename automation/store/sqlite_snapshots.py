@@ -9,8 +9,8 @@ from datetime import datetime
 
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
+from automation.store.rows import compact, json_ids, moments
 from automation.store.sqlite_connection import SqliteConnection, guarded
-from automation.store.sqlite_rows import compact, json_ids, moments
 
 __all__ = ["SnapshotQueries"]
 

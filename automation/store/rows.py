@@ -1,5 +1,6 @@
-"""Rows of the SQLite store to records and back: epoch seconds, JSON columns, states,
-outbox items and history entries. Pure functions; the queries live with their jobs."""
+"""Rows of the stores' tables to records and back: epoch seconds, JSON columns, states,
+outbox items, history entries and pauses. Pure functions, shared by the SQLite and the
+PostgreSQL store (both keep times as epoch seconds); the queries live with their jobs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol, overload
 
 from automation.core.facts import RuleState
+from automation.core.pauses import PauseRecord
 from automation.core.records import (
     ActionRecord,
     FiringRecord,
@@ -21,6 +23,7 @@ from automation.core.records import (
 __all__ = [
     "FIRING_COLUMNS",
     "OUTBOX_COLUMNS",
+    "PAUSE_COLUMNS",
     "STATE_COLUMNS",
     "Moments",
     "compact",
@@ -30,6 +33,8 @@ __all__ = [
     "json_ids",
     "moments",
     "outbox_item",
+    "pause_from_row",
+    "pause_row",
     "state_from_row",
     "state_row",
 ]
@@ -162,3 +167,33 @@ def history_entry(row: tuple[Any, ...], items: tuple[OutboxItem, ...]) -> Histor
         actions=tuple(ActionRecord(i.index, i.kind, i.payload, digest=i.digest) for i in items),
     )
     return HistoryEntry(firing, datetime_or_none(rearmed_at), items)
+
+
+PAUSE_COLUMNS = "rule_id, paused_at, paused_by, until, reason, resumed_at, resumed_by, catch_up"
+
+
+def pause_row(record: PauseRecord) -> tuple[Any, ...]:
+    return (
+        record.rule_id,
+        to_epoch(record.paused_at),
+        record.paused_by,
+        epoch_or_none(record.until),
+        record.reason,
+        epoch_or_none(record.resumed_at),
+        record.resumed_by,
+        int(record.catch_up),
+    )
+
+
+def pause_from_row(row: tuple[Any, ...]) -> PauseRecord:
+    rule_id, paused_at, paused_by, until, reason, resumed_at, resumed_by, catch_up = row
+    return PauseRecord(
+        rule_id=rule_id,
+        paused_at=from_epoch(paused_at),
+        paused_by=paused_by,
+        until=datetime_or_none(until),
+        reason=reason,
+        resumed_at=datetime_or_none(resumed_at),
+        resumed_by=resumed_by,
+        catch_up=bool(catch_up),
+    )
