@@ -18,7 +18,9 @@ traceback for something a user caused. Each class says what the user needs to fi
     │   └── MalformedResponse    a body that is not the documented shape       (retryable)
     ├── ActionFailed             an action could not be performed; retryable or dead
     └── StoreError               the state database cannot be used
-        └── EngineLocked         another engine holds the database
+        ├── EngineLocked         another engine holds the database
+        ├── LeadershipLost       another engine leads the database now (PostgreSQL)
+        └── SchemaOutdated       the database needs ``automation migrate``
 
 Messages never contain secret values: errors are built from names (``${X_BEARER_TOKEN}``,
 account names) and from responses, which never echo credentials.
@@ -35,11 +37,13 @@ __all__ = [
     "AutomationError",
     "ConfigError",
     "EngineLocked",
+    "LeadershipLost",
     "MalformedResponse",
     "Problem",
     "RateLimited",
     "RequestRejected",
     "RuleError",
+    "SchemaOutdated",
     "ServerFailed",
     "StoreError",
     "TemplateError",
@@ -177,3 +181,13 @@ class StoreError(AutomationError):
 
 class EngineLocked(StoreError):
     """Another engine already runs against this database."""
+
+
+class LeadershipLost(StoreError):
+    """This engine no longer leads: another one took over, so what it was about to write
+    is refused and it stands by."""
+
+
+class SchemaOutdated(StoreError):
+    """The database's schema is older than this engine's and the config does not let it
+    migrate on its own: ``automation migrate`` brings it up to date."""

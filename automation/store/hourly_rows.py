@@ -1,15 +1,41 @@
-"""What both stores' hourly history shares: ranges widened to whole hours, spans clipped
-to a range, and stored rows turned into the ``HourlyHistory`` records callers get."""
+"""What the stores' hourly history shares: ranges widened to whole hours, spans clipped
+to a range, stored rows turned into the ``HourlyHistory`` records callers get, and what
+the SQLite and PostgreSQL stores decide alike around their own SQL (which rows a reading
+writes, how spans merge, which hours are missing)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from automation.core.hours import Span, hour_index, hour_start, reading_hour
+from automation.core.hours import (
+    Span,
+    add_span,
+    hour_index,
+    hour_start,
+    reading_hour,
+    spans_of,
+    uncovered,
+)
 from automation.core.records import HourlyHistory
 
-__all__ = ["clipped", "history_of", "hour_range", "span_times"]
+__all__ = [
+    "COUNTED",
+    "POLLED",
+    "Key",
+    "LastRead",
+    "TotalsPlan",
+    "clipped",
+    "histories",
+    "history_of",
+    "hour_range",
+    "merged_spans",
+    "missing",
+    "plan_totals",
+    "recalled",
+    "span_times",
+]
 
 
 def hour_range(start: datetime, end: datetime) -> Span:
@@ -40,3 +66,134 @@ def history_of(
         counts=tuple((hour_start(h), v) for h, v in counts),
         counted=span_times(counted),
     )
+
+
+# -- what the SQLite and PostgreSQL stores decide alike, around their own SQL ------------
+
+POLLED, COUNTED = 0, 1  # hourly_spans.kind
+Key = tuple[int, int]  # (post, metric) ids
+LastRead = dict[str, tuple[int | None, dict[str, float]]]  # post -> (hour, values) last read
+
+
+@dataclass
+class TotalsPlan:
+    """What a reading changes: rows of ``hourly_totals`` (post, metric, hour, value),
+    polled spans that grow by one hour (metric ids -> posts alike), and new spans."""
+
+    rows: list[tuple[int, int, int, float]] = field(default_factory=list)
+    longer: dict[tuple[int, ...], list[int]] = field(default_factory=dict)
+    spans: dict[Key, Span] = field(default_factory=dict)
+
+
+def plan_totals(
+    hour: int,
+    totals: Mapping[str, Mapping[str, float]],
+    last_read: LastRead,
+    ids: Mapping[str, int],
+    mids: Mapping[str, int],
+) -> TotalsPlan:
+    """Only what changed since each post's last reading (``last_read``, updated here): a
+    post read again within the hour with the same values costs nothing."""
+    plan = TotalsPlan()
+    for post_id, values in totals.items():
+        polled, before = last_read[post_id]
+        if polled == hour and before == values:
+            continue  # most posts, most cycles: nothing new within the hour
+        pid = ids[post_id]
+        for metric, value in values.items():
+            if before.get(metric) != value or polled is None or polled > hour:
+                plan.rows.append((pid, mids[metric], hour, float(value)))
+        if polled == hour:
+            pass
+        elif polled is not None and polled + 1 == hour and before.keys() == values.keys():
+            plan.longer.setdefault(tuple(sorted(mids[m] for m in values)), []).append(pid)
+        else:
+            plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
+        last_read[post_id] = (hour, dict(values))
+    return plan
+
+
+def recalled(
+    post_ids: Iterable[str],
+    ids: Mapping[str, int],
+    mids: Mapping[str, int],
+    found: Iterable[tuple[int, int, int, float | None]],
+) -> LastRead:
+    """The last reading of posts as the database holds it, from rows of (post, metric,
+    end of its last polled span, its last total): each metric's last total, and the hour
+    they were all last polled (None when they were not polled together, so that their
+    spans are merged one by one)."""
+    names = {mid: name for name, mid in mids.items()}
+    posts = {ids[p]: p for p in post_ids}
+    seen: dict[str, tuple[set[int], dict[str, float]]] = {p: (set(), {}) for p in posts.values()}
+    for p, m, hi, value in found:
+        hours, values = seen[posts[p]]
+        hours.add(hi - 1)
+        if m in names and value is not None:
+            values[names[m]] = value
+    return {
+        post_id: (hours.pop() if len(hours) == 1 else None, values)
+        for post_id, (hours, values) in seen.items()
+    }
+
+
+def merged_spans(
+    existing: Mapping[Key, list[Span]], new: Mapping[Key, Span]
+) -> tuple[list[Key], list[tuple[int, int, int, int]]]:
+    """New spans merged into the known ones: the keys whose stored spans are replaced,
+    and the (post, metric, lo, hi) rows to store for them."""
+    replaced: list[Key] = []
+    rows: list[tuple[int, int, int, int]] = []
+    for (p, m), span in new.items():
+        old = existing.get((p, m), [])
+        merged = add_span(old, span)
+        if merged != old:
+            if old:
+                replaced.append((p, m))
+            rows.extend((p, m, a, b) for a, b in merged)
+    return replaced, rows
+
+
+def histories(
+    keys: Iterable[Key],
+    spans: Mapping[tuple[int, int, int], list[Span]],
+    totals: Mapping[Key, list[tuple[int, float]]],
+    counts: Mapping[Key, list[tuple[int, float]]],
+    posts: Mapping[int, str],
+    names: Mapping[int, str],
+) -> dict[str, dict[str, HourlyHistory]]:
+    out: dict[str, dict[str, HourlyHistory]] = {}
+    for p, m in keys:
+        found = history_of(
+            totals.get((p, m), []),
+            spans.get((p, m, POLLED), []),
+            counts.get((p, m), []),
+            spans.get((p, m, COUNTED), []),
+        )
+        if found is not None:
+            out.setdefault(posts[p], {})[names[m]] = found
+    return out
+
+
+def missing(
+    wanted: Iterable[str],
+    names: Iterable[str],
+    ids: Mapping[str, int],
+    mids: Mapping[str, int],
+    spans: Mapping[tuple[int, int, int], list[Span]],
+    lo: int,
+    hi: int,
+) -> dict[str, tuple[tuple[datetime, datetime], ...]]:
+    """The hours of ``[lo, hi)`` some of ``names`` has no count for, per post."""
+    out: dict[str, tuple[tuple[datetime, datetime], ...]] = {}
+    metrics = list(names)
+    for post_id in wanted:
+        pid = ids.get(post_id)
+        gaps: list[int] = []
+        for name in metrics:
+            mid = mids.get(name)
+            known = spans.get((pid, mid, COUNTED), []) if pid and mid else []
+            gaps.extend(h for a, b in uncovered(lo, hi, known) for h in range(a, b))
+        if gaps:
+            out[post_id] = span_times(spans_of(gaps))
+    return out

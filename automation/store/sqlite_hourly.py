@@ -18,15 +18,23 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from automation.core.hours import Span, add_span, hour_index, reading_hour, spans_of, uncovered
+from automation.core.hours import Span, hour_index, reading_hour
 from automation.core.records import HourlyHistory
-from automation.store.hourly_rows import history_of, hour_range, span_times
+from automation.store.hourly_rows import (
+    COUNTED,
+    POLLED,
+    Key,
+    LastRead,
+    histories,
+    hour_range,
+    merged_spans,
+    missing,
+    plan_totals,
+    recalled,
+)
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["HourlyQueries"]
-
-_POLLED, _COUNTED = 0, 1
-_Key = tuple[int, int]  # (post, metric) ids
 
 
 class HourlyQueries(SqliteConnection):
@@ -36,7 +44,7 @@ class HourlyQueries(SqliteConnection):
         # post -> (hour, values) of its last reading, so that a cycle writes only what
         # changed and lengthens the polled spans in place, without reading either back
         # first; read from the file once per post (after a restart, or when it is new).
-        self._last_read: dict[str, tuple[int | None, dict[str, float]]] = {}
+        self._last_read: LastRead = {}
 
     @contextmanager
     def _hourly_write(self) -> Iterator[Any]:
@@ -79,68 +87,42 @@ class HourlyQueries(SqliteConnection):
         hour = reading_hour(at)
         if not totals:
             return 0
-        rows: list[tuple[int, int, int, float]] = []
-        longer: dict[tuple[int, ...], list[int]] = {}  # metric ids -> posts read last hour
-        spans: dict[_Key, Span] = {}
         with self._hourly_write():
             ids = self._ids(list(totals), create=True)
             mids = self._metric_ids({m for values in totals.values() for m in values})
             self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
-            for post_id, values in totals.items():
-                polled, before = self._last_read[post_id]
-                if polled == hour and before == values:
-                    continue  # most posts, most cycles: nothing new within the hour
-                pid = ids[post_id]
-                for metric, value in values.items():
-                    if before.get(metric) != value or polled is None or polled > hour:
-                        rows.append((pid, mids[metric], hour, float(value)))
-                if polled == hour:
-                    pass
-                elif polled is not None and polled + 1 == hour and before.keys() == values.keys():
-                    longer.setdefault(tuple(sorted(mids[m] for m in values)), []).append(pid)
-                else:
-                    spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
-                self._last_read[post_id] = (hour, dict(values))
+            plan = plan_totals(hour, totals, self._last_read, ids, mids)
             self._conn.executemany(
                 "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
                 " ON CONFLICT DO UPDATE SET value = excluded.value",
-                rows,
+                plan.rows,
             )
-            for metrics, pids in longer.items():  # one statement for all the posts alike
+            for metrics, pids in plan.longer.items():  # one statement for all the posts alike
                 self._conn.execute(
                     "UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = ?"
                     " AND post IN (SELECT value FROM json_each(?))"
                     " AND metric IN (SELECT value FROM json_each(?))",
                     (hour, json.dumps(pids), json.dumps(metrics)),
                 )
-            self._add_spans(_POLLED, spans)
-        return len(rows)
+            self._add_spans(POLLED, plan.spans)
+        return len(plan.rows)
 
     def _recall_read(
         self, post_ids: list[str], ids: Mapping[str, int], mids: Mapping[str, int]
     ) -> None:
-        """Load what the file says of the last reading of posts not remembered yet: each
-        metric's last total, and the hour they were all last polled (None when they were
-        not polled together, so that their spans are merged one by one)."""
-        names = {mid: name for name, mid in mids.items()}
-        posts = {ids[p]: p for p in post_ids}
-        found: dict[str, tuple[set[int], dict[str, float]]] = {p: (set(), {}) for p in post_ids}
-        if post_ids:
-            for p, m, hi, value in self._rows(
-                "WITH k(post, metric, hi) AS (SELECT post, metric, max(hi) FROM hourly_spans"
-                " WHERE kind = 0 AND post IN (SELECT value FROM json_each(?))"
-                " GROUP BY post, metric)"
-                " SELECT post, metric, hi, (SELECT value FROM hourly_totals AS t"
-                " WHERE t.post = k.post AND t.metric = k.metric ORDER BY hour DESC LIMIT 1)"
-                " FROM k",
-                [json.dumps(list(posts))],
-            ):
-                hours, values = found[posts[p]]
-                hours.add(hi - 1)
-                if m in names and value is not None:
-                    values[names[m]] = value
-        for post_id, (hours, values) in found.items():
-            self._last_read[post_id] = (hours.pop() if len(hours) == 1 else None, values)
+        """Load what the file says of the last reading of posts not remembered yet."""
+        if not post_ids:
+            return
+        found = self._rows(
+            "WITH k(post, metric, hi) AS (SELECT post, metric, max(hi) FROM hourly_spans"
+            " WHERE kind = 0 AND post IN (SELECT value FROM json_each(?))"
+            " GROUP BY post, metric)"
+            " SELECT post, metric, hi, (SELECT value FROM hourly_totals AS t"
+            " WHERE t.post = k.post AND t.metric = k.metric ORDER BY hour DESC LIMIT 1)"
+            " FROM k",
+            [json.dumps([ids[p] for p in post_ids])],
+        )
+        self._last_read.update(recalled(post_ids, ids, mids, found))
 
     @guarded
     def record_hourly_counts(
@@ -169,33 +151,29 @@ class HourlyQueries(SqliteConnection):
                 if count and lo <= (h := hour_index(moment)) < hi
             ]
             self._conn.executemany("INSERT OR REPLACE INTO hourly_counts VALUES (?, ?, ?, ?)", rows)
-            self._add_spans(_COUNTED, dict.fromkeys(keys, (lo, hi)))
+            self._add_spans(COUNTED, dict.fromkeys(keys, (lo, hi)))
 
-    def _add_spans(self, kind: int, new: Mapping[_Key, Span]) -> None:
+    def _add_spans(self, kind: int, new: Mapping[Key, Span]) -> None:
         """Merge one span per (post, metric) into the known ones (inside a transaction)."""
         if not new:
             return
         posts = sorted({p for p, _ in new})
-        existing: dict[_Key, list[Span]] = {}
+        existing: dict[Key, list[Span]] = {}
         for p, m, lo, hi in self._rows(
             "SELECT post, metric, lo, hi FROM hourly_spans WHERE kind = ?"
             " AND post IN (SELECT value FROM json_each(?)) ORDER BY post, metric, lo",
             [kind, json.dumps(posts)],
         ):
             existing.setdefault((p, m), []).append((lo, hi))
-        changed: list[tuple[int, int, int]] = []
-        rows: list[tuple[int, int, int, int, int]] = []
-        for (p, m), span in new.items():
-            old = existing.get((p, m), [])
-            merged = add_span(old, span)
-            if merged != old:
-                if old:
-                    changed.append((p, m, kind))
-                rows.extend((p, m, kind, a, b) for a, b in merged)
+        replaced, rows = merged_spans(existing, new)
         self._conn.executemany(
-            "DELETE FROM hourly_spans WHERE post = ? AND metric = ? AND kind = ?", changed
+            "DELETE FROM hourly_spans WHERE post = ? AND metric = ? AND kind = ?",
+            [(p, m, kind) for p, m in replaced],
         )
-        self._conn.executemany("INSERT INTO hourly_spans VALUES (?, ?, ?, ?, ?)", rows)
+        self._conn.executemany(
+            "INSERT INTO hourly_spans VALUES (?, ?, ?, ?, ?)",
+            [(p, m, kind, a, b) for p, m, a, b in rows],
+        )
 
     # -- reading --------------------------------------------------------------------------
 
@@ -231,23 +209,13 @@ class HourlyQueries(SqliteConnection):
         keys = sorted({(p, m) for p, m, _ in spans if m in names})
         totals = self._key_rows("hourly_totals", keys, lo, hi, baseline=True)
         counts = self._key_rows("hourly_counts", keys, lo, hi, baseline=False)
-        out: dict[str, dict[str, HourlyHistory]] = {}
-        for p, m in keys:
-            found = history_of(
-                totals.get((p, m), []),
-                spans.get((p, m, _POLLED), []),
-                counts.get((p, m), []),
-                spans.get((p, m, _COUNTED), []),
-            )
-            if found is not None:
-                out.setdefault(posts[p], {})[names[m]] = found
-        return out
+        return histories(keys, spans, totals, counts, posts, names)
 
     def _key_rows(
-        self, table: str, keys: list[_Key], lo: int, hi: int, *, baseline: bool
-    ) -> dict[_Key, list[tuple[int, float]]]:
+        self, table: str, keys: list[Key], lo: int, hi: int, *, baseline: bool
+    ) -> dict[Key, list[tuple[int, float]]]:
         """Rows of each key in ``[lo, hi)``, after the last one before ``lo`` if asked."""
-        out: dict[_Key, list[tuple[int, float]]] = {}
+        out: dict[Key, list[tuple[int, float]]] = {}
         if not keys:
             return out
         first = (
@@ -278,18 +246,8 @@ class HourlyQueries(SqliteConnection):
             return {}
         ids = self._ids(wanted, create=False)
         mids = self._known_metrics(names)
-        spans = self._spans(_COUNTED, ids.values(), lo, hi)
-        out: dict[str, tuple[tuple[datetime, datetime], ...]] = {}
-        for post_id in wanted:
-            pid = ids.get(post_id)
-            gaps: list[int] = []
-            for name in names:
-                mid = mids.get(name)
-                known = spans.get((pid, mid, _COUNTED), []) if pid and mid else []
-                gaps.extend(h for a, b in uncovered(lo, hi, known) for h in range(a, b))
-            if gaps:
-                out[post_id] = span_times(spans_of(gaps))
-        return out
+        spans = self._spans(COUNTED, ids.values(), lo, hi)
+        return missing(wanted, names, ids, mids, spans, lo, hi)
 
     @guarded
     def count_sums(
@@ -301,7 +259,7 @@ class HourlyQueries(SqliteConnection):
         posts = {pid: post_id for post_id, pid in ids.items()}
         names = {mid: name for name, mid in mids.items()}
         out: dict[str, dict[str, float]] = {}
-        for p, m, _ in self._spans(_COUNTED, posts, lo, hi):
+        for p, m, _ in self._spans(COUNTED, posts, lo, hi):
             if m in names:
                 out.setdefault(posts[p], {})[names[m]] = 0.0
         for p, m, total in self._rows(
@@ -335,12 +293,12 @@ class HourlyQueries(SqliteConnection):
                 [
                     {"p": p, "m": m, "cut": cut, "after": after}
                     for p, m, kind, after in old
-                    if kind == _POLLED
+                    if kind == POLLED
                 ],
             ).rowcount
             deleted += conn.executemany(
                 "DELETE FROM hourly_counts WHERE post = ? AND metric = ? AND hour < ?",
-                [(p, m, cut) for p, m, kind, _ in old if kind == _COUNTED],
+                [(p, m, cut) for p, m, kind, _ in old if kind == COUNTED],
             ).rowcount
             conn.execute("DELETE FROM hourly_spans WHERE hi <= ?", (cut,))
             conn.execute("UPDATE hourly_spans SET lo = ? WHERE lo < ?", (cut, cut))

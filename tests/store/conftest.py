@@ -10,8 +10,11 @@ import pytest
 from automation.store import MemoryStore, SqliteStore, Store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "postgres":  # a fixture of its own: it closes the store itself
+        yield request.getfixturevalue("postgres_store")
+        return
     if request.param == "memory":
         s: Store = MemoryStore()
     else:

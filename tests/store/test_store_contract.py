@@ -21,6 +21,7 @@ from automation.store import (
     Store,
     WatchedPostRecord,
 )
+from automation.store.postgres import PostgresStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -714,7 +715,7 @@ def test_export_parts_are_kept_per_run_and_forgotten_by_run_or_age(store: Store)
         store.forget_export_parts()
 
 
-@pytest.mark.parametrize("cls", [MemoryStore, SqliteStore])
+@pytest.mark.parametrize("cls", [MemoryStore, SqliteStore, PostgresStore])
 def test_every_protocol_method_exists_with_the_same_signature(cls: type) -> None:
     methods = [n for n, v in vars(Store).items() if callable(v) and not n.startswith("_")]
     assert "commit_cycle" in methods

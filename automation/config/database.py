@@ -1,0 +1,60 @@
+"""Where the state lives: a SQLite file (a path, the embedded default) or a PostgreSQL
+database (a ``postgresql://`` URL), and whether the engine may migrate it on its own.
+
+A URL's password is taken out of it at once and kept as a ``Secret``: the URL that is
+left is what logs, errors and ``status`` show. Without a password in the URL, libpq finds
+one as usual (``PGPASSWORD``, ``~/.pgpass``, a client certificate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote
+
+from automation.config.secret import Secret
+
+__all__ = ["Database", "MigrateMode", "PostgresDatabase", "default_migrate", "is_postgres_url"]
+
+MigrateMode = Literal["auto", "manual"]
+
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """A PostgreSQL database: ``url`` without its password, ``password`` if it had one."""
+
+    url: str
+    password: Secret | None = None
+
+    @classmethod
+    def parse(cls, text: str, *, source: str = "database") -> PostgresDatabase:
+        scheme, _, rest = text.partition("://")
+        authority, slash, tail = rest.partition("/")
+        userinfo, at, hosts = authority.rpartition("@")
+        if not at or ":" not in userinfo:
+            return cls(text)
+        user, _, password = userinfo.partition(":")
+        shown = f"{scheme}://{user}@{hosts}{slash}{tail}"
+        return cls(shown, Secret(unquote(password), source=f"the password in {source}"))
+
+    def password_value(self) -> str | None:
+        return self.password.reveal() if self.password is not None else None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+Database = Path | PostgresDatabase
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.startswith(_SCHEMES)
+
+
+def default_migrate(database: Database) -> MigrateMode:
+    """SQLite is embedded: its engine migrates it. A shared PostgreSQL database is
+    migrated on purpose, once, with ``automation migrate``."""
+    return "manual" if isinstance(database, PostgresDatabase) else "auto"

@@ -1,0 +1,184 @@
+"""What every part of the PostgreSQL store shares: the connection (made again when it
+breaks), write transactions fenced by the leadership the store acts under, and psycopg's
+errors as ``StoreError`` naming the database without its password.
+
+A store opened by a leading engine carries that engine's epoch: every write transaction
+first reads ``leadership`` with a share lock and goes on only while the epoch is still
+its own, so once another engine took over (and moved the epoch, which waits for that
+lock) nothing more is written in the old leader's name. Stores opened by commands
+(``status``, ``pause``, ``copy-store``) carry none and write as people do.
+
+``PostgresStore`` is assembled from query classes built on ``PostgresConnection``, one
+per job, as the SQLite store is.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import psycopg
+
+from automation.config.database import PostgresDatabase
+from automation.core.errors import LeadershipLost, StoreError
+
+__all__ = ["Conn", "PostgresConnection", "columns", "connect", "guarded"]
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_S = TypeVar("_S", bound="PostgresConnection")
+
+APPLICATION = "automation"
+CONNECT_TIMEOUT = 10  # seconds
+
+
+def connect(database: PostgresDatabase, *, role: str, read_only: bool = False) -> Conn:
+    """A connection in autocommit mode (transactions are explicit), named in
+    ``pg_stat_activity`` by ``role``, with TCP keepalives so that a peer that vanished is
+    noticed in seconds, not hours."""
+    options = "-c default_transaction_read_only=on" if read_only else None
+    try:
+        conn: Conn = psycopg.connect(
+            database.url,
+            password=database.password_value(),
+            autocommit=True,
+            application_name=f"{APPLICATION} {role}"[:63],
+            connect_timeout=CONNECT_TIMEOUT,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+            options=options,
+        )
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to the database {database}: {_first_line(exc)}") from None
+    return conn
+
+
+def guarded(
+    method: Callable[Concatenate[_S, _P], _R],
+) -> Callable[Concatenate[_S, _P], _R]:
+    """Turn psycopg's errors into StoreError naming the database, so callers catch one
+    class; a broken connection is made again at the next call."""
+
+    @functools.wraps(method)
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            raise self._failure(exc) from None
+
+    return wrapper
+
+
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as ``width`` column lists, for ``unnest(%s::type[], ...)``: one round trip
+    for any number of rows."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+class PostgresConnection:
+    """One database; the query classes add the methods."""
+
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        conn: Conn,
+        *,
+        epoch: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.database = database
+        self.path = database  # what messages name, as the SQLite store names its file
+        self._conn: Conn | None = conn
+        self._epoch = epoch
+        self._read_only = read_only
+        self._term: int | None = epoch  # the claim term; an unfenced store draws one
+
+    @property
+    def epoch(self) -> int | None:
+        """The leadership epoch this store writes under (None: not an engine's store)."""
+        return self._epoch
+
+    def _connection(self) -> Conn:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.database, role=self._role(), read_only=self._read_only)
+            self._reconnected()
+        return self._conn
+
+    def _role(self) -> str:
+        return "engine store" if self._epoch is not None else "command"
+
+    def _reconnected(self) -> None:
+        """Forget what was remembered of a connection that broke (the query classes that
+        cache ids extend this)."""
+
+    def _failure(self, exc: psycopg.Error) -> StoreError:
+        conn = self._conn
+        if conn is not None and (conn.broken or conn.closed):
+            conn.close()
+            self._conn = None
+            return StoreError(
+                f"lost the connection to the database {self.database}: {_first_line(exc)}"
+            )
+        return StoreError(f"database {self.database}: {_first_line(exc)}")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[Conn]:
+        """One write transaction, fenced by the store's epoch; rolled back on error."""
+        conn = self._connection()
+        with conn.transaction():
+            if self._epoch is not None:
+                self._check_epoch(conn)
+            yield conn
+
+    def _check_epoch(self, conn: Conn) -> None:
+        row = conn.execute("SELECT epoch, leader FROM leadership WHERE id = 1 FOR SHARE").fetchone()
+        if row is None or row[0] != self._epoch:
+            who = f" ({row[1]}, epoch {row[0]})" if row else ""
+            raise LeadershipLost(
+                f"another engine leads the database {self.database} now{who}; "
+                f"this one (epoch {self._epoch}) writes nothing more and stands by"
+            )
+
+    def _claim_term(self, conn: Conn) -> int:
+        """The term claims are made under: the epoch of a leading engine's store, else one
+        drawn for this store, later than every epoch so far."""
+        if self._term is None:
+            row = conn.execute("SELECT nextval('terms')").fetchone()
+            assert row is not None
+            self._term = int(row[0])
+        return self._term
+
+    def _rows(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        args = params if isinstance(params, dict) else list(params)
+        return self._connection().execute(sql.encode(), args).fetchall()
+
+    def _metric_ids(self, conn: Conn, names: Iterable[str]) -> dict[str, int]:
+        """Small integer ids for metric names, adding new names (inside the caller's
+        transaction)."""
+        wanted = sorted(set(names))
+        if wanted:
+            conn.execute(
+                b"INSERT INTO metric_names (name) SELECT unnest(%s::text[])"
+                b" ON CONFLICT (name) DO NOTHING",
+                [wanted],
+            )
+        rows = conn.execute(b"SELECT id, name FROM metric_names").fetchall()
+        return {name: mid for mid, name in rows}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__

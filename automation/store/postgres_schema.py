@@ -1,0 +1,145 @@
+"""The PostgreSQL store's schema, as migrations: applied in order, each once, each in a
+transaction with its record, so an upgraded engine brings an old database up to date.
+
+Never edit an applied migration; add the next one (and its SQLite twin in
+``migrations``). The tables are the SQLite store's, column for column, so ``copy-store``
+moves rows between them unchanged and both stores share ``rows``: times are epoch seconds
+(``double precision``), flags are integers. What PostgreSQL adds is leadership:
+``leadership`` holds the epoch of the engine that acts, and ``outbox.claim`` the term under
+which an action was handed out (``postgres_leadership``).
+
+Engines that start together migrate one at a time: ``apply`` holds a transaction-level
+advisory lock, so the second finds the work done.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+__all__ = ["MIGRATIONS", "applied", "apply", "pending"]
+
+_LOCK = 0x6175746F6D696772  # pg_advisory_xact_lock key of migrations ("automigr")
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "m001_initial",
+        """
+        CREATE TABLE posts (
+            post_id text PRIMARY KEY, account text, created_at double precision NOT NULL,
+            source text NOT NULL, first_seen double precision NOT NULL,
+            unavailable_at double precision);
+        CREATE TABLE since_ids (account text PRIMARY KEY, post_id text NOT NULL);
+        CREATE TABLE series (
+            id bigserial PRIMARY KEY, post_id text NOT NULL UNIQUE, latest text NOT NULL,
+            latest_at double precision NOT NULL);
+        CREATE TABLE metric_names (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
+        CREATE TABLE snapshots (
+            series bigint NOT NULL, metric integer NOT NULL, at double precision NOT NULL,
+            value double precision NOT NULL, PRIMARY KEY (series, metric, at));
+        CREATE TABLE rule_versions (
+            rule_id text PRIMARY KEY, fingerprint text NOT NULL,
+            since double precision NOT NULL);
+        CREATE TABLE rule_states (
+            rule_id text NOT NULL, post_id text NOT NULL, fingerprint text NOT NULL,
+            holding_since double precision, last_truth integer,
+            last_fired_at double precision, milestone integer NOT NULL,
+            done integer NOT NULL, fires integer NOT NULL, PRIMARY KEY (rule_id, post_id));
+        CREATE TABLE firings (
+            seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE, rule_id text NOT NULL,
+            post_id text NOT NULL, key text NOT NULL, kind text NOT NULL,
+            at double precision NOT NULL, milestone integer, metrics text NOT NULL,
+            rearmed_at double precision);
+        CREATE INDEX firings_rule_at ON firings (rule_id, at);
+        CREATE INDEX firings_post_at ON firings (post_id, at);
+        CREATE INDEX firings_at ON firings (at);
+        CREATE UNIQUE INDEX firings_live_key ON firings (rule_id, post_id, key)
+            WHERE rearmed_at IS NULL;
+        CREATE TABLE outbox (
+            seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE, firing_id text NOT NULL,
+            rule_id text NOT NULL, post_id text NOT NULL, idx integer NOT NULL,
+            kind text NOT NULL, payload text NOT NULL, status text NOT NULL,
+            attempts integer NOT NULL DEFAULT 0, created_at double precision NOT NULL,
+            next_attempt_at double precision, last_error text, digest text, claim bigint);
+        CREATE INDEX outbox_firing ON outbox (firing_id);
+        CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+        CREATE INDEX outbox_digest ON outbox (digest) WHERE digest IS NOT NULL;
+        CREATE TABLE attempts (
+            action_id text NOT NULL, number integer NOT NULL, at double precision NOT NULL,
+            outcome text NOT NULL, error text, next_attempt_at double precision,
+            PRIMARY KEY (action_id, number));
+        CREATE TABLE budget (api text NOT NULL, at double precision NOT NULL);
+        CREATE INDEX budget_api_at ON budget (api, at);
+        CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+        CREATE TABLE export_parts (
+            run text NOT NULL, part text NOT NULL, at double precision NOT NULL,
+            data text NOT NULL, PRIMARY KEY (run, part));
+        CREATE INDEX export_parts_at ON export_parts (at);
+        CREATE TABLE hourly_posts (id bigserial PRIMARY KEY, post_id text NOT NULL UNIQUE);
+        CREATE TABLE hourly_totals (
+            post bigint NOT NULL, metric integer NOT NULL, hour integer NOT NULL,
+            value double precision NOT NULL, PRIMARY KEY (post, metric, hour));
+        CREATE TABLE hourly_counts (
+            post bigint NOT NULL, metric integer NOT NULL, hour integer NOT NULL,
+            value double precision NOT NULL, PRIMARY KEY (post, metric, hour));
+        CREATE TABLE hourly_spans (
+            post bigint NOT NULL, metric integer NOT NULL, kind integer NOT NULL,
+            lo integer NOT NULL, hi integer NOT NULL, PRIMARY KEY (post, metric, kind, lo));
+        CREATE TABLE pauses (
+            rule_id text PRIMARY KEY, paused_at double precision NOT NULL,
+            paused_by text NOT NULL, until double precision, reason text NOT NULL DEFAULT '',
+            resumed_at double precision, resumed_by text,
+            catch_up integer NOT NULL DEFAULT 0);
+        CREATE TABLE changes (
+            seq bigserial PRIMARY KEY, at double precision NOT NULL, by text NOT NULL,
+            what text NOT NULL, target text NOT NULL, detail text NOT NULL DEFAULT '');
+        CREATE INDEX changes_at ON changes (at);
+        CREATE SEQUENCE terms;
+        CREATE TABLE leadership (
+            id integer PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL,
+            leader text NOT NULL, since double precision NOT NULL);
+        INSERT INTO leadership VALUES (1, 0, '', 0);
+        """,
+    ),
+)
+
+
+def _ensure_table(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name text PRIMARY KEY, applied_at double precision NOT NULL)"
+    )
+
+
+def applied(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """The migrations this database has, in the order they were applied."""
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return []
+    rows = conn.execute("SELECT name FROM schema_migrations ORDER BY applied_at, name")
+    return [str(name) for (name,) in rows.fetchall()]
+
+
+def pending(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    done = set(applied(conn))
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def apply(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Apply what is pending, each migration in a transaction with its record; returns the
+    names applied. ``conn`` is in autocommit mode."""
+    done: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        _ensure_table(conn)
+    for name, sql in MIGRATIONS:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+            found = conn.execute("SELECT 1 FROM schema_migrations WHERE name = %s", [name])
+            if found.fetchone():
+                continue
+            conn.execute(sql.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (%s, extract(epoch FROM now()))", [name]
+            )
+            done.append(name)
+    return done

@@ -1,0 +1,124 @@
+"""A throwaway PostgreSQL cluster for the tests: ``initdb`` in a temporary directory,
+listening on a Unix socket in that directory only (no TCP port to collide on), trust
+authentication, durability off (nothing here needs to survive a crash of the machine).
+
+As root, ``initdb`` and ``pg_ctl`` run as the ``postgres`` user, which owns the directory
+(``initdb`` refuses root). Without Debian's ``postgresql`` package the tests that need it
+skip saying so, except in CI (``CI=true``), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from automation.config.database import PostgresDatabase
+
+__all__ = ["Cluster", "find_bindir", "missing_reason"]
+
+PACKAGE = "postgresql"
+
+
+def find_bindir() -> Path | None:
+    """Where ``initdb`` and ``pg_ctl`` are: Debian keeps them out of PATH."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version, reverse=True)
+    found = shutil.which("initdb")
+    if found:
+        candidates.insert(0, str(Path(found).resolve().parent))
+    for candidate in candidates:
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    return None
+
+
+def missing_reason() -> str:
+    return (
+        f"PostgreSQL is not installed: install Debian's {PACKAGE} package"
+        f" (apt-get install {PACKAGE}) to run the PostgreSQL tests"
+    )
+
+
+def _version(path: str) -> int:
+    digits = Path(path).parent.name
+    return int(digits) if digits.isdigit() else 0
+
+
+class Cluster:
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="automation-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self._as_postgres = os.geteuid() == 0
+        self._owner = "postgres" if self._as_postgres else None
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if self._as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> Cluster:
+        if self._as_postgres:
+            shutil.chown(self.root, user="postgres")
+        self.root.chmod(0o755)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        options = (
+            f"-c listen_addresses='' -k {self.root} -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@/{dbname}?host={self.root}"
+
+    def database(self, dbname: str) -> PostgresDatabase:
+        return PostgresDatabase(self.url(dbname))
+
+    def admin(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.url(dbname), autocommit=True)
+
+    def create_database(self, prefix: str = "t") -> PostgresDatabase:
+        """A new, empty database (not migrated) with a unique name."""
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with self.admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}".encode())
+        return self.database(name)
