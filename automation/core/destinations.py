@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "HostPolicy",
+    "IPAddress",
     "bad_pattern",
     "internal_class",
     "unmapped",

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from automation.config.loader import Config
 from automation.core.errors import ActionFailed
 from automation.engine import webhook
+from automation.engine.destinations import DestinationGuard, Resolver, system_resolver
 from automation.x.http import HttpClient
 from automation.x.v2_client import WriteResult
 
@@ -45,8 +46,17 @@ class PostWriter(Protocol):
     def quote(self, account: str, post_id: str, text: str) -> WriteResult: ...
 
 
-def make_performers(config: Config, x_client: PostWriter, http: HttpClient) -> Performers:
-    """Wire the real X client and webhook sender to the dispatcher."""
+def make_performers(
+    config: Config,
+    x_client: PostWriter,
+    http: HttpClient,
+    *,
+    resolve: Resolver = system_resolver,
+) -> Performers:
+    """Wire the real X client and webhook sender to the dispatcher. A webhook goes only
+    where ``webhooks.allow_hosts`` lets it (checked on the addresses its host resolves to,
+    and again at each redirect); ``webhooks.redirect_to`` is the operator's own, trusted."""
+    guard = DestinationGuard(config.webhooks.policy, resolve)
 
     def x_write(kind: str, account: str, post_id: str, text: str | None) -> str:
         if kind in ("reply", "quote"):
@@ -64,6 +74,14 @@ def make_performers(config: Config, x_client: PostWriter, http: HttpClient) -> P
                     f"webhook secret {payload['secret']!r} is not in the config", retryable=False
                 )
         url = config.webhooks.target(payload["url"])
+        if url == payload["url"]:
+            guard.check(http.destination(url))
+        followed: list[str] = []
+
+        def follow(location: str) -> None:
+            guard.check(http.destination(location))
+            followed.append(location)
+
         request = webhook.build_request(
             url=url,
             body=payload["body"].encode(),
@@ -71,11 +89,8 @@ def make_performers(config: Config, x_client: PostWriter, http: HttpClient) -> P
             headers=payload.get("headers") or {},
             secret=secret,
         )
-        webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0))
-        if url != payload["url"]:
-            meant = webhook.origin(payload["url"])
-            return f"delivered to {url} (webhooks.redirect_to) instead of {meant}"
-        return f"delivered to {webhook.origin(url)}"
+        webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0), follow=follow)
+        return webhook.delivered(payload["url"], url, followed[-1] if followed else None)
 
     def log_message(message: str) -> None:
         logging.getLogger("automation.rules").info("%s", message)

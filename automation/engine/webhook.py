@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from automation.config.secret import Secret
 from automation.core.errors import ActionFailed, MalformedResponse, TransportFailed
@@ -35,6 +35,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "WebhookRequest",
     "build_request",
+    "delivered",
     "encode_body",
     "idempotency_key",
     "origin",
@@ -47,6 +48,7 @@ SIGNATURE_HEADER = "X-Automation-Signature"
 _RESERVED = ("content-type", "user-agent", "idempotency-key", SIGNATURE_HEADER.lower())
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _EXCERPT = 200
+MAX_REDIRECTS = 3
 
 
 @dataclass(frozen=True)
@@ -148,10 +150,16 @@ def send(
     timeout: float,
     *,
     clock: Callable[[], float] = time.time,
+    follow: Callable[[str], None] | None = None,
+    hops: int = MAX_REDIRECTS,
 ) -> HttpResponse:
     """POST the request once. Returns the answer on 2xx; otherwise raises ActionFailed,
     retryable for network errors, timeouts, 408, 429 and 5xx (with ``Retry-After`` as
-    ``retry_after``)."""
+    ``retry_after``).
+
+    With ``follow``, a 307 or 308 (which keep the method and body) is followed, at most
+    ``hops`` times, once ``follow(new url)`` has let it go there (it raises ActionFailed
+    when the new host is not allowed); other redirects are never followed."""
     where_to = origin(request.url)
     try:
         resp = http.request(
@@ -170,6 +178,11 @@ def send(
     if resp.status in (408, 429) or resp.status >= 500:
         wait = parse_retry_after(resp.headers.get("retry-after"), clock())
         raise ActionFailed(message, retryable=True, retry_after=wait)
+    location = urljoin(request.url, resp.headers.get("location", ""))
+    if resp.status in (307, 308) and follow is not None and hops > 0 and origin(location):
+        follow(location)
+        moved = WebhookRequest(url=location, headers=request.headers, body=request.body)
+        return send(http, moved, timeout, clock=clock, follow=follow, hops=hops - 1)
     if 300 <= resp.status < 400:
         where = origin(resp.headers.get("location", "")) or "elsewhere"
         message += f" (a redirect to {where}; redirects are not followed: update the url)"
@@ -210,6 +223,17 @@ def origin(url: str) -> str:
         return ""
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def delivered(meant: str, url: str, followed: str | None = None) -> str:
+    """Where a webhook went, for events, logs and ``actions``: scheme and host only, since
+    a hook URL's path or query often holds a token."""
+    text = f"delivered to {origin(followed or url)}"
+    if followed:
+        text += f" (following a redirect from {origin(url)})"
+    if url != meant:
+        text += f" (redirected by webhooks.redirect_to from {origin(meant)})"
+    return text
 
 
 def _redacted_excerpt(body: bytes, request: WebhookRequest) -> str:

@@ -172,6 +172,10 @@ class HttpClient:
             follow_redirects=False,
         )
 
+    def destination(self, url: str) -> str:
+        """Where a request for ``url`` really goes (after ``rewrite``)."""
+        return self._rewrite(url) if self._rewrite is not None else url
+
     def request(
         self,
         method: str,

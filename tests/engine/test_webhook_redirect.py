@@ -51,8 +51,8 @@ def test_every_webhook_goes_to_redirect_to_signed_and_keyed(
     assert delivery.idempotency_key == "f1.0"
     assert delivery.verified
     assert detail == (
-        f"delivered to {receiver.url}/hooks (webhooks.redirect_to) "
-        "instead of https://chat.example.com"
+        f"delivered to {receiver.url} (redirected by webhooks.redirect_to "
+        "from https://chat.example.com)"
     )
     assert "T123" not in detail  # a hook URL's path may hold a token
 

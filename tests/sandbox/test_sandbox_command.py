@@ -106,7 +106,7 @@ def test_the_sandbox_receiver_prints_each_webhook_the_written_config_redirects_t
     assert all("POST /hooks" in d and "signature verified" in d for d in deliveries)
     assert '"rule":{"id":"try-webhook"' in run.out.replace(" ", "")
     assert f"every webhook is delivered to {hooks} instead" in run.err  # at start-up
-    assert "(webhooks.redirect_to) instead of http://127.0.0.1:9" in run.err
+    assert "(redirected by webhooks.redirect_to from http://127.0.0.1:9)" in run.err
     assert f"all delivered to {hooks}" in status
 
 
