@@ -147,13 +147,21 @@ class Engine:
             text = "\n".join(str(p) for p in exc.problems if p.is_error)
             log.error("reload failed, keeping the running rules:\n%s", text)
             self._failed_files = files_state(config)
-            failed = {"at": iso(at or self._clock()), "errors": text}
-            self._set_meta("reload_error", json.dumps(failed))
+            self._reload_failed(text, at or self._clock())
             return False
         self.config, self.rules = config, fresh
         self._good_load()
         log.info("loaded %d rules", len(fresh.rules))
         return True
+
+    def refuse_config(self, error: str) -> None:
+        """A reload whose config could not be read: the running config and rules go on,
+        and the failure stands, dated now, until the next good load."""
+        log.error("reload failed, keeping the running config: %s", error)
+        self._reload_failed(error, self._clock())
+
+    def _reload_failed(self, errors: str, at: datetime) -> None:
+        self._set_meta("reload_error", json.dumps({"at": iso(at), "errors": errors}))
 
     def _good_load(self) -> None:
         """The running rules are what the files say: no failed reload stands."""

@@ -29,7 +29,7 @@ from automation.engine.events import (
 from automation.engine.recorder import DryRun
 from automation.service.loop import Controls, run_loop
 from automation.service.observers import Observers
-from automation.service.runtime import Runtime, build_engine, open_runtime, utc_now
+from automation.service.runtime import Runtime, open_runtime, utc_now
 
 __all__ = ["describe", "json_sink", "log_sink", "run"]
 
@@ -120,15 +120,12 @@ def run(
         should_stop=controls.should_stop,
         observe_http=observers.observe_request,
     )
-    holder = {"rt": runtime}
-
-    def reload() -> None:
-        _reload(holder, emit, dry_run, controls)
 
     def after_cycle(result: CycleResult) -> None:
-        rt = holder["rt"]
-        rules = [r.rule.id for r in rt.engine.rules.rules]
-        observers.after_cycle(rt.store, rules=rules, config=rt.config, errors=result.errors)
+        rules = [r.rule.id for r in runtime.engine.rules.rules]
+        observers.after_cycle(
+            runtime.store, rules=rules, config=runtime.config, errors=result.errors
+        )
 
     try:
         observers.start()
@@ -140,21 +137,21 @@ def run(
         )
         _announce_redirect(config, None)
         code = run_loop(
-            lambda: holder["rt"].engine,
+            lambda: runtime.engine,
             controls=controls,
-            poll_interval=lambda: holder["rt"].config.poll_interval,
-            reload=reload,
+            poll_interval=lambda: runtime.config.poll_interval,
+            reload=lambda: _reload(runtime),
             once=once,
             on_cycle=after_cycle,
             actions=runtime.outbox.dispatcher if runtime.outbox is not None else None,
         )
-        recorder = holder["rt"].engine.recorder
+        recorder = runtime.engine.recorder
         if report is not None and isinstance(recorder, DryRun):
             report(recorder.tally)
         return code
     finally:
         observers.close()
-        holder["rt"].close()
+        runtime.close()
         log.info("engine stopped")
 
 
@@ -169,37 +166,19 @@ def _announce_redirect(config: Config, before: Config | None) -> None:
         log.info("webhooks.redirect_to removed: webhooks go to their own URLs again")
 
 
-def _reload(holder: dict[str, Runtime], emit: Sink, dry_run: bool, controls: Controls) -> None:
+def _reload(rt: Runtime) -> None:
     """SIGHUP: re-read the config and rules; keep everything running if either is bad."""
-    rt = holder["rt"]
     try:
         fresh = load_config(
             config_path(None if not rt.config.path else str(rt.config.path), os.environ)
         )
     except AutomationError as exc:
-        log.error("reload failed, keeping the running config: %s", exc)
-        rt.store.set_meta("reload_error", str(exc))
+        rt.engine.refuse_config(str(exc))
         return
     # Rules first, on the running engine: a broken edit is then reported once, and that
     # engine remembers it instead of retrying the same files at its next cycle.
     if not rt.engine.reload(fresh):
         return
-    old = rt.engine.recorder
-    rt.engine = build_engine(
-        fresh,
-        rules=rt.engine.rules,
-        store=rt.store,
-        http=rt.http,
-        emit=emit,
-        dry_run=dry_run,
-        clock=rt.engine.clock,
-        sleep=controls.sleep,
-        should_stop=controls.should_stop,
-        chance=rt.chance,
-        outbox=rt.outbox,
-    )
-    _announce_redirect(fresh, rt.config)
-    new = rt.engine.recorder
-    if isinstance(old, DryRun) and isinstance(new, DryRun):
-        new.tally = old.tally  # a dry run's summary spans its reloads
-    rt.config = fresh
+    before = rt.config
+    rt.reconfigure(fresh)
+    _announce_redirect(fresh, before)

@@ -34,7 +34,16 @@ from automation.x.rate_budget import RateBudget
 from automation.x.v2_client import XClient
 from automation.x.write_limits import WriteLimits
 
-__all__ = ["Chance", "Runtime", "StoreLedger", "open_runtime", "random_id", "utc_now"]
+__all__ = [
+    "Chance",
+    "Runtime",
+    "StoreLedger",
+    "Wiring",
+    "build_engine",
+    "open_runtime",
+    "random_id",
+    "utc_now",
+]
 
 log = logging.getLogger("automation")
 
@@ -90,22 +99,71 @@ class _NullLedger:
         return sum(1 for t in self._store.budget_load(api, since) if t > since) < allowance
 
 
-@dataclass
-class Runtime:
-    config: Config
-    engine: Engine
+@dataclass(frozen=True)
+class Wiring:
+    """What an engine is built from besides its config and rules: the store, the API's
+    HTTP client, the event sink, the clock and the sources of chance, and the outbox
+    (None in a dry run, which performs nothing). It outlives reloads: each engine the
+    process builds gets the same."""
+
     store: Any
     http: HttpClient
+    emit: Sink
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    should_stop: Callable[[], bool]
+    chance: Chance
+    outbox: Outbox | None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.outbox is None
+
+
+@dataclass
+class Runtime:
+    """The running engine and what it was built from; ``reconfigure`` swaps the engine for
+    a fresh config (a SIGHUP), ``close`` lets go of everything."""
+
+    config: Config
+    engine: Engine
+    wiring: Wiring
     lock: InstanceLock | None
-    chance: Chance = field(default_factory=Chance)
-    outbox: Outbox | None = None  # None in a dry run, which performs nothing
+
+    @property
+    def store(self) -> Any:
+        return self.wiring.store
+
+    @property
+    def http(self) -> HttpClient:
+        return self.wiring.http
+
+    @property
+    def outbox(self) -> Outbox | None:
+        return self.wiring.outbox
+
+    @property
+    def chance(self) -> Chance:
+        return self.wiring.chance
+
+    def reconfigure(self, config: Config) -> None:
+        """Run ``config`` from the next cycle on, with the rules the running engine has
+        loaded; the outbox performs the actions started from now on with its accounts.
+        A dry run's tally spans its reloads."""
+        before = self.engine.recorder
+        self.engine = build_engine(config, self.engine.rules, self.wiring)
+        after = self.engine.recorder
+        if isinstance(before, DryRun) and isinstance(after, DryRun):
+            after.tally = before.tally
+        self.config = config
 
     def close(self) -> None:
-        if self.outbox is not None:
-            self.outbox.close()  # first: what finishes in time is still recorded
+        outbox = self.wiring.outbox
+        if outbox is not None:
+            outbox.close()  # first: what finishes in time is still recorded
         self.http.close()
-        if self.outbox is not None and self.outbox.http is not self.http:
-            self.outbox.http.close()
+        if outbox is not None and outbox.http is not self.http:
+            outbox.http.close()
         self.store.close()
         if self.lock is not None:
             self.lock.release()
@@ -131,131 +189,104 @@ def open_runtime(
     burst of deliveries never queues the cycle's fetching behind it. A given ``http``
     (tests, the demo) serves both."""
     rules = rules or load_compiled(config)
-    lock = None
-    if not dry_run:
-        lock = InstanceLock(config.database)
-        lock.acquire()
+    chance = chance or Chance()
+    lock, store = _open_store(config, dry_run)
     try:
-        # A dry run records nothing, so without a database it must not create one either.
-        fresh = dry_run and not config.database.exists()
-        store = MemoryStore() if fresh else SqliteStore.open(config.database)
+        outbox = None
+        if not dry_run:
+            action_http = http or HttpClient(
+                timeout=10.0, max_connections=ACTION_WORKERS, observe=observe_http
+            )
+            outbox = Outbox(
+                config,
+                store=store,
+                http=action_http,
+                clock=clock,
+                emit=emit,
+                rng=chance.rng,
+                workers=workers,
+            )
+        http = http or HttpClient(
+            timeout=min(config.engagement_api.timeout, 10.0), observe=observe_http
+        )
+        wiring = Wiring(store, http, emit, clock, sleep, should_stop, chance, outbox)
+        return Runtime(config, build_engine(config, rules, wiring), wiring, lock)
     except BaseException:
+        store.close()
         if lock is not None:
             lock.release()
         raise
-    action_http = http or HttpClient(
-        timeout=10.0, max_connections=ACTION_WORKERS, observe=observe_http
-    )
-    http = http or HttpClient(
-        timeout=min(config.engagement_api.timeout, 10.0), observe=observe_http
-    )
-    chance = chance or Chance()
-    outbox = None
-    if not dry_run:
-        outbox = Outbox(
-            config,
-            store=store,
-            http=action_http,
-            clock=clock,
-            emit=emit,
-            rng=chance.rng,
-            workers=workers,
-        )
-    engine = build_engine(
-        config,
-        rules=rules,
-        store=store,
-        http=http,
-        emit=emit,
-        dry_run=dry_run,
-        clock=clock,
-        sleep=sleep,
-        should_stop=should_stop,
-        chance=chance,
-        outbox=outbox,
-    )
-    return Runtime(
-        config=config,
-        engine=engine,
-        store=store,
-        http=http,
-        lock=lock,
-        chance=chance,
-        outbox=outbox,
-    )
 
 
-def build_engine(
-    config: Config,
-    *,
-    rules: LoadedRules,
-    store: Any,
-    http: HttpClient,
-    emit: Sink,
-    dry_run: bool,
-    clock: Callable[[], datetime],
-    sleep: Callable[[float], None],
-    should_stop: Callable[[], bool],
-    chance: Chance,
-    outbox: Outbox | None,
-) -> Engine:
-    """The engine for ``config``; the outbox (None in a dry run) is re-wired to it."""
+def _open_store(config: Config, dry_run: bool) -> tuple[InstanceLock | None, Store]:
+    """The database, and the instance lock that makes its engine the only one (a dry run
+    takes none: it writes nothing). A dry run without a database must not create one
+    either: it reads an empty store in memory."""
+    if dry_run:
+        if not config.database.exists():
+            return None, MemoryStore()
+        return None, SqliteStore.open(config.database)
+    lock = InstanceLock(config.database)
+    lock.acquire()
+    try:
+        return lock, SqliteStore.open(config.database)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def build_engine(config: Config, rules: LoadedRules, wiring: Wiring) -> Engine:
+    """The engine for ``config`` and ``rules``; the outbox (none in a dry run) is re-wired
+    to the config's accounts."""
+    outbox = wiring.outbox
     x_client = XClient(  # discovery only: writes are the outbox's
-        http,
+        wiring.http,
         settings=config.x_api,
         app=config.app,
         accounts={a.name: a for a in config.accounts},
         limits=outbox.limits if outbox is not None else WriteLimits(),
-        clock=lambda: clock().timestamp(),
+        clock=lambda: wiring.clock().timestamp(),
     )
     recorder: Recorder = DryRun()
     runner: ActionRunner = NoActions()
-    if not dry_run:
+    if outbox is not None:
         recorder = StoreRecorder(
-            store,
+            wiring.store,
             timedelta(seconds=config.history.keep),
             ledger_retention=timedelta(seconds=config.retention.firings),
         )
-    if outbox is not None:
         outbox.configure(config)
         runner = outbox.dispatcher
     return Engine(
         config=config,
         rules=rules,
-        store=store,
+        store=wiring.store,
         recorder=recorder,
-        engagement=_engagement_client(config, store, http, dry_run, clock, sleep, chance),
+        engagement=_engagement_client(config, wiring),
         x_client=x_client,
         dispatcher=runner,
-        clock=clock,
-        new_id=chance.new_id,
-        emit=emit,
-        should_stop=should_stop,
+        clock=wiring.clock,
+        new_id=wiring.chance.new_id,
+        emit=wiring.emit,
+        should_stop=wiring.should_stop,
     )
 
 
-def _engagement_client(
-    config: Config,
-    store: Any,
-    http: HttpClient,
-    dry_run: bool,
-    clock: Callable[[], datetime],
-    sleep: Callable[[float], None],
-    chance: Chance,
-) -> EngagementClient:
+def _engagement_client(config: Config, wiring: Wiring) -> EngagementClient:
     """The engine's Engagement API client; a dry run keeps within the shared request
     budget but records none of its own requests."""
+    store = wiring.store
     budget = RateBudget(
         config.engagement_api.requests_per_minute,
-        clock=lambda: clock().timestamp(),
-        ledger=_NullLedger(store) if dry_run else StoreLedger(store),
+        clock=lambda: wiring.clock().timestamp(),
+        ledger=_NullLedger(store) if wiring.dry_run else StoreLedger(store),
     )
     return EngagementClient(
-        http,
+        wiring.http,
         settings=config.engagement_api,
         app=config.app,
         accounts={a.name: a for a in config.accounts},
         budget=budget,
-        sleep=sleep,
-        rng=chance.rng,
+        sleep=wiring.sleep,
+        rng=wiring.chance.rng,
     )

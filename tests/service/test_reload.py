@@ -1,0 +1,79 @@
+"""A SIGHUP reload whose config cannot be read: the running engine goes on, the failure is
+dated like a rules file's and ends at the next good load, and a dry run records none of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fixed_time import SANDBOX_START
+
+from automation.config.loader import load_config
+from automation.engine.recorder import DryRun
+from automation.sandbox import write_config
+from automation.service.run import _reload
+from automation.service.runtime import open_runtime
+from automation.store.sqlite import SqliteStore
+
+RULES = """\
+version: 1
+rules:
+  - id: liked
+    watch: {accounts: [brand]}
+    when: likes >= 1
+    actions: [{log: {message: liked}}]
+"""
+
+
+def _project(tmp: Path, *, poll_interval: str = "1m") -> Path:
+    (tmp / "rules").mkdir(exist_ok=True)
+    (tmp / "rules" / "rules.yaml").write_text(RULES)
+    return write_config(
+        tmp / "automation.yaml",
+        "http://127.0.0.1:9",  # never called: reloading reads files only
+        poll_interval=poll_interval,
+        database=str(tmp / "automation.db"),
+        rules=[str(tmp / "rules")],
+    )
+
+
+def test_a_failed_config_reload_is_dated_and_ends_at_the_next_good_one(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path), env={})
+    runtime = open_runtime(config, emit=lambda event: None, clock=lambda: SANDBOX_START)
+    try:
+        _project(tmp_path, poll_interval="soon")
+        _reload(runtime)
+        failed = json.loads(runtime.store.meta("reload_error") or "{}")
+        assert failed["at"] == "2026-11-26T12:07:13Z"
+        assert "poll_interval" in failed["errors"] and "soon" in failed["errors"]
+        assert runtime.config.poll_interval == 60  # the running config goes on
+
+        _project(tmp_path, poll_interval="2m")
+        _reload(runtime)
+        assert not runtime.store.meta("reload_error")
+        assert runtime.config.poll_interval == 120
+        assert runtime.engine.config is runtime.config
+    finally:
+        runtime.close()
+
+
+def test_a_dry_run_records_no_failed_config_reload(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path), env={})
+    SqliteStore.open(config.database).close()  # the service's database, already there
+    runtime = open_runtime(config, emit=lambda event: None, dry_run=True)
+    try:
+        tally = runtime.engine.recorder
+        _project(tmp_path, poll_interval="soon")
+        _reload(runtime)
+        assert runtime.store.meta("reload_error") is None
+        _project(tmp_path, poll_interval="2m")
+        _reload(runtime)
+        assert runtime.config.poll_interval == 120
+        # the dry run's summary spans its reloads
+        recorder = runtime.engine.recorder
+        assert isinstance(recorder, DryRun) and isinstance(tally, DryRun)
+        assert recorder is not tally and recorder.tally is tally.tally
+    finally:
+        runtime.close()
+    with SqliteStore.open(config.database) as store:
+        assert store.meta("reload_error") is None
