@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from automation.backtest import BacktestSpec, open_clients, plan_backtest, run_backtest
-    from automation.store.sqlite import SqliteStore
+    from automation.store.opening import open_store
     from automation.x.http import HttpClient
 
     config = required_config(args, secrets="required")
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     assert period is not None
     spec = BacktestSpec(_rules(args, config), period, config.poll_interval)
     with (
-        SqliteStore.open(config.database) as store,
+        open_store(config.database, migrate=config.migrate) as store,
         HttpClient(timeout=config.engagement_api.timeout) as http,
     ):
         engagement, timeline = open_clients(config, store, http, clock=now)

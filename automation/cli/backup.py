@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.cli.context import required_config
+from automation.core.errors import UsageError
 from automation.core.wording import counted
 
 __all__ = ["register", "run"]
@@ -24,7 +25,8 @@ def register(sub: Any) -> None:
         description=(
             "Copy the state database to FILE (replacing it) with SQLite's online backup: "
             "a consistent copy even while the engine runs. To restore, stop the engine "
-            "and put the copy in the database's place (see the README)."
+            "and put the copy in the database's place (see the README). A PostgreSQL "
+            "database is backed up with PostgreSQL's own pg_dump."
         ),
     )
     b.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
@@ -32,9 +34,17 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from automation.config.database import PostgresDatabase
     from automation.store.sqlite_backup import backup_database
 
     config = required_config(args)
+    if isinstance(config.database, PostgresDatabase):
+        raise UsageError(
+            f"the database is PostgreSQL ({config.database}): back it up with pg_dump, which"
+            " copies it consistently while the engines run, e.g.\n"
+            f"  pg_dump --format=custom --file={args.file} '{config.database}'\n"
+            "and restore with pg_restore (see docs/high-availability.md)"
+        )
     done = backup_database(config.database, args.file)
     print(
         f"backed up {config.database} to {done.path}: {_size(done.size)}, "

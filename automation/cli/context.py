@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from automation.core.errors import ConfigError, UsageError
+from automation.core.errors import ConfigError
 
 if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load them all
     from automation.config.loader import Config, SecretMode
-    from automation.store.sqlite import SqliteStore
+    from automation.store.opening import AnyStore
 
 __all__ = ["command_config", "emit_json", "now", "open_store", "setup_logs"]
 
@@ -64,15 +64,13 @@ def required_config(args: argparse.Namespace, *, secrets: SecretMode = "when_use
 
 
 @contextmanager
-def open_store(config: Config) -> Iterator[SqliteStore]:
+def open_store(config: Config) -> Iterator[AnyStore]:
     """The engine's database for a command that reads or adjusts it. No engine lock is
     taken, so these commands work while the service runs (SQLite's WAL keeps reads
-    consistent)."""
-    from automation.store.sqlite import SqliteStore
+    consistent; PostgreSQL is made for it)."""
+    from automation.store.opening import require_store
 
-    if not config.database.exists():
-        raise UsageError(f"no database at {config.database} yet: run 'automation run --once' first")
-    store = SqliteStore.open(config.database)
+    store = require_store(config.database, migrate=config.migrate)
     try:
         yield store
     finally:

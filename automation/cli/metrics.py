@@ -145,7 +145,7 @@ def _export(
     """Run the export with a progress bar on a terminal, ``deliver`` writing its result;
     None after Ctrl-C."""
     from automation.export.job import Interrupted, run_export
-    from automation.store.sqlite import SqliteStore
+    from automation.store.opening import open_store
     from automation.x.http import HttpClient
 
     progress: ProgressBar | NoProgress = (
@@ -153,7 +153,7 @@ def _export(
     )
     try:
         with (
-            SqliteStore.open(config.database) as store,
+            open_store(config.database, migrate=config.migrate) as store,
             HttpClient(timeout=config.engagement_api.timeout) as http,
         ):
             return run_export(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from automation.cli.args import positive
@@ -59,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _stored_posts(config: Any, post_id: str | None) -> tuple[list[Any], dict[str, Any]]:
     """Watched posts and their latest values, when the engine has a database yet."""
-    from automation.store.sqlite import SqliteStore
+    from automation.store.opening import open_store
 
-    if not config.database.exists():
+    if isinstance(config.database, Path) and not config.database.exists():
         return [], {}
-    with SqliteStore.open(config.database) as store:
+    with open_store(config.database, migrate=config.migrate) as store:
         posts = store.posts()
         ids = [post_id] if post_id else [p.post_id for p in posts[-200:]]
         return posts, store.latest_totals(ids)

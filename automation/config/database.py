@@ -8,6 +8,7 @@ one as usual (``PGPASSWORD``, ``~/.pgpass``, a client certificate).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,14 @@ from urllib.parse import unquote
 
 from automation.config.secret import Secret
 
-__all__ = ["Database", "MigrateMode", "PostgresDatabase", "default_migrate", "is_postgres_url"]
+__all__ = [
+    "Database",
+    "MigrateMode",
+    "PostgresDatabase",
+    "database_of",
+    "default_migrate",
+    "is_postgres_url",
+]
 
 MigrateMode = Literal["auto", "manual"]
 
@@ -31,13 +39,15 @@ class PostgresDatabase:
 
     @classmethod
     def parse(cls, text: str, *, source: str = "database") -> PostgresDatabase:
+        """``text`` split into the URL without its password, and the password (which may
+        hold ``/`` or ``@`` when it came from a ``${NAME}``)."""
         scheme, _, rest = text.partition("://")
-        authority, slash, tail = rest.partition("/")
-        userinfo, at, hosts = authority.rpartition("@")
+        head, question, query = rest.partition("?")
+        userinfo, at, location = head.rpartition("@")
         if not at or ":" not in userinfo:
             return cls(text)
         user, _, password = userinfo.partition(":")
-        shown = f"{scheme}://{user}@{hosts}{slash}{tail}"
+        shown = f"{scheme}://{user}@{location}{question}{query}"
         return cls(shown, Secret(unquote(password), source=f"the password in {source}"))
 
     def password_value(self) -> str | None:
@@ -52,6 +62,11 @@ Database = Path | PostgresDatabase
 
 def is_postgres_url(text: str) -> bool:
     return text.startswith(_SCHEMES)
+
+
+def database_of(value: str, path: Callable[[str], Path]) -> Database:
+    """The config's ``database``: a URL, or a path made absolute by ``path``."""
+    return PostgresDatabase.parse(value) if is_postgres_url(value) else path(value)
 
 
 def default_migrate(database: Database) -> MigrateMode:

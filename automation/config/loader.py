@@ -20,6 +20,13 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
+from automation.config.database import (
+    Database,
+    MigrateMode,
+    PostgresDatabase,
+    database_of,
+    default_migrate,
+)
 from automation.config.secret import Secret
 from automation.config.secret import redactor as secret_redactor
 from automation.core.destinations import HostPolicy, bad_pattern
@@ -149,7 +156,7 @@ class DashboardSettings:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    database: Path
+    database: Database  # a SQLite file, or a PostgreSQL database
     rules: tuple[Path, ...]
     poll_interval: int
     engagement_api: ApiSettings
@@ -167,6 +174,7 @@ class Config:
     # seconds: when the request budget cannot refresh every post each cycle, none waits
     # longer than this between two readings
     max_staleness: int = DEFAULT_MAX_STALENESS
+    migrate: MigrateMode = "auto"  # "manual": only ``automation migrate`` changes the schema
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -282,6 +290,8 @@ def _secrets(config: Config) -> Iterator[Secret]:
         yield secret
     if config.dashboard.password is not None:
         yield config.dashboard.password
+    if isinstance(config.database, PostgresDatabase) and config.database.password is not None:
+        yield config.database.password
 
 
 @dataclass(frozen=True, order=True)
@@ -495,9 +505,11 @@ class _Loader:
         accounts = data.get("accounts") or {}
         secrets = data.get("webhook_secrets") or {}
         actions = data.get("actions") or {}
+        database = database_of(data["database"], self._path)
         return Config(
             path=self.path.absolute(),
-            database=self._path(data["database"]),
+            database=database,
+            migrate=data.get("migrate") or default_migrate(database),
             rules=tuple(self._path(item) for item in data["rules"]),
             poll_interval=_seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL),
             engagement_api=_api(data["engagement_api"]),

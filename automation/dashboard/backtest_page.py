@@ -40,7 +40,7 @@ from automation.dashboard.security import checked_form
 from automation.dashboard.site import Site
 from automation.dashboard.templates import render
 from automation.rulefiles.rule_parser import load_rules
-from automation.store.sqlite import SqliteStore
+from automation.store.base import Store
 from automation.x.historical import HistoryPlan
 from automation.x.http import HttpClient
 from automation.x.v2_client import Discovery
@@ -211,7 +211,7 @@ def _without_credentials(plan: BacktestPlan) -> BacktestPlan:
     )
 
 
-def _live_per_day(store: SqliteStore, result: BacktestResult) -> dict[str, list[int]]:
+def _live_per_day(store: Store, result: BacktestResult) -> dict[str, list[int]]:
     """What the engine really fired on each day of the period, per rule."""
     out: dict[str, list[int]] = {}
     for rule in result.rules:

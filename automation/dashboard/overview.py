@@ -10,7 +10,7 @@ from typing import Any
 from automation.core.pauses import describe_pause
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
 from automation.dashboard.site import Site
-from automation.store.sqlite import SqliteStore
+from automation.store.base import Store
 
 __all__ = ["EngineState", "Overview", "engine_state", "overview"]
 
@@ -51,7 +51,7 @@ class Overview:
     rule_errors: list[str] = field(default_factory=list)
 
 
-def engine_state(site: Site, store: SqliteStore, now: datetime) -> EngineState:
+def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
     last = _json(store.meta("last_cycle"))
     last_at = _time(last.get("at")) if isinstance(last, dict) else None
     everything = next((p for p in store.pauses() if p.all_rules and p.active(now)), None)
@@ -76,7 +76,7 @@ def engine_state(site: Site, store: SqliteStore, now: datetime) -> EngineState:
     )
 
 
-def overview(site: Site, store: SqliteStore, now: datetime) -> Overview:
+def overview(site: Site, store: Store, now: datetime) -> Overview:
     day = store.firing_counts(now - DAY)
     week = store.firing_counts(now - 7 * DAY)
     known = [rule.id for rule in site.rules()]

@@ -24,7 +24,7 @@ from automation.dashboard.post_charts import post_charts
 from automation.dashboard.rule_text import rule_text
 from automation.dashboard.site import Site
 from automation.dashboard.templates import render
-from automation.store.sqlite import SqliteStore
+from automation.store.base import Store
 
 __all__ = ["actions_page", "history_page", "overview_page", "post_page", "rule_page", "rules_page"]
 
@@ -126,7 +126,7 @@ def _post_id(request: Request) -> str:
     return post_id
 
 
-def _post_data(site: Site, store: SqliteStore, post_id: str) -> dict[str, Any]:
+def _post_data(site: Site, store: Store, post_id: str) -> dict[str, Any]:
     now = site.clock()
     record = store.post(post_id)
     firings = store.history(post_id=post_id, limit=200)

@@ -15,7 +15,7 @@ from automation.config.loader import Config
 from automation.dashboard.access import Listen, password_for
 from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
-from automation.store.sqlite import SqliteStore
+from automation.store.opening import open_store
 
 __all__ = ["Running", "prepare", "serve", "start"]
 
@@ -32,7 +32,7 @@ def prepare(config: Config, listen: Listen, clock: Callable[[], datetime] = _now
     password = password_for(config, listen)
     # Bring the file to the current schema once, as every command does; pages then read it
     # through read-only connections.
-    SqliteStore.open(config.database).close()
+    open_store(config.database, migrate=config.migrate).close()
     app = create_app(Site(config, clock), password)
     return uvicorn.Config(
         app,

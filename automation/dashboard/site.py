@@ -13,7 +13,8 @@ from threading import Lock
 from automation.config.loader import Config
 from automation.core.rules import Rule
 from automation.rulefiles.rule_parser import RuleSet, expand_paths, load_rules
-from automation.store.sqlite import SqliteStore
+from automation.store.base import Store
+from automation.store.opening import open_readonly, open_store
 
 __all__ = ["Site"]
 
@@ -33,18 +34,18 @@ class Site:
     _lock: Lock = field(default_factory=Lock, repr=False)
 
     @contextmanager
-    def reading(self) -> Iterator[SqliteStore]:
+    def reading(self) -> Iterator[Store]:
         """The database for one page: read-only, so a page can never hold the engine up."""
-        store = SqliteStore.open_readonly(self.config.database)
+        store = open_readonly(self.config.database)
         try:
             yield store
         finally:
             store.close()
 
     @contextmanager
-    def writing(self) -> Iterator[SqliteStore]:
+    def writing(self) -> Iterator[Store]:
         """The database for one control: each write is one short transaction."""
-        store = SqliteStore.open(self.config.database, timeout=WRITE_TIMEOUT)
+        store = open_store(self.config.database, migrate=self.config.migrate, timeout=WRITE_TIMEOUT)
         try:
             yield store
         finally:

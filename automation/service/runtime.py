@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from automation.config.loader import Config
+from automation.core.errors import UsageError
 from automation.engine.cycle import Engine
 from automation.engine.events import Sink
 from automation.engine.ports import ActionRunner
@@ -222,14 +224,18 @@ def _open_store(config: Config, dry_run: bool) -> tuple[InstanceLock | None, Sto
     """The database, and the instance lock that makes its engine the only one (a dry run
     takes none: it writes nothing). A dry run without a database must not create one
     either: it reads an empty store in memory."""
+    if not isinstance(config.database, Path):
+        raise UsageError(
+            f"the engine cannot run on {config.database} yet: give database a SQLite file"
+        )
     if dry_run:
         if not config.database.exists():
             return None, MemoryStore()
-        return None, SqliteStore.open(config.database)
+        return None, SqliteStore.open(config.database, migrate=config.migrate)
     lock = InstanceLock(config.database)
     lock.acquire()
     try:
-        return lock, SqliteStore.open(config.database)
+        return lock, SqliteStore.open(config.database, migrate=config.migrate)
     except BaseException:
         lock.release()
         raise

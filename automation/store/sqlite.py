@@ -20,7 +20,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from automation.core.errors import StoreError
+from automation.config.database import MigrateMode
+from automation.core.errors import SchemaOutdated, StoreError
 from automation.core.facts import RuleState
 from automation.core.records import (
     BUDGET_KEEP_SECONDS,
@@ -61,8 +62,11 @@ class SqliteStore(
     """
 
     @classmethod
-    def open(cls, path: Path | str, *, timeout: float = 10.0) -> SqliteStore:
-        """Open (creating if needed) and migrate the database at ``path``.
+    def open(
+        cls, path: Path | str, *, timeout: float = 10.0, migrate: MigrateMode = "auto"
+    ) -> SqliteStore:
+        """Open (creating if needed) and migrate the database at ``path``; with ``migrate``
+        ``manual`` a schema that is behind raises ``SchemaOutdated`` instead.
 
         ``timeout`` is how long a write waits for another connection's lock.
         """
@@ -81,7 +85,14 @@ class SqliteStore(
             # An hourly prune touches most snapshot pages in one transaction; without a
             # limit the WAL file would stay that large (as big as the database) for good.
             db.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT_BYTES}")
-            MIGRATIONS.apply(db)
+            if migrate == "auto":
+                MIGRATIONS.apply(db)
+            elif pending := [m.name for m in MIGRATIONS.pending(db)]:
+                conn.close()
+                raise SchemaOutdated(
+                    f"the database {path} lacks {len(pending)} migration(s) this engine needs"
+                    f" ({', '.join(pending)}): run 'automation migrate'"
+                )
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
@@ -105,6 +116,17 @@ class SqliteStore(
                 conn.close()
             raise StoreError(_open_failure(path, exc)) from exc
         return cls(Database(conn, execute_plugins=False), path)
+
+    @staticmethod
+    def applied_migrations(path: Path) -> list[str]:
+        """The migrations the file at ``path`` has (none when there is no file)."""
+        if not path.is_file():
+            return []
+        conn = sqlite3.connect(path)
+        try:
+            return [m.name for m in MIGRATIONS.applied(Database(conn, execute_plugins=False))]
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._db.close()

@@ -250,6 +250,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == {
         "database",
+        "migrate",
         "rules",
         "poll_interval",
         "max_staleness",
@@ -407,8 +408,8 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_known_ones() -> N
     assert str(err) == (
         f"automation.yaml:{_line(text, 'colour')}: colour: unknown key; expected one of: "
         "accounts, actions, alerts, app, dashboard, database, engagement_api, history, "
-        "max_staleness, metrics, poll_interval, retention, rules, webhook_secrets, webhooks, "
-        "x_api"
+        "max_staleness, metrics, migrate, poll_interval, retention, rules, webhook_secrets, "
+        "webhooks, x_api"
     )
 
 

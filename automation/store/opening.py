@@ -1,0 +1,70 @@
+"""Open the store a config names: a SQLite file for a path, PostgreSQL for a URL.
+
+Commands and the engine call these instead of naming a backend, so every one of them works
+on both. ``migrate`` says whether opening may bring the schema up to date (``auto``, the
+default for SQLite) or must find it so (``manual``, the default for PostgreSQL, where
+``automation migrate`` does it once for every engine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from automation.config.database import Database, MigrateMode, PostgresDatabase
+from automation.core.errors import UsageError
+from automation.store import postgres_schema
+from automation.store.postgres import PostgresStore
+from automation.store.postgres_connection import connect
+from automation.store.sqlite import SqliteStore
+
+__all__ = ["AnyStore", "Migrated", "migrate", "open_readonly", "open_store", "require_store"]
+
+AnyStore = SqliteStore | PostgresStore
+
+
+def open_store(
+    database: Database,
+    *,
+    migrate: MigrateMode = "auto",
+    epoch: int | None = None,
+    timeout: float = 10.0,
+) -> AnyStore:
+    """The store at ``database``; ``epoch`` fences a leading engine's writes (PostgreSQL),
+    ``timeout`` is how long a SQLite write waits for the file's lock."""
+    if isinstance(database, PostgresDatabase):
+        return PostgresStore.open(database, migrate=migrate, epoch=epoch)
+    return SqliteStore.open(database, timeout=timeout, migrate=migrate)
+
+
+def open_readonly(database: Database) -> AnyStore:
+    """Only to read (the dashboard's pages): never migrates, every write fails."""
+    if isinstance(database, PostgresDatabase):
+        return PostgresStore.open_readonly(database)
+    return SqliteStore.open_readonly(database)
+
+
+def require_store(database: Database, *, migrate: MigrateMode = "auto") -> AnyStore:
+    """The store for a command that reads or adjusts what an engine recorded: a SQLite
+    file that does not exist yet is a usage error, not a new empty database."""
+    if isinstance(database, Path) and not database.exists():
+        raise UsageError(f"no database at {database} yet: run 'automation run --once' first")
+    return open_store(database, migrate=migrate)
+
+
+@dataclass(frozen=True)
+class Migrated:
+    applied: tuple[str, ...]  # this time
+    total: int  # migrations the schema now has
+
+
+def migrate(database: Database) -> Migrated:
+    """Bring the schema up to date (``automation migrate``)."""
+    if isinstance(database, PostgresDatabase):
+        with connect(database, role="migrate") as conn:
+            applied = postgres_schema.apply(conn)
+            return Migrated(tuple(applied), len(postgres_schema.applied(conn)))
+    before = SqliteStore.applied_migrations(database)
+    SqliteStore.open(database, migrate="auto").close()
+    after = SqliteStore.applied_migrations(database)
+    return Migrated(tuple(m for m in after if m not in before), len(after))

@@ -1,0 +1,103 @@
+"""The config's database on the command line: a SQLite file or a PostgreSQL URL, migrated
+by ``automation migrate`` (or on its own with ``migrate: auto``), used by every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import Cli, assert_no_traceback, write_env_config
+from pg_cluster import Cluster
+
+from automation.core.wording import counted
+from automation.store import postgres_schema
+from automation.store.migrations import MIGRATIONS
+
+SQLITE_MIGRATIONS = len(MIGRATIONS._migrations)
+PG_MIGRATIONS = [name for name, _ in postgres_schema.MIGRATIONS]
+
+
+def project(root: Path, **overrides: Any) -> Path:
+    (root / "rules").mkdir(exist_ok=True)
+    return write_env_config(root / "automation.yaml", "http://127.0.0.1:9", overrides=overrides)
+
+
+def test_migrate_brings_a_sqlite_file_up_to_date_once(tmp_path: Path, capsys) -> None:
+    cli = Cli(capsys, project(tmp_path))
+    first = cli("migrate")
+    assert first.code == 0, first.err
+    assert first.out.splitlines()[0].startswith("applied m001_initial, ")
+    assert f"({SQLITE_MIGRATIONS} migrations applied)" in first.out
+    again = cli("migrate")
+    assert again.code == 0
+    assert again.out.splitlines() == [
+        f"the schema of {tmp_path / 'state.db'} is up to date"
+        f" ({SQLITE_MIGRATIONS} migrations applied)"
+    ]
+
+
+def test_with_migrate_manual_a_sqlite_file_behind_is_refused(tmp_path: Path, capsys) -> None:
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "state.db").close()  # a file without the schema
+    cli = Cli(capsys, project(tmp_path, migrate="manual"))
+    refused = cli("status")
+    assert refused.code == 2
+    assert "run 'automation migrate'" in refused.err
+    assert_no_traceback(refused.err)
+    assert cli("migrate").code == 0
+    assert cli("status").code == 0
+
+
+def test_every_command_works_on_postgres_once_migrated(
+    tmp_path: Path, capsys, postgres_cluster: Cluster
+) -> None:
+    database = postgres_cluster.create_database()
+    cli = Cli(capsys, project(tmp_path, database=database.url))
+    before = cli("status")
+    assert before.code == 2
+    assert "run 'automation migrate' (once, from any machine)" in before.err
+    migrated = cli("migrate")
+    assert migrated.code == 0, migrated.err
+    assert migrated.out.splitlines()[0] == f"applied {', '.join(PG_MIGRATIONS)} to {database}"
+    assert cli("pause", "--all", "--reason", "maintenance").code == 0
+    status = cli("status", "--json")
+    assert status.code == 0, status.err
+    assert [p["reason"] for p in status.json()["paused"]] == ["maintenance"]
+    assert cli("history").code == 0
+    assert cli("actions").code == 0
+    assert cli("migrate").out.splitlines() == [
+        f"the schema of {database} is up to date ({counted(len(PG_MIGRATIONS), 'migration')}"
+        " applied)"
+    ]
+
+
+def test_migrate_auto_lets_a_command_migrate_postgres(
+    tmp_path: Path, capsys, postgres_cluster: Cluster
+) -> None:
+    database = postgres_cluster.create_database()
+    cli = Cli(capsys, project(tmp_path, database=database.url, migrate="auto"))
+    assert cli("status").code == 0
+
+
+def test_backup_of_postgres_says_to_use_pg_dump(tmp_path: Path, capsys) -> None:
+    url = "postgresql://automation:pw-FAKE-52e1@db.internal/automation"
+    cli = Cli(capsys, project(tmp_path, database=url))
+    done = cli("backup", str(tmp_path / "copy.dump"))
+    assert done.code == 2
+    assert "pg_dump --format=custom" in done.err
+    assert "postgresql://automation@db.internal/automation" in done.err
+    assert "pw-FAKE-52e1" not in done.err + done.out
+    assert not (tmp_path / "copy.dump").exists()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_an_unreachable_postgres_is_one_clear_line(tmp_path: Path, capsys, scheme: str) -> None:
+    url = f"{scheme}://automation:pw-FAKE-52e1@/automation?host={tmp_path}/nowhere"
+    cli = Cli(capsys, project(tmp_path, database=url))
+    done = cli("status")
+    assert done.code == 2
+    assert done.err.startswith("automation: cannot connect to the database ")
+    assert "pw-FAKE-52e1" not in done.err
+    assert_no_traceback(done.err)
