@@ -8,32 +8,44 @@ are wrapped in ``Secret`` and never printed.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema import ValidationError
 
 from automation.config.database import (
-    Database,
-    MigrateMode,
     PostgresDatabase,
     database_of,
     default_migrate,
 )
+from automation.config.model import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    DEFAULT_MAX_STALENESS,
+    DEFAULT_POLL_INTERVAL,
+    Account,
+    ActionSettings,
+    AlertSettings,
+    ApiSettings,
+    AppCredentials,
+    Config,
+    DashboardSettings,
+    HistorySettings,
+    MetricsSettings,
+    RetentionSettings,
+    WebhookSettings,
+)
+from automation.config.schema import VALIDATOR, config_schema
 from automation.config.secret import Secret
 from automation.config.secret import redactor as secret_redactor
-from automation.core.destinations import HostPolicy, bad_pattern
+from automation.core.destinations import bad_pattern
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import ConfigError, RuleError
 from automation.core.wording import closest
-from automation.rulefiles.action_parser import Names
 from automation.rulefiles.schema import failed_value, keyword_value
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
 
@@ -57,142 +69,6 @@ __all__ = [
     "load_config",
     "redactor",
 ]
-
-CONFIG_ENV = "AUTOMATION_CONFIG"
-DEFAULT_CONFIG = "automation.yaml"
-DEFAULT_POLL_INTERVAL = 300
-DEFAULT_MAX_STALENESS = 3600
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    base_url: str
-    requests_per_minute: int = 60
-    timeout: float = 30.0
-
-
-@dataclass(frozen=True)
-class AppCredentials:
-    consumer_key: Secret
-    consumer_secret: Secret
-    bearer_token: Secret
-
-
-@dataclass(frozen=True)
-class Account:
-    """An owned account: ``name`` is the short name rules use."""
-
-    name: str
-    user_id: str
-    access_token: Secret
-    access_token_secret: Secret
-
-
-@dataclass(frozen=True)
-class ActionSettings:
-    first_retry: int = 10  # seconds; then doubling with jitter
-    max_retry_interval: int = 3600
-    max_attempts: int = 10
-
-
-@dataclass(frozen=True)
-class HistorySettings:
-    keep: int = 90 * 86400  # seconds of hourly history kept per post
-
-
-@dataclass(frozen=True)
-class MetricsSettings:
-    """Where ``/metrics`` and ``/healthz`` are served (``metrics.listen``)."""
-
-    host: str
-    port: int
-
-    @property
-    def listen(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    """Where alerts about the engine itself go: a §6-signed webhook. ``after`` is how many
-    failed cycles in a row, or poll intervals stalled by the API budget, make an alert."""
-
-    webhook: str
-    secret: str | None = None
-    after: int = 3
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """The ``webhooks`` section. ``allow_hosts``: where rules' webhooks may go (else any
-    public host). ``redirect_to``: for staging, deliver every webhook to this URL instead of
-    its own (signed and keyed as ever), so nothing reaches real receivers; it is the
-    operator's own and trusted, as ``alerts.webhook`` is."""
-
-    redirect_to: str | None = None
-    allow_hosts: tuple[str, ...] = ()
-
-    @property
-    def policy(self) -> HostPolicy:
-        return HostPolicy(self.allow_hosts)
-
-    def target(self, url: str) -> str:
-        """Where a webhook meant for ``url`` is delivered."""
-        return self.redirect_to or url
-
-
-@dataclass(frozen=True)
-class RetentionSettings:
-    firings: int = 400 * 86400  # seconds; older firings and their actions are pruned
-
-
-@dataclass(frozen=True)
-class DashboardSettings:
-    """``dashboard:``; without a password the dashboard listens on loopback only."""
-
-    password: Secret | None = None
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    database: Database  # a SQLite file, or a PostgreSQL database
-    rules: tuple[Path, ...]
-    poll_interval: int
-    engagement_api: ApiSettings
-    x_api: ApiSettings
-    app: AppCredentials
-    accounts: tuple[Account, ...] = ()
-    webhook_secrets: tuple[tuple[str, Secret], ...] = ()
-    actions: ActionSettings = field(default_factory=ActionSettings)
-    history: HistorySettings = field(default_factory=HistorySettings)
-    metrics: MetricsSettings | None = None
-    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
-    retention: RetentionSettings = field(default_factory=RetentionSettings)
-    alerts: AlertSettings | None = None
-    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
-    # seconds: when the request budget cannot refresh every post each cycle, none waits
-    # longer than this between two readings
-    max_staleness: int = DEFAULT_MAX_STALENESS
-    migrate: MigrateMode = "auto"  # "manual": only ``automation migrate`` changes the schema
-
-    def account(self, name: str) -> Account | None:
-        return next((a for a in self.accounts if a.name == name), None)
-
-    def account_names(self) -> frozenset[str]:
-        return frozenset(a.name for a in self.accounts)
-
-    def webhook_secret(self, name: str) -> Secret | None:
-        return dict(self.webhook_secrets).get(name)
-
-    def rule_names(self) -> Names:
-        """The account and webhook-secret names rule files may use."""
-        return Names(
-            sorted(self.account_names()),
-            [name for name, _ in self.webhook_secrets],
-            hosts=self.webhooks.policy,
-        )
-
 
 # --------------------------------------------------------------------------- loading
 
@@ -221,26 +97,6 @@ _OPTIONAL_SECTIONS = (
 # ``$${X}`` is a literal ``${X}``; ``${NAME}`` a reference; a lone ``${`` a mistake.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-_FORMATS = FormatChecker()
-
-
-@_FORMATS.checks("http-url")
-def _is_http_url(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
-
-
-def config_schema() -> dict[str, Any]:
-    """The config file's JSON Schema (Draft 2020-12)."""
-    text = resources.files("automation.config").joinpath("config_schema.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
-
-
-_VALIDATOR = Draft202012Validator(config_schema(), format_checker=_FORMATS)
 
 
 def config_path(cli_value: str | None, env: Mapping[str, str] | None = None) -> Path:
@@ -347,7 +203,7 @@ class _Loader:
         if isinstance(data, dict):
             data = {k: v for k, v in data.items() if not (k in _OPTIONAL_SECTIONS and v is None)}
         data = self._substitute(data, ())
-        for error in _VALIDATOR.iter_errors(data):
+        for error in VALIDATOR.iter_errors(data):
             self._schema_issue(error)
         if not self.issues:
             self._cross_check(data)
