@@ -275,3 +275,31 @@ def test_closing_does_not_wait_for_a_hung_delivery_and_keeps_it_pending(
     d.close(grace=0.0)
     assert store.action(hung).status == "pending" and store.action(hung).attempts == 0
     assert [a.id for a in store.claim_actions(T0, 10)] == [hung]  # handed out again
+
+
+def test_a_drain_leaves_a_retry_due_later_in_the_outbox_and_says_so() -> None:
+    store, clock = MemoryStore(), Clock()
+    refused: set[str] = set()
+
+    def webhook(action_id: str, payload: dict[str, Any]) -> str:
+        if payload["url"].startswith("https://down.example") and action_id not in refused:
+            refused.add(action_id)
+            raise OSError("connection refused")
+        return "delivered"
+
+    down = queue(store, [hook("down.example", 0)])
+    up = queue(store, [hook("up.example", n) for n in range(1, 6)])
+    d = dispatcher(store, performers(webhook=webhook), workers=ThreadWorkers(4), clock=clock)
+    try:
+        report = d.drain()  # the clock stands still: the retry is never due during it
+    finally:
+        d.close()
+
+    assert statuses(store, up) == ["sent"] * 5
+    [retry] = [store.action(i) for i in down]
+    assert (retry.status, retry.attempts) == ("pending", 1)
+    assert retry.next_attempt_at is not None and retry.next_attempt_at > T0
+    assert (report.sent, report.pending, report.waiting, report.stopped) == (5, 1, 0, False)
+    assert report.summary() == (
+        "every due action performed (5 sent); 1 pending for later (retries, or waiting for a limit)"
+    )
