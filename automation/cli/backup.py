@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             f"the database is PostgreSQL ({config.database}): back it up with pg_dump, which"
             " copies it consistently while the engines run, e.g.\n"
             f"  pg_dump --format=custom --file={args.file} '{config.database}'\n"
-            "and restore with pg_restore (see docs/high-availability.md)"
+            'and restore with pg_restore (see the README\'s "Back up and restore the database")'
         )
     done = backup_database(config.database, args.file)
     print(

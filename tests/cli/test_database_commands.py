@@ -3,16 +3,18 @@ by ``automation migrate`` (or on its own with ``migrate: auto``), used by every 
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Cli, assert_no_traceback, write_env_config
+from cli_helpers import SECRET_ENV, Cli, assert_no_traceback, write_env_config
 from pg_cluster import Cluster
 
 from automation.core.wording import counted
 from automation.store import postgres_schema
 from automation.store.migrations import MIGRATIONS
+from automation.store.sqlite import SqliteStore
 
 SQLITE_MIGRATIONS = len(MIGRATIONS._migrations)
 PG_MIGRATIONS = [name for name, _ in postgres_schema.MIGRATIONS]
@@ -38,8 +40,6 @@ def test_migrate_brings_a_sqlite_file_up_to_date_once(tmp_path: Path, capsys) ->
 
 
 def test_with_migrate_manual_a_sqlite_file_behind_is_refused(tmp_path: Path, capsys) -> None:
-    import sqlite3
-
     sqlite3.connect(tmp_path / "state.db").close()  # a file without the schema
     cli = Cli(capsys, project(tmp_path, migrate="manual"))
     refused = cli("status")
@@ -87,9 +87,25 @@ def test_backup_of_postgres_says_to_use_pg_dump(tmp_path: Path, capsys) -> None:
     done = cli("backup", str(tmp_path / "copy.dump"))
     assert done.code == 2
     assert "pg_dump --format=custom" in done.err
+    assert "restore with pg_restore" in done.err
     assert "postgresql://automation@db.internal/automation" in done.err
     assert "pw-FAKE-52e1" not in done.err + done.out
     assert not (tmp_path / "copy.dump").exists()
+
+
+def test_with_migrate_manual_the_engine_leaves_a_sqlite_file_behind_alone(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    sqlite3.connect(tmp_path / "state.db").close()
+    cli = Cli(capsys, project(tmp_path, migrate="manual"))
+    refused = cli("run", "--once")
+    assert refused.code == 2
+    assert f"lacks {SQLITE_MIGRATIONS} migration(s) this engine needs" in refused.err
+    assert "run 'automation migrate'" in refused.err
+    assert_no_traceback(refused.err)
+    assert SqliteStore.applied_migrations(tmp_path / "state.db") == []
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
