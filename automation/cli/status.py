@@ -9,6 +9,8 @@ from typing import Any
 
 from automation.cli.context import emit_json, now, open_store, required_config
 from automation.cli.tables import table
+from automation.core.payloads import iso
+from automation.core.reload_failure import ReloadFailure, decode
 
 __all__ = ["register"]
 
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(config) as store:
         paused = [p for p in store.pauses() if p.active(moment)]
         last = json.loads(store.meta("last_cycle") or "null")
-        reload_error = _reload_error(store.meta("reload_error"))
+        failed_reload = decode(store.meta("reload_error"))
         counts = store.action_counts()
         used = len(store.budget_load("engagement", moment.timestamp() - 60))
         unavailable = sum(1 for p in store.posts(include_unavailable=True) if p.unavailable_at)
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         # what the engine runs (it keeps its rules when a reload fails), else what is on disk
         "rules_loaded": (last or {}).get("rules", len(ruleset.rules)),
         "rule_errors": [str(p) for p in ruleset.errors],
-        "reload_error": reload_error,
+        "reload_error": _failure_json(failed_reload),
         "actions": {
             "pending": counts.get("pending", 0),
             "dead": counts.get("dead", 0),
@@ -88,8 +90,8 @@ def _show(data: dict[str, Any], paused: list[Any], moment: datetime) -> None:
         rows.append(["webhooks", f"all delivered to {redirect} (redirect_to)"])
     reload_error = data["reload_error"]
     if reload_error:
-        first = (reload_error["errors"].splitlines() or [""])[0][:120]
-        when = f"{reload_error['at']}: " if reload_error.get("at") else ""
+        first = ReloadFailure(reload_error["errors"]).first_line()
+        when = f"{reload_error['at']}: " if reload_error["at"] else ""
         rows.append(["failed reload", when + first])
     for problem in data["rule_errors"][:5]:
         rows.append(["rule error", problem])
@@ -109,18 +111,10 @@ def _pause_json(record: Any) -> dict[str, Any]:
     }
 
 
-def _reload_error(raw: str | None) -> dict[str, Any] | None:
-    """A failed rules reload is recorded as JSON ({"at", "errors"}), a failed config reload
-    as plain text; both are shown the same way."""
-    if not raw:
+def _failure_json(failure: ReloadFailure | None) -> dict[str, Any] | None:
+    if failure is None:
         return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("errors"), str):
-        return {"at": data.get("at"), "errors": data["errors"]}
-    return {"at": None, "errors": raw}
+    return {"at": iso(failure.at) if failure.at else None, "errors": failure.errors}
 
 
 def _last_cycle_text(last: dict[str, Any] | None) -> str:

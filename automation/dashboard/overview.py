@@ -9,6 +9,7 @@ from typing import Any
 
 from automation.core.pauses import describe_pause
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
+from automation.core.reload_failure import ReloadFailure, decode
 from automation.dashboard.site import Site
 from automation.store.base import Store
 
@@ -24,7 +25,7 @@ class EngineState:
     state: str  # running | stale | never | paused
     last_cycle: dict[str, Any] | None
     last_at: datetime | None
-    reload_error: dict[str, Any] | None
+    reload_error: ReloadFailure | None
     budget_used: int
     budget_limit: int
     paused: str | None = None  # every rule's pause, in words
@@ -69,7 +70,7 @@ def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
         state=state,
         last_cycle=last if isinstance(last, dict) else None,
         last_at=last_at,
-        reload_error=_reload_error(store.meta("reload_error")),
+        reload_error=decode(store.meta("reload_error")),
         budget_used=used,
         budget_limit=limit,
         paused=describe_pause(everything, now) if everything else None,
@@ -118,14 +119,3 @@ def _time(text: object) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def _reload_error(raw: str | None) -> dict[str, Any] | None:
-    """A failed rules reload is kept as JSON ({"at", "errors"}), a failed config reload as
-    plain text; both are shown alike."""
-    if not raw:
-        return None
-    data = _json(raw)
-    if isinstance(data, dict) and isinstance(data.get("errors"), str):
-        return {"at": _time(data.get("at")), "errors": data["errors"]}
-    return {"at": None, "errors": raw}

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from automation.config.loader import Config
+from automation.core import reload_failure
 from automation.core.cycle_decisions import CycleDecisions, decide_cycle
 from automation.core.cycle_facts import assemble_facts
 from automation.core.errors import AutomationError, RuleError
@@ -38,6 +39,7 @@ from automation.core.post_discovery import (
     watched_accounts,
 )
 from automation.core.records import WatchedPostRecord
+from automation.core.reload_failure import ReloadFailure
 from automation.core.wording import counted
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.engine.gc_pause import collector_paused
@@ -161,7 +163,7 @@ class Engine:
         self._reload_failed(error, self._clock())
 
     def _reload_failed(self, errors: str, at: datetime) -> None:
-        self._set_meta("reload_error", json.dumps({"at": iso(at), "errors": errors}))
+        self._set_meta("reload_error", reload_failure.encode(ReloadFailure(errors, at)))
 
     def _good_load(self) -> None:
         """The running rules are what the files say: no failed reload stands."""

@@ -11,14 +11,13 @@ cycle; it never holds the engine up for long, and its URL's path is never logged
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from automation import __version__
 from automation.config.loader import AlertSettings, Config
-from automation.core import alerting
+from automation.core import alerting, reload_failure
 from automation.core.errors import AutomationError
 from automation.core.payloads import iso
 from automation.engine import webhook
@@ -118,13 +117,6 @@ def _stalled(cycle: CycleEvent | None, config: Config) -> bool:
     return cycle.duration > config.poll_interval and cycle.requests > per_interval
 
 
-def _first_line(text: str | None) -> str:
-    if not text:
-        return ""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("errors"), str):
-        text = data["errors"]
-    return (text.strip().splitlines() or [""])[0][:300]
+def _first_line(raw: str | None) -> str:
+    failure = reload_failure.decode(raw)
+    return failure.first_line(300) if failure else ""
