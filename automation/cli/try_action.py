@@ -71,32 +71,43 @@ def _stored_posts(config: Any, post_id: str | None) -> tuple[list[Any], dict[str
 
 
 def _webhook(attempt: Any, config: Any) -> int:
+    """Send the webhook as the outbox would (same allowlist, secret and redirect_to), and
+    show the request and the answer, or why it failed."""
     from automation.engine import trial
-    from automation.engine.webhook import SIGNATURE_HEADER, origin
+    from automation.engine.webhook import origin
+    from automation.engine.webhook_delivery import WebhookSender
     from automation.x.http import HttpClient
 
-    print(f"POST {origin(attempt.action.payload['url'])}/…")
+    payload = trial.webhook_payload(attempt)
+    print(f"POST {origin(str(payload['url']))}/…")
     with HttpClient(timeout=10.0) as http:
+        sender = WebhookSender(config, http)
         try:
-            done = trial.send_webhook(attempt, config, http)
+            request = sender.request(attempt.key, payload)
+            _show_request(request, payload)
+            response, _ = sender.send(payload, request)
         except ActionFailed as exc:
             print(f"failed: {exc}")
             return 1
-    for name, value in done.request.headers.items():
-        if name == SIGNATURE_HEADER:
-            stamp = value.partition(",")[0]
-            secret = attempt.action.payload.get("secret")
-            value = f"{stamp},v1=… (HMAC-SHA256 of the body with secret {secret!r})"
-        print(f"> {name}: {value}")
-    print(f"> {done.request.body.decode('utf-8', 'replace')}")
-    print(f"< {done.response.status}")
-    text = done.response.body.decode("utf-8", "replace")
-    lines = text.splitlines()
+    print(f"< {response.status}")
+    lines = response.body.decode("utf-8", "replace").splitlines()
     for line in lines[:_ANSWER_LINES]:
         print(f"< {line[:200]}")
     if len(lines) > _ANSWER_LINES:
         print(f"< … ({len(lines) - _ANSWER_LINES} more lines)")
     return 0
+
+
+def _show_request(request: Any, payload: Any) -> None:
+    """The headers and body as sent; the signature's MAC is not shown."""
+    from automation.engine.webhook import SIGNATURE_HEADER
+
+    for name, value in request.headers.items():
+        if name == SIGNATURE_HEADER:
+            stamp = value.partition(",")[0]
+            value = f"{stamp},v1=… (HMAC-SHA256 of the body with secret {payload.get('secret')!r})"
+        print(f"> {name}: {value}")
+    print(f"> {request.body.decode('utf-8', 'replace')}")
 
 
 def _post_action(attempt: Any, config: Any, *, really: bool) -> int:
@@ -111,17 +122,9 @@ def _post_action(attempt: Any, config: Any, *, really: bool) -> int:
     from automation.engine.performers import make_performers
     from automation.x.http import HttpClient
     from automation.x.v2_client import XClient
-    from automation.x.write_limits import WriteLimits
 
     with HttpClient(timeout=min(config.x_api.timeout, 10.0)) as http:
-        x_client = XClient(
-            http,
-            settings=config.x_api,
-            app=config.app,
-            accounts={a.name: a for a in config.accounts},
-            limits=WriteLimits(),
-            clock=lambda: now().timestamp(),
-        )
+        x_client = XClient.configured(config, http, clock=now)
         performers = make_performers(config, x_client, http)
         action = attempt.action
         try:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from automation.config.loader import Config
-from automation.core.errors import ActionFailed
-from automation.engine import webhook
-from automation.engine.destinations import DestinationGuard, Resolver, system_resolver
+from automation.engine.destinations import Resolver, system_resolver
+from automation.engine.webhook_delivery import WebhookSender
 from automation.x.http import HttpClient
 from automation.x.v2_client import WriteResult
 
@@ -56,7 +55,7 @@ def make_performers(
     """Wire the real X client and webhook sender to the dispatcher. A webhook goes only
     where ``webhooks.allow_hosts`` lets it (checked on the addresses its host resolves to,
     and again at each redirect); ``webhooks.redirect_to`` is the operator's own, trusted."""
-    guard = DestinationGuard(config.webhooks.policy, resolve)
+    sender = WebhookSender(config, http, resolve=resolve)
 
     def x_write(kind: str, account: str, post_id: str, text: str | None) -> str:
         if kind in ("reply", "quote"):
@@ -66,31 +65,7 @@ def make_performers(
         return "already done" if result.already else f"done ({result.detail})".strip()
 
     def send_webhook(action_id: str, payload: dict[str, Any]) -> str:
-        secret = None
-        if payload.get("secret"):
-            secret = config.webhook_secret(payload["secret"])
-            if secret is None:
-                raise ActionFailed(
-                    f"webhook secret {payload['secret']!r} is not in the config", retryable=False
-                )
-        url = config.webhooks.target(payload["url"])
-        if url == payload["url"]:
-            guard.check(http.destination(url))
-        followed: list[str] = []
-
-        def follow(location: str) -> None:
-            guard.check(http.destination(location))
-            followed.append(location)
-
-        request = webhook.build_request(
-            url=url,
-            body=payload["body"].encode(),
-            idempotency_key=action_id,
-            headers=payload.get("headers") or {},
-            secret=secret,
-        )
-        webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0), follow=follow)
-        return webhook.delivered(payload["url"], url, followed[-1] if followed else None)
+        return sender.deliver(action_id, payload).detail
 
     def log_message(message: str) -> None:
         logging.getLogger("automation.rules").info("%s", message)

@@ -14,19 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
-from automation.config.loader import Config
-from automation.core.errors import ActionFailed, UsageError
+from automation.core.errors import UsageError
 from automation.core.evaluate import compile_rule
 from automation.core.facts import Outcome, PostFacts, post_created_at, post_url
 from automation.core.firings import firing_record
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Rule
 from automation.engine import webhook
+from automation.engine.digest_jobs import digest_payload
 from automation.engine.outbox_actions import OutboxAction
-from automation.x.http import HttpClient, HttpResponse
 
-__all__ = ["SAMPLE_POST", "Trial", "WebhookTrial", "render", "send_webhook", "trial_post"]
+__all__ = ["SAMPLE_POST", "Trial", "render", "trial_post", "webhook_payload"]
 
 SAMPLE_POST = "1860000000000000000"
 # Plausible totals for a sample post, so every template renders a number.
@@ -57,12 +57,6 @@ class Trial:
     @property
     def key(self) -> str:
         return webhook.idempotency_key(self.firing_id, self.index)
-
-
-@dataclass(frozen=True)
-class WebhookTrial:
-    request: webhook.WebhookRequest
-    response: HttpResponse
 
 
 def trial_post(
@@ -117,23 +111,10 @@ def render(rule: Rule, number: int, post: PostFacts, *, sample: bool, now: datet
     return Trial(rule, index, firing_id, post, sample, action)
 
 
-def send_webhook(trial: Trial, config: Config, http: HttpClient) -> WebhookTrial:
-    """Sign and send the trial's webhook once, as the outbox would; ActionFailed when the
-    receiver refuses it or cannot be reached."""
+def webhook_payload(trial: Trial) -> Mapping[str, Any]:
+    """What the outbox would deliver for the trial's webhook: a digest action's firing is
+    sent as its window's digest request, listing this one firing."""
     payload = trial.action.payload
-    secret = None
-    if payload.get("secret"):
-        secret = config.webhook_secret(str(payload["secret"]))
-        if secret is None:
-            raise ActionFailed(
-                f"webhook secret {payload['secret']!r} is not in the config", retryable=False
-            )
-    request = webhook.build_request(
-        url=config.webhooks.target(str(payload["url"])),
-        body=str(payload["body"]).encode(),
-        idempotency_key=trial.key,
-        headers=payload.get("headers") or {},
-        secret=secret,
-    )
-    response = webhook.send(http, request, timeout=float(payload.get("timeout") or 10.0))
-    return WebhookTrial(request, response)
+    if payload.get("digest"):
+        return digest_payload(trial.key, [trial.action])
+    return payload

@@ -18,7 +18,6 @@ from automation.x.engagement_client import EngagementClient
 from automation.x.http import HttpClient
 from automation.x.rate_budget import RateBudget
 from automation.x.v2_client import XClient
-from automation.x.write_limits import WriteLimits
 
 __all__ = ["engagement_client", "timeline_client"]
 
@@ -48,11 +47,4 @@ def engagement_client(
 
 def timeline_client(config: Config, http: HttpClient, *, clock: Callable[[], datetime]) -> XClient:
     """An X API client for reading timelines (it writes nothing)."""
-    return XClient(
-        http,
-        settings=config.x_api,
-        app=config.app,
-        accounts={a.name: a for a in config.accounts},
-        limits=WriteLimits(),
-        clock=lambda: clock().timestamp(),
-    )
+    return XClient.configured(config, http, clock=clock)

@@ -79,14 +79,7 @@ class Outbox:
         self.dispatcher.close()
 
     def _performers(self, config: Config) -> Performers:
-        writer = XClient(
-            self.http,
-            settings=config.x_api,
-            app=config.app,
-            accounts={a.name: a for a in config.accounts},
-            limits=self.limits,
-            clock=lambda: self._clock().timestamp(),
-        )
+        writer = XClient.configured(config, self.http, clock=self._clock, limits=self.limits)
         return make_performers(config, writer, self.http)
 
     def _save_limits(self) -> None:

@@ -34,7 +34,6 @@ from automation.x.engagement_client import EngagementClient
 from automation.x.http import HttpClient
 from automation.x.rate_budget import RateBudget
 from automation.x.v2_client import XClient
-from automation.x.write_limits import WriteLimits
 
 __all__ = [
     "Chance",
@@ -245,13 +244,11 @@ def build_engine(config: Config, rules: LoadedRules, wiring: Wiring) -> Engine:
     """The engine for ``config`` and ``rules``; the outbox (none in a dry run) is re-wired
     to the config's accounts."""
     outbox = wiring.outbox
-    x_client = XClient(  # discovery only: writes are the outbox's
+    x_client = XClient.configured(  # discovery only: writes are the outbox's
+        config,
         wiring.http,
-        settings=config.x_api,
-        app=config.app,
-        accounts={a.name: a for a in config.accounts},
-        limits=outbox.limits if outbox is not None else WriteLimits(),
-        clock=lambda: wiring.clock().timestamp(),
+        clock=wiring.clock,
+        limits=outbox.limits if outbox is not None else None,
     )
     recorder: Recorder = DryRun()
     runner: ActionRunner = NoActions()

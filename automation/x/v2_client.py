@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.loader import Account, ApiSettings, AppCredentials, Config
 from automation.core.errors import (
     AuthFailed,
     MalformedResponse,
@@ -125,6 +125,26 @@ class XClient:
         self._limits = limits
         self._clock = clock
         self._credentials = Credentials(app, accounts)
+
+    @classmethod
+    def configured(
+        cls,
+        config: Config,
+        http: HttpClient,
+        *,
+        clock: Callable[[], datetime],
+        limits: WriteLimits | None = None,
+    ) -> XClient:
+        """The client for ``config``'s X API, app and accounts; writes counted in
+        ``limits`` (a fresh count when None: a reader, or a one-off write)."""
+        return cls(
+            http,
+            settings=config.x_api,
+            app=config.app,
+            accounts={a.name: a for a in config.accounts},
+            limits=limits if limits is not None else WriteLimits(),
+            clock=lambda: clock().timestamp(),
+        )
 
     # --- discovery ----------------------------------------------------------------------
 

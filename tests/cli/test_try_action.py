@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from cli_helpers import (
     SUPPORT_ID,
     Cli,
@@ -106,6 +107,44 @@ def test_a_refused_webhook_fails_with_the_receivers_answer(
         result = cli("try-action", "likes-100", "--action", "2")
     assert result.code == 1
     assert f"failed: webhook to {url} answered 410" in result.out
+    [delivery] = gone.deliveries()
+    # what was sent is shown before the answer, so the receiver's complaint can be read
+    # against it
+    assert f"> Idempotency-Key: {delivery.idempotency_key}" in result.out
+    assert f"> {delivery.body.decode()}" in result.out
+
+
+def test_a_webhook_goes_only_where_dispatch_would_send_it(
+    cli: Cli, project: Project, receiver: Receiver
+) -> None:
+    # a host made by a template is judged when the webhook is sent, not by check
+    doc = yaml.safe_load(project.config.read_text())
+    doc["webhooks"] = {"allow_hosts": ["*.example.com"]}
+    project.config.write_text(yaml.safe_dump(doc))
+    port = receiver.url.rsplit(":", 1)[1]
+    project.write_rules(RULES.format(url=f"http://{{rule.id}}.localhost:{port}"))
+    result = cli("try-action", "likes-100", "--action", "2")
+    assert result.code == 1
+    assert "refused: likes-100.localhost is not in webhooks.allow_hosts" in result.out
+    assert receiver.deliveries() == []
+
+
+def test_a_digest_webhook_is_tried_as_its_window_would_be_sent(
+    cli: Cli, project: Project, receiver: Receiver
+) -> None:
+    project.write_rules(
+        RULES.format(url=receiver.url).replace(
+            "secret: team-chat", "secret: team-chat\n          digest: 15m"
+        )
+    )
+    result = cli("try-action", "likes-100", "--action", "2")
+    assert result.code == 0, result.err
+    [delivery] = receiver.deliveries()
+    assert delivery.verified and delivery.idempotency_key.startswith("try-")
+    body = json.loads(delivery.body)
+    assert body["event"] == "rule.digest" and body["id"] == delivery.idempotency_key
+    assert body["rule"]["id"] == "likes-100" and body["count"] == 1
+    assert body["firings"] == [{"text": "https://x.com/i/status/1860000000000000000 has 120 likes"}]
 
 
 def test_a_watched_post_and_its_values_are_used_once_the_engine_ran(
