@@ -231,8 +231,9 @@ def _fetch(
     clock: Callable[[], datetime],
     meter: _Meter,
 ) -> int:
-    """Send each planned request not already saved, saving each answer as it comes.
-    Returns how many answers came from an earlier try."""
+    """Send each planned request not already saved, saving each answer as it comes
+    (in batches, all written when this returns or raises). Returns how many answers came
+    from an earlier try."""
     todo: list[tuple[EngagementRequest, str]] = []
     for request in requests:
         name = part_name(request)
@@ -243,13 +244,16 @@ def _fetch(
             tally.add(result, request.account)
     resumed = len(requests) - len(todo)
     meter(resumed, len(requests))
-    for done, (request, name) in enumerate(todo, start=resumed + 1):
-        result = client.fetch([request])
-        tally.add(result, request.account)
-        if result.failures:  # not saved: a rerun asks again for what is missing
-            got = result.totals.keys() | result.unavailable
-            tally.fail(str(result.failures[0]), [i for i in request.tweet_ids if i not in got])
-        else:
-            saved.save_result(name, result, request.engagement_types, clock())
-        meter(done, len(requests))
+    try:
+        for done, (request, name) in enumerate(todo, start=resumed + 1):
+            result = client.fetch([request])
+            tally.add(result, request.account)
+            if result.failures:  # not saved: a rerun asks again for what is missing
+                got = result.totals.keys() | result.unavailable
+                tally.fail(str(result.failures[0]), [i for i in request.tweet_ids if i not in got])
+            else:
+                saved.save_result(name, result, request.engagement_types, clock())
+            meter(done, len(requests))
+    finally:  # stopped or done: what arrived is kept
+        saved.flush()
     return resumed

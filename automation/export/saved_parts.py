@@ -2,9 +2,12 @@
 command again resumes instead of asking the API twice.
 
 A run is named by a hash of what the command asked for (its listed IDs, accounts,
-metrics and period); each part by a hash of one planned request. A part is saved as soon
-as its answer is read, so Ctrl-C at any moment loses at most the request in flight. A
-run that finishes forgets its parts: the next run reads fresh numbers.
+metrics and period); each part by a hash of one planned request. Answers are written in
+batches, one transaction each: once the oldest waiting answer is ``FLUSH_EVERY`` old, and
+whenever fetching stops (``flush``, Ctrl-C included). So Ctrl-C at any moment loses at
+most the request in flight, a crash at most a second's answers, and a fast run does not
+pay a durable commit per answer. A run that finishes forgets its parts: the next run
+reads fresh numbers.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import EngagementRequest
 
-__all__ = ["KEEP", "SavedParts", "part_name", "run_key"]
+__all__ = ["FLUSH_EVERY", "KEEP", "SavedParts", "part_name", "run_key"]
 
 KEEP = timedelta(days=1)
+FLUSH_EVERY = timedelta(seconds=1)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -51,6 +55,7 @@ class SavedParts:
         self._store, self._run = store, run
         store.forget_export_parts(before=now - KEEP)
         self._saved = store.export_parts(run, now - KEEP)
+        self._waiting: list[tuple[str, datetime, str]] = []
 
     def __len__(self) -> int:
         return len(self._saved)
@@ -64,16 +69,28 @@ class SavedParts:
         return None if text is None else _decoded(text)
 
     def save_text(self, name: str, text: str, at: datetime) -> None:
-        self._store.save_export_part(self._run, name, at, text)
+        """Keep ``text`` now (with any answers waiting to be written)."""
+        self._waiting.append((name, at, text))
+        self.flush()
 
     def save_result(
         self, name: str, result: FetchResult, metrics: Sequence[str], at: datetime
     ) -> None:
-        """Keep one request's answer; ``metrics``: those it asked for."""
-        self.save_text(name, _encoded(result, metrics), at)
+        """Keep one request's answer (``metrics``: those it asked for), written with the
+        others of its batch: now if the oldest waiting one is ``FLUSH_EVERY`` old."""
+        self._waiting.append((name, at, _encoded(result, metrics)))
+        if at - self._waiting[0][1] >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every answer still waiting, in one transaction."""
+        if self._waiting:
+            batch, self._waiting = self._waiting, []
+            self._store.save_export_parts(self._run, batch)
 
     def finish(self) -> None:
-        """The run is complete: forget its parts."""
+        """The run is complete: forget its parts (and those still waiting)."""
+        self._waiting.clear()
         self._store.forget_export_parts(run=self._run)
 
 

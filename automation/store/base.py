@@ -352,9 +352,9 @@ class Store(Protocol):
 
     # -- fetched parts of ``metrics`` exports, for resuming ----------------------------
 
-    def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
-        """Keep one fetched part (a JSON text) of the export ``run``, replacing an earlier
-        one of the same name."""
+    def save_export_parts(self, run: str, parts: Iterable[tuple[str, datetime, str]]) -> None:
+        """Keep fetched parts of the export ``run``, each (name, saved at, JSON text), in
+        one transaction; a part replaces an earlier one of the same name."""
         ...
 
     def export_parts(self, run: str, since: datetime) -> dict[str, str]:

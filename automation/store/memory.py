@@ -509,8 +509,9 @@ class MemoryStore(MemoryHourly):
         self.budget_record(api, at)
         return True
 
-    def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
-        self._d.export_parts[(run, part)] = (utc(at), data)
+    def save_export_parts(self, run: str, parts: Iterable[tuple[str, datetime, str]]) -> None:
+        for part, at, data in parts:
+            self._d.export_parts[(run, part)] = (utc(at), data)
 
     def export_parts(self, run: str, since: datetime) -> dict[str, str]:
         since = utc(since)

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from automation.core.records import to_epoch
-from automation.store.postgres_connection import PostgresConnection, guarded
+from automation.store.postgres_connection import PostgresConnection, columns, guarded
 
 __all__ = ["ExportPartQueries"]
 
 
 class ExportPartQueries(PostgresConnection):
     @guarded
-    def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
+    def save_export_parts(self, run: str, parts: Iterable[tuple[str, datetime, str]]) -> None:
+        latest = {part: (to_epoch(at), data) for part, at, data in parts}  # one row a name
+        rows = [(part, at, data) for part, (at, data) in latest.items()]
+        if not rows:
+            return
         with self._tx() as conn:
             conn.execute(
-                b"INSERT INTO export_parts (run, part, at, data) VALUES (%s, %s, %s, %s)"
+                b"INSERT INTO export_parts (run, part, at, data)"
+                b" SELECT %s, * FROM unnest(%s::text[], %s::float8[], %s::text[])"
                 b" ON CONFLICT (run, part) DO UPDATE SET at = excluded.at, data = excluded.data",
-                [run, part, to_epoch(at), data],
+                [run, *columns(rows, 3)],
             )
 
     @guarded

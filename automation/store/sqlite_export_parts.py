@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from automation.core.records import to_epoch
@@ -12,11 +13,14 @@ __all__ = ["ExportPartQueries"]
 
 class ExportPartQueries(SqliteConnection):
     @guarded
-    def save_export_part(self, run: str, part: str, at: datetime, data: str) -> None:
+    def save_export_parts(self, run: str, parts: Iterable[tuple[str, datetime, str]]) -> None:
+        rows = [(run, part, to_epoch(at), data) for part, at, data in parts]
+        if not rows:
+            return
         with self._immediate() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT OR REPLACE INTO export_parts (run, part, at, data) VALUES (?, ?, ?, ?)",
-                (run, part, to_epoch(at), data),
+                rows,
             )
 
     @guarded

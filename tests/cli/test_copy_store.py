@@ -71,7 +71,7 @@ def _add_the_rest(store: SqliteStore, post: str) -> None:
     )
     for n in range(3):
         store.record_change(ChangeRecord(AT + timedelta(minutes=n), "ops", "pause", f"r{n}"))
-    store.save_export_part("run-1", "part-0", AT, '{"data": [1, 2]}')
+    store.save_export_parts("run-1", [("part-0", AT, '{"data": [1, 2]}')])
     hour = AT.replace(minute=0) - timedelta(hours=3)
     store.record_hourly_counts(hour, AT, {post: {"likes": [(hour, 4.0)]}})
 

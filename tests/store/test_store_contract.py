@@ -700,10 +700,10 @@ def test_post_accounts_name_the_owner_of_watched_owned_posts_only(store: Store) 
 
 
 def test_export_parts_are_kept_per_run_and_forgotten_by_run_or_age(store: Store) -> None:
-    store.save_export_part("run-a", "p1", minutes(0), '{"v": 1}')
-    store.save_export_part("run-a", "p1", minutes(1), '{"v": 2}')  # replaces
-    store.save_export_part("run-a", "p2", minutes(5), "{}")
-    store.save_export_part("run-b", "p1", minutes(2), "[]")
+    store.save_export_parts("run-a", [("p1", minutes(0), '{"v": 1}')])
+    store.save_export_parts("run-a", [("p1", minutes(1), '{"v": 2}'), ("p2", minutes(5), "{}")])
+    store.save_export_parts("run-b", [("p1", minutes(2), "[]")])
+    store.save_export_parts("run-b", [])
     assert store.export_parts("run-a", minutes(0)) == {"p1": '{"v": 2}', "p2": "{}"}
     assert store.export_parts("run-a", minutes(2)) == {"p2": "{}"}  # p1 saved too long ago
     assert store.export_parts("run-c", minutes(0)) == {}
@@ -713,6 +713,13 @@ def test_export_parts_are_kept_per_run_and_forgotten_by_run_or_age(store: Store)
     assert store.export_parts("run-a", minutes(0)) == {}
     with pytest.raises(ValueError):
         store.forget_export_parts()
+
+
+def test_a_batch_of_export_parts_naming_one_part_twice_keeps_the_last(store: Store) -> None:
+    batch = [("p1", minutes(0), "old"), ("p2", minutes(0), "two"), ("p1", minutes(1), "new")]
+    store.save_export_parts("run-a", batch)
+    assert store.export_parts("run-a", minutes(0)) == {"p1": "new", "p2": "two"}
+    assert store.export_parts("run-a", minutes(1)) == {"p1": "new"}
 
 
 @pytest.mark.parametrize("cls", [MemoryStore, SqliteStore, PostgresStore])

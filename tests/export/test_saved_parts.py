@@ -1,0 +1,86 @@
+"""What an export keeps for a rerun: answers written in batches, read back as given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+from automation.export.saved_parts import SavedParts
+from automation.store.memory import MemoryStore
+from automation.x.engagement_client import FetchResult
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+METRICS = ("impressions", "favorites", "retweets")
+
+
+class CountingStore(MemoryStore):
+    """Remembers how many parts each write held."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def save_export_parts(self, run: str, parts: Iterable[tuple[str, datetime, str]]) -> None:
+        parts = list(parts)
+        self.batches.append(len(parts))
+        super().save_export_parts(run, parts)
+
+
+def answer(n: int) -> FetchResult:
+    return FetchResult(
+        totals=MappingProxyType(
+            {
+                f"{n}01": {"impressions": 1500.0 + n, "favorites": 3.0, "retweets": 0.0},
+                f"{n}02": {"favorites": 7.0, "retweets": 2.5},  # no impressions: unknown
+            }
+        ),
+        hourly=MappingProxyType({}),
+        unavailable=frozenset({f"{n}03"}),
+        unsupported=MappingProxyType({}),
+        forbidden=frozenset({f"{n}04"}),
+        errors=("the API also said this",),
+        failures=(),
+    )
+
+
+def test_answers_arriving_within_a_second_are_written_together_and_read_back_as_given() -> None:
+    store = CountingStore()
+    saved = SavedParts(store, "run", T0)
+    for n in range(5):  # one answer every 0.4 s
+        saved.save_result(f"part{n}", answer(n), METRICS, T0 + timedelta(seconds=0.4 * n))
+    assert store.batches == [4]  # the first waiting one was 1.2 s old
+    saved.flush()
+    saved.flush()  # nothing left to write
+    assert store.batches == [4, 1]
+
+    again = SavedParts(store, "run", T0 + timedelta(minutes=5))
+    assert len(again) == 5
+    for n in range(5):
+        kept, given = again.result(f"part{n}"), answer(n)
+        assert kept is not None
+        assert {k: dict(v) for k, v in kept.totals.items()} == given.totals
+        assert (kept.unavailable, kept.forbidden, kept.errors) == (
+            given.unavailable,
+            given.forbidden,
+            given.errors,
+        )
+
+
+def test_text_is_written_at_once_with_the_answers_waiting() -> None:
+    store = CountingStore()
+    saved = SavedParts(store, "run", T0)
+    saved.save_result("part", answer(1), METRICS, T0)
+    saved.save_text("owners", "{}", T0)
+    assert store.batches == [2]
+    assert set(store.export_parts("run", T0)) == {"part", "owners"}
+
+
+def test_a_finished_run_forgets_its_parts_written_or_waiting() -> None:
+    store = CountingStore()
+    saved = SavedParts(store, "run", T0)
+    saved.save_text("owners", "{}", T0)
+    saved.save_result("part", answer(1), METRICS, T0)
+    saved.finish()
+    saved.flush()
+    assert store.export_parts("run", T0) == {} and store.batches == [1]
