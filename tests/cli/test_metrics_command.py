@@ -7,6 +7,7 @@ simulated world's own; the command's wall clock only stamps the request budget.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import math
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from cli_helpers import SECRET_ENV, Cli, database_bytes, isolated_process_state,
 from export_helpers import BRAND, NASA, SUPPORT, engagement_requests
 from sandbox_api import START, SandboxTarget
 
+import automation.cli.metrics as metrics_command
 from automation.cli.main import main
 from automation.sandbox import write_config
 from automation.sandbox.messages import Request
@@ -216,6 +219,31 @@ def test_ctrl_c_while_writing_keeps_what_was_fetched(
     again = cli(*command)
     assert again.code == 0 and target.received == []
     assert len(csv_rows(out.read_text(encoding="utf-8"))) == 300
+
+
+def test_an_export_leaves_the_garbage_collector_as_it_found_it_even_after_ctrl_c(
+    cli: Cli, target: SandboxTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(target.add_posts(NASA, 3, age=timedelta(hours=9))), encoding="utf-8")
+    seen: list[tuple[int, int, int]] = []
+    write = metrics_command.write_rows
+
+    def watched(*args: Any) -> None:
+        seen.append(gc.get_threshold())
+        write(*args)
+
+    def ctrl_c(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    before = gc.get_threshold()
+    with monkeypatch.context() as patched:
+        patched.setattr("automation.cli.metrics.write_rows", watched)
+        assert cli("metrics", "--ids", str(ids), "--format", "csv").code == 0
+        patched.setattr("automation.cli.metrics.write_rows", ctrl_c)
+        assert cli("metrics", "--ids", str(ids), "--format", "csv").code == 130
+    assert gc.get_threshold() == before
+    assert seen and seen[0][0] > before[0]  # fewer collections while it ran
 
 
 def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
