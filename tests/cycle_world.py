@@ -60,6 +60,7 @@ class Metrics:
     unavailable: set[str] = field(default_factory=set)
     forbidden: set[str] = field(default_factory=set)
     requests: list[EngagementRequest] = field(default_factory=list)
+    budget_wait: float = 0.0  # what each fetch says it waited for the request budget
 
     def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
         planned = list(requests)
@@ -75,6 +76,7 @@ class Metrics:
             errors=(),
             failures=(),
             requests_sent=len(planned),
+            budget_wait=self.budget_wait,
         )
 
     def asked(self) -> set[str]:

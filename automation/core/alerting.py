@@ -80,8 +80,10 @@ class AlertState:
 
 @dataclass(frozen=True)
 class Observation:
-    """What one cycle showed. ``stalled``: the cycle needed more requests than one poll
-    interval's budget allows, so the budget kept it running past its interval."""
+    """What one cycle showed. ``stalled``: the API request budget kept the cycle from
+    finishing within its poll interval (it would have, but for its waits for the budget);
+    ``duration`` of stalled cycles in a row adds up to how long the budget has held the
+    engine back."""
 
     failed: bool
     errors: tuple[str, ...] = ()

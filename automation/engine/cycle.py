@@ -66,6 +66,7 @@ class CycleResult:
     actions_sent: int = 0
     errors: list[str] = field(default_factory=list)
     duration: float = 0.0
+    budget_wait: float = 0.0  # of the duration, seconds spent waiting for the API budget
 
 
 class Engine:
@@ -269,6 +270,7 @@ class Engine:
         )
         fetched = self._engagement.fetch(requests)
         result.requests = fetched.requests_sent
+        result.budget_wait = fetched.budget_wait
         for failure in fetched.failures:
             result.errors.append(f"fetch: {failure}")
             log.error("fetch failed: %s", failure)
@@ -351,6 +353,7 @@ class Engine:
             posts=result.posts,
             requests=result.requests,
             duration=round(result.duration, 3),
+            budget_wait=round(result.budget_wait, 3),
             fired=result.fired,
             seeded=result.seeded,
             capped=result.capped,

@@ -29,6 +29,7 @@ class CycleEvent:
     posts: int
     requests: int
     duration: float
+    budget_wait: float = 0.0  # of the duration, seconds the API request budget held it up
     fired: int = 0
     seeded: int = 0
     capped: int = 0

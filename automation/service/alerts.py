@@ -109,12 +109,13 @@ class AlertMonitor:
 
 
 def _stalled(cycle: CycleEvent | None, config: Config) -> bool:
-    """The cycle ran past its poll interval needing more requests than an interval's
-    budget allows: the budget, not the engine, kept it from finishing."""
+    """The API budget kept this cycle from finishing within its poll interval: it ran past
+    the interval, and would not have without the time it spent waiting for the budget. A
+    cycle slow for any other reason (a slow API, a big outbox) is not the budget's doing."""
     if cycle is None:
         return False
-    per_interval = config.engagement_api.requests_per_minute * config.poll_interval / 60
-    return cycle.duration > config.poll_interval and cycle.requests > per_interval
+    interval = config.poll_interval
+    return cycle.duration > interval and cycle.duration - cycle.budget_wait <= interval
 
 
 def _first_line(raw: str | None) -> str:

@@ -83,6 +83,11 @@ class EngineMetrics:
             "The configured Engagement API requests per minute.",
             registry=r,
         )
+        self.budget_wait = Counter(
+            "automation_api_budget_wait_seconds",
+            "Seconds cycles spent waiting for the Engagement API request budget.",
+            registry=r,
+        )
         self.posts_watched = Gauge(
             "automation_posts_watched", "Posts polled in the last cycle.", registry=r
         )
@@ -128,6 +133,7 @@ class EngineMetrics:
         if isinstance(event, CycleEvent):
             self.cycles.inc()
             self.cycle_duration.observe(event.duration)
+            self.budget_wait.inc(event.budget_wait)
             self.posts_watched.set(event.posts)
             at = _epoch(event.at)
             if at is not None:

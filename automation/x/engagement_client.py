@@ -63,7 +63,9 @@ class FetchResult:
     """Everything one fetch learned; see ``EngagementResult`` for the fields it merges.
 
     ``failures`` are the requests that failed for good (after retries); ``requests_sent``
-    counts HTTP requests including retries, for the status page.
+    counts HTTP requests including retries, for the status page. ``budget_wait``: seconds
+    spent waiting for the request budget (the per-minute limit, or the API's 429s), the
+    part of the fetch's time that the budget, not the work, took.
     """
 
     totals: Mapping[str, Mapping[str, float]]
@@ -74,6 +76,7 @@ class FetchResult:
     errors: tuple[str, ...]
     failures: tuple[ApiError, ...]
     requests_sent: int = 0
+    budget_wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class _Merged:
         self.forbidden |= result.forbidden
         self.errors.update(dict.fromkeys(result.errors))
 
-    def build(self, sent: int) -> FetchResult:
+    def build(self, sent: int, waited: float) -> FetchResult:
         return FetchResult(
             totals=MappingProxyType({k: _read_only(v) for k, v in self.totals.items()}),
             hourly=MappingProxyType({k: MappingProxyType(v) for k, v in self.hourly.items()}),
@@ -119,6 +122,7 @@ class _Merged:
             errors=tuple(self.errors),
             failures=tuple(self.failures),
             requests_sent=sent,
+            budget_wait=waited,
         )
 
 
@@ -153,6 +157,7 @@ class EngagementClient:
         self._max_retry = max_retry
         self._credentials = Credentials(app, accounts)
         self._sent = 0
+        self._waited = 0.0  # seconds slept for the budget, over the client's life
         self._scrub = redactor(
             (
                 app.consumer_key,
@@ -178,7 +183,7 @@ class EngagementClient:
     def _run(self, requests: list[EngagementRequest]) -> FetchResult:
         merged = _Merged()
         queue = deque(requests)
-        sent_before = self._sent
+        sent_before, waited_before = self._sent, self._waited
         public: dict[tuple[str, ...], list[str]] = {}
         while queue:
             request = queue.popleft()
@@ -196,7 +201,7 @@ class EngagementClient:
                 for metrics, ids in public.items():
                     queue.extend(plan_public_totals(list(dict.fromkeys(ids)), metrics))
                 public.clear()
-        return merged.build(self._sent - sent_before)
+        return merged.build(self._sent - sent_before, self._waited - waited_before)
 
     def _send(self, request: EngagementRequest) -> _Outcome:
         auth = self._auth(request.account)
@@ -219,15 +224,16 @@ class EngagementClient:
                 if not exc.retryable or attempt >= self._max_attempts:
                     raise
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-                self._sleep(
-                    backoff_delay(
-                        attempt,
-                        first=self._first_retry,
-                        cap=self._max_retry,
-                        rng=self._rng,
-                        retry_after=retry_after,
-                    )
+                delay = backoff_delay(
+                    attempt,
+                    first=self._first_retry,
+                    cap=self._max_retry,
+                    rng=self._rng,
+                    retry_after=retry_after,
                 )
+                if isinstance(exc, RateLimited):  # the API's budget, not a fault
+                    self._waited += delay
+                self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait_for_budget(self) -> None:
@@ -237,6 +243,7 @@ class EngagementClient:
                 return
             if wait >= 5:  # long enough that someone watching wonders why nothing happens
                 log.info("waiting %.0fs for the Engagement API request budget", wait)
+            self._waited += wait
             self._sleep(wait)
         raise RateLimited("Engagement API budget did not free up", retry_after=60.0, status=None)
 

@@ -13,6 +13,7 @@ from config_helpers import make_config
 from cycle_world import NOW, CycleWorld
 
 from automation.core.rules import Leaf, Rule, Watch
+from automation.engine.events import CycleEvent
 from automation.engine.running_rules import load_compiled
 from automation.x.v2_client import DiscoveredPost
 
@@ -43,6 +44,16 @@ def test_a_rule_fires_for_a_post_it_names_however_old() -> None:
     fired = engine.cycle()
     assert (fired.posts, fired.fired) == (1, 1)
     assert [(f.firing.rule_id, f.firing.post_id) for f in world.store.history()] == [("r", named)]
+
+
+def test_the_cycle_event_says_how_long_the_fetch_waited_for_the_budget() -> None:
+    world = CycleWorld([Rule(id="r", watch=Watch(accounts=("brand",)), when=LIKED)])
+    world.timelines.posts["brand"] = [DiscoveredPost("2000", NOW - HOUR, "")]
+    world.metrics.budget_wait = 42.5
+    result = world.engine().cycle()
+    assert result.budget_wait == 42.5
+    [event] = [e for e in world.events if isinstance(e, CycleEvent)]
+    assert event.budget_wait == 42.5
 
 
 GOOD_RULES = """\

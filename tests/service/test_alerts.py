@@ -70,10 +70,25 @@ class Engine:
         self.store = SqliteStore.open(config.database)
         self.monitor = AlertMonitor(http=http, clock=clock)
 
-    def cycle(self, *, errors: tuple[str, ...] = (), dead: int = 0) -> None:
+    def cycle(
+        self,
+        *,
+        errors: tuple[str, ...] = (),
+        dead: int = 0,
+        duration: float = 1.0,
+        budget_wait: float = 0.0,
+    ) -> None:
         for n in range(dead):
             self.monitor(ActionEvent(f"f{n}.0", "webhook", "dead", error="410", rule="r"))
-        self.monitor(CycleEvent(posts=1, requests=1, duration=1.0, errors=len(errors)))
+        self.monitor(
+            CycleEvent(
+                posts=1,
+                requests=1,
+                duration=duration,
+                budget_wait=budget_wait,
+                errors=len(errors),
+            )
+        )
         self.monitor.after_cycle(self.store, self.config, list(errors))
         self.clock.now += timedelta(minutes=1)
 
@@ -187,3 +202,23 @@ def test_alerts_go_to_webhooks_redirect_to_like_every_webhook(
     engine.close()
     assert told(receiver) == [("cycles_failing", "alert.firing")]
     assert [(d.path, d.verified) for d in receiver.deliveries()] == [("/staging", True)]
+
+
+def test_the_budget_stall_alert_counts_only_cycles_the_budget_held_past_their_interval(
+    tmp_path: Path, clock: Clock, receiver: Receiver, http: HttpClient
+) -> None:
+    config = make_config(tmp_path, receiver.url)  # poll_interval 1m, after 2
+    engine = Engine(config, clock, http)
+    for _ in range(3):  # slow, but it would have been as slow with budget to spare
+        engine.cycle(duration=90.0, budget_wait=20.0)
+    engine.cycle(duration=50.0, budget_wait=45.0)  # waited, yet finished in its interval
+    assert told(receiver) == []
+    engine.cycle(duration=70.0, budget_wait=20.0)  # late only because of the waits
+    assert told(receiver) == []  # one interval held up is not yet two
+    engine.cycle(duration=70.0, budget_wait=20.0)
+    assert told(receiver) == [("budget_stalled", "alert.firing")]
+    body = json.loads(receiver.deliveries()[0].body)
+    assert body["detail"] == "cycles have waited for the Engagement API budget for 2 min"
+    engine.cycle(duration=10.0)
+    assert told(receiver)[-1] == ("budget_stalled", "alert.resolved")
+    engine.close()

@@ -83,7 +83,7 @@ def test_events_and_the_store_become_metrics(config: Config) -> None:
         ActionEvent("f0.0", "repost", "sent"),
         ErrorEvent("fetch", "boom"),
         CycleEvent(posts=7, requests=3, duration=1.5, errors=1, at="2026-11-26T11:59:00Z"),
-        CycleEvent(posts=8, requests=3, duration=0.5, at="2026-11-26T12:00:00Z"),
+        CycleEvent(posts=8, requests=3, duration=0.5, budget_wait=0.25, at="2026-11-26T12:00:00Z"),
     ):
         metrics(event)
     metrics.observe_request("POST", "https://data-api.x.com/insights/engagement/totals", 200)
@@ -100,6 +100,7 @@ def test_events_and_the_store_become_metrics(config: Config) -> None:
     assert got[("automation_last_successful_cycle_timestamp_seconds", ())] == T0.timestamp()
     assert got[("automation_last_cycle_timestamp_seconds", ())] == T0.timestamp()
     assert got[("automation_posts_watched", ())] == 8
+    assert got[("automation_api_budget_wait_seconds_total", ())] == 0.25
     assert got[("automation_firings_total", (("kind", "fired"), ("rule", "likes-100")))] == 1
     assert got[("automation_firings_total", (("kind", "seeded"), ("rule", "likes-100")))] == 1
     assert got[("automation_firings_total", (("kind", "fired"), ("rule", "quiet-rule")))] == 0

@@ -458,11 +458,17 @@ def test_budget_is_never_exceeded(api: ApiTarget, clock: Clock) -> None:
     plan = plan_requests(posts, totals_metrics=ALL, hourly_posts=(), hourly_metrics=frozenset())
     ledger = MemoryLedger()
     client = make_client(api, clock, limit=3, ledger=ledger)
+    waits = []
     for _ in range(4):  # 4 polls of 2 requests against a budget of 3 a minute
-        assert client.fetch(plan).failures == ()
+        result = client.fetch(plan)
+        assert result.failures == ()
+        waits.append(result.budget_wait)
     times = [s.at for s in api.seen()]
     assert len(times) == 8
     assert max(sum(1 for u in times if t <= u < t + 60) for t in times) == 3
+    # each fetch says how long it waited for the budget, and only that fetch's waits
+    assert waits[0] == 0 and sum(waits) > 0
+    assert sum(waits) == pytest.approx(sum(clock.sleeps))
     # A second process sharing the ledger waits for the same minute.
     later = make_client(api, clock, limit=3, ledger=ledger)
     later.fetch(plan[:1])
@@ -686,6 +692,7 @@ def test_429_waits_for_retry_after_then_succeeds(clock: Clock, retry_after: str)
     wanted = 7.0 if retry_after == "7" else 42.0  # T0 is 22:13:20 GMT
     assert clock() - start >= wanted
     assert max(clock.sleeps) >= wanted
+    assert result.budget_wait == sum(clock.sleeps)  # all of it the API's budget
 
 
 def test_429_without_retry_after_waits_a_minute_and_gives_up_after_max_attempts(
@@ -706,6 +713,7 @@ def test_server_errors_are_retried_with_backoff(clock: Clock, status: int) -> No
     )
     assert result.failures == () and route.call_count == 2
     assert len(clock.sleeps) == 1 and 0.5 <= clock.sleeps[0] <= 1.0
+    assert result.budget_wait == 0  # a server fault, not the budget
 
 
 def test_persistent_server_errors_become_a_failure(clock: Clock) -> None:
@@ -777,8 +785,9 @@ def test_an_unknown_account_fails_without_sending(clock: Clock) -> None:
 def test_remaining_zero_makes_the_next_request_wait(clock: Clock) -> None:
     headers = {"x-per-minute-limit": "60", "x-per-minute-remaining": "0"}
     start = clock()
-    canned(clock, [respond(200, per({}), headers), respond(200, per({}))], [REQ, PUB])
+    result, _ = canned(clock, [respond(200, per({}), headers), respond(200, per({}))], [REQ, PUB])
     assert clock.sleeps == [60.0] and clock() - start == 60
+    assert result.budget_wait == 60
 
 
 def test_a_wrong_token_secret_breaks_the_signature_and_fails(api: ApiTarget, clock: Clock) -> None:
