@@ -392,6 +392,16 @@ _HINTS = {
     "could not determine a constructor": "unknown tag: only plain YAML values are allowed here",
 }
 
+# A ${NAME} reference starts with '$' but holds '{' and '}', which end a {...} mapping.
+_FLOW_HINT_VARIABLE = (
+    'a ${NAME} inside {...} or [...] must be quoted: write "${NAME}", or put the mapping '
+    "on lines of its own"
+)
+_FLOW_HINT = (
+    "unexpected text inside {...} or [...]: is a bracket unclosed, or does a value hold "
+    "'{', '}', '[', ']' or ','? Put such a value in quotes"
+)
+
 
 def _marked_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
@@ -404,6 +414,8 @@ def _marked_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
         return Problem(name, line, column, "tab character: YAML indentation must use spaces")
     if "cannot start any token" in problem and char:
         message = f"a value cannot start with '{char}': put the value in quotes"
+    elif "did not find expected ','" in problem:
+        message = _FLOW_HINT_VARIABLE if "${" in source else _FLOW_HINT
     else:
         message = next((hint for key, hint in _HINTS.items() if key in problem), problem)
     if message == problem and isinstance(exc, ScannerError | ParserError):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -43,6 +44,15 @@ BAD = [
     ("at sign", "a: @x\n", 1, 4, "cannot start with '@': put the value in quotes"),
     ("unclosed quote", 'a: "x\n', 2, 1, "is a quote or bracket unclosed?"),
     ("unclosed flow", "a: [1,\n", 2, 1, "invalid YAML"),
+    (
+        # as a config's one-line section is easily written: '{' and '}' end the mapping
+        "variable in a flow mapping",
+        "dashboard: {password: ${DASHBOARD_PASSWORD}}\n",
+        1,
+        24,
+        'a ${NAME} inside {...} or [...] must be quoted: write "${NAME}"',
+    ),
+    ("bracket in a flow list", "a: {b: [1, 2}\n", 1, 13, "is a bracket unclosed"),
     ("two documents", "a: 1\n---\nb: 1\n", 2, 1, "a file holds one YAML document"),
     ("bad float tag", "a: !!float abc\n", 1, 4, "cannot read this value as float"),
     ("endless number", "a: " + "9" * 5000 + "\n", 1, 4, "too many digits"),
@@ -187,3 +197,14 @@ def test_load_document_missing_and_directory(tmp_path: Path) -> None:
         load_document(tmp_path / "nope.yaml")
     with pytest.raises(RuleError, match="is a directory"):
         load_document(tmp_path)
+
+
+def test_every_yaml_example_in_the_readme_is_valid_yaml() -> None:
+    """People copy these; a flow mapping holding an unquoted ${NAME} is not YAML."""
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    inline = re.findall(r"`([a-z_]+: [{\[].*?)`", text)
+    assert len(blocks) >= 4 and any("listen" in i for i in inline)
+    for n, example in enumerate([*blocks, *inline]):
+        parse_document(example, f"README example {n + 1}")
