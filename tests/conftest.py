@@ -1,5 +1,6 @@
 """Fixtures every test directory may use: a throwaway PostgreSQL cluster, started once per
-session and only when a test asks for it (``pg_cluster`` says how)."""
+session and only when a test asks for it (``pg_cluster`` says how). Every test that needs
+it is marked ``postgres`` (``pytest -m postgres`` runs them)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from pg_cluster import Cluster, find_bindir, missing_reason
 from automation.config.database import PostgresDatabase
 from automation.store import postgres_schema
 from automation.store.postgres import PostgresStore
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "postgres_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")

@@ -21,13 +21,17 @@ import psycopg
 
 from automation.config.database import PostgresDatabase
 
-__all__ = ["Cluster", "find_bindir", "missing_reason"]
+__all__ = ["HIDE", "Cluster", "find_bindir", "missing_reason"]
 
 PACKAGE = "postgresql"
+# Set, the tests behave as on a machine without PostgreSQL (``test_without_postgres``).
+HIDE = "AUTOMATION_TESTS_HIDE_POSTGRES"
 
 
 def find_bindir() -> Path | None:
     """Where ``initdb`` and ``pg_ctl`` are: Debian keeps them out of PATH."""
+    if os.environ.get(HIDE):
+        return None
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version, reverse=True)
     found = shutil.which("initdb")
     if found:

@@ -10,7 +10,7 @@ import pytest
 from automation.store import MemoryStore, SqliteStore, Store
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "postgres":  # a fixture of its own: it closes the store itself
         yield request.getfixturevalue("postgres_store")
