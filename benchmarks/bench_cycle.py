@@ -18,6 +18,13 @@ memory under 150 MB.
     python benchmarks/bench_cycle.py --steady 12     # an hour of steady cycles
     python benchmarks/bench_cycle.py --profile 2     # cProfile of cycle 2, top 25 entries
     python benchmarks/bench_cycle.py --posts 100000 --cpu-only   # 94,000 public posts
+
+On PostgreSQL (``cycle_postgres``): ``--database URL`` runs the engine on that (empty)
+database instead of a SQLite file; ``--compare`` runs SQLite and then a throwaway local
+PostgreSQL cluster (Debian's ``postgresql`` package), and prints both side by side. The
+server's CPU is counted apart from the engine's; both runs take the CPU pass only.
+
+    python benchmarks/bench_cycle.py --compare --steady 6
 """
 
 from __future__ import annotations
@@ -34,11 +41,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from automation.config.database import Database, is_postgres_url
 from automation.config.loader import load_config
 from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox import credentials as cred
@@ -213,6 +223,7 @@ class CycleRow:
     kind: str
     cpu: float
     wall: float
+    server_cpu: float | None  # PostgreSQL's processes, when measured
     peak_mb: float | None
     posts: int
     requests: int
@@ -236,35 +247,46 @@ def write_rules(folder: Path, public: list[str]) -> None:
 
 
 def run_pass(
-    args: argparse.Namespace, tmp: Path, *, memory: bool
+    args: argparse.Namespace,
+    tmp: Path,
+    *,
+    memory: bool,
+    database: str | None = None,
+    server: Callable[[], float] | None = None,
 ) -> tuple[list[CycleRow], dict[str, object]]:
+    """One pass on a new SQLite file in ``tmp``, or on the PostgreSQL ``database`` (empty);
+    ``server`` measures the PostgreSQL server's CPU."""
     sandbox = SandboxProcess.start(args.posts - 2 * OWNED_PER_ACCOUNT)
     try:
         rules = tmp / "rules"
         write_rules(rules, sandbox.public)
-        db = tmp / ("memory.db" if memory else "cpu.db")
+        db = database or str(tmp / ("memory.db" if memory else "cpu.db"))
         config_file = write_config(
             tmp / "automation.yaml",
             sandbox.base_url,
             requests_per_minute=1_000_000,
             poll_interval="5m",
-            database=str(db),
+            database=db,
             rules=[str(rules)],
         )
         now = [START]
         if memory:
             tracemalloc.start()
-        runtime = open_runtime(
-            load_config(config_file), emit=lambda event: None, clock=lambda: now[0]
-        )
+        with ExitStack() as stack:
+            if is_postgres_url(db):
+                from cycle_postgres import engine_on_postgres
+
+                stack.enter_context(engine_on_postgres(db))
+            config = load_config(config_file)
+            runtime = open_runtime(config, emit=lambda event: None, clock=lambda: now[0])
         rows: list[CycleRow] = []
         try:
             for number in range(1, args.steady + 2):
                 if number > 1:
                     now[0] += CYCLE
                     sandbox.advance(CYCLE.total_seconds())
-                rows.append(_timed_cycle(runtime.engine, number, memory, args.profile))
-            info = _database_info(db) if not memory else {}
+                rows.append(_timed_cycle(runtime.engine, number, memory, args.profile, server))
+            info = _database_info(config.database) if not memory else {}
         finally:
             runtime.close()
             if memory:
@@ -274,10 +296,17 @@ def run_pass(
         sandbox.stop()
 
 
-def _timed_cycle(engine: object, number: int, memory: bool, profile: int | None) -> CycleRow:
+def _timed_cycle(
+    engine: object,
+    number: int,
+    memory: bool,
+    profile: int | None,
+    server: Callable[[], float] | None,
+) -> CycleRow:
     if memory:
         tracemalloc.reset_peak()
     profiler = cProfile.Profile(time.process_time) if profile == number and not memory else None
+    server_before = server() if server else 0.0
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
@@ -285,6 +314,7 @@ def _timed_cycle(engine: object, number: int, memory: bool, profile: int | None)
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    server_used = server() - server_before if server else None
     peak = tracemalloc.get_traced_memory()[1] / 1e6 if memory else None
     if profiler:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
@@ -294,6 +324,7 @@ def _timed_cycle(engine: object, number: int, memory: bool, profile: int | None)
         "seeding" if number == 1 else "steady",
         cpu,
         wall,
+        server_used,
         peak,
         result.posts,
         result.requests,
@@ -304,7 +335,11 @@ def _timed_cycle(engine: object, number: int, memory: bool, profile: int | None)
     )
 
 
-def _database_info(db: Path) -> dict[str, object]:
+def _database_info(db: Database) -> dict[str, object]:
+    if not isinstance(db, Path):
+        from cycle_postgres import postgres_info
+
+        return postgres_info(db)
     conn = sqlite3.connect(db)
     try:
         tables = conn.execute(
@@ -329,15 +364,16 @@ def _database_info(db: Path) -> dict[str, object]:
 
 
 def print_report(
-    cpu_rows: list[CycleRow], mem_rows: list[CycleRow], info: dict, rss: float
+    cpu_rows: list[CycleRow], mem_rows: list[CycleRow], info: dict, rss: float | None
 ) -> None:
     print(
-        f"{'cycle':>5} {'kind':<8} {'CPU s':>6} {'wall s':>7} {'peak MB':>8} {'posts':>6}"
-        f" {'requests':>8} {'fired':>6} {'seeded':>6} {'actions':>7} {'errors':>6}"
+        f"{'cycle':>5} {'kind':<8} {'CPU s':>6} {'server s':>8} {'wall s':>7} {'peak MB':>8}"
+        f" {'posts':>6} {'requests':>8} {'fired':>6} {'seeded':>6} {'actions':>7} {'errors':>6}"
     )
     for row, mem in zip(cpu_rows, mem_rows, strict=True):
+        server = f"{row.server_cpu:>8.3f}" if row.server_cpu is not None else f"{'-':>8}"
         print(
-            f"{row.number:>5} {row.kind:<8} {row.cpu:>6.3f} {row.wall:>7.3f}"
+            f"{row.number:>5} {row.kind:<8} {row.cpu:>6.3f} {server} {row.wall:>7.3f}"
             f" {mem.peak_mb or 0:>8.1f} {row.posts:>6,} {row.requests:>8}"
             f" {row.fired:>6} {row.seeded:>6} {row.actions:>7} {row.errors:>6}"
         )
@@ -349,17 +385,33 @@ def print_report(
         f" (target <= {CPU_TARGET:.1f} s)"
     )
     traced = f"{peak:.1f} MB" if peak else "not measured"
+    rss_text = f"{rss:.1f} MB (before the tracemalloc pass)" if rss else "not measured"
     print(
-        f"peak traced memory {traced}; max RSS of the engine process {rss:.1f} MB"
-        " (before the tracemalloc pass)"
+        f"peak traced memory {traced}; max RSS of the engine process {rss_text}"
         f" (target < {MEMORY_TARGET_MB:.0f} MB)"
     )
-    print(
-        f"database after {len(cpu_rows)} cycles: {info['db_mb']:.1f} MB"
-        f" + WAL {info['wal_mb']:.1f} MB"
-    )
+    wal = f" + WAL {info['wal_mb']:.1f} MB" if info["wal_mb"] is not None else ""
+    print(f"database after {len(cpu_rows)} cycles: {info['db_mb']:.1f} MB{wal}")
     for name, size in sorted(info["sizes"].items(), key=lambda kv: -kv[1])[:10]:
         print(f"  {name:<40} {size / 1e6:>7.2f} MB  {info['rows'].get(name, ''):>10}")
+
+
+def print_comparison(runs: dict[str, list[CycleRow]]) -> None:
+    """Seeding and steady cycles per store: the engine's CPU, the server's, and wall time
+    (steady: medians)."""
+    print(
+        f"\n{'store':<11} {'cycle':<14} {'engine CPU s':>12} {'server CPU s':>12}"
+        f" {'total CPU s':>11} {'wall s':>7}"
+    )
+    for store, rows in runs.items():
+        for label, chosen in (("seeding", rows[:1]), (f"steady x{len(rows) - 1}", rows[1:])):
+            cpu = statistics.median(r.cpu for r in chosen)
+            server = statistics.median(r.server_cpu or 0.0 for r in chosen)
+            wall = statistics.median(r.wall for r in chosen)
+            shown = f"{server:>12.3f}" if chosen[0].server_cpu is not None else f"{'-':>12}"
+            print(
+                f"{store:<11} {label:<14} {cpu:>12.3f} {shown} {cpu + server:>11.3f} {wall:>7.3f}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,13 +425,44 @@ def main(argv: list[str] | None = None) -> int:
         help="watched posts: 6,000 owned, the rest public (default 10,000)",
     )
     parser.add_argument("--cpu-only", action="store_true", help="skip the second, tracemalloc pass")
+    parser.add_argument(
+        "--database", metavar="URL", help="an empty PostgreSQL database instead of SQLite"
+    )
+    parser.add_argument(
+        "--compare", action="store_true", help="SQLite, then a throwaway local PostgreSQL"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.compare:
+        return compare(args)
     with tempfile.TemporaryDirectory() as tmp:
-        cpu_rows, info = run_pass(args, Path(tmp), memory=False)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        mem_rows = cpu_rows if args.cpu_only else run_pass(args, Path(tmp), memory=True)[0]
+        cpu_rows, info = run_pass(args, Path(tmp), memory=False, database=args.database)
+        rss = _rss()
+        cpu_only = args.cpu_only or args.database  # a second pass needs an empty database
+        mem_rows = cpu_rows if cpu_only else run_pass(args, Path(tmp), memory=True)[0]
     print_report(cpu_rows, mem_rows, info, rss)
+    return 0
+
+
+def _rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def compare(args: argparse.Namespace) -> int:
+    from cycle_postgres import server_cpu, throwaway_database
+
+    runs: dict[str, list[CycleRow]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs["sqlite"], info = run_pass(args, Path(tmp), memory=False)
+        print("SQLite:")
+        print_report(runs["sqlite"], runs["sqlite"], info, _rss())  # SQLite runs first
+    with tempfile.TemporaryDirectory() as tmp, throwaway_database() as (url, pid):
+        runs["postgresql"], info = run_pass(
+            args, Path(tmp), memory=False, database=url, server=server_cpu(pid)
+        )
+        print("\nPostgreSQL (local, durable defaults):")
+        print_report(runs["postgresql"], runs["postgresql"], info, None)
+    print_comparison(runs)
     return 0
 
 

@@ -69,7 +69,9 @@ class Cluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def start(self) -> Cluster:
+    def start(self, *, durable: bool = False) -> Cluster:
+        """Start the cluster; ``durable`` keeps PostgreSQL's defaults (fsync, synchronous
+        commit) for a benchmark to measure what a real server costs."""
         if self._as_postgres:
             shutil.chown(self.root, user="postgres")
         self.root.chmod(0o755)
@@ -86,10 +88,9 @@ class Cluster:
             "UTF8",
             "--locale=C.UTF-8",
         )
-        options = (
-            f"-c listen_addresses='' -k {self.root} -c fsync=off -c synchronous_commit=off"
-            " -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-c listen_addresses='' -k {self.root} -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
@@ -104,6 +105,11 @@ class Cluster:
             "start",
         )
         return self
+
+    @property
+    def pid(self) -> int:
+        """The server's (postmaster's) process id."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
         try:
