@@ -3,8 +3,8 @@
 Five posts over 720 hourly polls: three brand posts (one already past the thresholds
 when the month starts, one written five days in), a public post named by ID that has
 bursts of reposts and a few polls nobody made, and a quiet public post. The rules cover
-seeding, ``once``, ``every``, ``for``, rearm with a cooldown, windows over /28hr series and
-over snapshots, and ``max_age``.
+seeding, ``once``, ``every``, ``for``, rearm with a cooldown, a cap (``limit``), windows over
+/28hr series and over snapshots, and ``max_age``.
 
 ``write_rule_test`` writes the rule file and a rule-test file scripting the posts;
 ``fill_history`` stores the same values as hourly history, as the engine's polls and
@@ -50,6 +50,11 @@ rules:
   - id: milestones
     watch: {{accounts: [brand], max_age: 30d}}
     fire: {{every: 50, metric: likes}}
+    actions: [{{log: {{message: "{{milestone}}"}}}}]
+  - id: two-a-day
+    watch: {{accounts: [brand], max_age: 30d}}
+    fire: {{every: 20, metric: likes}}
+    limit: {{max: 2, per: 1d}}
     actions: [{{log: {{message: "{{milestone}}"}}}}]
   - id: held-2h
     watch: {{accounts: [brand], max_age: 30d}}

@@ -2,7 +2,7 @@
 
 Each poll runs the engine's own core: ``plan_fetch`` (which posts each rule evaluates now,
 young enough for its ``max_age``), ``assemble_facts`` and ``decide_cycle`` (seeding while a
-rule is new, ``for``, windows, every firing policy), committing into a
+rule is new, ``for``, windows, every firing policy, caps), committing into a
 ``ThrowawayLedger``. The first poll finds every rule new, so posts already past it are
 seeded; posts that appear later fire. A post appears once its first hour of history is
 known, as the engine would have discovered it on its timeline.
@@ -43,7 +43,8 @@ Watched = Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
 
 @dataclass(frozen=True)
 class WouldFire:
-    """A firing (``kind`` fired) or a seed the engine would have recorded at ``at``."""
+    """A firing (``kind`` fired), a seed, or a firing over the rule's cap (capped) the
+    engine would have recorded at ``at``."""
 
     kind: FiringKind
     rule: str
@@ -104,7 +105,15 @@ def replay(
             posts = {p.post_id for _, chosen in watched for p in chosen}
             facts = _facts(plan, readings, posts, visible, now)
         previous = now
-        decided = decide_cycle(watched, facts, ledger.versions, ledger.states_of, now, new_id)
+        decided = decide_cycle(
+            watched,
+            facts,
+            ledger.versions,
+            ledger.states_of,
+            now,
+            new_id,
+            fired_since=ledger.fired_count,
+        )
         new = ledger.commit(decided.write)
         out.extend(
             WouldFire(f.kind, f.rule_id, f.post_id, f.key, now, f.metrics, f.milestone)

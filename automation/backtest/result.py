@@ -1,5 +1,5 @@
-"""What a backtest found, as plain values: per rule, what would have fired and been
-seeded, per day, the first firings, and what the live engine did fire in the period."""
+"""What a backtest found, as plain values: per rule, what would have fired, been seeded
+and been capped, per day, the first firings, and what the live engine did fire in the period."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class RuleResult:
     live_fired: int
     live: tuple[FiringRecord, ...]
     unknown: tuple[str, ...] = ()
+    would_cap: int = 0  # firings over the rule's cap: recorded, acting on nothing
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class BacktestResult:
     period: Period
     poll_interval: int
     rules: tuple[RuleResult, ...]
-    events: tuple[WouldFire, ...]  # every would-be firing and seed, in time order
+    events: tuple[WouldFire, ...]  # every would-be firing, seed and cap, in time order
     requests_planned: int = 0
     requests_sent: int = 0
     notes: tuple[str, ...] = ()  # what holds for the whole backtest
@@ -70,12 +71,13 @@ def summarize(
                 rule=rule,
                 posts=posts.get(rule, 0),
                 would_fire=len(fired),
-                would_seed=len(mine) - len(fired),
+                would_seed=sum(e.kind == "seeded" for e in mine),
                 per_day=tuple((d, per_day.get(d, 0)) for d in days),
                 first=tuple(fired[:FIRST]),
                 live_fired=len(real),
                 live=tuple(real[:FIRST]),
                 unknown=tuple(unknown.get(rule, ())),
+                would_cap=sum(e.kind == "capped" for e in mine),
             )
         )
     return tuple(out)

@@ -1,5 +1,6 @@
 """How ``automation backtest`` shows a result: a page per rule for people, JSON lines for
-machines (one ``would_fire`` / ``would_seed`` event per line, then a ``summary``)."""
+machines (one ``would_fire`` / ``would_seed`` / ``would_cap`` event per line, as a dry run
+names them, then a ``summary``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from automation.core.records import FiringRecord
 __all__ = ["print_json", "print_table", "sparkline"]
 
 _BARS = "▁▂▃▄▅▆▇█"
+_EVENTS = {"fired": "would_fire", "seeded": "would_seed", "capped": "would_cap"}
 
 
 def print_json(result: BacktestResult, out: TextIO) -> None:
@@ -36,7 +38,7 @@ def print_json(result: BacktestResult, out: TextIO) -> None:
 
 def _event(event: WouldFire) -> dict[str, Any]:
     return {
-        "event": "would_fire" if event.kind == "fired" else "would_seed",
+        "event": _EVENTS[event.kind],
         "rule": event.rule,
         "post": event.post,
         "key": event.key,
@@ -51,6 +53,7 @@ def _rule_json(rule: RuleResult) -> dict[str, Any]:
         "posts": rule.posts,
         "would_fire": rule.would_fire,
         "would_seed": rule.would_seed,
+        "would_cap": rule.would_cap,
         "per_day": {d.isoformat(): n for d, n in rule.per_day},
         "live_fired": rule.live_fired,
         "unknown": list(rule.unknown),
@@ -73,8 +76,9 @@ def print_table(result: BacktestResult, out: TextIO) -> None:
 
 def _rule_lines(rule: RuleResult) -> list[str]:
     live = _difference(rule.would_fire, rule.live_fired)
+    capped = f", {rule.would_cap} capped by its limit" if rule.would_cap else ""
     lines = [
-        f"{rule.rule}: would fire {rule.would_fire}, would seed {rule.would_seed}"
+        f"{rule.rule}: would fire {rule.would_fire}, would seed {rule.would_seed}{capped}"
         f" ({rule.posts} post{'s' * (rule.posts != 1)} watched); the live engine fired"
         f" {rule.live_fired}{live}",
     ]

@@ -7,15 +7,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from scripted_month import POLLS, START, fill_history, posts, write_rule_test
+from scripted_month import POLLS, PUBLIC, START, fill_history, posts, write_rule_test
 
 from automation.backtest import BacktestSpec, plan_backtest, run_backtest
 from automation.backtest.job import load_readings
+from automation.backtest.posts import rule_posts
 from automation.backtest.replay import poll_times, replay
+from automation.backtest.unknowns import unknowns
 from automation.core.evaluate import compile_rules
 from automation.core.periods import Period
 from automation.rule_tests.runner import run_test
 from automation.rule_tests.test_file import load_test_file
+from automation.rulefiles.rule_parser import load_rules
 from automation.store import MemoryStore
 from automation.x.engagement_client import FetchResult
 from automation.x.v2_client import DiscoveredPost, Discovery
@@ -65,10 +68,37 @@ def test_a_backtest_of_a_scripted_month_fires_where_automation_test_does(tmp_pat
     assert got == expected
     # the month exercises every rule, and both firing and seeding
     assert {(kind, rule) for kind, rule, *_ in expected} >= {
-        ("fired", rule) for rule in ("at-100", "milestones", "held-2h", "busy-hour", "public-burst")
-    } | {("seeded", "at-100"), ("seeded", "milestones")}
-    summary = {r.rule: (r.would_fire, r.would_seed) for r in result.rules}
-    assert summary["at-100"] == (2, 1)
+        ("fired", rule)
+        for rule in ("at-100", "milestones", "two-a-day", "held-2h", "busy-hour", "public-burst")
+    } | {("seeded", "at-100"), ("seeded", "milestones"), ("capped", "two-a-day")}
+    summary = {r.rule: (r.would_fire, r.would_seed, r.would_cap) for r in result.rules}
+    assert summary["at-100"] == (2, 1, 0)
+    assert summary["two-a-day"][2] == sum(e.kind == "capped" for e in result.events) > 0
+    # 1002 is too old to be watched today, yet was watched then: past 100 likes, it is
+    # seeded; 1003, written five days in, fires
+    assert MONTH.end + HOUR - START - posts()[1].created > timedelta(days=30)
+    at_100 = {(e.kind, e.post) for e in result.events if e.rule == "at-100"}
+    assert at_100 == {("seeded", "1002"), ("fired", "1001"), ("fired", "1003")}
+
+
+def test_a_backtest_says_what_it_cannot_know(tmp_path) -> None:
+    _, store, plan = scripted(tmp_path)
+    result = run_backtest(plan, store=store, engagement=NoApi())
+    unknown = {r.rule: r.unknown for r in result.rules}
+    assert unknown["public-burst"] == ("4 post-hours of public posts nobody polled",)
+    assert unknown["at-100"] == ()  # owned posts, every hour stored
+    # a private metric of a public post: the note a rule on it gets
+    (tmp_path / "reach.yaml").write_text(
+        "version: 1\nrules:\n  - id: reach\n"
+        f'    watch: {{posts: ["{PUBLIC}"], max_age: 30d}}\n'
+        "    when: impressions >= 10\n    actions: [{log: {message: seen}}]\n"
+    )
+    reach = compile_rules(load_rules([tmp_path / "reach.yaml"]).rules)
+    watched = rule_posts(reach, plan.posts, MONTH)
+    assert unknowns(reach, load_readings(store, plan), watched, MONTH)["reach"] == [
+        "1 public post: impressions known only for owned posts",
+        "4 post-hours of public posts nobody polled",
+    ]
 
 
 def test_polls_inside_an_hour_are_skipped_only_where_nothing_can_change(tmp_path) -> None:

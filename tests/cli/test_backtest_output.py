@@ -1,0 +1,74 @@
+"""How ``automation backtest`` prints the scripted month: a firing over a rule's cap is a
+``would_cap`` event and counted apart, never as a seed."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from scripted_month import POLLS, START, fill_history, posts, write_rule_test
+
+from automation.backtest import BacktestResult, BacktestSpec, plan_backtest, run_backtest
+from automation.cli.backtest_output import print_json, print_table
+from automation.core.evaluate import compile_rules
+from automation.core.periods import Period
+from automation.rule_tests.test_file import load_test_file
+from automation.store import MemoryStore
+from automation.x.engagement_client import FetchResult
+from automation.x.v2_client import DiscoveredPost, Discovery
+
+HOUR = timedelta(hours=1)
+MONTH = Period(START, START + POLLS * HOUR)
+
+
+class Timeline:
+    def discover(self, account: str, **_: object) -> Discovery:
+        found = [DiscoveredPost(p.post_id, START + p.created, "") for p in posts() if p.account]
+        return Discovery(tuple(reversed(found)), None)
+
+
+class NoApi:
+    def fetch(self, requests: object) -> FetchResult:
+        raise AssertionError("the history is all stored")
+
+
+def month(tmp_path: Path) -> BacktestResult:
+    (test,) = load_test_file(write_rule_test(tmp_path)).tests
+    store = MemoryStore()
+    fill_history(store)
+    spec = BacktestSpec(compile_rules(test.rules), MONTH, 3600)
+    plan = plan_backtest(spec, store=store, timeline=Timeline(), now=MONTH.end + HOUR)
+    assert plan.history.requests == ()  # the history is all stored
+    return run_backtest(plan, store=store, engagement=NoApi())
+
+
+def test_json_names_each_event_and_counts_caps_apart(tmp_path: Path) -> None:
+    result = month(tmp_path)
+    out = io.StringIO()
+    print_json(result, out)
+    *events, summary = [json.loads(line) for line in out.getvalue().splitlines()]
+    kinds = Counter((e["event"], e["rule"]) for e in events)
+    assert kinds[("would_cap", "two-a-day")] > 0 and kinds[("would_seed", "two-a-day")] == 1
+    assert all(e["at"].endswith(":00:00Z") for e in events)
+    rules = {r["rule"]: r for r in summary["rules"]}
+    assert (rules["two-a-day"]["would_fire"], rules["two-a-day"]["would_seed"]) == (
+        kinds[("would_fire", "two-a-day")],
+        1,
+    )
+    assert rules["two-a-day"]["would_cap"] == kinds[("would_cap", "two-a-day")]
+    assert summary["poll_interval"] == 3600
+
+
+def test_the_table_says_how_many_firings_the_cap_held_back(tmp_path: Path) -> None:
+    result = month(tmp_path)
+    out = io.StringIO()
+    print_table(result, out)
+    (rule,) = [r for r in result.rules if r.rule == "two-a-day"]
+    assert (
+        f"two-a-day: would fire {rule.would_fire}, would seed 1, {rule.would_cap} capped by"
+        " its limit (3 posts watched)" in out.getvalue()
+    )
+    assert "at-100: would fire 2, would seed 1 (3 posts watched)" in out.getvalue()
