@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automation.cli.backtest_output import print_json, print_table
-from automation.cli.context import now, required_config
+from automation.cli.context import confirmed, now, required_config
 from automation.cli.progress_bar import NoProgress, ProgressBar
 from automation.core.errors import RuleError, UsageError
 from automation.core.periods import parse_period
@@ -134,8 +134,4 @@ def _go_ahead(plan: BacktestPlan, yes: bool) -> bool:
     """True unless a terminal user declines a plan of more than ``ASK_ABOVE`` requests."""
     if yes or len(plan.history.requests) <= ASK_ABOVE or not sys.stdin.isatty():
         return True
-    try:
-        answer = input("fetch that history now? [y/N] ")
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
+    return confirmed("fetch that history now?", sys.stderr)  # stdout may carry --json

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from automation.core.errors import ConfigError
 
@@ -79,6 +80,15 @@ def open_store(config: Config) -> Iterator[AnyStore]:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def confirmed(question: str, out: TextIO) -> bool:
+    """Ask ``question [y/N]`` on ``out`` (stderr where stdout carries JSON) and read the
+    answer from stdin: true only for yes; an end of input is a no."""
+    out.write(f"{question} [y/N] ")
+    out.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
 
 
 def emit_json(data: Any) -> None:

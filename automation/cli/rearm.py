@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from automation.cli.context import now, open_store, required_config
+from automation.cli.context import confirmed, now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.payloads import iso
 from automation.core.wording import counted
@@ -64,7 +64,11 @@ def run(args: argparse.Namespace) -> int:
             print(_listing(plan))
             print("dry run: nothing was changed")
             return 0
-        if not args.yes and sys.stdin.isatty() and not _confirmed(args.rule_id):
+        if (
+            not args.yes
+            and sys.stdin.isatty()
+            and not confirmed(f"re-arm {args.rule_id}?", sys.stdout)
+        ):
             print("nothing was changed")
             return 1
         done = store.rearm(args.rule_id, args.post_id, now(), include_seeded=args.include_seeded)
@@ -89,14 +93,6 @@ def _seeded_note(seeds: list[FiringRecord]) -> str:
 def _listing(firings: list[FiringRecord]) -> str:
     rows = [[f.post_id, f.kind, f.key, iso(f.at)] for f in firings]
     return table(["post", "kind", "key", "recorded at"], rows)
-
-
-def _confirmed(rule_id: str) -> bool:
-    try:
-        answer = input(f"re-arm {rule_id}? [y/N] ")
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
 
 
 def _posts(firings: list[FiringRecord]) -> str:

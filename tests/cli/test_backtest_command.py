@@ -72,7 +72,7 @@ def historical(target: SandboxTarget) -> list[object]:
 
 
 def test_a_backtest_fetches_once_and_a_second_one_sends_nothing(
-    cli: Cli, target: SandboxTarget
+    cli: Cli, target: SandboxTarget, tmp_path: Path
 ) -> None:
     first = cli("backtest", "--since", "7d", "--json", "--yes")
     assert first.code == 0, first.err
@@ -86,6 +86,9 @@ def test_a_backtest_fetches_once_and_a_second_one_sends_nothing(
     rules = {r["rule"]: r for r in summary["rules"]}
     assert rules["popular"]["would_fire"] == sum(e["rule"] == "popular" for e in fired)
     assert sum(rules["popular"]["per_day"].values()) == rules["popular"]["would_fire"]
+    assert summary["poll_interval"] == 300  # the config's poll_interval: 5m
+    with SqliteStore.open(tmp_path / "s.db") as store:  # the budget a running engine shares
+        assert len(store.budget_load("engagement", 0)) == planned
 
     again = cli("backtest", "--since", "7d", "--json", "--yes")
     assert again.code == 0, again.err
@@ -143,22 +146,45 @@ def test_the_table_shows_each_rule_beside_the_live_engine(cli: Cli) -> None:
     assert "the live engine fired 0" in result.out
 
 
+class Terminal:
+    """A terminal whose user types ``answers``, one a line."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.answers.pop(0) + "\n"
+
+
 def test_a_large_plan_is_asked_about_on_a_terminal(
     cli: Cli, target: SandboxTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Terminal:
-        def isatty(self) -> bool:
-            return True
-
-        def readline(self) -> str:
-            return "n\n"
-
-    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("sys.stdin", Terminal("n"))
     target.add_posts(BRAND_ID, 600, age=timedelta(days=3))  # 24 requests of 25 posts
     result = cli("backtest", "--since", "2d")
     assert result.code == 1
     assert "/historical requests for" in result.err and "nothing fetched" in result.err
     assert historical(target) == []
+
+    monkeypatch.setattr("sys.stdin", Terminal("y"))
+    accepted = cli("backtest", "--since", "2d", "--json")
+    assert accepted.code == 0, accepted.err
+    planned = accepted.json_lines()[-1]["requests"]["planned"]
+    assert planned > 20 and len(historical(target)) == planned
+
+
+def test_yes_fetches_a_large_plan_without_asking(
+    cli: Cli, target: SandboxTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal())  # reading an answer would fail
+    target.add_posts(BRAND_ID, 600, age=timedelta(days=3))
+    result = cli("backtest", "--since", "2d", "--yes", "--json")
+    assert result.code == 0, result.err
+    assert "fetch that history now?" not in result.out + result.err
+    assert result.json_lines()[-1]["requests"]["sent"] == len(historical(target)) > 20
 
 
 @pytest.mark.parametrize(
