@@ -20,6 +20,7 @@ from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import Runtime, open_runtime
+from automation.x.historical import plan_history
 
 BRAND = next(a.user_id for a in ACCOUNTS if a.name == "brand")
 SUPPORT = next(a.user_id for a in ACCOUNTS if a.name == "support")
@@ -396,3 +397,24 @@ def test_readings_and_28hr_series_become_the_hourly_history(env: Env) -> None:
     (counted,) = impressions.counted
     assert counted[1] == env.sandbox.clock.now().replace(minute=0, second=0, microsecond=0)
     assert counted[1] - counted[0] >= timedelta(hours=27)
+    # what /28hr brought, a backtest does not ask /historical for again
+    again = plan_history(store, {post: "brand"}, ["impressions"], *counted, now=start)
+    assert again.requests == () and again.missing == {}
+
+
+def test_the_hourly_history_is_kept_as_long_as_the_config_says(env: Env) -> None:
+    post = env.post(20)
+    threshold_rule(env, [post])
+    config = env.tmp / "automation.yaml"
+    config.write_text(config.read_text() + "history: {keep: 2d}\n")
+    env.open()
+    assert env.runtime is not None
+    store = env.runtime.store
+    start = env.sandbox.clock.now()
+    env.cycle(advance=3 * 86400)
+    env.cycle()
+    first = start.replace(minute=0, second=0, microsecond=0)
+    history = store.hourly([post], ["favorites"], first, first + timedelta(days=4))
+    (polled,) = history[post]["favorites"].polled
+    # the hour polled three days ago is gone; the hour just polled is kept
+    assert polled == (first + timedelta(days=3), first + timedelta(days=3, hours=1))
