@@ -745,6 +745,8 @@ def test_dry_run_reports_but_records_and_does_nothing(
         ("would_fire", "likes-100", post)
     ]
     assert not [e for e in events if e["event"] in ("fired", "seeded", "action")]
+    tally = {r["rule"]: r for r in events[-1]["rules"]}
+    assert (tally["likes-100"]["would_fire"], tally["likes-100"]["would_seed"]) == (1, 0)
 
     assert database_dump(project.database) == before
     assert cli("status", "--json").json() == status_before
