@@ -15,7 +15,7 @@ backtest against respx or the sandbox, and a web page can run one and show the r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -103,10 +103,10 @@ def plan_backtest(
     hourly = tuple(m for m in sorted(metrics) if m in HOURLY_METRICS)
     owners = {p.post_id: p.account for p in posts if p.account is not None}
     missing: dict[str, tuple[tuple[datetime, datetime], ...]] = {}
-    if owners and hourly:
-        lo = min(hours[p][0] for p in owners)
-        hi = max(hours[p][1] for p in owners)
-        found = store.missing_hours(list(owners), hourly, hour_start(lo), hour_start(hi))
+    for wanted, ids in _by_metrics(spec, posts, owners).items():
+        lo = min(hours[p][0] for p in ids)
+        hi = max(hours[p][1] for p in ids)
+        found = store.missing_hours(ids, wanted, hour_start(lo), hour_start(hi))
         for post_id, spans in found.items():
             first, last = (hour_start(h) for h in hours[post_id])
             inside = tuple(
@@ -124,6 +124,25 @@ def plan_backtest(
         needs.totals_metrics,
         tuple(notes),
     )
+
+
+def _by_metrics(
+    spec: BacktestSpec, posts: Sequence[WatchedPostRecord], owners: Mapping[str, str]
+) -> dict[tuple[str, ...], list[str]]:
+    """The owned posts grouped by the hourly metrics the rules watching each read: a post
+    lacks history only in those, not in what another rule reads of other posts."""
+    wanted: dict[str, set[str]] = {}
+    watched = rule_posts(spec.rules, posts, spec.period)
+    for compiled in spec.rules:
+        needs = plan_fetch([compiled], (), spec.period.start)
+        names = (needs.totals_metrics | needs.hourly_metrics) & HOURLY_METRICS
+        for post in watched[compiled.rule.id]:
+            if names and post.post_id in owners:
+                wanted.setdefault(post.post_id, set()).update(names)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for post_id, read in wanted.items():
+        groups.setdefault(tuple(sorted(read)), []).append(post_id)
+    return groups
 
 
 def run_backtest(

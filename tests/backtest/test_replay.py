@@ -4,6 +4,7 @@ hour changes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -99,6 +100,28 @@ def test_a_backtest_says_what_it_cannot_know(tmp_path) -> None:
         "1 public post: impressions known only for owned posts",
         "4 post-hours of public posts nobody polled",
     ]
+
+
+def test_history_is_fetched_only_for_the_metrics_each_post_is_read_for(tmp_path) -> None:
+    test, store, _ = scripted(tmp_path)
+    (tmp_path / "reach.yaml").write_text(
+        "version: 1\nrules:\n  - id: reach\n"
+        f'    watch: {{posts: ["{PUBLIC}"], max_age: 30d}}\n'
+        "    when: impressions >= 10\n    actions: [{log: {message: seen}}]\n"
+    )
+    rules = [*test.rules, *load_rules([tmp_path / "reach.yaml"]).rules]
+    spec = BacktestSpec(compile_rules(rules), MONTH, 3600)
+    # the brand posts' likes and reposts are stored; only a public post is read for
+    # impressions, which /historical cannot give
+    plan = plan_backtest(spec, store=store, timeline=Timeline(), now=MONTH.end + HOUR)
+    assert plan.history.requests == ()
+    # a brand rule on impressions does lack them
+    brand = rules[0].watch
+    rules.append(dataclasses.replace(rules[-1], id="brand-reach", watch=brand))
+    spec = BacktestSpec(compile_rules(rules), MONTH, 3600)
+    plan = plan_backtest(spec, store=store, timeline=Timeline(), now=MONTH.end + HOUR)
+    assert {p for r in plan.history.requests for p in r.tweet_ids} == {"1001", "1002", "1003"}
+    assert all("impressions" in r.engagement_types for r in plan.history.requests)
 
 
 def test_polls_inside_an_hour_are_skipped_only_where_nothing_can_change(tmp_path) -> None:
