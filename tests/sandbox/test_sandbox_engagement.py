@@ -168,6 +168,34 @@ def test_historical_window_is_widened_to_hours_and_checked() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "error"),
+    [
+        ("2026-10-01T00:00:00Z", "2026-10-29T00:00:00Z", None),  # 4 weeks exactly
+        ("2026-10-01T00:00:00Z", "2026-10-29T01:00:00Z", "at most 4 weeks"),
+        # widened to whole hours first: 00:00 .. 00:00 + 4 weeks + 1 hour
+        ("2026-10-01T00:30:00Z", "2026-10-29T00:10:00Z", "at most 4 weeks"),
+        ("2014-09-01", "2014-09-10", None),
+        ("2014-08-31T23:00:00Z", "2014-09-10", "on or after 2014-09-01"),
+    ],
+)
+def test_historical_limits_at_their_edges(start: str, end: str, error: str | None) -> None:
+    query = parse_query(
+        "historical", body(["1"], ["favorites"], start=start, end=end), START, Options()
+    )
+    if error is None:
+        assert isinstance(query, Query)
+    else:
+        assert error in error_of(query)
+
+
+def test_historical_needs_the_owners_user_context(world: World) -> None:
+    ids = recent(world, BRAND, 2)
+    raw = body(ids, ["favorites"], FOUR, start="2026-10-20", end="2026-10-22")
+    assert ask(world, "historical", raw, APP).status == 403
+    assert ask(world, "historical", raw).status == 200
+
+
 # ----- responses -----------------------------------------------------------------------
 
 
