@@ -19,6 +19,9 @@ Owned accounts (OAuth 1.0a user context; the token prefix is the user id, as on 
                                  token secret sandbox-news-token-secret-Qw7t
     careers  user_id 1600000004  access token 1600000004-SandboxCareersAccessToken
                                  token secret sandbox-careers-token-secret-Zr2n
+    events   user_id 1600000005  access token 1600000005-SandboxEventsAccessToken
+                                 token secret sandbox-events-token-secret-Vb6y
+             (never posts: an account that only reposts and likes, as a campaign's does)
 
 Webhook signing secret the sandbox config names ``team-chat`` (used by the example rules):
 
@@ -82,6 +85,13 @@ ACCOUNTS: tuple[AccountCredentials, ...] = (
         "brand_careers",
         "1600000004-SandboxCareersAccessToken",
         "sandbox-careers-token-secret-Zr2n",
+    ),
+    AccountCredentials(
+        "events",
+        "1600000005",
+        "brand_events",
+        "1600000005-SandboxEventsAccessToken",
+        "sandbox-events-token-secret-Vb6y",
     ),
 )
 

@@ -103,6 +103,7 @@ _OWNED_SHAPE = {
     "support": (4.0, 3_000.0, 0.7, 0.05),
     "news": (5.0, 8_000.0, 0.05, 0.1),
     "careers": (1.0, 1_500.0, 0.05, 0.02),
+    "events": (0.0, 2_000.0, 0.0, 0.0),  # only acts: spreads writes over a fifth account
 }
 
 

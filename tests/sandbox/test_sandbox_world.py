@@ -15,7 +15,7 @@ from automation.sandbox.world import World, snowflake
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 BRAND, SUPPORT, NASA = "2244994945", "783214", "11348282"
-NEWS, CAREERS = "1600000003", "1600000004"
+NEWS, CAREERS, EVENTS = "1600000003", "1600000004", "1600000005"
 
 
 def make_world(seed: int = 7) -> World:
@@ -44,10 +44,11 @@ def test_post_ids_are_snowflakes_encoding_creation_time() -> None:
     assert post_created_at(str(snowflake(START))) == START
 
 
-def test_every_owned_account_and_public_ones_have_posts_of_several_kinds() -> None:
+def test_owned_accounts_but_the_acting_one_and_public_ones_have_posts_of_several_kinds() -> None:
     world = make_world()
-    assert world.owned_user_ids() == {BRAND, SUPPORT, NEWS, CAREERS}
+    assert world.owned_user_ids() == {BRAND, SUPPORT, NEWS, CAREERS, EVENTS}
     assert all(world.timeline(user) for user in (NEWS, CAREERS))
+    assert not world.timeline(EVENTS)  # it only reposts and likes
     support_kinds = {p.kind for p in world.timeline(SUPPORT)}
     assert {"post", "reply"} <= support_kinds
     assert "repost" in {p.kind for p in world.timeline(BRAND)}
