@@ -64,7 +64,7 @@ _T = TypeVar("_T")
 class DispatchLimits:
     """How much runs at once, and how patient the dispatcher is."""
 
-    per_receiver: int = 16  # webhooks in flight to one receiver
+    per_receiver: int = 24  # webhooks in flight to one receiver
     batch: int = 200  # actions claimed from the store at a time
     max_held: int = 5_000  # claimed but not started: a bound on memory
     settle: float = 1.0  # how long a cycle waits for the actions it started

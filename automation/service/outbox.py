@@ -27,7 +27,7 @@ __all__ = ["ACTION_WORKERS", "Outbox", "load_limits"]
 
 log = logging.getLogger("automation")
 
-ACTION_WORKERS = 32  # actions performed at once; each webhook receiver gets at most half
+ACTION_WORKERS = 48  # actions performed at once; each webhook receiver gets at most half
 _LIMITS_KEY = "write_limits"
 
 
