@@ -51,6 +51,11 @@ class HttpResponse:
         """The decoded JSON body; a body that is not JSON is a MalformedResponse."""
         try:
             return jsonlib.loads(self.body)
+        except RecursionError:  # the decoder recurses once per level of nesting
+            raise MalformedResponse(
+                f"{self.url or 'response'}: body is nested too deeply to be read as JSON",
+                status=self.status,
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             snippet = self.body[:80].decode("utf-8", "replace")
             raise MalformedResponse(

@@ -409,7 +409,7 @@ def _created_at(value: Any, post_id: str) -> datetime:
 def _problem(body: bytes) -> _Problem:
     try:
         decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         decoded = None
     if not isinstance(decoded, dict):
         text = _excerpt(body)

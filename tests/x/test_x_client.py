@@ -248,6 +248,7 @@ def test_discover_errors_only_200_is_rejected(client: XClient, api: respx.MockRo
     ("response", "match"),
     [
         (httpx.Response(200, text="<html>oops</html>"), "not JSON"),
+        (httpx.Response(200, text="[" * 5000), "nested too deeply"),
         (httpx.Response(200, json=["not", "an", "object"]), "not a JSON object"),
         (httpx.Response(200, json={"data": {"id": "1"}}), "'data' is not a list"),
         (httpx.Response(200, json={"data": [{"text": "no id"}]}), "without a valid 'id'"),
@@ -280,6 +281,14 @@ def test_discover_failures_are_typed(client: XClient, api: respx.MockRouter) -> 
     with pytest.raises(RateLimited) as info:
         client.discover("brand", since_id=None)
     assert info.value.retry_after == pytest.approx(90)
+
+
+def test_an_error_body_nested_too_deeply_is_shown_as_text(
+    client: XClient, api: respx.MockRouter
+) -> None:
+    api.get(f"/2/users/{BRAND_ID}/tweets").respond(503, text="[" * 5000)
+    with pytest.raises(ServerFailed, match=r"503.*\[\[\["):
+        client.discover("brand", since_id=None)
 
 
 def test_discover_unknown_account_and_bad_since_id(client: XClient) -> None:
