@@ -39,6 +39,7 @@ from automation.config.model import (
     RetentionSettings,
     WebhookSettings,
 )
+from automation.config.paths import home_problem, named_paths, resolve
 from automation.config.schema import VALIDATOR, config_schema
 from automation.config.secret import Secret
 from automation.config.secret import redactor as secret_redactor
@@ -335,6 +336,10 @@ class _Loader:
                 ("alerts", "secret"),
                 f"no webhook secret named {secret!r} under webhook_secrets ({names})",
             )
+        for parts, value in named_paths(data):
+            problem = home_problem(value)
+            if problem:
+                self._issue(parts, problem)
         staleness = data.get("max_staleness")
         interval = _seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL)
         if staleness is not None and _seconds(staleness, 0) < interval:
@@ -347,8 +352,7 @@ class _Loader:
     # ----------------------------------------------------------------- building
 
     def _path(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.path.absolute().parent / path
+        return resolve(value, self.path)
 
     def _secret(self, parts: PathParts, value: str) -> Secret:
         source = self.sources.get(parts, f"{_dotted(parts)} in {self.name}")

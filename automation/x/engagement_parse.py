@@ -185,6 +185,8 @@ def _count(value: Any, where: str, path: str) -> float:
         f = float(value)
     except (TypeError, ValueError):
         raise _bad(where, path, "count is not a number", value) from None
+    except OverflowError:  # an integer beyond any float
+        raise _bad(where, path, "count is too large", value) from None
     if not 0.0 <= f < _INF or value is True or value is False:
         raise _bad(where, path, "count is not a non-negative number", value)
     return f
@@ -200,6 +202,8 @@ def _counts(per: Any, where: str, path: str) -> dict[str, float]:
             f = float(value)
         except (TypeError, ValueError):
             raise _bad(where, f"{path}[{key!r}]", "count is not a number", value) from None
+        except OverflowError:  # an integer beyond any float
+            raise _bad(where, f"{path}[{key!r}]", "count is too large", value) from None
         if not 0.0 <= f < _INF or value is True or value is False:
             raise _bad(where, f"{path}[{key!r}]", "count is not a non-negative number", value)
         out[key] = f
@@ -273,7 +277,7 @@ def _series(
         plans[form] = plan
     try:
         values = _floats(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
     # min catches negatives; a NaN or an infinity makes the sum NaN or infinite
     if bool in set(map(type, raw)) or (values and not (min(values) >= 0.0 and sum(values) < _INF)):
@@ -287,7 +291,8 @@ def _series(
 def _floats(raw: list[Any]) -> list[Any]:
     """``float`` of each count, through a cache: hourly counts repeat so much ("0", "12")
     that converting each text once beats converting every bucket. Raises TypeError (an
-    unhashable value: a list or an object) or ValueError (not a number) for bad counts."""
+    unhashable value: a list or an object), ValueError (not a number) or OverflowError (an
+    integer beyond any float) for bad counts."""
     values = list(map(_FLOATS.get, raw))
     if None in values:
         if len(_FLOATS) > _FLOATS_MAX:
