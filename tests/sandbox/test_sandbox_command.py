@@ -3,7 +3,9 @@ The config it writes must work as it is: ``automation run --once`` right after i
 
 from __future__ import annotations
 
+import functools
 import re
+import shlex
 import tempfile
 import threading
 import time
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import isolated_process_state
+from fixed_time import SANDBOX_START
 
 from automation.cli.main import main
 from automation.config.loader import load_config
@@ -179,3 +182,51 @@ def test_the_readme_sandbox_speed_fires_a_starter_rule_within_two_minutes(
 ) -> None:
     seconds = _seconds_to_first_firing(start, _howto_speed())
     assert seconds is not None and seconds <= 120
+
+
+# --- the README's how-to: backtest a rule in the sandbox -----------------------------------
+
+
+def _backtest_howto() -> list[list[str]]:
+    section = README.read_text().split("### Backtest a rule on last month", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line.rstrip(" &")) for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_backtest_howto_works_word_for_word(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox_line, backtest_line = _backtest_howto()
+    assert sandbox_line == ["automation", "sandbox", "--write-config", "automation.yaml"]
+    assert backtest_line[:2] == ["automation", "backtest"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+    monkeypatch.setattr(
+        "automation.sandbox.cli.Sandbox", functools.partial(Sandbox, start=SANDBOX_START)
+    )
+    monkeypatch.setattr("automation.cli.backtest.now", lambda: SANDBOX_START)
+    with sandbox_command(Path(sandbox_line[-1]), capsys):
+        assert main(backtest_line[1:]) == 0
+        first = capsys.readouterr()
+        assert main(backtest_line[1:]) == 0
+        again = capsys.readouterr()
+    # the plan, then per starter rule what it would have fired, beside the live engine
+    assert re.match(r"\d+ /historical requests for \d+ owned posts", first.err), first.err
+    assert first.out.startswith("backtest 2026-10-29 12:00 .. 2026-11-26 12:00 UTC (28 days)")
+    for rule in starter_rules_ids():
+        assert re.search(
+            rf"^{rule}: would fire \d+, would seed \d+ .*the live engine fired 0", first.out, re.M
+        ), rule
+    assert "  first 10 firings:" in first.out
+    # a second backtest of the same month sends nothing and says the same
+    assert "no /historical request" in again.err
+    assert again.out == first.out
+
+
+def starter_rules_ids() -> list[str]:
+    return sorted(
+        line.split("id:", 1)[1].strip()
+        for text in starter_rules().values()
+        for line in text.splitlines()
+        if line.strip().startswith("- id:")
+    )
