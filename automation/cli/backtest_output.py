@@ -65,8 +65,8 @@ def print_table(result: BacktestResult, out: TextIO) -> None:
     days = (period.end - period.start).total_seconds() / 86400
     out.write(
         f"backtest {period.text()} ({days:g} days), a poll every"
-        f" {format_duration(result.poll_interval)}; times are to the hour (the history is"
-        " hourly)\n"
+        f" {format_duration(result.poll_interval)}; each poll sees the values of the last whole"
+        " hour (the history is hourly)\n"
     )
     for note in result.notes:
         out.write(f"note: {note}\n")
