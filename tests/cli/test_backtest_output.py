@@ -15,6 +15,7 @@ from automation.backtest import BacktestResult, BacktestSpec, plan_backtest, run
 from automation.cli.backtest_output import print_json, print_table
 from automation.core.evaluate import compile_rules
 from automation.core.periods import Period
+from automation.core.records import CycleWrite, FiringRecord
 from automation.rule_tests.test_file import load_test_file
 from automation.store import MemoryStore
 from automation.x.engagement_client import FetchResult
@@ -35,9 +36,9 @@ class NoApi:
         raise AssertionError("the history is all stored")
 
 
-def month(tmp_path: Path) -> BacktestResult:
+def month(tmp_path: Path, store: MemoryStore | None = None) -> BacktestResult:
     (test,) = load_test_file(write_rule_test(tmp_path)).tests
-    store = MemoryStore()
+    store = store or MemoryStore()
     fill_history(store)
     spec = BacktestSpec(compile_rules(test.rules), MONTH, 3600)
     plan = plan_backtest(spec, store=store, timeline=Timeline(), now=MONTH.end + HOUR)
@@ -72,3 +73,31 @@ def test_the_table_says_how_many_firings_the_cap_held_back(tmp_path: Path) -> No
         " its limit (3 posts watched)" in out.getvalue()
     )
     assert "at-100: would fire 2, would seed 1 (3 posts watched)" in out.getvalue()
+
+
+def test_each_rule_shows_beside_it_what_the_live_engine_fired_in_the_period(
+    tmp_path: Path,
+) -> None:
+    store = MemoryStore()
+    live = [  # the engine's own ledger: at 150 likes, once in the month and once before
+        FiringRecord(
+            "f1", "at-100", "1001", "once", "fired", START + 40 * HOUR, None, {"likes": 150.0}
+        ),
+        FiringRecord("f0", "at-100", "1000", "once", "fired", START - HOUR),
+    ]
+    store.commit_cycle(CycleWrite(at=START, firings=tuple(live)))
+    out = io.StringIO()
+    print_table(month(tmp_path, store), out)
+    text = out.getvalue()
+    assert (
+        "at-100: would fire 2, would seed 1 (3 posts watched); the live engine fired 1"
+        " (+1 in the backtest)" in text
+    )
+    section = text.split("at-100:", 1)[1].split("\n\n", 1)[0]
+    assert "  the live engine fired:" in section
+    assert f"{(START + 40 * HOUR):%Y-%m-%dT%H:%M:%SZ}  1001" in section
+    assert "likes=150" in section
+    assert (
+        "milestones: would fire 35, would seed 1 (3 posts watched); the live engine fired 0 (+35"
+        in text
+    )
