@@ -84,3 +84,22 @@ def test_a_finished_run_forgets_its_parts_written_or_waiting() -> None:
     saved.finish()
     saved.flush()
     assert store.export_parts("run", T0) == {} and store.batches == [1]
+
+
+def test_an_answer_asked_for_one_metric_reads_back_as_given() -> None:
+    store = CountingStore()
+    saved = SavedParts(store, "run", T0)
+    one = FetchResult(
+        totals=MappingProxyType({"101": {"favorites": 4.0}, "102": {}}),
+        hourly=MappingProxyType({}),
+        unavailable=frozenset(),
+        unsupported=MappingProxyType({}),
+        forbidden=frozenset(),
+        errors=(),
+        failures=(),
+    )
+    saved.save_result("part", one, ("favorites",), T0)
+    saved.flush()
+    kept = SavedParts(store, "run", T0).result("part")
+    assert kept is not None
+    assert {k: dict(v) for k, v in kept.totals.items()} == {"101": {"favorites": 4.0}, "102": {}}
