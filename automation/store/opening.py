@@ -4,23 +4,27 @@ Commands and the engine call these instead of naming a backend, so every one of 
 on both. ``migrate`` says whether opening may bring the schema up to date (``auto``, the
 default for SQLite) or must find it so (``manual``, the default for PostgreSQL, where
 ``automation migrate`` does it once for every engine).
+
+The PostgreSQL modules (psycopg with them) are imported only when a PostgreSQL database
+is opened: a command on a SQLite file does not pay for loading them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from automation.config.database import Database, MigrateMode, PostgresDatabase
 from automation.core.errors import UsageError
-from automation.store import postgres_schema
-from automation.store.postgres import PostgresStore
-from automation.store.postgres_connection import connect
 from automation.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from automation.store.postgres import PostgresStore
 
 __all__ = ["AnyStore", "Migrated", "migrate", "open_readonly", "open_store", "require_store"]
 
-AnyStore = SqliteStore | PostgresStore
+AnyStore: TypeAlias = "SqliteStore | PostgresStore"
 
 
 def open_store(
@@ -33,6 +37,8 @@ def open_store(
     """The store at ``database``; ``epoch`` fences a leading engine's writes (PostgreSQL),
     ``timeout`` is how long a SQLite write waits for the file's lock."""
     if isinstance(database, PostgresDatabase):
+        from automation.store.postgres import PostgresStore
+
         return PostgresStore.open(database, migrate=migrate, epoch=epoch)
     return SqliteStore.open(database, timeout=timeout, migrate=migrate)
 
@@ -40,6 +46,8 @@ def open_store(
 def open_readonly(database: Database) -> AnyStore:
     """Only to read (the dashboard's pages): never migrates, every write fails."""
     if isinstance(database, PostgresDatabase):
+        from automation.store.postgres import PostgresStore
+
         return PostgresStore.open_readonly(database)
     return SqliteStore.open_readonly(database)
 
@@ -61,6 +69,9 @@ class Migrated:
 def migrate(database: Database) -> Migrated:
     """Bring the schema up to date (``automation migrate``)."""
     if isinstance(database, PostgresDatabase):
+        from automation.store import postgres_schema
+        from automation.store.postgres_connection import connect
+
         with connect(database, role="migrate") as conn:
             applied = postgres_schema.apply(conn)
             return Migrated(tuple(applied), len(postgres_schema.applied(conn)))
