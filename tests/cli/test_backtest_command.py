@@ -16,6 +16,7 @@ import pytest
 from cli_helpers import BRAND_ID, Cli, assert_no_traceback, database_dump, isolated_process_state
 from sandbox_api import SandboxTarget
 
+from automation.backtest import job
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.sandbox import write_config
 from automation.store.sqlite import SqliteStore
@@ -185,6 +186,31 @@ def test_yes_fetches_a_large_plan_without_asking(
     assert result.code == 0, result.err
     assert "fetch that history now?" not in result.out + result.err
     assert result.json_lines()[-1]["requests"]["sent"] == len(historical(target)) > 20
+
+
+def test_ctrl_c_keeps_the_history_fetched_so_far(
+    cli: Cli, target: SandboxTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = job.fetch_history
+
+    def interrupted(plan, client, store, *, progress=None, should_stop=lambda: False):
+        def after_two(done: int, planned: int) -> None:
+            if done == 2:
+                raise KeyboardInterrupt
+
+        return real(plan, client, store, progress=after_two, should_stop=should_stop)
+
+    target.add_posts(BRAND_ID, 100, age=timedelta(days=3))
+    monkeypatch.setattr(job, "fetch_history", interrupted)
+    stopped = cli("backtest", "--since", "2d", "--yes")
+    assert stopped.code == 130
+    assert "interrupted; the history fetched so far is kept" in stopped.err
+    assert_no_traceback(stopped.out, stopped.err)
+    assert len(historical(target)) == 2
+    monkeypatch.setattr(job, "fetch_history", real)
+    rest = cli("backtest", "--since", "2d", "--yes", "--json")
+    assert rest.code == 0, rest.err
+    assert rest.json_lines()[-1]["requests"]["planned"] == len(historical(target)) - 2 > 0
 
 
 @pytest.mark.parametrize(
