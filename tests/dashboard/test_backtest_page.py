@@ -90,3 +90,24 @@ def test_a_large_fetch_is_asked_for_first(
         assert _chart(page.text) == []
         confirmed = _run(c, rule="at-100-likes", since="7d", confirm="yes")
         assert len(_chart(confirmed.text)) == 1
+
+
+def test_a_rule_over_its_limit_shows_how_many_firings_it_capped(
+    live: tuple[World, Live],
+) -> None:
+    world, running_world = live
+    pasted = (
+        "version: 1\nrules:\n  - id: one-a-month\n"
+        "    watch: {accounts: [brand], max_age: 30d}\n"
+        "    when: likes >= 1\n    backfill: true\n    limit: {max: 1, per: 30d}\n"
+        "    actions: [{log: {message: x}}]\n"
+    )
+    with serving(world, clock=running_world.sandbox.clock.now) as running, browsing(running) as c:
+        page = _run(c, pasted=pasted, since="7d", confirm="yes")
+        assert page.status_code == 200, page.text
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page.text)))
+    found = re.search(
+        r"one-a-month 1 would have fired · 0 seeded · (\d+) capped by its limit", text
+    )
+    assert found is not None, text
+    assert int(found.group(1)) > 0
