@@ -1,7 +1,8 @@
 """One ``metrics`` export from start to end: which posts are owned; their current totals
-in the fewest ``/totals`` requests, each answer saved as it arrives so a rerun resumes,
-or their sums over a period (``period_sums``); all within the per-minute budget the
-engine keeps in the database.
+in the fewest ``/totals`` requests, the answers saved as they arrive (a second's worth
+in one transaction, and all of them on Ctrl-C) so a rerun resumes, or their sums over
+a period (``period_sums``); all within the per-minute budget the engine keeps in the
+database.
 
 Everything that touches the world is passed in (config, store, HTTP client, clock,
 sleep, progress), so tests run an export against respx or the sandbox on a fake clock.
