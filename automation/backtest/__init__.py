@@ -8,6 +8,7 @@ line prints and a web page can show.
 from __future__ import annotations
 
 from automation.backtest.job import (
+    ASK_ABOVE,
     BacktestPlan,
     BacktestSpec,
     open_clients,
@@ -18,6 +19,7 @@ from automation.backtest.replay import WouldFire
 from automation.backtest.result import BacktestResult, RuleResult
 
 __all__ = [
+    "ASK_ABOVE",
     "BacktestPlan",
     "BacktestResult",
     "BacktestSpec",

@@ -44,8 +44,16 @@ from automation.x.historical import (
 from automation.x.http import HttpClient
 from automation.x.v2_client import XClient
 
-__all__ = ["BacktestPlan", "BacktestSpec", "open_clients", "plan_backtest", "run_backtest"]
+__all__ = [
+    "ASK_ABOVE",
+    "BacktestPlan",
+    "BacktestSpec",
+    "open_clients",
+    "plan_backtest",
+    "run_backtest",
+]
 
+ASK_ABOVE = 20  # /historical requests a backtest sends without asking first
 _LIVE_LIMIT = 1_000_000
 
 

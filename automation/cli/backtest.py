@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automation.backtest import ASK_ABOVE
 from automation.cli.backtest_output import print_json, print_table
 from automation.cli.context import confirmed, now, required_config
 from automation.cli.progress_bar import NoProgress, ProgressBar
@@ -26,9 +27,8 @@ if TYPE_CHECKING:
     from automation.config.loader import Config
     from automation.core.evaluate import CompiledRule
 
-__all__ = ["ASK_ABOVE", "register", "run"]
+__all__ = ["register", "run"]
 
-ASK_ABOVE = 20  # requests a backtest sends without asking first
 DEFAULT_SINCE = "28d"
 
 

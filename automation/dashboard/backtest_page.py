@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from automation.backtest import (
+    ASK_ABOVE,
     BacktestPlan,
     BacktestResult,
     BacktestSpec,
@@ -45,9 +46,8 @@ from automation.x.historical import HistoryPlan
 from automation.x.http import HttpClient
 from automation.x.v2_client import Discovery
 
-__all__ = ["ASK_ABOVE", "backtest_form", "backtest_run"]
+__all__ = ["backtest_form", "backtest_run"]
 
-ASK_ABOVE = 20  # /historical requests sent without asking first, as on a terminal
 PERIODS = (("7d", "last 7 days"), ("14d", "last 14 days"), ("28d", "last 28 days"))
 _MAX_PASTED = 200_000
 
