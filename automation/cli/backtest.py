@@ -118,6 +118,11 @@ def _rules(args: argparse.Namespace, config: Config) -> tuple[CompiledRule, ...]
     known = {r.id: r for r in ruleset.rules}
     unknown = [name for name in args.rule_ids if name not in known]
     if unknown:
+        if unknown[0].endswith((".yaml", ".yml")) or Path(unknown[0]).exists():
+            raise UsageError(
+                f"{unknown[0]!r} is not a rule ID: give each rule file its own --rules"
+                f" (--rules {args.rules[-1] if args.rules else 'PATH'} --rules {unknown[0]})"
+            )
         listed = ", ".join(sorted(known)) or "none"
         raise UsageError(f"no rule {unknown[0]!r} in the rules loaded (they are: {listed})")
     chosen = (

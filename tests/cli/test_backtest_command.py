@@ -220,6 +220,12 @@ def test_ctrl_c_keeps_the_history_fetched_so_far(
         (["--since", "a while"], 2, "--since 'a while': expected a duration"),
         (["--since", "2d", "--from", "2026-11-01"], 2, "either --since or --from/--to"),
         (["--rules", "missing.yaml"], 1, "missing.yaml:1:1: error: no such file or directory"),
+        (
+            ["--rules", "rules/rules.yaml", "rules/more.yaml"],
+            2,
+            "'rules/more.yaml' is not a rule ID: give each rule file its own --rules"
+            " (--rules rules/rules.yaml --rules rules/more.yaml)",
+        ),
     ],
 )
 def test_mistakes_are_told_without_a_traceback(
