@@ -11,7 +11,6 @@ Ctrl-C, after saying how to resume.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
     from automation.export.job import ExportJob, ExportResult
 
 __all__ = ["register", "run"]
-
-_RARE_COLLECTIONS = 50_000  # allocations between collections (the default is 700)
 
 
 def register(sub: Any) -> None:
@@ -147,6 +144,7 @@ def _export(
 ) -> ExportResult | None:
     """Run the export with a progress bar on a terminal, ``deliver`` writing its result;
     None after Ctrl-C."""
+    from automation.engine.gc_pause import collector_paused
     from automation.export.job import Interrupted, run_export
     from automation.store.opening import open_store
     from automation.x.http import HttpClient
@@ -156,7 +154,7 @@ def _export(
     )
     try:
         with (
-            _rare_collections(),
+            collector_paused(),
             open_store(config.database, migrate=config.migrate) as store,
             HttpClient(timeout=config.engagement_api.timeout) as http,
         ):
@@ -185,20 +183,6 @@ def _export(
         return None
     finally:
         progress.close()
-
-
-@contextmanager
-def _rare_collections() -> Iterator[None]:
-    """Look for cyclic garbage rarely while an export runs. It keeps a dict or two for
-    every post it reads (100,000 posts: over a million objects), and at the collector's
-    default pace each full collection walks them all again: an eighth of the export's
-    CPU. What it keeps forms no cycles; the little that does waits for a later pass."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(_RARE_COLLECTIONS, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 def _after(
