@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"FROM and TO are the same database ({source}): name another as TO")
     with ExitStack() as stack:
         _hold(stack, source, reading=True)
-        _hold(stack, target, reading=False)
         reader = stack.enter_context(_side(source, reading=True))
+        _hold(stack, target, reading=False)  # once FROM is known good: no lock file left
         writer = stack.enter_context(_side(target, reading=False))
         copied = copy_rows(reader, writer, target_name=str(target), replace=args.replace)
     print(f"copied {copied.total:,} rows from {source} to {target}")
