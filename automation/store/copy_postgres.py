@@ -14,15 +14,15 @@ anything else but this package's commands), which ``pg_stat_activity`` shows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import psycopg
 from psycopg import sql
 
 from automation.config.database import PostgresDatabase
-from automation.core.errors import EngineLocked, SchemaOutdated, StoreError
+from automation.core.errors import EngineLocked, SchemaOutdated
 from automation.store import postgres_schema
-from automation.store.copying import Row, Tables
+from automation.store.copying import Row, Tables, failures
 from automation.store.postgres_connection import Conn, _first_line, connect
 
 __all__ = ["PostgresSide", "reading", "writing"]
@@ -131,13 +131,8 @@ class PostgresSide:
         ).fetchall()
         return [name for (name,) in rows]
 
-    @contextmanager
-    def guard(self, table: str | None = None) -> Iterator[None]:
-        try:
-            yield
-        except psycopg.Error as exc:
-            where = f" (table {table})" if table else ""
-            raise StoreError(f"cannot {self._doing}{where}: {_first_line(exc)}") from None
+    def guard(self, table: str | None = None) -> AbstractContextManager[None]:
+        return failures(psycopg.Error, self._doing, table, _first_line)
 
 
 @contextmanager

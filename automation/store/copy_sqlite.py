@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from itertools import islice
 from pathlib import Path
 from urllib.parse import quote
@@ -19,7 +19,7 @@ from urllib.parse import quote
 from sqlite_utils import Database
 
 from automation.core.errors import SchemaOutdated, StoreError, UsageError
-from automation.store.copying import Row, Tables
+from automation.store.copying import Row, Tables, failures
 from automation.store.migrations import MIGRATIONS
 from automation.store.sqlite import SqliteStore
 
@@ -93,13 +93,8 @@ class SqliteSide:
     def finish(self) -> None:
         """Nothing: SQLite numbers new rows after the largest rowid there is."""
 
-    @contextmanager
-    def guard(self, table: str | None = None) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            where = f" (table {table})" if table else ""
-            raise StoreError(f"cannot {self._doing}{where}: {exc}") from None
+    def guard(self, table: str | None = None) -> AbstractContextManager[None]:
+        return failures(sqlite3.Error, self._doing, table)
 
 
 @contextmanager

@@ -18,13 +18,14 @@ refuses it (the two would be on different versions).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from automation.core.errors import StoreError, UsageError
 
-__all__ = ["Copied", "CopySource", "CopyTarget", "Tables", "copy_rows"]
+__all__ = ["Copied", "CopySource", "CopyTarget", "Tables", "copy_rows", "failures"]
 
 Tables = Mapping[str, tuple[str, ...]]  # table -> its columns, in the database's order
 Row = Sequence[object]
@@ -96,6 +97,22 @@ def copy_rows(source: CopySource, target: CopyTarget, *, target_name: str, repla
         copied.append((table, written))
     target.finish()
     return Copied(tuple(copied))
+
+
+@contextmanager
+def failures(
+    kind: type[Exception],
+    doing: str,
+    table: str | None = None,
+    reason: Callable[[Exception], str] = str,
+) -> Iterator[None]:
+    """A database driver's errors (``kind``) as StoreError saying what failed: ``doing``
+    (``copy into PATH``) and the table."""
+    try:
+        yield
+    except kind as exc:
+        where = f" (table {table})" if table else ""
+        raise StoreError(f"cannot {doing}{where}: {reason(exc)}") from None
 
 
 def _plan(source: Tables, target: Tables) -> list[tuple[str, tuple[str, ...]]]:
