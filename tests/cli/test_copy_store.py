@@ -322,3 +322,21 @@ def test_a_source_whose_schema_is_behind_is_refused(cli: Cli, tmp_path: Path) ->
         and "bring it up to date first" in done.err
     )
     assert not (tmp_path / "copy.db").exists()
+
+
+def test_actions_an_engine_had_claimed_arrive_unclaimed(
+    cli: Cli, database: PostgresDatabase, postgres_cluster: Cluster
+) -> None:
+    assert cli("copy-store", "config", database.url).code == 0
+    with PostgresStore.open(database) as first:
+        pending = {a.id for a in first.actions(status="pending", limit=100)}
+        claimed = {a.id for a in first.claim_actions(AT + timedelta(days=1), limit=100)}
+        assert pending and claimed <= pending and claimed
+        assert first.claim_actions(AT + timedelta(days=1), limit=100) == []  # held
+    other = postgres_cluster.create_database("copy")
+
+    assert cli("copy-store", database.url, other.url).code == 0
+
+    with PostgresStore.open(other) as second:
+        again = {a.id for a in second.claim_actions(AT + timedelta(days=1), limit=100)}
+    assert again == claimed  # handed out again, under the same ids (idempotency keys)
