@@ -273,12 +273,13 @@ def run_pass(
         if memory:
             tracemalloc.start()
         with ExitStack() as stack:
+            extra: dict[str, int] = {}
             if is_postgres_url(db):
                 from cycle_postgres import engine_on_postgres
 
-                stack.enter_context(engine_on_postgres(db))
+                extra = stack.enter_context(engine_on_postgres(db))
             config = load_config(config_file)
-            runtime = open_runtime(config, emit=lambda event: None, clock=lambda: now[0])
+            runtime = open_runtime(config, emit=lambda event: None, clock=lambda: now[0], **extra)
         rows: list[CycleRow] = []
         try:
             for number in range(1, args.steady + 2):

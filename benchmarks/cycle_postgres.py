@@ -10,6 +10,7 @@ other processes, so it is measured apart: the CPU time of the server's processes
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -74,19 +75,24 @@ def _stat(pid: int) -> list[int]:
 
 
 @contextmanager
-def engine_on_postgres(url: str) -> Iterator[None]:
-    """The runtime, given a PostgreSQL store where it opens its SQLite file: migrated, and
-    writing as the leading engine does, each write transaction fenced by its epoch."""
+def engine_on_postgres(url: str) -> Iterator[dict[str, int]]:
+    """Make the runtime open ``url`` as a leading engine's store: migrated, each write
+    transaction fenced by the epoch it leads under. Yields what to add to
+    ``open_runtime``'s arguments: the epoch where the runtime takes one, else nothing, and
+    the runtime is handed the store where it opens its SQLite file."""
     database = PostgresDatabase.parse(url)
     with connect(database, role="migrate") as conn:
         postgres_schema.apply(conn)
         conn.execute("UPDATE leadership SET epoch = %s, leader = 'bench_cycle'", [EPOCH])
+    if "epoch" in inspect.signature(runtime.open_runtime).parameters:
+        yield {"epoch": EPOCH}
+        return
 
-    def open_store(config: object, dry_run: bool) -> tuple[None, PostgresStore]:
+    def open_store(config: object, *_: object) -> tuple[None, PostgresStore]:
         return None, PostgresStore.open(database, migrate="manual", epoch=EPOCH)
 
     with mock.patch.object(runtime, "_open_store", open_store):
-        yield
+        yield {}
 
 
 def postgres_info(database: Database) -> dict[str, object]:
