@@ -418,3 +418,81 @@ def test_the_hourly_history_is_kept_as_long_as_the_config_says(env: Env) -> None
     (polled,) = history[post]["favorites"].polled
     # the hour polled three days ago is gone; the hour just polled is kept
     assert polled == (first + timedelta(days=3), first + timedelta(days=3, hours=1))
+
+
+# --- digests and quiet hours across a restart (a real receiver, the real outbox) --------
+
+
+def _paths(env: Env) -> list[str]:
+    return [d.path for d in env.receiver.deliveries()]
+
+
+def test_a_restart_inside_a_digest_window_sends_its_request_once_with_every_firing(
+    env: Env,
+) -> None:
+    a, b = env.post(20), env.post(20)
+    ids = ", ".join(f'"{p}"' for p in (a, b))
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: roundup
+            watch: {{posts: [{ids}], owner: brand}}
+            when: likes >= 100
+            actions:
+              - webhook: {{url: "{env.receiver.url}/digest", secret: team-chat, digest: 15m}}
+        """)
+    env.open()
+    env.cycle(advance=60)  # 12:07:13, inside the window 12:00-12:15
+    env.sandbox.world.set_metric(a, "favorites", 130)
+    env.cycle(advance=60)  # a fires at 12:08:13: its request waits for the window's end
+    env.close()  # the engine stops in the middle of the window
+    env.open()
+    env.sandbox.world.set_metric(b, "favorites", 140)
+    env.cycle(advance=360)  # b fires at 12:09:13, same window
+    assert env.receiver.deliveries() == []
+    env.cycle(advance=300)  # 12:15:13: the window has ended
+    env.close()
+    env.open()
+    env.cycle()
+    env.cycle()
+    [delivery] = env.receiver.deliveries()
+    assert delivery.verified and delivery.path == "/digest"
+    assert delivery.idempotency_key == "digest.roundup.0.20261126T120000Z"
+    body = json.loads(delivery.body)
+    assert body["event"] == "rule.digest" and body["count"] == 2
+    assert [f["post"]["id"] for f in body["firings"]] == [a, b]
+    assert [e.post for e in env.fired()] == [a, b]
+
+
+def test_a_restart_in_quiet_hours_loses_no_held_action_and_sends_none_twice(env: Env) -> None:
+    crossing = env.post(20)
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: quiet-at-noon
+            watch: {{posts: ["{crossing}"], owner: brand}}
+            when: likes >= 100
+            quiet: {{from: "12:10", to: "12:20", tz: UTC}}
+            actions:
+              - repost: {{as: support}}
+              - webhook: {{url: "{env.receiver.url}/later", secret: team-chat}}
+              - webhook: {{url: "{env.receiver.url}/now", secret: team-chat, quiet: false}}
+        """)
+    env.open()
+    env.cycle()  # 12:07:13, before quiet hours
+    env.sandbox.world.set_metric(crossing, "favorites", 130)
+    env.cycle(advance=60)  # fires at 12:12:13, in quiet hours: only /now goes
+    assert _paths(env) == ["/now"]
+    env.close()  # stopped during quiet hours
+    env.open()
+    env.cycle(advance=420)  # 12:13:13: still quiet
+    assert _paths(env) == ["/now"]
+    assert env.sandbox.world.actions_by(SUPPORT, "repost") == []
+    env.cycle()  # 12:20:13: quiet hours are over
+    env.close()
+    env.open()
+    env.cycle()
+    env.cycle()
+    assert _paths(env) == ["/now", "/later"]
+    assert [a.post_id for a in env.sandbox.world.actions_by(SUPPORT, "repost")] == [crossing]
+    assert len(env.fired()) == 1
