@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import get_args
 from urllib.parse import urlencode
 
-from automation.core.records import ACTION_STATUSES
+from automation.core.records import ACTION_STATUSES, FiringKind
 
 __all__ = ["KINDS", "Filters", "read_filters"]
 
-KINDS = ("fired", "seeded")
+KINDS: tuple[str, ...] = get_args(FiringKind)  # capped too: what a limit held back
 PAGE = 100
 
 

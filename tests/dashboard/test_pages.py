@@ -108,6 +108,22 @@ def test_history_filters_by_rule_kind_post_and_day(client: Client, world: World)
     assert world.crossing in _text(client.get(f"/history?from={day}&to={day}").text)
 
 
+def test_history_lists_the_firings_a_limit_capped(own_world: World) -> None:
+    from automation.core.records import CycleWrite, FiringRecord
+    from automation.store import SqliteStore
+
+    post = own_world.crossing
+    capped = FiringRecord("c0ffee0000000001", "big-reach", post, "once", "capped", own_world.end)
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        store.commit_cycle(CycleWrite(at=own_world.end, firings=(capped,)))
+    with serving(own_world) as running, browsing(running) as c:
+        page = c.get("/history?status=capped").text
+    assert '<option value="capped" selected>' in page
+    rows = _text(page).split("clear")[-1]
+    assert f"big-reach {post}" in rows and "capped" in rows
+    assert "at-100-likes" not in rows and "seeded" not in rows
+
+
 def test_history_says_which_filter_it_could_not_read(client: Client) -> None:
     page = client.get("/history?post=abc&from=yesterday&status=maybe")
     assert page.status_code == 200
