@@ -15,6 +15,7 @@ from e2e_helpers import run_cli
 from automation.dashboard.access import Listen
 from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
+from automation.sandbox import credentials as creds
 from automation.sandbox.credentials import WEBHOOK_SECRETS
 
 PASSWORD = "correct-horse-7"
@@ -168,7 +169,14 @@ def test_sign_in_never_sends_anyone_to_another_site(own_world: World) -> None:
 def test_no_page_shows_a_secret_and_none_allows_other_hosts(
     client: httpx.Client, world: World
 ) -> None:
-    secret = WEBHOOK_SECRETS["team-chat"]
+    # every secret the world's config holds: the app's, each account's, the webhook's
+    secrets = [
+        creds.CONSUMER_KEY,
+        creds.CONSUMER_SECRET,
+        creds.BEARER_TOKEN,
+        *WEBHOOK_SECRETS.values(),
+        *(t for a in creds.ACCOUNTS for t in (a.access_token, a.access_token_secret)),
+    ]
     for path in (
         "/",
         "/rules",
@@ -176,11 +184,14 @@ def test_no_page_shows_a_secret_and_none_allows_other_hosts(
         f"/posts/{world.crossing}",
         "/history",
         "/actions",
+        "/actions?status=dead",
+        "/backtest",
         f"/api/posts/{world.crossing}/charts",
         "/rules/nope",
+        "/posts/nope",
     ):
         page = client.get(path)
-        assert secret not in page.text, path
+        assert not [s for s in secrets if s in page.text], path
         policy = page.headers["content-security-policy"]
         assert "default-src 'self'" in policy and "script-src 'self'" in policy
 
