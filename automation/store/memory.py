@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from automation.core.errors import StoreError
 from automation.core.facts import RuleState, Snapshot
 from automation.core.pauses import PauseRecord
 from automation.core.records import (
-    ACTION_STATUSES,
     BUDGET_KEEP_SECONDS,
     ActionRecord,
-    AttemptOutcome,
-    AttemptRecord,
     ChangeRecord,
     CommitResult,
     CycleWrite,
@@ -31,49 +27,23 @@ from automation.core.records import (
     OutboxItem,
     RuleVersion,
     WatchedPostRecord,
-    check_attempt,
     compose_snapshots,
     utc,
 )
+from automation.store.memory_data import FiringEntry, MemoryData, within
 from automation.store.memory_hourly import MemoryHourly
+from automation.store.memory_outbox import MemoryOutbox
 
 __all__ = ["MemoryStore"]
 
 
-@dataclass
-class _Firing:
-    record: FiringRecord
-    seq: int
-    rearmed_at: datetime | None = None
-
-
-@dataclass
-class _Data:
-    posts: dict[str, WatchedPostRecord] = field(default_factory=dict)
-    since_ids: dict[str, str] = field(default_factory=dict)
-    latest: dict[str, dict[str, float]] = field(default_factory=dict)
-    # post -> metric -> [(at, value)], oldest first: one entry per change.
-    history: dict[str, dict[str, list[tuple[datetime, float]]]] = field(default_factory=dict)
-    versions: dict[str, RuleVersion] = field(default_factory=dict)
-    states: dict[tuple[str, str], RuleState] = field(default_factory=dict)
-    firings: dict[str, _Firing] = field(default_factory=dict)
-    active: dict[tuple[str, str, str], str] = field(default_factory=dict)  # key -> firing id
-    outbox: dict[str, tuple[int, OutboxItem]] = field(default_factory=dict)
-    attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
-    budget: dict[str, list[float]] = field(default_factory=dict)
-    meta: dict[str, str] = field(default_factory=dict)
-    export_parts: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
-    pauses: dict[str, PauseRecord] = field(default_factory=dict)
-    changes: list[ChangeRecord] = field(default_factory=list)
-
-
-class MemoryStore(MemoryHourly):
+class MemoryStore(MemoryOutbox, MemoryHourly):
     """``Store`` kept in memory; lost when the process ends. One thread only. The hourly
-    history's methods are in ``MemoryHourly``."""
+    history's methods are in ``MemoryHourly``, the outbox's in ``MemoryOutbox``."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._d = _Data()
+        self._d = MemoryData()
         self._seq = itertools.count(1)
         self._held: set[str] = set()  # actions handed out by claim_actions
 
@@ -214,7 +184,7 @@ class MemoryStore(MemoryHourly):
         for rule_id, post_id, state in write.states:
             self._d.states[(rule_id, post_id)] = state
         for firing in new:
-            self._d.firings[firing.id] = _Firing(_normalised(firing), next(self._seq))
+            self._d.firings[firing.id] = FiringEntry(_normalised(firing), next(self._seq))
             self._d.active[(firing.rule_id, firing.post_id, firing.key)] = firing.id
             if firing.kind == "fired":
                 for action in firing.actions:
@@ -246,116 +216,6 @@ class MemoryStore(MemoryHourly):
                 queued.append(action_id)
         return new, duplicate, queued
 
-    def claim_actions(
-        self, now: datetime, limit: int, *, skip_rules: Collection[str] = ()
-    ) -> list[OutboxItem]:
-        when = utc(now)
-        due = [
-            (item.next_attempt_at, seq, item)
-            for seq, item in self._d.outbox.values()
-            if item.status == "pending"
-            and item.next_attempt_at
-            and item.next_attempt_at <= when
-            and item.id not in self._held
-            and item.rule_id not in skip_rules
-        ]
-        claimed: list[OutboxItem] = []
-        for _, _, item in sorted(due, key=lambda t: (t[0], t[1]))[:limit]:
-            if item.id in self._held:
-                continue  # came with its digest already
-            claimed.append(item)
-            self._held.add(item.id)
-            if item.digest is not None:
-                claimed.extend(self._claim_digest(item.digest))
-        return claimed
-
-    def _claim_digest(self, digest: str) -> list[OutboxItem]:
-        """The other pending actions of ``digest``: they go out in one request with it."""
-        members = [
-            item
-            for _, item in sorted(self._d.outbox.values(), key=lambda t: t[0])
-            if item.digest == digest and item.status == "pending" and item.id not in self._held
-        ]
-        self._held.update(item.id for item in members)
-        return members
-
-    def release_actions(self, action_ids: Iterable[str], *, due_at: datetime | None = None) -> None:
-        for action_id in action_ids:
-            self._held.discard(action_id)
-            found = self._d.outbox.get(action_id)
-            if due_at is not None and found is not None and found[1].status == "pending":
-                seq, item = found
-                self._d.outbox[action_id] = (
-                    seq,
-                    dataclasses.replace(item, next_attempt_at=utc(due_at)),
-                )
-
-    def record_attempt(
-        self,
-        action_id: str,
-        *,
-        at: datetime,
-        outcome: AttemptOutcome,
-        error: str | None,
-        next_attempt_at: datetime | None,
-    ) -> None:
-        found = self._d.outbox.get(action_id)
-        if found is None:
-            raise StoreError(f"no action {action_id!r} in the outbox")
-        seq, item = found
-        when = utc(at)
-        retry_at = check_attempt(item, outcome, next_attempt_at)
-        attempt = AttemptRecord(action_id, item.attempts + 1, when, outcome, error, retry_at)
-        self._d.attempts.setdefault(action_id, []).append(attempt)
-        self._held.discard(action_id)
-        updated = dataclasses.replace(
-            item,
-            status="pending" if outcome == "retry" else outcome,
-            attempts=item.attempts + 1,
-            next_attempt_at=retry_at,
-            last_error=error,
-        )
-        self._d.outbox[action_id] = (seq, updated)
-
-    def actions(
-        self,
-        status: str | None = None,
-        limit: int = 100,
-        *,
-        rule_id: str | None = None,
-        post_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[OutboxItem]:
-        found = [
-            (item.created_at, seq, item)
-            for seq, item in self._d.outbox.values()
-            if (status is None or item.status == status)
-            and (rule_id is None or item.rule_id == rule_id)
-            and (post_id is None or item.post_id == post_id)
-            and _within(item.created_at, since, until)
-        ]
-        found.sort(key=lambda t: (t[0], t[1]), reverse=True)
-        return [item for _, _, item in found][:limit]
-
-    def action(self, action_id: str) -> OutboxItem | None:
-        found = self._d.outbox.get(action_id)
-        return found[1] if found else None
-
-    def retry_action(self, action_id: str, now: datetime) -> bool:
-        found = self._d.outbox.get(action_id)
-        if found is None or found[1].status != "dead":
-            return False
-        digest = found[1].digest
-        for member_id, (seq, item) in list(self._d.outbox.items()):
-            same = member_id == action_id or (digest is not None and item.digest == digest)
-            if same and item.status == "dead":  # the rest of its digest goes with it
-                self._d.outbox[member_id] = (
-                    seq,
-                    dataclasses.replace(item, status="pending", next_attempt_at=utc(now)),
-                )
-        return True
-
     def prune_ledger(self, before: datetime) -> LedgerPruned:
         when = utc(before)
         pending = {
@@ -374,19 +234,6 @@ class MemoryStore(MemoryHourly):
             if self._d.active.get(key) == firing_id:
                 del self._d.active[key]
         return LedgerPruned(firings=len(gone), actions=len(actions))
-
-    def action_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)
-        for _, item in self._d.outbox.values():
-            counts[item.status] += 1
-        return counts
-
-    def oldest_pending_at(self) -> datetime | None:
-        queued = [i.created_at for _, i in self._d.outbox.values() if i.status == "pending"]
-        return min(queued, default=None)
-
-    def attempts(self, action_id: str) -> list[AttemptRecord]:
-        return list(self._d.attempts.get(action_id, []))
 
     def fired_count(self, rule_id: str, since: datetime) -> int:
         when = utc(since)
@@ -414,7 +261,7 @@ class MemoryStore(MemoryHourly):
             if (rule_id is None or f.record.rule_id == rule_id)
             and (post_id is None or f.record.post_id == post_id)
             and (kind is None or f.record.kind == kind)
-            and _within(f.record.at, since, until)
+            and within(f.record.at, since, until)
         ]
         found.sort(key=lambda f: (f.record.at, f.seq), reverse=True)
         entries = []
@@ -429,7 +276,7 @@ class MemoryStore(MemoryHourly):
     def firing_counts(self, since: datetime, kind: str = "fired") -> dict[str, int]:
         counts: dict[str, int] = {}
         for f in self._d.firings.values():
-            if f.record.kind == kind and _within(f.record.at, since, None):
+            if f.record.kind == kind and within(f.record.at, since, None):
                 counts[f.record.rule_id] = counts.get(f.record.rule_id, 0) + 1
         return counts
 
@@ -538,7 +385,7 @@ class MemoryStore(MemoryHourly):
         """Nothing to release; present so callers treat every store alike."""
 
 
-def _set_version(d: _Data, rule_id: str, fingerprint: str, at: datetime) -> None:
+def _set_version(d: MemoryData, rule_id: str, fingerprint: str, at: datetime) -> None:
     old = d.versions.get(rule_id)
     if old is None or old.fingerprint != fingerprint:
         d.versions[rule_id] = RuleVersion(fingerprint, at)
@@ -559,10 +406,6 @@ def _new_item(firing: FiringRecord, action: ActionRecord, when: datetime) -> Out
         next_attempt_at=when if action.due_at is None else utc(action.due_at),
         digest=action.digest,
     )
-
-
-def _within(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
-    return (since is None or moment >= utc(since)) and (until is None or moment < utc(until))
 
 
 def _normalised(firing: FiringRecord) -> FiringRecord:
