@@ -139,21 +139,25 @@ def run_export(
             )
     except KeyboardInterrupt:
         raise Interrupted(meter.done, meter.planned) from None
-    result = ExportResult(
-        table=tally.table,
-        owner=tally.owner,
-        problems=tally.problems,
-        notes=owners.notes,
-        errors=tuple(tally.errors),
-        failed=tuple(tally.failed),
-        planned=meter.planned,
-        resumed=resumed,
-        sent=tally.sent,
-    )
+    result = _result(tally, owners.notes, meter.planned, resumed)
     deliver(result)
     if result.complete:
         saved.finish()
     return result
+
+
+def _result(tally: Tally, notes: tuple[str, ...], planned: int, resumed: int) -> ExportResult:
+    return ExportResult(
+        table=tally.table,
+        owner=tally.owner,
+        problems=tally.problems,
+        notes=notes,
+        errors=tuple(tally.errors),
+        failed=tuple(tally.failed),
+        planned=planned,
+        resumed=resumed,
+        sent=tally.sent,
+    )
 
 
 def _no_owned_post(count: int, config: Config) -> UsageError:
