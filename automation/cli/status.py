@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             "limit_per_minute": config.engagement_api.requests_per_minute,
         },
         "webhooks_redirected_to": config.webhooks.redirect_to,
+        "engines": _engines(config.database),
     }
     if args.json:
         emit_json(data)
@@ -83,6 +84,7 @@ def _show(data: dict[str, Any], paused: list[Any], moment: datetime) -> None:
             " last minute",
         ],
     ]
+    rows.extend(_engine_rows(data["engines"]))
     for record in paused:
         rows.append(["paused", describe(record, moment)])
     if data["webhooks_redirected_to"]:
@@ -96,6 +98,41 @@ def _show(data: dict[str, Any], paused: list[Any], moment: datetime) -> None:
     for problem in data["rule_errors"][:5]:
         rows.append(["rule error", problem])
     print(table(["", ""], rows).split("\n", 2)[2])
+
+
+def _engines(database: Any) -> dict[str, Any] | None:
+    """On PostgreSQL: which engine leads and which stand by (None on SQLite: one engine)."""
+    from automation.config.database import PostgresDatabase
+    from automation.core.payloads import iso
+    from automation.core.records import from_epoch
+    from automation.store.postgres_leadership import leader_view
+
+    if not isinstance(database, PostgresDatabase):
+        return None
+    view = leader_view(database)
+    return {
+        "state": view.state,
+        "leader": view.leader or None,
+        "epoch": view.epoch,
+        "since": iso(from_epoch(view.since)) if view.since else None,
+        "leading": list(view.connected),
+        "standby": list(view.standby),
+    }
+
+
+def _engine_rows(engines: dict[str, Any] | None) -> list[list[Any]]:
+    if engines is None:
+        return []
+    state = engines["state"]
+    if state == "leading":
+        lead = f"{engines['leader']} (epoch {engines['epoch']}, since {engines['since']})"
+    elif state == "takeover":
+        lead = f"none: {engines['leader']} is gone, a standby takes over"
+    else:
+        lead = "none: no engine is running"
+    rows: list[list[Any]] = [["leader", lead]]
+    rows.extend(["standby", name] for name in engines["standby"])
+    return rows
 
 
 def _pause_json(record: Any) -> dict[str, Any]:

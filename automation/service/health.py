@@ -37,8 +37,11 @@ class Health:
             self._poll_interval = seconds
 
     def set_standby(self, standby: bool) -> None:
-        """Another engine leads: healthy, and says so."""
+        """Another engine leads: healthy, and says so. An engine that takes the lead gets
+        three poll intervals for its first cycle, as one that has just started."""
         with self._lock:
+            if self._standby and not standby:
+                self._started, self._last_cycle = self._clock(), None
             self._standby = standby
 
     def check(self) -> tuple[int, str]:

@@ -87,8 +87,10 @@ def run_loop(
     once: bool = False,
     on_cycle: Callable[[CycleResult], None] = lambda r: None,
     actions: Actions | None = None,
+    leading: Callable[[], bool] = lambda: True,
 ) -> int:
-    """Run cycles until stopped (or once). Returns the exit code for the CLI.
+    """Run cycles until stopped (or once), or until this engine no longer ``leading()``
+    (another engine acts on its database). Returns the exit code for the CLI.
 
     Between cycles ``actions`` go on: what finishes is recorded and what comes due is
     started. With ``once``, every action due is performed before the loop ends."""
@@ -96,7 +98,7 @@ def run_loop(
     watchdog = sdnotify.watchdog_interval()
     exit_code = 0
     try:
-        while not controls.should_stop():
+        while not controls.should_stop() and leading():
             if controls.reload.is_set():
                 controls.reload.clear()
                 _reload(reload)
@@ -110,11 +112,18 @@ def run_loop(
                     report = actions.drain(should_stop=controls.should_stop)
                     log.info("outbox: %s", report.summary())
                 break
-            _wait(controls, poll_interval() - (time.monotonic() - started), watchdog, actions)
+            _wait(
+                controls,
+                poll_interval() - (time.monotonic() - started),
+                watchdog,
+                actions,
+                leading,
+            )
     except Stopping:
         log.info("stopped during a wait")
     finally:
-        sdnotify.stopping()
+        if leading():  # else the process goes on, standing by
+            sdnotify.stopping()
     return exit_code
 
 
@@ -127,15 +136,19 @@ def _reload(reload: Callable[[], None]) -> None:
 
 
 def _wait(
-    controls: Controls, seconds: float, watchdog: float | None, actions: Actions | None
+    controls: Controls,
+    seconds: float,
+    watchdog: float | None,
+    actions: Actions | None,
+    leading: Callable[[], bool],
 ) -> None:
     """Until the next cycle, perform actions as they come due, pinging the watchdog and
-    waking for stop or reload."""
+    waking for stop or reload, or when the lead is lost."""
     deadline = time.monotonic() + max(0.0, seconds)
     slice_ = (watchdog / 2) if watchdog else 5.0
 
     def interrupted() -> bool:
-        return controls.should_stop() or controls.reload.is_set()
+        return controls.should_stop() or controls.reload.is_set() or not leading()
 
     while not interrupted():
         sdnotify.watchdog()

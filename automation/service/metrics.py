@@ -65,6 +65,12 @@ class EngineMetrics:
         self.poll_interval = Gauge(
             "automation_poll_interval_seconds", "The configured poll interval.", registry=r
         )
+        self.leader = Gauge(
+            "automation_leader",
+            "1 while this engine acts, 0 while it stands by for another on its database.",
+            registry=r,
+        )
+        self.leader.set(1)
 
     def _api_metrics(self, r: CollectorRegistry) -> None:
         self.api_requests = Counter(

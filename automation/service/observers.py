@@ -64,6 +64,12 @@ class Observers:
 
         return all_of
 
+    def set_leading(self, leading: bool) -> None:
+        """This engine acts (it leads, or it is alone), or stands by for another."""
+        self.health.set_standby(not leading)
+        if self.metrics is not None:
+            self.metrics.leader.set(1 if leading else 0)
+
     def observe_request(self, method: str, url: str, status: int | None) -> None:
         if self.metrics is not None:
             self.metrics.observe_request(method, url, status)

@@ -75,8 +75,9 @@ class Outbox:
         """Perform the actions started from now on with ``config``'s accounts and secrets."""
         self.dispatcher.configure(performers=self._performers(config), settings=config.actions)
 
-    def close(self) -> None:
-        self.dispatcher.close()
+    def close(self, grace: float = 5.0) -> None:
+        """Start nothing more; what runs gets ``grace`` seconds to finish."""
+        self.dispatcher.close(grace)
 
     def _performers(self, config: Config) -> Performers:
         writer = XClient.configured(config, self.http, clock=self._clock, limits=self.limits)

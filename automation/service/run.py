@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from automation.config.database import PostgresDatabase
 from automation.config.loader import Config, config_path, load_config
 from automation.core.errors import AutomationError
 from automation.engine.cycle import CycleResult
@@ -27,6 +28,7 @@ from automation.engine.events import (
     to_json,
 )
 from automation.engine.recorder import DryRun
+from automation.service.leading import run_elected
 from automation.service.loop import Controls, run_loop
 from automation.service.observers import Observers
 from automation.service.runtime import Runtime, open_runtime, utc_now
@@ -107,44 +109,47 @@ def run(
     report: Callable[[DryRunTally], None] | None = None,
 ) -> int:
     """Run the loop until stopped (or one cycle); a dry run ends by handing its per-rule
-    tally to ``report``."""
+    tally to ``report``. On PostgreSQL the engine acts only while it leads."""
     controls = Controls()
     controls.install()
     observers = Observers(config, clock=utc_now, dry_run=dry_run)
     emit = observers.sink(json_sink() if json_out else log_sink)
-    runtime = open_runtime(
-        config,
-        emit=emit,
-        dry_run=dry_run,
-        sleep=controls.sleep,
-        should_stop=controls.should_stop,
-        observe_http=observers.observe_request,
-    )
 
-    def after_cycle(result: CycleResult) -> None:
-        rules = [r.rule.id for r in runtime.engine.rules.rules]
-        observers.after_cycle(
-            runtime.store, rules=rules, config=runtime.config, errors=result.errors
+    def start(config: Config, epoch: int | None, leading: Callable[[], bool]) -> Runtime:
+        return open_runtime(
+            config,
+            emit=emit,
+            dry_run=dry_run,
+            sleep=controls.sleep,
+            should_stop=lambda: controls.should_stop() or not leading(),
+            observe_http=observers.observe_request,
+            epoch=epoch,
         )
 
+    def serve(runtime: Runtime, leading: Callable[[], bool]) -> int:
+        return _serve(runtime, controls, observers, once=once, leading=leading)
+
+    if isinstance(config.database, PostgresDatabase) and not dry_run:
+        try:
+            observers.start()
+            _announce_redirect(config, None)
+            return run_elected(
+                config,
+                controls=controls,
+                observers=observers,
+                start=start,
+                serve=serve,
+                refresh=_reread,
+                once=once,
+            )
+        finally:
+            observers.close()
+            log.info("engine stopped")
+    runtime = start(config, None, lambda: True)
     try:
         observers.start()
-        log.info(
-            "engine started: %d rules, database %s%s",
-            len(runtime.engine.rules.rules),
-            config.database,
-            " (dry run)" if dry_run else "",
-        )
         _announce_redirect(config, None)
-        code = run_loop(
-            lambda: runtime.engine,
-            controls=controls,
-            poll_interval=lambda: runtime.config.poll_interval,
-            reload=lambda: _reload(runtime),
-            once=once,
-            on_cycle=after_cycle,
-            actions=runtime.outbox.dispatcher if runtime.outbox is not None else None,
-        )
+        code = serve(runtime, lambda: True)
         recorder = runtime.engine.recorder
         if report is not None and isinstance(recorder, DryRun):
             report(recorder.tally)
@@ -153,6 +158,40 @@ def run(
         observers.close()
         runtime.close()
         log.info("engine stopped")
+
+
+def _serve(
+    runtime: Runtime,
+    controls: Controls,
+    observers: Observers,
+    *,
+    once: bool,
+    leading: Callable[[], bool],
+) -> int:
+    """Run ``runtime``'s cycles until stopped (or once), or until the lead is lost."""
+
+    def after_cycle(result: CycleResult) -> None:
+        rules = [r.rule.id for r in runtime.engine.rules.rules]
+        observers.after_cycle(
+            runtime.store, rules=rules, config=runtime.config, errors=result.errors
+        )
+
+    log.info(
+        "engine started: %d rules, database %s%s",
+        len(runtime.engine.rules.rules),
+        runtime.config.database,
+        " (dry run)" if runtime.engine.dry_run else "",
+    )
+    return run_loop(
+        lambda: runtime.engine,
+        controls=controls,
+        poll_interval=lambda: runtime.config.poll_interval,
+        reload=lambda: _reload(runtime),
+        once=once,
+        on_cycle=after_cycle,
+        actions=runtime.outbox.dispatcher if runtime.outbox is not None else None,
+        leading=leading,
+    )
 
 
 def _announce_redirect(config: Config, before: Config | None) -> None:
@@ -164,6 +203,16 @@ def _announce_redirect(config: Config, before: Config | None) -> None:
         log.warning("webhooks.redirect_to: every webhook is delivered to %s instead", target)
     elif before is not None:
         log.info("webhooks.redirect_to removed: webhooks go to their own URLs again")
+
+
+def _reread(config: Config) -> Config:
+    """The config on disk, for an engine taking the lead after standing by (SIGHUPs
+    meanwhile had nothing to reload); a broken one keeps ``config``, saying why."""
+    try:
+        return load_config(config_path(None if not config.path else str(config.path), os.environ))
+    except AutomationError as exc:
+        log.error("keeping the config read before: %s", exc)
+        return config
 
 
 def _reload(rt: Runtime) -> None:

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from automation.config.database import PostgresDatabase
 from automation.config.loader import Config
 from automation.core.errors import UsageError
 from automation.engine.cycle import Engine
@@ -29,6 +29,7 @@ from automation.service.instance_lock import InstanceLock
 from automation.service.outbox import ACTION_WORKERS, Outbox
 from automation.store.base import Store
 from automation.store.memory import MemoryStore
+from automation.store.opening import open_store
 from automation.store.sqlite import SqliteStore
 from automation.x.engagement_client import EngagementClient
 from automation.x.http import HttpClient
@@ -158,10 +159,11 @@ class Runtime:
             after.tally = before.tally
         self.config = config
 
-    def close(self) -> None:
+    def close(self, grace: float = 5.0) -> None:
+        """Let go of everything; actions in flight get ``grace`` seconds to finish."""
         outbox = self.wiring.outbox
         if outbox is not None:
-            outbox.close()  # first: what finishes in time is still recorded
+            outbox.close(grace)  # first: what finishes in time is still recorded
         self.http.close()
         if outbox is not None and outbox.http is not self.http:
             outbox.http.close()
@@ -183,15 +185,18 @@ def open_runtime(
     chance: Chance | None = None,
     observe_http: Callable[[str, str, int | None], None] | None = None,
     workers: Workers | None = None,
+    epoch: int | None = None,
 ) -> Runtime:
     """Open the store (taking the instance lock unless dry-running) and build the engine.
+    On PostgreSQL the engine must lead (``service.leading``): ``epoch`` is its lead's,
+    which fences every write it makes.
 
     Actions get an HTTP client of their own, with a connection for every worker, so a
     burst of deliveries never queues the cycle's fetching behind it. A given ``http``
     (tests, the demo) serves both."""
     rules = rules or load_compiled(config)
     chance = chance or Chance()
-    lock, store = _open_store(config, dry_run)
+    lock, store = _open_store(config, dry_run, epoch)
     try:
         outbox = None
         if not dry_run:
@@ -219,22 +224,28 @@ def open_runtime(
         raise
 
 
-def _open_store(config: Config, dry_run: bool) -> tuple[InstanceLock | None, Store]:
-    """The database, and the instance lock that makes its engine the only one (a dry run
-    takes none: it writes nothing). A dry run without a database must not create one
-    either: it reads an empty store in memory."""
-    if not isinstance(config.database, Path):
-        raise UsageError(
-            f"the engine cannot run on {config.database} yet: give database a SQLite file"
-        )
+def _open_store(
+    config: Config, dry_run: bool, epoch: int | None
+) -> tuple[InstanceLock | None, Store]:
+    """The database, and the instance lock that makes its engine the only one on a SQLite
+    file (a dry run takes none: it writes nothing). A dry run without a database must not
+    create one either: it reads an empty store in memory. On PostgreSQL the lead is the
+    lock, taken before: the store writes under its epoch."""
+    database = config.database
+    if isinstance(database, PostgresDatabase):
+        if dry_run:
+            return None, open_store(database, migrate=config.migrate)
+        if epoch is None:
+            raise UsageError(f"an engine on {database} writes only while it leads")
+        return None, open_store(database, migrate=config.migrate, epoch=epoch)
     if dry_run:
-        if not config.database.exists():
+        if not database.exists():
             return None, MemoryStore()
-        return None, SqliteStore.open(config.database, migrate=config.migrate)
-    lock = InstanceLock(config.database)
+        return None, SqliteStore.open(database, migrate=config.migrate)
+    lock = InstanceLock(database)
     lock.acquire()
     try:
-        return lock, SqliteStore.open(config.database, migrate=config.migrate)
+        return lock, SqliteStore.open(database, migrate=config.migrate)
     except BaseException:
         lock.release()
         raise

@@ -23,7 +23,7 @@ from automation.config.database import PostgresDatabase
 from automation.core.errors import EngineLocked, SchemaOutdated
 from automation.store import postgres_schema
 from automation.store.copying import Row, Tables, failures
-from automation.store.postgres_connection import Conn, _first_line, connect
+from automation.store.postgres_connection import Conn, connect, first_line
 
 __all__ = ["PostgresSide", "reading", "writing"]
 
@@ -132,7 +132,7 @@ class PostgresSide:
         return [name for (name,) in rows]
 
     def guard(self, table: str | None = None) -> AbstractContextManager[None]:
-        return failures(psycopg.Error, self._doing, table, _first_line)
+        return failures(psycopg.Error, self._doing, table, first_line)
 
 
 @contextmanager

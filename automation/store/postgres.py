@@ -30,7 +30,13 @@ from automation.core.records import (
 )
 from automation.store import postgres_schema
 from automation.store.postgres_changes import ChangeQueries
-from automation.store.postgres_connection import columns, connect, guarded
+from automation.store.postgres_connection import (
+    columns,
+    connect,
+    engine_role,
+    engine_settings,
+    guarded,
+)
 from automation.store.postgres_export_parts import ExportPartQueries
 from automation.store.postgres_hourly import HourlyQueries
 from automation.store.postgres_ledger import LedgerQueries, set_versions
@@ -59,8 +65,7 @@ class PostgresStore(
         """Connect, and migrate when ``migrate`` is ``auto``; with ``manual`` a database
         whose schema is behind raises ``SchemaOutdated``. ``epoch`` fences every write
         with the leadership of the engine that opens it."""
-        role = "engine store" if epoch is not None else "command"
-        conn = connect(database, role=role)
+        conn = connect(database, role=engine_role(epoch), settings=engine_settings(epoch))
         try:
             if migrate == "auto":
                 postgres_schema.apply(conn)

@@ -15,7 +15,7 @@ per job, as the SQLite store is.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -24,7 +24,16 @@ import psycopg
 from automation.config.database import PostgresDatabase
 from automation.core.errors import LeadershipLost, StoreError
 
-__all__ = ["Conn", "PostgresConnection", "columns", "connect", "guarded"]
+__all__ = [
+    "Conn",
+    "PostgresConnection",
+    "columns",
+    "connect",
+    "engine_role",
+    "engine_settings",
+    "first_line",
+    "guarded",
+]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -36,11 +45,26 @@ APPLICATION = "automation"
 CONNECT_TIMEOUT = 10  # seconds
 
 
-def connect(database: PostgresDatabase, *, role: str, read_only: bool = False) -> Conn:
+def connect(
+    database: PostgresDatabase,
+    *,
+    role: str,
+    read_only: bool = False,
+    settings: Mapping[str, str] | None = None,
+    tcp_user_timeout: int | None = None,
+) -> Conn:
     """A connection in autocommit mode (transactions are explicit), named in
     ``pg_stat_activity`` by ``role``, with TCP keepalives so that a peer that vanished is
-    noticed in seconds, not hours."""
-    options = "-c default_transaction_read_only=on" if read_only else None
+    noticed in seconds, not hours. ``settings`` are the session's server settings
+    (``idle_session_timeout``...); ``tcp_user_timeout`` (milliseconds) is how long sent
+    data may go unacknowledged before the kernel gives up on the connection."""
+    given = dict(settings or {})
+    if read_only:
+        given["default_transaction_read_only"] = "on"
+    options = " ".join(f"-c {name}={value}" for name, value in given.items()) or None
+    extra: dict[str, Any] = {}
+    if tcp_user_timeout is not None:
+        extra["tcp_user_timeout"] = tcp_user_timeout
     try:
         conn: Conn = psycopg.connect(
             database.url,
@@ -53,9 +77,10 @@ def connect(database: PostgresDatabase, *, role: str, read_only: bool = False) -
             keepalives_interval=5,
             keepalives_count=3,
             options=options,
+            **extra,
         )
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to the database {database}: {_first_line(exc)}") from None
+        raise StoreError(f"cannot connect to the database {database}: {first_line(exc)}") from None
     return conn
 
 
@@ -108,12 +133,20 @@ class PostgresConnection:
 
     def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed:
-            self._conn = connect(self.database, role=self._role(), read_only=self._read_only)
+            self._conn = connect(
+                self.database,
+                role=self._role(),
+                read_only=self._read_only,
+                settings=self._settings(),
+            )
             self._reconnected()
         return self._conn
 
     def _role(self) -> str:
-        return "engine store" if self._epoch is not None else "command"
+        return engine_role(self._epoch)
+
+    def _settings(self) -> dict[str, str]:
+        return engine_settings(self._epoch)
 
     def _reconnected(self) -> None:
         """Forget what was remembered of a connection that broke (the query classes that
@@ -125,9 +158,9 @@ class PostgresConnection:
             conn.close()
             self._conn = None
             return StoreError(
-                f"lost the connection to the database {self.database}: {_first_line(exc)}"
+                f"lost the connection to the database {self.database}: {first_line(exc)}"
             )
-        return StoreError(f"database {self.database}: {_first_line(exc)}")
+        return StoreError(f"database {self.database}: {first_line(exc)}")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -179,6 +212,19 @@ class PostgresConnection:
         return {name: mid for mid, name in rows}
 
 
-def _first_line(exc: BaseException) -> str:
+def engine_role(epoch: int | None) -> str:
+    """How a store's sessions are named: a leading engine's by its epoch, which is how a
+    new leader sees whether its predecessor still holds a session (``postgres_ledger``)."""
+    return f"engine {epoch}" if epoch is not None else "command"
+
+
+def engine_settings(epoch: int | None) -> dict[str, str]:
+    """A leading engine's sessions never sit in a transaction for long: if its machine is
+    cut off mid-transaction, the server ends it, so the next leader is not kept waiting
+    for the share lock on ``leadership`` that the transaction holds."""
+    return {"idle_in_transaction_session_timeout": "30s"} if epoch is not None else {}
+
+
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__

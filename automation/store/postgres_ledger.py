@@ -5,9 +5,10 @@ Claims live in the database (``outbox.claim``, the claimer's term), so several e
 never hand out one action twice: due rows are taken with ``FOR UPDATE SKIP LOCKED`` and
 marked in the same statement. A claim made under an earlier leadership epoch is stale (its
 engine stopped leading) and the action is handed out again, with the same idempotency
-key, once ``reclaim_stale`` allows: not before the old leader's last action could have
-finished. An attempt is recorded by the holder of the claim, the claim being its fencing
-token; what nobody holds only the leader may record.
+key, once that engine has no session left (it died) or ``reclaim_stale`` allows: not
+before the old leader's last action could have finished. An attempt is recorded by the
+holder of the claim, the claim being its fencing token; what nobody holds only the leader
+may record.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from automation.core.records import (
     from_epoch,
     to_epoch,
 )
-from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
+from automation.store.postgres_connection import (
+    APPLICATION,
+    Conn,
+    PostgresConnection,
+    columns,
+    guarded,
+)
 from automation.store.rows import (
     FIRING_COLUMNS,
     OUTBOX_COLUMNS,
@@ -47,7 +54,14 @@ from automation.store.rows import (
 
 __all__ = ["LedgerQueries", "set_versions"]
 
-_STALE = "(claim IS NULL OR (claim < (SELECT epoch FROM leadership WHERE id = 1) AND %(reclaim)s))"
+# A claim is free when nobody holds it, or when it was made under an earlier epoch and
+# either the leader says its predecessor's actions are over, or the engine that claimed it
+# has no session left (it died: what it had started died with it).
+_STALE = (
+    "(claim IS NULL OR (claim < (SELECT epoch FROM leadership WHERE id = 1) AND (%(reclaim)s"
+    " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+    f" AND application_name = '{APPLICATION} ' || 'engine ' || claim))))"
+)
 
 
 class LedgerQueries(PostgresConnection):

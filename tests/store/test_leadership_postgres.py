@@ -1,0 +1,149 @@
+"""The election on a real PostgreSQL: one leader at a time, a new epoch at each takeover
+that fences the old leader's writes, the lead lost with its session, and the claims of a
+leader that died handed out again at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from e2e_helpers import wait_for
+from pg_cluster import Cluster
+
+from automation.config.database import PostgresDatabase
+from automation.core.errors import LeadershipLost, SchemaOutdated
+from automation.core.leadership import LeaseTimes
+from automation.store import ActionRecord, CycleWrite, FiringRecord, postgres_schema
+from automation.store.postgres import PostgresStore
+from automation.store.postgres_leadership import Election, leader_view
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+TIMES = LeaseTimes(lease=5.0, heartbeat=0.1, trust=2.5, retry=0.1)
+
+
+@pytest.fixture
+def database(postgres_cluster: Cluster) -> PostgresDatabase:
+    database = postgres_cluster.create_database("lead")
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        postgres_schema.apply(conn)
+    return database
+
+
+@pytest.fixture
+def admin(database: PostgresDatabase) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def elections(database: PostgresDatabase) -> Iterator[list[Election]]:
+    made: list[Election] = []
+    yield made
+    for election in made:
+        election.close()
+
+
+def elect(database: PostgresDatabase, made: list[Election], name: str) -> Election:
+    election = Election(database, times=TIMES, name=name)
+    made.append(election)
+    return election
+
+
+def queued(fid: str) -> CycleWrite:
+    firing = FiringRecord(
+        id=fid,
+        rule_id="r1",
+        post_id=f"post-{fid}",
+        key="once",
+        kind="fired",
+        at=T0,
+        metrics={"likes": 100.0},
+        actions=(ActionRecord(0, "log", '{"message":"m"}'),),
+    )
+    return CycleWrite(at=T0, firings=(firing,))
+
+
+def test_one_engine_leads_and_the_other_stands_by_until_it_resigns(database, elections) -> None:
+    a, b = elect(database, elections, "a:1"), elect(database, elections, "b:2")
+    first = a.try_lead(T0)
+    assert first is not None and a.leading()
+    assert b.try_lead(T0) is None and not b.leading()
+    assert b.problem is None  # standing by is not a problem
+
+    a.resign()
+    assert not a.leading()
+    second = wait_for(lambda: b.try_lead(T0), what="the lock to pass on")  # once the server
+    assert second > first and b.leading()  # has ended a's session
+
+
+def test_status_sees_the_leader_and_the_standby_by_name(database, elections) -> None:
+    a, b = elect(database, elections, "a:1"), elect(database, elections, "b:2")
+    assert a.try_lead(T0) is not None
+    assert b.try_lead(T0) is None
+    view = leader_view(database)
+    assert (view.leader, view.connected, view.standby) == ("a:1", ("a:1",), ("b:2",))
+    assert view.state == "leading" and view.epoch == a.epoch
+
+    a.close()
+    view = wait_for(lambda: (v := leader_view(database)) and not v.connected and v, what="a gone")
+    assert view.state == "takeover" and view.leader == "a:1"
+
+
+def test_a_takeover_fences_the_old_leaders_store(database, admin, elections) -> None:
+    a, b = elect(database, elections, "a:1"), elect(database, elections, "b:2")
+    old_epoch = a.try_lead(T0)
+    assert old_epoch is not None
+    old = PostgresStore.open(database, epoch=old_epoch)
+    try:
+        old.commit_cycle(queued("f1"))
+        # The server ends the old leader's lock session (an operator, a network cut).
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'automation leader a:1'"
+        )
+        wait_for(lambda: not a.leading(), what="the old leader to notice")
+        wait_for(lambda: b.try_lead(T0) is not None, what="the standby to take over")
+        with pytest.raises(LeadershipLost, match=r"another engine leads .*b:2"):
+            old.commit_cycle(queued("f2"))
+        with pytest.raises(LeadershipLost):
+            old.claim_actions(T0, 10)
+    finally:
+        old.close()
+    with PostgresStore.open(database) as store:
+        assert [e.firing.id for e in store.history()] == ["f1"]
+
+
+def test_the_claims_of_a_leader_that_died_are_handed_out_at_once(database, elections) -> None:
+    a, b = elect(database, elections, "a:1"), elect(database, elections, "b:2")
+    old_epoch = a.try_lead(T0)
+    assert old_epoch is not None
+    old = PostgresStore.open(database, epoch=old_epoch)
+    old.commit_cycle(queued("f1"))
+    [claimed] = old.claim_actions(T0, 10)
+
+    a.close()
+    new_epoch = wait_for(lambda: b.try_lead(T0), what="the standby to take over")
+    new = PostgresStore.open(database, epoch=new_epoch)
+    new.reclaim_stale = lambda: False  # the old leader's actions might still be running
+    try:
+        assert new.claim_actions(T0, 10) == []  # its engine still has a session
+        old.close()  # now it has none: what it had started ended with it
+        [again] = new.claim_actions(T0, 10)
+        assert again.id == claimed.id  # the same action, hence the same idempotency key
+    finally:
+        new.close()
+
+
+def test_a_database_never_migrated_says_how_to_fix_it(postgres_cluster, elections) -> None:
+    bare = postgres_cluster.create_database("bare")
+    with pytest.raises(SchemaOutdated, match="automation migrate"):
+        elect(bare, elections, "a:1").try_lead(T0)
+
+
+def test_an_unreachable_database_leaves_the_engine_standing_by(elections) -> None:
+    nowhere = PostgresDatabase("postgresql://nobody@/nothing?host=/nonexistent-socket-dir")
+    election = elect(nowhere, elections, "a:1")
+    assert election.try_lead(T0) is None and not election.leading()
+    assert election.problem is not None and "nothing" in election.problem
