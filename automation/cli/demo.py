@@ -61,17 +61,35 @@ def run_demo(*, seconds: float = 30.0, out: TextIO | None = None, cycles: int = 
         return _Demo(Path(tmp), target, pause=max(0.0, seconds / cycles), cycles=cycles).run()
 
 
+class _TimelineLog(logging.Handler):
+    """The engine's warnings and errors as lines of the demo's timeline, at the simulated
+    time: a line stamped with the real time would interrupt the story. Its INFO lines are
+    left out: the demo shows what they say itself."""
+
+    def __init__(self, demo: _Demo) -> None:
+        super().__init__(logging.WARNING)
+        self.demo = demo
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record).replace("\n", "\n          ")
+        self.demo._say(f"{self.demo._time()}  {text}")
+
+
 @contextmanager
-def _engine_info_held_back() -> Iterator[None]:
-    """The engine's INFO log lines carry the real time and would interrupt the simulated
-    timeline; the demo shows what they say itself. Warnings and errors still get through."""
+def _engine_log_in_timeline(demo: _Demo) -> Iterator[None]:
     engine_log = logging.getLogger("automation")
-    level = engine_log.level
+    handler = _TimelineLog(demo)
+    saved = engine_log.level, engine_log.propagate
     engine_log.setLevel(logging.WARNING)
+    engine_log.propagate = False
+    engine_log.addHandler(handler)
     try:
         yield
     finally:
-        engine_log.setLevel(level)
+        engine_log.removeHandler(handler)
+        engine_log.setLevel(saved[0])
+        engine_log.propagate = saved[1]
 
 
 class _Demo:
@@ -85,10 +103,13 @@ class _Demo:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.viral_post: str | None = None
         self.seeded: Counter[str] = Counter()
-        self.announced: set[str] = set()  # firing ids shown in the current cycle
+        self.announced: dict[str, int] = {}  # firing id -> its place in the current cycle
+        # this cycle's lines, printed in a fixed order when it ends: its actions finish in
+        # whatever order the outbox's workers take, and the story must be the same each time
+        self.pending: list[tuple[tuple[int, str, str, int], str]] = []
 
     def run(self) -> int:
-        with self.sandbox, self.receiver, _engine_info_held_back():
+        with self.sandbox, self.receiver, _engine_log_in_timeline(self):
             config = self._config()
             http = HttpClient(timeout=5.0, rewrite=self._route)
             runtime = open_runtime(config, emit=self._show, clock=self.sandbox.clock.now, http=http)
@@ -104,6 +125,7 @@ class _Demo:
                     runtime.engine.cycle()
                     self.sandbox.clock.advance(CYCLE_MINUTES * 60)
                     time.sleep(self.pause)
+                self._flush()
                 self._summary(runtime.store)
             finally:
                 runtime.close()
@@ -158,8 +180,8 @@ class _Demo:
         elif isinstance(event, ErrorEvent):
             self._say(f"{self._time()}  error in {event.step}: {event.error}")
         elif isinstance(event, CycleEvent):
+            self._flush()
             self._show_seeded()
-            self.announced.clear()
             if event.fired or event.seeded:
                 self._say(
                     f"{self._time()}  cycle: {counted(event.posts, 'post')} watched, "
@@ -172,13 +194,14 @@ class _Demo:
         if event.event == "seeded":
             self.seeded[event.rule] += 1
             return
+        place = self.announced.setdefault(event.id, len(self.announced))
         if event.event == "capped":
-            self._say(f"{self._time()}  CAPPED {event.rule} for post {event.post}: over its limit")
+            line = f"{self._time()}  CAPPED {event.rule} for post {event.post}: over its limit"
+            self.pending.append(((place, "", "", -1), line))
             return
-        self._say(f"{self._time()}  FIRED {event.rule} for post {event.post} ({values})")
-        self.announced.add(event.id)
-        if event.reason:
-            self._say(f"          why: {event.reason}")
+        lines = [f"{self._time()}  FIRED {event.rule} for post {event.post} ({values})"]
+        lines += [f"          why: {event.reason}"] if event.reason else []
+        self.pending.append(((place, "", "", -1), "\n".join(lines)))
 
     def _show_seeded(self) -> None:
         for rule, count in sorted(self.seeded.items()):
@@ -188,10 +211,23 @@ class _Demo:
             )
         self.seeded.clear()
 
+    def _flush(self) -> None:
+        for _, text in sorted(self.pending):
+            self._say(text)
+        self.pending.clear()
+        self.announced.clear()
+
     def _show_action(self, event: ActionEvent) -> None:
-        # actions of this cycle's firings sit under their firing; a retry of an earlier
-        # firing's action gets its own time stamp
-        indent = "          " if event.id.split(".")[0] in self.announced else f"{self._time()}  "
+        # actions of this cycle's firings sit under their firing, in the rule's order; a
+        # retry of an earlier firing's action gets its own time stamp, after them
+        firing, _, index = event.id.rpartition(".")
+        place = self.announced.get(firing)
+        indent = "          " if place is not None else f"{self._time()}  "
+        order = len(self.announced) if place is None else place
+        key = (order, event.rule, event.post, int(index) if index.isdigit() else 0)
+        self.pending.append((key, indent + self._action_text(event)))
+
+    def _action_text(self, event: ActionEvent) -> str:
         if event.kind == "webhook":
             last = self.receiver.last()
             verdict = ""
@@ -200,13 +236,10 @@ class _Demo:
                     f"; receiver got {last.idempotency_key}, signature "
                     f"{'verified' if last.verified else 'INVALID'}"
                 )
-            detail = event.error or event.detail
-            self._say(f"{indent}-> webhook {event.status}: {detail}{verdict}")
-            return
+            return f"-> webhook {event.status}: {event.error or event.detail}{verdict}"
         if event.kind in ("repost", "like") and event.status == "sent":
-            self._say(f"{indent}-> {event.kind} as support at the sandbox: {event.detail}")
-            return
-        self._say(f"{indent}-> {event.kind} {event.status}: {event.error or event.detail}")
+            return f"-> {event.kind} as support at the sandbox: {event.detail}"
+        return f"-> {event.kind} {event.status}: {event.error or event.detail}"
 
     def _summary(self, store: object) -> None:
         rules = sorted({rule for rule, _ in self.counts})
