@@ -209,9 +209,7 @@ SUFFIXES = (".yaml", ".yml")
 def default_files(base: Path) -> list[Path]:
     """The test files ``automation test`` runs when given none: ``rule-tests/*.yaml``."""
     folder = base / TEST_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+    return expand([folder]) if folder.is_dir() else []
 
 
 def expand(paths: Sequence[Path]) -> list[Path]:
