@@ -10,22 +10,18 @@ other processes, so it is measured apart: the CPU time of the server's processes
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pg_cluster import Cluster, find_bindir, missing_reason
 
 from automation.config.database import Database, PostgresDatabase
-from automation.service import runtime
 from automation.store import postgres_schema
-from automation.store.postgres import PostgresStore
 from automation.store.postgres_connection import connect
 
 __all__ = ["engine_on_postgres", "postgres_info", "server_cpu", "throwaway_database"]
@@ -76,23 +72,14 @@ def _stat(pid: int) -> list[int]:
 
 @contextmanager
 def engine_on_postgres(url: str) -> Iterator[dict[str, int]]:
-    """Make the runtime open ``url`` as a leading engine's store: migrated, each write
-    transaction fenced by the epoch it leads under. Yields what to add to
-    ``open_runtime``'s arguments: the epoch where the runtime takes one, else nothing, and
-    the runtime is handed the store where it opens its SQLite file."""
+    """Prepare ``url`` for an engine that leads it: migrated, its leadership at ``EPOCH``.
+    Yields what to add to ``open_runtime``'s arguments (the epoch its writes are fenced
+    by)."""
     database = PostgresDatabase.parse(url)
     with connect(database, role="migrate") as conn:
         postgres_schema.apply(conn)
         conn.execute("UPDATE leadership SET epoch = %s, leader = 'bench_cycle'", [EPOCH])
-    if "epoch" in inspect.signature(runtime.open_runtime).parameters:
-        yield {"epoch": EPOCH}
-        return
-
-    def open_store(config: object, *_: object) -> tuple[None, PostgresStore]:
-        return None, PostgresStore.open(database, migrate="manual", epoch=EPOCH)
-
-    with mock.patch.object(runtime, "_open_store", open_store):
-        yield {}
+    yield {"epoch": EPOCH}
 
 
 def postgres_info(database: Database) -> dict[str, object]:
