@@ -239,16 +239,22 @@ def test_a_database_an_engine_uses_is_refused(
     assert "another engine (pid " in locked.err and "stop it first" in locked.err
     assert not (tmp_path / "copy.db").exists()
 
-    with psycopg.connect(database.url, application_name="automation engine store"):
-        connected = cli("copy-store", "config", database.url)
-    assert connected.code == 2
-    assert connected.err.startswith(f"automation: an engine is connected to {database}: ")
-    assert "stop every engine that uses it" in connected.err
-    assert_no_traceback(locked.err, connected.err)
+    assert_no_traceback(locked.err)
+    # A leading engine's store, its hold on the lead, a standby waiting for it.
+    for name in ("automation engine 3", "automation leader host-a", "automation standby host-b"):
+        with psycopg.connect(database.url, application_name=name):
+            connected = cli("copy-store", "config", database.url)
+        assert connected.code == 2
+        assert connected.err.startswith(f"automation: an engine is connected to {database}: ")
+        assert f"{name} (pid " in connected.err
+        assert "stop every engine that uses it" in connected.err
+        assert_no_traceback(connected.err)
     with psycopg.connect(database.url) as conn:  # not even migrated
         assert conn.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
         ).fetchone() == (0,)
+    with psycopg.connect(database.url, application_name="automation command"):  # status, say
+        assert cli("copy-store", "config", database.url).code == 0
 
 
 def test_a_copy_that_fails_midway_leaves_the_target_empty(
