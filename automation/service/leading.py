@@ -28,6 +28,7 @@ from automation.service import sdnotify
 from automation.service.loop import Controls
 from automation.service.observers import Observers
 from automation.service.runtime import Runtime, utc_now
+from automation.store.opening import migrate
 from automation.store.postgres_leadership import Election, leader_view
 
 __all__ = ["run_elected"]
@@ -59,7 +60,13 @@ def run_elected(
     code = 0
     try:
         while not controls.should_stop():
-            epoch = election.try_lead(utc_now())
+            try:
+                epoch = election.try_lead(utc_now())
+            except SchemaOutdated:
+                if config.migrate != "auto":
+                    raise
+                migrate(database)  # ``migrate: auto``: bring a new database up to date
+                continue
             if epoch is None:
                 if once:
                     raise EngineLocked(_refusal(election, database))

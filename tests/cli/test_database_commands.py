@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from cli_helpers import SECRET_ENV, Cli, assert_no_traceback, write_env_config
 from pg_cluster import Cluster
@@ -106,6 +107,29 @@ def test_with_migrate_manual_the_engine_leaves_a_sqlite_file_behind_alone(
     assert "run 'automation migrate'" in refused.err
     assert_no_traceback(refused.err)
     assert SqliteStore.applied_migrations(tmp_path / "state.db") == []
+
+
+@pytest.mark.parametrize("mode", ["manual", "auto"])
+def test_an_engine_migrates_postgres_at_start_only_with_migrate_auto(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, postgres_cluster: Cluster, mode: str
+) -> None:
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    database = postgres_cluster.create_database()
+    cli = Cli(capsys, project(tmp_path, database=database.url, migrate=mode))
+
+    done = cli("run", "--once")
+
+    with psycopg.connect(database.url) as conn:
+        applied = postgres_schema.applied(conn)
+    assert_no_traceback(done.err)
+    if mode == "manual":
+        assert done.code == 2
+        assert "run 'automation migrate' (once, from any machine)" in done.err
+        assert applied == []
+    else:
+        assert "automation migrate" not in done.err
+        assert applied == PG_MIGRATIONS
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
