@@ -186,11 +186,12 @@ def simulate_history(args: argparse.Namespace, path: Path) -> None:
                 day = (hour + 1) // 24
                 if day % 10 == 0 or day == args.history_days:
                     _history_line(store, path, day, at, list(readings), write_ms, prune_ms)
-        # what a daily prune costs once the history is full: the oldest day goes
+        # what a daily prune costs once the history is full: the oldest day kept goes
+        kept = min(args.history_days, keep.days)
         started = time.perf_counter()
-        gone = store.prune_hourly(at - timedelta(days=args.history_days - 1))
+        gone = store.prune_hourly(at - timedelta(days=kept - 1))
         print(
-            f"\npruning the oldest day of {args.history_days}: {gone:,} values in"
+            f"\npruning the oldest day of {kept}: {gone:,} values in"
             f" {(time.perf_counter() - started) * 1000:.0f} ms;"
             f" {watched.next_id:,} posts written in all"
         )
