@@ -36,7 +36,14 @@ def register(sub: Any) -> None:
             "within a minute or two)"
         ),
     )
-    sb.add_argument("--fault-rate", type=float, default=0.0)
+    sb.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="the share of API requests (0 to 1) that fail as the real API can: a 429, a "
+        "5xx, a slow, malformed or cut-short answer (default 0)",
+    )
     sb.set_defaults(handler=run)
 
 

@@ -166,6 +166,7 @@ def test_sandbox_help_explains_speed(capsys: pytest.CaptureFixture[str]) -> None
         main(["sandbox", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--speed X simulated seconds per real second" in text
+    assert "--fault-rate P the share of API requests (0 to 1) that fail" in text
 
 
 @pytest.mark.parametrize(
