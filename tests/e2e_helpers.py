@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ __all__ = [
     "HIGH",
     "SUPPORT",
     "Engine",
+    "NotifySocket",
     "Result",
     "Scene",
     "likes_rule",
@@ -284,3 +287,39 @@ def scene(tmp: Path, *, receiver_delay: float | None = None) -> Iterator[Scene]:
         yield s
     finally:
         s.close()
+
+
+class NotifySocket:
+    """What systemd would receive on $NOTIFY_SOCKET (an abstract datagram socket)."""
+
+    def __init__(self) -> None:
+        self.name = f"@test-{uuid.uuid4().hex}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0" + self.name[1:])
+        self.sock.setblocking(False)
+        self.messages: list[str] = []
+
+    def drain(self) -> list[str]:
+        while True:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except BlockingIOError:
+                return self.messages
+
+    def index(self, prefix: str, after: int = -1) -> int | None:
+        for i, message in enumerate(self.drain()):
+            if i > after and message.startswith(prefix):
+                return i
+        return None
+
+    def wait(self, prefix: str, after: int = -1) -> int:
+        wait_for(
+            lambda: self.index(prefix, after) is not None,
+            what=f"{prefix} after message {after}: {self.messages}",
+        )
+        found = self.index(prefix, after)
+        assert found is not None
+        return found
+
+    def close(self) -> None:
+        self.sock.close()

@@ -24,6 +24,7 @@ from e2e_helpers import (
     HIGH,
     SUPPORT,
     Engine,
+    NotifySocket,
     Scene,
     likes_rule,
     open_scene,
@@ -206,3 +207,25 @@ def test_run_once_refuses_while_another_engine_leads(world) -> None:
     assert "Traceback" not in once.stderr
     leader.signal(signal.SIGTERM)
     assert leader.wait() == 0
+
+
+def test_a_standby_tells_systemd_so_and_says_ready_again_when_it_takes_over(world) -> None:
+    s, database = world
+    _setup(s, database, 1)
+    first = s.engine(name="a")
+    _leader(database, {first.pid: first})
+    notify = NotifySocket()
+    try:
+        second = s.engine(name="b", env={"NOTIFY_SOCKET": notify.name})
+        ready = notify.wait("READY=1")  # started: systemd's start-up is over
+        assert notify.messages[ready] == "READY=1\nSTATUS=standby: another engine leads"
+        notify.wait("WATCHDOG=1", after=ready)  # alive while it waits
+
+        first.signal(signal.SIGTERM)
+        assert first.wait() == 0
+        assert _leader(database, {second.pid: second}) is second
+        status = notify.wait("STATUS=", after=notify.wait("READY=1", after=ready))
+        assert "posts" in notify.messages[status]  # the status after its first cycle
+        assert not any(m.startswith("STOPPING=1") for m in notify.drain())
+    finally:
+        notify.close()

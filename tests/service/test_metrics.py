@@ -180,6 +180,11 @@ def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
     )
     health.set_standby(True)
     assert health.check() == (200, "standby: another engine is acting on this database")
+    clock.now += timedelta(hours=1)
+    health.set_standby(False)  # it took the lead: three intervals for its first cycle
+    assert health.check()[1].startswith("starting: the first cycle is running")
+    clock.now += timedelta(minutes=3, seconds=1)
+    assert health.check()[0] == 503
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -25,6 +23,7 @@ from e2e_helpers import (
     BRAND,
     HIGH,
     SUPPORT,
+    NotifySocket,
     Scene,
     likes_rule,
     open_scene,
@@ -183,45 +182,9 @@ def test_a_valid_rule_file_edit_is_picked_up_at_the_next_cycle_without_a_signal(
 # --- 4. sd_notify ---------------------------------------------------------------------------
 
 
-class _NotifySocket:
-    """What systemd would receive on $NOTIFY_SOCKET (an abstract datagram socket)."""
-
-    def __init__(self) -> None:
-        self.name = f"@test-{uuid.uuid4().hex}"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + self.name[1:])
-        self.sock.setblocking(False)
-        self.messages: list[str] = []
-
-    def drain(self) -> list[str]:
-        while True:
-            try:
-                self.messages.append(self.sock.recv(4096).decode())
-            except BlockingIOError:
-                return self.messages
-
-    def index(self, prefix: str, after: int = -1) -> int | None:
-        for i, message in enumerate(self.drain()):
-            if i > after and message.startswith(prefix):
-                return i
-        return None
-
-    def wait(self, prefix: str, after: int = -1) -> int:
-        wait_for(
-            lambda: self.index(prefix, after) is not None,
-            what=f"{prefix} after message {after}: {self.messages}",
-        )
-        found = self.index(prefix, after)
-        assert found is not None
-        return found
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def test_sd_notify_reports_ready_status_watchdog_reload_and_stopping(world: Scene) -> None:
     _ready(world)
-    notify = _NotifySocket()
+    notify = NotifySocket()
     try:
         engine = world.engine(env={"NOTIFY_SOCKET": notify.name, "WATCHDOG_USEC": "2000000"})
         ready = notify.wait("READY=1")
