@@ -25,10 +25,8 @@ from cli_helpers import (
     Result,
     assert_no_traceback,
     database_dump,
-    isolated_process_state,
     make_project,
     run_subprocess,
-    start_sandbox,
     table_rows,
 )
 from jsonschema import Draft202012Validator
@@ -40,18 +38,7 @@ from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import open_runtime
 from automation.store.sqlite import SqliteStore
 
-
-@pytest.fixture(autouse=True)
-def _process_state() -> Iterator[None]:
-    with isolated_process_state():
-        yield
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    sb = start_sandbox()
-    yield sb
-    sb.stop()
+pytestmark = pytest.mark.usefixtures("process_state")
 
 
 @pytest.fixture
@@ -66,11 +53,6 @@ def project(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
     return make_project(tmp_path / "project", sandbox)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], project: Project) -> Cli:
-    return Cli(capsys, project.config)
 
 
 def assert_clean_failure(result: Result, code: int) -> None:

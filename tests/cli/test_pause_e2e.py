@@ -5,17 +5,14 @@ performs nothing; resuming seeds what crossed meanwhile, or fires it with --catc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, Project, isolated_process_state, make_project, start_sandbox
+from cli_helpers import Cli, Project, make_project
 
-from automation.config.secret import Secret
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.sandbox import Sandbox
-from automation.sandbox import credentials as creds
 from automation.sandbox.webhook_receiver import Receiver
 from automation.store.sqlite import SqliteStore
 
@@ -35,23 +32,7 @@ rules:
 """
 
 
-@pytest.fixture(autouse=True)
-def _process_state() -> Iterator[None]:
-    with isolated_process_state():
-        yield
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    sb = start_sandbox()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver(Secret(creds.WEBHOOK_SECRETS["team-chat"], "team-chat")) as rec:
-        yield rec
+pytestmark = pytest.mark.usefixtures("process_state")
 
 
 @pytest.fixture
@@ -60,11 +41,6 @@ def project(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
     monkeypatch.setenv("LOGNAME", "alice")
     return make_project(tmp_path / "project", sandbox)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], project: Project) -> Cli:
-    return Cli(capsys, project.config)
 
 
 def cycle(cli: Cli) -> list[dict]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,10 @@ from cli_helpers import (
     SUPPORT_ID,
     Cli,
     Project,
-    isolated_process_state,
     make_project,
-    start_sandbox,
 )
 
-from automation.config.secret import Secret
 from automation.sandbox import Sandbox
-from automation.sandbox import credentials as creds
 from automation.sandbox.webhook_receiver import Receiver
 from automation.store.sqlite import SqliteStore
 
@@ -41,23 +36,7 @@ rules:
 """
 
 
-@pytest.fixture(autouse=True)
-def _process_state() -> Iterator[None]:
-    with isolated_process_state():
-        yield
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    sb = start_sandbox()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver(Secret(creds.WEBHOOK_SECRETS["team-chat"], "team-chat")) as rec:
-        yield rec
+pytestmark = pytest.mark.usefixtures("process_state")
 
 
 @pytest.fixture
@@ -69,11 +48,6 @@ def project(
     project = make_project(tmp_path / "project", sandbox)
     project.write_rules(RULES.format(url=receiver.url))
     return project
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], project: Project) -> Cli:
-    return Cli(capsys, project.config)
 
 
 def test_a_webhook_is_signed_sent_now_and_shown_with_its_answer(

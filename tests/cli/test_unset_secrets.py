@@ -3,7 +3,6 @@ beside a service that gets them only through systemd's LoadCredential= (spec §4
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,7 @@ from cli_helpers import (
     SECRET_ENV,
     Cli,
     Project,
-    isolated_process_state,
     make_project,
-    start_sandbox,
 )
 
 from automation.sandbox import Sandbox
@@ -30,17 +27,7 @@ RULES = """
     """
 
 
-@pytest.fixture(autouse=True)
-def _process_state() -> Iterator[None]:
-    with isolated_process_state():
-        yield
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    sb = start_sandbox()
-    yield sb
-    sb.stop()
+pytestmark = pytest.mark.usefixtures("process_state")
 
 
 @pytest.fixture
