@@ -29,11 +29,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from automation.cli.pause import operator
+    from automation.engine.retries import retry_dead
+
     with open_store(required_config(args)) as store:
         if args.verb == "retry":
             if not args.action_id:
                 raise UsageError("automation actions retry: give the action ID to re-queue")
-            if not store.retry_action(args.action_id, now()):
+            if not retry_dead(store, args.action_id, who=operator(), now=now()):
                 print(f"automation: no dead action {args.action_id}", file=sys.stderr)
                 return 1
             print(f"re-queued {args.action_id}")

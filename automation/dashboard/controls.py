@@ -22,10 +22,10 @@ from starlette.responses import RedirectResponse, Response
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import StoreError, UsageError
 from automation.core.pauses import ALL_RULES
-from automation.core.records import ChangeRecord
 from automation.dashboard.security import checked_form
 from automation.dashboard.site import Site
 from automation.engine import pauses
+from automation.engine.retries import retry_dead
 
 __all__ = ["pause_rule", "resume_rule", "retry_action"]
 
@@ -78,12 +78,8 @@ async def retry_action(request: Request) -> Response:
     who = _who(request, form)
 
     def retry() -> bool:
-        now = site.clock()
         with site.writing() as store:
-            if not store.retry_action(action_id, now):
-                return False
-            store.record_change(ChangeRecord(now, who, "retry", action_id))
-            return True
+            return retry_dead(store, action_id, who=who, now=site.clock())
 
     done = await _write(f"re-queue {action_id}", retry)
     if not done:
@@ -115,12 +111,8 @@ async def pause_rule(request: Request) -> Response:
         until = now + timedelta(seconds=seconds) if seconds else None
         known = [r.id for r in site.rules()]
         with site.writing() as store:
-            record = pauses.pause(
+            pauses.pause(
                 store, rule_id, who=who, now=now, until=until, reason=reason, known_rules=known
-            )
-            detail = f"for {format_duration(seconds)}" if seconds else "until resumed"
-            store.record_change(
-                ChangeRecord(now, who, "pause", rule_id, _join(detail, record.reason))
             )
         return True
 
@@ -139,10 +131,7 @@ async def resume_rule(request: Request) -> Response:
     def resume() -> pauses.ResumeResult:
         now = site.clock()
         with site.writing() as store:
-            result = pauses.resume(store, rule_id, who=who, now=now)
-            if result.lifted:
-                store.record_change(ChangeRecord(now, who, "resume", rule_id))
-        return result
+            return pauses.resume(store, rule_id, who=who, now=now)
 
     result = await _write(f"resume {target}", resume)
     if result.still_paused_by is not None:
@@ -154,7 +143,3 @@ async def resume_rule(request: Request) -> Response:
         "/rules",
         f"resumed {target}: posts that crossed meanwhile are recorded as seen, not fired",
     )
-
-
-def _join(*parts: str) -> str:
-    return ": ".join(p for p in parts if p)

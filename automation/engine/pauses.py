@@ -1,7 +1,8 @@
 """Pausing and resuming rules: the operations every control (``automation pause`` and
 ``resume``, the dashboard) shares, and what the engine reads of them each cycle.
 
-Pausing and resuming only set or lift a pause in the database, recording who did it; the
+Pausing and resuming only set or lift a pause in the database, recording who did it and
+when among the changes made by hand (``Store.changes``, listed by the dashboard); the
 engine's next cycle acts on it. Nothing here needs the X API or a secret.
 """
 
@@ -12,10 +13,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from automation.core.durations import format_duration
 from automation.core.errors import UsageError
 from automation.core.pauses import ALL_RULES, PauseRecord, PauseState, describe_pause, pause_state
 from automation.core.payloads import iso
-from automation.core.records import FiringRecord
+from automation.core.records import ChangeRecord, FiringRecord
 from automation.engine.events import PauseEvent, Sink
 from automation.store.base import Store
 
@@ -60,6 +62,9 @@ def pause(
         rule_id=target, paused_at=since, paused_by=_who(who), until=until, reason=reason
     )
     store.set_pause(record)
+    how_long = f"for {format_duration(int((until - now).total_seconds()))}" if until else ""
+    detail = ": ".join(part for part in (how_long or "until resumed", reason) if part)
+    store.record_change(ChangeRecord(now, record.paused_by, "pause", target, detail))
     return record
 
 
@@ -84,6 +89,9 @@ def resume(
     )
     for record in lifted:
         store.set_pause(record)
+    if lifted:
+        detail = "catching up" if catch_up else ""
+        store.record_change(ChangeRecord(now, _who(who), "resume", target, detail))
     held = None
     if target != ALL_RULES:
         held = next(

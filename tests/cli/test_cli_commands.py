@@ -31,6 +31,7 @@ from cli_helpers import (
 )
 from jsonschema import Draft202012Validator
 
+from automation.cli.pause import operator
 from automation.config.loader import load_config
 from automation.core.records import WatchedPostRecord
 from automation.sandbox import Sandbox
@@ -444,6 +445,9 @@ def test_dead_action_is_listed_retried_and_then_delivered(project: Project, cli:
         status = cli("status", "--json").json()["actions"]
         assert (status["pending"], status["dead"]) == (1, 0)
         assert cli("actions", "--dead").out.strip() == "no dead actions"
+        with SqliteStore.open(project.database) as store:  # who re-queued it, and when
+            [change] = store.changes()
+        assert (change.what, change.target, change.by) == ("retry", dead["id"], operator())
 
         # The next cycle delivers it, with the same idempotency key as the first try.
         events = run_once(cli)

@@ -80,6 +80,14 @@ def test_pause_shows_in_status_and_explain_and_resume_lifts_it(cli: Cli) -> None
 
     again = cli("resume", "likes-100")
     assert again.code == 1 and "not paused" in again.err
+    # kept among the changes made by hand, as the dashboard's own are: after the engine
+    # settles the pause record, who paused and resumed it, and when, is still known
+    with SqliteStore.open(cli.config.parent / "state.db") as store:
+        changes = [(c.by, c.what, c.target, c.detail) for c in store.changes()]
+    assert changes == [
+        ("alice", "resume", "likes-100", ""),
+        ("alice", "pause", "likes-100", "for 2h: launch day freeze"),
+    ]
 
 
 def test_pausing_all_rules_and_resuming_one_says_what_still_holds_it(cli: Cli) -> None:
