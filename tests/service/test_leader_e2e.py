@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from e2e_helpers import (
     HIGH,
     SUPPORT,
@@ -52,13 +53,25 @@ def world(tmp_path: Path, postgres_cluster: Cluster) -> Iterator[tuple[Scene, Po
         s.close()
 
 
-def _setup(s: Scene, database: PostgresDatabase, posts: int, **config: object) -> list[str]:
+def _setup(
+    s: Scene, database: PostgresDatabase, posts: int, *, timeout: int = 10, **config: object
+) -> list[str]:
     """Quiet posts (seeded by the first cycle), a rule that reposts and calls a webhook
-    for each, a config on ``database``, migrated."""
+    for each, a config on ``database``, migrated. ``timeout`` (seconds) bounds an action,
+    hence how long a new leader waits for one its predecessor may still be sending."""
     assert s.receiver is not None
     made = [quiet_post(s.sandbox) for _ in range(posts)]
-    hook = {"webhook": {"url": f"{s.receiver.url}/hooks/ha", "secret": "team-chat"}}
+    hook = {
+        "webhook": {
+            "url": f"{s.receiver.url}/hooks/ha",
+            "secret": "team-chat",
+            "timeout": f"{timeout}s",
+        }
+    }
     s.write_config(database=database.url, **config)
+    doc = yaml.safe_load(s.config.read_text(encoding="utf-8"))
+    doc["x_api"]["timeout"] = timeout
+    s.config.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     s.write_rules(rule_file([likes_rule(actions=[{"repost": {"as": "support"}}, hook])]))
     migrated = s.cli("migrate")
     assert migrated.code == 0, migrated.stderr
@@ -194,6 +207,32 @@ def test_a_leader_cut_off_by_the_server_stands_by_and_the_standby_takes_over(wor
     _assert_each_crossing_acted_on_once(s, database, posts)
     assert leader.stderr.split("lost the lead", 1)[1].count(" cycle posts=") == cycles_after_loss
     assert _get(_metrics_url(leader) + "/healthz")[1].startswith("standby")
+
+
+def test_a_frozen_leader_is_replaced_and_stands_by_when_it_wakes(world) -> None:
+    """SIGSTOP: a leader that goes silent without closing anything, as a machine cut off
+    from the network; the server ends its session after the lease."""
+    s, database = world
+    posts = _setup(s, database, 2, timeout=2)
+    engines = {e.pid: e for e in (s.engine(name="a"), s.engine(name="b"))}
+    leader = _leader(database, engines)
+    [standby] = [e for e in engines.values() if e is not leader]
+    wait_for(lambda: _standing_by(database, standby), timeout=TAKEOVER, what="a standby")
+    wait_for(lambda: _seeded(database), timeout=TAKEOVER, what="the first cycle")
+
+    s.sandbox.world.set_metric(posts[0], "favorites", HIGH + 1)
+    leader.wait_log("action ", timeout=TAKEOVER)  # its webhook may be on its way
+    leader.signal(signal.SIGSTOP)
+    try:
+        assert _leader(database, engines, but=leader.pid) is standby
+        s.sandbox.world.set_metric(posts[1], "favorites", HIGH + 1)
+        wait_for(lambda: _all_sent(database, 4), timeout=TAKEOVER, what="the new leader's work")
+    finally:
+        leader.signal(signal.SIGCONT)
+    leader.wait_log("lost the lead", timeout=TAKEOVER)
+    wait_for(lambda: _standing_by(database, leader), timeout=TAKEOVER, what="the old leader")
+    assert leader.stderr.split("lost the lead", 1)[1].count(" cycle posts=") == 0
+    _assert_each_crossing_acted_on_once(s, database, posts)
 
 
 def test_run_once_refuses_while_another_engine_leads(world) -> None:
