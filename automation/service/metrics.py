@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from automation import __version__
 from automation.config.loader import Config
+from automation.core import reload_failure
 from automation.core.pauses import pause_state
 from automation.engine.events import ActionEvent, CycleEvent, Event, FiredEvent
 from automation.store.base import Store
@@ -108,6 +109,11 @@ class EngineMetrics:
             "1 while the last reload of the config or rules failed (the previous ones run).",
             registry=r,
         )
+        self.reload_errors = Gauge(
+            "automation_reload_errors",
+            "Errors the last reload reported in the rules or config (0 when it succeeded).",
+            registry=r,
+        )
         self.firings = Counter(
             "automation_firings",
             "Firings and seeds recorded, by rule (kind: fired, seeded, would_fire, would_seed).",
@@ -171,7 +177,9 @@ class EngineMetrics:
             self.firings.labels(rule=rule, kind="fired")
             self.firings.labels(rule=rule, kind="seeded")
         self.rules_paused.set(len(pause_state(store.pauses(), rule_ids, now).paused))
-        self.reload_failed.set(1 if store.meta("reload_error") else 0)
+        failure = reload_failure.decode(store.meta("reload_error"))
+        self.reload_failed.set(1 if failure else 0)
+        self.reload_errors.set(len(failure.errors.strip().splitlines()) if failure else 0)
         counts = store.action_counts()
         self.actions_pending.set(counts.get("pending", 0))
         self.actions_dead.set(counts.get("dead", 0))

@@ -117,11 +117,29 @@ def test_events_and_the_store_become_metrics(config: Config) -> None:
     assert got[("automation_rules_loaded", ())] == 2
     assert got[("automation_rules_paused", ())] == 1
     assert got[("automation_reload_failed", ())] == 0
+    assert got[("automation_reload_errors", ())] == 0
     assert got[("automation_api_budget_remaining_requests", ())] == 40
     assert got[("automation_api_budget_limit_requests", ())] == 60
     assert got[("automation_poll_interval_seconds", ())] == 60
     assert all(name.startswith("automation_") for name, _ in got)
     promtool_check(metrics_text(metrics))
+
+
+def test_a_failed_reload_is_counted_with_its_errors(config: Config) -> None:
+    from automation.core.reload_failure import ReloadFailure, encode
+
+    metrics = EngineMetrics(config)
+    store = MemoryStore()
+    errors = "rules.yaml:4:11: error: unknown metric 'lieks'\nrules.yaml:9:3: error: no id"
+    store.set_meta("reload_error", encode(ReloadFailure(errors, T0)))
+    metrics.refresh(store, rules=["likes-100"], config=config, now=T0)
+    got = samples(metrics_text(metrics))
+    assert got[("automation_reload_failed", ())] == 1
+    assert got[("automation_reload_errors", ())] == 2
+    store.set_meta("reload_error", "")  # the next good load
+    metrics.refresh(store, rules=["likes-100"], config=config, now=T0)
+    got = samples(metrics_text(metrics))
+    assert (got[("automation_reload_failed", ())], got[("automation_reload_errors", ())]) == (0, 0)
 
 
 def metrics_text(metrics: EngineMetrics) -> bytes:
