@@ -19,7 +19,10 @@ from automation.core.records import WatchedPostRecord
 from automation.core.rules import Watch
 from automation.core.watch_index import WatchIndex
 
-__all__ = ["FetchPlan", "plan_fetch"]
+__all__ = ["MAX_IDS", "FetchPlan", "plan_fetch"]
+
+# posts one Engagement API request may name, by endpoint (reference §2, §3, §6)
+MAX_IDS: dict[str, int] = {"totals": 250, "28hr": 25, "historical": 25}
 
 
 @dataclass(frozen=True)

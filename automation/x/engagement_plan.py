@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from automation.core import metric_names as m
+from automation.core.fetch_plan import MAX_IDS
 from automation.core.payloads import iso
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
 
 Endpoint = Literal["totals", "28hr", "historical"]
 
-MAX_IDS: dict[str, int] = {"totals": 250, "28hr": 25, "historical": 25}
 TOTALS_GROUPING = "per_post"
 TOTALS_GROUP_BY: tuple[str, ...] = ("tweet.id", "engagement.type")
 HOURLY_GROUPING = "hourly"

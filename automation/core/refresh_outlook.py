@@ -1,0 +1,296 @@
+"""When a watched post is likely to meet a rule next, projected from its recent readings.
+
+Pure. After a cycle reads posts and its rules decide, the engine asks ``outlooks`` what
+each read post is heading for: the moment some rule watching it is projected to be met
+(its values' gap to the rule's threshold or next milestone over their rate since the
+reading before), and whether a windowed rule could change its answer (the rate over the
+window could reach the threshold, or the rule's state waits on the window). The
+scheduler (``refresh_schedule``) spends a short budget on the posts projected soonest.
+
+A projection is a heuristic, never a decision: the rules decide on the values read.
+Rates come from the last two readings, or for a post read once from its life so far.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from automation.core.evaluate import CompiledRule
+from automation.core.facts import PostFacts, RuleState
+from automation.core.metric_names import DERIVED, HOURLY_METRICS
+from automation.core.records import WatchedPostRecord
+from automation.core.rules import (
+    AllOf,
+    Condition,
+    Every,
+    Leaf,
+    Not,
+    Rearm,
+    condition_metrics,
+)
+
+__all__ = ["NEVER", "Recent", "outlooks"]
+
+NEVER = math.inf
+# a windowed rule is read with its /28hr series when the rate over the window reaches
+# this share of the threshold: rates move, and a rate is a guess from two readings
+_WINDOW_SHARE = 0.5
+# a metric the readings lack (url_clicks has no /totals value) is bounded by this one:
+# every engagement with a post follows an impression of it
+_BOUND = "impressions"
+_FLIP = {"gte": "lt", "gt": "lte", "lt": "gte", "lte": "gt"}
+
+Rate = Callable[[str], float]
+# (values, rate) -> seconds from the reading until the condition is met, 0 if it is
+# now, NEVER if no rise of the values meets it, None when the values cannot tell
+Projection = Callable[[Mapping[str, float], Rate], float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Recent:
+    """What the engine read of a post last: when (epoch seconds of the cycle), the
+    totals, the moment a rule watching it is projected to be met (``NEVER`` if none),
+    and whether a windowed rule's answer could change (its /28hr series is worth a
+    request)."""
+
+    at: float
+    values: Mapping[str, float]
+    cross_at: float = NEVER
+    window_open: bool = False
+
+
+def outlooks(
+    watched: Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]],
+    facts: Mapping[str, PostFacts],
+    state_of: Callable[[str, str], RuleState | None],
+    recent: Mapping[str, Recent],
+    now: datetime,
+) -> dict[str, Recent]:
+    """A fresh ``Recent`` for every post of ``facts`` read at ``now``.
+
+    ``state_of(rule id, post id)`` is the rule's state for the post after this cycle's
+    decisions; ``recent`` holds the readings before this one, for the rates.
+    """
+    at = now.timestamp()
+    cross: dict[str, float] = {}
+    window: set[str] = set()
+    rates: dict[str, Rate] = {}
+    for compiled, posts in watched:
+        rule_id = compiled.rule.id
+        project = _rule_projection(compiled)
+        windowed = bool(compiled.window_metrics & HOURLY_METRICS)
+        for post in posts:
+            pid = post.post_id
+            fact = facts.get(pid)
+            if fact is None:
+                continue
+            rate = rates.get(pid)
+            if rate is None:
+                rate = rates[pid] = _rate(fact.totals, recent.get(pid), at, post.created_at)
+            seconds, open_ = project(fact.totals, rate, state_of(rule_id, pid), at)
+            if at + seconds < cross.get(pid, NEVER):
+                cross[pid] = at + seconds
+            if windowed and open_:
+                window.add(pid)
+    return {
+        pid: Recent(at, facts[pid].totals, cross.get(pid, NEVER), pid in window) for pid in rates
+    }
+
+
+def _rate(
+    values: Mapping[str, float], before: Recent | None, at: float, created_at: datetime
+) -> Rate:
+    """Growth per second of each metric since the reading before, else since the post
+    was created; never negative."""
+    if before is not None and at > before.at:
+        old, span = before.values, at - before.at
+    else:
+        old, span = {}, at - created_at.timestamp()
+    if span <= 0:
+        return lambda metric: 0.0
+
+    def rate(metric: str) -> float:
+        value = values.get(metric)
+        if value is None:
+            return math.nan
+        return max(0.0, (value - old.get(metric, 0.0)) / span)
+
+    return rate
+
+
+# --- a rule's projection --------------------------------------------------------------------
+
+RuleProjection = Callable[[Mapping[str, float], Rate, RuleState | None, float], tuple[float, bool]]
+
+
+def _rule_projection(compiled: CompiledRule) -> RuleProjection:
+    """(values, rate, state, at) -> (seconds from the reading until the rule is projected
+    to fire, whether its window's answer could change)."""
+    rule = compiled.rule
+    when = _condition(rule.when) if rule.when is not None else None
+    window = _window_test(rule.when) if compiled.window_metrics else None
+    held = float(rule.for_)
+    rearm = isinstance(rule.fire, Rearm)
+    cooldown = rule.fire.cooldown if isinstance(rule.fire, Rearm) else 0
+    every = rule.fire if isinstance(rule.fire, Every) else None
+
+    def project(
+        values: Mapping[str, float], rate: Rate, state: RuleState | None, at: float
+    ) -> tuple[float, bool]:
+        open_ = window is not None and (
+            window(values, rate) or (state is not None and bool(state.last_truth) and rearm)
+        )
+        if state is not None and state.holding_since is not None:
+            return max(0.0, state.holding_since.timestamp() + held - at), True
+        if state is not None and state.done and not every:
+            return NEVER, open_
+        if rearm and state is not None and state.last_truth:
+            return NEVER, open_  # the condition must turn false before it fires again
+        seconds = 0.0
+        if when is not None:
+            seconds = _known(when(values, rate))
+        if every is not None:
+            seconds = max(seconds, _next_milestone(every, values, rate, state))
+        if rearm and state is not None and state.last_fired_at is not None:
+            seconds = max(seconds, state.last_fired_at.timestamp() + cooldown - at)
+        return seconds + held, open_
+
+    return project
+
+
+def _known(seconds: float | None) -> float:
+    return NEVER if seconds is None else seconds
+
+
+def _next_milestone(
+    every: Every, values: Mapping[str, float], rate: Rate, state: RuleState | None
+) -> float:
+    value = values.get(every.metric)
+    if value is None:
+        return NEVER
+    done = max(state.milestone if state is not None else 0, value)
+    gap = (done // every.n + 1) * every.n - value
+    return _time_to(gap, rate(every.metric))
+
+
+def _time_to(gap: float, per_second: float) -> float:
+    if gap <= 0:
+        return 0.0
+    if not per_second > 0:  # also NaN: no rate known
+        return NEVER
+    return gap / per_second
+
+
+# --- conditions ---------------------------------------------------------------------------
+
+
+def _condition(cond: Condition) -> Projection:
+    if isinstance(cond, Leaf):
+        return _leaf(cond)
+    if isinstance(cond, Not):
+        inner = cond.item
+        if isinstance(inner, Leaf) and inner.op in _FLIP:
+            flipped = Leaf(inner.metric, _FLIP[inner.op], inner.threshold, inner.over)
+            return _leaf(flipped)
+        return _unknown
+    items = tuple(_condition(item) for item in cond.items)
+    pick = max if isinstance(cond, AllOf) else min
+    return lambda values, rate: _combine(pick, (p(values, rate) for p in items))
+
+
+def _combine(
+    pick: Callable[[Iterable[float]], float], found: Iterable[float | None]
+) -> float | None:
+    known = [s for s in found if s is not None]
+    return pick(known) if known else None
+
+
+def _unknown(values: Mapping[str, float], rate: Rate) -> float | None:
+    return None
+
+
+def _leaf(leaf: Leaf) -> Projection:
+    metric, op, threshold, over = leaf.metric, leaf.op, leaf.threshold, leaf.over
+    if op not in _FLIP:
+        return _unknown
+    rising = op in ("gte", "gt")
+    if metric in DERIVED:
+        if over:
+            return _unknown
+        top, bottom = DERIVED[metric]
+
+        def derived(values: Mapping[str, float], rate: Rate) -> float | None:
+            num, den = values.get(top), values.get(bottom)
+            if num is None or not den:
+                return None
+            return 0.0 if _meets(num / den, op, threshold) else NEVER
+
+        return derived
+    if over:
+        span = float(over)
+
+        def windowed(values: Mapping[str, float], rate: Rate) -> float | None:
+            per_second = _bounded_rate(metric, values, rate)
+            if per_second is None:
+                return None
+            return 0.0 if _meets(per_second * span, op, threshold) else NEVER
+
+        return windowed
+
+    def total(values: Mapping[str, float], rate: Rate) -> float | None:
+        value = values.get(metric)
+        if value is None:
+            return None
+        if _meets(value, op, threshold):
+            return 0.0
+        if not rising:
+            return NEVER
+        return _time_to(threshold - value + (1 if op == "gt" else 0), rate(metric))
+
+    return total
+
+
+def _meets(value: float, op: str, threshold: float) -> bool:
+    if op == "gte":
+        return value >= threshold
+    if op == "gt":
+        return value > threshold
+    if op == "lt":
+        return value < threshold
+    return value <= threshold
+
+
+def _bounded_rate(metric: str, values: Mapping[str, float], rate: Rate) -> float | None:
+    """The metric's rate, or for a metric the readings lack the rate of impressions, which
+    bounds it; None when neither is known."""
+    per_second = rate(metric) if metric in values else rate(_BOUND)
+    return None if math.isnan(per_second) else per_second
+
+
+def _window_test(cond: Condition | None) -> Callable[[Mapping[str, float], Rate], bool]:
+    """Whether a windowed leaf of ``cond`` could hold soon: the rate over its window
+    reaches a share of its threshold (or the rate cannot be known)."""
+    leaves = [
+        leaf
+        for leaf in condition_metrics(cond)
+        if leaf.over and leaf.op in ("gte", "gt") and leaf.metric not in DERIVED
+    ]
+    others = any(
+        leaf.over and (leaf.op not in ("gte", "gt") or leaf.metric in DERIVED)
+        for leaf in condition_metrics(cond)
+    )
+
+    def could(values: Mapping[str, float], rate: Rate) -> bool:
+        if others:
+            return True
+        for leaf in leaves:
+            per_second = _bounded_rate(leaf.metric, values, rate)
+            span = float(leaf.over or 0)
+            if per_second is None or per_second * span >= _WINDOW_SHARE * leaf.threshold:
+                return True
+        return False
+
+    return could

@@ -1,0 +1,221 @@
+"""Which watched posts one cycle refreshes when an interval's request budget cannot read them all.
+
+Pure: the engine passes the cycle's plan (``fetch_plan``), what it read of each post
+lately (``refresh_outlook.Recent``), the requests one poll interval allows, the interval,
+``max_staleness`` and the time; the answer is the plan narrowed to the posts to read.
+
+When the budget covers every watched post the plan is returned as it is: every post is
+read every cycle, with the fewest requests. Otherwise, in this order of claim:
+
+1. every post of a rule that must see all of its posts this cycle (a new or changed rule
+   seeds them; a resuming one settles its pause);
+2. the /totals of the posts read longest ago, as many as keep each post's age under
+   ``max_staleness`` (N x interval / (max_staleness - interval) of them): none starves;
+3. posts projected to meet a rule by the time this cycle reads them, or with a ``for`` or
+   a window pending, soonest first; then posts never read and young posts;
+4. the rest, read longest ago first, while the budget lasts; requests already paid for
+   are filled up.
+
+A /28hr series is asked only for the posts whose windowed rules could change their answer;
+a windowed rule is not evaluated this cycle on an owned post read without it, so its
+state stays as it was. The chosen posts come back in reading order, the likeliest last,
+so that they are read just before the cycle evaluates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from automation.core.evaluate import CompiledRule
+from automation.core.fetch_plan import MAX_IDS, FetchPlan
+from automation.core.metric_names import HOURLY_METRICS, PUBLIC_TOTALS_METRICS, TOTALS_METRICS
+from automation.core.records import WatchedPostRecord
+from automation.core.refresh_outlook import Recent
+
+__all__ = ["YOUNG", "Refresh", "plan_cost", "schedule_refresh"]
+
+YOUNG = timedelta(hours=6)  # most of a post's engagement comes in its first hours
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The plan to fetch, the requests it takes, and whether the budget made it choose
+    (``scheduled``) or every watched post is read (False)."""
+
+    plan: FetchPlan
+    requests: int
+    scheduled: bool = False
+
+
+def plan_cost(plan: FetchPlan) -> int:
+    """The requests reading every post of ``plan`` takes (``x.engagement_plan`` builds
+    the same ones)."""
+    cost = _Cost(plan, budget=0)
+    for post in plan.posts.values():
+        cost.add(post, post.post_id in plan.hourly_posts, force=True)
+    return cost.spent
+
+
+def schedule_refresh(
+    plan: FetchPlan,
+    recent: Mapping[str, Recent],
+    *,
+    budget: int,
+    interval: timedelta,
+    max_staleness: timedelta,
+    now: datetime,
+    complete: Collection[str] = frozenset(),
+) -> Refresh:
+    """The posts of ``plan`` one cycle reads with ``budget`` requests (see the module
+    docstring); ``complete`` names the rules whose every post must be read."""
+    full = plan_cost(plan)
+    if full <= budget:
+        return Refresh(plan, full)
+    at, step = now.timestamp(), interval.total_seconds()
+    cost = _Cost(plan, budget)
+    for post in _posts_of(plan, complete):
+        cost.add(post, post.post_id in plan.hourly_posts, force=True)
+    oldest = sorted(plan.posts.values(), key=lambda p: _read_at(p, recent))
+    quota = _staleness_quota(len(oldest), step, max_staleness.total_seconds())
+    for post in oldest[:quota]:
+        cost.add(post, False, force=True)
+    likely = _likely(plan, recent, at + step, now - YOUNG)
+    for post in likely:
+        cost.add(post, _wants_series(post, plan, recent, at + step))
+    for post in oldest[quota:]:
+        if cost.saturated():
+            break
+        cost.add(post, _wants_series(post, plan, recent, at + step))
+    return Refresh(_narrowed(plan, cost, likely), cost.spent, scheduled=True)
+
+
+def _staleness_quota(posts: int, step: float, max_staleness: float) -> int:
+    """How many of the posts read longest ago each cycle reads so that none waits longer
+    than ``max_staleness``: all of them read in turn within max_staleness - one interval
+    (a cycle reads its posts at some moment within its interval)."""
+    cycles = max(1.0, (max_staleness - step) / step)
+    return min(posts, math.ceil(posts / math.floor(cycles)))
+
+
+def _read_at(post: WatchedPostRecord, recent: Mapping[str, Recent]) -> float:
+    """When the post was read last; a post never read counts from when it was found, and
+    comes before every post read since."""
+    seen = recent.get(post.post_id)
+    return seen.at if seen is not None else post.first_seen.timestamp() - 1e12
+
+
+def _posts_of(plan: FetchPlan, rules: Collection[str]) -> Iterable[WatchedPostRecord]:
+    if not rules:
+        return ()
+    return (p for r, posts in plan.watched if r.rule.id in rules for p in posts)
+
+
+def _likely(
+    plan: FetchPlan, recent: Mapping[str, Recent], horizon: float, young: datetime
+) -> list[WatchedPostRecord]:
+    """Posts projected to meet a rule by ``horizon`` (soonest first), then those with a
+    window that could change its answer, then posts never read, then young ones
+    (youngest first)."""
+    projected: list[tuple[float, WatchedPostRecord]] = []
+    fresh: list[WatchedPostRecord] = []
+    for post in plan.posts.values():
+        seen = recent.get(post.post_id)
+        if seen is None:
+            fresh.append(post)
+        elif seen.cross_at <= horizon or seen.window_open:
+            projected.append((min(seen.cross_at, horizon), post))
+        elif post.created_at >= young:
+            fresh.append(post)
+    projected.sort(key=lambda item: item[0])
+    fresh.sort(key=lambda p: (p.post_id in recent, -p.created_at.timestamp()))
+    return [post for _, post in projected] + fresh
+
+
+def _wants_series(
+    post: WatchedPostRecord, plan: FetchPlan, recent: Mapping[str, Recent], horizon: float
+) -> bool:
+    """Whether the post's /28hr series is worth its share of a request: a windowed rule
+    evaluates it and its answer could change (or nothing is known of the post yet)."""
+    if post.post_id not in plan.hourly_posts:
+        return False
+    seen = recent.get(post.post_id)
+    return seen is None or seen.window_open or seen.cross_at <= horizon
+
+
+class _Cost:
+    """The posts chosen so far and the requests they take: /totals per owned account and
+    for public posts (250 a request), /28hr per owned account (25 a request)."""
+
+    def __init__(self, plan: FetchPlan, budget: int) -> None:
+        self.left = budget
+        self.spent = 0
+        self.chosen: dict[str, WatchedPostRecord] = {}
+        self.series: set[str] = set()
+        self._totals: dict[str | None, int] = {}
+        self._hourly: dict[str, int] = {}
+        self._owned_totals = bool(plan.totals_metrics & TOTALS_METRICS)
+        self._public_totals = bool(plan.totals_metrics & PUBLIC_TOTALS_METRICS)
+        self._any_hourly = bool(plan.hourly_metrics & HOURLY_METRICS)
+
+    def saturated(self) -> bool:
+        """No budget left and no request with room for another post."""
+        return self.left <= 0 and all(n % MAX_IDS["totals"] == 0 for n in self._totals.values())
+
+    def add(self, post: WatchedPostRecord, series: bool, *, force: bool = False) -> None:
+        """Choose ``post`` (with its series) if the budget allows it or ``force``; a post
+        chosen before may still gain its series."""
+        pid, owner = post.post_id, post.account
+        series = series and owner is not None and self._any_hourly and pid not in self.series
+        new = pid not in self.chosen
+        totals = new and (self._owned_totals if owner is not None else self._public_totals)
+        price = (totals and self._totals.get(owner, 0) % MAX_IDS["totals"] == 0) + (
+            series and self._hourly.get(owner or "", 0) % MAX_IDS["28hr"] == 0
+        )
+        if price > self.left and not force:
+            return
+        self.left -= price
+        self.spent += price
+        if new:
+            self.chosen[pid] = post
+            if totals:
+                self._totals[owner] = self._totals.get(owner, 0) + 1
+        if series and owner is not None:
+            self.series.add(pid)
+            self._hourly[owner] = self._hourly.get(owner, 0) + 1
+
+
+def _narrowed(plan: FetchPlan, cost: _Cost, likely: list[WatchedPostRecord]) -> FetchPlan:
+    """``plan`` over the chosen posts in reading order, the likeliest last; a windowed
+    rule evaluates an owned post only with its series."""
+    chosen = cost.chosen
+    last = {p.post_id: p for p in reversed(likely) if p.post_id in chosen}
+    order = {pid: p for pid, p in chosen.items() if pid not in last}
+    order.update(last)
+    series = frozenset(cost.series)
+    watched = tuple(
+        (rule, tuple(p for p in posts if _evaluates(rule, p, chosen, series)))
+        for rule, posts in plan.watched
+    )
+    return replace(
+        plan,
+        posts=order,
+        watched=watched,
+        hourly_posts=series,
+        window_posts=frozenset(p for p in plan.window_posts if p in chosen),
+    )
+
+
+def _evaluates(
+    rule: CompiledRule,
+    post: WatchedPostRecord,
+    chosen: Mapping[str, WatchedPostRecord],
+    series: frozenset[str],
+) -> bool:
+    if post.post_id not in chosen:
+        return False
+    if post.account is None or not rule.window_metrics & HOURLY_METRICS:
+        return True
+    return post.post_id in series

@@ -1,0 +1,319 @@
+"""Which posts a cycle refreshes when the request budget cannot read every watched post."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from automation.core.evaluate import compile_rule
+from automation.core.facts import PostFacts, RuleState
+from automation.core.fetch_plan import FetchPlan, plan_fetch
+from automation.core.records import WatchedPostRecord
+from automation.core.refresh_outlook import NEVER, Recent, outlooks
+from automation.core.refresh_schedule import plan_cost, schedule_refresh
+from automation.core.rules import Every, Leaf, Rearm, Rule, Watch
+from automation.x.engagement_plan import MAX_IDS, WatchedPost, plan_requests
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+INTERVAL = 5 * MINUTE
+HOUR = timedelta(hours=1)
+ACCOUNTS = ("brand", "news")
+LIKES = compile_rule(
+    Rule(id="likes", watch=Watch(accounts=ACCOUNTS), when=Leaf("favorites", "gte", 100))
+)
+
+
+def post(n: int, account: str | None = "brand", age: timedelta = 2 * HOUR) -> WatchedPostRecord:
+    """Post ``n``, created ``age`` before NOW and found then, or at NOW if it is older."""
+    return WatchedPostRecord(
+        post_id=str(1000 + n),
+        account=account,
+        created_at=NOW - age,
+        source="timeline",
+        first_seen=NOW - min(age, timedelta(0)),
+    )
+
+
+def plan_of(rules, posts) -> FetchPlan:
+    return plan_fetch(rules, posts, NOW)
+
+
+def requests_of(plan: FetchPlan):
+    return plan_requests(
+        [WatchedPost(p.post_id, p.account) for p in plan.posts.values()],
+        totals_metrics=plan.totals_metrics,
+        hourly_posts=plan.hourly_posts,
+        hourly_metrics=plan.hourly_metrics,
+    )
+
+
+def read(posts, at: datetime, values=None, cross_at: float = NEVER) -> dict[str, Recent]:
+    return {
+        p.post_id: Recent(at.timestamp(), values or {"favorites": 10.0}, cross_at) for p in posts
+    }
+
+
+def schedule(plan, recent, budget, now=NOW, staleness=HOUR, **kw):
+    return schedule_refresh(
+        plan, recent, budget=budget, interval=INTERVAL, max_staleness=staleness, now=now, **kw
+    )
+
+
+def facts(p: WatchedPostRecord, **values: float) -> PostFacts:
+    return PostFacts(post_id=p.post_id, account=p.account, created_at=p.created_at, totals=values)
+
+
+# --- the budget covers every post -------------------------------------------------------------
+
+
+def test_a_budget_that_covers_every_post_reads_every_post_with_the_same_requests():
+    posts = [post(i, ACCOUNTS[i % 2]) for i in range(600)]
+    plan = plan_of([LIKES], posts)
+    needed = len(requests_of(plan))
+    assert plan_cost(plan) == needed == 4  # 300 posts per account: two /totals each
+
+    refresh = schedule(plan, read(posts, NOW - MINUTE), budget=needed)
+
+    assert not refresh.scheduled and refresh.plan is plan and refresh.requests == needed
+    assert schedule(plan, {}, budget=needed - 1).scheduled
+
+
+# --- likely crossings first -------------------------------------------------------------------
+
+
+def test_a_post_about_to_cross_is_chosen_over_flat_ones_and_read_last():
+    flat = [post(i) for i in range(2000)]
+    rising = post(9999)
+    plan = plan_of([LIKES], [*flat, rising])
+    before = read([*flat, rising], NOW - 10 * MINUTE, {"favorites": 80.0})
+    before.update(read(flat, NOW - 10 * MINUTE))
+    # read again 5 minutes ago: the flat posts did not move, the rising one gained 15 likes
+    got = outlooks(
+        plan.watched,
+        {p.post_id: facts(p, favorites=10.0) for p in flat}
+        | {rising.post_id: facts(rising, favorites=95.0)},
+        lambda rule, pid: None,
+        before,
+        NOW - INTERVAL,
+    )
+    assert got[rising.post_id].cross_at < NOW.timestamp()  # 5 likes to go at 3 a minute
+    assert all(got[p.post_id].cross_at == NEVER for p in flat)
+
+    refresh = schedule(plan, got, budget=2)  # 500 of the 2,001 posts
+
+    chosen = list(refresh.plan.posts)
+    assert rising.post_id in chosen and chosen[-1] == rising.post_id
+    assert len(chosen) == 500 and refresh.requests == 2
+
+
+@settings(max_examples=25, derandomize=True, deadline=None)
+@given(
+    ages=st.lists(st.integers(min_value=1, max_value=50), min_size=300, max_size=700),
+    budget=st.integers(min_value=1, max_value=3),
+    gap=st.integers(min_value=1, max_value=30),
+)
+def test_a_post_projected_to_cross_is_always_chosen(ages, budget, gap):
+    """Whatever the flat posts' ages, a post projected to cross before the cycle reads it
+    is chosen, as long as the budget holds more than the staleness share."""
+    flat = [post(i) for i in range(len(ages))]
+    hot = post(9999)
+    plan = plan_of([LIKES], [*flat, hot])
+    recent = {
+        p.post_id: Recent((NOW - age * MINUTE).timestamp(), {"favorites": 1.0})
+        for p, age in zip(flat, ages, strict=True)
+    }
+    recent[hot.post_id] = Recent(
+        (NOW - MINUTE).timestamp(),
+        {"favorites": 99.0},
+        (NOW + gap * timedelta(seconds=10)).timestamp(),
+    )
+    refresh = schedule(plan, recent, budget=budget)
+    assert hot.post_id in refresh.plan.posts
+
+
+# --- no post starves --------------------------------------------------------------------------
+
+
+@settings(max_examples=5, derandomize=True, deadline=None)
+@given(
+    posts=st.integers(min_value=260, max_value=600),
+    staleness_intervals=st.integers(min_value=3, max_value=12),
+    budget=st.integers(min_value=1, max_value=4),
+    hot_every=st.integers(min_value=2, max_value=9),
+    new_every=st.integers(min_value=1, max_value=30),
+)
+def test_no_post_waits_longer_than_max_staleness_over_a_simulated_week(
+    posts, staleness_intervals, budget, hot_every, new_every
+):
+    """A week of 30-minute cycles: many posts look about to cross all the time, new posts
+    arrive, and still every post is read within max_staleness of its last reading."""
+    interval = timedelta(minutes=30)
+    staleness = interval * staleness_intervals
+    known = [post(i, ACCOUNTS[i % 2]) for i in range(posts)]
+    start = NOW
+    last: dict[str, datetime] = {}
+    for cycle in range(7 * 24 * 2):
+        now = start + cycle * interval
+        if cycle % new_every == 0:
+            known.append(post(len(known), ACCOUNTS[cycle % 2], age=-(now - NOW)))
+        plan = plan_fetch([LIKES], known, now)
+        recent = {
+            pid: Recent(
+                at.timestamp(),
+                {"favorites": 1.0},
+                # every hot_every-th post is forever about to cross
+                now.timestamp() if int(pid) % hot_every == 0 else NEVER,
+            )
+            for pid, at in last.items()
+        }
+        refresh = schedule_refresh(
+            plan, recent, budget=budget, interval=interval, max_staleness=staleness, now=now
+        )
+        for pid in refresh.plan.posts:
+            last[pid] = now
+        oldest = min(last.get(p.post_id, p.first_seen) for p in plan.posts.values())
+        assert now - oldest <= staleness - interval, f"cycle {cycle}"
+
+
+# --- the requests -----------------------------------------------------------------------------
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(
+    owners=st.lists(st.sampled_from([*ACCOUNTS, "support", None]), min_size=1, max_size=1500),
+    hot=st.sets(st.integers(min_value=0, max_value=1499), max_size=200),
+    budget=st.integers(min_value=4, max_value=12),  # the staleness share always fits
+)
+def test_the_chosen_posts_take_the_fewest_requests_and_never_more_than_the_budget(
+    owners, hot, budget
+):
+    surge = compile_rule(
+        Rule(
+            id="surge",
+            watch=Watch(accounts=("brand", "news", "support")),
+            when=Leaf("favorites", "gte", 30, over=1800),
+        )
+    )
+    posts = [post(i, owner) for i, owner in enumerate(owners)]
+    public = [p.post_id for p in posts if p.account is None]
+    likes = compile_rule(
+        Rule(id="public", watch=Watch(posts=tuple(public)), when=Leaf("favorites", "gte", 50))
+    )
+    plan = plan_of([LIKES, surge, likes], posts)
+    recent = {
+        p.post_id: Recent(
+            (NOW - 20 * MINUTE).timestamp(),
+            {"favorites": 1.0},
+            NOW.timestamp() if i in hot else NEVER,
+            window_open=i in hot,
+        )
+        for i, p in enumerate(posts)
+    }
+    refresh = schedule(plan, recent, budget=budget, staleness=48 * HOUR)
+    sent = requests_of(refresh.plan)
+
+    assert len(sent) == refresh.requests
+    assert refresh.requests <= max(budget, plan_cost(plan))
+    if refresh.scheduled:
+        assert refresh.requests <= budget
+    # the fewest requests: per owner and endpoint, every request but the last is full
+    sizes = Counter((r.endpoint, r.account) for r in sent)
+    for (endpoint, account), count in sizes.items():
+        mine = [r for r in sent if (r.endpoint, r.account) == (endpoint, account)]
+        assert all(len(r.tweet_ids) == MAX_IDS[endpoint] for r in mine[:-1])
+        ids = sum(len(r.tweet_ids) for r in mine)
+        assert count == math.ceil(ids / MAX_IDS[endpoint])
+    # a series only where the window could change its answer
+    assert refresh.plan.hourly_posts <= {posts[i].post_id for i in hot if i < len(posts)} | (
+        frozenset() if refresh.scheduled else plan.hourly_posts
+    )
+
+
+def test_a_windowed_rule_is_evaluated_only_on_owned_posts_read_with_their_series():
+    surge = compile_rule(
+        Rule(
+            id="surge",
+            watch=Watch(accounts=("brand",)),
+            when=Leaf("favorites", "gte", 30, over=1800),
+            fire=Rearm(),
+        )
+    )
+    posts = [post(i) for i in range(600)]
+    plan = plan_of([LIKES, surge], posts)
+    quiet = read(posts, NOW - 10 * MINUTE)
+    busy = posts[7]
+    quiet[busy.post_id] = Recent((NOW - 10 * MINUTE).timestamp(), {}, NEVER, window_open=True)
+
+    refresh = schedule(plan, quiet, budget=3)
+
+    assert refresh.plan.hourly_posts == {busy.post_id}
+    (_, likes), (_, windowed) = refresh.plan.watched
+    assert [p.post_id for p in windowed] == [busy.post_id]
+    assert len(likes) == len(refresh.plan.posts) > 1
+
+
+def test_every_post_of_a_rule_that_must_see_them_all_is_read_whatever_the_budget():
+    fresh = compile_rule(
+        Rule(id="fresh", watch=Watch(accounts=("news",)), when=Leaf("replies", "gte", 5))
+    )
+    posts = [post(i, ACCOUNTS[i % 2]) for i in range(1200)]
+    plan = plan_of([LIKES, fresh], posts)
+
+    refresh = schedule(plan, read(posts, NOW - MINUTE), budget=1, complete={"fresh"})
+
+    news = {p.post_id for p in posts if p.account == "news"}
+    assert news <= set(refresh.plan.posts)
+    assert dict(refresh.plan.watched[1:])[fresh] == tuple(p for p in posts if p.account == "news")
+
+
+# --- projections ------------------------------------------------------------------------------
+
+
+def project(rule, values, before=None, state=None, created=2 * HOUR):
+    p = post(1, age=created)
+    recent = {} if before is None else {p.post_id: Recent((NOW - 10 * MINUTE).timestamp(), before)}
+    got = outlooks([(rule, (p,))], {p.post_id: facts(p, **values)}, lambda r, q: state, recent, NOW)
+    return got[p.post_id]
+
+
+def test_a_threshold_is_projected_from_the_rate_since_the_last_reading():
+    seen = project(LIKES, {"favorites": 90.0}, before={"favorites": 70.0})
+    assert seen.cross_at == NOW.timestamp() + 5 * 60  # 10 to go at 2 a minute
+    # read once: the rate of the post's life so far (90 in two hours)
+    assert project(LIKES, {"favorites": 90.0}).cross_at == NOW.timestamp() + 10 * 80
+    assert project(LIKES, {"favorites": 90.0}, before={"favorites": 90.0}).cross_at == NEVER
+
+
+def test_a_rule_that_already_fired_projects_nothing_and_a_milestone_projects_the_next():
+    done = RuleState(done=True)
+    assert project(LIKES, {"favorites": 150.0}, state=done).cross_at == NEVER
+    every = compile_rule(
+        Rule(id="m", watch=Watch(accounts=ACCOUNTS), when=None, fire=Every(100, "favorites"))
+    )
+    seen = project(every, {"favorites": 190.0}, {"favorites": 170.0}, RuleState(milestone=100))
+    assert seen.cross_at == NOW.timestamp() + 5 * 60
+
+
+def test_a_pending_for_is_projected_to_its_end_and_a_rearmed_window_stays_open():
+    held = compile_rule(
+        Rule(id="h", watch=Watch(accounts=ACCOUNTS), when=Leaf("favorites", "gte", 10), for_=600)
+    )
+    pending = RuleState(holding_since=NOW - 4 * MINUTE)
+    assert project(held, {"favorites": 20.0}, state=pending).cross_at == NOW.timestamp() + 360
+    surge = compile_rule(
+        Rule(
+            id="s",
+            watch=Watch(accounts=ACCOUNTS),
+            when=Leaf("favorites", "gte", 30, over=1800),
+            fire=Rearm(),
+        )
+    )
+    flat = {"favorites": 5.0}
+    assert not project(surge, flat, before=flat).window_open
+    assert project(surge, flat, before=flat, state=RuleState(last_truth=True)).window_open
+    assert project(surge, {"favorites": 30.0}, before=flat).window_open  # 25 in 10 minutes
