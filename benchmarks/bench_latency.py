@@ -274,7 +274,7 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
             "before_engine": run.rss_before_mb,
         },
         "longest_gap_between_reads_min": probe.longest_gap / 60,
-        "engine_oldest_refresh_age_min": max((a for a in ages if a is not None), default=None),
+        "engine_oldest_refresh_age_min": max((a / 60 for a in ages if a is not None), default=None),
         "sim_hours": sim_hours,
         "wall_seconds": run.wall,
     }
@@ -328,6 +328,7 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> None:
             lambda r: "{peak:.0f} MB ({before_engine:.0f} before the engine)".format(**r["rss_mb"]),
         ),
         ("longest gap between reads", lambda r: f"{r['longest_gap_between_reads_min']:.1f} min"),
+        ("oldest refresh age (engine)", _oldest_cell),
         ("wall time of the run", lambda r: f"{r['wall_seconds']:.0f} s"),
     ]
     for label, cell in rows:
@@ -346,6 +347,11 @@ def _latency_cell(s: dict[str, Any]) -> str:
         return f"{s['crossings']} crossings"
     missed = f", {s['missed']} missed" if s["missed"] else ""
     return f"{s['median']:.1f} / {s['p95']:.1f} / {s['max']:.1f} (n={s['crossings']}{missed})"
+
+
+def _oldest_cell(r: dict[str, Any]) -> str:
+    oldest = r.get("engine_oldest_refresh_age_min")
+    return "n/a" if oldest is None else f"{oldest:.1f} min"
 
 
 def _floor_cell(r: dict[str, Any]) -> str:

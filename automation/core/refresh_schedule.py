@@ -35,7 +35,7 @@ from automation.core.metric_names import HOURLY_METRICS, PUBLIC_TOTALS_METRICS, 
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import Recent
 
-__all__ = ["YOUNG", "Refresh", "plan_cost", "schedule_refresh"]
+__all__ = ["YOUNG", "Refresh", "RefreshAges", "plan_cost", "refresh_ages", "schedule_refresh"]
 
 YOUNG = timedelta(hours=6)  # most of a post's engagement comes in its first hours
 
@@ -105,6 +105,29 @@ def _read_at(post: WatchedPostRecord, recent: Mapping[str, Recent]) -> float:
     comes before every post read since."""
     seen = recent.get(post.post_id)
     return seen.at if seen is not None else post.first_seen.timestamp() - 1e12
+
+
+@dataclass(frozen=True)
+class RefreshAges:
+    """Seconds since the watched posts were read last (since found, for one never read)."""
+
+    median: float
+    oldest: float
+
+
+def refresh_ages(
+    posts: Mapping[str, WatchedPostRecord], recent: Mapping[str, Recent], now: datetime
+) -> RefreshAges | None:
+    """The median and the oldest refresh age of ``posts`` at ``now``; None without posts."""
+    if not posts:
+        return None
+    at = now.timestamp()
+    ages = sorted(
+        at - (seen.at if (seen := recent.get(pid)) is not None else p.first_seen.timestamp())
+        for pid, p in posts.items()
+    )
+    n = len(ages)
+    return RefreshAges(median=(ages[(n - 1) // 2] + ages[n // 2]) / 2, oldest=ages[-1])
 
 
 def _posts_of(plan: FetchPlan, rules: Collection[str]) -> Iterable[WatchedPostRecord]:

@@ -1,6 +1,7 @@
 """One polling cycle, step by step: the imperative shell around the pure core.
 
-    reload changed rules → discover posts → plan (core.fetch_plan) → fetch metrics →
+    reload changed rules → discover posts → plan (core.fetch_plan) → choose the posts the
+    request budget reads (core.refresh_schedule) → fetch metrics →
     store readings → assemble facts (core.cycle_facts) and decide (core.cycle_decisions)
     → record firings, seeds and outbox rows in one transaction → perform due actions →
     report
@@ -39,6 +40,7 @@ from automation.core.post_discovery import (
     watched_accounts,
 )
 from automation.core.records import WatchedPostRecord
+from automation.core.refresh_schedule import Refresh
 from automation.core.reload_failure import ReloadFailure
 from automation.core.wording import counted
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
@@ -46,10 +48,11 @@ from automation.engine.gc_pause import collector_paused
 from automation.engine.pauses import PauseKeeper, current
 from automation.engine.ports import ActionRunner, MetricsSource, PostSource
 from automation.engine.recorder import Recorder, StoreRecorder
+from automation.engine.refresh import RefreshKeeper, StatesSeen, likeliest_last
 from automation.engine.running_rules import LoadedRules, files_state, load_compiled
 from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
-from automation.x.engagement_plan import WatchedPost, plan_requests
+from automation.x.engagement_plan import EngagementRequest, WatchedPost, plan_requests
 
 __all__ = ["CycleResult", "Engine", "LoadedRules", "load_compiled"]
 
@@ -58,7 +61,8 @@ log = logging.getLogger("automation.engine")
 
 @dataclass
 class CycleResult:
-    posts: int = 0
+    posts: int = 0  # watched: some rule looks at them now
+    refreshed: int = 0  # read this cycle: all of them unless the request budget chose
     requests: int = 0
     fired: int = 0
     seeded: int = 0
@@ -67,6 +71,8 @@ class CycleResult:
     errors: list[str] = field(default_factory=list)
     duration: float = 0.0
     budget_wait: float = 0.0  # of the duration, seconds spent waiting for the API budget
+    refresh_age_median: float | None = None  # seconds since the watched posts were read
+    refresh_age_oldest: float | None = None
 
 
 class Engine:
@@ -104,6 +110,7 @@ class Engine:
         self._timer = timer
         self._failed_files: frozenset[tuple[str, float]] | None = None
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
+        self._refresh = RefreshKeeper()
         self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
 
     @property
@@ -188,10 +195,16 @@ class Engine:
         plan = self._step("posts", result, lambda: self._plan(now, rules, known))
         result.posts = len(plan.posts) if plan is not None else 0
         if plan is not None and plan.posts:
-            fetched = self._step("fetch", result, lambda: self._fetch(plan, result))
+            chosen = self._step("schedule", result, lambda: self._schedule(now, plan)) or Refresh(
+                plan, 0
+            )
+            read = chosen.plan
+            result.refreshed = len(read.posts)
+            fetched = self._step("fetch", result, lambda: self._fetch(chosen, result))
             if fetched is not None:
                 self._step("store", result, lambda: self._record(now, fetched))
-                self._step("evaluate", result, lambda: self._evaluate(now, plan, fetched, result))
+                self._step("evaluate", result, lambda: self._evaluate(now, read, fetched, result))
+            self._ages(plan, result)
         elif plan is not None and not result.errors:
             # Nothing to watch yet, so nothing to seed: posts found from now on fire.
             self._step("evaluate", result, lambda: self._evaluate(now, plan, None, result))
@@ -259,15 +272,29 @@ class Engine:
         """The cycle's plan; when discovery failed, over the posts the store holds."""
         return plan_fetch(rules, self._store.posts() if known is None else known, now)
 
+    def _schedule(self, now: datetime, plan: FetchPlan) -> Refresh:
+        """The posts one poll interval's request budget reads: all of them when it can."""
+        resuming = current(self._store, [rule.rule.id for rule, _ in plan.watched], now).resuming
+        return self._refresh.choose(plan, self.config, now, self._store.rule_versions(), resuming)
+
+    def _ages(self, plan: FetchPlan, result: CycleResult) -> None:
+        ages = self._refresh.ages(plan.posts, self._clock())
+        if ages is not None:
+            result.refresh_age_median = round(ages.median, 1)
+            result.refresh_age_oldest = round(ages.oldest, 1)
+
     # --- metrics -----------------------------------------------------------------------
 
-    def _fetch(self, plan: FetchPlan, result: CycleResult) -> FetchResult:
-        requests = plan_requests(
+    def _fetch(self, chosen: Refresh, result: CycleResult) -> FetchResult:
+        plan = chosen.plan
+        requests: Sequence[EngagementRequest] = plan_requests(
             [WatchedPost(p.post_id, p.account) for p in plan.posts.values()],
             totals_metrics=plan.totals_metrics,
             hourly_posts=plan.hourly_posts,
             hourly_metrics=plan.hourly_metrics,
         )
+        if chosen.scheduled:
+            requests = likeliest_last(requests, plan.posts)
         fetched = self._engagement.fetch(requests)
         result.requests = fetched.requests_sent
         result.budget_wait = fetched.budget_wait
@@ -308,11 +335,12 @@ class Engine:
             )
         self._recorder.evaluated(plan.watched, facts, now)
         pauses = current(self._store, [rule.rule.id for rule, _ in plan.watched], now)
+        states = StatesSeen(self._store.rule_states)
         decided = decide_cycle(
             plan.watched,
             facts,
             self._store.rule_versions(),
-            self._store.rule_states,
+            states,
             now,
             self._new_id,
             pauses,
@@ -320,6 +348,8 @@ class Engine:
         )
         self._commit(now, decided, result)
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
+        states.decided(decided.write)
+        self._refresh.remember(plan, facts, states.state_of, now)
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
         new_ids = self._recorder.commit(decided.write)
@@ -351,6 +381,9 @@ class Engine:
     def _report(self, now: datetime, result: CycleResult) -> None:
         event = CycleEvent(
             posts=result.posts,
+            refreshed=result.refreshed,
+            refresh_age_median=result.refresh_age_median,
+            refresh_age_oldest=result.refresh_age_oldest,
             requests=result.requests,
             duration=round(result.duration, 3),
             budget_wait=round(result.budget_wait, 3),
@@ -368,6 +401,11 @@ class Engine:
                 {
                     "at": iso(now),
                     "posts": result.posts,
+                    "refreshed": result.refreshed,
+                    "refresh_age": {
+                        "median": result.refresh_age_median,
+                        "oldest": result.refresh_age_oldest,
+                    },
                     "requests": result.requests,
                     "fired": result.fired,
                     "seeded": result.seeded,

@@ -37,6 +37,10 @@ class CycleEvent:
     errors: int = 0
     at: str = ""
     event: str = "cycle"
+    refreshed: int = 0  # posts read: fewer than ``posts`` when the request budget chose
+    # seconds since the watched posts were read: the median and the oldest (None: no posts)
+    refresh_age_median: float | None = None
+    refresh_age_oldest: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""The engine's memory of what it read of each watched post, and each cycle's choice of posts.
+
+Kept in the process, not in the store: after a restart every post counts as never read,
+which reads the posts in turn until their rates are known again. The choice itself is the
+core's (``core.refresh_schedule``); this module feeds it the readings, the budget of one
+poll interval and the rules that must see all their posts, and orders the requests so the
+likeliest posts are read last, just before the cycle evaluates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from automation.config.loader import Config
+from automation.core.facts import PostFacts, RuleState
+from automation.core.fetch_plan import FetchPlan
+from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
+from automation.core.refresh_outlook import Recent, outlooks
+from automation.core.refresh_schedule import Refresh, RefreshAges, refresh_ages, schedule_refresh
+from automation.x.engagement_plan import EngagementRequest
+
+__all__ = ["RefreshKeeper", "StatesSeen", "likeliest_last"]
+
+
+class RefreshKeeper:
+    """The posts' recent readings, between cycles."""
+
+    def __init__(self) -> None:
+        self._recent: dict[str, Recent] = {}
+        self._projecting = False  # the budget chose last cycle: rates are worth keeping
+
+    def choose(
+        self,
+        plan: FetchPlan,
+        config: Config,
+        now: datetime,
+        versions: Mapping[str, RuleVersion],
+        resuming: Mapping[str, bool],
+    ) -> Refresh:
+        """The plan this cycle fetches within one poll interval's request budget."""
+        if len(self._recent) > len(plan.posts):  # forget the posts no rule watches now
+            self._recent = {p: r for p, r in self._recent.items() if p in plan.posts}
+        complete = {
+            r.rule.id
+            for r, _ in plan.watched
+            if r.rule.id in resuming
+            or (v := versions.get(r.rule.id)) is None
+            or v.fingerprint != r.fingerprint
+        }
+        refresh = schedule_refresh(
+            plan,
+            self._recent,
+            budget=config.engagement_api.requests_per_minute * config.poll_interval // 60,
+            interval=timedelta(seconds=config.poll_interval),
+            max_staleness=timedelta(seconds=config.max_staleness),
+            now=now,
+            complete=complete,
+        )
+        self._projecting = refresh.scheduled
+        return refresh
+
+    def remember(
+        self,
+        plan: FetchPlan,
+        facts: Mapping[str, PostFacts],
+        state_of: Callable[[str, str], RuleState | None],
+        now: datetime,
+    ) -> None:
+        """Keep what ``now``'s cycle read; while the budget chooses, with projections."""
+        if self._projecting:
+            self._recent.update(outlooks(plan.watched, facts, state_of, self._recent, now))
+            return
+        at = now.timestamp()
+        self._recent.update((pid, Recent(at, f.totals)) for pid, f in facts.items())
+
+    def ages(self, posts: Mapping[str, WatchedPostRecord], now: datetime) -> RefreshAges | None:
+        return refresh_ages(posts, self._recent, now)
+
+
+class StatesSeen:
+    """The rule states a cycle's decisions read, with what they decided on top: the
+    state of each (rule, post) after the cycle, for the projections."""
+
+    def __init__(self, read: Callable[[str], Mapping[str, RuleState]]) -> None:
+        self._read = read
+        self._seen: dict[str, Mapping[str, RuleState]] = {}
+        self._after: dict[tuple[str, str], RuleState] = {}
+
+    def __call__(self, rule_id: str) -> Mapping[str, RuleState]:
+        states = self._seen[rule_id] = self._read(rule_id)
+        return states
+
+    def decided(self, write: CycleWrite) -> None:
+        self._after = {(rule, post): state for rule, post, state in write.states}
+
+    def state_of(self, rule_id: str, post_id: str) -> RuleState | None:
+        state = self._after.get((rule_id, post_id))
+        if state is not None:
+            return state
+        return self._seen.get(rule_id, {}).get(post_id)
+
+
+def likeliest_last(
+    requests: Sequence[EngagementRequest], order: Mapping[str, WatchedPostRecord]
+) -> list[EngagementRequest]:
+    """The same requests, each after those whose posts come earlier in ``order``."""
+    place = {pid: i for i, pid in enumerate(order)}
+    return sorted(requests, key=lambda r: max(place.get(i, 0) for i in r.tweet_ids))
