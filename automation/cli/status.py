@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     data = {
         "last_cycle": last,
         "posts_watched": posts_watched,
+        # read in the last cycle: every watched post unless the request budget chose
+        "posts_refreshed": (last or {}).get("refreshed", posts_watched),
+        # seconds since the watched posts were read, as the last cycle ended
+        "refresh_age": (last or {}).get("refresh_age", {"median": None, "oldest": None}),
         # posts the API reported deleted, protected or unreadable: no longer polled
         "posts_unavailable": unavailable,
         # what the engine runs (it keeps its rules when a reload fails), else what is on disk
@@ -74,6 +78,7 @@ def _show(data: dict[str, Any], paused: list[Any], moment: datetime) -> None:
     rows: list[list[Any]] = [
         ["last cycle", _last_cycle_text(data["last_cycle"])],
         ["posts watched", data["posts_watched"]],
+        ["refresh age", _refresh_text(data)],
         ["posts unavailable", data["posts_unavailable"]],
         ["rules loaded", data["rules_loaded"]],
         ["actions pending", actions["pending"]],
@@ -152,6 +157,28 @@ def _failure_json(failure: ReloadFailure | None) -> dict[str, Any] | None:
     if failure is None:
         return None
     return {"at": iso(failure.at) if failure.at else None, "errors": failure.errors}
+
+
+def _refresh_text(data: dict[str, Any]) -> str:
+    """The refresh ages, and how many posts the last cycle read when it read fewer."""
+    ages = data["refresh_age"]
+    if ages.get("median") is None or ages.get("oldest") is None:
+        return "unknown"
+    text = f"median {_age(ages['median'])}, oldest {_age(ages['oldest'])}"
+    if data["posts_refreshed"] < data["posts_watched"]:
+        text += (
+            f" ({data['posts_refreshed']:,} of {data['posts_watched']:,} posts read last cycle:"
+            " the request budget chose)"
+        )
+    return text
+
+
+def _age(seconds: float) -> str:
+    from automation.core.durations import format_duration
+
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    return format_duration(round(seconds / 60) * 60)
 
 
 def _last_cycle_text(last: dict[str, Any] | None) -> str:

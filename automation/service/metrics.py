@@ -98,6 +98,21 @@ class EngineMetrics:
         self.posts_watched = Gauge(
             "automation_posts_watched", "Posts polled in the last cycle.", registry=r
         )
+        self.posts_refreshed = Gauge(
+            "automation_posts_refreshed",
+            "Posts read in the last cycle: fewer than watched when the request budget chose.",
+            registry=r,
+        )
+        self.refresh_age_median = Gauge(
+            "automation_refresh_age_median_seconds",
+            "Median of the seconds since each watched post was read, as the last cycle ended.",
+            registry=r,
+        )
+        self.refresh_age_oldest = Gauge(
+            "automation_refresh_age_oldest_seconds",
+            "Seconds since the watched post read longest ago was read (max_staleness bounds it).",
+            registry=r,
+        )
 
     def _rule_and_outbox_metrics(self, r: CollectorRegistry) -> None:
         self.rules_loaded = Gauge("automation_rules_loaded", "Rules the engine runs.", registry=r)
@@ -147,6 +162,10 @@ class EngineMetrics:
             self.cycle_duration.observe(event.duration)
             self.budget_wait.inc(event.budget_wait)
             self.posts_watched.set(event.posts)
+            self.posts_refreshed.set(event.refreshed)
+            if event.refresh_age_median is not None and event.refresh_age_oldest is not None:
+                self.refresh_age_median.set(event.refresh_age_median)
+                self.refresh_age_oldest.set(event.refresh_age_oldest)
             at = _epoch(event.at)
             if at is not None:
                 self.last_cycle.set(at)

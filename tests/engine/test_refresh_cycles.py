@@ -47,7 +47,7 @@ class Likes:
         )
 
 
-def world(posts: int, per_minute: int) -> tuple[CycleWorld, Likes]:
+def world(posts: int) -> tuple[CycleWorld, Likes]:
     ids = [RISING, *(str(100000 + i) for i in range(posts - 1))]
     timelines = Timelines(
         {"brand": [DiscoveredPost(pid, NOW - timedelta(hours=30), "") for pid in ids]}
@@ -73,7 +73,7 @@ def run(w: CycleWorld, per_minute: int, cycles: int):
 
 
 def test_a_short_budget_reads_the_post_about_to_cross_every_cycle_and_catches_it_at_once():
-    w, likes = world(3000, per_minute=1)  # 12 requests read every post; 5 are allowed
+    w, likes = world(3000)  # 12 requests read every post; 5 are allowed
 
     cycles = run(w, per_minute=1, cycles=8)
 
@@ -89,7 +89,7 @@ def test_a_short_budget_reads_the_post_about_to_cross_every_cycle_and_catches_it
 
 
 def test_every_post_is_read_within_max_staleness_and_the_ages_are_reported():
-    w, likes = world(3000, per_minute=1)
+    w, _ = world(3000)
 
     cycles = run(w, per_minute=1, cycles=26)  # two hours
 
@@ -106,7 +106,7 @@ def test_every_post_is_read_within_max_staleness_and_the_ages_are_reported():
 
 
 def test_a_budget_that_covers_every_post_reads_them_all_every_cycle():
-    w, likes = world(3000, per_minute=3)  # 15 requests allowed, 12 needed
+    w, likes = world(3000)  # 15 requests allowed, 12 needed
 
     cycles = run(w, per_minute=3, cycles=3)
 

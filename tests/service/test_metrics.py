@@ -148,6 +148,28 @@ def metrics_text(metrics: EngineMetrics) -> bytes:
     return generate_latest(metrics.registry)
 
 
+def test_cycles_show_the_posts_read_and_their_refresh_ages(config: Config) -> None:
+    metrics = EngineMetrics(config)
+    metrics(
+        CycleEvent(
+            posts=100000,
+            requests=300,
+            duration=240.0,
+            refreshed=75000,
+            refresh_age_median=190.5,
+            refresh_age_oldest=3290.0,
+        )
+    )
+    metrics(CycleEvent(posts=4, requests=1, duration=0.1, refreshed=4))  # no ages: kept
+
+    got = samples(metrics_text(metrics))
+    assert got[("automation_posts_watched", ())] == 4
+    assert got[("automation_posts_refreshed", ())] == 4
+    assert got[("automation_refresh_age_median_seconds", ())] == 190.5
+    assert got[("automation_refresh_age_oldest_seconds", ())] == 3290.0
+    promtool_check(metrics_text(metrics))
+
+
 @pytest.mark.parametrize(
     ("url", "endpoint"),
     [
