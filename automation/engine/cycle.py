@@ -349,7 +349,9 @@ class Engine:
         self._commit(now, decided, result)
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         states.decided(decided.write)
-        self._refresh.remember(plan, facts, states.state_of, now)
+        if fetched is not None:
+            answered = not fetched.failures
+            self._refresh.remember(plan, facts, states.state_of, now, all_answered=answered)
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
         new_ids = self._recorder.commit(decided.write)

@@ -66,16 +66,29 @@ class RefreshKeeper:
         facts: Mapping[str, PostFacts],
         state_of: Callable[[str, str], RuleState | None],
         now: datetime,
+        *,
+        all_answered: bool,
     ) -> None:
-        """Keep what ``now``'s cycle read; while the budget chooses, with projections."""
-        if self._projecting:
-            self._recent.update(outlooks(plan.watched, facts, state_of, self._recent, now))
-            return
+        """Keep what ``now``'s cycle read; while the budget chooses, with projections.
+
+        The API leaves out a post nothing has happened to: when every request was
+        answered, the posts of ``plan`` without facts were read too, and are flat."""
         at = now.timestamp()
-        self._recent.update((pid, Recent(at, f.totals)) for pid, f in facts.items())
+        recent = self._recent
+        if all_answered:
+            quiet = (pid for pid in plan.posts if pid not in facts)
+            recent.update((pid, Recent(at, _values(recent.get(pid)))) for pid in quiet)
+        if self._projecting:
+            recent.update(outlooks(plan.watched, facts, state_of, recent, now))
+        else:
+            recent.update((pid, Recent(at, f.totals)) for pid, f in facts.items())
 
     def ages(self, posts: Mapping[str, WatchedPostRecord], now: datetime) -> RefreshAges | None:
         return refresh_ages(posts, self._recent, now)
+
+
+def _values(seen: Recent | None) -> Mapping[str, float]:
+    return seen.values if seen is not None else {}
 
 
 class StatesSeen:
