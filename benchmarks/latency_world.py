@@ -57,12 +57,13 @@ def build_world(posts: int, start: datetime, run_for: timedelta, seed: int) -> W
     )
     world = World(sandbox)
     rng = random.Random(seed)
-    owned = len(cred.ACCOUNTS)
+    posting = [a for a in cred.ACCOUNTS if a.name in OWNED_AUDIENCE]  # not the one that only acts
+    owned = len(posting)
     per_timeline = min(TIMELINE_REACH, round(posts * (1 - PUBLIC_SHARE) * 0.256 / owned))
     per_named = round(posts * (1 - PUBLIC_SHARE) / owned) - per_timeline
     rate = per_timeline / TIMELINE_SPAN.total_seconds()  # posts a second, per account
     later = int(rate * run_for.total_seconds())
-    for account in cred.ACCOUNTS:
+    for account in posting:
         audience = OWNED_AUDIENCE[account.name]
         named = _add(
             world, rng, account.user_id, audience, start - WEEK, start - TIMELINE_SPAN, per_named
