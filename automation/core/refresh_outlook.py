@@ -32,7 +32,7 @@ from automation.core.rules import (
     condition_metrics,
 )
 
-__all__ = ["NEVER", "Recent", "outlooks"]
+__all__ = ["NEVER", "Recent", "Watched", "outlooks"]
 
 NEVER = math.inf
 # a windowed rule is read with its /28hr series when the rate over the window reaches
@@ -43,6 +43,7 @@ _WINDOW_SHARE = 0.5
 _BOUND = "impressions"
 _FLIP = {"gte": "lt", "gt": "lte", "lt": "gte", "lte": "gt"}
 
+Watched = Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
 Rate = Callable[[str], float]
 # (values, rate) -> seconds from the reading until the condition is met, 0 if it is
 # now, NEVER if no rise of the values meets it, None when the values cannot tell
@@ -63,7 +64,7 @@ class Recent:
 
 
 def outlooks(
-    watched: Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]],
+    watched: Watched,
     facts: Mapping[str, PostFacts],
     state_of: Callable[[str, str], RuleState | None],
     recent: Mapping[str, Recent],

@@ -203,7 +203,9 @@ class Engine:
             fetched = self._step("fetch", result, lambda: self._fetch(chosen, result))
             if fetched is not None:
                 self._step("store", result, lambda: self._record(now, fetched))
-                self._step("evaluate", result, lambda: self._evaluate(now, read, fetched, result))
+                self._step(
+                    "evaluate", result, lambda: self._evaluate(now, read, fetched, result, plan)
+                )
             self._ages(plan, result)
         elif plan is not None and not result.errors:
             # Nothing to watch yet, so nothing to seed: posts found from now on fire.
@@ -321,8 +323,15 @@ class Engine:
     # --- evaluation --------------------------------------------------------------------
 
     def _evaluate(
-        self, now: datetime, plan: FetchPlan, fetched: FetchResult | None, result: CycleResult
+        self,
+        now: datetime,
+        plan: FetchPlan,
+        fetched: FetchResult | None,
+        result: CycleResult,
+        watched: FetchPlan | None = None,
     ) -> None:
+        """Evaluate the rules on what ``plan`` read (``watched``: the cycle's whole plan,
+        when the request budget chose part of it)."""
         facts = {}
         if fetched is not None:
             snapshots = {}
@@ -350,8 +359,11 @@ class Engine:
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         states.decided(decided.write)
         if fetched is not None:
+            whole = (watched or plan).watched
             answered = not fetched.failures
-            self._refresh.remember(plan, facts, states.state_of, now, all_answered=answered)
+            self._refresh.remember(
+                whole, plan.posts, facts, states.state_of, now, all_answered=answered
+            )
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
         new_ids = self._recorder.commit(decided.write)

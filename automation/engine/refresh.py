@@ -9,14 +9,14 @@ likeliest posts are read last, just before the cycle evaluates them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from automation.config.loader import Config
 from automation.core.facts import PostFacts, RuleState
 from automation.core.fetch_plan import FetchPlan
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
-from automation.core.refresh_outlook import Recent, outlooks
+from automation.core.refresh_outlook import Recent, Watched, outlooks
 from automation.core.refresh_schedule import Refresh, RefreshAges, refresh_ages, schedule_refresh
 from automation.x.engagement_plan import EngagementRequest
 
@@ -62,26 +62,32 @@ class RefreshKeeper:
 
     def remember(
         self,
-        plan: FetchPlan,
+        watched: Watched,
+        read: Collection[str],
         facts: Mapping[str, PostFacts],
         state_of: Callable[[str, str], RuleState | None],
         now: datetime,
         *,
         all_answered: bool,
     ) -> None:
-        """Keep what ``now``'s cycle read; while the budget chooses, with projections.
+        """Keep what ``now``'s cycle read (the posts ``read`` asked for); while the budget
+        chooses, with projections over every rule watching them (``watched``: the whole
+        plan's, so a windowed rule left out for want of its series is projected too).
 
-        The API leaves out a post nothing has happened to: when every request was
-        answered, the posts of ``plan`` without facts were read too, and are flat."""
+        A post the answers left out was read too when every request was answered: the
+        API leaves out nothing, but a post reported unavailable has no values."""
         at = now.timestamp()
         recent = self._recent
-        if all_answered:
-            quiet = (pid for pid in plan.posts if pid not in facts)
-            recent.update((pid, Recent(at, _values(recent.get(pid)))) for pid in quiet)
-        if self._projecting:
-            recent.update(outlooks(plan.watched, facts, state_of, recent, now))
-        else:
-            recent.update((pid, Recent(at, f.totals)) for pid, f in facts.items())
+        fresh = outlooks(watched, facts, state_of, recent, now) if self._projecting else {}
+        for pid in read:
+            if pid in fresh:
+                continue
+            fact = facts.get(pid)
+            if fact is not None:
+                recent[pid] = Recent(at, fact.totals)
+            elif all_answered:
+                recent[pid] = Recent(at, _values(recent.get(pid)))
+        recent.update(fresh)
 
     def ages(self, posts: Mapping[str, WatchedPostRecord], now: datetime) -> RefreshAges | None:
         return refresh_ages(posts, self._recent, now)
@@ -111,7 +117,8 @@ class StatesSeen:
         state = self._after.get((rule_id, post_id))
         if state is not None:
             return state
-        return self._seen.get(rule_id, {}).get(post_id)
+        seen = self._seen.get(rule_id)
+        return (seen if seen is not None else self(rule_id)).get(post_id)
 
 
 def likeliest_last(

@@ -10,7 +10,8 @@ from types import MappingProxyType
 
 from cycle_world import NOW, CycleWorld, Timelines
 
-from automation.core.rules import Leaf, Rule, Watch
+from automation.core.errors import ServerFailed
+from automation.core.rules import Leaf, Rearm, Rule, Watch
 from automation.engine.events import CycleEvent, FiredEvent
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import EngagementRequest
@@ -26,6 +27,8 @@ class Likes:
 
     world: CycleWorld | None = None
     requests: list[list[EngagementRequest]] = field(default_factory=list)
+    failing: bool = False  # one request fails for good
+    quiet_left_out: bool = False  # the answers carry no values for the posts at 5 likes
 
     def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
         assert self.world is not None
@@ -33,16 +36,17 @@ class Likes:
         self.requests.append(planned)
         minutes = (self.world.now - NOW).total_seconds() / 60
         asked = [pid for r in planned if r.endpoint == "totals" for pid in r.tweet_ids]
+        values = {pid: {"favorites": 40 + 3 * minutes if pid == RISING else 5.0} for pid in asked}
+        if self.quiet_left_out:
+            values = {RISING: values[RISING]} if RISING in values else {}
         return FetchResult(
-            totals=MappingProxyType(
-                {pid: {"favorites": 40 + 3 * minutes if pid == RISING else 5.0} for pid in asked}
-            ),
+            totals=MappingProxyType(values),
             hourly=MappingProxyType({}),
             unavailable=frozenset(),
             unsupported=MappingProxyType({}),
             forbidden=frozenset(),
             errors=(),
-            failures=(),
+            failures=(ServerFailed("HTTP 503", status=503),) if self.failing else (),
             requests_sent=len(planned),
         )
 
@@ -60,14 +64,14 @@ def world(posts: int) -> tuple[CycleWorld, Likes]:
     return w, likes
 
 
-def run(w: CycleWorld, per_minute: int, cycles: int):
+def run(w: CycleWorld, per_minute: int, cycles: int, start=NOW):
     engine = w.engine()
     config = engine.config
     engine.config = replace(
         config, engagement_api=replace(config.engagement_api, requests_per_minute=per_minute)
     )
     for n in range(cycles):
-        w.now = NOW + n * INTERVAL
+        w.now = start + n * INTERVAL
         engine.cycle()
     return [e for e in w.events if isinstance(e, CycleEvent)]
 
@@ -112,3 +116,39 @@ def test_a_budget_that_covers_every_post_reads_them_all_every_cycle():
 
     assert [len(sent) for sent in likes.requests] == [12, 12, 12]
     assert all(c.refreshed == c.posts == 3000 and c.refresh_age_oldest == 0 for c in cycles)
+
+
+def test_a_post_left_out_of_a_full_answer_was_read_but_not_when_a_request_failed():
+    w, likes = world(3000)
+    likes.quiet_left_out = True
+
+    read = run(w, per_minute=3, cycles=2)[-1]
+    likes.failing = True
+    w.events.clear()
+    # an hour later a new engine, which has read nothing yet, sees a request fail
+    unsure = run(w, per_minute=3, cycles=1, start=NOW + 12 * INTERVAL)[-1]
+
+    assert read.refresh_age_oldest == 0  # the quiet posts too, though no value came back
+    assert unsure.refresh_age_oldest == unsure.refresh_age_median == 3600  # found at NOW
+
+
+def test_a_post_only_a_windowed_rule_watches_gets_its_series_once_it_moves():
+    w, likes = world(3000)
+    w.rules = [
+        Rule(
+            id="surge",
+            watch=Watch(accounts=("brand",)),
+            when=Leaf("favorites", "gte", 30, over=1800),
+            fire=Rearm(),
+        )
+    ]
+
+    run(w, per_minute=4, cycles=8)  # 12 /totals and 120 /28hr would read everything
+
+    series = [
+        {pid for r in sent if r.endpoint == "28hr" for pid in r.tweet_ids}
+        for sent in likes.requests
+    ]
+    assert len(series[0]) == 3000  # the new rule seeds every post, with its series
+    assert all(len(s) < 25 for s in series[1:])  # then only where the window could change
+    assert any(RISING in s for s in series[2:])  # 3 likes a minute: 90 in the window
