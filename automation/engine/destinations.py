@@ -39,19 +39,32 @@ class DestinationGuard:
             host, port = parts.hostname or "", parts.port
         except ValueError:
             return  # the request itself says what is wrong with the URL
+        self._allowed(host, port or (443 if parts.scheme == "https" else 80), where)
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """Where a connection to ``host:port`` may go: the host resolved once and checked
+        as ``check`` does, for the connection to use those very addresses."""
+        shown = f"[{host}]" if ":" in host else host
+        where = shown if port in (80, 443) else f"{shown}:{port}"
+        return [str(address) for address in self._allowed(host, port, where)]
+
+    def _allowed(self, host: str, port: int, where: str) -> Sequence[IPAddress]:
         problem = self._policy.name_problem(host)
+        addresses: Sequence[IPAddress] = []
         if problem is None and _is_name(host):
-            default = 443 if parts.scheme == "https" else 80
             try:
-                addresses = self._resolve(host, port or default)
+                addresses = self._resolve(host, port)
             except (OSError, UnicodeError) as exc:
                 reason = getattr(exc, "strerror", None) or str(exc)
                 raise ActionFailed(
                     f"webhook to {where}: cannot resolve {host}: {reason}", retryable=True
                 ) from None
             problem = self._policy.address_problem(host, addresses)
+        elif problem is None and host:
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
         if problem:
             raise ActionFailed(f"webhook to {where} refused: {problem}", retryable=False)
+        return addresses
 
 
 def _is_name(host: str) -> bool:

@@ -1,6 +1,8 @@
 """Delivering a webhook action's payload the one way the config allows: its secret looked up,
 ``webhooks.redirect_to`` applied, the host checked against ``webhooks.allow_hosts`` on the
-addresses it resolves to (and again at each redirect followed), then signed and sent.
+addresses it resolves to (and again at each redirect followed), then signed and sent. The
+connection is made to addresses checked as it opens (``HttpClient.gated``), so a name that
+resolves to a public address for the check and a private one afterwards gets nowhere.
 
 The outbox's performers and ``automation try-action`` both deliver through this, so a trial
 can never reach a host that a firing could not.
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from automation.config.loader import Config
 from automation.core.errors import ActionFailed
@@ -70,7 +73,15 @@ class WebhookSender:
             followed.append(location)
 
         timeout = float(payload.get("timeout") or 10.0)
-        response = webhook.send(self._http, request, timeout=timeout, follow=follow)
+        trusted = None  # webhooks.redirect_to is the operator's own
+        if request.url != payload["url"]:
+            trusted = urlsplit(self._http.destination(request.url)).hostname
+
+        def gate(host: str, port: int) -> list[str]:
+            return [host] if host == trusted else self._guard.addresses(host, port)
+
+        with self._http.gated(gate):
+            response = webhook.send(self._http, request, timeout=timeout, follow=follow)
         detail = webhook.delivered(
             str(payload["url"]), request.url, followed[-1] if followed else None
         )

@@ -5,6 +5,13 @@ Every other module sends ``HttpClient.request(...)`` and gets back an ``HttpResp
 Keeping httpx here means the rest of the package, and a later switch of HTTP library,
 never depends on its types. Tests replace the network with respx or a ``transport``.
 
+``HttpClient.gated(gate)`` makes every connection opened inside the block resolve its host
+once through ``gate``, which refuses by raising, and connect to an address the gate let
+through: a name that answers differently on a second lookup (DNS rebinding) cannot move
+the connection elsewhere. TLS still sends SNI for, and verifies the certificate against,
+the host name, and the Host header is the name. Through a proxy (``HTTPS_PROXY``) the
+proxy resolves the name and the gate is not consulted.
+
 Authentication is attached per request: ``BearerAuth`` for app-only calls and
 ``OAuth1Auth`` for user context. ``OAuth1Auth`` uses Authlib's core signer only and never
 touches the body: Authlib's httpx integration empties JSON bodies when it signs them.
@@ -13,11 +20,14 @@ Per RFC 5849 §3.4.1.3 only form-encoded bodies take part in the signature.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json as jsonlib
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpcore
 import httpx
 from authlib.oauth1 import ClientAuth
 
@@ -31,6 +41,7 @@ __all__ = [
     "Auth",
     "BearerAuth",
     "Credentials",
+    "Gate",
     "HttpClient",
     "HttpResponse",
     "OAuth1Auth",
@@ -38,6 +49,9 @@ __all__ = [
 
 USER_AGENT = f"engagement-automation/{__version__}"
 _FORM = "application/x-www-form-urlencoded"
+
+Gate = Callable[[str, int], Sequence[str]]  # (host, port) -> addresses to connect to
+_GATE: contextvars.ContextVar[Gate | None] = contextvars.ContextVar("gate", default=None)
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,30 @@ class Credentials:
         return auth
 
 
+class _GatedBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, but inside ``HttpClient.gated`` it connects to the
+    addresses the gate gives for the host (trying each in turn), never to the name."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        gate = _GATE.get()
+        if gate is None:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        failure: Exception = httpcore.ConnectError(f"{host} has no address to connect to")
+        for address in gate(host, port):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+
 class HttpClient:
     """A long-lived, pooled HTTP client. ``transport`` lets tests serve requests in-process."""
 
@@ -176,6 +214,21 @@ class HttpClient:
             transport=transport,
             follow_redirects=False,
         )
+        # httpx has no public hook for the network backend: set it on the default pool.
+        pool = getattr(self._client._transport, "_pool", None)
+        if transport is None and isinstance(pool, httpcore.ConnectionPool):
+            pool._network_backend = _GatedBackend()
+
+    @contextlib.contextmanager
+    def gated(self, gate: Gate) -> Iterator[None]:
+        """Within the block, each connection this thread opens goes to an address
+        ``gate(host, port)`` returns; the gate refuses a host by raising. A connection
+        already in the pool for the same scheme, host and port is reused as it is."""
+        token = _GATE.set(gate)
+        try:
+            yield
+        finally:
+            _GATE.reset(token)
 
     def destination(self, url: str) -> str:
         """Where a request for ``url`` really goes (after ``rewrite``)."""
