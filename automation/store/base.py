@@ -55,6 +55,14 @@ class Store(Protocol):
         """Watched posts, oldest ``created_at`` first (ties by post id)."""
         ...
 
+    def covered_posts(
+        self, accounts: Collection[str], post_ids: Collection[str], since: datetime
+    ) -> list[WatchedPostRecord]:
+        """The available posts a watch covers: the timeline posts of ``accounts`` created
+        at or after ``since``, and the posts named in ``post_ids`` whatever their source
+        and age. Oldest ``created_at`` first (ties by post id), each post once."""
+        ...
+
     def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
         """The owned account of each of ``post_ids`` that is a watched post of one
         (unavailable or not); public and unknown posts are absent."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from automation.core.errors import StoreError
@@ -65,6 +65,21 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
     def posts(self, include_unavailable: bool = False) -> list[WatchedPostRecord]:
         found = [
             p for p in self._d.posts.values() if include_unavailable or p.unavailable_at is None
+        ]
+        return sorted(found, key=lambda p: (p.created_at, p.post_id))
+
+    def covered_posts(
+        self, accounts: Collection[str], post_ids: Collection[str], since: datetime
+    ) -> list[WatchedPostRecord]:
+        oldest, owners, named = utc(since), set(accounts), set(post_ids)
+        found = [
+            p
+            for p in self._d.posts.values()
+            if p.unavailable_at is None
+            and (
+                p.post_id in named
+                or (p.source == "timeline" and p.account in owners and p.created_at >= oldest)
+            )
         ]
         return sorted(found, key=lambda p: (p.created_at, p.post_id))
 

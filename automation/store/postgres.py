@@ -14,7 +14,7 @@ next call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +127,17 @@ class PostgresStore(
     def posts(self, include_unavailable: bool = False) -> list[WatchedPostRecord]:
         where = "" if include_unavailable else " WHERE unavailable_at IS NULL"
         return self._post_records(f"{where} ORDER BY created_at, post_id")
+
+    @guarded
+    def covered_posts(
+        self, accounts: Collection[str], post_ids: Collection[str], since: datetime
+    ) -> list[WatchedPostRecord]:
+        return self._post_records(
+            " WHERE unavailable_at IS NULL AND (post_id = ANY(%s::text[])"
+            " OR (source = 'timeline' AND created_at >= %s AND account = ANY(%s::text[])))"
+            " ORDER BY created_at, post_id",
+            [list(post_ids), to_epoch(since), list(accounts)],
+        )
 
     @guarded
     def post(self, post_id: str) -> WatchedPostRecord | None:

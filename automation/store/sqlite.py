@@ -13,7 +13,7 @@ failure of the database itself is raised as ``StoreError`` naming the file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,18 @@ class SqliteStore(
     def posts(self, include_unavailable: bool = False) -> list[WatchedPostRecord]:
         where = "" if include_unavailable else " WHERE unavailable_at IS NULL"
         return self._post_records(f"{where} ORDER BY created_at, post_id")
+
+    @guarded
+    def covered_posts(
+        self, accounts: Collection[str], post_ids: Collection[str], since: datetime
+    ) -> list[WatchedPostRecord]:
+        return self._post_records(
+            " WHERE unavailable_at IS NULL AND (post_id IN (SELECT value FROM json_each(?))"
+            " OR (source = 'timeline' AND created_at >= ?"
+            " AND account IN (SELECT value FROM json_each(?))))"
+            " ORDER BY created_at, post_id",
+            [json_ids(post_ids), to_epoch(since), json_ids(accounts)],
+        )
 
     @guarded
     def post(self, post_id: str) -> WatchedPostRecord | None:

@@ -696,6 +696,33 @@ def test_post_accounts_name_the_owner_of_watched_owned_posts_only(store: Store) 
     assert store.post_accounts(iter(many)) == {"3": "support"}
 
 
+def test_covered_posts_are_recent_timeline_posts_of_the_accounts_and_the_named_ones(
+    store: Store,
+) -> None:
+    store.upsert_posts(
+        [
+            post("old", created_at=minutes(-120)),  # brand, before the cut-off
+            post("edge", created_at=minutes(-60)),  # brand, exactly at it
+            post("new", created_at=minutes(-10)),
+            post("other", account="support", created_at=minutes(-10)),
+            post("gone", created_at=minutes(-5)),
+            post("named-old", account=None, source="explicit", created_at=minutes(-900)),
+            post("named-gone", account=None, source="explicit", created_at=minutes(-900)),
+            post("named-timeline", account="support", created_at=minutes(-900)),
+            post("both", created_at=minutes(-10)),  # brand's and named: listed once
+        ]
+    )
+    store.mark_unavailable(["gone", "named-gone"], T0)
+    named = ["named-old", "named-gone", "named-timeline", "both", "unknown"]
+    covered = store.covered_posts(("brand",), named, minutes(-60))
+    ids = [p.post_id for p in covered]
+    assert ids == ["named-old", "named-timeline", "edge", "both", "new"]
+    old = post("named-old", account=None, source="explicit", created_at=minutes(-900))
+    assert covered[0] == old
+    assert [p.post_id for p in store.covered_posts((), (), minutes(-900))] == []
+    assert [p.post_id for p in store.covered_posts(("support",), (), T0)] == []
+
+
 # -- fetched parts of exports ---------------------------------------------------------------
 
 
