@@ -9,7 +9,7 @@ post keeps the pace it had. Windowed leaves (``over 1h``) are shown without an e
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +17,7 @@ from automation.core.conditions import value_getter
 from automation.core.facts import PostFacts, Snapshot
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Every, Leaf, Rule, condition_metrics
-from automation.core.watch_index import WatchIndex
+from automation.store.base import Store
 
 __all__ = ["RATE_WINDOW", "Nearby", "Target", "nearest", "rule_target"]
 
@@ -72,15 +72,12 @@ def rule_target(rule: Rule) -> Target | None:
     return None
 
 
-def watched(
-    rule: Rule, posts: Iterable[WatchedPostRecord], now: datetime
-) -> list[WatchedPostRecord]:
-    """The available posts the rule watches now (``max_age`` applied to discovered ones)."""
-    index = WatchIndex({p.post_id: p for p in posts})
+def watched(rule: Rule, store: Store, now: datetime) -> list[WatchedPostRecord]:
+    """The available posts the rule watches now (``max_age`` applied to discovered ones),
+    read from the store alone rather than picked out of every watched post."""
     oldest = rule.watch.oldest(now)
-    return [
-        p for p in index.covered(rule.watch) if p.source != "timeline" or p.created_at >= oldest
-    ]
+    covered = store.covered_posts(rule.watch.accounts, rule.watch.posts, oldest)
+    return [p for p in covered if p.source != "timeline" or p.created_at >= oldest]
 
 
 def nearest(

@@ -93,7 +93,7 @@ def rule_page(request: Request) -> Response:
     now = site.clock()
     target = rule_target(rule)
     with site.reading() as store:
-        posts = watched(rule, store.posts(), now)
+        posts = watched(rule, store, now)
         close: list[Any] = []
         past = 0
         if target is not None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from automation.core.facts import Snapshot
 from automation.core.records import FiringRecord, HistoryEntry, HourlyHistory, WatchedPostRecord
 from automation.core.rules import AllOf, Every, Leaf, Rule, Watch
-from automation.dashboard.nearest import nearest, rule_target
+from automation.dashboard.nearest import nearest, rule_target, watched
 from automation.dashboard.post_charts import post_charts
+from automation.store import MemoryStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -77,6 +78,23 @@ def test_thresholds_and_markers_go_on_the_metric_they_concern() -> None:
 
 def _post(post_id: str) -> WatchedPostRecord:
     return WatchedPostRecord(post_id, "brand", T0, "explicit", T0)
+
+
+def test_a_rule_watches_its_accounts_recent_posts_and_the_named_ones_however_old() -> None:
+    store = MemoryStore()
+    store.upsert_posts(
+        WatchedPostRecord(post_id, account, T0 - age * H, source, T0)
+        for post_id, account, age, source in [
+            ("fresh", "brand", 2, "timeline"),
+            ("stale", "brand", 30, "timeline"),  # older than max_age
+            ("theirs", "support", 2, "timeline"),  # another account's
+            ("named", None, 300, "explicit"),  # named by ID: however old
+            ("named-stale", "support", 30, "timeline"),  # named, but discovered and old
+        ]
+    )
+    watch = Watch(accounts=("brand",), posts=("named", "named-stale"), max_age=86_400)
+    posts = watched(Rule(id="w", watch=watch, when=None), store, T0)  # type: ignore[arg-type]
+    assert [p.post_id for p in posts] == ["named", "fresh"]
 
 
 def test_the_nearest_posts_come_with_progress_and_a_crossing_estimate() -> None:
