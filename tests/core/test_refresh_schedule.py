@@ -83,6 +83,27 @@ def test_a_budget_that_covers_every_post_reads_every_post_with_the_same_requests
     assert schedule(plan, {}, budget=needed - 1).scheduled
 
 
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(
+    owners=st.lists(st.sampled_from([*ACCOUNTS, "support", None]), min_size=1, max_size=1500),
+    windowed=st.booleans(),
+    public_watched=st.booleans(),
+)
+def test_the_cost_of_a_plan_is_the_requests_it_builds(owners, windowed, public_watched):
+    posts = [post(i, owner) for i, owner in enumerate(owners)]
+    rules = [LIKES]
+    if windowed:
+        over = Leaf("favorites", "gte", 30, over=1800)
+        rules.append(compile_rule(Rule(id="surge", watch=Watch(accounts=ACCOUNTS), when=over)))
+    if public_watched:
+        public = tuple(p.post_id for p in posts if p.account is None) or ("1",)
+        when = Leaf("impressions", "gte", 50)
+        rules.append(compile_rule(Rule(id="public", watch=Watch(posts=public), when=when)))
+    plan = plan_of(rules, posts)
+
+    assert plan_cost(plan) == len(requests_of(plan))
+
+
 # --- likely crossings first -------------------------------------------------------------------
 
 
