@@ -66,38 +66,45 @@ class Recent:
 def outlooks(
     watched: Watched,
     facts: Mapping[str, PostFacts],
-    state_of: Callable[[str, str], RuleState | None],
+    states_of: Callable[[str], Mapping[str, RuleState]],
     recent: Mapping[str, Recent],
     now: datetime,
 ) -> dict[str, Recent]:
     """A fresh ``Recent`` for every post of ``facts`` read at ``now``.
 
-    ``state_of(rule id, post id)`` is the rule's state for the post after this cycle's
-    decisions; ``recent`` holds the readings before this one, for the rates.
+    ``states_of(rule id)`` maps the rule's posts to their states after this cycle's
+    decisions (asked once per rule, only for a rule with a post read); ``recent`` holds
+    the readings before this one, for the rates.
     """
     at = now.timestamp()
     cross: dict[str, float] = {}
     window: set[str] = set()
-    rates: dict[str, Rate] = {}
+    rates: dict[str, tuple[Mapping[str, float], Rate]] = {}
     for compiled, posts in watched:
-        rule_id = compiled.rule.id
         project = _rule_projection(compiled)
         windowed = bool(compiled.window_metrics & HOURLY_METRICS)
+        states: Mapping[str, RuleState] | None = None
         for post in posts:
             pid = post.post_id
-            fact = facts.get(pid)
-            if fact is None:
-                continue
-            rate = rates.get(pid)
-            if rate is None:
-                rate = rates[pid] = _rate(fact.totals, recent.get(pid), at, post.created_at)
-            seconds, open_ = project(fact.totals, rate, state_of(rule_id, pid), at)
+            read = rates.get(pid)
+            if read is None:
+                fact = facts.get(pid)
+                if fact is None:
+                    continue
+                read = rates[pid] = (
+                    fact.totals,
+                    _rate(fact.totals, recent.get(pid), at, post.created_at),
+                )
+            if states is None:
+                states = states_of(compiled.rule.id)
+            seconds, open_ = project(read[0], read[1], states.get(pid), at)
             if at + seconds < cross.get(pid, NEVER):
                 cross[pid] = at + seconds
             if windowed and open_:
                 window.add(pid)
     return {
-        pid: Recent(at, facts[pid].totals, cross.get(pid, NEVER), pid in window) for pid in rates
+        pid: Recent(at, values, cross.get(pid, NEVER), pid in window)
+        for pid, (values, _) in rates.items()
     }
 
 

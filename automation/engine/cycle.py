@@ -362,7 +362,7 @@ class Engine:
             whole = (watched or plan).watched
             answered = not fetched.failures
             self._refresh.remember(
-                whole, plan.posts, facts, states.state_of, now, all_answered=answered
+                whole, plan.posts, facts, states.states_after, now, all_answered=answered
             )
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:

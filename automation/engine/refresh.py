@@ -65,7 +65,7 @@ class RefreshKeeper:
         watched: Watched,
         read: Collection[str],
         facts: Mapping[str, PostFacts],
-        state_of: Callable[[str, str], RuleState | None],
+        states_of: Callable[[str], Mapping[str, RuleState]],
         now: datetime,
         *,
         all_answered: bool,
@@ -78,7 +78,7 @@ class RefreshKeeper:
         API leaves out nothing, but a post reported unavailable has no values."""
         at = now.timestamp()
         recent = self._recent
-        fresh = outlooks(watched, facts, state_of, recent, now) if self._projecting else {}
+        fresh = outlooks(watched, facts, states_of, recent, now) if self._projecting else {}
         for pid in read:
             if pid in fresh:
                 continue
@@ -99,26 +99,31 @@ def _values(seen: Recent | None) -> Mapping[str, float]:
 
 class StatesSeen:
     """The rule states a cycle's decisions read, with what they decided on top: the
-    state of each (rule, post) after the cycle, for the projections."""
+    states of each rule's posts after the cycle, for the projections."""
 
     def __init__(self, read: Callable[[str], Mapping[str, RuleState]]) -> None:
         self._read = read
         self._seen: dict[str, Mapping[str, RuleState]] = {}
-        self._after: dict[tuple[str, str], RuleState] = {}
+        self._after: dict[str, dict[str, RuleState]] = {}
 
     def __call__(self, rule_id: str) -> Mapping[str, RuleState]:
         states = self._seen[rule_id] = self._read(rule_id)
         return states
 
     def decided(self, write: CycleWrite) -> None:
-        self._after = {(rule, post): state for rule, post, state in write.states}
+        after: dict[str, dict[str, RuleState]] = {}
+        for rule, post, state in write.states:
+            after.setdefault(rule, {})[post] = state
+        self._after = after
 
-    def state_of(self, rule_id: str, post_id: str) -> RuleState | None:
-        state = self._after.get((rule_id, post_id))
-        if state is not None:
-            return state
+    def states_after(self, rule_id: str) -> Mapping[str, RuleState]:
+        """The rule's state of each post after the cycle: what it decided, else what
+        it read (read now if the decisions did not)."""
         seen = self._seen.get(rule_id)
-        return (seen if seen is not None else self(rule_id)).get(post_id)
+        if seen is None:
+            seen = self(rule_id)
+        decided = self._after.get(rule_id)
+        return {**seen, **decided} if decided else seen
 
 
 def likeliest_last(

@@ -118,7 +118,7 @@ def test_a_post_about_to_cross_is_chosen_over_flat_ones_and_read_last():
         plan.watched,
         {p.post_id: facts(p, favorites=10.0) for p in flat}
         | {rising.post_id: facts(rising, favorites=95.0)},
-        lambda rule, pid: None,
+        lambda rule: {},
         before,
         NOW - INTERVAL,
     )
@@ -298,7 +298,8 @@ def test_every_post_of_a_rule_that_must_see_them_all_is_read_whatever_the_budget
 def project(rule, values, before=None, state=None, created=2 * HOUR):
     p = post(1, age=created)
     recent = {} if before is None else {p.post_id: Recent((NOW - 10 * MINUTE).timestamp(), before)}
-    got = outlooks([(rule, (p,))], {p.post_id: facts(p, **values)}, lambda r, q: state, recent, NOW)
+    states = {} if state is None else {p.post_id: state}
+    got = outlooks([(rule, (p,))], {p.post_id: facts(p, **values)}, lambda r: states, recent, NOW)
     return got[p.post_id]
 
 

@@ -11,8 +11,11 @@ from types import MappingProxyType
 from cycle_world import NOW, CycleWorld, Timelines
 
 from automation.core.errors import ServerFailed
+from automation.core.facts import RuleState
+from automation.core.records import CycleWrite
 from automation.core.rules import Leaf, Rearm, Rule, Watch
 from automation.engine.events import CycleEvent, FiredEvent
+from automation.engine.refresh import StatesSeen
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import EngagementRequest
 from automation.x.v2_client import DiscoveredPost
@@ -152,3 +155,22 @@ def test_a_post_only_a_windowed_rule_watches_gets_its_series_once_it_moves():
     assert len(series[0]) == 3000  # the new rule seeds every post, with its series
     assert all(len(s) < 25 for s in series[1:])  # then only where the window could change
     assert any(RISING in s for s in series[2:])  # 3 likes a minute: 90 in the window
+
+
+def test_the_states_after_a_cycle_are_its_decisions_over_what_it_read():
+    done, held = RuleState(done=True), RuleState(holding_since=NOW)
+    stored = {"likes": {"1": done, "2": done}, "other": {"3": done}}
+    reads: list[str] = []
+
+    def read(rule_id: str) -> dict[str, RuleState]:
+        reads.append(rule_id)
+        return stored[rule_id]
+
+    states = StatesSeen(read)
+    states("likes")  # the decisions read this rule's states
+    states.decided(CycleWrite(at=NOW, states=(("likes", "2", held), ("new", "4", held))))
+
+    assert states.states_after("likes") == {"1": done, "2": held}
+    assert states.states_after("other") == {"3": done}  # not read by the decisions: read now
+    assert reads == ["likes", "other"]
+    assert stored["likes"]["2"] is done  # what was read is not changed
