@@ -6,14 +6,44 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from importlib import metadata
 
-import psycopg
 import pytest
-from pg_cluster import Cluster, find_bindir, missing_reason
+from packaging.requirements import Requirement
 
-from automation.config.database import PostgresDatabase
-from automation.store import postgres_schema
-from automation.store.postgres import PostgresStore
+
+def _missing_requirements() -> list[str]:
+    """The project's runtime and test requirements not installed here."""
+    try:
+        wanted = metadata.requires("engagement-automation") or []
+    except metadata.PackageNotFoundError:
+        return ["engagement-automation itself"]
+    missing = []
+    for text in wanted:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({"extra": "test"}):
+            continue
+        try:
+            metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            missing.append(req.name)
+    return missing
+
+
+if _missing := _missing_requirements():
+    pytest.exit(
+        f"not installed: {', '.join(_missing)}; install the project and its test tools first:"
+        ' python -m pip install -e ".[test]"',
+        returncode=4,
+    )
+
+# Imported after the check above, which names what is missing rather than failing here.
+import psycopg  # noqa: E402
+from pg_cluster import Cluster, find_bindir, missing_reason  # noqa: E402
+
+from automation.config.database import PostgresDatabase  # noqa: E402
+from automation.store import postgres_schema  # noqa: E402
+from automation.store.postgres import PostgresStore  # noqa: E402
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,11 +3,10 @@ and ``status`` and ``explain`` show them; all without any secret set (spec §3, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import SECRET_ENV, Cli, Result, isolated_process_state, write_env_config
+from cli_helpers import SECRET_ENV, Cli, Result, write_env_config
 
 from automation.store.sqlite import SqliteStore
 
@@ -25,10 +24,7 @@ rules:
 """
 
 
-@pytest.fixture(autouse=True)
-def _process_state() -> Iterator[None]:
-    with isolated_process_state():
-        yield
+pytestmark = pytest.mark.usefixtures("process_state")
 
 
 @pytest.fixture

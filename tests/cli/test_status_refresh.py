@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import SECRET_ENV, Cli, isolated_process_state, write_env_config
+from cli_helpers import SECRET_ENV, Cli, write_env_config
 
 from automation.store.sqlite import SqliteStore
 
-
-@pytest.fixture(autouse=True)
-def _process_state() -> Iterator[None]:
-    with isolated_process_state():
-        yield
+pytestmark = pytest.mark.usefixtures("process_state")
 
 
 @pytest.fixture
