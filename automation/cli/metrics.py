@@ -11,11 +11,12 @@ Ctrl-C, after saying how to resume.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from time import sleep
 from typing import IO, TYPE_CHECKING, Any
 
 from automation.cli.args import positive
@@ -154,6 +155,7 @@ def _export(
     )
     try:
         with (
+            _budget_notes_left_out(),
             collector_paused(),
             open_store(config.database, migrate=config.migrate) as store,
             HttpClient(timeout=config.engagement_api.timeout) as http,
@@ -164,7 +166,7 @@ def _export(
                 store=store,
                 http=http,
                 clock=now,
-                sleep=time.sleep,
+                sleep=sleep,
                 progress=progress,
                 deliver=_after(progress.close, deliver),
             )
@@ -183,6 +185,20 @@ def _export(
         return None
     finally:
         progress.close()
+
+
+@contextmanager
+def _budget_notes_left_out() -> Iterator[None]:
+    """Leave out the API client's informational lines (waiting for the request budget):
+    on a terminal the progress bar says the same, elsewhere nothing extra is written.
+    Its warnings and errors still show."""
+    api = logging.getLogger("automation.api")
+    level = api.level
+    api.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        api.setLevel(level)
 
 
 def _after(

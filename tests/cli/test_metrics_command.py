@@ -30,6 +30,7 @@ import automation.cli.metrics as metrics_command
 from automation.cli.main import main
 from automation.sandbox import write_config
 from automation.sandbox.messages import Request
+from automation.store.sqlite import SqliteStore
 
 
 @pytest.fixture(autouse=True)
@@ -314,6 +315,34 @@ def test_a_progress_bar_on_a_terminal_and_nothing_extra_when_not(
     assert "\r[........................] 0/3 requests" in shown
     assert "3/3 requests" in shown
     assert shown.endswith("\r\x1b[K")  # erased before the output is read
+
+
+def test_waiting_for_the_shared_budget_adds_nothing_to_stderr_when_it_is_not_a_terminal(
+    target: SandboxTarget,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(
+        tmp_path / "automation.yaml", target.base_url, requests_per_minute=2, database="s.db"
+    )
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(target.add_posts(NASA, 600, age=timedelta(days=1))), "utf-8")
+    with time_machine.travel(START, tick=False) as traveller:
+        with SqliteStore.open(tmp_path / "s.db") as store:  # the engine just spent the minute
+            store.budget_record("engagement", START.timestamp())
+            store.budget_record("engagement", START.timestamp())
+        waits: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            traveller.shift(seconds)
+
+        monkeypatch.setattr(metrics_command, "sleep", sleep)
+        code = main(["--config", str(config), "metrics", "--ids", str(ids), "--format", "csv"])
+    assert code == 0
+    assert max(waits) >= 5  # long enough that the client says it is waiting, on its log
+    assert capsys.readouterr().err == ""
 
 
 def test_owned_posts_summed_over_a_45_day_period(
