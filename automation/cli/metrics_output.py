@@ -139,7 +139,7 @@ def atomic_output(target: Path) -> Iterator[IO[str]]:
     )
     try:
         with tmp:
-            yield tmp
+            yield tmp.file  # the file itself: the wrapper adds a call to every write
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp.name, mode)

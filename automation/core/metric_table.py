@@ -11,6 +11,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
+from operator import is_
+from typing import cast
 
 from automation.core.metric_names import DERIVED
 
@@ -37,6 +40,13 @@ class MetricTable:
     def put_all(self, answers: Mapping[str, Mapping[str, float]]) -> None:
         """``put`` for each post of one answer (posts not listed are ignored)."""
         rows, values = self._row, self._values
+        where = list(map(rows.get, answers))
+        if None not in where:  # every post listed: is this the first answer for each?
+            first = cast(list[int], where)
+            if all(map(is_, map(values.__getitem__, first), repeat(None))):
+                for at, given in zip(first, answers.values(), strict=True):
+                    values[at] = given
+                return
         for post_id, found in answers.items():
             row = rows.get(post_id)
             if row is None:

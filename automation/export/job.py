@@ -36,7 +36,7 @@ from automation.x.rate_budget import RateBudget
 
 __all__ = ["ExportJob", "ExportResult", "Interrupted", "Progress", "run_export"]
 
-_OWNERS_PART = "owners"
+_OWNERS_PART = "owned"  # the split, as the ids and accounts texts
 
 
 class Progress(Protocol):
@@ -210,7 +210,8 @@ def _owners(
     text = saved.text(_OWNERS_PART)
     if text is not None:
         data = json.loads(text)
-        return Owners(data["owner"], tuple(data["added"]), tuple(data["notes"]))
+        owner = dict(zip(_split(data["ids"]), _split(data["accounts"]), strict=True))
+        return Owners(owner, tuple(data["added"]), tuple(data["notes"]))
     known = store.post_accounts(job.listed)
     timeline = timeline_client(config, http, clock=clock)
     owners = find_owners(
@@ -223,9 +224,18 @@ def _owners(
         now=now,
         sleep=sleep,
     )
-    record = {"owner": dict(owners.owner), "added": owners.added, "notes": owners.notes}
+    record = {
+        "ids": ",".join(owners.owner),  # two texts, not an object of 100,000 keys
+        "accounts": ",".join(owners.owner.values()),
+        "added": owners.added,
+        "notes": owners.notes,
+    }
     saved.save_text(_OWNERS_PART, json.dumps(record), now)
     return owners
+
+
+def _split(text: str) -> list[str]:
+    return text.split(",") if text else []
 
 
 def _fetch(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import filterfalse
 
 from automation.core.errors import ApiError, RateLimited
 from automation.core.facts import post_created_at
@@ -58,12 +59,12 @@ def find_owners(
 ) -> Owners:
     """Split ``listed`` (and the posts of ``add_accounts``) into owned and public.
 
-    ``known`` maps the store's watched posts to their accounts; ``accounts`` are all
-    configured owned accounts."""
+    ``known`` maps the listed posts the store watches to their accounts; ``accounts``
+    are all configured owned accounts."""
     reader = _Reader(timeline, sleep)
-    owner = {pid: known[pid] for pid in listed if pid in known}
+    owner = dict(known)
     added: list[str] = []
-    listed_set = set(listed)
+    listed_set = set(listed) if add_accounts else frozenset()
     covered: dict[str, Period | None] = {}
     for account in add_accounts:
         lo, hi = (period.start, period.end) if period is not None else (None, None)
@@ -73,12 +74,12 @@ def find_owners(
             if pid not in listed_set:
                 added.append(pid)
         covered[account] = period
-    unknown = [pid for pid in listed if pid not in owner]
+    unknown = list(filterfalse(owner.__contains__, listed))
     if unknown:
         # a post's time is in the top bits of its ID: the lowest ID is the oldest post
-        oldest, newest = min(unknown, key=int), max(unknown, key=int)
-        lo = max(post_created_at(oldest) - _MARGIN, _EARLIEST)
-        hi = post_created_at(newest) + _MARGIN
+        numbers = list(map(int, unknown))
+        lo = max(post_created_at(str(min(numbers))) - _MARGIN, _EARLIEST)
+        hi = post_created_at(str(max(numbers))) + _MARGIN
         wanted = set(unknown)
         for account in accounts:
             if account in covered and _covers(covered[account], lo, hi):

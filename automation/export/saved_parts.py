@@ -16,9 +16,12 @@ import base64
 import hashlib
 import json
 import math
+import struct
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import chain
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -97,13 +100,18 @@ class SavedParts:
 def _encoded(result: FetchResult, metrics: Sequence[str]) -> str:
     """The answer as JSON whose values are one base64 block of doubles, a row of
     ``metrics`` per post (NaN: not given): a tenth of the cost of JSON numbers, and exact."""
-    nan = math.nan
-    values = array("d", [v.get(m, nan) for v in result.totals.values() for m in metrics])
+    rows = map(itemgetter(*metrics), result.totals.values())
+    try:  # the usual answer: every post has every metric asked for
+        flat = list(chain.from_iterable(rows) if len(metrics) > 1 else rows)
+    except KeyError:
+        nan = math.nan
+        flat = [v.get(m, nan) for v in result.totals.values() for m in metrics]
+    values = struct.pack(f"={len(flat)}d", *flat)  # as array("d").tobytes(), in one call
     return json.dumps(
         {
             "m": list(metrics),
             "i": ",".join(result.totals),
-            "v": base64.b64encode(values.tobytes()).decode("ascii"),
+            "v": base64.b64encode(values).decode("ascii"),
             "u": sorted(result.unavailable),
             "f": sorted(result.forbidden),
             "e": list(result.errors),

@@ -37,6 +37,15 @@ def test_a_second_answer_for_a_post_adds_to_the_first() -> None:
     assert (table.value(0, "favorites"), table.value(0, "retweets")) == (5.0, 2.0)
 
 
+def test_an_answer_of_many_posts_fills_their_rows_and_leaves_the_rest_unread() -> None:
+    table = MetricTable(["1", "2", "3", "4"])
+    table.put_all({"3": {"favorites": 3.0}, "1": {"favorites": 1.0}})
+    table.put_all({"4": {"favorites": 4.0}, "1": {"retweets": 2.0}, "8": {"favorites": 8.0}})
+    assert [table.value(r, "favorites") for r in range(4)] == [1.0, None, 3.0, 4.0]
+    assert table.value(0, "retweets") == 2.0
+    assert list(table.rows_read()) == [0, 2, 3]
+
+
 def test_ranking_breaks_ties_by_post_id_as_a_number_and_leaves_out_unknowns() -> None:
     ids = ["30", "100", "20", "5", "7"]
     table = MetricTable(ids)

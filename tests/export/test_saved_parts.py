@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+import pytest
+
 from automation.export.saved_parts import SavedParts
 from automation.store.memory import MemoryStore
 from automation.x.engagement_client import FetchResult
@@ -65,6 +67,33 @@ def test_answers_arriving_within_a_second_are_written_together_and_read_back_as_
             given.forbidden,
             given.errors,
         )
+
+
+@pytest.mark.parametrize("metrics", [METRICS, ("favorites",)])
+def test_an_answer_with_every_metric_asked_for_is_read_back_as_given(
+    metrics: tuple[str, ...],
+) -> None:
+    given = FetchResult(
+        totals=MappingProxyType(
+            {
+                f"{n}": MappingProxyType({m: n * 10.0 + i for i, m in enumerate(metrics)})
+                for n in (7, 8, 9)
+            }
+        ),
+        hourly=MappingProxyType({}),
+        unavailable=frozenset(),
+        unsupported=MappingProxyType({}),
+        forbidden=frozenset(),
+        errors=(),
+        failures=(),
+    )
+    store = MemoryStore()
+    saved = SavedParts(store, "run", T0)
+    saved.save_result("part", given, metrics, T0)
+    saved.flush()
+    kept = SavedParts(store, "run", T0).result("part")
+    assert kept is not None
+    assert {k: dict(v) for k, v in kept.totals.items()} == given.totals
 
 
 def test_text_is_written_at_once_with_the_answers_waiting() -> None:
