@@ -220,6 +220,6 @@ def _encode(reply: Reply, *, gzip_ok: bool) -> Encoded:
         body = json.dumps(reply.body, separators=(",", ":")).encode()
     headers = {**reply.headers, "content-type": reply.content_type}
     if gzip_ok:
-        body = gzip.compress(body, compresslevel=5)
+        body = gzip.compress(body, compresslevel=1)  # the same content, a third of the time
         headers["content-encoding"] = "gzip"
     return Encoded(reply.status, headers, body)

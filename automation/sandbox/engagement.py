@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from automation.core.metric_names import USER_CONTEXT_METRICS
-from automation.sandbox.engagement_request import Grouping, Query
+from automation.sandbox.engagement_request import FOUR_ITEM_ORDERS, Grouping, Query
 from automation.sandbox.messages import Reply
 from automation.sandbox.oauth_verify import Caller
 from automation.sandbox.options import Options
@@ -28,6 +28,8 @@ VIDEO_DAYS = 1800
 PRE_2015_ZERO = {"favorites", "replies", "retweets"}
 PRE_2015_CUTOFF = datetime(2015, 9, 15, tzinfo=UTC)
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
+FOUR_LEVELS = frozenset(FOUR_ITEM_ORDERS)
+PER_POST = ("tweet.id", "engagement.type")
 
 
 def respond(query: Query, caller: Caller, world: World, now: datetime, options: Options) -> Reply:
@@ -61,15 +63,56 @@ def respond(query: Query, caller: Caller, world: World, now: datetime, options: 
         body["unavailable_tweet_ids"] = unavailable
         errors.insert(0, f"{len(unavailable)} Tweet ID(s) are unavailable")
     zeroed = _unsupported(query, posts, now, body, errors)
-    cube = _cube(query, posts, world, now, zeroed)
-    for grouping in query.groupings:
-        if query.start is None and grouping.group_by == ("tweet.id", "engagement.type"):
-            body[grouping.name] = _per_post(cube, options)
-        else:
-            body[grouping.name] = _finish(_nest(grouping, cube, query, options), options)
+    body.update(_grouped(query, posts, world, now, zeroed, options))
     if errors:
         body["errors"] = errors
     return Reply(200, body)
+
+
+def _grouped(
+    query: Query,
+    posts: list[Post],
+    world: World,
+    now: datetime,
+    zeroed: set[tuple[str, str]],
+    options: Options,
+) -> dict[str, Any]:
+    """Each grouping's answer by its name. The shapes clients ask for every cycle (totals per
+    post and metric; hours under each post and metric) are built directly, the same answer
+    as the general nesting gives."""
+    if query.start is None and all(g.group_by == PER_POST for g in query.groupings):
+        per_post = _totals_per_post(query.metrics, posts, world, now, zeroed, options)
+        return {g.name: per_post for g in query.groupings}
+    if query.start is not None and all(g.group_by in FOUR_LEVELS for g in query.groupings):
+        blocks = _blocks(query, posts, world, zeroed)
+        return {g.name: _hourly(g, blocks, query, options) for g in query.groupings}
+    cube = _cube(query, posts, world, now, zeroed)
+    return {
+        g.name: _per_post(cube, options)
+        if query.start is None and g.group_by == PER_POST
+        else _finish(_nest(g, cube, query, options), options)
+        for g in query.groupings
+    }
+
+
+def _totals_per_post(
+    metrics: tuple[str, ...],
+    posts: list[Post],
+    world: World,
+    now: datetime,
+    zeroed: set[tuple[str, str]],
+    options: Options,
+) -> dict[str, dict[str, Any]]:
+    show = (lambda v: v) if options.numeric_counts else str
+    out: dict[str, dict[str, Any]] = {}
+    for post in posts:
+        values = world.values(post, metrics, now)
+        if zeroed:
+            for m in metrics:
+                if (post.id, m) in zeroed:
+                    values[m] = 0
+        out[post.id] = dict(zip(metrics, map(show, values.values()), strict=True))
+    return out
 
 
 def _refuse(query: Query, caller: Caller) -> Reply | None:
@@ -135,8 +178,23 @@ def _cube(
                 (post.id, m, -1, 0 if (post.id, m) in zeroed else values[m]) for m in query.metrics
             ]
         return cells
+    for pid, m, counts in _blocks(query, posts, world, zeroed):
+        cells += [(pid, m, h, c) for h, c in enumerate(counts)]
+    return cells
+
+
+# A series block: (post id, metric, count of each hour of the window).
+Block = tuple[str, str, list[int]]
+
+
+def _blocks(
+    query: Query, posts: list[Post], world: World, zeroed: set[tuple[str, str]]
+) -> list[Block]:
+    """Each post's hourly counts of each metric over the query's window."""
+    assert query.start is not None and query.end is not None
     hours = int((query.end - query.start).total_seconds() // 3600)
     early = sum(1 for h in range(hours) if query.start + timedelta(hours=h) < PRE_2015_CUTOFF)
+    blocks: list[Block] = []
     for post in posts:
         series = world.series(post, query.metrics, query.start, hours)
         for m in query.metrics:
@@ -145,8 +203,39 @@ def _cube(
                 counts = [0] * hours
             elif m in PRE_2015_ZERO and early:
                 counts = [0] * early + counts[early:]
-            cells += [(post.id, m, h, c) for h, c in enumerate(counts)]
-    return cells
+            blocks.append((post.id, m, counts))
+    return blocks
+
+
+def _hourly(
+    grouping: Grouping, blocks: list[Block], query: Query, options: Options
+) -> dict[str, Any]:
+    """A four-level grouping, built block by block: every hour of a (post, metric) is its
+    own leaf, so nothing needs summing; the same answer ``_nest`` and ``_finish`` give."""
+    assert query.start is not None and query.end is not None
+    show = (lambda v: v) if options.numeric_counts else str
+    hours = int((query.end - query.start).total_seconds() // 3600)
+    runs: list[tuple[str, list[str], int, int]] = []  # (day, its hours, first, end index)
+    for h in range(hours):
+        stamp = query.start + timedelta(hours=h)
+        day = stamp.strftime("%Y-%m-%d")
+        if not runs or runs[-1][0] != day:
+            runs.append((day, [], h, h))
+        run = runs[-1]
+        run[1].append(stamp.strftime("%H"))
+        runs[-1] = (day, run[1], run[2], h + 1)
+    type_first = grouping.group_by[0] == "engagement.type"
+    root: dict[str, Any] = {}
+    for pid, metric, counts in blocks:
+        outer, inner = (metric, pid) if type_first else (pid, metric)
+        node = root.get(outer)
+        if node is None:
+            node = root[outer] = {}
+        node[inner] = {
+            day: dict(zip(names, map(show, counts[first:end]), strict=True))
+            for day, names, first, end in runs
+        }
+    return root
 
 
 def _levels(grouping: Grouping, options: Options) -> tuple[str, ...]:

@@ -61,7 +61,7 @@ class User:
     repost_share: float = 0.05
 
 
-@dataclass
+@dataclass(slots=True)
 class Post:
     id: str
     author_id: str
@@ -174,16 +174,24 @@ class World:
         with self._lock:
             return self._posts.get(post_id)
 
-    def timeline(self, user_id: str, at: datetime | None = None) -> list[Post]:
-        """The author's existing posts at ``at``, newest first."""
+    def timeline(
+        self, user_id: str, at: datetime | None = None, *, limit: int | None = None
+    ) -> list[Post]:
+        """The author's existing posts at ``at``, newest first; the newest ``limit`` only
+        when given (an X timeline reaches 3,200 back, so the rest need not be looked at)."""
         at = at or self.now()
+        out: list[Post] = []
         with self._lock:
             self._ensure(at)
             ids = self._by_author.get(user_id, [])
-            limit = snowflake(at, 0x3FFFFF)
-            end = bisect.bisect_right(ids, limit)
-            posts = [self._posts[str(i)] for i in reversed(ids[:end])]
-        return [p for p in posts if p.exists_at(at)]
+            end = bisect.bisect_right(ids, snowflake(at, 0x3FFFFF))
+            for i in range(end - 1, -1, -1):
+                post = self._posts[str(ids[i])]
+                if post.exists_at(at):
+                    out.append(post)
+                    if len(out) == limit:
+                        break
+        return out
 
     def add_post(
         self,
@@ -233,9 +241,7 @@ class World:
     # ----- metrics -------------------------------------------------------------------
     def values(self, post: Post, metrics: Iterable[str], at: datetime) -> dict[str, int]:
         """Totals of ``metrics`` for ``post`` as of ``at``."""
-        frac = post.profile.fraction(post.age_hours(at))
-        finals = post.profile.finals
-        out = {m: int(finals[m] * frac) for m in metrics}
+        out = post.profile.totals(metrics, post.age_hours(at))
         if post.adjustments:
             for when, metric, delta in list(post.adjustments):
                 if metric in out and when <= at:

@@ -260,7 +260,7 @@ def _timeline(
                 ]
             },
         )
-    posts = _select(world.timeline(user_id, now)[:MAX_REACH], params)
+    posts = _select(world.timeline(user_id, now, limit=MAX_REACH), params)
     page, meta = _page(posts, params)
     errors: list[dict[str, Any]] = []
     data = [_render(p, params["fields"], caller, world, now, errors) for p in page]
@@ -279,7 +279,9 @@ def _select(posts: list[Post], params: dict[str, Any]) -> list[Post]:
     out = []
     for p in posts:
         pid = int(p.id)
-        if p.kind in skip or (since is not None and pid <= since):
+        if since is not None and pid <= since:
+            break  # newest first: every later post is older still
+        if p.kind in skip:
             continue
         if until is not None and pid >= until:
             continue

@@ -331,6 +331,41 @@ def test_groupings_nest_in_group_by_order(world: World) -> None:
     assert len(profile[ids[0]]["favorites"]) == 24  # the Ruby README's hour-of-day shape
 
 
+TYPE_FIRST = ["engagement.type", "tweet.id", "engagement.day", "engagement.hour"]
+
+
+@pytest.mark.parametrize(("order", "numeric"), [(FOUR, False), (TYPE_FIRST, False), (FOUR, True)])
+def test_four_level_groupings_answer_as_the_general_nesting(
+    order: list[str], numeric: bool
+) -> None:
+    """A four-level grouping is built per (post, metric); a three-level grouping beside it
+    sends every grouping through the general nesting: both answers must agree."""
+    world = World(5, SimClock(START, speed=0))
+    ids = recent(world, BRAND, 3, days=2)
+    world.set_metric(ids[0], "favorites", 500)  # an adjustment inside the window
+    old = [p.id for p in world.timeline(BRAND, START) if p.has_video][-1]  # video zeroed
+    four = {"four": {"group_by": order}}
+    daily = {"daily": {"group_by": ["tweet.id", "engagement.type", "engagement.day"]}}
+
+    def answer(groupings: dict[str, Any]) -> dict[str, Any]:
+        doc = {
+            "tweet_ids": [*ids, old],
+            "engagement_types": ["favorites", "video_views", "impressions"],
+            "groupings": groupings,
+        }
+        reply = ask(world, "28hr", json.dumps(doc).encode(), numeric_counts=numeric)
+        assert reply.status == 200, reply.body
+        return reply.body
+
+    fast, general = answer(four), answer({**four, **daily})
+    assert fast["four"] == general["four"]
+    assert json.dumps(fast["four"]) == json.dumps(general["four"])  # the same key order
+    by_post = fast["four"] if order == FOUR else fast["four"]["video_views"]
+    assert list(by_post) == [*ids, old]
+    zeroed = by_post[old] if order == FOUR else {"video_views": by_post[old]}
+    assert set(zeroed["video_views"]["2026-11-01"].values()) == {0 if numeric else "0"}
+
+
 def test_historical_hourly_window_matches_world(world: World) -> None:
     post = next(p for p in world.timeline(BRAND, START) if START - p.created_at > timedelta(days=3))
     pid = post.id

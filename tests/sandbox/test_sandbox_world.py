@@ -153,3 +153,25 @@ def test_an_added_post_can_follow_a_given_curve_with_a_late_take_off() -> None:
     likes = [world.value(post, "favorites", START + timedelta(hours=h)) for h in (1, 10, 30)]
     assert likes == [int(1000 * late.fraction(h)) for h in (1, 10, 30)]
     assert likes[1] < 100 < 800 < likes[2]  # flat for half a day, then most of it
+
+
+def test_a_limited_timeline_is_the_newest_existing_posts_of_the_whole_one() -> None:
+    world = make_world()
+    whole = world.timeline(BRAND)
+    world.delete_post(whole[1].id)  # a deleted post is skipped, not counted
+    after = world.timeline(BRAND)
+    assert [p.id for p in after] == [p.id for p in whole if p.id != whole[1].id]
+    for limit in (1, 2, 5, len(after), len(after) + 3):
+        assert world.timeline(BRAND, limit=limit) == after[:limit]
+
+
+def test_a_profile_keeps_every_total_exactly_whatever_its_size() -> None:
+    given = {"impressions": 3 * 2**31 + 5, "favorites": 1000}
+    profile = Profile(given, tau_hours=3.0)
+    assert dict(profile.finals) == {m: given.get(m, 0) for m in API_METRICS}
+    assert profile.totals(["impressions", "favorites"], 1e9) == {
+        "impressions": 3 * 2**31 + 5,
+        "favorites": 1000,
+    }
+    small = Profile({"favorites": 7}, tau_hours=3.0)
+    assert small.finals == {m: 7 if m == "favorites" else 0 for m in API_METRICS}
