@@ -17,10 +17,16 @@ the period that refreshing every post in turn allows (N / (250 × requests per m
 the Engagement API requests sent against the budget (the most in any 60 s, which must
 never exceed the limit); the engine's CPU per simulated hour and per cycle, and on sampled
 cycles beside a floor client that only sends the same requests, gunzips and parses the
-answers; peak RSS; how stale posts grew; and the wall time of the run.
+answers; how stale posts grew; and the wall time of the run. The process's CPU is split:
+the engine within its cycles, the sandbox answering it, the probe and floor client,
+building the world, and finding the true crossings. Peak RSS is the whole process's: the
+world is in it, so the world's share (RSS after building it, less RSS before) and the
+engine's growth over that (peak less RSS before the engine) are shown beside it.
 
-    python benchmarks/bench_latency.py                      # the full day (several minutes)
+    python benchmarks/bench_latency.py                      # the full day
     python benchmarks/bench_latency.py --posts 10000 --hours 3   # a quick look
+    python benchmarks/bench_latency.py --hours 1 --cycles 3      # a first look at the costs
+    python benchmarks/bench_latency.py --state-dir /dev/shm      # commits wait for no disk
     python benchmarks/bench_latency.py --save today.json    # keep the figures as JSON
     python benchmarks/bench_latency.py --baseline today.json    # and print them beside
 """
@@ -148,17 +154,22 @@ class Run:
     errors: dict[str, int] = field(default_factory=dict)  # error events by step
     cycles: list[dict[str, Any]] = field(default_factory=list)
     floors: list[tuple[float, float]] = field(default_factory=list)  # (engine, floor) CPU
-    wall: float = 0.0
+    wall: float = 0.0  # the cycles, from the first to the last
     rss_before_mb: float = 0.0
+    rss_start_mb: float = 0.0
+    world_cpu: float = 0.0  # building the world and writing the rules
 
 
 def run_day(args: argparse.Namespace, tmp: Path) -> tuple[Run, Any]:
     run_for = WARM_UP + timedelta(hours=args.hours) + timedelta(hours=1) + 2 * INTERVAL
+    rss_start = _rss_now_mb()
+    started = time.process_time()
     world = build_world(args.posts, START, run_for + INTERVAL, args.seed)
     rules = tmp / "rules"
     rules.mkdir()
     for name, text in rules_files(world).items():
         (rules / name).write_text(text, encoding="utf-8")
+    world_cpu = time.process_time() - started
     config = load_config(
         write_config(
             tmp / "automation.yaml",
@@ -171,7 +182,9 @@ def run_day(args: argparse.Namespace, tmp: Path) -> tuple[Run, Any]:
     )
     clock = world.sandbox.clock
     probe = Probe(clock.now)
-    run = Run(world, probe, rss_before_mb=_rss_now_mb())
+    run = Run(
+        world, probe, rss_before_mb=_rss_now_mb(), rss_start_mb=rss_start, world_cpu=world_cpu
+    )
 
     def emit(event: Event) -> None:
         if isinstance(event, FiredEvent) and event.event == "fired":
@@ -191,14 +204,14 @@ def run_day(args: argparse.Namespace, tmp: Path) -> tuple[Run, Any]:
         chance=Chance(rng=random.Random(args.seed)),
     )
     try:
-        run.wall = _cycles(runtime.engine, run, START + run_for)
+        run.wall = _cycles(runtime.engine, run, START + run_for, args.cycles)
         return run, runtime
     except BaseException:
         runtime.close()
         raise
 
 
-def _cycles(engine: Any, run: Run, until: datetime) -> float:
+def _cycles(engine: Any, run: Run, until: datetime, most: int | None) -> float:
     clock, probe = run.world.sandbox.clock, run.probe
     wall = time.perf_counter()
     next_start = clock.now()
@@ -207,7 +220,7 @@ def _cycles(engine: Any, run: Run, until: datetime) -> float:
         now = clock.now()
         if now < next_start:
             now = clock.advance((next_start - now).total_seconds())
-        if now >= until:
+        if now >= until or number == most:
             return time.perf_counter() - wall
         number += 1
         probe.capture = [] if number % FLOOR_EVERY == 0 else None
@@ -216,8 +229,11 @@ def _cycles(engine: Any, run: Run, until: datetime) -> float:
         spent = time.process_time() - cpu - (probe.sandbox_cpu - sandbox)
         spent -= probe.overhead - overhead
         run.cycles[-1]["cpu"] = spent
+        run.cycles[-1]["sandbox"] = probe.sandbox_cpu - sandbox
         if probe.capture:
-            run.floors.append((spent, floor_cpu(probe.capture)))
+            floor = floor_cpu(probe.capture)
+            run.floors.append((spent, floor))
+            probe.overhead += floor
         probe.capture = None
         next_start = now + INTERVAL
 
@@ -236,13 +252,16 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
     day_start = START + WARM_UP
     day_end = day_start + timedelta(hours=args.hours)
     watched = runtime.store.posts(include_unavailable=True)
+    started = time.process_time()
     found = crossings(
         run.world.sandbox.world, runtime.engine.rules.rules, watched, day_start, day_end
     )
     detections = detect(found, run.fired)
+    truth_cpu = time.process_time() - started
     probe = run.probe
     sim_hours = (run.world.sandbox.clock.now() - START).total_seconds() / 3600
     cpus = [c["cpu"] for c in run.cycles if "cpu" in c]
+    answering = [c["sandbox"] for c in run.cycles if "sandbox" in c]
     ratios = [engine / floor for engine, floor in run.floors if floor > 0]
     ages = [getattr(c["event"], "refresh_age_oldest", None) for c in run.cycles]
     return {
@@ -262,7 +281,16 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
         "cycles": len(run.cycles),
         "errors": run.errors,
         "engine_cpu_per_sim_hour": sum(cpus) / sim_hours,
+        "cpu_split": {
+            "engine": sum(cpus),
+            "sandbox": probe.sandbox_cpu,
+            "harness": probe.overhead,  # the probe and the floor client
+            "world": run.world_cpu,
+            "truth": truth_cpu,
+            "process": time.process_time(),  # everything, start-up and the figures included
+        },
         "engine_cpu_per_cycle": {"median": statistics.median(cpus), "max": max(cpus)},
+        "sandbox_cpu_per_cycle": {"median": statistics.median(answering), "max": max(answering)},
         "floor_ratio": {
             "median": statistics.median(ratios) if ratios else None,
             "min": min(ratios, default=None),
@@ -271,7 +299,8 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
         },
         "rss_mb": {
             "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "before_engine": run.rss_before_mb,
+            "before_engine": run.rss_before_mb,  # the interpreter, the world and the rules
+            "start": run.rss_start_mb,  # the interpreter and its imports, before the world
         },
         "longest_gap_between_reads_min": probe.longest_gap / 60,
         "engine_oldest_refresh_age_min": max((a / 60 for a in ages if a is not None), default=None),
@@ -323,13 +352,23 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> None:
             lambda r: "median {median:.2f} s, max {max:.2f} s".format(**r["engine_cpu_per_cycle"]),
         ),
         ("x floor client", _floor_cell),
+        ("sandbox CPU per cycle", _sandbox_cell),
+        ("CPU: engine, in cycles", lambda r: _split_cell(r, "engine")),
+        ("     the sandbox answering", lambda r: _split_cell(r, "sandbox")),
+        ("     probe + floor client", lambda r: _split_cell(r, "harness")),
+        ("     building the world", lambda r: _split_cell(r, "world")),
+        ("     true crossings", lambda r: _split_cell(r, "truth")),
+        ("     whole process", lambda r: _split_cell(r, "process")),
         (
             "peak RSS",
             lambda r: "{peak:.0f} MB ({before_engine:.0f} before the engine)".format(**r["rss_mb"]),
         ),
+        ("  of it the world", _world_rss_cell),
+        ("  the engine's growth", _engine_rss_cell),
         ("longest gap between reads", lambda r: f"{r['longest_gap_between_reads_min']:.1f} min"),
         ("oldest refresh age (engine)", _oldest_cell),
-        ("wall time of the run", lambda r: f"{r['wall_seconds']:.0f} s"),
+        ("wall time of the cycles", lambda r: f"{r['wall_seconds']:.0f} s"),
+        ("wall time, start to end", lambda r: _seconds(r.get("wall_total_seconds"))),
     ]
     for label, cell in rows:
         print(f"{label:<26}" + "".join(f"{cell(r):>30}" for _, r in runs))
@@ -349,6 +388,30 @@ def _latency_cell(s: dict[str, Any]) -> str:
     return f"{s['median']:.1f} / {s['p95']:.1f} / {s['max']:.1f} (n={s['crossings']}{missed})"
 
 
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f} s"
+
+
+def _sandbox_cell(r: dict[str, Any]) -> str:
+    s = r.get("sandbox_cpu_per_cycle")
+    return "n/a" if s is None else "median {median:.2f} s, max {max:.2f} s".format(**s)
+
+
+def _split_cell(r: dict[str, Any], part: str) -> str:
+    return _seconds(r.get("cpu_split", {}).get(part))
+
+
+def _world_rss_cell(r: dict[str, Any]) -> str:
+    rss = r["rss_mb"]
+    return "n/a" if "start" not in rss else f"{rss['before_engine'] - rss['start']:.0f} MB"
+
+
+def _engine_rss_cell(r: dict[str, Any]) -> str:
+    """Peak minus what the world and the interpreter held before the engine started."""
+    rss = r["rss_mb"]
+    return f"{rss['peak'] - rss['before_engine']:.0f} MB"
+
+
 def _oldest_cell(r: dict[str, Any]) -> str:
     oldest = r.get("engine_oldest_refresh_age_min")
     return "n/a" if oldest is None else f"{oldest:.1f} min"
@@ -366,17 +429,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=100_000, help="watched posts at the start")
     parser.add_argument("--hours", type=int, default=24, help="simulated hours measured")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument(
+        "--cycles",
+        type=int,
+        help="stop after this many cycles (a quick look at the costs;"
+        " the latencies then cover only the crossings until then)",
+    )
     parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
     parser.add_argument("--baseline", type=Path, help="a saved run to print beside this one")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="where the engine's database goes (default: the system's temporary directory;"
+        " on tmpfs, e.g. /dev/shm, its commits wait for no disk)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("automation").setLevel(logging.CRITICAL)
-    with tempfile.TemporaryDirectory() as tmp:
+    wall = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=args.state_dir) as tmp:
         run, runtime = run_day(args, Path(tmp))
         try:
             result = figures(args, run, runtime)
         finally:
             runtime.close()
+    result["wall_total_seconds"] = time.perf_counter() - wall
+    result["state_dir"] = str(args.state_dir or tempfile.gettempdir())
     if args.save:
         args.save.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     before = json.loads(args.baseline.read_text()) if args.baseline else None
