@@ -283,7 +283,7 @@ class SqliteStore(
 
     @guarded
     def budget_record(self, api: str, at: float) -> None:
-        with self._immediate() as conn:
+        with self._immediate(flush=False) as conn:
             conn.execute("INSERT INTO budget (api, at) VALUES (?, ?)", (api, at))
             conn.execute(
                 "DELETE FROM budget WHERE api = ? AND at < ?", (api, at - BUDGET_KEEP_SECONDS)
@@ -291,7 +291,8 @@ class SqliteStore(
 
     @guarded
     def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        with self._immediate() as conn:
+        # one a request: not flushed to disk each (a power cut outlasts any minute's window)
+        with self._immediate(flush=False) as conn:
             (count,) = conn.execute(
                 "SELECT COUNT(*) FROM budget WHERE api = ? AND at > ?", (api, since)
             ).fetchone()

@@ -207,8 +207,7 @@ class EngagementClient:
         auth = self._auth(request.account)
         for attempt in range(1, self._max_attempts + 1):
             try:
-                self._wait_for_budget()
-                self._budget.acquire()
+                self._take_budget()
                 self._sent += 1
                 response = self._http.request(
                     "POST",
@@ -236,9 +235,10 @@ class EngagementClient:
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait_for_budget(self) -> None:
+    def _take_budget(self) -> None:
+        """Take one request from the budget, waiting as long as it says."""
         for _ in range(_MAX_BUDGET_WAITS):
-            wait = self._budget.wait_time()
+            wait = self._budget.take()
             if wait <= 0:
                 return
             if wait >= 5:  # long enough that someone watching wonders why nothing happens

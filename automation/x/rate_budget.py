@@ -141,16 +141,24 @@ class RateBudget:
             left = min(left, self._remaining - self._sent_since_report)
         return max(0, left)
 
-    def acquire(self) -> None:
-        """Record one send now; refuses (RateLimited) if the budget says wait. The window
-        is checked and the send recorded in one step of the ledger, so processes sharing
-        it (an engine and a ``metrics`` export) never exceed the limit together."""
+    def take(self) -> float:
+        """Record one send now and return 0 if the budget allows it, else the seconds to
+        wait before asking again (nothing recorded). The window is checked and the send
+        recorded in one step of the ledger, so processes sharing it (an engine and a
+        ``metrics`` export) never exceed the limit together; a send that may go costs
+        that one step and the look for a 429's pause, not a read of the whole window."""
         now = self.clock()
         wait = self._other_waits(now)
         if wait <= 0 and self._ledger.claim(self.api, now, now - WINDOW, self.allowance):
             self._sent_since_report += 1
+            return 0.0
+        return max(wait, self.wait_time(), _RECHECK)
+
+    def acquire(self) -> None:
+        """Record one send now; refuses (RateLimited) if the budget says wait (``take``)."""
+        wait = self.take()
+        if wait <= 0:
             return
-        wait = max(wait, self.wait_time(), _RECHECK)
         raise RateLimited(
             f"{self.api} request budget spent; next request in {wait:.1f}s",
             retry_after=wait,

@@ -138,6 +138,30 @@ def test_commit_cycle_takes_the_write_lock_up_front(path: Path) -> None:
         assert statements[-1] == "COMMIT"
 
 
+def test_budget_sends_commit_without_a_disk_flush_and_other_writes_still_flush(
+    path: Path,
+) -> None:
+    """One budget claim a request: each is atomic but not flushed on its own (a flush a
+    request costs more than the request); the cycle's writes keep flushing."""
+    with SqliteStore.open(path, timeout=0.2) as store:
+        modes: list[str] = []
+        store._conn.set_trace_callback(modes.append)
+        assert store.budget_claim("engagement", 1_800_000_000.0, 1_800_000_000.0 - 60, 2)
+        store._conn.set_trace_callback(None)
+        assert modes.index("PRAGMA synchronous = NORMAL") < modes.index("BEGIN IMMEDIATE")
+        assert modes[-2:] == ["COMMIT", "PRAGMA synchronous = 2"]
+        other = sqlite3.connect(path)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # a failed claim restores the setting too
+            with pytest.raises(StoreError, match="locked"):
+                store.budget_record("engagement", 1_800_000_001.0)
+        finally:
+            other.rollback()
+            other.close()
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store.budget_load("engagement", 0) == [1_800_000_000.0]
+
+
 def test_a_held_write_lock_becomes_a_store_error(path: Path) -> None:
     with SqliteStore.open(path, timeout=0.2) as store:
         other = sqlite3.connect(path)
