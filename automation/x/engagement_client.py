@@ -90,7 +90,7 @@ class _Merged:
 
     def __init__(self) -> None:
         # each post's values as the answer gave them (read-only), merged only when a post
-        # is answered twice: a fetch of 100,000 posts copies nothing
+        # is answered twice: a fetch of 100,000 posts copies nothing and loops over nothing
         self.totals: dict[str, Mapping[str, float]] = {}
         self.hourly: dict[str, dict[str, HourlySeries]] = {}
         self.unavailable: set[str] = set()
@@ -101,9 +101,10 @@ class _Merged:
 
     def add(self, result: EngagementResult) -> None:
         totals = self.totals
-        for pid, values in result.totals.items():
-            mine = totals.get(pid)
-            totals[pid] = values if mine is None else {**mine, **values}
+        twice = totals.keys() & result.totals.keys()  # rare: answered by two requests
+        merged = {pid: MappingProxyType({**totals[pid], **result.totals[pid]}) for pid in twice}
+        totals.update(result.totals)
+        totals.update(merged)
         for pid, per_metric in result.hourly.items():
             self.hourly.setdefault(pid, {}).update(per_metric)
         self.unavailable |= result.unavailable
@@ -114,7 +115,7 @@ class _Merged:
 
     def build(self, sent: int, waited: float) -> FetchResult:
         return FetchResult(
-            totals=MappingProxyType({k: _read_only(v) for k, v in self.totals.items()}),
+            totals=MappingProxyType(self.totals),  # each post's values are read-only already
             hourly=MappingProxyType({k: MappingProxyType(v) for k, v in self.hourly.items()}),
             unavailable=frozenset(self.unavailable),
             unsupported=MappingProxyType({k: frozenset(v) for k, v in self.unsupported.items()}),
@@ -124,10 +125,6 @@ class _Merged:
             requests_sent=sent,
             budget_wait=waited,
         )
-
-
-def _read_only(values: Mapping[str, float]) -> Mapping[str, float]:
-    return values if type(values) is MappingProxyType else MappingProxyType(values)
 
 
 class EngagementClient:
@@ -194,8 +191,9 @@ class EngagementClient:
             else:
                 merged.add(outcome.result)
                 queue.extend(outcome.follow_ups)
-                if request.account is not None and request.endpoint == "totals":
-                    ids = [i for i in request.tweet_ids if i in outcome.result.forbidden]
+                forbidden = outcome.result.forbidden
+                if forbidden and request.account is not None and request.endpoint == "totals":
+                    ids = [i for i in request.tweet_ids if i in forbidden]
                     public.setdefault(request.engagement_types, []).extend(ids)
             if not queue:
                 for metrics, ids in public.items():

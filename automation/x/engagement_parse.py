@@ -106,8 +106,8 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
             totals.get(post_id, {}).pop(metric, None)
             hourly.get(post_id, {}).pop(metric, None)
     return EngagementResult(
-        totals=MappingProxyType({k: MappingProxyType(v) for k, v in totals.items()}),
-        hourly=MappingProxyType({k: MappingProxyType(v) for k, v in hourly.items()}),
+        totals=_frozen(totals),
+        hourly=_frozen(hourly),
         unavailable=unavailable,
         unsupported=MappingProxyType({k: frozenset(v) for k, v in unsupported.items()}),
         forbidden=forbidden,
@@ -115,6 +115,12 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
         start=_time(data.get("start"), "start", where),
         end=_time(data.get("end"), "end", where),
     )
+
+
+def _frozen(by_post: dict[str, dict[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
+    """Read-only views of each post's values, and of the whole, without a Python loop."""
+    proxies = map(MappingProxyType, by_post.values())
+    return MappingProxyType(dict(zip(by_post, proxies, strict=True)))
 
 
 def error_messages(data: Any, where: str = "response") -> tuple[str, ...]:

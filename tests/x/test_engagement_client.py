@@ -559,6 +559,27 @@ def test_both_unsupported_lists_drop_the_unknowable_metrics(clock: Clock) -> Non
     assert result.unsupported["video_views"] == {"2"}
 
 
+def test_a_post_answered_by_two_requests_keeps_both_answers_read_only(clock: Clock) -> None:
+    first = EngagementRequest("totals", "brand", ("1", "2"), ("impressions", "favorites"))
+    second = EngagementRequest("totals", "brand", ("2", "3"), ("impressions", "favorites"))
+    answers = [
+        respond(200, per({"1": {"favorites": "1"}, "2": {"favorites": "2", "impressions": "9"}})),
+        respond(200, per({"2": {"impressions": "20"}, "3": {"favorites": "3"}})),
+    ]
+    result, route = canned(clock, answers, [first, second])
+    assert route.call_count == 2
+    assert {pid: dict(v) for pid, v in result.totals.items()} == {
+        "1": {"favorites": 1.0},
+        "2": {"favorites": 2.0, "impressions": 20.0},  # the later answer wins a metric
+        "3": {"favorites": 3.0},
+    }
+    for values in result.totals.values():
+        with pytest.raises(TypeError):
+            values["favorites"] = 0.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        result.totals["4"] = {}  # type: ignore[index]
+
+
 @pytest.mark.parametrize(
     "message",
     ["Forbidden to access tweets: 2,3", "Forbidden to access tweets for author id 9876: 2,3"],
