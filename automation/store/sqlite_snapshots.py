@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
+
+from sqlite_utils import Database
 
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.rows import compact, json_ids, moments
+from automation.store.snapshot_rows import Latest, plan_snapshots, remember
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["SnapshotQueries"]
@@ -25,41 +29,72 @@ def _decoded(rows: list[tuple[int, str, str]]) -> list[dict[str, float]]:
 
 
 class SnapshotQueries(SqliteConnection):
+    def __init__(self, db: Database, path: Path) -> None:
+        super().__init__(db, path)
+        # each post's series and latest values, read from the file once (``snapshot_rows``)
+        self._latest: Latest = {}
+
     @guarded
     def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         when = to_epoch(at)
         if not totals:
             return 0
-        with self._immediate() as conn:
-            metric_ids = self._metric_ids({m for values in totals.values() for m in values})
-            rows = self._rows(
-                "SELECT id, post_id, latest FROM series"
-                " WHERE post_id IN (SELECT value FROM json_each(?))",
-                [json_ids(totals)],
+        try:
+            with self._immediate() as conn:
+                self._recall_latest([p for p in totals if p not in self._latest])
+                plan = plan_snapshots(totals, self._latest)
+                if not plan.changes:
+                    return 0
+                series = self._add_series(plan.fresh, when)
+                metric_ids = self._metric_ids({m for _, values in plan.changes for m in values})
+                conn.executemany(
+                    "UPDATE series SET latest = ?, latest_at = ? WHERE id = ?",
+                    [(compact(values), when, sid) for _, sid, values in plan.updates],
+                )
+                series.update((post_id, sid) for post_id, sid, _ in plan.updates)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
+                    [
+                        (series[post_id], metric_ids[m], when, v)
+                        for post_id, changed in plan.changes
+                        for m, v in changed.items()
+                    ],
+                )
+        except BaseException:
+            self._latest.clear()  # it may hold what was rolled back
+            raise
+        remember(self._latest, plan, series)
+        return len(plan.changes)
+
+    def _recall_latest(self, post_ids: list[str]) -> None:
+        """Read the series and latest values of posts not remembered yet."""
+        if not post_ids:
+            return
+        rows = self._rows(
+            "SELECT id, post_id, latest FROM series"
+            " WHERE post_id IN (SELECT value FROM json_each(?))",
+            [json_ids(post_ids)],
+        )
+        self._latest.update(
+            (post_id, (sid, latest))
+            for (sid, post_id, _), latest in zip(rows, _decoded(rows), strict=True)
+        )
+
+    def _add_series(self, fresh: list[tuple[str, dict[str, float]]], when: float) -> dict[str, int]:
+        """Series for posts seen for the first time; their ids by post."""
+        if not fresh:
+            return {}
+        self._conn.executemany(
+            "INSERT INTO series (post_id, latest, latest_at) VALUES (?, ?, ?)",
+            [(post_id, compact(values), when) for post_id, values in fresh],
+        )
+        return {
+            post_id: sid
+            for sid, post_id in self._rows(
+                "SELECT id, post_id FROM series WHERE post_id IN (SELECT value FROM json_each(?))",
+                [json_ids(post_id for post_id, _ in fresh)],
             )
-            known = {
-                post_id: (series, latest)
-                for (series, post_id, _), latest in zip(rows, _decoded(rows), strict=True)
-            }
-            updates: list[tuple[str, float, int]] = []
-            points: list[tuple[int, int, float, float]] = []
-            for post_id, values in totals.items():
-                series, latest = known.get(post_id, (None, {}))
-                changed = {m: float(v) for m, v in values.items() if latest.get(m) != v}
-                if not changed:
-                    continue
-                latest.update(changed)
-                if series is None:
-                    series = conn.execute(
-                        "INSERT INTO series (post_id, latest, latest_at) VALUES (?, ?, ?)",
-                        (post_id, compact(latest), when),
-                    ).lastrowid
-                else:
-                    updates.append((compact(latest), when, series))
-                points.extend((series, metric_ids[m], when, v) for m, v in changed.items())
-            conn.executemany("UPDATE series SET latest = ?, latest_at = ? WHERE id = ?", updates)
-            conn.executemany("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", points)
-        return len({p[0] for p in points})
+        }
 
     @guarded
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:

@@ -1,0 +1,60 @@
+"""What the SQLite and PostgreSQL stores decide alike when they record totals: which posts
+changed since their latest values, and what to write for them.
+
+Each store remembers every post's latest values (``Latest``) once it has read or written
+them, so a cycle compares readings with memory instead of reading 100,000 rows back: the
+store is the only writer of ``series`` (one engine per SQLite file; on PostgreSQL, a store
+is opened per leadership term). Most posts, most cycles, read as before and cost one
+comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["Latest", "SnapshotPlan", "plan_snapshots", "remember"]
+
+Latest = dict[str, tuple[int, Mapping[str, float]]]  # post -> (series id, latest values)
+
+
+@dataclass
+class SnapshotPlan:
+    """What a reading changes: posts without a series yet with their values, known posts'
+    new latest values (post, series, values), and per post the values that changed."""
+
+    fresh: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    updates: list[tuple[str, int, dict[str, float]]] = field(default_factory=list)
+    changes: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+
+
+def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) -> SnapshotPlan:
+    """The writes of ``totals`` given each post's ``latest`` values (a post absent from it
+    has no series): a metric is written when its value differs from the latest one, and
+    a metric the reading lacks keeps its latest value."""
+    plan = SnapshotPlan()
+    for post_id, values in totals.items():
+        known = latest.get(post_id)
+        if known is None:
+            if values:
+                fresh = {m: float(v) for m, v in values.items()}
+                plan.fresh.append((post_id, fresh))
+                plan.changes.append((post_id, fresh))
+            continue
+        series, before = known
+        if values == before:
+            continue  # most posts, most cycles
+        changed = {m: float(v) for m, v in values.items() if before.get(m) != v}
+        if changed:
+            plan.updates.append((post_id, series, {**before, **changed}))
+            plan.changes.append((post_id, changed))
+    return plan
+
+
+def remember(latest: Latest, plan: SnapshotPlan, series: Mapping[str, int]) -> None:
+    """Once the plan is written: the new latest values, fresh posts under their new
+    ``series`` ids."""
+    for post_id, values in plan.fresh:
+        latest[post_id] = (series[post_id], values)
+    for post_id, sid, values in plan.updates:
+        latest[post_id] = (sid, values)
