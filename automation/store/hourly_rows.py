@@ -30,6 +30,7 @@ __all__ = [
     "histories",
     "history_of",
     "hour_range",
+    "kept_reads",
     "merged_spans",
     "missing",
     "plan_totals",
@@ -93,24 +94,37 @@ def plan_totals(
     mids: Mapping[str, int],
 ) -> TotalsPlan:
     """Only what changed since each post's last reading (``last_read``, updated here): a
-    post read again within the hour with the same values costs nothing."""
+    post read again within the hour with the same values costs nothing, and in the next
+    hour only the length of its polled spans."""
     plan = TotalsPlan()
+    alike: dict[tuple[str, ...], tuple[int, ...]] = {}  # metric names -> their ids, sorted
     for post_id, values in totals.items():
         polled, before = last_read[post_id]
-        if polled == hour and before == values:
+        same = before == values
+        if same and polled == hour:
             continue  # most posts, most cycles: nothing new within the hour
         pid = ids[post_id]
-        for metric, value in values.items():
-            if before.get(metric) != value or polled is None or polled > hour:
-                plan.rows.append((pid, mids[metric], hour, float(value)))
-        if polled == hour:
-            pass
-        elif polled is not None and polled + 1 == hour and before.keys() == values.keys():
-            plan.longer.setdefault(tuple(sorted(mids[m] for m in values)), []).append(pid)
-        else:
+        if not same or polled is None or polled > hour:
+            for metric, value in values.items():
+                if before.get(metric) != value or polled is None or polled > hour:
+                    plan.rows.append((pid, mids[metric], hour, float(value)))
+        if polled is not None and polled + 1 == hour and (same or before.keys() == values.keys()):
+            names = tuple(values)
+            if (metrics := alike.get(names)) is None:
+                metrics = alike[names] = tuple(sorted(mids[m] for m in names))
+            plan.longer.setdefault(metrics, []).append(pid)
+        elif polled != hour:
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
-        last_read[post_id] = (hour, dict(values))
+        elif not same:  # metrics not read before within the hour
+            plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values if m not in before})
+        last_read[post_id] = (hour, before if same else dict(values))
     return plan
+
+
+def kept_reads(last_read: LastRead, cut: int) -> LastRead:
+    """What stays true of ``last_read`` once the hours before ``cut`` are pruned: the last
+    readings of posts polled since (their spans and latest totals are kept)."""
+    return {p: read for p, read in last_read.items() if read[0] is not None and read[0] >= cut}
 
 
 def recalled(

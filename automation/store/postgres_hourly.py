@@ -24,6 +24,7 @@ from automation.store.hourly_rows import (
     LastRead,
     histories,
     hour_range,
+    kept_reads,
     merged_spans,
     missing,
     plan_totals,
@@ -82,8 +83,9 @@ class HourlyQueries(PostgresConnection):
         if not totals:
             return 0
         with self._hourly_write() as conn:
-            ids = self._ids(conn, list(totals), create=True)
-            mids = self._metric_ids(conn, {m for values in totals.values() for m in values})
+            self._ids(conn, [p for p in totals if p not in self._post_ids], create=True)
+            ids = self._post_ids  # every post known: the posts of ``totals`` among them
+            mids = self._metric_ids(conn, set().union(*totals.values()))
             self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
             plan = plan_totals(hour, totals, self._last_read, ids, mids)
             conn.execute(
@@ -300,7 +302,7 @@ class HourlyQueries(PostgresConnection):
             ).rowcount
             conn.execute(b"DELETE FROM hourly_spans WHERE hi <= %s", [cut])
             conn.execute(b"UPDATE hourly_spans SET lo = %s WHERE lo < %s", [cut, cut])
-        self._last_read.clear()
+        self._last_read = kept_reads(self._last_read, cut)
         return max(deleted, 0)
 
     def _reconnected(self) -> None:

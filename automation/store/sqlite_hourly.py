@@ -27,6 +27,7 @@ from automation.store.hourly_rows import (
     LastRead,
     histories,
     hour_range,
+    kept_reads,
     merged_spans,
     missing,
     plan_totals,
@@ -74,6 +75,11 @@ class HourlyQueries(SqliteConnection):
                 self._post_ids[post_id] = pid
         return {p: self._post_ids[p] for p in post_ids if p in self._post_ids}
 
+    def _all_ids(self, post_ids: Collection[str]) -> Mapping[str, int]:
+        """The ids of every post known, ``post_ids`` added (inside a write transaction)."""
+        self._ids([p for p in post_ids if p not in self._post_ids], create=True)
+        return self._post_ids
+
     def _known_metrics(self, names: Iterable[str] | None) -> dict[str, int]:
         known = {name: mid for mid, name in self._rows("SELECT id, name FROM metric_names")}
         if names is None:
@@ -88,8 +94,8 @@ class HourlyQueries(SqliteConnection):
         if not totals:
             return 0
         with self._hourly_write():
-            ids = self._ids(list(totals), create=True)
-            mids = self._metric_ids({m for values in totals.values() for m in values})
+            ids = self._all_ids(totals)
+            mids = self._metric_ids(set().union(*totals.values()))
             self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
             plan = plan_totals(hour, totals, self._last_read, ids, mids)
             self._conn.executemany(
@@ -302,5 +308,5 @@ class HourlyQueries(SqliteConnection):
             ).rowcount
             conn.execute("DELETE FROM hourly_spans WHERE hi <= ?", (cut,))
             conn.execute("UPDATE hourly_spans SET lo = ? WHERE lo < ?", (cut, cut))
-        self._last_read.clear()
+        self._last_read = kept_reads(self._last_read, cut)
         return max(deleted, 0)

@@ -33,6 +33,15 @@ def test_a_reading_is_its_hours_total_and_the_last_one_in_the_hour_wins(store: S
     }
 
 
+def test_a_metric_first_read_late_in_an_hour_marks_that_hour_polled(store: Store) -> None:
+    store.record_hourly_totals(at(10 / 60), {"p": {"favorites": 5}})
+    store.record_hourly_totals(at(20 / 60), {"p": {"favorites": 5, "retweets": 1}})
+    store.record_hourly_totals(at(80 / 60), {"p": {"favorites": 5, "retweets": 1}})
+    history = store.hourly(["p"], None, at(0), at(2))
+    assert history["p"]["retweets"] == HourlyHistory(totals=((at(0), 1.0),), polled=(span(0, 2),))
+    assert history["p"]["favorites"] == HourlyHistory(totals=((at(0), 5.0),), polled=(span(0, 2),))
+
+
 def test_the_total_held_when_a_range_starts_comes_first(store: Store) -> None:
     for hour, likes in [(0.5, 3), (1.5, 3), (2.5, 4)]:
         store.record_hourly_totals(at(hour), {"p": {"favorites": likes, "retweets": 1}})
