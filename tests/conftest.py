@@ -39,7 +39,7 @@ if _missing := _missing_requirements():
 
 # Imported after the check above, which names what is missing rather than failing here.
 import psycopg  # noqa: E402
-from pg_cluster import Cluster, find_bindir, missing_reason  # noqa: E402
+from pg_cluster import Cluster, emptied, find_bindir, missing_reason  # noqa: E402
 
 from automation.config.database import PostgresDatabase  # noqa: E402
 from automation.store import postgres_schema  # noqa: E402
@@ -76,17 +76,7 @@ def postgres_shared(postgres_cluster: Cluster) -> PostgresDatabase:
 
 @pytest.fixture
 def postgres_store(postgres_shared: PostgresDatabase) -> Iterator[PostgresStore]:
-    with psycopg.connect(postgres_shared.url, autocommit=True) as conn:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                " AND tablename NOT IN ('schema_migrations', 'leadership')"
-            )
-        ]
-        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY".encode())
-        conn.execute("UPDATE leadership SET epoch = 0, leader = '', since = 0")
-        conn.execute("ALTER SEQUENCE terms RESTART")
+    emptied(postgres_shared)
     store = PostgresStore.open(postgres_shared)
     yield store
     store.close()

@@ -1,0 +1,157 @@
+"""What the stores remember of their own writes changes no answer.
+
+The SQLite and PostgreSQL stores keep each post's latest values and last hourly reading in
+memory, and write only what changed. On random sequences of readings, prunes and restarts,
+a store kept open (everything remembered) must hold exactly the rows of a store reopened
+before every step (everything read back from the database, as when nothing was kept in
+memory), and answer every query as ``MemoryStore`` does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pg_cluster import emptied
+
+from automation.config.database import PostgresDatabase
+from automation.core.records import WatchedPostRecord
+from automation.store import MemoryStore, SqliteStore, Store
+from automation.store.postgres import PostgresStore
+
+T0 = datetime(2026, 11, 26, 11, 50, tzinfo=UTC)
+POSTS = ("1", "2", "3")
+# each post reads the same metrics every time, as the API answers
+METRICS = {"1": ("favorites", "retweets", "impressions"), "2": ("favorites",), "3": ("replies",)}
+TABLES = {
+    "series": "post_id, latest, latest_at",
+    "snapshots": "(SELECT post_id FROM series WHERE id = series), metric, at, value",
+    "hourly_totals": "post, metric, hour, value",
+    "hourly_spans": "post, metric, kind, lo, hi",
+}
+
+values = st.integers(0, 2) | st.integers(0, 2).map(float)
+readings = st.fixed_dictionaries(
+    {},
+    optional={p: st.fixed_dictionaries({m: values for m in METRICS[p]}) for p in POSTS},
+)
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("read"), st.sampled_from([0, 5, 10, 55, 60, 65, 130]), readings),
+        st.tuples(st.just("prune"), st.sampled_from([0, 1, 2, 5]), st.just({})),
+        st.tuples(st.just("restart"), st.just(0), st.just({})),
+    ),
+    max_size=14,
+)
+SETTINGS = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def watched(store: Store) -> None:
+    store.upsert_posts(
+        WatchedPostRecord(
+            post_id=p, account="brand", created_at=T0, source="timeline", first_seen=T0
+        )
+        for p in POSTS
+    )
+
+
+def apply(store: Store, step: tuple[str, int, dict[str, Any]], now: datetime) -> Any:
+    """One step on ``store``; what a write returns."""
+    kind, minutes, totals = step
+    if kind == "read":
+        return store.record_totals(now, totals), store.record_hourly_totals(now, totals)
+    if kind == "prune":
+        cut = now - timedelta(hours=minutes)
+        store.prune_snapshots(cut)
+        store.prune_hourly(cut)
+    return None
+
+
+def answers(store: Store, now: datetime) -> dict[str, Any]:
+    """Everything the windows, backtests, the dashboard and ``history`` read."""
+    start = T0 - timedelta(hours=1)
+    return {
+        "latest": store.latest_totals(POSTS),
+        "top": [store.top(m, 5) for m in ("favorites", "retweets", "impressions", "replies")],
+        "snapshots": [
+            store.snapshots(POSTS, start + timedelta(minutes=m)) for m in range(0, 600, 25)
+        ],
+        "hourly": store.hourly(POSTS, None, start, now + timedelta(hours=2)),
+        "hourly favorites": store.hourly(POSTS, ["favorites"], T0 + timedelta(hours=2), now),
+    }
+
+
+def rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            table: sorted(conn.execute(f"SELECT {columns} FROM {table}").fetchall())
+            for table, columns in TABLES.items()
+        }
+    finally:
+        conn.close()
+
+
+def later(now: datetime, step: tuple[str, int, dict[str, Any]]) -> datetime:
+    return now + timedelta(minutes=step[1]) if step[0] == "read" else now
+
+
+@SETTINGS
+@given(sequence=steps)
+def test_sqlite_remembering_writes_what_reading_everything_back_writes(
+    tmp_path_factory: pytest.TempPathFactory, sequence: list[tuple[str, int, dict[str, Any]]]
+) -> None:
+    folder = tmp_path_factory.mktemp("remembered")
+    kept, fresh, memory = folder / "kept.db", folder / "fresh.db", MemoryStore()
+    for path in (kept, fresh):
+        with SqliteStore.open(path) as target:
+            watched(target)
+    watched(memory)
+    store = SqliteStore.open(kept)
+    now = T0
+    try:
+        for step in sequence:
+            now = later(now, step)
+            if step[0] == "restart":
+                store.close()
+                store = SqliteStore.open(kept)
+            with SqliteStore.open(fresh) as cold:  # remembers nothing: reads all back
+                written = apply(cold, step, now)
+            assert apply(store, step, now) == written == apply(memory, step, now)
+            assert rows(kept) == rows(fresh)
+            assert answers(store, now) == answers(memory, now)
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+@settings(SETTINGS, max_examples=40)
+@given(sequence=steps)
+def test_postgres_remembering_answers_as_the_memory_store(
+    postgres_shared: PostgresDatabase, sequence: list[tuple[str, int, dict[str, Any]]]
+) -> None:
+    memory = MemoryStore()
+    store = PostgresStore.open(emptied(postgres_shared))
+    watched(store)
+    watched(memory)
+    now = T0
+    try:
+        for step in sequence:
+            now = later(now, step)
+            if step[0] == "restart":
+                store.close()
+                store = PostgresStore.open(postgres_shared)
+            assert apply(store, step, now) == apply(memory, step, now)
+            assert answers(store, now) == answers(memory, now)
+    finally:
+        store.close()
