@@ -795,6 +795,17 @@ def test_body_and_headers_of_each_request(clock: Clock) -> None:
     assert request.url == TOTALS_URL
 
 
+def test_a_cookie_one_answer_sets_never_rides_on_another_accounts_request(clock: Clock) -> None:
+    cookie = {"Set-Cookie": "session=brand-only; Domain=data-api.x.com; Path=/"}
+    _, route = canned(
+        clock,
+        [respond(200, per({"1": {"favorites": "1"}}), cookie), respond(200, per({}))],
+        [REQ, PUB],
+    )
+    assert route.call_count == 2
+    assert "cookie" not in route.calls.last.request.headers
+
+
 def test_an_unknown_account_fails_without_sending(clock: Clock) -> None:
     stranger = EngagementRequest("totals", "nobody", ("1",), ("favorites",))
     result, route = canned(clock, [respond(200, per({"2": {"favorites": "1"}}))], [stranger, PUB])
