@@ -52,7 +52,7 @@ from automation.engine.refresh import RefreshKeeper, StatesSeen, likeliest_last
 from automation.engine.running_rules import LoadedRules, files_state, load_compiled
 from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
-from automation.x.engagement_plan import EngagementRequest, WatchedPost, plan_requests
+from automation.x.engagement_plan import EngagementRequest, plan_owned_requests
 
 __all__ = ["CycleResult", "Engine", "LoadedRules", "load_compiled"]
 
@@ -289,8 +289,8 @@ class Engine:
 
     def _fetch(self, chosen: Refresh, result: CycleResult) -> FetchResult:
         plan = chosen.plan
-        requests: Sequence[EngagementRequest] = plan_requests(
-            [WatchedPost(p.post_id, p.account) for p in plan.posts.values()],
+        requests: Sequence[EngagementRequest] = plan_owned_requests(
+            [(p.post_id, p.account) for p in plan.posts.values()],
             totals_metrics=plan.totals_metrics,
             hourly_posts=plan.hourly_posts,
             hourly_metrics=plan.hourly_metrics,

@@ -10,6 +10,7 @@ from automation.x.engagement_plan import (
     HOURLY_GROUP_BY,
     EngagementRequest,
     WatchedPost,
+    plan_owned_requests,
     plan_requests,
     plan_totals,
 )
@@ -122,6 +123,20 @@ def test_plan_totals_plans_what_plan_requests_does_from_an_owner_mapping() -> No
     ]  # fmt: skip
 
 
+def test_plan_owned_requests_plans_what_plan_requests_does_from_pairs() -> None:
+    ids = [str(1000 + i) for i in range(300)]
+    posts = [WatchedPost(pid, (None, "brand", "support")[i % 3]) for i, pid in enumerate(ids)]
+    posts.append(posts[4])
+    kwargs = {"totals_metrics": ALL, "hourly_posts": ids[::7], "hourly_metrics": ALL}
+    expected = plan_requests(posts, **kwargs)
+    assert plan_owned_requests([(p.post_id, p.account) for p in posts], **kwargs) == expected
+    assert [(r.endpoint, r.account, len(r.tweet_ids)) for r in expected] == [
+        ("totals", "brand", 100), ("28hr", "brand", 14),
+        ("totals", "support", 100), ("28hr", "support", 14),
+        ("totals", None, 100),
+    ]  # fmt: skip
+
+
 def test_body_keeps_ids_as_strings_and_matches_the_reference_shape() -> None:
     (req,) = plan_requests(
         owned(2), totals_metrics=ALL, hourly_posts=(), hourly_metrics=frozenset()
@@ -140,6 +155,11 @@ def test_body_keeps_ids_as_strings_and_matches_the_reference_shape() -> None:
     [
         ({"tweet_ids": tuple(ids(251))}, "1..250"),
         ({"tweet_ids": (1,)}, "strings"),
+        ({"tweet_ids": ("12", "")}, "strings"),
+        ({"tweet_ids": ("", "12")}, "strings"),
+        ({"tweet_ids": ("12", "3a")}, "strings"),
+        ({"tweet_ids": ("12", " 3")}, "strings"),
+        ({"tweet_ids": ("12", 3)}, "strings"),
         ({"tweet_ids": ()}, "1..250"),
         ({"engagement_types": ()}, "metric"),
         ({"endpoint": "28hr", "account": None, "tweet_ids": ("1",)}, "user context"),
