@@ -5,9 +5,10 @@ writes, how spans merge, which hours are missing)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 
 from automation.core.hours import (
     Span,
@@ -25,6 +26,7 @@ __all__ = [
     "POLLED",
     "Key",
     "LastRead",
+    "MetricIds",
     "TotalsPlan",
     "clipped",
     "histories",
@@ -73,7 +75,21 @@ def history_of(
 
 POLLED, COUNTED = 0, 1  # hourly_spans.kind
 Key = tuple[int, int]  # (post, metric) ids
-LastRead = dict[str, tuple[int | None, dict[str, float]]]  # post -> (hour, values) last read
+LastRead = dict[str, tuple[int | None, Mapping[str, float]]]  # post -> (hour, values) last read
+NOTHING: Mapping[str, float] = MappingProxyType({})  # the last reading of a post never read
+
+
+class MetricIds(dict[str, int]):
+    """Every stored metric's id by name; a name not stored yet is added (by ``add``) when
+    first asked for, so that a cycle need not list the metrics of 100,000 readings."""
+
+    def __init__(self, known: Mapping[str, int], add: Callable[[str], int]) -> None:
+        super().__init__(known)
+        self._add = add
+
+    def __missing__(self, name: str) -> int:
+        mid = self[name] = self._add(name)
+        return mid
 
 
 @dataclass
@@ -104,10 +120,12 @@ def plan_totals(
         if same and polled == hour:
             continue  # most posts, most cycles: nothing new within the hour
         pid = ids[post_id]
-        if not same or polled is None or polled > hour:
-            for metric, value in values.items():
-                if before.get(metric) != value or polled is None or polled > hour:
-                    plan.rows.append((pid, mids[metric], hour, float(value)))
+        if polled is None or polled > hour:  # a post new to this process, or time went back
+            plan.rows.extend([(pid, mids[m], hour, float(v)) for m, v in values.items()])
+        elif not same:
+            plan.rows.extend(
+                [(pid, mids[m], hour, float(v)) for m, v in values.items() if before.get(m) != v]
+            )
         if polled is not None and polled + 1 == hour and (same or before.keys() == values.keys()):
             names = tuple(values)
             if (metrics := alike.get(names)) is None:
@@ -131,24 +149,27 @@ def recalled(
     post_ids: Iterable[str],
     ids: Mapping[str, int],
     mids: Mapping[str, int],
-    found: Iterable[tuple[int, int, int, float | None]],
+    found: Sequence[tuple[int, int, int, float | None]],
 ) -> LastRead:
     """The last reading of posts as the database holds it, from rows of (post, metric,
     end of its last polled span, its last total): each metric's last total, and the hour
     they were all last polled (None when they were not polled together, so that their
     spans are merged one by one)."""
+    out: LastRead = dict.fromkeys(post_ids, (None, NOTHING))  # most, when seeding
+    if not found:
+        return out
     names = {mid: name for name, mid in mids.items()}
-    posts = {ids[p]: p for p in post_ids}
-    seen: dict[str, tuple[set[int], dict[str, float]]] = {p: (set(), {}) for p in posts.values()}
+    posts = {ids[p]: p for p in out}
+    hours: dict[str, set[int]] = {}
+    values: dict[str, dict[str, float]] = {}
     for p, m, hi, value in found:
-        hours, values = seen[posts[p]]
-        hours.add(hi - 1)
+        post_id = posts[p]
+        hours.setdefault(post_id, set()).add(hi - 1)
         if m in names and value is not None:
-            values[names[m]] = value
-    return {
-        post_id: (hours.pop() if len(hours) == 1 else None, values)
-        for post_id, (hours, values) in seen.items()
-    }
+            values.setdefault(post_id, {})[names[m]] = value
+    for post_id, polled in hours.items():
+        out[post_id] = (polled.pop() if len(polled) == 1 else None, values.get(post_id, {}))
+    return out
 
 
 def merged_spans(
@@ -159,7 +180,11 @@ def merged_spans(
     replaced: list[Key] = []
     rows: list[tuple[int, int, int, int]] = []
     for (p, m), span in new.items():
-        old = existing.get((p, m), [])
+        old = existing.get((p, m))
+        if not old:  # most keys when seeding: the span as it is
+            if span[1] > span[0]:
+                rows.append((p, m, *span))
+            continue
         merged = add_span(old, span)
         if merged != old:
             if old:

@@ -22,6 +22,7 @@ from automation.store.hourly_rows import (
     POLLED,
     Key,
     LastRead,
+    MetricIds,
     histories,
     hour_range,
     kept_reads,
@@ -85,7 +86,7 @@ class HourlyQueries(PostgresConnection):
         with self._hourly_write() as conn:
             self._ids(conn, [p for p in totals if p not in self._post_ids], create=True)
             ids = self._post_ids  # every post known: the posts of ``totals`` among them
-            mids = self._metric_ids(conn, set().union(*totals.values()))
+            mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids(conn, [m])[m])
             self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
             plan = plan_totals(hour, totals, self._last_read, ids, mids)
             conn.execute(

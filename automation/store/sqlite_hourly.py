@@ -25,6 +25,7 @@ from automation.store.hourly_rows import (
     POLLED,
     Key,
     LastRead,
+    MetricIds,
     histories,
     hour_range,
     kept_reads,
@@ -95,7 +96,7 @@ class HourlyQueries(SqliteConnection):
             return 0
         with self._hourly_write():
             ids = self._all_ids(totals)
-            mids = self._metric_ids(set().union(*totals.values()))
+            mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids([m])[m])
             self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
             plan = plan_totals(hour, totals, self._last_read, ids, mids)
             self._conn.executemany(
