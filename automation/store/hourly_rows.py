@@ -20,6 +20,7 @@ from automation.core.hours import (
     uncovered,
 )
 from automation.core.records import HourlyHistory
+from automation.store.snapshot_rows import Latest
 
 __all__ = [
     "COUNTED",
@@ -108,10 +109,12 @@ def plan_totals(
     last_read: LastRead,
     ids: Mapping[str, int],
     mids: Mapping[str, int],
+    latest: Latest,
 ) -> TotalsPlan:
     """Only what changed since each post's last reading (``last_read``, updated here): a
     post read again within the hour with the same values costs nothing, and in the next
-    hour only the length of its polled spans."""
+    hour only the length of its polled spans. A reading equal to the post's ``latest``
+    values is remembered as that same object, not one more copy."""
     plan = TotalsPlan()
     alike: dict[tuple[str, ...], tuple[int, ...]] = {}  # metric names -> their ids, sorted
     for post_id, values in totals.items():
@@ -135,7 +138,10 @@ def plan_totals(
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
         elif not same:  # metrics not read before within the hour
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values if m not in before})
-        last_read[post_id] = (hour, before if same else dict(values))
+        if not same:
+            kept = latest.get(post_id)
+            before = kept[1] if kept is not None and kept[1] == values else dict(values)
+        last_read[post_id] = (hour, before)
     return plan
 
 

@@ -23,6 +23,7 @@ import psycopg
 
 from automation.config.database import PostgresDatabase
 from automation.core.errors import LeadershipLost, StoreError
+from automation.store.snapshot_rows import Latest
 
 __all__ = [
     "Conn",
@@ -125,6 +126,7 @@ class PostgresConnection:
         self._epoch = epoch
         self._read_only = read_only
         self._term: int | None = epoch  # the claim term; an unfenced store draws one
+        self._latest: Latest = {}  # as in the SQLite store: read once per post
 
     @property
     def epoch(self) -> int | None:

@@ -88,7 +88,7 @@ class HourlyQueries(PostgresConnection):
             ids = self._post_ids  # every post known: the posts of ``totals`` among them
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids(conn, [m])[m])
             self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
-            plan = plan_totals(hour, totals, self._last_read, ids, mids)
+            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
             conn.execute(
                 b"INSERT INTO hourly_totals SELECT * FROM"
                 b" unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])"

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
-from automation.config.database import PostgresDatabase
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
@@ -19,10 +17,6 @@ __all__ = ["SnapshotQueries"]
 
 
 class SnapshotQueries(PostgresConnection):
-    def __init__(self, database: PostgresDatabase, conn: Conn, **kw: Any) -> None:
-        super().__init__(database, conn, **kw)
-        self._latest: Latest = {}  # as in the SQLite store: read once per post
-
     @guarded
     def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         when = to_epoch(at)

@@ -17,6 +17,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
+from automation.store.snapshot_rows import Latest
 
 __all__ = ["SqliteConnection", "guarded"]
 
@@ -47,6 +48,9 @@ class SqliteConnection:
         self._db = db
         self._conn = db.conn
         self.path = path
+        # each post's series and latest values, read from the file once (``snapshot_rows``);
+        # the hourly history keeps the same objects as its posts' last readings
+        self._latest: Latest = {}
 
     @contextmanager
     def _immediate(self, *, flush: bool = True) -> Iterator[sqlite3.Connection]:

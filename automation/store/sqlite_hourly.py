@@ -98,7 +98,7 @@ class HourlyQueries(SqliteConnection):
             ids = self._all_ids(totals)
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids([m])[m])
             self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
-            plan = plan_totals(hour, totals, self._last_read, ids, mids)
+            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
             self._conn.executemany(
                 "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
                 " ON CONFLICT DO UPDATE SET value = excluded.value",

@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
-
-from sqlite_utils import Database
 
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.rows import compact, json_ids, moments
-from automation.store.snapshot_rows import Latest, plan_snapshots, remember
+from automation.store.snapshot_rows import plan_snapshots, remember
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["SnapshotQueries"]
@@ -29,11 +26,6 @@ def _decoded(rows: list[tuple[int, str, str]]) -> list[dict[str, float]]:
 
 
 class SnapshotQueries(SqliteConnection):
-    def __init__(self, db: Database, path: Path) -> None:
-        super().__init__(db, path)
-        # each post's series and latest values, read from the file once (``snapshot_rows``)
-        self._latest: Latest = {}
-
     @guarded
     def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         when = to_epoch(at)
