@@ -2,7 +2,8 @@
 100,000 watched posts, five-minute cycles, a SQLite file.
 
 Posts: 6,000 owned (seven /totals metrics) and the rest public (five). Each cycle a random
-10-30 % of posts move in one to three metrics (as in ``bench_store``); the others are read
+10-30 % of posts move in one to three metrics (as in ``bench_store``; ``--moving`` sets
+the share: in ``bench_cycle``'s simulated world about 2 % do); the others are read
 unchanged. Owned posts younger than two days (a third of them) also bring a ``/28hr``
 answer for two metrics, as a windowed rule asks. The first cycle seeds an empty database
 at 12:00; the next, at 12:05, starts a new hour; eleven more stay in it; then a new hour
@@ -12,6 +13,7 @@ the garbage collector is paused during a cycle, as the engine pauses it.
 
     python benchmarks/bench_record.py                    # 100,000 posts
     python benchmarks/bench_record.py --profile 2        # cProfile of cycle 2 to stderr
+    python benchmarks/bench_record.py --moving 0.02      # 2 % of posts move each cycle
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ HOURLY_METRICS = ("impressions", "retweets")
 class Readings:
     """What each cycle's fetch reads: totals of every post, ``/28hr`` of young owned ones."""
 
-    def __init__(self, posts: int, seed: int) -> None:
+    def __init__(self, posts: int, seed: int, moving: float | None) -> None:
         self.rng = random.Random(seed)
+        self.moving = moving
         self.posts = [str(1_860_000_000_000_000_000 + i * 4_194_304) for i in range(posts)]
         self.values = {
             p: {
@@ -61,7 +64,8 @@ class Readings:
 
     def at(self, now: datetime) -> FetchResult:
         rng = self.rng
-        for p in rng.sample(self.posts, int(len(self.posts) * rng.uniform(0.10, 0.30))):
+        share = self.moving if self.moving is not None else rng.uniform(0.10, 0.30)
+        for p in rng.sample(self.posts, int(len(self.posts) * share)):
             metrics = list(self.values[p])
             weights = [WEIGHTS[m] for m in metrics]
             moved = dict(self.values[p])
@@ -104,7 +108,7 @@ def _cycle(recorder: StoreRecorder, now: datetime, fetched: FetchResult, profile
 
 
 def run(args: argparse.Namespace, open_store: Callable[[], Store]) -> list[tuple[str, float]]:
-    readings = Readings(args.posts, args.seed)
+    readings = Readings(args.posts, args.seed, args.moving)
     out: list[tuple[str, float]] = []
     store = open_store()
     recorder = StoreRecorder(store)
@@ -137,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--moving", type=float, help="share of posts that move each cycle (default 0.10-0.30)"
+    )
     parser.add_argument("--profile", type=int, help="cProfile this cycle number (1 = seeding)")
     args = parser.parse_args(argv)
     print(f"{'cycle':>5} {'kind':<9} {'CPU s':>7}")
