@@ -21,7 +21,7 @@ from typing import Any
 from bench_evaluate import NOW, typical_rules
 
 from automation.core.evaluate import compile_rules
-from automation.core.facts import PostFacts, RuleState
+from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.records import CycleWrite, WatchedPostRecord
 from automation.core.refresh_outlook import Recent, outlooks
@@ -88,15 +88,12 @@ def main() -> None:
     before: Mapping[str, Recent] = {
         pid: Recent((NOW - 2 * INTERVAL).timestamp(), _values(rng)) for pid in plan.posts
     }
-    facts = {
-        pid: PostFacts(post_id=pid, account=p.account, created_at=p.created_at, totals=_values(rng))
-        for pid, p in plan.posts.items()
-    }
+    totals = {pid: _values(rng) for pid in plan.posts}
     states = _states(plan)
     pairs = sum(len(posts) for _, posts in plan.watched)
     cost_s, full = _best(lambda: plan_cost(plan), args.repeat)
     project_s, recent = _best(
-        lambda: outlooks(plan.watched, facts, states, before, NOW - INTERVAL),
+        lambda: outlooks(plan.watched, totals, states, before, NOW - INTERVAL),
         args.repeat,
     )
     assert isinstance(recent, dict)

@@ -1,13 +1,15 @@
 """The facts the evaluator sees for each polled post, assembled from one cycle's readings.
 
 Pure: the engine passes what the API answered (totals, /28hr series, the posts it refused
-as owned) and the snapshots the store holds; the result maps each post id to its
-``PostFacts``.
+as owned) and the snapshots the store holds. ``CycleFacts`` maps each post read to its
+``PostFacts``, built the first time a rule asks for them: a cycle that evaluates only the
+pairs whose inputs changed builds only their posts' facts. ``totals`` holds every read
+post's totals as the evaluator sees them, at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
@@ -15,35 +17,81 @@ from automation.core.facts import HourlySeries, PostFacts, Snapshot, post_url
 from automation.core.records import WatchedPostRecord
 from automation.core.windows import young_post_totals
 
-__all__ = ["assemble_facts"]
+__all__ = ["CycleFacts", "Totals", "assemble_facts", "read_totals"]
 
+Totals = Mapping[str, float]
 _NO_SERIES: Mapping[str, HourlySeries] = MappingProxyType({})
+
+
+class CycleFacts(Mapping[str, PostFacts]):
+    """Facts for every post of ``posts`` the API reported totals for, in the order of
+    ``totals``. A post listed in ``forbidden`` was fetched as public after all (its owner
+    turned out not to be ours), so it is judged as public."""
+
+    def __init__(
+        self,
+        posts: Mapping[str, WatchedPostRecord],
+        totals: Mapping[str, Totals],
+        hourly: Mapping[str, Mapping[str, HourlySeries]],
+        forbidden: Collection[str],
+        snapshots: Mapping[str, tuple[Snapshot, ...]],
+        now: datetime,
+    ) -> None:
+        self._posts, self._hourly, self._forbidden = posts, hourly, forbidden
+        self._snapshots, self._now = snapshots, now
+        self._built: dict[str, PostFacts] = {}
+        self.totals: dict[str, Totals] = {}
+        for pid, values in totals.items():
+            rec = posts.get(pid)
+            if rec is None:
+                continue
+            series = hourly.get(pid)
+            self.totals[pid] = (
+                values if not series else young_post_totals(values, series, rec.created_at, now)
+            )
+
+    def __getitem__(self, pid: str) -> PostFacts:
+        found = self._built.get(pid)
+        if found is None:
+            found = self._built[pid] = self._build(pid, self.totals[pid])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.totals)
+
+    def __len__(self) -> int:
+        return len(self.totals)
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.totals
+
+    def _build(self, pid: str, totals: Totals) -> PostFacts:
+        rec = self._posts[pid]
+        return PostFacts(
+            post_id=pid,
+            account=None if pid in self._forbidden else rec.account,
+            created_at=rec.created_at,
+            totals=totals,
+            hourly=self._hourly.get(pid, _NO_SERIES),
+            snapshots=tuple(self._snapshots.get(pid, ())),
+            url=post_url(pid),
+        )
 
 
 def assemble_facts(
     posts: Mapping[str, WatchedPostRecord],
-    totals: Mapping[str, Mapping[str, float]],
+    totals: Mapping[str, Totals],
     hourly: Mapping[str, Mapping[str, HourlySeries]],
     forbidden: Collection[str],
     snapshots: Mapping[str, tuple[Snapshot, ...]],
     now: datetime,
 ) -> dict[str, PostFacts]:
-    """Facts for every post of ``posts`` the API reported totals for, in the order of
-    ``totals``. A post listed in ``forbidden`` was fetched as public after all (its owner
-    turned out not to be ours), so it is judged as public."""
-    out: dict[str, PostFacts] = {}
-    for pid, values in totals.items():
-        rec = posts.get(pid)
-        if rec is None:
-            continue
-        series = hourly.get(pid, _NO_SERIES)
-        out[pid] = PostFacts(
-            post_id=pid,
-            account=None if pid in forbidden else rec.account,
-            created_at=rec.created_at,
-            totals=young_post_totals(values, series, rec.created_at, now),
-            hourly=series,
-            snapshots=tuple(snapshots.get(pid, ())),
-            url=post_url(pid),
-        )
-    return out
+    """Every post's facts at once (see ``CycleFacts``)."""
+    return dict(CycleFacts(posts, totals, hourly, forbidden, snapshots, now))
+
+
+def read_totals(facts: Mapping[str, PostFacts]) -> Mapping[str, Totals]:
+    """The totals of every post of ``facts``, without building any facts not built yet."""
+    if isinstance(facts, CycleFacts):
+        return facts.totals
+    return {pid: found.totals for pid, found in facts.items()}

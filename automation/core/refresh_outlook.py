@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from automation.core.evaluate import CompiledRule
-from automation.core.facts import PostFacts, RuleState
+from automation.core.facts import RuleState
 from automation.core.metric_names import DERIVED, HOURLY_METRICS
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import (
@@ -65,12 +65,12 @@ class Recent:
 
 def outlooks(
     watched: Watched,
-    facts: Mapping[str, PostFacts],
+    totals: Mapping[str, Mapping[str, float]],
     states_of: Callable[[str], Mapping[str, RuleState]],
     recent: Mapping[str, Recent],
     now: datetime,
 ) -> dict[str, Recent]:
-    """A fresh ``Recent`` for every post of ``facts`` read at ``now``.
+    """A fresh ``Recent`` for every post of ``totals`` (its values) read at ``now``.
 
     ``states_of(rule id)`` maps the rule's posts to their states after this cycle's
     decisions (asked once per rule, only for a rule with a post read); ``recent`` holds
@@ -88,13 +88,10 @@ def outlooks(
             pid = post.post_id
             read = rates.get(pid)
             if read is None:
-                fact = facts.get(pid)
-                if fact is None:
+                values = totals.get(pid)
+                if values is None:
                     continue
-                read = rates[pid] = (
-                    fact.totals,
-                    _rate(fact.totals, recent.get(pid), at, post.created_at),
-                )
+                read = rates[pid] = (values, _rate(values, recent.get(pid), at, post.created_at))
             if states is None:
                 states = states_of(compiled.rule.id)
             seconds, open_ = project(read[0], read[1], states.get(pid), at)

@@ -27,9 +27,10 @@ from typing import Any
 from automation.config.loader import Config
 from automation.core import reload_failure
 from automation.core.cycle_decisions import CycleDecisions, decide_cycle
-from automation.core.cycle_facts import assemble_facts
+from automation.core.cycle_facts import CycleFacts, read_totals
 from automation.core.errors import AutomationError, RuleError
 from automation.core.evaluate import CompiledRule
+from automation.core.facts import PostFacts
 from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.payloads import iso, number
 from automation.core.post_discovery import (
@@ -42,6 +43,7 @@ from automation.core.post_discovery import (
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_schedule import Refresh
 from automation.core.reload_failure import ReloadFailure
+from automation.core.settled import NOTHING_SETTLED, Settled
 from automation.core.wording import counted
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.engine.gc_pause import collector_paused
@@ -111,6 +113,7 @@ class Engine:
         self._failed_files: frozenset[tuple[str, float]] | None = None
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
         self._refresh = RefreshKeeper()
+        self._settled = NOTHING_SETTLED  # what the cycles so far need not evaluate again
         self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
 
     @property
@@ -332,14 +335,14 @@ class Engine:
     ) -> None:
         """Evaluate the rules on what ``plan`` read (``watched``: the cycle's whole plan,
         when the request budget chose part of it)."""
-        facts = {}
+        facts: CycleFacts | dict[str, PostFacts] = {}
         if fetched is not None:
             snapshots = {}
             if plan.window_start is not None:
                 # only windows read snapshots: skip the posts no windowed rule evaluates
                 wanted = plan.snapshot_posts(fetched.totals)
                 snapshots = self._store.snapshots(wanted, since=plan.window_start)
-            facts = assemble_facts(
+            facts = CycleFacts(
                 plan.posts, fetched.totals, fetched.hourly, fetched.forbidden, snapshots, now
             )
         self._recorder.evaluated(plan.watched, facts, now)
@@ -354,16 +357,26 @@ class Engine:
             self._new_id,
             pauses,
             self._store.fired_count,
+            self._settled_within(watched or plan),
         )
         self._commit(now, decided, result)
+        self._settled = decided.settled
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         states.decided(decided.write)
         if fetched is not None:
-            whole = (watched or plan).watched
+            whole, read = (watched or plan).watched, read_totals(facts)
             answered = not fetched.failures
             self._refresh.remember(
-                whole, plan.posts, facts, states.states_after, now, all_answered=answered
+                whole, plan.posts, read, states.states_after, now, all_answered=answered
             )
+
+    def _settled_within(self, plan: FetchPlan) -> Settled:
+        """What earlier cycles left settled, forgetting the posts and rules no longer
+        watched once they outnumber the watched ones."""
+        settled = self._settled
+        if len(settled.posts) > len(plan.posts) or len(settled.states) > len(plan.watched):
+            settled = settled.within(plan.posts, {rule.rule.id for rule, _ in plan.watched})
+        return settled
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
         new_ids = self._recorder.commit(decided.write)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from automation.config.loader import Config
-from automation.core.facts import PostFacts, RuleState
+from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
 from automation.core.refresh_outlook import Recent, Watched, outlooks
@@ -64,7 +64,7 @@ class RefreshKeeper:
         self,
         watched: Watched,
         read: Collection[str],
-        facts: Mapping[str, PostFacts],
+        totals: Mapping[str, Mapping[str, float]],
         states_of: Callable[[str], Mapping[str, RuleState]],
         now: datetime,
         *,
@@ -78,13 +78,13 @@ class RefreshKeeper:
         API leaves out nothing, but a post reported unavailable has no values."""
         at = now.timestamp()
         recent = self._recent
-        fresh = outlooks(watched, facts, states_of, recent, now) if self._projecting else {}
+        fresh = outlooks(watched, totals, states_of, recent, now) if self._projecting else {}
         for pid in read:
             if pid in fresh:
                 continue
-            fact = facts.get(pid)
-            if fact is not None:
-                recent[pid] = Recent(at, fact.totals)
+            values = totals.get(pid)
+            if values is not None:
+                recent[pid] = Recent(at, values)
             elif all_answered:
                 recent[pid] = Recent(at, _values(recent.get(pid)))
         recent.update(fresh)

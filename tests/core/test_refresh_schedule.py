@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.evaluate import compile_rule
-from automation.core.facts import PostFacts, RuleState
+from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import NEVER, Recent, outlooks
@@ -64,10 +64,6 @@ def schedule(plan, recent, budget, now=NOW, staleness=HOUR, **kw):
     )
 
 
-def facts(p: WatchedPostRecord, **values: float) -> PostFacts:
-    return PostFacts(post_id=p.post_id, account=p.account, created_at=p.created_at, totals=values)
-
-
 # --- the budget covers every post -------------------------------------------------------------
 
 
@@ -116,8 +112,7 @@ def test_a_post_about_to_cross_is_chosen_over_flat_ones_and_read_last():
     # read again 5 minutes ago: the flat posts did not move, the rising one gained 15 likes
     got = outlooks(
         plan.watched,
-        {p.post_id: facts(p, favorites=10.0) for p in flat}
-        | {rising.post_id: facts(rising, favorites=95.0)},
+        {p.post_id: {"favorites": 10.0} for p in flat} | {rising.post_id: {"favorites": 95.0}},
         lambda rule: {},
         before,
         NOW - INTERVAL,
@@ -299,7 +294,7 @@ def project(rule, values, before=None, state=None, created=2 * HOUR):
     p = post(1, age=created)
     recent = {} if before is None else {p.post_id: Recent((NOW - 10 * MINUTE).timestamp(), before)}
     states = {} if state is None else {p.post_id: state}
-    got = outlooks([(rule, (p,))], {p.post_id: facts(p, **values)}, lambda r: states, recent, NOW)
+    got = outlooks([(rule, (p,))], {p.post_id: values}, lambda r: states, recent, NOW)
     return got[p.post_id]
 
 
