@@ -200,7 +200,7 @@ def _settled(
         read,
         same,
         quiet=[(j.compiled, j.quiet) for j in tally.judged if j.quiet is not None],
-        dropped={j.compiled for j in tally.judged if j.same is None},
+        dropped={j.compiled for j in tally.judged if j.same is None and settles(j.compiled)},
         disturbed=[(j.compiled, j.disturbed) for j in tally.judged if j.disturbed != frozenset()],
         states={
             j.compiled.rule.id: ({**j.stored, **j.decided} if j.decided else j.stored)

@@ -40,15 +40,13 @@ class CycleFacts(Mapping[str, PostFacts]):
         self._posts, self._hourly, self._forbidden = posts, hourly, forbidden
         self._snapshots, self._now = snapshots, now
         self._built: dict[str, PostFacts] = {}
-        self.totals: dict[str, Totals] = {}
-        for pid, values in totals.items():
-            rec = posts.get(pid)
-            if rec is None:
-                continue
-            series = hourly.get(pid)
-            self.totals[pid] = (
-                values if not series else young_post_totals(values, series, rec.created_at, now)
-            )
+        self.totals: dict[str, Totals] = {
+            pid: values for pid, values in totals.items() if pid in posts
+        }
+        for pid, series in hourly.items():
+            values = self.totals.get(pid)
+            if values is not None and series:
+                self.totals[pid] = young_post_totals(values, series, posts[pid].created_at, now)
 
     def __getitem__(self, pid: str) -> PostFacts:
         found = self._built.get(pid)

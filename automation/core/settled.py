@@ -114,19 +114,23 @@ def settled_after(
     for compiled, changed in disturbed:
         _unsettle(posts, compiled, changed)
     shared: dict[frozenset[CompiledRule], frozenset[CompiledRule]] = {}
-    for pid, values in read.items():
-        kept = same.get(pid)
-        if kept is not None and dropped and not kept.isdisjoint(dropped):
-            kept = kept.difference(dropped)
-        new = fresh.get(pid)
-        if new is None:
-            if not kept:
-                posts.pop(pid, None)
-            elif kept is not same.get(pid):
-                posts[pid] = SettledPost(values, shared.setdefault(kept, kept))
-            continue  # else the entry stands as it was
-        rules = kept.union(new) if kept else frozenset(new)
-        posts[pid] = SettledPost(values, shared.setdefault(rules, rules))
+    for pid in read.keys() - same.keys():  # totals changed: settled anew, or not at all
+        if pid not in fresh:
+            posts.pop(pid, None)
+    for pid, kept in same.items():
+        if pid in fresh or not dropped or kept.isdisjoint(dropped):
+            continue  # settled anew below, or the entry stands as it was
+        kept = kept.difference(dropped)
+        if kept:
+            posts[pid] = SettledPost(read[pid], shared.setdefault(kept, kept))
+        else:
+            posts.pop(pid, None)
+    for pid, new in fresh.items():
+        before_rules = same.get(pid)
+        if before_rules and dropped:
+            before_rules = before_rules.difference(dropped)
+        rules = before_rules.union(new) if before_rules else frozenset(new)
+        posts[pid] = SettledPost(read[pid], shared.setdefault(rules, rules))
     return Settled(posts, {**before.states, **states})
 
 
