@@ -59,10 +59,10 @@ def find_owners(
 ) -> Owners:
     """Split ``listed`` (and the posts of ``add_accounts``) into owned and public.
 
-    ``known`` maps the listed posts the store watches to their accounts; ``accounts``
-    are all configured owned accounts."""
+    ``known`` maps the store's watched posts to their accounts; ``accounts`` are all
+    configured owned accounts."""
     reader = _Reader(timeline, sleep)
-    owner = dict(known)
+    owner = {pid: known[pid] for pid in listed if pid in known}
     added: list[str] = []
     listed_set = set(listed) if add_accounts else frozenset()
     covered: dict[str, Period | None] = {}
@@ -77,9 +77,9 @@ def find_owners(
     unknown = list(filterfalse(owner.__contains__, listed))
     if unknown:
         # a post's time is in the top bits of its ID: the lowest ID is the oldest post
-        numbers = list(map(int, unknown))
-        lo = max(post_created_at(str(min(numbers))) - _MARGIN, _EARLIEST)
-        hi = post_created_at(str(max(numbers))) + _MARGIN
+        oldest, newest = min(unknown, key=int), max(unknown, key=int)
+        lo = max(post_created_at(oldest) - _MARGIN, _EARLIEST)
+        hi = post_created_at(newest) + _MARGIN
         wanted = set(unknown)
         for account in accounts:
             if account in covered and _covers(covered[account], lo, hi):
