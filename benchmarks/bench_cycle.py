@@ -18,6 +18,7 @@ memory under 150 MB.
     python benchmarks/bench_cycle.py --steady 12     # an hour of steady cycles
     python benchmarks/bench_cycle.py --profile 2     # cProfile of cycle 2, top 25 entries
     python benchmarks/bench_cycle.py --posts 100000 --cpu-only   # 94,000 public posts
+    python benchmarks/bench_cycle.py --top 15        # each step's memory, 15 largest holders
 
 On PostgreSQL (``cycle_postgres``): ``--database URL`` runs the engine on that (empty)
 database instead of a SQLite file; ``--compare`` runs SQLite and then a throwaway local
@@ -47,6 +48,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+from cycle_memory import FRAMES, watch_steps
 
 from automation.config.database import Database, is_postgres_url
 from automation.config.loader import load_config
@@ -271,7 +274,7 @@ def run_pass(
         )
         now = [START]
         if memory:
-            tracemalloc.start()
+            tracemalloc.start(FRAMES if args.top is not None else 1)
         with ExitStack() as stack:
             extra: dict[str, int] = {}
             if is_postgres_url(db):
@@ -281,13 +284,15 @@ def run_pass(
             config = load_config(config_file)
             runtime = open_runtime(config, emit=lambda event: None, clock=lambda: now[0], **extra)
         rows: list[CycleRow] = []
+        if memory and args.top is not None:
+            watch_steps(runtime.engine, args.top)
         try:
             for number in range(1, args.steady + 2):
                 if number > 1:
                     now[0] += CYCLE
                     sandbox.advance(CYCLE.total_seconds())
                 rows.append(_timed_cycle(runtime.engine, number, memory, args.profile, server))
-            info = _database_info(config.database) if not memory else {}
+            info = _database_info(config.database) if not memory or args.top else {}
         finally:
             runtime.close()
             if memory:
@@ -306,6 +311,7 @@ def _timed_cycle(
 ) -> CycleRow:
     if memory:
         tracemalloc.reset_peak()
+        print(f"cycle {number}:", file=sys.stderr)
     profiler = cProfile.Profile(time.process_time) if profile == number and not memory else None
     server_before = server() if server else 0.0
     cpu, wall = time.process_time(), time.perf_counter()
@@ -427,6 +433,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cpu-only", action="store_true", help="skip the second, tracemalloc pass")
     parser.add_argument(
+        "--top",
+        type=int,
+        metavar="N",
+        help="only the tracemalloc pass, printing each step's memory and its N largest holders",
+    )
+    parser.add_argument(
         "--database", metavar="URL", help="an empty PostgreSQL database instead of SQLite"
     )
     parser.add_argument(
@@ -436,6 +448,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     if args.compare:
         return compare(args)
+    if args.top is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows, info = run_pass(args, Path(tmp), memory=True)
+        print_report(rows, rows, info, None)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         cpu_rows, info = run_pass(args, Path(tmp), memory=False, database=args.database)
         rss = _rss()

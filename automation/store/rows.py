@@ -5,9 +5,9 @@ PostgreSQL store (both keep times as epoch seconds); the queries live with their
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from automation.core.facts import RuleState
 from automation.core.pauses import PauseRecord
@@ -33,6 +33,7 @@ __all__ = [
     "json_ids",
     "moments",
     "outbox_item",
+    "parts",
     "pause_from_row",
     "pause_row",
     "state_from_row",
@@ -44,6 +45,21 @@ OUTBOX_COLUMNS = (
     " created_at, next_attempt_at, last_error, digest"
 )
 FIRING_COLUMNS = "id, rule_id, post_id, key, kind, at, milestone, metrics, rearmed_at"
+
+
+_V = TypeVar("_V")
+
+# posts a write of readings handles at once: what it builds for them (rows read back,
+# rows to write, their tuples) stays a slice's worth instead of 100,000 posts' worth
+PART = 5_000
+
+
+def parts(mapping: Mapping[str, _V], size: int | None = None) -> Iterator[dict[str, _V]]:
+    """``mapping`` in consecutive slices of at most ``size`` (``PART``) keys, in its order."""
+    size = size or PART
+    keys = list(mapping)
+    for i in range(0, len(keys), size):
+        yield {key: mapping[key] for key in keys[i : i + size]}
 
 
 def json_ids(ids: Iterable[str]) -> str:

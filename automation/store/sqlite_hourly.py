@@ -34,6 +34,7 @@ from automation.store.hourly_rows import (
     plan_totals,
     recalled,
 )
+from automation.store.rows import parts
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["HourlyQueries"]
@@ -94,24 +95,37 @@ class HourlyQueries(SqliteConnection):
         hour = reading_hour(at)
         if not totals:
             return 0
+        written = 0
         with self._hourly_write():
             ids = self._all_ids(totals)
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids([m])[m])
-            self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
-            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
-            self._conn.executemany(
-                "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
-                " ON CONFLICT DO UPDATE SET value = excluded.value",
-                plan.rows,
+            for part in parts(totals):  # a first reading of 100,000 posts is 700,000 rows
+                written += self._record_hourly_of(hour, part, ids, mids)
+        return written
+
+    def _record_hourly_of(
+        self,
+        hour: int,
+        totals: Mapping[str, Mapping[str, float]],
+        ids: Mapping[str, int],
+        mids: MetricIds,
+    ) -> int:
+        """Write what some posts' reading changes (in the caller's transaction)."""
+        self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
+        plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+        self._conn.executemany(
+            "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET value = excluded.value",
+            plan.rows,
+        )
+        for metrics, pids in plan.longer.items():  # one statement for all the posts alike
+            self._conn.execute(
+                "UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = ?"
+                " AND post IN (SELECT value FROM json_each(?))"
+                " AND metric IN (SELECT value FROM json_each(?))",
+                (hour, json.dumps(pids), json.dumps(metrics)),
             )
-            for metrics, pids in plan.longer.items():  # one statement for all the posts alike
-                self._conn.execute(
-                    "UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = ?"
-                    " AND post IN (SELECT value FROM json_each(?))"
-                    " AND metric IN (SELECT value FROM json_each(?))",
-                    (hour, json.dumps(pids), json.dumps(metrics)),
-                )
-            self._add_spans(POLLED, plan.spans)
+        self._add_spans(POLLED, plan.spans)
         return len(plan.rows)
 
     def _recall_read(
@@ -179,7 +193,7 @@ class HourlyQueries(SqliteConnection):
         )
         self._conn.executemany(
             "INSERT INTO hourly_spans VALUES (?, ?, ?, ?, ?)",
-            [(p, m, kind, a, b) for p, m, a, b in rows],
+            ((p, m, kind, a, b) for p, m, a, b in rows),
         )
 
     # -- reading --------------------------------------------------------------------------

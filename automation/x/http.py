@@ -319,10 +319,15 @@ class HttpClient:
         finally:
             if self._observe is not None:
                 self._observe(method, _safe(url), status)
+        body = resp.content
+        # httpx's response and its stream refer to each other, a cycle only the cyclic
+        # collector frees, which a cycle of the engine holds off: without this, every
+        # body read (14 MB for 100,000 posts' totals) would live until the cycle ends
+        resp.stream = httpx.ByteStream(b"")
         return HttpResponse(
             status=resp.status_code,
             headers={k.lower(): v for k, v in resp.headers.items()},
-            body=resp.content,
+            body=body,
             url=_safe(url),
         )
 

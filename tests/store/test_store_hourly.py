@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from automation.core.records import HourlyHistory
-from automation.store import SqliteStore, Store
+from automation.store import SqliteStore, Store, rows
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -129,3 +129,23 @@ def test_a_reopened_database_goes_on_storing_only_changes(tmp_path) -> None:
         history = store.hourly(["p"], None, at(0), at(2))["p"]
     assert history["favorites"] == HourlyHistory(totals=((at(0), 1.0),), polled=(span(0, 2),))
     assert history["retweets"].totals == ((at(0), 2.0), (at(1), 3.0))
+
+
+def test_a_reading_of_more_posts_than_a_write_takes_at_once_is_kept_whole(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "PART", 2)  # the SQLite store writes 2 posts at a time
+    posts = [f"p{i}" for i in range(5)]
+    first = {p: {"favorites": float(i), "retweets": 1.0} for i, p in enumerate(posts)}
+    assert store.record_totals(at(0.5), first) == 5
+    assert store.record_hourly_totals(at(0.5), first) == 10
+    second = {p: {"favorites": float(i + i % 2), "retweets": 1.0} for i, p in enumerate(posts)}
+    assert store.record_totals(at(1.5), second) == 2  # p1 and p3 changed
+    assert store.record_hourly_totals(at(1.5), second) == 2
+    assert store.latest_totals(posts) == second
+    history = store.hourly(posts, ["favorites"], at(0), at(2))
+    assert {p: h["favorites"].polled for p, h in history.items()} == dict.fromkeys(
+        posts, (span(0, 2),)
+    )
+    assert history["p3"]["favorites"].totals == ((at(0), 3.0), (at(1), 4.0))
+    assert history["p4"]["favorites"].totals == ((at(0), 4.0),)

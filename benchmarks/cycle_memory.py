@@ -1,0 +1,62 @@
+"""Where a cycle's memory goes, step by step (``bench_cycle.py --top N``).
+
+Wraps the engine's steps while ``tracemalloc`` runs: after each step it prints the memory
+traced then and the step's own peak above what it started with, and the ``N`` largest
+holders still alive, grouped by the allocating line with the engine's frames that led
+there (the standard library's and the interpreter's frames are left out).
+"""
+
+from __future__ import annotations
+
+import sys
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+FRAMES = 12  # frames kept per allocation: enough to reach the engine's own code
+_OURS = "/automation/"
+
+
+def watch_steps(engine: Any, top: int) -> None:
+    """Report each step of ``engine``'s cycles to stderr (``tracemalloc`` must be on)."""
+    step = engine._step
+
+    def traced(name: str, result: Any, fn: Callable[[], Any]) -> Any:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out = step(name, result, fn)
+        current, peak = tracemalloc.get_traced_memory()
+        print(
+            f"  {name:<9} traced {current / 1e6:7.1f} MB after, peak {peak / 1e6:7.1f} MB"
+            f" (+{(peak - before) / 1e6:.1f} over its start)",
+            file=sys.stderr,
+        )
+        if top:
+            print_holders(tracemalloc.take_snapshot(), top)
+        return out
+
+    engine._step = traced
+
+
+def print_holders(snapshot: tracemalloc.Snapshot, top: int) -> None:
+    """The ``top`` largest holders, by allocating line and the engine frames above it."""
+    sizes: dict[tuple[str, ...], list[int]] = {}
+    for stat in snapshot.statistics("traceback"):
+        key = _where(stat.traceback)
+        found = sizes.setdefault(key, [0, 0])
+        found[0] += stat.size
+        found[1] += stat.count
+    for key, (size, count) in sorted(sizes.items(), key=lambda kv: -kv[1][0])[:top]:
+        print(f"    {size / 1e6:7.1f} MB {count:>9,} blocks  {' < '.join(key)}", file=sys.stderr)
+
+
+def _where(traceback: tracemalloc.Traceback) -> tuple[str, ...]:
+    frames = list(reversed(traceback))  # innermost first
+    first = f"{_short(frames[0].filename)}:{frames[0].lineno}"
+    ours = [f"{_short(f.filename)}:{f.lineno}" for f in frames[1:] if _OURS in f.filename]
+    return (first, *ours[:4])
+
+
+def _short(filename: str) -> str:
+    at = filename.rfind(_OURS)
+    return filename[at + 1 :] if at >= 0 else filename.rsplit("/", 1)[-1]
