@@ -41,7 +41,7 @@ def post_url(post_id: str, username: str | None = None) -> str:
     return f"https://x.com/{username or 'i'}/status/{post_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Totals as read at ``at``. The store keeps one only when a value changed."""
 
@@ -49,7 +49,7 @@ class Snapshot:
     values: Mapping[str, float]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HourlySeries:
     """Per-hour counts from ``/28hr`` for one metric: ``buckets`` are (hour start, count),
     oldest first, one per hour with zeros present. ``read_at`` is when it was fetched."""
@@ -58,7 +58,7 @@ class HourlySeries:
     read_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PostFacts:
     """Everything the evaluator may use about one post.
 
@@ -84,7 +84,7 @@ class PostFacts:
         return now - self.created_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleState:
     """What the evaluator remembers between polls for one (rule, post).
 

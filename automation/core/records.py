@@ -67,7 +67,7 @@ def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WatchedPostRecord:
     """A post the engine polls. ``account`` is the owned account that wrote it, else None;
     ``unavailable_at`` is set once the API said the post is gone (deleted, protected)."""
