@@ -60,7 +60,7 @@ class LedgerQueries(SqliteConnection):
             conn.executemany(
                 f"INSERT OR REPLACE INTO rule_states (rule_id, post_id, {STATE_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(rule, post, *state_row(state)) for rule, post, state in write.states],
+                ((rule, post, *state_row(state)) for rule, post, state in write.states),
             )
             for firing in write.firings:
                 if _live_key_exists(conn, firing):
