@@ -204,14 +204,16 @@ def run_day(args: argparse.Namespace, tmp: Path) -> tuple[Run, Any]:
         chance=Chance(rng=random.Random(args.seed)),
     )
     try:
-        run.wall = _cycles(runtime.engine, run, START + run_for, args.cycles)
+        run.wall = _cycles(runtime.engine, run, START + run_for, args.cycles, args.wall_limit)
         return run, runtime
     except BaseException:
         runtime.close()
         raise
 
 
-def _cycles(engine: Any, run: Run, until: datetime, most: int | None) -> float:
+def _cycles(
+    engine: Any, run: Run, until: datetime, most: int | None, wall_limit: float | None
+) -> float:
     clock, probe = run.world.sandbox.clock, run.probe
     wall = time.perf_counter()
     next_start = clock.now()
@@ -220,8 +222,9 @@ def _cycles(engine: Any, run: Run, until: datetime, most: int | None) -> float:
         now = clock.now()
         if now < next_start:
             now = clock.advance((next_start - now).total_seconds())
-        if now >= until or number == most:
-            return time.perf_counter() - wall
+        elapsed = time.perf_counter() - wall
+        if now >= until or number == most or (wall_limit is not None and elapsed >= wall_limit):
+            return elapsed
         number += 1
         probe.capture = [] if number % FLOOR_EVERY == 0 else None
         cpu, sandbox, overhead = time.process_time(), probe.sandbox_cpu, probe.overhead
@@ -250,7 +253,9 @@ def _rss_now_mb() -> float:
 
 def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
     day_start = START + WARM_UP
-    day_end = day_start + timedelta(hours=args.hours)
+    # A run stopped early measures the crossings its last hour and intervals could still see.
+    seen_until = run.world.sandbox.clock.now() - timedelta(hours=1) - 2 * INTERVAL
+    day_end = max(day_start, min(day_start + timedelta(hours=args.hours), seen_until))
     watched = runtime.store.posts(include_unavailable=True)
     started = time.process_time()
     found = crossings(
@@ -267,7 +272,8 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
     return {
         "posts": args.posts,
         "watched_at_start": len([p for p in watched if p.first_seen <= START + INTERVAL]),
-        "hours": args.hours,
+        "hours": (day_end - day_start).total_seconds() / 3600,
+        "hours_asked": args.hours,
         "uniform_refresh_minutes": args.posts / (IDS_PER_TOTALS * PER_MINUTE),
         "latency": {
             "all": _stats(detections),
@@ -330,7 +336,8 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> None:
     runs = [("today", before), ("this run", now)] if before else [("this run", now)]
     print(
         f"{now['posts']:,} watched posts, {PER_MINUTE} requests a minute, poll interval 5m,"
-        f" {now['hours']} h measured after 1 h of warm-up"
+        f" {now['hours']:g} h measured after 1 h of warm-up"
+        f" ({now.get('sim_hours', 0):.1f} simulated hours ran)"
     )
     print(
         f"refreshing every post in turn: each every {now['uniform_refresh_minutes']:.1f} min"
@@ -434,6 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="stop after this many cycles (a quick look at the costs;"
         " the latencies then cover only the crossings until then)",
+    )
+    parser.add_argument(
+        "--wall-limit",
+        type=float,
+        help="stop the cycles after this many wall seconds; the latencies then cover the"
+        " simulated hours that ran, less the last hour and two intervals",
     )
     parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
     parser.add_argument("--baseline", type=Path, help="a saved run to print beside this one")

@@ -14,8 +14,9 @@ import bisect
 import itertools
 import random
 import threading
+from array import array
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from automation.core.metric_names import API_METRICS
@@ -73,7 +74,9 @@ class Post:
     has_video: bool = False
     protected: bool = False
     deleted_at: datetime | None = None
-    adjustments: list[tuple[datetime, str, int]] = field(default_factory=list)
+    # A tuple, replaced whole on a change: most posts never get one, and an empty tuple is
+    # shared where a list would be one more object per post.
+    adjustments: tuple[tuple[datetime, str, int], ...] = ()
 
     def exists_at(self, at: datetime) -> bool:
         return self.created_at <= at and (self.deleted_at is None or at < self.deleted_at)
@@ -115,7 +118,7 @@ class World:
         self.clock = clock or SimClock()
         self._lock = threading.RLock()
         self._posts: dict[str, Post] = {}
-        self._by_author: dict[str, list[int]] = {}
+        self._by_author: dict[str, array[int]] = {}  # post IDs in order: 8 bytes each
         self._users: dict[str, User] = {}
         self.actions: list[Action] = []
         self._reposts: set[tuple[str, str]] = set()
@@ -146,7 +149,7 @@ class World:
     # ----- accounts ------------------------------------------------------------------
     def _add_user(self, user: User) -> None:
         self._users[user.user_id] = user
-        self._by_author.setdefault(user.user_id, [])
+        self._by_author.setdefault(user.user_id, array("q"))
 
     def user(self, user_id: str) -> User | None:
         return self._users.get(user_id)
@@ -183,7 +186,7 @@ class World:
         out: list[Post] = []
         with self._lock:
             self._ensure(at)
-            ids = self._by_author.get(user_id, [])
+            ids = self._by_author.get(user_id, array("q"))
             end = bisect.bisect_right(ids, snowflake(at, 0x3FFFFF))
             for i in range(end - 1, -1, -1):
                 post = self._posts[str(ids[i])]
@@ -243,7 +246,7 @@ class World:
         """Totals of ``metrics`` for ``post`` as of ``at``."""
         out = post.profile.totals(metrics, post.age_hours(at))
         if post.adjustments:
-            for when, metric, delta in list(post.adjustments):
+            for when, metric, delta in post.adjustments:
                 if metric in out and when <= at:
                     out[metric] = max(out[metric] + delta, 0)
         return out
@@ -281,7 +284,7 @@ class World:
             post = self._posts[post_id]
             now = self.now()
             current = self.value(post, metric, now)
-            post.adjustments.append((now, metric, int(value) - current))
+            post.adjustments += ((now, metric, int(value) - current),)
 
     def set_metrics(self, post_id: str, values: Mapping[str, int]) -> None:
         for metric, value in values.items():
@@ -336,7 +339,7 @@ class World:
             post = self.add_post(user_id, text=text, kind=kind, referenced_id=target)
             if target:
                 metric = "replies" if reply_to else "quote_tweets"
-                self._posts[target].adjustments.append((post.created_at, metric, 1))
+                self._posts[target].adjustments += ((post.created_at, metric, 1),)
             self.actions.append(Action(kind, user_id, post.id, post.created_at, text))
         return post
 
@@ -370,7 +373,7 @@ class World:
                 return False
             now = self.now()
             (store.add if on else store.discard)(key)
-            self._posts[post_id].adjustments.append((now, metric, 1 if on else -1))
+            self._posts[post_id].adjustments += ((now, metric, 1 if on else -1),)
             self.actions.append(Action(kind, user_id, post_id, now))
             return True
 
