@@ -50,6 +50,11 @@ class Finals(Mapping[str, int]):
         values = self._values
         return {m: int(values[_INDEX[m]] * fraction) for m in metrics}
 
+    def scaled_text(self, metrics: Iterable[str], fraction: float) -> dict[str, str]:
+        """``scaled`` as the API writes counts: decimal strings."""
+        values = self._values
+        return {m: str(int(values[_INDEX[m]] * fraction)) for m in metrics}
+
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -72,6 +77,12 @@ class Profile:
         finals = self.finals
         assert isinstance(finals, Finals)  # __post_init__ made it one
         return finals.scaled(metrics, self.fraction(age_hours))
+
+    def totals_text(self, metrics: Iterable[str], age_hours: float) -> dict[str, str]:
+        """``totals`` as the API writes counts: decimal strings."""
+        finals = self.finals
+        assert isinstance(finals, Finals)
+        return finals.scaled_text(metrics, self.fraction(age_hours))
 
     def fraction(self, age_hours: float) -> float:
         """Share of the eventual totals reached at ``age_hours`` (0 before creation)."""

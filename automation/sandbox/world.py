@@ -172,6 +172,13 @@ class World:
             post = self._posts.get(post_id)
         return post if post is not None and post.exists_at(at) else None
 
+    def get_many(self, post_ids: Iterable[str], at: datetime) -> list[Post | None]:
+        """``get`` of each ID as of ``at``, in order, under one lock."""
+        with self._lock:
+            self._ensure(at)
+            found = [self._posts.get(pid) for pid in post_ids]
+        return [p if p is not None and p.exists_at(at) else None for p in found]
+
     def find(self, post_id: str) -> Post | None:
         """The post whatever its state (deleted, not yet created)."""
         with self._lock:

@@ -366,6 +366,28 @@ def test_four_level_groupings_answer_as_the_general_nesting(
     assert set(zeroed["video_views"]["2026-11-01"].values()) == {0 if numeric else "0"}
 
 
+def test_totals_per_post_answer_as_the_general_nesting() -> None:
+    """Totals per post are built without cells; a type-first grouping beside them sends
+    every grouping through the general nesting: both must agree, adjustments included."""
+    world = World(5, SimClock(START, speed=0))
+    ids = recent(world, BRAND, 4, days=2)
+    world.set_metric(ids[1], "favorites", 900)
+    metrics = ["impressions", "favorites", "retweets", "video_views"]
+    per_post = {"p": {"group_by": ["tweet.id", "engagement.type"]}}
+    by_type = {"t": {"group_by": ["engagement.type", "tweet.id"]}}
+
+    def answer(groupings: dict[str, Any]) -> dict[str, Any]:
+        doc = {"tweet_ids": [*ids, "1"], "engagement_types": metrics, "groupings": groupings}
+        reply = ask(world, "totals", json.dumps(doc).encode())
+        assert reply.status == 200, reply.body
+        return reply.body
+
+    fast, general = answer(per_post), answer({**per_post, **by_type})
+    assert json.dumps(fast["p"]) == json.dumps(general["p"])  # values and key order
+    assert list(fast["p"]) == ids and fast["unavailable_tweet_ids"] == ["1"]
+    assert fast["p"][ids[1]]["favorites"] == "900"
+
+
 def test_historical_hourly_window_matches_world(world: World) -> None:
     post = next(p for p in world.timeline(BRAND, START) if START - p.created_at > timedelta(days=3))
     pid = post.id
