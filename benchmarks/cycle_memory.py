@@ -42,7 +42,7 @@ def watch_steps(engine: Any, top: int) -> None:
         return out
 
     engine._step = traced
-    watch_calls(cycle, ["plan_fetch", "plan_requests", "assemble_facts", "decide_cycle"], 0)
+    watch_calls(cycle, ["plan_fetch", "plan_owned_requests", "CycleFacts", "decide_cycle"], 0)
     watch_calls(engine._store, list(STORE_CALLS), 0)
     watch_calls(engine._refresh, ["choose", "remember"], 0)
 
