@@ -25,17 +25,13 @@ import argparse
 import gc
 import gzip
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_metrics import BASE, GROUPING, canned, parse, prepare
+from bench_metrics import BASE, GROUPING, canned, parse, prepare, run_child
 
 
 def child_floor(workdir: Path) -> dict[str, Any]:
@@ -89,22 +85,6 @@ def child_client(workdir: Path) -> dict[str, Any]:
     return {"cpu": cpu, "posts": posts, "requests": sent}
 
 
-def run_child(kind: str, checkout: str | None = None) -> dict[str, Any]:
-    env = dict(os.environ)
-    if checkout is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", kind, "--dir", tmp],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
@@ -121,15 +101,15 @@ def main() -> None:
     head = "round  parse floor  client floor  client  x parse  x client"
     print(head + ("  against  x client" if args.against else ""))
     for rnd in range(1, args.rounds + 1):
-        floor = run_child("floor")
-        mine = run_child("client")
+        floor = run_child("floor", __file__)
+        mine = run_child("client", __file__)
         assert mine["posts"] == floor["posts"] and mine["requests"] == 400, mine
         line = (
             f"{rnd:>5}  {floor['parse']:>11.3f}  {floor['client']:>12.3f}  {mine['cpu']:>6.3f}"
             f"  {mine['cpu'] / floor['parse']:>7.2f}  {mine['cpu'] / floor['client']:>8.2f}"
         )
         if args.against:
-            other = run_child("client", args.against)
+            other = run_child("client", __file__, args.against)
             line += f"  {other['cpu']:>7.3f}  {other['cpu'] / floor['client']:>8.2f}"
         print(line)
 

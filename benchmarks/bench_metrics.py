@@ -29,6 +29,7 @@ import contextlib
 import gzip
 import io
 import json
+import os
 import random
 import resource
 import subprocess
@@ -178,13 +179,19 @@ def child_metrics(workdir: Path) -> dict[str, Any]:
     return {"cpu": cpu, "code": code, "rows": rows}
 
 
-def run_child(kind: str) -> dict[str, Any]:
+def run_child(kind: str, script: str = __file__, checkout: str | None = None) -> dict[str, Any]:
+    """Run ``script --child kind`` in a fresh process (``checkout`` first on its path) and
+    return the JSON its last line prints."""
+    env = dict(os.environ)
+    if checkout is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
-            [sys.executable, __file__, "--child", kind, "--dir", tmp],
+            [sys.executable, script, "--child", kind, "--dir", tmp],
             capture_output=True,
             text=True,
             check=True,
+            env=env,
         )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
