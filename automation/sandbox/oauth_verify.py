@@ -8,6 +8,7 @@ against real time, not simulated time: the client signs with its own wall clock.
 
 from __future__ import annotations
 
+import heapq
 import hmac
 import threading
 import time
@@ -49,20 +50,29 @@ class Denied:
 
 
 class _Nonces:
-    """Nonces seen in the last few minutes: a replayed signed request is refused."""
+    """Nonces seen in the last few minutes: a replayed signed request is refused.
 
-    def __init__(self) -> None:
+    Once more than ``keep`` are remembered, those seen more than twice the allowed skew ago
+    are forgotten. They sit in a heap by when they were seen, so forgetting costs only the
+    ones forgotten: rebuilding the whole set on every request grew with the request rate
+    (a client sending hundreds a second kept tens of thousands)."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self._keep = keep
         self._seen: dict[tuple[str, str], float] = {}
+        self._by_time: list[tuple[float, tuple[str, str]]] = []  # a heap of (seen, key)
         self._lock = threading.Lock()
 
     def fresh(self, key: tuple[str, str], now: float) -> bool:
         with self._lock:
-            if len(self._seen) > 10_000:
+            if len(self._seen) > self._keep:
                 cutoff = now - 2 * MAX_SKEW_SECONDS
-                self._seen = {k: t for k, t in self._seen.items() if t > cutoff}
+                while self._by_time and self._by_time[0][0] <= cutoff:
+                    del self._seen[heapq.heappop(self._by_time)[1]]
             if key in self._seen:
                 return False
             self._seen[key] = now
+            heapq.heappush(self._by_time, (now, key))
             return True
 
 
