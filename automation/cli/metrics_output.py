@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -55,42 +57,59 @@ def write_rows(
     """Write ``rows`` (row numbers of ``table``, in output order) in format ``fmt``."""
     metrics = [c.metric for c in columns]
     names = [c.name for c in columns]
-    found = table.values_of(rows, metrics)
-    write = out.write
+    if fmt == "table":
+        _write_table(out, table, rows, metrics, names, owner)
+        return
+    ids, answers = table.answers_of(rows)
     if fmt == "csv":
-        write(",".join(["id", "url", "account", *names]) + "\n")
+        out.write(",".join(["id", "url", "account", *names]) + "\n")
         numbers = _Numbers(metrics, [""] * len(names), unknown="", separator=",")
-        for pid, values in found:
-            account = owner.get(pid, "")
-            write(f'"=""{pid}""",https://x.com/i/status/{pid},{account},{numbers(values)}\n')
-    elif fmt == "json":
-        labels = [f"{json.dumps(n)}: " for n in names]
-        fields = _Numbers(metrics, labels, unknown="null", separator=", ")
-        when = (
-            "" if period is None else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
-        )
-        for pid, values in found:
-            account = f'"{owner[pid]}"' if pid in owner else "null"
-            write(f'{{"id": "{pid}", "account": {account}, {when}{fields(values)}}}\n')
-    else:
+        line = '"=""%s""",https://x.com/i/status/%s,%s,%s\n'.__mod__
+        accounts = map(owner.get, ids, repeat(""))
+        out.writelines(map(line, zip(ids, ids, accounts, numbers.texts(answers), strict=True)))
+        return
+    labels = [f"{json.dumps(n)}: " for n in names]
+    fields = _Numbers(metrics, labels, unknown="null", separator=", ")
+    when = "" if period is None else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
+    quoted: dict[str | None, str] = {a: f'"{a}"' for a in set(owner.values())}
+    accounts = map(quoted.get, map(owner.get, ids), repeat("null"))
+    line = ('{"id": "%s", "account": %s, ' + when.replace("%", "%%") + "%s}\n").__mod__
+    out.writelines(map(line, zip(ids, accounts, fields.texts(answers), strict=True)))
 
-        def cells() -> Iterator[list[object]]:  # read twice: widths, then lines
-            for pid, values in table.values_of(rows, metrics):
-                yield [pid, owner.get(pid, "public"), *values]
 
-        for line in table_lines(["post", "account", *names], cells):
-            write(line + "\n")
+def _write_table(
+    out: IO[str],
+    table: MetricTable,
+    rows: Sequence[int],
+    metrics: Sequence[str],
+    names: Sequence[str],
+    owner: Mapping[str, str],
+) -> None:
+    def cells() -> Iterator[list[object]]:  # read twice: widths, then lines
+        for pid, values in table.values_of(rows, metrics):
+            yield [pid, owner.get(pid, "public"), *values]
+
+    for line in table_lines(["post", "account", *names], cells):
+        out.write(line + "\n")
+
+
+# How to format the answers of one set of metric names: the values to read, in column
+# order (API metrics, then each derived column's numerator and denominator), the
+# derived columns' positions, and the ``%`` format of the whole row.
+_Plan = tuple[Callable[[Mapping[str, float]], tuple[float, ...]], tuple[int, ...], str]
 
 
 class _Numbers:
     """A row's values as one text, by one ``%`` format: counts as whole numbers (``%.15g``
     prints 47.0 as 47), rates to six significant digits, unknown values as ``unknown``.
-    The format for each pattern of unknown values is built once; account names, metric
-    names and post IDs never need quoting (they are letters, digits, '-' and '_')."""
+    The format for each set of metrics an answer holds is built once, so a row costs one
+    look-up, one ``itemgetter`` and one ``%``; account names, metric names and post IDs
+    never need quoting (they are letters, digits, '-' and '_')."""
 
     def __init__(
         self, metrics: Sequence[str], labels: Sequence[str], *, unknown: str, separator: str
     ) -> None:
+        self._metrics = list(metrics)
         self._specs = [
             label.replace("%", "%%") + ("%.6g" if m in DERIVED else "%.15g")
             for m, label in zip(metrics, labels, strict=True)
@@ -99,16 +118,94 @@ class _Numbers:
         self._separator = separator
         self._complete = separator.join(self._specs)
         self._formats: dict[tuple[bool, ...], str] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
 
-    def __call__(self, values: list[float | None]) -> str:
-        if None not in values:
-            return self._complete % tuple(values)
-        gaps = tuple([v is None for v in values])
+    def texts(self, answers: Iterable[Mapping[str, float] | None]) -> Iterator[str]:
+        """The text of each answer (None: no answer, every value unknown)."""
+        plans = self._plans
+        for values in answers:
+            if values is None:
+                values = _NOTHING
+            keys = tuple(values)
+            plan = plans.get(keys) or self._plan(keys)
+            read, derived, fmt = plan
+            got = read(values)
+            if derived:
+                try:
+                    got = _with_rates(got, derived)
+                except ZeroDivisionError:  # a rate of nothing: unknown, as ``values_of`` says
+                    yield self._row(values)
+                    continue
+            yield fmt % got
+
+    def _plan(self, keys: tuple[str, ...]) -> _Plan:
+        present = set(keys)
+        known: list[bool] = []
+        reads: list[str] = []
+        parts: list[str] = []
+        derived: list[int] = []
+        for metric in self._metrics:
+            pair = DERIVED.get(metric)
+            if pair is None:
+                known.append(metric in present)
+                reads += [metric] if metric in present else []
+            elif pair[0] in present and pair[1] in present:
+                derived.append(sum(known))  # its place among the values shown
+                known.append(True)
+                parts += pair
+            else:
+                known.append(False)
+        reads += parts
+        plan = (_getter(reads), tuple(derived), self._format(tuple(not k for k in known)))
+        if len(self._plans) < _MAX_PLANS:
+            self._plans[keys] = plan
+        return plan
+
+    def _row(self, values: Mapping[str, float]) -> str:
+        """The exact, slow way: ``MetricTable.values_of`` of one answer."""
+        row: list[float | None] = []
+        for metric in self._metrics:
+            pair = DERIVED.get(metric)
+            if pair is None:
+                row.append(values.get(metric))
+            else:
+                a, b = values.get(pair[0]), values.get(pair[1])
+                row.append(a / b if a is not None and b else None)
+        gaps = tuple([v is None for v in row])
+        return self._format(gaps) % tuple([v for v in row if v is not None])
+
+    def _format(self, gaps: tuple[bool, ...]) -> str:
         fmt = self._formats.get(gaps)
         if fmt is None:
             parts = zip(self._specs, self._unknown, gaps, strict=True)
             fmt = self._formats[gaps] = self._separator.join(u if g else s for s, u, g in parts)
-        return fmt % tuple([v for v in values if v is not None])
+        return fmt
+
+
+_NOTHING: Mapping[str, float] = {}
+_MAX_PLANS = 256  # sets of metrics remembered; answers hold one or two
+
+
+def _getter(names: Sequence[str]) -> Callable[[Mapping[str, float]], tuple[float, ...]]:
+    """``itemgetter`` that always returns a tuple (of 0, 1 or more values)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    one = itemgetter(*names) if names else None
+
+    def get(values: Mapping[str, float]) -> tuple[float, ...]:
+        return () if one is None else (one(values),)
+
+    return get
+
+
+def _with_rates(got: tuple[float, ...], derived: tuple[int, ...]) -> tuple[float, ...]:
+    """``got`` (the values shown, then a numerator and denominator per rate) with each
+    rate divided out and put in its place: ``derived`` lists the places in order."""
+    k = len(got) - 2 * len(derived)
+    values = list(got[:k])
+    for n, column in enumerate(derived):
+        values.insert(column, got[k + 2 * n] / got[k + 2 * n + 1])
+    return tuple(values)
 
 
 def check_output(path: str) -> Path:

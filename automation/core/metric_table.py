@@ -84,6 +84,11 @@ class MetricTable:
                 out[i] = a / b if a is not None and b else None
             yield ids[row], out
 
+    def answers_of(self, rows: Sequence[int]) -> tuple[list[str], list[Mapping[str, float] | None]]:
+        """The rows' post IDs and answers (None: no answer), as held: for writers that
+        format whole answers without a call per cell."""
+        return list(map(self.post_ids.__getitem__, rows)), list(map(self._values.__getitem__, rows))
+
     def rows_read(self) -> Iterator[int]:
         """The rows with an answer, in the order listed."""
         return (row for row, values in enumerate(self._values) if values is not None)

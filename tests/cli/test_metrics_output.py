@@ -1,0 +1,80 @@
+"""How ``metrics`` writes rows: every answer shape gives exactly the cells that
+``MetricTable.value`` says, formatted as documented (counts ``%.15g``, rates ``%.6g``,
+unknown as an empty cell or null, never 0)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from automation.cli.metrics_output import write_rows
+from automation.core.metric_columns import Column
+from automation.core.metric_table import MetricTable
+from automation.core.periods import Period
+
+METRICS = ("impressions", "engagements", "favorites", "retweets", "video_views")
+COLUMNS = (*METRICS, "engagement_rate")
+# counts as the API sends them (whole numbers, 0, a negative zero, beyond 15 digits)
+# and as a resumed run reads them back (doubles)
+VALUE = st.sampled_from([0.0, -0.0, 1.0, 47.0, 1e15, 1e16, 123456789012345678.0, 2.5, 1e-7])
+ANSWER = st.one_of(st.none(), st.dictionaries(st.sampled_from(METRICS), VALUE))
+PERIOD = Period(datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
+
+
+def cell(table: MetricTable, row: int, metric: str, unknown: str) -> str:
+    value = table.value(row, metric)
+    if value is None:
+        return unknown
+    return ("%.6g" if metric == "engagement_rate" else "%.15g") % value
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    st.lists(ANSWER, min_size=1, max_size=12),
+    st.lists(st.sampled_from(COLUMNS), min_size=1, max_size=6, unique=True),
+    st.lists(st.sampled_from(["brand", "support", None]), min_size=12, max_size=12),
+    st.booleans(),
+)
+def test_every_answer_shape_gives_the_cells_the_table_holds(
+    answers: list[dict[str, float] | None],
+    metrics: list[str],
+    owners: list[str | None],
+    with_period: bool,
+) -> None:
+    ids = [str(10**18 + i) for i in range(len(answers))]
+    table = MetricTable(ids)
+    for pid, answer in zip(ids, answers, strict=True):
+        if answer is not None:
+            table.put(pid, answer)
+    owner = {pid: a for pid, a in zip(ids, owners, strict=False) if a is not None}
+    columns = [Column(f"c_{m}", m) for m in metrics]
+    rows = list(range(len(ids)))[::-1]  # any order, unread rows included
+    period = PERIOD if with_period else None
+
+    out = io.StringIO()
+    write_rows(out, "csv", table, rows, columns, owner, period)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == ",".join(["id", "url", "account", *(c.name for c in columns)])
+    for row, line in zip(rows, lines[1:], strict=True):
+        pid = ids[row]
+        cells = [cell(table, row, m, "") for m in metrics]
+        assert line == ",".join(
+            [f'"=""{pid}"""', f"https://x.com/i/status/{pid}", owner.get(pid, ""), *cells]
+        )
+
+    out = io.StringIO()
+    write_rows(out, "json", table, rows, columns, owner, period)
+    for row, line in zip(rows, out.getvalue().splitlines(), strict=True):
+        got = json.loads(line)
+        pid = ids[row]
+        assert list(got)[:2] == ["id", "account"]
+        assert (got["id"], got["account"]) == (pid, owner.get(pid))
+        if with_period:
+            assert (got["from"], got["to"]) == ("2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z")
+        texts = line[line.index('"c_') :].rstrip("}")
+        expected = ", ".join(f'"c_{m}": {cell(table, row, m, "null")}' for m in metrics)
+        assert texts == expected
