@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from automation.core.errors import UsageError
 
@@ -66,10 +67,37 @@ def is_post_id(text: str) -> bool:
 
 def read_post_ids(lines: Iterable[str]) -> PostIdList:
     """Read a list of post IDs; see the module's docstring for the accepted forms."""
+    held = list(lines)
+    number, first = _first_line(held)
+    if first is None:
+        return PostIdList(())
+    header = _header(first)
+    column = header[2] if header is not None else None
+    rest = held[number:]
+    quick = _all_ids(first, rest, header)
+    if quick is not None:  # the usual list: every line an ID, read in bulk
+        unique = dict.fromkeys(quick)
+        return PostIdList(tuple(unique), (), len(quick) - len(unique), column)
+    if header is None:
+        records = _single_ids(first, number, iter(rest))
+    else:
+        records = _column(iter(rest), number, header[0], header[1])
+    return _read(records, column)
+
+
+@dataclass(frozen=True)
+class _Why:
+    reason: str
+
+
+_Records = Iterator[tuple[int, str | None]]
+
+
+def _read(records: _Records, column: str | None) -> PostIdList:
+    """Each record's ID, or why it has none, with its line number."""
     ids: dict[str, None] = {}
     skipped: list[SkippedLine] = []
     duplicates = 0
-    column, records = _records(iter(lines))
     for number, text in records:
         if text is not None and is_post_id(text):  # the common case, checked first
             found: str | _Why = text
@@ -84,30 +112,40 @@ def read_post_ids(lines: Iterable[str]) -> PostIdList:
     return PostIdList(tuple(ids), tuple(skipped), duplicates, column)
 
 
-@dataclass(frozen=True)
-class _Why:
-    reason: str
-
-
-_Records = Iterator[tuple[int, str | None]]
-
-
-def _records(lines: Iterator[str]) -> tuple[str | None, _Records]:
-    """The CSV column read (None for one ID a line), and (line number, the text that
-    should be an ID) for each non-blank record; None when a row lacks the column."""
-    number = 0
-    for raw in lines:
-        number += 1
+def _first_line(lines: Sequence[str]) -> tuple[int, str | None]:
+    """The first non-blank line (stripped) and its number; None when there is none."""
+    for number, raw in enumerate(lines, start=1):
         first = raw.lstrip("\ufeff").strip()
         if first:
-            break
-    else:
-        return None, iter(())
-    header = _header(first)
+            return number, first
+    return len(lines), None
+
+
+def _all_ids(
+    first: str, rest: Sequence[str], header: tuple[str, int, str] | None
+) -> list[str] | None:
+    """Every record's ID in order, in a few C-level passes, when every record is a valid
+    ID (blank lines and rows left out); None when any is not, so that ``_read`` reads the
+    records one by one and names each bad line."""
     if header is None:
-        return None, _single_ids(first, number, lines)
-    delimiter, index, name = header
-    return name, _column(lines, number, delimiter, index)
+        texts = [first, *filter(None, map(str.strip, rest))]
+    else:
+        delimiter, index, _ = header
+        try:
+            cells = map(itemgetter(index), filter(None, csv.reader(rest, delimiter=delimiter)))
+            texts = list(map(str.strip, cells))
+        except IndexError:  # a short row
+            return None
+    joined = "".join(texts)
+    if not (joined.isascii() and joined.isdigit() and all(texts)):
+        return None
+    # digits without a leading 0 compare as numbers by (length, text): the largest one
+    # decides whether all are within 19 digits and 64 bits
+    if texts and (
+        min(texts)[0] == "0" or not is_post_id(max(zip(map(len, texts), texts, strict=True))[1])
+    ):
+        return None
+    return texts
 
 
 def _column(lines: Iterator[str], header_line: int, delimiter: str, index: int) -> _Records:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automation.core.errors import UsageError
 from automation.core.post_ids import SkippedLine, is_post_id, read_post_ids
@@ -90,3 +92,40 @@ def test_nothing_listed() -> None:
 def test_is_post_id_bounds() -> None:
     assert is_post_id("9223372036854775807")
     assert not is_post_id("") and not is_post_id("0") and not is_post_id("١٢")
+
+
+# Lists read in bulk (every line an ID) and lists with one bad line read line by line
+# must agree: the same IDs in the same order, duplicates counted, the bad line named.
+_ID = st.integers(1, 2**63 - 1).map(str)
+_BAD = st.sampled_from(["0123", "12x", "9223372036854775808", "1.26029E+18", "", " "])
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    st.lists(st.one_of(_ID, st.sampled_from(["", "  "])), max_size=30),
+    st.booleans(),
+    st.one_of(st.none(), st.tuples(st.integers(0, 30), _BAD)),
+)
+def test_bulk_and_line_by_line_reading_agree(
+    cells: list[str], as_csv: bool, bad: tuple[int, str] | None
+) -> None:
+    cells = list(cells)
+    if bad is not None:
+        cells.insert(min(bad[0], len(cells)), bad[1])
+    if as_csv:
+        lines = ["date,tweet_id,text\n", *(f"2026-11-01, {c} ,x\n" for c in cells)]
+    else:
+        lines = [f" {c}\n" for c in cells]
+    got = read_post_ids(lines)
+    listed = [c for c in cells if is_post_id(c)]
+    assert got.ids == tuple(dict.fromkeys(listed))
+    assert got.duplicates == len(listed) - len(set(listed))
+    blank_ok = not as_csv  # a blank line is nothing; a row with an empty ID cell is skipped
+    expected = [
+        i + 1 + as_csv
+        for i, c in enumerate(cells)
+        if not is_post_id(c) and (c.strip() or not blank_ok)
+    ]
+    if not as_csv:
+        assert got.column is None
+    assert [s.line for s in got.skipped] == expected
