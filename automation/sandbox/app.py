@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from automation.sandbox import engagement, x_v2
 from automation.sandbox.engagement_request import parse_query
+from automation.sandbox.engagement_text import compact
 from automation.sandbox.faults import FaultInjector
 from automation.sandbox.limits import Budget, Usage, Window, v2_windows
 from automation.sandbox.messages import Reply, Request
@@ -209,15 +210,19 @@ def _request_body(request: Request) -> bytes | None:
 def _truncate(reply: Reply, fault: Reply | str | None) -> Reply:
     if fault != "truncated":
         return reply
-    raw = json.dumps(reply.body, separators=(",", ":")).encode()
+    raw = _text(reply)
     return Reply(reply.status, raw[: max(1, len(raw) // 2)], reply.headers, reply.content_type)
 
 
-def _encode(reply: Reply, *, gzip_ok: bool) -> Encoded:
+def _text(reply: Reply) -> bytes:
+    """The reply's body as sent: bytes as they are (written already), else compact JSON."""
     if isinstance(reply.body, bytes):
-        body = reply.body
-    else:
-        body = json.dumps(reply.body, separators=(",", ":")).encode()
+        return reply.body
+    return compact(reply.body).encode()
+
+
+def _encode(reply: Reply, *, gzip_ok: bool) -> Encoded:
+    body = _text(reply)
     headers = {**reply.headers, "content-type": reply.content_type}
     if gzip_ok:
         body = gzip.compress(body, compresslevel=1)  # the same content, a third of the time

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from automation.core.metric_names import API_METRICS
 
-__all__ = ["Finals", "Profile", "draw_profile"]
+__all__ = ["Finals", "Profile", "draw_profile", "metric_indices"]
 
 _INDEX = {m: i for i, m in enumerate(API_METRICS)}
 _INT32 = 2**31
@@ -50,10 +50,15 @@ class Finals(Mapping[str, int]):
         values = self._values
         return {m: int(values[_INDEX[m]] * fraction) for m in metrics}
 
-    def scaled_text(self, metrics: Iterable[str], fraction: float) -> dict[str, str]:
-        """``scaled`` as the API writes counts: decimal strings."""
+    def scaled_at(self, indices: Sequence[int], fraction: float) -> tuple[int, ...]:
+        """``scaled`` of the metrics at ``indices`` (``metric_indices``), in that order."""
         values = self._values
-        return {m: str(int(values[_INDEX[m]] * fraction)) for m in metrics}
+        return tuple([int(values[i] * fraction) for i in indices])
+
+
+def metric_indices(metrics: Iterable[str]) -> tuple[int, ...]:
+    """Where each of ``metrics`` sits in a post's ``Finals`` (for ``Profile.counts``)."""
+    return tuple(_INDEX[m] for m in metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +83,11 @@ class Profile:
         assert isinstance(finals, Finals)  # __post_init__ made it one
         return finals.scaled(metrics, self.fraction(age_hours))
 
-    def totals_text(self, metrics: Iterable[str], age_hours: float) -> dict[str, str]:
-        """``totals`` as the API writes counts: decimal strings."""
+    def counts(self, indices: Sequence[int], age_hours: float) -> tuple[int, ...]:
+        """``totals`` of the metrics at ``indices`` (``metric_indices``), in that order."""
         finals = self.finals
         assert isinstance(finals, Finals)
-        return finals.scaled_text(metrics, self.fraction(age_hours))
+        return finals.scaled_at(indices, self.fraction(age_hours))
 
     def fraction(self, age_hours: float) -> float:
         """Share of the eventual totals reached at ``age_hours`` (0 before creation)."""

@@ -16,6 +16,13 @@ from typing import Any
 
 from automation.core.metric_names import USER_CONTEXT_METRICS
 from automation.sandbox.engagement_request import FOUR_ITEM_ORDERS, Grouping, Query
+from automation.sandbox.engagement_text import (
+    Block,
+    compact,
+    hourly_text,
+    object_text,
+    totals_text,
+)
 from automation.sandbox.messages import Reply
 from automation.sandbox.oauth_verify import Caller
 from automation.sandbox.options import Options
@@ -29,11 +36,32 @@ PRE_2015_ZERO = {"favorites", "replies", "retweets"}
 PRE_2015_CUTOFF = datetime(2015, 9, 15, tzinfo=UTC)
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 FOUR_LEVELS = frozenset(FOUR_ITEM_ORDERS)
+TYPE_FIRST = FOUR_ITEM_ORDERS[1]
 PER_POST = ("tweet.id", "engagement.type")
+_ANSWER_FIELDS = frozenset(
+    {
+        "start",
+        "end",
+        "unavailable_tweet_ids",
+        "unsupported_for_impressions_engagements_tweet_ids",
+        "unsupported_for_video_views_tweet_ids",
+        "errors",
+    }
+)
 
 
-def respond(query: Query, caller: Caller, world: World, now: datetime, options: Options) -> Reply:
-    """Answer a checked query for ``caller`` as of simulated time ``now``."""
+def respond(
+    query: Query,
+    caller: Caller,
+    world: World,
+    now: datetime,
+    options: Options,
+    *,
+    direct: bool = True,
+) -> Reply:
+    """Answer a checked query for ``caller`` as of simulated time ``now``. The shapes
+    clients ask for every cycle come back as JSON text already written (bytes); with
+    ``direct=False`` every answer is nested in general, the answer that text equals."""
     refusal = _refuse(query, caller)
     if refusal:
         return refusal
@@ -62,10 +90,45 @@ def respond(query: Query, caller: Caller, world: World, now: datetime, options: 
         body["unavailable_tweet_ids"] = unavailable
         errors.insert(0, f"{len(unavailable)} Tweet ID(s) are unavailable")
     zeroed = _unsupported(query, posts, now, body, errors)
+    text = _direct(query, posts, world, now, zeroed, options, body, errors) if direct else None
+    if text is not None:
+        return Reply(200, text.encode())
     body.update(_grouped(query, posts, world, now, zeroed, options))
     if errors:
         body["errors"] = errors
     return Reply(200, body)
+
+
+def _direct(
+    query: Query,
+    posts: list[Post],
+    world: World,
+    now: datetime,
+    zeroed: set[tuple[str, str]],
+    options: Options,
+    head: dict[str, Any],
+    errors: list[str],
+) -> str | None:
+    """The whole answer as JSON text when its groupings are the every-cycle shapes (totals
+    per post and metric; hours under each post and metric), else None."""
+    if any(g.name in _ANSWER_FIELDS for g in query.groupings):
+        return None  # a grouping named like a field of the answer takes that field's place
+    numeric = options.numeric_counts
+    if query.start is None and all(g.group_by == PER_POST for g in query.groupings):
+        text = totals_text(query.metrics, posts, world, now, zeroed, numeric)
+        grouped = [(g.name, text) for g in query.groupings]
+    elif query.start is not None and all(g.group_by in FOUR_LEVELS for g in query.groupings):
+        blocks, hours = _blocks(query, posts, world, zeroed), _hours(query)
+        grouped = [
+            (g.name, hourly_text(blocks, query.start, hours, g.group_by == TYPE_FIRST, numeric))
+            for g in query.groupings
+        ]
+    else:
+        return None
+    members = [(key, compact(value)) for key, value in head.items()] + grouped
+    if errors:
+        members.append(("errors", compact(errors)))
+    return object_text(members)
 
 
 def _grouped(
@@ -76,15 +139,7 @@ def _grouped(
     zeroed: set[tuple[str, str]],
     options: Options,
 ) -> dict[str, Any]:
-    """Each grouping's answer by its name. The shapes clients ask for every cycle (totals per
-    post and metric; hours under each post and metric) are built directly, the same answer
-    as the general nesting gives."""
-    if query.start is None and all(g.group_by == PER_POST for g in query.groupings):
-        per_post = _totals_per_post(query.metrics, posts, world, now, zeroed, options)
-        return {g.name: per_post for g in query.groupings}
-    if query.start is not None and all(g.group_by in FOUR_LEVELS for g in query.groupings):
-        blocks = _blocks(query, posts, world, zeroed)
-        return {g.name: _hourly(g, blocks, query, options) for g in query.groupings}
+    """Each grouping's answer by its name, nested in general."""
     cube = _cube(query, posts, world, now, zeroed)
     return {
         g.name: _per_post(cube, options)
@@ -92,33 +147,6 @@ def _grouped(
         else _finish(_nest(g, cube, query, options), options)
         for g in query.groupings
     }
-
-
-def _totals_per_post(
-    metrics: tuple[str, ...],
-    posts: list[Post],
-    world: World,
-    now: datetime,
-    zeroed: set[tuple[str, str]],
-    options: Options,
-) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    if not options.numeric_counts and not zeroed:
-        for post in posts:  # the common case, without the intermediate numbers
-            if post.adjustments:
-                values = world.values(post, metrics, now)
-                out[post.id] = {m: str(v) for m, v in values.items()}
-            else:
-                out[post.id] = post.profile.totals_text(metrics, post.age_hours(now))
-        return out
-    show = (lambda v: v) if options.numeric_counts else str
-    for post in posts:
-        values = world.values(post, metrics, now)
-        for m in metrics:
-            if (post.id, m) in zeroed:
-                values[m] = 0
-        out[post.id] = dict(zip(metrics, map(show, values.values()), strict=True))
-    return out
 
 
 def _refuse(query: Query, caller: Caller) -> Reply | None:
@@ -189,16 +217,12 @@ def _cube(
     return cells
 
 
-# A series block: (post id, metric, count of each hour of the window).
-Block = tuple[str, str, list[int]]
-
-
 def _blocks(
     query: Query, posts: list[Post], world: World, zeroed: set[tuple[str, str]]
 ) -> list[Block]:
     """Each post's hourly counts of each metric over the query's window."""
-    assert query.start is not None and query.end is not None
-    hours = int((query.end - query.start).total_seconds() // 3600)
+    assert query.start is not None
+    hours = _hours(query)
     early = sum(1 for h in range(hours) if query.start + timedelta(hours=h) < PRE_2015_CUTOFF)
     blocks: list[Block] = []
     for post in posts:
@@ -213,35 +237,10 @@ def _blocks(
     return blocks
 
 
-def _hourly(
-    grouping: Grouping, blocks: list[Block], query: Query, options: Options
-) -> dict[str, Any]:
-    """A four-level grouping, built block by block: every hour of a (post, metric) is its
-    own leaf, so nothing needs summing; the same answer ``_nest`` and ``_finish`` give."""
+def _hours(query: Query) -> int:
+    """How many hours the query's window holds."""
     assert query.start is not None and query.end is not None
-    show = (lambda v: v) if options.numeric_counts else str
-    hours = int((query.end - query.start).total_seconds() // 3600)
-    runs: list[tuple[str, list[str], int, int]] = []  # (day, its hours, first, end index)
-    for h in range(hours):
-        stamp = query.start + timedelta(hours=h)
-        day = stamp.strftime("%Y-%m-%d")
-        if not runs or runs[-1][0] != day:
-            runs.append((day, [], h, h))
-        run = runs[-1]
-        run[1].append(stamp.strftime("%H"))
-        runs[-1] = (day, run[1], run[2], h + 1)
-    type_first = grouping.group_by[0] == "engagement.type"
-    root: dict[str, Any] = {}
-    for pid, metric, counts in blocks:
-        outer, inner = (metric, pid) if type_first else (pid, metric)
-        node = root.get(outer)
-        if node is None:
-            node = root[outer] = {}
-        node[inner] = {
-            day: dict(zip(names, map(show, counts[first:end]), strict=True))
-            for day, names, first, end in runs
-        }
-    return root
+    return int((query.end - query.start).total_seconds() // 3600)
 
 
 def _levels(grouping: Grouping, options: Options) -> tuple[str, ...]:
@@ -258,9 +257,8 @@ def _nest(grouping: Grouping, cube: list[Cell], query: Query, options: Options) 
     levels = _levels(grouping, options)
     days: list[str] = []
     hours: list[str] = []
-    if query.start is not None and query.end is not None:
-        n = int((query.end - query.start).total_seconds() // 3600)
-        stamps = [query.start + timedelta(hours=h) for h in range(n)]
+    if query.start is not None:
+        stamps = [query.start + timedelta(hours=h) for h in range(_hours(query))]
         days = [s.strftime("%Y-%m-%d") for s in stamps]
         hours = [s.strftime("%H") for s in stamps]
     root: dict[str, Any] = {}

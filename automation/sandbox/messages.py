@@ -30,7 +30,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
-    """``body`` is a JSON-able value, or raw bytes sent as they are (faults)."""
+    """``body`` is a JSON-able value, or raw bytes sent as they are (faults, and answers
+    written as JSON text already)."""
 
     status: int
     body: Any

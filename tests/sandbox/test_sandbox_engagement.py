@@ -35,11 +35,15 @@ def body(ids: list[Any], metrics: list[str], group_by: list[str] | None = None, 
 
 
 def ask(world: World, endpoint: str, raw: bytes, caller: Caller = AS_BRAND, **opts: Any) -> Reply:
+    """The reply, its body decoded when it came as JSON text already written."""
     options = Options(**opts)
     query = parse_query(endpoint, raw, START, options)
     if isinstance(query, Reply):
         return query
-    return respond(query, caller, world, START, options)
+    reply = respond(query, caller, world, START, options)
+    if isinstance(reply.body, bytes):
+        return Reply(reply.status, json.loads(reply.body), reply.headers)
+    return reply
 
 
 def recent(world: World, user: str, n: int, days: int = 20) -> list[str]:
