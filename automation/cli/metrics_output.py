@@ -201,6 +201,9 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, float]], tuple[float
 def _with_rates(got: tuple[float, ...], derived: tuple[int, ...]) -> tuple[float, ...]:
     """``got`` (the values shown, then a numerator and denominator per rate) with each
     rate divided out and put in its place: ``derived`` lists the places in order."""
+    if len(derived) == 1:  # the one rate there is
+        at = derived[0]
+        return (*got[:at], got[-2] / got[-1], *got[at:-2])
     k = len(got) - 2 * len(derived)
     values = list(got[:k])
     for n, column in enumerate(derived):

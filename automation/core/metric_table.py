@@ -11,8 +11,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import repeat
-from operator import is_
+from itertools import compress, repeat
+from operator import is_, is_not
 from typing import cast
 
 from automation.core.metric_names import DERIVED
@@ -91,7 +91,8 @@ class MetricTable:
 
     def rows_read(self) -> Iterator[int]:
         """The rows with an answer, in the order listed."""
-        return (row for row, values in enumerate(self._values) if values is not None)
+        values = self._values
+        return compress(range(len(values)), map(is_not, values, repeat(None)))
 
     def ranked(self, metric: str, n: int | None = None) -> list[int]:
         """Rows highest in ``metric`` first, ties by post ID (lowest first); rows where it
