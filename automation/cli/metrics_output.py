@@ -61,20 +61,23 @@ def write_rows(
         _write_table(out, table, rows, metrics, names, owner)
         return
     ids, answers = table.answers_of(rows)
+    heads: Iterable[tuple[str, ...]]
     if fmt == "csv":
         out.write(",".join(["id", "url", "account", *names]) + "\n")
-        numbers = _Numbers(metrics, [""] * len(names), unknown="", separator=",")
-        line = '"=""%s""",https://x.com/i/status/%s,%s,%s\n'.__mod__
-        accounts = map(owner.get, ids, repeat(""))
-        out.writelines(map(line, zip(ids, ids, accounts, numbers.texts(answers), strict=True)))
-        return
-    labels = [f"{json.dumps(n)}: " for n in names]
-    fields = _Numbers(metrics, labels, unknown="null", separator=", ")
-    when = "" if period is None else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
-    quoted: dict[str | None, str] = {a: f'"{a}"' for a in set(owner.values())}
-    accounts = map(quoted.get, map(owner.get, ids), repeat("null"))
-    line = ('{"id": "%s", "account": %s, ' + when.replace("%", "%%") + "%s}\n").__mod__
-    out.writelines(map(line, zip(ids, accounts, fields.texts(answers), strict=True)))
+        head = '"=""%s""",https://x.com/i/status/%s,%s,'
+        lines = _Lines(metrics, [""] * len(names), "", ",", head, "\n")
+        heads = zip(ids, ids, map(owner.get, ids, repeat("")), strict=True)
+    else:
+        labels = [f"{json.dumps(n)}: " for n in names]
+        when = (
+            "" if period is None else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
+        )
+        head = '{"id": "%s", "account": %s, ' + when.replace("%", "%%")
+        lines = _Lines(metrics, labels, "null", ", ", head, "}\n")
+        quoted: dict[str | None, str] = {a: f'"{a}"' for a in set(owner.values())}
+        accounts = map(quoted.get, map(owner.get, ids), repeat("null"))
+        heads = zip(ids, accounts, strict=True)
+    out.writelines(lines.of(heads, answers))
 
 
 def _write_table(
@@ -93,21 +96,28 @@ def _write_table(
         out.write(line + "\n")
 
 
-# How to format the answers of one set of metric names: the values to read, in column
-# order (API metrics, then each derived column's numerator and denominator), the
-# derived columns' positions, and the ``%`` format of the whole row.
-_Plan = tuple[Callable[[Mapping[str, float]], tuple[float, ...]], tuple[int, ...], str]
+# How to write the answers of one set of metric names: the values to read, in column
+# order (API metrics, then the rate's numerator and denominator), the rate's position
+# among the values shown (None: no rate), and the ``%`` format of the whole line.
+_Plan = tuple[Callable[[Mapping[str, float]], tuple[float, ...]], int | None, str]
 
 
-class _Numbers:
-    """A row's values as one text, by one ``%`` format: counts as whole numbers (``%.15g``
-    prints 47.0 as 47), rates to six significant digits, unknown values as ``unknown``.
-    The format for each set of metrics an answer holds is built once, so a row costs one
+class _Lines:
+    """Each row as one line, by one ``%`` format: the row's head fields (``head``, a
+    ``%s`` format), its values (counts as whole numbers: ``%.15g`` prints 47.0 as 47;
+    rates to six significant digits; unknown values as ``unknown``), then ``end``. The
+    format for each set of metrics an answer holds is built once, so a row costs one
     look-up, one ``itemgetter`` and one ``%``; account names, metric names and post IDs
     never need quoting (they are letters, digits, '-' and '_')."""
 
     def __init__(
-        self, metrics: Sequence[str], labels: Sequence[str], *, unknown: str, separator: str
+        self,
+        metrics: Sequence[str],
+        labels: Sequence[str],
+        unknown: str,
+        separator: str,
+        head: str,
+        end: str,
     ) -> None:
         self._metrics = list(metrics)
         self._specs = [
@@ -116,52 +126,53 @@ class _Numbers:
         ]
         self._unknown = [label.replace("%", "%%") + unknown for label in labels]
         self._separator = separator
-        self._complete = separator.join(self._specs)
+        self._head, self._end = head, end.replace("%", "%%")
         self._formats: dict[tuple[bool, ...], str] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
 
-    def texts(self, answers: Iterable[Mapping[str, float] | None]) -> Iterator[str]:
-        """The text of each answer (None: no answer, every value unknown)."""
+    def of(
+        self, heads: Iterable[tuple[str, ...]], answers: Iterable[Mapping[str, float] | None]
+    ) -> Iterator[str]:
+        """The line of each row (an answer None: no answer, every value unknown)."""
         plans = self._plans
-        for values in answers:
+        for head, values in zip(heads, answers, strict=True):
             if values is None:
                 values = _NOTHING
             keys = tuple(values)
-            plan = plans.get(keys) or self._plan(keys)
-            read, derived, fmt = plan
+            read, rate_at, fmt = plans.get(keys) or self._plan(keys)
             got = read(values)
-            if derived:
+            if rate_at is not None:  # put the rate in its place
                 try:
-                    got = _with_rates(got, derived)
+                    got = (*got[:rate_at], got[-2] / got[-1], *got[rate_at:-2])
                 except ZeroDivisionError:  # a rate of nothing: unknown, as ``values_of`` says
-                    yield self._row(values)
+                    yield self._row(head, values)
                     continue
-            yield fmt % got
+            yield fmt % (*head, *got)
 
     def _plan(self, keys: tuple[str, ...]) -> _Plan:
         present = set(keys)
         known: list[bool] = []
         reads: list[str] = []
-        parts: list[str] = []
-        derived: list[int] = []
-        for metric in self._metrics:
+        rate: tuple[str, str] = ("", "")
+        rate_at: int | None = None
+        for metric in self._metrics:  # columns name each metric once, so one rate at most
             pair = DERIVED.get(metric)
             if pair is None:
                 known.append(metric in present)
                 reads += [metric] if metric in present else []
             elif pair[0] in present and pair[1] in present:
-                derived.append(sum(known))  # its place among the values shown
+                rate, rate_at = pair, sum(known)  # its place among the values shown
                 known.append(True)
-                parts += pair
             else:
                 known.append(False)
-        reads += parts
-        plan = (_getter(reads), tuple(derived), self._format(tuple(not k for k in known)))
+        if rate_at is not None:
+            reads += rate
+        plan = (_getter(reads), rate_at, self._format(tuple(not k for k in known)))
         if len(self._plans) < _MAX_PLANS:
             self._plans[keys] = plan
         return plan
 
-    def _row(self, values: Mapping[str, float]) -> str:
+    def _row(self, head: tuple[str, ...], values: Mapping[str, float]) -> str:
         """The exact, slow way: ``MetricTable.values_of`` of one answer."""
         row: list[float | None] = []
         for metric in self._metrics:
@@ -172,13 +183,14 @@ class _Numbers:
                 a, b = values.get(pair[0]), values.get(pair[1])
                 row.append(a / b if a is not None and b else None)
         gaps = tuple([v is None for v in row])
-        return self._format(gaps) % tuple([v for v in row if v is not None])
+        return self._format(gaps) % (*head, *[v for v in row if v is not None])
 
     def _format(self, gaps: tuple[bool, ...]) -> str:
         fmt = self._formats.get(gaps)
         if fmt is None:
             parts = zip(self._specs, self._unknown, gaps, strict=True)
-            fmt = self._formats[gaps] = self._separator.join(u if g else s for s, u, g in parts)
+            numbers = self._separator.join(u if g else s for s, u, g in parts)
+            fmt = self._formats[gaps] = self._head + numbers + self._end
         return fmt
 
 
@@ -196,19 +208,6 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, float]], tuple[float
         return () if one is None else (one(values),)
 
     return get
-
-
-def _with_rates(got: tuple[float, ...], derived: tuple[int, ...]) -> tuple[float, ...]:
-    """``got`` (the values shown, then a numerator and denominator per rate) with each
-    rate divided out and put in its place: ``derived`` lists the places in order."""
-    if len(derived) == 1:  # the one rate there is
-        at = derived[0]
-        return (*got[:at], got[-2] / got[-1], *got[at:-2])
-    k = len(got) - 2 * len(derived)
-    values = list(got[:k])
-    for n, column in enumerate(derived):
-        values.insert(column, got[k + 2 * n] / got[k + 2 * n + 1])
-    return tuple(values)
 
 
 def check_output(path: str) -> Path:
