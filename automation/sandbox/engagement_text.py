@@ -11,6 +11,7 @@ the names a client chose are escaped, as ``json.dumps`` escapes them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -75,8 +76,10 @@ def hourly_text(
     return "{" + ",".join(f'"{key}":{{' + ",".join(m) + "}" for key, m in outer.items()) + "}"
 
 
+@functools.lru_cache(maxsize=16)
 def _days_template(start: datetime, hours: int, numeric: bool) -> str:
-    """``{"<day>":{"<hour>":%d,...},...}`` for the window's hours, in order."""
+    """``{"<day>":{"<hour>":%d,...},...}`` for the window's hours, in order (a window is
+    asked for again and again within its hour)."""
     count = "%d" if numeric else '"%d"'
     runs: dict[str, list[str]] = {}
     for h in range(hours):

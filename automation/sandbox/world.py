@@ -185,17 +185,24 @@ class World:
             return self._posts.get(post_id)
 
     def timeline(
-        self, user_id: str, at: datetime | None = None, *, limit: int | None = None
+        self,
+        user_id: str,
+        at: datetime | None = None,
+        *,
+        limit: int | None = None,
+        after: int | None = None,
     ) -> list[Post]:
         """The author's existing posts at ``at``, newest first; the newest ``limit`` only
-        when given (an X timeline reaches 3,200 back, so the rest need not be looked at)."""
+        when given (an X timeline reaches 3,200 back, so the rest need not be looked at),
+        and only those with an ID above ``after`` when given (a ``since_id``)."""
         at = at or self.now()
         out: list[Post] = []
         with self._lock:
             self._ensure(at)
             ids = self._by_author.get(user_id, array("q"))
             end = bisect.bisect_right(ids, snowflake(at, 0x3FFFFF))
-            for i in range(end - 1, -1, -1):
+            first = 0 if after is None else bisect.bisect_right(ids, after)
+            for i in range(end - 1, first - 1, -1):
                 post = self._posts[str(ids[i])]
                 if post.exists_at(at):
                     out.append(post)

@@ -260,7 +260,8 @@ def _timeline(
                 ]
             },
         )
-    posts = _select(world.timeline(user_id, now, limit=MAX_REACH), params)
+    reach = world.timeline(user_id, now, limit=MAX_REACH, after=params["since_id"])
+    posts = _select(reach, params)
     page, meta = _page(posts, params)
     errors: list[dict[str, Any]] = []
     data = [_render(p, params["fields"], caller, world, now, errors) for p in page]
