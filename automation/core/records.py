@@ -80,7 +80,7 @@ class WatchedPostRecord:
     unavailable_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleVersion:
     """The fingerprint a rule has now, and since when: firings before ``since`` belong to an
     older version of the rule, which is how a changed rule is seeded instead of fired."""
@@ -89,7 +89,7 @@ class RuleVersion:
     since: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActionRecord:
     """One action of a firing, as the engine rendered it. ``payload`` is JSON text that names
     secrets but never holds their values, so it is safe on disk. ``due_at``: not to be
@@ -103,7 +103,7 @@ class ActionRecord:
     digest: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FiringRecord:
     """A firing (or a seeding) of a rule for a post. ``id`` is made by the engine and becomes
     the prefix of its actions' ids and idempotency keys."""
@@ -119,7 +119,7 @@ class FiringRecord:
     actions: tuple[ActionRecord, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CycleWrite:
     """Everything one evaluation cycle persists, written in one transaction so that a state
     never advances without its firing, nor a firing exist without its queued actions."""
@@ -130,7 +130,7 @@ class CycleWrite:
     rule_versions: tuple[tuple[str, str], ...] = ()  # (rule_id, fingerprint)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerPruned:
     """How many firings and outbox actions a prune of the ledger forgot."""
 
@@ -138,7 +138,7 @@ class LedgerPruned:
     actions: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommitResult:
     """Which firings were recorded and which were already in the ledger (their actions were
     not queued again), and the ids of the actions queued."""
@@ -148,7 +148,7 @@ class CommitResult:
     queued: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """One action in the outbox. ``id`` is ``<firing id>.<index>``, the idempotency key."""
 
@@ -167,7 +167,7 @@ class OutboxItem:
     digest: str | None = None  # sent in one request with the others of this digest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttemptRecord:
     """One try at performing an action, kept so ``actions`` can show what went wrong."""
 
@@ -179,7 +179,7 @@ class AttemptRecord:
     next_attempt_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChangeRecord:
     """A change someone made by hand (``retry`` of an action, ``pause`` or ``resume`` of a
     rule, ...): who (a login, ``dashboard``), when, what and to which ``target``."""
@@ -191,7 +191,7 @@ class ChangeRecord:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """A firing as ``history`` shows it: the firing (with the actions it queued), whether it
     was rearmed, and where each of its actions stands."""
@@ -201,7 +201,7 @@ class HistoryEntry:
     actions: tuple[OutboxItem, ...] = field(default=())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HourlyHistory:
     """One post's stored hourly history of one metric, over the hours asked for
     (``automation.core.hours`` says what an hour, a total and a count are).

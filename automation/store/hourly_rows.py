@@ -5,6 +5,7 @@ writes, how spans merge, which hours are missing)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -161,7 +162,8 @@ def recalled(
     end of its last polled span, its last total): each metric's last total, and the hour
     they were all last polled (None when they were not polled together, so that their
     spans are merged one by one)."""
-    out: LastRead = dict.fromkeys(post_ids, (None, NOTHING))  # most, when seeding
+    # most, when seeding; under the one string of each post ID the process holds (store.rows)
+    out: LastRead = dict.fromkeys(map(sys.intern, post_ids), (None, NOTHING))
     if not found:
         return out
     names = {mid: name for name, mid in mids.items()}

@@ -42,11 +42,16 @@ from automation.store.postgres_hourly import HourlyQueries
 from automation.store.postgres_ledger import LedgerQueries, set_versions
 from automation.store.postgres_pauses import PauseQueries
 from automation.store.postgres_snapshots import SnapshotQueries
-from automation.store.rows import STATE_COLUMNS, epoch_or_none, moments, state_from_row
+from automation.store.rows import (
+    POST_COLUMNS,
+    STATE_COLUMNS,
+    epoch_or_none,
+    moments,
+    post_records,
+    state_from_row,
+)
 
 __all__ = ["PostgresStore"]
-
-_POST_COLUMNS = "post_id, account, created_at, source, first_seen, unavailable_at"
 
 
 class PostgresStore(
@@ -114,7 +119,7 @@ class PostgresStore(
             return
         with self._tx() as conn:
             conn.execute(
-                f"INSERT INTO posts ({_POST_COLUMNS}) SELECT * FROM unnest(%s::text[],"
+                f"INSERT INTO posts ({POST_COLUMNS}) SELECT * FROM unnest(%s::text[],"
                 " %s::text[], %s::float8[], %s::text[], %s::float8[], %s::float8[])"
                 " ON CONFLICT (post_id) DO UPDATE SET account = excluded.account,"
                 " created_at = excluded.created_at, source = excluded.source,"
@@ -157,19 +162,8 @@ class PostgresStore(
         )
 
     def _post_records(self, clauses: str, params: Iterable[Any] = ()) -> list[WatchedPostRecord]:
-        rows = self._rows(f"SELECT {_POST_COLUMNS} FROM posts{clauses}", params)
-        moment = moments()
-        return [
-            WatchedPostRecord(
-                post_id=post_id,
-                account=account,
-                created_at=from_epoch(created),
-                source=source,
-                first_seen=moment(first),
-                unavailable_at=gone if gone is None else moment(gone),
-            )
-            for post_id, account, created, source, first, gone in rows
-        ]
+        sql = f"SELECT {POST_COLUMNS} FROM posts{clauses}"
+        return post_records(self._connection().execute(sql.encode(), list(params)))
 
     @guarded
     def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ history costs a few statements whatever the number of posts.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,6 +33,7 @@ from automation.store.hourly_rows import (
     recalled,
 )
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
+from automation.store.rows import parts
 
 __all__ = ["HourlyQueries"]
 
@@ -67,7 +69,7 @@ class HourlyQueries(PostgresConnection):
                 b"SELECT id, post_id FROM hourly_posts WHERE post_id = ANY(%s::text[])",
                 [missing_ids],
             ).fetchall()
-            self._post_ids.update({post_id: pid for pid, post_id in found})
+            self._post_ids.update({sys.intern(post_id): pid for pid, post_id in found})
         return {p: self._post_ids[p] for p in post_ids if p in self._post_ids}
 
     def _known_metrics(self, names: Iterable[str] | None) -> dict[str, int]:
@@ -83,25 +85,39 @@ class HourlyQueries(PostgresConnection):
         hour = reading_hour(at)
         if not totals:
             return 0
+        written = 0
         with self._hourly_write() as conn:
             self._ids(conn, [p for p in totals if p not in self._post_ids], create=True)
             ids = self._post_ids  # every post known: the posts of ``totals`` among them
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids(conn, [m])[m])
-            self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
-            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+            for part in parts(totals):  # a first reading of 100,000 posts is 700,000 rows
+                written += self._record_hourly_of(conn, hour, part, ids, mids)
+        return written
+
+    def _record_hourly_of(
+        self,
+        conn: Conn,
+        hour: int,
+        totals: Mapping[str, Mapping[str, float]],
+        ids: Mapping[str, int],
+        mids: MetricIds,
+    ) -> int:
+        """Write what some posts' reading changes (in the caller's transaction)."""
+        self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
+        plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+        conn.execute(
+            b"INSERT INTO hourly_totals SELECT * FROM"
+            b" unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])"
+            b" ON CONFLICT (post, metric, hour) DO UPDATE SET value = excluded.value",
+            columns(plan.rows, 4),
+        )
+        for metrics, pids in plan.longer.items():  # one statement for all the posts alike
             conn.execute(
-                b"INSERT INTO hourly_totals SELECT * FROM"
-                b" unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])"
-                b" ON CONFLICT (post, metric, hour) DO UPDATE SET value = excluded.value",
-                columns(plan.rows, 4),
+                b"UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = %s"
+                b" AND post = ANY(%s::bigint[]) AND metric = ANY(%s::int[])",
+                [hour, pids, list(metrics)],
             )
-            for metrics, pids in plan.longer.items():  # one statement for all the posts alike
-                conn.execute(
-                    b"UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = %s"
-                    b" AND post = ANY(%s::bigint[]) AND metric = ANY(%s::int[])",
-                    [hour, pids, list(metrics)],
-                )
-            self._add_spans(conn, POLLED, plan.spans)
+        self._add_spans(conn, POLLED, plan.spans)
         return len(plan.rows)
 
     def _recall_read(
@@ -130,28 +146,40 @@ class HourlyQueries(PostgresConnection):
         if hi <= lo or not counts:
             return
         with self._hourly_write() as conn:
-            ids = self._ids(conn, list(counts), create=True)
             mids = self._metric_ids(conn, {m for per in counts.values() for m in per})
-            keys = [(ids[p], mids[m]) for p, per in counts.items() for m in per]
-            conn.execute(
-                b"DELETE FROM hourly_counts AS c USING unnest(%s::bigint[], %s::int[])"
-                b" AS k(post, metric) WHERE c.post = k.post AND c.metric = k.metric"
-                b" AND c.hour >= %s AND c.hour < %s",
-                [*columns(keys, 2), lo, hi],
-            )
-            rows = {  # an hour given twice keeps its last count
-                (ids[post_id], mids[metric], h): float(count)
-                for post_id, per in counts.items()
-                for metric, pairs in per.items()
-                for moment, count in pairs
-                if count and lo <= (h := hour_index(moment)) < hi
-            }
-            conn.execute(
-                b"INSERT INTO hourly_counts SELECT * FROM"
-                b" unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])",
-                columns([(*key, value) for key, value in rows.items()], 4),
-            )
-            self._add_spans(conn, COUNTED, dict.fromkeys(keys, (lo, hi)))
+            for part in parts(counts):  # 100,000 posts' 28 hours: a slice of posts at a time
+                self._record_counts_of(conn, part, mids, lo, hi)
+
+    def _record_counts_of(
+        self,
+        conn: Conn,
+        counts: Mapping[str, Mapping[str, Iterable[tuple[datetime, float]]]],
+        mids: Mapping[str, int],
+        lo: int,
+        hi: int,
+    ) -> None:
+        """Replace some posts' counts of ``[lo, hi)`` (in the caller's transaction)."""
+        ids = self._ids(conn, list(counts), create=True)
+        keys = [(ids[p], mids[m]) for p, per in counts.items() for m in per]
+        conn.execute(
+            b"DELETE FROM hourly_counts AS c USING unnest(%s::bigint[], %s::int[])"
+            b" AS k(post, metric) WHERE c.post = k.post AND c.metric = k.metric"
+            b" AND c.hour >= %s AND c.hour < %s",
+            [*columns(keys, 2), lo, hi],
+        )
+        rows = {  # an hour given twice keeps its last count
+            (ids[post_id], mids[metric], h): float(count)
+            for post_id, per in counts.items()
+            for metric, pairs in per.items()
+            for moment, count in pairs
+            if count and lo <= (h := hour_index(moment)) < hi
+        }
+        conn.execute(
+            b"INSERT INTO hourly_counts SELECT * FROM"
+            b" unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])",
+            columns([(*key, value) for key, value in rows.items()], 4),
+        )
+        self._add_spans(conn, COUNTED, dict.fromkeys(keys, (lo, hi)))
 
     def _add_spans(self, conn: Conn, kind: int, new: Mapping[Key, Span]) -> None:
         """Merge one span per (post, metric) into the known ones (inside a transaction)."""

@@ -10,8 +10,8 @@ from datetime import datetime
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
-from automation.store.rows import compact, moments
-from automation.store.snapshot_rows import Latest, plan_snapshots, remember
+from automation.store.rows import compact, moments, parts
+from automation.store.snapshot_rows import Latest, plan_snapshots, recalled_latest, remember
 
 __all__ = ["SnapshotQueries"]
 
@@ -24,7 +24,8 @@ class SnapshotQueries(PostgresConnection):
             return 0
         try:
             with self._tx() as conn:
-                self._latest.update(_latest(conn, [p for p in totals if p not in self._latest]))
+                for part in parts(dict.fromkeys(p for p in totals if p not in self._latest)):
+                    self._latest.update(_latest(conn, list(part)))  # after a restart: every post
                 plan = plan_snapshots(totals, self._latest)
                 if not plan.changes:
                     return 0
@@ -118,18 +119,13 @@ class SnapshotQueries(PostgresConnection):
 
 
 def _latest(conn: Conn, post_ids: list[str]) -> Latest:
-    """Each known post's series and latest values, decoded in one ``json.loads`` of them
-    all: a restarted engine reads 100,000 of them."""
+    """Each known post's series and latest values."""
     if not post_ids:
         return {}
     rows = conn.execute(
         b"SELECT id, post_id, latest FROM series WHERE post_id = ANY(%s::text[])", [post_ids]
     ).fetchall()
-    decoded: list[dict[str, float]] = json.loads("[" + ",".join(r[2] for r in rows) + "]")
-    return {
-        post_id: (series, latest)
-        for (series, post_id, _), latest in zip(rows, decoded, strict=True)
-    }
+    return recalled_latest(rows)
 
 
 def _add_series(conn: Conn, fresh: list[tuple[str, str]], when: float) -> dict[str, int]:

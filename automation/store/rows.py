@@ -5,6 +5,7 @@ PostgreSQL store (both keep times as epoch seconds); the queries live with their
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, overload
@@ -16,6 +17,7 @@ from automation.core.records import (
     FiringRecord,
     HistoryEntry,
     OutboxItem,
+    WatchedPostRecord,
     from_epoch,
     to_epoch,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "parts",
     "pause_from_row",
     "pause_row",
+    "post_records",
     "state_from_row",
     "state_row",
 ]
@@ -115,6 +118,31 @@ def moments() -> Moments:
         return found
 
     return moment
+
+
+POST_COLUMNS = "post_id, account, created_at, source, first_seen, unavailable_at"
+
+
+def post_records(rows: Iterable[tuple[Any, ...]]) -> list[WatchedPostRecord]:
+    """Rows of ``POST_COLUMNS`` as records, taken as they come (from a cursor: not a list
+    of every row first). The engine reads every watched post each cycle and keeps their
+    IDs in several maps, so each ID is the one string the process holds for it
+    (``sys.intern``), and the few accounts and the two sources are one string each."""
+    moment = moments()
+    one: dict[Any, Any] = {}
+    same = one.setdefault
+    intern = sys.intern
+    return [
+        WatchedPostRecord(
+            post_id=intern(post_id),
+            account=None if account is None else same(account, account),
+            created_at=from_epoch(created),
+            source=same(source, source),
+            first_seen=moment(first),
+            unavailable_at=None if gone is None else moment(gone),
+        )
+        for post_id, account, created, source, first, gone in rows
+    ]
 
 
 STATE_COLUMNS = "fingerprint, holding_since, last_truth, last_fired_at, milestone, done, fires"

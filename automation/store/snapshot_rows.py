@@ -10,10 +10,12 @@ comparison.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Latest", "SnapshotPlan", "plan_snapshots", "remember"]
+__all__ = ["Latest", "SnapshotPlan", "plan_snapshots", "recalled_latest", "remember"]
 
 Latest = dict[str, tuple[int, Mapping[str, float]]]  # post -> (series id, latest values)
 
@@ -51,10 +53,22 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
     return plan
 
 
+def recalled_latest(rows: Sequence[tuple[int, str, str]]) -> Latest:
+    """Rows of ``series`` (id, post, latest values as JSON) as remembered latest values,
+    decoded in one ``json.loads`` of them all: a restarted engine reads 100,000 of them
+    (a slice at a time), and one call costs less than half of a call per row."""
+    decoded: list[dict[str, float]] = json.loads("[" + ",".join(r[2] for r in rows) + "]")
+    intern = sys.intern  # the one string of each post ID the process holds (store.rows)
+    return {
+        intern(post_id): (series, latest)
+        for (series, post_id, _), latest in zip(rows, decoded, strict=True)
+    }
+
+
 def remember(latest: Latest, plan: SnapshotPlan, series: Mapping[str, int]) -> None:
     """Once the plan is written: the new latest values, fresh posts under their new
     ``series`` ids."""
     for post_id, values in plan.fresh:
-        latest[post_id] = (series[post_id], values)
+        latest[sys.intern(post_id)] = (series[post_id], values)
     for post_id, sid, values in plan.updates:
         latest[post_id] = (sid, values)

@@ -32,10 +32,12 @@ from automation.core.records import (
 )
 from automation.store.migrations import MIGRATIONS
 from automation.store.rows import (
+    POST_COLUMNS,
     STATE_COLUMNS,
     epoch_or_none,
     json_ids,
     moments,
+    post_records,
     state_from_row,
 )
 from automation.store.sqlite_changes import ChangeQueries
@@ -197,23 +199,9 @@ class SqliteStore(
         )
 
     def _post_records(self, clauses: str, params: Iterable[Any] = ()) -> list[WatchedPostRecord]:
-        rows = self._rows(
-            "SELECT post_id, account, created_at, source, first_seen, unavailable_at"
-            f" FROM posts{clauses}",
-            params,
+        return post_records(
+            self._conn.execute(f"SELECT {POST_COLUMNS} FROM posts{clauses}", tuple(params))
         )
-        moment = moments()
-        return [
-            WatchedPostRecord(
-                post_id=post_id,
-                account=account,
-                created_at=from_epoch(created),
-                source=source,
-                first_seen=moment(first),
-                unavailable_at=gone if gone is None else moment(gone),
-            )
-            for post_id, account, created, source, first, gone in rows
-        ]
 
     @guarded
     def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:

@@ -9,20 +9,11 @@ from datetime import datetime
 
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
-from automation.store.rows import compact, json_ids, moments
-from automation.store.snapshot_rows import plan_snapshots, remember
+from automation.store.rows import compact, json_ids, moments, parts
+from automation.store.snapshot_rows import plan_snapshots, recalled_latest, remember
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["SnapshotQueries"]
-
-
-def _decoded(rows: list[tuple[int, str, str]]) -> list[dict[str, float]]:
-    """Each row's ``latest`` JSON object, decoded in one ``json.loads`` of them all: a
-    cycle reads 10,000 of them, and one call costs less than half of 10,000 calls."""
-    decoded: list[dict[str, float]] = json.loads(
-        "[" + ",".join(latest for _, _, latest in rows) + "]"
-    )
-    return decoded
 
 
 class SnapshotQueries(SqliteConnection):
@@ -33,7 +24,8 @@ class SnapshotQueries(SqliteConnection):
             return 0
         try:
             with self._immediate() as conn:
-                self._recall_latest([p for p in totals if p not in self._latest])
+                for part in parts(dict.fromkeys(p for p in totals if p not in self._latest)):
+                    self._recall_latest(list(part))  # after a restart: every post
                 plan = plan_snapshots(totals, self._latest)
                 if not plan.changes:
                     return 0
@@ -67,10 +59,7 @@ class SnapshotQueries(SqliteConnection):
             " WHERE post_id IN (SELECT value FROM json_each(?))",
             [json_ids(post_ids)],
         )
-        self._latest.update(
-            (post_id, (sid, latest))
-            for (sid, post_id, _), latest in zip(rows, _decoded(rows), strict=True)
-        )
+        self._latest.update(recalled_latest(rows))
 
     def _add_series(self, fresh: list[tuple[str, dict[str, float]]], when: float) -> dict[str, int]:
         """Series for posts seen for the first time; their ids by post."""

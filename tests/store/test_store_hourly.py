@@ -134,7 +134,7 @@ def test_a_reopened_database_goes_on_storing_only_changes(tmp_path) -> None:
 def test_a_reading_of_more_posts_than_a_write_takes_at_once_is_kept_whole(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rows, "PART", 2)  # the SQLite store writes 2 posts at a time
+    monkeypatch.setattr(rows, "PART", 2)  # the stores write 2 posts at a time
     posts = [f"p{i}" for i in range(5)]
     first = {p: {"favorites": float(i), "retweets": 1.0} for i, p in enumerate(posts)}
     assert store.record_totals(at(0.5), first) == 5
@@ -149,3 +149,26 @@ def test_a_reading_of_more_posts_than_a_write_takes_at_once_is_kept_whole(
     )
     assert history["p3"]["favorites"].totals == ((at(0), 3.0), (at(1), 4.0))
     assert history["p4"]["favorites"].totals == ((at(0), 4.0),)
+
+
+def test_counts_of_more_posts_than_a_write_takes_at_once_are_kept_whole(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "PART", 2)  # the stores write 2 posts at a time
+    posts = [f"p{i}" for i in range(5)]
+    store.record_hourly_counts(
+        at(0), at(3), {p: {"impressions": [(at(0), i), (at(2), 1)]} for i, p in enumerate(posts)}
+    )
+    # read again: the hours of [1, 3) are replaced, for every post alike
+    store.record_hourly_counts(
+        at(1), at(3), {p: {"impressions": [(at(1), i), (at(2), 0)]} for i, p in enumerate(posts)}
+    )
+    history = store.hourly(posts, ["impressions"], at(0), at(3))
+    assert {p: h["impressions"].counted for p, h in history.items()} == dict.fromkeys(
+        posts, (span(0, 3),)
+    )
+    assert history["p0"]["impressions"].counts == ()
+    assert history["p3"]["impressions"].counts == ((at(0), 3.0), (at(1), 3.0))
+    sums = store.count_sums(posts, ["impressions"], at(0), at(3))
+    assert sums == {p: {"impressions": 2.0 * i} for i, p in enumerate(posts)}
+    assert store.missing_hours(posts, ["impressions"], at(0), at(3)) == {}
