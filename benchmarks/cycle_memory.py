@@ -20,7 +20,15 @@ import automation.engine.cycle as cycle
 FRAMES = 12  # frames kept per allocation: enough to reach the engine's own code
 _OURS = "/automation/"
 # the store's calls a cycle makes once (rule_states, once a rule, would say too much)
-STORE_CALLS = ("posts", "snapshots", "record_totals", "record_hourly_totals", "commit_cycle")
+STORE_CALLS = (
+    "posts",
+    "snapshots",
+    "record_totals",
+    "record_hourly_totals",
+    "missing_hours",
+    "record_hourly_counts",
+    "commit_cycle",
+)
 
 
 def watch_steps(engine: Any, top: int) -> None:
