@@ -79,6 +79,7 @@ class Probe:
 
     clock: Callable[[], datetime]
     sandbox_cpu: float = 0.0
+    answered: int = 0  # every request the sandbox answered, X API v2 ones included
     overhead: float = 0.0  # this probe's own CPU, not the engine's
     sent: list[float] = field(default_factory=list)  # epoch seconds of each request
     statuses: dict[int, int] = field(default_factory=dict)
@@ -88,6 +89,7 @@ class Probe:
 
     def __call__(self, request: Request, answer: Encoded, cpu: float) -> None:
         self.sandbox_cpu += cpu
+        self.answered += 1
         if request.path not in ENGAGEMENT_PATHS:
             return
         started = time.process_time()
@@ -265,9 +267,6 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
     truth_cpu = time.process_time() - started
     probe = run.probe
     sim_hours = (run.world.sandbox.clock.now() - START).total_seconds() / 3600
-    cpus = [c["cpu"] for c in run.cycles if "cpu" in c]
-    answering = [c["sandbox"] for c in run.cycles if "sandbox" in c]
-    ratios = [engine / floor for engine, floor in run.floors if floor > 0]
     ages = [getattr(c["event"], "refresh_age_oldest", None) for c in run.cycles]
     return {
         "posts": args.posts,
@@ -286,6 +285,27 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
         "statuses": {str(k): v for k, v in sorted(probe.statuses.items())},
         "cycles": len(run.cycles),
         "errors": run.errors,
+        **_cpu_figures(run, truth_cpu, sim_hours),
+        "rss_mb": {
+            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "before_engine": run.rss_before_mb,  # the interpreter, the world and the rules
+            "start": run.rss_start_mb,  # the interpreter and its imports, before the world
+        },
+        "longest_gap_between_reads_min": probe.longest_gap / 60,
+        "engine_oldest_refresh_age_min": max((a / 60 for a in ages if a is not None), default=None),
+        "sim_hours": sim_hours,
+        "wall_seconds": run.wall,
+    }
+
+
+def _cpu_figures(run: Run, truth_cpu: float, sim_hours: float) -> dict[str, Any]:
+    """Where the process's CPU went: the engine's per cycle beside the floor client's and
+    the sandbox's, and the split between the parts."""
+    probe = run.probe
+    cpus = [c["cpu"] for c in run.cycles if "cpu" in c]
+    answering = [c["sandbox"] for c in run.cycles if "sandbox" in c]
+    ratios = [engine / floor for engine, floor in run.floors if floor > 0]
+    return {
         "engine_cpu_per_sim_hour": sum(cpus) / sim_hours,
         "cpu_split": {
             "engine": sum(cpus),
@@ -297,21 +317,14 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
         },
         "engine_cpu_per_cycle": {"median": statistics.median(cpus), "max": max(cpus)},
         "sandbox_cpu_per_cycle": {"median": statistics.median(answering), "max": max(answering)},
+        "sandbox_ms_per_request": 1000 * probe.sandbox_cpu / max(1, probe.answered),
+        "sandbox_requests": probe.answered,
         "floor_ratio": {
             "median": statistics.median(ratios) if ratios else None,
             "min": min(ratios, default=None),
             "max": max(ratios, default=None),
             "samples": len(ratios),
         },
-        "rss_mb": {
-            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "before_engine": run.rss_before_mb,  # the interpreter, the world and the rules
-            "start": run.rss_start_mb,  # the interpreter and its imports, before the world
-        },
-        "longest_gap_between_reads_min": probe.longest_gap / 60,
-        "engine_oldest_refresh_age_min": max((a / 60 for a in ages if a is not None), default=None),
-        "sim_hours": sim_hours,
-        "wall_seconds": run.wall,
     }
 
 
@@ -360,6 +373,7 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> None:
         ),
         ("x floor client", _floor_cell),
         ("sandbox CPU per cycle", _sandbox_cell),
+        ("  per request answered", _per_request_cell),
         ("CPU: engine, in cycles", lambda r: _split_cell(r, "engine")),
         ("     the sandbox answering", lambda r: _split_cell(r, "sandbox")),
         ("     probe + floor client", lambda r: _split_cell(r, "harness")),
@@ -402,6 +416,11 @@ def _seconds(value: float | None) -> str:
 def _sandbox_cell(r: dict[str, Any]) -> str:
     s = r.get("sandbox_cpu_per_cycle")
     return "n/a" if s is None else "median {median:.2f} s, max {max:.2f} s".format(**s)
+
+
+def _per_request_cell(r: dict[str, Any]) -> str:
+    ms = r.get("sandbox_ms_per_request")
+    return "n/a" if ms is None else f"{ms:.2f} ms ({r['sandbox_requests']:,} requests)"
 
 
 def _split_cell(r: dict[str, Any], part: str) -> str:
