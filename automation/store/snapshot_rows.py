@@ -14,6 +14,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 __all__ = ["Latest", "SnapshotPlan", "plan_snapshots", "recalled_latest", "remember"]
 
@@ -25,9 +26,9 @@ class SnapshotPlan:
     """What a reading changes: posts without a series yet with their values, known posts'
     new latest values (post, series, values), and per post the values that changed."""
 
-    fresh: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    fresh: list[tuple[str, Mapping[str, float]]] = field(default_factory=list)
     updates: list[tuple[str, int, dict[str, float]]] = field(default_factory=list)
-    changes: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    changes: list[tuple[str, Mapping[str, float]]] = field(default_factory=list)
 
 
 def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) -> SnapshotPlan:
@@ -39,7 +40,9 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
         known = latest.get(post_id)
         if known is None:
             if values:
-                fresh = {m: float(v) for m, v in values.items()}
+                # a read-only view (the engine's parsed answers) is remembered as it is:
+                # the engine holds it through the cycle anyway, so no second copy
+                fresh = values if type(values) is MappingProxyType else _floats(values)
                 plan.fresh.append((post_id, fresh))
                 plan.changes.append((post_id, fresh))
             continue
@@ -63,6 +66,10 @@ def recalled_latest(rows: Sequence[tuple[int, str, str]]) -> Latest:
         intern(post_id): (series, latest)
         for (series, post_id, _), latest in zip(rows, decoded, strict=True)
     }
+
+
+def _floats(values: Mapping[str, float]) -> dict[str, float]:
+    return {m: float(v) for m, v in values.items()}
 
 
 def remember(latest: Latest, plan: SnapshotPlan, series: Mapping[str, int]) -> None:

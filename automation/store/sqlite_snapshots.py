@@ -64,7 +64,9 @@ class SnapshotQueries(SqliteConnection):
         )
         self._latest.update(recalled_latest(rows))
 
-    def _add_series(self, fresh: list[tuple[str, dict[str, float]]], when: float) -> dict[str, int]:
+    def _add_series(
+        self, fresh: list[tuple[str, Mapping[str, float]]], when: float
+    ) -> dict[str, int]:
         """Series for posts seen for the first time; their ids by post."""
         if not fresh:
             return {}

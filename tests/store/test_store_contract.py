@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 
 import pytest
 
@@ -142,6 +143,24 @@ def test_totals_are_written_only_when_changed(store: Store) -> None:
     snaps = store.snapshots(["1", "2"], since=minutes(-1))
     assert [s.at for s in snaps["1"]] == [minutes(0)]
     assert [s.at for s in snaps["2"]] == [minutes(0), minutes(5)]
+
+
+def test_readings_given_as_read_only_views_are_kept_and_compared_as_dicts(store: Store) -> None:
+    """The engine's parsed answers are read-only views, which a store may remember as
+    they are instead of copying them."""
+    first = {"1": MappingProxyType({"likes": 1.0, "replies": 0.0}), "2": MappingProxyType({})}
+    assert store.record_totals(minutes(0), first) == 1  # nothing to keep of an empty reading
+    assert store.record_hourly_totals(minutes(0), first) == 2
+    assert store.record_totals(minutes(5), {"1": {"likes": 1, "replies": 0}}) == 0
+    again = {"1": MappingProxyType({"likes": 2.0, "replies": 0.0})}
+    assert store.record_totals(minutes(10), again) == 1
+    assert store.record_hourly_totals(minutes(10), again) == 1
+    assert store.latest_totals(["1", "2"]) == {"1": {"likes": 2.0, "replies": 0.0}}
+    snaps = store.snapshots(["1"], since=minutes(-1))["1"]
+    assert [(s.at, s.values) for s in snaps] == [
+        (minutes(0), {"likes": 1.0, "replies": 0.0}),
+        (minutes(10), {"likes": 2.0, "replies": 0.0}),
+    ]
 
 
 def test_a_missing_metric_keeps_its_last_value(store: Store) -> None:
