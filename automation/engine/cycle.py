@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from automation.core.cycle_decisions import CycleDecisions, decide_cycle
 from automation.core.cycle_facts import CycleFacts, read_totals
 from automation.core.errors import AutomationError, RuleError
 from automation.core.evaluate import CompiledRule
-from automation.core.facts import PostFacts
+from automation.core.facts import PostFacts, RuleState
 from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.payloads import iso, number
 from automation.core.post_discovery import (
@@ -52,7 +52,7 @@ from automation.engine.ports import ActionRunner, MetricsSource, PostSource
 from automation.engine.recorder import Recorder, StoreRecorder
 from automation.engine.refresh import RefreshKeeper, StatesSeen, likeliest_last
 from automation.engine.running_rules import LoadedRules, files_state, load_compiled
-from automation.store.base import Store
+from automation.store.base import STATES_CHANGED, Store
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import EngagementRequest, plan_owned_requests
 
@@ -114,6 +114,7 @@ class Engine:
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
         self._refresh = RefreshKeeper()
         self._settled = NOTHING_SETTLED  # what the cycles so far need not evaluate again
+        self._states_mark: str | None = None  # the store's STATES_CHANGED when settled
         self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
 
     @property
@@ -347,7 +348,8 @@ class Engine:
             )
         self._recorder.evaluated(plan.watched, facts, now)
         pauses = current(self._store, [rule.rule.id for rule, _ in plan.watched], now)
-        states = StatesSeen(self._store.rule_states)
+        mark = self._store.meta(STATES_CHANGED)
+        states = StatesSeen(self._store.rule_states, self._kept_states(mark))
         decided = decide_cycle(
             plan.watched,
             facts,
@@ -360,7 +362,7 @@ class Engine:
             self._settled_within(watched or plan),
         )
         self._commit(now, decided, result)
-        self._settled = decided.settled
+        self._settled, self._states_mark = decided.settled, mark
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         states.decided(decided.write)
         if fetched is not None:
@@ -369,6 +371,14 @@ class Engine:
             self._refresh.remember(
                 whole, plan.posts, read, states.states_after, now, all_answered=answered
             )
+
+    def _kept_states(self, mark: str | None) -> Mapping[str, Mapping[str, RuleState]]:
+        """The rule states the store holds as the last committed cycle left them, while
+        nothing but the engine's commits changed them since (``mark``, the store's count of
+        other changes, is the one read then); none in a dry run, which commits nothing."""
+        if self._recorder.dry or mark != self._states_mark:
+            return {}
+        return self._settled.states
 
     def _settled_within(self, plan: FetchPlan) -> Settled:
         """What earlier cycles left settled, forgetting the posts and rules no longer

@@ -99,15 +99,26 @@ def _values(seen: Recent | None) -> Mapping[str, float]:
 
 class StatesSeen:
     """The rule states a cycle's decisions read, with what they decided on top: the
-    states of each rule's posts after the cycle, for the projections."""
+    states of each rule's posts after the cycle, for the projections.
 
-    def __init__(self, read: Callable[[str], Mapping[str, RuleState]]) -> None:
+    A rule's states come from ``kept`` when it has them (what the store holds, as the
+    cycles before left it), else from the store (``read``)."""
+
+    def __init__(
+        self,
+        read: Callable[[str], Mapping[str, RuleState]],
+        kept: Mapping[str, Mapping[str, RuleState]] | None = None,
+    ) -> None:
         self._read = read
+        self._kept = kept or {}
         self._seen: dict[str, Mapping[str, RuleState]] = {}
         self._after: dict[str, dict[str, RuleState]] = {}
 
     def __call__(self, rule_id: str) -> Mapping[str, RuleState]:
-        states = self._seen[rule_id] = self._read(rule_id)
+        states = self._kept.get(rule_id)
+        if states is None:
+            states = self._read(rule_id)
+        self._seen[rule_id] = states
         return states
 
     def decided(self, write: CycleWrite) -> None:

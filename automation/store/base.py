@@ -37,7 +37,11 @@ from automation.core.records import (
     WatchedPostRecord,
 )
 
-__all__ = ["Store"]
+__all__ = ["STATES_CHANGED", "Store"]
+
+# The meta key whose value moves whenever rule states change other than by ``commit_cycle``
+# (a rearm): an engine keeps the states it committed while this value stays.
+STATES_CHANGED = "rule_states_changed"
 
 
 class Store(Protocol):

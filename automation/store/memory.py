@@ -30,6 +30,7 @@ from automation.core.records import (
     compose_snapshots,
     utc,
 )
+from automation.store.base import STATES_CHANGED
 from automation.store.memory_data import FiringEntry, MemoryData, within
 from automation.store.memory_hourly import MemoryHourly
 from automation.store.memory_outbox import MemoryOutbox
@@ -330,6 +331,7 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
                 del self._d.active[(rule_id, f.record.post_id, f.record.key)]
             for post in {f.record.post_id for f in found}:
                 self._d.states.pop((rule_id, post), None)
+            self._d.meta[STATES_CHANGED] = str(int(self._d.meta.get(STATES_CHANGED, "0")) + 1)
         return [dataclasses.replace(f.record, actions=()) for f in found]
 
     # -- budget and meta ------------------------------------------------------------------

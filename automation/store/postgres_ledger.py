@@ -34,6 +34,7 @@ from automation.core.records import (
     from_epoch,
     to_epoch,
 )
+from automation.store.base import STATES_CHANGED
 from automation.store.postgres_connection import (
     APPLICATION,
     Conn,
@@ -359,6 +360,11 @@ class LedgerQueries(PostgresConnection):
                 conn.execute(
                     b"DELETE FROM rule_states WHERE rule_id = %s AND post_id = ANY(%s::text[])",
                     [rule_id, sorted({row[2] for row in rows})],
+                )
+                conn.execute(
+                    b"INSERT INTO meta VALUES (%s, '1') ON CONFLICT (key)"
+                    b" DO UPDATE SET value = (meta.value::bigint + 1)::text",
+                    [STATES_CHANGED],
                 )
         return [history_entry(row, ()).firing for row in rows]
 

@@ -27,6 +27,7 @@ from automation.core.records import (
     from_epoch,
     to_epoch,
 )
+from automation.store.base import STATES_CHANGED
 from automation.store.rows import (
     FIRING_COLUMNS,
     OUTBOX_COLUMNS,
@@ -309,6 +310,11 @@ class LedgerQueries(SqliteConnection):
                     "DELETE FROM rule_states WHERE rule_id = ?"
                     " AND post_id IN (SELECT value FROM json_each(?))",
                     [rule_id, json_ids({row[2] for row in rows})],
+                )
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, '1')"
+                    " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                    [STATES_CHANGED],
                 )
         return [history_entry(row, ()).firing for row in rows]
 
