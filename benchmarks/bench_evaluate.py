@@ -120,7 +120,7 @@ def _totals(rng: random.Random, owned: bool, growth: float) -> dict[str, float]:
 def _hourly(rng: random.Random, total: float, starts: list[datetime]) -> HourlySeries:
     weights = [rng.random() for _ in starts]
     scale = total / (sum(weights) or 1.0)
-    return HourlySeries(tuple(zip(starts, (w * scale for w in weights), strict=True)), NOW)
+    return HourlySeries(tuple(starts), tuple(w * scale for w in weights), NOW)
 
 
 def make_posts(count: int, rng: random.Random) -> tuple[list[PostFacts], list[PostFacts]]:

@@ -75,8 +75,8 @@ class Readings:
         first = now.replace(minute=0, second=0) - timedelta(hours=28)
         hourly = {
             p: {
-                m: HourlySeries(
-                    tuple((first + timedelta(hours=h), float(h % 5)) for h in range(29)), now
+                m: HourlySeries.of(
+                    ((first + timedelta(hours=h), float(h % 5)) for h in range(29)), now
                 )
                 for m in HOURLY_METRICS
             }

@@ -77,7 +77,7 @@ class PostReadings:
                 buckets = (*before, *part, (read_at, 0.0))
                 if shift:
                     buckets = tuple((at + shift, count) for at, count in buckets)
-                out[metric] = HourlySeries(buckets, read_at + shift)
+                out[metric] = HourlySeries.of(buckets, read_at + shift)
         return MappingProxyType(out)
 
     def snapshots_at(self, hour: int, shift: timedelta = _NO_SHIFT) -> tuple[Snapshot, ...]:

@@ -8,7 +8,7 @@ These are the seam between the pure core (``evaluate``) and the shell: the engin
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -51,11 +51,31 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class HourlySeries:
-    """Per-hour counts from ``/28hr`` for one metric: ``buckets`` are (hour start, count),
-    oldest first, one per hour with zeros present. ``read_at`` is when it was fetched."""
+    """Per-hour counts from ``/28hr`` for one metric: ``counts[i]`` is the count of the
+    hour starting at ``starts[i]``, oldest first, one per hour with zeros present.
+    ``read_at`` is when it was fetched.
 
-    buckets: tuple[tuple[datetime, float], ...]
+    Two columns rather than a (start, count) pair per hour: a poll holds about 2,000,000
+    buckets, and the series of one answer share a single ``starts`` tuple."""
+
+    starts: tuple[datetime, ...]
+    counts: tuple[float, ...]
     read_at: datetime
+
+    def __post_init__(self) -> None:
+        if len(self.starts) != len(self.counts):
+            raise ValueError(f"{len(self.starts)} hour starts for {len(self.counts)} counts")
+
+    @classmethod
+    def of(cls, buckets: Iterable[tuple[datetime, float]], read_at: datetime) -> HourlySeries:
+        """The series of (hour start, count) ``buckets``, oldest first."""
+        pairs = tuple(buckets)
+        return cls(tuple(s for s, _ in pairs), tuple(c for _, c in pairs), read_at)
+
+    @property
+    def buckets(self) -> tuple[tuple[datetime, float], ...]:
+        """(hour start, count) pairs, oldest first, made on each call."""
+        return tuple(zip(self.starts, self.counts, strict=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,17 @@ including ``hi``. The helpers here merge and subtract them; they are pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 from automation.core.facts import HourlySeries
 
 __all__ = [
     "HOUR",
+    "HourCounts",
     "Span",
     "add_span",
     "complete_counts",
@@ -118,36 +122,59 @@ def spans_of(hours: Iterable[int]) -> list[Span]:
     return out
 
 
-def complete_counts(series: HourlySeries) -> tuple[Span, list[tuple[datetime, float]]]:
+@dataclass(frozen=True, slots=True)
+class HourCounts:
+    """Buckets ``first`` up to ``stop`` of a series, as (hour start, count) pairs made
+    while they are iterated: a poll's answers hold about 2,000,000 buckets, which the
+    hourly history takes a slice of posts at a time."""
+
+    series: HourlySeries
+    first: int
+    stop: int
+
+    def __iter__(self) -> Iterator[tuple[datetime, float]]:
+        pairs = zip(self.series.starts, self.series.counts, strict=True)
+        return islice(pairs, self.first, self.stop)
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.first)
+
+    def since(self, moment: datetime) -> HourCounts:
+        """These buckets less those starting before ``moment``."""
+        at = bisect_left(self.series.starts, moment, self.first, self.stop)
+        return HourCounts(self.series, at, self.stop)
+
+
+def complete_counts(series: HourlySeries) -> tuple[Span, HourCounts]:
     """The hours of a ``/28hr`` answer that are whole: those that ended by the time it was
     read and began no earlier than 28 hours before (the first bucket may hold only part of
     its hour). Returns their span and their (hour start, count) buckets."""
     last = hour_index(series.read_at)  # the hour still running when it was read
     first = reading_hour(series.read_at - 28 * HOUR) + 1
-    lo, hi = hour_start(first), hour_start(last)
-    # the answer's own bucket tuples, not copies: a poll's answers hold about 2,000,000
-    buckets = [bucket for bucket in series.buckets if lo <= bucket[0] < hi]
-    if not buckets:
-        return (last, last), []
-    return (hour_index(buckets[0][0]), last), buckets
+    starts = series.starts  # oldest first, each hour once
+    counts = HourCounts(
+        series, bisect_left(starts, hour_start(first)), bisect_left(starts, hour_start(last))
+    )
+    if not counts:
+        return (last, last), counts
+    return (hour_index(starts[counts.first]), last), counts
 
 
 def whole_hours(
     hourly: Mapping[str, Mapping[str, HourlySeries]],
     stored_to: Mapping[str, int] | None = None,
-) -> dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]]:
+) -> dict[Span, dict[str, dict[str, HourCounts]]]:
     """The whole hours of a poll's ``/28hr`` answers, grouped by the span they cover (one
     span for most posts of a poll), each (hour start, count). A whole hour's count is
     final, so hours before ``stored_to[post]`` (already kept) are left out."""
-    out: dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]] = {}
+    out: dict[Span, dict[str, dict[str, HourCounts]]] = {}
     stored_to = stored_to or {}
     for post_id, per_metric in hourly.items():
         start = stored_to.get(post_id)
         for metric, series in per_metric.items():
             (lo, hi), counts = complete_counts(series)
             if start is not None and start > lo:
-                lo, after = start, hour_start(start)
-                counts = [bucket for bucket in counts if bucket[0] >= after]
+                lo, counts = start, counts.since(hour_start(start))
             if counts:
                 out.setdefault((lo, hi), {}).setdefault(post_id, {})[metric] = counts
     return out

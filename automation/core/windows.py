@@ -87,7 +87,7 @@ def hourly_increase(
             why.append(f"/28hr series is stale: read at {moment_text(series.read_at, now)}")
         return None
     total = 0.0
-    for start, count in reversed(series.buckets):
+    for start, count in zip(reversed(series.starts), reversed(series.counts), strict=True):
         if start > now:
             continue
         if start > lo:
@@ -98,7 +98,7 @@ def hourly_increase(
             total += count * ((end - lo) / HOUR)
         return total
     if why is not None:
-        first = series.buckets[0][0] if series.buckets else None
+        first = series.starts[0] if series.starts else None
         detail = (
             f"the /28hr series starts at {moment_text(first, now)}"
             if first
@@ -144,7 +144,13 @@ def _since_creation(
     if series is not None and series.read_at >= now - STALE_AFTER:
         # Metrics such as url_clicks have no /totals value; the series covers the whole
         # life of a post younger than 28 hours.
-        return float(sum(count for start, count in series.buckets if start <= now))
+        return float(
+            sum(
+                count
+                for start, count in zip(series.starts, series.counts, strict=True)
+                if start <= now
+            )
+        )
     if why is not None:
         why.append(missing_total_reason(facts, metric))
     return None
@@ -168,5 +174,5 @@ def young_post_totals(
     out = dict(totals)
     for metric, series in hourly.items():
         if metric not in out:
-            out[metric] = float(sum(v for _, v in series.buckets))
+            out[metric] = float(sum(series.counts))
     return out

@@ -76,7 +76,7 @@ class World:
             end = min(start + _HOUR, now)
             count = _at(points, end) - _at(points, start) if end > start else 0.0
             buckets.append((start, round(count, 6)))
-        return HourlySeries(tuple(buckets), read_at=now)
+        return HourlySeries.of(buckets, read_at=now)
 
 
 def _at(points: list[tuple[datetime, float]], moment: datetime) -> float:

@@ -243,14 +243,16 @@ def _parse_hourly(
             raise _bad(where, f"[{outer!r}]", "expected an object", inner)
         for key, by_day in inner.items():
             pid, metric = (key, outer) if type_first else (outer, key)
-            buckets = _series(by_day, where, outer, key, plans)
-            out.setdefault(pid, {})[metric] = HourlySeries(buckets, read_at)
+            starts, counts = _series(by_day, where, outer, key, plans)
+            out.setdefault(pid, {})[metric] = HourlySeries(starts, counts, read_at)
     return out
 
 
 # The moments of one series shape (its days and their hour keys) in the order the body
 # lists them, and the order that sorts them, or None when they already are sorted.
 _Plan = tuple[tuple[datetime, ...], list[int] | None]
+# A series as two columns: its hour starts, oldest first, and their counts.
+_Columns = tuple[tuple[datetime, ...], tuple[float, ...]]
 
 
 def _series(
@@ -259,11 +261,12 @@ def _series(
     outer: str,
     key: str,
     plans: dict[tuple[tuple[str, tuple[str, ...]], ...], _Plan],
-) -> tuple[tuple[datetime, float], ...]:
+) -> _Columns:
     """Runs once per post and metric of every /28hr answer (~8,600 a cycle for 10,000
     posts), so the common case is a few C-level passes: every series of an answer has
     the same days and hours, so their moments and order are worked out once per answer
-    (``plans``), and the counts are converted and range-checked in bulk. Anything odd goes
+    (``plans``; the series then share the plan's tuple of moments), and the counts are
+    converted and range-checked in bulk. Anything odd goes
     to ``_checked_series``, which finds the first fault in body order and names its path."""
     if type(by_day) is not dict:
         return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
@@ -290,7 +293,7 @@ def _series(
         return _checked_series(by_day, where, f"[{outer!r}][{key!r}]")
     moments, order = plan
     if order is None:
-        return tuple(zip(moments, values, strict=True))
+        return moments, tuple(values)
     return _sorted_buckets(moments, values, order)
 
 
@@ -330,7 +333,7 @@ def _plan(form: tuple[tuple[str, tuple[str, ...]], ...]) -> _Plan | None:
 
 def _sorted_buckets(
     moments: tuple[datetime, ...], values: list[float], order: list[int]
-) -> tuple[tuple[datetime, float], ...]:
+) -> _Columns:
     """Buckets oldest first; an hour named twice ("0" and "00", or a day in two spellings)
     keeps one bucket, with the larger count."""
     buckets: dict[datetime, float] = {}
@@ -338,10 +341,10 @@ def _sorted_buckets(
         moment, value = moments[i], values[i]
         if buckets.get(moment, -1.0) < value:
             buckets[moment] = value
-    return tuple(buckets.items())
+    return tuple(buckets), tuple(buckets.values())
 
 
-def _checked_series(by_day: Any, where: str, path: str) -> tuple[tuple[datetime, float], ...]:
+def _checked_series(by_day: Any, where: str, path: str) -> _Columns:
     """The slow, exact path: raises at the first malformed day, hour or count."""
     if type(by_day) is not dict:
         raise _bad(where, path, "expected an object of days", by_day)

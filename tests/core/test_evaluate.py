@@ -185,7 +185,7 @@ def test_hot_path_and_explain_agree_on_nested_conditions():
 def test_window_leaf_from_hourly_series_and_snapshots():
     compiled = compile_rule(rule(leaf("retweets", "gte", 50, over=3600)))
     top = NOW - HOUR
-    hourly = {"retweets": HourlySeries(((top, 60.0), (NOW, 25.0)), NOW)}
+    hourly = {"retweets": HourlySeries.of(((top, 60.0), (NOW, 25.0)), NOW)}
     owned = post({"retweets": 900}, hourly=hourly)
     assert run(compiled, owned).outcome is Outcome.FIRE
     assert compiled.explain(owned, None, NOW).trace[0].value == 85  # 11:00 bucket + 12:00

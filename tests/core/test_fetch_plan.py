@@ -131,7 +131,7 @@ def test_merged_posts_are_what_the_store_holds_after_the_upsert():
 
 def test_facts_judge_a_refused_owned_post_as_public_and_skip_unplanned_ones():
     posts = {"1": post("1", "brand", HOUR), "2": post("2", "brand", 2 * DAY)}
-    series = HourlySeries(buckets=((NOW - HOUR, 4.0), (NOW, 3.0)), read_at=NOW)
+    series = HourlySeries.of(((NOW - HOUR, 4.0), (NOW, 3.0)), read_at=NOW)
     snaps = {"2": (Snapshot(NOW - HOUR, {"favorites": 1.0}),)}
     totals = {"2": {"favorites": 5.0}, "1": {"favorites": 2.0}, "9": {"favorites": 1.0}}
     facts = assemble_facts(posts, totals, {"1": {"url_clicks": series}}, {"2"}, snaps, NOW)

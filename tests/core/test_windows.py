@@ -27,7 +27,7 @@ def at(hh: int, mm: int = 0) -> datetime:
 
 def series(*counts: float, first: datetime | None = None, read_at: datetime = NOW) -> HourlySeries:
     first = first or at(8)
-    return HourlySeries(tuple((first + HOUR * i, c) for i, c in enumerate(counts)), read_at)
+    return HourlySeries.of(((first + HOUR * i, c) for i, c in enumerate(counts)), read_at)
 
 
 def owned(**kw) -> PostFacts:
@@ -68,7 +68,7 @@ def test_hourly_too_short_is_unknown_with_reason():
 
 def test_hourly_empty_series_is_unknown():
     why: list[str] = []
-    assert hourly_increase(HourlySeries((), NOW), NOW - HOUR, NOW, why) is None
+    assert hourly_increase(HourlySeries((), (), NOW), NOW - HOUR, NOW, why) is None
     assert "empty" in why[0]
 
 

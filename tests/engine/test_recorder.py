@@ -57,7 +57,7 @@ def series_at(now: datetime) -> FetchResult:
     buckets = tuple((first + timedelta(hours=h), float(h)) for h in range(28))
     return replace(
         reading(1),
-        hourly=MappingProxyType({"1": {"impressions": HourlySeries(buckets, now)}}),
+        hourly=MappingProxyType({"1": {"impressions": HourlySeries.of(buckets, now)}}),
     )
 
 
