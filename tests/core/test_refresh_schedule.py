@@ -334,3 +334,17 @@ def test_a_pending_for_is_projected_to_its_end_and_a_rearmed_window_stays_open()
     assert not project(surge, flat, before=flat).window_open
     assert project(surge, flat, before=flat, state=RuleState(last_truth=True)).window_open
     assert project(surge, {"favorites": 30.0}, before=flat).window_open  # 25 in 10 minutes
+
+
+def test_a_post_read_the_moment_it_was_written_has_every_rate_nil():
+    surge = compile_rule(
+        Rule(id="s", watch=Watch(accounts=ACCOUNTS), when=Leaf("favorites", "gte", 30, over=1800))
+    )
+    # no time to measure a rate over: nil even for a metric the reading lacks
+    still = project(surge, {"impressions": 5.0}, created=timedelta(0))
+    assert still.cross_at == NEVER and not still.window_open
+    assert project(LIKES, {"favorites": 5.0}, created=timedelta(0)).cross_at == NEVER
+    # read later, the lacking metric's rate is unknown and the window stays open
+    assert project(surge, {"likes": 5.0}).window_open
+    grown = project(surge, {"impressions": 5.0, "favorites": 20.0}, before={"favorites": 1.0})
+    assert grown.window_open and grown.cross_at == NOW.timestamp()
