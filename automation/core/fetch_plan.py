@@ -44,9 +44,36 @@ class FetchPlan:
     window_posts: frozenset[str] = frozenset()
     window_start: datetime | None = None
 
-    def snapshot_posts(self, fetched: Collection[str]) -> list[str]:
-        """The posts whose snapshots the windows need, of those ``fetched`` read."""
-        return sorted(p for p in self.window_posts if p in fetched)
+    def snapshot_posts(
+        self,
+        fetched: Collection[str],
+        hourly: Mapping[str, Collection[str]] | None = None,
+        forbidden: Collection[str] = frozenset(),
+    ) -> list[str]:
+        """The posts whose snapshots the windows may read, of those ``fetched`` read: those
+        a windowed rule evaluates that are public (or ``forbidden``: fetched as public after
+        all) or lack the /28hr series (``hourly``: the metrics read per post) of one of its
+        window metrics. A window reads an owned post's series when it has one
+        (``core.windows.increase``), so most owned posts need none."""
+        hourly = hourly or {}
+        wanted: set[str] = set()
+        for compiled, posts in self.watched:
+            if not compiled.max_window:
+                continue
+            metrics = compiled.window_metrics
+            for post in posts:
+                pid = post.post_id
+                if pid in wanted or pid not in fetched:
+                    continue
+                series = hourly.get(pid)
+                if (
+                    self.posts[pid].account is None
+                    or pid in forbidden
+                    or series is None
+                    or not metrics.issubset(series)
+                ):
+                    wanted.add(pid)
+        return sorted(wanted)
 
 
 def plan_fetch(

@@ -340,8 +340,8 @@ class Engine:
         if fetched is not None:
             snapshots = {}
             if plan.window_start is not None:
-                # only windows read snapshots: skip the posts no windowed rule evaluates
-                wanted = plan.snapshot_posts(fetched.totals)
+                # only windows read snapshots, and on owned posts only what no series holds
+                wanted = plan.snapshot_posts(fetched.totals, fetched.hourly, fetched.forbidden)
                 snapshots = self._store.snapshots(wanted, since=plan.window_start)
             facts = CycleFacts(
                 plan.posts, fetched.totals, fetched.hourly, fetched.forbidden, snapshots, now
