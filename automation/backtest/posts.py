@@ -75,7 +75,7 @@ def find_posts(
             continue
         pairs = ((p.post_id, p.created_at) for p in listed.posts)
         found += timeline_posts(account, pairs, oldest, now)
-    found += explicit_posts(rules, (), now)
+    found += explicit_posts(rules, {}, now)
     merged = merge_posts([p for p in stored if p.source == "timeline"], found)
     # gone today is not gone then: the history says what was readable in the period
     available = [replace(p, unavailable_at=None) for p in merged]

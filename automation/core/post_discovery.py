@@ -7,7 +7,7 @@ once the new records are in, so the next step needs no second read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,6 +19,7 @@ __all__ = [
     "discovery_start",
     "explicit_posts",
     "merge_posts",
+    "post_order",
     "timeline_posts",
     "watched_accounts",
 ]
@@ -35,9 +36,10 @@ def discovery_start(rules: Sequence[CompiledRule], account: str, now: datetime) 
 
 
 def explicit_posts(
-    rules: Sequence[CompiledRule], known: Iterable[WatchedPostRecord], now: datetime
+    rules: Sequence[CompiledRule], known: Mapping[str, WatchedPostRecord], now: datetime
 ) -> list[WatchedPostRecord]:
-    """The posts rules name by ID that are not watched yet, or whose owner changed.
+    """The posts rules name by ID that are not watched yet (``known``: the watched posts
+    by id), or whose owner changed.
 
     A named post already watched is left as it is, so a post the API reported gone stays
     unwatched instead of being revived every cycle.
@@ -47,11 +49,10 @@ def explicit_posts(
         for pid in r.rule.watch.posts:
             if owners.get(pid) is None:
                 owners[pid] = r.rule.watch.owner
-    accounts = {p.post_id: p.account for p in known}
     return [
         _record(pid, account, post_created_at(pid), "explicit", now)
         for pid, account in owners.items()
-        if pid not in accounts or accounts[pid] != account
+        if (old := known.get(pid)) is None or old.account != account
     ]
 
 
@@ -81,7 +82,12 @@ def merge_posts(
         if old is not None and old.first_seen < rec.first_seen:
             rec = replace(rec, first_seen=old.first_seen)
         merged[rec.post_id] = rec
-    return sorted(merged.values(), key=lambda p: (p.created_at, p.post_id))
+    return sorted(merged.values(), key=post_order)
+
+
+def post_order(post: WatchedPostRecord) -> tuple[datetime, str]:
+    """The store's order of watched posts: oldest first, ties by post id."""
+    return post.created_at, post.post_id
 
 
 def _record(

@@ -36,7 +36,6 @@ from automation.core.payloads import iso, number
 from automation.core.post_discovery import (
     discovery_start,
     explicit_posts,
-    merge_posts,
     timeline_posts,
     watched_accounts,
 )
@@ -47,6 +46,7 @@ from automation.core.settled import NOTHING_SETTLED, Settled
 from automation.core.wording import counted
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.engine.gc_pause import collector_paused
+from automation.engine.known_posts import KnownPosts
 from automation.engine.pauses import PauseKeeper, current
 from automation.engine.ports import ActionRunner, MetricsSource, PostSource
 from automation.engine.recorder import Recorder, StoreRecorder
@@ -113,6 +113,7 @@ class Engine:
         self._failed_files: frozenset[tuple[str, float]] | None = None
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
         self._refresh = RefreshKeeper()
+        self._known = KnownPosts(store, dry=self._recorder.dry)
         self._settled = NOTHING_SETTLED  # what the cycles so far need not evaluate again
         self._states_mark: str | None = None  # the store's STATES_CHANGED when settled
         self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
@@ -244,17 +245,17 @@ class Engine:
 
     # --- discovery and planning --------------------------------------------------------
 
-    def _discover(self, now: datetime, rules: Sequence[CompiledRule]) -> list[WatchedPostRecord]:
+    def _discover(
+        self, now: datetime, rules: Sequence[CompiledRule]
+    ) -> Sequence[WatchedPostRecord]:
         """Every post the store knows (the unavailable too), plus the new posts of the
         watched accounts and the named posts not watched yet, which are recorded.
 
         An account's posts are recorded before its ``since_id`` moves past them, so a
         later account's failure never loses them.
         """
-        known = self._store.posts(include_unavailable=True)
-        records = explicit_posts(rules, known, now)
-        if records:
-            self._recorder.add_posts(records)
+        self._known.read()
+        self._add_posts(explicit_posts(rules, self._known.by_id, now))
         for account in watched_accounts(rules):
             since = self._store.since_id(account)
             oldest = discovery_start(rules, account, now)
@@ -262,12 +263,15 @@ class Engine:
             posts = timeline_posts(
                 account, ((p.post_id, p.created_at) for p in found.posts), oldest, now
             )
-            if posts:
-                self._recorder.add_posts(posts)
+            self._add_posts(posts)
             if found.newest_id:
                 self._recorder.set_since_id(account, found.newest_id)
-            records += posts
-        return merge_posts(known, records)
+        return self._known.posts
+
+    def _add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
+        if records:
+            self._recorder.add_posts(records)
+            self._known.added(records)
 
     def _plan(
         self,
@@ -323,6 +327,8 @@ class Engine:
         if fetched.unavailable:
             log.warning("%s", unavailable_text(fetched.unavailable))
         self._recorder.record_readings(now, fetched)
+        if fetched.unavailable:
+            self._known.gone(fetched.unavailable, now)
 
     # --- evaluation --------------------------------------------------------------------
 

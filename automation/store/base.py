@@ -37,11 +37,15 @@ from automation.core.records import (
     WatchedPostRecord,
 )
 
-__all__ = ["STATES_CHANGED", "Store"]
+__all__ = ["POSTS_CHANGED", "STATES_CHANGED", "Store"]
 
 # The meta key whose value moves whenever rule states change other than by ``commit_cycle``
 # (a rearm): an engine keeps the states it committed while this value stays.
 STATES_CHANGED = "rule_states_changed"
+# The meta key whose value goes up by one with every ``upsert_posts`` and
+# ``mark_unavailable`` given posts, in the same transaction: an engine keeps the watched
+# posts it read while this value moves only by its own writes.
+POSTS_CHANGED = "posts_changed"
 
 
 class Store(Protocol):
@@ -52,7 +56,8 @@ class Store(Protocol):
     def upsert_posts(self, records: Iterable[WatchedPostRecord]) -> None:
         """Add posts or update them. An existing post keeps its earliest ``first_seen``;
         every other field takes the new record's value (so a post seen again on the
-        timeline becomes available again when ``unavailable_at`` is None)."""
+        timeline becomes available again when ``unavailable_at`` is None). Given any
+        records, adds one to ``POSTS_CHANGED``."""
         ...
 
     def posts(self, include_unavailable: bool = False) -> list[WatchedPostRecord]:
@@ -86,7 +91,8 @@ class Store(Protocol):
 
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         """Stop polling posts the API says are gone; they stay for history. Unknown ids
-        are ignored; a post already unavailable keeps its first ``unavailable_at``."""
+        are ignored; a post already unavailable keeps its first ``unavailable_at``. Given
+        any ids, adds one to ``POSTS_CHANGED``."""
         ...
 
     def since_id(self, account: str) -> str | None:

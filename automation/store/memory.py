@@ -30,7 +30,7 @@ from automation.core.records import (
     compose_snapshots,
     utc,
 )
-from automation.store.base import STATES_CHANGED
+from automation.store.base import POSTS_CHANGED, STATES_CHANGED
 from automation.store.memory_data import FiringEntry, MemoryData, within
 from automation.store.memory_hourly import MemoryHourly
 from automation.store.memory_outbox import MemoryOutbox
@@ -51,6 +51,9 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
     # -- watched posts ------------------------------------------------------------------
 
     def upsert_posts(self, records: Iterable[WatchedPostRecord]) -> None:
+        records = list(records)
+        if records:
+            self._count_change(POSTS_CHANGED)
         for rec in records:
             old = self._d.posts.get(rec.post_id)
             first_seen = utc(rec.first_seen)
@@ -106,6 +109,9 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
 
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         when = utc(at)
+        post_ids = list(post_ids)
+        if post_ids:
+            self._count_change(POSTS_CHANGED)
         for post_id in post_ids:
             post = self._d.posts.get(post_id)
             if post is not None and post.unavailable_at is None:
@@ -331,7 +337,7 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
                 del self._d.active[(rule_id, f.record.post_id, f.record.key)]
             for post in {f.record.post_id for f in found}:
                 self._d.states.pop((rule_id, post), None)
-            self._d.meta[STATES_CHANGED] = str(int(self._d.meta.get(STATES_CHANGED, "0")) + 1)
+            self._count_change(STATES_CHANGED)
         return [dataclasses.replace(f.record, actions=()) for f in found]
 
     # -- budget and meta ------------------------------------------------------------------
@@ -366,6 +372,9 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
 
     def meta(self, key: str) -> str | None:
         return self._d.meta.get(key)
+
+    def _count_change(self, key: str) -> None:
+        self._d.meta[key] = str(int(self._d.meta.get(key, "0")) + 1)
 
     def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
         if sum(1 for t in self.budget_load(api, since) if t > since) >= allowance:

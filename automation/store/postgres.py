@@ -29,10 +29,12 @@ from automation.core.records import (
     to_epoch,
 )
 from automation.store import postgres_schema
+from automation.store.base import POSTS_CHANGED
 from automation.store.postgres_changes import ChangeQueries
 from automation.store.postgres_connection import (
     columns,
     connect,
+    count_change,
     engine_role,
     engine_settings,
     guarded,
@@ -118,6 +120,7 @@ class PostgresStore(
         if not rows:
             return
         with self._tx() as conn:
+            count_change(conn, POSTS_CHANGED)
             conn.execute(
                 f"INSERT INTO posts ({POST_COLUMNS}) SELECT * FROM unnest(%s::text[],"
                 " %s::text[], %s::float8[], %s::text[], %s::float8[], %s::float8[])"
@@ -177,7 +180,10 @@ class PostgresStore(
     @guarded
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
         ids = list(post_ids)
+        if not ids:
+            return
         with self._tx() as conn:
+            count_change(conn, POSTS_CHANGED)
             conn.execute(
                 b"UPDATE posts SET unavailable_at = %s WHERE unavailable_at IS NULL"
                 b" AND post_id = ANY(%s::text[])",

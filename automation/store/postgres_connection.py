@@ -30,6 +30,7 @@ __all__ = [
     "PostgresConnection",
     "columns",
     "connect",
+    "count_change",
     "engine_role",
     "engine_settings",
     "first_line",
@@ -99,6 +100,15 @@ def guarded(
             raise self._failure(exc) from None
 
     return wrapper
+
+
+def count_change(conn: Conn, key: str) -> None:
+    """Add one to the ``meta`` count ``key`` (from 1), inside the caller's transaction."""
+    conn.execute(
+        b"INSERT INTO meta VALUES (%s, '1') ON CONFLICT (key)"
+        b" DO UPDATE SET value = (meta.value::bigint + 1)::text",
+        [key],
+    )
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:

@@ -40,6 +40,7 @@ from automation.store.postgres_connection import (
     Conn,
     PostgresConnection,
     columns,
+    count_change,
     guarded,
 )
 from automation.store.rows import (
@@ -361,11 +362,7 @@ class LedgerQueries(PostgresConnection):
                     b"DELETE FROM rule_states WHERE rule_id = %s AND post_id = ANY(%s::text[])",
                     [rule_id, sorted({row[2] for row in rows})],
                 )
-                conn.execute(
-                    b"INSERT INTO meta VALUES (%s, '1') ON CONFLICT (key)"
-                    b" DO UPDATE SET value = (meta.value::bigint + 1)::text",
-                    [STATES_CHANGED],
-                )
+                count_change(conn, STATES_CHANGED)
         return [history_entry(row, ()).firing for row in rows]
 
     @guarded

@@ -30,6 +30,7 @@ from automation.core.records import (
     from_epoch,
     to_epoch,
 )
+from automation.store.base import POSTS_CHANGED
 from automation.store.migrations import MIGRATIONS
 from automation.store.rows import (
     POST_COLUMNS,
@@ -41,7 +42,7 @@ from automation.store.rows import (
     state_from_row,
 )
 from automation.store.sqlite_changes import ChangeQueries
-from automation.store.sqlite_connection import guarded
+from automation.store.sqlite_connection import count_change, guarded
 from automation.store.sqlite_export_parts import ExportPartQueries
 from automation.store.sqlite_hourly import HourlyQueries
 from automation.store.sqlite_ledger import LedgerQueries, set_version
@@ -154,7 +155,10 @@ class SqliteStore(
             )
             for r in records
         ]
+        if not rows:
+            return
         with self._immediate() as conn:
+            count_change(conn, POSTS_CHANGED)
             conn.executemany(
                 "INSERT INTO posts (post_id, account, created_at, source, first_seen,"
                 " unavailable_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (post_id) DO UPDATE"
@@ -217,11 +221,16 @@ class SqliteStore(
 
     @guarded
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:
-        self._db.execute(
-            "UPDATE posts SET unavailable_at = ? WHERE unavailable_at IS NULL"
-            " AND post_id IN (SELECT value FROM json_each(?))",
-            [to_epoch(at), json_ids(post_ids)],
-        )
+        ids = list(post_ids)
+        if not ids:
+            return
+        with self._immediate() as conn:
+            count_change(conn, POSTS_CHANGED)
+            conn.execute(
+                "UPDATE posts SET unavailable_at = ? WHERE unavailable_at IS NULL"
+                " AND post_id IN (SELECT value FROM json_each(?))",
+                [to_epoch(at), json_ids(ids)],
+            )
 
     @guarded
     def since_id(self, account: str) -> str | None:

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from automation.core.errors import StoreError
 from automation.store.snapshot_rows import Latest
 
-__all__ = ["SqliteConnection", "guarded"]
+__all__ = ["SqliteConnection", "count_change", "guarded"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -39,6 +39,15 @@ def guarded(
             raise StoreError(f"state database {self.path}: {exc}") from exc
 
     return wrapper
+
+
+def count_change(conn: sqlite3.Connection, key: str) -> None:
+    """Add one to the ``meta`` count ``key`` (from 1), inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1')"
+        " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [key],
+    )
 
 
 class SqliteConnection:

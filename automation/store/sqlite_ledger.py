@@ -39,7 +39,7 @@ from automation.store.rows import (
     outbox_item,
     state_row,
 )
-from automation.store.sqlite_connection import SqliteConnection, guarded
+from automation.store.sqlite_connection import SqliteConnection, count_change, guarded
 
 __all__ = ["LedgerQueries", "set_version"]
 
@@ -311,11 +311,7 @@ class LedgerQueries(SqliteConnection):
                     " AND post_id IN (SELECT value FROM json_each(?))",
                     [rule_id, json_ids({row[2] for row in rows})],
                 )
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, '1')"
-                    " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-                    [STATES_CHANGED],
-                )
+                count_change(conn, STATES_CHANGED)
         return [history_entry(row, ()).firing for row in rows]
 
     @guarded

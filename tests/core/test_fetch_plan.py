@@ -111,11 +111,11 @@ def test_named_posts_are_added_when_new_or_re_owned_only():
         rule("b", Watch(posts=(named,), owner="brand")),
     ]
     known = [post(gone, None, DAY, "explicit", unavailable_at=NOW - HOUR)]
-    [added] = explicit_posts(rules, known, NOW)
+    [added] = explicit_posts(rules, {p.post_id: p for p in known}, NOW)
     assert (added.post_id, added.account, added.source) == (named, "brand", "explicit")
     assert added.created_at == post_created_at(named)
     owned = [post(named, "brand", DAY, "explicit"), *known]
-    assert explicit_posts(rules, owned, NOW) == []
+    assert explicit_posts(rules, {p.post_id: p for p in owned}, NOW) == []
 
 
 def test_merged_posts_are_what_the_store_holds_after_the_upsert():
