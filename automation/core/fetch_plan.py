@@ -82,15 +82,21 @@ def plan_fetch(
     """Plan a cycle of the enabled ``rules`` over the ``known`` watched posts at ``now``.
 
     A post is polled when some rule watches it and it is young enough for that rule; an
-    unavailable post is never polled.
+    unavailable post is never polled. Each rule evaluates its posts in polling order;
+    rules with the same watch share one tuple of them.
     """
     index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None})
+    young: dict[tuple[object, ...], tuple[WatchedPostRecord, ...]] = {}
     polled: dict[str, WatchedPostRecord] = {}
     for r in rules:
         watch = r.rule.watch
-        polled.update((p.post_id, p) for p in _young(index.covered(watch), watch, now))
-    evaluated = WatchIndex(polled)
-    watched = tuple((r, _young(evaluated.covered(r.rule.watch), r.rule.watch, now)) for r in rules)
+        key = _young_key(watch)
+        if key not in young:  # a watch seen before adds no post
+            posts = young[key] = _young(index.covered(watch), watch, now)
+            polled.update((p.post_id, p) for p in posts)
+    rank = {pid: i for i, pid in enumerate(polled)}
+    ordered = {key: _in_order(posts, rank) for key, posts in young.items()}
+    watched = tuple((r, ordered[_young_key(r.rule.watch)]) for r in rules)
     totals: set[str] = set()
     window: set[str] = set()
     hourly_posts: set[str] = set()
@@ -113,6 +119,21 @@ def plan_fetch(
         window_posts=frozenset(window_posts),
         window_start=now - timedelta(seconds=longest) if longest else None,
     )
+
+
+def _young_key(watch: Watch) -> tuple[object, ...]:
+    """What decides which posts a watch covers and which of them are young enough."""
+    return watch.accounts, watch.posts, watch.max_age, watch.max_age_set
+
+
+def _in_order(
+    posts: tuple[WatchedPostRecord, ...], rank: Mapping[str, int]
+) -> tuple[WatchedPostRecord, ...]:
+    """``posts`` in polling order (``rank``: each polled post's place)."""
+    ranks = [rank[p.post_id] for p in posts]
+    if ranks == sorted(ranks):  # as they come, mostly
+        return posts
+    return tuple(post for _, post in sorted(zip(ranks, posts, strict=True)))
 
 
 def _young(

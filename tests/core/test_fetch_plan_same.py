@@ -1,0 +1,90 @@
+"""``plan_fetch`` against the straightforward plan it replaced (every rule's posts scanned
+twice, once to poll and once in polling order): the same posts in the same order, each rule
+with the same posts in the same order, the same metrics, over random posts in any order,
+rules with shared and different watches, named posts, max_age and windows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from automation.core.evaluate import CompiledRule, compile_rule
+from automation.core.fetch_plan import plan_fetch
+from automation.core.metric_names import HOURLY_METRICS
+from automation.core.payloads import action_metrics
+from automation.core.records import WatchedPostRecord
+from automation.core.rules import Leaf, Rule, Watch
+from automation.core.watch_index import WatchIndex
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+IDS = [str(1000 + i) for i in range(12)]
+ACCOUNTS = ["brand", "news", "support"]
+
+POSTS = st.builds(
+    WatchedPostRecord,
+    post_id=st.sampled_from(IDS),
+    account=st.sampled_from([*ACCOUNTS, None]),
+    created_at=st.integers(0, 100).map(lambda h: NOW - timedelta(hours=h)),
+    source=st.sampled_from(["timeline", "timeline", "explicit"]),
+    first_seen=st.just(NOW),
+    unavailable_at=st.sampled_from([None, None, None, NOW]),
+)
+WATCHES = st.builds(
+    Watch,
+    accounts=st.lists(st.sampled_from(ACCOUNTS), max_size=3).map(tuple),
+    posts=st.lists(st.sampled_from(IDS), max_size=4).map(tuple),
+    owner=st.sampled_from([None, "brand"]),
+    max_age=st.sampled_from([86400, 2 * 86400, 7 * 86400]),
+    max_age_set=st.booleans(),
+)
+WHEN = st.sampled_from([Leaf("favorites", "gte", 10), Leaf("retweets", "gte", 2, over=3600), None])
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> list[CompiledRule]:
+    watches = draw(st.lists(WATCHES, min_size=1, max_size=4))
+    watches.append(replace(watches[0], max_age_set=not watches[0].max_age_set))
+    chosen = draw(st.lists(st.sampled_from(watches), max_size=6))  # some share a watch
+    return [
+        compile_rule(Rule(id=f"r{i}", watch=w, when=draw(WHEN) or Leaf("replies", "gte", 1)))
+        for i, w in enumerate(chosen)
+    ]
+
+
+def straightforward(rules: list[CompiledRule], known: list[WatchedPostRecord]):
+    def young(posts, watch):
+        oldest = watch.oldest(NOW)
+        return tuple(p for p in posts if p.created_at >= oldest or not watch.ages_out(p.post_id))
+
+    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None})
+    polled: dict[str, WatchedPostRecord] = {}
+    for r in rules:
+        polled.update((p.post_id, p) for p in young(index.covered(r.rule.watch), r.rule.watch))
+    evaluated = WatchIndex(polled)
+    watched = tuple((r, young(evaluated.covered(r.rule.watch), r.rule.watch)) for r in rules)
+    hourly = {
+        p.post_id
+        for r, posts in watched
+        if r.window_metrics & HOURLY_METRICS
+        for p in posts
+        if p.account is not None
+    }
+    windowed = {p.post_id for r, posts in watched if r.max_window for p in posts}
+    totals = {m for r in rules for m in r.totals_metrics | action_metrics(r.rule)}
+    return polled, watched, hourly, windowed, totals
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(rules(), st.lists(POSTS, max_size=14))
+def test_the_plan_is_the_straightforward_one(rules, posts):
+    known = list({p.post_id: p for p in posts}.values())  # any order, one record a post
+    plan = plan_fetch(rules, known, NOW)
+    polled, watched, hourly, windowed, totals = straightforward(rules, known)
+    assert list(plan.posts.items()) == list(polled.items())
+    assert [(r, list(p)) for r, p in plan.watched] == [(r, list(p)) for r, p in watched]
+    assert plan.hourly_posts == hourly
+    assert plan.window_posts == windowed
+    assert totals <= plan.totals_metrics
