@@ -85,18 +85,7 @@ def plan_fetch(
     unavailable post is never polled. Each rule evaluates its posts in polling order;
     rules with the same watch share one tuple of them.
     """
-    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None})
-    young: dict[tuple[object, ...], tuple[WatchedPostRecord, ...]] = {}
-    polled: dict[str, WatchedPostRecord] = {}
-    for r in rules:
-        watch = r.rule.watch
-        key = _young_key(watch)
-        if key not in young:  # a watch seen before adds no post
-            posts = young[key] = _young(index.covered(watch), watch, now)
-            polled.update((p.post_id, p) for p in posts)
-    rank = {pid: i for i, pid in enumerate(polled)}
-    ordered = {key: _in_order(posts, rank) for key, posts in young.items()}
-    watched = tuple((r, ordered[_young_key(r.rule.watch)]) for r in rules)
+    polled, watched = _polled(rules, known, now)
     totals: set[str] = set()
     window: set[str] = set()
     hourly_posts: set[str] = set()
@@ -121,6 +110,31 @@ def plan_fetch(
     )
 
 
+def _polled(
+    rules: Sequence[CompiledRule], known: Iterable[WatchedPostRecord], now: datetime
+) -> tuple[
+    dict[str, WatchedPostRecord], tuple[tuple[CompiledRule, tuple[WatchedPostRecord, ...]], ...]
+]:
+    """The posts polled, in polling order, and each rule's posts in that order."""
+    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None})
+    young: dict[tuple[object, ...], tuple[WatchedPostRecord, ...]] = {}
+    polled: dict[str, WatchedPostRecord] = {}
+    in_place = set()  # the watches whose posts all came new to ``polled``, in their order
+    for r in rules:
+        watch = r.rule.watch
+        key = _young_key(watch)
+        if key not in young:  # a watch seen before adds no post
+            posts = young[key] = _young(index.covered(watch), watch, now)
+            before = len(polled)
+            polled.update((p.post_id, p) for p in posts)
+            if len(polled) == before + len(posts):
+                in_place.add(key)
+    if len(in_place) < len(young):
+        rank = {pid: i for i, pid in enumerate(polled)}
+        young.update((k, _in_order(posts, rank)) for k, posts in young.items() if k not in in_place)
+    return polled, tuple((r, young[_young_key(r.rule.watch)]) for r in rules)
+
+
 def _young_key(watch: Watch) -> tuple[object, ...]:
     """What decides which posts a watch covers and which of them are young enough."""
     return watch.accounts, watch.posts, watch.max_age, watch.max_age_set
@@ -139,5 +153,7 @@ def _in_order(
 def _young(
     posts: Sequence[WatchedPostRecord], watch: Watch, now: datetime
 ) -> tuple[WatchedPostRecord, ...]:
+    if not watch.accounts and not watch.max_age_set:
+        return tuple(posts)  # named posts only, and max_age does not apply to them
     oldest = watch.oldest(now)
     return tuple(p for p in posts if p.created_at >= oldest or not watch.ages_out(p.post_id))

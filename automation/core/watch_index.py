@@ -55,4 +55,5 @@ class WatchIndex:
         if self._position is None:
             self._position = {pid: i for i, pid in enumerate(self.posts)}
         position = self._position
-        return sorted(chosen.values(), key=lambda rec: position[rec.post_id])
+        places = [position[pid] for pid in chosen]
+        return [rec for _, rec in sorted(zip(places, chosen.values(), strict=True))]
