@@ -30,7 +30,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from automation.core.evaluate import CompiledRule
 from automation.core.fetch_plan import MAX_IDS, FetchPlan
 from automation.core.metric_names import HOURLY_METRICS, PUBLIC_TOTALS_METRICS, TOTALS_METRICS
 from automation.core.records import WatchedPostRecord
@@ -92,7 +91,7 @@ def schedule_refresh(
     cost = _Cost(plan, budget)
     for post in _posts_of(plan, complete):
         cost.add(post, post.post_id in plan.hourly_posts, force=True)
-    oldest = sorted(plan.posts.values(), key=lambda p: _read_at(p, recent))
+    oldest = _oldest_first(list(plan.posts.values()), recent)
     quota = _staleness_quota(len(oldest), step, max_staleness.total_seconds())
     for post in oldest[:quota]:
         cost.add(post, False, force=True)
@@ -114,11 +113,17 @@ def _staleness_quota(posts: int, step: float, max_staleness: float) -> int:
     return min(posts, math.ceil(posts / math.floor(cycles)))
 
 
-def _read_at(post: WatchedPostRecord, recent: Mapping[str, Recent]) -> float:
-    """When the post was read last; a post never read counts from when it was found, and
-    comes before every post read since."""
-    seen = recent.get(post.post_id)
-    return seen.at if seen is not None else post.first_seen.timestamp() - 1e12
+def _oldest_first(
+    posts: list[WatchedPostRecord], recent: Mapping[str, Recent]
+) -> list[WatchedPostRecord]:
+    """``posts`` by when they were read last (ties in their order); a post never read
+    counts from when it was found, and comes before every post read since."""
+    get = recent.get
+    read_at = [
+        seen.at if (seen := get(p.post_id)) is not None else p.first_seen.timestamp() - 1e12
+        for p in posts
+    ]
+    return [posts[i] for i in sorted(range(len(posts)), key=read_at.__getitem__)]
 
 
 @dataclass(frozen=True)
@@ -232,27 +237,31 @@ def _narrowed(plan: FetchPlan, cost: _Cost, likely: list[WatchedPostRecord]) -> 
     order = {pid: p for pid, p in chosen.items() if pid not in last}
     order.update(last)
     series = frozenset(cost.series)
-    watched = tuple(
-        (rule, tuple(p for p in posts if _evaluates(rule, p, chosen, series)))
-        for rule, posts in plan.watched
-    )
+    kept: dict[tuple[int, bool], tuple[WatchedPostRecord, ...]] = {}  # rules share tuples
+    watched = []
+    for rule, posts in plan.watched:
+        key = (id(posts), bool(rule.window_metrics & HOURLY_METRICS))
+        if key not in kept:
+            kept[key] = _evaluated(posts, chosen, series if key[1] else None)
+        watched.append((rule, kept[key]))
     return replace(
         plan,
         posts=order,
-        watched=watched,
+        watched=tuple(watched),
         hourly_posts=series,
         window_posts=frozenset(p for p in plan.window_posts if p in chosen),
     )
 
 
-def _evaluates(
-    rule: CompiledRule,
-    post: WatchedPostRecord,
+def _evaluated(
+    posts: tuple[WatchedPostRecord, ...],
     chosen: Mapping[str, WatchedPostRecord],
-    series: frozenset[str],
-) -> bool:
-    if post.post_id not in chosen:
-        return False
-    if post.account is None or not rule.window_metrics & HOURLY_METRICS:
-        return True
-    return post.post_id in series
+    series: frozenset[str] | None,
+) -> tuple[WatchedPostRecord, ...]:
+    """The ``posts`` chosen; with ``series`` (a windowed rule's), an owned post only with
+    its series."""
+    if series is None:
+        return tuple(p for p in posts if p.post_id in chosen)
+    return tuple(
+        p for p in posts if p.post_id in chosen and (p.account is None or p.post_id in series)
+    )

@@ -1,0 +1,111 @@
+"""``schedule_refresh`` against the straightforward scheduler it replaced: the posts sorted
+by a key function per post and every rule's posts filtered one by one. The same posts in
+the same order, the same series, the same posts for each rule, over random plans (shared
+and windowed watches, public posts, posts never read) and readings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from automation.core import refresh_schedule
+from automation.core.evaluate import compile_rule
+from automation.core.fetch_plan import plan_fetch
+from automation.core.metric_names import HOURLY_METRICS
+from automation.core.records import WatchedPostRecord
+from automation.core.refresh_outlook import NEVER, Recent
+from automation.core.refresh_schedule import schedule_refresh
+from automation.core.rules import Leaf, Rule, Watch
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+WATCHES = [
+    Watch(accounts=("brand",)),
+    Watch(accounts=("brand", "news"), max_age=86400),
+    Watch(posts=tuple(str(2000 + i) for i in range(0, 40, 3))),
+]
+WHEN = [Leaf("favorites", "gte", 10), Leaf("retweets", "gte", 2, over=3600)]
+RULES = [
+    compile_rule(Rule(id=f"r{i}{j}", watch=w, when=when))
+    for i, w in enumerate(WATCHES)
+    for j, when in enumerate(WHEN)
+]
+
+
+def straightforward_oldest(posts, recent):
+    def read_at(post):
+        seen = recent.get(post.post_id)
+        return seen.at if seen is not None else post.first_seen.timestamp() - 1e12
+
+    return sorted(posts, key=read_at)
+
+
+def straightforward_narrowed(plan, cost, likely):
+    chosen, series = cost.chosen, frozenset(cost.series)
+    last = {p.post_id: p for p in reversed(likely) if p.post_id in chosen}
+    order = {pid: p for pid, p in chosen.items() if pid not in last}
+    order.update(last)
+
+    def evaluates(rule, post):
+        if post.post_id not in chosen:
+            return False
+        if post.account is None or not rule.window_metrics & HOURLY_METRICS:
+            return True
+        return post.post_id in series
+
+    watched = tuple(
+        (rule, tuple(p for p in posts if evaluates(rule, p))) for rule, posts in plan.watched
+    )
+    return replace(
+        plan,
+        posts=order,
+        watched=watched,
+        hourly_posts=series,
+        window_posts=frozenset(p for p in plan.window_posts if p in chosen),
+    )
+
+
+POST = st.tuples(
+    st.sampled_from(["brand", "news", None]),
+    st.integers(1, 72),  # hours old
+    st.one_of(st.none(), st.integers(0, 120)),  # minutes since read, or never read
+    st.sampled_from([NEVER, NEVER, 0.0]),  # projected to cross now, or never
+)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(POST, max_size=40), st.integers(1, 6), st.lists(st.sampled_from(RULES)))
+def test_the_choice_is_the_straightforward_one(posts, budget, rules):
+    records, recent = [], {}
+    for n, (account, hours, read, cross) in enumerate(posts):
+        created = NOW - timedelta(hours=hours)
+        pid = str(2000 + n)
+        records.append(WatchedPostRecord(pid, account, created, "timeline", created))
+        if read is not None:
+            at = (NOW - timedelta(minutes=read)).timestamp()
+            recent[pid] = Recent(at, {"favorites": 1.0}, cross + NOW.timestamp())
+    plan = plan_fetch(rules, records, NOW)
+
+    def choose():
+        return schedule_refresh(
+            plan,
+            recent,
+            budget=budget,
+            interval=timedelta(minutes=5),
+            max_staleness=timedelta(hours=1),
+            now=NOW,
+        )
+
+    fast = choose()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(refresh_schedule, "_oldest_first", straightforward_oldest)
+        patch.setattr(refresh_schedule, "_narrowed", straightforward_narrowed)
+        slow = choose()
+    assert (fast.requests, fast.scheduled) == (slow.requests, slow.scheduled)
+    assert list(fast.plan.posts.items()) == list(slow.plan.posts.items())
+    assert fast.plan.watched == slow.plan.watched
+    assert fast.plan.hourly_posts == slow.plan.hourly_posts
+    assert fast.plan.window_posts == slow.plan.window_posts
