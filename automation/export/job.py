@@ -259,6 +259,7 @@ def _fetch(
             tally.add(result, request.account)
     resumed = len(requests) - len(todo)
     meter(resumed, len(requests))
+    client.budget.expect(len(todo))  # while they go quickly, claimed in blocks
     try:
         for done, (request, name) in enumerate(todo, start=resumed + 1):
             result = client.fetch([request])

@@ -81,8 +81,8 @@ class StoreLedger:
     def record(self, api: str, at: float) -> None:
         self._store.budget_record(api, at)
 
-    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        return self._store.budget_claim(api, at, since, allowance)
+    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
+        return self._store.budget_claim(api, at, since, allowance, count)
 
 
 class _NullLedger:
@@ -97,8 +97,9 @@ class _NullLedger:
     def record(self, api: str, at: float) -> None:
         return None
 
-    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        return sum(1 for t in self._store.budget_load(api, since) if t > since) < allowance
+    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
+        used = sum(1 for t in self._store.budget_load(api, since) if t > since)
+        return max(0, min(count, allowance - used))
 
 
 @dataclass(frozen=True)

@@ -361,11 +361,14 @@ class Store(Protocol):
         before it are dropped."""
         ...
 
-    def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        """``budget_record`` unless ``allowance`` requests to ``api`` are recorded after
-        ``since`` (one at exactly ``since`` has left the window): checked and recorded in
-        one transaction, so processes sharing the database never exceed the allowance
-        together. True when recorded."""
+    def budget_claim(
+        self, api: str, at: float, since: float, allowance: int, count: int = 1
+    ) -> int:
+        """Record up to ``count`` requests at epoch ``at``, as many as keep the requests
+        to ``api`` recorded after ``since`` (one at exactly ``since`` has left the
+        window) within ``allowance``: checked and recorded in one transaction, so
+        processes sharing the database never exceed the allowance together. Returns how
+        many were recorded (0: none may go)."""
         ...
 
     # -- fetched parts of ``metrics`` exports, for resuming ----------------------------

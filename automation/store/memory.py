@@ -376,11 +376,14 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
     def _count_change(self, key: str) -> None:
         self._d.meta[key] = str(int(self._d.meta.get(key, "0")) + 1)
 
-    def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        if sum(1 for t in self.budget_load(api, since) if t > since) >= allowance:
-            return False
-        self.budget_record(api, at)
-        return True
+    def budget_claim(
+        self, api: str, at: float, since: float, allowance: int, count: int = 1
+    ) -> int:
+        used = sum(1 for t in self.budget_load(api, since) if t > since)
+        kept = max(0, min(count, allowance - used))
+        for _ in range(kept):
+            self.budget_record(api, at)
+        return kept
 
     def save_export_parts(self, run: str, parts: Iterable[tuple[str, datetime, str]]) -> None:
         for part, at, data in parts:

@@ -247,21 +247,26 @@ class PostgresStore(
             self._budget_add(conn, api, at)
 
     @guarded
-    def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
+    def budget_claim(
+        self, api: str, at: float, since: float, allowance: int, count: int = 1
+    ) -> int:
         with self._tx() as conn:
             # every process that spends this budget queues here, so none overspends
             conn.execute(b"SELECT pg_advisory_xact_lock(hashtext('budget ' || %s))", [api])
             row = conn.execute(
                 b"SELECT count(*) FROM budget WHERE api = %s AND at > %s", [api, since]
             ).fetchone()
-            if row is None or row[0] >= allowance:
-                return False
-            self._budget_add(conn, api, at)
-        return True
+            kept = 0 if row is None else max(0, min(count, allowance - row[0]))
+            if kept:
+                self._budget_add(conn, api, at, kept)
+        return kept
 
     @staticmethod
-    def _budget_add(conn: Any, api: str, at: float) -> None:
-        conn.execute(b"INSERT INTO budget (api, at) VALUES (%s, %s)", [api, at])
+    def _budget_add(conn: Any, api: str, at: float, count: int = 1) -> None:
+        conn.execute(
+            b"INSERT INTO budget (api, at) SELECT %s, %s FROM generate_series(1, %s)",
+            [api, at, count],
+        )
         conn.execute(
             b"DELETE FROM budget WHERE api = %s AND at < %s", [api, at - BUDGET_KEEP_SECONDS]
         )

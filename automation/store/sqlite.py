@@ -287,19 +287,23 @@ class SqliteStore(
             )
 
     @guarded
-    def budget_claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        # one a request: not flushed to disk each (a power cut outlasts any minute's window)
+    def budget_claim(
+        self, api: str, at: float, since: float, allowance: int, count: int = 1
+    ) -> int:
+        # one a request or block: not flushed to disk each (a power cut outlasts any
+        # minute's window)
         with self._immediate(flush=False) as conn:
-            (count,) = conn.execute(
+            (used,) = conn.execute(
                 "SELECT COUNT(*) FROM budget WHERE api = ? AND at > ?", (api, since)
             ).fetchone()
-            if count >= allowance:
-                return False
-            conn.execute("INSERT INTO budget (api, at) VALUES (?, ?)", (api, at))
+            kept = max(0, min(count, allowance - int(used)))
+            if not kept:
+                return 0
+            conn.executemany("INSERT INTO budget (api, at) VALUES (?, ?)", [(api, at)] * kept)
             conn.execute(
                 "DELETE FROM budget WHERE api = ? AND at < ?", (api, at - BUDGET_KEEP_SECONDS)
             )
-        return True
+        return kept
 
     @guarded
     def set_meta(self, key: str, value: str) -> None:

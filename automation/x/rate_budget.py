@@ -29,6 +29,12 @@ MAX_PAUSE = 15 * 60.0
 # After a claim another process won: look again this soon even if its send already left
 # the window by the time we looked.
 _RECHECK = 0.05
+# A block of sends claimed in one ledger step is recorded HOLD seconds ahead and may be
+# sent only until then, so no send is ever recorded earlier than it went; a block is as
+# large as the sends so far could use within HOLD (at most MAX_BLOCK, and no more than
+# ``expect`` announced), else one send is claimed at a time, recorded when it goes.
+HOLD = 0.5
+MAX_BLOCK = 64
 
 
 class BudgetLedger(Protocol):
@@ -42,10 +48,11 @@ class BudgetLedger(Protocol):
         """Remember one send at ``at``."""
         ...
 
-    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        """Remember one send at ``at`` unless ``allowance`` sends are remembered after
-        ``since`` (one at exactly ``since`` has left the window), in one step no other
-        process can come between. True if kept."""
+    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
+        """Remember up to ``count`` sends at ``at``, as many as keep the sends remembered
+        after ``since`` (one at exactly ``since`` has left the window) within
+        ``allowance``, in one step no other process can come between. Returns how many
+        were kept (0: none)."""
         ...
 
 
@@ -63,11 +70,12 @@ class MemoryLedger:
     def record(self, api: str, at: float) -> None:
         self._times.setdefault(api, []).append(at)
 
-    def claim(self, api: str, at: float, since: float, allowance: int) -> bool:
-        if sum(1 for t in self.load(api, since) if t > since) >= allowance:
-            return False
-        self.record(api, at)
-        return True
+    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
+        used = sum(1 for t in self.load(api, since) if t > since)
+        kept = max(0, min(count, allowance - used))
+        for _ in range(kept):
+            self.record(api, at)
+        return kept
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -103,6 +111,12 @@ class RateBudget:
         self._remaining_until = 0.0  # ... until this time
         self._sent_since_report = 0
         self._blocked_until = 0.0  # after a 429
+        self._expected = 0  # sends announced by ``expect`` and not yet taken
+        self._held = 0  # sends of the last claimed block not yet taken ...
+        self._held_until = 0.0  # ... which may go until this time
+        self._since_claim = 0  # sends taken since the last claim, and when that was
+        self._claimed_at = 0.0
+        self._block = 1  # the next claim's size (while ``expect`` allows)
 
     @property
     def allowance(self) -> int:
@@ -120,8 +134,13 @@ class RateBudget:
     def _other_waits(self, now: float) -> float:
         """Seconds to wait for anything but the sliding window: a 429's pause (kept by
         this or an earlier process) and what the API said was left."""
+        waits = [until - now for until in self._ledger.load(self._pause_key, now)]
+        return max([self._local_wait(now), *waits])
+
+    def _local_wait(self, now: float) -> float:
+        """``_other_waits`` as this process knows them: its own 429's pause and what the
+        API said was left (a block's sends look at these, not at the ledger)."""
         waits = [self._blocked_until - now]
-        waits += [until - now for until in self._ledger.load(self._pause_key, now)]
         if (
             self._remaining is not None
             and now < self._remaining_until
@@ -141,18 +160,50 @@ class RateBudget:
             left = min(left, self._remaining - self._sent_since_report)
         return max(0, left)
 
+    def expect(self, sends: int) -> None:
+        """``sends`` requests are about to go one after another (an export's list): while
+        they go faster than a block's ``HOLD`` needs, ``take`` claims them in blocks, one
+        ledger step each instead of one a send."""
+        self._expected = max(0, sends)
+
     def take(self) -> float:
         """Record one send now and return 0 if the budget allows it, else the seconds to
         wait before asking again (nothing recorded). The window is checked and the send
         recorded in one step of the ledger, so processes sharing it (an engine and a
         ``metrics`` export) never exceed the limit together; a send that may go costs
-        that one step and the look for a 429's pause, not a read of the whole window."""
+        that one step and the look for a 429's pause, not a read of the whole window,
+        or, inside a block claimed earlier (``expect``), no ledger step at all."""
         now = self.clock()
-        wait = self._other_waits(now)
-        if wait <= 0 and self._ledger.claim(self.api, now, now - WINDOW, self.allowance):
-            self._sent_since_report += 1
+        if self._held and now <= self._held_until and self._local_wait(now) <= 0:
+            self._taken()
             return 0.0
+        self._held = 0  # spent, expired or paused: an unused rest stays recorded
+        wait = self._other_waits(now)
+        if wait <= 0:
+            count = self._block_size(now)
+            at = now + HOLD if count > 1 else now
+            args = (self.api, at, now - WINDOW, self.allowance)
+            kept = self._ledger.claim(*args, count) if count > 1 else self._ledger.claim(*args)
+            if kept:
+                self._held, self._held_until = int(kept), at
+                self._since_claim, self._claimed_at = 0, now
+                self._taken()
+                return 0.0
         return max(wait, self.wait_time(), _RECHECK)
+
+    def _taken(self) -> None:
+        self._held -= 1
+        self._expected = max(0, self._expected - 1)
+        self._since_claim += 1
+        self._sent_since_report += 1
+
+    def _block_size(self, now: float) -> int:
+        """How many sends to claim now: twice the last block when all of it went within
+        half its ``HOLD``; else one, recorded as it goes (and one when no more sends are
+        expected)."""
+        quick = self._since_claim >= self._block and now - self._claimed_at <= HOLD / 2
+        self._block = min(MAX_BLOCK, self._block * 2) if quick and self._expected > 1 else 1
+        return max(1, min(self._block, self._expected))
 
     def acquire(self) -> None:
         """Record one send now; refuses (RateLimited) if the budget says wait (``take``)."""
@@ -170,7 +221,10 @@ class RateBudget:
         now = self.clock()
         limit = _number(headers, "x-per-minute-limit")
         if limit is not None:
-            self._server_limit = max(1, min(self.limit, int(limit)))
+            lowered = max(1, min(self.limit, int(limit)))
+            if lowered < self.allowance:
+                self._held = 0  # claimed within the old allowance
+            self._server_limit = lowered
         remaining = _number(headers, "x-per-minute-remaining")
         reset = _number(headers, "x-per-minute-reset")
         cap = WINDOW
@@ -203,6 +257,7 @@ class RateBudget:
             pause = DEFAULT_PENALTY
         pause = min(max(pause, 1.0), MAX_PAUSE)
         self._blocked_until = max(self._blocked_until, now + pause)
+        self._held = 0
         # kept in the ledger too, so a restarted engine still honours the API's "slow down"
         self._ledger.record(self._pause_key, now + pause)
         return pause

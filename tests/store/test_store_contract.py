@@ -699,6 +699,15 @@ def test_a_budget_claim_records_only_below_the_allowance(store: Store) -> None:
     assert store.budget_load("engagement", 0) == [later]
 
 
+def test_a_block_claim_records_as_many_as_the_allowance_leaves(store: Store) -> None:
+    base = 1_800_000_000.0
+    store.budget_record("engagement", base - 30)
+    assert store.budget_claim("engagement", base, base - 60, 5, 3) == 3
+    assert store.budget_claim("engagement", base + 1, base - 59, 5, 3) == 1  # 4 of 5 used
+    assert store.budget_claim("engagement", base + 2, base - 58, 5, 3) == 0
+    assert store.budget_load("engagement", base - 60) == [base - 30, *[base] * 3, base + 1]
+
+
 def test_meta_values(store: Store) -> None:
     assert store.meta("last_cycle") is None
     store.set_meta("last_cycle", '{"posts": 3}')

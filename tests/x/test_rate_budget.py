@@ -6,12 +6,14 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automation.core.errors import RateLimited
 from automation.service.runtime import StoreLedger
 from automation.store.sqlite import SqliteStore
 from automation.x.backoff import parse_retry_after
-from automation.x.rate_budget import MemoryLedger, RateBudget
+from automation.x.rate_budget import HOLD, MAX_BLOCK, MemoryLedger, RateBudget
 
 T0 = 1_700_000_000.0
 
@@ -231,3 +233,83 @@ def test_penalise_reads_a_date_without_a_zone_as_gmt() -> None:
 def test_a_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         RateBudget(0, clock=Clock())
+
+
+class CountingLedger(MemoryLedger):
+    """Counts the claims (one ledger step, a transaction in the store, each) and keeps
+    every send time recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims = 0
+        self.recorded: list[float] = []
+
+    def record(self, api: str, at: float) -> None:
+        super().record(api, at)
+        self.recorded.append(at)
+
+    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
+        self.claims += 1
+        return super().claim(api, at, since, allowance, count)
+
+
+def recorded_no_earlier(sent: list[float], recorded: list[float]) -> bool:
+    """Whether each send has a record of its own at or after the moment it went."""
+    return all(sum(1 for r in recorded if r >= s) >= sum(1 for t in sent if t >= s) for s in sent)
+
+
+def send(budget: RateBudget, clock: Clock) -> float:
+    """One send as the client makes it: take, waiting as long as it says."""
+    while (wait := budget.take()) > 0:
+        clock.sleep(wait)
+    return clock.t
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.booleans(), st.sampled_from([0.0, 0.001, 0.02, 0.2, HOLD, 3.0])),
+        min_size=1,
+        max_size=250,
+    ),
+    limit=st.sampled_from([1, 3, 10, 60]),
+)
+def test_sends_claimed_in_blocks_never_exceed_the_limit_beside_another_process(
+    steps: list[tuple[bool, float]], limit: int
+) -> None:
+    """An export claims in blocks (``expect``), an engine one send at a time, both through
+    one ledger, each send after its own pause: no minute ever holds more than the limit,
+    and every send is recorded."""
+    clock, ledger = Clock(), CountingLedger()
+    export, engine = (RateBudget(limit, clock=clock, ledger=ledger) for _ in range(2))
+    export.expect(sum(by_export for by_export, _ in steps))
+    sent = []
+    for by_export, pause in steps:
+        clock.sleep(pause)
+        sent.append(send(export if by_export else engine, clock))
+    assert max_in_any_minute(sent) <= limit
+    assert recorded_no_earlier(sent, ledger.recorded)
+
+
+def test_quick_sends_are_claimed_in_blocks_and_slow_ones_one_at_a_time() -> None:
+    clock, ledger = Clock(), CountingLedger()
+    budget = RateBudget(10_000, clock=clock, ledger=ledger)
+    budget.expect(500)
+    quick = [send(budget, clock) for _ in range(500) if not clock.sleep(0.001)]
+    assert ledger.claims < 500 / MAX_BLOCK + 10  # blocks grow 1, 2, 4 ... MAX_BLOCK
+    assert recorded_no_earlier(quick, ledger.recorded)
+    ledger.claims = 0
+    budget.expect(20)
+    slow = [send(budget, clock) for _ in range(20) if not clock.sleep(HOLD)]
+    assert ledger.claims == 20  # each alone, recorded when it goes, as without ``expect``
+    assert ledger.recorded[-20:] == slow
+
+
+def test_a_429_drops_what_is_left_of_a_block() -> None:
+    clock, ledger = Clock(), CountingLedger()
+    budget = RateBudget(10_000, clock=clock, ledger=ledger)
+    budget.expect(100)
+    for _ in range(8):
+        send(budget, clock)  # blocks of 1, 2, 4, then one of 8 is held
+    budget.penalise("30")
+    assert budget.take() == pytest.approx(30)
