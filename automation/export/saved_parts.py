@@ -107,17 +107,24 @@ def _encoded(result: FetchResult, metrics: Sequence[str]) -> str:
         nan = math.nan
         flat = [v.get(m, nan) for v in result.totals.values() for m in metrics]
     values = struct.pack(f"={len(flat)}d", *flat)  # as array("d").tobytes(), in one call
-    return json.dumps(
-        {
-            "m": list(metrics),
-            "i": ",".join(result.totals),
-            "v": base64.b64encode(values).decode("ascii"),
-            "u": sorted(result.unavailable),
-            "f": sorted(result.forbidden),
-            "e": list(result.errors),
-        },
-        separators=(",", ":"),
+    # the object json.dumps would write, but the two long texts (digits and commas, base64)
+    # put in as they are: json.dumps scanned them for characters to escape, a third of
+    # the cost
+    return _PART % (
+        _json(list(metrics)),
+        ",".join(result.totals),
+        base64.b64encode(values).decode("ascii"),
+        _json(sorted(result.unavailable)),
+        _json(sorted(result.forbidden)),
+        _json(list(result.errors)),
     )
+
+
+_PART = '{"m":%s,"i":"%s","v":"%s","u":%s,"f":%s,"e":%s}'
+
+
+def _json(value: list[str]) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _decoded(text: str) -> FetchResult:

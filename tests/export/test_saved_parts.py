@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automation.export.saved_parts import SavedParts
 from automation.store.memory import MemoryStore
@@ -132,3 +135,48 @@ def test_an_answer_asked_for_one_metric_reads_back_as_given() -> None:
     kept = SavedParts(store, "run", T0).result("part")
     assert kept is not None
     assert {k: dict(v) for k, v in kept.totals.items()} == {"101": {"favorites": 4.0}, "102": {}}
+
+
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(st.integers(1, 10**19), st.lists(st.floats(0, 1e18), min_size=3, max_size=3)),
+        max_size=30,
+        unique_by=lambda item: item[0],
+    ),
+    gone=st.frozensets(st.integers(1, 10**19).map(str), max_size=3),
+    errors=st.lists(st.text(max_size=40), max_size=3),
+)
+def test_a_saved_answer_is_the_json_object_of_its_fields_and_reads_back_as_given(
+    values: list[tuple[int, list[float]]], gone: frozenset[str], errors: list[str]
+) -> None:
+    """The text written is what ``json.dumps`` makes of the answer's fields (errors with
+    quotes, backslashes and any character included), and reads back as given."""
+    given = FetchResult(
+        totals=MappingProxyType(
+            {str(pid): dict(zip(METRICS, counts, strict=True)) for pid, counts in values}
+        ),
+        hourly=MappingProxyType({}),
+        unavailable=gone,
+        unsupported=MappingProxyType({}),
+        forbidden=frozenset(),
+        errors=tuple(errors),
+        failures=(),
+    )
+    store = MemoryStore()
+    saved = SavedParts(store, "run", T0)
+    saved.save_result("part", given, METRICS, T0)
+    saved.flush()
+    text = store.export_parts("run", T0)["part"]
+    assert json.loads(text) == {
+        "m": list(METRICS),
+        "i": ",".join(given.totals),
+        "v": json.loads(text)["v"],
+        "u": sorted(gone),
+        "f": [],
+        "e": errors,
+    }
+    kept = SavedParts(store, "run", T0).result("part")
+    assert kept is not None
+    assert {k: dict(v) for k, v in kept.totals.items()} == given.totals
+    assert (kept.unavailable, kept.errors) == (gone, tuple(errors))
