@@ -200,7 +200,8 @@ def plan_totals(
 ) -> tuple[EngagementRequest, ...]:
     """``plan_requests`` for /totals alone, the owners given as a mapping (a post not in
     it is public): no ``WatchedPost`` per post, for lists of 100,000."""
-    by_account, public = _by_owner((pid, owner.get(pid)) for pid in post_ids)
+    ids = list(post_ids)
+    by_account, public = _by_owner(zip(ids, map(owner.get, ids)))  # pairs by C-level passes
     return _planned(by_account, public, totals_metrics, set(), frozenset())
 
 
