@@ -201,7 +201,8 @@ def plan_totals(
     """``plan_requests`` for /totals alone, the owners given as a mapping (a post not in
     it is public): no ``WatchedPost`` per post, for lists of 100,000."""
     ids = list(post_ids)
-    by_account, public = _by_owner(zip(ids, map(owner.get, ids)))  # pairs by C-level passes
+    pairs = zip(ids, map(owner.get, ids), strict=True)  # by C-level passes, no generator
+    by_account, public = _by_owner(pairs)
     return _planned(by_account, public, totals_metrics, set(), frozenset())
 
 
