@@ -98,10 +98,11 @@ def schedule_refresh(
     likely = _likely(plan, recent, at + step, now - YOUNG)
     for post in likely:
         cost.add(post, _wants_series(post, plan, recent, at + step))
+    hourly = plan.hourly_posts
     for post in oldest[quota:]:
         if cost.saturated():
             break
-        cost.add(post, _wants_series(post, plan, recent, at + step))
+        cost.add(post, post.post_id in hourly and _wants_series(post, plan, recent, at + step))
     return Refresh(_narrowed(plan, cost, likely), cost.spent, scheduled=True)
 
 
@@ -197,6 +198,7 @@ class _Cost:
         self.chosen: dict[str, WatchedPostRecord] = {}
         self.series: set[str] = set()
         self._totals: dict[str | None, int] = {}
+        self._open: set[str | None] = set()  # whose last /totals request has room
         self._hourly: dict[str, int] = {}
         self._owned_totals = bool(plan.totals_metrics & TOTALS_METRICS)
         self._public_totals = bool(plan.totals_metrics & PUBLIC_TOTALS_METRICS)
@@ -204,7 +206,7 @@ class _Cost:
 
     def saturated(self) -> bool:
         """No budget left and no request with room for another post."""
-        return self.left <= 0 and all(n % MAX_IDS["totals"] == 0 for n in self._totals.values())
+        return self.left <= 0 and not self._open
 
     def add(self, post: WatchedPostRecord, series: bool, *, force: bool = False) -> None:
         """Choose ``post`` (with its series) if the budget allows it or ``force``; a post
@@ -223,7 +225,11 @@ class _Cost:
         if new:
             self.chosen[pid] = post
             if totals:
-                self._totals[owner] = self._totals.get(owner, 0) + 1
+                n = self._totals[owner] = self._totals.get(owner, 0) + 1
+                if n % MAX_IDS["totals"]:
+                    self._open.add(owner)
+                else:
+                    self._open.discard(owner)
         if series and owner is not None:
             self.series.add(pid)
             self._hourly[owner] = self._hourly.get(owner, 0) + 1

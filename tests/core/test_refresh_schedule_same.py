@@ -1,5 +1,6 @@
 """``schedule_refresh`` against the straightforward scheduler it replaced: the posts sorted
-by a key function per post and every rule's posts filtered one by one. The same posts in
+by a key function per post, every rule's posts filtered one by one, and whether a request
+has room counted over every owner. The same posts in
 the same order, the same series, the same posts for each rule, over random plans (shared
 and windowed watches, public posts, posts never read) and readings."""
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from automation.core import refresh_schedule
 from automation.core.evaluate import compile_rule
-from automation.core.fetch_plan import plan_fetch
+from automation.core.fetch_plan import MAX_IDS, plan_fetch
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import NEVER, Recent
@@ -68,6 +69,10 @@ def straightforward_narrowed(plan, cost, likely):
     )
 
 
+def straightforward_saturated(cost):
+    return cost.left <= 0 and all(n % MAX_IDS["totals"] == 0 for n in cost._totals.values())
+
+
 POST = st.tuples(
     st.sampled_from(["brand", "news", None]),
     st.integers(1, 72),  # hours old
@@ -77,8 +82,13 @@ POST = st.tuples(
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
-@given(st.lists(POST, max_size=40), st.integers(1, 6), st.lists(st.sampled_from(RULES)))
-def test_the_choice_is_the_straightforward_one(posts, budget, rules):
+@given(
+    st.lists(POST, max_size=40),
+    st.integers(1, 6),
+    st.lists(st.sampled_from(RULES)),
+    st.sampled_from([(250, 25), (3, 2), (2, 3)]),  # posts a request names, to fill some up
+)
+def test_the_choice_is_the_straightforward_one(posts, budget, rules, per_request):
     records, recent = [], {}
     for n, (account, hours, read, cross) in enumerate(posts):
         created = NOW - timedelta(hours=hours)
@@ -99,10 +109,13 @@ def test_the_choice_is_the_straightforward_one(posts, budget, rules):
             now=NOW,
         )
 
-    fast = choose()
     with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(MAX_IDS, "totals", per_request[0])
+        patch.setitem(MAX_IDS, "28hr", per_request[1])
+        fast = choose()
         patch.setattr(refresh_schedule, "_oldest_first", straightforward_oldest)
         patch.setattr(refresh_schedule, "_narrowed", straightforward_narrowed)
+        patch.setattr(refresh_schedule._Cost, "saturated", straightforward_saturated)
         slow = choose()
     assert (fast.requests, fast.scheduled) == (slow.requests, slow.scheduled)
     assert list(fast.plan.posts.items()) == list(slow.plan.posts.items())
