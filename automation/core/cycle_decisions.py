@@ -62,15 +62,15 @@ def decide_cycle(
     resuming rule seeds, as a new one does, unless its resume asked to catch up.
     A rule with a ``limit`` fires as long as ``fired_since(rule id, window start)`` leaves
     room; its further firings this cycle are recorded as ``capped``, acting on nothing.
-    A pair ``settled`` names is skipped when its post's totals and its rule's states are
-    what they were (see ``core.settled``).
+    A pair ``settled`` names is skipped when its post's values of the rule's metrics and
+    its rule's states are what they were (see ``core.settled``).
     """
     tally = _Tally()
     new_versions: list[tuple[str, str]] = []
     resumed: set[str] = set()
     paused, resuming = (pauses.paused, pauses.resuming) if pauses else ({}, {})
     read = read_totals(facts)
-    same = settled.unchanged(read)
+    same, moved = settled.unchanged(read)
     for compiled, posts in watched:
         rule = compiled.rule
         known = versions.get(rule.id)
@@ -99,7 +99,7 @@ def decide_cycle(
         reasons=tally.reasons,
         held=tuple(tally.held),
         resumed=frozenset(resumed),
-        settled=_settled(settled, read, same, tally),
+        settled=_settled(settled, read, same, moved, tally),
     )
 
 
@@ -192,6 +192,7 @@ def _settled(
     before: Settled,
     read: Mapping[str, Totals],
     same: Mapping[str, frozenset[CompiledRule]],
+    moved: set[str],
     tally: _Tally,
 ) -> Settled:
     """What the next cycle may skip: see ``core.settled.settled_after``."""
@@ -206,4 +207,5 @@ def _settled(
             j.compiled.rule.id: ({**j.stored, **j.decided} if j.decided else j.stored)
             for j in tally.judged
         },
+        moved=moved,
     )

@@ -4,9 +4,11 @@ Pure. A rule without a window decides from the post's totals, its state and whet
 seeds, never from the time: every ``now``-dependent step of a decision (a ``for`` period
 running, a cooldown, a rearm's first true poll) either writes the state or reports
 PENDING, so it is never the "nothing happens, the state stays" answer the evaluator
-gives as None. A pair whose last evaluation gave that answer therefore gives it again
-while the rule is the same compiled rule, the post's totals are equal and the rule's
-state is the one it was (the engine's own decisions and anyone else's changes, such as
+gives as None; and of the totals it reads only its own metrics (``totals_metrics``). A
+pair whose last evaluation gave that answer therefore gives it again while the rule is
+the same compiled rule, the post's values of those metrics are equal (other metrics of
+the post may move: impressions move on most posts, most cycles) and the rule's state is
+the one it was (the engine's own decisions and anyone else's changes, such as
 ``rearm``, show in the states the store gives back). Such a pair is *settled*.
 
 When in doubt a pair is evaluated: rules with a window (their answer moves with the
@@ -46,14 +48,34 @@ class Settled:
     posts: Mapping[str, SettledPost] = field(default_factory=dict)
     states: Mapping[str, Mapping[str, RuleState]] = field(default_factory=dict)
 
-    def unchanged(self, totals: Mapping[str, Totals]) -> dict[str, frozenset[CompiledRule]]:
-        """The settled rules of each post of ``totals`` whose totals are the same now."""
+    def unchanged(
+        self, totals: Mapping[str, Totals]
+    ) -> tuple[dict[str, frozenset[CompiledRule]], set[str]]:
+        """The settled rules of each post of ``totals`` that read none of its metrics
+        whose value changed (all of them when its totals are the same now), and the posts
+        among those whose totals changed."""
         posts = self.posts
-        return {
-            pid: seen.rules
-            for pid, values in totals.items()
-            if (seen := posts.get(pid)) is not None and seen.values == values
-        }
+        same: dict[str, frozenset[CompiledRule]] = {}
+        moved: set[str] = set()
+        kept: dict[tuple[frozenset[CompiledRule], frozenset[str]], frozenset[CompiledRule]] = {}
+        for pid, values in totals.items():
+            seen = posts.get(pid)
+            if seen is None:
+                continue
+            before = seen.values
+            if before == values:
+                same[pid] = seen.rules
+                continue
+            changed = frozenset(_changed(before, values))
+            rules = kept.get((seen.rules, changed))
+            if rules is None:
+                rules = kept[seen.rules, changed] = frozenset(
+                    r for r in seen.rules if r.totals_metrics.isdisjoint(changed)
+                )
+            if rules:
+                same[pid] = rules
+                moved.add(pid)
+        return same, moved
 
     def trusted(self, rule_id: str, stored: Mapping[str, RuleState]) -> bool:
         """Whether ``stored``, a rule's states read now, are exactly what the last cycle
@@ -94,11 +116,13 @@ def settled_after(
     dropped: Collection[CompiledRule],
     disturbed: Iterable[tuple[CompiledRule, frozenset[str] | None]] = (),
     states: Mapping[str, Mapping[str, RuleState]],
+    moved: Collection[str] = (),
 ) -> Settled:
     """``before`` updated with one cycle: for each post of ``read`` (its totals now), the
     rules ``quiet`` found deciding nothing on it, with those it kept settled (``same``:
-    the settled rules of the posts whose totals did not change) unless the rule was
-    evaluated anew (``dropped``: the rules that could not skip). A rule is no longer
+    the settled rules none of whose metrics changed; ``moved``: the posts of ``same``
+    whose totals changed) unless the rule was evaluated anew (``dropped``: the rules that
+    could not skip). A rule is no longer
     settled on the posts, read or not, whose states someone else changed (``disturbed``;
     None: on every post). ``states``: each rule's states after the cycle; a rule the cycle
     did not read keeps the ones it had."""
@@ -118,10 +142,13 @@ def settled_after(
         if pid not in fresh:
             posts.pop(pid, None)
     for pid, kept in same.items():
-        if pid in fresh or not dropped or kept.isdisjoint(dropped):
-            continue  # settled anew below, or the entry stands as it was
-        kept = kept.difference(dropped)
-        if kept:
+        if pid in fresh:
+            continue  # settled anew below
+        if dropped and not kept.isdisjoint(dropped):
+            kept = kept.difference(dropped)
+        elif pid not in moved:
+            continue  # the entry stands as it was
+        if kept:  # on the totals read now: the rules that read what moved are gone
             posts[pid] = SettledPost(read[pid], shared.setdefault(kept, kept))
         else:
             posts.pop(pid, None)
@@ -132,6 +159,14 @@ def settled_after(
         rules = before_rules.union(new) if before_rules else frozenset(new)
         posts[pid] = SettledPost(read[pid], shared.setdefault(rules, rules))
     return Settled(posts, {**before.states, **states})
+
+
+def _changed(before: Totals, values: Totals) -> list[str]:
+    """The metrics whose value differs between two readings (absent counts as a value)."""
+    changed = [m for m, v in values.items() if before.get(m) != v]
+    if not before.keys() <= values.keys():
+        changed.extend(before.keys() - values.keys())
+    return changed
 
 
 def _unsettle(

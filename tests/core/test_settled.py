@@ -184,7 +184,10 @@ def _event(world: World, ledgers: tuple[Ledger, ...], event: str, rule: int, pos
 
 STEP = st.tuples(
     st.sampled_from([1, 5, 5, 5, 10, 30, 240]),  # minutes since the last cycle
-    st.lists(st.tuples(st.integers(1, 6), st.sampled_from(METRICS), st.integers(0, 4)), max_size=3),
+    # (post, metric, change): counts fall too (an unlike), back to a value seen before
+    st.lists(
+        st.tuples(st.integers(1, 6), st.sampled_from(METRICS), st.integers(-2, 4)), max_size=3
+    ),
     st.frozensets(st.integers(1, 6), max_size=2),  # posts the budget left unread
     st.sampled_from([""] * 8 + ["rearm", "pause", "resume", "catch up", "change", "reload"]),
     st.integers(0, len(RULES) - 1),
@@ -202,7 +205,8 @@ def test_skipping_settled_pairs_decides_what_evaluating_every_pair_decides(start
         world.now += timedelta(minutes=minutes)
         for pid, metric, gained in moves:
             if metric in world.values[str(pid)]:
-                world.values[str(pid)][metric] += gained
+                value = world.values[str(pid)][metric]
+                world.values[str(pid)][metric] = max(0.0, value + gained)
         _event(world, (full, incremental), event, rule, post)
         _, facts = world.read(unread)
         expected = cycle(world, full, facts, incremental=False)
@@ -244,8 +248,16 @@ def test_a_cycle_evaluates_only_the_pairs_whose_inputs_changed():
     before = evaluations()
     world.now += timedelta(minutes=5)
     cycle(world, ledger, world.read(frozenset())[1], incremental=True)
-    # and every other rule on post 1, the only one that moved
-    assert evaluations() - before == len(POSTS) + len(RULES) - 1
+    # and, on post 1, the only one that moved, the rules reading favorites: once, every,
+    # capped (with engagement_rate), every-held and young
+    assert evaluations() - before == len(POSTS) + 5
+    world.values["1"]["impressions"] += 1
+    before = evaluations()
+    world.now += timedelta(minutes=5)
+    cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+    # impressions: rearm-held, capped through engagement_rate; and every-held, whose
+    # ``for`` period the favorites started (a pair that decided something is not settled)
+    assert evaluations() - before == len(POSTS) + 3
 
 
 def test_a_rearmed_state_is_evaluated_again_though_nothing_else_changed():
@@ -292,3 +304,22 @@ def test_a_rearm_of_a_post_the_budget_did_not_read_is_seen_when_it_is_read():
     assert [(f.rule_id, f.post_id, f.kind) for f in decided.write.firings] == [
         ("once", "1", "fired")
     ]
+
+
+def test_a_pair_that_decided_is_not_left_settled_beside_the_rules_that_stayed():
+    world, full, incremental = World(), Ledger(), Ledger()
+
+    def both() -> None:
+        world.now += timedelta(minutes=5)
+        _, facts = world.read(frozenset())
+        expected = cycle(world, full, facts, incremental=False)
+        assert cycle(world, incremental, facts, incremental=True).write == expected.write
+
+    for _ in range(3):  # seeded, then settled with no replies
+        both()
+    world.values["1"]["replies"] = 2.0  # rearm fires; the post's other rules stay settled
+    both()
+    assert incremental.states["rearm"]["1"].last_truth is True
+    world.values["1"]["replies"] = 0.0  # an unlike: back to what rearm was settled on
+    both()
+    assert incremental.states["rearm"]["1"].last_truth is False
