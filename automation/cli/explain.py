@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
-from automation.core.facts import PostFacts, Snapshot, post_created_at, post_url
+from automation.core.facts import PostFacts, Snapshot, post_created_at
 from automation.core.payloads import iso
 from automation.core.records import WatchedPostRecord
 
@@ -72,7 +72,6 @@ def run(args: argparse.Namespace) -> int:
                 created_at=record.created_at,
                 totals=store.latest_totals([args.post_id]).get(args.post_id, {}),
                 snapshots=tuple(snaps),
-                url=post_url(args.post_id),
             )
         totals = facts.totals
         decision = compiled.explain(facts, store.rule_state(rule.id, args.post_id), moment)
@@ -160,5 +159,4 @@ def _live_facts(
         post_id=record.post_id,
         account=record.account,
         created_at=record.created_at,
-        url=post_url(record.post_id),
     )

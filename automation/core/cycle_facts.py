@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-from automation.core.facts import HourlySeries, PostFacts, Snapshot, post_url
+from automation.core.facts import HourlySeries, PostFacts, Snapshot
 from automation.core.records import WatchedPostRecord
 from automation.core.windows import young_post_totals
 
@@ -72,7 +72,6 @@ class CycleFacts(Mapping[str, PostFacts]):
             totals=totals,
             hourly=self._hourly.get(pid, _NO_SERIES),
             snapshots=tuple(self._snapshots.get(pid, ())),
-            url=post_url(pid),
         )
 
 

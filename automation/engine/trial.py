@@ -18,7 +18,7 @@ from typing import Any
 
 from automation.core.errors import UsageError
 from automation.core.evaluate import compile_rule
-from automation.core.facts import Outcome, PostFacts, post_created_at, post_url
+from automation.core.facts import Outcome, PostFacts, post_created_at
 from automation.core.firings import firing_record
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Rule
@@ -89,7 +89,6 @@ def trial_post(
             account=account,
             created_at=record.created_at if record else post_created_at(pid),
             totals=values or dict(SAMPLE_TOTALS),
-            url=post_url(pid),
         ),
         sample,
     )
