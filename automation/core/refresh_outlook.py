@@ -32,7 +32,7 @@ from automation.core.rules import (
     condition_metrics,
 )
 
-__all__ = ["NEVER", "Recent", "Watched", "outlooks"]
+__all__ = ["NEVER", "Recent", "Watched", "kept_values", "outlooks"]
 
 NEVER = math.inf
 # a windowed rule is read with its /28hr series when the rate over the window reaches
@@ -110,6 +110,7 @@ def _rate(
 ) -> _Rate:
     """Growth per second of each metric since the reading before, else since the post
     was created; never negative."""
+    values = kept_values(values, before)
     if before is not None and at > before.at:
         old, span = before.values, at - before.at
     else:
@@ -117,6 +118,14 @@ def _rate(
     if span <= 0:
         return _Still(values, old, span)
     return _Rate(values, old, span)
+
+
+def kept_values(values: Mapping[str, float], before: Recent | None) -> Mapping[str, float]:
+    """``values``, or the equal mapping read before: a post whose values stay is held by
+    one object from cycle to cycle (the store keeps that one too), not one a reading."""
+    if before is not None and before.values == values:
+        return before.values
+    return values
 
 
 class _Rate:

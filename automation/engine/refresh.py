@@ -16,7 +16,7 @@ from automation.config.loader import Config
 from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
-from automation.core.refresh_outlook import Recent, Watched, outlooks
+from automation.core.refresh_outlook import Recent, Watched, kept_values, outlooks
 from automation.core.refresh_schedule import Refresh, RefreshAges, refresh_ages, schedule_refresh
 from automation.x.engagement_plan import EngagementRequest
 
@@ -84,7 +84,7 @@ class RefreshKeeper:
                 continue
             values = totals.get(pid)
             if values is not None:
-                recent[pid] = Recent(at, values)
+                recent[pid] = Recent(at, kept_values(values, recent.get(pid)))
             elif all_answered:
                 recent[pid] = Recent(at, _values(recent.get(pid)))
         recent.update(fresh)

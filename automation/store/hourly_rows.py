@@ -141,9 +141,15 @@ def plan_totals(
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values if m not in before})
         if not same:
             kept = latest.get(post_id)
-            before = kept[1] if kept is not None and kept[1] == values else dict(values)
+            before = kept[1] if kept is not None and kept[1] == values else _own(values)
         last_read[post_id] = (hour, before)
     return plan
+
+
+def _own(values: Mapping[str, float]) -> Mapping[str, float]:
+    """``values`` to remember: a read-only view (the engine's parsed answers) as it is,
+    anything else copied."""
+    return values if type(values) is MappingProxyType else dict(values)
 
 
 def kept_reads(last_read: LastRead, cut: int) -> LastRead:

@@ -27,7 +27,7 @@ class SnapshotPlan:
     new latest values (post, series, values), and per post the values that changed."""
 
     fresh: list[tuple[str, Mapping[str, float]]] = field(default_factory=list)
-    updates: list[tuple[str, int, dict[str, float]]] = field(default_factory=list)
+    updates: list[tuple[str, int, Mapping[str, float]]] = field(default_factory=list)
     changes: list[tuple[str, Mapping[str, float]]] = field(default_factory=list)
 
 
@@ -51,7 +51,7 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
             continue  # most posts, most cycles
         changed = {m: float(v) for m, v in values.items() if before.get(m) != v}
         if changed:
-            plan.updates.append((post_id, series, {**before, **changed}))
+            plan.updates.append((post_id, series, _merged(before, values, changed)))
             plan.changes.append((post_id, changed))
     return plan
 
@@ -66,6 +66,17 @@ def recalled_latest(rows: Sequence[tuple[int, str, str]]) -> Latest:
         intern(post_id): (series, latest)
         for (series, post_id, _), latest in zip(rows, decoded, strict=True)
     }
+
+
+def _merged(
+    before: Mapping[str, float], values: Mapping[str, float], changed: Mapping[str, float]
+) -> Mapping[str, float]:
+    """The new latest values: ``before`` updated with what ``changed``. A read-only view
+    (the engine's parsed answers) with the same metrics in the same order is that already,
+    and the engine keeps it past the cycle: it is remembered as it is."""
+    if type(values) is MappingProxyType and list(values) == list(before):
+        return values
+    return {**before, **changed}
 
 
 def _floats(values: Mapping[str, float]) -> dict[str, float]:

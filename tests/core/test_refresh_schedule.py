@@ -348,3 +348,16 @@ def test_a_post_read_the_moment_it_was_written_has_every_rate_nil():
     assert project(surge, {"likes": 5.0}).window_open
     grown = project(surge, {"impressions": 5.0, "favorites": 20.0}, before={"favorites": 1.0})
     assert grown.window_open and grown.cross_at == NOW.timestamp()
+
+
+def test_a_post_read_again_with_the_same_values_keeps_the_mapping_read_before():
+    p, first = post(1), {"favorites": 10.0}
+    recent = {p.post_id: Recent((NOW - 10 * MINUTE).timestamp(), first)}
+
+    def outlook(values):
+        return outlooks([(LIKES, (p,))], {p.post_id: values}, lambda r: {}, recent, NOW)
+
+    assert outlook({"favorites": 10.0})[p.post_id].values is first  # one object, not two
+    moved = outlook({"favorites": 16.0})[p.post_id]
+    assert moved.values == {"favorites": 16.0}
+    assert moved.cross_at == NOW.timestamp() + 84 * 100  # 84 to go at 6 in 10 minutes

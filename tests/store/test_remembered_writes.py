@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from automation.config.database import PostgresDatabase
 from automation.core.records import WatchedPostRecord
 from automation.store import MemoryStore, SqliteStore, Store
 from automation.store.postgres import PostgresStore
+from automation.store.snapshot_rows import Latest, plan_snapshots
 
 T0 = datetime(2026, 11, 26, 11, 50, tzinfo=UTC)
 POSTS = ("1", "2", "3")
@@ -36,10 +38,16 @@ TABLES = {
 }
 
 values = st.integers(0, 2) | st.integers(0, 2).map(float)
-readings = st.fixed_dictionaries(
-    {},
-    optional={p: st.fixed_dictionaries({m: values for m in METRICS[p]}) for p in POSTS},
-)
+
+
+def reading(post: str) -> st.SearchStrategy[Any]:
+    """A post's values: a dict, or a read-only view of floats as the engine parses
+    answers (which a store may remember as it is, instead of a copy)."""
+    found = st.fixed_dictionaries({m: values for m in METRICS[post]})
+    return found | found.map(lambda v: MappingProxyType({m: float(x) for m, x in v.items()}))
+
+
+readings = st.fixed_dictionaries({}, optional={p: reading(p) for p in POSTS})
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("read"), st.sampled_from([0, 5, 10, 55, 60, 65, 130]), readings),
@@ -155,3 +163,21 @@ def test_postgres_remembering_answers_as_the_memory_store(
             assert answers(store, now) == answers(memory, now)
     finally:
         store.close()
+
+
+def test_a_read_only_reading_is_remembered_as_it_is_only_when_it_is_the_latest_values() -> None:
+    before = {"favorites": 1.0, "retweets": 2.0}
+    latest: Latest = {"1": (7, before), "2": (8, before), "3": (9, before)}
+    same = MappingProxyType({"favorites": 3.0, "retweets": 2.0})
+    lacking = MappingProxyType({"favorites": 3.0})
+    reordered = MappingProxyType({"retweets": 2.0, "favorites": 3.0})
+    plan = plan_snapshots({"1": same, "2": lacking, "3": reordered}, latest)
+    merged = {"favorites": 3.0, "retweets": 2.0}
+    assert [(p, s, dict(v)) for p, s, v in plan.updates] == [
+        ("1", 7, merged),
+        ("2", 8, merged),
+        ("3", 9, merged),
+    ]
+    kept = [v for _, _, v in plan.updates]
+    assert kept[0] is same  # the engine holds it anyway: no copy
+    assert kept[1] is not lacking and list(kept[2]) == list(before)  # stored as before
