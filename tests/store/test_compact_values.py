@@ -1,0 +1,28 @@
+"""A post's latest values as the stores write them: the same JSON text as the encoder's
+(keys sorted, no spaces, whole numbers without a fraction), whatever the names and
+numbers."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from automation.store.rows import compact
+
+ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+NAMES = st.sampled_from(["favorites", "impressions", "url_clicks", "a1", "_x"]) | st.text()
+NUMBERS = st.floats() | st.integers(-(2**70), 2**70) | st.sampled_from([0.0, -0.0, 1e300, 2.5])
+
+
+@settings(max_examples=500, derandomize=True)
+@given(st.dictionaries(NAMES, NUMBERS, max_size=8))
+@example({"impressions": 2**70 + 1, "likes": float(2**70)})
+def test_compact_values_are_the_encoders_text(values):
+    expected = ENCODER.encode(
+        {k: int(v) if float(v).is_integer() else v for k, v in values.items()}
+    )
+    assert compact(values) == expected
+    decoded = json.loads(compact(values))
+    assert decoded.keys() == values.keys()
