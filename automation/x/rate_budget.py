@@ -31,7 +31,7 @@ MAX_PAUSE = 15 * 60.0
 _RECHECK = 0.05
 # A block of sends claimed in one ledger step is recorded HOLD seconds ahead and may be
 # sent only until then, so no send is ever recorded earlier than it went; a block is as
-# large as the sends so far could use within HOLD (at most MAX_BLOCK, and no more than
+# large as the sends' pace fits in half of HOLD (at most MAX_BLOCK, and no more than
 # ``expect`` announced), else one send is claimed at a time, recorded when it goes.
 HOLD = 0.5
 MAX_BLOCK = 64
@@ -198,12 +198,17 @@ class RateBudget:
         self._sent_since_report += 1
 
     def _block_size(self, now: float) -> int:
-        """How many sends to claim now: twice the last block when all of it went within
-        half its ``HOLD``; else one, recorded as it goes (and one when no more sends are
-        expected)."""
-        quick = self._since_claim >= self._block and now - self._claimed_at <= HOLD / 2
-        self._block = min(MAX_BLOCK, self._block * 2) if quick and self._expected > 1 else 1
-        return max(1, min(self._block, self._expected))
+        """How many sends to claim now: at most twice the last block, and as many as the
+        pace of the sends since the last claim fits in half a ``HOLD`` (the other half
+        is room for a slower answer, so a block is rarely left unused); one, recorded as
+        it goes, when sends are slower than that or no more are expected."""
+        if self._expected <= 1 or not self._since_claim:
+            self._block = 1
+        else:
+            pace = (now - self._claimed_at) / self._since_claim
+            fits = int(HOLD / 2 / pace) if pace > 0 else MAX_BLOCK
+            self._block = max(1, min(MAX_BLOCK, self._block * 2, fits))
+        return min(self._block, self._expected)
 
     def acquire(self) -> None:
         """Record one send now; refuses (RateLimited) if the budget says wait (``take``)."""
