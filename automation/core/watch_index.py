@@ -50,10 +50,15 @@ class WatchIndex:
         ]
         if not named and len(groups) <= 1:
             return list(groups[0]) if groups else []
-        chosen = {rec.post_id: rec for group in groups for rec in group}
-        chosen.update((rec.post_id, rec) for rec in named)
+        chosen = named  # each post once already
+        if groups:
+            merged = {rec.post_id: rec for group in groups for rec in group}
+            merged.update((rec.post_id, rec) for rec in named)
+            chosen = list(merged.values())
         if self._position is None:
             self._position = {pid: i for i, pid in enumerate(self.posts)}
         position = self._position
-        places = [position[pid] for pid in chosen]
-        return [rec for _, rec in sorted(zip(places, chosen.values(), strict=True))]
+        places = [position[rec.post_id] for rec in chosen]
+        if places == sorted(places):  # named in the order they were found, mostly
+            return chosen
+        return [rec for _, rec in sorted(zip(places, chosen, strict=True))]
