@@ -58,18 +58,16 @@ def plan_cost(plan: FetchPlan) -> int:
     owned = bool(plan.totals_metrics & TOTALS_METRICS)
     public = bool(plan.totals_metrics & PUBLIC_TOTALS_METRICS)
     hourly = plan.hourly_posts if plan.hourly_metrics & HOURLY_METRICS else frozenset()
-    totals: Counter[str | None] = Counter()
-    series: Counter[str] = Counter()
-    for post in plan.posts.values():
-        owner = post.account
-        if owner is None:
-            totals[None] += public
-        else:
-            totals[owner] += owned
-            series[owner] += post.post_id in hourly
-    return sum(-(-n // MAX_IDS["totals"]) for n in totals.values()) + sum(
-        -(-n // MAX_IDS["28hr"]) for n in series.values()
+    posts = plan.posts
+    totals = Counter([p.account for p in posts.values()])
+    series = Counter(
+        [a for pid in hourly if (p := posts.get(pid)) is not None and (a := p.account) is not None]
     )
+    return sum(
+        -(-n // MAX_IDS["totals"])
+        for owner, n in totals.items()
+        if (owned if owner is not None else public)
+    ) + sum(-(-n // MAX_IDS["28hr"]) for n in series.values())
 
 
 def schedule_refresh(

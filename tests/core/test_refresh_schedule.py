@@ -84,16 +84,21 @@ def test_a_budget_that_covers_every_post_reads_every_post_with_the_same_requests
     owners=st.lists(st.sampled_from([*ACCOUNTS, "support", None]), min_size=1, max_size=1500),
     windowed=st.booleans(),
     public_watched=st.booleans(),
+    metric=st.sampled_from(["favorites", "impressions"]),  # impressions: owned posts only
+    public_metric=st.sampled_from(["favorites", "impressions"]),
 )
-def test_the_cost_of_a_plan_is_the_requests_it_builds(owners, windowed, public_watched):
+def test_the_cost_of_a_plan_is_the_requests_it_builds(
+    owners, windowed, public_watched, metric, public_metric
+):
     posts = [post(i, owner) for i, owner in enumerate(owners)]
-    rules = [LIKES]
+    when = Leaf(metric, "gte", 100)
+    rules = [compile_rule(Rule(id="first", watch=Watch(accounts=ACCOUNTS), when=when))]
     if windowed:
-        over = Leaf("favorites", "gte", 30, over=1800)
+        over = Leaf(metric, "gte", 30, over=1800)
         rules.append(compile_rule(Rule(id="surge", watch=Watch(accounts=ACCOUNTS), when=over)))
     if public_watched:
         public = tuple(p.post_id for p in posts if p.account is None) or ("1",)
-        when = Leaf("impressions", "gte", 50)
+        when = Leaf(public_metric, "gte", 50)
         rules.append(compile_rule(Rule(id="public", watch=Watch(posts=public), when=when)))
     plan = plan_of(rules, posts)
 
