@@ -374,6 +374,7 @@ class Engine:
         del decided  # its firings and reasons (68,000 seeds at most) go before the projections
         if fetched is not None:
             whole, read = (watched or plan).watched, read_totals(facts)
+            del facts, snapshots  # the facts built, with their snapshots, go too
             answered = not fetched.failures
             self._refresh.remember(
                 whole, plan.posts, read, states.states_after, now, all_answered=answered
