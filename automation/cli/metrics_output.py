@@ -147,7 +147,7 @@ class _Lines:
                 except ZeroDivisionError:  # a rate of nothing: unknown, as ``values_of`` says
                     yield self._row(head, values)
                     continue
-            yield fmt % (*head, *got)
+            yield fmt % (head + got)
 
     def _plan(self, keys: tuple[str, ...]) -> _Plan:
         present = set(keys)
