@@ -59,10 +59,11 @@ def find_owners(
 ) -> Owners:
     """Split ``listed`` (and the posts of ``add_accounts``) into owned and public.
 
-    ``known`` maps the store's watched posts to their accounts; ``accounts`` are all
-    configured owned accounts."""
+    ``known`` maps the listed posts the store watches to their accounts (the store's
+    ``post_accounts`` of ``listed``, nothing else: it is taken as it is, not filtered
+    again); ``accounts`` are all configured owned accounts."""
     reader = _Reader(timeline, sleep)
-    owner = {pid: known[pid] for pid in listed if pid in known}
+    owner = dict(known)
     added: list[str] = []
     listed_set = set(listed) if add_accounts else frozenset()
     covered: dict[str, Period | None] = {}
