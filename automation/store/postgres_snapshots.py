@@ -39,8 +39,8 @@ class SnapshotQueries(PostgresConnection):
                     [when, *columns([(compact(v), sid) for _, sid, v in plan.updates], 2)],
                 )
                 series.update((post_id, sid) for post_id, sid, _ in plan.updates)
-                points = [
-                    (series[post_id], metric_ids[m], when, v)
+                points = [  # float8 values: a read-only reading kept as it is may hold ints
+                    (series[post_id], metric_ids[m], when, float(v))
                     for post_id, changed in plan.changes
                     for m, v in changed.items()
                 ]

@@ -1,0 +1,117 @@
+"""Readings that lack some metrics, hold none, or mix ints and floats: every store answers
+alike, whether it stayed open through the readings or was reopened before each one.
+
+A public post reads only the public metrics, a post may come back with no values at all,
+and a metric missing from a reading keeps its last known value: "not reported this time"
+is neither "zero" nor a change. A metric never read stays unknown (absent), never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+from pg_cluster import emptied
+
+from automation.core.records import WatchedPostRecord
+from automation.store import MemoryStore, SqliteStore, Store
+from automation.store.postgres import PostgresStore
+
+T0 = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
+HOUR = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # the hour the first readings close
+POSTS = ["1", "2"]
+
+
+class Stores:
+    """One store of a kind, reopened before each step when ``reopening`` (the memory
+    store cannot be: it stays open)."""
+
+    def __init__(self, opener: Callable[[], Store], reopening: bool) -> None:
+        self._open, self._reopening = opener, reopening
+        self.store = opener()
+        self.store.upsert_posts(WatchedPostRecord(p, "brand", T0, "timeline", T0) for p in POSTS)
+
+    def step(self) -> Store:
+        if self._reopening:
+            self.store.close()
+            self.store = self._open()
+        return self.store
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite kept",
+        "sqlite reopened",
+        pytest.param("postgres kept", marks=pytest.mark.postgres),
+        pytest.param("postgres reopened", marks=pytest.mark.postgres),
+    ]
+)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    kind = request.param
+    opener: Callable[[], Store]
+    if kind == "memory":
+        memory = MemoryStore()
+        opener = lambda: memory  # noqa: E731
+    elif kind.startswith("sqlite"):
+        opener = lambda: SqliteStore.open(tmp_path / "state.db")  # noqa: E731
+    else:
+        database = emptied(request.getfixturevalue("postgres_shared"))
+        opener = lambda: PostgresStore.open(database)  # noqa: E731
+    found = Stores(opener, kind.endswith("reopened"))
+    yield found
+    found.store.close()
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def record(
+    stores: Stores, minutes: float, totals: Mapping[str, Mapping[str, float]]
+) -> tuple[int, int]:
+    store = stores.step()
+    return store.record_totals(at(minutes), totals), store.record_hourly_totals(at(minutes), totals)
+
+
+def snapshot_values(store: Store) -> dict[str, list[tuple[datetime, dict[str, float]]]]:
+    return {
+        p: [(s.at, dict(s.values)) for s in snaps]
+        for p, snaps in store.snapshots(POSTS, at(-1)).items()
+    }
+
+
+def hourly_totals(store: Store) -> dict[str, dict[str, tuple[tuple[datetime, float], ...]]]:
+    found = store.hourly(POSTS, None, at(-60), at(600))
+    return {p: {m: h.totals for m, h in per.items()} for p, per in found.items()}
+
+
+def polled(store: Store) -> dict[str, dict[str, tuple[tuple[datetime, datetime], ...]]]:
+    found = store.hourly(POSTS, None, at(-60), at(600))
+    return {p: {m: h.polled for m, h in per.items()} for p, per in found.items()}
+
+
+def test_ints_and_floats_mixed_in_one_reading_come_back_as_floats(stores: Stores) -> None:
+    first = {
+        "1": MappingProxyType({"likes": 1, "replies": 0}),  # ints in a read-only view
+        "2": {"likes": 1.5, "replies": 2},
+    }
+    assert record(stores, 0, first) == (2, 4)
+    assert record(stores, 5, {"1": MappingProxyType({"likes": 1.0, "replies": 3})}) == (1, 1)
+    assert record(stores, 10, {"1": {"likes": 1, "replies": 3.0}, "2": {"likes": 1.5}}) == (0, 0)
+    store = stores.step()
+    latest = store.latest_totals(POSTS)
+    assert latest == {"1": {"likes": 1.0, "replies": 3.0}, "2": {"likes": 1.5, "replies": 2.0}}
+    assert {type(v) for values in latest.values() for v in values.values()} == {float}
+    snaps = snapshot_values(store)
+    assert snaps["1"] == [
+        (at(0), {"likes": 1.0, "replies": 0.0}),
+        (at(5), {"likes": 1.0, "replies": 3.0}),
+    ]
+    assert {type(v) for s in snaps.values() for _, values in s for v in values.values()} == {float}
+    totals = hourly_totals(store)
+    assert {type(v) for per in totals.values() for rows in per.values() for _, v in rows} == {float}
+    assert store.top("replies", 5) == [("1", 3.0), ("2", 2.0)]
