@@ -77,7 +77,9 @@ def history_of(
 
 POLLED, COUNTED = 0, 1  # hourly_spans.kind
 Key = tuple[int, int]  # (post, metric) ids
-LastRead = dict[str, tuple[int | None, Mapping[str, float]]]  # post -> (hour, values) last read
+# post -> (hour, values): each metric's last value read, and the hour they were all last
+# polled (None when they were not polled together)
+LastRead = dict[str, tuple[int | None, Mapping[str, float]]]
 NOTHING: Mapping[str, float] = MappingProxyType({})  # the last reading of a post never read
 
 
@@ -112,10 +114,12 @@ def plan_totals(
     mids: Mapping[str, int],
     latest: Latest,
 ) -> TotalsPlan:
-    """Only what changed since each post's last reading (``last_read``, updated here): a
+    """Only what changed since each post's last values (``last_read``, updated here): a
     post read again within the hour with the same values costs nothing, and in the next
-    hour only the length of its polled spans. A reading equal to the post's ``latest``
-    values is remembered as that same object, not one more copy."""
+    hour only the length of its polled spans. A metric a reading lacks is neither written
+    nor polled, and keeps its last value to compare with when it is read again. A reading
+    equal to the post's ``latest`` values is remembered as that same object, not one more
+    copy."""
     plan = TotalsPlan()
     alike: dict[tuple[str, ...], tuple[int, ...]] = {}  # metric names -> their ids, sorted
     for post_id, values in totals.items():
@@ -124,7 +128,7 @@ def plan_totals(
         if same and polled == hour:
             continue  # most posts, most cycles: nothing new within the hour
         pid = ids[post_id]
-        if polled is None or polled > hour:  # a post new to this process, or time went back
+        if polled is not None and polled > hour:  # time went back
             plan.rows.extend([(pid, mids[m], hour, float(v)) for m, v in values.items()])
         elif not same:
             plan.rows.extend(
@@ -139,11 +143,27 @@ def plan_totals(
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
         elif not same:  # metrics not read before within the hour
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values if m not in before})
-        if not same:
-            kept = latest.get(post_id)
-            before = kept[1] if kept is not None and kept[1] == values else _own(values)
-        last_read[post_id] = (hour, before)
+        last_read[post_id] = (
+            (hour, before) if same else _read(post_id, hour, polled, before, values, latest)
+        )
     return plan
+
+
+def _read(
+    post_id: str,
+    hour: int,
+    polled: int | None,
+    before: Mapping[str, float],
+    values: Mapping[str, float],
+    latest: Latest,
+) -> tuple[int | None, Mapping[str, float]]:
+    """What to remember of a post once ``values`` are read at ``hour``: each metric's last
+    value, as the database holds it (a metric the reading lacks keeps its value), and the
+    hour every one of them was last polled (None when they were not polled together)."""
+    if values.keys() >= before.keys():  # most posts: the reading holds every metric
+        kept = latest.get(post_id)
+        return hour, kept[1] if kept is not None and kept[1] == values else _own(values)
+    return (hour if polled == hour else None), {**before, **values}
 
 
 def _own(values: Mapping[str, float]) -> Mapping[str, float]:

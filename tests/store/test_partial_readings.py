@@ -94,6 +94,56 @@ def polled(store: Store) -> dict[str, dict[str, tuple[tuple[datetime, datetime],
     return {p: {m: h.polled for m, h in per.items()} for p, per in found.items()}
 
 
+def test_a_metric_missing_from_a_reading_keeps_its_value_and_is_not_written_again(
+    stores: Stores,
+) -> None:
+    assert record(stores, 0, {"1": {"likes": 1, "impressions": 50}}) == (1, 2)
+    assert record(stores, 5, {"1": {"likes": 2}}) == (1, 1)
+    assert record(stores, 10, {"1": {"likes": 2, "impressions": 50}}) == (0, 0)
+    store = stores.step()
+    assert store.latest_totals(POSTS) == {"1": {"likes": 2.0, "impressions": 50.0}}
+    assert snapshot_values(store) == {
+        "1": [
+            (at(0), {"likes": 1.0, "impressions": 50.0}),
+            (at(5), {"likes": 2.0, "impressions": 50.0}),
+        ],
+        "2": [],
+    }
+    assert hourly_totals(store) == {"1": {"likes": ((HOUR, 2.0),), "impressions": ((HOUR, 50.0),)}}
+
+
+def test_an_empty_reading_between_two_equal_ones_writes_nothing(stores: Stores) -> None:
+    assert record(stores, 0, {"1": {"likes": 0}, "2": {}}) == (1, 1)
+    assert record(stores, 5, {"1": {}, "2": MappingProxyType({})}) == (0, 0)
+    assert record(stores, 10, {"1": {"likes": 0}, "2": {}}) == (0, 0)
+    store = stores.step()
+    assert store.latest_totals(POSTS) == {"1": {"likes": 0.0}}
+    assert snapshot_values(store) == {"1": [(at(0), {"likes": 0.0})], "2": []}
+    assert hourly_totals(store) == {"1": {"likes": ((HOUR, 0.0),)}}
+    assert store.top("likes", 5) == [("1", 0.0)]
+
+
+def test_a_metric_read_again_hours_later_with_its_old_value_is_not_written_again(
+    stores: Stores,
+) -> None:
+    hour = 60
+    assert record(stores, 0, {"1": {"likes": 1, "replies": 2}}) == (1, 2)
+    assert record(stores, hour, {"1": MappingProxyType({"likes": 1.0})}) == (0, 0)
+    assert record(stores, 2 * hour, {"1": {"likes": 1, "replies": 2}}) == (0, 0)
+    assert record(stores, 3 * hour, {"1": {"likes": 1, "replies": 2}}) == (0, 0)
+    store = stores.step()
+    assert hourly_totals(store) == {"1": {"likes": ((HOUR, 1.0),), "replies": ((HOUR, 2.0),)}}
+    assert polled(store) == {
+        "1": {
+            "likes": ((HOUR, HOUR + timedelta(hours=4)),),
+            "replies": (
+                (HOUR, HOUR + timedelta(hours=1)),
+                (HOUR + timedelta(hours=2), HOUR + timedelta(hours=4)),
+            ),
+        }
+    }
+
+
 def test_ints_and_floats_mixed_in_one_reading_come_back_as_floats(stores: Stores) -> None:
     first = {
         "1": MappingProxyType({"likes": 1, "replies": 0}),  # ints in a read-only view
@@ -115,3 +165,16 @@ def test_ints_and_floats_mixed_in_one_reading_come_back_as_floats(stores: Stores
     totals = hourly_totals(store)
     assert {type(v) for per in totals.values() for rows in per.values() for _, v in rows} == {float}
     assert store.top("replies", 5) == [("1", 3.0), ("2", 2.0)]
+
+
+def test_a_metric_never_read_stays_unknown_and_zero_stays_zero(stores: Stores) -> None:
+    record(stores, 0, {"1": {"likes": 3}, "2": {"likes": 0, "impressions": 0}})
+    record(stores, 5, {"1": {"likes": 4}, "2": {"likes": 0}})
+    store = stores.step()
+    latest = store.latest_totals(POSTS)
+    assert "impressions" not in latest["1"]
+    assert latest["2"] == {"likes": 0.0, "impressions": 0.0}
+    snaps = snapshot_values(store)
+    assert all("impressions" not in values for _, values in snaps["1"])
+    assert set(hourly_totals(store)["1"]) == {"likes"}
+    assert store.top("impressions", 5) == [("2", 0.0)]

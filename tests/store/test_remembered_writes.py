@@ -28,7 +28,7 @@ from automation.store.snapshot_rows import Latest, plan_snapshots
 
 T0 = datetime(2026, 11, 26, 11, 50, tzinfo=UTC)
 POSTS = ("1", "2", "3")
-# each post reads the same metrics every time, as the API answers
+# the metrics each post has; a reading may lack some
 METRICS = {"1": ("favorites", "retweets", "impressions"), "2": ("favorites",), "3": ("replies",)}
 TABLES = {
     "series": "post_id, latest, latest_at",
@@ -41,10 +41,14 @@ values = st.integers(0, 2) | st.integers(0, 2).map(float)
 
 
 def reading(post: str) -> st.SearchStrategy[Any]:
-    """A post's values: a dict, or a read-only view of floats as the engine parses
-    answers (which a store may remember as it is, instead of a copy)."""
-    found = st.fixed_dictionaries({m: values for m in METRICS[post]})
-    return found | found.map(lambda v: MappingProxyType({m: float(x) for m, x in v.items()}))
+    """A post's values: mostly every metric it has, sometimes only some or none (a public
+    post reads only the public metrics, an answer may lack a post); as a dict, or as a
+    read-only view the way the engine parses answers (which a store may remember as it
+    is, instead of a copy), ints and floats alike."""
+    every = st.fixed_dictionaries({m: values for m in METRICS[post]})
+    some = st.fixed_dictionaries({}, optional={m: values for m in METRICS[post]})
+    found = every | some
+    return found | found.map(MappingProxyType)
 
 
 readings = st.fixed_dictionaries({}, optional={p: reading(p) for p in POSTS})
