@@ -21,6 +21,7 @@ from typing import Any
 from automation.config.database import MigrateMode, PostgresDatabase
 from automation.core.errors import SchemaOutdated, StoreError
 from automation.core.facts import RuleState
+from automation.core.post_discovery import merge_posts
 from automation.core.records import (
     BUDGET_KEEP_SECONDS,
     RuleVersion,
@@ -106,6 +107,11 @@ class PostgresStore(
 
     @guarded
     def upsert_posts(self, records: Iterable[WatchedPostRecord]) -> None:
+        records = list(records)
+        if len({r.post_id for r in records}) < len(records):
+            # one statement may not update a row twice: a post given twice (a timeline
+            # read page by page may list it twice) is merged first, as SQLite applies it
+            records = merge_posts((), records)
         rows = [
             (
                 r.post_id,

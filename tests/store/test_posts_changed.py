@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from automation.core.post_discovery import merge_posts
 from automation.core.records import WatchedPostRecord
 from automation.store import Store
 from automation.store.base import POSTS_CHANGED
@@ -36,3 +37,17 @@ def test_writing_no_posts_leaves_the_count(store: Store) -> None:
     store.mark_unavailable([], T0)
     assert store.meta(POSTS_CHANGED) == "1"
     assert [p.post_id for p in store.posts()] == ["1"]
+
+
+def test_a_post_given_twice_in_one_write_is_kept_as_the_engine_keeps_it(store: Store) -> None:
+    """A timeline read page by page may list a post twice: one write keeps it once, with
+    its earliest ``first_seen`` and the last record's other fields, as ``merge_posts``
+    (the posts the engine keeps) says, and moves the count by one."""
+    records = [
+        WatchedPostRecord("1", "brand", T0, "timeline", T0 + timedelta(minutes=5)),
+        _post("2"),
+        WatchedPostRecord("1", None, T0, "explicit", T0),
+    ]
+    store.upsert_posts(records)
+    assert store.meta(POSTS_CHANGED) == "1"
+    assert store.posts() == merge_posts([], records)
