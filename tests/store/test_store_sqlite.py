@@ -162,6 +162,38 @@ def test_budget_sends_commit_without_a_disk_flush_and_other_writes_still_flush(
         assert store.budget_load("engagement", 0) == [1_800_000_000.0]
 
 
+@pytest.mark.parametrize("before", ["0", "1", "FAST"])
+def test_forgetting_export_parts_does_not_zero_free_pages_and_restores_the_setting(
+    path: Path, before: str
+) -> None:
+    """A finished export forgets megabytes of parts: their freed overflow pages are not
+    zeroed (secure_delete FAST), and the connection's own setting is back afterwards,
+    even when the delete fails."""
+    parts = [(f"p{i}", T0, "x" * 20_000) for i in range(5)]
+    with SqliteStore.open(path, timeout=0.2) as store:
+        store._conn.execute(f"PRAGMA secure_delete = {before}")
+        was = store._conn.execute("PRAGMA secure_delete").fetchone()[0]
+        store.save_export_parts("run", parts)
+        seen: list[str] = []
+        store._conn.set_trace_callback(seen.append)
+        assert store.forget_export_parts(run="run") == 5
+        store._conn.set_trace_callback(None)
+        assert seen.index("PRAGMA secure_delete = FAST") < seen.index("BEGIN IMMEDIATE")
+        assert store.export_parts("run", T0 - timedelta(days=1)) == {}
+        assert store._conn.execute("PRAGMA secure_delete").fetchone()[0] == was
+        store.save_export_parts("run", parts)
+        other = sqlite3.connect(path)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreError, match="locked"):
+                store.forget_export_parts(run="run")
+        finally:
+            other.rollback()
+            other.close()
+        assert store._conn.execute("PRAGMA secure_delete").fetchone()[0] == was
+        assert len(store.export_parts("run", T0 - timedelta(days=1))) == 5
+
+
 def test_a_held_write_lock_becomes_a_store_error(path: Path) -> None:
     with SqliteStore.open(path, timeout=0.2) as store:
         other = sqlite3.connect(path)
