@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -226,12 +227,16 @@ def _type_first(grouping: dict[str, Any]) -> bool:
 
 
 def _parse_totals(grouping: dict[str, Any], where: str) -> dict[str, dict[str, float]]:
+    # Post IDs are taken as the one string the process holds for each (``sys.intern``, as
+    # the store and discovery do): the engine keeps these answers through the cycle and
+    # past it, and the decoded body's own copies of 100,000 IDs would stay with them.
+    intern = sys.intern
     if not _type_first(grouping):
-        return {pid: _counts(per, where, f"[{pid!r}]") for pid, per in grouping.items()}
+        return {intern(pid): _counts(per, where, f"[{pid!r}]") for pid, per in grouping.items()}
     totals: dict[str, dict[str, float]] = {}
     for metric, per_post in grouping.items():
         for pid, value in _counts(per_post, where, f"[{metric!r}]").items():
-            totals.setdefault(pid, {})[metric] = value
+            totals.setdefault(intern(pid), {})[metric] = value
     return totals
 
 
@@ -247,7 +252,7 @@ def _parse_hourly(
         for key, by_day in inner.items():
             pid, metric = (key, outer) if type_first else (outer, key)
             starts, counts = _series(by_day, where, outer, key, plans)
-            out.setdefault(pid, {})[metric] = HourlySeries(starts, counts, read_at)
+            out.setdefault(sys.intern(pid), {})[metric] = HourlySeries(starts, counts, read_at)
     return out
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -284,3 +285,26 @@ def test_results_are_frozen() -> None:
         result.totals["1"]["favorites"] = 2.0  # type: ignore[index]
     with pytest.raises(AttributeError):
         result.errors = ()  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("type_first", [False, True])
+def test_post_ids_are_the_one_string_the_process_holds(type_first: bool) -> None:
+    """Each answer's post IDs are interned: two decoded bodies naming a post give the one
+    string of it (the engine keeps the answers; the bodies' own copies of the IDs go)."""
+    pid = "".join(["1045709644", "067471360"])  # built at run time: not interned yet
+    held = sys.intern(pid)
+    per_post = {pid: {"favorites": "1"}}
+    totals_body = json.loads(json.dumps({TOTALS.grouping: per_post}))
+    if type_first:
+        totals_body = json.loads(json.dumps({TOTALS.grouping: {"favorites": {pid: "1"}}}))
+    series = {"2015-09-14": {"17": "3"}}
+    hourly = {pid: {"impressions": series}} if not type_first else {"impressions": {pid: series}}
+    group_by = HOURLY_GROUP_BY_TYPE_FIRST if type_first else HOURLY_GROUP_BY
+    request = EngagementRequest("28hr", "brand", (pid,), ("impressions",), "g", group_by)
+    hourly_body = json.loads(json.dumps({"g": hourly}))
+    for result in (
+        totals(totals_body),
+        parse_response(hourly_body, request, read_at=READ_AT),
+    ):
+        found = next(iter(result.totals or result.hourly))
+        assert found == pid and found is held
