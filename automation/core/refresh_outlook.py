@@ -14,7 +14,7 @@ Rates come from the last two readings, or for a post read once from its life so 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,21 +80,22 @@ def outlooks(
     cross: dict[str, float] = {}
     window: set[str] = set()
     rates: dict[str, _Rate] = {}
+    read_of: dict[int, list[WatchedPostRecord]] = {}  # rules share their tuples of posts
     for compiled, posts in watched:
+        read = read_of.get(id(posts))
+        if read is None:  # the posts read, once per tuple: most posts are not, most cycles
+            read = read_of[id(posts)] = [p for p in posts if p.post_id in totals]
+        if not read:
+            continue
         project = _rule_projection(compiled)
         windowed = bool(compiled.window_metrics & HOURLY_METRICS)
-        states: Mapping[str, RuleState] | None = None
-        for post in posts:
+        state_of = states_of(compiled.rule.id).get
+        for post in read:
             pid = post.post_id
             rate = rates.get(pid)
             if rate is None:
-                values = totals.get(pid)
-                if values is None:
-                    continue
-                rate = rates[pid] = _rate(values, recent.get(pid), at, post.created_at)
-            if states is None:
-                states = states_of(compiled.rule.id)
-            seconds, open_ = project(rate.values, rate, states.get(pid), at)
+                rate = rates[pid] = _rate(totals[pid], recent.get(pid), at, post.created_at)
+            seconds, open_ = project(rate.values, rate, state_of(pid), at)
             if at + seconds < cross.get(pid, NEVER):
                 cross[pid] = at + seconds
             if windowed and open_:
@@ -230,15 +231,21 @@ def _condition(cond: Condition) -> Projection:
             return _leaf(flipped)
         return _unknown
     items = tuple(_condition(item) for item in cond.items)
-    pick = max if isinstance(cond, AllOf) else min
-    return lambda values, rate: _combine(pick, (p(values, rate) for p in items))
+    latest = isinstance(cond, AllOf)  # all: when the last one is met; any: the first
 
+    def combined(values: Mapping[str, float], rate: Rate) -> float | None:
+        """The latest (or earliest) of the items' known moments, None if none is known:
+        as ``max`` (``min``) of them, the first of equal ones kept."""
+        found: float | None = None
+        for item in items:
+            seconds = item(values, rate)
+            if seconds is not None and (
+                found is None or (seconds > found if latest else seconds < found)
+            ):
+                found = seconds
+        return found
 
-def _combine(
-    pick: Callable[[Iterable[float]], float], found: Iterable[float | None]
-) -> float | None:
-    known = [s for s in found if s is not None]
-    return pick(known) if known else None
+    return combined
 
 
 def _unknown(values: Mapping[str, float], rate: Rate) -> float | None:
