@@ -8,8 +8,11 @@ import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
@@ -192,6 +195,35 @@ def test_forgetting_export_parts_does_not_zero_free_pages_and_restores_the_setti
             other.close()
         assert store._conn.execute("PRAGMA secure_delete").fetchone()[0] == was
         assert len(store.export_parts("run", T0 - timedelta(days=1))) == 5
+
+
+_IDS = st.text("0123\n", min_size=1, max_size=3)  # a newline makes the joined texts unequal
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=150)
+@given(
+    watched=st.dictionaries(_IDS, st.sampled_from(["brand", "support", "b-2", None]), max_size=12),
+    listed=st.lists(_IDS, max_size=12),
+)
+def test_a_long_list_finds_the_same_owners_as_one_lookup_an_id(
+    tmp_path_factory: pytest.TempPathFactory, watched: dict[str, str | None], listed: list[str]
+) -> None:
+    """Past ``_LOOKUPS`` IDs, post_accounts matches the owned posts' joined texts in bulk
+    (or, when a text holds the separator, walks their rows): the same answer as looking
+    each ID up."""
+    path = tmp_path_factory.mktemp("owners") / "state.db"
+    records = (
+        WatchedPostRecord(pid, account, T0, "timeline", T0) for pid, account in watched.items()
+    )
+    with SqliteStore.open(path) as store:
+        store.upsert_posts(records)
+        one_by_one = store.post_accounts(listed)
+        with patch("automation.store.sqlite._LOOKUPS", 0):
+            in_bulk = store.post_accounts(listed)
+    expected = {pid: a for pid, a in watched.items() if a is not None and pid in listed}
+    assert one_by_one == in_bulk == expected
+    if not any("\n" in pid for pid in watched):  # matched in bulk: one string an account
+        assert len({id(a) for a in in_bulk.values()}) == len(set(in_bulk.values()))
 
 
 def test_a_held_write_lock_becomes_a_store_error(path: Path) -> None:
