@@ -21,7 +21,10 @@ answers; how stale posts grew; and the wall time of the run. The process's CPU i
 the engine within its cycles, the sandbox answering it, the probe and floor client,
 building the world, and finding the true crossings. Peak RSS is the whole process's: the
 world is in it, so the world's share (RSS after building it, less RSS before) and the
-engine's growth over that (peak less RSS before the engine) are shown beside it.
+engine's growth over that (peak less RSS before the engine) are shown beside it. The
+cycles' wall time is split into the process's CPU, its waits for a CPU while the machine
+is shared, and the rest (the database's disk flushes); the costliest cycles are listed
+with what they did (``latency_waits.py``).
 
     python benchmarks/bench_latency.py                      # the full day
     python benchmarks/bench_latency.py --posts 10000 --hours 3   # a quick look
@@ -49,7 +52,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from latency_report import report
 from latency_truth import Detection, crossings, detect
+from latency_waits import costliest, cpu_wait, wall_split
 from latency_world import World, build_world, rules_files
 
 from automation.config.loader import load_config
@@ -157,6 +162,7 @@ class Run:
     cycles: list[dict[str, Any]] = field(default_factory=list)
     floors: list[tuple[float, float]] = field(default_factory=list)  # (engine, floor) CPU
     wall: float = 0.0  # the cycles, from the first to the last
+    split: dict[str, float | None] = field(default_factory=dict)  # their wall time's parts
     rss_before_mb: float = 0.0
     rss_start_mb: float = 0.0
     world_cpu: float = 0.0  # building the world and writing the rules
@@ -217,7 +223,7 @@ def _cycles(
     engine: Any, run: Run, until: datetime, most: int | None, wall_limit: float | None
 ) -> float:
     clock, probe = run.world.sandbox.clock, run.probe
-    wall = time.perf_counter()
+    wall, all_cpu, waited = time.perf_counter(), time.process_time(), cpu_wait()
     next_start = clock.now()
     number = 0
     while True:
@@ -226,11 +232,16 @@ def _cycles(
             now = clock.advance((next_start - now).total_seconds())
         elapsed = time.perf_counter() - wall
         if now >= until or number == most or (wall_limit is not None and elapsed >= wall_limit):
+            waits = cpu_wait()
+            waits = None if waits is None or waited is None else waits - waited
+            run.split = wall_split(elapsed, time.process_time() - all_cpu, waits)
             return elapsed
         number += 1
         probe.capture = [] if number % FLOOR_EVERY == 0 else None
         cpu, sandbox, overhead = time.process_time(), probe.sandbox_cpu, probe.overhead
+        started = time.perf_counter()
         engine.cycle()
+        run.cycles[-1]["wall"] = time.perf_counter() - started
         spent = time.process_time() - cpu - (probe.sandbox_cpu - sandbox)
         spent -= probe.overhead - overhead
         run.cycles[-1]["cpu"] = spent
@@ -295,6 +306,8 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
         "engine_oldest_refresh_age_min": max((a / 60 for a in ages if a is not None), default=None),
         "sim_hours": sim_hours,
         "wall_seconds": run.wall,
+        "wall_split": run.split,  # the cycles' wall time: CPU, waiting for a CPU, the rest
+        "costliest_cycles": costliest(run.cycles),
     }
 
 
@@ -342,114 +355,6 @@ def _stats(detections: list[Detection]) -> dict[str, Any]:
     }
 
 
-# --- report ----------------------------------------------------------------------------------
-
-
-def report(now: dict[str, Any], before: dict[str, Any] | None) -> None:
-    runs = [("today", before), ("this run", now)] if before else [("this run", now)]
-    print(
-        f"{now['posts']:,} watched posts, {PER_MINUTE} requests a minute, poll interval 5m,"
-        f" {now['hours']:g} h measured after 1 h of warm-up"
-        f" ({now.get('sim_hours', 0):.1f} simulated hours ran)"
-    )
-    print(
-        f"refreshing every post in turn: each every {now['uniform_refresh_minutes']:.1f} min"
-        " (N / (250 x requests per minute))\n"
-    )
-    print(f"{'detection latency, min':<26}" + "".join(f"{name:>30}" for name, _ in runs))
-    for group in ("all", "young", "older"):
-        cells = [_latency_cell(r["latency"][group]) for _, r in runs]
-        print(f"  {group:<24}" + "".join(f"{c:>30}" for c in cells))
-    rows = [
-        ("requests sent / budget", lambda r: f"{r['requests']:,} / {r['budget']:,}"),
-        ("most in any 60 s", lambda r: f"{r['most_in_a_minute']} (limit {PER_MINUTE})"),
-        ("answers by status", lambda r: ", ".join(f"{k}: {v:,}" for k, v in r["statuses"].items())),
-        ("cycles", lambda r: f"{r['cycles']}"),
-        ("error events", lambda r: ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"),
-        ("engine CPU per sim. hour", lambda r: f"{r['engine_cpu_per_sim_hour']:.1f} s"),
-        (
-            "engine CPU per cycle",
-            lambda r: "median {median:.2f} s, max {max:.2f} s".format(**r["engine_cpu_per_cycle"]),
-        ),
-        ("x floor client", _floor_cell),
-        ("sandbox CPU per cycle", _sandbox_cell),
-        ("  per request answered", _per_request_cell),
-        ("CPU: engine, in cycles", lambda r: _split_cell(r, "engine")),
-        ("     the sandbox answering", lambda r: _split_cell(r, "sandbox")),
-        ("     probe + floor client", lambda r: _split_cell(r, "harness")),
-        ("     building the world", lambda r: _split_cell(r, "world")),
-        ("     true crossings", lambda r: _split_cell(r, "truth")),
-        ("     whole process", lambda r: _split_cell(r, "process")),
-        (
-            "peak RSS",
-            lambda r: "{peak:.0f} MB ({before_engine:.0f} before the engine)".format(**r["rss_mb"]),
-        ),
-        ("  of it the world", _world_rss_cell),
-        ("  the engine's growth", _engine_rss_cell),
-        ("longest gap between reads", lambda r: f"{r['longest_gap_between_reads_min']:.1f} min"),
-        ("oldest refresh age (engine)", _oldest_cell),
-        ("wall time of the cycles", lambda r: f"{r['wall_seconds']:.0f} s"),
-        ("wall time, start to end", lambda r: _seconds(r.get("wall_total_seconds"))),
-    ]
-    for label, cell in rows:
-        print(f"{label:<26}" + "".join(f"{cell(r):>30}" for _, r in runs))
-    if before:
-        ratio = now["latency"]["all"].get("median", 0) / before["latency"]["all"]["median"]
-        print(
-            f"\nmedian latency: {ratio:.2f} x today's (target <= 0.33); p95"
-            f" {now['latency']['all'].get('p95', 0):.1f} vs {before['latency']['all']['p95']:.1f}"
-            " min (target: no worse)"
-        )
-
-
-def _latency_cell(s: dict[str, Any]) -> str:
-    if "median" not in s:
-        return f"{s['crossings']} crossings"
-    missed = f", {s['missed']} missed" if s["missed"] else ""
-    return f"{s['median']:.1f} / {s['p95']:.1f} / {s['max']:.1f} (n={s['crossings']}{missed})"
-
-
-def _seconds(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.1f} s"
-
-
-def _sandbox_cell(r: dict[str, Any]) -> str:
-    s = r.get("sandbox_cpu_per_cycle")
-    return "n/a" if s is None else "median {median:.2f} s, max {max:.2f} s".format(**s)
-
-
-def _per_request_cell(r: dict[str, Any]) -> str:
-    ms = r.get("sandbox_ms_per_request")
-    return "n/a" if ms is None else f"{ms:.2f} ms ({r['sandbox_requests']:,} requests)"
-
-
-def _split_cell(r: dict[str, Any], part: str) -> str:
-    return _seconds(r.get("cpu_split", {}).get(part))
-
-
-def _world_rss_cell(r: dict[str, Any]) -> str:
-    rss = r["rss_mb"]
-    return "n/a" if "start" not in rss else f"{rss['before_engine'] - rss['start']:.0f} MB"
-
-
-def _engine_rss_cell(r: dict[str, Any]) -> str:
-    """Peak minus what the world and the interpreter held before the engine started."""
-    rss = r["rss_mb"]
-    return f"{rss['peak'] - rss['before_engine']:.0f} MB"
-
-
-def _oldest_cell(r: dict[str, Any]) -> str:
-    oldest = r.get("engine_oldest_refresh_age_min")
-    return "n/a" if oldest is None else f"{oldest:.1f} min"
-
-
-def _floor_cell(r: dict[str, Any]) -> str:
-    f = r["floor_ratio"]
-    if f["median"] is None:
-        return "n/a"
-    return f"{f['median']:.1f} ({f['min']:.1f}-{f['max']:.1f}, {f['samples']} cycles)"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100_000, help="watched posts at the start")
@@ -490,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         args.save.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     before = json.loads(args.baseline.read_text()) if args.baseline else None
-    report(result, before)
+    report(result, before, PER_MINUTE)
     return 0
 
 
