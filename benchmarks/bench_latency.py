@@ -166,6 +166,7 @@ class Run:
     wall: float = 0.0  # the cycles, from the first to the last
     split: dict[str, float | None] = field(default_factory=dict)  # their wall time's parts
     rss_before_mb: float = 0.0
+    rss_cycles_mb: float = 0.0  # the peak once the cycles ended, before the figures
     rss_start_mb: float = 0.0
     world_cpu: float = 0.0  # building the world and writing the rules
 
@@ -215,6 +216,7 @@ def run_day(args: argparse.Namespace, tmp: Path) -> tuple[Run, Any]:
     )
     try:
         run.wall = _cycles(runtime.engine, run, START + run_for, args.cycles, args.wall_limit)
+        run.rss_cycles_mb = _rss_now_mb("VmHWM:")
         return run, runtime
     except BaseException:
         runtime.close()
@@ -256,9 +258,10 @@ def _cycles(
         next_start = now + INTERVAL
 
 
-def _rss_now_mb() -> float:
+def _rss_now_mb(field: str = "VmRSS:") -> float:
+    """The process's resident memory now (``VmHWM:``: its peak so far), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -302,6 +305,7 @@ def figures(args: argparse.Namespace, run: Run, runtime: Any) -> dict[str, Any]:
         "rss_mb": {
             "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "before_engine": run.rss_before_mb,  # the interpreter, the world and the rules
+            "cycles": run.rss_cycles_mb,  # the peak when the cycles ended (no figures yet)
             "start": run.rss_start_mb,  # the interpreter and its imports, before the world
         },
         "longest_gap_between_reads_min": probe.longest_gap / 60,

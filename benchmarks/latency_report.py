@@ -46,6 +46,7 @@ def report(now: dict[str, Any], before: dict[str, Any] | None, per_minute: int) 
         ),
         ("  of it the world", _world_rss_cell),
         ("  the engine's growth", _engine_rss_cell),
+        ("  peak when the cycles ended", _cycles_rss_cell),
         ("longest gap between reads", lambda r: f"{r['longest_gap_between_reads_min']:.1f} min"),
         ("oldest refresh age (engine)", _oldest_cell),
         ("wall time of the cycles", lambda r: f"{r['wall_seconds']:.0f} s"),
@@ -99,6 +100,12 @@ def _engine_rss_cell(r: dict[str, Any]) -> str:
     """Peak minus what the world and the interpreter held before the engine started."""
     rss = r["rss_mb"]
     return f"{rss['peak'] - rss['before_engine']:.0f} MB"
+
+
+def _cycles_rss_cell(r: dict[str, Any]) -> str:
+    """The peak before the figures (reading the posts back, finding true crossings)."""
+    cycles = r["rss_mb"].get("cycles")
+    return "n/a" if cycles is None else f"{cycles:.0f} MB"
 
 
 def _oldest_cell(r: dict[str, Any]) -> str:
