@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -99,9 +98,9 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
             f"{where}: grouping {request.grouping!r} is {_kind(grouping)}, not an object"
         )
     elif request.hourly:
-        hourly = _parse_hourly(grouping, f"{where}: {request.grouping}", read_at)
+        hourly = _parse_hourly(grouping, f"{where}: {request.grouping}", read_at, _own_ids(request))
     else:
-        totals = _parse_totals(grouping, f"{where}: {request.grouping}")
+        totals = _parse_totals(grouping, f"{where}: {request.grouping}", _own_ids(request))
 
     for metric, dropped in unsupported.items():
         for post_id in dropped:
@@ -200,22 +199,23 @@ def _count(value: Any, where: str, path: str) -> float:
     return f
 
 
-def _counts(per: Any, where: str, path: str) -> dict[str, float]:
-    """One {name: count} object, its counts turned into floats in place: the object is
-    part of a body decoded for this parse alone, and a new dict per post cost a quarter
-    of the parse. The loop is inline because it runs 10**6 times a poll."""
+def _counts(per: Any, where: str, outer: str) -> dict[str, float]:
+    """One {name: count} object (at ``[outer]`` of the grouping), its counts turned into
+    floats in place: the object is part of a body decoded for this parse alone, and a new
+    dict per post cost a quarter of the parse. The loop is inline because it runs 10**6
+    times a poll; a fault's path is written only when there is one."""
     if type(per) is not dict:
-        raise _bad(where, path, "expected an object of counts", per)
+        raise _bad(where, f"[{outer!r}]", "expected an object of counts", per)
     out: dict[str, float] = per  # same keys, so it may change while it is walked
     for key, value in per.items():
         try:
             f = float(value)
         except (TypeError, ValueError):
-            raise _bad(where, f"{path}[{key!r}]", "count is not a number", value) from None
+            raise _bad(where, f"[{outer!r}][{key!r}]", "count is not a number", value) from None
         except OverflowError:  # an integer beyond any float
-            raise _bad(where, f"{path}[{key!r}]", "count is too large", value) from None
+            raise _bad(where, f"[{outer!r}][{key!r}]", "count is too large", value) from None
         if not 0.0 <= f < _INF or value is True or value is False:
-            raise _bad(where, f"{path}[{key!r}]", "count is not a non-negative number", value)
+            raise _bad(where, f"[{outer!r}][{key!r}]", "count is not a non-negative number", value)
         out[key] = f
     return out
 
@@ -226,22 +226,29 @@ def _type_first(grouping: dict[str, Any]) -> bool:
     return first is not None and not first.isdigit()
 
 
-def _parse_totals(grouping: dict[str, Any], where: str) -> dict[str, dict[str, float]]:
-    # Post IDs are taken as the one string the process holds for each (``sys.intern``, as
-    # the store and discovery do): the engine keeps these answers through the cycle and
-    # past it, and the decoded body's own copies of 100,000 IDs would stay with them.
-    intern = sys.intern
+def _own_ids(request: EngagementRequest) -> Callable[[str, str], str]:
+    """The request's own string of each post ID it asked for (the one the engine holds),
+    else the ID as answered: the engine keeps the answers through the cycle and past it,
+    and the decoded body's copies of 100,000 IDs would stay with them. A small map per
+    request costs less than ``sys.intern`` on every ID."""
+    ids = request.tweet_ids
+    return dict(zip(ids, ids, strict=True)).get
+
+
+def _parse_totals(
+    grouping: dict[str, Any], where: str, own: Callable[[str, str], str]
+) -> dict[str, dict[str, float]]:
     if not _type_first(grouping):
-        return {intern(pid): _counts(per, where, f"[{pid!r}]") for pid, per in grouping.items()}
+        return {own(pid, pid): _counts(per, where, pid) for pid, per in grouping.items()}
     totals: dict[str, dict[str, float]] = {}
     for metric, per_post in grouping.items():
-        for pid, value in _counts(per_post, where, f"[{metric!r}]").items():
-            totals.setdefault(intern(pid), {})[metric] = value
+        for pid, value in _counts(per_post, where, metric).items():
+            totals.setdefault(own(pid, pid), {})[metric] = value
     return totals
 
 
 def _parse_hourly(
-    grouping: dict[str, Any], where: str, read_at: datetime
+    grouping: dict[str, Any], where: str, read_at: datetime, own: Callable[[str, str], str]
 ) -> dict[str, dict[str, HourlySeries]]:
     type_first = _type_first(grouping)
     plans: dict[tuple[tuple[str, tuple[str, ...]], ...], _Plan] = {}
@@ -252,7 +259,7 @@ def _parse_hourly(
         for key, by_day in inner.items():
             pid, metric = (key, outer) if type_first else (outer, key)
             starts, counts = _series(by_day, where, outer, key, plans)
-            out.setdefault(sys.intern(pid), {})[metric] = HourlySeries(starts, counts, read_at)
+            out.setdefault(own(pid, pid), {})[metric] = HourlySeries(starts, counts, read_at)
     return out
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -288,23 +287,23 @@ def test_results_are_frozen() -> None:
 
 
 @pytest.mark.parametrize("type_first", [False, True])
-def test_post_ids_are_the_one_string_the_process_holds(type_first: bool) -> None:
-    """Each answer's post IDs are interned: two decoded bodies naming a post give the one
-    string of it (the engine keeps the answers; the bodies' own copies of the IDs go)."""
-    pid = "".join(["1045709644", "067471360"])  # built at run time: not interned yet
-    held = sys.intern(pid)
-    per_post = {pid: {"favorites": "1"}}
-    totals_body = json.loads(json.dumps({TOTALS.grouping: per_post}))
-    if type_first:
-        totals_body = json.loads(json.dumps({TOTALS.grouping: {"favorites": {pid: "1"}}}))
+def test_post_ids_are_the_strings_the_request_holds(type_first: bool) -> None:
+    """An answer's post IDs are the request's own strings (the ones the engine holds), not
+    the decoded body's copies; an ID the request did not ask for stays as answered."""
+    pid, other = (str(1045709644067471360 + n) for n in (0, 1))  # made at run time
+    asked = (pid,)
+    per_post = {"favorites": {pid: "1", other: "2"}} if type_first else {pid: {"favorites": "1"}}
+    totals_request = EngagementRequest("totals", "brand", asked, ("favorites",))
     series = {"2015-09-14": {"17": "3"}}
-    hourly = {pid: {"impressions": series}} if not type_first else {"impressions": {pid: series}}
+    hourly = {"impressions": {pid: series}} if type_first else {pid: {"impressions": series}}
     group_by = HOURLY_GROUP_BY_TYPE_FIRST if type_first else HOURLY_GROUP_BY
-    request = EngagementRequest("28hr", "brand", (pid,), ("impressions",), "g", group_by)
-    hourly_body = json.loads(json.dumps({"g": hourly}))
-    for result in (
-        totals(totals_body),
-        parse_response(hourly_body, request, read_at=READ_AT),
+    hourly_request = EngagementRequest("28hr", "brand", asked, ("impressions",), "g", group_by)
+    for request, body in (
+        (totals_request, {totals_request.grouping: per_post}),
+        (hourly_request, {"g": hourly}),
     ):
-        found = next(iter(result.totals or result.hourly))
-        assert found == pid and found is held
+        result = parse_response(json.loads(json.dumps(body)), request, read_at=READ_AT)
+        found = {k: k for k in (result.totals or result.hourly)}
+        assert found[pid] is asked[0]
+        if type_first and request is totals_request:
+            assert found[other] == other
