@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -20,6 +20,9 @@ from automation.core.errors import StoreError
 from automation.store.snapshot_rows import Latest
 
 __all__ = ["SqliteConnection", "count_change", "guarded"]
+
+# settings that read back as a number but are set by name
+_AS_SET: dict[tuple[str, Any], str] = {("secure_delete", 2): "FAST"}
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -74,18 +77,23 @@ class SqliteConnection:
                 raise
             self._db.commit()
 
-    @contextmanager
-    def _unflushed(self) -> Iterator[None]:
+    def _unflushed(self) -> AbstractContextManager[None]:
         """Commit without waiting for the disk (WAL with ``synchronous=NORMAL``): still
         atomic and isolated, and durable once a later transaction flushes, but a power cut
         may lose it. For records worth less than a disk flush each: the request budget's
         sends, one a request."""
-        (was,) = self._conn.execute("PRAGMA synchronous").fetchone()
-        self._conn.execute("PRAGMA synchronous = NORMAL")
+        return self._pragma("synchronous", "NORMAL")
+
+    @contextmanager
+    def _pragma(self, name: str, value: str) -> Iterator[None]:
+        """``PRAGMA name = value`` for the block; the connection's own setting is put back
+        afterwards, failures included."""
+        (was,) = self._conn.execute(f"PRAGMA {name}").fetchone()
+        self._conn.execute(f"PRAGMA {name} = {value}")
         try:
             yield
         finally:
-            self._conn.execute(f"PRAGMA synchronous = {int(was)}")
+            self._conn.execute(f"PRAGMA {name} = {_AS_SET.get((name, was), was)}")
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, tuple(params)).fetchall()

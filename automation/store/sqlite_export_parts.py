@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 
 from automation.core.records import to_epoch
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["ExportPartQueries"]
-
-_SECURE_DELETE = {0: "0", 1: "1", 2: "FAST"}  # as read back -> as set
 
 
 class ExportPartQueries(SqliteConnection):
@@ -46,22 +43,13 @@ class ExportPartQueries(SqliteConnection):
         if before is not None:
             where.append("at < ?")
             params.append(to_epoch(before))
-        with self._fast_delete(), self._immediate() as conn:
+        # Without zeroing the freed overflow pages: the SQLite of Debian and others is
+        # built with secure_delete on, and a finished export forgets about 8 MB of parts,
+        # nearly all in overflow pages; zeroing them took 0.02-0.03 s of CPU and as much
+        # written again. FAST still clears b-tree pages; what stays in free pages until
+        # they are reused is the run's post IDs and counts, the kind of data the file
+        # keeps in its snapshots anyway.
+        with self._pragma("secure_delete", "FAST"), self._immediate() as conn:
             return conn.execute(
                 f"DELETE FROM export_parts WHERE {' OR '.join(where)}", params
             ).rowcount
-
-    @contextmanager
-    def _fast_delete(self) -> Iterator[None]:
-        """Delete without zeroing the freed overflow pages (``secure_delete = FAST``; the
-        SQLite of Debian and others zeroes them all by default). A finished export forgets
-        about 8 MB of parts, most of it in overflow pages: zeroing them took 0.02-0.03 s of
-        CPU and as much written again. What stays in free pages until they are reused is
-        the run's post IDs and counts, the kind of data the file keeps in its snapshots
-        anyway; the connection's setting is put back after."""
-        (was,) = self._conn.execute("PRAGMA secure_delete").fetchone()
-        self._conn.execute("PRAGMA secure_delete = FAST")
-        try:
-            yield
-        finally:
-            self._conn.execute(f"PRAGMA secure_delete = {_SECURE_DELETE[was]}")
