@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from operator import itemgetter
 
 from automation.core.errors import StoreError
 from automation.core.facts import RuleState, Snapshot
@@ -138,9 +140,12 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
             series = self._d.history.setdefault(post_id, {})
             for metric, value in changed.items():
                 points = series.setdefault(metric, [])
-                if points and points[-1][0] == when:
-                    points.pop()  # the same reading given twice: the last one counts
-                points.append((when, value))
+                # in time order, as the SQL stores' rows are, even when the clock went back
+                i = bisect_left(points, when, key=itemgetter(0))
+                if i < len(points) and points[i][0] == when:
+                    points[i] = (when, value)  # the same reading given twice: the last counts
+                else:
+                    points.insert(i, (when, value))
         return written
 
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:

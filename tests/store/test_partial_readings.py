@@ -178,3 +178,16 @@ def test_a_metric_never_read_stays_unknown_and_zero_stays_zero(stores: Stores) -
     assert all("impressions" not in values for _, values in snaps["1"])
     assert set(hourly_totals(store)["1"]) == {"likes"}
     assert store.top("impressions", 5) == [("2", 0.0)]
+
+
+def test_a_reading_dated_before_the_last_one_takes_its_place_in_time(stores: Stores) -> None:
+    """The clock may go back between two readings: every store keeps both, in time order."""
+    assert record(stores, 10, {"1": {"likes": 1, "replies": 0}}) == (1, 2)
+    assert record(stores, 5, {"1": {"likes": 3, "replies": 0}}) == (1, 1)
+    store = stores.step()
+    assert snapshot_values(store)["1"] == [
+        (at(5), {"likes": 3.0}),
+        (at(10), {"likes": 1.0, "replies": 0.0}),
+    ]
+    baseline = store.snapshots(["1"], at(10))["1"]
+    assert [(s.at, dict(s.values)) for s in baseline] == [(at(10), {"likes": 1.0, "replies": 0.0})]
