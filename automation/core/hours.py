@@ -162,16 +162,17 @@ def complete_counts(series: HourlySeries) -> tuple[Span, HourCounts]:
 
 def whole_hours(
     hourly: Mapping[str, Mapping[str, HourlySeries]],
-    stored_to: Mapping[str, int] | None = None,
+    stored_to: Mapping[tuple[str, str], int] | None = None,
 ) -> dict[Span, dict[str, dict[str, HourCounts]]]:
     """The whole hours of a poll's ``/28hr`` answers, grouped by the span they cover (one
     span for most posts of a poll), each (hour start, count). A whole hour's count is
-    final, so hours before ``stored_to[post]`` (already kept) are left out."""
+    final, so hours before ``stored_to[post, metric]`` (already kept) are left out: per
+    metric, since an answer may lack one that the next holds with the hours between."""
     out: dict[Span, dict[str, dict[str, HourCounts]]] = {}
     stored_to = stored_to or {}
     for post_id, per_metric in hourly.items():
-        start = stored_to.get(post_id)
         for metric, series in per_metric.items():
+            start = stored_to.get((post_id, metric))
             (lo, hi), counts = complete_counts(series)
             if start is not None and start > lo:
                 lo, counts = start, counts.since(hour_start(start))

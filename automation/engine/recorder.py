@@ -80,8 +80,9 @@ class StoreRecorder:
         self._ledger_retention = ledger_retention
         self._pruned_at: datetime | None = None
         self._history_pruned_at: datetime | None = None
-        # post -> the hour its stored /28hr counts reach: a cycle writes only newer hours
-        self._counted_to: dict[str, int] = {}
+        # (post, metric) -> the hour its stored /28hr counts reach: a cycle writes only
+        # newer hours (per metric: an answer may lack one that the next holds)
+        self._counted_to: dict[tuple[str, str], int] = {}
 
     def add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
         self._store.upsert_posts(records)
@@ -97,7 +98,9 @@ class StoreRecorder:
         self._recall_counted(now, fetched)
         for (lo, hi), counts in whole_hours(fetched.hourly, self._counted_to).items():
             self._store.record_hourly_counts(hour_start(lo), hour_start(hi), counts)
-            self._counted_to.update(dict.fromkeys(counts, hi))
+            self._counted_to.update(
+                ((p, m), hi) for p, per_metric in counts.items() for m in per_metric
+            )
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
             if self._ledger_retention is not None:
@@ -113,14 +116,19 @@ class StoreRecorder:
     def _recall_counted(self, now: datetime, fetched: FetchResult) -> None:
         """For posts this process has not written counts for yet: those whose last 28
         hours are all stored already (a restart) need only newer hours."""
-        new = [p for p in fetched.hourly if p not in self._counted_to]
+        new = [
+            (p, m)
+            for p, per in fetched.hourly.items()
+            for m in per
+            if (p, m) not in self._counted_to
+        ]
         if not new:
             return
-        metrics = {m for p in new for m in fetched.hourly[p]}
+        posts, metrics = {p for p, _ in new}, {m for _, m in new}
         done = hour_index(now)  # the hour still running: /28hr's whole hours end there
         first = hour_start(reading_hour(now - timedelta(hours=28)) + 1)
-        lacking = self._store.missing_hours(new, metrics, first, hour_start(done))
-        self._counted_to.update((p, done) for p in new if p not in lacking)
+        lacking = self._store.missing_hours(posts, metrics, first, hour_start(done))
+        self._counted_to.update((key, done) for key in new if key[0] not in lacking)
 
     def commit(self, write: CycleWrite) -> frozenset[str]:
         return frozenset(self._store.commit_cycle(write).new)

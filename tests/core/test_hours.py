@@ -69,13 +69,13 @@ def test_a_series_keeps_its_buckets_as_two_columns() -> None:
 
 
 def _whole_hours_as_lists(
-    hourly: dict[str, dict[str, HourlySeries]], stored_to: dict[str, int]
+    hourly: dict[str, dict[str, HourlySeries]], stored_to: dict[tuple[str, str], int]
 ) -> dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]]:
     """whole_hours as it was written before its buckets became views: plain filtering."""
     out: dict[Span, dict[str, dict[str, list[tuple[datetime, float]]]]] = {}
     for post_id, per_metric in hourly.items():
-        start = stored_to.get(post_id)
         for metric, series in per_metric.items():
+            start = stored_to.get((post_id, metric))
             last = hour_index(series.read_at)
             lo_at = hour_start(reading_hour(series.read_at - 28 * HOUR) + 1)
             counts = [b for b in series.buckets if lo_at <= b[0] < hour_start(last)]
@@ -104,14 +104,14 @@ def test_whole_hours_views_hold_what_filtering_the_buckets_held(
     posts: list[tuple[int, int, int, int | None]],
 ) -> None:
     hourly: dict[str, dict[str, HourlySeries]] = {}
-    stored_to: dict[str, int] = {}
+    stored_to: dict[tuple[str, str], int] = {}
     for n, (first, size, seconds, stored) in enumerate(posts):
         starts = tuple(hour_start(H + first + i) for i in range(size))
         counts = tuple(float(i % 3) for i in range(size))
         read_at = T0 + timedelta(seconds=seconds)
         hourly[str(n)] = {"likes": HourlySeries(starts, counts, read_at)}
         if stored is not None:
-            stored_to[str(n)] = stored
+            stored_to[str(n), "likes"] = stored
     got = {
         span: {p: {m: list(c) for m, c in per.items()} for p, per in posts_of.items()}
         for span, posts_of in whole_hours(hourly, stored_to).items()

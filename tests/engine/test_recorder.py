@@ -93,3 +93,32 @@ def test_a_restarted_engine_does_not_write_the_stored_hours_again() -> None:
         (hour - timedelta(hours=27), 27),
         (hour, 1),
     ]
+
+
+def series_of(now: datetime, metrics: tuple[str, ...]) -> FetchResult:
+    first = now.replace(minute=0) - timedelta(hours=27)
+    buckets = tuple((first + timedelta(hours=h), float(h + 1)) for h in range(28))
+    return replace(
+        reading(1),
+        hourly=MappingProxyType({"1": {m: HourlySeries.of(buckets, now) for m in metrics}}),
+    )
+
+
+def test_a_metric_missing_from_one_28hr_answer_is_counted_from_the_next() -> None:
+    """An answer may lack a metric for a post: its hours come with the next answer that
+    holds it, whether the engine kept running or restarted meanwhile."""
+    hour = T0.replace(minute=0)
+    both = ("impressions", "url_clicks")
+    for restart in (False, True):
+        store = MemoryStore()
+        recorder = StoreRecorder(store)
+        recorder.record_readings(T0, series_of(T0, both))
+        recorder.record_readings(
+            T0 + timedelta(hours=1), series_of(T0 + timedelta(hours=1), both[:1])
+        )
+        if restart:
+            recorder = StoreRecorder(store)
+        later = T0 + timedelta(hours=2)
+        recorder.record_readings(later, series_of(later, both))
+        first = hour - timedelta(hours=27)
+        assert store.missing_hours(["1"], both, first, hour + timedelta(hours=2)) == {}, restart
