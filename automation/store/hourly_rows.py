@@ -143,27 +143,15 @@ def plan_totals(
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
         elif not same:  # metrics not read before within the hour
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values if m not in before})
-        last_read[post_id] = (
-            (hour, before) if same else _read(post_id, hour, polled, before, values, latest)
-        )
+        if same:
+            last_read[post_id] = (hour, before)
+        elif values.keys() >= before.keys():  # most posts: the reading holds every metric
+            kept = latest.get(post_id)
+            own = kept[1] if kept is not None and kept[1] == values else _own(values)
+            last_read[post_id] = (hour, own)
+        else:  # a metric the reading lacks keeps its value; was it polled this hour too?
+            last_read[post_id] = (hour if polled == hour else None, {**before, **values})
     return plan
-
-
-def _read(
-    post_id: str,
-    hour: int,
-    polled: int | None,
-    before: Mapping[str, float],
-    values: Mapping[str, float],
-    latest: Latest,
-) -> tuple[int | None, Mapping[str, float]]:
-    """What to remember of a post once ``values`` are read at ``hour``: each metric's last
-    value, as the database holds it (a metric the reading lacks keeps its value), and the
-    hour every one of them was last polled (None when they were not polled together)."""
-    if values.keys() >= before.keys():  # most posts: the reading holds every metric
-        kept = latest.get(post_id)
-        return hour, kept[1] if kept is not None and kept[1] == values else _own(values)
-    return (hour if polled == hour else None), {**before, **values}
 
 
 def _own(values: Mapping[str, float]) -> Mapping[str, float]:
