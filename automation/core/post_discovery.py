@@ -7,7 +7,6 @@ once the new records are in, so the next step needs no second read.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -95,7 +94,7 @@ def _record(
     post_id: str, account: str | None, created_at: datetime, source: PostSource, now: datetime
 ) -> WatchedPostRecord:
     return WatchedPostRecord(
-        post_id=sys.intern(post_id),  # the one string of each post ID, as the store reads it
+        post_id=post_id,
         account=account,
         created_at=created_at,
         source=source,
