@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Protocol
 
 from automation.core.evaluate import CompiledRule
@@ -84,6 +85,12 @@ class StoreRecorder:
         # newer hours (per metric: an answer may lack one that the next holds)
         self._counted_to: dict[tuple[str, str], int] = {}
 
+    @property
+    def counted_to(self) -> Mapping[tuple[str, str], int]:
+        """(post, metric) -> the hour its stored /28hr counts reach, as far as this
+        recorder wrote or read them (a read-only view)."""
+        return MappingProxyType(self._counted_to)
+
     def add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
         self._store.upsert_posts(records)
 
@@ -105,6 +112,7 @@ class StoreRecorder:
             self._store.prune_snapshots(now - SNAPSHOT_RETENTION)
             if self._ledger_retention is not None:
                 self._store.prune_ledger(now - self._ledger_retention)
+            self._forget_counted(now)
             self._pruned_at = now
         if self._history_pruned_at is None or now - self._history_pruned_at >= PRUNE_HISTORY_EVERY:
             self._store.prune_hourly(now - self._history_keep)
@@ -129,6 +137,14 @@ class StoreRecorder:
         first = hour_start(reading_hour(now - timedelta(hours=28)) + 1)
         lacking = self._store.missing_hours(posts, metrics, first, hour_start(done))
         self._counted_to.update((key, done) for key in new if key[0] not in lacking)
+
+    def _forget_counted(self, now: datetime) -> None:
+        """Forget the stored hours of posts no /28hr answer read from ``now`` on can reach:
+        its whole hours begin after them, so they no longer leave any out. Without this the
+        map grows by every post ever read; a post read again is recalled as a new one is."""
+        first = reading_hour(now - timedelta(hours=28)) + 1  # as ``complete_counts``
+        if any(hi <= first for hi in self._counted_to.values()):
+            self._counted_to = {key: hi for key, hi in self._counted_to.items() if hi > first}
 
     def commit(self, write: CycleWrite) -> frozenset[str]:
         return frozenset(self._store.commit_cycle(write).new)

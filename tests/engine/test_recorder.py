@@ -122,3 +122,25 @@ def test_a_metric_missing_from_one_28hr_answer_is_counted_from_the_next() -> Non
         recorder.record_readings(later, series_of(later, both))
         first = hour - timedelta(hours=27)
         assert store.missing_hours(["1"], both, first, hour + timedelta(hours=2)) == {}, restart
+
+
+def test_the_stored_hours_no_answer_can_reach_any_more_are_forgotten() -> None:
+    """What the recorder remembers of stored /28hr hours stays the size of the posts read
+    in the last 28 hours: over months of posts coming and going it would otherwise grow
+    without end. An answer 27 hours later starts after a post's last stored hour, so that
+    hour no longer says anything; a post read again later has its hours written as a new
+    post's are."""
+    store = CountingStore()
+    recorder = StoreRecorder(store)
+    recorder.record_readings(T0, series_of(T0, ("impressions", "url_clicks")))
+    assert set(recorder.counted_to) == {("1", "impressions"), ("1", "url_clicks")}
+    for hours in range(1, 30):  # another post, read every hour
+        now = T0 + timedelta(hours=hours)
+        answer = series_of(now, ("impressions",))
+        recorder.record_readings(now, replace(answer, hourly={"2": answer.hourly["1"]}))
+        kept = {p for p, _ in recorder.counted_to}
+        assert kept == ({"1", "2"} if hours < 27 else {"2"}), hours
+    back = T0 + timedelta(hours=30)
+    store.counted.clear()
+    recorder.record_readings(back, series_of(back, ("impressions",)))
+    assert [hours for _, _, hours in store.counted] == [27]  # all its whole hours, as new
