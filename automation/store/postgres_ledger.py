@@ -79,14 +79,9 @@ class LedgerQueries(PostgresConnection):
         with self._tx() as conn:
             set_versions(conn, write.rule_versions, when)
             _save_states(conn, write)
-            inserted = _insert_firings(conn, write.firings)
-            new = [f for f in write.firings if f.id in inserted]
+            new, duplicate = _split(write.firings, _insert_firings(conn, write.firings))
             queued = _queue_actions(conn, [f for f in new if f.kind == "fired"], when)
-        return CommitResult(
-            tuple(f.id for f in new),
-            tuple(f.id for f in write.firings if f.id not in inserted),
-            tuple(queued),
-        )
+        return CommitResult(tuple(f.id for f in new), tuple(duplicate), tuple(queued))
 
     @guarded
     def claim_actions(
@@ -389,7 +384,7 @@ def set_versions(conn: Conn, versions: Sequence[tuple[str, str]], at: float) -> 
     """Record rule fingerprints; ``since`` moves only when the fingerprint changed."""
     if not versions:
         return
-    rules, prints = columns(versions, 2)
+    rules, prints = columns(list(dict(versions).items()), 2)  # a rule given twice: the last
     conn.execute(
         b"INSERT INTO rule_versions (rule_id, fingerprint, since)"
         b" SELECT r, f, %s FROM unnest(%s::text[], %s::text[]) AS v(r, f)"
@@ -413,9 +408,11 @@ def _prefixed(alias: str) -> str:
 
 
 def _save_states(conn: Conn, write: CycleWrite) -> None:
+    """Each (rule, post)'s last state: one INSERT ... ON CONFLICT may not touch a row twice."""
     if not write.states:
         return
-    rows = [(rule, post, *state_row(state)) for rule, post, state in write.states]
+    last = {(rule, post): state for rule, post, state in write.states}
+    rows = [(rule, post, *state_row(state)) for (rule, post), state in last.items()]
     names = STATE_COLUMNS.split(", ")
     conn.execute(
         f"INSERT INTO rule_states (rule_id, post_id, {STATE_COLUMNS}) SELECT * FROM"
@@ -426,9 +423,9 @@ def _save_states(conn: Conn, write: CycleWrite) -> None:
     )
 
 
-def _insert_firings(conn: Conn, firings: Sequence[FiringRecord]) -> set[str]:
+def _insert_firings(conn: Conn, firings: Sequence[FiringRecord]) -> set[Any]:
     """Insert in order; a firing whose live key is in the ledger is skipped. Returns the
-    ids inserted. A reused firing id fails the whole transaction."""
+    (id, rule, post, key) of those inserted. A reused id fails the whole transaction."""
     if not firings:
         return set()
     rows = [
@@ -444,17 +441,31 @@ def _insert_firings(conn: Conn, firings: Sequence[FiringRecord]) -> set[str]:
         )
         for f in firings
     ]
-    inserted = conn.execute(
-        b"INSERT INTO firings (id, rule_id, post_id, key, kind, at, milestone, metrics)"
-        b" SELECT id, rule_id, post_id, key, kind, at, milestone, metrics FROM unnest("
-        b"%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[],"
-        b" %s::int[], %s::text[]) WITH ORDINALITY"
-        b" AS f(id, rule_id, post_id, key, kind, at, milestone, metrics, n) ORDER BY n"
-        b" ON CONFLICT (rule_id, post_id, key) WHERE rearmed_at IS NULL DO NOTHING"
-        b" RETURNING id",
-        columns(rows, 8),
-    ).fetchall()
-    return {fid for (fid,) in inserted}
+    return set(
+        conn.execute(
+            b"INSERT INTO firings (id, rule_id, post_id, key, kind, at, milestone, metrics)"
+            b" SELECT id, rule_id, post_id, key, kind, at, milestone, metrics FROM unnest("
+            b"%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[],"
+            b" %s::int[], %s::text[]) WITH ORDINALITY"
+            b" AS f(id, rule_id, post_id, key, kind, at, milestone, metrics, n) ORDER BY n"
+            b" ON CONFLICT (rule_id, post_id, key) WHERE rearmed_at IS NULL DO NOTHING"
+            b" RETURNING id, rule_id, post_id, key",
+            columns(rows, 8),
+        ).fetchall()
+    )
+
+
+def _split(firings: Sequence[FiringRecord], done: set[Any]) -> tuple[list[FiringRecord], list[str]]:
+    """The firings inserted and the ids of the others (a firing given twice: its second)."""
+    new: list[FiringRecord] = []
+    duplicate: list[str] = []
+    for f in firings:
+        if (row := (f.id, f.rule_id, f.post_id, f.key)) in done:
+            done.remove(row)
+            new.append(f)
+        else:
+            duplicate.append(f.id)
+    return new, duplicate
 
 
 def _queue_actions(conn: Conn, firings: Sequence[FiringRecord], when: float) -> list[str]:
