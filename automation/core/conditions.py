@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from automation.core.durations import format_duration
 from automation.core.facts import LeafTrace, PostFacts, Truth
@@ -21,6 +21,7 @@ from automation.core.windows import increase, missing_total_reason, rate_increas
 
 __all__ = [
     "COMPARE",
+    "NO_FACTS",
     "CompiledLeaf",
     "Getter",
     "Test",
@@ -28,9 +29,11 @@ __all__ = [
     "compile_leaf",
     "compiled_leaves",
     "describe",
+    "engagement_rate",
     "format_number",
     "leaf_label",
     "leaf_traces",
+    "total_value",
     "tree_truth",
     "value_getter",
 ]
@@ -92,31 +95,54 @@ def value_getter(metric: str, over: int | None = None, name: str = "") -> Getter
 
 def _rate_total(facts: PostFacts, now: datetime, why: list[str] | None) -> float | None:
     totals = facts.totals
+    rate = engagement_rate(totals)
+    if rate is None and why is not None:
+        missing = [m for m in ("engagements", "impressions") if totals.get(m) is None]
+        why.extend(missing_total_reason(facts, m) for m in missing)
+        if not missing:
+            why.append("engagement_rate needs at least one impression")
+    return rate
+
+
+def engagement_rate(totals: Mapping[str, float]) -> float | None:
+    """Engagements per impression; unknown without both, or without an impression."""
     engagements = totals.get("engagements")
     impressions = totals.get("impressions")
-    if engagements is None or impressions is None:
-        if why is not None:
-            missing = [m for m in ("engagements", "impressions") if totals.get(m) is None]
-            why.extend(missing_total_reason(facts, m) for m in missing)
-        return None
-    if impressions == 0:
-        if why is not None:
-            why.append("engagement_rate needs at least one impression")
+    if engagements is None or not impressions:
         return None
     return engagements / impressions
 
 
+def total_value(totals: Mapping[str, float], metric: str) -> float | None:
+    """A metric's current value from the totals alone (the rate too), as ``value_getter``
+    without a window gives it."""
+    return engagement_rate(totals) if metric == "engagement_rate" else totals.get(metric)
+
+
 def compile_leaf(leaf: Leaf) -> Test:
-    if leaf.over or leaf.metric == "engagement_rate":
+    """A leaf's hot-path test; without a window it reads only the ``totals`` given."""
+    if leaf.over:
         getter = value_getter(leaf.metric, leaf.over, leaf.written)
         compare, threshold = COMPARE[leaf.op], leaf.threshold
 
-        def derived(facts: PostFacts, totals: Mapping[str, float], now: datetime) -> bool | None:
+        def windowed(facts: PostFacts, totals: Mapping[str, float], now: datetime) -> bool | None:
             value = getter(facts, now, None)
             return None if value is None else compare(value, threshold)
 
-        return derived
+        return windowed
+    if leaf.metric == "engagement_rate":
+        return _rate_test(COMPARE[leaf.op], leaf.threshold)
     return _total_test(leaf.metric, leaf.op, leaf.threshold)
+
+
+def _rate_test(compare: Callable[[float, float], bool], threshold: float) -> Test:
+    """The engagement rate's leaf, from the totals given (never the facts)."""
+
+    def test(facts: PostFacts, totals: Mapping[str, float], now: datetime) -> bool | None:
+        value = engagement_rate(totals)
+        return None if value is None else compare(value, threshold)
+
+    return test
 
 
 def _total_test(metric: str, op: str, t: float) -> Test:
@@ -148,6 +174,11 @@ def _total_test(metric: str, op: str, t: float) -> Test:
             return None if v is None else v == t
 
     return test
+
+
+# What a condition without a window is tested with beside a post's totals: its leaves read
+# nothing else (``compile_leaf``), so it decides the same as on the post's own facts.
+NO_FACTS = PostFacts(post_id="", account=None, created_at=datetime.min.replace(tzinfo=UTC))
 
 
 def _always(facts: PostFacts, totals: Mapping[str, float], now: datetime) -> bool | None:

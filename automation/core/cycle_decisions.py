@@ -81,7 +81,7 @@ def decide_cycle(
             seeding = (changed and not rule.backfill) or resuming.get(rule.id) is False
             judged = _Judged(compiled, states_of(rule.id), seeding, holding)
             _settle(judged, settled, same, rule.id in resuming)
-            _decide_rule(judged, present, facts, now, new_id, fired_since, tally)
+            _decide_rule(judged, present, facts, read, now, new_id, fired_since, tally)
             tally.judged.append(judged)
         complete = len(present) == len(posts)
         if changed and complete and not holding:
@@ -152,25 +152,30 @@ def _decide_rule(
     judged: _Judged,
     present: Sequence[str],
     facts: Mapping[str, PostFacts],
+    totals: Mapping[str, Totals],
     now: datetime,
     new_id: Callable[[], str],
     fired_since: Callable[[str, datetime], int] | None,
     tally: _Tally,
 ) -> None:
-    """One rule over its posts that have facts, added to ``tally``."""
+    """One rule over its posts that have facts (``totals``: theirs), added to ``tally``."""
     compiled, seeding, holding = judged.compiled, judged.seeding, judged.holding
     rule, state_of, evaluate = compiled.rule, judged.stored.get, compiled.evaluate
-    quiet, same = judged.quiet, judged.same
+    quiet, same, quiet_on = judged.quiet, judged.same, compiled.quiet_on
     left: int | None = None  # room under the rule's cap, counted at its first firing
     for pid in present:
         if same is not None and compiled in same.get(pid, ()):
             continue  # settled: it would decide nothing again
-        post = facts[pid]
-        decision = evaluate(post, state_of(pid), now, seeding=seeding)
+        state = state_of(pid)
+        if quiet_on is not None and quiet_on(totals[pid], state):
+            decision = None  # what evaluating gives, without building the post's facts
+        else:
+            decision = evaluate(facts[pid], state, now, seeding=seeding)
         if decision is None:
             if quiet is not None:
                 quiet.append(pid)
             continue
+        post = facts[pid]
         if holding:  # evaluated, but a paused rule records nothing
             if decision.outcome is Outcome.FIRE:
                 tally.held.append(firing_record(rule, post, decision, now, new_id()))

@@ -10,11 +10,12 @@ always an argument.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
 from automation.core.conditions import (
+    NO_FACTS,
     CompiledLeaf,
     Getter,
     Test,
@@ -23,6 +24,7 @@ from automation.core.conditions import (
     describe,
     format_number,
     leaf_traces,
+    total_value,
     tree_truth,
     value_getter,
 )
@@ -37,6 +39,7 @@ from automation.core.timetext import moment_text
 __all__ = ["CompiledRule", "compile_rule", "compile_rules"]
 
 Evaluate = Callable[..., Decision | None]
+Totals = Mapping[str, float]
 _TRUTH = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}
 _BOOL = {Truth.TRUE: True, Truth.FALSE: False, Truth.UNKNOWN: None}
 
@@ -55,6 +58,7 @@ class CompiledRule:
         "evaluate",
         "fingerprint",
         "max_window",
+        "quiet_on",
         "rule",
         "totals_metrics",
         "window_metrics",
@@ -81,7 +85,9 @@ class CompiledRule:
         self._every_name = (every.written or every.metric) if every else ""
         self._every_getter: Getter | None = value_getter(every.metric) if every else None
         self._metric_getters = _metric_getters(rule)
-        self.evaluate: Evaluate = _hot_path(self, compile_condition(rule.when))
+        test = compile_condition(rule.when)
+        self.evaluate: Evaluate = _hot_path(self, test)
+        self.quiet_on: QuietOn | None = _quiet_on(self, test)
 
     def __repr__(self) -> str:
         return f"CompiledRule({self.rule.id!r}, fingerprint={self.fingerprint!r})"
@@ -257,7 +263,8 @@ def _check(rule: Rule) -> None:
 # steady bench_cycle.py cycle (0.7 s, 3.7 s). Three hand-synced copies of this loop saved
 # less than 5 % of a cycle and were dropped.
 
-Quiet = Callable[[RuleState | None, bool | None, PostFacts, datetime], bool]
+Quiet = Callable[[RuleState | None, bool | None, Totals], bool]
+QuietOn = Callable[[Totals, RuleState | None], bool]
 
 
 def _hot_path(compiled: CompiledRule, test: Test) -> Evaluate:
@@ -274,8 +281,9 @@ def _hot_path(compiled: CompiledRule, test: Test) -> Evaluate:
             state = None  # a state of an earlier version of the rule: start afresh
         if facts.created_at < watch.oldest(now) and watch.ages_out(facts.post_id):
             return None
-        truth = test(facts, facts.totals, now)
-        if quiet(state, truth, facts, now):
+        totals = facts.totals
+        truth = test(facts, totals, now)
+        if quiet(state, truth, totals):
             return None
         return decide(facts, state, now, seeding, truth)
 
@@ -286,6 +294,30 @@ def _idle(facts: PostFacts, state: RuleState | None, now: datetime, *, seeding: 
     return None
 
 
+def _quiet_on(compiled: CompiledRule, test: Test) -> QuietOn | None:
+    """For a rule without a window, ``quiet_on(totals, state)``: whether ``evaluate`` on a
+    post with these totals and this state gives None, whatever the post's other facts and
+    the time (a post past max_age gives None too, so only True is certain); one test and
+    the policy's quiet test, with no facts built. None for a rule with a window: its
+    condition reads the post's series or snapshots, and the time."""
+    if not compiled.rule.enabled:
+        return _always_quiet
+    if compiled.max_window:
+        return None
+    quiet, fingerprint, since = _quiet_test(compiled), compiled.fingerprint, NO_FACTS.created_at
+
+    def quiet_on(totals: Totals, state: RuleState | None) -> bool:
+        if state is not None and state.fingerprint != fingerprint:
+            state = None
+        return quiet(state, test(NO_FACTS, totals, since), totals)
+
+    return quiet_on
+
+
+def _always_quiet(totals: Totals, state: RuleState | None) -> bool:
+    return True
+
+
 def _quiet_test(compiled: CompiledRule) -> Quiet:
     """The policy's test that nothing can happen and the state would not change."""
     fire = compiled.rule.fire
@@ -293,33 +325,31 @@ def _quiet_test(compiled: CompiledRule) -> Quiet:
     if isinstance(fire, Once):
         return _once_quiet
     if isinstance(fire, Every):
-        return _every_quiet(fire, compiled._every_getter, timed)
+        return _every_quiet(fire, timed)
     if isinstance(fire, Rearm):
         return _rearm_quiet(timed)
     raise TypeError(f"unknown firing policy {fire!r}")
 
 
-def _once_quiet(
-    state: RuleState | None, truth: bool | None, facts: PostFacts, now: datetime
-) -> bool:
+def _once_quiet(state: RuleState | None, truth: bool | None, totals: Totals) -> bool:
     """Done posts and false conditions; with no ``for`` period nothing else changes."""
     if state is None:
         return truth is not True
     return state.done or (truth is not True and state.holding_since is None)
 
 
-def _every_quiet(every: Every, getter: Getter | None, timed: bool) -> Quiet:
+def _every_quiet(every: Every, timed: bool) -> Quiet:
     """Quiet unless the metric passed a new multiple or a ``for`` period changes."""
     n, metric = every.n, every.metric
-    derived = getter if metric in DERIVED else None
+    derived = metric in DERIVED
 
-    def quiet(state: RuleState | None, truth: bool | None, facts: PostFacts, now: datetime) -> bool:
+    def quiet(state: RuleState | None, truth: bool | None, totals: Totals) -> bool:
         held = state.holding_since if state is not None else None
         if truth is not True:
             return held is None
         if held is None and timed:
             return False  # a ``for`` period starts
-        value = derived(facts, now, None) if derived else facts.totals.get(metric)
+        value = total_value(totals, metric) if derived else totals.get(metric)
         if value is None:
             return True
         reached = value // n * n
@@ -331,7 +361,7 @@ def _every_quiet(every: Every, getter: Getter | None, timed: bool) -> Quiet:
 def _rearm_quiet(timed: bool) -> Quiet:
     """Quiet while the truth stays what it was and no ``for`` period changes."""
 
-    def quiet(state: RuleState | None, truth: bool | None, facts: PostFacts, now: datetime) -> bool:
+    def quiet(state: RuleState | None, truth: bool | None, totals: Totals) -> bool:
         held, last = (state.holding_since, state.last_truth) if state is not None else (None, None)
         if truth is None:
             return held is None

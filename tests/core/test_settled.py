@@ -139,8 +139,23 @@ class World:
         return totals, CycleFacts(posts, totals, {}, (), snaps, self.now)
 
 
+_IN_FULL: dict[CompiledRule, CompiledRule] = {}
+
+
+def in_full(compiled: CompiledRule) -> CompiledRule:
+    """The same rule evaluated in full on every post: no test on the totals alone first."""
+    found = _IN_FULL.get(compiled)
+    if found is None:
+        found = _IN_FULL[compiled] = compile_rule(compiled.rule)
+        found.quiet_on = None
+    return found
+
+
 def cycle(world: World, ledger: Ledger, facts: CycleFacts, incremental: bool) -> CycleDecisions:
-    plan = plan_fetch(world.compiled, POSTS, world.now)
+    """A cycle that skips what is settled, or (not ``incremental``) the straightforward
+    one: every pair of every rule evaluated in full."""
+    rules = world.compiled if incremental else [in_full(c) for c in world.compiled]
+    plan = plan_fetch(rules, POSTS, world.now)
     pauses = PauseState(
         paused={r: PauseRecord(r, START, "tester") for r in world.paused},
         resuming=dict(world.resuming),
@@ -220,16 +235,19 @@ def test_skipping_settled_pairs_decides_what_evaluating_every_pair_decides(start
 
 
 def _counting(world: World) -> Callable[[], int]:
-    """Count the evaluations of every rule from now on."""
+    """Count the pairs every rule looks at from now on: through its test on the totals
+    alone when it has one (the full evaluation, if any, comes after it), else through
+    the full evaluation."""
     calls = [0]
     for compiled in world.compiled:
-        inner = compiled.evaluate
+        name = "evaluate" if compiled.quiet_on is None else "quiet_on"
+        inner = getattr(compiled, name)
 
-        def evaluate(*args, _inner=inner, **kwargs):
+        def counted(*args, _inner=inner, **kwargs):
             calls[0] += 1
             return _inner(*args, **kwargs)
 
-        compiled.evaluate = evaluate
+        setattr(compiled, name, counted)
     return lambda: calls[0]
 
 
