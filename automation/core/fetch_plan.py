@@ -9,7 +9,7 @@ cut-off from ``Watch.oldest``.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from automation.core.evaluate import CompiledRule
@@ -17,7 +17,7 @@ from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
 from automation.core.payloads import action_metrics
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Watch
-from automation.core.watch_index import WatchIndex
+from automation.core.watch_index import NOTHING_KEPT, Covers, KeptCovers, WatchIndex
 
 __all__ = ["MAX_IDS", "FetchPlan", "plan_fetch"]
 
@@ -33,7 +33,8 @@ class FetchPlan:
     pairs each enabled rule with the posts it evaluates (young enough for it). /totals is
     asked for ``totals_metrics`` of every post, /28hr for ``hourly_metrics`` of
     ``hourly_posts``; snapshots since ``window_start`` are read for ``window_posts`` only,
-    the posts a windowed rule evaluates.
+    the posts a windowed rule evaluates. ``named_covers``: what the watches naming posts
+    only covered, for the next cycle's plan (``KeptCovers``).
     """
 
     posts: Mapping[str, WatchedPostRecord]
@@ -43,6 +44,7 @@ class FetchPlan:
     hourly_posts: frozenset[str] = frozenset()
     window_posts: frozenset[str] = frozenset()
     window_start: datetime | None = None
+    named_covers: Covers = field(default_factory=dict, compare=False, repr=False)
 
     def snapshot_posts(
         self,
@@ -77,15 +79,20 @@ class FetchPlan:
 
 
 def plan_fetch(
-    rules: Sequence[CompiledRule], known: Iterable[WatchedPostRecord], now: datetime
+    rules: Sequence[CompiledRule],
+    known: Iterable[WatchedPostRecord],
+    now: datetime,
+    kept: KeptCovers = NOTHING_KEPT,
 ) -> FetchPlan:
     """Plan a cycle of the enabled ``rules`` over the ``known`` watched posts at ``now``.
 
     A post is polled when some rule watches it and it is young enough for that rule; an
     unavailable post is never polled. Each rule evaluates its posts in polling order;
-    rules with the same watch share one tuple of them.
+    rules with the same watch share one tuple of them. ``kept``: an earlier plan's
+    ``named_covers``, when ``known`` is its posts bar the ones ``kept`` names changed.
     """
-    polled, watched = _polled(rules, known, now)
+    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None}, kept)
+    polled, watched = _polled(rules, index, now)
     totals: set[str] = set()
     window: set[str] = set()
     hourly_posts: set[str] = set()
@@ -107,16 +114,16 @@ def plan_fetch(
         hourly_posts=frozenset(hourly_posts),
         window_posts=frozenset(window_posts),
         window_start=now - timedelta(seconds=longest) if longest else None,
+        named_covers=index.named_covers(),
     )
 
 
 def _polled(
-    rules: Sequence[CompiledRule], known: Iterable[WatchedPostRecord], now: datetime
+    rules: Sequence[CompiledRule], index: WatchIndex, now: datetime
 ) -> tuple[
     dict[str, WatchedPostRecord], tuple[tuple[CompiledRule, tuple[WatchedPostRecord, ...]], ...]
 ]:
     """The posts polled, in polling order, and each rule's posts in that order."""
-    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None})
     young: dict[tuple[object, ...], tuple[WatchedPostRecord, ...]] = {}
     polled: dict[str, WatchedPostRecord] = {}
     in_place = set()  # the watches whose posts all came new to ``polled``, in their order

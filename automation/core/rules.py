@@ -174,7 +174,7 @@ class Watch:
     def ages_out(self, post_id: str) -> bool:
         """Whether max_age applies to ``post_id``: to every discovered post, and to a post
         named by ID only when the rule set max_age itself."""
-        return self.max_age_set or post_id not in self._named
+        return self.max_age_set or post_id not in self.named
 
     @cached_property
     def _max_age(self) -> timedelta:
@@ -182,7 +182,8 @@ class Watch:
         return timedelta(seconds=self.max_age)
 
     @cached_property
-    def _named(self) -> frozenset[str]:
+    def named(self) -> frozenset[str]:
+        """The posts named by ID, as a set."""
         return frozenset(self.posts)
 
 

@@ -6,16 +6,37 @@ engine asks this for every rule several times a cycle (which posts to poll, whic
 scan of every post per question costs more than the evaluation itself. The index groups
 the posts by account once and answers each watch from the groups, keeping the order of
 the posts it was built from.
+
+A watch that only names posts covers the same posts, in the same order, as long as none of
+them was added, changed or went unavailable: ``KeptCovers`` hands such lists from one
+cycle's index to the next, with the IDs written since, so that the large named watches are
+not looked up and checked for order every cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Watch
 
-__all__ = ["WatchIndex"]
+__all__ = ["NOTHING_KEPT", "Covers", "KeptCovers", "WatchIndex"]
+
+Covers = Mapping[tuple[str, ...], list[WatchedPostRecord]]  # named posts -> the available ones
+
+
+@dataclass(frozen=True)
+class KeptCovers:
+    """What an earlier index's watches naming posts only covered (``covers``, by the
+    posts they name), and the IDs of the posts added, changed or gone since (``changed``).
+    The index's posts must be the earlier one's in the same order, bar ``changed``."""
+
+    covers: Covers = field(default_factory=dict)
+    changed: frozenset[str] = frozenset()
+
+
+NOTHING_KEPT = KeptCovers()
 
 
 class WatchIndex:
@@ -24,8 +45,11 @@ class WatchIndex:
     The lists it returns are shared between rules with the same watch: do not change them.
     """
 
-    def __init__(self, posts: Mapping[str, WatchedPostRecord]) -> None:
+    def __init__(
+        self, posts: Mapping[str, WatchedPostRecord], kept: KeptCovers = NOTHING_KEPT
+    ) -> None:
         self.posts = posts
+        self._kept = kept
         self._by_account: dict[str | None, list[WatchedPostRecord]] = {}
         for rec in posts.values():
             if rec.source == "timeline" and not rec.unavailable_at:
@@ -38,7 +62,18 @@ class WatchIndex:
         key = (watch.accounts, watch.posts)
         found = self._covered.get(key)
         if found is None:
-            found = self._covered[key] = self._collect(watch)
+            found = self._covered[key] = self._still_covered(watch) or self._collect(watch)
+        return found
+
+    def named_covers(self) -> Covers:
+        """What the watches naming posts only covered, to keep for the next index."""
+        return {posts: found for (accounts, posts), found in self._covered.items() if not accounts}
+
+    def _still_covered(self, watch: Watch) -> list[WatchedPostRecord] | None:
+        """A named watch's kept posts, when none of the posts it names changed."""
+        found = None if watch.accounts else self._kept.covers.get(watch.posts)
+        if found is None or not watch.named.isdisjoint(self._kept.changed):
+            return None
         return found
 
     def _collect(self, watch: Watch) -> list[WatchedPostRecord]:

@@ -43,6 +43,7 @@ from automation.core.records import WatchedPostRecord
 from automation.core.refresh_schedule import Refresh
 from automation.core.reload_failure import ReloadFailure
 from automation.core.settled import NOTHING_SETTLED, Settled
+from automation.core.watch_index import NOTHING_KEPT, Covers, KeptCovers
 from automation.core.wording import counted
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
 from automation.engine.gc_pause import collector_paused
@@ -114,6 +115,7 @@ class Engine:
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
         self._refresh = RefreshKeeper()
         self._known = KnownPosts(store, dry=self._recorder.dry)
+        self._named_covers: Covers = {}  # the last plan's, for the next (``KeptCovers``)
         self._settled = NOTHING_SETTLED  # what the cycles so far need not evaluate again
         self._states_mark: str | None = None  # the store's STATES_CHANGED when settled
         self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
@@ -280,7 +282,14 @@ class Engine:
         known: Sequence[WatchedPostRecord] | None,
     ) -> FetchPlan:
         """The cycle's plan; when discovery failed, over the posts the store holds."""
-        return plan_fetch(rules, self._store.posts() if known is None else known, now)
+        covers, self._named_covers = self._named_covers, {}  # none kept if this plan fails
+        if known is None:
+            return plan_fetch(rules, self._store.posts(), now)
+        changed = self._known.take_changed()
+        kept = NOTHING_KEPT if changed is None else KeptCovers(covers, changed)
+        plan = plan_fetch(rules, known, now, kept)
+        self._named_covers = plan.named_covers
+        return plan
 
     def _schedule(self, now: datetime, plan: FetchPlan) -> Refresh:
         """The posts one poll interval's request budget reads: all of them when it can."""

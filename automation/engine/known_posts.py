@@ -4,7 +4,9 @@ Reading 100,000 posts back from the store every cycle costs about as much as the
 discovery. The engine keeps the list it read and applies its own writes to it; the store's
 count of post changes (``POSTS_CHANGED``, moved by one in the transaction of every write)
 tells whether anyone else wrote since: the list is read again whenever the count is not
-where the engine's own writes left it (another process, a copy, a failed write).
+where the engine's own writes left it (another process, a copy, a failed write). It also
+tells which posts changed since the last plan (``take_changed``), so that the plan keeps
+what the watches naming posts covered when none of their posts changed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class KnownPosts:
         self._by_id: dict[str, WatchedPostRecord] = {}
         self._mark: str | None = None
         self._kept = False  # whether the list is the store's as of ``_mark``
+        self._changed: set[str] | None = None  # posts written since ``take_changed``; None: any
 
     def read(self) -> None:
         """Take the posts the store holds now: those kept, unless someone else wrote."""
@@ -41,6 +44,7 @@ class KnownPosts:
             self._mark, self._kept = mark, True
             self._posts = self._store.posts(include_unavailable=True)
             self._by_id = {p.post_id: p for p in self._posts}
+            self._changed = None
 
     @property
     def posts(self) -> list[WatchedPostRecord]:
@@ -52,12 +56,20 @@ class KnownPosts:
         """The posts of the last ``read``, with the writes since, by post id."""
         return self._by_id
 
+    def take_changed(self) -> frozenset[str] | None:
+        """The IDs of the posts added, changed or gone since the last call (None: the list
+        was read again since, so any may have); from now on, none."""
+        changed, self._changed = self._changed, set()
+        return None if changed is None else frozenset(changed)
+
     def added(self, records: Sequence[WatchedPostRecord]) -> None:
         """``records`` were upserted (in a dry run, not): the list takes them as the store
         does, and is read again next time unless the store took them alone."""
         self._kept = self._kept and not self._dry and self._moved_once()
         by_id, posts = self._by_id, self._posts
         ids = {r.post_id for r in records}
+        if self._changed is not None:
+            self._changed |= ids
         if len(ids) < len(records) or not ids.isdisjoint(by_id):  # a post changes: sort
             self._posts = merge_posts(posts, records)
             self._by_id = {p.post_id: p for p in self._posts}
@@ -70,6 +82,8 @@ class KnownPosts:
         """The store marked ``post_ids`` unavailable at ``at`` (in a dry run, not)."""
         if self._dry:
             return
+        if self._changed is not None:
+            self._changed.update(post_ids)
         if not (self._kept and self._moved_once()):
             self._kept = False
             return

@@ -1,7 +1,8 @@
 """``plan_fetch`` against the straightforward plan it replaced (every rule's posts scanned
 twice, once to poll and once in polling order): the same posts in the same order, each rule
 with the same posts in the same order, the same metrics, over random posts in any order,
-rules with shared and different watches, named posts, max_age and windows."""
+rules with shared and different watches, named posts, max_age and windows; and a plan
+keeping an earlier plan's named watches against one made afresh."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.fetch_plan import plan_fetch
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.payloads import action_metrics
+from automation.core.post_discovery import merge_posts
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Leaf, Rule, Watch
-from automation.core.watch_index import WatchIndex
+from automation.core.watch_index import KeptCovers, WatchIndex
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 IDS = [str(1000 + i) for i in range(12)]
@@ -88,3 +90,31 @@ def test_the_plan_is_the_straightforward_one(rules, posts):
     assert plan.hourly_posts == hourly
     assert plan.window_posts == windowed
     assert totals <= plan.totals_metrics
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(
+    rules(),
+    st.lists(POSTS, max_size=14),
+    st.lists(POSTS, max_size=4),
+    st.lists(st.sampled_from(IDS), max_size=3),
+    st.integers(0, 30),
+)
+def test_a_plan_keeping_the_named_watches_is_the_plan_made_afresh(
+    rules, posts, added, gone, minutes
+):
+    """The next cycle's posts, as the engine keeps them (in the store's order): some added
+    or changed, some gone; the plan that keeps the named watches' posts where none of theirs
+    changed is the one made without."""
+    before = merge_posts([], posts)
+    earlier = plan_fetch(rules, before, NOW)
+    after = merge_posts(before, added)
+    later = NOW + timedelta(minutes=minutes)
+    after = [replace(p, unavailable_at=later) if p.post_id in gone else p for p in after]
+    changed = frozenset({p.post_id for p in added} | set(gone))
+    kept = plan_fetch(rules, after, later, KeptCovers(earlier.named_covers, changed))
+    fresh = plan_fetch(rules, after, later)
+    assert list(kept.posts.items()) == list(fresh.posts.items())
+    assert [(r, list(p)) for r, p in kept.watched] == [(r, list(p)) for r, p in fresh.watched]
+    assert kept == fresh
+    assert kept.named_covers == fresh.named_covers
