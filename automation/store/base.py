@@ -10,6 +10,12 @@ cycles over thousands of slow-moving posts stays small. Totals given to ``record
 are merged into the post's latest values: a metric missing from one reading keeps its last
 known value, because "not reported this time" is not "zero".
 
+Values are compared and kept as floats, in every store alike. Counts stay below 2**53
+(9.0e15), where an int and its float are one number: the Engagement API sends counts as
+decimal strings with no stated maximum, but the largest, impressions, counts views of one
+post, which no post has had more than about 10**10 of, and the engine parses every count
+into a float. A caller's int beyond 2**53 reads as its float (``2**53 + 1`` as ``2**53``).
+
 A store is used from one thread only (the engine loop); SQLite connections refuse other
 threads. Failures of the storage itself raise ``errors.StoreError``.
 """

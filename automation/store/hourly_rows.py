@@ -21,7 +21,7 @@ from automation.core.hours import (
     uncovered,
 )
 from automation.core.records import HourlyHistory
-from automation.store.snapshot_rows import Latest
+from automation.store.snapshot_rows import Latest, changed_values
 
 __all__ = [
     "COUNTED",
@@ -131,9 +131,8 @@ def plan_totals(
         if polled is not None and polled > hour:  # time went back
             plan.rows.extend([(pid, mids[m], hour, float(v)) for m, v in values.items()])
         elif not same:
-            plan.rows.extend(
-                [(pid, mids[m], hour, float(v)) for m, v in values.items() if before.get(m) != v]
-            )
+            changed = changed_values(before, values)
+            plan.rows.extend([(pid, mids[m], hour, v) for m, v in changed.items()])
         if polled is not None and polled + 1 == hour and (same or before.keys() == values.keys()):
             names = tuple(values)
             if (metrics := alike.get(names)) is None:

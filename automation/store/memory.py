@@ -36,6 +36,7 @@ from automation.store.base import POSTS_CHANGED, STATES_CHANGED
 from automation.store.memory_data import FiringEntry, MemoryData, within
 from automation.store.memory_hourly import MemoryHourly
 from automation.store.memory_outbox import MemoryOutbox
+from automation.store.snapshot_rows import changed_values
 
 __all__ = ["MemoryStore"]
 
@@ -132,7 +133,7 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
         written = 0
         for post_id, values in totals.items():
             latest = self._d.latest.setdefault(post_id, {})
-            changed = {m: float(v) for m, v in values.items() if latest.get(m) != v}
+            changed = changed_values(latest, values)
             if not changed:
                 continue
             written += 1

@@ -39,7 +39,7 @@ class MemoryHourly:
                 rows = self._h.totals.setdefault(key, {})
                 self._h.polled[key] = add_span(self._h.polled.get(key, []), (hour, hour + 1))
                 held = max((h for h in rows if h <= hour), default=None)
-                if held is not None and rows[held] == value:
+                if held is not None and rows[held] == float(value):  # as every store compares
                     continue
                 rows[hour] = float(value)
                 stored += 1

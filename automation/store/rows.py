@@ -87,7 +87,7 @@ def compact(values: Mapping[str, float]) -> str:
         if not (key.isidentifier() and key.isascii()):
             return _encoded(values)
         if number.is_integer():
-            fields.append(f'"{key}":{int(value)}')
+            fields.append(f'"{key}":{int(number)}')  # as every store compares: its float
         elif math.isfinite(number):
             fields.append(f'"{key}":{number!r}')
         else:
@@ -96,7 +96,9 @@ def compact(values: Mapping[str, float]) -> str:
 
 
 def _encoded(values: Mapping[str, float]) -> str:
-    return _COMPACT.encode({k: int(v) if float(v).is_integer() else v for k, v in values.items()})
+    return _COMPACT.encode(
+        {k: int(float(v)) if float(v).is_integer() else v for k, v in values.items()}
+    )
 
 
 def epoch_or_none(moment: datetime | None) -> float | None:

@@ -16,7 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["Latest", "SnapshotPlan", "plan_snapshots", "recalled_latest", "remember"]
+__all__ = [
+    "Latest",
+    "SnapshotPlan",
+    "changed_values",
+    "plan_snapshots",
+    "recalled_latest",
+    "remember",
+]
 
 Latest = dict[str, tuple[int, Mapping[str, float]]]  # post -> (series id, latest values)
 
@@ -49,11 +56,23 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
         series, before = known
         if values == before:
             continue  # most posts, most cycles
-        changed = {m: float(v) for m, v in values.items() if before.get(m) != v}
+        changed = changed_values(before, values)
         if changed:
             plan.updates.append((post_id, series, _merged(before, values, changed)))
             plan.changes.append((post_id, changed))
     return plan
+
+
+def changed_values(before: Mapping[str, float], values: Mapping[str, float]) -> dict[str, float]:
+    """The ``values`` that differ from ``before``, as floats. Every store compares a count
+    as the float it reads as: counts stay below 2**53, where an int and its float are one
+    number, and beyond it ``2**53 + 1`` is ``2**53``, in a dict or a read-only view alike,
+    remembered or read back. Only values unequal as given are converted to compare."""
+    return {
+        m: float(v)
+        for m, v in values.items()
+        if (old := before.get(m)) != v and (old is None or float(old) != float(v))
+    }
 
 
 def recalled_latest(rows: Sequence[tuple[int, str, str]]) -> Latest:

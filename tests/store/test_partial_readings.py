@@ -191,3 +191,27 @@ def test_a_reading_dated_before_the_last_one_takes_its_place_in_time(stores: Sto
     ]
     baseline = store.snapshots(["1"], at(10))["1"]
     assert [(s.at, dict(s.values)) for s in baseline] == [(at(10), {"likes": 1.0, "replies": 0.0})]
+
+
+BIG = 2**53  # counts stay below it (store.base says why); beyond, an int has no float of its own
+
+
+def test_a_count_beyond_2_53_is_compared_as_its_float_in_every_store(stores: Stores) -> None:
+    """Every store compares and keeps a count as the float it reads as: ``BIG + 1`` is
+    ``BIG`` whether it comes as an int or a float, in a dict or a read-only view, and
+    whether the store remembered the last reading or read it back."""
+    first = {"1": MappingProxyType({"likes": BIG + 1, "replies": 1}), "2": {"likes": BIG + 1}}
+    assert record(stores, 0, first) == (2, 3)
+    assert record(stores, 5, {"1": {"likes": BIG + 1, "replies": 1}, "2": {"likes": BIG}}) == (0, 0)
+    assert record(stores, 10, {"1": {"likes": float(BIG)}, "2": {"likes": BIG + 2}}) == (1, 1)
+    assert record(stores, 15, {"1": MappingProxyType({"likes": BIG + 1})}) == (0, 0)
+    store = stores.step()
+    assert store.latest_totals(POSTS) == {
+        "1": {"likes": float(BIG), "replies": 1.0},
+        "2": {"likes": float(BIG + 2)},
+    }
+    assert snapshot_values(store)["2"] == [
+        (at(0), {"likes": float(BIG)}),
+        (at(10), {"likes": float(BIG + 2)}),
+    ]
+    assert hourly_totals(store)["2"] == {"likes": ((HOUR, float(BIG + 2)),)}
