@@ -120,10 +120,11 @@ class HourlyQueries(SqliteConnection):
             plan.rows,
         )
         for metrics, pids in plan.longer.items():  # one statement for all the posts alike
+            # ``+metric``: one search per post for its few spans, not one per post and metric
             self._conn.execute(
                 "UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = ?"
                 " AND post IN (SELECT value FROM json_each(?))"
-                " AND metric IN (SELECT value FROM json_each(?))",
+                " AND +metric IN (SELECT value FROM json_each(?))",
                 (hour, json.dumps(pids), json.dumps(metrics)),
             )
         self._add_spans(POLLED, plan.spans)
