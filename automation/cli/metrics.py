@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from time import sleep
@@ -23,6 +23,7 @@ from automation.cli.args import positive
 from automation.cli.context import now, required_config
 from automation.cli.metrics_output import (
     FORMATS,
+    StreamedRows,
     atomic_output,
     check_output,
     format_for,
@@ -96,16 +97,24 @@ def run(args: argparse.Namespace) -> int:
 
     asked = f"{args.since}|{args.start}|{args.end}" if period is not None else ""
     job = ExportJob(listed.ids, tuple(dict.fromkeys(args.account)), columns, period, asked)
+    # rows in the order listed, no aligned table: each answer is made into lines as it
+    # arrives, and no table of values is kept
+    streamed = StreamedRows(fmt, columns, period) if fmt != "table" and by is None else None
 
     def deliver(result: ExportResult) -> None:
-        rows = result.table.ranked(by, args.top) if by else list(result.table.rows_read())
         with _destination(target) as out:
-            write_rows(out, fmt, result.table, rows, columns, result.owner, job.period)
+            if streamed is not None:
+                count = len(streamed)
+                write_lines(out, streamed, result.table.post_ids, result.owner)
+            else:
+                rows = result.table.ranked(by, args.top) if by else list(result.table.rows_read())
+                count = len(rows)
+                write_rows(out, fmt, result.table, rows, columns, result.owner, job.period)
         if target is not None:
-            plural = "" if len(rows) == 1 else "s"
-            print(f"wrote {len(rows):,} row{plural} to {target}", file=sys.stderr)
+            plural = "" if count == 1 else "s"
+            print(f"wrote {count:,} row{plural} to {target}", file=sys.stderr)
 
-    result = _export(job, config, deliver)
+    result = _export(job, config, deliver, streamed)
     if result is None:
         return 130
     _report_result(result, period)
@@ -140,11 +149,21 @@ def _report_input(source: str | None, listed: PostIdList) -> None:
         print(f"{name}: ignored {listed.duplicates:,} repeated ID{plural}", file=sys.stderr)
 
 
+def write_lines(
+    out: IO[str], streamed: StreamedRows, post_ids: Sequence[str], owner: Mapping[str, str]
+) -> None:
+    """Write the lines ``streamed`` made, in the order of ``post_ids``."""
+    streamed.write(out, post_ids, owner)
+
+
 def _export(
-    job: ExportJob, config: Config, deliver: Callable[[ExportResult], None]
+    job: ExportJob,
+    config: Config,
+    deliver: Callable[[ExportResult], None],
+    rows: StreamedRows | None,
 ) -> ExportResult | None:
-    """Run the export with a progress bar on a terminal, ``deliver`` writing its result;
-    None after Ctrl-C."""
+    """Run the export with a progress bar on a terminal, ``deliver`` writing its result,
+    the values going to ``rows`` if given; None after Ctrl-C."""
     from automation.engine.gc_pause import collector_paused
     from automation.export.job import Interrupted, run_export
     from automation.store.opening import open_store
@@ -169,6 +188,7 @@ def _export(
                 sleep=sleep,
                 progress=progress,
                 deliver=_after(progress.close, deliver),
+                rows=rows,
             )
     except KeyboardInterrupt as exc:
         progress.close()

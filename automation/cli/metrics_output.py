@@ -18,9 +18,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import repeat
-from operator import itemgetter
+from operator import add, itemgetter, truediv
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from automation.cli.tables import table_lines
 from automation.core.errors import UsageError
@@ -30,7 +30,7 @@ from automation.core.metric_table import MetricTable
 from automation.core.payloads import iso
 from automation.core.periods import Period
 
-__all__ = ["FORMATS", "atomic_output", "check_output", "format_for", "write_rows"]
+__all__ = ["FORMATS", "StreamedRows", "atomic_output", "check_output", "format_for", "write_rows"]
 
 FORMATS = ("table", "csv", "json")
 _BY_SUFFIX = {".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
@@ -55,29 +55,84 @@ def write_rows(
     period: Period | None,
 ) -> None:
     """Write ``rows`` (row numbers of ``table``, in output order) in format ``fmt``."""
-    metrics = [c.metric for c in columns]
-    names = [c.name for c in columns]
     if fmt == "table":
-        _write_table(out, table, rows, metrics, names, owner)
+        metrics = [c.metric for c in columns]
+        _write_table(out, table, rows, metrics, [c.name for c in columns], owner)
         return
+    shape = _Shape(fmt, columns, period)
     ids, answers = table.answers_of(rows)
-    heads: Iterable[tuple[str, ...]]
-    if fmt == "csv":
-        out.write(",".join(["id", "url", "account", *names]) + "\n")
-        head = '"=""%s""",https://x.com/i/status/%s,%s,'
-        lines = _Lines(metrics, [""] * len(names), "", ",", head, "\n")
-        heads = zip(ids, ids, map(owner.get, ids, repeat("")), strict=True)
-    else:
-        labels = [f"{json.dumps(n)}: " for n in names]
-        when = (
-            "" if period is None else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
-        )
-        head = '{"id": "%s", "account": %s, ' + when.replace("%", "%%")
-        lines = _Lines(metrics, labels, "null", ", ", head, "}\n")
+    out.write(shape.header)
+    out.writelines(shape.lines(shape.head).of(shape.heads(ids, owner), answers))
+
+
+class _Shape:
+    """How CSV or JSON lines are laid out: ``header`` (the first line, if any), ``head``
+    (the ``%`` format of a row's head fields: ID, link, account), then the values."""
+
+    def __init__(self, fmt: str, columns: Sequence[Column], period: Period | None) -> None:
+        self._metrics = [c.metric for c in columns]
+        names = [c.name for c in columns]
+        self.csv = fmt == "csv"
+        if self.csv:
+            self.header = ",".join(["id", "url", "account", *names]) + "\n"
+            self.head = '"=""%s""",https://x.com/i/status/%s,%s,'
+            self._layout = ([""] * len(names), "", ",", "\n")
+        else:
+            self.header = ""
+            when = (
+                ""
+                if period is None
+                else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
+            )
+            self.head = '{"id": "%s", "account": %s, ' + when.replace("%", "%%")
+            self._layout = ([f"{json.dumps(n)}: " for n in names], "null", ", ", "}\n")
+
+    def lines(self, head: str, counts: str = "%.15g") -> _Lines:
+        """Lines that start with ``head`` (empty: the values alone); ``counts``: the
+        format of a count (``%s``: counts kept as the API's texts)."""
+        labels, unknown, separator, end = self._layout
+        return _Lines(self._metrics, labels, unknown, separator, head, end, counts)
+
+    def heads(self, ids: Sequence[str], owner: Mapping[str, str]) -> Iterator[tuple[str, ...]]:
+        """Each row's head fields."""
+        if self.csv:
+            return zip(ids, ids, map(owner.get, ids, repeat("")), strict=True)
         quoted: dict[str | None, str] = {a: f'"{a}"' for a in set(owner.values())}
-        accounts = map(quoted.get, map(owner.get, ids), repeat("null"))
-        heads = zip(ids, accounts, strict=True)
-    out.writelines(lines.of(heads, answers))
+        return zip(ids, map(quoted.get, map(owner.get, ids), repeat("null")), strict=True)
+
+
+class StreamedRows:
+    """CSV or JSON lines made from each answer as it arrives (``Rows`` of an export),
+    when they go out in the order listed and nothing needs every row first (no ranking,
+    no aligned table). A post's values are made into the rest of its line at once and
+    dropped, so no table of values is kept; counts the API wrote plainly are put in as
+    sent, which is what ``%.15g`` of their number prints. The lines equal
+    ``write_rows``'s byte for byte (the same ``_Lines``)."""
+
+    def __init__(self, fmt: str, columns: Sequence[Column], period: Period | None) -> None:
+        self._shape = _Shape(fmt, columns, period)
+        self._numbers = self._shape.lines("")
+        self._texts = self._shape.lines("", counts="%s")
+        self._rest: dict[str, str] = {}  # post ID -> its line without the head
+
+    def __len__(self) -> int:
+        return len(self._rest)
+
+    def put_all(self, answers: Mapping[str, Mapping[str, float]]) -> None:
+        values = list(answers.values())
+        lines = self._numbers.of(repeat((), len(values)), values)
+        self._rest.update(zip(answers, lines, strict=True))
+
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]]) -> None:
+        self._rest.update(zip(answers, self._texts.of_answer(list(answers.values())), strict=True))
+
+    def write(self, out: IO[str], post_ids: Sequence[str], owner: Mapping[str, str]) -> None:
+        """The lines of the posts answered, in the order of ``post_ids``."""
+        rest = self._rest
+        ids = list(filter(rest.__contains__, post_ids))
+        heads = map(self._shape.head.__mod__, self._shape.heads(ids, owner))
+        out.write(self._shape.header)
+        out.writelines(map(add, heads, map(rest.__getitem__, ids)))
 
 
 def _write_table(
@@ -97,18 +152,20 @@ def _write_table(
 
 
 # How to write the answers of one set of metric names: the values to read, in column
-# order (API metrics, then the rate's numerator and denominator), the rate's position
-# among the values shown (None: no rate), and the ``%`` format of the whole line.
-_Plan = tuple[Callable[[Mapping[str, float]], tuple[float, ...]], int | None, str]
+# order (API metrics, then the rate's numerator and denominator), as a getter and as
+# names, the rate's position among the values shown (None: no rate), and the ``%``
+# format of the whole line.
+_Plan = tuple[Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[str, ...], int | None, str]
 
 
 class _Lines:
     """Each row as one line, by one ``%`` format: the row's head fields (``head``, a
-    ``%s`` format), its values (counts as whole numbers: ``%.15g`` prints 47.0 as 47;
-    rates to six significant digits; unknown values as ``unknown``), then ``end``. The
-    format for each set of metrics an answer holds is built once, so a row costs one
-    look-up, one ``itemgetter`` and one ``%``; account names, metric names and post IDs
-    never need quoting (they are letters, digits, '-' and '_')."""
+    ``%s`` format), its values (counts as whole numbers: ``%.15g`` prints 47.0 as 47, or
+    as given by ``counts``; rates to six significant digits; unknown values as
+    ``unknown``), then ``end``. The format for each set of metrics an answer holds is
+    built once, so a row costs one look-up, one ``itemgetter`` and one ``%``; account
+    names, metric names and post IDs never need quoting (they are letters, digits, '-'
+    and '_')."""
 
     def __init__(
         self,
@@ -118,10 +175,11 @@ class _Lines:
         separator: str,
         head: str,
         end: str,
+        counts: str = "%.15g",
     ) -> None:
         self._metrics = list(metrics)
         self._specs = [
-            label.replace("%", "%%") + ("%.6g" if m in DERIVED else "%.15g")
+            label.replace("%", "%%") + ("%.6g" if m in DERIVED else counts)
             for m, label in zip(metrics, labels, strict=True)
         ]
         self._unknown = [label.replace("%", "%%") + unknown for label in labels]
@@ -131,7 +189,7 @@ class _Lines:
         self._plans: dict[tuple[str, ...], _Plan] = {}
 
     def of(
-        self, heads: Iterable[tuple[str, ...]], answers: Iterable[Mapping[str, float] | None]
+        self, heads: Iterable[tuple[str, ...]], answers: Iterable[Mapping[str, Any] | None]
     ) -> Iterator[str]:
         """The line of each row (an answer None: no answer, every value unknown)."""
         plans = self._plans
@@ -139,15 +197,38 @@ class _Lines:
             if values is None:
                 values = _NOTHING
             keys = tuple(values)
-            read, rate_at, fmt = plans.get(keys) or self._plan(keys)
+            read, _, rate_at, fmt = plans.get(keys) or self._plan(keys)
             got = read(values)
-            if rate_at is not None:  # put the rate in its place
+            if rate_at is not None:  # put the rate in its place (counts: numbers or texts)
                 try:
-                    got = (*got[:rate_at], got[-2] / got[-1], *got[rate_at:-2])
+                    got = (*got[:rate_at], float(got[-2]) / float(got[-1]), *got[rate_at:-2])
                 except ZeroDivisionError:  # a rate of nothing: unknown, as ``values_of`` says
                     yield self._row(head, values)
                     continue
             yield fmt % (head + got)
+
+    def of_answer(self, values: Sequence[Mapping[str, Any]]) -> Iterable[str]:
+        """``of`` the posts of one answer, without heads (``head`` empty): when they all
+        hold the same metrics (the usual answer) in a C-level pass per column and one
+        ``%`` a post, instead of a tuple built for each."""
+        if not values:
+            return []
+        keys = tuple(values[0])
+        _, names, rate_at, fmt = self._plans.get(keys) or self._plan(keys)
+        if not all(map(keys.__eq__, map(tuple, values))):
+            return self.of(repeat((), len(values)), values)
+        if rate_at is None:
+            columns: list[Iterable[Any]] = [map(itemgetter(n), values) for n in names]
+        else:
+            denominators = list(map(float, map(itemgetter(names[-1]), values)))
+            if 0.0 in denominators:  # a rate of nothing: unknown, row by row
+                return self.of(repeat((), len(values)), values)
+            numerators = map(float, map(itemgetter(names[-2]), values))
+            columns = [map(itemgetter(n), values) for n in names[:-2]]
+            columns.insert(rate_at, map(truediv, numerators, denominators))
+        if not columns:
+            return [fmt % ()] * len(values)
+        return map(fmt.__mod__, zip(*columns, strict=True))
 
     def _plan(self, keys: tuple[str, ...]) -> _Plan:
         present = set(keys)
@@ -167,12 +248,12 @@ class _Lines:
                 known.append(False)
         if rate_at is not None:
             reads += rate
-        plan = (_getter(reads), rate_at, self._format(tuple(not k for k in known)))
+        plan = (_getter(reads), tuple(reads), rate_at, self._format(tuple(not k for k in known)))
         if len(self._plans) < _MAX_PLANS:
             self._plans[keys] = plan
         return plan
 
-    def _row(self, head: tuple[str, ...], values: Mapping[str, float]) -> str:
+    def _row(self, head: tuple[str, ...], values: Mapping[str, Any]) -> str:
         """The exact, slow way: ``MetricTable.values_of`` of one answer."""
         row: list[float | None] = []
         for metric in self._metrics:
@@ -181,7 +262,8 @@ class _Lines:
                 row.append(values.get(metric))
             else:
                 a, b = values.get(pair[0]), values.get(pair[1])
-                row.append(a / b if a is not None and b else None)
+                denominator = 0.0 if b is None else float(b)  # counts: numbers or texts
+                row.append(float(a) / denominator if a is not None and denominator else None)
         gaps = tuple([v is None for v in row])
         return self._format(gaps) % (*head, *[v for v in row if v is not None])
 
@@ -198,13 +280,13 @@ _NOTHING: Mapping[str, float] = {}
 _MAX_PLANS = 256  # sets of metrics remembered; answers hold one or two
 
 
-def _getter(names: Sequence[str]) -> Callable[[Mapping[str, float]], tuple[float, ...]]:
+def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     """``itemgetter`` that always returns a tuple (of 0, 1 or more values)."""
     if len(names) > 1:
         return itemgetter(*names)
     one = itemgetter(*names) if names else None
 
-    def get(values: Mapping[str, float]) -> tuple[float, ...]:
+    def get(values: Mapping[str, Any]) -> tuple[Any, ...]:
         return () if one is None else (one(values),)
 
     return get

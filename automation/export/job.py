@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -26,7 +26,7 @@ from automation.core.request_eta import request_eta
 from automation.export.ownership import Owners, find_owners
 from automation.export.period_sums import sum_period
 from automation.export.saved_parts import SavedParts, part_name, run_key
-from automation.export.tally import Tally
+from automation.export.tally import Rows, TableRows, Tally
 from automation.service.api_clients import engagement_client, timeline_client
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
@@ -103,15 +103,19 @@ def run_export(
     sleep: Callable[[float], None],
     progress: Progress,
     deliver: Callable[[ExportResult], None] = lambda result: None,
+    rows: Rows | None = None,
 ) -> ExportResult:
     """Run the export and hand the result to ``deliver`` (which writes it). What was
     fetched is forgotten only once it is delivered complete, so Ctrl-C at any moment,
-    writing included, leaves it saved; fetching, it raises ``Interrupted``."""
+    writing included, leaves it saved; fetching, it raises ``Interrupted``. With
+    ``rows``, the posts' values go there as they arrive, current counts as the API wrote
+    them when it wrote them plainly, and the result's table stays empty."""
     now = clock()
     saved = SavedParts(store, job.key(), now)
     owners = _owners(job, saved, store, config, http, clock, sleep, now)
     ids = [*job.listed, *owners.added]
-    tally = Tally(MetricTable(ids), dict(owners.owner))
+    table = MetricTable(ids)
+    tally = Tally(table, dict(owners.owner), TableRows(table) if rows is None else rows)
     if job.period is not None and ids and not tally.owner:
         raise _no_owned_post(len(ids), config)
 
@@ -126,6 +130,8 @@ def run_export(
     try:
         if job.period is None:
             requests = plan_totals(ids, tally.owner, metrics)
+            if rows is not None:  # written out as sent: no number read and printed back
+                requests = tuple(replace(r, texts=True) for r in requests)
             resumed = _fetch(requests, client, saved, tally, clock, meter)
         else:
             sum_period(
@@ -256,16 +262,16 @@ def _fetch(
         if result is None:
             todo.append((request, name))
         else:
-            tally.add(result, request.account)
+            tally.add(result, request.account, request.tweet_ids)
     resumed = len(requests) - len(todo)
     meter(resumed, len(requests))
     client.budget.expect(len(todo))  # while they go quickly, claimed in blocks
     try:
         for done, (request, name) in enumerate(todo, start=resumed + 1):
             result = client.fetch([request])
-            tally.add(result, request.account)
+            tally.add(result, request.account, request.tweet_ids)
             if result.failures:  # not saved: a rerun asks again for what is missing
-                got = result.totals.keys() | result.unavailable
+                got = result.totals.keys() | result.texts.keys() | result.unavailable
                 tally.fail(str(result.failures[0]), [i for i in request.tweet_ids if i not in got])
             else:
                 saved.save_result(name, result, request.engagement_types, clock())

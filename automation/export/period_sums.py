@@ -75,7 +75,7 @@ def sum_period(
         known = sums.get(post_id, {})
         values = {m: known.get(m, 0.0) for m in metrics if m not in lacking}
         if values:
-            tally.table.put(post_id, values)
+            tally.put(post_id, values)
         if lacking:
             tally.problems.setdefault(post_id, _GAPS.format(metrics=", ".join(lacking)))
     return len(plan.requests)

@@ -1,16 +1,18 @@
-"""What an export learned, gathered as answers arrive: values into the table, and for
-every post that has none, why (the API's reason), listed at the end of the output."""
+"""What an export learned, gathered as answers arrive: values into the table (or into
+whatever takes the rows, ``Rows``), and for every post that has none, why (the API's
+reason), listed at the end of the output."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from automation.core.metric_table import MetricTable
 from automation.x.engagement_client import FetchResult
 
-__all__ = ["FORBIDDEN", "UNAVAILABLE", "Tally"]
+__all__ = ["FORBIDDEN", "UNAVAILABLE", "Rows", "TableRows", "Tally"]
 
 UNAVAILABLE = "Tweet ID(s) are unavailable (deleted, protected, or its author suspended)"
 FORBIDDEN = (
@@ -21,22 +23,56 @@ FORBIDDEN = (
 _COUNT_OF_UNAVAILABLE = re.compile(r"\d+ tweet id\(s\) are unavailable", re.IGNORECASE)
 
 
+class Rows(Protocol):
+    """What takes each post's values as answers arrive (the table, or rows written
+    straight from the answers); each post is answered once."""
+
+    def put_all(self, answers: Mapping[str, Mapping[str, float]]) -> None:
+        """Posts' counts as numbers."""
+        ...
+
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]]) -> None:
+        """Posts' counts as the API wrote them: whole numbers, written plainly."""
+        ...
+
+
+class TableRows:
+    """``Rows`` into a ``MetricTable``: texts are read as numbers."""
+
+    def __init__(self, table: MetricTable) -> None:
+        self.put_all = table.put_all
+
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]]) -> None:
+        self.put_all({p: {m: float(c) for m, c in v.items()} for p, v in answers.items()})
+
+
 @dataclass
 class Tally:
     """``problems``: post -> why it has no values, or fewer than asked. ``errors``: other
     messages the API sent, once each. ``failed``: requests that failed for good, as
-    (message, how many posts they held)."""
+    (message, how many posts they held). Values go to ``rows``: ``TableRows(table)``, or
+    rows written straight from the answers (then the table stays empty)."""
 
     table: MetricTable
     owner: dict[str, str]
+    rows: Rows
     problems: dict[str, str] = field(default_factory=dict)
     errors: dict[str, None] = field(default_factory=dict)
     failed: list[tuple[str, int]] = field(default_factory=list)
     sent: int = 0
 
-    def add(self, result: FetchResult, account: str | None) -> None:
-        """Take in one request's answer (``account``: whose token it used)."""
-        self.table.put_all(result.totals)
+    def put(self, post_id: str, values: Mapping[str, float]) -> None:
+        """One post's values, not from a /totals answer (a sum over a period)."""
+        self.rows.put_all({post_id: values})
+
+    def add(self, result: FetchResult, account: str | None, asked: Collection[str]) -> None:
+        """Take in one request's answer (``account``: whose token it used; ``asked``: the
+        posts it asked for). Values of posts it did not ask for are left out: the plan
+        asks for each post once, so each post's values come from one answer."""
+        if result.totals:
+            self.rows.put_all(_only(result.totals, asked))
+        if result.texts:
+            self.rows.put_texts(_only(result.texts, asked))
         for post_id in result.unavailable:
             self.problems[post_id] = UNAVAILABLE
         for post_id in result.forbidden:
@@ -56,3 +92,14 @@ class Tally:
     @property
     def complete(self) -> bool:
         return not self.failed
+
+
+_V = TypeVar("_V")
+
+
+def _only(answers: Mapping[str, _V], asked: Collection[str]) -> Mapping[str, _V]:
+    """``answers`` of the ``asked`` posts (all of them, nearly always)."""
+    wanted = asked if isinstance(asked, set | frozenset) else set(asked)
+    if wanted.issuperset(answers):
+        return answers
+    return {pid: values for pid, values in answers.items() if pid in wanted}

@@ -21,7 +21,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -56,6 +56,7 @@ _HEADERS = {"Accept-Encoding": "gzip", "Content-Type": "application/json"}
 _UNAVAILABLE = "tweet id(s) are unavailable"
 _GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
 _MAX_BUDGET_WAITS = 1000
+_NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class FetchResult:
     ``failures`` are the requests that failed for good (after retries); ``requests_sent``
     counts HTTP requests including retries, for the status page. ``budget_wait``: seconds
     spent waiting for the request budget (the per-minute limit, or the API's 429s), the
-    part of the fetch's time that the budget, not the work, took.
+    part of the fetch's time that the budget, not the work, took. ``texts``: posts whose
+    counts are kept as sent (requests that ask for ``texts``), not in ``totals``.
     """
 
     totals: Mapping[str, Mapping[str, float]]
@@ -77,6 +79,7 @@ class FetchResult:
     failures: tuple[ApiError, ...]
     requests_sent: int = 0
     budget_wait: float = 0.0
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _NO_TEXTS)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class _Merged:
         # each post's values as the answer gave them (read-only), merged only when a post
         # is answered twice: a fetch of 100,000 posts copies nothing and loops over nothing
         self.totals: dict[str, Mapping[str, float]] = {}
+        self.texts: dict[str, Mapping[str, str]] = {}
         self.hourly: dict[str, dict[str, HourlySeries]] = {}
         self.unavailable: set[str] = set()
         self.unsupported: dict[str, set[str]] = {}
@@ -100,11 +104,10 @@ class _Merged:
         self.failures: list[ApiError] = []
 
     def add(self, result: EngagementResult) -> None:
-        totals = self.totals
-        twice = totals.keys() & result.totals.keys()  # rare: answered by two requests
-        merged = {pid: MappingProxyType({**totals[pid], **result.totals[pid]}) for pid in twice}
-        totals.update(result.totals)
-        totals.update(merged)
+        if result.texts or self.texts:
+            self._add_texts(result)
+        else:
+            self._add_totals(result.totals)
         for pid, per_metric in result.hourly.items():
             self.hourly.setdefault(pid, {}).update(per_metric)
         self.unavailable |= result.unavailable
@@ -113,9 +116,28 @@ class _Merged:
         self.forbidden |= result.forbidden
         self.errors.update(dict.fromkeys(result.errors))
 
+    def _add_totals(self, answers: Mapping[str, Mapping[str, float]]) -> None:
+        totals = self.totals
+        twice = totals.keys() & answers.keys()  # rare: answered by two requests
+        merged = {pid: MappingProxyType({**totals[pid], **answers[pid]}) for pid in twice}
+        totals.update(answers)
+        totals.update(merged)
+
+    def _add_texts(self, result: EngagementResult) -> None:
+        """A post answered twice while texts are in play (rare: a post refused to its
+        account and read again as public) has its counts read as numbers and merged."""
+        texts, new = self.texts, result.texts
+        again = (texts.keys() & new.keys()) | (texts.keys() & result.totals.keys())
+        again |= self.totals.keys() & new.keys()
+        self._add_totals({pid: _numbers(texts.pop(pid)) for pid in again if pid in texts})
+        self._add_totals({pid: _numbers(new[pid]) for pid in again if pid in new})
+        self._add_totals(result.totals)
+        texts.update(new if not again else {p: v for p, v in new.items() if p not in again})
+
     def build(self, sent: int, waited: float) -> FetchResult:
         return FetchResult(
             totals=MappingProxyType(self.totals),  # each post's values are read-only already
+            texts=MappingProxyType(self.texts),
             hourly=MappingProxyType({k: MappingProxyType(v) for k, v in self.hourly.items()}),
             unavailable=frozenset(self.unavailable),
             unsupported=MappingProxyType({k: frozenset(v) for k, v in self.unsupported.items()}),
@@ -303,6 +325,11 @@ class EngagementClient:
         if status >= 500:
             return ServerFailed(text, status=status)
         return RequestRejected(text, status=status)
+
+
+def _numbers(texts: Mapping[str, str]) -> Mapping[str, float]:
+    """Counts kept as plain whole-number texts, as numbers."""
+    return MappingProxyType({metric: float(count) for metric, count in texts.items()})
 
 
 def _who(request: EngagementRequest) -> str:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from itertools import chain, pairwise
 from types import MappingProxyType
 from typing import Any
 
@@ -46,6 +46,8 @@ _FLOATS: dict[Any, float] = {}  # count as sent -> float, see _floats
 _FLOATS_MAX = 1 << 16
 _NO_TOTALS: Mapping[str, Mapping[str, float]] = MappingProxyType({})
 _NO_HOURLY: Mapping[str, Mapping[str, HourlySeries]] = MappingProxyType({})
+_NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
+_TEXT_DIGITS = 15  # a whole number of up to 15 digits: "%.15g" of its float prints it back
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,14 @@ class EngagementResult:
     metric -> series (4-level groupings). ``unavailable``: posts that are gone or
     protected. ``unsupported``: metric -> posts for which that metric cannot be known
     (already dropped from totals and hourly). ``forbidden``: posts the token's account does
-    not own. ``errors``: every other error message, as sent.
+    not own. ``errors``: every other error message, as sent. ``texts``: instead of
+    ``totals``, for a /totals request that asks for ``texts``, when every count of the
+    answer is a whole number written plainly (``_plain_counts``): post ID -> metric ->
+    the count as sent.
     """
 
     totals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: _NO_TOTALS)
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _NO_TEXTS)
     hourly: Mapping[str, Mapping[str, HourlySeries]] = field(default_factory=lambda: _NO_HOURLY)
     unavailable: frozenset[str] = frozenset()
     unsupported: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
@@ -86,6 +92,7 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
 
     grouping = data.get(request.grouping)
     totals: dict[str, dict[str, float]] = {}
+    texts: dict[str, dict[str, str]] = {}
     hourly: dict[str, dict[str, HourlySeries]] = {}
     if grouping is None:
         if not (errors or forbidden or unavailable or unsupported):
@@ -99,15 +106,19 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
         )
     elif request.hourly:
         hourly = _parse_hourly(grouping, f"{where}: {request.grouping}", read_at, _own_ids(request))
+    elif request.texts and _plain_counts(grouping):
+        texts = grouping
     else:
         totals = _parse_totals(grouping, f"{where}: {request.grouping}", _own_ids(request))
 
     for metric, dropped in unsupported.items():
         for post_id in dropped:
             totals.get(post_id, {}).pop(metric, None)
+            texts.get(post_id, {}).pop(metric, None)
             hourly.get(post_id, {}).pop(metric, None)
     return EngagementResult(
         totals=_frozen(totals),
+        texts=MappingProxyType(texts) if texts else _NO_TEXTS,
         hourly=_frozen(hourly),
         unavailable=unavailable,
         unsupported=MappingProxyType({k: frozenset(v) for k, v in unsupported.items()}),
@@ -218,6 +229,34 @@ def _counts(per: Any, where: str, outer: str) -> dict[str, float]:
             raise _bad(where, f"[{outer!r}][{key!r}]", "count is not a non-negative number", value)
         out[key] = f
     return out
+
+
+def _plain_counts(grouping: dict[str, Any]) -> bool:
+    """Whether a /totals grouping is {post: {metric: count}} with every count a whole
+    number written plainly: a text of ASCII digits, no leading 0, at most 15 digits, which
+    ``float`` reads exactly and ``"%.15g"`` of that float prints back unchanged, so it can
+    be written out as sent. The documented answer; any other form (numbers, "1e3",
+    "047", "2.5", a bad count) goes through ``_parse_totals``, which reads or reports it.
+    A few C-level passes over the whole answer instead of a ``float`` per count."""
+    if _type_first(grouping):
+        return False
+    per_post = list(grouping.values())
+    if not set(map(type, per_post)) <= {dict}:
+        return False
+    counts = list(chain.from_iterable(map(dict.values, per_post)))
+    try:
+        joined = ",".join(counts)
+    except TypeError:  # a count that is not a text
+        return False
+    return not counts or (
+        all(counts)
+        and joined.count(",") == len(counts) - 1  # no comma inside a count ("1,234")
+        and joined.isascii()
+        and joined.replace(",", "").isdigit()
+        and max(map(len, counts)) <= _TEXT_DIGITS
+        # no leading 0 but in "0" itself: as many counts start with 0 as are "0"
+        and ("," + joined).count(",0") == counts.count("0")
+    )
 
 
 def _type_first(grouping: dict[str, Any]) -> bool:

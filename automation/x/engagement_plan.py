@@ -96,6 +96,9 @@ class EngagementRequest:
     group_by: tuple[str, ...] = TOTALS_GROUP_BY
     start: datetime | None = None
     end: datetime | None = None
+    # /totals: keep counts as the API's texts when all are plain whole numbers
+    # (``EngagementResult.texts``), for callers that only write them out again
+    texts: bool = False
 
     def __post_init__(self) -> None:
         # Invariants the planner guarantees; a violation is a bug, not a user error.
@@ -143,6 +146,7 @@ class EngagementRequest:
             self.group_by,
             self.start,
             self.end,
+            self.texts,
         )
 
 

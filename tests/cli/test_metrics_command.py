@@ -213,8 +213,10 @@ def test_ctrl_c_while_writing_keeps_what_was_fetched(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patched:
-        patched.setattr("automation.cli.metrics.write_rows", ctrl_c)
+        patched.setattr("automation.cli.metrics.write_lines", ctrl_c)  # CSV in listed order
         assert cli(*command).code == 130
+        patched.setattr("automation.cli.metrics.write_rows", ctrl_c)  # ranked
+        assert cli(*command, "--by", "likes").code == 130
     assert not out.exists()
     target.received.clear()
     again = cli(*command)
@@ -228,7 +230,7 @@ def test_an_export_leaves_the_garbage_collector_as_it_found_it_even_after_ctrl_c
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(target.add_posts(NASA, 3, age=timedelta(hours=9))), encoding="utf-8")
     seen: list[bool] = []
-    write = metrics_command.write_rows
+    write = metrics_command.write_lines
 
     def watched(*args: Any) -> None:
         seen.append(gc.isenabled())
@@ -239,9 +241,9 @@ def test_an_export_leaves_the_garbage_collector_as_it_found_it_even_after_ctrl_c
 
     assert gc.isenabled()
     with monkeypatch.context() as patched:
-        patched.setattr("automation.cli.metrics.write_rows", watched)
+        patched.setattr("automation.cli.metrics.write_lines", watched)
         assert cli("metrics", "--ids", str(ids), "--format", "csv").code == 0
-        patched.setattr("automation.cli.metrics.write_rows", ctrl_c)
+        patched.setattr("automation.cli.metrics.write_lines", ctrl_c)
         assert cli("metrics", "--ids", str(ids), "--format", "csv").code == 130
     assert gc.isenabled()
     assert seen == [False]  # no full collections walking every post while it ran

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -307,3 +308,52 @@ def test_post_ids_are_the_strings_the_request_holds(type_first: bool) -> None:
         assert found[pid] is asked[0]
         if type_first and request is totals_request:
             assert found[other] == other
+
+
+@pytest.mark.parametrize(
+    "count", ["0", "7", "47", "100", "123456789012345"], ids=lambda c: f"plain {c}"
+)
+def test_plain_counts_are_kept_as_sent_when_texts_are_asked_for(count: str) -> None:
+    body = {"per_post": {"479311209565413376": {"favorites": count, "retweets": "3"}}}
+    result = parse_response(body, replace(TOTALS, texts=True), read_at=READ_AT)
+    assert result.totals == {}
+    assert result.texts == {"479311209565413376": {"favorites": count, "retweets": "3"}}
+    assert f"{float(count):.15g}" == count  # what the numbers' path would print
+
+
+@pytest.mark.parametrize(
+    "count",
+    [
+        *(26, 0, 2.5, "047", "00", "1e3", "2.5", "1234567890123456", " 5", "5 ", "+5", "-0"),
+        *("1,234", "", "\u0665", "\u00b2", "0x1F", "inf", "nan", True, None, [], {}),
+    ],
+    ids=repr,
+)
+def test_any_other_count_goes_the_numbers_way_even_when_texts_are_asked_for(count: object) -> None:
+    body = {"per_post": {"479311209565413376": {"favorites": "1", "retweets": count}}}
+    as_numbers = _parsed_or_fault(json.loads(json.dumps(body)), TOTALS)
+    got = _parsed_or_fault(json.loads(json.dumps(body)), replace(TOTALS, texts=True))
+    assert got == as_numbers
+    assert isinstance(got, str) or got.texts == {}
+
+
+def test_counts_nested_metric_first_go_the_numbers_way_when_texts_are_asked_for() -> None:
+    body = {"per_post": {"favorites": {"479311209565413376": "4"}}}
+    result = parse_response(body, replace(TOTALS, texts=True), read_at=READ_AT)
+    assert result.texts == {} and result.totals == {"479311209565413376": {"favorites": 4.0}}
+
+
+def test_unsupported_metrics_are_dropped_from_counts_kept_as_texts() -> None:
+    body = {
+        "per_post": {"479311209565413376": {"impressions": "9", "favorites": "4"}},
+        "unsupported_for_impressions_engagements_tweet_ids": ["479311209565413376"],
+    }
+    result = parse_response(body, replace(TOTALS, texts=True), read_at=READ_AT)
+    assert result.texts == {"479311209565413376": {"favorites": "4"}}
+
+
+def _parsed_or_fault(body: object, request: EngagementRequest) -> EngagementResult | str:
+    try:
+        return parse_response(body, request, read_at=READ_AT)
+    except MalformedResponse as exc:
+        return str(exc)

@@ -1,0 +1,146 @@
+"""Rows written straight from the answers (``StreamedRows``, counts kept as the API wrote
+them) equal the general path (numbers into a ``MetricTable``, then ``write_rows``) byte
+for byte: over generated /totals answers with counts in every form the reference allows
+(texts, numbers, "047", "1e3", "2.5", 16 digits, spaces) and both nestings, missing
+metrics, unavailable, unsupported and forbidden posts, posts answered twice, answers
+naming posts not asked for, answers read back after a Ctrl-C, and counts that are not
+numbers at all."""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from automation.cli.metrics_output import StreamedRows, write_rows
+from automation.core.errors import MalformedResponse
+from automation.core.metric_columns import CURRENT_DEFAULT, choose_columns
+from automation.core.metric_table import MetricTable
+from automation.export.saved_parts import SavedParts
+from automation.export.tally import TableRows, Tally
+from automation.store.memory import MemoryStore
+from automation.x.engagement_client import FetchResult, _Merged
+from automation.x.engagement_parse import parse_response
+from automation.x.engagement_plan import EngagementRequest, plan_totals
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+IDS = [str(1_800_000_000_000_000_000 + 7919 * i) for i in range(12)]
+PLAIN = st.sampled_from(["0", "1", "47", "9", "100", "123456789012345", "50000"])
+ODD = st.sampled_from(
+    [26, 0, 2.5, "047", "00", "1e3", "2.5", "1234567890123456", " 5", "1,234", "-0", "", True]
+)
+COUNT = st.one_of(PLAIN, PLAIN, PLAIN, ODD, st.just("lots"))  # "lots": not a number
+
+
+@st.composite
+def answer(draw: st.DrawFn, request: EngagementRequest) -> dict[str, Any]:
+    """A decoded /totals body for ``request``."""
+    ids = list(request.tweet_ids)
+    given = draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
+    given += draw(st.lists(st.sampled_from(IDS), max_size=1))  # perhaps one not asked for
+    metrics = list(request.engagement_types)
+    uniform = draw(st.booleans())
+    per_post = {}
+    for pid in given:
+        names = metrics if uniform else draw(st.lists(st.sampled_from(metrics), unique=True))
+        per_post[pid] = {m: draw(COUNT if not uniform else PLAIN) for m in names}
+    body: dict[str, Any] = {request.grouping: per_post}
+    if per_post and draw(st.booleans()):  # the other nesting: {metric: {post: count}}
+        by_metric: dict[str, dict[str, Any]] = {}
+        for pid, counts in per_post.items():
+            for metric, count in counts.items():
+                by_metric.setdefault(metric, {})[pid] = count
+        body[request.grouping] = by_metric
+    gone = [i for i in ids if i not in per_post]
+    if gone and draw(st.booleans()):
+        body["unavailable_tweet_ids"] = gone
+    if draw(st.booleans()):
+        old = draw(st.lists(st.sampled_from(ids), max_size=2))
+        body["unsupported_for_impressions_engagements_tweet_ids"] = old
+    if gone and request.account is not None and draw(st.booleans()):
+        body["errors"] = [f"Forbidden to access tweets: {gone[0]}"]
+    return body
+
+
+def parsed(body: dict[str, Any], request: EngagementRequest) -> Any:
+    try:
+        return parse_response(copy.deepcopy(body), request, read_at=NOW)
+    except MalformedResponse as exc:
+        return str(exc)
+
+
+def fetched(parts: Sequence[Any]) -> FetchResult:
+    """One fetch's answers merged as the client merges them."""
+    merged = _Merged()
+    for part in parts:
+        merged.add(part)
+    return merged.build(len(parts), 0.0)
+
+
+def resumed(result: FetchResult, request: EngagementRequest) -> FetchResult:
+    """``result`` saved for a rerun and read back."""
+    store = MemoryStore()
+    saved = SavedParts(store, "run", NOW)
+    saved.save_result("part", result, request.engagement_types, NOW)
+    saved.flush()
+    back = SavedParts(store, "run", NOW).result("part")
+    assert back is not None
+    return back
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.data())
+def test_rows_made_from_each_answer_equal_the_table_path_byte_for_byte(data: st.DataObject) -> None:
+    names = data.draw(st.lists(st.sampled_from(CURRENT_DEFAULT), min_size=1, unique=True))
+    columns = choose_columns(",".join(names), by=None, period=False)
+    fmt = data.draw(st.sampled_from(["csv", "json"]))
+    owned = data.draw(st.lists(st.sampled_from(IDS), unique=True))
+    owner = {pid: "brand" for pid in owned}
+    metrics = frozenset(m for c in columns for m in _api(c.metric))
+    requests = [small for r in plan_totals(IDS, owner, metrics) for small in _small(r)]
+
+    table = MetricTable(IDS)
+    general = Tally(table, dict(owner), TableRows(table))
+    streamed_rows = StreamedRows(fmt, columns, None)
+    streamed = Tally(MetricTable(IDS), dict(owner), streamed_rows)
+    for request in requests:
+        bodies = [data.draw(answer(request))]
+        if data.draw(st.booleans()):  # a follow-up answer within the same fetch
+            bodies.append(data.draw(answer(request)))
+        numbers = [parsed(body, request) for body in bodies]
+        texts = [parsed(body, replace(request, texts=True)) for body in bodies]
+        faults = [p for p in numbers if isinstance(p, str)]
+        assert faults == [p for p in texts if isinstance(p, str)]  # a fault is found alike
+        if faults:
+            continue
+        again = data.draw(st.booleans())
+        for tally, parts in ((general, numbers), (streamed, texts)):
+            result = fetched(parts)
+            if again:
+                result = resumed(result, request)
+            tally.add(result, request.account, request.tweet_ids)
+
+    assert general.problems == streamed.problems and general.owner == streamed.owner
+    expected = io.StringIO()
+    rows = list(table.rows_read())
+    write_rows(expected, fmt, table, rows, columns, general.owner, None)
+    got = io.StringIO()
+    streamed_rows.write(got, IDS, streamed.owner)
+    assert got.getvalue() == expected.getvalue()
+    assert len(streamed_rows) == len(rows)
+
+
+def _api(metric: str) -> tuple[str, ...]:
+    return ("engagements", "impressions") if metric == "engagement_rate" else (metric,)
+
+
+def _small(request: EngagementRequest) -> list[EngagementRequest]:
+    """The request split in requests of at most 5 posts: more answers per example."""
+    ids = request.tweet_ids
+    return [request.with_ids(ids[i : i + 5]) for i in range(0, len(ids), 5)]
