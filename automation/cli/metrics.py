@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from time import sleep
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         with _destination(target) as out:
             if streamed is not None:
                 count = len(streamed)
-                write_lines(out, streamed, result.table.post_ids, result.owner)
+                write_lines(out, streamed, result.table.post_ids)
             else:
                 rows = result.table.ranked(by, args.top) if by else list(result.table.rows_read())
                 count = len(rows)
@@ -149,11 +149,9 @@ def _report_input(source: str | None, listed: PostIdList) -> None:
         print(f"{name}: ignored {listed.duplicates:,} repeated ID{plural}", file=sys.stderr)
 
 
-def write_lines(
-    out: IO[str], streamed: StreamedRows, post_ids: Sequence[str], owner: Mapping[str, str]
-) -> None:
+def write_lines(out: IO[str], streamed: StreamedRows, post_ids: Sequence[str]) -> None:
     """Write the lines ``streamed`` made, in the order of ``post_ids``."""
-    streamed.write(out, post_ids, owner)
+    streamed.write(out, post_ids)
 
 
 def _export(

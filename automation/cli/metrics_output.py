@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import repeat
-from operator import add, itemgetter, truediv
+from operator import itemgetter, truediv
 from pathlib import Path
 from typing import IO, Any
 
@@ -75,7 +75,8 @@ class _Shape:
         self.csv = fmt == "csv"
         if self.csv:
             self.header = ",".join(["id", "url", "account", *names]) + "\n"
-            self.head = '"=""%s""",https://x.com/i/status/%s,%s,'
+            # the head's fields: the ID (written in twice), then the account
+            self._around = ('"=""%s""",https://x.com/i/status/%s,', ",")
             self._layout = ([""] * len(names), "", ",", "\n")
         else:
             self.header = ""
@@ -84,8 +85,9 @@ class _Shape:
                 if period is None
                 else f'"from": "{iso(period.start)}", "to": "{iso(period.end)}", '
             )
-            self.head = '{"id": "%s", "account": %s, ' + when.replace("%", "%%")
+            self._around = ('{"id": "%s", "account": ', ", " + when.replace("%", "%%"))
             self._layout = ([f"{json.dumps(n)}: " for n in names], "null", ", ", "}\n")
+        self.head = "%s".join(self._around)
 
     def lines(self, head: str, counts: str = "%.15g") -> _Lines:
         """Lines that start with ``head`` (empty: the values alone); ``counts``: the
@@ -100,39 +102,68 @@ class _Shape:
         quoted: dict[str | None, str] = {a: f'"{a}"' for a in set(owner.values())}
         return zip(ids, map(quoted.get, map(owner.get, ids), repeat("null")), strict=True)
 
+    def head_of(self, account: str | None) -> tuple[str, int]:
+        """``head`` with ``account`` written in, and how many times it takes the ID."""
+        quoted = "null" if account is None else f'"{account}"'
+        shown = (account or "") if self.csv else quoted
+        before, after = self._around
+        return before + shown.replace("%", "%%") + after, before.count("%s")
+
 
 class StreamedRows:
     """CSV or JSON lines made from each answer as it arrives (``Rows`` of an export),
     when they go out in the order listed and nothing needs every row first (no ranking,
-    no aligned table). A post's values are made into the rest of its line at once and
-    dropped, so no table of values is kept; counts the API wrote plainly are put in as
-    sent, which is what ``%.15g`` of their number prints. The lines equal
-    ``write_rows``'s byte for byte (the same ``_Lines``)."""
+    no aligned table). Each answer's posts are made into lines at once, in a few C-level
+    passes when they hold the same metrics, and their values dropped: no table of values
+    is kept. Counts the API wrote plainly are put in as sent, which is what ``%.15g`` of
+    their number prints; a post's account is its owner's when its answer arrives (the
+    export settles it before). The lines equal ``write_rows``'s byte for byte."""
 
     def __init__(self, fmt: str, columns: Sequence[Column], period: Period | None) -> None:
         self._shape = _Shape(fmt, columns, period)
-        self._numbers = self._shape.lines("")
-        self._texts = self._shape.lines("", counts="%s")
-        self._rest: dict[str, str] = {}  # post ID -> its line without the head
+        self._formats: dict[tuple[str | None, str], tuple[_Lines, int]] = {}
+        self._lines: dict[str, str] = {}  # post ID -> its line
 
     def __len__(self) -> int:
-        return len(self._rest)
+        return len(self._lines)
 
-    def put_all(self, answers: Mapping[str, Mapping[str, float]]) -> None:
-        values = list(answers.values())
-        lines = self._numbers.of(repeat((), len(values)), values)
-        self._rest.update(zip(answers, lines, strict=True))
+    def put_all(self, answers: Mapping[str, Mapping[str, float]], owner: Mapping[str, str]) -> None:
+        self._put(answers, owner, "%.15g")
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]]) -> None:
-        self._rest.update(zip(answers, self._texts.of_answer(list(answers.values())), strict=True))
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]], owner: Mapping[str, str]) -> None:
+        self._put(answers, owner, "%s")
 
-    def write(self, out: IO[str], post_ids: Sequence[str], owner: Mapping[str, str]) -> None:
+    def write(self, out: IO[str], post_ids: Sequence[str]) -> None:
         """The lines of the posts answered, in the order of ``post_ids``."""
-        rest = self._rest
-        ids = list(filter(rest.__contains__, post_ids))
-        heads = map(self._shape.head.__mod__, self._shape.heads(ids, owner))
+        lines = self._lines
         out.write(self._shape.header)
-        out.writelines(map(add, heads, map(rest.__getitem__, ids)))
+        out.writelines(map(lines.__getitem__, filter(lines.__contains__, post_ids)))
+
+    def _put(
+        self, answers: Mapping[str, Mapping[str, Any]], owner: Mapping[str, str], counts: str
+    ) -> None:
+        ids = list(answers)
+        if not ids:
+            return
+        accounts = list(map(owner.get, ids))
+        groups: dict[str | None, list[str]] = {accounts[0]: ids}
+        if accounts.count(accounts[0]) != len(ids):  # a post read again as public
+            groups.clear()
+            for pid, account in zip(ids, accounts, strict=True):
+                groups.setdefault(account, []).append(pid)
+        for account, posts in groups.items():
+            lines, times = self._lines_for(account, counts)
+            values = list(map(answers.__getitem__, posts))
+            made = lines.of_answer(values, [posts] * times)
+            self._lines.update(zip(posts, made, strict=True))
+
+    def _lines_for(self, account: str | None, counts: str) -> tuple[_Lines, int]:
+        key = (account, counts)
+        found = self._formats.get(key)
+        if found is None:
+            head, times = self._shape.head_of(account)
+            found = self._formats[key] = (self._shape.lines(head, counts), times)
+        return found
 
 
 def _write_table(
@@ -207,28 +238,28 @@ class _Lines:
                     continue
             yield fmt % (head + got)
 
-    def of_answer(self, values: Sequence[Mapping[str, Any]]) -> Iterable[str]:
-        """``of`` the posts of one answer, without heads (``head`` empty): when they all
-        hold the same metrics (the usual answer) in a C-level pass per column and one
-        ``%`` a post, instead of a tuple built for each."""
+    def of_answer(
+        self, values: Sequence[Mapping[str, Any]], heads: Sequence[Sequence[str]]
+    ) -> Iterable[str]:
+        """``of`` the posts of one answer, their head fields given as columns: when they
+        all hold the same metrics (the usual answer) in a C-level pass per column and
+        one ``%`` a post, instead of a tuple built for each."""
         if not values:
             return []
         keys = tuple(values[0])
         _, names, rate_at, fmt = self._plans.get(keys) or self._plan(keys)
         if not all(map(keys.__eq__, map(tuple, values))):
-            return self.of(repeat((), len(values)), values)
+            return self.of(zip(*heads, strict=True), values)
         if rate_at is None:
             columns: list[Iterable[Any]] = [map(itemgetter(n), values) for n in names]
         else:
             denominators = list(map(float, map(itemgetter(names[-1]), values)))
             if 0.0 in denominators:  # a rate of nothing: unknown, row by row
-                return self.of(repeat((), len(values)), values)
+                return self.of(zip(*heads, strict=True), values)
             numerators = map(float, map(itemgetter(names[-2]), values))
             columns = [map(itemgetter(n), values) for n in names[:-2]]
             columns.insert(rate_at, map(truediv, numerators, denominators))
-        if not columns:
-            return [fmt % ()] * len(values)
-        return map(fmt.__mod__, zip(*columns, strict=True))
+        return map(fmt.__mod__, zip(*heads, *columns, strict=True))
 
     def _plan(self, keys: tuple[str, ...]) -> _Plan:
         present = set(keys)

@@ -27,11 +27,11 @@ class Rows(Protocol):
     """What takes each post's values as answers arrive (the table, or rows written
     straight from the answers); each post is answered once."""
 
-    def put_all(self, answers: Mapping[str, Mapping[str, float]]) -> None:
-        """Posts' counts as numbers."""
+    def put_all(self, answers: Mapping[str, Mapping[str, float]], owner: Mapping[str, str]) -> None:
+        """Posts' counts as numbers; ``owner``: each owned post's account, settled."""
         ...
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]]) -> None:
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]], owner: Mapping[str, str]) -> None:
         """Posts' counts as the API wrote them: whole numbers, written plainly."""
         ...
 
@@ -40,10 +40,13 @@ class TableRows:
     """``Rows`` into a ``MetricTable``: texts are read as numbers."""
 
     def __init__(self, table: MetricTable) -> None:
-        self.put_all = table.put_all
+        self._table = table
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]]) -> None:
-        self.put_all({p: {m: float(c) for m, c in v.items()} for p, v in answers.items()})
+    def put_all(self, answers: Mapping[str, Mapping[str, float]], owner: Mapping[str, str]) -> None:
+        self._table.put_all(answers)
+
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]], owner: Mapping[str, str]) -> None:
+        self._table.put_all({p: {m: float(c) for m, c in v.items()} for p, v in answers.items()})
 
 
 @dataclass
@@ -63,21 +66,24 @@ class Tally:
 
     def put(self, post_id: str, values: Mapping[str, float]) -> None:
         """One post's values, not from a /totals answer (a sum over a period)."""
-        self.rows.put_all({post_id: values})
+        self.rows.put_all({post_id: values}, self.owner)
 
     def add(self, result: FetchResult, account: str | None, asked: Collection[str]) -> None:
         """Take in one request's answer (``account``: whose token it used; ``asked``: the
-        posts it asked for). Values of posts it did not ask for are left out: the plan
-        asks for each post once, so each post's values come from one answer."""
-        if result.totals:
-            self.rows.put_all(_only(result.totals, asked))
-        if result.texts:
-            self.rows.put_texts(_only(result.texts, asked))
+        posts it asked for). Only the posts it asked for take its values and, when
+        refused to ``account``, become public: the plan asks for each post once, so each
+        post's values and owner are settled by one answer, before its values go on."""
+        wanted = set(asked)
         for post_id in result.unavailable:
             self.problems[post_id] = UNAVAILABLE
         for post_id in result.forbidden:
             self.problems.setdefault(post_id, FORBIDDEN.format(account=account))
-            self.owner.pop(post_id, None)  # it is public after all
+            if post_id in wanted:
+                self.owner.pop(post_id, None)  # it is public after all
+        if result.totals:
+            self.rows.put_all(_only(result.totals, wanted), self.owner)
+        if result.texts:
+            self.rows.put_texts(_only(result.texts, wanted), self.owner)
         self.errors.update(
             dict.fromkeys(e for e in result.errors if not _COUNT_OF_UNAVAILABLE.fullmatch(e))
         )
@@ -97,9 +103,8 @@ class Tally:
 _V = TypeVar("_V")
 
 
-def _only(answers: Mapping[str, _V], asked: Collection[str]) -> Mapping[str, _V]:
-    """``answers`` of the ``asked`` posts (all of them, nearly always)."""
-    wanted = asked if isinstance(asked, set | frozenset) else set(asked)
+def _only(answers: Mapping[str, _V], wanted: set[str]) -> Mapping[str, _V]:
+    """``answers`` of the ``wanted`` posts (all of them, nearly always)."""
     if wanted.issuperset(answers):
         return answers
     return {pid: values for pid, values in answers.items() if pid in wanted}

@@ -22,6 +22,7 @@ from automation.cli.metrics_output import StreamedRows, write_rows
 from automation.core.errors import MalformedResponse
 from automation.core.metric_columns import CURRENT_DEFAULT, choose_columns
 from automation.core.metric_table import MetricTable
+from automation.core.periods import Period
 from automation.export.saved_parts import SavedParts
 from automation.export.tally import TableRows, Tally
 from automation.store.memory import MemoryStore
@@ -30,6 +31,7 @@ from automation.x.engagement_parse import parse_response
 from automation.x.engagement_plan import EngagementRequest, plan_totals
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+PERIOD = Period(datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
 IDS = [str(1_800_000_000_000_000_000 + 7919 * i) for i in range(12)]
 PLAIN = st.sampled_from(["0", "1", "47", "9", "100", "123456789012345", "50000"])
 ODD = st.sampled_from(
@@ -63,8 +65,8 @@ def answer(draw: st.DrawFn, request: EngagementRequest) -> dict[str, Any]:
     if draw(st.booleans()):
         old = draw(st.lists(st.sampled_from(ids), max_size=2))
         body["unsupported_for_impressions_engagements_tweet_ids"] = old
-    if gone and request.account is not None and draw(st.booleans()):
-        body["errors"] = [f"Forbidden to access tweets: {gone[0]}"]
+    if request.account is not None and draw(st.booleans()):  # asked for or not
+        body["errors"] = [f"Forbidden to access tweets: {draw(st.sampled_from(IDS))}"]
     return body
 
 
@@ -100,6 +102,7 @@ def test_rows_made_from_each_answer_equal_the_table_path_byte_for_byte(data: st.
     names = data.draw(st.lists(st.sampled_from(CURRENT_DEFAULT), min_size=1, unique=True))
     columns = choose_columns(",".join(names), by=None, period=False)
     fmt = data.draw(st.sampled_from(["csv", "json"]))
+    period = data.draw(st.sampled_from([None, PERIOD]))
     owned = data.draw(st.lists(st.sampled_from(IDS), unique=True))
     owner = {pid: "brand" for pid in owned}
     metrics = frozenset(m for c in columns for m in _api(c.metric))
@@ -107,7 +110,7 @@ def test_rows_made_from_each_answer_equal_the_table_path_byte_for_byte(data: st.
 
     table = MetricTable(IDS)
     general = Tally(table, dict(owner), TableRows(table))
-    streamed_rows = StreamedRows(fmt, columns, None)
+    streamed_rows = StreamedRows(fmt, columns, period)
     streamed = Tally(MetricTable(IDS), dict(owner), streamed_rows)
     for request in requests:
         bodies = [data.draw(answer(request))]
@@ -129,9 +132,9 @@ def test_rows_made_from_each_answer_equal_the_table_path_byte_for_byte(data: st.
     assert general.problems == streamed.problems and general.owner == streamed.owner
     expected = io.StringIO()
     rows = list(table.rows_read())
-    write_rows(expected, fmt, table, rows, columns, general.owner, None)
+    write_rows(expected, fmt, table, rows, columns, general.owner, period)
     got = io.StringIO()
-    streamed_rows.write(got, IDS, streamed.owner)
+    streamed_rows.write(got, IDS)
     assert got.getvalue() == expected.getvalue()
     assert len(streamed_rows) == len(rows)
 
