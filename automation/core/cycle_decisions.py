@@ -3,8 +3,9 @@
 Pure: the engine passes the plan's (rule, posts) pairs, the assembled facts, the stored
 rule versions and a way to read a rule's stored states, plus the source of firing ids;
 the result is the one ``CycleWrite`` the store commits, and the reason for each firing.
-Given what earlier cycles left ``settled`` (``core.settled``), the pairs whose inputs did
-not change are not evaluated again: they would decide nothing, as they did last time.
+A rule without a window is first tested on a post's totals and state alone
+(``CompiledRule.quiet_on``): most pairs decide nothing, and then the post's facts are
+not built for it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from automation.core.facts import Outcome, PostFacts, RuleState
 from automation.core.firings import firing_record
 from automation.core.pauses import PauseState
 from automation.core.records import CycleWrite, FiringRecord, RuleVersion, WatchedPostRecord
-from automation.core.settled import NOTHING_SETTLED, Settled, settled_after, settles
 
 __all__ = ["CycleDecisions", "decide_cycle"]
 
@@ -31,15 +31,13 @@ class CycleDecisions:
 
     ``held``: the firings paused rules would have made (not recorded, not acted on);
     ``resumed``: the resuming rules whose every watched post was evaluated, so their pause
-    can be settled; ``settled``: what the next cycle need not evaluate again, once
-    ``write`` is committed.
+    can be settled.
     """
 
     write: CycleWrite
     reasons: Mapping[str, str] = field(default_factory=dict)
     held: tuple[FiringRecord, ...] = ()
     resumed: frozenset[str] = frozenset()
-    settled: Settled = NOTHING_SETTLED
 
 
 def decide_cycle(
@@ -51,7 +49,6 @@ def decide_cycle(
     new_id: Callable[[], str],
     pauses: PauseState | None = None,
     fired_since: Callable[[str, datetime], int] | None = None,
-    settled: Settled = NOTHING_SETTLED,
 ) -> CycleDecisions:
     """Evaluate each rule on its posts that have facts.
 
@@ -62,15 +59,12 @@ def decide_cycle(
     resuming rule seeds, as a new one does, unless its resume asked to catch up.
     A rule with a ``limit`` fires as long as ``fired_since(rule id, window start)`` leaves
     room; its further firings this cycle are recorded as ``capped``, acting on nothing.
-    A pair ``settled`` names is skipped when its post's values of the rule's metrics and
-    its rule's states are what they were (see ``core.settled``).
     """
     tally = _Tally()
     new_versions: list[tuple[str, str]] = []
     resumed: set[str] = set()
     paused, resuming = (pauses.paused, pauses.resuming) if pauses else ({}, {})
     read = read_totals(facts)
-    same, moved = settled.unchanged(read)
     for compiled, posts in watched:
         rule = compiled.rule
         known = versions.get(rule.id)
@@ -80,9 +74,7 @@ def decide_cycle(
         if present:
             seeding = (changed and not rule.backfill) or resuming.get(rule.id) is False
             judged = _Judged(compiled, states_of(rule.id), seeding, holding)
-            _settle(judged, settled, same, rule.id in resuming)
             _decide_rule(judged, present, facts, read, now, new_id, fired_since, tally)
-            tally.judged.append(judged)
         complete = len(present) == len(posts)
         if changed and complete and not holding:
             new_versions.append((rule.id, compiled.fingerprint))
@@ -99,42 +91,17 @@ def decide_cycle(
         reasons=tally.reasons,
         held=tuple(tally.held),
         resumed=frozenset(resumed),
-        settled=_settled(settled, read, same, moved, tally),
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Judged:
-    """One rule in this cycle: its stored states, how it decides, and (for a rule whose
-    pairs can settle) the posts it found quiet and the settled pairs it may skip; the
-    posts whose states someone else changed since the last cycle (None: maybe any)."""
+    """One rule in this cycle: its stored states, and how it decides."""
 
     compiled: CompiledRule
     stored: Mapping[str, RuleState]
     seeding: bool
     holding: bool
-    quiet: list[str] | None = None
-    same: Mapping[str, frozenset[CompiledRule]] | None = None
-    decided: dict[str, RuleState] = field(default_factory=dict)
-    disturbed: frozenset[str] | None = frozenset()
-
-
-def _settle(
-    judged: _Judged,
-    settled: Settled,
-    same: Mapping[str, frozenset[CompiledRule]],
-    resuming: bool,
-) -> None:
-    """Whether the rule may skip its settled pairs, and record the quiet ones, this cycle:
-    only a rule without a window, neither seeding, paused nor resuming, whose states
-    are what the last cycle left."""
-    compiled = judged.compiled
-    trusted = settled.trusted(compiled.rule.id, judged.stored)
-    if not trusted:
-        judged.disturbed = settled.disturbed(compiled.rule.id, judged.stored)
-    if settles(compiled) and not (judged.seeding or judged.holding or resuming):
-        judged.quiet = []
-        judged.same = same if trusted else None
 
 
 @dataclass
@@ -145,7 +112,6 @@ class _Tally:
     firings: list[FiringRecord] = field(default_factory=list)
     held: list[FiringRecord] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
-    judged: list[_Judged] = field(default_factory=list)
 
 
 def _decide_rule(
@@ -161,27 +127,20 @@ def _decide_rule(
     """One rule over its posts that have facts (``totals``: theirs), added to ``tally``."""
     compiled, seeding, holding = judged.compiled, judged.seeding, judged.holding
     rule, state_of, evaluate = compiled.rule, judged.stored.get, compiled.evaluate
-    quiet, same, quiet_on = judged.quiet, judged.same, compiled.quiet_on
+    quiet_on = compiled.quiet_on
+    if quiet_on is not None:  # evaluating the others gives None: nothing happens
+        present = [pid for pid in present if not quiet_on(totals[pid], state_of(pid))]
     left: int | None = None  # room under the rule's cap, counted at its first firing
     for pid in present:
-        if same is not None and compiled in same.get(pid, ()):
-            continue  # settled: it would decide nothing again
-        state = state_of(pid)
-        if quiet_on is not None and quiet_on(totals[pid], state):
-            decision = None  # what evaluating gives, without building the post's facts
-        else:
-            decision = evaluate(facts[pid], state, now, seeding=seeding)
-        if decision is None:
-            if quiet is not None:
-                quiet.append(pid)
-            continue
         post = facts[pid]
+        decision = evaluate(post, state_of(pid), now, seeding=seeding)
+        if decision is None:
+            continue
         if holding:  # evaluated, but a paused rule records nothing
             if decision.outcome is Outcome.FIRE:
                 tally.held.append(firing_record(rule, post, decision, now, new_id()))
             continue
         tally.states.append((rule.id, pid, decision.state))
-        judged.decided[pid] = decision.state
         capped = False
         if decision.outcome is Outcome.FIRE and rule.limit and fired_since:
             if left is None:
@@ -191,26 +150,3 @@ def _decide_rule(
             firing = firing_record(rule, post, decision, now, new_id(), capped=capped)
             tally.firings.append(firing)
             tally.reasons[firing.id] = decision.reason
-
-
-def _settled(
-    before: Settled,
-    read: Mapping[str, Totals],
-    same: Mapping[str, frozenset[CompiledRule]],
-    moved: set[str],
-    tally: _Tally,
-) -> Settled:
-    """What the next cycle may skip: see ``core.settled.settled_after``."""
-    return settled_after(
-        before,
-        read,
-        same,
-        quiet=[(j.compiled, j.quiet) for j in tally.judged if j.quiet is not None],
-        dropped={j.compiled for j in tally.judged if j.same is None and settles(j.compiled)},
-        disturbed=[(j.compiled, j.disturbed) for j in tally.judged if j.disturbed != frozenset()],
-        states={
-            j.compiled.rule.id: ({**j.stored, **j.decided} if j.decided else j.stored)
-            for j in tally.judged
-        },
-        moved=moved,
-    )

@@ -42,7 +42,6 @@ from automation.core.post_discovery import (
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_schedule import Refresh
 from automation.core.reload_failure import ReloadFailure
-from automation.core.settled import NOTHING_SETTLED, Settled
 from automation.core.watch_index import NOTHING_KEPT, Covers, KeptCovers
 from automation.core.wording import counted
 from automation.engine.events import CycleEvent, ErrorEvent, FiredEvent, Sink
@@ -116,8 +115,10 @@ class Engine:
         self._refresh = RefreshKeeper()
         self._known = KnownPosts(store, dry=self._recorder.dry)
         self._named_covers: Covers = {}  # the last plan's, for the next (``KeptCovers``)
-        self._settled = NOTHING_SETTLED  # what the cycles so far need not evaluate again
-        self._states_mark: str | None = None  # the store's STATES_CHANGED when settled
+        # each rule's states as the last committed cycle left them, and the store's
+        # STATES_CHANGED when it read them
+        self._kept: Mapping[str, Mapping[str, RuleState]] = {}
+        self._states_mark: str | None = None
         self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
 
     @property
@@ -364,7 +365,7 @@ class Engine:
         self._recorder.evaluated(plan.watched, facts, now)
         pauses = current(self._store, [rule.rule.id for rule, _ in plan.watched], now)
         mark = self._store.meta(STATES_CHANGED)
-        states = StatesSeen(self._store.rule_states, self._kept_states(mark))
+        states = StatesSeen(self._store.rule_states, self._kept_states(mark, watched or plan))
         decided = decide_cycle(
             plan.watched,
             facts,
@@ -374,12 +375,11 @@ class Engine:
             self._new_id,
             pauses,
             self._store.fired_count,
-            self._settled_within(watched or plan),
         )
         self._commit(now, decided, result)
-        self._settled, self._states_mark = decided.settled, mark
-        self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         states.decided(decided.write)
+        self._kept, self._states_mark = states.kept(), mark
+        self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         del decided  # its firings and reasons (68,000 seeds at most) go before the projections
         if fetched is not None:
             whole, read = (watched or plan).watched, read_totals(facts)
@@ -389,21 +389,20 @@ class Engine:
                 whole, plan.posts, read, states.states_after, now, all_answered=answered
             )
 
-    def _kept_states(self, mark: str | None) -> Mapping[str, Mapping[str, RuleState]]:
+    def _kept_states(
+        self, mark: str | None, plan: FetchPlan
+    ) -> Mapping[str, Mapping[str, RuleState]]:
         """The rule states the store holds as the last committed cycle left them, while
         nothing but the engine's commits changed them since (``mark``, the store's count of
-        other changes, is the one read then); none in a dry run, which commits nothing."""
+        other changes, is the one read then); none in a dry run, which commits nothing.
+        The rules ``plan`` no longer watches are forgotten once they outnumber those."""
         if self._recorder.dry or mark != self._states_mark:
             return {}
-        return self._settled.states
-
-    def _settled_within(self, plan: FetchPlan) -> Settled:
-        """What earlier cycles left settled, forgetting the posts and rules no longer
-        watched once they outnumber the watched ones."""
-        settled = self._settled
-        if len(settled.posts) > len(plan.posts) or len(settled.states) > len(plan.watched):
-            settled = settled.within(plan.posts, {rule.rule.id for rule, _ in plan.watched})
-        return settled
+        kept = self._kept
+        if len(kept) > len(plan.watched):
+            watched = {rule.rule.id for rule, _ in plan.watched}
+            kept = {rule_id: states for rule_id, states in kept.items() if rule_id in watched}
+        return kept
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
         new_ids = self._recorder.commit(decided.write)

@@ -127,6 +127,11 @@ class StatesSeen:
             after.setdefault(rule, {})[post] = state
         self._after = after
 
+    def kept(self) -> dict[str, Mapping[str, RuleState]]:
+        """Each rule's states after the cycle, for the next one: the rules read this
+        cycle with what they decided on top, and the kept states of the others."""
+        return {**self._kept, **{rule_id: self.states_after(rule_id) for rule_id in self._seen}}
+
     def states_after(self, rule_id: str) -> Mapping[str, RuleState]:
         """The rule's state of each post after the cycle: what it decided, else what
         it read (read now if the decisions did not)."""

@@ -1,6 +1,7 @@
-"""Settled pairs: a cycle that skips the (rule, post) pairs whose inputs did not change
-decides exactly what a cycle evaluating every pair decides, over any sequence of readings,
-time steps, rearms, pauses, resumes and rule changes; and it does skip them."""
+"""Cycles that test each rule without a window on a post's totals first decide exactly
+what cycles evaluating every (rule, post) pair in full decide, over any sequence of
+readings, time steps, rearms, pauses, resumes and rule changes; and they do not build the
+facts of the pairs the totals settle."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from automation.core.fetch_plan import plan_fetch
 from automation.core.pauses import PauseRecord, PauseState
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
 from automation.core.rules import AllOf, AnyOf, Every, Leaf, Limit, Not, Rearm, Rule, Watch
-from automation.core.settled import NOTHING_SETTLED, Settled
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OWNED = Watch(accounts=("brand",))
@@ -92,7 +92,6 @@ class Ledger:
     versions: dict[str, RuleVersion] = field(default_factory=dict)
     fired: list[tuple[str, datetime]] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=itertools.count)
-    settled: Settled = NOTHING_SETTLED
 
     def states_of(self, rule_id: str) -> Mapping[str, RuleState]:
         return dict(self.states.get(rule_id, {}))
@@ -151,10 +150,10 @@ def in_full(compiled: CompiledRule) -> CompiledRule:
     return found
 
 
-def cycle(world: World, ledger: Ledger, facts: CycleFacts, incremental: bool) -> CycleDecisions:
-    """A cycle that skips what is settled, or (not ``incremental``) the straightforward
-    one: every pair of every rule evaluated in full."""
-    rules = world.compiled if incremental else [in_full(c) for c in world.compiled]
+def cycle(world: World, ledger: Ledger, facts: CycleFacts, quick: bool = True) -> CycleDecisions:
+    """A cycle as the engine runs it, or (not ``quick``) the straightforward one: every
+    pair of every rule evaluated in full."""
+    rules = world.compiled if quick else [in_full(c) for c in world.compiled]
     plan = plan_fetch(rules, POSTS, world.now)
     pauses = PauseState(
         paused={r: PauseRecord(r, START, "tester") for r in world.paused},
@@ -170,10 +169,8 @@ def cycle(world: World, ledger: Ledger, facts: CycleFacts, incremental: bool) ->
         ledger.new_id,
         pauses,
         ledger.fired_since,
-        ledger.settled if incremental else NOTHING_SETTLED,
     )
     ledger.commit(decided.write)
-    ledger.settled = decided.settled
     return decided
 
 
@@ -212,8 +209,8 @@ STEP = st.tuples(
 
 @settings(max_examples=300, derandomize=True, deadline=None)
 @given(st.integers(0, 5), st.lists(STEP, min_size=2, max_size=40))
-def test_skipping_settled_pairs_decides_what_evaluating_every_pair_decides(start, steps):
-    world, full, incremental = World(), Ledger(), Ledger()
+def test_testing_the_totals_first_decides_what_evaluating_every_pair_decides(start, steps):
+    world, full, quick = World(), Ledger(), Ledger()
     for values in world.values.values():  # some posts past some thresholds from the start
         values.update((m, float(start * (i % 3))) for i, m in enumerate(values))
     for minutes, moves, unread, event, rule, post in steps:
@@ -222,60 +219,51 @@ def test_skipping_settled_pairs_decides_what_evaluating_every_pair_decides(start
             if metric in world.values[str(pid)]:
                 value = world.values[str(pid)][metric]
                 world.values[str(pid)][metric] = max(0.0, value + gained)
-        _event(world, (full, incremental), event, rule, post)
+        _event(world, (full, quick), event, rule, post)
         _, facts = world.read(unread)
-        expected = cycle(world, full, facts, incremental=False)
-        got = cycle(world, incremental, facts, incremental=True)
+        expected = cycle(world, full, facts, quick=False)
+        got = cycle(world, quick, facts)
         assert got.write == expected.write
         assert got.held == expected.held
         assert got.resumed == expected.resumed
         assert got.reasons == expected.reasons
-        assert incremental.states == full.states
+        assert quick.states == full.states
         world.resuming.clear()
 
 
 def _counting(world: World) -> Callable[[], int]:
-    """Count the pairs every rule looks at from now on: through its test on the totals
-    alone when it has one (the full evaluation, if any, comes after it), else through
-    the full evaluation."""
+    """Count the full evaluations of every rule from now on."""
     calls = [0]
     for compiled in world.compiled:
-        name = "evaluate" if compiled.quiet_on is None else "quiet_on"
-        inner = getattr(compiled, name)
+        inner = compiled.evaluate
 
-        def counted(*args, _inner=inner, **kwargs):
+        def evaluate(*args, _inner=inner, **kwargs):
             calls[0] += 1
             return _inner(*args, **kwargs)
 
-        setattr(compiled, name, counted)
+        compiled.evaluate = evaluate
     return lambda: calls[0]
 
 
-def test_a_cycle_evaluates_only_the_pairs_whose_inputs_changed():
+def test_a_cycle_evaluates_in_full_only_the_pairs_the_totals_do_not_settle():
     world, ledger = World(), Ledger()
     evaluations = _counting(world)
-    for _ in range(3):  # seed, then settle what the first steady cycle found quiet
+    for _ in range(2):  # seed, then a steady cycle
         world.now += timedelta(minutes=5)
-        cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+        cycle(world, ledger, world.read(frozenset())[1])
     before = evaluations()
     world.now += timedelta(minutes=5)
-    cycle(world, ledger, world.read(frozenset())[1], incremental=True)
-    # nothing moved: only the windowed rule, whose answer moves with the clock, ran
+    facts = world.read(frozenset())[1]
+    cycle(world, ledger, facts)
+    # nothing is true: only the windowed rule, whose answer moves with the clock, ran
     assert evaluations() - before == len(POSTS)
-    world.values["1"]["favorites"] += 1
+    world.values["1"]["favorites"] = 3.0
     before = evaluations()
     world.now += timedelta(minutes=5)
-    cycle(world, ledger, world.read(frozenset())[1], incremental=True)
-    # and, on post 1, the only one that moved, the rules reading favorites: once, every,
-    # capped (with engagement_rate), every-held and young
-    assert evaluations() - before == len(POSTS) + 5
-    world.values["1"]["impressions"] += 1
-    before = evaluations()
-    world.now += timedelta(minutes=5)
-    cycle(world, ledger, world.read(frozenset())[1], incremental=True)
-    # impressions: rearm-held, capped through engagement_rate; and every-held, whose
-    # ``for`` period the favorites started (a pair that decided something is not settled)
-    assert evaluations() - before == len(POSTS) + 3
+    decided = cycle(world, ledger, world.read(frozenset())[1])
+    # and on post 1: once, which fires, and every-held, whose ``for`` period starts
+    assert evaluations() - before == len(POSTS) + 2
+    assert [(f.rule_id, f.post_id) for f in decided.write.firings] == [("once", "1")]
 
 
 def test_a_rearmed_state_is_evaluated_again_though_nothing_else_changed():
@@ -283,11 +271,11 @@ def test_a_rearmed_state_is_evaluated_again_though_nothing_else_changed():
     world.values["1"]["favorites"] = 5.0
     for _ in range(3):
         world.now += timedelta(minutes=5)
-        cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+        cycle(world, ledger, world.read(frozenset())[1])
     assert ledger.states["once"]["1"].done
     ledger.states["once"].pop("1")  # ``automation rearm once 1``
     world.now += timedelta(minutes=5)
-    decided = cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+    decided = cycle(world, ledger, world.read(frozenset())[1])
     assert [(f.rule_id, f.post_id, f.kind) for f in decided.write.firings] == [
         ("once", "1", "fired")
     ]
@@ -296,14 +284,14 @@ def test_a_rearmed_state_is_evaluated_again_though_nothing_else_changed():
 def test_a_rearm_restarting_a_for_period_is_followed_until_it_fires():
     world, ledger = World(), Ledger()
     world.values["1"]["retweets"] = 5.0
-    for _ in range(3):  # seeded, then settled
+    for _ in range(3):  # seeded, then steady
         world.now += timedelta(minutes=5)
-        cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+        cycle(world, ledger, world.read(frozenset())[1])
     ledger.states["held"].pop("1")  # rearmed: the 10 minutes start again
     kinds = []
     for _ in range(4):
         world.now += timedelta(minutes=5)
-        decided = cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+        decided = cycle(world, ledger, world.read(frozenset())[1])
         kinds.append([(f.rule_id, f.kind) for f in decided.write.firings])
     assert kinds == [[], [], [("held", "fired")], []]
 
@@ -313,31 +301,12 @@ def test_a_rearm_of_a_post_the_budget_did_not_read_is_seen_when_it_is_read():
     world.values["1"]["favorites"] = 5.0
     for _ in range(3):
         world.now += timedelta(minutes=5)
-        cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+        cycle(world, ledger, world.read(frozenset())[1])
     ledger.states["once"].pop("1")
     world.now += timedelta(minutes=5)
-    cycle(world, ledger, world.read(frozenset({1}))[1], incremental=True)
+    cycle(world, ledger, world.read(frozenset({1}))[1])
     world.now += timedelta(minutes=5)
-    decided = cycle(world, ledger, world.read(frozenset())[1], incremental=True)
+    decided = cycle(world, ledger, world.read(frozenset())[1])
     assert [(f.rule_id, f.post_id, f.kind) for f in decided.write.firings] == [
         ("once", "1", "fired")
     ]
-
-
-def test_a_pair_that_decided_is_not_left_settled_beside_the_rules_that_stayed():
-    world, full, incremental = World(), Ledger(), Ledger()
-
-    def both() -> None:
-        world.now += timedelta(minutes=5)
-        _, facts = world.read(frozenset())
-        expected = cycle(world, full, facts, incremental=False)
-        assert cycle(world, incremental, facts, incremental=True).write == expected.write
-
-    for _ in range(3):  # seeded, then settled with no replies
-        both()
-    world.values["1"]["replies"] = 2.0  # rearm fires; the post's other rules stay settled
-    both()
-    assert incremental.states["rearm"]["1"].last_truth is True
-    world.values["1"]["replies"] = 0.0  # an unlike: back to what rearm was settled on
-    both()
-    assert incremental.states["rearm"]["1"].last_truth is False
