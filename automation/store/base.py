@@ -10,6 +10,13 @@ cycles over thousands of slow-moving posts stays small. Totals given to ``record
 are merged into the post's latest values: a metric missing from one reading keeps its last
 known value, because "not reported this time" is not "zero".
 
+The latest values are the latest dated reading's, not the last recorded one's. A reading
+dated before a stored change (the clock went back, or a standby with a slower clock took
+over) takes its place in time: each value is compared with the one held at its time, is
+written there if it differs, and becomes the latest only for a metric with nothing stored
+after it. The hourly history does the same by the hour, its unit: within one hour, the
+reading recorded last is the hour's total whatever its minute.
+
 Values are compared and kept as floats, in every store alike. Counts stay below 2**53
 (9.0e15), where an int and its float are one number: the Engagement API sends counts as
 decimal strings with no stated maximum, but the largest, impressions, counts views of one
@@ -110,8 +117,9 @@ class Store(Protocol):
     # -- metric snapshots ---------------------------------------------------------------
 
     def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
-        """Store the totals read at ``at``, per post only if a value differs from its
-        latest. Returns how many posts got a new snapshot."""
+        """Store the totals read at ``at``, per post only if a value differs from the one
+        held at ``at`` (its latest, unless the clock went back past a later change).
+        Returns how many posts got a new snapshot."""
         ...
 
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
@@ -143,8 +151,8 @@ class Store(Protocol):
     def record_hourly_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         """Keep readings taken at ``at``: each value becomes its post's total for the hour
         ``at`` closes (a later reading in that hour replaces it) and marks the hour polled
-        for that metric. A value equal to the last one stored for the post and metric is
-        not stored again. Returns how many values were stored."""
+        for that metric. A value equal to the last one stored for the post and metric at
+        or before that hour is not stored again. Returns how many values were stored."""
         ...
 
     def record_hourly_counts(

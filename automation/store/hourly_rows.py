@@ -38,6 +38,7 @@ __all__ = [
     "merged_spans",
     "missing",
     "plan_totals",
+    "plan_went_back",
     "recalled",
     "span_times",
 ]
@@ -119,7 +120,7 @@ def plan_totals(
     hour only the length of its polled spans. A metric a reading lacks is neither written
     nor polled, and keeps its last value to compare with when it is read again. A reading
     equal to the post's ``latest`` values is remembered as that same object, not one more
-    copy."""
+    copy. No post was polled after ``hour`` (``plan_went_back`` plans a reading that was)."""
     plan = TotalsPlan()
     alike: dict[tuple[str, ...], tuple[int, ...]] = {}  # metric names -> their ids, sorted
     for post_id, values in totals.items():
@@ -128,9 +129,7 @@ def plan_totals(
         if same and polled == hour:
             continue  # most posts, most cycles: nothing new within the hour
         pid = ids[post_id]
-        if polled is not None and polled > hour:  # time went back
-            plan.rows.extend([(pid, mids[m], hour, float(v)) for m, v in values.items()])
-        elif not same:
+        if not same:
             changed = changed_values(before, values)
             plan.rows.extend([(pid, mids[m], hour, v) for m, v in changed.items()])
         if polled is not None and polled + 1 == hour and (same or before.keys() == values.keys()):
@@ -150,6 +149,26 @@ def plan_totals(
             last_read[post_id] = (hour, own)
         else:  # a metric the reading lacks keeps its value; was it polled this hour too?
             last_read[post_id] = (hour if polled == hour else None, {**before, **values})
+    return plan
+
+
+def plan_went_back(
+    hour: int,
+    totals: Mapping[str, Mapping[str, float]],
+    ids: Mapping[str, int],
+    mids: Mapping[str, int],
+    held: Mapping[str, Mapping[str, float]],
+) -> TotalsPlan:
+    """What a reading in an hour before the newest one polled writes (the clock went
+    back): each value compared with the one ``held`` then (post -> metric -> the last
+    total stored at or before ``hour``), as every reading is; each metric it holds is
+    polled that hour."""
+    plan = TotalsPlan()
+    for post_id, values in totals.items():
+        pid = ids[post_id]
+        changed = changed_values(held.get(post_id, NOTHING), values)
+        plan.rows.extend([(pid, mids[m], hour, v) for m, v in changed.items()])
+        plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
     return plan
 
 

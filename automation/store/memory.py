@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from operator import itemgetter
@@ -133,14 +133,15 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
         written = 0
         for post_id, values in totals.items():
             latest = self._d.latest.setdefault(post_id, {})
-            changed = changed_values(latest, values)
+            series = self._d.history.setdefault(post_id, {})
+            changed = changed_values(_held(latest, series, when), values)
             if not changed:
                 continue
             written += 1
-            latest.update(changed)
-            series = self._d.history.setdefault(post_id, {})
             for metric, value in changed.items():
                 points = series.setdefault(metric, [])
+                if not points or points[-1][0] <= when:  # nothing stored after it
+                    latest[metric] = value
                 # in time order, as the SQL stores' rows are, even when the clock went back
                 i = bisect_left(points, when, key=itemgetter(0))
                 if i < len(points) and points[i][0] == when:
@@ -452,3 +453,17 @@ def _normalised(firing: FiringRecord) -> FiringRecord:
         actions = ()
     metrics = {k: float(v) for k, v in firing.metrics.items()}
     return dataclasses.replace(firing, at=utc(firing.at), metrics=metrics, actions=actions)
+
+
+def _held(
+    latest: dict[str, float], series: dict[str, list[tuple[datetime, float]]], when: datetime
+) -> dict[str, float]:
+    """Each metric's value as of ``when``: its latest, unless the clock went back past a
+    later change (then the last one stored at or before ``when``)."""
+    if all(points[-1][0] <= when for points in series.values() if points):
+        return latest
+    held: dict[str, float] = {}
+    for metric, points in series.items():
+        if i := bisect_right(points, when, key=itemgetter(0)):
+            held[metric] = points[i - 1][1]
+    return held

@@ -137,6 +137,7 @@ class PostgresConnection:
         self._read_only = read_only
         self._term: int | None = epoch  # the claim term; an unfenced store draws one
         self._latest: Latest = {}  # as in the SQLite store: read once per post
+        self._newest_at: float | None = None  # as in the SQLite store
 
     @property
     def epoch(self) -> int | None:

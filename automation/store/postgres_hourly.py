@@ -30,10 +30,12 @@ from automation.store.hourly_rows import (
     merged_spans,
     missing,
     plan_totals,
+    plan_went_back,
     recalled,
 )
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
 from automation.store.rows import parts
+from automation.store.snapshot_rows import by_post
 
 __all__ = ["HourlyQueries"]
 
@@ -43,6 +45,7 @@ class HourlyQueries(PostgresConnection):
         super().__init__(database, conn, **kw)
         self._post_ids: dict[str, int] = {}
         self._last_read: LastRead = {}  # as in the SQLite store: read once per post
+        self._newest_hour: int | None = None  # as in the SQLite store
 
     @contextmanager
     def _hourly_write(self) -> Iterator[Conn]:
@@ -54,6 +57,7 @@ class HourlyQueries(PostgresConnection):
         except BaseException:
             self._post_ids.clear()
             self._last_read.clear()
+            self._newest_hour = None
             raise
 
     def _ids(self, conn: Conn, post_ids: Collection[str], *, create: bool) -> dict[str, int]:
@@ -103,8 +107,20 @@ class HourlyQueries(PostgresConnection):
         mids: MetricIds,
     ) -> int:
         """Write what some posts' reading changes (in the caller's transaction)."""
-        self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
-        plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+        if self._newest_hour is None:
+            found = conn.execute(
+                b"SELECT coalesce(max(hi), 0) FROM hourly_spans WHERE kind = 0"
+            ).fetchone()
+            self._newest_hour = (found[0] if found else 0) - 1
+        if hour < self._newest_hour:  # the clock went back: compare with the hour's values
+            then = self._totals_then(conn, hour, totals, ids, mids)
+            plan = plan_went_back(hour, totals, ids, mids, then)
+            for post_id in totals:  # read back when read again
+                self._last_read.pop(post_id, None)
+        else:
+            self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
+            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+            self._newest_hour = hour
         conn.execute(
             b"INSERT INTO hourly_totals SELECT * FROM"
             b" unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])"
@@ -119,6 +135,23 @@ class HourlyQueries(PostgresConnection):
             )
         self._add_spans(conn, POLLED, plan.spans)
         return len(plan.rows)
+
+    def _totals_then(
+        self,
+        conn: Conn,
+        hour: int,
+        posts: Iterable[str],
+        ids: Mapping[str, int],
+        mids: Mapping[str, int],
+    ) -> dict[str, dict[str, float]]:
+        """Each post's totals as of ``hour``: per metric, the last one stored then or before."""
+        pids = {ids[p]: p for p in posts}
+        rows = conn.execute(
+            b"SELECT DISTINCT ON (post, metric) post, metric, value FROM hourly_totals"
+            b" WHERE post = ANY(%s::bigint[]) AND hour <= %s ORDER BY post, metric, hour DESC",
+            [list(pids), hour],
+        )
+        return by_post(rows, pids, {mid: name for name, mid in mids.items()})
 
     def _recall_read(
         self, conn: Conn, post_ids: list[str], ids: Mapping[str, int], mids: Mapping[str, int]
@@ -337,3 +370,4 @@ class HourlyQueries(PostgresConnection):
     def _reconnected(self) -> None:
         super()._reconnected()
         self._last_read.clear()
+        self._newest_hour = None

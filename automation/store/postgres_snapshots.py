@@ -11,7 +11,15 @@ from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
 from automation.store.rows import compact, moments, parts
-from automation.store.snapshot_rows import Latest, plan_snapshots, recalled_latest, remember
+from automation.store.snapshot_rows import (
+    Latest,
+    SnapshotPlan,
+    by_post,
+    plan_backdated,
+    plan_snapshots,
+    recalled_latest,
+    remember,
+)
 
 __all__ = ["SnapshotQueries"]
 
@@ -26,14 +34,14 @@ class SnapshotQueries(PostgresConnection):
             with self._tx() as conn:
                 for part in parts(dict.fromkeys(p for p in totals if p not in self._latest)):
                     self._latest.update(_latest(conn, list(part)))  # after a restart: every post
-                plan = plan_snapshots(totals, self._latest)
+                plan = self._planned(conn, totals, when)
                 if not plan.changes:
                     return 0
                 series = _add_series(conn, [(p, compact(v)) for p, v in plan.fresh], when)
                 names = {m for _, values in plan.changes for m in values}
                 metric_ids = self._metric_ids(conn, names)
                 conn.execute(
-                    b"UPDATE series SET latest = u.latest, latest_at = %s"
+                    b"UPDATE series SET latest = u.latest, latest_at = greatest(latest_at, %s)"
                     b" FROM unnest(%s::text[], %s::bigint[]) AS u(latest, id)"
                     b" WHERE series.id = u.id",
                     [when, *columns([(compact(v), sid) for _, sid, v in plan.updates], 2)],
@@ -52,13 +60,44 @@ class SnapshotQueries(PostgresConnection):
                 )
         except BaseException:
             self._latest.clear()  # it may hold what was rolled back
+            self._newest_at = None
             raise
         remember(self._latest, plan, series)
+        self._newest_at = max(self._newest_at or when, when)
         return len(plan.changes)
+
+    def _planned(
+        self, conn: Conn, totals: Mapping[str, Mapping[str, float]], when: float
+    ) -> SnapshotPlan:
+        """As in the SQLite store: compared with the latest values, or, dated before a
+        stored change (the clock went back), with the values held at its time."""
+        if self._newest_at is None:
+            found = conn.execute(b"SELECT coalesce(max(latest_at), 0) FROM series").fetchone()
+            self._newest_at = found[0] if found else 0.0
+        if when >= self._newest_at:
+            return plan_snapshots(totals, self._latest)
+        known = {self._latest[p][0]: p for p in totals if p in self._latest}
+        names: dict[int, str] = dict(conn.execute(b"SELECT id, name FROM metric_names").fetchall())
+        held = by_post(
+            conn.execute(
+                b"SELECT DISTINCT ON (series, metric) series, metric, value FROM snapshots"
+                b" WHERE series = ANY(%s::bigint[]) AND at <= %s ORDER BY series, metric, at DESC",
+                [list(known), when],
+            ),
+            known,
+            names,
+        )
+        later = conn.execute(
+            b"SELECT DISTINCT series, metric FROM snapshots"
+            b" WHERE series = ANY(%s::bigint[]) AND at > %s",
+            [list(known), when],
+        ).fetchall()
+        return plan_backdated(totals, self._latest, held, {(known[s], names[m]) for s, m in later})
 
     def _reconnected(self) -> None:
         super()._reconnected()
         self._latest.clear()
+        self._newest_at = None
 
     @guarded
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:

@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = [
     "Latest",
     "SnapshotPlan",
+    "by_post",
     "changed_values",
+    "plan_backdated",
     "plan_snapshots",
     "recalled_latest",
     "remember",
 ]
 
 Latest = dict[str, tuple[int, Mapping[str, float]]]  # post -> (series id, latest values)
+NONE: Mapping[str, float] = MappingProxyType({})
 
 
 @dataclass
@@ -63,11 +66,48 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
     return plan
 
 
+def plan_backdated(
+    totals: Mapping[str, Mapping[str, float]],
+    latest: Latest,
+    held: Mapping[str, Mapping[str, float]],
+    later: Collection[tuple[str, str]],
+) -> SnapshotPlan:
+    """The writes of a reading dated before some stored changes (the clock went back):
+    each value is compared with the one ``held`` at the reading's time (post -> metric ->
+    value), and becomes the post's latest only for a metric without a change stored after
+    it (``later`` names those with one, as (post, metric)): the latest values stay the
+    latest dated reading's. Posts without a series yet are planned as ``plan_snapshots``
+    plans them."""
+    plan = plan_snapshots({p: v for p, v in totals.items() if p not in latest}, latest)
+    for post_id, values in totals.items():
+        if post_id not in latest:
+            continue
+        series, before = latest[post_id]
+        changed = changed_values(held.get(post_id, NONE), values)
+        if changed:
+            newer = {m: v for m, v in changed.items() if (post_id, m) not in later}
+            plan.updates.append((post_id, series, {**before, **newer}))
+            plan.changes.append((post_id, changed))
+    return plan
+
+
+def by_post(
+    rows: Iterable[tuple[int, int, float]], posts: Mapping[int, str], names: Mapping[int, str]
+) -> dict[str, dict[str, float]]:
+    """Rows of (post or series id, metric id, value) as post -> metric -> value."""
+    out: dict[str, dict[str, float]] = {}
+    for key, metric, value in rows:
+        out.setdefault(posts[key], {})[names[metric]] = value
+    return out
+
+
 def changed_values(before: Mapping[str, float], values: Mapping[str, float]) -> dict[str, float]:
     """The ``values`` that differ from ``before``, as floats. Every store compares a count
     as the float it reads as: counts stay below 2**53, where an int and its float are one
     number, and beyond it ``2**53 + 1`` is ``2**53``, in a dict or a read-only view alike,
     remembered or read back. Only values unequal as given are converted to compare."""
+    if not before:  # a post's first reading
+        return {m: float(v) for m, v in values.items()}
     return {
         m: float(v)
         for m, v in values.items()

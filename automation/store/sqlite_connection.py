@@ -63,6 +63,9 @@ class SqliteConnection:
         # each post's series and latest values, read from the file once (``snapshot_rows``);
         # the hourly history keeps the same objects as its posts' last readings
         self._latest: Latest = {}
+        # the newest time a change is stored at (read once): a reading dated before it is
+        # compared with what was held at its time, not with the latest values
+        self._newest_at: float | None = None
 
     @contextmanager
     def _immediate(self, *, flush: bool = True) -> Iterator[sqlite3.Connection]:

@@ -33,9 +33,11 @@ from automation.store.hourly_rows import (
     merged_spans,
     missing,
     plan_totals,
+    plan_went_back,
     recalled,
 )
 from automation.store.rows import parts
+from automation.store.snapshot_rows import by_post
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["HourlyQueries"]
@@ -49,6 +51,7 @@ class HourlyQueries(SqliteConnection):
         # changed and lengthens the polled spans in place, without reading either back
         # first; read from the file once per post (after a restart, or when it is new).
         self._last_read: LastRead = {}
+        self._newest_hour: int | None = None  # the newest hour polled (read once)
 
     @contextmanager
     def _hourly_write(self) -> Iterator[Any]:
@@ -60,6 +63,7 @@ class HourlyQueries(SqliteConnection):
         except BaseException:
             self._post_ids.clear()
             self._last_read.clear()
+            self._newest_hour = None
             raise
 
     def _ids(self, post_ids: Collection[str], *, create: bool) -> dict[str, int]:
@@ -112,8 +116,19 @@ class HourlyQueries(SqliteConnection):
         mids: MetricIds,
     ) -> int:
         """Write what some posts' reading changes (in the caller's transaction)."""
-        self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
-        plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+        if self._newest_hour is None:
+            found = self._rows("SELECT coalesce(max(hi), 0) FROM hourly_spans WHERE kind = 0")
+            self._newest_hour = found[0][0] - 1
+        if hour < self._newest_hour:  # the clock went back: compare with the hour's values
+            plan = plan_went_back(
+                hour, totals, ids, mids, self._totals_then(hour, totals, ids, mids)
+            )
+            for post_id in totals:  # read back when read again
+                self._last_read.pop(post_id, None)
+        else:
+            self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
+            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+            self._newest_hour = hour
         self._conn.executemany(
             "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
             " ON CONFLICT DO UPDATE SET value = excluded.value",
@@ -129,6 +144,18 @@ class HourlyQueries(SqliteConnection):
             )
         self._add_spans(POLLED, plan.spans)
         return len(plan.rows)
+
+    def _totals_then(
+        self, hour: int, posts: Iterable[str], ids: Mapping[str, int], mids: Mapping[str, int]
+    ) -> dict[str, dict[str, float]]:
+        """Each post's totals as of ``hour``: per metric, the last one stored then or before."""
+        pids = {ids[p]: p for p in posts}
+        rows = self._rows(  # SQLite takes the value of max(hour)'s row
+            "SELECT post, metric, value, max(hour) FROM hourly_totals"
+            " WHERE post IN (SELECT value FROM json_each(?)) AND hour <= ? GROUP BY post, metric",
+            [json.dumps(list(pids)), hour],
+        )
+        return by_post(((p, m, v) for p, m, v, _ in rows), pids, {i: n for n, i in mids.items()})
 
     def _recall_read(
         self, post_ids: list[str], ids: Mapping[str, int], mids: Mapping[str, int]

@@ -12,7 +12,14 @@ from operator import itemgetter
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.rows import compact, json_ids, moments, parts
-from automation.store.snapshot_rows import plan_snapshots, recalled_latest, remember
+from automation.store.snapshot_rows import (
+    SnapshotPlan,
+    by_post,
+    plan_backdated,
+    plan_snapshots,
+    recalled_latest,
+    remember,
+)
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["SnapshotQueries"]
@@ -28,14 +35,14 @@ class SnapshotQueries(SqliteConnection):
             with self._immediate() as conn:
                 for part in parts(dict.fromkeys(p for p in totals if p not in self._latest)):
                     self._recall_latest(list(part))  # after a restart: every post
-                plan = plan_snapshots(totals, self._latest)
+                plan = self._planned(totals, when)
                 if not plan.changes:
                     return 0
                 series = self._add_series(plan.fresh, when)
                 metric_ids = self._metric_ids({m for _, values in plan.changes for m in values})
                 # rows as generators: a first reading of 100,000 posts is 700,000 of them
                 conn.executemany(
-                    "UPDATE series SET latest = ?, latest_at = ? WHERE id = ?",
+                    "UPDATE series SET latest = ?, latest_at = max(latest_at, ?) WHERE id = ?",
                     ((compact(values), when, sid) for _, sid, values in plan.updates),
                 )
                 series.update((post_id, sid) for post_id, sid, _ in plan.updates)
@@ -49,9 +56,33 @@ class SnapshotQueries(SqliteConnection):
                 )
         except BaseException:
             self._latest.clear()  # it may hold what was rolled back
+            self._newest_at = None
             raise
         remember(self._latest, plan, series)
+        self._newest_at = max(self._newest_at or when, when)
         return len(plan.changes)
+
+    def _planned(self, totals: Mapping[str, Mapping[str, float]], when: float) -> SnapshotPlan:
+        """What a reading writes: compared with the latest values, or, dated before a
+        stored change (the clock went back), with the values held at its time."""
+        if self._newest_at is None:
+            self._newest_at = self._rows("SELECT coalesce(max(latest_at), 0) FROM series")[0][0]
+        if when >= self._newest_at:
+            return plan_snapshots(totals, self._latest)
+        known = {self._latest[p][0]: p for p in totals if p in self._latest}
+        names = dict(self._rows("SELECT id, name FROM metric_names"))
+        chosen = "series IN (SELECT value FROM json_each(?))"
+        rows = self._rows(  # SQLite takes the value of max(at)'s row
+            "SELECT series, metric, value, max(at) FROM snapshots"
+            f" WHERE {chosen} AND at <= ? GROUP BY series, metric",
+            [json.dumps(list(known)), when],
+        )
+        held = by_post(((s, m, v) for s, m, v, _ in rows), known, names)
+        later = self._rows(
+            f"SELECT DISTINCT series, metric FROM snapshots WHERE {chosen} AND at > ?",
+            [json.dumps(list(known)), when],
+        )
+        return plan_backdated(totals, self._latest, held, {(known[s], names[m]) for s, m in later})
 
     def _recall_latest(self, post_ids: list[str]) -> None:
         """Read the series and latest values of posts not remembered yet."""

@@ -181,16 +181,52 @@ def test_a_metric_never_read_stays_unknown_and_zero_stays_zero(stores: Stores) -
 
 
 def test_a_reading_dated_before_the_last_one_takes_its_place_in_time(stores: Stores) -> None:
-    """The clock may go back between two readings: every store keeps both, in time order."""
+    """The clock may go back between two readings: every store keeps both, in time order,
+    and the latest values stay the latest dated reading's. Within one hour the history
+    holds the hour's last reading recorded (an hour is its unit)."""
     assert record(stores, 10, {"1": {"likes": 1, "replies": 0}}) == (1, 2)
     assert record(stores, 5, {"1": {"likes": 3, "replies": 0}}) == (1, 1)
     store = stores.step()
     assert snapshot_values(store)["1"] == [
-        (at(5), {"likes": 3.0}),
+        (at(5), {"likes": 3.0, "replies": 0.0}),
         (at(10), {"likes": 1.0, "replies": 0.0}),
     ]
     baseline = store.snapshots(["1"], at(10))["1"]
     assert [(s.at, dict(s.values)) for s in baseline] == [(at(10), {"likes": 1.0, "replies": 0.0})]
+    assert store.latest_totals(["1"]) == {"1": {"likes": 1.0, "replies": 0.0}}
+    assert hourly_totals(store)["1"] == {"likes": ((HOUR, 3.0),), "replies": ((HOUR, 0.0),)}
+
+
+def test_a_reading_dated_in_an_earlier_hour_writes_only_what_differs_then(
+    stores: Stores,
+) -> None:
+    """A reading dated before the post's last one (the clock went back) is compared with
+    the values held at its own time, in the snapshots and in the hourly history alike,
+    and changes the latest values only for a metric with nothing stored after it."""
+    hour = timedelta(hours=1)
+    assert record(stores, 0, {"1": {"likes": 1, "replies": 0}}) == (1, 2)
+    assert record(stores, 120, {"1": {"likes": 5, "replies": 0}}) == (1, 1)
+    assert record(stores, 60, {"1": {"likes": 1, "replies": 0, "quotes": 2}}) == (1, 1)
+    assert record(stores, 125, {"1": {"likes": 5, "replies": 0, "quotes": 2}}) == (0, 0)
+    assert record(stores, 65, {"1": {"likes": 4, "replies": 0}}) == (1, 1)
+    store = stores.step()
+    assert store.latest_totals(["1"]) == {"1": {"likes": 5.0, "replies": 0.0, "quotes": 2.0}}
+    assert snapshot_values(store)["1"] == [
+        (at(0), {"likes": 1.0, "replies": 0.0}),
+        (at(60), {"likes": 1.0, "replies": 0.0, "quotes": 2.0}),
+        (at(65), {"likes": 4.0, "replies": 0.0, "quotes": 2.0}),
+        (at(120), {"likes": 5.0, "replies": 0.0, "quotes": 2.0}),
+    ]
+    assert hourly_totals(store)["1"] == {
+        "likes": ((HOUR, 1.0), (HOUR + hour, 4.0), (HOUR + 2 * hour, 5.0)),
+        "replies": ((HOUR, 0.0),),
+        "quotes": ((HOUR + hour, 2.0),),
+    }
+    assert polled(store)["1"] == {
+        "likes": ((HOUR, HOUR + 3 * hour),),
+        "replies": ((HOUR, HOUR + 3 * hour),),
+        "quotes": ((HOUR + hour, HOUR + 3 * hour),),
+    }
 
 
 BIG = 2**53  # counts stay below it (store.base says why); beyond, an int has no float of its own

@@ -58,6 +58,7 @@ readings = st.fixed_dictionaries({}, optional={p: reading(p) for p in POSTS})
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("read"), st.sampled_from([0, 5, 10, 55, 60, 65, 130]), readings),
+        st.tuples(st.just("read"), st.sampled_from([-5, -70]), readings),  # the clock went back
         st.tuples(st.just("prune"), st.sampled_from([0, 1, 2, 5]), st.just({})),
         st.tuples(st.just("restart"), st.just(0), st.just({})),
     ),
