@@ -27,7 +27,7 @@ class MetricTable:
 
     def __init__(self, post_ids: Sequence[str]) -> None:
         self.post_ids = post_ids
-        self._row = {pid: i for i, pid in enumerate(post_ids)}
+        self._row: dict[str, int] | None = None  # post ID -> row, made by the first ``put``
         self._values: list[Mapping[str, float] | None] = [None] * len(post_ids)
 
     def __len__(self) -> int:
@@ -40,6 +40,8 @@ class MetricTable:
     def put_all(self, answers: Mapping[str, Mapping[str, float]]) -> None:
         """``put`` for each post of one answer (posts not listed are ignored)."""
         rows, values = self._row, self._values
+        if rows is None:  # an export writing lines as answers arrive never fills its table
+            rows = self._row = {pid: i for i, pid in enumerate(self.post_ids)}
         where = list(map(rows.get, answers))
         if None not in where:  # every post listed: is this the first answer for each?
             first = cast(list[int], where)
