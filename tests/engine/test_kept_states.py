@@ -48,9 +48,11 @@ class Values:
     values: dict[str, dict[str, float]] = field(
         default_factory=lambda: {pid: dict.fromkeys(METRICS, 0.0) for pid in POSTS}
     )
+    silent: bool = False  # answer no post
 
     def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
         asked = [pid for r in requests if r.endpoint == "totals" for pid in r.tweet_ids]
+        asked = [] if self.silent else asked
         return FetchResult(
             totals=MappingProxyType({pid: dict(self.values[pid]) for pid in asked}),
             hourly=MappingProxyType({}),
@@ -173,6 +175,21 @@ def test_a_rearm_between_cycles_is_read_and_the_post_fires_again():
     reads = store.reads
     _cycles(w, engine, 1)
     assert store.reads == reads + len(RULES)
+    once = [f for f in fired(w) if f[:3] == ("fired", "once", POSTS[1])]
+    assert len(once) == 2
+
+
+def test_a_rearm_seen_by_a_cycle_that_read_no_post_of_the_rule_is_not_forgotten():
+    store, values = Store(), Values()
+    w, engine = world(store, values)
+    _cycles(w, engine, 1)
+    values.values[POSTS[1]]["favorites"] = 5.0
+    _cycles(w, engine, 2)
+    store.rearm("once", POSTS[1], w.now)
+    values.silent = True  # the cycle that sees the rearm evaluates no rule
+    _cycles(w, engine, 1)
+    values.silent = False
+    _cycles(w, engine, 1)
     once = [f for f in fired(w) if f[:3] == ("fired", "once", POSTS[1])]
     assert len(once) == 2
 
