@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from automation.core.errors import AutomationError, RuleError
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts, RuleState
 from automation.core.fetch_plan import FetchPlan, plan_fetch
+from automation.core.metric_values import compact_totals
 from automation.core.payloads import iso, number
 from automation.core.post_discovery import (
     discovery_start,
@@ -316,6 +317,9 @@ class Engine:
         if chosen.scheduled:
             requests = likeliest_last(requests, plan.posts)
         fetched = self._engagement.fetch(requests)
+        # each post's values are kept past the cycle (the store's latest values, the
+        # refresh bookkeeping): compactly, not as the parsed answers' dicts
+        fetched = replace(fetched, totals=compact_totals(fetched.totals))
         result.requests = fetched.requests_sent
         result.budget_wait = fetched.budget_wait
         for failure in fetched.failures:

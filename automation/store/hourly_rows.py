@@ -20,6 +20,7 @@ from automation.core.hours import (
     spans_of,
     uncovered,
 )
+from automation.core.metric_values import read_only
 from automation.core.records import HourlyHistory
 from automation.store.snapshot_rows import Latest, changed_values
 
@@ -175,7 +176,7 @@ def plan_went_back(
 def _own(values: Mapping[str, float]) -> Mapping[str, float]:
     """``values`` to remember: a read-only view (the engine's parsed answers) as it is,
     anything else copied."""
-    return values if type(values) is MappingProxyType else dict(values)
+    return values if read_only(values) else dict(values)
 
 
 def kept_reads(last_read: LastRead, cut: int) -> LastRead:

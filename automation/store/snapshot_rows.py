@@ -16,6 +16,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from automation.core.metric_values import read_only
+
 __all__ = [
     "Latest",
     "SnapshotPlan",
@@ -50,9 +52,9 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
         known = latest.get(post_id)
         if known is None:
             if values:
-                # a read-only view (the engine's parsed answers) is remembered as it is:
+                # a read-only mapping (the engine's parsed answers) is remembered as it is:
                 # the engine holds it through the cycle anyway, so no second copy
-                fresh = values if type(values) is MappingProxyType else _floats(values)
+                fresh = values if read_only(values) else _floats(values)
                 plan.fresh.append((post_id, fresh))
                 plan.changes.append((post_id, fresh))
             continue
@@ -133,7 +135,7 @@ def _merged(
     """The new latest values: ``before`` updated with what ``changed``. A read-only view
     (the engine's parsed answers) with the same metrics in the same order is that already,
     and the engine keeps it past the cycle: it is remembered as it is."""
-    if type(values) is MappingProxyType and list(values) == list(before):
+    if read_only(values) and list(values) == list(before):
         return values
     return {**before, **changed}
 

@@ -1,0 +1,60 @@
+"""``MetricValues`` answers every question the engine asks of a post's values exactly as
+the parsed answer's dict it replaces does."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from automation.core.metric_values import MetricValues, compact_totals, read_only
+
+NAMES = ["impressions", "engagements", "favorites", "retweets", "replies", "quote_tweets"]
+COUNTS = st.floats(min_value=0.0, max_value=1e12, allow_nan=False) | st.integers(0, 10**6).map(
+    float
+)
+VALUES = st.dictionaries(st.sampled_from(NAMES), COUNTS, max_size=len(NAMES))
+
+
+@given(VALUES)
+def test_reads_like_the_dict_it_was_built_from(values: dict[str, float]) -> None:
+    compact = MetricValues(values)
+    assert list(compact) == list(values)
+    assert len(compact) == len(values)
+    assert compact.keys() == values.keys()
+    assert list(compact.items()) == list(values.items())
+    assert list(compact.values()) == list(values.values())
+    assert dict(compact) == values and {**compact} == values
+    for name in [*NAMES, "video_views"]:
+        assert (name in compact) is (name in values)
+        assert compact.get(name) == values.get(name)
+        assert compact.get(name, -1.0) == values.get(name, -1.0)
+        if name in values:
+            assert compact[name] == values[name]
+            assert type(compact[name]) is float
+
+
+@given(VALUES, VALUES)
+def test_equal_exactly_when_the_dicts_are(a: dict[str, float], b: dict[str, float]) -> None:
+    same = a == b
+    ca, cb = MetricValues(a), MetricValues(b)
+    assert (ca == cb) is same and (ca != cb) is not same
+    assert (ca == b) is same and (b == ca) is same
+    assert (MappingProxyType(a) == cb) is same and (cb == MappingProxyType(a)) is same
+    assert (ca == MetricValues(dict(reversed(a.items())))) is True  # order does not matter
+
+
+def test_zero_signs_and_other_objects() -> None:
+    assert MetricValues({"likes": 0.0}) == MetricValues({"likes": -0.0})
+    assert MetricValues({}) == {} and MetricValues({"likes": 1.0}) != {}
+    assert MetricValues({"likes": 1.0}) != [("likes", 1.0)]
+    assert repr(MetricValues({"likes": 1.0})) == "MetricValues({'likes': 1.0})"
+
+
+def test_compact_totals_keeps_every_post_in_order_and_is_read_only() -> None:
+    totals = {"2": {"likes": 3.0}, "1": {"likes": 1.0, "replies": 2.0}, "3": {}}
+    compact = compact_totals(totals)
+    assert list(compact) == ["2", "1", "3"] and dict(compact) == totals
+    assert all(read_only(v) for v in compact.values())
+    assert read_only(MappingProxyType({})) and not read_only({"likes": 1.0})
