@@ -113,6 +113,7 @@ class StatesSeen:
         self._kept = kept or {}
         self._seen: dict[str, Mapping[str, RuleState]] = {}
         self._after: dict[str, dict[str, RuleState]] = {}
+        self._merged: dict[str, Mapping[str, RuleState]] = {}  # states_after's, once made
 
     def __call__(self, rule_id: str) -> Mapping[str, RuleState]:
         states = self._kept.get(rule_id)
@@ -126,6 +127,7 @@ class StatesSeen:
         for rule, post, state in write.states:
             after.setdefault(rule, {})[post] = state
         self._after = after
+        self._merged = {}
 
     def kept(self) -> dict[str, Mapping[str, RuleState]]:
         """Each rule's states after the cycle, for the next one: the rules read this
@@ -134,12 +136,16 @@ class StatesSeen:
 
     def states_after(self, rule_id: str) -> Mapping[str, RuleState]:
         """The rule's state of each post after the cycle: what it decided, else what
-        it read (read now if the decisions did not)."""
-        seen = self._seen.get(rule_id)
-        if seen is None:
-            seen = self(rule_id)
-        decided = self._after.get(rule_id)
-        return {**seen, **decided} if decided else seen
+        it read (read now if the decisions did not). Made once a rule: the states kept
+        for the next cycle and the projections' are the same mapping, not two copies."""
+        merged = self._merged.get(rule_id)
+        if merged is None:
+            seen = self._seen.get(rule_id)
+            if seen is None:
+                seen = self(rule_id)
+            decided = self._after.get(rule_id)
+            merged = self._merged[rule_id] = {**seen, **decided} if decided else seen
+        return merged
 
 
 def likeliest_last(

@@ -174,3 +174,16 @@ def test_the_states_after_a_cycle_are_its_decisions_over_what_it_read():
     assert states.states_after("other") == {"3": done}  # not read by the decisions: read now
     assert reads == ["likes", "other"]
     assert stored["likes"]["2"] is done  # what was read is not changed
+
+
+def test_the_states_kept_and_projected_are_one_mapping_per_rule():
+    done, held = RuleState(done=True), RuleState(holding_since=NOW)
+    states = StatesSeen(lambda rule_id: {"1": done, "2": done})
+    states("likes")
+    states.decided(CycleWrite(at=NOW, states=(("likes", "2", held),)))
+
+    kept = states.kept()
+    assert kept["likes"] == {"1": done, "2": held}
+    assert states.states_after("likes") is kept["likes"]  # not merged again
+    states.decided(CycleWrite(at=NOW, states=(("likes", "1", held),)))
+    assert states.states_after("likes") == {"1": held, "2": done}  # a new cycle's decisions
