@@ -116,8 +116,8 @@ class StreamedRows:
     no aligned table). Each answer's posts are made into lines at once, in a few C-level
     passes when they hold the same metrics, and their values dropped: no table of values
     is kept. Counts the API wrote plainly are put in as sent, which is what ``%.15g`` of
-    their number prints; a post's account is its owner's when its answer arrives (the
-    export settles it before). The lines equal ``write_rows``'s byte for byte."""
+    their number prints; the account of an answer's posts is given with it (the export
+    settles it before). The lines equal ``write_rows``'s byte for byte."""
 
     def __init__(self, fmt: str, columns: Sequence[Column], period: Period | None) -> None:
         self._shape = _Shape(fmt, columns, period)
@@ -127,11 +127,11 @@ class StreamedRows:
     def __len__(self) -> int:
         return len(self._lines)
 
-    def put_all(self, answers: Mapping[str, Mapping[str, float]], owner: Mapping[str, str]) -> None:
-        self._put(answers, owner, "%.15g")
+    def put_all(self, answers: Mapping[str, Mapping[str, float]], account: str | None) -> None:
+        self._put(answers, account, "%.15g")
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]], owner: Mapping[str, str]) -> None:
-        self._put(answers, owner, "%s")
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]], account: str | None) -> None:
+        self._put(answers, account, "%s")
 
     def write(self, out: IO[str], post_ids: Sequence[str]) -> None:
         """The lines of the posts answered, in the order of ``post_ids``."""
@@ -140,22 +140,15 @@ class StreamedRows:
         out.writelines(map(lines.__getitem__, filter(lines.__contains__, post_ids)))
 
     def _put(
-        self, answers: Mapping[str, Mapping[str, Any]], owner: Mapping[str, str], counts: str
+        self, answers: Mapping[str, Mapping[str, Any]], account: str | None, counts: str
     ) -> None:
-        ids = list(answers)
-        if not ids:
+        posts = list(answers)
+        if not posts:
             return
-        accounts = list(map(owner.get, ids))
-        groups: dict[str | None, list[str]] = {accounts[0]: ids}
-        if accounts.count(accounts[0]) != len(ids):  # a post read again as public
-            groups.clear()
-            for pid, account in zip(ids, accounts, strict=True):
-                groups.setdefault(account, []).append(pid)
-        for account, posts in groups.items():
-            lines, times = self._lines_for(account, counts)
-            values = list(map(answers.__getitem__, posts))
-            made = lines.of_answer(values, [posts] * times)
-            self._lines.update(zip(posts, made, strict=True))
+        lines, times = self._lines_for(account, counts)
+        values = list(map(answers.__getitem__, posts))
+        made = lines.of_answer(values, [posts] * times)
+        self._lines.update(zip(posts, made, strict=True))
 
     def _lines_for(self, account: str | None, counts: str) -> tuple[_Lines, int]:
         key = (account, counts)

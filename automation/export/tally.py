@@ -5,7 +5,7 @@ reason), listed at the end of the output."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -25,13 +25,14 @@ _COUNT_OF_UNAVAILABLE = re.compile(r"\d+ tweet id\(s\) are unavailable", re.IGNO
 
 class Rows(Protocol):
     """What takes each post's values as answers arrive (the table, or rows written
-    straight from the answers); each post is answered once."""
+    straight from the answers); each post is answered once, with its account settled
+    (``account``: the owner of every post given, None: public)."""
 
-    def put_all(self, answers: Mapping[str, Mapping[str, float]], owner: Mapping[str, str]) -> None:
-        """Posts' counts as numbers; ``owner``: each owned post's account, settled."""
+    def put_all(self, answers: Mapping[str, Mapping[str, float]], account: str | None) -> None:
+        """Posts' counts as numbers."""
         ...
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]], owner: Mapping[str, str]) -> None:
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]], account: str | None) -> None:
         """Posts' counts as the API wrote them: whole numbers, written plainly."""
         ...
 
@@ -42,10 +43,10 @@ class TableRows:
     def __init__(self, table: MetricTable) -> None:
         self._table = table
 
-    def put_all(self, answers: Mapping[str, Mapping[str, float]], owner: Mapping[str, str]) -> None:
+    def put_all(self, answers: Mapping[str, Mapping[str, float]], account: str | None) -> None:
         self._table.put_all(answers)
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]], owner: Mapping[str, str]) -> None:
+    def put_texts(self, answers: Mapping[str, Mapping[str, str]], account: str | None) -> None:
         self._table.put_all({p: {m: float(c) for m, c in v.items()} for p, v in answers.items()})
 
 
@@ -66,24 +67,26 @@ class Tally:
 
     def put(self, post_id: str, values: Mapping[str, float]) -> None:
         """One post's values, not from a /totals answer (a sum over a period)."""
-        self.rows.put_all({post_id: values}, self.owner)
+        self.rows.put_all({post_id: values}, self.owner.get(post_id))
 
     def add(self, result: FetchResult, account: str | None, asked: Collection[str]) -> None:
         """Take in one request's answer (``account``: whose token it used; ``asked``: the
         posts it asked for). Only the posts it asked for take its values and, when
         refused to ``account``, become public: the plan asks for each post once, so each
-        post's values and owner are settled by one answer, before its values go on."""
+        post's values and owner are settled by one answer, before its values go on: the
+        posts it asked for are ``account``'s, but for those refused to it."""
         wanted = set(asked)
         for post_id in result.unavailable:
             self.problems[post_id] = UNAVAILABLE
         for post_id in result.forbidden:
             self.problems.setdefault(post_id, FORBIDDEN.format(account=account))
-            if post_id in wanted:
-                self.owner.pop(post_id, None)  # it is public after all
+        public = wanted.intersection(result.forbidden)
+        for post_id in public:
+            self.owner.pop(post_id, None)  # it is public after all
         if result.totals:
-            self.rows.put_all(_only(result.totals, wanted), self.owner)
+            _put(self.rows.put_all, _only(result.totals, wanted), account, public)
         if result.texts:
-            self.rows.put_texts(_only(result.texts, wanted), self.owner)
+            _put(self.rows.put_texts, _only(result.texts, wanted), account, public)
         self.errors.update(
             dict.fromkeys(e for e in result.errors if not _COUNT_OF_UNAVAILABLE.fullmatch(e))
         )
@@ -101,6 +104,20 @@ class Tally:
 
 
 _V = TypeVar("_V")
+
+
+def _put(
+    put: Callable[[Mapping[str, _V], str | None], None],
+    answers: Mapping[str, _V],
+    account: str | None,
+    public: set[str],
+) -> None:
+    """``put`` the ``answers`` as ``account``'s, those of the ``public`` posts as public."""
+    if public.isdisjoint(answers):  # nearly always: no post looked up
+        put(answers, account)
+        return
+    put({pid: v for pid, v in answers.items() if pid not in public}, account)
+    put({pid: v for pid, v in answers.items() if pid in public}, None)
 
 
 def _only(answers: Mapping[str, _V], wanted: set[str]) -> Mapping[str, _V]:

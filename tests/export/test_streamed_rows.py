@@ -104,7 +104,8 @@ def test_rows_made_from_each_answer_equal_the_table_path_byte_for_byte(data: st.
     fmt = data.draw(st.sampled_from(["csv", "json"]))
     period = data.draw(st.sampled_from([None, PERIOD]))
     owned = data.draw(st.lists(st.sampled_from(IDS), unique=True))
-    owner = {pid: "brand" for pid in owned}
+    # two accounts: each answer's lines must carry the account of the request's posts
+    owner = {pid: data.draw(st.sampled_from(["brand", "support"])) for pid in owned}
     metrics = frozenset(m for c in columns for m in _api(c.metric))
     requests = [small for r in plan_totals(IDS, owner, metrics) for small in _small(r)]
 
