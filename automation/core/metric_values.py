@@ -4,7 +4,9 @@ Pure. ``MetricValues`` is a read-only mapping of metric name to value whose numb
 in one ``array`` of doubles and whose names are one index shared by every post read with
 the same metrics in the same order. A parsed answer's dict, its read-only view and a
 float object per metric take about 500 bytes a post; this takes about 180. Looking a
-value up goes through Python rather than C, which the evaluation's hot path pays for.
+value up goes through Python rather than C, which the evaluation's hot path pays for,
+and so does comparing a post's values with its last ones, about 300,000 times a cycle:
+the numbers' bytes first, a fifth of the time of comparing them float by float.
 """
 
 from __future__ import annotations
@@ -68,7 +70,10 @@ class MetricValues(Mapping[str, float]):
         if other is self:
             return True
         if type(other) is MetricValues and other._index is self._index:
-            return self._data == other._data  # the usual case: same metrics, same order
+            # the usual case, same metrics in the same order. Equal bytes are equal numbers
+            # (but a NaN, which no count is); unequal bytes may be equal ones (0.0, -0.0)
+            mine, theirs = self._data, other._data
+            return mine.tobytes() == theirs.tobytes() or mine == theirs
         if not isinstance(other, Mapping):
             return NotImplemented
         return dict(self.items()) == dict(other.items())

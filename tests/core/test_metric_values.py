@@ -58,3 +58,18 @@ def test_compact_totals_keeps_every_post_in_order_and_is_read_only() -> None:
     assert list(compact) == ["2", "1", "3"] and dict(compact) == totals
     assert all(read_only(v) for v in compact.values())
     assert read_only(MappingProxyType({})) and not read_only({"likes": 1.0})
+
+
+SIGNED = COUNTS | st.sampled_from([0.0, -0.0])
+
+
+@given(st.lists(st.tuples(SIGNED, SIGNED), min_size=1, max_size=len(NAMES)))
+def test_same_metrics_in_the_same_order_equal_exactly_when_every_value_is(
+    pairs: list[tuple[float, float]],
+) -> None:
+    # one shared index, so the numbers are compared: their bytes, then the floats
+    a = dict(zip(NAMES, (x for x, _ in pairs), strict=False))
+    b = dict(zip(NAMES, (y for _, y in pairs), strict=False))
+    same = all(x == y for x, y in pairs)
+    assert (MetricValues(a) == MetricValues(b)) is same is (a == b)
+    assert (MetricValues(a) != MetricValues(b)) is not same
