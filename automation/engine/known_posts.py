@@ -22,6 +22,10 @@ from automation.store.base import POSTS_CHANGED, Store
 
 __all__ = ["KnownPosts"]
 
+# Inserting k new posts one by one into n costs about k * log n keys and k moves; sorting
+# them all once about n keys: once the new posts are more than 1 in 20, sorting is cheaper.
+BULK_SHARE = 20
+
 
 class KnownPosts:
     """Every watched post, the unavailable too, in the store's order (oldest first, ties
@@ -74,9 +78,13 @@ class KnownPosts:
             self._posts = merge_posts(posts, records)
             self._by_id = {p.post_id: p for p in self._posts}
             return
+        by_id.update((r.post_id, r) for r in records)
+        if len(records) * BULK_SHARE > len(posts):  # a first reading of a timeline: sort once
+            posts.extend(records)
+            posts.sort(key=post_order)
+            return
         for rec in sorted(records, key=post_order):
             posts.insert(bisect_left(posts, post_order(rec), key=post_order), rec)
-            by_id[rec.post_id] = rec
 
     def gone(self, post_ids: Collection[str], at: datetime) -> None:
         """The store marked ``post_ids`` unavailable at ``at`` (in a dry run, not)."""

@@ -92,6 +92,26 @@ def _changes_told(known: KnownPosts, before: list[WatchedPostRecord]) -> list[Wa
     return known.posts
 
 
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(st.integers(0, 80), st.integers(1, 40), st.randoms(use_true_random=False))
+def test_new_posts_one_by_one_or_sorted_in_bulk_take_the_stores_order(held, new, rng):
+    """A few new posts are inserted one by one, many sorted in with the rest at once: either
+    way the list is the store's (``held`` posts there already, ``new`` added)."""
+    hours = [rng.randint(0, 9) for _ in range(held + new)]  # ties by post id
+    posts = [_post(str(5000 + i), h) for i, h in enumerate(hours)]
+    rng.shuffle(posts)
+    store = Reads()
+    store.upsert_posts(posts[:held])
+    known = KnownPosts(store)
+    known.read()
+    store.upsert_posts(posts[held:])
+    known.added(posts[held:])
+    known.read()
+    assert store.reads == 1
+    assert known.posts == store.posts(include_unavailable=True)
+    assert dict(known.by_id) == {p.post_id: p for p in known.posts}
+
+
 def test_the_posts_are_read_once_while_only_the_engine_writes():
     store = Reads()
     store.upsert_posts([_post("1", 3)])
