@@ -86,7 +86,7 @@ class SqliteStore(
             conn = sqlite3.connect(path, timeout=timeout)
             db = Database(conn, execute_plugins=False)
             db.enable_wal()
-            # An hourly prune touches most snapshot pages in one transaction; without a
+            # A snapshot prune touches most of their pages in one transaction; without a
             # limit the WAL file would stay that large (as big as the database) for good.
             db.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT_BYTES}")
             if migrate == "auto":

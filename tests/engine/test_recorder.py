@@ -7,6 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from automation.core.facts import HourlySeries
 from automation.engine.recorder import StoreRecorder
 from automation.store import MemoryStore
@@ -39,6 +42,23 @@ def test_hourly_history_is_kept_for_history_keep_and_pruned_by_the_day() -> None
     assert [a for a, _ in likes.polled] == [
         T0.replace(minute=0) + timedelta(days=d) for d in (2, 3, 4)
     ]
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 100), st.integers(0, 2)), min_size=1, max_size=80))
+def test_pruned_snapshots_answer_every_window_as_the_whole_history_does(steps) -> None:
+    """Windows reach back at most 28h: whenever the snapshots are pruned, every window
+    reads what it would read from the whole history (readings 5 min to 8 h apart)."""
+    pruned, whole = MemoryStore(), MemoryStore()
+    recorder = StoreRecorder(pruned)
+    now, likes = T0, 0.0
+    for fives, more in steps:
+        now += timedelta(minutes=5 * fives)
+        likes += more
+        recorder.record_readings(now, reading(likes))
+        whole.record_totals(now, reading(likes).totals)
+        for back in (timedelta(hours=28), timedelta(hours=1), timedelta(minutes=5)):
+            assert pruned.snapshots(["1"], now - back) == whole.snapshots(["1"], now - back)
 
 
 class CountingStore(MemoryStore):
