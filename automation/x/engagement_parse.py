@@ -48,6 +48,10 @@ _NO_TOTALS: Mapping[str, Mapping[str, float]] = MappingProxyType({})
 _NO_HOURLY: Mapping[str, Mapping[str, HourlySeries]] = MappingProxyType({})
 _NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 _TEXT_DIGITS = 15  # a whole number of up to 15 digits: "%.15g" of its float prints it back
+# counts joined by commas, each "0" or ASCII digits with no leading 0 (possessive: a count
+# ends at its comma, so nothing is given back)
+_PLAIN = f"(?:0|[1-9][0-9]{{0,{_TEXT_DIGITS - 1}}}+)"
+_PLAIN_COUNTS = re.compile(f"(?:{_PLAIN},)*+{_PLAIN}")
 
 
 @dataclass(frozen=True)
@@ -237,25 +241,18 @@ def _plain_counts(grouping: dict[str, Any]) -> bool:
     ``float`` reads exactly and ``"%.15g"`` of that float prints back unchanged, so it can
     be written out as sent. The documented answer; any other form (numbers, "1e3",
     "047", "2.5", a bad count) goes through ``_parse_totals``, which reads or reports it.
-    A few C-level passes over the whole answer instead of a ``float`` per count."""
+    Two C-level passes over the answer's joined counts (as many commas as gaps between
+    counts, so none inside one; then every count plain) instead of a ``float`` per count."""
     if _type_first(grouping):
         return False
     per_post = list(grouping.values())
-    if not set(map(type, per_post)) <= {dict}:
+    try:  # dict.values refuses what is not an object; join, a count that is not a text
+        joined = ",".join(chain.from_iterable(map(dict.values, per_post)))
+    except TypeError:
         return False
-    counts = list(chain.from_iterable(map(dict.values, per_post)))
-    try:
-        joined = ",".join(counts)
-    except TypeError:  # a count that is not a text
-        return False
+    counts = sum(map(len, per_post))
     return not counts or (
-        all(counts)
-        and joined.count(",") == len(counts) - 1  # no comma inside a count ("1,234")
-        and joined.isascii()
-        and joined.replace(",", "").isdigit()
-        and max(map(len, counts)) <= _TEXT_DIGITS
-        # no leading 0 but in "0" itself: as many counts start with 0 as are "0"
-        and ("," + joined).count(",0") == counts.count("0")
+        joined.count(",") == counts - 1 and _PLAIN_COUNTS.fullmatch(joined) is not None
     )
 
 

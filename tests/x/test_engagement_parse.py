@@ -5,6 +5,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from automation.core.errors import MalformedResponse
 from automation.x.engagement_parse import (
@@ -335,6 +337,52 @@ def test_any_other_count_goes_the_numbers_way_even_when_texts_are_asked_for(coun
     got = _parsed_or_fault(json.loads(json.dumps(body)), replace(TOTALS, texts=True))
     assert got == as_numbers
     assert isinstance(got, str) or got.texts == {}
+
+
+def _plain(count: object) -> bool:
+    """The texts that are kept as sent, one at a time: ASCII digits, no leading 0 (but
+    "0"), at most 15 digits."""
+    return (
+        isinstance(count, str)
+        and count.isascii()
+        and count.isdigit()
+        and len(count) <= 15
+        and (count == "0" or not count.startswith("0"))
+    )
+
+
+_COUNTS = st.one_of(
+    st.sampled_from(["0", "7", "47", "100", "123456789012345", "1234567890123456", "047"]),
+    st.text(alphabet="0123456789,. e+-\n\u0665\u00b2", max_size=17),
+    st.integers(min_value=0, max_value=10**16),
+    st.floats(min_value=0, max_value=1e6),
+    st.none(),
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(TOTALS.tweet_ids),
+        st.one_of(
+            st.dictionaries(st.sampled_from(TOTALS.engagement_types), _COUNTS, max_size=7),
+            st.lists(_COUNTS, max_size=2),
+        ),
+    )
+)
+def test_counts_are_kept_as_sent_exactly_when_every_one_is_plain(per_post: dict) -> None:
+    """Whole answers checked at once keep their texts exactly when each count, checked
+    alone, is plain; otherwise they go the numbers' way (or are refused) as without
+    texts."""
+    body = {"per_post": per_post}
+    got = _parsed_or_fault(json.loads(json.dumps(body)), replace(TOTALS, texts=True))
+    counts = [c for v in per_post.values() for c in (v.values() if isinstance(v, dict) else [v])]
+    plain = all(isinstance(v, dict) for v in per_post.values()) and all(map(_plain, counts))
+    if plain:  # a post without counts too
+        assert not isinstance(got, str)
+        assert got.texts == per_post and got.totals == {}
+    else:
+        assert got == _parsed_or_fault(json.loads(json.dumps(body)), TOTALS)
+        assert isinstance(got, str) or got.texts == {}
 
 
 def test_counts_nested_metric_first_go_the_numbers_way_when_texts_are_asked_for() -> None:
