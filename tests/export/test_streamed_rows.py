@@ -148,3 +148,32 @@ def _small(request: EngagementRequest) -> list[EngagementRequest]:
     """The request split in requests of at most 5 posts: more answers per example."""
     ids = request.tweet_ids
     return [request.with_ids(ids[i : i + 5]) for i in range(0, len(ids), 5)]
+
+
+def test_many_rows_are_written_in_the_listed_order_as_the_table_path_writes_them() -> None:
+    """More lines than one write takes, some posts not answered, written in an order
+    unlike the answers'."""
+    listed = [str(1_800_000_000_000_000_000 + 7919 * i) for i in range(10_000)]
+    owner = {pid: "brand" for pid in listed[::3]}
+    columns = choose_columns(None, by=None, period=False)
+    metrics = frozenset(m for c in columns for m in _api(c.metric))
+    table = MetricTable(listed)
+    general = Tally(table, dict(owner), TableRows(table))
+    streamed_rows = StreamedRows("csv", columns, None)
+    streamed = Tally(MetricTable(listed), dict(owner), streamed_rows)
+    for n, request in enumerate(plan_totals(listed, owner, metrics)):
+        asked = request.tweet_ids[n % 7 :]  # a few posts of each request not answered
+        per_post = {
+            pid: {m: str(i % 1000) for m in request.engagement_types} for i, pid in enumerate(asked)
+        }
+        for tally, texts in ((general, False), (streamed, True)):
+            body = {request.grouping: copy.deepcopy(per_post)}
+            result = parse_response(body, replace(request, texts=texts), read_at=NOW)
+            tally.add(fetched([result]), request.account, request.tweet_ids)
+    order = listed[::-1]
+    expected, got = io.StringIO(), io.StringIO()
+    rows = sorted(table.rows_read(), reverse=True)
+    write_rows(expected, "csv", table, rows, columns, general.owner, None)
+    streamed_rows.write(got, order)
+    assert got.getvalue() == expected.getvalue()
+    assert got.getvalue().count("\n") == len(rows) + 1 < len(listed)
