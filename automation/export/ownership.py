@@ -59,12 +59,11 @@ def find_owners(
 ) -> Owners:
     """Split ``listed`` (and the posts of ``add_accounts``) into owned and public.
 
-    ``known`` maps the store's watched posts to their accounts; ``accounts`` are all
-    configured owned accounts."""
+    ``known`` maps the listed posts the store watches to their accounts, keyed by the
+    listed strings themselves (``Store.post_accounts``), so no second copy of 60,000 IDs
+    stays alive with it; ``accounts`` are all configured owned accounts."""
     reader = _Reader(timeline, sleep)
-    # keyed by the listed strings: the store's copies of the same IDs go with its answer
-    # (dict(known) kept 60,000 of them alive, 5 MB of peak RSS for 0.012 s)
-    owner = {pid: known[pid] for pid in listed if pid in known}
+    owner = dict(known)
     added: list[str] = []
     listed_set = set(listed) if add_accounts else frozenset()
     covered: dict[str, Period | None] = {}

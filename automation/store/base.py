@@ -87,7 +87,8 @@ class Store(Protocol):
 
     def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
         """The owned account of each of ``post_ids`` that is a watched post of one
-        (unavailable or not); public and unknown posts are absent."""
+        (unavailable or not); public and unknown posts are absent. Keyed by the strings
+        given, not copies of them: a caller holding 100,000 IDs keeps no second set."""
         ...
 
     def post(self, post_id: str) -> WatchedPostRecord | None:

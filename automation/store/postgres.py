@@ -176,12 +176,14 @@ class PostgresStore(
 
     @guarded
     def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(post_ids)
+        given = dict(zip(ids, ids, strict=True))  # each ID -> the caller's own string
         rows = self._rows(
             "SELECT post_id, account FROM posts WHERE account IS NOT NULL"
             " AND post_id = ANY(%s::text[])",
-            [list(set(post_ids))],
+            [list(given)],
         )
-        return dict(rows)
+        return {given[post_id]: account for post_id, account in rows}
 
     @guarded
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:

@@ -724,6 +724,16 @@ def test_post_accounts_name_the_owner_of_watched_owned_posts_only(store: Store) 
     assert store.post_accounts(iter(many)) == {"3": "support"}
 
 
+@pytest.mark.parametrize("count", [3, 5000], ids=["short list", "long list"])
+def test_post_accounts_are_keyed_by_the_strings_given(store: Store, count: int) -> None:
+    """Not by the store's copies of them: a caller holding the IDs keeps no second set."""
+    store.upsert_posts([post("11"), post("12", account="support")])
+    listed = [str(n) for n in range(10, 10 + count)]  # strings made here, not constants
+    found = store.post_accounts(listed)
+    assert found == {"11": "brand", "12": "support"}
+    assert {id(k) for k in found} == {id(listed[1]), id(listed[2])}
+
+
 def test_covered_posts_are_recent_timeline_posts_of_the_accounts_and_the_named_ones(
     store: Store,
 ) -> None:
