@@ -13,7 +13,6 @@ from types import MappingProxyType
 
 from automation.core.hours import (
     Span,
-    add_span,
     hour_index,
     hour_start,
     reading_hour,
@@ -41,6 +40,7 @@ __all__ = [
     "plan_totals",
     "plan_went_back",
     "recalled",
+    "span_reach",
     "span_times",
 ]
 
@@ -215,23 +215,30 @@ def recalled(
 
 def merged_spans(
     existing: Mapping[Key, list[Span]], new: Mapping[Key, Span]
-) -> tuple[list[Key], list[tuple[int, int, int, int]]]:
-    """New spans merged into the known ones: the keys whose stored spans are replaced,
-    and the (post, metric, lo, hi) rows to store for them."""
-    replaced: list[Key] = []
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int, int]]]:
+    """New spans merged into the known ones, as ``add_span`` merges them: the stored spans
+    a new one absorbs, as (post, metric, lo) rows to delete, and the merged spans, as
+    (post, metric, lo, hi) rows to insert in their place. Spans a new one does not meet
+    stay as they are, so a write costs the same however many spans a post has; ``existing``
+    need hold only the spans that may meet the new ones."""
+    gone: list[tuple[int, int, int]] = []
     rows: list[tuple[int, int, int, int]] = []
-    for (p, m), span in new.items():
-        old = existing.get((p, m))
-        if not old:  # most keys when seeding: the span as it is
-            if span[1] > span[0]:
-                rows.append((p, m, *span))
+    for (p, m), (lo, hi) in new.items():
+        if hi <= lo:
             continue
-        merged = add_span(old, span)
-        if merged != old:
-            if old:
-                replaced.append((p, m))
-            rows.extend((p, m, a, b) for a, b in merged)
-    return replaced, rows
+        met = [(a, b) for a, b in existing.get((p, m), ()) if not (b < lo or a > hi)]
+        merged = (min([lo, *(a for a, _ in met)]), max([hi, *(b for _, b in met)]))
+        if met != [merged]:  # not within a stored span already
+            gone.extend((p, m, a) for a, _ in met)
+            rows.append((p, m, *merged))
+    return gone, rows
+
+
+def span_reach(new: Iterable[Span]) -> Span:
+    """(lo, hi) such that a stored span (a, b) may meet one of ``new`` only when
+    ``b >= lo and a <= hi``: the spans ``merged_spans`` needs to read."""
+    spans = list(new)
+    return min(a for a, _ in spans), max(b for _, b in spans)
 
 
 def histories(

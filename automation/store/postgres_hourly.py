@@ -32,6 +32,7 @@ from automation.store.hourly_rows import (
     plan_totals,
     plan_went_back,
     recalled,
+    span_reach,
 )
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
 from automation.store.rows import parts
@@ -215,21 +216,23 @@ class HourlyQueries(PostgresConnection):
         self._add_spans(conn, COUNTED, dict.fromkeys(keys, (lo, hi)))
 
     def _add_spans(self, conn: Conn, kind: int, new: Mapping[Key, Span]) -> None:
-        """Merge one span per (post, metric) into the known ones (inside a transaction)."""
+        """Merge one span per (post, metric) into the known ones (inside a transaction):
+        only the stored spans that meet a new one are read, deleted and replaced."""
         if not new:
             return
         existing: dict[Key, list[Span]] = {}
         for p, m, lo, hi in conn.execute(
             b"SELECT post, metric, lo, hi FROM hourly_spans WHERE kind = %s"
-            b" AND post = ANY(%s::bigint[]) ORDER BY post, metric, lo",
-            [kind, sorted({p for p, _ in new})],
+            b" AND post = ANY(%s::bigint[]) AND hi >= %s AND lo <= %s ORDER BY post, metric, lo",
+            [kind, sorted({p for p, _ in new}), *span_reach(new.values())],
         ):
             existing.setdefault((p, m), []).append((lo, hi))
-        replaced, rows = merged_spans(existing, new)
+        gone, rows = merged_spans(existing, new)
         conn.execute(
-            b"DELETE FROM hourly_spans AS s USING unnest(%s::bigint[], %s::int[])"
-            b" AS k(post, metric) WHERE s.post = k.post AND s.metric = k.metric AND s.kind = %s",
-            [*columns(replaced, 2), kind],
+            b"DELETE FROM hourly_spans AS s USING unnest(%s::bigint[], %s::int[], %s::int[])"
+            b" AS k(post, metric, lo) WHERE s.post = k.post AND s.metric = k.metric"
+            b" AND s.kind = %s AND s.lo = k.lo",
+            [*columns(gone, 3), kind],
         )
         conn.execute(
             b"INSERT INTO hourly_spans SELECT p, m, %s, a, b FROM"

@@ -35,6 +35,7 @@ from automation.store.hourly_rows import (
     plan_totals,
     plan_went_back,
     recalled,
+    span_reach,
 )
 from automation.store.rows import parts
 from automation.store.snapshot_rows import by_post
@@ -214,21 +215,23 @@ class HourlyQueries(SqliteConnection):
         self._add_spans(COUNTED, dict.fromkeys(keys, (lo, hi)))
 
     def _add_spans(self, kind: int, new: Mapping[Key, Span]) -> None:
-        """Merge one span per (post, metric) into the known ones (inside a transaction)."""
+        """Merge one span per (post, metric) into the known ones (inside a transaction):
+        only the stored spans that meet a new one are read, deleted and replaced."""
         if not new:
             return
         posts = sorted({p for p, _ in new})
         existing: dict[Key, list[Span]] = {}
         for p, m, lo, hi in self._rows(
             "SELECT post, metric, lo, hi FROM hourly_spans WHERE kind = ?"
-            " AND post IN (SELECT value FROM json_each(?)) ORDER BY post, metric, lo",
-            [kind, json.dumps(posts)],
+            " AND post IN (SELECT value FROM json_each(?)) AND hi >= ? AND lo <= ?"
+            " ORDER BY post, metric, lo",
+            [kind, json.dumps(posts), *span_reach(new.values())],
         ):
             existing.setdefault((p, m), []).append((lo, hi))
-        replaced, rows = merged_spans(existing, new)
+        gone, rows = merged_spans(existing, new)
         self._conn.executemany(
-            "DELETE FROM hourly_spans WHERE post = ? AND metric = ? AND kind = ?",
-            [(p, m, kind) for p, m in replaced],
+            "DELETE FROM hourly_spans WHERE post = ? AND metric = ? AND kind = ? AND lo = ?",
+            [(p, m, kind, lo) for p, m, lo in gone],
         )
         self._conn.executemany(
             "INSERT INTO hourly_spans VALUES (?, ?, ?, ?, ?)",
