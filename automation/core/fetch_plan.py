@@ -33,8 +33,8 @@ class FetchPlan:
     pairs each enabled rule with the posts it evaluates (young enough for it). /totals is
     asked for ``totals_metrics`` of every post, /28hr for ``hourly_metrics`` of
     ``hourly_posts``; snapshots since ``window_start`` are read for ``window_posts`` only,
-    the posts a windowed rule evaluates. ``named_covers``: what the watches naming posts
-    only covered, for the next cycle's plan (``KeptCovers``).
+    the posts a windowed rule evaluates. ``covers``: what the watches covered, for the
+    next cycle's plan (``KeptCovers``).
     """
 
     posts: Mapping[str, WatchedPostRecord]
@@ -44,7 +44,7 @@ class FetchPlan:
     hourly_posts: frozenset[str] = frozenset()
     window_posts: frozenset[str] = frozenset()
     window_start: datetime | None = None
-    named_covers: Covers = field(default_factory=dict, compare=False, repr=False)
+    covers: Covers = field(default_factory=dict, compare=False, repr=False)
 
     def snapshot_posts(
         self,
@@ -89,7 +89,7 @@ def plan_fetch(
     A post is polled when some rule watches it and it is young enough for that rule; an
     unavailable post is never polled. Each rule evaluates its posts in polling order;
     rules with the same watch share one tuple of them. ``kept``: an earlier plan's
-    ``named_covers``, when ``known`` is its posts bar the ones ``kept`` names changed.
+    ``covers``, when ``known`` is its posts bar the ones ``kept`` names changed.
     """
     index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None}, kept)
     polled, watched = _polled(rules, index, now)
@@ -114,7 +114,7 @@ def plan_fetch(
         hourly_posts=frozenset(hourly_posts),
         window_posts=frozenset(window_posts),
         window_start=now - timedelta(seconds=longest) if longest else None,
-        named_covers=index.named_covers(),
+        covers=index.covers(),
     )
 
 

@@ -7,10 +7,11 @@ scan of every post per question costs more than the evaluation itself. The index
 the posts by account once and answers each watch from the groups, keeping the order of
 the posts it was built from.
 
-A watch that only names posts covers the same posts, in the same order, as long as none of
-them was added, changed or went unavailable: ``KeptCovers`` hands such lists from one
-cycle's index to the next, with the IDs written since, so that the large named watches are
-not looked up and checked for order every cycle.
+What a watch covered changes from one cycle to the next only by the posts added, changed or
+gone since: ``KeptCovers`` hands every watch's list from one cycle's index to the next,
+with the IDs written since, so that the next takes the earlier list less those posts plus
+the ones it covers now, instead of looking up and ordering every post of the large watches
+again (a watch naming posts none of which changed keeps its list as it is).
 """
 
 from __future__ import annotations
@@ -18,19 +19,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from automation.core.post_discovery import insert_posts
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Watch
 
 __all__ = ["NOTHING_KEPT", "Covers", "KeptCovers", "WatchIndex"]
 
-Covers = Mapping[tuple[str, ...], list[WatchedPostRecord]]  # named posts -> the available ones
+# (accounts, named posts) -> the available posts covered, in the index's order
+Covers = Mapping[tuple[tuple[str, ...], tuple[str, ...]], list[WatchedPostRecord]]
 
 
 @dataclass(frozen=True)
 class KeptCovers:
-    """What an earlier index's watches naming posts only covered (``covers``, by the
-    posts they name), and the IDs of the posts added, changed or gone since (``changed``).
-    The index's posts must be the earlier one's in the same order, bar ``changed``."""
+    """What an earlier index's watches covered (``covers``), and the IDs of the posts
+    added, changed or gone since (``changed``). The index's posts must be the earlier
+    one's bar ``changed``, in the store's order (``post_order``)."""
 
     covers: Covers = field(default_factory=dict)
     changed: frozenset[str] = frozenset()
@@ -65,16 +68,31 @@ class WatchIndex:
             found = self._covered[key] = self._still_covered(watch) or self._collect(watch)
         return found
 
-    def named_covers(self) -> Covers:
-        """What the watches naming posts only covered, to keep for the next index."""
-        return {posts: found for (accounts, posts), found in self._covered.items() if not accounts}
+    def covers(self) -> Covers:
+        """What the watches covered, to keep for the next index."""
+        return dict(self._covered)
 
     def _still_covered(self, watch: Watch) -> list[WatchedPostRecord] | None:
-        """A named watch's kept posts, when none of the posts it names changed."""
-        found = None if watch.accounts else self._kept.covers.get(watch.posts)
-        if found is None or not watch.named.isdisjoint(self._kept.changed):
+        """A watch's kept posts less those changed since, plus those it covers of them."""
+        found = self._kept.covers.get((watch.accounts, watch.posts))
+        changed = self._kept.changed
+        if found is None or len(changed) * 2 > len(self.posts):  # most changed: look up afresh
             return None
-        return found
+        if not changed or (not watch.accounts and watch.named.isdisjoint(changed)):
+            return found
+        kept = [rec for rec in found if rec.post_id not in changed]
+        accounts = watch.accounts
+        insert_posts(
+            kept,
+            [
+                rec
+                for pid in changed
+                if (rec := self.posts.get(pid)) is not None
+                and not rec.unavailable_at
+                and ((rec.source == "timeline" and rec.account in accounts) or pid in watch.named)
+            ],
+        )
+        return kept
 
     def _collect(self, watch: Watch) -> list[WatchedPostRecord]:
         groups = [self._by_account.get(a, []) for a in dict.fromkeys(watch.accounts)]

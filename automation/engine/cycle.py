@@ -115,7 +115,7 @@ class Engine:
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
         self._refresh = RefreshKeeper()
         self._known = KnownPosts(store, dry=self._recorder.dry)
-        self._named_covers: Covers = {}  # the last plan's, for the next (``KeptCovers``)
+        self._covers: Covers = {}  # the last plan's, for the next (``KeptCovers``)
         # each rule's states as the last committed cycle left them, and the store's
         # STATES_CHANGED when it read them
         self._kept: Mapping[str, Mapping[str, RuleState]] = {}
@@ -284,13 +284,13 @@ class Engine:
         known: Sequence[WatchedPostRecord] | None,
     ) -> FetchPlan:
         """The cycle's plan; when discovery failed, over the posts the store holds."""
-        covers, self._named_covers = self._named_covers, {}  # none kept if this plan fails
+        covers, self._covers = self._covers, {}  # none kept if this plan fails
         if known is None:
             return plan_fetch(rules, self._store.posts(), now)
         changed = self._known.take_changed()
         kept = NOTHING_KEPT if changed is None else KeptCovers(covers, changed)
         plan = plan_fetch(rules, known, now, kept)
-        self._named_covers = plan.named_covers
+        self._covers = plan.covers
         return plan
 
     def _schedule(self, now: datetime, plan: FetchPlan) -> Refresh:

@@ -16,15 +16,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from automation.core.post_discovery import merge_posts, post_order
+from automation.core.post_discovery import insert_posts, merge_posts, post_order
 from automation.core.records import WatchedPostRecord
 from automation.store.base import POSTS_CHANGED, Store
 
 __all__ = ["KnownPosts"]
-
-# Inserting k new posts one by one into n costs about k * log n keys and k moves; sorting
-# them all once about n keys: once the new posts are more than 1 in 20, sorting is cheaper.
-BULK_SHARE = 20
 
 
 class KnownPosts:
@@ -79,12 +75,7 @@ class KnownPosts:
             self._by_id = {p.post_id: p for p in self._posts}
             return
         by_id.update((r.post_id, r) for r in records)
-        if len(records) * BULK_SHARE > len(posts):  # a first reading of a timeline: sort once
-            posts.extend(records)
-            posts.sort(key=post_order)
-            return
-        for rec in sorted(records, key=post_order):
-            posts.insert(bisect_left(posts, post_order(rec), key=post_order), rec)
+        insert_posts(posts, records)
 
     def gone(self, post_ids: Collection[str], at: datetime) -> None:
         """The store marked ``post_ids`` unavailable at ``at`` (in a dry run, not)."""

@@ -2,7 +2,7 @@
 twice, once to poll and once in polling order): the same posts in the same order, each rule
 with the same posts in the same order, the same metrics, over random posts in any order,
 rules with shared and different watches, named posts, max_age and windows; and a plan
-keeping an earlier plan's named watches against one made afresh."""
+keeping what an earlier plan's watches covered against one made afresh."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.evaluate import CompiledRule, compile_rule
-from automation.core.fetch_plan import plan_fetch
+from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.payloads import action_metrics
 from automation.core.post_discovery import merge_posts
@@ -34,22 +34,29 @@ POSTS = st.builds(
     first_seen=st.just(NOW),
     unavailable_at=st.sampled_from([None, None, None, NOW]),
 )
-WATCHES = st.builds(
-    Watch,
-    accounts=st.lists(st.sampled_from(ACCOUNTS), max_size=3).map(tuple),
-    posts=st.lists(st.sampled_from(IDS), max_size=4).map(tuple),
-    owner=st.sampled_from([None, "brand"]),
-    max_age=st.sampled_from([86400, 2 * 86400, 7 * 86400]),
-    max_age_set=st.booleans(),
-)
+MANY_IDS = [str(1000 + i) for i in range(80)]
+MANY_POSTS = POSTS.flatmap(lambda p: st.sampled_from(MANY_IDS).map(lambda i: replace(p, post_id=i)))
+
+
+def watches(ids: list[str]) -> st.SearchStrategy[Watch]:
+    return st.builds(
+        Watch,
+        accounts=st.lists(st.sampled_from(ACCOUNTS), max_size=3).map(tuple),
+        posts=st.lists(st.sampled_from(ids), max_size=4 if ids is IDS else 30).map(tuple),
+        owner=st.sampled_from([None, "brand"]),
+        max_age=st.sampled_from([86400, 2 * 86400, 7 * 86400]),
+        max_age_set=st.booleans(),
+    )
+
+
 WHEN = st.sampled_from([Leaf("favorites", "gte", 10), Leaf("retweets", "gte", 2, over=3600), None])
 
 
 @st.composite
-def rules(draw: st.DrawFn) -> list[CompiledRule]:
-    watches = draw(st.lists(WATCHES, min_size=1, max_size=4))
-    watches.append(replace(watches[0], max_age_set=not watches[0].max_age_set))
-    chosen = draw(st.lists(st.sampled_from(watches), max_size=6))  # some share a watch
+def rules(draw: st.DrawFn, ids: list[str] = IDS) -> list[CompiledRule]:
+    watched = draw(st.lists(watches(ids), min_size=1, max_size=4))
+    watched.append(replace(watched[0], max_age_set=not watched[0].max_age_set))
+    chosen = draw(st.lists(st.sampled_from(watched), max_size=6))  # some share a watch
     return [
         compile_rule(Rule(id=f"r{i}", watch=w, when=draw(WHEN) or Leaf("replies", "gte", 1)))
         for i, w in enumerate(chosen)
@@ -112,9 +119,43 @@ def test_a_plan_keeping_the_named_watches_is_the_plan_made_afresh(
     later = NOW + timedelta(minutes=minutes)
     after = [replace(p, unavailable_at=later) if p.post_id in gone else p for p in after]
     changed = frozenset({p.post_id for p in added} | set(gone))
-    kept = plan_fetch(rules, after, later, KeptCovers(earlier.named_covers, changed))
-    fresh = plan_fetch(rules, after, later)
+    kept = plan_fetch(rules, after, later, KeptCovers(earlier.covers, changed))
+    assert_same(kept, plan_fetch(rules, after, later))
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    rules(MANY_IDS),
+    st.lists(MANY_POSTS, min_size=20, max_size=80),
+    st.lists(
+        st.tuples(
+            st.lists(MANY_POSTS, max_size=4),  # added or changed
+            st.lists(st.sampled_from(MANY_IDS), max_size=3),  # gone
+            st.integers(0, 600),  # minutes later: posts cross max_age
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_plans_keeping_every_watch_cycle_after_cycle_are_the_plans_made_afresh(rules, posts, steps):
+    """Cycle after cycle, each plan keeping what the last one's watches covered (accounts
+    and named posts, a few posts changed among many) is the plan made afresh."""
+    known, now = merge_posts([], posts), NOW
+    plan = plan_fetch(rules, known, now)
+    for added, gone, minutes in steps:
+        now += timedelta(minutes=minutes)
+        known = [
+            replace(p, unavailable_at=now) if p.post_id in gone else p
+            for p in merge_posts(known, added)
+        ]
+        changed = frozenset({p.post_id for p in added} | set(gone))
+        plan = plan_fetch(rules, known, now, KeptCovers(plan.covers, changed))
+        assert_same(plan, plan_fetch(rules, known, now))
+
+
+def assert_same(kept: FetchPlan, fresh: FetchPlan) -> None:
+    """The same posts, rules' posts and covers, in the same order."""
     assert list(kept.posts.items()) == list(fresh.posts.items())
     assert [(r, list(p)) for r, p in kept.watched] == [(r, list(p)) for r, p in fresh.watched]
     assert kept == fresh
-    assert kept.named_covers == fresh.named_covers
+    assert kept.covers == fresh.covers
