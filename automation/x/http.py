@@ -15,7 +15,9 @@ proxy resolves the name and the gate is not consulted.
 Authentication is attached per request: ``BearerAuth`` for app-only calls and
 ``OAuth1Auth`` for user context. ``OAuth1Auth`` uses Authlib's core signer only and never
 touches the body: Authlib's httpx integration empties JSON bodies when it signs them.
-Per RFC 5849 §3.4.1.3 only form-encoded bodies take part in the signature.
+Per RFC 5849 §3.4.1.3 only form-encoded bodies take part in the signature; a request with
+neither a query string nor a form body (every Engagement API request) is signed by
+``x.oauth1``, which writes Authlib's header for a fraction of its cost.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from automation import __version__
 from automation.config.loader import Account, AppCredentials
 from automation.config.secret import Secret
 from automation.core.errors import AuthFailed, MalformedResponse, TransportFailed
+from automation.x.oauth1 import SimpleSigner
 
 __all__ = [
     "USER_AGENT",
@@ -117,15 +120,21 @@ class OAuth1Auth(Auth):
             token=token.reveal(),
             token_secret=token_secret.reveal(),
         )
+        self._simple = SimpleSigner(
+            consumer_key.reveal(), consumer_secret.reveal(), token.reveal(), token_secret.reveal()
+        )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        ctype = request.headers.get("Content-Type", "")
-        if ctype.startswith(_FORM):
-            headers, body = {"Content-Type": _FORM}, request.content.decode()
+        form = request.headers.get("Content-Type", "").startswith(_FORM)
+        if not form and not request.url.query:  # the signature covers the oauth_ fields alone
+            signed = self._simple.header(request.method, str(request.url))
         else:
-            headers, body = {}, ""
-        _, signed, _ = self._signer.sign(request.method, str(request.url), headers, body)
-        request.headers["Authorization"] = signed["Authorization"]
+            headers, body = (
+                ({"Content-Type": _FORM}, request.content.decode()) if form else ({}, "")
+            )
+            _, authlib, _ = self._signer.sign(request.method, str(request.url), headers, body)
+            signed = authlib["Authorization"]
+        request.headers["Authorization"] = signed
         yield request
 
 
