@@ -21,6 +21,7 @@ __all__ = [
     "explicit_posts",
     "insert_posts",
     "merge_posts",
+    "named_owners",
     "post_order",
     "timeline_posts",
     "watched_accounts",
@@ -44,24 +45,34 @@ def discovery_start(rules: Sequence[CompiledRule], account: str, now: datetime) 
 
 
 def explicit_posts(
-    rules: Sequence[CompiledRule], known: Mapping[str, WatchedPostRecord], now: datetime
+    rules: Sequence[CompiledRule],
+    known: Mapping[str, WatchedPostRecord],
+    now: datetime,
+    owners: Mapping[str, str | None] | None = None,
 ) -> list[WatchedPostRecord]:
     """The posts rules name by ID that are not watched yet (``known``: the watched posts
-    by id), or whose owner changed.
+    by id), or whose owner changed (``owners``: ``named_owners(rules)``, if kept).
 
     A named post already watched is left as it is, so a post the API reported gone stays
     unwatched instead of being revived every cycle.
     """
-    owners: dict[str, str | None] = {}
-    for r in rules:
-        for pid in r.rule.watch.posts:
-            if owners.get(pid) is None:
-                owners[pid] = r.rule.watch.owner
     return [
         _record(pid, account, post_created_at(pid), "explicit", now)
-        for pid, account in owners.items()
+        for pid, account in (named_owners(rules) if owners is None else owners).items()
         if (old := known.get(pid)) is None or old.account != account
     ]
+
+
+def named_owners(rules: Sequence[CompiledRule]) -> dict[str, str | None]:
+    """Each post the rules name by ID, in the order first named, with its owner: the
+    first owner a rule naming it gives (None: none does, a public post)."""
+    owners: dict[str, str | None] = {}
+    for r in rules:
+        owner = r.rule.watch.owner
+        for pid in r.rule.watch.posts:
+            if owners.get(pid) is None:
+                owners[pid] = owner
+    return owners
 
 
 def timeline_posts(

@@ -11,10 +11,12 @@ from cycle_world import NOW, CycleWorld, Timelines
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from automation.core.evaluate import compile_rules
 from automation.core.post_discovery import merge_posts
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Leaf, Rule, Watch
 from automation.engine.known_posts import KnownPosts
+from automation.engine.running_rules import LoadedRules
 from automation.store.memory import MemoryStore
 from automation.x.v2_client import DiscoveredPost
 
@@ -190,3 +192,17 @@ def _outside(w: CycleWorld, event: str) -> None:
     elif event == "unavailable again":
         gone = [p for p in w.store.posts(True) if p.unavailable_at is not None][:1]
         w.store.upsert_posts([replace(p, unavailable_at=None) for p in gone])
+
+
+def test_rules_swapped_in_between_cycles_have_their_named_posts_watched():
+    """The posts the rules name are gathered again when the rules change, not only once."""
+    world = CycleWorld(list(RULES), timelines=Timelines({"brand": [], "support": []}))
+    engine = world.engine()
+    engine.cycle()
+    named = replace(RULES[1], watch=Watch(posts=("1100", "4000"), owner="brand"))
+    engine.rules = LoadedRules(rules=compile_rules([RULES[0], named]), files=())
+    world.now += timedelta(minutes=5)
+    engine.cycle()
+    watched = {p.post_id: p.account for p in world.store.posts()}
+    assert watched["4000"] == "brand"
+    assert watched["1100"] == "brand"  # its owner now given
