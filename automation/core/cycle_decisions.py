@@ -6,13 +6,18 @@ the result is the one ``CycleWrite`` the store commits, and the reason for each 
 A rule without a window is first tested on a post's totals and state alone
 (``CompiledRule.quiet_on``): most pairs decide nothing, and then the post's facts are
 not built for it.
+
+Equal states are one object (``shared_state``): a cycle decides states for tens of
+thousands of posts, mostly alike (a new rule's seeded posts, conditions still false),
+and the engine keeps every rule's states between cycles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 
 from automation.core.caps import room, window_start
 from automation.core.cycle_facts import Totals, read_totals
@@ -22,7 +27,12 @@ from automation.core.firings import firing_record
 from automation.core.pauses import PauseState
 from automation.core.records import CycleWrite, FiringRecord, RuleVersion, WatchedPostRecord
 
-__all__ = ["CycleDecisions", "decide_cycle"]
+__all__ = ["CycleDecisions", "decide_cycle", "shared_state"]
+
+# each state decided, by its fields: equal states are one object
+_fields = attrgetter(*(f.name for f in fields(RuleState)))
+_SHARED: dict[tuple[object, ...], RuleState] = {}
+_SHARED_MAX = 16_384  # distinct states: a few per rule and cycle
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,7 @@ def _decide_rule(
             if decision.outcome is Outcome.FIRE:
                 tally.held.append(firing_record(rule, post, decision, now, new_id()))
             continue
-        tally.states.append((rule.id, pid, decision.state))
+        tally.states.append((rule.id, pid, shared_state(decision.state)))
         capped = False
         if decision.outcome is Outcome.FIRE and rule.limit and fired_since:
             if left is None:
@@ -150,3 +160,11 @@ def _decide_rule(
             firing = firing_record(rule, post, decision, now, new_id(), capped=capped)
             tally.firings.append(firing)
             tally.reasons[firing.id] = decision.reason
+
+
+def shared_state(state: RuleState) -> RuleState:
+    """``state``, or an equal one given before: the same value, held once. Keyed by its
+    fields as a tuple, which hashes and compares in C: a third of the dataclass's cost."""
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    return _SHARED.setdefault(_fields(state), state)

@@ -1,0 +1,87 @@
+"""A cycle's decided states: equal ones are one object (the engine keeps every rule's
+states between cycles), and each is still the state the rule decided for its post."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import astuple
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from automation.core import cycle_decisions
+from automation.core.cycle_decisions import decide_cycle, shared_state
+from automation.core.evaluate import compile_rule
+from automation.core.facts import PostFacts, RuleState
+from automation.core.records import WatchedPostRecord
+from automation.core.rules import Leaf, Rearm, Rule, Watch
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+MOMENTS = st.sampled_from([None, NOW, NOW - timedelta(minutes=5)])
+STATES = st.builds(
+    RuleState,
+    fingerprint=st.sampled_from(["a", "b"]),
+    holding_since=MOMENTS,
+    last_truth=st.sampled_from([None, False, True]),
+    last_fired_at=MOMENTS,
+    milestone=st.integers(0, 3),
+    done=st.booleans(),
+    fires=st.integers(0, 3),
+)
+
+
+@given(st.lists(STATES, max_size=30))
+def test_a_shared_state_is_an_equal_one_and_equal_states_are_one_object(states):
+    cycle_decisions._SHARED.clear()  # none held over its bound while the example runs
+    shared = [shared_state(s) for s in states]
+    for state, kept in zip(states, shared, strict=True):
+        assert kept == state and astuple(kept) == astuple(state)
+    for a, b in itertools.product(shared, repeat=2):
+        assert (a is b) == (a == b)
+
+
+def test_a_seeding_cycle_decides_each_post_s_state_and_holds_equal_ones_once():
+    ids = [str(n) for n in range(1, 41)]
+    rules = [
+        compile_rule(
+            Rule(id="big", watch=Watch(posts=tuple(ids)), when=Leaf("favorites", "gte", 3))
+        ),
+        compile_rule(
+            Rule(
+                id="rearm",
+                watch=Watch(posts=tuple(ids)),
+                when=Leaf("favorites", "gte", 3),
+                fire=Rearm(600),
+                for_=300,
+            )
+        ),
+    ]
+    posts = [WatchedPostRecord(pid, None, NOW - timedelta(hours=2), "explicit", NOW) for pid in ids]
+    facts = {
+        p.post_id: PostFacts(
+            p.post_id, None, p.created_at, {"favorites": float(int(p.post_id) % 5)}
+        )
+        for p in posts
+    }
+    cycle_decisions._SHARED.clear()
+    ids_made = iter(range(1000))
+    decided = decide_cycle(
+        [(rule, posts) for rule in rules],
+        facts,
+        {},
+        lambda _rule: {},
+        NOW,
+        lambda: f"f{next(ids_made)}",
+    )
+    states = decided.write.states
+    alone = {
+        (rule.rule.id, pid): decision.state
+        for rule in rules
+        for pid in ids
+        if (decision := rule.evaluate(facts[pid], None, NOW, seeding=True)) is not None
+    }
+    assert {(rule_id, pid): state for rule_id, pid, state in states} == alone
+    assert len(states) == len(alone) > len(ids)
+    objects = {id(state) for _, _, state in states}
+    assert len(objects) == len({astuple(state) for _, _, state in states}) < 8
