@@ -102,7 +102,11 @@ class StatesSeen:
     states of each rule's posts after the cycle, for the projections.
 
     A rule's states come from ``kept`` when it has them (what the store holds, as the
-    cycles before left it), else from the store (``read``)."""
+    cycles before left it), else from the store (``read``). The mappings this class makes
+    are its own (``_States``), and the next cycle's decisions are written into them in
+    place: a copy of every state of a rule that decided anything, each cycle, would cost
+    as much memory again as the states themselves. What ``read`` returns is never changed.
+    """
 
     def __init__(
         self,
@@ -112,7 +116,7 @@ class StatesSeen:
         self._read = read
         self._kept = kept or {}
         self._seen: dict[str, Mapping[str, RuleState]] = {}
-        self._after: dict[str, dict[str, RuleState]] = {}
+        self._after: dict[str, _States] = {}
         self._merged: dict[str, Mapping[str, RuleState]] = {}  # states_after's, once made
 
     def __call__(self, rule_id: str) -> Mapping[str, RuleState]:
@@ -123,9 +127,12 @@ class StatesSeen:
         return states
 
     def decided(self, write: CycleWrite) -> None:
-        after: dict[str, dict[str, RuleState]] = {}
+        after: dict[str, _States] = {}
         for rule, post, state in write.states:
-            after.setdefault(rule, {})[post] = state
+            found = after.get(rule)
+            if found is None:
+                found = after[rule] = _States()
+            found[post] = state
         self._after = after
         self._merged = {}
 
@@ -143,9 +150,29 @@ class StatesSeen:
             seen = self._seen.get(rule_id)
             if seen is None:
                 seen = self(rule_id)
-            decided = self._after.get(rule_id)
-            merged = self._merged[rule_id] = {**seen, **decided} if decided else seen
+            merged = self._merged[rule_id] = _merged(seen, self._after.get(rule_id))
         return merged
+
+
+class _States(dict[str, RuleState]):
+    """A rule's states as ``StatesSeen`` made them: its own to change."""
+
+    __slots__ = ()
+
+
+def _merged(seen: Mapping[str, RuleState], decided: _States | None) -> Mapping[str, RuleState]:
+    """``seen`` with ``decided`` on top: written into ``seen`` when it is a mapping of
+    ours (the states kept from the last cycle), else a new one unless one side is empty."""
+    if not decided:
+        return seen
+    if not seen:
+        return decided
+    if type(seen) is _States:
+        seen.update(decided)
+        return seen
+    merged = _States(seen)
+    merged.update(decided)
+    return merged
 
 
 def likeliest_last(
