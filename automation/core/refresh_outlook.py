@@ -124,7 +124,7 @@ def _rate(
 def kept_values(values: Mapping[str, float], before: Recent | None) -> Mapping[str, float]:
     """``values``, or the equal mapping read before: a post whose values stay is held by
     one object from cycle to cycle (the store keeps that one too), not one a reading."""
-    if before is not None and before.values == values:
+    if before is not None and (before.values is values or before.values == values):
         return before.values
     return values
 

@@ -89,6 +89,11 @@ class RefreshKeeper:
                 recent[pid] = Recent(at, _values(recent.get(pid)))
         recent.update(fresh)
 
+    def last_values(self, post_id: str) -> Mapping[str, float] | None:
+        """The values the engine read of ``post_id`` last, if it read any."""
+        seen = self._recent.get(post_id)
+        return None if seen is None else seen.values
+
     def ages(self, posts: Mapping[str, WatchedPostRecord], now: datetime) -> RefreshAges | None:
         return refresh_ages(posts, self._recent, now)
 

@@ -126,7 +126,7 @@ def plan_totals(
     alike: dict[tuple[str, ...], tuple[int, ...]] = {}  # metric names -> their ids, sorted
     for post_id, values in totals.items():
         polled, before = last_read[post_id]
-        same = before == values
+        same = before is values or before == values  # most: the engine's unchanged object
         if same and polled == hour:
             continue  # most posts, most cycles: nothing new within the hour
         pid = ids[post_id]

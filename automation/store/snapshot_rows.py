@@ -59,7 +59,7 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
                 plan.changes.append((post_id, fresh))
             continue
         series, before = known
-        if values == before:
+        if values is before or values == before:  # the same object: the engine's, unchanged
             continue  # most posts, most cycles
         changed = changed_values(before, values)
         if changed:

@@ -3,6 +3,7 @@ the parsed answer's dict it replaces does."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from hypothesis import given
@@ -73,3 +74,46 @@ def test_same_metrics_in_the_same_order_equal_exactly_when_every_value_is(
     same = all(x == y for x, y in pairs)
     assert (MetricValues(a) == MetricValues(b)) is same is (a == b)
     assert (MetricValues(a) != MetricValues(b)) is not same
+
+
+POSTS = st.dictionaries(st.sampled_from(["1", "2", "3", "4"]), VALUES, max_size=4)
+
+
+@given(POSTS, POSTS, st.booleans())
+def test_compact_totals_with_the_last_values_reads_the_same_and_keeps_the_unchanged(
+    totals: dict[str, dict[str, float]], last: dict[str, dict[str, float]], compact_last: bool
+) -> None:
+    # the last values as the engine holds them (MetricValues), or as a store read them back
+    before: dict[str, Mapping[str, float]] = (
+        {pid: MetricValues(values) for pid, values in last.items()} if compact_last else {**last}
+    )
+    kept = compact_totals(totals, before.get)
+    assert list(kept.items()) == list(compact_totals(totals).items())
+    for pid, values in kept.items():
+        assert type(values) is MetricValues and list(values.items()) == list(totals[pid].items())
+        old = before.get(pid)
+        same = (
+            type(old) is MetricValues
+            and list(old) == list(values)
+            and all(str(a) == str(b) for a, b in zip(old.values(), values.values(), strict=True))
+        )
+        assert (values is old) is same
+
+
+def test_compact_totals_keeps_a_post_s_last_object_only_when_its_values_are_the_same() -> None:
+    last = {
+        "1": MetricValues({"likes": 1.0, "replies": 2.0}),
+        "2": MetricValues({"likes": 1.0, "replies": 2.0}),
+        "3": MetricValues({"likes": 0.0}),
+        "4": {"likes": 5.0},  # read back from a store: not kept
+    }
+    totals = {
+        "1": {"likes": 1.0, "replies": 2.0},
+        "2": {"replies": 2.0, "likes": 1.0},  # other order
+        "3": {"likes": -0.0},  # equal, not the same bytes
+        "4": {"likes": 5.0},
+        "5": {"likes": 1.0},
+    }
+    kept = compact_totals(totals, last.get)
+    assert [kept[p] is last.get(p) for p in totals] == [True, False, False, False, False]
+    assert kept == totals
