@@ -66,31 +66,40 @@ class Readings:
         rng = self.rng
         share = self.moving if self.moving is not None else rng.uniform(0.10, 0.30)
         for p in rng.sample(self.posts, int(len(self.posts) * share)):
-            metrics = list(self.values[p])
-            weights = [WEIGHTS[m] for m in metrics]
-            moved = dict(self.values[p])
-            for m in set(rng.choices(metrics, weights, k=rng.randint(1, 3))):
-                moved[m] += rng.randint(1, 40 if m == "impressions" else 3)
-            self.values[p] = moved  # a fetch's values are new objects, as parsed
-        first = now.replace(minute=0, second=0) - timedelta(hours=28)
-        hourly = {
-            p: {
-                m: HourlySeries.of(
-                    ((first + timedelta(hours=h), float(h % 5)) for h in range(29)), now
-                )
-                for m in HOURLY_METRICS
-            }
-            for p in self.young
+            self.values[p] = moved(rng, self.values[p])
+        return fetched(dict(self.values), self.young, now)
+
+
+def moved(rng: random.Random, values: dict[str, float]) -> dict[str, float]:
+    """``values`` with one to three metrics grown (a new dict, as a fetch parses one); the
+    metrics in a fixed order, so that a seed gives the same readings in every process."""
+    metrics = list(values)
+    weights = [WEIGHTS[m] for m in metrics]
+    out = dict(values)
+    for m in sorted(set(rng.choices(metrics, weights, k=rng.randint(1, 3)))):
+        out[m] += rng.randint(1, 40 if m == "impressions" else 3)
+    return out
+
+
+def fetched(totals: dict[str, dict[str, float]], young: list[str], now: datetime) -> FetchResult:
+    """A fetch's result: ``totals``, and ``/28hr`` answers of two metrics for ``young``."""
+    first = now.replace(minute=0, second=0) - timedelta(hours=28)
+    hourly = {
+        p: {
+            m: HourlySeries.of(((first + timedelta(hours=h), float(h % 5)) for h in range(29)), now)
+            for m in HOURLY_METRICS
         }
-        return FetchResult(
-            totals=dict(self.values),
-            hourly=hourly,
-            unavailable=frozenset(),
-            unsupported={},
-            forbidden=frozenset(),
-            errors=(),
-            failures=(),
-        )
+        for p in young
+    }
+    return FetchResult(
+        totals=totals,
+        hourly=hourly,
+        unavailable=frozenset(),
+        unsupported={},
+        forbidden=frozenset(),
+        errors=(),
+        failures=(),
+    )
 
 
 def _cycle(recorder: StoreRecorder, now: datetime, fetched: FetchResult, profile: bool) -> float:

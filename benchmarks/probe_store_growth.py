@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import random
 import sqlite3
 import sys
 import tempfile
@@ -33,9 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench_store import OWNED_METRICS, PUBLIC_METRICS, WEIGHTS
+from bench_record import Readings, fetched, moved
 
-from automation.core.facts import HourlySeries
 from automation.engine.gc_pause import collector_paused
 from automation.engine.recorder import StoreRecorder
 from automation.store import SqliteStore
@@ -43,8 +41,6 @@ from automation.x.engagement_client import FetchResult
 
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 CYCLE = timedelta(minutes=5)
-OWNED = 6_000
-HOURLY_METRICS = ("impressions", "retweets")
 MEASURED = (
     "mark_unavailable",
     "record_totals",
@@ -62,20 +58,11 @@ def _io() -> tuple[int, int]:
     return int(fields["rchar"]), int(fields["wchar"])
 
 
-class World:
+class World(Readings):
     """Posts, their values, and which are read each cycle."""
 
     def __init__(self, posts: int, seed: int, hot: float, cold_every: int) -> None:
-        self.rng = random.Random(seed)
-        self.posts = [str(1_860_000_000_000_000_000 + i * 4_194_304) for i in range(posts)]
-        self.values = {
-            p: {
-                m: float(self.rng.randint(0, 50))
-                for m in (OWNED_METRICS if i < OWNED else PUBLIC_METRICS)
-            }
-            for i, p in enumerate(self.posts)
-        }
-        self.young = self.posts[: OWNED // 3]
+        super().__init__(posts, seed, moving=None)
         self.hot = set(self.young) | set(self.rng.sample(self.posts, int(posts * hot)))
         self.cold_every = cold_every
 
@@ -83,31 +70,8 @@ class World:
         rng = self.rng
         read = [p for p in self.posts if p in self.hot or rng.random() * self.cold_every < 1]
         for p in rng.sample(read, int(len(read) * rng.uniform(0.3, 0.5))):
-            metrics = list(self.values[p])
-            weights = [WEIGHTS[m] for m in metrics]
-            moved = dict(self.values[p])
-            for m in sorted(set(rng.choices(metrics, weights, k=rng.randint(1, 3)))):
-                moved[m] += rng.randint(1, 40 if m == "impressions" else 3)
-            self.values[p] = moved
-        first = now.replace(minute=0, second=0) - timedelta(hours=28)
-        hourly = {
-            p: {
-                m: HourlySeries.of(
-                    ((first + timedelta(hours=h), float(h % 5)) for h in range(29)), now
-                )
-                for m in HOURLY_METRICS
-            }
-            for p in self.young
-        }
-        return FetchResult(
-            totals={p: self.values[p] for p in read},
-            hourly=hourly,
-            unavailable=frozenset(),
-            unsupported={},
-            forbidden=frozenset(),
-            errors=(),
-            failures=(),
-        )
+            self.values[p] = moved(rng, self.values[p])
+        return fetched({p: self.values[p] for p in read}, self.young, now)
 
 
 class Meter:
