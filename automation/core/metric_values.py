@@ -61,6 +61,13 @@ class MetricValues(Mapping[str, float]):
     def keys(self) -> KeysView[str]:
         return self._index.keys()
 
+    @property
+    def names(self) -> Mapping[str, int]:
+        """Each metric's position: one mapping shared by every ``MetricValues`` with the
+        same metrics in the same order, so that what depends only on the names can be
+        worked out once for all of them."""
+        return self._index
+
     def items(self) -> ItemsView[str, float]:
         return _Items(self)
 

@@ -14,6 +14,7 @@ Rates come from the last two readings, or for a post read once from its life so 
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from datetime import datetime
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import RuleState
 from automation.core.metric_names import DERIVED, HOURLY_METRICS
+from automation.core.metric_values import MetricValues
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import (
     AllOf,
@@ -42,6 +44,7 @@ _WINDOW_SHARE = 0.5
 # every engagement with a post follows an impression of it
 _BOUND = "impressions"
 _FLIP = {"gte": "lt", "gt": "lte", "lt": "gte", "lte": "gt"}
+_MEETS = {"gte": operator.ge, "gt": operator.gt, "lt": operator.lt, "lte": operator.le}
 
 Watched = Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
 Rate = Callable[[str], float]
@@ -79,12 +82,17 @@ def outlooks(
     at = now.timestamp()
     cross: dict[str, float] = {}
     window: set[str] = set()
-    rates: dict[str, _Rate] = {}
+    views: dict[str, tuple[Mapping[str, float], Rate]] = {}
     read_of: dict[int, list[WatchedPostRecord]] = {}  # rules share their tuples of posts
     for compiled, posts in watched:
         read = read_of.get(id(posts))
         if read is None:  # the posts read, once per tuple: most posts are not, most cycles
             read = read_of[id(posts)] = [p for p in posts if p.post_id in totals]
+            for p in read:
+                if p.post_id not in views:
+                    views[p.post_id] = _view(
+                        totals[p.post_id], recent.get(p.post_id), at, p.created_at
+                    )
         if not read:
             continue
         project = _rule_projection(compiled)
@@ -92,33 +100,33 @@ def outlooks(
         state_of = states_of(compiled.rule.id).get
         for post in read:
             pid = post.post_id
-            rate = rates.get(pid)
-            if rate is None:
-                rate = rates[pid] = _rate(totals[pid], recent.get(pid), at, post.created_at)
-            seconds, open_ = project(rate.values, rate, state_of(pid), at)
+            values, rate = views[pid]
+            seconds, open_ = project(values, rate, state_of(pid), at)
             if at + seconds < cross.get(pid, NEVER):
                 cross[pid] = at + seconds
             if windowed and open_:
                 window.add(pid)
     return {
-        pid: Recent(at, rate.values, cross.get(pid, NEVER), pid in window)
-        for pid, rate in rates.items()
+        pid: Recent(at, view[0], cross.get(pid, NEVER), pid in window)
+        for pid, view in views.items()
     }
 
 
-def _rate(
+def _view(
     values: Mapping[str, float], before: Recent | None, at: float, created_at: datetime
-) -> _Rate:
-    """Growth per second of each metric since the reading before, else since the post
-    was created; never negative."""
+) -> tuple[Mapping[str, float], Rate]:
+    """The post's values (``kept_values``) and their growth per second since the reading
+    before, else since the post was created; never negative."""
     values = kept_values(values, before)
     if before is not None and at > before.at:
+        if values is before.values:  # read again as it was: nothing grew
+            return values, _nil_rate(values)
         old, span = before.values, at - before.at
     else:
         old, span = {}, at - created_at.timestamp()
     if span <= 0:
-        return _Still(values, old, span)
-    return _Rate(values, old, span)
+        return values, _STILL
+    return values, _Rate(values, old, span)
 
 
 def kept_values(values: Mapping[str, float], before: Recent | None) -> Mapping[str, float]:
@@ -143,16 +151,46 @@ class _Rate:
         value = self.values.get(metric)
         if value is None:
             return math.nan
-        return max(0.0, (value - self.old.get(metric, 0.0)) / self.span)
+        per_second = (value - self.old.get(metric, 0.0)) / self.span
+        return per_second if per_second > 0.0 else 0.0  # max(0.0, it), NaN too
 
 
-class _Still(_Rate):
+class _Nil(dict[str, float]):
+    """The rates of a post whose values did not change: nil for each metric it has
+    (the keys), unknown (NaN) for any other. Asked through ``__getitem__``, which runs
+    in C for the metrics it has: most posts read are read as they were."""
+
+    __slots__ = ()
+
+    def __missing__(self, metric: str) -> float:
+        return math.nan
+
+
+class _AllNil(dict[str, float]):
     """No time passed since the reading before: every rate is nil."""
 
     __slots__ = ()
 
-    def __call__(self, metric: str) -> float:
+    def __missing__(self, metric: str) -> float:
         return 0.0
+
+
+_STILL: Rate = _AllNil().__getitem__
+_NILS: dict[int, tuple[Mapping[str, int], Rate]] = {}  # by the id of a MetricValues' names
+_NILS_MAX = 64
+
+
+def _nil_rate(values: Mapping[str, float]) -> Rate:
+    """``_Nil`` of ``values``'s metrics, one for all the posts read with the same ones."""
+    if type(values) is not MetricValues:
+        return _Nil.fromkeys(values, 0.0).__getitem__
+    names = values.names
+    kept = _NILS.get(id(names))
+    if kept is None or kept[0] is not names:
+        if len(_NILS) >= _NILS_MAX:
+            _NILS.clear()
+        kept = _NILS[id(names)] = (names, _Nil.fromkeys(names, 0.0).__getitem__)
+    return kept[1]
 
 
 # --- a rule's projection --------------------------------------------------------------------
@@ -177,12 +215,13 @@ def _rule_projection(compiled: CompiledRule) -> RuleProjection:
         open_ = window is not None and (
             window(values, rate) or (state is not None and bool(state.last_truth) and rearm)
         )
-        if state is not None and state.holding_since is not None:
-            return max(0.0, state.holding_since.timestamp() + held - at), True
-        if state is not None and state.done and not every:
-            return NEVER, open_
-        if rearm and state is not None and state.last_truth:
-            return NEVER, open_  # the condition must turn false before it fires again
+        if state is not None:
+            if state.holding_since is not None:
+                return max(0.0, state.holding_since.timestamp() + held - at), True
+            if state.done and not every:
+                return NEVER, open_
+            if rearm and state.last_truth:
+                return NEVER, open_  # the condition must turn false before it fires again
         seconds = 0.0
         if when is not None:
             seconds = _known(when(values, rate))
@@ -256,7 +295,7 @@ def _leaf(leaf: Leaf) -> Projection:
     metric, op, threshold, over = leaf.metric, leaf.op, leaf.threshold, leaf.over
     if op not in _FLIP:
         return _unknown
-    rising = op in ("gte", "gt")
+    meets = _MEETS[op]
     if metric in DERIVED:
         if over:
             return _unknown
@@ -266,7 +305,7 @@ def _leaf(leaf: Leaf) -> Projection:
             num, den = values.get(top), values.get(bottom)
             if num is None or not den:
                 return None
-            return 0.0 if _meets(num / den, op, threshold) else NEVER
+            return 0.0 if meets(num / den, threshold) else NEVER
 
         return derived
     if over:
@@ -276,31 +315,29 @@ def _leaf(leaf: Leaf) -> Projection:
             per_second = _bounded_rate(metric, values, rate)
             if per_second is None:
                 return None
-            return 0.0 if _meets(per_second * span, op, threshold) else NEVER
+            return 0.0 if meets(per_second * span, threshold) else NEVER
 
         return windowed
+    return _total(metric, op, threshold)
+
+
+def _total(metric: str, op: str, threshold: float) -> Projection:
+    """A leaf on a total: met now, or (rising to it) when its rate closes the gap."""
+    meets = _MEETS[op]
+    rising = op in ("gte", "gt")
+    step = 1 if op == "gt" else 0
 
     def total(values: Mapping[str, float], rate: Rate) -> float | None:
         value = values.get(metric)
         if value is None:
             return None
-        if _meets(value, op, threshold):
+        if meets(value, threshold):
             return 0.0
         if not rising:
             return NEVER
-        return _time_to(threshold - value + (1 if op == "gt" else 0), rate(metric))
+        return _time_to(threshold - value + step, rate(metric))
 
     return total
-
-
-def _meets(value: float, op: str, threshold: float) -> bool:
-    if op == "gte":
-        return value >= threshold
-    if op == "gt":
-        return value > threshold
-    if op == "lt":
-        return value < threshold
-    return value <= threshold
 
 
 def _bounded_rate(metric: str, values: Mapping[str, float], rate: Rate) -> float | None:
@@ -314,7 +351,7 @@ def _window_test(cond: Condition | None) -> Callable[[Mapping[str, float], Rate]
     """Whether a windowed leaf of ``cond`` could hold soon: the rate over its window
     reaches a share of its threshold (or the rate cannot be known)."""
     leaves = [
-        leaf
+        (leaf.metric, float(leaf.over or 0), _WINDOW_SHARE * leaf.threshold)
         for leaf in condition_metrics(cond)
         if leaf.over and leaf.op in ("gte", "gt") and leaf.metric not in DERIVED
     ]
@@ -326,10 +363,9 @@ def _window_test(cond: Condition | None) -> Callable[[Mapping[str, float], Rate]
     def could(values: Mapping[str, float], rate: Rate) -> bool:
         if others:
             return True
-        for leaf in leaves:
-            per_second = _bounded_rate(leaf.metric, values, rate)
-            span = float(leaf.over or 0)
-            if per_second is None or per_second * span >= _WINDOW_SHARE * leaf.threshold:
+        for metric, span, share in leaves:
+            per_second = _bounded_rate(metric, values, rate)
+            if per_second is None or per_second * span >= share:
                 return True
         return False
 

@@ -37,6 +37,15 @@ def test_reads_like_the_dict_it_was_built_from(values: dict[str, float]) -> None
 
 
 @given(VALUES, VALUES)
+def test_values_share_their_names_exactly_when_they_have_the_same_in_the_same_order(
+    a: dict[str, float], b: dict[str, float]
+) -> None:
+    ca, cb = MetricValues(a), MetricValues(b)
+    assert list(ca.names) == list(a) and all(ca[n] == a[n] for n in ca.names)
+    assert (ca.names is cb.names) is (list(a) == list(b))
+
+
+@given(VALUES, VALUES)
 def test_equal_exactly_when_the_dicts_are(a: dict[str, float], b: dict[str, float]) -> None:
     same = a == b
     ca, cb = MetricValues(a), MetricValues(b)

@@ -1,7 +1,8 @@
 """``outlooks`` projects only the posts read, once per tuple of posts the rules share, and
 combines ``all``/``any`` in one loop: the same ``Recent`` of every post, in the same order,
 as projecting every (rule, post) pair of the plan and taking the max/min of the known
-moments."""
+moments. A post read again as it was, or with no time since, shares one table of nil
+rates: the same rates as working each one out."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from hypothesis import strategies as st
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.facts import RuleState
 from automation.core.metric_names import HOURLY_METRICS
+from automation.core.metric_values import MetricValues
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import (
     NEVER,
+    Rate,
     Recent,
     _condition,
     _Rate,
-    _rate,
     _rule_projection,
+    _view,
     outlooks,
 )
 from automation.core.rules import AllOf, AnyOf, Condition, Every, Leaf, Not, Rearm, Rule, Watch
@@ -63,10 +66,12 @@ def rules(draw: st.DrawFn, n: int) -> CompiledRule:
     return compile_rule(rule)
 
 
-values = st.dictionaries(
+plain_values = st.dictionaries(
     st.sampled_from(("favorites", "quote_tweets", "impressions", "engagements")),
     st.sampled_from((0.0, 3.0, 40.0, 55.0, 900.0)),
 )
+# as the engine holds them (MetricValues) or as given
+values = st.one_of(plain_values, plain_values.map(MetricValues))
 states = st.one_of(
     st.none(),
     st.builds(
@@ -81,8 +86,52 @@ states = st.one_of(
 
 
 def post(n: int) -> WatchedPostRecord:
-    created = NOW - timedelta(hours=n % 3 + 1)
+    created = NOW - timedelta(hours=n % 4)  # one in four created as it is read
     return WatchedPostRecord(str(100 + n), "brand", created, "timeline", created)
+
+
+def straight_rate(
+    values: Mapping[str, float], before: Recent | None, at: float, created_at: datetime
+) -> Rate:
+    """Growth per second of each metric since the reading before, else since the post was
+    created, never negative; NaN for a metric not read; nil for every one (read or not)
+    when no time passed."""
+    if before is not None and at > before.at:
+        old, span = before.values, at - before.at
+    else:
+        old, span = {}, at - created_at.timestamp()
+
+    def rate(metric: str) -> float:
+        if span <= 0:
+            return 0.0
+        if metric not in values:
+            return math.nan
+        return max(0.0, (values[metric] - old.get(metric, 0.0)) / span)
+
+    return rate
+
+
+@st.composite
+def readings(
+    draw: st.DrawFn, read: list[WatchedPostRecord], posts: list[WatchedPostRecord]
+) -> tuple[dict[str, Mapping[str, float]], dict[str, Recent]]:
+    """The totals of the posts ``read`` and the readings before of some of ``posts``: the
+    same object, equal values or others, read five minutes before or at the same moment."""
+    totals = {p.post_id: draw(values) for p in read}
+    recent = {}
+    for p in draw(st.lists(st.sampled_from(posts), unique=True)):
+        now = totals.get(p.post_id)
+        how = draw(st.sampled_from(("same", "equal", "other")))
+        before = (
+            now
+            if how == "same" and now is not None
+            else MetricValues(dict(now))
+            if how == "equal" and now is not None
+            else draw(values)
+        )
+        minutes = draw(st.sampled_from((5, 5, 0)))
+        recent[p.post_id] = Recent((NOW - timedelta(minutes=minutes)).timestamp(), before)
+    return totals, recent
 
 
 def every_pair(
@@ -97,9 +146,10 @@ def every_pair(
         for p in posts:
             if p.post_id not in totals:
                 continue
-            rate = _rate(totals[p.post_id], recent.get(p.post_id), at, p.created_at)
+            values = totals[p.post_id]
+            rate = straight_rate(values, recent.get(p.post_id), at, p.created_at)
             state = states_of(compiled.rule.id).get(p.post_id)
-            seconds, opens = project(rate.values, rate, state, at)
+            seconds, opens = project(values, rate, state, at)
             cross, open_ = out.get(p.post_id, (NEVER, False))
             out[p.post_id] = (min(cross, at + seconds), open_ or (windowed and opens))
     assert all(cross >= at for cross, _ in out.values())
@@ -114,11 +164,7 @@ def test_projecting_the_read_posts_once_per_shared_tuple_is_projecting_every_pai
     tuples = [tuple(data.draw(st.lists(st.sampled_from(posts), unique=True))) for _ in range(2)]
     watched = [(r, tuples[data.draw(st.integers(0, 1))]) for r in rules_]
     read = data.draw(st.lists(st.sampled_from(posts), unique=True))
-    totals = {p.post_id: data.draw(values) for p in read}
-    recent = {
-        p.post_id: Recent((NOW - timedelta(minutes=5)).timestamp(), data.draw(values))
-        for p in data.draw(st.lists(st.sampled_from(posts), unique=True))
-    }
+    totals, recent = data.draw(readings(read, posts))
     kept = {r.rule.id: {p.post_id: s for p in posts if (s := data.draw(states))} for r in rules_}
     asked: list[str] = []
 
@@ -132,6 +178,12 @@ def test_projecting_the_read_posts_once_per_shared_tuple_is_projecting_every_pai
     assert list(got) == list(expected)  # the order the pairs first name the posts in
     assert {p: (r.cross_at, r.window_open) for p, r in got.items()} == expected
     assert all(r.at == NOW.timestamp() and r.values == totals[p] for p, r in got.items())
+    # a post read as it was keeps the values object read before
+    assert all(
+        r.values is recent[p].values
+        for p, r in got.items()
+        if p in recent and recent[p].values == totals[p]
+    )
     # a rule's states are asked for once, and only when one of its posts was read
     assert asked == [r.rule.id for r, ps in watched if any(p.post_id in totals for p in ps)]
 
@@ -145,3 +197,19 @@ def test_all_and_any_project_the_latest_and_the_earliest_known_moment(items, now
     assert _condition(AllOf(tuple(items)))(now, rate) == (max(known) if known else None)
     assert _condition(AnyOf(tuple(items)))(now, rate) == (min(known) if known else None)
     assert not any(math.isnan(s) for s in known)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.data())
+def test_a_posts_rates_are_worked_out_one_by_one_or_shared_nil_alike(data):
+    posts = [post(n) for n in range(4)]
+    totals, recent = data.draw(readings(posts, posts))
+    at = NOW.timestamp()
+    for p in posts:
+        before = recent.get(p.post_id)
+        values, rate = _view(totals[p.post_id], before, at, p.created_at)
+        expected = straight_rate(totals[p.post_id], before, at, p.created_at)
+        assert values == totals[p.post_id]
+        for metric in (*METRICS, "impressions", "engagements", "retweets"):
+            got, want = rate(metric), expected(metric)
+            assert got == want or (math.isnan(got) and math.isnan(want)), (metric, got, want)
