@@ -323,11 +323,9 @@ class Engine:
         if chosen.scheduled:
             requests = likeliest_last(requests, plan.posts)
         fetched = self._engagement.fetch(requests)
-        # each post's values are kept past the cycle (the store's latest values, the
-        # refresh bookkeeping): compactly, not as the parsed answers' dicts, and as the
-        # last cycle's object when they have not changed
-        totals = compact_totals(fetched.totals, self._refresh.last_values)
-        fetched = replace(fetched, totals=totals)
+        # each post's values are kept past the cycle (the store's latest values, the refresh
+        # bookkeeping): compactly, and as the last cycle's object when they have not changed
+        fetched = replace(fetched, totals=compact_totals(fetched.totals, self._refresh.last_values))
         result.requests = fetched.requests_sent
         result.budget_wait = fetched.budget_wait
         for failure in fetched.failures:
