@@ -208,17 +208,19 @@ class Engine:
         plan = self._step("posts", result, lambda: self._plan(now, rules, known))
         result.posts = len(plan.posts) if plan is not None else 0
         if plan is not None and plan.posts:
-            chosen = self._step("schedule", result, lambda: self._schedule(now, plan)) or Refresh(
-                plan, 0
-            )
+            chosen = self._step("schedule", result, lambda: self._schedule(now, plan))
+            chosen = chosen or Refresh(plan, 0)
             read = chosen.plan
             result.refreshed = len(read.posts)
             fetched = self._step("fetch", result, lambda: self._fetch(chosen, result))
             if fetched is not None:
                 self._step("store", result, lambda: self._record(now, fetched))
-                self._step(
+                remember = self._step(
                     "evaluate", result, lambda: self._evaluate(now, read, fetched, result, plan)
                 )
+                fetched = None  # the answers (their /28hr series) go before the projections
+                if remember is not None:
+                    self._step("evaluate", result, remember)
             self._ages(plan, result)
         elif plan is not None and not result.errors:
             # Nothing to watch yet, so nothing to seed: posts found from now on fire.
@@ -237,8 +239,7 @@ class Engine:
 
         An unexpected exception is a bug, but a service that runs for months must not die
         of one step's bug: it is logged with its traceback and the step is skipped. Nothing
-        recorded is lost, since recording is a single transaction.
-        """
+        recorded is lost, since recording is a single transaction."""
         try:
             return fn()
         except AutomationError as exc:
@@ -359,9 +360,9 @@ class Engine:
         fetched: FetchResult | None,
         result: CycleResult,
         watched: FetchPlan | None = None,
-    ) -> None:
-        """Evaluate the rules on what ``plan`` read (``watched``: the cycle's whole plan,
-        when the request budget chose part of it)."""
+    ) -> Callable[[], None] | None:
+        """Evaluate the rules on what ``plan`` read (``watched``: the cycle's whole plan, when
+        the budget chose part of it). Returns the remembering of the readings, to run later."""
         facts: CycleFacts | dict[str, PostFacts] = {}
         if fetched is not None:
             snapshots = {}
@@ -391,13 +392,13 @@ class Engine:
         self._kept, self._states_mark = states.kept(), mark
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         del decided  # its firings and reasons (68,000 seeds at most) go before the projections
-        if fetched is not None:
-            whole, read = (watched or plan).watched, read_totals(facts)
-            del facts, snapshots  # the facts built, with their snapshots, go too
-            answered = not fetched.failures
-            self._refresh.remember(
-                whole, plan.posts, read, states.states_after, now, all_answered=answered
-            )
+        if fetched is None:
+            return None
+        whole, read, answered = (watched or plan).watched, read_totals(facts), not fetched.failures
+        del facts, snapshots, fetched  # the facts built, with their snapshots, go too
+        return lambda: self._refresh.remember(
+            whole, plan.posts, read, states.states_after, now, all_answered=answered
+        )
 
     def _kept_states(
         self, mark: str | None, plan: FetchPlan
