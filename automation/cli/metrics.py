@@ -24,12 +24,12 @@ from automation.cli.context import now, required_config
 from automation.cli.metrics_output import (
     FORMATS,
     StreamedRows,
-    atomic_output,
     check_output,
     format_for,
     write_rows,
 )
 from automation.cli.progress_bar import NoProgress, ProgressBar
+from automation.config.atomic_file import atomic_output
 from automation.core.errors import UsageError
 from automation.core.metric_columns import choose_columns
 from automation.core.metric_names import canonical

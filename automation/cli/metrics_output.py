@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from itertools import islice, repeat
 from operator import itemgetter, truediv
 from pathlib import Path
@@ -30,7 +28,7 @@ from automation.core.metric_table import MetricTable
 from automation.core.payloads import iso
 from automation.core.periods import Period
 
-__all__ = ["FORMATS", "StreamedRows", "atomic_output", "check_output", "format_for", "write_rows"]
+__all__ = ["FORMATS", "StreamedRows", "check_output", "format_for", "write_rows"]
 
 FORMATS = ("table", "csv", "json")
 _BY_SUFFIX = {".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
@@ -332,38 +330,3 @@ def check_output(path: str) -> Path:
     if not os.access(parent, os.W_OK):
         raise UsageError(f"--output {path}: cannot write in {parent}")
     return target
-
-
-@contextmanager
-def atomic_output(target: Path) -> Iterator[IO[str]]:
-    """A file to write that replaces ``target`` only once closed without error."""
-    mode = _mode_for(target)
-    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed below, then moved
-        "w",
-        encoding="utf-8",
-        newline="",
-        dir=target.parent,
-        prefix=f".{target.name}.",
-        suffix=".part",
-        delete=False,
-    )
-    try:
-        with tmp:
-            yield tmp.file  # the file itself: the wrapper adds a call to every write
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp.name, mode)
-        os.replace(tmp.name, target)
-    except BaseException:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise
-
-
-def _mode_for(target: Path) -> int:
-    """The file's mode if it exists, else what the umask gives a new file."""
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from automation.config.atomic_file import atomic_output
 from automation.rulefiles.shipped import starter_rules
 from automation.sandbox import credentials
 
@@ -86,7 +87,8 @@ def write_config(
         rules=rules,
         webhooks_to=webhooks_to,
     )
-    target.write_text(text, encoding="utf-8")
+    with atomic_output(target) as out:  # an engine started beside may read it at once
+        out.write(text)
     return target
 
 

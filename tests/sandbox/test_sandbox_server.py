@@ -398,6 +398,18 @@ def test_write_config_points_both_apis_at_the_sandbox(tmp_path: Path) -> None:
     assert doc["accounts"]["support"]["access_token"] == SUPPORT.access_token
 
 
+def test_write_config_replaces_the_file_whole(tmp_path: Path) -> None:
+    """An engine started beside the sandbox may read the config while it is written: it
+    sees the old file or the new one, never a part (the new one is moved into place)."""
+    target = tmp_path / "automation.yaml"
+    target.write_text("old: config\n")
+    with target.open() as reader:  # opened before the write, as a reader racing it
+        write_config(target, "http://127.0.0.1:8123")
+        assert reader.read() == "old: config\n"
+    assert yaml.safe_load(target.read_text())["x_api"]["base_url"] == "http://127.0.0.1:8123"
+    assert [p.name for p in tmp_path.iterdir()] == ["automation.yaml"]
+
+
 def test_serve_runs_until_stopped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
     result: list[int] = []
