@@ -225,16 +225,18 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
         """Split firings into new and duplicate, and refuse ids that are already taken."""
         new: list[FiringRecord] = []
         duplicate: list[str] = []
-        queued: list[str] = []
+        queued: dict[str, None] = {}  # in order, and a set to look in
         keys: set[tuple[str, str, str]] = set()
+        new_ids: set[str] = set()
         for firing in write.firings:
             key = (firing.rule_id, firing.post_id, firing.key)
             if key in self._d.active or key in keys:
                 duplicate.append(firing.id)
                 continue
-            if firing.id in self._d.firings or any(f.id == firing.id for f in new):
+            if firing.id in self._d.firings or firing.id in new_ids:
                 raise StoreError(f"firing id {firing.id!r} is already in the ledger")
             keys.add(key)
+            new_ids.add(firing.id)
             new.append(firing)
             if firing.kind != "fired":
                 continue
@@ -242,8 +244,8 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
                 action_id = f"{firing.id}.{action.index}"
                 if action_id in self._d.outbox or action_id in queued:
                     raise StoreError(f"action id {action_id!r} is already in the outbox")
-                queued.append(action_id)
-        return new, duplicate, queued
+                queued[action_id] = None
+        return new, duplicate, list(queued)
 
     def prune_ledger(self, before: datetime) -> LedgerPruned:
         when = utc(before)

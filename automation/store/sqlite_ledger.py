@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ from automation.store.sqlite_connection import SqliteConnection, count_change, g
 
 __all__ = ["LedgerQueries", "set_version"]
 
+LiveKey = tuple[str, str, str]  # (rule, post, key) of a firing not rearmed
+
 
 class LedgerQueries(SqliteConnection):
     def __init__(self, db: Database, path: Path) -> None:
@@ -52,9 +54,6 @@ class LedgerQueries(SqliteConnection):
     @guarded
     def commit_cycle(self, write: CycleWrite) -> CommitResult:
         when = to_epoch(write.at)
-        new: list[str] = []
-        duplicate: list[str] = []
-        queued: list[str] = []
         with self._immediate() as conn:
             for rule_id, fingerprint in write.rule_versions:
                 set_version(conn, rule_id, fingerprint, when)
@@ -63,15 +62,10 @@ class LedgerQueries(SqliteConnection):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((rule, post, *state_row(state)) for rule, post, state in write.states),
             )
-            for firing in write.firings:
-                if _live_key_exists(conn, firing):
-                    duplicate.append(firing.id)
-                    continue
-                _insert_firing(conn, firing)
-                new.append(firing.id)
-                if firing.kind == "fired":
-                    queued.extend(_queue_actions(conn, firing, when))
-        return CommitResult(tuple(new), tuple(duplicate), tuple(queued))
+            new, duplicate = _split(write.firings, _live_keys(conn, write.firings))
+            _insert_firings(conn, new)
+            queued = _queue_actions(conn, [f for f in new if f.kind == "fired"], when)
+        return CommitResult(tuple(f.id for f in new), tuple(duplicate), tuple(queued))
 
     @guarded
     def claim_actions(
@@ -352,41 +346,71 @@ def _where(*given: tuple[str, Any]) -> tuple[str, list[Any]]:
     return " WHERE " + " AND ".join(c for c, _ in chosen), [v for _, v in chosen]
 
 
-def _live_key_exists(conn: sqlite3.Connection, firing: FiringRecord) -> bool:
-    return (
-        conn.execute(
-            "SELECT 1 FROM firings WHERE rule_id = ? AND post_id = ? AND key = ?"
-            " AND rearmed_at IS NULL",
-            (firing.rule_id, firing.post_id, firing.key),
-        ).fetchone()
-        is not None
-    )
+def _live_keys(conn: sqlite3.Connection, firings: Sequence[FiringRecord]) -> set[LiveKey]:
+    """The (rule, post, key) of the ledger's live firings among those of ``firings``' posts:
+    one query per rule, on the live-key index, instead of one per firing."""
+    posts: dict[str, set[str]] = {}
+    for f in firings:
+        posts.setdefault(f.rule_id, set()).add(f.post_id)
+    live: set[LiveKey] = set()
+    for rule_id, post_ids in posts.items():
+        rows = conn.execute(
+            "SELECT post_id, key FROM firings WHERE rule_id = ? AND rearmed_at IS NULL"
+            " AND post_id IN (SELECT value FROM json_each(?))",
+            (rule_id, json_ids(post_ids)),
+        )
+        live.update((rule_id, post_id, key) for post_id, key in rows)
+    return live
 
 
-def _insert_firing(conn: sqlite3.Connection, firing: FiringRecord) -> None:
-    conn.execute(
+def _split(
+    firings: Sequence[FiringRecord], live: set[LiveKey]
+) -> tuple[list[FiringRecord], list[str]]:
+    """The firings to record, in order, and the ids of those whose key is live already (in
+    the ledger, or given earlier in ``firings``)."""
+    new: list[FiringRecord] = []
+    duplicate: list[str] = []
+    for f in firings:
+        key = (f.rule_id, f.post_id, f.key)
+        if key in live:
+            duplicate.append(f.id)
+        else:
+            live.add(key)
+            new.append(f)
+    return new, duplicate
+
+
+def _insert_firings(conn: sqlite3.Connection, firings: Sequence[FiringRecord]) -> None:
+    """Insert in order, in one statement run many times; a reused id fails the whole
+    transaction."""
+    conn.executemany(
         "INSERT INTO firings (id, rule_id, post_id, key, kind, at, milestone, metrics)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            firing.id,
-            firing.rule_id,
-            firing.post_id,
-            firing.key,
-            firing.kind,
-            to_epoch(firing.at),
-            firing.milestone,
-            json.dumps(dict(firing.metrics), separators=(",", ":")),
+            (
+                f.id,
+                f.rule_id,
+                f.post_id,
+                f.key,
+                f.kind,
+                to_epoch(f.at),
+                f.milestone,
+                json.dumps(dict(f.metrics), separators=(",", ":")),
+            )
+            for f in firings
         ),
     )
 
 
-def _queue_actions(conn: sqlite3.Connection, firing: FiringRecord, when: float) -> list[str]:
+def _queue_actions(
+    conn: sqlite3.Connection, firings: Sequence[FiringRecord], when: float
+) -> list[str]:
     rows = [
         (
-            f"{firing.id}.{a.index}",
-            firing.id,
-            firing.rule_id,
-            firing.post_id,
+            f"{f.id}.{a.index}",
+            f.id,
+            f.rule_id,
+            f.post_id,
             a.index,
             a.kind,
             a.payload,
@@ -396,7 +420,8 @@ def _queue_actions(conn: sqlite3.Connection, firing: FiringRecord, when: float) 
             when if a.due_at is None else to_epoch(a.due_at),
             a.digest,
         )
-        for a in firing.actions
+        for f in firings
+        for a in f.actions
     ]
     conn.executemany(
         "INSERT INTO outbox (id, firing_id, rule_id, post_id, idx, kind, payload, status,"
