@@ -13,7 +13,6 @@ may record.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -49,6 +48,7 @@ from automation.store.rows import (
     STATE_COLUMNS,
     datetime_or_none,
     epoch_or_none,
+    firing_rows,
     history_entry,
     outbox_item,
     state_row,
@@ -428,19 +428,7 @@ def _insert_firings(conn: Conn, firings: Sequence[FiringRecord]) -> set[Any]:
     (id, rule, post, key) of those inserted. A reused id fails the whole transaction."""
     if not firings:
         return set()
-    rows = [
-        (
-            f.id,
-            f.rule_id,
-            f.post_id,
-            f.key,
-            f.kind,
-            to_epoch(f.at),
-            f.milestone,
-            json.dumps(dict(f.metrics), separators=(",", ":")),
-        )
-        for f in firings
-    ]
+    rows = firing_rows(firings)
     return set(
         conn.execute(
             b"INSERT INTO firings (id, rule_id, post_id, key, kind, at, milestone, metrics)"

@@ -32,6 +32,7 @@ __all__ = [
     "compact",
     "datetime_or_none",
     "epoch_or_none",
+    "firing_rows",
     "history_entry",
     "json_ids",
     "moments",
@@ -99,6 +100,23 @@ def _encoded(values: Mapping[str, float]) -> str:
     return _COMPACT.encode(
         {k: int(float(v)) if float(v).is_integer() else v for k, v in values.items()}
     )
+
+
+_METRICS = json.JSONEncoder(separators=(",", ":")).encode  # as json.dumps, built once
+
+
+def firing_rows(firings: Iterable[FiringRecord]) -> list[tuple[Any, ...]]:
+    """The ``firings`` rows to insert (id, rule_id, post_id, key, kind, at, milestone,
+    metrics): a cycle's many seeds share their time, converted once."""
+    epochs: dict[datetime, float] = {}
+    rows = []
+    for f in firings:
+        at = epochs.get(f.at)
+        if at is None:
+            at = epochs[f.at] = to_epoch(f.at)
+        metrics = _METRICS(dict(f.metrics))
+        rows.append((f.id, f.rule_id, f.post_id, f.key, f.kind, at, f.milestone, metrics))
+    return rows
 
 
 def epoch_or_none(moment: datetime | None) -> float | None:

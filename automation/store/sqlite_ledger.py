@@ -3,7 +3,6 @@ firings and queued actions in one transaction, attempts, history and rearming.""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
@@ -34,6 +33,7 @@ from automation.store.rows import (
     STATE_COLUMNS,
     datetime_or_none,
     epoch_or_none,
+    firing_rows,
     history_entry,
     json_ids,
     outbox_item,
@@ -386,19 +386,7 @@ def _insert_firings(conn: sqlite3.Connection, firings: Sequence[FiringRecord]) -
     conn.executemany(
         "INSERT INTO firings (id, rule_id, post_id, key, kind, at, milestone, metrics)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            (
-                f.id,
-                f.rule_id,
-                f.post_id,
-                f.key,
-                f.kind,
-                to_epoch(f.at),
-                f.milestone,
-                json.dumps(dict(f.metrics), separators=(",", ":")),
-            )
-            for f in firings
-        ),
+        firing_rows(firings),
     )
 
 
