@@ -177,3 +177,34 @@ def test_many_rows_are_written_in_the_listed_order_as_the_table_path_writes_them
     streamed_rows.write(got, order)
     assert got.getvalue() == expected.getvalue()
     assert got.getvalue().count("\n") == len(rows) + 1 < len(listed)
+
+
+def test_posts_holding_as_many_metrics_as_the_first_but_others_are_written_as_theirs() -> None:
+    """An answer's posts are read by its first post's plan only when they hold its
+    metrics: a later post holding as many, but one of them another (or one the columns
+    do not show), is written with its own gaps, whichever post comes first."""
+    columns = choose_columns(None, by=None, period=False)
+    ids = IDS[:4]
+    owner = dict.fromkeys(ids, "brand")
+    [request] = plan_totals(ids, owner, frozenset(m for c in columns for m in _api(c.metric)))
+    both = {"impressions": "10", "engagements": "4"}
+    for first, later in (
+        (both, {"impressions": "7", "favorites": "3"}),  # no engagements: no rate either
+        (both, {"impressions": "7", "bookmarks": "3"}),  # a metric no column shows
+        (both, {"retweets": "7", "favorites": "3"}),
+        ({"impressions": "7", "bookmarks": "3"}, both),  # the first holds one not shown
+        ({"favorites": "7"}, {"retweets": "2"}),
+    ):
+        per_post = dict(zip(ids, (first, first, later, first), strict=True))
+        table = MetricTable(ids)
+        general = Tally(table, dict(owner), TableRows(table))
+        streamed_rows = StreamedRows("csv", columns, None)
+        streamed = Tally(MetricTable(ids), dict(owner), streamed_rows)
+        for tally, texts in ((general, False), (streamed, True)):
+            body = {request.grouping: copy.deepcopy(per_post)}
+            result = parse_response(body, replace(request, texts=texts), read_at=NOW)
+            tally.add(fetched([result]), request.account, request.tweet_ids)
+        expected, got = io.StringIO(), io.StringIO()
+        write_rows(expected, "csv", table, list(table.rows_read()), columns, owner, None)
+        streamed_rows.write(got, ids)
+        assert got.getvalue() == expected.getvalue()
