@@ -141,8 +141,9 @@ def _flat(answers: Mapping[str, Mapping[str, Any]], metrics: Sequence[str], gap:
 _PART = '{"m":%s,"i":"%s","%s":"%s","u":%s,"f":%s,"e":%s}'
 
 
-def _json(value: list[str]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+# what json.dumps(value, separators=(",", ":")) writes, without a new encoder each call
+# (four short lists an answer: 0.011 s of 400 answers' 0.04)
+_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _decoded(text: str) -> FetchResult:
