@@ -45,7 +45,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,7 +54,7 @@ from typing import Any
 
 import httpx
 from latency_report import report
-from latency_truth import Detection, crossings, detect
+from latency_truth import Detection, Firings, crossings, detect
 from latency_waits import costliest, cpu_wait, wall_split
 from latency_world import World, build_world, rules_files
 
@@ -86,7 +87,7 @@ class Probe:
     sandbox_cpu: float = 0.0
     answered: int = 0  # every request the sandbox answered, X API v2 ones included
     overhead: float = 0.0  # this probe's own CPU, not the engine's
-    sent: list[float] = field(default_factory=list)  # epoch seconds of each request
+    sent: array[float] = field(default_factory=lambda: array("d"))  # each request's epoch s
     statuses: dict[int, int] = field(default_factory=dict)
     last_read: dict[str, float] = field(default_factory=dict)
     longest_gap: float = 0.0
@@ -115,7 +116,7 @@ class Probe:
         self.overhead += time.process_time() - started
 
 
-def most_in_a_minute(sent: list[float]) -> int:
+def most_in_a_minute(sent: Sequence[float]) -> int:
     """The most requests within any 60 seconds (a request exactly 60 s later is outside)."""
     most, first = 0, 0
     for last, at in enumerate(sent):
@@ -159,7 +160,7 @@ def _numbers(node: Any) -> int:
 class Run:
     world: World
     probe: Probe
-    fired: dict[tuple[str, str], list[tuple[datetime, str]]] = field(default_factory=dict)
+    fired: Firings = field(default_factory=Firings)
     errors: dict[str, int] = field(default_factory=dict)  # error events by step
     cycles: list[dict[str, Any]] = field(default_factory=list)
     floors: list[tuple[float, float]] = field(default_factory=list)  # (engine, floor) CPU
@@ -199,7 +200,7 @@ def run_day(args: argparse.Namespace, tmp: Path) -> tuple[Run, Any]:
 
     def emit(event: Event) -> None:
         if isinstance(event, FiredEvent) and event.event == "fired":
-            run.fired.setdefault((event.rule, event.post), []).append((clock.now(), event.key))
+            run.fired.add(event.rule, event.post, clock.now(), event.key)
         elif isinstance(event, CycleEvent):
             run.cycles.append({"event": event, "ended": clock.now()})
         elif isinstance(event, ErrorEvent):

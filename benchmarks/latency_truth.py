@@ -15,9 +15,11 @@ over several fires once, for the highest).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from automation.core.evaluate import CompiledRule
 from automation.core.metric_names import DERIVED, TOTALS_METRICS
@@ -25,9 +27,11 @@ from automation.core.records import WatchedPostRecord
 from automation.core.rules import AllOf, AnyOf, Condition, Every, Leaf, Once
 from automation.sandbox.world import Post, World
 
-__all__ = ["Crossing", "Detection", "crossings", "detect", "measured"]
+__all__ = ["Crossing", "Detection", "Firings", "crossings", "detect", "measured"]
 
 YOUNG = timedelta(hours=6)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _SECOND = timedelta(seconds=1)
 
 
@@ -158,25 +162,62 @@ def _reach(
     return hi
 
 
-def detect(
-    found: Sequence[Crossing], fired: Mapping[tuple[str, str], Sequence[tuple[datetime, str]]]
-) -> list[Detection]:
-    """Each crossing with the delay until the first firing that covers it.
+class Firings:
+    """The engine's firings, as compactly as a day of them allows: in arrays, per firing its
+    simulated moment in microseconds, what it covers (0 for ``once``, the milestone for
+    ``every``, -1 for any other key), its rule (by number) and the next firing on its post;
+    per post its first and last firing. Lists of datetimes and key strings in a dict by
+    (rule, post) grew all day in the process whose peak RSS is measured."""
 
-    ``fired`` maps (rule, post) to its firings as (simulated moment, firing key), in order.
-    """
+    def __init__(self) -> None:
+        self._rules: dict[str, int] = {}
+        self._posts: dict[str, int] = {}  # a post's number
+        self._first, self._last = array("q"), array("q")  # by post: a firing's number
+        self._at, self._covers, self._next = array("q"), array("q"), array("q")  # by firing
+        self._rule = array("H")
+
+    def add(self, rule: str, post: str, at: datetime, key: str) -> None:
+        """One ``fired`` event: its rule, post, simulated moment and firing key."""
+        number = len(self._at)
+        self._at.append((at - _EPOCH) // _MICROSECOND)
+        self._covers.append(
+            0 if key == "once" else int(key.rsplit(":", 1)[1]) if key.startswith("every:") else -1
+        )
+        self._rule.append(self._rules.setdefault(rule, len(self._rules)))
+        self._next.append(-1)
+        known = self._posts.setdefault(sys.intern(post), len(self._first))
+        if known == len(self._first):
+            self._first.append(number)
+            self._last.append(number)
+        else:
+            self._next[self._last[known]] = number
+            self._last[known] = number
+
+    def of(self, rule: str, post: str) -> Iterator[tuple[int, int]]:
+        """The firings of a rule on a post in order, as (microseconds, what they cover)."""
+        known, wanted = self._posts.get(post), self._rules.get(rule)
+        number = -1 if known is None or wanted is None else self._first[known]
+        while number >= 0:
+            if self._rule[number] == wanted:
+                yield self._at[number], self._covers[number]
+            number = self._next[number]
+
+
+def detect(found: Sequence[Crossing], fired: Firings) -> list[Detection]:
+    """Each crossing with the delay until the first firing that covers it."""
     out = []
     for c in found:
         latency = None
-        for at, key in fired.get((c.rule, c.post), ()):
-            if _covers(key, c.milestone) and at >= c.at - _SECOND:
-                latency = max(0.0, (at - c.at).total_seconds())
+        crossed = (c.at - _EPOCH) // _MICROSECOND
+        for at, covers in fired.of(c.rule, c.post):
+            if _covers(covers, c.milestone) and at >= crossed - _SECOND // _MICROSECOND:
+                latency = max(0.0, (at - crossed) / 1e6)
                 break
         out.append(Detection(c, latency))
     return out
 
 
-def _covers(key: str, milestone: int) -> bool:
-    if not milestone:
-        return key == "once"
-    return key.startswith("every:") and int(key.rsplit(":", 1)[1]) >= milestone
+def _covers(covers: int, milestone: int) -> bool:
+    """A firing covering ``covers`` (see ``Firings``) detects the crossing of ``milestone``
+    (0 for a rule that fires once)."""
+    return covers == 0 if not milestone else covers >= milestone
