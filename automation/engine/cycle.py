@@ -417,7 +417,7 @@ class Engine:
 
     def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
         new_ids = self._recorder.commit(decided.write)
-        names = self._recorder.event_names
+        names, at = self._recorder.event_names, iso(now)  # one time for all the seeds
         for f in decided.write.firings:
             if f.id not in new_ids:
                 continue
@@ -436,7 +436,7 @@ class Engine:
                     metrics={k: number(v) for k, v in f.metrics.items()},
                     id=f.id,
                     reason=decided.reasons.get(f.id, ""),
-                    at=iso(now),
+                    at=at,
                 )
             )
 
