@@ -139,7 +139,7 @@ class Timeline:
 
 
 class NoApi:
-    def fetch(self, requests):  # type: ignore[no-untyped-def]
+    def fetch(self, requests, compact=None):  # type: ignore[no-untyped-def]
         raise AssertionError("the history is stored: no request should be needed")
 
 

@@ -62,7 +62,7 @@ class Metrics:
     requests: list[EngagementRequest] = field(default_factory=list)
     budget_wait: float = 0.0  # what each fetch says it waited for the request budget
 
-    def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
+    def fetch(self, requests: Iterable[EngagementRequest], compact: object = None) -> FetchResult:
         planned = list(requests)
         self.requests += planned
         asked = {pid for r in planned if r.endpoint == "totals" for pid in r.tweet_ids}

@@ -32,7 +32,6 @@ from automation.core.errors import AutomationError, RuleError
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts, RuleState
 from automation.core.fetch_plan import FetchPlan, plan_fetch
-from automation.core.metric_values import compact_totals
 from automation.core.payloads import iso, number
 from automation.core.post_discovery import (
     discovery_start,
@@ -323,10 +322,10 @@ class Engine:
         )
         if chosen.scheduled:
             requests = likeliest_last(requests, plan.posts)
-        fetched = self._engagement.fetch(requests)
-        # each post's values are kept past the cycle (the store's latest values, the refresh
-        # bookkeeping): compactly, and as the last cycle's object when they have not changed
-        fetched = replace(fetched, totals=compact_totals(fetched.totals, self._refresh.last_values))
+        # each post's values are kept compactly past the cycle, made as each answer arrives
+        # (the decoded answers then go one by one); a post answered twice, once merged
+        fetched = self._engagement.fetch(requests, self._refresh.compact)
+        fetched = replace(fetched, totals=self._refresh.compact(fetched.totals))
         result.requests = fetched.requests_sent
         result.budget_wait = fetched.budget_wait
         for failure in fetched.failures:

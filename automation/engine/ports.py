@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from automation.x.engagement_client import FetchResult
+from automation.x.engagement_client import Compact, FetchResult
 from automation.x.engagement_plan import EngagementRequest
 from automation.x.v2_client import Discovery
 
@@ -20,7 +20,9 @@ __all__ = ["ActionRunner", "MetricsSource", "PostSource"]
 class MetricsSource(Protocol):
     """Reads metrics for planned requests; failures are reported inside the result."""
 
-    def fetch(self, requests: Sequence[EngagementRequest]) -> FetchResult: ...
+    def fetch(
+        self, requests: Sequence[EngagementRequest], compact: Compact | None = None
+    ) -> FetchResult: ...
 
 
 class PostSource(Protocol):

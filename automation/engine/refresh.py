@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from automation.config.loader import Config
 from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan
+from automation.core.metric_values import compact_totals
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
 from automation.core.refresh_outlook import Recent, Watched, kept_values, outlooks
 from automation.core.refresh_schedule import Refresh, RefreshAges, refresh_ages, schedule_refresh
@@ -93,6 +94,14 @@ class RefreshKeeper:
         """The values the engine read of ``post_id`` last, if it read any."""
         seen = self._recent.get(post_id)
         return None if seen is None else seen.values
+
+    def compact(
+        self, totals: Mapping[str, Mapping[str, float]]
+    ) -> Mapping[str, Mapping[str, float]]:
+        """Each post's values of ``totals`` as the engine keeps them past the cycle (the
+        store's latest values, this bookkeeping): ``MetricValues``, and the last read's
+        object when they did not change (``compact_totals``)."""
+        return compact_totals(totals, self.last_values)
 
     def ages(self, posts: Mapping[str, WatchedPostRecord], now: datetime) -> RefreshAges | None:
         return refresh_ages(posts, self._recent, now)

@@ -98,7 +98,7 @@ class FakeEngagement:
         self.world = world
         self.requests: list[EngagementRequest] = []
 
-    def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
+    def fetch(self, requests: Iterable[EngagementRequest], compact: object = None) -> FetchResult:
         planned = list(requests)
         self.requests.extend(planned)
         totals: dict[str, dict[str, float]] = {}

@@ -88,10 +88,16 @@ class _Outcome:
     follow_ups: tuple[EngagementRequest, ...] = ()
 
 
-class _Merged:
-    """Accumulates the results of one fetch's requests."""
+# what a fetch may make of each answer's totals as it arrives (``EngagementClient.fetch``)
+Compact = Callable[[Mapping[str, Mapping[str, float]]], Mapping[str, Mapping[str, float]]]
 
-    def __init__(self) -> None:
+
+class _Merged:
+    """Accumulates the results of one fetch's requests (``compact``: each answer's totals
+    turned into what the caller keeps, as it arrives)."""
+
+    def __init__(self, compact: Compact | None = None) -> None:
+        self._compact = compact
         # each post's values as the answer gave them (read-only), merged only when a post
         # is answered twice: a fetch of 100,000 posts copies nothing and loops over nothing
         self.totals: dict[str, Mapping[str, float]] = {}
@@ -104,6 +110,8 @@ class _Merged:
         self.failures: list[ApiError] = []
 
     def add(self, result: EngagementResult) -> None:
+        if self._compact is not None and result.totals:
+            result = replace(result, totals=self._compact(result.totals))
         if result.texts or self.texts:
             self._add_texts(result)
         else:
@@ -193,14 +201,20 @@ class EngagementClient:
         """The per-minute budget this client sends within (progress displays read it)."""
         return self._budget
 
-    def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
-        """Send every request; posts forbidden to their account are re-read as public."""
-        return self._run(list(requests))
+    def fetch(
+        self, requests: Iterable[EngagementRequest], compact: Compact | None = None
+    ) -> FetchResult:
+        """Send every request; posts forbidden to their account are re-read as public.
+
+        ``compact`` is given each answer's totals as it arrives, and its result is kept
+        instead (a post answered twice keeps both answers' values merged): at 100,000
+        posts the decoded answers then go one by one, not all at the fetch's end."""
+        return self._run(list(requests), compact)
 
     # -- the loop -------------------------------------------------------------------------
 
-    def _run(self, requests: list[EngagementRequest]) -> FetchResult:
-        merged = _Merged()
+    def _run(self, requests: list[EngagementRequest], compact: Compact | None) -> FetchResult:
+        merged = _Merged(compact)
         queue = deque(requests)
         sent_before, waited_before = self._sent, self._waited
         public: dict[tuple[str, ...], list[str]] = {}

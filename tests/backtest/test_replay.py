@@ -43,7 +43,7 @@ class Timeline:
 
 
 class NoApi:
-    def fetch(self, requests) -> FetchResult:
+    def fetch(self, requests, compact=None) -> FetchResult:
         raise AssertionError(f"the history is all stored, yet it asked for {list(requests)}")
 
 

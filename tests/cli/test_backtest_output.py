@@ -32,7 +32,7 @@ class Timeline:
 
 
 class NoApi:
-    def fetch(self, requests: object) -> FetchResult:
+    def fetch(self, requests: object, compact: object = None) -> FetchResult:
         raise AssertionError("the history is all stored")
 
 

@@ -50,7 +50,7 @@ class Values:
     )
     silent: bool = False  # answer no post
 
-    def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
+    def fetch(self, requests: Iterable[EngagementRequest], compact: object = None) -> FetchResult:
         asked = [pid for r in requests if r.endpoint == "totals" for pid in r.tweet_ids]
         asked = [] if self.silent else asked
         return FetchResult(

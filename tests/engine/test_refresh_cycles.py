@@ -33,7 +33,7 @@ class Likes:
     failing: bool = False  # one request fails for good
     quiet_left_out: bool = False  # the answers carry no values for the posts at 5 likes
 
-    def fetch(self, requests: Iterable[EngagementRequest]) -> FetchResult:
+    def fetch(self, requests: Iterable[EngagementRequest], compact: object = None) -> FetchResult:
         assert self.world is not None
         planned = list(requests)
         self.requests.append(planned)

@@ -48,7 +48,7 @@ def cli(
 def test_a_bug_in_a_cycle_keeps_its_traceback_without_secrets(
     cli: Cli, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
-    def fetch_with_a_bug(self: Any, requests: Any) -> Any:
+    def fetch_with_a_bug(self: Any, requests: Any, compact: Any = None) -> Any:
         raise KeyError(f"token {creds.BEARER_TOKEN}")
 
     monkeypatch.setattr(EngagementClient, "fetch", fetch_with_a_bug)

@@ -18,7 +18,7 @@ import hmac
 import json
 import random
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,8 +40,9 @@ from automation.core.errors import (
     ServerFailed,
     TransportFailed,
 )
+from automation.core.metric_values import MetricValues, compact_totals
 from automation.sandbox import credentials as sandbox_credentials
-from automation.x.engagement_client import EngagementClient, FetchResult
+from automation.x.engagement_client import Compact, EngagementClient, FetchResult
 from automation.x.engagement_plan import (
     TOTALS_GROUPING,
     EngagementRequest,
@@ -512,11 +513,14 @@ def respond(status: int, data: Any = None, headers: dict[str, str] | None = None
 
 
 def canned(
-    clock: Clock, responses: Sequence[Any], requests: Sequence[EngagementRequest] = (REQ,)
+    clock: Clock,
+    responses: Sequence[Any],
+    requests: Sequence[EngagementRequest] = (REQ,),
+    compact: Compact | None = None,
 ) -> tuple[FetchResult, respx.Route]:
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post(TOTALS_URL).mock(side_effect=list(responses))
-        result = make_client(None, clock).fetch(requests)
+        result = make_client(None, clock).fetch(requests, compact)
     return result, route
 
 
@@ -578,6 +582,39 @@ def test_a_post_answered_by_two_requests_keeps_both_answers_read_only(clock: Clo
             values["favorites"] = 0.0  # type: ignore[index]
     with pytest.raises(TypeError):
         result.totals["4"] = {}  # type: ignore[index]
+
+
+def test_answers_compacted_as_they_arrive_read_as_the_answers_themselves(clock: Clock) -> None:
+    requests = [
+        EngagementRequest("totals", "brand", ("1", "2"), ("impressions", "favorites")),
+        EngagementRequest("totals", "brand", ("2", "3"), ("impressions", "favorites")),
+        EngagementRequest("totals", None, ("4", "5"), ("favorites",)),
+    ]
+    answers = [
+        {"1": {"favorites": "1", "impressions": "7"}, "2": {"favorites": "2", "impressions": "9"}},
+        {"2": {"impressions": "20"}, "3": {"favorites": "3"}},
+        {"4": {"favorites": "0"}, "5": {"favorites": "12345678901"}},
+    ]
+    plain, _ = canned(clock, [respond(200, per(a)) for a in answers], requests)
+    given: list[list[str]] = []
+
+    def compact(totals: Mapping[str, Mapping[str, float]]) -> Mapping[str, Mapping[str, float]]:
+        given.append(list(totals))
+        return compact_totals(totals)
+
+    kept, _ = canned(clock, [respond(200, per(a)) for a in answers], requests, compact)
+    assert given == [list(a) for a in answers]  # each answer once, as it arrived
+    assert list(kept.totals) == list(plain.totals)
+    for pid, values in plain.totals.items():
+        assert list(kept.totals[pid].items()) == list(values.items())
+    # what a post answered twice keeps is merged from both, and compacted once more
+    assert {p for p, v in kept.totals.items() if type(v) is not MetricValues} == {"2"}
+    last = compact_totals(kept.totals)
+    assert all(type(v) is MetricValues for v in last.values())
+    assert all(last[p] is v for p, v in kept.totals.items() if type(v) is MetricValues)
+    assert {p: list(v.items()) for p, v in last.items()} == {
+        p: list(v.items()) for p, v in plain.totals.items()
+    }
 
 
 @pytest.mark.parametrize(
