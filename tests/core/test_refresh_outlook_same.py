@@ -213,3 +213,37 @@ def test_a_posts_rates_are_worked_out_one_by_one_or_shared_nil_alike(data):
         for metric in (*METRICS, "impressions", "engagements", "retweets"):
             got, want = rate(metric), expected(metric)
             assert got == want or (math.isnan(got) and math.isnan(want)), (metric, got, want)
+
+
+@settings(max_examples=250, derandomize=True, deadline=None)
+@given(st.data())
+def test_cycles_of_projections_are_every_pair_projected_each_cycle(data):
+    """Over cycles as the engine runs them (each cycle's readings the next one's before,
+    a post read again as it was handed back as the very object read before), every
+    cycle's outlooks are each pair projected on its own on plainly worked-out rates."""
+    rules_ = [data.draw(rules(n)) for n in range(data.draw(st.integers(1, 3)))]
+    posts = [post(n) for n in range(4)]
+    watched = [(r, tuple(data.draw(st.lists(st.sampled_from(posts), unique=True)))) for r in rules_]
+    recent: dict[str, Recent] = {}
+    now = NOW
+    for _ in range(data.draw(st.integers(2, 4))):
+        now += timedelta(minutes=data.draw(st.sampled_from((5, 5, 0))))
+        totals: dict[str, Mapping[str, float]] = {}
+        for p in data.draw(st.lists(st.sampled_from(posts), unique=True)):
+            before = recent.get(p.post_id)
+            how = data.draw(st.sampled_from(("same", "same", "equal", "other")))
+            totals[p.post_id] = (
+                before.values
+                if how == "same" and before is not None
+                else MetricValues(dict(before.values))
+                if how == "equal" and before is not None
+                else data.draw(values)
+            )
+        kept = {
+            r.rule.id: {p.post_id: s for p in posts if (s := data.draw(states))} for r in rules_
+        }
+        got = outlooks(watched, totals, kept.__getitem__, recent, now)
+        expected = every_pair(watched, totals, kept.__getitem__, recent, now)
+        assert {p: (r.cross_at, r.window_open) for p, r in got.items()} == expected
+        assert all(r.at == now.timestamp() and r.values == totals[p] for p, r in got.items())
+        recent.update(got)
