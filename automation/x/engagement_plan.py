@@ -23,6 +23,7 @@ from typing import Any, Literal
 from automation.core import metric_names as m
 from automation.core.fetch_plan import MAX_IDS
 from automation.core.payloads import iso
+from automation.core.post_ids import ascii_digits
 
 __all__ = [
     "EARLIEST_HISTORICAL",
@@ -107,7 +108,7 @@ class EngagementRequest:
         if not self.tweet_ids or len(self.tweet_ids) > MAX_IDS[self.endpoint]:
             raise ValueError(f"/{self.endpoint} takes 1..{MAX_IDS[self.endpoint]} ids")
         if not _digit_strings(self.tweet_ids):
-            raise ValueError("tweet_ids must be strings of digits")
+            raise ValueError("tweet_ids must be strings of ASCII digits")
         if not self.engagement_types:
             raise ValueError("a request needs at least one metric")
         if self.group_by not in _VALID_GROUP_BYS:
@@ -151,10 +152,10 @@ class EngagementRequest:
 
 
 def _digit_strings(ids: Sequence[str]) -> bool:
-    """Every ID a non-empty string of digits, in two C-level passes (a cycle checks
+    """Every ID a non-empty string of ASCII digits, in two C-level passes (a cycle checks
     100,000): joined they are all digits only if each one is."""
     try:
-        return "".join(ids).isdigit() and all(ids)
+        return ascii_digits("".join(ids)) and all(ids)
     except TypeError:  # not a string
         return False
 

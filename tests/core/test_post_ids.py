@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.errors import UsageError
-from automation.core.post_ids import SkippedLine, is_post_id, read_post_ids
+from automation.core.post_ids import SkippedLine, ascii_digits, is_post_id, read_post_ids
 
 BIG = "1260294888811347969"
 
@@ -94,10 +94,18 @@ def test_is_post_id_bounds() -> None:
     assert not is_post_id("") and not is_post_id("0") and not is_post_id("١٢")
 
 
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.text(st.sampled_from("0123456789١٢\u00b2 x\n")) | st.text())
+def test_ascii_digits_is_isdigit_over_ascii_text(text: str) -> None:
+    assert ascii_digits(text) == (text.isascii() and text.isdigit())
+
+
 # Lists read in bulk (every line an ID) and lists with one bad line read line by line
 # must agree: the same IDs in the same order, duplicates counted, the bad line named.
 _ID = st.integers(1, 2**63 - 1).map(str)
-_BAD = st.sampled_from(["0123", "12x", "9223372036854775808", "1.26029E+18", "", " "])
+_BAD = st.sampled_from(
+    ["0123", "12x", "9223372036854775808", "1.26029E+18", "", " ", "١٢", "12\u00b2"]
+)
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)

@@ -160,6 +160,7 @@ def test_body_keeps_ids_as_strings_and_matches_the_reference_shape() -> None:
         ({"tweet_ids": ("12", "3a")}, "strings"),
         ({"tweet_ids": ("12", " 3")}, "strings"),
         ({"tweet_ids": ("12", 3)}, "strings"),
+        ({"tweet_ids": ("12", "١٢")}, "ASCII digits"),  # digits, but not the API's
         ({"tweet_ids": ()}, "1..250"),
         ({"engagement_types": ()}, "metric"),
         ({"endpoint": "28hr", "account": None, "tweet_ids": ("1",)}, "user context"),
