@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -129,9 +129,8 @@ def run_export(
     resumed = 0
     try:
         if job.period is None:
-            requests = plan_totals(ids, tally.owner, metrics)
-            if rows is not None:  # written out as sent: no number read and printed back
-                requests = tuple(replace(r, texts=True) for r in requests)
+            # streamed rows are written out as sent: no number read and printed back
+            requests = plan_totals(ids, tally.owner, metrics, texts=rows is not None)
             resumed = _fetch(requests, client, saved, tally, clock, meter)
         else:
             sum_period(

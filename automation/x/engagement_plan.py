@@ -15,9 +15,11 @@ Pure: it turns the watched posts and the metrics the rules need into frozen
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import call
 from typing import Any, Literal
 
 from automation.core import metric_names as m
@@ -201,14 +203,24 @@ def plan_owned_requests(
 
 
 def plan_totals(
-    post_ids: Iterable[str], owner: Mapping[str, str], totals_metrics: frozenset[str]
+    post_ids: Iterable[str],
+    owner: Mapping[str, str],
+    totals_metrics: frozenset[str],
+    *,
+    texts: bool = False,
 ) -> tuple[EngagementRequest, ...]:
     """``plan_requests`` for /totals alone, the owners given as a mapping (a post not in
-    it is public): no ``WatchedPost`` per post, for lists of 100,000."""
-    ids = list(post_ids)
-    pairs = zip(ids, map(owner.get, ids), strict=True)  # by C-level passes, no generator
-    by_account, public = _by_owner(pairs)
-    return _planned(by_account, public, totals_metrics, set(), frozenset())
+    it is public): no ``WatchedPost`` per post, for lists of 100,000. ``texts``: every
+    request keeps the counts as sent (``EngagementRequest.texts``)."""
+    ids = dict.fromkeys(post_ids)  # each post once, in the order first listed
+    public: list[str] = []
+    by_account: dict[str, list[str]] = {account: [] for account in set(owner.values())}
+    append: dict[str | None, Callable[[str], None]] = {None: public.append}
+    append.update((account, posts.append) for account, posts in by_account.items())
+    # one C-level pass: each post onto its owner's list (None: public), in listed order
+    deque(map(call, map(append.__getitem__, map(owner.get, ids)), ids), maxlen=0)
+    owned = {account: posts for account, posts in by_account.items() if posts}
+    return _planned(owned, public, totals_metrics, set(), frozenset(), texts=texts)
 
 
 def _by_owner(posts: Iterable[tuple[str, str | None]]) -> tuple[dict[str, list[str]], list[str]]:
@@ -233,6 +245,8 @@ def _planned(
     totals_metrics: frozenset[str],
     hourly_set: Collection[str],
     hourly_metrics: frozenset[str],
+    *,
+    texts: bool = False,
 ) -> tuple[EngagementRequest, ...]:
     owned_totals = _ordered(totals_metrics & m.TOTALS_METRICS)
     hourly = _ordered(hourly_metrics & m.HOURLY_METRICS)
@@ -241,7 +255,7 @@ def _planned(
         ids = by_account[account]
         if owned_totals:
             out.extend(
-                EngagementRequest("totals", account, chunk, owned_totals)
+                EngagementRequest("totals", account, chunk, owned_totals, texts=texts)
                 for chunk in chunked(ids, MAX_IDS["totals"])
             )
         wanted = [i for i in ids if i in hourly_set] if hourly and hourly_set else []
@@ -250,19 +264,20 @@ def _planned(
                 EngagementRequest("28hr", account, chunk, hourly, HOURLY_GROUPING, HOURLY_GROUP_BY)
                 for chunk in chunked(wanted, MAX_IDS["28hr"])
             )
-    out.extend(plan_public_totals(public, totals_metrics))
+    out.extend(plan_public_totals(public, totals_metrics, texts=texts))
     return tuple(out)
 
 
 def plan_public_totals(
-    post_ids: Sequence[str], totals_metrics: Collection[str]
+    post_ids: Sequence[str], totals_metrics: Collection[str], *, texts: bool = False
 ) -> tuple[EngagementRequest, ...]:
-    """Bearer /totals for posts read without user context; none if no public metric."""
+    """Bearer /totals for posts read without user context; none if no public metric.
+    ``texts``: as ``EngagementRequest.texts``."""
     public = _ordered(set(totals_metrics) & m.PUBLIC_TOTALS_METRICS)
     if not public or not post_ids:
         return ()
     return tuple(
-        EngagementRequest("totals", None, chunk, public)
+        EngagementRequest("totals", None, chunk, public, texts=texts)
         for chunk in chunked(post_ids, MAX_IDS["totals"])
     )
 

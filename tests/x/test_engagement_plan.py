@@ -4,6 +4,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automation.core import metric_names as m
 from automation.x.engagement_plan import (
@@ -148,6 +150,47 @@ def test_body_keeps_ids_as_strings_and_matches_the_reference_shape() -> None:
     assert body["engagement_types"] == [x for x in m.API_METRICS if x in m.TOTALS_METRICS]
     (grouping,) = body["groupings"].values()
     assert grouping == {"group_by": ["tweet.id", "engagement.type"]}
+
+
+# plan_totals on random lists: posts listed more than once, owners over a few accounts
+# (and owners of posts not listed), any metrics; the spec's rules checked one by one.
+_LISTED = st.lists(st.integers(0, 1_200).map(lambda i: str(BIG + i)), max_size=1_500)
+_ACCOUNTS = st.sampled_from(["brand", "support", "news"])
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    _LISTED,
+    st.dictionaries(st.integers(0, 1_300).map(lambda i: str(BIG + i)), _ACCOUNTS),
+    st.frozensets(st.sampled_from(sorted(m.API_METRICS))),
+    st.booleans(),
+)
+def test_plan_totals_asks_for_every_post_once_unmixed_in_fewest_requests_in_listed_order(
+    listed: list[str], owner: dict[str, str], metrics: frozenset[str], texts: bool
+) -> None:
+    plan = plan_totals(iter(listed), owner, metrics, texts=texts)
+    unique = list(dict.fromkeys(listed))
+    owned_metrics = {n for n in metrics if n in m.TOTALS_METRICS}
+    public_metrics = {n for n in metrics if n in m.PUBLIC_TOTALS_METRICS}
+    groups: dict[str | None, list[str]] = {}
+    for pid in unique:
+        groups.setdefault(owner.get(pid), []).append(pid)
+    wanted = {
+        account: posts
+        for account, posts in groups.items()
+        if (owned_metrics if account is not None else public_metrics)
+    }
+    asked: dict[str | None, list[str]] = {}
+    for request in plan:  # owned accounts in name order, then the public posts
+        assert request.endpoint == "totals" and request.texts is texts
+        assert {owner.get(pid) for pid in request.tweet_ids} == {request.account}  # unmixed
+        shown = owned_metrics if request.account is not None else public_metrics
+        assert set(request.engagement_types) == shown
+        asked.setdefault(request.account, []).extend(request.tweet_ids)
+    assert asked == wanted  # every post once, in the order first listed
+    assert len(plan) == sum(math.ceil(len(posts) / 250) for posts in wanted.values())
+    order = [r.account for r in plan]
+    assert order == sorted(order, key=lambda a: (a is None, a or ""))
 
 
 @pytest.mark.parametrize(
