@@ -17,6 +17,7 @@ Messages name the account, never a credential.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections import deque
@@ -48,15 +49,19 @@ from automation.x.engagement_plan import EngagementRequest, plan_public_totals
 from automation.x.http import Auth, Credentials, HttpClient, HttpResponse
 from automation.x.rate_budget import RateBudget
 
-__all__ = ["EngagementClient", "FetchResult"]
+__all__ = ["EngagementClient", "FetchResult", "request_json"]
 
 log = logging.getLogger("automation.api")
 
-_HEADERS = {"Accept-Encoding": "gzip", "Content-Type": "application/json"}
+_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "gzip"}  # as json= sent
 _UNAVAILABLE = "tweet id(s) are unavailable"
 _GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
 _MAX_BUDGET_WAITS = 1000
 _NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
+# json.dumps(..., separators=(",", ":")) as HttpClient writes a body, without a new
+# encoder a call
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
+_NO_IDS = '{"tweet_ids":[]'
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,7 @@ class EngagementClient:
 
     def _send(self, request: EngagementRequest) -> _Outcome:
         auth = self._auth(request.account)
+        body = request_json(request)
         for attempt in range(1, self._max_attempts + 1):
             try:
                 self._take_budget()
@@ -246,7 +252,7 @@ class EngagementClient:
                 response = self._http.request(
                     "POST",
                     f"{self._settings.base_url.rstrip('/')}/insights/engagement/{request.endpoint}",
-                    json=request.body(),
+                    content=body,
                     headers=_HEADERS,
                     auth=auth,
                     timeout=self._settings.timeout,
@@ -339,6 +345,19 @@ class EngagementClient:
         if status >= 500:
             return ServerFailed(text, status=status)
         return RequestRejected(text, status=status)
+
+
+def request_json(request: EngagementRequest) -> bytes:
+    """``request.body()`` as the JSON HttpClient would send, the post IDs put in as they
+    are: they are digits (``EngagementRequest`` checks), which JSON never escapes, and
+    ``json.dumps`` scanning 250 of them for escapes was most of a body's cost."""
+    body = request.body()
+    body["tweet_ids"] = ()
+    text = _JSON(body)
+    if not text.startswith(_NO_IDS):  # not the body's first field: encoded whole
+        return _JSON(request.body()).encode()
+    ids = '","'.join(request.tweet_ids)
+    return f'{{"tweet_ids":["{ids}"]{text[len(_NO_IDS) :]}'.encode()
 
 
 def _numbers(texts: Mapping[str, str]) -> Mapping[str, float]:

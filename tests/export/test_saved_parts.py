@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -11,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from automation.export.saved_parts import SavedParts
+from automation.export.saved_parts import SavedParts, part_name
 from automation.store.memory import MemoryStore
 from automation.x.engagement_client import FetchResult
+from automation.x.engagement_plan import HOURLY_GROUP_BY, EngagementRequest
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 METRICS = ("impressions", "favorites", "retweets")
@@ -180,3 +182,30 @@ def test_a_saved_answer_is_the_json_object_of_its_fields_and_reads_back_as_given
     assert kept is not None
     assert {k: dict(v) for k, v in kept.totals.items()} == given.totals
     assert (kept.unavailable, kept.errors) == (gone, tuple(errors))
+
+
+def test_a_part_is_named_by_its_request_and_by_nothing_else() -> None:
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    base = EngagementRequest("totals", "brand", ("11", "12"), ("impressions", "favorites"))
+    others = [
+        replace(base, account=None),
+        replace(base, account="support"),
+        replace(base, tweet_ids=("12", "11")),
+        replace(base, tweet_ids=("11",)),
+        replace(base, engagement_types=("favorites", "impressions")),
+        replace(base, endpoint="28hr", grouping="hourly", group_by=HOURLY_GROUP_BY),
+        EngagementRequest(
+            "historical",
+            "brand",
+            ("11", "12"),
+            ("impressions", "favorites"),
+            grouping="hourly",
+            group_by=HOURLY_GROUP_BY,
+            start=at,
+            end=at + timedelta(hours=1),
+        ),
+    ]
+    names = [part_name(r) for r in [base, *others]]
+    assert len(set(names)) == len(names)
+    assert part_name(replace(base, tweet_ids=("11", "12"))) == names[0]
+    assert part_name(replace(base, texts=True)) == names[0]  # the same answer, kept as sent

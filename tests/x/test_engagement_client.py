@@ -27,6 +27,8 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 from sandbox_api import SandboxTarget, public_user_id
 
 from automation.config.loader import Account, ApiSettings, AppCredentials
@@ -42,8 +44,9 @@ from automation.core.errors import (
 )
 from automation.core.metric_values import MetricValues, compact_totals
 from automation.sandbox import credentials as sandbox_credentials
-from automation.x.engagement_client import Compact, EngagementClient, FetchResult
+from automation.x.engagement_client import Compact, EngagementClient, FetchResult, request_json
 from automation.x.engagement_plan import (
+    HOURLY_GROUP_BY,
     TOTALS_GROUPING,
     EngagementRequest,
     WatchedPost,
@@ -830,6 +833,50 @@ def test_body_and_headers_of_each_request(clock: Clock) -> None:
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["Accept-Encoding"] == "gzip"
     assert request.url == TOTALS_URL
+    assert request.content == json.dumps(big.body(), separators=(",", ":")).encode()
+
+
+_HOURS = st.datetimes(min_value=datetime(2015, 1, 1), max_value=datetime(2030, 1, 1)).map(
+    lambda t: t.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> EngagementRequest:
+    """Any request the planner may make: every endpoint, owned or public, any IDs."""
+    endpoint = draw(st.sampled_from(["totals", "28hr", "historical"]))
+    ids = draw(st.lists(st.integers(0, 2**64).map(str), min_size=1, max_size=25))
+    metrics = draw(st.lists(st.sampled_from(m.API_METRICS), min_size=1, unique=True))
+    account = draw(st.sampled_from(["brand", "sup-port_2"]))
+    if endpoint == "totals":
+        return EngagementRequest(
+            "totals",
+            draw(st.none() | st.just(account)),
+            tuple(ids),
+            tuple(metrics),
+            texts=draw(st.booleans()),
+        )
+    if endpoint == "28hr":
+        return EngagementRequest(
+            "28hr", account, tuple(ids), tuple(metrics), grouping="hourly", group_by=HOURLY_GROUP_BY
+        )
+    start = draw(_HOURS)
+    end = start + timedelta(hours=draw(st.integers(1, 24 * 28)))
+    return EngagementRequest(
+        "historical",
+        account,
+        tuple(ids),
+        tuple(metrics),
+        grouping="hourly",
+        group_by=HOURLY_GROUP_BY,
+        start=start,
+        end=end,
+    )
+
+
+@given(requests())
+def test_a_request_body_is_the_json_of_its_fields_byte_for_byte(request: EngagementRequest) -> None:
+    assert request_json(request) == json.dumps(request.body(), separators=(",", ":")).encode()
 
 
 def test_a_cookie_one_answer_sets_never_rides_on_another_accounts_request(clock: Clock) -> None:
