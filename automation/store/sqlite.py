@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -219,8 +220,11 @@ class SqliteStore(
         else:  # a long list: one pass over the owned posts costs less than a lookup per ID
             rows = self._owned()
         found = dict(rows)
-        # keyed by the strings given: the store's copies go with ``found``
-        return {post_id: found[post_id] for post_id in ids if post_id in found}
+        # keyed by the strings given (the store's copies go with ``found``), in C-level
+        # passes: one look-up an ID, then the owned ones picked (an account is a name,
+        # never empty)
+        accounts = list(map(found.get, ids))
+        return dict(zip(compress(ids, accounts), filter(None, accounts), strict=True))
 
     def _owned(self) -> Iterable[tuple[str, str]]:
         """Every owned post and its account, from two joined texts (IDs, accounts): no row
