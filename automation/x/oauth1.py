@@ -6,9 +6,15 @@ Authlib's ``ClientAuth.sign`` renders its header and then parses the URL and tha
 back to build the base string, about 0.12 ms a request. For such a request the same
 Authlib steps can be taken directly (its protocol parameters, base string, HMAC-SHA1
 signature and header), without the round trip: about 0.07 ms, the same header.
+
+The nonce is 30 hex digits from one read of the system's random source; Authlib's own
+draws each of its 30 characters from ``random.SystemRandom``, a read each: 0.03 ms of
+a sign's 0.09 ms here.
 """
 
 from __future__ import annotations
+
+import secrets
 
 from authlib.oauth1 import ClientAuth
 from authlib.oauth1.rfc5849 import client_auth
@@ -26,7 +32,7 @@ def header_without_parameters(
     query string and no form body (HMAC-SHA1); a fresh nonce and the time unless given."""
     InsecureTransportError.check(url)  # as Authlib: https only, but where it allows
     params = signer.get_oauth_params(
-        nonce or client_auth.generate_nonce(), timestamp or client_auth.generate_timestamp()
+        nonce or secrets.token_hex(15), timestamp or client_auth.generate_timestamp()
     )
     base = construct_base_string(method, url, params)
     params.append(

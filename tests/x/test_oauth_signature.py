@@ -198,3 +198,14 @@ def test_a_json_post_is_signed_as_authlib_signs_it() -> None:
     keys = (CONSUMER_KEY, CONSUMER_SECRET, TOKEN, TOKEN_SECRET)
     assert header == authlib_header(keys, "POST", url, once)
     assert len(params["oauth_nonce"]) == 30
+
+
+def test_each_json_post_is_signed_with_a_new_nonce() -> None:
+    signer = ClientAuth(CONSUMER_KEY, CONSUMER_SECRET, token=TOKEN, token_secret=TOKEN_SECRET)
+    url = "https://data-api.x.com/insights/engagement/totals"
+    nonces = [
+        oauth_params(header_without_parameters(signer, "POST", url))["oauth_nonce"]
+        for _ in range(200)
+    ]
+    assert len(set(nonces)) == 200
+    assert all(re.fullmatch("[0-9a-f]{30}", nonce) for nonce in nonces)
