@@ -153,11 +153,12 @@ def _all_ids(
     joined = "".join(texts)
     if not (ascii_digits(joined) and all(texts)):
         return None
-    # digits without a leading 0 compare as numbers by (length, text): the largest one
-    # decides whether all are within 19 digits and 64 bits
-    if texts and (
-        min(texts)[0] == "0" or not is_post_id(max(zip(map(len, texts), texts, strict=True))[1])
-    ):
+    if texts and (min(texts)[0] == "0" or max(map(len, texts)) > 19):
+        return None
+    # 19 digits at most, none a leading 0: all are within 64 bits when none is above the
+    # largest in text order (as numbers for equal lengths); a shorter text may sort above
+    # it ("99") and be valid, so then each is checked on its own
+    if texts and max(texts) > _MAX_ID and not all(map(is_post_id, texts)):
         return None
     return texts
 
