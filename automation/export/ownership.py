@@ -77,8 +77,7 @@ def find_owners(
         covered[account] = period
     unknown = list(filterfalse(owner.__contains__, listed))
     if unknown:
-        # a post's time is in the top bits of its ID: the lowest ID is the oldest post
-        oldest, newest = min(unknown, key=int), max(unknown, key=int)
+        oldest, newest = _lowest_and_highest(unknown)
         lo = max(post_created_at(oldest) - _MARGIN, _EARLIEST)
         hi = post_created_at(newest) + _MARGIN
         wanted = set(unknown)
@@ -89,6 +88,15 @@ def find_owners(
                 if pid in wanted:
                     owner.setdefault(pid, account)
     return Owners(owner, tuple(added), tuple(reader.notes))
+
+
+def _lowest_and_highest(post_ids: Sequence[str]) -> tuple[str, str]:
+    """The oldest and newest posts: a post's time is in the top bits of its ID, and IDs
+    of one length (as nearly all are) compare as numbers in text order, without an
+    ``int`` each."""
+    if min(map(len, post_ids)) == max(map(len, post_ids)):
+        return min(post_ids), max(post_ids)
+    return min(post_ids, key=int), max(post_ids, key=int)
 
 
 def _covers(period: Period | None, lo: datetime, hi: datetime) -> bool:
