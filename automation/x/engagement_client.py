@@ -107,6 +107,9 @@ class _Merged:
         # is answered twice: a fetch of 100,000 posts copies nothing and loops over nothing
         self.totals: dict[str, Mapping[str, float]] = {}
         self.texts: dict[str, Mapping[str, str]] = {}
+        # a fetch's only answer so far in texts (an export's fetch of one request), kept
+        # as the parse gave it (read-only) instead of copied into ``texts``
+        self._first_texts: Mapping[str, Mapping[str, str]] | None = None
         self.hourly: dict[str, dict[str, HourlySeries]] = {}
         self.unavailable: set[str] = set()
         self.unsupported: dict[str, set[str]] = {}
@@ -117,7 +120,10 @@ class _Merged:
     def add(self, result: EngagementResult) -> None:
         if self._compact is not None and result.totals:
             result = replace(result, totals=self._compact(result.totals))
-        if result.texts or self.texts:
+        first = self._first_texts is None and not self.texts and not self.totals
+        if first and result.texts and not result.totals:
+            self._first_texts = result.texts
+        elif result.texts or self.texts or self._first_texts is not None:
             self._add_texts(result)
         else:
             self._add_totals(result.totals)
@@ -139,6 +145,9 @@ class _Merged:
     def _add_texts(self, result: EngagementResult) -> None:
         """A post answered twice while texts are in play (rare: a post refused to its
         account and read again as public) has its counts read as numbers and merged."""
+        if self._first_texts is not None:  # a second answer: merged from now on
+            self.texts.update(self._first_texts)
+            self._first_texts = None
         texts, new = self.texts, result.texts
         again = (texts.keys() & new.keys()) | (texts.keys() & result.totals.keys())
         again |= self.totals.keys() & new.keys()
@@ -147,10 +156,17 @@ class _Merged:
         self._add_totals(result.totals)
         texts.update(new if not again else {p: v for p, v in new.items() if p not in again})
 
+    def _texts(self) -> Mapping[str, Mapping[str, str]]:
+        kept = self._first_texts
+        if kept is None:
+            return MappingProxyType(self.texts)
+        # one answer's 250 posts not copied (400 answers: 0.009 s of the merge's 0.016)
+        return kept if isinstance(kept, MappingProxyType) else MappingProxyType(dict(kept))
+
     def build(self, sent: int, waited: float) -> FetchResult:
         return FetchResult(
             totals=MappingProxyType(self.totals),  # each post's values are read-only already
-            texts=MappingProxyType(self.texts),
+            texts=self._texts(),
             hourly=MappingProxyType({k: MappingProxyType(v) for k, v in self.hourly.items()}),
             unavailable=frozenset(self.unavailable),
             unsupported=MappingProxyType({k: frozenset(v) for k, v in self.unsupported.items()}),
@@ -349,8 +365,8 @@ class EngagementClient:
 
 def request_json(request: EngagementRequest) -> bytes:
     """``request.body()`` as the JSON HttpClient would send, the post IDs put in as they
-    are: they are digits (``EngagementRequest`` checks), which JSON never escapes, and
-    ``json.dumps`` scanning 250 of them for escapes was most of a body's cost."""
+    are: they are ASCII digits (``EngagementRequest`` checks), which JSON never escapes,
+    and ``json.dumps`` scanning 250 of them for escapes was most of a body's cost."""
     body = request.body()
     body["tweet_ids"] = ()
     text = _JSON(body)
