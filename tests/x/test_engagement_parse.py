@@ -230,6 +230,30 @@ def test_hourly_series_in_type_first_order() -> None:
     )
 
 
+def test_equal_hourly_counts_of_an_answer_are_one_tuple() -> None:
+    """A first cycle holds 66,000 series at once, about half of them alike (all zeros):
+    equal counts are held once, whatever their hours' order in the body."""
+    request = EngagementRequest(
+        "28hr", "brand", ("1", "2"), ("favorites", "replies"), HOURLY_GROUPING, HOURLY_GROUP_BY
+    )
+    day = "2016-02-10"
+    body = {
+        HOURLY_GROUPING: {
+            "1": {"favorites": {day: {"17": "0", "18": "2"}}, "replies": {day: {"17": 0, "18": 2}}},
+            "2": {
+                "favorites": {day: {"18": "2", "17": "0"}},
+                "replies": {day: {"17": "1", "18": "2"}},
+            },
+        }
+    }
+    hourly = parse_response(body, request, read_at=READ_AT).hourly
+    counts = hourly["1"]["favorites"].counts
+    assert counts == (0.0, 2.0)
+    assert hourly["1"]["replies"].counts is counts
+    assert hourly["2"]["favorites"].counts is counts
+    assert hourly["2"]["replies"].counts == (1.0, 2.0)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
