@@ -7,6 +7,7 @@ once the new records are in, so the next step needs no second read.
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -124,7 +125,9 @@ def _record(
     post_id: str, account: str | None, created_at: datetime, source: PostSource, now: datetime
 ) -> WatchedPostRecord:
     return WatchedPostRecord(
-        post_id=post_id,
+        # the process's one string of the ID: the store's maps of 100,000 posts intern
+        # theirs (store.rows), which else would each be a second copy of the record's
+        post_id=sys.intern(post_id),
         account=account,
         created_at=created_at,
         source=source,

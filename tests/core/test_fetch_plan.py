@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -101,6 +102,19 @@ def test_discovery_reads_back_as_far_as_the_longest_max_age_of_the_account():
     assert discovery_start(rules, "brand", NOW) == NOW - 3 * DAY
     found = [("10", NOW - 2 * DAY), ("11", NOW - 4 * DAY)]
     assert ids(timeline_posts("brand", found, NOW - 3 * DAY, NOW)) == ["10"]
+
+
+def test_found_posts_hold_the_one_interned_string_of_their_id():
+    """The store interns the IDs it keeps (100,000 posts' maps): a record holding the
+    decoded answer's own copy would make that a second string of every ID."""
+    held = sys.intern("".join(["12602948888113", "47969"]))  # the process's one string
+    decoded = "".join(["12602948888113", "47969"])  # an answer's copy, made at run time
+    assert decoded == held and decoded is not held
+    [found] = timeline_posts("brand", [(decoded, NOW - DAY)], NOW - 3 * DAY, NOW)
+    assert found.post_id is held
+    named = sys.intern("".join(["17", "29"]))
+    [added] = explicit_posts([rule("a", Watch(posts=("".join(["17", "29"]),)))], {}, NOW)
+    assert added.post_id is named
 
 
 def test_named_posts_are_added_when_new_or_re_owned_only():
