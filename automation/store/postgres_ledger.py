@@ -428,7 +428,7 @@ def _insert_firings(conn: Conn, firings: Sequence[FiringRecord]) -> set[Any]:
     (id, rule, post, key) of those inserted. A reused id fails the whole transaction."""
     if not firings:
         return set()
-    rows = firing_rows(firings)
+    rows = list(firing_rows(firings))
     return set(
         conn.execute(
             b"INSERT INTO firings (id, rule_id, post_id, key, kind, at, milestone, metrics)"

@@ -11,6 +11,7 @@ import pytest
 from automation.core.errors import StoreError
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.store import Store
+from automation.store.rows import firing_rows
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -90,3 +91,14 @@ def test_a_batch_reusing_an_id_records_nothing(store: Store) -> None:
     with pytest.raises(StoreError):
         store.commit_cycle(CycleWrite(at=T0 + timedelta(minutes=5), firings=clash))
     assert len(store.history(limit=100)) == 10
+
+
+def test_firing_rows_are_made_one_by_one_as_they_are_written() -> None:
+    """A first cycle's 31,765 seeds were 8 MB of rows held at once at its peak: each row
+    is made as the database takes it, the firings after it not read yet."""
+    firings = iter(
+        [_firing(1, "r1", "p1", "once", "seeded"), _firing(2, "r1", "p2", "m1", "fired")]
+    )
+    rows = firing_rows(firings)
+    assert next(rows)[:5] == ("f1", "r1", "p1", "once", "seeded")
+    assert [f.id for f in firings] == ["f2"]  # the second firing is still to be read
