@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
+from automation.core.post_ids import ascii_digits
 from automation.sandbox.messages import Reply
 from automation.sandbox.options import Options
 
@@ -120,7 +121,7 @@ def _all_digit_strings(items: list[object]) -> bool:
         joined = "".join(items)  # type: ignore[arg-type]  # a TypeError says otherwise
     except TypeError:
         return False
-    return joined.isascii() and joined.isdigit() and all(items)
+    return ascii_digits(joined) and all(items)
 
 
 def _metrics(endpoint: str, raw: object) -> tuple[str, ...] | Reply:
