@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from automation.core.metric_values import read_only
+from automation.core.metric_values import MetricValues, read_only
 
 __all__ = [
     "Latest",
@@ -108,6 +108,8 @@ def changed_values(before: Mapping[str, float], values: Mapping[str, float]) -> 
     as the float it reads as: counts stay below 2**53, where an int and its float are one
     number, and beyond it ``2**53 + 1`` is ``2**53``, in a dict or a read-only view alike,
     remembered or read back. Only values unequal as given are converted to compare."""
+    if type(values) is MetricValues and (changed := values.changed_since(before)) is not None:
+        return changed  # the engine's values against its own kept ones: most posts
     if not before:  # a post's first reading
         return {m: float(v) for m, v in values.items()}
     return {
@@ -135,6 +137,12 @@ def _merged(
     """The new latest values: ``before`` updated with what ``changed``. A read-only view
     (the engine's parsed answers) with the same metrics in the same order is that already,
     and the engine keeps it past the cycle: it is remembered as it is."""
+    if (
+        type(values) is MetricValues
+        and type(before) is MetricValues
+        and values.names is before.names  # the same names in the same order: one object
+    ):
+        return values
     if read_only(values) and list(values) == list(before):
         return values
     return {**before, **changed}

@@ -9,6 +9,7 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from automation.core.metric_values import MetricValues
 from automation.store.rows import compact
 
 ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
@@ -26,3 +27,15 @@ def test_compact_values_are_the_encoders_text(values):
     assert compact(values) == expected
     decoded = json.loads(compact(values))
     assert decoded.keys() == values.keys()
+
+
+@settings(max_examples=500, derandomize=True)
+@given(st.dictionaries(NAMES, NUMBERS, max_size=8))
+@example({"impressions": 2.0**70, "likes": -0.0, "url_clicks": 3.0})
+@example({"b": 1.0})
+@example({"impressions": 1.0, "not plain": 2.0})
+def test_the_engine_s_values_are_written_as_the_same_mapping_s(values):
+    # whole numbers through one format per set of names; the rest as any mapping
+    engine = MetricValues(values)
+    assert compact(engine) == compact(dict(engine.items()))
+    assert compact(engine) == compact(engine)  # the format kept for these names
