@@ -122,6 +122,8 @@ class _Tally:
     firings: list[FiringRecord] = field(default_factory=list)
     held: list[FiringRecord] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
+    # each reason said once: a first cycle's 31,765 seeds give 10,571 distinct reasons
+    said: dict[str, str] = field(default_factory=dict)
 
 
 def _decide_rule(
@@ -159,7 +161,8 @@ def _decide_rule(
         if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
             firing = firing_record(rule, post, decision, now, new_id(), capped=capped)
             tally.firings.append(firing)
-            tally.reasons[firing.id] = decision.reason
+            reason = decision.reason
+            tally.reasons[firing.id] = tally.said.setdefault(reason, reason)
 
 
 def shared_state(state: RuleState) -> RuleState:

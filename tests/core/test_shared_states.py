@@ -85,3 +85,28 @@ def test_a_seeding_cycle_decides_each_post_s_state_and_holds_equal_ones_once():
     assert len(states) == len(alone) > len(ids)
     objects = {id(state) for _, _, state in states}
     assert len(objects) == len({astuple(state) for _, _, state in states}) < 8
+
+
+def test_a_seeding_cycle_gives_each_seed_its_reason_and_equal_reasons_once():
+    """31,765 seeds of a first cycle say 10,571 distinct reasons: each is held once."""
+    ids = [str(n) for n in range(1, 31)]
+    rule = compile_rule(
+        Rule(id="big", watch=Watch(posts=tuple(ids)), when=Leaf("favorites", "gte", 3))
+    )
+    posts = [WatchedPostRecord(pid, None, NOW - timedelta(hours=2), "explicit", NOW) for pid in ids]
+    facts = {
+        p.post_id: PostFacts(
+            p.post_id, None, p.created_at, {"favorites": float(3 + int(p.post_id) % 3)}
+        )
+        for p in posts
+    }
+    ids_made = iter(range(1000))
+    decided = decide_cycle(
+        [(rule, posts)], facts, {}, lambda _rule: {}, NOW, lambda: f"f{next(ids_made)}"
+    )
+    reasons = decided.reasons
+    assert len(decided.write.firings) == len(ids)
+    for firing in decided.write.firings:
+        decision = rule.evaluate(facts[firing.post_id], None, NOW, seeding=True)
+        assert decision is not None and reasons[firing.id] == decision.reason
+    assert len({id(reason) for reason in reasons.values()}) == len(set(reasons.values())) == 3
