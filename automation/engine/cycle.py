@@ -30,7 +30,7 @@ from automation.core.cycle_decisions import CycleDecisions, decide_cycle
 from automation.core.cycle_facts import CycleFacts, read_totals
 from automation.core.errors import AutomationError, RuleError
 from automation.core.evaluate import CompiledRule
-from automation.core.facts import PostFacts, RuleState
+from automation.core.facts import PostFacts, RuleState, Snapshot
 from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.payloads import iso, number
 from automation.core.post_discovery import (
@@ -119,8 +119,7 @@ class Engine:
         # the enabled rules and the posts they name with their owners (87,200 in the day
         # benchmark: 16 ms a cycle to gather again)
         self._named: tuple[Sequence[CompiledRule], Mapping[str, str | None]] = ((), {})
-        # each rule's states as the last committed cycle left them, and the store's
-        # STATES_CHANGED when it read them
+        # each rule's states as the last committed cycle left them; STATES_CHANGED then
         self._kept: Mapping[str, Mapping[str, RuleState]] = {}
         self._states_mark: str | None = None
         self._load_unrecorded = True  # the rules given were loaded cleanly: say so once
@@ -214,16 +213,16 @@ class Engine:
             fetched = self._step("fetch", result, lambda: self._fetch(chosen, result))
             if fetched is not None:
                 self._step("store", result, lambda: self._record(now, fetched))
+                answers, fetched = [fetched], None  # held by _evaluate alone, which lets go
                 remember = self._step(
-                    "evaluate", result, lambda: self._evaluate(now, read, fetched, result, plan)
+                    "evaluate", result, lambda: self._evaluate(now, read, answers, result, plan)
                 )
-                fetched = None  # the answers (their /28hr series) go before the projections
                 if remember is not None:
                     self._step("evaluate", result, remember)
             self._ages(plan, result)
         elif plan is not None and not result.errors:
             # Nothing to watch yet, so nothing to seed: posts found from now on fire.
-            self._step("evaluate", result, lambda: self._evaluate(now, plan, None, result))
+            self._step("evaluate", result, lambda: self._evaluate(now, plan, [], result))
         if not self._should_stop():
             sent = self._step(
                 "actions", result, lambda: self._dispatcher.run_due(should_stop=self._should_stop)
@@ -356,15 +355,16 @@ class Engine:
         self,
         now: datetime,
         plan: FetchPlan,
-        fetched: FetchResult | None,
+        answers: list[FetchResult],
         result: CycleResult,
         watched: FetchPlan | None = None,
     ) -> Callable[[], None] | None:
-        """Evaluate the rules on what ``plan`` read (``watched``: the cycle's whole plan, when
-        the budget chose part of it). Returns the remembering of the readings, to run later."""
+        """Evaluate the rules on what ``plan`` read (``answers``: the fetch's, let go once decided;
+        ``watched``: the whole plan, if the budget chose). Returns the remembering, to run later."""
+        fetched = answers.pop() if answers else None
         facts: CycleFacts | dict[str, PostFacts] = {}
+        snapshots: Mapping[str, tuple[Snapshot, ...]] = {}
         if fetched is not None:
-            snapshots = {}
             if plan.window_start is not None:
                 # only windows read snapshots, and on owned posts only what no series holds
                 wanted = plan.snapshot_posts(fetched.totals, fetched.hourly, fetched.forbidden)
@@ -386,17 +386,18 @@ class Engine:
             pauses,
             self._store.fired_count,
         )
+        read, failures = read_totals(facts), None if fetched is None else fetched.failures
+        del facts, snapshots, fetched  # before the commit: its rows reuse their memory
         self._commit(now, decided, result)
         states.decided(decided.write)
         self._kept, self._states_mark = states.kept(), mark
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
         del decided  # its firings and reasons (68,000 seeds at most) go before the projections
-        if fetched is None:
+        if failures is None:
             return None
-        whole, read, answered = (watched or plan).watched, read_totals(facts), not fetched.failures
-        del facts, snapshots, fetched  # the facts built, with their snapshots, go too
+        whole = (watched or plan).watched
         return lambda: self._refresh.remember(
-            whole, plan.posts, read, states.states_after, now, all_answered=answered
+            whole, plan.posts, read, states.states_after, now, all_answered=not failures
         )
 
     def _kept_states(
