@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from automation.core.evaluate import CompiledRule
-from automation.core.facts import RuleState
+from automation.core.facts import EMPTY, RuleState
 from automation.core.metric_names import DERIVED, HOURLY_METRICS
 from automation.core.metric_values import MetricValues
 from automation.core.records import WatchedPostRecord
@@ -99,8 +99,9 @@ def outlooks(
                 soonest[pid] = seconds
             if windowed and open_:
                 window.add(pid)
+    # NEVER itself for a post no rule is projected to meet: not one new float a post
     return {
-        pid: Recent(at, values, at + soonest.get(pid, NEVER), pid in window)
+        pid: Recent(at, values, NEVER if (s := soonest.get(pid)) is None else at + s, pid in window)
         for pid, values, _ in views.values()
     }
 
@@ -142,8 +143,8 @@ def _view(
         if values is before.values:  # read again as it was: nothing grew
             return values, _nil_rate(values)
         old, span = before.values, at - before.at
-    else:
-        old, span = {}, at - created_at.timestamp()
+    else:  # a first reading: one mapping of no values for all (100,000 the first cycle)
+        old, span = EMPTY, at - created_at.timestamp()
     if span <= 0:
         return values, _STILL
     return values, _Rate(values, old, span)
