@@ -124,6 +124,16 @@ class _Tally:
     reasons: dict[str, str] = field(default_factory=dict)
     # each reason said once: a first cycle's 31,765 seeds give 10,571 distinct reasons
     said: dict[str, str] = field(default_factory=dict)
+    # and each firing's metrics held once: 10,513 distinct there, a dict of 184 bytes each
+    values: dict[tuple[tuple[str, float], ...], Mapping[str, float]] = field(default_factory=dict)
+
+    def metrics(self, given: Mapping[str, float]) -> Mapping[str, float]:
+        """A copy of ``given``, the same one for equal metrics (none is ever changed)."""
+        key = tuple(given.items())
+        found = self.values.get(key)
+        if found is None:
+            found = self.values[key] = dict(given)
+        return found
 
 
 def _decide_rule(
@@ -159,7 +169,10 @@ def _decide_rule(
                 left = room(rule.limit, fired_since(rule.id, window_start(rule.limit, now)))
             capped, left = left <= 0, left - 1
         if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
-            firing = firing_record(rule, post, decision, now, new_id(), capped=capped)
+            metrics = tally.metrics(decision.metrics)
+            firing = firing_record(
+                rule, post, decision, now, new_id(), capped=capped, metrics=metrics
+            )
             tally.firings.append(firing)
             reason = decision.reason
             tally.reasons[firing.id] = tally.said.setdefault(reason, reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from automation.core.digests import DigestWindow, digest_window
@@ -22,11 +23,13 @@ def firing_record(
     firing_id: str,
     *,
     capped: bool = False,
+    metrics: Mapping[str, float] | None = None,
 ) -> FiringRecord:
     """The ledger entry for a FIRE or SEED decision; a firing carries its rendered actions,
     a seed none (it only marks the post as already past the rule), and neither does a
     firing over the rule's cap (``capped``). ``firing_id`` comes from the caller's source
-    of unique ids: the core makes none itself."""
+    of unique ids: the core makes none itself. ``metrics``: the decision's, when the caller
+    shares equal ones (else a copy of them)."""
     kind: FiringKind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
     if capped and kind == "fired":
         kind = "capped"
@@ -53,7 +56,7 @@ def firing_record(
         kind=kind,
         at=now,
         milestone=decision.milestone,
-        metrics=dict(decision.metrics),
+        metrics=dict(decision.metrics) if metrics is None else metrics,
         actions=actions,
     )
 

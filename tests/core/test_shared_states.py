@@ -110,3 +110,28 @@ def test_a_seeding_cycle_gives_each_seed_its_reason_and_equal_reasons_once():
         decision = rule.evaluate(facts[firing.post_id], None, NOW, seeding=True)
         assert decision is not None and reasons[firing.id] == decision.reason
     assert len({id(reason) for reason in reasons.values()}) == len(set(reasons.values())) == 3
+
+
+def test_a_seeding_cycle_holds_equal_metrics_of_its_firings_once():
+    """10,513 distinct metrics among a first cycle's 31,765 seeds: each held once, and each
+    firing's are the values its decision used."""
+    ids = [str(n) for n in range(1, 31)]
+    rule = compile_rule(
+        Rule(id="big", watch=Watch(posts=tuple(ids)), when=Leaf("favorites", "gte", 3))
+    )
+    posts = [WatchedPostRecord(pid, None, NOW - timedelta(hours=2), "explicit", NOW) for pid in ids]
+    facts = {
+        p.post_id: PostFacts(
+            p.post_id, None, p.created_at, {"favorites": float(3 + int(p.post_id) % 3)}
+        )
+        for p in posts
+    }
+    ids_made = iter(range(1000))
+    decided = decide_cycle(
+        [(rule, posts)], facts, {}, lambda _rule: {}, NOW, lambda: f"f{next(ids_made)}"
+    )
+    firings = decided.write.firings
+    assert len(firings) == len(ids)
+    for firing in firings:
+        assert firing.metrics == {"favorites": facts[firing.post_id].totals["favorites"]}
+    assert len({id(f.metrics) for f in firings}) == 3
