@@ -17,7 +17,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import EMPTY, RuleState
@@ -99,11 +99,23 @@ def outlooks(
                 soonest[pid] = seconds
             if windowed and open_:
                 window.add(pid)
-    # NEVER itself for a post no rule is projected to meet: not one new float a post
-    return {
-        pid: Recent(at, values, NEVER if (s := soonest.get(pid)) is None else at + s, pid in window)
-        for pid, values, _ in views.values()
-    }
+    read_of.clear()  # the views alone hold each post's rate now (not these lists,
+    read = []  # nor the last one read)
+    return _records(views, soonest, window, at)
+
+
+def _records(
+    views: dict[str, _PostView], soonest: Mapping[str, float], window: set[str], at: float
+) -> dict[str, Recent]:
+    """Each post's ``Recent``, made in the table of ``views`` (its only holder) in place of
+    its view: a view and its rate go as its record is made, not after all 100,000 are, and
+    no second table of the posts is built. NEVER itself for a post no rule is projected to
+    meet: not one new float a post."""
+    records = cast(dict[str, Recent], views)
+    for pid, (_, values, _) in views.items():  # each value set for its own key: no resize
+        s = soonest.get(pid)
+        records[pid] = Recent(at, values, NEVER if s is None else at + s, pid in window)
+    return records
 
 
 # a read post: its id, its values (``kept_values``) and their rates
