@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from automation.core import cycle_decisions
-from automation.core.cycle_decisions import decide_cycle, shared_state
-from automation.core.evaluate import compile_rule
+from automation.core.cycle_decisions import CycleDecisions, decide_cycle, shared_state
+from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.facts import PostFacts, RuleState
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Leaf, Rearm, Rule, Watch
@@ -87,8 +87,8 @@ def test_a_seeding_cycle_decides_each_post_s_state_and_holds_equal_ones_once():
     assert len(objects) == len({astuple(state) for _, _, state in states}) < 8
 
 
-def test_a_seeding_cycle_gives_each_seed_its_reason_and_equal_reasons_once():
-    """31,765 seeds of a first cycle say 10,571 distinct reasons: each is held once."""
+def seeding_cycle() -> tuple[CompiledRule, dict[str, PostFacts], CycleDecisions]:
+    """A first cycle of one rule over 30 posts past it, their favorites 3, 4 or 5."""
     ids = [str(n) for n in range(1, 31)]
     rule = compile_rule(
         Rule(id="big", watch=Watch(posts=tuple(ids)), when=Leaf("favorites", "gte", 3))
@@ -104,8 +104,14 @@ def test_a_seeding_cycle_gives_each_seed_its_reason_and_equal_reasons_once():
     decided = decide_cycle(
         [(rule, posts)], facts, {}, lambda _rule: {}, NOW, lambda: f"f{next(ids_made)}"
     )
+    return rule, facts, decided
+
+
+def test_a_seeding_cycle_gives_each_seed_its_reason_and_equal_reasons_once():
+    """31,765 seeds of a first cycle say 10,571 distinct reasons: each is held once."""
+    rule, facts, decided = seeding_cycle()
     reasons = decided.reasons
-    assert len(decided.write.firings) == len(ids)
+    assert len(decided.write.firings) == 30
     for firing in decided.write.firings:
         decision = rule.evaluate(facts[firing.post_id], None, NOW, seeding=True)
         assert decision is not None and reasons[firing.id] == decision.reason
@@ -115,23 +121,9 @@ def test_a_seeding_cycle_gives_each_seed_its_reason_and_equal_reasons_once():
 def test_a_seeding_cycle_holds_equal_metrics_of_its_firings_once():
     """10,513 distinct metrics among a first cycle's 31,765 seeds: each held once, and each
     firing's are the values its decision used."""
-    ids = [str(n) for n in range(1, 31)]
-    rule = compile_rule(
-        Rule(id="big", watch=Watch(posts=tuple(ids)), when=Leaf("favorites", "gte", 3))
-    )
-    posts = [WatchedPostRecord(pid, None, NOW - timedelta(hours=2), "explicit", NOW) for pid in ids]
-    facts = {
-        p.post_id: PostFacts(
-            p.post_id, None, p.created_at, {"favorites": float(3 + int(p.post_id) % 3)}
-        )
-        for p in posts
-    }
-    ids_made = iter(range(1000))
-    decided = decide_cycle(
-        [(rule, posts)], facts, {}, lambda _rule: {}, NOW, lambda: f"f{next(ids_made)}"
-    )
+    _rule, facts, decided = seeding_cycle()
     firings = decided.write.firings
-    assert len(firings) == len(ids)
+    assert len(firings) == 30
     for firing in firings:
         assert firing.metrics == {"favorites": facts[firing.post_id].totals["favorites"]}
     assert len({id(f.metrics) for f in firings}) == 3
