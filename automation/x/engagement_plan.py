@@ -214,7 +214,8 @@ def plan_totals(
     request keeps the counts as sent (``EngagementRequest.texts``)."""
     ids = dict.fromkeys(post_ids)  # each post once, in the order first listed
     public: list[str] = []
-    by_account: dict[str, list[str]] = {account: [] for account in set(owner.values())}
+    # the accounts in the owners' order: a set's would change with the process's hash seed
+    by_account: dict[str, list[str]] = {account: [] for account in dict.fromkeys(owner.values())}
     append: dict[str | None, Callable[[str], None]] = {None: public.append}
     append.update((account, posts.append) for account, posts in by_account.items())
     # one C-level pass: each post onto its owner's list (None: public), in listed order
