@@ -124,6 +124,9 @@ def _block(result: FetchResult, metrics: Sequence[str]) -> tuple[Iterable[str], 
     """The answer's post IDs, the key of its values and their block."""
     totals, texts = result.totals, result.texts
     if texts and not totals:
+        joined = result.joined  # the parse's, when its posts hold exactly these metrics
+        if joined is not None and joined[0] == tuple(metrics):
+            return texts, "t", joined[1]
         return texts, "t", ",".join(_flat(texts, metrics, ""))
     if texts:  # both (rare: a post read again as public): all as numbers
         totals = {**totals, **{p: {m: float(c) for m, c in v.items()} for p, v in texts.items()}}

@@ -73,6 +73,7 @@ class FetchResult:
     spent waiting for the request budget (the per-minute limit, or the API's 429s), the
     part of the fetch's time that the budget, not the work, took. ``texts``: posts whose
     counts are kept as sent (requests that ask for ``texts``), not in ``totals``.
+    ``joined``: a fetch's only answer's ``EngagementResult.joined``, else None.
     """
 
     totals: Mapping[str, Mapping[str, float]]
@@ -85,6 +86,7 @@ class FetchResult:
     requests_sent: int = 0
     budget_wait: float = 0.0
     texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _NO_TEXTS)
+    joined: tuple[tuple[str, ...], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class _Merged:
         # a fetch's only answer so far in texts (an export's fetch of one request), kept
         # as the parse gave it (read-only) instead of copied into ``texts``
         self._first_texts: Mapping[str, Mapping[str, str]] | None = None
+        self._first_joined: tuple[tuple[str, ...], str] | None = None
         self.hourly: dict[str, dict[str, HourlySeries]] = {}
         self.unavailable: set[str] = set()
         self.unsupported: dict[str, set[str]] = {}
@@ -122,7 +125,7 @@ class _Merged:
             result = replace(result, totals=self._compact(result.totals))
         first = self._first_texts is None and not self.texts and not self.totals
         if first and result.texts and not result.totals:
-            self._first_texts = result.texts
+            self._first_texts, self._first_joined = result.texts, result.joined
         elif result.texts or self.texts or self._first_texts is not None:
             self._add_texts(result)
         else:
@@ -147,7 +150,7 @@ class _Merged:
         account and read again as public) has its counts read as numbers and merged."""
         if self._first_texts is not None:  # a second answer: merged from now on
             self.texts.update(self._first_texts)
-            self._first_texts = None
+            self._first_texts = self._first_joined = None
         texts, new = self.texts, result.texts
         again = (texts.keys() & new.keys()) | (texts.keys() & result.totals.keys())
         again |= self.totals.keys() & new.keys()
@@ -175,6 +178,7 @@ class _Merged:
             failures=tuple(self.failures),
             requests_sent=sent,
             budget_wait=waited,
+            joined=self._first_joined if self._first_texts is not None else None,
         )
 
 

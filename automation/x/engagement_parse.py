@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain, pairwise
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -65,7 +66,10 @@ class EngagementResult:
     not own. ``errors``: every other error message, as sent. ``texts``: instead of
     ``totals``, for a /totals request that asks for ``texts``, when every count of the
     answer is a whole number written plainly (``_plain_counts``): post ID -> metric ->
-    the count as sent.
+    the count as sent. ``joined``: with ``texts``, when every post holds exactly the
+    metrics asked for (the usual answer): those metrics, and every count joined by
+    commas, post after post in ``texts``' order, each post's in the metrics' order (what
+    a saved answer keeps, read here once instead of again); else None.
     """
 
     totals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: _NO_TOTALS)
@@ -77,6 +81,7 @@ class EngagementResult:
     errors: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    joined: tuple[tuple[str, ...], str] | None = None
 
 
 def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) -> EngagementResult:
@@ -98,6 +103,7 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
     totals: dict[str, dict[str, float]] = {}
     texts: dict[str, dict[str, str]] = {}
     hourly: dict[str, dict[str, HourlySeries]] = {}
+    joined: str | None = None
     if grouping is None:
         if not (errors or forbidden or unavailable or unsupported):
             raise MalformedResponse(
@@ -110,10 +116,13 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
         )
     elif request.hourly:
         hourly = _parse_hourly(grouping, f"{where}: {request.grouping}", read_at, _own_ids(request))
-    elif request.texts and _plain_counts(grouping):
-        texts = grouping
     else:
-        totals = _parse_totals(grouping, f"{where}: {request.grouping}", _own_ids(request))
+        asked = request.engagement_types
+        plain, joined = _plain_counts(grouping, asked) if request.texts else (False, None)
+        if plain:
+            texts = grouping
+        else:
+            totals = _parse_totals(grouping, f"{where}: {request.grouping}", _own_ids(request))
 
     for metric, dropped in unsupported.items():
         for post_id in dropped:
@@ -130,6 +139,8 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
         errors=errors,
         start=_time(data.get("start"), "start", where),
         end=_time(data.get("end"), "end", where),
+        # an unsupported metric was taken out of the texts after they were joined
+        joined=None if joined is None or not texts or unsupported else (asked, joined),
     )
 
 
@@ -235,22 +246,48 @@ def _counts(per: Any, where: str, outer: str) -> dict[str, float]:
     return out
 
 
-def _plain_counts(grouping: dict[str, Any]) -> bool:
+def _plain_counts(grouping: dict[str, Any], metrics: tuple[str, ...]) -> tuple[bool, str | None]:
     """Whether a /totals grouping is {post: {metric: count}} with every count a whole
     number written plainly: a text of ASCII digits, no leading 0, at most 15 digits, which
     ``float`` reads exactly and ``"%.15g"`` of that float prints back unchanged, so it can
     be written out as sent. The documented answer; any other form (numbers, "1e3",
     "047", "2.5", a bad count) goes through ``_parse_totals``, which reads or reports it.
     Two C-level passes over the answer's joined counts (as many commas as gaps between
-    counts, so none inside one; then every count plain) instead of a ``float`` per count."""
+    counts, so none inside one; then every count plain) instead of a ``float`` per count.
+    With it, the joined counts when every post holds exactly ``metrics``, in their order
+    (``EngagementResult.joined``), else None."""
     if _type_first(grouping):
-        return False
+        return False, None
     per_post = list(grouping.values())
+    joined = _in_order(per_post, metrics)
+    if joined is not None:
+        return _plain(joined, len(metrics) * len(per_post)), joined
     try:  # dict.values refuses what is not an object; join, a count that is not a text
-        joined = ",".join(chain.from_iterable(map(dict.values, per_post)))
+        anyhow = ",".join(chain.from_iterable(map(dict.values, per_post)))
     except TypeError:
-        return False
-    counts = sum(map(len, per_post))
+        return False, None
+    return _plain(anyhow, sum(map(len, per_post))), None
+
+
+def _in_order(per_post: list[Any], metrics: tuple[str, ...]) -> str | None:
+    """Every post's counts of ``metrics`` joined, post after post, when each post is an
+    object of exactly those metrics and every count a text; else None. A post without one
+    raises a KeyError as it is read, so equal sizes leave no room for another metric."""
+    if not metrics:
+        return None
+    try:
+        if len(metrics) > 1:
+            joined = ",".join(chain.from_iterable(map(itemgetter(*metrics), per_post)))
+        else:
+            joined = ",".join(map(itemgetter(metrics[0]), per_post))
+        exact = sum(map(len, per_post)) == len(metrics) * len(per_post)
+    except (KeyError, TypeError, IndexError):
+        return None
+    return joined if exact else None
+
+
+def _plain(joined: str, counts: int) -> bool:
+    """Whether ``joined`` is ``counts`` plain counts and the commas between them."""
     return not counts or (
         joined.count(",") == counts - 1 and _PLAIN_COUNTS.fullmatch(joined) is not None
     )

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from automation.export.saved_parts import SavedParts, part_name
 from automation.store.memory import MemoryStore
-from automation.x.engagement_client import FetchResult
+from automation.x.engagement_client import FetchResult, _Merged
+from automation.x.engagement_parse import parse_response
 from automation.x.engagement_plan import HOURLY_GROUP_BY, EngagementRequest
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -209,3 +210,54 @@ def test_a_part_is_named_by_its_request_and_by_nothing_else() -> None:
     assert len(set(names)) == len(names)
     assert part_name(replace(base, tweet_ids=("11", "12"))) == names[0]
     assert part_name(replace(base, texts=True)) == names[0]  # the same answer, kept as sent
+
+
+def _kept(result: FetchResult, metrics: tuple[str, ...]) -> FetchResult:
+    store = MemoryStore()
+    saved = SavedParts(store, "run", T0)
+    saved.save_result("part", result, metrics, T0)
+    saved.flush()
+    kept = SavedParts(store, "run", T0).result("part")
+    assert kept is not None
+    return kept
+
+
+@given(
+    st.lists(st.sampled_from(METRICS), min_size=1, unique=True),
+    st.lists(st.sampled_from(["0", "5", "47", "123456789012345"]), min_size=3, max_size=3),
+    st.integers(min_value=1, max_value=2),
+)
+@settings(max_examples=50)
+def test_texts_a_fetch_kept_read_back_as_given_from_one_answer_or_more(
+    asked: list[str], counts: list[str], answers: int
+) -> None:
+    """Whether the part is made from the parse's joined counts (one answer holding just
+    the metrics asked for) or from the texts (two answers merged), it reads back as the
+    fetch's texts."""
+    metrics = tuple(asked)
+    request = EngagementRequest("totals", "brand", ("101", "102"), metrics, texts=True)
+    merged = _Merged()
+    for n in range(answers):
+        ids = request.tweet_ids[n : n + 1] if answers > 1 else request.tweet_ids
+        body = {"per_post": {pid: dict(zip(metrics, counts, strict=False)) for pid in ids}}
+        merged.add(parse_response(body, request, read_at=T0))
+    result = merged.build(answers, 0.0)
+    assert (result.joined is not None) == (answers == 1)
+    assert {k: dict(v) for k, v in _kept(result, metrics).texts.items()} == result.texts
+
+
+def test_joined_counts_of_other_metrics_are_not_what_is_kept() -> None:
+    texts = {"101": {"favorites": "4", "retweets": "1"}}
+    result = FetchResult(
+        totals=MappingProxyType({}),
+        texts=MappingProxyType(texts),
+        hourly=MappingProxyType({}),
+        unavailable=frozenset(),
+        unsupported=MappingProxyType({}),
+        forbidden=frozenset(),
+        errors=(),
+        failures=(),
+        joined=(("retweets", "favorites"), "1,4"),
+    )
+    kept = _kept(result, ("favorites", "retweets"))
+    assert {k: dict(v) for k, v in kept.texts.items()} == texts
