@@ -35,7 +35,15 @@ from automation.core.metric_names import HOURLY_METRICS, PUBLIC_TOTALS_METRICS, 
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import Recent
 
-__all__ = ["YOUNG", "Refresh", "RefreshAges", "plan_cost", "refresh_ages", "schedule_refresh"]
+__all__ = [
+    "YOUNG",
+    "Refresh",
+    "RefreshAges",
+    "fewest_requests",
+    "plan_cost",
+    "refresh_ages",
+    "schedule_refresh",
+]
 
 YOUNG = timedelta(hours=6)  # most of a post's engagement comes in its first hours
 
@@ -70,6 +78,25 @@ def plan_cost(plan: FetchPlan) -> int:
     ) + sum(-(-n // MAX_IDS["28hr"]) for n in series.values())
 
 
+def fewest_requests(plan: FetchPlan) -> int:
+    """A floor under ``plan_cost``, counted without a pass over the posts: when every post
+    takes a /totals request (owned and public metrics both read), they take at least one
+    per 250 posts whoever owns them; else none is known, 0."""
+    owned = bool(plan.totals_metrics & TOTALS_METRICS)
+    public = bool(plan.totals_metrics & PUBLIC_TOTALS_METRICS)
+    return -(-len(plan.posts) // MAX_IDS["totals"]) if owned and public else 0
+
+
+def _full_cost(plan: FetchPlan, budget: int) -> int | None:
+    """``plan_cost`` when reading every post fits ``budget``, else None: when even the
+    floor does not fit (100,000 posts take at least 400 requests), the posts are not
+    counted one by one, which would cost a pass over all of them every cycle."""
+    if fewest_requests(plan) > budget:
+        return None
+    full = plan_cost(plan)
+    return full if full <= budget else None
+
+
 def schedule_refresh(
     plan: FetchPlan,
     recent: Mapping[str, Recent],
@@ -82,8 +109,8 @@ def schedule_refresh(
 ) -> Refresh:
     """The posts of ``plan`` one cycle reads with ``budget`` requests (see the module
     docstring); ``complete`` names the rules whose every post must be read."""
-    full = plan_cost(plan)
-    if full <= budget:
+    full = _full_cost(plan, budget)
+    if full is not None:
         return Refresh(plan, full)
     at, step = now.timestamp(), interval.total_seconds()
     cost = _Cost(plan, budget)

@@ -14,7 +14,7 @@ from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import NEVER, Recent, outlooks
-from automation.core.refresh_schedule import plan_cost, schedule_refresh
+from automation.core.refresh_schedule import fewest_requests, plan_cost, schedule_refresh
 from automation.core.rules import Every, Leaf, Rearm, Rule, Watch
 from automation.x.engagement_plan import MAX_IDS, WatchedPost, plan_requests
 
@@ -103,6 +103,7 @@ def test_the_cost_of_a_plan_is_the_requests_it_builds(
     plan = plan_of(rules, posts)
 
     assert plan_cost(plan) == len(requests_of(plan))
+    assert fewest_requests(plan) <= plan_cost(plan)
 
 
 # --- likely crossings first -------------------------------------------------------------------

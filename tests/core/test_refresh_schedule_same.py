@@ -1,8 +1,9 @@
 """``schedule_refresh`` against the straightforward scheduler it replaced: the posts sorted
-by a key function per post, every rule's posts filtered one by one, and whether a request
-has room counted over every owner. The same posts in
-the same order, the same series, the same posts for each rule, over random plans (shared
-and windowed watches, public posts, posts never read) and readings."""
+by a key function per post, every rule's posts filtered one by one, whether a request
+has room counted over every owner, and every post counted to see whether all of them fit
+the budget. The same posts in the same order, the same series, the same posts for each
+rule, over random plans (shared and windowed watches, public posts, posts never read)
+and readings."""
 
 from __future__ import annotations
 
@@ -69,6 +70,11 @@ def straightforward_narrowed(plan, cost, likely):
     )
 
 
+def straightforward_full_cost(plan, budget):
+    full = refresh_schedule.plan_cost(plan)
+    return full if full <= budget else None
+
+
 def straightforward_saturated(cost):
     return cost.left <= 0 and all(n % MAX_IDS["totals"] == 0 for n in cost._totals.values())
 
@@ -116,6 +122,7 @@ def test_the_choice_is_the_straightforward_one(posts, budget, rules, per_request
         patch.setattr(refresh_schedule, "_oldest_first", straightforward_oldest)
         patch.setattr(refresh_schedule, "_narrowed", straightforward_narrowed)
         patch.setattr(refresh_schedule._Cost, "saturated", straightforward_saturated)
+        patch.setattr(refresh_schedule, "_full_cost", straightforward_full_cost)
         slow = choose()
     assert (fast.requests, fast.scheduled) == (slow.requests, slow.scheduled)
     assert list(fast.plan.posts.items()) == list(slow.plan.posts.items())
