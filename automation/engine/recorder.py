@@ -17,6 +17,7 @@ from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts
 from automation.core.hours import hour_index, hour_start, reading_hour, whole_hours
 from automation.core.records import CycleWrite, FiringKind, WatchedPostRecord
+from automation.engine.counted_hours import CountedHours
 from automation.engine.dry_run_tally import DryRunTally
 from automation.store.base import Store
 from automation.x.engagement_client import FetchResult
@@ -87,7 +88,7 @@ class StoreRecorder:
         self._history_pruned_at: datetime | None = None
         # (post, metric) -> the hour its stored /28hr counts reach: a cycle writes only
         # newer hours (per metric: an answer may lack one that the next holds)
-        self._counted_to: dict[tuple[str, str], int] = {}
+        self._counted_to = CountedHours()
 
     @property
     def counted_to(self) -> Mapping[tuple[str, str], int]:
@@ -154,8 +155,7 @@ class StoreRecorder:
         its whole hours begin after them, so they no longer leave any out. Without this the
         map grows by every post ever read; a post read again is recalled as a new one is."""
         first = reading_hour(now - timedelta(hours=28)) + 1  # as ``complete_counts``
-        if any(hi <= first for hi in self._counted_to.values()):
-            self._counted_to = {key: hi for key, hi in self._counted_to.items() if hi > first}
+        self._counted_to.forget_to(first)
 
     def commit(self, write: CycleWrite) -> frozenset[str]:
         return frozenset(self._store.commit_cycle(write).new)
