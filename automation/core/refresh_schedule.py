@@ -116,11 +116,10 @@ def schedule_refresh(
     cost = _Cost(plan, budget)
     for post in _posts_of(plan, complete):
         cost.add(post, post.post_id in plan.hourly_posts, force=True)
-    oldest = _oldest_first(list(plan.posts.values()), recent)
+    oldest, likely = _read_order(list(plan.posts.values()), recent, at + step, now - YOUNG)
     quota = _staleness_quota(len(oldest), step, max_staleness.total_seconds())
     for post in oldest[:quota]:
         cost.add(post, False, force=True)
-    likely = _likely(plan, recent, at + step, now - YOUNG)
     for post in likely:
         cost.add(post, _wants_series(post, plan, recent, at + step))
     hourly = plan.hourly_posts
@@ -139,17 +138,30 @@ def _staleness_quota(posts: int, step: float, max_staleness: float) -> int:
     return min(posts, math.ceil(posts / math.floor(cycles)))
 
 
-def _oldest_first(
-    posts: list[WatchedPostRecord], recent: Mapping[str, Recent]
-) -> list[WatchedPostRecord]:
-    """``posts`` by when they were read last (ties in their order); a post never read
-    counts from when it was found, and comes before every post read since."""
+def _read_order(
+    posts: list[WatchedPostRecord], recent: Mapping[str, Recent], horizon: float, young: datetime
+) -> tuple[list[WatchedPostRecord], list[WatchedPostRecord]]:
+    """``posts`` by when they were read last (ties in their order; a post never read
+    counts from when it was found, and comes before every post read since), and the
+    likely ones (``_likely``): one pass over the posts for both."""
     get = recent.get
-    read_at = [
-        seen.at if (seen := get(p.post_id)) is not None else p.first_seen.timestamp() - 1e12
-        for p in posts
-    ]
-    return [posts[i] for i in sorted(range(len(posts)), key=read_at.__getitem__)]
+    read_at: list[float] = []
+    read = read_at.append
+    projected: list[tuple[float, WatchedPostRecord]] = []
+    fresh: list[WatchedPostRecord] = []
+    for post in posts:
+        seen = get(post.post_id)
+        if seen is None:
+            read(post.first_seen.timestamp() - 1e12)
+            fresh.append(post)
+            continue
+        read(seen.at)
+        if seen.cross_at <= horizon or seen.window_open:
+            projected.append((min(seen.cross_at, horizon), post))
+        elif post.created_at >= young:
+            fresh.append(post)
+    oldest = [posts[i] for i in sorted(range(len(posts)), key=read_at.__getitem__)]
+    return oldest, _likely(projected, fresh, recent)
 
 
 @dataclass(frozen=True)
@@ -182,21 +194,13 @@ def _posts_of(plan: FetchPlan, rules: Collection[str]) -> Iterable[WatchedPostRe
 
 
 def _likely(
-    plan: FetchPlan, recent: Mapping[str, Recent], horizon: float, young: datetime
+    projected: list[tuple[float, WatchedPostRecord]],
+    fresh: list[WatchedPostRecord],
+    recent: Mapping[str, Recent],
 ) -> list[WatchedPostRecord]:
-    """Posts projected to meet a rule by ``horizon`` (soonest first), then those with a
+    """Posts projected to meet a rule by the horizon (soonest first), then those with a
     window that could change its answer, then posts never read, then young ones
     (youngest first)."""
-    projected: list[tuple[float, WatchedPostRecord]] = []
-    fresh: list[WatchedPostRecord] = []
-    for post in plan.posts.values():
-        seen = recent.get(post.post_id)
-        if seen is None:
-            fresh.append(post)
-        elif seen.cross_at <= horizon or seen.window_open:
-            projected.append((min(seen.cross_at, horizon), post))
-        elif post.created_at >= young:
-            fresh.append(post)
     projected.sort(key=lambda item: item[0])
     fresh.sort(key=lambda p: (p.post_id in recent, -p.created_at.timestamp()))
     return [post for _, post in projected] + fresh

@@ -1,9 +1,9 @@
 """``schedule_refresh`` against the straightforward scheduler it replaced: the posts sorted
-by a key function per post, every rule's posts filtered one by one, whether a request
-has room counted over every owner, and every post counted to see whether all of them fit
-the budget. The same posts in the same order, the same series, the same posts for each
-rule, over random plans (shared and windowed watches, public posts, posts never read)
-and readings."""
+by a key function per post and the likely ones found by a second pass, every rule's posts
+filtered one by one, whether a request has room counted over every owner, and every post
+counted to see whether all of them fit the budget. The same posts in the same order, the
+same series, the same posts for each rule, over random plans (shared and windowed
+watches, public posts, posts never read, windows open or not) and readings."""
 
 from __future__ import annotations
 
@@ -37,12 +37,23 @@ RULES = [
 ]
 
 
-def straightforward_oldest(posts, recent):
+def straightforward_order(posts, recent, horizon, young):
     def read_at(post):
         seen = recent.get(post.post_id)
         return seen.at if seen is not None else post.first_seen.timestamp() - 1e12
 
-    return sorted(posts, key=read_at)
+    projected, fresh = [], []
+    for post in posts:
+        seen = recent.get(post.post_id)
+        if seen is None:
+            fresh.append(post)
+        elif seen.cross_at <= horizon or seen.window_open:
+            projected.append((min(seen.cross_at, horizon), post))
+        elif post.created_at >= young:
+            fresh.append(post)
+    projected.sort(key=lambda item: item[0])
+    fresh.sort(key=lambda p: (p.post_id in recent, -p.created_at.timestamp()))
+    return sorted(posts, key=read_at), [post for _, post in projected] + fresh
 
 
 def straightforward_narrowed(plan, cost, likely):
@@ -84,6 +95,7 @@ POST = st.tuples(
     st.integers(1, 72),  # hours old
     st.one_of(st.none(), st.integers(0, 120)),  # minutes since read, or never read
     st.sampled_from([NEVER, NEVER, 0.0]),  # projected to cross now, or never
+    st.booleans(),  # a window's answer could change
 )
 
 
@@ -96,13 +108,13 @@ POST = st.tuples(
 )
 def test_the_choice_is_the_straightforward_one(posts, budget, rules, per_request):
     records, recent = [], {}
-    for n, (account, hours, read, cross) in enumerate(posts):
+    for n, (account, hours, read, cross, window) in enumerate(posts):
         created = NOW - timedelta(hours=hours)
         pid = str(2000 + n)
         records.append(WatchedPostRecord(pid, account, created, "timeline", created))
         if read is not None:
             at = (NOW - timedelta(minutes=read)).timestamp()
-            recent[pid] = Recent(at, {"favorites": 1.0}, cross + NOW.timestamp())
+            recent[pid] = Recent(at, {"favorites": 1.0}, cross + NOW.timestamp(), window)
     plan = plan_fetch(rules, records, NOW)
 
     def choose():
@@ -119,7 +131,7 @@ def test_the_choice_is_the_straightforward_one(posts, budget, rules, per_request
         patch.setitem(MAX_IDS, "totals", per_request[0])
         patch.setitem(MAX_IDS, "28hr", per_request[1])
         fast = choose()
-        patch.setattr(refresh_schedule, "_oldest_first", straightforward_oldest)
+        patch.setattr(refresh_schedule, "_read_order", straightforward_order)
         patch.setattr(refresh_schedule, "_narrowed", straightforward_narrowed)
         patch.setattr(refresh_schedule._Cost, "saturated", straightforward_saturated)
         patch.setattr(refresh_schedule, "_full_cost", straightforward_full_cost)
