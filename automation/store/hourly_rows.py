@@ -19,9 +19,9 @@ from automation.core.hours import (
     spans_of,
     uncovered,
 )
-from automation.core.metric_values import read_only
+from automation.core.metric_values import MetricValues, read_only
 from automation.core.records import HourlyHistory
-from automation.store.snapshot_rows import Latest, changed_values
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, Latest, changed_values
 
 __all__ = [
     "COUNTED",
@@ -115,42 +115,80 @@ def plan_totals(
     ids: Mapping[str, int],
     mids: Mapping[str, int],
     latest: Latest,
+    compared: Compared = NO_COMPARISONS,
 ) -> TotalsPlan:
     """Only what changed since each post's last values (``last_read``, updated here): a
     post read again within the hour with the same values costs nothing, and in the next
     hour only the length of its polled spans. A metric a reading lacks is neither written
     nor polled, and keeps its last value to compare with when it is read again. A reading
     equal to the post's ``latest`` values is remembered as that same object, not one more
-    copy. No post was polled after ``hour`` (``plan_went_back`` plans a reading that was)."""
+    copy. ``compared`` holds the snapshots' comparisons of the same reading (``SnapshotPlan``):
+    a post's last values are nearly always the object its latest values were, so what
+    changed is taken from there. No post was polled after ``hour`` (``plan_went_back``
+    plans a reading that was)."""
     plan = TotalsPlan()
-    alike: dict[tuple[str, ...], tuple[int, ...]] = {}  # metric names -> their ids, sorted
+    alike: dict[object, tuple[int, ...]] = {}  # metric names -> their ids, sorted
     for post_id, values in totals.items():
         polled, before = last_read[post_id]
-        same = before is values or before == values  # most: the engine's unchanged object
-        if same and polled == hour:
+        # None: the same values (most: the engine's unchanged object)
+        changed = None if before is values else _changes(before, values, compared.get(post_id))
+        if changed is None and polled == hour:
             continue  # most posts, most cycles: nothing new within the hour
         pid = ids[post_id]
-        if not same:
-            changed = changed_values(before, values)
+        if changed is not None:
             plan.rows.extend([(pid, mids[m], hour, v) for m, v in changed.items()])
-        if polled is not None and polled + 1 == hour and (same or before.keys() == values.keys()):
-            names = tuple(values)
+        alike_names = changed is None or _same_names(before, values)
+        if polled is not None and polled + 1 == hour and alike_names:
+            names = _names_key(values)
             if (metrics := alike.get(names)) is None:
-                metrics = alike[names] = tuple(sorted(mids[m] for m in names))
+                metrics = alike[names] = tuple(sorted(mids[m] for m in values))
             plan.longer.setdefault(metrics, []).append(pid)
         elif polled != hour:
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
-        elif not same:  # metrics not read before within the hour
+        elif not alike_names:  # metrics not read before within the hour
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values if m not in before})
-        if same:
+        if changed is None:
             last_read[post_id] = (hour, before)
-        elif values.keys() >= before.keys():  # most posts: the reading holds every metric
+        elif alike_names or values.keys() >= before.keys():  # most: it holds every metric
             kept = latest.get(post_id)
-            own = kept[1] if kept is not None and kept[1] == values else _own(values)
+            own = kept[1] if kept is not None and _equal(kept[1], values) else _own(values)
             last_read[post_id] = (hour, own)
         else:  # a metric the reading lacks keeps its value; was it polled this hour too?
             last_read[post_id] = (hour if polled == hour else None, {**before, **values})
     return plan
+
+
+def _changes(
+    before: Mapping[str, float],
+    values: Mapping[str, float],
+    compared: tuple[Mapping[str, float], Mapping[str, float], dict[str, float]] | None,
+) -> dict[str, float] | None:
+    """What changed from ``before`` to ``values``, None when they are equal: the snapshots'
+    comparison when it was of these very objects, else compared here."""
+    if compared is not None and compared[0] is before and compared[1] is values:
+        return compared[2]
+    return None if before == values else changed_values(before, values)
+
+
+def _same_names(before: Mapping[str, float], values: Mapping[str, float]) -> bool:
+    if (
+        type(values) is MetricValues
+        and type(before) is MetricValues
+        and values.names is before.names  # one object for the same names in the same order
+    ):
+        return True
+    return before.keys() == values.keys()
+
+
+def _equal(kept: Mapping[str, float], values: Mapping[str, float]) -> bool:
+    return kept is values or kept == values  # most: the one object (``_merged``)
+
+
+def _names_key(values: Mapping[str, float]) -> object:
+    """What identifies ``values``' names in their order during one plan: a
+    ``MetricValues``' shared positions by identity (alive as long as ``values``), else
+    the names."""
+    return id(values.names) if type(values) is MetricValues else tuple(values)
 
 
 def plan_went_back(

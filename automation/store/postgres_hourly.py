@@ -36,7 +36,7 @@ from automation.store.hourly_rows import (
 )
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
 from automation.store.rows import parts
-from automation.store.snapshot_rows import by_post
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, by_post
 
 __all__ = ["HourlyQueries"]
 
@@ -88,6 +88,8 @@ class HourlyQueries(PostgresConnection):
     @guarded
     def record_hourly_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         hour = reading_hour(at)
+        # the snapshots' comparisons of this reading, taken once (what they hold is let go)
+        compared, self._compared = self._compared, NO_COMPARISONS
         if not totals:
             return 0
         written = 0
@@ -96,7 +98,7 @@ class HourlyQueries(PostgresConnection):
             ids = self._post_ids  # every post known: the posts of ``totals`` among them
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids(conn, [m])[m])
             for part in parts(totals):  # a first reading of 100,000 posts is 700,000 rows
-                written += self._record_hourly_of(conn, hour, part, ids, mids)
+                written += self._record_hourly_of(conn, hour, part, ids, mids, compared)
         return written
 
     def _record_hourly_of(
@@ -106,6 +108,7 @@ class HourlyQueries(PostgresConnection):
         totals: Mapping[str, Mapping[str, float]],
         ids: Mapping[str, int],
         mids: MetricIds,
+        compared: Compared,
     ) -> int:
         """Write what some posts' reading changes (in the caller's transaction)."""
         if self._newest_hour is None:
@@ -120,7 +123,7 @@ class HourlyQueries(PostgresConnection):
                 self._last_read.pop(post_id, None)
         else:
             self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
-            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest, compared)
             self._newest_hour = hour
         conn.execute(
             b"INSERT INTO hourly_totals SELECT * FROM"

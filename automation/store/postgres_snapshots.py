@@ -12,6 +12,7 @@ from automation.core.records import compose_snapshots, to_epoch
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
 from automation.store.rows import compact, moments, parts
 from automation.store.snapshot_rows import (
+    NO_COMPARISONS,
     Latest,
     SnapshotPlan,
     by_post,
@@ -28,6 +29,7 @@ class SnapshotQueries(PostgresConnection):
     @guarded
     def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         when = to_epoch(at)
+        self._compared = NO_COMPARISONS
         if not totals:
             return 0
         try:
@@ -63,6 +65,7 @@ class SnapshotQueries(PostgresConnection):
             self._newest_at = None
             raise
         remember(self._latest, plan, series)
+        self._compared = plan.compared
         self._newest_at = max(self._newest_at or when, when)
         return len(plan.changes)
 

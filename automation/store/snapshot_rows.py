@@ -19,6 +19,8 @@ from types import MappingProxyType
 from automation.core.metric_values import MetricValues, read_only
 
 __all__ = [
+    "NO_COMPARISONS",
+    "Compared",
     "Latest",
     "SnapshotPlan",
     "by_post",
@@ -31,16 +33,25 @@ __all__ = [
 
 Latest = dict[str, tuple[int, Mapping[str, float]]]  # post -> (series id, latest values)
 NONE: Mapping[str, float] = MappingProxyType({})
+# post -> (its latest values, the reading, what changed) for the posts read unequal to
+# their latest values, both ``MetricValues`` (which do not change): the hourly history
+# compares the same objects (``plan_totals``)
+Compared = Mapping[str, tuple[Mapping[str, float], Mapping[str, float], dict[str, float]]]
+NO_COMPARISONS: Compared = MappingProxyType({})
 
 
 @dataclass
 class SnapshotPlan:
     """What a reading changes: posts without a series yet with their values, known posts'
-    new latest values (post, series, values), and per post the values that changed."""
+    new latest values (post, series, values), per post the values that changed, and the
+    comparisons made (``Compared``)."""
 
     fresh: list[tuple[str, Mapping[str, float]]] = field(default_factory=list)
     updates: list[tuple[str, int, Mapping[str, float]]] = field(default_factory=list)
     changes: list[tuple[str, Mapping[str, float]]] = field(default_factory=list)
+    compared: dict[str, tuple[Mapping[str, float], Mapping[str, float], dict[str, float]]] = field(
+        default_factory=dict
+    )
 
 
 def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) -> SnapshotPlan:
@@ -62,6 +73,8 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
         if values is before or values == before:  # the same object: the engine's, unchanged
             continue  # most posts, most cycles
         changed = changed_values(before, values)
+        if type(values) is MetricValues and type(before) is MetricValues:  # immutable
+            plan.compared[post_id] = (before, values, changed)
         if changed:
             plan.updates.append((post_id, series, _merged(before, values, changed)))
             plan.changes.append((post_id, changed))

@@ -17,7 +17,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
-from automation.store.snapshot_rows import Latest
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, Latest
 
 __all__ = ["SqliteConnection", "count_change", "guarded"]
 
@@ -66,6 +66,9 @@ class SqliteConnection:
         # the newest time a change is stored at (read once): a reading dated before it is
         # compared with what was held at its time, not with the latest values
         self._newest_at: float | None = None
+        # the last reading's comparisons with the latest values, which the hourly history
+        # takes instead of comparing the same objects again (``plan_totals``)
+        self._compared: Compared = NO_COMPARISONS
 
     @contextmanager
     def _immediate(self, *, flush: bool = True) -> Iterator[sqlite3.Connection]:

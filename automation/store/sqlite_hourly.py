@@ -38,7 +38,7 @@ from automation.store.hourly_rows import (
     span_reach,
 )
 from automation.store.rows import parts
-from automation.store.snapshot_rows import by_post
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, by_post
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["HourlyQueries"]
@@ -99,6 +99,8 @@ class HourlyQueries(SqliteConnection):
     @guarded
     def record_hourly_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         hour = reading_hour(at)
+        # the snapshots' comparisons of this reading, taken once (what they hold is let go)
+        compared, self._compared = self._compared, NO_COMPARISONS
         if not totals:
             return 0
         written = 0
@@ -106,7 +108,7 @@ class HourlyQueries(SqliteConnection):
             ids = self._all_ids(totals)
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids([m])[m])
             for part in parts(totals):  # a first reading of 100,000 posts is 700,000 rows
-                written += self._record_hourly_of(hour, part, ids, mids)
+                written += self._record_hourly_of(hour, part, ids, mids, compared)
         return written
 
     def _record_hourly_of(
@@ -115,6 +117,7 @@ class HourlyQueries(SqliteConnection):
         totals: Mapping[str, Mapping[str, float]],
         ids: Mapping[str, int],
         mids: MetricIds,
+        compared: Compared,
     ) -> int:
         """Write what some posts' reading changes (in the caller's transaction)."""
         if self._newest_hour is None:
@@ -128,7 +131,7 @@ class HourlyQueries(SqliteConnection):
                 self._last_read.pop(post_id, None)
         else:
             self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
-            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest)
+            plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest, compared)
             self._newest_hour = hour
         self._conn.executemany(
             "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"

@@ -13,6 +13,7 @@ from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.rows import compact, json_ids, moments, parts
 from automation.store.snapshot_rows import (
+    NO_COMPARISONS,
     SnapshotPlan,
     by_post,
     plan_backdated,
@@ -29,6 +30,7 @@ class SnapshotQueries(SqliteConnection):
     @guarded
     def record_totals(self, at: datetime, totals: Mapping[str, Mapping[str, float]]) -> int:
         when = to_epoch(at)
+        self._compared = NO_COMPARISONS
         if not totals:
             return 0
         try:
@@ -59,6 +61,7 @@ class SnapshotQueries(SqliteConnection):
             self._newest_at = None
             raise
         remember(self._latest, plan, series)
+        self._compared = plan.compared
         self._newest_at = max(self._newest_at or when, when)
         return len(plan.changes)
 
