@@ -25,6 +25,7 @@ from automation.engine.ports import ActionRunner
 from automation.engine.recorder import DryRun, NoActions, Recorder, StoreRecorder
 from automation.engine.running_rules import LoadedRules, load_compiled
 from automation.engine.workers import Workers
+from automation.service.heap import keep_large_blocks_mapped
 from automation.service.instance_lock import InstanceLock
 from automation.service.outbox import ACTION_WORKERS, Outbox
 from automation.store.base import Store
@@ -195,6 +196,7 @@ def open_runtime(
     Actions get an HTTP client of their own, with a connection for every worker, so a
     burst of deliveries never queues the cycle's fetching behind it. A given ``http``
     (tests, the demo) serves both."""
+    keep_large_blocks_mapped()  # a cycle's large tables go back to the system when freed
     rules = rules or load_compiled(config)
     chance = chance or Chance()
     lock, store = _open_store(config, dry_run, epoch)
