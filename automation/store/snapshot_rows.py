@@ -72,9 +72,10 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
         series, before = known
         if values is before or values == before:  # the same object: the engine's, unchanged
             continue  # most posts, most cycles
-        changed = changed_values(before, values)
-        if type(values) is MetricValues and type(before) is MetricValues:  # immutable
-            plan.compared[post_id] = (before, values, changed)
+        if type(values) is MetricValues and (changed := values.changed_since(before)) is not None:
+            plan.compared[post_id] = (before, values, changed)  # both do not change
+        else:
+            changed = changed_values(before, values)
         if changed:
             plan.updates.append((post_id, series, _merged(before, values, changed)))
             plan.changes.append((post_id, changed))
