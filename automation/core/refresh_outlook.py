@@ -72,26 +72,31 @@ def outlooks(
     states_of: Callable[[str], Mapping[str, RuleState]],
     recent: Mapping[str, Recent],
     now: datetime,
+    chosen: Watched | None = None,
 ) -> dict[str, Recent]:
     """A fresh ``Recent`` for every post of ``totals`` (its values) read at ``now``.
 
     ``states_of(rule id)`` maps the rule's posts to their states after this cycle's
     decisions (asked once per rule, only for a rule with a post read); ``recent`` holds
-    the readings before this one, for the rates.
+    the readings before this one, for the rates. ``chosen``, the plan the cycle read
+    (``watched`` narrowed, the same rules in the same order), lists the posts of a rule
+    without a /28hr window in a tuple a third to a half as long: its read posts are
+    found there. A windowed rule's lacks the owned posts read without their series.
     """
     at = now.timestamp()
     soonest: dict[str, float] = {}  # seconds from ``at``: the same min as of ``at + s``
     window: set[str] = set()
     views: dict[str, _PostView] = {}
     read_of: dict[int, list[_PostView]] = {}  # rules share their tuples of posts
-    for compiled, posts in watched:
+    for n, (compiled, posts) in enumerate(watched):
+        windowed = bool(compiled.window_metrics & HOURLY_METRICS)
         read = read_of.get(id(posts))
         if read is None:  # the posts read, once per tuple: most posts are not, most cycles
-            read = read_of[id(posts)] = _views(posts, totals, recent, at, views)
+            among = chosen[n][1] if chosen is not None and not windowed else posts
+            read = read_of[id(posts)] = _views(among, totals, recent, at, views)
         if not read:
             continue
         project = _rule_projection(compiled)
-        windowed = bool(compiled.window_metrics & HOURLY_METRICS)
         state_of = states_of(compiled.rule.id).get
         for pid, values, rate in read:
             seconds, open_ = project(values, rate, state_of(pid), at)

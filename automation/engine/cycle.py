@@ -397,7 +397,7 @@ class Engine:
             return None
         whole = (watched or plan).watched
         return lambda: self._refresh.remember(
-            whole, plan.posts, read, states.states_after, now, all_answered=not failures
+            whole, plan, read, states.states_after, now, all_answered=not failures
         )
 
     def _kept_states(

@@ -9,7 +9,7 @@ likeliest posts are read last, just before the cycle evaluates them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from automation.config.loader import Config
@@ -64,23 +64,28 @@ class RefreshKeeper:
     def remember(
         self,
         watched: Watched,
-        read: Collection[str],
+        chosen: FetchPlan,
         totals: Mapping[str, Mapping[str, float]],
         states_of: Callable[[str], Mapping[str, RuleState]],
         now: datetime,
         *,
         all_answered: bool,
     ) -> None:
-        """Keep what ``now``'s cycle read (the posts ``read`` asked for); while the budget
-        chooses, with projections over every rule watching them (``watched``: the whole
-        plan's, so a windowed rule left out for want of its series is projected too).
+        """Keep what ``now``'s cycle read (the posts the plan ``chosen`` asked for); while
+        the budget chooses, with projections over every rule watching them (``watched``:
+        the whole plan's, so a windowed rule left out for want of its series is projected
+        too; the others' read posts are found sooner among those ``chosen``).
 
         A post the answers left out was read too when every request was answered: the
         API leaves out nothing, but a post reported unavailable has no values."""
         at = now.timestamp()
         recent = self._recent
-        fresh = outlooks(watched, totals, states_of, recent, now) if self._projecting else {}
-        for pid in read:
+        fresh = (
+            outlooks(watched, totals, states_of, recent, now, chosen.watched)
+            if self._projecting
+            else {}
+        )
+        for pid in chosen.posts:
             if pid in fresh:
                 continue
             values = totals.get(pid)

@@ -1,8 +1,9 @@
 """``outlooks`` projects only the posts read, once per tuple of posts the rules share, and
 combines ``all``/``any`` in one loop: the same ``Recent`` of every post, in the same order,
 as projecting every (rule, post) pair of the plan and taking the max/min of the known
-moments. A post read again as it was, or with no time since, shares one table of nil
-rates: the same rates as working each one out."""
+moments; the same again when the read posts of a rule without a window are found among
+the posts the cycle chose. A post read again as it was, or with no time since, shares
+one table of nil rates: the same rates as working each one out."""
 
 from __future__ import annotations
 
@@ -186,6 +187,18 @@ def test_projecting_the_read_posts_once_per_shared_tuple_is_projecting_every_pai
     )
     # a rule's states are asked for once, and only when one of its posts was read
     assert asked == [r.rule.id for r, ps in watched if any(p.post_id in totals for p in ps)]
+    # the plan read (the posts chosen, among them every post read; a windowed rule's
+    # without some of them, which its projections do not take from there) finds the same
+    picked = {p.post_id for p in read + data.draw(st.lists(st.sampled_from(posts)))}
+
+    def narrowed(rule: CompiledRule, ps: tuple[WatchedPostRecord, ...]):
+        if rule.window_metrics & HOURLY_METRICS:
+            return tuple(p for p in ps if data.draw(st.booleans()))
+        return tuple(p for p in ps if p.post_id in picked)
+
+    chosen = [(r, narrowed(r, ps)) for r, ps in watched]
+    again = outlooks(watched, totals, kept.__getitem__, recent, NOW, chosen)
+    assert list(again.items()) == list(got.items())
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
