@@ -1,6 +1,6 @@
 """``automation metrics`` over 100,000 post IDs against canned responses: CPU and memory.
 
-Run: python benchmarks/bench_metrics.py [--rounds N]
+Run: python benchmarks/bench_metrics.py [--rounds N] [--posts N]
 
 Each round runs two child processes on the same canned answers (gzip'd JSON, as the API
 sends them, 400 /totals answers of 250 posts):
@@ -20,6 +20,10 @@ sends them, 400 /totals answers of 250 posts):
 CPU is ``time.process_time()`` of the measured part; peak RSS is the metrics child's
 ``ru_maxrss`` (interpreter, imports and the canned answers included). Targets: CPU at
 most 2 x the floor, peak RSS under 200 MB.
+
+``--posts N`` (default 100,000; 60 % owned) runs the same with fewer IDs: with 100 the
+metrics CPU is what a run costs whatever its length (the command's parser, config,
+store, clients and the modules it imports when run).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -179,15 +183,17 @@ def child_metrics(workdir: Path) -> dict[str, Any]:
     return {"cpu": cpu, "code": code, "rows": rows}
 
 
-def run_child(kind: str, script: str = __file__, checkout: str | None = None) -> dict[str, Any]:
-    """Run ``script --child kind`` in a fresh process (``checkout`` first on its path) and
-    return the JSON its last line prints."""
+def run_child(
+    kind: str, script: str = __file__, checkout: str | None = None, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Run ``script --child kind [extra]`` in a fresh process (``checkout`` first on its
+    path) and return the JSON its last line prints."""
     env = dict(os.environ)
     if checkout is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
-            [sys.executable, script, "--child", kind, "--dir", tmp],
+            [sys.executable, script, "--child", kind, "--dir", tmp, *extra],
             capture_output=True,
             text=True,
             check=True,
@@ -198,22 +204,26 @@ def run_child(kind: str, script: str = __file__, checkout: str | None = None) ->
 
 
 def main() -> None:
+    global OWNED, PUBLIC
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--posts", type=int, default=OWNED + PUBLIC)
     parser.add_argument("--child", choices=("metrics", "floor"))
     parser.add_argument("--dir")
     args = parser.parse_args()
+    OWNED = args.posts * 6 // 10
+    PUBLIC = args.posts - OWNED
     if args.child:
         work = Path(args.dir)
         result = child_metrics(work) if args.child == "metrics" else child_floor(work)
         result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
-    print(f"{OWNED + PUBLIC:,} IDs ({OWNED:,} owned, {PUBLIC:,} public), 400 canned answers")
+    print(f"{OWNED + PUBLIC:,} IDs ({OWNED:,} owned, {PUBLIC:,} public), canned answers of 250")
     print("round  parse floor s  client floor s  metrics CPU s  x parse  x client  peak RSS MB")
     for rnd in range(1, args.rounds + 1):
-        floor = run_child("floor")
-        metrics = run_child("metrics")
+        floor = run_child("floor", extra=("--posts", str(args.posts)))
+        metrics = run_child("metrics", extra=("--posts", str(args.posts)))
         assert metrics["code"] == 0 and metrics["rows"] == OWNED + PUBLIC, metrics
         print(
             f"{rnd:>5}  {floor['parse']:>13.3f}  {floor['client']:>14.3f}  {metrics['cpu']:>13.3f}"
