@@ -73,6 +73,8 @@ def outlooks(
     recent: Mapping[str, Recent],
     now: datetime,
     chosen: Watched | None = None,
+    *,
+    compared: bool = False,
 ) -> dict[str, Recent]:
     """A fresh ``Recent`` for every post of ``totals`` (its values) read at ``now``.
 
@@ -82,6 +84,9 @@ def outlooks(
     (``watched`` narrowed, the same rules in the same order), lists the posts of a rule
     without a /28hr window in a tuple a third to a half as long: its read posts are
     found there. A windowed rule's lacks the owned posts read without their series.
+    ``compared``: each post's values of ``totals`` are the very object ``recent`` holds
+    or were found to differ from it (``compact_totals`` against these readings), so
+    they are kept as they are, not compared again (``kept_values``).
     """
     at = now.timestamp()
     soonest: dict[str, float] = {}  # seconds from ``at``: the same min as of ``at + s``
@@ -93,7 +98,7 @@ def outlooks(
         read = read_of.get(id(posts))
         if read is None:  # the posts read, once per tuple: most posts are not, most cycles
             among = chosen[n][1] if chosen is not None and not windowed else posts
-            read = read_of[id(posts)] = _views(among, totals, recent, at, views)
+            read = read_of[id(posts)] = _views(among, totals, recent, at, views, compared)
         if not read:
             continue
         project = _rule_projection(compiled)
@@ -133,6 +138,7 @@ def _views(
     recent: Mapping[str, Recent],
     at: float,
     views: dict[str, _PostView],
+    compared: bool = False,
 ) -> list[_PostView]:
     """The view of each of ``posts`` read (in ``totals``), made once a post in ``views``."""
     read = []
@@ -144,18 +150,24 @@ def _views(
             if before is not None and before.values is values and at > before.at:
                 view = (pid, values, _nil_rate(values))  # read again as it was: most posts
             else:
-                view = (pid, *_view(values, before, at, post.created_at))
+                view = (pid, *_view(values, before, at, post.created_at, compared=compared))
             views[pid] = view
         read.append(view)
     return read
 
 
 def _view(
-    values: Mapping[str, float], before: Recent | None, at: float, created_at: datetime
+    values: Mapping[str, float],
+    before: Recent | None,
+    at: float,
+    created_at: datetime,
+    *,
+    compared: bool = False,
 ) -> tuple[Mapping[str, float], Rate]:
-    """The post's values (``kept_values``) and their growth per second since the reading
-    before, else since the post was created; never negative."""
-    values = kept_values(values, before)
+    """The post's values (``kept_values``, unless ``compared`` already) and their growth
+    per second since the reading before, else since the post was created; never negative."""
+    if not compared:
+        values = kept_values(values, before)
     if before is not None and at > before.at:
         if values is before.values:  # read again as it was: nothing grew
             return values, _nil_rate(values)

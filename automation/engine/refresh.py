@@ -17,7 +17,7 @@ from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan
 from automation.core.metric_values import compact_totals
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
-from automation.core.refresh_outlook import Recent, Watched, kept_values, outlooks
+from automation.core.refresh_outlook import Recent, Watched, outlooks
 from automation.core.refresh_schedule import Refresh, RefreshAges, refresh_ages, schedule_refresh
 from automation.x.engagement_plan import EngagementRequest
 
@@ -76,12 +76,14 @@ class RefreshKeeper:
         the whole plan's, so a windowed rule left out for want of its series is projected
         too; the others' read posts are found sooner among those ``chosen``).
 
-        A post the answers left out was read too when every request was answered: the
-        API leaves out nothing, but a post reported unavailable has no values."""
+        ``totals`` are this cycle's as ``compact`` made them against these readings: a
+        post's values are the object read before or differ from it, and are kept as they
+        are. A post the answers left out was read too when every request was answered:
+        the API leaves out nothing, but a post reported unavailable has no values."""
         at = now.timestamp()
         recent = self._recent
         fresh = (
-            outlooks(watched, totals, states_of, recent, now, chosen.watched)
+            outlooks(watched, totals, states_of, recent, now, chosen.watched, compared=True)
             if self._projecting
             else {}
         )
@@ -90,7 +92,7 @@ class RefreshKeeper:
                 continue
             values = totals.get(pid)
             if values is not None:
-                recent[pid] = Recent(at, kept_values(values, recent.get(pid)))
+                recent[pid] = Recent(at, values)
             elif all_answered:
                 recent[pid] = Recent(at, _values(recent.get(pid)))
         recent.update(fresh)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.facts import RuleState
 from automation.core.metric_names import HOURLY_METRICS
-from automation.core.metric_values import MetricValues
+from automation.core.metric_values import MetricValues, compact_totals
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import (
     NEVER,
@@ -259,4 +259,62 @@ def test_cycles_of_projections_are_every_pair_projected_each_cycle(data):
         expected = every_pair(watched, totals, kept.__getitem__, recent, now)
         assert {p: (r.cross_at, r.window_open) for p, r in got.items()} == expected
         assert all(r.at == now.timestamp() and r.values == totals[p] for p, r in got.items())
+        recent.update(got)
+
+
+# as a fetch answers: whole counts, now and then a zero written as -0.0 or a NaN
+answered = st.dictionaries(
+    st.sampled_from(("favorites", "quote_tweets", "impressions", "engagements")),
+    st.sampled_from((0.0, -0.0, 3.0, 40.0, 55.0, math.nan)),
+)
+
+
+@settings(max_examples=250, derandomize=True, deadline=None)
+@given(st.data())
+def test_values_compacted_against_the_readings_need_no_second_comparison(data):
+    """Over cycles as the engine runs them (each post's answer compacted against its last
+    reading, ``compact_totals``, as the fetch does), ``outlooks`` told the values were
+    compared makes the same records as comparing them again: the values object read before
+    wherever the answer's numbers are its bytes, and equal values otherwise."""
+    rules_ = [data.draw(rules(n)) for n in range(data.draw(st.integers(1, 3)))]
+    posts = [post(n) for n in range(4)]
+    watched = [(r, tuple(data.draw(st.lists(st.sampled_from(posts), unique=True)))) for r in rules_]
+    recent: dict[str, Recent] = {}
+    now = NOW
+    for _ in range(data.draw(st.integers(2, 4))):
+        now += timedelta(minutes=data.draw(st.sampled_from((5, 5, 0))))
+        answers: dict[str, Mapping[str, float]] = {}
+        for p in data.draw(st.lists(st.sampled_from(posts), unique=True)):
+            before = recent.get(p.post_id)
+            how = data.draw(st.sampled_from(("same", "signed", "other")))
+            answers[p.post_id] = (
+                data.draw(answered)
+                if before is None or how == "other"
+                else {k: -v if how == "signed" and v == 0 else v for k, v in before.values.items()}
+            )
+
+        def last(pid: str) -> Mapping[str, float] | None:
+            return None if (seen := recent.get(pid)) is None else seen.values
+
+        totals = compact_totals(answers, last)
+        kept = {
+            r.rule.id: {p.post_id: s for p in posts if (s := data.draw(states))} for r in rules_
+        }
+        want = outlooks(watched, totals, kept.__getitem__, recent, now)
+        got = outlooks(watched, totals, kept.__getitem__, recent, now, compared=True)
+        assert list(got) == list(want)
+        for pid, record in got.items():
+            expected = want[pid]
+            assert (record.at, record.cross_at, record.window_open) == (
+                expected.at,
+                expected.cross_at,
+                expected.window_open,
+            )
+            mine, theirs = record.values, expected.values
+            assert mine is theirs or (
+                # a zero's sign apart (equal, not the same bytes): the answer's own object
+                mine is totals[pid]
+                and mine == theirs
+                and mine.numbers.tobytes() != theirs.numbers.tobytes()
+            )
         recent.update(got)
