@@ -46,8 +46,8 @@ def fill(path: Path, snapshots: int, rng: random.Random) -> dict[str, int]:
             ((i, START - n, START) for n, i in enumerate(ids)),
         )
         conn.executemany(
-            "INSERT INTO series (id, post_id, latest, latest_at) VALUES (?, ?, '{}', ?)",
-            ((n + 1, i, START) for n, i in enumerate(ids)),
+            "INSERT INTO series (id, post_id) VALUES (?, ?)",
+            ((n + 1, i) for n, i in enumerate(ids)),
         )
         conn.executemany(
             "INSERT INTO metric_names (id, name) VALUES (?, ?)",

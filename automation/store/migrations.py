@@ -7,7 +7,8 @@ rendered payloads that only name secrets.
 
 Snapshots are the bulk of the file. They hold one row per (post, metric, time) and only
 for values that changed, keyed by small integers for the post (``series``) and the metric
-(``metric_names``), in a WITHOUT ROWID table whose key is the index the reads use.
+(``metric_names``), in a WITHOUT ROWID table whose key is the index the reads use; a
+post's latest values are its newest rows (m007).
 """
 
 from __future__ import annotations
@@ -203,3 +204,11 @@ def m006_digests(db: Database) -> None:
     out, sent and retried together."""
     db.execute("ALTER TABLE outbox ADD COLUMN digest TEXT")
     db.execute("CREATE INDEX outbox_digest ON outbox (digest) WHERE digest IS NOT NULL")
+
+
+@MIGRATIONS()
+def m007_latest_from_snapshots(db: Database) -> None:
+    """A post's latest values are its newest snapshot rows (which the prune keeps), no
+    longer written again as JSON in ``series`` on every change."""
+    db.execute("ALTER TABLE series DROP COLUMN latest")
+    db.execute("ALTER TABLE series DROP COLUMN latest_at")

@@ -100,6 +100,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         INSERT INTO leadership VALUES (1, 0, '', 0);
         """,
     ),
+    (
+        # a post's latest values are its newest snapshot rows (SQLite's m007)
+        "m002_latest_from_snapshots",
+        """
+        ALTER TABLE series DROP COLUMN latest, DROP COLUMN latest_at;
+        """,
+    ),
 )
 
 

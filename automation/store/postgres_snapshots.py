@@ -1,16 +1,15 @@
-"""Metric snapshots in the PostgreSQL store: one row per changed value, each post's latest
-values in ``series``, baselines and changes for windows, hourly pruning, ``top``."""
+"""Metric snapshots in the PostgreSQL store: one row per changed value (a post's latest
+values are its newest rows), baselines and changes for windows, hourly pruning, ``top``."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
-from automation.store.rows import compact, moments, parts
+from automation.store.rows import moments, parts
 from automation.store.snapshot_rows import (
     NO_COMPARISONS,
     Latest,
@@ -39,15 +38,9 @@ class SnapshotQueries(PostgresConnection):
                 plan = self._planned(conn, totals, when)
                 if not plan.changes:
                     return 0
-                series = _add_series(conn, [(p, compact(v)) for p, v in plan.fresh], when)
+                series = _add_series(conn, [p for p, _ in plan.fresh])
                 names = {m for _, values in plan.changes for m in values}
                 metric_ids = self._metric_ids(conn, names)
-                conn.execute(
-                    b"UPDATE series SET latest = u.latest, latest_at = greatest(latest_at, %s)"
-                    b" FROM unnest(%s::text[], %s::bigint[]) AS u(latest, id)"
-                    b" WHERE series.id = u.id",
-                    [when, *columns([(compact(v), sid) for _, sid, v in plan.updates], 2)],
-                )
                 series.update((post_id, sid) for post_id, sid, _ in plan.updates)
                 points = [  # float8 values: a read-only reading kept as it is may hold ints
                     (series[post_id], metric_ids[m], when, float(v))
@@ -75,7 +68,7 @@ class SnapshotQueries(PostgresConnection):
         """As in the SQLite store: compared with the latest values, or, dated before a
         stored change (the clock went back), with the values held at its time."""
         if self._newest_at is None:
-            found = conn.execute(b"SELECT coalesce(max(latest_at), 0) FROM series").fetchone()
+            found = conn.execute(b"SELECT coalesce(max(at), 0) FROM snapshots").fetchone()
             self._newest_at = found[0] if found else 0.0
         if when >= self._newest_at:
             return plan_snapshots(totals, self._latest)
@@ -104,13 +97,11 @@ class SnapshotQueries(PostgresConnection):
 
     @guarded
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
-        rows = self._rows(
-            "SELECT post_id, latest FROM series WHERE post_id = ANY(%s::text[])", [list(post_ids)]
-        )
-        return {
-            post_id: {m: float(v) for m, v in json.loads(latest).items()}
-            for post_id, latest in rows
-        }
+        # by name, as the JSON they were once kept in had them: pages list them so
+        out: dict[str, dict[str, float]] = {}
+        for _, post_id, metric, value in _newest(self._connection(), list(post_ids)):
+            out.setdefault(post_id, {})[metric] = value
+        return {post_id: dict(sorted(values.items())) for post_id, values in out.items()}
 
     @guarded
     def snapshots(
@@ -150,11 +141,12 @@ class SnapshotQueries(PostgresConnection):
 
     @guarded
     def top(self, metric: str, n: int) -> list[tuple[str, float]]:
-        rows = self._rows(
-            "SELECT post_id, value FROM (SELECT s.post_id,"
-            " (s.latest::jsonb ->> %s)::float8 AS value FROM series AS s"
-            " JOIN posts AS p ON p.post_id = s.post_id WHERE p.unavailable_at IS NULL) AS v"
-            " WHERE value IS NOT NULL ORDER BY value DESC, post_id LIMIT %s",
+        rows = self._rows(  # a key search per post for its newest value of the metric
+            "SELECT s.post_id, x.value FROM metric_names AS m, series AS s"
+            " JOIN posts AS p ON p.post_id = s.post_id CROSS JOIN LATERAL (SELECT value"
+            " FROM snapshots WHERE series = s.id AND metric = m.id ORDER BY at DESC LIMIT 1) AS x"
+            " WHERE m.name = %s AND p.unavailable_at IS NULL"
+            " ORDER BY x.value DESC, s.post_id LIMIT %s",
             [metric, n],
         )
         return [(post_id, float(value)) for post_id, value in rows]
@@ -162,20 +154,26 @@ class SnapshotQueries(PostgresConnection):
 
 def _latest(conn: Conn, post_ids: list[str]) -> Latest:
     """Each known post's series and latest values."""
-    if not post_ids:
-        return {}
+    return recalled_latest(_newest(conn, post_ids)) if post_ids else {}
+
+
+def _newest(conn: Conn, post_ids: list[str]) -> list[tuple[int, str, str, float]]:
+    """The newest snapshot row of each series and metric of ``post_ids``: (series, post,
+    metric, value)."""
     rows = conn.execute(
-        b"SELECT id, post_id, latest FROM series WHERE post_id = ANY(%s::text[])", [post_ids]
+        b"SELECT DISTINCT ON (x.series, x.metric) s.id, s.post_id, m.name, x.value"
+        b" FROM series AS s JOIN snapshots AS x ON x.series = s.id"
+        b" JOIN metric_names AS m ON m.id = x.metric WHERE s.post_id = ANY(%s::text[])"
+        b" ORDER BY x.series, x.metric, x.at DESC",
+        [post_ids],
     ).fetchall()
-    return recalled_latest(rows)
+    return [(sid, post_id, name, value) for sid, post_id, name, value in rows]
 
 
-def _add_series(conn: Conn, fresh: list[tuple[str, str]], when: float) -> dict[str, int]:
+def _add_series(conn: Conn, fresh: list[str]) -> dict[str, int]:
     if not fresh:
         return {}
     rows = conn.execute(
-        b"INSERT INTO series (post_id, latest, latest_at)"
-        b" SELECT p, l, %s FROM unnest(%s::text[], %s::text[]) AS f(p, l) RETURNING post_id, id",
-        [when, *columns(fresh, 2)],
+        b"INSERT INTO series (post_id) SELECT unnest(%s::text[]) RETURNING post_id, id", [fresh]
     ).fetchall()
     return dict(rows)

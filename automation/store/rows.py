@@ -5,15 +5,12 @@ PostgreSQL store (both keep times as epoch seconds); the queries live with their
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from operator import itemgetter
 from typing import Any, Protocol, TypeVar, overload
 
 from automation.core.facts import RuleState
-from automation.core.metric_values import MetricValues
 from automation.core.pauses import PauseRecord
 from automation.core.records import (
     ActionRecord,
@@ -31,7 +28,6 @@ __all__ = [
     "PAUSE_COLUMNS",
     "STATE_COLUMNS",
     "Moments",
-    "compact",
     "datetime_or_none",
     "epoch_or_none",
     "firing_rows",
@@ -73,74 +69,6 @@ def json_ids(ids: Iterable[str]) -> str:
     """Ids as one JSON parameter for ``IN (SELECT value FROM json_each(?))``: any number of
     ids, one placeholder."""
     return json.dumps(list(ids))
-
-
-_COMPACT = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # one for every call
-
-
-def compact(values: Mapping[str, float]) -> str:
-    """``values`` as compact JSON, keys sorted, whole numbers without a fraction. Written
-    out for plain names and finite numbers, what a post's latest values hold (about
-    18,000 posts' a cycle at 100,000 posts): the same text as the encoder's, in about
-    70 % of its time; the engine's ``MetricValues`` of whole numbers through one format
-    string per set of names, in about half of that."""
-    if type(values) is MetricValues and all(map(float.is_integer, values.numbers)):
-        whole = _whole_format(values.names)
-        if whole is not None:
-            text, sort = whole
-            return text % sort(values.numbers)  # %d of a whole float: its int's digits
-    fields = []
-    for key in sorted(values):
-        value = values[key]
-        number = float(value)
-        if not (key.isidentifier() and key.isascii()):
-            return _encoded(values)
-        if number.is_integer():
-            fields.append(f'"{key}":{int(number)}')  # as every store compares: its float
-        elif math.isfinite(number):
-            fields.append(f'"{key}":{number!r}')
-        else:
-            return _encoded(values)
-    return "{" + ",".join(fields) + "}"
-
-
-# the id of a MetricValues' names -> (the names, the JSON with a %d per value in sorted
-# order and the values' getter in that order, or None when a name is not a plain one)
-_WHOLE: dict[int, tuple[Mapping[str, int], tuple[str, Callable[[Any], tuple[float, ...]]] | None]]
-_WHOLE = {}
-_WHOLE_MAX = 64  # sets of metric names: a handful in practice
-
-
-def _whole_format(
-    names: Mapping[str, int],
-) -> tuple[str, Callable[[Any], tuple[float, ...]]] | None:
-    """``compact``'s format for whole numbers under ``names`` (a ``MetricValues``' shared
-    positions), made once for all the posts read with them."""
-    kept = _WHOLE.get(id(names))
-    if kept is None or kept[0] is not names:
-        if len(_WHOLE) >= _WHOLE_MAX:
-            _WHOLE.clear()
-        order = sorted(names)
-        made = None
-        if order and all(key.isidentifier() and key.isascii() for key in order):
-            sort = _getter([names[key] for key in order])
-            made = ("{" + ",".join(f'"{key}":%d' for key in order) + "}", sort)
-        kept = _WHOLE[id(names)] = (names, made)
-    return kept[1]
-
-
-def _getter(positions: list[int]) -> Callable[[Any], tuple[float, ...]]:
-    """The values at ``positions``, as a tuple even for one."""
-    if len(positions) == 1:
-        (i,) = positions
-        return lambda numbers: (numbers[i],)
-    return itemgetter(*positions)
-
-
-def _encoded(values: Mapping[str, float]) -> str:
-    return _COMPACT.encode(
-        {k: int(float(v)) if float(v).is_integer() else v for k, v in values.items()}
-    )
 
 
 _METRICS = json.JSONEncoder(separators=(",", ":")).encode  # as json.dumps, built once

@@ -2,17 +2,17 @@
 changed since their latest values, and what to write for them.
 
 Each store remembers every post's latest values (``Latest``) once it has read or written
-them, so a cycle compares readings with memory instead of reading 100,000 rows back: the
-store is the only writer of ``series`` (one engine per SQLite file; on PostgreSQL, a store
-is opened per leadership term). Most posts, most cycles, read as before and cost one
-comparison.
+them, so a cycle compares readings with memory instead of reading 100,000 posts' rows
+back: the store is the only writer of ``snapshots`` (one engine per SQLite file; on
+PostgreSQL, a store is opened per leadership term). The latest values are not stored apart:
+they are each series and metric's newest snapshot row. Most posts, most cycles, read as
+before and cost one comparison.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -133,16 +133,20 @@ def changed_values(before: Mapping[str, float], values: Mapping[str, float]) -> 
     }
 
 
-def recalled_latest(rows: Sequence[tuple[int, str, str]]) -> Latest:
-    """Rows of ``series`` (id, post, latest values as JSON) as remembered latest values,
-    decoded in one ``json.loads`` of them all: a restarted engine reads 100,000 of them
-    (a slice at a time), and one call costs less than half of a call per row."""
-    decoded: list[dict[str, float]] = json.loads("[" + ",".join(r[2] for r in rows) + "]")
+def recalled_latest(rows: Iterable[tuple[int, str, str, float]]) -> Latest:
+    """Each post's newest snapshot row per metric, as (series id, post, metric, value), as
+    remembered latest values: the snapshots hold every value a post's latest values hold
+    (the prune keeps each series and metric's newest row), so they are not kept twice."""
     intern = sys.intern  # the one string of each post ID the process holds (store.rows)
-    return {
-        intern(post_id): (series, latest)
-        for (series, post_id, _), latest in zip(rows, decoded, strict=True)
-    }
+    values: dict[str, dict[str, float]] = {}
+    ids: dict[str, int] = {}
+    for series, post_id, metric, value in rows:
+        held = values.get(post_id)
+        if held is None:
+            held = values[intern(post_id)] = {}
+            ids[post_id] = series
+        held[metric] = value
+    return {post_id: (ids[post_id], held) for post_id, held in values.items()}
 
 
 def _merged(

@@ -1,5 +1,5 @@
-"""Metric snapshots in the SQLite store: one row per changed value, each post's latest
-values in ``series``, baselines and changes for windows, hourly pruning, ``top``."""
+"""Metric snapshots in the SQLite store: one row per changed value (a post's latest values
+are its newest rows), baselines and changes for windows, hourly pruning, ``top``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from operator import itemgetter
 
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
-from automation.store.rows import compact, json_ids, moments, parts
+from automation.store.rows import json_ids, moments, parts
 from automation.store.snapshot_rows import (
     NO_COMPARISONS,
     SnapshotPlan,
@@ -40,15 +40,10 @@ class SnapshotQueries(SqliteConnection):
                 plan = self._planned(totals, when)
                 if not plan.changes:
                     return 0
-                series = self._add_series(plan.fresh, when)
+                series = self._add_series(plan.fresh)
                 metric_ids = self._metric_ids({m for _, values in plan.changes for m in values})
-                # rows as generators: a first reading of 100,000 posts is 700,000 of them
-                conn.executemany(
-                    "UPDATE series SET latest = ?, latest_at = max(latest_at, ?) WHERE id = ?",
-                    ((compact(values), when, sid) for _, sid, values in plan.updates),
-                )
                 series.update((post_id, sid) for post_id, sid, _ in plan.updates)
-                conn.executemany(
+                conn.executemany(  # rows as a generator: a first reading writes 700,000
                     "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
                     (
                         (series[post_id], metric_ids[m], when, v)
@@ -69,7 +64,7 @@ class SnapshotQueries(SqliteConnection):
         """What a reading writes: compared with the latest values, or, dated before a
         stored change (the clock went back), with the values held at its time."""
         if self._newest_at is None:
-            self._newest_at = self._rows("SELECT coalesce(max(latest_at), 0) FROM series")[0][0]
+            self._newest_at = self._rows("SELECT coalesce(max(at), 0) FROM snapshots")[0][0]
         if when >= self._newest_at:
             return plan_snapshots(totals, self._latest)
         known = {self._latest[p][0]: p for p in totals if p in self._latest}
@@ -89,24 +84,27 @@ class SnapshotQueries(SqliteConnection):
 
     def _recall_latest(self, post_ids: list[str]) -> None:
         """Read the series and latest values of posts not remembered yet."""
-        if not post_ids:
-            return
-        rows = self._rows(
-            "SELECT id, post_id, latest FROM series"
-            " WHERE post_id IN (SELECT value FROM json_each(?))",
+        if post_ids:
+            self._latest.update(recalled_latest(self._newest(post_ids)))
+
+    def _newest(self, post_ids: Iterable[str]) -> list[tuple[int, str, str, float]]:
+        """The newest snapshot row of each series and metric of ``post_ids``: (series,
+        post, metric, value)."""
+        names = dict(self._rows("SELECT id, name FROM metric_names"))
+        rows = self._rows(  # SQLite takes the value of max(at)'s row
+            "SELECT s.id, s.post_id, x.metric, x.value, max(x.at) FROM series AS s"
+            " JOIN snapshots AS x ON x.series = s.id"
+            " WHERE s.post_id IN (SELECT value FROM json_each(?)) GROUP BY x.series, x.metric",
             [json_ids(post_ids)],
         )
-        self._latest.update(recalled_latest(rows))
+        return [(sid, post_id, names[m], value) for sid, post_id, m, value, _ in rows]
 
-    def _add_series(
-        self, fresh: list[tuple[str, Mapping[str, float]]], when: float
-    ) -> dict[str, int]:
+    def _add_series(self, fresh: list[tuple[str, Mapping[str, float]]]) -> dict[str, int]:
         """Series for posts seen for the first time; their ids by post."""
         if not fresh:
             return {}
         self._conn.executemany(
-            "INSERT INTO series (post_id, latest, latest_at) VALUES (?, ?, ?)",
-            ((post_id, compact(values), when) for post_id, values in fresh),
+            "INSERT INTO series (post_id) VALUES (?)", ((post_id,) for post_id, _ in fresh)
         )
         return {
             post_id: sid
@@ -118,14 +116,11 @@ class SnapshotQueries(SqliteConnection):
 
     @guarded
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
-        rows = self._rows(
-            "SELECT post_id, latest FROM series WHERE post_id IN (SELECT value FROM json_each(?))",
-            [json_ids(post_ids)],
-        )
-        return {
-            post_id: {m: float(v) for m, v in json.loads(latest).items()}
-            for post_id, latest in rows
-        }
+        # by name, as the JSON they were once kept in had them: pages list them so
+        out: dict[str, dict[str, float]] = {}
+        for _, post_id, metric, value in self._newest(post_ids):
+            out.setdefault(post_id, {})[metric] = value
+        return {post_id: dict(sorted(values.items())) for post_id, values in out.items()}
 
     @guarded
     def snapshots(
@@ -182,10 +177,12 @@ class SnapshotQueries(SqliteConnection):
 
     @guarded
     def top(self, metric: str, n: int) -> list[tuple[str, float]]:
-        rows = self._rows(
-            "SELECT s.post_id, j.value FROM series AS s JOIN posts AS p ON p.post_id = s.post_id,"
-            " json_each(s.latest) AS j WHERE p.unavailable_at IS NULL AND j.key = ?"
-            " ORDER BY j.value DESC, s.post_id LIMIT ?",
+        rows = self._rows(  # a key search per post for its newest value of the metric
+            "SELECT post_id, value FROM (SELECT s.post_id, (SELECT x.value FROM snapshots AS x"
+            " WHERE x.series = s.id AND x.metric = m.id ORDER BY x.at DESC LIMIT 1) AS value"
+            " FROM metric_names AS m, series AS s JOIN posts AS p ON p.post_id = s.post_id"
+            " WHERE m.name = ? AND p.unavailable_at IS NULL)"
+            " WHERE value IS NOT NULL ORDER BY value DESC, post_id LIMIT ?",
             [metric, n],
         )
         return [(post_id, float(value)) for post_id, value in rows]

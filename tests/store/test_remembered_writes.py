@@ -31,7 +31,7 @@ POSTS = ("1", "2", "3")
 # the metrics each post has; a reading may lack some
 METRICS = {"1": ("favorites", "retweets", "impressions"), "2": ("favorites",), "3": ("replies",)}
 TABLES = {
-    "series": "post_id, latest, latest_at",
+    "series": "post_id",
     "snapshots": "(SELECT post_id FROM series WHERE id = series), metric, at, value",
     "hourly_totals": "post, metric, hour, value",
     "hourly_spans": "post, metric, kind, lo, hi",

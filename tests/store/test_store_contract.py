@@ -209,6 +209,24 @@ def test_pruning_keeps_the_values_as_of_the_cutoff_and_the_latest(store: Store) 
     )
 
 
+def test_the_latest_values_outlive_every_prune(store: Store) -> None:
+    # the latest values are the newest snapshot rows: a prune past every reading keeps them,
+    # for a metric later readings lack and for a post gone unavailable alike
+    store.upsert_posts([post("1"), post("2")])
+    store.record_totals(minutes(0), {"1": {"likes": 1, "replies": 5}, "2": {"likes": 7}})
+    store.record_totals(minutes(5), {"1": {"likes": 2}})
+    store.mark_unavailable(["2"], minutes(6))
+    assert store.record_totals(minutes(10), {"1": {"likes": 2, "replies": 5}}) == 0
+    assert store.prune_snapshots(before=minutes(10_000)) == 1  # likes at 0 for post 1
+    assert store.latest_totals(["1", "2", "3"]) == {
+        "1": {"likes": 2.0, "replies": 5.0},
+        "2": {"likes": 7.0},
+    }
+    assert store.top("replies", 5) == [("1", 5.0)]
+    assert store.top("likes", 5) == [("1", 2.0)]
+    assert store.record_totals(minutes(15), {"1": {"likes": 2}, "2": {"likes": 7}}) == 0
+
+
 def test_top_ranks_available_watched_posts_by_latest_value(store: Store) -> None:
     store.upsert_posts([post("1"), post("2"), post("3"), post("4")])
     store.record_totals(

@@ -68,6 +68,33 @@ def test_migrations_apply_once_each_and_in_order(admin, database) -> None:
     assert postgres_schema.applied(admin) == [name for name, _ in postgres_schema.MIGRATIONS]
 
 
+def test_a_database_from_before_m002_reads_its_latest_values_from_the_snapshots(
+    admin, database
+) -> None:
+    name, first = postgres_schema.MIGRATIONS[0]
+    admin.execute(first.encode())
+    admin.execute("CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at float8)")
+    admin.execute("INSERT INTO schema_migrations VALUES (%s, 0)", [name])
+    admin.execute("INSERT INTO posts VALUES ('1', 'brand', 0, 'timeline', 0, NULL)")
+    admin.execute("INSERT INTO metric_names VALUES (1, 'likes'), (2, 'replies')")
+    admin.execute("""INSERT INTO series VALUES (7, '1', '{"likes":3,"replies":1}', 600)""")
+    admin.execute("INSERT INTO snapshots VALUES (7, 1, 0, 1), (7, 2, 0, 1), (7, 1, 600, 3)")
+    with open_store(database) as store:
+        assert store.latest_totals(["1"]) == {"1": {"likes": 3.0, "replies": 1.0}}
+        assert store.top("likes", 5) == [("1", 3.0)]
+        moment = datetime.fromtimestamp(900, UTC)
+        assert store.record_totals(moment, {"1": {"likes": 3, "replies": 1}}) == 0
+        assert store.record_totals(moment, {"1": {"likes": 4}}) == 1
+    assert postgres_schema.pending(admin) == []
+    columns = admin.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'series'"
+        " ORDER BY ordinal_position"
+    ).fetchall()
+    assert columns == [("id",), ("post_id",)]
+    with open_store(database) as store:
+        assert store.latest_totals(["1"]) == {"1": {"likes": 4.0, "replies": 1.0}}
+
+
 def test_a_database_behind_is_not_migrated_unless_the_config_says_auto(admin, database) -> None:
     with pytest.raises(SchemaOutdated, match="run 'automation migrate'"):
         PostgresStore.open(database, migrate="manual")

@@ -69,10 +69,34 @@ def test_migrations_apply_once(path: Path) -> None:
             "m004_pauses",
             "m005_changes",
             "m006_digests",
+            "m007_latest_from_snapshots",
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
         db.close()
+
+
+def test_a_file_from_before_m007_reads_its_latest_values_from_the_snapshots(path: Path) -> None:
+    db = Database(sqlite3.connect(path), execute_plugins=False)
+    try:
+        MIGRATIONS.apply(db, stop_before="m007_latest_from_snapshots")
+        with db.conn:
+            db.execute("INSERT INTO posts VALUES ('1', 'brand', 0, 'timeline', 0, NULL)")
+            db.execute("INSERT INTO metric_names VALUES (1, 'likes'), (2, 'replies')")
+            db.execute("""INSERT INTO series VALUES (7, '1', '{"likes":3,"replies":1}', 600)""")
+            db.execute("INSERT INTO snapshots VALUES (7, 1, 0, 1), (7, 2, 0, 1), (7, 1, 600, 3)")
+    finally:
+        db.close()
+    with SqliteStore.open(path) as store:
+        assert store.latest_totals(["1"]) == {"1": {"likes": 3.0, "replies": 1.0}}
+        assert store.top("likes", 5) == [("1", 3.0)]
+        moment = datetime.fromtimestamp(900, UTC)
+        assert store.record_totals(moment, {"1": {"likes": 3, "replies": 1}}) == 0
+        assert store.record_totals(moment, {"1": {"likes": 4}}) == 1
+        columns = [row[1] for row in store._conn.execute("PRAGMA table_info(series)")]
+    assert columns == ["id", "post_id"]
+    with SqliteStore.open(path) as store:
+        assert store.latest_totals(["1"]) == {"1": {"likes": 4.0, "replies": 1.0}}
 
 
 def test_data_survives_close_and_reopen(path: Path) -> None:
