@@ -90,14 +90,16 @@ class SnapshotQueries(SqliteConnection):
     def _newest(self, post_ids: Iterable[str]) -> list[tuple[int, str, str, float]]:
         """The newest snapshot row of each series and metric of ``post_ids``: (series,
         post, metric, value)."""
+        wanted = json_ids(post_ids)
         names = dict(self._rows("SELECT id, name FROM metric_names"))
-        rows = self._rows(  # SQLite takes the value of max(at)'s row
-            "SELECT s.id, s.post_id, x.metric, x.value, max(x.at) FROM series AS s"
-            " JOIN snapshots AS x ON x.series = s.id"
-            " WHERE s.post_id IN (SELECT value FROM json_each(?)) GROUP BY x.series, x.metric",
-            [json_ids(post_ids)],
+        chosen = "SELECT id, post_id FROM series WHERE post_id IN (SELECT value FROM json_each(?))"
+        ids = dict(self._rows(chosen, [wanted]))
+        rows = self._rows(  # in key order, no sort: SQLite takes the value of max(at)'s row
+            "SELECT series, metric, value, max(at) FROM snapshots"
+            f" WHERE series IN (SELECT id FROM ({chosen})) GROUP BY series, metric",
+            [wanted],
         )
-        return [(sid, post_id, names[m], value) for sid, post_id, m, value, _ in rows]
+        return [(sid, ids[sid], names[m], value) for sid, m, value, _ in rows]
 
     def _add_series(self, fresh: list[tuple[str, Mapping[str, float]]]) -> dict[str, int]:
         """Series for posts seen for the first time; their ids by post."""
