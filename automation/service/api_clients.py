@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from automation.config.loader import Config
-from automation.service.runtime import StoreLedger
+from automation.service.store_ledger import StoreLedger
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
 from automation.x.http import HttpClient

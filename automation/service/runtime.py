@@ -28,6 +28,7 @@ from automation.engine.workers import Workers
 from automation.service.heap import keep_large_blocks_mapped
 from automation.service.instance_lock import InstanceLock
 from automation.service.outbox import ACTION_WORKERS, Outbox
+from automation.service.store_ledger import StoreLedger
 from automation.store.base import Store
 from automation.store.memory import MemoryStore
 from automation.store.opening import open_store
@@ -40,7 +41,6 @@ from automation.x.v2_client import XClient
 __all__ = [
     "Chance",
     "Runtime",
-    "StoreLedger",
     "Wiring",
     "build_engine",
     "open_runtime",
@@ -68,22 +68,6 @@ class Chance:
 
     new_id: Callable[[], str] = random_id
     rng: random.Random = field(default_factory=random.Random)
-
-
-class StoreLedger:
-    """Lets the API budget keep its request times in the store, across restarts."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def load(self, api: str, since: float) -> list[float]:
-        return self._store.budget_load(api, since)
-
-    def record(self, api: str, at: float) -> None:
-        self._store.budget_record(api, at)
-
-    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
-        return self._store.budget_claim(api, at, since, allowance, count)
 
 
 class _NullLedger:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.errors import RateLimited
-from automation.service.runtime import StoreLedger
+from automation.service.store_ledger import StoreLedger
 from automation.store.sqlite import SqliteStore
 from automation.x.backoff import parse_retry_after
 from automation.x.rate_budget import HOLD, MAX_BLOCK, MemoryLedger, RateBudget
