@@ -31,6 +31,7 @@ from automation.core.hours import hour_start
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
+from automation.core.request_eta import ASK_ABOVE
 from automation.service.api_clients import engagement_client, timeline_client
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
@@ -53,7 +54,6 @@ __all__ = [
     "run_backtest",
 ]
 
-ASK_ABOVE = 20  # /historical requests a backtest sends without asking first
 _LIVE_LIMIT = 1_000_000
 
 

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automation.backtest import ASK_ABOVE
 from automation.cli.backtest_output import print_json, print_table
 from automation.cli.context import confirmed, now, required_config
 from automation.cli.progress_bar import NoProgress, ProgressBar
 from automation.core.errors import RuleError, UsageError
 from automation.core.periods import parse_period
-from automation.core.request_eta import request_eta
+from automation.core.request_eta import ASK_ABOVE, request_eta
 
 if TYPE_CHECKING:
     from automation.backtest import BacktestPlan

@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from automation.backtest import BacktestResult, RuleResult, WouldFire
 from automation.cli.tables import table
 from automation.core.durations import format_duration
 from automation.core.payloads import iso, number
 from automation.core.records import FiringRecord
+
+if TYPE_CHECKING:  # only named here: ``automation --help`` should not load the backtest
+    from automation.backtest import BacktestResult, RuleResult, WouldFire
 
 __all__ = ["print_json", "print_table", "sparkline"]
 

@@ -1,4 +1,5 @@
-"""How long the requests still to send will take, paced by the per-minute budget.
+"""How long the requests still to send will take, paced by the per-minute budget, and
+how many a backtest sends without asking first (``ASK_ABOVE``).
 
 The budget is a sliding minute: what it allows right now goes at once, the rest at most
 ``per_minute`` a minute after that. Requests also take time of their own, so the answer
@@ -9,7 +10,12 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["request_eta"]
+__all__ = ["ASK_ABOVE", "request_eta"]
+
+# /historical requests a backtest sends without asking first (the command line and the
+# dashboard ask above it); here, not with the backtest, so that the command line's parser
+# states it without importing the backtest and every client and store it reaches
+ASK_ABOVE = 20
 
 
 def request_eta(

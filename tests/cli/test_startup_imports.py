@@ -8,6 +8,22 @@ import json
 import subprocess
 import sys
 
+# imported by the commands that use them, never by the parser
+_LOADED_WHEN_RUN = (
+    "httpx",
+    "authlib",
+    "sqlite_utils",
+    "psycopg",
+    "jsonschema",
+    "yaml",
+    "starlette",
+    "automation.backtest",
+    "automation.engine",
+    "automation.store",
+    "automation.service.runtime",
+    "automation.config.loader",
+)
+
 
 def _loaded(script: str) -> list[str]:
     """The modules a fresh interpreter holds after ``script``."""
@@ -21,6 +37,11 @@ def _loaded(script: str) -> list[str]:
 
 def _among(loaded: list[str], packages: tuple[str, ...]) -> list[str]:
     return [m for m in loaded if any(m == p or m.startswith(p + ".") for p in packages)]
+
+
+def test_the_parser_of_every_command_loads_no_client_store_or_schema_library() -> None:
+    loaded = _loaded("from automation.cli.main import build_parser\nbuild_parser()")
+    assert _among(loaded, _LOADED_WHEN_RUN) == []
 
 
 def test_the_metrics_command_loads_no_engine() -> None:
