@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -39,6 +39,7 @@ __all__ = [
     "YOUNG",
     "Refresh",
     "RefreshAges",
+    "ages_after",
     "fewest_requests",
     "plan_cost",
     "refresh_ages",
@@ -51,11 +52,14 @@ YOUNG = timedelta(hours=6)  # most of a post's engagement comes in its first hou
 @dataclass(frozen=True)
 class Refresh:
     """The plan to fetch, the requests it takes, and whether the budget made it choose
-    (``scheduled``) or every watched post is read (False)."""
+    (``scheduled``) or every watched post is read (False). ``unread``: when it chose, the
+    times the posts not chosen were read last (found, for one never read), in order,
+    for ``ages_after``; None when a post was forced in from a rule's tuple."""
 
     plan: FetchPlan
     requests: int
     scheduled: bool = False
+    unread: Sequence[float] | None = None
 
 
 def plan_cost(plan: FetchPlan) -> int:
@@ -116,18 +120,33 @@ def schedule_refresh(
     cost = _Cost(plan, budget)
     for post in _posts_of(plan, complete):
         cost.add(post, post.post_id in plan.hourly_posts, force=True)
-    oldest, likely = _read_order(list(plan.posts.values()), recent, at + step, now - YOUNG)
+    posts = list(plan.posts.values())
+    order, read_at, likely = _read_order(posts, recent, at + step, now - YOUNG)
+    oldest = [posts[i] for i in order]
     quota = _staleness_quota(len(oldest), step, max_staleness.total_seconds())
-    for post in oldest[:quota]:
-        cost.add(post, False, force=True)
-    for post in likely:
-        cost.add(post, _wants_series(post, plan, recent, at + step))
+    taken = bytearray(len(posts))  # by place in ``posts``: chosen
+    for i in order[:quota]:
+        cost.add(posts[i], False, force=True)
+        taken[i] = 1
+    for i in likely:
+        taken[i] |= cost.add(posts[i], _wants_series(posts[i], plan, recent, at + step))
     hourly = plan.hourly_posts
-    for post in oldest[quota:]:
+    for k in range(quota, len(order)):
         if cost.saturated():
             break
-        cost.add(post, post.post_id in hourly and _wants_series(post, plan, recent, at + step))
-    return Refresh(_narrowed(plan, cost, likely), cost.spent, scheduled=True)
+        post, i = oldest[k], order[k]
+        taken[i] |= cost.add(
+            post, post.post_id in hourly and _wants_series(post, plan, recent, at + step)
+        )
+    unread = None if complete else _unread(order, read_at, taken)
+    narrowed = _narrowed(plan, cost, [posts[i] for i in likely])
+    return Refresh(narrowed, cost.spent, scheduled=True, unread=unread)
+
+
+def _unread(order: list[int], read_at: list[float], taken: bytearray) -> list[float]:
+    """When the posts not ``taken`` were read last, in ``order``: runs of ascending times,
+    which sort in one pass."""
+    return [read_at[i] for i in order if not taken[i]]
 
 
 def _staleness_quota(posts: int, step: float, max_staleness: float) -> int:
@@ -140,28 +159,32 @@ def _staleness_quota(posts: int, step: float, max_staleness: float) -> int:
 
 def _read_order(
     posts: list[WatchedPostRecord], recent: Mapping[str, Recent], horizon: float, young: datetime
-) -> tuple[list[WatchedPostRecord], list[WatchedPostRecord]]:
-    """``posts`` by when they were read last (ties in their order; a post never read
-    counts from when it was found, and comes before every post read since), and the
-    likely ones (``_likely``): one pass over the posts for both."""
+) -> tuple[list[int], list[float], list[int]]:
+    """The places of ``posts`` by when they were read last (ties in their order; a post
+    never read counts from when it was found, and comes before every post read since),
+    those times, and the places of the likely ones (``_likely``): one pass for all."""
     get = recent.get
     read_at: list[float] = []
     read = read_at.append
-    projected: list[tuple[float, WatchedPostRecord]] = []
-    fresh: list[WatchedPostRecord] = []
-    for post in posts:
+    never: list[int] = []
+    projected: list[tuple[float, int]] = []
+    fresh: list[int] = []
+    for post in posts:  # a post's place is how many were read before it (most need none)
         seen = get(post.post_id)
         if seen is None:
-            read(post.first_seen.timestamp() - 1e12)
-            fresh.append(post)
+            never.append(len(read_at))
+            read(post.first_seen.timestamp())
             continue
         read(seen.at)
         if seen.cross_at <= horizon or seen.window_open:
-            projected.append((min(seen.cross_at, horizon), post))
+            projected.append((min(seen.cross_at, horizon), len(read_at) - 1))
         elif post.created_at >= young:
-            fresh.append(post)
-    oldest = [posts[i] for i in sorted(range(len(posts)), key=read_at.__getitem__)]
-    return oldest, _likely(projected, fresh, recent)
+            fresh.append(len(read_at) - 1)
+    keys = read_at.copy()
+    for i in never:
+        keys[i] -= 1e12
+    order = sorted(range(len(posts)), key=keys.__getitem__)
+    return order, read_at, _likely(projected, never + fresh, posts, recent)
 
 
 @dataclass(frozen=True)
@@ -187,6 +210,19 @@ def refresh_ages(
     return RefreshAges(median=(ages[(n - 1) // 2] + ages[n // 2]) / 2, oldest=ages[-1])
 
 
+def ages_after(unread: Sequence[float], read: int, at: float, now: datetime) -> RefreshAges | None:
+    """``refresh_ages`` at ``now`` once a cycle read ``read`` posts at ``at`` (epoch
+    seconds), the others read last at the times ``unread`` (``Refresh``'s): the same
+    figures without a pass over the posts and their readings."""
+    times = sorted([*unread, *([at] * read)])
+    n = len(times)
+    if not n:
+        return None
+    t = now.timestamp()  # an age is t - time: the oldest age is that of the earliest time
+    median = ((t - times[n - 1 - (n - 1) // 2]) + (t - times[n - 1 - n // 2])) / 2
+    return RefreshAges(median=median, oldest=t - times[0])
+
+
 def _posts_of(plan: FetchPlan, rules: Collection[str]) -> Iterable[WatchedPostRecord]:
     if not rules:
         return ()
@@ -194,16 +230,17 @@ def _posts_of(plan: FetchPlan, rules: Collection[str]) -> Iterable[WatchedPostRe
 
 
 def _likely(
-    projected: list[tuple[float, WatchedPostRecord]],
-    fresh: list[WatchedPostRecord],
+    projected: list[tuple[float, int]],
+    fresh: list[int],
+    posts: list[WatchedPostRecord],
     recent: Mapping[str, Recent],
-) -> list[WatchedPostRecord]:
-    """Posts projected to meet a rule by the horizon (soonest first), then those with a
-    window that could change its answer, then posts never read, then young ones
-    (youngest first)."""
+) -> list[int]:
+    """The places in ``posts`` of the posts projected to meet a rule by the horizon
+    (soonest first), then those with a window that could change its answer, then posts
+    never read, then young ones (youngest first)."""
     projected.sort(key=lambda item: item[0])
-    fresh.sort(key=lambda p: (p.post_id in recent, -p.created_at.timestamp()))
-    return [post for _, post in projected] + fresh
+    fresh.sort(key=lambda i: (posts[i].post_id in recent, -posts[i].created_at.timestamp()))
+    return [i for _, i in projected] + fresh
 
 
 def _wants_series(
@@ -237,9 +274,9 @@ class _Cost:
         """No budget left and no request with room for another post."""
         return self.left <= 0 and not self._open
 
-    def add(self, post: WatchedPostRecord, series: bool, *, force: bool = False) -> None:
+    def add(self, post: WatchedPostRecord, series: bool, *, force: bool = False) -> bool:
         """Choose ``post`` (with its series) if the budget allows it or ``force``; a post
-        chosen before may still gain its series."""
+        chosen before may still gain its series. Whether this call chose it."""
         pid, owner = post.post_id, post.account
         series = series and owner is not None and self._any_hourly and pid not in self.series
         new = pid not in self.chosen
@@ -248,7 +285,7 @@ class _Cost:
             series and self._hourly.get(owner or "", 0) % MAX_IDS["28hr"] == 0
         )
         if price > self.left and not force:
-            return
+            return False
         self.left -= price
         self.spent += price
         if new:
@@ -262,6 +299,7 @@ class _Cost:
         if series and owner is not None:
             self.series.add(pid)
             self._hourly[owner] = self._hourly.get(owner, 0) + 1
+        return new
 
 
 def _narrowed(plan: FetchPlan, cost: _Cost, likely: list[WatchedPostRecord]) -> FetchPlan:

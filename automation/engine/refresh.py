@@ -18,7 +18,13 @@ from automation.core.fetch_plan import FetchPlan
 from automation.core.metric_values import compact_totals
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
 from automation.core.refresh_outlook import Recent, Watched, outlooks
-from automation.core.refresh_schedule import Refresh, RefreshAges, refresh_ages, schedule_refresh
+from automation.core.refresh_schedule import (
+    Refresh,
+    RefreshAges,
+    ages_after,
+    refresh_ages,
+    schedule_refresh,
+)
 from automation.x.engagement_plan import EngagementRequest
 
 __all__ = ["RefreshKeeper", "StatesSeen", "likeliest_last"]
@@ -30,6 +36,10 @@ class RefreshKeeper:
     def __init__(self) -> None:
         self._recent: dict[str, Recent] = {}
         self._projecting = False  # the budget chose last cycle: rates are worth keeping
+        # the cycle's choice (its plan's posts, the unread posts' times, how many chosen)
+        # and the moment every post chosen was read at, for the ages without a walk
+        self._chose: tuple[Mapping[str, WatchedPostRecord], Sequence[float], int] | None = None
+        self._read_at: float | None = None
 
     def choose(
         self,
@@ -40,6 +50,7 @@ class RefreshKeeper:
         resuming: Mapping[str, bool],
     ) -> Refresh:
         """The plan this cycle fetches within one poll interval's request budget."""
+        self._chose, self._read_at = None, None
         if len(self._recent) > len(plan.posts):  # forget the posts no rule watches now
             self._recent = {p: r for p, r in self._recent.items() if p in plan.posts}
         complete = {
@@ -59,6 +70,8 @@ class RefreshKeeper:
             complete=complete,
         )
         self._projecting = refresh.scheduled
+        if refresh.unread is not None:
+            self._chose = (plan.posts, refresh.unread, len(refresh.plan.posts))
         return refresh
 
     def remember(
@@ -96,6 +109,8 @@ class RefreshKeeper:
             elif all_answered:
                 recent[pid] = Recent(at, _values(recent.get(pid)))
         recent.update(fresh)
+        # every post chosen was read now, and no other: the ages follow from the choice
+        self._read_at = at if all_answered and fresh.keys() <= chosen.posts.keys() else None
 
     def last_values(self, post_id: str) -> Mapping[str, float] | None:
         """The values the engine read of ``post_id`` last, if it read any."""
@@ -111,6 +126,11 @@ class RefreshKeeper:
         return compact_totals(totals, self.last_values)
 
     def ages(self, posts: Mapping[str, WatchedPostRecord], now: datetime) -> RefreshAges | None:
+        """The refresh ages of ``posts`` after the cycle: from the cycle's choice when it
+        chose among these posts and read every one it chose, else by a walk over them."""
+        chose, at = self._chose, self._read_at
+        if chose is not None and at is not None and chose[0] is posts:
+            return ages_after(chose[1], chose[2], at, now)
         return refresh_ages(posts, self._recent, now)
 
 

@@ -20,7 +20,7 @@ from automation.core.fetch_plan import MAX_IDS, plan_fetch
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import NEVER, Recent
-from automation.core.refresh_schedule import schedule_refresh
+from automation.core.refresh_schedule import ages_after, refresh_ages, schedule_refresh
 from automation.core.rules import Leaf, Rule, Watch
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -38,22 +38,26 @@ RULES = [
 
 
 def straightforward_order(posts, recent, horizon, young):
-    def read_at(post):
-        seen = recent.get(post.post_id)
-        return seen.at if seen is not None else post.first_seen.timestamp() - 1e12
+    def read_at(i):
+        seen = recent.get(posts[i].post_id)
+        return seen.at if seen is not None else posts[i].first_seen.timestamp()
+
+    def key(i):
+        return read_at(i) - (1e12 if posts[i].post_id not in recent else 0)
 
     projected, fresh = [], []
-    for post in posts:
+    for i, post in enumerate(posts):
         seen = recent.get(post.post_id)
         if seen is None:
-            fresh.append(post)
+            fresh.append(i)
         elif seen.cross_at <= horizon or seen.window_open:
-            projected.append((min(seen.cross_at, horizon), post))
+            projected.append((min(seen.cross_at, horizon), i))
         elif post.created_at >= young:
-            fresh.append(post)
+            fresh.append(i)
     projected.sort(key=lambda item: item[0])
-    fresh.sort(key=lambda p: (p.post_id in recent, -p.created_at.timestamp()))
-    return sorted(posts, key=read_at), [post for _, post in projected] + fresh
+    fresh.sort(key=lambda i: (posts[i].post_id in recent, -posts[i].created_at.timestamp()))
+    places = range(len(posts))
+    return sorted(places, key=key), [read_at(i) for i in places], [i for _, i in projected] + fresh
 
 
 def straightforward_narrowed(plan, cost, likely):
@@ -90,6 +94,18 @@ def straightforward_saturated(cost):
     return cost.left <= 0 and all(n % MAX_IDS["totals"] == 0 for n in cost._totals.values())
 
 
+def plan_and_readings(posts, rules):
+    records, recent = [], {}
+    for n, (account, hours, read, cross, window) in enumerate(posts):
+        created = NOW - timedelta(hours=hours)
+        pid = str(2000 + n)
+        records.append(WatchedPostRecord(pid, account, created, "timeline", created))
+        if read is not None:
+            at = (NOW - timedelta(minutes=read)).timestamp()
+            recent[pid] = Recent(at, {"favorites": 1.0}, cross + NOW.timestamp(), window)
+    return plan_fetch(rules, records, NOW), recent
+
+
 POST = st.tuples(
     st.sampled_from(["brand", "news", None]),
     st.integers(1, 72),  # hours old
@@ -107,15 +123,7 @@ POST = st.tuples(
     st.sampled_from([(250, 25), (3, 2), (2, 3)]),  # posts a request names, to fill some up
 )
 def test_the_choice_is_the_straightforward_one(posts, budget, rules, per_request):
-    records, recent = [], {}
-    for n, (account, hours, read, cross, window) in enumerate(posts):
-        created = NOW - timedelta(hours=hours)
-        pid = str(2000 + n)
-        records.append(WatchedPostRecord(pid, account, created, "timeline", created))
-        if read is not None:
-            at = (NOW - timedelta(minutes=read)).timestamp()
-            recent[pid] = Recent(at, {"favorites": 1.0}, cross + NOW.timestamp(), window)
-    plan = plan_fetch(rules, records, NOW)
+    plan, recent = plan_and_readings(posts, rules)
 
     def choose():
         return schedule_refresh(
@@ -141,3 +149,43 @@ def test_the_choice_is_the_straightforward_one(posts, budget, rules, per_request
     assert fast.plan.watched == slow.plan.watched
     assert fast.plan.hourly_posts == slow.plan.hourly_posts
     assert fast.plan.window_posts == slow.plan.window_posts
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.lists(POST, min_size=5, max_size=40),
+    st.integers(1, 4),
+    st.lists(st.sampled_from(RULES), min_size=1),
+    st.sampled_from([(3, 2), (2, 3), (250, 25)]),
+    st.sampled_from([0.0, 0.001, 7.5, 300.0]),  # seconds from the choice to the ages
+    st.sampled_from(
+        [frozenset(), frozenset(), frozenset({"r00"})]
+    ),  # a rule that must see every post
+)
+def test_the_ages_after_a_choice_are_those_of_a_walk_over_every_post(
+    posts, budget, rules, per_request, later, complete
+):
+    """Every post chosen read at the cycle's time and the others as they were: the
+    refresh ages from the choice's unread times are those ``refresh_ages`` walks to."""
+    plan, recent = plan_and_readings(posts, rules)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(MAX_IDS, "totals", per_request[0])
+        patch.setitem(MAX_IDS, "28hr", per_request[1])
+        chosen = schedule_refresh(
+            plan,
+            recent,
+            budget=budget,
+            interval=timedelta(minutes=5),
+            max_staleness=timedelta(hours=1),
+            now=NOW,
+            complete=complete,
+        )
+    if not chosen.scheduled or complete:
+        assert chosen.unread is None
+        return
+    assert chosen.unread is not None
+    at = NOW.timestamp()
+    after = {**recent, **{pid: Recent(at, {}) for pid in chosen.plan.posts}}
+    then = NOW + timedelta(seconds=later)
+    expected = refresh_ages(plan.posts, after, then)
+    assert ages_after(chosen.unread, len(chosen.plan.posts), at, then) == expected

@@ -13,6 +13,7 @@ from cycle_world import NOW, CycleWorld, Timelines
 from automation.core.errors import ServerFailed
 from automation.core.facts import RuleState
 from automation.core.records import CycleWrite
+from automation.core.refresh_schedule import refresh_ages
 from automation.core.rules import Leaf, Rearm, Rule, Watch
 from automation.engine.events import CycleEvent, FiredEvent
 from automation.engine.refresh import StatesSeen
@@ -187,3 +188,29 @@ def test_the_states_kept_and_projected_are_one_mapping_per_rule():
     assert states.states_after("likes") is kept["likes"]  # not merged again
     states.decided(CycleWrite(at=NOW, states=(("likes", "1", held),)))
     assert states.states_after("likes") == {"1": held, "2": done}  # a new cycle's decisions
+
+
+def test_the_ages_from_the_choice_are_those_of_a_walk_over_every_post():
+    w, likes = world(3000)
+    engine = w.engine()
+    keeper = engine._refresh
+    ages = keeper.ages
+    seen: list[tuple[bool, object, object]] = []
+
+    def both(posts, now):
+        shortcut = keeper._chose is not None and keeper._read_at is not None
+        seen.append((shortcut, ages(posts, now), refresh_ages(posts, keeper._recent, now)))
+        return seen[-1][1]
+
+    keeper.ages = both  # type: ignore[method-assign]
+    engine.config = replace(
+        engine.config, engagement_api=replace(engine.config.engagement_api, requests_per_minute=1)
+    )
+    for n in range(14):
+        likes.quiet_left_out = n in (4, 5)  # the quiet posts read, though no value came back
+        likes.failing = n in (7, 8)  # a request fails: the posts chosen not all read
+        w.now = NOW + n * INTERVAL + timedelta(seconds=n % 3)
+        engine.cycle()
+
+    assert all(got == walked for _, got, walked in seen)
+    assert [shortcut for shortcut, _, _ in seen] == [n not in (0, 7, 8) for n in range(14)]
