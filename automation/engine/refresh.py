@@ -129,6 +129,7 @@ class RefreshKeeper:
         """The refresh ages of ``posts`` after the cycle: from the cycle's choice when it
         chose among these posts and read every one it chose, else by a walk over them."""
         chose, at = self._chose, self._read_at
+        self._chose = None  # not holding the plan's posts past the cycle
         if chose is not None and at is not None and chose[0] is posts:
             return ages_after(chose[1], chose[2], at, now)
         return refresh_ages(posts, self._recent, now)
