@@ -210,5 +210,6 @@ def m006_digests(db: Database) -> None:
 def m007_latest_from_snapshots(db: Database) -> None:
     """A post's latest values are its newest snapshot rows (which the prune keeps), no
     longer written again as JSON in ``series`` on every change."""
-    db.execute("ALTER TABLE series DROP COLUMN latest")
-    db.execute("ALTER TABLE series DROP COLUMN latest_at")
+    # rebuilt by sqlite-utils, not ALTER TABLE ... DROP COLUMN: that needs SQLite 3.35,
+    # newer than some systems' Python 3.11 links, and every new database runs this
+    db.table("series").transform(drop={"latest", "latest_at"})
