@@ -76,6 +76,17 @@ class MetricValues(Mapping[str, float]):
         """The values in the names' order: the object held, not a copy (do not change it)."""
         return self._data
 
+    def aligned(
+        self, before: Mapping[str, float]
+    ) -> tuple[Mapping[str, int], array[float], array[float]] | None:
+        """The names' positions, these numbers and ``before``'s when it is a
+        ``MetricValues`` of the same names in the same order (the same ``names``), else
+        None: each metric's two values sit at its one position, in one call rather than a
+        property each (a cycle asks it of 10,000-31,000 posts whose values moved)."""
+        if type(before) is not MetricValues or before._index is not self._index:
+            return None
+        return self._index, self._data, before._data
+
     def changed_since(self, before: Mapping[str, float]) -> dict[str, float] | None:
         """The values that differ from ``before``'s when it is a ``MetricValues`` of the
         same names in the same order (the same ``names``), by one pass over both arrays
