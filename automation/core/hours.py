@@ -173,6 +173,8 @@ def whole_hours(
     for post_id, per_metric in hourly.items():
         for metric, series in per_metric.items():
             start = stored_to.get((post_id, metric))
+            if start is not None and start >= hour_index(series.read_at):
+                continue  # its whole hours end by ``start``: most series, most cycles
             (lo, hi), counts = complete_counts(series)
             if start is not None and start > lo:
                 lo, counts = start, counts.since(hour_start(start))
