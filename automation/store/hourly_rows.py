@@ -264,7 +264,11 @@ def merged_spans(
     for (p, m), (lo, hi) in new.items():
         if hi <= lo:
             continue
-        met = [(a, b) for a, b in existing.get((p, m), ()) if not (b < lo or a > hi)]
+        stored = existing.get((p, m))
+        if not stored:  # nothing to meet: every span when seeding
+            rows.append((p, m, lo, hi))
+            continue
+        met = [(a, b) for a, b in stored if not (b < lo or a > hi)]
         merged = (min([lo, *(a for a, _ in met)]), max([hi, *(b for _, b in met)]))
         if met != [merged]:  # not within a stored span already
             gone.extend((p, m, a) for a, _ in met)
