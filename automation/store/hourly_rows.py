@@ -167,6 +167,8 @@ def _changes(
     comparison when it was of these very objects, else compared here."""
     if compared is not None and compared[0] is before and compared[1] is values:
         return compared[2]
+    if not before:  # a first reading (every post, when seeding): equal only when empty too
+        return changed_values(before, values) if values else None
     return None if before == values else changed_values(before, values)
 
 
