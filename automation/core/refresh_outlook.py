@@ -80,10 +80,10 @@ def outlooks(
 
     ``states_of(rule id)`` maps the rule's posts to their states after this cycle's
     decisions (asked once per rule, only for a rule with a post read); ``recent`` holds
-    the readings before this one, for the rates. ``chosen``, each rule's posts the cycle
-    chose (``watched`` narrowed, the same rules in the same order: ``Refresh.picked``),
-    lists every post read of each rule in a tuple a third to a half as long: its read
-    posts are found there.
+    the readings before this one, for the rates. ``chosen``, the plan the cycle read
+    (``watched`` narrowed, the same rules in the same order), lists the posts of a rule
+    without a /28hr window in a tuple a third to a half as long: its read posts are
+    found there. A windowed rule's lacks the owned posts read without their series.
     ``compared``: each post's values of ``totals`` are the very object ``recent`` holds
     or were found to differ from it (``compact_totals`` against these readings), so
     they are kept as they are, not compared again (``kept_values``).
@@ -97,7 +97,7 @@ def outlooks(
         windowed = bool(compiled.window_metrics & HOURLY_METRICS)
         read = read_of.get(id(posts))
         if read is None:  # the posts read, once per tuple: most posts are not, most cycles
-            among = chosen[n][1] if chosen is not None else posts
+            among = chosen[n][1] if chosen is not None and not windowed else posts
             read = read_of[id(posts)] = _views(among, totals, recent, at, views, compared)
         if not read:
             continue

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from automation.core.fetch_plan import MAX_IDS, FetchPlan
 from automation.core.metric_names import HOURLY_METRICS, PUBLIC_TOTALS_METRICS, TOTALS_METRICS
 from automation.core.records import WatchedPostRecord
-from automation.core.refresh_outlook import Recent, Watched
+from automation.core.refresh_outlook import Recent
 
 __all__ = [
     "YOUNG",
@@ -54,16 +54,12 @@ class Refresh:
     """The plan to fetch, the requests it takes, and whether the budget made it choose
     (``scheduled``) or every watched post is read (False). ``unread``: when it chose, the
     times the posts not chosen were read last (found, for one never read), in order,
-    for ``ages_after``; None when a post was forced in from a rule's tuple. ``picked``:
-    when it chose, each rule of the plan with its posts chosen, a windowed rule's with
-    the owned ones read without their series too (its ``plan`` tuple lacks them): every
-    post read of each rule's, in its order, where the projections find them."""
+    for ``ages_after``; None when a post was forced in from a rule's tuple."""
 
     plan: FetchPlan
     requests: int
     scheduled: bool = False
     unread: Sequence[float] | None = None
-    picked: Watched | None = None
 
 
 def plan_cost(plan: FetchPlan) -> int:
@@ -143,8 +139,8 @@ def schedule_refresh(
             post, post.post_id in hourly and _wants_series(post, plan, recent, at + step)
         )
     unread = None if complete else _unread(order, read_at, taken)
-    narrowed, picked = _narrowed(plan, cost, [posts[i] for i in likely])
-    return Refresh(narrowed, cost.spent, scheduled=True, unread=unread, picked=picked)
+    narrowed = _narrowed(plan, cost, [posts[i] for i in likely])
+    return Refresh(narrowed, cost.spent, scheduled=True, unread=unread)
 
 
 def _unread(order: list[int], read_at: list[float], taken: bytearray) -> list[float]:
@@ -306,39 +302,39 @@ class _Cost:
         return new
 
 
-def _narrowed(
-    plan: FetchPlan, cost: _Cost, likely: list[WatchedPostRecord]
-) -> tuple[FetchPlan, Watched]:
+def _narrowed(plan: FetchPlan, cost: _Cost, likely: list[WatchedPostRecord]) -> FetchPlan:
     """``plan`` over the chosen posts in reading order, the likeliest last; a windowed
-    rule evaluates an owned post only with its series. And each rule with its posts
-    chosen (``Refresh.picked``): a windowed rule's tuple is filtered for the series from
-    that one, a third to a half as long as the plan's."""
+    rule evaluates an owned post only with its series."""
     chosen = cost.chosen
     last = {p.post_id: p for p in reversed(likely) if p.post_id in chosen}
     order = {pid: p for pid, p in chosen.items() if pid not in last}
     order.update(last)
     series = frozenset(cost.series)
-    picked_of: dict[int, tuple[WatchedPostRecord, ...]] = {}  # rules share tuples
-    windowed_of: dict[int, tuple[WatchedPostRecord, ...]] = {}
-    watched, picked = [], []
+    kept: dict[tuple[int, bool], tuple[WatchedPostRecord, ...]] = {}  # rules share tuples
+    watched = []
     for rule, posts in plan.watched:
-        found = picked_of.get(id(posts))
-        if found is None:
-            found = picked_of[id(posts)] = tuple(p for p in posts if p.post_id in chosen)
-        picked.append((rule, found))
-        if rule.window_metrics & HOURLY_METRICS:
-            evaluated = windowed_of.get(id(posts))
-            if evaluated is None:
-                evaluated = windowed_of[id(posts)] = tuple(
-                    p for p in found if p.account is None or p.post_id in series
-                )
-            found = evaluated
-        watched.append((rule, found))
-    narrowed = replace(
+        key = (id(posts), bool(rule.window_metrics & HOURLY_METRICS))
+        if key not in kept:
+            kept[key] = _evaluated(posts, chosen, series if key[1] else None)
+        watched.append((rule, kept[key]))
+    return replace(
         plan,
         posts=order,
         watched=tuple(watched),
         hourly_posts=series,
         window_posts=frozenset(p for p in plan.window_posts if p in chosen),
     )
-    return narrowed, tuple(picked)
+
+
+def _evaluated(
+    posts: tuple[WatchedPostRecord, ...],
+    chosen: Mapping[str, WatchedPostRecord],
+    series: frozenset[str] | None,
+) -> tuple[WatchedPostRecord, ...]:
+    """The ``posts`` chosen; with ``series`` (a windowed rule's), an owned post only with
+    its series."""
+    if series is None:
+        return tuple(p for p in posts if p.post_id in chosen)
+    return tuple(
+        p for p in posts if p.post_id in chosen and (p.account is None or p.post_id in series)
+    )

@@ -40,7 +40,6 @@ class RefreshKeeper:
         # and the moment every post chosen was read at, for the ages without a walk
         self._chose: tuple[Mapping[str, WatchedPostRecord], Sequence[float], int] | None = None
         self._read_at: float | None = None
-        self._picked: Watched | None = None  # each rule's posts chosen (``Refresh.picked``)
 
     def choose(
         self,
@@ -51,7 +50,7 @@ class RefreshKeeper:
         resuming: Mapping[str, bool],
     ) -> Refresh:
         """The plan this cycle fetches within one poll interval's request budget."""
-        self._chose, self._read_at, self._picked = None, None, None
+        self._chose, self._read_at = None, None
         if len(self._recent) > len(plan.posts):  # forget the posts no rule watches now
             self._recent = {p: r for p, r in self._recent.items() if p in plan.posts}
         complete = {
@@ -70,7 +69,7 @@ class RefreshKeeper:
             now=now,
             complete=complete,
         )
-        self._projecting, self._picked = refresh.scheduled, refresh.picked
+        self._projecting = refresh.scheduled
         if refresh.unread is not None:
             self._chose = (plan.posts, refresh.unread, len(refresh.plan.posts))
         return refresh
@@ -88,17 +87,16 @@ class RefreshKeeper:
         """Keep what ``now``'s cycle read (the posts the plan ``chosen`` asked for); while
         the budget chooses, with projections over every rule watching them (``watched``:
         the whole plan's, so a windowed rule left out for want of its series is projected
-        too; each rule's read posts are found sooner among its posts chosen, which the
-        choice kept).
+        too; the others' read posts are found sooner among those ``chosen``).
 
         ``totals`` are this cycle's as ``compact`` made them against these readings: a
         post's values are the object read before or differ from it, and are kept as they
         are. A post the answers left out was read too when every request was answered:
         the API leaves out nothing, but a post reported unavailable has no values."""
         at = now.timestamp()
-        recent, picked, self._picked = self._recent, self._picked, None
+        recent = self._recent
         fresh = (
-            outlooks(watched, totals, states_of, recent, now, picked, compared=True)
+            outlooks(watched, totals, states_of, recent, now, chosen.watched, compared=True)
             if self._projecting
             else {}
         )
