@@ -93,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--account {unknown[0]}: no such owned account (known: {known})")
     listed = _read_ids(args.ids) if args.ids is not None else PostIdList(())
     _report_input(args.ids, listed)
+    if args.ids is not None and not listed.ids:
+        raise UsageError(
+            f"--ids {args.ids}: no post ID in it; give one ID or post link a line, or a CSV "
+            "with an id, tweet_id or post_id column"
+        )
     from automation.export.job import ExportJob
 
     asked = f"{args.since}|{args.start}|{args.end}" if period is not None else ""

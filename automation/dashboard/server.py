@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 import uvicorn
 
 from automation.config.loader import Config
+from automation.core.errors import UsageError
 from automation.dashboard.access import Listen, password_for
 from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
@@ -49,9 +51,31 @@ def prepare(config: Config, listen: Listen, clock: Callable[[], datetime] = _now
 def serve(config: Config, listen: Listen) -> None:
     """Serve until SIGTERM or Ctrl-C."""
     settings = prepare(config, listen)
+    _check_free(listen)
     gate = "with a password" if config.dashboard.password is not None else "loopback only"
     log.info("dashboard on http://%s/ (%s), database %s", listen, gate, config.database)
     uvicorn.Server(settings).run()
+
+
+def _check_free(listen: Listen) -> None:
+    """Refuse, saying what to do, an address that is taken or not this machine's, as the
+    server would bind it (SO_REUSEADDR, IPv6 only for an IPv6 address), rather than let
+    the server log the error and end with its own exit code."""
+    try:
+        found = socket.getaddrinfo(
+            listen.host, listen.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in found:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(address)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {listen}: {exc.strerror or exc}; stop what listens there "
+            "(another dashboard?) or give another --listen ADDRESS:PORT"
+        ) from None
 
 
 class Running:

@@ -43,6 +43,12 @@ class InstanceLock:
             return
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            folder = self.path.parent
+            raise StoreError(
+                f"the database's directory {folder} does not exist: create it "
+                f"(mkdir -p {folder}) or set database: to a file in a directory that exists"
+            ) from None
         except OSError as exc:
             raise StoreError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -59,6 +60,26 @@ def test_it_refuses_to_listen_beyond_loopback_without_a_password(own_world: Worl
     assert result.code == 2
     assert "without a password" in result.stderr and "Traceback" not in result.stderr
     assert "DASHBOARD_PASSWORD" in result.stderr
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_an_address_in_use_or_not_here_says_what_to_do(own_world: World, taken: bool) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        listen = f"127.0.0.1:{port}" if taken else "192.0.2.1:0"
+        # 192.0.2.1 (TEST-NET-1) is no address of this machine; a password lets it past
+        # the loopback check
+        if not taken:
+            _with_password(own_world)
+        result = run_cli(
+            ["--config", str(own_world.config_path), "dashboard", "--listen", listen],
+            cwd=own_world.folder,
+            env={"DASHBOARD_PASSWORD": PASSWORD},
+        )
+    assert result.code == 2, result.stderr
+    assert f"cannot listen on {listen}: " in result.stderr
+    assert "give another --listen ADDRESS:PORT" in result.stderr
+    assert "Traceback" not in result.stderr and "Uvicorn" not in result.stderr
 
 
 def test_a_password_whose_variable_is_unset_is_named_not_guessed(own_world: World) -> None:

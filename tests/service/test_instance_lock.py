@@ -114,6 +114,12 @@ def test_acquire_twice_on_one_object_is_harmless(tmp_path: Path) -> None:
     assert not lock.held
 
 
-def test_unwritable_directory_is_a_store_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="cannot create the lock file"):
-        InstanceLock(tmp_path / "missing-dir" / "a.db").acquire()
+def test_a_missing_directory_is_a_store_error_that_says_to_create_it(tmp_path: Path) -> None:
+    folder = tmp_path / "missing-dir"
+    with pytest.raises(StoreError) as caught:
+        InstanceLock(folder / "a.db").acquire()
+    assert str(caught.value) == (
+        f"the database's directory {folder} does not exist: create it (mkdir -p {folder}) "
+        "or set database: to a file in a directory that exists"
+    )
+    assert not folder.exists()
