@@ -124,20 +124,28 @@ def plan_totals(
     equal to the post's ``latest`` values is remembered as that same object, not one more
     copy. ``compared`` holds the snapshots' comparisons of the same reading (``SnapshotPlan``):
     a post's last values are nearly always the object its latest values were, so what
-    changed is taken from there. No post was polled after ``hour`` (``plan_went_back``
-    plans a reading that was)."""
+    changed is taken from there, and the reading, remembered as the latest values, is kept
+    as it is. No post was polled after ``hour`` (``plan_went_back`` plans a reading that
+    was)."""
     plan = TotalsPlan()
     alike: dict[object, tuple[int, ...]] = {}  # metric names -> their ids, sorted
+    own: Mapping[str, float] | None  # a post's values to remember, when known already
     for post_id, values in totals.items():
         polled, before = last_read[post_id]
-        # None: the same values (most: the engine's unchanged object)
-        changed = None if before is values else _changes(before, values, compared.get(post_id))
+        # changed None: the same values
+        if before is values:  # most posts: the engine's unchanged object
+            changed, own = None, before
+        elif (hit := compared.get(post_id)) is not None and hit[0] is before and hit[1] is values:
+            changed, own = hit[2], values  # the same names, remembered as the latest values
+        else:
+            changed = _changes(before, values)
+            own = before if changed is None else None
         if changed is None and polled == hour:
             continue  # most posts, most cycles: nothing new within the hour
         pid = ids[post_id]
         if changed is not None:
             plan.rows.extend([(pid, mids[m], hour, v) for m, v in changed.items()])
-        alike_names = changed is None or _same_names(before, values)
+        alike_names = own is not None or _same_names(before, values)
         if polled is not None and polled + 1 == hour and alike_names:
             names = _names_key(values)
             if (metrics := alike.get(names)) is None:
@@ -147,8 +155,8 @@ def plan_totals(
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values})
         elif not alike_names:  # metrics not read before within the hour
             plan.spans.update({(pid, mids[m]): (hour, hour + 1) for m in values if m not in before})
-        if changed is None:
-            last_read[post_id] = (hour, before)
+        if own is not None:
+            last_read[post_id] = (hour, own)
         elif alike_names or values.keys() >= before.keys():  # most: it holds every metric
             kept = latest.get(post_id)
             own = kept[1] if kept is not None and _equal(kept[1], values) else _own(values)
@@ -158,15 +166,8 @@ def plan_totals(
     return plan
 
 
-def _changes(
-    before: Mapping[str, float],
-    values: Mapping[str, float],
-    compared: tuple[Mapping[str, float], Mapping[str, float], dict[str, float]] | None,
-) -> dict[str, float] | None:
-    """What changed from ``before`` to ``values``, None when they are equal: the snapshots'
-    comparison when it was of these very objects, else compared here."""
-    if compared is not None and compared[0] is before and compared[1] is values:
-        return compared[2]
+def _changes(before: Mapping[str, float], values: Mapping[str, float]) -> dict[str, float] | None:
+    """What changed from ``before`` to ``values``, None when they are equal."""
     if not before:  # a first reading (every post, when seeding): equal only when empty too
         return changed_values(before, values) if values else None
     return None if before == values else changed_values(before, values)

@@ -33,9 +33,10 @@ __all__ = [
 
 Latest = dict[str, tuple[int, Mapping[str, float]]]  # post -> (series id, latest values)
 NONE: Mapping[str, float] = MappingProxyType({})
-# post -> (its latest values, the reading, what changed) for the posts read unequal to
-# their latest values, both ``MetricValues`` (which do not change): the hourly history
-# compares the same objects (``plan_totals``)
+# post -> (its latest values, the reading, what changed) for the posts read with changes
+# to latest values of the same names, both ``MetricValues`` (which do not change): the
+# reading is remembered as the new latest values, and the hourly history takes both the
+# comparison and that object for the same two objects (``plan_totals``)
 Compared = Mapping[str, tuple[Mapping[str, float], Mapping[str, float], dict[str, float]]]
 NO_COMPARISONS: Compared = MappingProxyType({})
 
@@ -73,9 +74,12 @@ def plan_snapshots(totals: Mapping[str, Mapping[str, float]], latest: Latest) ->
         if values is before or values == before:  # the same object: the engine's, unchanged
             continue  # most posts, most cycles
         if type(values) is MetricValues and (changed := values.changed_since(before)) is not None:
-            plan.compared[post_id] = (before, values, changed)  # both do not change
-        else:
-            changed = changed_values(before, values)
+            if changed:  # the same names as before: the reading is the new latest values
+                plan.compared[post_id] = (before, values, changed)  # both do not change
+                plan.updates.append((post_id, series, values))
+                plan.changes.append((post_id, changed))
+            continue  # most changed posts: compared once, for the hourly history too
+        changed = changed_values(before, values)
         if changed:
             plan.updates.append((post_id, series, _merged(before, values, changed)))
             plan.changes.append((post_id, changed))
