@@ -9,6 +9,7 @@ AutomationError becomes its message on stderr; a traceback is shown only with ``
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import traceback
@@ -80,15 +81,36 @@ class _Commands:
 
     def __init__(self, sub: Any, common: argparse.ArgumentParser) -> None:
         self._sub, self._common = sub, common
+        self.parsers: dict[str, argparse.ArgumentParser] = {}
 
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = self._sub.add_parser(
             name, parents=[self._common], **kwargs
         )
+        self.parsers[name] = parser
         return parser
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """argparse's parse_args, except that an unknown option is reported by the command it
+    was given to, with that command's usage and the nearest option it has."""
+    parser, commands = build_parsers()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        owner = commands.get(args.command or "", parser)
+        options = [name for action in owner._actions for name in action.option_strings]
+        near = difflib.get_close_matches(unknown[0].partition("=")[0], options, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
+    return build_parsers()[0]
+
+
+def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser and, by name, each command's."""
     p = _Parser(prog="automation", description="Act on X posts when they perform.")
     p.add_argument(
         "--config", help="config file (default: $AUTOMATION_CONFIG, else ./automation.yaml)"
@@ -103,13 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = _Commands(sub, common)
     for command in COMMANDS:
         command.register(commands)
-    return p
+    return p, commands.parsers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
-        args = build_parser().parse_args(argv)
+        args = _parse(argv)
         if not args.command:
             raise UsageError("automation: a COMMAND is required (try 'automation --help')")
         setup_logs(args)

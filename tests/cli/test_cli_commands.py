@@ -31,6 +31,7 @@ from cli_helpers import (
 )
 from jsonschema import Draft202012Validator
 
+from automation.cli.main import main
 from automation.cli.pause import operator
 from automation.config.loader import load_config
 from automation.core.records import WatchedPostRecord
@@ -816,3 +817,28 @@ def test_subprocess_run_and_inspect(project: Project, receiver: Receiver) -> Non
 
     bad = run_subprocess(["frobnicate"], cwd=project.root)
     assert_clean_failure(bad, 2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["run", "--onse"],
+            "automation run: unrecognized arguments: --onse (did you mean --once?)",
+        ),
+        (
+            ["metrics", "--output=x.csv", "--outptu", "y"],
+            "arguments: --outptu y (did you mean --output?)",
+        ),
+        (["status", "--zzz"], "automation status: unrecognized arguments: --zzz\n"),
+        (["--bogus"], "automation: unrecognized arguments: --bogus\n"),
+    ],
+)
+def test_an_unknown_option_is_named_by_its_command_with_the_nearest_one(
+    capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+    command = argv[0] if not argv[0].startswith("-") else ""
+    assert f"usage: automation {command}".rstrip() in err
