@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from automation.core.errors import UsageError
-from automation.core.metric_names import DERIVED, HOURLY_METRICS, TOTALS_METRICS, canonical, suggest
+from automation.core.metric_names import (
+    DERIVED,
+    HOURLY_METRICS,
+    TOTALS_METRICS,
+    all_names,
+    canonical,
+    suggest,
+)
 
 __all__ = ["CURRENT_DEFAULT", "PERIOD_DEFAULT", "Column", "api_metrics", "choose_columns"]
 
@@ -77,11 +84,11 @@ def _column(name: str, period: bool) -> Column:
     metric = canonical(name)
     if metric is None:
         hint = suggest(name)
-        raise UsageError(
-            f"unknown metric {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
-        )
-    readable = HOURLY_METRICS if period else TOTALS_METRICS
-    if all(m in readable for m in DERIVED.get(metric, (metric,))):
+        if hint is not None:
+            raise UsageError(f"unknown metric {name!r} (did you mean {hint!r}?)")
+        known = ", ".join(n for n in all_names() if _readable(canonical(n) or n, period))
+        raise UsageError(f"unknown metric {name!r}; give some of: {known}")
+    if _readable(metric, period):
         return Column(name, metric)
     if period:
         raise UsageError(
@@ -93,3 +100,9 @@ def _column(name: str, period: bool) -> Column:
         f"{', '.join(sorted(TOTALS_METRICS))}): sum it over a period with --since or "
         "--from/--to"
     )
+
+
+def _readable(metric: str, period: bool) -> bool:
+    """Whether the API gives ``metric`` (or both its parts) hourly, or as a current total."""
+    readable = HOURLY_METRICS if period else TOTALS_METRICS
+    return all(m in readable for m in DERIVED.get(metric, (metric,)))

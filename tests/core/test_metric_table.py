@@ -88,3 +88,18 @@ def test_eta_is_paced_by_the_budget_and_never_below_the_time_requests_take() -> 
     assert request_eta(100, available_now=60, per_minute=60) == 60.0
     assert request_eta(100, available_now=0, per_minute=60) == 120.0
     assert request_eta(10, available_now=60, per_minute=60, seconds_each=0.5) == 5.0
+
+
+@pytest.mark.parametrize("period", [False, True])
+def test_a_metric_with_no_near_name_is_answered_with_those_that_can_be_given(
+    period: bool,
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        choose_columns("likes,zzzzzz", by=None, period=period)
+    head, _, listed = str(caught.value).partition("; give some of: ")
+    assert head == "unknown metric 'zzzzzz'"
+    names = listed.split(", ")
+    for name in names:  # each one listed is accepted in this mode
+        assert choose_columns(name, by=None, period=period)[0].name == name
+    assert {"likes", "impressions", "engagement_rate"} <= set(names)
+    assert ("url_clicks" in names) is period and ("quotes" in names) is not period
