@@ -31,6 +31,7 @@ from automation.cli.metrics_output import (
 from automation.cli.progress_bar import NoProgress, ProgressBar
 from automation.config.atomic_file import atomic_output
 from automation.core.errors import UsageError
+from automation.core.facts import post_created_at
 from automation.core.metric_columns import choose_columns
 from automation.core.metric_names import canonical
 from automation.core.periods import Period, parse_period
@@ -252,6 +253,12 @@ def _report_result(result: ExportResult, period: Period | None) -> None:
     say = sys.stderr.write
     if period is not None:
         say(f"sums over {period.text()} ({period.hours:,} hours)\n")
+        later = sum(1 for post_id in result.owner if post_created_at(post_id) >= period.end)
+        if later:
+            say(
+                f"{later:,} owned post{'s were' if later > 1 else ' was'} written after the "
+                "period: nothing to sum, so the values are 0; choose a later period\n"
+            )
     if result.resumed:
         say(
             f"resumed: {result.resumed:,} of {result.planned:,} requests came from an "

@@ -423,3 +423,19 @@ def test_no_secret_appears_in_output_logs_or_the_database(
     everything = "".join(r.out + r.err for r in outputs).encode()
     everything += database_bytes(tmp_path / "state.db")
     assert [n for n, v in secrets.items() if v.encode() in everything] == []
+
+
+def test_owned_posts_written_after_the_period_are_counted_as_such(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    before = target.add_posts(BRAND, 2, age=timedelta(days=60))
+    after = target.add_posts(BRAND, 3, age=timedelta(days=10))
+    (tmp_path / "ids.txt").write_text("\n".join([*before, *after]), encoding="utf-8")
+
+    with time_machine.travel(START + timedelta(minutes=30), tick=True):
+        result = cli("metrics", "--ids", "ids.txt", "--from", "2026-10-01", "--to", "2026-10-31")
+
+    assert result.code == 0, result.err
+    assert "3 owned posts were written after the period: nothing to sum, so the values are 0;" in (
+        result.err
+    )
