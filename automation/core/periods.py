@@ -61,17 +61,17 @@ def parse_period(
         assert start is not None
         lo = _moment(start, "--from", end_of_day=False)
         hi = _moment(end, "--to", end_of_day=True) if end is not None else now
+        if hi <= lo:
+            raise UsageError(
+                f"--to {end} is before --from {start}: --to must come after --from "
+                "(a --to date includes its whole day)"
+            )
     first = _floor(lo)
     last = min(_ceil(hi), _floor(now))
     if first >= _floor(now):
         raise UsageError(
             f"the period starts at {first:%Y-%m-%d %H:%M} UTC, which is not yet over: "
             "it must start before the current hour"
-        )
-    if last <= first:
-        raise UsageError(
-            f"the period {first:%Y-%m-%d %H:%M} .. {_ceil(hi):%Y-%m-%d %H:%M} UTC is empty: "
-            "--to must come after --from"
         )
     return Period(first, last)
 

@@ -56,7 +56,9 @@ def test_without_to_and_past_now_the_period_stops_at_the_last_complete_hour() ->
         ("30 days", None, None, "expected a duration such as"),
         ("0d", None, None, "expected a duration such as"),
         (None, "yesterday", None, "expected a date"),
-        (None, "2026-11-05", "2026-11-01", "--to must come after --from"),
+        (None, "2026-11-05", "2026-11-01", "^--to 2026-11-01 is before --from 2026-11-05: "),
+        (None, "2026-11-05", "2026-11-04", "^--to 2026-11-04 is before --from 2026-11-05: "),
+        (None, "2026-11-05T10:00", "2026-11-05T09:00", "^--to 2026-11-05T09:00 is before --from"),
         (None, "2026-11-20T12:10Z", None, "not yet over"),
     ],
 )
