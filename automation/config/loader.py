@@ -128,7 +128,23 @@ def load_config(
         raise _config_error(
             str(path), [_Issue(p.line, "", p.message) for p in exc.problems if p.is_error]
         ) from None
+    if _is_rule_file(doc.data):
+        raise ConfigError(
+            "this is a rule file, not a config: check it with 'automation check "
+            f"{path}', and give --config the config file (automation.yaml; "
+            "deploy/automation.example.yaml shows every setting)",
+            path=str(path),
+            line=1,
+        )
     return _Loader(doc, path, env, secrets=secrets).load()
+
+
+def _is_rule_file(data: object) -> bool:
+    """A mapping with the rule files' ``version:`` and a list of rules that are mappings."""
+    if not isinstance(data, dict) or "version" not in data:
+        return False
+    rules = data.get("rules")
+    return isinstance(rules, list) and any(isinstance(rule, dict) for rule in rules)
 
 
 def redactor(config: Config) -> Callable[[str], str]:

@@ -634,3 +634,23 @@ def test_secrets_never_reach_log_output(fmt: str) -> None:
     assert "${X_BEARER_TOKEN}" in text
     if fmt == "json":
         assert all(json.loads(line) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("rule_file", ["rules/repost-at-100-likes.yaml", "rules.example.yaml"])
+def test_a_rule_file_given_as_the_config_is_named_as_one(rule_file: str) -> None:
+    path = Path(__file__).parents[2] / rule_file
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert str(caught.value) == (
+        f"{path}:1: this is a rule file, not a config: check it with 'automation check "
+        f"{path}', and give --config the config file (automation.yaml; "
+        "deploy/automation.example.yaml shows every setting)"
+    )
+
+
+def test_the_example_config_is_not_taken_for_a_rule_file() -> None:
+    path = Path(__file__).parents[2] / "deploy" / "automation.example.yaml"
+    with pytest.raises(ConfigError) as caught:  # its secrets are not set here
+        load_config(path, env={})
+    assert "rule file" not in str(caught.value)
+    assert "is not set" in str(caught.value)
