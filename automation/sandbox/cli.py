@@ -49,7 +49,10 @@ def serve(
     try:
         sandbox.start()
     except OSError as exc:
-        raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+        raise UsageError(
+            f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; stop what listens "
+            "there (a sandbox started before? 'kill %1' in its shell) or give another --port N"
+        ) from None
     done = stop or threading.Event()
     previous = _install_signals(done)
     try:

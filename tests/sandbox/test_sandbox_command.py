@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
+import socket
 import tempfile
 import threading
 import time
@@ -231,3 +232,19 @@ def starter_rules_ids() -> list[str]:
         for line in text.splitlines()
         if line.strip().startswith("- id:")
     )
+
+
+def test_a_port_in_use_says_what_to_do_and_writes_no_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "automation.yaml"
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        code = main(["sandbox", "--port", str(port), "--write-config", str(config)])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"automation: cannot listen on 127.0.0.1:{port}: Address already in use; stop what "
+        "listens there (a sandbox started before? 'kill %1' in its shell) or give another "
+        "--port N\n"
+    )
+    assert not config.exists()
