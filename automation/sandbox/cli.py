@@ -13,8 +13,8 @@ from typing import Any
 from automation.config.secret import Secret
 from automation.core.errors import UsageError
 from automation.sandbox import credentials
+from automation.sandbox.config_writer import check_replaceable, write_starter_rules
 from automation.sandbox.config_writer import write_config as write_config_file
-from automation.sandbox.config_writer import write_starter_rules
 from automation.sandbox.options import Options
 from automation.sandbox.server import Sandbox
 from automation.sandbox.webhook_receiver import Delivery, Receiver
@@ -43,6 +43,8 @@ def serve(
         raise UsageError(f"--speed must be 0 or more, not {speed}")
     if not 0 <= fault_rate <= 1:
         raise UsageError(f"--fault-rate must be between 0 and 1, not {fault_rate}")
+    if write_config is not None:
+        check_replaceable(write_config)
     sandbox = Sandbox(seed=seed, speed=speed, port=port, fault_rate=fault_rate, options=Options())
     secret = Secret(credentials.WEBHOOK_SECRETS[_SIGNING_SECRET], _SIGNING_SECRET)
     receiver = Receiver(secret, on_delivery=_show_delivery)

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from automation.config.atomic_file import atomic_output
+from automation.core.errors import UsageError
 from automation.rulefiles.shipped import starter_rules
 from automation.sandbox import credentials
 
@@ -90,6 +91,24 @@ def write_config(
     with atomic_output(target) as out:  # an engine started beside may read it at once
         out.write(text)
     return target
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse, saying what to do, to replace a config the sandbox did not write: someone's
+    own, with real credentials, where a how-to says ``--write-config automation.yaml``."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            first = file.readline()
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise UsageError(f"--write-config {path}: it is a directory; give a file name") from None
+    if first.strip() and first != _HEADER.splitlines(keepends=True)[0]:
+        raise UsageError(
+            f"--write-config {path}: the file exists and the sandbox did not write it (your own "
+            "config?), so it is left as it is: write the sandbox's to another file "
+            "(--write-config sandbox.yaml) and give that to commands with --config sandbox.yaml"
+        )
 
 
 def write_starter_rules(config: Path) -> Path | None:

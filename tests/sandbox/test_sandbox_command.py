@@ -22,6 +22,7 @@ from fixed_time import SANDBOX_START
 from automation.cli.main import main
 from automation.config.loader import load_config
 from automation.core.durations import parse_duration
+from automation.core.errors import UsageError
 from automation.engine.events import FiredEvent
 from automation.rulefiles.shipped import starter_rules
 from automation.sandbox import Sandbox, serve, write_config
@@ -248,3 +249,30 @@ def test_a_port_in_use_says_what_to_do_and_writes_no_config(
         "--port N\n"
     )
     assert not config.exists()
+
+
+def test_write_config_never_replaces_a_config_the_sandbox_did_not_write(tmp_path: Path) -> None:
+    own = tmp_path / "automation.yaml"
+    mine = "database: /var/lib/automation/automation.db\napp: {bearer_token: ${X_TOKEN}}\n"
+    own.write_text(mine, encoding="utf-8")
+    stopped = threading.Event()
+    stopped.set()  # were it to start, it would stop at once
+    with pytest.raises(UsageError) as caught:
+        serve(0, own, stop=stopped)
+    assert str(caught.value).startswith(
+        f"--write-config {own}: the file exists and the sandbox did not write it"
+    )
+    assert "--write-config sandbox.yaml" in str(caught.value)
+    assert own.read_text(encoding="utf-8") == mine
+    assert not (tmp_path / "rules").exists()
+
+
+def test_write_config_replaces_its_own_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "automation.yaml"
+    write_config(config, "http://127.0.0.1:1")
+    with sandbox_command(config, capsys) as printed:
+        url = re.search(r"http://127\.0\.0\.1:\d+", printed[0])
+        assert url is not None
+        assert load_config(config, env={}).engagement_api.base_url == url.group(0)
