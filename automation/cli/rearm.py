@@ -13,7 +13,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import confirmed, now, open_store, required_config
+from automation.cli.pause import known_rules
 from automation.cli.tables import table
+from automation.core.errors import UsageError
 from automation.core.payloads import iso
 from automation.core.wording import counted
 
@@ -41,11 +43,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     target = f"{args.rule_id} on post {args.post_id}" if args.post_id else args.rule_id
-    with open_store(required_config(args)) as store:
+    config = required_config(args)
+    with open_store(config) as store:
         plan = store.rearm(
             args.rule_id, args.post_id, now(), include_seeded=args.include_seeded, dry_run=True
         )
         kept = [] if args.include_seeded else _seeds(store, args.rule_id, args.post_id)
+        if not plan and not kept:
+            _check_known(args.rule_id, known_rules(config, store))
         if not plan:
             print(
                 f"automation: nothing to rearm: no firings of {target} are recorded",
@@ -74,6 +79,14 @@ def run(args: argparse.Namespace) -> int:
         done = store.rearm(args.rule_id, args.post_id, now(), include_seeded=args.include_seeded)
     print(f"re-armed {target}: {counted(len(done), 'firing')} of {_posts(done)} forgotten")
     return 0
+
+
+def _check_known(rule_id: str, known: set[str]) -> None:
+    """Refuse a rule id neither the rule files nor the engine's records know (a typo),
+    rather than say only that it has no firings."""
+    if rule_id not in known:
+        names = ", ".join(sorted(known)) or "none loaded"
+        raise UsageError(f"no rule {rule_id!r} (rules: {names}); give one of them")
 
 
 def _seeds(store: Any, rule_id: str, post_id: str | None) -> list[FiringRecord]:

@@ -596,6 +596,22 @@ def test_rearm_yes_does_not_ask(
     assert "[y/N]" not in result.out and "1 firing of 1 post forgotten" in result.out
 
 
+def test_rearm_of_a_rule_no_file_or_record_knows_names_the_rules(
+    scenario: Scenario, cli: Cli
+) -> None:
+    result = cli("rearm", "likes-10O")
+    assert_clean_failure(result, 2)
+    assert "no rule 'likes-10O'" in result.err
+    assert "likes-100" in result.err and "reposts-10" in result.err
+
+
+def test_rearm_of_a_known_rule_with_nothing_fired_says_so(scenario: Scenario, cli: Cli) -> None:
+    s = scenario
+    result = cli("rearm", "likes-100", s.d)
+    assert_clean_failure(result, 1)
+    assert "nothing to rearm: no firings of likes-100 on post" in result.err
+
+
 # --- explain ---------------------------------------------------------------------------
 
 
