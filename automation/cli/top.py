@@ -10,7 +10,7 @@ from automation.cli.context import open_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
 from automation.core.facts import post_url
-from automation.core.metric_names import DERIVED, canonical, suggest
+from automation.core.metric_names import DERIVED, all_names, canonical, unknown_metric
 
 if TYPE_CHECKING:
     from automation.store.base import Store
@@ -28,10 +28,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     metric = canonical(args.metric)
     if metric is None:
-        hint = suggest(args.metric)
-        raise UsageError(
-            f"unknown metric {args.metric!r}" + (f" (did you mean {hint!r}?)" if hint else "")
-        )
+        raise UsageError(unknown_metric(args.metric, all_names()))
     with open_store(required_config(args)) as store:
         rows = top_values(store, metric, args.n)
     if not rows:

@@ -18,7 +18,7 @@ from automation.core.metric_names import (
     TOTALS_METRICS,
     all_names,
     canonical,
-    suggest,
+    unknown_metric,
 )
 
 __all__ = ["CURRENT_DEFAULT", "PERIOD_DEFAULT", "Column", "api_metrics", "choose_columns"]
@@ -83,11 +83,8 @@ def api_metrics(columns: Iterable[Column]) -> frozenset[str]:
 def _column(name: str, period: bool) -> Column:
     metric = canonical(name)
     if metric is None:
-        hint = suggest(name)
-        if hint is not None:
-            raise UsageError(f"unknown metric {name!r} (did you mean {hint!r}?)")
-        known = ", ".join(n for n in all_names() if _readable(canonical(n) or n, period))
-        raise UsageError(f"unknown metric {name!r}; give some of: {known}")
+        known = (n for n in all_names() if _readable(canonical(n) or n, period))
+        raise UsageError(unknown_metric(name, known))
     if _readable(metric, period):
         return Column(name, metric)
     if period:

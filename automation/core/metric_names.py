@@ -6,6 +6,8 @@ be known for which post" is decided in one place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from automation.core.wording import closest
 
 __all__ = [
@@ -87,3 +89,12 @@ def canonical(name: str) -> str | None:
 def suggest(name: str) -> str | None:
     """The closest known name, for "did you mean" messages."""
     return closest(name, all_names())
+
+
+def unknown_metric(name: str, accepted: Iterable[str]) -> str:
+    """What a command says of ``name``, not a metric: the closest name, or when none is
+    close, the ``accepted`` names to give instead (one or more, by the command)."""
+    hint = suggest(name)
+    if hint is not None:
+        return f"unknown metric {name!r} (did you mean {hint!r}?)"
+    return f"unknown metric {name!r}; use any of: {', '.join(accepted)}"

@@ -408,6 +408,17 @@ def test_top_unknown_metric_suggests_the_right_one(scenario: Scenario, cli: Cli)
     assert result.out == ""
 
 
+def test_top_metric_with_no_near_name_lists_those_it_can_rank(scenario: Scenario, cli: Cli) -> None:
+    result = cli("top", "--metric", "zzzzzz")
+    assert_clean_failure(result, 2)
+    head, _, listed = result.err.strip().partition("; use any of: ")
+    assert head.endswith("unknown metric 'zzzzzz'")
+    names = listed.split(", ")
+    assert {"likes", "favorites", "engagement_rate"} <= set(names)
+    for name in names[:3]:  # each one listed is one top ranks by
+        assert cli("top", "--metric", name, "-n", "1").code == 0
+
+
 # --- actions ---------------------------------------------------------------------------
 
 

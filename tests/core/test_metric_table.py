@@ -96,7 +96,7 @@ def test_a_metric_with_no_near_name_is_answered_with_those_that_can_be_given(
 ) -> None:
     with pytest.raises(UsageError) as caught:
         choose_columns("likes,zzzzzz", by=None, period=period)
-    head, _, listed = str(caught.value).partition("; give some of: ")
+    head, _, listed = str(caught.value).partition("; use any of: ")
     assert head == "unknown metric 'zzzzzz'"
     names = listed.split(", ")
     for name in names:  # each one listed is accepted in this mode
