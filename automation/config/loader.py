@@ -43,8 +43,15 @@ from automation.config.paths import home_problem, named_paths, resolve
 from automation.config.schema import VALIDATOR, config_schema
 from automation.config.secret import Secret
 from automation.config.secret import redactor as secret_redactor
+from automation.config.sections import (
+    alert_settings,
+    api_settings,
+    metrics_settings,
+    seconds,
+    webhook_settings,
+)
 from automation.core.destinations import bad_pattern
-from automation.core.durations import format_duration, parse_duration
+from automation.core.durations import format_duration
 from automation.core.errors import ConfigError, RuleError
 from automation.core.wording import closest
 from automation.rulefiles.schema import failed_value, keyword_value
@@ -357,8 +364,8 @@ class _Loader:
             if problem:
                 self._issue(parts, problem)
         staleness = data.get("max_staleness")
-        interval = _seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL)
-        if staleness is not None and _seconds(staleness, 0) < interval:
+        interval = seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL)
+        if staleness is not None and seconds(staleness, 0) < interval:
             self._issue(
                 ("max_staleness",),
                 f"{staleness} is shorter than poll_interval ({format_duration(interval)}): a post"
@@ -387,9 +394,9 @@ class _Loader:
             database=database,
             migrate=data.get("migrate") or default_migrate(database),
             rules=tuple(self._path(item) for item in data["rules"]),
-            poll_interval=_seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL),
-            engagement_api=_api(data["engagement_api"]),
-            x_api=_api(data["x_api"]),
+            poll_interval=seconds(data.get("poll_interval"), DEFAULT_POLL_INTERVAL),
+            engagement_api=api_settings(data["engagement_api"]),
+            x_api=api_settings(data["x_api"]),
             app=AppCredentials(
                 **{k: self._secret(("app", k), v) for k, v in app.items()},
             ),
@@ -411,22 +418,22 @@ class _Loader:
                 for name, value in secrets.items()
             ),
             actions=ActionSettings(
-                first_retry=_seconds(actions.get("first_retry"), ActionSettings.first_retry),
+                first_retry=seconds(actions.get("first_retry"), ActionSettings.first_retry),
                 max_attempts=actions.get("max_attempts", ActionSettings.max_attempts),
             ),
             history=HistorySettings(
-                keep=_seconds((data.get("history") or {}).get("keep"), HistorySettings.keep)
+                keep=seconds((data.get("history") or {}).get("keep"), HistorySettings.keep)
             ),
-            metrics=_metrics(data.get("metrics")),
-            webhooks=_webhooks(data.get("webhooks") or {}),
+            metrics=metrics_settings(data.get("metrics")),
+            webhooks=webhook_settings(data.get("webhooks") or {}),
             retention=RetentionSettings(
-                firings=_seconds(
+                firings=seconds(
                     (data.get("retention") or {}).get("firings"), RetentionSettings.firings
                 )
             ),
-            alerts=_alerts(data.get("alerts")),
+            alerts=alert_settings(data.get("alerts")),
             dashboard=self._dashboard(data.get("dashboard") or {}),
-            max_staleness=_seconds(data.get("max_staleness"), DEFAULT_MAX_STALENESS),
+            max_staleness=seconds(data.get("max_staleness"), DEFAULT_MAX_STALENESS),
         )
 
     def _dashboard(self, section: dict[str, Any]) -> DashboardSettings:
@@ -434,46 +441,6 @@ class _Loader:
         if password is None:
             return DashboardSettings()
         return DashboardSettings(password=self._secret(("dashboard", "password"), password))
-
-
-def _seconds(value: str | None, default: int) -> int:
-    seconds = parse_duration(value) if value is not None else None
-    return default if seconds is None else seconds
-
-
-def _metrics(section: dict[str, Any] | None) -> MetricsSettings | None:
-    if section is None:
-        return None
-    host, _, port = section["listen"].rpartition(":")
-    return MetricsSettings(host=host.removeprefix("[").removesuffix("]"), port=int(port))
-
-
-def _alerts(section: dict[str, Any] | None) -> AlertSettings | None:
-    if section is None:
-        return None
-    return AlertSettings(
-        webhook=section["webhook"],
-        secret=section.get("secret"),
-        after=section.get("after", AlertSettings.after),
-    )
-
-
-def _webhooks(section: dict[str, Any]) -> WebhookSettings:
-    return WebhookSettings(
-        redirect_to=section.get("redirect_to"),
-        allow_hosts=tuple(section.get("allow_hosts") or ()),
-    )
-
-
-def _api(section: dict[str, Any]) -> ApiSettings:
-    timeout = section.get("timeout", ApiSettings.timeout)
-    if isinstance(timeout, str):
-        timeout = _seconds(timeout, int(ApiSettings.timeout))
-    return ApiSettings(
-        base_url=section["base_url"].rstrip("/"),
-        requests_per_minute=section.get("requests_per_minute", ApiSettings.requests_per_minute),
-        timeout=float(timeout),
-    )
 
 
 def _unknown_key(key: str, known: Sequence[str]) -> str:
