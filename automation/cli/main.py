@@ -9,7 +9,6 @@ AutomationError becomes its message on stderr; a traceback is shown only with ``
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 import traceback
@@ -43,6 +42,7 @@ from automation.cli import (
 )
 from automation.cli.context import setup_logs
 from automation.core.errors import AutomationError, UsageError
+from automation.core.wording import closest
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -99,8 +99,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown:
         owner = commands.get(args.command or "", parser)
         options = [name for action in owner._actions for name in action.option_strings]
-        near = difflib.get_close_matches(unknown[0].partition("=")[0], options, n=1)
-        hint = f" (did you mean {near[0]}?)" if near else ""
+        near = closest(unknown[0].partition("=")[0], options)
+        hint = f" (did you mean {near}?)" if near else ""
         owner.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
 
