@@ -130,7 +130,7 @@ def run_export(
     try:
         if job.period is None:
             # streamed rows are written out as sent: no number read and printed back
-            requests = plan_totals(ids, tally.owner, metrics, texts=rows is not None)
+            requests = plan_totals(ids, owners.accounts, metrics, texts=rows is not None)
             resumed = _fetch(requests, client, saved, tally, clock, meter)
         else:
             sum_period(
@@ -216,7 +216,9 @@ def _owners(
     if text is not None:
         data = json.loads(text)
         owner = dict(zip(_split(data["ids"]), _split(data["accounts"]), strict=True))
-        return Owners(owner, tuple(data["added"]), tuple(data["notes"]))
+        added = tuple(data["added"])
+        accounts = list(map(owner.get, [*job.listed, *added]))
+        return Owners(owner, added, tuple(data["notes"]), accounts)
     known = store.post_accounts(job.listed)
     timeline = timeline_client(config, http, clock=clock)
     owners = find_owners(

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import filterfalse
+from itertools import compress, filterfalse
+from operator import not_
 
 from automation.core.errors import ApiError, RateLimited
 from automation.core.facts import post_created_at
@@ -39,17 +40,20 @@ _ATTEMPTS = 4
 class Owners:
     """``owner``: listed or added post -> its account. ``added``: posts the ``--account``
     timelines contributed that were not listed, newest first. ``notes``: what the user
-    should know about the split (a timeline that did not reach far enough)."""
+    should know about the split (a timeline that did not reach far enough).
+    ``accounts``: the account of each listed, then each added post, in that order (None:
+    public), the column the plan is made from."""
 
     owner: Mapping[str, str]
     added: tuple[str, ...]
     notes: tuple[str, ...]
+    accounts: Sequence[str | None]
 
 
 def find_owners(
     listed: Sequence[str],
     *,
-    known: Mapping[str, str],
+    known: Sequence[str | None],
     accounts: Sequence[str],
     add_accounts: Sequence[str],
     period: Period | None,
@@ -59,11 +63,14 @@ def find_owners(
 ) -> Owners:
     """Split ``listed`` (and the posts of ``add_accounts``) into owned and public.
 
-    ``known`` maps the listed posts the store watches to their accounts, keyed by the
-    listed strings themselves (``Store.post_accounts``), so no second copy of 60,000 IDs
-    stays alive with it; ``accounts`` are all configured owned accounts."""
+    ``known``: the account of each listed post the store watches, beside it (None: not
+    known; ``Store.post_accounts``); the owners, the unknown posts and the plan's column
+    are all taken from it, with no second look-up of each listed post. ``accounts`` are
+    all configured owned accounts."""
     reader = _Reader(timeline, sleep)
-    owner = dict(known)
+    # keyed by the listed strings: no second copy of 60,000 IDs (an account is never "")
+    owner = dict(zip(compress(listed, known), filter(None, known), strict=True))
+    as_known = len(owner)
     added: list[str] = []
     listed_set = set(listed) if add_accounts else frozenset()
     covered: dict[str, Period | None] = {}
@@ -71,11 +78,13 @@ def find_owners(
         lo, hi = (period.start, period.end) if period is not None else (None, None)
         found = reader.read(account, lo, hi, now)
         for pid in found:
+            if pid not in owner and pid not in listed_set:
+                added.append(pid)  # each once: the plan takes each post once
             owner.setdefault(pid, account)
-            if pid not in listed_set:
-                added.append(pid)
         covered[account] = period
-    unknown = list(filterfalse(owner.__contains__, listed))
+    unknown = list(compress(listed, map(not_, known)))
+    if add_accounts:  # less those the --account timelines found
+        unknown = list(filterfalse(owner.__contains__, unknown))
     if unknown:
         oldest, newest = _lowest_and_highest(unknown)
         lo = max(post_created_at(oldest) - _MARGIN, _EARLIEST)
@@ -87,7 +96,21 @@ def find_owners(
             for pid in reader.read(account, lo, hi, now):
                 if pid in wanted:
                     owner.setdefault(pid, account)
-    return Owners(owner, tuple(added), tuple(reader.notes))
+    column = _column(listed, known, owner, as_known, added)
+    return Owners(owner, tuple(added), tuple(reader.notes), column)
+
+
+def _column(
+    listed: Sequence[str],
+    known: Sequence[str | None],
+    owner: Mapping[str, str],
+    as_known: int,
+    added: Sequence[str],
+) -> Sequence[str | None]:
+    """The account of each listed, then added post: ``known`` itself when no timeline
+    told a new owner (the usual case), else read again from ``owner``."""
+    listed_accounts = known if len(owner) == as_known else list(map(owner.get, listed))
+    return [*listed_accounts, *map(owner.get, added)] if added else listed_accounts
 
 
 def _lowest_and_highest(post_ids: Sequence[str]) -> tuple[str, str]:

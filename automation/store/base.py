@@ -85,10 +85,11 @@ class Store(Protocol):
         and age. Oldest ``created_at`` first (ties by post id), each post once."""
         ...
 
-    def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
-        """The owned account of each of ``post_ids`` that is a watched post of one
-        (unavailable or not); public and unknown posts are absent. Keyed by the strings
-        given, not copies of them: a caller holding 100,000 IDs keeps no second set."""
+    def post_accounts(self, post_ids: Iterable[str]) -> list[str | None]:
+        """The owned account of each of ``post_ids``, in their order, where it is a
+        watched post of one (unavailable or not); None for public and unknown posts. A
+        column beside the caller's IDs: no second copy of 100,000 of them, and one
+        look-up an ID in all (the export splits and plans from it)."""
         ...
 
     def post(self, post_id: str) -> WatchedPostRecord | None:

@@ -90,13 +90,9 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
         ]
         return sorted(found, key=lambda p: (p.created_at, p.post_id))
 
-    def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
+    def post_accounts(self, post_ids: Iterable[str]) -> list[str | None]:
         posts = self._d.posts
-        return {
-            pid: account
-            for pid in post_ids
-            if (post := posts.get(pid)) is not None and (account := post.account) is not None
-        }
+        return [None if (post := posts.get(pid)) is None else post.account for pid in post_ids]
 
     def post(self, post_id: str) -> WatchedPostRecord | None:
         return self._d.posts.get(post_id)

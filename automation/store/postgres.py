@@ -175,15 +175,15 @@ class PostgresStore(
         return post_records(self._connection().execute(sql.encode(), list(params)))
 
     @guarded
-    def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
+    def post_accounts(self, post_ids: Iterable[str]) -> list[str | None]:
         ids = list(post_ids)
-        given = dict(zip(ids, ids, strict=True))  # each ID -> the caller's own string
         rows = self._rows(
             "SELECT post_id, account FROM posts WHERE account IS NOT NULL"
             " AND post_id = ANY(%s::text[])",
-            [list(given)],
+            [list(dict.fromkeys(ids))],
         )
-        return {given[post_id]: account for post_id, account in rows}
+        found: dict[str, str] = dict(rows)
+        return list(map(found.get, ids))
 
     @guarded
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:

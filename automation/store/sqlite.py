@@ -15,7 +15,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable
 from datetime import datetime
-from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +209,7 @@ class SqliteStore(
         )
 
     @guarded
-    def post_accounts(self, post_ids: Iterable[str]) -> dict[str, str]:
+    def post_accounts(self, post_ids: Iterable[str]) -> list[str | None]:
         ids = list(post_ids)
         rows: Iterable[tuple[str, str]]
         if len(ids) < _LOOKUPS:
@@ -220,11 +219,7 @@ class SqliteStore(
         else:  # a long list: one pass over the owned posts costs less than a lookup per ID
             rows = self._owned()
         found = dict(rows)
-        # keyed by the strings given (the store's copies go with ``found``), in C-level
-        # passes: one look-up an ID, then the owned ones picked (an account is a name,
-        # never empty)
-        accounts = list(map(found.get, ids))
-        return dict(zip(compress(ids, accounts), filter(None, accounts), strict=True))
+        return list(map(found.get, ids))  # one C-level look-up an ID
 
     def _owned(self) -> Iterable[tuple[str, str]]:
         """Every owned post and its account, from two joined texts (IDs, accounts): no row

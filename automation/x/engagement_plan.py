@@ -203,25 +203,27 @@ def plan_owned_requests(
 
 
 def plan_totals(
-    post_ids: Iterable[str],
-    owner: Mapping[str, str],
+    post_ids: Sequence[str],
+    accounts: Sequence[str | None],
     totals_metrics: frozenset[str],
     *,
     texts: bool = False,
 ) -> tuple[EngagementRequest, ...]:
-    """``plan_requests`` for /totals alone, the owners given as a mapping (a post not in
-    it is public): no ``WatchedPost`` per post, for lists of 100,000. ``texts``: every
-    request keeps the counts as sent (``EngagementRequest.texts``)."""
-    ids = dict.fromkeys(post_ids)  # each post once, in the order first listed
+    """``plan_requests`` for /totals alone, the owners given as a column beside the posts
+    (``accounts[i]`` owns ``post_ids[i]``; None: public): no ``WatchedPost`` per post and
+    no look-up of each, for lists of 100,000. ``post_ids`` hold each post once (an
+    export's list does: it is read that way). ``texts``: every request keeps the counts
+    as sent (``EngagementRequest.texts``)."""
+    if len(post_ids) != len(accounts):
+        raise ValueError("a post's account for each post")
     public: list[str] = []
-    # the accounts in the owners' order: a set's would change with the process's hash seed
-    by_account: dict[str, list[str]] = {account: [] for account in dict.fromkeys(owner.values())}
+    # each account that owns any (the requests go out in their names' order)
+    by_account: dict[str, list[str]] = {a: [] for a in set(accounts) if a is not None}
     append: dict[str | None, Callable[[str], None]] = {None: public.append}
     append.update((account, posts.append) for account, posts in by_account.items())
     # one C-level pass: each post onto its owner's list (None: public), in listed order
-    deque(map(call, map(append.__getitem__, map(owner.get, ids)), ids), maxlen=0)
-    owned = {account: posts for account, posts in by_account.items() if posts}
-    return _planned(owned, public, totals_metrics, set(), frozenset(), texts=texts)
+    deque(map(call, map(append.__getitem__, accounts), post_ids), maxlen=0)
+    return _planned(by_account, public, totals_metrics, set(), frozenset(), texts=texts)
 
 
 def _by_owner(posts: Iterable[tuple[str, str | None]]) -> tuple[dict[str, list[str]], list[str]]:

@@ -39,7 +39,7 @@ def test_the_window_spans_the_oldest_and_newest_unknown_post(
     timeline = _Timeline()
     find_owners(
         listed,
-        known=known,
+        known=list(map(known.get, listed)),
         accounts=["brand", "support"],
         add_accounts=[],
         period=None,

@@ -107,7 +107,9 @@ def test_rows_made_from_each_answer_equal_the_table_path_byte_for_byte(data: st.
     # two accounts: each answer's lines must carry the account of the request's posts
     owner = {pid: data.draw(st.sampled_from(["brand", "support"])) for pid in owned}
     metrics = frozenset(m for c in columns for m in _api(c.metric))
-    requests = [small for r in plan_totals(IDS, owner, metrics) for small in _small(r)]
+    requests = [
+        small for r in plan_totals(IDS, list(map(owner.get, IDS)), metrics) for small in _small(r)
+    ]
 
     table = MetricTable(IDS)
     general = Tally(table, dict(owner), TableRows(table))
@@ -161,7 +163,7 @@ def test_many_rows_are_written_in_the_listed_order_as_the_table_path_writes_them
     general = Tally(table, dict(owner), TableRows(table))
     streamed_rows = StreamedRows("csv", columns, None)
     streamed = Tally(MetricTable(listed), dict(owner), streamed_rows)
-    for n, request in enumerate(plan_totals(listed, owner, metrics)):
+    for n, request in enumerate(plan_totals(listed, list(map(owner.get, listed)), metrics)):
         asked = request.tweet_ids[n % 7 :]  # a few posts of each request not answered
         per_post = {
             pid: {m: str(i % 1000) for m in request.engagement_types} for i, pid in enumerate(asked)
@@ -186,7 +188,8 @@ def test_posts_holding_as_many_metrics_as_the_first_but_others_are_written_as_th
     columns = choose_columns(None, by=None, period=False)
     ids = IDS[:4]
     owner = dict.fromkeys(ids, "brand")
-    [request] = plan_totals(ids, owner, frozenset(m for c in columns for m in _api(c.metric)))
+    metrics = frozenset(m for c in columns for m in _api(c.metric))
+    [request] = plan_totals(ids, list(map(owner.get, ids)), metrics)
     both = {"impressions": "10", "engagements": "4"}
     for first, later in (
         (both, {"impressions": "7", "favorites": "3"}),  # no engagements: no rate either

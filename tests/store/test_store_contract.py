@@ -736,20 +736,19 @@ def test_meta_values(store: Store) -> None:
 def test_post_accounts_name_the_owner_of_watched_owned_posts_only(store: Store) -> None:
     store.upsert_posts([post("1"), post("2", account=None), post("3", account="support")])
     store.mark_unavailable(["3"], T0)
-    assert store.post_accounts(["1", "2", "3", "4"]) == {"1": "brand", "3": "support"}
-    assert store.post_accounts([]) == {}
+    assert store.post_accounts(["1", "2", "3", "4"]) == ["brand", None, "support", None]
+    assert store.post_accounts([]) == []
     many = [str(n) for n in range(3, 5000)]  # a long list is read another way
-    assert store.post_accounts(iter(many)) == {"3": "support"}
+    assert store.post_accounts(iter(many)) == ["support", *[None] * (len(many) - 1)]
 
 
 @pytest.mark.parametrize("count", [3, 5000], ids=["short list", "long list"])
-def test_post_accounts_are_keyed_by_the_strings_given(store: Store, count: int) -> None:
-    """Not by the store's copies of them: a caller holding the IDs keeps no second set."""
+def test_post_accounts_are_a_column_beside_the_ids_given(store: Store, count: int) -> None:
+    """In the order given, one an ID, repeated IDs too."""
     store.upsert_posts([post("11"), post("12", account="support")])
-    listed = [str(n) for n in range(10, 10 + count)]  # strings made here, not constants
+    listed = [*(str(n) for n in range(10, 10 + count)), "11"]
     found = store.post_accounts(listed)
-    assert found == {"11": "brand", "12": "support"}
-    assert {id(k) for k in found} == {id(listed[1]), id(listed[2])}
+    assert found == [None, "brand", "support", *[None] * (count - 3), "brand"]
 
 
 def test_covered_posts_are_recent_timeline_posts_of_the_accounts_and_the_named_ones(

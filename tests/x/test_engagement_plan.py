@@ -111,15 +111,15 @@ def test_a_post_listed_twice_is_requested_once() -> None:
     assert [r.tweet_ids for r in plan] == [tuple(ids(2))]
 
 
-def test_plan_totals_plans_what_plan_requests_does_from_an_owner_mapping() -> None:
+def test_plan_totals_plans_what_plan_requests_does_from_a_column_of_owners() -> None:
     ids = [str(1000 + i) for i in range(700)]
-    owner = {pid: ("brand" if i % 3 else "support") for i, pid in enumerate(ids) if i % 5}
+    accounts = [("brand" if i % 3 else "support") if i % 5 else None for i in range(700)]
     metrics = frozenset(m.TOTALS_METRICS)
-    posts = [WatchedPost(pid, owner.get(pid)) for pid in [*ids, ids[0]]]
+    posts = [WatchedPost(pid, account) for pid, account in zip(ids, accounts, strict=True)]
     expected = plan_requests(
         posts, totals_metrics=metrics, hourly_posts=(), hourly_metrics=frozenset()
     )
-    assert plan_totals([*ids, ids[0]], owner, metrics) == expected
+    assert plan_totals(ids, accounts, metrics) == expected
     assert [(r.account, len(r.tweet_ids)) for r in expected] == [
         ("brand", 250), ("brand", 123), ("support", 187), (None, 140)
     ]  # fmt: skip
@@ -152,9 +152,15 @@ def test_body_keeps_ids_as_strings_and_matches_the_reference_shape() -> None:
     assert grouping == {"group_by": ["tweet.id", "engagement.type"]}
 
 
-# plan_totals on random lists: posts listed more than once, owners over a few accounts
-# (and owners of posts not listed), any metrics; the spec's rules checked one by one.
-_LISTED = st.lists(st.integers(0, 1_200).map(lambda i: str(BIG + i)), max_size=1_500)
+def test_plan_totals_refuses_a_column_of_another_length() -> None:
+    with pytest.raises(ValueError, match="account for each post"):
+        plan_totals(ids(3), ["brand", None], frozenset(m.TOTALS_METRICS))
+
+
+# plan_totals on random lists (each post once, as an export lists them), owners over a
+# few accounts (and owners of posts not listed), any metrics; the spec's rules checked
+# one by one.
+_LISTED = st.lists(st.integers(0, 1_200).map(lambda i: str(BIG + i)), max_size=1_500, unique=True)
 _ACCOUNTS = st.sampled_from(["brand", "support", "news"])
 
 
@@ -168,8 +174,8 @@ _ACCOUNTS = st.sampled_from(["brand", "support", "news"])
 def test_plan_totals_asks_for_every_post_once_unmixed_in_fewest_requests_in_listed_order(
     listed: list[str], owner: dict[str, str], metrics: frozenset[str], texts: bool
 ) -> None:
-    plan = plan_totals(iter(listed), owner, metrics, texts=texts)
-    unique = list(dict.fromkeys(listed))
+    plan = plan_totals(listed, list(map(owner.get, listed)), metrics, texts=texts)
+    unique = listed
     owned_metrics = {n for n in metrics if n in m.TOTALS_METRICS}
     public_metrics = {n for n in metrics if n in m.PUBLIC_TOTALS_METRICS}
     groups: dict[str | None, list[str]] = {}
