@@ -135,16 +135,31 @@ def _views(
     views: dict[str, _PostView],
     compared: bool = False,
 ) -> list[_PostView]:
-    """The view of each of ``posts`` read (in ``totals``), made once a post in ``views``."""
+    """The view of each of ``posts`` read (in ``totals``), made once a post in ``views``:
+    ``_view``'s, with its two commonest cases here, one call less a post. A post read
+    again as it was (most) takes the nil rates of its metrics' layout, the one of the post
+    before it when the same (``_nil_rate`` once a layout, not a post); one whose values
+    moved, compared already and of its reading's names (``aligned``), its array rates."""
     read = []
-    for post in [p for p in posts if p.post_id in totals]:
+    made, value_of, before_of = views.get, totals.get, recent.get
+    layout: Mapping[str, int] | None = None
+    nil: Rate = _STILL
+    for post in posts:
         pid = post.post_id
-        view = views.get(pid)
+        view = made(pid)
         if view is None:
-            values, before = totals[pid], recent.get(pid)
-            if before is not None and before.values is values and at > before.at:
-                view = (pid, values, _nil_rate(values))  # read again as it was: most posts
-            else:
+            values = value_of(pid)
+            if values is None:
+                continue
+            before = before_of(pid)
+            if before is not None and at > before.at and type(values) is MetricValues:
+                if before.values is values:  # read again as it was
+                    if values.names is not layout:
+                        layout, nil = values.names, _nil_rate(values)
+                    view = (pid, values, nil)
+                elif compared and (aligned := values.aligned(before.values)) is not None:
+                    view = (pid, values, _AlignedRate(aligned, at - before.at))
+            if view is None:
                 view = (pid, *_view(values, before, at, post.created_at, compared=compared))
             views[pid] = view
         read.append(view)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from automation.core.facts import RuleState
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.metric_values import MetricValues
+from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import (
     NEVER,
     Recent,
@@ -23,6 +24,7 @@ from automation.core.refresh_outlook import (
     _rule_projection,
     _rule_projector,
     _view,
+    _views,
 )
 
 from .test_refresh_outlook_same import METRICS, rules
@@ -111,3 +113,56 @@ def test_rates_from_the_arrays_are_those_looked_up_by_name(now, data):
     shuffled = MetricValues(dict(reversed(list(old.items()))))
     assert new_values.aligned(shuffled) is None or len(now) == 1
     assert new_values.aligned(dict(old)) is None
+
+
+def _same_rates(got, want) -> bool:
+    for metric in (*METRICS, *NAMES, "retweets"):
+        a, b = got(metric), want(metric)
+        if not (a == b or (math.isnan(a) and math.isnan(b))):
+            return False
+    return True
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.data())
+def test_views_made_in_the_loop_are_the_views_made_post_by_post(data):
+    """``_views``'s own paths (a post read again as it was takes its layout's nil rates,
+    one whose values moved under the same names its array rates) give each post the
+    values and rates ``_view`` gives it, for the same posts in the same order, and a post
+    made before (by another tuple of posts) is the view made then."""
+    at, compared = NOW.timestamp(), data.draw(st.booleans())
+    layouts = (NAMES, NAMES[:2], tuple(reversed(NAMES)))
+    totals, recent, posts = {}, {}, []
+    for i in range(data.draw(st.integers(0, 12))):
+        pid, names = str(i), data.draw(st.sampled_from(layouts))
+        now = {name: data.draw(numbers) for name in names}
+        values = MetricValues(now) if data.draw(st.integers(0, 4)) else now
+        how = data.draw(st.sampled_from(("same", "same", "equal", "moved", "other", "none")))
+        span = data.draw(st.sampled_from((300.0, 300.0, 0.0, -60.0)))
+        if how == "same":
+            recent[pid] = Recent(at - span, values)
+        elif how == "equal":
+            recent[pid] = Recent(at - span, MetricValues(now))
+        elif how in ("moved", "other"):
+            old = {n: data.draw(numbers) for n in (names if how == "moved" else NAMES[1:])}
+            recent[pid] = Recent(at - span, MetricValues(old))
+        if data.draw(st.integers(0, 5)):  # read this cycle
+            totals[pid] = values
+        created = NOW - timedelta(hours=data.draw(st.sampled_from((0, 1, 30))))
+        posts.append(WatchedPostRecord(pid, None, created, "timeline", created))
+    views: dict[str, tuple] = {}
+    earlier = [p for p in posts if data.draw(st.booleans())]
+    first = _views(earlier, totals, recent, at, views, compared)
+    made_before = dict(views)
+    read = _views(posts, totals, recent, at, views, compared)
+
+    want = [p for p in posts if p.post_id in totals]
+    assert [pid for pid, _, _ in read] == [p.post_id for p in want]
+    assert [pid for pid, _, _ in first] == [p.post_id for p in earlier if p.post_id in totals]
+    for post, (pid, values, rate) in zip(want, read, strict=True):
+        if pid in made_before:
+            assert views[pid] is made_before[pid]
+        plain = _view(totals[pid], recent.get(pid), at, post.created_at, compared=compared)
+        assert values is plain[0]
+        assert _same_rates(rate, plain[1]), pid
+    assert set(views) == {p.post_id for p in want}
