@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         with _destination(target) as out:
             if streamed is not None:
                 count = len(streamed)
-                write_lines(out, streamed, result.table.post_ids)
+                write_lines(out, streamed, result.table.post_ids, result.accounts)
             else:
                 rows = result.table.ranked(by, args.top) if by else list(result.table.rows_read())
                 count = len(rows)
@@ -155,9 +155,15 @@ def _report_input(source: str | None, listed: PostIdList) -> None:
         print(f"{name}: ignored {listed.duplicates:,} repeated ID{plural}", file=sys.stderr)
 
 
-def write_lines(out: IO[str], streamed: StreamedRows, post_ids: Sequence[str]) -> None:
-    """Write the lines ``streamed`` made, in the order of ``post_ids``."""
-    streamed.write(out, post_ids)
+def write_lines(
+    out: IO[str],
+    streamed: StreamedRows,
+    post_ids: Sequence[str],
+    accounts: Sequence[str | None],
+) -> None:
+    """Write the lines ``streamed`` made, in the order of ``post_ids`` (``accounts``:
+    the account each was planned with)."""
+    streamed.write(out, post_ids, accounts)
 
 
 def _export(

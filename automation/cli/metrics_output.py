@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter, truediv
 from pathlib import Path
 from typing import IO, Any
@@ -120,10 +120,13 @@ class StreamedRows:
     def __init__(self, fmt: str, columns: Sequence[Column], period: Period | None) -> None:
         self._shape = _Shape(fmt, columns, period)
         self._formats: dict[tuple[str | None, str], tuple[_Lines, int]] = {}
-        self._lines: dict[str, str] = {}  # post ID -> its line
+        # each answer's account, posts and their lines, as they arrived: no table keyed
+        # by post ID unless the lines cannot be taken in the order planned
+        self._answers: list[tuple[str | None, list[str], Sequence[str]]] = []
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return self._count
 
     def put_all(self, answers: Mapping[str, Mapping[str, float]], account: str | None) -> None:
         self._put(answers, account, "%.15g")
@@ -131,15 +134,48 @@ class StreamedRows:
     def put_texts(self, answers: Mapping[str, Mapping[str, str]], account: str | None) -> None:
         self._put(answers, account, "%s")
 
-    def write(self, out: IO[str], post_ids: Sequence[str]) -> None:
-        """The lines of the posts answered, in the order of ``post_ids``."""
-        line = self._lines.get
+    def write(
+        self,
+        out: IO[str],
+        post_ids: Sequence[str],
+        accounts: Sequence[str | None] | None = None,
+    ) -> None:
+        """The lines of the posts answered, in the order of ``post_ids``; ``accounts``:
+        the account each was planned with, beside it (None: public), if known."""
+        lines = self._in_order(post_ids, accounts)
         out.write(self._shape.header)
         # joined in blocks: a text file's write per line costs more than joining them
-        # (100,000 lines: 0.052 s by writelines, 0.033 s in blocks of 4,096); a post not
-        # answered has no line: "" by one look-up, not a test and then a look-up
-        for start in range(0, len(post_ids), _BLOCK):
-            out.write("".join(map(line, post_ids[start : start + _BLOCK], repeat(""))))
+        # (100,000 lines: 0.052 s by writelines, 0.033 s in blocks of 4,096)
+        for start in range(0, len(lines), _BLOCK):
+            out.write("".join(lines[start : start + _BLOCK]))
+
+    def _in_order(
+        self, post_ids: Sequence[str], accounts: Sequence[str | None] | None
+    ) -> list[str]:
+        """Each post's line ("" if it has none). Each account's answers arrive in the
+        order its posts are listed when every post is answered as planned (the usual
+        run): then the lines are taken from them in the accounts' turns, and checked
+        by taking the posts alike, with no look-up of a post; else by a table keyed by
+        post ID."""
+        if accounts is not None and len(accounts) == len(post_ids):
+            posts: dict[str | None, list[Iterable[str]]] = {}
+            made: dict[str | None, list[Iterable[str]]] = {}
+            for account, answered, lines in self._answers:
+                posts.setdefault(account, []).append(answered)
+                made.setdefault(account, []).append(lines)
+            try:  # a post of an account with no answer: a KeyError; past the end: shorter
+                if _in_turns(posts, accounts) == list(post_ids):
+                    return _in_turns(made, accounts)
+            except KeyError:
+                pass
+        line = dict(
+            zip(
+                chain.from_iterable(answered for _, answered, _ in self._answers),
+                chain.from_iterable(lines for _, _, lines in self._answers),
+                strict=True,
+            )
+        ).get
+        return list(map(line, post_ids, repeat("")))  # not answered: no line
 
     def _put(
         self, answers: Mapping[str, Mapping[str, Any]], account: str | None, counts: str
@@ -150,7 +186,8 @@ class StreamedRows:
         lines, times = self._lines_for(account, counts)
         values = list(answers.values())
         made = lines.of_answer(values, [posts] * times)
-        self._lines.update(zip(posts, made, strict=True))
+        self._answers.append((account, posts, made))
+        self._count += len(posts)
 
     def _lines_for(self, account: str | None, counts: str) -> tuple[_Lines, int]:
         key = (account, counts)
@@ -239,7 +276,7 @@ class _Lines:
 
     def of_answer(
         self, values: Sequence[Mapping[str, Any]], heads: Sequence[Sequence[str]]
-    ) -> Iterable[str]:
+    ) -> list[str]:
         """``of`` the posts of one answer, their head fields given as columns: when they
         all hold the same metrics (the usual answer) in a C-level pass per column and
         one ``%`` a post, instead of a tuple built for each."""
@@ -248,7 +285,7 @@ class _Lines:
         keys = tuple(values[0])
         _, names, rate_at, fmt = self._plans.get(keys) or self._plan(keys)
         if not self._same_metrics(keys, names, values):
-            return self.of(zip(*heads, strict=True), values)
+            return list(self.of(zip(*heads, strict=True), values))
         try:  # a post without one of the first's metrics: a KeyError, then row by row
             if rate_at is None:
                 columns: list[Iterable[Any]] = [map(itemgetter(n), values) for n in names]
@@ -256,7 +293,7 @@ class _Lines:
                 number = self._number
                 denominators = list(map(number, map(itemgetter(names[-1]), values)))
                 if 0 in denominators:  # a rate of nothing: unknown, row by row
-                    return self.of(zip(*heads, strict=True), values)
+                    return list(self.of(zip(*heads, strict=True), values))
                 numerators = map(number, map(itemgetter(names[-2]), values))
                 columns = [map(itemgetter(n), values) for n in names[:-2]]
                 columns.insert(rate_at, map(truediv, numerators, denominators))
@@ -264,7 +301,7 @@ class _Lines:
             # goes into the caller's dict faster than a lazy map (0.015 s for 100,000)
             return list(map(fmt.__mod__, zip(*heads, *columns, strict=True)))
         except KeyError:
-            return self.of(zip(*heads, strict=True), values)
+            return list(self.of(zip(*heads, strict=True), values))
 
     @staticmethod
     def _same_metrics(
@@ -328,6 +365,15 @@ class _Lines:
 _NOTHING: Mapping[str, float] = {}
 _BLOCK = 4096  # lines joined into one write
 _MAX_PLANS = 256  # sets of metrics remembered; answers hold one or two
+
+
+def _in_turns(
+    parts: Mapping[str | None, list[Iterable[str]]], accounts: Sequence[str | None]
+) -> list[str]:
+    """The next of each account's ``parts`` in turn, as ``accounts`` names them, in one
+    C-level pass (it stops where an account has no more)."""
+    each = {account: chain.from_iterable(given) for account, given in parts.items()}
+    return list(map(next, map(each.__getitem__, accounts)))
 
 
 def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:

@@ -68,9 +68,11 @@ class ExportJob:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """``table`` rows: the listed posts, then those the ``--account`` timelines added."""
+    """``table`` rows: the listed posts, then those the ``--account`` timelines added.
+    ``accounts``: the account each row's post was planned with (None: public)."""
 
     table: MetricTable
+    accounts: Sequence[str | None]
     owner: Mapping[str, str]
     problems: Mapping[str, str]
     notes: tuple[str, ...]
@@ -144,19 +146,20 @@ def run_export(
             )
     except KeyboardInterrupt:
         raise Interrupted(meter.done, meter.planned) from None
-    result = _result(tally, owners.notes, meter.planned, resumed)
+    result = _result(tally, owners, meter.planned, resumed)
     deliver(result)
     if result.complete:
         saved.finish()
     return result
 
 
-def _result(tally: Tally, notes: tuple[str, ...], planned: int, resumed: int) -> ExportResult:
+def _result(tally: Tally, owners: Owners, planned: int, resumed: int) -> ExportResult:
     return ExportResult(
         table=tally.table,
+        accounts=owners.accounts,
         owner=tally.owner,
         problems=tally.problems,
-        notes=notes,
+        notes=owners.notes,
         errors=tuple(tally.errors),
         failed=tuple(tally.failed),
         planned=planned,

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -136,9 +137,10 @@ def test_rows_made_from_each_answer_equal_the_table_path_byte_for_byte(data: st.
     expected = io.StringIO()
     rows = list(table.rows_read())
     write_rows(expected, fmt, table, rows, columns, general.owner, period)
-    got = io.StringIO()
+    got, in_turns = io.StringIO(), io.StringIO()
     streamed_rows.write(got, IDS)
-    assert got.getvalue() == expected.getvalue()
+    streamed_rows.write(in_turns, IDS, list(map(owner.get, IDS)))  # the accounts planned
+    assert got.getvalue() == in_turns.getvalue() == expected.getvalue()
     assert len(streamed_rows) == len(rows)
 
 
@@ -179,6 +181,41 @@ def test_many_rows_are_written_in_the_listed_order_as_the_table_path_writes_them
     streamed_rows.write(got, order)
     assert got.getvalue() == expected.getvalue()
     assert got.getvalue().count("\n") == len(rows) + 1 < len(listed)
+    in_turns = io.StringIO()
+    streamed_rows.write(in_turns, order, list(map(owner.get, order)))
+    assert in_turns.getvalue() == expected.getvalue()
+
+
+@pytest.mark.parametrize("forbidden", [False, True], ids=["as planned", "one post refused"])
+def test_lines_taken_in_the_accounts_turns_equal_the_table_paths(forbidden: bool) -> None:
+    """Every post answered as planned, the accounts' posts interleaved in the list: the
+    lines are taken from each account's answers in turn; a post refused to its account
+    (then public) is written as the table path writes it too."""
+    listed = [str(1_800_000_000_000_000_000 + 7919 * i) for i in range(1_000)]
+    owner = {pid: ("brand", "support")[i % 2] for i, pid in enumerate(listed) if i % 3}
+    columns = choose_columns(None, by=None, period=False)
+    metrics = frozenset(m for c in columns for m in _api(c.metric))
+    accounts = list(map(owner.get, listed))
+    table = MetricTable(listed)
+    general = Tally(table, dict(owner), TableRows(table))
+    streamed_rows = StreamedRows("json", columns, None)
+    streamed = Tally(MetricTable(listed), dict(owner), streamed_rows)
+    for request in plan_totals(listed, accounts, metrics):
+        per_post = {
+            pid: {m: str(i % 1000) for m in request.engagement_types}
+            for i, pid in enumerate(request.tweet_ids)
+        }
+        for tally, texts in ((general, False), (streamed, True)):
+            body = {request.grouping: copy.deepcopy(per_post)}
+            result = parse_response(body, replace(request, texts=texts), read_at=NOW)
+            if forbidden and request.account == "support":
+                result = replace(result, forbidden=frozenset(request.tweet_ids[3:4]))
+            tally.add(fetched([result]), request.account, request.tweet_ids)
+    expected, got = io.StringIO(), io.StringIO()
+    write_rows(expected, "json", table, list(table.rows_read()), columns, general.owner, None)
+    streamed_rows.write(got, listed, accounts)
+    assert got.getvalue() == expected.getvalue()
+    assert got.getvalue().count("\n") == len(listed) == len(streamed_rows)
 
 
 def test_posts_holding_as_many_metrics_as_the_first_but_others_are_written_as_theirs() -> None:
