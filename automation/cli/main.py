@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -95,6 +95,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """argparse's parse_args, except that an unknown option is reported by the command it
     was given to, with that command's usage and the nearest option it has."""
     parser, commands = build_parsers()
+    _check_leading_options(parser, sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         owner = commands.get(args.command or "", parser)
@@ -103,6 +104,34 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         hint = f" (did you mean {near}?)" if near else ""
         owner.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
+
+
+def _check_leading_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Refuse an unknown option given before the command by its own name. argparse would
+    take the option's value for the command (``automation -c my.yaml status`` says "invalid
+    choice: 'my.yaml'"), which names neither the option nor the fix."""
+    options = {name: action for action in parser._actions for name in action.option_strings}
+    at = 0
+    while at < len(argv) and argv[at].startswith("-") and argv[at] != "--":
+        name, has_value, _ = argv[at].partition("=")
+        found = [
+            options[o] for o in options if o == name or (name[:2] == "--" and o.startswith(name))
+        ]
+        if len({id(action) for action in found}) != 1:
+            near = closest(name, options) or _same_initial(name, options)
+            hint = f" (did you mean {near}?)" if near else ""
+            parser.error(f"unrecognized option before the command: {name}{hint}")
+        takes_value = found[0].nargs != 0 and not has_value
+        at += 2 if takes_value else 1
+
+
+def _same_initial(name: str, options: Iterable[str]) -> str | None:
+    """The one long option a single-letter option most likely means: ``-c`` for
+    ``--config``."""
+    if len(name) != 2 or name[1] == "-":
+        return None
+    longs = [o for o in options if o.startswith("--" + name[1])]
+    return longs[0] if len(longs) == 1 else None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -858,7 +858,15 @@ def test_subprocess_run_and_inspect(project: Project, receiver: Receiver) -> Non
             "arguments: --outptu y (did you mean --output?)",
         ),
         (["status", "--zzz"], "automation status: unrecognized arguments: --zzz\n"),
-        (["--bogus"], "automation: unrecognized arguments: --bogus\n"),
+        (["--bogus"], "automation: unrecognized option before the command: --bogus\n"),
+        (
+            ["-c", "my.yaml", "status"],
+            "automation: unrecognized option before the command: -c (did you mean --config?)",
+        ),
+        (
+            ["--log-format", "json", "--confg=my.yaml", "status"],
+            "automation: unrecognized option before the command: --confg (did you mean --config?)",
+        ),
     ],
 )
 def test_an_unknown_option_is_named_by_its_command_with_the_nearest_one(
