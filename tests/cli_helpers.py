@@ -232,6 +232,21 @@ def write_env_config(
     return path
 
 
+def migrated_by_a_newer_version(path: Path) -> list[str]:
+    """A SQLite database with one migration this version does not have, as a newer version
+    leaves it; returns the migrations it has."""
+    from automation.store.sqlite import SqliteStore
+
+    SqliteStore.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
+            " VALUES ('automation', 'm999_from_the_future', '2027-01-01')"
+        )
+    conn.close()
+    return SqliteStore.applied_migrations(path)
+
+
 def database_dump(path: Path) -> list[str]:
     """Every row of the database as SQL, read without writing (the file stays untouched)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

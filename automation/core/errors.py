@@ -28,6 +28,7 @@ account names) and from responses, which never echo credentials.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -191,3 +192,15 @@ class LeadershipLost(StoreError):
 class SchemaOutdated(StoreError):
     """The database's schema is older than this engine's and the config does not let it
     migrate on its own: ``automation migrate`` brings it up to date."""
+
+
+class SchemaNewer(StoreError):
+    """A newer version migrated the database: this one does not know all of its schema,
+    so it refuses to read or write it rather than misread or damage what it holds."""
+
+    def __init__(self, database: object, unknown: Sequence[str]) -> None:
+        super().__init__(
+            f"the database {database} was brought up to date by a newer version of automation"
+            f" ({len(unknown)} migration(s) this version does not know: {', '.join(unknown)}):"
+            " run that version, or this one against a backup from before the upgrade"
+        )

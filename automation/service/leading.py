@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from automation.config.database import PostgresDatabase
 from automation.config.loader import Config
-from automation.core.errors import EngineLocked, SchemaOutdated, StoreError
+from automation.core.errors import EngineLocked, SchemaNewer, SchemaOutdated, StoreError
 from automation.core.leadership import (
     lease_times,
     longest_action,
@@ -76,7 +76,7 @@ def run_elected(
             try:
                 code, config = _lead(config, epoch, election, observers, start, serve)
             except StoreError as exc:
-                if once or isinstance(exc, SchemaOutdated):
+                if once or isinstance(exc, SchemaOutdated | SchemaNewer):
                     raise
                 log.error("could not start leading: %s", exc)  # the database failed
             standby.reset()

@@ -142,6 +142,7 @@ def reading(database: PostgresDatabase) -> Iterator[PostgresSide]:
     with _connection(database) as conn:
         side = PostgresSide(conn, database, f"copy from {database}")
         with side.guard():
+            postgres_schema.refuse_newer(database, conn)
             if pending := postgres_schema.pending(conn):
                 raise SchemaOutdated(
                     f"the database {database} lacks {len(pending)} migration(s) this version"
@@ -162,6 +163,7 @@ def writing(database: PostgresDatabase) -> Iterator[PostgresSide]:
         side = PostgresSide(conn, database, f"copy into {database}")
         with side.guard():
             _refuse_engines(conn, database)
+            postgres_schema.refuse_newer(database, conn)
             postgres_schema.apply(conn)
         with conn.transaction():
             side.lock()

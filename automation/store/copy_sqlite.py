@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
-from automation.core.errors import SchemaOutdated, StoreError, UsageError
+from automation.core.errors import SchemaNewer, SchemaOutdated, StoreError, UsageError
 from automation.store.copying import Row, Tables, failures
-from automation.store.migrations import MIGRATIONS
+from automation.store.migrations import MIGRATIONS, unknown_migrations
 from automation.store.sqlite import SqliteStore
 
 __all__ = ["SqliteSide", "reading", "writing"]
@@ -150,7 +150,10 @@ def _connect(target: str, path: Path, *, uri: bool = False) -> sqlite3.Connectio
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
     try:
-        pending = [m.name for m in MIGRATIONS.pending(Database(conn, execute_plugins=False))]
+        db = Database(conn, execute_plugins=False)
+        if newer := unknown_migrations(db):
+            raise SchemaNewer(path, newer)
+        pending = [m.name for m in MIGRATIONS.pending(db)]
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a state database of this engine: {exc}") from None
     if pending:

@@ -13,11 +13,24 @@ post's latest values are its newest rows (m007).
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlite_utils import Database, Migrations
 
-__all__ = ["MIGRATIONS"]
+__all__ = ["MIGRATIONS", "unknown_migrations"]
 
 MIGRATIONS = Migrations("automation")
+
+
+@cache
+def _known() -> frozenset[str]:
+    """The names of every migration this version has (all pending on an empty database)."""
+    return frozenset(m.name for m in MIGRATIONS.pending(Database(memory=True)))
+
+
+def unknown_migrations(db: Database) -> list[str]:
+    """The migrations the file has that this version does not: a newer one wrote it."""
+    return [m.name for m in MIGRATIONS.applied(db) if m.name not in _known()]
 
 
 @MIGRATIONS()

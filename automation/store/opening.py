@@ -73,6 +73,7 @@ def migrate(database: Database) -> Migrated:
         from automation.store.postgres_connection import connect
 
         with connect(database, role="migrate") as conn:
+            postgres_schema.refuse_newer(database, conn)
             applied = postgres_schema.apply(conn)
             return Migrated(tuple(applied), len(postgres_schema.applied(conn)))
     before = SqliteStore.applied_migrations(database)

@@ -75,6 +75,7 @@ class PostgresStore(
         with the leadership of the engine that opens it."""
         conn = connect(database, role=engine_role(epoch), settings=engine_settings(epoch))
         try:
+            postgres_schema.refuse_newer(database, conn)
             if migrate == "auto":
                 postgres_schema.apply(conn)
             else:
@@ -91,6 +92,7 @@ class PostgresStore(
         """Only to read (the dashboard's pages): every write fails."""
         conn = connect(database, role="reader", read_only=True)
         try:
+            postgres_schema.refuse_newer(database, conn)
             check_schema(database, postgres_schema.pending(conn))
         except BaseException:
             conn.close()

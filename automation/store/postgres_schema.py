@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import psycopg
 
-__all__ = ["MIGRATIONS", "applied", "apply", "pending"]
+from automation.core.errors import SchemaNewer
+
+__all__ = ["MIGRATIONS", "applied", "apply", "pending", "refuse_newer"]
 
 _LOCK = 0x6175746F6D696772  # pg_advisory_xact_lock key of migrations ("automigr")
 
@@ -124,6 +126,13 @@ def applied(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
         return []
     rows = conn.execute("SELECT name FROM schema_migrations ORDER BY applied_at, name")
     return [str(name) for (name,) in rows.fetchall()]
+
+
+def refuse_newer(database: object, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Refuse a database with migrations this version does not have: a newer one wrote it."""
+    known = {name for name, _ in MIGRATIONS}
+    if newer := [name for name in applied(conn) if name not in known]:
+        raise SchemaNewer(database, newer)
 
 
 def pending(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:

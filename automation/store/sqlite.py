@@ -21,7 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from automation.config.database import MigrateMode
-from automation.core.errors import SchemaOutdated, StoreError
+from automation.core.errors import SchemaNewer, SchemaOutdated, StoreError
 from automation.core.facts import RuleState
 from automation.core.records import (
     BUDGET_KEEP_SECONDS,
@@ -31,7 +31,7 @@ from automation.core.records import (
     to_epoch,
 )
 from automation.store.base import POSTS_CHANGED
-from automation.store.migrations import MIGRATIONS
+from automation.store.migrations import MIGRATIONS, unknown_migrations
 from automation.store.rows import (
     POST_COLUMNS,
     STATE_COLUMNS,
@@ -89,6 +89,9 @@ class SqliteStore(
             # A snapshot prune touches most of their pages in one transaction; without a
             # limit the WAL file would stay that large (as big as the database) for good.
             db.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT_BYTES}")
+            if unknown := unknown_migrations(db):
+                conn.close()
+                raise SchemaNewer(path, unknown)
             if migrate == "auto":
                 MIGRATIONS.apply(db)
             elif pending := [m.name for m in MIGRATIONS.pending(db)]:

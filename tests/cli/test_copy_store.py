@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from cli_helpers import Cli, assert_no_traceback, database_dump
+from cli_helpers import Cli, assert_no_traceback, database_dump, migrated_by_a_newer_version
 from dashboard_scene import World, copy_world, make_world
 from pg_cluster import Cluster
 from sqlite_utils import Database
@@ -327,6 +327,15 @@ def test_a_source_whose_schema_is_behind_is_refused(cli: Cli, tmp_path: Path) ->
         f"lacks {len(MIGRATIONS.pending(Database(':memory:')))} migration(s)" in done.err
         and "bring it up to date first" in done.err
     )
+    assert not (tmp_path / "copy.db").exists()
+
+
+def test_a_source_a_newer_version_migrated_is_refused(cli: Cli, tmp_path: Path) -> None:
+    migrated_by_a_newer_version(tmp_path / "new.db")
+    done = cli("copy-store", str(tmp_path / "new.db"), str(tmp_path / "copy.db"))
+    assert done.code == 2
+    assert "newer version of automation" in done.err and "m999_from_the_future" in done.err
+    assert_no_traceback(done.err)
     assert not (tmp_path / "copy.db").exists()
 
 

@@ -9,7 +9,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from cli_helpers import SECRET_ENV, Cli, assert_no_traceback, write_env_config
+from cli_helpers import (
+    SECRET_ENV,
+    Cli,
+    assert_no_traceback,
+    migrated_by_a_newer_version,
+    write_env_config,
+)
 from pg_cluster import Cluster
 
 from automation.core.wording import counted
@@ -49,6 +55,33 @@ def test_with_migrate_manual_a_sqlite_file_behind_is_refused(tmp_path: Path, cap
     assert_no_traceback(refused.err)
     assert cli("migrate").code == 0
     assert cli("status").code == 0
+
+
+@pytest.mark.parametrize(
+    ("mode", "command"),
+    [
+        ("auto", ["status"]),
+        ("manual", ["status"]),
+        ("auto", ["run", "--once"]),
+        ("auto", ["migrate"]),
+    ],
+)
+def test_a_sqlite_file_a_newer_version_migrated_is_refused_untouched(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, mode: str, command: list[str]
+) -> None:
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    applied = migrated_by_a_newer_version(tmp_path / "state.db")
+    cli = Cli(capsys, project(tmp_path, migrate=mode))
+    refused = cli(*command)
+    assert refused.code == 2
+    assert (
+        f"the database {tmp_path / 'state.db'} was brought up to date by a newer version of"
+        " automation (1 migration(s) this version does not know: m999_from_the_future):"
+        " run that version" in refused.err
+    )
+    assert_no_traceback(refused.err)
+    assert SqliteStore.applied_migrations(tmp_path / "state.db") == applied
 
 
 def test_every_command_works_on_postgres_once_migrated(

@@ -14,10 +14,11 @@ import pytest
 from pg_cluster import Cluster
 
 from automation.config.database import PostgresDatabase
-from automation.core.errors import LeadershipLost, SchemaOutdated, StoreError
+from automation.core.errors import LeadershipLost, SchemaNewer, SchemaOutdated, StoreError
 from automation.core.facts import RuleState
 from automation.core.pauses import PauseRecord
 from automation.store import ActionRecord, CycleWrite, FiringRecord, postgres_schema
+from automation.store.opening import migrate
 from automation.store.postgres import PostgresStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -101,6 +102,24 @@ def test_a_database_behind_is_not_migrated_unless_the_config_says_auto(admin, da
     assert postgres_schema.applied(admin) == []
     PostgresStore.open(database, migrate="auto").close()
     PostgresStore.open(database, migrate="manual").close()
+
+
+def test_a_database_a_newer_version_migrated_is_refused_untouched(admin, database) -> None:
+    PostgresStore.open(database, migrate="auto").close()
+    admin.execute("INSERT INTO schema_migrations VALUES ('m999_from_the_future', 0)")
+    applied = postgres_schema.applied(admin)
+    openings = {
+        "auto": lambda: PostgresStore.open(database, migrate="auto"),
+        "manual": lambda: PostgresStore.open(database, migrate="manual"),
+        "read-only": lambda: PostgresStore.open_readonly(database),
+        "migrate": lambda: migrate(database),
+    }
+    for how, opening in openings.items():
+        with pytest.raises(SchemaNewer) as refused:
+            opening()
+        assert "newer version of automation" in str(refused.value), how
+        assert "does not know: m999_from_the_future" in str(refused.value), how
+    assert postgres_schema.applied(admin) == applied
 
 
 def test_state_survives_reopening(database) -> None:
