@@ -12,6 +12,8 @@ For the measured cycles the table gives, per store method: CPU s (``process_time
 SQL statements run (a trace callback), and the bytes read and written through the OS
 (``/proc/self/io`` ``rchar``/``wchar``: pages SQLite had to read from the file or WAL, and
 the WAL frames it wrote). ``--explain`` prints the query plans of the write statements.
+``--whole-hours`` sums all twelve cycles of each hour measured instead of its sixth: the
+hour's first cycle is where the current hour's snapshot rows are moved (``HourRows``).
 
     python benchmarks/probe_store_growth.py --posts 100000 --hours 24 --at 1,6,12,24
 """
@@ -110,8 +112,11 @@ class Meter:
         return measured
 
     @contextmanager
-    def measuring(self) -> Iterator[None]:
-        self.rows, self.on, self.kinds = {}, True, Counter()
+    def measuring(self, *, afresh: bool = True) -> Iterator[None]:
+        """Count what runs inside; ``afresh=False`` adds to the counts so far."""
+        if afresh:
+            self.rows, self.kinds = {}, Counter()
+        self.on = True
         try:
             yield
         finally:
@@ -125,7 +130,8 @@ def _sizes(store: SqliteStore) -> str:
         ).fetchall()
     )
     return " ".join(
-        f"{t}={rows.get(t, 0)}" for t in ("snapshots", "hourly_totals", "hourly_spans", "series")
+        f"{t}={rows.get(t, 0)}"
+        for t in ("snapshots", "snapshots_hour", "hourly_totals", "hourly_spans", "series")
     )
 
 
@@ -142,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the last one to stderr")
     parser.add_argument("--page-size", type=int, help="create the file with this page size")
     parser.add_argument("--cache-mb", type=int, help="PRAGMA cache_size for the connection")
+    parser.add_argument(
+        "--whole-hours", action="store_true", help="sum the 12 cycles of each hour measured"
+    )
     args = parser.parse_args(argv)
     at = {int(h) for h in args.at.split(",")}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -164,17 +173,19 @@ def main(argv: list[str] | None = None) -> int:
             now = START + cycle * CYCLE
             fetched = world.at(now)
             hour = cycle // 12 + 1
-            measured = cycle % 12 == 5 and hour in at
+            measured = hour in at and (args.whole_hours or cycle % 12 == 5)
+            last = cycle % 12 == (11 if args.whole_hours else 5)
             profiler = cProfile.Profile(time.process_time)
-            profile = args.profile and measured and hour == max(at)
-            with collector_paused(), meter.measuring() if measured else _nothing():
+            profile = args.profile and measured and last and hour == max(at)
+            afresh = not args.whole_hours or cycle % 12 == 0
+            with collector_paused(), meter.measuring(afresh=afresh) if measured else _nothing():
                 if profile:
                     profiler.enable()
                 recorder.record_readings(now, fetched)
                 if profile:
                     profiler.disable()
                     pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-            if measured:
+            if measured and last:
                 _report(hour, len(fetched.totals), meter.rows, _sizes(store))
                 if args.statements:
                     for sql, n in meter.kinds.most_common(12):
