@@ -8,7 +8,10 @@ rendered payloads that only name secrets.
 Snapshots are the bulk of the file. They hold one row per (post, metric, time) and only
 for values that changed, keyed by small integers for the post (``series``) and the metric
 (``metric_names``), in a WITHOUT ROWID table whose key is the index the reads use; a
-post's latest values are its newest rows (m007).
+post's latest values are its newest rows (m007). The current hour's rows wait in a small
+table of the same shape and are moved into the big one once an hour, so a changed post's
+leaf page of the big table is written once an hour, not every cycle; readers see both
+through the ``all_snapshots`` view (m008).
 """
 
 from __future__ import annotations
@@ -226,3 +229,18 @@ def m007_latest_from_snapshots(db: Database) -> None:
     # rebuilt by sqlite-utils, not ALTER TABLE ... DROP COLUMN: that needs SQLite 3.35,
     # newer than some systems' Python 3.11 links, and every new database runs this
     db.table("series").transform(drop={"latest", "latest_at"})
+
+
+@MIGRATIONS()
+def m008_snapshots_of_the_hour(db: Database) -> None:
+    """The current hour's snapshot rows in ``snapshots_hour``, every one dated after each
+    row of ``snapshots`` (``snapshot_rows.HourRows``); ``all_snapshots`` reads both."""
+    db.execute(
+        "CREATE TABLE snapshots_hour ("
+        " series INTEGER NOT NULL, metric INTEGER NOT NULL, at REAL NOT NULL,"
+        " value REAL NOT NULL, PRIMARY KEY (series, metric, at)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE VIEW all_snapshots AS SELECT series, metric, at, value FROM snapshots"
+        " UNION ALL SELECT series, metric, at, value FROM snapshots_hour"
+    )

@@ -23,7 +23,7 @@ import psycopg
 
 from automation.config.database import PostgresDatabase
 from automation.core.errors import LeadershipLost, StoreError
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, Latest
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest
 
 __all__ = [
     "Conn",
@@ -137,7 +137,7 @@ class PostgresConnection:
         self._read_only = read_only
         self._term: int | None = epoch  # the claim term; an unfenced store draws one
         self._latest: Latest = {}  # as in the SQLite store: read once per post
-        self._newest_at: float | None = None  # as in the SQLite store
+        self._hour: HourRows | None = None  # as in the SQLite store
         self._compared: Compared = NO_COMPARISONS  # as in the SQLite store
 
     @property

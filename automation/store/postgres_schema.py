@@ -109,6 +109,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE series DROP COLUMN latest, DROP COLUMN latest_at;
         """,
     ),
+    (
+        # the current hour's snapshot rows apart, moved once an hour (SQLite's m008)
+        "m003_snapshots_of_the_hour",
+        """
+        CREATE TABLE snapshots_hour (
+            series bigint NOT NULL, metric integer NOT NULL, at double precision NOT NULL,
+            value double precision NOT NULL, PRIMARY KEY (series, metric, at));
+        CREATE VIEW all_snapshots AS SELECT series, metric, at, value FROM snapshots
+            UNION ALL SELECT series, metric, at, value FROM snapshots_hour;
+        """,
+    ),
 )
 
 

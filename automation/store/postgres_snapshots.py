@@ -12,6 +12,7 @@ from automation.store.postgres_connection import Conn, PostgresConnection, colum
 from automation.store.rows import moments, parts
 from automation.store.snapshot_rows import (
     NO_COMPARISONS,
+    HourRows,
     Latest,
     SnapshotPlan,
     by_post,
@@ -38,6 +39,9 @@ class SnapshotQueries(PostgresConnection):
                 plan = self._planned(conn, totals, when)
                 if not plan.changes:
                     return 0
+                hour = self._hour_rows(conn)
+                if hour.due(when):
+                    _move_hour(conn, hour)
                 series = _add_series(conn, [p for p, _ in plan.fresh])
                 names = {m for _, values in plan.changes for m in values}
                 metric_ids = self._metric_ids(conn, names)
@@ -48,35 +52,43 @@ class SnapshotQueries(PostgresConnection):
                     for m, v in changed.items()
                 ]
                 conn.execute(
-                    b"INSERT INTO snapshots SELECT * FROM"
-                    b" unnest(%s::bigint[], %s::int[], %s::float8[], %s::float8[])"
-                    b" ON CONFLICT (series, metric, at) DO UPDATE SET value = excluded.value",
+                    f"INSERT INTO {hour.table(when)} SELECT * FROM"
+                    " unnest(%s::bigint[], %s::int[], %s::float8[], %s::float8[])"
+                    " ON CONFLICT (series, metric, at) DO UPDATE SET value = excluded.value",
                     columns(points, 4),
                 )
         except BaseException:
             self._latest.clear()  # it may hold what was rolled back
-            self._newest_at = None
+            self._hour = None
             raise
         remember(self._latest, plan, series)
         self._compared = plan.compared
-        self._newest_at = max(self._newest_at or when, when)
+        hour.written(when)
         return len(plan.changes)
+
+    def _hour_rows(self, conn: Conn) -> HourRows:
+        """Where the snapshot rows stand (read once), as in the SQLite store."""
+        if self._hour is None:
+            found = conn.execute(
+                b"SELECT (SELECT coalesce(max(at), 0) FROM snapshots), min(at), max(at)"
+                b" FROM snapshots_hour"
+            ).fetchone()
+            assert found is not None  # an aggregate's one row
+            self._hour = HourRows(*found)
+        return self._hour
 
     def _planned(
         self, conn: Conn, totals: Mapping[str, Mapping[str, float]], when: float
     ) -> SnapshotPlan:
         """As in the SQLite store: compared with the latest values, or, dated before a
         stored change (the clock went back), with the values held at its time."""
-        if self._newest_at is None:
-            found = conn.execute(b"SELECT coalesce(max(at), 0) FROM snapshots").fetchone()
-            self._newest_at = found[0] if found else 0.0
-        if when >= self._newest_at:
+        if when >= self._hour_rows(conn).newest_at:
             return plan_snapshots(totals, self._latest)
         known = {self._latest[p][0]: p for p in totals if p in self._latest}
         names: dict[int, str] = dict(conn.execute(b"SELECT id, name FROM metric_names").fetchall())
         held = by_post(
             conn.execute(
-                b"SELECT DISTINCT ON (series, metric) series, metric, value FROM snapshots"
+                b"SELECT DISTINCT ON (series, metric) series, metric, value FROM all_snapshots"
                 b" WHERE series = ANY(%s::bigint[]) AND at <= %s ORDER BY series, metric, at DESC",
                 [list(known), when],
             ),
@@ -84,7 +96,7 @@ class SnapshotQueries(PostgresConnection):
             names,
         )
         later = conn.execute(
-            b"SELECT DISTINCT series, metric FROM snapshots"
+            b"SELECT DISTINCT series, metric FROM all_snapshots"
             b" WHERE series = ANY(%s::bigint[]) AND at > %s",
             [list(known), when],
         ).fetchall()
@@ -93,7 +105,7 @@ class SnapshotQueries(PostgresConnection):
     def _reconnected(self) -> None:
         super()._reconnected()
         self._latest.clear()
-        self._newest_at = None
+        self._hour = None
 
     @guarded
     def latest_totals(self, post_ids: Iterable[str]) -> dict[str, dict[str, float]]:
@@ -114,14 +126,14 @@ class SnapshotQueries(PostgresConnection):
         moment = moments()
         baselines: dict[str, dict[str, tuple[datetime, float]]] = {}
         for series, metric, at, value in self._rows(
-            "SELECT DISTINCT ON (series, metric) series, metric, at, value FROM snapshots"
+            "SELECT DISTINCT ON (series, metric) series, metric, at, value FROM all_snapshots"
             " WHERE series = ANY(%s::bigint[]) AND at <= %s ORDER BY series, metric, at DESC",
             [list(ids), start],
         ):
             baselines.setdefault(ids[series], {})[names[metric]] = (moment(at), value)
         changes: dict[str, list[tuple[datetime, str, float]]] = {}
         for series, metric, at, value in self._rows(
-            "SELECT series, metric, at, value FROM snapshots"
+            "SELECT series, metric, at, value FROM all_snapshots"
             " WHERE series = ANY(%s::bigint[]) AND at > %s ORDER BY series, at, metric",
             [list(ids), start],
         ):
@@ -130,21 +142,26 @@ class SnapshotQueries(PostgresConnection):
 
     @guarded
     def prune_snapshots(self, before: datetime) -> int:
-        with self._tx() as conn:
-            return conn.execute(
-                b"DELETE FROM snapshots AS old WHERE old.at < %(before)s AND EXISTS ("
-                b" SELECT 1 FROM snapshots AS newer WHERE newer.series = old.series"
-                b" AND newer.metric = old.metric AND newer.at > old.at"
-                b" AND newer.at <= %(before)s)",
-                {"before": to_epoch(before)},
-            ).rowcount
+        try:
+            with self._tx() as conn:
+                _move_hour(conn, self._hour_rows(conn))  # a row of the hour may prune older
+                return conn.execute(
+                    b"DELETE FROM snapshots AS old WHERE old.at < %(before)s AND EXISTS ("
+                    b" SELECT 1 FROM snapshots AS newer WHERE newer.series = old.series"
+                    b" AND newer.metric = old.metric AND newer.at > old.at"
+                    b" AND newer.at <= %(before)s)",
+                    {"before": to_epoch(before)},
+                ).rowcount
+        except BaseException:
+            self._hour = None
+            raise
 
     @guarded
     def top(self, metric: str, n: int) -> list[tuple[str, float]]:
         rows = self._rows(  # a key search per post for its newest value of the metric
             "SELECT s.post_id, x.value FROM metric_names AS m, series AS s"
-            " JOIN posts AS p ON p.post_id = s.post_id CROSS JOIN LATERAL (SELECT value"
-            " FROM snapshots WHERE series = s.id AND metric = m.id ORDER BY at DESC LIMIT 1) AS x"
+            " JOIN posts AS p ON p.post_id = s.post_id CROSS JOIN LATERAL (SELECT value FROM"
+            " all_snapshots WHERE series = s.id AND metric = m.id ORDER BY at DESC LIMIT 1) AS x"
             " WHERE m.name = %s AND p.unavailable_at IS NULL"
             " ORDER BY x.value DESC, s.post_id LIMIT %s",
             [metric, n],
@@ -162,12 +179,22 @@ def _newest(conn: Conn, post_ids: list[str]) -> list[tuple[int, str, str, float]
     metric, value)."""
     rows = conn.execute(
         b"SELECT DISTINCT ON (x.series, x.metric) s.id, s.post_id, m.name, x.value"
-        b" FROM series AS s JOIN snapshots AS x ON x.series = s.id"
+        b" FROM series AS s JOIN all_snapshots AS x ON x.series = s.id"
         b" JOIN metric_names AS m ON m.id = x.metric WHERE s.post_id = ANY(%s::text[])"
         b" ORDER BY x.series, x.metric, x.at DESC",
         [post_ids],
     ).fetchall()
     return [(sid, post_id, name, value) for sid, post_id, name, value in rows]
+
+
+def _move_hour(conn: Conn, hour: HourRows) -> None:
+    """The small table's rows into the big one, in key order (in a write transaction)."""
+    if hour.oldest is not None:
+        conn.execute(
+            b"INSERT INTO snapshots SELECT * FROM snapshots_hour ORDER BY series, metric, at"
+        )
+        conn.execute(b"DELETE FROM snapshots_hour")
+        hour.moved()
 
 
 def _add_series(conn: Conn, fresh: list[str]) -> dict[str, int]:

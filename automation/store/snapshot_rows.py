@@ -21,6 +21,7 @@ from automation.core.metric_values import MetricValues, read_only
 __all__ = [
     "NO_COMPARISONS",
     "Compared",
+    "HourRows",
     "Latest",
     "SnapshotPlan",
     "by_post",
@@ -39,6 +40,44 @@ NONE: Mapping[str, float] = MappingProxyType({})
 # comparison and that object for the same two objects (``plan_totals``)
 Compared = Mapping[str, tuple[Mapping[str, float], Mapping[str, float], dict[str, float]]]
 NO_COMPARISONS: Compared = MappingProxyType({})
+
+
+HOUR = 3600.0
+
+
+@dataclass
+class HourRows:
+    """Where a reading's snapshot rows go. ``snapshots`` holds the rows up to ``moved_at``
+    (its newest time), ``snapshots_hour`` those after it, from ``oldest`` to ``newest``
+    (None: it is empty): a reading dated after ``moved_at`` goes to the small table, one
+    dated before (the clock went back) to the big one, so no key is in both. The small
+    table is moved into the big one in key order by the first reading of a later clock
+    hour than its oldest row's, and before a prune: each post's leaf page of the big table
+    is then written once an hour, not every cycle."""
+
+    moved_at: float
+    oldest: float | None
+    newest: float | None
+
+    @property
+    def newest_at(self) -> float:
+        """The newest time a change is stored at, in either table."""
+        return self.moved_at if self.newest is None else self.newest
+
+    def table(self, when: float) -> str:
+        return "snapshots_hour" if when > self.moved_at else "snapshots"
+
+    def due(self, when: float) -> bool:
+        """Whether the small table is to be moved before a reading at ``when``."""
+        return self.oldest is not None and when // HOUR > self.oldest // HOUR
+
+    def written(self, when: float) -> None:
+        if when > self.moved_at:
+            self.oldest = when if self.oldest is None else min(self.oldest, when)
+            self.newest = when if self.newest is None else max(self.newest, when)
+
+    def moved(self) -> None:
+        self.moved_at, self.oldest, self.newest = self.newest_at, None, None
 
 
 @dataclass

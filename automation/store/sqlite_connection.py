@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -17,7 +17,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, Latest
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest
 
 __all__ = ["SqliteConnection", "count_change", "guarded"]
 
@@ -63,9 +63,10 @@ class SqliteConnection:
         # each post's series and latest values, read from the file once (``snapshot_rows``);
         # the hourly history keeps the same objects as its posts' last readings
         self._latest: Latest = {}
-        # the newest time a change is stored at (read once): a reading dated before it is
-        # compared with what was held at its time, not with the latest values
-        self._newest_at: float | None = None
+        # where the snapshot rows stand (read once), the newest time a change is stored at
+        # among it: a reading dated before it is compared with what was held at its time,
+        # not with the latest values
+        self._hour: HourRows | None = None
         # the last reading's comparisons with the latest values, which the hourly history
         # takes instead of comparing the same objects again (``plan_totals``)
         self._compared: Compared = NO_COMPARISONS
@@ -101,8 +102,11 @@ class SqliteConnection:
         finally:
             self._conn.execute(f"PRAGMA {name} = {_AS_SET.get((name, was), was)}")
 
-    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._conn.execute(sql, tuple(params)).fetchall()
+    def _rows(
+        self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        given = params if isinstance(params, Mapping) else tuple(params)
+        return self._conn.execute(sql, given).fetchall()
 
     def _metric_ids(self, names: Iterable[str]) -> dict[str, int]:
         """Small integer ids for metric names, adding new names (inside the caller's

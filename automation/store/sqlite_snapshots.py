@@ -14,6 +14,7 @@ from automation.core.records import compose_snapshots, to_epoch
 from automation.store.rows import json_ids, moments, parts
 from automation.store.snapshot_rows import (
     NO_COMPARISONS,
+    HourRows,
     SnapshotPlan,
     by_post,
     plan_backdated,
@@ -40,11 +41,14 @@ class SnapshotQueries(SqliteConnection):
                 plan = self._planned(totals, when)
                 if not plan.changes:
                     return 0
+                hour = self._hour_rows()
+                if hour.due(when):
+                    self._move_hour()
                 series = self._add_series(plan.fresh)
                 metric_ids = self._metric_ids({m for _, values in plan.changes for m in values})
                 series.update((post_id, sid) for post_id, sid, _ in plan.updates)
                 conn.executemany(  # rows as a generator: a first reading writes 700,000
-                    "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
+                    f"INSERT OR REPLACE INTO {hour.table(when)} VALUES (?, ?, ?, ?)",
                     (
                         (series[post_id], metric_ids[m], when, v)
                         for post_id, changed in plan.changes
@@ -53,32 +57,48 @@ class SnapshotQueries(SqliteConnection):
                 )
         except BaseException:
             self._latest.clear()  # it may hold what was rolled back
-            self._newest_at = None
+            self._hour = None
             raise
         remember(self._latest, plan, series)
         self._compared = plan.compared
-        self._newest_at = max(self._newest_at or when, when)
+        hour.written(when)
         return len(plan.changes)
+
+    def _hour_rows(self) -> HourRows:
+        """Where the snapshot rows stand (read once)."""
+        if self._hour is None:
+            ((moved_at,),) = self._rows("SELECT coalesce(max(at), 0) FROM snapshots")
+            ((oldest, newest),) = self._rows("SELECT min(at), max(at) FROM snapshots_hour")
+            self._hour = HourRows(moved_at, oldest, newest)
+        return self._hour
+
+    def _move_hour(self) -> None:
+        """The small table's rows into the big one, in key order (in a write transaction)."""
+        hour = self._hour_rows()
+        if hour.oldest is not None:
+            self._conn.execute(
+                "INSERT INTO snapshots SELECT * FROM snapshots_hour ORDER BY series, metric, at"
+            )
+            self._conn.execute("DELETE FROM snapshots_hour")
+            hour.moved()
 
     def _planned(self, totals: Mapping[str, Mapping[str, float]], when: float) -> SnapshotPlan:
         """What a reading writes: compared with the latest values, or, dated before a
         stored change (the clock went back), with the values held at its time."""
-        if self._newest_at is None:
-            self._newest_at = self._rows("SELECT coalesce(max(at), 0) FROM snapshots")[0][0]
-        if when >= self._newest_at:
+        if when >= self._hour_rows().newest_at:
             return plan_snapshots(totals, self._latest)
         known = {self._latest[p][0]: p for p in totals if p in self._latest}
         names = dict(self._rows("SELECT id, name FROM metric_names"))
-        chosen = "series IN (SELECT value FROM json_each(?))"
-        rows = self._rows(  # SQLite takes the value of max(at)'s row
-            "SELECT series, metric, value, max(at) FROM snapshots"
-            f" WHERE {chosen} AND at <= ? GROUP BY series, metric",
-            [json.dumps(list(known)), when],
-        )
-        held = by_post(((s, m, v) for s, m, v, _ in rows), known, names)
-        later = self._rows(
-            f"SELECT DISTINCT series, metric FROM snapshots WHERE {chosen} AND at > ?",
-            [json.dumps(list(known)), when],
+        chosen = "series IN (SELECT value FROM json_each(:ids))"
+        given = {"ids": json.dumps(list(known)), "when": when}
+        rows = self._rows(_newest_rows(f"{chosen} AND at <= :when"), given)
+        held = by_post(((s, m, v) for s, m, _, v in rows), known, names)
+        later = self._rows(  # each table searched by its key, as in ``_newest_rows``
+            " UNION ".join(
+                f"SELECT series, metric FROM {table} WHERE {chosen} AND at > :when"
+                for table in ("snapshots", "snapshots_hour")
+            ),
+            given,
         )
         return plan_backdated(totals, self._latest, held, {(known[s], names[m]) for s, m in later})
 
@@ -92,14 +112,12 @@ class SnapshotQueries(SqliteConnection):
         post, metric, value)."""
         wanted = json_ids(post_ids)
         names = dict(self._rows("SELECT id, name FROM metric_names"))
-        chosen = "SELECT id, post_id FROM series WHERE post_id IN (SELECT value FROM json_each(?))"
-        ids = dict(self._rows(chosen, [wanted]))
-        rows = self._rows(  # in key order, no sort: SQLite takes the value of max(at)'s row
-            "SELECT series, metric, value, max(at) FROM snapshots"
-            f" WHERE series IN (SELECT id FROM ({chosen})) GROUP BY series, metric",
-            [wanted],
+        chosen = (
+            "SELECT id, post_id FROM series WHERE post_id IN (SELECT value FROM json_each(:ids))"
         )
-        return [(sid, ids[sid], names[m], value) for sid, m, value, _ in rows]
+        ids = dict(self._rows(chosen, {"ids": wanted}))
+        rows = self._rows(_newest_rows(f"series IN (SELECT id FROM ({chosen}))"), {"ids": wanted})
+        return [(sid, ids[sid], names[m], value) for sid, m, _, value in rows]
 
     def _add_series(self, fresh: list[tuple[str, Mapping[str, float]]]) -> dict[str, int]:
         """Series for posts seen for the first time; their ids by post."""
@@ -131,7 +149,7 @@ class SnapshotQueries(SqliteConnection):
         start = to_epoch(since)
         wanted = list(post_ids)
         names = {mid: name for mid, name in self._rows("SELECT id, name FROM metric_names")}
-        chosen = "(SELECT id FROM series WHERE post_id IN (SELECT value FROM json_each(?)))"
+        chosen = "(SELECT id FROM series WHERE post_id IN (SELECT value FROM json_each(:ids)))"
         ids = {
             series: post_id
             for series, post_id in self._rows(
@@ -142,17 +160,16 @@ class SnapshotQueries(SqliteConnection):
         moment = moments()
         baselines: dict[str, dict[str, tuple[datetime, float]]] = {}
         # SQLite takes the bare ``value`` from the row holding max(at).
-        for series, metric, at, value in self._conn.execute(
-            "SELECT series, metric, max(at), value FROM snapshots"
-            f" WHERE series IN {chosen} AND at <= ? GROUP BY series, metric",
-            (json_ids(wanted), start),
+        for series, metric, at, value in self._conn.execute(  # the newer table's last
+            _newest_rows(f"series IN {chosen} AND at <= :start"),
+            {"ids": json_ids(wanted), "start": start},
         ):
             baselines.setdefault(ids[series], {})[names[metric]] = (moment(at), value)
         composed: dict[str, tuple[Snapshot, ...]] = {}
         rows = self._conn.execute(
-            "SELECT series, metric, at, value FROM snapshots"
-            f" WHERE series IN {chosen} AND at > ? ORDER BY series, at, metric",
-            (json_ids(wanted), start),
+            "SELECT series, metric, at, value FROM all_snapshots"
+            f" WHERE series IN {chosen} AND at > :start ORDER BY series, at, metric",
+            {"ids": json_ids(wanted), "start": start},
         )
         for series, changes in groupby(rows, itemgetter(0)):  # a post's rows, then the next's
             post_id = ids[series]
@@ -167,24 +184,45 @@ class SnapshotQueries(SqliteConnection):
 
     @guarded
     def prune_snapshots(self, before: datetime) -> int:
-        with self._immediate() as conn:
-            cursor = conn.execute(
-                "DELETE FROM snapshots AS old WHERE old.at < :before AND EXISTS ("
-                " SELECT 1 FROM snapshots AS newer WHERE newer.series = old.series"
-                " AND newer.metric = old.metric AND newer.at > old.at"
-                " AND newer.at <= :before)",
-                {"before": to_epoch(before)},
-            )
-            return cursor.rowcount
+        try:
+            with self._immediate() as conn:
+                self._move_hour()  # a row of the hour may be the newer one that prunes
+                cursor = conn.execute(
+                    "DELETE FROM snapshots AS old WHERE old.at < :before AND EXISTS ("
+                    " SELECT 1 FROM snapshots AS newer WHERE newer.series = old.series"
+                    " AND newer.metric = old.metric AND newer.at > old.at"
+                    " AND newer.at <= :before)",
+                    {"before": to_epoch(before)},
+                )
+                return cursor.rowcount
+        except BaseException:
+            self._hour = None
+            raise
 
     @guarded
     def top(self, metric: str, n: int) -> list[tuple[str, float]]:
-        rows = self._rows(  # a key search per post for its newest value of the metric
-            "SELECT post_id, value FROM (SELECT s.post_id, (SELECT x.value FROM snapshots AS x"
-            " WHERE x.series = s.id AND x.metric = m.id ORDER BY x.at DESC LIMIT 1) AS value"
+        newest = (  # a key search per post for its newest value of the metric
+            "(SELECT x.value FROM {} AS x WHERE x.series = s.id AND x.metric = m.id"
+            " ORDER BY x.at DESC LIMIT 1)"
+        )
+        rows = self._rows(  # the small table's rows are the newer (``HourRows``)
+            "SELECT post_id, value FROM (SELECT s.post_id, coalesce("
+            f"{newest.format('snapshots_hour')}, {newest.format('snapshots')}) AS value"
             " FROM metric_names AS m, series AS s JOIN posts AS p ON p.post_id = s.post_id"
             " WHERE m.name = ? AND p.unavailable_at IS NULL)"
             " WHERE value IS NOT NULL ORDER BY value DESC, post_id LIMIT ?",
             [metric, n],
         )
         return [(post_id, float(value)) for post_id, value in rows]
+
+
+def _newest_rows(where: str) -> str:
+    """Each series and metric's newest row where ``where`` holds, as (series, metric, at,
+    value), from each table in turn: the small table's rows come last and are the newer
+    (``HourRows``), so a caller keeping the last row of each keeps the newest. Grouped in
+    each table by its key, not through ``all_snapshots``, which SQLite would scan whole."""
+    return " UNION ALL ".join(
+        f"SELECT series, metric, max(at), value FROM {table} WHERE {where}"  # max(at)'s value
+        " GROUP BY series, metric"
+        for table in ("snapshots", "snapshots_hour")
+    )

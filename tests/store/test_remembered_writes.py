@@ -33,6 +33,7 @@ METRICS = {"1": ("favorites", "retweets", "impressions"), "2": ("favorites",), "
 TABLES = {
     "series": "post_id",
     "snapshots": "(SELECT post_id FROM series WHERE id = series), metric, at, value",
+    "snapshots_hour": "(SELECT post_id FROM series WHERE id = series), metric, at, value",
     "hourly_totals": "post, metric, hour, value",
     "hourly_spans": "post, metric, kind, lo, hi",
 }

@@ -70,6 +70,7 @@ def test_migrations_apply_once(path: Path) -> None:
             "m005_changes",
             "m006_digests",
             "m007_latest_from_snapshots",
+            "m008_snapshots_of_the_hour",
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
