@@ -23,6 +23,7 @@ from automation.core.evaluate import CompiledRule
 from automation.core.facts import EMPTY, RuleState
 from automation.core.metric_names import DERIVED, HOURLY_METRICS
 from automation.core.metric_values import MetricValues
+from automation.core.post_rates import STILL, AlignedRate, PostRate, Rate, nil_rate
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import (
     AllOf,
@@ -47,7 +48,6 @@ _FLIP = {"gte": "lt", "gt": "lte", "lt": "gte", "lte": "gt"}
 _MEETS = {"gte": operator.ge, "gt": operator.gt, "lt": operator.lt, "lte": operator.le}
 
 Watched = Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
-Rate = Callable[[str], float]
 # (values, rate) -> seconds from the reading until the condition is met, 0 if it is
 # now, NEVER if no rise of the values meets it, None when the values cannot tell
 Projection = Callable[[Mapping[str, float], Rate], float | None]
@@ -138,12 +138,12 @@ def _views(
     """The view of each of ``posts`` read (in ``totals``), made once a post in ``views``:
     ``_view``'s, with its two commonest cases here, one call less a post. A post read
     again as it was (most) takes the nil rates of its metrics' layout, the one of the post
-    before it when the same (``_nil_rate`` once a layout, not a post); one whose values
+    before it when the same (``nil_rate`` once a layout, not a post); one whose values
     moved, compared already and of its reading's names (``aligned``), its array rates."""
     read = []
     made, value_of, before_of = views.get, totals.get, recent.get
     layout: Mapping[str, int] | None = None
-    nil: Rate = _STILL
+    nil: Rate = STILL
     for post in posts:
         pid = post.post_id
         view = made(pid)
@@ -155,10 +155,10 @@ def _views(
             if before is not None and at > before.at and type(values) is MetricValues:
                 if before.values is values:  # read again as it was
                     if values.names is not layout:
-                        layout, nil = values.names, _nil_rate(values)
+                        layout, nil = values.names, nil_rate(values)
                     view = (pid, values, nil)
                 elif compared and (aligned := values.aligned(before.values)) is not None:
-                    view = (pid, values, _AlignedRate(aligned, at - before.at))
+                    view = (pid, values, AlignedRate(aligned, at - before.at))
             if view is None:
                 view = (pid, *_view(values, before, at, post.created_at, compared=compared))
             views[pid] = view
@@ -180,16 +180,16 @@ def _view(
         values = kept_values(values, before)
     if before is not None and at > before.at:
         if values is before.values:  # read again as it was: nothing grew
-            return values, _nil_rate(values)
+            return values, nil_rate(values)
         old, span = before.values, at - before.at
     else:  # a first reading: one mapping of no values for all (100,000 the first cycle)
         old, span = EMPTY, at - created_at.timestamp()
     if span <= 0:
-        return values, _STILL
+        return values, STILL
     aligned = values.aligned(old) if type(values) is MetricValues else None
     if aligned is not None:
-        return values, _AlignedRate(aligned, span)
-    return values, _Rate(values, old, span)
+        return values, AlignedRate(aligned, span)
+    return values, PostRate(values, old, span)
 
 
 def kept_values(values: Mapping[str, float], before: Recent | None) -> Mapping[str, float]:
@@ -198,83 +198,6 @@ def kept_values(values: Mapping[str, float], before: Recent | None) -> Mapping[s
     if before is not None and (before.values is values or before.values == values):
         return before.values
     return values
-
-
-class _Rate:
-    """A post's ``Rate``, with the values it was read with: from ``old`` to ``values``
-    over ``span`` seconds. One per post read (100,000 a cycle), so a slotted object
-    rather than a closure, which takes five times the memory."""
-
-    __slots__ = ("old", "span", "values")
-
-    def __init__(self, values: Mapping[str, float], old: Mapping[str, float], span: float) -> None:
-        self.values, self.old, self.span = values, old, span
-
-    def __call__(self, metric: str) -> float:
-        value = self.values.get(metric)
-        if value is None:
-            return math.nan
-        per_second = (value - self.old.get(metric, 0.0)) / self.span
-        return per_second if per_second > 0.0 else 0.0  # max(0.0, it), NaN too
-
-
-_Aligned = tuple[Mapping[str, int], Sequence[float], Sequence[float]]  # ``MetricValues.aligned``
-
-
-class _AlignedRate:
-    """``_Rate`` of two ``MetricValues`` of the same names in the same order (most posts
-    that moved): both numbers taken at the metric's one position (``aligned``), not by
-    a lookup by name in each mapping; the same differences of the same numbers."""
-
-    __slots__ = ("names", "new", "old", "span")
-
-    def __init__(self, aligned: _Aligned, span: float) -> None:
-        (self.names, self.new, self.old), self.span = aligned, span
-
-    def __call__(self, metric: str) -> float:
-        i = self.names.get(metric)
-        if i is None:
-            return math.nan
-        per_second = (self.new[i] - self.old[i]) / self.span
-        return per_second if per_second > 0.0 else 0.0  # max(0.0, it), NaN too
-
-
-class _Nil(dict[str, float]):
-    """The rates of a post whose values did not change: nil for each metric it has
-    (the keys), unknown (NaN) for any other. Asked through ``__getitem__``, which runs
-    in C for the metrics it has: most posts read are read as they were."""
-
-    __slots__ = ()
-
-    def __missing__(self, metric: str) -> float:
-        return math.nan
-
-
-class _AllNil(dict[str, float]):
-    """No time passed since the reading before: every rate is nil."""
-
-    __slots__ = ()
-
-    def __missing__(self, metric: str) -> float:
-        return 0.0
-
-
-_STILL: Rate = _AllNil().__getitem__
-_NILS: dict[int, tuple[Mapping[str, int], Rate]] = {}  # by the id of a MetricValues' names
-_NILS_MAX = 64
-
-
-def _nil_rate(values: Mapping[str, float]) -> Rate:
-    """``_Nil`` of ``values``'s metrics, one for all the posts read with the same ones."""
-    if type(values) is not MetricValues:
-        return _Nil.fromkeys(values, 0.0).__getitem__
-    names = values.names
-    kept = _NILS.get(id(names))
-    if kept is None or kept[0] is not names:
-        if len(_NILS) >= _NILS_MAX:
-            _NILS.clear()
-        kept = _NILS[id(names)] = (names, _Nil.fromkeys(names, 0.0).__getitem__)
-    return kept[1]
 
 
 # --- a rule's projection --------------------------------------------------------------------

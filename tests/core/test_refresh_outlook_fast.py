@@ -2,7 +2,7 @@
 read posts at once (``_rule_projector``: a post with no state in the loop, one the rule is
 done with skipped or asked only its window) keeps the same soonest moments and open
 windows as ``_rule_projection`` asked pair by pair; the rates of two readings of the same
-names taken from their arrays (``_AlignedRate``) are ``_Rate``'s, looked up by name."""
+names taken from their arrays (``AlignedRate``) are ``PostRate``'s, looked up by name."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 from automation.core.facts import RuleState
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.metric_values import MetricValues
+from automation.core.post_rates import AlignedRate, PostRate
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import (
     NEVER,
     Recent,
-    _AlignedRate,
-    _Rate,
     _rule_projection,
     _rule_projector,
     _view,
@@ -101,7 +100,7 @@ def test_rates_from_the_arrays_are_those_looked_up_by_name(now, data):
     span = data.draw(st.sampled_from((0.5, 300.0, 86400.0)))
     aligned = new_values.aligned(old_values)
     assert aligned is not None
-    fast, slow = _AlignedRate(aligned, span), _Rate(new_values, old_values, span)
+    fast, slow = AlignedRate(aligned, span), PostRate(new_values, old_values, span)
     for metric in (*METRICS, *NAMES, "retweets"):
         got, want = fast(metric), slow(metric)
         assert got == want or (math.isnan(got) and math.isnan(want)), (metric, got, want)
@@ -109,7 +108,7 @@ def test_rates_from_the_arrays_are_those_looked_up_by_name(now, data):
     created = NOW - timedelta(hours=1)
     recent = Recent(NOW.timestamp() - span, old_values)
     _, rate = _view(new_values, recent, NOW.timestamp(), created, compared=True)
-    assert type(rate) is _AlignedRate or new_values.numbers.tobytes() == b""
+    assert type(rate) is AlignedRate or new_values.numbers.tobytes() == b""
     shuffled = MetricValues(dict(reversed(list(old.items()))))
     assert new_values.aligned(shuffled) is None or len(now) == 1
     assert new_values.aligned(dict(old)) is None

@@ -18,13 +18,13 @@ from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.facts import RuleState
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.metric_values import MetricValues, compact_totals
+from automation.core.post_rates import PostRate
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import (
     NEVER,
     Rate,
     Recent,
     _condition,
-    _Rate,
     _rule_projection,
     _view,
     outlooks,
@@ -204,7 +204,7 @@ def test_projecting_the_read_posts_once_per_shared_tuple_is_projecting_every_pai
 @settings(max_examples=200, derandomize=True, deadline=None)
 @given(st.lists(conditions, min_size=1, max_size=4), values, values)
 def test_all_and_any_project_the_latest_and_the_earliest_known_moment(items, now, before):
-    rate = _Rate(now, before, 300.0)
+    rate = PostRate(now, before, 300.0)
     alone = [_condition(c)(now, rate) for c in items]
     known = [s for s in alone if s is not None]
     assert _condition(AllOf(tuple(items)))(now, rate) == (max(known) if known else None)
