@@ -50,7 +50,11 @@ class InstanceLock:
                 f"(mkdir -p {folder}) or set database: to a file in a directory that exists"
             ) from None
         except OSError as exc:
-            raise StoreError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
+            raise StoreError(
+                f"cannot create the lock file {self.path}: {exc.strerror}; the engine keeps it"
+                f" beside the database: make {self.path.parent} writable by this user, or set"
+                " database: to a file in a directory it may write"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -39,9 +39,27 @@ def guarded(
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise StoreError(f"state database {self.path}: {exc}") from exc
+            raise StoreError(
+                f"state database {self.path}: {exc}{_fix_hint(self.path, exc)}"
+            ) from exc
 
     return wrapper
+
+
+def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
+    """What the operator can do about a full disk or a read-only file ("" for other errors)."""
+    text = str(exc).lower()
+    if "disk is full" in text or "disk i/o" in text:
+        return (
+            f"; free space on the disk that holds {path.parent} (df -h {path.parent}):"
+            " what was already recorded is kept, and the engine retries each cycle"
+        )
+    if "readonly" in text or "unable to open" in text:
+        return (
+            f"; check that {path} and its directory {path.parent} are writable by this user"
+            " (SQLite keeps its -wal and -shm files beside the database)"
+        )
+    return ""
 
 
 def count_change(conn: sqlite3.Connection, key: str) -> None:

@@ -123,3 +123,15 @@ def test_a_missing_directory_is_a_store_error_that_says_to_create_it(tmp_path: P
         "or set database: to a file in a directory that exists"
     )
     assert not folder.exists()
+
+
+def test_a_directory_it_may_not_write_says_to_make_it_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("automation.service.instance_lock.os.open", refuse)
+    lock = InstanceLock(tmp_path / "state.db")
+    with pytest.raises(StoreError, match=rf"Permission denied.*make {tmp_path} writable"):
+        lock.acquire()

@@ -280,6 +280,24 @@ def test_a_held_write_lock_becomes_a_store_error(path: Path) -> None:
         assert store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),))).new == ("f1",)
 
 
+def test_a_full_disk_says_to_free_space_and_keeps_what_was_recorded(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+        (pages,) = store._conn.execute("PRAGMA page_count").fetchone()
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+        many = tuple(fired(f"g{i}", key=f"k{i}" * 200) for i in range(200))
+        with pytest.raises(StoreError, match=r"disk is full; free space on the disk that holds"):
+            store.commit_cycle(CycleWrite(at=T0, firings=many))
+        assert [h.firing.id for h in store.history()] == ["f1"]
+
+
+def test_a_file_that_turned_read_only_says_to_make_it_writable(path: Path) -> None:
+    with SqliteStore.open(path) as store:
+        store._conn.execute("PRAGMA query_only = 1")  # as when the mount turns read-only
+        with pytest.raises(StoreError, match=rf"readonly.*check that {path} and its directory"):
+            store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+
+
 def test_an_injected_failure_rolls_the_whole_cycle_back(path: Path) -> None:
     with SqliteStore.open(path) as store:
         store._conn.execute(
