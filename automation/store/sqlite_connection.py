@@ -48,13 +48,13 @@ def guarded(
 
 def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
     """What the operator can do about a full disk or a read-only file ("" for other errors)."""
-    text = str(exc).lower()
-    if "disk is full" in text or "disk i/o" in text:
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # primary code of an extended one
+    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
         return (
             f"; free space on the disk that holds {path.parent} (df -h {path.parent}):"
             " what was already recorded is kept, and the engine retries each cycle"
         )
-    if "readonly" in text or "unable to open" in text:
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
         return (
             f"; check that {path} and its directory {path.parent} are writable by this user"
             " (SQLite keeps its -wal and -shm files beside the database)"
