@@ -18,7 +18,10 @@ Actions go in lanes, so nothing slow holds up the rest:
 Each action is attempted on its own: a sibling's failure never re-sends one that
 succeeded, and retries reuse the payload rendered at firing time, hence the same body and
 idempotency key. Whatever goes wrong with one action is recorded against it, and the
-queue moves on.
+queue moves on. An outcome the store cannot record (a full disk) is kept, with its time,
+and recorded at a later cycle; the action stays claimed meanwhile, so it is not performed
+again. Only an engine that stops before then leaves it pending, to be performed again,
+with the same idempotency key, by the next.
 
 The engine drives it three ways: ``run_due`` in each cycle (claim, start, and record what
 finishes within ``settle`` seconds), ``work`` between cycles, and ``drain`` for
@@ -27,7 +30,6 @@ finishes within ``settle`` seconds), ``work`` between cycles, and ``drain`` for
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import random
@@ -58,6 +60,7 @@ log = logging.getLogger("automation.actions")
 
 _TICK = 0.25  # the longest a wait goes without looking at its stop condition
 _T = TypeVar("_T")
+_Unrecorded = tuple[bool, Callable[[], None]]  # (was it a send, record it)
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class Dispatcher:
         self._launched: set[str] = set()  # started since run_due began
         self._busy: Counter[str] = Counter()
         self._waiting: dict[tuple[str, str], _Deferred] = {}  # write limits used up
+        self._unrecorded: dict[str, _Unrecorded] = {}  # performed; the store refused the record
         self._claim_after = -math.inf  # monotonic time before which the store is not asked
         self._sent = 0  # since the last run_due
         self._sent_in_all = 0
@@ -187,6 +191,7 @@ class Dispatcher:
         With synchronous workers every due action is performed before it returns."""
         self._claim_after = -math.inf
         self._launched.clear()
+        self._record_unrecorded()
         patience = math.inf if self._workers.synchronous else self._limits.settle
         self._run(patience, should_stop, idle=lambda: self._launched.isdisjoint(self._running))
         sent, self._sent = self._sent, 0
@@ -235,17 +240,20 @@ class Dispatcher:
         deadline = self._monotonic() + grace
         while self._running and (left := deadline - self._monotonic()) > 0:
             self._record(self._workers.take(min(_TICK, left)))
+        self._record_unrecorded()
         unfinished = [item.id for job in self._running.values() for item in job.items]
+        unfinished += self._unrecorded  # performed, but the store took no record of it
         held = [item.id for lane in self._held.values() for job in lane for item in job.items]
         self._running.clear()
         self._held.clear()
         self._held_count = 0
         if unfinished:
             log.warning(
-                "stopped with %d actions in flight; they are sent again, with the same "
-                "idempotency keys, when the engine runs again",
+                "stopped with %d actions in flight or not recorded; they are sent again, with"
+                " the same idempotency keys, when the engine runs again",
                 len(unfinished),
             )
+        self._unrecorded.clear()
         try:
             self._store.release_actions([*unfinished, *held])
         except AutomationError as exc:
@@ -429,9 +437,7 @@ class Dispatcher:
             wrote = wrote or job.action.kind in POST_KINDS
             for item in job.items:  # a digest's outcome is each of its actions'
                 if done.error is None:
-                    if self._guarded(item, self._outcomes.sent, done.detail):
-                        self._sent += 1
-                        self._sent_in_all += 1
+                    self._guarded(item, self._outcomes.sent, done.detail, sent=True)
                 else:
                     self._guarded(item, self._outcomes.failed, as_failure(item, done.error))
         if wrote:
@@ -441,14 +447,45 @@ class Dispatcher:
                 log.error("could not save the write-limit state: %s", exc)
 
     def _guarded(
-        self, item: OutboxItem, record: Callable[[OutboxItem, _T], None], outcome: _T
-    ) -> bool:
-        """Record; when the store cannot, give the action back so it is tried again."""
+        self,
+        item: OutboxItem,
+        record: Callable[[OutboxItem, _T, datetime], None],
+        outcome: _T,
+        *,
+        sent: bool = False,
+    ) -> None:
+        """Record; when the store cannot, keep the outcome to record at the next cycle,
+        the action still claimed, so that it is not performed again meanwhile."""
+        at = self._clock()
         try:
-            record(item, outcome)
+            record(item, outcome, at)
         except AutomationError as exc:
-            log.error("could not record the attempt at action %s: %s", item.id, exc)
-            with contextlib.suppress(AutomationError):  # else the claim ends with the process
-                self._store.release_actions([item.id])
-            return False
-        return True
+            log.error(
+                "could not record the attempt at action %s: %s; it is not performed again,"
+                " and is recorded once the database takes writes",
+                item.id,
+                exc,
+            )
+            self._unrecorded[item.id] = (sent, lambda: record(item, outcome, at))
+            return
+        self._count(sent)
+
+    def _record_unrecorded(self) -> None:
+        """Record the outcomes the store refused before, in order, up to the first it still
+        refuses (the disk is still full: one line a cycle, not one an action)."""
+        for action_id, (sent, record) in list(self._unrecorded.items()):
+            try:
+                record()
+            except AutomationError as exc:
+                log.error(
+                    "%d performed actions still wait to be recorded: %s",
+                    len(self._unrecorded),
+                    exc,
+                )
+                return
+            del self._unrecorded[action_id]
+            self._count(sent)
+
+    def _count(self, sent: bool) -> None:
+        self._sent += sent
+        self._sent_in_all += sent

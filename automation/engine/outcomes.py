@@ -39,8 +39,9 @@ class Outcomes:
         self.settings = settings
         self._store, self._clock, self._emit, self._rng = store, clock, emit, rng
 
-    def sent(self, item: OutboxItem, detail: str) -> None:
-        now = self._clock()
+    def sent(self, item: OutboxItem, detail: str, at: datetime | None = None) -> None:
+        """Record a send that happened ``at`` (now when not given)."""
+        now = at or self._clock()
         self._store.record_attempt(
             item.id, at=now, outcome="sent", error=None, next_attempt_at=None
         )
@@ -57,8 +58,12 @@ class Outcomes:
             )
         )
 
-    def failed(self, item: OutboxItem, exc: ActionFailed | ApiError) -> None:
-        now = self._clock()
+    def failed(
+        self, item: OutboxItem, exc: ActionFailed | ApiError, at: datetime | None = None
+    ) -> None:
+        """Record a failed attempt made ``at`` (now when not given): a retry after its
+        backoff from then, or dead."""
+        now = at or self._clock()
         attempt = item.attempts + 1
         retry_after = getattr(exc, "retry_after", None)
         dead = not exc.retryable or attempt >= self.settings.max_attempts
