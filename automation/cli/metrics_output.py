@@ -131,8 +131,13 @@ class StreamedRows:
     def put_all(self, answers: Mapping[str, Mapping[str, float]], account: str | None) -> None:
         self._put(answers, account, "%.15g")
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]], account: str | None) -> None:
-        self._put(answers, account, "%s")
+    def put_texts(
+        self,
+        answers: Mapping[str, Mapping[str, str]],
+        account: str | None,
+        joined: tuple[tuple[str, ...], Sequence[str]] | None = None,
+    ) -> None:
+        self._put(answers, account, "%s", joined)
 
     def write(
         self,
@@ -178,14 +183,19 @@ class StreamedRows:
         return list(map(line, post_ids, repeat("")))  # not answered: no line
 
     def _put(
-        self, answers: Mapping[str, Mapping[str, Any]], account: str | None, counts: str
+        self,
+        answers: Mapping[str, Mapping[str, Any]],
+        account: str | None,
+        counts: str,
+        joined: tuple[tuple[str, ...], Sequence[str]] | None = None,
     ) -> None:
         posts = list(answers)
         if not posts:
             return
         lines, times = self._lines_for(account, counts)
-        values = list(answers.values())
-        made = lines.of_answer(values, [posts] * times)
+        made = None if joined is None else lines.of_joined(joined, [posts] * times)
+        if made is None:
+            made = lines.of_answer(list(answers.values()), [posts] * times)
         self._answers.append((account, posts, made))
         self._count += len(posts)
 
@@ -254,6 +264,8 @@ class _Lines:
         self._number: Callable[[Any], float] = int if counts == "%s" else float
         self._formats: dict[tuple[bool, ...], str] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._labels, self._texts = list(labels), counts == "%s"
+        self._joined: dict[tuple[str, ...], str] = {}  # "": not for joined counts
 
     def of(
         self, heads: Iterable[tuple[str, ...]], answers: Iterable[Mapping[str, Any] | None]
@@ -302,6 +314,37 @@ class _Lines:
             return list(map(fmt.__mod__, zip(*heads, *columns, strict=True)))
         except KeyError:
             return list(self.of(zip(*heads, strict=True), values))
+
+    def of_joined(
+        self, joined: tuple[tuple[str, ...], Sequence[str]], heads: Sequence[Sequence[str]]
+    ) -> list[str] | None:
+        """``of_answer`` from the parse's ``EngagementResult.joined`` (the metrics every
+        post holds, each post's counts joined by commas), when a line holds them as they
+        are: CSV, counts as sent, no rate among them, the columns in the metrics' order
+        with no other between them (the public posts' lines; an owned post's rate sits
+        among its counts). One ``%`` of three fields a post, the counts not picked again;
+        else None."""
+        metrics, each = joined
+        fmt = self._joined.get(metrics)
+        if fmt is None:
+            fmt = self._joined_format(metrics)
+            if len(self._joined) < _MAX_PLANS:
+                self._joined[metrics] = fmt
+        if not fmt:
+            return None
+        return list(map(fmt.__mod__, zip(*heads, each, strict=True)))
+
+    def _joined_format(self, metrics: tuple[str, ...]) -> str:
+        """The line's ``%`` format with one field for ``metrics``' joined counts, or ""
+        when a line does not hold them as they are."""
+        if not (self._separator == "," and self._texts and not any(self._labels)):
+            return ""
+        _, names, rate_at, fmt = self._plans.get(metrics) or self._plan(metrics)
+        if rate_at is not None or names != metrics:
+            return ""
+        values = fmt[len(self._head) : len(fmt) - len(self._end)]
+        one = values.replace(",".join(["%s"] * len(names)), "%s", 1)
+        return self._head + one + self._end if one.count("%s") == 1 else ""
 
     @staticmethod
     def _same_metrics(

@@ -126,7 +126,7 @@ def _block(result: FetchResult, metrics: Sequence[str]) -> tuple[Iterable[str], 
     if texts and not totals:
         joined = result.joined  # the parse's, when its posts hold exactly these metrics
         if joined is not None and joined[0] == tuple(metrics):
-            return texts, "t", joined[1]
+            return texts, "t", ",".join(joined[1])
         return texts, "t", ",".join(_flat(texts, metrics, ""))
     if texts:  # both (rare: a post read again as public): all as numbers
         totals = {**totals, **{p: {m: float(c) for m, c in v.items()} for p, v in texts.items()}}

@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 from automation.core.metric_table import MetricTable
 from automation.x.engagement_client import FetchResult
 
-__all__ = ["FORBIDDEN", "UNAVAILABLE", "Rows", "TableRows", "Tally"]
+__all__ = ["FORBIDDEN", "UNAVAILABLE", "Joined", "Rows", "TableRows", "Tally"]
 
 UNAVAILABLE = "Tweet ID(s) are unavailable (deleted, protected, or its author suspended)"
 FORBIDDEN = (
@@ -21,6 +21,10 @@ FORBIDDEN = (
 )
 # "3 Tweet ID(s) are unavailable": each of them is listed with its reason already
 _COUNT_OF_UNAVAILABLE = re.compile(r"\d+ tweet id\(s\) are unavailable", re.IGNORECASE)
+
+
+# ``EngagementResult.joined``: the metrics, and each post's counts of them joined
+Joined = tuple[tuple[str, ...], Sequence[str]] | None
 
 
 class Rows(Protocol):
@@ -32,8 +36,11 @@ class Rows(Protocol):
         """Posts' counts as numbers."""
         ...
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]], account: str | None) -> None:
-        """Posts' counts as the API wrote them: whole numbers, written plainly."""
+    def put_texts(
+        self, answers: Mapping[str, Mapping[str, str]], account: str | None, joined: Joined = None
+    ) -> None:
+        """Posts' counts as the API wrote them: whole numbers, written plainly. ``joined``:
+        the parse's ``EngagementResult.joined`` of these very answers, if it has them."""
         ...
 
 
@@ -46,7 +53,9 @@ class TableRows:
     def put_all(self, answers: Mapping[str, Mapping[str, float]], account: str | None) -> None:
         self._table.put_all(answers)
 
-    def put_texts(self, answers: Mapping[str, Mapping[str, str]], account: str | None) -> None:
+    def put_texts(
+        self, answers: Mapping[str, Mapping[str, str]], account: str | None, joined: Joined = None
+    ) -> None:
         self._table.put_all({p: {m: float(c) for m, c in v.items()} for p, v in answers.items()})
 
 
@@ -85,8 +94,11 @@ class Tally:
             self.owner.pop(post_id, None)  # it is public after all
         if result.totals:
             _put(self.rows.put_all, _only(result.totals, wanted), account, public)
-        if result.texts:
-            _put(self.rows.put_texts, _only(result.texts, wanted), account, public)
+        texts = _only(result.texts, wanted)
+        if texts is result.texts and result.joined and public.isdisjoint(texts):
+            self.rows.put_texts(texts, account, result.joined)  # the usual answer, as parsed
+        elif texts:
+            _put(self.rows.put_texts, texts, account, public)
         self.errors.update(
             dict.fromkeys(e for e in result.errors if not _COUNT_OF_UNAVAILABLE.fullmatch(e))
         )

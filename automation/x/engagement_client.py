@@ -86,7 +86,7 @@ class FetchResult:
     requests_sent: int = 0
     budget_wait: float = 0.0
     texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _NO_TEXTS)
-    joined: tuple[tuple[str, ...], str] | None = None
+    joined: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class _Merged:
         # a fetch's only answer so far in texts (an export's fetch of one request), kept
         # as the parse gave it (read-only) instead of copied into ``texts``
         self._first_texts: Mapping[str, Mapping[str, str]] | None = None
-        self._first_joined: tuple[tuple[str, ...], str] | None = None
+        self._first_joined: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self.hourly: dict[str, dict[str, HourlySeries]] = {}
         self.unavailable: set[str] = set()
         self.unsupported: dict[str, set[str]] = {}

@@ -67,9 +67,9 @@ class EngagementResult:
     ``totals``, for a /totals request that asks for ``texts``, when every count of the
     answer is a whole number written plainly (``_plain_counts``): post ID -> metric ->
     the count as sent. ``joined``: with ``texts``, when every post holds exactly the
-    metrics asked for (the usual answer): those metrics, and every count joined by
-    commas, post after post in ``texts``' order, each post's in the metrics' order (what
-    a saved answer keeps, read here once instead of again); else None.
+    metrics asked for (the usual answer): those metrics, and each post's counts joined by
+    commas in their order, post after post in ``texts``' order (what a saved answer keeps
+    and a CSV line holds, read here once instead of again); else None.
     """
 
     totals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: _NO_TOTALS)
@@ -81,7 +81,7 @@ class EngagementResult:
     errors: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
-    joined: tuple[tuple[str, ...], str] | None = None
+    joined: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
 
 def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) -> EngagementResult:
@@ -103,7 +103,7 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
     totals: dict[str, dict[str, float]] = {}
     texts: dict[str, dict[str, str]] = {}
     hourly: dict[str, dict[str, HourlySeries]] = {}
-    joined: str | None = None
+    joined: tuple[str, ...] | None = None
     if grouping is None:
         if not (errors or forbidden or unavailable or unsupported):
             raise MalformedResponse(
@@ -246,7 +246,9 @@ def _counts(per: Any, where: str, outer: str) -> dict[str, float]:
     return out
 
 
-def _plain_counts(grouping: dict[str, Any], metrics: tuple[str, ...]) -> tuple[bool, str | None]:
+def _plain_counts(
+    grouping: dict[str, Any], metrics: tuple[str, ...]
+) -> tuple[bool, tuple[str, ...] | None]:
     """Whether a /totals grouping is {post: {metric: count}} with every count a whole
     number written plainly: a text of ASCII digits, no leading 0, at most 15 digits, which
     ``float`` reads exactly and ``"%.15g"`` of that float prints back unchanged, so it can
@@ -254,14 +256,15 @@ def _plain_counts(grouping: dict[str, Any], metrics: tuple[str, ...]) -> tuple[b
     "047", "2.5", a bad count) goes through ``_parse_totals``, which reads or reports it.
     Two C-level passes over the answer's joined counts (as many commas as gaps between
     counts, so none inside one; then every count plain) instead of a ``float`` per count.
-    With it, the joined counts when every post holds exactly ``metrics``, in their order
-    (``EngagementResult.joined``), else None."""
+    With it, each post's counts joined when every post holds exactly ``metrics``, in
+    their order (``EngagementResult.joined``), else None."""
     if _type_first(grouping):
         return False, None
     per_post = list(grouping.values())
-    joined = _in_order(per_post, metrics)
-    if joined is not None:
-        return _plain(joined, len(metrics) * len(per_post)), joined
+    in_order = _in_order(per_post, metrics)
+    if in_order is not None:
+        each, joined = in_order
+        return _plain(joined, len(metrics) * len(per_post)), each
     try:  # dict.values refuses what is not an object; join, a count that is not a text
         anyhow = ",".join(chain.from_iterable(map(dict.values, per_post)))
     except TypeError:
@@ -269,21 +272,24 @@ def _plain_counts(grouping: dict[str, Any], metrics: tuple[str, ...]) -> tuple[b
     return _plain(anyhow, sum(map(len, per_post))), None
 
 
-def _in_order(per_post: list[Any], metrics: tuple[str, ...]) -> str | None:
-    """Every post's counts of ``metrics`` joined, post after post, when each post is an
-    object of exactly those metrics and every count a text; else None. A post without one
-    raises a KeyError as it is read, so equal sizes leave no room for another metric."""
+def _in_order(per_post: list[Any], metrics: tuple[str, ...]) -> tuple[tuple[str, ...], str] | None:
+    """Each post's counts of ``metrics`` joined, and all of them joined, post after post,
+    when each post is an object of exactly those metrics and every count a text; else
+    None. A post without one raises a KeyError as it is read, so equal sizes leave no
+    room for another metric. Joined a post at a time, then together, costs what one join
+    of every count did (0.036 against 0.039 s for 100,000 posts)."""
     if not metrics:
         return None
     try:
         if len(metrics) > 1:
-            joined = ",".join(chain.from_iterable(map(itemgetter(*metrics), per_post)))
+            each = tuple(map(",".join, map(itemgetter(*metrics), per_post)))
         else:
-            joined = ",".join(map(itemgetter(metrics[0]), per_post))
+            each = tuple(map(itemgetter(metrics[0]), per_post))
+        joined = ",".join(each)
         exact = sum(map(len, per_post)) == len(metrics) * len(per_post)
     except (KeyError, TypeError, IndexError):
         return None
-    return joined if exact else None
+    return (each, joined) if exact else None
 
 
 def _plain(joined: str, counts: int) -> bool:

@@ -252,7 +252,7 @@ def test_joined_counts_of_other_metrics_are_not_what_is_kept() -> None:
         forbidden=frozenset(),
         errors=(),
         failures=(),
-        joined=(("retweets", "favorites"), "1,4"),
+        joined=(("retweets", "favorites"), ("1,4",)),
     )
     kept = _kept(result, ("favorites", "retweets"))
     assert {k: dict(v) for k, v in kept.texts.items()} == texts

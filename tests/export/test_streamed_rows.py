@@ -248,3 +248,59 @@ def test_posts_holding_as_many_metrics_as_the_first_but_others_are_written_as_th
         write_rows(expected, "csv", table, list(table.rows_read()), columns, owner, None)
         streamed_rows.write(got, ids)
         assert got.getvalue() == expected.getvalue()
+
+
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(
+    st.lists(st.sampled_from(CURRENT_DEFAULT), min_size=1, unique=True),
+    st.sampled_from(["csv", "json"]),
+    st.sampled_from([None, "brand"]),
+    st.lists(PLAIN, min_size=7, max_size=7),
+)
+def test_lines_from_the_parses_joined_counts_equal_those_picked_from_the_answer(
+    names: list[str], fmt: str, account: str | None, counts: list[str]
+) -> None:
+    """Given the parse's joined counts, the lines are those made by picking each count
+    from the answer, whatever the columns' order, format, rate or account."""
+    columns = choose_columns(",".join(names), by=None, period=False)
+    metrics = frozenset(m for c in columns for m in _api(c.metric))
+    owner = dict.fromkeys(IDS, account) if account else {}
+    requests = plan_totals(IDS, list(map(owner.get, IDS)), metrics, texts=True)
+    picked, joined = StreamedRows(fmt, columns, None), StreamedRows(fmt, columns, None)
+    for request in requests:
+        asked = request.engagement_types
+        per_post = {
+            pid: {m: counts[(i + j) % 7] for j, m in enumerate(asked)}
+            for i, pid in enumerate(request.tweet_ids)
+        }
+        result = parse_response({request.grouping: per_post}, request, read_at=NOW)
+        assert result.joined is not None
+        picked.put_texts(result.texts, request.account)
+        joined.put_texts(result.texts, request.account, result.joined)
+    expected, got = io.StringIO(), io.StringIO()
+    picked.write(expected, IDS)
+    joined.write(got, IDS)
+    assert got.getvalue() == expected.getvalue()
+    assert len(joined) == sum(len(r.tweet_ids) for r in requests)
+
+
+def test_csv_lines_hold_the_joined_counts_as_they_are_where_they_fit() -> None:
+    """Under the default columns, a public post's CSV line ends with its joined counts as
+    the parse gave them; with a rate among the counts (an owned post's), or the columns
+    in another order, the counts are picked from the answer."""
+    ids = IDS[:2]
+    public = ("favorites", "retweets", "quote_tweets", "replies", "video_views")
+    owned = ("impressions", "engagements", *public)
+    for names, metrics, end in (
+        (None, public, "6"),
+        (None, owned, "1"),
+        ("retweets,favorites,quote_tweets,replies,video_views", public, "1"),
+    ):
+        answer = {pid: dict.fromkeys(metrics, "1") for pid in ids}
+        marked = (metrics, tuple(",".join(["6"] * len(metrics)) for _ in ids))  # not the answer's
+        rows = StreamedRows("csv", choose_columns(names, by=None, period=False), None)
+        rows.put_texts(answer, "brand" if "impressions" in metrics else None, marked)
+        out = io.StringIO()
+        rows.write(out, ids)
+        first = out.getvalue().splitlines()[1]
+        assert first.endswith(f",{end}"), (names, metrics, first)

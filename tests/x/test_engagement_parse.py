@@ -423,9 +423,10 @@ _PLAIN_COUNT = st.sampled_from(["0", "7", "47", "100", "123456789012345"])
 def test_kept_texts_come_joined_exactly_when_each_post_holds_the_metrics_asked_for(
     asked: list[str], per_post: dict[str, dict[str, str]], unsupported: bool
 ) -> None:
-    """The joined counts a saved answer keeps: every post's counts of the asked metrics,
-    in their order, post after post as ``texts`` holds them; None when a post lacks one
-    of them or holds another, or when an unsupported metric was taken out."""
+    """The joined counts a saved answer keeps and a CSV line holds: each post's counts of
+    the asked metrics joined in their order, post after post as ``texts`` holds them;
+    None when a post lacks one of them or holds another, or when an unsupported metric
+    was taken out."""
     request = replace(TOTALS, engagement_types=tuple(asked), texts=True)
     body: dict[str, object] = {"per_post": per_post}
     if unsupported:
@@ -433,7 +434,7 @@ def test_kept_texts_come_joined_exactly_when_each_post_holds_the_metrics_asked_f
     result = parse_response(json.loads(json.dumps(body)), request, read_at=READ_AT)
     exact = all(v.keys() == set(asked) for v in per_post.values())
     if per_post and exact and not unsupported:
-        counts = ",".join(c for v in result.texts.values() for c in map(v.__getitem__, asked))
+        counts = tuple(",".join(map(v.__getitem__, asked)) for v in result.texts.values())
         assert result.joined == (tuple(asked), counts)
     else:
         assert result.joined is None
@@ -446,7 +447,7 @@ def test_counts_read_as_numbers_come_without_joined_texts() -> None:
     result = parse_response(body, request, read_at=READ_AT)
     assert result.totals and result.joined is None
     plain = {"per_post": {"479311209565413376": {"favorites": "4"}}}
-    assert parse_response(plain, request, read_at=READ_AT).joined == (("favorites",), "4")
+    assert parse_response(plain, request, read_at=READ_AT).joined == (("favorites",), ("4",))
 
 
 def test_counts_nested_metric_first_go_the_numbers_way_when_texts_are_asked_for() -> None:
