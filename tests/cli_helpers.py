@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -45,6 +46,7 @@ __all__ = [
     "run_subprocess",
     "start_sandbox",
     "table_rows",
+    "unwritable",
     "write_env_config",
 ]
 
@@ -245,6 +247,30 @@ def migrated_by_a_newer_version(path: Path) -> list[str]:
         )
     conn.close()
     return SqliteStore.applied_migrations(path)
+
+
+@contextmanager
+def unwritable(directory: Path) -> Iterator[None]:
+    """``directory`` as a read-only mount is for the block: this user may create nothing
+    in it. Modes do not hold root back, so for root it is made immutable (``chattr +i``)."""
+    if os.geteuid() != 0:
+        mode = directory.stat().st_mode
+        directory.chmod(0o555)
+        try:
+            yield
+        finally:
+            directory.chmod(mode)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", directory], check=False).returncode:
+        reason = "chattr +i (e2fsprogs, on a file system that has it) is needed as root"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; in CI this test must run, not skip")
+        pytest.skip(reason)
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", directory], check=True)
 
 
 def database_dump(path: Path) -> list[str]:

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from automation.cli.pause import operator
     from automation.engine.retries import retry_dead
 
-    with open_store(required_config(args)) as store:
+    with open_store(required_config(args), only_reads=args.verb != "retry") as store:
         if args.verb == "retry":
             if not args.action_id:
                 raise UsageError("automation actions retry: give the action ID to re-queue")

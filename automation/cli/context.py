@@ -65,13 +65,15 @@ def required_config(args: argparse.Namespace, *, secrets: SecretMode = "when_use
 
 
 @contextmanager
-def open_store(config: Config) -> Iterator[AnyStore]:
+def open_store(config: Config, *, only_reads: bool = False) -> Iterator[AnyStore]:
     """The engine's database for a command that reads or adjusts it. No engine lock is
     taken, so these commands work while the service runs (SQLite's WAL keeps reads
-    consistent; PostgreSQL is made for it)."""
-    from automation.store.opening import require_store
+    consistent; PostgreSQL is made for it). ``only_reads``: a SQLite file this user may
+    not write is opened only to read, instead of refused."""
+    from automation.store.opening import require_readable, require_store
 
-    store = require_store(config.database, migrate=config.migrate)
+    opening = require_readable if only_reads else require_store
+    store = opening(config.database, migrate=config.migrate)
     try:
         yield store
     finally:

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from automation.rulefiles.rule_parser import load_rules
 
     config = required_config(args, secrets="required" if args.live else "when_used")
-    with open_store(config) as store:
+    with open_store(config, only_reads=not args.live) as store:
         ruleset = load_rules(list(config.rules), names=config.rule_names())
         rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
         if rule is None:

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_store(required_config(args)) as store:
+    with open_store(required_config(args), only_reads=True) as store:
         entries = store.history(rule_id=args.rule, post_id=args.post, limit=args.limit)
     if args.json:
         emit_json([_entry_dict(e) for e in entries])

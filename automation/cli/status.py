@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     config = required_config(args)
     ruleset = load_rules(list(config.rules), names=config.rule_names())
     moment = now()
-    with open_store(config) as store:
+    with open_store(config, only_reads=True) as store:
         paused = [p for p in store.pauses() if p.active(moment)]
         last = json.loads(store.meta("last_cycle") or "null")
         failed_reload = decode(store.meta("reload_error"))

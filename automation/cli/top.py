@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     metric = canonical(args.metric)
     if metric is None:
         raise UsageError(unknown_metric(args.metric, all_names()))
-    with open_store(required_config(args)) as store:
+    with open_store(required_config(args), only_reads=True) as store:
         rows = top_values(store, metric, args.n)
     if not rows:
         print(f"no watched post has a recorded value for {args.metric}")

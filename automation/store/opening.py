@@ -18,11 +18,20 @@ from typing import TYPE_CHECKING, TypeAlias
 from automation.config.database import Database, MigrateMode, PostgresDatabase
 from automation.core.errors import UsageError
 from automation.store.sqlite import SqliteStore
+from automation.store.sqlite_connection import may_write
 
 if TYPE_CHECKING:
     from automation.store.postgres import PostgresStore
 
-__all__ = ["AnyStore", "Migrated", "migrate", "open_readonly", "open_store", "require_store"]
+__all__ = [
+    "AnyStore",
+    "Migrated",
+    "migrate",
+    "open_readonly",
+    "open_store",
+    "require_readable",
+    "require_store",
+]
 
 AnyStore: TypeAlias = "SqliteStore | PostgresStore"
 
@@ -58,6 +67,15 @@ def require_store(database: Database, *, migrate: MigrateMode = "auto") -> AnySt
     if isinstance(database, Path) and not database.exists():
         raise UsageError(f"no database at {database} yet: run 'automation run --once' first")
     return open_store(database, migrate=migrate)
+
+
+def require_readable(database: Database, *, migrate: MigrateMode = "auto") -> AnyStore:
+    """The store for a command that only reads what an engine recorded (``status``,
+    ``history``): as ``require_store``, but a SQLite file this user may not write (a backup
+    copy on a read-only mount, a directory it may not write) is opened only to read."""
+    if isinstance(database, Path) and database.is_file() and not may_write(database):
+        return SqliteStore.open_readonly(database)
+    return require_store(database, migrate=migrate)
 
 
 @dataclass(frozen=True)

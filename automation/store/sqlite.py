@@ -42,7 +42,7 @@ from automation.store.rows import (
     state_from_row,
 )
 from automation.store.sqlite_changes import ChangeQueries
-from automation.store.sqlite_connection import count_change, guarded
+from automation.store.sqlite_connection import count_change, guarded, read_only_uri
 from automation.store.sqlite_export_parts import ExportPartQueries
 from automation.store.sqlite_hourly import HourlyQueries
 from automation.store.sqlite_ledger import LedgerQueries, set_version
@@ -108,21 +108,34 @@ class SqliteStore(
 
     @classmethod
     def open_readonly(cls, path: Path | str, *, timeout: float = 5.0) -> SqliteStore:
-        """Open an existing, migrated database only to read it (the dashboard's pages): no
-        migration, and every write fails. In WAL mode a reader never takes the write lock,
-        so it never holds up the engine."""
+        """Open an existing, migrated database only to read it (the dashboard's pages, or a
+        command run by a user who may not write it): no migration, and every write fails.
+        In WAL mode a reader never takes the write lock, so it never holds up the engine."""
         path = Path(path)
         if not path.is_file():
             raise StoreError(f"no state database at {path}")
         conn: sqlite3.Connection | None = None
         try:
-            conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=timeout)
+            conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=timeout)
             conn.execute("PRAGMA query_only = 1")
+            db = Database(conn, execute_plugins=False)
+            unknown, pending = unknown_migrations(db), MIGRATIONS.pending(db)
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
             raise StoreError(_open_failure(path, exc)) from exc
-        return cls(Database(conn, execute_plugins=False), path)
+        if unknown or pending:
+            conn.close()
+            raise (
+                SchemaNewer(path, unknown)
+                if unknown
+                else SchemaOutdated(
+                    f"the database {path} lacks {len(pending)} migration(s) this version needs"
+                    f" ({', '.join(m.name for m in pending)}) and is opened only to read: run"
+                    " 'automation migrate' as a user who may write it and its directory"
+                )
+            )
+        return cls(db, path)
 
     @staticmethod
     def applied_migrations(path: Path) -> list[str]:

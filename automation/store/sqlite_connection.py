@@ -8,6 +8,7 @@ job (``sqlite_snapshots``, ``sqlite_ledger``), so each stays readable on its own
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -19,7 +20,7 @@ from sqlite_utils import Database
 from automation.core.errors import StoreError
 from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest
 
-__all__ = ["SqliteConnection", "count_change", "guarded"]
+__all__ = ["SqliteConnection", "count_change", "guarded", "may_write", "read_only_uri"]
 
 # settings that read back as a number but are set by name
 _AS_SET: dict[tuple[str, Any], str] = {("secure_delete", 2): "FAST"}
@@ -60,6 +61,22 @@ def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
             " (SQLite keeps its -wal and -shm files beside the database)"
         )
     return ""
+
+
+def may_write(path: Path) -> bool:
+    """Whether this user may write the database file and its directory, where SQLite keeps
+    its -wal and -shm files (false on a read-only mount or an immutable directory, for
+    root too)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI that opens ``path`` only to read. A reader of a WAL database needs its -shm
+    file; where none can be made (a backup copy on a read-only mount, in a directory this
+    user may not write) and no -wal file is beside it, so that no engine has it open, the
+    file is opened as immutable: read without locks and without the -shm file."""
+    frozen = not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists()
+    return f"{path.absolute().as_uri()}?mode=ro{'&immutable=1' if frozen else ''}"
 
 
 def count_change(conn: sqlite3.Connection, key: str) -> None:
