@@ -131,7 +131,14 @@ def _sizes(store: SqliteStore) -> str:
     )
     return " ".join(
         f"{t}={rows.get(t, 0)}"
-        for t in ("snapshots", "snapshots_hour", "hourly_totals", "hourly_spans", "series")
+        for t in (
+            "snapshots",
+            "snapshots_hour",
+            "hourly_totals",
+            "hourly_totals_hour",
+            "hourly_spans",
+            "series",
+        )
     )
 
 

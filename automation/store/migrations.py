@@ -11,7 +11,8 @@ for values that changed, keyed by small integers for the post (``series``) and t
 post's latest values are its newest rows (m007). The current hour's rows wait in a small
 table of the same shape and are moved into the big one once an hour, so a changed post's
 leaf page of the big table is written once an hour, not every cycle; readers see both
-through the ``all_snapshots`` view (m008).
+through the ``all_snapshots`` view (m008). The current hour's hourly totals wait alike in
+``hourly_totals_hour`` (m009).
 """
 
 from __future__ import annotations
@@ -243,4 +244,16 @@ def m008_snapshots_of_the_hour(db: Database) -> None:
     db.execute(
         "CREATE VIEW all_snapshots AS SELECT series, metric, at, value FROM snapshots"
         " UNION ALL SELECT series, metric, at, value FROM snapshots_hour"
+    )
+
+
+@MIGRATIONS()
+def m009_hourly_totals_of_the_hour(db: Database) -> None:
+    """The current hour's hourly totals in ``hourly_totals_hour``, every one of a later
+    hour than each row of ``hourly_totals`` (``snapshot_rows.HourRows``); the readers
+    search each table by its key."""
+    db.execute(
+        "CREATE TABLE hourly_totals_hour ("
+        " post INTEGER NOT NULL, metric INTEGER NOT NULL, hour INTEGER NOT NULL,"
+        " value REAL NOT NULL, PRIMARY KEY (post, metric, hour)) WITHOUT ROWID"
     )

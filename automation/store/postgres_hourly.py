@@ -4,7 +4,9 @@
 Totals and counts are rows keyed by small integers (post, metric, hour), stored only where
 there is something to say; the spans of known hours (kind 0 polled, 1 counted) are read
 and rewritten whole per post and metric. Lists of keys travel as arrays, so a cycle's
-history costs a few statements whatever the number of posts.
+history costs a few statements whatever the number of posts. The current hour's totals
+wait in ``hourly_totals_hour`` (m004) as in the SQLite store; readers see both through
+``all_hourly_totals``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from automation.store.hourly_rows import (
 )
 from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
 from automation.store.rows import parts
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, by_post
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, by_post
 
 __all__ = ["HourlyQueries"]
 
@@ -47,6 +49,7 @@ class HourlyQueries(PostgresConnection):
         self._post_ids: dict[str, int] = {}
         self._last_read: LastRead = {}  # as in the SQLite store: read once per post
         self._newest_hour: int | None = None  # as in the SQLite store
+        self._totals_hour: HourRows | None = None  # as in the SQLite store
 
     @contextmanager
     def _hourly_write(self) -> Iterator[Conn]:
@@ -59,6 +62,7 @@ class HourlyQueries(PostgresConnection):
             self._post_ids.clear()
             self._last_read.clear()
             self._newest_hour = None
+            self._totals_hour = None
             raise
 
     def _ids(self, conn: Conn, post_ids: Collection[str], *, create: bool) -> dict[str, int]:
@@ -94,6 +98,8 @@ class HourlyQueries(PostgresConnection):
             return 0
         written = 0
         with self._hourly_write() as conn:
+            if self._hour_totals(conn).due(hour):
+                self._move_totals(conn)
             self._ids(conn, [p for p in totals if p not in self._post_ids], create=True)
             ids = self._post_ids  # every post known: the posts of ``totals`` among them
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids(conn, [m])[m])
@@ -125,12 +131,15 @@ class HourlyQueries(PostgresConnection):
             self._recall_read(conn, [p for p in totals if p not in self._last_read], ids, mids)
             plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest, compared)
             self._newest_hour = hour
+        where = self._hour_totals(conn)
         conn.execute(
-            b"INSERT INTO hourly_totals SELECT * FROM"
-            b" unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])"
-            b" ON CONFLICT (post, metric, hour) DO UPDATE SET value = excluded.value",
+            f"INSERT INTO {where.table(hour)} SELECT * FROM"
+            " unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[])"
+            " ON CONFLICT (post, metric, hour) DO UPDATE SET value = excluded.value",
             columns(plan.rows, 4),
         )
+        if plan.rows:
+            where.written(hour)
         for metrics, pids in plan.longer.items():  # one statement for all the posts alike
             conn.execute(
                 b"UPDATE hourly_spans SET hi = hi + 1 WHERE kind = 0 AND hi = %s"
@@ -139,6 +148,29 @@ class HourlyQueries(PostgresConnection):
             )
         self._add_spans(conn, POLLED, plan.spans)
         return len(plan.rows)
+
+    def _hour_totals(self, conn: Conn) -> HourRows:
+        """Where the hourly totals stand (read once), as in the SQLite store."""
+        if self._totals_hour is None:
+            found = conn.execute(
+                b"SELECT (SELECT coalesce(max(hour), -1) FROM hourly_totals), min(hour),"
+                b" max(hour) FROM hourly_totals_hour"
+            ).fetchone()
+            assert found is not None  # an aggregate's one row
+            moved, oldest, newest = found
+            self._totals_hour = HourRows(moved, oldest, newest, "hourly_totals", 1)
+        return self._totals_hour
+
+    def _move_totals(self, conn: Conn) -> None:
+        """The small table's rows into the big one, in key order (in a write transaction)."""
+        where = self._hour_totals(conn)
+        if where.oldest is not None:
+            conn.execute(
+                b"INSERT INTO hourly_totals SELECT * FROM hourly_totals_hour"
+                b" ORDER BY post, metric, hour"
+            )
+            conn.execute(b"DELETE FROM hourly_totals_hour")
+            where.moved()
 
     def _totals_then(
         self,
@@ -151,7 +183,7 @@ class HourlyQueries(PostgresConnection):
         """Each post's totals as of ``hour``: per metric, the last one stored then or before."""
         pids = {ids[p]: p for p in posts}
         rows = conn.execute(
-            b"SELECT DISTINCT ON (post, metric) post, metric, value FROM hourly_totals"
+            b"SELECT DISTINCT ON (post, metric) post, metric, value FROM all_hourly_totals"
             b" WHERE post = ANY(%s::bigint[]) AND hour <= %s ORDER BY post, metric, hour DESC",
             [list(pids), hour],
         )
@@ -165,7 +197,7 @@ class HourlyQueries(PostgresConnection):
         found = conn.execute(
             b"WITH k AS (SELECT post, metric, max(hi) AS hi FROM hourly_spans"
             b" WHERE kind = 0 AND post = ANY(%s::bigint[]) GROUP BY post, metric)"
-            b" SELECT post, metric, hi, (SELECT value FROM hourly_totals AS t"
+            b" SELECT post, metric, hi, (SELECT value FROM all_hourly_totals AS t"
             b" WHERE t.post = k.post AND t.metric = k.metric ORDER BY hour DESC LIMIT 1)"
             b" FROM k",
             [[ids[p] for p in post_ids]],
@@ -275,7 +307,7 @@ class HourlyQueries(PostgresConnection):
         posts = {pid: post_id for post_id, pid in ids.items()}
         spans = self._spans(None, posts, lo, hi)
         keys = sorted({(p, m) for p, m, _ in spans if m in names})
-        totals = self._key_rows("hourly_totals", keys, lo, hi, baseline=True)
+        totals = self._key_rows("all_hourly_totals", keys, lo, hi, baseline=True)
         counts = self._key_rows("hourly_counts", keys, lo, hi, baseline=False)
         return histories(keys, spans, totals, counts, posts, names)
 
@@ -345,6 +377,9 @@ class HourlyQueries(PostgresConnection):
     def prune_hourly(self, before: datetime) -> int:
         cut = hour_index(before)
         with self._hourly_write() as conn:
+            where = self._hour_totals(conn)
+            if where.oldest is not None and where.oldest < cut:  # rows of the hour to prune
+                self._move_totals(conn)
             old = conn.execute(
                 b"SELECT post, metric, kind, max(hi) > %s FROM hourly_spans"
                 b" GROUP BY post, metric, kind HAVING min(lo) < %s",
@@ -370,6 +405,8 @@ class HourlyQueries(PostgresConnection):
             ).rowcount
             conn.execute(b"DELETE FROM hourly_spans WHERE hi <= %s", [cut])
             conn.execute(b"UPDATE hourly_spans SET lo = %s WHERE lo < %s", [cut, cut])
+        if cut > where.moved_at:  # as in the SQLite store
+            self._totals_hour = None
         self._last_read = kept_reads(self._last_read, cut)
         return max(deleted, 0)
 
@@ -377,3 +414,4 @@ class HourlyQueries(PostgresConnection):
         super()._reconnected()
         self._last_read.clear()
         self._newest_hour = None
+        self._totals_hour = None

@@ -120,6 +120,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             UNION ALL SELECT series, metric, at, value FROM snapshots_hour;
         """,
     ),
+    (
+        # the current hour's hourly totals apart, moved once an hour (SQLite's m009)
+        "m004_hourly_totals_of_the_hour",
+        """
+        CREATE TABLE hourly_totals_hour (
+            post bigint NOT NULL, metric integer NOT NULL, hour integer NOT NULL,
+            value double precision NOT NULL, PRIMARY KEY (post, metric, hour));
+        CREATE VIEW all_hourly_totals AS SELECT post, metric, hour, value FROM hourly_totals
+            UNION ALL SELECT post, metric, hour, value FROM hourly_totals_hour;
+        """,
+    ),
 )
 
 

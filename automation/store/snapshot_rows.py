@@ -53,23 +53,33 @@ class HourRows:
     dated before (the clock went back) to the big one, so no key is in both. The small
     table is moved into the big one in key order by the first reading of a later clock
     hour than its oldest row's, and before a prune: each post's leaf page of the big table
-    is then written once an hour, not every cycle."""
+    is then written once an hour, not every cycle.
+
+    The hourly totals are kept alike (``hourly_totals`` and ``hourly_totals_hour``, by hour
+    index): ``big`` names the big table, the small one is named after it, and ``per`` is
+    the length of a clock hour in the rows' time."""
 
     moved_at: float
     oldest: float | None
     newest: float | None
+    big: str = "snapshots"
+    per: float = HOUR
 
     @property
     def newest_at(self) -> float:
         """The newest time a change is stored at, in either table."""
         return self.moved_at if self.newest is None else self.newest
 
+    @property
+    def small(self) -> str:
+        return f"{self.big}_hour"
+
     def table(self, when: float) -> str:
-        return "snapshots_hour" if when > self.moved_at else "snapshots"
+        return self.small if when > self.moved_at else self.big
 
     def due(self, when: float) -> bool:
         """Whether the small table is to be moved before a reading at ``when``."""
-        return self.oldest is not None and when // HOUR > self.oldest // HOUR
+        return self.oldest is not None and when // self.per > self.oldest // self.per
 
     def written(self, when: float) -> None:
         if when > self.moved_at:

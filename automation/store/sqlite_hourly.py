@@ -5,6 +5,11 @@ there is something to say: a total when it changed, a count when it is not zero.
 of known hours (kind 0 polled, 1 counted) are few per post and metric, so they are read
 and rewritten whole per post and metric. Reads and prunes go through the primary keys,
 never a scan of the history, which over 90 days is the bulk of the file.
+
+The current hour's totals wait in ``hourly_totals_hour`` (m009) and are moved into
+``hourly_totals`` in key order by the first reading of a later hour, as the snapshots'
+are (``HourRows``): each changed post's leaf page of the big table is then written once an
+hour, not every cycle. Every reader searches both tables by their keys.
 """
 
 from __future__ import annotations
@@ -38,10 +43,17 @@ from automation.store.hourly_rows import (
     span_reach,
 )
 from automation.store.rows import parts
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, by_post
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, by_post
 from automation.store.sqlite_connection import SqliteConnection, guarded
 
 __all__ = ["HourlyQueries"]
+
+TOTALS = ("hourly_totals", "hourly_totals_hour")  # every row of the second is of a later hour
+# a post and metric's last total in one table, by its key
+_LAST = (
+    "(SELECT value FROM {} AS t WHERE t.post = k.post AND t.metric = k.metric"
+    " ORDER BY hour DESC LIMIT 1)"
+)
 
 
 class HourlyQueries(SqliteConnection):
@@ -53,6 +65,7 @@ class HourlyQueries(SqliteConnection):
         # first; read from the file once per post (after a restart, or when it is new).
         self._last_read: LastRead = {}
         self._newest_hour: int | None = None  # the newest hour polled (read once)
+        self._totals_hour: HourRows | None = None  # where the totals stand (read once)
 
     @contextmanager
     def _hourly_write(self) -> Iterator[Any]:
@@ -65,6 +78,7 @@ class HourlyQueries(SqliteConnection):
             self._post_ids.clear()
             self._last_read.clear()
             self._newest_hour = None
+            self._totals_hour = None
             raise
 
     def _ids(self, post_ids: Collection[str], *, create: bool) -> dict[str, int]:
@@ -105,6 +119,8 @@ class HourlyQueries(SqliteConnection):
             return 0
         written = 0
         with self._hourly_write():
+            if self._hour_totals().due(hour):
+                self._move_totals()
             ids = self._all_ids(totals)
             mids = MetricIds(self._known_metrics(None), lambda m: self._metric_ids([m])[m])
             for part in parts(totals):  # a first reading of 100,000 posts is 700,000 rows
@@ -133,11 +149,14 @@ class HourlyQueries(SqliteConnection):
             self._recall_read([p for p in totals if p not in self._last_read], ids, mids)
             plan = plan_totals(hour, totals, self._last_read, ids, mids, self._latest, compared)
             self._newest_hour = hour
+        where = self._hour_totals()
         self._conn.executemany(
-            "INSERT INTO hourly_totals VALUES (?, ?, ?, ?)"
+            f"INSERT INTO {where.table(hour)} VALUES (?, ?, ?, ?)"
             " ON CONFLICT DO UPDATE SET value = excluded.value",
             plan.rows,
         )
+        if plan.rows:
+            where.written(hour)
         for metrics, pids in plan.longer.items():  # one statement for all the posts alike
             # ``+metric``: one search per post for its few spans, not one per post and metric
             self._conn.execute(
@@ -149,15 +168,39 @@ class HourlyQueries(SqliteConnection):
         self._add_spans(POLLED, plan.spans)
         return len(plan.rows)
 
+    def _hour_totals(self) -> HourRows:
+        """Where the hourly totals stand (read once): the newest hour of ``hourly_totals``,
+        the oldest and newest of ``hourly_totals_hour``."""
+        if self._totals_hour is None:
+            ((moved,),) = self._rows("SELECT coalesce(max(hour), -1) FROM hourly_totals")
+            ((oldest, newest),) = self._rows("SELECT min(hour), max(hour) FROM hourly_totals_hour")
+            self._totals_hour = HourRows(moved, oldest, newest, "hourly_totals", 1)
+        return self._totals_hour
+
+    def _move_totals(self) -> None:
+        """The small table's rows into the big one, in key order (in a write transaction)."""
+        where = self._hour_totals()
+        if where.oldest is not None:
+            self._conn.execute(
+                "INSERT INTO hourly_totals SELECT * FROM hourly_totals_hour"
+                " ORDER BY post, metric, hour"
+            )
+            self._conn.execute("DELETE FROM hourly_totals_hour")
+            where.moved()
+
     def _totals_then(
         self, hour: int, posts: Iterable[str], ids: Mapping[str, int], mids: Mapping[str, int]
     ) -> dict[str, dict[str, float]]:
         """Each post's totals as of ``hour``: per metric, the last one stored then or before."""
         pids = {ids[p]: p for p in posts}
-        rows = self._rows(  # SQLite takes the value of max(hour)'s row
-            "SELECT post, metric, value, max(hour) FROM hourly_totals"
-            " WHERE post IN (SELECT value FROM json_each(?)) AND hour <= ? GROUP BY post, metric",
-            [json.dumps(list(pids)), hour],
+        rows = self._rows(  # SQLite takes the value of max(hour)'s row; the small table's last
+            " UNION ALL ".join(
+                f"SELECT post, metric, value, max(hour) FROM {table}"
+                " WHERE post IN (SELECT value FROM json_each(:posts)) AND hour <= :hour"
+                " GROUP BY post, metric"
+                for table in TOTALS
+            ),
+            {"posts": json.dumps(list(pids)), "hour": hour},
         )
         return by_post(((p, m, v) for p, m, v, _ in rows), pids, {i: n for n, i in mids.items()})
 
@@ -171,9 +214,8 @@ class HourlyQueries(SqliteConnection):
             "WITH k(post, metric, hi) AS (SELECT post, metric, max(hi) FROM hourly_spans"
             " WHERE kind = 0 AND post IN (SELECT value FROM json_each(?))"
             " GROUP BY post, metric)"
-            " SELECT post, metric, hi, (SELECT value FROM hourly_totals AS t"
-            " WHERE t.post = k.post AND t.metric = k.metric ORDER BY hour DESC LIMIT 1)"
-            " FROM k",
+            f" SELECT post, metric, hi, coalesce({_LAST.format('hourly_totals_hour')},"
+            f" {_LAST.format('hourly_totals')}) FROM k",
             [json.dumps([ids[p] for p in post_ids])],
         )
         self._last_read.update(recalled(post_ids, ids, mids, found))
@@ -273,32 +315,34 @@ class HourlyQueries(SqliteConnection):
         posts = {pid: post_id for post_id, pid in ids.items()}
         spans = self._spans(None, posts, lo, hi)
         keys = sorted({(p, m) for p, m, _ in spans if m in names})
-        totals = self._key_rows("hourly_totals", keys, lo, hi, baseline=True)
-        counts = self._key_rows("hourly_counts", keys, lo, hi, baseline=False)
+        totals = self._key_rows(TOTALS, keys, lo, hi, baseline=True)
+        counts = self._key_rows(("hourly_counts",), keys, lo, hi, baseline=False)
         return histories(keys, spans, totals, counts, posts, names)
 
     def _key_rows(
-        self, table: str, keys: list[Key], lo: int, hi: int, *, baseline: bool
+        self, tables: tuple[str, ...], keys: list[Key], lo: int, hi: int, *, baseline: bool
     ) -> dict[Key, list[tuple[int, float]]]:
-        """Rows of each key in ``[lo, hi)``, after the last one before ``lo`` if asked."""
+        """Rows of each key in ``[lo, hi)``, after the last one before ``lo`` if asked, from
+        each of ``tables`` in turn (any later one's rows are of later hours)."""
         out: dict[Key, list[tuple[int, float]]] = {}
         if not keys:
             return out
-        first = (
-            f"coalesce((SELECT max(hour) FROM {table} AS b WHERE b.post = k.post"
-            " AND b.metric = k.metric AND b.hour < :lo), :lo)"
-            if baseline
-            else ":lo"
+        before = (  # the last hour before ``lo`` in any table: the later tables' first
+            f"(SELECT max(hour) FROM {table} AS b WHERE b.post = k.post"
+            " AND b.metric = k.metric AND b.hour < :lo)"
+            for table in reversed(tables)
         )
-        for p, m, h, v in self._conn.execute(
-            "WITH k(post, metric) AS (SELECT json_extract(value, '$[0]'),"
-            " json_extract(value, '$[1]') FROM json_each(:keys))"
-            f" SELECT t.post, t.metric, t.hour, t.value FROM k JOIN {table} AS t"
-            f" ON t.post = k.post AND t.metric = k.metric AND t.hour >= {first}"
-            " AND t.hour < :hi ORDER BY t.post, t.metric, t.hour",
-            {"keys": json.dumps(keys), "lo": lo, "hi": hi},
-        ):
-            out.setdefault((p, m), []).append((h, v))
+        first = f"coalesce({', '.join(before)}, :lo)" if baseline else ":lo"
+        for table in tables:
+            for p, m, h, v in self._conn.execute(
+                "WITH k(post, metric) AS (SELECT json_extract(value, '$[0]'),"
+                " json_extract(value, '$[1]') FROM json_each(:keys))"
+                f" SELECT t.post, t.metric, t.hour, t.value FROM k JOIN {table} AS t"
+                f" ON t.post = k.post AND t.metric = k.metric AND t.hour >= {first}"
+                " AND t.hour < :hi ORDER BY t.post, t.metric, t.hour",
+                {"keys": json.dumps(keys), "lo": lo, "hi": hi},
+            ):
+                out.setdefault((p, m), []).append((h, v))
         return out
 
     @guarded
@@ -344,6 +388,9 @@ class HourlyQueries(SqliteConnection):
     def prune_hourly(self, before: datetime) -> int:
         cut = hour_index(before)
         with self._hourly_write() as conn:
+            where = self._hour_totals()
+            if where.oldest is not None and where.oldest < cut:  # rows of the hour to prune
+                self._move_totals()
             old = self._rows(
                 "SELECT post, metric, kind, max(hi) > ? FROM hourly_spans"
                 " GROUP BY post, metric, kind HAVING min(lo) < ?",
@@ -368,5 +415,7 @@ class HourlyQueries(SqliteConnection):
             ).rowcount
             conn.execute("DELETE FROM hourly_spans WHERE hi <= ?", (cut,))
             conn.execute("UPDATE hourly_spans SET lo = ? WHERE lo < ?", (cut, cut))
+        if cut > where.moved_at:  # the big table's newest rows may be gone: read it again
+            self._totals_hour = None
         self._last_read = kept_reads(self._last_read, cut)
         return max(deleted, 0)

@@ -35,6 +35,7 @@ TABLES = {
     "snapshots": "(SELECT post_id FROM series WHERE id = series), metric, at, value",
     "snapshots_hour": "(SELECT post_id FROM series WHERE id = series), metric, at, value",
     "hourly_totals": "post, metric, hour, value",
+    "hourly_totals_hour": "post, metric, hour, value",
     "hourly_spans": "post, metric, kind, lo, hi",
 }
 

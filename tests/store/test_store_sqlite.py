@@ -71,6 +71,7 @@ def test_migrations_apply_once(path: Path) -> None:
             "m006_digests",
             "m007_latest_from_snapshots",
             "m008_snapshots_of_the_hour",
+            "m009_hourly_totals_of_the_hour",
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
