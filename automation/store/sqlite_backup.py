@@ -8,11 +8,15 @@ place, so the destination is never half a database; it is readable by its owner 
 
 The source is opened read-write without being created (``mode=rw``): a read-only
 connection would leave ``-wal`` and ``-shm`` files behind, owned by whoever ran the
-backup, which the engine's own user then could not write.
+backup, which the engine's own user then could not write. A source this user may not
+write (a copy on a read-only mount) is opened only to read, since nothing can be left
+beside it. A destination that cannot be written (a missing or read-only directory, a full
+disk) is refused with what to do about it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from automation.core.errors import StoreError, UsageError
+from automation.store.sqlite_connection import may_write, read_only_uri
 
 __all__ = ["BackupResult", "backup_database"]
 
@@ -35,38 +40,72 @@ class BackupResult:
 
 def backup_database(source: Path, target: Path) -> BackupResult:
     """Copy the database at ``source`` to ``target`` (replacing it); see the module."""
-    _check_paths(source, target)
+    if not source.is_file():
+        raise UsageError(f"no database at {source} to back up (has the engine run yet?)")
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
+        _check_target(source, target)
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise StoreError(_unwritable(target, exc.errno, exc.strerror or str(exc))) from exc
+    try:
         result = _copy(source, partial, target)
         with partial.open("rb+") as f:
             os.fsync(f.fileno())
         partial.replace(target)
     except sqlite3.Error as exc:
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code
+        if code == sqlite3.SQLITE_FULL:
+            raise StoreError(_unwritable(target, errno.ENOSPC, str(exc))) from exc
         raise StoreError(f"cannot back up {source} to {target}: {exc}") from exc
     except OSError as exc:
-        raise StoreError(f"cannot write the backup {target}: {exc.strerror or exc}") from exc
+        raise StoreError(_unwritable(target, exc.errno, exc.strerror or str(exc))) from exc
     finally:
         partial.unlink(missing_ok=True)
     return result
 
 
-def _check_paths(source: Path, target: Path) -> None:
-    if not source.is_file():
-        raise UsageError(f"no database at {source} to back up (has the engine run yet?)")
+def _unwritable(target: Path, code: int | None, reason: str) -> str:
+    """Why the backup cannot be written to ``target``, and what to do (nothing is left)."""
+    folder = target.parent
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        fix = (
+            f"the disk that holds {folder} is full (df -h {folder}): free space there, or"
+            " back up to another disk"
+        )
+    elif code == errno.EROFS:
+        fix = f"{folder} is on a read-only file system: back up to a writable disk"
+    elif code in (errno.EACCES, errno.EPERM):
+        fix = (
+            f"this user may not write in {folder}: back up into a directory it may write,"
+            " such as the state directory when run as the service's user (see the README)"
+        )
+    else:
+        fix = "back up to another file"
+    return f"cannot write the backup {target}: {reason}; {fix}. Nothing was written"
+
+
+def _check_target(source: Path, target: Path) -> None:
     if target.is_dir():
         raise UsageError(
             f"{target} is a directory: name the backup file, e.g. {target / 'automation.db'}"
         )
     if not target.parent.is_dir():
-        raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
+        raise UsageError(
+            f"cannot write {target}: directory {target.parent} does not exist; create it"
+            f" (mkdir -p {target.parent}) or name a file in a directory that exists"
+        )
     if target.exists() and target.resolve() == source.resolve():
         raise UsageError(f"{target} is the database itself: back it up to another file")
 
 
 def _copy(source: Path, partial: Path, target: Path) -> BackupResult:
-    src = sqlite3.connect(f"file:{quote(str(source.absolute()))}?mode=rw", uri=True, timeout=30)
+    uri = (
+        f"file:{quote(str(source.absolute()))}?mode=rw"
+        if may_write(source)
+        else read_only_uri(source)
+    )
+    src = sqlite3.connect(uri, uri=True, timeout=30)
     try:
         dst = sqlite3.connect(partial)
         try:

@@ -3,14 +3,17 @@ written, without the secrets being set; the copy restores as the database."""
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cli_helpers import SECRET_ENV, Cli, assert_no_traceback, write_env_config
+from cli_helpers import SECRET_ENV, Cli, assert_no_traceback, unwritable, write_env_config
 
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.store.sqlite import SqliteStore
@@ -153,7 +156,7 @@ def test_backups_taken_during_a_stream_of_writes_are_each_one_moment(
     ("target", "message"),
     [
         ("backups", "is a directory: name the backup file"),
-        ("missing/dir/copy.db", "directory"),
+        ("missing/dir/copy.db", "does not exist; create it (mkdir -p "),
         ("state.db", "is the database itself"),
     ],
 )
@@ -172,4 +175,80 @@ def test_no_database_yet_is_a_clean_error(cli: Cli, tmp_path: Path) -> None:
     assert result.code == 2
     assert "no database at" in result.err
     assert not (tmp_path / "state.db").exists()  # nor was one created
+    assert_no_traceback(result.err, result.out)
+
+
+def test_a_directory_it_may_not_write_says_where_to_back_up_instead(
+    cli: Cli, store: SqliteStore, tmp_path: Path
+) -> None:
+    _write(store, 0, 3)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    with unwritable(folder):
+        result = cli("backup", str(folder / "copy.db"))
+    assert result.code == 2
+    assert f"this user may not write in {folder}: back up into a directory it may" in result.err
+    assert "Nothing was written" in result.err
+    assert_no_traceback(result.err, result.out)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_full_disk_says_to_free_space_and_leaves_the_old_backup_as_it_was(
+    cli: Cli, store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(store, 0, 50)
+    target = tmp_path / "backups" / "copy.db"
+    target.parent.mkdir()
+    target.write_bytes(b"yesterday's backup")
+    connect = sqlite3.connect
+
+    def on_a_full_disk(database: object, *args: object, **kwargs: object) -> sqlite3.Connection:
+        conn = connect(database, *args, **kwargs)  # type: ignore[arg-type]
+        if ".partial-" in str(database):
+            conn.execute("PRAGMA max_page_count = 4")  # room for four pages, then full
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", on_a_full_disk)
+    result = cli("backup", str(target))
+    assert result.code == 2
+    assert f"the disk that holds {target.parent} is full (df -h {target.parent})" in result.err
+    assert_no_traceback(result.err, result.out)
+    assert [p.name for p in target.parent.iterdir()] == ["copy.db"]  # no partial file left
+    assert target.read_bytes() == b"yesterday's backup"
+
+
+def test_a_database_this_user_may_not_write_is_backed_up_and_left_alone(
+    cli: Cli, store: SqliteStore, project: Path, tmp_path: Path
+) -> None:
+    _write(store, 0, 5)
+    store.close()  # the engine stopped: no -wal or -shm file beside it
+    (tmp_path / "backups").mkdir()
+    with unwritable(project.parent):
+        result = cli("backup", str(tmp_path / "backups" / "copy.db"))
+        assert sorted(p.name for p in project.parent.iterdir() if "state" in p.name) == ["state.db"]
+    assert result.code == 0, result.err
+    assert "5 firings, 15 actions (15 pending)" in result.out
+
+
+def test_a_read_only_file_system_is_named_without_a_traceback(
+    cli: Cli, store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(store, 0, 3)
+    folder = tmp_path / "mnt"
+    folder.mkdir()
+    real_open, real_unlink = os.open, os.unlink
+
+    def read_only(real: Any) -> Any:
+        def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(path).startswith(str(folder)):  # as on a file system mounted read-only
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+            return real(path, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(os, "open", read_only(real_open))
+    monkeypatch.setattr(os, "unlink", read_only(real_unlink))
+    result = cli("backup", str(folder / "copy.db"))
+    assert result.code == 2
+    assert f"{folder} is on a read-only file system: back up to a writable disk" in result.err
     assert_no_traceback(result.err, result.out)
