@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -122,22 +122,14 @@ def schedule_refresh(
         cost.add(post, post.post_id in plan.hourly_posts, force=True)
     posts = list(plan.posts.values())
     order, read_at, likely = _read_order(posts, recent, at + step, now - YOUNG)
-    oldest = [posts[i] for i in order]
-    quota = _staleness_quota(len(oldest), step, max_staleness.total_seconds())
+    quota = _staleness_quota(len(order), step, max_staleness.total_seconds())
     taken = bytearray(len(posts))  # by place in ``posts``: chosen
     for i in order[:quota]:
         cost.add(posts[i], False, force=True)
         taken[i] = 1
-    for i in likely:
-        taken[i] |= cost.add(posts[i], _wants_series(posts[i], plan, recent, at + step))
-    hourly = plan.hourly_posts
-    for k in range(quota, len(order)):
-        if cost.saturated():
-            break
-        post, i = oldest[k], order[k]
-        taken[i] |= cost.add(
-            post, post.post_id in hourly and _wants_series(post, plan, recent, at + step)
-        )
+    wants = _series_wanted(plan, recent, at + step)
+    cost.take(posts, likely, taken, wants)
+    cost.take(posts, order[quota:], taken, wants, until_saturated=True)
     unread = None if complete else _unread(order, read_at, taken)
     narrowed = _narrowed(plan, cost, [posts[i] for i in likely])
     return Refresh(narrowed, cost.spent, scheduled=True, unread=unread)
@@ -243,15 +235,20 @@ def _likely(
     return [i for _, i in projected] + fresh
 
 
-def _wants_series(
-    post: WatchedPostRecord, plan: FetchPlan, recent: Mapping[str, Recent], horizon: float
-) -> bool:
-    """Whether the post's /28hr series is worth its share of a request: a windowed rule
+def _series_wanted(
+    plan: FetchPlan, recent: Mapping[str, Recent], horizon: float
+) -> Callable[[WatchedPostRecord], bool]:
+    """Whether a post's /28hr series is worth its share of a request: a windowed rule
     evaluates it and its answer could change (or nothing is known of the post yet)."""
-    if post.post_id not in plan.hourly_posts:
-        return False
-    seen = recent.get(post.post_id)
-    return seen is None or seen.window_open or seen.cross_at <= horizon
+    hourly, get = plan.hourly_posts, recent.get
+
+    def wanted(post: WatchedPostRecord) -> bool:
+        if post.post_id not in hourly:
+            return False
+        seen = get(post.post_id)
+        return seen is None or seen.window_open or seen.cross_at <= horizon
+
+    return wanted
 
 
 class _Cost:
@@ -270,9 +267,58 @@ class _Cost:
         self._public_totals = bool(plan.totals_metrics & PUBLIC_TOTALS_METRICS)
         self._any_hourly = bool(plan.hourly_metrics & HOURLY_METRICS)
 
-    def saturated(self) -> bool:
-        """No budget left and no request with room for another post."""
-        return self.left <= 0 and not self._open
+    def take(
+        self,
+        posts: Sequence[WatchedPostRecord],
+        places: Iterable[int],
+        taken: bytearray,
+        wants_series: Callable[[WatchedPostRecord], bool],
+        *,
+        until_saturated: bool = False,
+    ) -> None:
+        """``add`` of the post at each of ``places`` in ``posts`` in turn, with its series if
+        ``wants_series(post)``, and ``taken[place]`` set when it chose it; ``until_saturated``:
+        stopping once no budget is left and no request has room for another post. ``add``'s
+        steps in one loop with the state in locals: a steady 100,000-post cycle offers
+        45,000-75,000 posts, and a call or two a post cost about as much as the steps."""
+        chosen, series_of, totals, hourly, opened = (
+            self.chosen,
+            self.series,
+            self._totals,
+            self._hourly,
+            self._open,
+        )
+        owned, public, any_hourly = self._owned_totals, self._public_totals, self._any_hourly
+        per_totals, per_series, left = MAX_IDS["totals"], MAX_IDS["28hr"], self.left
+        for place in places:
+            if until_saturated and left <= 0 and not opened:
+                break
+            post = posts[place]
+            pid, owner = post.post_id, post.account
+            new = pid not in chosen
+            series = owner is not None and any_hourly and pid not in series_of
+            series = series and wants_series(post)
+            paid = new and (owned if owner is not None else public)
+            price = (paid and totals.get(owner, 0) % per_totals == 0) + (
+                series and hourly.get(owner or "", 0) % per_series == 0
+            )
+            if price > left:
+                continue
+            left -= price
+            if new:
+                chosen[pid] = post
+                taken[place] = 1
+                if paid:
+                    n = totals[owner] = totals.get(owner, 0) + 1
+                    if n % per_totals:
+                        opened.add(owner)
+                    else:
+                        opened.discard(owner)
+            if series and owner is not None:
+                series_of.add(pid)
+                hourly[owner] = hourly.get(owner, 0) + 1
+        self.spent += self.left - left
+        self.left = left
 
     def add(self, post: WatchedPostRecord, series: bool, *, force: bool = False) -> bool:
         """Choose ``post`` (with its series) if the budget allows it or ``force``; a post

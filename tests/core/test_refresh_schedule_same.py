@@ -1,6 +1,7 @@
 """``schedule_refresh`` against the straightforward scheduler it replaced: the posts sorted
 by a key function per post and the likely ones found by a second pass, every rule's posts
-filtered one by one, whether a request has room counted over every owner, and every post
+filtered one by one, each post offered by a call of ``_Cost.add`` with whether a request
+has room counted over every owner before it, and every post
 counted to see whether all of them fit the budget. The same posts in the same order, the
 same series, the same posts for each rule, over random plans (shared and windowed
 watches, public posts, posts never read, windows open or not) and readings."""
@@ -90,8 +91,16 @@ def straightforward_full_cost(plan, budget):
     return full if full <= budget else None
 
 
-def straightforward_saturated(cost):
-    return cost.left <= 0 and all(n % MAX_IDS["totals"] == 0 for n in cost._totals.values())
+def straightforward_take(cost, posts, places, taken, wants_series, *, until_saturated=False):
+    """``add`` of one post at a time, whether a request has room counted over every owner."""
+    for i in places:
+        if (
+            until_saturated
+            and cost.left <= 0
+            and all(n % MAX_IDS["totals"] == 0 for n in cost._totals.values())
+        ):
+            break
+        taken[i] |= cost.add(posts[i], wants_series(posts[i]))
 
 
 def plan_and_readings(posts, rules):
@@ -141,7 +150,7 @@ def test_the_choice_is_the_straightforward_one(posts, budget, rules, per_request
         fast = choose()
         patch.setattr(refresh_schedule, "_read_order", straightforward_order)
         patch.setattr(refresh_schedule, "_narrowed", straightforward_narrowed)
-        patch.setattr(refresh_schedule._Cost, "saturated", straightforward_saturated)
+        patch.setattr(refresh_schedule._Cost, "take", straightforward_take)
         patch.setattr(refresh_schedule, "_full_cost", straightforward_full_cost)
         slow = choose()
     assert (fast.requests, fast.scheduled) == (slow.requests, slow.scheduled)
