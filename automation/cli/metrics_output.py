@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, repeat
-from operator import itemgetter, truediv
+from operator import itemgetter, methodcaller, truediv
 from pathlib import Path
 from typing import IO, Any
 
@@ -265,7 +265,7 @@ class _Lines:
         self._formats: dict[tuple[bool, ...], str] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
         self._labels, self._texts = list(labels), counts == "%s"
-        self._joined: dict[tuple[str, ...], str] = {}  # "": not for joined counts
+        self._joined: dict[tuple[str, ...], _JoinedPlan | None] = {}
 
     def of(
         self, heads: Iterable[tuple[str, ...]], answers: Iterable[Mapping[str, Any] | None]
@@ -320,31 +320,53 @@ class _Lines:
     ) -> list[str] | None:
         """``of_answer`` from the parse's ``EngagementResult.joined`` (the metrics every
         post holds, each post's counts joined by commas), when a line holds them as they
-        are: CSV, counts as sent, no rate among them, the columns in the metrics' order
-        with no other between them (the public posts' lines; an owned post's rate sits
-        among its counts). One ``%`` of three fields a post, the counts not picked again;
-        else None."""
+        are: CSV, counts as sent, the columns in the metrics' order with no other between
+        them but the rate, whose counts come before it (the default columns). Each post's
+        text goes into its line whole, or split once where the rate goes in: the counts
+        are not picked from the answer again, and the ``%`` has fewer fields; else None."""
         metrics, each = joined
-        fmt = self._joined.get(metrics)
-        if fmt is None:
-            fmt = self._joined_format(metrics)
+        plan = self._joined.get(metrics, _UNPLANNED)
+        if plan is _UNPLANNED:
+            plan = self._joined_plan(metrics)
             if len(self._joined) < _MAX_PLANS:
-                self._joined[metrics] = fmt
-        if not fmt:
+                self._joined[metrics] = plan
+        if plan is None:
             return None
-        return list(map(fmt.__mod__, zip(*heads, each, strict=True)))
+        fmt, cut, numerator, denominator = plan
+        if not cut:
+            return list(map(fmt.__mod__, zip(*heads, each, strict=True)))
+        parts = list(map(methodcaller("split", ",", cut), each))
+        denominators = list(map(int, map(itemgetter(denominator), parts)))
+        if 0 in denominators:  # a rate of nothing: unknown, as ``of_answer`` writes it
+            return None
+        fields: list[Iterable[Any]] = [map(itemgetter(k), parts) for k in range(cut + 1)]
+        numerators = map(int, map(itemgetter(numerator), parts))
+        fields.insert(cut, map(truediv, numerators, denominators))
+        return list(map(fmt.__mod__, zip(*heads, *fields, strict=True)))
 
-    def _joined_format(self, metrics: tuple[str, ...]) -> str:
-        """The line's ``%`` format with one field for ``metrics``' joined counts, or ""
-        when a line does not hold them as they are."""
+    def _joined_plan(self, metrics: tuple[str, ...]) -> _JoinedPlan | None:
+        """How ``of_joined`` makes the lines of posts holding ``metrics``: the line's
+        ``%`` format, where each post's text is split (0: not), and the places of the
+        rate's counts in it; None when a line does not hold the text as it is."""
         if not (self._separator == "," and self._texts and not any(self._labels)):
-            return ""
+            return None
         _, names, rate_at, fmt = self._plans.get(metrics) or self._plan(metrics)
-        if rate_at is not None or names != metrics:
-            return ""
         values = fmt[len(self._head) : len(fmt) - len(self._end)]
-        one = values.replace(",".join(["%s"] * len(names)), "%s", 1)
-        return self._head + one + self._end if one.count("%s") == 1 else ""
+        count = len(metrics)
+        if rate_at is None and names == metrics:
+            run, cut, places = ["%s"] * count, 0, (0, 0)
+        elif rate_at is not None and names[:-2] == metrics and 0 < rate_at < count:
+            places = (metrics.index(names[-2]), metrics.index(names[-1]))
+            if max(places) >= rate_at:  # a count of the rate after it: not split apart
+                return None
+            run, cut = ["%s"] * rate_at + ["%.6g"] + ["%s"] * (count - rate_at), rate_at
+        else:
+            return None
+        fields = [*run[: cut + 1], "%s"] if cut else ["%s"]  # the text whole, or cut
+        one = values.replace(",".join(run), ",".join(fields), 1)
+        if one.count("%") != len(fields):  # other columns between the counts
+            return None
+        return self._head + one + self._end, cut, *places
 
     @staticmethod
     def _same_metrics(
@@ -405,6 +427,10 @@ class _Lines:
         return fmt
 
 
+# how ``_Lines.of_joined`` makes lines: the format, where each post's joined counts are
+# split (0: not), and the places of the rate's numerator and denominator among the parts
+_JoinedPlan = tuple[str, int, int, int]
+_UNPLANNED: Any = object()
 _NOTHING: Mapping[str, float] = {}
 _BLOCK = 4096  # lines joined into one write
 _MAX_PLANS = 256  # sets of metrics remembered; answers hold one or two

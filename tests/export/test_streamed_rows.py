@@ -285,22 +285,27 @@ def test_lines_from_the_parses_joined_counts_equal_those_picked_from_the_answer(
 
 
 def test_csv_lines_hold_the_joined_counts_as_they_are_where_they_fit() -> None:
-    """Under the default columns, a public post's CSV line ends with its joined counts as
-    the parse gave them; with a rate among the counts (an owned post's), or the columns
-    in another order, the counts are picked from the answer."""
+    """Under the default columns each CSV line holds its post's joined counts as the parse
+    gave them (an owned post's split where its rate goes in, the rate read from them);
+    with the columns in another order, or the rate before one of its counts, the counts
+    are picked from the answer."""
     ids = IDS[:2]
     public = ("favorites", "retweets", "quote_tweets", "replies", "video_views")
     owned = ("impressions", "engagements", *public)
-    for names, metrics, end in (
-        (None, public, "6"),
-        (None, owned, "1"),
-        ("retweets,favorites,quote_tweets,replies,video_views", public, "1"),
+    rate_first = "engagement_rate,impressions,engagements,favorites"
+    for names, metrics, tail in (
+        (None, public, ",,,,6,7,8,9,10"),
+        (None, owned, ",6,7,1.16667,8,9,10,11,12"),  # engagements / impressions: 7 / 6
+        ("retweets,favorites,quote_tweets,replies,video_views", public, ",1,1,1,1,1"),
+        (rate_first, owned, ",1,1,1,1"),
+        ("impressions,engagement_rate,engagements,favorites", owned[:3], ",1,1,1,1"),
     ):
         answer = {pid: dict.fromkeys(metrics, "1") for pid in ids}
-        marked = (metrics, tuple(",".join(["6"] * len(metrics)) for _ in ids))  # not the answer's
+        marked = ",".join(map(str, range(6, 6 + len(metrics))))  # not the answer's counts
         rows = StreamedRows("csv", choose_columns(names, by=None, period=False), None)
-        rows.put_texts(answer, "brand" if "impressions" in metrics else None, marked)
+        account = "brand" if "impressions" in metrics else ""
+        rows.put_texts(answer, account or None, (metrics, (marked, marked)))
         out = io.StringIO()
         rows.write(out, ids)
         first = out.getvalue().splitlines()[1]
-        assert first.endswith(f",{end}"), (names, metrics, first)
+        assert first.endswith(f"/{ids[0]},{account}{tail}"), (names, metrics, first)
