@@ -7,7 +7,7 @@ Engagement API are scripted per test, and the clock is moved by hand.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -91,9 +91,11 @@ class CycleWorld:
     metrics: Metrics = field(default_factory=Metrics)
     now: datetime = NOW
     events: list[Event] = field(default_factory=list)
+    # firing IDs go on from one engine to the next, as the random ones of a restart do
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def engine(self) -> Engine:
-        numbers = itertools.count(1)
+        numbers = self.numbers
         return Engine(
             config=make_config(),
             rules=LoadedRules(rules=compile_rules(self.rules), files=()),

@@ -93,3 +93,57 @@ def test_a_rule_paused_again_before_its_resume_settled_stays_paused() -> None:
     assert kinds(w) == [("paused", ""), ("held", A)]
     assert [p.paused_by for p in w.store.pauses()] == ["carol"]
     assert w.store.pauses()[0] == PauseRecord("r", w.now, "carol")
+
+
+def test_a_pause_holds_across_a_restart_and_the_new_engine_says_so() -> None:
+    w = world(A)
+    w.engine().cycle()
+    pause(w.store, "r", who="alice", now=w.now, known_rules={"r"})
+    w.metrics.values = {"favorites": 150.0}
+    w.now += HOUR
+    w.engine().cycle()  # a restarted engine: the pause is in the store, not in memory
+    assert kinds(w) == [("paused", ""), ("held", A)]
+    w.now += HOUR
+    restarted = w.engine()
+    restarted.cycle()
+    assert kinds(w) == [("paused", ""), ("held", A)]
+    assert w.store.history() == []
+
+
+def test_a_pause_that_ended_while_the_engine_was_stopped_seeds_at_its_first_cycle() -> None:
+    w = world(A)
+    engine = w.engine()
+    engine.cycle()
+    pause(w.store, "r", who="alice", now=w.now, until=w.now + 2 * HOUR, known_rules={"r"})
+    w.metrics.values = {"favorites": 150.0}
+    w.now += HOUR
+    engine.cycle()
+    assert kinds(w) == [("paused", ""), ("held", A)]
+    w.now += 5 * HOUR  # stopped over the pause's end
+    w.engine().cycle()
+    assert kinds(w) == [("seeded", A), ("resumed", "")]
+    assert w.store.pauses() == []
+    w.now += HOUR
+    w.engine().cycle()
+    assert kinds(w) == []  # never fires for what crossed while paused
+
+
+def test_a_resume_not_settled_before_a_restart_is_settled_by_the_next_engine() -> None:
+    w = world(A, B)
+    w.engine().cycle()
+    pause(w.store, "r", who="alice", now=w.now, known_rules={"r"})
+    resume(w.store, "r", who="bob", now=w.now)
+    w.metrics.values = {"favorites": 150.0}
+    w.metrics.forbidden = {B}
+    w.now += HOUR
+    w.engine().cycle()
+    assert ("seeded", A) in kinds(w)
+    w.metrics.forbidden = set()
+    w.now += HOUR
+    w.engine().cycle()  # restarted before B was seen
+    assert kinds(w) == [("seeded", B), ("resumed", "")]
+    assert w.store.pauses() == []
+    assert [(e.firing.post_id, e.firing.kind) for e in w.store.history()] == [
+        (B, "seeded"),
+        (A, "seeded"),
+    ]
