@@ -23,7 +23,7 @@ import psycopg
 
 from automation.config.database import PostgresDatabase
 from automation.core.errors import LeadershipLost, StoreError
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest, moved_key
 
 __all__ = [
     "Conn",
@@ -35,6 +35,8 @@ __all__ = [
     "engine_settings",
     "first_line",
     "guarded",
+    "keep_moved",
+    "moved_bound",
 ]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -108,6 +110,25 @@ def count_change(conn: Conn, key: str) -> None:
         b"INSERT INTO meta VALUES (%s, '1') ON CONFLICT (key)"
         b" DO UPDATE SET value = (meta.value::bigint + 1)::text",
         [key],
+    )
+
+
+def moved_bound(conn: Conn, big: str, column: str, kind: Callable[[str], float]) -> float | None:
+    """As in the SQLite store: the newest ``column`` of ``big`` from ``meta`` by key, else
+    (None: empty) from a scan of the table."""
+    found = conn.execute(b"SELECT value FROM meta WHERE key = %s", [moved_key(big)]).fetchone()
+    if found is not None:
+        return kind(found[0])
+    newest = conn.execute(f"SELECT max({column}) FROM {big}".encode()).fetchone()
+    assert newest is not None  # an aggregate's one row
+    return newest[0]  # type: ignore[no-any-return]
+
+
+def keep_moved(conn: Conn, hour: HourRows) -> None:
+    """Commit ``hour.moved_at`` in ``meta`` with the move (inside the caller's transaction)."""
+    conn.execute(
+        b"INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [hour.key, repr(hour.moved_at)],
     )
 
 

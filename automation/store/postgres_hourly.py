@@ -36,7 +36,14 @@ from automation.store.hourly_rows import (
     recalled,
     span_reach,
 )
-from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
+from automation.store.postgres_connection import (
+    Conn,
+    PostgresConnection,
+    columns,
+    guarded,
+    keep_moved,
+    moved_bound,
+)
 from automation.store.rows import parts
 from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, by_post
 
@@ -152,13 +159,13 @@ class HourlyQueries(PostgresConnection):
     def _hour_totals(self, conn: Conn) -> HourRows:
         """Where the hourly totals stand (read once), as in the SQLite store."""
         if self._totals_hour is None:
-            found = conn.execute(
-                b"SELECT (SELECT coalesce(max(hour), -1) FROM hourly_totals), min(hour),"
-                b" max(hour) FROM hourly_totals_hour"
-            ).fetchone()
+            moved = moved_bound(conn, "hourly_totals", "hour", int)
+            found = conn.execute(b"SELECT min(hour), max(hour) FROM hourly_totals_hour").fetchone()
             assert found is not None  # an aggregate's one row
-            moved, oldest, newest = found
-            self._totals_hour = HourRows(moved, oldest, newest, "hourly_totals", 1)
+            oldest, newest = found
+            self._totals_hour = HourRows(
+                -1 if moved is None else moved, oldest, newest, "hourly_totals", 1
+            )
         return self._totals_hour
 
     def _move_totals(self, conn: Conn) -> None:
@@ -171,6 +178,7 @@ class HourlyQueries(PostgresConnection):
             )
             conn.execute(b"DELETE FROM hourly_totals_hour")
             where.moved()
+            keep_moved(conn, where)
 
     def _totals_then(
         self,
@@ -405,7 +413,9 @@ class HourlyQueries(PostgresConnection):
             ).rowcount
             conn.execute(b"DELETE FROM hourly_spans WHERE hi <= %s", [cut])
             conn.execute(b"UPDATE hourly_spans SET lo = %s WHERE lo < %s", [cut, cut])
-        if cut > where.moved_at:  # as in the SQLite store
+            if cut > where.moved_at:  # as in the SQLite store
+                conn.execute(b"DELETE FROM meta WHERE key = %s", [where.key])
+        if cut > where.moved_at:
             self._totals_hour = None
         self._last_read = kept_reads(self._last_read, cut)
         return max(deleted, 0)

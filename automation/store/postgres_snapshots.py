@@ -8,7 +8,14 @@ from datetime import datetime
 
 from automation.core.facts import Snapshot
 from automation.core.records import compose_snapshots, to_epoch
-from automation.store.postgres_connection import Conn, PostgresConnection, columns, guarded
+from automation.store.postgres_connection import (
+    Conn,
+    PostgresConnection,
+    columns,
+    guarded,
+    keep_moved,
+    moved_bound,
+)
 from automation.store.rows import moments, parts
 from automation.store.snapshot_rows import (
     NO_COMPARISONS,
@@ -69,12 +76,10 @@ class SnapshotQueries(PostgresConnection):
     def _hour_rows(self, conn: Conn) -> HourRows:
         """Where the snapshot rows stand (read once), as in the SQLite store."""
         if self._hour is None:
-            found = conn.execute(
-                b"SELECT (SELECT coalesce(max(at), 0) FROM snapshots), min(at), max(at)"
-                b" FROM snapshots_hour"
-            ).fetchone()
+            moved_at = moved_bound(conn, "snapshots", "at", float)
+            found = conn.execute(b"SELECT min(at), max(at) FROM snapshots_hour").fetchone()
             assert found is not None  # an aggregate's one row
-            self._hour = HourRows(*found)
+            self._hour = HourRows(0 if moved_at is None else moved_at, *found)
         return self._hour
 
     def _planned(
@@ -195,6 +200,7 @@ def _move_hour(conn: Conn, hour: HourRows) -> None:
         )
         conn.execute(b"DELETE FROM snapshots_hour")
         hour.moved()
+        keep_moved(conn, hour)
 
 
 def _add_series(conn: Conn, fresh: list[str]) -> dict[str, int]:

@@ -26,6 +26,7 @@ __all__ = [
     "SnapshotPlan",
     "by_post",
     "changed_values",
+    "moved_key",
     "plan_backdated",
     "plan_snapshots",
     "recalled_latest",
@@ -45,6 +46,11 @@ NO_COMPARISONS: Compared = MappingProxyType({})
 HOUR = 3600.0
 
 
+def moved_key(big: str) -> str:
+    """The ``meta`` key holding the newest time (or hour) of the big table ``big``."""
+    return f"{big}_moved"
+
+
 @dataclass
 class HourRows:
     """Where a reading's snapshot rows go. ``snapshots`` holds the rows up to ``moved_at``
@@ -57,7 +63,11 @@ class HourRows:
 
     The hourly totals are kept alike (``hourly_totals`` and ``hourly_totals_hour``, by hour
     index): ``big`` names the big table, the small one is named after it, and ``per`` is
-    the length of a clock hour in the rows' time."""
+    the length of a clock hour in the rows' time.
+
+    ``moved_at`` is committed with each move in ``meta`` under ``moved_key(big)``, so that
+    a starting process reads it there instead of scanning the big table for its newest
+    row; the key is deleted where a prune may have cut that row."""
 
     moved_at: float
     oldest: float | None
@@ -73,6 +83,10 @@ class HourRows:
     @property
     def small(self) -> str:
         return f"{self.big}_hour"
+
+    @property
+    def key(self) -> str:
+        return moved_key(self.big)
 
     def table(self, when: float) -> str:
         return self.small if when > self.moved_at else self.big

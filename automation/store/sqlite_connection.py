@@ -18,9 +18,17 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest
+from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest, moved_key
 
-__all__ = ["SqliteConnection", "count_change", "guarded", "may_write", "read_only_uri"]
+__all__ = [
+    "SqliteConnection",
+    "count_change",
+    "guarded",
+    "keep_moved",
+    "may_write",
+    "moved_bound",
+    "read_only_uri",
+]
 
 # settings that read back as a number but are set by name
 _AS_SET: dict[tuple[str, Any], str] = {("secure_delete", 2): "FAST"}
@@ -85,6 +93,29 @@ def count_change(conn: sqlite3.Connection, key: str) -> None:
         "INSERT INTO meta (key, value) VALUES (?, '1')"
         " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
         [key],
+    )
+
+
+def moved_bound(
+    conn: sqlite3.Connection, big: str, column: str, kind: Callable[[str], float]
+) -> float | None:
+    """The newest ``column`` of the table ``big`` as its last move left it in ``meta``
+    (``HourRows``), read by key; where the key is absent (a file written before it was
+    kept, or a prune that may have cut that row), the table's newest (None: empty), found
+    by a scan of it."""
+    found = conn.execute("SELECT value FROM meta WHERE key = ?", [moved_key(big)]).fetchone()
+    if found is not None:
+        return kind(found[0])
+    ((newest,),) = conn.execute(f"SELECT max({column}) FROM {big}").fetchall()
+    return newest  # type: ignore[no-any-return]
+
+
+def keep_moved(conn: sqlite3.Connection, hour: HourRows) -> None:
+    """Commit ``hour.moved_at`` in ``meta`` with the move (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [hour.key, repr(hour.moved_at)],
     )
 
 

@@ -44,7 +44,7 @@ from automation.store.hourly_rows import (
 )
 from automation.store.rows import parts
 from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, by_post
-from automation.store.sqlite_connection import SqliteConnection, guarded
+from automation.store.sqlite_connection import SqliteConnection, guarded, keep_moved, moved_bound
 
 __all__ = ["HourlyQueries"]
 
@@ -172,9 +172,11 @@ class HourlyQueries(SqliteConnection):
         """Where the hourly totals stand (read once): the newest hour of ``hourly_totals``,
         the oldest and newest of ``hourly_totals_hour``."""
         if self._totals_hour is None:
-            ((moved,),) = self._rows("SELECT coalesce(max(hour), -1) FROM hourly_totals")
+            moved = moved_bound(self._conn, "hourly_totals", "hour", int)
             ((oldest, newest),) = self._rows("SELECT min(hour), max(hour) FROM hourly_totals_hour")
-            self._totals_hour = HourRows(moved, oldest, newest, "hourly_totals", 1)
+            self._totals_hour = HourRows(
+                -1 if moved is None else moved, oldest, newest, "hourly_totals", 1
+            )
         return self._totals_hour
 
     def _move_totals(self) -> None:
@@ -187,6 +189,7 @@ class HourlyQueries(SqliteConnection):
             )
             self._conn.execute("DELETE FROM hourly_totals_hour")
             where.moved()
+            keep_moved(self._conn, where)
 
     def _totals_then(
         self, hour: int, posts: Iterable[str], ids: Mapping[str, int], mids: Mapping[str, int]
@@ -415,7 +418,9 @@ class HourlyQueries(SqliteConnection):
             ).rowcount
             conn.execute("DELETE FROM hourly_spans WHERE hi <= ?", (cut,))
             conn.execute("UPDATE hourly_spans SET lo = ? WHERE lo < ?", (cut, cut))
-        if cut > where.moved_at:  # the big table's newest rows may be gone: read it again
+            if cut > where.moved_at:  # the big table's newest rows may be gone
+                conn.execute("DELETE FROM meta WHERE key = ?", [where.key])
+        if cut > where.moved_at:  # read it again, as a restarted store would
             self._totals_hour = None
         self._last_read = kept_reads(self._last_read, cut)
         return max(deleted, 0)

@@ -22,7 +22,7 @@ from automation.store.snapshot_rows import (
     recalled_latest,
     remember,
 )
-from automation.store.sqlite_connection import SqliteConnection, guarded
+from automation.store.sqlite_connection import SqliteConnection, guarded, keep_moved, moved_bound
 
 __all__ = ["SnapshotQueries"]
 
@@ -67,9 +67,9 @@ class SnapshotQueries(SqliteConnection):
     def _hour_rows(self) -> HourRows:
         """Where the snapshot rows stand (read once)."""
         if self._hour is None:
-            ((moved_at,),) = self._rows("SELECT coalesce(max(at), 0) FROM snapshots")
+            moved_at = moved_bound(self._conn, "snapshots", "at", float)
             ((oldest, newest),) = self._rows("SELECT min(at), max(at) FROM snapshots_hour")
-            self._hour = HourRows(moved_at, oldest, newest)
+            self._hour = HourRows(0 if moved_at is None else moved_at, oldest, newest)
         return self._hour
 
     def _move_hour(self) -> None:
@@ -81,6 +81,7 @@ class SnapshotQueries(SqliteConnection):
             )
             self._conn.execute("DELETE FROM snapshots_hour")
             hour.moved()
+            keep_moved(self._conn, hour)
 
     def _planned(self, totals: Mapping[str, Mapping[str, float]], when: float) -> SnapshotPlan:
         """What a reading writes: compared with the latest values, or, dated before a
