@@ -472,7 +472,8 @@ class Dispatcher:
 
     def _record_unrecorded(self) -> None:
         """Record the outcomes the store refused before, in order, up to the first it still
-        refuses (the disk is still full: one line a cycle, not one an action)."""
+        refuses (the disk is still full: one line a cycle, not one an action). That one goes
+        last, so one the store will never take does not hold up the others."""
         for action_id, (sent, record) in list(self._unrecorded.items()):
             try:
                 record()
@@ -482,6 +483,7 @@ class Dispatcher:
                     len(self._unrecorded),
                     exc,
                 )
+                self._unrecorded[action_id] = self._unrecorded.pop(action_id)
                 return
             del self._unrecorded[action_id]
             self._count(sent)

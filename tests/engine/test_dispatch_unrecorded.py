@@ -131,3 +131,17 @@ def test_an_outcome_still_unrecorded_at_the_stop_is_given_back_with_its_key(
     with SqliteStore.open(path) as again:  # the next engine performs them again
         assert [a.id for a in again.claim_actions(T0, 10)] == ["f1.0", "f1.1"]
     assert performed == ["repost 1", "webhook f1.1"]
+
+
+def test_an_outcome_the_store_never_takes_does_not_hold_up_the_others(tmp_path: Path) -> None:
+    store, dispatcher, _clock, _events, performed = setup(tmp_path / "state.db", None)
+    dispatcher.run_due()
+    writable(store, True)
+    store._conn.execute("DELETE FROM outbox WHERE id = 'f1.0'")  # gone, say by a hand edit
+    store._conn.commit()
+    dispatcher.run_due()  # f1.0's record fails, and goes last
+    dispatcher.run_due()
+    assert (store.action("f1.1").status, store.action("f1.1").attempts) == ("sent", 1)
+    assert performed == ["repost 1", "webhook f1.1"]
+    dispatcher.close()
+    store.close()
