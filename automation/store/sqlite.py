@@ -132,7 +132,8 @@ class SqliteStore(
                 else SchemaOutdated(
                     f"the database {path} lacks {len(pending)} migration(s) this version needs"
                     f" ({', '.join(m.name for m in pending)}) and is opened only to read: run"
-                    " 'automation migrate' as a user who may write it and its directory"
+                    " 'automation migrate' as a user who may write it and its directory, or"
+                    " copy it to a writable disk and name the copy in the config's database:"
                 )
             )
         return cls(db, path)

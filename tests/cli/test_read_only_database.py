@@ -95,4 +95,7 @@ def test_a_read_only_database_behind_this_version_says_to_migrate_it(cli: Cli, s
     assert refused.code == 2
     assert "lacks 1 migration(s) this version needs (m008_snapshots_of_the_hour)" in refused.err
     assert "run 'automation migrate' as a user who may write it" in refused.err
+    assert (
+        "or copy it to a writable disk and name the copy in the config's database:" in refused.err
+    )
     assert_no_traceback(refused.err, refused.out)
