@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.evaluate import compile_rules
-from automation.core.post_discovery import merge_posts
+from automation.core.post_discovery import available_posts, merge_posts
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Leaf, Rule, Watch
 from automation.engine.known_posts import KnownPosts
@@ -76,12 +76,21 @@ def test_the_kept_posts_are_the_stores_whoever_wrote(dry, start, ops):
             if op == "engine marks":
                 known.gone(args, at)
                 marked = True  # the list says so until read again, if it kept its order
+        _same_available(known)
         if op == "read" or (op == "engine adds" and not marked):
             assert known.posts == view
         if op == "read":
             taken = _changes_told(known, taken)
     known.read()
     assert known.posts == store.posts(include_unavailable=True)
+    _same_available(known)
+
+
+def _same_available(known: KnownPosts) -> None:
+    """The available posts kept between cycles are those made afresh from the list, in its
+    order (a dict's equality alone ignores the order)."""
+    fresh = available_posts(known.posts)
+    assert list(known.available.items()) == list(fresh.items())
 
 
 def _changes_told(known: KnownPosts, before: list[WatchedPostRecord]) -> list[WatchedPostRecord]:
@@ -106,12 +115,14 @@ def test_new_posts_one_by_one_or_sorted_in_bulk_take_the_stores_order(held, new,
     store.upsert_posts(posts[:held])
     known = KnownPosts(store)
     known.read()
+    _same_available(known)  # kept from here on
     store.upsert_posts(posts[held:])
     known.added(posts[held:])
     known.read()
     assert store.reads == 1
     assert known.posts == store.posts(include_unavailable=True)
     assert dict(known.by_id) == {p.post_id: p for p in known.posts}
+    _same_available(known)
 
 
 def test_the_posts_are_read_once_while_only_the_engine_writes():
