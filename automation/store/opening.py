@@ -74,7 +74,7 @@ def require_readable(database: Database, *, migrate: MigrateMode = "auto") -> An
     ``history``): as ``require_store``, but a SQLite file this user may not write (a backup
     copy on a read-only mount, a directory it may not write) is opened only to read."""
     if isinstance(database, Path) and database.is_file() and not may_write(database):
-        return SqliteStore.open_readonly(database)
+        return SqliteStore.open_readonly(database, current=True)
     return require_store(database, migrate=migrate)
 
 

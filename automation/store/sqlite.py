@@ -107,10 +107,14 @@ class SqliteStore(
         return cls(db, path)
 
     @classmethod
-    def open_readonly(cls, path: Path | str, *, timeout: float = 5.0) -> SqliteStore:
+    def open_readonly(
+        cls, path: Path | str, *, timeout: float = 5.0, current: bool = False
+    ) -> SqliteStore:
         """Open an existing, migrated database only to read it (the dashboard's pages, or a
         command run by a user who may not write it): no migration, and every write fails.
-        In WAL mode a reader never takes the write lock, so it never holds up the engine."""
+        In WAL mode a reader never takes the write lock, so it never holds up the engine.
+        ``current``: refuse a schema other than this version's (a command; the dashboard's
+        pages beside a running engine skip the two reads it costs)."""
         path = Path(path)
         if not path.is_file():
             raise StoreError(f"no state database at {path}")
@@ -119,7 +123,8 @@ class SqliteStore(
             conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=timeout)
             conn.execute("PRAGMA query_only = 1")
             db = Database(conn, execute_plugins=False)
-            unknown, pending = unknown_migrations(db), MIGRATIONS.pending(db)
+            unknown = unknown_migrations(db) if current else []
+            pending = MIGRATIONS.pending(db) if current else []
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
