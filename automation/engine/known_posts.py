@@ -81,7 +81,8 @@ class KnownPosts:
         ids = {r.post_id for r in records}
         if self._changed is not None:
             self._changed |= ids
-        if len(ids) < len(records) or not ids.isdisjoint(by_id):  # a post changes: sort
+        # the keys asked, not the set: a set walks every key of a dict it is asked about
+        if len(ids) < len(records) or not by_id.keys().isdisjoint(ids):  # a post changes: sort
             self._posts = merge_posts(posts, records)
             self._by_id = {p.post_id: p for p in self._posts}
             self._available = None
