@@ -51,18 +51,14 @@ class KnownPosts:
             self._changed = None
 
     @property
-    def posts(self) -> list[WatchedPostRecord]:
-        """The posts of the last ``read``, with the writes since."""
-        return list(self._posts)
-
-    @property
     def by_id(self) -> Mapping[str, WatchedPostRecord]:
         """The posts of the last ``read``, with the writes since, by post id."""
         return self._by_id
 
     @property
     def available(self) -> Mapping[str, WatchedPostRecord]:
-        """``available_posts`` of ``posts`` (the engine's own: do not change it)."""
+        """The available posts of the last ``read``, with the writes since, by post id in the
+        store's order (the engine's own: do not change it)."""
         if self._available is None:
             self._available = available_posts(self._posts)
         return self._available
