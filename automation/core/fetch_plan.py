@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from automation.core.evaluate import CompiledRule
 from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
 from automation.core.payloads import action_metrics
-from automation.core.post_discovery import available_posts
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Watch
 from automation.core.watch_index import NOTHING_KEPT, Covers, KeptCovers, WatchIndex
@@ -81,7 +80,7 @@ class FetchPlan:
 
 def plan_fetch(
     rules: Sequence[CompiledRule],
-    known: Iterable[WatchedPostRecord] | Mapping[str, WatchedPostRecord],
+    known: Iterable[WatchedPostRecord],
     now: datetime,
     kept: KeptCovers = NOTHING_KEPT,
 ) -> FetchPlan:
@@ -90,12 +89,9 @@ def plan_fetch(
     A post is polled when some rule watches it and it is young enough for that rule; an
     unavailable post is never polled. Each rule evaluates its posts in polling order;
     rules with the same watch share one tuple of them. ``kept``: an earlier plan's
-    ``covers``, when ``known`` is its posts bar the ones ``kept`` names changed. A mapping
-    for ``known`` is taken as ``available_posts`` of the posts in the store's order (the
-    engine keeps it between cycles), a sequence is the posts in that order.
+    ``covers``, when ``known`` is its posts bar the ones ``kept`` names changed.
     """
-    available = known if isinstance(known, Mapping) else available_posts(known)
-    index = WatchIndex(available, kept)
+    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None}, kept)
     polled, watched = _polled(rules, index, now)
     totals: set[str] = set()
     window: set[str] = set()

@@ -18,7 +18,6 @@ from automation.core.facts import post_created_at
 from automation.core.records import PostSource, WatchedPostRecord
 
 __all__ = [
-    "available_posts",
     "discovery_start",
     "explicit_posts",
     "insert_posts",
@@ -115,11 +114,6 @@ def insert_posts(posts: list[WatchedPostRecord], records: Sequence[WatchedPostRe
         return
     for rec in sorted(records, key=post_order):
         posts.insert(bisect_left(posts, post_order(rec), key=post_order), rec)
-
-
-def available_posts(known: Iterable[WatchedPostRecord]) -> dict[str, WatchedPostRecord]:
-    """The posts of ``known`` not reported unavailable, by post id, in ``known``'s order."""
-    return {p.post_id: p for p in known if p.unavailable_at is None}
 
 
 def post_order(post: WatchedPostRecord) -> tuple[datetime, str]:

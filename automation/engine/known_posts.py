@@ -6,9 +6,7 @@ count of post changes (``POSTS_CHANGED``, moved by one in the transaction of eve
 tells whether anyone else wrote since: the list is read again whenever the count is not
 where the engine's own writes left it (another process, a copy, a failed write). It also
 tells which posts changed since the last plan (``take_changed``), so that the plan keeps
-what the watches naming posts covered when none of their posts changed. The available
-posts by id (``available``, what the plan indexes) are kept too: new posts come after
-all but a few others, and a post gone leaves the others' order as it was.
+what the watches naming posts covered when none of their posts changed.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from automation.core.post_discovery import available_posts, insert_posts, merge_posts, post_order
+from automation.core.post_discovery import insert_posts, merge_posts, post_order
 from automation.core.records import WatchedPostRecord
 from automation.store.base import POSTS_CHANGED, Store
 
@@ -34,7 +32,6 @@ class KnownPosts:
         self._dry = dry  # the engine writes nothing: its posts are not the store's
         self._posts: list[WatchedPostRecord] = []
         self._by_id: dict[str, WatchedPostRecord] = {}
-        self._available: dict[str, WatchedPostRecord] | None = None  # None: made when asked
         self._mark: str | None = None
         self._kept = False  # whether the list is the store's as of ``_mark``
         self._changed: set[str] | None = None  # posts written since ``take_changed``; None: any
@@ -47,21 +44,17 @@ class KnownPosts:
             self._mark, self._kept = mark, True
             self._posts = self._store.posts(include_unavailable=True)
             self._by_id = {p.post_id: p for p in self._posts}
-            self._available = None
             self._changed = None
+
+    @property
+    def posts(self) -> list[WatchedPostRecord]:
+        """The posts of the last ``read``, with the writes since."""
+        return list(self._posts)
 
     @property
     def by_id(self) -> Mapping[str, WatchedPostRecord]:
         """The posts of the last ``read``, with the writes since, by post id."""
         return self._by_id
-
-    @property
-    def available(self) -> Mapping[str, WatchedPostRecord]:
-        """The available posts of the last ``read``, with the writes since, by post id in the
-        store's order (the engine's own: do not change it)."""
-        if self._available is None:
-            self._available = available_posts(self._posts)
-        return self._available
 
     def take_changed(self) -> frozenset[str] | None:
         """The IDs of the posts added, changed or gone since the last call (None: the list
@@ -81,13 +74,9 @@ class KnownPosts:
         if len(ids) < len(records) or not by_id.keys().isdisjoint(ids):  # a post changes: sort
             self._posts = merge_posts(posts, records)
             self._by_id = {p.post_id: p for p in self._posts}
-            self._available = None
             return
         by_id.update((r.post_id, r) for r in records)
-        new = sorted(records, key=post_order)
-        insert_posts(posts, new)
-        if new and self._available is not None:
-            self._available_from(bisect_left(posts, post_order(new[0]), key=post_order))
+        insert_posts(posts, records)
 
     def gone(self, post_ids: Collection[str], at: datetime) -> None:
         """The store marked ``post_ids`` unavailable at ``at`` (in a dry run, not)."""
@@ -108,19 +97,6 @@ class KnownPosts:
                 self._kept = False  # not in the order expected: read it all again
                 return
             self._posts[i] = new
-            if self._available is not None:
-                del self._available[pid]
-
-    def _available_from(self, i: int) -> None:
-        """Put the available posts from the list's ``i``-th on (the new ones, and the few
-        newer than the oldest of them) at the end of ``available``, in the list's order."""
-        tail = self._posts[i:]
-        if self._available is None or len(tail) * 2 > len(self._posts):
-            self._available = None  # most of them: made afresh when asked
-            return
-        for post in tail:
-            self._available.pop(post.post_id, None)
-        self._available.update(available_posts(tail))
 
     def _moved_once(self) -> bool:
         """Whether the store's count moved by exactly one write since ``_mark``."""

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.evaluate import compile_rules
-from automation.core.post_discovery import available_posts, merge_posts, post_order
+from automation.core.post_discovery import merge_posts
 from automation.core.records import WatchedPostRecord
 from automation.core.rules import Leaf, Rule, Watch
 from automation.engine.known_posts import KnownPosts
@@ -76,27 +76,12 @@ def test_the_kept_posts_are_the_stores_whoever_wrote(dry, start, ops):
             if op == "engine marks":
                 known.gone(args, at)
                 marked = True  # the list says so until read again, if it kept its order
-        _same_available(known)
         if op == "read" or (op == "engine adds" and not marked):
-            assert _listed(known) == view
+            assert known.posts == view
         if op == "read":
             taken = _changes_told(known, taken)
     known.read()
-    assert _listed(known) == store.posts(include_unavailable=True)
-    _same_available(known)
-
-
-def _listed(known: KnownPosts) -> list[WatchedPostRecord]:
-    """The posts the engine goes on with (``by_id``, which discovery reads), in the store's
-    order."""
-    return sorted(known.by_id.values(), key=post_order)
-
-
-def _same_available(known: KnownPosts) -> None:
-    """The available posts kept between cycles are those made afresh from the list, in its
-    order (a dict's equality alone ignores the order)."""
-    fresh = available_posts(_listed(known))
-    assert list(known.available.items()) == list(fresh.items())
+    assert known.posts == store.posts(include_unavailable=True)
 
 
 def _changes_told(known: KnownPosts, before: list[WatchedPostRecord]) -> list[WatchedPostRecord]:
@@ -104,9 +89,9 @@ def _changes_told(known: KnownPosts, before: list[WatchedPostRecord]) -> list[Wa
     the list was read again (None: any may have changed)."""
     changed = known.take_changed()
     if changed is not None:
-        old, new = {p.post_id: p for p in before}, {p.post_id: p for p in _listed(known)}
+        old, new = {p.post_id: p for p in before}, {p.post_id: p for p in known.posts}
         assert {i for i in old.keys() | new.keys() if old.get(i) != new.get(i)} <= changed
-    return _listed(known)
+    return known.posts
 
 
 @settings(max_examples=100, derandomize=True, deadline=None)
@@ -121,13 +106,12 @@ def test_new_posts_one_by_one_or_sorted_in_bulk_take_the_stores_order(held, new,
     store.upsert_posts(posts[:held])
     known = KnownPosts(store)
     known.read()
-    _same_available(known)  # kept from here on
     store.upsert_posts(posts[held:])
     known.added(posts[held:])
     known.read()
     assert store.reads == 1
-    assert _listed(known) == store.posts(include_unavailable=True)
-    _same_available(known)
+    assert known.posts == store.posts(include_unavailable=True)
+    assert dict(known.by_id) == {p.post_id: p for p in known.posts}
 
 
 def test_the_posts_are_read_once_while_only_the_engine_writes():
@@ -150,7 +134,7 @@ def test_a_write_from_elsewhere_is_read_at_the_next_cycle():
     known.read()
     store.upsert_posts([_post("1", 3)])  # another process, or a copy
     known.read()
-    assert [p.post_id for p in _listed(known)] == ["1"]
+    assert [p.post_id for p in known.posts] == ["1"]
     assert store.reads == 2
 
 
