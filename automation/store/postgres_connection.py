@@ -23,7 +23,14 @@ import psycopg
 
 from automation.config.database import PostgresDatabase
 from automation.core.errors import LeadershipLost, StoreError
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest, moved_key
+from automation.store.snapshot_rows import (
+    HOUR,
+    NO_COMPARISONS,
+    Compared,
+    HourRows,
+    Latest,
+    moved_key,
+)
 
 __all__ = [
     "Conn",
@@ -35,8 +42,8 @@ __all__ = [
     "engine_settings",
     "first_line",
     "guarded",
-    "keep_moved",
-    "moved_bound",
+    "hour_rows",
+    "move_hour_rows",
 ]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -113,7 +120,38 @@ def count_change(conn: Conn, key: str) -> None:
     )
 
 
-def moved_bound(conn: Conn, big: str, column: str, kind: Callable[[str], float]) -> float | None:
+def hour_rows(
+    conn: Conn,
+    big: str,
+    column: str,
+    kind: Callable[[str], float],
+    *,
+    empty: float,
+    per: float = HOUR,
+) -> HourRows:
+    """As in the SQLite store: where the big table ``big`` and its small one stand."""
+    moved = _moved_bound(conn, big, column, kind)
+    found = conn.execute(f"SELECT min({column}), max({column}) FROM {big}_hour".encode()).fetchone()
+    assert found is not None  # an aggregate's one row
+    oldest, newest = found
+    return HourRows(empty if moved is None else moved, oldest, newest, big, per)
+
+
+def move_hour_rows(conn: Conn, hour: HourRows, order: str) -> None:
+    """As in the SQLite store: the small table's rows into the big one in the key order
+    ``order``, the small one emptied and the newest moved kept in ``meta``."""
+    if hour.oldest is not None:
+        conn.execute(f"INSERT INTO {hour.big} SELECT * FROM {hour.small} ORDER BY {order}".encode())
+        conn.execute(f"DELETE FROM {hour.small}".encode())
+        hour.moved()
+        conn.execute(
+            b"INSERT INTO meta VALUES (%s, %s)"
+            b" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [hour.key, repr(hour.moved_at)],
+        )
+
+
+def _moved_bound(conn: Conn, big: str, column: str, kind: Callable[[str], float]) -> float | None:
     """As in the SQLite store: the newest ``column`` of ``big`` from ``meta`` by key, else
     (None: empty) from a scan of the table."""
     found = conn.execute(b"SELECT value FROM meta WHERE key = %s", [moved_key(big)]).fetchone()
@@ -122,14 +160,6 @@ def moved_bound(conn: Conn, big: str, column: str, kind: Callable[[str], float])
     newest = conn.execute(f"SELECT max({column}) FROM {big}".encode()).fetchone()
     assert newest is not None  # an aggregate's one row
     return newest[0]  # type: ignore[no-any-return]
-
-
-def keep_moved(conn: Conn, hour: HourRows) -> None:
-    """Commit ``hour.moved_at`` in ``meta`` with the move (inside the caller's transaction)."""
-    conn.execute(
-        b"INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [hour.key, repr(hour.moved_at)],
-    )
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:

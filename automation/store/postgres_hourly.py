@@ -41,8 +41,8 @@ from automation.store.postgres_connection import (
     PostgresConnection,
     columns,
     guarded,
-    keep_moved,
-    moved_bound,
+    hour_rows,
+    move_hour_rows,
 )
 from automation.store.rows import parts
 from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, by_post
@@ -159,26 +159,12 @@ class HourlyQueries(PostgresConnection):
     def _hour_totals(self, conn: Conn) -> HourRows:
         """Where the hourly totals stand (read once), as in the SQLite store."""
         if self._totals_hour is None:
-            moved = moved_bound(conn, "hourly_totals", "hour", int)
-            found = conn.execute(b"SELECT min(hour), max(hour) FROM hourly_totals_hour").fetchone()
-            assert found is not None  # an aggregate's one row
-            oldest, newest = found
-            self._totals_hour = HourRows(
-                -1 if moved is None else moved, oldest, newest, "hourly_totals", 1
-            )
+            self._totals_hour = hour_rows(conn, "hourly_totals", "hour", int, empty=-1, per=1)
         return self._totals_hour
 
     def _move_totals(self, conn: Conn) -> None:
         """The small table's rows into the big one, in key order (in a write transaction)."""
-        where = self._hour_totals(conn)
-        if where.oldest is not None:
-            conn.execute(
-                b"INSERT INTO hourly_totals SELECT * FROM hourly_totals_hour"
-                b" ORDER BY post, metric, hour"
-            )
-            conn.execute(b"DELETE FROM hourly_totals_hour")
-            where.moved()
-            keep_moved(conn, where)
+        move_hour_rows(conn, self._hour_totals(conn), "post, metric, hour")
 
     def _totals_then(
         self,

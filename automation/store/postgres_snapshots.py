@@ -13,8 +13,8 @@ from automation.store.postgres_connection import (
     PostgresConnection,
     columns,
     guarded,
-    keep_moved,
-    moved_bound,
+    hour_rows,
+    move_hour_rows,
 )
 from automation.store.rows import moments, parts
 from automation.store.snapshot_rows import (
@@ -76,10 +76,7 @@ class SnapshotQueries(PostgresConnection):
     def _hour_rows(self, conn: Conn) -> HourRows:
         """Where the snapshot rows stand (read once), as in the SQLite store."""
         if self._hour is None:
-            moved_at = moved_bound(conn, "snapshots", "at", float)
-            found = conn.execute(b"SELECT min(at), max(at) FROM snapshots_hour").fetchone()
-            assert found is not None  # an aggregate's one row
-            self._hour = HourRows(0 if moved_at is None else moved_at, *found)
+            self._hour = hour_rows(conn, "snapshots", "at", float, empty=0)
         return self._hour
 
     def _planned(
@@ -194,13 +191,7 @@ def _newest(conn: Conn, post_ids: list[str]) -> list[tuple[int, str, str, float]
 
 def _move_hour(conn: Conn, hour: HourRows) -> None:
     """The small table's rows into the big one, in key order (in a write transaction)."""
-    if hour.oldest is not None:
-        conn.execute(
-            b"INSERT INTO snapshots SELECT * FROM snapshots_hour ORDER BY series, metric, at"
-        )
-        conn.execute(b"DELETE FROM snapshots_hour")
-        hour.moved()
-        keep_moved(conn, hour)
+    move_hour_rows(conn, hour, "series, metric, at")
 
 
 def _add_series(conn: Conn, fresh: list[str]) -> dict[str, int]:

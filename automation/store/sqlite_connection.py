@@ -18,15 +18,22 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
-from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, Latest, moved_key
+from automation.store.snapshot_rows import (
+    HOUR,
+    NO_COMPARISONS,
+    Compared,
+    HourRows,
+    Latest,
+    moved_key,
+)
 
 __all__ = [
     "SqliteConnection",
     "count_change",
     "guarded",
-    "keep_moved",
+    "hour_rows",
     "may_write",
-    "moved_bound",
+    "move_hour_rows",
     "read_only_uri",
 ]
 
@@ -96,7 +103,39 @@ def count_change(conn: sqlite3.Connection, key: str) -> None:
     )
 
 
-def moved_bound(
+def hour_rows(
+    conn: sqlite3.Connection,
+    big: str,
+    column: str,
+    kind: Callable[[str], float],
+    *,
+    empty: float,
+    per: float = HOUR,
+) -> HourRows:
+    """Where the big table ``big`` and its small one stand (``HourRows``): the newest
+    ``column`` moved (``empty`` when none), the small table's oldest and newest."""
+    moved = _moved_bound(conn, big, column, kind)
+    ((oldest, newest),) = conn.execute(
+        f"SELECT min({column}), max({column}) FROM {big}_hour"
+    ).fetchall()
+    return HourRows(empty if moved is None else moved, oldest, newest, big, per)
+
+
+def move_hour_rows(conn: sqlite3.Connection, hour: HourRows, order: str) -> None:
+    """The small table's rows into the big one in the key order ``order``, the small one
+    emptied and the newest moved kept in ``meta`` (inside the caller's write transaction)."""
+    if hour.oldest is not None:
+        conn.execute(f"INSERT INTO {hour.big} SELECT * FROM {hour.small} ORDER BY {order}")
+        conn.execute(f"DELETE FROM {hour.small}")
+        hour.moved()
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [hour.key, repr(hour.moved_at)],
+        )
+
+
+def _moved_bound(
     conn: sqlite3.Connection, big: str, column: str, kind: Callable[[str], float]
 ) -> float | None:
     """The newest ``column`` of the table ``big`` as its last move left it in ``meta``
@@ -108,15 +147,6 @@ def moved_bound(
         return kind(found[0])
     ((newest,),) = conn.execute(f"SELECT max({column}) FROM {big}").fetchall()
     return newest  # type: ignore[no-any-return]
-
-
-def keep_moved(conn: sqlite3.Connection, hour: HourRows) -> None:
-    """Commit ``hour.moved_at`` in ``meta`` with the move (inside the caller's transaction)."""
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [hour.key, repr(hour.moved_at)],
-    )
 
 
 class SqliteConnection:

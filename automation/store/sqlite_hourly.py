@@ -44,7 +44,12 @@ from automation.store.hourly_rows import (
 )
 from automation.store.rows import parts
 from automation.store.snapshot_rows import NO_COMPARISONS, Compared, HourRows, by_post
-from automation.store.sqlite_connection import SqliteConnection, guarded, keep_moved, moved_bound
+from automation.store.sqlite_connection import (
+    SqliteConnection,
+    guarded,
+    hour_rows,
+    move_hour_rows,
+)
 
 __all__ = ["HourlyQueries"]
 
@@ -172,24 +177,12 @@ class HourlyQueries(SqliteConnection):
         """Where the hourly totals stand (read once): the newest hour of ``hourly_totals``,
         the oldest and newest of ``hourly_totals_hour``."""
         if self._totals_hour is None:
-            moved = moved_bound(self._conn, "hourly_totals", "hour", int)
-            ((oldest, newest),) = self._rows("SELECT min(hour), max(hour) FROM hourly_totals_hour")
-            self._totals_hour = HourRows(
-                -1 if moved is None else moved, oldest, newest, "hourly_totals", 1
-            )
+            self._totals_hour = hour_rows(self._conn, "hourly_totals", "hour", int, empty=-1, per=1)
         return self._totals_hour
 
     def _move_totals(self) -> None:
         """The small table's rows into the big one, in key order (in a write transaction)."""
-        where = self._hour_totals()
-        if where.oldest is not None:
-            self._conn.execute(
-                "INSERT INTO hourly_totals SELECT * FROM hourly_totals_hour"
-                " ORDER BY post, metric, hour"
-            )
-            self._conn.execute("DELETE FROM hourly_totals_hour")
-            where.moved()
-            keep_moved(self._conn, where)
+        move_hour_rows(self._conn, self._hour_totals(), "post, metric, hour")
 
     def _totals_then(
         self, hour: int, posts: Iterable[str], ids: Mapping[str, int], mids: Mapping[str, int]

@@ -22,7 +22,12 @@ from automation.store.snapshot_rows import (
     recalled_latest,
     remember,
 )
-from automation.store.sqlite_connection import SqliteConnection, guarded, keep_moved, moved_bound
+from automation.store.sqlite_connection import (
+    SqliteConnection,
+    guarded,
+    hour_rows,
+    move_hour_rows,
+)
 
 __all__ = ["SnapshotQueries"]
 
@@ -67,21 +72,12 @@ class SnapshotQueries(SqliteConnection):
     def _hour_rows(self) -> HourRows:
         """Where the snapshot rows stand (read once)."""
         if self._hour is None:
-            moved_at = moved_bound(self._conn, "snapshots", "at", float)
-            ((oldest, newest),) = self._rows("SELECT min(at), max(at) FROM snapshots_hour")
-            self._hour = HourRows(0 if moved_at is None else moved_at, oldest, newest)
+            self._hour = hour_rows(self._conn, "snapshots", "at", float, empty=0)
         return self._hour
 
     def _move_hour(self) -> None:
         """The small table's rows into the big one, in key order (in a write transaction)."""
-        hour = self._hour_rows()
-        if hour.oldest is not None:
-            self._conn.execute(
-                "INSERT INTO snapshots SELECT * FROM snapshots_hour ORDER BY series, metric, at"
-            )
-            self._conn.execute("DELETE FROM snapshots_hour")
-            hour.moved()
-            keep_moved(self._conn, hour)
+        move_hour_rows(self._conn, self._hour_rows(), "series, metric, at")
 
     def _planned(self, totals: Mapping[str, Mapping[str, float]], when: float) -> SnapshotPlan:
         """What a reading writes: compared with the latest values, or, dated before a
