@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from automation.core.errors import StoreError, UsageError
-from automation.store.sqlite_connection import may_write, read_only_uri
+from automation.store.sqlite_connection import may_write, primary_code, read_only_uri
 
 __all__ = ["BackupResult", "backup_database"]
 
@@ -54,8 +54,7 @@ def backup_database(source: Path, target: Path) -> BackupResult:
             os.fsync(f.fileno())
         partial.replace(target)
     except sqlite3.Error as exc:
-        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code
-        if code == sqlite3.SQLITE_FULL:
+        if primary_code(exc) == sqlite3.SQLITE_FULL:
             raise StoreError(_unwritable(target, errno.ENOSPC, str(exc))) from exc
         raise StoreError(f"cannot back up {source} to {target}: {exc}") from exc
     except OSError as exc:

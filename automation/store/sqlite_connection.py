@@ -34,6 +34,7 @@ __all__ = [
     "hour_rows",
     "may_write",
     "move_hour_rows",
+    "primary_code",
     "read_only_uri",
 ]
 
@@ -64,7 +65,7 @@ def guarded(
 
 def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
     """What the operator can do about a full disk or a read-only file ("" for other errors)."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # primary code of an extended one
+    code = primary_code(exc)
     if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
         return (
             f"; free space on the disk that holds {path.parent} (df -h {path.parent}):"
@@ -76,6 +77,11 @@ def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
             " (SQLite keeps its -wal and -shm files beside the database)"
         )
     return ""
+
+
+def primary_code(exc: sqlite3.Error) -> int:
+    """SQLite's primary result code of ``exc`` (that of an extended one; 0 when none)."""
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
 
 
 def may_write(path: Path) -> bool:
