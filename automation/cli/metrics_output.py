@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, repeat
 from operator import itemgetter, methodcaller, truediv
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from automation.cli.tables import table_lines
 from automation.core.errors import UsageError
@@ -27,6 +27,9 @@ from automation.core.metric_names import DERIVED
 from automation.core.metric_table import MetricTable
 from automation.core.payloads import iso
 from automation.core.periods import Period
+
+if TYPE_CHECKING:
+    from automation.export.tally import Joined
 
 __all__ = ["FORMATS", "StreamedRows", "check_output", "format_for", "write_rows"]
 
@@ -135,7 +138,7 @@ class StreamedRows:
         self,
         answers: Mapping[str, Mapping[str, str]],
         account: str | None,
-        joined: tuple[tuple[str, ...], Sequence[str]] | None = None,
+        joined: Joined | None = None,
     ) -> None:
         self._put(answers, account, "%s", joined)
 
@@ -187,7 +190,7 @@ class StreamedRows:
         answers: Mapping[str, Mapping[str, Any]],
         account: str | None,
         counts: str,
-        joined: tuple[tuple[str, ...], Sequence[str]] | None = None,
+        joined: Joined | None = None,
     ) -> None:
         posts = list(answers)
         if not posts:
@@ -315,9 +318,7 @@ class _Lines:
         except KeyError:
             return list(self.of(zip(*heads, strict=True), values))
 
-    def of_joined(
-        self, joined: tuple[tuple[str, ...], Sequence[str]], heads: Sequence[Sequence[str]]
-    ) -> list[str] | None:
+    def of_joined(self, joined: Joined, heads: Sequence[Sequence[str]]) -> list[str] | None:
         """``of_answer`` from the parse's ``EngagementResult.joined`` (the metrics every
         post holds, each post's counts joined by commas), when a line holds them as they
         are: CSV, counts as sent, the columns in the metrics' order with no other between

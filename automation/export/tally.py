@@ -24,7 +24,7 @@ _COUNT_OF_UNAVAILABLE = re.compile(r"\d+ tweet id\(s\) are unavailable", re.IGNO
 
 
 # ``EngagementResult.joined``: the metrics, and each post's counts of them joined
-Joined = tuple[tuple[str, ...], Sequence[str]] | None
+Joined = tuple[tuple[str, ...], Sequence[str]]
 
 
 class Rows(Protocol):
@@ -37,7 +37,10 @@ class Rows(Protocol):
         ...
 
     def put_texts(
-        self, answers: Mapping[str, Mapping[str, str]], account: str | None, joined: Joined = None
+        self,
+        answers: Mapping[str, Mapping[str, str]],
+        account: str | None,
+        joined: Joined | None = None,
     ) -> None:
         """Posts' counts as the API wrote them: whole numbers, written plainly. ``joined``:
         the parse's ``EngagementResult.joined`` of these very answers, if it has them."""
@@ -54,7 +57,10 @@ class TableRows:
         self._table.put_all(answers)
 
     def put_texts(
-        self, answers: Mapping[str, Mapping[str, str]], account: str | None, joined: Joined = None
+        self,
+        answers: Mapping[str, Mapping[str, str]],
+        account: str | None,
+        joined: Joined | None = None,
     ) -> None:
         self._table.put_all({p: {m: float(c) for m, c in v.items()} for p, v in answers.items()})
 
