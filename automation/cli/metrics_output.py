@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, repeat
-from operator import itemgetter, methodcaller, truediv
+from operator import itemgetter, truediv
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -261,10 +261,6 @@ class _Lines:
         self._unknown = [label.replace("%", "%%") + unknown for label in labels]
         self._separator = separator
         self._head, self._end = head, end.replace("%", "%%")
-        # a rate's counts as numbers: texts (whole numbers of at most 15 digits, exact as
-        # floats) by ``int``, half the cost of ``float``, and ``int / int`` is the float
-        # ``float / float`` gives them, both the exact quotient correctly rounded
-        self._number: Callable[[Any], float] = int if counts == "%s" else float
         self._formats: dict[tuple[bool, ...], str] = {}
         self._plans: dict[tuple[str, ...], _Plan] = {}
         self._labels, self._texts = list(labels), counts == "%s"
@@ -305,11 +301,10 @@ class _Lines:
             if rate_at is None:
                 columns: list[Iterable[Any]] = [map(itemgetter(n), values) for n in names]
             else:
-                number = self._number
-                denominators = list(map(number, map(itemgetter(names[-1]), values)))
-                if 0 in denominators:  # a rate of nothing: unknown, row by row
+                denominators = list(map(float, map(itemgetter(names[-1]), values)))
+                if 0.0 in denominators:  # a rate of nothing: unknown, row by row
                     return list(self.of(zip(*heads, strict=True), values))
-                numerators = map(number, map(itemgetter(names[-2]), values))
+                numerators = map(float, map(itemgetter(names[-2]), values))
                 columns = [map(itemgetter(n), values) for n in names[:-2]]
                 columns.insert(rate_at, map(truediv, numerators, denominators))
             # made here, not as the caller takes them: the KeyError is caught, and a list
@@ -336,13 +331,15 @@ class _Lines:
         fmt, cut, numerator, denominator = plan
         if not cut:
             return list(map(fmt.__mod__, zip(*heads, each, strict=True)))
-        parts = list(map(methodcaller("split", ",", cut), each))
-        denominators = list(map(int, map(itemgetter(denominator), parts)))
-        if 0 in denominators:  # a rate of nothing: unknown, as ``of_answer`` writes it
+        # each place's parts of all posts at once (``zip`` of the split texts, every post
+        # holding every metric); a rate's counts by ``float``: whole numbers of at most
+        # 15 digits are exact as floats, so the quotient is the one ``values_of`` gives
+        split = map(str.split, each, repeat(","), repeat(cut))
+        fields: list[Iterable[Any]] = list(zip(*split, strict=True))
+        denominators = list(map(float, fields[denominator]))
+        if 0.0 in denominators:  # a rate of nothing: unknown, as ``of_answer`` writes it
             return None
-        fields: list[Iterable[Any]] = [map(itemgetter(k), parts) for k in range(cut + 1)]
-        numerators = map(int, map(itemgetter(numerator), parts))
-        fields.insert(cut, map(truediv, numerators, denominators))
+        fields.insert(cut, map(truediv, map(float, fields[numerator]), denominators))
         return list(map(fmt.__mod__, zip(*heads, *fields, strict=True)))
 
     def _joined_plan(self, metrics: tuple[str, ...]) -> _JoinedPlan | None:
