@@ -150,30 +150,33 @@ class StreamedRows:
     ) -> None:
         """The lines of the posts answered, in the order of ``post_ids``; ``accounts``:
         the account each was planned with, beside it (None: public), if known."""
-        lines = self._in_order(post_ids, accounts)
         out.write(self._shape.header)
         # joined in blocks: a text file's write per line costs more than joining them
         # (100,000 lines: 0.052 s by writelines, 0.033 s in blocks of 4,096)
-        for start in range(0, len(lines), _BLOCK):
-            out.write("".join(lines[start : start + _BLOCK]))
+        for block in self._in_order(post_ids, accounts):
+            out.write("".join(block))
 
     def _in_order(
         self, post_ids: Sequence[str], accounts: Sequence[str | None] | None
-    ) -> list[str]:
-        """Each post's line ("" if it has none). Each account's answers arrive in the
-        order its posts are listed when every post is answered as planned (the usual
-        run): then the lines are taken from them in the accounts' turns, and checked
-        by taking the posts alike, with no look-up of a post; else by a table keyed by
-        post ID."""
+    ) -> Iterator[Iterable[str]]:
+        """Each block of posts' lines ("" for a post with none), no list of them all.
+        Each account's answers arrive in the order its posts are listed when every post
+        is answered as planned (the usual run): then each block's lines are taken from
+        them in the accounts' turns, once the block's posts, taken alike, are its listed
+        IDs, with no look-up of a post; from the first block that differs on, by a table
+        keyed by post ID."""
+        done = 0
         if accounts is not None and len(accounts) == len(post_ids):
-            posts: dict[str | None, list[Iterable[str]]] = {}
-            made: dict[str | None, list[Iterable[str]]] = {}
-            for account, answered, lines in self._answers:
-                posts.setdefault(account, []).append(answered)
-                made.setdefault(account, []).append(lines)
+            posts = _turns((account, answered) for account, answered, _ in self._answers)
+            made = _turns((account, lines) for account, _, lines in self._answers)
             try:  # a post of an account with no answer: a KeyError; past the end: shorter
-                if _in_turns(posts, accounts) == list(post_ids):
-                    return _in_turns(made, accounts)
+                for done in range(0, len(post_ids), _BLOCK):
+                    turns = accounts[done : done + _BLOCK]
+                    if list(map(next, map(posts, turns))) != list(post_ids[done : done + _BLOCK]):
+                        break
+                    yield map(next, map(made, turns))
+                else:
+                    return
             except KeyError:
                 pass
         line = dict(
@@ -183,7 +186,8 @@ class StreamedRows:
                 strict=True,
             )
         ).get
-        return list(map(line, post_ids, repeat("")))  # not answered: no line
+        for start in range(done, len(post_ids), _BLOCK):
+            yield map(line, post_ids[start : start + _BLOCK], repeat(""))  # no answer: no line
 
     def _put(
         self,
@@ -434,13 +438,15 @@ _BLOCK = 4096  # lines joined into one write
 _MAX_PLANS = 256  # sets of metrics remembered; answers hold one or two
 
 
-def _in_turns(
-    parts: Mapping[str | None, list[Iterable[str]]], accounts: Sequence[str | None]
-) -> list[str]:
-    """The next of each account's ``parts`` in turn, as ``accounts`` names them, in one
-    C-level pass (it stops where an account has no more)."""
-    each = {account: chain.from_iterable(given) for account, given in parts.items()}
-    return list(map(next, map(each.__getitem__, accounts)))
+def _turns(
+    parts: Iterable[tuple[str | None, Iterable[str]]],
+) -> Callable[[str | None], Iterator[str]]:
+    """Each account's ``parts``, in the order given, as one iterator an account: the
+    next of an account's is ``next(turns(account))`` (a KeyError if it has none)."""
+    given: dict[str | None, list[Iterable[str]]] = {}
+    for account, part in parts:
+        given.setdefault(account, []).append(part)
+    return {account: chain.from_iterable(each) for account, each in given.items()}.__getitem__
 
 
 def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:

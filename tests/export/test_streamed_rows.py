@@ -218,6 +218,39 @@ def test_lines_taken_in_the_accounts_turns_equal_the_table_paths(forbidden: bool
     assert got.getvalue().count("\n") == len(listed) == len(streamed_rows)
 
 
+@pytest.mark.parametrize("missing", [None, 1, 5_001, 9_991])  # owned posts
+def test_lines_taken_in_turns_block_by_block_equal_the_table_paths(missing: int | None) -> None:
+    """More lines than one write takes, in the accounts' turns: each block is written
+    once its posts are checked; a post its account's answer left out, in a later block,
+    makes that block and the rest go by the table, the blocks before staying as
+    written, so every line is written once, in the listed order."""
+    listed = [str(1_800_000_000_000_000_000 + 7919 * i) for i in range(10_000)]
+    owner = {pid: ("brand", "support")[i % 2] for i, pid in enumerate(listed) if i % 5}
+    left_out = listed[missing] if missing is not None else None
+    columns = choose_columns(None, by=None, period=False)
+    metrics = frozenset(m for c in columns for m in _api(c.metric))
+    accounts = list(map(owner.get, listed))
+    table = MetricTable(listed)
+    general = Tally(table, dict(owner), TableRows(table))
+    streamed_rows = StreamedRows("csv", columns, None)
+    streamed = Tally(MetricTable(listed), dict(owner), streamed_rows)
+    for request in plan_totals(listed, accounts, metrics):
+        per_post = {
+            pid: {m: str(i % 997) for m in request.engagement_types}
+            for i, pid in enumerate(request.tweet_ids, start=1)
+            if pid != left_out
+        }
+        for tally, texts in ((general, False), (streamed, True)):
+            body = {request.grouping: copy.deepcopy(per_post)}
+            result = parse_response(body, replace(request, texts=texts), read_at=NOW)
+            tally.add(fetched([result]), request.account, request.tweet_ids)
+    expected, got = io.StringIO(), io.StringIO()
+    write_rows(expected, "csv", table, list(table.rows_read()), columns, general.owner, None)
+    streamed_rows.write(got, listed, accounts)
+    assert got.getvalue() == expected.getvalue()
+    assert got.getvalue().count("\n") == len(listed) + (missing is None)
+
+
 def test_posts_holding_as_many_metrics_as_the_first_but_others_are_written_as_theirs() -> None:
     """An answer's posts are read by its first post's plan only when they hold its
     metrics: a later post holding as many, but one of them another (or one the columns
