@@ -23,7 +23,7 @@ from automation.core.metric_columns import Column, api_metrics
 from automation.core.metric_table import MetricTable
 from automation.core.periods import Period
 from automation.core.request_eta import request_eta
-from automation.export.ownership import Owners, find_owners
+from automation.export.ownership import Owners, find_owners, owners_from_column
 from automation.export.period_sums import sum_period
 from automation.export.saved_parts import SavedParts, part_name, run_key
 from automation.export.tally import Rows, TableRows, Tally
@@ -36,7 +36,9 @@ from automation.x.rate_budget import RateBudget
 
 __all__ = ["ExportJob", "ExportResult", "Interrupted", "Progress", "run_export"]
 
-_OWNERS_PART = "owned"  # the split, as the ids and accounts texts
+# the split, as a code an account for each listed, then added post ("owned", the earlier
+# record of every owned post's ID and account, is not read: its run finds it again)
+_SPLIT_PART = "split"
 
 
 class Progress(Protocol):
@@ -215,13 +217,9 @@ def _owners(
     now: datetime,
 ) -> Owners:
     """The owned/public split, as saved by an earlier try of this run, else found now."""
-    text = saved.text(_OWNERS_PART)
+    text = saved.text(_SPLIT_PART)
     if text is not None:
-        data = json.loads(text)
-        owner = dict(zip(_split(data["ids"]), _split(data["accounts"]), strict=True))
-        added = tuple(data["added"])
-        accounts = list(map(owner.get, [*job.listed, *added]))
-        return Owners(owner, added, tuple(data["notes"]), accounts)
+        return _saved_split(job.listed, text)
     known = store.post_accounts(job.listed)
     timeline = timeline_client(config, http, clock=clock)
     owners = find_owners(
@@ -234,18 +232,39 @@ def _owners(
         now=now,
         sleep=sleep,
     )
-    record = {
-        "ids": ",".join(owners.owner),  # two texts, not an object of 100,000 keys
-        "accounts": ",".join(owners.owner.values()),
-        "added": owners.added,
-        "notes": owners.notes,
-    }
-    saved.save_text(_OWNERS_PART, json.dumps(record), now)
+    saved.save_text(_SPLIT_PART, _split_record(owners), now)
     return owners
 
 
-def _split(text: str) -> list[str]:
-    return text.split(",") if text else []
+def _split_record(owners: Owners) -> str:
+    """The split as the accounts' names and a code each post ("0": public, "1": the
+    first name): the listed IDs are the run's own, and are not written again."""
+    names = sorted(set(owners.owner.values()))
+    code: dict[str | None, str] = {None: "0"}
+    code.update((name, str(number)) for number, name in enumerate(names, start=1))
+    record = {
+        "names": names,
+        "column": ",".join(map(code.__getitem__, owners.accounts)),  # one text, not a list
+        "added": owners.added,
+        "told": owners.told,
+        "notes": owners.notes,
+    }
+    return json.dumps(record)
+
+
+def _saved_split(listed: Sequence[str], text: str) -> Owners:
+    data = json.loads(text)
+    name: dict[str, str | None] = {"0": None}
+    name.update((str(number), n) for number, n in enumerate(data["names"], start=1))
+    codes = data["column"].split(",") if data["column"] else []
+    added = tuple(data["added"])
+    return owners_from_column(
+        [*listed, *added],
+        list(map(name.__getitem__, codes)),
+        added=added,
+        notes=tuple(data["notes"]),
+        told=data["told"],
+    )
 
 
 def _fetch(

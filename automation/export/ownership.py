@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import compress, filterfalse
+from itertools import compress, filterfalse, islice
 from operator import not_
 
 from automation.core.errors import ApiError, RateLimited
@@ -28,7 +28,7 @@ from automation.core.periods import Period
 from automation.x.backoff import backoff_delay
 from automation.x.v2_client import MAX_TIMELINE, Discovery, XClient
 
-__all__ = ["Owners", "find_owners"]
+__all__ = ["Owners", "find_owners", "owners_from_column"]
 
 _MARGIN = timedelta(seconds=1)  # timeline bounds are whole seconds, maybe exclusive
 _EARLIEST = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC)  # X's first allowed start_time
@@ -42,12 +42,14 @@ class Owners:
     timelines contributed that were not listed, newest first. ``notes``: what the user
     should know about the split (a timeline that did not reach far enough).
     ``accounts``: the account of each listed, then each added post, in that order (None:
-    public), the column the plan is made from."""
+    public), the column the plan is made from. ``told``: the posts whose owner a
+    timeline told (not the store), in the order told: ``owner``'s last keys."""
 
     owner: Mapping[str, str]
     added: tuple[str, ...]
     notes: tuple[str, ...]
     accounts: Sequence[str | None]
+    told: tuple[str, ...] = ()
 
 
 def find_owners(
@@ -68,8 +70,7 @@ def find_owners(
     are all taken from it, with no second look-up of each listed post. ``accounts`` are
     all configured owned accounts."""
     reader = _Reader(timeline, sleep)
-    # keyed by the listed strings: no second copy of 60,000 IDs (an account is never "")
-    owner = dict(zip(compress(listed, known), filter(None, known), strict=True))
+    owner = _owned(listed, known)
     as_known = len(owner)
     added: list[str] = []
     listed_set = set(listed) if add_accounts else frozenset()
@@ -97,7 +98,31 @@ def find_owners(
                 if pid in wanted:
                     owner.setdefault(pid, account)
     column = _column(listed, known, owner, as_known, added)
-    return Owners(owner, tuple(added), tuple(reader.notes), column)
+    told = tuple(islice(owner, as_known, None))
+    return Owners(owner, tuple(added), tuple(reader.notes), column, told)
+
+
+def owners_from_column(
+    ids: Sequence[str],
+    accounts: Sequence[str | None],
+    *,
+    added: tuple[str, ...],
+    notes: tuple[str, ...],
+    told: Sequence[str],
+) -> Owners:
+    """The split ``find_owners`` made, from its column (``accounts[i]`` owns ``ids[i]``:
+    the listed, then the added posts) and the posts a timeline ``told``: ``owner`` in the
+    order it had, the store's owners in listed order, then the told ones as told."""
+    owner = _owned(ids, accounts)
+    if told:
+        owner.update([(pid, owner.pop(pid)) for pid in told])  # each moved to the end
+    return Owners(owner, added, notes, accounts, tuple(told))
+
+
+def _owned(ids: Sequence[str], accounts: Sequence[str | None]) -> dict[str, str]:
+    """Each owned post's account, keyed by the given strings: no second copy of 60,000
+    IDs (an account is never "")."""
+    return dict(zip(compress(ids, accounts), filter(None, accounts), strict=True))
 
 
 def _column(
