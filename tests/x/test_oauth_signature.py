@@ -209,3 +209,19 @@ def test_each_json_post_is_signed_with_a_new_nonce() -> None:
     ]
     assert len(set(nonces)) == 200
     assert all(re.fullmatch("[0-9a-f]{30}", nonce) for nonce in nonces)
+
+
+def test_signers_taking_turns_each_write_authlibs_header() -> None:
+    """The escapes kept from one request to the next are each signer's own: two accounts'
+    signers on the same URL, in turn, each write the header Authlib writes for them."""
+    url = "https://data-api.x.com/insights/engagement/totals"
+    accounts = [
+        (CONSUMER_KEY, CONSUMER_SECRET, TOKEN, TOKEN_SECRET),
+        (CONSUMER_KEY, CONSUMER_SECRET, "42-other/token+=", "another secret"),
+    ]
+    for turn in range(4):
+        keys = accounts[turn % 2]
+        signer = ClientAuth(keys[0], keys[1], token=keys[2], token_secret=keys[3])
+        nonce, timestamp = f"n{turn}", str(1_700_000_000 + turn)
+        header = header_without_parameters(signer, "POST", url, nonce, timestamp)
+        assert header == authlib_header(keys, "POST", url, f"{nonce}|{timestamp}")
