@@ -36,9 +36,9 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 from automation.config.loader import ActionSettings
 from automation.core.errors import ActionFailed, AutomationError
@@ -52,9 +52,10 @@ from automation.engine.pauses import held_rules
 from automation.engine.performers import Performers
 from automation.engine.webhook import origin
 from automation.engine.workers import Finished, InlineWorkers, Workers
+from automation.engine.write_waits import WritePacing, WriteWaits
 from automation.store.base import Store
 
-__all__ = ["DispatchLimits", "Dispatcher", "DrainReport", "WritePacing"]
+__all__ = ["DispatchLimits", "Dispatcher", "DrainReport"]
 
 log = logging.getLogger("automation.actions")
 
@@ -72,14 +73,6 @@ class DispatchLimits:
     max_held: int = 5_000  # claimed but not started: a bound on memory
     settle: float = 1.0  # how long a cycle waits for the actions it started
     refresh: float = 1.0  # how soon to ask the store again after it had nothing more
-
-
-class WritePacing(Protocol):
-    """X's per-user write limits, as the dispatcher consults them (``WriteLimits``)."""
-
-    def wait_time(self, account: str, kind: str, now: float) -> float: ...
-
-    def blocking_window(self, account: str, kind: str, now: float) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -124,16 +117,6 @@ class _Job:
         return (self.item, *(item for item, _ in self.more))
 
 
-@dataclass
-class _Deferred:
-    """Actions given back to wait for one (account, kind)'s write limit: since it was
-    used up, the first time one of them is due again, and the latest."""
-
-    first: datetime
-    latest: datetime
-    ids: set[str] = field(default_factory=set)
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -157,7 +140,7 @@ class Dispatcher:
         )
         self._clock = clock
         self._workers: Workers = workers or InlineWorkers()
-        self._pacing = pacing
+        self._waits = WriteWaits(store, pacing)
         self._after_writes = after_writes
         self._limits = limits
         self._monotonic = monotonic
@@ -166,7 +149,6 @@ class Dispatcher:
         self._running: dict[str, _Job] = {}
         self._launched: set[str] = set()  # started since run_due began
         self._busy: Counter[str] = Counter()
-        self._waiting: dict[tuple[str, str], _Deferred] = {}  # write limits used up
         self._unrecorded: dict[str, _Unrecorded] = {}  # performed; the store refused the record
         self._claim_after = -math.inf  # monotonic time before which the store is not asked
         self._sent = 0  # since the last run_due
@@ -219,13 +201,12 @@ class Dispatcher:
         except AutomationError as exc:
             log.error("could not count the pending actions: %s", exc)
             pending = 0
-        waits = self._waiting.values()
         return DrainReport(
             sent=self._sent_in_all,
             stopped=stopped,
             pending=pending,
-            waiting=sum(len(w.ids) for w in waits),
-            waiting_until=min((w.first for w in waits), default=None),
+            waiting=self._waits.count,
+            waiting_until=self._waits.first,
         )
 
     def close(self, grace: float = 5.0) -> None:
@@ -346,7 +327,7 @@ class Dispatcher:
                     job = queue.popleft()
                     self._held_count -= 1
                     started = True
-                    until = self._write_wait(job, now)
+                    until = self._waits.until(job.item.id, job.action, now)
                     if until is None:
                         self._launch(job)
                     else:
@@ -356,42 +337,7 @@ class Dispatcher:
                 if not self._free():
                     break
         for until, ids in deferred.items():
-            self._give_back(ids, until)
-
-    def _write_wait(self, job: _Job, now: datetime) -> datetime | None:
-        """When a post action must wait for its account's write limit: until when."""
-        if self._pacing is None or job.action.kind not in POST_KINDS:
-            return None
-        account, kind = job.action.account, job.action.kind
-        try:
-            wait = self._pacing.wait_time(account, kind, now.timestamp())
-        except ValueError:
-            return None  # not a write the limits know: let the performer say so
-        key = (account, kind)
-        if wait <= 0:
-            self._waiting.pop(key, None)
-            return None
-        until = now + timedelta(seconds=wait)
-        waiting = self._waiting.get(key)
-        if waiting is None or waiting.latest != until:
-            why = self._pacing.blocking_window(account, kind, now.timestamp()) or "limit"
-            log.info(
-                "%s's %s writes wait for X's write limit (%s) until %s",
-                account,
-                kind,
-                why,
-                iso(until),
-            )
-            waiting = self._waiting.setdefault(key, _Deferred(until, until))
-            waiting.latest = until
-        waiting.ids.add(job.item.id)
-        return until
-
-    def _give_back(self, ids: list[str], until: datetime) -> None:
-        try:
-            self._store.release_actions(ids, due_at=until)
-        except AutomationError as exc:
-            log.error("could not postpone %d actions: %s", len(ids), exc)
+            self._waits.give_back(ids, until)
 
     def _launch(self, job: _Job) -> None:
         self._busy[job.lane] += 1
