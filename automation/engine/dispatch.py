@@ -140,7 +140,7 @@ class Dispatcher:
         )
         self._clock = clock
         self._workers: Workers = workers or InlineWorkers()
-        self._waits = WriteWaits(store, pacing)
+        self._waits = WriteWaits(store, pacing, clock)
         self._after_writes = after_writes
         self._limits = limits
         self._monotonic = monotonic

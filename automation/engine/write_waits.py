@@ -9,6 +9,7 @@ how many actions wait and until when the first of them does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -16,6 +17,7 @@ from typing import Protocol
 from automation.core.errors import AutomationError
 from automation.core.payloads import iso
 from automation.engine.outbox_actions import POST_KINDS, OutboxAction
+from automation.engine.repeated_failure import RepeatedFailure
 from automation.store.base import Store
 
 __all__ = ["WritePacing", "WriteWaits"]
@@ -44,9 +46,12 @@ class _Deferred:
 class WriteWaits:
     """The actions waiting for a write limit, by (account, kind) while it stays used up."""
 
-    def __init__(self, store: Store, pacing: WritePacing | None) -> None:
+    def __init__(
+        self, store: Store, pacing: WritePacing | None, clock: Callable[[], datetime]
+    ) -> None:
         self._store = store
         self._pacing = pacing
+        self._postponing = RepeatedFailure(log, "postponing actions", clock)
         self._waiting: dict[tuple[str, str], _Deferred] = {}
 
     @property
@@ -89,8 +94,12 @@ class WriteWaits:
         return until
 
     def give_back(self, ids: list[str], until: datetime) -> None:
-        """Hand ``ids`` back to the store, due at ``until``."""
+        """Hand ``ids`` back to the store, due at ``until``. While the store cannot (a full
+        disk), they are claimed and handed back again each time the store is asked (about
+        once a second): said once, then at most once a minute, and once when it works."""
         try:
             self._store.release_actions(ids, due_at=until)
         except AutomationError as exc:
-            log.error("could not postpone %d actions: %s", len(ids), exc)
+            self._postponing.failed(f"could not postpone {len(ids)} actions: {exc}")
+            return
+        self._postponing.worked()
