@@ -44,6 +44,7 @@ from automation.config.loader import ActionSettings
 from automation.core.errors import ActionFailed, AutomationError
 from automation.core.payloads import iso
 from automation.core.records import OutboxItem
+from automation.core.wording import counted
 from automation.engine.digest_jobs import digest_payload, in_order
 from automation.engine.events import Sink
 from automation.engine.outbox_actions import POST_KINDS, OutboxAction, decode_action
@@ -414,7 +415,7 @@ class Dispatcher:
             )
             self._unrecorded[item.id] = (sent, lambda: record(item, outcome, at))
             return
-        self._count(sent)
+        self._recorded(sent)
 
     def _record_unrecorded(self) -> None:
         """Record the outcomes the store refused before, in order, up to the first it still
@@ -424,16 +425,15 @@ class Dispatcher:
             try:
                 record()
             except AutomationError as exc:
-                log.error(
-                    "%d performed actions still wait to be recorded: %s",
-                    len(self._unrecorded),
-                    exc,
-                )
+                waiting = counted(len(self._unrecorded), "performed action")
+                log.error("%s not recorded yet: %s", waiting, exc)
                 self._unrecorded[action_id] = self._unrecorded.pop(action_id)
                 return
             del self._unrecorded[action_id]
-            self._count(sent)
+            self._recorded(sent)
 
-    def _count(self, sent: bool) -> None:
+    def _recorded(self, sent: bool) -> None:
+        """An outcome recorded: the store takes writes (again)."""
+        self._waits.writes_work()
         self._sent += sent
         self._sent_in_all += sent

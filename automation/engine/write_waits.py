@@ -16,6 +16,7 @@ from typing import Protocol
 
 from automation.core.errors import AutomationError
 from automation.core.payloads import iso
+from automation.core.wording import counted
 from automation.engine.outbox_actions import POST_KINDS, OutboxAction
 from automation.engine.repeated_failure import RepeatedFailure
 from automation.store.base import Store
@@ -96,10 +97,15 @@ class WriteWaits:
     def give_back(self, ids: list[str], until: datetime) -> None:
         """Hand ``ids`` back to the store, due at ``until``. While the store cannot (a full
         disk), they are claimed and handed back again each time the store is asked (about
-        once a second): said once, then at most once a minute, and once when it works."""
+        once a second): said once, then at most once a minute, and once it takes writes."""
         try:
             self._store.release_actions(ids, due_at=until)
         except AutomationError as exc:
-            self._postponing.failed(f"could not postpone {len(ids)} actions: {exc}")
+            self._postponing.failed(f"could not postpone {counted(len(ids), 'action')}: {exc}")
             return
+        self._postponing.worked()
+
+    def writes_work(self) -> None:
+        """The store took a write: a postpone it refused before would work now too (the
+        limit may have passed meanwhile, leaving nothing to postpone)."""
         self._postponing.worked()
