@@ -4,97 +4,22 @@ and a local webhook receiver, on a hand-driven simulated clock."""
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fixed_time import SANDBOX_START
+from engine_scene import SUPPORT, Env, engine_env
 
-from automation.config.loader import load_config
 from automation.config.secret import Secret
-from automation.engine.events import ActionEvent, Event, FiredEvent
-from automation.sandbox import Options, Sandbox, write_config
-from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
+from automation.sandbox.credentials import WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
-from automation.service.runtime import Runtime, open_runtime
 from automation.x.historical import plan_history
-
-BRAND = next(a.user_id for a in ACCOUNTS if a.name == "brand")
-SUPPORT = next(a.user_id for a in ACCOUNTS if a.name == "support")
-QUIET = {"impressions": 0, "engagements": 0, "favorites": 0, "retweets": 0}
-
-
-@dataclass
-class Env:
-    tmp: Path
-    sandbox: Sandbox
-    receiver: Receiver
-    events: list[Event] = field(default_factory=list)
-    runtime: Runtime | None = None
-
-    def write_rules(self, text: str) -> None:
-        (self.tmp / "rules" / "rules.yaml").write_text(textwrap.dedent(text))
-
-    def open(self, *, dry_run: bool = False) -> Runtime:
-        config = load_config(self.tmp / "automation.yaml", env={})
-        self.runtime = open_runtime(
-            config, emit=self.events.append, dry_run=dry_run, clock=self.sandbox.clock.now
-        )
-        return self.runtime
-
-    def close(self) -> None:
-        if self.runtime is not None:
-            self.runtime.close()
-            self.runtime = None
-
-    def cycle(self, *, advance: float = 300.0) -> None:
-        assert self.runtime is not None
-        self.runtime.engine.cycle()
-        self.sandbox.clock.advance(advance)
-
-    def fired(self, kind: str = "fired") -> list[FiredEvent]:
-        return [e for e in self.events if isinstance(e, FiredEvent) and e.event == kind]
-
-    def actions(self, status: str | None = None) -> list[ActionEvent]:
-        return [
-            e
-            for e in self.events
-            if isinstance(e, ActionEvent) and (status is None or e.status == status)
-        ]
-
-    def post(self, likes: int) -> str:
-        """A brand post whose like count stays where we put it."""
-        post = self.sandbox.world.add_post(BRAND, text=f"post {likes}", finals=QUIET)
-        if likes:
-            self.sandbox.world.set_metric(post.id, "favorites", likes)
-        return post.id
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
-    sandbox = Sandbox(
-        seed=11, start=SANDBOX_START, speed=0.0, options=Options(per_minute_limit=6000)
-    ).start()
-    receiver = Receiver(Secret(WEBHOOK_SECRETS["team-chat"], "team-chat")).start()
-    (tmp_path / "rules").mkdir()
-    write_config(
-        tmp_path / "automation.yaml",
-        sandbox.base_url,
-        requests_per_minute=6000,
-        poll_interval="5m",
-        database=str(tmp_path / "automation.db"),
-        rules=[str(tmp_path / "rules")],
-    )
-    e = Env(tmp_path, sandbox, receiver)
-    try:
-        yield e
-    finally:
-        e.close()
-        receiver.stop()
-        sandbox.stop()
+    yield from engine_env(tmp_path)
 
 
 def start_below_threshold(env: Env) -> str:
