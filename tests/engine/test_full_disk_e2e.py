@@ -1,0 +1,170 @@
+"""A really full file system, end to end: the engine in-process against the sandbox, its
+SQLite database on a tiny tmpfs that a filler file fills up, then space freed.
+
+The other full-disk tests fake the refusal (``PRAGMA query_only``, ``max_page_count``);
+this one lets the kernel refuse with ENOSPC, so SQLite, its WAL and the engine meet the
+real thing. Mounting needs root (CI runs as root); elsewhere the test says why it skips.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from cli_helpers import Result, assert_no_traceback, run_subprocess
+from engine_scene import SUPPORT, Env, engine_env
+
+DISK_SIZE = "4M"  # room for the database of a few cycles, and little more
+CYCLE = 20.0  # simulated seconds between cycles
+FULL_CYCLES = 24  # eight simulated minutes on a full disk
+BETWEEN = 1.0  # real seconds the outbox works between cycles, as the service loop lets it
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs of its own, unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE},mode=0700", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mount refused a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        # lazily: a file the engine still holds open must not keep it mounted
+        subprocess.run(["umount", "--lazy", str(disk)], check=True)
+
+
+@pytest.fixture
+def env(tmp_path: Path, tiny_disk: Path) -> Iterator[Env]:
+    """The receiver refuses the first delivery, so its retry falls due on the full disk."""
+    yield from engine_env(tmp_path, database=tiny_disk / "automation.db", fail_first=1)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the file system has no block left."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(64 * 1024))
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    return filler
+
+
+def cli(env: Env, *args: str) -> Result:
+    """What an operator types on the server meanwhile, as its own process."""
+    result = run_subprocess(["--config", str(env.tmp / "automation.yaml"), *args], cwd=env.tmp)
+    assert_no_traceback(result.out, result.err)
+    return result
+
+
+def rule(env: Env, posts: list[str]) -> None:
+    ids = ", ".join(f'"{p}"' for p in posts)
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: at-100
+            watch: {{posts: [{ids}], owner: brand}}
+            when: likes >= 100
+            actions:
+              - webhook: {{url: "{env.receiver.url}/hook", secret: team-chat}}
+              - repost: {{as: support}}
+        """)
+
+
+def cycle(env: Env) -> None:
+    """A cycle, then the outbox's work until the next one (the service loop's order)."""
+    assert env.runtime is not None and env.runtime.outbox is not None
+    env.cycle(advance=CYCLE)
+    env.runtime.outbox.dispatcher.work(BETWEEN)
+
+
+def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_log(
+    env: Env, tiny_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    early, late = env.post(20), env.post(20)
+    rule(env, [early, late])
+    runtime = env.open()
+    assert runtime.outbox is not None
+    limits = runtime.outbox.limits
+    cycle(env)  # learns the rule: nothing past it
+
+    env.sandbox.world.set_metric(early, "favorites", 130)
+    start = env.sandbox.clock.now().timestamp()
+    limits.block("support", "repost", start + 120)  # X: no reposts for two minutes
+    cycle(env)  # fires: the webhook is refused (retry in ~10s), the repost waits
+
+    filler = fill(tiny_disk)
+    limits.block("support", "repost", start + 360)  # X: six minutes after all
+    env.sandbox.world.set_metric(late, "favorites", 130)  # crosses while the disk is full
+    caplog.clear()
+    for n in range(FULL_CYCLES):
+        cycle(env)
+        if n % 8 == 0:
+            status, history = cli(env, "status"), cli(env, "history")
+            assert status.code == 0 and "actions pending" in status.out, status
+            assert history.code == 0 and early in history.out, history
+            assert late not in history.out  # its firing waits for space
+    full_log = [(r.levelname, r.getMessage()) for r in caplog.records]
+    caplog.clear()
+
+    os.unlink(filler)  # space freed
+    freed_at = env.sandbox.clock.now()
+    for _ in range(3):
+        cycle(env)
+    env.close()
+
+    # Each webhook delivered once (the early one's first try was refused), each repost once.
+    ok = Counter(d.idempotency_key for d in env.receiver.deliveries() if d.status == 200)
+    assert sorted(ok.values()) == [1, 1], env.receiver.deliveries()
+    assert [d.status for d in env.receiver.deliveries()][:2] == [503, 200]
+    reposted = Counter(a.post_id for a in env.sandbox.world.actions_by(SUPPORT, "repost"))
+    assert reposted == Counter([early, late])
+
+    # Recorded after the space came back: the late firing, and every outcome.
+    status = cli(env, "status")
+    assert status.code == 0 and "actions pending    0" in status.out, status.out
+    firings = {e["post"]: e for e in json.loads(cli(env, "history", "--json").out)}
+    assert datetime.fromisoformat(firings[late]["at"]) >= freed_at
+    outcomes = {
+        (post, a["kind"]): (a["status"], a["attempts"])
+        for post, entry in firings.items()
+        for a in entry["actions"]
+    }
+    assert outcomes == {
+        (early, "webhook"): ("sent", 2),
+        (early, "repost"): ("sent", 1),
+        (late, "webhook"): ("sent", 1),
+        (late, "repost"): ("sent", 1),
+    }
+
+    # The log said it, without a flood: a few lines a cycle, each repeated postpone not.
+    lines = Counter(text.split(": ")[0] for level, text in full_log if level != "INFO")
+    assert sum(lines.values()) <= 3 * FULL_CYCLES + 10, lines
+    # handed back some twice a cycle for four minutes: said once, then once a minute
+    assert 2 <= lines["could not postpone 1 action"] <= 5, lines
+    assert lines["fetch failed"] == FULL_CYCLES, lines
+    assert not any("Traceback" in text for _, text in full_log)
+    assert "Traceback" not in caplog.text
+    recovered = [r.getMessage() for r in caplog.records if "works again" in r.getMessage()]
+    assert len(recovered) == 1 and recovered[0].startswith("postponing actions works again")
