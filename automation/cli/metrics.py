@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from automation.core.errors import UsageError
 from automation.core.facts import post_created_at
 from automation.core.metric_columns import choose_columns
 from automation.core.metric_names import canonical
+from automation.core.metric_table import MetricTable
 from automation.core.periods import Period, parse_period
 from automation.core.post_ids import PostIdList, read_post_ids
 
@@ -119,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         if target is not None:
             plural = "" if count == 1 else "s"
             print(f"wrote {count:,} row{plural} to {target}", file=sys.stderr)
+        if by is not None:
+            _report_unranked(result.table, by, args.by)
 
     result = _export(job, config, deliver, streamed)
     if result is None:
@@ -133,6 +137,8 @@ def _read_ids(source: str) -> PostIdList:
             return read_post_ids(sys.stdin)
         with Path(source).open(encoding="utf-8-sig", newline="") as file:
             return read_post_ids(file)
+    except UsageError as exc:
+        raise UsageError(f"--ids {source}: {exc}") from None
     except FileNotFoundError:
         raise UsageError(f"--ids {source}: no such file") from None
     except IsADirectoryError:
@@ -143,6 +149,22 @@ def _read_ids(source: str) -> PostIdList:
         ) from None
     except OSError as exc:
         raise UsageError(f"--ids {source}: cannot read it: {exc.strerror}") from None
+
+
+def _report_unranked(table: MetricTable, metric: str, name: str) -> None:
+    """Say how many posts a ranking left out: those whose ``metric`` is unknown."""
+    unknown = sum(
+        1
+        for row in table.rows_read()
+        if (value := table.value(row, metric)) is None or math.isnan(value)
+    )
+    if unknown:
+        has, are = ("has", "is") if unknown == 1 else ("have", "are")
+        print(
+            f"{unknown:,} post{'s' if unknown > 1 else ''} {has} no {name} value and {are} left "
+            f"out of the ranking (leave out --by to list every post)",
+            file=sys.stderr,
+        )
 
 
 def _report_input(source: str | None, listed: PostIdList) -> None:

@@ -1,0 +1,70 @@
+"""``automation metrics`` as a marketer meets it: what the command says when a ranking
+leaves posts out, when X refuses the app's credentials, when a file's header names no ID
+column, and when a period is empty. Against the sandbox, standing still (speed 0)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cli_helpers import Cli, isolated_process_state
+from export_helpers import BRAND, NASA
+from sandbox_api import SandboxTarget
+
+from automation.sandbox import write_config
+
+
+@pytest.fixture(autouse=True)
+def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+    with isolated_process_state():
+        yield
+
+
+@pytest.fixture
+def target() -> Iterator[SandboxTarget]:
+    t = SandboxTarget(lambda: 0.0).start()
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget) -> Cli:
+    config = write_config(
+        tmp_path / "automation.yaml", target.base_url, requests_per_minute=6000, database="s.db"
+    )
+    return Cli(capsys, config)
+
+
+def test_a_ranking_says_how_many_posts_it_left_out_for_want_of_the_value(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    owned = target.add_posts(BRAND, 2, age=timedelta(days=2))
+    public = target.add_posts(NASA, 3, age=timedelta(days=2))
+    (tmp_path / "ids.txt").write_text("\n".join([*public, *owned]), encoding="utf-8")
+
+    ranked = cli("metrics", "--ids", "ids.txt", "--by", "impressions", "--format", "json")
+    top = cli("metrics", "--ids", "ids.txt", "--top", "4", "--by", "impressions")
+    likes = cli("metrics", "--ids", "ids.txt", "--by", "likes", "--format", "json")
+
+    assert ranked.code == 0, ranked.err
+    assert sorted(line["id"] for line in ranked.json_lines()) == sorted(owned)
+    left_out = "3 posts have no impressions value and are left out of the ranking"
+    assert left_out in ranked.err
+    assert top.code == 0 and left_out in top.err
+    assert len(likes.json_lines()) == 5 and "left out" not in likes.err
+
+
+def test_a_header_naming_no_id_column_is_refused_naming_the_file(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    (tmp_path / "posts.csv").write_text("\ufeffdate;views\r\n2026-11-01;12\r\n", "utf-8")
+
+    result = cli("metrics", "--ids", "posts.csv")
+
+    assert result.code == 2
+    assert "automation: --ids posts.csv: the first line looks like a CSV header" in result.err
+    assert target.received == []
