@@ -325,7 +325,8 @@ class XClient:
                 self._limits.block(account, kind, now + wait)
             raise RateLimited(f"{message}; retry in {math.ceil(wait)}s", retry_after=wait)
         if status == 401 or (status == 403 and _is_auth_problem(problem)):
-            raise AuthFailed(message, status=status)
+            who = f"account '{account}'" if account else "app bearer token"
+            raise AuthFailed(f"{message}; check the credentials of {who}", status=status)
         if status >= 500:
             raise ServerFailed(message, status=status)
         if 400 <= status < 500:

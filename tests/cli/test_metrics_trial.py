@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, isolated_process_state
+from cli_helpers import SECRET_ENV, Cli, isolated_process_state, write_env_config
 from export_helpers import BRAND, NASA
 from sandbox_api import SandboxTarget
 
@@ -56,6 +56,27 @@ def test_a_ranking_says_how_many_posts_it_left_out_for_want_of_the_value(
     assert left_out in ranked.err
     assert top.code == 0 and left_out in top.err
     assert len(likes.json_lines()) == 5 and "left out" not in likes.err
+
+
+def test_a_refused_bearer_token_says_which_credentials_to_check(
+    capsys: pytest.CaptureFixture[str],
+    target: SandboxTarget,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {**SECRET_ENV, "X_BEARER_TOKEN": "AAAA-wrong-bearer-5e6f7a8b"}.items():
+        monkeypatch.setenv(name, value)
+    cli = Cli(capsys, write_env_config(tmp_path / "automation.yaml", target.base_url))
+    (tmp_path / "ids.txt").write_text(
+        "\n".join(target.add_posts(BRAND, 2, age=timedelta(hours=5))), encoding="utf-8"
+    )
+
+    result = cli("metrics", "--ids", "ids.txt")
+
+    assert result.code == 1
+    assert "timeline of brand: X answered 401" in result.err
+    assert "check the credentials of app bearer token" in result.err
+    assert "Traceback" not in result.err and "wrong-bearer" not in result.err
 
 
 def test_a_header_naming_no_id_column_is_refused_naming_the_file(
