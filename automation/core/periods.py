@@ -62,8 +62,10 @@ def parse_period(
         lo = _moment(start, "--from", end_of_day=False)
         hi = _moment(end, "--to", end_of_day=True) if end is not None else now
         if hi <= lo:
+            same = end is not None and _moment(end, "--to", end_of_day=False) == lo
             raise UsageError(
-                f"--to {end} is before --from {start}: --to must come after --from "
+                f"--to {end} is {'the same time as' if same else 'before'} --from {start}: "
+                "--to must come after --from "
                 "(a --to date includes its whole day)"
             )
     first = _floor(lo)

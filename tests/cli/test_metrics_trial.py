@@ -89,3 +89,17 @@ def test_a_header_naming_no_id_column_is_refused_naming_the_file(
     assert result.code == 2
     assert "automation: --ids posts.csv: the first line looks like a CSV header" in result.err
     assert target.received == []
+
+
+def test_a_period_that_ends_where_it_starts_is_called_empty(
+    cli: Cli, target: SandboxTarget
+) -> None:
+    Path("ids.txt").write_text("1260294888811347969\n", encoding="utf-8")
+
+    result = cli(
+        "metrics", "--ids", "ids.txt", "--from", "2026-10-01T09:00Z", "--to", "2026-10-01T09:00Z"
+    )
+
+    assert result.code == 2
+    assert "--to 2026-10-01T09:00Z is the same time as --from 2026-10-01T09:00Z" in result.err
+    assert target.received == []
