@@ -61,8 +61,8 @@ def parse_period(
         assert start is not None
         lo = _moment(start, "--from", end_of_day=False)
         hi = _moment(end, "--to", end_of_day=True) if end is not None else now
-        if hi <= lo:
-            same = end is not None and _moment(end, "--to", end_of_day=False) == lo
+        if end is not None and hi <= lo:  # a --from still to come: not yet over, below
+            same = _moment(end, "--to", end_of_day=False) == lo
             raise UsageError(
                 f"--to {end} is {'the same time as' if same else 'before'} --from {start}: "
                 "--to must come after --from "

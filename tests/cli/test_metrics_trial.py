@@ -100,6 +100,10 @@ def test_a_period_that_ends_where_it_starts_is_called_empty(
         "metrics", "--ids", "ids.txt", "--from", "2026-10-01T09:00Z", "--to", "2026-10-01T09:00Z"
     )
 
+    to_come = cli("metrics", "--ids", "ids.txt", "--from", "2999-01-01")
+
     assert result.code == 2
     assert "--to 2026-10-01T09:00Z is the same time as --from 2026-10-01T09:00Z" in result.err
+    assert to_come.code == 2
+    assert "the period starts at 2999-01-01 00:00 UTC, which is not yet over" in to_come.err
     assert target.received == []
