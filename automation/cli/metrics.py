@@ -134,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
 def _read_ids(source: str) -> PostIdList:
     try:
         if source == "-":
+            if sys.stdin.isatty():  # typed by hand: say how to end, or it seems to hang
+                print("reading post IDs, one a line; end with Ctrl-D", file=sys.stderr)
             return read_post_ids(sys.stdin)
         with Path(source).open(encoding="utf-8-sig", newline="") as file:
             return read_post_ids(file)

@@ -4,6 +4,8 @@ column, and when a period is empty. Against the sandbox, standing still (speed 0
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -107,3 +109,22 @@ def test_a_period_that_ends_where_it_starts_is_called_empty(
     assert to_come.code == 2
     assert "the period starts at 2999-01-01 00:00 UTC, which is not yet over" in to_come.err
     assert target.received == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_ids_typed_on_a_terminal_are_asked_for_and_piped_ones_are_not(
+    cli: Cli, target: SandboxTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (listed,) = target.add_posts(BRAND, 1, age=timedelta(hours=5))
+    monkeypatch.setattr(sys, "stdin", _Terminal(f"{listed}\n"))
+    typed = cli("metrics", "--ids", "-", "--metrics", "likes", "--format", "csv")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{listed}\n"))
+    piped = cli("metrics", "--ids", "-", "--metrics", "likes", "--format", "csv")
+
+    assert typed.code == 0 and typed.err == "reading post IDs, one a line; end with Ctrl-D\n"
+    assert piped.code == 0 and piped.err == ""
+    assert typed.out == piped.out and listed in piped.out
