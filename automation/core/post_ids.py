@@ -3,9 +3,10 @@
 A list is one ID a line, or a CSV (comma, semicolon or tab) whose first line is a header
 naming an ``id``, ``tweet_id`` or ``post_id`` column (any case; ``Tweet id`` as X's own
 analytics export writes it is the same). A post's link (``https://x.com/USER/status/ID``)
-counts as its ID. Blank lines and repeated IDs are ignored; a line that holds no valid ID
-is skipped and reported with its line number, never fatal. Only a file whose header names
-no ID column at all is refused, since none of its lines could be read.
+counts as its ID, and so does ``="ID"``, the form ``automation metrics`` writes in CSV.
+Blank lines and repeated IDs are ignored; a line that holds no valid ID is skipped and
+reported with its line number, never fatal. Only a file whose header names no ID column at
+all is refused, since none of its lines could be read.
 
 Pure: lines in (any iterable of text), a ``PostIdList`` out.
 """
@@ -38,6 +39,7 @@ _LINK = re.compile(
     r"/status(?:es)?/([0-9]+)(?:[/?#].*)?",
     re.IGNORECASE,
 )
+_AS_TEXT = re.compile(r'="([0-9]+)"')  # a spreadsheet's text formula, as our CSV writes IDs
 _ROUNDED = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]+")
 
 
@@ -217,7 +219,7 @@ def _post_id(text: str) -> str | _Why:
         return text
     if not text:
         return _Why("the ID cell is empty")
-    link = _LINK.fullmatch(text)
+    link = _LINK.fullmatch(text) or _AS_TEXT.fullmatch(text)
     if link and is_post_id(link.group(1)):
         return link.group(1)
     if _ROUNDED.fullmatch(text):

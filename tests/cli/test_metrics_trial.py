@@ -128,3 +128,18 @@ def test_ids_typed_on_a_terminal_are_asked_for_and_piped_ones_are_not(
     assert typed.code == 0 and typed.err == "reading post IDs, one a line; end with Ctrl-D\n"
     assert piped.code == 0 and piped.err == ""
     assert typed.out == piped.out and listed in piped.out
+
+
+def test_a_csv_the_command_wrote_is_read_back_as_its_list_of_ids(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    listed = target.add_posts(NASA, 2, age=timedelta(days=2))
+    listed += target.add_posts(BRAND, 2, age=timedelta(days=2))
+    (tmp_path / "ids.txt").write_text("\n".join(listed), encoding="utf-8")
+    assert cli("metrics", "--ids", "ids.txt", "--output", "now.csv").code == 0
+
+    again = cli("metrics", "--ids", "now.csv", "--metrics", "likes", "--format", "json")
+
+    assert again.code == 0, again.err
+    assert [line["id"] for line in again.json_lines()] == listed
+    assert again.err == ""
