@@ -296,9 +296,11 @@ def _report_result(result: ExportResult, period: Period | None) -> None:
         )
     for note in result.notes:
         say(f"note: {note}\n")
+    problems = result.problems
+    given = {post_id: n for n, post_id in enumerate(result.table.post_ids) if post_id in problems}
     by_reason: dict[str, list[str]] = {}
-    for post_id, reason in result.problems.items():
-        by_reason.setdefault(reason, []).append(post_id)
+    for post_id in sorted(problems, key=lambda post_id: given.get(post_id, len(given))):
+        by_reason.setdefault(problems[post_id], []).append(post_id)  # in the order given
     for reason, post_ids in by_reason.items():
         count = len(post_ids)
         say(f"{count:,} post{'s' if count > 1 else ''}: {reason}:\n")

@@ -143,3 +143,20 @@ def test_a_csv_the_command_wrote_is_read_back_as_its_list_of_ids(
     assert again.code == 0, again.err
     assert [line["id"] for line in again.json_lines()] == listed
     assert again.err == ""
+
+
+def test_posts_the_api_could_not_read_are_listed_in_the_order_given(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    (good,) = target.add_posts(NASA, 1, age=timedelta(hours=6))
+    gone = target.add_posts(NASA, 8, age=timedelta(hours=6))
+    for post_id in gone:
+        target.world.delete_post(post_id)
+    listed = [gone[i] for i in (5, 2, 7, 0, 3, 6, 1, 4)]
+    (tmp_path / "ids.txt").write_text("\n".join([*listed, good]), encoding="utf-8")
+
+    result = cli("metrics", "--ids", "ids.txt", "--metrics", "likes")
+
+    assert result.code == 0, result.err
+    unavailable = "Tweet ID(s) are unavailable (deleted, protected, or its author suspended)"
+    assert result.err == f"8 posts: {unavailable}:\n" + "".join(f"  {p}\n" for p in listed)
