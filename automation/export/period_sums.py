@@ -22,8 +22,8 @@ from automation.x.historical import HistorySource, fetch_history, plan_history, 
 __all__ = ["FORBIDDEN_HISTORY", "NO_HISTORY", "sum_period"]
 
 NO_HISTORY = (
-    "not an owned post: the Engagement API keeps no history for posts you do not own "
-    "(leave out --since/--from for current totals)"
+    "not an owned post, or one deleted: the Engagement API keeps no history for posts you "
+    "do not own (leave out --since/--from for current totals, which name deleted posts)"
 )
 FORBIDDEN_HISTORY = (
     "Forbidden to access tweets with {account}'s token: not its post, and the Engagement "

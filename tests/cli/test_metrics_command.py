@@ -395,8 +395,8 @@ def test_owned_posts_summed_over_a_45_day_period(
     (line,) = again.json_lines()
     assert (line["from"], line["to"]) == ("2026-10-01T00:00:00Z", "2026-11-15T00:00:00Z")
     assert line["likes"] == max(int(r["likes"]) for r in rows)
-    assert "1 post: not an owned post: the Engagement API keeps no history" in result.err
-    assert result.err.endswith(f"current totals):\n  {public}\n")
+    assert "1 post: not an owned post, or one deleted: the Engagement API keeps no" in result.err
+    assert result.err.endswith(f"current totals, which name deleted posts):\n  {public}\n")
 
 
 def test_no_secret_appears_in_output_logs_or_the_database(

@@ -11,9 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from cli_helpers import SECRET_ENV, Cli, isolated_process_state, write_env_config
 from export_helpers import BRAND, NASA
-from sandbox_api import SandboxTarget
+from sandbox_api import START, SandboxTarget
 
 from automation.sandbox import write_config
 
@@ -160,3 +161,18 @@ def test_posts_the_api_could_not_read_are_listed_in_the_order_given(
     assert result.code == 0, result.err
     unavailable = "Tweet ID(s) are unavailable (deleted, protected, or its author suspended)"
     assert result.err == f"8 posts: {unavailable}:\n" + "".join(f"  {p}\n" for p in listed)
+
+
+def test_a_deleted_owned_post_in_a_period_is_not_called_someone_elses(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    kept, gone = target.add_posts(BRAND, 2, age=timedelta(days=3))
+    target.world.delete_post(gone)
+    (tmp_path / "ids.txt").write_text(f"{kept}\n{gone}\n", encoding="utf-8")
+
+    with time_machine.travel(START + timedelta(minutes=30), tick=True):
+        result = cli("metrics", "--ids", "ids.txt", "--since", "7d", "--format", "csv")
+
+    assert result.code == 0, result.err
+    assert "1 post: not an owned post, or one deleted: the Engagement API" in result.err
+    assert result.err.endswith(f"current totals, which name deleted posts):\n  {gone}\n")
