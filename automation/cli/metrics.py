@@ -73,7 +73,9 @@ def register(sub: Any) -> None:
     p.add_argument("--top", type=positive, metavar="N", help="only the N highest --by")
     p.add_argument("--by", metavar="M", help="order by this metric, highest first")
     p.add_argument("--format", choices=FORMATS, help="default: table (or --output's suffix)")
-    p.add_argument("--output", metavar="FILE", help="write here (atomically), not to stdout")
+    p.add_argument(
+        "--output", metavar="FILE", help="write here, atomically (default, or '-': stdout)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -84,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.top is not None and args.by is None:
         raise UsageError("--top N needs --by METRIC, the metric to rank by")
-    fmt = format_for(args.format, args.output)
-    target = check_output(args.output) if args.output is not None else None
+    for flag, value, stream in (("--ids", args.ids, "input"), ("--output", args.output, "output")):
+        if value == "":
+            raise UsageError(f"{flag} needs a file name ('-': standard {stream})")
+    output = None if args.output == "-" else args.output  # '-': standard output, as for --ids
+    fmt = format_for(args.format, output)
+    target = check_output(output) if output is not None else None
     period = parse_period(since=args.since, start=args.start, end=args.end, now=now())
     columns = choose_columns(args.metrics, by=args.by, period=period is not None)
     by = canonical(args.by) if args.by is not None else None

@@ -176,3 +176,36 @@ def test_a_deleted_owned_post_in_a_period_is_not_called_someone_elses(
     assert result.code == 0, result.err
     assert "1 post: not an owned post, or one deleted: the Engagement API" in result.err
     assert result.err.endswith(f"current totals, which name deleted posts):\n  {gone}\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--ids", ""), "--ids needs a file name ('-': standard input)"),
+        (("--ids", "ids.txt", "--output", ""), "--output needs a file name ('-': standard output)"),
+    ],
+)
+def test_an_empty_file_name_is_refused_as_such(
+    cli: Cli, target: SandboxTarget, args: tuple[str, ...], message: str
+) -> None:
+    Path("ids.txt").write_text("1260294888811347969\n", encoding="utf-8")
+
+    result = cli("metrics", *args)
+
+    assert result.code == 2
+    assert f"automation: {message}\n" == result.err
+    assert target.received == []
+
+
+def test_output_dash_is_standard_output_as_ids_dash_is_standard_input(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    listed = target.add_posts(BRAND, 2, age=timedelta(hours=5))
+    (tmp_path / "ids.txt").write_text("\n".join(listed), encoding="utf-8")
+
+    dash = cli("metrics", "--ids", "ids.txt", "--metrics", "likes", "--output", "-")
+    plain = cli("metrics", "--ids", "ids.txt", "--metrics", "likes")
+
+    assert dash.code == 0 and dash.err == ""
+    assert dash.out == plain.out and listed[0] in dash.out
+    assert not (tmp_path / "-").exists()
