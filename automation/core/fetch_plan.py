@@ -80,7 +80,7 @@ class FetchPlan:
 
 def plan_fetch(
     rules: Sequence[CompiledRule],
-    known: Iterable[WatchedPostRecord],
+    known: Iterable[WatchedPostRecord] | Mapping[str, WatchedPostRecord],
     now: datetime,
     kept: KeptCovers = NOTHING_KEPT,
 ) -> FetchPlan:
@@ -89,9 +89,13 @@ def plan_fetch(
     A post is polled when some rule watches it and it is young enough for that rule; an
     unavailable post is never polled. Each rule evaluates its posts in polling order;
     rules with the same watch share one tuple of them. ``kept``: an earlier plan's
-    ``covers``, when ``known`` is its posts bar the ones ``kept`` names changed.
+    ``covers``, when ``known`` is its posts bar the ones ``kept`` names changed. A mapping
+    for ``known`` is every post by id in the store's order, the unavailable too (the
+    engine keeps it between cycles; the index skips those), a sequence the posts in that
+    order.
     """
-    index = WatchIndex({p.post_id: p for p in known if p.unavailable_at is None}, kept)
+    by_id = known if isinstance(known, Mapping) else {p.post_id: p for p in known}
+    index = WatchIndex(by_id, kept)
     polled, watched = _polled(rules, index, now)
     totals: set[str] = set()
     window: set[str] = set()

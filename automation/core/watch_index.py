@@ -43,7 +43,8 @@ NOTHING_KEPT = KeptCovers()
 
 
 class WatchIndex:
-    """Answers ``covered(watch)`` for one mapping of post id to record (one cycle's posts).
+    """Answers ``covered(watch)`` for one mapping of post id to record (one cycle's posts;
+    the unavailable are skipped).
 
     The lists it returns are shared between rules with the same watch: do not change them.
     """
@@ -53,10 +54,7 @@ class WatchIndex:
     ) -> None:
         self.posts = posts
         self._kept = kept
-        self._by_account: dict[str | None, list[WatchedPostRecord]] = {}
-        for rec in posts.values():
-            if rec.source == "timeline" and not rec.unavailable_at:
-                self._by_account.setdefault(rec.account, []).append(rec)
+        self._by_account: dict[str | None, list[WatchedPostRecord]] | None = None
         self._position: dict[str, int] | None = None
         self._covered: dict[tuple[tuple[str, ...], tuple[str, ...]], list[WatchedPostRecord]] = {}
 
@@ -71,6 +69,16 @@ class WatchIndex:
     def covers(self) -> Covers:
         """What the watches covered, to keep for the next index."""
         return dict(self._covered)
+
+    def _grouped(self) -> dict[str | None, list[WatchedPostRecord]]:
+        """The available timeline posts by account, grouped the first time a watch has
+        no kept list to start from."""
+        if self._by_account is None:
+            self._by_account = {}
+            for post in self.posts.values():
+                if post.source == "timeline" and not post.unavailable_at:
+                    self._by_account.setdefault(post.account, []).append(post)
+        return self._by_account
 
     def _still_covered(self, watch: Watch) -> list[WatchedPostRecord] | None:
         """A watch's kept posts less those changed since, plus those it covers of them."""
@@ -95,7 +103,8 @@ class WatchIndex:
         return kept
 
     def _collect(self, watch: Watch) -> list[WatchedPostRecord]:
-        groups = [self._by_account.get(a, []) for a in dict.fromkeys(watch.accounts)]
+        by_account = self._grouped()
+        groups = [by_account.get(a, []) for a in dict.fromkeys(watch.accounts)]
         named = [
             rec
             for pid in dict.fromkeys(watch.posts)

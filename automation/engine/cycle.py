@@ -254,9 +254,9 @@ class Engine:
 
     def _discover(
         self, now: datetime, rules: Sequence[CompiledRule]
-    ) -> Sequence[WatchedPostRecord]:
-        """Every post the store knows (the unavailable too), plus the new posts of the
-        watched accounts and the named posts not watched yet, which are recorded.
+    ) -> Mapping[str, WatchedPostRecord]:
+        """Every post the store knows (the unavailable too) by id, in its order, plus the
+        new posts of the watched accounts and the named posts not watched yet, recorded.
 
         An account's posts are recorded before its ``since_id`` moves past them, so a
         later account's failure never loses them.
@@ -275,7 +275,7 @@ class Engine:
             self._add_posts(posts)
             if found.newest_id:
                 self._recorder.set_since_id(account, found.newest_id)
-        return self._known.posts
+        return self._known.by_id
 
     def _add_posts(self, records: Sequence[WatchedPostRecord]) -> None:
         if records:
@@ -286,7 +286,7 @@ class Engine:
         self,
         now: datetime,
         rules: Sequence[CompiledRule],
-        known: Sequence[WatchedPostRecord] | None,
+        known: Mapping[str, WatchedPostRecord] | None,
     ) -> FetchPlan:
         """The cycle's plan; when discovery failed, over the posts the store holds."""
         covers, self._covers = self._covers, {}  # none kept if this plan fails

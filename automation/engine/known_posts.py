@@ -1,22 +1,25 @@
 """The watched posts the store holds, kept in the process between cycles.
 
 Reading 100,000 posts back from the store every cycle costs about as much as the rest of
-discovery. The engine keeps the list it read and applies its own writes to it; the store's
-count of post changes (``POSTS_CHANGED``, moved by one in the transaction of every write)
-tells whether anyone else wrote since: the list is read again whenever the count is not
-where the engine's own writes left it (another process, a copy, a failed write). It also
-tells which posts changed since the last plan (``take_changed``), so that the plan keeps
-what the watches naming posts covered when none of their posts changed.
+discovery. The engine keeps the posts it read, by post id in the store's order, and
+applies its own writes to them; the store's count of post changes (``POSTS_CHANGED``,
+moved by one in the transaction of every write) tells whether anyone else wrote since: the
+posts are read again whenever the count is not where the engine's own writes left it
+(another process, a copy, a failed write). It also tells which posts changed since the
+last plan (``take_changed``), so that the plan keeps what the watches naming posts covered
+when none of their posts changed. The plan indexes the kept mapping as it is (the
+unavailable posts in it are skipped there), so no second mapping or list of every post is
+made each cycle or held between cycles.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain, takewhile
 
-from automation.core.post_discovery import insert_posts, merge_posts, post_order
+from automation.core.post_discovery import merge_posts, post_order
 from automation.core.records import WatchedPostRecord
 from automation.store.base import POSTS_CHANGED, Store
 
@@ -24,16 +27,15 @@ __all__ = ["KnownPosts"]
 
 
 class KnownPosts:
-    """Every watched post, the unavailable too, in the store's order (oldest first, ties
-    by post id), as of the store's count of post changes ``_mark``."""
+    """Every watched post, the unavailable too, by post id in the store's order (oldest
+    first, ties by post id), as of the store's count of post changes ``_mark``."""
 
     def __init__(self, store: Store, *, dry: bool = False) -> None:
         self._store = store
         self._dry = dry  # the engine writes nothing: its posts are not the store's
-        self._posts: list[WatchedPostRecord] = []
         self._by_id: dict[str, WatchedPostRecord] = {}
         self._mark: str | None = None
-        self._kept = False  # whether the list is the store's as of ``_mark``
+        self._kept = False  # whether the posts are the store's as of ``_mark``
         self._changed: set[str] | None = None  # posts written since ``take_changed``; None: any
 
     def read(self) -> None:
@@ -42,18 +44,18 @@ class KnownPosts:
         if not self._kept or mark != self._mark:
             # the count first: a write between the two reads is read again next time
             self._mark, self._kept = mark, True
-            self._posts = self._store.posts(include_unavailable=True)
-            self._by_id = {p.post_id: p for p in self._posts}
+            self._by_id = _by_id(self._store.posts(include_unavailable=True))
             self._changed = None
 
     @property
     def posts(self) -> list[WatchedPostRecord]:
         """The posts of the last ``read``, with the writes since."""
-        return list(self._posts)
+        return list(self._by_id.values())
 
     @property
     def by_id(self) -> Mapping[str, WatchedPostRecord]:
-        """The posts of the last ``read``, with the writes since, by post id."""
+        """The posts of the last ``read``, with the writes since, by post id in the store's
+        order: what the plan indexes (the engine's own: do not change it)."""
         return self._by_id
 
     def take_changed(self) -> frozenset[str] | None:
@@ -63,20 +65,25 @@ class KnownPosts:
         return None if changed is None else frozenset(changed)
 
     def added(self, records: Sequence[WatchedPostRecord]) -> None:
-        """``records`` were upserted (in a dry run, not): the list takes them as the store
-        does, and is read again next time unless the store took them alone."""
+        """``records`` were upserted (in a dry run, not): the posts take them as the store
+        does, and are read again next time unless the store took them alone."""
         self._kept = self._kept and not self._dry and self._moved_once()
-        by_id, posts = self._by_id, self._posts
+        by_id = self._by_id
         ids = {r.post_id for r in records}
         if self._changed is not None:
             self._changed |= ids
+        if not records:
+            return
         # the keys asked, not the set: a set walks every key of a dict it is asked about
         if len(ids) < len(records) or not by_id.keys().isdisjoint(ids):  # a post changes: sort
-            self._posts = merge_posts(posts, records)
-            self._by_id = {p.post_id: p for p in self._posts}
+            self._by_id = _by_id(merge_posts(list(by_id.values()), records))
             return
-        by_id.update((r.post_id, r) for r in records)
-        insert_posts(posts, records)
+        # new posts come after all but a few known ones: those are taken off and put back
+        first = min(map(post_order, records))
+        tail = list(takewhile(lambda p: post_order(p) > first, reversed(by_id.values())))
+        for post in tail:
+            del by_id[post.post_id]
+        by_id.update(_by_id(sorted(chain(records, tail), key=post_order)))
 
     def gone(self, post_ids: Collection[str], at: datetime) -> None:
         """The store marked ``post_ids`` unavailable at ``at`` (in a dry run, not)."""
@@ -89,14 +96,8 @@ class KnownPosts:
             return
         for pid in post_ids:
             old = self._by_id.get(pid)
-            if old is None or old.unavailable_at is not None:
-                continue
-            new = self._by_id[pid] = replace(old, unavailable_at=at)
-            i = bisect_left(self._posts, post_order(old), key=post_order)
-            if i == len(self._posts) or self._posts[i] is not old:
-                self._kept = False  # not in the order expected: read it all again
-                return
-            self._posts[i] = new
+            if old is not None and old.unavailable_at is None:
+                self._by_id[pid] = replace(old, unavailable_at=at)  # its place kept
 
     def _moved_once(self) -> bool:
         """Whether the store's count moved by exactly one write since ``_mark``."""
@@ -109,3 +110,7 @@ class KnownPosts:
 
 def _after(mark: str | None) -> str:
     return str(int(mark or "0") + 1)
+
+
+def _by_id(posts: Iterable[WatchedPostRecord]) -> dict[str, WatchedPostRecord]:
+    return {p.post_id: p for p in posts}
