@@ -125,6 +125,9 @@ def test_the_posts_are_read_once_while_only_the_engine_writes():
         store.upsert_posts([])  # writes nothing, moves nothing
         store.mark_unavailable(["1"], NOW + timedelta(minutes=i))
         known.gone(["1"], NOW + timedelta(minutes=i))
+        # a post gone keeps its place, new ones take theirs among the others
+        assert known.posts == MemoryStore.posts(store, include_unavailable=True)  # no read
+        assert list(known.by_id) == [p.post_id for p in known.posts]
     assert store.reads == 1
 
 
