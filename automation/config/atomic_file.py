@@ -1,11 +1,14 @@
 """A text file written whole or not at all: readers see the old file or the new one.
 
 Used for the files other processes read while they are written: ``automation metrics
---output`` and the config the sandbox writes for an engine started beside it.
+--output`` and the config the sandbox writes for an engine started beside it. A target that
+is a symbolic link keeps the link: the file it points to is replaced (created if the link
+dangles); a link to a directory is refused.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ __all__ = ["atomic_output"]
 @contextmanager
 def atomic_output(target: Path) -> Iterator[IO[str]]:
     """A file to write that replaces ``target`` only once closed without error."""
+    target = _followed(target)
     mode = _mode_for(target)
     tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed below, then moved
         "w",
@@ -39,6 +43,19 @@ def atomic_output(target: Path) -> Iterator[IO[str]]:
     except BaseException:
         Path(tmp.name).unlink(missing_ok=True)
         raise
+
+
+def _followed(target: Path) -> Path:
+    """The file a symbolic link (or a chain of them) points to, so that the new file is
+    renamed over that file and the link is kept; ``target`` itself when it is no link."""
+    if not target.is_symlink():
+        return target
+    real = Path(os.path.realpath(target))
+    if real.is_symlink():  # a loop of links: realpath stops where it came round
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(target))
+    if real.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"it links to the directory {real}", str(target))
+    return real
 
 
 def _mode_for(target: Path) -> int:
