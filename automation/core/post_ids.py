@@ -4,6 +4,8 @@ A list is one ID a line, or a CSV (comma, semicolon or tab) whose first line is 
 naming an ``id``, ``tweet_id`` or ``post_id`` column (any case; ``Tweet id`` as X's own
 analytics export writes it is the same). A post's link (``https://x.com/USER/status/ID``)
 counts as its ID, and so does ``="ID"``, the form ``automation metrics`` writes in CSV.
+The ``sep=;`` line Excel may write first names the delimiter (any one character); the
+header then follows on the next line.
 Blank lines and repeated IDs are ignored; a line that holds no valid ID is skipped and
 reported with its line number, never fatal. Only a file whose header names no ID column at
 all is refused, since none of its lines could be read.
@@ -34,6 +36,7 @@ __all__ = [
 ID_COLUMNS = ("post_id", "tweet_id", "id")
 _DELIMITERS = (",", ";", "\t")
 _MAX_ID = str(2**63 - 1)
+_SEP = re.compile(r"sep=([^\w\"'\r\n])", re.IGNORECASE)  # Excel's line naming the delimiter
 _LINK = re.compile(
     r"https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[A-Za-z0-9_]+|i(?:/web)?)"
     r"/status(?:es)?/([0-9]+)(?:[/?#].*)?",
@@ -85,9 +88,15 @@ def read_post_ids(lines: Iterable[str]) -> PostIdList:
     """Read a list of post IDs; see the module's docstring for the accepted forms."""
     held = list(lines)
     number, first = _first_line(held)
+    delimiters: tuple[str, ...] = _DELIMITERS
+    raw = held[number - 1].lstrip("\ufeff").rstrip("\r\n") if first is not None else ""
+    named = _SEP.fullmatch(raw)
+    if named is not None:  # the header (or the first ID) is on the next line
+        delimiters = (named.group(1),)
+        number, first = _first_line(held, number)
     if first is None:
         return PostIdList(())
-    header = _header(first)
+    header = _header(first, delimiters)
     column = header[2] if header is not None else None
     rest = held[number:]
     quick = _all_ids(first, rest, header)
@@ -128,12 +137,13 @@ def _read(records: _Records, column: str | None) -> PostIdList:
     return PostIdList(tuple(ids), tuple(skipped), duplicates, column)
 
 
-def _first_line(lines: Sequence[str]) -> tuple[int, str | None]:
-    """The first non-blank line (stripped) and its number; None when there is none."""
-    for number, raw in enumerate(lines, start=1):
-        first = raw.lstrip("\ufeff").strip()
+def _first_line(lines: Sequence[str], skip: int = 0) -> tuple[int, str | None]:
+    """The first non-blank line after the first ``skip`` (stripped) and its number; None
+    when there is none."""
+    for number in range(skip, len(lines)):
+        first = lines[number].lstrip("\ufeff").strip()
         if first:
-            return number, first
+            return number + 1, first
     return len(lines), None
 
 
@@ -188,11 +198,12 @@ def _unquoted(text: str) -> str:
     return text
 
 
-def _header(line: str) -> tuple[str, int, str] | None:
+def _header(line: str, delimiters: Sequence[str]) -> tuple[str, int, str] | None:
     """(delimiter, column index, column name) when ``line`` is a CSV header naming an ID
-    column; None when it is data. A header naming no ID column is refused."""
-    for delimiter in _DELIMITERS:
-        if delimiter != "," and delimiter not in line:
+    column, trying each of ``delimiters`` (the first always, the others when in the
+    line); None when it is data. A header naming no ID column is refused."""
+    for delimiter in delimiters:
+        if delimiter != delimiters[0] and delimiter not in line:
             continue
         cells = next(csv.reader([line], delimiter=delimiter))
         names = [_column_name(c) for c in cells]

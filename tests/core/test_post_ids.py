@@ -137,3 +137,29 @@ def test_bulk_and_line_by_line_reading_agree(
     if not as_csv:
         assert got.column is None
     assert [s.line for s in got.skipped] == expected
+
+
+# Excel's optional first line naming the delimiter (it writes one when saving a CSV
+# for a locale whose list separator is not a comma); the header is on the next line.
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_a_sep_line_names_the_delimiter_and_the_header_follows(
+    sep: str, newline: str, bom: str
+) -> None:
+    rows = [f"date{sep}Tweet id{sep}text", f"2026-11-01{sep}1001{sep}a", f"x{sep}12x{sep}b"]
+    rows += [f"2026-11-02{sep}1002{sep}c"]
+    lines = [f"{bom}sep={sep}{newline}", *(f"{row}{newline}" for row in rows)]
+    got = read_post_ids(lines)
+    assert got.column == "Tweet id"
+    assert got.ids == ("1001", "1002")
+    assert got.skipped == (SkippedLine(4, "12x", "not a post ID (digits, or a link to a post)"),)
+    # every row an ID: read in bulk, to the same answer
+    assert read_post_ids([*lines[:3], *lines[4:]]).ids == ("1001", "1002")
+
+
+def test_a_sep_line_before_one_id_a_line_or_a_header_naming_no_id_column() -> None:
+    assert read_post_ids(["sep=;", "tweet_id", "1001", "1002"]).ids == ("1001", "1002")
+    assert read_post_ids(["SEP=;\r\n", "1001\r\n", "1002\r\n"]).ids == ("1001", "1002")
+    with pytest.raises(UsageError, match=r"\(date, views\).*tweet_id"):
+        read_post_ids(["sep=;", "date;views", "2026-11-01;12"])
