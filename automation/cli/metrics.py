@@ -11,6 +11,7 @@ Ctrl-C, after saying how to resume.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import math
 import sys
@@ -142,8 +143,13 @@ def _read_ids(source: str) -> PostIdList:
         if source == "-":
             if sys.stdin.isatty():  # typed by hand: say how to end, or it seems to hang
                 print("reading post IDs, one a line; end with Ctrl-D", file=sys.stderr)
+            if isinstance(sys.stdin, io.TextIOWrapper):
+                sys.stdin.reconfigure(errors="replace")  # read as the files are, below
             return read_post_ids(sys.stdin)
-        with Path(source).open(encoding="utf-8-sig", newline="") as file:
+        # Text not UTF-8 (Windows-1252, as Excel's "CSV" saves on Windows) is read with
+        # its undecodable bytes replaced: IDs are ASCII digits, which any ASCII-based
+        # encoding writes as UTF-8 does, and the other columns are not read
+        with Path(source).open(encoding="utf-8-sig", errors="replace", newline="") as file:
             return read_post_ids(file)
     except UsageError as exc:
         raise UsageError(f"--ids {source}: {exc}") from None
@@ -151,10 +157,6 @@ def _read_ids(source: str) -> PostIdList:
         raise UsageError(f"--ids {source}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"--ids {source}: it is a directory; give a file of post IDs") from None
-    except UnicodeDecodeError:
-        raise UsageError(
-            f"--ids {source}: not UTF-8 text; save it as UTF-8 (Excel: CSV UTF-8)"
-        ) from None
     except OSError as exc:
         raise UsageError(f"--ids {source}: cannot read it: {exc.strerror}") from None
 

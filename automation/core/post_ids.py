@@ -96,6 +96,11 @@ def read_post_ids(lines: Iterable[str]) -> PostIdList:
         number, first = _first_line(held, number)
     if first is None:
         return PostIdList(())
+    if "\x00" in first:
+        raise UsageError(
+            'it holds NUL characters, as UTF-16 text does (Excel\'s "Unicode Text"): in '
+            'Excel, choose File > Save As and the type "CSV UTF-8 (Comma delimited)"'
+        )
     header = _header(first, delimiters)
     column = header[2] if header is not None else None
     rest = held[number:]

@@ -277,7 +277,7 @@ def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
         (("--ids", "ids.txt", "--account", "brnad"), "--account brnad: no such owned account"),
         (("--ids", "missing.txt"), "--ids missing.txt: no such file"),
         (("--ids", "header.csv"), "names no id, tweet_id or post_id column"),
-        (("--ids", "latin1.csv"), "--ids latin1.csv: not UTF-8 text; save it as UTF-8"),
+        (("--ids", "utf16.csv"), "--ids utf16.csv: it holds NUL characters, as UTF-16 text"),
         (("--ids", "junk.txt"), "--ids junk.txt: no post ID in it; give one ID"),
         (("--ids", "empty.txt", "--account", "brand"), "--ids empty.txt: no post ID in it"),
         (("--ids", "only-header.csv", "--output", "x.csv"), "only-header.csv: no post ID in it"),
@@ -296,7 +296,7 @@ def test_usage_errors_say_what_to_do_and_send_nothing(
     (tmp_path / "junk.txt").write_text("hello\n12ab\n#note\n", encoding="utf-8")
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "only-header.csv").write_text("Tweet id,Tweet text\n", encoding="utf-8")
-    (tmp_path / "latin1.csv").write_bytes("tweet_id,caf\u00e9\n1,2\n".encode("latin-1"))
+    (tmp_path / "utf16.csv").write_bytes("tweet_id,caf\u00e9\n1,2\n".encode("utf-16"))
     result = cli("metrics", *args)
     assert result.code == 2
     assert message in result.err and "Traceback" not in result.err

@@ -4,6 +4,7 @@ column, and when a period is empty. Against the sandbox, standing still (speed 0
 
 from __future__ import annotations
 
+import csv
 import io
 import sys
 from collections.abc import Iterator
@@ -209,3 +210,24 @@ def test_output_dash_is_standard_output_as_ids_dash_is_standard_input(
     assert dash.code == 0 and dash.err == ""
     assert dash.out == plain.out and listed[0] in dash.out
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
+def test_an_excel_csv_with_its_sep_line_is_read_in_any_encoding_it_saves(
+    cli: Cli, target: SandboxTarget, tmp_path: Path, sep: str, encoding: str
+) -> None:
+    listed = target.add_posts(NASA, 2, age=timedelta(hours=5))
+    rows = [f"Date{sep}Tweet id{sep}Tweet text", f"2026-11-01{sep}{listed[0]}{sep}café"]
+    rows += [f"2026-11-01{sep}1.26029E+18{sep}déjà", f"2026-11-02{sep}{listed[1]}{sep}été"]
+    text = "".join(f"{row}\r\n" for row in [f"sep={sep}", *rows])
+    (tmp_path / "posts.csv").write_bytes(text.encode(encoding))
+
+    result = cli("metrics", "--ids", "posts.csv", "--metrics", "likes", "--format", "csv")
+
+    assert result.code == 0, result.err
+    assert result.err.startswith("posts.csv:4: skipped '1.26029E+18': a number a spreadsheet")
+    assert result.err.count("\n") == 1
+    assert [row["id"] for row in csv.DictReader(io.StringIO(result.out))] == [
+        f'="{post_id}"' for post_id in listed
+    ]

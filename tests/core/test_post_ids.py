@@ -163,3 +163,26 @@ def test_a_sep_line_before_one_id_a_line_or_a_header_naming_no_id_column() -> No
     assert read_post_ids(["SEP=;\r\n", "1001\r\n", "1002\r\n"]).ids == ("1001", "1002")
     with pytest.raises(UsageError, match=r"\(date, views\).*tweet_id"):
         read_post_ids(["sep=;", "date;views", "2026-11-01;12"])
+
+
+def test_bytes_not_utf8_replaced_lose_nothing_in_the_id_column() -> None:
+    # Windows-1252 read as UTF-8 with decoding errors replaced: "é" becomes U+FFFD
+    rows = [
+        "date;Tweet id;text",
+        "2026-11-01;1001;caf\xe9",
+        "x;12\xe9;b",
+        "2026-11-02;1002;\xe9t\xe9",
+    ]
+    text = "".join(f"{row}\r\n" for row in rows)
+    lines = text.encode("cp1252").decode("utf-8", errors="replace").splitlines(keepends=True)
+    got = read_post_ids(lines)
+    assert got.ids == ("1001", "1002")
+    assert got.skipped == (
+        SkippedLine(3, "12\ufffd", "not a post ID (digits, or a link to a post)"),
+    )
+
+
+def test_utf16_text_is_refused_saying_how_to_save_it() -> None:
+    lines = "tweet_id\n1001\n".encode("utf-16").decode("utf-8", errors="replace").splitlines()
+    with pytest.raises(UsageError, match=r"UTF-16.*CSV UTF-8"):
+        read_post_ids(lines)
