@@ -14,6 +14,7 @@ import argparse
 import io
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -284,7 +285,19 @@ def _destination(target: Path | None) -> Iterator[IO[str]]:
         with atomic_output(target) as out:
             yield out
     except OSError as exc:
-        raise UsageError(f"--output {target}: cannot write it: {exc.strerror}") from None
+        link = f" (a link to {os.path.realpath(target)})" if target.is_symlink() else ""
+        raise UsageError(
+            f"--output {target}{link}: cannot write it: {exc.strerror}; what was fetched is "
+            "kept for a day: run the same command again once it can be written"
+        ) from None
+
+
+# how the run whose answers a rerun reused ended (``ExportResult.earlier``)
+_EARLIER = {
+    "interrupted": "an interrupted run of this command",
+    "unwritten": "an earlier run of this command, kept after its output could not be written",
+    "incomplete": "an earlier run of this command, kept after some of its requests failed",
+}
 
 
 def _report_result(result: ExportResult, period: Period | None) -> None:
@@ -299,8 +312,8 @@ def _report_result(result: ExportResult, period: Period | None) -> None:
             )
     if result.resumed:
         say(
-            f"resumed: {result.resumed:,} of {result.planned:,} requests came from an "
-            "interrupted run of this command\n"
+            f"resumed: {result.resumed:,} of {result.planned:,} requests came from "
+            f"{_EARLIER[result.earlier]}\n"
         )
     for note in result.notes:
         say(f"note: {note}\n")

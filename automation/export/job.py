@@ -39,6 +39,10 @@ __all__ = ["ExportJob", "ExportResult", "Interrupted", "Progress", "run_export"]
 # the split, as a code an account for each listed, then added post ("owned", the earlier
 # record of every owned post's ID and account, is not read: its run finds it again)
 _SPLIT_PART = "split"
+# how the last try that got as far as its result ended, when its parts were kept for a
+# rerun: "unwritten" (its output could not be written) or "incomplete" (requests failed);
+# none: interrupted by Ctrl-C
+_ENDED_PART = "ended"
 
 
 class Progress(Protocol):
@@ -83,6 +87,7 @@ class ExportResult:
     planned: int
     resumed: int
     sent: int
+    earlier: str = "interrupted"  # how the try whose answers were resumed ended (above)
 
     @property
     def complete(self) -> bool:
@@ -148,14 +153,33 @@ def run_export(
             )
     except KeyboardInterrupt:
         raise Interrupted(meter.done, meter.planned) from None
-    result = _result(tally, owners, meter.planned, resumed)
-    deliver(result)
-    if result.complete:
-        saved.finish()
+    result = _result(tally, owners, meter.planned, resumed, saved.text(_ENDED_PART))
+    _deliver(result, deliver, saved, clock)
     return result
 
 
-def _result(tally: Tally, owners: Owners, planned: int, resumed: int) -> ExportResult:
+def _deliver(
+    result: ExportResult,
+    deliver: Callable[[ExportResult], None],
+    saved: SavedParts,
+    clock: Callable[[], datetime],
+) -> None:
+    """Deliver the result, then forget the run's parts if it is complete, else record
+    why they are kept (``_ENDED_PART``)."""
+    try:
+        deliver(result)
+    except Exception:  # Ctrl-C is not recorded: the rerun says it resumes an interrupted run
+        saved.save_text(_ENDED_PART, "unwritten", clock())
+        raise
+    if result.complete:
+        saved.finish()
+    else:
+        saved.save_text(_ENDED_PART, "incomplete", clock())
+
+
+def _result(
+    tally: Tally, owners: Owners, planned: int, resumed: int, earlier: str | None
+) -> ExportResult:
     return ExportResult(
         table=tally.table,
         accounts=owners.accounts,
@@ -167,6 +191,7 @@ def _result(tally: Tally, owners: Owners, planned: int, resumed: int) -> ExportR
         planned=planned,
         resumed=resumed,
         sent=tally.sent,
+        earlier=earlier or "interrupted",
     )
 
 

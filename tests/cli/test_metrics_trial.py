@@ -212,6 +212,51 @@ def test_output_dash_is_standard_output_as_ids_dash_is_standard_input(
     assert not (tmp_path / "-").exists()
 
 
+def test_output_through_a_link_replaces_the_linked_file_and_keeps_the_link(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    listed = target.add_posts(BRAND, 2, age=timedelta(hours=5))
+    (tmp_path / "ids.txt").write_text("\n".join(listed), encoding="utf-8")
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "numbers.csv").write_text("last week's\n", encoding="utf-8")
+    Path("link.csv").symlink_to(Path("shared") / "numbers.csv")
+
+    result = cli("metrics", "--ids", "ids.txt", "--metrics", "likes", "--output", "link.csv")
+
+    assert result.code == 0, result.err
+    assert result.err == "wrote 2 rows to link.csv\n"
+    assert Path("link.csv").is_symlink()
+    written = (tmp_path / "shared" / "numbers.csv").read_text(encoding="utf-8")
+    assert written.startswith("id,url,account,likes\n") and listed[1] in written
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["numbers.csv"]
+
+
+def test_a_rerun_after_an_output_not_written_says_so_and_reuses_the_answers(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    listed = target.add_posts(NASA, 3, age=timedelta(hours=5))
+    (tmp_path / "ids.txt").write_text("\n".join(listed), encoding="utf-8")
+    Path("link.csv").symlink_to(Path("reports") / "numbers.csv")  # not yet made
+    command = ("metrics", "--ids", "ids.txt", "--metrics", "likes", "--output", "link.csv")
+
+    failed = cli(*command)
+    sent = len(target.received)
+    (tmp_path / "reports").mkdir()
+    again = cli(*command)
+
+    assert failed.code == 2 and "Traceback" not in failed.err
+    assert failed.err.startswith(f"automation: --output link.csv (a link to {tmp_path}/reports/")
+    assert "cannot write it: No such file or directory; what was fetched is kept" in failed.err
+    assert again.code == 0, again.err
+    assert len(target.received) == sent, "nothing asked twice"
+    assert again.err == (
+        "wrote 3 rows to link.csv\n"
+        "resumed: 1 of 1 requests came from an earlier run of this command, kept after its "
+        "output could not be written\n"
+    )
+    assert listed[2] in (tmp_path / "reports" / "numbers.csv").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("sep", [";", ",", "\t"])
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
 def test_an_excel_csv_with_its_sep_line_is_read_in_any_encoding_it_saves(

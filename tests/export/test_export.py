@@ -70,6 +70,7 @@ def export(
     clock: Clock | None = None,
     rpm: int = 6000,
     progress: Recorder | None = None,
+    deliver: Callable[[ExportResult], None] = lambda result: None,
 ) -> ExportResult:
     clock = clock or Clock(START)
     config = export_config(target.base_url, store.path, rpm=rpm)
@@ -82,6 +83,7 @@ def export(
             clock=clock,
             sleep=clock.sleep,
             progress=progress or Recorder(),
+            deliver=deliver,
         )
 
 
@@ -214,6 +216,7 @@ def test_an_interrupted_export_resumes_without_fetching_twice(
         tuple(r.body["tweet_ids"]) for r in again
     }
     assert result.resumed == 2 and result.complete and paged > 0
+    assert result.earlier == "interrupted"
     assert values(result, "favorites") == {p: target.value(p, "favorites") for p in listed}
     target.received.clear()
     export(target, store, listed)  # a finished run forgot its parts: fresh numbers
@@ -257,7 +260,7 @@ def test_deleted_posts_and_requests_that_fail_for_good_are_listed_and_retried_by
     failing["on"] = False
     target.received.clear()
     result = export(target, store, public)
-    assert result.complete and result.resumed == 1
+    assert result.complete and result.resumed == 1 and result.earlier == "incomplete"
     (request,) = engagement_requests(target)
     assert request.body["tweet_ids"] == public[250:]
     assert values(result, "favorites")[public[-1]] == target.value(public[-1], "favorites")
@@ -359,3 +362,22 @@ def test_an_account_adds_its_posts_of_the_period(target: SandboxTarget, store: S
     assert values(result, "favorites")[recent[0]] == target.world.value(
         post, "favorites", period.end
     ) - target.world.value(post, "favorites", period.start)
+
+
+def test_a_rerun_after_the_output_could_not_be_written_knows_why_it_resumes(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    listed = target.add_posts(NASA, 300, age=timedelta(days=1))
+
+    def unwritable(result: ExportResult) -> None:
+        raise UsageError("--output out.csv: cannot write it: Read-only file system")
+
+    with pytest.raises(UsageError):
+        export(target, store, listed, deliver=unwritable)
+    target.received.clear()
+    result = export(target, store, listed)
+
+    assert result.complete and result.resumed == 2 and result.earlier == "unwritten"
+    assert engagement_requests(target) == []
+    target.received.clear()
+    assert export(target, store, listed).resumed == 0  # delivered: its parts are forgotten
