@@ -292,6 +292,59 @@ def test_malformed_hourly_say_where(inner: dict, message: str) -> None:
         parse_response({HOURLY_GROUPING: {"123456789": inner}}, HOURLY, read_at=READ_AT)
 
 
+@pytest.mark.parametrize("first", ["1", 1, 1.0])
+@pytest.mark.parametrize("bad", [True, "-1", "nan", "inf", None, [1], {"n": 1}])
+def test_a_bad_hourly_count_is_found_after_an_equal_series_was_read(
+    first: object, bad: object
+) -> None:
+    """Each distinct series of an answer is read once: a later series read again from what
+    an earlier one gave must still be refused when a count is bad (``True`` equals 1)."""
+    request = EngagementRequest(
+        "28hr", "brand", ("1", "2"), ("favorites",), HOURLY_GROUPING, HOURLY_GROUP_BY
+    )
+    day = "2016-02-10"
+    body = {
+        HOURLY_GROUPING: {
+            "1": {"favorites": {day: {"17": "0", "18": first}}},
+            "2": {"favorites": {day: {"17": "0", "18": bad}}},
+        }
+    }
+    with pytest.raises(MalformedResponse, match=r"\['2'\]\['favorites'\]\['2016-02-10'\]\['18'\]"):
+        parse_response(body, request, read_at=READ_AT)
+
+
+def test_hourly_counts_read_again_in_another_spelling_or_order() -> None:
+    """Counts as numbers, texts and texts read before, with the hours in either order,
+    all give the same buckets; a post with no series is left out in both orders."""
+    ids = ("1", "2", "3", "4", "5")
+    request = EngagementRequest(
+        "28hr", "brand", ids, ("favorites",), HOURLY_GROUPING, HOURLY_GROUP_BY
+    )
+    day, next_day = "2016-02-10", "2016-02-11"
+    forms = [
+        {day: {"23": "7"}, next_day: {"00": "12"}},
+        {day: {"23": 7}, next_day: {"00": 12.0}},
+        {next_day: {"00": "12"}, day: {"23": "7"}},
+        {day: {"23": "7"}, next_day: {"00": "12"}},
+    ]
+    body: dict = {
+        HOURLY_GROUPING: {p: {"favorites": f} for p, f in zip(ids[:4], forms, strict=True)}
+    }
+    body[HOURLY_GROUPING]["5"] = {}
+    hourly = parse_response(body, request, read_at=READ_AT).hourly
+    assert set(hourly) == {"1", "2", "3", "4"}
+    want = (
+        (datetime(2016, 2, 10, 23, tzinfo=UTC), 7.0),
+        (datetime(2016, 2, 11, 0, tzinfo=UTC), 12.0),
+    )
+    assert {p: hourly[p]["favorites"].buckets for p in hourly} == dict.fromkeys(hourly, want)
+    first = {"g": {"favorites": {"1": {day: {"23": "7"}}}, "replies": {}}}
+    typed = EngagementRequest(
+        "28hr", "brand", ("1",), ("favorites", "replies"), "g", HOURLY_GROUP_BY_TYPE_FIRST
+    )
+    assert set(parse_response(first, typed, read_at=READ_AT).hourly["1"]) == {"favorites"}
+
+
 @pytest.mark.parametrize("cut", [1, 10, 40])
 def test_truncated_bodies_are_malformed(cut: int) -> None:
     body = json.dumps({TOTALS.grouping: {"1": {"favorites": "1", "retweets": "2"}}}).encode()
