@@ -48,11 +48,6 @@ class KnownPosts:
             self._changed = None
 
     @property
-    def posts(self) -> list[WatchedPostRecord]:
-        """The posts of the last ``read``, with the writes since."""
-        return list(self._by_id.values())
-
-    @property
     def by_id(self) -> Mapping[str, WatchedPostRecord]:
         """The posts of the last ``read``, with the writes since, by post id in the store's
         order: what the plan indexes (the engine's own: do not change it)."""
