@@ -13,7 +13,7 @@ from typing import Any
 
 from automation.cli.context import required_config
 from automation.core.errors import UsageError
-from automation.core.wording import counted
+from automation.core.wording import counted, size_text
 
 __all__ = ["register", "run"]
 
@@ -47,16 +47,8 @@ def run(args: argparse.Namespace) -> int:
         )
     done = backup_database(config.database, args.file)
     print(
-        f"backed up {config.database} to {done.path}: {_size(done.size)}, "
+        f"backed up {config.database} to {done.path}: {size_text(done.size)}, "
         f"{counted(done.firings, 'firing')}, {counted(done.actions, 'action')} "
         f"({done.pending} pending)"
     )
     return 0
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB"):
-        if n < 1024 or unit == "MiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n:.1f} GiB"  # pragma: no cover

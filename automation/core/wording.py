@@ -5,12 +5,21 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["closest", "counted"]
+__all__ = ["closest", "counted", "size_text"]
 
 
 def counted(n: int, noun: str) -> str:
     """``1 post``, ``2 posts``, ``1,200 posts``: a count with its noun, singular for one."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def size_text(n: int) -> str:
+    """``512 bytes``, ``1.5 KiB``, ``3.0 MiB``, ``2048.0 MiB``: a size, in MiB at most."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024**2:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1024**2:.1f} MiB"
 
 
 def closest(word: str, known: Iterable[str]) -> str | None:
