@@ -9,7 +9,17 @@ from typing import Any
 
 from automation.cli.context import emit_json, now, open_store, required_config
 from automation.cli.tables import table
+from automation.config.disk_space import database_disk
 from automation.core.payloads import iso
+from automation.core.recording import (
+    STALE_AFTER_INTERVALS,
+    DiskSpace,
+    age_text,
+    disk_text,
+    is_stale,
+    recorded_at,
+    silence_text,
+)
 from automation.core.reload_failure import ReloadFailure, decode
 
 __all__ = ["register"]
@@ -34,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         counts = store.action_counts()
         used = len(store.budget_load("engagement", moment.timestamp() - 60))
         unavailable = sum(1 for p in store.posts(include_unavailable=True) if p.unavailable_at)
+    at = recorded_at(last)
+    age = (moment - at).total_seconds() if at is not None else None
+    disk = database_disk(config.database)
     # what the engine polls (a post some rule watches, young enough for it), as its last
     # cycle counted it: the store also keeps posts no rule looks at any more
     posts_watched = (last or {}).get("posts", 0)
@@ -62,21 +75,38 @@ def run(args: argparse.Namespace) -> int:
         },
         "webhooks_redirected_to": config.webhooks.redirect_to,
         "engines": _engines(config.database),
+        # seconds since the last recorded cycle: an engine that records nothing (stopped,
+        # or its disk full) leaves it growing
+        "recording": {
+            "last_cycle_age": round(age) if age is not None else None,
+            "stale_after": STALE_AFTER_INTERVALS * config.poll_interval,
+            "stale": is_stale(age, config.poll_interval),
+        },
+        "database_disk": _disk_json(disk),
     }
     if args.json:
         emit_json(data)
         return 0
-    _show(data, paused, moment)
+    _show(data, paused, moment, _trouble(age, config.poll_interval, disk))
     return 0
 
 
-def _show(data: dict[str, Any], paused: list[Any], moment: datetime) -> None:
+def _trouble(age: float | None, poll_interval: int, disk: DiskSpace | None) -> list[list[Any]]:
+    """A row for a last cycle that is too old and one for a full disk, each with its fix."""
+    silence, full = silence_text(age, poll_interval, disk), disk_text(disk)
+    return [[name, text] for name, text in (("stale", silence), ("disk", full)) if text]
+
+
+def _show(
+    data: dict[str, Any], paused: list[Any], moment: datetime, trouble: list[list[Any]]
+) -> None:
     """The status as a two-column table."""
     from automation.engine.pauses import describe
 
     budget, actions = data["api_budget"], data["actions"]
     rows: list[list[Any]] = [
         ["last cycle", _last_cycle_text(data["last_cycle"])],
+        *trouble,
         ["posts watched", data["posts_watched"]],
         ["refresh age", _refresh_text(data)],
         ["posts unavailable", data["posts_unavailable"]],
@@ -153,6 +183,17 @@ def _pause_json(record: Any) -> dict[str, Any]:
     }
 
 
+def _disk_json(disk: DiskSpace | None) -> dict[str, Any] | None:
+    if disk is None:
+        return None
+    return {
+        "directory": disk.directory,
+        "free_bytes": disk.free,
+        "total_bytes": disk.total,
+        "almost_full": disk.almost_full,
+    }
+
+
 def _failure_json(failure: ReloadFailure | None) -> dict[str, Any] | None:
     if failure is None:
         return None
@@ -164,21 +205,13 @@ def _refresh_text(data: dict[str, Any]) -> str:
     ages = data["refresh_age"]
     if ages.get("median") is None or ages.get("oldest") is None:
         return "unknown"
-    text = f"median {_age(ages['median'])}, oldest {_age(ages['oldest'])}"
+    text = f"median {age_text(ages['median'])}, oldest {age_text(ages['oldest'])}"
     if data["posts_refreshed"] < data["posts_watched"]:
         text += (
             f" ({data['posts_refreshed']:,} of {data['posts_watched']:,} posts read last cycle:"
             " the request budget chose)"
         )
     return text
-
-
-def _age(seconds: float) -> str:
-    from automation.core.durations import format_duration
-
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    return format_duration(round(seconds / 60) * 60)
 
 
 def _last_cycle_text(last: dict[str, Any] | None) -> str:

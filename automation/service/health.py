@@ -13,10 +13,9 @@ from datetime import datetime
 
 from automation.core.durations import format_duration
 from automation.core.payloads import iso
+from automation.core.recording import STALE_AFTER_INTERVALS
 
 __all__ = ["STALE_AFTER_INTERVALS", "Health"]
-
-STALE_AFTER_INTERVALS = 3
 
 
 class Health:

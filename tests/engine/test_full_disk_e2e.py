@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,20 @@ DISK_SIZE = "4M"  # room for the database of a few cycles, and little more
 CYCLE = 20.0  # simulated seconds between cycles
 FULL_CYCLES = 24  # eight simulated minutes on a full disk
 BETWEEN = 1.0  # real seconds the outbox works between cycles, as the service loop lets it
+STALE = timedelta(minutes=15)  # three poll intervals of 5m
+
+# ``automation status`` in its own process, its clock set to the sandbox's time (argv[1])
+STATUS_AT = """\
+import sys
+from datetime import datetime
+
+import automation.cli.status as status
+from automation.cli.main import main
+
+at = datetime.fromisoformat(sys.argv[1])
+status.now = lambda: at
+sys.exit(main(sys.argv[2:]))
+"""
 
 
 @pytest.fixture
@@ -77,6 +92,26 @@ def cli(env: Env, *args: str) -> Result:
     return result
 
 
+def status_rows(env: Env, at: datetime) -> dict[str, str]:
+    """``automation status`` as an operator reads it at ``at``: its rows by name."""
+    config = ["--config", str(env.tmp / "automation.yaml"), "status"]
+    done = subprocess.run(
+        [sys.executable, "-c", STATUS_AT, at.isoformat(), *config],
+        cwd=env.tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert_no_traceback(done.stdout, done.stderr)
+    found = {}
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition("  ")
+        found[key.strip()] = value.strip()
+    return found
+
+
 def rule(env: Env, posts: list[str]) -> None:
     ids = ", ".join(f'"{p}"' for p in posts)
     env.write_rules(f"""\
@@ -121,12 +156,20 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
     for n in range(FULL_CYCLES):
         cycle(env)
         if n % 8 == 0:
-            status, history = cli(env, "status"), cli(env, "history")
-            assert status.code == 0 and "actions pending" in status.out, status
+            status, history = status_rows(env, env.sandbox.clock.now()), cli(env, "history")
+            assert "actions pending" in status, status
+            assert status["disk"].startswith(f"{tiny_disk} has "), status  # the tmpfs's
+            assert f"(df -h {tiny_disk})" in status["disk"], status
+            assert "stale" not in status  # the last cycle was recorded minutes ago
             assert history.code == 0 and early in history.out, history
             assert late not in history.out  # its firing waits for space
     full_log = [(r.levelname, r.getMessage()) for r in caplog.records]
     caplog.clear()
+    # An operator who looks a quarter of an hour on is told why nothing was recorded.
+    later = status_rows(env, env.sandbox.clock.now() + STALE)
+    assert later["stale"].startswith("no cycle recorded for 23m (one is due every 5m): "), later
+    assert later["stale"].endswith(f"the disk that holds {tiny_disk} is full, see below")
+    assert "disk" in later
 
     os.unlink(filler)  # space freed
     freed_at = env.sandbox.clock.now()
@@ -141,9 +184,11 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
     reposted = Counter(a.post_id for a in env.sandbox.world.actions_by(SUPPORT, "repost"))
     assert reposted == Counter([early, late])
 
-    # Recorded after the space came back: the late firing, and every outcome.
-    status = cli(env, "status")
-    assert status.code == 0 and "actions pending    0" in status.out, status.out
+    # Recorded after the space came back: the late firing, and every outcome; status is
+    # quiet again.
+    status = status_rows(env, env.sandbox.clock.now())
+    assert status["actions pending"] == "0", status
+    assert "stale" not in status and "disk" not in status, status
     firings = {e["post"]: e for e in json.loads(cli(env, "history", "--json").out)}
     assert datetime.fromisoformat(firings[late]["at"]) >= freed_at
     outcomes = {
