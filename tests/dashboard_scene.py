@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.loader import Config, load_config
 from automation.config.secret import Secret
 from automation.dashboard.access import Listen
@@ -194,9 +195,10 @@ def serving(
     env: dict[str, str] | None = None,
     listen: Listen | None = None,
     clock: Callable[[], datetime] | None = None,
+    disk: MeasureDisk = database_disk,
 ) -> Iterator[Running]:
     config = load_config(world.config_path, env=env or {}, secrets="when_used")
-    running = start(config, listen, clock or (lambda: world.end))
+    running = start(config, listen, clock or (lambda: world.end), disk)
     try:
         yield running
     finally:

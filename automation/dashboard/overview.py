@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from automation.core.pauses import describe_pause
+from automation.core.recording import disk_text, is_stale, recorded_at, silence_text
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
 from automation.core.reload_failure import ReloadFailure, decode
 from automation.dashboard.site import Site
@@ -16,8 +17,6 @@ from automation.store.base import Store
 __all__ = ["EngineState", "Overview", "engine_state", "overview"]
 
 DAY = timedelta(days=1)
-# Like /healthz: no cycle within three poll intervals means the engine is not keeping up.
-STALE_AFTER_INTERVALS = 3
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,8 @@ class EngineState:
     budget_used: int
     budget_limit: int
     paused: str | None = None  # every rule's pause, in words
+    silence: str | None = None  # no cycle recorded for too long: the likely causes
+    full_disk: str | None = None  # the database's disk is (almost) full: the fix
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,16 @@ class Overview:
 
 def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
     last = _json(store.meta("last_cycle"))
-    last_at = _time(last.get("at")) if isinstance(last, dict) else None
+    last_at = recorded_at(last)
+    age = (now - last_at).total_seconds() if last_at is not None else None
+    interval = site.config.poll_interval
+    disk = site.disk(site.config.database)
     everything = next((p for p in store.pauses() if p.all_rules and p.active(now)), None)
     if last_at is None:
         state = "never"
     elif everything is not None:
         state = "paused"
-    elif now - last_at > timedelta(seconds=STALE_AFTER_INTERVALS * site.config.poll_interval):
+    elif is_stale(age, interval):
         state = "stale"
     else:
         state = "running"
@@ -74,6 +78,8 @@ def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
         budget_used=used,
         budget_limit=limit,
         paused=describe_pause(everything, now) if everything else None,
+        silence=silence_text(age, interval, disk),
+        full_disk=disk_text(disk),
     )
 
 
@@ -108,14 +114,5 @@ def _json(raw: str | None) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
-        return None
-
-
-def _time(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import uvicorn
 
+from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.loader import Config
 from automation.core.errors import UsageError
 from automation.dashboard.access import Listen, password_for
@@ -28,14 +29,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def prepare(config: Config, listen: Listen, clock: Callable[[], datetime] = _now) -> uvicorn.Config:
+def prepare(
+    config: Config,
+    listen: Listen,
+    clock: Callable[[], datetime] = _now,
+    disk: MeasureDisk = database_disk,
+) -> uvicorn.Config:
     """Check access and the database, and make the server's settings. Refuses (with a
     ConfigError) to listen beyond loopback without a password."""
     password = password_for(config, listen)
     # Bring the file to the current schema once, as every command does; pages then read it
     # through read-only connections.
     open_store(config.database, migrate=config.migrate).close()
-    app = create_app(Site(config, clock), password)
+    app = create_app(Site(config, clock, disk), password)
     return uvicorn.Config(
         app,
         host=listen.host,
@@ -100,7 +106,10 @@ class Running:
 
 
 def start(
-    config: Config, listen: Listen | None = None, clock: Callable[[], datetime] = _now
+    config: Config,
+    listen: Listen | None = None,
+    clock: Callable[[], datetime] = _now,
+    disk: MeasureDisk = database_disk,
 ) -> Running:
     """A dashboard on a free port of 127.0.0.1 (or ``listen``), served from a thread."""
-    return Running(prepare(config, listen or Listen("127.0.0.1", 0), clock))
+    return Running(prepare(config, listen or Listen("127.0.0.1", 0), clock, disk))

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from threading import Lock
 
+from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.loader import Config
 from automation.core.rules import Rule
 from automation.rulefiles.rule_parser import RuleSet, expand_paths, load_rules
@@ -26,10 +27,12 @@ WRITE_TIMEOUT = 3.0
 @dataclass
 class Site:
     """The dashboard's view of one deployment. ``clock`` is injected so pages say "5 min
-    ago" against the same time as the engine in tests."""
+    ago" against the same time as the engine in tests; ``disk`` so they can show a full
+    disk without filling one."""
 
     config: Config
     clock: Callable[[], datetime]
+    disk: MeasureDisk = database_disk
     _rules: tuple[tuple[tuple[Path, float], ...], RuleSet] | None = field(default=None, repr=False)
     _lock: Lock = field(default_factory=Lock, repr=False)
 

@@ -42,6 +42,34 @@ def test_the_overview_says_when_the_engine_is_stale(world: World) -> None:
     with serving(world, clock=lambda: later) as running, browsing(running) as stale:
         text = _text(stale.get("/").text)
     assert "Stale" in text and "last cycle 4 h ago" in text
+    assert "The engine records no cycles" in text
+    assert "no cycle recorded for 3h30m (one is due every 30m): is the engine running?" in text
+    assert "The database's disk is full" not in text
+
+
+def test_the_overview_says_when_the_database_disk_is_full(world: World) -> None:
+    from datetime import timedelta
+
+    from automation.core.recording import DiskSpace
+
+    def full(database: object) -> DiskSpace:
+        return DiskSpace("/var/lib/automation", 20 * 1024**3, 4096)
+
+    later = world.end + timedelta(hours=2)
+    with serving(world, clock=lambda: later, disk=full) as running, browsing(running) as page:
+        text = _text(page.get("/").text)
+    assert "Stale" in text
+    assert "the disk that holds /var/lib/automation is full, see below" in text
+    assert "The database's disk is full" in text
+    assert (
+        "/var/lib/automation has 4.0 KiB free (0.0 % of its disk): the engine records nothing"
+        " until space is freed there (df -h /var/lib/automation)"
+    ) in text
+
+
+def test_the_overview_shows_no_alarm_while_cycles_are_recorded(client: Client) -> None:
+    text = _text(client.get("/").text)
+    assert "The engine records no cycles" not in text
 
 
 def test_the_rules_page_lists_each_rule_as_written(client: Client) -> None:
