@@ -7,40 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
-from cli_helpers import SECRET_ENV, Cli, isolated_process_state, write_env_config
+from cli_helpers import SECRET_ENV, Cli, write_env_config
 from export_helpers import BRAND, NASA
 from sandbox_api import START, SandboxTarget
-
-from automation.sandbox import write_config
-
-
-@pytest.fixture(autouse=True)
-def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
-    with isolated_process_state():
-        yield
-
-
-@pytest.fixture
-def target() -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    yield t
-    t.stop()
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget) -> Cli:
-    config = write_config(
-        tmp_path / "automation.yaml", target.base_url, requests_per_minute=6000, database="s.db"
-    )
-    return Cli(capsys, config)
 
 
 def test_a_ranking_says_how_many_posts_it_left_out_for_want_of_the_value(

@@ -13,7 +13,6 @@ import json
 import math
 import random
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import httpx
 import pytest
 import respx
 import time_machine
-from cli_helpers import SECRET_ENV, Cli, database_bytes, isolated_process_state, write_env_config
+from cli_helpers import SECRET_ENV, Cli, database_bytes, write_env_config
 from export_helpers import BRAND, NASA, SUPPORT, engagement_requests
 from sandbox_api import START, SandboxTarget
 
@@ -31,29 +30,6 @@ from automation.cli.main import main
 from automation.sandbox import write_config
 from automation.sandbox.messages import Request
 from automation.store.sqlite import SqliteStore
-
-
-@pytest.fixture(autouse=True)
-def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
-    with isolated_process_state():
-        yield
-
-
-@pytest.fixture
-def target() -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    yield t
-    t.stop()
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget) -> Cli:
-    config = write_config(
-        tmp_path / "automation.yaml", target.base_url, requests_per_minute=6000, database="s.db"
-    )
-    return Cli(capsys, config)
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:
