@@ -4,25 +4,31 @@
 client (API requests by endpoint and outcome), and after each cycle it reads the store for
 what only the store knows (the outbox, the budget, pauses). Nothing in the engine knows it
 exists. Every name starts with ``automation_``. Scrapes are served from another thread;
-prometheus-client's metrics are safe to update and read concurrently.
+prometheus-client's metrics are safe to update and read concurrently. The free space of a
+SQLite database's disk is read at each scrape (a ``statvfs``, microseconds), not by the
+engine.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from automation import __version__
+from automation.config.database import Database, PostgresDatabase
+from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.loader import Config
 from automation.core import reload_failure
 from automation.core.pauses import pause_state
 from automation.engine.events import ActionEvent, CycleEvent, Event, FiredEvent
 from automation.store.base import Store
 
-__all__ = ["EngineMetrics", "api_endpoint", "outcome_of"]
+__all__ = ["DatabaseDisk", "EngineMetrics", "api_endpoint", "outcome_of"]
 
 _DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 _ID = re.compile(r"^[0-9]+$")
@@ -31,7 +37,7 @@ _ID = re.compile(r"^[0-9]+$")
 class EngineMetrics:
     """One registry per engine, so tests (and several engines in one process) never mix."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, disk: MeasureDisk = database_disk) -> None:
         self.registry = r = CollectorRegistry()
         self._bases = (config.engagement_api.base_url, config.x_api.base_url)
         Info("automation_build", "The running engine's version.", registry=r).info(
@@ -41,6 +47,8 @@ class EngineMetrics:
         self._cycle_metrics(r)
         self._api_metrics(r)
         self._rule_and_outbox_metrics(r)
+        if not isinstance(config.database, PostgresDatabase):  # its disk is the server's
+            r.register(DatabaseDisk(config.database, disk))
         self.poll_interval.set(config.poll_interval)
         self.budget_limit.set(config.engagement_api.requests_per_minute)
 
@@ -209,6 +217,30 @@ class EngineMetrics:
         self.budget_limit.set(limit)
         used = len(store.budget_load("engagement", now.timestamp() - 60))
         self.budget_remaining.set(max(0, limit - used))
+
+
+class DatabaseDisk(Collector):
+    """The size and free bytes of the file system that holds a SQLite database, as
+    ``automation status`` measures them, read at each scrape; absent while it cannot be
+    measured."""
+
+    def __init__(self, database: Database, measure: MeasureDisk) -> None:
+        self._database, self._measure = database, measure
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        disk = self._measure(self._database)
+        if disk is None:
+            return
+        yield GaugeMetricFamily(
+            "automation_database_disk_free_bytes",
+            "Bytes the file system that holds the database still has for the engine.",
+            value=disk.free,
+        )
+        yield GaugeMetricFamily(
+            "automation_database_disk_size_bytes",
+            "Size in bytes of the file system that holds the database.",
+            value=disk.total,
+        )
 
 
 def api_endpoint(url: str, bases: Iterable[str]) -> str | None:

@@ -13,9 +13,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from promtool import promtool, promtool_check
 
+from automation.config.database import Database, PostgresDatabase
 from automation.config.loader import Config, MetricsSettings, load_config
 from automation.core.errors import ConfigError
 from automation.core.pauses import PauseRecord
+from automation.core.recording import DiskSpace
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, FiredEvent
 from automation.service.health import Health
@@ -140,6 +142,41 @@ def test_a_failed_reload_is_counted_with_its_errors(config: Config) -> None:
     metrics.refresh(store, rules=["likes-100"], config=config, now=T0)
     got = samples(metrics_text(metrics))
     assert (got[("automation_reload_failed", ())], got[("automation_reload_errors", ())]) == (0, 0)
+
+
+def test_the_database_disk_is_read_at_each_scrape(config: Config) -> None:
+    measured: list[Database] = []
+    disks = iter([DiskSpace("/var/lib/automation", 8 * 1024**3, 300 * 1024**2), None])
+
+    def disk(database: Database) -> DiskSpace | None:
+        measured.append(database)
+        return next(disks)
+
+    metrics = EngineMetrics(config, disk=disk)
+    assert measured == []  # nothing until a scrape
+    got = samples(metrics_text(metrics))
+    assert measured == [config.database]
+    assert got[("automation_database_disk_free_bytes", ())] == 300 * 1024**2
+    assert got[("automation_database_disk_size_bytes", ())] == 8 * 1024**3
+    again = metrics_text(metrics)  # the directory is gone now: no gauges, no guess
+    assert measured == [config.database] * 2
+    assert b"automation_database_disk" not in again
+    promtool_check(again)
+
+
+def test_on_postgresql_the_database_disk_is_the_servers_and_absent(config: Config) -> None:
+    on_postgres = Config(
+        **{**config.__dict__, "database": PostgresDatabase("postgresql://db.internal/a")}
+    )
+    text = metrics_text(EngineMetrics(on_postgres, disk=lambda database: pytest.fail("measured")))
+    assert b"automation_database_disk" not in text
+    promtool_check(text)
+
+
+def test_the_database_disk_of_a_real_directory(config: Config) -> None:
+    got = samples(metrics_text(EngineMetrics(config)))
+    free = got[("automation_database_disk_free_bytes", ())]
+    assert 0 <= free <= got[("automation_database_disk_size_bytes", ())]
 
 
 def metrics_text(metrics: EngineMetrics) -> bytes:
@@ -270,11 +307,18 @@ def test_an_address_in_use_is_a_config_error(
     assert f"metrics.listen 127.0.0.1:{port}: cannot serve there" in str(caught.value)
 
 
-def test_the_readme_alerting_rules_are_valid_prometheus_rules(tmp_path: Path) -> None:
+RULES = Path(__file__).parents[2] / "deploy" / "automation.rules.yml"
+
+
+def test_the_alerting_rules_are_valid_and_the_readme_shows_them_as_they_are() -> None:
+    done = promtool("check", "rules", str(RULES))
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
+    assert b"SUCCESS: 3 rules found" in done.stdout
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("```yaml\ngroups:", 1)[1].split("```", 1)[0]
-    rules = tmp_path / "rules.yml"
-    rules.write_text("groups:" + block, encoding="utf-8")
-    done = promtool("check", "rules", str(rules))
+    assert "groups:" + block == RULES.read_text(encoding="utf-8")
+
+
+def test_the_alerting_rules_pass_their_promtool_unit_tests() -> None:
+    done = promtool("test", "rules", str(Path(__file__).with_name("automation_rules_test.yml")))
     assert done.returncode == 0, (done.stdout + done.stderr).decode()
-    assert b"SUCCESS: 2 rules found" in done.stdout
