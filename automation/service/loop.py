@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
+from automation.core.recording import DiskSpace
+from automation.core.wording import size_text
 from automation.engine.cycle import CycleResult, Engine
 from automation.engine.dispatch import DrainReport
 from automation.service import sdnotify
 
-__all__ = ["Controls", "Stopping", "run_loop"]
+__all__ = ["Controls", "Stopping", "run_loop", "status_line"]
 
 log = logging.getLogger("automation.service")
 
@@ -88,12 +90,14 @@ def run_loop(
     on_cycle: Callable[[CycleResult], None] = lambda r: None,
     actions: Actions | None = None,
     leading: Callable[[], bool] = lambda: True,
+    disk: Callable[[], DiskSpace | None] = lambda: None,
 ) -> int:
     """Run cycles until stopped (or once), or until this engine no longer ``leading()``
     (another engine acts on its database). Returns the exit code for the CLI.
 
     Between cycles ``actions`` go on: what finishes is recorded and what comes due is
-    started. With ``once``, every action due is performed before the loop ends."""
+    started. With ``once``, every action due is performed before the loop ends. ``disk``
+    measures the database's disk once a cycle, for systemd's status line."""
     sdnotify.ready()
     watchdog = sdnotify.watchdog_interval()
     exit_code = 0
@@ -105,7 +109,7 @@ def run_loop(
             started = time.monotonic()
             result = engine_ref().cycle()
             on_cycle(result)
-            sdnotify.status(_status_line(result))
+            sdnotify.status(status_line(result, disk()))
             if once:
                 exit_code = 1 if result.errors else 0
                 if actions is not None:  # asked to stop, it only says what is left
@@ -161,8 +165,15 @@ def _wait(
             actions.work(min(slice_, left, 1.0), should_stop=interrupted)
 
 
-def _status_line(result: CycleResult) -> str:
+def status_line(result: CycleResult, disk: DiskSpace | None = None) -> str:
+    """What ``systemctl status`` shows after a cycle; first, while the database's disk is
+    (almost) full as ``automation status`` judges it, that the engine records nothing."""
     text = (
+        f"disk full: {disk.directory} has {size_text(disk.free)} free; "
+        if disk is not None and disk.almost_full
+        else ""
+    )
+    text += (
         f"{result.posts} posts, {result.fired} fired, {result.seeded} seeded, "
         f"{result.actions_sent} actions sent"
     )

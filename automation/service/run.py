@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from automation.config.database import PostgresDatabase
+from automation.config.disk_space import database_disk
 from automation.config.loader import Config, config_path, load_config
 from automation.core.errors import AutomationError
 from automation.engine.cycle import CycleResult
@@ -191,6 +192,7 @@ def _serve(
         on_cycle=after_cycle,
         actions=runtime.outbox.dispatcher if runtime.outbox is not None else None,
         leading=leading,
+        disk=lambda: database_disk(runtime.config.database),
     )
 
 

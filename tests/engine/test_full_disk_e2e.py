@@ -22,12 +22,20 @@ from pathlib import Path
 import pytest
 from cli_helpers import Result, assert_no_traceback, run_subprocess
 from engine_scene import SUPPORT, Env, engine_env
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from automation.config.disk_space import database_disk
+from automation.engine.cycle import CycleResult
+from automation.service.loop import status_line
+from automation.service.metrics import EngineMetrics
 
 DISK_SIZE = "4M"  # room for the database of a few cycles, and little more
 CYCLE = 20.0  # simulated seconds between cycles
 FULL_CYCLES = 24  # eight simulated minutes on a full disk
 BETWEEN = 1.0  # real seconds the outbox works between cycles, as the service loop lets it
 STALE = timedelta(minutes=15)  # three poll intervals of 5m
+SIZE = "automation_database_disk_size_bytes"
 
 # ``automation status`` in its own process, its clock set to the sandbox's time (argv[1])
 STATUS_AT = """\
@@ -126,11 +134,28 @@ def rule(env: Env, posts: list[str]) -> None:
         """)
 
 
-def cycle(env: Env) -> None:
+def cycle(env: Env) -> CycleResult:
     """A cycle, then the outbox's work until the next one (the service loop's order)."""
     assert env.runtime is not None and env.runtime.outbox is not None
-    env.cycle(advance=CYCLE)
+    result = env.runtime.engine.cycle()
+    env.sandbox.clock.advance(CYCLE)
     env.runtime.outbox.dispatcher.work(BETWEEN)
+    return result
+
+
+def systemd_and_metrics(env: Env, result: CycleResult) -> tuple[str, dict[str, float]]:
+    """The line ``systemctl status`` would show after ``result``, and the disk gauges a
+    scrape of ``/metrics`` would read now."""
+    assert env.runtime is not None
+    config = env.runtime.config
+    text = generate_latest(EngineMetrics(config).registry).decode()
+    gauges = {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name.startswith("automation_database_disk_")
+    }
+    return status_line(result, database_disk(config.database)), gauges
 
 
 def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_log(
@@ -154,8 +179,13 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
     env.sandbox.world.set_metric(late, "favorites", 130)  # crosses while the disk is full
     caplog.clear()
     for n in range(FULL_CYCLES):
-        cycle(env)
+        result = cycle(env)
         if n % 8 == 0:
+            line, gauges = systemd_and_metrics(env, result)
+            assert line.startswith(f"disk full: {tiny_disk} has "), line
+            assert ", 1 errors: fetch: state database " in line, line
+            free, size = gauges["automation_database_disk_free_bytes"], gauges[SIZE]
+            assert free < size / 100 and size <= 4 * 1024**2, gauges
             status, history = status_rows(env, env.sandbox.clock.now()), cli(env, "history")
             assert "actions pending" in status, status
             assert status["disk"].startswith(f"{tiny_disk} has "), status  # the tmpfs's
@@ -174,7 +204,10 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
     os.unlink(filler)  # space freed
     freed_at = env.sandbox.clock.now()
     for _ in range(3):
-        cycle(env)
+        result = cycle(env)
+    line, gauges = systemd_and_metrics(env, result)
+    assert not line.startswith("disk full") and "errors" not in line, line
+    assert gauges["automation_database_disk_free_bytes"] > gauges[SIZE] / 2, gauges
     env.close()
 
     # Each webhook delivered once (the early one's first try was refused), each repost once.

@@ -7,10 +7,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 
-from automation.service.loop import Controls, Stopping
+from automation.core.recording import DiskSpace
+from automation.engine.cycle import CycleResult, Engine
+from automation.service.loop import Controls, Stopping, run_loop, status_line
 
 
 @pytest.fixture
@@ -46,3 +49,52 @@ def test_a_wait_of_nothing_returns_at_once() -> None:
     started = time.monotonic()
     Controls().sleep(-1)
     assert time.monotonic() - started < 0.1
+
+
+RESULT = CycleResult(posts=2, fired=1, actions_sent=1, errors=["fetch failed: disk is full"])
+WORDS = "2 posts, 1 fired, 0 seeded, 1 actions sent, 1 errors: fetch failed: disk is full"
+
+
+def test_the_status_line_says_first_when_the_databases_disk_is_full() -> None:
+    full = DiskSpace("/var/lib/automation", 8 * 1024**3, 5 * 1024**2)
+    assert status_line(RESULT, full) == (
+        "disk full: /var/lib/automation has 5.0 MiB free; " + WORDS
+    )
+    # under 1 % free but over 1 GiB, over 1 % but under 1 GiB, unseen: as status judges
+    for roomy in (
+        DiskSpace("/srv", 1000 * 1024**3, 2 * 1024**3),
+        DiskSpace("/srv", 8 * 1024**3, 100 * 1024**2),
+        None,
+    ):
+        assert status_line(RESULT, roomy) == WORDS == status_line(RESULT)
+
+
+def test_the_loop_measures_the_disk_after_each_cycle_for_systemd(
+    notify_socket: socket.socket,
+) -> None:
+    class OneCycle:
+        def cycle(self) -> CycleResult:
+            return RESULT
+
+    measured: list[str] = []
+
+    def disk() -> DiskSpace:
+        measured.append("disk")
+        return DiskSpace("/var/lib/automation", 8 * 1024**3, 0)
+
+    engine = cast(Engine, OneCycle())
+    code = run_loop(
+        lambda: engine,
+        controls=Controls(),
+        poll_interval=lambda: 60,
+        reload=lambda: None,
+        once=True,
+        disk=disk,
+    )
+    assert code == 1 and measured == ["disk"]
+    sent = [notify_socket.recv(1000).decode() for _ in range(3)]
+    assert sent == [
+        "READY=1",
+        "STATUS=disk full: /var/lib/automation has 0 bytes free; " + WORDS,
+        "STOPPING=1",
+    ]
