@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from automation.cli.tables import table_lines
+from automation.config.atomic_file import followed
 from automation.core.errors import UsageError
 from automation.core.metric_columns import Column
 from automation.core.metric_names import DERIVED
@@ -462,13 +463,19 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ..
 
 
 def check_output(path: str) -> Path:
-    """``--output``'s path, refused before any request is sent if it cannot be written."""
+    """``--output``'s path, refused before any request is sent if it cannot be written:
+    for a symbolic link, where the write puts the file (``followed``), link and target named."""
     target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise UsageError(f"--output {path}: it is a directory; give a file name")
+    try:
+        real = followed(target)
+    except OSError as exc:  # a loop of links (one to a directory is a directory above)
+        raise UsageError(f"--output {path}: its links lead back to it ({exc.strerror})") from None
+    named = path if real == target else f"{path} (a link to {real})"
+    parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"--output {path}: directory {parent} does not exist")
+        raise UsageError(f"--output {named}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
-        raise UsageError(f"--output {path}: cannot write in {parent}")
+        raise UsageError(f"--output {named}: cannot write in {parent}")
     return target

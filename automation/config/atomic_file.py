@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_output"]
+__all__ = ["atomic_output", "followed"]
 
 
 @contextmanager
 def atomic_output(target: Path) -> Iterator[IO[str]]:
     """A file to write that replaces ``target`` only once closed without error."""
-    target = _followed(target)
+    target = followed(target)
     mode = _mode_for(target)
     tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed below, then moved
         "w",
@@ -45,9 +45,10 @@ def atomic_output(target: Path) -> Iterator[IO[str]]:
         raise
 
 
-def _followed(target: Path) -> Path:
+def followed(target: Path) -> Path:
     """The file a symbolic link (or a chain of them) points to, so that the new file is
-    renamed over that file and the link is kept; ``target`` itself when it is no link."""
+    renamed over that file and the link is kept; ``target`` itself when it is no link.
+    An OSError for a loop of links or a link to a directory."""
     if not target.is_symlink():
         return target
     real = Path(os.path.realpath(target))

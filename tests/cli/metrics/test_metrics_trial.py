@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,11 @@ import time_machine
 from cli_helpers import SECRET_ENV, Cli, write_env_config
 from export_helpers import BRAND, NASA
 from sandbox_api import START, SandboxTarget
+
+from automation.sandbox.app import Encoded
+from automation.sandbox.messages import Request
+
+DAY = timedelta(days=1)
 
 
 def test_a_ranking_says_how_many_posts_it_left_out_for_want_of_the_value(
@@ -210,16 +216,27 @@ def test_a_rerun_after_an_output_not_written_says_so_and_reuses_the_answers(
 ) -> None:
     listed = target.add_posts(NASA, 3, age=timedelta(hours=5))
     (tmp_path / "ids.txt").write_text("\n".join(listed), encoding="utf-8")
-    Path("link.csv").symlink_to(Path("reports") / "numbers.csv")  # not yet made
+    reports = tmp_path / "reports"
+    reports.mkdir()  # there when the command starts, removed once X has answered
+    Path("link.csv").symlink_to(Path("reports") / "numbers.csv")
     command = ("metrics", "--ids", "ids.txt", "--metrics", "likes", "--output", "link.csv")
+    answer = target.sandbox.app.handle
 
+    def then_remove(request: Request) -> Encoded:
+        try:
+            return answer(request)
+        finally:
+            shutil.rmtree(reports, ignore_errors=True)
+
+    target.sandbox.app.handle = then_remove  # type: ignore[method-assign]
     failed = cli(*command)
+    target.sandbox.app.handle = answer  # type: ignore[method-assign]
     sent = len(target.received)
-    (tmp_path / "reports").mkdir()
+    reports.mkdir()
     again = cli(*command)
 
     assert failed.code == 2 and "Traceback" not in failed.err
-    assert failed.err.startswith(f"automation: --output link.csv (a link to {tmp_path}/reports/")
+    assert failed.err.startswith(f"automation: --output link.csv (a link to {reports}/")
     assert "cannot write it: No such file or directory; what was fetched is kept" in failed.err
     assert again.code == 0, again.err
     assert len(target.received) == sent, "nothing asked twice"
@@ -228,7 +245,50 @@ def test_a_rerun_after_an_output_not_written_says_so_and_reuses_the_answers(
         "resumed: 1 of 1 requests came from an earlier run of this command, kept after its "
         "output could not be written\n"
     )
-    assert listed[2] in (tmp_path / "reports" / "numbers.csv").read_text(encoding="utf-8")
+    assert listed[2] in (reports / "numbers.csv").read_text(encoding="utf-8")
+
+
+def test_output_through_a_link_into_a_missing_directory_is_refused_before_asking(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    (tmp_path / "ids.txt").write_text("\n".join(target.add_posts(NASA, 1, age=DAY)), "utf-8")
+    Path("link.csv").symlink_to(Path("reports") / "numbers.csv")
+
+    result = cli("metrics", "--ids", "ids.txt", "--output", "link.csv")
+
+    assert result.code == 2 and target.received == []
+    assert result.err == (
+        f"automation: --output link.csv (a link to {tmp_path}/reports/numbers.csv): "
+        f"directory {tmp_path}/reports does not exist\n"
+    )
+
+
+def test_output_through_a_loop_of_links_is_refused_before_asking(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    (tmp_path / "ids.txt").write_text("\n".join(target.add_posts(NASA, 1, age=DAY)), "utf-8")
+    Path("a.csv").symlink_to("b.csv")
+    Path("b.csv").symlink_to("a.csv")
+
+    result = cli("metrics", "--ids", "ids.txt", "--output", "a.csv")
+
+    assert result.code == 2 and target.received == []
+    assert result.err.startswith("automation: --output a.csv: its links lead back to it (")
+
+
+def test_output_through_a_dangling_link_creates_the_file_it_names(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    listed = target.add_posts(NASA, 2, age=DAY)
+    (tmp_path / "ids.txt").write_text("\n".join(listed), encoding="utf-8")
+    (tmp_path / "shared").mkdir()
+    Path("link.csv").symlink_to(Path("shared") / "new.csv")
+
+    result = cli("metrics", "--ids", "ids.txt", "--metrics", "likes", "--output", "link.csv")
+
+    assert result.code == 0, result.err
+    assert Path("link.csv").is_symlink()
+    assert listed[1] in (tmp_path / "shared" / "new.csv").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("sep", [";", ",", "\t"])
