@@ -58,6 +58,14 @@ def project(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -
     return make_project(tmp_path / "project", sandbox)
 
 
+def status_a_minute_after(monkeypatch: pytest.MonkeyPatch, cycle: dict[str, Any]) -> None:
+    """``status`` reads its now as a minute after ``cycle`` began, not from the wall clock:
+    the budget's last minute then holds every request made since, however long the test
+    took and wherever the wall clock's minutes fall."""
+    at = datetime.fromisoformat(cycle["at"]) + timedelta(minutes=1)
+    monkeypatch.setattr("automation.cli.status.now", lambda: at)
+
+
 def assert_clean_failure(result: Result, code: int) -> None:
     assert result.code == code, result
     assert result.err.strip(), "a failure must say why"
@@ -301,9 +309,10 @@ def test_history_filters_by_rule_post_and_limit(scenario: Scenario, cli: Cli) ->
 
 
 def test_status_reports_last_cycle_posts_rules_actions_and_budget(
-    scenario: Scenario, cli: Cli, project: Project
+    scenario: Scenario, cli: Cli, project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cycles = [e for batch in scenario.events for e in batch if e["event"] == "cycle"]
+    status_a_minute_after(monkeypatch, cycles[0])
     with SqliteStore.open(project.database) as store:  # a post no rule watches any more
         last_at = datetime.fromisoformat(cycles[-1]["at"])
         old = WatchedPostRecord("1", "brand", last_at - timedelta(days=30), "timeline", last_at)
@@ -745,20 +754,21 @@ def test_missing_config_for_an_inspection_command(cli: Cli, tmp_path: Path) -> N
 
 
 def recorded_status(cli: Cli) -> dict[str, Any]:
-    """``status --json`` without what the clock and the file system say now (the last
-    cycle's age, the disk's free bytes): what the database holds."""
+    """``status --json`` without what the file system says now (the disk's free bytes):
+    what the database holds, read at the now ``status_a_minute_after`` gives."""
     data: dict[str, Any] = cli("status", "--json").json()
-    del data["recording"], data["database_disk"]
+    del data["database_disk"]
     return data
 
 
 def test_dry_run_reports_but_records_and_does_nothing(
-    project: Project, cli: Cli, receiver: Receiver
+    project: Project, cli: Cli, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded = project.new_post(favorites=300)
     post = project.new_post(favorites=10)
     project.write_rules(two_rules([seeded, post], receiver.url))
-    run_once(cli)
+    (first,) = [e for e in run_once(cli) if e["event"] == "cycle"]
+    status_a_minute_after(monkeypatch, first)  # the same budget's minute before and after
     project.set_metric(post, "favorites", 250)
     before = database_dump(project.database)
     status_before = recorded_status(cli)
