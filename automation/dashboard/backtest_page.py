@@ -33,7 +33,7 @@ from automation.backtest import (
 )
 from automation.backtest.posts import Timeline
 from automation.config.loader import Config
-from automation.core.errors import ApiError, AutomationError
+from automation.core.errors import ApiError, AutomationError, Problem, RuleError, UsageError
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.periods import Period, parse_period
 from automation.core.rules import Rule
@@ -65,8 +65,11 @@ class Choice:
 
 @dataclass
 class Outcome:
+    """``rule_problems`` and ``period_problems`` are shown beside the fields they are about."""
+
     choice: Choice
-    problems: list[str] = field(default_factory=list)
+    rule_problems: list[str] = field(default_factory=list)
+    period_problems: list[str] = field(default_factory=list)
     plan: str = ""
     ask: int = 0  # requests to confirm before fetching
     result: BacktestResult | None = None
@@ -101,7 +104,8 @@ def _page(request: Request, site: Site, outcome: Outcome) -> Response:
         "credentials": _credentials_set(site.config),
         "now": site.clock(),
     }
-    return render(request, "backtest.html", context, status=400 if outcome.problems else 200)
+    refused = outcome.rule_problems or outcome.period_problems
+    return render(request, "backtest.html", context, status=400 if refused else 200)
 
 
 def _choice(form: FormData) -> Choice:
@@ -120,9 +124,15 @@ def _run(site: Site, choice: Choice, confirmed: bool) -> Outcome:
     now = site.clock()
     try:
         period = _period(choice, now)
-        rules = _rules(site, choice)
     except AutomationError as exc:
-        outcome.problems.append(str(exc))
+        outcome.period_problems.append(str(exc))
+    try:
+        rules = _rules(site, choice)
+    except RuleError as exc:  # the pasted file: its lines, not the temporary file's path
+        outcome.rule_problems += [_pasted_problem(p) for p in exc.problems]
+    except AutomationError as exc:
+        outcome.rule_problems.append(str(exc))
+    if outcome.rule_problems or outcome.period_problems:
         return outcome
     spec = BacktestSpec(rules, period, site.config.poll_interval)
     budget = site.config.engagement_api.requests_per_minute
@@ -149,11 +159,13 @@ def _period(choice: Choice, now: datetime) -> Period:
     return found
 
 
+def _pasted_problem(problem: Problem) -> str:
+    return f"line {problem.line}, column {problem.column}: {problem.message}"
+
+
 def _rules(site: Site, choice: Choice) -> tuple[CompiledRule, ...]:
     """The pasted rule file's enabled rules, or the chosen deployed ones (a disabled one
     as if enabled), or every enabled deployed rule."""
-    from automation.core.errors import RuleError, UsageError
-
     if choice.pasted.strip():
         with tempfile.TemporaryDirectory(prefix="automation-backtest-") as folder:
             path = Path(folder) / "pasted.yaml"

@@ -71,9 +71,37 @@ def test_a_pasted_rule_file_is_backtested_without_being_deployed(
         assert sum(chart["would"]) == 1 and sum(chart["live"]) == 0  # type: ignore[arg-type]
         broken = _run(c, pasted="version: 1\nrules:\n  - id: x\n    when: likes >=\n")
         assert broken.status_code == 400
-        assert "pasted.yaml:4" in unescape(broken.text)
+        assert "line 4, column" in unescape(broken.text)
     with SqliteStore.open(world.folder / "automation.db") as store:
         assert not any(e.firing.rule_id == "try-50-likes" for e in store.history(limit=1000))
+
+
+def _problems(page: str, field: str) -> list[str]:
+    pattern = rf'<ul class="field-problems" id="{field}-problems"[^>]*>(.*?)</ul>'
+    found = re.search(pattern, page, re.S)
+    return [unescape(li) for li in re.findall(r"<li>(.*?)</li>", found.group(1))] if found else []
+
+
+def test_a_mistake_is_shown_beside_its_field_in_the_pasted_file_s_own_lines(
+    own_world: World,
+) -> None:
+    pasted = (
+        "version: 1\nrules:\n  - id: x\n    watch: {accounts: [brand]}\n"
+        "    when: lieks >= 80\n    actions: [{log: {message: x}}]\n"
+    )
+    with serving(own_world) as running, browsing(running) as c:
+        page = _run(c, pasted=pasted, **{"from": "2999-01-01", "to": "2999-01-31"})
+        assert page.status_code == 400
+        # the line and column in the text pasted, never a temporary file's path
+        assert _problems(page.text, "rule") == [
+            "line 5, column 11: unknown metric 'lieks' (did you mean 'likes'?)"
+        ]
+        assert "pasted.yaml" not in page.text
+        assert 'aria-describedby="rule-problems"' in page.text
+        [period] = _problems(page.text, "period")
+        assert period.startswith("the period starts at 2999-01-01 00:00 UTC, which is not yet over")
+        fine = _run(c, rule="at-100-likes", **{"from": "2999-01-01"})
+        assert _problems(fine.text, "rule") == [] and len(_problems(fine.text, "period")) == 1
 
 
 def test_a_large_fetch_is_asked_for_first(
