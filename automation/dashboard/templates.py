@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from automation.core.durations import format_duration
 from automation.dashboard import formatting
 from automation.dashboard.post_charts import metric_label
 from automation.dashboard.security import CSRF_FIELD, csrf_token
@@ -31,6 +32,7 @@ def _environment() -> Environment:
         number=formatting.number,
         stamp=formatting.stamp,
         metric=metric_label,
+        duration=format_duration,
     )
     return env
 

@@ -310,6 +310,14 @@ def test_a_backtest_run_in_the_browser_charts_each_rule(browser: Any, tmp_path: 
         drawn = tab.page.evaluate("Object.keys(window.dashboardCharts || {})")
         assert sorted(drawn) == ["at-100-likes", "like-milestones"]
         assert tab.page.locator(".backtest-rule canvas").count() == 2
+        # the value axis counts firings: labelled, in whole steps (never 0.5 firings)
+        axes = tab.page.evaluate(
+            "Object.values(window.dashboardCharts).map(u => [u.axes[1].label, u.axes[1]._splits])"
+        )
+        for label, splits in axes:
+            assert label == "firings a day" and all(float(v).is_integer() for v in splits), axes
+        # the poll interval as the config spells it (a 15s one read "every 0 min")
+        assert "Polled every 30m, as the engine does" in tab.page.locator("main").inner_text()
         tab.page.screenshot(path=str(SCREENSHOTS / "backtest.png"))
         tab.assert_clean()
         context.close()
