@@ -253,6 +253,32 @@ def test_pages_fit_a_phone_screen(browser: Any, shared_dashboard: Running, world
     context.close()
 
 
+def test_a_post_s_values_wrap_on_a_phone(
+    browser: Any, shared_dashboard: Running, world: World
+) -> None:
+    """A post read on several metrics shows them on as many lines as the screen needs
+    (they once ran off a phone's screen as one line that could not break)."""
+    from automation.dashboard.templates import _TEMPLATES
+
+    many = {"engagements": 139459, "favorites": 60224, "impressions": 1818579, "retweets": 12536}
+    markup = str(_TEMPLATES.env.get_template("macros.html").module.values(many))  # type: ignore[attr-defined]
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    tab = watch(context.new_page(), shared_dashboard.url)
+    tab.open(f"/posts/{world.crossing}")
+    strip = tab.page.locator("p.values")
+    strip.evaluate("(el, html) => { el.innerHTML = html; }", markup)
+    assert strip.locator(".kv").count() == 4
+    tops = strip.locator(".kv").evaluate_all("els => els.map(e => e.offsetTop)")
+    widths = tab.page.evaluate(
+        "[document.documentElement.scrollWidth, document.querySelector('p.values').scrollWidth,"
+        " document.querySelector('p.values').clientWidth]"
+    )
+    assert widths[0] <= PHONE["width"] and widths[1] <= widths[2], widths
+    assert len(set(tops)) >= 2, tops  # on two lines or more
+    tab.assert_clean()
+    context.close()
+
+
 def test_pausing_a_rule_in_the_browser_makes_the_next_cycle_skip_it(
     browser: Any, tmp_path: Path
 ) -> None:
