@@ -189,6 +189,43 @@ def test_the_post_chart_draws_the_threshold_and_the_firing_when_it_crossed(
     tab.assert_clean()
 
 
+def test_a_chart_with_one_reading_spans_hours_and_shows_its_firings(
+    tab: Watched, world: World
+) -> None:
+    """A post polled once so far (just discovered, say) has one reading and firings
+    minutes before it: the time axis spans them, not years, and every marker is drawn."""
+    import json
+    import re
+
+    path = f"/posts/{world.crossing}"
+    reading = 0.0
+
+    def one_reading(route: Any) -> None:
+        nonlocal reading
+        page = route.fetch().text()
+        found = re.search(r'(id="chart-data">)(.*?)(</script>)', page, re.S)
+        assert found is not None
+        charts = json.loads(found.group(2))
+        for chart in charts:
+            fired = [m["at"] for m in chart["markers"]]
+            reading = max(fired) + 240 if fired else chart["times"][-1]
+            chart.update(times=[reading], totals=[chart["totals"][-1]], per_hour=None)
+        body = page[: found.start(2)] + json.dumps(charts) + page[found.end(2) :]
+        route.fulfill(body=body, content_type="text/html; charset=utf-8")
+
+    tab.page.route(tab.origin + path, one_reading)
+    tab.open(path)
+    span = tab.page.evaluate(
+        "(() => { const x = window.dashboardCharts.favorites.scales.x; return [x.min, x.max]; })()"
+    )
+    markers = tab.page.locator("#chart-favorites .marker")
+    assert markers.count() >= 1
+    assert span[0] <= reading <= span[1] and span[1] - span[0] <= 86400, span
+    for at in markers.evaluate_all("els => els.map(e => +e.dataset.at)"):
+        assert span[0] <= at <= span[1], (at, span)
+    tab.assert_clean()
+
+
 def test_retrying_a_dead_action_in_the_browser_requeues_it(browser: Any, own_world: World) -> None:
     with serving(own_world) as running:
         context = browser.new_context(viewport=LAPTOP)

@@ -28,6 +28,20 @@
     };
   }
 
+  // A post read once so far: uPlot spans a single time with a thousand days (its one-day
+  // padding counted in milliseconds), and the firings before the reading fell off the
+  // chart. Span the reading and the firings instead, with at least an hour.
+  function xRange(chart) {
+    return function (u, lo, hi) {
+      var times = u.data[0];
+      if (!times || times.length != 1) return [lo, hi];
+      lo = hi = times[0];
+      chart.markers.forEach(function (mk) { lo = Math.min(lo, mk.at); hi = Math.max(hi, mk.at); });
+      var pad = Math.max(0, 3600 - (hi - lo)) / 2 + 0.05 * (hi - lo);
+      return [lo - pad, hi + pad];
+    };
+  }
+
   function overlay(u, chart) {
     var layer = u.over.querySelector(".overlay");
     if (!layer) {
@@ -93,7 +107,7 @@
     var opts = {
       width: width, height: window.innerWidth < 600 ? 180 : 220, tzDate: utc,
       series: series, axes: axes, legend: { show: false },
-      scales: { x: { time: true }, y: { range: yRange(chart) } },
+      scales: { x: { time: true, range: xRange(chart) }, y: { range: yRange(chart) } },
       cursor: { drag: { x: true, y: false } },
       hooks: { draw: [function (u) { overlay(u, chart); }] }
     };
