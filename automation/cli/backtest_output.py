@@ -64,9 +64,8 @@ def _rule_json(rule: RuleResult) -> dict[str, Any]:
 
 def print_table(result: BacktestResult, out: TextIO) -> None:
     period = result.period
-    days = (period.end - period.start).total_seconds() / 86400
     out.write(
-        f"backtest {period.text()} ({days:g} days), a poll every"
+        f"backtest {period.text()} ({_length(period.hours)}), a poll every"
         f" {format_duration(result.poll_interval)}; each poll sees the values of the last whole"
         " hour (the history is hourly)\n"
     )
@@ -85,7 +84,7 @@ def _rule_lines(rule: RuleResult) -> list[str]:
         f" {rule.live_fired}{live}",
     ]
     if rule.would_fire:
-        lines.append(f"  per day  {_per_day(rule.per_day)}")
+        lines.append(_per_day(rule.per_day))
     if rule.first:
         shown = len(rule.first)
         lines.append(
@@ -123,13 +122,28 @@ def _indent(text: str) -> list[str]:
     return ["    " + line for line in text.splitlines()]
 
 
+def _length(hours: int) -> str:
+    """``28 days``, ``33 days 19 hours``: a period is whole hours."""
+    days, rest = divmod(hours, 24)
+    parts = [f"{n} {unit}{'s' * (n != 1)}" for n, unit in ((days, "day"), (rest, "hour")) if n]
+    return " ".join(parts) or "0 hours"
+
+
+_MOST_DAYS = 62  # a longer period is shown a week a bar: a bar a day would fill lines
+
+
 def _per_day(per_day: Sequence[tuple[date, int]]) -> str:
     counts = [n for _, n in per_day]
+    unit, days = "day", 1
+    average = sum(counts) / max(1, len(counts))
+    if len(counts) > _MOST_DAYS:  # the average over whole days: the last week may be short
+        unit, days = "week", 7
+        counts = [sum(counts[i : i + days]) for i in range(0, len(counts), days)]
     busiest = max(counts, default=0)
     first, last = per_day[0][0], per_day[-1][0]
     return (
-        f"{first:%b %d} {sparkline(counts)} {last:%b %d}  (at most {busiest} a day,"
-        f" {sum(counts) / max(1, len(counts)):.1f} on average)"
+        f"  per {unit}  {first:%b %d} {sparkline(counts)} {last:%b %d}  (at most {busiest} a"
+        f" {unit}, {average * days:.1f} on average)"
     )
 
 

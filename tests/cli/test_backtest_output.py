@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -101,3 +102,30 @@ def test_each_rule_shows_beside_it_what_the_live_engine_fired_in_the_period(
         "milestones: would fire 35, would seed 1 (3 posts watched); the live engine fired 0 (+35"
         in text
     )
+
+
+def test_a_long_or_uneven_period_reads_plainly_on_one_line_a_rule(tmp_path: Path) -> None:
+    """A year is a bar a week, not 365 characters a line; a period that ends at the
+    current hour reads as days and hours, not '33.7917 days'."""
+    result = month(tmp_path)
+    rule = result.rules[0]
+    year = [(START.date() + timedelta(days=i), i % 3) for i in range(365)]
+    long = replace(
+        result,
+        period=Period(START, START + timedelta(days=33, hours=19)),
+        rules=(replace(rule, would_fire=365, per_day=tuple(year)),),
+    )
+    out = io.StringIO()
+    print_table(long, out)
+    text = out.getvalue()
+    assert "UTC (33 days 19 hours), a poll every 1h;" in text
+    [line] = [x for x in text.splitlines() if x.startswith("  per ")]
+    assert line.startswith(f"  per week  {START:%b %d} ")
+    # 52 weeks and a day: at most 2+0+1+2+0+1+2 in a week, 364 firings in 365 days
+    assert line.endswith(f"{year[-1][0]:%b %d}  (at most 8 a week, 7.0 on average)")
+    assert len(line) < 120, line
+    # a month stays a bar a day, as before
+    out = io.StringIO()
+    print_table(result, out)
+    assert f"({POLLS // 24} days), a poll every 1h;" in out.getvalue()
+    assert "  per day  " in out.getvalue()
