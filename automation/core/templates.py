@@ -107,6 +107,9 @@ def _check_name(name: str, offset: int) -> None:
             if close
             else " (after 'metrics.' comes a metric name, e.g. {metrics.likes})"
         )
+    elif name in all_names():  # {likes}: a metric without its 'metrics.'
+        hint = f" (did you mean '{{metrics.{name}}}'?)"
     else:
-        hint = " (known: " + ", ".join("{" + n + "}" for n in sorted(FIXED_NAMES)) + ")"
+        known = ["{" + n + "}" for n in sorted(FIXED_NAMES)]
+        hint = f" (known: {', '.join(known)}, and {{metrics.NAME}} such as {{metrics.likes}})"
     raise TemplateError(f"unknown template name '{{{name}}}'{hint}", offset)

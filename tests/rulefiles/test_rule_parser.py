@@ -322,6 +322,8 @@ BAD: list[tuple[str, str, int, int, str, str]] = [
     ("template in body", _rule("actions: [{webhook: {url: 'https://x', body: {a: [1, '{zz}']}}}]"), 6, 59, "unknown template name '{zz}'", E),
     ("template in header", _rule("actions: [{webhook: {url: 'https://x', headers: {X-A: '{rule}'}}}]"), 6, 60, "unknown template name '{rule}'", E),
     ("template in url", _rule("actions: [{webhook: {url: 'https://x/{post}'}}]"), 6, 42, "unknown template name '{post}'", E),
+    ("template bare metric", _rule("actions: [{log: {message: 'at {likes}'}}]"), 6, 35, "unknown template name '{likes}' (did you mean '{metrics.likes}'?)", E),
+    ("template names metrics", _rule("actions: [{log: {message: '{post.link}'}}]"), 6, 32, "{rule.id}, and {metrics.NAME} such as {metrics.likes})", E),
     ("bad header name", _rule("actions: [{webhook: {url: 'https://x', headers: {'X A': b}}}]"), 6, 54, "'X A' is not a valid HTTP header name", E),
     ("body nan", _rule("actions: [{webhook: {url: 'https://x', body: {a: .nan}}}]"), 6, 54, "must be finite", E),
     ("duplicate id", _rule("id: a") + SECOND_RULE, 7, 9, "duplicate rule id 'a' (first used at r.yaml:3)", E),
