@@ -80,6 +80,7 @@ def rules_page(request: Request) -> Response:
         "engine": engine,
         "all_paused": everything,
         "all_rules": ALL_RULES,
+        "rule_paths": [str(path) for path in site.config.rules],
         "now": now,
     }
     return render(request, "rules.html", context)

@@ -178,3 +178,14 @@ def test_unknown_things_are_a_friendly_404(client: Client) -> None:
     assert client.get("/posts/12ab").status_code == 404
     assert client.get("/posts/1").status_code == 404
     assert client.get("/api/posts/1x/charts").json() == {"error": "'1x' is not a post ID"}
+
+
+def test_the_rules_page_without_rules_says_where_to_write_one(own_world: World) -> None:
+    for path in (own_world.folder / "rules").iterdir():
+        path.unlink()
+    with serving(own_world) as running, browsing(running) as c:
+        text = _text(c.get("/rules").text)
+    folder = own_world.folder / "rules"
+    assert f"No rules loaded from {folder}" in text, text
+    assert "automation check" in text and "rules.example.yaml" in text
+    assert "Pause every rule" not in text  # nothing to pause
