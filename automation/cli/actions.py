@@ -23,8 +23,10 @@ def register(sub: Any) -> None:
     a = sub.add_parser("actions", help="the outbox; 'actions retry ID' re-queues a dead one")
     a.add_argument("verb", nargs="?", choices=("retry",))
     a.add_argument("action_id", nargs="?")
-    a.add_argument("--dead", action="store_true")
-    a.add_argument("--json", action="store_true")
+    a.add_argument(
+        "--dead", action="store_true", help="only the dead actions (retry one: actions retry ID)"
+    )
+    a.add_argument("--json", action="store_true", help="print them as JSON")
     a.set_defaults(handler=run)
 
 

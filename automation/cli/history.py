@@ -16,10 +16,12 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     h = sub.add_parser("history", help="firings, newest first")
-    h.add_argument("--rule")
-    h.add_argument("--post")
-    h.add_argument("--limit", type=positive, default=20)
-    h.add_argument("--json", action="store_true")
+    h.add_argument("--rule", help="only this rule's firings (a rule ID)")
+    h.add_argument("--post", help="only this post's firings (a post ID)")
+    h.add_argument(
+        "--limit", type=positive, default=20, help="at most this many firings (default 20)"
+    )
+    h.add_argument("--json", action="store_true", help="print them as JSON")
     h.set_defaults(handler=run)
 
 

@@ -27,7 +27,7 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     s = sub.add_parser("status", help="last cycle, posts, rules, actions, budget")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the same facts as JSON")
     s.set_defaults(handler=run)
 
 

@@ -20,8 +20,10 @@ __all__ = ["register", "top_values"]
 
 def register(sub: Any) -> None:
     tp = sub.add_parser("top", help="watched posts highest in a metric")
-    tp.add_argument("--metric", required=True)
-    tp.add_argument("-n", type=positive, default=10)
+    tp.add_argument(
+        "--metric", required=True, help="the metric to rank by: likes, impressions, reposts, ..."
+    )
+    tp.add_argument("-n", type=positive, default=10, help="how many posts (default 10)")
     tp.set_defaults(handler=run)
 
 

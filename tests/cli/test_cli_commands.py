@@ -896,3 +896,17 @@ def test_an_unknown_option_is_named_by_its_command_with_the_nearest_one(
     assert said in err and "Traceback" not in err
     command = argv[0] if not argv[0].startswith("-") else ""
     assert f"usage: automation {command}".rstrip() in err
+
+
+def test_every_option_says_in_help_what_it_does() -> None:
+    """'automation top --help' listed '--metric METRIC' and '-n N' and nothing more."""
+    from automation.cli.main import build_parsers
+
+    _, commands = build_parsers()
+    silent = [
+        f"{name} {'/'.join(action.option_strings)}"
+        for name, parser in sorted(commands.items())
+        for action in parser._actions
+        if action.option_strings and not action.help
+    ]
+    assert silent == []
