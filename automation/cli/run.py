@@ -49,6 +49,13 @@ def _rows(tally: DryRunTally) -> list[list[object]]:
 
 
 def _table_summary(tally: DryRunTally) -> None:
+    if not tally.rules:  # every loaded rule has a row, even one watching no post
+        print(
+            "dry run: no rules are loaded, so nothing was evaluated; write a rule file where"
+            " the config's rules: points (rules.example.yaml shows every feature) and check"
+            " it with automation check"
+        )
+        return
     headers = ["rule", "would fire", "would seed", "unknown", "commonest reason it was unknown"]
     print("dry run, per rule (unknown: posts whose condition could not be known)")
     print(table(headers, _rows(tally)))

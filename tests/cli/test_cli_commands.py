@@ -838,6 +838,17 @@ def test_a_dry_run_ends_with_what_each_rule_would_do_and_could_not_know(
     }
 
 
+def test_a_dry_run_without_rules_says_so_instead_of_an_empty_table(
+    project: Project, cli: Cli
+) -> None:
+    for path in project.rules_dir.iterdir():
+        path.unlink()
+    result = cli("run", "--once", "--dry-run")
+    assert result.code == 0, result
+    assert result.out.startswith("dry run: no rules are loaded, so nothing was evaluated;")
+    assert "automation check" in result.out and "would fire" not in result.out
+
+
 # --- as a separate process -------------------------------------------------------------
 
 
