@@ -22,6 +22,7 @@ __all__ = [
     "check_threshold",
     "check_window",
     "metric_problem",
+    "number_hint",
     "parse_condition",
 ]
 
@@ -132,12 +133,23 @@ def _operator(token: str, start: int) -> str | SyntaxProblem:
     return SyntaxProblem(f"expected a comparison (>=, >, <=, <, ==), got '{token}'", start)
 
 
+def number_hint(text: str) -> str:
+    """How to write ``text`` as a number where it nearly is one ('1,000', a quoted '100'),
+    for the end of a message; else nothing."""
+    plain = text.strip()
+    if _NUMBER.match(plain):
+        return f": write {plain} without quotes"
+    bare = re.sub(r"[,_ ]", "", plain)
+    return f": write {bare}, without separators or quotes" if bare and _NUMBER.match(bare) else ""
+
+
 def _threshold(rest: list[tuple[str, int]], op: tuple[str, int], end: int) -> float | SyntaxProblem:
     if not rest:
         return SyntaxProblem(f"expected a number after '{op[0]}'", end)
     word, start = rest[0]
     if not _NUMBER.match(word):
-        return SyntaxProblem(f"expected a number after '{op[0]}', got '{word}'", start)
+        hint = number_hint(word)
+        return SyntaxProblem(f"expected a number after '{op[0]}', got '{word}'{hint}", start)
     value = float(word)
     problem = check_threshold(value, word)
     return SyntaxProblem(problem, start) if problem else value

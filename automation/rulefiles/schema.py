@@ -22,6 +22,7 @@ from jsonschema.exceptions import ValidationError
 
 from automation.core.metric_names import suggest
 from automation.core.wording import closest
+from automation.rulefiles.condition_text import number_hint
 from automation.rulefiles.problems import Reporter
 
 __all__ = ["describe_value", "failed_value", "keyword_value", "schema", "schema_text", "validate"]
@@ -182,7 +183,9 @@ def _expected(sub: dict[str, Any], path: list[Any], value: Any) -> str:
     types = [types] if isinstance(types, str) else types
     wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types) or "something else"
     where = f" for '{path[-1]}'" if path and isinstance(path[-1], str) else ""
-    return f"expected {wanted}{where}, got {got}"
+    numeric = {"number", "integer"} & set(types) and isinstance(value, str)
+    hint = number_hint(value) if numeric else ""
+    return f"expected {wanted}{where}, got {got}{hint}"
 
 
 def _pattern(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: Reporter) -> None:

@@ -43,7 +43,7 @@ BAD = [
     ("likes != 5", 6, "'!=' is not supported"),
     ("likes >=", 8, "expected a number after '>='"),
     ("likes >= many", 9, "expected a number after '>=', got 'many'"),
-    ("likes >= 1,000", 9, "expected a number after '>=', got '1,000'"),
+    ("likes >= 1,000", 9, "got '1,000': write 1000, without separators"),
     ("likes >= 1e999", 9, "the number must be finite, got 1e999"),
     ("likes >= 1e19", 9, "must fit in 64 bits"),
     ("likes >= 5 and replies > 1", 11, "'and' cannot join conditions here"),

@@ -314,6 +314,8 @@ BAD: list[tuple[str, str, int, int, str, str]] = [
     ("huge threshold", _rule("when: {metric: likes, gte: 99999999999999999999}"), 5, 32, "must fit in 64 bits", E),
     ("huge every", _rule("fire: {every: 99999999999999999999, metric: likes}"), 7, 19, "must fit in 64 bits", E),
     ("zero max_age", _rule("watch: {accounts: [brand], max_age: 0s}"), 4, 41, "'max_age' must be longer than 0s", E),
+    ("quoted threshold", _rule("when: {metric: likes, gte: '100'}"), 5, 32, "expected a number for 'gte', got '100': write 100 without quotes", E),
+    ("threshold with commas", _rule("when: {metric: likes, gte: '1,000'}"), 5, 32, "got '1,000': write 1000, without separators or quotes", E),
     ("template name", _rule("actions: [{log: {message: 'at {post.idd}'}}]"), 6, 35, "unknown template name '{post.idd}'", E),
     ("template plain", _rule("actions:\n  - log:\n      message: at {post.idd}"), 8, 23, "unknown template name", E),
     ("template metric", _rule("actions: [{log: {message: 'at {metrics.likse}'}}]"), 6, 35, "unknown template name '{metrics.likse}' (did you mean '{metrics.likes}'?)", E),
