@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DURATION_PATTERN", "format_duration", "parse_duration"]
+__all__ = ["DURATION_PATTERN", "duration_hint", "format_duration", "parse_duration"]
 
 DURATION_PATTERN = r"^[0-9]+(s|m|h|d)$"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RE = re.compile(DURATION_PATTERN)
+# units as people spell them, for a hint: how many of our units one is
+_SPELLED = {
+    **dict.fromkeys(("sec", "secs", "second", "seconds"), (1, "s")),
+    **dict.fromkeys(("min", "mins", "minute", "minutes"), (1, "m")),
+    **dict.fromkeys(("hr", "hrs", "hour", "hours"), (1, "h")),
+    **dict.fromkeys(("day", "days"), (1, "d")),
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), (7, "d")),
+}
+_SPELLED_RE = re.compile(r"^([0-9]+)\s*([a-z]+)$")
 
 
 def parse_duration(text: object) -> int | None:
@@ -19,6 +28,19 @@ def parse_duration(text: object) -> int | None:
     if not match:
         return None
     return int(text.strip()[:-1]) * _UNITS[match.group(1)]
+
+
+def duration_hint(text: object) -> str:
+    """How to write ``text`` as a duration where it nearly is one (``15`` with no unit,
+    ``15 minutes``, ``1w``), for the end of a message; else nothing."""
+    raw = str(text).strip().lower() if isinstance(text, int | str) else ""
+    if raw.isdigit():
+        return f": {raw} what? write {raw}m for minutes (units: s, m, h, d)"
+    match = _SPELLED_RE.match(raw)
+    if match is None or match.group(2) not in _SPELLED:
+        return ""
+    times, unit = _SPELLED[match.group(2)]
+    return f": write {int(match.group(1)) * times}{unit}"
 
 
 def format_duration(seconds: float) -> str:

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from automation.core.durations import format_duration, parse_duration
+from automation.core.durations import duration_hint, format_duration, parse_duration
 from automation.core.metric_names import canonical, suggest
 from automation.core.rules import OPERATOR_SYMBOLS, Leaf
 
@@ -114,8 +114,12 @@ def _window(rest: list[tuple[str, int]], end: int) -> int | SyntaxProblem:
     word, start = rest[0]
     seconds = parse_duration(word)
     if seconds is None:
+        # 'over 1 hour' splits into '1' and 'hour': the hint reads them together
+        spelled = duration_hint(word + rest[1][0]) if len(rest) > 1 else ""
         return SyntaxProblem(
-            f"expected a duration like 30s, 15m, 1h or 7d after 'over', got '{word}'", start
+            f"expected a duration like 30s, 15m, 1h or 7d after 'over', got '{word}'"
+            + (spelled or duration_hint(word)),
+            start,
         )
     problem = check_window(seconds)
     return SyntaxProblem(problem, start) if problem else seconds

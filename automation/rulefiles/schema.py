@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from automation.core.durations import DURATION_PATTERN, duration_hint
 from automation.core.metric_names import suggest
 from automation.core.wording import closest
 from automation.rulefiles.condition_text import number_hint
@@ -178,7 +179,8 @@ def _type(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: Rep
 def _expected(sub: dict[str, Any], path: list[Any], value: Any) -> str:
     got = describe_value(value)
     if "x-expected" in sub:
-        return f"expected {sub['x-expected']}, got {got}"
+        hint = duration_hint(value) if sub.get("pattern") == DURATION_PATTERN else ""
+        return f"expected {sub['x-expected']}, got {got}{hint}"
     types = sub.get("type", [])
     types = [types] if isinstance(types, str) else types
     wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types) or "something else"
