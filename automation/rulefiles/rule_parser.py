@@ -96,7 +96,13 @@ def expand_paths(paths: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[Problem
     seen: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
+            try:
+                found = sorted(
+                    p for p in path.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file()
+                )
+            except OSError as exc:
+                problems.append(Problem(str(path), 1, 1, f"cannot read directory: {exc.strerror}"))
+                continue
             if not found:
                 problems.append(
                     Problem(str(path), 1, 1, "no rule files (*.yaml, *.yml) here", "warning")

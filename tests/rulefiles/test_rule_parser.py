@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -515,6 +516,27 @@ def test_missing_paths_and_empty_directories(tmp_path: Path) -> None:
     assert len(ruleset.errors) == 1 and len(ruleset.warnings) == 1
     with pytest.raises(RuleError):
         ruleset.raise_for_errors()
+
+
+def test_an_unreadable_directory_is_a_problem_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chmod 000 stops no root user, so the refusal is made where the directory is listed.
+    locked = tmp_path / "rules"
+    locked.mkdir()
+    write(locked / "a.yaml", _rule("id: a"))
+    listing = Path.iterdir
+
+    def refuse(path: Path) -> Iterator[Path]:
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    ruleset = load_rules([locked])
+    assert [(p.path, p.line, p.severity, p.message) for p in ruleset.problems] == [
+        (str(locked), 1, "error", "cannot read directory: Permission denied"),
+    ]
 
 
 def test_yaml_errors_become_problems(tmp_path: Path) -> None:
