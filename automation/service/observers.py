@@ -30,7 +30,8 @@ class Observers:
         self, config: Config, *, clock: Callable[[], datetime], dry_run: bool = False
     ) -> None:
         self._clock = clock
-        # a dry run changes nothing, so it has nothing to alert about and keeps no state
+        # a dry run changes nothing, so it has nothing to alert about and keeps no state; nor
+        # does it serve /metrics and /healthz: they are the engine's, which may be running
         self._alert_http = HttpClient(timeout=5.0) if not dry_run else None
         self.alerts = (
             AlertMonitor(http=self._alert_http, clock=clock)
@@ -40,7 +41,7 @@ class Observers:
         self.health = Health(poll_interval=config.poll_interval, clock=clock)
         self.metrics: EngineMetrics | None = None
         self.server: MetricsServer | None = None
-        if config.metrics is not None:
+        if config.metrics is not None and not dry_run:
             self.metrics = EngineMetrics(config)
             self.server = MetricsServer(
                 config.metrics, registry=self.metrics.registry, health=self.health

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -61,3 +62,17 @@ def test_a_running_engine_serves_metrics_and_health(world: Scene) -> None:
     promtool_check(text.encode())
     status, reason = get(url + "/healthz")
     assert (status, reason.startswith("ok: the last cycle finished at ")) == (200, True)
+
+
+def test_a_dry_run_beside_the_engine_leaves_its_metrics_address_alone(world: Scene) -> None:
+    # The running engine holds metrics.listen; a dry run of the same config serves nothing,
+    # so it neither fails on the address nor answers Prometheus for the engine.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        world.write_config(metrics={"listen": f"127.0.0.1:{port}"})
+        world.write_rules(rule_file([likes_rule()]))
+        result = world.cli("run", "--once", "--dry-run")
+    assert (result.code, result.stderr.count("/metrics")) == (0, 0), result.stderr
+    assert "dry run, per rule" in result.stdout
