@@ -147,9 +147,16 @@ def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.add_argument("--version", action="version", version=f"automation {__version__}")
-    # --config is accepted after the command too (``automation check --config FILE``).
+    # --config, --debug and --log-format are accepted after the command too (``automation
+    # check --config FILE``, ``automation run --once --debug``).
     common = _Parser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    common.add_argument(
+        "--log-format", choices=("text", "json"), default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands = _Commands(sub, common)
     for command in COMMANDS:

@@ -876,6 +876,18 @@ def test_subprocess_run_and_inspect(project: Project, receiver: Receiver) -> Non
     assert_clean_failure(bad, 2)
 
 
+@pytest.mark.parametrize("options", [["--debug"], ["--log-format", "json"], ["--log-format=json"]])
+def test_the_global_options_are_taken_after_the_command_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, options: list[str]
+) -> None:
+    # "internal error: ... (run with --debug for details)" is answered by adding --debug at
+    # the end of the command line, as --config already may be.
+    absent = str(tmp_path / "absent.yaml")
+    assert main(["status", "--config", absent, *options]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after --debug's traceback
+    assert last.startswith(f"automation: no config file at {absent}"), last
+
+
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
