@@ -91,6 +91,9 @@ _SECRET_FIELDS = {
     ("webhook_secrets", "*"),
     ("dashboard", "password"),
 }
+# Secrets only one command reveals, resolved when used whatever the mode: the engine's unit
+# loads the engine's secrets, and the dashboard's its password.
+_COMMAND_SECRETS = {("dashboard", "password")}
 _OPTIONAL_SECTIONS = (
     "accounts",
     "webhook_secrets",
@@ -298,7 +301,7 @@ class _Loader:
     def _unavailable(self, name: str, parts: PathParts, message: str) -> str | None:
         """An error now, or for a secret when it is only needed if used, a placeholder
         that passes validation and an error kept for the moment it is revealed."""
-        if self.defer_secrets and _is_secret(parts):
+        if (self.defer_secrets and _is_secret(parts)) or parts in _COMMAND_SECRETS:
             line, _ = self.doc.position(list(parts))
             self.deferred[parts] = f"{self.name}:{line}: {_dotted(parts)}: {message}"
             return f"(unset {name})"

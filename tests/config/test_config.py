@@ -191,6 +191,26 @@ def test_the_dashboard_password_is_a_secret_needed_only_when_used() -> None:
     assert "dashboard.pasword: unknown key; did you mean 'password'?" in str(_error(bad))
 
 
+def test_the_engine_starts_without_the_dashboard_password() -> None:
+    # automation.service loads the engine's secrets only; the example config (and the
+    # dashboard's unit) name ${DASHBOARD_PASSWORD}, which only the dashboard reveals.
+    text = MINIMAL + "dashboard:\n  password: ${DASHBOARD_PASSWORD}\n"
+    Path("automation.yaml").write_text(text)
+    config = load_config(Path("automation.yaml"), env=SECRETS, secrets="required")
+    password = config.dashboard.password
+    assert password is not None and not password.is_set
+    line = _line(text, "password")
+    with pytest.raises(ConfigError, match=rf"automation\.yaml:{line}: dashboard\.password: "):
+        password.reveal()
+    assert str(password) == "Secret(${DASHBOARD_PASSWORD})"
+    with pytest.raises(ConfigError, match=r"app\.bearer_token: \$\{X_BEARER_TOKEN\} is not"):
+        load_config(
+            Path("automation.yaml"),
+            env={k: v for k, v in SECRETS.items() if k != "X_BEARER_TOKEN"},
+            secrets="required",
+        )
+
+
 def test_empty_optional_sections_mean_none(tmp_path: Path) -> None:
     config = _load(MINIMAL + "accounts:\nwebhook_secrets:\nactions:\n")
     assert config.accounts == ()
