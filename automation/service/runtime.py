@@ -18,7 +18,7 @@ from typing import Any
 
 from automation.config.database import PostgresDatabase
 from automation.config.loader import Config
-from automation.core.errors import UsageError
+from automation.core.errors import StoreError, UsageError
 from automation.engine.cycle import Engine
 from automation.engine.events import Sink
 from automation.engine.ports import ActionRunner
@@ -33,6 +33,7 @@ from automation.store.base import Store
 from automation.store.memory import MemoryStore
 from automation.store.opening import open_store
 from automation.store.sqlite import SqliteStore
+from automation.store.sqlite_connection import may_write
 from automation.x.engagement_client import EngagementClient
 from automation.x.http import HttpClient
 from automation.x.rate_budget import RateBudget
@@ -232,6 +233,13 @@ def _open_store(
     lock = InstanceLock(database)
     lock.acquire()
     try:
+        if database.exists() and not may_write(database):
+            raise StoreError(
+                f"this user may not write the state database {database} or its directory"
+                " (SQLite keeps its -wal and -shm files beside it), and the engine records"
+                " every cycle there: make both writable by the user the engine runs as"
+                f" (chown, or chmod u+w {database})"
+            )
         return lock, SqliteStore.open(database, migrate=config.migrate)
     except BaseException:
         lock.release()

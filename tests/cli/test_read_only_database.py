@@ -99,3 +99,21 @@ def test_a_read_only_database_behind_this_version_says_to_migrate_it(cli: Cli, s
         "or copy it to a writable disk and name the copy in the config's database:" in refused.err
     )
     assert_no_traceback(refused.err, refused.out)
+
+
+def test_an_engine_refuses_a_database_file_it_may_not_write_at_start(
+    cli: Cli, state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A restored copy left read-only, in a directory the engine may write: without a check
+    # it started, and every cycle failed to record ("attempt to write a readonly database").
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    database = state / "automation.db"
+    before = database.read_bytes()
+    with unwritable(database):
+        refused = cli("run", "--once")
+    assert refused.code == 2, refused.err
+    assert f"this user may not write the state database {database} or its" in refused.err
+    assert "engine started" not in refused.err
+    assert_no_traceback(refused.err, refused.out)
+    assert database.read_bytes() == before
