@@ -105,10 +105,13 @@ class Election:
                 f"the database {self.database} has no leadership table yet: run"
                 " 'automation migrate' (once, from any machine)"
             ) from None
-        except (psycopg.Error, StoreError) as exc:
+        except psycopg.Error as exc:
             self._drop()
-            text = first_line(exc) if isinstance(exc, psycopg.Error) else str(exc)
-            self.problem = f"database {self.database}: {text}"
+            self.problem = f"database {self.database}: {first_line(exc)}"
+            return None
+        except StoreError as exc:  # it names the database already
+            self._drop()
+            self.problem = str(exc)
             return None
         self.problem = None
         self._epoch, self._led_since = epoch, self._monotonic()

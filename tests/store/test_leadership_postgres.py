@@ -148,3 +148,5 @@ def test_an_unreachable_database_leaves_the_engine_standing_by(elections) -> Non
     election = elect(nowhere, elections, "a:1")
     assert election.try_lead(T0) is None and not election.leading()
     assert election.problem is not None and "nothing" in election.problem
+    # named once: "database URL: cannot connect to the database URL: ..." said it twice
+    assert election.problem.count(str(nowhere)) == 1, election.problem
