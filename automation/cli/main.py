@@ -177,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args is not None and args.debug:
             traceback.print_exc()
         print(
-            f"automation: {exc}" if not str(exc).startswith("automation") else str(exc),
+            str(exc)
+            if str(exc).startswith(("automation:", "automation "))
+            else f"automation: {exc}",
             file=sys.stderr,
         )
         return exc.exit_code

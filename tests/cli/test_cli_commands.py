@@ -876,6 +876,19 @@ def test_subprocess_run_and_inspect(project: Project, receiver: Receiver) -> Non
     assert_clean_failure(bad, 2)
 
 
+def test_an_error_in_the_default_config_says_automation_first_like_every_other(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ./automation.yaml: the message begins with the file's name, which begins with
+    # "automation", and was taken for one that said "automation:" already.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+    Path("automation.yaml").write_text("poll_interval: soon\n", encoding="utf-8")
+    assert main(["status"]) == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("automation: automation.yaml:"), first
+
+
 @pytest.mark.parametrize("options", [["--debug"], ["--log-format", "json"], ["--log-format=json"]])
 def test_the_global_options_are_taken_after_the_command_too(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, options: list[str]
