@@ -39,6 +39,8 @@ def serve(
 
     Beside the simulated APIs a webhook receiver prints every webhook it gets and whether
     its signature verified; a written config delivers every webhook there."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {port}")
     if speed < 0:
         raise UsageError(f"--speed must be 0 or more, not {speed}")
     if not 0 <= fault_rate <= 1:

@@ -251,6 +251,19 @@ def test_a_port_in_use_says_what_to_do_and_writes_no_config(
     assert not config.exists()
 
 
+@pytest.mark.parametrize("port", ["65536", "99999", "-5"])
+def test_a_port_out_of_range_is_a_usage_error_not_an_internal_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, port: str
+) -> None:
+    config = tmp_path / "automation.yaml"
+    code = main(["sandbox", "--port", port, "--write-config", str(config)])
+    assert (code, capsys.readouterr().err) == (
+        2,
+        f"automation: --port must be between 0 and 65535, not {port}\n",
+    )
+    assert not config.exists()
+
+
 def test_write_config_never_replaces_a_config_the_sandbox_did_not_write(tmp_path: Path) -> None:
     own = tmp_path / "automation.yaml"
     mine = "database: /var/lib/automation/automation.db\napp: {bearer_token: ${X_TOKEN}}\n"
