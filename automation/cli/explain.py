@@ -18,6 +18,7 @@ from automation.core.errors import UsageError
 from automation.core.facts import PostFacts, Snapshot, post_created_at
 from automation.core.payloads import iso
 from automation.core.records import WatchedPostRecord
+from automation.core.wording import no_rule
 
 if TYPE_CHECKING:
     from automation.config.loader import Config
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         ruleset = load_rules(list(config.rules), names=config.rule_names())
         rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
         if rule is None:
-            raise UsageError(f"no rule {args.rule_id!r} in {', '.join(map(str, config.rules))}")
+            raise UsageError(no_rule(args.rule_id, (r.id for r in ruleset.rules)))
         if not (args.post_id.isascii() and args.post_id.isdigit() and len(args.post_id) <= 19):
             raise UsageError(
                 f"not a post ID: {args.post_id!r} (expected its digits, e.g. 1260294888811347969)"

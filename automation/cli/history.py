@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automation.cli.args import positive
 from automation.cli.context import emit_json, open_store, required_config
 from automation.cli.tables import table
+from automation.core.errors import UsageError
 from automation.core.payloads import iso, number
 from automation.core.records import HistoryEntry
+from automation.core.wording import no_rule
+
+if TYPE_CHECKING:  # only named: the parser of every command loads no config code
+    from automation.config.loader import Config
 
 __all__ = ["register"]
 
@@ -26,8 +31,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_store(required_config(args), only_reads=True) as store:
+    config = required_config(args)
+    with open_store(config, only_reads=True) as store:
         entries = store.history(rule_id=args.rule, post_id=args.post, limit=args.limit)
+    if args.rule is not None and not entries:
+        _check_known(args.rule, config)
     if args.json:
         emit_json([_entry_dict(e) for e in entries])
         return 0
@@ -41,6 +49,16 @@ def run(args: argparse.Namespace) -> int:
         rows.append([iso(f.at), f.rule_id, f.post_id, f.kind, f.key, acts])
     print(table(["when", "rule", "post", "kind", "key", "actions"], rows))
     return 0
+
+
+def _check_known(rule_id: str, config: Config) -> None:
+    """A rule ID with no firings that the rule files do not know either is a typo, not
+    a quiet rule (the firings of a rule since removed are still listed)."""
+    from automation.rulefiles.rule_parser import load_rules
+
+    known = [r.id for r in load_rules(list(config.rules), names=config.rule_names()).rules]
+    if rule_id not in known:
+        raise UsageError(f"{no_rule(rule_id, known)}, and no firings are recorded for it")
 
 
 def _entry_dict(e: HistoryEntry) -> dict[str, Any]:

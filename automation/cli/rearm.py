@@ -17,7 +17,7 @@ from automation.cli.pause import known_rules
 from automation.cli.tables import table
 from automation.core.errors import UsageError
 from automation.core.payloads import iso
-from automation.core.wording import counted
+from automation.core.wording import counted, no_rule
 
 if TYPE_CHECKING:
     from automation.core.records import FiringRecord
@@ -85,8 +85,7 @@ def _check_known(rule_id: str, known: set[str]) -> None:
     """Refuse a rule id neither the rule files nor the engine's records know (a typo),
     rather than say only that it has no firings."""
     if rule_id not in known:
-        names = ", ".join(sorted(known)) or "none loaded"
-        raise UsageError(f"no rule {rule_id!r} (rules: {names}); give one of them")
+        raise UsageError(f"{no_rule(rule_id, known)}; give one of them")
 
 
 def _seeds(store: Any, rule_id: str, post_id: str | None) -> list[FiringRecord]:

@@ -9,6 +9,7 @@ from typing import Any
 from automation.cli.args import positive
 from automation.cli.context import now, required_config
 from automation.core.errors import ActionFailed, AutomationError, UsageError
+from automation.core.wording import no_rule
 
 __all__ = ["register", "run"]
 
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     ruleset = load_rules(list(config.rules), names=config.rule_names())
     rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
     if rule is None:
-        names = ", ".join(r.id for r in ruleset.rules) or "none"
-        raise UsageError(f"no rule {args.rule_id!r} (rules: {names})")
+        raise UsageError(no_rule(args.rule_id, (r.id for r in ruleset.rules)))
     if args.post is not None and not (args.post.isascii() and args.post.isdigit()):
         raise UsageError(f"--post: not a post ID: {args.post!r} (expected its digits)")
     moment = now()

@@ -5,12 +5,21 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["closest", "counted", "size_text"]
+__all__ = ["closest", "counted", "no_rule", "size_text"]
 
 
 def counted(n: int, noun: str) -> str:
     """``1 post``, ``2 posts``, ``1,200 posts``: a count with its noun, singular for one."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def no_rule(rule_id: str, known: Iterable[str]) -> str:
+    """``no rule 'likes-10O' (did you mean 'likes-100'? rules: likes-100, reposts-10)``:
+    what a command says of a rule ID it does not know, naming the ones it does."""
+    names = sorted(known)
+    close = closest(rule_id, names)
+    hint = f"did you mean {close!r}? " if close else ""
+    return f"no rule {rule_id!r} ({hint}rules: {', '.join(names) or 'none loaded'})"
 
 
 def size_text(n: int) -> str:

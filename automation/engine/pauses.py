@@ -18,6 +18,7 @@ from automation.core.errors import UsageError
 from automation.core.pauses import ALL_RULES, PauseRecord, PauseState, describe_pause, pause_state
 from automation.core.payloads import iso
 from automation.core.records import ChangeRecord, FiringRecord
+from automation.core.wording import no_rule
 from automation.engine.events import PauseEvent, Sink
 from automation.store.base import Store
 
@@ -172,8 +173,7 @@ def _who(who: str) -> str:
 
 
 def _unknown_rule(rule_id: str, known: Collection[str]) -> str:
-    names = ", ".join(sorted(known)) or "none loaded"
-    return f"no rule {rule_id!r} (rules: {names}); use --all to pause every rule"
+    return f"{no_rule(rule_id, known)}; use --all to pause every rule"
 
 
 def describe(record: PauseRecord, now: datetime) -> str:

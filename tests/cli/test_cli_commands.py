@@ -300,7 +300,7 @@ def test_history_filters_by_rule_post_and_limit(scenario: Scenario, cli: Cli) ->
     assert [e["kind"] for e in both] == ["seeded"]
     limited = cli("history", "--json", "--limit", "1").json()
     assert [(e["rule"], e["post"]) for e in limited] == [("reposts-10", s.c)]
-    nothing = cli("history", "--rule", "no-such-rule")
+    nothing = cli("history", "--rule", "likes-100", "--post", s.c)  # a typo: see below
     assert nothing.code == 0
     assert nothing.out.strip() == "no firings recorded"
 
@@ -624,6 +624,27 @@ def test_rearm_of_a_rule_no_file_or_record_knows_names_the_rules(
     assert_clean_failure(result, 2)
     assert "no rule 'likes-10O'" in result.err
     assert "likes-100" in result.err and "reposts-10" in result.err
+
+
+def test_a_misspelt_rule_id_gets_a_did_you_mean_from_each_command(
+    scenario: Scenario, cli: Cli
+) -> None:
+    """history printed 'no firings recorded' (exit 0) for a typo, and explain named the
+    rule folder instead of the rules."""
+    said = "no rule 'likes-10O' (did you mean 'likes-100'? rules: likes-100, reposts-10)"
+    for command in (
+        ("history", "--rule", "likes-10O"),
+        ("history", "--rule", "likes-10O", "--json"),
+        ("explain", "likes-10O", "1"),
+        ("try-action", "likes-10O"),
+        ("rearm", "likes-10O"),
+        ("pause", "likes-10O"),
+    ):
+        result = cli(*command)
+        assert_clean_failure(result, 2)
+        assert said in result.err, (command, result.err)
+    quiet = cli("history", "--rule", "reposts-10", "--post", "1")  # known: not an error
+    assert quiet.code == 0 and "no firings recorded" in quiet.out, quiet
 
 
 def test_rearm_of_a_known_rule_with_nothing_fired_says_so(scenario: Scenario, cli: Cli) -> None:
