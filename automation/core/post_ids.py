@@ -84,6 +84,11 @@ def is_post_id(text: str) -> bool:
     )
 
 
+# how a workbook's first bytes read as text: a ZIP (.xlsx, .ods), or OLE2 (.xls), its
+# first bytes (D0 CF 11 E0 A1 B1) read as UTF-8 with U+FFFD for what is not
+_WORKBOOKS = ("PK\x03\x04", "\ufffd\ufffd\x11\u0871")
+
+
 def read_post_ids(lines: Iterable[str]) -> PostIdList:
     """Read a list of post IDs; see the module's docstring for the accepted forms."""
     held = list(lines)
@@ -96,6 +101,11 @@ def read_post_ids(lines: Iterable[str]) -> PostIdList:
         number, first = _first_line(held, number)
     if first is None:
         return PostIdList(())
+    if first.startswith(_WORKBOOKS):
+        raise UsageError(
+            "it is a spreadsheet workbook (.xlsx, .xls or .ods), not text: in Excel, choose"
+            ' File > Save As and the type "CSV UTF-8 (Comma delimited)", and give that file'
+        )
     if "\x00" in first:
         raise UsageError(
             'it holds NUL characters, as UTF-16 text does (Excel\'s "Unicode Text"): in '

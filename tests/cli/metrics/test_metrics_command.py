@@ -254,6 +254,8 @@ def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
         (("--ids", "missing.txt"), "--ids missing.txt: no such file"),
         (("--ids", "header.csv"), "names no id, tweet_id or post_id column"),
         (("--ids", "utf16.csv"), "--ids utf16.csv: it holds NUL characters, as UTF-16 text"),
+        (("--ids", "book.xlsx"), "--ids book.xlsx: it is a spreadsheet workbook (.xlsx, .xls"),
+        (("--ids", "book.xls"), "--ids book.xls: it is a spreadsheet workbook (.xlsx, .xls"),
         (("--ids", "junk.txt"), "--ids junk.txt: no post ID in it; give one ID"),
         (("--ids", "empty.txt", "--account", "brand"), "--ids empty.txt: no post ID in it"),
         (("--ids", "only-header.csv", "--output", "x.csv"), "only-header.csv: no post ID in it"),
@@ -273,6 +275,9 @@ def test_usage_errors_say_what_to_do_and_send_nothing(
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "only-header.csv").write_text("Tweet id,Tweet text\n", encoding="utf-8")
     (tmp_path / "utf16.csv").write_bytes("tweet_id,caf\u00e9\n1,2\n".encode("utf-16"))
+    # what an .xlsx (a ZIP) and an .xls (OLE2) begin with
+    (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00")
+    (tmp_path / "book.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00\x00")
     result = cli("metrics", *args)
     assert result.code == 2
     assert message in result.err and "Traceback" not in result.err
