@@ -16,7 +16,9 @@ _SPELLED = {
     **dict.fromkeys(("hr", "hrs", "hour", "hours"), (1, "h")),
     **dict.fromkeys(("day", "days"), (1, "d")),
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), (7, "d")),
+    **dict.fromkeys(("y", "yr", "yrs", "year", "years"), (365, "d")),
 }
+_UNIT_WORDS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _SPELLED_RE = re.compile(r"^([0-9]+)\s*([a-z]+)$")
 
 
@@ -30,12 +32,13 @@ def parse_duration(text: object) -> int | None:
     return int(text.strip()[:-1]) * _UNITS[match.group(1)]
 
 
-def duration_hint(text: object) -> str:
+def duration_hint(text: object, likely: str = "m") -> str:
     """How to write ``text`` as a duration where it nearly is one (``15`` with no unit,
-    ``15 minutes``, ``1w``), for the end of a message; else nothing."""
+    ``15 minutes``, ``1w``), for the end of a message; else nothing. A bare number is
+    shown with the ``likely`` unit."""
     raw = str(text).strip().lower() if isinstance(text, int | str) else ""
     if raw.isdigit():
-        return f": {raw} what? write {raw}m for minutes (units: s, m, h, d)"
+        return f": {raw} what? write {raw}{likely} for {_UNIT_WORDS[likely]} (units: s, m, h, d)"
     match = _SPELLED_RE.match(raw)
     if match is None or match.group(2) not in _SPELLED:
         return ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from automation.core.durations import parse_duration
+from automation.core.durations import duration_hint, parse_duration
 from automation.core.errors import UsageError
 
 __all__ = ["Period", "parse_period"]
@@ -53,8 +53,8 @@ def parse_period(
         seconds = parse_duration(since)
         if not seconds:
             raise UsageError(
-                f"--since {since!r}: expected a duration such as 12h, 30d or 90d "
-                "(for a date use --from 2026-07-01)"
+                f"--since {since!r}: expected a duration such as 12h, 30d or 90d"
+                f"{duration_hint(since, likely='d')} (for a date use --from 2026-07-01)"
             )
         lo, hi = now - timedelta(seconds=seconds), now
     else:
