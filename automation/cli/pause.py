@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from automation.cli.context import now, open_store, required_config
-from automation.core.durations import parse_duration
+from automation.core.durations import duration_hint, parse_duration
 from automation.core.errors import UsageError
 
 __all__ = ["operator", "register", "run", "target"]
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if not seconds:
             raise UsageError(
                 f"--for: expected a duration such as 30m, 2h or 1d, got {args.duration!r}"
+                + duration_hint(args.duration)
             )
         until = moment + timedelta(seconds=seconds)
     config = required_config(args)

@@ -107,6 +107,8 @@ def test_pausing_all_rules_and_resuming_one_says_what_still_holds_it(cli: Cli) -
         (("pause", "no-such-rule"), "no rule 'no-such-rule' (rules: likes-100, reposts-10)"),
         (("pause", "likes-100", "--for", "soon"), "--for: expected a duration"),
         (("pause", "likes-100", "--for", "0m"), "--for: expected a duration"),
+        (("pause", "likes-100", "--for", "2hours"), "got '2hours': write 2h"),
+        (("pause", "likes-100", "--for", "90"), "got '90': 90 what? write 90m for minutes"),
         (("resume",), "give a RULE_ID or --all"),
     ],
 )
