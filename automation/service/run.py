@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from automation.config.database import PostgresDatabase
@@ -231,5 +232,22 @@ def _reload(rt: Runtime) -> None:
     if not rt.engine.reload(fresh):
         return
     before = rt.config
-    rt.reconfigure(fresh)
+    rt.reconfigure(_kept_until_restart(fresh, before))
     _announce_redirect(fresh, before)
+
+
+def _kept_until_restart(fresh: Config, running: Config) -> Config:
+    """``fresh`` with the database and the metrics address ``running`` has open, which only
+    a restart changes; a reload that changed them says so."""
+    restart = "until it restarts (systemctl restart automation)"
+    if fresh.database != running.database:
+        log.warning(
+            "database: changed in %s, to %s: the engine goes on with %s %s",
+            fresh.path, fresh.database, running.database, restart,
+        )  # fmt: skip
+    if fresh.metrics != running.metrics:
+        log.warning(
+            "metrics: changed in %s: the engine goes on with the metrics it serves %s",
+            fresh.path, restart,
+        )  # fmt: skip
+    return replace(fresh, database=running.database, metrics=running.metrics)

@@ -4,8 +4,10 @@ dated like a rules file's and ends at the next good load, and a dry run records 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import pytest
 from fixed_time import SANDBOX_START
 
 from automation.config.loader import load_config
@@ -77,3 +79,37 @@ def test_a_dry_run_records_no_failed_config_reload(tmp_path: Path) -> None:
         runtime.close()
     with SqliteStore.open(config.database) as store:
         assert store.meta("reload_error") is None
+
+
+def test_a_reload_keeps_the_open_database_and_says_a_restart_moves_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The engine keeps its database open and /metrics bound from its start: a reload that
+    # changed them went on with the old ones, said "loaded" and nothing else, and ran with a
+    # config naming a database it did not use (its disk check read the new one).
+    config = load_config(_project(tmp_path), env={})
+    runtime = open_runtime(config, emit=lambda event: None, clock=lambda: SANDBOX_START)
+    try:
+        path = write_config(
+            tmp_path / "automation.yaml",
+            "http://127.0.0.1:9",
+            poll_interval="2m",
+            database=str(tmp_path / "moved.db"),
+            rules=[str(tmp_path / "rules")],
+        )
+        with path.open("a", encoding="utf-8") as out:
+            out.write("metrics: {listen: 127.0.0.1:9464}\n")
+        with caplog.at_level(logging.WARNING, logger="automation"):
+            _reload(runtime)
+        assert runtime.config.poll_interval == 120  # the rest of the edit is taken
+        assert (runtime.config.database, runtime.config.metrics) == (config.database, None)
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert warned == [
+            f"database: changed in {path}, to {tmp_path / 'moved.db'}: the engine goes on"
+            f" with {config.database} until it restarts (systemctl restart automation)",
+            f"metrics: changed in {path}: the engine goes on with the metrics it serves"
+            " until it restarts (systemctl restart automation)",
+        ]
+    finally:
+        runtime.close()
+    assert not (tmp_path / "moved.db").exists()
