@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
     moment = now()
     with open_store(required_config(args)) as store:
         result = pauses.resume(store, rule, who=operator(), now=moment, catch_up=args.catch_up)
-    what = "every rule" if args.all else f"rule {rule}"
     if not result.lifted and result.still_paused_by is None:
-        print(f"automation: {what} is not paused", file=sys.stderr)
+        what = "no rule is paused" if args.all else f"rule {rule} is not paused"
+        print(f"automation: {what}", file=sys.stderr)
         return 1
     for record in result.lifted:
         which = "every rule" if record.all_rules else f"rule {record.rule_id}"

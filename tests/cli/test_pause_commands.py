@@ -97,6 +97,8 @@ def test_pausing_all_rules_and_resuming_one_says_what_still_holds_it(cli: Cli) -
     with SqliteStore.open(cli.config.parent / "state.db") as store:
         [record] = store.pauses()
     assert (record.rule_id, record.resumed_by, record.catch_up) == ("*", "alice", True)
+    nothing = cli("resume", "--all")  # "every rule is not paused" read as a contradiction
+    assert (nothing.code, nothing.err) == (1, "automation: no rule is paused\n")
 
 
 @pytest.mark.parametrize(
