@@ -1,7 +1,8 @@
 """The filters of the history and actions pages, read from the query string.
 
-Every value is optional; a value that cannot be read is dropped and named in ``problems``
-so the page can say so instead of failing. Days are whole UTC days, ``to`` included.
+Every value is optional; a value that cannot be read is dropped and named in ``problems``,
+with the field it is about (``""`` for none), so the page can say so beside that field
+instead of failing. Days are whole UTC days, ``to`` included.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ class Filters:
     day_from: date | None = None
     day_to: date | None = None
     before: datetime | None = None  # paging: only rows older than this
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[tuple[str, str], ...] = field(default=())  # (field, what is wrong)
+
+    def about(self, name: str) -> list[str]:
+        """The problems of one field (``""``: of none in particular)."""
+        return [text for field_name, text in self.problems if field_name == name]
 
     @property
     def since(self) -> datetime | None:
@@ -56,39 +61,47 @@ class Filters:
 
 
 def read_filters(params: Mapping[str, str], statuses: tuple[str, ...]) -> Filters:
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     post = params.get("post", "").strip() or None
     if post is not None and not (post.isdigit() and len(post) <= 19):
-        problems.append(f"{post!r} is not a post ID (its digits, such as 1260294888811347969)")
+        problems.append(
+            ("post", f"{post!r} is not a post ID (its digits, such as 1260294888811347969)")
+        )
         post = None
     status = params.get("status") or None
     if status is not None and status not in statuses:
-        problems.append(f"unknown status {status!r}: choose one of {', '.join(statuses)}")
+        problems.append(
+            ("status", f"unknown status {status!r}: choose one of {', '.join(statuses)}")
+        )
         status = None
     before = None
     if params.get("before"):
         try:
             before = datetime.fromtimestamp(float(params["before"]), tz=UTC)
         except (ValueError, OverflowError, OSError):
-            problems.append("the page link was damaged; showing the newest rows")
+            problems.append(("", "the page link was damaged; showing the newest rows"))
+    day_from = _day(params.get("from"), "from", problems)
+    day_to = _day(params.get("to"), "to", problems)
+    if day_from and day_to and day_to < day_from:
+        problems.append(("to", f"to: {day_to} is before from {day_from}: nothing can match"))
     return Filters(
         rule=params.get("rule") or None,
         post=post,
         status=status,
-        day_from=_day(params.get("from"), "from", problems),
-        day_to=_day(params.get("to"), "to", problems),
+        day_from=day_from,
+        day_to=day_to,
         before=before,
         problems=tuple(problems),
     )
 
 
-def _day(text: str | None, name: str, problems: list[str]) -> date | None:
+def _day(text: str | None, name: str, problems: list[tuple[str, str]]) -> date | None:
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        problems.append(f"{name}: {text!r} is not a day such as 2026-03-02")
+        problems.append((name, f"{name}: {text!r} is not a day such as 2026-03-02"))
         return None
 
 

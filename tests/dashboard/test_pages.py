@@ -161,6 +161,27 @@ def test_history_says_which_filter_it_could_not_read(client: Client) -> None:
     assert "unknown status 'maybe'" in text
 
 
+def _beside(page: str, name: str) -> list[str]:
+    """The problems shown inside the label of the filter field ``name``."""
+    found = re.search(rf'<label>[^<]*<[^>]*name="{name}".*?</label>', page, re.S)
+    assert found is not None, name
+    return [unescape(p) for p in re.findall(r'class="field-problem"[^>]*>(.*?)</span>', found[0])]
+
+
+def test_a_filter_it_cannot_read_is_named_beside_its_field_and_kept(client: Client) -> None:
+    page = client.get("/history?post=abc&from=yesterday&status=maybe").text
+    assert _beside(page, "post") == [
+        "'abc' is not a post ID (its digits, such as 1260294888811347969)"
+    ]
+    assert 'name="post" value="abc"' in page  # what was typed stays, to be corrected
+    assert _beside(page, "from") == ["from: 'yesterday' is not a day such as 2026-03-02"]
+    assert _beside(page, "status")[0].startswith("unknown status 'maybe': choose one of")
+    assert _beside(page, "to") == []
+    backwards = client.get("/actions?from=2026-03-05&to=2026-03-01").text
+    said = "to: 2026-03-01 is before from 2026-03-05: nothing can match"
+    assert _beside(backwards, "to") == [said]
+
+
 def test_actions_filter_by_status_and_offer_a_retry_only_for_dead_ones(
     client: Client,
 ) -> None:
