@@ -11,6 +11,7 @@ import sys
 import textwrap
 from typing import Any
 
+from automation.cli.args import positive
 from automation.cli.context import emit_json, now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
@@ -25,6 +26,9 @@ def register(sub: Any) -> None:
     a.add_argument("action_id", nargs="?")
     a.add_argument(
         "--dead", action="store_true", help="only the dead actions (retry one: actions retry ID)"
+    )
+    a.add_argument(
+        "--limit", type=positive, default=100, metavar="N", help="the newest N (default 100)"
     )
     a.add_argument("--json", action="store_true", help="print them as JSON")
     a.set_defaults(handler=run)
@@ -43,7 +47,13 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             print(f"re-queued {args.action_id}")
             return 0
-        items = store.actions(status="dead" if args.dead else None)
+        items = store.actions(status="dead" if args.dead else None, limit=args.limit + 1)
+    if len(items) > args.limit:
+        items = items[: args.limit]
+        print(
+            f"the newest {args.limit} actions; there are more: --limit N lists more",
+            file=sys.stderr,
+        )
     if args.json:
         emit_json(
             [

@@ -13,7 +13,7 @@ import os
 import re
 import socket
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from jsonschema import Draft202012Validator
 from automation.cli.main import main
 from automation.cli.pause import operator
 from automation.config.loader import load_config
-from automation.core.records import WatchedPostRecord
+from automation.core.records import ActionRecord, CycleWrite, FiringRecord, WatchedPostRecord
 from automation.sandbox import Sandbox
 from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import open_runtime
@@ -430,6 +430,31 @@ def test_top_metric_with_no_near_name_lists_those_it_can_rank(scenario: Scenario
 
 
 # --- actions ---------------------------------------------------------------------------
+
+
+def test_actions_says_when_it_shows_only_the_newest_and_lists_more_with_limit(
+    project: Project, cli: Cli
+) -> None:
+    # The outbox listed its newest 100 and said nothing of the others: 65 pending reposts
+    # among 367 actions showed as 44, and nothing listed the rest.
+    at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    firings = tuple(
+        FiringRecord(
+            id=f"f{n}", rule_id="likes-100", post_id=str(1000 + n), key="once", kind="fired",
+            at=at + timedelta(minutes=n), metrics={"likes": 120.0},
+            actions=(ActionRecord(0, "log", json.dumps({"kind": "log", "message": "hi"})),),
+        )
+        for n in range(3)
+    )  # fmt: skip
+    with SqliteStore.open(project.database) as store:
+        store.commit_cycle(CycleWrite(at=at, firings=firings))
+    newest = cli("actions", "--limit", "2", "--json")
+    assert [a["id"] for a in newest.json()] == ["f2.0", "f1.0"]
+    assert newest.err == "the newest 2 actions; there are more: --limit N lists more\n"
+    whole = cli("actions", "--limit", "3")
+    assert [r[0] for r in table_rows(whole.out)] == ["f2.0", "f1.0", "f0.0"]
+    assert whole.err == ""
+    assert cli("actions", "--limit", "0").code == 2
 
 
 def test_dead_action_is_listed_retried_and_then_delivered(project: Project, cli: Cli) -> None:
