@@ -170,6 +170,10 @@ def _parse_document(
         return (), tuple(rep.problems), []
     validate(doc.data, rep)
     raw_rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
+    if raw_rules == [] and not rep.problems:  # a file otherwise right, its list left empty
+        rep.warning(
+            ["rules"], "no rules in this file: list them under 'rules:' (see rules.example.yaml)"
+        )
     rules: list[Rule] = []
     ids: list[tuple[str, Position]] = []
     first_seen: dict[str, Position] = {}

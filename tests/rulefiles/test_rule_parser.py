@@ -362,6 +362,13 @@ def test_each_mistake_is_one_precise_problem(
     assert len(rules) == (kept if severity == "error" else 1)
 
 
+def test_an_empty_rules_list_is_a_warning_naming_what_to_do() -> None:
+    rules, problems = parse("version: 1\nrules: []\n")
+    assert rules == ()
+    assert [(p.line, p.column, p.severity) for p in problems] == [(2, 8, "warning")]
+    assert problems[0].message.startswith("no rules in this file: list them under 'rules:'")
+
+
 NO_WARNING = [
     ("public metric on public posts", "watch: {posts: ['1']}\nwhen: likes >= 5"),
     ("private metric with owner", "watch: {posts: ['1'], owner: brand}\nwhen: impressions >= 5"),
