@@ -153,11 +153,12 @@ class _Standby:
             self._said = text
         sdnotify.status(text)
         retry = self._election.times.retry
-        deadline = time.monotonic() + (retry if seconds is None else seconds)
-        while (left := deadline - time.monotonic()) > 0 and not self._controls.should_stop():
+        clock = self._controls.clock
+        deadline = clock.monotonic() + (retry if seconds is None else seconds)
+        while (left := deadline - clock.monotonic()) > 0 and not self._controls.should_stop():
             sdnotify.watchdog()
             self._controls.reload.clear()  # the config is read again on taking the lead
-            self._controls.stop.wait(min(left, retry))
+            self._controls.pause(min(left, retry))
         self.waited = True
 
 

@@ -3,7 +3,8 @@
 SIGTERM and SIGINT finish the step in progress and leave; SIGHUP reloads the config and
 rules (a broken reload keeps the running ones). Waiting is done on an Event, so a stop
 request is noticed at once, and the watchdog is pinged while waiting. Waits inside a
-cycle (the API budget) raise ``Stopping`` so a long fetch does not delay shutdown.
+cycle (the API budget) raise ``Stopping`` so a long fetch does not delay shutdown. Every
+wait reads the time and waits through ``Controls.clock``: ``MonotonicClock`` when it runs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from automation.engine.cycle import CycleResult, Engine
 from automation.engine.dispatch import DrainReport
 from automation.service import sdnotify
 
-__all__ = ["Controls", "Stopping", "run_loop", "status_line"]
+__all__ = ["Clock", "Controls", "MonotonicClock", "Stopping", "run_loop", "status_line"]
 
 log = logging.getLogger("automation.service")
 
@@ -40,12 +41,35 @@ class Actions(Protocol):
     def drain(self, *, should_stop: Callable[[], bool]) -> DrainReport: ...
 
 
+class Clock(Protocol):
+    """Time as the loop's waits see it."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+        ...
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait ``seconds`` at most; True as soon as ``event`` is set."""
+        ...
+
+
+class MonotonicClock:
+    """``time.monotonic``, and ``Event.wait``, which a signal handler's ``set`` ends."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(seconds)
+
+
 @dataclass
 class Controls:
-    """Flags set by signal handlers and read by the loop."""
+    """Flags set by signal handlers and read by the loop, and the clock its waits use."""
 
     stop: threading.Event = field(default_factory=threading.Event)
     reload: threading.Event = field(default_factory=threading.Event)
+    clock: Clock = field(default_factory=MonotonicClock)
 
     def sleep(self, seconds: float) -> None:
         """A wait that ends early, by raising Stopping, when a stop is requested.
@@ -53,14 +77,18 @@ class Controls:
         Waits inside a cycle (the API's request budget) can be long, so the watchdog is
         pinged while waiting: a patient engine is not a hung one.
         """
-        deadline = time.monotonic() + max(0.0, seconds)
+        deadline = self.clock.monotonic() + max(0.0, seconds)
         while True:
-            left = deadline - time.monotonic()
+            left = deadline - self.clock.monotonic()
             if left <= 0:
                 return
-            if self.stop.wait(min(left, 5.0)):
+            if self.pause(min(left, 5.0)):
                 raise Stopping
             sdnotify.watchdog()
+
+    def pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` at most; True as soon as a stop is requested."""
+        return self.clock.wait(self.stop, seconds)
 
     def should_stop(self) -> bool:
         return self.stop.is_set()
@@ -106,7 +134,7 @@ def run_loop(
             if controls.reload.is_set():
                 controls.reload.clear()
                 _reload(reload)
-            started = time.monotonic()
+            started = controls.clock.monotonic()
             result = engine_ref().cycle()
             on_cycle(result)
             sdnotify.status(status_line(result, disk()))
@@ -118,7 +146,7 @@ def run_loop(
                 break
             _wait(
                 controls,
-                poll_interval() - (time.monotonic() - started),
+                poll_interval() - (controls.clock.monotonic() - started),
                 watchdog,
                 actions,
                 leading,
@@ -148,7 +176,7 @@ def _wait(
 ) -> None:
     """Until the next cycle, perform actions as they come due, pinging the watchdog and
     waking for stop or reload, or when the lead is lost."""
-    deadline = time.monotonic() + max(0.0, seconds)
+    deadline = controls.clock.monotonic() + max(0.0, seconds)
     slice_ = (watchdog / 2) if watchdog else 5.0
 
     def interrupted() -> bool:
@@ -156,11 +184,11 @@ def _wait(
 
     while not interrupted():
         sdnotify.watchdog()
-        left = deadline - time.monotonic()
+        left = deadline - controls.clock.monotonic()
         if left <= 0:
             return
         if actions is None:
-            controls.stop.wait(min(slice_, left, 1.0))
+            controls.pause(min(slice_, left, 1.0))
         else:
             actions.work(min(slice_, left, 1.0), should_stop=interrupted)
 
