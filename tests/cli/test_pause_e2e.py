@@ -5,7 +5,7 @@ performs nothing; resuming seeds what crossed meanwhile, or fires it with --catc
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -57,19 +57,24 @@ def paths(receiver: Receiver) -> list[str]:
     return [d.path for d in receiver.deliveries()]
 
 
-def start(project: Project, cli: Cli, receiver: Receiver, *likes: int) -> list[str]:
+def start(
+    project: Project, cli: Cli, receiver: Receiver, *likes: int
+) -> tuple[datetime, list[str]]:
+    """New posts with ``likes`` and the rules watching them after their first cycle, and
+    the time that cycle began as the engine read it."""
     posts = [project.new_post(favorites=n) for n in likes]
     ids = ", ".join(f'"{p}"' for p in posts)
     project.write_rules(RULES.format(ids=ids, url=receiver.url))
     first = cycle(cli)  # a new rule's first cycle: nothing below the thresholds is seeded
     assert named(first, "seeded") == [] and named(first, "fired") == []
-    return posts
+    (began,) = [datetime.fromisoformat(e["at"]) for e in first if e["event"] == "cycle"]
+    return began, posts
 
 
 def test_a_paused_rule_holds_crossings_and_resuming_seeds_them(
     project: Project, cli: Cli, receiver: Receiver
 ) -> None:
-    a, b = start(project, cli, receiver, 20, 20)
+    _, (a, b) = start(project, cli, receiver, 20, 20)
     assert cli("pause", "likes-100", "--reason", "launch freeze").code == 0
     project.set_metric(a, "favorites", 150)
     held = cycle(cli)
@@ -109,7 +114,7 @@ def test_a_paused_rule_holds_crossings_and_resuming_seeds_them(
 def test_resuming_with_catch_up_fires_what_crossed_while_paused(
     project: Project, cli: Cli, receiver: Receiver
 ) -> None:
-    (a,) = start(project, cli, receiver, 20)
+    _, (a,) = start(project, cli, receiver, 20)
     assert cli("pause", "--all").code == 0
     project.set_metric(a, "favorites", 150)
     held = cycle(cli)
@@ -128,7 +133,7 @@ def test_resuming_with_catch_up_fires_what_crossed_while_paused(
 def test_queued_actions_of_a_paused_rule_wait_until_it_resumes(
     project: Project, cli: Cli, receiver: Receiver
 ) -> None:
-    (a,) = start(project, cli, receiver, 20)
+    began, (a,) = start(project, cli, receiver, 20)
     queued = {"kind": "webhook", "post_id": a, "url": f"{receiver.url}/queued", "body": "{}"}
     firing = FiringRecord(
         "0123456789abcdef",
@@ -136,7 +141,7 @@ def test_queued_actions_of_a_paused_rule_wait_until_it_resumes(
         a,
         "once",
         "fired",
-        datetime.now(UTC),
+        began,  # the engine's own time, so the action is due at its next cycles
         actions=(ActionRecord(0, "webhook", json.dumps(queued)),),
     )
     with SqliteStore.open(project.database) as store:  # recorded before the pause
