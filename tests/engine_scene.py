@@ -18,7 +18,7 @@ from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import Runtime, open_runtime
 
-__all__ = ["BRAND", "QUIET", "SUPPORT", "Env", "engine_env"]
+__all__ = ["BRAND", "QUIET", "SUPPORT", "Env", "engine_env", "threshold_rule"]
 
 BRAND = next(a.user_id for a in ACCOUNTS if a.name == "brand")
 SUPPORT = next(a.user_id for a in ACCOUNTS if a.name == "support")
@@ -97,3 +97,18 @@ def engine_env(
         e.close()
         e.receiver.stop()
         sandbox.stop()
+
+
+def threshold_rule(env: Env, posts: list[str]) -> None:
+    """Rule ``at-100`` on ``posts``: at 100 likes, a repost as support, then a webhook."""
+    ids = ", ".join(f'"{p}"' for p in posts)
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: at-100
+            watch: {{posts: [{ids}], owner: brand}}
+            when: likes >= 100
+            actions:
+              - repost: {{as: support}}
+              - webhook: {{url: "{env.receiver.url}/hook", secret: team-chat}}
+        """)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from engine_scene import SUPPORT, Env, engine_env
+from engine_scene import SUPPORT, Env, engine_env, threshold_rule
 
 from automation.config.secret import Secret
 from automation.sandbox.credentials import WEBHOOK_SECRETS
@@ -29,20 +29,6 @@ def start_below_threshold(env: Env) -> str:
     env.open()
     env.cycle()
     return crossing
-
-
-def threshold_rule(env: Env, posts: list[str]) -> None:
-    ids = ", ".join(f'"{p}"' for p in posts)
-    env.write_rules(f"""\
-        version: 1
-        rules:
-          - id: at-100
-            watch: {{posts: [{ids}], owner: brand}}
-            when: likes >= 100
-            actions:
-              - repost: {{as: support}}
-              - webhook: {{url: "{env.receiver.url}/hook", secret: team-chat}}
-        """)
 
 
 def test_first_cycle_seeds_posts_already_past_the_threshold(env: Env) -> None:

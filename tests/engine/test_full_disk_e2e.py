@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Result, assert_no_traceback, run_subprocess
-from engine_scene import SUPPORT, Env, engine_env
+from engine_scene import SUPPORT, Env, engine_env, threshold_rule
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -120,20 +120,6 @@ def status_rows(env: Env, at: datetime) -> dict[str, str]:
     return found
 
 
-def rule(env: Env, posts: list[str]) -> None:
-    ids = ", ".join(f'"{p}"' for p in posts)
-    env.write_rules(f"""\
-        version: 1
-        rules:
-          - id: at-100
-            watch: {{posts: [{ids}], owner: brand}}
-            when: likes >= 100
-            actions:
-              - webhook: {{url: "{env.receiver.url}/hook", secret: team-chat}}
-              - repost: {{as: support}}
-        """)
-
-
 def cycle(env: Env) -> CycleResult:
     """A cycle, then the outbox's work until the next one (the service loop's order)."""
     assert env.runtime is not None and env.runtime.outbox is not None
@@ -163,7 +149,7 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
 ) -> None:
     caplog.set_level(logging.INFO)
     early, late = env.post(20), env.post(20)
-    rule(env, [early, late])
+    threshold_rule(env, [early, late])
     runtime = env.open()
     assert runtime.outbox is not None
     limits = runtime.outbox.limits
