@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.metric_values import MetricValues, compact_totals, read_only
@@ -18,6 +18,7 @@ COUNTS = st.floats(min_value=0.0, max_value=1e12, allow_nan=False) | st.integers
 VALUES = st.dictionaries(st.sampled_from(NAMES), COUNTS, max_size=len(NAMES))
 
 
+@settings(derandomize=True, deadline=None)
 @given(VALUES)
 def test_reads_like_the_dict_it_was_built_from(values: dict[str, float]) -> None:
     compact = MetricValues(values)
@@ -36,6 +37,7 @@ def test_reads_like_the_dict_it_was_built_from(values: dict[str, float]) -> None
             assert type(compact[name]) is float
 
 
+@settings(derandomize=True, deadline=None)
 @given(VALUES, VALUES)
 def test_values_share_their_names_exactly_when_they_have_the_same_in_the_same_order(
     a: dict[str, float], b: dict[str, float]
@@ -45,6 +47,7 @@ def test_values_share_their_names_exactly_when_they_have_the_same_in_the_same_or
     assert (ca.names is cb.names) is (list(a) == list(b))
 
 
+@settings(derandomize=True, deadline=None)
 @given(VALUES, VALUES)
 def test_equal_exactly_when_the_dicts_are(a: dict[str, float], b: dict[str, float]) -> None:
     same = a == b
@@ -73,6 +76,7 @@ def test_compact_totals_keeps_every_post_in_order_and_is_read_only() -> None:
 SIGNED = COUNTS | st.sampled_from([0.0, -0.0])
 
 
+@settings(derandomize=True, deadline=None)
 @given(st.lists(st.tuples(SIGNED, SIGNED), min_size=1, max_size=len(NAMES)))
 def test_same_metrics_in_the_same_order_equal_exactly_when_every_value_is(
     pairs: list[tuple[float, float]],
@@ -88,6 +92,7 @@ def test_same_metrics_in_the_same_order_equal_exactly_when_every_value_is(
 POSTS = st.dictionaries(st.sampled_from(["1", "2", "3", "4"]), VALUES, max_size=4)
 
 
+@settings(derandomize=True, deadline=None)
 @given(POSTS, POSTS, st.booleans())
 def test_compact_totals_with_the_last_values_reads_the_same_and_keeps_the_unchanged(
     totals: dict[str, dict[str, float]], last: dict[str, dict[str, float]], compact_last: bool

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core import cycle_decisions
@@ -31,6 +31,7 @@ STATES = st.builds(
 )
 
 
+@settings(derandomize=True, deadline=None)
 @given(st.lists(STATES, max_size=30))
 def test_a_shared_state_is_an_equal_one_and_equal_states_are_one_object(states):
     cycle_decisions._SHARED.clear()  # none held over its bound while the example runs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.engine.counted_hours import CountedHours
@@ -22,6 +22,7 @@ steps = st.lists(
 )
 
 
+@settings(derandomize=True, deadline=None)
 @given(steps, keys)
 def test_it_answers_as_a_dict_of_post_and_metric_keys(
     script: list[tuple[str, object]], probe: tuple[str, str]

@@ -9,7 +9,7 @@ import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.facts import RuleState
@@ -25,6 +25,7 @@ DECISION = st.tuples(st.sampled_from(RULES), st.sampled_from("12345"), STATES)
 CYCLE = st.tuples(st.sets(st.sampled_from(RULES)), st.lists(DECISION, max_size=6), st.booleans())
 
 
+@settings(derandomize=True, deadline=None)
 @given(
     st.dictionaries(st.sampled_from(RULES), st.dictionaries(st.sampled_from("12345"), STATES)),
     st.lists(CYCLE, max_size=8),

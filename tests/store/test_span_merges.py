@@ -4,7 +4,7 @@ only those ``span_reach`` selects (as the SQLite and PostgreSQL stores read them
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.hours import Span, add_span
@@ -37,6 +37,7 @@ def _applied(
     return {key: sorted(spans) for key, spans in out.items() if spans}
 
 
+@settings(derandomize=True, deadline=None)
 @given(
     st.dictionaries(_key, st.lists(_span, max_size=6)),
     st.dictionaries(_key, _span, min_size=1),

@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import pytest
 import respx
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sandbox_api import SandboxTarget, public_user_id
 
@@ -874,6 +874,7 @@ def requests(draw: st.DrawFn) -> EngagementRequest:
     )
 
 
+@settings(derandomize=True, deadline=None)
 @given(requests())
 def test_a_request_body_is_the_json_of_its_fields_byte_for_byte(request: EngagementRequest) -> None:
     assert request_json(request) == json.dumps(request.body(), separators=(",", ":")).encode()

@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.errors import MalformedResponse
@@ -437,6 +437,7 @@ _COUNTS = st.one_of(
 )
 
 
+@settings(derandomize=True, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(TOTALS.tweet_ids),
@@ -465,6 +466,7 @@ def test_counts_are_kept_as_sent_exactly_when_every_one_is_plain(per_post: dict)
 _PLAIN_COUNT = st.sampled_from(["0", "7", "47", "100", "123456789012345"])
 
 
+@settings(derandomize=True, deadline=None)
 @given(
     st.lists(st.sampled_from(TOTALS.engagement_types), min_size=1, max_size=3, unique=True),
     st.dictionaries(

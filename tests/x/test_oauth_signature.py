@@ -17,7 +17,7 @@ import pytest
 import respx
 from authlib.oauth1 import ClientAuth
 from authlib.oauth1.rfc5849.errors import InsecureTransportError
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.config.secret import Secret
@@ -158,6 +158,7 @@ def authlib_header(keys: tuple[str, str, str, str], method: str, url: str, once:
     return str(headers["Authorization"])
 
 
+@settings(derandomize=True, deadline=None)
 @given(
     keys=st.tuples(_SECRET, _SECRET, _SECRET, _SECRET),
     method=st.sampled_from(["POST", "GET", "delete"]),
