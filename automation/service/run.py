@@ -208,22 +208,27 @@ def _announce_redirect(config: Config, before: Config | None) -> None:
         log.info("webhooks.redirect_to removed: webhooks go to their own URLs again")
 
 
+def _on_disk(config: Config) -> Config:
+    """``config``'s file as it is now."""
+    return load_config(config_path(None if not config.path else str(config.path), os.environ))
+
+
 def _reread(config: Config) -> Config:
     """The config on disk, for an engine taking the lead after standing by (SIGHUPs
-    meanwhile had nothing to reload); a broken one keeps ``config``, saying why."""
+    meanwhile had nothing to reload), with the database its election is on and the metrics
+    it serves, as a reload keeps them; a broken one keeps ``config``, saying why."""
     try:
-        return load_config(config_path(None if not config.path else str(config.path), os.environ))
+        fresh = _on_disk(config)
     except AutomationError as exc:
         log.error("keeping the config read before: %s", exc)
         return config
+    return _kept_until_restart(fresh, config)
 
 
 def _reload(rt: Runtime) -> None:
     """SIGHUP: re-read the config and rules; keep everything running if either is bad."""
     try:
-        fresh = load_config(
-            config_path(None if not rt.config.path else str(rt.config.path), os.environ)
-        )
+        fresh = _on_disk(rt.config)
     except AutomationError as exc:
         rt.engine.refuse_config(str(exc))
         return

@@ -13,7 +13,7 @@ from fixed_time import SANDBOX_START
 from automation.config.loader import load_config
 from automation.engine.recorder import DryRun
 from automation.sandbox import write_config
-from automation.service.run import _reload
+from automation.service.run import _reload, _reread
 from automation.service.runtime import open_runtime
 from automation.store.sqlite import SqliteStore
 
@@ -113,3 +113,39 @@ def test_a_reload_keeps_the_open_database_and_says_a_restart_moves_it(
     finally:
         runtime.close()
     assert not (tmp_path / "moved.db").exists()
+
+
+def test_a_standby_taking_the_lead_keeps_the_database_of_its_election(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A standby re-reads the config when it takes the lead (the SIGHUPs it got meanwhile
+    # had nothing to reload). It took a database: edited meanwhile as it found it, and led
+    # a database other than the one its election was on.
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "rules.yaml").write_text(RULES)
+
+    def project(database: str, poll_interval: str) -> Path:
+        return write_config(
+            tmp_path / "automation.yaml",
+            "http://127.0.0.1:9",
+            poll_interval=poll_interval,
+            database=database,
+            rules=[str(tmp_path / "rules")],
+        )
+
+    elected = "postgresql://automation@127.0.0.1:9/automation"
+    config = load_config(project(elected, "1m"), env={})
+    path = project("postgresql://automation@127.0.0.1:9/moved", "2m")
+    with path.open("a", encoding="utf-8") as out:
+        out.write("metrics: {listen: 127.0.0.1:9464}\n")
+    with caplog.at_level(logging.WARNING, logger="automation"):
+        leading = _reread(config)
+    assert leading.poll_interval == 120  # the rest of the edit is taken
+    assert (leading.database, leading.metrics) == (config.database, None)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == [
+        f"database: changed in {path}, to postgresql://automation@127.0.0.1:9/moved: the"
+        f" engine goes on with {elected} until it restarts (systemctl restart automation)",
+        f"metrics: changed in {path}: the engine goes on with the metrics it serves"
+        " until it restarts (systemctl restart automation)",
+    ]
