@@ -18,7 +18,7 @@ from automation.core.errors import UsageError
 from automation.dashboard.access import Listen, password_for
 from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
-from automation.store.opening import open_store
+from automation.store.opening import require_store
 
 __all__ = ["Running", "prepare", "serve", "start"]
 
@@ -39,8 +39,9 @@ def prepare(
     ConfigError) to listen beyond loopback without a password."""
     password = password_for(config, listen)
     # Bring the file to the current schema once, as every command does; pages then read it
-    # through read-only connections.
-    open_store(config.database, migrate=config.migrate).close()
+    # through read-only connections. A database that is not there yet is the engine's to
+    # make: the dashboard refuses, saying so, rather than leave an empty one behind.
+    require_store(config.database, migrate=config.migrate).close()
     app = create_app(Site(config, clock, disk), password)
     return uvicorn.Config(
         app,

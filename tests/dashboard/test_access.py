@@ -18,6 +18,7 @@ from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
 from automation.sandbox import credentials as creds
 from automation.sandbox.credentials import WEBHOOK_SECRETS
+from automation.store.sqlite import SqliteStore
 
 PASSWORD = "correct-horse-7"
 
@@ -242,11 +243,33 @@ def test_a_retry_is_recorded_with_who_and_when(own_world: World) -> None:
         )
 
 
-def test_a_missing_database_is_created_not_a_traceback(tmp_path: Path, world: World) -> None:
+def test_without_a_database_yet_it_says_how_to_make_one_and_creates_none(
+    own_world: World, tmp_path: Path
+) -> None:
+    # It made an empty database where the config pointed and served pages over it: state
+    # that is the engine's to make (and a typo in database: looked like a fresh start).
+    missing = tmp_path / "state" / "automation.db"
+    missing.parent.mkdir()
+    doc = yaml.safe_load(own_world.config_path.read_text())
+    doc["database"] = str(missing)
+    own_world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = run_cli(
+        ["--config", str(own_world.config_path), "dashboard", "--listen", "127.0.0.1:0"],
+        cwd=own_world.folder,
+    )
+    assert result.code == 2, result.stderr
+    assert result.stderr == (
+        f"automation: no database at {missing} yet: run 'automation run --once' first\n"
+    )
+    assert list(missing.parent.iterdir()) == []
+
+
+def test_a_database_before_the_first_cycle_shows_empty_pages(tmp_path: Path, world: World) -> None:
     doc = yaml.safe_load(world.config_path.read_text())
     doc["database"] = str(tmp_path / "fresh.db")
     doc["rules"] = [str(world.folder / "rules")]
     (tmp_path / "automation.yaml").write_text(yaml.safe_dump(doc))
+    SqliteStore.open(tmp_path / "fresh.db").close()  # as an engine leaves it at its start
     fresh = World(tmp_path, world.crossing, world.past, world.deleted, world.end)
     with serving(fresh) as running, browsing(running) as c:
         page = c.get("/")
