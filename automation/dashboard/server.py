@@ -60,8 +60,29 @@ def serve(config: Config, listen: Listen) -> None:
     settings = prepare(config, listen)
     _check_free(listen)
     gate = "with a password" if config.dashboard.password is not None else "loopback only"
-    log.info("dashboard on http://%s/ (%s), database %s", listen, gate, config.database)
-    uvicorn.Server(settings).run()
+
+    def announce(bound: Listen) -> None:
+        log.info("dashboard on http://%s/ (%s), database %s", bound, gate, config.database)
+
+    _Server(settings, announce).run()
+
+
+def _bound(server: uvicorn.Server) -> Listen:
+    """Where a started ``server`` listens: with port 0 asked for, the port it got."""
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    return Listen(host, port)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says where it listens once its sockets are bound."""
+
+    def __init__(self, settings: uvicorn.Config, announce: Callable[[Listen], None]) -> None:
+        super().__init__(settings)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)  # a socket it cannot bind ends the process
+        self._announce(_bound(self))
 
 
 def _check_free(listen: Listen) -> None:
@@ -97,9 +118,7 @@ class Running:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the dashboard did not start")
             time.sleep(0.02)
-        sock = self.server.servers[0].sockets[0]
-        host, port = sock.getsockname()[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://{_bound(self.server)}"
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -93,25 +97,13 @@ def test_a_password_whose_variable_is_unset_is_named_not_guessed(own_world: Worl
     assert "${DASHBOARD_PASSWORD} is not set" in result.stderr
 
 
-def test_the_command_serves_with_the_other_secrets_unset(own_world: World) -> None:
-    """The sandbox config names no secrets; a real one's are left unset here."""
-    import subprocess
-    import time
-
-    doc = yaml.safe_load(own_world.config_path.read_text())
-    doc["app"]["bearer_token"] = "${X_BEARER_TOKEN_NOT_SET}"
-    own_world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+@contextmanager
+def _command_serving(config: Path, *, until: str) -> Iterator[str]:
+    """``automation dashboard --listen 127.0.0.1:0`` in a process of its own, once its
+    stderr has a line with ``until``: that line."""
+    command = ["--config", str(config), "dashboard", "--listen", "127.0.0.1:0"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "automation",
-            "--config",
-            str(own_world.config_path),
-            "dashboard",
-            "--listen",
-            "127.0.0.1:0",
-        ],
+        [sys.executable, "-m", "automation", *command],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -120,16 +112,34 @@ def test_the_command_serves_with_the_other_secrets_unset(own_world: World) -> No
         assert proc.stderr is not None
         line = proc.stderr.readline()
         deadline = time.monotonic() + 20
-        while "Uvicorn running on" not in line and time.monotonic() < deadline:
+        while until not in line and time.monotonic() < deadline:
             line = proc.stderr.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+", line)
-        assert url is not None, line
-        assert httpx.get(url.group(0) + "/", timeout=10).status_code == 200
+        yield line
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_the_command_serves_with_the_other_secrets_unset(own_world: World) -> None:
+    """The sandbox config names no secrets; a real one's are left unset here."""
+    doc = yaml.safe_load(own_world.config_path.read_text())
+    doc["app"]["bearer_token"] = "${X_BEARER_TOKEN_NOT_SET}"
+    own_world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with _command_serving(own_world.config_path, until="Uvicorn running on") as line:
+        url = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert url is not None, line
+        assert httpx.get(url.group(0) + "/", timeout=10).status_code == 200
+
+
+def test_listening_on_port_0_logs_the_port_it_got(own_world: World) -> None:
+    # It logged 'dashboard on http://127.0.0.1:0/', the address asked for, before binding.
+    with _command_serving(own_world.config_path, until="dashboard on http://") as line:
+        url = re.search(r"dashboard on (http://127\.0\.0\.1:(\d+))/ \(loopback only\)", line)
+        assert url is not None, line
+        assert url.group(2) != "0"
+        assert httpx.get(url.group(1) + "/", timeout=10).status_code == 200
 
 
 def test_every_post_without_a_valid_token_is_refused(client: httpx.Client, world: World) -> None:
