@@ -51,7 +51,7 @@ from automation.config.sections import (
     webhook_settings,
 )
 from automation.core.destinations import bad_pattern
-from automation.core.durations import format_duration
+from automation.core.durations import duration_hint, format_duration
 from automation.core.errors import ConfigError, RuleError
 from automation.core.wording import closest
 from automation.rulefiles.schema import failed_value, keyword_value
@@ -94,6 +94,9 @@ _SECRET_FIELDS = {
 # Secrets only one command reveals, resolved when used whatever the mode: the engine's unit
 # loads the engine's secrets, and the dashboard's its password.
 _COMMAND_SECRETS = {("dashboard", "password")}
+_DURATION = config_schema()["$defs"]["duration"]
+# the unit a bare number most likely meant, for the hint (else minutes)
+_LIKELY_UNIT: dict[PathParts, str] = {("history", "keep"): "d", ("retention", "firings"): "d"}
 _OPTIONAL_SECTIONS = (
     "accounts",
     "webhook_secrets",
@@ -340,9 +343,13 @@ class _Loader:
             # it may be a secret put in the wrong place.
             source = self.substituted.get(parts)
             secret = schema.get("x-secret", False) or _is_secret(parts) or source is not None
-            text = schema.get("type") == "string"
+            # A number where a duration is wanted lacks a unit, not quotes: say how to write it.
+            duration = schema == _DURATION
+            text = schema.get("type") == "string" and not duration
             got = _describe(error.instance, secret=secret, wants_text=text)
             got += f" from {source}" if source else ""
+            if duration and not secret:
+                got += duration_hint(error.instance, likely=_LIKELY_UNIT.get(parts, "m"))
             self._issue(parts, f"expected {expected}, got {got}")
 
     def _cross_check(self, data: dict[str, Any]) -> None:

@@ -170,7 +170,7 @@ def test_how_long_firings_and_actions_are_kept() -> None:
     text = MINIMAL + "retention: {firings: 1y}\n"
     assert str(_error(text)) == (
         f"automation.yaml:{_line(text, 'firings')}: retention.firings: "
-        "expected a duration such as 30s, 5m, 1h or 7d, got '1y'"
+        "expected a duration such as 30s, 5m, 1h or 7d, got '1y': write 365d"
     )
 
 
@@ -438,8 +438,31 @@ def test_bad_duration() -> None:
     err = _error(text)
     assert str(err) == (
         f"automation.yaml:{_line(text, 'poll_interval')}: poll_interval: "
-        "expected a duration such as 30s, 5m, 1h or 7d, got '5 minutes'"
+        "expected a duration such as 30s, 5m, 1h or 7d, got '5 minutes': write 5m"
     )
+
+
+@pytest.mark.parametrize(
+    ("setting", "got"),
+    [
+        # It said 'got 15 without quotes', as if quoting would help: the unit is missing.
+        ("poll_interval: 15", "poll_interval: expected a duration such as 30s, 5m, 1h or 7d,"
+         " got 15: 15 what? write 15m for minutes (units: s, m, h, d)"),
+        ("poll_interval: '15'", "poll_interval: expected a duration such as 30s, 5m, 1h or 7d,"
+         " got '15': 15 what? write 15m for minutes (units: s, m, h, d)"),
+        ("max_staleness: 1.5", "max_staleness: expected a duration such as 30s, 5m, 1h or 7d,"
+         " got 1.5"),
+        ("history: {keep: 90}", "history.keep: expected a duration such as 30s, 5m, 1h or 7d,"
+         " got 90: 90 what? write 90d for days (units: s, m, h, d)"),
+        ("retention: {firings: 2 weeks}", "retention.firings: expected a duration such as 30s,"
+         " 5m, 1h or 7d, got '2 weeks': write 14d"),
+    ],
+)  # fmt: skip
+def test_a_number_or_words_where_a_duration_is_wanted_says_how_to_write_it(
+    setting: str, got: str
+) -> None:
+    text = BASE.replace("poll_interval: 2m\n", "") + setting + "\n"
+    assert str(_error(text)) == f"automation.yaml:{_line(text, setting)}: {got}"
 
 
 def test_zero_retry_is_a_bad_duration() -> None:
