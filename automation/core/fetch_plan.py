@@ -162,9 +162,9 @@ def _in_order(
 
 
 def _young(
-    posts: Sequence[WatchedPostRecord], watch: Watch, now: datetime
+    posts: tuple[WatchedPostRecord, ...], watch: Watch, now: datetime
 ) -> tuple[WatchedPostRecord, ...]:
     if not watch.accounts and not watch.max_age_set:
-        return tuple(posts)  # named posts only, and max_age does not apply to them
+        return posts  # named posts only, and max_age does not apply to them: the index's own
     oldest = watch.oldest(now)
     return tuple(p for p in posts if p.created_at >= oldest or not watch.ages_out(p.post_id))

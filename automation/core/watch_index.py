@@ -26,7 +26,7 @@ from automation.core.rules import Watch
 __all__ = ["NOTHING_KEPT", "Covers", "KeptCovers", "WatchIndex"]
 
 # (accounts, named posts) -> the available posts covered, in the index's order
-Covers = Mapping[tuple[tuple[str, ...], tuple[str, ...]], list[WatchedPostRecord]]
+Covers = Mapping[tuple[tuple[str, ...], tuple[str, ...]], tuple[WatchedPostRecord, ...]]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class WatchIndex:
     """Answers ``covered(watch)`` for one mapping of post id to record (one cycle's posts;
     the unavailable are skipped).
 
-    The lists it returns are shared between rules with the same watch: do not change them.
+    The tuples it returns are shared between rules with the same watch, and kept for the
+    next index: the plan takes a watch's tuple as it is when max_age does not cut it (the
+    watches naming posts), no copy of every named post held through the cycle.
     """
 
     def __init__(
@@ -56,9 +58,11 @@ class WatchIndex:
         self._kept = kept
         self._by_account: dict[str | None, list[WatchedPostRecord]] | None = None
         self._position: dict[str, int] | None = None
-        self._covered: dict[tuple[tuple[str, ...], tuple[str, ...]], list[WatchedPostRecord]] = {}
+        self._covered: dict[
+            tuple[tuple[str, ...], tuple[str, ...]], tuple[WatchedPostRecord, ...]
+        ] = {}
 
-    def covered(self, watch: Watch) -> list[WatchedPostRecord]:
+    def covered(self, watch: Watch) -> tuple[WatchedPostRecord, ...]:
         """The available posts ``watch`` covers, in the order of the index's posts."""
         key = (watch.accounts, watch.posts)
         found = self._covered.get(key)
@@ -80,7 +84,7 @@ class WatchIndex:
                     self._by_account.setdefault(post.account, []).append(post)
         return self._by_account
 
-    def _still_covered(self, watch: Watch) -> list[WatchedPostRecord] | None:
+    def _still_covered(self, watch: Watch) -> tuple[WatchedPostRecord, ...] | None:
         """A watch's kept posts less those changed since, plus those it covers of them."""
         found = self._kept.covers.get((watch.accounts, watch.posts))
         changed = self._kept.changed
@@ -100,9 +104,9 @@ class WatchIndex:
                 and ((rec.source == "timeline" and rec.account in accounts) or pid in watch.named)
             ],
         )
-        return kept
+        return tuple(kept)
 
-    def _collect(self, watch: Watch) -> list[WatchedPostRecord]:
+    def _collect(self, watch: Watch) -> tuple[WatchedPostRecord, ...]:
         by_account = self._grouped()
         groups = [by_account.get(a, []) for a in dict.fromkeys(watch.accounts)]
         named = [
@@ -111,7 +115,7 @@ class WatchIndex:
             if (rec := self.posts.get(pid)) is not None and not rec.unavailable_at
         ]
         if not named and len(groups) <= 1:
-            return list(groups[0]) if groups else []
+            return tuple(groups[0]) if groups else ()
         chosen = named  # each post once already
         if groups:
             merged = {rec.post_id: rec for group in groups for rec in group}
@@ -122,5 +126,5 @@ class WatchIndex:
         position = self._position
         places = [position[rec.post_id] for rec in chosen]
         if places == sorted(places):  # named in the order they were found, mostly
-            return chosen
-        return [rec for _, rec in sorted(zip(places, chosen, strict=True))]
+            return tuple(chosen)
+        return tuple(rec for _, rec in sorted(zip(places, chosen, strict=True)))

@@ -167,3 +167,14 @@ def test_a_post_named_by_id_is_polled_whatever_its_age_unless_the_rule_sets_max_
     plan = plan_fetch([rule("named", named), rule("limited", limited)], known, NOW)
     assert list(plan.posts) == ["1"]
     assert [(r.rule.id, ids(p)) for r, p in plan.watched] == [("named", ["1"]), ("limited", [])]
+
+
+def test_a_watch_naming_posts_evaluates_the_kept_covers_themselves_not_a_copy():
+    """A watch of named posts only, max_age not set, evaluates every post it covers: the
+    plan hands on the tuple the index keeps for the next plan, and holds no second one."""
+    named = rule("named", Watch(posts=("1", "2")))
+    known = [post("1", None, 900 * DAY, source="explicit"), post("2", None, DAY, source="explicit")]
+    plan = plan_fetch([named], known, NOW)
+    ((_, evaluated),) = plan.watched
+    assert ids(evaluated) == ["1", "2"]
+    assert evaluated is plan.covers[((), ("1", "2"))]

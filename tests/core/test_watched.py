@@ -25,9 +25,9 @@ def record(
     )
 
 
-def scan(watch: Watch, posts: dict[str, WatchedPostRecord]) -> list[WatchedPostRecord]:
+def scan(watch: Watch, posts: dict[str, WatchedPostRecord]) -> tuple[WatchedPostRecord, ...]:
     """The plain definition: every post, checked against the watch."""
-    return [
+    return tuple(
         rec
         for rec in posts.values()
         if not rec.unavailable_at
@@ -35,7 +35,7 @@ def scan(watch: Watch, posts: dict[str, WatchedPostRecord]) -> list[WatchedPostR
             rec.post_id in watch.posts
             or (rec.account in watch.accounts and rec.source == "timeline")
         )
-    ]
+    )
 
 
 def test_accounts_cover_their_available_timeline_posts_only() -> None:
