@@ -7,9 +7,11 @@ A rule without a window is first tested on a post's totals and state alone
 (``CompiledRule.quiet_on``): most pairs decide nothing, and then the post's facts are
 not built for it.
 
-Equal states are one object (``shared_state``): a cycle decides states for tens of
-thousands of posts, mostly alike (a new rule's seeded posts, conditions still false),
-and the engine keeps every rule's states between cycles.
+Equal states of a cycle are one object (``shared_state``): a cycle decides states for
+tens of thousands of posts, mostly alike (a new rule's seeded posts, conditions still
+false), and the engine keeps every rule's states between cycles. What shares them is the
+cycle's own: a table kept from cycle to cycle held every distinct state ever decided,
+most of them no post's any more, and grew all day.
 """
 
 from __future__ import annotations
@@ -30,10 +32,9 @@ from automation.core.records import CycleWrite, FiringRecord, RuleVersion, Watch
 
 __all__ = ["CycleDecisions", "decide_cycle", "shared_state"]
 
-# each state decided, by its fields: equal states are one object
+# a state's fields, which hash and compare in C: a third of the dataclass's cost
 _fields = attrgetter(*(f.name for f in fields(RuleState)))
-_SHARED: dict[tuple[object, ...], RuleState] = {}
-_SHARED_MAX = 16_384  # distinct states: a few per rule and cycle
+SharedStates = dict[tuple[object, ...], RuleState]  # each state decided, by its fields
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class _Tally:
     reasons: dict[str, str] = field(default_factory=dict)
     # each firing's metrics held once: a first cycle has 10,513 distinct, a dict of 184 bytes each
     values: dict[tuple[tuple[str, float], ...], Mapping[str, float]] = field(default_factory=dict)
+    shared: SharedStates = field(default_factory=dict)  # the states decided, each once
 
     def metrics(self, given: Mapping[str, float]) -> Mapping[str, float]:
         """A copy of ``given``, the same one for equal metrics (none is ever changed)."""
@@ -161,7 +163,7 @@ def _decide_rule(
             if decision.outcome is Outcome.FIRE:
                 tally.held.append(firing_record(rule, post, decision, now, new_id()))
             continue
-        tally.states.append((rule.id, pid, shared_state(decision.state)))
+        tally.states.append((rule.id, pid, shared_state(decision.state, tally.shared)))
         capped = False
         if decision.outcome is Outcome.FIRE and rule.limit and fired_since:
             if left is None:
@@ -177,9 +179,7 @@ def _decide_rule(
             tally.reasons[firing.id] = sys.intern(decision.reason)
 
 
-def shared_state(state: RuleState) -> RuleState:
-    """``state``, or an equal one given before: the same value, held once. Keyed by its
-    fields as a tuple, which hashes and compares in C: a third of the dataclass's cost."""
-    if len(_SHARED) >= _SHARED_MAX:
-        _SHARED.clear()
-    return _SHARED.setdefault(_fields(state), state)
+def shared_state(state: RuleState, shared: SharedStates) -> RuleState:
+    """``state``, or an equal one given before with ``shared`` (a cycle's): the same
+    value, held once."""
+    return shared.setdefault(_fields(state), state)

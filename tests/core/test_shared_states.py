@@ -1,5 +1,6 @@
 """A cycle's decided states: equal ones are one object (the engine keeps every rule's
-states between cycles), and each is still the state the rule decided for its post."""
+states between cycles), each is still the state the rule decided for its post, and what
+shares them is the cycle's own, not held from one cycle to the next."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from automation.core import cycle_decisions
 from automation.core.cycle_decisions import CycleDecisions, decide_cycle, shared_state
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.facts import PostFacts, RuleState
@@ -34,8 +34,8 @@ STATES = st.builds(
 @settings(derandomize=True, deadline=None)
 @given(st.lists(STATES, max_size=30))
 def test_a_shared_state_is_an_equal_one_and_equal_states_are_one_object(states):
-    cycle_decisions._SHARED.clear()  # none held over its bound while the example runs
-    shared = [shared_state(s) for s in states]
+    held: dict = {}
+    shared = [shared_state(s, held) for s in states]
     for state, kept in zip(states, shared, strict=True):
         assert kept == state and astuple(kept) == astuple(state)
     for a, b in itertools.product(shared, repeat=2):
@@ -65,7 +65,6 @@ def test_a_seeding_cycle_decides_each_post_s_state_and_holds_equal_ones_once():
         )
         for p in posts
     }
-    cycle_decisions._SHARED.clear()
     ids_made = iter(range(1000))
     decided = decide_cycle(
         [(rule, posts) for rule in rules],
@@ -86,6 +85,17 @@ def test_a_seeding_cycle_decides_each_post_s_state_and_holds_equal_ones_once():
     assert len(states) == len(alone) > len(ids)
     objects = {id(state) for _, _, state in states}
     assert len(objects) == len({astuple(state) for _, _, state in states}) < 8
+    # the next cycle shares its own: no table of the states of cycles before is held
+    again = decide_cycle(
+        [(rule, posts) for rule in rules],
+        facts,
+        {},
+        lambda _rule: {},
+        NOW,
+        lambda: f"f{next(ids_made)}",
+    ).write.states
+    assert again == states
+    assert objects.isdisjoint(id(state) for _, _, state in again)
 
 
 def seeding_cycle() -> tuple[CompiledRule, dict[str, PostFacts], CycleDecisions]:
