@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automation.core.cycle_facts import assemble_facts
 from automation.core.evaluate import compile_rule
@@ -14,6 +18,7 @@ from automation.core.post_discovery import (
     discovery_start,
     explicit_posts,
     merge_posts,
+    shared_owners,
     timeline_posts,
     watched_accounts,
 )
@@ -130,6 +135,39 @@ def test_named_posts_are_added_when_new_or_re_owned_only():
     assert added.created_at == post_created_at(named)
     owned = [post(named, "brand", DAY, "explicit"), *known]
     assert explicit_posts(rules, {p.post_id: p for p in owned}, NOW) == []
+
+
+@settings(derandomize=True, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["11", "12", "13", "14", "15"]), max_size=4),
+            st.sampled_from([None, "brand", "support"]),
+        ),
+        max_size=4,
+    ),
+    st.sets(st.sampled_from(["11", "12", "13", "14", "15"])),
+)
+def test_named_posts_come_in_the_order_first_named_with_the_first_owner_given(named, known_ids):
+    """The plain definition: a map of every named post, the first owner a rule gives;
+    only the posts named more than once are kept for it between cycles."""
+    rules = [
+        rule(f"r{i}", Watch(posts=tuple(posts), owner=owner if posts else None))
+        for i, (posts, owner) in enumerate(named)
+    ]
+    owners: dict[str, str | None] = {}
+    for r in rules:
+        for pid in r.rule.watch.posts:
+            if owners.get(pid) is None:
+                owners[pid] = r.rule.watch.owner
+    known = {pid: post(pid, None, DAY, "explicit") for pid in known_ids}
+    expected = [(p, owner) for p, owner in owners.items() if p not in known or owner is not None]
+    kept = shared_owners(rules)
+    for held in (None, kept):
+        added = explicit_posts(rules, known, NOW, held)
+        assert [(p.post_id, p.account) for p in added] == expected
+    counts = Counter(pid for r in rules for pid in r.rule.watch.posts)
+    assert kept.keys() == {pid for pid, n in counts.items() if n > 1}
 
 
 def test_merged_posts_are_what_the_store_holds_after_the_upsert():
