@@ -155,6 +155,56 @@ def test_plans_keeping_every_watch_cycle_after_cycle_are_the_plans_made_afresh(r
         assert_same(plan, plan_fetch(rules, [p for p in known if not p.unavailable_at], now))
 
 
+def timeline(account: str, hours: range) -> list[WatchedPostRecord]:
+    return [
+        WatchedPostRecord(str(2000 + h), account, NOW - timedelta(hours=h), "timeline", NOW)
+        for h in hours
+    ]
+
+
+def test_a_watch_drawing_on_earlier_runs_takes_their_order_first():
+    """Polling order is each watch's new posts in turn: the posts a watch named first, then
+    the rest of an account's, then the older ones a longer max_age adds."""
+    known = merge_posts([], timeline("brand", range(0, 100, 10)))  # 2090 (oldest) ... 2000
+    named = Watch(posts=("2050", "2070"), owner="brand")
+    recent = Watch(accounts=("brand",), max_age=36 * 3600, max_age_set=True)  # 2030 ... 2000
+    week = Watch(accounts=("brand",))
+    rules = [
+        compile_rule(Rule(id=f"r{i}", watch=w, when=Leaf("replies", "gte", 1)))
+        for i, w in enumerate([named, recent, week])
+    ]
+    plan = plan_fetch(rules, known, NOW)
+    week_order = ["2070", "2050", "2030", "2020", "2010", "2000", "2090", "2080", "2060", "2040"]
+    assert list(plan.posts) == week_order
+    assert [p.post_id for p in plan.watched[2][1]] == week_order
+    assert [p.post_id for p in plan.watched[1][1]] == ["2030", "2020", "2010", "2000"]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.lists(watches(MANY_IDS), min_size=1, max_size=5),
+    st.lists(MANY_POSTS, min_size=20, max_size=80),
+    st.booleans(),
+)
+def test_watches_drawing_on_several_runs_are_in_polling_order(watched, posts, in_store_order):
+    """Later watches draw on the posts earlier ones added (the same accounts, other
+    max_ages, posts named by ID), the last on every account's: each watch is put in
+    polling order by the run that added each of its posts, as the straightforward plan
+    orders them, over posts in the store's order or in any."""
+    known = (
+        merge_posts([], posts) if in_store_order else list({p.post_id: p for p in posts}.values())
+    )
+    everything = Watch(accounts=tuple(ACCOUNTS), max_age=7 * 86400)
+    rules = [
+        compile_rule(Rule(id=f"r{i}", watch=w, when=Leaf("replies", "gte", 1)))
+        for i, w in enumerate([*watched, everything])
+    ]
+    plan = plan_fetch(rules, known, NOW)
+    polled, expected, *_ = straightforward(rules, known)
+    assert list(plan.posts.items()) == list(polled.items())
+    assert [(r, list(p)) for r, p in plan.watched] == [(r, list(p)) for r, p in expected]
+
+
 def assert_same(kept: FetchPlan, fresh: FetchPlan) -> None:
     """The same posts, rules' posts and covers, in the same order."""
     assert list(kept.posts.items()) == list(fresh.posts.items())
