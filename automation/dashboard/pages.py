@@ -134,8 +134,8 @@ def _post_data(site: Site, store: Store, post_id: str) -> dict[str, Any]:
     fired_rules = {e.firing.rule_id for e in firings}
     rules = [r for r in site.rules() if r.id in fired_rules or _watches(r, record, post_id)]
     start = now - timedelta(seconds=site.config.history.keep)
-    if record is not None:
-        start = max(start, record.created_at - timedelta(hours=1))
+    if record is not None:  # never after its first reading: a clock ahead dates posts later
+        start = max(start, min(record.created_at, record.first_seen) - timedelta(hours=1))
     history = store.hourly([post_id], None, start, now).get(post_id, {})
     recent = store.snapshots([post_id], since=start).get(post_id, ())
     charts = post_charts(history, recent, rules, firings, now)

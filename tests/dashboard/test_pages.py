@@ -210,3 +210,25 @@ def test_the_rules_page_without_rules_says_where_to_write_one(own_world: World) 
     assert f"No rules loaded from {folder}" in text, text
     assert "automation check" in text and "rules.example.yaml" in text
     assert "Pause every rule" not in text  # nothing to pause
+
+
+def test_a_post_dated_after_the_engines_clock_charts_every_reading(own_world: World) -> None:
+    """A sandbox run with --speed (or a skewed clock) gives posts a creation time after the
+    engine's readings: the chart still has a point per changed reading, not one."""
+    from datetime import timedelta
+
+    from automation.core.records import WatchedPostRecord
+    from automation.store import SqliteStore
+
+    post, end = "1999000000000000001", own_world.end
+    readings = [(end - timedelta(minutes=m), 10.0 + m) for m in (10, 6, 3, 0)]
+    created = end + timedelta(hours=50)
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        store.upsert_posts([WatchedPostRecord(post, "brand", created, "timeline", readings[0][0])])
+        for at, likes in readings:
+            store.record_totals(at, {post: {"favorites": likes}})
+    with serving(own_world) as running, browsing(running) as c:
+        charts = c.get(f"/api/posts/{post}/charts").json()["charts"]
+    likes = next(chart for chart in charts if chart["metric"] == "favorites")
+    assert likes["times"] == [int(at.timestamp()) for at, _ in readings]
+    assert likes["totals"] == [v for _, v in readings]
