@@ -290,6 +290,31 @@ def test_pages_fit_a_phone_screen(browser: Any, shared_dashboard: Running, world
     context.close()
 
 
+def test_history_and_actions_read_on_a_phone_without_scrolling_sideways(
+    browser: Any, shared_dashboard: Running
+) -> None:
+    """Their tables once scrolled sideways inside their panel on a phone, the status column
+    off screen: every row must fit the screen, its status in view."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    tab = watch(context.new_page(), shared_dashboard.url)
+    for name, path in (("history", "/history"), ("actions", "/actions")):
+        tab.open(path)
+        tab.page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"))
+        scrolled = tab.page.evaluate(
+            "[...document.querySelectorAll('main, main *')]"
+            ".filter(e => e.scrollWidth > e.clientWidth"
+            " && getComputedStyle(e).overflowX !== 'visible')"
+            ".map(e => e.tagName + '.' + e.className)"
+        )
+        assert scrolled == [], f"{path} scrolls sideways on a phone: {scrolled}"
+        rights = tab.page.locator("main tbody .pill").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().right)"
+        )
+        assert rights and max(rights) <= PHONE["width"], f"{path}: {rights}"
+    tab.assert_clean()
+    context.close()
+
+
 def test_a_post_s_values_wrap_on_a_phone(
     browser: Any, shared_dashboard: Running, world: World
 ) -> None:
