@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from automation.core.errors import TemplateError
 from automation.core.metric_names import all_names, suggest
 
-__all__ = ["FIXED_NAMES", "Template", "known_name", "parse_template"]
+__all__ = ["FIXED_NAMES", "Template", "known_name", "parse_template", "read_template"]
 
 FIXED_NAMES: frozenset[str] = frozenset(
     {
@@ -58,25 +58,39 @@ class Template:
 
 def parse_template(text: str) -> Template:
     """Parse ``text`` or raise TemplateError with the offset of the first problem."""
+    template, problems = read_template(text)
+    if template is None:  # only with a problem
+        raise problems[0]
+    return template
+
+
+def read_template(text: str) -> tuple[Template | None, tuple[TemplateError, ...]]:
+    """Parse ``text``, reporting every unknown or disallowed name, in order; a malformed
+    brace ends the reading there (``None`` then, as with any problem)."""
     parts: list[str | tuple[str]] = []
     literal: list[str] = []
+    problems: list[TemplateError] = []
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch == "{" and text.startswith("{{", i):
-            literal.append("{")
-            i += 2
-        elif ch == "}" and text.startswith("}}", i):
-            literal.append("}")
+        if ch in "{}" and text.startswith(ch * 2, i):
+            literal.append(ch)
             i += 2
         elif ch == "}":
-            raise TemplateError("single '}' in template: write '}}' for a literal brace", i)
+            problems.append(
+                TemplateError("single '}' in template: write '}}' for a literal brace", i)
+            )
+            break
         elif ch == "{":
             end = text.find("}", i + 1)
             if end < 0:
-                raise TemplateError("unclosed '{' in template: close it, or write '{{'", i)
+                problems.append(
+                    TemplateError("unclosed '{' in template: close it, or write '{{'", i)
+                )
+                break
             name = text[i + 1 : end].strip()
-            _check_name(name, i)
+            if (problem := _name_problem(name, i)) is not None:
+                problems.append(problem)
             if literal:
                 parts.append("".join(literal))
                 literal = []
@@ -87,14 +101,14 @@ def parse_template(text: str) -> Template:
             i += 1
     if literal:
         parts.append("".join(literal))
-    return Template(text, tuple(parts))
+    return (None, tuple(problems)) if problems else (Template(text, tuple(parts)), ())
 
 
-def _check_name(name: str, offset: int) -> None:
+def _name_problem(name: str, offset: int) -> TemplateError | None:
     if known_name(name):
-        return
+        return None
     if any(c in name for c in ":!") or not _NAME_SHAPE.match(name):
-        raise TemplateError(
+        return TemplateError(
             f"'{{{name}}}' is not allowed: templates substitute plain names only "
             "(no format specs, indexing or attribute access)",
             offset,
@@ -112,4 +126,4 @@ def _check_name(name: str, offset: int) -> None:
     else:
         known = ["{" + n + "}" for n in sorted(FIXED_NAMES)]
         hint = f" (known: {', '.join(known)}, and {{metrics.NAME}} such as {{metrics.likes}})"
-    raise TemplateError(f"unknown template name '{{{name}}}'{hint}", offset)
+    return TemplateError(f"unknown template name '{{{name}}}'{hint}", offset)

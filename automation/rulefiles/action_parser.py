@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from automation.core.destinations import HostPolicy
 from automation.core.durations import format_duration, parse_duration
-from automation.core.errors import TemplateError
 from automation.core.rules import (
     Action,
     JsonObject,
@@ -26,7 +25,7 @@ from automation.core.rules import (
     RepostAction,
     WebhookAction,
 )
-from automation.core.templates import Template, parse_template
+from automation.core.templates import Template, read_template
 from automation.core.wording import closest
 from automation.rulefiles.condition_text import check_threshold
 from automation.rulefiles.problems import Reporter
@@ -80,11 +79,11 @@ def template(rep: Reporter, path: Path, value: Any) -> Template | None:
     """Parse the template at ``path``; a bad one is reported at its exact character."""
     if not isinstance(value, str):
         return None
-    try:
-        return parse_template(value)
-    except TemplateError as exc:
-        rep.error(path, str(exc), offset=exc.offset)
-        return None
+    parsed, problems = read_template(value)
+    for index, problem in enumerate(problems):  # every unknown name, each in its own slot
+        slot = f"template {index}" if index else ""
+        rep.error(path, str(problem), offset=problem.offset, slot=slot)
+    return parsed
 
 
 def parse_actions(rep: Reporter, path: Path, raw: Any, names: Names) -> tuple[Action, ...]:

@@ -144,6 +144,28 @@ def test_problems_are_printed_sorted_with_a_summary(tmp_path: Path) -> None:
     assert code == 1
 
 
+def test_every_unknown_name_in_a_template_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "version: 1\nrules:\n  - id: t\n    watch: {accounts: [brand]}\n"
+        "    when: likes >= 5\n"
+        "    actions: [{log: {message: '{post.idd} at {likes} by {acount}: {post.url}'}}]\n"
+    )
+    code, lines = check([path], make_config())
+    assert lines == [
+        f"{path}:6:32: error: unknown template name '{{post.idd}}' (known: {{fired_at}}, "
+        "{milestone}, {post.account}, {post.created_at}, {post.id}, {post.url}, "
+        "{rule.description}, {rule.id}, and {metrics.NAME} such as {metrics.likes})",
+        f"{path}:6:46: error: unknown template name '{{likes}}' "
+        "(did you mean '{metrics.likes}'?)",
+        f"{path}:6:57: error: unknown template name '{{acount}}' (known: {{fired_at}}, "
+        "{milestone}, {post.account}, {post.created_at}, {post.id}, {post.url}, "
+        "{rule.description}, {rule.id}, and {metrics.NAME} such as {metrics.likes})",
+        "checked 0 rules in 1 file: 3 errors, 0 warnings",
+    ]
+    assert code == 1
+
+
 def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
     path = tmp_path / "w.yaml"
     path.write_text(
