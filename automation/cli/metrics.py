@@ -31,7 +31,7 @@ from automation.cli.metrics_output import (
     format_for,
     write_rows,
 )
-from automation.cli.progress_bar import NoProgress, ProgressBar
+from automation.cli.progress_bar import PlanNote, ProgressBar
 from automation.config.atomic_file import atomic_output
 from automation.core.errors import UsageError
 from automation.core.facts import post_created_at
@@ -205,15 +205,18 @@ def _export(
     deliver: Callable[[ExportResult], None],
     rows: StreamedRows | None,
 ) -> ExportResult | None:
-    """Run the export with a progress bar on a terminal, ``deliver`` writing its result,
-    the values going to ``rows`` if given; None after Ctrl-C."""
+    """Run the export with a progress bar on a terminal (elsewhere a line before a wait for
+    the budget), ``deliver`` writing its result, the values going to ``rows`` if given;
+    None after Ctrl-C."""
     from automation.engine.gc_pause import collector_paused
     from automation.export.job import Interrupted, run_export
     from automation.store.opening import open_store
     from automation.x.http import HttpClient
 
-    progress: ProgressBar | NoProgress = (
-        ProgressBar(sys.stderr) if sys.stderr.isatty() else NoProgress()
+    progress: ProgressBar | PlanNote = (
+        ProgressBar(sys.stderr)
+        if sys.stderr.isatty()
+        else PlanNote(sys.stderr, config.engagement_api.requests_per_minute)
     )
     try:
         with (

@@ -4,18 +4,19 @@ It redraws in place (carriage return, erase to end of line) at most ten times a 
 and steps aside for log lines: while it is shown, a log record first erases the bar,
 which the next update draws again below the record. The API client's informational
 lines (waiting for the budget) are left out while it shows: the bar says the same.
-``NoProgress`` is used when stderr is not a terminal, so piped or logged output gets
-nothing extra.
+When stderr is not a terminal, piped or logged output gets nothing extra: ``NoProgress``,
+or ``PlanNote``'s one line before a wait for the budget.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import TextIO
 
-__all__ = ["NoProgress", "ProgressBar", "duration_text"]
+__all__ = ["NoProgress", "PlanNote", "ProgressBar", "duration_text"]
 
 _WIDTH = 24
 _EVERY = 0.1
@@ -42,6 +43,30 @@ class NoProgress:
 
     def close(self) -> None:
         return None
+
+
+class PlanNote(NoProgress):
+    """For stderr that is not a terminal: no bar, but before requests wait for the
+    per-minute budget, one line of how many there are and about how long they take, so a
+    long run does not seem to hang."""
+
+    def __init__(self, stream: TextIO, per_minute: int) -> None:
+        self._stream, self._per_minute = stream, per_minute
+        self._said = False
+
+    def update(self, done: int, planned: int, eta: Callable[[], float]) -> None:
+        if self._said:
+            return
+        self._said = True
+        minutes = math.ceil(eta() / 60) if done < planned else 0
+        if minutes:  # all within the budget at once: nothing to wait for, nothing said
+            left = planned - done
+            self._stream.write(
+                f"sending {left:,} request{'s' * (left != 1)}, at most {self._per_minute} a "
+                f"minute (a budget shared with a running engine): about {minutes:,} minute"
+                f"{'s' * (minutes != 1)}\n"
+            )
+            self._stream.flush()
 
 
 class ProgressBar:

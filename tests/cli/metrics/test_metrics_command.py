@@ -307,7 +307,7 @@ def test_a_progress_bar_on_a_terminal_and_nothing_extra_when_not(
     assert shown.endswith("\r\x1b[K")  # erased before the output is read
 
 
-def test_waiting_for_the_shared_budget_adds_nothing_to_stderr_when_it_is_not_a_terminal(
+def test_waiting_for_the_shared_budget_is_said_once_up_front_when_not_on_a_terminal(
     target: SandboxTarget,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -332,7 +332,11 @@ def test_waiting_for_the_shared_budget_adds_nothing_to_stderr_when_it_is_not_a_t
         code = main(["--config", str(config), "metrics", "--ids", str(ids), "--format", "csv"])
     assert code == 0
     assert max(waits) >= 5  # long enough that the client says it is waiting, on its log
-    assert capsys.readouterr().err == ""
+    # no bar and no line per wait, but how many requests and how long, before the first
+    assert capsys.readouterr().err == (
+        "sending 3 requests, at most 2 a minute (a budget shared with a running engine):"
+        " about 2 minutes\n"
+    )
 
 
 def test_owned_posts_summed_over_a_45_day_period(
