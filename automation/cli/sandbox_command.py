@@ -31,9 +31,9 @@ def register(sub: Any) -> None:
         default=1.0,
         metavar="X",
         help=(
-            "simulated seconds per real second: post metrics grow X times faster "
-            "(default 1, real time; 3600 runs an hour per second, so a rule fires "
-            "within a minute or two)"
+            "its accounts post and their posts grow X times faster than real time, an "
+            "hour's worth a second at 3600, so a rule fires within a minute or two "
+            "(default 1; 0 stops them); the times it reports stay real, in the engine's past"
         ),
     )
     sb.add_argument(

@@ -47,7 +47,7 @@ def serve(
         raise UsageError(f"--fault-rate must be between 0 and 1, not {fault_rate}")
     if write_config is not None:
         check_replaceable(write_config)
-    sandbox = Sandbox(seed=seed, speed=speed, port=port, fault_rate=fault_rate, options=Options())
+    sandbox = _sandbox(seed, speed, port, fault_rate)
     secret = Secret(credentials.WEBHOOK_SECRETS[_SIGNING_SECRET], _SIGNING_SECRET)
     receiver = Receiver(secret, on_delivery=_show_delivery)
     try:
@@ -83,6 +83,19 @@ def serve(
         sandbox.stop()
     print("sandbox stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _sandbox(seed: int, speed: float, port: int, fault_rate: float) -> Sandbox:
+    """Above 1, ``speed`` makes the world (posts written, their metrics) run faster while
+    every time it reports stays on the real clock, in the engine's past; 0 stops it."""
+    return Sandbox(
+        seed=seed,
+        speed=min(speed, 1.0),
+        growth=max(speed, 1.0),
+        port=port,
+        fault_rate=fault_rate,
+        options=Options(),
+    )
 
 
 def _write_config(path: Path, sandbox: Sandbox, hooks: str) -> None:

@@ -55,7 +55,7 @@ def totals_text(
             values = world.values(post, metrics, now)
             counts = tuple(0 if (post.id, m) in zeroed else values[m] for m in metrics)
         else:  # nearly every post: its curve alone
-            counts = post.profile.counts(indices, post.age_hours(now))
+            counts = post.profile.counts(indices, world.age_hours(post, now))
         rows.append(row % (post.id, *counts))
     return "{" + ",".join(rows) + "}"
 

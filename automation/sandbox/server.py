@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from automation.sandbox.app import Encoded, SandboxApp
-from automation.sandbox.clock import SimClock
+from automation.sandbox.clock import Growth, SimClock
 from automation.sandbox.faults import FaultInjector
 from automation.sandbox.messages import Request
 from automation.sandbox.options import Options
@@ -91,12 +91,16 @@ class Sandbox:
         faults: FaultInjector | None = None,
         history_days: int = 120,
         simulated_limits: bool = False,
+        growth: float = 1.0,
     ) -> None:
         """``simulated_limits``: count request limits on the simulated clock, for a client
         that paces itself on it (a simulated day served in minutes); OAuth timestamps are
-        checked against real time either way."""
+        checked against real time either way. ``growth``: the world (posts written, metrics
+        grown) runs this many times faster than the clock from now on, each post dated on
+        the clock (``automation sandbox --speed``)."""
         self.clock = SimClock(start, speed)
-        self.world = World(seed, self.clock, history_days=history_days)
+        pace = None if growth == 1 else Growth(self.clock.now(), growth)
+        self.world = World(seed, self.clock, history_days=history_days, growth=pace)
         self.app = SandboxApp(
             self.world,
             options,

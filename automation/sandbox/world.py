@@ -20,24 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from automation.core.metric_names import API_METRICS
-from automation.sandbox.clock import SimClock
+from automation.sandbox.clock import Growth, SimClock
 from automation.sandbox.credentials import ACCOUNTS
 from automation.sandbox.curves import Profile, draw_profile
+from automation.sandbox.post_text import TAGS, TOPICS
 
 __all__ = ["TWITTER_EPOCH_MS", "Action", "Post", "User", "World", "snowflake"]
 
 TWITTER_EPOCH_MS = 1288834974657
-_TOPICS = (
-    "the new dashboard",
-    "our spring release",
-    "faster exports",
-    "dark mode",
-    "the API changelog",
-    "team offsites",
-    "customer stories",
-    "the roadmap",
-)
-_TAGS = ("launch", "product", "devs", "community", "tips")
 # Ages (days before the clock's start) of a few old brand posts: past the 90-day
 # impressions limit, and past the 1800-day video limit.
 _ARCHIVE_AGES = ((100, False), (150, False), (400, True), (1500, True), (1850, True), (2100, True))
@@ -113,9 +103,17 @@ _OWNED_SHAPE = {
 class World:
     """All simulated state. Thread-safe: the HTTP server asks from many threads."""
 
-    def __init__(self, seed: int = 0, clock: SimClock | None = None, *, history_days: int = 120):
+    def __init__(
+        self,
+        seed: int = 0,
+        clock: SimClock | None = None,
+        *,
+        history_days: int = 120,
+        growth: Growth | None = None,
+    ):
         self.seed = seed
         self.clock = clock or SimClock()
+        self.growth = growth  # the world's pace, faster than the clock's (``sandbox --speed``)
         self._lock = threading.RLock()
         self._posts: dict[str, Post] = {}
         self._by_author: dict[str, array[int]] = {}  # post IDs in order: 8 bytes each
@@ -258,12 +256,18 @@ class World:
     # ----- metrics -------------------------------------------------------------------
     def values(self, post: Post, metrics: Iterable[str], at: datetime) -> dict[str, int]:
         """Totals of ``metrics`` for ``post`` as of ``at``."""
-        out = post.profile.totals(metrics, post.age_hours(at))
+        out = post.profile.totals(metrics, self.age_hours(post, at))
         if post.adjustments:
             for when, metric, delta in post.adjustments:
                 if metric in out and when <= at:
                     out[metric] = max(out[metric] + delta, 0)
         return out
+
+    def age_hours(self, post: Post, at: datetime) -> float:
+        """How old ``post`` is at ``at`` for its metrics."""
+        if self.growth is None:
+            return post.age_hours(at)
+        return self.growth.age_hours(post.created_at, at)
 
     def value(self, post: Post, metric: str, at: datetime) -> int:
         return self.values(post, (metric,), at)[metric]
@@ -281,8 +285,12 @@ class World:
         metrics = tuple(metrics)
         if post.adjustments:
             return {m: self.hourly(post, m, start, hours) for m in metrics}
-        age0 = post.age_hours(start)
-        fracs = [post.profile.fraction(age0 + h) for h in range(hours + 1)]
+        if self.growth is None:
+            age0 = post.age_hours(start)
+            fracs = [post.profile.fraction(age0 + h) for h in range(hours + 1)]
+        else:
+            ages = (self.age_hours(post, start + timedelta(hours=h)) for h in range(hours + 1))
+            fracs = [post.profile.fraction(age) for age in ages]
         out: dict[str, list[int]] = {}
         for m in metrics:
             final = post.profile.finals[m]
@@ -393,8 +401,9 @@ class World:
 
     # ----- generation ----------------------------------------------------------------
     def _ensure(self, at: datetime) -> None:
-        """Generate every day up to ``at``'s day (posts later that day appear on time)."""
-        target = at.date()
+        """Generate every day up to ``at``'s day (posts later that day appear on time);
+        with ``growth``, the days of the world's time at ``at``."""
+        target = (at if self.growth is None else self.growth.grown(at)).date()
         while self._generated_through < target:
             day = self._generated_through + timedelta(days=1)
             for user in self._users.values():  # public accounts first: owned ones reply
@@ -410,9 +419,13 @@ class World:
         for at in times:
             self._generate_post(user, at, rng)
 
+    def _dated(self, grown: datetime) -> datetime:
+        """The clock's time of a moment of the world's time (``growth``)."""
+        return grown if self.growth is None else self.growth.clock_time(grown)
+
     def _generate_post(self, user: User, at: datetime, rng: random.Random) -> None:
         roll, kind, ref = rng.random(), "post", None
-        targets = self._public_targets(at) if user.owned else []
+        targets = self._public_targets(self._dated(at)) if user.owned else []
         if targets and roll < user.reply_share:
             kind, ref = "reply", rng.choice(targets)
         elif targets and roll < user.reply_share + user.repost_share:
@@ -423,9 +436,9 @@ class World:
             rng, audience=audience, has_video=has_video, has_media=rng.random() < 0.3
         )
         text = self._text(rng, kind, ref)
-        post = self._insert(user, at, text, profile, kind, ref, has_video)
+        post = self._insert(user, self._dated(at), text, profile, kind, ref, has_video)
         if rng.random() < 0.01:
-            post.deleted_at = at + timedelta(hours=rng.uniform(1, 48))
+            post.deleted_at = self._dated(at + timedelta(hours=rng.uniform(1, 48)))
 
     def _public_targets(self, at: datetime) -> list[str]:
         out: list[str] = []
@@ -438,7 +451,7 @@ class World:
         return out
 
     def _text(self, rng: random.Random, kind: str, ref: str | None) -> str:
-        topic, tag = rng.choice(_TOPICS), rng.choice(_TAGS)
+        topic, tag = rng.choice(TOPICS), rng.choice(TAGS)
         if kind == "repost" and ref:
             author = self._users[self._posts[ref].author_id].username
             return f"RT @{author}: {self._posts[ref].text}"[:280]
@@ -458,7 +471,7 @@ class World:
             self._insert(
                 brand,
                 at,
-                f"From the archive ({days} days): {rng.choice(_TOPICS)}",
+                f"From the archive ({days} days): {rng.choice(TOPICS)}",
                 profile,
                 "post",
                 None,

@@ -129,8 +129,9 @@ def _howto_speed() -> float:
 
 
 def _seconds_to_first_firing(start: datetime, speed: float, horizon: int = 120) -> int | None:
-    """The how-to replayed without waiting: the engine's clock moves one poll interval of
-    real time per cycle while the sandbox's moves ``speed`` times as far."""
+    """The how-to replayed without waiting: the engine's clock and the sandbox's move one
+    poll interval of real time per cycle, while post metrics grow ``speed`` times as far
+    (``automation sandbox --speed``)."""
     poll = parse_duration(POLL_INTERVAL)
     assert poll is not None
     elapsed = [0]
@@ -140,7 +141,8 @@ def _seconds_to_first_firing(start: datetime, speed: float, horizon: int = 120) 
         if isinstance(event, FiredEvent) and event.event == "fired":
             fired.append(event)
 
-    with tempfile.TemporaryDirectory() as tmp, Sandbox(start=start, speed=0) as sandbox:
+    sandbox = Sandbox(start=start, speed=0, growth=speed)
+    with tempfile.TemporaryDirectory() as tmp, sandbox:
         path = write_config(
             Path(tmp) / "automation.yaml", sandbox.base_url, poll_interval=POLL_INTERVAL
         )
@@ -157,7 +159,7 @@ def _seconds_to_first_firing(start: datetime, speed: float, horizon: int = 120) 
                 if fired:
                     return elapsed[0]
                 elapsed[0] += poll
-                sandbox.clock.advance(speed * poll)
+                sandbox.clock.advance(poll)
         finally:
             runtime.close()
     return None
@@ -167,7 +169,8 @@ def test_sandbox_help_explains_speed(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit):
         main(["sandbox", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "--speed X simulated seconds per real second" in text
+    assert "--speed X its accounts post and their posts grow X times faster than real" in text
+    assert "the times it reports stay real, in the engine's past" in text
     assert "--fault-rate P the share of API requests (0 to 1) that fail" in text
 
 

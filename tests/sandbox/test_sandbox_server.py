@@ -479,3 +479,43 @@ def test_simulated_limits_count_requests_on_the_simulated_clock() -> None:
         assert status() == 200
         sandbox.clock.advance(86_400)
         assert [status(), status(), status()] == [200, 200, 429]
+
+
+def test_serve_with_a_speed_keeps_real_time_and_grows_metrics_faster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``automation sandbox --speed 3600`` once ran its clock an hour a second ahead, so
+    its posts were dated in the engine's future and a backtest missed them."""
+    import automation.sandbox.cli as sandbox_cli
+
+    made: list[Sandbox] = []
+
+    def recorded(**kw: object) -> Sandbox:
+        made.append(Sandbox(**kw))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(sandbox_cli, "Sandbox", recorded)
+    stop = threading.Event()
+    stop.set()  # serve starts, then returns at once
+    assert serve(0, tmp_path / "automation.yaml", speed=3600, fault_rate=0.0, stop=stop) == 0
+    [sandbox] = made
+    assert sandbox.clock.speed == 1.0
+    assert sandbox.world.growth is not None and sandbox.world.growth.speed == 3600
+
+
+def test_growth_ages_metrics_faster_while_the_times_stay_on_the_clock() -> None:
+    fast = Sandbox(seed=5, start=START, speed=0, growth=3600)
+    steady = Sandbox(seed=5, start=START, speed=0)
+    born = START - timedelta(hours=1)
+    post = fast.world.add_post(BRAND.user_id, text="launch", created_at=born)
+    twin = steady.world.add_post(BRAND.user_id, text="launch", created_at=born)
+    assert post.profile == twin.profile
+    fast.clock.advance(60)  # a minute on the clock: 60 hours of growth
+    steady.clock.advance(60 * 3600)
+    assert fast.world.now() == START + timedelta(minutes=1)  # times stay on the clock
+    likes = fast.world.value(post, "favorites", fast.world.now())
+    assert likes == steady.world.value(twin, "favorites", steady.world.now())
+    assert likes > fast.world.value(post, "favorites", START)
+    hours = fast.world.series(post, ["favorites"], born, 2)["favorites"]
+    later = fast.world.value(post, "favorites", START + timedelta(hours=1))
+    assert sum(hours) == later > likes  # the hourly history agrees with the totals
