@@ -2,8 +2,9 @@
 driven by Playwright, over a database the real engine filled.
 
 Every page must load with no console error, no failed request and no request to any other
-host. The run writes a 1280x800 screenshot of each page to ``docs/screenshots/`` (linked
-from the README). Without Chromium these tests skip, naming the package; in CI
+host. The run takes a 1280x800 screenshot of each page; they replace the README's in
+``docs/screenshots/`` only when asked (``AUTOMATION_SCREENSHOTS=docs/screenshots``), so a
+test run leaves the checkout as it was. Without Chromium these tests skip, naming the package; in CI
 (``CI=true``) they fail instead, since ``.ci/run`` installs it.
 """
 
@@ -25,7 +26,6 @@ from automation.core.payloads import iso
 from automation.dashboard.server import Running
 from automation.store import SqliteStore
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 # As root Chromium needs --no-sandbox; the rest keep it from calling Google's services.
@@ -52,6 +52,16 @@ def _chromium() -> str | None:
         if candidate and Path(candidate).exists():
             return candidate
     return None
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: the folder ``AUTOMATION_SCREENSHOTS`` names, or a
+    temporary one."""
+    asked = os.environ.get("AUTOMATION_SCREENSHOTS")
+    folder = Path(asked) if asked else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -133,13 +143,14 @@ def _pages(world: World) -> list[tuple[str, str]]:
     ]
 
 
-def test_every_page_loads_clean_and_is_photographed(tab: Watched, world: World) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_every_page_loads_clean_and_is_photographed(
+    tab: Watched, world: World, shots: Path
+) -> None:
     for name, path in _pages(world):
         tab.open(path)
         assert tab.page.locator("main h1, main .cards").count() > 0, path
         if name != "backtest-form":  # the result is photographed below, with its charts
-            tab.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+            tab.page.screenshot(path=str(shots / f"{name}.png"))
     # the overview links every other page with plain links
     tab.open("/")
     hrefs = tab.page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
@@ -258,7 +269,9 @@ def test_a_form_whose_token_was_tampered_with_is_refused(browser: Any, own_world
         assert store.action_counts()["dead"] == 1
 
 
-def test_the_password_gate_holds_in_the_browser(browser: Any, own_world: World) -> None:
+def test_the_password_gate_holds_in_the_browser(
+    browser: Any, own_world: World, shots: Path
+) -> None:
     doc = yaml.safe_load(own_world.config_path.read_text())
     doc["dashboard"] = {"password": "${DASHBOARD_PASSWORD}"}
     own_world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
@@ -267,7 +280,7 @@ def test_the_password_gate_holds_in_the_browser(browser: Any, own_world: World) 
         tab = watch(context.new_page(), running.url)
         tab.open("/actions")
         assert tab.page.url.startswith(running.url + "/login")
-        tab.page.screenshot(path=str(SCREENSHOTS / "login.png"))
+        tab.page.screenshot(path=str(shots / "login.png"))
         tab.page.fill("input[name=password]", "open-sesame-5")
         tab.page.click("button[type=submit]")
         tab.page.wait_for_load_state("networkidle")
@@ -277,7 +290,9 @@ def test_the_password_gate_holds_in_the_browser(browser: Any, own_world: World) 
         context.close()
 
 
-def test_pages_fit_a_phone_screen(browser: Any, shared_dashboard: Running, world: World) -> None:
+def test_pages_fit_a_phone_screen(
+    browser: Any, shared_dashboard: Running, world: World, shots: Path
+) -> None:
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     tab = watch(context.new_page(), shared_dashboard.url)
     for name, path in _pages(world):
@@ -285,13 +300,13 @@ def test_pages_fit_a_phone_screen(browser: Any, shared_dashboard: Running, world
         width = tab.page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} is {width}px wide on a phone"
         if name in ("overview", "post"):
-            tab.page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"))
+            tab.page.screenshot(path=str(shots / f"{name}-phone.png"))
     tab.assert_clean()
     context.close()
 
 
 def test_history_and_actions_read_on_a_phone_without_scrolling_sideways(
-    browser: Any, shared_dashboard: Running
+    browser: Any, shared_dashboard: Running, shots: Path
 ) -> None:
     """Their tables once scrolled sideways inside their panel on a phone, the status column
     off screen: every row must fit the screen, its status in view."""
@@ -299,7 +314,7 @@ def test_history_and_actions_read_on_a_phone_without_scrolling_sideways(
     tab = watch(context.new_page(), shared_dashboard.url)
     for name, path in (("history", "/history"), ("actions", "/actions")):
         tab.open(path)
-        tab.page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"))
+        tab.page.screenshot(path=str(shots / f"{name}-phone.png"))
         scrolled = tab.page.evaluate(
             "[...document.querySelectorAll('main, main *')]"
             ".filter(e => e.scrollWidth > e.clientWidth"
@@ -382,7 +397,9 @@ def test_pausing_a_rule_in_the_browser_makes_the_next_cycle_skip_it(
             context.close()
 
 
-def test_a_backtest_run_in_the_browser_charts_each_rule(browser: Any, tmp_path: Path) -> None:
+def test_a_backtest_run_in_the_browser_charts_each_rule(
+    browser: Any, tmp_path: Path, shots: Path
+) -> None:
     with (
         live_world(tmp_path / "live") as (world, live),
         serving(world, clock=live.sandbox.clock.now) as running,
@@ -406,6 +423,6 @@ def test_a_backtest_run_in_the_browser_charts_each_rule(browser: Any, tmp_path: 
             assert label == "firings a day" and all(float(v).is_integer() for v in splits), axes
         # the poll interval as the config spells it (a 15s one read "every 0 min")
         assert "Polled every 30m, as the engine does" in tab.page.locator("main").inner_text()
-        tab.page.screenshot(path=str(SCREENSHOTS / "backtest.png"))
+        tab.page.screenshot(path=str(shots / "backtest.png"))
         tab.assert_clean()
         context.close()
