@@ -94,9 +94,15 @@ _SECRET_FIELDS = {
 # Secrets only one command reveals, resolved when used whatever the mode: the engine's unit
 # loads the engine's secrets, and the dashboard's its password.
 _COMMAND_SECRETS = {("dashboard", "password")}
-_DURATION = config_schema()["$defs"]["duration"]
+# what takes a duration (a timeout may also be a number of seconds), for the hint
+_DURATIONS = [config_schema()["$defs"][name] for name in ("duration", "timeout")]
 # the unit a bare number most likely meant, for the hint (else minutes)
-_LIKELY_UNIT: dict[PathParts, str] = {("history", "keep"): "d", ("retention", "firings"): "d"}
+_LIKELY_UNIT: dict[PathParts, str] = {
+    ("history", "keep"): "d",
+    ("retention", "firings"): "d",
+    ("engagement_api", "timeout"): "s",
+    ("x_api", "timeout"): "s",
+}
 _OPTIONAL_SECTIONS = (
     "accounts",
     "webhook_secrets",
@@ -344,7 +350,7 @@ class _Loader:
             source = self.substituted.get(parts)
             secret = schema.get("x-secret", False) or _is_secret(parts) or source is not None
             # A number where a duration is wanted lacks a unit, not quotes: say how to write it.
-            duration = schema == _DURATION
+            duration = schema in _DURATIONS
             text = schema.get("type") == "string" and not duration
             got = _describe(error.instance, secret=secret, wants_text=text)
             got += f" from {source}" if source else ""

@@ -35,12 +35,15 @@ def parse_duration(text: object) -> int | None:
 def duration_hint(text: object, likely: str = "m") -> str:
     """How to write ``text`` as a duration where it nearly is one (``15`` with no unit,
     ``15 minutes``, ``1w``), for the end of a message; else nothing. A bare number is
-    shown with the ``likely`` unit."""
+    shown with the ``likely`` unit; zero is never a duration, whatever its unit."""
     raw = str(text).strip().lower() if isinstance(text, int | str) else ""
+    match = _SPELLED_RE.match(raw)
+    number, word = (match.group(1), match.group(2)) if match else (raw, "")
+    if number.isdigit() and int(number) == 0 and (word in _SPELLED or word in _UNITS or not word):
+        return ": a duration must be more than zero"  # so 0m, 0 or 0 minutes never hint 0m
     if raw.isdigit():
         return f": {raw} what? write {raw}{likely} for {_UNIT_WORDS[likely]} (units: s, m, h, d)"
-    match = _SPELLED_RE.match(raw)
-    if match is None or match.group(2) not in _SPELLED:
+    if match is None or word not in _SPELLED:
         return ""
     times, unit = _SPELLED[match.group(2)]
     return f": write {int(match.group(1)) * times}{unit}"

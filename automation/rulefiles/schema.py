@@ -179,7 +179,10 @@ def _type(error: ValidationError, sub: dict[str, Any], path: list[Any], rep: Rep
 def _expected(sub: dict[str, Any], path: list[Any], value: Any) -> str:
     got = describe_value(value)
     if "x-expected" in sub:
-        hint = duration_hint(value) if sub.get("pattern") == DURATION_PATTERN else ""
+        # a duration, or a choice with one (a timeout: a number or a duration)
+        branches = [sub, *sub.get("anyOf", [])]
+        wants_duration = any(b.get("pattern") == DURATION_PATTERN for b in branches)
+        hint = duration_hint(value, likely="s" if "anyOf" in sub else "m") if wants_duration else ""
         return f"expected {sub['x-expected']}, got {got}{hint}"
     types = sub.get("type", [])
     types = [types] if isinstance(types, str) else types

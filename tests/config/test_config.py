@@ -456,6 +456,11 @@ def test_bad_duration() -> None:
          " got 90: 90 what? write 90d for days (units: s, m, h, d)"),
         ("retention: {firings: 2 weeks}", "retention.firings: expected a duration such as 30s,"
          " 5m, 1h or 7d, got '2 weeks': write 14d"),
+        # A zero was shown as 0m, which is refused in turn.
+        ("poll_interval: 0", "poll_interval: expected a duration such as 30s, 5m, 1h or 7d,"
+         " got 0: a duration must be more than zero"),
+        ("poll_interval: 0m", "poll_interval: expected a duration such as 30s, 5m, 1h or 7d,"
+         " got '0m': a duration must be more than zero"),
     ],
 )  # fmt: skip
 def test_a_number_or_words_where_a_duration_is_wanted_says_how_to_write_it(
@@ -463,6 +468,23 @@ def test_a_number_or_words_where_a_duration_is_wanted_says_how_to_write_it(
 ) -> None:
     text = BASE.replace("poll_interval: 2m\n", "") + setting + "\n"
     assert str(_error(text)) == f"automation.yaml:{_line(text, setting)}: {got}"
+
+
+@pytest.mark.parametrize(
+    ("timeout", "hint"),
+    [
+        ("5 secs", "'5 secs': write 5s"),
+        ("'15'", "'15': 15 what? write 15s for seconds (units: s, m, h, d)"),
+        ("0", "0: a duration must be more than zero"),
+    ],
+)
+def test_a_timeout_gets_the_hint_of_the_other_durations(timeout: str, hint: str) -> None:
+    # A timeout (a number or a duration) had no hint at all.
+    text = BASE.replace("timeout: 20s", f"timeout: {timeout}")
+    assert str(_error(text)) == (
+        f"automation.yaml:{_line(text, 'timeout: ' + timeout)}: x_api.timeout: expected a"
+        f" duration such as 30s, or a number of seconds, got {hint}"
+    )
 
 
 def test_zero_retry_is_a_bad_duration() -> None:

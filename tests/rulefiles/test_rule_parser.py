@@ -280,7 +280,7 @@ BAD: list[tuple[str, str, int, int, str, str]] = [
     ("webhook timeout", _rule("actions: [{webhook: {url: 'https://x', timeout: 0}}]"), 6, 53, "'timeout' must be more than 0, got 0", E),
     ("webhook timeout 0s", _rule("actions: [{webhook: {url: 'https://x', timeout: 0s}}]"), 6, 53, "'timeout' must be longer than 0s", E),
     ("webhook timeout long", _rule("actions: [{webhook: {url: 'https://x', timeout: 10m}}]"), 6, 53, "'timeout' must be at most 5m, got 10m", E),
-    ("webhook timeout words", _rule("actions: [{webhook: {url: 'https://x', timeout: 5 secs}}]"), 6, 53, "expected a duration such as 5s or 1m, or a number of seconds, got '5 secs'", E),
+    ("webhook timeout words", _rule("actions: [{webhook: {url: 'https://x', timeout: 5 secs}}]"), 6, 53, "expected a duration such as 5s or 1m, or a number of seconds, got '5 secs': write 5s", E),
     ("duration words", _rule("for: 15 minutes"), 7, 10, "expected a duration like 30s, 15m, 1h or 7d, got '15 minutes'", E),
     ("duration number", _rule("for: 15"), 7, 10, "expected a duration like 30s, 15m, 1h or 7d, got 15", E),
     ("enabled text", _rule("enabled: 'no'"), 7, 14, "expected true or false for 'enabled', got 'no'", E),
