@@ -1,4 +1,5 @@
-"""``automation actions``: the outbox; ``actions retry ID`` re-queues a dead action.
+"""``automation actions``: the outbox; ``actions retry ID`` re-queues a dead action,
+``actions retry --all [--rule RULE_ID]`` every dead one (of that rule) at once.
 
 Each action is listed with its rule and post; the last error of each is shown whole below
 the table, wrapped at spaces, so no message is cut."""
@@ -16,12 +17,13 @@ from automation.cli.context import emit_json, now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
 from automation.core.payloads import iso
+from automation.core.wording import counted, no_rule
 
 __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    a = sub.add_parser("actions", help="the outbox; 'actions retry ID' re-queues a dead one")
+    a = sub.add_parser("actions", help="the outbox; 'actions retry ID|--all' re-queues dead ones")
     a.add_argument("verb", nargs="?", choices=("retry",))
     a.add_argument("action_id", nargs="?")
     a.add_argument(
@@ -31,22 +33,21 @@ def register(sub: Any) -> None:
         "--limit", type=positive, default=100, metavar="N", help="the newest N (default 100)"
     )
     a.add_argument("--json", action="store_true", help="print them as JSON")
+    a.add_argument(
+        "--all", action="store_true", help="retry every dead action (actions retry --all)"
+    )
+    a.add_argument(
+        "--rule", metavar="RULE_ID", help="with retry --all: only the dead actions of this rule"
+    )
     a.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from automation.cli.pause import operator
-    from automation.engine.retries import retry_dead
-
-    with open_store(required_config(args), only_reads=args.verb != "retry") as store:
-        if args.verb == "retry":
-            if not args.action_id:
-                raise UsageError("automation actions retry: give the action ID to re-queue")
-            if not retry_dead(store, args.action_id, who=operator(), now=now()):
-                print(f"automation: no dead action {args.action_id}", file=sys.stderr)
-                return 1
-            print(f"re-queued {args.action_id}")
-            return 0
+    if args.verb == "retry":
+        return _retry(args)
+    if args.all or args.rule:
+        raise UsageError("--all and --rule go with retry: automation actions retry --all")
+    with open_store(required_config(args), only_reads=True) as store:
         items = store.actions(status="dead" if args.dead else None, limit=args.limit + 1)
     if len(items) > args.limit:
         items = items[: args.limit]
@@ -93,6 +94,50 @@ def run(args: argparse.Namespace) -> int:
         for action_id, error in errors:
             print(_wrapped(action_id, error))
     return 0
+
+
+def _retry(args: argparse.Namespace) -> int:
+    """Re-queue the dead action named, or with ``--all`` every dead one (of ``--rule``)."""
+    from automation.cli.pause import operator
+    from automation.engine.retries import retry_all_dead, retry_dead
+
+    if args.action_id and args.all:
+        raise UsageError("automation actions retry: give the action ID or --all, not both")
+    if not args.action_id and not args.all:
+        raise UsageError(
+            "automation actions retry: give the action ID to re-queue, or --all for every"
+            " dead action"
+        )
+    if args.rule and not args.all:
+        raise UsageError("automation actions retry: --rule goes with --all, not an action ID")
+    config = required_config(args)
+    with open_store(config) as store:
+        if not args.all:
+            if not retry_dead(store, args.action_id, who=operator(), now=now()):
+                print(f"automation: no dead action {args.action_id}", file=sys.stderr)
+                return 1
+            print(f"re-queued {args.action_id}")
+            return 0
+        if args.rule:
+            _check_known(store, config, args.rule)
+        done = retry_all_dead(store, who=operator(), now=now(), rule_id=args.rule)
+    of_rule = f" of {args.rule}" if args.rule else ""
+    print(
+        f"re-queued {counted(done, 'dead action')}{of_rule}"
+        if done
+        else f"no dead actions{of_rule}"
+    )
+    return 0
+
+
+def _check_known(store: Any, config: Any, rule_id: str) -> None:
+    """Refuse a rule ID that neither the rule files, the engine nor the outbox know (a
+    typo), rather than say only that it has no dead actions."""
+    from automation.cli.pause import known_rules
+
+    known = known_rules(config, store)
+    if rule_id not in known and not store.actions(rule_id=rule_id, limit=1):
+        raise UsageError(no_rule(rule_id, known))
 
 
 def _wrapped(action_id: str, error: str) -> str:

@@ -273,9 +273,13 @@ class Store(Protocol):
 
     def action(self, action_id: str) -> OutboxItem | None: ...
 
-    def retry_action(self, action_id: str, now: datetime) -> bool:
-        """Re-queue a dead action, due at ``now``; its attempts are kept. False when the
-        action does not exist or is not dead."""
+    def retry_actions(
+        self, now: datetime, *, action_id: str | None = None, rule_id: str | None = None
+    ) -> list[str]:
+        """Re-queue, due at ``now`` and in one transaction, the dead action ``action_id``,
+        else every dead action of ``rule_id``, else every dead action; each takes the dead
+        rest of its digest with it, and keeps its attempts. The IDs re-queued, in order;
+        none when there is no such dead action."""
         ...
 
     def prune_ledger(self, before: datetime) -> LedgerPruned:

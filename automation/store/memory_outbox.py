@@ -123,19 +123,24 @@ class MemoryOutbox:
         found = self._d.outbox.get(action_id)
         return found[1] if found else None
 
-    def retry_action(self, action_id: str, now: datetime) -> bool:
-        found = self._d.outbox.get(action_id)
-        if found is None or found[1].status != "dead":
-            return False
-        digest = found[1].digest
-        for member_id, (seq, item) in list(self._d.outbox.items()):
-            same = member_id == action_id or (digest is not None and item.digest == digest)
-            if same and item.status == "dead":  # the rest of its digest goes with it
-                self._d.outbox[member_id] = (
-                    seq,
-                    dataclasses.replace(item, status="pending", next_attempt_at=utc(now)),
-                )
-        return True
+    def retry_actions(
+        self, now: datetime, *, action_id: str | None = None, rule_id: str | None = None
+    ) -> list[str]:
+        dead = {i: entry for i, entry in self._d.outbox.items() if entry[1].status == "dead"}
+        chosen = {
+            i: item
+            for i, (_, item) in dead.items()
+            if action_id in (None, i) and rule_id in (None, item.rule_id)
+        }
+        digests = {item.digest for item in chosen.values() if item.digest is not None}
+        ids = sorted(i for i, (_, item) in dead.items() if i in chosen or item.digest in digests)
+        for member_id in ids:  # the rest of a digest goes with it, as one request
+            seq, item = dead[member_id]
+            self._d.outbox[member_id] = (
+                seq,
+                dataclasses.replace(item, status="pending", next_attempt_at=utc(now)),
+            )
+        return ids
 
     def action_counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)

@@ -51,6 +51,7 @@ from automation.store.rows import (
     firing_rows,
     history_entry,
     outbox_item,
+    requeued_dead,
     state_row,
 )
 
@@ -239,22 +240,16 @@ class LedgerQueries(PostgresConnection):
         return outbox_item(rows[0]) if rows else None
 
     @guarded
-    def retry_action(self, action_id: str, now: datetime) -> bool:
+    def retry_actions(
+        self, now: datetime, *, action_id: str | None = None, rule_id: str | None = None
+    ) -> list[str]:
+        where, values = requeued_dead(action_id, rule_id)
+        query = (
+            f"UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE {where} RETURNING id"
+        )
         with self._tx() as conn:
-            done = conn.execute(
-                b"UPDATE outbox SET status = 'pending', next_attempt_at = %s"
-                b" WHERE id = %s AND status = 'dead' RETURNING digest",
-                [to_epoch(now), action_id],
-            ).fetchone()
-            if done is None:
-                return False
-            if done[0] is not None:  # the rest of its digest goes with it, as one request
-                conn.execute(
-                    b"UPDATE outbox SET status = 'pending', next_attempt_at = %s"
-                    b" WHERE status = 'dead' AND digest = %s",
-                    [to_epoch(now), done[0]],
-                )
-        return True
+            rows = conn.execute(query.replace("?", "%s").encode(), [to_epoch(now), *values])
+            return sorted(row[0] for row in rows.fetchall())
 
     @guarded
     def action_counts(self) -> dict[str, int]:

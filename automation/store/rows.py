@@ -39,6 +39,7 @@ __all__ = [
     "pause_from_row",
     "pause_row",
     "post_records",
+    "requeued_dead",
     "state_from_row",
     "state_row",
 ]
@@ -248,4 +249,22 @@ def pause_from_row(row: tuple[Any, ...]) -> PauseRecord:
         resumed_at=datetime_or_none(resumed_at),
         resumed_by=resumed_by,
         catch_up=bool(catch_up),
+    )
+
+
+def requeued_dead(action_id: str | None, rule_id: str | None) -> tuple[str, list[str]]:
+    """The condition (with ``?`` for its values) of the outbox rows ``retry_actions``
+    re-queues: the dead action ``action_id``, else every dead one of ``rule_id``, else every
+    dead one, each with the dead rest of its digest (a digest is sent as one request)."""
+    chosen, values = (
+        ("id = ?", [action_id])
+        if action_id is not None
+        else ("rule_id = ?", [rule_id])
+        if rule_id is not None
+        else ("1 = 1", [])
+    )
+    return (
+        f"status = 'dead' AND ({chosen} OR digest IN"
+        f" (SELECT digest FROM outbox WHERE status = 'dead' AND {chosen}))",
+        values * 2,
     )

@@ -37,6 +37,7 @@ from automation.store.rows import (
     history_entry,
     json_ids,
     outbox_item,
+    requeued_dead,
     state_row,
 )
 from automation.store.sqlite_connection import SqliteConnection, count_change, guarded
@@ -187,22 +188,20 @@ class LedgerQueries(SqliteConnection):
         return outbox_item(rows[0]) if rows else None
 
     @guarded
-    def retry_action(self, action_id: str, now: datetime) -> bool:
+    def retry_actions(
+        self, now: datetime, *, action_id: str | None = None, rule_id: str | None = None
+    ) -> list[str]:
+        where, values = requeued_dead(action_id, rule_id)
         with self._immediate() as conn:
-            cursor = conn.execute(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = ?"
-                " WHERE id = ? AND status = 'dead'",
-                [to_epoch(now), action_id],
+            ids = [
+                row[0]
+                for row in conn.execute(f"SELECT id FROM outbox WHERE {where} ORDER BY id", values)
+            ]
+            conn.execute(
+                f"UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE {where}",
+                [to_epoch(now), *values],
             )
-            if cursor.rowcount != 1:
-                return False
-            conn.execute(  # the rest of its digest goes with it, as one request
-                "UPDATE outbox SET status = 'pending', next_attempt_at = ?"
-                " WHERE status = 'dead' AND digest IS NOT NULL"
-                " AND digest = (SELECT digest FROM outbox WHERE id = ?)",
-                [to_epoch(now), action_id],
-            )
-        return True
+        return ids
 
     @guarded
     def action_counts(self) -> dict[str, int]:

@@ -163,7 +163,7 @@ def test_a_dead_webhook_is_kept_and_can_be_retried_by_hand(env: Env) -> None:
     store = env.runtime.store
     [dead] = store.actions(status="dead")
     assert dead.kind == "webhook" and "404" in (dead.last_error or "")
-    assert store.retry_action(dead.id, env.sandbox.clock.now())
+    assert store.retry_actions(env.sandbox.clock.now(), action_id=dead.id)
     env.cycle()
     assert store.action(dead.id).status == "sent"
 

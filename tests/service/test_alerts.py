@@ -161,7 +161,7 @@ def test_dead_actions_and_failed_reloads_alert_and_recover(
     assert bodies["action_dead"]["detail"] == "action f0.0 (webhook of rule r, post ): 410"
     assert bodies["action_dead"]["count"] == 1
     engine.store.set_meta("reload_error", "")
-    engine.store.retry_action("f0.0", clock.now)
+    engine.store.retry_actions(clock.now, action_id="f0.0")
     engine.store.record_attempt(
         "f0.0", at=clock.now, outcome="sent", error=None, next_attempt_at=None
     )

@@ -427,9 +427,9 @@ def test_outbox_state_machine_with_attempts_and_manual_retry(store: Store) -> No
     assert attempts[0].next_attempt_at == minutes(2)
     assert attempts[1].at == minutes(2)
 
-    assert store.retry_action("f1.1", minutes(3)) is False  # sent stays sent
-    assert store.retry_action("nope", minutes(3)) is False
-    assert store.retry_action("f1.0", minutes(3)) is True
+    assert store.retry_actions(minutes(3), action_id="f1.1") == []  # sent stays sent
+    assert store.retry_actions(minutes(3), action_id="nope") == []
+    assert store.retry_actions(minutes(3), action_id="f1.0") == ["f1.0"]
     again = store.action("f1.0")
     assert again is not None and (again.status, again.attempts) == ("pending", 2)
     assert [a.id for a in store.claim_actions(minutes(3), 10)] == ["f1.0"]

@@ -133,8 +133,44 @@ def test_retrying_a_dead_action_of_a_digest_retries_the_whole_digest(store: Stor
         store.record_attempt(
             item.id, at=minutes(15), outcome="dead", error="410", next_attempt_at=None
         )
-    assert store.retry_action("f2.0", minutes(30)) is True
+    assert store.retry_actions(minutes(30), action_id="f2.0") == ["f1.0", "f2.0"]
     assert [a.id for a in store.claim_actions(minutes(30), 1)] == ["f1.0", "f2.0"]
+
+
+def test_every_dead_action_or_every_one_of_a_rule_is_requeued_at_once(store: Store) -> None:
+    # After a receiver's outage an operator re-queues dozens of dead actions in one go.
+    store.commit_cycle(
+        CycleWrite(
+            at=T0,
+            firings=(
+                firing("a1", rule="r1", post_id="p1"),
+                firing("a2", rule="r1", post_id="p2"),
+                firing("b1", rule="r2", post_id="p1"),
+                firing("b2", rule="r2", post_id="p2"),
+                firing("c1", rule="r3", post_id="p1"),
+                firing("d1", rule="r4", post_id="p1", actions=digest_action("d", minutes(15))),
+                firing("d2", rule="r4", post_id="p2", actions=digest_action("d", minutes(15))),
+            ),
+        )
+    )
+    for item in store.claim_actions(minutes(15), 10):
+        sent = item.id == "c1.0"
+        store.record_attempt(
+            item.id,
+            at=minutes(15),
+            outcome="sent" if sent else "dead",
+            error=None if sent else "503",
+            next_attempt_at=None,
+        )
+    assert store.retry_actions(minutes(20), rule_id="nope") == []
+    assert store.retry_actions(minutes(20), rule_id="r3") == []  # sent stays sent
+    assert store.retry_actions(minutes(20), rule_id="r1") == ["a1.0", "a2.0"]
+    assert store.action_counts() == {"pending": 2, "sent": 1, "dead": 4}
+    assert store.retry_actions(minutes(30)) == ["b1.0", "b2.0", "d1.0", "d2.0"]
+    assert store.retry_actions(minutes(30)) == []
+    assert store.action_counts() == {"pending": 6, "sent": 1, "dead": 0}
+    again = store.action("b1.0")
+    assert again is not None and (again.attempts, again.next_attempt_at) == (1, minutes(30))
 
 
 def test_digests_survive_reopening(tmp_path) -> None:

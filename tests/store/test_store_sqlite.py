@@ -167,7 +167,7 @@ def test_a_read_only_store_reads_beside_a_writer_and_never_writes(path: Path) ->
             assert reader.meta("k") == "new"
             assert [e.firing.id for e in reader.history()] == ["f1"]
             with pytest.raises(StoreError, match="readonly"):
-                reader.retry_action("f1.0", T0)
+                reader.retry_actions(T0, action_id="f1.0")
     with pytest.raises(StoreError, match="no state database"):
         SqliteStore.open_readonly(path.with_name("absent.db"))
 
