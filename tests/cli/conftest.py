@@ -1,13 +1,17 @@
 """Fixtures the command-line tests share: the process's global state kept apart for each
-test (``process_state``), the sandbox, a receiver that checks the team-chat signature,
-and ``cli`` for a module that defines its ``project``."""
+test (``process_state``, and ``in_own_directory`` with no config named by the
+environment), the sandbox in process or served standing still (``target``), a receiver
+that checks the team-chat signature, and ``cli`` for a module that defines its
+``project``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cli_helpers import Cli, Project, isolated_process_state, start_sandbox
+from sandbox_api import SandboxTarget
 
 from automation.config.secret import Secret
 from automation.sandbox import Sandbox
@@ -19,6 +23,21 @@ from automation.sandbox.webhook_receiver import Receiver
 def process_state() -> Iterator[None]:
     with isolated_process_state():
         yield
+
+
+@pytest.fixture
+def in_own_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, process_state: None) -> None:
+    """The test runs in its own directory, no config named by the environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
+
+
+@pytest.fixture
+def target() -> Iterator[SandboxTarget]:
+    """The sandbox served over HTTP, its world standing still (speed 0)."""
+    t = SandboxTarget(lambda: 0.0).start()
+    yield t
+    t.stop()
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ run.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cli_helpers import BRAND_ID, Cli, assert_no_traceback, database_dump, isolated_process_state
+from cli_helpers import BRAND_ID, Cli, assert_no_traceback, database_dump
 from sandbox_api import SandboxTarget
 
 from automation.backtest import job
@@ -37,20 +36,14 @@ rules:
 LEDGER = ("firings", "outbox", "attempts", "rule_states", "rule_versions", "posts", "meta")
 
 
-@pytest.fixture(autouse=True)
-def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
-    with isolated_process_state():
-        yield
+pytestmark = pytest.mark.usefixtures("in_own_directory")
 
 
 @pytest.fixture
-def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    monkeypatch.setattr("automation.cli.backtest.now", t.sandbox.clock.now)
-    yield t
-    t.stop()
+def target(target: SandboxTarget, monkeypatch: pytest.MonkeyPatch) -> SandboxTarget:
+    """The standing sandbox, its clock the command's now."""
+    monkeypatch.setattr("automation.cli.backtest.now", target.sandbox.clock.now)
+    return target
 
 
 @pytest.fixture

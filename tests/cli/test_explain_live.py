@@ -3,32 +3,24 @@ before explaining, so a window on an owned post is known even if nothing was sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cli_helpers import BRAND_ID, Cli, isolated_process_state, table_rows
+from cli_helpers import BRAND_ID, Cli, table_rows
 from sandbox_api import SandboxTarget
 
 from automation.sandbox import write_config
 from automation.store.sqlite import SqliteStore
 
-
-@pytest.fixture(autouse=True)
-def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
-    with isolated_process_state():
-        yield
+pytestmark = pytest.mark.usefixtures("in_own_directory")
 
 
 @pytest.fixture
-def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    monkeypatch.setattr("automation.cli.explain.now", t.sandbox.clock.now)
-    yield t
-    t.stop()
+def target(target: SandboxTarget, monkeypatch: pytest.MonkeyPatch) -> SandboxTarget:
+    """The standing sandbox, its clock the command's now."""
+    monkeypatch.setattr("automation.cli.explain.now", target.sandbox.clock.now)
+    return target
 
 
 def test_a_window_on_an_owned_post_is_known_live(

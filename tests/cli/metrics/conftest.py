@@ -3,29 +3,18 @@ that stands still (speed 0), and ``cli`` with a config pointing at it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, isolated_process_state
+from cli_helpers import Cli
 from sandbox_api import SandboxTarget
 
 from automation.sandbox import write_config
 
 
 @pytest.fixture(autouse=True)
-def _process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
-    with isolated_process_state():
-        yield
-
-
-@pytest.fixture
-def target() -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    yield t
-    t.stop()
+def _own_directory(in_own_directory: None) -> None:
+    """Every test here runs in its own directory (``tests/cli/conftest.py``)."""
 
 
 @pytest.fixture
