@@ -243,12 +243,12 @@ class LedgerQueries(PostgresConnection):
     def retry_actions(
         self, now: datetime, *, action_id: str | None = None, rule_id: str | None = None
     ) -> list[str]:
-        where, values = requeued_dead(action_id, rule_id)
+        where, values = requeued_dead(action_id, rule_id, mark="%s")
         query = (
-            f"UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE {where} RETURNING id"
+            f"UPDATE outbox SET status = 'pending', next_attempt_at = %s WHERE {where} RETURNING id"
         )
         with self._tx() as conn:
-            rows = conn.execute(query.replace("?", "%s").encode(), [to_epoch(now), *values])
+            rows = conn.execute(query.encode(), [to_epoch(now), *values])
             return sorted(row[0] for row in rows.fetchall())
 
     @guarded

@@ -252,14 +252,17 @@ def pause_from_row(row: tuple[Any, ...]) -> PauseRecord:
     )
 
 
-def requeued_dead(action_id: str | None, rule_id: str | None) -> tuple[str, list[str]]:
-    """The condition (with ``?`` for its values) of the outbox rows ``retry_actions``
-    re-queues: the dead action ``action_id``, else every dead one of ``rule_id``, else every
-    dead one, each with the dead rest of its digest (a digest is sent as one request)."""
+def requeued_dead(
+    action_id: str | None, rule_id: str | None, mark: str = "?"
+) -> tuple[str, list[str]]:
+    """The condition (with ``mark``, the driver's placeholder, for its values) of the
+    outbox rows ``retry_actions`` re-queues: the dead action ``action_id``, else every dead
+    one of ``rule_id``, else every dead one, each with the dead rest of its digest (a
+    digest is sent as one request)."""
     chosen, values = (
-        ("id = ?", [action_id])
+        (f"id = {mark}", [action_id])
         if action_id is not None
-        else ("rule_id = ?", [rule_id])
+        else (f"rule_id = {mark}", [rule_id])
         if rule_id is not None
         else ("1 = 1", [])
     )
