@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import threading
@@ -11,6 +10,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from cli_helpers import unwritable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
@@ -381,18 +381,15 @@ def test_a_directory_in_place_of_the_file_is_named(path: Path) -> None:
         SqliteStore.open(path)
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
 def test_a_read_only_file_is_named(path: Path) -> None:
     SqliteStore.open(path).close()
-    path.parent.chmod(0o500)
-    path.chmod(0o400)
-    try:
-        with pytest.raises(StoreError, match=r"state\.db.*writable"):
-            store = SqliteStore.open(path)
-            store.set_meta("k", "v")
-    finally:
-        path.parent.chmod(0o700)
-        path.chmod(0o600)
+    with (
+        unwritable(path),  # as root too: made immutable
+        unwritable(path.parent),
+        pytest.raises(StoreError, match=r"state\.db.*writable"),
+    ):
+        store = SqliteStore.open(path)
+        store.set_meta("k", "v")
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
