@@ -73,6 +73,7 @@ def create_app(site: Site, password: str | None) -> Starlette:
         Route("/api/posts/{post_id}/charts", pages.post_charts_json),
         Route("/history", pages.history_page),
         Route("/actions", pages.actions_page),
+        Route("/actions/retry", controls.retry_all, methods=["POST"]),
         Route("/actions/{action_id}/retry", controls.retry_action, methods=["POST"]),
         Route("/rules/{rule_id}/pause", controls.pause_rule, methods=["POST"]),
         Route("/rules/{rule_id}/resume", controls.resume_rule, methods=["POST"]),

@@ -22,12 +22,13 @@ from starlette.responses import RedirectResponse, Response
 from automation.core.durations import format_duration, parse_duration
 from automation.core.errors import StoreError, UsageError
 from automation.core.pauses import ALL_RULES
+from automation.core.wording import counted
 from automation.dashboard.security import checked_form
 from automation.dashboard.site import Site
 from automation.engine import pauses
-from automation.engine.retries import retry_dead
+from automation.engine.retries import retry_all_dead, retry_dead
 
-__all__ = ["pause_rule", "resume_rule", "retry_action"]
+__all__ = ["pause_rule", "resume_rule", "retry_action", "retry_all"]
 
 WHO = "dashboard"
 NAME = "name"  # the form field (and session key) for who is making the change
@@ -85,6 +86,31 @@ async def retry_action(request: Request) -> Response:
     if not done:
         return _back(request, "/actions", f"{action_id} is not a dead action; nothing to retry")
     return _back(request, "/actions", f"re-queued {action_id}: the engine tries it next cycle")
+
+
+async def retry_all(request: Request) -> Response:
+    """Re-queue every dead action, or with the form's ``rule`` every dead one of that rule
+    (``automation actions retry --all [--rule RULE_ID]``), in one transaction."""
+    form = await checked_form(request)
+    given = form.get("rule")
+    rule_id = given if isinstance(given, str) and given else None
+    site = _site(request)
+    who = _who(request, form)
+
+    def retry() -> int:
+        with site.writing() as store:
+            return retry_all_dead(store, who=who, now=site.clock(), rule_id=rule_id)
+
+    of_rule = f" of {rule_id}" if rule_id else ""
+    done = await _write(f"re-queue the dead actions{of_rule}", retry)
+    if not done:
+        return _back(request, "/actions", f"no dead actions{of_rule}; nothing to retry")
+    return _back(
+        request,
+        "/actions",
+        f"re-queued {counted(done, 'dead action')}{of_rule}: the engine tries"
+        f" {'it' if done == 1 else 'them'} next cycle",
+    )
 
 
 def _rule_id(request: Request) -> str:

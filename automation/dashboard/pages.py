@@ -104,6 +104,7 @@ def rule_page(request: Request) -> Response:
         day = store.firing_counts(now - DAY).get(rule.id, 0)
         week = store.firing_counts(now - 7 * DAY).get(rule.id, 0)
         paused, _ = _pauses(store.pauses(), [rule.id], now)
+        dead = store.action_counts(rule.id)["dead"]
     context = {
         "paused": paused.get(rule.id),
         "rule": rule,
@@ -115,6 +116,7 @@ def rule_page(request: Request) -> Response:
         "firings": firings,
         "day": day,
         "week": week,
+        "dead": dead,
         "now": now,
     }
     return render(request, "rule.html", context)
@@ -205,12 +207,14 @@ def actions_page(request: Request) -> Response:
             f.status, PAGE, rule_id=f.rule, post_id=f.post, since=f.since, until=f.until
         )
         counts = store.action_counts()
+        dead = store.action_counts(f.rule)["dead"] if f.rule else counts["dead"]
     older = f.query(before=items[-1].created_at.timestamp()) if len(items) == PAGE else None
     context = {
         "items": items,
         "f": f,
         "older": older,
         "counts": counts,
+        "dead": dead,  # what "Retry all" re-queues: every dead action, or the rule's
         "statuses": ACTION_STATUSES,
         "rule_ids": _rule_ids(site),
         "now": site.clock(),

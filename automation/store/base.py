@@ -289,8 +289,9 @@ class Store(Protocol):
         remember what fired, so a forgotten firing does not fire again."""
         ...
 
-    def action_counts(self) -> dict[str, int]:
-        """How many actions are in each status; every status is present, zero included."""
+    def action_counts(self, rule_id: str | None = None) -> dict[str, int]:
+        """How many actions (of ``rule_id`` only, when given) are in each status; every
+        status is present, zero included."""
         ...
 
     def oldest_pending_at(self) -> datetime | None:

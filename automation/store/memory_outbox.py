@@ -142,10 +142,11 @@ class MemoryOutbox:
             )
         return ids
 
-    def action_counts(self) -> dict[str, int]:
+    def action_counts(self, rule_id: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)
         for _, item in self._d.outbox.values():
-            counts[item.status] += 1
+            if rule_id is None or item.rule_id == rule_id:
+                counts[item.status] += 1
         return counts
 
     def oldest_pending_at(self) -> datetime | None:

@@ -204,9 +204,12 @@ class LedgerQueries(SqliteConnection):
         return ids
 
     @guarded
-    def action_counts(self) -> dict[str, int]:
+    def action_counts(self, rule_id: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)
-        counts.update(self._rows("SELECT status, count(*) FROM outbox GROUP BY status"))
+        of_rule, values = ("", []) if rule_id is None else (" WHERE rule_id = ?", [rule_id])
+        counts.update(
+            self._rows(f"SELECT status, count(*) FROM outbox{of_rule} GROUP BY status", values)
+        )
         return counts
 
     @guarded

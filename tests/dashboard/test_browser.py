@@ -254,14 +254,37 @@ def test_retrying_a_dead_action_in_the_browser_requeues_it(browser: Any, own_wor
         assert item is not None and item.status == "pending"
 
 
+def test_retrying_every_dead_action_on_a_phone(browser: Any, own_world: World) -> None:
+    """ "Retry all N dead" sits in view above the actions on a 390 px screen, and one tap
+    re-queues them all."""
+    with serving(own_world) as running:
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        tab = watch(context.new_page(), running.url)
+        tab.open("/actions")
+        button = tab.page.locator("button", has_text="Retry all 1 dead")
+        box = button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        assert tab.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        button.tap()
+        tab.page.wait_for_load_state("networkidle")
+        assert "re-queued 1 dead action" in tab.page.locator(".notice").inner_text()
+        assert tab.page.locator("button", has_text="Retry all").count() == 0
+        tab.assert_clean()
+        context.close()
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        assert store.action_counts()["dead"] == 0
+
+
 def test_a_form_whose_token_was_tampered_with_is_refused(browser: Any, own_world: World) -> None:
     with serving(own_world) as running:
         context = browser.new_context(viewport=LAPTOP)
         page = context.new_page()
         page.goto(running.url + "/actions?status=dead", wait_until="networkidle")
-        page.eval_on_selector("input[name=csrf_token]", "el => el.value = 'forged'")
+        page.eval_on_selector_all(
+            "input[name=csrf_token]", "els => els.forEach(e => e.value = 'forged')"
+        )
         with page.expect_response(lambda r: r.request.method == "POST") as answer:
-            page.locator("button", has_text="Retry").click()
+            page.locator("tr button", has_text="Retry").click()
         assert answer.value.status == 403
         assert "Refused" in page.locator("h1").inner_text()
         context.close()

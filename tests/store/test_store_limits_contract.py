@@ -162,6 +162,11 @@ def test_every_dead_action_or_every_one_of_a_rule_is_requeued_at_once(store: Sto
             error=None if sent else "503",
             next_attempt_at=None,
         )
+    # the dashboard offers "Retry its N dead" on a rule's page, counted per rule
+    assert store.action_counts(rule_id="r1") == {"pending": 0, "sent": 0, "dead": 2}
+    assert store.action_counts(rule_id="r3") == {"pending": 0, "sent": 1, "dead": 0}
+    assert store.action_counts(rule_id="nope") == {"pending": 0, "sent": 0, "dead": 0}
+    assert store.action_counts() == {"pending": 0, "sent": 1, "dead": 6}
     assert store.retry_actions(minutes(20), rule_id="nope") == []
     assert store.retry_actions(minutes(20), rule_id="r3") == []  # sent stays sent
     assert store.retry_actions(minutes(20), rule_id="r1") == ["a1.0", "a2.0"]
