@@ -1,5 +1,6 @@
-"""``automation actions``: the outbox; ``actions retry ID`` re-queues a dead action,
-``actions retry --all [--rule RULE_ID]`` every dead one (of that rule) at once.
+"""``automation actions [--rule RULE_ID]``: the outbox (of one rule); ``actions retry ID``
+re-queues a dead action, ``actions retry --all [--rule RULE_ID]`` every dead one (of that
+rule) at once.
 
 Each action is listed with its rule and post; the last error of each is shown whole below
 the table, wrapped at spaces, so no message is cut."""
@@ -37,7 +38,9 @@ def register(sub: Any) -> None:
         "--all", action="store_true", help="retry every dead action (actions retry --all)"
     )
     a.add_argument(
-        "--rule", metavar="RULE_ID", help="with retry --all: only the dead actions of this rule"
+        "--rule",
+        metavar="RULE_ID",
+        help="only this rule's actions (with retry --all: only its dead ones)",
     )
     a.set_defaults(handler=run)
 
@@ -45,10 +48,15 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.verb == "retry":
         return _retry(args)
-    if args.all or args.rule:
-        raise UsageError("--all and --rule go with retry: automation actions retry --all")
-    with open_store(required_config(args), only_reads=True) as store:
-        items = store.actions(status="dead" if args.dead else None, limit=args.limit + 1)
+    if args.all:
+        raise UsageError("--all goes with retry: automation actions retry --all")
+    config = required_config(args)
+    with open_store(config, only_reads=True) as store:
+        if args.rule:
+            _check_known(store, config, args.rule)
+        items = store.actions(
+            status="dead" if args.dead else None, limit=args.limit + 1, rule_id=args.rule
+        )
     if len(items) > args.limit:
         items = items[: args.limit]
         print(
@@ -73,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     if not items:
-        print("no dead actions" if args.dead else "the outbox is empty")
+        if args.rule:
+            print(f"no {'dead ' if args.dead else ''}actions of {args.rule}")
+        else:
+            print("no dead actions" if args.dead else "the outbox is empty")
         return 0
     rows = [
         [

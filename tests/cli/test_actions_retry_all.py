@@ -1,6 +1,7 @@
 """``automation actions retry --all [--rule RULE_ID]``: after a receiver's outage every dead
 action (or every one of a rule) is re-queued at once, in one transaction, instead of one
-``actions retry ID`` at a time (spec §3, §6, §7)."""
+``actions retry ID`` at a time (spec §3, §6, §7); ``automation actions --rule RULE_ID``
+lists that rule's actions only, before and after."""
 
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ def test_retry_all_of_an_unknown_rule_says_which_it_meant(project: Project, cli:
         (("actions", "retry"), "give the action ID to re-queue, or --all for every dead action"),
         (("actions", "retry", "f00.0", "--all"), "give the action ID or --all, not both"),
         (("actions", "retry", "f00.0", "--rule", "likes-100"), "--rule goes with --all"),
-        (("actions", "--all"), "--all and --rule go with retry"),
+        (("actions", "--all"), "--all goes with retry"),
     ],
 )
 def test_retry_refuses_both_an_id_and_all_or_neither(
@@ -126,3 +127,44 @@ def test_retry_refuses_both_an_id_and_all_or_neither(
     _dead(project, {"likes-100": 1})
     _refused(cli(*args), says)
     assert _counts(project)["dead"] == 1
+
+
+def _ids(result: Result) -> list[str]:
+    assert result.code == 0, result
+    return [item["id"] for item in json.loads(result.out)]
+
+
+def test_actions_of_one_rule_lists_only_that_rules(project: Project, cli: Cli) -> None:
+    _dead(project, {"likes-100": 2, "reposts-10": 1})
+    assert _ids(cli("actions", "--rule", "reposts-10", "--json")) == ["f04.0", "f03.0"]
+    assert _ids(cli("actions", "--rule", "likes-100", "--dead", "--json")) == ["f01.0", "f00.0"]
+    newest = cli("actions", "--rule", "likes-100", "--limit", "1", "--json")
+    assert _ids(newest) == ["f02.0"]
+    assert "there are more: --limit N lists more" in newest.err
+    table = cli("actions", "--rule", "reposts-10")
+    assert table.code == 0 and "f03.0" in table.out and "f04.0" in table.out
+    assert "likes-100" not in table.out and "f00.0" not in table.out
+    assert len(_ids(cli("actions", "--json"))) == 5  # without --rule: every rule's, as before
+
+
+def test_actions_of_a_rule_without_any_say_so(project: Project, cli: Cli) -> None:
+    _dead(project, {"likes-100": 1})
+    none = cli("actions", "--rule", "reposts-10")
+    assert (none.code, none.out) == (0, "no actions of reposts-10\n")
+    dead = cli("actions", "--rule", "reposts-10", "--dead")
+    assert (dead.code, dead.out) == (0, "no dead actions of reposts-10\n")
+
+
+def test_actions_of_an_unknown_rule_says_which_it_meant(project: Project, cli: Cli) -> None:
+    _dead(project, {"likes-100": 1})
+    typo = cli("actions", "--rule", "likes-10O")
+    _refused(typo, "no rule 'likes-10O' (did you mean 'likes-100'? rules: likes-100, reposts-10)")
+    assert typo.out == ""
+
+
+def test_the_help_says_actions_lists_one_rules() -> None:
+    from automation.cli.main import build_parsers
+
+    _, commands = build_parsers()
+    shown = " ".join(commands["actions"].format_help().split())
+    assert "--rule RULE_ID only this rule's actions (with retry --all: only its dead ones)" in shown
