@@ -59,7 +59,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--ids",
         metavar="FILE|-",
-        help="post IDs one a line, or a CSV with an id, tweet_id or post_id column ('-': stdin)",
+        help=(
+            "post IDs one a line, or a CSV with an id, tweet_id, post_id or url column ('-': stdin)"
+        ),
     )
     p.add_argument(
         "--account",
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ids is not None and not listed.ids:
         raise UsageError(
             f"--ids {args.ids}: no post ID in it; give one ID or post link a line, or a CSV "
-            "with an id, tweet_id or post_id column"
+            "with an id, tweet_id, post_id or url column"
         )
     from automation.export.job import ExportJob
 

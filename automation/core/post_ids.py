@@ -2,8 +2,10 @@
 
 A list is one ID a line, or a CSV (comma, semicolon or tab) whose first line is a header
 naming an ``id``, ``tweet_id`` or ``post_id`` column (any case; ``Tweet id`` as X's own
-analytics export writes it is the same). A post's link (``https://x.com/USER/status/ID``)
-counts as its ID, and so does ``="ID"``, the form ``automation metrics`` writes in CSV.
+analytics export writes it is the same), or else a column of the posts' links: ``url``,
+``link`` or ``permalink`` (``Post URL``, ``Tweet permalink`` too). A post's link
+(``https://x.com/USER/status/ID``) counts as its ID, and so does ``="ID"``, the form
+``automation metrics`` writes in CSV.
 The ``sep=;`` line Excel may write first names the delimiter (any one character); the
 header then follows on the next line.
 Blank lines and repeated IDs are ignored; a line that holds no valid ID is skipped and
@@ -32,8 +34,14 @@ __all__ = [
     "read_post_ids",
 ]
 
-# In order of preference when a header names several (``id`` is often a row number).
+# In order of preference when a header names several (``id`` is often a row number), then
+# the columns of links a spreadsheet may hold instead, alone or after ``post_`` / ``tweet_``.
 ID_COLUMNS = ("post_id", "tweet_id", "id")
+_LINK_COLUMNS = ("url", "link", "permalink")
+_COLUMNS = (
+    *ID_COLUMNS,
+    *(f"{kind}{name}" for name in _LINK_COLUMNS for kind in ("post_", "tweet_", "")),
+)
 _DELIMITERS = (",", ";", "\t")
 _MAX_ID = str(2**63 - 1)
 _SEP = re.compile(r"sep=([^\w\"'\r\n])", re.IGNORECASE)  # Excel's line naming the delimiter
@@ -222,15 +230,15 @@ def _header(line: str, delimiters: Sequence[str]) -> tuple[str, int, str] | None
             continue
         cells = next(csv.reader([line], delimiter=delimiter))
         names = [_column_name(c) for c in cells]
-        for wanted in ID_COLUMNS:
+        for wanted in _COLUMNS:
             if wanted in names:
                 return delimiter, names.index(wanted), cells[names.index(wanted)].strip()
         if len(cells) > 1 and not any(isinstance(_post_id(c.strip()), str) for c in cells):
             shown = ", ".join(c.strip() for c in cells if c.strip())[:120]
             raise UsageError(
                 f"the first line looks like a CSV header ({shown}) but names no id, "
-                "tweet_id or post_id column: rename the column that holds the post IDs to "
-                "tweet_id, or give one ID a line"
+                "tweet_id, post_id or url column: rename the column that holds the post IDs "
+                "to tweet_id (or the posts' links to url), or give one ID a line"
             )
     return None
 
@@ -260,6 +268,6 @@ def _post_id(text: str) -> str | _Why:
     if any(d in text for d in _DELIMITERS):
         return _Why(
             "expected one post ID a line, or a CSV whose first line names an id, "
-            "tweet_id or post_id column"
+            "tweet_id, post_id or url column"
         )
     return _Why("not a post ID (digits, or a link to a post)")

@@ -81,8 +81,30 @@ def test_malformed_ids_say_why(text: str, reason: str) -> None:
 
 
 def test_a_header_without_an_id_column_is_refused_saying_what_to_do() -> None:
-    with pytest.raises(UsageError, match=r"\(url, likes\).*tweet_id"):
-        read_post_ids(["url,likes", "https://x.com/a/status/1,3"])
+    with pytest.raises(UsageError, match=r"\(date, likes\).*tweet_id.*url"):
+        read_post_ids(["date,likes", "2026-07-01,3"])
+
+
+LINK = f"https://x.com/brand/status/{BIG}"
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "column"),
+    [
+        ("Date,URL,Impressions", f"2026-11-30,{LINK},100", "URL"),
+        ("URL", LINK, "URL"),  # one column: its name is the header, not a line skipped
+        ("date;Post URL;likes", f"2026-11-30;{LINK};7", "Post URL"),
+        ("Tweet permalink,likes", f"{LINK},7", "Tweet permalink"),
+        ("link", f'"{LINK}"', "link"),
+        ("Tweet id,Tweet permalink", f"{BIG},https://x.com/brand/status/1001", "Tweet id"),
+        ("url,id", f"https://x.com/brand/status/1001,{BIG}", "id"),  # an ID column wins
+    ],
+)
+def test_a_column_of_post_links_is_read_when_no_id_column_is_named(
+    header: str, row: str, column: str
+) -> None:
+    got = read_post_ids([f"\ufeff{header}\r\n", f"{row}\r\n", "\r\n"])
+    assert (got.column, got.ids, got.skipped) == (column, (BIG,), ())
 
 
 def test_nothing_listed() -> None:

@@ -252,7 +252,7 @@ def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
         (("--ids", "ids.txt", "--by", "url_clicks"), "url_clicks has no current total"),
         (("--ids", "ids.txt", "--account", "brnad"), "--account brnad: no such owned account"),
         (("--ids", "missing.txt"), "--ids missing.txt: no such file"),
-        (("--ids", "header.csv"), "names no id, tweet_id or post_id column"),
+        (("--ids", "header.csv"), "names no id, tweet_id, post_id or url column"),
         (("--ids", "utf16.csv"), "--ids utf16.csv: it holds NUL characters, as UTF-16 text"),
         (("--ids", "book.xlsx"), "--ids book.xlsx: it is a spreadsheet workbook (.xlsx, .xls"),
         (("--ids", "book.xls"), "--ids book.xls: it is a spreadsheet workbook (.xlsx, .xls"),
@@ -270,7 +270,7 @@ def test_usage_errors_say_what_to_do_and_send_nothing(
     cli: Cli, target: SandboxTarget, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
     (tmp_path / "ids.txt").write_text("1260294888811347969\n", encoding="utf-8")
-    (tmp_path / "header.csv").write_text("url,likes\nx,1\n", encoding="utf-8")
+    (tmp_path / "header.csv").write_text("date,likes\n2026-07-01,1\n", encoding="utf-8")
     (tmp_path / "junk.txt").write_text("hello\n12ab\n#note\n", encoding="utf-8")
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "only-header.csv").write_text("Tweet id,Tweet text\n", encoding="utf-8")
