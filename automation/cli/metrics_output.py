@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, repeat
 from operator import itemgetter, truediv
@@ -228,7 +229,8 @@ def _write_table(
         for pid, values in table.values_of(rows, metrics):
             yield [pid, owner.get(pid, "public"), *values]
 
-    for line in table_lines(["post", "account", *names], cells):
+    width = shutil.get_terminal_size().columns if out.isatty() else None  # no line wraps
+    for line in table_lines(["post", "account", *names], cells, width, keep=2):
         out.write(line + "\n")
 
 

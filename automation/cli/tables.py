@@ -13,11 +13,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def table_lines(
-    headers: Sequence[str], rows: Callable[[], Iterable[Sequence[object]]]
+    headers: Sequence[str],
+    rows: Callable[[], Iterable[Sequence[object]]],
+    width: int | None = None,
+    keep: int = 1,
 ) -> Iterator[str]:
     """The lines of ``table``, reading ``rows()`` twice (widths first, then the lines), so
     a long table is never held as text. A column is numeric when every value in it that
-    is not None is a number; None shows as "-"."""
+    is not None is a number; None shows as "-". With ``width`` (a terminal's), a table
+    wider than it is cut into blocks of columns that each fit, one under another with a
+    blank line between, each repeating the first ``keep`` columns (``rows()`` is read once
+    more per block), so no line wraps."""
     widths = [len(h) for h in headers]
     kinds = [0] * len(headers)  # bit 1: a number seen; bit 2: something else seen
     for row in rows():
@@ -27,16 +33,35 @@ def table_lines(
                 kinds[i] |= 1 if isinstance(value, int | float) else 2
     numeric = [kind == 1 for kind in kinds]
 
-    def line(values: Sequence[str]) -> str:
+    def line(values: Sequence[str], columns: Sequence[int]) -> str:
         parts = [
-            v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]) for i, v in enumerate(values)
+            values[i].rjust(widths[i]) if numeric[i] else values[i].ljust(widths[i])
+            for i in columns
         ]
         return "  ".join(parts).rstrip()
 
-    yield line(list(headers))
-    yield line(["-" * w for w in widths])
-    for row in rows():
-        yield line([cell_text(c) for c in row])
+    for number, columns in enumerate(_blocks(widths, width, keep)):
+        if number:
+            yield ""
+        yield line(headers, columns)
+        yield line(["-" * w for w in widths], columns)
+        for row in rows():
+            yield line([cell_text(c) for c in row], columns)
+
+
+def _blocks(widths: Sequence[int], width: int | None, keep: int) -> list[list[int]]:
+    """The columns of each block: the first ``keep``, then as many of the others as fit in
+    ``width`` (at least one); one block of every column when ``width`` is None."""
+    first = list(range(min(keep, len(widths))))
+    blocks: list[list[int]] = [list(first)]
+    used = sum(widths[i] + 2 for i in first)
+    for i in range(len(first), len(widths)):
+        if width is not None and len(blocks[-1]) > len(first) and used + widths[i] > width:
+            blocks.append(list(first))
+            used = sum(widths[c] + 2 for c in first)
+        blocks[-1].append(i)
+        used += widths[i] + 2
+    return blocks
 
 
 def cell_text(value: object) -> str:

@@ -8,6 +8,7 @@ import io
 import json
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +79,35 @@ def test_every_answer_shape_gives_the_cells_the_table_holds(
         texts = line[line.index('"c_') :].rstrip("}")
         expected = ", ".join(f'"c_{m}": {cell(table, row, m, "null")}' for m in metrics)
         assert texts == expected
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_table_wider_than_the_terminal_comes_in_blocks_that_each_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    ids = ["2128903658664886272", "2128722661864374272"]
+    table = MetricTable(ids)
+    table.put(ids[0], {m: 24544.0 for m in METRICS})
+    table.put(ids[1], {"favorites": 255.0})
+    columns = [Column(m, m) for m in (*METRICS, "engagement_rate", "replies", "quote_tweets")]
+    args = (table, [0, 1], columns, {ids[0]: "brand"}, None)
+
+    out = _Terminal()
+    write_rows(out, "table", *args)
+    blocks = [b.splitlines() for b in out.getvalue().split("\n\n")]
+    assert len(blocks) > 1
+    assert max(len(line) for block in blocks for line in block) <= 80
+    for block in blocks:  # each block names its posts and gives every row
+        assert block[0].split()[:2] == ["post", "account"] and len(block) == 4
+        assert [line.split()[:2] for line in block[2:]] == [[ids[0], "brand"], [ids[1], "public"]]
+    shown = [name for block in blocks for name in block[0].split()[2:]]
+    assert shown == [c.name for c in columns]
+
+    plain = io.StringIO()  # not a terminal (a pipe, a file): one block, as wide as it takes
+    write_rows(plain, "table", *args)
+    assert "\n\n" not in plain.getvalue() and max(map(len, plain.getvalue().splitlines())) > 80
