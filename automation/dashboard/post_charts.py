@@ -155,13 +155,18 @@ def _rebuild_from_counts(
     hours: list[int], totals: dict[int, float], counts: Mapping[int, float], counted: set[int]
 ) -> None:
     """Fill counted hours before the first polled total by taking each hour's count off the
-    next hour's total (the total at an hour's end less what the next hour added)."""
+    next hour's total (the total at an hour's end less what the next hour added). When the
+    API has counted no hour from the first polled one on (the engine began polling in the
+    hour under way, or in an hour since the last counts were fetched), that hour counts as
+    adding nothing: the line then joins the first reading, higher by at most what the post
+    gained in that hour before it, instead of missing altogether."""
     known = [h for h in hours if h in totals]
     if not known:
         return
+    uncounted = not any(h >= known[0] for h in counted)
     for h in reversed([h for h in hours if h < known[0]]):
         after = totals.get(h + 1)
-        if after is None or h + 1 not in counted:
+        if after is None or (h + 1 not in counted and not (uncounted and h + 1 == known[0])):
             break
         totals[h] = after - counts.get(h + 1, 0.0)
 

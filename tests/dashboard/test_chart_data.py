@@ -48,6 +48,41 @@ def test_an_owned_posts_counts_rebuild_totals_before_it_was_first_polled() -> No
     assert chart.per_hour == [40.0, 25.0, 0.0, 15.0]
 
 
+def test_counts_rebuild_the_totals_when_no_hour_since_the_first_poll_is_counted() -> None:
+    # an engine started half an hour ago: the API has counted every hour but this one
+    history = HourlyHistory(
+        totals=((T0 + 3 * H, 100.0),),
+        polled=((T0 + 3 * H, T0 + 4 * H),),
+        counts=((T0, 40.0), (T0 + 1 * H, 25.0), (T0 + 2 * H, 15.0)),
+        counted=((T0, T0 + 3 * H),),
+    )
+    now = T0 + 3 * H + 30 * timedelta(minutes=1)
+    [chart] = post_charts({"favorites": history}, (), [], [], now)
+    assert chart.totals == [60.0, 85.0, 100.0, 100.0]
+    assert chart.per_hour == [40.0, 25.0, 15.0, None]
+    snaps = (Snapshot(T0 + 3 * H + 10 * timedelta(minutes=1), {"favorites": 100.0}),)
+    [chart] = post_charts({"favorites": history}, snaps, [], [], now)  # as the page draws it
+    assert chart.totals == [60.0, 85.0, 100.0, 100.0]
+    # polled on into the next hour, still without counts after the last fetch
+    later = HourlyHistory(
+        totals=((T0 + 3 * H, 100.0), (T0 + 4 * H, 104.0)),
+        polled=((T0 + 3 * H, T0 + 5 * H),),
+        counts=history.counts,
+        counted=history.counted,
+    )
+    [chart] = post_charts({"favorites": later}, (), [], [], T0 + 4 * H + 30 * timedelta(minutes=1))
+    assert chart.totals == [60.0, 85.0, 100.0, 100.0, 104.0]
+    # a polled hour the API skipped, with counted hours after it, still ends the rebuild
+    skipped = HourlyHistory(
+        totals=((T0 + 2 * H, 90.0),),
+        polled=((T0 + 2 * H, T0 + 3 * H),),
+        counts=((T0, 40.0), (T0 + 1 * H, 25.0), (T0 + 3 * H, 5.0)),
+        counted=((T0, T0 + 2 * H), (T0 + 3 * H, T0 + 4 * H)),
+    )
+    [chart] = post_charts({"favorites": skipped}, (), [], [], T0 + 4 * H)
+    assert chart.totals == [None, None, 90.0, None]
+
+
 def test_the_engines_snapshots_replace_the_hours_they_cover() -> None:
     history = HourlyHistory(totals=((T0, 5.0), (T0 + H, 9.0)), polled=((T0, T0 + 2 * H),))
     snaps = (
