@@ -353,6 +353,33 @@ def test_history_and_actions_read_on_a_phone_without_scrolling_sideways(
     context.close()
 
 
+def test_every_table_of_firings_reads_on_a_phone_without_scrolling_sideways(
+    browser: Any, shared_dashboard: Running, world: World
+) -> None:
+    """The overview's latest firings, a rule's and a post's firings, and a rule's nearest
+    posts once scrolled sideways on a phone as History did, cutting a value in two
+    ("likes 15" of 151) and leaving the actions, the progress and the estimate off
+    screen: each row must fit the screen, its pills in view."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    tab = watch(context.new_page(), shared_dashboard.url)
+    pages = ("/", "/rules/at-100-likes", "/rules/like-milestones", f"/posts/{world.crossing}")
+    for path in pages:
+        tab.open(path)
+        scrolled = tab.page.evaluate(
+            "[...document.querySelectorAll('main, main *')]"
+            ".filter(e => e.scrollWidth > e.clientWidth"
+            " && getComputedStyle(e).overflowX !== 'visible')"
+            ".map(e => e.tagName + '.' + e.className)"
+        )
+        assert scrolled == [], f"{path} scrolls sideways on a phone: {scrolled}"
+        rights = tab.page.locator("main tbody .pill").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().right)"
+        )
+        assert rights and max(rights) <= PHONE["width"], f"{path}: {rights}"
+    tab.assert_clean()
+    context.close()
+
+
 def test_a_post_s_values_wrap_on_a_phone(
     browser: Any, shared_dashboard: Running, world: World
 ) -> None:
