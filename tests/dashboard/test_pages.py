@@ -232,3 +232,19 @@ def test_a_post_dated_after_the_engines_clock_charts_every_reading(own_world: Wo
     likes = next(chart for chart in charts if chart["metric"] == "favorites")
     assert likes["times"] == [int(at.timestamp()) for at, _ in readings]
     assert likes["totals"] == [v for _, v in readings]
+
+
+def test_a_rule_s_empty_panels_say_what_to_do_next(own_world: World) -> None:
+    """A rule without values or firings yet says where they come from and what to try,
+    not only that there are none."""
+    (own_world.folder / "rules" / "draft.yaml").write_text(
+        "version: 1\nrules:\n  - id: draft-10-likes\n"
+        '    watch: {posts: ["1999000000000000009"]}\n'
+        "    when: likes >= 10\n    actions: [{log: {message: hi}}]\n",
+        encoding="utf-8",
+    )
+    with serving(own_world) as running, browsing(running) as c:
+        text = _text(c.get("/rules/draft-10-likes").text)
+    assert "No watched post has a value for this yet. Values come from the engine's" in text
+    assert "automation explain draft-10-likes POST_ID says why a post has none" in text
+    assert "It has not fired yet. Backtest shows how often it would have fired" in text
