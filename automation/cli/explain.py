@@ -9,13 +9,14 @@ unknown only because nothing was stored for it.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
-from automation.core.facts import PostFacts, Snapshot, post_created_at
+from automation.core.facts import LeafTrace, PostFacts, Snapshot, Truth, post_created_at
 from automation.core.payloads import iso
 from automation.core.records import WatchedPostRecord
 from automation.core.wording import no_rule
@@ -93,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if recorded and recorded[0].firing.kind == "seeded" and reason.startswith("already fired"):
         reason = "already recorded: seeded when the rule was added or changed, so it won't fire"
     print(f"result: {decision.truth.value}; {reason}")
+    if not args.live and record.account is not None:
+        _window_hint(decision.trace)
     for e in recorded:
         print(f"recorded: {e.firing.kind} {e.firing.key} at {iso(e.firing.at)}")
     return 0
@@ -119,6 +122,18 @@ def _notes(
     elif rule_id in held.resuming:
         notes.append("resumed: the engine's next cycle seeds what crossed while it was paused")
     return notes
+
+
+def _window_hint(trace: Sequence[LeafTrace]) -> None:
+    """An owned post's window left unknown from what was stored: ``--live`` reads it."""
+    window = next(
+        (t for t in trace if t.truth is Truth.UNKNOWN and " over " in t.description), None
+    )
+    if window is not None:
+        print(
+            f"hint: {window.description}: a window of an owned post comes from the API's "
+            "last 28 hours; add --live to read them now"
+        )
 
 
 def _live_facts(

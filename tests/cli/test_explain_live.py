@@ -43,6 +43,8 @@ def test_a_window_on_an_owned_post_is_known_live(
     stored = cli("explain", "busy", post)
     assert stored.code == 0, stored.err
     assert "result: unknown" in stored.out
+    assert "hint: likes over 2h >= 1: a window of an owned post comes from" in stored.out
+    assert "add --live to read them now" in stored.out
 
     live = cli("explain", "busy", post, "--live")
     assert live.code == 0, live.err
@@ -50,7 +52,7 @@ def test_a_window_on_an_owned_post_is_known_live(
     rows = {r[0]: r for r in table_rows(live.out)}
     assert rows["likes over 2h >= 1"][3] in ("true", "false")
     assert float(rows["likes >= 1"][1]) == target.value(post, "favorites")
-    assert "result: unknown" not in live.out
+    assert "result: unknown" not in live.out and "hint:" not in live.out
     paths = sorted(r.path.rsplit("/", 1)[-1] for r in target.received)
     assert paths == ["28hr", "totals"]
     with SqliteStore.open(tmp_path / "s.db") as store:  # within the shared budget
