@@ -258,8 +258,8 @@ def _post_id(text: str) -> str | _Why:
         return link.group(1)
     if _ROUNDED.fullmatch(text):
         return _Why(
-            "a number a spreadsheet rounded: its last digits are lost; export the column "
-            "as text and read the IDs again"
+            "a number a spreadsheet rounded: its last digits are lost; copy the IDs again "
+            "from where they came into a column formatted as Text, or give the posts' links"
         )
     if text.isascii() and text.isdigit():
         if text[0] == "0":

@@ -66,7 +66,8 @@ def test_links_to_posts_count_as_their_ids() -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("1.26029E+18", "a number a spreadsheet rounded"),
+        ("1.26029E+18", "a number a spreadsheet rounded: its last digits are lost; copy"),
+        ("1.23E+18", "into a column formatted as Text, or give the posts' links"),
         ("0123", "does not start with 0"),
         ("99999999999999999999", "too long"),
         ("9223372036854775808", "too long"),  # 2^63: 19 digits, still too big
