@@ -4,6 +4,7 @@ SQLite and a local webhook receiver: what the in-process end-to-end tests drive.
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,16 +14,31 @@ from fixed_time import SANDBOX_START
 from automation.config.loader import load_config
 from automation.config.secret import Secret
 from automation.engine.events import ActionEvent, Event, FiredEvent
+from automation.engine.workers import InlineWorkers
 from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox.credentials import ACCOUNTS, WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
 from automation.service.runtime import Runtime, open_runtime
 
-__all__ = ["BRAND", "QUIET", "SUPPORT", "Env", "engine_env", "threshold_rule"]
+__all__ = ["BRAND", "QUIET", "SUPPORT", "Env", "Ticker", "engine_env", "threshold_rule"]
 
 BRAND = next(a.user_id for a in ACCOUNTS if a.name == "brand")
 SUPPORT = next(a.user_id for a in ACCOUNTS if a.name == "support")
 QUIET = {"impressions": 0, "engagements": 0, "favorites": 0, "retweets": 0}
+
+
+@dataclass
+class Ticker:
+    """A monotonic clock that moves only when waited on: the outbox's patience measured
+    in waits, not in real seconds."""
+
+    now: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @dataclass
@@ -36,10 +52,17 @@ class Env:
     def write_rules(self, text: str) -> None:
         (self.tmp / "rules" / "rules.yaml").write_text(textwrap.dedent(text))
 
-    def open(self, *, dry_run: bool = False) -> Runtime:
+    def open(self, *, dry_run: bool = False, outbox: Ticker | None = None) -> Runtime:
+        """The engine; its outbox on a pool of threads and the real clock, or with
+        ``outbox`` on the caller's thread, its waits on that ticker."""
         config = load_config(self.tmp / "automation.yaml", env={})
         self.runtime = open_runtime(
-            config, emit=self.events.append, dry_run=dry_run, clock=self.sandbox.clock.now
+            config,
+            emit=self.events.append,
+            dry_run=dry_run,
+            clock=self.sandbox.clock.now,
+            workers=None if outbox is None else InlineWorkers(sleep=outbox.sleep),
+            monotonic=time.monotonic if outbox is None else outbox.monotonic,
         )
         return self.runtime
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -55,6 +56,7 @@ class Outbox:
         emit: Sink,
         rng: random.Random,
         workers: Workers | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limits = load_limits(store)
         self.http = http
@@ -69,6 +71,7 @@ class Outbox:
             workers=workers or ThreadWorkers(ACTION_WORKERS),
             pacing=self.limits,
             after_writes=self._save_limits,
+            monotonic=monotonic,
         )
 
     def configure(self, config: Config) -> None:

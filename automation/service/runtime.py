@@ -172,6 +172,7 @@ def open_runtime(
     chance: Chance | None = None,
     observe_http: Callable[[str, str, int | None], None] | None = None,
     workers: Workers | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
     epoch: int | None = None,
 ) -> Runtime:
     """Open the store (taking the instance lock unless dry-running) and build the engine.
@@ -180,7 +181,8 @@ def open_runtime(
 
     Actions get an HTTP client of their own, with a connection for every worker, so a
     burst of deliveries never queues the cycle's fetching behind it. A given ``http``
-    (tests, the demo) serves both."""
+    (tests, the demo) serves both. The outbox performs them on ``workers`` and times its
+    waits on ``monotonic``: a pool of threads on the real clock unless given."""
     keep_large_blocks_mapped()  # a cycle's large tables go back to the system when freed
     rules = rules or load_compiled(config)
     chance = chance or Chance()
@@ -199,6 +201,7 @@ def open_runtime(
                 emit=emit,
                 rng=chance.rng,
                 workers=workers,
+                monotonic=monotonic,
             )
         http = http or HttpClient(
             timeout=min(config.engagement_api.timeout, 10.0), observe=observe_http

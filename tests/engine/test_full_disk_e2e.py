@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Result, assert_no_traceback, run_subprocess
-from engine_scene import SUPPORT, Env, engine_env, threshold_rule
+from engine_scene import SUPPORT, Env, Ticker, engine_env, threshold_rule
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -33,7 +33,8 @@ from automation.service.metrics import EngineMetrics
 DISK_SIZE = "4M"  # room for the database of a few cycles, and little more
 CYCLE = 20.0  # simulated seconds between cycles
 FULL_CYCLES = 24  # eight simulated minutes on a full disk
-BETWEEN = 1.0  # real seconds the outbox works between cycles, as the service loop lets it
+BETWEEN = 1.0  # seconds the outbox works between cycles, as the service loop lets it; on a
+# Ticker, so it waits no real time and claims at the same points every run
 STALE = timedelta(minutes=15)  # three poll intervals of 5m
 SIZE = "automation_database_disk_size_bytes"
 
@@ -150,7 +151,7 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
     caplog.set_level(logging.INFO)
     early, late = env.post(20), env.post(20)
     threshold_rule(env, [early, late])
-    runtime = env.open()
+    runtime = env.open(outbox=Ticker())  # actions on the engine's thread, as rule tests do
     assert runtime.outbox is not None
     limits = runtime.outbox.limits
     cycle(env)  # learns the rule: nothing past it
