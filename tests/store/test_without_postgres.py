@@ -9,26 +9,61 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from pg_cluster import HIDE
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_postgres_tests(*, ci: bool) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Run:
+    """``pytest -m postgres`` with PostgreSQL hidden, running in its own process; its
+    output goes to files, so the two runs never wait on each other's pipe."""
+
+    proc: subprocess.Popen[bytes]
+    out: Path
+
+    def done(self) -> subprocess.CompletedProcess[str]:
+        returncode = self.proc.wait(timeout=300)
+        return subprocess.CompletedProcess(self.proc.args, returncode, self.out.read_text())
+
+
+def _start_postgres_tests(folder: Path, *, ci: bool) -> Run:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env[HIDE] = "1"
     if ci:
         env["CI"] = "true"
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "postgres", "-p", "no:cacheprovider", "-rs"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = folder / f"ci-{ci}.out"
+    with out.open("wb") as sink, (folder / f"ci-{ci}.err").open("wb") as errors:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "pytest", "-m", "postgres", "-p", "no:cacheprovider"),
+                *("-rs", "--tb=line"),  # an error's message, not the fixture's source each time
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=errors,
+        )
+    return Run(proc, out)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[bool, Run]]:
+    """Both runs at once (each mostly collects the suite), keyed by ``CI=true``."""
+    folder = tmp_path_factory.mktemp("without-postgres")
+    started = {ci: _start_postgres_tests(folder, ci=ci) for ci in (False, True)}
+    try:
+        yield started
+    finally:
+        for run in started.values():
+            if run.proc.poll() is None:
+                run.proc.kill()
+                run.proc.wait()
 
 
 def _outcomes(output: str) -> dict[str, int]:
@@ -37,8 +72,10 @@ def _outcomes(output: str) -> dict[str, int]:
     return {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", last)}
 
 
-def test_every_postgres_test_skips_naming_the_package_on_a_developers_machine() -> None:
-    done = _run_postgres_tests(ci=False)
+def test_every_postgres_test_skips_naming_the_package_on_a_developers_machine(
+    runs: dict[bool, Run],
+) -> None:
+    done = runs[False].done()
     counts = _outcomes(done.stdout)
     assert done.returncode == 0, done.stdout[-3000:]
     assert counts.keys() == {"skipped", "deselected"}, done.stdout[-3000:]
@@ -47,8 +84,8 @@ def test_every_postgres_test_skips_naming_the_package_on_a_developers_machine() 
     assert reasons and all("(apt-get install postgresql)" in line for line in reasons)
 
 
-def test_every_postgres_test_fails_in_ci() -> None:
-    done = _run_postgres_tests(ci=True)
+def test_every_postgres_test_fails_in_ci(runs: dict[bool, Run]) -> None:
+    done = runs[True].done()
     counts = _outcomes(done.stdout)
     assert done.returncode == 1, done.stdout[-3000:]
     assert counts.keys() == {"errors", "deselected"}, done.stdout[-3000:]
