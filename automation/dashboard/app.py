@@ -160,5 +160,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _automation_error(request: Request, exc: Exception) -> Response:
     """A database that cannot be read (not there yet, locked too long): say so, calmly."""
-    context = {"status": 503, "message": str(exc)}
+    site: Site = request.app.state.site
+    context = {"status": 503, "message": site.waiting() or str(exc)}
     return render(request, "error.html", context, status=503)

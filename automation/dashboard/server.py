@@ -38,11 +38,18 @@ def prepare(
     """Check access and the database, and make the server's settings. Refuses (with a
     ConfigError) to listen beyond loopback without a password."""
     password = password_for(config, listen)
-    # Bring the file to the current schema once, as every command does; pages then read it
-    # through read-only connections. A database that is not there yet is the engine's to
-    # make: the dashboard refuses, saying so, rather than leave an empty one behind.
-    require_store(config.database, migrate=config.migrate).close()
-    app = create_app(Site(config, clock, disk), password)
+    site = Site(config, clock, disk)
+    waiting = site.waiting()
+    if waiting is None:
+        # Bring the file to the current schema once, as every command does; pages then
+        # read it through read-only connections.
+        require_store(config.database, migrate=config.migrate).close()
+    else:
+        # The engine makes the database (at this version's schema) at its first start.
+        # Until then every page says so and nothing is created here; exiting instead made
+        # a service unit restart the dashboard every few seconds before the engine's start.
+        log.warning("%s", waiting)
+    app = create_app(site, password)
     return uvicorn.Config(
         app,
         host=listen.host,

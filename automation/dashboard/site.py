@@ -15,7 +15,7 @@ from automation.config.loader import Config
 from automation.core.rules import Rule
 from automation.rulefiles.rule_parser import RuleSet, expand_paths, load_rules
 from automation.store.base import Store
-from automation.store.opening import open_readonly, open_store
+from automation.store.opening import open_readonly, require_store
 
 __all__ = ["Site"]
 
@@ -47,12 +47,27 @@ class Site:
 
     @contextmanager
     def writing(self) -> Iterator[Store]:
-        """The database for one control: each write is one short transaction."""
-        store = open_store(self.config.database, migrate=self.config.migrate, timeout=WRITE_TIMEOUT)
+        """The database for one control: each write is one short transaction. A database
+        the engine has not made yet is refused (a UsageError), never made empty here."""
+        store = require_store(
+            self.config.database, migrate=self.config.migrate, timeout=WRITE_TIMEOUT
+        )
         try:
             yield store
         finally:
             store.close()
+
+    def waiting(self) -> str | None:
+        """What to do while the engine has not made the database yet (a SQLite file that
+        is not there): the dashboard says so on every page and serves them once it has;
+        None when there is a database."""
+        database = self.config.database
+        if not isinstance(database, Path) or database.exists():
+            return None
+        return (
+            f"no database yet at {database}: start the engine (systemctl start automation,"
+            " or automation run --once); the pages show here once it has made the database"
+        )
 
     def ruleset(self) -> RuleSet:
         """The rule files as they are now, read again only when one of them changed."""

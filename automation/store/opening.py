@@ -61,12 +61,14 @@ def open_readonly(database: Database) -> AnyStore:
     return SqliteStore.open_readonly(database)
 
 
-def require_store(database: Database, *, migrate: MigrateMode = "auto") -> AnyStore:
+def require_store(
+    database: Database, *, migrate: MigrateMode = "auto", timeout: float = 10.0
+) -> AnyStore:
     """The store for a command that reads or adjusts what an engine recorded: a SQLite
     file that does not exist yet is a usage error, not a new empty database."""
     if isinstance(database, Path) and not database.exists():
         raise UsageError(f"no database at {database} yet: run 'automation run --once' first")
-    return open_store(database, migrate=migrate)
+    return open_store(database, migrate=migrate, timeout=timeout)
 
 
 def require_readable(database: Database, *, migrate: MigrateMode = "auto") -> AnyStore:

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ import yaml
 from dashboard_scene import World, browsing, serving
 from e2e_helpers import run_cli
 
+from automation.core.errors import UsageError
 from automation.dashboard.access import Listen
 from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
@@ -253,25 +255,39 @@ def test_a_retry_is_recorded_with_who_and_when(own_world: World) -> None:
         )
 
 
-def test_without_a_database_yet_it_says_how_to_make_one_and_creates_none(
+def test_without_a_database_yet_it_waits_saying_so_and_creates_none(
     own_world: World, tmp_path: Path
 ) -> None:
     # It made an empty database where the config pointed and served pages over it: state
     # that is the engine's to make (and a typo in database: looked like a fresh start).
+    # Then it exited with code 2, and its service unit, started before the engine's first
+    # start, restarted it every 5 s. It waits instead, serving a page that says so, and
+    # serves the pages once the engine has made the database.
     missing = tmp_path / "state" / "automation.db"
     missing.parent.mkdir()
     doc = yaml.safe_load(own_world.config_path.read_text())
     doc["database"] = str(missing)
     own_world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    result = run_cli(
-        ["--config", str(own_world.config_path), "dashboard", "--listen", "127.0.0.1:0"],
-        cwd=own_world.folder,
-    )
-    assert result.code == 2, result.stderr
-    assert result.stderr == (
-        f"automation: no database at {missing} yet: run 'automation run --once' first\n"
-    )
-    assert list(missing.parent.iterdir()) == []
+    with _command_serving(own_world.config_path, until="dashboard on http://") as line:
+        url = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert url is not None, line
+        for path in ("/", "/rules", "/rules/at-100-likes", "/actions"):
+            page = httpx.get(url.group(0) + path, timeout=10)
+            assert page.status_code == 503, path
+            assert f"no database yet at {missing}: start the engine" in page.text, path
+        assert list(missing.parent.iterdir()) == []
+        SqliteStore.open(missing).close()  # as the engine leaves it at its start
+        page = httpx.get(url.group(0) + "/", timeout=10)
+        assert page.status_code == 200 and "No cycle yet" in page.text
+
+
+def test_a_control_without_a_database_yet_creates_none(own_world: World, tmp_path: Path) -> None:
+    missing = tmp_path / "automation.db"
+    config = replace(own_world.config(), database=missing)
+    site = Site(config, lambda: own_world.end)
+    with pytest.raises(UsageError, match=r"no database at .* yet"), site.writing():
+        pass
+    assert not missing.exists()
 
 
 def test_a_database_before_the_first_cycle_shows_empty_pages(tmp_path: Path, world: World) -> None:
