@@ -5,7 +5,8 @@ second one must refuse to start. An exclusive ``flock`` on ``<db>.lock`` does th
 kernel drops it when the holder exits, however it dies, so a crash never leaves a stale
 lock behind. The file holds the holder's pid only so the refusal can say who holds it.
 The file itself is never deleted: unlinking a lock file lets two processes lock two
-different inodes.
+different inodes. It lies beside the file the path resolves to, so a database reached
+through a symbolic link (or a second name of its directory) has the one lock.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ __all__ = ["InstanceLock", "lock_path"]
 
 
 def lock_path(db_path: Path | str) -> Path:
-    return Path(f"{db_path}.lock")
+    return Path(f"{Path(db_path).resolve()}.lock")
 
 
 class InstanceLock:
@@ -44,7 +45,7 @@ class InstanceLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except FileNotFoundError:
-            folder = self.path.parent
+            folder = self.db_path.parent
             raise StoreError(
                 f"the database's directory {folder} does not exist: create it "
                 f"(mkdir -p {folder}) or set database: to a file in a directory that exists"

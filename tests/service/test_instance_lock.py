@@ -135,3 +135,20 @@ def test_a_directory_it_may_not_write_says_to_make_it_writable(
     lock = InstanceLock(tmp_path / "state.db")
     with pytest.raises(StoreError, match=rf"Permission denied.*make {tmp_path} writable"):
         lock.acquire()
+
+
+def test_a_second_engine_through_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    # The same SQLite file under two names (a symlinked file or directory, as two configs
+    # may spell it) is one database: the second engine must find the first one's lock.
+    db = tmp_path / "state" / "automation.db"
+    db.parent.mkdir()
+    (tmp_path / "link.db").symlink_to(db)
+    (tmp_path / "linked-state").symlink_to(db.parent)
+    with InstanceLock(db):
+        for other in (tmp_path / "link.db", tmp_path / "linked-state" / "automation.db"):
+            with pytest.raises(EngineLocked) as caught:
+                InstanceLock(other).acquire()
+            assert str(caught.value) == (
+                f"another engine (pid {os.getpid()}) is running against {other}; stop it first"
+            )
+    assert not (tmp_path / "link.db.lock").exists()
