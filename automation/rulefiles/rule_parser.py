@@ -97,9 +97,10 @@ def expand_paths(paths: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[Problem
     for path in paths:
         if path.is_dir():
             try:
-                found = sorted(
-                    p for p in path.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file()
-                )
+                listed = sorted(p for p in path.iterdir() if p.suffix in RULE_SUFFIXES)
+                found = [p for p in listed if p.is_file()]
+                gone = [p for p in listed if p.is_symlink() and not p.exists()]
+                problems.extend(map(_broken_link, gone))
             except OSError as exc:
                 problems.append(Problem(str(path), 1, 1, f"cannot read directory: {exc.strerror}"))
                 continue
@@ -118,6 +119,12 @@ def expand_paths(paths: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[Problem
                 seen.add(key)
                 files.append(file)
     return tuple(files), tuple(problems)
+
+
+def _broken_link(path: Path) -> Problem:
+    """A listed rule file that does not exist is a symbolic link whose target is gone."""
+    why = f"symbolic link to {path.readlink()}, which does not exist: restore it or remove it"
+    return Problem(str(path), 1, 1, why)
 
 
 def load_rules(

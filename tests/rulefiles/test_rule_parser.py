@@ -552,3 +552,23 @@ def test_yaml_errors_become_problems(tmp_path: Path) -> None:
     (problem,) = ruleset.problems
     assert (problem.line, problem.column) == (4, 5)
     assert "duplicate key 'id'" in problem.message
+
+
+def test_a_rule_file_linked_to_a_file_that_is_gone_is_an_error(tmp_path: Path) -> None:
+    # Rules linked in from a checkout that moved would otherwise vanish unseen: check
+    # would pass, and a reload would drop them from the running engine.
+    rules = tmp_path / "rules"
+    write(rules / "a.yaml", _rule("id: a"))
+    (rules / "b.yaml").symlink_to(tmp_path / "checkout" / "b.yaml")
+    (rules / "notes.yaml").mkdir()
+    ruleset = load_rules([rules])
+    assert [r.id for r in ruleset.rules] == ["a"]
+    assert [(p.path, p.line, p.severity, p.message) for p in ruleset.problems] == [
+        (
+            str(rules / "b.yaml"),
+            1,
+            "error",
+            f"symbolic link to {tmp_path / 'checkout' / 'b.yaml'}, which does not exist:"
+            " restore it or remove it",
+        ),
+    ]
