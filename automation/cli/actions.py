@@ -125,7 +125,7 @@ def _retry(args: argparse.Namespace) -> int:
     with open_store(config) as store:
         if not args.all:
             if not retry_dead(store, args.action_id, who=operator(), now=now()):
-                print(f"automation: no dead action {args.action_id}", file=sys.stderr)
+                print(f"automation: {_not_dead(store, args.action_id)}", file=sys.stderr)
                 return 1
             print(f"re-queued {args.action_id}")
             return 0
@@ -139,6 +139,13 @@ def _retry(args: argparse.Namespace) -> int:
         else f"no dead actions{of_rule}"
     )
     return 0
+
+
+def _not_dead(store: Any, action_id: str) -> str:
+    """Why ``action_id`` could not be re-queued, and where the ones that can are listed."""
+    item = store.action(action_id)
+    what = f"action {action_id} is {item.status}, not dead" if item else f"no action {action_id}"
+    return f"{what}: only a dead action is re-queued; automation actions --dead lists them"
 
 
 def _check_known(store: Any, config: Any, rule_id: str) -> None:

@@ -508,7 +508,10 @@ def test_dead_action_is_listed_retried_and_then_delivered(project: Project, cli:
         # Only a dead action can be re-queued.
         sent = cli("actions", "retry", dead["id"])
         assert_clean_failure(sent, 1)
-        assert dead["id"] in sent.err
+        assert sent.err == (
+            f"automation: action {dead['id']} is sent, not dead: only a dead action is"
+            " re-queued; automation actions --dead lists them\n"
+        )
 
 
 def test_actions_show_rule_and_post_and_whole_errors(
@@ -541,7 +544,10 @@ def test_actions_show_rule_and_post_and_whole_errors(
 def test_retry_of_an_unknown_action_fails(scenario: Scenario, cli: Cli) -> None:
     result = cli("actions", "retry", "0123456789abcdef.9")
     assert_clean_failure(result, 1)
-    assert "0123456789abcdef.9" in result.err
+    assert result.err == (
+        "automation: no action 0123456789abcdef.9: only a dead action is re-queued;"
+        " automation actions --dead lists them\n"
+    )
     no_id = cli("actions", "retry")
     assert_clean_failure(no_id, 2)
 
