@@ -9,6 +9,7 @@ AutomationError becomes its message on stderr; a traceback is shown only with ``
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -176,11 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AutomationError as exc:
         if args is not None and args.debug:
             traceback.print_exc()
-        print(
-            str(exc)
-            if str(exc).startswith(("automation:", "automation "))
-            else f"automation: {exc}",
-            file=sys.stderr,
+        said = str(exc)
+        _say_failure(
+            args, said if said.startswith(("automation:", "automation ")) else f"automation: {said}"
         )
         return exc.exit_code
     except KeyboardInterrupt:
@@ -191,12 +190,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user error: say so briefly
         if args is not None and args.debug:
             traceback.print_exc()
-        print(
+        _say_failure(
+            args,
             f"automation: internal error: {exc.__class__.__name__}: {exc} "
             "(run with --debug for details)",
-            file=sys.stderr,
         )
         return 1
+
+
+def _say_failure(args: argparse.Namespace | None, message: str) -> None:
+    """The message a failed command ends with, on stderr: under ``--log-format json`` a
+    JSON record like every other line there (what reads the engine's log reads why it
+    stopped), else the message as it is."""
+    if args is not None and args.log_format == "json":
+        from automation.service.logs import JsonFormatter
+
+        fields = {"name": "automation", "levelname": "ERROR", "msg": message}
+        message = JsonFormatter().format(logging.makeLogRecord(fields))
+    print(message, file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -950,7 +950,27 @@ def test_the_global_options_are_taken_after_the_command_too(
     absent = str(tmp_path / "absent.yaml")
     assert main(["status", "--config", absent, *options]) == 2
     last = capsys.readouterr().err.splitlines()[-1]  # after --debug's traceback
+    if "--debug" not in options:  # under --log-format json, a JSON record like every line
+        record = json.loads(last)
+        assert (record["level"], record["logger"]) == ("error", "automation"), record
+        last = record["event"]
     assert last.startswith(f"automation: no config file at {absent}"), last
+
+
+def test_a_failure_under_json_logs_is_a_json_record_and_text_stays_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # An engine refused at start (its lock held, its config broken) says why in the one
+    # line that whatever reads its JSON log must be able to read.
+    absent = str(tmp_path / "absent.yaml")
+    assert main(["--log-format", "json", "run", "--once", "--config", absent]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert set(record) == {"time", "level", "event", "logger"}
+    assert record["level"] == "error"
+    assert record["event"].startswith(f"automation: no config file at {absent}: give --config")
+    assert main(["run", "--once", "--config", absent]) == 2
+    assert capsys.readouterr().err.startswith(f"automation: no config file at {absent}: ")
 
 
 @pytest.mark.parametrize(
