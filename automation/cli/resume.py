@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from automation.cli.context import now, open_store, required_config
-from automation.cli.pause import operator, target
+from automation.cli.pause import known_rules, operator, target
 
 __all__ = ["register", "run"]
 
@@ -34,8 +34,16 @@ def run(args: argparse.Namespace) -> int:
 
     rule = target(args, "resume")
     moment = now()
-    with open_store(required_config(args)) as store:
-        result = pauses.resume(store, rule, who=operator(), now=moment, catch_up=args.catch_up)
+    config = required_config(args)
+    with open_store(config) as store:
+        result = pauses.resume(
+            store,
+            rule,
+            who=operator(),
+            now=moment,
+            catch_up=args.catch_up,
+            known_rules=known_rules(config, store),
+        )
     if not result.lifted and result.still_paused_by is None:
         what = "no rule is paused" if args.all else f"rule {rule} is not paused"
         print(f"automation: {what}", file=sys.stderr)

@@ -51,7 +51,7 @@ def pause(
     Pausing a paused rule again keeps when it was paused and takes the new end and reason.
     """
     if target != ALL_RULES and target not in known_rules:
-        raise UsageError(_unknown_rule(target, known_rules))
+        raise UsageError(_unknown_rule(target, known_rules, "pause"))
     if until is not None and until <= now:
         raise UsageError("a pause must end in the future: give --for a positive duration")
     reason = " ".join(reason.split())
@@ -78,12 +78,23 @@ class ResumeResult:
 
 
 def resume(
-    store: Store, target: str, *, who: str, now: datetime, catch_up: bool = False
+    store: Store,
+    target: str,
+    *,
+    who: str,
+    now: datetime,
+    catch_up: bool = False,
+    known_rules: Collection[str] | None = None,
 ) -> ResumeResult:
     """Lift the pause of ``target``, or every pause (``ALL_RULES``). The engine's next
-    cycle seeds what crossed meanwhile, or fires it when ``catch_up``."""
+    cycle seeds what crossed meanwhile, or fires it when ``catch_up``.
+
+    Given ``known_rules``, a ``target`` that is neither among them nor paused is refused as
+    ``pause`` refuses it (a paused rule whose file is gone can still be resumed)."""
     records = store.pauses()
     chosen = [r for r in records if r.active(now) and (target == ALL_RULES or r.rule_id == target)]
+    if known_rules is not None and not chosen and target not in {ALL_RULES, *known_rules}:
+        raise UsageError(_unknown_rule(target, known_rules, "resume"))
     lifted = tuple(
         dataclasses.replace(r, resumed_at=now, resumed_by=_who(who), catch_up=catch_up)
         for r in chosen
@@ -172,8 +183,8 @@ def _who(who: str) -> str:
     return who[:100]
 
 
-def _unknown_rule(rule_id: str, known: Collection[str]) -> str:
-    return f"{no_rule(rule_id, known)}; use --all to pause every rule"
+def _unknown_rule(rule_id: str, known: Collection[str], command: str) -> str:
+    return f"{no_rule(rule_id, known)}; use --all to {command} every rule"
 
 
 def describe(record: PauseRecord, now: datetime) -> str:

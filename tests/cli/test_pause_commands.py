@@ -112,6 +112,9 @@ def test_pausing_all_rules_and_resuming_one_says_what_still_holds_it(cli: Cli) -
         (("pause", "likes-100", "--for", "2hours"), "got '2hours': write 2h"),
         (("pause", "likes-100", "--for", "90"), "got '90': 90 what? write 90m for minutes"),
         (("resume",), "give a RULE_ID or --all"),
+        # as pause says it: not "rule no-such-rule is not paused" with exit 1
+        (("resume", "likes-10O"), "no rule 'likes-10O' (did you mean 'likes-100'? rules: "),
+        (("resume", "no-such-rule"), "use --all to resume every rule"),
     ],
 )
 def test_mistakes_are_usage_errors_that_say_how_to_fix_them(
@@ -130,3 +133,12 @@ def test_a_rule_the_engine_ran_can_be_paused_when_no_file_names_it_any_more(cli:
     with SqliteStore.open(cli.config.parent / "state.db") as store:
         store.set_rule_version("old-rule", "fp", datetime(2026, 1, 1, tzinfo=UTC))
     assert cli("pause", "old-rule").code == 0
+
+
+def test_a_paused_rule_whose_file_is_gone_can_still_be_resumed(cli: Cli) -> None:
+    assert cli("pause", "likes-100").code == 0
+    rules = cli.config.parent / "rules" / "rules.yaml"
+    rules.write_text(RULES.replace("likes-100", "likes-200"), encoding="utf-8")
+    resumed = cli("resume", "likes-100")
+    assert resumed.code == 0, resumed.err
+    assert "resumed rule likes-100" in resumed.out
