@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from automation.config.database import PostgresDatabase
 from automation.core.errors import LeadershipLost, StoreError
@@ -91,8 +92,32 @@ def connect(
             **extra,
         )
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to the database {database}: {first_line(exc)}") from None
+        raise StoreError(
+            f"cannot connect to the database {database}: {first_line(exc)}; {_reach_hint(database)}"
+        ) from None
     return conn
+
+
+def _reach_hint(database: PostgresDatabase) -> str:
+    """What to check when the server cannot be reached, naming where the URL points (its
+    host, port, database and user as libpq reads them; the password is not in ``url``)."""
+    try:
+        fields = conninfo_to_dict(database.url)
+    except psycopg.Error:
+        fields = {}
+    where = ", ".join(
+        f"{name} {fields.get(key) or default}"
+        for name, key, default in (
+            ("host", "host", "the local socket (none given)"),
+            ("port", "port", "5432"),
+            ("database", "dbname", "named after the user (none given)"),
+            ("user", "user", "this system user (none given)"),
+        )
+    )
+    return (
+        "check that the PostgreSQL server is running and reachable from this machine, and"
+        f" that the config's database: names it ({where})"
+    )
 
 
 def guarded(

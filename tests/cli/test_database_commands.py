@@ -174,3 +174,26 @@ def test_an_unreachable_postgres_is_one_clear_line(tmp_path: Path, capsys, schem
     assert done.err.startswith("automation: cannot connect to the database ")
     assert "pw-FAKE-52e1" not in done.err
     assert_no_traceback(done.err)
+    # says how to fix it, and where the URL points, without its password
+    assert "check that the PostgreSQL server is running and reachable" in done.err
+    assert (
+        f"database: names it (host {tmp_path}/nowhere, port 5432, database automation," in done.err
+    )
+
+
+def test_an_unreachable_postgres_names_host_port_database_and_user_never_the_password(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PG_PASSWORD", "s3cret-FAKE-7a1")
+    url = "postgresql://ops:${PG_PASSWORD}@127.0.0.1:1/engagement"  # nothing listens on port 1
+    cli = Cli(capsys, project(tmp_path, database=url))
+    done = cli("status")
+    assert done.code == 2
+    assert "s3cret-FAKE-7a1" not in done.err + done.out
+    assert done.err.startswith("automation: cannot connect to the database postgresql://ops@127.")
+    assert done.err.rstrip().endswith(
+        "check that the PostgreSQL server is running and reachable from this machine, and that"
+        " the config's database: names it (host 127.0.0.1, port 1, database engagement,"
+        " user ops)"
+    )
+    assert_no_traceback(done.err)
