@@ -5,8 +5,10 @@ it is marked ``postgres`` (``pytest -m postgres`` runs them)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -44,6 +46,7 @@ from pg_cluster import Cluster, emptied, find_bindir, missing_reason  # noqa: E4
 from automation.config.database import PostgresDatabase  # noqa: E402
 from automation.store import postgres_schema  # noqa: E402
 from automation.store.postgres import PostgresStore  # noqa: E402
+from automation.store.sqlite import SqliteStore  # noqa: E402
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -80,3 +83,19 @@ def postgres_store(postgres_shared: PostgresDatabase) -> Iterator[PostgresStore]
     store = PostgresStore.open(postgres_shared)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def new_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
+    """Puts an empty, migrated SQLite database at a path and returns it: a copy of one
+    migrated once, as ``SqliteStore.open`` leaves it. Migrating syncs the file to disk
+    at each step (about 130 ms a database), the copy does not (4 ms): for tests that
+    need a fresh database for each of many examples."""
+    template = tmp_path_factory.mktemp("sqlite-template") / "empty.db"
+    SqliteStore.open(template).close()
+
+    def new(path: Path) -> Path:
+        shutil.copyfile(template, path)
+        return path
+
+    return new

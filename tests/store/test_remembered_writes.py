@@ -10,6 +10,7 @@ memory), and answer every query as ``MemoryStore`` does.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -127,12 +128,14 @@ def later(now: datetime, step: tuple[str, int, dict[str, Any]]) -> datetime:
 @SETTINGS
 @given(sequence=steps)
 def test_sqlite_remembering_writes_what_reading_everything_back_writes(
-    tmp_path_factory: pytest.TempPathFactory, sequence: list[tuple[str, int, dict[str, Any]]]
+    tmp_path_factory: pytest.TempPathFactory,
+    new_sqlite: Callable[[Path], Path],
+    sequence: list[tuple[str, int, dict[str, Any]]],
 ) -> None:
     folder = tmp_path_factory.mktemp("remembered")
     kept, fresh, memory = folder / "kept.db", folder / "fresh.db", MemoryStore()
     for path in (kept, fresh):
-        with SqliteStore.open(path) as target:
+        with SqliteStore.open(new_sqlite(path)) as target:
             watched(target)
     watched(memory)
     store = SqliteStore.open(kept)

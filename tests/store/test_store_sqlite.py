@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
@@ -247,12 +248,15 @@ _IDS = st.text("0123\n", min_size=1, max_size=3)  # a newline makes the joined t
     listed=st.lists(_IDS, max_size=12),
 )
 def test_a_long_list_finds_the_same_owners_as_one_lookup_an_id(
-    tmp_path_factory: pytest.TempPathFactory, watched: dict[str, str | None], listed: list[str]
+    tmp_path_factory: pytest.TempPathFactory,
+    new_sqlite: Callable[[Path], Path],
+    watched: dict[str, str | None],
+    listed: list[str],
 ) -> None:
     """Past ``_LOOKUPS`` IDs, post_accounts matches the owned posts' joined texts in bulk
     (or, when a text holds the separator, walks their rows): the same answer as looking
     each ID up."""
-    path = tmp_path_factory.mktemp("owners") / "state.db"
+    path = new_sqlite(tmp_path_factory.mktemp("owners") / "state.db")
     records = (
         WatchedPostRecord(pid, account, T0, "timeline", T0) for pid, account in watched.items()
     )
