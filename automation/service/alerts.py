@@ -91,10 +91,10 @@ class AlertMonitor:
         secret = None
         if settings.secret is not None:
             secret = config.webhook_secret(settings.secret)
-        where = webhook.origin(settings.webhook)
+        where, url = webhook.origin(settings.webhook), config.webhooks.target(settings.webhook)
         try:
             request = webhook.build_request(
-                url=config.webhooks.target(settings.webhook),
+                url=url,
                 body=body,
                 idempotency_key=f"alert.{notice.kind}.{notice.status}.{int(now.timestamp())}",
                 secret=secret,
@@ -102,7 +102,13 @@ class AlertMonitor:
             )
             webhook.send(self._http, request, timeout=_TIMEOUT)
         except AutomationError as exc:
-            log.warning("could not send the %s alert to %s: %s", notice.kind, where, exc)
+            # the error names the URL that failed; a redirected alert says where it was meant
+            moved = (
+                ""
+                if url == settings.webhook
+                else f" (redirected by webhooks.redirect_to from {where})"
+            )
+            log.warning("could not send the %s alert: %s%s", notice.kind, exc, moved)
             return False
         log.info("alert sent to %s: %s %s", where, notice.kind, notice.status)
         return True

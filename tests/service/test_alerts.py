@@ -204,6 +204,34 @@ def test_alerts_go_to_webhooks_redirect_to_like_every_webhook(
     assert [(d.path, d.verified) for d in receiver.deliveries()] == [("/staging", True)]
 
 
+def test_a_redirected_alert_that_fails_names_the_url_that_failed_once(
+    tmp_path: Path, clock: Clock, http: HttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = make_config(tmp_path, "https://ops.example.com")
+    staged = replace(config, webhooks=WebhookSettings(redirect_to="http://127.0.0.1:9/staging"))
+    engine = Engine(staged, clock, http)  # nothing listens on port 9
+    engine.cycle(errors=("fetch: HTTP 503",))
+    engine.cycle(errors=("fetch: HTTP 503",))
+    engine.close()
+    [line] = [r.getMessage() for r in caplog.records if "could not send" in r.getMessage()]
+    # one failure, at the redirect_to URL: not "to https://ops.example.com: webhook to ..."
+    assert line.startswith("could not send the cycles_failing alert: webhook to http://127.0.0.1:9")
+    assert line.endswith(" (redirected by webhooks.redirect_to from https://ops.example.com)")
+    assert line.count("https://ops.example.com") == 1 and "T0KEN" not in line
+
+
+def test_an_alert_that_fails_unredirected_names_its_url_once(
+    tmp_path: Path, clock: Clock, http: HttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = Engine(make_config(tmp_path, "http://127.0.0.1:9"), clock, http)
+    engine.cycle(errors=("fetch: HTTP 503",))
+    engine.cycle(errors=("fetch: HTTP 503",))
+    engine.close()
+    [line] = [r.getMessage() for r in caplog.records if "could not send" in r.getMessage()]
+    assert line.startswith("could not send the cycles_failing alert: webhook to http://127.0.0.1:9")
+    assert line.count("127.0.0.1:9") == 1 and "redirect" not in line
+
+
 def test_the_budget_stall_alert_counts_only_cycles_the_budget_held_past_their_interval(
     tmp_path: Path, clock: Clock, receiver: Receiver, http: HttpClient
 ) -> None:
