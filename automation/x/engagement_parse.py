@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from automation.core.errors import MalformedResponse
 from automation.core.facts import HourlySeries
+from automation.core.metric_values import PackedTotals, packed_totals
 from automation.x.engagement_plan import EngagementRequest
 
 __all__ = [
@@ -101,6 +102,7 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
 
     grouping = data.get(request.grouping)
     totals: dict[str, dict[str, float]] = {}
+    packed: PackedTotals | None = None
     texts: dict[str, dict[str, str]] = {}
     hourly: dict[str, dict[str, HourlySeries]] = {}
     joined: tuple[str, ...] | None = None
@@ -121,7 +123,7 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
         plain, joined = _plain_counts(grouping, asked) if request.texts else (False, None)
         if plain:
             texts = grouping
-        else:
+        elif request.texts or unsupported or (packed := _packed(grouping, request)) is None:
             totals = _parse_totals(grouping, f"{where}: {request.grouping}", _own_ids(request))
 
     for metric, dropped in unsupported.items():
@@ -130,7 +132,7 @@ def parse_response(data: Any, request: EngagementRequest, *, read_at: datetime) 
             texts.get(post_id, {}).pop(metric, None)
             hourly.get(post_id, {}).pop(metric, None)
     return EngagementResult(
-        totals=_frozen(totals),
+        totals=_frozen(totals) if packed is None else packed,
         texts=MappingProxyType(texts) if texts else _NO_TEXTS,
         hourly=_frozen(hourly),
         unavailable=unavailable,
@@ -312,6 +314,16 @@ def _own_ids(request: EngagementRequest) -> Callable[[str, str], str]:
     request costs less than ``sys.intern`` on every ID."""
     ids = request.tweet_ids
     return dict(zip(ids, ids, strict=True)).get
+
+
+def _packed(grouping: dict[str, Any], request: EngagementRequest) -> PackedTotals | None:
+    """A post-first grouping read in one pass (``packed_totals``); None when its posts
+    differ in their metrics or a count is not one ``_count`` takes: ``_parse_totals``
+    reads those post by post, and names a fault where it is."""
+    if not grouping or _type_first(grouping):
+        return None
+    own = _own_ids(request)
+    return packed_totals(tuple(map(own, grouping, grouping)), list(grouping.values()))
 
 
 def _parse_totals(

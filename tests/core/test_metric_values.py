@@ -3,13 +3,15 @@ the parsed answer's dict it replaces does."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from types import MappingProxyType
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from automation.core.metric_values import MetricValues, compact_totals, read_only
+from automation.core.metric_values import MetricValues, PackedTotals, compact_totals, read_only
 
 NAMES = ["impressions", "engagements", "favorites", "retweets", "replies", "quote_tweets"]
 COUNTS = st.floats(min_value=0.0, max_value=1e12, allow_nan=False) | st.integers(0, 10**6).map(
@@ -131,3 +133,47 @@ def test_compact_totals_keeps_a_post_s_last_object_only_when_its_values_are_the_
     kept = compact_totals(totals, last.get)
     assert [kept[p] is last.get(p) for p in totals] == [True, False, False, False, False]
     assert kept == totals
+
+
+_LAYOUTS = st.sampled_from([tuple(NAMES[:3]), (NAMES[2], NAMES[0], NAMES[1]), (NAMES[4],)])
+
+
+@settings(derandomize=True, deadline=None)
+@given(
+    _LAYOUTS,
+    st.lists(st.lists(SIGNED, min_size=3, max_size=3), max_size=4),
+    st.lists(st.sampled_from(["kept", "moved", "dict", "other names", "none"]), min_size=4),
+)
+def test_packed_totals_read_and_compact_as_the_same_totals_as_dicts(
+    names: tuple[str, ...], rows: list[list[float]], lasts: list[str]
+) -> None:
+    posts = [f"p{i}" for i in range(len(rows))]
+    dicts = {p: dict(zip(names, row, strict=False)) for p, row in zip(posts, rows, strict=True)}
+    raw = b"".join(array("d", values.values()).tobytes() for values in dicts.values())
+    packed = PackedTotals(posts, names, raw)
+    assert list(packed) == posts and len(packed) == len(posts)
+    assert [list(packed[p].items()) for p in posts] == [list(v.items()) for v in dicts.values()]
+    assert all(type(packed[p]) is MappingProxyType for p in posts)
+    last: dict[str, Mapping[str, float] | None] = {}
+    for p, how in zip(posts, lasts, strict=False):
+        values = dicts[p]
+        last[p] = {
+            "kept": MetricValues(values),
+            "moved": MetricValues({m: v + 1 for m, v in values.items()}),
+            "dict": dict(values),
+            "other names": MetricValues(dict(reversed(values.items()))),
+            "none": None,
+        }[how]
+    one, other = compact_totals(packed, last.get), compact_totals(dicts, last.get)
+    assert list(one) == list(other) == posts
+    for p in posts:
+        assert type(one[p]) is MetricValues and one[p].names is other[p].names
+        assert one[p].numbers.tobytes() == other[p].numbers.tobytes()
+        assert (one[p] is last[p]) is (other[p] is last[p])
+
+
+def test_packed_totals_refuse_numbers_that_do_not_fit_their_posts() -> None:
+    with pytest.raises(ValueError, match="2 posts of 1 numbers in 8 bytes"):
+        PackedTotals(["1", "2"], ("likes",), array("d", [1.0]).tobytes())
+    with pytest.raises(KeyError):
+        PackedTotals(["1"], ("likes",), array("d", [1.0]).tobytes())["2"]
