@@ -21,6 +21,7 @@ from automation.core.recording import (
     silence_text,
 )
 from automation.core.reload_failure import ReloadFailure, decode
+from automation.core.wording import size_text
 
 __all__ = ["register"]
 
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         counts = store.action_counts()
         used = len(store.budget_load("engagement", moment.timestamp() - 60))
         unavailable = sum(1 for p in store.posts(include_unavailable=True) if p.unavailable_at)
+        size = store.size_bytes()
     at = recorded_at(last)
     age = (moment - at).total_seconds() if at is not None else None
     disk = database_disk(config.database)
@@ -83,11 +85,20 @@ def run(args: argparse.Namespace) -> int:
             "stale": is_stale(age, config.poll_interval),
         },
         "database_disk": _disk_json(disk),
+        # what the database takes now (SQLite: the file and its -wal); it grows with the
+        # hourly history kept (history: keep)
+        "database_size_bytes": size,
     }
     if args.json:
         emit_json(data)
         return 0
-    _show(data, paused, moment, _trouble(age, config.poll_interval, disk))
+    _show(
+        data,
+        paused,
+        moment,
+        _trouble(age, config.poll_interval, disk),
+        str(config.database),
+    )
     return 0
 
 
@@ -98,7 +109,11 @@ def _trouble(age: float | None, poll_interval: int, disk: DiskSpace | None) -> l
 
 
 def _show(
-    data: dict[str, Any], paused: list[Any], moment: datetime, trouble: list[list[Any]]
+    data: dict[str, Any],
+    paused: list[Any],
+    moment: datetime,
+    trouble: list[list[Any]],
+    database: str,
 ) -> None:
     """The status as a two-column table."""
     from automation.engine.pauses import describe
@@ -119,6 +134,8 @@ def _show(
             " last minute",
         ],
     ]
+    if data["database_size_bytes"] is not None:
+        rows.append(["database", f"{size_text(data['database_size_bytes'])} ({database})"])
     rows.extend(_engine_rows(data["engines"]))
     for record in paused:
         rows.append(["paused", describe(record, moment)])

@@ -412,4 +412,10 @@ class Store(Protocol):
 
     def meta(self, key: str) -> str | None: ...
 
+    def size_bytes(self) -> int | None:
+        """How many bytes the database takes, read without a scan of its tables (SQLite:
+        the file and its ``-wal``; PostgreSQL: ``pg_database_size``); None when it is kept
+        nowhere (in memory)."""
+        ...
+
     def close(self) -> None: ...

@@ -378,6 +378,9 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
     def meta(self, key: str) -> str | None:
         return self._d.meta.get(key)
 
+    def size_bytes(self) -> int | None:
+        return None
+
     def _count_change(self, key: str) -> None:
         self._d.meta[key] = str(int(self._d.meta.get(key, "0")) + 1)
 

@@ -295,6 +295,11 @@ class PostgresStore(
         rows = self._rows("SELECT value FROM meta WHERE key = %s", [key])
         return rows[0][0] if rows else None
 
+    @guarded
+    def size_bytes(self) -> int | None:
+        size: int = self._rows("SELECT pg_database_size(current_database())", [])[0][0]
+        return size
+
 
 def check_schema(database: PostgresDatabase, missing: list[str]) -> None:
     if missing:

@@ -12,6 +12,7 @@ failure of the database itself is raised as ``StoreError`` naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Collection, Iterable
 from datetime import datetime
@@ -353,6 +354,13 @@ class SqliteStore(
     def meta(self, key: str) -> str | None:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", [key])
         return rows[0][0] if rows else None
+
+    def size_bytes(self) -> int | None:
+        total = 0
+        for name in (self.path.name, f"{self.path.name}-wal"):
+            with contextlib.suppress(FileNotFoundError):  # no -wal after a clean close
+                total += self.path.with_name(name).stat().st_size
+        return total
 
 
 def _open_failure(path: Path, exc: sqlite3.Error) -> str:

@@ -236,3 +236,24 @@ def test_the_disk_is_that_of_the_database_directory_and_unknown_on_postgresql(
     assert 0 <= space.free <= space.total
     assert database_disk(PostgresDatabase("postgresql://automation@db.internal/x")) is None
     assert database_disk(tmp_path / "gone" / "state.db") is None
+
+
+def test_status_shows_how_large_the_database_is_with_its_wal(cli: Cli, tmp_path: Path) -> None:
+    from automation.core.wording import size_text
+
+    last_cycle(tmp_path)
+    database = tmp_path / "state.db"
+
+    def with_wal() -> int:
+        """3 MiB a checkpoint has not moved into the file yet (laid anew before each run:
+        SQLite may fold an unreadable one away as the command closes the file)."""
+        (tmp_path / "state.db-wal").write_bytes(b"\0" * 3 * 1024**2)
+        return database.stat().st_size + 3 * 1024**2
+
+    expected = with_wal()
+    assert cli("status", "--json").json()["database_size_bytes"] == expected
+    expected = with_wal()
+    table = cli("status")
+    assert table.code == 0, table.err
+    assert rows(table.out)["database"] == f"{size_text(expected)} ({database})"
+    assert rows(table.out)["database"].startswith("3.")  # 3 MiB of WAL and a small file

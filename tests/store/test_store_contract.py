@@ -811,3 +811,14 @@ def test_every_protocol_method_exists_with_the_same_signature(cls: type) -> None
     for name in methods:
         expected = inspect.signature(getattr(Store, name))
         assert inspect.signature(getattr(cls, name)) == expected, name
+
+
+def test_the_size_is_what_the_database_takes_on_disk(store: Store) -> None:
+    size = store.size_bytes()
+    if isinstance(store, MemoryStore):
+        assert size is None
+        return
+    assert size is not None and size > 0
+    if isinstance(store, SqliteStore):
+        files = [store.path, store.path.with_name(f"{store.path.name}-wal")]
+        assert size == sum(f.stat().st_size for f in files if f.exists())
