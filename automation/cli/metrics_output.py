@@ -230,7 +230,8 @@ def _write_table(
             yield [pid, owner.get(pid, "public"), *values]
 
     width = shutil.get_terminal_size().columns if out.isatty() else None  # no line wraps
-    for line in table_lines(["post", "account", *names], cells, width, keep=2):
+    values = range(2, 2 + len(names))  # every column but the post and its account
+    for line in table_lines(["post", "account", *names], cells, width, keep=2, numbers=values):
         out.write(line + "\n")
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 __all__ = ["cell_text", "table", "table_lines"]
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], numbers: Collection[int] = ()
+) -> str:
     """Left-aligned columns separated by two spaces; numbers right-aligned."""
-    return "\n".join(table_lines(headers, lambda: rows))
+    return "\n".join(table_lines(headers, lambda: rows, numbers=numbers))
 
 
 def table_lines(
@@ -17,13 +19,15 @@ def table_lines(
     rows: Callable[[], Iterable[Sequence[object]]],
     width: int | None = None,
     keep: int = 1,
+    numbers: Collection[int] = (),
 ) -> Iterator[str]:
     """The lines of ``table``, reading ``rows()`` twice (widths first, then the lines), so
     a long table is never held as text. A column is numeric when every value in it that
-    is not None is a number; None shows as "-". With ``width`` (a terminal's), a table
-    wider than it is cut into blocks of columns that each fit, one under another with a
-    blank line between, each repeating the first ``keep`` columns (``rows()`` is read once
-    more per block), so no line wraps."""
+    is not None is a number; so is each column in ``numbers`` (positions of columns of
+    numbers) whose every value is None, which then aligns as its numbers would. None
+    shows as "-". With ``width`` (a terminal's), a table wider than it is cut into blocks
+    of columns that each fit, one under another with a blank line between, each repeating
+    the first ``keep`` columns (``rows()`` is read once more per block), so no line wraps."""
     widths = [len(h) for h in headers]
     kinds = [0] * len(headers)  # bit 1: a number seen; bit 2: something else seen
     for row in rows():
@@ -31,7 +35,7 @@ def table_lines(
             widths[i] = max(widths[i], len(cell_text(value)))
             if value is not None:
                 kinds[i] |= 1 if isinstance(value, int | float) else 2
-    numeric = [kind == 1 for kind in kinds]
+    numeric = [kind == 1 or (kind == 0 and i in numbers) for i, kind in enumerate(kinds)]
 
     def line(values: Sequence[str], columns: Sequence[int]) -> str:
         parts = [

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no watched post has a recorded value for {args.metric}")
         return 0
-    print(table(["post", args.metric, "url"], [[p, v, post_url(p)] for p, v in rows]))
+    print(table(["post", args.metric, "url"], [[p, v, post_url(p)] for p, v in rows], [1]))
     return 0
 
 

@@ -111,3 +111,20 @@ def test_a_table_wider_than_the_terminal_comes_in_blocks_that_each_fit(
     plain = io.StringIO()  # not a terminal (a pipe, a file): one block, as wide as it takes
     write_rows(plain, "table", *args)
     assert "\n\n" not in plain.getvalue() and max(map(len, plain.getvalue().splitlines())) > 80
+
+
+def test_a_column_of_unknown_values_aligns_as_its_numbers_would() -> None:
+    # public posts: their impressions are unknown, every one of them
+    ids = ["2128903658664886272", "2128722661864374272"]
+    table = MetricTable(ids)
+    table.put(ids[0], {"favorites": 24544.0})
+    table.put(ids[1], {"favorites": 255.0})
+    columns = [Column(m, m) for m in ("favorites", "impressions", "engagement_rate")]
+    out = io.StringIO()
+    write_rows(out, "table", table, [0, 1], columns, {}, None)
+    header, _, *rows = out.getvalue().splitlines()
+    assert header.split() == ["post", "account", "favorites", "impressions", "engagement_rate"]
+    for row in rows:  # "-" under the right end of its header, as a number is
+        for name in ("impressions", "engagement_rate"):
+            assert row[header.index(name) + len(name) - 1] == "-"
+        assert row[header.index("favorites") + len("favorites") - 1] in "45"
