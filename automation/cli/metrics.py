@@ -3,20 +3,22 @@
 Reads the IDs (a file, standard input, ``--account`` timelines), runs the export
 (``automation.export``) and writes the rows. Everything the user should know that is not
 a row goes to stderr: skipped input lines with their numbers, posts the API could not
-read with its reason, requests that failed. Exit 0 when the rows were written, even if
-lines were skipped; 1 when requests failed for good (a rerun reads just those); 130 on
-Ctrl-C, after saying how to resume.
+read with its reason (on a terminal the first ``SHOWN`` of each reason, the rest counted;
+``--unavailable FILE`` writes them all), requests that failed. Exit 0 when the rows were
+written, even if lines were skipped; 1 when requests failed for good (a rerun reads just
+those); 130 on Ctrl-C, after saying how to resume.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import logging
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from time import sleep
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from automation.export.job import ExportJob, ExportResult
 
 __all__ = ["register", "run"]
+
+SHOWN = 20  # posts of each reason the API could not read a terminal shows; the rest counted
 
 
 def register(sub: Any) -> None:
@@ -80,6 +84,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--output", metavar="FILE", help="write here, atomically (default, or '-': stdout)"
     )
+    p.add_argument(
+        "--unavailable",
+        metavar="FILE",
+        help="write every post the API could not read here, with its reason (CSV: id,reason); "
+        f"a terminal shows the first {SHOWN} of each reason",
+    )
     p.set_defaults(handler=run)
 
 
@@ -93,9 +103,12 @@ def run(args: argparse.Namespace) -> int:
     for flag, value, stream in (("--ids", args.ids, "input"), ("--output", args.output, "output")):
         if value == "":
             raise UsageError(f"{flag} needs a file name ('-': standard {stream})")
+    if args.unavailable == "":
+        raise UsageError("--unavailable needs a file name")
     output = None if args.output == "-" else args.output  # '-': standard output, as for --ids
     fmt = format_for(args.format, output)
     target = check_output(output) if output is not None else None
+    listing = check_output(args.unavailable, "--unavailable") if args.unavailable else None
     period = parse_period(since=args.since, start=args.start, end=args.end, now=now())
     columns = choose_columns(args.metrics, by=args.by, period=period is not None)
     by = canonical(args.by) if args.by is not None else None
@@ -137,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     result = _export(job, config, deliver, streamed)
     if result is None:
         return 130
-    _report_result(result, period)
+    _report_result(result, period, listing)
     return 0 if result.complete else 1
 
 
@@ -305,7 +318,7 @@ _EARLIER = {
 }
 
 
-def _report_result(result: ExportResult, period: Period | None) -> None:
+def _report_result(result: ExportResult, period: Period | None, listing: Path | None) -> None:
     say = sys.stderr.write
     if period is not None:
         say(f"sums over {period.text()} ({period.hours:,} hours)\n")
@@ -322,18 +335,50 @@ def _report_result(result: ExportResult, period: Period | None) -> None:
         )
     for note in result.notes:
         say(f"note: {note}\n")
-    problems = result.problems
-    given = {post_id: n for n, post_id in enumerate(result.table.post_ids) if post_id in problems}
-    by_reason: dict[str, list[str]] = {}
-    for post_id in sorted(problems, key=lambda post_id: given.get(post_id, len(given))):
-        by_reason.setdefault(problems[post_id], []).append(post_id)  # in the order given
-    for reason, post_ids in by_reason.items():
-        count = len(post_ids)
-        say(f"{count:,} post{'s' if count > 1 else ''}: {reason}:\n")
-        say("".join(f"  {post_id}\n" for post_id in post_ids))
+    _report_problems(result, listing)
     for message in result.errors:
         say(f"the API also said: {message}\n")
     for message, posts in result.failed:
         say(f"failed for good ({posts:,} posts not read): {message}\n")
     if result.failed:
         say("run the same command again to read what failed; the rest is kept for a day\n")
+
+
+def _report_problems(result: ExportResult, listing: Path | None) -> None:
+    """The posts the API could not read, in the order given, under each reason with their
+    count: every one of them when stderr is not a terminal (scripts read it whole), on a
+    terminal the first ``SHOWN`` of each reason. ``listing``: a CSV of them all."""
+    problems = result.problems
+    given = {post_id: n for n, post_id in enumerate(result.table.post_ids) if post_id in problems}
+    ordered = sorted(problems, key=lambda post_id: given.get(post_id, len(given)))
+    if listing is not None:
+        _write_listing(listing, ordered, problems)
+    by_reason: dict[str, list[str]] = {}
+    for post_id in ordered:
+        by_reason.setdefault(problems[post_id], []).append(post_id)
+    shown = SHOWN if sys.stderr.isatty() else len(ordered)
+    say = sys.stderr.write
+    for reason, post_ids in by_reason.items():  # in the order given
+        count = len(post_ids)
+        say(f"{count:,} post{'s' if count > 1 else ''}: {reason}:\n")
+        say("".join(f"  {post_id}\n" for post_id in post_ids[:shown]))
+        if count > shown:
+            say(f"  ... and {count - shown:,} more\n")
+    left = sum(max(0, len(post_ids) - shown) for post_ids in by_reason.values())
+    if listing is not None:
+        plural = "" if len(ordered) == 1 else "s"
+        say(f"wrote {len(ordered):,} post{plural} the API could not read to {listing}\n")
+    elif left:
+        say(f"{left:,} not shown: --unavailable FILE writes them all, with their reasons\n")
+
+
+def _write_listing(listing: Path, ordered: Sequence[str], problems: Mapping[str, str]) -> None:
+    """``--unavailable``'s CSV: each post's ID (in the form ``--output``'s CSV writes it,
+    which spreadsheets keep as text and ``--ids`` reads back) and the API's reason."""
+    try:
+        with atomic_output(listing) as out:
+            lines = csv.writer(out, lineterminator="\n")
+            lines.writerow(["id", "reason"])
+            lines.writerows([f'="{post_id}"', problems[post_id]] for post_id in ordered)
+    except OSError as exc:
+        raise UsageError(f"--unavailable {listing}: cannot write it: {exc.strerror}") from None

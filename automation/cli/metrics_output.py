@@ -465,20 +465,21 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ..
     return get
 
 
-def check_output(path: str) -> Path:
-    """``--output``'s path, refused before any request is sent if it cannot be written:
-    for a symbolic link, where the write puts the file (``followed``), link and target named."""
+def check_output(path: str, flag: str = "--output") -> Path:
+    """The path of ``flag`` (a file to write), refused before any request is sent if it
+    cannot be written: for a symbolic link, where the write puts the file (``followed``),
+    link and target named."""
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"--output {path}: it is a directory; give a file name")
+        raise UsageError(f"{flag} {path}: it is a directory; give a file name")
     try:
         real = followed(target)
     except OSError as exc:  # a loop of links (one to a directory is a directory above)
-        raise UsageError(f"--output {path}: its links lead back to it ({exc.strerror})") from None
+        raise UsageError(f"{flag} {path}: its links lead back to it ({exc.strerror})") from None
     named = path if real == target else f"{path} (a link to {real})"
     parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"--output {named}: directory {parent} does not exist")
+        raise UsageError(f"{flag} {named}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
-        raise UsageError(f"--output {named}: cannot write in {parent}")
+        raise UsageError(f"{flag} {named}: cannot write in {parent}")
     return target
