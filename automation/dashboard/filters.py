@@ -48,16 +48,29 @@ class Filters:
 
     def query(self, **changes: object) -> str:
         """This page's query string with ``changes``, for links (older rows, other statuses)."""
-        values: dict[str, object] = {
+        values = self._fields()
+        values["before"] = self.before.timestamp() if self.before else None
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+    def chosen(self) -> list[tuple[str, str, str]]:
+        """The filters set, each as (its field, its value, this page's query string
+        without it), for links that clear one; a cleared page starts at the newest rows."""
+        return [
+            (name, str(value), self.query(**{name: None, "before": None}))
+            for name, value in self._fields().items()
+            if value is not None
+        ]
+
+    def _fields(self) -> dict[str, object]:
+        """The filters by their names in the query string (paging aside)."""
+        return {
             "rule": self.rule,
             "post": self.post,
             "status": self.status,
             "from": self.day_from,
             "to": self.day_to,
-            "before": self.before.timestamp() if self.before else None,
         }
-        values.update(changes)
-        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
 def read_filters(params: Mapping[str, str], statuses: tuple[str, ...]) -> Filters:
