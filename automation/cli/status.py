@@ -13,12 +13,15 @@ from automation.config.disk_space import database_disk
 from automation.core.payloads import iso
 from automation.core.recording import (
     STALE_AFTER_INTERVALS,
+    WAITING_KEY,
     DiskSpace,
+    Waiting,
     age_text,
     disk_text,
     is_stale,
     recorded_at,
     silence_text,
+    waiting_now,
 )
 from automation.core.reload_failure import ReloadFailure, decode
 from automation.core.wording import size_text
@@ -46,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
         used = len(store.budget_load("engagement", moment.timestamp() - 60))
         unavailable = sum(1 for p in store.posts(include_unavailable=True) if p.unavailable_at)
         size = store.size_bytes()
+        raw_wait = store.meta(WAITING_KEY)
     at = recorded_at(last)
     age = (moment - at).total_seconds() if at is not None else None
+    waiting = waiting_now(raw_wait, at, moment, config.poll_interval)
     disk = database_disk(config.database)
     # what the engine polls (a post some rule watches, young enough for it), as its last
     # cycle counted it: the store also keeps posts no rule looks at any more
@@ -83,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             "last_cycle_age": round(age) if age is not None else None,
             "stale_after": STALE_AFTER_INTERVALS * config.poll_interval,
             "stale": is_stale(age, config.poll_interval),
+            # a long rate-limit wait begun since the last cycle: the engine runs, and waits
+            "waiting": {"until": iso(waiting.until), "why": waiting.why} if waiting else None,
         },
         "database_disk": _disk_json(disk),
         # what the database takes now (SQLite: the file and its -wal); it grows with the
@@ -96,15 +103,17 @@ def run(args: argparse.Namespace) -> int:
         data,
         paused,
         moment,
-        _trouble(age, config.poll_interval, disk),
+        _trouble(age, config.poll_interval, disk, waiting),
         str(config.database),
     )
     return 0
 
 
-def _trouble(age: float | None, poll_interval: int, disk: DiskSpace | None) -> list[list[Any]]:
+def _trouble(
+    age: float | None, poll_interval: int, disk: DiskSpace | None, waiting: Waiting | None
+) -> list[list[Any]]:
     """A row for a last cycle that is too old and one for a full disk, each with its fix."""
-    silence, full = silence_text(age, poll_interval, disk), disk_text(disk)
+    silence, full = silence_text(age, poll_interval, disk, waiting), disk_text(disk)
     return [[name, text] for name, text in (("stale", silence), ("disk", full)) if text]
 
 

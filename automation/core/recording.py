@@ -9,27 +9,34 @@ so, with the likely causes and the fix.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from automation.core.durations import format_duration
+from automation.core.payloads import iso
 from automation.core.wording import size_text
 
 __all__ = [
     "STALE_AFTER_INTERVALS",
+    "WAITING_KEY",
     "DiskSpace",
+    "Waiting",
     "age_text",
     "disk_text",
     "is_stale",
     "recorded_at",
     "silence_text",
+    "waiting_now",
 ]
 
 # No cycle within three poll intervals: the engine is not keeping up (/healthz, the
 # dashboard and the AutomationEngineStale alert use the same window).
 STALE_AFTER_INTERVALS = 3
 GIB = 1024**3
+# the ``meta`` key where the engine says, as a long rate-limit wait begins, until when
+WAITING_KEY = "waiting"
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,45 @@ class DiskSpace:
     def almost_full(self) -> bool:
         """Less than 1 % of the file system free, and less than 1 GiB."""
         return self.free < min(self.total // 100, GIB)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The engine sleeping out a rate limit within a cycle: since ``at``, until ``until``,
+    for ``why``: the API's status (``429``) or ``budget`` (the per-minute request budget)."""
+
+    at: datetime
+    until: datetime
+    why: str
+
+    def to_json(self) -> str:
+        return json.dumps({"at": iso(self.at), "until": iso(self.until), "why": self.why})
+
+    def text(self) -> str:
+        """``waiting for the API's rate limit until 14:05:12 UTC (429)``."""
+        until = f"until {self.until:%H:%M:%S} UTC"
+        if self.why == "budget":
+            return f"waiting for the request budget {until} (engagement_api: requests_per_minute)"
+        return f"waiting for the API's rate limit {until} ({self.why})"
+
+
+def waiting_now(
+    raw: str | None, last_at: datetime | None, now: datetime, poll_interval: float
+) -> Waiting | None:
+    """The wait recorded under ``WAITING_KEY`` while it still explains a silence: begun
+    after the last recorded cycle (``last_at``), and ended less than the stale window ago
+    (an engine that died while waiting is stale again once that has passed)."""
+    try:
+        data = json.loads(raw or "null")
+        wait = Waiting(
+            datetime.fromisoformat(data["at"]), datetime.fromisoformat(data["until"]), data["why"]
+        )
+    except (ValueError, TypeError, KeyError):
+        return None
+    if last_at is not None and wait.at <= last_at:
+        return None
+    late = (now - wait.until).total_seconds()
+    return wait if late <= STALE_AFTER_INTERVALS * poll_interval else None
 
 
 def recorded_at(last_cycle: Any) -> datetime | None:
@@ -70,14 +116,22 @@ def age_text(seconds: float) -> str:
     return format_duration(round(seconds / 60) * 60)
 
 
-def silence_text(age: float | None, poll_interval: float, disk: DiskSpace | None) -> str | None:
+def silence_text(
+    age: float | None,
+    poll_interval: float,
+    disk: DiskSpace | None,
+    waiting: Waiting | None = None,
+) -> str | None:
     """Why no cycle was recorded for ``age`` seconds, the likely causes first; None while
     the last one is recent enough (or there was none). ``disk``: the database's disk, None
-    where it cannot be seen (PostgreSQL's is the server's)."""
+    where it cannot be seen (PostgreSQL's is the server's). ``waiting``: the rate-limit
+    wait the engine recorded (``waiting_now``), which is then the cause."""
     if age is None or not is_stale(age, poll_interval):
         return None
     causes = ["is the engine running? systemctl status automation"]
-    if disk is None:
+    if waiting is not None:
+        causes = [waiting.text()]
+    elif disk is None:
         causes.append("is the database's disk full? journalctl -u automation says")
     elif disk.almost_full:
         causes.append(f"the disk that holds {disk.directory} is full, see below")

@@ -8,7 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from automation.core.pauses import describe_pause
-from automation.core.recording import disk_text, is_stale, recorded_at, silence_text
+from automation.core.recording import (
+    WAITING_KEY,
+    disk_text,
+    is_stale,
+    recorded_at,
+    silence_text,
+    waiting_now,
+)
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
 from automation.core.reload_failure import ReloadFailure, decode
 from automation.dashboard.site import Site
@@ -78,7 +85,9 @@ def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
         budget_used=used,
         budget_limit=limit,
         paused=describe_pause(everything, now) if everything else None,
-        silence=silence_text(age, interval, disk),
+        silence=silence_text(
+            age, interval, disk, waiting_now(store.meta(WAITING_KEY), last_at, now, interval)
+        ),
         full_disk=disk_text(disk),
     )
 

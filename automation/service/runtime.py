@@ -19,6 +19,7 @@ from typing import Any
 from automation.config.database import PostgresDatabase
 from automation.config.loader import Config
 from automation.core.errors import StoreError, UsageError
+from automation.core.recording import WAITING_KEY, Waiting
 from automation.engine.cycle import Engine
 from automation.engine.events import Sink
 from automation.engine.ports import ActionRunner
@@ -301,4 +302,20 @@ def _engagement_client(config: Config, wiring: Wiring) -> EngagementClient:
         budget=budget,
         sleep=wiring.sleep,
         rng=wiring.chance.rng,
+        on_wait=None if wiring.dry_run else _recording_waits(wiring),
     )
+
+
+def _recording_waits(wiring: Wiring) -> Callable[[float, str], None]:
+    """Record each long rate-limit wait as it begins, beside the last cycle, so that
+    ``status`` and the dashboard say the engine waits instead of asking if it runs."""
+
+    def record(seconds: float, why: str) -> None:
+        now = wiring.clock()
+        wait = Waiting(now, now + timedelta(seconds=seconds), why)
+        try:
+            wiring.store.set_meta(WAITING_KEY, wait.to_json())
+        except StoreError as exc:  # a full disk: the wait goes on all the same
+            log.warning("could not record the wait for the API: %s", exc)
+
+    return record

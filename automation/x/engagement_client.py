@@ -57,6 +57,8 @@ _HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "gzip"}  # as
 _UNAVAILABLE = "tweet id(s) are unavailable"
 _GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
 _MAX_BUDGET_WAITS = 1000
+# a wait long enough that someone watching wonders why nothing happens: logged, and told
+_NOTICED_WAIT = 5.0
 _NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 # json.dumps(..., separators=(",", ":")) as HttpClient writes a body, without a new
 # encoder a call
@@ -198,11 +200,15 @@ class EngagementClient:
         rng: random.Random | None = None,
         first_retry: float = 1.0,
         max_retry: float = 60.0,
+        on_wait: Callable[[float, str], None] | None = None,
     ) -> None:
+        """``on_wait(seconds, why)`` is told of each wait of 5 s or more before it begins:
+        ``why`` is the API's status (``429``) or ``budget`` (the per-minute budget)."""
         self._http = http
         self._settings = settings
         self._budget = budget
         self._sleep = sleep
+        self._on_wait = on_wait
         self._max_attempts = max(1, max_attempts)
         self._rng = rng
         self._first_retry = first_retry
@@ -292,7 +298,9 @@ class EngagementClient:
                 )
                 if isinstance(exc, RateLimited):  # the API's budget, not a fault
                     self._waited += delay
-                self._sleep(delay)
+                    self._wait(delay, str(exc.status or "budget"))
+                else:
+                    self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _take_budget(self) -> None:
@@ -301,11 +309,17 @@ class EngagementClient:
             wait = self._budget.take()
             if wait <= 0:
                 return
-            if wait >= 5:  # long enough that someone watching wonders why nothing happens
+            if wait >= _NOTICED_WAIT:
                 log.info("waiting %.0fs for the Engagement API request budget", wait)
             self._waited += wait
-            self._sleep(wait)
+            self._wait(wait, "budget")
         raise RateLimited("Engagement API budget did not free up", retry_after=60.0, status=None)
+
+    def _wait(self, seconds: float, why: str) -> None:
+        """Sleep out a rate limit, telling ``on_wait`` first when it is long."""
+        if self._on_wait is not None and seconds >= _NOTICED_WAIT:
+            self._on_wait(seconds, why)
+        self._sleep(seconds)
 
     def _auth(self, account: str | None) -> Auth:
         if account is None:

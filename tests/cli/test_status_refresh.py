@@ -142,7 +142,12 @@ def test_a_recent_cycle_and_a_roomy_disk_add_no_row(cli: Cli, tmp_path: Path, di
     last_cycle(tmp_path)
 
     data = cli("status", "--json").json()
-    assert data["recording"] == {"last_cycle_age": 60, "stale_after": 180, "stale": False}
+    assert data["recording"] == {
+        "last_cycle_age": 60,
+        "stale_after": 180,
+        "stale": False,
+        "waiting": None,
+    }
     assert data["database_disk"] == {
         "directory": "/var/lib/automation",
         "free_bytes": 50 * GIB,
@@ -174,7 +179,31 @@ def test_a_last_cycle_older_than_three_poll_intervals_says_what_to_check(
         "last_cycle_age": 2530,
         "stale_after": 180,
         "stale": True,
+        "waiting": None,
     }
+
+
+def test_an_engine_waiting_out_a_429_is_not_asked_if_it_runs(
+    cli: Cli, tmp_path: Path, clock: Clock
+) -> None:
+    last_cycle(tmp_path)
+    wait = {"at": "2026-11-20T12:00:40Z", "until": "2026-11-20T12:05:12Z", "why": "429"}
+    with SqliteStore.open(tmp_path / "state.db") as store:
+        store.set_meta("waiting", json.dumps(wait))
+    clock.at = CYCLE_AT + timedelta(minutes=4)  # stale by the clock, yet still waiting
+    table = cli("status")
+    assert table.code == 0, table.err
+    assert rows(table.out)["stale"] == (
+        "no cycle recorded for 4m (one is due every 1m): waiting for the API's rate limit"
+        " until 12:05:12 UTC (429)"
+    )
+    recording = cli("status", "--json").json()["recording"]
+    assert recording["stale"] is True
+    assert recording["waiting"] == {"until": "2026-11-20T12:05:12Z", "why": "429"}
+
+    clock.at = CYCLE_AT + timedelta(minutes=9)  # three intervals past the wait's end
+    assert "is the engine running?" in rows(cli("status").out)["stale"]
+    assert cli("status", "--json").json()["recording"]["waiting"] is None
 
 
 def test_a_full_disk_names_the_directory_the_free_bytes_and_the_fix(
@@ -224,7 +253,12 @@ def test_almost_full_is_under_one_percent_and_under_a_gibibyte(
 def test_before_any_cycle_nothing_is_stale(cli: Cli, clock: Clock) -> None:
     clock.at = CYCLE_AT + timedelta(days=30)
     data = cli("status", "--json").json()
-    assert data["recording"] == {"last_cycle_age": None, "stale_after": 180, "stale": False}
+    assert data["recording"] == {
+        "last_cycle_age": None,
+        "stale_after": 180,
+        "stale": False,
+        "waiting": None,
+    }
     assert "stale" not in rows(cli("status").out)
 
 

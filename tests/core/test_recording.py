@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from automation.core.recording import (
     DiskSpace,
+    Waiting,
     disk_text,
     is_stale,
     recorded_at,
     silence_text,
+    waiting_now,
 )
 from automation.core.wording import size_text
 
@@ -72,3 +74,40 @@ def test_the_recorded_time_is_read_from_the_last_cycle() -> None:
 )
 def test_sizes_read_as_backup_has_always_written_them(n: int, text: str) -> None:
     assert size_text(n) == text
+
+
+LAST = datetime(2026, 11, 20, 14, 4, tzinfo=UTC)  # the last recorded cycle
+WAIT_429 = Waiting(
+    LAST + timedelta(seconds=2), datetime(2026, 11, 20, 14, 5, 12, tzinfo=UTC), "429"
+)
+
+
+def test_an_engine_waiting_out_a_rate_limit_says_so_instead_of_asking_if_it_runs() -> None:
+    # a 70 s wait with a 5 s poll interval: stale by the clock, but the engine is alive
+    assert silence_text(64, 5, ROOMY, WAIT_429) == (
+        "no cycle recorded for 1m (one is due every 5s): waiting for the API's rate limit"
+        " until 14:05:12 UTC (429)"
+    )
+    budget = Waiting(WAIT_429.at, WAIT_429.until, "budget")
+    assert silence_text(64, 5, None, budget) == (
+        "no cycle recorded for 1m (one is due every 5s): waiting for the request budget"
+        " until 14:05:12 UTC (engagement_api: requests_per_minute)"
+    )
+    assert silence_text(10, 5, ROOMY, WAIT_429) is None  # not stale: nothing to explain
+
+
+def test_a_recorded_wait_explains_the_silence_only_while_it_can() -> None:
+    raw = WAIT_429.to_json()
+    assert raw == ('{"at": "2026-11-20T14:04:02Z", "until": "2026-11-20T14:05:12Z", "why": "429"}')
+    during = WAIT_429.until - timedelta(seconds=30)
+    assert waiting_now(raw, LAST, during, 5) == WAIT_429
+    assert waiting_now(raw, None, during, 5) == WAIT_429  # the first cycle waits too
+    # within three poll intervals of its end the cycle may still be finishing
+    assert waiting_now(raw, LAST, WAIT_429.until + timedelta(seconds=15), 5) == WAIT_429
+    # an engine that died while waiting is asked after again once that has passed
+    assert waiting_now(raw, LAST, WAIT_429.until + timedelta(seconds=16), 5) is None
+    # a wait from before the last recorded cycle is over
+    assert waiting_now(raw, WAIT_429.at, during, 5) is None
+    assert waiting_now(None, LAST, during, 5) is None
+    assert waiting_now("not json", LAST, during, 5) is None
+    assert waiting_now('{"at": "2026-11-20T14:04:02Z"}', LAST, during, 5) is None

@@ -47,6 +47,26 @@ def test_the_overview_says_when_the_engine_is_stale(world: World) -> None:
     assert "The database's disk is full" not in text
 
 
+def test_the_overview_says_when_the_engine_waits_out_a_rate_limit(own_world: World) -> None:
+    from datetime import timedelta
+
+    from automation.core.recording import WAITING_KEY, Waiting
+    from automation.store.sqlite import SqliteStore
+
+    later = own_world.end + timedelta(hours=3)
+    wait = Waiting(later - timedelta(minutes=1), later + timedelta(seconds=70), "429")
+    with SqliteStore.open(own_world.config().database) as store:
+        store.set_meta(WAITING_KEY, wait.to_json())
+    with serving(own_world, clock=lambda: later) as running, browsing(running) as stale:
+        text = _text(stale.get("/").text)
+    assert "The engine records no cycles" in text
+    assert (
+        "no cycle recorded for 3h30m (one is due every 30m): waiting for the API's rate"
+        f" limit until {wait.until:%H:%M:%S} UTC (429)"
+    ) in text
+    assert "is the engine running?" not in text
+
+
 def test_the_overview_says_when_the_database_disk_is_full(world: World) -> None:
     from datetime import timedelta
 

@@ -355,6 +355,7 @@ def make_client(
     ledger: MemoryLedger | None = None,
     accounts: dict[str, Account] | None = None,
     max_attempts: int = 4,
+    on_wait: Callable[[float, str], None] | None = None,
 ) -> EngagementClient:
     http = HttpClient(transport=target.transport if target else None)
     if target is not None:
@@ -370,6 +371,7 @@ def make_client(
         sleep=clock.sleep,
         max_attempts=max_attempts,
         rng=random.Random(1),
+        on_wait=on_wait,
     )
 
 
@@ -520,10 +522,11 @@ def canned(
     responses: Sequence[Any],
     requests: Sequence[EngagementRequest] = (REQ,),
     compact: Compact | None = None,
+    on_wait: Callable[[float, str], None] | None = None,
 ) -> tuple[FetchResult, respx.Route]:
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post(TOTALS_URL).mock(side_effect=list(responses))
-        result = make_client(None, clock).fetch(requests, compact)
+        result = make_client(None, clock, on_wait=on_wait).fetch(requests, compact)
     return result, route
 
 
@@ -921,3 +924,21 @@ def test_a_wrong_token_secret_breaks_the_signature_and_fails(api: ApiTarget, clo
     assert isinstance(failure, AuthFailed) and "account 'support'" in str(failure)
     assert_no_secret(str(failure))
     assert result.totals == {}
+
+
+def test_long_waits_for_a_429_or_the_budget_are_told_before_they_begin(clock: Clock) -> None:
+    told: list[tuple[float, str, int]] = []
+
+    def on_wait(seconds: float, why: str) -> None:
+        told.append((seconds, why, len(clock.sleeps)))  # before the sleep, not after
+
+    headers = {"x-per-minute-limit": "60", "x-per-minute-remaining": "0"}
+    responses = [
+        respond(429, {"errors": ["rate limit"]}, {"Retry-After": "7"}),
+        respond(200, per({}), headers),
+        respond(500, b""),  # a fault's short backoff is not a rate limit: not told
+        respond(200, per({})),
+    ]
+    result, _ = canned(clock, responses, [REQ, PUB], on_wait=on_wait)
+    assert result.failures == ()
+    assert told == [(7.0, "429", 0), (60.0, "budget", 1)]
