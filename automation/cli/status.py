@@ -70,11 +70,7 @@ def run(args: argparse.Namespace) -> int:
         "rules_loaded": (last or {}).get("rules", len(ruleset.rules)),
         "rule_errors": [str(p) for p in ruleset.errors],
         "reload_error": _failure_json(failed_reload),
-        "actions": {
-            "pending": counts.get("pending", 0),
-            "dead": counts.get("dead", 0),
-            "sent": counts.get("sent", 0),
-        },
+        "actions": {status: counts.get(status, 0) for status in ("pending", "dead", "sent")},
         "paused": [_pause_json(p) for p in paused],
         "api_budget": {
             "requests_last_minute": used,
@@ -82,15 +78,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "webhooks_redirected_to": config.webhooks.redirect_to,
         "engines": _engines(config.database),
-        # seconds since the last recorded cycle: an engine that records nothing (stopped,
-        # or its disk full) leaves it growing
-        "recording": {
-            "last_cycle_age": round(age) if age is not None else None,
-            "stale_after": STALE_AFTER_INTERVALS * config.poll_interval,
-            "stale": is_stale(age, config.poll_interval),
-            # a long rate-limit wait begun since the last cycle: the engine runs, and waits
-            "waiting": {"until": iso(waiting.until), "why": waiting.why} if waiting else None,
-        },
+        "recording": _recording_json(age, config.poll_interval, waiting),
         "database_disk": _disk_json(disk),
         # what the database takes now (SQLite: the file and its -wal); it grows with the
         # hourly history kept (history: keep)
@@ -107,6 +95,20 @@ def run(args: argparse.Namespace) -> int:
         str(config.database),
     )
     return 0
+
+
+def _recording_json(
+    age: float | None, poll_interval: int, waiting: Waiting | None
+) -> dict[str, Any]:
+    """Seconds since the last recorded cycle (an engine that records nothing, stopped or its
+    disk full, leaves it growing), and a long rate-limit wait begun since that cycle: the
+    engine runs, and waits."""
+    return {
+        "last_cycle_age": round(age) if age is not None else None,
+        "stale_after": STALE_AFTER_INTERVALS * poll_interval,
+        "stale": is_stale(age, poll_interval),
+        "waiting": {"until": iso(waiting.until), "why": waiting.why} if waiting else None,
+    }
 
 
 def _trouble(
