@@ -40,14 +40,22 @@ class PostgresDatabase:
     @classmethod
     def parse(cls, text: str, *, source: str = "database") -> PostgresDatabase:
         """``text`` split into the URL without its password, and the password (which may
-        hold ``/`` or ``@`` when it came from a ``${NAME}``)."""
+        hold ``/`` or ``@`` when it came from a ``${NAME}``). A ``password=`` parameter of
+        the query is taken out too (libpq reads either); the user's part wins when both
+        are given."""
         scheme, _, rest = text.partition("://")
-        head, question, query = rest.partition("?")
+        head, _, query = rest.partition("?")
+        kept = [p for p in query.split("&") if p and unquote(p.partition("=")[0]) != "password"]
+        in_query = [p.partition("=")[2] for p in query.split("&") if p not in kept and p]
         userinfo, at, location = head.rpartition("@")
-        if not at or ":" not in userinfo:
+        if at and ":" in userinfo:
+            user, _, password = userinfo.partition(":")
+            head = f"{user}@{location}"
+        elif in_query:
+            password = in_query[-1]
+        else:
             return cls(text)
-        user, _, password = userinfo.partition(":")
-        shown = f"{scheme}://{user}@{location}{question}{query}"
+        shown = f"{scheme}://{head}" + (f"?{'&'.join(kept)}" if kept else "")
         return cls(shown, Secret(unquote(password), source=f"the password in {source}"))
 
     def password_value(self) -> str | None:

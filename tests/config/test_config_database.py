@@ -72,3 +72,25 @@ def test_migrate_may_be_set_either_way(tmp_path) -> None:
 def test_an_unset_password_variable_is_named(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"\$\{PG_PASSWORD\} is not set"):
         load(tmp_path, "postgresql://automation:${PG_PASSWORD}@db/automation")
+
+
+def test_a_password_in_the_query_is_a_secret_too(tmp_path) -> None:
+    password = "pw%FAKE&x"  # as written in a URL: %25 and %26
+    config = load(
+        tmp_path,
+        "postgresql://automation@db.internal/automation?sslmode=require&password=pw%25FAKE%26x"
+        "&application_name=a",
+    )
+    assert isinstance(config.database, PostgresDatabase)
+    assert str(config.database) == (
+        "postgresql://automation@db.internal/automation?sslmode=require&application_name=a"
+    )
+    assert config.database.password_value() == password
+    assert "FAKE" not in repr(config.database)
+    assert redactor(config)(f"could not connect with {password}") == "could not connect with ***"
+
+
+def test_the_users_password_wins_and_the_querys_is_taken_out_as_well() -> None:
+    database = PostgresDatabase.parse("postgresql://u:first@db/a?password=second")
+    assert database.url == "postgresql://u@db/a"
+    assert database.password_value() == "first"
