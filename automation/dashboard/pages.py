@@ -187,9 +187,11 @@ def history_page(request: Request) -> Response:
     f = read_filters(request.query_params, KINDS)
     with site.reading() as store:
         entries = store.history(f.rule, f.post, PAGE, kind=f.status, since=f.since, until=f.until)
+        none_yet = not entries and not store.history(limit=1)  # whatever the filters
     older = f.query(before=entries[-1].firing.at.timestamp()) if len(entries) == PAGE else None
     context = {
         "entries": entries,
+        "none_yet": none_yet,
         "f": f,
         "older": older,
         "statuses": KINDS,
