@@ -325,11 +325,11 @@ def test_values_compacted_against_the_readings_need_no_second_comparison(data):
 def test_posts_settled_by_their_records_are_left_out_only_where_nothing_changes(data):
     """Over cycles as the engine runs them with ``since`` (every record made from the
     first cycle on, by the same rules; a post's states change only where ``moved`` names
-    it, in a cycle that reads it; now and then a cycle keeps its readings unprojected, as while the budget does not
-    choose), the records are the ones projecting every post makes: a post read again as
-    it was and projected to meet no rule, no window open, is left out only by the rules
-    without a window, where nil rates cannot project it sooner. The decisions write the
-    states of posts read alone. Rules with and without a window share tuples of posts."""
+    it, in a cycle that reads it; now and then a cycle keeps its readings unprojected, as
+    while the budget does not choose), the records are the ones projecting every post
+    makes: a post read again as it was and projected to meet no rule, no window open, is
+    left out only by the rules without a window, where nil rates cannot project it
+    sooner. Rules with and without a window share tuples of posts."""
     rules_ = [data.draw(rules(n)) for n in range(data.draw(st.integers(1, 4)))]
     posts = [post(n) for n in range(4)]
     pool = [tuple(data.draw(st.lists(st.sampled_from(posts), unique=True))) for _ in range(2)]
@@ -369,3 +369,38 @@ def test_posts_settled_by_their_records_are_left_out_only_where_nothing_changes(
             recent.update({pid: Recent(now.timestamp(), v) for pid, v in totals.items()})
         else:
             recent.update(got)
+
+
+def test_a_rule_with_a_window_projects_a_settled_post_whose_rates_were_nil_for_all():
+    """Read as it was created (no time for rates: every one nil, a lacking metric's too),
+    a post is projected never, no window open; read again as it was, a window of a metric
+    it lacks is unknown (its rate, and the rate of impressions that bounds it, are not
+    known), so the rule is met by its other leaf now: a rule with a window projects it."""
+    p = post(0)  # created at NOW
+    rule = compile_rule(
+        Rule(
+            id="clicks",
+            watch=OWNED,
+            when=AllOf((Leaf("url_clicks", "gte", 5.0, 1800), Leaf("favorites", "gte", 0.0))),
+        )
+    )
+    read = MetricValues({"favorites": 3.0})
+    first = outlooks([(rule, (p,))], {p.post_id: read}, lambda r: {}, {}, NOW)
+    assert first[p.post_id].cross_at == NEVER and not first[p.post_id].window_open
+    later = NOW + timedelta(minutes=5)
+    again = outlooks(
+        [(rule, (p,))], {p.post_id: read}, lambda r: {}, first, later, since=NOW.timestamp()
+    )
+    assert again[p.post_id].cross_at == later.timestamp() and again[p.post_id].window_open
+
+
+def test_a_reading_kept_unprojected_settles_no_post():
+    """A reading kept while the budget did not choose (``Recent``'s default: never, no
+    window) says nothing of the rules: the post read again as it was is projected."""
+    p = post(1)
+    rule = compile_rule(Rule(id="met", watch=OWNED, when=Leaf("favorites", "gte", 0.0)))
+    read = MetricValues({"favorites": 3.0})
+    kept = {p.post_id: Recent(NOW.timestamp(), read)}
+    later = NOW + timedelta(minutes=5)
+    got = outlooks([(rule, (p,))], {p.post_id: read}, lambda r: {}, kept, later, since=0.0)
+    assert got[p.post_id].cross_at == later.timestamp()
