@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple, cast
 
@@ -35,13 +35,9 @@ from automation.core.rules import (
     condition_metrics,
 )
 
-__all__ = ["NEVER", "Recent", "Watched", "kept_values", "outlooks", "unsettled"]
+__all__ = ["NEVER", "Recent", "Watched", "kept_values", "outlooks"]
 
 NEVER = math.inf
-# the ``cross_at`` of a record ``outlooks`` made for a post no rule is projected to meet:
-# equal to NEVER, but this object, so a later cycle tells such a record from one kept while
-# nothing was projected (``Recent``'s default)
-_NONE_MET = float("inf")
 # a windowed rule is read with its /28hr series when the rate over the window reaches
 # this share of the threshold: rates move, and a rate is a guess from two readings
 _WINDOW_SHARE = 0.5
@@ -79,8 +75,6 @@ def outlooks(
     chosen: Watched | None = None,
     *,
     compared: bool = False,
-    since: float = NEVER,
-    moved: Container[str] = frozenset(),
 ) -> dict[str, Recent]:
     """A fresh ``Recent`` for every post of ``totals`` (its values) read at ``now``.
 
@@ -93,29 +87,18 @@ def outlooks(
     ``compared``: each post's values of ``totals`` are the very object ``recent`` holds
     or were found to differ from it (``compact_totals`` against these readings), so
     they are kept as they are, not compared again (``kept_values``).
-
-    ``since``: the records of ``recent`` made by ``outlooks`` at or after this moment
-    (epoch seconds) were made with these rules, each watching the same posts or fewer,
-    and the rule states of their posts are the same now but where ``moved`` names the
-    post. Such a post read again as it was, whose record no rule was projected to meet
-    and no window was open for, is not projected by the rules without a window: on its
-    values then, whatever their rates, each was projected never, and on the same values
-    with nil rates none can be sooner (``tests/core/test_refresh_outlook_same.py``).
     """
     at = now.timestamp()
     soonest: dict[str, float] = {}  # seconds from ``at``: the same min as of ``at + s``
     window: set[str] = set()
     views: dict[str, _PostView] = {}
     read_of: dict[int, list[_PostView]] = {}  # rules share their tuples of posts
-    settled = _Settled(since, moved) if since <= at else None
-    windowless = _windowless(watched) if settled is not None else {}
     for n, (compiled, posts) in enumerate(watched):
         windowed = bool(compiled.window_metrics & HOURLY_METRICS)
         read = read_of.get(id(posts))
         if read is None:  # the posts read, once per tuple: most posts are not, most cycles
             among = chosen[n][1] if chosen is not None and not windowed else posts
-            skip = settled if windowless.get(id(posts)) else None
-            read = read_of[id(posts)] = _views(among, totals, recent, at, views, compared, skip)
+            read = read_of[id(posts)] = _views(among, totals, recent, at, views, compared)
         if not read:
             continue
         states = states_of(compiled.rule.id).get
@@ -136,37 +119,12 @@ def _records(
     make = tuple.__new__  # a named tuple from its fields in C: half the time of ``Recent()``
     for pid, (_, values, _) in views.items():  # each value set for its own key: no resize
         s = soonest.get(pid)
-        records[pid] = make(Recent, (at, values, _NONE_MET if s is None else at + s, pid in window))
+        records[pid] = make(Recent, (at, values, NEVER if s is None else at + s, pid in window))
     return records
-
-
-def unsettled(record: Recent) -> Recent:
-    """``record``, equal, but settling no post (``outlooks``' ``since``)."""
-    return record if record.cross_at is not _NONE_MET else record._replace(cross_at=NEVER)
-
-
-class _Settled(NamedTuple):
-    """``outlooks``' ``since`` and ``moved``."""
-
-    since: float
-    moved: Container[str]
-
-
-def _windowless(watched: Watched) -> dict[int, bool]:
-    """By the id of each tuple of posts, whether every rule watching it has no window."""
-    out: dict[int, bool] = {}
-    for compiled, posts in watched:
-        out[id(posts)] = out.get(id(posts), True) and not compiled.window_metrics
-    return out
 
 
 # a read post: its id, its values (``kept_values``) and their rates
 _PostView = tuple[str, Mapping[str, float], Rate]
-
-
-def _settled(metric: str) -> float:
-    """The view of a post left unprojected (``outlooks``' ``since``): its rates are not asked."""
-    return math.nan
 
 
 def _views(
@@ -176,43 +134,26 @@ def _views(
     at: float,
     views: dict[str, _PostView],
     compared: bool = False,
-    settled: _Settled | None = None,
 ) -> list[_PostView]:
     """The view of each of ``posts`` read (in ``totals``), made once a post in ``views``:
     ``_view``'s, with its two commonest cases here, one call less a post. A post read
     again as it was (most) takes the nil rates of its metrics' layout, the one of the post
     before it when the same (``nil_rate`` once a layout, not a post); one whose values
-    moved, compared already and of its reading's names (``aligned``), its array rates.
-    With ``settled`` (the rules of ``posts`` have no window), a post read again as it was
-    and settled by its record (``outlooks``' ``since``) is left out of the list, its
-    view kept for its record; a settled view met again without ``settled`` is made whole."""
+    moved, compared already and of its reading's names (``aligned``), its array rates."""
     read = []
-    since, moved = settled if settled is not None else (NEVER, ())
     made, value_of, before_of = views.get, totals.get, recent.get
     layout: Mapping[str, int] | None = None
     nil: Rate = STILL
     for post in posts:
         pid = post.post_id
         view = made(pid)
-        if view is not None and view[2] is _settled:
-            if settled is not None:
-                continue
-            view = views[pid] = (pid, view[1], nil_rate(view[1]))
-        elif view is None:
+        if view is None:
             values = value_of(pid)
             if values is None:
                 continue
             before = before_of(pid)
             if before is not None and at > before.at and type(values) is MetricValues:
                 if before.values is values:  # read again as it was
-                    if (
-                        before.at >= since
-                        and before.cross_at is _NONE_MET
-                        and not before.window_open
-                        and pid not in moved
-                    ):
-                        views[pid] = (pid, values, _settled)
-                        continue
                     if values.names is not layout:
                         layout, nil = values.names, nil_rate(values)
                     view = (pid, values, nil)

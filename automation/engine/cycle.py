@@ -290,9 +290,9 @@ class Engine:
     ) -> FetchPlan:
         """The cycle's plan; when discovery failed, over the posts the store holds."""
         covers, self._covers = self._covers, {}  # none kept if this plan fails
-        changed = self._refresh.posts_changed(None if known is None else self._known.take_changed())
         if known is None:
             return plan_fetch(rules, self._store.posts(), now)
+        changed = self._known.take_changed()
         kept = NOTHING_KEPT if changed is None else KeptCovers(covers, changed)
         plan = plan_fetch(rules, known, now, kept)
         self._covers = plan.covers
@@ -397,7 +397,7 @@ class Engine:
             return None
         whole = (watched or plan).watched
         return lambda: self._refresh.remember(
-            whole, plan, read, states, now, all_answered=not failures
+            whole, plan, read, states.states_after, now, all_answered=not failures
         )
 
     def _kept_states(
@@ -407,7 +407,7 @@ class Engine:
         nothing but the engine's commits changed them since (``mark``, the store's count of
         other changes, is the one read then); none in a dry run, which commits nothing.
         The rules ``plan`` no longer watches are forgotten once they outnumber those."""
-        if not self._refresh.deciding(not self._recorder.dry and mark == self._states_mark):
+        if self._recorder.dry or mark != self._states_mark:
             return {}
         kept = self._kept
         if len(kept) > len(plan.watched):

@@ -17,7 +17,7 @@ from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan
 from automation.core.metric_values import compact_totals
 from automation.core.records import CycleWrite, RuleVersion, WatchedPostRecord
-from automation.core.refresh_outlook import NEVER, Recent, Watched, outlooks, unsettled
+from automation.core.refresh_outlook import Recent, Watched, outlooks
 from automation.core.refresh_schedule import (
     Refresh,
     RefreshAges,
@@ -40,13 +40,6 @@ class RefreshKeeper:
         # and the moment every post chosen was read at, for the ages without a walk
         self._chose: tuple[Mapping[str, WatchedPostRecord], Sequence[float], int] | None = None
         self._read_at: float | None = None
-        # what lets a post read as it was keep its record (``outlooks``' ``since``): when
-        # the records to trust start, the rules that made them, whether this cycle's
-        # decisions started from the states they were made with, and whether it decided
-        self._since = NEVER
-        self._rules: tuple[tuple[str, str], ...] = ()
-        self._trusted = False
-        self._told = False
 
     def choose(
         self,
@@ -81,31 +74,12 @@ class RefreshKeeper:
             self._chose = (plan.posts, refresh.unread, len(refresh.plan.posts))
         return refresh
 
-    def posts_changed(self, changed: frozenset[str] | None) -> frozenset[str] | None:
-        """``changed``, the posts whose records changed since the plan before (a rule may
-        watch them now; None: any may have): their records settle no post from now on."""
-        recent = self._recent
-        if changed is None:
-            self._since = NEVER
-        for pid in changed or ():
-            if (seen := recent.get(pid)) is not None:
-                recent[pid] = unsettled(seen)
-        return changed
-
-    def deciding(self, kept: bool) -> bool:
-        """The cycle decides now from the rule states the cycles before left (``kept``:
-        not a dry run, no other change in the store) or from others, when no record made
-        before settles a post; ``kept`` itself."""
-        self._trusted = kept and not self._told  # and the cycle before remembered
-        self._told = True
-        return kept
-
     def remember(
         self,
         watched: Watched,
         chosen: FetchPlan,
         totals: Mapping[str, Mapping[str, float]],
-        states: StatesSeen,
+        states_of: Callable[[str], Mapping[str, RuleState]],
         now: datetime,
         *,
         all_answered: bool,
@@ -121,23 +95,8 @@ class RefreshKeeper:
         the API leaves out nothing, but a post reported unavailable has no values."""
         at = now.timestamp()
         recent = self._recent
-        rules = tuple((r.rule.id, r.fingerprint) for r, _ in watched)
-        since = self._since
-        if not (self._trusted and self._told) or rules != self._rules or since == NEVER:
-            since = at  # only the records made from now on
-        self._since, self._told = NEVER, False  # until this cycle's records are made
         fresh = (
-            outlooks(
-                watched,
-                totals,
-                states.states_after,
-                recent,
-                now,
-                chosen.watched,
-                compared=True,
-                since=since,
-                moved=states.written,
-            )
+            outlooks(watched, totals, states_of, recent, now, chosen.watched, compared=True)
             if self._projecting
             else {}
         )
@@ -150,7 +109,6 @@ class RefreshKeeper:
             elif all_answered:
                 recent[pid] = Recent(at, _values(recent.get(pid)))
         recent.update(fresh)
-        self._since, self._rules = since, rules
         # every post chosen was read now, and no other: the ages follow from the choice
         self._read_at = at if all_answered and fresh.keys() <= chosen.posts.keys() else None
 
@@ -202,7 +160,6 @@ class StatesSeen:
         self._seen: dict[str, Mapping[str, RuleState]] = {}
         self._after: dict[str, _States] = {}
         self._merged: dict[str, Mapping[str, RuleState]] = {}  # states_after's, once made
-        self.written: frozenset[str] = frozenset()  # the posts ``decided`` wrote states of
 
     def __call__(self, rule_id: str) -> Mapping[str, RuleState]:
         states = self._kept.get(rule_id)
@@ -219,7 +176,6 @@ class StatesSeen:
                 found = after[rule] = _States()
             found[post] = state
         self._after = after
-        self.written = frozenset(post for _, post, _ in write.states)
         self._merged = {}
 
     def kept(self) -> dict[str, Mapping[str, RuleState]]:
