@@ -10,6 +10,7 @@ near yet, and a post that was deleted (unavailable).
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from collections.abc import Callable, Iterator
@@ -209,3 +210,15 @@ def serving(
 def browsing(running: Running) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=running.url, follow_redirects=False, timeout=20) as client:
         yield client
+
+
+def csrf_token(html: str) -> str:
+    """The form token a page carries, which every POST of the dashboard must send back."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def post_form(c: httpx.Client, path: str, **data: str) -> httpx.Response:
+    """A form posted as a browser would: with the token of a page read first."""
+    return c.post(path, data={"csrf_token": csrf_token(c.get("/rules").text), **data})

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from dashboard_scene import World, browsing, serving
+from dashboard_scene import World, browsing, csrf_token, serving
 from e2e_helpers import run_cli
 
 from automation.core.errors import UsageError
@@ -34,12 +34,6 @@ def _with_password(world: World) -> dict[str, str]:
     doc["dashboard"] = {"password": "${DASHBOARD_PASSWORD}"}
     world.config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return {"DASHBOARD_PASSWORD": PASSWORD}
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 def test_listen_addresses_and_loopback() -> None:
@@ -159,7 +153,7 @@ def test_every_post_without_a_valid_token_is_refused(client: httpx.Client, world
 
 def test_a_token_from_another_session_is_refused(own_world: World) -> None:
     with serving(own_world) as running, browsing(running) as alice, browsing(running) as eve:
-        token = _csrf(alice.get("/actions?status=dead").text)
+        token = csrf_token(alice.get("/actions?status=dead").text)
         action = re.search(r'action="(/actions/[^"]+/retry)"', alice.get("/actions").text)
         assert action is not None
         assert eve.post(action.group(1), data={"csrf_token": token}).status_code == 403
@@ -175,7 +169,7 @@ def test_the_password_gate_holds(own_world: World) -> None:
         assert c.get("/api/posts/1/charts").status_code == 401
         assert c.get("/static/dashboard.css").status_code == 200  # the sign-in page's style
         login = c.get("/login?next=/rules")
-        token = _csrf(login.text)
+        token = csrf_token(login.text)
         wrong = c.post("/login", data={"csrf_token": token, "password": "guess", "next": "/"})
         assert wrong.status_code == 401 and "not right" in wrong.text
         assert c.get("/").status_code == 303
@@ -183,7 +177,7 @@ def test_the_password_gate_holds(own_world: World) -> None:
         assert ok.status_code == 303 and ok.headers["location"] == "/rules"
         assert c.get("/").status_code == 200
         assert PASSWORD not in c.get("/").text
-        token = _csrf(c.get("/").text)
+        token = csrf_token(c.get("/").text)
         assert c.post("/logout", data={"csrf_token": token}).status_code == 303
         assert c.get("/").status_code == 303
 
@@ -193,7 +187,7 @@ def test_sign_in_never_sends_anyone_to_another_site(own_world: World) -> None:
     with serving(own_world, env=env) as running:
         for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
             with browsing(running) as c:
-                token = _csrf(c.get("/login").text)
+                token = csrf_token(c.get("/login").text)
                 done = c.post(
                     "/login", data={"csrf_token": token, "password": PASSWORD, "next": target}
                 )
@@ -237,10 +231,10 @@ def test_a_retry_is_recorded_with_who_and_when(own_world: World) -> None:
         page = c.get("/actions?status=dead").text
         action = re.search(r'action="/actions/([^"]+)/retry"', page)
         assert action is not None
-        done = c.post(f"/actions/{action.group(1)}/retry", data={"csrf_token": _csrf(page)})
+        done = c.post(f"/actions/{action.group(1)}/retry", data={"csrf_token": csrf_token(page)})
         assert done.status_code == 303
         assert "re-queued" in c.get("/actions").text
-        again = c.post(f"/actions/{action.group(1)}/retry", data={"csrf_token": _csrf(page)})
+        again = c.post(f"/actions/{action.group(1)}/retry", data={"csrf_token": csrf_token(page)})
         assert again.status_code == 303
         assert "not a dead action" in c.get("/actions").text
     with SqliteStore.open(own_world.folder / "automation.db") as store:

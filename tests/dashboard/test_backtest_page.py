@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dashboard_scene import Live, World, browsing, live_world, serving
+from dashboard_scene import Live, World, browsing, csrf_token, live_world, serving
 
 from automation.dashboard import backtest_page
 from automation.store import SqliteStore
@@ -23,14 +23,8 @@ def live(tmp_path: Path) -> Iterator[tuple[World, Live]]:
         yield pair
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
 def _run(c: httpx.Client, **form: object) -> httpx.Response:
-    return c.post("/backtest", data={"csrf_token": _csrf(c.get("/backtest").text), **form})
+    return c.post("/backtest", data={"csrf_token": csrf_token(c.get("/backtest").text), **form})
 
 
 def _chart(page: str) -> list[dict[str, object]]:

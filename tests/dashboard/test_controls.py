@@ -6,27 +6,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx
-from dashboard_scene import World, browsing, serving
+from dashboard_scene import World, browsing, csrf_token, post_form, serving
 
 from automation.core.pauses import ALL_RULES
 from automation.store import SqliteStore
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def _post(c: httpx.Client, path: str, **data: str) -> httpx.Response:
-    token = _csrf(c.get("/rules").text)
-    return c.post(path, data={"csrf_token": token, **data})
-
-
 def test_pausing_a_rule_keeps_who_when_why_and_until(own_world: World) -> None:
     with serving(own_world) as running, browsing(running) as c:
-        done = _post(
+        done = post_form(
             c, "/rules/at-100-likes/pause", reason="launch day", name="Alice", **{"for": "4h"}
         )
         assert done.status_code == 303
@@ -51,10 +39,10 @@ def test_pausing_a_rule_keeps_who_when_why_and_until(own_world: World) -> None:
 
 def test_resuming_marks_the_pause_ended_for_the_engine_to_settle(own_world: World) -> None:
     with serving(own_world) as running, browsing(running) as c:
-        _post(c, "/rules/at-100-likes/pause")
-        assert _post(c, "/rules/at-100-likes/resume", name="Bob").status_code == 303
+        post_form(c, "/rules/at-100-likes/pause")
+        assert post_form(c, "/rules/at-100-likes/resume", name="Bob").status_code == 303
         assert "resumed at-100-likes" in c.get("/rules").text
-        assert _post(c, "/rules/at-100-likes/resume").status_code == 303
+        assert post_form(c, "/rules/at-100-likes/resume").status_code == 303
         assert "at-100-likes was not paused" in c.get("/rules").text
     with SqliteStore.open(own_world.folder / "automation.db") as store:
         [record] = store.pauses()
@@ -64,7 +52,7 @@ def test_resuming_marks_the_pause_ended_for_the_engine_to_settle(own_world: Worl
 
 def test_pausing_every_rule_shows_on_the_overview(own_world: World) -> None:
     with serving(own_world) as running, browsing(running) as c:
-        assert _post(c, f"/rules/{ALL_RULES}/pause").status_code == 303
+        assert post_form(c, f"/rules/{ALL_RULES}/pause").status_code == 303
         overview = c.get("/").text
         assert "Paused" in overview and "Every rule is paused by dashboard" in overview
         assert c.get("/rules").text.count('class="pill paused"') >= 3
@@ -74,8 +62,8 @@ def test_pausing_every_rule_shows_on_the_overview(own_world: World) -> None:
 
 def test_a_pause_of_an_unknown_rule_or_for_a_bad_time_changes_nothing(own_world: World) -> None:
     with serving(own_world) as running, browsing(running) as c:
-        assert _post(c, "/rules/nope/pause").status_code == 404
-        bad = _post(c, "/rules/at-100-likes/pause", **{"for": "soon"})
+        assert post_form(c, "/rules/nope/pause").status_code == 404
+        bad = post_form(c, "/rules/at-100-likes/pause", **{"for": "soon"})
         assert bad.status_code == 400 and "such as 2h" in bad.text
     with SqliteStore.open(own_world.folder / "automation.db") as store:
         assert store.pauses() == [] and store.changes() == []
@@ -87,7 +75,7 @@ def test_pages_read_while_the_engine_holds_the_write_lock_and_controls_give_up_s
     import sqlite3
 
     with serving(own_world) as running, browsing(running) as c:
-        token = _csrf(c.get("/actions?status=dead").text)
+        token = csrf_token(c.get("/actions?status=dead").text)
         action = re.search(r'action="(/actions/[^"]+/retry)"', c.get("/actions").text)
         assert action is not None
         engine = sqlite3.connect(own_world.folder / "automation.db")

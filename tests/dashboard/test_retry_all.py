@@ -5,11 +5,9 @@ receiver's outage the actions page re-queues them in one go (``automation action
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
-import httpx
-from dashboard_scene import World, browsing, serving
+from dashboard_scene import World, browsing, post_form, serving
 
 from automation.core.pauses import ALL_RULES
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
@@ -17,17 +15,6 @@ from automation.store import SqliteStore
 
 RULE = "at-100-likes"  # the world's webhook of it went dead
 OTHER = "like-milestones"
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def _post(c: httpx.Client, path: str, **data: str) -> httpx.Response:
-    token = _csrf(c.get("/rules").text)
-    return c.post(path, data={"csrf_token": token, **data})
 
 
 def _kill(world: World, rule_id: str, count: int) -> None:
@@ -58,12 +45,12 @@ def test_every_dead_action_is_requeued_at_once_and_recorded_with_who(own_world: 
     with serving(own_world) as running, browsing(running) as c:
         page = c.get("/actions").text
         assert "Retry all 3 dead" in page and 'action="/actions/retry"' in page
-        done = _post(c, "/actions/retry", name="Alice")
+        done = post_form(c, "/actions/retry", name="Alice")
         assert done.status_code == 303
         page = c.get("/actions").text
         assert "re-queued 3 dead actions: the engine tries them next cycle" in page
         assert 'action="/actions/retry"' not in page  # nothing left to retry: no control
-        again = _post(c, "/actions/retry")
+        again = post_form(c, "/actions/retry")
         assert again.status_code == 303
         assert "no dead actions; nothing to retry" in c.get("/actions").text
     assert _dead(own_world) == {RULE: 0, OTHER: 0}
@@ -87,12 +74,12 @@ def test_a_rules_page_retries_only_its_own_dead_actions(own_world: World) -> Non
         assert "Retry its 2 dead" in c.get(f"/rules/{OTHER}").text
         assert "/actions/retry" not in c.get("/rules/big-reach").text  # none dead: no control
         c.get(f"/rules/{RULE}")
-        done = _post(c, "/actions/retry", rule=RULE)
+        done = post_form(c, "/actions/retry", rule=RULE)
         assert done.status_code == 303
         page = c.get(f"/rules/{RULE}").text  # back on the rule's page, with the notice
         assert f"re-queued 1 dead action of {RULE}: the engine tries it next cycle" in page
         assert "Retry its" not in page
-        _post(c, "/actions/retry", rule=RULE)
+        post_form(c, "/actions/retry", rule=RULE)
         assert f"no dead actions of {RULE}; nothing to retry" in c.get("/actions").text
     assert _dead(own_world) == {RULE: 0, OTHER: 2}
     with SqliteStore.open(own_world.folder / "automation.db") as store:
@@ -108,5 +95,5 @@ def test_the_actions_page_of_one_rule_retries_that_rules_dead_only(own_world: Wo
         assert f"Retry all 2 dead of {OTHER}" in page
         assert f'name="rule" value="{OTHER}"' in page
         assert c.post("/actions/retry", data={"rule": OTHER}).status_code == 403  # no token
-        assert _post(c, "/actions/retry", rule=OTHER).status_code == 303
+        assert post_form(c, "/actions/retry", rule=OTHER).status_code == 303
     assert _dead(own_world) == {RULE: 1, OTHER: 0}
