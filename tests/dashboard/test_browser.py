@@ -328,6 +328,21 @@ def test_pages_fit_a_phone_screen(
     context.close()
 
 
+def _assert_rows_fit_a_phone(tab: Any, path: str) -> None:
+    """Nothing in the page scrolls sideways, and every row's pills are on the screen."""
+    scrolled = tab.page.evaluate(
+        "[...document.querySelectorAll('main, main *')]"
+        ".filter(e => e.scrollWidth > e.clientWidth"
+        " && getComputedStyle(e).overflowX !== 'visible')"
+        ".map(e => e.tagName + '.' + e.className)"
+    )
+    assert scrolled == [], f"{path} scrolls sideways on a phone: {scrolled}"
+    rights = tab.page.locator("main tbody .pill").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().right)"
+    )
+    assert rights and max(rights) <= PHONE["width"], f"{path}: {rights}"
+
+
 def test_history_and_actions_read_on_a_phone_without_scrolling_sideways(
     browser: Any, shared_dashboard: Running, shots: Path
 ) -> None:
@@ -338,17 +353,7 @@ def test_history_and_actions_read_on_a_phone_without_scrolling_sideways(
     for name, path in (("history", "/history"), ("actions", "/actions")):
         tab.open(path)
         tab.page.screenshot(path=str(shots / f"{name}-phone.png"))
-        scrolled = tab.page.evaluate(
-            "[...document.querySelectorAll('main, main *')]"
-            ".filter(e => e.scrollWidth > e.clientWidth"
-            " && getComputedStyle(e).overflowX !== 'visible')"
-            ".map(e => e.tagName + '.' + e.className)"
-        )
-        assert scrolled == [], f"{path} scrolls sideways on a phone: {scrolled}"
-        rights = tab.page.locator("main tbody .pill").evaluate_all(
-            "els => els.map(e => e.getBoundingClientRect().right)"
-        )
-        assert rights and max(rights) <= PHONE["width"], f"{path}: {rights}"
+        _assert_rows_fit_a_phone(tab, path)
     tab.assert_clean()
     context.close()
 
@@ -365,17 +370,7 @@ def test_every_table_of_firings_reads_on_a_phone_without_scrolling_sideways(
     pages = ("/", "/rules/at-100-likes", "/rules/like-milestones", f"/posts/{world.crossing}")
     for path in pages:
         tab.open(path)
-        scrolled = tab.page.evaluate(
-            "[...document.querySelectorAll('main, main *')]"
-            ".filter(e => e.scrollWidth > e.clientWidth"
-            " && getComputedStyle(e).overflowX !== 'visible')"
-            ".map(e => e.tagName + '.' + e.className)"
-        )
-        assert scrolled == [], f"{path} scrolls sideways on a phone: {scrolled}"
-        rights = tab.page.locator("main tbody .pill").evaluate_all(
-            "els => els.map(e => e.getBoundingClientRect().right)"
-        )
-        assert rights and max(rights) <= PHONE["width"], f"{path}: {rights}"
+        _assert_rows_fit_a_phone(tab, path)
     tab.assert_clean()
     context.close()
 
