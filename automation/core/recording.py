@@ -25,6 +25,7 @@ __all__ = [
     "Waiting",
     "age_text",
     "disk_text",
+    "explains_silence",
     "is_stale",
     "recorded_at",
     "silence_text",
@@ -77,9 +78,8 @@ class Waiting:
 def waiting_now(
     raw: str | None, last_at: datetime | None, now: datetime, poll_interval: float
 ) -> Waiting | None:
-    """The wait recorded under ``WAITING_KEY`` while it still explains a silence: begun
-    after the last recorded cycle (``last_at``), and ended less than the stale window ago
-    (an engine that died while waiting is stale again once that has passed)."""
+    """The wait recorded under ``WAITING_KEY`` while it still explains a silence since
+    the last recorded cycle (``last_at``, see ``explains_silence``)."""
     try:
         data = json.loads(raw or "null")
         wait = Waiting(
@@ -87,10 +87,19 @@ def waiting_now(
         )
     except (ValueError, TypeError, KeyError):
         return None
+    return wait if explains_silence(wait, last_at, now, poll_interval) else None
+
+
+def explains_silence(
+    wait: Waiting, last_at: datetime | None, now: datetime, poll_interval: float
+) -> bool:
+    """Whether ``wait`` still explains that no cycle was recorded since ``last_at``: it
+    began after that cycle and ended less than the stale window ago (an engine that died
+    while waiting is stale again once that has passed)."""
     if last_at is not None and wait.at <= last_at:
-        return None
+        return False
     late = (now - wait.until).total_seconds()
-    return wait if late <= STALE_AFTER_INTERVALS * poll_interval else None
+    return late <= STALE_AFTER_INTERVALS * poll_interval
 
 
 def recorded_at(last_cycle: Any) -> datetime | None:

@@ -2,7 +2,10 @@
 
 The loop reports each finished cycle; a standby engine (one that does not lead) says so.
 ``check`` is healthy while a cycle finished within three poll intervals; an engine that has
-just started gets the same three intervals for its first cycle.
+just started gets the same three intervals for its first cycle. An engine that waits out
+the API's rate limit or the request budget (spec section 7: it backs off when the API says
+so) is healthy too, and says until when, for as long as ``status`` says it waits: a probe
+that restarted it would only make it wait again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import datetime
 
 from automation.core.durations import format_duration
 from automation.core.payloads import iso
-from automation.core.recording import STALE_AFTER_INTERVALS
+from automation.core.recording import STALE_AFTER_INTERVALS, Waiting, explains_silence
 
 __all__ = ["STALE_AFTER_INTERVALS", "Health"]
 
@@ -26,6 +29,12 @@ class Health:
         self._poll_interval = poll_interval
         self._last_cycle: datetime | None = None
         self._standby = False
+        self._wait: Waiting | None = None
+
+    def waiting(self, wait: Waiting) -> None:
+        """The engine has begun a long wait for the API (recorded as ``status`` reads it)."""
+        with self._lock:
+            self._wait = wait
 
     def cycle_finished(self, at: datetime | None = None) -> None:
         with self._lock:
@@ -47,22 +56,26 @@ class Health:
         """(HTTP status, reason): 200 or 503, with a line of text saying why."""
         with self._lock:
             last, standby, interval = self._last_cycle, self._standby, self._poll_interval
+            started, wait = self._started, self._wait
         now = self._clock()
         if standby:
             return 200, "standby: another engine is acting on this database"
         limit = STALE_AFTER_INTERVALS * interval
+        since = last if last is not None else started
+        if (now - since).total_seconds() <= limit:
+            if last is None:
+                return 200, f"starting: the first cycle is running (started {iso(started)})"
+            return 200, f"ok: the last cycle finished at {iso(last)}"
+        if wait is not None and explains_silence(wait, since, now, interval):
+            done = f"the last cycle finished at {iso(last)}" if last else "no cycle finished yet"
+            return 200, f"waiting: the engine is {wait.text()}; {done}"
         window = f"{format_duration(limit)} ({STALE_AFTER_INTERVALS} poll intervals)"
         if last is None:
-            waited = (now - self._started).total_seconds()
-            if waited <= limit:
-                return 200, f"starting: the first cycle is running (started {iso(self._started)})"
             return 503, (
                 f"stale: no cycle finished within {window}; none since the engine started "
-                f"at {iso(self._started)}"
+                f"at {iso(started)}"
             )
-        age = (now - last).total_seconds()
-        if age <= limit:
-            return 200, f"ok: the last cycle finished at {iso(last)}"
-        return 503, (
-            f"stale: no cycle finished within {window}; the last one finished at {iso(last)}"
+        return (
+            503,
+            f"stale: no cycle finished within {window}; the last one finished at {iso(last)}",
         )

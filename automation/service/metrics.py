@@ -25,6 +25,7 @@ from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.loader import Config
 from automation.core import reload_failure
 from automation.core.pauses import pause_state
+from automation.core.recording import Waiting
 from automation.engine.events import ActionEvent, CycleEvent, Event, FiredEvent
 from automation.store.base import Store
 
@@ -103,6 +104,13 @@ class EngineMetrics:
             "Seconds cycles spent waiting for the Engagement API request budget.",
             registry=r,
         )
+        self.wait_until = Gauge(
+            "automation_api_wait_until_timestamp_seconds",
+            "When the engine's wait for the Engagement API's rate limit or request budget"
+            " ends (a wait of 5 s or more, which /healthz reports as healthy); 0 when none"
+            " was begun since the last cycle.",
+            registry=r,
+        )
         self.posts_watched = Gauge(
             "automation_posts_watched", "Posts polled in the last cycle.", registry=r
         )
@@ -169,6 +177,7 @@ class EngineMetrics:
             self.cycles.inc()
             self.cycle_duration.observe(event.duration)
             self.budget_wait.inc(event.budget_wait)
+            self.wait_until.set(0)
             self.posts_watched.set(event.posts)
             self.posts_refreshed.set(event.refreshed)
             if event.refresh_age_median is not None and event.refresh_age_oldest is not None:
@@ -185,6 +194,10 @@ class EngineMetrics:
             self.firings.labels(rule=event.rule, kind=event.event).inc()
         elif isinstance(event, ActionEvent):
             self.actions.labels(kind=event.kind, outcome=event.status).inc()
+
+    def waiting(self, wait: Waiting) -> None:
+        """A long wait for the API began: shown until the cycle ends."""
+        self.wait_until.set(wait.until.timestamp())
 
     # -- the HTTP client -----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from automation.config.loader import Config
+from automation.core.recording import Waiting
 from automation.engine.events import Event, Sink
 from automation.service.alerts import AlertMonitor
 from automation.service.health import Health
@@ -70,6 +71,12 @@ class Observers:
         self.health.set_standby(not leading)
         if self.metrics is not None:
             self.metrics.leader.set(1 if leading else 0)
+
+    def waiting(self, wait: Waiting) -> None:
+        """The engine began a long wait for the API: healthy, and waiting until then."""
+        self.health.waiting(wait)
+        if self.metrics is not None:
+            self.metrics.waiting(wait)
 
     def observe_request(self, method: str, url: str, status: int | None) -> None:
         if self.metrics is not None:

@@ -126,6 +126,7 @@ def run(
             should_stop=lambda: controls.should_stop() or not leading(),
             observe_http=observers.observe_request,
             epoch=epoch,
+            on_wait=observers.waiting,
         )
 
     def serve(runtime: Runtime, leading: Callable[[], bool]) -> int:

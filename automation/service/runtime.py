@@ -92,9 +92,10 @@ class _NullLedger:
 @dataclass(frozen=True)
 class Wiring:
     """What an engine is built from besides its config and rules: the store, the API's
-    HTTP client, the event sink, the clock and the sources of chance, and the outbox
-    (None in a dry run, which performs nothing). It outlives reloads: each engine the
-    process builds gets the same."""
+    HTTP client, the event sink, the clock and the sources of chance, the outbox (None in
+    a dry run, which performs nothing), and who else hears of a long wait for the API
+    (``/healthz`` and ``/metrics``). It outlives reloads: each engine the process builds
+    gets the same."""
 
     store: Any
     http: HttpClient
@@ -104,6 +105,7 @@ class Wiring:
     should_stop: Callable[[], bool]
     chance: Chance
     outbox: Outbox | None
+    on_wait: Callable[[Waiting], None] = lambda wait: None
 
     @property
     def dry_run(self) -> bool:
@@ -175,6 +177,7 @@ def open_runtime(
     workers: Workers | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     epoch: int | None = None,
+    on_wait: Callable[[Waiting], None] = lambda wait: None,
 ) -> Runtime:
     """Open the store (taking the instance lock unless dry-running) and build the engine.
     On PostgreSQL the engine must lead (``service.leading``): ``epoch`` is its lead's,
@@ -183,7 +186,8 @@ def open_runtime(
     Actions get an HTTP client of their own, with a connection for every worker, so a
     burst of deliveries never queues the cycle's fetching behind it. A given ``http``
     (tests, the demo) serves both. The outbox performs them on ``workers`` and times its
-    waits on ``monotonic``: a pool of threads on the real clock unless given."""
+    waits on ``monotonic``: a pool of threads on the real clock unless given. ``on_wait``
+    hears of each long wait for the API as it begins (the engine also records it)."""
     keep_large_blocks_mapped()  # a cycle's large tables go back to the system when freed
     rules = rules or load_compiled(config)
     chance = chance or Chance()
@@ -207,7 +211,7 @@ def open_runtime(
         http = http or HttpClient(
             timeout=min(config.engagement_api.timeout, 10.0), observe=observe_http
         )
-        wiring = Wiring(store, http, emit, clock, sleep, should_stop, chance, outbox)
+        wiring = Wiring(store, http, emit, clock, sleep, should_stop, chance, outbox, on_wait)
         return Runtime(config, build_engine(config, rules, wiring), wiring, lock)
     except BaseException:
         store.close()
@@ -308,11 +312,13 @@ def _engagement_client(config: Config, wiring: Wiring) -> EngagementClient:
 
 def _recording_waits(wiring: Wiring) -> Callable[[float, str], None]:
     """Record each long rate-limit wait as it begins, beside the last cycle, so that
-    ``status`` and the dashboard say the engine waits instead of asking if it runs."""
+    ``status`` and the dashboard say the engine waits instead of asking if it runs, and
+    tell ``on_wait`` (``/healthz`` and ``/metrics``), whether the store takes it or not."""
 
     def record(seconds: float, why: str) -> None:
         now = wiring.clock()
         wait = Waiting(now, now + timedelta(seconds=seconds), why)
+        wiring.on_wait(wait)
         try:
             wiring.store.set_meta(WAITING_KEY, wait.to_json())
         except StoreError as exc:  # a full disk: the wait goes on all the same

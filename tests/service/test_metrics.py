@@ -17,7 +17,7 @@ from automation.config.database import Database, PostgresDatabase
 from automation.config.loader import Config, MetricsSettings, load_config
 from automation.core.errors import ConfigError
 from automation.core.pauses import PauseRecord
-from automation.core.recording import DiskSpace
+from automation.core.recording import DiskSpace, Waiting
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, FiredEvent
 from automation.service.health import Health
@@ -262,6 +262,45 @@ def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
     assert health.check()[1].startswith("starting: the first cycle is running")
     clock.now += timedelta(minutes=3, seconds=1)
     assert health.check()[0] == 503
+
+
+def test_an_engine_waiting_out_a_rate_limit_is_healthy_until_three_intervals_after_it() -> None:
+    clock = Clock()
+    health = Health(poll_interval=60, clock=clock)
+    clock.now = T0 + timedelta(seconds=30)
+    health.waiting(Waiting(clock.now, clock.now + timedelta(minutes=15), "429"))
+    clock.now = T0 + timedelta(minutes=10)
+    assert health.check() == (
+        200,
+        "waiting: the engine is waiting for the API's rate limit until 12:15:30 UTC (429); "
+        "no cycle finished yet",
+    )
+    health.cycle_finished(T0 + timedelta(minutes=16))
+    clock.now = T0 + timedelta(minutes=20)  # the wait is older than the last cycle
+    assert health.check()[0] == 503
+    health.waiting(Waiting(clock.now, clock.now + timedelta(hours=1), "budget"))
+    clock.now += timedelta(hours=1, minutes=3)
+    assert health.check() == (
+        200,
+        "waiting: the engine is waiting for the request budget until 13:20:00 UTC"
+        " (engagement_api: requests_per_minute); the last cycle finished at 2026-11-26T12:16:00Z",
+    )
+    clock.now += timedelta(seconds=1)  # three intervals after the wait's end: stale again
+    assert health.check() == (
+        503,
+        "stale: no cycle finished within 3m (3 poll intervals); the last one finished at "
+        "2026-11-26T12:16:00Z",
+    )
+
+
+def test_a_wait_shows_in_metrics_until_the_cycle_ends(config: Config) -> None:
+    metrics = EngineMetrics(config)
+    gauge = ("automation_api_wait_until_timestamp_seconds", ())
+    assert samples(metrics_text(metrics))[gauge] == 0
+    metrics.waiting(Waiting(T0, T0 + timedelta(minutes=15), "429"))
+    assert samples(metrics_text(metrics))[gauge] == (T0 + timedelta(minutes=15)).timestamp()
+    metrics(CycleEvent(posts=1, requests=1, duration=900.0, at="2026-11-26T12:15:01Z"))
+    assert samples(metrics_text(metrics))[gauge] == 0
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from e2e_helpers import HIGH, Scene, likes_rule, quiet_post, rule_file, scene, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 from promtool import promtool_check
@@ -76,3 +77,37 @@ def test_a_dry_run_beside_the_engine_leaves_its_metrics_address_alone(world: Sce
         result = world.cli("run", "--once", "--dry-run")
     assert (result.code, result.stderr.count("/metrics")) == (0, 0), result.stderr
     assert "dry run, per rule" in result.stdout
+
+
+def test_an_engine_waiting_for_the_request_budget_is_healthy_and_says_until_when(
+    world: Scene,
+) -> None:
+    # One request a minute and a poll a second: the second cycle waits most of a minute
+    # for the budget, far past three poll intervals. The engine backs off as it must
+    # (spec §7), so a probe must not see it as stale and restart it.
+    quiet_post(world.sandbox)
+    config = world.write_config(metrics={"listen": "127.0.0.1:0"})
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))
+    doc["engagement_api"]["requests_per_minute"] = 1
+    config.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    world.write_rules(rule_file([likes_rule()]))
+    engine = world.engine()
+    engine.wait_log("serving /metrics and /healthz on ")
+    base = re.search(r"serving /metrics and /healthz on (http://\S+)", engine.stderr)
+    assert base is not None
+    url = base.group(1)
+    engine.wait_cycles(1)
+
+    def past_ok() -> tuple[int, str] | None:
+        status, reason = get(url + "/healthz")
+        return None if reason.startswith(("ok: ", "starting: ")) else (status, reason)
+
+    status, reason = wait_for(past_ok, timeout=15, what="/healthz past three poll intervals")
+    assert status == 200, reason
+    assert re.fullmatch(
+        r"waiting: the engine is waiting for the request budget until \d\d:\d\d:\d\d UTC"
+        r" \(engagement_api: requests_per_minute\); the last cycle finished at \S+Z\n",
+        reason,
+    ), reason
+    _, text = get(url + "/metrics")
+    assert value(text, "automation_api_wait_until_timestamp_seconds") > 0

@@ -3,6 +3,7 @@ waits instead of asking whether it runs); a store that cannot take it does not s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -45,3 +46,10 @@ def test_a_store_that_refuses_the_record_does_not_stop_the_wait(
 ) -> None:
     runtime._recording_waits(wiring(FullStore()))(70.0, "budget")
     assert "could not record the wait for the API: state database x" in caplog.text
+
+
+def test_a_wait_is_told_to_health_and_metrics_even_when_the_store_refuses_it() -> None:
+    heard: list[Waiting] = []
+    wired = replace(wiring(FullStore()), on_wait=heard.append)
+    runtime._recording_waits(wired)(70.0, "429")
+    assert heard == [Waiting(NOW, datetime(2026, 11, 20, 14, 5, 12, tzinfo=UTC), "429")]
