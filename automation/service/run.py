@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TextIO
 
 from automation.config.database import PostgresDatabase
@@ -239,7 +239,36 @@ def _reload(rt: Runtime) -> None:
         return
     before = rt.config
     rt.reconfigure(_kept_until_restart(fresh, before))
+    _announce_changes(fresh, before)
     _announce_redirect(fresh, before)
+
+
+# Sections a reload does not change in the running engine, besides ``database`` and
+# ``metrics`` (``_kept_until_restart``), and who reads them instead.
+_READ_ELSEWHERE = {
+    "migrate": "when the engine opens its database, at its restart",
+    "dashboard": "by the dashboard as it starts (systemctl restart automation-dashboard)",
+}
+
+
+def _announce_changes(fresh: Config, before: Config) -> None:
+    """Say which sections of the config a reload changed and when each takes effect; by
+    name only, since a section may hold secrets."""
+    changed = [
+        f.name
+        for f in fields(Config)
+        if f.name != "path" and getattr(fresh, f.name) != getattr(before, f.name)
+    ]
+    for name in changed:
+        if name in _READ_ELSEWHERE:
+            log.info("%s: changed in %s: read %s", name, fresh.path, _READ_ELSEWHERE[name])
+    kept = {*_READ_ELSEWHERE, "database", "metrics"}  # the last two: _kept_until_restart
+    taken = [name for name in changed if name not in kept]
+    if taken:
+        log.info("reloaded %s: %s changed, in effect from the next cycle", fresh.path,
+                 ", ".join(taken))  # fmt: skip
+    elif not changed:
+        log.info("reloaded %s: the config is as it was", fresh.path)
 
 
 def _kept_until_restart(fresh: Config, running: Config) -> Config:

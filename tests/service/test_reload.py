@@ -149,3 +149,37 @@ def test_a_standby_taking_the_lead_keeps_the_database_of_its_election(
         f"metrics: changed in {path}: the engine goes on with the metrics it serves"
         " until it restarts (systemctl restart automation)",
     ]
+
+
+def test_a_reload_says_which_sections_it_applied_and_names_no_secret(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A reload that took a new poll interval and a new webhook secret said only "loaded 1
+    # rules": whoever ran it could not tell from the journal that they were in effect.
+    path = _project(tmp_path)
+    runtime = open_runtime(
+        load_config(path, env={}), emit=lambda event: None, clock=lambda: SANDBOX_START
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger="automation"):
+            _reload(runtime)
+            text = path.read_text(encoding="utf-8").replace(
+                "poll_interval: 1m", "poll_interval: 2m"
+            )
+            secret = runtime.config.webhook_secrets[0][1].reveal()
+            path.write_text(text.replace(secret, "a-new-secret-value"), encoding="utf-8")
+            _reload(runtime)
+            with path.open("a", encoding="utf-8") as out:
+                out.write("dashboard: {password: p}\n")
+            _reload(runtime)
+        said = [r.getMessage() for r in caplog.records if r.name == "automation"]
+        assert said == [
+            f"reloaded {path}: the config is as it was",
+            f"reloaded {path}: poll_interval, webhook_secrets changed, in effect from the"
+            " next cycle",
+            f"dashboard: changed in {path}: read by the dashboard as it starts (systemctl"
+            " restart automation-dashboard)",
+        ]
+        assert "a-new-secret-value" not in caplog.text
+    finally:
+        runtime.close()
