@@ -13,13 +13,21 @@ def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
+# rule IDs a "no rule" message names at most: 300 of them made a line of 4,000 characters
+NAMED_RULES = 12
+
+
 def no_rule(rule_id: str, known: Iterable[str]) -> str:
     """``no rule 'likes-10O' (did you mean 'likes-100'? rules: likes-100, reposts-10)``:
-    what a command says of a rule ID it does not know, naming the ones it does."""
+    what a command says of a rule ID it does not know, naming the ones it does (the first
+    ``NAMED_RULES`` of many, and how many more)."""
     names = sorted(known)
     close = closest(rule_id, names)
     hint = f"did you mean {close!r}? " if close else ""
-    return f"no rule {rule_id!r} ({hint}rules: {', '.join(names) or 'none loaded'})"
+    listed = ", ".join(names[:NAMED_RULES]) or "none loaded"
+    if len(names) > NAMED_RULES:
+        listed += f", and {len(names) - NAMED_RULES:,} more in the rule files"
+    return f"no rule {rule_id!r} ({hint}rules: {listed})"
 
 
 def size_text(n: int) -> str:
