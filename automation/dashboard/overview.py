@@ -18,6 +18,7 @@ from automation.core.recording import (
 )
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
 from automation.core.reload_failure import ReloadFailure, decode
+from automation.core.wording import size_text
 from automation.dashboard.site import Site
 from automation.store.base import Store
 
@@ -58,6 +59,10 @@ class Overview:
     recent: list[HistoryEntry]
     changes: list[ChangeRecord] = field(default_factory=list)
     rule_errors: list[str] = field(default_factory=list)
+    # how large the database is, as status words it ('67.2 MiB'); None when it is kept
+    # nowhere (in memory)
+    database_size: str | None = None
+    database: str = ""  # where it is: its file, or its URL without the password
 
 
 def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
@@ -102,6 +107,7 @@ def overview(site: Site, store: Store, now: datetime) -> Overview:
     # as status counts them: the posts the last cycle polled (the store also keeps posts no
     # rule looks at any more), else the available posts stored
     last_posts = (engine.last_cycle or {}).get("posts")
+    size = store.size_bytes()
     return Overview(
         engine=engine,
         rules=[
@@ -115,6 +121,8 @@ def overview(site: Site, store: Store, now: datetime) -> Overview:
         recent=store.history(limit=8),
         changes=store.changes(limit=5),
         rule_errors=[str(p) for p in site.ruleset().errors],
+        database_size=size_text(size) if size is not None else None,
+        database=str(site.config.database),
     )
 
 

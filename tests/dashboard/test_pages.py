@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
+from pathlib import Path
 
 from dashboard_scene import World, browsing, likes_at, serving
 from httpx import Client
@@ -85,6 +86,21 @@ def test_the_overview_says_when_the_database_disk_is_full(world: World) -> None:
         "/var/lib/automation has 4.0 KiB free (0.0 % of its disk): the engine records nothing"
         " until space is freed there (df -h /var/lib/automation)"
     ) in text
+
+
+def test_the_overview_shows_how_large_the_database_is_as_status_does(own_world: World) -> None:
+    from automation.core.wording import size_text
+
+    database = own_world.config().database
+    assert isinstance(database, Path)
+    with serving(own_world) as running, browsing(running) as page:
+        # 3 MiB a checkpoint has not moved into the file yet, laid after the server's
+        # start (its check of the database may fold a WAL away as it closes the file)
+        database.with_name(f"{database.name}-wal").write_bytes(b"\0" * 3 * 1024**2)
+        expected = database.stat().st_size + 3 * 1024**2
+        text = _text(page.get("/").text)
+    assert size_text(expected).startswith("3.")  # 3 MiB of WAL and a small file
+    assert f"Database {size_text(expected)} {database}" in text
 
 
 def test_the_overview_shows_no_alarm_while_cycles_are_recorded(client: Client) -> None:
