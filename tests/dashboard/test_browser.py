@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,15 +329,20 @@ def test_pages_fit_a_phone_screen(
     context.close()
 
 
-def _assert_rows_fit_a_phone(tab: Any, path: str) -> None:
-    """Nothing in the page scrolls sideways, and every row's pills are on the screen."""
+def _assert_nothing_scrolls_sideways(tab: Any, path: str) -> None:
+    """No part of the page, its menu included, scrolls sideways: nothing is cut off."""
     scrolled = tab.page.evaluate(
-        "[...document.querySelectorAll('main, main *')]"
+        "[...document.querySelectorAll('body, body *')]"
         ".filter(e => e.scrollWidth > e.clientWidth"
         " && getComputedStyle(e).overflowX !== 'visible')"
         ".map(e => e.tagName + '.' + e.className)"
     )
     assert scrolled == [], f"{path} scrolls sideways on a phone: {scrolled}"
+
+
+def _assert_rows_fit_a_phone(tab: Any, path: str) -> None:
+    """Nothing in the page scrolls sideways, and every row's pills are on the screen."""
+    _assert_nothing_scrolls_sideways(tab, path)
     rights = tab.page.locator("main tbody .pill").evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().right)"
     )
@@ -373,6 +379,39 @@ def test_every_table_of_firings_reads_on_a_phone_without_scrolling_sideways(
         _assert_rows_fit_a_phone(tab, path)
     tab.assert_clean()
     context.close()
+
+
+def test_an_empty_history_says_what_to_do_on_a_phone(
+    browser: Any, shared_dashboard: Running, own_world: World
+) -> None:
+    """The history page's words when it lists nothing (a filter that finds nothing, and no
+    firing yet) read on a 390 px screen: nothing scrolls sideways (the menu once hid the
+    end of its last link), every link of the words is on the screen, and the words stand
+    below the filter form, not over it."""
+    with sqlite3.connect(own_world.folder / "automation.db") as db:
+        db.execute("DELETE FROM firings")
+    db.close()
+    post = "1999000000000000001"  # a post no firing is about
+    filtered = f"/history?rule=like-milestones&post={post}&status=seeded&from=2026-03-01"
+    with serving(own_world) as none_yet:
+        for origin, path in ((shared_dashboard.url, filtered), (none_yet.url, "/history")):
+            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            tab = watch(context.new_page(), origin)
+            tab.open(path)
+            _assert_nothing_scrolls_sideways(tab, path)
+            words = tab.page.locator("main p.empty")
+            assert words.count() == 1, path
+            boxes = words.locator("a").evaluate_all(
+                "els => els.map(e => [...e.getClientRects()].map(r => [r.left, r.right]))"
+            )
+            sides = [side for link in boxes for box in link for side in box]
+            assert sides and min(sides) >= 0 and max(sides) <= PHONE["width"], (path, boxes)
+            form = tab.page.locator("main form").bounding_box()
+            panel = words.bounding_box()
+            assert form is not None and panel is not None
+            assert panel["y"] >= form["y"] + form["height"], (path, form, panel)
+            tab.assert_clean()
+            context.close()
 
 
 def test_a_post_s_values_wrap_on_a_phone(
