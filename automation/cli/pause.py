@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from automation.cli.context import now, open_store, required_config
 from automation.core.durations import duration_hint, parse_duration
 from automation.core.errors import UsageError
 
-__all__ = ["operator", "register", "run", "target"]
+__all__ = ["control", "operator", "register", "run", "target"]
+
+_T = TypeVar("_T")
 
 
 def register(sub: Any) -> None:
@@ -42,21 +45,28 @@ def run(args: argparse.Namespace) -> int:
                 + duration_hint(args.duration)
             )
         until = moment + timedelta(seconds=seconds)
-    config = required_config(args)
-    with open_store(config) as store:
-        record = pauses.pause(
-            store,
-            rule,
-            who=operator(),
-            now=moment,
-            until=until,
-            reason=args.reason,
-            known_rules=known_rules(config, store),
-        )
+    record = control(args, pauses.pause, rule, moment, until=until, reason=args.reason)
     print(pauses.describe(record, moment))
     print("The engine holds it back from its next cycle: evaluated, but nothing is recorded or")
     print("performed. 'automation resume' lifts it; what crossed meanwhile is then seeded.")
     return 0
+
+
+def control(
+    args: argparse.Namespace, act: Callable[..., _T], rule: str, moment: datetime, **options: Any
+) -> _T:
+    """``act`` (``pauses.pause`` or ``pauses.resume``) on ``rule`` at ``moment``, by the
+    operator at the keyboard, refusing a rule neither the rule files nor the engine know."""
+    config = required_config(args)
+    with open_store(config) as store:
+        return act(
+            store,
+            rule,
+            who=operator(),
+            now=moment,
+            known_rules=known_rules(config, store),
+            **options,
+        )
 
 
 def target(args: argparse.Namespace, command: str) -> str:

@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from automation.cli.context import now, open_store, required_config
-from automation.cli.pause import known_rules, operator, target
+from automation.cli.context import now
+from automation.cli.pause import control, target
 
 __all__ = ["register", "run"]
 
@@ -34,16 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     rule = target(args, "resume")
     moment = now()
-    config = required_config(args)
-    with open_store(config) as store:
-        result = pauses.resume(
-            store,
-            rule,
-            who=operator(),
-            now=moment,
-            catch_up=args.catch_up,
-            known_rules=known_rules(config, store),
-        )
+    result = control(args, pauses.resume, rule, moment, catch_up=args.catch_up)
     if not result.lifted and result.still_paused_by is None:
         what = "no rule is paused" if args.all else f"rule {rule} is not paused"
         print(f"automation: {what}", file=sys.stderr)
