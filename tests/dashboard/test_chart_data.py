@@ -8,7 +8,7 @@ from automation.core.facts import Snapshot
 from automation.core.records import FiringRecord, HistoryEntry, HourlyHistory, WatchedPostRecord
 from automation.core.rules import AllOf, Every, Leaf, Rule, Watch
 from automation.dashboard.nearest import nearest, rule_target, watched
-from automation.dashboard.post_charts import post_charts
+from automation.dashboard.post_charts import MetricChart, post_charts
 from automation.store import MemoryStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -23,12 +23,19 @@ def _firing(rule: str, at: datetime, metrics: dict[str, float]) -> HistoryEntry:
     return HistoryEntry(FiringRecord("f" + rule, rule, "1", "once", "fired", at, None, metrics))
 
 
+def _likes(history: HourlyHistory, now: datetime, snaps: tuple[Snapshot, ...] = ()) -> MetricChart:
+    """The likes chart of a post with this hourly ``history`` (and the engine's ``snaps``),
+    drawn at ``now`` with no rule and no firing."""
+    [chart] = post_charts({"favorites": history}, snaps, [], [], now)
+    return chart
+
+
 def test_totals_are_drawn_at_each_hours_end_with_gaps_where_nobody_polled() -> None:
     history = HourlyHistory(
         totals=((T0, 10.0), (T0 + 1 * H, 30.0), (T0 + 4 * H, 50.0)),
         polled=((T0, T0 + 3 * H), (T0 + 4 * H, T0 + 5 * H)),
     )
-    [chart] = post_charts({"favorites": history}, (), [], [], T0 + 10 * H)
+    chart = _likes(history, T0 + 10 * H)
     assert chart.label == "likes"
     ends = [(T0 + n * H).timestamp() for n in (1, 2, 3, 5)]
     assert chart.times == ends
@@ -43,7 +50,7 @@ def test_an_owned_posts_counts_rebuild_totals_before_it_was_first_polled() -> No
         counts=((T0, 40.0), (T0 + 1 * H, 25.0), (T0 + 3 * H, 15.0)),
         counted=((T0, T0 + 4 * H),),
     )
-    [chart] = post_charts({"favorites": history}, (), [], [], T0 + 4 * H)
+    chart = _likes(history, T0 + 4 * H)
     assert chart.totals == [60.0, 85.0, 85.0, 100.0]
     assert chart.per_hour == [40.0, 25.0, 0.0, 15.0]
 
@@ -57,11 +64,11 @@ def test_counts_rebuild_the_totals_when_no_hour_since_the_first_poll_is_counted(
         counted=((T0, T0 + 3 * H),),
     )
     now = T0 + 3 * H + 30 * timedelta(minutes=1)
-    [chart] = post_charts({"favorites": history}, (), [], [], now)
+    chart = _likes(history, now)
     assert chart.totals == [60.0, 85.0, 100.0, 100.0]
     assert chart.per_hour == [40.0, 25.0, 15.0, None]
     snaps = (Snapshot(T0 + 3 * H + 10 * timedelta(minutes=1), {"favorites": 100.0}),)
-    [chart] = post_charts({"favorites": history}, snaps, [], [], now)  # as the page draws it
+    chart = _likes(history, now, snaps)  # as the page draws it
     assert chart.totals == [60.0, 85.0, 100.0, 100.0]
     # polled on into the next hour, still without counts after the last fetch
     later = HourlyHistory(
@@ -70,7 +77,7 @@ def test_counts_rebuild_the_totals_when_no_hour_since_the_first_poll_is_counted(
         counts=history.counts,
         counted=history.counted,
     )
-    [chart] = post_charts({"favorites": later}, (), [], [], T0 + 4 * H + 30 * timedelta(minutes=1))
+    chart = _likes(later, T0 + 4 * H + 30 * timedelta(minutes=1))
     assert chart.totals == [60.0, 85.0, 100.0, 100.0, 104.0]
     # a polled hour the API skipped, with counted hours after it, still ends the rebuild
     skipped = HourlyHistory(
@@ -79,7 +86,7 @@ def test_counts_rebuild_the_totals_when_no_hour_since_the_first_poll_is_counted(
         counts=((T0, 40.0), (T0 + 1 * H, 25.0), (T0 + 3 * H, 5.0)),
         counted=((T0, T0 + 2 * H), (T0 + 3 * H, T0 + 4 * H)),
     )
-    [chart] = post_charts({"favorites": skipped}, (), [], [], T0 + 4 * H)
+    chart = _likes(skipped, T0 + 4 * H)
     assert chart.totals == [None, None, 90.0, None]
 
 
@@ -89,7 +96,7 @@ def test_the_engines_snapshots_replace_the_hours_they_cover() -> None:
         Snapshot(T0 + 90 * timedelta(minutes=1), {"favorites": 8.0}),
         Snapshot(T0 + 2 * H, {"favorites": 9.0}),
     )
-    [chart] = post_charts({"favorites": history}, snaps, [], [], T0 + 3 * H)
+    chart = _likes(history, T0 + 3 * H, snaps)
     assert chart.times == [(T0 + H).timestamp(), snaps[0].at.timestamp(), snaps[1].at.timestamp()]
     assert chart.totals == [5.0, 8.0, 9.0]
 
