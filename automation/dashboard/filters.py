@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import get_args
 from urllib.parse import urlencode
 
-from automation.core.records import ACTION_STATUSES, FiringKind
+from automation.core.records import FiringKind
 
 __all__ = ["KINDS", "Filters", "read_filters"]
 
@@ -120,6 +120,3 @@ def _day(text: str | None, name: str, problems: list[tuple[str, str]]) -> date |
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-ACTION_STATUS_CHOICES = ACTION_STATUSES
