@@ -11,12 +11,10 @@ from automation.core.durations import format_duration
 from automation.core.rules import (
     Action,
     Every,
-    Leaf,
     Once,
     Rearm,
     Rule,
     WebhookAction,
-    condition_metrics,
 )
 
 __all__ = ["RuleText", "rule_text"]
@@ -81,8 +79,3 @@ def _watch(rule: Rule) -> str:
         count = len(rule.watch.posts)
         parts.append(f"{count} named post{'s' if count != 1 else ''}")
     return " and ".join(parts) or "no posts"
-
-
-def threshold_leaves(rule: Rule) -> tuple[Leaf, ...]:
-    """The leaves that draw a line on a metric's total (no window)."""
-    return tuple(leaf for leaf in condition_metrics(rule.when) if not leaf.over)
