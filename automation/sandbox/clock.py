@@ -64,14 +64,6 @@ class SimClock:
     def speed(self) -> float:
         return self._speed
 
-    def set_speed(self, speed: float) -> None:
-        """Change speed from now on; time already simulated is kept."""
-        if speed < 0:
-            raise ValueError("speed must be >= 0")
-        with self._lock:
-            self._rebase()
-            self._speed = float(speed)
-
     def now(self) -> datetime:
         with self._lock:
             elapsed = (self._real() - self._real_base) * self._speed
