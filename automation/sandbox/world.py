@@ -152,9 +152,6 @@ class World:
     def user(self, user_id: str) -> User | None:
         return self._users.get(user_id)
 
-    def users(self) -> tuple[User, ...]:
-        return tuple(self._users.values())
-
     def owned_user_ids(self) -> frozenset[str]:
         return frozenset(u.user_id for u in self._users.values() if u.owned)
 
