@@ -101,7 +101,6 @@ class _Demo:
         secret = WEBHOOK_SECRETS["team-chat"]
         self.receiver = Receiver(Secret(secret, "team-chat"), fail_first=1)
         self.counts: Counter[tuple[str, str]] = Counter()
-        self.viral_post: str | None = None
         self.seeded: Counter[str] = Counter()
         self.announced: dict[str, int] = {}  # firing id -> its place in the current cycle
         # this cycle's lines, printed in a fixed order when it ends: its actions finish in
@@ -158,7 +157,6 @@ class _Demo:
         post = self.sandbox.world.add_post(
             brand.user_id, text="Our launch is live!", finals=VIRAL_FINALS, tau_hours=2.0
         )
-        self.viral_post = post.id
         self._say(f"{self._time()}  a new brand post {post.id} is published and takes off\n")
 
     # --- output ------------------------------------------------------------------------
