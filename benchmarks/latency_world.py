@@ -41,8 +41,6 @@ class World:
     sandbox: Sandbox
     named_owned: dict[str, list[str]] = field(default_factory=dict)
     public: list[str] = field(default_factory=list)
-    timeline_posts: int = 0  # posts on the owned timelines when the run starts
-    added_later: int = 0  # owned posts created while the run goes on
 
 
 def build_world(posts: int, start: datetime, run_for: timedelta, seed: int) -> World:
@@ -71,8 +69,6 @@ def build_world(posts: int, start: datetime, run_for: timedelta, seed: int) -> W
         world.named_owned[account.name] = named
         _add(world, rng, account.user_id, audience, start - TIMELINE_SPAN, start, per_timeline)
         _add(world, rng, account.user_id, audience, start, start + run_for, later)
-        world.timeline_posts += per_timeline
-        world.added_later += later
     public = round(posts * PUBLIC_SHARE)
     for i, (author, audience) in enumerate(PUBLIC_AUTHORS):
         count = public // len(PUBLIC_AUTHORS) + (i < public % len(PUBLIC_AUTHORS))
