@@ -117,7 +117,7 @@ def nearest(
     chosen = below[:n]
     if not window:
         chosen = _with_rates(
-            chosen, target.metric, snapshots([item.post.post_id for item in chosen], since), now
+            chosen, target.metric, snapshots([item.post.post_id for item in chosen], since)
         )
     return chosen, past
 
@@ -126,7 +126,6 @@ def _with_rates(
     items: list[Nearby],
     metric: str,
     history: Mapping[str, tuple[Snapshot, ...]],
-    now: datetime,
 ) -> list[Nearby]:
     out = []
     for item in items:
