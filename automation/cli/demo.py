@@ -125,7 +125,7 @@ class _Demo:
                     self.sandbox.clock.advance(CYCLE_MINUTES * 60)
                     time.sleep(self.pause)
                 self._flush()
-                self._summary(runtime.store)
+                self._summary()
             finally:
                 runtime.close()
         return 0
@@ -239,7 +239,7 @@ class _Demo:
             return f"-> {event.kind} as support at the sandbox: {event.detail}"
         return f"-> {event.kind} {event.status}: {event.error or event.detail}"
 
-    def _summary(self, store: object) -> None:
+    def _summary(self) -> None:
         rules = sorted({rule for rule, _ in self.counts})
         rows = [
             [
