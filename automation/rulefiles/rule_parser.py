@@ -246,7 +246,7 @@ class _RuleParser:
             return None
         if ("limit" in raw and limit is None) or ("quiet" in raw and quiet is None):
             return None
-        self.warn_unknowable(watch, fire)
+        self.warn_unknowable(watch)
         self.warn_rate_as_percent()
         self.warn_quiet_opt_out(quiet, raw.get("actions"))
         doc = self.rep.doc
@@ -445,7 +445,7 @@ class _RuleParser:
                     key=True,
                 )
 
-    def warn_unknowable(self, watch: Watch, fire: FirePolicy) -> None:
+    def warn_unknowable(self, watch: Watch) -> None:
         """Warn about values the engine can never know for the posts this rule watches."""
         public_only = bool(watch.posts) and watch.owner is None and not watch.accounts
         for leaf, path in self.leaves:
