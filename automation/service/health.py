@@ -2,10 +2,10 @@
 
 The loop reports each finished cycle; a standby engine (one that does not lead) says so.
 ``check`` is healthy while a cycle finished within three poll intervals; an engine that has
-just started gets the same three intervals for its first cycle. An engine that waits out
-the API's rate limit or the request budget (spec section 7: it backs off when the API says
-so) is healthy too, and says until when, for as long as ``status`` says it waits: a probe
-that restarted it would only make it wait again.
+just started gets the same three intervals for its first cycle. Past them the answer is
+503 whatever the cause (spec section 13); an engine that waits out the API's rate limit or
+the request budget (section 7: it backs off when the API says so) says so in the reason,
+with until when, for as long as ``status`` says it waits.
 """
 
 from __future__ import annotations
@@ -66,16 +66,11 @@ class Health:
             if last is None:
                 return 200, f"starting: the first cycle is running (started {iso(started)})"
             return 200, f"ok: the last cycle finished at {iso(last)}"
-        if wait is not None and explains_silence(wait, since, now, interval):
-            done = f"the last cycle finished at {iso(last)}" if last else "no cycle finished yet"
-            return 200, f"waiting: the engine is {wait.text()}; {done}"
         window = f"{format_duration(limit)} ({STALE_AFTER_INTERVALS} poll intervals)"
         if last is None:
-            return 503, (
-                f"stale: no cycle finished within {window}; none since the engine started "
-                f"at {iso(started)}"
-            )
-        return (
-            503,
-            f"stale: no cycle finished within {window}; the last one finished at {iso(last)}",
-        )
+            done = f"none since the engine started at {iso(started)}"
+        else:
+            done = f"the last one finished at {iso(last)}"
+        if wait is not None and explains_silence(wait, since, now, interval):
+            done = f"the engine is {wait.text()}; {done}"
+        return 503, f"stale: no cycle finished within {window}; {done}"

@@ -264,16 +264,17 @@ def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
     assert health.check()[0] == 503
 
 
-def test_an_engine_waiting_out_a_rate_limit_is_healthy_until_three_intervals_after_it() -> None:
+def test_an_engine_waiting_out_a_rate_limit_is_stale_and_says_it_waits_until_when() -> None:
     clock = Clock()
     health = Health(poll_interval=60, clock=clock)
     clock.now = T0 + timedelta(seconds=30)
     health.waiting(Waiting(clock.now, clock.now + timedelta(minutes=15), "429"))
     clock.now = T0 + timedelta(minutes=10)
     assert health.check() == (
-        200,
-        "waiting: the engine is waiting for the API's rate limit until 12:15:30 UTC (429); "
-        "no cycle finished yet",
+        503,
+        "stale: no cycle finished within 3m (3 poll intervals); the engine is waiting for the"
+        " API's rate limit until 12:15:30 UTC (429); none since the engine started at"
+        " 2026-11-26T12:00:00Z",
     )
     health.cycle_finished(T0 + timedelta(minutes=16))
     clock.now = T0 + timedelta(minutes=20)  # the wait is older than the last cycle
@@ -281,9 +282,10 @@ def test_an_engine_waiting_out_a_rate_limit_is_healthy_until_three_intervals_aft
     health.waiting(Waiting(clock.now, clock.now + timedelta(hours=1), "budget"))
     clock.now += timedelta(hours=1, minutes=3)
     assert health.check() == (
-        200,
-        "waiting: the engine is waiting for the request budget until 13:20:00 UTC"
-        " (engagement_api: requests_per_minute); the last cycle finished at 2026-11-26T12:16:00Z",
+        503,
+        "stale: no cycle finished within 3m (3 poll intervals); the engine is waiting for the"
+        " request budget until 13:20:00 UTC (engagement_api: requests_per_minute); the last one"
+        " finished at 2026-11-26T12:16:00Z",
     )
     clock.now += timedelta(seconds=1)  # three intervals after the wait's end: stale again
     assert health.check() == (

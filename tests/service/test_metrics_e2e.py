@@ -79,12 +79,12 @@ def test_a_dry_run_beside_the_engine_leaves_its_metrics_address_alone(world: Sce
     assert "dry run, per rule" in result.stdout
 
 
-def test_an_engine_waiting_for_the_request_budget_is_healthy_and_says_until_when(
+def test_an_engine_waiting_for_the_request_budget_is_stale_and_says_until_when(
     world: Scene,
 ) -> None:
     # One request a minute and a poll a second: the second cycle waits most of a minute
-    # for the budget, far past three poll intervals. The engine backs off as it must
-    # (spec §7), so a probe must not see it as stale and restart it.
+    # for the budget, far past three poll intervals: stale (spec §13), and the reason says
+    # the engine backs off as it must (§7), until when.
     quiet_post(world.sandbox)
     config = world.write_config(metrics={"listen": "127.0.0.1:0"})
     doc = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -103,10 +103,11 @@ def test_an_engine_waiting_for_the_request_budget_is_healthy_and_says_until_when
         return None if reason.startswith(("ok: ", "starting: ")) else (status, reason)
 
     status, reason = wait_for(past_ok, timeout=15, what="/healthz past three poll intervals")
-    assert status == 200, reason
+    assert status == 503, reason
     assert re.fullmatch(
-        r"waiting: the engine is waiting for the request budget until \d\d:\d\d:\d\d UTC"
-        r" \(engagement_api: requests_per_minute\); the last cycle finished at \S+Z\n",
+        r"stale: no cycle finished within 3s \(3 poll intervals\); the engine is waiting for"
+        r" the request budget until \d\d:\d\d:\d\d UTC \(engagement_api: requests_per_minute\);"
+        r" the last one finished at \S+Z\n",
         reason,
     ), reason
     _, text = get(url + "/metrics")
