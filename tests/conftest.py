@@ -41,7 +41,7 @@ if _missing := _missing_requirements():
 
 # Imported after the check above, which names what is missing rather than failing here.
 import psycopg  # noqa: E402
-from pg_cluster import Cluster, emptied, find_bindir, missing_reason  # noqa: E402
+from pg_cluster import Cluster, emptied, find_bindir, in_memory, missing_reason  # noqa: E402
 
 from automation.config.database import PostgresDatabase  # noqa: E402
 from automation.store import postgres_schema  # noqa: E402
@@ -62,7 +62,7 @@ def postgres_cluster() -> Iterator[Cluster]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{missing_reason()}; in CI these tests must run, not skip")
         pytest.skip(missing_reason())
-    cluster = Cluster(bindir).start()
+    cluster = Cluster(bindir, under=in_memory()).start()
     yield cluster
     cluster.stop()
 
