@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from automation.core.durations import duration_hint, format_duration, parse_duration
 from automation.core.metric_names import canonical, suggest
@@ -31,6 +32,8 @@ _INT64_MAX = 2**63 - 1
 _OPS = {symbol: op for op, symbol in OPERATOR_SYMBOLS.items()}
 _TOKEN = re.compile(r"\s*(?:(?P<op>=>|=<|[<>=!]=?)|(?P<word>[^\s<>=!]+))")
 _NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+_SUFFIXED = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([kKmM])$")
+_SUFFIXES = {"k": 1000, "m": 1_000_000}
 _EXAMPLE = "write e.g. 'likes >= 100' or 'retweets over 1h >= 50'"
 
 
@@ -56,7 +59,9 @@ def check_window(seconds: int) -> str | None:
     if seconds <= 0:
         return "'over' must be longer than 0s"
     if seconds > MAX_WINDOW:
-        return f"'over' can look back at most 28h, got {format_duration(seconds)}"
+        return (
+            f"'over' can look back at most 28h, got {format_duration(seconds)}: write 28h or less"
+        )
     return None
 
 
@@ -138,11 +143,17 @@ def _operator(token: str, start: int) -> str | SyntaxProblem:
 
 
 def number_hint(text: str) -> str:
-    """How to write ``text`` as a number where it nearly is one ('1,000', a quoted '100'),
-    for the end of a message; else nothing."""
+    """How to write ``text`` as a number where it nearly is one ('1,000', a quoted '100',
+    '1k'), for the end of a message; else nothing."""
     plain = text.strip()
+    if plain[:1] in ("'", '"') and plain[-1:] == plain[:1]:
+        plain = plain[1:-1].strip()
     if _NUMBER.match(plain):
         return f": write {plain} without quotes"
+    if suffixed := _SUFFIXED.match(plain):
+        whole = f"{Decimal(suffixed.group(1)) * _SUFFIXES[suffixed.group(2).lower()]:f}"
+        whole = whole.rstrip("0").rstrip(".") if "." in whole else whole
+        return f": write {whole} (numbers take no k or m)"
     bare = re.sub(r"[,_ ]", "", plain)
     return f": write {bare}, without separators or quotes" if bare and _NUMBER.match(bare) else ""
 
@@ -151,6 +162,8 @@ def _threshold(rest: list[tuple[str, int]], op: tuple[str, int], end: int) -> fl
     if not rest:
         return SyntaxProblem(f"expected a number after '{op[0]}'", end)
     word, start = rest[0]
+    if word in ("=", "==") and op[0] in ("<", ">"):
+        return SyntaxProblem(f"write '{op[0]}=' without a space between '{op[0]}' and '='", op[1])
     if not _NUMBER.match(word):
         hint = number_hint(word)
         return SyntaxProblem(f"expected a number after '{op[0]}', got '{word}'{hint}", start)
