@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from automation.core.errors import TemplateError
 from automation.core.metric_names import all_names, suggest
+from automation.core.wording import closest
 
 __all__ = ["FIXED_NAMES", "Template", "known_name", "parse_template", "read_template"]
 
@@ -107,7 +108,7 @@ def read_template(text: str) -> tuple[Template | None, tuple[TemplateError, ...]
 def _name_problem(name: str, offset: int) -> TemplateError | None:
     if known_name(name):
         return None
-    if any(c in name for c in ":!") or not _NAME_SHAPE.match(name):
+    if any(c in name for c in ":!") or not _NAME_SHAPE.match(name.lower()):
         return TemplateError(
             f"'{{{name}}}' is not allowed: templates substitute plain names only "
             "(no format specs, indexing or attribute access)",
@@ -121,9 +122,13 @@ def _name_problem(name: str, offset: int) -> TemplateError | None:
             if close
             else " (after 'metrics.' comes a metric name, e.g. {metrics.likes})"
         )
-    elif name in all_names():  # {likes}: a metric without its 'metrics.'
-        hint = f" (did you mean '{{metrics.{name}}}'?)"
-    else:
+    elif name.lower() in all_names():  # {likes}: a metric without its 'metrics.'
+        hint = f" (did you mean '{{metrics.{name.lower()}}}'?)"
+    else:  # {post.URL}, {metric.likes}: the name it is closest to, then every name
+        close = closest(name, FIXED_NAMES | _METRIC_NAMES)
         known = ["{" + n + "}" for n in sorted(FIXED_NAMES)]
-        hint = f" (known: {', '.join(known)}, and {{metrics.NAME}} such as {{metrics.likes}})"
+        guess = f"did you mean '{{{close}}}'? " if close else ""
+        hint = (
+            f" ({guess}known: {', '.join(known)}, and {{metrics.NAME}} such as {{metrics.likes}})"
+        )
     return TemplateError(f"unknown template name '{{{name}}}'{hint}", offset)

@@ -153,14 +153,16 @@ def test_every_unknown_name_in_a_template_is_reported(tmp_path: Path) -> None:
     )
     code, lines = check([path], make_config())
     assert lines == [
-        f"{path}:6:32: error: unknown template name '{{post.idd}}' (known: {{fired_at}}, "
-        "{milestone}, {post.account}, {post.created_at}, {post.id}, {post.url}, "
-        "{rule.description}, {rule.id}, and {metrics.NAME} such as {metrics.likes})",
+        f"{path}:6:32: error: unknown template name '{{post.idd}}' (did you mean "
+        "'{post.id}'? known: {fired_at}, {milestone}, {post.account}, {post.created_at}, "
+        "{post.id}, {post.url}, {rule.description}, {rule.id}, and {metrics.NAME} such as "
+        "{metrics.likes})",
         f"{path}:6:46: error: unknown template name '{{likes}}' "
         "(did you mean '{metrics.likes}'?)",
-        f"{path}:6:57: error: unknown template name '{{acount}}' (known: {{fired_at}}, "
-        "{milestone}, {post.account}, {post.created_at}, {post.id}, {post.url}, "
-        "{rule.description}, {rule.id}, and {metrics.NAME} such as {metrics.likes})",
+        f"{path}:6:57: error: unknown template name '{{acount}}' (did you mean "
+        "'{post.account}'? known: {fired_at}, {milestone}, {post.account}, "
+        "{post.created_at}, {post.id}, {post.url}, {rule.description}, {rule.id}, and "
+        "{metrics.NAME} such as {metrics.likes})",
         "checked 0 rules in 1 file: 3 errors, 0 warnings",
     ]
     assert code == 1
