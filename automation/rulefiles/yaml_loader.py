@@ -10,6 +10,7 @@ parsing) can point at the exact key or value behind any problem they find.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -412,6 +413,10 @@ def _marked_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
     char = source[column - 1] if 0 < column <= len(source) else ""
     if char == "\t" or ("\t" in source[: len(source) - len(source.lstrip())]):
         return Problem(name, line, column, "tab character: YAML indentation must use spaces")
+    if isinstance(exc, ScannerError | ParserError) and any(k in problem for k in _COLON_SIGNS):
+        missing = _missing_colon(lines, line)
+        if missing is not None:
+            return Problem(name, *missing)
     if "cannot start any token" in problem and char:
         message = f"a value cannot start with '{char}': put the value in quotes"
     elif "did not find expected ','" in problem:
@@ -421,3 +426,36 @@ def _marked_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
     if message == problem and isinstance(exc, ScannerError | ParserError):
         message = f"invalid YAML: {message}"
     return Problem(name, line, column, message)
+
+
+# What PyYAML says, a line or two on, of a 'key value' line that lacks its ':'
+_COLON_SIGNS = (
+    "mapping values are not allowed",
+    "could not find expected ':'",
+    "did not find expected key",
+    "did not find expected '-' indicator",
+)
+_KEY = re.compile(r"^(\s*(?:-\s+)?)[A-Za-z_][\w-]*:(?:\s|$)")
+_BARE_KEY = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_][\w-]*)(?:\s+([^#\s].*?))?\s*(?:#.*)?$")
+
+
+def _key_column(lines: list[str], number: int) -> int | None:
+    """Where the key of line ``number`` (1-based) starts, when it is a ``key:`` line."""
+    found = _KEY.match(lines[number - 1]) if 0 < number <= len(lines) else None
+    return len(found.group(1)) if found else None
+
+
+def _missing_colon(lines: list[str], line: int) -> tuple[int, int, str] | None:
+    """The line at or just before ``line`` that reads 'key value' (``id r1``, ``actions``)
+    at the column of a neighbour's ``key:``: its line, the column for the ':' and the fix."""
+    for number in (line, line - 1, line - 2):
+        source = lines[number - 1] if 0 < number <= len(lines) else ""
+        bare = _BARE_KEY.match(source)
+        if bare is None or ":" in re.split(r"[{\[\"']", source, maxsplit=1)[0]:
+            continue
+        column = len(bare.group(1))
+        if column in (_key_column(lines, number - 1), _key_column(lines, number + 1)):
+            key, value = bare.group(2), bare.group(3)
+            fix = f"{key}: {value}" if value else f"{key}:"
+            return number, column + len(key) + 1, f"missing ':' after '{key}': write '{fix}'"
+    return None
