@@ -237,6 +237,34 @@ def test_unknown_things_are_a_friendly_404(client: Client) -> None:
     assert client.get("/api/posts/1x/charts").json() == {"error": "'1x' is not a post ID"}
 
 
+def test_a_rule_file_with_an_error_says_what_it_means_and_shows_once(own_world: World) -> None:
+    import json
+
+    from automation.store import SqliteStore
+
+    broken = own_world.folder / "rules" / "broken.yaml"
+    broken.write_text(
+        "version: 1\nrules:\n  - id: broken\n    watch: {accounts: [brand]}\n"
+        "    when: likes > = 100\n    actions: [{log: {message: x}}]\n",
+        encoding="utf-8",
+    )
+    problem = f"{broken}:5:17: error: write '>=' without a space between '>' and '='"
+    with serving(own_world) as running, browsing(running) as c:
+        rules = _text(c.get("/rules").text)
+        assert problem in rules, rules
+        assert "a running engine keeps the rules it had, and a stopped one does not start" in rules
+        assert "at-100-likes" in rules  # the good rules are still listed
+        before = _text(c.get("/").text)
+        assert "Problems in the rule files" in before and problem in before
+        with SqliteStore.open(own_world.folder / "automation.db") as store:
+            failed = {"at": iso(own_world.end), "errors": problem}
+            store.set_meta("reload_error", json.dumps(failed))
+        overview = _text(c.get("/").text)
+    # the engine's failed reload and the files say the same: shown once, in the reload panel
+    assert overview.count(problem) == 1, overview
+    assert "The last reload failed" in overview and "Problems in the rule files" not in overview
+
+
 def test_the_rules_page_without_rules_says_where_to_write_one(own_world: World) -> None:
     for path in (own_world.folder / "rules").iterdir():
         path.unlink()
