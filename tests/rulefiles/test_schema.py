@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from automation.core.durations import parse_duration
 from automation.core.metric_names import all_names
-from automation.rulefiles.condition_text import SyntaxProblem, parse_condition
+from automation.core.templates import read_template
+from automation.rulefiles.condition_text import SyntaxProblem, check_window, parse_condition
 from automation.rulefiles.schema import schema, schema_text
 from automation.rulefiles.yaml_loader import load_document, parse_document
 
@@ -81,6 +83,14 @@ EDITOR_SHOULD_FLAG = {
     "every without metric": "fire: {every: 5}",
     "two actions in an item": "actions: [{log: {message: a}, repost: {as: b}}]",
     "owner without posts": "watch: {accounts: [brand], owner: brand}",
+    "window over 28h": "when: likes over 30h >= 100",
+    "mapping window over 28h": "when: {metric: likes, gte: 1, over: 2d}",
+    "template in other case": "actions: [{log: {message: '{post.URL}'}}]",
+    "template metric without s": "actions: [{reply: {as: a, text: '{metric.likes}'}}]",
+    "template in a body": "actions: [{webhook: {url: 'https://x', body: {a: ['{postid}']}}}]",
+    "template in a header": "actions: [{webhook: {url: 'https://x', headers: {X-A: '{rule}'}}}]",
+    "template in a url": "actions: [{webhook: {url: 'https://x/{post}'}}]",
+    "unclosed template": "actions: [{quote: {as: a, text: 'a {b'}}]",
 }
 
 
@@ -124,6 +134,13 @@ CONDITION_TEXTS = [
     "likes = 1",
     "likes >= ",
     "likes over 1 h >= 1",
+    "likes over 28h >= 1",
+    "likes over 29h >= 1",
+    "likes over 1d >= 1",
+    "likes over 2d >= 1",
+    "likes over 1680m >= 1",
+    "likes over 1681m >= 1",
+    "likes over 0h >= 1",
     "likse >= 1",
     "likes >= 1 and replies > 1",
     ">= 1",
@@ -135,3 +152,44 @@ CONDITION_TEXTS = [
 def test_editor_pattern_agrees_with_the_parser_on_syntax(text: str) -> None:
     pattern = re.compile(schema()["$defs"]["condition_text"]["pattern"])
     assert bool(pattern.search(text)) == (not isinstance(parse_condition(text), SyntaxProblem))
+
+
+def test_editor_window_pattern_agrees_with_the_parser_on_every_length() -> None:
+    pattern = re.compile(schema()["$defs"]["window"]["pattern"])
+    for unit, most in (("s", 28 * 3600), ("m", 28 * 60), ("h", 28), ("d", 1)):
+        for n in range(most + 3):
+            for written in (f"{n}{unit}", f"0{n}{unit}"):
+                seconds = parse_duration(written)
+                usable = seconds is not None and check_window(seconds) is None
+                assert bool(pattern.search(written)) == usable, written
+
+
+TEMPLATES = [
+    "plain text",
+    "{post.url} reached {metrics.likes} likes",
+    "{ post.id }",
+    "{{literal}} and {{ {milestone} }}",
+    "{fired_at}{rule.id}{rule.description}{post.account}{post.created_at}",
+    "{metrics.engagement_rate}",
+    "{post.URL}",
+    "{metric.likes}",
+    "{metrics.likse}",
+    "{likes}",
+    "{post.id:>10}",
+    "{post.id",
+    "a } b",
+    "{{post.id}",
+    "{post.id}}",
+    "{}",
+]
+
+
+@pytest.mark.parametrize("text", TEMPLATES)
+def test_editor_template_pattern_agrees_with_the_parser(text: str) -> None:
+    pattern = re.compile(schema()["$defs"]["template"]["pattern"])
+    assert bool(pattern.search(text)) == (read_template(text)[0] is not None)
+
+
+def test_template_pattern_names_every_metric() -> None:
+    pattern = schema()["$defs"]["template"]["pattern"]
+    assert f"metrics\\.({'|'.join(all_names())})" in pattern
