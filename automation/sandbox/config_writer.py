@@ -6,7 +6,9 @@ as ``${NAME}`` references: the file works with no environment set up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -17,6 +19,8 @@ from automation.rulefiles.shipped import starter_rules
 from automation.sandbox import credentials
 
 __all__ = ["STARTER_RULES_DIR", "write_config", "write_starter_rules"]
+
+_SCHEMA_LINE = re.compile(r"^(# yaml-language-server: \$schema=)\S+$", re.MULTILINE)
 
 STARTER_RULES_DIR = "rules/"  # the rules path a written config names by default
 SANDBOX_HOSTS = ("*.example.com", "127.0.0.1")  # the shipped rules' hosts, the local receiver
@@ -118,6 +122,10 @@ def write_starter_rules(config: Path) -> Path | None:
     if directory.exists():
         return None
     directory.mkdir(parents=True)
+    # the shipped files name the schema relative to the repository ('../automation/...'),
+    # which is not there beside a user's config: name the installed schema instead
+    schema = resources.files("automation.rulefiles").joinpath("rule_schema.json")
     for name, text in starter_rules().items():
+        text = _SCHEMA_LINE.sub(lambda line: f"{line.group(1)}{schema}", text, count=1)
         (directory / name).write_text(text, encoding="utf-8")
     return directory

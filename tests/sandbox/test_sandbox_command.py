@@ -24,6 +24,7 @@ from automation.config.loader import load_config
 from automation.core.durations import parse_duration
 from automation.core.errors import UsageError
 from automation.engine.events import FiredEvent
+from automation.rulefiles.schema import schema_text
 from automation.rulefiles.shipped import starter_rules
 from automation.sandbox import Sandbox, serve, write_config
 from automation.sandbox.cli import POLL_INTERVAL
@@ -52,6 +53,9 @@ def sandbox_command(config: Path, capsys: pytest.CaptureFixture[str]) -> Iterato
     assert result == [0]
 
 
+SHIPPED_SCHEMA = "# yaml-language-server: $schema=../automation/rulefiles/rule_schema.json"
+
+
 @pytest.fixture(autouse=True)
 def _process_state() -> Iterator[None]:
     with isolated_process_state():
@@ -64,7 +68,13 @@ def test_write_config_in_an_empty_directory_also_writes_the_rules_it_names(
     config = tmp_path / "automation.yaml"
     with sandbox_command(config, capsys) as printed:
         rules = tmp_path / "rules"
-        assert {p.name: p.read_text() for p in rules.iterdir()} == starter_rules()
+        written = {p.name: p.read_text() for p in rules.iterdir()}
+        # an editor finds the schema from the rules' folder, outside the repository too
+        schema = (rules / "repost-at-100-likes.yaml").read_text().splitlines()[0]
+        assert schema.startswith("# yaml-language-server: $schema=/"), schema
+        assert Path(schema.partition("=")[2]).read_text() == schema_text()
+        shipped = {n: t.replace(SHIPPED_SCHEMA, schema, 1) for n, t in starter_rules().items()}
+        assert written == shipped
         assert any(f"{rules}" in line and "starter rules" in line for line in printed), printed
         assert main(["--config", str(config), "run", "--once"]) == 0
     assert "no such file" not in capsys.readouterr().err
