@@ -10,6 +10,7 @@ parsing) can point at the exact key or value behind any problem they find.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -324,6 +325,9 @@ def load_document(path: Path, *, max_bytes: int = 1_000_000) -> YamlDocument:
         raise RuleError(
             [Problem(name, 1, 1, f"file is larger than {max_bytes:,} bytes; split it up")]
         )
+    if _utf16(raw):
+        message = 'saved as UTF-16 (Windows\' "Unicode"): save the file as UTF-8 instead'
+        raise RuleError([Problem(name, 1, 1, message)])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -334,6 +338,15 @@ def load_document(path: Path, *, max_bytes: int = 1_000_000) -> YamlDocument:
             [Problem(name, line, column, "not UTF-8 text: save the file as UTF-8")]
         ) from None
     return parse_document(text, name)
+
+
+def _utf16(raw: bytes) -> bool:
+    """UTF-16 text: its byte-order mark, or a NUL byte beside most characters of the start
+    (YAML's text is mostly ASCII, which UTF-16 writes as the byte and a NUL)."""
+    start = raw[:200]
+    return start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        len(start) >= 4 and start.count(0) * 3 >= len(start)
+    )
 
 
 def _check_expansion(root: Node, name: str) -> None:

@@ -213,8 +213,12 @@ def test_load_document_reads_utf8_with_bom(tmp_path: Path) -> None:
     [
         (b"a: 1\nb: caf\xe9\n", 2, 7, "not UTF-8 text"),
         (b"a: " + b"x" * 200, 1, 1, "larger than 100 bytes"),
+        # Notepad's and Excel's "Unicode": with a byte-order mark, or without one
+        ("version: 1\n".encode("utf-16"), 1, 1, "saved as UTF-16"),
+        ("version: 1\nrules: []\n".encode("utf-16-le"), 1, 1, "save the file as UTF-8"),
+        ("version: 1\nrules: []\n".encode("utf-16-be"), 1, 1, "save the file as UTF-8"),
     ],
-    ids=["latin-1", "too large"],
+    ids=["latin-1", "too large", "utf-16", "utf-16-le", "utf-16-be"],
 )
 def test_load_document_refuses_bad_files(
     tmp_path: Path, content: bytes, line: int, column: int, message: str
