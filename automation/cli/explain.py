@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from automation.config.loader import Config
     from automation.core.evaluate import CompiledRule
     from automation.core.pauses import PauseState
+    from automation.core.rules import Rule
     from automation.store.base import Store
 
 __all__ = ["register"]
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
         held = current(store, [rule.id], moment)
     print(f"rule {rule.id} on post {args.post_id} ({facts.url})")
-    for note in _notes(post, rule.id, held, moment):
+    for note in _notes(post, rule, args.post_id, held, moment):
         print(f"  {note}")
     if args.live:
         print(f"  values read from the API at {iso(moment)}")
@@ -102,12 +103,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _notes(
-    post: WatchedPostRecord | None, rule_id: str, held: PauseState, moment: datetime
+    post: WatchedPostRecord | None, rule: Rule, post_id: str, held: PauseState, moment: datetime
 ) -> list[str]:
-    """What stands in the way of acting on the post: it is gone, or the rule is paused."""
+    """What stands in the way of acting on the post: the engine has not seen it, it is
+    gone, or the rule is paused."""
     from automation.engine.pauses import describe
 
+    rule_id = rule.id
     notes = []
+    if post is None and post_id not in rule.watch.posts and rule.watch.accounts:
+        accounts = ", ".join(rule.watch.accounts)
+        notes.append(
+            f"the engine has not seen this post among the posts of {accounts} (a new one is"
+            " found at its next cycle), so it is explained as another account's public post:"
+            " impressions and windows stay unknown"
+        )
     if post is not None and post.unavailable_at is not None:
         notes.append(
             f"the API reports this post unavailable since {iso(post.unavailable_at)}"

@@ -57,3 +57,32 @@ def test_a_window_on_an_owned_post_is_known_live(
     assert paths == ["28hr", "totals"]
     with SqliteStore.open(tmp_path / "s.db") as store:  # within the shared budget
         assert len(store.budget_load("engagement", 0)) == 2
+
+
+def _accounts_rule(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget
+) -> Cli:
+    """A rule watching brand's posts, over a database the engine has not filled."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(
+        "version: 1\nrules:\n  - id: hot\n    watch: {accounts: [brand]}\n"
+        "    when: likes over 1h >= 1\n    actions: [{log: {message: hot}}]\n"
+    )
+    config = write_config(
+        tmp_path / "automation.yaml", target.base_url, database="s.db", rules=["rules/"]
+    )
+    SqliteStore.open(tmp_path / "s.db").close()
+    return Cli(capsys, config)
+
+
+def test_a_post_the_engine_has_not_seen_is_said_to_be_read_as_public(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget
+) -> None:
+    (post,) = target.add_posts(BRAND_ID, 1, age=timedelta(hours=3))
+    live = _accounts_rule(capsys, tmp_path, target)("explain", "hot", post, "--live")
+    assert live.code == 0, live.err
+    assert (
+        "the engine has not seen this post among the posts of brand (a new one is found at"
+        " its next cycle), so it is explained as another account's public post: impressions"
+        " and windows stay unknown"
+    ) in " ".join(live.out.split())
