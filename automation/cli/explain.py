@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.live:
         print(f"  values read from the API at {iso(moment)}")
     if not totals:
-        gone = "the API has no values for this post" if args.live else "no metrics recorded"
+        gone = "the API has no values" if args.live else "no metrics recorded"
         print(f"  {gone} for this post yet (values below are unknown)")
     rows = [[t.description, t.value, t.threshold, t.truth.value, t.reason] for t in decision.trace]
     if rows:

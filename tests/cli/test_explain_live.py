@@ -86,3 +86,13 @@ def test_a_post_the_engine_has_not_seen_is_said_to_be_read_as_public(
         " its next cycle), so it is explained as another account's public post: impressions"
         " and windows stay unknown"
     ) in " ".join(live.out.split())
+
+
+def test_a_post_the_api_does_not_know_is_said_so_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget
+) -> None:
+    live = _accounts_rule(capsys, tmp_path, target)(
+        "explain", "hot", "1999999999999999999", "--live"
+    )
+    assert live.code == 0, live.err
+    assert "the API has no values for this post yet (values below are unknown)" in live.out
