@@ -115,8 +115,9 @@ async def retry_all(request: Request) -> Response:
 
 def _rule_id(request: Request) -> str:
     rule_id: str = request.path_params["rule_id"]
-    if rule_id != ALL_RULES and _site(request).rule(rule_id) is None:
-        raise HTTPException(404, f"no rule {rule_id!r} in the rule files")
+    site = _site(request)
+    if rule_id != ALL_RULES and site.rule(rule_id) is None:
+        raise HTTPException(404, site.no_rule(rule_id))
     return rule_id
 
 

@@ -90,7 +90,7 @@ def rule_page(request: Request) -> Response:
     site = _site(request)
     rule = site.rule(request.path_params["rule_id"])
     if rule is None:
-        raise HTTPException(404, f"no rule {request.path_params['rule_id']!r} in the rule files")
+        raise HTTPException(404, site.no_rule(request.path_params["rule_id"]))
     now = site.clock()
     target = rule_target(rule)
     with site.reading() as store:

@@ -87,6 +87,16 @@ class Site:
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules() if r.id == rule_id), None)
 
+    def no_rule(self, rule_id: str) -> str:
+        """What a page says of a rule ID the rule files do not hold, or hold with an error."""
+        text = f"no rule {rule_id!r} in the rule files"
+        if self.ruleset().errors:
+            text += (
+                ": the rule files have errors, and a rule with an error is not loaded until it"
+                " is fixed (the Rules page lists them)"
+            )
+        return text
+
 
 def _mtime(path: Path) -> float:
     try:

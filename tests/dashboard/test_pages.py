@@ -260,6 +260,13 @@ def test_a_rule_file_with_an_error_says_what_it_means_and_shows_once(own_world: 
             failed = {"at": iso(own_world.end), "errors": problem}
             store.set_meta("reload_error", json.dumps(failed))
         overview = _text(c.get("/").text)
+        missing = _text(c.get("/rules/broken").text)
+        assert (
+            "no rule 'broken' in the rule files: the rule files have errors, and a rule" in missing
+        )
+        assert (
+            "with an error is not loaded until it is fixed (the Rules page lists them)" in missing
+        )
     # the engine's failed reload and the files say the same: shown once, in the reload panel
     assert overview.count(problem) == 1, overview
     assert "The last reload failed" in overview and "Problems in the rule files" not in overview
