@@ -54,18 +54,26 @@ def world(tmp_path: Path, postgres_cluster: Cluster) -> Iterator[tuple[Scene, Po
 
 
 def _setup(
-    s: Scene, database: PostgresDatabase, posts: int, *, timeout: int = 10, **config: object
+    s: Scene,
+    database: PostgresDatabase,
+    posts: int,
+    *,
+    timeout: int = 10,
+    hook_timeout: int | None = None,
+    **config: object,
 ) -> list[str]:
     """Quiet posts (seeded by the first cycle), a rule that reposts and calls a webhook
-    for each, a config on ``database``, migrated. ``timeout`` (seconds) bounds an action,
-    hence how long a new leader waits for one its predecessor may still be sending."""
+    for each, a config on ``database``, migrated. ``timeout`` (seconds) bounds an X write
+    and ``hook_timeout`` (``timeout`` unless given) each of a webhook's requests: the
+    longer of an X write and a webhook's requests (one per redirect followed) is how long
+    a new leader waits for an action its predecessor may still be sending."""
     assert s.receiver is not None
     made = [quiet_post(s.sandbox) for _ in range(posts)]
     hook = {
         "webhook": {
             "url": f"{s.receiver.url}/hooks/ha",
             "secret": "team-chat",
-            "timeout": f"{timeout}s",
+            "timeout": f"{timeout if hook_timeout is None else hook_timeout}s",
         }
     }
     s.write_config(database=database.url, **config)
@@ -213,7 +221,9 @@ def test_a_frozen_leader_is_replaced_and_stands_by_when_it_wakes(world) -> None:
     """SIGSTOP: a leader that goes silent without closing anything, as a machine cut off
     from the network; the server ends its session after the lease."""
     s, database = world
-    posts = _setup(s, database, 2, timeout=2)
+    # The new leader waits out what the frozen one may have under way: trust (half the
+    # lease) and the longest action, the webhook's 1 s for each of its 4 requests at most.
+    posts = _setup(s, database, 2, timeout=2, hook_timeout=1)
     engines = {e.pid: e for e in (s.engine(name="a"), s.engine(name="b"))}
     leader = _leader(database, engines)
     [standby] = [e for e in engines.values() if e is not leader]
