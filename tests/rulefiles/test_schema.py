@@ -193,3 +193,21 @@ def test_editor_template_pattern_agrees_with_the_parser(text: str) -> None:
 def test_template_pattern_names_every_metric() -> None:
     pattern = schema()["$defs"]["template"]["pattern"]
     assert f"metrics\\.({'|'.join(all_names())})" in pattern
+
+
+EMPTY_FILES = {
+    "empty": "",
+    "only comments": "# every rule commented out for now\n# rules:\n#   - id: r\n",
+    "document start only": "---\n",
+}
+
+
+@pytest.mark.parametrize("text", EMPTY_FILES.values(), ids=EMPTY_FILES.keys())
+def test_editors_accept_an_empty_file_as_check_does(text: str) -> None:
+    """``check`` only warns about a file with no rules yet; editors must not mark it."""
+    from automation.rulefiles.rule_parser import parse_rule_file
+
+    doc = parse_document(text, "r.yaml")
+    rules, problems = parse_rule_file(doc)
+    assert rules == () and [p.severity for p in problems] == ["warning"]
+    assert Draft202012Validator(schema()).is_valid(doc.data)
