@@ -16,9 +16,17 @@ from typing import TYPE_CHECKING, Any
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
-from automation.core.facts import LeafTrace, PostFacts, Snapshot, Truth, post_created_at
+from automation.core.facts import (
+    Decision,
+    LeafTrace,
+    Outcome,
+    PostFacts,
+    Snapshot,
+    Truth,
+    post_created_at,
+)
 from automation.core.payloads import iso
-from automation.core.records import WatchedPostRecord
+from automation.core.records import HistoryEntry, RuleVersion, WatchedPostRecord
 from automation.core.wording import no_rule
 
 if TYPE_CHECKING:
@@ -29,6 +37,8 @@ if TYPE_CHECKING:
     from automation.store.base import Store
 
 __all__ = ["register"]
+
+_BACKFILL = "; `backfill: true` fires them"
 
 
 def register(sub: Any) -> None:
@@ -77,9 +87,11 @@ def run(args: argparse.Namespace) -> int:
                 snapshots=tuple(snaps),
             )
         totals = facts.totals
-        decision = compiled.explain(facts, store.rule_state(rule.id, args.post_id), moment)
-        recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
         held = current(store, [rule.id], moment)
+        seeds = _seeding(compiled, store.rule_versions().get(rule.id), held)
+        state = store.rule_state(rule.id, args.post_id)
+        decision = compiled.explain(facts, state, moment, seeding=bool(seeds))
+        recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
     print(f"rule {rule.id} on post {args.post_id} ({facts.url})")
     for note in _notes(post, rule, args.post_id, held, moment):
         print(f"  {note}")
@@ -91,15 +103,37 @@ def run(args: argparse.Namespace) -> int:
     rows = [[t.description, t.value, t.threshold, t.truth.value, t.reason] for t in decision.trace]
     if rows:
         print(table(["condition", "value", "threshold", "result", "why"], rows))
-    reason = decision.reason
-    if recorded and recorded[0].firing.kind == "seeded" and reason.startswith("already fired"):
-        reason = "already recorded: seeded when the rule was added or changed, so it won't fire"
-    print(f"result: {decision.truth.value}; {reason}")
+    print(f"result: {decision.truth.value}; {_reason(decision, seeds, recorded)}")
     if not args.live and record.account is not None:
         _window_hint(decision.trace)
     for e in recorded:
         print(f"recorded: {e.firing.kind} {e.firing.key} at {iso(e.firing.at)}")
     return 0
+
+
+def _seeding(compiled: CompiledRule, known: RuleVersion | None, held: PauseState) -> str:
+    """Why the engine's next cycle would seed this rule's posts rather than fire them, or
+    "" when it would fire: as ``decide_cycle`` decides (spec §5, new rules do not flood)."""
+    rule = compiled.rule
+    if held.resuming.get(rule.id) is False:
+        return "the rule was resumed without --catch-up, so what meets it now is not fired"
+    if rule.backfill:
+        return ""
+    if known is None:
+        return f"the rule is new and posts that already meet it are not fired{_BACKFILL}"
+    if known.fingerprint != compiled.fingerprint:
+        return f"the rule changed and posts that already meet it are not fired{_BACKFILL}"
+    return ""
+
+
+def _reason(decision: Decision, seeds: str, recorded: Sequence[HistoryEntry]) -> str:
+    """The result's sentence, in what the engine would do with the post now."""
+    if decision.outcome is Outcome.SEED:
+        return f"would be seeded (recorded as seen, not fired): {seeds}"
+    reason = decision.reason
+    if recorded and recorded[0].firing.kind == "seeded" and reason.startswith("already fired"):
+        reason = "already recorded: seeded when the rule was added or changed, so it won't fire"
+    return reason
 
 
 def _notes(

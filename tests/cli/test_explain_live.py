@@ -96,3 +96,58 @@ def test_a_post_the_api_does_not_know_is_said_so_once(
     )
     assert live.code == 0, live.err
     assert "the API has no values for this post yet (values below are unknown)" in live.out
+
+
+def _new_rule(tmp_path: Path, target: SandboxTarget, post: str, extra: str = "") -> Path:
+    """A rule the engine has never run, on a post that already meets it."""
+    (tmp_path / "rules").mkdir(exist_ok=True)
+    (tmp_path / "rules" / "r.yaml").write_text(
+        "version: 1\nrules:\n  - id: liked\n"
+        f'    watch: {{posts: ["{post}"]}}\n'
+        f"    when: likes >= 1\n{extra}    actions: [{{log: {{message: liked}}}}]\n"
+    )
+    config = write_config(
+        tmp_path / "automation.yaml", target.base_url, database="s.db", rules=["rules/"]
+    )
+    SqliteStore.open(tmp_path / "s.db").close()
+    return config
+
+
+def test_a_new_rule_is_said_to_seed_as_the_engine_would(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget
+) -> None:
+    """Spec §5: a new rule's first cycle records what already meets it as seen; explain
+    said 'fired' for it, then the engine seeded it."""
+    (post,) = target.add_posts(BRAND_ID, 1, age=timedelta(hours=3))
+    cli = Cli(capsys, _new_rule(tmp_path, target, post))
+    live = cli("explain", "liked", post, "--live")
+    assert live.code == 0, live.err
+    assert (
+        "result: true; would be seeded (recorded as seen, not fired): the rule is new and"
+        " posts that already meet it are not fired; `backfill: true` fires them"
+    ) in " ".join(live.out.split())
+    assert "fired: likes" not in live.out
+
+    assert cli("run", "--once").code == 0
+    after = cli("explain", "liked", post, "--live")
+    assert "already recorded: seeded when the rule was added or changed" in after.out
+    assert "recorded: seeded once" in after.out
+
+    rules = tmp_path / "rules" / "r.yaml"
+    rules.write_text(rules.read_text().replace("likes >= 1", "likes >= 2"))
+    changed = cli("explain", "liked", post, "--live")
+    assert (
+        "result: true; would be seeded (recorded as seen, not fired): the rule changed and"
+        " posts that already meet it are not fired; `backfill: true` fires them"
+    ) in " ".join(changed.out.split())
+
+
+def test_a_new_rule_that_backfills_is_said_to_fire(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, target: SandboxTarget
+) -> None:
+    (post,) = target.add_posts(BRAND_ID, 1, age=timedelta(hours=3))
+    cli = Cli(capsys, _new_rule(tmp_path, target, post, "    backfill: true\n"))
+    live = cli("explain", "liked", post, "--live")
+    assert live.code == 0, live.err
+    assert "result: true; fired: likes >= 1 is true" in live.out
+    assert "seeded" not in live.out
