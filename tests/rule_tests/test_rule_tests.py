@@ -91,6 +91,9 @@ def test_without_files_the_rule_tests_folder_next_to_the_config_is_used(
 
 
 ONE = "  - name: a\n    posts: [{id: '1', likes: 5x3}]\n"
+BROKEN = "  - name: a\n    posts: [{id: '1', likes: 80+5 90}]\n"
+BROKEN_BESIDE = "  - name: a\n    posts: [{id: '1', likes: 80+5 90, reposts: 1}]\n"
+STEP = "a step needs a count: '80+5x6' is 80 then 6 steps of +5"
 
 
 @pytest.mark.parametrize(
@@ -196,6 +199,11 @@ ONE = "  - name: a\n    posts: [{id: '1', likes: 5x3}]\n"
             "'favorites' and 'likes' are the same metric: keep one",
         ),
         ("  - name: a\n    polls: 2\n" + ONE[12:], "2\n", "a post has values for 3 polls"),
+        # a broken series leaves the poll count unknown: its error alone, no follow-on
+        (BROKEN + "    expect:\n      - {fired: at-100, post: '1', poll: 3}\n", " 90", STEP),
+        (BROKEN_BESIDE + "    expect:\n      - {fired: at-100, post: '1', poll: 3}\n", " 90", STEP),
+        (BROKEN_BESIDE + "    expect:\n      - {fired: at-100, post: '1', at: 10m}\n", " 90", STEP),
+        (BROKEN_BESIDE + "    steps:\n      - {after_poll: 2, restart: true}\n", " 90", STEP),
     ],
 )
 def test_mistakes_in_a_test_file_are_reported_at_their_line_and_column(
