@@ -15,7 +15,15 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -39,6 +47,10 @@ class EngineMetrics:
     """One registry per engine, so tests (and several engines in one process) never mix."""
 
     def __init__(self, config: Config, *, disk: MeasureDisk = database_disk) -> None:
+        # No <counter>_created samples: they double every labelled counter's series (600
+        # more for 300 rules) to say when the engine started. prometheus_client offers the
+        # switch for the whole process only (or PROMETHEUS_DISABLE_CREATED_SERIES).
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # the library leaves it untyped
         self.registry = r = CollectorRegistry()
         self._bases = (config.engagement_api.base_url, config.x_api.base_url)
         Info("automation_build", "The running engine's version.", registry=r).info(

@@ -127,6 +127,20 @@ def test_events_and_the_store_become_metrics(config: Config) -> None:
     promtool_check(metrics_text(metrics))
 
 
+def test_counters_carry_no_created_series(config: Config) -> None:
+    """prometheus_client adds a ``_created`` sample to each counter and histogram series:
+    for 300 rules, 600 more series of firings that only say when the engine started."""
+    metrics = EngineMetrics(config)
+    rules = [f"rule-{n}" for n in range(300)]
+    metrics.refresh(MemoryStore(), rules=rules, config=config, now=T0)
+    metrics(CycleEvent(posts=1, requests=1, duration=0.5, at="2026-11-26T12:00:00Z"))
+    text = metrics_text(metrics)
+    got = samples(text)
+    assert [name for name, _ in got if name.endswith("_created")] == []
+    assert len([1 for name, _ in got if name == "automation_firings_total"]) == 600
+    promtool_check(text)
+
+
 def test_a_failed_reload_is_counted_with_its_errors(config: Config) -> None:
     from automation.core.reload_failure import ReloadFailure, encode
 
