@@ -40,6 +40,13 @@ def test_it_shares_the_engines_user_and_state_directory() -> None:
     assert "DASHBOARD_PASSWORD" in UNIT.read_text()
 
 
+def test_whichever_unit_starts_last_leaves_the_state_directory_0700() -> None:
+    """systemd sets an existing StateDirectory= to the starting unit's StateDirectoryMode=
+    (0755 when unset) at every start, so both units sharing it must give the same mode."""
+    mine, engine = _service(UNIT), _service(ENGINE)
+    assert mine["StateDirectoryMode"] == engine["StateDirectoryMode"] == "0700"
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 def test_systemd_analyze_verify(tmp_path: Path) -> None:
     binary = shutil.which("automation") or f"{sys.executable} -m automation"
