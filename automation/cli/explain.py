@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
+from automation.core.cycle_decisions import seeding_reason
 from automation.core.errors import UsageError
 from automation.core.facts import (
     Decision,
@@ -26,7 +27,7 @@ from automation.core.facts import (
     post_created_at,
 )
 from automation.core.payloads import iso
-from automation.core.records import HistoryEntry, RuleVersion, WatchedPostRecord
+from automation.core.records import HistoryEntry, WatchedPostRecord
 from automation.core.wording import no_rule
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
     from automation.store.base import Store
 
 __all__ = ["register"]
-
-_BACKFILL = "; `backfill: true` fires them"
 
 
 def register(sub: Any) -> None:
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             )
         totals = facts.totals
         held = current(store, [rule.id], moment)
-        seeds = _seeding(compiled, store.rule_versions().get(rule.id), held)
+        seeds = seeding_reason(compiled, store.rule_versions().get(rule.id), held.resuming)
         state = store.rule_state(rule.id, args.post_id)
         decision = compiled.explain(facts, state, moment, seeding=bool(seeds))
         recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
@@ -109,21 +108,6 @@ def run(args: argparse.Namespace) -> int:
     for e in recorded:
         print(f"recorded: {e.firing.kind} {e.firing.key} at {iso(e.firing.at)}")
     return 0
-
-
-def _seeding(compiled: CompiledRule, known: RuleVersion | None, held: PauseState) -> str:
-    """Why the engine's next cycle would seed this rule's posts rather than fire them, or
-    "" when it would fire: as ``decide_cycle`` decides (spec §5, new rules do not flood)."""
-    rule = compiled.rule
-    if held.resuming.get(rule.id) is False:
-        return "the rule was resumed without --catch-up, so what meets it now is not fired"
-    if rule.backfill:
-        return ""
-    if known is None:
-        return f"the rule is new and posts that already meet it are not fired{_BACKFILL}"
-    if known.fingerprint != compiled.fingerprint:
-        return f"the rule changed and posts that already meet it are not fired{_BACKFILL}"
-    return ""
 
 
 def _reason(decision: Decision, seeds: str, recorded: Sequence[HistoryEntry]) -> str:

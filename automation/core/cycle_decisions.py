@@ -30,7 +30,9 @@ from automation.core.firings import firing_record
 from automation.core.pauses import PauseState
 from automation.core.records import CycleWrite, FiringRecord, RuleVersion, WatchedPostRecord
 
-__all__ = ["CycleDecisions", "decide_cycle", "shared_state"]
+__all__ = ["CycleDecisions", "decide_cycle", "seeding_reason", "shared_state"]
+
+_BACKFILL = "; `backfill: true` fires them"
 
 # a state's fields, which hash and compare in C: a third of the dataclass's cost
 _fields = attrgetter(*(f.name for f in fields(RuleState)))
@@ -50,6 +52,25 @@ class CycleDecisions:
     reasons: Mapping[str, str] = field(default_factory=dict)
     held: tuple[FiringRecord, ...] = ()
     resumed: frozenset[str] = frozenset()
+
+
+def seeding_reason(
+    compiled: CompiledRule, known: RuleVersion | None, resuming: Mapping[str, bool]
+) -> str:
+    """Why a cycle seeds this rule's posts rather than firing them (spec section 5, new
+    rules do not flood), or "" when it fires them: the rule is new or changed (its
+    fingerprint against the stored version ``known``) and does not backfill, or it
+    resumes without catching up (``resuming``: rule id -> whether it catches up)."""
+    rule = compiled.rule
+    if resuming.get(rule.id) is False:
+        return "the rule was resumed without --catch-up, so what meets it now is not fired"
+    if rule.backfill:
+        return ""
+    if known is None:
+        return f"the rule is new and posts that already meet it are not fired{_BACKFILL}"
+    if known.fingerprint != compiled.fingerprint:
+        return f"the rule changed and posts that already meet it are not fired{_BACKFILL}"
+    return ""
 
 
 def decide_cycle(
@@ -84,7 +105,7 @@ def decide_cycle(
         holding = rule.id in paused
         present = [p.post_id for p in posts if p.post_id in read]
         if present:
-            seeding = (changed and not rule.backfill) or resuming.get(rule.id) is False
+            seeding = bool(seeding_reason(compiled, known, resuming))
             judged = _Judged(compiled, states_of(rule.id), seeding, holding)
             _decide_rule(judged, present, facts, read, now, new_id, fired_since, tally)
         complete = len(present) == len(posts)
