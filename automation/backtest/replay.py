@@ -23,7 +23,7 @@ import bisect
 import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from automation.backtest.ledger import ThrowawayLedger
@@ -31,7 +31,7 @@ from automation.backtest.readings import PostReadings
 from automation.core.cycle_decisions import decide_cycle
 from automation.core.cycle_facts import assemble_facts
 from automation.core.evaluate import CompiledRule
-from automation.core.facts import PostFacts
+from automation.core.facts import EMPTY, PostFacts
 from automation.core.fetch_plan import FetchPlan, plan_fetch
 from automation.core.hours import hour_index, hour_start
 from automation.core.records import FiringKind, WatchedPostRecord
@@ -44,7 +44,8 @@ Watched = Sequence[tuple[CompiledRule, Sequence[WatchedPostRecord]]]
 @dataclass(frozen=True)
 class WouldFire:
     """A firing (``kind`` fired), a seed, or a firing over the rule's cap (capped) the
-    engine would have recorded at ``at``."""
+    engine would have recorded at ``at``, with its ``metrics`` and ``windows`` as a
+    ``FiringRecord`` has them."""
 
     kind: FiringKind
     rule: str
@@ -53,6 +54,7 @@ class WouldFire:
     at: datetime
     metrics: Mapping[str, float]
     milestone: int | None = None
+    windows: Mapping[str, float] = field(default_factory=lambda: EMPTY)
 
 
 def poll_times(start: datetime, end: datetime, interval: int) -> Iterator[datetime]:
@@ -116,7 +118,7 @@ def replay(
         )
         new = ledger.commit(decided.write)
         out.extend(
-            WouldFire(f.kind, f.rule_id, f.post_id, f.key, now, f.metrics, f.milestone)
+            WouldFire(f.kind, f.rule_id, f.post_id, f.key, now, f.metrics, f.milestone, f.windows)
             for f in decided.write.firings
             if f.id in new
         )

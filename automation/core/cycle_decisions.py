@@ -150,7 +150,8 @@ class _Tally:
     shared: SharedStates = field(default_factory=dict)  # the states decided, each once
 
     def metrics(self, given: Mapping[str, float]) -> Mapping[str, float]:
-        """A copy of ``given``, the same one for equal metrics (none is ever changed)."""
+        """A copy of ``given``, the same one for equal metrics or windows (none is ever
+        changed)."""
         key = tuple(given.items())
         found = self.values.get(key)
         if found is None:
@@ -192,8 +193,9 @@ def _decide_rule(
             capped, left = left <= 0, left - 1
         if decision.outcome is Outcome.FIRE or decision.outcome is Outcome.SEED:
             metrics = tally.metrics(decision.metrics)
+            windows = tally.metrics(decision.windows) if decision.windows else None
             firing = firing_record(
-                rule, post, decision, now, new_id(), capped=capped, metrics=metrics
+                rule, post, decision, now, new_id(), capped=capped, metrics=metrics, windows=windows
             )
             tally.firings.append(firing)
             # each reason held once: a first cycle's 31,765 seeds give 10,571 distinct ones

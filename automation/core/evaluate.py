@@ -30,7 +30,15 @@ from automation.core.conditions import (
 )
 from automation.core.durations import format_duration
 from automation.core.errors import Problem, RuleError
-from automation.core.facts import Decision, LeafTrace, Outcome, PostFacts, RuleState, Truth
+from automation.core.facts import (
+    EMPTY,
+    Decision,
+    LeafTrace,
+    Outcome,
+    PostFacts,
+    RuleState,
+    Truth,
+)
 from automation.core.metric_names import API_METRICS, DERIVED
 from automation.core.policies import Step, fresh_state, step
 from automation.core.rules import OPERATORS, Every, Once, Rearm, Rule, condition_metrics
@@ -55,6 +63,7 @@ class CompiledRule:
         "_fresh",
         "_leaves",
         "_metric_getters",
+        "_windowed",
         "evaluate",
         "fingerprint",
         "max_window",
@@ -81,6 +90,7 @@ class CompiledRule:
         self.max_window = max((leaf.over or 0 for leaf in leaves), default=0)
         self._fresh = RuleState(fingerprint=self.fingerprint)
         self._leaves: tuple[CompiledLeaf, ...] = compiled_leaves(rule.when)
+        self._windowed = tuple(i for i, leaf in enumerate(self._leaves) if leaf.leaf.over)
         self._description = describe(rule.when)
         self._every_name = (every.written or every.metric) if every else ""
         self._every_getter: Getter | None = value_getter(every.metric) if every else None
@@ -124,10 +134,12 @@ class CompiledRule:
             return None
         trace: tuple[LeafTrace, ...] = ()
         reason = ""
+        windows = EMPTY
         if result.outcome is Outcome.FIRE or result.outcome is Outcome.SEED:
             # Rare and worth a log line: say why, with the values that decided it.
             trace = leaf_traces(self._leaves, facts, now)
             reason = self._reason(result, _TRUTH[truth], trace)
+            windows = self._windows(trace)
         return Decision(
             outcome=result.outcome,
             state=result.state,
@@ -137,6 +149,7 @@ class CompiledRule:
             milestone=result.milestone,
             metrics=self._metrics(facts, now),
             reason=reason,
+            windows=windows,
         )
 
     def _metrics(self, facts: PostFacts, now: datetime) -> MappingProxyType[str, float]:
@@ -146,6 +159,18 @@ class CompiledRule:
             if value is not None:
                 values[name] = value
         return MappingProxyType(values)
+
+    def _windows(self, trace: tuple[LeafTrace, ...]) -> Mapping[str, float]:
+        """Each windowed leaf's value by its label (``retweets over 1h``), as traced; a
+        leaf whose value is unknown is left out."""
+        if not self._windowed:
+            return EMPTY
+        values: dict[str, float] = {}
+        for i in self._windowed:
+            value = trace[i].value
+            if value is not None:
+                values.setdefault(self._leaves[i].label, value)
+        return MappingProxyType(values) if values else EMPTY
 
     # --- explain ------------------------------------------------------------------------
 
@@ -157,9 +182,12 @@ class CompiledRule:
         trace = leaf_traces(self._leaves, facts, now)
         truth = tree_truth(self.rule.when, iter(t.truth for t in trace))
         metrics = self._metrics(facts, now)
+        windows = self._windows(trace)
         idle = self._idle_reason(facts, now)
         if idle:
-            return Decision(Outcome.NOTHING, start, truth, trace, metrics=metrics, reason=idle)
+            return Decision(
+                Outcome.NOTHING, start, truth, trace, metrics=metrics, reason=idle, windows=windows
+            )
         result = self._step(facts, start, now, _BOOL[truth], seeding)
         return Decision(
             outcome=result.outcome,
@@ -170,6 +198,7 @@ class CompiledRule:
             milestone=result.milestone,
             metrics=metrics,
             reason=self._reason(result, truth, trace),
+            windows=windows,
         )
 
     def _idle_reason(self, facts: PostFacts, now: datetime) -> str:

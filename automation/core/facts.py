@@ -161,6 +161,9 @@ class Decision:
     ``key`` is the firing key (unique per rule and post in the ledger) for SEED and FIRE;
     ``milestone`` is set for ``every`` rules; ``metrics`` are the values used, by the name
     the rule wrote, for templates and webhooks; ``reason`` is a sentence for ``explain``.
+    ``windows``: each windowed leaf's value by its label (``retweets over 1h``), for a FIRE
+    or SEED and for ``explain`` (when ``trace`` is built): what decided it, for people to
+    read beside the totals, never in a payload (``metrics`` is what templates see).
     """
 
     outcome: Outcome
@@ -171,3 +174,4 @@ class Decision:
     milestone: int | None = None
     metrics: Mapping[str, float] = field(default_factory=lambda: EMPTY)
     reason: str = ""
+    windows: Mapping[str, float] = field(default_factory=lambda: EMPTY)

@@ -24,12 +24,14 @@ def firing_record(
     *,
     capped: bool = False,
     metrics: Mapping[str, float] | None = None,
+    windows: Mapping[str, float] | None = None,
 ) -> FiringRecord:
     """The ledger entry for a FIRE or SEED decision; a firing carries its rendered actions,
     a seed none (it only marks the post as already past the rule), and neither does a
     firing over the rule's cap (``capped``). ``firing_id`` comes from the caller's source
-    of unique ids: the core makes none itself. ``metrics``: the decision's, when the caller
-    shares equal ones (else a copy of them)."""
+    of unique ids: the core makes none itself. ``metrics`` and ``windows``: the decision's,
+    when the caller shares equal ones (else the decision's own). Only ``metrics`` reach the
+    actions: a payload's shape (spec section 6) has no place for a window."""
     kind: FiringKind = "fired" if decision.outcome is Outcome.FIRE else "seeded"
     if capped and kind == "fired":
         kind = "capped"
@@ -58,6 +60,7 @@ def firing_record(
         milestone=decision.milestone,
         metrics=dict(decision.metrics) if metrics is None else metrics,
         actions=actions,
+        windows=decision.windows if windows is None else windows,
     )
 
 

@@ -106,7 +106,10 @@ class ActionRecord:
 @dataclass(frozen=True, slots=True)
 class FiringRecord:
     """A firing (or a seeding) of a rule for a post. ``id`` is made by the engine and becomes
-    the prefix of its actions' ids and idempotency keys."""
+    the prefix of its actions' ids and idempotency keys. ``metrics``: the totals of the
+    metrics the rule names (what its payloads saw); ``windows``: each windowed leaf's value
+    by its label (``retweets over 1h``), what decided it; empty for a firing recorded
+    before windows were."""
 
     id: str
     rule_id: str
@@ -117,6 +120,7 @@ class FiringRecord:
     milestone: int | None = None
     metrics: Mapping[str, float] = field(default_factory=lambda: EMPTY)
     actions: tuple[ActionRecord, ...] = ()
+    windows: Mapping[str, float] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True, slots=True)

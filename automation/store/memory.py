@@ -453,7 +453,10 @@ def _normalised(firing: FiringRecord) -> FiringRecord:
     if firing.kind != "fired":
         actions = ()
     metrics = {k: float(v) for k, v in firing.metrics.items()}
-    return dataclasses.replace(firing, at=utc(firing.at), metrics=metrics, actions=actions)
+    windows = {k: float(v) for k, v in firing.windows.items()}
+    return dataclasses.replace(
+        firing, at=utc(firing.at), metrics=metrics, actions=actions, windows=windows
+    )
 
 
 def _held(

@@ -78,13 +78,16 @@ _METRICS = json.JSONEncoder(separators=(",", ":")).encode  # as json.dumps, buil
 def firing_rows(firings: Iterable[FiringRecord]) -> Iterator[tuple[Any, ...]]:
     """The ``firings`` rows to insert (id, rule_id, post_id, key, kind, at, milestone,
     metrics), made one by one as they are written: a first cycle's 31,765 seeds as a
-    list of rows were 8 MB more at its peak. The seeds share their time, converted once."""
+    list of rows were 8 MB more at its peak. The seeds share their time, converted once.
+    A firing's windows go in its ``metrics`` object, by their labels (``retweets over
+    1h``), which no metric's name can be (it has no space): no column to add, and a
+    firing recorded before them reads back with none (``_firing_values``)."""
     epochs: dict[datetime, float] = {}
     for f in firings:
         at = epochs.get(f.at)
         if at is None:
             at = epochs[f.at] = to_epoch(f.at)
-        metrics = _METRICS(dict(f.metrics))
+        metrics = _METRICS({**f.metrics, **f.windows} if f.windows else dict(f.metrics))
         yield (f.id, f.rule_id, f.post_id, f.key, f.kind, at, f.milestone, metrics)
 
 
@@ -207,7 +210,8 @@ def outbox_item(row: tuple[Any, ...]) -> OutboxItem:
 
 
 def history_entry(row: tuple[Any, ...], items: tuple[OutboxItem, ...]) -> HistoryEntry:
-    firing_id, rule_id, post_id, key, kind, at, milestone, metrics, rearmed_at = row
+    firing_id, rule_id, post_id, key, kind, at, milestone, values, rearmed_at = row
+    metrics, windows = _firing_values(values)
     firing = FiringRecord(
         id=firing_id,
         rule_id=rule_id,
@@ -216,10 +220,21 @@ def history_entry(row: tuple[Any, ...], items: tuple[OutboxItem, ...]) -> Histor
         kind=kind,
         at=from_epoch(at),
         milestone=milestone,
-        metrics={k: float(v) for k, v in json.loads(metrics).items()},
+        metrics=metrics,
         actions=tuple(ActionRecord(i.index, i.kind, i.payload, digest=i.digest) for i in items),
+        windows=windows,
     )
     return HistoryEntry(firing, datetime_or_none(rearmed_at), items)
+
+
+def _firing_values(text: str) -> tuple[dict[str, float], dict[str, float]]:
+    """A ``metrics`` column's JSON as a firing's ``metrics`` and ``windows``: a window is
+    kept under its label, which has a space (``retweets over 1h``)."""
+    metrics: dict[str, float] = {}
+    windows: dict[str, float] = {}
+    for name, value in json.loads(text).items():
+        (windows if " " in name else metrics)[name] = float(value)
+    return metrics, windows
 
 
 PAUSE_COLUMNS = "rule_id, paused_at, paused_by, until, reason, resumed_at, resumed_by, catch_up"

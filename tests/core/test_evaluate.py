@@ -13,9 +13,30 @@ import pytest
 
 from automation.core.errors import RuleError
 from automation.core.evaluate import CompiledRule, compile_rule
-from automation.core.facts import HourlySeries, Outcome, PostFacts, RuleState, Snapshot, Truth
+from automation.core.facts import (
+    EMPTY,
+    HourlySeries,
+    Outcome,
+    PostFacts,
+    RuleState,
+    Snapshot,
+    Truth,
+)
+from automation.core.firings import firing_record
 from automation.core.policies import fresh_state
-from automation.core.rules import AllOf, AnyOf, Every, Leaf, Not, Once, Rearm, Rule, Watch
+from automation.core.rules import (
+    AllOf,
+    AnyOf,
+    Every,
+    Leaf,
+    Not,
+    Once,
+    Rearm,
+    Rule,
+    Watch,
+    WebhookAction,
+)
+from automation.core.templates import parse_template
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -197,6 +218,37 @@ def test_window_leaf_from_hourly_series_and_snapshots():
     assert compiled.window_metrics == {"retweets"}
     assert compiled.totals_metrics == {"retweets"}
     assert compiled.max_window == 3600
+
+
+def test_a_fired_window_carries_its_value_beside_the_totals_and_not_into_payloads():
+    """``metrics`` stay the totals (what templates and payloads see); ``windows`` hold
+    each windowed leaf's value by its label, for people to read what decided it."""
+    when = AllOf(
+        (leaf("retweets", "gte", 50, over=3600, written="reposts"), leaf("favorites", "gte", 1))
+    )
+    webhook = WebhookAction(url=parse_template("https://hooks.example.com/x"))
+    compiled = compile_rule(replace(rule(when), actions=(webhook,)))
+    snaps = (Snapshot(NOW - 2 * HOUR, {"retweets": 800}),)
+    facts = post({"retweets": 852, "favorites": 3}, account=None, snapshots=snaps)
+    fired = run(compiled, facts)
+    assert fired.outcome is Outcome.FIRE
+    assert dict(fired.metrics) == {"reposts": 852, "favorites": 3}
+    assert dict(fired.windows) == {"reposts over 1h": 52}
+    assert dict(run(compiled, facts, seeding=True).windows) == {"reposts over 1h": 52}
+    assert dict(compiled.explain(facts, None, NOW).windows) == {"reposts over 1h": 52}
+    record = firing_record(compiled.rule, facts, fired, NOW, "f1")
+    assert dict(record.windows) == {"reposts over 1h": 52}
+    assert record.metrics == {"reposts": 852, "favorites": 3}
+    without = firing_record(compiled.rule, facts, replace(fired, windows=EMPTY), NOW, "f1")
+    assert record.actions == without.actions  # the payload, byte for byte
+    assert "over" not in record.actions[0].payload
+
+
+def test_a_rule_without_a_window_records_no_windows():
+    compiled = compile_rule(rule(leaf("favorites", "gte", 100, written="likes")))
+    fired = run(compiled, post({"favorites": 130}))
+    assert fired.windows is EMPTY
+    assert firing_record(compiled.rule, post({"favorites": 130}), fired, NOW, "f").windows == {}
 
 
 def test_window_too_short_is_unknown_and_explained():

@@ -537,6 +537,7 @@ def test_history_is_newest_first_with_action_statuses(store: Store) -> None:
     oldest = entries[-1]
     assert oldest.firing.milestone == 100
     assert oldest.firing.metrics == {"likes": 100.0}
+    assert oldest.firing.windows == {}
     assert oldest.firing.at == T0
     assert [(i.id, i.status) for i in oldest.actions] == [("a.0", "pending"), ("a.1", "dead")]
     assert [a.index for a in oldest.firing.actions] == [0, 1]
@@ -544,6 +545,18 @@ def test_history_is_newest_first_with_action_statuses(store: Store) -> None:
     assert [e.firing.id for e in store.history(post_id="p1")] == ["c", "a"]
     assert [e.firing.id for e in store.history(rule_id="r1", post_id="p2")] == ["b"]
     assert [e.firing.id for e in store.history(limit=1)] == ["c"]
+
+
+def test_a_firing_s_windows_read_back_beside_its_totals(store: Store) -> None:
+    """What decided a window rule (``likes over 1h``) is kept with the totals; a firing
+    without windows, as every one recorded before them, reads back with none."""
+    windows = {"likes over 1h": 52.0, "engagement_rate over 30m": 0.125}
+    windowed = dataclasses.replace(firing("w", milestone=None), windows=windows)
+    store.commit_cycle(CycleWrite(at=T0, firings=(windowed, firing("t", post_id="p2"))))
+    got = {e.firing.id: e.firing for e in store.history()}
+    assert (got["w"].metrics, got["w"].windows) == ({"likes": 100.0}, windows)
+    assert (got["t"].metrics, got["t"].windows) == ({"likes": 100.0}, {})
+    assert [f.windows for f in store.rearm("r1", "p1", minutes(1))] == [windows]
 
 
 def test_rearm_lets_the_same_key_fire_again(store: Store) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 import threading
@@ -54,6 +55,22 @@ def test_the_file_runs_in_wal_mode_with_a_bounded_wal(path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
+
+
+def test_a_firing_s_windows_share_its_metrics_column_and_a_firing_without_is_as_before(
+    path: Path,
+) -> None:
+    """No column for windows: a window's label has a space, which no metric name has, so
+    it sits in the ``metrics`` object; a firing without one writes what it always did."""
+    windowed = dataclasses.replace(fired("w", key="k"), windows={"likes over 1h": 52.0})
+    with SqliteStore.open(path) as store:
+        store.commit_cycle(CycleWrite(at=T0, firings=(fired("t"), windowed)))
+    conn = sqlite3.connect(path)
+    try:
+        rows = dict(conn.execute("SELECT id, metrics FROM firings").fetchall())
+    finally:
+        conn.close()
+    assert rows == {"t": '{"likes":100.0}', "w": '{"likes":100.0,"likes over 1h":52.0}'}
 
 
 def test_migrations_apply_once(path: Path) -> None:
