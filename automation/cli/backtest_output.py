@@ -5,11 +5,12 @@ names them, then a ``summary``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TextIO
 
 from automation.cli.tables import table
+from automation.cli.windows import windows_json, windows_text
 from automation.core.durations import format_duration
 from automation.core.payloads import iso, number
 from automation.core.records import FiringRecord
@@ -46,6 +47,7 @@ def _event(event: WouldFire) -> dict[str, Any]:
         "key": event.key,
         "at": iso(event.at),
         "metrics": {k: number(v) for k, v in event.metrics.items()},
+        **windows_json(event.windows),
     }
 
 
@@ -107,15 +109,17 @@ def _difference(backtest: int, live: int) -> str:
 
 
 def _row(event: WouldFire) -> list[object]:
-    return [iso(event.at), event.post, _values(event.metrics)]
+    return [iso(event.at), event.post, _values(event.metrics, event.windows)]
 
 
 def _live_row(firing: FiringRecord) -> list[object]:
-    return [iso(firing.at), firing.post_id, _values(firing.metrics)]
+    return [iso(firing.at), firing.post_id, _values(firing.metrics, firing.windows)]
 
 
-def _values(metrics: Any) -> str:
-    return " ".join(f"{k}={number(v)}" for k, v in metrics.items()) or "-"
+def _values(metrics: Mapping[str, float], windows: Mapping[str, float]) -> str:
+    """``retweets over 1h = 52, retweets=35``: the windows that decided it, then the totals."""
+    totals = " ".join(f"{k}={number(v)}" for k, v in metrics.items())
+    return ", ".join(text for text in (windows_text(windows), totals) if text) or "-"
 
 
 def _indent(text: str) -> list[str]:

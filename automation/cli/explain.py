@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
+from automation.cli.windows import windows_text
 from automation.core.cycle_decisions import seeding_reason
 from automation.core.errors import UsageError
 from automation.core.facts import (
@@ -27,7 +28,7 @@ from automation.core.facts import (
     post_created_at,
 )
 from automation.core.payloads import iso
-from automation.core.records import HistoryEntry, WatchedPostRecord
+from automation.core.records import FiringRecord, HistoryEntry, WatchedPostRecord
 from automation.core.wording import no_rule
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.live and record.account is not None:
         _window_hint(decision.trace)
     for e in recorded:
-        print(f"recorded: {e.firing.kind} {e.firing.key} at {iso(e.firing.at)}")
+        print(_recorded(e.firing))
     return 0
 
 
@@ -118,6 +119,14 @@ def _reason(decision: Decision, seeds: str, recorded: Sequence[HistoryEntry]) ->
     if recorded and recorded[0].firing.kind == "seeded" and reason.startswith("already fired"):
         reason = "already recorded: seeded when the rule was added or changed, so it won't fire"
     return reason
+
+
+def _recorded(firing: FiringRecord) -> str:
+    """``recorded: fired once at ...``, and the windows that decided it when it has any."""
+    windows = windows_text(firing.windows)
+    return f"recorded: {firing.kind} {firing.key} at {iso(firing.at)}" + (
+        f" ({windows})" if windows else ""
+    )
 
 
 def _notes(

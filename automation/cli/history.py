@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from automation.cli.args import positive
 from automation.cli.context import emit_json, open_store, required_config
 from automation.cli.tables import table
+from automation.cli.windows import windows_json, windows_text
 from automation.core.errors import UsageError
 from automation.core.payloads import iso, number
 from automation.core.records import HistoryEntry
@@ -42,13 +43,22 @@ def run(args: argparse.Namespace) -> int:
     if not entries:
         print("no firings recorded")
         return 0
+    print(_table(entries))
+    return 0
+
+
+def _table(entries: list[HistoryEntry]) -> str:
+    """A row a firing; a ``window`` column (the value of each windowed leaf that decided
+    it) only when some firing listed has one, so a listing without stays as it was."""
+    windowed = any(e.firing.windows for e in entries)
     rows = []
     for e in entries:
         f = e.firing
         acts = ", ".join(f"{a.kind}:{a.status}" for a in e.actions) or "-"
-        rows.append([iso(f.at), f.rule_id, f.post_id, f.kind, f.key, acts])
-    print(table(["when", "rule", "post", "kind", "key", "actions"], rows))
-    return 0
+        row = [iso(f.at), f.rule_id, f.post_id, f.kind, f.key, acts]
+        rows.append([*row, windows_text(f.windows) or None] if windowed else row)
+    headers = ["when", "rule", "post", "kind", "key", "actions"]
+    return table([*headers, "window"] if windowed else headers, rows)
 
 
 def _check_known(rule_id: str, config: Config) -> None:
@@ -72,6 +82,7 @@ def _entry_dict(e: HistoryEntry) -> dict[str, Any]:
         "at": iso(f.at),
         "milestone": f.milestone,
         "metrics": {k: number(v) for k, v in f.metrics.items()},
+        **windows_json(f.windows),
         "actions": [
             {
                 "id": a.id,

@@ -129,3 +129,33 @@ def test_a_long_or_uneven_period_reads_plainly_on_one_line_a_rule(tmp_path: Path
     print_table(result, out)
     assert f"({POLLS // 24} days), a poll every 1h;" in out.getvalue()
     assert "  per day  " in out.getvalue()
+
+
+def test_a_window_rule_s_firings_show_the_window_that_decided_them(tmp_path: Path) -> None:
+    """``busy-hour`` (``likes over 1h >= 10``): each event names its window's value beside
+    the total; ``at-100`` (no window) prints what it always did."""
+    store = MemoryStore()
+    live = FiringRecord(
+        "f1", "busy-hour", "1001", "t", "fired", START + 40 * HOUR, None, {"likes": 150.0}
+    )
+    live = replace(live, windows={"likes over 1h": 12.0})
+    store.commit_cycle(CycleWrite(at=START, firings=(live,)))
+    result = month(tmp_path, store)
+    out = io.StringIO()
+    print_json(result, out)
+    events = [json.loads(line) for line in out.getvalue().splitlines()][:-1]
+    busy = [e for e in events if e["rule"] == "busy-hour" and e["event"] == "would_fire"]
+    assert busy and all(e["windows"]["likes over 1h"] >= 10 for e in busy)
+    assert all(set(e["windows"]) == {"likes over 1h"} and "likes" in e["metrics"] for e in busy)
+    assert all("windows" not in e for e in events if e["rule"] == "at-100")
+    out = io.StringIO()
+    print_table(result, out)
+    section = out.getvalue().split("busy-hour:", 1)[1].split("\n\n", 1)[0]
+    first = busy[0]
+    values = (
+        f"likes over 1h = {first['windows']['likes over 1h']}, likes={first['metrics']['likes']}"
+    )
+    assert f"{first['at']}  {first['post']}  {values}" in section
+    assert "  1001  likes over 1h = 12, likes=150" in section  # the live firing
+    at_100 = out.getvalue().split("at-100:", 1)[1].split("\n\n", 1)[0]
+    assert "over" not in at_100

@@ -70,6 +70,24 @@ def test_a_pasted_rule_file_is_backtested_without_being_deployed(
         assert not any(e.firing.rule_id == "try-50-likes" for e in store.history(limit=1000))
 
 
+def test_a_window_rule_s_firings_show_the_window_that_decided_them(
+    live: tuple[World, Live],
+) -> None:
+    world, running_world = live
+    pasted = (
+        "version: 1\nrules:\n  - id: try-burst\n"
+        f'    watch: {{posts: ["{world.crossing}"], owner: brand}}\n'
+        "    when: likes over 1h >= 20\n    actions: [{log: {message: x}}]\n"
+    )
+    with serving(world, clock=running_world.sandbox.clock.now) as running, browsing(running) as c:
+        page = _run(c, pasted=pasted, since="7d")
+    assert page.status_code == 200, page.text
+    [chart] = _chart(page.text)
+    assert sum(chart["would"]) == 1  # type: ignore[arg-type]
+    found = re.search(r'likes over 1h <b>([\d,]+)</b></span> <span class="kv">likes <b>', page.text)
+    assert found is not None and int(found.group(1).replace(",", "")) >= 20
+
+
 def _problems(page: str, field: str) -> list[str]:
     pattern = rf'<ul class="field-problems" id="{field}-problems"[^>]*>(.*?)</ul>'
     found = re.search(pattern, page, re.S)

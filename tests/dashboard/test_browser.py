@@ -14,7 +14,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -412,6 +412,30 @@ def test_an_empty_history_says_what_to_do_on_a_phone(
             assert panel["y"] >= form["y"] + form["height"], (path, form, panel)
             tab.assert_clean()
             context.close()
+
+
+def test_a_window_rule_s_firing_reads_on_a_phone_card(browser: Any, own_world: World) -> None:
+    """A firing's window (``engagement_rate over 30m``, the longest label a rule can
+    write, beside totals) stays on the screen in each page's firing cards."""
+    from automation.core.records import CycleWrite, FiringRecord
+
+    windows = {"engagement_rate over 30m": 0.123457, "impressions over 28h": 1_818_579.0}
+    metrics = {"engagement_rate": 0.0456, "impressions": 18_185_790.0, "engagements": 829_457.0}
+    firing = FiringRecord(
+        "c0ffee0000000003", "big-reach", own_world.crossing, "once", "fired", own_world.end
+    )
+    firing = replace(firing, metrics=metrics, windows=windows)
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        store.commit_cycle(CycleWrite(at=own_world.end, firings=(firing,)))
+    with serving(own_world) as running:
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        tab = watch(context.new_page(), running.url)
+        for path in ("/history", "/rules/big-reach", f"/posts/{own_world.crossing}"):
+            tab.open(path)
+            assert tab.page.get_by_text("engagement rate over 30m").count() == 1
+            _assert_rows_fit_a_phone(tab, path)
+        tab.assert_clean()
+        context.close()
 
 
 def test_a_post_s_values_wrap_on_a_phone(

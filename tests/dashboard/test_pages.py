@@ -188,6 +188,37 @@ def test_history_lists_the_firings_a_limit_capped(own_world: World) -> None:
     assert "at-100-likes" not in rows and "seeded" not in rows
 
 
+def test_a_window_rule_s_firing_shows_its_window_before_its_total(own_world: World) -> None:
+    """On the history, rule and post pages (a card a firing on a phone: the same cell),
+    what decided a window rule comes first, then the totals as before."""
+    from automation.core.records import CycleWrite, FiringRecord
+    from automation.store import SqliteStore
+
+    post = own_world.crossing
+    firing = FiringRecord(
+        "c0ffee0000000002",
+        "big-reach",
+        post,
+        "once",
+        "fired",
+        own_world.end,
+        metrics={"impressions": 1_000_450.0},
+        windows={"impressions over 1h": 5_200.0},
+    )
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        store.commit_cycle(CycleWrite(at=own_world.end, firings=(firing,)))
+    cell = (
+        '<td data-label="values"><span class="kv">impressions over 1h <b>5,200</b></span>'
+        ' <span class="kv">impressions <b>1,000,450</b></span></td>'
+    )
+    before = '<td data-label="values"><span class="kv">likes <b>'  # no window: as it was
+    with serving(own_world) as running, browsing(running) as c:
+        pages = [c.get(path).text for path in ("/history", "/rules/big-reach", f"/posts/{post}")]
+        liked = c.get("/rules/at-100-likes").text
+    assert all(cell in page for page in pages)
+    assert before in liked and "over 1h <b>" not in liked
+
+
 def test_history_says_which_filter_it_could_not_read(client: Client) -> None:
     page = client.get("/history?post=abc&from=yesterday&status=maybe")
     assert page.status_code == 200

@@ -4,11 +4,13 @@ and a local webhook receiver, on a hand-driven simulated clock."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cli_helpers import Cli, table_rows
 from engine_scene import SUPPORT, Env, engine_env, threshold_rule
 
 from automation.config.secret import Secret
@@ -278,6 +280,58 @@ def test_metrics_named_only_in_an_action_are_fetched_and_rendered(env: Env) -> N
     env.cycle()
     [delivery] = env.receiver.deliveries()
     assert json.loads(delivery.body) == {"text": "5000 seen, 7 reposts"}
+
+
+def test_a_window_rule_s_firing_shows_the_window_that_decided_it(
+    env: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``likes over 1h >= 50`` fires at 90 likes, 70 of them within the hour: history and
+    explain show ``likes over 1h = 70`` beside the total, and the webhook's body is the
+    spec's, with the totals only; a rule without a window shows what it always did."""
+    post, other = env.post(20), env.post(150)
+    env.write_rules(f"""\
+        version: 1
+        rules:
+          - id: burst
+            watch: {{posts: ["{post}"]}}
+            when: likes over 1h >= 50
+            actions:
+              - webhook: {{url: "{env.receiver.url}/hook", secret: team-chat}}
+          - id: at-100
+            watch: {{posts: ["{other}"], owner: brand}}
+            when: likes >= 100
+            actions: [{{log: {{message: "at 100"}}}}]
+        """)
+    env.open()
+    env.cycle(advance=2 * 3600)  # 20 likes stored; the other post is seeded
+    env.sandbox.world.set_metric(post, "favorites", 90)
+    env.cycle()
+    env.close()
+    [fired] = env.fired()
+    assert (fired.rule, fired.metrics) == ("burst", {"likes": 90})
+    [delivery] = env.receiver.deliveries()
+    payload = json.loads(delivery.body)
+    assert set(payload) == {"event", "id", "rule", "post", "metrics", "fired_at"}
+    assert payload["metrics"] == {"likes": 90} and b"over" not in delivery.body
+
+    cli = Cli(capsys, env.tmp / "automation.yaml")
+    table = cli("history")
+    assert table.out.splitlines()[0].split() == [
+        *("when", "rule", "post", "kind", "key", "actions", "window")
+    ]
+    rows = {r[1]: r for r in table_rows(table.out)}
+    assert rows["burst"][6] == "likes over 1h = 70"
+    assert rows["at-100"][5:] == ["-", "-"]
+    entries = {e["rule"]: e for e in cli("history", "--json").json()}
+    assert entries["burst"]["metrics"] == {"likes": 90}
+    assert entries["burst"]["windows"] == {"likes over 1h": 70}
+    assert "windows" not in entries["at-100"]
+    assert "window" not in cli("history", "--rule", "at-100").out
+    monkeypatch.setattr("automation.cli.explain.now", env.sandbox.clock.now)
+    explained = cli("explain", "burst", post).out
+    assert re.search(r"^recorded: fired once at \S+ \(likes over 1h = 70\)$", explained, re.M)
+    seeded = cli("explain", "at-100", other).out
+    assert re.search(r"^recorded: seeded once at \S+$", seeded, re.M)
 
 
 def test_readings_and_28hr_series_become_the_hourly_history(env: Env) -> None:
