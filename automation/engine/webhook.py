@@ -9,8 +9,8 @@ one action carries the same key and a receiver can drop duplicates.
 
 ``send`` is the I/O edge. It turns every outcome into success or ``ActionFailed`` with
 ``retryable`` and ``retry_after`` set as §6 says, with messages that name the status and a
-short body excerpt but never the secret, the signature or the URL's path (hook URLs often
-carry a token in their path).
+short body excerpt but never the secret, the signature, a credential header or the URL's
+path and query (hook URLs often carry a token there), even when the receiver quotes them.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from automation.config.secret import Secret
+from automation.config.secret import Secret, redactor
 from automation.core.errors import ActionFailed, MalformedResponse, TransportFailed
 from automation.x.backoff import parse_retry_after
 from automation.x.http import USER_AGENT, HttpClient, HttpResponse
@@ -39,6 +39,7 @@ __all__ = [
     "encode_body",
     "idempotency_key",
     "origin",
+    "redact_request",
     "send",
     "sign",
     "verify",
@@ -48,6 +49,9 @@ SIGNATURE_HEADER = "X-Automation-Signature"
 _RESERVED = ("content-type", "user-agent", "idempotency-key", SIGNATURE_HEADER.lower())
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _EXCERPT = 200
+# Headers whose value is a credential: Authorization, Cookie, X-Api-Key, X-Hook-Token, ...
+_CREDENTIAL_HEADER = re.compile(r"auth|token|secret|key|signature|password|cookie|session", re.I)
+_SHORTEST_HIDDEN = 8  # a shorter part of a URL or header is an ordinary word, not a token
 MAX_REDIRECTS = 3
 
 
@@ -236,12 +240,28 @@ def delivered(meant: str, url: str, followed: str | None = None) -> str:
     return text
 
 
-def _redacted_excerpt(body: bytes, request: WebhookRequest) -> str:
-    """The start of a response body, without the signature if the receiver echoed it."""
-    text = body.decode("utf-8", "replace")
+def redact_request(request: WebhookRequest) -> Callable[[str], str]:
+    """A function that replaces by ``***`` what of ``request`` a receiver may quote back and
+    nobody else may read: the signature (whole and its MAC), the value of every header
+    whose name says it is a credential (``Authorization: Bearer ...``), and the URL past
+    its host (whole, each path segment, each query value, and any user or password)."""
+    parts = urlsplit(request.url)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    found = [tail, *parts.path.split("/"), parts.username or "", parts.password or ""]
+    found += [pair.partition("=")[2] for pair in parts.query.split("&")]  # as sent
+    found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
     signature = request.headers.get(SIGNATURE_HEADER)
     if signature:
-        for secret_part in (signature, signature.rpartition("v1=")[2]):
-            text = text.replace(secret_part, "[redacted]")
+        found += [signature, signature.rpartition("v1=")[2]]
+    for name, value in request.headers.items():
+        if name.lower() not in _RESERVED and _CREDENTIAL_HEADER.search(name):
+            found += [value, *value.split()]
+    hidden = {v for v in found if len(v) >= _SHORTEST_HIDDEN}
+    return redactor(Secret(v, "a part of a webhook request") for v in hidden)
+
+
+def _redacted_excerpt(body: bytes, request: WebhookRequest) -> str:
+    """The start of a response body, without what ``redact_request`` hides."""
+    text = redact_request(request)(body.decode("utf-8", "replace"))
     text = " ".join(text.split())
     return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")

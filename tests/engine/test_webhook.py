@@ -285,6 +285,7 @@ class Receiver:
             "gone": (404, {}, b"no such hook"),
             "moved": (301, {"Location": "https://new.example/hooks/T9"}, b""),
             "echo": (400, {}, b"bad signature: " + echoed_signature(handler)),
+            "quote": (401, {}, echoed_request(handler)),
         }.get(kind, (200, {}, b""))
         if kind == "slow":
             self.release.wait(2.0)
@@ -313,6 +314,11 @@ def echoed_signature(handler: BaseHTTPRequestHandler) -> bytes:
     """What a careless receiver does: quote the header back, in full and in part."""
     value = handler.headers.get(SIGNATURE_HEADER, "")
     return f"{value} (expected v1={value.split('v1=')[-1]})".encode()
+
+
+def echoed_request(handler: BaseHTTPRequestHandler) -> bytes:
+    """What a careless receiver answers a 401 with: the request line and every header."""
+    return f"unauthorized: {handler.requestline} {handler.headers}".encode()
 
 
 @pytest.fixture
@@ -402,8 +408,35 @@ def test_echoed_signature_is_redacted(receiver: Receiver, http: HttpClient) -> N
     request = signed(receiver.url("/echo/T123"))
     with pytest.raises(ActionFailed, match="answered 400") as info:
         send(http, request, timeout=2.0)
-    assert "[redacted]" in str(info.value)
+    assert "***" in str(info.value)
     assert info.value.retryable is False
+    assert_clean(info.value, request)
+
+
+HOOK_TOKEN = "hook-url-token-0b3c9d"
+BEARER = "rule-header-bearer-e8f1a2"
+
+
+@pytest.mark.parametrize("path", [f"/quote/T123?token={HOOK_TOKEN}", f"/quote/{HOOK_TOKEN}"])
+def test_a_quoted_request_keeps_its_url_and_credential_headers_out(
+    receiver: Receiver, http: HttpClient, path: str
+) -> None:
+    """A receiver that quotes the request back in its error names the URL's token and the
+    Authorization header a rule set: the failure (kept in the outbox, logged, shown in
+    ``actions`` and the dashboard, sent in alerts) quotes neither."""
+    request = build_request(
+        url=receiver.url(path),
+        body=sent_body(),
+        idempotency_key=idempotency_key("f-42", 0),
+        headers={"Authorization": f"Bearer {BEARER}", "X-Team": "growth"},
+        secret=SECRET,
+        now=NOW,
+    )
+    with pytest.raises(ActionFailed, match="answered 401: unauthorized: POST ") as info:
+        send(http, request, timeout=2.0)
+    text = str(info.value)
+    assert HOOK_TOKEN not in text and BEARER not in text
+    assert "Authorization: ***" in text and "X-Team: growth" in text
     assert_clean(info.value, request)
 
 
