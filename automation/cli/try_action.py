@@ -74,7 +74,7 @@ def _webhook(attempt: Any, config: Any) -> int:
     """Send the webhook as the outbox would (same allowlist, secret and redirect_to), and
     show the request and the answer, or why it failed."""
     from automation.engine import trial
-    from automation.engine.webhook import origin
+    from automation.engine.webhook import origin, redact_request
     from automation.engine.webhook_delivery import WebhookSender
     from automation.x.http import HttpClient
 
@@ -90,7 +90,8 @@ def _webhook(attempt: Any, config: Any) -> int:
             print(f"failed: {exc}")
             return 1
     print(f"< {response.status}")
-    lines = response.body.decode("utf-8", "replace").splitlines()
+    hide = redact_request(request)
+    lines = hide(response.body.decode("utf-8", "replace")).splitlines()
     for line in lines[:_ANSWER_LINES]:
         print(f"< {line[:200]}")
     if len(lines) > _ANSWER_LINES:
@@ -99,14 +100,16 @@ def _webhook(attempt: Any, config: Any) -> int:
 
 
 def _show_request(request: Any, payload: Any) -> None:
-    """The headers and body as sent; the signature's MAC is not shown."""
-    from automation.engine.webhook import SIGNATURE_HEADER
+    """The headers and body as sent; the signature's MAC and credential headers' values
+    (``Authorization: Bearer ...``) are not shown."""
+    from automation.engine.webhook import SIGNATURE_HEADER, redact_request
 
+    hide = redact_request(request)
     for name, value in request.headers.items():
         if name == SIGNATURE_HEADER:
             stamp = value.partition(",")[0]
             value = f"{stamp},v1=… (HMAC-SHA256 of the body with secret {payload.get('secret')!r})"
-        print(f"> {name}: {value}")
+        print(f"> {name}: {hide(value)}")
     print(f"> {request.body.decode('utf-8', 'replace')}")
 
 

@@ -72,6 +72,25 @@ def test_a_webhook_is_signed_sent_now_and_shown_with_its_answer(
     assert not project.database.exists()  # nothing recorded, not even a database
 
 
+def test_a_credential_header_a_rule_sets_is_not_shown(
+    cli: Cli, receiver: Receiver, project: Project
+) -> None:
+    bearer = "rule-header-bearer-e8f1a2"
+    project.write_rules(
+        RULES.format(url=receiver.url).replace(
+            "secret: team-chat",
+            f'secret: team-chat\n          headers: {{Authorization: "Bearer {bearer}", '
+            'X-Rule: "{rule.id}"}',
+        )
+    )
+    result = cli("try-action", "likes-100", "--action", "2")
+    assert result.code == 0, result.err
+    [delivery] = receiver.deliveries()
+    assert delivery.verified
+    assert "> Authorization: ***" in result.out and "> X-Rule: likes-100" in result.out
+    assert bearer not in result.out + result.err
+
+
 def test_a_refused_webhook_fails_with_the_receivers_answer(
     cli: Cli, project: Project, sandbox: Sandbox
 ) -> None:
