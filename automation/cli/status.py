@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             "requests_last_minute": used,
             "limit_per_minute": config.engagement_api.requests_per_minute,
         },
-        "webhooks_redirected_to": config.webhooks.redirect_to,
+        "webhooks_redirected_to": _redirected_to(config.webhooks.redirect_to),
         "engines": _engines(config.database),
         "recording": _recording_json(age, config.poll_interval, waiting),
         "database_disk": _disk_json(disk),
@@ -95,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
         str(config.database),
     )
     return 0
+
+
+def _redirected_to(url: str | None) -> str | None:
+    """Where ``webhooks.redirect_to`` delivers, by scheme and host only: a hook URL's path
+    or query may hold its token."""
+    from automation.engine.webhook import origin
+
+    return origin(url) if url else None
 
 
 def _recording_json(

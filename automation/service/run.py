@@ -30,6 +30,7 @@ from automation.engine.events import (
     to_json,
 )
 from automation.engine.recorder import DryRun
+from automation.engine.webhook import origin
 from automation.service.leading import run_elected
 from automation.service.loop import Controls, run_loop
 from automation.service.observers import Observers
@@ -204,7 +205,8 @@ def _announce_redirect(config: Config, before: Config | None) -> None:
     if before is not None and before.webhooks.redirect_to == target:
         return
     if target:
-        log.warning("webhooks.redirect_to: every webhook is delivered to %s instead", target)
+        where = origin(target)  # a hook URL's path or query may hold its token
+        log.warning("webhooks.redirect_to: every webhook is delivered to %s instead", where)
     elif before is not None:
         log.info("webhooks.redirect_to removed: webhooks go to their own URLs again")
 

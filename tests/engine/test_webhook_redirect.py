@@ -86,3 +86,26 @@ def test_try_action_delivers_its_webhook_to_redirect_to_as_well(
         assert main(["--config", str(path), "try-action", "hook"]) == 0, capsys.readouterr()
     [delivery] = receiver.deliveries()
     assert delivery.path == "/staging" and delivery.verified
+
+
+def test_status_and_the_start_up_log_name_redirect_to_by_its_host_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A staging receiver's URL may carry its token in the path or query, like any hook's."""
+    token = "staging-hook-token-5c1e"
+    path = write_config(
+        tmp_path / "automation.yaml",
+        "http://127.0.0.1:9",
+        webhooks_to=f"http://127.0.0.1:8099/hooks/{token}?token={token}",
+    )
+    (tmp_path / "rules").mkdir()
+    shown = []
+    with isolated_process_state():
+        for args in (["run", "--once"], ["status"], ["status", "--json"]):
+            main(["--config", str(path), *args])
+            shown.append(capsys.readouterr())
+    run, status, status_json = shown
+    assert "every webhook is delivered to http://127.0.0.1:8099 instead" in run.err
+    assert "all delivered to http://127.0.0.1:8099 (redirect_to)" in status.out
+    assert '"webhooks_redirected_to": "http://127.0.0.1:8099"' in status_json.out
+    assert all(token not in s.out + s.err for s in shown)
