@@ -10,9 +10,15 @@ then every output and every stored byte is searched for every value.
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from cli_helpers import (
     SECRET_ENV,
@@ -28,7 +34,9 @@ from cli_helpers import (
     write_env_config,
 )
 
+from automation.config.loader import load_config
 from automation.config.secret import Secret
+from automation.dashboard.server import start as start_dashboard
 from automation.sandbox import Sandbox
 from automation.sandbox.webhook_receiver import Receiver
 
@@ -283,3 +291,155 @@ def test_check_needs_secret_names_not_their_values(
     result = cli("check")
     assert result.code == 0, result
     assert leaks(result.out + result.err) == []
+
+
+# Credentials that are not the config's secrets but must stay as hidden: a rule's hook URL
+# token and Authorization header (rule files are read by anyone who may edit rules), the
+# alert receiver's URL token, the dashboard's password.
+QUOTED = {
+    "hook url token": "hook-url-token-quoted-0b3c9d",
+    "rule bearer": "rule-header-bearer-quoted-e8f1a2",
+    "ALERT_HOOK_TOKEN": "alert-url-token-quoted-77aa41",
+    "DASHBOARD_PASSWORD": "dashboard-password-quoted-5e2a93",
+}
+
+
+def every_leak(text: str | bytes) -> list[str]:
+    data = text.encode() if isinstance(text, str) else text
+    found = {**SECRETS, **QUOTED}.items()
+    return sorted(name for name, value in found if value.encode() in data)
+
+
+@contextmanager
+def quoting_receiver() -> Iterator[str]:
+    """A careless receiver: it answers 401 quoting the request line and every header."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            text = f"unauthorized: {self.requestline} {self.headers}".encode()
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_receiver_quoting_requests_back_leaks_nothing_anywhere(
+    project: Project, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule's hook URL token and Authorization header, quoted back by a receiver that
+    refuses them, and an alert receiver doing the same: every command, log, dashboard page
+    and the database (but the outbox's own record of what to send) stay clean."""
+    for name in ("ALERT_HOOK_TOKEN", "DASHBOARD_PASSWORD"):
+        monkeypatch.setenv(name, QUOTED[name])
+    post = project.new_post(favorites=150)
+    outputs: dict[str, str] = {}
+    with quoting_receiver() as url:
+        write_env_config(
+            project.config,
+            project.sandbox.base_url,
+            overrides={
+                "alerts": {
+                    "webhook": f"{url}/alert?token=${{ALERT_HOOK_TOKEN}}",
+                    "secret": "team-chat",
+                    "after": 1,
+                },
+                "dashboard": {"password": "${DASHBOARD_PASSWORD}"},
+            },
+        )
+        token, bearer = QUOTED["hook url token"], QUOTED["rule bearer"]
+        hook = (
+            f'url: "{url}/hooks?token={token}", secret: team-chat, '
+            f'headers: {{Authorization: "Bearer {bearer}"}}'
+        )
+        project.write_rules(
+            f"""
+            version: 1
+            rules:
+              - id: quoted
+                watch: {{posts: ["{post}"], owner: brand}}
+                when: likes >= 100
+                backfill: true
+                actions:
+                  - webhook: {{{hook}}}
+            """
+        )
+        for args in (
+            ["--log-format", "json", "run", "--once"],
+            ["--debug", "run", "--once", "--json"],
+            ["try-action", "quoted"],
+            ["--log-format", "json", "try-action", "quoted"],
+        ):
+            result = cli(*args)
+            outputs[" ".join(args)] = result.out + result.err
+    dead = cli("actions", "--json").json()
+    assert [a["status"] for a in dead] == ["dead"] and "answered 401" in dead[0]["last_error"]
+    assert "Authorization: ***" in dead[0]["last_error"]  # the receiver did quote it
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["history", "--json"],
+        ["actions", "--dead"],
+        ["explain", "quoted", post],
+        ["backtest", "--since", "1d", "--yes", "--json"],
+        ["metrics", "--account", "brand"],
+        ["check"],
+    ):
+        result = cli(*args)
+        outputs[" ".join(args)] = result.out + result.err
+    outputs.update(_dashboard_pages(project.config, post))
+    leaked = {name: found for name, text in outputs.items() if (found := every_leak(text))}
+    assert leaked == {}
+    # The outbox keeps the request it must send, the rule's URL and headers as rendered.
+    stored = {"outbox.payload": ["hook url token", "rule bearer"]}
+    assert _stored_leaks(project.database) == stored
+
+
+def _dashboard_pages(config: Path, post: str) -> dict[str, str]:
+    running = start_dashboard(load_config(config, env=os.environ, secrets="when_used"))
+    pages: dict[str, str] = {}
+    try:
+        with httpx.Client(base_url=running.url, timeout=20) as client:
+            login = client.get("/login").text
+            token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            password = QUOTED["DASHBOARD_PASSWORD"]
+            form = {"csrf_token": token, "next": "/", "password": password}
+            assert client.post("/login", data=form).status_code == 303
+            for path in ("/", "/rules", "/rules/quoted", f"/posts/{post}", "/history"):
+                pages[f"dashboard {path}"] = client.get(path).text
+            pages["dashboard /actions"] = client.get("/actions").text
+    finally:
+        running.stop()
+    return pages
+
+
+def _stored_leaks(database: Path) -> dict[str, list[str]]:
+    """Which secrets each column of each table holds."""
+    found: dict[str, list[str]] = {}
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            cursor = conn.execute(f'SELECT * FROM "{table}"')
+            names = [d[0] for d in cursor.description]
+            for row in cursor:
+                for name, value in zip(names, row, strict=True):
+                    if leaked := every_leak(str(value)):
+                        found.setdefault(f"{table}.{name}", [])
+                        found[f"{table}.{name}"] = sorted({*found[f"{table}.{name}"], *leaked})
+    finally:
+        conn.close()
+    return found
