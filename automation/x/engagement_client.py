@@ -216,14 +216,7 @@ class EngagementClient:
         self._credentials = Credentials(app, accounts)
         self._sent = 0
         self._waited = 0.0  # seconds slept for the budget, over the client's life
-        self._scrub = redactor(
-            (
-                app.consumer_key,
-                app.consumer_secret,
-                app.bearer_token,
-                *(t for a in accounts.values() for t in (a.access_token, a.access_token_secret)),
-            )
-        )
+        self._scrub = redactor(self._credentials.secrets())
 
     # -- public -------------------------------------------------------------------------
 

@@ -147,6 +147,13 @@ class Credentials:
         self._bearer: BearerAuth | None = None
         self._users: dict[str, OAuth1Auth] = {}
 
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every credential these requests may carry, for ``config.secret.redactor``: an
+        answer that quotes a request back (a proxy, an API error) must not show them."""
+        app, accounts = self._app, self._accounts.values()
+        users = (t for a in accounts for t in (a.access_token, a.access_token_secret))
+        return (app.consumer_key, app.consumer_secret, app.bearer_token, *users)
+
     def app(self) -> BearerAuth:
         if self._bearer is None:
             self._bearer = BearerAuth(self._app.bearer_token)

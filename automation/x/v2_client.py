@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from automation.config.loader import Account, ApiSettings, AppCredentials, Config
+from automation.config.secret import redactor
 from automation.core.errors import (
     AuthFailed,
     MalformedResponse,
@@ -125,6 +126,7 @@ class XClient:
         self._limits = limits
         self._clock = clock
         self._credentials = Credentials(app, accounts)
+        self._scrub = redactor(self._credentials.secrets())  # for answers quoting a request
 
     @classmethod
     def configured(
@@ -186,7 +188,7 @@ class XClient:
             resp = self._send(label, "GET", url, params=page_params, auth=self._credentials.app())
             if resp.status != 200:
                 self._fail(label, resp)
-            page, token = _parse_page(label, _json(label, resp))
+            page, token = _parse_page(label, _json(label, resp, self._scrub))
             for post in page:
                 posts.setdefault(post.post_id, post)
             if len(posts) >= MAX_TIMELINE or token is None:
@@ -202,11 +204,11 @@ class XClient:
         outcome = self._write("repost", label, account, post_id, "retweets", {"tweet_id": post_id})
         if isinstance(outcome, WriteResult):
             return outcome
-        data = _data(label, outcome)
+        data = _data(label, outcome, self._scrub)
         if data.get("retweeted") is not True:
             raise MalformedResponse(
                 f"{label}: X answered {outcome.status} without retweeted=true: "
-                f"{_excerpt(outcome.body)}",
+                f"{_excerpt(outcome.body, self._scrub)}",
                 status=outcome.status,
             )
         rest_id = data.get("rest_id")
@@ -217,10 +219,10 @@ class XClient:
         outcome = self._write("like", label, account, post_id, "likes", {"tweet_id": post_id})
         if isinstance(outcome, WriteResult):
             return outcome
-        if _data(label, outcome).get("liked") is not True:
+        if _data(label, outcome, self._scrub).get("liked") is not True:
             raise MalformedResponse(
                 f"{label}: X answered {outcome.status} without liked=true: "
-                f"{_excerpt(outcome.body)}",
+                f"{_excerpt(outcome.body, self._scrub)}",
                 status=outcome.status,
             )
         return WriteResult(True, False, "liked", None)
@@ -243,11 +245,11 @@ class XClient:
         outcome = self._write(kind, label, account, post_id, None, body)
         if isinstance(outcome, WriteResult):
             return outcome
-        new_id = _data(label, outcome).get("id")
+        new_id = _data(label, outcome, self._scrub).get("id")
         if not isinstance(new_id, str) or not _POST_ID.match(new_id):
             raise MalformedResponse(
                 f"{label}: X answered {outcome.status} without the new post's id: "
-                f"{_excerpt(outcome.body)}",
+                f"{_excerpt(outcome.body, self._scrub)}",
                 status=outcome.status,
             )
         return WriteResult(True, False, f"posted {new_id}", new_id)
@@ -287,7 +289,7 @@ class XClient:
         if resp.ok:
             return resp
         if resp.status == 403:
-            problem = _problem(resp.body)
+            problem = _problem(resp.body, self._scrub)
             if problem.says(_ALREADY_CODES, _ALREADY_PHRASES) or problem.says(
                 _DUPLICATE_CODES, _DUPLICATE_PHRASES
             ):
@@ -313,7 +315,7 @@ class XClient:
         self, label: str, resp: HttpResponse, *, account: str = "", kind: str = ""
     ) -> NoReturn:
         """Raise the typed error for a failed answer."""
-        problem = _problem(resp.body)
+        problem = _problem(resp.body, self._scrub)
         status = resp.status
         message = f"{label}: X answered {status}"
         if problem.summary:
@@ -343,19 +345,20 @@ def _checked_id(post_id: str, label: str) -> str:
     return post_id
 
 
-def _json(label: str, resp: HttpResponse) -> Any:
+def _json(label: str, resp: HttpResponse, scrub: Callable[[str], str]) -> Any:
     try:
         return resp.json()
     except MalformedResponse as exc:
-        raise MalformedResponse(f"{label}: {exc}", status=exc.status) from None
+        raise MalformedResponse(scrub(f"{label}: {exc}"), status=exc.status) from None
 
 
-def _data(label: str, resp: HttpResponse) -> dict[str, Any]:
-    body = _json(label, resp)
+def _data(label: str, resp: HttpResponse, scrub: Callable[[str], str]) -> dict[str, Any]:
+    body = _json(label, resp, scrub)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
+        excerpt = _excerpt(resp.body, scrub)
         raise MalformedResponse(
-            f"{label}: X answered {resp.status} without a 'data' object: {_excerpt(resp.body)}",
+            f"{label}: X answered {resp.status} without a 'data' object: {excerpt}",
             status=resp.status,
         )
     return data
@@ -407,13 +410,14 @@ def _created_at(value: Any, post_id: str) -> datetime:
     return post_created_at(post_id)
 
 
-def _problem(body: bytes) -> _Problem:
+def _problem(body: bytes, scrub: Callable[[str], str]) -> _Problem:
+    """What an error answer says, with ``scrub`` applied to the text of ``body``."""
     try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        decoded = json.loads(scrub(body.decode("utf-8", "replace")))
+    except (ValueError, RecursionError):
         decoded = None
     if not isinstance(decoded, dict):
-        text = _excerpt(body)
+        text = _excerpt(body, scrub)
         return _Problem(detail=text, texts=(text,))
     return _problem_of(decoded)
 
@@ -465,5 +469,8 @@ def _rate_wait(headers: Mapping[str, str], now: float) -> float:
     return _DEFAULT_RATE_WAIT if wait is None else wait
 
 
-def _excerpt(body: bytes) -> str:
-    return " ".join(body[:_EXCERPT].decode("utf-8", "replace").split())
+def _excerpt(body: bytes, scrub: Callable[[str], str]) -> str:
+    """The start of ``body`` on one line, ``scrub`` applied first so that no credential is
+    cut in two and shown in part."""
+    text = scrub(body.decode("utf-8", "replace"))
+    return " ".join(text.encode()[:_EXCERPT].decode("utf-8", "replace").split())

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -666,3 +666,30 @@ def test_write_rejects_bad_input_without_sending(client: XClient, api: respx.Moc
     assert not route.called
     route.respond(200, json={"data": {"retweeted": True}})
     client.repost("brand", POST)  # keeps assert_all_called honest
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda header: httpx.Response(403, text=f"denied: {header}"),
+        lambda header: httpx.Response(400, json={"title": "Invalid Request", "detail": header}),
+        lambda header: httpx.Response(502, text=f"proxy error for {header}"),
+        lambda header: httpx.Response(
+            200, json={"data": {"retweeted": False, "a": header.partition("oauth_consumer")[2]}}
+        ),
+    ],
+    ids=["403 text", "400 problem", "502 proxy", "200 malformed"],
+)
+def test_an_answer_quoting_the_request_back_names_no_credential(
+    client: XClient, api: respx.MockRouter, answer: Callable[[str], httpx.Response]
+) -> None:
+    """A proxy or an API error quoting the OAuth header (consumer key, access token)
+    reaches outbox.last_error, logs and the dashboard through the error: it says ***."""
+    route = api.post(f"/2/users/{SUPPORT_ID}/retweets").mock(
+        side_effect=lambda request: answer(request.headers["Authorization"])
+    )
+    with pytest.raises(ApiError) as info:
+        client.repost("support", POST)
+    assert "222-support-access-token" in route.calls.last.request.headers["Authorization"]
+    assert "***" in str(info.value)
+    assert_no_secret(info.value)
