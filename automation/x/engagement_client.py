@@ -360,7 +360,7 @@ class EngagementClient:
     ) -> ApiError:
         status = response.status
         who = _who(request)
-        detail = self._scrub("; ".join(messages) or _snippet(response.body))
+        detail = self._scrub("; ".join(messages)) or _snippet(response.body, self._scrub)
         text = f"Engagement API /{request.endpoint} ({who}): HTTP {status}: {detail}"
         if status in (401, 403):
             return AuthFailed(f"{text}; check the credentials of {who}", status=status)
@@ -421,5 +421,8 @@ def _json_or_none(response: HttpResponse) -> Any:
         return None
 
 
-def _snippet(body: bytes) -> str:
-    return body[:120].decode("utf-8", "replace").strip() or "(empty body)"
+def _snippet(body: bytes, scrub: Callable[[str], str]) -> str:
+    """The first 120 bytes of ``body``, ``scrub`` applied first so that no credential is
+    cut in two and shown in part."""
+    text = scrub(body.decode("utf-8", "replace")).encode()[:120]
+    return text.decode("utf-8", "replace").strip() or "(empty body)"

@@ -715,6 +715,17 @@ def test_a_secret_echoed_by_the_server_is_redacted(clock: Clock) -> None:
     assert_no_secret(str(result.failures[0]))
 
 
+def test_a_secret_at_the_end_of_an_excerpt_is_not_shown_in_part(clock: Clock) -> None:
+    """A body that is not JSON is shown by its first 120 bytes: a token quoted across
+    that cut is hidden before it is cut, not shown by its first characters."""
+    bearer = APP.bearer_token.reveal()
+    body = b"proxy: " + b"x" * 83 + f"Authorization: Bearer {bearer}".encode()
+    result, _ = canned(clock, [respond(401, body)])
+    text = str(result.failures[0])
+    assert "Authorization: Bearer ***" in text and bearer[:6] not in text
+    assert_no_secret(text)
+
+
 def test_a_secret_that_contains_another_is_redacted_whole(clock: Clock) -> None:
     short = Secret("tok-1234", "${SHORT}")
     long = Secret("tok-1234-and-the-rest-5678", "${LONG}")
