@@ -27,6 +27,9 @@ _INDEXES: dict[tuple[str, ...], dict[str, int]] = {}  # metric names -> their po
 _INDEXES_MAX = 1024  # orders of at most seven metrics: a handful in practice
 _PACKERS: dict[int, Callable[..., bytes]] = {}  # how many numbers -> their packer
 _SIZE = array("d").itemsize  # the bytes of one number
+# The arrays kept are made to their size: from a tuple, or a slice of another array. One
+# made from bytes (or any other iterable) reserves room for 3 numbers more (of up to 8),
+# 24 bytes of each of the 100,000 posts' values the engine keeps.
 
 
 class MetricValues(Mapping[str, float]):
@@ -36,7 +39,7 @@ class MetricValues(Mapping[str, float]):
 
     def __init__(self, values: Mapping[str, float]) -> None:
         self._index = _index(tuple(values))
-        self._data = array("d", values.values())
+        self._data = array("d", tuple(values.values()))  # sized to them, as every kept array
 
     def __getitem__(self, name: str) -> float:
         return self._data[self._index[name]]
@@ -244,7 +247,7 @@ def compact_totals(
             out[post_id] = before
             continue
         compact: MetricValues = new(MetricValues)
-        compact._index, compact._data = index, array("d", raw)
+        compact._index, compact._data = index, array("d", raw)[:]  # sized to them
         out[post_id] = compact
     return MappingProxyType(out)
 
@@ -257,7 +260,8 @@ def _compact_packed(
     array only for a post whose numbers changed."""
     names = totals._names
     index = _INDEXES.get(names) or _index(names)
-    raw, size = totals._raw, len(names) * _SIZE
+    raw, size, count = totals._raw, len(names) * _SIZE, len(names)
+    every = array("d", raw)  # a changed post's array: its slice, sized to it
     out: dict[str, Mapping[str, float]] = {}
     new = object.__new__
     start = 0
@@ -274,7 +278,8 @@ def _compact_packed(
             out[post_id] = before
             continue
         compact: MetricValues = new(MetricValues)
-        compact._index, compact._data = index, array("d", numbers)
+        first = end // _SIZE - count
+        compact._index, compact._data = index, every[first : first + count]
         out[post_id] = compact
     return MappingProxyType(out)
 

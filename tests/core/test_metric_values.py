@@ -3,6 +3,7 @@ the parsed answer's dict it replaces does."""
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -177,3 +178,23 @@ def test_packed_totals_refuse_numbers_that_do_not_fit_their_posts() -> None:
         PackedTotals(["1", "2"], ("likes",), array("d", [1.0]).tobytes())
     with pytest.raises(KeyError):
         PackedTotals(["1"], ("likes",), array("d", [1.0]).tobytes())["2"]
+
+
+def test_kept_arrays_hold_no_room_beyond_their_numbers() -> None:
+    """The engine keeps a post's values for each of 100,000 posts: an array made from
+    bytes or an iterator reserves room for three numbers more (24 bytes a post)."""
+    rows = [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 0.0, 1.0, 2.0]]
+    names = ("impressions", "likes", "replies", "retweets")
+    posts = [f"p{i}" for i in range(len(rows))]
+    dicts = {p: dict(zip(names, row, strict=True)) for p, row in zip(posts, rows, strict=True)}
+    packed = PackedTotals(posts, names, array("d", [n for row in rows for n in row]).tobytes())
+    made = [
+        MetricValues(dicts["p0"]),
+        *compact_totals(packed).values(),
+        *compact_totals(dicts).values(),
+    ]
+    for values in made:
+        assert type(values) is MetricValues
+        exact = array("d", list(values.numbers))
+        assert sys.getsizeof(values.numbers) == sys.getsizeof(exact)
+        assert sys.getsizeof(values.numbers) < sys.getsizeof(array("d", exact.tobytes()))
