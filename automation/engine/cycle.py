@@ -208,7 +208,7 @@ class Engine:
         if plan is not None and plan.posts:
             chosen = self._step("schedule", result, lambda: self._schedule(now, plan))
             chosen = chosen or Refresh(plan, 0)
-            read = chosen.plan
+            read, plan = chosen.plan, chosen.whole(plan)
             result.refreshed = len(read.posts)
             fetched = self._step("fetch", result, lambda: self._fetch(chosen, result))
             if fetched is not None:

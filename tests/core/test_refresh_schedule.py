@@ -279,6 +279,30 @@ def test_a_windowed_rule_is_evaluated_only_on_owned_posts_read_with_their_series
     assert len(likes) == len(refresh.plan.posts) > 1
 
 
+def test_the_whole_plan_lets_go_of_the_sets_only_the_choice_reads():
+    surge = compile_rule(
+        Rule(
+            id="surge",
+            watch=Watch(accounts=("brand",)),
+            when=Leaf("favorites", "gte", 30, over=1800),
+            fire=Rearm(),
+        )
+    )
+    posts = [post(i) for i in range(600)]
+    plan = plan_of([LIKES, surge], posts)
+    assert len(plan.hourly_posts) == len(plan.window_posts) == 600
+
+    chose = schedule(plan, read(posts, NOW - 10 * MINUTE), budget=3)
+    whole = chose.whole(plan)
+
+    assert chose.scheduled and whole.posts is plan.posts and whole.watched is plan.watched
+    assert whole.covers is plan.covers and whole.window_start == plan.window_start
+    assert not whole.hourly_posts and not whole.window_posts
+    assert chose.plan.hourly_posts <= plan.hourly_posts and chose.plan.window_posts
+    every = schedule(plan, {}, budget=100)
+    assert not every.scheduled and every.whole(plan) is plan is every.plan
+
+
 def test_every_post_of_a_rule_that_must_see_them_all_is_read_whatever_the_budget():
     fresh = compile_rule(
         Rule(id="fresh", watch=Watch(accounts=("news",)), when=Leaf("replies", "gte", 5))
