@@ -24,7 +24,9 @@ def test_the_overview_shows_the_engine_firings_actions_and_gone_posts(
     page = client.get("/")
     assert page.status_code == 200
     text = _text(page.text)
-    assert "Running" in text and re.search(r"last cycle 30 min ago ?: 8 posts, ", text)
+    assert "Running" in text and re.search(
+        r"last cycle 30 min ago ?: 8 posts, 1 API request\b(?!s)", text
+    )
     assert re.search(r"Posts watched 8 1 no longer available", text)
     assert re.search(r"Actions 0 pending 1 dead · 10 sent", text)
     # firings per rule: (24 h, 7 days)
