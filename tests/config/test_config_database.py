@@ -62,6 +62,16 @@ def test_a_url_without_a_password_leaves_it_to_libpq(tmp_path) -> None:
     assert config.database.password_value() is None
 
 
+@pytest.mark.parametrize("url", ["mysql://db/automation", "sqlite:///var/lib/automation.db"])
+def test_a_url_of_another_database_is_an_error_naming_the_line_and_key(tmp_path, url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, url)
+    assert str(info.value) == (
+        f"{tmp_path / 'automation.yaml'}:1: database: expected a file path (SQLite) or a"
+        f" postgresql:// URL, got {url!r}"
+    )
+
+
 def test_migrate_may_be_set_either_way(tmp_path) -> None:
     assert load(tmp_path, "postgresql://db/a", "migrate: auto\n").migrate == "auto"
     assert load(tmp_path, "state.db", "migrate: manual\n").migrate == "manual"
