@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from automation.core.durations import duration_hint, format_duration, parse_duration
 from automation.core.metric_names import canonical, suggest
-from automation.core.rules import OPERATOR_SYMBOLS, Leaf
+from automation.core.rules import OPERATOR_SYMBOLS, OPERATORS, Leaf
+from automation.rulefiles.yaml_loader import PathPart
 
 __all__ = [
     "MAX_WINDOW",
@@ -25,6 +28,7 @@ __all__ = [
     "metric_problem",
     "number_hint",
     "parse_condition",
+    "read_exponents",
 ]
 
 MAX_WINDOW = 28 * 3600  # the /28hr series and the snapshots kept reach this far back
@@ -32,6 +36,7 @@ _INT64_MAX = 2**63 - 1
 _OPS = {symbol: op for op, symbol in OPERATOR_SYMBOLS.items()}
 _TOKEN = re.compile(r"\s*(?:(?P<op>=>|=<|[<>=!]=?)|(?P<word>[^\s<>=!]+))")
 _NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+_EXPONENT = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
 _SUFFIXED = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([kKmM])$")
 _SUFFIXES = {"k": 1000, "m": 1_000_000}
 _EXAMPLE = "write e.g. 'likes >= 100' or 'retweets over 1h >= 50'"
@@ -140,6 +145,29 @@ def _operator(token: str, start: int) -> str | SyntaxProblem:
     if token in ("!=", "!"):
         return SyntaxProblem("'!=' is not supported: use not: {metric: ..., eq: ...}", start)
     return SyntaxProblem(f"expected a comparison (>=, >, <=, <, ==), got '{token}'", start)
+
+
+def read_exponents(data: Any, style: Callable[[Sequence[PathPart]], str | None]) -> None:
+    """Make each comparison's plain (unquoted) ``1e5`` the number it is in a condition's
+    text and to editors (YAML 1.2), in place: YAML 1.1 reads it as text unless written
+    ``1.0e+5``. ``style`` gives the scalar style at a path; a quoted ``'1e5'`` stays text."""
+    rules = data.get("rules") if isinstance(data, dict) else None
+    for index, rule in enumerate(rules if isinstance(rules, list) else ()):
+        if isinstance(rule, dict):
+            _read_exponents(rule.get("when"), ["rules", index, "when"], style)
+
+
+def _read_exponents(
+    node: Any, path: list[PathPart], style: Callable[[Sequence[PathPart]], str | None]
+) -> None:
+    if not isinstance(node, dict | list):
+        return
+    for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+        written = isinstance(value, str) and _EXPONENT.match(value)
+        if key in OPERATORS and written and style([*path, key]) is None:
+            node[key] = float(value)
+        else:
+            _read_exponents(value, [*path, key], style)
 
 
 def number_hint(text: str) -> str:

@@ -23,7 +23,7 @@ from jsonschema.exceptions import ValidationError
 from automation.core.durations import DURATION_PATTERN, duration_hint
 from automation.core.metric_names import suggest
 from automation.core.wording import closest
-from automation.rulefiles.condition_text import number_hint
+from automation.rulefiles.condition_text import number_hint, read_exponents
 from automation.rulefiles.problems import Reporter
 
 __all__ = ["describe_value", "failed_value", "keyword_value", "schema", "schema_text", "validate"]
@@ -84,7 +84,9 @@ def _validator() -> Draft202012Validator:
 
 
 def validate(data: Any, reporter: Reporter) -> None:
-    """Report every schema violation of ``data`` through ``reporter``."""
+    """Report every schema violation of ``data`` (the document ``reporter`` reads) through
+    ``reporter``, once its comparisons' plain exponent numbers are numbers (``1e5``)."""
+    read_exponents(data, reporter.doc.style)
     for error in _validator().iter_errors(data):
         _explain(error, reporter)
 

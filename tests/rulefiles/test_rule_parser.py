@@ -186,6 +186,31 @@ def test_conditions_all_forms() -> None:
     assert (third.item.pos.line, third.item.pos.column) == (10, 16)
 
 
+def test_a_number_with_an_exponent_reads_alike_in_a_mapping_and_in_text() -> None:
+    """YAML 1.1 reads a plain 1e5 as text (1.0e+5 as a number); the condition string reads
+    it as a number, and so do editors (YAML 1.2), so a comparison's value does too. A quoted
+    '1e5' stays an error."""
+    rule = one_rule("""
+        - id: a
+          watch: {accounts: [brand]}
+          when:
+            all:
+              - "likes >= 1e5"
+              - {metric: likes, gte: 1e5}
+              - {metric: reposts, over: 1h, lt: 2.5E3}
+              - not: {metric: impressions, eq: -1e-2}
+          actions: [{log: {message: hi}}]
+        """)
+    text, mapping, window, negated = rule.when.items
+    assert text == mapping == Leaf("favorites", "gte", 100000.0, None, "likes")
+    assert window == Leaf("retweets", "lt", 2500.0, 3600, "reposts")
+    assert negated.item == Leaf("impressions", "eq", -0.01, None, "impressions")
+    _, problems = parse(_rule("when: {metric: likes, gte: '1e5'}"))
+    assert [p.message for p in problems] == [
+        "expected a number for 'gte', got '1e5': write 1e5 without quotes"
+    ]
+
+
 def test_fire_policies() -> None:
     every = one_rule("""
         - id: a
