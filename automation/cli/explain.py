@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         decision = compiled.explain(facts, state, moment, seeding=bool(seeds))
         recorded = store.history(rule_id=rule.id, post_id=args.post_id, limit=5)
     print(f"rule {rule.id} on post {args.post_id} ({facts.url})")
-    for note in _notes(post, rule, args.post_id, held, moment):
+    for note in _notes(post, rule, args.post_id, held, moment, seeds):
         print(f"  {note}")
     if args.live:
         print(f"  values read from the API at {iso(moment)}")
@@ -130,10 +130,16 @@ def _recorded(firing: FiringRecord) -> str:
 
 
 def _notes(
-    post: WatchedPostRecord | None, rule: Rule, post_id: str, held: PauseState, moment: datetime
+    post: WatchedPostRecord | None,
+    rule: Rule,
+    post_id: str,
+    held: PauseState,
+    moment: datetime,
+    seeds: str,
 ) -> list[str]:
     """What stands in the way of acting on the post: the engine has not seen it, it is
-    gone, or the rule is paused."""
+    gone, or the rule is paused; and what its next cycle does once resumed, which
+    ``seeds`` (``seeding_reason``'s answer) decides."""
     from automation.engine.pauses import describe
 
     rule_id = rule.id
@@ -156,8 +162,12 @@ def _notes(
             f"{describe(held.paused[rule_id], moment)}: it is evaluated, but records and "
             "performs nothing until resumed"
         )
-    elif rule_id in held.resuming:
+    elif rule_id in held.resuming and seeds:
         notes.append("resumed: the engine's next cycle seeds what crossed while it was paused")
+    elif rule_id in held.resuming:
+        notes.append(
+            "resumed with --catch-up: the engine's next cycle fires what meets it (caught up)"
+        )
     return notes
 
 

@@ -86,6 +86,24 @@ def test_pause_shows_in_status_and_explain_and_resume_lifts_it(cli: Cli) -> None
     ]
 
 
+def test_explain_says_whether_a_resumed_rule_seeds_or_catches_up(cli: Cli) -> None:
+    """Resumed with --catch-up, a rule's next cycle fires what meets it, unless the rule
+    seeds anyway (new and without backfill): the note follows ``seeding_reason``."""
+    post = "1260294888811347969"
+    backfills = RULES.replace("id: reposts-10", "id: replies-5").replace(
+        "when: reposts >= 10", "when: replies >= 5\n    backfill: true"
+    )
+    (cli.config.parent / "rules" / "rules.yaml").write_text(backfills, encoding="utf-8")
+    assert cli("pause", "--all").code == 0
+    assert cli("resume", "--all", "--catch-up").code == 0
+    caught_up = cli("explain", "replies-5", post).out
+    assert "resumed with --catch-up: the engine's next cycle fires what meets it" in caught_up
+    assert "seeds" not in caught_up
+    new = cli("explain", "likes-100", post).out  # new, so its first cycle seeds all the same
+    assert "resumed: the engine's next cycle seeds what crossed while it was paused" in new
+    assert "fires what meets it" not in new
+
+
 def test_pausing_all_rules_and_resuming_one_says_what_still_holds_it(cli: Cli) -> None:
     assert cli("pause", "--all", "--reason", "incident").code == 0
     one = cli("resume", "likes-100")
