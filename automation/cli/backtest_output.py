@@ -10,10 +10,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TextIO
 
 from automation.cli.tables import table
-from automation.cli.windows import windows_json, windows_text
 from automation.core.durations import format_duration
 from automation.core.payloads import iso, number
 from automation.core.records import FiringRecord
+from automation.core.window_text import windows_json, windows_text
 
 if TYPE_CHECKING:  # only named here: ``automation --help`` should not load the backtest
     from automation.backtest import BacktestResult, RuleResult, WouldFire

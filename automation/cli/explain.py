@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import now, open_store, required_config
 from automation.cli.tables import table
-from automation.cli.windows import windows_text
 from automation.core.cycle_decisions import seeding_reason
 from automation.core.errors import UsageError
 from automation.core.facts import (
@@ -29,6 +28,7 @@ from automation.core.facts import (
 )
 from automation.core.payloads import iso
 from automation.core.records import FiringRecord, HistoryEntry, WatchedPostRecord
+from automation.core.window_text import windows_text
 from automation.core.wording import no_rule
 
 if TYPE_CHECKING:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from automation.cli.args import positive
 from automation.cli.context import emit_json, open_store, required_config
 from automation.cli.tables import table
-from automation.cli.windows import windows_json, windows_text
 from automation.core.errors import UsageError
 from automation.core.payloads import iso, number
 from automation.core.records import HistoryEntry
+from automation.core.window_text import windows_json, windows_text
 from automation.core.wording import no_rule
 
 if TYPE_CHECKING:  # only named: the parser of every command loads no config code

@@ -434,6 +434,7 @@ class Engine:
                     post=f.post_id,
                     key=f.key,
                     metrics={k: number(v) for k, v in f.metrics.items()},
+                    windows={k: number(v) for k, v in f.windows.items()} or None,
                     id=f.id,
                     reason=decided.reasons.get(f.id, ""),
                     at=at,

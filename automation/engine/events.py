@@ -53,6 +53,9 @@ class FiredEvent:
     post: str
     key: str
     metrics: Mapping[str, float] = field(default_factory=dict)
+    # each windowed leaf's value when it fired or seeded, by its label (``retweets over
+    # 1h``); None, and left out of the JSON, for a firing without windows
+    windows: Mapping[str, float] | None = None
     id: str = ""
     reason: str = ""
     at: str = ""

@@ -17,6 +17,7 @@ from automation.config.database import PostgresDatabase
 from automation.config.disk_space import database_disk
 from automation.config.loader import Config, config_path, load_config
 from automation.core.errors import AutomationError
+from automation.core.window_text import windows_text
 from automation.engine.cycle import CycleResult
 from automation.engine.dry_run_tally import DryRunTally
 from automation.engine.events import (
@@ -55,7 +56,8 @@ def json_sink(out: TextIO | None = None) -> Sink:
 def describe(event: Event) -> str:
     """One readable line per event."""
     if isinstance(event, FiredEvent):
-        values = ", ".join(f"{k}={_num(v)}" for k, v in event.metrics.items())
+        metrics = ", ".join(f"{k}={_num(v)}" for k, v in event.metrics.items())
+        values = "; ".join(v for v in (metrics, windows_text(event.windows or {})) if v)
         return (
             f"{event.event.replace('_', ' ')} rule={event.rule} post={event.post} "
             f"key={event.key}" + (f" ({values})" if values else "")

@@ -14,8 +14,10 @@ from cli_helpers import Cli, table_rows
 from engine_scene import SUPPORT, Env, engine_env, threshold_rule
 
 from automation.config.secret import Secret
+from automation.engine.events import to_json
 from automation.sandbox.credentials import WEBHOOK_SECRETS
 from automation.sandbox.webhook_receiver import Receiver
+from automation.service.run import describe
 from automation.x.historical import plan_history
 
 
@@ -309,6 +311,15 @@ def test_a_window_rule_s_firing_shows_the_window_that_decided_it(
     env.close()
     [fired] = env.fired()
     assert (fired.rule, fired.metrics) == ("burst", {"likes": 90})
+    # the engine's own log says why, as history does: run --log-format json and the text
+    logged = json.loads(to_json(fired))
+    assert (logged["metrics"], logged["windows"]) == ({"likes": 90}, {"likes over 1h": 70})
+    assert describe(fired).endswith(" key=once (likes=90; likes over 1h = 70)")
+    [seed] = env.fired("seeded")  # no window: the same bytes as before windows were logged
+    assert list(json.loads(to_json(seed))) == [
+        *("event", "rule", "post", "key", "metrics", "id", "reason", "at")
+    ]
+    assert describe(seed) == f"seeded rule=at-100 post={other} key=once (likes=150)"
     [delivery] = env.receiver.deliveries()
     payload = json.loads(delivery.body)
     assert set(payload) == {"event", "id", "rule", "post", "metrics", "fired_at"}
