@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from automation.core.window_text import windows_text
 from automation.rule_tests.model import Expectation, ExpectedAction, RuleTest
 from automation.rule_tests.notation import format_value
 from automation.rule_tests.test_file import offset_text
@@ -283,7 +284,9 @@ def _table(run: Run) -> list[str]:
     for f in run.firings:
         verb = f.kind
         milestone = f" ({f.milestone})" if f.milestone is not None else ""
-        actual.setdefault(f.poll, []).append(f"{f.rule} {verb} {f.post}{milestone}")
+        windows = windows_text(f.windows)  # what decided a window rule's firing
+        entry = f"{f.rule} {verb} {f.post}{milestone}" + (f" ({windows})" if windows else "")
+        actual.setdefault(f.poll, []).append(entry)
     steps: dict[int, list[str]] = {}
     for step in test.steps:
         steps.setdefault(step.after_poll, []).append(step.text)

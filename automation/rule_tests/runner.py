@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -66,6 +66,7 @@ class ActualFiring:
     milestone: int | None
     metrics: dict[str, float]
     actions: tuple[ActualAction, ...] = ()
+    windows: Mapping[str, float] = field(default_factory=dict)  # FiringRecord.windows
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def _firings(
                 milestone=record.milestone,
                 metrics=dict(record.metrics),
                 actions=actions,
+                windows=record.windows,
             )
         )
     out.sort(key=lambda f: f.poll)

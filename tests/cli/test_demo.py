@@ -81,3 +81,15 @@ def test_the_demo_counts_one_post_in_the_singular(tmp_path: Path) -> None:
         "recorded as seen, not fired\n"
         f"{START:%H:%M}  cycle: 1 post watched, 1 API request, 0 fired, 1 seeded\n"
     )
+
+
+def test_a_window_rule_s_firing_shows_its_window_as_history_does(tmp_path: Path) -> None:
+    out = io.StringIO()
+    demo = _Demo(tmp_path, out, pause=0, cycles=1)
+    demo._show(FiredEvent("fired", "burst", "1", "once", {"likes": 90}, {"likes over 1h": 70}))
+    demo._show(FiredEvent("fired", "at-100", "2", "once", {"likes": 120}, id="f2"))
+    demo._show(CycleEvent(posts=2, requests=1, duration=0.1, fired=2))
+    assert out.getvalue().splitlines()[:2] == [
+        f"{START:%H:%M}  FIRED burst for post 1 (likes=90; likes over 1h = 70)",
+        f"{START:%H:%M}  FIRED at-100 for post 2 (likes=120)",
+    ]

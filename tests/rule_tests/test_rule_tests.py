@@ -603,3 +603,23 @@ rules:
     )
     [test] = load_test_file(path).tests
     assert run_test(test).firings == ()
+
+
+def test_the_timeline_shows_the_window_that_decided_a_firing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A window rule's firing shows its window's value as ``history`` does; a firing
+    without a window shows what it always did."""
+    rules = RULES + (
+        "  - id: burst\n    watch: {accounts: [brand]}\n    when: likes over 10m >= 50\n"
+        "    actions: [{log: {message: '{post.id} took off'}}]\n"
+    )
+    tests = (
+        "  - name: takes off\n    posts: [{id: '11', account: brand, likes: 5 10 20 120}]\n"
+        "    expect:\n      - {fired: burst, post: '11', poll: 3}\n"
+    )
+    code, out, _ = cli(capsys, str(write(tmp_path, tests, rules)))
+    assert code == 1
+    [row] = [line for line in out.splitlines() if line.lstrip().startswith("4 ")]
+    actual = row.split("  -  ")[-1].strip()
+    assert actual == "at-100 fired 11; burst fired 11 (likes over 10m = 110)"
