@@ -96,7 +96,9 @@ def test_an_engine_waiting_for_the_request_budget_is_stale_and_says_until_when(
     base = re.search(r"serving /metrics and /healthz on (http://\S+)", engine.stderr)
     assert base is not None
     url = base.group(1)
-    engine.wait_cycles(1)
+    # the first cycle, counted from the start: it may have ended before this line, and the
+    # second waits most of a minute for the budget
+    engine.wait_log(" cycle posts=", count=1)
 
     def past_ok() -> tuple[int, str] | None:
         status, reason = get(url + "/healthz")
