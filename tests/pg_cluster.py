@@ -122,15 +122,24 @@ class Cluster:
             "UTF8",
             "--locale=C.UTF-8",
         )
-        options = f"-c listen_addresses='' -k {self.root} -c max_connections=200"
+        self._options = f"-c listen_addresses='' -k {self.root} -c max_connections=200"
         if not durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            self._options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self.resume()
+        return self
+
+    def pause(self) -> None:
+        """Shut the server down (its sessions end, its data stays) until ``resume``."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server on the cluster made by ``start``."""
         self._run(
             "pg_ctl",
             "-D",
             str(self.data),
             "-o",
-            options,
+            self._options,
             "-l",
             str(self.log),
             "-w",
@@ -138,7 +147,6 @@ class Cluster:
             "60",
             "start",
         )
-        return self
 
     @property
     def pid(self) -> int:

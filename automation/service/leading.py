@@ -35,6 +35,8 @@ __all__ = ["run_elected"]
 
 log = logging.getLogger("automation.service")
 
+_ANOTHER_LEADS = "standby: another engine leads"
+
 Start = Callable[[Config, int, Callable[[], bool]], Runtime]
 Serve = Callable[[Runtime, Callable[[], bool]], int]
 
@@ -82,7 +84,11 @@ def run_elected(
             standby.reset()
             if once or controls.should_stop():
                 break
-            log.warning("lost the lead on %s: standing by", database)
+            # One line for the loss: standing by, the engine says no more until it
+            # reaches the database again (spec section 13).
+            loss = election.loss or "its session did not answer within the lease"
+            log.warning("lost the lead on %s (%s): standing by", database, loss)
+            standby.lost()
             election.resign()
             # The engines that stood by ask first: this one waits a lease before asking
             # again, so a healthy standby takes over from one whose connection failed.
@@ -133,22 +139,31 @@ class _Standby:
         self._election, self._controls, self._observers = election, controls, observers
         self._said: str | None = None
         self._ready = False
+        self._quiet = False  # the database out of reach goes unsaid: the loss's line said it
         self.waited = False
 
     def reset(self) -> None:
         """The engine led meanwhile: say so again when it stands by."""
-        self._said, self.waited = None, False
+        self._said, self._quiet, self.waited = None, False, False
+
+    def lost(self) -> None:
+        """The engine has just logged that it lost the lead and stands by: that line
+        stands for the database out of reach until the engine reaches it again."""
+        self._said, self._quiet = _ANOTHER_LEADS, True
+        self._observers.set_leading(False)
 
     def wait(self, seconds: float | None = None) -> None:
         """Say the engine stands by, and wait ``seconds`` (a retry interval unless
         given) or until a stop is asked for."""
         problem = self._election.problem
-        text = f"standby: {problem}" if problem else "standby: another engine leads"
+        text = f"standby: {problem}" if problem else _ANOTHER_LEADS
         if text != self._said:
             if not self._ready:
                 sdnotify.ready(text)
                 self._ready = True
-            log.log(logging.WARNING if problem else logging.INFO, "%s", text)
+            if not (problem and self._quiet):
+                log.log(logging.WARNING if problem else logging.INFO, "%s", text)
+                self._quiet = False
             self._observers.set_leading(False)
             self._said = text
         sdnotify.status(text)

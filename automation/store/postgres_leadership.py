@@ -16,7 +16,6 @@ database has stopped acting before its lock can pass to another engine.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
 import threading
@@ -33,8 +32,6 @@ from automation.core.records import to_epoch
 from automation.store.postgres_connection import APPLICATION, Conn, connect, first_line
 
 __all__ = ["LOCK_KEY", "Election", "engine_name", "leader_view"]
-
-log = logging.getLogger("automation.service")
 
 LOCK_KEY = 0x6175746F6C656164  # pg_try_advisory_lock key of leadership ("autolead")
 _LEADER, _STANDBY = "leader", "standby"
@@ -68,6 +65,7 @@ class Election:
         self._lost = threading.Event()
         self._beating: threading.Thread | None = None
         self.problem: str | None = None  # why the database cannot be reached, if it cannot
+        self.loss: str | None = None  # why the heartbeat found the lead lost, if it did
 
     @property
     def epoch(self) -> int | None:
@@ -113,7 +111,7 @@ class Election:
             self._drop()
             self.problem = str(exc)
             return None
-        self.problem = None
+        self.problem = self.loss = None
         self._epoch, self._led_since = epoch, self._monotonic()
         self._last_answer = self._led_since
         self._lost.clear()
@@ -146,11 +144,11 @@ class Election:
             try:
                 row = conn.execute("SELECT epoch FROM leadership WHERE id = 1").fetchone()
             except psycopg.Error as exc:
-                log.warning("lost the connection that holds the lead: %s", first_line(exc))
+                self.loss = f"its connection failed: {first_line(exc)}"
                 self._lost.set()
                 return
             if row is None or row[0] != epoch:
-                log.warning("another engine took the lead (epoch %s)", row[0] if row else "?")
+                self.loss = f"another engine took it (epoch {row[0] if row else '?'})"
                 self._lost.set()
                 return
             self._last_answer = self._monotonic()

@@ -1,0 +1,94 @@
+"""Spec section 13: "An engine that loses its database connection keeps running,
+reconnects, and then leads or stands by; it logs one line for it, with no traceback."
+
+The engine runs against a PostgreSQL server of its own, which the test shuts down while
+the engine leads, keeps down until the engine has tried to reach it again, and starts
+again; every wait is for a condition, with a generous deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import assert_no_traceback
+from e2e_helpers import (
+    NotifySocket,
+    Scene,
+    likes_rule,
+    open_scene,
+    quiet_post,
+    rule_file,
+    wait_for,
+)
+from pg_cluster import Cluster
+
+from automation.store.postgres_leadership import leader_view
+
+BACK = 60.0  # seconds: a generous deadline, never asserted as a timing
+
+
+@pytest.fixture
+def server(postgres_cluster: Cluster) -> Iterator[Cluster]:
+    """A server of its own: shutting down the suite's would cut off the other tests."""
+    cluster = Cluster(postgres_cluster.bindir, under=postgres_cluster.root.parent).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[Scene]:
+    s = open_scene(tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def test_an_engine_that_loses_its_database_logs_one_line_and_leads_again(
+    server: Cluster, world: Scene
+) -> None:
+    database = server.create_database("lost")
+    quiet_post(world.sandbox)
+    world.write_config(database=database.url)
+    world.write_rules(rule_file([likes_rule()]))
+    assert world.cli("migrate").code == 0
+    notify = NotifySocket()
+    try:
+        engine = world.engine(env={"NOTIFY_SOCKET": notify.name})
+        engine.wait_log("leading the database", timeout=BACK)
+        engine.wait_cycles(2, timeout=BACK)
+        before = len(engine.stderr.splitlines())
+        seen = len(notify.drain())
+
+        server.pause()
+        try:  # down until the engine, standing by, has found it out of reach
+            wait_for(
+                lambda: notify.index("STATUS=standby: cannot", after=seen) is not None,
+                timeout=BACK,
+                what="the engine to find the database out of reach",
+            )
+        finally:
+            server.resume()
+
+        def leads_again() -> bool:
+            return engine.stderr.count("leading the database") >= 2 or not engine.running()
+
+        wait_for(leads_again, timeout=BACK, what="the engine to lead again")
+        assert engine.running(), engine.stderr
+        engine.wait_cycles(1, timeout=BACK)
+    finally:
+        notify.close()
+    assert [_pid(n) for n in leader_view(database).connected] == [engine.pid]
+    assert_no_traceback(engine.stderr)
+    lines = engine.stderr.splitlines()[before:]
+    back = next(i for i, line in enumerate(lines) if "leading the database" in line)
+    assert len(lines[:back]) == 1, "\n".join(lines)
+    assert "WARNING lost the lead on" in lines[0]
+
+
+def _pid(name: str) -> int:
+    return int(name.rsplit(":", 1)[1])
