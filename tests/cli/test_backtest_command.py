@@ -75,6 +75,8 @@ def test_a_backtest_fetches_once_and_a_second_one_sends_nothing(
     planned = summary["requests"]["planned"]
     assert planned == len(historical(target)) > 0
     assert {e["event"] for e in events} <= {"would_fire", "would_seed"}
+    # spec section 11: "would_fire / would_seed (rule, post, key, at, metrics)"
+    assert all({"rule", "post", "key", "at", "metrics"} <= set(e) for e in events)
     fired = [e for e in events if e["event"] == "would_fire"]
     assert fired and all(e["at"].endswith("Z") and e["metrics"] for e in fired)
     rules = {r["rule"]: r for r in summary["rules"]}

@@ -188,6 +188,8 @@ def test_a_leader_cut_off_by_the_server_stands_by_and_the_standby_takes_over(wor
         "standby: another engine is acting on this database\n",
     )
     assert "automation_leader 0.0" in _get(_metrics_url(standby) + "/metrics")[1]
+    leader.wait_cycles(2, timeout=TAKEOVER)
+    assert standby.cycles() == 0  # spec section 13: "A standby prints no `cycle` events."
     assert "automation_leader 1.0" in _get(_metrics_url(leader) + "/metrics")[1]
     status = s.cli_json("status")["engines"]
     assert status["state"] == "leading"
