@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 __all__ = ["DURATION_PATTERN", "duration_hint", "format_duration", "parse_duration"]
 
@@ -20,6 +21,9 @@ _SPELLED = {
 }
 _UNIT_WORDS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _SPELLED_RE = re.compile(r"^([0-9]+)\s*([a-z]+)$")
+# several units or a fraction of one (1h30m, 1.5h), for a hint in one unit
+_PART_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([smhd])")
+_PARTS_RE = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?[smhd])+$")
 
 
 def parse_duration(text: object) -> int | None:
@@ -44,9 +48,20 @@ def duration_hint(text: object, likely: str = "m") -> str:
     if raw.isdigit():
         return f": {raw} what? write {raw}{likely} for {_UNIT_WORDS[likely]} (units: s, m, h, d)"
     if match is None or word not in _SPELLED:
-        return ""
+        return _one_unit_hint(raw)
     times, unit = _SPELLED[match.group(2)]
     return f": write {int(match.group(1)) * times}{unit}"
+
+
+def _one_unit_hint(raw: str) -> str:
+    """``1h30m`` or ``1.5h`` written in one unit (``90m``), when that is a whole number of
+    seconds and ``raw`` is not already a duration; else nothing."""
+    if parse_duration(raw) is not None or not _PARTS_RE.match(raw):
+        return ""
+    seconds = sum(Fraction(number) * _UNITS[unit] for number, unit in _PART_RE.findall(raw))
+    if seconds == 0 or seconds.denominator != 1:
+        return ""
+    return f": write {format_duration(int(seconds))}"
 
 
 def format_duration(seconds: float) -> str:
