@@ -32,7 +32,7 @@ from automation.core.errors import AutomationError, RuleError
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts, RuleState, Snapshot
 from automation.core.fetch_plan import FetchPlan, plan_fetch
-from automation.core.payloads import iso, number
+from automation.core.payloads import iso
 from automation.core.post_discovery import (
     discovery_start,
     explicit_posts,
@@ -427,19 +427,7 @@ class Engine:
                 result.capped += 1
             else:
                 result.seeded += 1
-            self._emit(
-                FiredEvent(
-                    event=names[f.kind],
-                    rule=f.rule_id,
-                    post=f.post_id,
-                    key=f.key,
-                    metrics={k: number(v) for k, v in f.metrics.items()},
-                    windows={k: number(v) for k, v in f.windows.items()} or None,
-                    id=f.id,
-                    reason=decided.reasons.get(f.id, ""),
-                    at=at,
-                )
-            )
+            self._emit(FiredEvent.of(f, names[f.kind], decided.reasons.get(f.id, ""), at))
 
     # --- reporting ---------------------------------------------------------------------
 

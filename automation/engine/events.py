@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from automation.core.payloads import number
+from automation.core.records import FiringRecord
+
 __all__ = [
     "ActionEvent",
     "CycleEvent",
@@ -59,6 +62,21 @@ class FiredEvent:
     id: str = ""
     reason: str = ""
     at: str = ""
+
+    @classmethod
+    def of(cls, firing: FiringRecord, event: str, reason: str, at: str) -> FiredEvent:
+        """The event of a recorded firing, its values as payloads write numbers."""
+        return cls(
+            event=event,
+            rule=firing.rule_id,
+            post=firing.post_id,
+            key=firing.key,
+            metrics={k: number(v) for k, v in firing.metrics.items()},
+            windows={k: number(v) for k, v in firing.windows.items()} or None,
+            id=firing.id,
+            reason=reason,
+            at=at,
+        )
 
 
 @dataclass(frozen=True)
