@@ -142,7 +142,7 @@ def load_config(
     path = Path(path)
     env = os.environ if env is None else env
     try:
-        doc = load_document(path)
+        doc = load_document(path, variables=True)
     except RuleError as exc:
         raise _config_error(
             str(path), [_Issue(p.line, "", p.message) for p in exc.problems if p.is_error]

@@ -309,8 +309,12 @@ def parse_document(text: str, name: str) -> YamlDocument:
     return YamlDocument(data, name, root)
 
 
-def load_document(path: Path, *, max_bytes: int = 1_000_000) -> YamlDocument:
-    """Read ``path`` (UTF-8, at most ``max_bytes``) and parse it."""
+def load_document(
+    path: Path, *, max_bytes: int = 1_000_000, variables: bool = False
+) -> YamlDocument:
+    """Read ``path`` (UTF-8, at most ``max_bytes``) and parse it. With ``variables`` (a
+    config), a file that fails only because a ``${NAME}`` ended a {...} or [...] it was the
+    whole value of (``{password: ${PW}}``) is read with that reference quoted."""
     name = str(path)
     try:
         with path.open("rb") as handle:
@@ -337,7 +341,18 @@ def load_document(path: Path, *, max_bytes: int = 1_000_000) -> YamlDocument:
         raise RuleError(
             [Problem(name, line, column, "not UTF-8 text: save the file as UTF-8")]
         ) from None
-    return parse_document(text, name)
+    try:
+        return parse_document(text, name)
+    except RuleError as exc:
+        if not variables or [p.message for p in exc.problems] != [_FLOW_HINT_VARIABLE]:
+            raise
+        quoted = _FLOW_VARIABLE.sub(lambda match: f'"{match.group()}"', text)
+        if quoted == text:
+            raise
+        try:
+            return parse_document(quoted, name)
+        except RuleError:
+            raise exc from None
 
 
 def _utf16(raw: bytes) -> bool:
@@ -410,6 +425,9 @@ _HINTS = {
 _FLOW_HINT_VARIABLE = (
     'a ${NAME} inside {...} or [...] must be quoted: write "${NAME}", or put the mapping '
     "on lines of its own"
+)
+_FLOW_VARIABLE = re.compile(
+    r"(?:(?<=[\[{,])|(?<=[\[{,:] ))\$\{[A-Za-z_][A-Za-z0-9_]*\}(?=[ \t]*[,}\]])"
 )
 _FLOW_HINT = (
     "unexpected text inside {...} or [...]: is a bracket unclosed, or does a value hold "

@@ -191,6 +191,31 @@ def test_the_dashboard_password_is_a_secret_needed_only_when_used() -> None:
     assert "dashboard.pasword: unknown key; did you mean 'password'?" in str(_error(bad))
 
 
+def test_a_variable_in_a_one_line_section_loads_as_the_spec_writes_it() -> None:
+    """The spec's ``dashboard: {password: ${DASHBOARD_PASSWORD}}``: in YAML the braces of
+    ``${NAME}`` end a {...} mapping, so the config reads such a reference as if quoted."""
+    text = (
+        MINIMAL
+        + "dashboard: {password: ${DASHBOARD_PASSWORD}}\n"
+        + "webhook_secrets: {team-chat: ${CHAT}, ops: ${OPS}}\n"
+        + "alerts: {webhook: https://ops.example.com/hooks/a, secret: ops}\n"
+        + "webhooks: {allow_hosts: [hooks.slack.com]}\n"
+    )
+    env = {**SECRETS, "DASHBOARD_PASSWORD": "pw-value-777", "CHAT": "c-1", "OPS": "o-2"}
+    config = _load(text, env)
+    assert config.dashboard.password is not None
+    assert config.dashboard.password.reveal() == "pw-value-777"
+    assert [(name, s.reveal()) for name, s in config.webhook_secrets] == [
+        ("team-chat", "c-1"),
+        ("ops", "o-2"),
+    ]
+    unset = _error(text, {**SECRETS, "DASHBOARD_PASSWORD": "pw-value-777", "OPS": "o-2"})
+    line = _line(text, "webhook_secrets")
+    assert str(unset).startswith(f"automation.yaml:{line}: webhook_secrets.team-chat: ${{CHAT}}")
+    broken = MINIMAL + "dashboard: {password: ${X}\n"  # unclosed, quoted or not
+    assert str(_error(broken, env)).startswith(f"automation.yaml:{_line(broken, 'dashboard')}: ")
+
+
 def test_the_engine_starts_without_the_dashboard_password() -> None:
     # automation.service loads the engine's secrets only; the example config (and the
     # dashboard's unit) name ${DASHBOARD_PASSWORD}, which only the dashboard reveals.
