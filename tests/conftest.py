@@ -67,6 +67,17 @@ def postgres_cluster() -> Iterator[Cluster]:
     cluster.stop()
 
 
+@pytest.fixture
+def postgres_own_server(postgres_cluster: Cluster) -> Iterator[Cluster]:
+    """A PostgreSQL server of the test's own, beside the suite's, for a test that stops
+    and starts it: shutting down the suite's would cut off the other tests."""
+    cluster = Cluster(postgres_cluster.bindir, under=postgres_cluster.root.parent).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_shared(postgres_cluster: Cluster) -> PostgresDatabase:
     """One migrated database that ``postgres_store`` empties before each test: emptying

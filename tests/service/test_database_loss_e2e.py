@@ -30,16 +30,6 @@ BACK = 60.0  # seconds: a generous deadline, never asserted as a timing
 
 
 @pytest.fixture
-def server(postgres_cluster: Cluster) -> Iterator[Cluster]:
-    """A server of its own: shutting down the suite's would cut off the other tests."""
-    cluster = Cluster(postgres_cluster.bindir, under=postgres_cluster.root.parent).start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
 def world(tmp_path: Path) -> Iterator[Scene]:
     s = open_scene(tmp_path)
     try:
@@ -49,8 +39,9 @@ def world(tmp_path: Path) -> Iterator[Scene]:
 
 
 def test_an_engine_that_loses_its_database_logs_one_line_and_leads_again(
-    server: Cluster, world: Scene
+    postgres_own_server: Cluster, world: Scene
 ) -> None:
+    server = postgres_own_server
     database = server.create_database("lost")
     quiet_post(world.sandbox)
     world.write_config(database=database.url)
