@@ -119,7 +119,7 @@ class EngineMetrics:
         self.wait_until = Gauge(
             "automation_api_wait_until_timestamp_seconds",
             "When the engine's wait for the Engagement API's rate limit or request budget"
-            " ends (a wait of 5 s or more, which /healthz reports as healthy); 0 when none"
+            " ends (a wait of 5 s or more, which /healthz names in its reason); 0 when none"
             " was begun since the last cycle.",
             registry=r,
         )

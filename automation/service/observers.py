@@ -73,7 +73,7 @@ class Observers:
             self.metrics.leader.set(1 if leading else 0)
 
     def waiting(self, wait: Waiting) -> None:
-        """The engine began a long wait for the API: healthy, and waiting until then."""
+        """The engine began a long wait for the API: /healthz and /metrics say until when."""
         self.health.waiting(wait)
         if self.metrics is not None:
             self.metrics.waiting(wait)
