@@ -46,7 +46,7 @@ from automation.x.engagement_parse import (
     split_forbidden,
 )
 from automation.x.engagement_plan import EngagementRequest, plan_public_totals
-from automation.x.http import Auth, Credentials, HttpClient, HttpResponse
+from automation.x.http import Auth, Credentials, HttpClient, HttpResponse, scrubbed_start
 from automation.x.rate_budget import RateBudget
 
 __all__ = ["EngagementClient", "FetchResult", "request_json"]
@@ -422,7 +422,4 @@ def _json_or_none(response: HttpResponse) -> Any:
 
 
 def _snippet(body: bytes, scrub: Callable[[str], str]) -> str:
-    """The first 120 bytes of ``body``, ``scrub`` applied first so that no credential is
-    cut in two and shown in part."""
-    text = scrub(body.decode("utf-8", "replace")).encode()[:120]
-    return text.decode("utf-8", "replace").strip() or "(empty body)"
+    return scrubbed_start(body, scrub, 120).strip() or "(empty body)"

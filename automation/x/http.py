@@ -49,6 +49,7 @@ __all__ = [
     "HttpClient",
     "HttpResponse",
     "OAuth1Auth",
+    "scrubbed_start",
 ]
 
 USER_AGENT = f"engagement-automation/{__version__}"
@@ -357,3 +358,10 @@ class HttpClient:
 def _safe(url: str) -> str:
     """The URL without its query string, which could carry a token in someone's setup."""
     return url.split("?", 1)[0]
+
+
+def scrubbed_start(body: bytes, scrub: Callable[[str], str], limit: int) -> str:
+    """The first ``limit`` bytes of ``body``'s text, ``scrub`` applied first (the clients'
+    redactor of ``Credentials.secrets``) so that no credential is cut in two and shown in
+    part."""
+    return scrub(body.decode("utf-8", "replace")).encode()[:limit].decode("utf-8", "replace")

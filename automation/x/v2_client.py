@@ -37,7 +37,7 @@ from automation.core.errors import (
 from automation.core.facts import post_created_at
 from automation.core.payloads import iso
 from automation.x.backoff import parse_retry_after
-from automation.x.http import Credentials, HttpClient, HttpResponse
+from automation.x.http import Credentials, HttpClient, HttpResponse, scrubbed_start
 from automation.x.write_limits import WriteLimits
 
 __all__ = ["MAX_TIMELINE", "DiscoveredPost", "Discovery", "WriteResult", "XClient"]
@@ -470,7 +470,5 @@ def _rate_wait(headers: Mapping[str, str], now: float) -> float:
 
 
 def _excerpt(body: bytes, scrub: Callable[[str], str]) -> str:
-    """The start of ``body`` on one line, ``scrub`` applied first so that no credential is
-    cut in two and shown in part."""
-    text = scrub(body.decode("utf-8", "replace"))
-    return " ".join(text.encode()[:_EXCERPT].decode("utf-8", "replace").split())
+    """The start of ``body`` on one line."""
+    return " ".join(scrubbed_start(body, scrub, _EXCERPT).split())
