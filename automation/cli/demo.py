@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from automation.cli.tables import table
 from automation.config.loader import Config, load_config
 from automation.config.secret import Secret
-from automation.core.window_text import windows_text
+from automation.core.window_text import beside_windows
 from automation.core.wording import counted
 from automation.engine.events import ActionEvent, CycleEvent, ErrorEvent, Event, FiredEvent
 from automation.rulefiles.shipped import EXAMPLE_NAME, example_rules
@@ -190,7 +190,7 @@ class _Demo:
 
     def _show_firing(self, event: FiredEvent) -> None:
         metrics = ", ".join(f"{k}={v}" for k, v in event.metrics.items())
-        values = "; ".join(v for v in (metrics, windows_text(event.windows or {})) if v)
+        values = beside_windows(metrics, event.windows)
         if event.event == "seeded":
             self.seeded[event.rule] += 1
             return

@@ -17,7 +17,7 @@ from automation.config.database import PostgresDatabase
 from automation.config.disk_space import database_disk
 from automation.config.loader import Config, config_path, load_config
 from automation.core.errors import AutomationError
-from automation.core.window_text import windows_text
+from automation.core.window_text import beside_windows
 from automation.engine.cycle import CycleResult
 from automation.engine.dry_run_tally import DryRunTally
 from automation.engine.events import (
@@ -57,7 +57,7 @@ def describe(event: Event) -> str:
     """One readable line per event."""
     if isinstance(event, FiredEvent):
         metrics = ", ".join(f"{k}={_num(v)}" for k, v in event.metrics.items())
-        values = "; ".join(v for v in (metrics, windows_text(event.windows or {})) if v)
+        values = beside_windows(metrics, event.windows)
         return (
             f"{event.event.replace('_', ' ')} rule={event.rule} post={event.post} "
             f"key={event.key}" + (f" ({values})" if values else "")
