@@ -1,4 +1,4 @@
-"""The hourly history in the SQLite store (migration ``m002_hourly_history``).
+"""The hourly history in the SQLite store (migration ``m003_hourly_history``).
 
 Totals and counts are rows keyed by small integers (post, metric, hour), stored only where
 there is something to say: a total when it changed, a count when it is not zero. The spans
