@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from automation.cli.backtest_output import print_json, print_table
 from automation.cli.context import confirmed, now, required_config
 from automation.cli.progress_bar import NoProgress, ProgressBar
-from automation.core.errors import RuleError, UsageError
+from automation.core.errors import UsageError
 from automation.core.periods import parse_period
 from automation.core.request_eta import ASK_ABOVE, request_eta
 
@@ -112,8 +112,7 @@ def _rules(args: argparse.Namespace, config: Config) -> tuple[CompiledRule, ...]
     from automation.rulefiles.rule_parser import load_rules
 
     ruleset = load_rules(args.rules or list(config.rules), names=config.rule_names())
-    if ruleset.errors:
-        raise RuleError(ruleset.errors)
+    ruleset.raise_for_errors()
     known = {r.id: r for r in ruleset.rules}
     unknown = [name for name in args.rule_ids if name not in known]
     if unknown:

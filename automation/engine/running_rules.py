@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from automation.config.loader import Config
-from automation.core.errors import RuleError
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.rulefiles.rule_parser import expand_paths, load_rules
 
@@ -35,8 +34,7 @@ def load_compiled(config: Config) -> LoadedRules:
     ruleset = load_rules(list(config.rules), names=config.rule_names())
     for warning in ruleset.warnings:
         log.warning("%s", warning)
-    if ruleset.errors:
-        raise RuleError(ruleset.errors)
+    ruleset.raise_for_errors()
     return LoadedRules(
         rules=tuple(compile_rule(r) for r in ruleset.rules),
         files=tuple((str(p), _mtime(p)) for p in ruleset.files),
