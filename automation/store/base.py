@@ -204,10 +204,6 @@ class Store(Protocol):
 
     def rule_versions(self) -> dict[str, RuleVersion]: ...
 
-    def set_rule_version(self, rule_id: str, fingerprint: str, at: datetime) -> None:
-        """Record the rule's fingerprint; ``since`` moves to ``at`` only when it changed."""
-        ...
-
     def rule_states(self, rule_id: str) -> dict[str, RuleState]:
         """Every post's state for ``rule_id``."""
         ...

@@ -189,9 +189,6 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
     def rule_versions(self) -> dict[str, RuleVersion]:
         return dict(self._d.versions)
 
-    def set_rule_version(self, rule_id: str, fingerprint: str, at: datetime) -> None:
-        _set_version(self._d, rule_id, fingerprint, utc(at))
-
     def rule_states(self, rule_id: str) -> dict[str, RuleState]:
         return {post: state for (rule, post), state in self._d.states.items() if rule == rule_id}
 

@@ -42,7 +42,7 @@ from automation.store.postgres_connection import (
 )
 from automation.store.postgres_export_parts import ExportPartQueries
 from automation.store.postgres_hourly import HourlyQueries
-from automation.store.postgres_ledger import LedgerQueries, set_versions
+from automation.store.postgres_ledger import LedgerQueries
 from automation.store.postgres_pauses import PauseQueries
 from automation.store.postgres_snapshots import SnapshotQueries
 from automation.store.rows import (
@@ -220,11 +220,6 @@ class PostgresStore(
     def rule_versions(self) -> dict[str, RuleVersion]:
         rows = self._rows("SELECT rule_id, fingerprint, since FROM rule_versions")
         return {rule: RuleVersion(fp, from_epoch(since)) for rule, fp, since in rows}
-
-    @guarded
-    def set_rule_version(self, rule_id: str, fingerprint: str, at: datetime) -> None:
-        with self._tx() as conn:
-            set_versions(conn, [(rule_id, fingerprint)], to_epoch(at))
 
     @guarded
     def rule_states(self, rule_id: str) -> dict[str, RuleState]:

@@ -55,7 +55,7 @@ from automation.store.rows import (
     state_row,
 )
 
-__all__ = ["LedgerQueries", "set_versions"]
+__all__ = ["LedgerQueries"]
 
 # A claim is free when nobody holds it, or when it was made under an earlier epoch and
 # either the leader says its predecessor's actions are over, or the engine that claimed it
@@ -78,7 +78,7 @@ class LedgerQueries(PostgresConnection):
     def commit_cycle(self, write: CycleWrite) -> CommitResult:
         when = to_epoch(write.at)
         with self._tx() as conn:
-            set_versions(conn, write.rule_versions, when)
+            _set_versions(conn, write.rule_versions, when)
             _save_states(conn, write)
             new, duplicate = _split(write.firings, _insert_firings(conn, write.firings))
             queued = _queue_actions(conn, [f for f in new if f.kind == "fired"], when)
@@ -378,7 +378,7 @@ class LedgerQueries(PostgresConnection):
             return LedgerPruned(firings=firings.rowcount, actions=actions.rowcount)
 
 
-def set_versions(conn: Conn, versions: Sequence[tuple[str, str]], at: float) -> None:
+def _set_versions(conn: Conn, versions: Sequence[tuple[str, str]], at: float) -> None:
     """Record rule fingerprints; ``since`` moves only when the fingerprint changed."""
     if not versions:
         return

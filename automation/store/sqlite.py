@@ -46,7 +46,7 @@ from automation.store.sqlite_changes import ChangeQueries
 from automation.store.sqlite_connection import count_change, guarded, read_only_uri
 from automation.store.sqlite_export_parts import ExportPartQueries
 from automation.store.sqlite_hourly import HourlyQueries
-from automation.store.sqlite_ledger import LedgerQueries, set_version
+from automation.store.sqlite_ledger import LedgerQueries
 from automation.store.sqlite_pauses import PauseQueries
 from automation.store.sqlite_snapshots import SnapshotQueries
 
@@ -288,11 +288,6 @@ class SqliteStore(
     def rule_versions(self) -> dict[str, RuleVersion]:
         rows = self._rows("SELECT rule_id, fingerprint, since FROM rule_versions")
         return {rule: RuleVersion(fp, from_epoch(since)) for rule, fp, since in rows}
-
-    @guarded
-    def set_rule_version(self, rule_id: str, fingerprint: str, at: datetime) -> None:
-        with self._immediate() as conn:
-            set_version(conn, rule_id, fingerprint, to_epoch(at))
 
     @guarded
     def rule_states(self, rule_id: str) -> dict[str, RuleState]:

@@ -42,7 +42,7 @@ from automation.store.rows import (
 )
 from automation.store.sqlite_connection import SqliteConnection, count_change, guarded
 
-__all__ = ["LedgerQueries", "set_version"]
+__all__ = ["LedgerQueries"]
 
 LiveKey = tuple[str, str, str]  # (rule, post, key) of a firing not rearmed
 
@@ -57,7 +57,7 @@ class LedgerQueries(SqliteConnection):
         when = to_epoch(write.at)
         with self._immediate() as conn:
             for rule_id, fingerprint in write.rule_versions:
-                set_version(conn, rule_id, fingerprint, when)
+                _set_version(conn, rule_id, fingerprint, when)
             conn.executemany(
                 f"INSERT OR REPLACE INTO rule_states (rule_id, post_id, {STATE_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -328,7 +328,7 @@ class LedgerQueries(SqliteConnection):
             return LedgerPruned(firings=firings.rowcount, actions=actions.rowcount)
 
 
-def set_version(conn: sqlite3.Connection, rule_id: str, fingerprint: str, at: float) -> None:
+def _set_version(conn: sqlite3.Connection, rule_id: str, fingerprint: str, at: float) -> None:
     # In an UPDATE, every right-hand side sees the old row, so ``since`` moves only when
     # the fingerprint really changed.
     conn.execute(

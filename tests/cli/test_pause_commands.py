@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import SECRET_ENV, Cli, Result, write_env_config
 
+from automation.core.records import CycleWrite
 from automation.store.sqlite import SqliteStore
 
 RULES = """\
@@ -149,7 +150,8 @@ def test_a_rule_the_engine_ran_can_be_paused_when_no_file_names_it_any_more(cli:
     from datetime import UTC, datetime
 
     with SqliteStore.open(cli.config.parent / "state.db") as store:
-        store.set_rule_version("old-rule", "fp", datetime(2026, 1, 1, tzinfo=UTC))
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        store.commit_cycle(CycleWrite(at=at, rule_versions=(("old-rule", "fp"),)))
     assert cli("pause", "old-rule").code == 0
 
 

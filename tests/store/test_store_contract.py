@@ -250,10 +250,10 @@ def test_top_ranks_available_watched_posts_by_latest_value(store: Store) -> None
 
 
 def test_rule_version_since_moves_only_when_the_fingerprint_changes(store: Store) -> None:
-    store.set_rule_version("r1", "aaa", minutes(0))
-    store.set_rule_version("r1", "aaa", minutes(5))
+    store.commit_cycle(CycleWrite(at=minutes(0), rule_versions=(("r1", "aaa"),)))
+    store.commit_cycle(CycleWrite(at=minutes(5), rule_versions=(("r1", "aaa"),)))
     assert store.rule_versions()["r1"].since == minutes(0)
-    store.set_rule_version("r1", "bbb", minutes(10))
+    store.commit_cycle(CycleWrite(at=minutes(10), rule_versions=(("r1", "bbb"),)))
     version = store.rule_versions()["r1"]
     assert (version.fingerprint, version.since) == ("bbb", minutes(10))
 
