@@ -28,7 +28,6 @@ rules:
     actions:
       - log: {{message: "{{post.id}}"}}
 """
-WHEN_LINE = 5
 
 
 @pytest.fixture(scope="module")
