@@ -37,8 +37,8 @@ def post_created_at(post_id: str) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def post_url(post_id: str, username: str | None = None) -> str:
-    return f"https://x.com/{username or 'i'}/status/{post_id}"
+def post_url(post_id: str) -> str:
+    return f"https://x.com/i/status/{post_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,6 @@ class Engine:
         emit: Sink,
         recorder: Recorder | None = None,
         should_stop: Callable[[], bool] = lambda: False,
-        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.rules = rules
@@ -110,7 +109,6 @@ class Engine:
         self._new_id = new_id
         self._emit = emit
         self._should_stop = should_stop
-        self._timer = timer
         self._failed_files: frozenset[tuple[str, float]] | None = None
         self._pauses = PauseKeeper(store, emit, dry_run=self._recorder.dry)
         self._refresh = RefreshKeeper()
@@ -197,7 +195,7 @@ class Engine:
             return self._cycle()
 
     def _cycle(self) -> CycleResult:
-        started = self._timer()
+        started = time.monotonic()
         now = self._clock()
         result = CycleResult()
         self.follow_rule_files(now)
@@ -228,7 +226,7 @@ class Engine:
                 "actions", result, lambda: self._dispatcher.run_due(should_stop=self._should_stop)
             )
             result.actions_sent = sent or 0
-        result.duration = self._timer() - started
+        result.duration = time.monotonic() - started
         self._report(now, result)
         return result
 

@@ -87,7 +87,6 @@ class Sandbox:
         port: int = 0,
         options: Options | None = None,
         fault_rate: float = 0.0,
-        fault_seed: int = 0,
         faults: FaultInjector | None = None,
         history_days: int = 120,
         simulated_limits: bool = False,
@@ -104,7 +103,7 @@ class Sandbox:
         self.app = SandboxApp(
             self.world,
             options,
-            faults or FaultInjector(fault_rate, seed=fault_seed),
+            faults or FaultInjector(fault_rate),
             limits_now=(lambda: self.clock.now().timestamp()) if simulated_limits else None,
         )
         self._port = port

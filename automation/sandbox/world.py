@@ -31,6 +31,8 @@ TWITTER_EPOCH_MS = 1288834974657
 # Ages (days before the clock's start) of a few old brand posts: past the 90-day
 # impressions limit, and past the 1800-day video limit.
 _ARCHIVE_AGES = ((100, False), (150, False), (400, True), (1500, True), (1850, True), (2100, True))
+# How long X refuses the same text again from one account (403 duplicate content).
+_DUPLICATE_WITHIN = timedelta(days=1)
 
 
 def snowflake(at: datetime, sequence: int = 0) -> int:
@@ -362,11 +364,11 @@ class World:
             self.actions.append(Action(kind, user_id, post.id, post.created_at, text))
         return post
 
-    def recent_text(self, user_id: str, text: str, within: timedelta = timedelta(days=1)) -> bool:
-        """Whether the user already posted this exact text lately (duplicate content)."""
+    def recent_text(self, user_id: str, text: str) -> bool:
+        """Whether the user already posted this exact text within a day (duplicate content)."""
         now = self.now()
         for post in self.timeline(user_id, now):
-            if now - post.created_at > within:
+            if now - post.created_at > _DUPLICATE_WITHIN:
                 return False
             if post.text == text:
                 return True

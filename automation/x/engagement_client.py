@@ -57,6 +57,7 @@ _HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "gzip"}  # as
 _UNAVAILABLE = "tweet id(s) are unavailable"
 _GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
 _MAX_BUDGET_WAITS = 1000
+_MAX_RETRY = 60.0  # the longest backoff between two attempts at one request, in seconds
 # a wait long enough that someone watching wonders why nothing happens: logged, and told
 _NOTICED_WAIT = 5.0
 _NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
@@ -199,7 +200,6 @@ class EngagementClient:
         max_attempts: int = 4,
         rng: random.Random | None = None,
         first_retry: float = 1.0,
-        max_retry: float = 60.0,
         on_wait: Callable[[float, str], None] | None = None,
     ) -> None:
         """``on_wait(seconds, why)`` is told of each wait of 5 s or more before it begins:
@@ -212,7 +212,6 @@ class EngagementClient:
         self._max_attempts = max(1, max_attempts)
         self._rng = rng
         self._first_retry = first_retry
-        self._max_retry = max_retry
         self._credentials = Credentials(app, accounts)
         self._sent = 0
         self._waited = 0.0  # seconds slept for the budget, over the client's life
@@ -285,7 +284,7 @@ class EngagementClient:
                 delay = backoff_delay(
                     attempt,
                     first=self._first_retry,
-                    cap=self._max_retry,
+                    cap=_MAX_RETRY,
                     rng=self._rng,
                     retry_after=retry_after,
                 )
