@@ -38,6 +38,7 @@ from automation.store.postgres_connection import (
     count_change,
     engine_role,
     engine_settings,
+    first_line,
     guarded,
 )
 from automation.store.postgres_export_parts import ExportPartQueries
@@ -84,7 +85,7 @@ class PostgresStore(
             conn.close()
             if isinstance(exc, StoreError):
                 raise
-            raise StoreError(f"cannot use the database {database}: {exc}") from None
+            raise StoreError(f"cannot use the database {database}: {first_line(exc)}") from None
         return cls(database, conn, epoch=epoch)
 
     @classmethod

@@ -316,5 +316,17 @@ def engine_settings(epoch: int | None) -> dict[str, str]:
 
 
 def first_line(exc: BaseException) -> str:
+    """The server's answer without the statement it quotes; a missing privilege also says
+    how to fix it."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
+    line = text.splitlines()[0] if text else exc.__class__.__name__
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        line += f"; {PRIVILEGE_HINT}"
+    return line
+
+
+PRIVILEGE_HINT = (
+    "connect as the role that owns the database and its tables: every engine and command"
+    " uses that one role (CREATE DATABASE automation OWNER automation;"
+    " docs/high-availability.md, step 1)"
+)

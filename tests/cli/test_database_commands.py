@@ -4,6 +4,7 @@ by ``automation migrate`` (or on its own with ``migrate: auto``), used by every 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from cli_helpers import (
 )
 from pg_cluster import Cluster
 
+from automation.config.database import PostgresDatabase
 from automation.core.wording import counted
 from automation.store import postgres_schema
 from automation.store.migrations import MIGRATIONS
@@ -195,5 +197,29 @@ def test_an_unreachable_postgres_names_host_port_database_and_user_never_the_pas
         "check that the PostgreSQL server is running and reachable from this machine, and that"
         " the config's database: names it (host 127.0.0.1, port 1, database engagement,"
         " user ops)"
+    )
+    assert_no_traceback(done.err)
+
+
+def _as_a_new_role(cluster: Cluster, database: PostgresDatabase, password: str = "") -> str:
+    """``database``'s URL for a new login role that owns nothing in it."""
+    role = f"r_{uuid.uuid4().hex[:12]}"
+    with cluster.admin() as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password or role}'".encode())
+    return database.url.replace("postgresql://postgres@", f"postgresql://{role}@")
+
+
+def test_a_command_as_a_role_without_privileges_says_which_role_to_use(
+    tmp_path: Path, capsys, postgres_cluster: Cluster
+) -> None:
+    database = postgres_cluster.create_database()
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        postgres_schema.apply(conn)
+    cli = Cli(capsys, project(tmp_path, database=_as_a_new_role(postgres_cluster, database)))
+    done = cli("status")
+    assert done.code == 2
+    assert (
+        "permission denied for table schema_migrations; connect as the role that owns the"
+        " database and its tables: every engine and command uses that one role" in done.err
     )
     assert_no_traceback(done.err)
