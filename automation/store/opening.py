@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from automation.config.database import Database, MigrateMode, PostgresDatabase
-from automation.core.errors import UsageError
+from automation.core.errors import StoreError, UsageError
 from automation.store.sqlite import SqliteStore
 from automation.store.sqlite_connection import may_write
 
@@ -89,13 +89,20 @@ class Migrated:
 def migrate(database: Database) -> Migrated:
     """Bring the schema up to date (``automation migrate``)."""
     if isinstance(database, PostgresDatabase):
+        import psycopg
+
         from automation.store import postgres_schema
-        from automation.store.postgres_connection import connect
+        from automation.store.postgres_connection import connect, first_line
 
         with connect(database, role="migrate") as conn:
-            postgres_schema.refuse_newer(database, conn)
-            applied = postgres_schema.apply(conn)
-            return Migrated(tuple(applied), len(postgres_schema.applied(conn)))
+            try:
+                postgres_schema.refuse_newer(database, conn)
+                applied = postgres_schema.apply(conn)
+                return Migrated(tuple(applied), len(postgres_schema.applied(conn)))
+            except psycopg.Error as exc:
+                raise StoreError(
+                    f"cannot migrate the database {database}: {first_line(exc)}"
+                ) from None
     before = SqliteStore.applied_migrations(database)
     SqliteStore.open(database, migrate="auto").close()
     after = SqliteStore.applied_migrations(database)

@@ -223,3 +223,15 @@ def test_a_command_as_a_role_without_privileges_says_which_role_to_use(
         " database and its tables: every engine and command uses that one role" in done.err
     )
     assert_no_traceback(done.err)
+
+
+def test_migrate_as_a_role_without_privileges_says_which_role_to_use(
+    tmp_path: Path, capsys, postgres_cluster: Cluster
+) -> None:
+    database = postgres_cluster.create_database()  # owned by another role
+    cli = Cli(capsys, project(tmp_path, database=_as_a_new_role(postgres_cluster, database)))
+    done = cli("migrate")
+    assert done.code == 2
+    assert done.err.startswith("automation: cannot migrate the database postgresql://r_")
+    assert "permission denied for schema public; connect as the role that owns" in done.err
+    assert_no_traceback(done.err)
