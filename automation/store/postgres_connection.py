@@ -92,15 +92,17 @@ def connect(
             **extra,
         )
     except psycopg.Error as exc:
-        raise StoreError(
-            f"cannot connect to the database {database}: {first_line(exc)}; {_reach_hint(database)}"
-        ) from None
+        reason = first_line(exc)
+        hint = _connect_hint(database, reason)
+        raise StoreError(f"cannot connect to the database {database}: {reason}; {hint}") from None
     return conn
 
 
-def _reach_hint(database: PostgresDatabase) -> str:
-    """What to check when the server cannot be reached, naming where the URL points (its
-    host, port, database and user as libpq reads them; the password is not in ``url``)."""
+def _connect_hint(database: PostgresDatabase, reason: str) -> str:
+    """What to do about a refused connection, naming where the URL points (its host, port,
+    database and user as libpq reads them; the password is not in ``url``). The server's
+    answer tells a wrong password or a missing role or database from a server out of
+    reach; any other answer gets the hint for the last."""
     try:
         fields = conninfo_to_dict(database.url)
     except psycopg.Error:
@@ -114,9 +116,20 @@ def _reach_hint(database: PostgresDatabase) -> str:
             ("user", "user", "this system user (none given)"),
         )
     )
+    if "password authentication failed" in reason or "no password supplied" in reason:
+        return (
+            "check the password given for that user (the URL's ${NAME}, PGPASSWORD or"
+            f" ~/.pgpass) ({where})"
+        )
+    if "does not exist" in reason:
+        return (
+            "create it (CREATE ROLE automation LOGIN PASSWORD '...'; CREATE DATABASE"
+            " automation OWNER automation; docs/high-availability.md, step 1) or correct"
+            f" the URL ({where})"
+        )
     return (
         "check that the PostgreSQL server is running and reachable from this machine, and"
-        f" that the config's database: names it ({where})"
+        f" that the URL names it ({where})"
     )
 
 

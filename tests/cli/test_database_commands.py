@@ -178,9 +178,7 @@ def test_an_unreachable_postgres_is_one_clear_line(tmp_path: Path, capsys, schem
     assert_no_traceback(done.err)
     # says how to fix it, and where the URL points, without its password
     assert "check that the PostgreSQL server is running and reachable" in done.err
-    assert (
-        f"database: names it (host {tmp_path}/nowhere, port 5432, database automation," in done.err
-    )
+    assert f"URL names it (host {tmp_path}/nowhere, port 5432, database automation," in done.err
 
 
 def test_an_unreachable_postgres_names_host_port_database_and_user_never_the_password(
@@ -195,8 +193,7 @@ def test_an_unreachable_postgres_names_host_port_database_and_user_never_the_pas
     assert done.err.startswith("automation: cannot connect to the database postgresql://ops@127.")
     assert done.err.rstrip().endswith(
         "check that the PostgreSQL server is running and reachable from this machine, and that"
-        " the config's database: names it (host 127.0.0.1, port 1, database engagement,"
-        " user ops)"
+        " the URL names it (host 127.0.0.1, port 1, database engagement, user ops)"
     )
     assert_no_traceback(done.err)
 
@@ -207,6 +204,18 @@ def _as_a_new_role(cluster: Cluster, database: PostgresDatabase, password: str =
     with cluster.admin() as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password or role}'".encode())
     return database.url.replace("postgresql://postgres@", f"postgresql://{role}@")
+
+
+def test_migrate_as_a_role_without_privileges_says_which_role_to_use(
+    tmp_path: Path, capsys, postgres_cluster: Cluster
+) -> None:
+    database = postgres_cluster.create_database()  # owned by another role
+    cli = Cli(capsys, project(tmp_path, database=_as_a_new_role(postgres_cluster, database)))
+    done = cli("migrate")
+    assert done.code == 2
+    assert done.err.startswith("automation: cannot migrate the database postgresql://r_")
+    assert "permission denied for schema public; connect as the role that owns" in done.err
+    assert_no_traceback(done.err)
 
 
 def test_a_command_as_a_role_without_privileges_says_which_role_to_use(
@@ -225,13 +234,33 @@ def test_a_command_as_a_role_without_privileges_says_which_role_to_use(
     assert_no_traceback(done.err)
 
 
-def test_migrate_as_a_role_without_privileges_says_which_role_to_use(
+def test_a_missing_database_says_to_create_it(
     tmp_path: Path, capsys, postgres_cluster: Cluster
 ) -> None:
-    database = postgres_cluster.create_database()  # owned by another role
-    cli = Cli(capsys, project(tmp_path, database=_as_a_new_role(postgres_cluster, database)))
-    done = cli("migrate")
+    cli = Cli(capsys, project(tmp_path, database=postgres_cluster.url("no_such_db")))
+    done = cli("status")
     assert done.code == 2
-    assert done.err.startswith("automation: cannot migrate the database postgresql://r_")
-    assert "permission denied for schema public; connect as the role that owns" in done.err
+    assert 'database "no_such_db" does not exist; create it (CREATE ROLE' in done.err
+    assert "CREATE DATABASE automation OWNER automation" in done.err
+    assert "server is running" not in done.err
+    assert_no_traceback(done.err)
+
+
+def test_a_wrong_password_says_to_check_it_never_showing_it(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, postgres_own_server: Cluster
+) -> None:
+    url = _as_a_new_role(postgres_own_server, postgres_own_server.database("postgres"), "right")
+    role = url.split("://")[1].split("@")[0]
+    hba = postgres_own_server.data / "pg_hba.conf"
+    hba.write_text(f"local all {role} scram-sha-256\n" + hba.read_text())
+    with postgres_own_server.admin() as conn:
+        conn.execute("SELECT pg_reload_conf()")
+    monkeypatch.setenv("PG_PASSWORD", "wrong-FAKE-93d2")
+    given = url.replace(f"://{role}@", f"://{role}:${{PG_PASSWORD}}@")
+    cli = Cli(capsys, project(tmp_path, database=given))
+    done = cli("status")
+    assert done.code == 2
+    assert f'password authentication failed for user "{role}"; check the password' in done.err
+    assert "server is running" not in done.err
+    assert "wrong-FAKE-93d2" not in done.err + done.out
     assert_no_traceback(done.err)
