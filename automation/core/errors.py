@@ -20,7 +20,8 @@ traceback for something a user caused. Each class says what the user needs to fi
     └── StoreError               the state database cannot be used
         ├── EngineLocked         another engine holds the database
         ├── LeadershipLost       another engine leads the database now (PostgreSQL)
-        └── SchemaOutdated       the database needs ``automation migrate``
+        ├── SchemaOutdated       the database needs ``automation migrate``
+        └── SchemaNewer          a newer version migrated the database
 
 Messages never contain secret values: errors are built from names (``${X_BEARER_TOKEN}``,
 account names) and from responses, which never echo credentials.
@@ -44,6 +45,7 @@ __all__ = [
     "RateLimited",
     "RequestRejected",
     "RuleError",
+    "SchemaNewer",
     "SchemaOutdated",
     "ServerFailed",
     "StoreError",
