@@ -25,7 +25,7 @@ from automation.core.errors import AutomationError
 from automation.dashboard import backtest_page, controls, pages
 from automation.dashboard.access import passwords_match
 from automation.dashboard.security import SIGNED_IN, PasswordGate, checked_form, session_key
-from automation.dashboard.site import Site
+from automation.dashboard.site import Site, site_of
 from automation.dashboard.templates import render
 
 __all__ = ["create_app"]
@@ -160,6 +160,5 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _automation_error(request: Request, exc: Exception) -> Response:
     """A database that cannot be read (not there yet, locked too long): say so, calmly."""
-    site: Site = request.app.state.site
-    context = {"status": 503, "message": site.waiting() or str(exc)}
+    context = {"status": 503, "message": site_of(request).waiting() or str(exc)}
     return render(request, "error.html", context, status=503)

@@ -38,7 +38,7 @@ from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.periods import Period, parse_period
 from automation.core.rules import Rule
 from automation.dashboard.security import checked_form
-from automation.dashboard.site import Site
+from automation.dashboard.site import Site, site_of
 from automation.dashboard.templates import render
 from automation.rulefiles.rule_parser import load_rules
 from automation.store.base import Store
@@ -76,19 +76,14 @@ class Outcome:
     live_per_day: dict[str, list[int]] = field(default_factory=dict)
 
 
-def _site(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
-
-
 def backtest_form(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     return _page(request, site, Outcome(Choice()))
 
 
 async def backtest_run(request: Request) -> Response:
     form = await checked_form(request)
-    site = _site(request)
+    site = site_of(request)
     choice = _choice(form)
     confirmed = form.get("confirm") == "yes"
     outcome = await run_in_threadpool(_run, site, choice, confirmed)

@@ -24,7 +24,7 @@ from automation.core.errors import StoreError, UsageError
 from automation.core.pauses import ALL_RULES
 from automation.core.wording import counted
 from automation.dashboard.security import checked_form
-from automation.dashboard.site import Site
+from automation.dashboard.site import site_of
 from automation.engine import pauses
 from automation.engine.retries import retry_all_dead, retry_dead
 
@@ -32,11 +32,6 @@ __all__ = ["pause_rule", "resume_rule", "retry_action", "retry_all"]
 
 WHO = "dashboard"
 NAME = "name"  # the form field (and session key) for who is making the change
-
-
-def _site(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
 
 
 def _back(request: Request, fallback: str, message: str) -> Response:
@@ -75,7 +70,7 @@ async def _write(what: str, change: Callable[[], _T]) -> _T:
 async def retry_action(request: Request) -> Response:
     form = await checked_form(request)
     action_id = request.path_params["action_id"]
-    site = _site(request)
+    site = site_of(request)
     who = _who(request, form)
 
     def retry() -> bool:
@@ -94,7 +89,7 @@ async def retry_all(request: Request) -> Response:
     form = await checked_form(request)
     given = form.get("rule")
     rule_id = given if isinstance(given, str) and given else None
-    site = _site(request)
+    site = site_of(request)
     who = _who(request, form)
 
     def retry() -> int:
@@ -115,7 +110,7 @@ async def retry_all(request: Request) -> Response:
 
 def _rule_id(request: Request) -> str:
     rule_id: str = request.path_params["rule_id"]
-    site = _site(request)
+    site = site_of(request)
     if rule_id != ALL_RULES and site.rule(rule_id) is None:
         raise HTTPException(404, site.no_rule(rule_id))
     return rule_id
@@ -124,7 +119,7 @@ def _rule_id(request: Request) -> str:
 async def pause_rule(request: Request) -> Response:
     form = await checked_form(request)
     rule_id = _rule_id(request)
-    site = _site(request)
+    site = site_of(request)
     who = _who(request, form)
     raw_for = form.get("for")
     seconds = parse_duration(raw_for) if raw_for else None
@@ -151,7 +146,7 @@ async def pause_rule(request: Request) -> Response:
 async def resume_rule(request: Request) -> Response:
     form = await checked_form(request)
     rule_id = _rule_id(request)
-    site = _site(request)
+    site = site_of(request)
     who = _who(request, form)
     target = "every rule" if rule_id == ALL_RULES else rule_id
 

@@ -22,7 +22,7 @@ from automation.dashboard.nearest import nearest, rule_target, watched
 from automation.dashboard.overview import engine_state, overview
 from automation.dashboard.post_charts import post_charts
 from automation.dashboard.rule_text import rule_text
-from automation.dashboard.site import Site
+from automation.dashboard.site import Site, site_of
 from automation.dashboard.templates import render
 from automation.store.base import Store
 
@@ -31,13 +31,8 @@ __all__ = ["actions_page", "history_page", "overview_page", "post_page", "rule_p
 DAY = timedelta(days=1)
 
 
-def _site(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
-
-
 def overview_page(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     now = site.clock()
     with site.reading() as store:
         data = overview(site, store, now)
@@ -55,7 +50,7 @@ def _pauses(
 
 
 def rules_page(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     now = site.clock()
     with site.reading() as store:
         day = store.firing_counts(now - DAY)
@@ -87,7 +82,7 @@ def rules_page(request: Request) -> Response:
 
 
 def rule_page(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     rule = site.rule(request.path_params["rule_id"])
     if rule is None:
         raise HTTPException(404, site.no_rule(request.path_params["rule_id"]))
@@ -164,7 +159,7 @@ def _watches(rule: Rule, record: WatchedPostRecord | None, post_id: str) -> bool
 
 
 def post_page(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     post_id = _post_id(request)
     with site.reading() as store:
         data = _post_data(site, store, post_id)
@@ -175,7 +170,7 @@ def post_page(request: Request) -> Response:
 
 
 def post_charts_json(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     post_id = _post_id(request)
     with site.reading() as store:
         data = _post_data(site, store, post_id)
@@ -183,7 +178,7 @@ def post_charts_json(request: Request) -> Response:
 
 
 def history_page(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     f = read_filters(request.query_params, KINDS)
     with site.reading() as store:
         entries = store.history(f.rule, f.post, PAGE, kind=f.status, since=f.since, until=f.until)
@@ -202,7 +197,7 @@ def history_page(request: Request) -> Response:
 
 
 def actions_page(request: Request) -> Response:
-    site = _site(request)
+    site = site_of(request)
     f = read_filters(request.query_params, ACTION_STATUSES)
     with site.reading() as store:
         items = store.actions(

@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from threading import Lock
 
+from starlette.requests import Request
+
 from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.loader import Config
 from automation.core.rules import Rule
@@ -17,7 +19,7 @@ from automation.rulefiles.rule_parser import RuleSet, expand_paths, load_rules
 from automation.store.base import Store
 from automation.store.opening import open_readonly, require_store
 
-__all__ = ["Site"]
+__all__ = ["Site", "site_of"]
 
 # A control's write waits at most this long for the engine's write lock, then fails with a
 # message instead of holding a request (and the engine) up.
@@ -96,6 +98,12 @@ class Site:
                 " is fixed (the Rules page lists them)"
             )
         return text
+
+
+def site_of(request: Request) -> Site:
+    """The deployment the dashboard application serving ``request`` shows."""
+    site: Site = request.app.state.site
+    return site
 
 
 def _mtime(path: Path) -> float:
