@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from automation.core.rules import Rule
+from automation.core.rules import Position, Rule
 from automation.rule_tests.notation import Series
 
 __all__ = [
@@ -21,23 +21,10 @@ __all__ = [
     "RuleTestFile",
     "ScriptedPost",
     "Step",
-    "Where",
 ]
 
 ExpectationKind = Literal["fired", "seeded", "capped", "not_fired"]
 StepKind = Literal["restart", "advance", "edit"]
-
-
-@dataclass(frozen=True)
-class Where:
-    """A place in the test file, for failure reports an editor can jump to."""
-
-    path: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -70,7 +57,7 @@ class ExpectedAction:
 
     kind: str
     fields: Mapping[str, Any]
-    where: Where
+    where: Position
 
 
 @dataclass(frozen=True)
@@ -79,7 +66,7 @@ class Expectation:
     rule: str
     post: str | None
     poll: int | None
-    where: Where
+    where: Position
     key: str | None = None
     milestone: int | None = None
     actions: tuple[ExpectedAction, ...] | None = None
@@ -92,7 +79,7 @@ class Step:
 
     after_poll: int
     kind: StepKind
-    where: Where
+    where: Position
     advance: int = 0
     rules: tuple[Rule, ...] = ()
     text: str = ""
@@ -101,7 +88,7 @@ class Step:
 @dataclass(frozen=True)
 class RuleTest:
     name: str
-    where: Where
+    where: Position
     times: tuple[datetime, ...]  # of each poll; times[0] is the start
     poll_interval: int
     posts: tuple[ScriptedPost, ...]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from automation.core.rules import Position
 from automation.core.wording import closest
-from automation.rule_tests.model import Where
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.yaml_loader import PathPart, YamlDocument
 
@@ -30,8 +30,8 @@ class TestScope:
     def at(self, *parts: PathPart) -> PathList:
         return [*self.path, *parts]
 
-    def where(self, path: PathList, *, key: bool = False) -> Where:
-        return Where(self.doc.name, *self.doc.position(path, key=key))
+    def where(self, path: PathList, *, key: bool = False) -> Position:
+        return Position(self.doc.name, *self.doc.position(path, key=key))
 
 
 def suggest(value: str, known: Sequence[str], what: str) -> str:
