@@ -53,6 +53,7 @@ from automation.store.rows import (
     outbox_item,
     requeued_dead,
     state_row,
+    where_clause,
 )
 
 __all__ = ["LedgerQueries"]
@@ -391,14 +392,6 @@ def _set_versions(conn: Conn, versions: Sequence[tuple[str, str]], at: float) ->
         b" THEN rule_versions.since ELSE excluded.since END",
         [at, rules, prints],
     )
-
-
-def where_clause(*given: tuple[str, Any]) -> tuple[str, list[Any]]:
-    """A WHERE clause of the conditions whose value is given, and their parameters."""
-    chosen = [(clause, value) for clause, value in given if value is not None]
-    if not chosen:
-        return "", []
-    return " WHERE " + " AND ".join(c for c, _ in chosen), [v for _, v in chosen]
 
 
 def _prefixed(alias: str) -> str:

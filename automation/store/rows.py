@@ -42,6 +42,7 @@ __all__ = [
     "requeued_dead",
     "state_from_row",
     "state_row",
+    "where_clause",
 ]
 
 OUTBOX_COLUMNS = (
@@ -286,3 +287,11 @@ def requeued_dead(
         f" (SELECT digest FROM outbox WHERE status = 'dead' AND {chosen}))",
         values * 2,
     )
+
+
+def where_clause(*given: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """A WHERE clause of the conditions whose value is given, and their parameters."""
+    chosen = [(clause, value) for clause, value in given if value is not None]
+    if not chosen:
+        return "", []
+    return " WHERE " + " AND ".join(c for c, _ in chosen), [v for _, v in chosen]

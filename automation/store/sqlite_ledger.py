@@ -7,7 +7,6 @@ import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -39,6 +38,7 @@ from automation.store.rows import (
     outbox_item,
     requeued_dead,
     state_row,
+    where_clause,
 )
 from automation.store.sqlite_connection import SqliteConnection, count_change, guarded
 
@@ -165,7 +165,7 @@ class LedgerQueries(SqliteConnection):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[OutboxItem]:
-        where, params = _where(
+        where, params = where_clause(
             ("status = ?", status),
             ("rule_id = ?", rule_id),
             ("post_id = ?", post_id),
@@ -250,7 +250,7 @@ class LedgerQueries(SqliteConnection):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[HistoryEntry]:
-        where, params = _where(
+        where, params = where_clause(
             ("rule_id = ?", rule_id),
             ("post_id = ?", post_id),
             ("kind = ?", kind),
@@ -338,14 +338,6 @@ def _set_version(conn: sqlite3.Connection, rule_id: str, fingerprint: str, at: f
         " ELSE excluded.since END",
         (rule_id, fingerprint, at),
     )
-
-
-def _where(*given: tuple[str, Any]) -> tuple[str, list[Any]]:
-    """A WHERE clause of the conditions whose value is given, and their parameters."""
-    chosen = [(clause, value) for clause, value in given if value is not None]
-    if not chosen:
-        return "", []
-    return " WHERE " + " AND ".join(c for c, _ in chosen), [v for _, v in chosen]
 
 
 def _live_keys(conn: sqlite3.Connection, firings: Sequence[FiringRecord]) -> set[LiveKey]:
