@@ -43,6 +43,7 @@ from automation.core.metric_names import API_METRICS, DERIVED
 from automation.core.policies import Step, fresh_state, step
 from automation.core.rules import OPERATORS, Every, Once, Rearm, Rule, condition_metrics
 from automation.core.timetext import moment_text
+from automation.core.window_text import window_entry
 
 __all__ = ["CompiledRule", "compile_rule", "compile_rules"]
 
@@ -239,7 +240,9 @@ def _details(truth: Truth, leaves: tuple[CompiledLeaf, ...], trace: tuple[LeafTr
         reasons = [t.reason for t in trace if t.truth is Truth.UNKNOWN and t.reason]
         return f" ({'; '.join(dict.fromkeys(reasons))})" if reasons else ""
     values = dict.fromkeys(
-        f"{leaf.label}={format_number(t.value)}"
+        window_entry(leaf.label, t.value, "=", format_number)
+        if leaf.leaf.over
+        else f"{leaf.label}={format_number(t.value)}"
         for leaf, t in zip(leaves, trace, strict=True)
         if t.value is not None
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from automation.core.payloads import iso
+from automation.core.window_text import window_value
 
-__all__ = ["ago", "eta", "number", "when"]
+__all__ = ["ago", "eta", "number", "when", "window"]
 
 
 def when(moment: datetime | None) -> str:
@@ -53,6 +54,12 @@ def number(value: float | None) -> str:
     if abs(value) < 1:
         return f"{value:.3g}"
     return f"{value:,.1f}"
+
+
+def window(value: float, label: str) -> str:
+    """A firing's window as the commands show it (``≈ 2,600.005`` between two whole
+    numbers), whole numbers and rates as ``number`` writes them."""
+    return window_value(label, value, number, grouping=",")
 
 
 def stamp(moment: datetime | None) -> str:

@@ -30,6 +30,7 @@ def _environment() -> Environment:
         ago=formatting.ago,
         eta=formatting.eta,
         number=formatting.number,
+        window=formatting.window,
         stamp=formatting.stamp,
         metric=metric_label,
         duration=format_duration,

@@ -205,12 +205,13 @@ def test_a_window_rule_s_firing_shows_its_window_before_its_total(own_world: Wor
         "fired",
         own_world.end,
         metrics={"impressions": 1_000_450.0},
-        windows={"impressions over 1h": 5_200.0},
+        windows={"impressions over 1h": 5_200.0, "impressions over 30m": 2_600.0045},
     )
     with SqliteStore.open(own_world.folder / "automation.db") as store:
         store.commit_cycle(CycleWrite(at=own_world.end, firings=(firing,)))
     cell = (
         '<td data-label="values"><span class="kv">impressions over 1h <b>5,200</b></span>'
+        ' <span class="kv">impressions over 30m <b>≈ 2,600.005</b></span>'  # prorated: never 2,600
         ' <span class="kv">impressions <b>1,000,450</b></span></td>'
     )
     before = '<td data-label="values"><span class="kv">likes <b>'  # no window: as it was
