@@ -12,12 +12,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import yaml
-
 from automation.core.durations import parse_duration
 from automation.core.rules import Rule
 from automation.rule_tests.model import Step
 from automation.rule_tests.scope import PathList, TestScope, suggest
+from automation.rulefiles.condition_text import read_condition_exponents, rule_file_text
 from automation.rulefiles.rule_parser import parse_rule_file
 from automation.rulefiles.yaml_loader import parse_document
 
@@ -89,6 +88,8 @@ def _edit(
     if rule_id not in raw_rules:
         scope.rep.error([*path, "rule"], suggest(rule_id, sorted(raw_rules), "rule"))
         return None
+    # a plain 1e5 in the edited condition is the number it is in a rule file
+    read_condition_exponents(raw.get("when"), [*path, "when"], scope.doc.style)
     changes = {k: v for k, v in raw.items() if k != "rule"}
     if not changes or "id" in changes:
         scope.rep.error(
@@ -98,7 +99,7 @@ def _edit(
         )
         return None
     edited = {**raw_rules[rule_id], **copy.deepcopy(changes)}
-    text = yaml.safe_dump({"version": 1, "rules": [edited]}, sort_keys=False)
+    text = rule_file_text({"version": 1, "rules": [edited]})
     rules, problems = parse_rule_file(parse_document(text, f"{scope.doc.name} (edit)"))
     errors = [p for p in problems if p.is_error]
     for problem in errors:

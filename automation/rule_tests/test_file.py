@@ -24,6 +24,7 @@ from automation.rule_tests.model import RuleTest, RuleTestFile
 from automation.rule_tests.posts import poll_count, read_posts, read_series
 from automation.rule_tests.scope import PathList, TestScope, offset_text
 from automation.rule_tests.steps import poll_times, read_steps
+from automation.rulefiles.condition_text import read_exponents
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.rule_parser import load_rules
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
@@ -107,7 +108,9 @@ class _Loader:
             return False
         self.rules = ruleset.rules
         for file in ruleset.files:
-            raw = load_document(file).data
+            doc = load_document(file)
+            raw = doc.data
+            read_exponents(raw, doc.style)  # as the rule loader read it: 1e5 is a number
             for item in raw.get("rules", []) if isinstance(raw, dict) else []:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     self.raw_rules.setdefault(item["id"], item)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import yaml
+
 from automation.core.durations import duration_hint, format_duration, parse_duration
 from automation.core.metric_names import canonical, suggest
 from automation.core.rules import OPERATOR_SYMBOLS, OPERATORS, Leaf
@@ -28,7 +30,9 @@ __all__ = [
     "metric_problem",
     "number_hint",
     "parse_condition",
+    "read_condition_exponents",
     "read_exponents",
+    "rule_file_text",
 ]
 
 MAX_WINDOW = 28 * 3600  # the /28hr series and the snapshots kept reach this far back
@@ -154,12 +158,13 @@ def read_exponents(data: Any, style: Callable[[Sequence[PathPart]], str | None])
     rules = data.get("rules") if isinstance(data, dict) else None
     for index, rule in enumerate(rules if isinstance(rules, list) else ()):
         if isinstance(rule, dict):
-            _read_exponents(rule.get("when"), ["rules", index, "when"], style)
+            read_condition_exponents(rule.get("when"), ["rules", index, "when"], style)
 
 
-def _read_exponents(
+def read_condition_exponents(
     node: Any, path: list[PathPart], style: Callable[[Sequence[PathPart]], str | None]
 ) -> None:
+    """``read_exponents`` for one condition, written at ``path`` of its document."""
     if not isinstance(node, dict | list):
         return
     for key, value in node.items() if isinstance(node, dict) else enumerate(node):
@@ -167,7 +172,20 @@ def _read_exponents(
         if key in OPERATORS and written and style([*path, key]) is None:
             node[key] = float(value)
         else:
-            _read_exponents(value, [*path, key], style)
+            read_condition_exponents(value, [*path, key], style)
+
+
+class _RuleFileDumper(yaml.SafeDumper):
+    """Quotes a text that the rule loader would read as a number (``'1e5'``)."""
+
+
+_RuleFileDumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
+
+
+def rule_file_text(data: Any) -> str:
+    """``data`` (read from a rule file, exponents read) as a rule file that loads back to
+    the same values: numbers stay numbers and texts stay texts."""
+    return yaml.dump(data, Dumper=_RuleFileDumper, sort_keys=False)
 
 
 def number_hint(text: str) -> str:

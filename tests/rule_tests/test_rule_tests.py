@@ -529,6 +529,56 @@ def test_editing_only_the_actions_never_refires(tmp_path: Path) -> None:
     assert [(f.kind, f.poll) for f in run.firings] == [("fired", 2)]
 
 
+EXPONENT_RULES = """\
+version: 1
+rules:
+  - id: big
+    watch: {accounts: [brand]}
+    when: {all: [{metric: likes, gte: 1e2}, "likes >= 1e1"]}
+    actions:
+      - log: {message: "{post.id}"}
+"""
+
+
+def test_an_edit_keeps_a_plain_1e5_a_number_and_a_quoted_one_text(tmp_path: Path) -> None:
+    """As in a rule file (the rule loader reads a comparison's plain 1e5 as a number, a
+    quoted '1e5' is an error), in the edit and in the rule it edits."""
+    path = write(
+        tmp_path,
+        """\
+  - name: a plain exponent in the edit is the threshold
+    posts: [{id: "11", account: brand, created: -1h, likes: 90 90 90}]
+    steps:
+      - {after_poll: 1, edit: {rule: big, when: {metric: likes, gte: 5e1}, description: x}}
+    expect: [{seeded: big, post: "11", poll: 2}]
+  - name: the rule's own plain exponent stays a number through an edit of something else
+    posts: [{id: "11", account: brand, created: -1h, likes: 90 120 130}]
+    steps: [{after_poll: 1, edit: {rule: big, description: only words}}]
+    expect: [{fired: big, post: "11", poll: 2}]
+""",
+        EXPONENT_RULES,
+    )
+    plain, other = load_test_file(path).tests
+    assert [s.text for s in plain.steps] == [
+        'edit rule big (when: {"metric": "likes", "gte": 50.0}, description: "x")'
+    ]
+    assert judge(run_test(plain)).passed
+    assert judge(run_test(other)).passed  # a description edit keeps the fingerprint
+    quoted = write(
+        tmp_path,
+        """\
+  - name: a quoted exponent in the edit is text, as in a rule file
+    posts: [{id: "11", account: brand, created: -1h, likes: 90}]
+    steps: [{after_poll: 1, edit: {rule: big, when: {metric: likes, gte: '1e2'}}}]
+""",
+        EXPONENT_RULES,
+    )
+    assert any(
+        "this edit makes rule 'big' invalid: expected a number for 'gte', got '1e2'" in p
+        for p in problems(quoted)
+    )
+
+
 def test_advance_moves_the_next_poll_and_at_follows_it(tmp_path: Path) -> None:
     path = write(
         tmp_path,
