@@ -156,6 +156,8 @@ class _Standby:
         """Say the engine stands by, and wait ``seconds`` (a retry interval unless
         given) or until a stop is asked for."""
         problem = self._election.problem
+        if seconds is None and not problem:
+            self._quiet = False  # a try reached the database: its next outage is news again
         text = f"standby: {problem}" if problem else _ANOTHER_LEADS
         if text != self._said:
             if not self._ready:

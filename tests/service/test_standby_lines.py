@@ -1,0 +1,85 @@
+"""What a standing-by engine says about its database (spec section 13: an engine that
+loses its database connection logs one line for it): the line that says it lost the lead
+stands for the database's outage that follows, but once the database has answered
+again, the next outage is said again, in one line."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+
+from automation.core.leadership import lease_times
+from automation.service.leading import _Standby
+from automation.service.loop import Controls
+
+DOWN = "cannot connect to the database postgresql://automation@db/automation: refused"
+
+
+@dataclass
+class _Election:
+    problem: str | None = None
+    times: object = field(default_factory=lambda: lease_times(15.0))
+
+
+@dataclass
+class _Clock:
+    """Time that passes only while the standby waits."""
+
+    now: float = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        self.now += seconds
+        return event.is_set()
+
+
+class _Observers:
+    def set_leading(self, leading: bool) -> None:
+        pass
+
+
+def _said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lines = [r.getMessage() for r in caplog.records if r.name == "automation.service"]
+    caplog.clear()
+    return lines
+
+
+def test_a_database_outage_after_the_lead_was_lost_and_the_database_answered_is_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="automation.service")
+    election = _Election()
+    standby = _Standby(election, Controls(clock=_Clock()), _Observers())  # type: ignore[arg-type]
+    standby.lost()  # the engine has just logged "lost the lead on ...: standing by"
+    standby.wait(15.0)  # a lease before it tries again
+    election.problem = DOWN
+    standby.wait()
+    assert _said(caplog) == []  # the loss's line said it
+    election.problem = None  # the database answers; another engine leads
+    standby.wait()
+    assert _said(caplog) == ["standby: another engine leads"]
+    election.problem = DOWN  # then the database goes away
+    standby.wait()
+    assert _said(caplog) == [f"standby: {DOWN}"]
+    standby.wait()
+    assert _said(caplog) == []  # one line for it
+
+
+def test_a_lead_lost_while_the_database_answers_says_a_later_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="automation.service")
+    election = _Election()
+    standby = _Standby(election, Controls(clock=_Clock()), _Observers())  # type: ignore[arg-type]
+    standby.lost()  # a frozen leader's session ended; the database itself is fine
+    standby.wait(15.0)
+    standby.wait()  # its next try finds another engine leading
+    assert _said(caplog) == []
+    election.problem = DOWN
+    standby.wait()
+    assert _said(caplog) == [f"standby: {DOWN}"]
