@@ -26,6 +26,7 @@ __all__ = [
     "Span",
     "add_span",
     "complete_counts",
+    "floor_hour",
     "hour_index",
     "hour_start",
     "reading_hour",
@@ -70,6 +71,11 @@ def hour_start(index: int) -> datetime:
             _START.clear()
         found = _START[index] = _EPOCH + index * HOUR
     return found
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the hour that contains ``moment``, in ``moment``'s own time zone."""
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def reading_hour(moment: datetime) -> int:

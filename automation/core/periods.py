@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from automation.core.durations import duration_hint, parse_duration
 from automation.core.errors import UsageError
+from automation.core.hours import floor_hour
 
 __all__ = ["Period", "parse_period"]
 
@@ -68,9 +69,9 @@ def parse_period(
                 "--to must come after --from "
                 "(a --to date includes its whole day)"
             )
-    first = _floor(lo)
-    last = min(_ceil(hi), _floor(now))
-    if first >= _floor(now):
+    first = floor_hour(lo)
+    last = min(_ceil(hi), floor_hour(now))
+    if first >= floor_hour(now):
         raise UsageError(
             f"the period starts at {first:%Y-%m-%d %H:%M} UTC, which is not yet over: "
             "it must start before the current hour"
@@ -98,10 +99,6 @@ def _moment(text: str, option: str, *, end_of_day: bool) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _floor(t: datetime) -> datetime:
-    return t.replace(minute=0, second=0, microsecond=0)
-
-
 def _ceil(t: datetime) -> datetime:
-    down = _floor(t)
+    down = floor_hour(t)
     return down if down == t else down + _HOUR

@@ -17,10 +17,11 @@ from types import MappingProxyType
 from typing import Any
 
 from automation.core.facts import HourlySeries
+from automation.core.hours import floor_hour
 from automation.engine.performers import Performers
 from automation.rule_tests.model import ScriptedPost
 from automation.x.engagement_client import FetchResult
-from automation.x.engagement_plan import EngagementRequest, floor_hour
+from automation.x.engagement_plan import EngagementRequest
 from automation.x.v2_client import DiscoveredPost, Discovery, WriteResult
 
 __all__ = ["FakeEngagement", "FakeX", "ManualClock", "Performed", "World", "recording_performers"]

@@ -11,12 +11,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from automation.core.hours import floor_hour
 from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
 from automation.core.post_ids import ascii_digits
 from automation.sandbox.messages import Reply
 from automation.sandbox.options import Options
 
-__all__ = ["MAX_IDS", "Grouping", "Query", "hour_floor", "parse_query"]
+__all__ = ["MAX_IDS", "Grouping", "Query", "parse_query"]
 
 MAX_IDS = {"totals": 250, "28hr": 25, "historical": 25}
 ALLOWED_METRICS = {"totals": TOTALS_METRICS, "28hr": HOURLY_METRICS, "historical": HOURLY_METRICS}
@@ -53,10 +54,6 @@ def _bad(message: str) -> Reply:
     return Reply(400, {"errors": [message]})
 
 
-def hour_floor(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
-
-
 def parse_query(endpoint: str, raw: bytes, now: datetime, options: Options) -> Query | Reply:
     """The checked query, or the 400 reply explaining the first problem found."""
     if not raw.strip():
@@ -84,7 +81,7 @@ def parse_query(endpoint: str, raw: bytes, now: datetime, options: Options) -> Q
     if endpoint == "totals":
         return Query(endpoint, ids, metrics, groupings)
     if endpoint == "28hr":
-        end = hour_floor(now) + HOUR
+        end = floor_hour(now) + HOUR
         return Query(endpoint, ids, metrics, groupings, end - 29 * HOUR, end)
     window = _window(body.get("start"), body.get("end"), now)
     if isinstance(window, Reply):
@@ -197,7 +194,7 @@ def _parse_date(raw: object, field: str) -> datetime | Reply:
 
 def _window(raw_start: object, raw_end: object, now: datetime) -> tuple[datetime, datetime] | Reply:
     """Widened to whole hours (start down, end up); end is exclusive."""
-    latest = hour_floor(now) + HOUR
+    latest = floor_hour(now) + HOUR
     start = _parse_date(raw_start, "start") if raw_start is not None else None
     end = _parse_date(raw_end, "end") if raw_end is not None else None
     if isinstance(start, Reply):
@@ -205,9 +202,9 @@ def _window(raw_start: object, raw_end: object, now: datetime) -> tuple[datetime
     if isinstance(end, Reply):
         return end
     if end is not None:
-        end = hour_floor(end) + (HOUR if end != hour_floor(end) else timedelta(0))
+        end = floor_hour(end) + (HOUR if end != floor_hour(end) else timedelta(0))
     if start is not None:
-        start = hour_floor(start)
+        start = floor_hour(start)
     if end is None:
         end = latest if start is None else min(start + MAX_WINDOW, latest)
     if start is None:

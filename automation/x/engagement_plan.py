@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from automation.core import metric_names as m
 from automation.core.fetch_plan import MAX_IDS
+from automation.core.hours import floor_hour
 from automation.core.payloads import iso
 from automation.core.post_ids import ascii_digits
 
@@ -40,7 +41,6 @@ __all__ = [
     "EngagementRequest",
     "WatchedPost",
     "chunked",
-    "floor_hour",
     "plan_owned_requests",
     "plan_public_totals",
     "plan_requests",
@@ -283,10 +283,6 @@ def plan_public_totals(
         EngagementRequest("totals", None, chunk, public, texts=texts)
         for chunk in chunked(post_ids, MAX_IDS["totals"])
     )
-
-
-def floor_hour(t: datetime) -> datetime:
-    return t.replace(minute=0, second=0, microsecond=0)
 
 
 def _iso_hour(t: datetime) -> str:
