@@ -34,7 +34,7 @@ __all__ = [
     "PostSource",
     "RuleVersion",
     "WatchedPostRecord",
-    "check_attempt",
+    "checked_retry_at",
     "compose_snapshots",
     "from_epoch",
     "to_epoch",
@@ -249,10 +249,11 @@ def compose_snapshots(
     return tuple(out)
 
 
-def check_attempt(
+def checked_retry_at(
     item: OutboxItem, outcome: AttemptOutcome, next_attempt_at: datetime | None
 ) -> datetime | None:
-    """The next due time after this attempt; refuses impossible transitions."""
+    """When the action is due again after this attempt (None unless ``retry``), once the
+    transition is checked: a StoreError for one that cannot happen."""
     if item.status != "pending":
         raise StoreError(f"action {item.id!r} is {item.status}, not pending")
     if outcome not in ("sent", "retry", "dead"):

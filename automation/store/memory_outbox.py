@@ -12,7 +12,7 @@ from automation.core.records import (
     AttemptOutcome,
     AttemptRecord,
     OutboxItem,
-    check_attempt,
+    checked_retry_at,
     utc,
 )
 from automation.store.memory_data import MemoryData, within
@@ -85,7 +85,7 @@ class MemoryOutbox:
             raise StoreError(f"no action {action_id!r} in the outbox")
         seq, item = found
         when = utc(at)
-        retry_at = check_attempt(item, outcome, next_attempt_at)
+        retry_at = checked_retry_at(item, outcome, next_attempt_at)
         attempt = AttemptRecord(action_id, item.attempts + 1, when, outcome, error, retry_at)
         self._d.attempts.setdefault(action_id, []).append(attempt)
         self._held.discard(action_id)

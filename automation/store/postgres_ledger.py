@@ -29,7 +29,7 @@ from automation.core.records import (
     HistoryEntry,
     LedgerPruned,
     OutboxItem,
-    check_attempt,
+    checked_retry_at,
     from_epoch,
     to_epoch,
 )
@@ -197,7 +197,7 @@ class LedgerQueries(PostgresConnection):
             if self.epoch is not None and found[0] != self._claim_term(conn):
                 self._check_epoch(conn)  # not its claim: only the leader records it
             item = outbox_item(tuple(found[1:]))
-            retry_at = epoch_or_none(check_attempt(item, outcome, next_attempt_at))
+            retry_at = epoch_or_none(checked_retry_at(item, outcome, next_attempt_at))
             number = item.attempts + 1
             conn.execute(
                 b"INSERT INTO attempts (action_id, number, at, outcome, error, next_attempt_at)"

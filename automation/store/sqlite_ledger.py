@@ -21,7 +21,7 @@ from automation.core.records import (
     HistoryEntry,
     LedgerPruned,
     OutboxItem,
-    check_attempt,
+    checked_retry_at,
     from_epoch,
     to_epoch,
 )
@@ -140,7 +140,7 @@ class LedgerQueries(SqliteConnection):
             item = self._action(action_id)
             if item is None:
                 raise StoreError(f"no action {action_id!r} in the outbox")
-            retry_at = epoch_or_none(check_attempt(item, outcome, next_attempt_at))
+            retry_at = epoch_or_none(checked_retry_at(item, outcome, next_attempt_at))
             number = item.attempts + 1
             conn.execute(
                 "INSERT INTO attempts (action_id, number, at, outcome, error, next_attempt_at)"
