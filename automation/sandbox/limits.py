@@ -68,7 +68,8 @@ class Budget:
             self._counts = {k: v for k, v in self._counts.items() if k[2] + 86_400 > now}
 
 
-# Per endpoint: the windows for a user-context call; app-only calls use ``app_windows``.
+# Per endpoint: the windows for a user-context call; an app-only timeline call counts
+# against ``timeline_app``.
 V2_LIMITS: dict[str, tuple[Window, ...]] = {
     "timeline": (Window("timeline", 900, 900),),
     "timeline_app": (Window("timeline_app", 10_000, 900),),
