@@ -1,4 +1,5 @@
-"""``automation demo``: the whole engine against the built-in sandbox, in about 30 s."""
+"""``automation demo``'s arguments; the demo itself (``cli.demo``) is imported only when it
+runs, so that ``automation --help`` does not load it."""
 
 from __future__ import annotations
 

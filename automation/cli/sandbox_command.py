@@ -1,4 +1,5 @@
-"""``automation sandbox``: serve the simulated X API on 127.0.0.1."""
+"""``automation sandbox``'s arguments; the sandbox (``sandbox.cli``) is imported only when it
+runs, so that ``automation --help`` does not load it."""
 
 from __future__ import annotations
 
