@@ -5,13 +5,11 @@ does not read them again."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
-from config_helpers import make_config
 from cycle_world import NOW, CycleWorld, Timelines
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -91,21 +89,6 @@ def world(store: Store, values: Values) -> tuple[CycleWorld, Engine]:
     return w, w.engine()
 
 
-def engine_of(w: CycleWorld, ids: Iterator[int]) -> Engine:
-    """An engine on ``w`` whose firing ids come from ``ids``."""
-    return Engine(
-        config=make_config(),
-        rules=LoadedRules(rules=compile_rules(w.rules), files=()),
-        store=w.store,
-        engagement=w.metrics,
-        x_client=w.timelines,
-        dispatcher=NoActions(),
-        clock=lambda: w.now,
-        new_id=lambda: f"{next(ids):016x}",
-        emit=w.events.append,
-    )
-
-
 def fired(w: CycleWorld) -> list[tuple[str, str, str, str]]:
     return [(e.event, e.rule, e.post, e.key) for e in w.events if isinstance(e, FiredEvent)]
 
@@ -132,7 +115,6 @@ def test_keeping_rule_states_decides_what_reading_them_every_cycle_decides(start
     kept_store, read_store = Store(), Store()
     kept, kept_engine = world(kept_store, values)
     read, _ = world(read_store, values)
-    ids = itertools.count(1)
     for minutes, moves, event, rule, post in steps:
         for pid, metric, gained in moves:
             values.values[pid][metric] += gained
@@ -144,7 +126,7 @@ def test_keeping_rule_states_decides_what_reading_them_every_cycle_decides(start
         if event == "reload":  # the same rules, compiled anew
             kept_engine.rules = LoadedRules(rules=compile_rules(kept.rules), files=())
         kept_engine.cycle()
-        engine_of(read, ids).cycle()  # a new engine: it reads every state from the store
+        read.engine().cycle()  # a new engine: it reads every state from the store
         assert fired(kept) == fired(read)
         assert states(kept_store) == states(read_store)
 
@@ -209,11 +191,10 @@ def test_the_decisions_of_a_commit_that_failed_are_not_kept():
 
 def test_a_dry_run_reads_the_states_every_cycle():
     store, values = Store(), Values()
-    w, _ = world(store, values)
-    dry = engine_of(w, itertools.count(1))
+    w, live = world(store, values)
     dry = Engine(
-        config=dry.config,
-        rules=dry.rules,
+        config=live.config,
+        rules=live.rules,
         store=store,
         engagement=values,
         x_client=w.timelines,
