@@ -29,7 +29,7 @@ from automation.engine.workers import Workers
 from automation.service.heap import keep_large_blocks_mapped
 from automation.service.instance_lock import InstanceLock
 from automation.service.outbox import ACTION_WORKERS, Outbox
-from automation.service.store_ledger import StoreLedger
+from automation.service.store_ledger import DryRunLedger, StoreLedger
 from automation.store.base import Store
 from automation.store.memory import MemoryStore
 from automation.store.opening import open_store
@@ -70,23 +70,6 @@ class Chance:
 
     new_id: Callable[[], str] = random_id
     rng: random.Random = field(default_factory=random.Random)
-
-
-class _NullLedger:
-    """A dry run records nothing, not even its requests."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def load(self, api: str, since: float) -> list[float]:
-        return self._store.budget_load(api, since)
-
-    def record(self, api: str, at: float) -> None:
-        return None
-
-    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
-        used = sum(1 for t in self._store.budget_load(api, since) if t > since)
-        return max(0, min(count, allowance - used))
 
 
 @dataclass(frozen=True)
@@ -296,7 +279,7 @@ def _engagement_client(config: Config, wiring: Wiring) -> EngagementClient:
     budget = RateBudget(
         config.engagement_api.requests_per_minute,
         clock=lambda: wiring.clock().timestamp(),
-        ledger=_NullLedger(store) if wiring.dry_run else StoreLedger(store),
+        ledger=DryRunLedger(store) if wiring.dry_run else StoreLedger(store),
     )
     return EngagementClient(
         wiring.http,

@@ -1,4 +1,5 @@
-"""The request budget's sends kept in the store (``RateBudget``'s ledger).
+"""The request budget's sends kept in the store (``RateBudget``'s ledger), or only read there
+by a dry run.
 
 Its own module, apart from ``runtime``: a command that only reads the API (``metrics``,
 ``backtest``) builds its budget with it without importing the engine ``runtime``
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from automation.store.base import Store
 
-__all__ = ["StoreLedger"]
+__all__ = ["DryRunLedger", "StoreLedger"]
 
 
 class StoreLedger:
@@ -26,3 +27,14 @@ class StoreLedger:
 
     def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
         return self._store.budget_claim(api, at, since, allowance, count)
+
+
+class DryRunLedger(StoreLedger):
+    """A dry run records nothing, not even its requests: it reads the sends others kept."""
+
+    def record(self, api: str, at: float) -> None:
+        return None
+
+    def claim(self, api: str, at: float, since: float, allowance: int, count: int = 1) -> int:
+        used = sum(1 for t in self._store.budget_load(api, since) if t > since)
+        return max(0, min(count, allowance - used))
