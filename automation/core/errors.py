@@ -38,6 +38,7 @@ __all__ = [
     "AuthFailed",
     "AutomationError",
     "ConfigError",
+    "DatabaseUnreachable",
     "EngineLocked",
     "LeadershipLost",
     "MalformedResponse",
@@ -180,6 +181,11 @@ class StoreError(AutomationError):
     """The state database cannot be opened or used."""
 
     exit_code = 2
+
+
+class DatabaseUnreachable(StoreError):
+    """The connection to a PostgreSQL database failed or cannot be made. The next use
+    connects again; an engine's election says, in one line, that the database is gone."""
 
 
 class EngineLocked(StoreError):

@@ -41,7 +41,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from automation.config.loader import ActionSettings
-from automation.core.errors import ActionFailed, AutomationError
+from automation.core.errors import ActionFailed, AutomationError, DatabaseUnreachable
 from automation.core.payloads import iso
 from automation.core.records import OutboxItem
 from automation.core.wording import counted
@@ -273,6 +273,11 @@ class Dispatcher:
                     self._claim_after = self._monotonic() + self._limits.refresh
                     return
                 claimed = self._store.claim_actions(now, self._limits.batch, skip_rules=paused)
+            except DatabaseUnreachable as exc:
+                # The engine's election says so in one line (spec section 13); the store
+                # connects again when it is next asked, ``refresh`` seconds from now.
+                log.debug("could not read the outbox: %s", exc)
+                claimed = []
             except AutomationError as exc:
                 log.error("could not read the outbox: %s", exc)
                 claimed = []

@@ -23,7 +23,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from automation.config.database import PostgresDatabase
-from automation.core.errors import LeadershipLost, StoreError
+from automation.core.errors import DatabaseUnreachable, LeadershipLost, StoreError
 from automation.store.snapshot_rows import (
     HOUR,
     NO_COMPARISONS,
@@ -94,7 +94,9 @@ def connect(
     except psycopg.Error as exc:
         reason = first_line(exc)
         hint = _connect_hint(database, reason)
-        raise StoreError(f"cannot connect to the database {database}: {reason}; {hint}") from None
+        raise DatabaseUnreachable(
+            f"cannot connect to the database {database}: {reason}; {hint}"
+        ) from None
     return conn
 
 
@@ -260,7 +262,7 @@ class PostgresConnection:
         if conn is not None and (conn.broken or conn.closed):
             conn.close()
             self._conn = None
-            return StoreError(
+            return DatabaseUnreachable(
                 f"lost the connection to the database {self.database}: {first_line(exc)}"
             )
         return StoreError(f"database {self.database}: {first_line(exc)}")
