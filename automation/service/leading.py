@@ -139,7 +139,7 @@ class _Standby:
         self._election, self._controls, self._observers = election, controls, observers
         self._said: str | None = None
         self._ready = False
-        self._quiet = False  # the database out of reach goes unsaid: the loss's line said it
+        self._quiet = False  # the database out of reach goes unsaid: a line said it already
         self.waited = False
 
     def reset(self) -> None:
@@ -165,7 +165,7 @@ class _Standby:
                 self._ready = True
             if not (problem and self._quiet):
                 log.log(logging.WARNING if problem else logging.INFO, "%s", text)
-                self._quiet = False
+                self._quiet = bool(problem)  # one line for an outage, however its cause reads
             self._observers.set_leading(False)
             self._said = text
         sdnotify.status(text)

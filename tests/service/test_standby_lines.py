@@ -83,3 +83,25 @@ def test_a_lead_lost_while_the_database_answers_says_a_later_outage(
     election.problem = DOWN
     standby.wait()
     assert _said(caplog) == [f"standby: {DOWN}"]
+
+
+def test_a_standby_says_an_outage_once_however_its_cause_reads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="automation.service")
+    election = _Election()
+    standby = _Standby(election, Controls(clock=_Clock()), _Observers())  # type: ignore[arg-type]
+    standby.wait()
+    assert _said(caplog) == ["standby: another engine leads"]
+    cut = "database postgresql://automation@db/automation: terminating connection"
+    election.problem = cut  # the server shuts down: the session ends
+    standby.wait()
+    election.problem = DOWN  # then nothing listens while it is down
+    standby.wait()
+    standby.wait()
+    assert _said(caplog) == [f"standby: {cut}"]
+    election.problem = None  # back
+    standby.wait()
+    election.problem = DOWN  # and gone again: a new outage
+    standby.wait()
+    assert _said(caplog) == ["standby: another engine leads", f"standby: {DOWN}"]
