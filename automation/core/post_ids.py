@@ -4,8 +4,8 @@ A list is one ID a line, or a CSV (comma, semicolon or tab) whose first line is 
 naming an ``id``, ``tweet_id`` or ``post_id`` column (any case; ``Tweet id`` as X's own
 analytics export writes it is the same), or else a column of the posts' links: ``url``,
 ``link`` or ``permalink`` (``Post URL``, ``Tweet permalink`` too). A post's link
-(``https://x.com/USER/status/ID``) counts as its ID, and so does ``="ID"``, the form
-``automation metrics`` writes in CSV.
+(``https://x.com/USER/status/ID``, the scheme optional) counts as its ID, and so does
+``="ID"``, the form ``automation metrics`` writes in CSV.
 The ``sep=;`` line Excel may write first names the delimiter (any one character); the
 header then follows on the next line.
 Blank lines and repeated IDs are ignored; a line that holds no valid ID is skipped and
@@ -45,8 +45,8 @@ _COLUMNS = (
 _DELIMITERS = (",", ";", "\t")
 _MAX_ID = str(2**63 - 1)
 _SEP = re.compile(r"sep=([^\w\"'\r\n])", re.IGNORECASE)  # Excel's line naming the delimiter
-_LINK = re.compile(
-    r"https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[A-Za-z0-9_]+|i(?:/web)?)"
+_LINK = re.compile(  # the scheme optional: a link copied from an address bar may lack it
+    r"(?:https?://)?(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[A-Za-z0-9_]+|i(?:/web)?)"
     r"/status(?:es)?/([0-9]+)(?:[/?#].*)?",
     re.IGNORECASE,
 )
@@ -270,4 +270,6 @@ def _post_id(text: str) -> str | _Why:
             "expected one post ID a line, or a CSV whose first line names an id, "
             "tweet_id, post_id or url column"
         )
+    if "/" in text:
+        return _Why("a link, but not to a post: a post's link reads https://x.com/NAME/status/ID")
     return _Why("not a post ID (digits, or a link to a post)")

@@ -63,6 +63,23 @@ def test_links_to_posts_count_as_their_ids() -> None:
     assert got.ids == (BIG, "1001", "1002")
 
 
+def test_a_link_copied_without_its_scheme_counts_as_its_id() -> None:
+    """A link copied from an address bar, or typed, often lacks ``https://``: it was
+    skipped as "not a post ID (digits, or a link to a post)", though it is a link to a
+    post."""
+    got = read_post_ids([f"x.com/brand/status/{BIG}", "www.twitter.com/i/web/status/1001"])
+    assert (got.ids, got.skipped) == ((BIG, "1001"), ())
+
+
+def test_a_link_that_is_not_to_a_post_says_what_a_post_s_link_reads() -> None:
+    got = read_post_ids(["1", "https://x.com/brand", "https://example.com/status/1001"])
+    assert got.ids == ("1",)
+    assert [(s.line, s.reason) for s in got.skipped] == [
+        (n, "a link, but not to a post: a post's link reads https://x.com/NAME/status/ID")
+        for n in (2, 3)
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
