@@ -534,3 +534,46 @@ def test_a_backtest_run_in_the_browser_charts_each_rule(
         tab.page.screenshot(path=str(shots / "backtest.png"))
         tab.assert_clean()
         context.close()
+
+
+# a window and two totals: a firing's values as wide as a rule's get
+WIDE_VALUES_RULE = """\
+version: 1
+rules:
+  - id: taking-off
+    watch: {accounts: [brand]}
+    when:
+      all:
+        - retweets over 1h >= 1
+        - engagement_rate >= 0.001
+        - impressions >= 100
+    actions: [{log: {message: "{post.id}"}}]
+"""
+
+
+def test_a_backtest_s_firings_read_on_a_phone_without_scrolling_sideways(
+    browser: Any, tmp_path: Path, shots: Path
+) -> None:
+    """A backtest's first firings once scrolled sideways inside their panel on a phone, the
+    values (what made each fire) cut off at "engagement ra": each row must fit the
+    screen, its values in view."""
+    with (
+        live_world(tmp_path / "live") as (world, live),
+        serving(world, clock=live.sandbox.clock.now) as running,
+    ):
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        tab = watch(context.new_page(), running.url)
+        tab.open("/backtest")
+        tab.page.fill("textarea[name=pasted]", WIDE_VALUES_RULE)
+        tab.page.select_option("select[name=since]", "7d")
+        tab.page.click("button:has-text('Run backtest')")
+        tab.page.wait_for_load_state("networkidle")
+        tab.page.locator("details summary:has-text('First firings')").first.click()
+        tab.page.screenshot(path=str(shots / "backtest-phone.png"), full_page=True)
+        _assert_nothing_scrolls_sideways(tab, "/backtest")
+        rights = tab.page.locator("main details tbody .kv").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().right)"
+        )
+        assert rights and max(rights) <= PHONE["width"], rights
+        tab.assert_clean()
+        context.close()
