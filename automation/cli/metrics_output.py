@@ -37,6 +37,7 @@ __all__ = ["FORMATS", "StreamedRows", "check_output", "format_for", "write_rows"
 
 FORMATS = ("table", "csv", "json")
 _BY_SUFFIX = {".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
+_WORKBOOKS = (".xlsx", ".xlsm", ".xls", ".ods")  # what a spreadsheet opens only as its own
 
 
 def format_for(chosen: str | None, output: str | None) -> str:
@@ -467,11 +468,16 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ..
 
 def check_output(path: str, flag: str = "--output") -> Path:
     """The path of ``flag`` (a file to write), refused before any request is sent if it
-    cannot be written: for a symbolic link, where the write puts the file (``followed``),
-    link and target named."""
+    cannot be written or names a workbook: for a symbolic link, where the write puts the
+    file (``followed``), link and target named."""
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{flag} {path}: it is a directory; give a file name")
+    if target.suffix.lower() in _WORKBOOKS:  # text in it would not open as the name promises
+        raise UsageError(
+            f"{flag} {path}: metrics writes no workbook: name it {target.with_suffix('.csv')}, "
+            "which Excel, LibreOffice and Google Sheets open, the IDs kept as text"
+        )
     try:
         real = followed(target)
     except OSError as exc:  # a loop of links (one to a directory is a directory above)
