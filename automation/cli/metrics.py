@@ -41,7 +41,12 @@ from automation.core.metric_columns import choose_columns
 from automation.core.metric_names import canonical
 from automation.core.metric_table import MetricTable
 from automation.core.periods import Period, parse_period
-from automation.core.post_ids import PostIdList, read_post_ids
+from automation.core.post_ids import (
+    ROUNDED_FIX,
+    PostIdList,
+    read_post_ids,
+    rounded_by_spreadsheet,
+)
 
 if TYPE_CHECKING:
     from automation.config.loader import Config
@@ -364,6 +369,10 @@ def _report_problems(result: ExportResult, listing: Path | None) -> None:
         say("".join(f"  {post_id}\n" for post_id in post_ids[:shown]))
         if count > shown:
             say(f"  ... and {count - shown:,} more\n")
+        rounded = sum(map(rounded_by_spreadsheet, post_ids))
+        if rounded:
+            them = "it ends" if count == 1 else f"{rounded:,} of them end"
+            say(f"  {them} in zeros, as IDs a spreadsheet rounded to 15 digits do: {ROUNDED_FIX}\n")
     left = sum(max(0, len(post_ids) - shown) for post_ids in by_reason.values())
     if listing is not None:
         plural = "" if len(ordered) == 1 else "s"

@@ -27,11 +27,13 @@ from automation.core.errors import UsageError
 
 __all__ = [
     "ID_COLUMNS",
+    "ROUNDED_FIX",
     "PostIdList",
     "SkippedLine",
     "ascii_digits",
     "is_post_id",
     "read_post_ids",
+    "rounded_by_spreadsheet",
 ]
 
 # In order of preference when a header names several (``id`` is often a row number), then
@@ -52,6 +54,10 @@ _LINK = re.compile(  # the scheme optional: a link copied from an address bar ma
 )
 _AS_TEXT = re.compile(r'="([0-9]+)"')  # a spreadsheet's text formula, as our CSV writes IDs
 _ROUNDED = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]+")
+ROUNDED_FIX = (  # how to get back IDs a spreadsheet rounded
+    "copy the IDs again from where they came into a column formatted as Text, or give the "
+    "posts' links"
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,13 @@ def ascii_digits(text: str) -> bool:
     up in the Unicode tables (100,000 IDs joined: 17 ms); an ASCII text's bytes are
     checked by a plain C loop (1 ms)."""
     return text.isascii() and text.encode().isdigit()
+
+
+def rounded_by_spreadsheet(post_id: str) -> bool:
+    """Whether a post ID of 18 or 19 digits ends in the zeros a spreadsheet writes for a
+    number it keeps to 15 digits (a column formatted as Number). One real ID in 1,000
+    (18 digits) or 10,000 (19) ends so too: this names a likely cause, never refuses."""
+    return len(post_id) >= 18 and post_id.endswith("0" * (len(post_id) - 15))
 
 
 def is_post_id(text: str) -> bool:
@@ -257,10 +270,7 @@ def _post_id(text: str) -> str | _Why:
     if link and is_post_id(link.group(1)):
         return link.group(1)
     if _ROUNDED.fullmatch(text):
-        return _Why(
-            "a number a spreadsheet rounded: its last digits are lost; copy the IDs again "
-            "from where they came into a column formatted as Text, or give the posts' links"
-        )
+        return _Why(f"a number a spreadsheet rounded: its last digits are lost; {ROUNDED_FIX}")
     if text.isascii() and text.isdigit():
         if text[0] == "0":
             return _Why("a post ID does not start with 0")

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automation.core.errors import UsageError
-from automation.core.post_ids import SkippedLine, ascii_digits, is_post_id, read_post_ids
+from automation.core.post_ids import (
+    SkippedLine,
+    ascii_digits,
+    is_post_id,
+    read_post_ids,
+    rounded_by_spreadsheet,
+)
 
 BIG = "1260294888811347969"
 
@@ -226,3 +232,11 @@ def test_utf16_text_is_refused_saying_how_to_save_it() -> None:
     lines = "tweet_id\n1001\n".encode("utf-16").decode("utf-8", errors="replace").splitlines()
     with pytest.raises(UsageError, match=r"UTF-16.*CSV UTF-8"):
         read_post_ids(lines)
+
+
+def test_an_id_a_spreadsheet_rounded_to_15_digits_is_told_by_its_zeros() -> None:
+    assert rounded_by_spreadsheet("2129016602882990000")  # 19 digits: 15 kept, 4 zeros
+    assert rounded_by_spreadsheet("850006245121695000")  # 18 digits: 3 zeros
+    assert not rounded_by_spreadsheet("2129016602882998272")
+    assert not rounded_by_spreadsheet("2129016602882999000")  # 16 digits kept
+    assert not rounded_by_spreadsheet("10000000")  # short IDs are written whole

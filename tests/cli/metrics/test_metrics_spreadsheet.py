@@ -9,10 +9,32 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Cli
-from export_helpers import NASA
+from export_helpers import BRAND, NASA
 from sandbox_api import SandboxTarget
 
 HOURS = timedelta(hours=5)
+
+
+def test_ids_a_spreadsheet_rounded_to_15_digits_are_called_so_beside_their_reason(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    """A column formatted as Number keeps 15 digits and saves the rest as zeros: the IDs
+    were listed only as unavailable, as if the posts had been deleted."""
+    (kept,) = target.add_posts(NASA, 1, age=HOURS)
+    rounded = [post_id[:15] + "0000" for post_id in target.add_posts(BRAND, 2, age=HOURS)]
+    (tmp_path / "ids.csv").write_text("\n".join(["Tweet ID", kept, *rounded]), "utf-8")
+
+    result = cli("metrics", "--ids", "ids.csv", "--metrics", "likes")
+
+    assert result.code == 0, result.err
+    assert kept in result.out
+    assert result.err == (
+        "2 posts: Tweet ID(s) are unavailable (deleted, protected, or its author suspended):\n"
+        + "".join(f"  {post_id}\n" for post_id in rounded)
+        + "  2 of them end in zeros, as IDs a spreadsheet rounded to 15 digits do: copy the "
+        "IDs again from where they came into a column formatted as Text, or give the posts' "
+        "links\n"
+    )
 
 
 @pytest.mark.parametrize("name", ["q3.xlsx", "q3.XLS", "q3.ods"])
