@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from time import sleep
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from automation.cli.args import positive
 from automation.cli.context import now, required_config
@@ -125,10 +125,7 @@ def run(args: argparse.Namespace) -> int:
     listed = _read_ids(args.ids) if args.ids is not None else PostIdList(())
     _report_input(args.ids, listed)
     if args.ids is not None and not listed.ids:
-        raise UsageError(
-            f"--ids {args.ids}: no post ID in it; give one ID or post link a line, or a CSV "
-            "with an id, tweet_id, post_id or url column"
-        )
+        _refuse_empty(args.ids, listed)
     from automation.export.job import ExportJob
 
     asked = f"{args.since}|{args.start}|{args.end}" if period is not None else ""
@@ -180,6 +177,22 @@ def _read_ids(source: str) -> PostIdList:
         raise UsageError(f"--ids {source}: it is a directory; give a file of post IDs") from None
     except OSError as exc:
         raise UsageError(f"--ids {source}: cannot read it: {exc.strerror}") from None
+
+
+def _refuse_empty(source: str, listed: PostIdList) -> NoReturn:
+    """Refuse a list that gave no post ID: its lines were each skipped (and said so), or
+    it holds none at all."""
+    skipped = len(listed.skipped)
+    if skipped:
+        lines = "its line" if skipped == 1 else f"its {skipped:,} lines"
+        raise UsageError(
+            f"--ids {source}: none of {lines} holds a usable post ID (each is reported above); "
+            "fix them and run the command again"
+        )
+    raise UsageError(
+        f"--ids {source}: no post ID in it; give one ID or post link a line, or a CSV "
+        "with an id, tweet_id, post_id or url column"
+    )
 
 
 def _report_unranked(table: MetricTable, metric: str, name: str) -> None:

@@ -256,7 +256,7 @@ def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
         (("--ids", "utf16.csv"), "--ids utf16.csv: it holds NUL characters, as UTF-16 text"),
         (("--ids", "book.xlsx"), "--ids book.xlsx: it is a spreadsheet workbook (.xlsx, .xls"),
         (("--ids", "book.xls"), "--ids book.xls: it is a spreadsheet workbook (.xlsx, .xls"),
-        (("--ids", "junk.txt"), "--ids junk.txt: no post ID in it; give one ID"),
+        (("--ids", "junk.txt"), "--ids junk.txt: none of its 3 lines holds a usable post ID"),
         (("--ids", "empty.txt", "--account", "brand"), "--ids empty.txt: no post ID in it"),
         (("--ids", "only-header.csv", "--output", "x.csv"), "only-header.csv: no post ID in it"),
         (("--ids", "ids.txt", "--output", "no/such/dir/x.csv"), "directory no/such/dir"),
