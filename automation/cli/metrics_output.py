@@ -485,7 +485,12 @@ def check_output(path: str, flag: str = "--output") -> Path:
     named = path if real == target else f"{path} (a link to {real})"
     parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"{flag} {named}: directory {parent} does not exist")
+        raise UsageError(
+            f"{flag} {named}: directory {parent} does not exist: create it first, or give a "
+            "file in a directory that exists"
+        )
     if not os.access(parent, os.W_OK):
-        raise UsageError(f"{flag} {named}: cannot write in {parent}")
+        raise UsageError(
+            f"{flag} {named}: cannot write in {parent}: give a file in a directory you may write in"
+        )
     return target

@@ -259,7 +259,23 @@ def test_output_through_a_link_into_a_missing_directory_is_refused_before_asking
     assert result.code == 2 and target.received == []
     assert result.err == (
         f"automation: --output link.csv (a link to {tmp_path}/reports/numbers.csv): "
-        f"directory {tmp_path}/reports does not exist\n"
+        f"directory {tmp_path}/reports does not exist: create it first, or give a file in a "
+        "directory that exists\n"
+    )
+
+
+def test_output_into_a_missing_directory_says_how_to_fix_it_before_asking(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    """It said only "directory reports does not exist"."""
+    (tmp_path / "ids.txt").write_text("\n".join(target.add_posts(NASA, 1, age=DAY)), "utf-8")
+
+    result = cli("metrics", "--ids", "ids.txt", "--output", "reports/q3.csv")
+
+    assert result.code == 2 and target.received == []
+    assert result.err == (
+        "automation: --output reports/q3.csv: directory reports does not exist: create it "
+        "first, or give a file in a directory that exists\n"
     )
 
 
