@@ -33,6 +33,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(unknown_metric(args.metric, all_names()))
     with open_store(required_config(args), only_reads=True) as store:
         rows = top_values(store, metric, args.n)
+        watched = bool(rows) or bool(store.posts())
+    if not watched:  # a database metrics or backtest made, before the engine ran
+        print(
+            "no watched post yet: the engine records the posts its rules watch as it polls; "
+            "run 'automation run --once' first ('automation metrics --ids FILE' reads any "
+            "list of posts from the API now)"
+        )
+        return 0
     if not rows:
         print(f"no watched post has a recorded value for {args.metric}")
         return 0

@@ -429,6 +429,23 @@ def test_top_metric_with_no_near_name_lists_those_it_can_rank(scenario: Scenario
         assert cli("top", "--metric", name, "-n", "1").code == 0
 
 
+def test_top_before_the_engine_watched_a_post_says_what_to_run(project: Project, cli: Cli) -> None:
+    """A database made by ``metrics`` or ``backtest`` holds no watched post until the
+    engine runs: "no watched post has a recorded value for likes" named no way out."""
+    project.write_rules(GOOD_RULES)
+    with SqliteStore.open(project.database):
+        pass
+
+    result = cli("top", "--metric", "likes")
+
+    assert result.code == 0 and result.err == ""
+    assert result.out == (
+        "no watched post yet: the engine records the posts its rules watch as it polls; run "
+        "'automation run --once' first ('automation metrics --ids FILE' reads any list of "
+        "posts from the API now)\n"
+    )
+
+
 # --- actions ---------------------------------------------------------------------------
 
 
