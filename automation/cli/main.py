@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
@@ -96,15 +97,29 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """argparse's parse_args, except that an unknown option is reported by the command it
     was given to, with that command's usage and the nearest option it has."""
     parser, commands = build_parsers()
-    _check_leading_options(parser, sys.argv[1:] if argv is None else argv)
+    given = sys.argv[1:] if argv is None else argv
+    _check_leading_options(parser, given)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         owner = commands.get(args.command or "", parser)
         options = [name for action in owner._actions for name in action.option_strings]
         near = closest(unknown[0].partition("=")[0], options)
-        hint = f" (did you mean {near}?)" if near else ""
+        hint = f" (did you mean {near}?)" if near else _time_apart(given, unknown[0])
         owner.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?Z?", re.IGNORECASE)
+
+
+def _time_apart(argv: Sequence[str], unknown: str) -> str:
+    """The hint for a time given apart from its date (``--from 2026-07-01 09:00``, the
+    shell's two arguments): the two joined as one, else nothing."""
+    at = argv.index(unknown) if unknown in argv else 0
+    if at and _TIME.fullmatch(unknown) and _DATE.fullmatch(argv[at - 1]):
+        return f" (a date and its time are one argument: {argv[at - 1]}T{unknown})"
+    return ""
 
 
 def _check_leading_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:

@@ -812,6 +812,16 @@ def test_bad_usage_exits_2_with_a_message(cli: Cli, args: list[str], mentions: s
     assert result.out == ""
 
 
+def test_a_date_and_its_time_given_apart_are_shown_joined(cli: Cli) -> None:
+    """``--from 2026-11-01 10:00`` said only "unrecognized arguments: 10:00"."""
+    result = cli("metrics", "--from", "2026-11-01", "10:00", "--to", "2026-11-02", config=False)
+    assert_clean_failure(result, 2)
+    assert result.err.startswith(
+        "automation metrics: unrecognized arguments: 10:00 (a date and its time are one "
+        "argument: 2026-11-01T10:00)\n"
+    )
+
+
 def test_missing_config_for_an_inspection_command(cli: Cli, tmp_path: Path) -> None:
     result = cli("--config", str(tmp_path / "absent.yaml"), "status", config=False)
     assert_clean_failure(result, 2)
