@@ -90,7 +90,9 @@ def _moment(text: str, option: str, *, end_of_day: bool) -> datetime:
         return midnight + timedelta(days=1) if end_of_day else midnight
     try:
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+    except ValueError as exc:
+        if not str(exc).startswith("Invalid isoformat"):  # the form right, a field out of range
+            raise UsageError(f"{option} {text!r}: no such date or time: {exc}") from None
         raise UsageError(
             f"{option} {text!r}: expected a date (2026-07-01) or a UTC time (2026-07-01T09:00Z)"
         ) from None

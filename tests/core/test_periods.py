@@ -59,6 +59,9 @@ def test_without_to_and_past_now_the_period_stops_at_the_last_complete_hour() ->
         ("2 weeks", None, None, "90d: write 14d "),
         ("28", None, None, "90d: 28 what[?] write 28d for days "),
         (None, "yesterday", None, "expected a date"),
+        # the form right, a field out of range: it said the form was wrong
+        (None, "2026-11-31", None, "^--from '2026-11-31': no such date or time: day is out of "),
+        (None, "2026-11-01", "2026-11-01T25:00", "^--to '2026-11-01T25:00': no such date or t"),
         (None, "2026-11-05", "2026-11-01", "^--to 2026-11-01 is before --from 2026-11-05: "),
         (None, "2026-11-05", "2026-11-04", "^--to 2026-11-04 is before --from 2026-11-05: "),
         (None, "2026-11-05T10:00", "2026-11-05T09:00", "^--to 2026-11-05T09:00 is before --from"),
