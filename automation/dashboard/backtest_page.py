@@ -146,6 +146,14 @@ def _run(site: Site, choice: Choice, confirmed: bool) -> Outcome:
 
 
 def _period(choice: Choice, now: datetime) -> Period:
+    """The period the form names; its two days' mistakes in the form's words (the parse's
+    own name the command line's options)."""
+    if choice.day_to and not choice.day_from:
+        raise UsageError("to: give a from day too, or leave both empty and choose the last days")
+    if choice.day_from and choice.day_to and choice.day_to < choice.day_from:  # ISO days
+        raise UsageError(
+            f"to: {choice.day_to} is before from {choice.day_from}: choose a to day on or after it"
+        )
     if choice.day_from:
         found = parse_period(since=None, start=choice.day_from, end=choice.day_to or None, now=now)
     else:

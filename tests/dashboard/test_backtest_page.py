@@ -151,3 +151,19 @@ def test_a_rule_over_its_limit_shows_how_many_firings_it_capped(
     )
     assert found is not None, text
     assert int(found.group(1)) > 0
+
+
+def test_a_period_the_form_cannot_run_is_said_in_the_form_s_words(own_world: World) -> None:
+    """A "to" day before the "from" day read "--to 2026-03-01 is before --from 2026-03-05:
+    --to must come after --from", the command line's options, on a form that has none;
+    a "to" day without a "from" day was dropped without a word, the last 28 days run."""
+    with serving(own_world) as running, browsing(running) as c:
+        backwards = _run(c, rule="at-100-likes", **{"from": "2026-03-05", "to": "2026-03-01"})
+        alone = _run(c, rule="at-100-likes", to="2026-03-01")
+    assert backwards.status_code == alone.status_code == 400
+    assert _problems(backwards.text, "period") == [
+        "to: 2026-03-01 is before from 2026-03-05: choose a to day on or after it"
+    ]
+    assert _problems(alone.text, "period") == [
+        "to: give a from day too, or leave both empty and choose the last days"
+    ]
