@@ -14,7 +14,7 @@ import textwrap
 from typing import Any
 
 from automation.cli.args import positive
-from automation.cli.context import emit_json, now, open_store, required_config
+from automation.cli.context import command_store, emit_json, now, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
 from automation.core.payloads import iso
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         raise UsageError("--all goes with retry: automation actions retry --all")
     config = required_config(args)
-    with open_store(config, only_reads=True) as store:
+    with command_store(config, only_reads=True) as store:
         if args.rule:
             _check_known(store, config, args.rule)
         items = store.actions(
@@ -122,7 +122,7 @@ def _retry(args: argparse.Namespace) -> int:
     if args.rule and not args.all:
         raise UsageError("automation actions retry: --rule goes with --all, not an action ID")
     config = required_config(args)
-    with open_store(config) as store:
+    with command_store(config) as store:
         if not args.all:
             if not retry_dead(store, args.action_id, who=operator(), now=now()):
                 print(f"automation: {_not_dead(store, args.action_id)}", file=sys.stderr)

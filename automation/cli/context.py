@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load t
     from automation.config.loader import Config, SecretMode
     from automation.store.opening import AnyStore
 
-__all__ = ["command_config", "emit_json", "now", "open_store", "setup_logs"]
+__all__ = ["command_config", "command_store", "emit_json", "now", "setup_logs"]
 
 
 def setup_logs(args: argparse.Namespace, config: Config | None = None) -> None:
@@ -65,7 +65,7 @@ def required_config(args: argparse.Namespace, *, secrets: SecretMode = "when_use
 
 
 @contextmanager
-def open_store(config: Config, *, only_reads: bool = False) -> Iterator[AnyStore]:
+def command_store(config: Config, *, only_reads: bool = False) -> Iterator[AnyStore]:
     """The engine's database for a command that reads or adjusts it. No engine lock is
     taken, so these commands work while the service runs (SQLite's WAL keeps reads
     consistent; PostgreSQL is made for it). ``only_reads``: a SQLite file this user may

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from automation.cli.context import now, open_store, required_config
+from automation.cli.context import command_store, now, required_config
 from automation.cli.tables import table
 from automation.core.cycle_decisions import seeding_reason
 from automation.core.errors import UsageError
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from automation.rulefiles.rule_parser import load_rules
 
     config = required_config(args, secrets="required" if args.live else "when_used")
-    with open_store(config, only_reads=not args.live) as store:
+    with command_store(config, only_reads=not args.live) as store:
         ruleset = load_rules(list(config.rules), names=config.rule_names())
         rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
         if rule is None:

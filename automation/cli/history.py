@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from automation.cli.args import positive
-from automation.cli.context import emit_json, open_store, required_config
+from automation.cli.context import command_store, emit_json, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
 from automation.core.payloads import iso, number
@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = required_config(args)
-    with open_store(config, only_reads=True) as store:
+    with command_store(config, only_reads=True) as store:
         entries = store.history(rule_id=args.rule, post_id=args.post, limit=args.limit)
     if args.rule is not None and not entries:
         _check_known(args.rule, config)

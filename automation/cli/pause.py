@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from automation.cli.context import now, open_store, required_config
+from automation.cli.context import command_store, now, required_config
 from automation.core.durations import duration_hint, parse_duration
 from automation.core.errors import UsageError
 
@@ -58,7 +58,7 @@ def control(
     """``act`` (``pauses.pause`` or ``pauses.resume``) on ``rule`` at ``moment``, by the
     operator at the keyboard, refusing a rule neither the rule files nor the engine know."""
     config = required_config(args)
-    with open_store(config) as store:
+    with command_store(config) as store:
         return act(
             store,
             rule,

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from automation.cli.context import confirmed, now, open_store, required_config
+from automation.cli.context import command_store, confirmed, now, required_config
 from automation.cli.pause import known_rules
 from automation.cli.tables import table
 from automation.core.errors import UsageError
@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     target = f"{args.rule_id} on post {args.post_id}" if args.post_id else args.rule_id
     config = required_config(args)
-    with open_store(config) as store:
+    with command_store(config) as store:
         plan = store.rearm(
             args.rule_id, args.post_id, now(), include_seeded=args.include_seeded, dry_run=True
         )

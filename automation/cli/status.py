@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from automation.cli.context import emit_json, now, open_store, required_config
+from automation.cli.context import command_store, emit_json, now, required_config
 from automation.cli.tables import table
 from automation.config.disk_space import database_disk
 from automation.core.payloads import iso
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     config = required_config(args)
     ruleset = load_rules(list(config.rules), names=config.rule_names())
     moment = now()
-    with open_store(config, only_reads=True) as store:
+    with command_store(config, only_reads=True) as store:
         paused = [p for p in store.pauses() if p.active(moment)]
         last = json.loads(store.meta("last_cycle") or "null")
         failed_reload = decode(store.meta("reload_error"))

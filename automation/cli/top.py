@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from automation.cli.args import positive
-from automation.cli.context import open_store, required_config
+from automation.cli.context import command_store, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
 from automation.core.facts import post_url
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     metric = canonical(args.metric)
     if metric is None:
         raise UsageError(unknown_metric(args.metric, all_names()))
-    with open_store(required_config(args), only_reads=True) as store:
+    with command_store(required_config(args), only_reads=True) as store:
         rows = top_values(store, metric, args.n)
         watched = bool(rows) or bool(store.posts())
     if not watched:  # a database metrics or backtest made, before the engine ran
