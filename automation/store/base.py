@@ -1,9 +1,10 @@
 """The engine's state behind one interface, so the engine, the dry run and the tests can
-swap a SQLite file for plain dicts without noticing.
+swap a SQLite file, a PostgreSQL database or plain dicts without noticing.
 
-Two implementations keep the same contract (``tests/test_store_contract.py`` runs against
-both): ``MemoryStore`` and ``SqliteStore``. Neither reads a clock: every time is passed in,
-as a timezone-aware datetime (a naive one raises ``ValueError``), and comes back in UTC.
+Three implementations keep the same contract (the tests in ``tests/store`` run against
+each): ``MemoryStore``, ``SqliteStore`` and ``PostgresStore``. None reads a clock: every
+time is passed in, as a timezone-aware datetime (a naive one raises ``ValueError``), and
+comes back in UTC.
 
 Metric snapshots are kept per post *only when something changed*, so a week of five-minute
 cycles over thousands of slow-moving posts stays small. Totals given to ``record_totals``
