@@ -29,6 +29,7 @@ class Health:
         self._poll_interval = poll_interval
         self._last_cycle: datetime | None = None
         self._standby = False
+        self._unreachable: str | None = None  # why a standby cannot reach the database
         self._wait: Waiting | None = None
 
     def waiting(self, wait: Waiting) -> None:
@@ -44,20 +45,25 @@ class Health:
         with self._lock:
             self._poll_interval = seconds
 
-    def set_standby(self, standby: bool) -> None:
-        """Another engine leads: healthy, and says so. An engine that takes the lead gets
-        three poll intervals for its first cycle, as one that has just started."""
+    def set_standby(self, standby: bool, *, problem: str | None = None) -> None:
+        """Another engine leads: healthy, and says so; or the database cannot be reached
+        (``problem``), so nothing can act through this engine: unhealthy, saying why. An
+        engine that takes the lead gets three poll intervals for its first cycle, as one
+        that has just started."""
         with self._lock:
             if self._standby and not standby:
                 self._started, self._last_cycle = self._clock(), None
             self._standby = standby
+            self._unreachable = problem if standby else None
 
     def check(self) -> tuple[int, str]:
         """(HTTP status, reason): 200 or 503, with a line of text saying why."""
         with self._lock:
             last, standby, interval = self._last_cycle, self._standby, self._poll_interval
-            started, wait = self._started, self._wait
+            started, wait, unreachable = self._started, self._wait, self._unreachable
         now = self._clock()
+        if unreachable:
+            return 503, f"standby: {unreachable}"
         if standby:
             return 200, "standby: another engine is acting on this database"
         limit = STALE_AFTER_INTERVALS * interval

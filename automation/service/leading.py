@@ -166,7 +166,7 @@ class _Standby:
             if not (problem and self._quiet):
                 log.log(logging.WARNING if problem else logging.INFO, "%s", text)
                 self._quiet = bool(problem)  # one line for an outage, however its cause reads
-            self._observers.set_leading(False)
+            self._observers.set_leading(False, problem=problem)
             self._said = text
         sdnotify.status(text)
         retry = self._election.times.retry

@@ -66,9 +66,10 @@ class Observers:
 
         return all_of
 
-    def set_leading(self, leading: bool) -> None:
-        """This engine acts (it leads, or it is alone), or stands by for another."""
-        self.health.set_standby(not leading)
+    def set_leading(self, leading: bool, *, problem: str | None = None) -> None:
+        """This engine acts (it leads, or it is alone), or stands by: for another, or
+        because the database cannot be reached (``problem`` says why)."""
+        self.health.set_standby(not leading, problem=problem)
         if self.metrics is not None:
             self.metrics.leader.set(1 if leading else 0)
 

@@ -245,6 +245,17 @@ def test_outcomes_by_status() -> None:
     ]
 
 
+def test_a_standby_that_cannot_reach_the_database_is_unhealthy_and_says_why() -> None:
+    """With the database down no engine acts, so no standby may answer that another one
+    does: it answers 503 saying why, and 200 standby once it is back."""
+    health = Health(poll_interval=60, clock=Clock())
+    down = "cannot connect to the database postgresql://automation@db/automation: refused"
+    health.set_standby(True, problem=down)
+    assert health.check() == (503, f"standby: {down}")
+    health.set_standby(True)
+    assert health.check() == (200, "standby: another engine is acting on this database")
+
+
 def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
     clock = Clock()
     health = Health(poll_interval=60, clock=clock)

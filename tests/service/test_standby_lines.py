@@ -39,8 +39,11 @@ class _Clock:
 
 
 class _Observers:
-    def set_leading(self, leading: bool) -> None:
-        pass
+    def __init__(self) -> None:
+        self.problems: list[str | None] = []
+
+    def set_leading(self, leading: bool, *, problem: str | None = None) -> None:
+        self.problems.append(problem)
 
 
 def _said(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -105,3 +108,14 @@ def test_a_standby_says_an_outage_once_however_its_cause_reads(
     election.problem = DOWN  # and gone again: a new outage
     standby.wait()
     assert _said(caplog) == ["standby: another engine leads", f"standby: {DOWN}"]
+
+
+def test_what_a_standby_tells_healthz_is_the_database_out_of_reach_and_back() -> None:
+    election, observers = _Election(), _Observers()
+    standby = _Standby(election, Controls(clock=_Clock()), observers)  # type: ignore[arg-type]
+    standby.wait()
+    election.problem = DOWN
+    standby.wait()
+    election.problem = None
+    standby.wait()
+    assert observers.problems == [None, DOWN, None]
