@@ -2,7 +2,8 @@
 
 That is each watched account's posts written from the rule's ``max_age`` before the
 period's start until its end (found on the timeline, so posts too old to be watched today
-count too), and the posts rules name by ID. The engine's own watched posts are merged
+count too), and the posts rules name by ID (however old, unless the rule sets
+``max_age``). The engine's own watched posts are merged
 in, so a timeline that cannot be read still leaves the posts the engine knew.
 """
 
@@ -24,10 +25,11 @@ from automation.core.post_discovery import (
     watched_accounts,
 )
 from automation.core.records import WatchedPostRecord
+from automation.core.rules import Watch
 from automation.core.watch_index import WatchIndex
 from automation.x.v2_client import Discovery
 
-__all__ = ["Timeline", "find_posts", "rule_posts", "watch_hours"]
+__all__ = ["Timeline", "find_posts", "rule_posts", "watch_hours", "watched_until"]
 
 
 class Timeline(Protocol):
@@ -96,7 +98,7 @@ def watch_hours(
         watch = compiled.rule.watch
         for post in index.covered(watch):
             born = hour_index(post.created_at)
-            until = min(last, hour_index(post.created_at + timedelta(seconds=watch.max_age)) + 1)
+            until = watched_until(watch, post, last)
             if post.created_at < period.end and until > hour_index(period.start):
                 lo, hi = out.get(post.post_id, (born, until))
                 out[post.post_id] = (min(lo, born), max(hi, until))
@@ -113,6 +115,18 @@ def rule_posts(
         watch = compiled.rule.watch
         oldest = period.start - timedelta(seconds=watch.max_age)
         out[compiled.rule.id] = [
-            p for p in index.covered(watch) if oldest <= p.created_at < period.end
+            p
+            for p in index.covered(watch)
+            if (oldest <= p.created_at or not watch.ages_out(p.post_id))
+            and p.created_at < period.end
         ]
     return out
+
+
+def watched_until(watch: Watch, post: WatchedPostRecord, last: int) -> int:
+    """The hour after the last one ``watch`` watches ``post`` in, at most ``last``: until
+    ``max_age`` lets it go, which it never does for a post named by ID in a rule that
+    did not set ``max_age`` (spec section 5)."""
+    if not watch.ages_out(post.post_id):
+        return last
+    return min(last, hour_index(post.created_at + timedelta(seconds=watch.max_age)) + 1)

@@ -85,6 +85,8 @@ def replay(
     oldest = timedelta(seconds=max((r.rule.watch.max_age for r in rules), default=0))
     by_age = sorted(readings.values(), key=lambda r: (r.post.created_at, r.post.post_id))
     born = [r.post.created_at for r in by_age]
+    # posts named by ID in a rule without max_age are watched however old (spec section 5)
+    ageless = [r for r in by_age if any(not c.rule.watch.ages_out(r.post.post_id) for c in rules)]
     out: list[WouldFire] = []
     hour: int | None = None
     plan = plan_fetch(rules, (), start)
@@ -94,8 +96,12 @@ def replay(
         visible = hour_index(now) - 1  # the last hour that has ended
         if visible != hour:
             hour = visible
-            young = by_age[bisect.bisect_left(born, now - oldest) :]
-            known = [r.post for r in young if r.totals_at(visible) is not None]
+            cut = now - oldest
+            young = by_age[bisect.bisect_left(born, cut) :]
+            old = (r for r in ageless if r.post.created_at < cut)
+            known = [
+                r.post for r in itertools.chain(old, young) if r.totals_at(visible) is not None
+            ]
             plan = plan_fetch(rules, known, now)
             facts = _facts(plan, readings, plan.posts, visible, now)
             watched: Watched = plan.watched

@@ -5,14 +5,15 @@ post then, or the API gave nothing for an owned one)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 
+from automation.backtest.posts import watched_until
 from automation.backtest.readings import PostReadings
 from automation.core.evaluate import CompiledRule
 from automation.core.hours import hour_index, reading_hour
 from automation.core.metric_names import USER_CONTEXT_METRICS
 from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
+from automation.core.rules import Watch
 from automation.core.wording import counted
 
 __all__ = ["unknowns"]
@@ -44,7 +45,7 @@ def unknowns(
             )
         for owned, words in _GAPS:
             missing = sum(
-                _hours_unknown(readings[p.post_id], p, watch.max_age, period)
+                _hours_unknown(readings[p.post_id], p, watch, period)
                 for p in posts
                 if (p.account is not None) is owned and p.post_id in readings
             )
@@ -56,9 +57,9 @@ def unknowns(
 
 
 def _hours_unknown(
-    readings: PostReadings, post: WatchedPostRecord, max_age: int, period: Period
+    readings: PostReadings, post: WatchedPostRecord, watch: Watch, period: Period
 ) -> int:
     lo = max(hour_index(post.created_at), hour_index(period.start))
     last = reading_hour(period.end)  # the polls of the period see the hours before it
-    hi = min(hour_index(post.created_at + timedelta(seconds=max_age)) + 1, last)
+    hi = watched_until(watch, post, last)
     return sum(1 for h in range(lo, hi) if readings.totals_at(h) is None)

@@ -244,3 +244,30 @@ def test_rule_files_not_deployed_yet_can_be_backtested(cli: Cli, tmp_path: Path)
         assert connection.execute("SELECT count(*) FROM rule_versions").fetchone() == (0,)
     finally:
         connection.close()
+
+
+def test_a_post_named_by_id_is_replayed_however_old_unless_the_rule_sets_max_age(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    now = target.sandbox.clock.now()
+    old = target.world.add_post(
+        BRAND_ID, created_at=now - timedelta(days=30), finals={"favorites": 500}
+    ).id
+    draft = tmp_path / "named.yaml"
+    draft.write_text(
+        "version: 1\nrules:\n"
+        + "".join(
+            f"  - id: {name}\n"
+            f'    watch: {{posts: ["{old}"], owner: brand{max_age}}}\n'
+            "    when: likes >= 10\n"
+            "    actions: [{log: {message: x}}]\n"
+            for name, max_age in (("named", ""), ("named-7d", ", max_age: 7d"))
+        )
+    )
+    result = cli("backtest", "--rules", str(draft), "--since", "2d", "--json", "--yes")
+    assert result.code == 0, result.err
+    rules = {r["rule"]: r for r in result.json_lines()[-1]["rules"]}
+    # spec section 5: named posts age out only if max_age is set; section 11: the backtest
+    # replays the posts each rule would have watched, among them the posts named by ID
+    assert (rules["named"]["posts"], rules["named"]["would_seed"]) == (1, 1)
+    assert (rules["named-7d"]["posts"], rules["named-7d"]["would_seed"]) == (0, 0)
