@@ -185,7 +185,8 @@ class StoreError(AutomationError):
 
 class DatabaseUnreachable(StoreError):
     """The connection to a PostgreSQL database failed or cannot be made. The next use
-    connects again; an engine's election says, in one line, that the database is gone."""
+    connects again; an engine that acts ends its cycle there, and its election says, in
+    one line, that the database is gone."""
 
 
 class EngineLocked(StoreError):

@@ -28,7 +28,7 @@ from automation.config.loader import Config
 from automation.core import reload_failure
 from automation.core.cycle_decisions import CycleDecisions, decide_cycle
 from automation.core.cycle_facts import CycleFacts, read_totals
-from automation.core.errors import AutomationError, RuleError
+from automation.core.errors import AutomationError, DatabaseUnreachable, RuleError
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts, RuleState, Snapshot
 from automation.core.fetch_plan import FetchPlan, plan_fetch
@@ -235,10 +235,13 @@ class Engine:
 
         An unexpected exception is a bug, but a service that runs for months must not die
         of one step's bug: it is logged with its traceback and the step is skipped. Nothing
-        recorded is lost, since recording is a single transaction."""
+        recorded is lost, since recording is a single transaction. An engine that acts
+        (not a dry run) and loses its database ends the cycle there: it stands by, and
+        says so once (``service.leading``)."""
         try:
             return fn()
         except AutomationError as exc:
+            self._raise_if_unreachable(exc)
             error, retryable = str(exc), bool(getattr(exc, "retryable", True))
             log.error("%s failed: %s", name, exc)
         except Exception as exc:
@@ -473,7 +476,12 @@ class Engine:
         try:
             self._recorder.set_meta(key, value)
         except AutomationError as exc:
+            self._raise_if_unreachable(exc)
             log.error("could not record %s: %s", key, exc)
+
+    def _raise_if_unreachable(self, exc: AutomationError) -> None:
+        if isinstance(exc, DatabaseUnreachable) and not self._recorder.dry:
+            raise exc
 
 
 def unavailable_text(post_ids: Collection[str]) -> str:

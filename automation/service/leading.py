@@ -16,7 +16,13 @@ from collections.abc import Callable
 
 from automation.config.database import PostgresDatabase
 from automation.config.loader import Config
-from automation.core.errors import EngineLocked, SchemaNewer, SchemaOutdated, StoreError
+from automation.core.errors import (
+    DatabaseUnreachable,
+    EngineLocked,
+    SchemaNewer,
+    SchemaOutdated,
+    StoreError,
+)
 from automation.core.leadership import (
     lease_times,
     longest_action,
@@ -75,8 +81,13 @@ def run_elected(
                 standby.wait()
                 continue
             config = refresh(config) if standby.waited else config
+            unreachable = None
             try:
                 code, config = _lead(config, epoch, election, observers, start, serve)
+            except DatabaseUnreachable as exc:  # said once, below, as the lead lost
+                if once:
+                    raise
+                unreachable = str(exc)
             except StoreError as exc:
                 if once or isinstance(exc, SchemaOutdated | SchemaNewer):
                     raise
@@ -86,7 +97,7 @@ def run_elected(
                 break
             # One line for the loss: standing by, the engine says no more until it
             # reaches the database again (spec section 13).
-            loss = election.loss or "its session did not answer within the lease"
+            loss = election.loss or unreachable or "its session did not answer within the lease"
             log.warning("lost the lead on %s (%s): standing by", database, loss)
             standby.lost()
             election.resign()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
+from automation.core.errors import DatabaseUnreachable
 from automation.core.recording import DiskSpace
 from automation.core.wording import size_text
 from automation.engine.cycle import CycleResult, Engine
@@ -129,6 +130,7 @@ def run_loop(
     sdnotify.ready()
     watchdog = sdnotify.watchdog_interval()
     exit_code = 0
+    standing_by = False
     try:
         while not controls.should_stop() and leading():
             if controls.reload.is_set():
@@ -153,8 +155,11 @@ def run_loop(
             )
     except Stopping:
         log.info("stopped during a wait")
+    except DatabaseUnreachable:
+        standing_by = True  # the engine lost its database: it stands by (service.leading)
+        raise
     finally:
-        if leading():  # else the process goes on, standing by
+        if leading() and not standing_by:  # else the process goes on, standing by
             sdnotify.stopping()
     return exit_code
 

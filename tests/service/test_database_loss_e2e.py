@@ -8,6 +8,8 @@ again; every wait is for a condition, with a generous deadline.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from e2e_helpers import (
 )
 from pg_cluster import Cluster
 
+from automation.sandbox.app import Encoded
+from automation.sandbox.messages import Request
 from automation.store.postgres_leadership import leader_view
 
 BACK = 60.0  # seconds: a generous deadline, never asserted as a timing
@@ -83,3 +87,49 @@ def test_an_engine_that_loses_its_database_logs_one_line_and_leads_again(
 
 def _pid(name: str) -> int:
     return int(name.rsplit(":", 1)[1])
+
+
+def test_a_leader_that_loses_its_database_in_a_cycle_logs_one_line(
+    postgres_own_server: Cluster, world: Scene
+) -> None:
+    server = postgres_own_server
+    database = server.create_database("lost_in_cycle")
+    quiet_post(world.sandbox)
+    world.write_config(database=database.url)
+    world.write_rules(rule_file([likes_rule()]))
+    assert world.cli("migrate").code == 0
+    engine = world.engine()
+    engine.wait_log("leading the database", timeout=BACK)
+    engine.wait_cycles(2, timeout=BACK)
+    app = world.sandbox.app
+    answer = app.handle
+    asked = threading.Event()
+
+    def slow(request: Request) -> Encoded:
+        asked.set()
+        time.sleep(3)
+        return answer(request)
+
+    app.handle = slow  # type: ignore[method-assign]
+    before = len(engine.stderr.splitlines())
+    assert asked.wait(BACK)  # the engine is in a cycle, waiting for the API
+    server.pause()
+    try:
+        wait_for(
+            lambda: "lost the lead" in engine.stderr or not engine.running(),
+            timeout=BACK,
+            what="the engine to find the database out of reach",
+        )
+    finally:
+        app.handle = answer  # type: ignore[method-assign]
+        server.resume()
+    wait_for(
+        lambda: engine.stderr.count("leading the database") >= 2 or not engine.running(),
+        timeout=BACK,
+        what="the engine to lead again",
+    )
+    assert engine.running(), engine.stderr
+    assert_no_traceback(engine.stderr)
+    lines = engine.stderr.splitlines()[before:]
+    back = next(i for i, line in enumerate(lines) if "leading the database" in line)
+    assert len(lines[:back]) == 1, "\n".join(lines)
