@@ -50,6 +50,27 @@ def parse_period(
     if since is None and start is None:
         return None
     now = now.astimezone(UTC)
+    try:
+        lo, hi = _bounds(since, start, end, now)
+        first, last = floor_hour(lo), min(_ceil(hi), floor_hour(now))
+    except OverflowError:  # beyond the years 1 to 9999 a datetime holds
+        given = f"--since {since}" if since is not None else f"--from {start}"
+        given += f" --to {end}" if end is not None else ""
+        raise UsageError(
+            f"{given}: the period reaches outside the years 1 to 9999; give one within them"
+        ) from None
+    if first >= floor_hour(now):
+        raise UsageError(
+            f"the period starts at {first:%Y-%m-%d %H:%M} UTC, which is not yet over: "
+            "it must start before the current hour"
+        )
+    return Period(first, last)
+
+
+def _bounds(
+    since: str | None, start: str | None, end: str | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The period's first and last moment as given, before rounding to hours."""
     if since is not None:
         seconds = parse_duration(since)
         if not seconds:
@@ -57,26 +78,18 @@ def parse_period(
                 f"--since {since!r}: expected a duration such as 12h, 30d or 90d"
                 f"{duration_hint(since, likely='d')} (for a date use --from 2026-07-01)"
             )
-        lo, hi = now - timedelta(seconds=seconds), now
-    else:
-        assert start is not None
-        lo = _moment(start, "--from", end_of_day=False)
-        hi = _moment(end, "--to", end_of_day=True) if end is not None else now
-        if end is not None and hi <= lo:  # a --from still to come: not yet over, below
-            same = _moment(end, "--to", end_of_day=False) == lo
-            raise UsageError(
-                f"--to {end} is {'the same time as' if same else 'before'} --from {start}: "
-                "--to must come after --from "
-                "(a --to date includes its whole day)"
-            )
-    first = floor_hour(lo)
-    last = min(_ceil(hi), floor_hour(now))
-    if first >= floor_hour(now):
+        return now - timedelta(seconds=seconds), now
+    assert start is not None
+    lo = _moment(start, "--from", end_of_day=False)
+    hi = _moment(end, "--to", end_of_day=True) if end is not None else now
+    if end is not None and hi <= lo:  # a --from still to come: not yet over, below
+        same = _moment(end, "--to", end_of_day=False) == lo
         raise UsageError(
-            f"the period starts at {first:%Y-%m-%d %H:%M} UTC, which is not yet over: "
-            "it must start before the current hour"
+            f"--to {end} is {'the same time as' if same else 'before'} --from {start}: "
+            "--to must come after --from "
+            "(a --to date includes its whole day)"
         )
-    return Period(first, last)
+    return lo, hi
 
 
 def _moment(text: str, option: str, *, end_of_day: bool) -> datetime:

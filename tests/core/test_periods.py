@@ -73,3 +73,21 @@ def test_bad_periods_say_what_to_give(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         parse_period(since=since, start=start, end=end, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("since", "start", "end"),
+    [
+        ("99999999999999d", None, None),
+        ("1000000d", None, None),
+        (None, "9999-12-31", "9999-12-31"),
+        (None, "0001-01-01T00:00+14:00", None),
+        (None, "9999-12-31T23:59-14:00", None),
+        (None, "2026-01-01", "9999-12-31T23:30"),
+    ],
+)
+def test_a_period_beyond_the_years_a_date_holds_is_a_usage_error(
+    since: str | None, start: str | None, end: str | None
+) -> None:
+    with pytest.raises(UsageError, match="outside the years 1 to 9999"):
+        parse_period(since=since, start=start, end=end, now=NOW)
