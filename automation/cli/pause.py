@@ -44,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
                 f"--for: expected a duration such as 30m, 2h or 1d, got {args.duration!r}"
                 + duration_hint(args.duration)
             )
-        until = moment + timedelta(seconds=seconds)
+        try:
+            until = moment + timedelta(seconds=seconds)
+        except OverflowError:  # past the year 9999 a date holds
+            raise UsageError(
+                f"--for {args.duration}: that ends after the year 9999; give a shorter "
+                "duration, or no --for to pause until resumed"
+            ) from None
     record = control(args, pauses.pause, rule, moment, until=until, reason=args.reason)
     print(pauses.describe(record, moment))
     print("The engine holds it back from its next cycle: evaluated, but nothing is recorded or")

@@ -161,6 +161,7 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("pause", R, "--for", "-1d"), 2),
         (("pause", R, "--for", ""), 2),
         (("pause", R, "--for", "2 hours"), 2),
+        (("pause", R, "--for", "99999999999999999d"), 2),
     ],
     "resume": [
         (("resume",), 2),
