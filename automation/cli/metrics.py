@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     output = None if args.output == "-" else args.output  # '-': standard output, as for --ids
     fmt = format_for(args.format, output)
     target = check_output(output) if output is not None else None
+    _check_streams(args.ids, target)
     listing = check_output(args.unavailable, "--unavailable") if args.unavailable else None
     period = parse_period(since=args.since, start=args.start, end=args.end, now=now())
     columns = choose_columns(args.metrics, by=args.by, period=period is not None)
@@ -154,6 +155,17 @@ def run(args: argparse.Namespace) -> int:
         return 130
     _report_result(result, period, listing)
     return 0 if result.complete else 1
+
+
+def _check_streams(ids: str | None, target: Path | None) -> None:
+    """Standard input or output the command would use but that was closed (``<&-``,
+    ``>&-``): refused before any request, not found missing once the rows are read."""
+    if ids == "-" and sys.stdin is None:
+        raise UsageError(
+            "--ids -: standard input is closed; pipe the post IDs in or give --ids FILE"
+        )
+    if target is None and sys.stdout is None:
+        raise UsageError("standard output is closed: give --output FILE for the rows")
 
 
 def _read_ids(source: str) -> PostIdList:

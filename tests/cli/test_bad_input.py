@@ -290,3 +290,28 @@ def test_a_mistake_is_a_message_and_an_exit_code(
     assert done.code == code, done.err
     assert done.err.strip(), "a failure must say why"
     assert database_dump(Path(files["db"])) == before
+
+
+@pytest.mark.parametrize(
+    ("stream", "args", "said"),
+    [
+        ("stdin", ("metrics", "--ids", "-"), "standard input is closed"),
+        ("stdout", ("metrics", "--account", "brand"), "standard output is closed"),
+        ("stdout", ("metrics", "--ids", "{empty}", "--output", "-"), "standard output is closed"),
+    ],
+)
+def test_a_closed_standard_stream_the_command_needs_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    stream: str,
+    args: tuple[str, ...],
+    said: str,
+) -> None:
+    """``automation metrics --ids - <&-`` or ``>&-``: Python leaves ``sys.stdin`` or
+    ``sys.stdout`` None when the descriptor is closed at start."""
+    cli = Cli(capsys, Path("automation.yaml"))
+    monkeypatch.setattr(f"sys.{stream}", None)
+    done = cli(*(a.format(**files) for a in args))
+    assert_no_traceback(done.err)
+    assert (done.code, said in done.err) == (2, True), done.err
