@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from automation.config.database import PostgresDatabase
     from automation.store.sqlite_backup import backup_database
 
+    if not str(args.file) or args.file == Path():
+        raise UsageError("backup needs a FILE to write the copy to, e.g. automation-copy.db")
     config = required_config(args)
     if isinstance(config.database, PostgresDatabase):
         raise UsageError(

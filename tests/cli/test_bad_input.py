@@ -201,6 +201,8 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("backup", "{missing}/copy.db"), 2),
         (("backup", "{db}"), 2),
         (("backup", "/proc/version"), 2),
+        (("backup", ""), 2),
+        (("backup", "."), 2),
     ],
     "copy-store": [
         (("copy-store",), 2),
