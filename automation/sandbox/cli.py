@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -41,8 +42,8 @@ def serve(
     its signature verified; a written config delivers every webhook there."""
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {port}")
-    if speed < 0:
-        raise UsageError(f"--speed must be 0 or more, not {speed}")
+    if not 0 <= speed < math.inf:  # nan fails both
+        raise UsageError(f"--speed must be a number of 0 or more, not {speed}")
     if not 0 <= fault_rate <= 1:
         raise UsageError(f"--fault-rate must be between 0 and 1, not {fault_rate}")
     if write_config is not None:

@@ -230,6 +230,8 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("sandbox", "--port", "99999"), 2),
         (("sandbox", "--speed", "x"), 2),
         (("sandbox", "--speed", "-1"), 2),
+        (("sandbox", "--speed", "nan"), 2),
+        (("sandbox", "--speed", "inf"), 2),
         (("sandbox", "--fault-rate", "2"), 2),
         (("sandbox", "--fault-rate", "-1"), 2),
         (("sandbox", "--fault-rate", "nan"), 2),
