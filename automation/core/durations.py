@@ -41,6 +41,8 @@ def duration_hint(text: object, likely: str = "m") -> str:
     ``15 minutes``, ``1w``), for the end of a message; else nothing. A bare number is
     shown with the ``likely`` unit; zero is never a duration, whatever its unit."""
     raw = str(text).strip().lower() if isinstance(text, int | str) else ""
+    if not raw.isascii():  # no hint for ², ٣ and the like, which isdigit() also takes
+        return ""
     match = _SPELLED_RE.match(raw)
     number, word = (match.group(1), match.group(2)) if match else (raw, "")
     if number.isdigit() and int(number) == 0 and (word in _SPELLED or word in _UNITS or not word):

@@ -108,6 +108,7 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("metrics", "--account", "brand", "--since", "-1d"), 2),
         (("metrics", "--account", "brand", "--since", ""), 2),
         (("metrics", "--account", "brand", "--since", "2 weeks"), 2),
+        (("metrics", "--account", "brand", "--since", "²"), 2),
         (("metrics", "--account", "brand", "--from", "2026-13-01"), 2),
         (("metrics", "--account", "brand", "--from", ""), 2),
         (("metrics", "--account", "brand", "--to", "2026-01-01"), 2),
@@ -162,6 +163,7 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("pause", R, "--for", ""), 2),
         (("pause", R, "--for", "2 hours"), 2),
         (("pause", R, "--for", "99999999999999999d"), 2),
+        (("pause", R, "--for", "²"), 2),
     ],
     "resume": [
         (("resume",), 2),

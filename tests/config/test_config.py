@@ -501,6 +501,7 @@ def test_a_number_or_words_where_a_duration_is_wanted_says_how_to_write_it(
         ("5 secs", "'5 secs': write 5s"),
         ("'15'", "'15': 15 what? write 15s for seconds (units: s, m, h, d)"),
         ("0", "0: a duration must be more than zero"),
+        ("'²'", "'²'"),  # isdigit() but not a digit int() reads: no hint, no ValueError
     ],
 )
 def test_a_timeout_gets_the_hint_of_the_other_durations(timeout: str, hint: str) -> None:
