@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from automation.cli.args import check_post_id
 from automation.cli.context import command_store, now, required_config
 from automation.cli.tables import table
 from automation.core.cycle_decisions import seeding_reason
@@ -62,10 +63,7 @@ def run(args: argparse.Namespace) -> int:
         rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
         if rule is None:
             raise UsageError(no_rule(args.rule_id, (r.id for r in ruleset.rules)))
-        if not (args.post_id.isascii() and args.post_id.isdigit() and len(args.post_id) <= 19):
-            raise UsageError(
-                f"not a post ID: {args.post_id!r} (expected its digits, e.g. 1260294888811347969)"
-            )
+        check_post_id(args.post_id)
         compiled = compile_rule(rule)
         moment = now()
         post = next(

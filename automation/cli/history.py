@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from automation.cli.args import positive
+from automation.cli.args import check_post_id, positive
 from automation.cli.context import command_store, emit_json, required_config
 from automation.cli.tables import table
 from automation.core.errors import UsageError
@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = required_config(args)
+    if args.post is not None:
+        check_post_id(args.post, "--post")
     with command_store(config, only_reads=True) as store:
         entries = store.history(rule_id=args.rule, post_id=args.post, limit=args.limit)
     if args.rule is not None and not entries:

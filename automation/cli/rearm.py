@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from automation.cli.args import check_post_id
 from automation.cli.context import command_store, confirmed, now, required_config
 from automation.cli.pause import known_rules
 from automation.cli.tables import table
@@ -42,6 +43,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.post_id is not None:
+        check_post_id(args.post_id)
     target = f"{args.rule_id} on post {args.post_id}" if args.post_id else args.rule_id
     config = required_config(args)
     with command_store(config) as store:

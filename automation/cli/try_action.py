@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from automation.cli.args import positive
+from automation.cli.args import check_post_id, positive
 from automation.cli.context import now, required_config
 from automation.core.errors import ActionFailed, AutomationError, UsageError
 from automation.core.wording import no_rule
@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     rule = next((r for r in ruleset.rules if r.id == args.rule_id), None)
     if rule is None:
         raise UsageError(no_rule(args.rule_id, (r.id for r in ruleset.rules)))
-    if args.post is not None and not (args.post.isascii() and args.post.isdigit()):
-        raise UsageError(f"--post: not a post ID: {args.post!r} (expected its digits)")
+    if args.post is not None:
+        check_post_id(args.post, "--post")
     moment = now()
     posts, totals = _stored_posts(config, args.post)
     post, sample = trial.trial_post(rule, args.post, posts, totals)

@@ -70,6 +70,8 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("explain", R, "abc"), 2),
         (("explain", R, "-5"), 2),
         (("explain", R, HUGE), 2),
+        (("explain", R, "0"), 2),
+        (("explain", R, "01001"), 2),
         (("explain", "", ""), 2),
         (("explain", "--live", R, "abc"), 2),
     ],
@@ -82,6 +84,10 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("history", "--limit", HUGE), 2),
         (("history", "--rule", "nosuch"), 2),
         (("history", "--rule", ""), 2),
+        (("history", "--post", "abc"), 2),
+        (("history", "--post", ""), 2),
+        (("history", "--post", "-1"), 2),
+        (("history", "--post", HUGE), 2),
     ],
     "status": [(("status", "--json", "x"), 2)],
     "top": [
@@ -151,7 +157,8 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("rearm",), 2),
         (("rearm", "nosuch", "--yes"), 2),
         (("rearm", "", "--yes"), 2),
-        (("rearm", R, "abc", "--yes"), 1),
+        (("rearm", R, "abc", "--yes"), 2),
+        (("rearm", R, "0", "--yes"), 2),
     ],
     "pause": [
         (("pause",), 2),
@@ -181,6 +188,7 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("try-action", R, "--action", HUGE), 2),
         (("try-action", R, "--post", "abc"), 2),
         (("try-action", R, "--post", ""), 2),
+        (("try-action", R, "--post", "0"), 2),
     ],
     "backtest": [
         (("backtest", "--since", "0d"), 2),
