@@ -45,6 +45,8 @@ def command_config(
     """
     from automation.config.loader import config_path, load_config
 
+    if args.config == "":  # ``--config "$UNSET"``: not the default file in its stead
+        raise ConfigError("--config needs a file name (or leave it out for the default)")
     path = config_path(args.config, os.environ)
     if not path.exists():
         if not required:

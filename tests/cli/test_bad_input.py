@@ -44,6 +44,9 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
     "(global)": [
         ((), 2),
         (("--config",), 2),
+        (("--config", "", "status"), 2),
+        (("status", "--config", ""), 2),
+        (("check", "--config", ""), 2),
         (("--log-format", "xml", "status"), 2),
         (("nosuch",), 2),
         (("--config", "{missing}", "status"), 2),
