@@ -73,6 +73,12 @@ COMMANDS: tuple[ModuleType, ...] = (
 )
 
 
+# the commands whose product is what they print (metrics checks its own: it has --output)
+_PRINTING = frozenset(
+    {"actions", "backtest", "explain", "history", "schema", "status", "top", "try-action"}
+)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse's is NoReturn; ours raises as well
         raise UsageError(f"{self.prog}: {message}\n{self.format_usage().rstrip()}")
@@ -186,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parse(argv)
         if not args.command:
             raise UsageError("automation: a COMMAND is required (try 'automation --help')")
+        _check_stdout(args)
         setup_logs(args)
         code: int = args.handler(args)
         return code
@@ -211,6 +218,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(run with --debug for details)",
         )
         return 1
+
+
+def _check_stdout(args: argparse.Namespace) -> None:
+    """Refuse, before doing anything, a command whose product is what it prints when
+    standard output is closed (``>&-``: Python's ``sys.stdout`` is None and every
+    print would vanish while the command says it succeeded)."""
+    if sys.stdout is None and (args.command in _PRINTING or getattr(args, "json", False)):
+        raise UsageError(
+            f"automation {args.command}: standard output is closed, so what it prints would "
+            "be lost; send it to a file (> FILE) or to /dev/null"
+        )
 
 
 def _say_failure(args: argparse.Namespace | None, message: str) -> None:

@@ -315,6 +315,13 @@ def test_a_mistake_is_a_message_and_an_exit_code(
         ("stdin", ("metrics", "--ids", "-"), "standard input is closed"),
         ("stdout", ("metrics", "--account", "brand"), "standard output is closed"),
         ("stdout", ("metrics", "--ids", "{empty}", "--output", "-"), "standard output is closed"),
+        ("stdout", ("history",), "standard output is closed"),
+        ("stdout", ("status", "--json"), "standard output is closed"),
+        ("stdout", ("schema",), "standard output is closed"),
+        ("stdout", ("top", "--metric", "likes"), "standard output is closed"),
+        ("stdout", ("actions",), "standard output is closed"),
+        ("stdout", ("explain", R, "1001"), "standard output is closed"),
+        ("stdout", ("run", "--once", "--json"), "standard output is closed"),
     ],
 )
 def test_a_closed_standard_stream_the_command_needs_is_a_usage_error(
@@ -325,8 +332,8 @@ def test_a_closed_standard_stream_the_command_needs_is_a_usage_error(
     args: tuple[str, ...],
     said: str,
 ) -> None:
-    """``automation metrics --ids - <&-`` or ``>&-``: Python leaves ``sys.stdin`` or
-    ``sys.stdout`` None when the descriptor is closed at start."""
+    """``automation history >&-``, ``automation metrics --ids - <&-``: Python leaves
+    ``sys.stdin`` or ``sys.stdout`` None when the descriptor is closed at start."""
     cli = Cli(capsys, Path("automation.yaml"))
     monkeypatch.setattr(f"sys.{stream}", None)
     done = cli(*(a.format(**files) for a in args))
