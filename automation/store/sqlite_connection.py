@@ -64,7 +64,8 @@ def guarded(
 
 
 def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
-    """What the operator can do about a full disk or a read-only file ("" for other errors)."""
+    """What the operator can do about a full disk, a read-only file or a lock held by
+    another process ("" for other errors)."""
     code = primary_code(exc)
     if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
         return (
@@ -75,6 +76,12 @@ def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
         return (
             f"; check that {path} and its directory {path.parent} are writable by this user"
             " (SQLite keeps its -wal and -shm files beside the database)"
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return (
+            "; another process held its write lock longer than this one waits (a sqlite3"
+            " shell with an open transaction, a long copy): try again"
+            " once it is done"
         )
     return ""
 

@@ -294,8 +294,9 @@ def test_a_held_write_lock_becomes_a_store_error(path: Path) -> None:
         other = sqlite3.connect(path)
         try:
             other.execute("BEGIN IMMEDIATE")
-            with pytest.raises(StoreError, match=r"state\.db.*locked"):
+            with pytest.raises(StoreError, match=r"state\.db.*locked") as raised:
                 store.commit_cycle(CycleWrite(at=T0, firings=(fired("f1"),)))
+            assert "try again once it is done" in str(raised.value)
         finally:
             other.rollback()
             other.close()
