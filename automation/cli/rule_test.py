@@ -23,9 +23,14 @@ def run(args: argparse.Namespace) -> int:
     """Without FILE: ``rule-tests/*.yaml`` next to the config file when one is named
     (``--config`` or ``$AUTOMATION_CONFIG``), else in the current directory. The config
     itself is not read: tests bring their own fakes and need no credentials."""
-    from automation.rule_tests import default_files, run_files
+    from automation.rule_tests import default_files, expand, run_files
 
     files = list(args.files)
+    if files and not expand(files):  # only directories, none holding a test file
+        raise UsageError(
+            f"automation test: no rule test files (*.yaml) in {', '.join(map(str, files))}; "
+            "name a test file or a directory that holds them"
+        )
     if not files:
         named = args.config or os.environ.get("AUTOMATION_CONFIG")
         base = Path(named).parent if named else Path()

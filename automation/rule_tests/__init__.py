@@ -7,7 +7,7 @@ store, fake API edges and a manual clock, then judged against the firings it exp
 
 from __future__ import annotations
 
-from automation.rule_tests.runner import default_files, run_files, run_test
+from automation.rule_tests.runner import default_files, expand, run_files, run_test
 from automation.rule_tests.test_file import load_test_file
 
-__all__ = ["default_files", "load_test_file", "run_files", "run_test"]
+__all__ = ["default_files", "expand", "load_test_file", "run_files", "run_test"]

@@ -64,6 +64,7 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("test", "{missing}"), 2),
         (("test", "{binary}"), 2),
         (("test", "{empty}"), 2),
+        (("test", "{dir}"), 2),
         (("test", ""), 2),
     ],
     "explain": [
