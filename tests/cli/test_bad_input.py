@@ -264,16 +264,11 @@ PARAMS = [
 ]
 
 
-@pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process_state: None) -> dict[str, str]:
-    """A config, its rules and a database holding one firing with its pending action;
-    beside them a directory, a binary file, an empty file and a path to nothing."""
-    for name in SECRET_ENV:
-        monkeypatch.setenv(name, "unused")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "likes.yaml").write_text(RULES, encoding="utf-8")
-    db = tmp_path / "automation.db"
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A database holding one firing with its pending action, made once: each test
+    starts from a copy of its bytes."""
+    db = tmp_path_factory.mktemp("bad-input") / "automation.db"
     with SqliteStore.open(db) as store:
         action = ActionRecord(0, "log", json.dumps({"kind": "log", "message": "hi"}))
         firing = FiringRecord(
@@ -283,6 +278,22 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process_state: None) 
         store.commit_cycle(CycleWrite(at=T0, firings=(firing,)))
         store.upsert_posts([WatchedPostRecord("1001", "brand", T0, "timeline", T0)])
         store.record_totals(T0, {"1001": {"favorites": 120.0}})
+    return db.read_bytes()  # closed: everything is in the main file
+
+
+@pytest.fixture
+def files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process_state: None, database: bytes
+) -> dict[str, str]:
+    """A config, its rules and the database; beside them a directory, a binary file, an
+    empty file and a path to nothing."""
+    for name in SECRET_ENV:
+        monkeypatch.setenv(name, "unused")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "likes.yaml").write_text(RULES, encoding="utf-8")
+    db = tmp_path / "automation.db"
+    db.write_bytes(database)
     write_env_config(
         tmp_path / "automation.yaml", "http://127.0.0.1:9", overrides={"database": str(db)}
     )
