@@ -11,6 +11,9 @@ connections: a case that reached the network would show as a failed request."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -351,3 +354,22 @@ def test_a_closed_standard_stream_the_command_needs_is_a_usage_error(
     done = cli(*(a.format(**files) for a in args))
     assert_no_traceback(done.err)
     assert (done.code, said in done.err) == (2, True), done.err
+
+
+@pytest.mark.parametrize("args", [("schema",), ("history", "--json"), ("status",)])
+def test_a_reader_that_leaves_early_is_no_failure(files: dict[str, str], args: list[str]) -> None:
+    """``automation history | head -1``: the pipe's reader is gone before the command
+    writes. It stops quietly with exit 0, as the reader chose to stop reading."""
+    env = {k: v for k, v in os.environ.items() if k != "AUTOMATION_CONFIG"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "automation", "--config", "automation.yaml", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert child.stdout is not None
+    child.stdout.close()  # before the interpreter has even started: every write fails
+    _, err = child.communicate(timeout=60)
+    assert_no_traceback(err.decode())
+    assert "Exception ignored" not in err.decode()
+    assert child.returncode == 0, err.decode()
