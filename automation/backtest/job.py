@@ -25,6 +25,7 @@ from automation.backtest.replay import replay
 from automation.backtest.result import BacktestResult, summarize
 from automation.backtest.unknowns import unknowns
 from automation.config.loader import Config
+from automation.core.errors import UsageError
 from automation.core.evaluate import CompiledRule
 from automation.core.fetch_plan import plan_fetch
 from automation.core.hours import hour_start
@@ -35,6 +36,7 @@ from automation.core.request_eta import ASK_ABOVE
 from automation.service.api_clients import engagement_client, timeline_client
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
+from automation.x.engagement_plan import EARLIEST_HISTORICAL
 from automation.x.historical import (
     HistoryPlan,
     HistorySource,
@@ -49,12 +51,25 @@ __all__ = [
     "ASK_ABOVE",
     "BacktestPlan",
     "BacktestSpec",
+    "check_period",
     "open_clients",
     "plan_backtest",
     "run_backtest",
 ]
 
 _LIVE_LIMIT = 1_000_000
+
+
+def check_period(period: Period) -> None:
+    """Refuse a period that starts before X's engagement history begins: it has nothing
+    to read, and one from a distant year would replay every hour since (or overflow the
+    dates worked out from it)."""
+    if period.start < EARLIEST_HISTORICAL:
+        raise UsageError(
+            f"the period starts at {period.start:%Y-%m-%d}, before X's engagement history "
+            f"begins ({EARLIEST_HISTORICAL:%Y-%m-%d}): start it later (a later --from, a "
+            "shorter --since)"
+        )
 
 
 @dataclass(frozen=True)

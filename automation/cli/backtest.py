@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +57,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from automation.backtest import BacktestSpec, open_clients, plan_backtest, run_backtest
+    from automation.backtest import (
+        BacktestSpec,
+        check_period,
+        open_clients,
+        plan_backtest,
+        run_backtest,
+    )
     from automation.store.opening import open_store
     from automation.x.http import HttpClient
 
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     since = args.since if args.since or args.start else DEFAULT_SINCE
     period = parse_period(since=since, start=args.start, end=args.end, now=started)
     assert period is not None
-    _check_start(period.start)
+    check_period(period)
     spec = BacktestSpec(_rules(args, config), period, config.poll_interval)
     with (
         open_store(config.database, migrate=config.migrate) as store,
@@ -133,18 +138,6 @@ def _rules(args: argparse.Namespace, config: Config) -> tuple[CompiledRule, ...]
     if not chosen:
         raise UsageError("no enabled rule to backtest: name one, or give --rules PATH")
     return tuple(compile_rule(r) for r in chosen)
-
-
-def _check_start(start: datetime) -> None:
-    """A replay before X's engagement history begins has nothing to read, and one from
-    a distant year would replay every hour since (or overflow the dates it works out)."""
-    from automation.x.engagement_plan import EARLIEST_HISTORICAL
-
-    if start < EARLIEST_HISTORICAL:
-        raise UsageError(
-            f"the period starts at {start:%Y-%m-%d}, before X's engagement history "
-            f"begins ({EARLIEST_HISTORICAL:%Y-%m-%d}): give a later --from or a shorter --since"
-        )
 
 
 def _go_ahead(plan: BacktestPlan, yes: bool) -> bool:

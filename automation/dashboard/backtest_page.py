@@ -27,6 +27,7 @@ from automation.backtest import (
     BacktestPlan,
     BacktestResult,
     BacktestSpec,
+    check_period,
     open_clients,
     plan_backtest,
     run_backtest,
@@ -159,6 +160,7 @@ def _period(choice: Choice, now: datetime) -> Period:
     else:
         found = parse_period(since=choice.since or "28d", start=None, end=None, now=now)
     assert found is not None
+    check_period(found)
     return found
 
 

@@ -116,6 +116,25 @@ def test_a_mistake_is_shown_beside_its_field_in_the_pasted_file_s_own_lines(
         assert _problems(fine.text, "rule") == [] and len(_problems(fine.text, "period")) == 1
 
 
+@pytest.mark.parametrize(
+    ("form", "said"),
+    [
+        ({"from": "0001-01-01", "to": "0001-01-02"}, "before X's engagement history begins"),
+        ({"since": "10000d"}, "before X's engagement history begins"),
+        ({"since": "99999999999999d"}, "outside the years 1 to 9999"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "outside the years 1 to 9999"),
+    ],
+)
+def test_a_period_with_no_history_to_read_is_a_problem_beside_its_field(
+    own_world: World, form: dict[str, str], said: str
+) -> None:
+    with serving(own_world) as running, browsing(running) as c:
+        page = _run(c, rule="at-100-likes", **form)
+        assert page.status_code == 400, page.text
+        [period] = _problems(page.text, "period")
+        assert said in period
+
+
 def test_a_large_fetch_is_asked_for_first(
     live: tuple[World, Live], monkeypatch: pytest.MonkeyPatch
 ) -> None:
