@@ -67,8 +67,7 @@ def check_period(period: Period) -> None:
     if period.start < EARLIEST_HISTORICAL:
         raise UsageError(
             f"the period starts at {period.start:%Y-%m-%d}, before X's engagement history "
-            f"begins ({EARLIEST_HISTORICAL:%Y-%m-%d}): start it later (a later --from, a "
-            "shorter --since)"
+            f"begins ({EARLIEST_HISTORICAL:%Y-%m-%d}): choose a later start or fewer days"
         )
 
 
