@@ -2,7 +2,8 @@
 
 The engine does it on its own at start-up when the config says ``migrate: auto`` (the
 default for SQLite). With PostgreSQL several engines share one database, so the schema
-changes on purpose, once, from any machine: run this after upgrading, then the engines.
+changes on purpose, once, from any machine: with every engine stopped (it refuses while one
+leads and a migration is pending), then start the upgraded engines.
 """
 
 from __future__ import annotations

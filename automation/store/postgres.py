@@ -78,7 +78,7 @@ class PostgresStore(
         try:
             postgres_schema.refuse_newer(database, conn)
             if migrate == "auto":
-                postgres_schema.apply(conn)
+                postgres_schema.apply(conn, leading=epoch is not None)
             else:
                 check_schema(database, postgres_schema.pending(conn))
         except BaseException as exc:

@@ -9,14 +9,18 @@ moves rows between them unchanged and both stores share ``rows``: times are epoc
 which an action was handed out (``postgres_leadership``).
 
 Engines that start together migrate one at a time: ``apply`` holds a transaction-level
-advisory lock, so the second finds the work done.
+advisory lock, so the second finds the work done. A command migrates only while no engine
+leads: with migrations pending, an engine that leads runs an older version, which goes on
+writing as its schema was (its store checks the schema only when it takes the lead), so
+``apply`` takes the lead's lock for the time of the migrations or refuses.
 """
 
 from __future__ import annotations
 
 import psycopg
 
-from automation.core.errors import SchemaNewer
+from automation.core.errors import SchemaNewer, StoreError
+from automation.store.postgres_leadership import LOCK_KEY
 
 __all__ = ["MIGRATIONS", "applied", "apply", "pending", "refuse_newer"]
 
@@ -162,9 +166,33 @@ def pending(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
     return [name for name, _ in MIGRATIONS if name not in done]
 
 
-def apply(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+def apply(conn: psycopg.Connection[tuple[object, ...]], *, leading: bool = False) -> list[str]:
     """Apply what is pending, each migration in a transaction with its record; returns the
-    names applied. ``conn`` is in autocommit mode."""
+    names applied. ``conn`` is in autocommit mode. Unless the caller leads (an engine
+    opening its store under its epoch), refuse while an engine leads (module docstring)."""
+    if leading or not pending(conn):
+        return _apply(conn)
+    won = conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()
+    if not won or not won[0]:
+        raise _engine_leads(conn)
+    try:
+        return _apply(conn)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def _engine_leads(conn: psycopg.Connection[tuple[object, ...]]) -> StoreError:
+    row = conn.execute("SELECT leader, epoch FROM leadership WHERE id = 1").fetchone()
+    who = f" ({row[0]}, epoch {row[1]})" if row else ""
+    return StoreError(
+        f"cannot migrate the database {conn.info.dbname}: an engine leads it{who}, and it"
+        " runs the version before this one, which would go on writing as its schema was:"
+        " stop the engine on every machine (systemctl stop automation), run"
+        " 'automation migrate' again, then start the upgraded engines"
+    )
+
+
+def _apply(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
     done: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])

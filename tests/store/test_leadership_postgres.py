@@ -13,9 +13,10 @@ from e2e_helpers import wait_for
 from pg_cluster import Cluster
 
 from automation.config.database import PostgresDatabase
-from automation.core.errors import LeadershipLost, SchemaOutdated
+from automation.core.errors import LeadershipLost, SchemaOutdated, StoreError
 from automation.core.leadership import LeaseTimes
 from automation.store import ActionRecord, CycleWrite, FiringRecord, postgres_schema
+from automation.store.opening import migrate
 from automation.store.postgres import PostgresStore
 from automation.store.postgres_leadership import Election, leader_view
 
@@ -150,3 +151,46 @@ def test_an_unreachable_database_leaves_the_engine_standing_by(elections) -> Non
     assert election.problem is not None and "nothing" in election.problem
     # named once: "database URL: cannot connect to the database URL: ..." said it twice
     assert election.problem.count(str(nowhere)) == 1, election.problem
+
+
+def a_version_behind(admin: psycopg.Connection[tuple[object, ...]]) -> str:
+    """The database as the version before the newest migration left it; that name."""
+    newest = postgres_schema.MIGRATIONS[-1][0]
+    admin.execute(
+        "DROP VIEW all_hourly_totals; DROP TABLE hourly_totals_hour;"
+        " DELETE FROM schema_migrations WHERE name = 'm004_hourly_totals_of_the_hour'"
+    )
+    assert postgres_schema.pending(admin) == [newest]
+    return newest
+
+
+def test_migrate_waits_until_no_engine_of_the_version_before_leads(
+    database, admin, elections
+) -> None:
+    """An engine checks the schema when it takes the lead, not at each write: one that led
+    through ``series.latest`` being dropped (m002) failed every cycle from then on and
+    recorded nothing, so a migration is refused while an engine leads."""
+    newest = a_version_behind(admin)
+    old = elect(database, elections, "old:1")
+    epoch = old.try_lead(T0)
+    with pytest.raises(StoreError) as refused:
+        migrate(database)
+    assert f"an engine leads it (old:1, epoch {epoch})" in str(refused.value)
+    assert "stop the engine on every machine (systemctl stop automation)" in str(refused.value)
+    assert postgres_schema.pending(admin) == [newest]
+    old.close()
+    assert migrate(database).applied == (newest,)
+    assert elect(database, elections, "new:2").try_lead(T0) is not None  # the lock let go
+
+
+def test_with_nothing_to_migrate_migrate_says_so_while_an_engine_leads(database, elections) -> None:
+    assert elect(database, elections, "a:1").try_lead(T0) is not None
+    assert migrate(database).applied == ()
+
+
+def test_the_leader_migrates_its_own_store_with_migrate_auto(database, admin, elections) -> None:
+    newest = a_version_behind(admin)
+    epoch = elect(database, elections, "new:1").try_lead(T0)
+    PostgresStore.open(database, migrate="auto", epoch=epoch).close()
+    assert postgres_schema.pending(admin) == []
+    assert newest in postgres_schema.applied(admin)
