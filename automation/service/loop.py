@@ -3,7 +3,8 @@
 SIGTERM and SIGINT finish the step in progress and leave; SIGHUP reloads the config and
 rules (a broken reload keeps the running ones). Waiting is done on an Event, so a stop
 request is noticed at once, and the watchdog is pinged while waiting. Waits inside a
-cycle (the API budget) raise ``Stopping`` so a long fetch does not delay shutdown. Every
+cycle (the API budget), and the cycle's next API request, raise ``Stopping`` so a long
+fetch does not delay shutdown. Every
 wait reads the time and waits through ``Controls.clock``: ``MonotonicClock`` when it runs.
 """
 
@@ -93,6 +94,12 @@ class Controls:
 
     def should_stop(self) -> bool:
         return self.stop.is_set()
+
+    def check(self) -> None:
+        """Raise Stopping when a stop was requested: run before each of a cycle's API
+        requests, so a stop waits for the request in flight, never for those after it."""
+        if self.stop.is_set():
+            raise Stopping
 
     def install(self) -> None:
         """Route SIGTERM/SIGINT to stop and SIGHUP to reload (main thread only)."""

@@ -130,6 +130,7 @@ def run(
             observe_http=observers.observe_request,
             epoch=epoch,
             on_wait=observers.waiting,
+            before_request=controls.check,
         )
 
     def serve(runtime: Runtime, leading: Callable[[], bool]) -> int:

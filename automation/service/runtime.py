@@ -161,6 +161,7 @@ def open_runtime(
     monotonic: Callable[[], float] = time.monotonic,
     epoch: int | None = None,
     on_wait: Callable[[Waiting], None] = lambda wait: None,
+    before_request: Callable[[], None] | None = None,
 ) -> Runtime:
     """Open the store (taking the instance lock unless dry-running) and build the engine.
     On PostgreSQL the engine must lead (``service.leading``): ``epoch`` is its lead's,
@@ -170,7 +171,8 @@ def open_runtime(
     burst of deliveries never queues the cycle's fetching behind it. A given ``http``
     (tests, the demo) serves both. The outbox performs them on ``workers`` and times its
     waits on ``monotonic``: a pool of threads on the real clock unless given. ``on_wait``
-    hears of each long wait for the API as it begins (the engine also records it)."""
+    hears of each long wait for the API as it begins (the engine also records it), and
+    ``before_request`` of each of the cycle's requests (a stop sends no more)."""
     keep_large_blocks_mapped()  # a cycle's large tables go back to the system when freed
     rules = rules or load_compiled(config)
     chance = chance or Chance()
@@ -191,9 +193,8 @@ def open_runtime(
                 workers=workers,
                 monotonic=monotonic,
             )
-        http = http or HttpClient(
-            timeout=min(config.engagement_api.timeout, 10.0), observe=observe_http
-        )
+        timeout = min(config.engagement_api.timeout, 10.0)
+        http = http or HttpClient(timeout=timeout, observe=observe_http, before=before_request)
         wiring = Wiring(store, http, emit, clock, sleep, should_stop, chance, outbox, on_wait)
         return Runtime(config, build_engine(config, rules, wiring), wiring, lock)
     except BaseException:

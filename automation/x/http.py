@@ -248,13 +248,16 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         rewrite: Callable[[str], str] | None = None,
         observe: Callable[[str, str, int | None], None] | None = None,
+        before: Callable[[], None] | None = None,
     ) -> None:
         # ``rewrite`` maps a URL before it is sent: the demo uses it to deliver webhooks
         # meant for example.com hosts to its local receiver, keeping traffic on 127.0.0.1.
         # ``observe(method, url, status)`` hears of every exchange (status None: no answer),
-        # for metrics; the URL comes without its query string.
+        # for metrics; the URL comes without its query string. ``before()`` runs before
+        # each request is sent and may raise to keep it from going out (the engine's stop).
         self._rewrite = rewrite
         self._observe = observe
+        self._before = before
         self._client = _CookielessClient(
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(
@@ -297,11 +300,11 @@ class HttpClient:
         timeout: float | None = None,
     ) -> HttpResponse:
         """Send one request; network errors and timeouts raise TransportFailed."""
-        kwargs: dict[str, Any] = {}
+        if self._before is not None:
+            self._before()
+        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": _timeout(timeout)}
         if self._rewrite is not None:
             url = self._rewrite(url)
-        if timeout is not None:
-            kwargs["timeout"] = _timeout(timeout)
         if json is not None:
             content = jsonlib.dumps(json, separators=(",", ":")).encode()
             headers = {"Content-Type": "application/json", **(headers or {})}

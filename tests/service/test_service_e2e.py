@@ -34,6 +34,7 @@ from e2e_helpers import (
     wait_for,
 )
 
+from automation.sandbox.faults import FaultInjector
 from automation.store.sqlite import SqliteStore
 
 
@@ -126,6 +127,23 @@ def test_a_stop_during_a_slow_delivery_finishes_it_then_exits(slower_world: Scen
     # Both went out at once; the deliveries in flight were finished and recorded.
     assert sorted(a["status"] for a in actions) == ["sent", "sent"], actions
     assert len(s.receiver.deliveries()) == 2
+
+
+def test_a_stop_during_a_slow_api_request_sends_no_further_request(world: Scene) -> None:
+    # A cycle reads several timelines and then the Engagement API; when each answer is
+    # slow, a stop must not wait for the requests the cycle has not sent yet.
+    _ready(world)
+    engine = world.engine()
+    engine.wait_cycles(1)
+    slow = FaultInjector(1.0, kinds=("slow",), slow_seconds=3.0)
+    world.sandbox.app.faults = slow
+    wait_for(lambda: slow.injected["slow"] >= 1, what="a slow request in flight")
+
+    engine.signal(signal.SIGTERM)
+    assert engine.wait(timeout=30) == 0, engine.stderr
+
+    assert slow.injected["slow"] == 1  # the one in flight was finished, none followed
+    assert_no_traceback(engine.stderr)
 
 
 # --- 3. reloading ---------------------------------------------------------------------------
