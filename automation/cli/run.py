@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from automation.service.signals import catch
+
+    signalled = catch()  # first: a stop while the engine loads and starts is a stop too
     from automation.service.run import run as run_service
 
     return run_service(
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         json_out=args.json,
         report=_json_summary if args.json else _table_summary,
+        signalled=signalled,
     )
 
 

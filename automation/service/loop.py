@@ -1,22 +1,20 @@
 """The long-running loop: cycles on a schedule, signals, reloads and systemd notifications.
 
 SIGTERM and SIGINT finish the step in progress and leave; SIGHUP reloads the config and
-rules (a broken reload keeps the running ones). Waiting is done on an Event, so a stop
-request is noticed at once, and the watchdog is pinged while waiting. Waits inside a
-cycle (the API budget), and the cycle's next API request, raise ``Stopping`` so a long
-fetch does not delay shutdown. Every
-wait reads the time and waits through ``Controls.clock``: ``MonotonicClock`` when it runs.
+rules (a broken reload keeps the running ones); ``service.signals`` catches them. Waiting
+is done on an Event, so a stop request is noticed at once, and the watchdog is pinged
+while waiting. Waits inside a cycle (the API budget), and the cycle's next API request,
+raise ``Stopping`` so a long fetch does not delay shutdown. Every wait reads the time and
+waits through ``Controls.clock``: ``MonotonicClock`` when it runs.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Protocol
 
 from automation.core.errors import DatabaseUnreachable
@@ -100,20 +98,6 @@ class Controls:
         requests, so a stop waits for the request in flight, never for those after it."""
         if self.stop.is_set():
             raise Stopping
-
-    def install(self) -> None:
-        """Route SIGTERM/SIGINT to stop and SIGHUP to reload (main thread only)."""
-
-        def on_stop(signum: int, frame: FrameType | None) -> None:
-            log.info("received %s, finishing the current step", signal.Signals(signum).name)
-            self.stop.set()
-
-        def on_hup(signum: int, frame: FrameType | None) -> None:
-            self.reload.set()
-
-        signal.signal(signal.SIGTERM, on_stop)
-        signal.signal(signal.SIGINT, on_stop)
-        signal.signal(signal.SIGHUP, on_hup)
 
 
 def run_loop(

@@ -36,6 +36,7 @@ from automation.service.leading import run_elected
 from automation.service.loop import Controls, run_loop
 from automation.service.observers import Observers
 from automation.service.runtime import Runtime, open_runtime, utc_now
+from automation.service.signals import Requests
 
 __all__ = ["describe", "json_sink", "log_sink", "run"]
 
@@ -112,11 +113,11 @@ def run(
     dry_run: bool,
     json_out: bool,
     report: Callable[[DryRunTally], None] | None = None,
+    signalled: Requests,
 ) -> int:
-    """Run the loop until stopped (or one cycle); a dry run ends by handing its per-rule
-    tally to ``report``. On PostgreSQL the engine acts only while it leads."""
-    controls = Controls()
-    controls.install()
+    """Run the loop until ``signalled`` says stop (or one cycle); a dry run ends by handing
+    its per-rule tally to ``report``. On PostgreSQL the engine acts only while it leads."""
+    controls = Controls(stop=signalled.stop, reload=signalled.reload)
     observers = Observers(config, clock=utc_now, dry_run=dry_run)
     emit = observers.sink(json_sink() if json_out else log_sink)
 

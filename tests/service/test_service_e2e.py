@@ -9,6 +9,7 @@ cycle first and then pushes a chosen post over the threshold.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import time
@@ -34,6 +35,7 @@ from e2e_helpers import (
     wait_for,
 )
 
+from automation.sandbox.credentials import WEBHOOK_SECRETS
 from automation.sandbox.faults import FaultInjector
 from automation.store.sqlite import SqliteStore
 
@@ -143,6 +145,29 @@ def test_a_stop_during_a_slow_api_request_sends_no_further_request(world: Scene)
     assert engine.wait(timeout=30) == 0, engine.stderr
 
     assert slow.injected["slow"] == 1  # the one in flight was finished, none followed
+    assert_no_traceback(engine.stderr)
+
+
+def test_a_stop_while_the_engine_starts_exits_0_too(world: Scene) -> None:
+    # The engine reads a secret from a pipe, which answers only when the test writes to
+    # it: the SIGTERM comes while the engine loads its config, before any cycle.
+    _ready(world)
+    credentials = world.tmp / "credentials"
+    credentials.mkdir()
+    secret = credentials / "TEAM_CHAT_WEBHOOK_SECRET"
+    os.mkfifo(secret)
+    world.write_config(webhook_secrets={"team-chat": "${TEAM_CHAT_WEBHOOK_SECRET}"})
+    engine = world.engine(env={"CREDENTIALS_DIRECTORY": str(credentials)})
+    with secret.open("w", encoding="utf-8") as pipe:  # open once the engine reads it
+        engine.signal(signal.SIGTERM)
+        try:
+            pipe.write(WEBHOOK_SECRETS["team-chat"])
+            pipe.flush()
+        except BrokenPipeError:
+            pass  # the engine is gone already: the assertion below says how
+
+    assert engine.wait(timeout=30) == 0, engine.stderr
+    assert "received SIGTERM" in engine.stderr
     assert_no_traceback(engine.stderr)
 
 
