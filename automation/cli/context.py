@@ -17,7 +17,15 @@ if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load t
     from automation.config.loader import Config, SecretMode
     from automation.store.opening import AnyStore
 
-__all__ = ["command_config", "command_store", "emit_json", "now", "setup_logs"]
+__all__ = [
+    "command_config",
+    "command_store",
+    "confirmed",
+    "emit_json",
+    "now",
+    "required_config",
+    "setup_logs",
+]
 
 
 def setup_logs(args: argparse.Namespace, config: Config | None = None) -> None:
