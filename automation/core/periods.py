@@ -17,11 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from automation.core.durations import duration_hint, parse_duration
 from automation.core.errors import UsageError
-from automation.core.hours import floor_hour
+from automation.core.hours import HOUR, floor_hour
 
 __all__ = ["Period", "parse_period"]
-
-_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,7 @@ class Period:
 
     @property
     def hours(self) -> int:
-        return int((self.end - self.start) / _HOUR)
+        return int((self.end - self.start) / HOUR)
 
     def text(self) -> str:
         return f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M} UTC"
@@ -116,4 +114,4 @@ def _moment(text: str, option: str, *, end_of_day: bool) -> datetime:
 
 def _ceil(t: datetime) -> datetime:
     down = floor_hour(t)
-    return down if down == t else down + _HOUR
+    return down if down == t else down + HOUR

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 from automation.core.durations import format_duration
 from automation.core.facts import HourlySeries, PostFacts
+from automation.core.hours import HOUR
 from automation.core.metric_names import USER_CONTEXT_METRICS
 from automation.core.timetext import moment_text
 
 __all__ = [
-    "HOUR",
     "STALE_AFTER",
     "hourly_increase",
     "increase",
@@ -27,7 +27,6 @@ __all__ = [
     "young_post_totals",
 ]
 
-HOUR = timedelta(hours=1)
 # An hourly series read longer ago than this says too little about the last hour.
 STALE_AFTER = timedelta(hours=1)
 

@@ -12,12 +12,12 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from automation.core.facts import HourlySeries
-from automation.core.hours import floor_hour
+from automation.core.hours import HOUR, floor_hour
 from automation.engine.performers import Performers
 from automation.rule_tests.model import ScriptedPost
 from automation.x.engagement_client import FetchResult
@@ -26,7 +26,6 @@ from automation.x.v2_client import DiscoveredPost, Discovery, WriteResult
 
 __all__ = ["FakeEngagement", "FakeX", "ManualClock", "Performed", "World", "recording_performers"]
 
-_HOUR = timedelta(hours=1)
 _SERIES_HOURS = 28
 
 
@@ -70,11 +69,11 @@ class World:
         if len(points) == 1:
             return None
         now = self.now
-        first = floor_hour(now - (_SERIES_HOURS - 1) * _HOUR)
+        first = floor_hour(now - (_SERIES_HOURS - 1) * HOUR)
         buckets = []
         for hour in range(_SERIES_HOURS):
-            start = first + hour * _HOUR
-            end = min(start + _HOUR, now)
+            start = first + hour * HOUR
+            end = min(start + HOUR, now)
             count = _at(points, end) - _at(points, start) if end > start else 0.0
             buckets.append((start, round(count, 6)))
         return HourlySeries.of(buckets, read_at=now)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from automation.core.hours import floor_hour
+from automation.core.hours import HOUR, floor_hour
 from automation.core.metric_names import HOURLY_METRICS, TOTALS_METRICS
 from automation.core.post_ids import ascii_digits
 from automation.sandbox.messages import Reply
@@ -28,7 +28,6 @@ FOUR_ITEM_ORDERS = (
 )
 OLDEST_START = datetime(2014, 9, 1, tzinfo=UTC)
 MAX_WINDOW = timedelta(weeks=4)
-HOUR = timedelta(hours=1)
 _KEYS = {"totals": {"tweet_ids", "engagement_types", "groupings"}}
 _KEYS["28hr"] = _KEYS["totals"]
 _KEYS["historical"] = _KEYS["totals"] | {"start", "end"}

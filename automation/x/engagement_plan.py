@@ -75,7 +75,6 @@ _VALID_GROUP_BYS = frozenset(
 )
 EARLIEST_HISTORICAL = datetime(2014, 9, 1, tzinfo=UTC)
 MAX_HISTORICAL_WINDOW = timedelta(weeks=4)
-_HOUR = timedelta(hours=1)
 _METRIC_ORDER = {name: i for i, name in enumerate(m.API_METRICS)}
 
 
