@@ -117,13 +117,14 @@ def _rules(args: argparse.Namespace, config: Config) -> tuple[CompiledRule, ...]
 
     from automation.core.evaluate import compile_rule
     from automation.rulefiles.rule_parser import load_rules
+    from automation.rulefiles.yaml_loader import YAML_SUFFIXES
 
     ruleset = load_rules(args.rules or list(config.rules), names=config.rule_names())
     ruleset.raise_for_errors()
     known = {r.id: r for r in ruleset.rules}
     unknown = [name for name in args.rule_ids if name not in known]
     if unknown:
-        if unknown[0].endswith((".yaml", ".yml")) or Path(unknown[0]).exists():
+        if unknown[0].endswith(YAML_SUFFIXES) or Path(unknown[0]).exists():
             raise UsageError(
                 f"{unknown[0]!r} is not a rule ID: give each rule file its own --rules"
                 f" (--rules {args.rules[-1] if args.rules else 'PATH'} --rules {unknown[0]})"

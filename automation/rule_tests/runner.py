@@ -38,6 +38,7 @@ from automation.rule_tests.fakes import (
 from automation.rule_tests.model import RuleTest, RuleTestFile
 from automation.rule_tests.report import Outcome, judge, write_outcome, write_summary
 from automation.rule_tests.test_file import load_test_file
+from automation.rulefiles.yaml_loader import YAML_SUFFIXES
 from automation.store.memory import MemoryStore
 
 __all__ = ["ActualAction", "ActualFiring", "Run", "default_files", "run_files", "run_test"]
@@ -205,7 +206,6 @@ def _payload(text: str) -> dict[str, Any]:
 # --- files -----------------------------------------------------------------------------------
 
 TEST_DIR = "rule-tests"
-SUFFIXES = (".yaml", ".yml")
 
 
 def default_files(base: Path) -> list[Path]:
@@ -219,7 +219,7 @@ def expand(paths: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out += sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
+            out += sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
         else:
             out.append(path)
     return out

@@ -56,11 +56,10 @@ from automation.rulefiles.condition_text import (
 from automation.rulefiles.post_ages import too_old
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.schema import validate
-from automation.rulefiles.yaml_loader import PathPart, YamlDocument, load_document
+from automation.rulefiles.yaml_loader import YAML_SUFFIXES, PathPart, YamlDocument, load_document
 
 __all__ = ["RuleSet", "expand_paths", "load_rules", "parse_rule_file"]
 
-RULE_SUFFIXES = (".yaml", ".yml")
 _PRIVATE = USER_CONTEXT_METRICS | {"engagement_rate"}
 _HOURLY_ONLY = HOURLY_METRICS - TOTALS_METRICS
 
@@ -97,7 +96,7 @@ def expand_paths(paths: Sequence[Path]) -> tuple[tuple[Path, ...], tuple[Problem
     for path in paths:
         if path.is_dir():
             try:
-                listed = sorted(p for p in path.iterdir() if p.suffix in RULE_SUFFIXES)
+                listed = sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES)
                 found = [p for p in listed if p.is_file()]
                 gone = [p for p in listed if p.is_symlink() and not p.exists()]
                 problems.extend(map(_broken_link, gone))

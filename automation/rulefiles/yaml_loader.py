@@ -35,6 +35,7 @@ __all__ = [
     "MAX_ALIASES",
     "MAX_DEPTH",
     "MAX_NODES",
+    "YAML_SUFFIXES",
     "YamlDocument",
     "load_document",
     "parse_document",
@@ -43,6 +44,8 @@ __all__ = [
 MAX_DEPTH = 64  # nesting, counted after aliases are expanded
 MAX_NODES = 200_000  # values, counted after aliases are expanded
 MAX_ALIASES = 1_000
+# what a file must end in for a directory listing to count it as YAML (rules, rule tests)
+YAML_SUFFIXES = (".yaml", ".yml")
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
