@@ -577,3 +577,66 @@ def test_a_backtest_s_firings_read_on_a_phone_without_scrolling_sideways(
         assert rights and max(rights) <= PHONE["width"], rights
         tab.assert_clean()
         context.close()
+
+
+LONG_RULE = "emea_q3_launch_webhook_to_the_regional_partner_chat_channel_x"[:60]  # no hyphen to break at
+LONG_ERROR = "webhook https://chat.example.com/hooks/team-chat answered 400 Bad Request: " + (
+    '{"error": "invalid_payload", "detail": "the field text is at most 4000 characters"} ' * 20
+)
+
+
+def _crowd(world: World) -> None:
+    """A rule whose ID is 60 characters long, fired once, its webhook dead with an error of
+    1,700 characters (a receiver's whole answer)."""
+    from automation.core.records import ActionRecord, CycleWrite, FiringRecord
+
+    rule = {
+        "id": LONG_RULE,
+        "watch": {"posts": [world.crossing], "owner": "brand"},
+        "when": "likes >= 100",
+        "actions": [{"webhook": {"url": "https://chat.example.com/hooks/x", "secret": "team-chat"}}],
+    }
+    (world.folder / "rules" / "long.yaml").write_text(
+        yaml.safe_dump({"version": 1, "rules": [rule]}), encoding="utf-8"
+    )
+    action = ActionRecord(0, "webhook", '{"url": "https://chat.example.com/hooks/x"}')
+    firing = FiringRecord(
+        "c0ffee0000000009", LONG_RULE, world.crossing, "once", "fired", world.end,
+        metrics={"likes": 452.0}, actions=(action,),
+    )  # fmt: skip
+    with SqliteStore.open(world.folder / "automation.db") as store:
+        store.commit_cycle(CycleWrite(at=world.end, firings=(firing,)))
+        (item,) = store.actions("pending", rule_id=LONG_RULE)
+        store.record_attempt(
+            item.id, at=world.end, outcome="dead", error=LONG_ERROR, next_attempt_at=None
+        )
+
+
+def test_a_long_rule_id_and_a_long_error_keep_every_page_on_a_phone_screen(
+    browser: Any, own_world: World
+) -> None:
+    """A 60-character rule ID once pushed every page past a phone's screen (in the filters'
+    menu, a rule card's title, a table's rule column), and a webhook's long error made its
+    action's row thousands of pixels tall: the error shows its start, the rest on demand."""
+    _crowd(own_world)
+    with serving(own_world) as running:
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        tab = watch(context.new_page(), running.url)
+        for path in ("/", "/rules", f"/rules/{LONG_RULE}", "/history", "/actions", "/backtest"):
+            tab.open(path)
+            width = tab.page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{path} is {width}px wide on a phone"
+            _assert_nothing_scrolls_sideways(tab, path)
+        tab.assert_clean()
+        context.close()
+        context = browser.new_context(viewport=LAPTOP)
+        tab = watch(context.new_page(), running.url)
+        tab.open(f"/actions?rule={LONG_RULE}")
+        row = tab.page.locator("main tbody tr").first.bounding_box()
+        assert row is not None and row["height"] < 200, row
+        error = tab.page.locator("main tbody td.error")
+        assert LONG_ERROR not in error.inner_text()  # its start only, until asked
+        error.locator("summary").click()
+        assert LONG_ERROR.strip() in " ".join(error.inner_text().split())
+        tab.assert_clean()
+        context.close()
