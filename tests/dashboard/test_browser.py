@@ -579,7 +579,9 @@ def test_a_backtest_s_firings_read_on_a_phone_without_scrolling_sideways(
         context.close()
 
 
-LONG_RULE = "emea_q3_launch_webhook_to_the_regional_partner_chat_channel_x"[:60]  # no hyphen to break at
+LONG_RULE = "emea_q3_launch_webhook_to_the_regional_partner_chat_channel_x"[
+    :60
+]  # no hyphen to break at
 LONG_ERROR = "webhook https://chat.example.com/hooks/team-chat answered 400 Bad Request: " + (
     '{"error": "invalid_payload", "detail": "the field text is at most 4000 characters"} ' * 20
 )
@@ -594,7 +596,9 @@ def _crowd(world: World) -> None:
         "id": LONG_RULE,
         "watch": {"posts": [world.crossing], "owner": "brand"},
         "when": "likes >= 100",
-        "actions": [{"webhook": {"url": "https://chat.example.com/hooks/x", "secret": "team-chat"}}],
+        "actions": [
+            {"webhook": {"url": "https://chat.example.com/hooks/x", "secret": "team-chat"}}
+        ],
     }
     (world.folder / "rules" / "long.yaml").write_text(
         yaml.safe_dump({"version": 1, "rules": [rule]}), encoding="utf-8"

@@ -353,3 +353,41 @@ def test_a_rule_s_empty_panels_say_what_to_do_next(own_world: World) -> None:
     assert "No watched post has a value for this yet. Values come from the engine's" in text
     assert "automation explain draft-10-likes POST_ID says why a post has none" in text
     assert "It has not fired yet. Backtest shows how often it would have fired" in text
+
+
+def test_counts_are_grouped_and_times_give_their_date_on_hover(own_world: World) -> None:
+    """A large team's counts read as 1,201 (not 1201) on every page that counts, and every
+    time said as "5 h ago" carries its date and hour for a pointer resting on it."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from automation.core.records import ActionRecord, CycleWrite, FiringRecord
+    from automation.store.sqlite import SqliteStore
+
+    at = own_world.end - timedelta(hours=1)
+    log = ActionRecord(0, "log", json.dumps({"kind": "log", "message": "hi"}))
+    firings = tuple(
+        FiringRecord(f"many{n:05d}", "at-100-likes", own_world.crossing, f"k{n}", "fired", at)
+        for n in range(1200)
+    )
+    firings = tuple(replace(f, actions=(log,)) for f in firings)
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        store.commit_cycle(CycleWrite(at=at, firings=firings))
+        for item in store.actions("pending", limit=2000):
+            store.record_attempt(item.id, at=at, outcome="dead", error="400", next_attempt_at=None)
+    with serving(own_world) as running, browsing(running) as c:
+        overview = c.get("/").text
+        actions = c.get("/actions").text
+        rule = c.get("/rules/at-100-likes").text
+        rules = c.get("/rules").text
+    assert re.search(r"Actions 0 pending 1,201 dead · 10 sent", _text(overview))
+    assert "of 6,000" in _text(overview)  # the API budget
+    assert re.search(r"at-100-likes 1,201 1,201 ", _text(overview))
+    assert "0 pending · 1,201 dead · 10 sent" in _text(actions)
+    assert "Retry all 1,201 dead" in actions
+    assert "Retry its 1,201 dead" in rule and "1,201 in 7 days" in _text(rule)
+    assert "1,201 fired in 24 h · 1,201 in 7 days" in _text(rules)
+    gone = re.search(rf"{own_world.deleted}</a> <small>(.*?)</small>", overview)
+    assert gone is not None and re.fullmatch(
+        r'<time datetime="[^"]+" title="2026-03-0\d \d\d:\d\d UTC">\d+ h ago</time>', gone[1]
+    ), gone
