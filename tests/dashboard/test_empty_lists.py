@@ -101,3 +101,18 @@ def test_no_firings_yet_says_when_rules_fire_and_that_new_ones_seed(own_world: W
             " nearest each threshold, and Backtest shows how often they would have fired."
         )
         assert links == [("/rules", "The rules"), ("/backtest", "Backtest")]
+
+
+def test_the_overview_with_nothing_fired_says_where_firings_come_from(
+    own_world: World,
+) -> None:
+    """The first day's overview once said only "Nothing has fired yet."."""
+    _forget(own_world, "attempts", "outbox", "firings")
+    with serving(own_world) as running, browsing(running) as c:
+        words, links = _empty(c.get("/").text)
+    assert words == (
+        "Nothing has fired yet. A firing shows here when a rule's condition is met for a post"
+        " it watches: the rules say which posts are nearest each threshold, and Backtest shows"
+        " how often they would have fired."
+    )
+    assert links == [("/rules", "the rules"), ("/backtest", "Backtest")]
