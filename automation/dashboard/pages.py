@@ -42,8 +42,9 @@ def overview_page(request: Request) -> Response:
 def _pauses(
     records: list[PauseRecord], rule_ids: list[str], now: datetime
 ) -> tuple[dict[str, str], str | None]:
-    """Each paused rule's pause in words, and the all-rules pause's, if any."""
-    state = pause_state(records, rule_ids, now)
+    """Each rule's own pause in words, and the all-rules pause's, if any: a rule held by the
+    pause of every rule is resumed with them all, not on its own."""
+    state = pause_state([r for r in records if not r.all_rules], rule_ids, now)
     every = next((r for r in records if r.all_rules and r.active(now)), None)
     paused = {rule_id: describe_pause(record, now) for rule_id, record in state.paused.items()}
     return paused, describe_pause(every, now) if every else None
@@ -98,10 +99,11 @@ def rule_page(request: Request) -> Response:
         firings = store.history(rule_id=rule.id, limit=50)
         day = store.firing_counts(now - DAY).get(rule.id, 0)
         week = store.firing_counts(now - 7 * DAY).get(rule.id, 0)
-        paused, _ = _pauses(store.pauses(), [rule.id], now)
+        paused, everything = _pauses(store.pauses(), [rule.id], now)
         dead = store.action_counts(rule.id)["dead"]
     context = {
         "paused": paused.get(rule.id),
+        "all_paused": everything,
         "rule": rule,
         "text": rule_text(rule),
         "target": target,

@@ -103,3 +103,24 @@ def test_a_failed_reload_is_shown_with_its_errors(own_world: World) -> None:
         page = c.get("/").text
         assert "The last reload failed" in page and "10 min ago" in page
         assert "unknown metric &#39;lieks&#39;; did you mean &#39;likes&#39;?" in page
+
+
+def test_under_the_pause_of_every_rule_a_rule_offers_no_resume_of_its_own(
+    own_world: World,
+) -> None:
+    """With every rule paused, each rule's card and page offered "Resume this rule", a button
+    that could only answer that the rule is still held: they say it is paused with every
+    rule, and the one resume is the rules page's."""
+    with serving(own_world) as running, browsing(running) as c:
+        post_form(c, f"/rules/{ALL_RULES}/pause", reason="launch postponed", name="Dana")
+        rules = c.get("/rules").text
+        rule = c.get("/rules/like-milestones").text
+    assert rules.count('/resume"') == 1 and f'action="/rules/{ALL_RULES}/resume"' in rules
+    assert rules.count("paused</span> with every rule</p>") == 3  # each rule's card
+    assert "/resume" not in rule and "Pause this rule" not in rule
+    assert re.search(
+        r"paused</span> with every rule: paused by Dana \(dashboard\) since [^<]*: launch"
+        r' postponed\. <a href="/rules">Resume every rule</a> on the rules page\.',
+        rule,
+    ), rule
+    assert '<span class="pill paused">paused</span></h1>' in rule
