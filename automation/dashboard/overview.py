@@ -25,6 +25,7 @@ from automation.store.base import Store
 __all__ = ["EngineState", "Overview", "engine_state", "overview"]
 
 DAY = timedelta(days=1)
+BUSIEST = 20  # past this many rules, the overview's table shows the busiest of the week
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class RuleCounts:
 class Overview:
     engine: EngineState
     rules: list[RuleCounts]
+    more_rules: int  # rules not in ``rules``: past ``BUSIEST``, those that fired least
     actions: dict[str, int]
     posts_watched: int
     unavailable_count: int
@@ -108,12 +110,15 @@ def overview(site: Site, store: Store, now: datetime) -> Overview:
     # rule looks at any more), else the available posts stored
     last_posts = (engine.last_cycle or {}).get("posts")
     size = store.size_bytes()
+    rows = [
+        RuleCounts(rule_id, rule_id in known, day.get(rule_id, 0), week.get(rule_id, 0))
+        for rule_id in names
+    ]
+    shown = rows if len(rows) <= BUSIEST else sorted(rows, key=lambda r: -r.week)[:BUSIEST]
     return Overview(
         engine=engine,
-        rules=[
-            RuleCounts(rule_id, rule_id in known, day.get(rule_id, 0), week.get(rule_id, 0))
-            for rule_id in names
-        ],
+        rules=shown,
+        more_rules=len(rows) - len(shown),
         actions=store.action_counts(),
         posts_watched=last_posts if isinstance(last_posts, int) else counts["available"],
         unavailable_count=counts["unavailable"],

@@ -391,3 +391,35 @@ def test_counts_are_grouped_and_times_give_their_date_on_hover(own_world: World)
     assert gone is not None and re.fullmatch(
         r'<time datetime="[^"]+" title="2026-03-0\d \d\d:\d\d UTC">\d+ h ago</time>', gone[1]
     ), gone
+
+
+def test_a_large_team_s_overview_shows_its_busiest_rules_and_counts_the_rest(
+    own_world: World,
+) -> None:
+    """With 33 rules the overview's table listed every one, the week's firings lost among
+    rows of zeros (300 rules: a page 11,000 pixels tall); past 20 it shows the 20 that
+    fired most and says how many more the rules page has."""
+    import yaml
+
+    rules = [
+        {
+            "id": f"team-rule-{n:02d}",
+            "watch": {"accounts": ["brand"]},
+            "when": "likes >= 1000000",
+            "actions": [{"log": {"message": "{post.id}"}}],
+        }
+        for n in range(30)
+    ]
+    (own_world.folder / "rules" / "team.yaml").write_text(
+        yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8"
+    )
+    with serving(own_world) as running, browsing(running) as c:
+        page = c.get("/").text
+    table = page[page.index("Firings by rule") : page.index("Latest firings")]
+    rows = re.findall(r'<a class="rule-id" href="/rules/([^"]+)">', table)
+    assert len(rows) == 20 and rows[:2] == ["like-milestones", "at-100-likes"]  # 9, then 1
+    assert re.search(
+        r"The 20 rules that fired most in the last 7 days; 13 more on the rules page ?\.",
+        _text(table),
+    )
+    assert 'href="/rules">the rules page</a>' in table
