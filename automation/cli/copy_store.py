@@ -10,15 +10,19 @@ is refused. Only the databases are read, so the config's other secrets need not 
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import required_config
 from automation.cli.tables import table
 from automation.config.database import Database, PostgresDatabase, is_postgres_url
 from automation.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from automation.store.copying import Copied
 
 __all__ = ["register", "run"]
 
@@ -69,12 +73,18 @@ def run(args: argparse.Namespace) -> int:
     target = _database(args.target, args)
     if _same(source, target):
         raise UsageError(f"FROM and TO are the same database ({source}): name another as TO")
-    with ExitStack() as stack:
-        _hold(stack, source, reading=True)
-        reader = stack.enter_context(_side(source, reading=True))
-        _hold(stack, target, reading=False)  # once FROM is known good: no lock file left
-        writer = stack.enter_context(_side(target, reading=False))
-        copied = copy_rows(reader, writer, target_name=str(target), replace=args.replace)
+    existed = not isinstance(target, Path) or target.exists()
+    copied: Copied | None = None
+    try:
+        with ExitStack() as stack:
+            _hold(stack, source, reading=True)
+            reader = stack.enter_context(_side(source, reading=True))
+            _hold(stack, target, reading=False)  # once FROM is known good: no lock file left
+            writer = stack.enter_context(_side(target, reading=False))
+            copied = copy_rows(reader, writer, target_name=str(target), replace=args.replace)
+    except KeyboardInterrupt:
+        print(_interrupted(target, existed, committing=copied is not None), file=sys.stderr)
+        return 130
     print(f"copied {copied.total:,} rows from {source} to {target}")
     print(table(("table", "rows"), copied.rows))
     print(
@@ -82,6 +92,23 @@ def run(args: argparse.Namespace) -> int:
         " and start the engine again"
     )
     return 0
+
+
+def _interrupted(target: Database, existed: bool, *, committing: bool) -> str:
+    """What a Ctrl-C left: the target's transaction is rolled back (a SQLite file this copy
+    created is removed), unless it came as the copy was being committed."""
+    if committing:
+        return (
+            f"automation: interrupted while committing the copy into {target}: it holds"
+            " either the whole copy or what it held before; 'automation status' with it as"
+            " the config's database tells which, and the same command with --replace copies"
+            " again"
+        )
+    left = "holds the rows it held before" if existed else "was not created"
+    return (
+        f"automation: interrupted: nothing was copied, {target} {left}; run the same"
+        " command again to copy"
+    )
 
 
 def _database(text: str, args: argparse.Namespace) -> Database:

@@ -5,6 +5,7 @@ way the command refuses, each leaving the target as it was."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -355,3 +356,64 @@ def test_actions_an_engine_had_claimed_arrive_unclaimed(
     with PostgresStore.open(other) as second:
         again = {a.id for a in second.claim_actions(AT + timedelta(days=1), limit=100)}
     assert again == claimed  # handed out again, under the same ids (idempotency keys)
+
+
+def test_ctrl_c_midway_says_the_target_is_as_it_was(
+    cli: Cli, database: PostgresDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("copy-store", "config", database.url).code == 0
+    with PostgresStore.open(database) as store:
+        store.set_meta("note", "held before")
+    held = _pg_tables(database, tmp_path / "world" / "automation.db")
+    from automation.store import copy_postgres, copy_sqlite
+
+    for side in (copy_postgres.PostgresSide, copy_sqlite.SqliteSide):
+        write = side.write
+
+        def interrupted(self, table, columns, rows, *, write=write):  # type: ignore[no-untyped-def]
+            write(self, table, columns, rows)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(side, "write", interrupted)
+
+    replaced = cli("copy-store", "--replace", "config", database.url)
+    assert replaced.code == 130
+    assert replaced.err == (
+        f"automation: interrupted: nothing was copied, {database} holds the rows it held"
+        " before; run the same command again to copy\n"
+    )
+    assert _pg_tables(database, tmp_path / "world" / "automation.db") == held
+
+    new = tmp_path / "new.db"
+    created = cli("copy-store", database.url, str(new))
+    assert created.code == 130
+    assert created.err == (
+        f"automation: interrupted: nothing was copied, {new} was not created; run the same"
+        " command again to copy\n"
+    )
+    assert not new.exists() and not Path(f"{new}-wal").exists()
+
+
+def test_ctrl_c_as_the_copy_commits_says_to_look(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automation.cli import copy_store
+
+    side = copy_store._side
+
+    @contextmanager
+    def committed_then_interrupted(database, *, reading):  # type: ignore[no-untyped-def]
+        with side(database, reading=reading) as opened:
+            yield opened
+        if not reading:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(copy_store, "_side", committed_then_interrupted)
+    copy = tmp_path / "copy.db"
+    stopped = cli("copy-store", "config", str(copy))
+    assert stopped.code == 130
+    assert stopped.err.startswith(
+        f"automation: interrupted while committing the copy into {copy}: it holds either the"
+        " whole copy or what it held before; 'automation status'"
+    )
+    assert "--replace" in stopped.err and "\n" not in stopped.err.rstrip("\n")
