@@ -82,7 +82,23 @@ def find_posts(
     # gone today is not gone then: the history says what was readable in the period
     available = [replace(p, unavailable_at=None) for p in merged]
     hours = watch_hours(rules, available, period)
-    return [p for p in available if p.post_id in hours], notes
+    replayed = [p for p in available if p.post_id in hours]
+    watched = rule_posts(rules, replayed, period)
+    notes += [
+        _none_watched(r.rule.id, r.rule.watch, period) for r in rules if not watched[r.rule.id]
+    ]
+    return replayed, notes
+
+
+def _none_watched(rule_id: str, watch: Watch, period: Period) -> str:
+    """Why a rule replays over no post, and what to do."""
+    whose = [f"accounts {', '.join(watch.accounts)}"] if watch.accounts else []
+    whose += [f"posts {', '.join(watch.posts)}"] if watch.posts else []
+    return (
+        f"{rule_id} watches no post in {period.text()}: no post of its watch"
+        f" ({'; '.join(whose)}) existed then or was stored; backtest from a later date,"
+        " or run the engine first: it stores the posts it watches"
+    )
 
 
 def watch_hours(

@@ -138,3 +138,19 @@ def test_polls_fall_on_multiples_of_the_interval() -> None:
     start = datetime.fromisoformat("2026-01-05T12:03:10+00:00")
     times = list(poll_times(start, start + timedelta(minutes=16), 300))
     assert [t.strftime("%H:%M:%S") for t in times] == ["12:05:00", "12:10:00", "12:15:00"]
+
+
+def test_a_period_before_any_post_says_why_none_and_what_to_do(tmp_path) -> None:
+    test, store, month = scripted(tmp_path)
+    assert run_backtest(month, store=store, engagement=NoApi()).notes == ()  # posts there
+    before = Period(START - 30 * 24 * HOUR, START - 29 * 24 * HOUR)
+    at_100 = [r for r in test.rules if r.id == "at-100"]
+    spec = BacktestSpec(compile_rules(at_100), before, 3600)
+    plan = plan_backtest(spec, store=store, timeline=Timeline(), now=MONTH.end + HOUR)
+    result = run_backtest(plan, store=store, engagement=NoApi())
+    assert [r.posts for r in result.rules] == [0]
+    assert result.notes == (
+        f"at-100 watches no post in {before.text()}: no post of its watch (accounts brand)"
+        " existed then or was stored; backtest from a later date, or run the engine first:"
+        " it stores the posts it watches",
+    )
