@@ -22,7 +22,7 @@ from automation.core.wording import size_text
 from automation.dashboard.site import Site
 from automation.store.base import Store
 
-__all__ = ["EngineState", "Overview", "engine_state", "overview"]
+__all__ = ["EngineState", "Overview", "engine_state", "fired_lately", "overview"]
 
 DAY = timedelta(days=1)
 BUSIEST = 20  # past this many rules, the overview's table shows the busiest of the week
@@ -99,9 +99,13 @@ def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
     )
 
 
+def fired_lately(store: Store, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """How many times each rule fired in the last day, and in the last week."""
+    return store.firing_counts(now - DAY), store.firing_counts(now - 7 * DAY)
+
+
 def overview(site: Site, store: Store, now: datetime) -> Overview:
-    day = store.firing_counts(now - DAY)
-    week = store.firing_counts(now - 7 * DAY)
+    day, week = fired_lately(store, now)
     known = [rule.id for rule in site.rules()]
     names = dict.fromkeys([*known, *sorted(week)])
     counts = store.post_counts()

@@ -19,7 +19,7 @@ from automation.core.records import ACTION_STATUSES, WatchedPostRecord
 from automation.core.rules import Rule
 from automation.dashboard.filters import KINDS, PAGE, read_filters
 from automation.dashboard.nearest import nearest, rule_target, watched
-from automation.dashboard.overview import engine_state, overview
+from automation.dashboard.overview import engine_state, fired_lately, overview
 from automation.dashboard.post_charts import post_charts
 from automation.dashboard.rule_text import rule_text
 from automation.dashboard.site import Site, site_of
@@ -27,8 +27,6 @@ from automation.dashboard.templates import render
 from automation.store.base import Store
 
 __all__ = ["actions_page", "history_page", "overview_page", "post_page", "rule_page", "rules_page"]
-
-DAY = timedelta(days=1)
 
 
 def overview_page(request: Request) -> Response:
@@ -54,8 +52,7 @@ def rules_page(request: Request) -> Response:
     site = site_of(request)
     now = site.clock()
     with site.reading() as store:
-        day = store.firing_counts(now - DAY)
-        week = store.firing_counts(now - 7 * DAY)
+        day, week = fired_lately(store, now)
         engine = engine_state(site, store, now)
         records = store.pauses()
     paused, everything = _pauses(records, _rule_ids(site), now)
@@ -97,8 +94,7 @@ def rule_page(request: Request) -> Response:
             totals = store.latest_totals(p.post_id for p in posts)
             close, past = nearest(target, posts, totals, store.snapshots, now)
         firings = store.history(rule_id=rule.id, limit=50)
-        day = store.firing_counts(now - DAY).get(rule.id, 0)
-        week = store.firing_counts(now - 7 * DAY).get(rule.id, 0)
+        day, week = (counts.get(rule.id, 0) for counts in fired_lately(store, now))
         paused, everything = _pauses(store.pauses(), [rule.id], now)
         dead = store.action_counts(rule.id)["dead"]
     context = {
