@@ -22,6 +22,7 @@ from automation.core.windows import increase, missing_total_reason, rate_increas
 __all__ = [
     "COMPARE",
     "NO_FACTS",
+    "TRUTH",
     "CompiledLeaf",
     "Getter",
     "Test",
@@ -48,7 +49,7 @@ COMPARE: dict[str, Callable[[float, float], bool]] = {
     "lt": operator.lt,
     "eq": operator.eq,
 }
-_TRUTH = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}
+TRUTH = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}  # a test's answer as a Truth
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class CompiledLeaf:
             metric=self.leaf.written or self.leaf.metric,
             value=value,
             threshold=self.leaf.threshold,
-            truth=_TRUTH[result],
+            truth=TRUTH[result],
             reason="; ".join(why),
         )
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from automation.core.conditions import (
     NO_FACTS,
+    TRUTH,
     CompiledLeaf,
     Getter,
     Test,
@@ -49,7 +50,6 @@ __all__ = ["CompiledRule", "compile_rule", "compile_rules"]
 
 Evaluate = Callable[..., Decision | None]
 Totals = Mapping[str, float]
-_TRUTH = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}
 _BOOL = {Truth.TRUE: True, Truth.FALSE: False, Truth.UNKNOWN: None}
 
 
@@ -139,12 +139,12 @@ class CompiledRule:
         if result.outcome is Outcome.FIRE or result.outcome is Outcome.SEED:
             # Rare and worth a log line: say why, with the values that decided it.
             trace = leaf_traces(self._leaves, facts, now)
-            reason = self._reason(result, _TRUTH[truth], trace)
+            reason = self._reason(result, TRUTH[truth], trace)
             windows = self._windows(trace)
         return Decision(
             outcome=result.outcome,
             state=result.state,
-            truth=_TRUTH[truth],
+            truth=TRUTH[truth],
             trace=trace,
             key=result.key,
             milestone=result.milestone,
