@@ -18,6 +18,7 @@ traceback for something a user caused. Each class says what the user needs to fi
     │   └── MalformedResponse    a body that is not the documented shape       (retryable)
     ├── ActionFailed             an action could not be performed; retryable or dead
     └── StoreError               the state database cannot be used
+        ├── DatabaseUnreachable  the PostgreSQL connection failed; the next use retries
         ├── EngineLocked         another engine holds the database
         ├── LeadershipLost       another engine leads the database now (PostgreSQL)
         ├── SchemaOutdated       the database needs ``automation migrate``
