@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         known = ", ".join(sorted(config.account_names())) or "none configured"
         raise UsageError(f"--account {unknown[0]}: no such owned account (known: {known})")
+    _check_timeline_period(period, args.account)
     listed = _read_ids(args.ids) if args.ids is not None else PostIdList(())
     _report_input(args.ids, listed)
     if args.ids is not None and not listed.ids:
@@ -155,6 +156,21 @@ def run(args: argparse.Namespace) -> int:
         return 130
     _report_result(result, period, listing)
     return 0 if result.complete else 1
+
+
+def _check_timeline_period(period: Period | None, accounts: Sequence[str]) -> None:
+    """Refuse, before any request, to read timelines over a period that ends before X's
+    timelines begin: none of it can be asked for. One that only starts earlier reads
+    from their beginning (``XClient.discover``)."""
+    if period is None or not accounts:
+        return
+    from automation.x.v2_client import EARLIEST_TIMELINE
+
+    if period.end <= EARLIEST_TIMELINE:
+        raise UsageError(
+            f"--account reads timelines, which X serves from {EARLIEST_TIMELINE:%Y-%m-%d} on, "
+            f"and the period ends at {period.end:%Y-%m-%d %H:%M} UTC: choose a later period"
+        )
 
 
 def _check_streams(ids: str | None, target: Path | None) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import compress, filterfalse, islice
 from operator import not_
 
@@ -26,12 +26,11 @@ from automation.core.errors import ApiError, RateLimited
 from automation.core.facts import post_created_at
 from automation.core.periods import Period
 from automation.x.backoff import backoff_delay
-from automation.x.v2_client import MAX_TIMELINE, Discovery, XClient
+from automation.x.v2_client import EARLIEST_TIMELINE, MAX_TIMELINE, Discovery, XClient
 
 __all__ = ["Owners", "find_owners", "owners_from_column"]
 
 _MARGIN = timedelta(seconds=1)  # timeline bounds are whole seconds, maybe exclusive
-_EARLIEST = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC)  # X's first allowed start_time
 _SETTLING = timedelta(minutes=1)  # an end_time this close to now is left out
 _ATTEMPTS = 4
 
@@ -88,7 +87,7 @@ def find_owners(
         unknown = list(filterfalse(owner.__contains__, unknown))
     if unknown:
         oldest, newest = _lowest_and_highest(unknown)
-        lo = max(post_created_at(oldest) - _MARGIN, _EARLIEST)
+        lo = max(post_created_at(oldest) - _MARGIN, EARLIEST_TIMELINE)  # as it is read
         hi = post_created_at(newest) + _MARGIN
         wanted = set(unknown)
         for account in accounts:

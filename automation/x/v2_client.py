@@ -40,9 +40,19 @@ from automation.x.backoff import parse_retry_after
 from automation.x.http import Credentials, HttpClient, HttpResponse, scrubbed_start
 from automation.x.write_limits import WriteLimits
 
-__all__ = ["MAX_TIMELINE", "DiscoveredPost", "Discovery", "WriteResult", "XClient"]
+__all__ = [
+    "EARLIEST_TIMELINE",
+    "MAX_TIMELINE",
+    "DiscoveredPost",
+    "Discovery",
+    "WriteResult",
+    "XClient",
+]
 
 MAX_TIMELINE = 3200  # the API serves only an account's most recent 3,200 posts
+# X's first allowed timeline start_time (engagement-api.md: "on or after 2010-11-06");
+# a second past it, as bounds are whole seconds and maybe exclusive
+EARLIEST_TIMELINE = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC)
 _PAGE_SIZE = 100
 _POST_ID = re.compile(r"^[0-9]{1,19}$")
 _DEFAULT_RATE_WAIT = 60.0  # a 429 that says nothing about when to come back
@@ -165,7 +175,8 @@ class XClient:
         ``start_time`` bounds a first discovery (no ``since_id`` yet) to posts young enough
         to be watched, instead of paging through the whole reachable timeline; with
         ``end_time`` it reads the posts of a period. ``replies`` includes the account's
-        replies, which are its posts too (reposts never are).
+        replies, which are its posts too (reposts never are). A ``start_time`` before
+        ``EARLIEST_TIMELINE``, which X refuses, asks from there: no post is older.
         """
         label = f"timeline of {account}"
         user = self._account(account, label)
@@ -177,7 +188,7 @@ class XClient:
         if since_id is not None:
             params["since_id"] = _checked_id(since_id, label)
         if start_time is not None:
-            params["start_time"] = iso(start_time)
+            params["start_time"] = iso(max(start_time, EARLIEST_TIMELINE))
         if end_time is not None:
             params["end_time"] = iso(end_time)
         url = f"{self._base}/2/users/{user.user_id}/tweets"

@@ -149,6 +149,23 @@ def test_discover_passes_since_id_and_start_time(client: XClient, api: respx.Moc
     assert params["start_time"] == "2026-11-19T00:00:00Z"
 
 
+def test_discover_asks_from_the_timelines_first_day_for_an_earlier_start(
+    client: XClient, api: respx.MockRouter
+) -> None:
+    """X answers 400 to a start_time before 2010-11-06: an early period reads the posts
+    there are (``automation metrics --account brand --from 2009-01-01``)."""
+    route = api.get(f"/2/users/{BRAND_ID}/tweets").respond(200, json=timeline_page([]))
+    client.discover(
+        "brand",
+        since_id=None,
+        start_time=datetime(2009, 1, 1, tzinfo=UTC),
+        end_time=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    params = route.calls.last.request.url.params
+    assert params["start_time"] == "2010-11-06T00:00:01Z"
+    assert params["end_time"] == "2026-11-01T00:00:00Z"
+
+
 @pytest.mark.parametrize(
     "body",
     [{"meta": {"result_count": 0}}, {"data": [], "meta": {"result_count": 0}}, {}],

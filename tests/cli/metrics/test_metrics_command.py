@@ -264,6 +264,10 @@ def test_the_output_file_takes_its_format_from_its_suffix_and_keeps_its_mode(
         (("--ids", "ids.txt", "--since", "30d", "--metrics", "quotes"), "no hourly history"),
         (("--ids", "ids.txt", "--since", "30d", "--to", "2026-11-01"), "not both"),
         (("--ids", "ids.txt", "--from", "last week"), "expected a date"),
+        (
+            ("--account", "brand", "--from", "2009-01-01", "--to", "2010-06-30"),
+            "--account reads timelines, which X serves from 2010-11-06 on, and the period ends",
+        ),
     ],
 )
 def test_usage_errors_say_what_to_do_and_send_nothing(
