@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from automation.core.facts import post_url
+from automation.core.facts import post_created_at, post_url
 from automation.core.pauses import ALL_RULES, PauseRecord, describe_pause, pause_state
 from automation.core.records import ACTION_STATUSES, WatchedPostRecord
 from automation.core.rules import Rule
@@ -133,7 +133,7 @@ def _post_data(site: Site, store: Store, post_id: str) -> dict[str, Any]:
         start = max(start, min(record.created_at, record.first_seen) - timedelta(hours=1))
     history = store.hourly([post_id], None, start, now).get(post_id, {})
     recent = store.snapshots([post_id], since=start).get(post_id, ())
-    charts = post_charts(history, recent, rules, firings, now)
+    charts = post_charts(history, recent, rules, firings, now, created=post_created_at(post_id))
     return {
         "post_id": post_id,
         "record": record,

@@ -7,6 +7,8 @@ Everything here is plain data for the page to carry as JSON; ``static/charts.js`
 Times are epoch seconds. An hour's total is the last reading taken in it, drawn at the
 hour's end (or now, for the hour under way); hours nobody polled are gaps, except that an
 owned post's totals before the engine first polled it are rebuilt from its hourly counts.
+No hour ending before the post was written is drawn: ``/28hr`` counts the 28 hours before
+a read, older than a young post, and those would draw a line before the post existed.
 Where the engine still keeps its snapshots (the last two days), they replace the hourly
 points with every reading it took.
 """
@@ -66,14 +68,17 @@ def post_charts(
     rules: Sequence[Rule],
     firings: Sequence[HistoryEntry],
     now: datetime,
+    *,
+    created: datetime,
 ) -> list[MetricChart]:
-    """One chart per metric with stored history, the rules' metrics first."""
+    """One chart per metric with stored history, the rules' metrics first. ``created``:
+    when the post was written (``post_created_at``)."""
     wanted = [leaf.metric for rule in rules for leaf in condition_metrics(rule.when)]
     order = {m: i for i, m in enumerate(dict.fromkeys([*wanted, *API_METRICS]))}
     metrics = set(history) | {m for snap in snapshots for m in snap.values}
     charts = []
     for metric in sorted(metrics, key=lambda m: (order.get(m, len(order)), m)):
-        times, totals, per_hour = _series(history.get(metric, HourlyHistory()), now)
+        times, totals, per_hour = _series(history.get(metric, HourlyHistory()), now, created)
         times, totals, per_hour = _with_snapshots(metric, snapshots, times, totals, per_hour)
         if not times or all(v is None for v in totals):
             continue
@@ -92,11 +97,12 @@ def post_charts(
 
 
 def _series(
-    data: HourlyHistory, now: datetime
+    data: HourlyHistory, now: datetime, created: datetime
 ) -> tuple[list[float], list[float | None], list[float | None] | None]:
     polled = _hours(data.polled)
     counted = _hours(data.counted)
-    hours = sorted(polled | counted)
+    born = hour_index(created)  # the first hour whose end (its point) is after it
+    hours = sorted(h for h in polled | counted if h >= born)
     if not hours:
         return [], [], None
     totals = _totals(data, hours, polled)

@@ -13,6 +13,7 @@ from automation.store import MemoryStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 def _rule(rule_id: str, when: object = None, **kw: object) -> Rule:
@@ -26,7 +27,7 @@ def _firing(rule: str, at: datetime, metrics: dict[str, float]) -> HistoryEntry:
 def _likes(history: HourlyHistory, now: datetime, snaps: tuple[Snapshot, ...] = ()) -> MetricChart:
     """The likes chart of a post with this hourly ``history`` (and the engine's ``snaps``),
     drawn at ``now`` with no rule and no firing."""
-    [chart] = post_charts({"favorites": history}, snaps, [], [], now)
+    [chart] = post_charts({"favorites": history}, snaps, [], [], now, created=T0 - DAY)
     return chart
 
 
@@ -111,7 +112,7 @@ def test_thresholds_and_markers_go_on_the_metric_they_concern() -> None:
         for m in ("favorites", "impressions")
     }
     firings = [_firing("a", T0 + H / 2, {"likes": 100.0}), _firing("b", T0, {"impressions": 9e3})]
-    charts = {c.metric: c for c in post_charts(history, (), rules, firings, T0 + H)}
+    charts = {c.metric: c for c in post_charts(history, (), rules, firings, T0 + H, created=T0)}
     assert [t["value"] for t in charts["favorites"].thresholds] == [100]  # not the window
     assert [m["rule"] for m in charts["favorites"].markers] == ["a"]
     assert charts["favorites"].markers[0]["value"] == 100.0

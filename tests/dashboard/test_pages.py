@@ -423,3 +423,32 @@ def test_a_large_team_s_overview_shows_its_busiest_rules_and_counts_the_rest(
         _text(table),
     )
     assert 'href="/rules">the rules page</a>' in table
+
+
+def test_a_post_s_chart_draws_no_point_before_the_post_was_written(own_world: World) -> None:
+    """``/28hr`` counts read before the engine's first poll cover 28 hours, most of them
+    before a young post: the rebuilt line starts at the hour the post was written."""
+    from datetime import timedelta
+
+    from automation.core.records import WatchedPostRecord
+    from automation.sandbox.world import snowflake
+    from automation.store import SqliteStore
+
+    hour = timedelta(hours=1)
+    created = own_world.end - 3 * hour - timedelta(minutes=20)
+    post, born = str(snowflake(created)), created.replace(minute=0, second=0, microsecond=0)
+    counts = [(born + n * hour, float(n + 1)) for n in range(3)]  # 1, 2, 3 likes an hour
+    before = [(born - n * hour, 0.0) for n in range(5, 0, -1)]  # zeros: it did not exist
+    first_poll = born + 3 * hour + timedelta(minutes=5)
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        store.upsert_posts([WatchedPostRecord(post, "brand", created, "timeline", first_poll)])
+        store.record_hourly_counts(
+            born - 5 * hour, born + 3 * hour, {post: {"favorites": before + counts}}
+        )
+        store.record_hourly_totals(first_poll, {post: {"favorites": 6.0}})
+    with serving(own_world) as running, browsing(running) as c:
+        charts = c.get(f"/api/posts/{post}/charts").json()["charts"]
+    likes = next(chart for chart in charts if chart["metric"] == "favorites")
+    assert min(likes["times"]) >= created.timestamp()
+    assert likes["times"][:3] == [int((born + n * hour).timestamp()) for n in (1, 2, 3)]
+    assert likes["totals"][:3] == [1, 3, 6]
