@@ -99,7 +99,7 @@ def run_elected(
             # reaches the database again (spec section 13).
             loss = election.loss or unreachable or "its session did not answer within the lease"
             log.warning("lost the lead on %s (%s): standing by", database, loss)
-            standby.lost()
+            standby.lost(unreachable)
             election.resign()
             # The engines that stood by ask first: this one waits a lease before asking
             # again, so a healthy standby takes over from one whose connection failed.
@@ -157,17 +157,34 @@ class _Standby:
         """The engine led meanwhile: say so again when it stands by."""
         self._said, self._quiet, self.waited = None, False, False
 
-    def lost(self) -> None:
+    def lost(self, unreachable: str | None = None) -> None:
         """The engine has just logged that it lost the lead and stands by: that line
-        stands for the database out of reach until the engine reaches it again."""
-        self._said, self._quiet = _ANOTHER_LEADS, True
-        self._observers.set_leading(False)
+        stands for the database out of reach until the engine reaches it again. When
+        the loss came from the database out of reach (``unreachable`` says why),
+        ``/healthz`` says so from now on, as a standby's does, not from its next try."""
+        self._said = f"standby: {unreachable}" if unreachable else _ANOTHER_LEADS
+        self._quiet = True
+        self._observers.set_leading(False, problem=unreachable)
 
     def wait(self, seconds: float | None = None) -> None:
         """Say the engine stands by, and wait ``seconds`` (a retry interval unless
-        given) or until a stop is asked for."""
-        problem = self._election.problem
-        if seconds is None and not problem:
+        given: then the lease after a loss, with no try since to say anything new) or
+        until a stop is asked for."""
+        if seconds is None:
+            self._say(self._election.problem)
+        sdnotify.status(self._said or _ANOTHER_LEADS)
+        retry = self._election.times.retry
+        clock = self._controls.clock
+        deadline = clock.monotonic() + (retry if seconds is None else seconds)
+        while (left := deadline - clock.monotonic()) > 0 and not self._controls.should_stop():
+            sdnotify.watchdog()
+            self._controls.reload.clear()  # the config is read again on taking the lead
+            self._controls.pause(min(left, retry))
+        self.waited = True
+
+    def _say(self, problem: str | None) -> None:
+        """What the last try found: said (once for an outage) and told to ``/healthz``."""
+        if not problem:
             self._quiet = False  # a try reached the database: its next outage is news again
         text = f"standby: {problem}" if problem else _ANOTHER_LEADS
         if text != self._said:
@@ -179,15 +196,6 @@ class _Standby:
                 self._quiet = bool(problem)  # one line for an outage, however its cause reads
             self._observers.set_leading(False, problem=problem)
             self._said = text
-        sdnotify.status(text)
-        retry = self._election.times.retry
-        clock = self._controls.clock
-        deadline = clock.monotonic() + (retry if seconds is None else seconds)
-        while (left := deadline - clock.monotonic()) > 0 and not self._controls.should_stop():
-            sdnotify.watchdog()
-            self._controls.reload.clear()  # the config is read again on taking the lead
-            self._controls.pause(min(left, retry))
-        self.waited = True
 
 
 def _refusal(election: Election, database: PostgresDatabase) -> str:
