@@ -47,6 +47,7 @@ from automation.core.post_ids import (
     read_post_ids,
     rounded_by_spreadsheet,
 )
+from automation.core.wording import shown_path
 
 if TYPE_CHECKING:
     from automation.config.loader import Config
@@ -185,6 +186,7 @@ def _check_streams(ids: str | None, target: Path | None) -> None:
 
 
 def _read_ids(source: str) -> PostIdList:
+    name = shown_path(source)
     try:
         if source == "-":
             if sys.stdin.isatty():  # typed by hand: say how to end, or it seems to hang
@@ -198,27 +200,27 @@ def _read_ids(source: str) -> PostIdList:
         with Path(source).open(encoding="utf-8-sig", errors="replace", newline="") as file:
             return read_post_ids(file)
     except UsageError as exc:
-        raise UsageError(f"--ids {source}: {exc}") from None
+        raise UsageError(f"--ids {name}: {exc}") from None
     except FileNotFoundError:
-        raise UsageError(f"--ids {source}: no such file") from None
+        raise UsageError(f"--ids {name}: no such file") from None
     except IsADirectoryError:
-        raise UsageError(f"--ids {source}: it is a directory; give a file of post IDs") from None
+        raise UsageError(f"--ids {name}: it is a directory; give a file of post IDs") from None
     except OSError as exc:
-        raise UsageError(f"--ids {source}: cannot read it: {exc.strerror}") from None
+        raise UsageError(f"--ids {name}: cannot read it: {exc.strerror}") from None
 
 
 def _refuse_empty(source: str, listed: PostIdList) -> NoReturn:
     """Refuse a list that gave no post ID: its lines were each skipped (and said so), or
     it holds none at all."""
-    skipped = len(listed.skipped)
+    name, skipped = shown_path(source), len(listed.skipped)
     if skipped:
         lines = "its line" if skipped == 1 else f"its {skipped:,} lines"
         raise UsageError(
-            f"--ids {source}: none of {lines} holds a usable post ID (each is reported above); "
+            f"--ids {name}: none of {lines} holds a usable post ID (each is reported above); "
             "fix them and run the command again"
         )
     raise UsageError(
-        f"--ids {source}: no post ID in it; give one ID or post link a line, or a CSV "
+        f"--ids {name}: no post ID in it; give one ID or post link a line, or a CSV "
         "with an id, tweet_id, post_id or url column"
     )
 
@@ -240,7 +242,7 @@ def _report_unranked(table: MetricTable, metric: str, name: str) -> None:
 
 
 def _report_input(source: str | None, listed: PostIdList) -> None:
-    name = "<stdin>" if source == "-" else source
+    name = "<stdin>" if source is None or source == "-" else shown_path(source)
     for skip in listed.skipped:
         shown = skip.text if len(skip.text) <= 40 else skip.text[:37] + "..."
         print(f"{name}:{skip.line}: skipped {shown!r}: {skip.reason}", file=sys.stderr)

@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from automation.core.wording import shown_path
+
 __all__ = [
     "ActionFailed",
     "ApiError",
@@ -83,7 +85,8 @@ class Problem:
     severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        where = shown_path(self.path)
+        return f"{where}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
     @property
     def is_error(self) -> bool:

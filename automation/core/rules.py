@@ -15,6 +15,7 @@ from typing import Any
 
 from automation.core.durations import format_duration
 from automation.core.templates import Template
+from automation.core.wording import shown_path
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -57,7 +58,7 @@ class Position:
     column: int
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}"
+        return f"{shown_path(self.path)}:{self.line}:{self.column}"
 
 
 _NOWHERE = Position("", 0, 0)

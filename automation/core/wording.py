@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 
-__all__ = ["closest", "counted", "no_rule", "size_text"]
+__all__ = ["closest", "counted", "no_rule", "shown_path", "size_text"]
+
+
+def shown_path(path: str) -> str:
+    r"""A file's name as a message shows it, as a terminal would: the bytes of a name
+    not in the file system's encoding (Latin-1 ``b"caf\xe9.yaml"`` on UTF-8, which
+    ``os.fsdecode`` holds with the surrogate ``\udce9``) as their escapes (``caf\xe9.yaml``,
+    the 4 characters ``\xe9``); any other name as it is."""
+    if path.isascii():
+        return path
+    encoding = sys.getfilesystemencoding()
+    try:
+        return path.encode(encoding, "surrogateescape").decode(encoding, "backslashreplace")
+    except UnicodeEncodeError:  # a name not read from the file system: shown as given
+        return path
 
 
 def counted(n: int, noun: str) -> str:

@@ -44,7 +44,7 @@ from automation.core.rules import (
     Rule,
     Watch,
 )
-from automation.core.wording import closest
+from automation.core.wording import closest, shown_path
 from automation.rulefiles.action_parser import Names, check_account, parse_actions
 from automation.rulefiles.condition_text import (
     MAX_WINDOW,
@@ -207,7 +207,7 @@ def _duplicate(rule_id: str, pos: Position, first: Position) -> Problem:
         pos.path,
         pos.line,
         pos.column,
-        f"duplicate rule id '{rule_id}' (first used at {first.path}:{first.line}): "
+        f"duplicate rule id '{rule_id}' (first used at {shown_path(first.path)}:{first.line}): "
         "rule ids must be unique across all rule files",
     )
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import random
 import textwrap
 from datetime import UTC, datetime
@@ -268,6 +269,18 @@ def test_missing_path_is_a_message(tmp_path: Path) -> None:
         NOT_CROSS_CHECKED,
     ]
     assert code == 1
+
+
+def test_a_file_named_in_latin_1_is_shown_with_its_bytes_escaped(tmp_path: Path) -> None:
+    """A rule file named in Latin-1 on a UTF-8 system: its name is shown as a terminal
+    would, not with the surrogate ``\\udce9`` that ``os.fsdecode`` holds it in."""
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.yaml"))
+    bad.write_text("version: 1\nrules:\n  - id: one\n    whn: likes > 1\n", encoding="utf-8")
+    lines = check([bad])[1] + check([bad.with_name("r\udcf6les")])[1]
+    said = "\n".join(lines)
+    assert f"{tmp_path}/caf\\xe9.yaml:4:5: error: unknown key 'whn'" in said
+    assert f"{tmp_path}/r\\xf6les:1:1: error: no such file or directory" in said
+    assert not any(0xDC80 <= ord(c) <= 0xDCFF for c in said)  # no surrogate shown
 
 
 def test_format_problems_orders_by_file_given_then_line() -> None:

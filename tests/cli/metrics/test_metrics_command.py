@@ -11,6 +11,7 @@ import gc
 import io
 import json
 import math
+import os
 import random
 import sys
 from datetime import UTC, datetime, timedelta
@@ -287,6 +288,19 @@ def test_usage_errors_say_what_to_do_and_send_nothing(
     assert message in result.err and "Traceback" not in result.err
     assert target.received == []
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_an_ids_file_named_in_latin_1_is_named_as_a_terminal_shows_it(
+    cli: Cli, target: SandboxTarget, tmp_path: Path
+) -> None:
+    named = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 name on a UTF-8 system
+    (tmp_path / named).write_text("1260294888811347969\nhello\n", encoding="utf-8")
+    read = cli("metrics", "--ids", named)
+    missing = cli("metrics", "--ids", os.fsdecode(b"r\xf6les.txt"))
+    assert "caf\\xe9.txt:2: skipped 'hello'" in read.err
+    assert missing.code == 2
+    assert "--ids r\\xf6les.txt: no such file" in missing.err
+    assert not any(0xDC80 <= ord(c) <= 0xDCFF for c in read.err + missing.err)
 
 
 class _Terminal(io.StringIO):
