@@ -147,3 +147,18 @@ def test_a_resume_not_settled_before_a_restart_is_settled_by_the_next_engine() -
         (B, "seeded"),
         (A, "seeded"),
     ]
+
+
+def test_a_rule_paused_before_its_first_cycle_seeds_when_resumed_with_catch_up() -> None:
+    w = world(A)
+    w.metrics.values = {"favorites": 150.0}  # past the threshold before the rule arrived
+    pause(w.store, "r", who="alice", now=w.now, known_rules={"r"})
+    engine = w.engine()
+    engine.cycle()
+    assert kinds(w) == [("paused", "")]  # a new rule would seed A: nothing is held
+    w.now += HOUR
+    resume(w.store, "r", who="bob", now=w.now, catch_up=True)
+    engine.cycle()
+    # catching up fires what crossed during the pause, never what met a new rule at once
+    assert kinds(w) == [("seeded", A), ("resumed", "")]
+
