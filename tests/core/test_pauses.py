@@ -52,3 +52,11 @@ def test_descriptions_say_who_until_when_and_why() -> None:
     text = describe_pause(record, T0)
     assert text == "paused by alice since 2026-11-26T12:00:00Z until 2026-11-26T13:00:00Z: launch"
     assert "(expired)" in describe_pause(record, T0 + 2 * HOUR)
+
+
+def test_a_pause_for_a_while_reads_expired_from_the_instant_it_ends() -> None:
+    record = PauseRecord("a", T0, "alice", until=T0 + HOUR)
+    assert (
+        describe_pause(record, T0 + HOUR) == "paused by alice since 2026-11-26T12:00:00Z (expired)"
+    )
+    assert pause_state([record], ["a"], T0 + HOUR).resuming == {"a": False}

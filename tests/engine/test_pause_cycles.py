@@ -162,3 +162,17 @@ def test_a_rule_paused_before_its_first_cycle_seeds_when_resumed_with_catch_up()
     # catching up fires what crossed during the pause, never what met a new rule at once
     assert kinds(w) == [("seeded", A), ("resumed", "")]
 
+
+def test_a_rule_resumed_with_catch_up_but_lifted_from_pause_all_without_it_seeds() -> None:
+    w = world(A)
+    engine = w.engine()
+    engine.cycle()
+    pause(w.store, "r", who="alice", now=w.now, known_rules={"r"})
+    pause(w.store, "*", who="carol", now=w.now, known_rules={"r"})
+    w.metrics.values = {"favorites": 150.0}
+    w.now += HOUR
+    resume(w.store, "r", who="bob", now=w.now, catch_up=True)
+    resume(w.store, "*", who="carol", now=w.now)
+    engine.cycle()
+    # every pause that held the rule must have asked to catch up
+    assert kinds(w) == [("seeded", A), ("resumed", ""), ("resumed", "")]
