@@ -5,6 +5,7 @@ hot path's contract that None means nothing happened and nothing changed."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -244,6 +245,19 @@ def test_a_fired_window_carries_its_value_beside_the_totals_and_not_into_payload
     assert "over" not in record.actions[0].payload
 
 
+def test_a_firing_records_only_the_metrics_it_knows():
+    when = AnyOf((leaf("favorites", "gte", 10, written="likes"), leaf("retweets", "gte", 5)))
+    webhook = WebhookAction(url=parse_template("https://hooks.example.com/x"))
+    compiled = compile_rule(replace(rule(when), actions=(webhook,)))
+    facts = post({"favorites": 12})  # retweets not read this poll
+    fired = run(compiled, facts)
+    assert fired.outcome is Outcome.FIRE
+    record = firing_record(compiled.rule, facts, fired, NOW, "f1")
+    assert record.metrics == {"likes": 12}
+    body = json.loads(json.loads(record.actions[0].payload)["body"])
+    assert body["metrics"] == {"likes": 12}  # the webhook says no unknown value
+
+
 def test_a_rule_without_a_window_records_no_windows():
     compiled = compile_rule(rule(leaf("favorites", "gte", 100, written="likes")))
     fired = run(compiled, post({"favorites": 130}))
@@ -397,6 +411,8 @@ def test_max_age(age, acts):
     if not acts:
         assert explained.reason == "older than max_age 2d (created 2026-11-24 11:59:59)"
         assert explained.outcome is Outcome.NOTHING
+    else:  # explain agrees with the hot path on the cut-off itself
+        assert explained.outcome is Outcome.FIRE
 
 
 @pytest.mark.parametrize("max_age_set", [False, True])
