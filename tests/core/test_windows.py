@@ -14,6 +14,7 @@ from automation.core.windows import (
     missing_total_reason,
     rate_increase,
     snapshot_increase,
+    young_post_totals,
 )
 
 NOW = datetime(2026, 11, 26, 11, 30, tzinfo=UTC)
@@ -189,3 +190,26 @@ def test_missing_total_reason_names_owned_only_metrics():
     )
     assert missing_total_reason(owned(), "impressions") == "no current value for impressions"
     assert missing_total_reason(public(), "favorites", "likes") == "no current value for likes"
+
+
+def test_new_post_series_read_exactly_an_hour_ago_is_still_fresh():
+    clicks = series(3, first=at(10), read_at=NOW - HOUR)  # as hourly_increase reads it
+    young = owned(created_at=at(10, 5), hourly={"url_clicks": clicks})
+    assert increase(young, "url_clicks", 2 * HOUR, NOW) == 3.0
+
+
+def test_new_post_series_counts_the_bucket_that_starts_now():
+    now = at(11)
+    clicks = series(3, 4, first=at(10), read_at=now)
+    young = owned(created_at=at(10, 45), hourly={"url_clicks": clicks})
+    assert increase(young, "url_clicks", HOUR, now) == 7.0  # as hourly_increase counts it
+
+
+@pytest.mark.parametrize(
+    ("age", "known"), [(timedelta(hours=27), True), (timedelta(hours=27, seconds=1), False)]
+)
+def test_the_series_gives_a_total_only_for_posts_at_most_27_hours_old(age, known):
+    clicks = series(*([1.0] * 28), first=at(11) - timedelta(hours=27))
+    totals = young_post_totals({"favorites": 5.0}, {"url_clicks": clicks}, NOW - age, NOW)
+    assert totals.get("url_clicks") == (28.0 if known else None)
+    assert totals["favorites"] == 5.0
