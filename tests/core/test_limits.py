@@ -78,6 +78,8 @@ def test_outside_quiet_hours_nothing_waits(moment: str) -> None:
 def test_quiet_hours_within_one_day() -> None:
     lunch = quiet("12:00", "13:30", "America/New_York")
     assert quiet_until(lunch, utc("2026-01-12T17:10:00")) == utc("2026-01-12T18:30:00")
+    # its first minute (12:00 local) is quiet, as a night's is
+    assert quiet_until(lunch, utc("2026-01-12T17:00:00")) == utc("2026-01-12T18:30:00")
     assert quiet_until(lunch, utc("2026-01-12T18:30:00")) is None
     assert quiet_until(lunch, utc("2026-01-12T16:59:00")) is None
 
