@@ -462,6 +462,24 @@ def test_editing_description_keeps_fingerprint():
     assert a.fingerprint == b.fingerprint
 
 
+LIKED_100 = rule(leaf("favorites", "gte", 100))
+
+
+@pytest.mark.parametrize(
+    ("edited", "starts_over"),
+    [
+        (replace(LIKED_100, for_=60), True),
+        (replace(LIKED_100, watch=Watch(accounts=("other",), max_age=7 * 86400)), True),
+        (replace(LIKED_100, watch=Watch(accounts=("brand",), max_age=86400)), True),
+        (rule(leaf("favorites", "gte", 100, written="likes")), False),  # only spelled anew
+    ],
+)
+def test_an_edit_to_watch_or_for_starts_the_rule_over_and_a_spelling_does_not(edited, starts_over):
+    done = run(compile_rule(LIKED_100), post({"favorites": 130})).state
+    again = run(compile_rule(edited), post({"favorites": 130}), done)
+    assert (again is not None) is starts_over
+
+
 # --- the None fast path ---------------------------------------------------------------------
 
 
