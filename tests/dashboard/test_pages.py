@@ -452,3 +452,48 @@ def test_a_post_s_chart_draws_no_point_before_the_post_was_written(own_world: Wo
     assert min(likes["times"]) >= created.timestamp()
     assert likes["times"][:3] == [int((born + n * hour).timestamp()) for n in (1, 2, 3)]
     assert likes["totals"][:3] == [1, 3, 6]
+
+
+def test_a_post_with_many_firings_and_rules_lists_the_latest_and_links_to_the_rest(
+    own_world: World,
+) -> None:
+    """A post fired 2,000 times listed 200 rows with no word of the rest, and a post 300
+    rules watch began with a paragraph of 300 links: it lists the latest 50 with a link to
+    its whole history, and past 12 rules counts them, the links a click away."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    import yaml
+
+    from automation.core.records import CycleWrite, FiringRecord
+    from automation.store.sqlite import SqliteStore
+
+    post = own_world.crossing
+    rules = [
+        {
+            "id": f"team-rule-{n:02d}",
+            "watch": {"posts": [post], "owner": "brand"},
+            "when": "likes >= 1000000",
+            "actions": [{"log": {"message": "{post.id}"}}],
+        }
+        for n in range(12)
+    ]
+    (own_world.folder / "rules" / "team.yaml").write_text(
+        yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8"
+    )
+    at = own_world.end - timedelta(hours=1)
+    firing = FiringRecord("x", "like-milestones", post, "k", "fired", at)
+    many = tuple(replace(firing, id=f"many{n:04d}", key=f"k{n}") for n in range(60))
+    with SqliteStore.open(own_world.folder / "automation.db") as store:
+        store.commit_cycle(CycleWrite(at=at, firings=many))
+    with serving(own_world) as running, browsing(running) as c:
+        page = c.get(f"/posts/{post}").text
+        quiet = c.get(f"/posts/{own_world.deleted}").text
+    table = page[page.index("Firings and what each action did") :]
+    assert table.count("<tr>") == 1 + 50  # the heading's row and 50 firings
+    assert f'<a class="more" href="/history?post={post}">all →</a>' in table
+    assert "The latest 50; the history has every one." in _text(table)
+    assert re.search(r"<summary>Rules: 15 watch it or fired for it</summary>", page)
+    assert page.count('class="rule-id" href="/rules/team-rule-') == 12
+    assert "No rule has fired for this post yet. A rule fires when its condition is met" in quiet
+    assert 'href="/backtest">Backtest</a> how often it would have fired' in quiet
