@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -642,5 +643,40 @@ def test_a_long_rule_id_and_a_long_error_keep_every_page_on_a_phone_screen(
         assert LONG_ERROR not in error.inner_text()  # its start only, until asked
         error.locator("summary").click()
         assert LONG_ERROR.strip() in " ".join(error.inner_text().split())
+        tab.assert_clean()
+        context.close()
+
+
+def test_thresholds_close_together_share_one_label(browser: Any, own_world: World) -> None:
+    """Twelve rules at 100 to 111 likes drew twelve labels on top of one another, unreadable:
+    the first label says how many more lines it stands for, each line keeps its own title."""
+    rules = [
+        {
+            "id": f"team-rule-{n:02d}",
+            "watch": {"posts": [own_world.crossing], "owner": "brand"},
+            "when": f"likes >= {100 + n}",
+            "actions": [{"log": {"message": "{post.id}"}}],
+        }
+        for n in range(12)
+    ]
+    (own_world.folder / "rules" / "team.yaml").write_text(
+        yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8"
+    )
+    with serving(own_world) as running:
+        context = browser.new_context(viewport=LAPTOP)
+        tab = watch(context.new_page(), running.url)
+        tab.open(f"/posts/{own_world.crossing}")
+        chart = tab.page.locator("#chart-favorites")
+        assert chart.locator(".threshold").count() == 13  # at-100-likes too
+        boxes = chart.locator(".threshold span").evaluate_all(
+            "els => els.map(e => [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom])"
+        )
+        boxes.sort()
+        assert all(a[1] <= b[0] for a, b in pairwise(boxes)), boxes  # none overlap
+        words = chart.locator(".threshold span").all_inner_texts()
+        assert any(w.endswith(" more") for w in words), words
+        assert chart.locator('.threshold[data-rule="team-rule-11"]').get_attribute("title") == (
+            "team-rule-11: likes >= 111"
+        )
         tab.assert_clean()
         context.close()

@@ -50,6 +50,7 @@
       u.over.appendChild(layer);
     }
     layer.textContent = "";
+    var tags = [];  // labels shown: one within a label's height of another joins it as "+N more"
     chart.thresholds.forEach(function (t) {
       var y = u.valToPos(t.value, "y");
       var line = document.createElement("div");
@@ -58,9 +59,16 @@
       line.dataset.rule = t.rule;
       line.dataset.value = t.value;
       line.title = t.label;
-      var tag = document.createElement("span");
-      tag.textContent = t.label;
-      line.appendChild(tag);
+      var near = tags.find(function (shown) { return Math.abs(shown.y - y) < 16; });
+      if (near) {
+        near.more += 1;
+        near.tag.textContent = near.label + " · +" + near.more + " more";
+      } else {
+        var tag = document.createElement("span");
+        tag.textContent = t.label;
+        line.appendChild(tag);
+        tags.push({ y: y, tag: tag, label: t.label, more: 0 });
+      }
       layer.appendChild(line);
     });
     chart.markers.forEach(function (mk) {
