@@ -176,8 +176,13 @@ class XClient:
         to be watched, instead of paging through the whole reachable timeline; with
         ``end_time`` it reads the posts of a period. ``replies`` includes the account's
         replies, which are its posts too (reposts never are). A ``start_time`` before
-        ``EARLIEST_TIMELINE``, which X refuses, asks from there: no post is older.
+        ``EARLIEST_TIMELINE``, which X refuses, asks from there: no post is older; a period
+        that ends by then holds no post to read, and sends no request (X would refuse it).
         """
+        if end_time is not None and end_time <= max(
+            start_time or EARLIEST_TIMELINE, EARLIEST_TIMELINE
+        ):
+            return Discovery(posts=(), newest_id=None)
         label = f"timeline of {account}"
         user = self._account(account, label)
         params = {

@@ -166,6 +166,21 @@ def test_discover_asks_from_the_timelines_first_day_for_an_earlier_start(
     assert params["end_time"] == "2026-11-01T00:00:00Z"
 
 
+def test_discover_of_a_period_that_ends_before_the_timelines_first_day_sends_nothing(
+    client: XClient, api: respx.MockRouter
+) -> None:
+    """``automation metrics --ids`` of old short IDs only looks their owners up in a period
+    that ends before 2010-11-06: X would answer 400 to a start after the end."""
+    found = client.discover(  # the api fixture fails on any request it was not told of
+        "brand",
+        since_id=None,
+        start_time=datetime(2006, 3, 1, tzinfo=UTC),
+        end_time=datetime(2010, 11, 5, tzinfo=UTC),
+    )
+    assert found.posts == () and found.newest_id is None
+    assert not api.calls
+
+
 @pytest.mark.parametrize(
     "body",
     [{"meta": {"result_count": 0}}, {"data": [], "meta": {"result_count": 0}}, {}],
