@@ -276,8 +276,8 @@ def _export(
     from automation.store.opening import open_store
     from automation.x.http import HttpClient
 
-    progress: ProgressBar | PlanNote = (
-        ProgressBar(sys.stderr)
+    progress: _ExportBar | PlanNote = (
+        _ExportBar(sys.stderr)
         if sys.stderr.isatty()
         else PlanNote(sys.stderr, config.engagement_api.requests_per_minute)
     )
@@ -314,6 +314,14 @@ def _export(
         return None
     finally:
         progress.close()
+
+
+class _ExportBar(ProgressBar):
+    """The bar, saying first where the requests a resumed run does not send again were
+    answered (the report at the end says it again)."""
+
+    def resuming(self, resumed: int, planned: int, earlier: str) -> None:
+        self.line(f"resuming: {resumed:,} of {planned:,} requests came from {_EARLIER[earlier]}")
 
 
 @contextmanager

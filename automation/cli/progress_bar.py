@@ -41,6 +41,9 @@ class NoProgress:
     def waiting(self, seconds: float) -> None:
         return None
 
+    def resuming(self, resumed: int, planned: int, earlier: str) -> None:
+        return None
+
     def close(self) -> None:
         return None
 
@@ -94,6 +97,12 @@ class ProgressBar:
             f"{_bar(done, planned)} {done:,}/{planned:,} requests  waiting "
             f"{duration_text(seconds)} for the per-minute request budget"
         )
+
+    def line(self, text: str) -> None:
+        """``text`` on a line of its own, above the bar."""
+        self.clear()
+        self._stream.write(f"{text}\n")
+        self._stream.flush()
 
     def clear(self) -> None:
         if self._shown:

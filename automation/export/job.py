@@ -56,6 +56,11 @@ class Progress(Protocol):
         """The next request waits ``seconds`` for the request budget."""
         ...
 
+    def resuming(self, resumed: int, planned: int, earlier: str) -> None:
+        """Before the first update: ``resumed`` of ``planned`` requests were answered by an
+        earlier try of the run, which ended as ``earlier`` (``ExportResult.earlier``)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ExportJob:
@@ -136,11 +141,12 @@ def run_export(
     meter = _Meter(progress, client.budget, clock)
     metrics = api_metrics(job.columns)
     resumed = 0
+    earlier = saved.text(_ENDED_PART) or "interrupted"
     try:
         if job.period is None:
             # streamed rows are written out as sent: no number read and printed back
             requests = plan_totals(ids, owners.accounts, metrics, texts=rows is not None)
-            resumed = _fetch(requests, client, saved, tally, clock, meter)
+            resumed = _fetch(requests, client, saved, tally, clock, meter, earlier)
         else:
             sum_period(
                 job.period,
@@ -153,7 +159,7 @@ def run_export(
             )
     except KeyboardInterrupt:
         raise Interrupted(meter.done, meter.planned) from None
-    result = _result(tally, owners, meter.planned, resumed, saved.text(_ENDED_PART))
+    result = _result(tally, owners, meter.planned, resumed, earlier)
     _deliver(result, deliver, saved, clock)
     return result
 
@@ -177,9 +183,7 @@ def _deliver(
         saved.save_text(_ENDED_PART, "incomplete", clock())
 
 
-def _result(
-    tally: Tally, owners: Owners, planned: int, resumed: int, earlier: str | None
-) -> ExportResult:
+def _result(tally: Tally, owners: Owners, planned: int, resumed: int, earlier: str) -> ExportResult:
     return ExportResult(
         table=tally.table,
         accounts=owners.accounts,
@@ -191,7 +195,7 @@ def _result(
         planned=planned,
         resumed=resumed,
         sent=tally.sent,
-        earlier=earlier or "interrupted",
+        earlier=earlier,
     )
 
 
@@ -219,6 +223,9 @@ class _Meter:
             self._first, self._started = done, self._clock()
         self.done, self.planned = done, planned
         self._progress.update(done, planned, self.eta)
+
+    def resuming(self, resumed: int, planned: int, earlier: str) -> None:
+        self._progress.resuming(resumed, planned, earlier)
 
     def eta(self) -> float:
         sent = self.done - (self._first or 0)
@@ -299,6 +306,7 @@ def _fetch(
     tally: Tally,
     clock: Callable[[], datetime],
     meter: _Meter,
+    earlier: str,
 ) -> int:
     """Send each planned request not already saved, saving each answer as it comes
     (in batches, all written when this returns or raises). Returns how many answers came
@@ -312,6 +320,8 @@ def _fetch(
         else:
             tally.add(result, request.account, request.tweet_ids)
     resumed = len(requests) - len(todo)
+    if resumed:
+        meter.resuming(resumed, len(requests), earlier)
     meter(resumed, len(requests))
     client.budget.expect(len(todo))  # while they go quickly, claimed in blocks
     try:

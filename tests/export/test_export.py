@@ -35,6 +35,7 @@ class Recorder:
     def __init__(self, interrupt_at: int | None = None) -> None:
         self.updates: list[tuple[int, int, float]] = []
         self.waits: list[float] = []
+        self.resumed: list[tuple[int, int, str]] = []
         self._interrupt_at = interrupt_at
 
     def update(self, done: int, planned: int, eta: Callable[[], float]) -> None:
@@ -44,6 +45,10 @@ class Recorder:
 
     def waiting(self, seconds: float) -> None:
         self.waits.append(seconds)
+
+    def resuming(self, resumed: int, planned: int, earlier: str) -> None:
+        assert not self.updates, "said before the first update"
+        self.resumed.append((resumed, planned, earlier))
 
 
 @pytest.fixture
@@ -208,8 +213,10 @@ def test_an_interrupted_export_resumes_without_fetching_twice(
     paged = len(target.received) - len(first)
     target.received.clear()
 
-    result = export(target, store, listed)
+    progress = Recorder()
+    result = export(target, store, listed, progress=progress)
 
+    assert progress.resumed == [(2, 5, "interrupted")]
     again = engagement_requests(target)
     assert len(again) == 3 and len(target.received) == 3, "no timeline paged again either"
     assert not {tuple(r.body["tweet_ids"]) for r in first} & {

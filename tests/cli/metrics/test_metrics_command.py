@@ -173,6 +173,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
     assert len(engagement_requests(target)) == 3
     assert len(target.received) == 3, "the timelines are not paged again either"
     assert "resumed: 2 of 5 requests came from an interrupted run" in resumed.err
+    assert "resuming" not in resumed.err  # not a terminal: only the report at the end
     rows = csv_rows(out.read_text(encoding="utf-8"))
     assert [unquoted(r["id"]) for r in rows] == listed
     assert all(int(r["favorites"]) == target.value(unquoted(r["id"]), "favorites") for r in rows)
@@ -442,3 +443,26 @@ def test_owned_posts_written_after_the_period_are_counted_as_such(
     assert "3 owned posts were written after the period: nothing to sum, so the values are 0;" in (
         result.err
     )
+
+
+def test_a_resumed_run_on_a_terminal_says_so_before_its_bar(
+    capsys: pytest.CaptureFixture[str],
+    target: SandboxTarget,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = write_config(tmp_path / "a.yaml", "https://data-api.x.com", database="s.db")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(target.add_posts(NASA, 500, age=timedelta(days=1))), "utf-8")
+    command = ["--config", str(config), "metrics", "--ids", str(ids), "--format", "csv"]
+    with _in_process(target, interrupt_at=2):
+        assert Cli(capsys, config)(*command[2:]).code == 130
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _in_process(target, interrupt_at=None):
+        assert main(command) == 0
+    shown = terminal.getvalue()
+    said = "resuming: 1 of 2 requests came from an interrupted run of this command\n"
+    assert shown.startswith(said), shown
+    assert shown.index("\r[############............] 1/2 requests") == len(said)
+    assert "resumed: 1 of 2 requests came from an interrupted run" in shown
