@@ -48,10 +48,11 @@ def increase(
 ) -> float | None:
     """How much ``metric`` grew within (now - span, now], or None when that is unknown.
 
-    A post created inside the window started from zero, so its whole total counts.
+    A post created inside the window, or at its start, started from zero, so its whole
+    total counts.
     """
     lo = now - span
-    if facts.created_at > lo:
+    if facts.created_at >= lo:
         return _since_creation(facts, metric, now, why)
     if facts.account is not None:
         series = facts.hourly.get(metric)

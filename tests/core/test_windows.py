@@ -95,6 +95,16 @@ def test_new_post_baseline_is_zero_uses_current_total():
     assert increase(young, "retweets", HOUR, NOW) == 70
 
 
+def test_a_post_created_at_the_windows_start_counts_its_whole_total():
+    """The window is (now - span, now]: a post created at its start was zero there, so its
+    increase is its total, as for a post a moment younger, not unknown for want of an
+    earlier reading."""
+    edge = public(created_at=NOW - HOUR, totals={"likes": 5})
+    assert increase(edge, "likes", HOUR, NOW) == 5
+    younger = public(created_at=NOW - HOUR + timedelta(microseconds=1), totals={"likes": 5})
+    assert increase(younger, "likes", HOUR, NOW) == 5
+
+
 def test_new_post_without_total_falls_back_to_fresh_series():
     young = owned(created_at=at(10, 45), hourly={"url_clicks": series(3, 4, first=at(10))})
     assert increase(young, "url_clicks", HOUR, NOW) == 7.0
