@@ -33,6 +33,7 @@ from automation.core import metric_names as m
 from automation.core.errors import ApiError, UsageError
 from automation.core.facts import post_created_at
 from automation.core.hours import HOUR, Span, hour_index, hour_start
+from automation.core.wording import counted
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import (
     EARLIEST_HISTORICAL,
@@ -104,10 +105,9 @@ class HistoryPlan:
         posts = len({i for r in self.requests for i in r.tweet_ids})
         minutes = self.minutes(requests_per_minute)
         return (
-            f"{n} /historical request{'s' * (n != 1)} for {posts} owned post{'s' * (posts != 1)}"
-            f" ({self.post_hours:,} post-hours not stored yet): about {minutes} minute"
-            f"{'s' * (minutes != 1)} of the {requests_per_minute} requests/minute budget,"
-            " shared with a running engine"
+            f"{counted(n, '/historical request')} for {counted(posts, 'owned post')}"
+            f" ({self.post_hours:,} post-hours not stored yet): about {counted(minutes, 'minute')}"
+            f" of the {requests_per_minute:,} requests/minute budget, shared with a running engine"
         )
 
 

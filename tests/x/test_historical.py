@@ -138,6 +138,14 @@ def test_six_weeks_make_two_ranges_per_25_posts_and_count_no_hour_twice(api) -> 
     assert store.count_sums(list(owners), ["impressions"], END, END + HOUR) == {}
 
 
+def test_the_plan_groups_its_numbers_as_the_commands_do() -> None:
+    owners = dict.fromkeys(ids(60), "brand")
+    plan = plan_history(MemoryStore(), owners, ["impressions"], START, END, now=NOW)
+    text = plan.describe(6000)
+    assert "of the 6,000 requests/minute budget" in text
+    assert "6 /historical requests for 60 owned posts" in text
+
+
 def test_a_second_plan_of_the_same_period_sends_nothing(api) -> None:
     store, clock = MemoryStore(), Clock()
     owners = dict.fromkeys(ids(30), "brand")
