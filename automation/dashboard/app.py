@@ -154,11 +154,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-    context = {"status": exc.status_code, "message": exc.detail}
+    context = {"status": exc.status_code, "message": exc.detail, "waiting": False}
     return render(request, "error.html", context, status=exc.status_code)
 
 
 async def _automation_error(request: Request, exc: Exception) -> Response:
     """A database that cannot be read (not there yet, locked too long): say so, calmly."""
-    context = {"status": 503, "message": site_of(request).waiting() or str(exc)}
+    waiting = site_of(request).waiting()
+    context = {"status": 503, "message": waiting or str(exc), "waiting": waiting is not None}
     return render(request, "error.html", context, status=503)

@@ -269,6 +269,10 @@ def test_without_a_database_yet_it_waits_saying_so_and_creates_none(
             page = httpx.get(url.group(0) + path, timeout=10)
             assert page.status_code == 503, path
             assert f"no database yet at {missing}: start the engine" in page.text, path
+            # the overview shows this same page: the way on is to run the engine and reload
+            assert 'href="/">Back to the overview' not in page.text, path
+            assert "<code>automation run --once</code>" in page.text, path
+            assert '<a href="">reload this page</a>' in page.text, path
         assert list(missing.parent.iterdir()) == []
         SqliteStore.open(missing).close()  # as the engine leaves it at its start
         page = httpx.get(url.group(0) + "/", timeout=10)
