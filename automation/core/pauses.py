@@ -10,7 +10,7 @@ always an argument.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,13 +91,19 @@ def pause_state(
     return PauseState(paused=paused, resuming=resuming, ended=ended)
 
 
-def describe_pause(record: PauseRecord, now: datetime) -> str:
-    """``paused by alice since 2026-11-26T12:00:00Z until ...: reason``, for people."""
-    text = f"paused by {record.paused_by} since {iso(record.paused_at)}"
+def describe_pause(
+    record: PauseRecord, now: datetime, moment: Callable[[datetime], str] = iso
+) -> str:
+    """``paused by alice since 2026-11-26T12:00:00Z until ...: reason``, for people.
+
+    ``moment`` writes each time: the commands' own form by default, as ``status`` and
+    ``history`` write times; the dashboard passes its own (``3 h ago``, the time on hover).
+    """
+    text = f"paused by {record.paused_by} since {moment(record.paused_at)}"
     if record.resumed_at is not None:
-        text = f"resumed by {record.resumed_by} at {iso(record.resumed_at)} (settles next cycle)"
+        text = f"resumed by {record.resumed_by} at {moment(record.resumed_at)} (settles next cycle)"
     elif record.until is not None:
-        text += f" until {iso(record.until)}" if now < record.until else " (expired)"
+        text += f" until {moment(record.until)}" if now < record.until else " (expired)"
     if record.reason:
         text += f": {record.reason}"
     return text

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from markupsafe import Markup, escape
+
+from automation.core.pauses import PauseRecord, describe_pause
 from automation.core.payloads import iso
 from automation.core.window_text import window_value
 
-__all__ = ["ago", "eta", "number", "when", "window"]
+__all__ = ["ago", "eta", "moment", "number", "pause_text", "when", "window"]
 
 
 def when(moment: datetime | None) -> str:
@@ -26,6 +30,26 @@ def ago(moment: datetime | None, now: datetime) -> str:
     if seconds < 60:
         return "just now"
     return _span(seconds) + " ago"
+
+
+def moment(at: datetime, now: datetime) -> Markup:
+    """A time as people say it (``3 h ago``), the date and hour on hover: the ``moment``
+    macro of every page."""
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        stamp(at), when(at), ago(at, now)
+    )
+
+
+def pause_text(record: PauseRecord, now: datetime) -> Markup:
+    """A pause in words as the commands say it, its times written as pages write times;
+    who and why (typed by people) escaped."""
+    typed = replace(
+        record,
+        paused_by=str(escape(record.paused_by)),
+        reason=str(escape(record.reason)),
+        resumed_by=None if record.resumed_by is None else str(escape(record.resumed_by)),
+    )
+    return Markup(describe_pause(typed, now, lambda at: str(moment(at, now))))
 
 
 def eta(hours: float | None) -> str:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from automation.core.pauses import describe_pause
+from markupsafe import Markup
+
 from automation.core.recording import (
     WAITING_KEY,
     disk_text,
@@ -19,6 +20,7 @@ from automation.core.recording import (
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
 from automation.core.reload_failure import ReloadFailure, decode
 from automation.core.wording import size_text
+from automation.dashboard.formatting import pause_text
 from automation.dashboard.site import Site
 from automation.store.base import Store
 
@@ -36,7 +38,7 @@ class EngineState:
     reload_error: ReloadFailure | None
     budget_used: int
     budget_limit: int
-    paused: str | None = None  # every rule's pause, in words
+    paused: Markup | None = None  # every rule's pause, in words (its times as pages write them)
     silence: str | None = None  # no cycle recorded for too long: the likely causes
     full_disk: str | None = None  # the database's disk is (almost) full: the fix
 
@@ -91,7 +93,7 @@ def engine_state(site: Site, store: Store, now: datetime) -> EngineState:
         reload_error=decode(store.meta("reload_error")),
         budget_used=used,
         budget_limit=limit,
-        paused=describe_pause(everything, now) if everything else None,
+        paused=pause_text(everything, now) if everything else None,
         silence=silence_text(
             age, interval, disk, waiting_now(store.meta(WAITING_KEY), last_at, now, interval)
         ),

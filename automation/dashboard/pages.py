@@ -9,15 +9,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from automation.core.facts import post_created_at, post_url
-from automation.core.pauses import ALL_RULES, PauseRecord, describe_pause, pause_state
+from automation.core.pauses import ALL_RULES, PauseRecord, pause_state
 from automation.core.records import ACTION_STATUSES, WatchedPostRecord
 from automation.core.rules import Rule
 from automation.dashboard.filters import KINDS, PAGE, read_filters
+from automation.dashboard.formatting import pause_text
 from automation.dashboard.nearest import nearest, rule_target, watched
 from automation.dashboard.overview import engine_state, fired_lately, overview
 from automation.dashboard.post_charts import post_charts
@@ -39,13 +41,13 @@ def overview_page(request: Request) -> Response:
 
 def _pauses(
     records: list[PauseRecord], rule_ids: list[str], now: datetime
-) -> tuple[dict[str, str], str | None]:
+) -> tuple[dict[str, Markup], Markup | None]:
     """Each rule's own pause in words, and the all-rules pause's, if any: a rule held by the
     pause of every rule is resumed with them all, not on its own."""
     state = pause_state([r for r in records if not r.all_rules], rule_ids, now)
     every = next((r for r in records if r.all_rules and r.active(now)), None)
-    paused = {rule_id: describe_pause(record, now) for rule_id, record in state.paused.items()}
-    return paused, describe_pause(every, now) if every else None
+    paused = {rule_id: pause_text(record, now) for rule_id, record in state.paused.items()}
+    return paused, pause_text(every, now) if every else None
 
 
 def rules_page(request: Request) -> Response:

@@ -35,6 +35,7 @@ def _environment() -> Environment:
         metric=metric_label,
         duration=format_duration,
     )
+    env.globals["moment_html"] = formatting.moment
     return env
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from dashboard_scene import World, browsing, csrf_token, post_form, serving
 
 from automation.core.pauses import ALL_RULES
+from automation.core.payloads import iso
 from automation.store import SqliteStore
 
 
@@ -105,6 +106,26 @@ def test_a_failed_reload_is_shown_with_its_errors(own_world: World) -> None:
         assert "unknown metric &#39;lieks&#39;; did you mean &#39;likes&#39;?" in page
 
 
+def test_a_pause_says_its_times_as_pages_do_and_escapes_what_people_typed(
+    own_world: World,
+) -> None:
+    """A pause read "paused since 2026-03-02T22:00:00Z until ...": raw times on pages that
+    write every other time as "3 h ago" with the date and hour on hover."""
+    end, until = own_world.end, own_world.end + timedelta(hours=4)
+    with serving(own_world) as running, browsing(running) as c:
+        post_form(
+            c, "/rules/at-100-likes/pause", reason="<b>launch</b>", name="Al", **{"for": "4h"}
+        )
+        page = c.get("/rules/at-100-likes").text
+    assert (
+        f'paused by Al (dashboard) since <time datetime="{iso(end)}"'
+        f' title="{end:%Y-%m-%d %H:%M} UTC">just now</time>'
+        f' until <time datetime="{iso(until)}" title="{until:%Y-%m-%d %H:%M} UTC">in 4 h</time>'
+        ": &lt;b&gt;launch&lt;/b&gt;"
+    ) in page
+    assert f"since {iso(end)}" not in page and "<b>launch" not in page
+
+
 def test_under_the_pause_of_every_rule_a_rule_offers_no_resume_of_its_own(
     own_world: World,
 ) -> None:
@@ -119,7 +140,8 @@ def test_under_the_pause_of_every_rule_a_rule_offers_no_resume_of_its_own(
     assert rules.count("paused</span> with every rule</p>") == 3  # each rule's card
     assert "/resume" not in rule and "Pause this rule" not in rule
     assert re.search(
-        r"paused</span> with every rule: paused by Dana \(dashboard\) since [^<]*: launch"
+        r"paused</span> with every rule: paused by Dana \(dashboard\) since <time [^>]*>just now"
+        r"</time>: launch"
         r' postponed\. <a href="/rules">Resume every rule</a> on the rules page\.',
         rule,
     ), rule
