@@ -647,6 +647,32 @@ def test_a_long_rule_id_and_a_long_error_keep_every_page_on_a_phone_screen(
         context.close()
 
 
+def test_a_long_rule_id_keeps_the_rule_menu_a_control_s_width_on_a_laptop(
+    browser: Any, own_world: World, shots: Path
+) -> None:
+    """A 60-character rule ID made the filters' rule menu 24rem wide on a laptop, wider than
+    every other control: it stays narrow, cuts the ID with an ellipsis, and shows the whole
+    ID on hover (the chosen one on the menu, each one on its option)."""
+    _crowd(own_world)
+    with serving(own_world) as running:
+        context = browser.new_context(viewport=LAPTOP)
+        tab = watch(context.new_page(), running.url)
+        for path in ("/history", f"/actions?rule={LONG_RULE}"):
+            tab.open(path)
+            menu = tab.page.locator("form.filters select[name=rule]")
+            box = menu.bounding_box()
+            label = tab.page.locator("form.filters label").first.bounding_box()
+            assert box is not None and box["width"] <= 14 * 16, (path, box)
+            assert label is not None and label["width"] <= 14 * 16, (path, label)  # no gap
+            assert menu.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis", path
+            option = menu.locator(f'option[value="{LONG_RULE}"]')
+            assert option.get_attribute("title") == LONG_RULE, path
+        assert menu.get_attribute("title") == LONG_RULE  # the chosen rule, whole, on hover
+        tab.page.screenshot(path=str(shots / "long-rule-menu.png"))
+        tab.assert_clean()
+        context.close()
+
+
 def test_thresholds_close_together_share_one_label(browser: Any, own_world: World) -> None:
     """Twelve rules at 100 to 111 likes drew twelve labels on top of one another, unreadable:
     the first label says how many more lines it stands for, each line keeps its own title."""
