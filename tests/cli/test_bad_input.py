@@ -253,7 +253,6 @@ CASES: dict[str, list[tuple[tuple[str, ...], int]]] = {
         (("sandbox", "--fault-rate", "-1"), 2),
         (("sandbox", "--fault-rate", "nan"), 2),
         (("sandbox", "--write-config", "{dir}"), 2),
-        (("sandbox", "--write-config", "{missing}/x.yaml"), 2),
     ],
     "run": [(("run", "--once", "--json", "x"), 2)],
     "migrate": [(("migrate", "x"), 2)],
