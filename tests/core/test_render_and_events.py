@@ -206,3 +206,22 @@ def test_action_metrics_are_the_api_metrics_templates_mention() -> None:
         "quote_tweets",
         "url_clicks",
     }
+
+
+def test_a_public_post_without_milestone_renders_empty_names_and_rates_to_six_places() -> None:
+    action = LogAction(parse_template("[{post.account}] [{milestone}] {metrics.engagement_rate}"))
+    public = ctx(post_account=None, totals={"impressions": 3.0, "engagements": 1.0}, metrics={})
+    payload = render_action(action, public)
+    assert payload == '{"kind":"log","post_id":"123","message":"[] [] 0.333333"}'
+
+
+def test_a_metric_json_cannot_carry_is_sent_as_null_in_the_default_body() -> None:
+    action = WebhookAction(url=parse_template("https://h.example.com/x"))
+    payload = json.loads(render_action(action, ctx(metrics={"likes": float("inf")})))
+    assert '"metrics":{"likes":null}' in payload["body"]
+
+
+def test_a_template_may_name_a_total_by_its_alias_though_no_condition_does() -> None:
+    action = LogAction(parse_template("{metrics.likes} likes"))
+    payload = json.loads(render_action(action, ctx(metrics={})))
+    assert payload["message"] == "100 likes"
