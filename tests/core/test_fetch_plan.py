@@ -109,6 +109,12 @@ def test_discovery_reads_back_as_far_as_the_longest_max_age_of_the_account():
     assert ids(timeline_posts("brand", found, NOW - 3 * DAY, NOW)) == ["10"]
 
 
+def test_a_post_found_exactly_max_age_old_is_watched_and_first_seen_now():
+    found = [("12", NOW - 3 * DAY), ("13", NOW - 3 * DAY - timedelta(seconds=1))]
+    [record] = timeline_posts("brand", found, NOW - 3 * DAY, NOW)
+    assert (record.post_id, record.created_at, record.first_seen) == ("12", NOW - 3 * DAY, NOW)
+
+
 def test_found_posts_hold_the_one_interned_string_of_their_id():
     """The store interns the IDs it keeps (100,000 posts' maps): a record holding the
     decoded answer's own copy would make that a second string of every ID."""
