@@ -359,6 +359,13 @@ def test_a_reused_firing_id_is_refused(store: Store) -> None:
     assert len(store.history()) == 1
 
 
+def test_one_write_giving_a_firing_id_twice_is_refused_whole(store: Store) -> None:
+    twice = (firing("f1", key="a", n_actions=0), firing("f1", key="b", n_actions=0))
+    with pytest.raises(StoreError):
+        store.commit_cycle(CycleWrite(at=T0, firings=twice))
+    assert store.history() == [] and store.actions() == []
+
+
 def ids(items: list) -> list[str]:
     return [a.id for a in items]
 
