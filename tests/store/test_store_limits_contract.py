@@ -118,6 +118,28 @@ def test_a_digest_is_handed_out_whole_even_past_the_limit(store: Store) -> None:
     assert entry.actions[0].digest == key
 
 
+def test_a_digest_hands_out_only_its_actions_still_pending(store: Store) -> None:
+    store.commit_cycle(
+        CycleWrite(
+            at=T0,
+            firings=(
+                firing("f1", post_id="p1", actions=digest_action("d", minutes(15))),
+                firing("f2", post_id="p2", actions=digest_action("d", minutes(15))),
+                firing("f3", post_id="p3", actions=digest_action("d", minutes(15))),
+            ),
+        )
+    )
+    assert len(store.claim_actions(minutes(15), 10)) == 3
+    store.record_attempt(
+        "f1.0", at=minutes(15), outcome="retry", error="503", next_attempt_at=minutes(20)
+    )
+    store.record_attempt(
+        "f2.0", at=minutes(15), outcome="dead", error="bad row", next_attempt_at=None
+    )
+    store.record_attempt("f3.0", at=minutes(15), outcome="sent", error=None, next_attempt_at=None)
+    assert [a.id for a in store.claim_actions(minutes(20), 10)] == ["f1.0"]
+
+
 def test_retrying_a_dead_action_of_a_digest_retries_the_whole_digest(store: Store) -> None:
     key = "digest.r1.0.20261126T120000Z"
     store.commit_cycle(
