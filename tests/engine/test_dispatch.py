@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from automation.config.loader import ActionSettings
-from automation.core.errors import ActionFailed, AuthFailed, RateLimited, ServerFailed
+from automation.core.errors import (
+    ActionFailed,
+    AuthFailed,
+    AutomationError,
+    RateLimited,
+    ServerFailed,
+)
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.dispatch import Dispatcher, Performers
 from automation.engine.events import ActionEvent, Event
@@ -94,6 +100,8 @@ def test_a_failing_sibling_never_resends_the_one_that_succeeded() -> None:
     assert dispatcher.run_due() == 1
     assert [k for k, _ in fake.calls] == ["repost", "webhook", "webhook"]
     assert statuses(events) == [("f1.0", "sent"), ("f1.1", "retry"), ("f1.1", "sent")]
+    attempts = [(e.id, e.attempt) for e in events if isinstance(e, ActionEvent)]
+    assert attempts == [("f1.0", 1), ("f1.1", 1), ("f1.1", 2)]
     assert store.action("f1.0").attempts == 1
 
 
@@ -104,7 +112,7 @@ def test_retries_wait_with_backoff_and_honour_retry_after() -> None:
     dispatcher.run_due()
     item = store.action("f1.1")
     assert item.status == "pending"
-    assert item.next_attempt_at - T0 >= timedelta(seconds=900)
+    assert item.next_attempt_at - T0 == timedelta(seconds=900)  # as asked, not later
     clock.now += timedelta(seconds=60)
     assert dispatcher.run_due() == 0  # not due yet
     assert len(fake.calls) == 2
@@ -126,12 +134,17 @@ def test_too_many_attempts_make_the_action_dead_with_the_reason() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [AuthFailed("401 for support"), ActionFailed("404 from receiver", retryable=False)],
+    [
+        AuthFailed("401 for support"),
+        ActionFailed("404 from receiver", retryable=False),
+        AutomationError("unknown account support"),  # e.g. after a config edit
+    ],
 )
 def test_errors_retrying_cannot_fix_are_dead_at_once(error: Exception) -> None:
     store, dispatcher, _clock, _events, _fake = setup({"webhook": [error]})
     dispatcher.run_due()
     assert store.action("f1.1").status == "dead"
+    assert store.action("f1.1").last_error == str(error)  # no "gave up": it never retried
     assert store.action("f1.0").status == "sent"
 
 
