@@ -20,7 +20,7 @@ from automation.core.errors import (
     ServerFailed,
 )
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
-from automation.engine.dispatch import Dispatcher, Performers
+from automation.engine.dispatch import Dispatcher, DispatchLimits, Performers
 from automation.engine.events import ActionEvent, Event
 from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
@@ -241,3 +241,25 @@ def test_a_performer_that_crashes_is_recorded_for_a_retry_and_the_queue_moves_on
     assert "internal error: KeyError" in (store.action("f1.0").last_error or "")
     assert store.action("f1.1").status == "sent"
     assert statuses(events) == [("f1.0", "retry"), ("f1.1", "sent")]
+
+
+def test_a_full_batch_is_followed_by_the_next_one_in_the_same_step() -> None:
+    store = MemoryStore()
+    logs = tuple(
+        ActionRecord(i, "log", json.dumps({"kind": "log", "message": "m"})) for i in range(5)
+    )
+    firing = FiringRecord(
+        id="f", rule_id="r", post_id="1", key="once", kind="fired", at=T0, actions=logs
+    )
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing,)))
+    dispatcher = Dispatcher(
+        store=store,
+        performers=Fake({}).performers(),
+        settings=ActionSettings(),
+        clock=Clock(),
+        emit=lambda event: None,
+        limits=DispatchLimits(batch=2, refresh=3600),
+        monotonic=lambda: 0.0,
+    )
+    assert dispatcher.run_due() == 5
+    assert store.action_counts()["sent"] == 5
