@@ -118,6 +118,11 @@ def test_encode_body_is_compact_utf8() -> None:
     assert encode_body({"text": "größer", "n": [1, 2]}) == '{"text":"größer","n":[1,2]}'.encode()
 
 
+def test_a_body_json_cannot_carry_is_never_encoded() -> None:
+    with pytest.raises(ValueError, match="JSON compliant"):
+        encode_body({"likes": float("nan")})
+
+
 # --- request, signature ---------------------------------------------------------------------
 
 
@@ -135,6 +140,26 @@ def test_request_headers_and_body() -> None:
     assert request.body == sent_body()
     assert dict(request.headers) == {
         "X-Team": "growth",
+        "Content-Type": "application/json",
+        "User-Agent": f"engagement-automation/{__version__}",
+        "Idempotency-Key": "f-42.1",
+    }
+
+
+def test_a_custom_header_cannot_forge_a_signature_or_the_fixed_ones_in_any_case() -> None:
+    request = build_request(
+        url="https://chat.example.com/hooks/T123",
+        body=sent_body(),
+        idempotency_key=idempotency_key("f-42", 1),
+        headers={
+            "X-Automation-Signature": "t=1,v1=forged",
+            "USER-AGENT": "mine",
+            "idempotency-key": "mine",
+        },
+        secret=None,
+        now=NOW,
+    )
+    assert dict(request.headers) == {
         "Content-Type": "application/json",
         "User-Agent": f"engagement-automation/{__version__}",
         "Idempotency-Key": "f-42.1",
@@ -216,6 +241,7 @@ def test_request_repr_hides_the_signature() -> None:
         ("t=soon,v1=abc", b"{}", SECRET, NOW, False),
         ("t=1795000000", b"{}", SECRET, NOW, False),
         ("garbage", b"{}", SECRET, NOW, False),
+        ("padded", b"{}", SECRET, NOW, False),  # a good signature with a part that is not one
     ],
 )
 def test_verify(header: str, body: bytes, secret: Secret, now: int, ok: bool) -> None:
@@ -224,6 +250,8 @@ def test_verify(header: str, body: bytes, secret: Secret, now: int, ok: bool) ->
         header = good
     elif header == "rotated":
         header = f"t={NOW},v1={'0' * 64},{good.split(',')[1]}"
+    elif header == "padded":
+        header = f"{good},junk"
     assert verify(secret, header, body, now) is ok
 
 
