@@ -23,7 +23,8 @@ from automation.core.post_discovery import (
     watched_accounts,
 )
 from automation.core.records import WatchedPostRecord
-from automation.core.rules import Every, Leaf, Rule, Watch
+from automation.core.rules import Every, Leaf, LogAction, Rule, Watch
+from automation.core.templates import parse_template
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -222,3 +223,24 @@ def test_a_watch_naming_posts_evaluates_the_kept_covers_themselves_not_a_copy():
     ((_, evaluated),) = plan.watched
     assert ids(evaluated) == ["1", "2"]
     assert evaluated is plan.covers[((), ("1", "2"))]
+
+
+def test_a_watched_post_exactly_max_age_old_is_still_polled():
+    brand = rule("brand", Watch(accounts=("brand",), max_age=86400))
+    plan = plan_fetch([brand], [post("1", "brand", DAY), post("2", "brand", DAY + HOUR)], NOW)
+    assert list(plan.posts) == ["1"]
+    assert [ids(p) for _, p in plan.watched] == [["1"]]
+
+
+def test_metrics_an_action_mentions_are_fetched_though_no_condition_names_them():
+    said = LogAction(parse_template("{metrics.impressions} seen, rate {metrics.engagement_rate}"))
+    brand = rule("brand", Watch(accounts=("brand",)), actions=(said,))
+    plan = plan_fetch([brand], [post("1", "brand", HOUR)], NOW)
+    assert plan.totals_metrics == {"favorites", "impressions", "engagements"}
+
+
+def test_a_window_only_on_quotes_asks_no_hourly_series_for_its_posts():
+    quotes = rule("quotes", Watch(accounts=("brand",)), Leaf("quote_tweets", "gte", 5, over=3600))
+    plan = plan_fetch([quotes], [post("1", "brand", HOUR)], NOW)
+    assert (plan.hourly_posts, plan.hourly_metrics) == (frozenset(), frozenset())
+    assert plan.window_posts == {"1"}
