@@ -118,6 +118,13 @@ def _hint(test: RuleTest, exp: Expectation, firings: list[ActualFiring]) -> str:
             "as its limit allows within the period; list it as capped: if that is right)"
         )
     other = [f for f in related if f.kind == exp.kind]
+    if exp.milestone is not None and any(f.milestone is not None for f in other):
+        fired = ", ".join(
+            f"milestone {f.milestone} at {_poll(test, f.poll)}"
+            for f in other
+            if f.milestone is not None
+        )
+        return f" (it fired {fired})"
     if other:
         keys = ", ".join(f"{f.key} at poll {f.poll}" for f in other)
         return f" (it did with another key or milestone: {keys})"
@@ -279,13 +286,14 @@ def _table(run: Run) -> list[str]:
                 "capped": "capped",
                 "not_fired": "must not fire",
             }[exp.kind]
-            expected.setdefault(exp.poll, []).append(f"{exp.rule} {verb} {exp.post or 'any'}")
+            entry = f"{exp.rule} {verb} {exp.post or 'any'}{_milestone(exp.milestone)}"
+            expected.setdefault(exp.poll, []).append(entry)
     actual: dict[int, list[str]] = {}
     for f in run.firings:
         verb = f.kind
-        milestone = f" ({f.milestone})" if f.milestone is not None else ""
         windows = windows_text(f.windows)  # what decided a window rule's firing
-        entry = f"{f.rule} {verb} {f.post}{milestone}" + (f" ({windows})" if windows else "")
+        entry = f"{f.rule} {verb} {f.post}{_milestone(f.milestone)}"
+        entry += f" ({windows})" if windows else ""
         actual.setdefault(f.poll, []).append(entry)
     steps: dict[int, list[str]] = {}
     for step in test.steps:
@@ -306,6 +314,11 @@ def _table(run: Run) -> list[str]:
         rows.append(f"  {poll:>4}  {time:<8}  {values[poll]:<{vw}}  {want:<{ew}}  {got}")
         rows += [f"  {'':>4}  after poll {poll}: {text}" for text in steps.get(poll, [])]
     return [row.rstrip() for row in rows]
+
+
+def _milestone(milestone: int | None) -> str:
+    """`` (milestone 1000)`` beside a timeline entry that expects or fired one."""
+    return f" (milestone {milestone})" if milestone is not None else ""
 
 
 def _values(test: RuleTest, poll: int) -> str:

@@ -673,3 +673,29 @@ def test_the_timeline_shows_the_window_that_decided_a_firing(
     [row] = [line for line in out.splitlines() if line.lstrip().startswith("4 ")]
     actual = row.split("  -  ")[-1].strip()
     assert actual == "at-100 fired 11; burst fired 11 (likes over 10m = 110)"
+
+
+MILESTONE = """\
+  - name: the wrong milestone
+    posts:
+      - {id: "11", account: brand, created: -1h, likes: 500 1005 1100}
+    expect:
+      - {fired: thousands, post: "11", milestone: 2000, poll: 2}
+      - {fired: thousands, post: "11", milestone: 1000, poll: 3}
+"""
+
+
+def test_a_wrong_milestone_shows_the_expected_one_beside_the_fired_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MILESTONE)
+    code, out, _ = cli(capsys, str(path))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[2].endswith(f"({path}:8:10); it did not (it fired milestone 1000 at poll 2 (+5m))")
+    assert lines[6:9] == [
+        "       1  +0s       11: likes=500   -                                    at-100 seeded 11",
+        "       2  +5m       11: likes=1005  thousands fires 11 (milestone 2000)  "
+        "thousands fired 11 (milestone 1000)",
+        "       3  +10m      11: likes=1100  thousands fires 11 (milestone 1000)  -",
+    ]
