@@ -13,7 +13,7 @@ from typing import Any
 
 from automation.cli.context import required_config
 from automation.core.errors import UsageError
-from automation.core.wording import counted, size_text
+from automation.core.wording import counted, shown_path, size_text
 
 __all__ = ["register", "run"]
 
@@ -44,12 +44,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"the database is PostgreSQL ({config.database}): back it up with pg_dump, which"
             " copies it consistently while the engines run, e.g.\n"
-            f"  pg_dump --format=custom --file={args.file} '{config.database}'\n"
+            f"  pg_dump --format=custom --file={shown_path(str(args.file))} '{config.database}'\n"
             'and restore with pg_restore (see the README\'s "Back up and restore the database")'
         )
     done = backup_database(config.database, args.file)
     print(
-        f"backed up {config.database} to {done.path}: {size_text(done.size)}, "
+        f"backed up {shown_path(str(config.database))} to {shown_path(str(done.path))}: "
+        f"{size_text(done.size)}, "
         f"{counted(done.firings, 'firing')}, {counted(done.actions, 'action')} "
         f"({done.pending} pending)"
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from automation.core.errors import ConfigError
+from automation.core.wording import shown_path
 
 if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load them all
     from automation.config.loader import Config, SecretMode
@@ -60,7 +61,8 @@ def command_config(
         if not required:
             return None
         raise ConfigError(
-            f"no config file at {path}: give --config FILE or set AUTOMATION_CONFIG "
+            f"no config file at {shown_path(str(path))}: give --config FILE or set "
+            "AUTOMATION_CONFIG "
             "(to try the sandbox: automation sandbox --write-config automation.yaml)"
         )
     config = load_config(path, secrets=secrets)

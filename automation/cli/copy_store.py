@@ -20,6 +20,7 @@ from automation.cli.context import required_config
 from automation.cli.tables import table
 from automation.config.database import Database, PostgresDatabase, is_postgres_url
 from automation.core.errors import UsageError
+from automation.core.wording import shown_path
 
 if TYPE_CHECKING:
     from automation.store.copying import Copied
@@ -72,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     source = _database(args.source, args)
     target = _database(args.target, args)
     if _same(source, target):
-        raise UsageError(f"FROM and TO are the same database ({source}): name another as TO")
+        raise UsageError(
+            f"FROM and TO are the same database ({_shown(source)}): name another as TO"
+        )
     existed = not isinstance(target, Path) or target.exists()
     copied: Copied | None = None
     try:
@@ -81,14 +84,14 @@ def run(args: argparse.Namespace) -> int:
             reader = stack.enter_context(_side(source, reading=True))
             _hold(stack, target, reading=False)  # once FROM is known good: no lock file left
             writer = stack.enter_context(_side(target, reading=False))
-            copied = copy_rows(reader, writer, target_name=str(target), replace=args.replace)
+            copied = copy_rows(reader, writer, target_name=_shown(target), replace=args.replace)
     except KeyboardInterrupt:
         print(_interrupted(target, existed, committing=copied is not None), file=sys.stderr)
         return 130
-    print(f"copied {copied.total:,} rows from {source} to {target}")
+    print(f"copied {copied.total:,} rows from {_shown(source)} to {_shown(target)}")
     print(table(("table", "rows"), copied.rows))
     print(
-        f"to run on it: stop the engine, set 'database: {target}' in the config"
+        f"to run on it: stop the engine, set 'database: {_shown(target)}' in the config"
         " and start the engine again"
     )
     return 0
@@ -99,16 +102,21 @@ def _interrupted(target: Database, existed: bool, *, committing: bool) -> str:
     created is removed), unless it came as the copy was being committed."""
     if committing:
         return (
-            f"automation: interrupted while committing the copy into {target}: it holds"
+            f"automation: interrupted while committing the copy into {_shown(target)}: it holds"
             " either the whole copy or what it held before; 'automation status' with it as"
             " the config's database tells which, and the same command with --replace copies"
             " again"
         )
     left = "holds the rows it held before" if existed else "was not created"
     return (
-        f"automation: interrupted: nothing was copied, {target} {left}; run the same"
+        f"automation: interrupted: nothing was copied, {_shown(target)} {left}; run the same"
         " command again to copy"
     )
+
+
+def _shown(database: Database) -> str:
+    """A database as messages name it: a SQLite file's name as a terminal shows it."""
+    return shown_path(str(database))
 
 
 def _database(text: str, args: argparse.Namespace) -> Database:

@@ -139,8 +139,10 @@ class _Demo:
             self.sandbox.base_url,
             requests_per_minute=6000,
             poll_interval=f"{CYCLE_MINUTES}m",
-            database=str(self.tmp / "automation.db"),
-            rules=[str(rules)],
+            # beside the config, named relative to it: YAML cannot hold a directory name
+            # that is not UTF-8 ($TMPDIR in Latin-1), the config's own path can
+            database="automation.db",
+            rules=[EXAMPLE_NAME],
         )
         return load_config(path, env={})
 

@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                 write_rows(out, fmt, result.table, rows, columns, result.owner, job.period)
         if target is not None:
             plural = "" if count == 1 else "s"
-            print(f"wrote {count:,} row{plural} to {target}", file=sys.stderr)
+            print(f"wrote {count:,} row{plural} to {shown_path(str(target))}", file=sys.stderr)
         if by is not None:
             _report_unranked(result.table, by, args.by)
 
@@ -359,10 +359,10 @@ def _destination(target: Path | None) -> Iterator[IO[str]]:
         with atomic_output(target) as out:
             yield out
     except OSError as exc:
-        link = f" (a link to {os.path.realpath(target)})" if target.is_symlink() else ""
+        link = f" (a link to {shown_path(os.path.realpath(target))})" if target.is_symlink() else ""
         raise UsageError(
-            f"--output {target}{link}: cannot write it: {exc.strerror}; what was fetched is "
-            "kept for a day: run the same command again once it can be written"
+            f"--output {shown_path(str(target))}{link}: cannot write it: {exc.strerror}; "
+            "what was fetched is kept for a day: run the same command again once it can be written"
         ) from None
 
 
@@ -427,7 +427,10 @@ def _report_problems(result: ExportResult, listing: Path | None) -> None:
     left = sum(max(0, len(post_ids) - shown) for post_ids in by_reason.values())
     if listing is not None:
         plural = "" if len(ordered) == 1 else "s"
-        say(f"wrote {len(ordered):,} post{plural} the API could not read to {listing}\n")
+        say(
+            f"wrote {len(ordered):,} post{plural} the API could not read to "
+            f"{shown_path(str(listing))}\n"
+        )
     elif left:
         say(f"{left:,} not shown: --unavailable FILE writes them all, with their reasons\n")
 
@@ -441,4 +444,6 @@ def _write_listing(listing: Path, ordered: Sequence[str], problems: Mapping[str,
             lines.writerow(["id", "reason"])
             lines.writerows([f'="{post_id}"', problems[post_id]] for post_id in ordered)
     except OSError as exc:
-        raise UsageError(f"--unavailable {listing}: cannot write it: {exc.strerror}") from None
+        raise UsageError(
+            f"--unavailable {shown_path(str(listing))}: cannot write it: {exc.strerror}"
+        ) from None

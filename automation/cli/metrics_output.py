@@ -29,6 +29,7 @@ from automation.core.metric_names import DERIVED
 from automation.core.metric_table import MetricTable
 from automation.core.payloads import iso
 from automation.core.periods import Period
+from automation.core.wording import shown_path
 
 if TYPE_CHECKING:
     from automation.export.tally import Joined
@@ -470,27 +471,29 @@ def check_output(path: str, flag: str = "--output") -> Path:
     """The path of ``flag`` (a file to write), refused before any request is sent if it
     cannot be written or names a workbook: for a symbolic link, where the write puts the
     file (``followed``), link and target named."""
-    target = Path(path)
+    target, shown = Path(path), shown_path(path)
     if target.is_dir():
-        raise UsageError(f"{flag} {path}: it is a directory; give a file name")
+        raise UsageError(f"{flag} {shown}: it is a directory; give a file name")
     if target.suffix.lower() in _WORKBOOKS:  # text in it would not open as the name promises
         raise UsageError(
-            f"{flag} {path}: metrics writes no workbook: name it {target.with_suffix('.csv')}, "
+            f"{flag} {shown}: metrics writes no workbook: name it "
+            f"{shown_path(str(target.with_suffix('.csv')))}, "
             "which Excel, LibreOffice and Google Sheets open, the IDs kept as text"
         )
     try:
         real = followed(target)
     except OSError as exc:  # a loop of links (one to a directory is a directory above)
-        raise UsageError(f"{flag} {path}: its links lead back to it ({exc.strerror})") from None
-    named = path if real == target else f"{path} (a link to {real})"
+        raise UsageError(f"{flag} {shown}: its links lead back to it ({exc.strerror})") from None
+    named = shown if real == target else f"{shown} (a link to {shown_path(str(real))})"
     parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(
-            f"{flag} {named}: directory {parent} does not exist: create it first, or give a "
-            "file in a directory that exists"
+            f"{flag} {named}: directory {shown_path(str(parent))} does not exist: create it "
+            "first, or give a file in a directory that exists"
         )
     if not os.access(parent, os.W_OK):
         raise UsageError(
-            f"{flag} {named}: cannot write in {parent}: give a file in a directory you may write in"
+            f"{flag} {named}: cannot write in {shown_path(str(parent))}: give a file in a "
+            "directory you may write in"
         )
     return target

@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from automation.cli.context import required_config
-from automation.core.wording import counted
+from automation.core.wording import counted, shown_path
 
 __all__ = ["register", "run"]
 
@@ -34,10 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = required_config(args)
     done = migrate(config.database)
+    database = shown_path(str(config.database))
     if done.applied:
-        print(f"applied {', '.join(done.applied)} to {config.database}")
-    print(
-        f"the schema of {config.database} is up to date "
-        f"({counted(done.total, 'migration')} applied)"
-    )
+        print(f"applied {', '.join(done.applied)} to {database}")
+    print(f"the schema of {database} is up to date ({counted(done.total, 'migration')} applied)")
     return 0

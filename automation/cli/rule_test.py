@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.core.errors import UsageError
+from automation.core.wording import shown_path
 
 __all__ = ["register"]
 
@@ -28,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     files = list(args.files)
     if files and not expand(files):  # only directories, none holding a test file
         raise UsageError(
-            f"automation test: no rule test files (*.yaml) in {', '.join(map(str, files))}; "
+            "automation test: no rule test files (*.yaml) in "
+            f"{', '.join(shown_path(str(f)) for f in files)}; "
             "name a test file or a directory that holds them"
         )
     if not files:
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         files = default_files(base)
         if not files:
             raise UsageError(
-                f"automation test: no rule test files (*.yaml) in {base / 'rule-tests'}; "
+                "automation test: no rule test files (*.yaml) in "
+                f"{shown_path(str(base / 'rule-tests'))}; "
                 "name them: automation test FILE ..."
             )
     return run_files(files, out=sys.stdout, err=sys.stderr)

@@ -24,7 +24,7 @@ from automation.core.recording import (
     waiting_now,
 )
 from automation.core.reload_failure import ReloadFailure, decode
-from automation.core.wording import size_text
+from automation.core.wording import shown_path, size_text
 
 __all__ = ["register"]
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         paused,
         moment,
         _trouble(age, config.poll_interval, disk, waiting),
-        str(config.database),
+        shown_path(str(config.database)),
     )
     return 0
 

@@ -53,7 +53,7 @@ from automation.config.sections import (
 from automation.core.destinations import bad_pattern
 from automation.core.durations import duration_hint, format_duration
 from automation.core.errors import ConfigError, RuleError
-from automation.core.wording import closest
+from automation.core.wording import closest, shown_path
 from automation.rulefiles.schema import failed_value, keyword_value
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
 
@@ -150,7 +150,7 @@ def load_config(
     if _is_rule_file(doc.data):
         raise ConfigError(
             "this is a rule file, not a config: check it with 'automation check "
-            f"{path}', and give --config the config file (automation.yaml; "
+            f"{shown_path(str(path))}', and give --config the config file (automation.yaml; "
             "deploy/automation.example.yaml shows every setting)",
             path=str(path),
             line=1,
@@ -199,7 +199,8 @@ class _Issue:
 def _config_error(name: str, issues: Sequence[_Issue]) -> ConfigError:
     issues = sorted(set(issues)) or [_Issue(1, "", "cannot be used")]
     first, rest = issues[0], issues[1:]
-    message = "\n".join([first.text(), *(f"{name}:{i.line}: {i.text()}" for i in rest)])
+    shown = shown_path(name)
+    message = "\n".join([first.text(), *(f"{shown}:{i.line}: {i.text()}" for i in rest)])
     return ConfigError(message, path=name, line=first.line, key=first.key)
 
 

@@ -100,7 +100,8 @@ class ConfigError(AutomationError):
 
     def __init__(self, message: str, *, path: str = "", line: int = 0, key: str = "") -> None:
         self.path, self.line, self.key = path, line, key
-        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+        shown = shown_path(path)
+        where = f"{shown}:{line}: " if path and line else (f"{shown}: " if path else "")
         super().__init__(f"{where}{message}")
 
 
@@ -213,7 +214,8 @@ class SchemaNewer(StoreError):
 
     def __init__(self, database: object, unknown: Sequence[str]) -> None:
         super().__init__(
-            f"the database {database} was brought up to date by a newer version of automation"
+            f"the database {shown_path(str(database))} was brought up to date by a newer version"
+            " of automation"
             f" ({len(unknown)} migration(s) this version does not know: {', '.join(unknown)}):"
             " run that version, or this one against a backup from before the upgrade"
         )

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.loader import Config
 from automation.core.rules import Rule
+from automation.core.wording import shown_path
 from automation.rulefiles.rule_parser import RuleSet, expand_paths, load_rules
 from automation.store.base import Store
 from automation.store.opening import open_readonly, require_store
@@ -67,7 +68,8 @@ class Site:
         if not isinstance(database, Path) or database.exists():
             return None
         return (
-            f"no database yet at {database}: start the engine (systemctl start automation,"
+            f"no database yet at {shown_path(str(database))}: start the engine (systemctl "
+            "start automation,"
             " or automation run --once); the pages show here once it has made the database"
         )
 

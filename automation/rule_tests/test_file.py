@@ -18,6 +18,7 @@ from automation.core.durations import parse_duration
 from automation.core.errors import Problem, RuleError
 from automation.core.facts import post_created_at
 from automation.core.rules import Rule
+from automation.core.wording import shown_path
 from automation.rule_tests.expectations import read_expectations
 from automation.rule_tests.file_schema import schema, validate
 from automation.rule_tests.model import RuleTest, RuleTestFile
@@ -93,7 +94,8 @@ class _Loader:
             if not resolved.exists():
                 self.rep.error(
                     ["rules", index],
-                    f"no such file or directory: {resolved} (rule paths are relative to "
+                    f"no such file or directory: {shown_path(str(resolved))} (rule paths "
+                    "are relative to "
                     "this test file)",
                 )
             paths.append(resolved)

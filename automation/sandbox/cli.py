@@ -13,6 +13,7 @@ from typing import Any
 
 from automation.config.secret import Secret
 from automation.core.errors import UsageError
+from automation.core.wording import shown_path
 from automation.sandbox import credentials
 from automation.sandbox.config_writer import check_replaceable, write_starter_rules
 from automation.sandbox.config_writer import write_config as write_config_file
@@ -107,11 +108,17 @@ def _write_config(path: Path, sandbox: Sandbox, hooks: str) -> None:
         poll_interval=POLL_INTERVAL,
         webhooks_to=hooks,
     )
-    print(f"wrote {path}: every webhook goes to the receiver (webhooks.redirect_to)", flush=True)
+    print(
+        f"wrote {shown_path(str(path))}: every webhook goes to the receiver (webhooks.redirect_to)",
+        flush=True,
+    )
     starter = write_starter_rules(path)
     if starter is not None:
         names = ", ".join(sorted(p.name for p in starter.iterdir()))
-        print(f"{starter}/ did not exist: wrote the starter rules there ({names})", flush=True)
+        print(
+            f"{shown_path(str(starter))}/ did not exist: wrote the starter rules there ({names})",
+            flush=True,
+        )
 
 
 def _show_delivery(delivery: Delivery) -> None:

@@ -15,6 +15,7 @@ import yaml
 
 from automation.config.atomic_file import atomic_output
 from automation.core.errors import UsageError
+from automation.core.wording import shown_path
 from automation.rulefiles.shipped import starter_rules
 from automation.sandbox import credentials
 
@@ -106,10 +107,13 @@ def check_replaceable(path: Path) -> None:
     except FileNotFoundError:
         return
     except IsADirectoryError:
-        raise UsageError(f"--write-config {path}: it is a directory; give a file name") from None
+        raise UsageError(
+            f"--write-config {shown_path(str(path))}: it is a directory; give a file name"
+        ) from None
     if first.strip() and first != _HEADER.splitlines(keepends=True)[0]:
         raise UsageError(
-            f"--write-config {path}: the file exists and the sandbox did not write it (your own "
+            f"--write-config {shown_path(str(path))}: the file exists and the sandbox did "
+            "not write it (your own "
             "config?), so it is left as it is: write the sandbox's to another file "
             "(--write-config sandbox.yaml) and give that to commands with --config sandbox.yaml"
         )

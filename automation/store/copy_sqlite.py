@@ -9,6 +9,7 @@ transaction; a target this copy created is removed again when the copy fails.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -19,6 +20,7 @@ from urllib.parse import quote
 from sqlite_utils import Database
 
 from automation.core.errors import SchemaNewer, SchemaOutdated, StoreError, UsageError
+from automation.core.wording import shown_path
 from automation.store.copying import Row, Tables, failures
 from automation.store.migrations import MIGRATIONS, unknown_migrations
 from automation.store.sqlite import SqliteStore
@@ -101,10 +103,10 @@ class SqliteSide:
 def reading(path: Path) -> Iterator[SqliteSide]:
     """The database at ``path`` in one read transaction; refused when its schema is behind."""
     if not path.is_file():
-        raise UsageError(f"no database at {path} to copy from")
-    conn = _connect(f"file:{quote(str(path.absolute()))}?mode=rw", path, uri=True)
+        raise UsageError(f"no database at {shown_path(str(path))} to copy from")
+    conn = _connect(f"file:{quote(os.fsencode(path.absolute()))}?mode=rw", path, uri=True)
     try:
-        side = SqliteSide(conn, path, f"copy from {path}")
+        side = SqliteSide(conn, path, f"copy from {shown_path(str(path))}")
         with side.guard():
             _check_schema(conn, path)
             conn.execute("BEGIN")
@@ -117,15 +119,18 @@ def reading(path: Path) -> Iterator[SqliteSide]:
 def writing(path: Path) -> Iterator[SqliteSide]:
     """The database at ``path`` (created and migrated if there is none) in one write
     transaction, committed when the block ends without an error."""
+    shown = shown_path(str(path))
     if path.is_dir():
-        raise UsageError(f"{path} is a directory: name the database file, e.g. {path / 'state.db'}")
+        example = shown_path(str(path / "state.db"))
+        raise UsageError(f"{shown} is a directory: name the database file, e.g. {example}")
     if not path.parent.is_dir():
-        raise UsageError(f"cannot write {path}: directory {path.parent} does not exist")
+        folder = shown_path(str(path.parent))
+        raise UsageError(f"cannot write {shown}: directory {folder} does not exist")
     created = not path.exists()
     try:
         SqliteStore.open(path, migrate="auto").close()
         conn = _connect(str(path), path)
-        side = SqliteSide(conn, path, f"copy into {path}")
+        side = SqliteSide(conn, path, f"copy into {shown_path(str(path))}")
         try:
             with side.guard():
                 conn.execute("BEGIN IMMEDIATE")
@@ -145,7 +150,7 @@ def _connect(target: str, path: Path, *, uri: bool = False) -> sqlite3.Connectio
     try:
         return sqlite3.connect(target, uri=uri, timeout=10, isolation_level=None)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open {path}: {exc}") from None
+        raise StoreError(f"cannot open {shown_path(str(path))}: {exc}") from None
 
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
@@ -155,10 +160,13 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
             raise SchemaNewer(path, newer)
         pending = [m.name for m in MIGRATIONS.pending(db)]
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a state database of this engine: {exc}") from None
+        raise StoreError(
+            f"{shown_path(str(path))} is not a state database of this engine: {exc}"
+        ) from None
     if pending:
         raise SchemaOutdated(
-            f"the database {path} lacks {len(pending)} migration(s) this version has"
+            f"the database {shown_path(str(path))} lacks {len(pending)} migration(s) this"
+            " version has"
             f" ({', '.join(pending)}): bring it up to date first ('automation migrate' with"
             " it as the config's database), then copy"
         )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from automation.config.database import Database, MigrateMode, PostgresDatabase
 from automation.core.errors import StoreError, UsageError
+from automation.core.wording import shown_path
 from automation.store.sqlite import SqliteStore
 from automation.store.sqlite_connection import may_write
 
@@ -67,7 +68,9 @@ def require_store(
     """The store for a command that reads or adjusts what an engine recorded: a SQLite
     file that does not exist yet is a usage error, not a new empty database."""
     if isinstance(database, Path) and not database.exists():
-        raise UsageError(f"no database at {database} yet: run 'automation run --once' first")
+        raise UsageError(
+            f"no database at {shown_path(str(database))} yet: run 'automation run --once' first"
+        )
     return open_store(database, migrate=migrate, timeout=timeout)
 
 

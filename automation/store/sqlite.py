@@ -31,6 +31,7 @@ from automation.core.records import (
     from_epoch,
     to_epoch,
 )
+from automation.core.wording import shown_path
 from automation.store.base import POSTS_CHANGED
 from automation.store.migrations import MIGRATIONS, unknown_migrations
 from automation.store.rows import (
@@ -78,10 +79,13 @@ class SqliteStore(
         path = Path(path)
         if not path.parent.is_dir():
             raise StoreError(
-                f"cannot open the state database {path}: directory {path.parent} does not exist"
+                f"cannot open the state database {shown_path(str(path))}: directory "
+                f"{shown_path(str(path.parent))} does not exist"
             )
         if path.is_dir():
-            raise StoreError(f"cannot open the state database {path}: it is a directory")
+            raise StoreError(
+                f"cannot open the state database {shown_path(str(path))}: it is a directory"
+            )
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(path, timeout=timeout)
@@ -98,7 +102,8 @@ class SqliteStore(
             elif pending := [m.name for m in MIGRATIONS.pending(db)]:
                 conn.close()
                 raise SchemaOutdated(
-                    f"the database {path} lacks {len(pending)} migration(s) this engine needs"
+                    f"the database {shown_path(str(path))} lacks {len(pending)} "
+                    "migration(s) this engine needs"
                     f" ({', '.join(pending)}): run 'automation migrate'"
                 )
         except sqlite3.Error as exc:
@@ -118,7 +123,7 @@ class SqliteStore(
         pages beside a running engine skip the two reads it costs)."""
         path = Path(path)
         if not path.is_file():
-            raise StoreError(f"no state database at {path}")
+            raise StoreError(f"no state database at {shown_path(str(path))}")
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=timeout)
@@ -136,7 +141,8 @@ class SqliteStore(
                 SchemaNewer(path, unknown)
                 if unknown
                 else SchemaOutdated(
-                    f"the database {path} lacks {len(pending)} migration(s) this version needs"
+                    f"the database {shown_path(str(path))} lacks {len(pending)} "
+                    "migration(s) this version needs"
                     f" ({', '.join(m.name for m in pending)}) and is opened only to read: run"
                     " 'automation migrate' as a user who may write it and its directory, or"
                     " copy it to a writable disk and name the copy in the config's database:"
@@ -362,12 +368,13 @@ def _open_failure(path: Path, exc: sqlite3.Error) -> str:
     """A message that says what to check, since sqlite3's own words rarely name the file."""
     text = str(exc)
     if "not a database" in text:
-        return f"{path} is not a SQLite database (wrong file, or damaged): {text}"
+        return f"{shown_path(str(path))} is not a SQLite database (wrong file, or damaged): {text}"
     if "readonly" in text or "unable to open" in text or "permission" in text.lower():
         return (
-            f"cannot open the state database {path} for writing; check that the file and its"
+            f"cannot open the state database {shown_path(str(path))} for writing; check "
+            "that the file and its"
             f" directory are writable by this user: {text}"
         )
     if "locked" in text:
-        return f"the state database {path} is locked by another process: {text}"
-    return f"cannot use the state database {path}: {text}"
+        return f"the state database {shown_path(str(path))} is locked by another process: {text}"
+    return f"cannot use the state database {shown_path(str(path))}: {text}"

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from automation.core.errors import StoreError, UsageError
+from automation.core.wording import shown_path
 from automation.store.sqlite_connection import may_write, primary_code, read_only_uri
 
 __all__ = ["BackupResult", "backup_database"]
@@ -41,7 +42,9 @@ class BackupResult:
 def backup_database(source: Path, target: Path) -> BackupResult:
     """Copy the database at ``source`` to ``target`` (replacing it); see the module."""
     if not source.is_file():
-        raise UsageError(f"no database at {source} to back up (has the engine run yet?)")
+        raise UsageError(
+            f"no database at {shown_path(str(source))} to back up (has the engine run yet?)"
+        )
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         _check_target(source, target)
@@ -56,7 +59,9 @@ def backup_database(source: Path, target: Path) -> BackupResult:
     except sqlite3.Error as exc:
         if primary_code(exc) == sqlite3.SQLITE_FULL:
             raise StoreError(_unwritable(target, errno.ENOSPC, str(exc))) from exc
-        raise StoreError(f"cannot back up {source} to {target}: {exc}") from exc
+        raise StoreError(
+            f"cannot back up {shown_path(str(source))} to {shown_path(str(target))}: {exc}"
+        ) from exc
     except OSError as exc:
         raise StoreError(_unwritable(target, exc.errno, exc.strerror or str(exc))) from exc
     finally:
@@ -66,7 +71,7 @@ def backup_database(source: Path, target: Path) -> BackupResult:
 
 def _unwritable(target: Path, code: int | None, reason: str) -> str:
     """Why the backup cannot be written to ``target``, and what to do (nothing is left)."""
-    folder = target.parent
+    folder = shown_path(str(target.parent))
     if code in (errno.ENOSPC, errno.EDQUOT):
         fix = (
             f"the disk that holds {folder} is full (df -h {folder}): free space there, or"
@@ -81,26 +86,28 @@ def _unwritable(target: Path, code: int | None, reason: str) -> str:
         )
     else:
         fix = "back up to another file"
-    return f"cannot write the backup {target}: {reason}; {fix}. Nothing was written"
+    shown = shown_path(str(target))
+    return f"cannot write the backup {shown}: {reason}; {fix}. Nothing was written"
 
 
 def _check_target(source: Path, target: Path) -> None:
+    shown = shown_path(str(target))
     if target.is_dir():
-        raise UsageError(
-            f"{target} is a directory: name the backup file, e.g. {target / 'automation.db'}"
-        )
+        example = shown_path(str(target / "automation.db"))
+        raise UsageError(f"{shown} is a directory: name the backup file, e.g. {example}")
     if not target.parent.is_dir():
+        folder = shown_path(str(target.parent))
         raise UsageError(
-            f"cannot write {target}: directory {target.parent} does not exist; create it"
-            f" (mkdir -p {target.parent}) or name a file in a directory that exists"
+            f"cannot write {shown}: directory {folder} does not exist; create it"
+            f" (mkdir -p {folder}) or name a file in a directory that exists"
         )
     if target.exists() and target.resolve() == source.resolve():
-        raise UsageError(f"{target} is the database itself: back it up to another file")
+        raise UsageError(f"{shown} is the database itself: back it up to another file")
 
 
 def _copy(source: Path, partial: Path, target: Path) -> BackupResult:
     uri = (
-        f"file:{quote(str(source.absolute()))}?mode=rw"
+        f"file:{quote(os.fsencode(source.absolute()))}?mode=rw"
         if may_write(source)
         else read_only_uri(source)
     )
@@ -111,7 +118,9 @@ def _copy(source: Path, partial: Path, target: Path) -> BackupResult:
             src.backup(dst)  # every page in one step: one read transaction, one moment
             problems = [row[0] for row in dst.execute("PRAGMA quick_check").fetchall()]
             if problems != ["ok"]:
-                raise StoreError(f"the copy of {source} failed its check: {problems[0]}")
+                raise StoreError(
+                    f"the copy of {shown_path(str(source))} failed its check: {problems[0]}"
+                )
             firings, actions, pending = _counts(dst)
         finally:
             dst.close()
