@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -214,6 +215,11 @@ def test_plan_totals_asks_for_every_post_once_unmixed_in_fewest_requests_in_list
         ({"engagement_types": ()}, "metric"),
         ({"endpoint": "28hr", "account": None, "tweet_ids": ("1",)}, "user context"),
         ({"group_by": ("engagement.hour",)}, "group_by"),
+        ({"start": datetime(2026, 1, 1, tzinfo=UTC), "end": None}, "start and end"),
+        (  # /totals has no window: a start and end would be sent and rejected
+            {"start": datetime(2026, 1, 1, tzinfo=UTC), "end": datetime(2026, 1, 2, tzinfo=UTC)},
+            "only on /historical",
+        ),
     ],
 )
 def test_request_refuses_what_the_api_would_reject(kwargs: dict, message: str) -> None:
@@ -225,3 +231,29 @@ def test_request_refuses_what_the_api_would_reject(kwargs: dict, message: str) -
     }
     with pytest.raises(ValueError, match=message):
         EngagementRequest(**{**base, **kwargs})
+
+
+def _historical(start: datetime, end: datetime) -> EngagementRequest:
+    return EngagementRequest(
+        "historical", "brand", ("1",), ("favorites",), "hourly", HOURLY_GROUP_BY, start, end
+    )
+
+
+def test_a_historical_window_is_sent_as_whole_utc_hours() -> None:
+    ist = timezone(timedelta(hours=5, minutes=30))
+    # 10:45 at +05:30 is 05:15Z: the request starts at 05:00Z, not at 10:00 local (04:30Z)
+    body = _historical(
+        datetime(2026, 3, 1, 10, 45, tzinfo=ist), datetime(2026, 3, 8, 9, 59, 59, tzinfo=UTC)
+    ).body()
+    assert (body["start"], body["end"]) == ("2026-03-01T05:00:00Z", "2026-03-08T09:00:00Z")
+
+
+def test_a_request_for_other_ids_is_the_same_request_otherwise() -> None:
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    for req in (
+        _historical(start, end),
+        EngagementRequest("totals", None, ("1", "2"), ("impressions",), texts=True),
+    ):
+        again = req.with_ids(["7"])
+        assert again.tweet_ids == ("7",)
+        assert again == EngagementRequest(**{**vars(req), "tweet_ids": ("7",)})
