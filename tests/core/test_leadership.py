@@ -6,6 +6,7 @@ import pytest
 
 from automation.core.leadership import (
     LeaderView,
+    LeaseTimes,
     lease_times,
     longest_action,
     may_reclaim,
@@ -22,6 +23,22 @@ def test_a_standby_asks_often_enough_to_take_over_within_two_intervals(poll: flo
     assert times.retry <= poll / 4 or times.retry == 2.0
     assert times.heartbeat < times.trust < times.lease  # acts only while proven alive
     assert 5.0 <= times.lease <= 30.0
+
+
+@pytest.mark.parametrize(
+    ("poll", "times"),
+    [
+        # docs/high-availability.md: the lease is the poll interval between 5 s and 30 s,
+        # a leader acts until lease / 2 after its last answered heartbeat, a standby asks
+        # every quarter poll interval, at most 2 s apart; five heartbeats a lease
+        (0.2, LeaseTimes(lease=5.0, heartbeat=1.0, trust=2.5, retry=0.1)),
+        (1, LeaseTimes(lease=5.0, heartbeat=1.0, trust=2.5, retry=0.25)),
+        (10, LeaseTimes(lease=10.0, heartbeat=2.0, trust=5.0, retry=2.0)),
+        (300, LeaseTimes(lease=30.0, heartbeat=6.0, trust=15.0, retry=2.0)),
+    ],
+)
+def test_the_timings_the_documentation_gives(poll: float, times: LeaseTimes) -> None:
+    assert lease_times(poll) == times
 
 
 def test_a_leader_acts_only_while_its_last_heartbeat_is_recent() -> None:
