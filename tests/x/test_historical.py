@@ -42,6 +42,11 @@ def ids(n: int, first: int = 0) -> list[str]:
     return [str(1_860_000_000_000_000_000 + i) for i in range(first, first + n)]
 
 
+def post_id_at(moment: datetime) -> str:
+    """A post ID that says it was written at ``moment`` (a snowflake's time bits)."""
+    return str((int(moment.timestamp() * 1000) - 1288834974657) << 22)
+
+
 class Clock:
     def __init__(self) -> None:
         self.t = NOW.timestamp()
@@ -65,7 +70,9 @@ class KeepingLedger(MemoryLedger):
         self.sent.append(at)
 
 
-def client(clock: Clock, ledger: MemoryLedger | None = None, limit: int = 60) -> EngagementClient:
+def client(
+    clock: Clock, ledger: MemoryLedger | None = None, limit: int = 60, attempts: int = 1
+) -> EngagementClient:
     return EngagementClient(
         HttpClient(),
         settings=ApiSettings(base_url=BASE, requests_per_minute=limit),
@@ -73,7 +80,7 @@ def client(clock: Clock, ledger: MemoryLedger | None = None, limit: int = 60) ->
         accounts=ACCOUNTS,
         budget=RateBudget(limit, clock=clock, ledger=ledger),
         sleep=clock.sleep,
-        max_attempts=1,
+        max_attempts=attempts,
         rng=random.Random(1),
     )
 
@@ -294,3 +301,69 @@ def test_45_days_from_the_sandbox_sum_to_its_world_in_two_ranges_per_25_posts() 
             assert sums[post_id] == {m: float(sum(truth[m])) for m in metrics}
     finally:
         target.stop()
+
+
+def test_windows_that_meet_at_an_hour_ask_each_post_only_in_its_own() -> None:
+    early, late = ids(2)
+    edge = START + timedelta(weeks=4)  # where the first 4-week window ends
+    requests = plan_missing(
+        {early: ((START, edge),), late: ((edge, edge + 5 * HOUR),)},
+        dict.fromkeys((early, late), "brand"),
+        ["favorites"],
+        now=NOW,
+    )
+    assert [(r.start, r.end, r.tweet_ids) for r in requests] == [
+        (START, edge, (early,)),
+        (edge, edge + 5 * HOUR, (late,)),
+    ]
+
+
+def test_a_post_lacking_only_hours_before_it_was_written_is_not_asked_for() -> None:
+    born = START + timedelta(days=10)
+    young, old = post_id_at(born), ids(1)[0]
+    requests = plan_missing(
+        {young: ((START, born),), old: ((START, END),)},
+        {young: "brand", old: "brand"},
+        ["favorites"],
+        now=NOW,
+    )
+    assert [(r.start, r.end, r.tweet_ids) for r in requests] == [
+        (START, START + timedelta(weeks=4), (old,)),
+        (START + timedelta(weeks=4), END, (old,)),
+    ]
+
+
+def test_posts_lacking_the_same_hours_share_a_request_whatever_their_order() -> None:
+    late, *early = ids(26)
+    later = START + timedelta(days=20)
+    missing = {late: ((later, later + 10 * HOUR),)} | {
+        p: ((START, START + 10 * HOUR),) for p in early
+    }
+    requests = plan_missing(missing, dict.fromkeys(missing, "brand"), ["favorites"], now=NOW)
+    assert [(r.start, r.end, r.tweet_ids) for r in requests] == [
+        (START, START + 10 * HOUR, tuple(early)),
+        (later, later + 10 * HOUR, (late,)),
+    ]
+
+
+def test_a_retried_request_counts_each_send(api) -> None:
+    store, clock = MemoryStore(), Clock()
+    answers = iter([httpx.Response(503, json={"errors": ["busy"]})])
+    api.side_effect = lambda request: next(answers, None) or answer(request)
+    retrying = client(clock, attempts=2)
+    plan = plan_history(store, {ids(1)[0]: "brand"}, ["favorites"], END - 3 * HOUR, END, now=NOW)
+    done = fetch_history(plan, retrying, store)
+    assert (done.requests_sent, done.stored, done.failures) == (2, 1, ())
+    assert api.call_count == 2
+
+
+def test_a_request_reaches_the_last_hour_any_of_its_posts_lacks() -> None:
+    gappy, short = ids(2)
+    missing = {
+        gappy: ((START, START + 2 * HOUR), (START + 10 * HOUR, START + 12 * HOUR)),
+        short: ((START + HOUR, START + 3 * HOUR),),
+    }
+    requests = plan_missing(missing, dict.fromkeys(missing, "brand"), ["favorites"], now=NOW)
+    assert [(r.start, r.end, r.tweet_ids) for r in requests] == [
+        (START, START + 12 * HOUR, (gappy, short))
+    ]
