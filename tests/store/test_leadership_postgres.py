@@ -194,3 +194,79 @@ def test_the_leader_migrates_its_own_store_with_migrate_auto(database, admin, el
     PostgresStore.open(database, migrate="auto", epoch=epoch).close()
     assert postgres_schema.pending(admin) == []
     assert newest in postgres_schema.applied(admin)
+
+
+class FrozenClock:
+    """A monotonic clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_leader_whose_epoch_another_engine_took_stops_at_once(database, admin, elections):
+    clock = FrozenClock()  # never past trust: only the heartbeat can end the lead
+    a = Election(database, times=TIMES, name="a:1", monotonic=clock)
+    elections.append(a)
+    epoch = a.try_lead(T0)
+    assert epoch is not None
+    admin.execute("UPDATE leadership SET epoch = nextval('terms'), leader = 'b:2' WHERE id = 1")
+    wait_for(lambda: not a.leading(), what="the heartbeat to see the new epoch")
+    assert a.loss is not None and "another engine took it" in a.loss
+
+
+def test_a_leader_keeps_leading_while_its_heartbeat_is_answered(database, elections) -> None:
+    clock = FrozenClock()
+    a = Election(database, times=TIMES, name="a:1", monotonic=clock)
+    elections.append(a)
+    epoch = a.try_lead(T0)
+    clock.t += 60.0  # a minute on: the lead holds only if a heartbeat answered since
+    wait_for(a.leading, what="a heartbeat answered at the new time")
+    assert a.try_lead(T0) == epoch  # asking again while leading keeps the same term
+    assert leader_view(database).epoch == epoch
+
+
+def test_status_shows_when_the_leader_took_the_lead(database, elections) -> None:
+    assert elect(database, elections, "a:1").try_lead(T0) is not None
+    assert leader_view(database).since == T0.timestamp()
+
+
+def test_a_name_as_long_as_postgresql_keeps_is_shown_whole(database, elections) -> None:
+    name = "h" * (63 - len("automation leader "))  # application_name keeps 63 bytes
+    assert elect(database, elections, name).try_lead(T0) is not None
+    assert leader_view(database).connected == (name,)
+
+
+def test_a_leader_that_lost_its_session_leads_again_when_it_wins(database, admin, elections):
+    clock = FrozenClock()
+    a = Election(database, times=TIMES, name="a:1", monotonic=clock)
+    elections.append(a)
+    first = a.try_lead(T0)
+    assert first is not None
+    admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'automation leader a:1'"
+    )
+    wait_for(lambda: not a.leading(), what="the leader to notice")
+    second = wait_for(lambda: a.try_lead(T0), what="the lead taken again")
+    assert second > first and a.leading() and a.loss is None
+
+
+def test_a_standby_keeps_its_one_session_between_tries(database, admin, elections) -> None:
+    a, b = elect(database, elections, "a:1"), elect(database, elections, "b:2")
+    assert a.try_lead(T0) is not None
+
+    def standby_pids() -> list[object]:
+        return [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'automation standby b:2'"
+            )
+        ]
+
+    assert b.try_lead(T0) is None
+    before = standby_pids()
+    assert b.try_lead(T0) is None and b.try_lead(T0) is None
+    assert standby_pids() == before and len(before) == 1
