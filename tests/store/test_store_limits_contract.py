@@ -211,3 +211,11 @@ def test_digests_survive_reopening(tmp_path) -> None:
     [item] = store.claim_actions(minutes(15), 10)
     assert (item.digest, item.next_attempt_at) == ("d", minutes(15))
     store.close()
+
+
+def test_actions_are_handed_out_earliest_due_first_whenever_queued(store: Store) -> None:
+    held = (ActionRecord(0, "log", '{"kind":"log","message":"m"}', due_at=minutes(30)),)
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("f1", actions=held),)))
+    store.commit_cycle(CycleWrite(at=minutes(10), firings=(firing("f2", post_id="p2"),)))
+    store.commit_cycle(CycleWrite(at=minutes(20), firings=(firing("f3", post_id="p3"),)))
+    assert [a.id for a in store.claim_actions(minutes(40), 10)] == ["f2.0", "f3.0", "f1.0"]
