@@ -92,7 +92,6 @@ def template_values(ctx: FiringContext) -> dict[str, str]:
     for name, (num, den) in DERIVED.items():
         if known.get(den) and num in known:
             known[name] = known[num] / known[den]
-    known.update(ctx.metrics)
     for name, value in known.items():
         values[f"metrics.{name}"] = str(number(value))
     return values

@@ -6,12 +6,17 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automation.cli.tables import table
+from automation.core import metric_names as m
+from automation.core.conditions import total_value
 from automation.core.payloads import (
     FiringContext,
     default_webhook_body,
     iso,
+    number,
     render_action,
     template_values,
 )
@@ -225,3 +230,25 @@ def test_a_template_may_name_a_total_by_its_alias_though_no_condition_does() -> 
     action = LogAction(parse_template("{metrics.likes} likes"))
     payload = json.loads(render_action(action, ctx(metrics={})))
     assert payload["message"] == "100 likes"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(m.API_METRICS),
+        st.one_of(st.just(0.0), st.floats(min_value=0, max_value=1e12, allow_nan=False)),
+    )
+)
+def test_every_name_a_rule_may_write_renders_its_decisions_value(totals: dict[str, float]) -> None:
+    # A decision reports each metric under the name the rule wrote (a metric, an alias or
+    # the rate: the parsers accept no other) with value_getter's value from the same
+    # totals, which total_value gives; the totals alone render every one of them.
+    metrics = {
+        name: value
+        for name in m.all_names()
+        if (value := total_value(totals, m.canonical(name) or name)) is not None
+    }
+    values = template_values(ctx(metrics=metrics, totals=totals))
+    assert {n: values[f"metrics.{n}"] for n in metrics} == {
+        n: str(number(v)) for n, v in metrics.items()
+    }
