@@ -953,3 +953,30 @@ def test_long_waits_for_a_429_or_the_budget_are_told_before_they_begin(clock: Cl
     result, _ = canned(clock, responses, [REQ, PUB], on_wait=on_wait)
     assert result.failures == ()
     assert told == [(7.0, "429", 0), (60.0, "budget", 1)]
+
+
+def test_a_post_forbidden_to_two_accounts_is_read_as_public_once(clock: Clock) -> None:
+    requests = (
+        EngagementRequest("totals", "brand", ("1", "2"), ("favorites",)),
+        EngagementRequest("totals", "support", ("2",), ("favorites",)),
+    )
+    refused = {"errors": ["Forbidden to access tweets: 2"]}
+    responses = [
+        respond(200, {**refused, **per({"1": {"favorites": "1"}})}),
+        respond(200, refused),
+        respond(200, per({"2": {"favorites": "20"}})),
+    ]
+    result, route = canned(clock, responses, requests)
+    assert result.totals["2"]["favorites"] == 20.0 and route.call_count == 3
+    assert json.loads(route.calls.last.request.content)["tweet_ids"] == ["2"]
+
+
+def test_a_post_forbidden_on_28hr_is_not_asked_for_as_public_totals(clock: Clock) -> None:
+    hourly = EngagementRequest("28hr", "brand", ("2",), ("favorites",), "hourly", HOURLY_GROUP_BY)
+    refused = respond(200, {"errors": ["Forbidden to access tweets: 2"]})
+    with respx.mock(assert_all_called=False) as mock:
+        asked = mock.post(TOTALS_URL.replace("/totals", "/28hr")).mock(side_effect=[refused])
+        totals = mock.post(TOTALS_URL).mock(side_effect=[respond(200, per({}))])
+        result = make_client(None, clock).fetch([hourly])
+    assert result.forbidden == {"2"} and result.totals == {}
+    assert (asked.call_count, totals.call_count) == (1, 0)  # no bearer /totals
