@@ -314,3 +314,18 @@ def test_a_429_drops_what_is_left_of_a_block() -> None:
         send(budget, clock)  # blocks of 1, 2, 4, then one of 8 is held
     budget.penalise("30")
     assert budget.take() == pytest.approx(30)
+
+
+def test_a_v2_reset_hours_away_waits_at_most_one_15_minute_window() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    budget.observe({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(T0 + 3 * 3600)})
+    assert budget.wait_time() == pytest.approx(15 * 60)  # a garbled reset stops us no longer
+
+
+def test_status_counts_what_is_left_under_the_apis_lowered_limit() -> None:
+    clock = Clock()
+    budget = RateBudget(10, clock=clock)
+    budget.observe({"x-per-minute-limit": "3"})
+    drive(budget, clock, 1)
+    assert budget.remaining() == 2
