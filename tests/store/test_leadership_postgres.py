@@ -270,3 +270,25 @@ def test_a_standby_keeps_its_one_session_between_tries(database, admin, election
     before = standby_pids()
     assert b.try_lead(T0) is None and b.try_lead(T0) is None
     assert standby_pids() == before and len(before) == 1
+
+
+def test_a_standby_says_why_only_while_the_database_fails_it(database, admin, elections) -> None:
+    a, b = elect(database, elections, "a:1"), elect(database, elections, "b:2")
+    assert a.try_lead(T0) is not None and b.try_lead(T0) is None
+
+    def cut_standby() -> None:
+        gone = "application_name = 'automation standby b:2'"
+        admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {gone}")
+        wait_for(
+            lambda: not admin.execute(f"SELECT 1 FROM pg_stat_activity WHERE {gone}").fetchall(),
+            what="the standby's session to end",
+        )
+
+    cut_standby()
+    assert b.try_lead(T0) is None and b.problem is not None
+    assert b.try_lead(T0) is None and b.problem is None  # reconnected: standing by is no problem
+    cut_standby()
+    a.close()
+    assert b.try_lead(T0) is None and b.problem is not None
+    assert wait_for(lambda: b.try_lead(T0), what="the lead") is not None
+    assert b.problem is None and b.leading()
