@@ -45,13 +45,7 @@ from automation.core.records import (
 from automation.dashboard.server import start
 from automation.store import SqliteStore
 
-METRICS = {
-    "impressions": 40_000,
-    "engagements": 2_000,
-    "favorites": 600,
-    "retweets": 90,
-    "replies": 40,
-}
+METRICS = dashboard_large.METRICS  # each metric's typical final total, at both scales
 START = datetime(2026, 8, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 WATCHED_FOR = 7 * 24  # hours a discovered post is polled (max_age 7d)
