@@ -42,6 +42,7 @@ __all__ = ["run_elected"]
 log = logging.getLogger("automation.service")
 
 _ANOTHER_LEADS = "standby: another engine leads"
+_SILENT = "its session did not answer within the lease"
 
 Start = Callable[[Config, int, Callable[[], bool]], Runtime]
 Serve = Callable[[Runtime, Callable[[], bool]], int]
@@ -97,10 +98,10 @@ def run_elected(
                 break
             # One line for the loss: standing by, the engine says no more until it
             # reaches the database again (spec section 13).
-            loss = election.loss or unreachable or "its session did not answer within the lease"
+            loss = election.loss or unreachable or _SILENT
             log.warning("lost the lead on %s (%s): standing by", database, loss)
-            standby.lost(unreachable)
             election.resign()
+            standby.lost(unreachable)
             # The engines that stood by ask first: this one waits a lease before asking
             # again, so a healthy standby takes over from one whose connection failed.
             standby.wait(election.times.lease)
@@ -139,6 +140,8 @@ def _lead(
         # recorded (their claim is their licence); none is given back to be re-sent
         # while it may still be running.
         lost = not election.leading()
+        if lost:  # it can act no more: /healthz says so while its actions under way end
+            observers.set_leading(False, problem=f"lost the lead: {election.loss or _SILENT}")
         runtime.close(grace=max(grace, 5.0) if lost else 5.0)
     return code, runtime.config
 
@@ -160,8 +163,11 @@ class _Standby:
     def lost(self, unreachable: str | None = None) -> None:
         """The engine has just logged that it lost the lead and stands by: that line
         stands for the database out of reach until the engine reaches it again. When
-        the loss came from the database out of reach (``unreachable`` says why),
-        ``/healthz`` says so from now on, as a standby's does, not from its next try."""
+        the loss came from the database out of reach (``unreachable`` says why, else a
+        new session tells: a lead lost to its heartbeat may be the server down or only
+        the lock's session cut off), ``/healthz`` says so from now on, as a standby's
+        does, not from its next try."""
+        unreachable = unreachable or self._election.reach()
         self._said = f"standby: {unreachable}" if unreachable else _ANOTHER_LEADS
         self._quiet = True
         self._observers.set_leading(False, problem=unreachable)

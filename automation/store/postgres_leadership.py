@@ -103,13 +103,8 @@ class Election:
                 f"the database {self.database} has no leadership table yet: run"
                 " 'automation migrate' (once, from any machine)"
             ) from None
-        except psycopg.Error as exc:
-            self._drop()
-            self.problem = f"database {self.database}: {first_line(exc)}"
-            return None
-        except StoreError as exc:  # it names the database already
-            self._drop()
-            self.problem = str(exc)
+        except (psycopg.Error, StoreError) as exc:
+            self._unreachable(exc)
             return None
         self.problem = self.loss = None
         self._epoch, self._led_since = epoch, self._monotonic()
@@ -120,6 +115,27 @@ class Election:
         )
         self._beating.start()
         return epoch
+
+    def reach(self) -> str | None:
+        """Whether a new session reaches the database now, for an engine that has just
+        lost the lead: None, or why not (``problem`` says the same). Its lock session may
+        have been cut off alone, the server answering the others; or the server is down."""
+        try:
+            self._connection().execute("SELECT 1")
+        except (psycopg.Error, StoreError) as exc:
+            self._unreachable(exc)
+        else:
+            self.problem = None
+        return self.problem
+
+    def _unreachable(self, exc: psycopg.Error | StoreError) -> None:
+        self._drop()
+        # a StoreError names the database already
+        self.problem = (
+            f"database {self.database}: {first_line(exc)}"
+            if isinstance(exc, psycopg.Error)
+            else str(exc)
+        )
 
     def _take_over(self, conn: Conn, now: datetime) -> int:
         """A new epoch, once the old leader's write transactions in progress are over

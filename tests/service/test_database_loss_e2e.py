@@ -8,8 +8,11 @@ again; every wait is for a condition, with a generous deadline.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +136,51 @@ def test_a_leader_that_loses_its_database_in_a_cycle_logs_one_line(
     lines = engine.stderr.splitlines()[before:]
     back = next(i for i, line in enumerate(lines) if "leading the database" in line)
     assert len(lines[:back]) == 1, "\n".join(lines)
+
+
+def _healthz(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:  # 503 is an answer too
+        return exc.code, exc.read().decode()
+
+
+def test_a_leader_whose_heartbeat_meets_the_outage_answers_503_until_it_leads_again(
+    postgres_own_server: Cluster, world: Scene
+) -> None:
+    """Its lease can no longer be renewed, so it cannot act: /healthz says the database
+    cannot be reached from the loss on (not "ok", not that another engine acts), and
+    answers 200 again once the engine leads again."""
+    server = postgres_own_server
+    database = server.create_database("health")
+    quiet_post(world.sandbox)
+    world.write_config(database=database.url, metrics={"listen": "127.0.0.1:0"})
+    world.write_rules(rule_file([likes_rule()]))
+    assert world.cli("migrate").code == 0
+    engine = world.engine()
+    engine.wait_cycles(2, timeout=BACK)
+    served = re.search(r"serving /metrics and /healthz on (\S+)", engine.stderr)
+    assert served is not None, engine.stderr
+    url = served.group(1) + "/healthz"
+    assert _healthz(url)[0] == 200
+
+    server.pause()
+    try:
+        engine.wait_log("lost the lead", timeout=BACK)
+        down = [_healthz(url)]
+        wait_for(
+            lambda: down.append(_healthz(url)) or "cannot connect to the database" in down[-1][1],
+            timeout=BACK,
+            what="/healthz to say the database cannot be reached",
+        )
+        down.append(_healthz(url))
+    finally:
+        server.resume()
+    assert [code for code, _ in down] == [503] * len(down), down
+    assert down[-1][1].startswith("standby: cannot connect to the database"), down
+
+    engine.wait_log("leading the database", count=2, timeout=BACK)
+    wait_for(lambda: _healthz(url)[0] == 200, timeout=BACK, what="/healthz 200 again")
+    assert _healthz(url)[1].startswith(("starting: ", "ok: "))
+    assert_no_traceback(engine.stderr)

@@ -30,6 +30,10 @@ class _Election:
     problem: str | None = None
     times: object = field(default_factory=lambda: lease_times(15.0))
 
+    def reach(self) -> str | None:
+        """What a new session finds: the database out of reach (``problem``), or not."""
+        return self.problem
+
 
 @dataclass
 class _Clock:
@@ -209,3 +213,20 @@ def test_healthz_after_a_loss_to_an_outage_follows_the_next_tries(
     standby.wait()
     assert observers.health.check() == (200, "standby: another engine is acting on this database")
     assert _said(caplog) == ["standby: another engine leads"]
+
+
+@pytest.mark.parametrize(
+    ("problem", "answer"),
+    [
+        (DOWN, (503, f"standby: {DOWN}")),
+        (None, (200, "standby: another engine is acting on this database")),
+    ],
+    ids=["server down", "only the lock's session cut"],
+)
+def test_a_lead_lost_to_its_heartbeat_answers_healthz_as_a_new_session_finds(
+    problem: str | None, answer: tuple[int, str]
+) -> None:
+    election, observers = _Election(problem=problem), _HealthObservers()
+    standby = _Standby(election, Controls(clock=_Clock()), observers)  # type: ignore[arg-type]
+    standby.lost()  # its heartbeat failed: which of the two, a new session tells
+    assert observers.health.check() == answer
