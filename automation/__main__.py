@@ -1,3 +1,3 @@
-from automation.cli import main
+from automation.program import main
 
 raise SystemExit(main())

@@ -45,6 +45,7 @@ from automation.cli import (
 from automation.cli.context import setup_logs
 from automation.core.errors import AutomationError, UsageError
 from automation.core.wording import closest
+from automation.service.signals import Requests, release
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -186,10 +187,16 @@ def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     return p, commands.parsers
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, signalled: Requests | None = None) -> int:
+    """Run the command ``argv`` names (the program's arguments unless given). ``signalled``:
+    the stop and reload signals caught as the program started (``automation.program``),
+    which ``run`` takes over and every other command gives back."""
     args = None
     try:
         args = _parse(argv)
+        if signalled is not None and args.command != "run":
+            release(signalled)
+        args.signalled = signalled
         if not args.command:
             raise UsageError("automation: a COMMAND is required (try 'automation --help')")
         _check_stdout(args)

@@ -32,7 +32,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from automation.service.signals import catch
 
-    signalled = catch()  # first: a stop while the engine loads and starts is a stop too
+    # caught as the program started, else now: a stop while the engine loads is a stop too
+    signalled = args.signalled or catch()
     from automation.service.run import run as run_service
 
     return run_service(

@@ -12,7 +12,10 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -169,6 +172,64 @@ def test_a_stop_while_the_engine_starts_exits_0_too(world: Scene) -> None:
     assert engine.wait(timeout=30) == 0, engine.stderr
     assert "received SIGTERM" in engine.stderr
     assert_no_traceback(engine.stderr)
+
+
+# The program as an install makes it (the script pyproject.toml declares), except that it
+# holds the import of the commands' modules until the test has sent its signal: the moment
+# the engine is furthest from running.
+_SCRIPT = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8"))[
+    "project"
+]["scripts"]["automation"]
+_HELD_START = """
+import importlib
+import sys
+
+
+class Hold:
+    def find_spec(self, name, path=None, target=None):
+        if name == "automation.cli.main":
+            sys.stderr.write("loading the commands\\n")
+            sys.stderr.flush()
+            sys.stdin.read()  # until the test closes it
+        return None
+
+
+sys.meta_path.insert(0, Hold())
+module, _, function = sys.argv.pop(1).partition(":")
+sys.exit(getattr(importlib.import_module(module), function)())
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "signum", "code"),
+    [
+        (("run",), signal.SIGTERM, 0),
+        (("run",), signal.SIGINT, 0),
+        (("status",), signal.SIGTERM, -signal.SIGTERM),
+    ],
+    ids=["run-TERM", "run-INT", "status-TERM"],
+)
+def test_a_stop_while_the_program_loads_stops_the_engine_and_ends_any_other_command(
+    world: Scene, command: tuple[str, ...], signum: signal.Signals, code: int
+) -> None:
+    """Spec section 8: a stop at any moment exits 0, so the signals are caught before the
+    commands load (about 0.2 s); a command that is not the engine ends on them as ever."""
+    _ready(world)
+    with subprocess.Popen(
+        [sys.executable, "-c", _HELD_START, _SCRIPT, "--config", str(world.config), *command],
+        cwd=world.tmp,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    ) as child:
+        assert child.stdin is not None and child.stderr is not None
+        assert child.stderr.readline() == "loading the commands\n"
+        child.send_signal(signum)
+        child.stdin.close()
+        said = child.stderr.read()
+        assert child.wait(timeout=30) == code, said
+    assert_no_traceback(said)
 
 
 # --- 3. reloading ---------------------------------------------------------------------------
