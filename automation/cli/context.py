@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from automation.core.errors import ConfigError
+from automation.core.errors import ConfigError, UsageError
 from automation.core.wording import shown_path
 
 if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load them all
@@ -24,6 +24,7 @@ __all__ = [
     "confirmed",
     "emit_json",
     "now",
+    "require_stdout",
     "required_config",
     "setup_logs",
 ]
@@ -94,6 +95,16 @@ def command_store(config: Config, *, only_reads: bool = False) -> Iterator[AnySt
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def require_stdout(command: str) -> None:
+    """Refuse a command whose product is what it prints when standard output is closed
+    (``>&-``: Python's ``sys.stdout`` is None and every print would vanish)."""
+    if sys.stdout is None:
+        raise UsageError(
+            f"automation {command}: standard output is closed, so what it prints would "
+            "be lost; send it to a file (> FILE) or to /dev/null"
+        )
 
 
 def confirmed(question: str, out: TextIO) -> bool:

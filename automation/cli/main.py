@@ -42,7 +42,7 @@ from automation.cli import (
     top,
     try_action,
 )
-from automation.cli.context import setup_logs
+from automation.cli.context import require_stdout, setup_logs
 from automation.core.errors import AutomationError, UsageError
 from automation.core.wording import closest
 from automation.service.signals import Requests, release
@@ -74,10 +74,9 @@ COMMANDS: tuple[ModuleType, ...] = (
 )
 
 
-# the commands whose product is what they print (metrics checks its own: it has --output)
-_PRINTING = frozenset(
-    {"actions", "backtest", "explain", "history", "schema", "status", "top", "try-action"}
-)
+# the commands whose product is what they print (metrics checks its own: it has --output;
+# try-action too: a webhook it sends is its product, an action it only shows is not)
+_PRINTING = frozenset({"actions", "backtest", "explain", "history", "schema", "status", "top"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -230,12 +229,11 @@ def main(argv: Sequence[str] | None = None, *, signalled: Requests | None = None
 def _check_stdout(args: argparse.Namespace) -> None:
     """Refuse, before doing anything, a command whose product is what it prints when
     standard output is closed (``>&-``: Python's ``sys.stdout`` is None and every
-    print would vanish while the command says it succeeded)."""
-    if sys.stdout is None and (args.command in _PRINTING or getattr(args, "json", False)):
-        raise UsageError(
-            f"automation {args.command}: standard output is closed, so what it prints would "
-            "be lost; send it to a file (> FILE) or to /dev/null"
-        )
+    print would vanish while the command says it succeeded). A command that acts
+    (``actions retry`` too) runs: what it prints is a report, its exit code the answer."""
+    acts = getattr(args, "verb", None) == "retry"
+    if (args.command in _PRINTING and not acts) or getattr(args, "json", False):
+        require_stdout(args.command)
 
 
 def _say_failure(args: argparse.Namespace | None, message: str) -> None:

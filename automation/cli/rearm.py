@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if (
             not args.yes
             and sys.stdin.isatty()
-            and not confirmed(f"re-arm {args.rule_id}?", sys.stdout)
+            and not confirmed(f"re-arm {args.rule_id}?", sys.stdout or sys.stderr)  # >&-
         ):
             print("nothing was changed")
             return 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.cli.args import check_post_id, positive
-from automation.cli.context import now, required_config
+from automation.cli.context import now, require_stdout, required_config
 from automation.core.errors import ActionFailed, AutomationError, UsageError
 from automation.core.wording import no_rule
 
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     post, sample = trial.trial_post(rule, args.post, posts, totals)
     attempt = trial.render(rule, args.action, post, sample=sample, now=moment)
     kind = attempt.action.kind
+    if kind == "log" or (kind != "webhook" and not args.really):
+        require_stdout("try-action")  # it only shows: that is its product
     print(f"rule {rule.id}, action {args.action} of {len(rule.actions)}: {kind}")
     note = " (a sample: no values are recorded for it)" if sample else ""
     print(f"post {post.post_id} ({post.url}){note}")
