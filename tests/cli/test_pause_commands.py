@@ -3,11 +3,13 @@ and ``status`` and ``explain`` show them; all without any secret set (spec §3, 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cli_helpers import SECRET_ENV, Cli, Result, write_env_config
 
+from automation.core.payloads import iso
 from automation.core.records import CycleWrite
 from automation.store.sqlite import SqliteStore
 
@@ -162,3 +164,24 @@ def test_a_paused_rule_whose_file_is_gone_can_still_be_resumed(cli: Cli) -> None
     resumed = cli("resume", "likes-100")
     assert resumed.code == 0, resumed.err
     assert "resumed rule likes-100" in resumed.out
+
+
+def test_pause_resume_and_status_write_times_as_history_does(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command writes a moment one way, ``payloads.iso`` (``history``'s "when",
+    ``status``'s "last cycle"); only the dashboard writes a pause's times its own way."""
+    at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    for command in ("pause", "resume", "status"):
+        monkeypatch.setattr(f"automation.cli.{command}.now", lambda: at)
+    pause = "every rule paused by alice since 2026-11-26T12:00:00Z until 2026-11-26T14:00:00Z"
+    assert pause.endswith(f" since {iso(at)} until {iso(at + timedelta(hours=2))}")
+
+    paused = cli("pause", "--all", "--for", "2h", "--reason", "launch")
+    assert paused.out.splitlines()[0] == f"{pause}: launch"
+    assert ["paused", f"{pause}: launch"] in [list(r) for r in status_rows(cli("status"))]
+    [record] = cli("status", "--json").json()["paused"]
+    assert (record["since"], record["until"]) == ("2026-11-26T12:00:00Z", "2026-11-26T14:00:00Z")
+    one = cli("resume", "likes-100")
+    assert one.code == 1
+    assert f"rule likes-100 stays paused: {pause}: launch; lift that" in one.err
