@@ -76,7 +76,9 @@ COMMANDS: tuple[ModuleType, ...] = (
 
 # the commands whose product is what they print (metrics checks its own: it has --output;
 # try-action too: a webhook it sends is its product, an action it only shows is not)
-_PRINTING = frozenset({"actions", "backtest", "explain", "history", "schema", "status", "top"})
+_PRINTING = frozenset(
+    {"actions", "backtest", "demo", "explain", "history", "schema", "status", "top"}
+)
 
 
 class _Parser(argparse.ArgumentParser):

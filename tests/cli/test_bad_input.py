@@ -336,6 +336,7 @@ def test_a_mistake_is_a_message_and_an_exit_code(
         ("stdout", ("actions",), "standard output is closed"),
         ("stdout", ("explain", R, "1001"), "standard output is closed"),
         ("stdout", ("try-action", R), "standard output is closed"),  # a log: only shown
+        ("stdout", ("demo",), "standard output is closed"),
         ("stdout", ("run", "--once", "--json"), "standard output is closed"),
     ],
 )
