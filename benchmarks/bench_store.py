@@ -12,6 +12,8 @@ SQLite's included: on a shared machine the wall clock says more about the neighb
     python benchmarks/bench_store.py --cycles 864         # three days; size plateaus after
                                                           # the retention, so a week matches
     python benchmarks/bench_store.py --history-days 95    # the hourly history instead
+    python benchmarks/bench_store.py --outbox 70000       # the outbox's writes instead
+    python benchmarks/bench_store.py --outbox 70000 --postgres
 
 With ``--history-days`` it measures the hourly history the engine keeps beside the
 snapshots (``history: {keep: 90d}``): 10,000 posts watched at every moment, each for the
@@ -21,6 +23,10 @@ posts younger than two days (those a windowed rule reads) the hourly counts of t
 metrics, pruned to 90 days once a day. Every ten days (and on the last) it prints the
 database's size, the rows kept, the time of an hour's writes, of a day's prune, and of
 reading 28 days of 1,000 posts (what a backtest reads).
+
+With ``--outbox`` it measures instead what queueing, claiming and recording an action
+costs over an outbox that already holds that many (``store_outbox``), on SQLite or, with
+``--postgres``, a throwaway local PostgreSQL cluster.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import store_outbox
 
 from automation.sandbox.curves import Profile, draw_profile
 from automation.store import SqliteStore
@@ -253,7 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--history-days", type=int, help="measure the hourly history over this many days"
     )
+    parser.add_argument("--outbox", type=int, help="measure the outbox's writes over this many")
+    parser.add_argument("--rounds", type=int, default=200, help="--outbox: bursts of 50 actions")
+    parser.add_argument("--postgres", action="store_true", help="--outbox: on PostgreSQL")
     args = parser.parse_args(argv)
+    if args.outbox is not None:
+        store_outbox.run(args)
+        return 0
     run = simulate_history if args.history_days else simulate
     if args.db:
         run(args, args.db)
