@@ -273,8 +273,10 @@ class LedgerQueries(SqliteConnection):
 
     @guarded
     def firing_counts(self, since: datetime, kind: str = "fired") -> dict[str, int]:
+        # ``+rule_id``: grouped after reading the window's firings by ``at``, not by walking
+        # every firing in rule order (SQLite's choice without it); the same rows, in order
         rows = self._rows(
-            "SELECT rule_id, count(*) FROM firings WHERE at >= ? AND kind = ? GROUP BY rule_id",
+            "SELECT rule_id, count(*) FROM firings WHERE at >= ? AND kind = ? GROUP BY +rule_id",
             [to_epoch(since), kind],
         )
         return dict(rows)

@@ -96,6 +96,25 @@ def test_migrations_apply_once(path: Path) -> None:
         db.close()
 
 
+def test_fired_counts_read_only_the_window_and_come_in_rule_order(path: Path) -> None:
+    """The overview's and the rules' counts of the last day and week: the window's firings
+    found by time, not every firing walked in rule order, and the rules in order."""
+    firings = tuple(
+        dataclasses.replace(fired(f"f{n}", key=f"k{n}"), rule_id=rule, at=T0 + timedelta(hours=n))
+        for n, rule in enumerate(("r3", "r1", "r2", "r1", "r3"))
+    )
+    seen: list[str] = []
+    with SqliteStore.open(path) as store:
+        store.commit_cycle(CycleWrite(at=T0, firings=firings))
+        store._conn.set_trace_callback(seen.append)
+        counts = store.firing_counts(T0 + timedelta(hours=1))
+    assert list(counts.items()) == [("r1", 2), ("r2", 1), ("r3", 1)]
+    [sql] = seen
+    with sqlite3.connect(path) as conn:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    assert plan[0] == "SEARCH firings USING INDEX idx_firings_at (at>?)"
+
+
 def test_migrations_run_on_sqlite_older_than_3_35(path: Path) -> None:
     """Some systems' Python 3.11 links SQLite 3.34, which has no ``DROP COLUMN`` (3.35):
     a new file runs every migration, so none may use it; the series keep their key."""
