@@ -13,6 +13,11 @@ table of the same shape and are moved into the big one once an hour, so a change
 leaf page of the big table is written once an hour, not every cycle; readers see both
 through the ``all_snapshots`` view (m008). The current hour's hourly totals wait alike in
 ``hourly_totals_hour`` (m009).
+
+The outbox is read newest first (``actions``: the dashboard's actions page and
+``automation actions``), whole or by status, rule, post or creation time; its indexes on
+``created_at`` alone and after each of those columns (m010) let every such read stop at
+its page instead of sorting the whole outbox.
 """
 
 from __future__ import annotations
@@ -257,3 +262,13 @@ def m009_hourly_totals_of_the_hour(db: Database) -> None:
         " post INTEGER NOT NULL, metric INTEGER NOT NULL, hour INTEGER NOT NULL,"
         " value REAL NOT NULL, PRIMARY KEY (post, metric, hour)) WITHOUT ROWID"
     )
+
+
+@MIGRATIONS()
+def m010_outbox_by_creation(db: Database) -> None:
+    """The outbox newest first, whole or by status, rule or post: ``actions`` reads a page
+    of it without sorting every action (``seq``, the rowid, breaks ties in each)."""
+    db.execute("CREATE INDEX outbox_created ON outbox (created_at)")
+    db.execute("CREATE INDEX outbox_status_created ON outbox (status, created_at)")
+    db.execute("CREATE INDEX outbox_rule_id_created ON outbox (rule_id, created_at)")
+    db.execute("CREATE INDEX outbox_post_id_created ON outbox (post_id, created_at)")

@@ -135,6 +135,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             UNION ALL SELECT post, metric, hour, value FROM hourly_totals_hour;
         """,
     ),
+    (
+        # the outbox newest first, whole or by rule or post (SQLite's m010); by status it
+        # is read by outbox_due or outbox_created, which the planner's statistics choose
+        # between (SQLite keeps none, so it has outbox_status_created too)
+        "m005_outbox_by_creation",
+        """
+        CREATE INDEX outbox_created ON outbox (created_at);
+        CREATE INDEX outbox_rule_id_created ON outbox (rule_id, created_at);
+        CREATE INDEX outbox_post_id_created ON outbox (post_id, created_at);
+        """,
+    ),
 )
 
 

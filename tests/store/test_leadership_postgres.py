@@ -157,8 +157,8 @@ def a_version_behind(admin: psycopg.Connection[tuple[object, ...]]) -> str:
     """The database as the version before the newest migration left it; that name."""
     newest = postgres_schema.MIGRATIONS[-1][0]
     admin.execute(
-        "DROP VIEW all_hourly_totals; DROP TABLE hourly_totals_hour;"
-        " DELETE FROM schema_migrations WHERE name = 'm004_hourly_totals_of_the_hour'"
+        "DROP INDEX outbox_created, outbox_rule_id_created, outbox_post_id_created;"
+        " DELETE FROM schema_migrations WHERE name = 'm005_outbox_by_creation'"
     )
     assert postgres_schema.pending(admin) == [newest]
     return newest

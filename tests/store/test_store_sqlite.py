@@ -90,6 +90,7 @@ def test_migrations_apply_once(path: Path) -> None:
             "m007_latest_from_snapshots",
             "m008_snapshots_of_the_hour",
             "m009_hourly_totals_of_the_hour",
+            "m010_outbox_by_creation",
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
