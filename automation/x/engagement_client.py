@@ -9,6 +9,9 @@ mapped to what the engine can act on:
   can treat them as public; posts refused to the bearer token too are ``unavailable``;
 - a 400 "Tweet ID(s) are unavailable" (protected posts) marks the named IDs unavailable,
   or, when the body names none, narrows the chunk down by halves to find them;
+- a 200 without the request's grouping refused the whole request: the posts it names are
+  settled as above and the others asked again; naming none, its errors are the failure
+  (an authentication error as a 401, "internal server error" as a 5xx);
 - 429, 5xx, timeouts and malformed bodies are retried with backoff, a bounded number of
   times; 401/403/406 and other 4xx are not.
 
@@ -55,6 +58,8 @@ log = logging.getLogger("automation.api")
 
 _HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "gzip"}  # as json= sent
 _UNAVAILABLE = "tweet id(s) are unavailable"
+_AUTH_FAILED = "your account could not be authenticated"  # reference §4.2, lower-cased
+_SERVER_FAILED = "internal server error"
 _GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
 _MAX_BUDGET_WAITS = 1000
 _MAX_RETRY = 60.0  # the longest backoff between two attempts at one request, in seconds
@@ -324,7 +329,9 @@ class EngagementClient:
         now = datetime.fromtimestamp(self._budget.clock(), UTC)
         if response.status == 200:
             try:
-                result = parse_response(response.json(), request, read_at=now)
+                data = response.json()
+                answered = isinstance(data, dict) and request.grouping in data
+                result = parse_response(data, request, read_at=now)
             except MalformedResponse as exc:
                 text = f"Engagement API /{request.endpoint} ({_who(request)}): HTTP 200: {exc}"
                 raise MalformedResponse(self._scrub(text), status=200) from None
@@ -334,6 +341,8 @@ class EngagementClient:
                 # refused to the app's bearer token too: no token of ours can read them
                 gone = result.unavailable | result.forbidden
                 result = replace(result, unavailable=gone, forbidden=frozenset())
+            if not answered:
+                return self._unanswered(request, response, result)
             return _Outcome(result)
         body = _json_or_none(response)
         try:
@@ -354,6 +363,19 @@ class EngagementClient:
             return _unavailable(request, body)
         raise self._error(request, response, rest or messages)
 
+    def _unanswered(
+        self, request: EngagementRequest, response: HttpResponse, result: EngagementResult
+    ) -> _Outcome:
+        """A 200 without the request's grouping: the whole request was refused (reference
+        §4.2, "Plan for both"). The posts the answer names are settled as it says and the
+        others asked again; when it names none, its errors are the request's failure."""
+        named = result.forbidden | result.unavailable
+        named = named.union(*result.unsupported.values())
+        if not named:
+            raise self._error(request, response, result.errors)
+        left = [i for i in request.tweet_ids if i not in named]
+        return _Outcome(result, (request.with_ids(left),) if left else ())
+
     def _error(
         self, request: EngagementRequest, response: HttpResponse, messages: Sequence[str]
     ) -> ApiError:
@@ -361,8 +383,11 @@ class EngagementClient:
         who = _who(request)
         detail = self._scrub("; ".join(messages)) or _snippet(response.body, self._scrub)
         text = f"Engagement API /{request.endpoint} ({who}): HTTP {status}: {detail}"
-        if status in (401, 403):
+        said = detail.lower() if status == 200 else ""  # errors inside a 200 say what failed
+        if status in (401, 403) or _AUTH_FAILED in said:
             return AuthFailed(f"{text}; check the credentials of {who}", status=status)
+        if _SERVER_FAILED in said:
+            return ServerFailed(text, status=status)
         if status == 406:
             return RequestRejected(f"{text} ({_GZIP_HINT})", status=status)
         if status == 429:

@@ -980,3 +980,60 @@ def test_a_post_forbidden_on_28hr_is_not_asked_for_as_public_totals(clock: Clock
         result = make_client(None, clock).fetch([hourly])
     assert result.forbidden == {"2"} and result.totals == {}
     assert (asked.call_count, totals.call_count) == (1, 0)  # no bearer /totals
+
+
+# -- a whole request refused inside a 200 (reference §4.2: "Plan for both") -------------------
+
+
+def test_a_200_refusing_the_whole_request_for_forbidden_posts_asks_the_others_again(
+    clock: Clock,
+) -> None:
+    """No grouping in the answer: the owned posts are asked again, the forbidden one as
+    public, none is lost."""
+    responses = [
+        respond(200, {"errors": ["Forbidden to access tweets: 2"]}),
+        respond(200, per({"1": {"favorites": "1"}, "3": {"favorites": "3"}})),
+        respond(200, per({"2": {"favorites": "20"}})),
+    ]
+    result, route = canned(clock, responses)
+    assert result.failures == ()
+    assert result.forbidden == {"2"}
+    assert {p: v["favorites"] for p, v in result.totals.items()} == {"1": 1.0, "3": 3.0, "2": 20.0}
+    sent = [json.loads(c.request.content)["tweet_ids"] for c in route.calls]
+    assert sent == [["1", "2", "3"], ["1", "3"], ["2"]]
+    schemes = [c.request.headers["Authorization"].split(" ")[0] for c in route.calls]
+    assert schemes == ["OAuth", "OAuth", "Bearer"]
+
+
+def test_a_200_refusing_the_whole_request_for_gone_posts_asks_the_others_again(
+    clock: Clock,
+) -> None:
+    gone = {"errors": ["1 Tweet ID(s) are unavailable"], "unavailable_tweet_ids": ["2"]}
+    responses = [respond(200, gone), respond(200, per({"1": {"favorites": "1"}}))]
+    result, route = canned(clock, responses, (PUB,))
+    assert result.failures == () and result.unavailable == {"2"}
+    assert json.loads(route.calls.last.request.content)["tweet_ids"] == ["1", "3"]
+    assert set(result.totals) == {"1"}
+
+
+def test_a_200_with_only_an_authentication_error_is_an_auth_failure(clock: Clock) -> None:
+    body = {"errors": ["Your account could not be authenticated. Reason: Access token not found"]}
+    result, route = canned(clock, [respond(200, body)])
+    (failure,) = result.failures
+    assert isinstance(failure, AuthFailed) and route.call_count == 1
+    assert "account 'brand'" in str(failure) and "Access token not found" in str(failure)
+
+
+def test_a_200_with_only_a_server_error_is_retried(clock: Clock) -> None:
+    body = {"errors": ["internal server error"]}
+    result, route = canned(clock, [respond(200, body), respond(200, per({"1": {"x": "1"}}))])
+    assert result.failures == () and result.totals["1"]["x"] == 1.0
+    assert route.call_count == 2
+
+
+def test_a_200_with_only_another_error_is_rejected_once(clock: Clock) -> None:
+    body = {"errors": ["Forbidden to access metrics: retweets"]}
+    result, route = canned(clock, [respond(200, body)])
+    (failure,) = result.failures
+    assert isinstance(failure, RequestRejected) and route.call_count == 1
+    assert "Forbidden to access metrics: retweets" in str(failure)
