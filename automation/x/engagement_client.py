@@ -12,6 +12,7 @@ mapped to what the engine can act on:
 - a 200 without the request's grouping refused the whole request: the posts it names are
   settled as above and the others asked again; naming none, its errors are the failure
   (an authentication error as a 401, "internal server error" as a 5xx);
+- "Your application ID is not authorized." says the app is not allow-listed yet;
 - 429, 5xx, timeouts and malformed bodies are retried with backoff, a bounded number of
   times; 401/403/406 and other 4xx are not.
 
@@ -60,6 +61,12 @@ _HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "gzip"}  # as
 _UNAVAILABLE = "tweet id(s) are unavailable"
 _AUTH_FAILED = "your account could not be authenticated"  # reference §4.2, lower-cased
 _SERVER_FAILED = "internal server error"
+# reference §4.2 "App not enabled" (the Ruby client's lower-cased match) and §6
+_APP_NOT_ALLOWED = "your application id is not authorized"
+_ALLOW_LIST_HINT = (
+    "the app's ID must be allow-listed for the Engagement API by X's account manager"
+    " before any call works"
+)
 _GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
 _MAX_BUDGET_WAITS = 1000
 _MAX_RETRY = 60.0  # the longest backoff between two attempts at one request, in seconds
@@ -383,10 +390,13 @@ class EngagementClient:
         who = _who(request)
         detail = self._scrub("; ".join(messages)) or _snippet(response.body, self._scrub)
         text = f"Engagement API /{request.endpoint} ({who}): HTTP {status}: {detail}"
-        said = detail.lower() if status == 200 else ""  # errors inside a 200 say what failed
-        if status in (401, 403) or _AUTH_FAILED in said:
+        said = detail.lower() if status in (200, 400, 401, 403) else ""
+        if _APP_NOT_ALLOWED in said:
+            return AuthFailed(f"{text}; {_ALLOW_LIST_HINT}", status=status)
+        # errors inside a 200 say what failed
+        if status in (401, 403) or (status == 200 and _AUTH_FAILED in said):
             return AuthFailed(f"{text}; check the credentials of {who}", status=status)
-        if _SERVER_FAILED in said:
+        if status == 200 and _SERVER_FAILED in said:
             return ServerFailed(text, status=status)
         if status == 406:
             return RequestRejected(f"{text} ({_GZIP_HINT})", status=status)

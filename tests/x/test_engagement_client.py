@@ -1037,3 +1037,14 @@ def test_a_200_with_only_another_error_is_rejected_once(clock: Clock) -> None:
     (failure,) = result.failures
     assert isinstance(failure, RequestRejected) and route.call_count == 1
     assert "Forbidden to access metrics: retweets" in str(failure)
+
+
+@pytest.mark.parametrize("status", [200, 401, 403])
+def test_an_app_not_allow_listed_is_told_so(clock: Clock, status: int) -> None:
+    """Reference §4.2 "App not enabled" (matched lower-cased) and §6: the App ID must be
+    allow-listed by the X account manager before any call works."""
+    body = {"errors": ["Your application ID is not authorized."]}
+    result, route = canned(clock, [respond(status, body)])
+    (failure,) = result.failures
+    assert isinstance(failure, AuthFailed) and route.call_count == 1
+    assert "allow-listed" in str(failure) and "account manager" in str(failure)
