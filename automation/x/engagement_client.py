@@ -10,9 +10,10 @@ mapped to what the engine can act on:
 - a 400 "Tweet ID(s) are unavailable" (protected posts) marks the named IDs unavailable,
   or, when the body names none, narrows the chunk down by halves to find them;
 - a 200 without the request's grouping refused the whole request: the posts it names are
-  settled as above and the others asked again; naming none, its errors are the failure
-  (an authentication error as a 401, "internal server error" as a 5xx);
+  settled as above, the others asked again; naming none, its errors are the failure;
 - "Your application ID is not authorized." says the app is not allow-listed yet;
+- metrics refused to an auth ("Forbidden to access metrics: quote_tweets") are
+  ``unsupported`` for the posts, the others asked, and left out for that auth from then on;
 - 429, 5xx, timeouts and malformed bodies are retried with backoff, a bounded number of
   times; 401/403/406 and other 4xx are not.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -77,6 +79,8 @@ _NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 # encoder a call
 _JSON = json.JSONEncoder(separators=(",", ":")).encode
 _NO_IDS = '{"tweet_ids":[]'
+# reference §4.2 "Metric not allowed with this auth": "Forbidden to access metrics: retweets"
+_METRICS_REFUSED = re.compile(r"forbidden to access metrics\s*:\s*([\w\s,]+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,8 @@ class EngagementClient:
         self._sent = 0
         self._waited = 0.0  # seconds slept for the budget, over the client's life
         self._scrub = redactor(self._credentials.secrets())
+        # metrics the API refused, by endpoint and account (None: the bearer token)
+        self._refused: dict[tuple[str, str | None], frozenset[str]] = {}
 
     # -- public -------------------------------------------------------------------------
 
@@ -273,6 +279,9 @@ class EngagementClient:
         return merged.build(self._sent - sent_before, self._waited - waited_before)
 
     def _send(self, request: EngagementRequest) -> _Outcome:
+        refused = self._refused.get((request.endpoint, request.account))
+        if refused is not None and not refused.isdisjoint(request.engagement_types):
+            return _without(request, refused)
         auth = self._auth(request.account)
         body = request_json(request)
         for attempt in range(1, self._max_attempts + 1):
@@ -366,6 +375,8 @@ class EngagementClient:
             if request.account is None:
                 return _Outcome(EngagementResult(unavailable=frozenset(forbidden)), follow)
             return _Outcome(EngagementResult(forbidden=frozenset(forbidden)), follow)
+        if response.status in (400, 403) and (refused := _metrics_refused(request, messages)):
+            return self._refuse(request, refused, messages)
         if response.status == 400 and any(_UNAVAILABLE in m.lower() for m in messages):
             return _unavailable(request, body)
         raise self._error(request, response, rest or messages)
@@ -379,9 +390,21 @@ class EngagementClient:
         named = result.forbidden | result.unavailable
         named = named.union(*result.unsupported.values())
         if not named:
+            if refused := _metrics_refused(request, result.errors):
+                return self._refuse(request, refused, result.errors)
             raise self._error(request, response, result.errors)
         left = [i for i in request.tweet_ids if i not in named]
         return _Outcome(result, (request.with_ids(left),) if left else ())
+
+    def _refuse(
+        self, request: EngagementRequest, refused: frozenset[str], messages: Sequence[str]
+    ) -> _Outcome:
+        """Metrics the API refused to ``request``'s auth: left out from now on."""
+        key = (request.endpoint, request.account)
+        self._refused[key] = self._refused.get(key, frozenset()) | refused
+        named = ", ".join(sorted(refused))
+        log.warning("Engagement API /%s (%s) refuses %s", request.endpoint, _who(request), named)
+        return _without(request, refused, tuple(map(self._scrub, messages)))
 
     def _error(
         self, request: EngagementRequest, response: HttpResponse, messages: Sequence[str]
@@ -419,6 +442,23 @@ def request_json(request: EngagementRequest) -> bytes:
         return _JSON(request.body()).encode()
     ids = '","'.join(request.tweet_ids)
     return f'{{"tweet_ids":["{ids}"]{text[len(_NO_IDS) :]}'.encode()
+
+
+def _metrics_refused(request: EngagementRequest, messages: Iterable[str]) -> frozenset[str]:
+    """The metrics of ``request`` that "Forbidden to access metrics: a, b" names."""
+    found = (_METRICS_REFUSED.search(text) for text in messages)
+    named = {n.strip() for f in found if f is not None for n in f.group(1).split(",")}
+    return frozenset(named.intersection(request.engagement_types))
+
+
+def _without(
+    request: EngagementRequest, refused: frozenset[str], errors: tuple[str, ...] = ()
+) -> _Outcome:
+    """``request``'s refused metrics unknown for its posts, and the others asked for."""
+    dropped = dict.fromkeys(refused & set(request.engagement_types), frozenset(request.tweet_ids))
+    result = EngagementResult(unsupported=MappingProxyType(dropped), errors=errors)
+    left = tuple(m for m in request.engagement_types if m not in refused)
+    return _Outcome(result, (replace(request, engagement_types=left),) if left else ())
 
 
 def _numbers(texts: Mapping[str, str]) -> Mapping[str, float]:

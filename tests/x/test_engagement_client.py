@@ -1048,3 +1048,45 @@ def test_an_app_not_allow_listed_is_told_so(clock: Clock, status: int) -> None:
     (failure,) = result.failures
     assert isinstance(failure, AuthFailed) and route.call_count == 1
     assert "allow-listed" in str(failure) and "account manager" in str(failure)
+
+
+PUB_QUOTES = EngagementRequest("totals", None, ("1", "2"), ("favorites", "quote_tweets"))
+
+
+@pytest.mark.parametrize("status", [200, 400, 403])
+def test_a_metric_refused_to_the_bearer_token_is_left_out_and_the_rest_read(
+    clock: Clock, status: int
+) -> None:
+    """Reference §6 ⚠: the auth section lists only "Favorites, Replies, Retweets, or
+    Video Views" for the bearer token. Refused quote_tweets, the other metrics are still
+    read, and later requests leave it out from the start."""
+    refused = respond(status, {"errors": ["Forbidden to access metrics: quote_tweets"]})
+    answer = per({"1": {"favorites": "1"}, "2": {"favorites": "2"}})
+    answers = [refused, respond(200, answer), respond(200, answer)]
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post(TOTALS_URL).mock(side_effect=answers)
+        client = make_client(None, clock)
+        result = client.fetch([PUB_QUOTES])
+        again = client.fetch([PUB_QUOTES])
+    for got in (result, again):
+        assert got.failures == ()
+        assert {p: dict(v) for p, v in got.totals.items()} == {
+            "1": {"favorites": 1.0},
+            "2": {"favorites": 2.0},
+        }
+        assert got.unsupported == {"quote_tweets": {"1", "2"}}
+    metrics = [json.loads(c.request.content)["engagement_types"] for c in route.calls]
+    assert metrics == [["favorites", "quote_tweets"], ["favorites"], ["favorites"]]
+    assert "Forbidden to access metrics: quote_tweets" in result.errors
+
+
+def test_a_request_of_refused_metrics_alone_is_not_sent(clock: Clock) -> None:
+    refused = respond(403, {"errors": ["Forbidden to access metrics: quote_tweets"]})
+    only = EngagementRequest("totals", None, ("1",), ("quote_tweets",))
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post(TOTALS_URL).mock(side_effect=[refused])
+        client = make_client(None, clock)
+        first, second = client.fetch([only]), client.fetch([only])
+    assert route.call_count == 1
+    assert first.failures == second.failures == ()
+    assert first.unsupported == second.unsupported == {"quote_tweets": {"1"}}
