@@ -425,3 +425,27 @@ def test_per_post_grouping_on_28hr_sums_the_window(world: World) -> None:
     end = datetime.fromisoformat(reply.body["end"])
     gained = world.value(post, "favorites", end) - world.value(post, "favorites", start)
     assert reply.body["g"] == {pid: {"favorites": str(gained)}}
+
+
+def test_likes_replies_and_reposts_read_zero_before_2015_09_15(world: World) -> None:
+    """Reference §1.3: favorites, replies and retweets read as zero for queries before
+    2015-09-15 (the other metrics do not); a date-only start comes back as a timestamp."""
+    written = datetime(2015, 9, 13, tzinfo=UTC)
+    post = world.add_post(BRAND, text="2015", created_at=written, tau_hours=48.0)
+    metrics = ["favorites", "replies", "retweets", "impressions"]
+    raw = body([post.id], metrics, FOUR, start="2015-09-12", end="2015-09-20")
+    reply = ask(world, "historical", raw)
+    assert (reply.body["start"], reply.body["end"]) == (
+        "2015-09-12T00:00:00Z",
+        "2015-09-20T00:00:00Z",
+    )
+    series = reply.body["g"][post.id]
+
+    def before(metric: str) -> set[str]:
+        return {
+            v for day, hours in series[metric].items() if day < "2015-09-15" for v in hours.values()
+        }
+
+    assert all(before(m) == {"0"} for m in metrics[:3])
+    assert before("impressions") != {"0"}
+    assert any(v != "0" for hours in series["favorites"].values() for v in hours.values())

@@ -1090,3 +1090,13 @@ def test_a_request_of_refused_metrics_alone_is_not_sent(clock: Clock) -> None:
     assert route.call_count == 1
     assert first.failures == second.failures == ()
     assert first.unsupported == second.unsupported == {"quote_tweets": {"1"}}
+
+
+def test_a_wrong_url_is_rejected_once_and_says_so(clock: Clock) -> None:
+    """Reference §1.1 and §4.3: the wrong host answers 404 with error objects, code 34."""
+    body = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+    result, route = canned(clock, [respond(404, body)])
+    (failure,) = result.failures
+    assert isinstance(failure, RequestRejected) and failure.status == 404
+    assert "HTTP 404: Sorry, that page does not exist" in str(failure)
+    assert route.call_count == 1
