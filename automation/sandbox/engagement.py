@@ -62,7 +62,7 @@ def respond(
     """Answer a checked query for ``caller`` as of simulated time ``now``. The shapes
     clients ask for every cycle come back as JSON text already written (bytes); with
     ``direct=False`` every answer is nested in general, the answer that text equals."""
-    refusal = _refuse(query, caller)
+    refusal = _refuse(query, caller, options)
     if refusal:
         return refusal
     posts: list[Post] = []
@@ -149,12 +149,15 @@ def _grouped(
     }
 
 
-def _refuse(query: Query, caller: Caller) -> Reply | None:
+def _refuse(query: Query, caller: Caller, options: Options) -> Reply | None:
     if not caller.user_context and query.endpoint != "totals":
         reason = "Your account could not be authenticated. Reason: Unknown Authorization Type"
         return Reply(403, {"errors": [reason]})
     if not caller.user_context:
-        private = [m for m in query.metrics if m in USER_CONTEXT_METRICS]
+        refused = USER_CONTEXT_METRICS
+        if not options.bearer_quote_tweets:
+            refused = refused | {"quote_tweets"}
+        private = [m for m in query.metrics if m in refused]
         if private:
             return Reply(403, {"errors": [f"Forbidden to access metrics: {', '.join(private)}"]})
     return None

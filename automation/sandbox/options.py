@@ -32,6 +32,9 @@ class Options:
     "You have already retweeted this Tweet."; "ok" with 200 ``retweeted: true``.
     ``rest_id``: include ``rest_id`` in repost answers (OpenAPI v2.167).
     ``v2_429_body``: "problem" (RFC 7807) or "v1" (``{"errors":[{"code":88,...}]}``).
+    ``bearer_quote_tweets``: the bearer token reads quote_tweets on /totals (2020 change
+    log); False answers as the older auth section reads, with 403 "Forbidden to access
+    metrics: quote_tweets".
     ``tweets_per_15min``: POST /2/tweets per user (100 in the rate-limit table, 200 in the
     manage-Posts guide).
     """
@@ -48,3 +51,4 @@ class Options:
     rest_id: bool = True
     v2_429_body: Literal["problem", "v1"] = "problem"
     tweets_per_15min: int = 100
+    bearer_quote_tweets: bool = True

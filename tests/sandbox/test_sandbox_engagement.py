@@ -449,3 +449,17 @@ def test_likes_replies_and_reposts_read_zero_before_2015_09_15(world: World) -> 
     assert all(before(m) == {"0"} for m in metrics[:3])
     assert before("impressions") != {"0"}
     assert any(v != "0" for hours in series["favorites"].values() for v in hours.values())
+
+
+def test_bearer_quote_tweets_variant(world: World) -> None:
+    """Reference §6 ⚠: the auth section lists only favorites, replies, retweets and
+    video views for the bearer token; the sandbox can answer that way."""
+    ids = [p.id for p in world.timeline(NASA, START)][:2]
+    raw = body(ids, ["favorites", "quote_tweets"])
+    assert ask(world, "totals", raw, APP).status == 200
+    refused = ask(world, "totals", raw, APP, bearer_quote_tweets=False)
+    assert (refused.status, refused.body) == (
+        403,
+        {"errors": ["Forbidden to access metrics: quote_tweets"]},
+    )
+    assert ask(world, "totals", raw, bearer_quote_tweets=False).status == 200  # user context

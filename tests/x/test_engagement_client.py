@@ -44,12 +44,14 @@ from automation.core.errors import (
 )
 from automation.core.metric_values import MetricValues, compact_totals
 from automation.sandbox import credentials as sandbox_credentials
+from automation.sandbox.options import Options
 from automation.x.engagement_client import Compact, EngagementClient, FetchResult, request_json
 from automation.x.engagement_plan import (
     HOURLY_GROUP_BY,
     TOTALS_GROUPING,
     EngagementRequest,
     WatchedPost,
+    plan_public_totals,
     plan_requests,
 )
 from automation.x.http import HttpClient
@@ -1100,3 +1102,32 @@ def test_a_wrong_url_is_rejected_once_and_says_so(clock: Clock) -> None:
     assert isinstance(failure, RequestRejected) and failure.status == 404
     assert "HTTP 404: Sorry, that page does not exist" in str(failure)
     assert route.call_count == 1
+
+
+def test_the_sandbox_refusing_quote_tweets_to_the_bearer_token(clock: Clock) -> None:
+    """Reference §6 ⚠, end to end: the public posts' other metrics are still read."""
+    target = SandboxTarget(
+        clock, options=Options(per_minute_limit=10_000, bearer_quote_tweets=False)
+    ).start()
+    try:
+        ids = target.add_posts(public_user_id(), 3, age=timedelta(hours=3))
+        http = HttpClient()
+        client = EngagementClient(
+            http,
+            settings=ApiSettings(base_url=target.base_url, requests_per_minute=10_000),
+            app=SANDBOX_APP,
+            accounts=SANDBOX_ACCOUNTS,
+            budget=RateBudget(10_000, clock=clock),
+            sleep=clock.sleep,
+        )
+        requests = plan_public_totals(ids, {"favorites", "quote_tweets", "replies"})
+        result, again = client.fetch(requests), client.fetch(requests)
+        http.close()
+    finally:
+        target.stop()
+    for got in (result, again):
+        assert got.failures == () and got.unsupported == {"quote_tweets": set(ids)}
+        assert {p: dict(v) for p, v in got.totals.items()} == {
+            p: {x: target.value(p, x) for x in ("favorites", "replies")} for p in ids
+        }
+    assert len(target.received) == 3  # refused once, then never asked again
