@@ -525,3 +525,26 @@ def _parsed_or_fault(body: object, request: EngagementRequest) -> EngagementResu
         return parse_response(body, request, read_at=READ_AT)
     except MalformedResponse as exc:
         return str(exc)
+
+
+@pytest.mark.parametrize("endpoint", ["28hr", "historical"])
+def test_unsupported_impressions_in_an_hourly_answer_are_dropped(endpoint: str) -> None:
+    """Reference §1.3 ⚠: impressions and engagements "only available for Posts that have
+    been posted within the past 90 days" with availability "All": an hourly answer that
+    lists a post as unsupported has those series dropped and the others kept."""
+    window = {}
+    if endpoint == "historical":
+        window = {"start": datetime(2015, 9, 14, 17, tzinfo=UTC), "end": READ_AT}
+    request = replace(HOURLY, endpoint=endpoint, tweet_ids=("1", "2"), **window)
+    request = replace(request, engagement_types=("impressions", "engagements", "favorites"))
+    hours = {"2015-09-14": {"17": "3"}}
+    body = {
+        "unsupported_for_impressions_engagements_tweet_ids": ["1"],
+        HOURLY_GROUPING: {
+            pid: {m: hours for m in request.engagement_types} for pid in request.tweet_ids
+        },
+    }
+    result = parse_response(body, request, read_at=READ_AT)
+    assert set(result.hourly["1"]) == {"favorites"}
+    assert set(result.hourly["2"]) == {"impressions", "engagements", "favorites"}
+    assert result.unsupported == {"impressions": {"1"}, "engagements": {"1"}}

@@ -367,3 +367,28 @@ def test_a_request_reaches_the_last_hour_any_of_its_posts_lacks() -> None:
     assert [(r.start, r.end, r.tweet_ids) for r in requests] == [
         (START, START + 12 * HOUR, (gappy, short))
     ]
+
+
+def test_impressions_a_post_is_too_old_for_stay_missing_and_its_other_metrics_are_stored(
+    api,
+) -> None:
+    """Reference §1.3 ⚠: impressions and engagements only for posts of the past 90 days,
+    availability "All": /historical may list a post in
+    ``unsupported_for_impressions_engagements_tweet_ids``."""
+    old = ids(2)[0]
+
+    def too_old(request: httpx.Request) -> httpx.Response:
+        data = json.loads(answer(request).content)
+        data["unsupported_for_impressions_engagements_tweet_ids"] = [old]
+        return httpx.Response(200, json=data)
+
+    api.side_effect = too_old
+    store, clock = MemoryStore(), Clock()
+    owners = dict.fromkeys(ids(2), "brand")
+    metrics = ["impressions", "favorites"]
+    done = fetch_history(
+        plan_history(store, owners, metrics, START, END, now=NOW), client(clock), store
+    )
+    assert done.failures == () and done.stored == 2
+    assert set(store.missing_hours(list(owners), ["impressions"], START, END)) == {old}
+    assert store.missing_hours(list(owners), ["favorites"], START, END) == {}
