@@ -192,9 +192,16 @@ class SandboxApp:
 
 
 def _accepts_gzip(headers: Mapping[str, str]) -> bool:
-    offered = headers.get("accept-encoding", "").split(",")
-    tokens = [t.split(";")[0].strip().lower() for t in offered]
-    return "gzip" in tokens or "*" in tokens
+    """Whether ``Accept-Encoding`` names gzip with a weight above 0: X's 406 asks for the
+    header set "to 'gzip'" (reference §4.2), which ``*`` does not name."""
+    for offer in headers.get("accept-encoding", "").split(","):
+        coding, _, weight = offer.partition(";")
+        if coding.strip().lower() == "gzip":
+            try:
+                return float(weight.strip().lower().removeprefix("q=") or 1) > 0
+            except ValueError:  # a weight X would not read either way
+                return True
+    return False
 
 
 def _request_body(request: Request) -> bytes | None:

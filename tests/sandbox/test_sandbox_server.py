@@ -519,3 +519,25 @@ def test_growth_ages_metrics_faster_while_the_times_stay_on_the_clock() -> None:
     hours = fast.world.series(post, ["favorites"], born, 2)["favorites"]
     later = fast.world.value(post, "favorites", START + timedelta(hours=1))
     assert sum(hours) == later > likes  # the hourly history agrees with the totals
+
+
+@pytest.mark.parametrize(
+    ("offered", "status"),
+    [
+        ("gzip", 200),
+        ("gzip, deflate", 200),  # Python requests' default, which works (reference §5)
+        ("deflate, GZIP;q=0.5", 200),
+        ("*", 406),  # gzip not named: X's 406 asks for the header set "to 'gzip'"
+        ("gzip;q=0", 406),
+        ("deflate", 406),
+        ("", 406),
+    ],
+)
+def test_only_a_gzip_accept_encoding_is_answered(client, offered: str, status: int) -> None:
+    r = client.post(
+        TOTALS,
+        json=totals_body(["1"], ["favorites"]),
+        auth=BEARER,
+        headers={"Accept-Encoding": offered},
+    )
+    assert r.status_code == status
