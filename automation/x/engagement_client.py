@@ -10,8 +10,8 @@ mapped to what the engine can act on:
 - a 400 "Tweet ID(s) are unavailable" (protected posts) marks the named IDs unavailable,
   or, when the body names none, narrows the chunk down by halves to find them;
 - a 200 without the request's grouping refused the whole request: the posts it names are
-  settled as above, the others asked again; naming none, its errors are the failure;
-- "Your application ID is not authorized." says the app is not allow-listed yet;
+  settled as above, the others asked again; naming none, its errors are the failure
+  ("Your application ID is not authorized.": the app is not allow-listed yet);
 - metrics refused to an auth ("Forbidden to access metrics: quote_tweets") are
   ``unsupported`` for the posts, the others asked, and left out for that auth from then on;
 - 429, 5xx, timeouts and malformed bodies are retried with backoff, a bounded number of
@@ -32,6 +32,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
+
+from authlib.common.security import is_secure_transport
 
 from automation.config.loader import Account, ApiSettings, AppCredentials
 from automation.config.secret import redactor
@@ -65,18 +67,15 @@ _AUTH_FAILED = "your account could not be authenticated"  # reference §4.2, low
 _SERVER_FAILED = "internal server error"
 # reference §4.2 "App not enabled" (the Ruby client's lower-cased match) and §6
 _APP_NOT_ALLOWED = "your application id is not authorized"
-_ALLOW_LIST_HINT = (
-    "the app's ID must be allow-listed for the Engagement API by X's account manager"
-    " before any call works"
-)
+_ALLOW_LIST_HINT = "the app's ID must be allow-listed by X's account manager before any call works"
+_HTTPS = "the Engagement API is HTTPS only (http:// reaches only a sandbox on this machine)"
 _GZIP_HINT = "the API requires gzip: send 'Accept-Encoding: gzip'"
 _MAX_BUDGET_WAITS = 1000
 _MAX_RETRY = 60.0  # the longest backoff between two attempts at one request, in seconds
 # a wait long enough that someone watching wonders why nothing happens: logged, and told
 _NOTICED_WAIT = 5.0
 _NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
-# json.dumps(..., separators=(",", ":")) as HttpClient writes a body, without a new
-# encoder a call
+# json.dumps(..., separators=(",", ":")) as HttpClient writes a body, one encoder for all
 _JSON = json.JSONEncoder(separators=(",", ":")).encode
 _NO_IDS = '{"tweet_ids":[]'
 # reference §4.2 "Metric not allowed with this auth": "Forbidden to access metrics: retweets"
@@ -222,6 +221,8 @@ class EngagementClient:
         ``why`` is the API's status (``429``) or ``budget`` (the per-minute budget)."""
         self._http = http
         self._settings = settings
+        self._url = f"{settings.base_url.rstrip('/')}/insights/engagement/"
+        self._secure = is_secure_transport(self._url)  # Authlib's rule for OAuth 1.0a too
         self._budget = budget
         self._sleep = sleep
         self._on_wait = on_wait
@@ -232,8 +233,7 @@ class EngagementClient:
         self._sent = 0
         self._waited = 0.0  # seconds slept for the budget, over the client's life
         self._scrub = redactor(self._credentials.secrets())
-        # metrics the API refused, by endpoint and account (None: the bearer token)
-        self._refused: dict[tuple[str, str | None], frozenset[str]] = {}
+        self._refused: dict[tuple[str, str | None], frozenset[str]] = {}  # by endpoint, account
 
     # -- public -------------------------------------------------------------------------
 
@@ -282,6 +282,8 @@ class EngagementClient:
         refused = self._refused.get((request.endpoint, request.account))
         if refused is not None and not refused.isdisjoint(request.engagement_types):
             return _without(request, refused)
+        if not self._secure:
+            raise RequestRejected(f"Engagement API {self._url}: not sent: {_HTTPS}")
         auth = self._auth(request.account)
         body = request_json(request)
         for attempt in range(1, self._max_attempts + 1):
@@ -290,7 +292,7 @@ class EngagementClient:
                 self._sent += 1
                 response = self._http.request(
                     "POST",
-                    f"{self._settings.base_url.rstrip('/')}/insights/engagement/{request.endpoint}",
+                    f"{self._url}{request.endpoint}",
                     content=body,
                     headers=_HEADERS,
                     auth=auth,
@@ -387,8 +389,7 @@ class EngagementClient:
         """A 200 without the request's grouping: the whole request was refused (reference
         §4.2, "Plan for both"). The posts the answer names are settled as it says and the
         others asked again; when it names none, its errors are the request's failure."""
-        named = result.forbidden | result.unavailable
-        named = named.union(*result.unsupported.values())
+        named = result.forbidden.union(result.unavailable, *result.unsupported.values())
         if not named:
             if refused := _metrics_refused(request, result.errors):
                 return self._refuse(request, refused, result.errors)
@@ -416,7 +417,6 @@ class EngagementClient:
         said = detail.lower() if status in (200, 400, 401, 403) else ""
         if _APP_NOT_ALLOWED in said:
             return AuthFailed(f"{text}; {_ALLOW_LIST_HINT}", status=status)
-        # errors inside a 200 say what failed
         if status in (401, 403) or (status == 200 and _AUTH_FAILED in said):
             return AuthFailed(f"{text}; check the credentials of {who}", status=status)
         if status == 200 and _SERVER_FAILED in said:

@@ -1131,3 +1131,28 @@ def test_the_sandbox_refusing_quote_tweets_to_the_bearer_token(clock: Clock) -> 
             p: {x: target.value(p, x) for x in ("favorites", "replies")} for p in ids
         }
     assert len(target.received) == 3  # refused once, then never asked again
+
+
+def test_nothing_is_sent_over_plain_http_but_to_this_machine(clock: Clock) -> None:
+    """Reference §1.1: "It is HTTPS only." A bearer token or a signed request never goes
+    out in the clear; http:// reaches only a sandbox on this machine."""
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(url__regex=r"/insights/engagement/").mock(
+            return_value=respond(200, per({"1": {"favorites": "1"}}))
+        )
+        for base, sent in [("http://data-api.x.com", 0), ("http://127.0.0.1:9", 2)]:
+            client = EngagementClient(
+                HttpClient(),
+                settings=ApiSettings(base_url=base),
+                app=APP,
+                accounts=ACCOUNTS,
+                budget=RateBudget(60, clock=clock),
+                sleep=clock.sleep,
+            )
+            result = client.fetch([PUB, REQ])
+            assert route.call_count == sent
+            if not sent:
+                assert len(result.failures) == 2
+                for failure in result.failures:
+                    assert isinstance(failure, RequestRejected)
+                    assert "not sent" in str(failure) and "HTTPS only" in str(failure)
