@@ -89,7 +89,7 @@ def respond(
     if unavailable:
         body["unavailable_tweet_ids"] = unavailable
         errors.insert(0, f"{len(unavailable)} Tweet ID(s) are unavailable")
-    zeroed = _unsupported(query, posts, now, body, errors)
+    zeroed = _unsupported(query, posts, now, body, errors, options)
     text = _direct(query, posts, world, now, zeroed, options, body, errors) if direct else None
     if text is not None:
         return Reply(200, text.encode())
@@ -176,12 +176,17 @@ def _forbidden(foreign: list[Post], options: Options) -> list[str]:
 
 
 def _unsupported(
-    query: Query, posts: list[Post], now: datetime, body: dict[str, Any], errors: list[str]
+    query: Query,
+    posts: list[Post],
+    now: datetime,
+    body: dict[str, Any],
+    errors: list[str],
+    options: Options,
 ) -> set[tuple[str, str]]:
     """Posts too old for some metrics: listed, and their values read as zero."""
     zeroed: set[tuple[str, str]] = set()
     wants_ie = [m for m in ("impressions", "engagements") if m in query.metrics]
-    if query.endpoint == "totals" and wants_ie:
+    if wants_ie and (query.endpoint == "totals" or options.impressions_days_everywhere):
         cutoff = now - timedelta(days=IMPRESSIONS_DAYS)
         old = [p.id for p in posts if p.created_at < cutoff]
         if old:

@@ -35,6 +35,9 @@ class Options:
     ``bearer_quote_tweets``: the bearer token reads quote_tweets on /totals (2020 change
     log); False answers as the older auth section reads, with 403 "Forbidden to access
     metrics: quote_tweets".
+    ``impressions_days_everywhere``: impressions and engagements of posts older than 90
+    days are unsupported on /28hr and /historical too (the metric table's "All"), not
+    only on /totals (the API reference).
     ``tweets_per_15min``: POST /2/tweets per user (100 in the rate-limit table, 200 in the
     manage-Posts guide).
     """
@@ -52,3 +55,4 @@ class Options:
     v2_429_body: Literal["problem", "v1"] = "problem"
     tweets_per_15min: int = 100
     bearer_quote_tweets: bool = True
+    impressions_days_everywhere: bool = False

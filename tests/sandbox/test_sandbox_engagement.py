@@ -463,3 +463,20 @@ def test_bearer_quote_tweets_variant(world: World) -> None:
         {"errors": ["Forbidden to access metrics: quote_tweets"]},
     )
     assert ask(world, "totals", raw, bearer_quote_tweets=False).status == 200  # user context
+
+
+def test_impressions_for_90_days_on_every_endpoint_variant(world: World) -> None:
+    """Reference §1.3 ⚠: impressions and engagements "are only available for Posts that
+    have been posted within the past 90 days", availability "All": the sandbox can say so
+    on /historical too."""
+    old = next(p for p in world.timeline(BRAND, START) if START - p.created_at > timedelta(days=91))
+    start = (START - timedelta(days=2)).strftime("%Y-%m-%d")
+    raw = body([old.id], ["impressions", "favorites"], FOUR, start=start, end=start[:8] + "31")
+    default = ask(world, "historical", raw)
+    assert "unsupported_for_impressions_engagements_tweet_ids" not in default.body
+    reply = ask(world, "historical", raw, impressions_days_everywhere=True)
+    assert reply.body["unsupported_for_impressions_engagements_tweet_ids"] == [old.id]
+    impressions = reply.body["g"][old.id]["impressions"]
+    assert {v for hours in impressions.values() for v in hours.values()} == {"0"}
+    assert reply.body["g"][old.id]["favorites"] == default.body["g"][old.id]["favorites"]
+    assert reply.body["errors"][0].startswith("Impressions & engagements for tweets older than 90")
