@@ -5,6 +5,8 @@ It does what the README tells a real receiver to do: read the raw body, verify
 ``on_delivery`` is told of each request (``automation sandbox`` prints it).
 It can refuse the first N deliveries with 503 to show that the outbox retries them, and
 answer slowly (``delay``) so a test can stop the engine while a delivery is in flight.
+A request whose body ends before its ``Content-Length`` (the sender died while writing
+it) is no delivery: it is counted in ``cut_short`` and its connection dropped unanswered.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self.refused = 0
+        self.cut_short = 0
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -93,6 +96,11 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    with receiver._lock:
+                        receiver.cut_short += 1
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status = receiver._answer(self.path, headers, body)
                 if receiver._delay > 0:  # recorded on arrival, answered late
