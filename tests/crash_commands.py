@@ -1,0 +1,337 @@
+"""SIGKILL the commands that write outside the engine's cycle, then check the next one works.
+
+Each command runs as ``python -m automation`` on a copy of a database and is killed after
+a seeded delay within the time a whole run of it takes (measured first, on another copy):
+these moments are placed by time, since the commands have no events to count. The same
+command is then run again to its end; the database must then hold what a run never killed
+leaves (``digest``: every recorded firing, action, snapshot and hourly total), pass
+``PRAGMA integrity_check``, and ``automation status`` must work on it. A file a command
+writes (``backup``, ``metrics --output``) is whole or absent after the kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from automation.store.migrations import MIGRATIONS
+
+__all__ = ["Case", "Outcome", "audit_commands", "cases", "digest", "fresh", "old_database", "place"]
+
+# What a command may never lose (times a rerun sets anew are left out: a retry's due time,
+# a rearm's moment).
+_DIGESTED = {
+    "firings": "SELECT id, rule_id, post_id, key, kind, milestone, rearmed_at IS NULL"
+    " FROM firings ORDER BY id",
+    "outbox": "SELECT id, status, attempts, payload FROM outbox ORDER BY id",
+    "attempts": "SELECT action_id, number, outcome FROM attempts ORDER BY 1, 2",
+    "snapshots": "SELECT s.post_id, m.name, a.at, a.value FROM all_snapshots a"
+    " JOIN series s ON s.id = a.series JOIN metric_names m ON m.id = a.metric ORDER BY 1, 2, 3",
+    "hourly": "SELECT post, metric, hour, value FROM hourly_totals UNION ALL"
+    " SELECT post, metric, hour, value FROM hourly_totals_hour ORDER BY 1, 2, 3",
+}
+
+
+def digest(path: Path, tables: Sequence[str] = tuple(_DIGESTED)) -> dict[str, str]:
+    """A hash of each table's recorded content, and whether the file is whole."""
+    with sqlite3.connect(path) as conn:
+        out = {name: _hash(conn.execute(_DIGESTED[name]).fetchall()) for name in tables}
+        (out["integrity"],) = conn.execute("PRAGMA integrity_check").fetchone()
+    conn.close()
+    return out
+
+
+def _hash(rows: list[tuple[object, ...]]) -> str:
+    return f"{len(rows)}:{hashlib.sha256(repr(rows).encode()).hexdigest()[:16]}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    command: str
+    delay: float  # seconds after the start it was killed
+    killed: bool  # False: it had finished before the kill
+    problems: tuple[str, ...]
+    leftovers: tuple[str, ...] = ()  # temporary files it left beside its target
+
+
+def _run(
+    argv: Sequence[str], cwd: Path, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def timed(argv: Sequence[str], cwd: Path) -> float:
+    """How long a whole run of the command takes (the range kills are placed in)."""
+    started = time.monotonic()
+    done = _run(argv, cwd)
+    assert done.returncode == 0, done.stderr
+    return time.monotonic() - started
+
+
+def kill_at(argv: Sequence[str], cwd: Path, delay: float) -> bool:
+    """Start the command, SIGKILL it ``delay`` seconds later; whether it was still running."""
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        proc.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+def _mismatch(what: str, got: dict[str, str], expected: dict[str, str]) -> list[str]:
+    return [f"{what} {k}: {got.get(k)} != {v}" for k, v in expected.items() if got.get(k) != v]
+
+
+def _made(path: Path) -> dict[str, str]:
+    """What a command wrote to ``path``: a database's digest, a file's hash."""
+    if not path.exists():
+        return {"absent": "yes"}
+    if path.suffix == ".db":
+        return digest(path)
+    return {"bytes": _hash([(path.read_bytes(),)])}
+
+
+def kill_case(case: Case, p: Place, delay: float, clean: Place) -> Outcome:
+    """Kill ``case`` in ``p`` at ``delay``, check the file it writes is whole or absent,
+    rerun it to the end and compare the database and the file with ``clean``'s."""
+    argv = _argv(case, p)
+    killed = kill_at(argv, p.root, delay)
+    problems = []
+    if case.output is not None and case.whole:
+        left = _made(p.root / case.output)
+        if left != {"absent": "yes"}:
+            problems += _mismatch(
+                f"{case.output} after the kill", left, _made(clean.root / case.output)
+            )
+    again = _run(argv, p.root)
+    if again.returncode != 0 and not (case.done and case.done in again.stderr):
+        problems.append(f"the rerun failed ({again.returncode}): {again.stderr.strip()[-500:]}")
+    status = _run(_argv(Case("status", lambda q: q.args("status", "--json")), p), p.root)
+    if status.returncode != 0:
+        problems.append(f"status failed: {status.stderr.strip()[-500:]}")
+    problems += _mismatch("database", digest(p.database), digest(clean.database))
+    if case.output is not None:
+        made = _made(p.root / case.output)
+        problems += _mismatch(str(case.output), made, _made(clean.root / case.output))
+    return Outcome(case.name, round(delay, 3), killed, tuple(problems), tuple(leftovers(p.root)))
+
+
+def _argv(case: Case, p: Place) -> list[str]:
+    return [sys.executable, *([] if case.python else ["-m", "automation"]), *case.args(p)]
+
+
+def audit_commands(
+    config: Path, database: Path, root: Path, rng: random.Random, kills: int, all_cases: list[Case]
+) -> list[Outcome]:
+    """Each case run once whole (timed), then ``kills`` times killed at a seeded moment
+    within that time and rerun."""
+    outcomes = []
+    for case in all_cases:
+        clean = place(config, database, root / f"{case.name}-clean")
+        case.ready(clean)
+        took = timed(_argv(case, clean), clean.root)
+        for n in range(kills):
+            p = place(config, database, root / f"{case.name}-{n}")
+            case.ready(p)
+            outcomes.append(kill_case(case, p, rng.uniform(0, took), clean))
+    return outcomes
+
+
+def fresh(source: Path, target: Path) -> Path:
+    """A copy of the database (without its -wal: ``source`` is closed)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+def old_database(path: Path, posts: int, readings: int) -> Path:
+    """A database as a version before m007 left it, with ``posts`` x ``readings`` x 2
+    snapshot rows for the migrations to move."""
+    conn = sqlite3.connect(path)
+    from sqlite_utils import Database
+
+    db = Database(conn, execute_plugins=False)
+    try:
+        MIGRATIONS.apply(db, stop_before="m007_latest_from_snapshots")
+        with conn:
+            conn.execute("INSERT INTO metric_names VALUES (1, 'likes'), (2, 'replies')")
+            for n in range(posts):
+                pid = str(10**18 + n)
+                conn.execute(
+                    "INSERT INTO posts VALUES (?, 'brand', 0, 'timeline', 0, NULL)", (pid,)
+                )
+                latest = f'{{"likes":{readings},"replies":{n}}}'
+                conn.execute("INSERT INTO series VALUES (?, ?, ?, ?)", (n + 1, pid, latest, 600))
+            conn.executemany(
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
+                (
+                    (n + 1, metric, 600.0 * r, float(r + metric))
+                    for n in range(posts)
+                    for r in range(readings)
+                    for metric in (1, 2)
+                ),
+            )
+    finally:
+        db.close()
+    return path
+
+
+@dataclass(frozen=True)
+class Place:
+    """A directory with a config naming ``automation.db`` in it, copied from a scene."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "automation.db"
+
+    def args(self, *args: str) -> list[str]:
+        return ["--config", str(self.root / "automation.yaml"), *args]
+
+
+def place(config: Path, database: Path, root: Path) -> Place:
+    """A copy of the scene's config and rules beside a copy of ``database``."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config, root / "automation.yaml")
+    shutil.copytree(config.parent / "rules", root / "rules", dirs_exist_ok=True)
+    fresh(database, root / "automation.db")
+    return Place(root)
+
+
+def _whole_or_absent(path: Path, expected: dict[str, str]) -> Callable[[], list[str]]:
+    def problems() -> list[str]:
+        if not path.exists():
+            return []
+        got = digest(path, [t for t in expected if t != "integrity"])
+        return [f"{path.name} is half a copy: {got}"] if got != expected else []
+
+    return problems
+
+
+def _same_bytes_or_absent(path: Path, expected: bytes) -> Callable[[], list[str]]:
+    def problems() -> list[str]:
+        if path.exists() and path.read_bytes() != expected:
+            return [f"{path.name} is not whole: {len(path.read_bytes())} of {len(expected)} bytes"]
+        return []
+
+    return problems
+
+
+def leftovers(root: Path) -> list[str]:
+    """Files a killed command left beside its target (temporary copies)."""
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(".") and p.is_file())
+
+
+_HOUR_MOVE = """
+import sys
+from datetime import UTC, datetime
+from automation.store.sqlite import SqliteStore
+at = datetime.fromtimestamp(float(sys.argv[2]), UTC)
+with SqliteStore.open(sys.argv[1]) as store:
+    store.record_totals(at, {"1": {"likes": 1.0}})
+    store.record_hourly_totals(at, {"1": {"likes": 1.0}})
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A command to kill: its arguments in a place, what to ready first, what it writes."""
+
+    name: str
+    args: Callable[[Place], list[str]]
+    ready: Callable[[Place], None] = lambda p: None
+    output: Path | None = None  # relative to the place: a file it writes
+    whole: bool = False  # the file is whole or absent whenever it is killed
+    python: bool = False  # ``args`` are a Python child's, not a command's
+    # what a rerun says, failing, when the killed run had done it all (the database is
+    # then compared as after any rerun)
+    done: str | None = None
+
+
+def _next_hour(p: Place) -> str:
+    with sqlite3.connect(p.database) as conn:
+        (newest,) = conn.execute("SELECT max(at) FROM all_snapshots").fetchone()
+    conn.close()
+    return str((int(newest) // 3600 + 1) * 3600 + 1)
+
+
+def _dead_webhooks(p: Place) -> None:
+    with sqlite3.connect(p.database) as conn:
+        conn.execute("UPDATE outbox SET status = 'dead' WHERE kind = 'webhook'")
+    conn.close()
+
+
+def cases(old: Path, big: Path, period: tuple[str, str]) -> list[Case]:
+    """The commands the audit kills; ``old``: a database from before m007 to migrate;
+    ``big``: one large enough for a kill to land inside a ``backup`` or ``copy-store``;
+    ``period``: ``--from`` and ``--to`` of a past period for ``metrics``."""
+
+    def bigger(p: Place) -> None:
+        fresh(big, p.database)
+
+    return [
+        Case("migrate", lambda p: p.args("migrate"), lambda p: fresh(old, p.database) and None),
+        Case(
+            "backup",
+            lambda p: p.args("backup", str(p.root / "copy.db")),
+            bigger,
+            output=Path("copy.db"),
+            whole=True,
+        ),
+        Case(
+            "copy-store",
+            lambda p: p.args("copy-store", str(p.database), str(p.root / "copy.db")),
+            bigger,
+            output=Path("copy.db"),
+            done="is not empty",
+        ),
+        Case("actions-retry", lambda p: p.args("actions", "retry", "--all"), _dead_webhooks),
+        Case("rearm", lambda p: p.args("rearm", "act", "--yes"), done="nothing to rearm"),
+        Case(
+            "metrics",
+            lambda p: p.args(
+                "metrics",
+                "--account",
+                "brand",
+                "--from",
+                period[0],
+                "--to",
+                period[1],
+                "--format",
+                "csv",
+                "--output",
+                str(p.root / "out.csv"),
+            ),
+            output=Path("out.csv"),
+            whole=True,
+        ),
+        Case(
+            "hour-move", lambda p: ["-c", _HOUR_MOVE, str(p.database), _next_hour(p)], python=True
+        ),
+    ]
