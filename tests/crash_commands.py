@@ -116,10 +116,14 @@ def _made(path: Path) -> dict[str, str]:
 
 
 def kill_case(case: Case, p: Place, delay: float, clean: Place) -> Outcome:
-    """Kill ``case`` in ``p`` at ``delay``, check the file it writes is whole or absent,
-    rerun it to the end and compare the database and the file with ``clean``'s."""
+    """Kill ``case`` in ``p`` at ``delay`` (a ``steps`` case: at that step), check the file
+    it writes is whole or absent, rerun it to the end and compare the database and the
+    file with ``clean``'s."""
     argv = _argv(case, p)
-    killed = kill_at(argv, p.root, delay)
+    if case.steps:
+        killed = _run([*argv, str(int(delay))], p.root).returncode == -signal.SIGKILL
+    else:
+        killed = kill_at(argv, p.root, delay)
     problems = []
     if case.output is not None and case.whole:
         left = _made(p.root / case.output)
@@ -127,7 +131,7 @@ def kill_case(case: Case, p: Place, delay: float, clean: Place) -> Outcome:
             problems += _mismatch(
                 f"{case.output} after the kill", left, _made(clean.root / case.output)
             )
-    again = _run(argv, p.root)
+    again = _run([*argv, "0"] if case.steps else argv, p.root)
     if again.returncode != 0 and not (case.done and case.done in again.stderr):
         problems.append(f"the rerun failed ({again.returncode}): {again.stderr.strip()[-500:]}")
     status = _run(_argv(Case("status", lambda q: q.args("status", "--json")), p), p.root)
@@ -153,11 +157,17 @@ def audit_commands(
     for case in all_cases:
         clean = place(config, database, root / f"{case.name}-clean")
         case.ready(clean)
-        took = timed(_argv(case, clean), clean.root)
-        for n in range(kills):
+        if case.steps:
+            done = _run([*_argv(case, clean), "0"], clean.root)
+            assert done.returncode == 0, done.stderr
+            moments = [float(rng.randint(1, int(done.stdout))) for _ in range(kills)]
+        else:
+            took = timed(_argv(case, clean), clean.root)
+            moments = [rng.uniform(0, took) for _ in range(kills)]
+        for n, moment in enumerate(moments):
             p = place(config, database, root / f"{case.name}-{n}")
             case.ready(p)
-            outcomes.append(kill_case(case, p, rng.uniform(0, took), clean))
+            outcomes.append(kill_case(case, p, moment, clean))
     return outcomes
 
 
@@ -248,14 +258,25 @@ def leftovers(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.name.startswith(".") and p.is_file())
 
 
+# A reading in the next hour moves the current hour's rows; the child SIGKILLs itself at
+# the n-th call of SQLite's progress handler (every 100 VM steps), the last argument (0:
+# never; it then prints how many calls it took).
 _HOUR_MOVE = """
-import sys
+import os, signal, sys
 from datetime import UTC, datetime
 from automation.store.sqlite import SqliteStore
 at = datetime.fromtimestamp(float(sys.argv[2]), UTC)
+calls, stop = [0], int(sys.argv[3])
+def tick():
+    calls[0] += 1
+    if calls[0] == stop:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 0
 with SqliteStore.open(sys.argv[1]) as store:
+    store._conn.set_progress_handler(tick, 100)
     store.record_totals(at, {"1": {"likes": 1.0}})
     store.record_hourly_totals(at, {"1": {"likes": 1.0}})
+print(calls[0])
 """
 
 
@@ -269,6 +290,7 @@ class Case:
     output: Path | None = None  # relative to the place: a file it writes
     whole: bool = False  # the file is whole or absent whenever it is killed
     python: bool = False  # ``args`` are a Python child's, not a command's
+    steps: bool = False  # the child kills itself at the step its last argument names
     # what a rerun says, failing, when the killed run had done it all (the database is
     # then compared as after any rerun)
     done: str | None = None
@@ -332,6 +354,9 @@ def cases(old: Path, big: Path, period: tuple[str, str]) -> list[Case]:
             whole=True,
         ),
         Case(
-            "hour-move", lambda p: ["-c", _HOUR_MOVE, str(p.database), _next_hour(p)], python=True
+            "hour-move",
+            lambda p: ["-c", _HOUR_MOVE, str(p.database), _next_hour(p)],
+            python=True,
+            steps=True,
         ),
     ]
