@@ -6,9 +6,9 @@ version with a fixed seed in the suite. The machinery is ``tests/crash_audit.py`
 engine: kills placed by counting the sandbox's requests and the receiver's deliveries,
 plus ``timer`` kills at a seeded delay) and ``tests/crash_commands.py`` (``migrate`` on a
 database from before m007, ``backup``, ``copy-store``, ``actions retry --all``, ``rearm``,
-``metrics --output`` and the hourly move of the current hour's rows, each killed at a
-seeded moment within the time a whole run takes, then rerun). Every run prints its seed;
-``--seed`` repeats it.
+``metrics --output`` and the hourly move of the current hour's rows, each killing itself
+at a seeded call of SQLite's progress handler among those a whole run makes, then
+rerun). Every run prints its seed; ``--seed`` repeats it.
 
     python benchmarks/crash_audit.py                       # 30 engine kills per backend
     python benchmarks/crash_audit.py --kills 60 --command-kills 10 --seed 7
@@ -82,7 +82,7 @@ def main() -> int:
             _engine_rows("sqlite", audit, rows, faults)
             outcomes = command_audit(audit, tmp, args.seed, args.command_kills)
             for o in outcomes:
-                faults += [f"{o.command} killed at {o.delay}s: {p}" for p in o.problems]
+                faults += [f"{o.command} killed at step {o.step}: {p}" for p in o.problems]
             _command_rows(outcomes, rows)
         if args.backend in ("postgres", "both"):
             bindir = find_bindir()

@@ -1,8 +1,9 @@
 """SIGKILL the commands that write outside the engine's cycle, then check the next one works.
 
-Each command runs as ``python -m automation`` on a copy of a database and is killed after
-a seeded delay within the time a whole run of it takes (measured first, on another copy):
-these moments are placed by time, since the commands have no events to count. The same
+Each command runs in a Python child (``automation.cli.main``) on a copy of a database and
+kills itself with SIGKILL at a seeded event: the n-th call of SQLite's progress handler
+(every 100 VM steps of any connection it opens), n among the calls a whole run on another
+copy made, so every kill lands while the command reads or writes the database. The same
 command is then run again to its end; the database must then hold what a run never killed
 leaves (``digest``: every recorded firing, action, snapshot and hourly total), pass
 ``PRAGMA integrity_check``, and ``automation status`` must work on it. A file a command
@@ -12,13 +13,13 @@ writes (``backup``, ``metrics --output``) is whole or absent after the kill.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,49 +58,50 @@ def _hash(rows: list[tuple[object, ...]]) -> str:
 @dataclass(frozen=True)
 class Outcome:
     command: str
-    delay: float  # seconds after the start it was killed
+    step: int  # the progress call it was killed at
     killed: bool  # False: it had finished before the kill
     problems: tuple[str, ...]
     leftovers: tuple[str, ...] = ()  # temporary files it left beside its target
 
 
-def _run(
-    argv: Sequence[str], cwd: Path, timeout: float = 120.0
-) -> subprocess.CompletedProcess[str]:
+# Prepended to every child: SQLite's progress handler on each connection it opens counts
+# calls (one every 100 VM steps) and the child SIGKILLs itself at call $CRASH_AT (0:
+# never); it says on stderr how many calls its run made.
+_COUNTED = """
+import atexit, os, signal, sqlite3, sys
+_calls, _stop = [0], int(os.environ["CRASH_AT"])
+def _tick():
+    _calls[0] += 1
+    if _calls[0] == _stop:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+_connect = sqlite3.connect
+def _counted(*args, **kwargs):
+    conn = _connect(*args, **kwargs)
+    conn.set_progress_handler(_tick, 100)
+    return conn
+sqlite3.connect = _counted
+atexit.register(lambda: print(f"steps {_calls[0]}", file=sys.stderr))
+"""
+_COMMAND = "import sys\nfrom automation.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
+
+
+def _run(argv: Sequence[str], cwd: Path, at: int = 0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         argv,
         cwd=cwd,
+        env={**os.environ, "CRASH_AT": str(at)},
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=120,
         check=False,
     )
 
 
-def timed(argv: Sequence[str], cwd: Path) -> float:
-    """How long a whole run of the command takes (the range kills are placed in)."""
-    started = time.monotonic()
-    done = _run(argv, cwd)
+def _steps(done: subprocess.CompletedProcess[str]) -> int:
+    """How many progress calls a whole run made (the range kills are placed in)."""
     assert done.returncode == 0, done.stderr
-    return time.monotonic() - started
-
-
-def kill_at(argv: Sequence[str], cwd: Path, delay: float) -> bool:
-    """Start the command, SIGKILL it ``delay`` seconds later; whether it was still running."""
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        proc.wait(timeout=delay)
-        return False
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        return True
+    return int(done.stderr.rsplit("steps ", 1)[1])
 
 
 def _mismatch(what: str, got: dict[str, str], expected: dict[str, str]) -> list[str]:
@@ -115,15 +117,11 @@ def _made(path: Path) -> dict[str, str]:
     return {"bytes": _hash([(path.read_bytes(),)])}
 
 
-def kill_case(case: Case, p: Place, delay: float, clean: Place) -> Outcome:
-    """Kill ``case`` in ``p`` at ``delay`` (a ``steps`` case: at that step), check the file
-    it writes is whole or absent, rerun it to the end and compare the database and the
-    file with ``clean``'s."""
+def kill_case(case: Case, p: Place, step: int, clean: Place) -> Outcome:
+    """Kill ``case`` in ``p`` at ``step``, check the file it writes is whole or absent,
+    rerun it to the end and compare the database and the file with ``clean``'s."""
     argv = _argv(case, p)
-    if case.steps:
-        killed = _run([*argv, str(int(delay))], p.root).returncode == -signal.SIGKILL
-    else:
-        killed = kill_at(argv, p.root, delay)
+    killed = _run(argv, p.root, step).returncode == -signal.SIGKILL
     problems = []
     if case.output is not None and case.whole:
         left = _made(p.root / case.output)
@@ -131,7 +129,7 @@ def kill_case(case: Case, p: Place, delay: float, clean: Place) -> Outcome:
             problems += _mismatch(
                 f"{case.output} after the kill", left, _made(clean.root / case.output)
             )
-    again = _run([*argv, "0"] if case.steps else argv, p.root)
+    again = _run(argv, p.root)
     if again.returncode != 0 and not (case.done and case.done in again.stderr):
         problems.append(f"the rerun failed ({again.returncode}): {again.stderr.strip()[-500:]}")
     status = _run(_argv(Case("status", lambda q: q.args("status", "--json")), p), p.root)
@@ -141,30 +139,25 @@ def kill_case(case: Case, p: Place, delay: float, clean: Place) -> Outcome:
     if case.output is not None:
         made = _made(p.root / case.output)
         problems += _mismatch(str(case.output), made, _made(clean.root / case.output))
-    return Outcome(case.name, round(delay, 3), killed, tuple(problems), tuple(leftovers(p.root)))
+    return Outcome(case.name, step, killed, tuple(problems), tuple(leftovers(p.root)))
 
 
 def _argv(case: Case, p: Place) -> list[str]:
-    return [sys.executable, *([] if case.python else ["-m", "automation"]), *case.args(p)]
+    script = _COUNTED + (case.script or _COMMAND)
+    return [sys.executable, "-c", script, *case.args(p)]
 
 
 def audit_commands(
     config: Path, database: Path, root: Path, rng: random.Random, kills: int, all_cases: list[Case]
 ) -> list[Outcome]:
-    """Each case run once whole (timed), then ``kills`` times killed at a seeded moment
-    within that time and rerun."""
+    """Each case run once whole (its steps counted), then ``kills`` times killed at a
+    seeded step among them and rerun."""
     outcomes = []
     for case in all_cases:
         clean = place(config, database, root / f"{case.name}-clean")
         case.ready(clean)
-        if case.steps:
-            done = _run([*_argv(case, clean), "0"], clean.root)
-            assert done.returncode == 0, done.stderr
-            moments = [float(rng.randint(1, int(done.stdout))) for _ in range(kills)]
-        else:
-            took = timed(_argv(case, clean), clean.root)
-            moments = [rng.uniform(0, took) for _ in range(kills)]
-        for n, moment in enumerate(moments):
+        steps = _steps(_run(_argv(case, clean), clean.root))
+        for n, moment in enumerate(rng.randint(1, steps) for _ in range(kills)):
             p = place(config, database, root / f"{case.name}-{n}")
             case.ready(p)
             outcomes.append(kill_case(case, p, moment, clean))
@@ -258,25 +251,14 @@ def leftovers(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.name.startswith(".") and p.is_file())
 
 
-# A reading in the next hour moves the current hour's rows; the child SIGKILLs itself at
-# the n-th call of SQLite's progress handler (every 100 VM steps), the last argument (0:
-# never; it then prints how many calls it took).
+# A reading in the next hour moves the current hour's rows into the big tables.
 _HOUR_MOVE = """
-import os, signal, sys
 from datetime import UTC, datetime
 from automation.store.sqlite import SqliteStore
 at = datetime.fromtimestamp(float(sys.argv[2]), UTC)
-calls, stop = [0], int(sys.argv[3])
-def tick():
-    calls[0] += 1
-    if calls[0] == stop:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return 0
 with SqliteStore.open(sys.argv[1]) as store:
-    store._conn.set_progress_handler(tick, 100)
     store.record_totals(at, {"1": {"likes": 1.0}})
     store.record_hourly_totals(at, {"1": {"likes": 1.0}})
-print(calls[0])
 """
 
 
@@ -289,8 +271,7 @@ class Case:
     ready: Callable[[Place], None] = lambda p: None
     output: Path | None = None  # relative to the place: a file it writes
     whole: bool = False  # the file is whole or absent whenever it is killed
-    python: bool = False  # ``args`` are a Python child's, not a command's
-    steps: bool = False  # the child kills itself at the step its last argument names
+    script: str | None = None  # a Python child's code (``args`` its arguments), not a command
     # what a rerun says, failing, when the killed run had done it all (the database is
     # then compared as after any rerun)
     done: str | None = None
@@ -355,8 +336,7 @@ def cases(old: Path, big: Path, period: tuple[str, str]) -> list[Case]:
         ),
         Case(
             "hour-move",
-            lambda p: ["-c", _HOUR_MOVE, str(p.database), _next_hour(p)],
-            python=True,
-            steps=True,
+            lambda p: [str(p.database), _next_hour(p)],
+            script=_HOUR_MOVE,
         ),
     ]
