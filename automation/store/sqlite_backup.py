@@ -4,7 +4,10 @@ SQLite's online backup API copies the database in one step under one read transa
 so the copy is the database as of one moment: every cycle's firings come with their
 queued actions, or not at all. In WAL mode the engine goes on writing meanwhile. The copy
 is written beside its destination, checked, flushed to disk and only then renamed into
-place, so the destination is never half a database; it is readable by its owner only.
+place, so the destination is never half a database; it is readable by its owner only. A
+backup killed before the rename (SIGKILL, a power cut) leaves that copy (with its -wal and
+-shm), as large as the database; the next backup to the same file removes it once the
+process that wrote it is gone.
 
 The source is opened read-write without being created (``mode=rw``): a read-only
 connection would leave ``-wal`` and ``-shm`` files behind, owned by whoever ran the
@@ -17,6 +20,7 @@ disk) is refused with what to do about it.
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -48,6 +52,7 @@ def backup_database(source: Path, target: Path) -> BackupResult:
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         _check_target(source, target)
+        _remove_killed(target)
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
         raise StoreError(_unwritable(target, exc.errno, exc.strerror or str(exc))) from exc
@@ -67,6 +72,26 @@ def backup_database(source: Path, target: Path) -> BackupResult:
     finally:
         partial.unlink(missing_ok=True)
     return result
+
+
+def _remove_killed(target: Path) -> None:
+    """Remove the copies backups to ``target`` left when killed: ``.NAME.partial-PID`` and
+    its -wal and -shm, of processes no longer running."""
+    prefix = f".{target.name}.partial-"
+    for path in target.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = path.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; no pid of ours
+        return True
+    return True
 
 
 def _unwritable(target: Path, code: int | None, reason: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from cli_helpers import SECRET_ENV, Cli, assert_no_traceback, unwritable, write_
 
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.store.sqlite import SqliteStore
+from automation.store.sqlite_backup import backup_database
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ACTIONS_PER_FIRING = 3
@@ -252,3 +255,24 @@ def test_a_read_only_file_system_is_named_without_a_traceback(
     assert result.code == 2
     assert f"{folder} is on a read-only file system: back up to a writable disk" in result.err
     assert_no_traceback(result.err, result.out)
+
+
+def test_a_backup_removes_the_copies_killed_backups_to_its_file_left(tmp_path: Path) -> None:
+    """A backup killed (SIGKILL) while copying leaves ``.FILE.partial-PID`` (with its -wal
+    and -shm), as large as the database: the next backup to FILE removes those whose
+    process is gone, and leaves a running one's and other files' alone."""
+    database = tmp_path / "automation.db"
+    SqliteStore.open(database).close()
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()  # its pid now names no process
+    killed = [tmp_path / f".copy.db.partial-{child.pid}{end}" for end in ("", "-wal", "-shm")]
+    running = tmp_path / f".copy.db.partial-{os.getppid()}"
+    other = tmp_path / f".other.db.partial-{child.pid}"
+    for path in (*killed, running, other):
+        path.write_bytes(b"half a copy")
+
+    backup_database(database, tmp_path / "copy.db")
+
+    assert [p.name for p in killed if p.exists()] == []
+    assert running.exists() and other.exists()
+    assert (tmp_path / "copy.db").stat().st_size > 0
