@@ -34,13 +34,16 @@ from automation.store.sqlite import SqliteStore
 
 
 def engine_audit(tmp: Path, seed: int, kills: int, url: str | None, digest: bool) -> Audit:
+    """The engine's kills; the scene stays up for the commands on SQLite (``metrics``)."""
     tmp.mkdir(parents=True)
     audit = open_audit(tmp, seed=seed, database_url=url, digest=digest)
     try:
         audit.problems = run_audit(audit, random.Random(seed), kills)
-    finally:
-        if url is not None:
-            audit.scene.close()
+    except BaseException:
+        audit.scene.close()
+        raise
+    if url is not None:
+        audit.scene.close()
     return audit
 
 
