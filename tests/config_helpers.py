@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automation.config.loader import Account, ApiSettings, AppCredentials, Config
+from automation.config.model import Account, ApiSettings, AppCredentials, Config
 from automation.config.secret import Secret
 
 

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from automation.config.disk_space import MeasureDisk, database_disk
-from automation.config.loader import Config, load_config
+from automation.config.loader import load_config
+from automation.config.model import Config
 from automation.config.secret import Secret
 from automation.dashboard.access import Listen
 from automation.dashboard.server import Running, start

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sandbox_api import Received, SandboxTarget
 
-from automation.config.loader import Account, ApiSettings, AppCredentials, Config
+from automation.config.model import Account, ApiSettings, AppCredentials, Config
 from automation.config.secret import Secret
 from automation.sandbox import credentials as cred
 

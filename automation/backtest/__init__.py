@@ -8,7 +8,6 @@ line prints and a web page can show.
 from __future__ import annotations
 
 from automation.backtest.job import (
-    ASK_ABOVE,
     BacktestPlan,
     BacktestSpec,
     check_period,
@@ -18,6 +17,7 @@ from automation.backtest.job import (
 )
 from automation.backtest.replay import WouldFire
 from automation.backtest.result import BacktestResult, RuleResult
+from automation.core.request_eta import ASK_ABOVE
 
 __all__ = [
     "ASK_ABOVE",

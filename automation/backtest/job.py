@@ -24,7 +24,7 @@ from automation.backtest.readings import PostReadings, build_readings
 from automation.backtest.replay import replay
 from automation.backtest.result import BacktestResult, summarize
 from automation.backtest.unknowns import unknowns
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import UsageError
 from automation.core.evaluate import CompiledRule
 from automation.core.fetch_plan import plan_fetch
@@ -32,7 +32,6 @@ from automation.core.hours import hour_start
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
-from automation.core.request_eta import ASK_ABOVE
 from automation.service.api_clients import engagement_client, timeline_client
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
@@ -48,7 +47,6 @@ from automation.x.http import HttpClient
 from automation.x.v2_client import XClient
 
 __all__ = [
-    "ASK_ABOVE",
     "BacktestPlan",
     "BacktestSpec",
     "check_period",

@@ -23,7 +23,7 @@ from automation.core.request_eta import ASK_ABOVE, request_eta
 
 if TYPE_CHECKING:
     from automation.backtest import BacktestPlan
-    from automation.config.loader import Config
+    from automation.config.model import Config
     from automation.core.evaluate import CompiledRule
 
 __all__ = ["register", "run"]

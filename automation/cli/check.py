@@ -19,7 +19,7 @@ from automation.core.errors import Problem
 from automation.core.wording import counted
 
 if TYPE_CHECKING:
-    from automation.config.loader import Config
+    from automation.config.model import Config
 
 __all__ = ["format_problems", "register", "run_check"]
 

@@ -15,7 +15,8 @@ from automation.core.errors import ConfigError, UsageError
 from automation.core.wording import shown_path
 
 if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load them all
-    from automation.config.loader import Config, SecretMode
+    from automation.config.loader import SecretMode
+    from automation.config.model import Config
     from automation.store.opening import AnyStore
 
 __all__ = [

@@ -23,7 +23,8 @@ from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from automation.cli.tables import table
-from automation.config.loader import Config, load_config
+from automation.config.loader import load_config
+from automation.config.model import Config
 from automation.config.secret import Secret
 from automation.core.window_text import beside_windows
 from automation.core.wording import counted

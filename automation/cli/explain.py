@@ -33,7 +33,7 @@ from automation.core.window_text import windows_text
 from automation.core.wording import no_rule
 
 if TYPE_CHECKING:
-    from automation.config.loader import Config
+    from automation.config.model import Config
     from automation.core.evaluate import CompiledRule
     from automation.core.pauses import PauseState
     from automation.core.rules import Rule

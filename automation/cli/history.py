@@ -15,7 +15,7 @@ from automation.core.window_text import windows_json, windows_text
 from automation.core.wording import no_rule
 
 if TYPE_CHECKING:  # only named: the parser of every command loads no config code
-    from automation.config.loader import Config
+    from automation.config.model import Config
 
 __all__ = ["register"]
 

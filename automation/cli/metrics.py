@@ -50,7 +50,7 @@ from automation.core.post_ids import (
 from automation.core.wording import shown_path
 
 if TYPE_CHECKING:
-    from automation.config.loader import Config
+    from automation.config.model import Config
     from automation.export.job import ExportJob, ExportResult
 
 __all__ = ["register", "run"]

@@ -29,15 +29,11 @@ from automation.config.model import (
     DEFAULT_POLL_INTERVAL,
     Account,
     ActionSettings,
-    AlertSettings,
-    ApiSettings,
     AppCredentials,
     Config,
     DashboardSettings,
     HistorySettings,
-    MetricsSettings,
     RetentionSettings,
-    WebhookSettings,
 )
 from automation.config.paths import home_problem, named_paths, resolve
 from automation.config.schema import VALIDATOR, config_schema
@@ -58,22 +54,8 @@ from automation.rulefiles.schema import failed_value, keyword_value
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
 
 __all__ = [
-    "CONFIG_ENV",
-    "DEFAULT_CONFIG",
-    "Account",
-    "ActionSettings",
-    "AlertSettings",
-    "ApiSettings",
-    "AppCredentials",
-    "Config",
-    "DashboardSettings",
-    "HistorySettings",
-    "MetricsSettings",
-    "RetentionSettings",
     "SecretMode",
-    "WebhookSettings",
     "config_path",
-    "config_schema",
     "load_config",
     "redactor",
 ]

@@ -11,7 +11,7 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import ConfigError, UsageError
 
 __all__ = ["DEFAULT_LISTEN", "Listen", "password_for", "passwords_match"]

@@ -33,7 +33,7 @@ from automation.backtest import (
     run_backtest,
 )
 from automation.backtest.posts import Timeline
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import ApiError, AutomationError, Problem, RuleError, UsageError
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.periods import Period, parse_period

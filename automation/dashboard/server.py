@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import uvicorn
 
 from automation.config.disk_space import MeasureDisk, database_disk
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import UsageError
 from automation.dashboard.access import Listen, password_for
 from automation.dashboard.app import create_app

@@ -13,7 +13,7 @@ from threading import Lock
 from starlette.requests import Request
 
 from automation.config.disk_space import MeasureDisk, database_disk
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.rules import Rule
 from automation.core.wording import shown_path
 from automation.rulefiles.rule_parser import RuleSet, expand_paths, load_rules

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core import reload_failure
 from automation.core.cycle_decisions import CycleDecisions, decide_cycle
 from automation.core.cycle_facts import CycleFacts, read_totals
@@ -57,7 +57,7 @@ from automation.store.base import STATES_CHANGED, Store
 from automation.x.engagement_client import FetchResult
 from automation.x.engagement_plan import EngagementRequest, plan_owned_requests
 
-__all__ = ["CycleResult", "Engine", "LoadedRules", "load_compiled"]
+__all__ = ["CycleResult", "Engine"]
 
 log = logging.getLogger("automation.engine")
 

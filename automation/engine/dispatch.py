@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from automation.config.loader import ActionSettings
+from automation.config.model import ActionSettings
 from automation.core.errors import ActionFailed, AutomationError, DatabaseUnreachable
 from automation.core.payloads import iso
 from automation.core.records import OutboxItem

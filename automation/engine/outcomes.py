@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from automation.config.loader import ActionSettings
+from automation.config.model import ActionSettings
 from automation.core.errors import ActionFailed, ApiError, AutomationError
 from automation.core.payloads import iso
 from automation.core.records import AttemptOutcome, OutboxItem

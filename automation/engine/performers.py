@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.engine.destinations import Resolver, system_resolver
 from automation.engine.webhook_delivery import WebhookSender
 from automation.x.http import HttpClient

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.facts import RuleState
 from automation.core.fetch_plan import FetchPlan
 from automation.core.metric_values import compact_totals

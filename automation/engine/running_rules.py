@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.evaluate import CompiledRule, compile_rule
 from automation.rulefiles.rule_parser import expand_paths, load_rules
 

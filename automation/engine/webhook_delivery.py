@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import ActionFailed
 from automation.engine import webhook
 from automation.engine.destinations import DestinationGuard, Resolver, system_resolver

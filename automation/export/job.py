@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import UsageError
 from automation.core.metric_columns import Column, api_metrics
 from automation.core.metric_table import MetricTable

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from automation.core.window_text import windows_text
 from automation.rule_tests.model import Expectation, ExpectedAction, RuleTest
 from automation.rule_tests.notation import format_value
-from automation.rule_tests.test_file import offset_text
+from automation.rule_tests.scope import offset_text
 
 if TYPE_CHECKING:
     from automation.rule_tests.runner import ActualAction, ActualFiring, Run

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from automation.config.loader import Account, ApiSettings, AppCredentials, Config
+from automation.config.model import Account, ApiSettings, AppCredentials, Config
 from automation.config.secret import Secret
 from automation.core.errors import AutomationError, Problem, RuleError
 from automation.core.evaluate import compile_rules
 from automation.core.rules import Rule, WebhookAction
-from automation.engine.cycle import Engine, LoadedRules
+from automation.engine.cycle import Engine
 from automation.engine.dispatch import Dispatcher
 from automation.engine.events import ErrorEvent, Event
+from automation.engine.running_rules import LoadedRules
 from automation.rule_tests.fakes import (
     FakeEngagement,
     FakeX,

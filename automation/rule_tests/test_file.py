@@ -20,17 +20,17 @@ from automation.core.facts import post_created_at
 from automation.core.rules import Rule
 from automation.core.wording import shown_path
 from automation.rule_tests.expectations import read_expectations
-from automation.rule_tests.file_schema import schema, validate
+from automation.rule_tests.file_schema import validate
 from automation.rule_tests.model import RuleTest, RuleTestFile
 from automation.rule_tests.posts import poll_count, read_posts, read_series
-from automation.rule_tests.scope import PathList, TestScope, offset_text
+from automation.rule_tests.scope import PathList, TestScope
 from automation.rule_tests.steps import poll_times, read_steps
 from automation.rulefiles.condition_text import read_exponents
 from automation.rulefiles.problems import Reporter
 from automation.rulefiles.rule_parser import load_rules
 from automation.rulefiles.yaml_loader import YamlDocument, load_document
 
-__all__ = ["DEFAULT_START", "load_test_file", "offset_text", "schema"]
+__all__ = ["DEFAULT_START", "load_test_file"]
 
 DEFAULT_START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 DEFAULT_POLL_INTERVAL = 300

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from automation import __version__
-from automation.config.loader import AlertSettings, Config
+from automation.config.model import AlertSettings, Config
 from automation.core import alerting, reload_failure
 from automation.core.errors import AutomationError
 from automation.core.payloads import iso

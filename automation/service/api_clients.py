@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.service.store_ledger import StoreLedger
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from automation.config.database import PostgresDatabase
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import (
     DatabaseUnreachable,
     EngineLocked,

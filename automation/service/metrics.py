@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 from automation import __version__
 from automation.config.database import Database, PostgresDatabase
 from automation.config.disk_space import MeasureDisk, database_disk
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core import reload_failure
 from automation.core.pauses import pause_state
 from automation.core.recording import Waiting

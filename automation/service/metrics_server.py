@@ -18,7 +18,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
-from automation.config.loader import MetricsSettings
+from automation.config.model import MetricsSettings
 from automation.core.errors import ConfigError
 from automation.service.health import Health
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.recording import Waiting
 from automation.engine.events import Event, Sink
 from automation.service.alerts import AlertMonitor

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.engine.dispatch import Dispatcher
 from automation.engine.events import Sink
 from automation.engine.performers import Performers, make_performers

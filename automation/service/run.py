@@ -15,7 +15,8 @@ from typing import TextIO
 
 from automation.config.database import PostgresDatabase
 from automation.config.disk_space import database_disk
-from automation.config.loader import Config, config_path, load_config
+from automation.config.loader import config_path, load_config
+from automation.config.model import Config
 from automation.core.errors import AutomationError
 from automation.core.window_text import beside_windows
 from automation.engine.cycle import CycleResult

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from automation.config.database import PostgresDatabase
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import StoreError, UsageError
 from automation.core.recording import WAITING_KEY, Waiting
 from automation.engine.cycle import Engine

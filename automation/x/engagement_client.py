@@ -35,7 +35,7 @@ from typing import Any
 
 from authlib.common.security import is_secure_transport
 
-from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import redactor
 from automation.core.errors import (
     ApiError,

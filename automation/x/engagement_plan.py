@@ -34,7 +34,6 @@ __all__ = [
     "HOURLY_GROUP_BY",
     "HOURLY_GROUP_BY_TYPE_FIRST",
     "MAX_HISTORICAL_WINDOW",
-    "MAX_IDS",
     "TOTALS_GROUPING",
     "TOTALS_GROUP_BY",
     "Endpoint",

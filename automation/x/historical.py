@@ -32,6 +32,7 @@ from typing import Protocol
 from automation.core import metric_names as m
 from automation.core.errors import ApiError, UsageError
 from automation.core.facts import post_created_at
+from automation.core.fetch_plan import MAX_IDS
 from automation.core.hours import HOUR, Span, hour_index, hour_start
 from automation.core.wording import counted
 from automation.x.engagement_client import FetchResult
@@ -40,7 +41,6 @@ from automation.x.engagement_plan import (
     HOURLY_GROUP_BY,
     HOURLY_GROUPING,
     MAX_HISTORICAL_WINDOW,
-    MAX_IDS,
     EngagementRequest,
 )
 

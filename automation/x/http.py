@@ -35,7 +35,7 @@ import httpx
 from authlib.oauth1 import ClientAuth
 
 from automation import __version__
-from automation.config.loader import Account, AppCredentials
+from automation.config.model import Account, AppCredentials
 from automation.config.secret import Secret
 from automation.core.errors import AuthFailed, MalformedResponse, TransportFailed
 from automation.x.oauth1 import header_without_parameters

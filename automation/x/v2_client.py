@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from automation.config.loader import Account, ApiSettings, AppCredentials, Config
+from automation.config.model import Account, ApiSettings, AppCredentials, Config
 from automation.config.secret import redactor
 from automation.core.errors import (
     AuthFailed,

@@ -13,7 +13,7 @@ from cli_helpers import assert_no_traceback
 from config_helpers import make_config
 
 from automation.cli.check import format_problems, run_check
-from automation.config.loader import Config, WebhookSettings
+from automation.config.model import Config, WebhookSettings
 from automation.core.errors import Problem
 
 ROOT = Path(__file__).resolve().parents[2]

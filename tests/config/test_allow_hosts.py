@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from automation.cli.check import run_check
-from automation.config.loader import Config, load_config
+from automation.config.loader import load_config
+from automation.config.model import Config
 from automation.core.errors import ConfigError
 
 BASE = """\

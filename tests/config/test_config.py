@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from automation.config.loader import (
-    Config,
-    config_path,
-    config_schema,
-    load_config,
-    redactor,
-)
+from automation.config.loader import config_path, load_config, redactor
+from automation.config.model import Config
+from automation.config.schema import config_schema
 from automation.core.errors import ConfigError
 from automation.service.logs import setup_logging
 

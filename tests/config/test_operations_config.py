@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from automation.config.loader import AlertSettings, Config, MetricsSettings, load_config
+from automation.config.loader import load_config
+from automation.config.model import AlertSettings, Config, MetricsSettings
 from automation.core.errors import ConfigError
 
 BASE = """\

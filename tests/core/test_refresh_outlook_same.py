@@ -18,11 +18,10 @@ from automation.core.evaluate import CompiledRule, compile_rule
 from automation.core.facts import RuleState
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.metric_values import MetricValues, compact_totals
-from automation.core.post_rates import PostRate
+from automation.core.post_rates import PostRate, Rate
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import (
     NEVER,
-    Rate,
     Recent,
     _condition,
     _rule_projection,

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from automation.core.evaluate import compile_rule
 from automation.core.facts import RuleState
-from automation.core.fetch_plan import FetchPlan, plan_fetch
+from automation.core.fetch_plan import MAX_IDS, FetchPlan, plan_fetch
 from automation.core.records import WatchedPostRecord
 from automation.core.refresh_outlook import NEVER, Recent, outlooks
 from automation.core.refresh_schedule import fewest_requests, plan_cost, schedule_refresh
 from automation.core.rules import Every, Leaf, Rearm, Rule, Watch
-from automation.x.engagement_plan import MAX_IDS, WatchedPost, plan_requests
+from automation.x.engagement_plan import WatchedPost, plan_requests
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from automation.config.loader import ActionSettings
+from automation.config.model import ActionSettings
 from automation.core.errors import (
     ActionFailed,
     AuthFailed,
@@ -20,8 +20,9 @@ from automation.core.errors import (
     ServerFailed,
 )
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
-from automation.engine.dispatch import Dispatcher, DispatchLimits, Performers
+from automation.engine.dispatch import Dispatcher, DispatchLimits
 from automation.engine.events import ActionEvent, Event
+from automation.engine.performers import Performers
 from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from pg_cluster import Cluster
 
-from automation.config.loader import ActionSettings
+from automation.config.model import ActionSettings
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.dispatch import Dispatcher
 from automation.engine.performers import Performers

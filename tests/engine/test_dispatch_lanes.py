@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from automation.config.loader import ActionSettings
+from automation.config.model import ActionSettings
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.dispatch import Dispatcher, DispatchLimits
 from automation.engine.performers import Performers

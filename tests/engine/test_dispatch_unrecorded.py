@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from automation.config.loader import ActionSettings
+from automation.config.model import ActionSettings
 from automation.core.errors import ServerFailed
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
-from automation.engine.dispatch import Dispatcher, Performers
+from automation.engine.dispatch import Dispatcher
 from automation.engine.events import ActionEvent, Event
+from automation.engine.performers import Performers
 from automation.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

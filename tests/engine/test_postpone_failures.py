@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.config.loader import ActionSettings
+from automation.config.model import ActionSettings
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.dispatch import Dispatcher
 from automation.engine.performers import Performers

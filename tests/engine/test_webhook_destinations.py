@@ -13,7 +13,7 @@ import httpx
 import pytest
 from config_helpers import make_config
 
-from automation.config.loader import Config, WebhookSettings
+from automation.config.model import Config, WebhookSettings
 from automation.core.destinations import IPAddress
 from automation.core.errors import ActionFailed
 from automation.engine.performers import make_performers

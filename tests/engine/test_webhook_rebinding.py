@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from automation.config.loader import WebhookSettings
+from automation.config.model import WebhookSettings
 from automation.core.errors import ActionFailed
 from automation.engine.performers import make_performers
 from automation.x.http import HttpClient

@@ -11,7 +11,8 @@ import pytest
 from cli_helpers import isolated_process_state
 
 from automation.cli.main import main
-from automation.config.loader import Config, WebhookSettings, load_config
+from automation.config.loader import load_config
+from automation.config.model import Config, WebhookSettings
 from automation.config.secret import Secret
 from automation.engine.performers import make_performers
 from automation.sandbox import write_config

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from config_helpers import make_config
 
-from automation.config.loader import Config
+from automation.config.model import Config
 from automation.core.errors import Problem, RuleError
 from automation.core.rules import (
     AllOf,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from automation.config.loader import Config, WebhookSettings, load_config
+from automation.config.loader import load_config
+from automation.config.model import Config, WebhookSettings
 from automation.config.secret import Secret
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
 from automation.engine.events import ActionEvent, CycleEvent

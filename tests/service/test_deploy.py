@@ -12,7 +12,8 @@ import pytest
 from cli_helpers import isolated_process_state
 
 from automation.cli.main import main
-from automation.config.loader import config_schema, load_config
+from automation.config.loader import load_config
+from automation.config.schema import config_schema
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 UNIT = DEPLOY / "automation.service"

@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from promtool import promtool, promtool_check
 
 from automation.config.database import Database, PostgresDatabase
-from automation.config.loader import Config, MetricsSettings, load_config
+from automation.config.loader import load_config
+from automation.config.model import Config, MetricsSettings
 from automation.core.errors import ConfigError
 from automation.core.pauses import PauseRecord
 from automation.core.recording import DiskSpace, Waiting

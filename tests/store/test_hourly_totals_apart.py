@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from automation.core.records import HourlyHistory, Snapshot
+from automation.core.facts import Snapshot
+from automation.core.records import HourlyHistory
 from automation.store import Store
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

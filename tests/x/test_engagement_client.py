@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sandbox_api import SandboxTarget, public_user_id
 
-from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
 from automation.core import metric_names as m
 from automation.core.errors import (

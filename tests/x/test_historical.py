@@ -16,7 +16,7 @@ from export_helpers import BRAND, engagement_requests, export_config
 from sandbox_api import START as SANDBOX_NOW
 from sandbox_api import SandboxTarget
 
-from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
 from automation.core.errors import UsageError
 from automation.store import MemoryStore

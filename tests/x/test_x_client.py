@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
 from automation.core.errors import (
     ApiError,

@@ -18,7 +18,7 @@ import pytest
 import respx
 from sandbox_api import SandboxTarget, public_user_id
 
-from automation.config.loader import Account, ApiSettings, AppCredentials
+from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
 from automation.sandbox import Options
 from automation.sandbox import credentials as cred
