@@ -1,13 +1,12 @@
-"""Running exports (``automation metrics``) against the sandbox on a clock the test moves.
+"""Running exports (``automation metrics``) against the sandbox (on ``clock.Clock``, whose
+``sleep`` moves it, so budget waits take no real time).
 
-``export_config`` points a config at a sandbox with its documented credentials; ``Clock``
-is the export's clock, whose ``sleep`` moves it (so budget waits take no real time);
+``export_config`` points a config at a sandbox with its documented credentials;
 ``engagement_requests`` reads the Engagement API requests a ``SandboxTarget`` answered.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from sandbox_api import Received, SandboxTarget
@@ -16,7 +15,7 @@ from automation.config.model import Account, ApiSettings, AppCredentials, Config
 from automation.config.secret import Secret
 from automation.sandbox import credentials as cred
 
-__all__ = ["BRAND", "NASA", "SUPPORT", "Clock", "engagement_requests", "export_config"]
+__all__ = ["BRAND", "NASA", "SUPPORT", "engagement_requests", "export_config"]
 
 BRAND = next(a.user_id for a in cred.ACCOUNTS if a.name == "brand")
 SUPPORT = next(a.user_id for a in cred.ACCOUNTS if a.name == "support")
@@ -39,21 +38,6 @@ def export_config(base_url: str, database: Path, *, rpm: int = 6000) -> Config:
             for a in cred.ACCOUNTS
         ),
     )
-
-
-class Clock:
-    """The export's clock; ``sleep`` moves it and remembers each pause."""
-
-    def __init__(self, start: datetime) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += timedelta(seconds=seconds)
 
 
 def engagement_requests(target: SandboxTarget) -> list[Received]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import SECRET_ENV, Cli, write_env_config
+from clock import Clock
 
 from automation.config.database import Database, PostgresDatabase
 from automation.config.disk_space import database_disk
@@ -23,16 +24,6 @@ pytestmark = pytest.mark.usefixtures("process_state")
 
 CYCLE_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the last cycle's "at" below
 GIB = 1024**3
-
-
-class Clock:
-    """The time ``status`` reads, a minute after the last cycle unless a test moves it."""
-
-    def __init__(self) -> None:
-        self.at = CYCLE_AT + timedelta(minutes=1)
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 class Disk:
@@ -48,8 +39,9 @@ class Disk:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock[datetime]:
+    """The time ``status`` reads, a minute after the last cycle unless a test moves it."""
+    fake = Clock(CYCLE_AT + timedelta(minutes=1))
     monkeypatch.setattr("automation.cli.status.now", fake)
     return fake
 
@@ -163,10 +155,10 @@ def test_a_last_cycle_older_than_three_poll_intervals_says_what_to_check(
     cli: Cli, tmp_path: Path, clock: Clock
 ) -> None:
     last_cycle(tmp_path)
-    clock.at = CYCLE_AT + timedelta(minutes=3)  # three intervals of 1m: not yet
+    clock.now = CYCLE_AT + timedelta(minutes=3)  # three intervals of 1m: not yet
     assert "stale" not in rows(cli("status").out)
 
-    clock.at = CYCLE_AT + timedelta(minutes=42, seconds=10)
+    clock.now = CYCLE_AT + timedelta(minutes=42, seconds=10)
     table = cli("status")
     assert table.code == 0, table.err
     assert rows(table.out)["stale"] == (
@@ -190,7 +182,7 @@ def test_an_engine_waiting_out_a_429_is_not_asked_if_it_runs(
     wait = {"at": "2026-11-20T12:00:40Z", "until": "2026-11-20T12:05:12Z", "why": "429"}
     with SqliteStore.open(tmp_path / "state.db") as store:
         store.set_meta("waiting", json.dumps(wait))
-    clock.at = CYCLE_AT + timedelta(minutes=4)  # stale by the clock, yet still waiting
+    clock.now = CYCLE_AT + timedelta(minutes=4)  # stale by the clock, yet still waiting
     table = cli("status")
     assert table.code == 0, table.err
     assert rows(table.out)["stale"] == (
@@ -201,7 +193,7 @@ def test_an_engine_waiting_out_a_429_is_not_asked_if_it_runs(
     assert recording["stale"] is True
     assert recording["waiting"] == {"until": "2026-11-20T12:05:12Z", "why": "429"}
 
-    clock.at = CYCLE_AT + timedelta(minutes=9)  # three intervals past the wait's end
+    clock.now = CYCLE_AT + timedelta(minutes=9)  # three intervals past the wait's end
     assert "is the engine running?" in rows(cli("status").out)["stale"]
     assert cli("status", "--json").json()["recording"]["waiting"] is None
 
@@ -210,7 +202,7 @@ def test_a_full_disk_names_the_directory_the_free_bytes_and_the_fix(
     cli: Cli, tmp_path: Path, clock: Clock, disk: Disk
 ) -> None:
     last_cycle(tmp_path)
-    clock.at = CYCLE_AT + timedelta(hours=2)
+    clock.now = CYCLE_AT + timedelta(hours=2)
     disk.total, disk.free = 20 * GIB, 8192
 
     table = cli("status")
@@ -251,7 +243,7 @@ def test_almost_full_is_under_one_percent_and_under_a_gibibyte(
 
 
 def test_before_any_cycle_nothing_is_stale(cli: Cli, clock: Clock) -> None:
-    clock.at = CYCLE_AT + timedelta(days=30)
+    clock.now = CYCLE_AT + timedelta(days=30)
     data = cli("status", "--json").json()
     assert data["recording"] == {
         "last_cycle_age": None,

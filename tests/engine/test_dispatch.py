@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clock import Clock
 
 from automation.config.model import ActionSettings
 from automation.core.errors import (
@@ -27,14 +28,6 @@ from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Fake:
@@ -76,7 +69,7 @@ def setup(script: dict[str, list[Exception | None]], *, max_attempts: int = 3):
         id="f1", rule_id="r", post_id="1", key="once", kind="fired", at=T0, actions=actions
     )
     store.commit_cycle(CycleWrite(at=T0, firings=(firing,)))
-    clock, events, fake = Clock(), [], Fake(script)
+    clock, events, fake = Clock(T0), [], Fake(script)
     dispatcher = Dispatcher(
         store=store,
         performers=fake.performers(),
@@ -166,7 +159,7 @@ def test_an_unknown_kind_is_dead_not_a_crash() -> None:
         store=store,
         performers=Fake({}).performers(),
         settings=ActionSettings(),
-        clock=Clock(),
+        clock=Clock(T0),
         emit=events.append,
     )
     dispatcher.run_due()
@@ -219,7 +212,7 @@ def test_corrupted_outbox_rows_are_dead_with_the_reason_and_the_good_ones_are_se
             store=store,
             performers=fake.performers(),
             settings=ActionSettings(),
-            clock=Clock(),
+            clock=Clock(T0),
             emit=lambda event: None,
         )
         assert dispatcher.run_due() == len(firings) - len(bad)
@@ -257,7 +250,7 @@ def test_a_full_batch_is_followed_by_the_next_one_in_the_same_step() -> None:
         store=store,
         performers=Fake({}).performers(),
         settings=ActionSettings(),
-        clock=Clock(),
+        clock=Clock(T0),
         emit=lambda event: None,
         limits=DispatchLimits(batch=2, refresh=3600),
         monotonic=lambda: 0.0,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from clock import Clock
 
 from automation.config.model import ActionSettings
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
@@ -28,14 +29,6 @@ from automation.x.write_limits import Window, WriteLimits
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PATIENCE = 20.0  # seconds a test waits for something that takes milliseconds
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def queue(store: MemoryStore, actions: list[dict[str, Any]]) -> list[str]:
@@ -84,7 +77,7 @@ def dispatcher(
         store=store,
         performers=perform,
         settings=ActionSettings(first_retry=10, max_attempts=3),
-        clock=clock or Clock(),
+        clock=clock or Clock(T0),
         emit=lambda event: None,
         workers=workers,
         **kwargs,
@@ -182,7 +175,7 @@ def test_each_account_writes_one_at_a_time_in_order_while_accounts_write_at_once
 
 
 def test_a_used_up_write_limit_is_the_only_wait_and_costs_no_attempt() -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(T0)
     limits = WriteLimits([Window("repost 1m", frozenset({"repost"}), 2, 60)])
     calls: list[str] = []
 
@@ -278,7 +271,7 @@ def test_closing_does_not_wait_for_a_hung_delivery_and_keeps_it_pending(
 
 
 def test_a_drain_leaves_a_retry_due_later_in_the_outbox_and_says_so() -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(T0)
     refused: set[str] = set()
 
     def webhook(action_id: str, payload: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clock import Clock
 
 from automation.config.model import ActionSettings
 from automation.core.errors import ServerFailed
@@ -21,14 +22,6 @@ from automation.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WEBHOOK = {"kind": "webhook", "url": "https://h.example", "body": "{}", "post_id": "1"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def writable(store: SqliteStore, yes: bool) -> None:
@@ -48,7 +41,7 @@ def setup(
         id="f1", rule_id="r", post_id="1", key="once", kind="fired", at=T0, actions=actions
     )
     store.commit_cycle(CycleWrite(at=T0, firings=(firing,)))
-    clock, events, performed = Clock(), [], []
+    clock, events, performed = Clock(T0), [], []
 
     def perform(kind: str, ident: str) -> str:
         performed.append(f"{kind} {ident}")

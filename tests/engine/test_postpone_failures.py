@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clock import Clock
 
 from automation.config.model import ActionSettings
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
@@ -22,14 +23,6 @@ from automation.x.write_limits import Window, WriteLimits
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def queue_reposts(store: SqliteStore, posts: list[str]) -> None:
@@ -45,7 +38,7 @@ def queue_reposts(store: SqliteStore, posts: list[str]) -> None:
 
 def full_disk(path: Path, performed: list[str]) -> tuple[SqliteStore, Dispatcher, Clock]:
     """Three reposts waiting for brand's limit, used up until 13:00, on a full disk."""
-    store, clock = SqliteStore.open(path), Clock()
+    store, clock = SqliteStore.open(path), Clock(T0)
     queue_reposts(store, ["1", "2", "3"])
     limits = WriteLimits([Window("repost 1h", frozenset({"repost"}), 1, 3600)])
     limits.record("brand", "repost", T0.timestamp())

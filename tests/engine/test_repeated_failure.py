@@ -8,19 +8,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from clock import Clock
 
 from automation.engine.repeated_failure import RepeatedFailure
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 log = logging.getLogger("test.repeated")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
@@ -37,7 +30,7 @@ def test_said_once_then_once_a_minute_with_the_count_then_once_when_it_works(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    clock = Clock()
+    clock = Clock(T0)
     report = RepeatedFailure(log, "doing it", clock)
 
     fail_each_second(report, clock, 150)  # 12:00:00 .. 12:02:29
@@ -64,7 +57,7 @@ def test_a_new_run_of_failures_is_said_at_once_and_counted_afresh(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    clock = Clock()
+    clock = Clock(T0)
     report = RepeatedFailure(log, "doing it", clock, every=timedelta(seconds=30))
     fail_each_second(report, clock, 2)
     report.worked()
@@ -83,6 +76,6 @@ def test_nothing_is_said_of_an_operation_that_only_works(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    report = RepeatedFailure(log, "doing it", Clock())
+    report = RepeatedFailure(log, "doing it", Clock(T0))
     report.worked()
     assert lines(caplog) == []

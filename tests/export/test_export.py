@@ -9,7 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from export_helpers import BRAND, NASA, SUPPORT, Clock, engagement_requests, export_config
+from clock import Clock
+from export_helpers import BRAND, NASA, SUPPORT, engagement_requests, export_config
 from sandbox_api import START, SandboxTarget
 
 from automation.core.errors import UsageError

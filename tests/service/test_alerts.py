@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clock import Clock
 
 from automation.config.loader import load_config
 from automation.config.model import Config, WebhookSettings
@@ -26,17 +27,9 @@ T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SECRET = "alert-signing-secret"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clock import Clock
 from prometheus_client.parser import text_string_to_metric_families
 from promtool import promtool, promtool_check
 
@@ -36,14 +37,6 @@ x_api: {base_url: "https://api.x.com"}
 app: {consumer_key: k, consumer_secret: s, bearer_token: b}
 metrics: {listen: "127.0.0.1:0"}
 """
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -249,7 +242,7 @@ def test_outcomes_by_status() -> None:
 def test_a_standby_that_cannot_reach_the_database_is_unhealthy_and_says_why() -> None:
     """With the database down no engine acts, so no standby may answer that another one
     does: it answers 503 saying why, and 200 standby once it is back."""
-    health = Health(poll_interval=60, clock=Clock())
+    health = Health(poll_interval=60, clock=Clock(T0))
     down = "cannot connect to the database postgresql://automation@db/automation: refused"
     health.set_standby(True, problem=down)
     assert health.check() == (503, f"standby: {down}")
@@ -258,7 +251,7 @@ def test_a_standby_that_cannot_reach_the_database_is_unhealthy_and_says_why() ->
 
 
 def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     health = Health(poll_interval=60, clock=clock)
     assert health.check() == (
         200,
@@ -291,7 +284,7 @@ def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
 
 
 def test_an_engine_waiting_out_a_rate_limit_is_stale_and_says_it_waits_until_when() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     health = Health(poll_interval=60, clock=clock)
     clock.now = T0 + timedelta(seconds=30)
     health.waiting(Waiting(clock.now, clock.now + timedelta(minutes=15), "429"))
@@ -333,7 +326,7 @@ def test_a_wait_shows_in_metrics_until_the_cycle_ends(config: Config) -> None:
 
 @pytest.fixture
 def served(config: Config) -> Iterator[tuple[Observers, Clock]]:
-    clock = Clock()
+    clock = Clock(T0)
     observers = Observers(config, clock=clock).start()
     try:
         yield observers, clock
@@ -370,7 +363,7 @@ def test_an_address_in_use_is_a_config_error(
     port = int(observers.server.url.rpartition(":")[2])
     taken = Config(**{**config.__dict__, "metrics": MetricsSettings("127.0.0.1", port)})
     with pytest.raises(ConfigError) as caught:
-        Observers(taken, clock=Clock()).start()
+        Observers(taken, clock=Clock(T0)).start()
     assert f"metrics.listen 127.0.0.1:{port}: cannot serve there" in str(caught.value)
 
 

@@ -35,7 +35,8 @@ class StepClock:
     """Time that passes only while the loop waits, each wait lasting its whole length
     unless the event is set. ``seen`` gets each wait's length (a test may add more to it,
     to see the order); ``meanwhile(n)`` runs as the n-th wait begins, as a signal handler
-    runs while the process waits."""
+    runs while the process waits. Not ``clock.Clock``: the loop reads ``monotonic`` and
+    waits on an event, which a signal may set while it waits."""
 
     now: float = 1000.0
     seen: list[object] = field(default_factory=list)

@@ -37,7 +37,9 @@ class _Election:
 
 @dataclass
 class _Clock:
-    """Time that passes only while the standby waits."""
+    """Time that passes only while the standby waits: a whole wait, even when the event
+    is set. Not ``clock.Clock`` (the standby reads ``monotonic`` and waits on an event), nor
+    ``StepClock`` of the loop's tests, whose wait ends early on a set event."""
 
     now: float = 1000.0
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from clock import Clock
 from e2e_helpers import wait_for
 from pg_cluster import Cluster
 
@@ -196,18 +197,8 @@ def test_the_leader_migrates_its_own_store_with_migrate_auto(database, admin, el
     assert newest in postgres_schema.applied(admin)
 
 
-class FrozenClock:
-    """A monotonic clock that moves only when the test moves it."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_a_leader_whose_epoch_another_engine_took_stops_at_once(database, admin, elections):
-    clock = FrozenClock()  # never past trust: only the heartbeat can end the lead
+    clock = Clock(1000.0)  # never past trust: only the heartbeat can end the lead
     a = Election(database, times=TIMES, name="a:1", monotonic=clock)
     elections.append(a)
     epoch = a.try_lead(T0)
@@ -218,11 +209,11 @@ def test_a_leader_whose_epoch_another_engine_took_stops_at_once(database, admin,
 
 
 def test_a_leader_keeps_leading_while_its_heartbeat_is_answered(database, elections) -> None:
-    clock = FrozenClock()
+    clock = Clock(1000.0)
     a = Election(database, times=TIMES, name="a:1", monotonic=clock)
     elections.append(a)
     epoch = a.try_lead(T0)
-    clock.t += 60.0  # a minute on: the lead holds only if a heartbeat answered since
+    clock.now += 60.0  # a minute on: the lead holds only if a heartbeat answered since
     wait_for(a.leading, what="a heartbeat answered at the new time")
     assert a.try_lead(T0) == epoch  # asking again while leading keeps the same term
     assert leader_view(database).epoch == epoch
@@ -240,7 +231,7 @@ def test_a_name_as_long_as_postgresql_keeps_is_shown_whole(database, elections) 
 
 
 def test_a_leader_that_lost_its_session_leads_again_when_it_wins(database, admin, elections):
-    clock = FrozenClock()
+    clock = Clock(1000.0)
     a = Election(database, times=TIMES, name="a:1", monotonic=clock)
     elections.append(a)
     first = a.try_lead(T0)

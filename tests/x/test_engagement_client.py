@@ -27,6 +27,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import pytest
 import respx
+from clock import Clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sandbox_api import SandboxTarget, public_user_id
@@ -84,22 +85,6 @@ SECRETS = [
         *(t for a in ACCOUNTS.values() for t in (a.access_token, a.access_token_secret)),
     )
 ]
-
-
-class Clock:
-    """Fake epoch clock; ``sleep`` advances it and remembers each pause."""
-
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.t += seconds
 
 
 @dataclass(frozen=True)
@@ -276,7 +261,7 @@ def _days(hours: Sequence[datetime], count: Callable[[datetime], str]) -> dict[s
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 OWNED = {

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from clock import Clock
 from export_helpers import BRAND, engagement_requests, export_config
 from sandbox_api import START as SANDBOX_NOW
 from sandbox_api import SandboxTarget
@@ -45,17 +46,6 @@ def ids(n: int, first: int = 0) -> list[str]:
 def post_id_at(moment: datetime) -> str:
     """A post ID that says it was written at ``moment`` (a snowflake's time bits)."""
     return str((int(moment.timestamp() * 1000) - 1288834974657) << 22)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = NOW.timestamp()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 class KeepingLedger(MemoryLedger):
@@ -121,7 +111,7 @@ def windows(route: respx.Route) -> list[tuple[str, str, int]]:
 
 
 def test_six_weeks_make_two_ranges_per_25_posts_and_count_no_hour_twice(api) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     owners = dict.fromkeys(ids(60), "brand")
     plan = plan_history(store, owners, ["impressions", "quote_tweets"], START, END, now=NOW)
     assert [(r.start, r.end, len(r.tweet_ids)) for r in plan.requests] == [
@@ -154,7 +144,7 @@ def test_the_plan_groups_its_numbers_as_the_commands_do() -> None:
 
 
 def test_a_second_plan_of_the_same_period_sends_nothing(api) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     owners = dict.fromkeys(ids(30), "brand")
     fetch_history(
         plan_history(store, owners, ["favorites"], START, END, now=NOW), client(clock), store
@@ -168,7 +158,7 @@ def test_a_second_plan_of_the_same_period_sends_nothing(api) -> None:
 
 
 def test_only_the_hours_not_stored_are_asked_for(api) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     owners = dict.fromkeys(ids(3), "brand")
     week = START + timedelta(weeks=1)
     fetch_history(
@@ -216,7 +206,7 @@ def test_hours_the_api_cannot_serve_are_left_out() -> None:
 
 
 def test_gone_posts_and_failed_requests_stay_missing(api) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     owners = dict.fromkeys([*ids(2), GONE], "brand")
     fetch_history(
         plan_history(store, owners, ["favorites"], START, END, now=NOW), client(clock), store
@@ -232,7 +222,7 @@ def test_gone_posts_and_failed_requests_stay_missing(api) -> None:
 
 
 def test_requests_wait_for_the_shared_budget_and_report_progress(api) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     ledger = KeepingLedger()
     ledger.record("engagement", clock())  # a running engine's request, just now
     owners = dict.fromkeys(ids(75), "brand")
@@ -249,7 +239,7 @@ def test_requests_wait_for_the_shared_budget_and_report_progress(api) -> None:
 
 
 def test_a_stopped_fetch_keeps_what_it_stored_and_resumes(api) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     owners = dict.fromkeys(ids(50), "brand")
     plan = plan_history(store, owners, ["favorites"], START, END, now=NOW)
     asked = iter([False, False, True])
@@ -269,7 +259,7 @@ def test_45_days_from_the_sandbox_sum_to_its_world_in_two_ranges_per_25_posts() 
     try:
         owned = target.add_posts(BRAND, 30, age=timedelta(days=50))
         start, end = SANDBOX_NOW - timedelta(days=45), SANDBOX_NOW
-        store, clock = MemoryStore(), Clock()
+        store, clock = MemoryStore(), Clock(NOW.timestamp())
         config = export_config(target.base_url, Path("unused.db"))
         with HttpClient(timeout=10.0) as http:
             sandbox = EngagementClient(
@@ -347,7 +337,7 @@ def test_posts_lacking_the_same_hours_share_a_request_whatever_their_order() -> 
 
 
 def test_a_retried_request_counts_each_send(api) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     answers = iter([httpx.Response(503, json={"errors": ["busy"]})])
     api.side_effect = lambda request: next(answers, None) or answer(request)
     retrying = client(clock, attempts=2)
@@ -383,7 +373,7 @@ def test_impressions_a_post_is_too_old_for_stay_missing_and_its_other_metrics_ar
         return httpx.Response(200, json=data)
 
     api.side_effect = too_old
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), Clock(NOW.timestamp())
     owners = dict.fromkeys(ids(2), "brand")
     metrics = ["impressions", "favorites"]
     done = fetch_history(

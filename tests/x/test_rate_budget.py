@@ -6,6 +6,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from clock import Clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,18 +19,6 @@ from automation.x.rate_budget import HOLD, MAX_BLOCK, MemoryLedger, RateBudget
 T0 = 1_700_000_000.0
 
 
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.t += seconds
-
-
 def drive(budget: RateBudget, clock: Clock, n: int) -> list[float]:
     """Send n requests as the client does: wait, then acquire. Returns the send times."""
     times = []
@@ -37,7 +26,7 @@ def drive(budget: RateBudget, clock: Clock, n: int) -> list[float]:
         while (w := budget.wait_time()) > 0:
             clock.sleep(w)
         budget.acquire()
-        times.append(clock.t)
+        times.append(clock.now)
     return times
 
 
@@ -47,7 +36,7 @@ def max_in_any_minute(times: list[float]) -> int:
 
 @pytest.mark.parametrize("limit", [1, 2, 7, 60])
 def test_never_more_than_the_limit_in_any_sliding_minute(limit: int) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(limit, clock=clock)
     times = drive(budget, clock, limit * 4 + 3)
     assert max_in_any_minute(times) == limit
@@ -55,7 +44,7 @@ def test_never_more_than_the_limit_in_any_sliding_minute(limit: int) -> None:
 
 
 def test_first_requests_go_at_once() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(3, clock=clock)
     assert budget.wait_time() == 0
     assert drive(budget, clock, 3) == [T0, T0, T0]
@@ -64,7 +53,7 @@ def test_first_requests_go_at_once() -> None:
 
 
 def test_acquire_refuses_when_the_budget_says_wait() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(1, clock=clock)
     budget.acquire()
     with pytest.raises(RateLimited) as info:
@@ -77,7 +66,7 @@ def test_another_process_sending_while_this_one_checks_cannot_push_the_minute_ov
 ) -> None:
     """The engine and a metrics export share the budget through the database: the check
     and the record of a send are one transaction, so no send slips in between."""
-    clock = Clock()
+    clock = Clock(T0)
     mine, other = SqliteStore.open(tmp_path / "s.db"), SqliteStore.open(tmp_path / "s.db")
 
     class OtherSendsWhileILook(StoreLedger):
@@ -100,7 +89,7 @@ def test_another_process_sending_while_this_one_checks_cannot_push_the_minute_ov
 
 
 def test_the_ledger_carries_the_budget_across_processes() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     ledger = MemoryLedger()
     first = RateBudget(5, clock=clock, ledger=ledger)
     drive(first, clock, 5)
@@ -112,7 +101,7 @@ def test_the_ledger_carries_the_budget_across_processes() -> None:
 
 
 def test_a_429_pause_is_honoured_by_a_restarted_process() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     ledger = MemoryLedger()
     first = RateBudget(60, clock=clock, ledger=ledger)
     assert first.penalise("120") == 120
@@ -126,14 +115,14 @@ def test_a_429_pause_is_honoured_by_a_restarted_process() -> None:
 
 
 def test_ledgers_keep_apis_apart() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     ledger = MemoryLedger()
     drive(RateBudget(2, clock=clock, ledger=ledger, api="engagement"), clock, 2)
     assert RateBudget(2, clock=clock, ledger=ledger, api="x").wait_time() == 0
 
 
 def test_per_minute_limit_header_lowers_but_never_raises_the_allowance() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     budget.observe({"x-per-minute-limit": "100"})
     assert budget.allowance == 10
@@ -143,7 +132,7 @@ def test_per_minute_limit_header_lowers_but_never_raises_the_allowance() -> None
 
 
 def test_remaining_zero_waits_for_the_reset() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     budget.acquire()
     budget.observe({"x-per-minute-remaining": "0", "x-per-minute-reset": str(T0 + 20)})
@@ -153,7 +142,7 @@ def test_remaining_zero_waits_for_the_reset() -> None:
 
 
 def test_remaining_counts_down_with_our_own_sends() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     budget.observe({"x-per-minute-limit": "10", "x-per-minute-remaining": "2"})
     drive(budget, clock, 2)
@@ -164,14 +153,14 @@ def test_remaining_counts_down_with_our_own_sends() -> None:
     ("reset", "wait"), [(str(T0 + 30), 30), (str((T0 + 12) * 1000), 12), ("7", 7)]
 )
 def test_reset_may_be_epoch_seconds_epoch_ms_or_a_delta(reset: str, wait: float) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     budget.observe({"x-per-minute-remaining": "0", "x-per-minute-reset": reset})
     assert budget.wait_time() == pytest.approx(wait)
 
 
 def test_v2_rate_limit_headers_are_honoured() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     budget.observe(
         {
@@ -185,14 +174,14 @@ def test_v2_rate_limit_headers_are_honoured() -> None:
 
 
 def test_garbage_headers_are_ignored() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(4, clock=clock)
     budget.observe({"x-per-minute-limit": "many", "x-per-minute-remaining": "-1"})
     assert budget.allowance == 4 and budget.wait_time() == 0
 
 
 def test_penalise_honours_retry_after_seconds_dates_and_defaults_to_a_minute() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     assert budget.penalise("17") == 17
     assert budget.wait_time() == pytest.approx(17)
@@ -224,7 +213,7 @@ def test_retry_after_parsing(value: str | None, seconds: float | None) -> None:
 
 
 def test_penalise_reads_a_date_without_a_zone_as_gmt() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     when = datetime.fromtimestamp(T0 + 90, UTC)
     assert budget.penalise(when.strftime("%a, %d %b %Y %H:%M:%S -0000")) == pytest.approx(90)
@@ -232,7 +221,7 @@ def test_penalise_reads_a_date_without_a_zone_as_gmt() -> None:
 
 def test_a_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
-        RateBudget(0, clock=Clock())
+        RateBudget(0, clock=Clock(T0))
 
 
 class CountingLedger(MemoryLedger):
@@ -262,7 +251,7 @@ def send(budget: RateBudget, clock: Clock) -> float:
     """One send as the client makes it: take, waiting as long as it says."""
     while (wait := budget.take()) > 0:
         clock.sleep(wait)
-    return clock.t
+    return clock.now
 
 
 @settings(max_examples=150, derandomize=True, deadline=None)
@@ -280,7 +269,7 @@ def test_sends_claimed_in_blocks_never_exceed_the_limit_beside_another_process(
     """An export claims in blocks (``expect``), an engine one send at a time, both through
     one ledger, each send after its own pause: no minute ever holds more than the limit,
     and every send is recorded."""
-    clock, ledger = Clock(), CountingLedger()
+    clock, ledger = Clock(T0), CountingLedger()
     export, engine = (RateBudget(limit, clock=clock, ledger=ledger) for _ in range(2))
     export.expect(sum(by_export for by_export, _ in steps))
     sent = []
@@ -292,7 +281,7 @@ def test_sends_claimed_in_blocks_never_exceed_the_limit_beside_another_process(
 
 
 def test_quick_sends_are_claimed_in_blocks_and_slow_ones_one_at_a_time() -> None:
-    clock, ledger = Clock(), CountingLedger()
+    clock, ledger = Clock(T0), CountingLedger()
     budget = RateBudget(10_000, clock=clock, ledger=ledger)
     budget.expect(500)
     quick = [send(budget, clock) for _ in range(500) if not clock.sleep(0.001)]
@@ -307,7 +296,7 @@ def test_quick_sends_are_claimed_in_blocks_and_slow_ones_one_at_a_time() -> None
 
 
 def test_a_429_drops_what_is_left_of_a_block() -> None:
-    clock, ledger = Clock(), CountingLedger()
+    clock, ledger = Clock(T0), CountingLedger()
     budget = RateBudget(10_000, clock=clock, ledger=ledger)
     budget.expect(100)
     for _ in range(8):
@@ -317,14 +306,14 @@ def test_a_429_drops_what_is_left_of_a_block() -> None:
 
 
 def test_a_v2_reset_hours_away_waits_at_most_one_15_minute_window() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     budget.observe({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(T0 + 3 * 3600)})
     assert budget.wait_time() == pytest.approx(15 * 60)  # a garbled reset stops us no longer
 
 
 def test_status_counts_what_is_left_under_the_apis_lowered_limit() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     budget = RateBudget(10, clock=clock)
     budget.observe({"x-per-minute-limit": "3"})
     drive(budget, clock, 1)

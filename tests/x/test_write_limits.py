@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from clock import Clock
 
 from automation.x.write_limits import DEFAULT_WINDOWS, Window, WriteLimits
 
@@ -9,19 +10,10 @@ MIN = 60.0
 HOUR = 3600.0
 
 
-class FakeClock:
-    def __init__(self, start: float = T0) -> None:
-        self.now = start
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-
-def fill(limits: WriteLimits, account: str, kind: str, count: int, clock: FakeClock, step: float):
+def fill(limits: WriteLimits, account: str, kind: str, count: int, clock: Clock, step: float):
     for _ in range(count):
         limits.record(account, kind, clock.now)
-        clock.advance(step)
+        clock.now += step
 
 
 @pytest.mark.parametrize(
@@ -34,7 +26,7 @@ def fill(limits: WriteLimits, account: str, kind: str, count: int, clock: FakeCl
     ],
 )
 def test_fifteen_minute_window_per_kind(kind: str, limit: int, window: float) -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     first = clock.now
     fill(limits, "brand", kind, limit - 1, clock, 1.0)
     assert limits.wait_time("brand", kind, clock.now) == 0
@@ -48,7 +40,7 @@ def test_fifteen_minute_window_per_kind(kind: str, limit: int, window: float) ->
 
 
 def test_reply_and_quote_share_the_post_creation_window() -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     fill(limits, "brand", "reply", 60, clock, 1.0)
     fill(limits, "brand", "quote", 40, clock, 1.0)
     assert limits.wait_time("brand", "reply", clock.now) > 0
@@ -58,12 +50,12 @@ def test_reply_and_quote_share_the_post_creation_window() -> None:
 
 
 def test_like_daily_cap_outlasts_the_fifteen_minute_window() -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     first = clock.now
     # 50 likes every 15 minutes stays under the short window: 20 bursts reach 1,000.
     for _ in range(20):
         fill(limits, "brand", "like", 50, clock, 0.0)
-        clock.advance(15 * MIN)
+        clock.now += 15 * MIN
     wait = limits.wait_time("brand", "like", clock.now)
     assert wait == pytest.approx(first + 24 * HOUR - clock.now)
     assert wait > 15 * MIN
@@ -71,13 +63,13 @@ def test_like_daily_cap_outlasts_the_fifteen_minute_window() -> None:
 
 
 def test_three_hour_cap_is_shared_by_reposts_and_post_creation() -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     first = clock.now
     # 25 reposts and 50 replies per 15 minutes stay under both short windows.
     for _ in range(4):
         fill(limits, "brand", "repost", 25, clock, 0.0)
         fill(limits, "brand", "reply", 50, clock, 0.0)
-        clock.advance(15 * MIN)
+        clock.now += 15 * MIN
     assert limits.wait_time("brand", "repost", clock.now) == pytest.approx(
         first + 3 * HOUR - clock.now
     )
@@ -87,14 +79,14 @@ def test_three_hour_cap_is_shared_by_reposts_and_post_creation() -> None:
 
 
 def test_accounts_are_counted_separately() -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     fill(limits, "brand", "repost", 50, clock, 0.0)
     assert limits.wait_time("brand", "repost", clock.now) > 0
     assert limits.wait_time("support", "repost", clock.now) == 0
 
 
 def test_observe_blocks_until_reset_when_nothing_remains() -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     reset = clock.now + 420
     headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(reset))}
     limits.observe("brand", "reply", headers, clock.now)
@@ -131,7 +123,7 @@ def test_block_keeps_the_later_deadline() -> None:
 
 
 def test_snapshot_round_trip_keeps_what_still_matters() -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     fill(limits, "brand", "repost", 50, clock, 1.0)
     fill(limits, "support", "like", 3, clock, 1.0)
     limits.block("support", "reply", clock.now + 600)
@@ -151,7 +143,7 @@ def test_snapshot_round_trip_keeps_what_still_matters() -> None:
 
 
 def test_snapshot_drops_expired_state_and_restore_skips_unknown_rows() -> None:
-    limits, clock = WriteLimits(), FakeClock()
+    limits, clock = WriteLimits(), Clock(T0)
     limits.record("brand", "repost", clock.now)
     limits.record("brand", "like", clock.now)
     limits.block("brand", "like", clock.now + 10)

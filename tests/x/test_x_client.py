@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import respx
+from clock import Clock
 
 from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
@@ -58,17 +59,9 @@ SECRET_VALUES = [
 ]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -77,7 +70,7 @@ def limits() -> WriteLimits:
 
 
 @pytest.fixture
-def client(clock: FakeClock, limits: WriteLimits) -> Iterator[XClient]:
+def client(clock: Clock, limits: WriteLimits) -> Iterator[XClient]:
     with HttpClient() as http:
         yield XClient(
             http,
@@ -362,7 +355,7 @@ def test_repost_signs_as_the_acting_account(client: XClient, api: respx.MockRout
 
 
 def test_an_account_whose_tokens_are_not_set_here_fails_only_when_it_acts(
-    clock: FakeClock, limits: WriteLimits, api: respx.MockRouter
+    clock: Clock, limits: WriteLimits, api: respx.MockRouter
 ) -> None:
     unset = Secret.unset("${SUPPORT_TOKEN}", "${SUPPORT_TOKEN} is not set")
     accounts = {**ACCOUNTS, "support": Account("support", SUPPORT_ID, unset, unset)}
@@ -594,7 +587,7 @@ def test_like_liked_false_is_malformed(client: XClient, api: respx.MockRouter) -
 
 
 def test_v1_style_429_without_headers_waits_a_minute(
-    client: XClient, api: respx.MockRouter, clock: FakeClock
+    client: XClient, api: respx.MockRouter, clock: Clock
 ) -> None:
     route = api.post(f"/2/users/{BRAND_ID}/likes").respond(
         429, json={"errors": [{"code": 88, "message": "Rate limit exceeded"}]}
@@ -616,7 +609,7 @@ def test_v1_style_429_without_headers_waits_a_minute(
 
 
 def test_429_honours_x_rate_limit_reset(
-    client: XClient, api: respx.MockRouter, clock: FakeClock
+    client: XClient, api: respx.MockRouter, clock: Clock
 ) -> None:
     reset = int(NOW) + 600
     route = api.post("/2/tweets").respond(
@@ -642,7 +635,7 @@ def test_429_honours_retry_after_seconds(client: XClient, api: respx.MockRouter)
 
 
 def test_remaining_zero_on_success_blocks_until_reset(
-    client: XClient, api: respx.MockRouter, clock: FakeClock
+    client: XClient, api: respx.MockRouter, clock: Clock
 ) -> None:
     route = api.post(f"/2/users/{BRAND_ID}/retweets").respond(
         200,
@@ -657,7 +650,7 @@ def test_remaining_zero_on_success_blocks_until_reset(
 
 
 def test_local_write_limit_stops_the_51st_repost(
-    client: XClient, api: respx.MockRouter, clock: FakeClock
+    client: XClient, api: respx.MockRouter, clock: Clock
 ) -> None:
     route = api.post(f"/2/users/{BRAND_ID}/retweets").respond(
         200, json={"data": {"retweeted": True}}
