@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
+from automation.core.wording import shown_path
 from automation.store.snapshot_rows import (
     HOUR,
     NO_COMPARISONS,
@@ -57,7 +58,7 @@ def guarded(
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
             raise StoreError(
-                f"state database {self.path}: {exc}{_fix_hint(self.path, exc)}"
+                f"state database {shown_path(str(self.path))}: {exc}{_fix_hint(self.path, exc)}"
             ) from exc
 
     return wrapper
@@ -67,14 +68,15 @@ def _fix_hint(path: Path, exc: sqlite3.Error) -> str:
     """What the operator can do about a full disk, a read-only file or a lock held by
     another process ("" for other errors)."""
     code = primary_code(exc)
+    shown, folder = shown_path(str(path)), shown_path(str(path.parent))
     if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
         return (
-            f"; free space on the disk that holds {path.parent} (df -h {path.parent}):"
+            f"; free space on the disk that holds {folder} (df -h {folder}):"
             " what was already recorded is kept, and the engine retries each cycle"
         )
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
         return (
-            f"; check that {path} and its directory {path.parent} are writable by this user"
+            f"; check that {shown} and its directory {folder} are writable by this user"
             " (SQLite keeps its -wal and -shm files beside the database)"
         )
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):

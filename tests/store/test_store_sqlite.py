@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sqlite3
 import threading
@@ -332,6 +333,20 @@ def test_a_full_disk_says_to_free_space_and_keeps_what_was_recorded(path: Path) 
         with pytest.raises(StoreError, match=r"disk is full; free space on the disk that holds"):
             store.commit_cycle(CycleWrite(at=T0, firings=many))
         assert [h.firing.id for h in store.history()] == ["f1"]
+
+
+def test_a_full_disk_names_a_latin_1_folder_as_a_terminal_shows_it(tmp_path: Path) -> None:
+    folder = tmp_path / os.fsdecode(b"caf\xe9")  # a Latin-1 name on a UTF-8 system
+    folder.mkdir()
+    with SqliteStore.open(folder / "state.db") as store:
+        (pages,) = store._conn.execute("PRAGMA page_count").fetchone()
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")
+        many = tuple(fired(f"g{i}", key=f"k{i}" * 200) for i in range(200))
+        with pytest.raises(StoreError) as raised:
+            store.commit_cycle(CycleWrite(at=T0, firings=many))
+    shown = f"{tmp_path}/caf\\xe9"
+    assert str(raised.value).startswith(f"state database {shown}/state.db: ")
+    assert f"free space on the disk that holds {shown} (df -h {shown}):" in str(raised.value)
 
 
 def test_a_file_that_turned_read_only_says_to_make_it_writable(path: Path) -> None:
