@@ -16,7 +16,7 @@ from typing import Any
 
 from automation.core.durations import format_duration
 from automation.core.payloads import iso
-from automation.core.wording import size_text
+from automation.core.wording import shown_path, size_text
 
 __all__ = [
     "STALE_AFTER_INTERVALS",
@@ -157,10 +157,11 @@ def disk_text(disk: DiskSpace | None) -> str | None:
     if disk is None or not disk.almost_full:
         return None
     share = 100 * disk.free / disk.total if disk.total else 0.0
+    folder = shown_path(disk.directory)
     return (
-        f"{disk.directory} has {size_text(disk.free)} free ({share:.1f} % of its disk): the"
+        f"{folder} has {size_text(disk.free)} free ({share:.1f} % of its disk): the"
         " engine records nothing until space is freed there"
-        f" (df -h {disk.directory}); what was recorded is kept"
+        f" (df -h {folder}); what was recorded is kept"
     )
 
 

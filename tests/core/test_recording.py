@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -58,6 +59,14 @@ def test_the_disk_text_appears_only_when_almost_full() -> None:
         " space is freed there (df -h /srv/state); what was recorded is kept"
     )
     assert not DiskSpace("/x", 0, 0).almost_full  # a file system that reports no size
+
+
+def test_the_disk_text_names_a_latin_1_folder_as_a_terminal_shows_it() -> None:
+    latin_1 = DiskSpace(os.fsdecode(b"/srv/caf\xe9"), 4 * 1024**2, 1536)
+    assert disk_text(latin_1) == (
+        "/srv/caf\\xe9 has 1.5 KiB free (0.0 % of its disk): the engine records nothing"
+        " until space is freed there (df -h /srv/caf\\xe9); what was recorded is kept"
+    )
 
 
 def test_the_recorded_time_is_read_from_the_last_cycle() -> None:
