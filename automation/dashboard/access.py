@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from automation.config.model import Config
 from automation.core.errors import ConfigError, UsageError
+from automation.core.wording import shown_path
 
 __all__ = ["DEFAULT_LISTEN", "Listen", "password_for", "passwords_match"]
 
@@ -60,11 +61,11 @@ def password_for(config: Config, listen: Listen) -> str | None:
         raise ConfigError(
             f"the dashboard would listen on {listen}, beyond this machine, without a password:"
             " add a 'dashboard:' section with 'password: ${DASHBOARD_PASSWORD}' to "
-            f"{config.path.name} and set DASHBOARD_PASSWORD, or listen on 127.0.0.1"
+            f"{shown_path(config.path.name)} and set DASHBOARD_PASSWORD, or listen on 127.0.0.1"
         )
     value = secret.reveal()  # an unset ${NAME} fails here, naming it
     if not value:
-        raise ConfigError(f"dashboard.password in {config.path.name} is empty")
+        raise ConfigError(f"dashboard.password in {shown_path(config.path.name)} is empty")
     return value
 
 

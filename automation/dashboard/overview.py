@@ -19,7 +19,7 @@ from automation.core.recording import (
 )
 from automation.core.records import ChangeRecord, HistoryEntry, WatchedPostRecord
 from automation.core.reload_failure import ReloadFailure, decode
-from automation.core.wording import size_text
+from automation.core.wording import shown_path, size_text
 from automation.dashboard.formatting import pause_text
 from automation.dashboard.site import Site
 from automation.store.base import Store
@@ -133,7 +133,7 @@ def overview(site: Site, store: Store, now: datetime) -> Overview:
         changes=store.changes(limit=5),
         rule_errors=[str(p) for p in site.ruleset().errors],
         database_size=size_text(size) if size is not None else None,
-        database=str(site.config.database),
+        database=shown_path(str(site.config.database)),
     )
 
 

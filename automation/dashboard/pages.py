@@ -18,6 +18,7 @@ from automation.core.facts import post_created_at, post_url
 from automation.core.pauses import ALL_RULES, PauseRecord, pause_state
 from automation.core.records import ACTION_STATUSES, WatchedPostRecord
 from automation.core.rules import Rule
+from automation.core.wording import shown_path
 from automation.dashboard.filters import KINDS, PAGE, read_filters
 from automation.dashboard.formatting import pause_text
 from automation.dashboard.nearest import nearest, rule_target, watched
@@ -75,7 +76,7 @@ def rules_page(request: Request) -> Response:
         "engine": engine,
         "all_paused": everything,
         "all_rules": ALL_RULES,
-        "rule_paths": [str(path) for path in site.config.rules],
+        "rule_paths": [shown_path(str(path)) for path in site.config.rules],
         "now": now,
     }
     return render(request, "rules.html", context)

@@ -16,6 +16,7 @@ from automation.core.rules import (
     Rule,
     WebhookAction,
 )
+from automation.core.wording import shown_path
 
 __all__ = ["RuleText", "rule_text"]
 
@@ -35,7 +36,7 @@ def rule_text(rule: Rule) -> RuleText:
         policy=_policy(rule),
         actions=tuple(_action(a) for a in rule.actions),
         watch=_watch(rule),
-        source=f"{Path(rule.pos.path).name}:{rule.pos.line}" if rule.pos.path else "",
+        source=f"{shown_path(Path(rule.pos.path).name)}:{rule.pos.line}" if rule.pos.path else "",
     )
 
 

@@ -15,6 +15,7 @@ import uvicorn
 from automation.config.disk_space import MeasureDisk, database_disk
 from automation.config.model import Config
 from automation.core.errors import UsageError
+from automation.core.wording import shown_path
 from automation.dashboard.access import Listen, password_for
 from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
@@ -67,9 +68,10 @@ def serve(config: Config, listen: Listen) -> None:
     settings = prepare(config, listen)
     _check_free(listen)
     gate = "with a password" if config.dashboard.password is not None else "loopback only"
+    database = shown_path(str(config.database))
 
     def announce(bound: Listen) -> None:
-        log.info("dashboard on http://%s/ (%s), database %s", bound, gate, config.database)
+        log.info("dashboard on http://%s/ (%s), database %s", bound, gate, database)
 
     _Server(settings, announce).run()
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,9 +21,13 @@ from cli_helpers import assert_no_traceback, isolated_process_state
 from automation.cli.demo import run_demo
 from automation.cli.main import main
 from automation.config.loader import load_config
+from automation.core.errors import ConfigError
+from automation.dashboard import server
+from automation.dashboard.access import Listen, password_for
 from automation.dashboard.app import create_app
 from automation.dashboard.site import Site
 from automation.sandbox.config_writer import write_config
+from automation.store.sqlite import SqliteStore
 
 CAFE = os.fsdecode(b"caf\xe9")  # a Latin-1 name on a UTF-8 system
 SHOWN = "caf\\xe9"
@@ -153,3 +159,54 @@ def test_the_dashboard_page_without_a_database_yet() -> None:
     page = asyncio.run(get())
     assert page.status_code == 503
     assert f"no database yet at {Path.cwd()}/{SHOWN}/state.db: start the engine" in page.text
+
+
+def _page(site: Site, path: str) -> httpx.Response:
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(site, None))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await c.get(path)
+
+    return asyncio.run(get())
+
+
+def test_the_dashboard_pages_name_the_database_and_rule_files() -> None:
+    config = load_config(config_in_latin_1_folder(), env={})
+    SqliteStore.open(config.database, migrate="auto").close()
+    site = Site(config, lambda: datetime(2026, 3, 2, tzinfo=UTC))
+    assert f"{Path.cwd()}/{SHOWN}/state.db</p>" in _page(site, "/").text
+    rules = _page(site, "/rules")
+    assert f"No rules loaded from <code>{Path.cwd()}/{SHOWN}/rules</code>" in rules.text
+    Path(f"{CAFE}/rules/{CAFE}.yaml").write_text(
+        "version: 1\nrules:\n  - id: likes-100\n    watch: {accounts: [brand]}\n"
+        "    when: likes >= 100\n    actions: [{log: {message: hi}}]\n",
+        encoding="utf-8",
+    )
+    site = Site(config, lambda: datetime(2026, 3, 2, tzinfo=UTC))
+    assert f"{SHOWN}.yaml:3</p>" in _page(site, "/rules/likes-100").text
+
+
+def test_the_dashboard_refusal_names_the_config_file() -> None:
+    Path(f"{CAFE}.yaml").write_bytes(Path(config_in_latin_1_folder()).read_bytes())
+    config = load_config(f"{CAFE}.yaml", env={})
+    with pytest.raises(ConfigError) as refused:
+        password_for(config, Listen("0.0.0.0", 8080))
+    assert f"'password: ${{DASHBOARD_PASSWORD}}' to {SHOWN}.yaml and set" in str(refused.value)
+
+
+def test_the_dashboard_log_names_the_database(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = load_config(config_in_latin_1_folder(), env={})
+
+    class Announcing:  # the server, as far as its announcement once it listens
+        def __init__(self, settings: object, announce: Callable[[Listen], None]) -> None:
+            self.announce = announce
+
+        def run(self) -> None:
+            self.announce(Listen("127.0.0.1", 8080))
+
+    monkeypatch.setattr(server, "_Server", Announcing)
+    with caplog.at_level(logging.INFO, logger="automation.dashboard"):
+        server.serve(config, Listen("127.0.0.1", 0))
+    assert f"(loopback only), database {Path.cwd()}/{SHOWN}/state.db" in caplog.text
