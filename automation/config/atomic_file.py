@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from automation.core.wording import shown_path
+
 __all__ = ["atomic_output", "followed"]
 
 
@@ -55,7 +57,8 @@ def followed(target: Path) -> Path:
     if real.is_symlink():  # a loop of links: realpath stops where it came round
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(target))
     if real.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"it links to the directory {real}", str(target))
+        shown = shown_path(str(real))
+        raise IsADirectoryError(errno.EISDIR, f"it links to the directory {shown}", str(target))
     return real
 
 

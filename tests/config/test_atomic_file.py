@@ -90,6 +90,17 @@ def test_a_link_to_a_directory_is_refused_saying_so(tmp_path: Path) -> None:
     assert link.is_symlink() and list((tmp_path / "reports").iterdir()) == []
 
 
+def test_a_link_to_a_latin_1_directory_names_it_as_a_terminal_shows_it(tmp_path: Path) -> None:
+    (tmp_path / os.fsdecode(b"caf\xe9")).mkdir()  # a Latin-1 name on a UTF-8 system
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / os.fsdecode(b"caf\xe9"))
+
+    with pytest.raises(IsADirectoryError) as refused:
+        _write(link, "new\n")
+
+    assert refused.value.strerror == f"it links to the directory {tmp_path}/caf\\xe9"
+
+
 def test_a_loop_of_links_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
     (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
