@@ -12,12 +12,12 @@ the API's epoch ``reset`` headers agree).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from automation.core.errors import RateLimited
 from automation.x.backoff import parse_retry_after
+from automation.x.rate_headers import header_number
 
 __all__ = ["WINDOW", "BudgetLedger", "MemoryLedger", "RateBudget"]
 
@@ -79,14 +79,8 @@ class MemoryLedger:
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
+    value = header_number(headers.get(name))
+    return value if value is not None and value >= 0 else None
 
 
 class RateBudget:

@@ -19,10 +19,11 @@ counts each write from a worker thread: a lock keeps their views whole.
 from __future__ import annotations
 
 import bisect
-import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from automation.x.rate_headers import header_number
 
 __all__ = [
     "DEFAULT_WINDOWS",
@@ -131,8 +132,8 @@ class WriteLimits:
         Headers that are missing or unreadable teach nothing.
         """
         _check_kind(kind)
-        remaining = _number(headers.get("x-rate-limit-remaining"))
-        reset = _number(headers.get("x-rate-limit-reset"))
+        remaining = header_number(headers.get("x-rate-limit-remaining"))
+        reset = header_number(headers.get("x-rate-limit-reset"))
         if remaining is not None and remaining <= 0 and reset is not None and reset > now:
             self.block(account, kind, reset)
 
@@ -205,13 +206,3 @@ class WriteLimits:
 def _check_kind(kind: str) -> None:
     if kind not in ENDPOINTS:
         raise ValueError(f"unknown write kind {kind!r}; expected one of {', '.join(KINDS)}")
-
-
-def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
