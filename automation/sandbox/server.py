@@ -21,6 +21,7 @@ from automation.sandbox.faults import FaultInjector
 from automation.sandbox.messages import Request
 from automation.sandbox.options import Options
 from automation.sandbox.world import World
+from automation.service.server_thread import serve_in_thread, stop_serving
 
 __all__ = ["Sandbox"]
 
@@ -125,16 +126,12 @@ class Sandbox:
         handler = type("Handler", (_Handler,), {"app": self.app})
         server = _Server((HOST, self._port), handler)
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "sandbox", poll_interval=0.05)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop_serving(self._server)
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)

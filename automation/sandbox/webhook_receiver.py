@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from automation.config.secret import Secret
 from automation.engine.webhook import verify
+from automation.service.server_thread import serve_in_thread, stop_serving
 
 __all__ = ["Delivery", "Receiver"]
 
@@ -113,18 +114,12 @@ class Receiver:
                 return None
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="webhook-receiver",
-        ).start()
+        serve_in_thread(self._server, "webhook-receiver", poll_interval=0.05)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop_serving(self._server)
             self._server = None
 
     def __enter__(self) -> Receiver:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -21,6 +20,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from automation.config.model import MetricsSettings
 from automation.core.errors import ConfigError
 from automation.service.health import Health
+from automation.service.server_thread import serve_in_thread, stop_serving
 
 __all__ = ["MetricsServer"]
 
@@ -77,19 +77,13 @@ class MetricsServer:
                 f"({exc.strerror or exc}); choose another address or port",
                 key="metrics.listen",
             ) from None
-        threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.5},
-            name="metrics-server",
-            daemon=True,
-        ).start()
+        serve_in_thread(self._server, "metrics-server", poll_interval=0.5)
         log.info("serving /metrics and /healthz on %s", self.url)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop_serving(self._server)
             self._server = None
 
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
