@@ -16,7 +16,6 @@ firings waits for the window instead of earning 429s.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -37,7 +36,18 @@ from automation.core.errors import (
 from automation.core.facts import post_created_at
 from automation.core.payloads import iso
 from automation.x.backoff import parse_retry_after
-from automation.x.http import Credentials, HttpClient, HttpResponse, scrubbed_start
+from automation.x.http import Credentials, HttpClient, HttpResponse
+from automation.x.v2_problems import (
+    ALREADY_CODES,
+    ALREADY_PHRASES,
+    DUPLICATE_CODES,
+    DUPLICATE_PHRASES,
+    EXCERPT,
+    excerpt,
+    is_auth_problem,
+    problem_of,
+    read_problem,
+)
 from automation.x.write_limits import WriteLimits
 
 __all__ = [
@@ -56,16 +66,6 @@ EARLIEST_TIMELINE = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC)
 _PAGE_SIZE = 100
 _POST_ID = re.compile(r"^[0-9]{1,19}$")
 _DEFAULT_RATE_WAIT = 60.0  # a 429 that says nothing about when to come back
-_EXCERPT = 200
-
-# How X says "this write already happened": v1 codes and phrases seen in v1 and v2 bodies.
-_ALREADY_CODES = frozenset({327, 139})  # already retweeted / already favorited
-_DUPLICATE_CODES = frozenset({187})  # status is a duplicate
-_ALREADY_PHRASES = ("already retweeted", "already reposted", "already liked", "already favorited")
-_DUPLICATE_PHRASES = ("duplicate content", "status is a duplicate")
-# 403s that are about credentials rather than about the request.
-_AUTH_TYPES = ("unsupported-authentication", "client-forbidden", "not-authorized")
-_AUTH_CODES = frozenset({32, 89, 99, 215, 220, 261, 326})
 
 
 @dataclass(frozen=True)
@@ -94,28 +94,6 @@ class WriteResult:
     already: bool
     detail: str
     post_id: str | None
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """What an error body says, from problem+json, a v2 ``errors`` list or v1 ``errors``."""
-
-    title: str = ""
-    detail: str = ""
-    type: str = ""
-    codes: tuple[int, ...] = ()
-    texts: tuple[str, ...] = ()
-
-    @property
-    def summary(self) -> str:
-        parts = [p for p in (self.title, self.detail) if p]
-        if not parts and self.codes:
-            parts = [f"code {self.codes[0]}"]
-        return ": ".join(parts)[:_EXCERPT]
-
-    def says(self, codes: frozenset[int], phrases: tuple[str, ...]) -> bool:
-        text = " ".join(self.texts).lower()
-        return any(c in codes for c in self.codes) or any(p in text for p in phrases)
 
 
 class XClient:
@@ -224,7 +202,7 @@ class XClient:
         if data.get("retweeted") is not True:
             raise MalformedResponse(
                 f"{label}: X answered {outcome.status} without retweeted=true: "
-                f"{_excerpt(outcome.body, self._scrub)}",
+                f"{excerpt(outcome.body, self._scrub)}",
                 status=outcome.status,
             )
         rest_id = data.get("rest_id")
@@ -238,7 +216,7 @@ class XClient:
         if _data(label, outcome, self._scrub).get("liked") is not True:
             raise MalformedResponse(
                 f"{label}: X answered {outcome.status} without liked=true: "
-                f"{_excerpt(outcome.body, self._scrub)}",
+                f"{excerpt(outcome.body, self._scrub)}",
                 status=outcome.status,
             )
         return WriteResult(True, False, "liked", None)
@@ -265,7 +243,7 @@ class XClient:
         if not isinstance(new_id, str) or not _POST_ID.match(new_id):
             raise MalformedResponse(
                 f"{label}: X answered {outcome.status} without the new post's id: "
-                f"{_excerpt(outcome.body, self._scrub)}",
+                f"{excerpt(outcome.body, self._scrub)}",
                 status=outcome.status,
             )
         return WriteResult(True, False, f"posted {new_id}", new_id)
@@ -305,9 +283,9 @@ class XClient:
         if resp.ok:
             return resp
         if resp.status == 403:
-            problem = _problem(resp.body, self._scrub)
-            if problem.says(_ALREADY_CODES, _ALREADY_PHRASES) or problem.says(
-                _DUPLICATE_CODES, _DUPLICATE_PHRASES
+            problem = read_problem(resp.body, self._scrub)
+            if problem.says(ALREADY_CODES, ALREADY_PHRASES) or problem.says(
+                DUPLICATE_CODES, DUPLICATE_PHRASES
             ):
                 return WriteResult(True, True, f"already done: {problem.summary}", None)
         self._fail(label, resp, account=account, kind=kind)
@@ -331,7 +309,7 @@ class XClient:
         self, label: str, resp: HttpResponse, *, account: str = "", kind: str = ""
     ) -> NoReturn:
         """Raise the typed error for a failed answer."""
-        problem = _problem(resp.body, self._scrub)
+        problem = read_problem(resp.body, self._scrub)
         status = resp.status
         message = f"{label}: X answered {status}"
         if problem.summary:
@@ -342,7 +320,7 @@ class XClient:
             if account and kind:
                 self._limits.block(account, kind, now + wait)
             raise RateLimited(f"{message}; retry in {math.ceil(wait)}s", retry_after=wait)
-        if status == 401 or (status == 403 and _is_auth_problem(problem)):
+        if status == 401 or (status == 403 and is_auth_problem(problem)):
             who = f"account '{account}'" if account else "app bearer token"
             raise AuthFailed(f"{message}; check the credentials of {who}", status=status)
         if status >= 500:
@@ -372,9 +350,9 @@ def _data(label: str, resp: HttpResponse, scrub: Callable[[str], str]) -> dict[s
     body = _json(label, resp, scrub)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
-        excerpt = _excerpt(resp.body, scrub)
         raise MalformedResponse(
-            f"{label}: X answered {resp.status} without a 'data' object: {excerpt}",
+            f"{label}: X answered {resp.status} without a 'data' object: "
+            f"{excerpt(resp.body, scrub)}",
             status=resp.status,
         )
     return data
@@ -391,7 +369,7 @@ def _parse_page(label: str, body: Any) -> tuple[list[DiscoveredPost], str | None
         # No posts: a quiet account ({"meta":{"result_count":0}}), or a 200 that carries
         # only errors, such as an unknown or suspended user.
         if body.get("errors") and meta.get("result_count") != 0:
-            problem = _problem_of(body)
+            problem = problem_of(body)
             raise RequestRejected(f"{label}: X answered 200 with errors ({problem.summary})")
         return [], None
     if not isinstance(data, list):
@@ -406,7 +384,7 @@ def _parse_post(label: str, item: Any) -> DiscoveredPost:
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         raw_id = str(raw_id)
     if not isinstance(raw_id, str) or not _POST_ID.match(raw_id):
-        raise MalformedResponse(f"{label}: a post without a valid 'id': {str(item)[:_EXCERPT]}")
+        raise MalformedResponse(f"{label}: a post without a valid 'id': {str(item)[:EXCERPT]}")
     text = item.get("text")
     return DiscoveredPost(
         post_id=raw_id,
@@ -426,51 +404,6 @@ def _created_at(value: Any, post_id: str) -> datetime:
     return post_created_at(post_id)
 
 
-def _problem(body: bytes, scrub: Callable[[str], str]) -> _Problem:
-    """What an error answer says, with ``scrub`` applied to the text of ``body``."""
-    try:
-        decoded = json.loads(scrub(body.decode("utf-8", "replace")))
-    except (ValueError, RecursionError):
-        decoded = None
-    if not isinstance(decoded, dict):
-        text = _excerpt(body, scrub)
-        return _Problem(detail=text, texts=(text,))
-    return _problem_of(decoded)
-
-
-def _problem_of(decoded: dict[str, Any]) -> _Problem:
-    entries = [decoded]
-    errors = decoded.get("errors")
-    if isinstance(errors, list):
-        entries += [e for e in errors if isinstance(e, dict)]
-
-    def first(*keys: str) -> str:
-        for entry in entries:
-            for key in keys:
-                value = entry.get(key)
-                if isinstance(value, str) and value:
-                    return value
-        return ""
-
-    texts = tuple(
-        e[k] for e in entries for k in ("title", "detail", "message") if isinstance(e.get(k), str)
-    )
-    codes = tuple(e["code"] for e in entries if isinstance(e.get("code"), int))
-    return _Problem(
-        title=first("title"),
-        detail=first("detail", "message"),
-        type=first("type"),
-        codes=codes,
-        texts=texts,
-    )
-
-
-def _is_auth_problem(problem: _Problem) -> bool:
-    return any(t in problem.type for t in _AUTH_TYPES) or any(
-        c in _AUTH_CODES for c in problem.codes
-    )
-
-
 def _rate_wait(headers: Mapping[str, str], now: float) -> float:
     """How long a 429 asks us to wait: ``x-rate-limit-reset`` (epoch), else ``Retry-After``."""
     reset = headers.get("x-rate-limit-reset")
@@ -483,8 +416,3 @@ def _rate_wait(headers: Mapping[str, str], now: float) -> float:
             return max(0.0, value - now)
     wait = parse_retry_after(headers.get("retry-after"), now)
     return _DEFAULT_RATE_WAIT if wait is None else wait
-
-
-def _excerpt(body: bytes, scrub: Callable[[str], str]) -> str:
-    """The start of ``body`` on one line."""
-    return " ".join(scrubbed_start(body, scrub, _EXCERPT).split())
