@@ -45,6 +45,7 @@ from automation.x.v2_problems import (
     EXCERPT,
     excerpt,
     is_auth_problem,
+    is_problem,
     problem_of,
     read_problem,
 )
@@ -349,6 +350,11 @@ def _json(label: str, resp: HttpResponse, scrub: Callable[[str], str]) -> Any:
 def _data(label: str, resp: HttpResponse, scrub: Callable[[str], str]) -> dict[str, Any]:
     body = _json(label, resp, scrub)
     data = body.get("data") if isinstance(body, dict) else None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if data is None and isinstance(errors, list) and any(is_problem(e) for e in errors):
+        # X refused the named resource (not found, not visible) with Problem objects
+        summary = read_problem(resp.body, scrub).summary
+        raise RequestRejected(f"{label}: X answered {resp.status} with errors ({summary})")
     if not isinstance(data, dict):
         raise MalformedResponse(
             f"{label}: X answered {resp.status} without a 'data' object: "

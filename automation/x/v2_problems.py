@@ -24,6 +24,7 @@ __all__ = [
     "Problem",
     "excerpt",
     "is_auth_problem",
+    "is_problem",
     "problem_of",
     "read_problem",
 ]
@@ -99,6 +100,11 @@ def problem_of(decoded: dict[str, Any]) -> Problem:
         codes=codes,
         texts=texts,
     )
+
+
+def is_problem(entry: Any) -> bool:
+    """An RFC 7807 Problem object, as v2 puts in ``errors`` (a ``type`` URI and a title)."""
+    return isinstance(entry, dict) and isinstance(entry.get("type"), str) and "title" in entry
 
 
 def is_auth_problem(problem: Problem) -> bool:

@@ -20,6 +20,7 @@ from sandbox_api import SandboxTarget, public_user_id
 
 from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
+from automation.core.errors import RequestRejected
 from automation.sandbox import Options
 from automation.sandbox import credentials as cred
 from automation.sandbox.messages import Request
@@ -235,3 +236,18 @@ def test_writes_are_signed_as_the_acting_account(api: Api) -> None:
     ]
     assert [r.body for r in writes] == [{"tweet_id": post}, {"tweet_id": post}]
     assert api.world.has_liked(BRAND, post) and not api.world.has_liked(SUPPORT, post)
+
+
+@pytest.mark.parametrize("write", ["repost", "like"])
+def test_a_write_on_a_deleted_post_is_refused_for_good_with_xs_reason(api: Api, write: str) -> None:
+    """engagement-api.md §7: errors come back in an ``errors`` array of Problem objects,
+    inside a 200 for a named resource X cannot find; no retry can make the post exist."""
+    post = _brand_post(api)
+    api.world.delete_post(post)
+    with pytest.raises(RequestRejected) as info:
+        getattr(api.client, write)("support", post)
+    assert not info.value.retryable
+    assert str(info.value) == (
+        f"{write} of {post} as support: X answered 200 with errors "
+        f"(Not Found Error: Could not find tweet with tweet_id: [{post}].)"
+    )
