@@ -40,6 +40,9 @@ class Options:
     only on /totals (the API reference).
     ``tweets_per_15min``: POST /2/tweets per user (100 in the rate-limit table, 200 in the
     manage-Posts guide).
+    ``fields_param``: the name of the timeline's fields parameter X accepts: "tweet.fields"
+    (every docs page), "post.fields" (OpenAPI v2.167) or "both"; the other is an unknown
+    parameter, refused with 400.
     """
 
     per_minute_limit: int = 60
@@ -56,3 +59,4 @@ class Options:
     tweets_per_15min: int = 100
     bearer_quote_tweets: bool = True
     impressions_days_everywhere: bool = False
+    fields_param: Literal["both", "tweet.fields", "post.fields"] = "both"

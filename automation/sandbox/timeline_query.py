@@ -67,12 +67,18 @@ class QueryProblem:
     parameters: dict[str, list[str]]
 
 
-def parse_timeline_query(query: list[tuple[str, str]]) -> dict[str, Any] | QueryProblem:
-    """The timeline query, checked in the order X checks it: the first problem is the answer."""
+def parse_timeline_query(
+    query: list[tuple[str, str]], fields_param: str = "both"
+) -> dict[str, Any] | QueryProblem:
+    """The timeline query, checked in the order X checks it: the first problem is the answer.
+    ``fields_param`` names the one fields parameter X accepts, or "both"."""
+    known = _TIMELINE_PARAMS
+    if fields_param != "both":
+        known = (_TIMELINE_PARAMS - {"tweet.fields", "post.fields"}) | {fields_param}
     raw: dict[str, str] = {}
     for key, value in query:
-        if key not in _TIMELINE_PARAMS:
-            allowed = ",".join(sorted(_TIMELINE_PARAMS))
+        if key not in known:
+            allowed = ",".join(sorted(known))
             return QueryProblem(
                 f"The query parameter [{key}] is not one of [{allowed}]", {key: [value]}
             )

@@ -111,7 +111,7 @@ def handle(
     options: Options,
 ) -> Reply:
     if endpoint == "timeline":
-        return _timeline(args[0], query, caller, world, now)
+        return _timeline(args[0], query, caller, world, now, options.fields_param)
     if not caller.user_context:
         return problem(
             403,
@@ -233,9 +233,14 @@ def _create(payload: dict[str, Any], caller: Caller, world: World) -> Reply:
 
 
 def _timeline(
-    user_id: str, query: list[tuple[str, str]], caller: Caller, world: World, now: datetime
+    user_id: str,
+    query: list[tuple[str, str]],
+    caller: Caller,
+    world: World,
+    now: datetime,
+    fields_param: str,
 ) -> Reply:
-    params = parse_timeline_query(query)
+    params = parse_timeline_query(query, fields_param)
     if isinstance(params, QueryProblem):
         return _invalid(params.message, params.parameters)
     user = world.user(user_id) if ID_PATTERN.match(user_id) else None
