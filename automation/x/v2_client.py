@@ -65,6 +65,7 @@ MAX_TIMELINE = 3200  # the API serves only an account's most recent 3,200 posts
 # a second past it, as bounds are whole seconds and maybe exclusive
 EARLIEST_TIMELINE = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC)
 _PAGE_SIZE = 100
+_FIELDS_PARAMS = {"tweet.fields": "post.fields", "post.fields": "tweet.fields"}
 _POST_ID = re.compile(r"^[0-9]{1,19}$")
 _DEFAULT_RATE_WAIT = 60.0  # a 429 that says nothing about when to come back
 
@@ -116,6 +117,7 @@ class XClient:
         self._clock = clock
         self._credentials = Credentials(app, accounts)
         self._scrub = redactor(self._credentials.secrets())  # for answers quoting a request
+        self._fields = "tweet.fields"  # or "post.fields", once X refuses the first
 
     @classmethod
     def configured(
@@ -167,7 +169,7 @@ class XClient:
         params = {
             "max_results": str(_PAGE_SIZE),
             "exclude": "retweets" if replies else "replies,retweets",
-            "tweet.fields": "created_at",
+            "tweet.fields": "created_at",  # sent under the name X knows: _timeline_page
         }
         if since_id is not None:
             params["since_id"] = _checked_id(since_id, label)
@@ -180,7 +182,7 @@ class XClient:
         token: str | None = None
         for _ in range(max(1, max_pages)):
             page_params = params if token is None else {**params, "pagination_token": token}
-            resp = self._send(label, "GET", url, params=page_params, auth=self._credentials.app())
+            resp = self._timeline_page(label, url, page_params)
             if resp.status != 200:
                 self._fail(label, resp)
             page, token = _parse_page(label, _json(label, resp, self._scrub))
@@ -191,6 +193,21 @@ class XClient:
         found = tuple(posts.values())[:MAX_TIMELINE]
         newest = max((p.post_id for p in found), key=int, default=None)
         return Discovery(posts=found, newest_id=newest)
+
+    def _timeline_page(self, label: str, url: str, params: dict[str, str]) -> HttpResponse:
+        """One timeline page. X names its fields parameter ``tweet.fields`` (docs) or
+        ``post.fields`` (OpenAPI v2.167), engagement-api.md §8.1 ⚠: a 400 naming the one
+        sent asks again with the other, which this client keeps using."""
+        for retry in (False, True):
+            sent = self._fields
+            named = {(sent if k in _FIELDS_PARAMS else k): v for k, v in params.items()}
+            resp = self._send(label, "GET", url, params=named, auth=self._credentials.app())
+            if retry or resp.status != 400:
+                break
+            if sent not in read_problem(resp.body, self._scrub).parameters:
+                break
+            self._fields = _FIELDS_PARAMS[sent]
+        return resp
 
     # --- writes -------------------------------------------------------------------------
 

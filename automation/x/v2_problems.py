@@ -50,6 +50,7 @@ class Problem:
     type: str = ""
     codes: tuple[int, ...] = ()
     texts: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()  # the request parameters an invalid-request names
 
     @property
     def summary(self) -> str:
@@ -93,12 +94,19 @@ def problem_of(decoded: dict[str, Any]) -> Problem:
         e[k] for e in entries for k in ("title", "detail", "message") if isinstance(e.get(k), str)
     )
     codes = tuple(e["code"] for e in entries if isinstance(e.get("code"), int))
+    parameters = tuple(
+        str(name)
+        for e in entries
+        if isinstance(e.get("parameters"), dict)
+        for name in e["parameters"]
+    )
     return Problem(
         title=first("title"),
         detail=first("detail", "message"),
         type=first("type"),
         codes=codes,
         texts=texts,
+        parameters=parameters,
     )
 
 

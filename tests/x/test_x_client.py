@@ -308,6 +308,33 @@ def test_discover_failures_are_typed(client: XClient, api: respx.MockRouter) -> 
     assert info.value.retry_after == pytest.approx(90)
 
 
+def unknown_parameter(name: str) -> httpx.Response:
+    """X's answer to a query parameter it does not know."""
+    error = {"parameters": {name: ["created_at"]}, "message": f"The query parameter [{name}] is"}
+    return httpx.Response(400, json={"errors": [error], "title": "Invalid Request", "type": "x"})
+
+
+def test_discover_asks_once_more_only_for_the_other_name_of_the_fields_parameter(
+    client: XClient, api: respx.MockRouter
+) -> None:
+    route = api.get(f"/2/users/{BRAND_ID}/tweets").mock(
+        side_effect=[
+            unknown_parameter("tweet.fields"),
+            unknown_parameter("post.fields"),
+            unknown_parameter("since_id"),
+            unknown_parameter("post.fields"),
+            httpx.Response(200, json=timeline_page([POST])),
+        ]
+    )
+    with pytest.raises(RequestRejected, match="400"):  # neither name: no third try
+        client.discover("brand", since_id=None)
+    with pytest.raises(RequestRejected, match="400"):  # another parameter: no retry
+        client.discover("brand", since_id=None)
+    assert [p.post_id for p in client.discover("brand", since_id=None).posts] == [POST]
+    sent = [k for c in route.calls for k in c.request.url.params if k.endswith(".fields")]
+    assert sent == ["tweet.fields", "post.fields", "post.fields", "post.fields", "tweet.fields"]
+
+
 def test_an_error_body_nested_too_deeply_is_shown_as_text(
     client: XClient, api: respx.MockRouter
 ) -> None:

@@ -251,3 +251,40 @@ def test_a_write_on_a_deleted_post_is_refused_for_good_with_xs_reason(api: Api, 
         f"{write} of {post} as support: X answered 200 with errors "
         f"(Not Found Error: Could not find tweet with tweet_id: [{post}].)"
     )
+
+
+@pytest.fixture(
+    params=[(t, f) for t in ("respx", "loopback") for f in ("tweet.fields", "post.fields")],
+    ids=lambda p: "-".join(p),
+)
+def api_one_fields_name(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """A sandbox whose timeline knows only one name of its fields parameter."""
+    transport, accepted = request.param
+    yield from _api(transport, Options(fields_param=accepted))
+
+
+def test_discovery_works_whichever_name_of_the_fields_parameter_x_accepts(
+    api_one_fields_name: Api,
+) -> None:
+    """engagement-api.md §8.1 ⚠: `tweet.fields` is "Named **`post.fields`** in OpenAPI
+    v2.167 (2026-08-22); `tweet.fields` in v2.166 and in all docs pages"; open question 15:
+    "Which one the live API accepts (maybe both) is unconfirmed"."""
+    api = api_one_fields_name
+    api.target.add_posts(BRAND, 120, age=timedelta(hours=20))
+    start = api.target.sandbox.clock.now() - timedelta(days=2)
+    for _ in range(2):  # the second discovery asks with the name that worked at once
+        found = api.client.discover("brand", since_id=None, start_time=start)
+        assert [p.post_id for p in found.posts] == _originals(api, BRAND, timedelta(days=2))
+        for post in found.posts:
+            assert post.created_at == api.world.find(post.post_id).created_at
+    accepted = api.target.sandbox.app.options.fields_param
+    sent = [
+        next(k for k in ("tweet.fields", "post.fields") if k in q)
+        for q in api.timeline_requests(BRAND)
+    ]
+    refused = [] if accepted == "tweet.fields" else ["tweet.fields"]
+    assert sent == [*refused, accepted, accepted, accepted, accepted]
+    assert all(
+        q[sent_name] == "created_at"
+        for q, sent_name in zip(api.timeline_requests(BRAND), sent, strict=True)
+    )
