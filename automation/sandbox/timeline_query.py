@@ -14,6 +14,8 @@ from typing import Any
 __all__ = ["ID_PATTERN", "QueryProblem", "parse_timeline_query"]
 
 ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
+_UTC_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+_EARLIEST_TIME = datetime(2010, 11, 6, tzinfo=UTC)  # "On or after 2010-11-06"
 _TIMELINE_PARAMS = {
     "max_results",
     "pagination_token",
@@ -115,12 +117,39 @@ def _bounds(raw: dict[str, str]) -> dict[str, Any] | QueryProblem:
     for key in ("start_time", "end_time"):
         out[key] = None
         if key in raw:
-            try:
-                out[key] = datetime.fromisoformat(raw[key]).astimezone(UTC)
-            except ValueError:
+            when = _utc_time(raw[key])
+            if when is None:
                 return QueryProblem(
                     f"Invalid `{key}` [{raw[key]}]: use YYYY-MM-DDTHH:mm:ssZ", {key: [raw[key]]}
                 )
+            if when < _EARLIEST_TIME:
+                return QueryProblem(
+                    f"Invalid `{key}` [{raw[key]}]: it must be on or after 2010-11-06T00:00:00Z",
+                    {key: [raw[key]]},
+                )
+            out[key] = when
+    return _ordered(raw, out)
+
+
+def _utc_time(value: str) -> datetime | None:
+    """A ``YYYY-MM-DDTHH:mm:ssZ`` time, the one form the reference gives; else None."""
+    if not _UTC_TIME.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # 2026-02-30 and the like
+        return None
+
+
+def _ordered(raw: dict[str, str], out: dict[str, Any]) -> dict[str, Any] | QueryProblem:
+    """``since_id`` must be below ``until_id``, and ``start_time`` before ``end_time``."""
+    for low, high in (("since_id", "until_id"), ("start_time", "end_time")):
+        if out[low] is not None and out[high] is not None and out[low] >= out[high]:
+            return QueryProblem(
+                f"The `{low}` query parameter value [{raw[low]}] must be before the "
+                f"`{high}` query parameter value [{raw[high]}]",
+                {low: [raw[low]], high: [raw[high]]},
+            )
     return out
 
 

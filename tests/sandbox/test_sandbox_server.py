@@ -560,3 +560,39 @@ def test_the_timeline_may_know_only_one_name_of_its_fields_parameter(accepted: s
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["parameters"] == {refused: ["created_at"]}
     assert bad.json()["errors"][0]["message"].startswith(f"The query parameter [{refused}] is not")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start_time": "2010-11-05T23:59:59Z"},
+        {"end_time": "2010-11-05T23:59:59Z"},
+        {"start_time": "2026-11-01T12:00:00Z", "end_time": "2026-11-01T12:00:00Z"},
+        {"start_time": "2026-11-01T12:00:01Z", "end_time": "2026-11-01T12:00:00Z"},
+        {"since_id": "1860000000000000002", "until_id": "1860000000000000002"},
+        {"since_id": "1860000000000000003", "until_id": "1860000000000000002"},
+        {"start_time": "2026-11-01T12:00:00"},
+        {"start_time": "2026-11-01T12:00:00+02:00"},
+        {"start_time": "2026-11-01"},
+        {"end_time": "2026-02-30T12:00:00Z"},
+    ],
+    ids=lambda p: " ".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_the_timeline_refuses_bounds_the_reference_does_not_allow(client, params) -> None:
+    """engagement-api.md §8.1: `since_id` / `until_id`: "`since_id` must be < `until_id`";
+    `start_time` / `end_time`: "ISO-8601 UTC `YYYY-MM-DDTHH:mm:ssZ`", "On or after
+    2010-11-06. start < end"."""
+    r = client.get(f"/2/users/{BRAND.user_id}/tweets", params=params, auth=BEARER)
+    assert r.status_code == 400
+    assert r.json()["type"].endswith("/problems/invalid-request")
+    assert set(r.json()["errors"][0]["parameters"]) <= set(params)
+
+
+def test_the_timeline_takes_the_earliest_bounds_the_reference_allows(client) -> None:
+    params = {"start_time": "2010-11-06T00:00:00Z", "end_time": "2010-11-06T00:00:01Z"}
+    r = client.get(f"/2/users/{BRAND.user_id}/tweets", params=params, auth=BEARER)
+    assert r.status_code == 200 and r.json()["meta"]["result_count"] == 0
+    ids = {"since_id": "1860000000000000002", "until_id": "1860000000000000003"}
+    assert (
+        client.get(f"/2/users/{BRAND.user_id}/tweets", params=ids, auth=BEARER).status_code == 200
+    )
