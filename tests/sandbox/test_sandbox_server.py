@@ -596,3 +596,38 @@ def test_the_timeline_takes_the_earliest_bounds_the_reference_allows(client) -> 
     assert (
         client.get(f"/2/users/{BRAND.user_id}/tweets", params=ids, auth=BEARER).status_code == 200
     )
+
+
+@pytest.mark.parametrize("body", ["problem", "v1"])
+def test_a_v2_429_comes_in_either_shape_with_the_rate_limit_headers(body: str) -> None:
+    """engagement-api.md §7 ⚠: "The rate-limit page shows a 429 body in v1.1 style,
+    `{"errors":[{"code":88,"message":"Rate limit exceeded"}]}` [V2-RL]. Whether v2 429
+    bodies are really that or problem+json was not confirmed" (open question 13)."""
+    with (
+        Sandbox(seed=5, start=START, speed=0, options=Options(v2_429_body=body)) as sb,
+        httpx.Client(base_url=sb.base_url) as c,
+    ):
+        url = f"/2/users/{BRAND.user_id}/likes"
+        target = owned_ids(sb, NASA, 1)[0]
+        answers = [c.post(url, json={"tweet_id": target}, auth=oauth()) for _ in range(51)]
+    last = answers[-1]
+    assert last.status_code == 429
+    assert last.headers["x-rate-limit-remaining"] == "0"
+    assert int(last.headers["x-rate-limit-reset"]) > START.timestamp()
+    if body == "v1":
+        assert last.json() == {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}
+    else:
+        assert last.headers["content-type"].startswith("application/problem+json")
+        assert last.json()["status"] == 429 and last.json()["title"] == "Too Many Requests"
+
+
+def test_a_repost_answer_may_leave_out_rest_id() -> None:
+    """engagement-api.md §7 ⚠: v2.167 "requires `retweeted` (boolean) **and** `rest_id`";
+    "Older docs show only `retweeted`" (open question 11)."""
+    with (
+        Sandbox(seed=5, start=START, speed=0, options=Options(rest_id=False)) as sb,
+        httpx.Client(base_url=sb.base_url) as c,
+    ):
+        target = owned_ids(sb, NASA, 1)[0]
+        r = c.post(f"/2/users/{BRAND.user_id}/retweets", json={"tweet_id": target}, auth=oauth())
+    assert (r.status_code, r.json()) == (200, {"data": {"retweeted": True}})
