@@ -135,7 +135,7 @@ class SandboxApp:
             windows = v2_windows("timeline_app")
         else:
             windows = v2_windows(endpoint, tweets_per_15min=self.options.tweets_per_15min)
-        usage = self.budget.take(caller.user_id or caller.app, windows)
+        usage = self.budget.take(caller.user_id or caller.app, windows, app=caller.app)
         headers = {
             "x-rate-limit-limit": str(usage.limit),
             "x-rate-limit-remaining": str(usage.remaining),

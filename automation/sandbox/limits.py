@@ -20,11 +20,13 @@ __all__ = ["V2_LIMITS", "Budget", "Usage", "Window", "v2_windows"]
 
 @dataclass(frozen=True)
 class Window:
-    """``limit`` requests per ``seconds``; ``group`` names a budget several endpoints share."""
+    """``limit`` requests per ``seconds``; ``group`` names a budget several endpoints share.
+    ``per_app`` counts the requests of every user of the app together."""
 
     group: str
     limit: int
     seconds: int
+    per_app: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,9 @@ class Budget:
         self._counts: dict[tuple[str, str, int], int] = {}
         self._lock = threading.Lock()
 
-    def take(self, principal: str, windows: Sequence[Window]) -> Usage:
-        """Count one request against every window, or none when any is spent.
+    def take(self, principal: str, windows: Sequence[Window], app: str = "") -> Usage:
+        """Count one request against every window, or none when any is spent; a
+        ``per_app`` window counts it for ``app`` (the principal when not given).
 
         The answer describes the first window, unless another one is the one refusing.
         """
@@ -53,7 +56,8 @@ class Budget:
             keys = []
             for w in windows:
                 start = int(now // w.seconds) * w.seconds
-                keys.append(((w.group, principal, start), w, start + w.seconds))
+                who = (app or principal) if w.per_app else principal
+                keys.append(((w.group, who, start), w, start + w.seconds))
             for key, w, reset in keys:
                 if self._counts.get(key, 0) >= w.limit:
                     return Usage(False, w.limit, 0, reset)
@@ -69,7 +73,8 @@ class Budget:
 
 
 # Per endpoint: the windows for a user-context call; an app-only timeline call counts
-# against ``timeline_app``.
+# against ``timeline_app``. POST /2/tweets: 100 per 15 minutes per user and 10,000 per
+# 24 hours per app (the rate-limit table, engagement-api.md §9).
 V2_LIMITS: dict[str, tuple[Window, ...]] = {
     "timeline": (Window("timeline", 900, 900),),
     "timeline_app": (Window("timeline_app", 10_000, 900),),
@@ -77,7 +82,11 @@ V2_LIMITS: dict[str, tuple[Window, ...]] = {
     "unrepost": (Window("unrepost", 50, 900),),
     "like": (Window("like", 50, 900), Window("like_day", 1_000, 86_400)),
     "unlike": (Window("unlike", 50, 900), Window("unlike_day", 1_000, 86_400)),
-    "post": (Window("post", 100, 900), Window("manage_3h", 300, 10_800)),
+    "post": (
+        Window("post", 100, 900),
+        Window("manage_3h", 300, 10_800),
+        Window("post_app_day", 10_000, 86_400, per_app=True),
+    ),
 }
 
 

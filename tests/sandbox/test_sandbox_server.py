@@ -26,6 +26,7 @@ from automation.sandbox import (
 from automation.sandbox.app import SandboxApp
 from automation.sandbox.clock import SimClock
 from automation.sandbox.faults import FaultInjector
+from automation.sandbox.limits import Budget, v2_windows
 from automation.sandbox.messages import Request
 from automation.sandbox.world import World
 from automation.x.http import BearerAuth, HttpClient, OAuth1Auth
@@ -631,3 +632,24 @@ def test_a_repost_answer_may_leave_out_rest_id() -> None:
         target = owned_ids(sb, NASA, 1)[0]
         r = c.post(f"/2/users/{BRAND.user_id}/retweets", json={"tweet_id": target}, auth=oauth())
     assert (r.status_code, r.json()) == (200, {"data": {"retweeted": True}})
+
+
+def test_posts_are_capped_at_10000_a_day_per_app_whatever_the_user() -> None:
+    """engagement-api.md §9, POST /2/tweets: "the current table says 100 / 15 min per user
+    and 10,000 / 24 h per app"."""
+    day = 86_400 * 20_500
+    now = [float(day)]
+    budget = Budget(lambda: now[0])
+    windows = v2_windows("post")
+
+    def post(user: int) -> bool:
+        return budget.take(f"user{user}", windows, app="app").allowed
+
+    for quarter, count in enumerate((100, 100, 50)):  # 250 each, within 15 min and 3 h caps
+        now[0] = day + quarter * 900
+        assert all(post(user) for user in range(40) for _ in range(count))
+    refused = budget.take("user40", windows, app="app")
+    assert (refused.allowed, refused.limit, refused.reset) == (False, 10_000, day + 86_400)
+    assert budget.take("user40", windows, app="other app").allowed
+    now[0] = day + 86_400
+    assert post(40)
