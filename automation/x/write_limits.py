@@ -3,7 +3,8 @@
 X counts writes per user in sliding windows (engagement-api.md §7, §9): reposts 50 per
 15 minutes; likes 50 per 15 minutes and 1,000 per 24 hours; post creation (replies and
 quotes) 100 per 15 minutes, the stricter of the two documented figures; and 300 per
-3 hours shared by reposts and post creation. Where a window is full, ``wait_time`` says
+3 hours shared by reposts and post creation. Post creation is also capped per app, all
+accounts together: 10,000 per 24 hours. Where a window is full, ``wait_time`` says
 how long until the oldest counted write leaves it, and the outbox retries then.
 
 The server knows better than our count (writes made elsewhere, a restart that lost
@@ -48,12 +49,14 @@ ENDPOINTS: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class Window:
-    """At most ``limit`` writes of any of ``kinds`` per user within ``seconds``."""
+    """At most ``limit`` writes of any of ``kinds`` per user (per app, all accounts
+    together, when ``per_app``) within ``seconds``."""
 
     name: str
     kinds: frozenset[str]
     limit: int
     seconds: float
+    per_app: bool = False
 
 
 DEFAULT_WINDOWS: tuple[Window, ...] = (
@@ -62,6 +65,7 @@ DEFAULT_WINDOWS: tuple[Window, ...] = (
     Window("like 24h", frozenset({"like"}), 1000, 24 * 3600),
     Window("post 15m", frozenset({"reply", "quote"}), 100, 15 * 60),
     Window("repost+post 3h", frozenset({"repost", "reply", "quote"}), 300, 3 * 3600),
+    Window("app post 24h", frozenset({"reply", "quote"}), 10_000, 24 * 3600, per_app=True),
 )
 
 # (account, kind, at) for each recorded write; (account, endpoint, until) for each block.
@@ -100,8 +104,7 @@ class WriteLimits:
             start = now - window.seconds
             return sum(
                 len(times) - bisect.bisect_right(times, start)
-                for kind in window.kinds
-                if (times := self._events.get((account, kind)))
+                for times in self._counted(account, window)
             )
 
     def blocking_window(self, account: str, kind: str, now: float) -> str | None:
@@ -186,15 +189,23 @@ class WriteLimits:
         start = now - window.seconds
         counted = sorted(
             at
-            for kind in window.kinds
-            for at in self._events.get((account, kind), ())
-            if at > start
+            for times in self._counted(account, window)
+            for at in times[bisect.bisect_right(times, start) :]
         )
         excess = len(counted) - window.limit
         if excess < 0:
             return 0.0
         # The write that must leave the window before one more fits.
         return counted[excess] + window.seconds - now
+
+    def _counted(self, account: str, window: Window) -> list[list[float]]:
+        """The sorted write times ``window`` counts for ``account``: its own, or with
+        ``per_app`` every account's."""
+        return [
+            times
+            for (who, kind), times in self._events.items()
+            if kind in window.kinds and (window.per_app or who == account)
+        ]
 
     def _prune(self, account: str, kind: str, now: float) -> None:
         times = self._events[(account, kind)]

@@ -164,7 +164,7 @@ def test_custom_windows_replace_the_defaults() -> None:
     limits.record("brand", "repost", T0)
     assert limits.wait_time("brand", "repost", T0 + 10) == pytest.approx(50)
     assert limits.wait_time("brand", "like", T0) == 0
-    assert len(DEFAULT_WINDOWS) == 5
+    assert len(DEFAULT_WINDOWS) == 6
 
 
 def test_used_counts_only_the_window() -> None:
@@ -179,3 +179,24 @@ def test_used_counts_only_the_window() -> None:
 def test_unknown_kind_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown write kind 'follow'"):
         WriteLimits().wait_time("brand", "follow", T0)
+
+
+def test_the_apps_accounts_together_create_at_most_10000_posts_a_day() -> None:
+    """engagement-api.md §9, POST /2/tweets: "the current table says 100 / 15 min per user
+    and 10,000 / 24 h per app"."""
+    limits, clock = WriteLimits(), Clock(T0)
+    first = clock.now
+    for account in range(40):  # 250 each: within every per-user window
+        for n in range(250):
+            limits.record(f"account{account}", "reply" if n % 2 else "quote", first + n * 40)
+    clock.now = first + 250 * 40
+    assert limits.wait_time("account40", "reply", clock.now) == pytest.approx(
+        first + 24 * HOUR - clock.now
+    )
+    assert limits.blocking_window("account40", "quote", clock.now) == "10000 per 24h"
+    assert limits.wait_time("account40", "repost", clock.now) == 0
+    assert limits.wait_time("account40", "like", clock.now) == 0
+    window = next(w for w in DEFAULT_WINDOWS if w.per_app)
+    assert limits.used("account40", window, clock.now) == 10_000
+    restored = WriteLimits.restore(limits.snapshot(clock.now))
+    assert restored.wait_time("account40", "reply", clock.now) > 0
