@@ -653,3 +653,31 @@ def test_posts_are_capped_at_10000_a_day_per_app_whatever_the_user() -> None:
     assert budget.take("user40", windows, app="other app").allowed
     now[0] = day + 86_400
     assert post(40)
+
+
+def test_timeline_ids_bound_the_page_and_take_precedence_over_times(sandbox, client) -> None:
+    """engagement-api.md §8.1: `since_id` / `until_id` "Takes precedence over `start_time`
+    / `end_time`"."""
+    url = f"/2/users/{BRAND.user_id}/tweets"
+    ids = [p.id for p in sandbox.world.timeline(BRAND.user_id)][:6]
+    page = {"max_results": "100"}
+    between = {**page, "since_id": ids[4], "until_id": ids[0]}
+    got = client.get(url, params=between, auth=BEARER).json()
+    assert [p["id"] for p in got["data"]] == ids[1:4]
+    empty_times = {"start_time": "2011-01-01T00:00:00Z", "end_time": "2011-01-02T00:00:00Z"}
+    assert client.get(url, params={**page, **empty_times}, auth=BEARER).json()["meta"] == {
+        "result_count": 0
+    }
+    got = client.get(url, params={**between, **empty_times}, auth=BEARER).json()
+    assert [p["id"] for p in got["data"]] == ids[1:4]
+
+
+def test_a_quote_cannot_carry_media_a_poll_or_a_card(sandbox, client) -> None:
+    """engagement-api.md §9: "`quote_tweet_id` cannot be combined with `media`, `poll` or
+    `card_uri`"."""
+    target = owned_ids(sandbox, NASA, 1)[0]
+    for extra in ({"media": {"media_ids": ["1"]}}, {"poll": {}}, {"card_uri": "card://1"}):
+        body = {"text": "Look", "quote_tweet_id": target, **extra}
+        r = client.post("/2/tweets", json=body, auth=oauth(SUPPORT))
+        assert r.status_code == 400 and r.json()["type"].endswith("/invalid-request")
+    assert sandbox.world.actions_by(SUPPORT.user_id) == []
