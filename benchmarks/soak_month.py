@@ -363,7 +363,7 @@ def _print_row(row: dict[str, Any], *, first: bool) -> None:
     t = row["tables"]
     if first:
         print(
-            "| day | posts | db MB | wal MB | "
+            "| day | watched | db MB | wal MB | "
             + " | ".join(TABLES)
             + " | RSS MB | fds | objects | log lines | log kB | fired | seeded | sent"
             " | not sent | pending | dead | stale | max req/min | "
