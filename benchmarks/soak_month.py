@@ -13,7 +13,8 @@ The deployment is a modest one: two owned accounts (brand and support) posting e
 (``--per-day`` each) on top of two weeks of posts before the start, 1,000 public posts
 named by ID that age out after ten days (``max_age``), the starter rules as shipped plus
 windowed, ``for`` and rearming rules with webhooks, a poll every 5 minutes, the hourly
-history kept ``--keep`` days and firings and actions ``--retention`` days.
+history kept ``--keep`` days and firings and actions ``--retention`` days. The owned posts
+are spread over the whole run, so the same ``--seed`` and ``--days`` give the same rows.
 
 Every simulated day (after that day's last cycle) it prints a row: the watched posts, the
 database's size and its WAL, each table's rows, the process's RSS and open file
