@@ -942,6 +942,19 @@ def test_long_waits_for_a_429_or_the_budget_are_told_before_they_begin(clock: Cl
     assert told == [(7.0, "429", 0), (60.0, "budget", 1)]
 
 
+def test_a_wait_of_five_seconds_is_told_and_a_shorter_one_is_not(clock: Clock) -> None:
+    told: list[tuple[float, str]] = []
+    responses = [
+        respond(429, {"errors": ["rate limit"]}, {"Retry-After": "4"}),
+        respond(429, {"errors": ["rate limit"]}, {"Retry-After": "5"}),
+        respond(200, per({})),
+    ]
+    result, _ = canned(clock, responses, on_wait=lambda s, why: told.append((s, why)))
+    assert result.failures == ()
+    assert told == [(5.0, "429")]
+    assert clock.sleeps == [4.0, 5.0]
+
+
 def test_a_post_forbidden_to_two_accounts_is_read_as_public_once(clock: Clock) -> None:
     requests = (
         EngagementRequest("totals", "brand", ("1", "2"), ("favorites",)),
