@@ -4,6 +4,7 @@ leader that died handed out again at once."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -283,3 +284,51 @@ def test_a_standby_says_why_only_while_the_database_fails_it(database, admin, el
     assert b.try_lead(T0) is None and b.problem is not None
     assert wait_for(lambda: b.try_lead(T0), what="the lead") is not None
     assert b.problem is None and b.leading()
+
+
+class ThreadClock:
+    """A monotonic clock read apart by the test and by the heartbeat: the heartbeat's
+    answers are recorded at ``beat``, whatever the test's time ``t`` reads."""
+
+    def __init__(self) -> None:
+        self.t = self.beat = 1000.0
+        self.beats = 0
+
+    def __call__(self) -> float:
+        if threading.current_thread() is threading.main_thread():
+            return self.t
+        self.beats += 1
+        return self.beat
+
+
+def test_a_leader_past_trust_ends_its_old_term_before_taking_a_new_one(database, elections):
+    clock = ThreadClock()
+    a = Election(database, times=TIMES, name="a:1", monotonic=clock)
+    elections.append(a)
+    first = a.try_lead(T0)
+    assert first is not None
+    clock.t += 60.0  # its heartbeat answers, but not since trust: it may not act
+    assert not a.leading()
+    second = wait_for(lambda: a.try_lead(T0), what="the lead taken again")
+    assert second > first
+    clock.beat = clock.t
+    answered = clock.beats
+    wait_for(lambda: clock.beats >= answered + 3, what="the new term's heartbeats")
+    # the old term's heartbeat, left running, would find the epoch moved on and end the new
+    assert a.loss is None and a.leading() and leader_view(database).epoch == second
+
+
+def test_a_takeover_gives_up_after_the_lease_while_the_old_leader_writes(
+    database, admin, elections
+) -> None:
+    quick = LeaseTimes(lease=1.0, heartbeat=0.2, trust=0.5, retry=0.1)
+    b = Election(database, times=quick, name="b:2")
+    elections.append(b)
+    with psycopg.connect(database.url) as writer:  # an old leader's write in progress
+        writer.execute("SET idle_in_transaction_session_timeout = '10s'")  # ends a hang
+        writer.execute("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE")
+        assert b.try_lead(T0) is None
+        assert b.problem is not None and "lock timeout" in b.problem
+        writer.rollback()
+    assert wait_for(lambda: b.try_lead(T0), what="the lead once the write ended") is not None
+    assert b.problem is None and leader_view(database).leader == "b:2"
