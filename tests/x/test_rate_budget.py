@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -12,9 +13,10 @@ from hypothesis import strategies as st
 
 from automation.core.errors import RateLimited
 from automation.service.store_ledger import StoreLedger
+from automation.store.memory import MemoryStore
 from automation.store.sqlite import SqliteStore
 from automation.x.backoff import parse_retry_after
-from automation.x.rate_budget import HOLD, MAX_BLOCK, MemoryLedger, RateBudget
+from automation.x.rate_budget import HOLD, MAX_BLOCK, BudgetLedger, MemoryLedger, RateBudget
 
 T0 = 1_700_000_000.0
 
@@ -318,3 +320,58 @@ def test_status_counts_what_is_left_under_the_apis_lowered_limit() -> None:
     budget.observe({"x-per-minute-limit": "3"})
     drive(budget, clock, 1)
     assert budget.remaining() == 2
+
+
+@pytest.fixture(params=["memory", "memory store", "sqlite store"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BudgetLedger]:
+    """Each ledger a budget is kept in: its own, and the stores' through ``StoreLedger``."""
+    if request.param == "memory":
+        yield MemoryLedger()
+        return
+    store = MemoryStore() if request.param == "memory store" else SqliteStore.open(tmp_path / "b")
+    yield StoreLedger(store)
+    store.close()
+
+
+def test_a_send_a_minute_old_has_left_the_window_at_that_instant(ledger: BudgetLedger) -> None:
+    ledger.record("engagement", T0)
+    assert ledger.load("engagement", T0) == [T0]  # at or after since, as the protocol says
+    assert ledger.claim("engagement", T0 + 60, T0, 1) == 1  # exactly at since: gone
+    assert ledger.claim("engagement", T0 + 60, T0, 1) == 0
+    clock = Clock(T0 + 60)
+    assert RateBudget(1, clock=clock, ledger=ledger).take() == pytest.approx(60)
+
+
+def test_a_held_send_may_go_at_the_very_instant_its_block_ends(ledger: BudgetLedger) -> None:
+    clock = Clock(T0)
+    budget = RateBudget(4, clock=clock, ledger=ledger)
+    budget.expect(4)
+    assert budget.take() == 0  # alone, recorded as it goes
+    clock.now = T0 + 0.001
+    assert budget.take() == 0  # a block of two, held until HOLD on
+    clock.now = T0 + 0.001 + HOLD
+    assert budget.take() == 0  # the block's second send: no new claim
+    clock.now += 0.001
+    assert budget.take() == 0  # so the fourth of the minute's four is left
+    assert len(ledger.load("engagement", T0 - 60)) == 4
+
+
+def test_a_claim_another_process_won_says_to_look_again_soon(ledger: BudgetLedger) -> None:
+    clock = Clock(T0)
+
+    class Outrun:
+        """The ledger as another process leaves it: it takes the last slot first, with a
+        send that has left the window by the time this one looks again."""
+
+        def __init__(self) -> None:
+            self.load, self.record = ledger.load, ledger.record
+
+        def claim(self, api: str, at: float, since: float, allowance: int, n: int = 1) -> int:
+            ledger.record(api, since + 0.01)
+            kept = ledger.claim(api, at, since, allowance, n)
+            clock.now += 0.02
+            return kept
+
+    budget = RateBudget(1, clock=clock, ledger=Outrun())
+    assert budget.take() > 0  # never "go" without a send of its own recorded
+    assert ledger.load("engagement", T0) == []  # nothing of its own recorded
