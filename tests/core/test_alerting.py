@@ -85,3 +85,37 @@ def test_the_state_survives_a_round_trip_and_a_damaged_one_starts_afresh() -> No
     assert AlertState.from_json(state.to_json()) == state
     assert AlertState.from_json("{not json") == AlertState()
     assert AlertState.from_json(None) == AlertState()
+
+
+def test_a_firing_notice_says_since_when_and_its_recovery_keeps_what_failed() -> None:
+    errors = ("fetch: HTTP 503", "dispatch: timeout", "webhook: 500", "store: locked")
+    failed = Observation(failed=True, errors=errors)
+    state, _ = step(AlertState(), failed, T0)
+    state, _ = step(state, failed, T0 + MIN)
+    state = observe(state, failed, T0 + 2 * MIN, after=3, interval=60)
+    (firing,) = due(state, T0 + 2 * MIN)
+    assert firing.since == T0 + 2 * MIN  # active from the third failure in a row
+    detail = "3 cycles in a row failed: fetch: HTTP 503; dispatch: timeout; webhook: 500"
+    assert firing.detail == detail  # the first three errors
+    state = mark_told(state, firing, T0 + 2 * MIN)
+    state = observe(state, failed, T0 + 3 * MIN, after=3, interval=60)
+    state = observe(state, OK, T0 + 4 * MIN, after=3, interval=60)
+    (resolved,) = due(state, T0 + 4 * MIN)
+    assert resolved.status == "resolved" and resolved.since is None
+    assert resolved.detail.startswith("4 cycles in a row failed: fetch: HTTP 503")
+
+
+def test_a_firing_kind_keeps_the_moment_it_began_over_the_cycles_after() -> None:
+    dead = Observation(failed=False, dead_new=("action a.0: 410",), dead_total=1)
+    state = observe(AlertState(), dead, T0, after=3, interval=60)
+    state = observe(state, Observation(False, dead_total=1), T0 + MIN, after=3, interval=60)
+    (notice,) = due(state, T0 + MIN)
+    assert notice.since == T0
+
+
+def test_a_budget_stall_is_told_in_whole_minutes_rounded() -> None:
+    stalled = Observation(failed=False, stalled=True, duration=110)
+    state = observe(AlertState(), stalled, T0, after=3, interval=60)
+    state = observe(state, stalled, T0 + 2 * MIN, after=3, interval=60)  # 220 s: 3.7 min
+    (notice,) = due(state, T0 + 2 * MIN)
+    assert notice.detail == "cycles have waited for the Engagement API budget for 4 min"
