@@ -60,3 +60,12 @@ def test_a_pause_for_a_while_reads_expired_from_the_instant_it_ends() -> None:
         describe_pause(record, T0 + HOUR) == "paused by alice since 2026-11-26T12:00:00Z (expired)"
     )
     assert pause_state([record], ["a"], T0 + HOUR).resuming == {"a": False}
+
+
+def test_a_pause_for_a_while_resumed_by_hand_reads_resumed() -> None:
+    record = PauseRecord(
+        "a", T0, "alice", until=T0 + 2 * HOUR, resumed_at=T0 + HOUR, resumed_by="bob"
+    )
+    assert describe_pause(record, T0 + HOUR) == (
+        "resumed by bob at 2026-11-26T13:00:00Z (settles next cycle)"
+    )
