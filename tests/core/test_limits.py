@@ -91,6 +91,12 @@ def test_an_end_the_clocks_skip_is_reached_when_they_jump_past_it() -> None:
     assert quiet_until(night, utc("2026-03-28T23:30:00")) == utc("2026-03-29T01:00:00")
 
 
+def test_any_end_the_clocks_skip_is_reached_at_the_jump_to_the_second() -> None:
+    # the jump is found to the second, wherever in the skipped hour the end falls
+    night = quiet("23:00", "02:07", "Europe/Berlin")
+    assert quiet_until(night, utc("2026-03-28T23:30:00")) == utc("2026-03-29T01:00:00")
+
+
 def test_an_end_the_clocks_pass_twice_is_reached_the_first_time() -> None:
     # Berlin, 25 October 2026: 02:30 happens at 00:30 UTC (CEST) and again at 01:30 UTC.
     night = quiet("23:00", "02:30", "Europe/Berlin")
