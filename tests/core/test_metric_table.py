@@ -82,6 +82,15 @@ def test_bad_metric_choices(text: str, period: bool, message: str) -> None:
         choose_columns(text, by=None, period=period)
 
 
+def test_a_count_that_is_not_a_number_is_ranked_as_unknown() -> None:
+    ids = ["1", "2", "3"]
+    table = MetricTable(ids)
+    for pid, likes in zip(ids, [5.0, float("nan"), 7.0], strict=True):
+        table.put(pid, {"favorites": likes})
+    assert [ids[r] for r in table.ranked("favorites")] == ["3", "1"]
+    assert [ids[r] for r in table.ranked("favorites", 2)] == ["3", "1"]
+
+
 def test_eta_is_paced_by_the_budget_and_never_below_the_time_requests_take() -> None:
     assert request_eta(0, available_now=0, per_minute=60) == 0.0
     assert request_eta(50, available_now=60, per_minute=60) == 0.0
