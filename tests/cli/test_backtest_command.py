@@ -172,6 +172,18 @@ def test_a_large_plan_is_asked_about_on_a_terminal(
     assert planned > 20 and len(historical(target)) == planned
 
 
+@pytest.mark.parametrize(("posts", "asks"), [(440, False), (455, True)])
+def test_a_terminal_is_asked_above_20_requests_and_not_at_20(
+    cli: Cli, target: SandboxTarget, monkeypatch: pytest.MonkeyPatch, posts: int, asks: bool
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal("n"))
+    target.add_posts(BRAND_ID, posts, age=timedelta(days=3))  # 20, 21 requests
+    result = cli("backtest", "--since", "2d", "--json")
+    assert ("fetch that history now?" in result.err) is asks
+    assert result.code == (1 if asks else 0), result.err
+    assert len(historical(target)) == (0 if asks else 20)
+
+
 def test_yes_fetches_a_large_plan_without_asking(
     cli: Cli, target: SandboxTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
