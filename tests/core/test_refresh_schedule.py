@@ -133,6 +133,53 @@ def test_a_post_about_to_cross_is_chosen_over_flat_ones_and_read_last():
     assert len(chosen) == 500 and refresh.requests == 2
 
 
+def test_a_post_six_hours_old_is_chosen_over_older_ones_read_as_long_ago():
+    old = [post(i, age=48 * HOUR) for i in range(1000)]
+    young = post(9999, age=6 * HOUR)  # young still, at the edge
+    plan = plan_of([LIKES], [*old, young])
+    refresh = schedule(plan, read([*old, young], NOW - 10 * MINUTE), budget=1)
+    chosen = list(refresh.plan.posts)
+    assert len(chosen) == 250 and chosen[-1] == young.post_id
+
+
+def test_the_posts_read_longest_ago_are_read_before_likely_ones_to_keep_max_staleness():
+    # max_staleness of 1 h at 5 min intervals: each post read within 11 cycles, so a
+    # cycle reads the 1,101 / 11 = 101 (rounded up) read longest ago, whatever is likely
+    old = [post(i, age=48 * HOUR) for i in range(101)]
+    young = [post(1000 + i, age=HOUR) for i in range(1000)]
+    recent = read(old, NOW - 55 * MINUTE) | read(young, NOW - MINUTE)
+    chosen = schedule(plan_of([LIKES], [*old, *young]), recent, budget=1).plan.posts
+    assert len(chosen) == 250 and all(p.post_id in chosen for p in old)
+
+
+def test_with_max_staleness_two_intervals_every_post_is_read_whatever_the_budget():
+    posts = [post(i, age=48 * HOUR) for i in range(600)]
+    recent = read(posts, NOW - 5 * MINUTE)
+    refresh = schedule(plan_of([LIKES], posts), recent, budget=1, staleness=2 * INTERVAL)
+    assert len(refresh.plan.posts) == 600 and refresh.requests == 3
+
+
+def test_a_post_never_read_is_read_before_any_read_since_it_was_found():
+    posts = [post(i, age=48 * HOUR) for i in range(1000)]
+    recent = read(posts[:700], NOW - 30 * MINUTE)
+    recent.update(read(posts[700:], NOW - 30 * MINUTE, cross_at=NOW.timestamp()))  # likely
+    found = post(5000, age=MINUTE)  # found and never read since
+    plan = plan_of([LIKES], [*posts, found])
+    chosen = schedule(plan, recent, budget=1).plan.posts
+    assert len(chosen) == 250 and found.post_id in chosen  # among the 91 read longest ago
+
+
+def test_a_post_projected_to_cross_just_as_the_cycle_reads_is_read_last():
+    posts = [post(i, age=48 * HOUR) for i in range(1000)]
+    recent = read(posts, NOW - 5 * MINUTE)
+    due = posts[-1]
+    recent[due.post_id] = Recent(
+        (NOW - 5 * MINUTE).timestamp(), {"favorites": 10.0}, (NOW + INTERVAL).timestamp()
+    )
+    chosen = list(schedule(plan_of([LIKES], posts), recent, budget=1).plan.posts)
+    assert len(chosen) == 250 and chosen[-1] == due.post_id
+
+
 @settings(max_examples=25, derandomize=True, deadline=None)
 @given(
     ages=st.lists(st.integers(min_value=1, max_value=50), min_size=300, max_size=700),
