@@ -97,6 +97,8 @@ def test_eta_is_paced_by_the_budget_and_never_below_the_time_requests_take() -> 
     assert request_eta(100, available_now=60, per_minute=60) == 60.0
     assert request_eta(100, available_now=0, per_minute=60) == 120.0
     assert request_eta(10, available_now=60, per_minute=60, seconds_each=0.5) == 5.0
+    assert request_eta(60, available_now=-5, per_minute=60) == 60.0  # overdrawn: none left
+    assert request_eta(3, available_now=0, per_minute=1) == 180.0  # one a minute
 
 
 @pytest.mark.parametrize("period", [False, True])
