@@ -12,11 +12,13 @@ from scripted_month import POLLS, PUBLIC, START, fill_history, posts, write_rule
 
 from automation.backtest import BacktestSpec, plan_backtest, run_backtest
 from automation.backtest.job import load_readings
+from automation.backtest.ledger import ThrowawayLedger
 from automation.backtest.posts import rule_posts
 from automation.backtest.replay import poll_times, replay
 from automation.backtest.unknowns import unknowns
 from automation.core.evaluate import compile_rules
 from automation.core.periods import Period
+from automation.core.records import CycleWrite, FiringRecord
 from automation.rule_tests.runner import run_test
 from automation.rule_tests.test_file import load_test_file
 from automation.rulefiles.rule_parser import load_rules
@@ -154,3 +156,13 @@ def test_a_period_before_any_post_says_why_none_and_what_to_do(tmp_path) -> None
         " existed then or was stored; backtest from a later date, or run the engine first:"
         " it stores the posts it watches",
     )
+
+
+def test_the_throwaway_ledger_fires_a_key_once_as_the_store_does() -> None:
+    ledger = ThrowawayLedger()
+    seed = FiringRecord(id="a", rule_id="r", post_id="1", key="once", kind="seeded", at=START)
+    assert ledger.commit(CycleWrite(at=START, firings=(seed,))) == {"a"}
+    later = START + HOUR
+    fired = dataclasses.replace(seed, id="b", kind="fired", at=later)
+    assert ledger.commit(CycleWrite(at=later, firings=(fired,))) == frozenset()  # seed blocks it
+    assert ledger.fired_count("r", START - HOUR) == 0
