@@ -193,7 +193,7 @@ def test_the_per_minute_budget_is_shared_with_the_engine_through_the_database(
 
     result = export(target, store, public, clock=clock, rpm=4, progress=progress)
 
-    assert result.complete and len(engagement_requests(target)) == 5
+    assert result.complete and len(engagement_requests(target)) == 5 == result.sent
     times = store.budget_load("engagement", 0)
     assert len(times) == 7
     assert all(sum(1 for s in times if t - 60 < s <= t) <= 4 for t in times)
