@@ -13,9 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from automation.core.rules import Quiet
 
-__all__ = ["in_quiet_hours", "minutes_text", "quiet_until"]
-
-_DAY = 24 * 60
+__all__ = ["in_quiet_hours", "quiet_until"]
 
 
 def in_quiet_hours(quiet: Quiet, moment: datetime) -> bool:
@@ -57,9 +55,3 @@ def _first_reaching(quiet: Quiet, day: date, minute: int) -> datetime:
         else:
             low = middle
     return high.replace(microsecond=0)
-
-
-def minutes_text(minute: int) -> str:
-    """``22:00`` for 1320, for messages."""
-    minute %= _DAY
-    return f"{minute // 60:02d}:{minute % 60:02d}"
