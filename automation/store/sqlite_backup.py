@@ -20,13 +20,14 @@ disk) is refused with what to do about it.
 from __future__ import annotations
 
 import errno
-import glob
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from automation.config.atomic_file import remove_killed
 from automation.core.errors import StoreError, UsageError
 from automation.core.wording import shown_path
 from automation.store.sqlite_connection import may_write, primary_code, read_only_uri
@@ -52,7 +53,8 @@ def backup_database(source: Path, target: Path) -> BackupResult:
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         _check_target(source, target)
-        _remove_killed(target)
+        # a killed backup's copy: .NAME.partial-PID, with its -wal and -shm
+        remove_killed(target.parent, re.escape(f".{target.name}.partial-") + r"(?P<pid>\d+)(-.*)?")
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
         raise StoreError(_unwritable(target, exc.errno, exc.strerror or str(exc))) from exc
@@ -72,26 +74,6 @@ def backup_database(source: Path, target: Path) -> BackupResult:
     finally:
         partial.unlink(missing_ok=True)
     return result
-
-
-def _remove_killed(target: Path) -> None:
-    """Remove the copies backups to ``target`` left when killed: ``.NAME.partial-PID`` and
-    its -wal and -shm, of processes no longer running."""
-    prefix = f".{target.name}.partial-"
-    for path in target.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = path.name[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):  # another user's process; no pid of ours
-        return True
-    return True
 
 
 def _unwritable(target: Path, code: int | None, reason: str) -> str:

@@ -4,6 +4,8 @@ points to is replaced and the link kept."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,26 @@ def test_a_failed_write_leaves_the_linked_file_as_it_was(tmp_path: Path) -> None
 
     assert real.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "real.csv"]
+
+
+def test_a_write_removes_the_parts_killed_writes_to_its_file_left(tmp_path: Path) -> None:
+    """A write killed (SIGKILL) before its rename leaves ``.FILE.PID-XXXXXXXX.part``: the
+    next write to FILE removes those whose process is gone, and leaves a running one's,
+    those of other files and its own name's pattern alone."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()  # its pid now names no process
+    killed = tmp_path / f".out.csv.{child.pid}-k1ll3d_a.part"
+    running = tmp_path / f".out.csv.{os.getppid()}-running.part"
+    other = tmp_path / f".other.csv.{child.pid}-k1ll3d_a.part"
+    unlike = tmp_path / f".out.csv.{child.pid}-k1ll3d_a.csv"
+    for path in (killed, running, other, unlike):
+        path.write_text("half a file", encoding="utf-8")
+
+    with atomic_output(tmp_path / "out.csv") as out:
+        (mine,) = (p for p in tmp_path.glob(".out.csv.*.part") if p not in (killed, running))
+        out.write("whole\n")
+
+    assert mine.name.startswith(f".out.csv.{os.getpid()}-")
+    assert not killed.exists()
+    assert running.exists() and other.exists() and unlike.exists()
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "whole\n"
