@@ -37,8 +37,12 @@ _DIGESTED = {
     "attempts": "SELECT action_id, number, outcome FROM attempts ORDER BY 1, 2",
     "snapshots": "SELECT s.post_id, m.name, a.at, a.value FROM all_snapshots a"
     " JOIN series s ON s.id = a.series JOIN metric_names m ON m.id = a.metric ORDER BY 1, 2, 3",
-    "hourly": "SELECT post, metric, hour, value FROM hourly_totals UNION ALL"
-    " SELECT post, metric, hour, value FROM hourly_totals_hour ORDER BY 1, 2, 3",
+    # by the post's ID and the metric's name: a killed PostgreSQL transaction's sequence
+    # numbers are spent, so the rerun's new posts and metrics get other numbers
+    "hourly": "SELECT p.post_id, m.name, t.hour, t.value FROM (SELECT post, metric, hour, value"
+    " FROM hourly_totals UNION ALL SELECT post, metric, hour, value FROM hourly_totals_hour) t"
+    " JOIN hourly_posts p ON p.id = t.post JOIN metric_names m ON m.id = t.metric"
+    " ORDER BY 1, 2, 3",
 }
 
 
