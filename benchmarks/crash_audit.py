@@ -8,7 +8,9 @@ plus ``timer`` kills at a seeded delay) and ``tests/crash_commands.py`` (``migra
 database from before m007, ``backup``, ``copy-store``, ``actions retry --all``, ``rearm``,
 ``metrics --output`` and the hourly move of the current hour's rows, each killing itself
 at a seeded call of SQLite's progress handler among those a whole run makes, then
-rerun). Every run prints its seed; ``--seed`` repeats it.
+rerun) and ``tests/crash_commands_pg.py`` (on PostgreSQL: ``copy-store`` into it,
+``migrate`` with the last migration pending and the hourly move, counting statements and
+COPY's rows too). Every run prints its seed; ``--seed`` repeats it.
 
     python benchmarks/crash_audit.py                       # 30 engine kills per backend
     python benchmarks/crash_audit.py --kills 60 --command-kills 10 --seed 7
@@ -28,7 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from crash_audit import PHASES, Audit, open_audit, run_audit
 from crash_commands import Outcome, audit_commands, cases, fresh, old_database
+from crash_commands_pg import audit_pg_commands, next_hour, pg_cases
 from pg_cluster import Cluster, find_bindir, in_memory, missing_reason
+from psycopg.conninfo import conninfo_to_dict
 
 from automation.store.sqlite import SqliteStore
 
@@ -47,10 +51,17 @@ def engine_audit(tmp: Path, seed: int, kills: int, url: str | None, digest: bool
     return audit
 
 
+def _sources(tmp: Path) -> tuple[Path, Path]:
+    """A database from before m007, and the same migrated: 200,000 snapshot rows to
+    migrate, back up and copy."""
+    if not (tmp / "big.db").exists():
+        old = old_database(tmp / "old.db", posts=2_000, readings=50)
+        SqliteStore.open(fresh(old, tmp / "big.db")).close()
+    return tmp / "old.db", tmp / "big.db"
+
+
 def command_audit(audit: Audit, tmp: Path, seed: int, kills: int) -> list[Outcome]:
-    old = old_database(tmp / "old.db", posts=2_000, readings=50)
-    big = fresh(old, tmp / "big.db")
-    SqliteStore.open(big).close()  # migrated: 200,000 snapshot rows to back up and copy
+    old, big = _sources(tmp)
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
     period = ((day - timedelta(days=28)).isoformat(), day.isoformat())
     try:
@@ -86,7 +97,7 @@ def main() -> int:
             outcomes = command_audit(audit, tmp, args.seed, args.command_kills)
             for o in outcomes:
                 faults += [f"{o.command} killed at step {o.step}: {p}" for p in o.problems]
-            _command_rows(outcomes, rows)
+            _command_rows(outcomes, rows, "sqlite")
         if args.backend in ("postgres", "both"):
             bindir = find_bindir()
             if bindir is None:
@@ -97,6 +108,19 @@ def main() -> int:
                     url = cluster.create_database("crash").url
                     audit = engine_audit(tmp / "pg", args.seed, args.kills, url, args.digest)
                     _engine_rows("postgres", audit, rows, faults)
+                    outcomes = audit_pg_commands(
+                        cluster,
+                        audit.scene.config,
+                        tmp / "commands",
+                        random.Random(args.seed),
+                        args.command_kills,
+                        pg_cases(_sources(tmp)[1], conninfo_to_dict(url)["dbname"], next_hour(url)),
+                    )
+                    for o in outcomes:
+                        faults += [
+                            f"postgres {o.command} killed at {o.step}: {p}" for p in o.problems
+                        ]
+                    _command_rows(outcomes, rows, "postgres")
                 finally:
                     cluster.stop()
     _print(rows, faults, args.seed)
@@ -115,13 +139,16 @@ def _engine_rows(backend: str, audit: Audit, rows: list, faults: list[str]) -> N
     rows.append((backend, "engine: whole run", len(audit.kills), len(audit.problems)))
 
 
-def _command_rows(outcomes: list[Outcome], rows: list) -> None:
+def _command_rows(outcomes: list[Outcome], rows: list, backend: str) -> None:
     for name in dict.fromkeys(o.command for o in outcomes):
         mine = [o for o in outcomes if o.command == name]
         killed = sum(o.killed for o in mine)
         left = sum(bool(o.leftovers) for o in mine)
-        label = f"command {name}" + (f" ({left} left a temporary file)" if left else "")
-        rows.append(("sqlite", label, killed, sum(bool(o.problems) for o in mine)))
+        steps = sorted(o.step for o in mine)
+        label = f"command {name}, killed at events {steps[0]:,}-{steps[-1]:,}" + (
+            f" ({left} left a temporary file)" if left else ""
+        )
+        rows.append((backend, label, killed, sum(bool(o.problems) for o in mine)))
 
 
 def _print(rows: list, faults: list[str], seed: int) -> None:
