@@ -4,52 +4,35 @@ resuming after Ctrl-C, and requests that fail for good."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from clock import Clock
-from export_helpers import BRAND, NASA, SUPPORT, engagement_requests, export_config
+from export_helpers import (
+    BRAND,
+    NASA,
+    SUPPORT,
+    Recorder,
+    engagement_requests,
+    export,
+    values,
+)
 from sandbox_api import START, SandboxTarget
 
 from automation.core.errors import UsageError
-from automation.core.metric_columns import Column, choose_columns
+from automation.core.metric_columns import choose_columns
 from automation.core.metric_names import PUBLIC_TOTALS_METRICS, TOTALS_METRICS
 from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
-from automation.export.job import ExportJob, ExportResult, Interrupted, run_export
+from automation.export.job import ExportResult, Interrupted
 from automation.export.period_sums import NO_HISTORY
 from automation.export.tally import FORBIDDEN, UNAVAILABLE
 from automation.sandbox import Options
 from automation.sandbox.app import Encoded
 from automation.sandbox.messages import Request
 from automation.store.sqlite import SqliteStore
-from automation.x.http import HttpClient
-
-ALL = choose_columns(None, by=None, period=False)
-
-
-class Recorder:
-    """A progress that remembers what it was told (and can play Ctrl-C)."""
-
-    def __init__(self, interrupt_at: int | None = None) -> None:
-        self.updates: list[tuple[int, int, float]] = []
-        self.waits: list[float] = []
-        self.resumed: list[tuple[int, int, str]] = []
-        self._interrupt_at = interrupt_at
-
-    def update(self, done: int, planned: int, eta: Callable[[], float]) -> None:
-        self.updates.append((done, planned, eta()))
-        if done == self._interrupt_at:
-            raise KeyboardInterrupt
-
-    def waiting(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    def resuming(self, resumed: int, planned: int, earlier: str) -> None:
-        assert not self.updates, "said before the first update"
-        self.resumed.append((resumed, planned, earlier))
 
 
 @pytest.fixture
@@ -63,39 +46,6 @@ def target() -> Iterator[SandboxTarget]:
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     with SqliteStore.open(tmp_path / "state.db") as s:
         yield s
-
-
-def export(
-    target: SandboxTarget,
-    store: SqliteStore,
-    listed: Sequence[str],
-    *,
-    accounts: Sequence[str] = (),
-    columns: tuple[Column, ...] = ALL,
-    period: Period | None = None,
-    clock: Clock | None = None,
-    rpm: int = 6000,
-    progress: Recorder | None = None,
-    deliver: Callable[[ExportResult], None] = lambda result: None,
-) -> ExportResult:
-    clock = clock or Clock(START)
-    config = export_config(target.base_url, store.path, rpm=rpm)
-    with HttpClient(timeout=10.0) as http:
-        return run_export(
-            ExportJob(tuple(listed), tuple(accounts), columns, period),
-            config=config,
-            store=store,
-            http=http,
-            clock=clock,
-            sleep=clock.sleep,
-            progress=progress or Recorder(),
-            deliver=deliver,
-        )
-
-
-def values(result: ExportResult, metric: str) -> dict[str, float | None]:
-    table = result.table
-    return {table.post_ids[r]: table.value(r, metric) for r in range(len(table))}
 
 
 def test_owned_and_public_posts_are_read_in_the_fewest_requests_each_with_its_token(
