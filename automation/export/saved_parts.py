@@ -26,8 +26,8 @@ from types import MappingProxyType
 from typing import Any
 
 from automation.store.base import Store
-from automation.x.engagement_client import FetchResult, request_json
-from automation.x.engagement_plan import EngagementRequest
+from automation.x.engagement_client import FetchResult
+from automation.x.engagement_plan import EngagementRequest, request_json
 
 __all__ = ["FLUSH_EVERY", "KEEP", "SavedParts", "part_name", "run_key"]
 

@@ -22,7 +22,6 @@ Messages name the account, never a credential.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -53,11 +52,11 @@ from automation.x.engagement_parse import (
     parse_response,
     split_forbidden,
 )
-from automation.x.engagement_plan import EngagementRequest, plan_public_totals
+from automation.x.engagement_plan import EngagementRequest, plan_public_totals, request_json
 from automation.x.http import Auth, Credentials, HttpClient, HttpResponse, scrubbed_start
 from automation.x.rate_budget import RateBudget
 
-__all__ = ["EngagementClient", "FetchResult", "request_json"]
+__all__ = ["EngagementClient", "FetchResult"]
 
 log = logging.getLogger("automation.api")
 
@@ -75,9 +74,6 @@ _MAX_RETRY = 60.0  # the longest backoff between two attempts at one request, in
 # a wait long enough that someone watching wonders why nothing happens: logged, and told
 _NOTICED_WAIT = 5.0
 _NO_TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
-# json.dumps(..., separators=(",", ":")) as HttpClient writes a body, one encoder for all
-_JSON = json.JSONEncoder(separators=(",", ":")).encode
-_NO_IDS = '{"tweet_ids":[]'
 # reference §4.2 "Metric not allowed with this auth": "Forbidden to access metrics: retweets"
 _METRICS_REFUSED = re.compile(r"forbidden to access metrics\s*:\s*([\w\s,]+)", re.I)
 
@@ -429,19 +425,6 @@ class EngagementClient:
         if status >= 500:
             return ServerFailed(text, status=status)
         return RequestRejected(text, status=status)
-
-
-def request_json(request: EngagementRequest) -> bytes:
-    """``request.body()`` as the JSON HttpClient would send, the post IDs put in as they
-    are: they are ASCII digits (``EngagementRequest`` checks), which JSON never escapes,
-    and ``json.dumps`` scanning 250 of them for escapes was most of a body's cost."""
-    body = request.body()
-    body["tweet_ids"] = ()
-    text = _JSON(body)
-    if not text.startswith(_NO_IDS):  # not the body's first field: encoded whole
-        return _JSON(request.body()).encode()
-    ids = '","'.join(request.tweet_ids)
-    return f'{{"tweet_ids":["{ids}"]{text[len(_NO_IDS) :]}'.encode()
 
 
 def _metrics_refused(request: EngagementRequest, messages: Iterable[str]) -> frozenset[str]:

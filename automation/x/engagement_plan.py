@@ -15,6 +15,7 @@ Pure: it turns the watched posts and the metrics the rules need into frozen
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ __all__ = [
     "plan_public_totals",
     "plan_requests",
     "plan_totals",
+    "request_json",
 ]
 
 Endpoint = Literal["totals", "28hr", "historical"]
@@ -75,6 +77,9 @@ _VALID_GROUP_BYS = frozenset(
 EARLIEST_HISTORICAL = datetime(2014, 9, 1, tzinfo=UTC)
 MAX_HISTORICAL_WINDOW = timedelta(weeks=4)
 _METRIC_ORDER = {name: i for i, name in enumerate(m.API_METRICS)}
+# json.dumps(..., separators=(",", ":")) as HttpClient writes a body, one encoder for all
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
+_NO_IDS = '{"tweet_ids":[]'
 
 
 @dataclass(frozen=True)
@@ -285,3 +290,16 @@ def plan_public_totals(
 
 def _iso_hour(t: datetime) -> str:
     return iso(floor_hour(t.astimezone(UTC)))
+
+
+def request_json(request: EngagementRequest) -> bytes:
+    """``request.body()`` as the JSON HttpClient would send, the post IDs put in as they
+    are: they are ASCII digits (``EngagementRequest`` checks), which JSON never escapes,
+    and ``json.dumps`` scanning 250 of them for escapes was most of a body's cost."""
+    body = request.body()
+    body["tweet_ids"] = ()
+    text = _JSON(body)
+    if not text.startswith(_NO_IDS):  # not the body's first field: encoded whole
+        return _JSON(request.body()).encode()
+    ids = '","'.join(request.tweet_ids)
+    return f'{{"tweet_ids":["{ids}"]{text[len(_NO_IDS) :]}'.encode()

@@ -46,7 +46,7 @@ from automation.core.errors import (
 from automation.core.metric_values import MetricValues, compact_totals
 from automation.sandbox import credentials as sandbox_credentials
 from automation.sandbox.options import Options
-from automation.x.engagement_client import Compact, EngagementClient, FetchResult, request_json
+from automation.x.engagement_client import Compact, EngagementClient, FetchResult
 from automation.x.engagement_plan import (
     HOURLY_GROUP_BY,
     TOTALS_GROUPING,
@@ -54,6 +54,7 @@ from automation.x.engagement_plan import (
     WatchedPost,
     plan_public_totals,
     plan_requests,
+    request_json,
 )
 from automation.x.http import HttpClient
 from automation.x.rate_budget import MemoryLedger, RateBudget
