@@ -28,7 +28,7 @@ from automation.config.model import Config
 from automation.core import reload_failure
 from automation.core.cycle_decisions import CycleDecisions, decide_cycle
 from automation.core.cycle_facts import CycleFacts, read_totals
-from automation.core.errors import AutomationError, DatabaseUnreachable, RuleError
+from automation.core.errors import AutomationError, DatabaseUnreachable, RuleError, StoreError
 from automation.core.evaluate import CompiledRule
 from automation.core.facts import PostFacts, RuleState, Snapshot
 from automation.core.fetch_plan import FetchPlan, plan_fetch
@@ -72,6 +72,7 @@ class CycleResult:
     capped: int = 0
     actions_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    unrecorded: str | None = None  # why the database refused what this cycle recorded
     duration: float = 0.0
     budget_wait: float = 0.0  # of the duration, seconds spent waiting for the API budget
     refresh_age_median: float | None = None  # seconds since the watched posts were read
@@ -244,6 +245,8 @@ class Engine:
             self._raise_if_unreachable(exc)
             error, retryable = str(exc), bool(getattr(exc, "retryable", True))
             log.error("%s failed: %s", name, exc)
+            if isinstance(exc, StoreError):
+                result.unrecorded = error
         except Exception as exc:
             error, retryable = f"internal error: {exc.__class__.__name__}: {exc}", True
             log.exception("%s failed with an internal error", name)
@@ -449,35 +452,34 @@ class Engine:
             at=iso(now),
         )
         self._emit(event)
-        self._set_meta(
-            "last_cycle",
-            json.dumps(
-                {
-                    "at": iso(now),
-                    "posts": result.posts,
-                    "refreshed": result.refreshed,
-                    "refresh_age": {
-                        "median": result.refresh_age_median,
-                        "oldest": result.refresh_age_oldest,
-                    },
-                    "requests": result.requests,
-                    "fired": result.fired,
-                    "seeded": result.seeded,
-                    "actions_sent": result.actions_sent,
-                    "duration": round(result.duration, 3),
-                    "errors": result.errors[:20],
-                    "dry_run": self._recorder.dry,
-                    "rules": len(self.rules.rules),
-                }
-            ),
-        )
+        last = {
+            "at": iso(now),
+            "posts": result.posts,
+            "refreshed": result.refreshed,
+            "refresh_age": {
+                "median": result.refresh_age_median,
+                "oldest": result.refresh_age_oldest,
+            },
+            "requests": result.requests,
+            "fired": result.fired,
+            "seeded": result.seeded,
+            "actions_sent": result.actions_sent,
+            "duration": round(result.duration, 3),
+            "errors": result.errors[:20],
+            "dry_run": self._recorder.dry,
+            "rules": len(self.rules.rules),
+        }
+        result.unrecorded = self._set_meta("last_cycle", json.dumps(last)) or result.unrecorded
 
-    def _set_meta(self, key: str, value: str) -> None:
+    def _set_meta(self, key: str, value: str) -> str | None:
+        """Record ``key``: None, or why the database refused it (said in the log)."""
         try:
             self._recorder.set_meta(key, value)
         except AutomationError as exc:
             self._raise_if_unreachable(exc)
             log.error("could not record %s: %s", key, exc)
+            return str(exc)
+        return None
 
     def _raise_if_unreachable(self, exc: AutomationError) -> None:
         if isinstance(exc, DatabaseUnreachable) and not self._recorder.dry:

@@ -2,7 +2,9 @@
 
 The loop reports each finished cycle; a standby engine (one that does not lead) says so.
 ``check`` is healthy while a cycle finished within three poll intervals; an engine that has
-just started gets the same three intervals for its first cycle. Past them the answer is
+just started gets the same three intervals for its first cycle. A cycle whose writes the
+database refused (a full disk, a file gone read-only) finished without doing its job: 503,
+saying why, until a cycle records again. Past the three intervals the answer is
 503 whatever the cause (spec section 13); an engine that waits out the API's rate limit or
 the request budget (section 7: it backs off when the API says so) says so in the reason,
 with until when, for as long as ``status`` says it waits.
@@ -31,15 +33,18 @@ class Health:
         self._standby = False
         self._unreachable: str | None = None  # why a standby cannot reach the database
         self._wait: Waiting | None = None
+        self._unrecorded: str | None = None  # why the last cycle could not record
 
     def waiting(self, wait: Waiting) -> None:
         """The engine has begun a long wait for the API (recorded as ``status`` reads it)."""
         with self._lock:
             self._wait = wait
 
-    def cycle_finished(self, at: datetime | None = None) -> None:
+    def cycle_finished(self, at: datetime | None = None, *, unrecorded: str | None = None) -> None:
+        """A cycle ended; ``unrecorded`` says why the database refused what it recorded."""
         with self._lock:
             self._last_cycle = at or self._clock()
+            self._unrecorded = unrecorded
 
     def set_poll_interval(self, seconds: float) -> None:
         with self._lock:
@@ -61,6 +66,7 @@ class Health:
         with self._lock:
             last, standby, interval = self._last_cycle, self._standby, self._poll_interval
             started, wait, unreachable = self._started, self._wait, self._unreachable
+            unrecorded = self._unrecorded
         now = self._clock()
         if unreachable:
             return 503, f"standby: {unreachable}"
@@ -71,6 +77,8 @@ class Health:
         if (now - since).total_seconds() <= limit:
             if last is None:
                 return 200, f"starting: the first cycle is running (started {iso(started)})"
+            if unrecorded:
+                return 503, f"unrecorded: the cycle at {iso(last)} could not record: {unrecorded}"
             return 200, f"ok: the last cycle finished at {iso(last)}"
         window = f"{format_duration(limit)} ({STALE_AFTER_INTERVALS} poll intervals)"
         if last is None:

@@ -84,12 +84,19 @@ class Observers:
             self.metrics.observe_request(method, url, status)
 
     def after_cycle(
-        self, store: Store, *, rules: list[str], config: Config, errors: Sequence[str] = ()
+        self,
+        store: Store,
+        *,
+        rules: list[str],
+        config: Config,
+        errors: Sequence[str] = (),
+        unrecorded: str | None = None,
     ) -> None:
-        """Read what only the store knows; an observer's failure never stops the engine."""
+        """Read what only the store knows; an observer's failure never stops the engine.
+        ``unrecorded``: why the database refused what the cycle recorded, for /healthz."""
         now = self._clock()
         self.health.set_poll_interval(config.poll_interval)
-        self.health.cycle_finished(now)
+        self.health.cycle_finished(now, unrecorded=unrecorded)
         if self.metrics is not None:
             try:
                 self.metrics.refresh(store, rules=rules, config=config, now=now)

@@ -182,7 +182,11 @@ def _serve(
     def after_cycle(result: CycleResult) -> None:
         rules = [r.rule.id for r in runtime.engine.rules.rules]
         observers.after_cycle(
-            runtime.store, rules=rules, config=runtime.config, errors=result.errors
+            runtime.store,
+            rules=rules,
+            config=runtime.config,
+            errors=result.errors,
+            unrecorded=result.unrecorded,
         )
 
     log.info(

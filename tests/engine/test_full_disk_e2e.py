@@ -8,7 +8,6 @@ real thing. Mounting needs root (CI runs as root); elsewhere the test says why i
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -24,13 +23,13 @@ from cli_helpers import Result, assert_no_traceback, run_subprocess
 from engine_scene import SUPPORT, Env, Ticker, engine_env, threshold_rule
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from tiny_disk import fill, mounted_tmpfs
 
 from automation.config.disk_space import database_disk
 from automation.engine.cycle import CycleResult
 from automation.service.loop import status_line
 from automation.service.metrics import EngineMetrics
 
-DISK_SIZE = "4M"  # room for the database of a few cycles, and little more
 CYCLE = 20.0  # simulated seconds between cycles
 FULL_CYCLES = 24  # eight simulated minutes on a full disk
 BETWEEN = 1.0  # seconds the outbox works between cycles, as the service loop lets it; on a
@@ -54,44 +53,13 @@ sys.exit(main(sys.argv[2:]))
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs of its own, unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE},mode=0700", "tmpfs", str(disk)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"mount refused a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield disk
-    finally:
-        # lazily: a file the engine still holds open must not keep it mounted
-        subprocess.run(["umount", "--lazy", str(disk)], check=True)
+    yield from mounted_tmpfs(tmp_path)
 
 
 @pytest.fixture
 def env(tmp_path: Path, tiny_disk: Path) -> Iterator[Env]:
     """The receiver refuses the first delivery, so its retry falls due on the full disk."""
     yield from engine_env(tmp_path, database=tiny_disk / "automation.db", fail_first=1)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file until the file system has no block left."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, bytes(64 * 1024))
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC, exc
-    finally:
-        os.close(fd)
-    return filler
 
 
 def cli(env: Env, *args: str) -> Result:
@@ -171,6 +139,7 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
             line, gauges = systemd_and_metrics(env, result)
             assert line.startswith(f"disk full: {tiny_disk} has "), line
             assert ", 1 errors: fetch: state database " in line, line
+            assert "database or disk is full" in (result.unrecorded or ""), result  # /healthz
             free, size = gauges["automation_database_disk_free_bytes"], gauges[SIZE]
             assert free < size / 100 and size <= 4 * 1024**2, gauges
             status, history = status_rows(env, env.sandbox.clock.now()), cli(env, "history")
@@ -194,6 +163,7 @@ def test_a_full_disk_loses_nothing_sends_nothing_twice_and_does_not_flood_the_lo
         result = cycle(env)
     line, gauges = systemd_and_metrics(env, result)
     assert not line.startswith("disk full") and "errors" not in line, line
+    assert result.unrecorded is None, result
     assert gauges["automation_database_disk_free_bytes"] > gauges[SIZE] / 2, gauges
     env.close()
 

@@ -283,6 +283,24 @@ def test_health_is_ok_within_three_intervals_and_says_why_when_not() -> None:
     assert health.check()[0] == 503
 
 
+def test_a_cycle_that_could_not_record_is_unhealthy_until_one_records_again() -> None:
+    """A cycle that finished while the database refused its writes did not do its job:
+    503, saying why; past three intervals the engine is stale, as always; 200 again once
+    a cycle records."""
+    clock = Clock(T0)
+    health = Health(poll_interval=60, clock=clock)
+    full = "state database /var/lib/automation/automation.db: database or disk is full"
+    health.cycle_finished(unrecorded=full)
+    assert health.check() == (
+        503,
+        f"unrecorded: the cycle at 2026-11-26T12:00:00Z could not record: {full}",
+    )
+    clock.now = T0 + timedelta(minutes=3, seconds=1)
+    assert health.check()[1].startswith("stale: no cycle finished within 3m")
+    health.cycle_finished()
+    assert health.check() == (200, "ok: the last cycle finished at 2026-11-26T12:03:01Z")
+
+
 def test_an_engine_waiting_out_a_rate_limit_is_stale_and_says_it_waits_until_when() -> None:
     clock = Clock(T0)
     health = Health(poll_interval=60, clock=clock)

@@ -14,6 +14,7 @@ import yaml
 from e2e_helpers import HIGH, Scene, likes_rule, quiet_post, rule_file, scene, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 from promtool import promtool_check
+from tiny_disk import fill, mounted_tmpfs
 
 
 @pytest.fixture
@@ -114,3 +115,46 @@ def test_an_engine_waiting_for_the_request_budget_is_stale_and_says_until_when(
     ), reason
     _, text = get(url + "/metrics")
     assert value(text, "automation_api_wait_until_timestamp_seconds") > 0
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    yield from mounted_tmpfs(tmp_path)
+
+
+def test_an_engine_whose_database_refuses_writes_is_unhealthy_until_it_records_again(
+    world: Scene, tiny_disk: Path
+) -> None:
+    # Its SQLite database on a 4 MB tmpfs that a filler file fills: the cycles go on
+    # finishing, but record nothing, so the engine cannot do its job (spec §13): 503,
+    # saying why; once space is freed and a cycle records again, 200.
+    quiet_post(world.sandbox)
+    world.write_config(database=str(tiny_disk / "automation.db"), metrics={"listen": "127.0.0.1:0"})
+    world.write_rules(rule_file([likes_rule()]))
+    engine = world.engine()
+    engine.wait_log("serving /metrics and /healthz on ")
+    base = re.search(r"serving /metrics and /healthz on (http://\S+)", engine.stderr)
+    assert base is not None
+    url = base.group(1) + "/healthz"
+    engine.wait_cycles(1)
+    assert get(url)[0] == 200
+    filler = fill(tiny_disk)
+
+    def refused() -> tuple[int, str] | None:
+        status, reason = get(url)
+        return (status, reason) if "could not record" in reason else None
+
+    engine.wait_log("could not record last_cycle: ")
+    engine.wait_cycles(1)  # a whole cycle on the full disk, well inside 3 poll intervals
+    status, reason = wait_for(refused, timeout=10, what="/healthz to say nothing is recorded")
+    assert status == 503, reason
+    assert re.fullmatch(
+        r"unrecorded: the cycle at \S+Z could not record: state database \S+: database or"
+        rf" disk is full; free space on the disk that holds {re.escape(str(tiny_disk))} .*\n",
+        reason,
+    ), reason
+    filler.unlink()
+    status, reason = wait_for(
+        lambda: (r := get(url))[0] == 200 and r, timeout=10, what="/healthz 200 again"
+    )
+    assert reason.startswith("ok: the last cycle finished at "), reason
