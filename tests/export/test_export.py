@@ -4,7 +4,7 @@ resuming after Ctrl-C, and requests that fail for good."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -130,6 +130,50 @@ def _account_and_forbidden(target: SandboxTarget, store: SqliteStore) -> None:
     assert public[0] not in result.owner
     assert result.problems == {public[0]: FORBIDDEN.format(account="brand")}
     assert values(result, "favorites")[public[0]] == target.value(public[0], "favorites")
+
+
+def _public_reread(target: SandboxTarget, post_id: str, then: Callable[[], Encoded | None]) -> None:
+    """Run ``then`` when ``post_id`` is read with the bearer token: its answer, if any,
+    stands for the sandbox's."""
+    answer = target.sandbox.app.handle
+
+    def reread(request: Request) -> Encoded:
+        bearer = request.headers.get("authorization", "").startswith("Bearer ")
+        if bearer and post_id.encode() in request.body:
+            return then() or answer(request)
+        return answer(request)
+
+    target.sandbox.app.handle = reread  # type: ignore[method-assign]
+
+
+def test_a_post_refused_to_its_account_then_found_deleted_is_listed_as_unavailable(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    public = target.add_posts(NASA, 3, age=timedelta(hours=3))
+    store.upsert_posts([WatchedPostRecord(public[0], "brand", START, "explicit", START)])
+    _public_reread(target, public[0], lambda: target.world.delete_post(public[0]))
+
+    result = export(target, store, public)
+
+    assert result.complete and result.problems == {public[0]: UNAVAILABLE}
+    assert values(result, "favorites")[public[0]] is None
+
+
+def test_a_post_refused_to_its_account_whose_public_read_fails_says_it_was_refused(
+    target: SandboxTarget, store: SqliteStore
+) -> None:
+    public = target.add_posts(NASA, 3, age=timedelta(hours=3))
+    store.upsert_posts([WatchedPostRecord(public[0], "brand", START, "explicit", START)])
+    busy = Encoded(503, {"content-type": "application/json"}, b'{"errors":["busy"]}')
+    _public_reread(target, public[0], lambda: busy)
+
+    result = export(target, store, public)
+
+    ((message, posts),) = result.failed
+    assert posts == 1 and "HTTP 503" in message
+    assert result.problems == {public[0]: FORBIDDEN.format(account="brand")}
+    assert values(result, "favorites")[public[0]] is None
+    assert values(result, "favorites")[public[1]] == target.value(public[1], "favorites")
 
 
 def test_the_per_minute_budget_is_shared_with_the_engine_through_the_database(
