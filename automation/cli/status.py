@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automation.cli.context import command_store, emit_json, now, required_config
 from automation.cli.tables import table
@@ -25,6 +25,10 @@ from automation.core.recording import (
 )
 from automation.core.reload_failure import ReloadFailure, decode
 from automation.core.wording import shown_path, size_text
+
+if TYPE_CHECKING:  # imported when used: ``automation --help`` should not load them
+    from automation.rulefiles.rule_parser import RuleSet
+    from automation.store.base import Store
 
 __all__ = ["register"]
 
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         failed_reload = decode(store.meta("reload_error"))
         counts = store.action_counts()
         used = len(store.budget_load("engagement", moment.timestamp() - 60))
-        unavailable = sum(1 for p in store.posts(include_unavailable=True) if p.unavailable_at)
+        unavailable = _unavailable(ruleset, store, moment)
         size = store.size_bytes()
         raw_wait = store.meta(WAITING_KEY)
     at = recorded_at(last)
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         "posts_refreshed": (last or {}).get("refreshed", posts_watched),
         # seconds since the watched posts were read, as the last cycle ended
         "refresh_age": (last or {}).get("refresh_age", {"median": None, "oldest": None}),
-        # posts the API reported deleted, protected or unreadable: no longer polled
+        # posts the API reported deleted, protected or unreadable that a rule still watches
         "posts_unavailable": unavailable,
         # what the engine runs (it keeps its rules when a reload fails), else what is on disk
         "rules_loaded": (last or {}).get("rules", len(ruleset.rules)),
@@ -95,6 +99,16 @@ def run(args: argparse.Namespace) -> int:
         shown_path(str(config.database)),
     )
     return 0
+
+
+def _unavailable(ruleset: RuleSet, store: Store, moment: datetime) -> int:
+    """The posts the API reported unavailable that an enabled rule still watches."""
+    from automation.core.evaluate import compile_rules
+    from automation.core.fetch_plan import still_watched
+
+    enabled = compile_rules(r for r in ruleset.rules if r.enabled)
+    gone = [p for p in store.posts(include_unavailable=True) if p.unavailable_at]
+    return len(still_watched(enabled, gone, moment))
 
 
 def _redirected_to(url: str | None) -> str | None:

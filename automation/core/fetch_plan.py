@@ -9,7 +9,7 @@ cut-off from ``Watch.oldest``.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Reversible, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import chain, compress, islice, repeat
 from operator import attrgetter, is_not
@@ -22,7 +22,7 @@ from automation.core.records import WatchedPostRecord
 from automation.core.rules import Watch
 from automation.core.watch_index import NOTHING_KEPT, Covers, KeptCovers, WatchIndex
 
-__all__ = ["MAX_IDS", "FetchPlan", "plan_fetch"]
+__all__ = ["MAX_IDS", "FetchPlan", "plan_fetch", "still_watched"]
 
 _POST_ID = attrgetter("post_id")
 _ACCOUNT = attrgetter("account")
@@ -132,6 +132,16 @@ def plan_fetch(
         window_start=now - timedelta(seconds=longest) if longest else None,
         covers=index.covers(),
     )
+
+
+def still_watched(
+    rules: Sequence[CompiledRule], gone: Sequence[WatchedPostRecord], now: datetime
+) -> list[WatchedPostRecord]:
+    """Of the unavailable posts ``gone``, those the enabled ``rules`` still watch at ``now``:
+    the ones ``plan_fetch`` would poll were they available (a post past every rule's
+    max_age, or whose rules are gone, is missed by no rule). In the order given."""
+    plan = plan_fetch(rules, [replace(p, unavailable_at=None) for p in gone], now)
+    return [p for p in gone if p.post_id in plan.posts]
 
 
 def _polled(

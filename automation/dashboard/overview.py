@@ -9,6 +9,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from automation.core.evaluate import compile_rules
+from automation.core.fetch_plan import still_watched
 from automation.core.recording import (
     WAITING_KEY,
     disk_text,
@@ -58,8 +60,8 @@ class Overview:
     more_rules: int  # rules not in ``rules``: past ``BUSIEST``, those that fired least
     actions: dict[str, int]
     posts_watched: int
-    unavailable_count: int
-    unavailable: list[WatchedPostRecord]
+    unavailable_count: int  # the unavailable posts a rule still watches, as status counts
+    unavailable: list[WatchedPostRecord]  # the newest 20 of them
     recent: list[HistoryEntry]
     changes: list[ChangeRecord] = field(default_factory=list)
     rule_errors: list[str] = field(default_factory=list)
@@ -116,6 +118,9 @@ def overview(site: Site, store: Store, now: datetime) -> Overview:
     # rule looks at any more), else the available posts stored
     last_posts = (engine.last_cycle or {}).get("posts")
     size = store.size_bytes()
+    # as status counts them: the unavailable posts a rule still watches, newest first
+    enabled = compile_rules(r for r in site.rules() if r.enabled)
+    missing = still_watched(enabled, store.unavailable_posts(counts["unavailable"]), now)
     rows = [
         RuleCounts(rule_id, rule_id in known, day.get(rule_id, 0), week.get(rule_id, 0))
         for rule_id in names
@@ -127,8 +132,8 @@ def overview(site: Site, store: Store, now: datetime) -> Overview:
         more_rules=len(rows) - len(shown),
         actions=store.action_counts(),
         posts_watched=last_posts if isinstance(last_posts, int) else counts["available"],
-        unavailable_count=counts["unavailable"],
-        unavailable=store.unavailable_posts(limit=20),
+        unavailable_count=len(missing),
+        unavailable=missing[:20],
         recent=store.history(limit=8),
         changes=store.changes(limit=5),
         rule_errors=[str(p) for p in site.ruleset().errors],

@@ -748,6 +748,39 @@ def test_a_post_the_api_reports_unavailable_is_shown_in_status_and_explain(
     assert "unavailable" not in cli("explain", "likes-100", kept).out
 
 
+def test_status_counts_unavailable_only_the_posts_a_rule_still_watches(
+    project: Project, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deleted post past its rule's max_age is no longer watched, so not missing now;
+    a deleted post its rule still watches (named, no max_age) is."""
+    aged, watched = project.new_post(favorites=5), project.new_post(favorites=5)
+    project.write_rules(
+        f"""
+        version: 1
+        rules:
+          - id: two-days
+            watch: {{posts: ["{aged}"], owner: brand, max_age: 2d}}
+            when: likes >= 100
+            actions:
+              - log: {{message: "{{{{post.id}}}}"}}
+          - id: named
+            watch: {{posts: ["{watched}"], owner: brand}}
+            when: likes >= 100
+            actions:
+              - log: {{message: "{{{{post.id}}}}"}}
+        """
+    )
+    run_once(cli)
+    project.sandbox.world.delete_post(aged)
+    project.sandbox.world.delete_post(watched)
+    cycle = next(e for e in run_once(cli) if e["event"] == "cycle")
+    at = datetime.fromisoformat(cycle["at"]) + timedelta(days=3)
+    monkeypatch.setattr("automation.cli.status.now", lambda: at)
+    assert cli("status", "--json").json()["posts_unavailable"] == 1
+    shown = [line for line in cli("status").out.splitlines() if "posts unavailable" in line]
+    assert shown == ["posts unavailable  1"]
+
+
 def test_explain_unknown_rule_or_unwatched_post(scenario: Scenario, cli: Cli) -> None:
     unknown = cli("explain", "no-such-rule", scenario.a)
     assert_clean_failure(unknown, 2)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from automation.core.cycle_facts import assemble_facts
 from automation.core.evaluate import compile_rule
 from automation.core.facts import HourlySeries, Snapshot, post_created_at
-from automation.core.fetch_plan import plan_fetch
+from automation.core.fetch_plan import plan_fetch, still_watched
 from automation.core.post_discovery import (
     discovery_start,
     explicit_posts,
@@ -69,6 +69,20 @@ def test_each_rule_evaluates_only_posts_young_enough_for_it_and_the_rest_are_pol
     ]
     assert plan.window_start is None and plan.hourly_posts == frozenset()
     assert plan.totals_metrics == frozenset({"favorites"})
+
+
+def test_still_watched_keeps_the_unavailable_posts_the_plan_would_poll_were_they_available():
+    short = rule("short", Watch(accounts=("brand",), max_age=2 * 86400))
+    named = rule("named", Watch(posts=("9",)))  # named without max_age: however old
+    gone = [
+        post("1", "brand", DAY, unavailable_at=NOW - HOUR),  # young enough for short
+        post("2", "brand", 3 * DAY, unavailable_at=NOW - HOUR),  # aged past short's max_age
+        post("3", "support", HOUR, unavailable_at=NOW - HOUR),  # no rule watches support
+        post("9", None, 30 * DAY, "explicit", unavailable_at=NOW - DAY),
+    ]
+    assert ids(still_watched([short, named], gone, NOW)) == ["1", "9"]
+    assert ids(still_watched([short], gone, NOW)) == ["1"]  # its rule removed: 9 goes
+    assert still_watched([], gone, NOW) == []
 
 
 def test_series_and_snapshots_only_for_the_posts_windowed_rules_evaluate():

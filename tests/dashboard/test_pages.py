@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from dashboard_scene import World, browsing, likes_at, serving
 from httpx import Client
 
 from automation.core.payloads import iso
+from automation.dashboard.overview import overview
+from automation.dashboard.site import Site
 
 
 def _text(html: str) -> str:
@@ -36,6 +39,26 @@ def test_the_overview_shows_the_engine_firings_actions_and_gone_posts(
     assert "Posts no longer available" in text and world.deleted in text
     for link in ("/rules", "/history", "/actions", f"/posts/{world.crossing}"):
         assert f'href="{link}' in page.text
+
+
+def test_the_overview_counts_unavailable_only_the_posts_a_rule_still_watches(
+    own_world: World,
+) -> None:
+    """Named by no rule any more and past big-reach's max_age, the deleted post is missed
+    by no rule: the overview counts and lists it no longer (as ``status`` counts)."""
+    later = own_world.end + timedelta(days=3)
+    site = Site(own_world.config(), lambda: later)
+    with site.reading() as store:
+        before = overview(site, store, later)
+    assert (before.unavailable_count, [p.post_id for p in before.unavailable]) == (
+        1,
+        [own_world.deleted],
+    )
+    rules = own_world.folder / "rules" / "rules.yaml"
+    rules.write_text(rules.read_text().replace(f', "{own_world.deleted}"]', "]"))
+    with site.reading() as store:
+        after = overview(site, store, later)
+    assert (after.unavailable_count, after.unavailable) == (0, [])
 
 
 def test_the_overview_says_when_the_engine_is_stale(world: World) -> None:
