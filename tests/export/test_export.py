@@ -4,9 +4,8 @@ resuming after Ctrl-C, and requests that fail for good."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from clock import Clock
@@ -33,19 +32,6 @@ from automation.sandbox import Options
 from automation.sandbox.app import Encoded
 from automation.sandbox.messages import Request
 from automation.store.sqlite import SqliteStore
-
-
-@pytest.fixture
-def target() -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    yield t
-    t.stop()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore.open(tmp_path / "state.db") as s:
-        yield s
 
 
 def test_owned_and_public_posts_are_read_in_the_fewest_requests_each_with_its_token(

@@ -3,11 +3,8 @@ period, posts deleted since some hours were stored, and requests that fail for g
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from export_helpers import BRAND, export, values
 from sandbox_api import START, SandboxTarget
 
@@ -20,19 +17,6 @@ from automation.store.sqlite import SqliteStore
 
 SUMMED = choose_columns(None, by=None, period=True)
 PERIOD = Period(START - timedelta(days=30), START - timedelta(days=10))
-
-
-@pytest.fixture
-def target() -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    yield t
-    t.stop()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore.open(tmp_path / "state.db") as s:
-        yield s
 
 
 def test_a_post_written_during_the_period_sums_from_its_first_hour_one_written_after_is_zero(
