@@ -42,6 +42,7 @@ if _missing := _missing_requirements():
 # Imported after the check above, which names what is missing rather than failing here.
 import psycopg  # noqa: E402
 from pg_cluster import Cluster, emptied, find_bindir, in_memory, missing_reason  # noqa: E402
+from sandbox_api import SandboxTarget  # noqa: E402
 
 from automation.config.database import PostgresDatabase  # noqa: E402
 from automation.store import postgres_schema  # noqa: E402
@@ -53,6 +54,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "postgres_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def target() -> Iterator[SandboxTarget]:
+    """The sandbox served over HTTP, its world standing still (speed 0)."""
+    t = SandboxTarget(lambda: 0.0).start()
+    yield t
+    t.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Cli, Project, isolated_process_state, start_sandbox
-from sandbox_api import SandboxTarget
 
 from automation.config.secret import Secret
 from automation.sandbox import Sandbox
@@ -30,14 +29,6 @@ def in_own_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, process_st
     """The test runs in its own directory, no config named by the environment."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AUTOMATION_CONFIG", raising=False)
-
-
-@pytest.fixture
-def target() -> Iterator[SandboxTarget]:
-    """The sandbox served over HTTP, its world standing still (speed 0)."""
-    t = SandboxTarget(lambda: 0.0).start()
-    yield t
-    t.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The export tests' sandbox and store, one of each a test."""
+"""The export tests' store, one a test (the sandbox: ``target`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_api import SandboxTarget
 
 from automation.store.sqlite import SqliteStore
-
-
-@pytest.fixture
-def target() -> Iterator[SandboxTarget]:
-    t = SandboxTarget(lambda: 0.0).start()
-    yield t
-    t.stop()
 
 
 @pytest.fixture
