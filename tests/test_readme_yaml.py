@@ -6,6 +6,8 @@ written as a config takes it (``dashboard: {password: ${DASHBOARD_PASSWORD}}``);
 file (``version:`` and a list of rules) loads by the rule loader without an error; any
 other block (a rule test file, part of a rule, Prometheus' rules), and the one-line
 examples in the text (`history: {keep: 90d}`), must be YAML the rule files' reader takes.
+A command in the text that names a rule names one the sandbox's starter rules hold, so it
+runs as written against ``automation sandbox --write-config``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ import pytest
 from automation.config.loader import load_config
 from automation.config.schema import config_schema
 from automation.rulefiles.rule_parser import parse_rule_file
+from automation.rulefiles.shipped import starter_rules
 from automation.rulefiles.yaml_loader import load_document, parse_document
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TEXT = README.read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```yaml\n(.*?)```", TEXT, re.S)
 INLINE = re.findall(r"`([a-z_]+: [{\[].*?)`", TEXT)
+# `automation pause likes-100 ...`: a command naming a rule (a placeholder is upper case)
+NAMED_RULES = re.findall(
+    r"`automation\s+(?:pause|resume|rearm|try-action|explain)\s+([a-z0-9][a-z0-9_-]*)", TEXT
+)
 
 # what a config block is added to: the settings a config requires, and a webhook secret
 BASE = """\
@@ -79,3 +86,8 @@ def test_every_yaml_block_in_the_readme_loads_as_its_kind(
 def test_every_one_line_example_in_the_readme_is_valid_yaml() -> None:
     for n, example in enumerate(INLINE):
         parse_document(example, f"README one-line example {n + 1}")
+
+
+def test_every_rule_a_readme_command_names_is_a_starter_rule() -> None:
+    ids = set(re.findall(r"- id: ([a-z0-9_-]+)", "".join(starter_rules().values())))
+    assert NAMED_RULES and set(NAMED_RULES) <= ids, (NAMED_RULES, ids)
