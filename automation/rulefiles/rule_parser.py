@@ -176,7 +176,7 @@ def _parse_document(
         return (), tuple(rep.problems), []
     validate(doc.data, rep)
     raw_rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
-    if raw_rules == [] and not rep.problems:  # a file otherwise right, its list left empty
+    if not raw_rules and not rep.problems:  # a file otherwise right, its list left empty
         rep.warning(
             ["rules"], "no rules in this file: list them under 'rules:' (see rules.example.yaml)"
         )

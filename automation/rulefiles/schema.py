@@ -187,7 +187,8 @@ def _expected(sub: dict[str, Any], path: list[Any], value: Any) -> str:
         hint = duration_hint(value, likely="s" if "anyOf" in sub else "m") if wants_duration else ""
         return f"expected {sub['x-expected']}, got {got}{hint}"
     types = sub.get("type", [])
-    types = [types] if isinstance(types, str) else types
+    # a value left empty is never what failed where nothing is allowed: name the others
+    types = [types] if isinstance(types, str) else [t for t in types if t != "null"]
     wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types) or "something else"
     where = f" for '{path[-1]}'" if path and isinstance(path[-1], str) else ""
     numeric = {"number", "integer"} & set(types) and isinstance(value, str)

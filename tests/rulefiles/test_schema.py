@@ -198,6 +198,7 @@ def test_template_pattern_names_every_metric() -> None:
 EMPTY_FILES = {
     "empty": "",
     "only comments": "# every rule commented out for now\n# rules:\n#   - id: r\n",
+    "every rule commented out": "version: 1\nrules:\n#  - id: r\n#    when: likes >= 1\n",
     "document start only": "---\n",
 }
 
