@@ -14,6 +14,7 @@ SQLite's included: on a shared machine the wall clock says more about the neighb
     python benchmarks/bench_store.py --history-days 95    # the hourly history instead
     python benchmarks/bench_store.py --outbox 70000       # the outbox's writes instead
     python benchmarks/bench_store.py --outbox 70000 --postgres
+    python benchmarks/bench_store.py --outbox 70000 --counts [--postgres]  # kept counts
 
 With ``--history-days`` it measures the hourly history the engine keeps beside the
 snapshots (``history: {keep: 90d}``): 10,000 posts watched at every moment, each for the
@@ -40,6 +41,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import outbox_counts
 import store_outbox
 
 from automation.sandbox.curves import Profile, draw_profile
@@ -264,9 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outbox", type=int, help="measure the outbox's writes over this many")
     parser.add_argument("--rounds", type=int, default=200, help="--outbox: bursts of 50 actions")
     parser.add_argument("--postgres", action="store_true", help="--outbox: on PostgreSQL")
+    parser.add_argument(
+        "--counts", action="store_true", help="--outbox: the kept counts' triggers off and on"
+    )
+    parser.add_argument("--pairs", type=int, default=3, help="--counts: pairs of phases")
     args = parser.parse_args(argv)
     if args.outbox is not None:
-        store_outbox.run(args)
+        (outbox_counts if args.counts else store_outbox).run(args)
         return 0
     run = simulate_history if args.history_days else simulate
     if args.db:

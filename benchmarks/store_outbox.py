@@ -10,7 +10,10 @@ action each (``commit_cycle``), dispatch claims them (``claim_actions``) and rec
 one sent (``record_attempt``). Each step is timed in CPU: this process's (SQLite runs in
 it) and, on PostgreSQL, the server's processes' too (``cycle_postgres.server_cpu``, in
 ticks of 10 ms, hence the totals over every round). The table gives each step's CPU time
-an action, and the database's size at the end.
+an action, and the database's size at the end. Then the reads and the bulk delete: the
+actions counted by status (``action_counts()``: ``status``, the dashboard, ``/metrics``)
+asked ``COUNTS`` times, CPU a call, and the prune of the filled actions (``prune_ledger``),
+CPU an action pruned.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = ["run"]
 START = datetime(2026, 11, 1, tzinfo=UTC)
 BATCH = 50  # firings a round: a burst, each queueing one action
 FILL_BATCH = 500
+COUNTS = 200  # action_counts() calls timed
 Clock = Callable[[], float]
 
 
@@ -91,6 +95,14 @@ def run(args: argparse.Namespace) -> None:
         filled = time.perf_counter() - started
         rounds = [_round(store, args.outbox + n * BATCH, clocks) for n in range(args.rounds)]
         megabytes = size() / 1e6
+        counted = _spent(clocks, lambda: [store.action_counts() for _ in range(COUNTS)])
+        pruned: list[int] = []
+        prune = _spent(
+            clocks,
+            lambda: pruned.append(
+                store.prune_ledger(START + timedelta(seconds=args.outbox)).actions
+            ),
+        )
     print(f"outbox: {args.outbox:,} actions filled in {filled:.0f} s wall, then")
     print(f"{args.rounds} rounds of {BATCH} firings queued, claimed and sent\n")
     print(f"| {'step, per action':<16} | " + " | ".join(f"{c:>6} CPU µs" for c in clocks) + " |")
@@ -99,7 +111,26 @@ def run(args: argparse.Namespace) -> None:
     for step in ("enqueue", "claim", "outcome"):
         cells = [f"{sum(r[step][c] for r in rounds) / actions * 1e6:>13.1f}" for c in clocks]
         print(f"| {step:<16} | " + " | ".join(cells) + " |")
-    print(f"\ndatabase at the end: {megabytes:.1f} MB")
+    print(f"\ndatabase at the end: {megabytes:.1f} MB\n")
+    print("| read or prune | " + " | ".join(f"{c:>6} CPU µs" for c in clocks) + " |")
+    print("|---|" + "|".join("-" * 14 + ":" for _ in clocks) + "|")
+    print(
+        "| action_counts(), a call | "
+        + " | ".join(f"{counted[c] / COUNTS * 1e6:>13.1f}" for c in clocks)
+        + " |"
+    )
+    print(
+        f"| prune, an action ({pruned[0]:,}) | "
+        + " | ".join(f"{prune[c] / pruned[0] * 1e6:>13.1f}" for c in clocks)
+        + " |"
+    )
+
+
+def _spent(clocks: dict[str, Clock], work: Callable[[], object]) -> dict[str, float]:
+    """CPU seconds ``work`` took, by clock."""
+    before = {name: clock() for name, clock in clocks.items()}
+    work()
+    return {name: clock() - before[name] for name, clock in clocks.items()}
 
 
 @contextmanager

@@ -22,13 +22,13 @@ from psycopg import sql
 from automation.config.database import PostgresDatabase
 from automation.core.errors import EngineLocked, SchemaOutdated
 from automation.store import postgres_schema
-from automation.store.copying import Row, Tables, failures
+from automation.store.copying import KEPT, Row, Tables, failures
 from automation.store.postgres_connection import Conn, connect, first_line
 
 __all__ = ["PostgresSide", "reading", "writing"]
 
-# What is the database's own: its migration records and who leads it.
-_OWN = ("schema_migrations", "leadership")
+# What is the database's own: its migration records, who leads it, what its triggers keep.
+_OWN = ("schema_migrations", "leadership", *KEPT)
 # Connections of this package's commands (``postgres_connection.connect``'s roles), which
 # may be open while copying; every other ``automation ...`` connection is an engine's.
 _COMMANDS = ("command", "reader", "migrate", "copy-store")

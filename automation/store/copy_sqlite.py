@@ -21,8 +21,9 @@ from sqlite_utils import Database
 
 from automation.core.errors import SchemaNewer, SchemaOutdated, StoreError, UsageError
 from automation.core.wording import shown_path
-from automation.store.copying import Row, Tables, failures
+from automation.store.copying import KEPT, Row, Tables, failures
 from automation.store.migrations import MIGRATIONS, unknown_migrations
+from automation.store.rows import json_ids
 from automation.store.sqlite import SqliteStore
 
 __all__ = ["SqliteSide", "reading", "writing"]
@@ -50,7 +51,9 @@ class SqliteSide:
             found = self._conn.execute(
                 "SELECT name, wr FROM pragma_table_list WHERE schema = 'main'"
                 " AND type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
-                " AND name NOT LIKE '!_%' ESCAPE '!' ORDER BY name"
+                " AND name NOT LIKE '!_%' ESCAPE '!'"
+                " AND name NOT IN (SELECT value FROM json_each(?)) ORDER BY name",
+                [json_ids(KEPT)],
             ).fetchall()
             self._tables = {
                 name: tuple(

@@ -11,7 +11,8 @@ committing, every table of the target is counted against what was read.
 
 What is a database's own is not copied: its migration records (the target has its own)
 and PostgreSQL's leadership; an outbox ``claim`` belongs to the engine that held it in
-the source, so every action arrives unclaimed and is handed out again with its key. A
+the source, so every action arrives unclaimed and is handed out again with its key. Nor
+are the counts the target's triggers keep from the rows copied (``outbox_counts``). A
 column or table that the source has and the target lacks would be lost, so the copy
 refuses it (the two would be on different versions).
 """
@@ -25,7 +26,10 @@ from typing import Protocol
 
 from automation.core.errors import StoreError, UsageError
 
-__all__ = ["Copied", "CopySource", "CopyTarget", "Tables", "copy_rows", "failures"]
+__all__ = ["KEPT", "Copied", "CopySource", "CopyTarget", "Tables", "copy_rows", "failures"]
+
+# Tables each database keeps itself from its other rows, by triggers (see the module).
+KEPT = ("outbox_counts",)
 
 Tables = Mapping[str, tuple[str, ...]]  # table -> its columns, in the database's order
 Row = Sequence[object]

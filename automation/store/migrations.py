@@ -17,7 +17,8 @@ through the ``all_snapshots`` view (m008). The current hour's hourly totals wait
 The outbox is read newest first (``actions``: the dashboard's actions page and
 ``automation actions``), whole or by status, rule, post or creation time; its indexes on
 ``created_at`` alone and after each of those columns (m010) let every such read stop at
-its page instead of sorting the whole outbox.
+its page instead of sorting the whole outbox. How many actions are in each status is kept
+in ``outbox_counts`` by triggers on the outbox (m011), so counting them reads a few rows.
 """
 
 from __future__ import annotations
@@ -272,3 +273,26 @@ def m010_outbox_by_creation(db: Database) -> None:
     db.execute("CREATE INDEX outbox_status_created ON outbox (status, created_at)")
     db.execute("CREATE INDEX outbox_rule_id_created ON outbox (rule_id, created_at)")
     db.execute("CREATE INDEX outbox_post_id_created ON outbox (post_id, created_at)")
+
+
+@MIGRATIONS()
+def m011_outbox_counts(db: Database) -> None:
+    """How many actions are in each status, kept by triggers in the transaction of each
+    write that queues, changes or removes an action (a cycle, an attempt, a retry, the
+    prune, a hand edit), filled from the outbox as it is: ``action_counts()`` reads these
+    few rows instead of counting every action."""
+    db.execute(
+        "CREATE TABLE outbox_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO outbox_counts SELECT status, count(*) FROM outbox GROUP BY status")
+    counted = (
+        "INSERT INTO outbox_counts (status, n) VALUES (NEW.status, 1)"
+        " ON CONFLICT (status) DO UPDATE SET n = n + 1;"
+    )
+    uncounted = "UPDATE outbox_counts SET n = n - 1 WHERE status = OLD.status;"
+    db.execute(f"CREATE TRIGGER outbox_counted AFTER INSERT ON outbox BEGIN {counted} END")
+    db.execute(f"CREATE TRIGGER outbox_uncounted AFTER DELETE ON outbox BEGIN {uncounted} END")
+    db.execute(
+        "CREATE TRIGGER outbox_recounted AFTER UPDATE OF status ON outbox"
+        f" WHEN OLD.status IS NOT NEW.status BEGIN {uncounted} {counted} END"
+    )

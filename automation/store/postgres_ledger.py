@@ -44,6 +44,7 @@ from automation.store.postgres_connection import (
 )
 from automation.store.rows import (
     FIRING_COLUMNS,
+    KEPT_COUNTS,
     OUTBOX_COLUMNS,
     STATE_COLUMNS,
     datetime_or_none,
@@ -255,10 +256,15 @@ class LedgerQueries(PostgresConnection):
     @guarded
     def action_counts(self, rule_id: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)
-        of_rule, values = ("", []) if rule_id is None else (" WHERE rule_id = %s", [rule_id])
-        counts.update(
-            self._rows(f"SELECT status, count(*) FROM outbox{of_rule} GROUP BY status", values)
-        )
+        if rule_id is None:
+            counts.update(self._rows(KEPT_COUNTS))
+        else:
+            counts.update(
+                self._rows(
+                    "SELECT status, count(*) FROM outbox WHERE rule_id = %s GROUP BY status",
+                    [rule_id],
+                )
+            )
         return counts
 
     @guarded

@@ -146,6 +146,48 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX outbox_post_id_created ON outbox (post_id, created_at);
         """,
     ),
+    (
+        # the actions in each status, kept by triggers on the outbox (SQLite's m011): once
+        # a statement, from its rows before and after (a COPY or the prune's one DELETE of
+        # thousands changes each count once), each status's row taken in order so that two
+        # writers never wait for each other; making the triggers locks the outbox against
+        # writes until the counts are filled from it
+        "m006_outbox_counts",
+        """
+        CREATE TABLE outbox_counts (status text PRIMARY KEY, n bigint NOT NULL);
+        CREATE FUNCTION outbox_counts_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO outbox_counts SELECT status, count(*) FROM new_rows
+                    GROUP BY status ORDER BY status
+                    ON CONFLICT (status) DO UPDATE SET n = outbox_counts.n + excluded.n;
+            ELSIF TG_OP = 'DELETE' THEN
+                INSERT INTO outbox_counts SELECT status, -count(*) FROM old_rows
+                    GROUP BY status ORDER BY status
+                    ON CONFLICT (status) DO UPDATE SET n = outbox_counts.n + excluded.n;
+            ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO outbox_counts SELECT status, sum(change) FROM (
+                        SELECT status, 1 FROM new_rows UNION ALL SELECT status, -1 FROM old_rows
+                    ) AS c (status, change) GROUP BY status HAVING sum(change) <> 0
+                    ORDER BY status
+                    ON CONFLICT (status) DO UPDATE SET n = outbox_counts.n + excluded.n;
+            ELSE
+                DELETE FROM outbox_counts;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER outbox_counted AFTER INSERT ON outbox REFERENCING NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION outbox_counts_change();
+        CREATE TRIGGER outbox_uncounted AFTER DELETE ON outbox REFERENCING OLD TABLE AS old_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION outbox_counts_change();
+        CREATE TRIGGER outbox_recounted AFTER UPDATE ON outbox
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION outbox_counts_change();
+        CREATE TRIGGER outbox_counts_cleared AFTER TRUNCATE ON outbox
+            FOR EACH STATEMENT EXECUTE FUNCTION outbox_counts_change();
+        INSERT INTO outbox_counts SELECT status, count(*) FROM outbox GROUP BY status;
+        """,
+    ),
 )
 
 

@@ -24,6 +24,7 @@ from automation.core.records import (
 
 __all__ = [
     "FIRING_COLUMNS",
+    "KEPT_COUNTS",
     "OUTBOX_COLUMNS",
     "PAUSE_COLUMNS",
     "STATE_COLUMNS",
@@ -50,6 +51,9 @@ OUTBOX_COLUMNS = (
     " created_at, next_attempt_at, last_error, digest"
 )
 FIRING_COLUMNS = "id, rule_id, post_id, key, kind, at, milestone, metrics, rearmed_at"
+# the actions in each status, as the outbox's triggers keep them (SQLite m011, PostgreSQL
+# m006): what ``SELECT status, count(*) FROM outbox GROUP BY status`` would count, in order
+KEPT_COUNTS = "SELECT status, n FROM outbox_counts WHERE n > 0 ORDER BY status"
 
 
 _V = TypeVar("_V")

@@ -28,6 +28,7 @@ from automation.core.records import (
 from automation.store.base import STATES_CHANGED
 from automation.store.rows import (
     FIRING_COLUMNS,
+    KEPT_COUNTS,
     OUTBOX_COLUMNS,
     STATE_COLUMNS,
     datetime_or_none,
@@ -206,10 +207,15 @@ class LedgerQueries(SqliteConnection):
     @guarded
     def action_counts(self, rule_id: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(ACTION_STATUSES, 0)
-        of_rule, values = ("", []) if rule_id is None else (" WHERE rule_id = ?", [rule_id])
-        counts.update(
-            self._rows(f"SELECT status, count(*) FROM outbox{of_rule} GROUP BY status", values)
-        )
+        if rule_id is None:
+            counts.update(self._rows(KEPT_COUNTS))
+        else:
+            counts.update(
+                self._rows(
+                    "SELECT status, count(*) FROM outbox WHERE rule_id = ? GROUP BY status",
+                    [rule_id],
+                )
+            )
         return counts
 
     @guarded

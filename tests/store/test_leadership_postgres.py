@@ -159,8 +159,8 @@ def a_version_behind(admin: psycopg.Connection[tuple[object, ...]]) -> str:
     """The database as the version before the newest migration left it; that name."""
     newest = postgres_schema.MIGRATIONS[-1][0]
     admin.execute(
-        "DROP INDEX outbox_created, outbox_rule_id_created, outbox_post_id_created;"
-        " DELETE FROM schema_migrations WHERE name = 'm005_outbox_by_creation'"
+        "DROP TABLE outbox_counts; DROP FUNCTION outbox_counts_change CASCADE;"
+        f" DELETE FROM schema_migrations WHERE name = '{newest}'"
     )
     assert postgres_schema.pending(admin) == [newest]
     return newest

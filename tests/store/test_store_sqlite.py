@@ -92,6 +92,7 @@ def test_migrations_apply_once(path: Path) -> None:
             "m008_snapshots_of_the_hour",
             "m009_hourly_totals_of_the_hour",
             "m010_outbox_by_creation",
+            "m011_outbox_counts",
         ]
         assert MIGRATIONS.pending(db) == []
     finally:
