@@ -107,8 +107,7 @@ def _unavailable(ruleset: RuleSet, store: Store, moment: datetime) -> int:
     from automation.core.fetch_plan import still_watched
 
     enabled = compile_rules(r for r in ruleset.rules if r.enabled)
-    gone = [p for p in store.posts(include_unavailable=True) if p.unavailable_at]
-    return len(still_watched(enabled, gone, moment))
+    return len(still_watched(enabled, store.unavailable_posts(None), moment))
 
 
 def _redirected_to(url: str | None) -> str | None:

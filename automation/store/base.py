@@ -101,8 +101,9 @@ class Store(Protocol):
         """How many watched posts are ``available`` and ``unavailable``."""
         ...
 
-    def unavailable_posts(self, limit: int = 20) -> list[WatchedPostRecord]:
-        """Posts the API said are gone, the most recently gone first."""
+    def unavailable_posts(self, limit: int | None = 20) -> list[WatchedPostRecord]:
+        """Posts the API said are gone, the most recently gone first; every one of them
+        when ``limit`` is None."""
         ...
 
     def mark_unavailable(self, post_ids: Iterable[str], at: datetime) -> None:

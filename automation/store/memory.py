@@ -101,7 +101,7 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
         gone = sum(1 for p in self._d.posts.values() if p.unavailable_at is not None)
         return {"available": len(self._d.posts) - gone, "unavailable": gone}
 
-    def unavailable_posts(self, limit: int = 20) -> list[WatchedPostRecord]:
+    def unavailable_posts(self, limit: int | None = 20) -> list[WatchedPostRecord]:
         gone = [p for p in self._d.posts.values() if p.unavailable_at is not None]
         gone.sort(key=lambda p: (p.unavailable_at, p.post_id), reverse=True)
         return gone[:limit]

@@ -167,7 +167,7 @@ class PostgresStore(
         return {"available": total - gone, "unavailable": gone}
 
     @guarded
-    def unavailable_posts(self, limit: int = 20) -> list[WatchedPostRecord]:
+    def unavailable_posts(self, limit: int | None = 20) -> list[WatchedPostRecord]:
         return self._post_records(
             " WHERE unavailable_at IS NOT NULL ORDER BY unavailable_at DESC, post_id DESC LIMIT %s",
             [limit],

@@ -226,10 +226,10 @@ class SqliteStore(
         return {"available": total - gone, "unavailable": gone}
 
     @guarded
-    def unavailable_posts(self, limit: int = 20) -> list[WatchedPostRecord]:
+    def unavailable_posts(self, limit: int | None = 20) -> list[WatchedPostRecord]:
         return self._post_records(
             " WHERE unavailable_at IS NOT NULL ORDER BY unavailable_at DESC, post_id DESC LIMIT ?",
-            [limit],
+            [-1 if limit is None else limit],  # -1: no limit
         )
 
     def _post_records(self, clauses: str, params: Iterable[Any] = ()) -> list[WatchedPostRecord]:

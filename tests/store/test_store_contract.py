@@ -97,6 +97,13 @@ def test_one_post_counts_and_the_posts_gone_most_recently(store: Store) -> None:
     assert store.post_counts() == {"available": 2, "unavailable": 3}
     assert [p.post_id for p in store.unavailable_posts()] == ["4", "3", "2"]
     assert [p.post_id for p in store.unavailable_posts(limit=1)] == ["4"]
+    # every one of them (``automation status``), past the default 20 as well
+    store.upsert_posts([post(str(n)) for n in range(10, 35)])
+    store.mark_unavailable([str(n) for n in range(10, 35)], minutes(4))
+    every = store.unavailable_posts(None)
+    assert [p.post_id for p in every] == [*map(str, range(34, 9, -1)), "4", "3", "2"]
+    gone = [p for p in store.posts(include_unavailable=True) if p.unavailable_at]
+    assert sorted(every, key=str) == sorted(gone, key=str)
     gone = store.post("3")
     assert gone is not None and gone.unavailable_at == minutes(2) and gone.account == "brand"
     assert store.post("1") == store.posts()[0]
