@@ -76,11 +76,21 @@ def postgres_cluster() -> Iterator[Cluster]:
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_template(postgres_cluster: Cluster) -> Iterator[Path]:
+    """A data directory ``initdb`` made once a session, never started: each server of a
+    test's own is a copy of it (``initdb`` costs 1.2 s of CPU, the copy 0.1 s)."""
+    template = Cluster(postgres_cluster.bindir, under=postgres_cluster.root.parent)
+    yield template.initdb()
+    template.remove()
+
+
 @pytest.fixture
-def postgres_own_server(postgres_cluster: Cluster) -> Iterator[Cluster]:
+def postgres_own_server(postgres_cluster: Cluster, postgres_template: Path) -> Iterator[Cluster]:
     """A PostgreSQL server of the test's own, beside the suite's, for a test that stops
     and starts it: shutting down the suite's would cut off the other tests."""
-    cluster = Cluster(postgres_cluster.bindir, under=postgres_cluster.root.parent).start()
+    cluster = Cluster(postgres_cluster.bindir, under=postgres_cluster.root.parent)
+    cluster.start(template=postgres_template)
     try:
         yield cluster
     finally:

@@ -98,14 +98,16 @@ class Cluster:
         self._owner = "postgres" if self._as_postgres else None
 
     def _run(self, *args: str) -> None:
-        command = [str(self.bindir / args[0]), *args[1:]]
+        self._as_owner(str(self.bindir / args[0]), *args[1:])
+
+    def _as_owner(self, *command: str) -> None:
+        """Run ``command`` as the cluster's owner: the ``postgres`` user when root."""
         if self._as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
+            command = ("runuser", "-u", "postgres", "--", *command)
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def start(self, *, durable: bool = False) -> Cluster:
-        """Start the cluster; ``durable`` keeps PostgreSQL's defaults (fsync, synchronous
-        commit) for a benchmark to measure what a real server costs."""
+    def initdb(self) -> Path:
+        """Make the cluster's data directory (not started); returns it."""
         if self._as_postgres:
             shutil.chown(self.root, user="postgres")
         self.root.chmod(0o755)
@@ -122,6 +124,20 @@ class Cluster:
             "UTF8",
             "--locale=C.UTF-8",
         )
+        return self.data
+
+    def start(self, *, durable: bool = False, template: Path | None = None) -> Cluster:
+        """Start the cluster; ``durable`` keeps PostgreSQL's defaults (fsync, synchronous
+        commit) for a benchmark to measure what a real server costs. ``template``: a data
+        directory another cluster's ``initdb`` made and no server ever ran, copied instead
+        of running ``initdb`` again (a tenth of its CPU)."""
+        if template is None:
+            self.initdb()
+        else:
+            if self._as_postgres:
+                shutil.chown(self.root, user="postgres")
+            self.root.chmod(0o755)
+            self._as_owner("cp", "-a", str(template), str(self.data))
         self._options = f"-c listen_addresses='' -k {self.root} -c max_connections=200"
         if not durable:
             self._options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -158,6 +174,10 @@ class Cluster:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def remove(self) -> None:
+        """Remove a cluster that was never started (a template)."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@/{dbname}?host={self.root}"
