@@ -126,7 +126,7 @@ class Sandbox:
         handler = type("Handler", (_Handler,), {"app": self.app})
         server = _Server((HOST, self._port), handler)
         self._server = server
-        self._thread = serve_in_thread(server, "sandbox", poll_interval=0.05)
+        self._thread = serve_in_thread(server, "sandbox")
         return self
 
     def stop(self) -> None:

@@ -114,7 +114,7 @@ class Receiver:
                 return None
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        serve_in_thread(self._server, "webhook-receiver", poll_interval=0.05)
+        serve_in_thread(self._server, "webhook-receiver")
         return self
 
     def stop(self) -> None:

@@ -77,7 +77,7 @@ class MetricsServer:
                 f"({exc.strerror or exc}); choose another address or port",
                 key="metrics.listen",
             ) from None
-        serve_in_thread(self._server, "metrics-server", poll_interval=0.5)
+        serve_in_thread(self._server, "metrics-server")
         log.info("serving /metrics and /healthz on %s", self.url)
         return self
 
