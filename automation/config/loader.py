@@ -43,6 +43,7 @@ from automation.config.sections import (
     alert_settings,
     api_settings,
     metrics_settings,
+    plain_http_problem,
     seconds,
     webhook_settings,
 )
@@ -358,6 +359,11 @@ class _Loader:
                 ("alerts", "secret"),
                 f"no webhook secret named {secret!r} under webhook_secrets ({names})",
             )
+        for section in ("engagement_api", "x_api"):
+            base: PathParts = (section, "base_url")
+            problem = plain_http_problem(data[section]["base_url"], self.substituted.get(base))
+            if problem:
+                self._issue(base, problem)
         for parts, value in named_paths(data):
             problem = home_problem(value)
             if problem:

@@ -5,10 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.common.security import is_secure_transport
+
 from automation.config.model import AlertSettings, ApiSettings, MetricsSettings, WebhookSettings
 from automation.core.durations import parse_duration
 
-__all__ = ["alert_settings", "api_settings", "metrics_settings", "seconds", "webhook_settings"]
+__all__ = [
+    "alert_settings",
+    "api_settings",
+    "metrics_settings",
+    "plain_http_problem",
+    "seconds",
+    "webhook_settings",
+]
+
+_PLAIN_HTTP = (
+    "the X APIs are HTTPS only and plain http:// goes only to this machine (localhost or a"
+    " loopback address): write {instead} instead"
+)
 
 
 def seconds(value: str | None, default: int) -> int:
@@ -50,3 +64,17 @@ def api_settings(section: dict[str, Any]) -> ApiSettings:
         requests_per_minute=section.get("requests_per_minute", ApiSettings.requests_per_minute),
         timeout=float(timeout),
     )
+
+
+def plain_http_problem(base_url: str, source: str | None) -> str | None:
+    """Why an API base cannot be used, or None: plain http:// to another machine.
+
+    Reference §1.1: "It is HTTPS only." The rule is Authlib's, the one the clients apply
+    to each request (http:// only to localhost or a loopback address, where the sandbox
+    runs). ``source`` names the variables the value came from, which is then not quoted.
+    """
+    if is_secure_transport(base_url):
+        return None
+    if source is not None:
+        return _PLAIN_HTTP.format(instead="an https:// URL") + f" (in {source})"
+    return _PLAIN_HTTP.format(instead="https://" + base_url.partition("://")[2])

@@ -1078,3 +1078,19 @@ def test_every_option_says_in_help_what_it_does() -> None:
         if action.option_strings and not action.help
     ]
     assert silent == []
+
+
+@pytest.mark.parametrize("args", [["check"], ["run", "--once"]])
+def test_a_remote_plain_http_api_base_is_a_config_error(
+    project: Project, cli: Cli, args: list[str]
+) -> None:
+    """Reference §1.1: "It is HTTPS only." ``check`` and ``run`` both refuse a remote
+    http:// base as they refuse any config error: exit 2, what to write, no traceback."""
+    doc = yaml.safe_load(project.config.read_text())
+    doc["engagement_api"]["base_url"] = "http://data-api.x.com"
+    project.config.write_text(yaml.safe_dump(doc))
+    result = cli(*args)
+    assert_clean_failure(result, 2)
+    assert "engagement_api.base_url" in result.err
+    assert "write https://data-api.x.com instead" in result.err
+    assert not project.database.exists()

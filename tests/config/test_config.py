@@ -741,3 +741,30 @@ def test_the_example_config_is_not_taken_for_a_rule_file() -> None:
         load_config(path, env={})
     assert "rule file" not in str(caught.value)
     assert "is not set" in str(caught.value)
+
+
+@pytest.mark.parametrize("section", ["engagement_api", "x_api"])
+def test_a_plain_http_api_base_for_another_host_is_refused_when_loading(section: str) -> None:
+    """Reference §1.1: "It is HTTPS only." A remote http:// base is refused with the
+    https:// address to write instead; http:// to this machine (the sandbox) stays."""
+    host = {"engagement_api": "data-api.x.com", "x_api": "api.x.com"}[section]
+    text = BASE.replace(f"base_url: https://{host}", f"base_url: http://{host}")
+    line = _line(text, f"http://{host}")
+    assert str(_error(text)) == (
+        f"automation.yaml:{line}: {section}.base_url: the X APIs are HTTPS only and plain "
+        "http:// goes only to this machine (localhost or a loopback address): write "
+        f"https://{host}{'/' if section == 'engagement_api' else ''} instead"
+    )
+    for local in ("http://127.0.0.1:8123", "http://localhost:8123", "http://[::1]:8123"):
+        config = _load(BASE.replace(f"base_url: https://{host}", f"base_url: {local}"))
+        assert getattr(config, section).base_url == local
+
+
+def test_a_plain_http_base_from_a_variable_is_refused_without_quoting_it() -> None:
+    text = BASE.replace("base_url: https://api.x.com", "base_url: ${X_BASE}")
+    err = _error(text, {**SECRETS, "X_BASE": "http://api.x.com"})
+    assert str(err) == (
+        f"automation.yaml:{_line(text, 'X_BASE')}: x_api.base_url: the X APIs are HTTPS only "
+        "and plain http:// goes only to this machine (localhost or a loopback address): "
+        "write an https:// URL instead (in ${X_BASE})"
+    )
