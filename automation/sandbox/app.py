@@ -98,8 +98,13 @@ class SandboxApp:
             reason = f"Your account could not be authenticated. Reason: {caller.reason}"
             return Reply(401, {"errors": [reason]})
         window = Window("engagement", self.options.per_minute_limit, 60)
-        usage = self.budget.take(caller.app, (window,))
-        headers = self._per_minute_headers(usage)
+        if self.options.per_second_limit is None:
+            usage = self.budget.take(caller.app, (window,))
+            headers = self._per_minute_headers(usage)
+        else:
+            usage, headers = self._per_second_take(
+                caller.app, window, self.options.per_second_limit
+            )
         if not usage.allowed:
             return Reply(429, {"errors": ["Rate limit exceeded"]}, headers)
         now = self.world.now()
@@ -117,6 +122,19 @@ class SandboxApp:
         if self.options.per_minute_reset_header:
             headers["x-per-minute-reset"] = str(usage.reset)
         return headers
+
+    def _per_second_take(
+        self, app: str, minute: Window, limit: int
+    ) -> tuple[Usage, dict[str, str]]:
+        """Count one request against the minute and the second; each window's headers."""
+        second = Window("engagement_second", limit, 1)
+        usage = self.budget.take(app, (minute, second))
+        headers = self._per_minute_headers(self.budget.left(app, minute))
+        now = self.budget.left(app, second)
+        headers["x-per-second-limit"] = str(now.limit)
+        headers["x-per-second-remaining"] = str(now.remaining)
+        headers["x-per-second-reset"] = str(now.reset)
+        return usage, headers
 
     # ----- X API v2 --------------------------------------------------------------------
     def _v2(self, endpoint: str, args: tuple[str, ...], request: Request) -> Reply:

@@ -67,6 +67,15 @@ class Budget:
             key, w, reset = keys[0]
             return Usage(True, w.limit, w.limit - self._counts[key], reset)
 
+    def left(self, principal: str, window: Window) -> Usage:
+        """What ``window`` has left for ``principal`` now, nothing counted."""
+        now = self._now()
+        start = int(now // window.seconds) * window.seconds
+        with self._lock:
+            used = self._counts.get((window.group, principal, start), 0)
+        left = max(0, window.limit - used)
+        return Usage(left > 0, window.limit, left, start + window.seconds)
+
     def _prune(self, now: float) -> None:
         if len(self._counts) > 5_000:
             self._counts = {k: v for k, v in self._counts.items() if k[2] + 86_400 > now}

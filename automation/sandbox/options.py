@@ -28,6 +28,9 @@ class Options:
     ``numeric_counts``: counts as JSON numbers instead of strings (a docs typo, for clients
     that must parse defensively). ``per_minute_reset_header``: also send
     ``x-per-minute-reset`` (read by one third-party client, not documented by X).
+    ``per_second_limit``: also count Engagement API requests per app per second, refuse
+    those beyond it with 429 and send ``x-per-second-limit`` / ``-remaining`` /
+    ``-reset`` (epoch seconds), which the same client reads; None counts and sends none.
     ``duplicate_repost``: "forbidden" answers a repeated repost with 403
     "You have already retweeted this Tweet."; "ok" with 200 ``retweeted: true``.
     ``rest_id``: include ``rest_id`` in repost answers (OpenAPI v2.167).
@@ -53,6 +56,7 @@ class Options:
     integer_ids: bool = True
     numeric_counts: bool = False
     per_minute_reset_header: bool = False
+    per_second_limit: int | None = None
     duplicate_repost: Literal["forbidden", "ok"] = "forbidden"
     rest_id: bool = True
     v2_429_body: Literal["problem", "v1"] = "problem"

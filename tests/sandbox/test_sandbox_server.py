@@ -681,3 +681,32 @@ def test_a_quote_cannot_carry_media_a_poll_or_a_card(sandbox, client) -> None:
         r = client.post("/2/tweets", json=body, auth=oauth(SUPPORT))
         assert r.status_code == 400 and r.json()["type"].endswith("/invalid-request")
     assert sandbox.world.actions_by(SUPPORT.user_id) == []
+
+
+def test_per_second_headers_are_sent_and_kept_only_when_asked() -> None:
+    """Reference §5: a third-party client reads ``x-per-second-limit`` / ``-remaining`` /
+    ``-reset``; the sandbox sends them (and refuses beyond them) only with the option."""
+    now = [600.25]
+    for per_second in (None, 2):
+        world = World(1, SimClock(START, speed=0))
+        options = Options(per_minute_limit=5, per_second_limit=per_second)
+        app = SandboxApp(world, options, real_now=lambda: now[0])
+        ids = [p.id for p in world.timeline(NASA)[:1]]
+        req = Request(
+            "POST",
+            "http://127.0.0.1:1" + TOTALS,
+            {"authorization": f"Bearer {credentials.BEARER_TOKEN}", "accept-encoding": "gzip"},
+            json.dumps(totals_body(ids, ["favorites"])).encode(),
+        )
+        answers = [app.handle(req) for _ in range(3)]
+        if per_second is None:
+            assert [a.status for a in answers] == [200, 200, 200]
+            assert not any(k.startswith("x-per-second") for a in answers for k in a.headers)
+            continue
+        assert [a.status for a in answers] == [200, 200, 429]
+        assert [a.headers["x-per-second-remaining"] for a in answers] == ["1", "0", "0"]
+        assert {a.headers["x-per-second-limit"] for a in answers} == {"2"}
+        assert {a.headers["x-per-second-reset"] for a in answers} == {"601"}
+        assert [a.headers["x-per-minute-remaining"] for a in answers] == ["4", "3", "3"]
+        now[0] = 601.0
+        assert app.handle(req).status == 200
