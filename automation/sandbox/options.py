@@ -41,6 +41,10 @@ class Options:
     ``impressions_days_everywhere``: impressions and engagements of posts older than 90
     days are unsupported on /28hr and /historical too (the metric table's "All"), not
     only on /totals (the API reference).
+    ``historical_days``: None answers /historical back to 2014-09-01 (the API reference,
+    key characteristics, selecting an endpoint); 365 refuses a window starting more than
+    that many days before now, as the overview's "Post engagement data is limited to only
+    365 days in the past" reads.
     ``tweets_per_15min``: POST /2/tweets per user (100 in the rate-limit table, 200 in the
     manage-Posts guide).
     ``fields_param``: the name of the timeline's fields parameter X accepts: "tweet.fields"
@@ -64,3 +68,4 @@ class Options:
     bearer_quote_tweets: bool = True
     impressions_days_everywhere: bool = False
     fields_param: Literal["both", "tweet.fields", "post.fields"] = "both"
+    historical_days: int | None = None

@@ -480,3 +480,28 @@ def test_impressions_for_90_days_on_every_endpoint_variant(world: World) -> None
     assert {v for hours in impressions.values() for v in hours.values()} == {"0"}
     assert reply.body["g"][old.id]["favorites"] == default.body["g"][old.id]["favorites"]
     assert reply.body["errors"][0].startswith("Impressions & engagements for tweets older than 90")
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "error"),
+    [
+        ("2025-10-20T00:00:00Z", None, None),  # the reference: back to 2014-09-01
+        ("2014-09-01T00:00:00Z", None, None),
+        ("2025-11-01T13:00:00Z", 365, None),  # the hour after START's, 365 days back
+        ("2025-11-01T12:00:00Z", 365, "limited to only 365 days in the past"),
+        ("2025-10-20T00:00:00Z", 365, "limited to only 365 days in the past"),
+    ],
+)
+def test_historical_reach_is_2014_or_365_days_by_option(
+    start: str, days: int | None, error: str | None
+) -> None:
+    """Reference §1.3 ⚠: "back to September 1, 2014" vs. "Post engagement data is limited
+    to only 365 days in the past"; the latter refuses the whole request with a 400."""
+    end = (datetime.fromisoformat(start) + timedelta(days=10)).isoformat()
+    raw = body(["1"], ["favorites"], start=start, end=end)
+    query = parse_query("historical", raw, START, Options(historical_days=days))
+    if error is None:
+        assert isinstance(query, Query)
+    else:
+        assert isinstance(query, Reply) and query.status == 400
+        assert query.body == {"errors": [f"Post engagement data is {error}"]}
