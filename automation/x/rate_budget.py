@@ -2,9 +2,13 @@
 
 The contract's per-minute limit is the hard ceiling. The API can lower it for a while
 (``x-per-minute-*`` on the Engagement API, ``x-rate-limit-*`` on v2) and a 429 stops us
-for its ``Retry-After``. Sends are recorded in a ``BudgetLedger`` so that a restarted or
-back-to-back process still counts the requests of the last minute; the state store
-implements it, ``MemoryLedger`` serves tests and one-off runs.
+for its ``Retry-After``. Where the API also sends ``x-per-second-limit`` /
+``-remaining`` / ``-reset`` (read by a third-party client, reference §5; not confirmed
+by X's docs), no second holds more of this process's sends than they allow; absent,
+malformed or below one a second, they change nothing. Sends are recorded in a
+``BudgetLedger`` so that a restarted or back-to-back process still counts the requests
+of the last minute; the state store implements it, ``MemoryLedger`` serves tests and
+one-off runs.
 
 Pure except for the injected clock (epoch seconds, so ledgers of different processes and
 the API's epoch ``reset`` headers agree).
@@ -12,6 +16,7 @@ the API's epoch ``reset`` headers agree).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -22,6 +27,7 @@ from automation.x.rate_headers import header_number
 __all__ = ["WINDOW", "BudgetLedger", "MemoryLedger", "RateBudget"]
 
 WINDOW = 60.0
+SECOND = 1.0  # the per-second headers' window, and the longest pause they cause
 DEFAULT_PENALTY = 60.0
 # A server's reset or Retry-After beyond this is treated as this: v2 windows are 15 min,
 # and a garbled header must not stop the engine for a day.
@@ -111,6 +117,13 @@ class RateBudget:
         self._since_claim = 0  # sends taken since the last claim, and when that was
         self._claimed_at = 0.0
         self._block = 1  # the next claim's size (while ``expect`` allows)
+        self._per_second: int | None = None  # x-per-second-limit
+        # our last sends, as many as that allows (MAX_BLOCK until it is known, so the
+        # sends before the first answer that names it count too)
+        self._recent: deque[float] = deque(maxlen=MAX_BLOCK)
+        self._second_remaining: int | None = None  # x-per-second-remaining ...
+        self._second_until = 0.0  # ... until this time
+        self._sent_since_second = 0
 
     @property
     def allowance(self) -> int:
@@ -141,7 +154,23 @@ class RateBudget:
             and self._sent_since_report >= self._remaining
         ):
             waits.append(self._remaining_until - now)
+        if self._per_second is not None or self._second_remaining is not None:
+            waits.append(self._second_wait(now))
         return max(0.0, *waits)
+
+    def _second_wait(self, now: float) -> float:
+        """Seconds until the per-second headers allow one more send (0: now)."""
+        wait = 0.0
+        recent = self._recent
+        if self._per_second is not None and len(recent) >= self._per_second:
+            wait = recent[0] + SECOND - now
+        if (
+            self._second_remaining is not None
+            and now < self._second_until
+            and self._sent_since_second >= self._second_remaining
+        ):
+            wait = max(wait, self._second_until - now)
+        return wait
 
     def remaining(self) -> int:
         """Requests that could go right now without waiting (for ``status``)."""
@@ -168,9 +197,13 @@ class RateBudget:
         that one step and the look for a 429's pause, not a read of the whole window,
         or, inside a block claimed earlier (``expect``), no ledger step at all."""
         now = self.clock()
-        if self._held and now <= self._held_until and self._local_wait(now) <= 0:
-            self._taken()
-            return 0.0
+        if self._held and now <= self._held_until:
+            wait = self._local_wait(now)
+            if wait <= 0:
+                self._taken(now)
+                return 0.0
+            if self._per_second is not None and wait <= self._second_wait(now):
+                return wait  # only the per-second pace: the block stays for its next send
         self._held = 0  # spent, expired or paused: an unused rest stays recorded
         wait = self._other_waits(now)
         if wait <= 0:
@@ -181,15 +214,17 @@ class RateBudget:
             if kept:
                 self._held, self._held_until = int(kept), at
                 self._since_claim, self._claimed_at = 0, now
-                self._taken()
+                self._taken(now)
                 return 0.0
         return max(wait, self.wait_time(), _RECHECK)
 
-    def _taken(self) -> None:
+    def _taken(self, now: float) -> None:
         self._held -= 1
         self._expected = max(0, self._expected - 1)
         self._since_claim += 1
         self._sent_since_report += 1
+        self._sent_since_second += 1
+        self._recent.append(now)  # a deque as long as the limit: the oldest drops
 
     def _block_size(self, now: float) -> int:
         """How many sends to claim now: at most twice the last block, and as many as the
@@ -224,6 +259,7 @@ class RateBudget:
             if lowered < self.allowance:
                 self._held = 0  # claimed within the old allowance
             self._server_limit = lowered
+        self._observe_second(headers, now)
         remaining = _number(headers, "x-per-minute-remaining")
         reset = _number(headers, "x-per-minute-reset")
         cap = WINDOW
@@ -236,6 +272,19 @@ class RateBudget:
         self._remaining = int(remaining)
         self._remaining_until = now + min(cap, self._reset_in(reset, now))
         self._sent_since_report = 0
+
+    def _observe_second(self, headers: Mapping[str, str], now: float) -> None:
+        """Take in ``x-per-second-*`` when present; a limit below one is ignored."""
+        limit = _number(headers, "x-per-second-limit")
+        if limit is not None and limit >= 1 and int(limit) != self._per_second:
+            self._per_second = int(limit)
+            self._recent = deque(self._recent, maxlen=self._per_second)
+        remaining = _number(headers, "x-per-second-remaining")
+        if remaining is not None:
+            reset = _number(headers, "x-per-second-reset")
+            self._second_remaining = int(remaining)
+            self._second_until = now + min(SECOND, self._reset_in(reset, now))
+            self._sent_since_second = 0
 
     @staticmethod
     def _reset_in(reset: float | None, now: float) -> float:

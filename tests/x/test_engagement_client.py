@@ -30,7 +30,7 @@ import respx
 from clock import Clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sandbox_api import SandboxTarget, public_user_id
+from sandbox_api import START, SandboxTarget, public_user_id
 
 from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
@@ -45,7 +45,12 @@ from automation.core.errors import (
 )
 from automation.core.metric_values import MetricValues, compact_totals
 from automation.sandbox import credentials as sandbox_credentials
+from automation.sandbox.app import SandboxApp
+from automation.sandbox.clock import SimClock
+from automation.sandbox.messages import Request
 from automation.sandbox.options import Options
+from automation.sandbox.transport import SandboxTransport
+from automation.sandbox.world import World
 from automation.x.engagement_client import Compact, EngagementClient, FetchResult
 from automation.x.engagement_plan import (
     HOURLY_GROUP_BY,
@@ -1155,3 +1160,40 @@ def test_nothing_is_sent_over_plain_http_but_to_this_machine(clock: Clock) -> No
                 for failure in result.failures:
                     assert isinstance(failure, RequestRejected)
                     assert "not sent" in str(failure) and "HTTPS only" in str(failure)
+
+
+@pytest.mark.parametrize("per_second", [None, 2])
+def test_the_sandbox_per_second_headers_pace_the_client(
+    clock: Clock, per_second: int | None
+) -> None:
+    """Reference §5 and open question 8: where the API sends ``x-per-second-limit`` /
+    ``-remaining`` / ``-reset`` the client never sends faster than they allow (no 429);
+    where it sends none, the per-minute budget alone paces it, as before."""
+    world = World(3, SimClock(START, speed=0))
+    options = Options(per_minute_limit=10_000, per_second_limit=per_second)
+    app = SandboxApp(world, options, limits_now=clock)
+    ids = [p.id for p in world.timeline(public_user_id())[:9]]
+    seen: list[tuple[float, int, Mapping[str, str]]] = []
+
+    def observe(_: Request, answer: Any, __: float) -> None:
+        seen.append((clock.now, answer.status, answer.headers))
+
+    with HttpClient(transport=SandboxTransport(app, observe=observe)) as http:
+        client = EngagementClient(
+            http,
+            settings=ApiSettings(base_url="https://127.0.0.1", requests_per_minute=10_000),
+            app=SANDBOX_APP,
+            accounts=SANDBOX_ACCOUNTS,
+            budget=RateBudget(10_000, clock=clock),
+            sleep=clock.sleep,
+        )
+        result = client.fetch([plan_public_totals([i], {"favorites"})[0] for i in ids])
+    assert result.failures == () and set(result.totals) == set(ids)
+    assert [status for _, status, _ in seen] == [200] * 9  # none refused
+    times = [at for at, _, _ in seen]
+    if per_second is None:
+        assert times == [T0] * 9
+        assert not any(k.startswith("x-per-second") for _, _, h in seen for k in h)
+    else:
+        assert max(sum(1 for u in times if t <= u < t + 1) for t in times) == per_second
+        assert times[-1] - times[0] <= 9 / per_second

@@ -375,3 +375,54 @@ def test_a_claim_another_process_won_says_to_look_again_soon(ledger: BudgetLedge
     budget = RateBudget(1, clock=clock, ledger=Outrun())
     assert budget.take() > 0  # never "go" without a send of its own recorded
     assert ledger.load("engagement", T0) == []  # nothing of its own recorded
+
+
+def max_in_any_second(times: list[float]) -> int:
+    return max(sum(1 for u in times if t <= u < t + 1) for t in times)
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+@pytest.mark.parametrize("per_second", [1, 3])
+def test_a_per_second_limit_header_spaces_the_sends(per_second: int, blocks: bool) -> None:
+    """Reference §5: a third-party client reads ``x-per-second-limit``; when the API sends
+    it, no second holds more sends than it allows, blocks claimed ahead included."""
+    clock = Clock(T0)
+    budget = RateBudget(600, clock=clock)
+    budget.observe({"x-per-second-limit": str(per_second)})
+    if blocks:
+        budget.expect(40)
+    sent = [send(budget, clock) for _ in range(40) if not clock.sleep(0.001)]
+    assert max_in_any_second(sent) == per_second
+    assert sent[-1] - sent[0] < 40 / per_second  # and no slower than that
+
+
+def test_per_second_remaining_zero_waits_for_its_reset_at_most_a_second() -> None:
+    clock = Clock(T0)
+    budget = RateBudget(600, clock=clock)
+    budget.acquire()
+    budget.observe({"x-per-second-remaining": "0", "x-per-second-reset": str(T0 + 1)})
+    assert budget.wait_time() == pytest.approx(1)
+    budget.observe({"x-per-second-remaining": "0", "x-per-second-reset": str(T0 + 3600)})
+    assert budget.wait_time() == pytest.approx(1)  # a garbled reset: at most a second
+    budget.observe({"x-per-second-remaining": "1"})
+    assert budget.wait_time() == 0
+    budget.acquire()
+    assert budget.wait_time() == pytest.approx(1)  # its one send spent: no reset, a second
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-per-second-limit": "many", "x-per-second-remaining": "-1"},
+        {"x-per-second-limit": "0", "x-per-second-remaining": "nan"},
+        {"x-per-second-limit": "inf", "x-per-second-reset": "soon"},
+        {"x-per-second-limit": "0.5"},
+    ],
+)
+def test_absent_or_malformed_per_second_headers_change_nothing(headers: dict[str, str]) -> None:
+    clock = Clock(T0)
+    budget = RateBudget(60, clock=clock)
+    budget.observe(headers)
+    assert drive(budget, clock, 60) == [T0] * 60  # the per-minute budget alone decides
+    assert budget.wait_time() == pytest.approx(60)
