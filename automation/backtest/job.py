@@ -32,6 +32,7 @@ from automation.core.hours import hour_start
 from automation.core.metric_names import HOURLY_METRICS
 from automation.core.periods import Period
 from automation.core.records import WatchedPostRecord
+from automation.core.wording import counted
 from automation.service.api_clients import engagement_client, timeline_client
 from automation.store.base import Store
 from automation.x.engagement_client import EngagementClient
@@ -139,7 +140,7 @@ def plan_backtest(
         spec,
         tuple(posts),
         hours,
-        HistoryPlan(requests, missing),
+        HistoryPlan(requests, missing, now),
         frozenset(metrics),
         needs.totals_metrics,
         tuple(notes),
@@ -190,6 +191,12 @@ def run_backtest(
         notes.append(
             f"{len(fetched.failures)} /historical request(s) failed ({fetched.failures[0]});"
             " their hours are not known: run the backtest again to fetch them"
+        )
+    if fetched.out_of_reach is not None:
+        lost = fetched.out_of_reach
+        notes.append(
+            f"{lost.describe()}; the hourly counts of {counted(len(lost.posts), 'owned post')}"
+            " before then are not known to the replay: choose a period within the last 365 days"
         )
     if fetched.stopped:
         notes.append("stopped before all history was fetched: run it again to go on")

@@ -7,6 +7,8 @@ answer as it arrives, so hours already held are never asked for again and Ctrl-C
 at most the request in flight. A metric's sum is shown only when every hour of the
 period is counted for the post; a post the API left out (deleted, not the account's,
 or a request that failed for good) keeps that metric unknown, never a partial sum.
+Where X refuses /historical hours more than 365 days back (reference §1.3 ⚠), the hours
+it does answer are stored and the post's problem says from when X answered, and why.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from datetime import datetime
 from automation.core.periods import Period
 from automation.export.tally import UNAVAILABLE, Tally
 from automation.store.base import Store
-from automation.x.historical import HistorySource, fetch_history, plan_history, written_hour
+from automation.x.historical import (
+    HistorySource,
+    OutOfReach,
+    fetch_history,
+    plan_history,
+    written_hour,
+)
 
 __all__ = ["FORBIDDEN_HISTORY", "NO_HISTORY", "sum_period"]
 
@@ -30,6 +38,10 @@ FORBIDDEN_HISTORY = (
     "API keeps no history for posts you do not own"
 )
 _GAPS = "the API gave no history for some hours of the period: {metrics} left unknown"
+_OUT_OF_REACH = (
+    "{reach}; {metrics} left unknown for the period (the hours from then on are stored:"
+    " a --since/--from within the last 365 days sums them)"
+)
 
 
 def sum_period(
@@ -77,8 +89,16 @@ def sum_period(
         if values:
             tally.put(post_id, values)
         if lacking:
-            tally.problems.setdefault(post_id, _GAPS.format(metrics=", ".join(lacking)))
+            tally.problems.setdefault(post_id, _gaps(post_id, lacking, fetched.out_of_reach))
     return len(plan.requests)
+
+
+def _gaps(post_id: str, lacking: Sequence[str], reach: OutOfReach | None) -> str:
+    """Why ``post_id`` has no sum of ``lacking``: X's reach, or hours it gave nothing for."""
+    metrics = ", ".join(lacking)
+    if reach is not None and post_id in reach.posts:
+        return _OUT_OF_REACH.format(reach=reach.describe(), metrics=metrics)
+    return _GAPS.format(metrics=metrics)
 
 
 def _failures(

@@ -19,18 +19,26 @@ cannot be asked for (before 2014-09-01, or not yet over at ``now``) are left out
 through the database. Each answer is stored as it arrives (``record_hourly_counts``), so an
 interrupted fetch resumes where it stopped, and an hour the API returns twice (its ``end``
 may or may not be inclusive) is stored once.
+
+Reference §1.3 ⚠: /historical reaches "back to September 1, 2014", or, as the overview
+says, "Post engagement data is limited to only 365 days in the past". Requests are
+planned for the first reading. When X refuses (400) a request starting more than 365
+days before the plan was made, the fetch takes it that X reads the second: the request
+is sent again once without those hours, and the hours before that reach are not asked
+for again in this fetch. ``HistoryFetch.out_of_reach`` says which posts and from when,
+and the hours stay missing, never stored as zeros.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from automation.core import metric_names as m
-from automation.core.errors import ApiError, UsageError
+from automation.core.errors import ApiError, RequestRejected, UsageError
 from automation.core.facts import post_created_at
 from automation.core.fetch_plan import MAX_IDS
 from automation.core.hours import HOUR, Span, hour_index, hour_start
@@ -48,6 +56,7 @@ __all__ = [
     "HistoryFetch",
     "HistoryPlan",
     "HistoryStore",
+    "OutOfReach",
     "fetch_history",
     "plan_history",
     "plan_missing",
@@ -56,6 +65,10 @@ __all__ = [
 
 _WINDOW_HOURS = int(MAX_HISTORICAL_WINDOW.total_seconds()) // 3600
 _PER_REQUEST = MAX_IDS["historical"]
+# The overview's "limited to only 365 days in the past" (reference §1.3 ⚠), and a day
+# more, so that X counting in whole days or the fetch taking hours still fits it.
+REACH = timedelta(days=365)
+_REACH_MARGIN = timedelta(days=1)
 
 Progress = Callable[[int, int], None]
 
@@ -87,6 +100,7 @@ class HistoryPlan:
 
     requests: tuple[EngagementRequest, ...]
     missing: Mapping[str, tuple[tuple[datetime, datetime], ...]] = field(default_factory=dict)
+    now: datetime | None = None  # when it was made: /historical's reach counts from it
 
     @property
     def post_hours(self) -> int:
@@ -112,6 +126,23 @@ class HistoryPlan:
 
 
 @dataclass(frozen=True)
+class OutOfReach:
+    """X refused /historical hours before ``since`` (``refusal`` is its answer) for
+    ``posts``: their hours before then stay unknown."""
+
+    since: datetime
+    posts: frozenset[str]
+    refusal: str
+
+    def describe(self) -> str:
+        """Which part of the period X did not answer, and why, for people."""
+        return (
+            f"X answered /historical only from {self.since:%Y-%m-%d %H:%M} UTC and refused"
+            f" the hours before ({self.refusal}; X's docs say it reaches 365 days back)"
+        )
+
+
+@dataclass(frozen=True)
 class HistoryFetch:
     """What a fetch did: requests sent (retries included) and stored, and what failed."""
 
@@ -121,6 +152,7 @@ class HistoryFetch:
     forbidden: frozenset[str] = frozenset()
     failures: tuple[ApiError, ...] = ()
     stopped: bool = False
+    out_of_reach: OutOfReach | None = None
 
 
 def plan_history(
@@ -139,7 +171,7 @@ def plan_history(
     """
     wanted = _hourly_metrics(metrics)
     missing = store.missing_hours(list(owners), wanted, start, end)
-    return HistoryPlan(plan_missing(missing, owners, wanted, now=now), missing)
+    return HistoryPlan(plan_missing(missing, owners, wanted, now=now), missing, now)
 
 
 def written_hour(post_id: str) -> datetime:
@@ -228,33 +260,105 @@ def fetch_history(
     """Send the plan's requests in order, storing each answer before the next request.
 
     A request that fails for good is reported in ``failures`` and its hours stay missing,
-    so the next plan asks for them again. ``progress(done, planned)`` is called after each
-    request; ``should_stop`` is asked before each and ends the fetch early.
+    so the next plan asks for them again; one X refuses for reaching past 365 days is
+    sent once more without those hours (``out_of_reach``). ``progress(done, planned)`` is
+    called after each request; ``should_stop`` is asked before each and ends the fetch
+    early.
     """
     sent = stored = 0
     unavailable: set[str] = set()
     forbidden: set[str] = set()
     failures: list[ApiError] = []
+    reach = _Reach(plan.now)
     total = len(plan.requests)
-    for done, request in enumerate(plan.requests, start=1):
+    for done, planned in enumerate(plan.requests, start=1):
         if should_stop():
             return HistoryFetch(
-                sent, stored, frozenset(unavailable), frozenset(forbidden), tuple(failures), True
+                sent,
+                stored,
+                frozenset(unavailable),
+                frozenset(forbidden),
+                tuple(failures),
+                True,
+                reach.found(),
             )
-        result = client.fetch([request])
-        sent += result.requests_sent
-        unavailable |= result.unavailable
-        forbidden |= result.forbidden
-        failures.extend(result.failures)
-        counts = _answered(request, result)
-        if counts and request.start is not None and request.end is not None:
-            store.record_hourly_counts(request.start, request.end, counts)
-            stored += 1
+        asked, request, result = _ask(client, planned, reach)
+        sent += asked
+        if request is not None and result is not None:
+            unavailable |= result.unavailable
+            forbidden |= result.forbidden
+            failures.extend(result.failures)
+            counts = _answered(request, result)
+            if counts and request.start is not None and request.end is not None:
+                store.record_hourly_counts(request.start, request.end, counts)
+                stored += 1
         if progress is not None:
             progress(done, total)
     return HistoryFetch(
-        sent, stored, frozenset(unavailable), frozenset(forbidden), tuple(failures), False
+        sent,
+        stored,
+        frozenset(unavailable),
+        frozenset(forbidden),
+        tuple(failures),
+        False,
+        reach.found(),
     )
+
+
+def _ask(
+    client: HistorySource, planned: EngagementRequest, reach: _Reach
+) -> tuple[int, EngagementRequest | None, FetchResult | None]:
+    """Requests sent, and the request X answered with its answer (None: none was sent):
+    ``planned`` within X's reach, sent once more without the older hours if X refuses
+    it for reaching too far back (that happens once a fetch, so this ends)."""
+    sent = 0
+    request = reach.within(planned)
+    while request is not None:
+        result = client.fetch([request])
+        sent += result.requests_sent
+        if not reach.refuses(request, result):
+            return sent, request, result
+        request = reach.within(request)
+    return sent, None, None
+
+
+class _Reach:
+    """How far back /historical answers in this fetch (reference §1.3 ⚠): to 2014-09-01
+    until X refuses a request that starts more than 365 days back, then from ``since``."""
+
+    def __init__(self, now: datetime | None) -> None:
+        self.since = None if now is None else hour_start(hour_index(now - REACH + _REACH_MARGIN))
+        self.refusal: str | None = None
+        self.posts: set[str] = set()
+
+    def within(self, request: EngagementRequest) -> EngagementRequest | None:
+        """``request`` without the hours X refused to reach (None: all of them)."""
+        since = self.since
+        if self.refusal is None or since is None or request.start is None:
+            return request
+        if request.start >= since:
+            return request
+        self.posts.update(request.tweet_ids)
+        if request.end is None or request.end <= since:
+            return None
+        return replace(request, start=since)
+
+    def refuses(self, request: EngagementRequest, result: FetchResult) -> bool:
+        """Whether ``result`` is X refusing ``request`` for reaching past 365 days: a 400
+        (X documents no text for it) to the first request that starts before then."""
+        if self.refusal is not None or self.since is None or request.start is None:
+            return False
+        if request.start >= self.since or not result.failures:
+            return False
+        if not all(isinstance(f, RequestRejected) and f.status == 400 for f in result.failures):
+            return False
+        self.refusal = str(result.failures[0])
+        return True
+
+    def found(self) -> OutOfReach | None:
+        if self.refusal is None or self.since is None:
+            return None
+        return OutOfReach(self.since, frozenset(self.posts), self.refusal)
 
 
 def _answered(

@@ -16,6 +16,7 @@ from automation.backtest.ledger import ThrowawayLedger
 from automation.backtest.posts import rule_posts
 from automation.backtest.replay import poll_times, replay
 from automation.backtest.unknowns import unknowns
+from automation.core.errors import RequestRejected
 from automation.core.evaluate import compile_rules
 from automation.core.periods import Period
 from automation.core.records import CycleWrite, FiringRecord
@@ -166,3 +167,40 @@ def test_the_throwaway_ledger_fires_a_key_once_as_the_store_does() -> None:
     fired = dataclasses.replace(seed, id="b", kind="fired", at=later)
     assert ledger.commit(CycleWrite(at=later, firings=(fired,))) == frozenset()  # seed blocks it
     assert ledger.fired_count("r", START - HOUR) == 0
+
+
+class Refusing:
+    """An Engagement API that reaches 365 days back, the month being older than that."""
+
+    def __init__(self) -> None:
+        self.asked: list[object] = []
+
+    def fetch(self, requests, compact=None) -> FetchResult:
+        self.asked += list(requests)
+        refusal = RequestRejected(
+            "Engagement API /historical (account 'brand'): HTTP 400: Post engagement data"
+            " is limited to only 365 days in the past",
+            status=400,
+        )
+        return FetchResult({}, {}, frozenset(), {}, frozenset(), (), (refusal,), 1)
+
+
+def test_a_backtest_older_than_x_reaches_says_so_once_and_asks_once(tmp_path) -> None:
+    """Reference §1.3 ⚠: "Post engagement data is limited to only 365 days in the past".
+    A month X refuses is asked for once, not window by window, and the note says from
+    when X answers and why, instead of a failure to retry."""
+    (test,) = load_test_file(write_rule_test(tmp_path)).tests
+    spec = BacktestSpec(compile_rules(test.rules), MONTH, 3600)
+    now = MONTH.end + timedelta(days=400)
+    store = MemoryStore()
+    plan = plan_backtest(spec, store=store, timeline=Timeline(), now=now)
+    assert len(plan.history.requests) > 1
+    api = Refusing()
+    result = run_backtest(plan, store=store, engagement=api)
+    assert len(api.asked) == 1
+    since = (now - timedelta(days=364)).replace(minute=0, second=0, microsecond=0)
+    (note,) = [n for n in result.notes if "365" in n]
+    assert note.startswith(f"X answered /historical only from {since:%Y-%m-%d %H:%M} UTC")
+    assert "limited to only 365 days in the past" in note
+    assert "choose a period within the last 365 days" in note
+    assert not any("failed" in n for n in result.notes)

@@ -20,6 +20,7 @@ from sandbox_api import SandboxTarget
 from automation.config.model import Account, ApiSettings, AppCredentials
 from automation.config.secret import Secret
 from automation.core.errors import UsageError
+from automation.sandbox.options import Options
 from automation.store import MemoryStore
 from automation.x.engagement_client import EngagementClient
 from automation.x.engagement_plan import HOURLY_GROUPING
@@ -382,3 +383,63 @@ def test_impressions_a_post_is_too_old_for_stay_missing_and_its_other_metrics_ar
     assert done.failures == () and done.stored == 2
     assert set(store.missing_hours(list(owners), ["impressions"], START, END)) == {old}
     assert store.missing_hours(list(owners), ["favorites"], START, END) == {}
+
+
+@pytest.mark.parametrize("days", [None, 365])
+def test_a_period_past_365_days_keeps_what_x_answers_and_says_what_it_refused(
+    days: int | None,
+) -> None:
+    """Reference §1.3 ⚠: "back to September 1, 2014" vs. "Post engagement data is limited
+    to only 365 days in the past". Against either sandbox the hours X answers are stored
+    and sum to its world; refusing the older ones costs one request a fetch, never more,
+    and leaves them missing (not zeros), named in ``out_of_reach``."""
+    target = SandboxTarget(
+        lambda: 0.0, options=Options(per_minute_limit=10_000, historical_days=days)
+    ).start()
+    try:
+        owned = target.add_posts(BRAND, 3, age=timedelta(days=460))
+        start, end = SANDBOX_NOW - timedelta(days=450), SANDBOX_NOW
+        since = SANDBOX_NOW - timedelta(days=364)  # a day within the 365 days
+        store, clock = MemoryStore(), Clock(NOW.timestamp())
+        config = export_config(target.base_url, Path("unused.db"))
+        metrics = ["impressions", "favorites"]
+        owners = dict.fromkeys(owned, "brand")
+        with HttpClient(timeout=10.0) as http:
+            sandbox = EngagementClient(
+                http,
+                settings=config.engagement_api,
+                app=config.app,
+                accounts={a.name: a for a in config.accounts},
+                budget=RateBudget(6000, clock=clock),
+                sleep=clock.sleep,
+            )
+            plan = plan_history(store, owners, metrics, start, end, now=SANDBOX_NOW)
+            assert len(plan.requests) == 17  # 450 days in 4-week windows
+            done = fetch_history(plan, sandbox, store)
+            again = plan_history(store, owners, metrics, start, end, now=SANDBOX_NOW)
+            second = fetch_history(again, sandbox, store)
+    finally:
+        target.stop()
+    assert not done.failures and not second.failures
+    answered = start if days is None else since
+    hours = (end - answered) // HOUR
+    sums = store.count_sums(owned, metrics, answered, end)
+    for post_id in owned:
+        truth = target.world.series(target.world.find(post_id), metrics, answered, hours)
+        assert sums[post_id] == {m: float(sum(truth[m])) for m in metrics}
+    if days is None:
+        assert done.out_of_reach is None and done.requests_sent == 17
+        assert again.requests == () and not store.missing_hours(owned, metrics, start, end)
+        return
+    for fetched in (done, second):
+        assert fetched.out_of_reach is not None
+        assert fetched.out_of_reach.since == since
+        assert fetched.out_of_reach.posts == set(owned)
+        assert "limited to only 365 days in the past" in fetched.out_of_reach.describe()
+        assert "HTTP 400" in fetched.out_of_reach.refusal
+    # the first window (450 to 422 days back) refused, the next two (to 366) not sent, the
+    # fourth (366 to 338) sent from 364 days back, the 13 newer as planned; the next fetch
+    # asks only for the hours before: refused once, nothing else asked
+    assert (done.requests_sent, done.stored, second.requests_sent) == (15, 14, 1)
+    missing = store.missing_hours(owned, metrics, start, end)
+    assert missing == dict.fromkeys(owned, ((start, since),))

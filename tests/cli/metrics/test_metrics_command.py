@@ -466,3 +466,48 @@ def test_a_resumed_run_on_a_terminal_says_so_before_its_bar(
     assert shown.startswith(said), shown
     assert shown.index("\r[############............] 1/2 requests") == len(said)
     assert "resumed: 1 of 2 requests came from an interrupted run" in shown
+
+
+@pytest.mark.parametrize("days", [None, 365])
+def test_a_period_past_365_days_says_which_part_x_did_not_answer(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, days: int | None
+) -> None:
+    """Reference §1.3 ⚠: "back to September 1, 2014" vs. "Post engagement data is limited
+    to only 365 days in the past". Where X refuses the older hours the sums stay unknown
+    (not partial, not zero), the message says from when X answered and why, the hours it
+    answered are stored, and nothing fails or loops."""
+    from automation.sandbox.options import Options
+
+    target = SandboxTarget(
+        lambda: 0.0, options=Options(per_minute_limit=10_000, historical_days=days)
+    ).start()
+    try:
+        owned = target.add_posts(BRAND, 2, age=timedelta(days=420))
+        (tmp_path / "ids.txt").write_text("\n".join(owned), encoding="utf-8")
+        cli = Cli(capsys, write_config(tmp_path / "a.yaml", target.base_url, database="s.db"))
+        args = ("--from", "2025-10-20", "--to", "2026-11-14", "--metrics", "likes")
+        with time_machine.travel(START + timedelta(minutes=30), tick=True):
+            result = cli("metrics", "--ids", str(tmp_path / "ids.txt"), *args, "--format", "csv")
+        sent = engagement_requests(target)
+    finally:
+        target.stop()
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    rows = {unquoted(r["id"]): r["likes"] for r in csv_rows(result.out)}
+    # 390 days in 14 windows of 4 weeks; with the reach the first is refused, the second
+    # sent from 2025-11-21 12:00 on, and the refusal is not retried
+    assert len(sent) == 14
+    if days is None:
+        assert all(rows[p] != "" for p in owned)
+        assert "365 days" not in result.err
+        return
+    assert rows == {}  # no sum: unknown, not a partial sum nor 0
+    assert (
+        "X answered /historical only from 2025-11-21 12:00 UTC and refused the hours before"
+        in result.err
+    )
+    assert "limited to only 365 days in the past" in result.err
+    assert "favorites left unknown for the period" in result.err
+    since, end = datetime(2025, 11, 21, 12, tzinfo=UTC), datetime(2026, 11, 15, tzinfo=UTC)
+    with SqliteStore.open(tmp_path / "s.db") as db:
+        assert db.missing_hours(owned, ["favorites"], since, end) == {}  # X's part is kept
