@@ -6,11 +6,14 @@ read with an httpx client, as a browser would reach them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from dashboard_browser import ARGS, chromium
 from dashboard_scene import World, browsing, copy_world, make_world, serving
 
 from automation.dashboard.server import Running
@@ -38,3 +41,29 @@ def shared_dashboard(world: World) -> Iterator[Running]:
 def client(shared_dashboard: Running) -> Iterator[httpx.Client]:
     with browsing(shared_dashboard) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: the folder ``AUTOMATION_SCREENSHOTS`` names, or a
+    temporary one."""
+    asked = os.environ.get("AUTOMATION_SCREENSHOTS")
+    folder = Path(asked) if asked else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = chromium()
+    if executable is None:
+        message = "needs Chromium: install Debian's chromium package (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; .ci/run installs it in CI")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield browser
+        browser.close()

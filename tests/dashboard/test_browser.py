@@ -10,118 +10,21 @@ test run leaves the checkout as it was. Without Chromium these tests skip, namin
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from dashboard_browser import LAPTOP, PHONE, Watched, watch
 from dashboard_scene import World, live_world, serving
 
 from automation.core.payloads import iso
 from automation.dashboard.server import Running
 from automation.store import SqliteStore
-
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-# As root Chromium needs --no-sandbox; the rest keep it from calling Google's services.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
-
-
-def _chromium() -> str | None:
-    for candidate in (
-        os.environ.get("CHROMIUM"),
-        shutil.which("chromium"),
-        "/usr/bin/chromium",
-        "/usr/lib/chromium/chromium",
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the screenshots go: the folder ``AUTOMATION_SCREENSHOTS`` names, or a
-    temporary one."""
-    asked = os.environ.get("AUTOMATION_SCREENSHOTS")
-    folder = Path(asked) if asked else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = _chromium()
-    if executable is None:
-        message = "needs Chromium: install Debian's chromium package (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; .ci/run installs it in CI")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@dataclass
-class Watched:
-    """A page with everything that went wrong on it collected."""
-
-    page: Any
-    origin: str
-    problems: list[str] = field(default_factory=list)
-
-    def open(self, path: str) -> Any:
-        response = self.page.goto(self.origin + path, wait_until="networkidle")
-        assert response is not None and response.ok, f"{path}: {response and response.status}"
-        return response
-
-    def assert_clean(self) -> None:
-        assert self.problems == []
-
-
-def watch(page: Any, origin: str) -> Watched:
-    w = Watched(page, origin)
-    host = urlsplit(origin).netloc
-
-    def on_console(message: Any) -> None:
-        if message.type == "error":
-            w.problems.append(f"console: {message.text}")
-
-    def on_request(request: Any) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme != "data" and parts.netloc != host:
-            w.problems.append(f"request to another host: {request.url}")
-
-    def on_response(response: Any) -> None:
-        if response.status >= 400:
-            w.problems.append(f"{response.status} for {response.url}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
-    page.on("request", on_request)
-    page.on("requestfailed", lambda r: w.problems.append(f"failed: {r.url} {r.failure}"))
-    page.on("response", on_response)
-    return w
 
 
 @pytest.fixture
