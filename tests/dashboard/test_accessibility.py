@@ -1,0 +1,144 @@
+"""The dashboard for everyone: a page's structure read from its HTML (headings, landmarks,
+table headers, names of controls, text for the charts) and, in headless Chromium, what a
+keyboard, a screen's contrast, a zoomed page and a phone make of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from dashboard_browser import LAPTOP, Watched, watch
+from dashboard_scene import World
+from httpx import Client
+
+from automation.dashboard.server import Running
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+@dataclass
+class Outline:
+    """What a screen reader lists of a page: its headings, landmarks, table headers and
+    controls, each with the words it is read with."""
+
+    headings: list[tuple[int, str]] = field(default_factory=list)
+    landmarks: list[str] = field(default_factory=list)
+    headers: list[tuple[dict[str, str | None], str]] = field(default_factory=list)
+    links: list[tuple[dict[str, str | None], str]] = field(default_factory=list)
+    title: str = ""
+    lang: str | None = None
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.outline = Outline()
+        self._open: list[tuple[str, dict[str, str | None], list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "html":
+            self.outline.lang = a.get("lang")
+        if tag in ("header", "nav", "main", "footer"):
+            self.outline.landmarks.append(tag)
+        if tag in (*HEADINGS, "th", "a", "title"):
+            self._open.append((tag, a, []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._open or self._open[-1][0] != tag:
+            return
+        _, attrs, words = self._open.pop()
+        text = " ".join("".join(words).split())
+        if self._open:
+            self._open[-1][2].append(text)
+        if tag in HEADINGS:
+            self.outline.headings.append((int(tag[1]), text))
+        elif tag == "th":
+            self.outline.headers.append((attrs, text))
+        elif tag == "a":
+            self.outline.links.append((attrs, text))
+        else:
+            self.outline.title = text
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self._open[-1][2].append(data)
+
+
+def outline(html: str) -> Outline:
+    reader = _Reader()
+    reader.feed(html)
+    return reader.outline
+
+
+def _paths(world: World) -> list[str]:
+    return [
+        "/",
+        "/rules",
+        "/rules/like-milestones",
+        "/rules/at-100-likes",
+        f"/posts/{world.crossing}",
+        "/history",
+        "/history?rule=like-milestones&post=1999000000000000001",
+        "/actions",
+        "/backtest",
+    ]
+
+
+def test_every_page_has_its_title_language_landmarks_and_headings_in_order(
+    client: Client, world: World
+) -> None:
+    """One h1 first on every page (the overview had none: its cards began at h2), no level
+    skipped, the header, its menu and the main part as landmarks, a title per page."""
+    titles = set()
+    for path in _paths(world):
+        o = outline(client.get(path).text)
+        levels = [level for level, _ in o.headings]
+        assert levels and levels[0] == 1 and levels.count(1) == 1, (path, o.headings)
+        assert all(b - a <= 1 for a, b in pairwise(levels)), (path, levels)
+        assert o.lang == "en" and o.landmarks[:3] == ["header", "nav", "main"], path
+        assert o.title.endswith(" · Engagement Automation"), path
+        titles.add(o.title)
+    assert len(titles) >= 7
+    missing = client.get("/posts/1")
+    assert missing.status_code == 404
+    assert outline(missing.text).title == "Not found · Engagement Automation"  # was "404 · ..."
+
+
+def test_the_first_link_of_every_page_skips_the_header_to_the_page(
+    client: Client, world: World
+) -> None:
+    for path in _paths(world):
+        page = client.get(path).text
+        first = outline(page).links[0]
+        assert first == ({"class": "skip", "href": "#main"}, "Skip to the page"), path
+        assert '<main id="main"' in page, path
+
+
+@pytest.fixture
+def tab(browser: Any, shared_dashboard: Running) -> Iterator[Watched]:
+    context = browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="UTC")
+    try:
+        yield watch(context.new_page(), shared_dashboard.url)
+    finally:
+        context.close()
+
+
+def test_the_skip_link_shows_when_tabbed_to_and_moves_the_focus_past_the_menu(
+    tab: Watched,
+) -> None:
+    tab.open("/actions")
+    tab.page.keyboard.press("Tab")
+    skip = tab.page.locator("a.skip")
+    assert tab.page.evaluate("document.activeElement.className") == "skip"
+    box = skip.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["height"] > 0  # in view, not off screen
+    tab.page.keyboard.press("Enter")
+    tab.page.keyboard.press("Tab")
+    focused = tab.page.evaluate("document.activeElement.closest('main') !== null")
+    assert focused  # the next stop is the page's first control, not the header's links
+    tab.assert_clean()
