@@ -142,3 +142,12 @@ def test_the_skip_link_shows_when_tabbed_to_and_moves_the_focus_past_the_menu(
     focused = tab.page.evaluate("document.activeElement.closest('main') !== null")
     assert focused  # the next stop is the page's first control, not the header's links
     tab.assert_clean()
+
+
+def test_every_table_header_has_a_scope_and_words(client: Client, world: World) -> None:
+    """Headers without ``scope`` (every table) and two with no words at all (the overview's
+    bar column, the actions' retry column) left a screen reader to guess what a cell is."""
+    for path in [*_paths(world), "/actions?status=dead"]:
+        for attrs, words in outline(client.get(path).text).headers:
+            assert attrs.get("scope") in ("col", "row"), (path, attrs, words)
+            assert words, (path, attrs)
