@@ -18,6 +18,7 @@ from httpx import Client
 from automation.dashboard.server import Running
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+CONTROLS = ("input", "select", "textarea", "meter", "progress")
 
 
 @dataclass
@@ -29,6 +30,9 @@ class Outline:
     landmarks: list[str] = field(default_factory=list)
     headers: list[tuple[dict[str, str | None], str]] = field(default_factory=list)
     links: list[tuple[dict[str, str | None], str]] = field(default_factory=list)
+    buttons: list[str] = field(default_factory=list)
+    controls: list[tuple[dict[str, str | None], bool]] = field(default_factory=list)
+    label_for: set[str | None] = field(default_factory=set)
     title: str = ""
     lang: str | None = None
 
@@ -38,6 +42,7 @@ class _Reader(HTMLParser):
         super().__init__()
         self.outline = Outline()
         self._open: list[tuple[str, dict[str, str | None], list[str]]] = []
+        self._labels = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -45,10 +50,17 @@ class _Reader(HTMLParser):
             self.outline.lang = a.get("lang")
         if tag in ("header", "nav", "main", "footer"):
             self.outline.landmarks.append(tag)
-        if tag in (*HEADINGS, "th", "a", "title"):
+        if tag == "label":
+            self._labels += 1
+            self.outline.label_for.add(a.get("for"))
+        if tag in CONTROLS and a.get("type") != "hidden":
+            self.outline.controls.append((a, self._labels > 0))
+        if tag in (*HEADINGS, "th", "a", "title", "button"):
             self._open.append((tag, a, []))
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._labels -= 1
         if not self._open or self._open[-1][0] != tag:
             return
         _, attrs, words = self._open.pop()
@@ -61,6 +73,8 @@ class _Reader(HTMLParser):
             self.outline.headers.append((attrs, text))
         elif tag == "a":
             self.outline.links.append((attrs, text))
+        elif tag == "button":
+            self.outline.buttons.append(text)
         else:
             self.outline.title = text
 
@@ -151,3 +165,29 @@ def test_every_table_header_has_a_scope_and_words(client: Client, world: World) 
         for attrs, words in outline(client.get(path).text).headers:
             assert attrs.get("scope") in ("col", "row"), (path, attrs, words)
             assert words, (path, attrs)
+
+
+def test_every_control_has_a_name(client: Client, world: World) -> None:
+    """The backtest's box for a pasted rule file had no label, the overview's meters (the
+    API budget, each rule's bar) no name: a screen reader read "edit text" and "meter"."""
+    for path in _paths(world):
+        o = outline(client.get(path).text)
+        for attrs, in_label in o.controls:
+            named = in_label or attrs.get("aria-label") or attrs.get("id") in o.label_for
+            assert named, (path, attrs)
+
+
+def test_each_retry_button_says_which_action_it_retries(client: Client, world: World) -> None:
+    """Every dead action's button read "Retry", the same words on each row: out of its
+    row (a screen reader's list of buttons) one could not tell them apart."""
+    page = client.get("/actions?status=dead").text
+    retries = [b for b in outline(page).buttons if b.startswith("Retry") and "all" not in b]
+    assert retries and len(set(retries)) == len(retries)
+    for words in retries:
+        assert words.startswith("Retry webhook #") and " for post " in words, words
+    external = [
+        text
+        for a, text in outline(client.get(f"/posts/{world.crossing}").text).links
+        if a.get("target") == "_blank"
+    ]
+    assert external == ["open on X ↗ (opens in a new tab)"]
