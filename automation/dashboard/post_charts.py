@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from automation.core.facts import Snapshot
 from automation.core.hours import HOUR, hour_index
@@ -25,9 +25,20 @@ from automation.core.metric_names import ALIASES, API_METRICS
 from automation.core.records import HistoryEntry, HourlyHistory
 from automation.core.rules import Rule, condition_metrics
 
-__all__ = ["MetricChart", "post_charts"]
+__all__ = ["ChartDay", "MetricChart", "post_charts"]
 
 _FRIENDLY = {api: alias for alias, api in ALIASES.items()}
+
+
+@dataclass(frozen=True)
+class ChartDay:
+    """One UTC day of a chart in words and numbers, for whoever cannot see the chart: the
+    last total read in it, what its hours added, and the firings marked in it."""
+
+    day: str
+    total: float | None
+    added: float | None
+    firings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,38 @@ class MetricChart:
             "thresholds": self.thresholds,
             "markers": self.markers,
         }
+
+    def by_day(self) -> list[ChartDay]:
+        """The chart's points a day each. A point stands at the end of the hour it closes,
+        so one at midnight belongs to the day before. Days are counted from the epoch (a
+        90-day chart is thousands of points: a date is made once a day, not a point)."""
+        days: dict[int, tuple[float | None, float | None]] = {}
+        bars = self.per_hour or [None] * len(self.times)
+        for at, total, added in zip(self.times, self.totals, bars, strict=True):
+            day = int((at - 1) // _DAY)
+            last, sum_ = days.get(day, (None, None))
+            days[day] = (
+                total if total is not None else last,
+                sum_ if added is None else (sum_ or 0.0) + added,
+            )
+        marks: dict[int, list[str]] = {}
+        for mark in self.markers:
+            fired = mark["at"]
+            assert isinstance(fired, float)  # a firing's time, as _markers writes it
+            marks.setdefault(int((fired - 1) // _DAY), []).append(str(mark["label"]))
+        return [
+            ChartDay(
+                date.fromordinal(_EPOCH_DAY + day).isoformat(),
+                total,
+                added,
+                tuple(marks.get(day, ())),
+            )
+            for day, (total, added) in days.items()
+        ]
+
+
+_DAY = 86400.0
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def _whole(value: float | None) -> float | int | None:

@@ -4,15 +4,19 @@ keyboard, a screen's contrast, a zoomed page and a phone make of it."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
 from dashboard_browser import LAPTOP, Watched, watch
-from dashboard_scene import World
+from dashboard_scene import World, browsing, csrf_token, live_world, serving
 from httpx import Client
 
 from automation.dashboard.server import Running
@@ -191,3 +195,57 @@ def test_each_retry_button_says_which_action_it_retries(client: Client, world: W
         if a.get("target") == "_blank"
     ]
     assert external == ["open on X ↗ (opens in a new tab)"]
+
+
+def _numbers(page: str) -> list[list[list[str]]]:
+    """Each chart's table of numbers: its rows, each row's cells as words."""
+    tables = re.findall(r'<details class="numbers">(.*?)</details>', page, re.S)
+    return [
+        [
+            [" ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in row]
+            for row in (re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S) for r in rows)
+        ]
+        for rows in (re.findall(r"<tr>(.*?)</tr>", t, re.S) for t in tables)
+    ]
+
+
+def test_a_post_s_charts_have_their_numbers_in_a_table(client: Client, world: World) -> None:
+    """The charts were pixels on a canvas only: a screen reader found nothing in them. Each
+    chart now has its numbers by day, the thresholds and the day's firings."""
+    page = client.get(f"/posts/{world.crossing}").text
+    found = re.search(r'id="chart-data">(.*?)</script>', page, re.S)
+    assert found is not None
+    charts = json.loads(found.group(1))
+    tables = _numbers(page)
+    assert len(tables) == len(charts) >= 1
+    assert page.count('role="img"') == len(charts)
+    for chart, rows in zip(charts, tables, strict=True):
+        header, *days = rows
+        assert header[:2] == ["day (UTC)", "total at its end"], header
+        last = next(v for v in reversed(chart["totals"]) if v is not None)
+        assert days[-1][1] == f"{last:,}", (chart["metric"], days[-1])
+        assert [d[0] for d in days] == sorted({d[0] for d in days})
+    likes = tables[[c["metric"] for c in charts].index("favorites")]
+    crossed = world.crossing_time().date().isoformat()
+    assert any(d[0] == crossed and "at-100-likes fired" in d[-1] for d in likes[1:]), likes
+    assert "Thresholds: at-100-likes: likes >= 100" in unescape(page)
+
+
+def test_a_backtest_s_charts_have_their_numbers_in_a_table(tmp_path: Path) -> None:
+    with (
+        live_world(tmp_path / "live") as (world, live),
+        serving(world, clock=live.sandbox.clock.now) as running,
+        browsing(running) as c,
+    ):
+        token = csrf_token(c.get("/backtest").text)
+        page = c.post(
+            "/backtest", data={"csrf_token": token, "rule": "at-100-likes", "since": "7d"}
+        ).text
+    found = re.search(r'id="backtest-data">(.*?)</script>', page, re.S)
+    assert found is not None
+    [chart] = json.loads(found.group(1))
+    [rows] = _numbers(page)
+    assert rows[0] == ["day (UTC)", "would have fired", "fired for real"]
+    assert len(rows) - 1 == len(chart["days"]) == 7  # the last 7 days
+    assert [int(r[1]) for r in rows[1:]] == chart["would"]
+    assert [int(r[2]) for r in rows[1:]] == chart["live"]
