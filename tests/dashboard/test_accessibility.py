@@ -249,3 +249,56 @@ def test_a_backtest_s_charts_have_their_numbers_in_a_table(tmp_path: Path) -> No
     assert len(rows) - 1 == len(chart["days"]) == 7  # the last 7 days
     assert [int(r[1]) for r in rows[1:]] == chart["would"]
     assert [int(r[2]) for r in rows[1:]] == chart["live"]
+
+
+# Each text's colour against what is behind it (the backgrounds of its ancestors, blended,
+# and its own and its ancestors' opacity), as WCAG 2 computes contrast.
+LOW_CONTRAST = """(least) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const over = (top, under) => {
+    const a = top.length > 3 ? top[3] : 1;
+    return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a));
+  };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const low = [];
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (texts.nextNode()) {
+    const el = texts.currentNode.parentElement;
+    const words = texts.currentNode.textContent.trim();
+    if (!words || !el || el.closest("script, option") || !el.getClientRects().length) continue;
+    const chain = [];
+    let opacity = 1;
+    for (let e = el; e; e = e.parentElement) {
+      chain.unshift(rgb(getComputedStyle(e).backgroundColor));
+      opacity *= +getComputedStyle(e).opacity;
+    }
+    const back = chain.reduce((under, top) => over(top, under), [255, 255, 255]);
+    const ink = over([...over(rgb(getComputedStyle(el).color), back), opacity], back);
+    const [a, b] = [lum(ink), lum(back)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const what = `${el.tagName}.${el.className} "${words.slice(0, 24)}"`;
+    if (ratio < least) low.push(`${what} ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_every_text_has_a_contrast_of_4_5_to_1(tab: Watched, world: World) -> None:
+    """The engine's state in green ("Running", 3.8:1) and in amber ("Stale", "Paused",
+    3.2:1), and a disabled rule's card faded to 70 % (its grey words 2.7:1), were under
+    4.5:1. The CSS has one colour scheme (no prefers-color-scheme), so one is checked."""
+    state = "document.querySelector('.card.state').className = 'card state {}'"
+    variants = {
+        "/": [state.format(s) for s in ("running", "stale", "paused")],
+        "/rules": ["document.querySelector('.card.rule').classList.add('idle')"],
+    }
+    for path in _paths(world):
+        tab.open(path)
+        for script in ["", *variants.get(path, [])]:
+            if script:
+                tab.page.evaluate(script)
+            assert tab.page.evaluate(LOW_CONTRAST, 4.5) == [], (path, script)
+    tab.assert_clean()
