@@ -302,3 +302,17 @@ def test_every_text_has_a_contrast_of_4_5_to_1(tab: Watched, world: World) -> No
                 tab.page.evaluate(script)
             assert tab.page.evaluate(LOW_CONTRAST, 4.5) == [], (path, script)
     tab.assert_clean()
+
+
+def test_a_link_among_words_is_underlined(tab: Watched, world: World) -> None:
+    """Links inside sentences ("the rules", "Backtest", "older →", "1 dead") were told from
+    the words around them by colour alone: indigo against near-black is 2.9:1."""
+    for path in [*_paths(world), "/posts/1"]:
+        tab.page.goto(tab.origin + path, wait_until="networkidle")
+        plain = tab.page.evaluate(
+            """[...document.querySelectorAll('main p a, main li a, main dd a')]
+              .filter(a => !a.classList.contains('pill'))
+              .filter(a => !getComputedStyle(a).textDecorationLine.includes('underline'))
+              .map(a => a.textContent.trim())"""
+        )
+        assert plain == [], (path, plain)
