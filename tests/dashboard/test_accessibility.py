@@ -316,3 +316,36 @@ def test_a_link_among_words_is_underlined(tab: Watched, world: World) -> None:
               .map(a => a.textContent.trim())"""
         )
         assert plain == [], (path, plain)
+
+
+@pytest.mark.parametrize(
+    ("viewport", "zoom"),
+    [({"width": 360, "height": 740}, 2), ({"width": 640, "height": 400}, 2)],
+    ids=["phone-360", "laptop-zoom-200"],
+)
+def test_every_page_reads_at_360_px_and_at_200_percent_without_scrolling_sideways(
+    browser: Any, shared_dashboard: Running, world: World, viewport: dict[str, int], zoom: int
+) -> None:
+    """A 1280 px screen at 200 % is a 640 px page; a small phone 360 px. At 360 the menu
+    scrolled sideways in its bar, "Backtest" cut at the edge. Only a table may scroll, in
+    its own box."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=zoom)
+    tab = watch(context.new_page(), shared_dashboard.url)
+    for path in [*_paths(world), "/actions?status=dead"]:
+        tab.open(path)
+        width = tab.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], (path, width)
+        sideways = tab.page.evaluate(
+            """[...document.querySelectorAll('body *')]
+              .filter(e => e.scrollWidth > e.clientWidth + 1)
+              .filter(e => getComputedStyle(e).overflowX !== 'visible')
+              .filter(e => !e.matches('.scroll, .visually-hidden'))  // a table's box, unseen words
+              .map(e => e.tagName + '.' + e.className)"""
+        )
+        assert sideways == [], (path, sideways)
+        rights = tab.page.locator("header nav a").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().right)"
+        )
+        assert max(rights) <= viewport["width"], (path, rights)
+    tab.assert_clean()
+    context.close()
