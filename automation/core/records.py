@@ -7,7 +7,7 @@ place where they are checked and turned into the epoch seconds SQLite keeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -132,6 +132,27 @@ class CycleWrite:
     states: tuple[tuple[str, str, RuleState], ...] = ()  # (rule_id, post_id, state)
     firings: tuple[FiringRecord, ...] = ()
     rule_versions: tuple[tuple[str, str], ...] = ()  # (rule_id, fingerprint)
+    # the store's count of rule states changed by hand (``STATES_CHANGED``, from a rearm)
+    # that the states were decided under, for the store to check in its transaction
+    # (empty: not checked)
+    states_mark: tuple[str | None, ...] = ()
+
+    def stale(self, mark: str | None) -> bool:
+        """Whether a change by hand came after the states were read: the store's count is
+        ``mark`` now."""
+        return bool(self.states_mark) and self.states_mark[0] != mark
+
+    def states_kept(
+        self, stored: Collection[tuple[str, str]]
+    ) -> tuple[tuple[str, str, RuleState], ...]:
+        """The states to write when ``stale``. A rearm that committed while the cycle ran
+        forgot some (rule, post)'s states, and the cycle decided those posts from the
+        states it forgot: a state whose row is gone (``stored`` holds the pairs that have
+        one) is written only with a firing of this write for its post, so the rearm's
+        forgetting is not undone and the rule may fire again, as the rearm said. (A post
+        first decided in this cycle, without a row either, is decided again next cycle.)"""
+        firing = {(f.rule_id, f.post_id) for f in self.firings}
+        return tuple(s for s in self.states if (s[0], s[1]) in stored or (s[0], s[1]) in firing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -392,7 +392,7 @@ class Engine:
         )
         read, failures = read_totals(facts), None if fetched is None else fetched.failures
         del facts, snapshots, fetched  # before the commit: its rows reuse their memory
-        self._commit(now, decided, result)
+        self._commit(now, decided, result, mark)
         states.decided(decided.write)
         self._kept, self._states_mark = states.kept(), mark
         self._pauses.after_commit(pauses, decided.held, decided.resumed, now)
@@ -419,8 +419,11 @@ class Engine:
             kept = {rule_id: states for rule_id, states in kept.items() if rule_id in watched}
         return kept
 
-    def _commit(self, now: datetime, decided: CycleDecisions, result: CycleResult) -> None:
-        new_ids = self._recorder.commit(decided.write)
+    def _commit(
+        self, now: datetime, decided: CycleDecisions, result: CycleResult, mark: str | None
+    ) -> None:
+        # with the count of changes by hand its states were read under (``CycleWrite.stale``)
+        new_ids = self._recorder.commit(replace(decided.write, states_mark=(mark,)))
         names, at = self._recorder.event_names, iso(now)  # one time for all the seeds
         for f in decided.write.firings:
             if f.id not in new_ids:

@@ -203,7 +203,8 @@ class MemoryStore(MemoryOutbox, MemoryHourly):
         # Everything that can fail was checked above, so applying is all or nothing.
         for rule_id, fingerprint in write.rule_versions:
             _set_version(self._d, rule_id, fingerprint, when)
-        for rule_id, post_id, state in write.states:
+        stale = write.stale(self.meta(STATES_CHANGED))
+        for rule_id, post_id, state in write.states_kept(self._d.states) if stale else write.states:
             self._d.states[(rule_id, post_id)] = state
         for firing in new:
             self._d.firings[firing.id] = FiringEntry(_normalised(firing), next(self._seq))

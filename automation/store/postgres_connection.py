@@ -24,6 +24,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from automation.config.database import PostgresDatabase
 from automation.core.errors import DatabaseUnreachable, LeadershipLost, StoreError
+from automation.core.facts import RuleState
+from automation.core.records import CycleWrite
+from automation.store.base import STATES_CHANGED
 from automation.store.snapshot_rows import (
     HOUR,
     NO_COMPARISONS,
@@ -34,6 +37,7 @@ from automation.store.snapshot_rows import (
 )
 
 __all__ = [
+    "STATES_LOCK",
     "Conn",
     "PostgresConnection",
     "columns",
@@ -45,6 +49,7 @@ __all__ = [
     "guarded",
     "hour_rows",
     "move_hour_rows",
+    "unforgotten_states",
 ]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -208,6 +213,27 @@ def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     if not rows:
         return [[] for _ in range(width)]
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+# taken by a rearm and by a commit of states it checks until their transactions end
+STATES_LOCK = b"SELECT pg_advisory_xact_lock(hashtext('rule states'))"
+
+
+def unforgotten_states(conn: Conn, write: CycleWrite) -> tuple[tuple[str, str, RuleState], ...]:
+    """``write``'s states, less those a rearm forgot while the cycle ran
+    (``CycleWrite.stale``), inside the commit's transaction."""
+    if not write.states_mark or not write.states:
+        return write.states
+    conn.execute(STATES_LOCK)
+    mark = conn.execute(b"SELECT value FROM meta WHERE key = %s", [STATES_CHANGED]).fetchone()
+    if not write.stale(None if mark is None else mark[0]):
+        return write.states
+    stored = conn.execute(
+        b"SELECT rule_id, post_id FROM rule_states WHERE (rule_id, post_id) IN"
+        b" (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        columns([(rule, post) for rule, post, _ in write.states], 2),
+    ).fetchall()
+    return write.states_kept({(rule, post) for rule, post in stored})
 
 
 class PostgresConnection:

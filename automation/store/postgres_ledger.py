@@ -36,11 +36,13 @@ from automation.core.records import (
 from automation.store.base import STATES_CHANGED
 from automation.store.postgres_connection import (
     APPLICATION,
+    STATES_LOCK,
     Conn,
     PostgresConnection,
     columns,
     count_change,
     guarded,
+    unforgotten_states,
 )
 from automation.store.rows import (
     FIRING_COLUMNS,
@@ -354,6 +356,7 @@ class LedgerQueries(PostgresConnection):
                 params,
             ).fetchall()
             if not dry_run:
+                conn.execute(STATES_LOCK)
                 conn.execute(
                     f"UPDATE firings SET rearmed_at = %s WHERE {match}".encode(),
                     [to_epoch(at), *params],
@@ -406,9 +409,10 @@ def _prefixed(alias: str) -> str:
 
 def _save_states(conn: Conn, write: CycleWrite) -> None:
     """Each (rule, post)'s last state: one INSERT ... ON CONFLICT may not touch a row twice."""
-    if not write.states:
+    states = unforgotten_states(conn, write)
+    if not states:
         return
-    last = {(rule, post): state for rule, post, state in write.states}
+    last = {(rule, post): state for rule, post, state in states}
     rows = [(rule, post, *state_row(state)) for (rule, post), state in last.items()]
     names = STATE_COLUMNS.split(", ")
     conn.execute(

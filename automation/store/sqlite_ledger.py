@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from automation.core.errors import StoreError
+from automation.core.facts import RuleState
 from automation.core.records import (
     ACTION_STATUSES,
     AttemptOutcome,
@@ -62,7 +63,7 @@ class LedgerQueries(SqliteConnection):
             conn.executemany(
                 f"INSERT OR REPLACE INTO rule_states (rule_id, post_id, {STATE_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((rule, post, *state_row(state)) for rule, post, state in write.states),
+                ((rule, post, *state_row(state)) for rule, post, state in _states(conn, write)),
             )
             new, duplicate = _split(write.firings, _live_keys(conn, write.firings))
             _insert_firings(conn, new)
@@ -346,6 +347,23 @@ def _set_version(conn: sqlite3.Connection, rule_id: str, fingerprint: str, at: f
         " ELSE excluded.since END",
         (rule_id, fingerprint, at),
     )
+
+
+def _states(conn: sqlite3.Connection, write: CycleWrite) -> tuple[tuple[str, str, RuleState], ...]:
+    """``write``'s states, less those a rearm forgot while the cycle ran (``stale``)."""
+    mark = conn.execute("SELECT value FROM meta WHERE key = ?", [STATES_CHANGED]).fetchone()
+    if not write.stale(None if mark is None else mark[0]):
+        return write.states
+    stored: set[tuple[str, str]] = set()
+    for rule_id in {rule for rule, _, _ in write.states}:
+        stored.update(
+            conn.execute(
+                "SELECT rule_id, post_id FROM rule_states WHERE rule_id = ?"
+                " AND post_id IN (SELECT value FROM json_each(?))",
+                (rule_id, json_ids({p for r, p, _ in write.states if r == rule_id})),
+            )
+        )
+    return write.states_kept(stored)
 
 
 def _live_keys(conn: sqlite3.Connection, firings: Sequence[FiringRecord]) -> set[LiveKey]:

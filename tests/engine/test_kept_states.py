@@ -206,3 +206,38 @@ def test_a_dry_run_reads_the_states_every_cycle():
     )
     _cycles(w, dry, 3)
     assert store.reads == 3 * len(RULES)
+
+
+class RearmedDuringCycle(Store):
+    """A rearm by another process (``automation rearm``) that commits while a cycle runs:
+    after the cycle read the rule's states, before its commit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rearm_at_commit: tuple[str, str] | None = None
+
+    def commit_cycle(self, write: CycleWrite) -> CommitResult:
+        if self.rearm_at_commit is not None:
+            rule_id, post_id = self.rearm_at_commit
+            self.rearm_at_commit = None
+            self.rearm(rule_id, post_id, write.at)
+        return super().commit_cycle(write)
+
+
+def test_a_rearm_committed_while_a_cycle_runs_is_not_undone_by_its_commit():
+    """The cycle decides the post from the state the rearm forgets (the rule fired, its
+    cooldown runs) and writes a new one (the condition went false): the rearm must stand,
+    so the post fires again as soon as the condition holds, not after the cooldown."""
+    store, values = RearmedDuringCycle(), Values()
+    w, engine = world(store, values)
+    _cycles(w, engine, 1)  # seeds the new rules on quiet posts
+    values.values[POSTS[1]]["retweets"] = 3.0
+    _cycles(w, engine, 1)
+    values.values[POSTS[1]]["retweets"] = 1.0
+    store.rearm_at_commit = ("rearm", POSTS[1])
+    _cycles(w, engine, 1)
+    assert MemoryStore.rule_state(store, "rearm", POSTS[1]) is None
+    values.values[POSTS[1]]["retweets"] = 3.0
+    _cycles(w, engine, 1)  # 5 minutes after the first firing: within its 10-minute cooldown
+    again = [f for f in fired(w) if f[:3] == ("fired", "rearm", POSTS[1])]
+    assert len(again) == 2

@@ -22,6 +22,7 @@ from automation.store import (
     Store,
     WatchedPostRecord,
 )
+from automation.store.base import STATES_CHANGED
 from automation.store.postgres import PostgresStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -596,6 +597,43 @@ def test_rearm_lets_the_same_key_fire_again(store: Store) -> None:
     assert [f.id for f in store.rearm("r1", None, minutes(4))] == ["b", "a2"]  # oldest first
     assert store.rule_states("r1") == {}
     assert store.rule_state("r2", "p1") == state
+
+
+def test_a_commit_decided_before_a_rearm_does_not_write_back_what_it_forgot(
+    store: Store,
+) -> None:
+    """A cycle reads the count of changes by hand with the states, a rearm commits, then the
+    cycle commits: the states the rearm forgot stay forgotten, unless the cycle fired for
+    that post; the others, and every state of a write not decided before a rearm, are
+    written."""
+    state = RuleState(fingerprint="f", done=True, fires=1)
+    pairs = [("r1", "p1"), ("r1", "p2"), ("r1", "p3"), ("r2", "p1")]
+    store.commit_cycle(CycleWrite(at=T0, states=tuple((r, p, state) for r, p in pairs[:3])))
+    store.commit_cycle(CycleWrite(at=T0, firings=(firing("a"), firing("b", post_id="p2"))))
+    mark = store.meta(STATES_CHANGED)
+    store.rearm("r1", None, minutes(1))  # forgets p1's and p2's states, keeps p3's
+    later = RuleState(fingerprint="f", last_truth=False, done=True, fires=1)
+    result = store.commit_cycle(
+        CycleWrite(
+            at=minutes(2),
+            states=tuple((r, p, later) for r, p in pairs),
+            firings=(firing("c", post_id="p2"),),
+            states_mark=(mark,),
+        )
+    )
+    assert result.new == ("c",)
+    assert store.rule_state("r1", "p1") is None  # the rearm's forgetting stands
+    assert store.rule_state("r1", "p2") == later  # fired again: its state goes with it
+    assert store.rule_state("r1", "p3") == later
+    assert store.rule_state("r2", "p1") is None  # first decided here: decided again next
+    store.commit_cycle(
+        CycleWrite(
+            at=minutes(3),
+            states=tuple((r, p, later) for r, p in pairs),
+            states_mark=(store.meta(STATES_CHANGED),),
+        )
+    )
+    assert all(store.rule_state(r, p) == later for r, p in pairs)
 
 
 def test_rearm_keeps_seeds_unless_asked_and_a_dry_run_changes_nothing(store: Store) -> None:

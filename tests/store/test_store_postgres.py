@@ -18,6 +18,7 @@ from automation.core.errors import LeadershipLost, SchemaNewer, SchemaOutdated, 
 from automation.core.facts import RuleState
 from automation.core.pauses import PauseRecord
 from automation.store import ActionRecord, CycleWrite, FiringRecord, postgres_schema
+from automation.store.base import STATES_CHANGED
 from automation.store.opening import migrate
 from automation.store.postgres import PostgresStore
 
@@ -250,3 +251,28 @@ def test_no_column_can_hold_a_credential(admin, database) -> None:
     assert "outbox.payload" in columns
     credential = re.compile(r"secret|token|password|credential|bearer|consumer|auth", re.I)
     assert [c for c in columns if credential.search(c)] == []
+
+
+def test_a_commit_waits_for_a_rearm_under_way_and_keeps_what_it_forgot(
+    database: PostgresDatabase, admin: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A rearm (another process) is inside its transaction, the post's state deleted and the
+    count of changes moved, when the engine commits states it read before: the commit
+    waits for the rearm's transaction and then does not write the forgotten state back."""
+    store = open_store(database)
+    state = RuleState(fingerprint="f", done=True, fires=1)
+    store.commit_cycle(CycleWrite(at=T0, states=(("r1", "p1", state),)))
+    mark = store.meta(STATES_CHANGED)
+    with admin.transaction():
+        admin.execute("SELECT pg_advisory_xact_lock(hashtext('rule states'))")  # as rearm
+        admin.execute("DELETE FROM rule_states WHERE rule_id = 'r1' AND post_id = 'p1'")
+        admin.execute("INSERT INTO meta VALUES (%s, '1')", [STATES_CHANGED])
+        later = RuleState(fingerprint="f", last_truth=False, done=True, fires=1)
+        write = CycleWrite(at=minutes(1), states=(("r1", "p1", later),), states_mark=(mark,))
+        commit = threading.Thread(target=store.commit_cycle, args=(write,))
+        commit.start()
+        while not admin.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+            pass  # until the commit waits for a lock the rearm holds
+    commit.join(timeout=60)
+    assert store.rule_state("r1", "p1") is None
+    store.close()
