@@ -146,6 +146,7 @@ class Dispatcher:
         self._limits = limits
         self._monotonic = monotonic
         self._held: dict[str, deque[_Job]] = {}  # lane -> claimed jobs in queue order
+        self._pauses_after = -math.inf  # when held jobs' pauses are next read
         self._held_count = 0
         self._running: dict[str, _Job] = {}
         self._launched: set[str] = set()  # started since run_due began
@@ -263,6 +264,7 @@ class Dispatcher:
         """Start what can start; claim more while workers are free and the store has more.
         After the store had nothing more, it is asked again ``refresh`` seconds later."""
         now = self._clock()
+        self._hold_back_paused(now)
         self._start(now)
         while self._free() and self._held_count < self._limits.max_held:
             if self._monotonic() < self._claim_after:
@@ -288,6 +290,35 @@ class Dispatcher:
                 self._claim_after = self._monotonic() + self._limits.refresh
                 return
             self._claim_after = -math.inf
+
+    def _hold_back_paused(self, now: datetime) -> None:
+        """Give back to the outbox the claimed jobs not started yet of the rules paused
+        since their claim: a pause holds back every action that has not started (README,
+        "Pause a rule"). Pauses are read again at most every ``refresh`` seconds."""
+        if not self._held_count or self._monotonic() < self._pauses_after:
+            return
+        self._pauses_after = self._monotonic() + self._limits.refresh
+
+        def paused(job: _Job) -> bool:
+            return rules is None or any(item.rule_id in rules for item in job.items)
+
+        try:
+            rules = held_rules(self._store, now)
+            back = [
+                item.id for q in self._held.values() for j in q if paused(j) for item in j.items
+            ]
+            if back:
+                self._store.release_actions(back)
+        except AutomationError as exc:
+            log.debug("could not give back the actions of paused rules: %s", exc)
+            return
+        for lane, queue in list(self._held.items()):
+            kept = deque(job for job in queue if not paused(job))
+            self._held_count -= len(queue) - len(kept)
+            if kept:
+                self._held[lane] = kept
+            else:
+                del self._held[lane]
 
     def _free(self) -> bool:
         return len(self._running) < self._workers.size

@@ -21,6 +21,7 @@ from clock import Clock
 
 from automation.config.model import ActionSettings
 from automation.core.records import ActionRecord, CycleWrite, FiringRecord
+from automation.engine import pauses
 from automation.engine.dispatch import Dispatcher, DispatchLimits
 from automation.engine.performers import Performers
 from automation.engine.workers import ThreadWorkers, Workers
@@ -296,3 +297,39 @@ def test_a_drain_leaves_a_retry_due_later_in_the_outbox_and_says_so() -> None:
     assert report.summary() == (
         "every due action performed (5 sent); 1 pending for later (retries, or waiting for a limit)"
     )
+
+
+def test_a_pause_holds_back_the_actions_claimed_before_it_that_had_not_started(
+    release: threading.Event,
+) -> None:
+    """Actions claimed and held (their receiver's lane full) when the rule is paused wait
+    in the outbox, as the README says, instead of starting once the lane frees."""
+    store = MemoryStore()
+    started: list[str] = []
+
+    def webhook(action_id: str, payload: dict[str, Any]) -> str:
+        started.append(action_id)
+        release.wait(PATIENCE)  # the first holds the receiver's one lane until told
+        return "delivered"
+
+    ids = queue(store, [hook("slow.example", n) for n in range(3)])
+    d = dispatcher(
+        store,
+        performers(webhook=webhook),
+        workers=ThreadWorkers(2),
+        limits=DispatchLimits(per_receiver=1, settle=0.05, refresh=0.0),
+    )
+    try:
+        d.run_due()  # claims all three, starts the first, holds the others
+        work_until(d, lambda: started == ids[:1], "the first delivery to start")
+        pauses.pause(store, "r", who="operator", now=T0, known_rules=["r"])
+        release.set()
+        work_until(d, lambda: statuses(store, ids)[0] == "sent", "the first delivery")
+        d.run_due()
+        assert started == ids[:1]
+        assert statuses(store, ids) == ["sent", "pending", "pending"]
+        pauses.resume(store, "r", who="operator", now=T0)
+        d.run_due()
+        work_until(d, lambda: statuses(store, ids) == ["sent"] * 3, "the rest after resume")
+    finally:
+        d.close(grace=1.0)
