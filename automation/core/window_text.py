@@ -3,7 +3,7 @@ or seeded (``retweets over 1h = 52``), beside its ``metrics``, which are totals.
 
 A window whose start falls inside an hour of the /28hr series counts that hour by the part
 of it inside the window, so a count can come out between two whole numbers (10.0045).
-People read such a count as an estimate, ``likes over 1h ≈ 10.004``: rounded to the fewest
+People read such a count as an estimate, ``likes over 1h ≈ 10.005``: rounded to the fewest
 decimals that keep it off every whole number, so beside a whole threshold it reads on the
 side the rule compared it (``10.0`` beside ``> 10`` would contradict a rule that fired). The
 JSON keeps the value as payloads write it (``windows_json``)."""
@@ -28,7 +28,7 @@ def _as_payload(value: float) -> str:
 def window_value(
     label: str, value: float, plain: Callable[[float], str] = _as_payload, grouping: str = ""
 ) -> str:
-    """How one window's value reads: ``≈ 10.004`` for a count between two whole numbers
+    """How one window's value reads: ``≈ 10.005`` for a count between two whole numbers
     (thousands set apart by ``grouping``, as ``plain`` does); a whole count, or a rate
     (``engagement_rate over 1h``: a fraction by nature), as ``plain`` writes numbers where
     it is shown (as payloads do, unless told)."""
@@ -44,7 +44,7 @@ def window_value(
 def window_entry(
     label: str, value: float, equals: str = " = ", plain: Callable[[float], str] = _as_payload
 ) -> str:
-    """``retweets over 1h = 52`` (``equals`` between them), or ``likes over 1h ≈ 10.004``."""
+    """``retweets over 1h = 52`` (``equals`` between them), or ``likes over 1h ≈ 10.005``."""
     shown = window_value(label, value, plain)
     return f"{label} {shown}" if shown.startswith(APPROX) else f"{label}{equals}{shown}"
 
