@@ -213,11 +213,15 @@ def _refuse_empty(source: str, listed: PostIdList) -> NoReturn:
     """Refuse a list that gave no post ID: its lines were each skipped (and said so), or
     it holds none at all."""
     name, skipped = shown_path(source), len(listed.skipped)
-    if skipped:
-        lines = "its line" if skipped == 1 else f"its {skipped:,} lines"
+    if skipped == 1:
         raise UsageError(
-            f"--ids {name}: none of {lines} holds a usable post ID (each is reported above); "
-            "fix them and run the command again"
+            f"--ids {name}: its one line holds no usable post ID (it is reported above); "
+            "fix it and run the command again"
+        )
+    if skipped:
+        raise UsageError(
+            f"--ids {name}: none of its {skipped:,} lines holds a usable post ID (each is "
+            "reported above); fix them and run the command again"
         )
     raise UsageError(
         f"--ids {name}: no post ID in it; give one ID or post link a line, or a CSV "

@@ -57,20 +57,34 @@ def test_a_workbook_as_the_output_is_refused_before_asking_naming_a_csv(
     assert not (tmp_path / name).exists()
 
 
+@pytest.mark.parametrize(
+    ("rows", "refusal"),
+    [
+        (
+            ["2.02839E+18", "2.12903E+18"],
+            "none of its 2 lines holds a usable post ID (each is reported above); "
+            "fix them and run the command again",
+        ),
+        (
+            ["2.02839E+18"],
+            "its one line holds no usable post ID (it is reported above); "
+            "fix it and run the command again",
+        ),
+    ],
+    ids=["two lines", "one line"],
+)
 def test_a_file_none_of_whose_lines_holds_a_usable_id_says_so_after_naming_them(
-    cli: Cli, target: SandboxTarget, tmp_path: Path
+    cli: Cli, target: SandboxTarget, tmp_path: Path, rows: list[str], refusal: str
 ) -> None:
     """Every line skipped (here each a rounded number) then "no post ID in it; give one ID
     ... a line, or a CSV with an id ... column" sent the reader to fix a format that was
-    right."""
-    (tmp_path / "ids.csv").write_text("Tweet ID\n2.02839E+18\n2.12903E+18\n", "utf-8")
+    right. One line skipped read "none of its line holds"."""
+    (tmp_path / "ids.csv").write_text("\n".join(["Tweet ID", *rows, ""]), "utf-8")
 
     result = cli("metrics", "--ids", "ids.csv")
 
     assert result.code == 2 and target.received == []
     lines = result.err.splitlines()
-    assert [line.partition(": skipped")[0] for line in lines[:2]] == ["ids.csv:2", "ids.csv:3"]
-    assert lines[2:] == [
-        "automation: --ids ids.csv: none of its 2 lines holds a usable post ID (each is "
-        "reported above); fix them and run the command again"
-    ]
+    named = [f"ids.csv:{number}" for number in range(2, len(rows) + 2)]
+    assert [line.partition(": skipped")[0] for line in lines[: len(rows)]] == named
+    assert lines[len(rows) :] == [f"automation: --ids ids.csv: {refusal}"]
