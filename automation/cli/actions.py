@@ -125,8 +125,7 @@ def _retry(args: argparse.Namespace) -> int:
     with command_store(config) as store:
         if not args.all:
             if not retry_dead(store, args.action_id, who=operator(), now=now()):
-                print(f"automation: {_not_dead(store, args.action_id)}", file=sys.stderr)
-                return 1
+                return _not_dead(store, args.action_id)
             print(f"re-queued {args.action_id}")
             return 0
         if args.rule:
@@ -141,11 +140,22 @@ def _retry(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_dead(store: Any, action_id: str) -> str:
-    """Why ``action_id`` could not be re-queued, and where the ones that can are listed."""
+def _not_dead(store: Any, action_id: str) -> int:
+    """Say why ``action_id`` could not be re-queued, and where the ones that can are
+    listed: an ID the outbox does not hold is a mistyped one, a usage error (exit 2) as an
+    unknown rule is to ``rearm`` and ``pause``; an action that is not dead, exit 1."""
     item = store.action(action_id)
-    what = f"action {action_id} is {item.status}, not dead" if item else f"no action {action_id}"
-    return f"{what}: only a dead action is re-queued; automation actions --dead lists them"
+    if item is None:
+        raise UsageError(
+            f"no action {action_id} in the outbox; give the ID of a dead action: "
+            "automation actions --dead lists them"
+        )
+    print(
+        f"automation: action {action_id} is {item.status}, not dead: only a dead action is "
+        "re-queued; automation actions --dead lists them",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _check_known(store: Any, config: Any, rule_id: str) -> None:

@@ -558,13 +558,17 @@ def test_actions_show_rule_and_post_and_whole_errors(
     assert " ".join(errors.split()) == f"{failed['id']} {failed['last_error']}"
 
 
-def test_retry_of_an_unknown_action_fails(scenario: Scenario, cli: Cli) -> None:
+def test_retry_of_an_unknown_action_is_a_usage_error(scenario: Scenario, cli: Cli) -> None:
+    """A mistyped ID exits 2, as an unknown rule does to ``rearm`` and ``pause`` (spec
+    section 3); it exited 1, the code of an action that is known but not dead."""
+    before = cli("actions", "--json").json()
     result = cli("actions", "retry", "0123456789abcdef.9")
-    assert_clean_failure(result, 1)
+    assert_clean_failure(result, 2)
     assert result.err == (
-        "automation: no action 0123456789abcdef.9: only a dead action is re-queued;"
-        " automation actions --dead lists them\n"
+        "automation: no action 0123456789abcdef.9 in the outbox; give the ID of a dead"
+        " action: automation actions --dead lists them\n"
     )
+    assert cli("actions", "--json").json() == before  # the outbox is as it was
     no_id = cli("actions", "retry")
     assert_clean_failure(no_id, 2)
 
