@@ -283,7 +283,7 @@ class _Loader:
                 reason = getattr(exc, "strerror", None) or "not UTF-8 text"
                 return self._unavailable(name, parts, f"${{{name}}}: cannot read {file}: {reason}")
             else:
-                return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+                return text.removesuffix("\n")  # read_text reads "\r\n" as "\n"
         return self._unavailable(
             name,
             parts,
