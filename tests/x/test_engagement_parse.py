@@ -313,6 +313,17 @@ def test_a_bad_hourly_count_is_found_after_an_equal_series_was_read(
         parse_response(body, request, read_at=READ_AT)
 
 
+def test_hours_without_a_leading_zero_are_the_same_hours() -> None:
+    """ "0" to "9" as the API may write them; an hour named twice keeps the larger count."""
+    day = "2016-02-10"
+    body = {HOURLY_GROUPING: {"123456789": {"impressions": {day: {"0": "4", "00": "3", "9": 2}}}}}
+    series = parse_response(body, HOURLY, read_at=READ_AT).hourly["123456789"]["impressions"]
+    assert series.buckets == (
+        (datetime(2016, 2, 10, 0, tzinfo=UTC), 4.0),
+        (datetime(2016, 2, 10, 9, tzinfo=UTC), 2.0),
+    )
+
+
 def test_hourly_counts_read_again_in_another_spelling_or_order() -> None:
     """Counts as numbers, texts and texts read before, with the hours in either order,
     all give the same buckets; a post with no series is left out in both orders."""
@@ -516,8 +527,12 @@ def test_unsupported_metrics_are_dropped_from_counts_kept_as_texts() -> None:
         "per_post": {"479311209565413376": {"impressions": "9", "favorites": "4"}},
         "unsupported_for_impressions_engagements_tweet_ids": ["479311209565413376"],
     }
-    result = parse_response(body, replace(TOTALS, texts=True), read_at=READ_AT)
+    asked = ("impressions", "favorites")
+    result = parse_response(
+        body, replace(TOTALS, engagement_types=asked, texts=True), read_at=READ_AT
+    )
     assert result.texts == {"479311209565413376": {"favorites": "4"}}
+    assert result.joined is None  # joined before impressions were taken out: not the texts
 
 
 def _parsed_or_fault(body: object, request: EngagementRequest) -> EngagementResult | str:

@@ -78,6 +78,19 @@ def test_accounts_get_separate_requests_and_public_posts_use_bearer() -> None:
     assert all(set(r.engagement_types) == m.PUBLIC_TOTALS_METRICS for r in public)
 
 
+def test_accounts_are_asked_for_in_their_names_order_whatever_the_posts_order() -> None:
+    posts = [*owned(1, "support", BIG + 10_000), *owned(1, "brand"), *owned(1, "agency", BIG + 5)]
+    plan = plan_requests(
+        posts, totals_metrics=ALL, hourly_posts=ids(1), hourly_metrics=frozenset({"favorites"})
+    )
+    assert [(r.endpoint, r.account) for r in plan] == [
+        ("totals", "agency"),
+        ("totals", "brand"),
+        ("28hr", "brand"),
+        ("totals", "support"),
+    ]
+
+
 def test_public_posts_need_no_request_without_a_public_metric() -> None:
     plan = plan_requests(
         [WatchedPost("42", None)],

@@ -151,6 +151,23 @@ def test_remaining_counts_down_with_our_own_sends() -> None:
     assert budget.wait_time() == pytest.approx(60)  # no reset header: a minute
 
 
+def test_a_new_report_of_what_is_left_starts_the_count_of_our_sends_again() -> None:
+    clock = Clock(T0)
+    budget = RateBudget(10, clock=clock)
+    budget.observe({"x-per-minute-remaining": "3", "x-per-minute-reset": "60"})
+    drive(budget, clock, 2)
+    assert budget.remaining() == 1
+    budget.observe({"x-per-minute-remaining": "5", "x-per-minute-reset": "60"})
+    assert budget.remaining() == 5  # the API's count has our two sends in it already
+
+
+def test_a_retry_after_of_zero_still_pauses_a_second() -> None:
+    clock = Clock(T0)
+    budget = RateBudget(10, clock=clock)
+    assert budget.penalise("0") == 1.0
+    assert budget.wait_time() == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize(
     ("reset", "wait"), [(str(T0 + 30), 30), (str((T0 + 12) * 1000), 12), ("7", 7)]
 )

@@ -475,6 +475,14 @@ def test_like_already_done_v1_code(client: XClient, api: respx.MockRouter) -> No
     assert result.done and result.already
 
 
+def test_already_done_is_read_in_any_case(client: XClient, api: respx.MockRouter) -> None:
+    api.post(f"/2/users/{BRAND_ID}/likes").respond(
+        403, json=problem(403, "Forbidden", "You have Already Liked this post.")
+    )
+    result = client.like("brand", POST)
+    assert result.done and result.already
+
+
 @pytest.mark.parametrize("method", ["reply", "quote"])
 def test_duplicate_content_counts_as_done(
     client: XClient, api: respx.MockRouter, method: str
@@ -517,6 +525,14 @@ FAILURES = [
         AuthFailed,
         "approved developer account",
         id="403-client-forbidden",
+    ),
+    pytest.param(
+        httpx.Response(
+            403, json={"errors": [{"code": 89, "message": "Invalid or expired token."}]}
+        ),
+        AuthFailed,
+        "403 (Invalid or expired token.); check the credentials",
+        id="403-v1-expired-token",
     ),
     pytest.param(
         httpx.Response(
