@@ -158,6 +158,8 @@ def test_how_stale_a_post_may_grow_when_the_budget_is_short() -> None:
         " poll_interval (10m): a post is read at most once a cycle; make it at least the poll"
         " interval"
     )
+    equal = MINIMAL + "poll_interval: 10m\nmax_staleness: 10m\n"
+    assert _load(equal).max_staleness == 600  # exactly the poll interval is enough
 
 
 def test_how_long_firings_and_actions_are_kept() -> None:

@@ -43,6 +43,7 @@ def test_both_sections_are_off_when_absent(tmp_path: Path) -> None:
         ("127.0.0.1:9464", "127.0.0.1", 9464),
         ("[::1]:0", "::1", 0),
         ("localhost:80", "localhost", 80),
+        ("127.0.0.1:65535", "127.0.0.1", 65535),  # the highest port is a port
     ],
 )
 def test_metrics_listen_is_an_address_and_port(
