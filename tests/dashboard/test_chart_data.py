@@ -159,3 +159,12 @@ def test_a_milestone_rule_is_near_its_next_multiple() -> None:
     assert target is not None
     close, _ = nearest(target, [_post("1")], {"1": {"favorites": 2750.0}}, lambda i, s: {}, T0)
     assert (close[0].value, close[0].threshold) == (2750.0, 3000)
+
+
+def test_a_post_exactly_at_a_rules_threshold_is_past_it_for_gte_and_near_it_for_gt() -> None:
+    totals = {"1": {"favorites": 100.0}}
+    for op, past_it in (("gte", 1), ("gt", 0)):
+        target = rule_target(_rule("a", Leaf("favorites", op, 100, written="likes")))
+        assert target is not None
+        close, past = nearest(target, [_post("1")], totals, lambda i, s: {}, T0)
+        assert (past, [n.progress for n in close]) == (past_it, [] if past_it else [1.0])

@@ -61,6 +61,20 @@ def test_the_overview_counts_unavailable_only_the_posts_a_rule_still_watches(
     assert (after.unavailable_count, after.unavailable) == (0, [])
 
 
+def test_the_overview_counts_the_budget_used_in_the_last_minute_only(own_world: World) -> None:
+    from automation.dashboard.overview import engine_state
+    from automation.store import SqliteStore
+
+    later = own_world.end + timedelta(hours=1)
+    now = later.timestamp()
+    with SqliteStore.open(own_world.config().database) as store:
+        for ago in (59, 30, 61, 600):
+            store.budget_record("engagement", now - ago)
+    site = Site(own_world.config(), lambda: later)
+    with site.reading() as store:
+        assert engine_state(site, store, later).budget_used == 2
+
+
 def test_the_overview_says_when_the_engine_is_stale(world: World) -> None:
     from datetime import timedelta
 
@@ -446,6 +460,34 @@ def test_a_large_team_s_overview_shows_its_busiest_rules_and_counts_the_rest(
         _text(table),
     )
     assert 'href="/rules">the rules page</a>' in table
+
+
+def test_an_overview_of_20_rules_lists_every_one_in_the_rule_files_order(
+    own_world: World,
+) -> None:
+    """Up to 20 rules the table is every rule as the rule files list them; the busiest
+    first only past 20."""
+    import yaml
+
+    rules = [
+        {
+            "id": f"team-rule-{n:02d}",
+            "watch": {"accounts": ["brand"]},
+            "when": "likes >= 1000000",
+            "actions": [{"log": {"message": "{post.id}"}}],
+        }
+        for n in range(17)
+    ]
+    (own_world.folder / "rules" / "team.yaml").write_text(
+        yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8"
+    )
+    with serving(own_world) as running, browsing(running) as c:
+        page = c.get("/").text
+    table = page[page.index("Firings by rule") : page.index("Latest firings")]
+    rows = re.findall(r'<a class="rule-id" href="/rules/([^"]+)">', table)
+    team = [f"team-rule-{n:02d}" for n in range(17)]
+    assert rows == ["at-100-likes", "like-milestones", "big-reach", *team]  # 1, 9, 0 fired
+    assert "more on the rules page" not in _text(table)
 
 
 def test_a_post_s_chart_draws_no_point_before_the_post_was_written(own_world: World) -> None:
