@@ -217,6 +217,14 @@ def test_pruning_keeps_the_values_as_of_the_cutoff_and_the_latest(store: Store) 
     )
 
 
+def test_a_prune_takes_a_row_whose_newer_one_is_exactly_at_the_cut(store: Store) -> None:
+    store.upsert_posts([post("1")])
+    store.record_totals(minutes(0), {"1": {"likes": 1}})
+    store.record_totals(minutes(100), {"1": {"likes": 2}})
+    assert store.prune_snapshots(before=minutes(100)) == 1
+    assert store.prune_snapshots(before=minutes(100)) == 0
+
+
 def test_the_latest_values_outlive_every_prune(store: Store) -> None:
     # the latest values are the newest snapshot rows: a prune past every reading keeps them,
     # for a metric later readings lack and for a post gone unavailable alike

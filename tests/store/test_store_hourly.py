@@ -96,6 +96,8 @@ def test_count_sums_tell_none_from_not_known(store: Store) -> None:
     store.record_hourly_counts(at(0), at(4), {"busy": {"favorites": [(at(1), 3), (at(3), 4)]}})
     sums = store.count_sums(["quiet", "busy", "unknown"], ["favorites", "retweets"], at(0), at(3))
     assert sums == {"quiet": {"favorites": 0.0}, "busy": {"favorites": 3.0}}
+    # hours counted up to the range's first hour are not in it: nothing is known there
+    assert store.count_sums(["quiet", "busy"], ["favorites"], at(4), at(6)) == {}
 
 
 def test_pruning_keeps_the_total_held_at_the_cut_for_posts_still_polled(store: Store) -> None:
