@@ -19,6 +19,12 @@ memory under 150 MB.
     python benchmarks/bench_cycle.py --profile 2     # cProfile of cycle 2, top 25 entries
     python benchmarks/bench_cycle.py --posts 100000 --cpu-only   # 94,000 public posts
     python benchmarks/bench_cycle.py --top 15        # each step's memory, 15 largest holders
+    python benchmarks/bench_cycle.py --posts 20000 --aged 80000   # 100,000 stored, 20,000 watched
+
+``--aged N`` stores N more timeline posts of the owned accounts before the first cycle,
+created 8 to 365 days before the start (past every rule's ``max_age``, the longest being
+the default 7 days), each with the ``done`` state of three ``once`` rules: what months of
+running leave in the store besides the posts still watched.
 
 On PostgreSQL (``cycle_postgres``): ``--database URL`` runs the engine on that (empty)
 database instead of a SQLite file; ``--compare`` runs SQLite and then a throwaway local
@@ -48,11 +54,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from cycle_memory import FRAMES, watch_steps
 
 from automation.config.database import Database, is_postgres_url
 from automation.config.loader import load_config
+from automation.core.facts import RuleState
+from automation.core.records import CycleWrite, WatchedPostRecord
 from automation.sandbox import Options, Sandbox, write_config
 from automation.sandbox import credentials as cred
 from automation.service.runtime import open_runtime
@@ -61,6 +70,8 @@ START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CYCLE = timedelta(minutes=5)
 PUBLIC_AUTHOR = "11348282"  # a public account of the simulated world
 OWNED_PER_ACCOUNT = 3_000  # the timeline serves at most 3,200
+AGED_ID_BASE = 10**18  # the aged posts' IDs, apart from the simulated world's
+AGED_STATES = ("impressions-10k", "quoted", "popular")  # once rules watching every owned post
 PUBLIC_POSTS = 4_000
 EXPLICIT_RULES = 4
 CPU_TARGET = 1.0
@@ -283,6 +294,7 @@ def run_pass(
                 extra = stack.enter_context(engine_on_postgres(db))
             config = load_config(config_file)
             runtime = open_runtime(config, emit=lambda event: None, clock=lambda: now[0], **extra)
+        store_aged(runtime.store, args.aged)
         rows: list[CycleRow] = []
         if memory and args.top is not None:
             watch_steps(runtime.engine, args.top)
@@ -293,6 +305,7 @@ def run_pass(
                     sandbox.advance(CYCLE.total_seconds())
                 rows.append(_timed_cycle(runtime.engine, number, memory, args.profile, server))
             info = _database_info(config.database) if not memory or args.top else {}
+            info["rss_now_mb"] = _rss_now()  # the engine still open, its posts held
         finally:
             runtime.close()
             if memory:
@@ -300,6 +313,27 @@ def run_pass(
         return rows, info
     finally:
         sandbox.stop()
+
+
+def store_aged(store: Any, count: int) -> None:
+    """``count`` posts of the owned accounts past every rule's max_age, each with the
+    ``done`` state of the ``AGED_STATES`` rules, written before the first cycle."""
+    span = timedelta(days=365 - 8)
+    for first in range(0, count, 10_000):
+        posts = [
+            WatchedPostRecord(
+                post_id=str(AGED_ID_BASE + i),
+                account=("brand", "support")[i % 2],
+                created_at=START - timedelta(days=8) - span * (i + 0.5) / count,
+                source="timeline",
+                first_seen=START - timedelta(days=365),
+            )
+            for i in range(first, min(first + 10_000, count))
+        ]
+        store.upsert_posts(posts)
+        done = RuleState(done=True)
+        states = tuple((rule, p.post_id, done) for p in posts for rule in AGED_STATES)
+        store.commit_cycle(CycleWrite(at=START - timedelta(days=8), states=states))
 
 
 def _timed_cycle(
@@ -398,6 +432,8 @@ def print_report(
         f" (target < {MEMORY_TARGET_MB:.0f} MB)"
     )
     wal = f" + WAL {info['wal_mb']:.1f} MB" if info["wal_mb"] is not None else ""
+    if info.get("rss_now_mb") is not None:
+        print(f"RSS after the last cycle {info['rss_now_mb']:.1f} MB")
     print(f"database after {len(cpu_rows)} cycles: {info['db_mb']:.1f} MB{wal}")
     for name, size in sorted(info["sizes"].items(), key=lambda kv: -kv[1])[:10]:
         print(f"  {name:<40} {size / 1e6:>7.2f} MB  {info['rows'].get(name, ''):>10}")
@@ -430,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=2 * OWNED_PER_ACCOUNT + PUBLIC_POSTS,
         help="watched posts: 6,000 owned, the rest public (default 10,000)",
+    )
+    parser.add_argument(
+        "--aged",
+        type=int,
+        default=0,
+        help="stored posts past every rule's max_age, each with three rule states (default 0)",
     )
     parser.add_argument("--cpu-only", action="store_true", help="skip the second, tracemalloc pass")
     parser.add_argument(
@@ -464,6 +506,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_now() -> float | None:
+    """The process's resident memory now, in MB (None where ``/proc`` is not)."""
+    try:
+        fields = Path("/proc/self/statm").read_text(encoding="ascii").split()
+    except OSError:
+        return None
+    return int(fields[1]) * resource.getpagesize() / 1e6
 
 
 def compare(args: argparse.Namespace) -> int:
