@@ -11,7 +11,7 @@ import sys
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, repeat
 
@@ -20,11 +20,13 @@ from automation.core.facts import post_created_at
 from automation.core.records import PostSource, WatchedPostRecord
 
 __all__ = [
+    "Reach",
     "discovery_start",
     "explicit_posts",
     "insert_posts",
     "merge_posts",
     "post_order",
+    "reach",
     "shared_owners",
     "timeline_posts",
     "watched_accounts",
@@ -45,6 +47,40 @@ def watched_accounts(rules: Sequence[CompiledRule]) -> list[str]:
 def discovery_start(rules: Sequence[CompiledRule], account: str, now: datetime) -> datetime:
     """The oldest creation time any rule watching ``account`` still looks at."""
     return min(r.rule.watch.oldest(now) for r in rules if account in r.rule.watch.accounts)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The posts the enabled rules may still watch at a moment: those a rule names (however
+    old: ``explicit_posts`` would add them again), and the timeline posts of a watched
+    account created at or after its ``discovery_start``. A post out of reach is past every
+    rule's max_age, or no rule covers it any more: no plan polls it (``fetch_plan``)."""
+
+    named: tuple[frozenset[str], ...]  # each watch's named posts (``Watch.named``), no copy
+    oldest: Mapping[str, datetime]  # by account
+
+    def keeps(self, post: WatchedPostRecord) -> bool:
+        """Whether ``post`` is within reach (unavailable or not)."""
+        if post.source == "timeline" and post.account is not None:
+            oldest = self.oldest.get(post.account)
+            if oldest is not None and post.created_at >= oldest:
+                return True
+        return any(post.post_id in named for named in self.named)
+
+    @property
+    def cut(self) -> datetime | None:
+        """Of the posts within reach of the same rules a moment before, only those created
+        before it can be out of reach now (None: no account is watched, no post ages out
+        of reach)."""
+        return max(self.oldest.values(), default=None)
+
+
+def reach(rules: Sequence[CompiledRule], now: datetime) -> Reach:
+    """What the enabled ``rules`` may still watch at ``now``."""
+    return Reach(
+        named=tuple(r.rule.watch.named for r in rules if r.rule.watch.posts),
+        oldest={a: discovery_start(rules, a, now) for a in watched_accounts(rules)},
+    )
 
 
 def explicit_posts(

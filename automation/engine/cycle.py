@@ -51,7 +51,7 @@ from automation.engine.known_posts import KnownPosts
 from automation.engine.pauses import PauseKeeper, current
 from automation.engine.ports import ActionRunner, MetricsSource, PostSource
 from automation.engine.recorder import Recorder, StoreRecorder
-from automation.engine.refresh import RefreshKeeper, StatesSeen, likeliest_last
+from automation.engine.refresh import RefreshKeeper, StatesSeen, forget, likeliest_last
 from automation.engine.running_rules import LoadedRules, files_state, load_compiled
 from automation.store.base import STATES_CHANGED, Store
 from automation.x.engagement_client import FetchResult
@@ -265,7 +265,7 @@ class Engine:
         An account's posts are recorded before its ``since_id`` moves past them, so a
         later account's failure never loses them.
         """
-        self._known.read()
+        self._kept = forget(self._kept, self._known.read(rules, now))  # of the posts let go
         if self._named[0] != rules:  # the same rules: mostly the same objects
             self._named = (rules, shared_owners(rules))
         self._add_posts(explicit_posts(rules, self._known.by_id, now, self._named[1]))
@@ -379,7 +379,7 @@ class Engine:
         self._recorder.evaluated(plan.watched, facts, now)
         pauses = current(self._store, [rule.rule.id for rule, _ in plan.watched], now)
         mark = self._store.meta(STATES_CHANGED)
-        states = StatesSeen(self._store.rule_states, self._kept_states(mark, watched or plan))
+        states = StatesSeen(self._store.rule_states, *self._kept_states(mark, watched or plan))
         decided = decide_cycle(
             plan.watched,
             facts,
@@ -406,18 +406,18 @@ class Engine:
 
     def _kept_states(
         self, mark: str | None, plan: FetchPlan
-    ) -> Mapping[str, Mapping[str, RuleState]]:
-        """The rule states the store holds as the last committed cycle left them, while
-        nothing but the engine's commits changed them since (``mark``, the store's count of
-        other changes, is the one read then); none in a dry run, which commits nothing.
-        The rules ``plan`` no longer watches are forgotten once they outnumber those."""
+    ) -> tuple[Mapping[str, Mapping[str, RuleState]], Mapping[str, WatchedPostRecord] | None]:
+        """The rule states the store holds as the last committed cycle left them, while only
+        the engine's commits changed them (``mark``: the store's count of other changes, read
+        then), none in a dry run; those of rules ``plan`` no longer watches go once they
+        outnumber those. And the posts whose states to read (``KnownPosts.held``)."""
         if self._recorder.dry or mark != self._states_mark:
-            return {}
+            return {}, self._known.held
         kept = self._kept
         if len(kept) > len(plan.watched):
             watched = {rule.rule.id for rule, _ in plan.watched}
             kept = {rule_id: states for rule_id, states in kept.items() if rule_id in watched}
-        return kept
+        return kept, self._known.held
 
     def _commit(
         self, now: datetime, decided: CycleDecisions, result: CycleResult, mark: str | None

@@ -10,6 +10,11 @@ last plan (``take_changed``), so that the plan keeps what the watches naming pos
 when none of their posts changed. The plan indexes the kept mapping as it is (the
 unavailable posts in it are skipped there), so no second mapping or list of every post is
 made each cycle or held between cycles.
+
+Only the posts the enabled rules may still watch are kept (``core.post_discovery.Reach``):
+a post leaves as it ages past every rule's max_age, and a store of a year's posts is not
+held, nor walked by the plan, for the few days' posts watched. The store keeps them all.
+New rules (a reload) read the posts again, bringing back those they reach.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from dataclasses import replace
 from datetime import datetime
 from itertools import chain, takewhile
 
-from automation.core.post_discovery import merge_posts, post_order
+from automation.core.evaluate import CompiledRule
+from automation.core.post_discovery import Reach, merge_posts, post_order, reach
 from automation.core.records import WatchedPostRecord
 from automation.store.base import POSTS_CHANGED, Store
 
@@ -27,8 +33,9 @@ __all__ = ["KnownPosts"]
 
 
 class KnownPosts:
-    """Every watched post, the unavailable too, by post id in the store's order (oldest
-    first, ties by post id), as of the store's count of post changes ``_mark``."""
+    """The watched posts within the rules' reach, the unavailable too, by post id in the
+    store's order (oldest first, ties by post id), as of the store's count of post changes
+    ``_mark``."""
 
     def __init__(self, store: Store, *, dry: bool = False) -> None:
         self._store = store
@@ -37,15 +44,52 @@ class KnownPosts:
         self._mark: str | None = None
         self._kept = False  # whether the posts are the store's as of ``_mark``
         self._changed: set[str] | None = None  # posts written since ``take_changed``; None: any
+        self._rules: Sequence[CompiledRule] | None = None  # whose reach the posts are
 
-    def read(self) -> None:
-        """Take the posts the store holds now: those kept, unless someone else wrote."""
+    def read(self, rules: Sequence[CompiledRule], now: datetime) -> frozenset[str] | None:
+        """Take the posts the store holds now within the reach of ``rules`` at ``now``:
+        those kept less those out of reach, unless someone else wrote or the rules
+        changed. Returns the IDs of the posts let go, or None when the rules changed (any
+        post may be back)."""
+        scope = reach(rules, now)
+        same_rules = self._rules is not None and self._rules == rules
+        self._rules = None  # until read: none of the posts held are known to be in reach
         mark = self._store.meta(POSTS_CHANGED)
-        if not self._kept or mark != self._mark:
+        if not self._kept or mark != self._mark or not same_rules:
             # the count first: a write between the two reads is read again next time
             self._mark, self._kept = mark, True
-            self._by_id = _by_id(self._store.posts(include_unavailable=True))
+            stored = self._store.posts(include_unavailable=True)
+            gone = frozenset(p.post_id for p in self._by_id.values() if not scope.keeps(p))
+            self._by_id = _by_id(p for p in stored if scope.keeps(p))
             self._changed = None
+            self._rules = rules
+            return gone if same_rules else None
+        self._rules = rules
+        return self._leave(scope)
+
+    @property
+    def held(self) -> Mapping[str, WatchedPostRecord] | None:
+        """The posts of the last ``read``, if it read them (else None): every post a rule
+        may watch is among them, whose rule states are worth holding between cycles (in a
+        dry run none are held: None)."""
+        return self._by_id if self._rules is not None and not self._dry else None
+
+    def _leave(self, scope: Reach) -> frozenset[str]:
+        """Let go of the posts out of ``scope``: only older ones than its ``cut`` may be."""
+        cut = scope.cut
+        if cut is None:
+            return frozenset()
+        gone = []
+        for post in self._by_id.values():
+            if post.created_at >= cut:
+                break
+            if not scope.keeps(post):
+                gone.append(post.post_id)
+        for pid in gone:
+            del self._by_id[pid]
+        if self._changed is not None:
+            self._changed.update(gone)
+        return frozenset(gone)
 
     @property
     def by_id(self) -> Mapping[str, WatchedPostRecord]:

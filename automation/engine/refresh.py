@@ -9,7 +9,7 @@ likeliest posts are read last, just before the cycle evaluates them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from automation.config.model import Config
@@ -27,7 +27,7 @@ from automation.core.refresh_schedule import (
 )
 from automation.x.engagement_plan import EngagementRequest
 
-__all__ = ["RefreshKeeper", "StatesSeen", "likeliest_last"]
+__all__ = ["RefreshKeeper", "StatesSeen", "forget", "likeliest_last"]
 
 
 class RefreshKeeper:
@@ -154,9 +154,11 @@ class StatesSeen:
         self,
         read: Callable[[str], Mapping[str, RuleState]],
         kept: Mapping[str, Mapping[str, RuleState]] | None = None,
+        held: Container[str] | None = None,
     ) -> None:
         self._read = read
         self._kept = kept or {}
+        self._held = held  # the posts whose states are read (None: every post's)
         self._seen: dict[str, Mapping[str, RuleState]] = {}
         self._after: dict[str, _States] = {}
         self._merged: dict[str, Mapping[str, RuleState]] = {}  # states_after's, once made
@@ -165,6 +167,9 @@ class StatesSeen:
         states = self._kept.get(rule_id)
         if states is None:
             states = self._read(rule_id)
+            if self._held is not None:  # a mapping of ours: ``forget`` takes posts out
+                held = self._held
+                states = _States((pid, s) for pid, s in states.items() if pid in held)
         self._seen[rule_id] = states
         return states
 
@@ -194,6 +199,21 @@ class StatesSeen:
                 seen = self(rule_id)
             merged = self._merged[rule_id] = _merged(seen, self._after.get(rule_id))
         return merged
+
+
+def forget(
+    kept: Mapping[str, Mapping[str, RuleState]], post_ids: Collection[str] | None
+) -> Mapping[str, Mapping[str, RuleState]]:
+    """``kept`` (``StatesSeen.kept``) without the states of ``post_ids``, taken out of the
+    mappings of ours in place; None: none kept (the posts they cover changed)."""
+    if post_ids is None:
+        return {}
+    if post_ids:
+        for states in kept.values():
+            if type(states) is _States:
+                for pid in post_ids:
+                    states.pop(pid, None)
+    return kept
 
 
 class _States(dict[str, RuleState]):

@@ -37,6 +37,18 @@ OPS = st.one_of(
 )
 
 
+# rules reaching every post of these tests: brand's and support's of the last 7 days, and IDS
+EVERY = compile_rules(
+    [
+        Rule(
+            id="all",
+            watch=Watch(accounts=("brand", "support"), posts=tuple(IDS)),
+            when=Leaf("favorites", "gte", 5),
+        )
+    ]
+)
+
+
 class Reads(MemoryStore):
     """The memory store, counting the reads of every post."""
 
@@ -56,13 +68,13 @@ def test_the_kept_posts_are_the_stores_whoever_wrote(dry, start, ops):
     store = Reads()
     store.upsert_posts(start)
     known = KnownPosts(store, dry=dry)
-    known.read()
+    known.read(EVERY, NOW)
     view = store.posts(include_unavailable=True)
     taken, marked = _changes_told(known, []), False
     for i, (op, args) in enumerate(ops):
         at = NOW + timedelta(minutes=i)
         if op == "read":
-            known.read()
+            known.read(EVERY, NOW)
             view = store.posts(include_unavailable=True)
         elif op.endswith("adds") and args:
             if op == "outside adds" or not dry:
@@ -80,7 +92,7 @@ def test_the_kept_posts_are_the_stores_whoever_wrote(dry, start, ops):
             assert list(known.by_id.values()) == view
         if op == "read":
             taken = _changes_told(known, taken)
-    known.read()
+    known.read(EVERY, NOW)
     assert list(known.by_id.values()) == store.posts(include_unavailable=True)
 
 
@@ -105,10 +117,10 @@ def test_new_posts_one_by_one_or_sorted_in_bulk_take_the_stores_order(held, new,
     store = Reads()
     store.upsert_posts(posts[:held])
     known = KnownPosts(store)
-    known.read()
+    known.read(EVERY, NOW)
     store.upsert_posts(posts[held:])
     known.added(posts[held:])
-    known.read()
+    known.read(EVERY, NOW)
     assert store.reads == 1
     assert list(known.by_id.values()) == store.posts(include_unavailable=True)
 
@@ -118,7 +130,7 @@ def test_the_posts_are_read_once_while_only_the_engine_writes():
     store.upsert_posts([_post("1", 3)])
     known = KnownPosts(store)
     for i in range(4):
-        known.read()
+        known.read(EVERY, NOW)
         store.upsert_posts([_post(f"2{i}", i)])
         known.added([_post(f"2{i}", i)])
         store.upsert_posts([])  # writes nothing, moves nothing
@@ -133,9 +145,9 @@ def test_the_posts_are_read_once_while_only_the_engine_writes():
 def test_a_write_from_elsewhere_is_read_at_the_next_cycle():
     store = Reads()
     known = KnownPosts(store)
-    known.read()
+    known.read(EVERY, NOW)
     store.upsert_posts([_post("1", 3)])  # another process, or a copy
-    known.read()
+    known.read(EVERY, NOW)
     assert [p.post_id for p in list(known.by_id.values())] == ["1"]
     assert store.reads == 2
 
