@@ -49,6 +49,8 @@ from automation.store import postgres_schema  # noqa: E402
 from automation.store.postgres import PostgresStore  # noqa: E402
 from automation.store.sqlite import SqliteStore  # noqa: E402
 
+pytest_plugins = ["fuzz.report"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

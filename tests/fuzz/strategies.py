@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from automation.core.metric_names import all_names
 
-# How many inputs each target ran in this session (printed by tests/fuzz/conftest.py).
+# How many inputs each target ran in this session (printed by tests/fuzz/report.py).
 INPUTS: Counter[str] = Counter()
 
 REPO = Path(__file__).resolve().parents[2]
