@@ -43,6 +43,7 @@ def _start_postgres_tests(folder: Path, *, ci: bool) -> Run:
             [
                 *(sys.executable, "-m", "pytest", "-m", "postgres", "-p", "no:cacheprovider"),
                 *("-rs", "--tb=line"),  # an error's message, not the fixture's source each time
+                *("-n", "0"),  # in this process: the summary counts the deselected tests too
             ],
             cwd=ROOT,
             env=env,
