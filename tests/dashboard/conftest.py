@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_browser import ARGS, chromium
+from dashboard_browser import ARGS, LAPTOP, Watched, chromium, watch
 from dashboard_scene import World, browsing, copy_world, make_world, serving
 
 from automation.dashboard.server import Running
@@ -67,3 +67,13 @@ def browser() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=executable, args=ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def tab(browser: Any, shared_dashboard: Running) -> Iterator[Watched]:
+    """A laptop-sized page of the shared dashboard, watched for errors."""
+    context = browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="UTC")
+    try:
+        yield watch(context.new_page(), shared_dashboard.url)
+    finally:
+        context.close()

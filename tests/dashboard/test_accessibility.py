@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
@@ -136,15 +135,6 @@ def test_the_first_link_of_every_page_skips_the_header_to_the_page(
         first = outline(page).links[0]
         assert first == ({"class": "skip", "href": "#main"}, "Skip to the page"), path
         assert '<main id="main"' in page, path
-
-
-@pytest.fixture
-def tab(browser: Any, shared_dashboard: Running) -> Iterator[Watched]:
-    context = browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="UTC")
-    try:
-        yield watch(context.new_page(), shared_dashboard.url)
-    finally:
-        context.close()
 
 
 def test_the_skip_link_shows_when_tabbed_to_and_moves_the_focus_past_the_menu(

@@ -11,13 +11,11 @@ test run leaves the checkout as it was. Without Chromium these tests skip, namin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from dashboard_browser import LAPTOP, PHONE, Watched, watch
 from dashboard_scene import World, live_world, serving
@@ -25,15 +23,6 @@ from dashboard_scene import World, live_world, serving
 from automation.core.payloads import iso
 from automation.dashboard.server import Running
 from automation.store import SqliteStore
-
-
-@pytest.fixture
-def tab(browser: Any, shared_dashboard: Running) -> Iterator[Watched]:
-    context = browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id="UTC")
-    try:
-        yield watch(context.new_page(), shared_dashboard.url)
-    finally:
-        context.close()
 
 
 def _pages(world: World) -> list[tuple[str, str]]:

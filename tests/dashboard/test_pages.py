@@ -430,12 +430,9 @@ def test_counts_are_grouped_and_times_give_their_date_on_hover(own_world: World)
     ), gone
 
 
-def test_a_large_team_s_overview_shows_its_busiest_rules_and_counts_the_rest(
-    own_world: World,
-) -> None:
-    """With 33 rules the overview's table listed every one, the week's firings lost among
-    rows of zeros (300 rules: a page 11,000 pixels tall); past 20 it shows the 20 that
-    fired most and says how many more the rules page has."""
+def _team_rules(world: World, count: int) -> None:
+    """``count`` more rules (``team-rule-00``...), none of which fires, in a rule file of
+    their own."""
     import yaml
 
     rules = [
@@ -445,11 +442,20 @@ def test_a_large_team_s_overview_shows_its_busiest_rules_and_counts_the_rest(
             "when": "likes >= 1000000",
             "actions": [{"log": {"message": "{post.id}"}}],
         }
-        for n in range(30)
+        for n in range(count)
     ]
-    (own_world.folder / "rules" / "team.yaml").write_text(
+    (world.folder / "rules" / "team.yaml").write_text(
         yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8"
     )
+
+
+def test_a_large_team_s_overview_shows_its_busiest_rules_and_counts_the_rest(
+    own_world: World,
+) -> None:
+    """With 33 rules the overview's table listed every one, the week's firings lost among
+    rows of zeros (300 rules: a page 11,000 pixels tall); past 20 it shows the 20 that
+    fired most and says how many more the rules page has."""
+    _team_rules(own_world, 30)
     with serving(own_world) as running, browsing(running) as c:
         page = c.get("/").text
     table = page[page.index("Firings by rule") : page.index("Latest firings")]
@@ -467,20 +473,7 @@ def test_an_overview_of_20_rules_lists_every_one_in_the_rule_files_order(
 ) -> None:
     """Up to 20 rules the table is every rule as the rule files list them; the busiest
     first only past 20."""
-    import yaml
-
-    rules = [
-        {
-            "id": f"team-rule-{n:02d}",
-            "watch": {"accounts": ["brand"]},
-            "when": "likes >= 1000000",
-            "actions": [{"log": {"message": "{post.id}"}}],
-        }
-        for n in range(17)
-    ]
-    (own_world.folder / "rules" / "team.yaml").write_text(
-        yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8"
-    )
+    _team_rules(own_world, 17)
     with serving(own_world) as running, browsing(running) as c:
         page = c.get("/").text
     table = page[page.index("Firings by rule") : page.index("Latest firings")]
