@@ -41,7 +41,7 @@ if _missing := _missing_requirements():
 
 # Imported after the check above, which names what is missing rather than failing here.
 import psycopg  # noqa: E402
-from pg_cluster import Cluster, emptied, find_bindir, in_memory, missing_reason  # noqa: E402
+from pg_cluster import Cluster, emptied, find_bindir, in_memory, missing_reason, sweep  # noqa: E402
 from sandbox_api import SandboxTarget  # noqa: E402
 
 from automation.config.database import PostgresDatabase  # noqa: E402
@@ -73,6 +73,8 @@ def postgres_cluster() -> Iterator[Cluster]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{missing_reason()}; in CI these tests must run, not skip")
         pytest.skip(missing_reason())
+    # first the clusters of a killed run, which may have filled the memory folder
+    sweep(bindir)
     cluster = Cluster(bindir, under=in_memory()).start()
     yield cluster
     cluster.stop()

@@ -16,19 +16,24 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
 
 from automation.config.database import PostgresDatabase
 
-__all__ = ["HIDE", "Cluster", "emptied", "find_bindir", "in_memory", "missing_reason"]
+__all__ = ["HIDE", "Cluster", "emptied", "find_bindir", "in_memory", "missing_reason", "sweep"]
 
 PACKAGE = "postgresql"
 # Set, the tests behave as on a machine without PostgreSQL (``test_without_postgres``).
 HIDE = "AUTOMATION_TESTS_HIDE_POSTGRES"
 # Bytes free in memory for the suite's cluster to live there, with room to spare.
 IN_MEMORY_ROOM = 2 * 1024**3
+MEMORY = Path("/dev/shm")
+PREFIX = "automation-pg-"
+# In a cluster's folder: the process id of the test process that made it (``sweep``).
+OWNER = "owner.pid"
 
 
 def find_bindir() -> Path | None:
@@ -75,7 +80,7 @@ def in_memory() -> Path | None:
     29,000 files) waits on the file system to free its blocks (12 to 47 s at the session's
     end here, where the disk is mounted with ``discard``); in memory it is gone at once,
     and nothing the tests check depends on where the files are."""
-    folder = Path("/dev/shm")
+    folder = MEMORY
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         return None
     return folder if shutil.disk_usage(folder).free >= IN_MEMORY_ROOM else None
@@ -87,11 +92,16 @@ def _version(path: str) -> int:
 
 
 class Cluster:
-    def __init__(self, bindir: Path, *, under: Path | None = None) -> None:
+    def __init__(
+        self, bindir: Path, *, under: Path | None = None, root: Path | None = None
+    ) -> None:
         """``under``: the folder the cluster's directory is made in (the system's
-        temporary folder unless given)."""
+        temporary folder unless given); ``root``: a cluster's directory made before."""
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="automation-pg-", dir=under))
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=under))
+            (root / OWNER).write_text(str(os.getpid()))
+        self.root = root
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self._as_postgres = os.geteuid() == 0
@@ -194,3 +204,41 @@ class Cluster:
         with self.admin() as conn:
             conn.execute(f"CREATE DATABASE {name}".encode())
         return self.database(name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def sweep(bindir: Path, folders: Sequence[Path] = ()) -> list[Path]:
+    """Stop and remove the clusters in ``folders`` (by default the two a cluster is made
+    in: the memory folder and the system's temporary folder) whose test process is gone.
+    A run killed before its fixtures could stop them leaves their servers running and
+    their files behind (in memory, up to a few hundred MB each, until ``in_memory`` finds
+    no room). Clusters of a running test process, and folders without an owner, are left
+    alone. Returns the folders removed."""
+    folders = folders or [MEMORY, Path(tempfile.gettempdir())]
+    swept = []
+    for root in sorted(p for folder in folders for p in folder.glob(f"{PREFIX}*")):
+        try:
+            owner = int((root / OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # not made by this module, or being made
+        if _alive(owner):
+            continue
+        leftover = Cluster(bindir, root=root)
+        try:
+            if (leftover.data / "postmaster.pid").exists():
+                leftover.stop()
+        except subprocess.CalledProcessError:
+            pass  # its server had stopped already
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        swept.append(root)
+    return swept
