@@ -95,9 +95,10 @@ def test_every_postgres_test_fails_in_ci(runs: dict[bool, Run]) -> None:
 
 
 def test_no_test_starts_postgresql_but_through_the_fixture() -> None:
-    """A test that started its own cluster would escape the rule above."""
+    """A test that started its own cluster would escape the rule above (``pg_cluster``'s
+    own test starts one from the fixture's, in a process it kills)."""
     tests = ROOT / "tests"
-    allowed = {tests / "conftest.py", tests / "pg_cluster.py"}
+    allowed = {tests / "conftest.py", tests / "pg_cluster.py", tests / "test_pg_cluster.py"}
     starting = [
         str(path.relative_to(ROOT))
         for path in tests.rglob("*.py")
