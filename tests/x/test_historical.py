@@ -76,6 +76,19 @@ def client(
     )
 
 
+def sandbox_client(http: HttpClient, target: SandboxTarget, clock: Clock) -> EngagementClient:
+    """The client as ``automation metrics`` makes it for the sandbox ``target``."""
+    config = export_config(target.base_url, Path("unused.db"))
+    return EngagementClient(
+        http,
+        settings=config.engagement_api,
+        app=config.app,
+        accounts={a.name: a for a in config.accounts},
+        budget=RateBudget(6000, clock=clock),
+        sleep=clock.sleep,
+    )
+
+
 def answer(request: httpx.Request) -> httpx.Response:
     """One engagement an hour per post and metric, the ``end`` hour included (as an
     inclusive reading of ``end`` would answer); ``GONE`` is unavailable."""
@@ -261,16 +274,8 @@ def test_45_days_from_the_sandbox_sum_to_its_world_in_two_ranges_per_25_posts() 
         owned = target.add_posts(BRAND, 30, age=timedelta(days=50))
         start, end = SANDBOX_NOW - timedelta(days=45), SANDBOX_NOW
         store, clock = MemoryStore(), Clock(NOW.timestamp())
-        config = export_config(target.base_url, Path("unused.db"))
         with HttpClient(timeout=10.0) as http:
-            sandbox = EngagementClient(
-                http,
-                settings=config.engagement_api,
-                app=config.app,
-                accounts={a.name: a for a in config.accounts},
-                budget=RateBudget(6000, clock=clock),
-                sleep=clock.sleep,
-            )
+            sandbox = sandbox_client(http, target, clock)
             metrics = ["impressions", "favorites"]
             owners = dict.fromkeys(owned, "brand")
             plan = plan_history(store, owners, metrics, start, end, now=SANDBOX_NOW)
@@ -401,18 +406,10 @@ def test_a_period_past_365_days_keeps_what_x_answers_and_says_what_it_refused(
         start, end = SANDBOX_NOW - timedelta(days=450), SANDBOX_NOW
         since = SANDBOX_NOW - timedelta(days=364)  # a day within the 365 days
         store, clock = MemoryStore(), Clock(NOW.timestamp())
-        config = export_config(target.base_url, Path("unused.db"))
         metrics = ["impressions", "favorites"]
         owners = dict.fromkeys(owned, "brand")
         with HttpClient(timeout=10.0) as http:
-            sandbox = EngagementClient(
-                http,
-                settings=config.engagement_api,
-                app=config.app,
-                accounts={a.name: a for a in config.accounts},
-                budget=RateBudget(6000, clock=clock),
-                sleep=clock.sleep,
-            )
+            sandbox = sandbox_client(http, target, clock)
             plan = plan_history(store, owners, metrics, start, end, now=SANDBOX_NOW)
             assert len(plan.requests) == 17  # 450 days in 4-week windows
             done = fetch_history(plan, sandbox, store)
